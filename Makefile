@@ -1,0 +1,25 @@
+# Two commands for a newcomer: `make demo` and `make test`. Both set everything up first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
+	$(BIN)/pip install -q --no-deps -c constraints.txt tinysoundfont
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/cadenza generate --model chorales --bars 16 --key "D major" --tempo 72 --seed 7 --out out/chorale --force
+	@echo "Listen to out/chorale.wav, look at out/chorale.png, open out/chorale.musicxml in MuseScore."
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

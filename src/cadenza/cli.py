@@ -1,0 +1,238 @@
+"""The command line: a thin layer over cadenza.composer, cadenza.train and cadenza.io.
+
+Saved paths go to stdout; progress and messages to stderr. A user's mistake gets one line
+and exit status 2. Heavy libraries are imported inside commands so `--help` is instant.
+"""
+from __future__ import annotations
+
+import random
+import shlex
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Cadenza: learn music from scores and MIDI, and write new music.")
+
+
+def _err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _seed(seed: Optional[int]) -> int:
+    return seed if seed is not None else random.SystemRandom().randrange(2**31)
+
+
+def _progress(quiet: bool):
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    console = Console(stderr=True)
+    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                    TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
+                    console=console, disable=quiet or not console.is_terminal, transient=False)
+
+
+@app.command()
+def generate(
+    model: str = typer.Option("chorales", help="model name (see `cadenza models`) or folder"),
+    bars: Optional[int] = typer.Option(None, help="length in bars [default: 16]"),
+    seconds: Optional[float] = typer.Option(None, help="length in seconds, instead of --bars"),
+    key: Optional[str] = typer.Option(None, help="e.g. 'D major', 'F# minor' [default: drawn from the training data]"),
+    meter: Optional[str] = typer.Option(None, help="e.g. 4/4, 3/4, 6/8 [default: the model's most common]"),
+    tempo: float = typer.Option(120.0, help="quarter notes per minute"),
+    temperature: float = typer.Option(1.0, help="sampling temperature; lower is safer"),
+    top_p: float = typer.Option(0.95, "--top-p", help="nucleus sampling mass"),
+    seed: Optional[int] = typer.Option(None, help="random seed [default: random, printed]; variation i uses seed+i"),
+    n: int = typer.Option(1, "--n", help="number of alternatives"),
+    formats: str = typer.Option("mid,musicxml,wav,png", help="comma list of mid, musicxml, wav, flac, ogg, png"),
+    out: Optional[str] = typer.Option(None, help="output stem: writes STEM.mid, STEM.wav ... [default: out/MODEL-seedN]"),
+    force: bool = typer.Option(False, help="overwrite existing outputs"),
+    quiet: bool = typer.Option(False, help="no messages on stderr"),
+):
+    """Write new music with a trained model."""
+    from cadenza import composer
+    from cadenza.errors import OptionError
+    from cadenza.outputs import check_outputs, parse_formats, write_outputs
+    from cadenza.score import parse_key, parse_meter
+
+    from cadenza.sample import SamplingSettings
+
+    fmts = parse_formats(formats)
+    if n < 1:
+        raise OptionError(f"--n must be at least 1, not {n}")
+    if bars is not None and bars < 1:
+        raise OptionError(f"--bars must be at least 1, not {bars}")
+    composer.check_tempo(tempo)
+    SamplingSettings(temperature, top_p)  # checks the values before any work
+    key_obj = parse_key(key) if key else None
+    meter_obj = parse_meter(meter) if meter else None
+    c = composer.load(model)
+    seed = _seed(seed)
+    base = out or f"out/{c.name}-seed{seed}"
+    stems = [f"{base}-{i + 1}" if n > 1 else base for i in range(n)]
+    check_outputs(stems, fmts, force)
+    if not quiet:
+        _err(f"model {c.name}, seed {seed}")
+    for i, stem in enumerate(stems):
+        s = seed + i
+        m = meter_obj or c.default_meter()
+        length = composer.bars_for_seconds(seconds, m, tempo) if seconds is not None else (bars or 16)
+        score = c.generate(bars=length, key=key_obj, meter=m, tempo_bpm=tempo, temperature=temperature,
+                           top_p=top_p, seed=s)
+        record = {"command": "generate", "model": c.name, "model_dir": str(c.directory), "seed": s,
+                  "bars": length, "key": str(score.key), "meter": str(score.meter), "tempo": tempo,
+                  "temperature": temperature, "top_p": top_p, "formats": list(fmts)}
+        for p in write_outputs(score, stem, fmts, record, force):
+            typer.echo(str(p))
+
+
+@app.command("continue")
+def continue_(
+    prompt: Path = typer.Argument(..., help="a MIDI, MusicXML, ABC or kern file to continue"),
+    model: str = typer.Option("chorales", help="model name or folder"),
+    bars: int = typer.Option(8, help="bars to add"),
+    temperature: float = typer.Option(1.0),
+    top_p: float = typer.Option(0.95, "--top-p"),
+    seed: Optional[int] = typer.Option(None, help="random seed [default: random, printed]"),
+    n: int = typer.Option(1, "--n", help="number of alternatives"),
+    formats: str = typer.Option("mid,musicxml,wav,png"),
+    out: Optional[str] = typer.Option(None, help="output stem [default: out/PROMPT-continued-seedN]"),
+    force: bool = typer.Option(False),
+    quiet: bool = typer.Option(False),
+):
+    """Continue a piece: the prompt stays unchanged at the start, new bars follow."""
+    from cadenza import composer
+    from cadenza.errors import OptionError
+    from cadenza.io import read_score
+    from cadenza.outputs import check_outputs, parse_formats, write_outputs
+
+    from cadenza.sample import SamplingSettings
+
+    fmts = parse_formats(formats)
+    if bars < 1 or n < 1:
+        raise OptionError(f"--bars and --n must be at least 1 (got bars {bars}, n {n})")
+    SamplingSettings(temperature, top_p)
+    score = read_score(prompt)
+    c = composer.load(model)
+    seed = _seed(seed)
+    base = out or f"out/{prompt.stem}-continued-seed{seed}"
+    stems = [f"{base}-{i + 1}" if n > 1 else base for i in range(n)]
+    check_outputs(stems, fmts, force)
+    if not quiet:
+        _err(f"model {c.name}, seed {seed}")
+    for i, stem in enumerate(stems):
+        result = c.continue_score(score, bars=bars, temperature=temperature, top_p=top_p, seed=seed + i)
+        record = {"command": "continue", "prompt": str(prompt), "model": c.name, "seed": seed + i, "bars": bars,
+                  "temperature": temperature, "top_p": top_p}
+        for p in write_outputs(result, stem, fmts, record, force):
+            typer.echo(str(p))
+
+
+@app.command()
+def train(
+    data: Optional[str] = typer.Option(None, help="built-in corpus name(s), comma-separated (bach-chorales, "
+                                                  "essen, oneills, ryans, palestrina), or a folder of your files"),
+    out: Path = typer.Option(..., help="folder for the model and its checkpoints"),
+    minutes: float = typer.Option(10.0, help="training time budget (ignored with --steps)"),
+    steps: int = typer.Option(0, help="exact number of optimizer steps (reproducible); 0 = use --minutes"),
+    voices: int = typer.Option(4, help="number of voices the model writes (1 = melody)"),
+    steps_per_beat: int = typer.Option(2, help="grid resolution: 2 = eighth notes, 4 = sixteenths"),
+    programs: str = typer.Option("", help="General MIDI program per voice for output, e.g. 52,52,52,52"),
+    block_size: int = typer.Option(512, help="context length in tokens"),
+    layers: int = typer.Option(4), heads: int = typer.Option(4), embd: int = typer.Option(192),
+    dropout: float = typer.Option(0.1), batch_size: int = typer.Option(16), lr: float = typer.Option(1e-3),
+    transpose: int = typer.Option(5, help="augment by random transposition up to this many semitones"),
+    max_pieces: int = typer.Option(0, help="use at most this many pieces (0 = all)"),
+    exact_parts: bool = typer.Option(False, help="use only pieces with exactly --voices parts (e.g. 4-part chorales)"),
+    eval_every: int = typer.Option(200, help="validate every this many steps"),
+    checkpoint_minutes: float = typer.Option(2.0, help="write a checkpoint at least this often"),
+    seed: int = typer.Option(0),
+    resume: bool = typer.Option(False, help="continue an interrupted run in --out (with its saved settings)"),
+    force: bool = typer.Option(False, help="start over in an --out that already holds a model"),
+    quiet: bool = typer.Option(False),
+):
+    """Train a model on a corpus or a folder of your own files."""
+    from cadenza import training_run
+    from cadenza.errors import OptionError
+
+    if not data and not resume:
+        raise OptionError("give --data (a corpus name or a folder), or --resume to continue a run in --out")
+    prog = [int(p) for p in programs.split(",") if p.strip()] if programs else []
+    cfg_kw = dict(data=data, n_voices=voices, steps_per_beat=steps_per_beat, programs=tuple(prog),
+                  block_size=block_size, n_layer=layers, n_head=heads, n_embd=embd, dropout=dropout,
+                  batch_size=batch_size, lr=lr, steps=steps, minutes=minutes, eval_every=eval_every,
+                  checkpoint_minutes=checkpoint_minutes, transpose=transpose, seed=seed, max_pieces=max_pieces,
+                  exact_parts=exact_parts)
+    command = "cadenza train " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+    training_run.run(cfg_kw, out, resume=resume, force=force, quiet=quiet, command=command,
+                     progress_factory=_progress, echo=(lambda m: None) if quiet else _err)
+    typer.echo(str(out))
+
+
+@app.command()
+def render(
+    path: Path = typer.Argument(..., help="a MIDI, MusicXML, ABC or kern file"),
+    out: Optional[Path] = typer.Option(None, help="output .wav, .flac, .ogg or .png [default: beside the input, .wav]"),
+    force: bool = typer.Option(False),
+):
+    """Render a file to audio with a General MIDI SoundFont (or to a piano-roll picture)."""
+    from cadenza.errors import OptionError
+    from cadenza.io import read_score
+    from cadenza.io.audio import write_audio
+    from cadenza.io.pictures import write_piano_roll
+
+    out = out or path.with_suffix(".wav")
+    if out.suffix.lower() not in (".wav", ".flac", ".ogg", ".png"):
+        raise OptionError(f"{out}: choose an output ending in .wav, .flac, .ogg or .png")
+    score = read_score(path)
+    if out.suffix.lower() == ".png":
+        write_piano_roll(score, out, force=force, title=path.name)
+    else:
+        write_audio(score, out, force=force)
+    typer.echo(str(out))
+
+
+@app.command()
+def models():
+    """List shipped and your own models with their cards."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from cadenza.composer import list_models, model_dirs
+
+    found = list_models()
+    table = Table(title="Cadenza models")
+    for col in ("name", "voices", "grid", "params", "valid loss", "trained on", "folder"):
+        table.add_column(col)
+    for path, meta in found:
+        tok = meta.get("tokenizer", {})
+        table.add_row(path.name, str(tok.get("n_voices")), f"1/{4 * tok.get('steps_per_beat', 0)} notes",
+                      f"{meta.get('params', 0) / 1e6:.2f}M", f"{meta.get('valid_loss', float('nan')):.3f}",
+                      str(meta.get("train", {}).get("data")), str(path))
+    Console(width=160).print(table)
+    if not found:
+        typer.echo("no models found in: " + ", ".join(str(d) for d in model_dirs()))
+    for path, _ in found:
+        card = path / "card.md"
+        if card.exists():
+            typer.echo(f"\n--- {path.name}: {card} ---\n" + card.read_text().split("\n## ")[0].strip())
+
+
+def main() -> None:
+    """Entry point: user errors become one line on stderr and exit status 2."""
+    from cadenza.errors import CadenzaError
+    from cadenza.score import MusicError
+    from cadenza.tokenize.voices import TokenizeError
+
+    try:
+        app()  # click's standalone mode handles usage errors (exit 2) and --help itself
+    except (CadenzaError, MusicError, TokenizeError) as e:
+        _err(f"error: {e}".splitlines()[0])
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""The Python API: load a model by name or path, write new music, continue a prompt.
+
+    from cadenza import composer
+    c = composer.load("chorales")
+    score = c.generate(bars=16, key="D major", tempo_bpm=72, seed=7)
+
+Every command-line verb is a thin layer over this module and cadenza.outputs.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from cadenza.errors import OptionError
+from cadenza.score import Key, Meter, Part, Score, estimate_key, parse_key, parse_meter
+from cadenza.tokenize.voices import VoicesConfig, VoicesTokenizer
+
+SHIPPED_MODELS = Path(__file__).resolve().parents[2] / "models"
+
+
+def model_dirs() -> list[Path]:
+    """Where models are looked up by name: $CADENZA_MODELS, the shipped models/, ~/.cadenza/models."""
+    dirs = [Path(p) for p in os.environ.get("CADENZA_MODELS", "").split(os.pathsep) if p]
+    home = Path(os.environ.get("CADENZA_HOME", Path.home() / ".cadenza"))
+    return dirs + [SHIPPED_MODELS, home / "models"]
+
+
+def find_model(name: str) -> Path:
+    path = Path(name).expanduser()
+    if (path / "model.json").exists():
+        return path
+    for d in model_dirs():
+        if (d / name / "model.json").exists():
+            return d / name
+    if path.exists():
+        raise OptionError(f"{name}: not a Cadenza model folder (no model.json); train one with `cadenza train`")
+    known = sorted(p.name for d in model_dirs() if d.is_dir() for p in d.iterdir() if (p / "model.json").exists())
+    raise OptionError(f"no model named {name!r}; available: {', '.join(known) or 'none'} (see `cadenza models`)")
+
+
+def list_models() -> list[tuple[Path, dict]]:
+    found = []
+    for d in model_dirs():
+        if d.is_dir():
+            for p in sorted(d.iterdir()):
+                if (p / "model.json").exists():
+                    found.append((p, json.loads((p / "model.json").read_text())))
+    return found
+
+
+@dataclass
+class Composer:
+    directory: Path
+    meta: dict
+    model: object  # cadenza.model.Transformer
+    tokenizer: VoicesTokenizer
+
+    @property
+    def name(self) -> str:
+        return self.directory.name
+
+    # -- defaults learned from the training data ------------------------------------------------
+    def default_meter(self) -> Meter:
+        seen = self.meta.get("data_stats", {}).get("meters", {})
+        return parse_meter(max(seen, key=seen.get)) if seen else Meter(0.0, 4, 4)
+
+    def default_key(self, seed: int) -> Key:
+        """A key drawn (by the seed) from how often each key occurs in the training data."""
+        seen = self.meta.get("data_stats", {}).get("keys", {})
+        if not seen:
+            return Key(0.0, 0, "major")
+        names = sorted(seen)
+        return parse_key(random.Random(seed).choices(names, weights=[seen[n] for n in names])[0])
+
+    def default_constraints(self):
+        from cadenza.sample import Constraints
+
+        ranges = self.meta.get("data_stats", {}).get("voice_ranges")
+        return Constraints(voice_ranges=[tuple(r) for r in ranges] if ranges else None)
+
+    # -- writing music ----------------------------------------------------------------------
+    def generate(self, bars: int = 16, key: str | Key | None = None, meter: str | Meter | None = None,
+                 tempo_bpm: float = 120.0, temperature: float = 1.0, top_p: float = 0.95,
+                 seed: int = 0, constraints=None, on_cell=None) -> Score:
+        from cadenza.sample import SamplingSettings, generate_tokens
+
+        check_tempo(tempo_bpm)
+        key = parse_key(key) if isinstance(key, str) else key or self.default_key(seed)
+        meter = parse_meter(meter) if isinstance(meter, str) else meter or self.default_meter()
+        self._check_meter(meter)
+        tokens = generate_tokens(self.model, self.tokenizer, key, meter, bars,
+                                 SamplingSettings(temperature, top_p, 0, seed),
+                                 constraints or self.default_constraints(), on_cell)
+        score = self.tokenizer.decode(tokens, tempo_bpm)
+        score.title = f"{self.name} · {key} · seed {seed}"
+        return score
+
+    def continue_score(self, prompt: Score, bars: int = 8, temperature: float = 1.0, top_p: float = 0.95,
+                       seed: int = 0) -> Score:
+        """The prompt unchanged, followed by `bars` new bars from the first bar line after it."""
+        from cadenza.sample import SamplingSettings, generate_tokens
+
+        tok = self.tokenizer
+        key = prompt.key or estimate_key(prompt.notes())
+        meter = prompt.meter
+        self._check_meter(meter)
+        cells = tok.grid(prompt)
+        steps_per_bar = tok.steps_per_bar(meter)
+        prompt_bars = len(cells) // steps_per_bar
+        constraints = self.default_constraints()
+        constraints.voice_ranges = None  # the prompt decides the register
+        constraints.fixed = {(s, v): t for s, row in enumerate(cells) for v, t in enumerate(row)}
+        tokens = generate_tokens(self.model, tok, key, meter, prompt_bars + bars,
+                                 SamplingSettings(temperature, top_p, 0, seed), constraints)
+        generated = tok.decode(tokens, prompt.tempo_bpm)
+        cut = prompt_bars * meter.bar_beats
+        out_parts = [replace(p, notes=list(p.notes)) for p in prompt.parts]
+        pitched = sorted((p for p in out_parts if not p.is_drum and p.notes),
+                         key=lambda p: -sum(n.pitch for n in p.notes) / len(p.notes))
+        for v, gpart in enumerate(generated.parts):
+            new = [n for n in gpart.notes if n.start_beats >= cut - 1e-9]
+            if len(pitched) == len(generated.parts):
+                pitched[v].notes.extend(new)
+            else:
+                out_parts.append(Part(name=f"{gpart.name} (continued)", program=gpart.program, notes=new))
+        return Score(parts=out_parts, tempos=list(prompt.tempos), meters=list(prompt.meters),
+                     keys=list(prompt.keys) or [key], title=prompt.title)
+
+    def _check_meter(self, meter: Meter) -> None:
+        if str(meter) not in self.tokenizer.config.meters:
+            raise OptionError(f"meter {meter} is not supported by model {self.name} "
+                              f"(supported: {', '.join(self.tokenizer.config.meters)})")
+
+
+def check_tempo(bpm: float) -> None:
+    if not 10 <= bpm <= 400:
+        raise OptionError(f"tempo must be between 10 and 400 quarter notes per minute, not {bpm}")
+
+
+def bars_for_seconds(seconds: float, meter: Meter, tempo_bpm: float) -> int:
+    if seconds <= 0:
+        raise OptionError(f"seconds must be positive, not {seconds}")
+    return max(1, math.ceil(seconds * tempo_bpm / 60.0 / meter.bar_beats))
+
+
+def load(name_or_path: str, device: str = "cpu") -> Composer:
+    from cadenza.model import load_model
+
+    directory = find_model(name_or_path)
+    model, meta = load_model(directory, device=device)
+    tok_cfg = {k: v for k, v in meta["tokenizer"].items() if k != "kind"}
+    return Composer(directory, meta, model, VoicesTokenizer(VoicesConfig.from_dict(tok_cfg)))

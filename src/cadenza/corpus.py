@@ -1,0 +1,121 @@
+"""Training data: music21's built-in corpora by name, or a user's folder of files.
+
+Parsing with music21 is slow, so every parsed file is cached as gzip JSON (a Score's to_dict)
+under $CADENZA_CACHE (default ~/.cache/cadenza), keyed by the file's path, size and mtime.
+Splits are deterministic: a piece goes to validation by a hash of its id, not by chance.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from cadenza.errors import CadenzaError, InputError, OptionError
+from cadenza.score import Score
+
+# name -> (music21 corpus composer/collection, file suffix, what it is)
+CORPORA = {
+    "bach-chorales": ("bach", ".mxl", "Bach's four-part chorales (MusicXML, ~400)"),
+    "essen": ("essenFolksong", ".abc", "Essen folk song collection (ABC, thousands of tunes)"),
+    "oneills": ("oneills1850", ".abc", "O'Neill's Music of Ireland, 1850 (ABC fiddle tunes)"),
+    "ryans": ("ryansMammoth", ".abc", "Ryan's Mammoth Collection, 1883 (ABC fiddle tunes)"),
+    "palestrina": ("palestrina", ".krn", "Palestrina masses (Humdrum kern)"),
+}
+
+
+@dataclass
+class Piece:
+    id: str  # stable: source file and index within it
+    score: Score
+
+
+@dataclass
+class Dataset:
+    pieces: list[Piece]
+    skipped: list[str] = field(default_factory=list)  # one line per unreadable file
+
+    def split(self, valid_percent: int = 10) -> tuple[list[Piece], list[Piece]]:
+        """(train, valid), deterministic by a hash of each piece's id."""
+        train, valid = [], []
+        for p in self.pieces:
+            (valid if _bucket(p.id) < valid_percent else train).append(p)
+        if not valid and len(train) > 1:  # tiny data sets still validate on something
+            valid.append(train.pop())
+        return train, valid
+
+
+def _bucket(text: str) -> int:
+    return int(hashlib.sha1(text.encode()).hexdigest()[:8], 16) % 100
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("CADENZA_CACHE", Path.home() / ".cache" / "cadenza"))
+
+
+def _cached(path: Path, parse: Callable[[Path], list[Score]]) -> list[Score]:
+    st = path.stat()
+    key = hashlib.sha1(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|v1".encode()).hexdigest()
+    cache = cache_dir() / "parsed" / f"{key}.json.gz"
+    if cache.exists():
+        try:
+            return [Score.from_dict(d) for d in json.loads(gzip.decompress(cache.read_bytes()))]
+        except (OSError, ValueError, KeyError):
+            pass  # a damaged cache entry is parsed again
+    scores = parse(path)
+    from cadenza.files import atomic_write
+
+    atomic_write(cache, gzip.compress(json.dumps([s.to_dict() for s in scores]).encode()), force=True)
+    return scores
+
+
+def corpus_files(name: str) -> list[Path]:
+    if name not in CORPORA:
+        raise OptionError(f"unknown corpus {name!r}; built-in corpora: {', '.join(CORPORA)}")
+    from music21 import corpus
+
+    collection, suffix, _ = CORPORA[name]
+    return sorted(Path(p) for p in corpus.getComposer(collection) if str(p).endswith(suffix))
+
+
+def load(source: str, limit: int | None = None, progress: Callable[[int, int], None] | None = None) -> Dataset:
+    """A corpus name, a comma-separated list of names, a folder (searched recursively) or a file."""
+    from cadenza.io import SUFFIXES, read_scores
+
+    if "," in source:
+        parts = [load(s.strip(), limit, progress) for s in source.split(",") if s.strip()]
+        return Dataset([p for d in parts for p in d.pieces], [s for d in parts for s in d.skipped])
+    if source in CORPORA:
+        files = corpus_files(source)
+        root = None
+    else:
+        path = Path(source).expanduser()
+        if not path.exists():
+            raise OptionError(f"{source}: no such folder or file, and not a built-in corpus ({', '.join(CORPORA)})")
+        root = path if path.is_dir() else path.parent
+        files = sorted(f for f in path.rglob("*") if f.suffix.lower() in SUFFIXES) if path.is_dir() else [path]
+        if not files:
+            raise OptionError(f"{source}: no music files found (looked for {', '.join(SUFFIXES)})")
+    pieces, skipped = [], []
+    for i, f in enumerate(files):
+        if progress:
+            progress(i, len(files))
+        try:
+            scores = _cached(f, read_scores)
+        except InputError as e:
+            skipped.append(str(e))
+            continue
+        except CadenzaError as e:
+            skipped.append(f"{f}: {e}")
+            continue
+        rel = f"{source}:{f.relative_to(root) if root else f.name}"
+        for j, s in enumerate(scores):
+            if s.notes():
+                pieces.append(Piece(f"{rel}#{j}", s))
+        if limit and len(pieces) >= limit:
+            pieces = pieces[:limit]
+            break
+    return Dataset(pieces, skipped)

@@ -1,0 +1,21 @@
+"""Errors a user can act on. The command line prints their message on one line and exits 2."""
+
+
+class CadenzaError(Exception):
+    """Base of every error that is the user's to fix (a bad file, an impossible option)."""
+
+
+class InputError(CadenzaError):
+    """A file could not be read as music. The message names the file and the problem."""
+
+    def __init__(self, path, problem: str):
+        self.path, self.problem = str(path), problem
+        super().__init__(f"{path}: {problem}")
+
+
+class OptionError(CadenzaError):
+    """An option value is impossible; the message says what is accepted."""
+
+
+class OutputExistsError(CadenzaError):
+    """An output file exists and --force was not given."""

@@ -1,0 +1,1 @@
+"""Measuring music: music-theory checks and baselines."""

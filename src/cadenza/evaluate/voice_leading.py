@@ -1,0 +1,92 @@
+"""Music-theory checks on voiced music: key share, ranges, parallel perfect intervals, crossings.
+
+Voices are taken with the voices tokenizer's assignment (highest first), sampled on a grid, so
+real chorales and generated ones are measured by exactly the same code.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cadenza.score import Score, estimate_key
+
+# Conventional SATB ranges (inclusive MIDI pitches): S C4-A5, A G3-D5, T C3-G4, B E2-C4.
+SATB_RANGES = ((60, 81), (55, 74), (48, 67), (40, 60))
+
+
+@dataclass
+class VoiceLeadingStats:
+    notes: int
+    bars: float
+    in_key: int  # notes whose pitch class is in the piece's estimated key
+    in_range: int  # notes inside their voice's SATB range (4 voices only)
+    parallel_fifths: int
+    parallel_octaves: int
+    crossings: int  # grid steps where a lower voice sounds above the voice above it
+
+    def per_bar(self, count: int) -> float:
+        return count / self.bars if self.bars else 0.0
+
+
+def voice_grid(score: Score, n_voices: int, steps_per_beat: int = 4) -> list[list[int | None]]:
+    """[step][voice] sounding pitch or None, from the tokenizer's voice assignment."""
+    from cadenza.tokenize.voices import VoicesConfig, VoicesTokenizer
+
+    tok = VoicesTokenizer(VoicesConfig(n_voices=n_voices, steps_per_beat=steps_per_beat, meters=(str(score.meter),)))
+    lines = tok.voices_of(score)
+    n_steps = max((int(n.end_beats * steps_per_beat + 0.5) for line in lines for n in line), default=0)
+    grid: list[list[int | None]] = [[None] * n_voices for _ in range(n_steps)]
+    for v, line in enumerate(lines):
+        for n in line:
+            for s in range(int(n.start_beats * steps_per_beat + 0.5), int(n.end_beats * steps_per_beat + 0.5)):
+                grid[s][v] = n.pitch
+    return grid
+
+
+def measure(score: Score, n_voices: int = 4, steps_per_beat: int = 4) -> VoiceLeadingStats:
+    from cadenza.tokenize.voices import VoicesConfig, VoicesTokenizer
+
+    tok = VoicesTokenizer(VoicesConfig(n_voices=n_voices, meters=(str(score.meter),)))
+    lines = tok.voices_of(score)
+    notes = [n for line in lines for n in line]
+    scale = estimate_key(notes).scale() if notes else frozenset()
+    in_range = 0
+    if n_voices == 4:
+        in_range = sum(SATB_RANGES[v][0] <= n.pitch <= SATB_RANGES[v][1] for v, line in enumerate(lines) for n in line)
+    grid = voice_grid(score, n_voices, steps_per_beat)
+    fifths = octaves = crossings = 0
+    prev = None
+    for row in grid:
+        crossings += sum(1 for v in range(n_voices - 1)
+                         if row[v] is not None and row[v + 1] is not None and row[v + 1] > row[v])
+        if prev is not None and row != prev:
+            for a in range(n_voices):
+                for b in range(a + 1, n_voices):
+                    p1, q1, p2, q2 = prev[a], prev[b], row[a], row[b]
+                    if None in (p1, q1, p2, q2) or p1 == p2 or q1 == q2:
+                        continue  # a voice rests or holds: no parallel motion
+                    if (p2 - p1 > 0) != (q2 - q1 > 0):
+                        continue  # contrary motion
+                    i1, i2 = (p1 - q1) % 12, (p2 - q2) % 12
+                    if i1 == i2 == 7:
+                        fifths += 1
+                    elif i1 == i2 == 0:
+                        octaves += 1
+        prev = row
+    bars = score.end_beats / score.meter.bar_beats if score.meter.bar_beats else 0.0
+    return VoiceLeadingStats(len(notes), bars, sum(n.pitch % 12 in scale for n in notes), in_range,
+                             fifths, octaves, crossings)
+
+
+def summarize(stats: list[VoiceLeadingStats]) -> dict:
+    """Pooled rates over many pieces."""
+    notes = sum(s.notes for s in stats) or 1
+    bars = sum(s.bars for s in stats) or 1
+    return {
+        "pieces": len(stats),
+        "in_key_share": sum(s.in_key for s in stats) / notes,
+        "in_satb_range_share": sum(s.in_range for s in stats) / notes,
+        "parallel_fifths_per_bar": sum(s.parallel_fifths for s in stats) / bars,
+        "parallel_octaves_per_bar": sum(s.parallel_octaves for s in stats) / bars,
+        "parallels_per_bar": sum(s.parallel_fifths + s.parallel_octaves for s in stats) / bars,
+        "crossings_per_bar": sum(s.crossings for s in stats) / bars,
+    }

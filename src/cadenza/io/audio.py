@@ -1,0 +1,97 @@
+"""Score -> audio with a General MIDI SoundFont, offline.
+
+The synthesizer is TinySoundFont (the `tinysoundfont` package, installed without its pyaudio
+dependency: we only render to arrays). The SoundFont is the small General MIDI bank that ships
+inside pretty_midi's wheel (TimGM6mb.sf2), or the file named by $CADENZA_SOUNDFONT (e.g.
+Debian's /usr/share/sounds/sf2/FluidR3_GM.sf2). Each part plays on the channel the MIDI writer
+gives it, with its own General MIDI program; drum parts use the percussion bank.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from cadenza.errors import OptionError
+from cadenza.files import atomic_write
+from cadenza.score import Score, beats_to_seconds
+
+SAMPLE_RATE = 44100
+TAIL_SECONDS = 1.5  # let the last notes ring out
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
+_SUBTYPES = {".wav": "PCM_16", ".flac": "PCM_16", ".ogg": "VORBIS"}
+
+
+def soundfont_path() -> Path:
+    """$CADENZA_SOUNDFONT if set, else the General MIDI SoundFont shipped with pretty_midi."""
+    env = os.environ.get("CADENZA_SOUNDFONT")
+    if env:
+        path = Path(env).expanduser()
+        if not path.is_file():
+            raise OptionError(f"CADENZA_SOUNDFONT={env}: no such SoundFont file")
+        return path
+    import pretty_midi
+
+    return Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
+
+
+def render(score: Score, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Stereo float32 samples, shape (n, 2), peak at most 0.9. Deterministic for a Score."""
+    import tinysoundfont
+
+    from cadenza.io.midi import DRUM_CHANNEL, part_channels
+
+    synth = tinysoundfont.Synth(samplerate=sample_rate)
+    sfid = synth.sfload(str(soundfont_path()))
+    events = []  # (sample, order, kind, channel, pitch, velocity); note-offs before note-ons
+    for part, channel in zip(score.parts, part_channels(score)):
+        if channel == DRUM_CHANNEL:
+            synth.program_select(channel, sfid, 128, 0, is_drums=True)
+        else:
+            try:
+                synth.program_select(channel, sfid, 0, part.program)
+            except RuntimeError:  # a SoundFont without that preset: fall back to the piano
+                synth.program_select(channel, sfid, 0, 0)
+        for n in part.notes:
+            on = round(beats_to_seconds(n.start_beats, score.tempos) * sample_rate)
+            off = max(on + 1, round(beats_to_seconds(n.end_beats, score.tempos) * sample_rate))
+            events.append((on, 1, channel, n.pitch, max(1, n.velocity)))
+            events.append((off, 0, channel, n.pitch, 0))
+    events.sort()
+    total = (events[-1][0] if events else 0) + round(TAIL_SECONDS * sample_rate)
+    out = np.zeros((total, 2), dtype=np.float32)
+    now = 0
+    for sample, is_on, channel, pitch, velocity in events:
+        if sample > now:
+            out[now:sample] = _generate(synth, sample - now)
+            now = sample
+        if is_on:
+            synth.noteon(channel, pitch, velocity)
+        else:
+            synth.noteoff(channel, pitch)
+    if total > now:
+        out[now:total] = _generate(synth, total - now)
+    peak = float(np.abs(out).max()) if len(out) else 0.0
+    if peak > 0.9:
+        out *= 0.9 / peak
+    return out
+
+
+def _generate(synth, n_samples: int) -> np.ndarray:
+    """n_samples stereo frames from the synthesizer as a (n, 2) float32 array."""
+    buffer = synth.generate(n_samples)
+    return np.frombuffer(buffer, dtype=np.float32).reshape(-1, 2)
+
+
+def write_audio(score: Score, path: str | Path, force: bool = False, sample_rate: int = SAMPLE_RATE) -> Path:
+    """Render `score` and write it as .wav (16-bit), .flac or .ogg (Vorbis), atomically."""
+    import soundfile
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in AUDIO_SUFFIXES:
+        raise OptionError(f"{path}: cannot write {suffix or 'files without a suffix'}; use {', '.join(AUDIO_SUFFIXES)}")
+    samples = render(score, sample_rate)
+    return atomic_write(path, lambda tmp: soundfile.write(str(tmp), samples, sample_rate,
+                                                         subtype=_SUBTYPES[suffix]), force=force)

@@ -1,0 +1,71 @@
+"""Score -> piano-roll picture (PNG) with matplotlib.
+
+One colour per part, time in bars along the x axis (bar lines drawn from the meter map),
+pitch with note names on the y axis (C4 = 60), velocity as opacity.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from cadenza.files import atomic_write
+from cadenza.score import Score, pitch_range, pitch_to_name
+
+_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
+
+
+def bar_lines_beats(score: Score) -> list[float]:
+    """Beats at which bars begin, from beat 0 to the end, following meter changes."""
+    meters = sorted(score.meters, key=lambda m: m.start_beats)
+    if not meters:
+        return [0.0]
+    lines, at = [], 0.0
+    while at <= score.end_beats + 1e-9:
+        lines.append(at)
+        at += next((m for m in reversed(meters) if m.start_beats <= at + 1e-9), meters[0]).bar_beats
+    return lines
+
+
+def draw_piano_roll(score: Score, title: str = ""):
+    """A matplotlib Figure of the score's piano roll (for notebooks: display it, or save it)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch, Rectangle
+
+    low, high = pitch_range(score)
+    low, high = low - 2, high + 2
+    end = max(score.end_beats, 1.0)
+    fig = Figure(figsize=(min(4 + end / 4, 24), min(3 + (high - low) / 8, 10)), dpi=100)
+    ax = fig.add_subplot()
+    legend = []
+    for i, part in enumerate(score.parts):
+        colour = "#555555" if part.is_drum else _COLOURS[i % len(_COLOURS)]
+        for n in part.notes:
+            alpha = 0.35 + 0.65 * n.velocity / 127
+            ax.add_patch(Rectangle((n.start_beats, n.pitch - 0.45), n.duration_beats, 0.9,
+                                   facecolor=colour, edgecolor="black", linewidth=0.3, alpha=alpha))
+        legend.append(Patch(facecolor=colour, label=part.name or f"part {i + 1}"))
+    for b, beat in enumerate(bar_lines_beats(score)):
+        ax.axvline(beat, color="#bbbbbb", linewidth=0.6, zorder=0)
+        if b % 4 == 0:
+            ax.text(beat, high + 0.3, str(b + 1), fontsize=7, color="#777777")
+    cs = [p for p in range(low, high + 1) if p % 12 == 0]
+    ax.set_yticks(cs, [f"{pitch_to_name(p)} ({p})" for p in cs])
+    for p in cs:
+        ax.axhline(p, color="#eeeeee", linewidth=0.6, zorder=0)
+    ax.set_xlim(0, end)
+    ax.set_ylim(low, high + 1)
+    ax.set_xlabel(f"beats (quarter notes); bars numbered above; meter {score.meter}, "
+                  f"{score.tempo_bpm:g} bpm, key {score.key or 'not given'}")
+    ax.set_title(title or score.title or "piano roll")
+    if legend:
+        ax.legend(handles=legend, loc="upper right", fontsize=7, framealpha=0.8)
+    fig.tight_layout()
+    return fig
+
+
+def write_piano_roll(score: Score, path: str | Path, force: bool = False, title: str = "") -> Path:
+    """Draw the piano roll and save it as PNG, atomically."""
+    fig = draw_piano_roll(score, title)
+    return atomic_write(path, lambda tmp: fig.savefig(str(tmp), format="png"), force=force)

@@ -1,0 +1,141 @@
+"""The transformer: a causal language model over token sequences, after nanoGPT.
+
+One file, read top to bottom: the config dataclass, the blocks, the model, and save/load as
+safetensors + JSON (never pickle). Fast one-token-at-a-time decoding with a key/value cache
+lives in cadenza.decode (NumPy: for a model this small, PyTorch's per-op overhead dominates).
+Shapes: B batch, T time (tokens), C channels (n_embd), H heads, D = C // H.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+from torch.nn import functional as F
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    vocab_size: int
+    block_size: int = 512  # longest context in tokens
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 192
+    dropout: float = 0.1
+
+    def __post_init__(self):
+        if self.n_embd % self.n_head:
+            raise ValueError(f"n_embd {self.n_embd} is not a multiple of n_head {self.n_head}")
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.n_head = cfg.n_head
+        self.qkv = nn.Linear(cfg.n_embd, 3 * cfg.n_embd)
+        self.proj = nn.Linear(cfg.n_embd, cfg.n_embd)
+        self.dropout = cfg.dropout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).split(C, dim=2)
+        # (B, T, C) -> (B, H, T, D)
+        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=self.dropout if self.training else 0.0)
+        return self.proj(y.transpose(1, 2).contiguous().view(B, T, C))
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(cfg.n_embd)
+        self.attn = SelfAttention(cfg)
+        self.ln2 = nn.LayerNorm(cfg.n_embd)
+        self.mlp = nn.Sequential(
+            nn.Linear(cfg.n_embd, 4 * cfg.n_embd), nn.GELU(), nn.Linear(4 * cfg.n_embd, cfg.n_embd),
+            nn.Dropout(cfg.dropout),
+        )
+
+    def forward(self, x):
+        x = x + self.attn(self.ln1(x))
+        return x + self.mlp(self.ln2(x))
+
+
+class Transformer(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.config = cfg
+        self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.n_embd)
+        self.pos_emb = nn.Embedding(cfg.block_size, cfg.n_embd)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
+        self.ln_f = nn.LayerNorm(cfg.n_embd)
+        self.head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
+        self.head.weight = self.tok_emb.weight  # weight tying, as in GPT-2
+        self.apply(self._init_weights)
+        for name, p in self.named_parameters():  # scaled init of residual projections (GPT-2)
+            if name.endswith("proj.weight") or name.endswith("mlp.2.weight"):
+                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * cfg.n_layer))
+
+    @staticmethod
+    def _init_weights(m):
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, mean=0.0, std=0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Embedding):
+            nn.init.normal_(m.weight, mean=0.0, std=0.02)
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters()) - self.pos_emb.weight.numel()
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        """idx (B, T) token ids -> logits (B, T, vocab). (Incremental decoding: cadenza.decode.)"""
+        B, T = idx.shape
+        if T > self.config.block_size:
+            raise ValueError(f"sequence of {T} tokens exceeds block_size {self.config.block_size}")
+        pos = torch.arange(T, device=idx.device)
+        x = self.drop(self.tok_emb(idx) + self.pos_emb(pos))
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.ln_f(x))
+
+    def loss(self, idx: torch.Tensor, targets: torch.Tensor, ignore_index: int = 0) -> torch.Tensor:
+        """Mean cross-entropy in nats per predicted token; targets equal to ignore_index are skipped."""
+        logits = self.forward(idx)
+        return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=ignore_index)
+
+
+# ---------------------------------------------------------------------------------------------
+# save / load: weights as safetensors, everything else as JSON beside them
+
+
+def save_model(model: Transformer, directory: Path, extra: dict, weights_name: str = "model") -> None:
+    """Write <weights_name>.safetensors and <weights_name>.json atomically into `directory`.
+
+    `extra` (tokenizer config, training record...) is stored in the JSON with the model config.
+    """
+    from safetensors.torch import save_file
+
+    from cadenza.files import atomic_write
+
+    directory.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if k != "head.weight"}
+    atomic_write(directory / f"{weights_name}.safetensors", lambda p: save_file(state, str(p)), force=True)
+    meta = {"model": asdict(model.config), **extra}
+    atomic_write(directory / f"{weights_name}.json", json.dumps(meta, indent=2).encode(), force=True)
+
+
+def load_model(directory: Path, weights_name: str = "model", device: str = "cpu") -> tuple[Transformer, dict]:
+    """Load a model saved by save_model. Returns (model in eval mode, the JSON metadata)."""
+    from safetensors.torch import load_file
+
+    meta = json.loads((directory / f"{weights_name}.json").read_text())
+    model = Transformer(ModelConfig(**meta["model"]))
+    state = load_file(str(directory / f"{weights_name}.safetensors"), device=device)
+    state["head.weight"] = state["tok_emb.weight"]
+    model.load_state_dict(state)
+    return model.to(device).eval(), meta

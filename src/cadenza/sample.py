@@ -1,0 +1,141 @@
+"""Decoding: the model proposes, the grammar and the user's constraints dispose.
+
+The layout of a voices sequence is known in advance (prefix, then per bar one BAR token and
+steps x voices cells), so the sampler forces every structural token and lets the model choose
+only cells. Constraints are data turned into masks on the logits: fixed cells, per-voice pitch
+ranges, an allowed set of pitch classes. Nothing here is special-cased inside the model.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from cadenza.decode import Decoder
+from cadenza.errors import OptionError
+from cadenza.model import Transformer
+from cadenza.score import Key, Meter
+from cadenza.tokenize.voices import EOS, HOLD, N_PITCHES, PITCH0, REST, VoicesTokenizer
+
+
+@dataclass(frozen=True)
+class SamplingSettings:
+    temperature: float = 1.0
+    top_p: float = 0.95
+    top_k: int = 0  # 0 = no top-k cut
+    seed: int = 0
+
+    def __post_init__(self):
+        if not self.temperature > 0:
+            raise OptionError(f"temperature must be > 0, not {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise OptionError(f"top-p must be in (0, 1], not {self.top_p}")
+        if self.top_k < 0:
+            raise OptionError(f"top-k must be >= 0, not {self.top_k}")
+
+
+@dataclass
+class Constraints:
+    """What generated cells must obey. Cells are addressed by (grid step, voice)."""
+
+    voice_ranges: list[tuple[int, int]] | None = None  # inclusive MIDI pitch range per voice
+    pitch_classes: frozenset[int] | None = None  # allowed pitch classes (e.g. a key's scale)
+    fixed: dict[tuple[int, int], int] = field(default_factory=dict)  # (step, voice) -> cell token
+
+
+def _allowed_masks(tok: VoicesTokenizer, c: Constraints) -> np.ndarray:
+    """(n_voices, vocab) bool: the cell tokens each voice may take (HOLD decided per step)."""
+    nv = tok.config.n_voices
+    mask = np.zeros((nv, tok.vocab_size), dtype=bool)
+    mask[:, REST] = True
+    for v in range(nv):
+        lo, hi = c.voice_ranges[v] if c.voice_ranges else (0, N_PITCHES - 1)
+        for p in range(max(lo, 0), min(hi, N_PITCHES - 1) + 1):
+            if c.pitch_classes is None or p % 12 in c.pitch_classes:
+                mask[v, PITCH0 + p] = True
+    return mask
+
+
+def sample_token(logits: np.ndarray, allowed: np.ndarray, s: SamplingSettings, rng: np.random.Generator) -> int:
+    """Draw one token from `logits` (vocab,) restricted to `allowed`, with temperature, top-k
+    and top-p (the smallest set of most likely tokens whose mass reaches top_p)."""
+    logits = np.where(allowed, logits.astype(np.float64) / s.temperature, -np.inf)
+    order = np.argsort(-logits, kind="stable")[:int(allowed.sum())]  # allowed tokens, most likely first
+    if s.top_k:
+        order = order[:s.top_k]
+    p = np.exp(logits[order] - logits[order[0]])
+    p /= p.sum()
+    if s.top_p < 1.0:
+        keep = int(np.searchsorted(np.cumsum(p), s.top_p)) + 1  # first index whose mass reaches top_p
+        p = p[:keep] / p[:keep].sum()
+        order = order[:keep]
+    return int(order[min(int(np.searchsorted(np.cumsum(p), rng.random(), side="right")), len(p) - 1)])
+
+
+def generate_tokens(
+    model: Transformer,
+    tok: VoicesTokenizer,
+    key: Key,
+    meter: Meter,
+    n_bars: int,
+    settings: SamplingSettings = SamplingSettings(),
+    constraints: Constraints | None = None,
+    on_cell: Callable[[int, int, int], None] | None = None,
+) -> list[int]:
+    """Sample a whole piece of `n_bars` bars. Returns the token sequence (ending with EOS).
+
+    on_cell(step, voice, token) is called as each cell is decided (for streaming and timing).
+    """
+    if n_bars < 1:
+        raise OptionError(f"bars must be at least 1, not {n_bars}")
+    c = constraints or Constraints()
+    nv, steps_per_bar = tok.config.n_voices, tok.steps_per_bar(meter)
+    base_mask = _allowed_masks(tok, c)
+    for (step, v), t in c.fixed.items():
+        if not (0 <= v < nv and 0 <= step < n_bars * steps_per_bar):
+            raise OptionError(f"fixed cell at step {step}, voice {v} lies outside the piece")
+    if not base_mask[:, PITCH0:].any(axis=1).all():
+        raise OptionError("the constraints leave some voice no pitch at all (range and scale do not meet)")
+    rng = np.random.default_rng(settings.seed)
+    prefix = tok.prefix(key, meter)
+    tokens: list[int] = list(prefix)
+    bar_starts: list[int] = []  # index in tokens of each BAR token
+    decoder = Decoder(model)
+    fed = 0  # tokens[:fed] are in the decoder's cache
+    logits = None
+    last_cell = [REST] * nv  # each voice's cell at the previous step (HOLD may only continue a note)
+
+    def feed():
+        """Run the model over tokens not yet in the cache; slide the window when it is full."""
+        nonlocal fed, logits
+        block = decoder.block_size
+        if decoder.length + len(tokens) - fed > block:
+            # keep the prefix and the most recent whole bars, about half the window
+            keep_from = next((b for b in bar_starts if len(tokens) - b <= block // 2), bar_starts[-1])
+            decoder.reset()
+            logits = decoder.feed(prefix + tokens[keep_from:])
+        elif len(tokens) > fed:
+            logits = decoder.feed(tokens[fed:])
+        fed = len(tokens)
+
+    for bar in range(n_bars):
+        bar_starts.append(len(tokens))
+        tokens.append(tok.bar_token(n_bars - 1 - bar))
+        for i in range(steps_per_bar):
+            step = bar * steps_per_bar + i
+            for v in range(nv):
+                fixed = c.fixed.get((step, v))
+                if fixed is not None:
+                    t = fixed
+                else:
+                    feed()
+                    allowed = base_mask[v].copy()
+                    allowed[HOLD] = last_cell[v] != REST
+                    t = sample_token(logits, allowed, settings, rng)
+                tokens.append(t)
+                last_cell[v] = t
+                if on_cell:
+                    on_cell(step, v, t)
+    tokens.append(EOS)
+    return tokens

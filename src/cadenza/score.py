@@ -1,0 +1,272 @@
+"""The Score: the one in-memory music type that every reader produces and every writer consumes.
+
+Time is in beats, where a beat is a quarter note (music21's quarterLength, MIDI's "quarter").
+Every time field says its unit. Pitches are MIDI numbers (60 = C4).
+Nothing here imports music21 or a MIDI library: those live at the edges, in cadenza.io.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, replace
+
+PITCH_CLASS_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+_LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+MODES = ("major", "minor")
+
+
+class MusicError(ValueError):
+    """A musical fact is wrong (a note ends before it starts, an unknown key name...)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# pitch names: a symmetric pair, like pretty_midi's note_name_to_number / note_number_to_name
+
+
+def pitch_to_name(pitch: int) -> str:
+    """60 -> 'C4' (scientific pitch notation, middle C = C4)."""
+    return f"{PITCH_CLASS_NAMES[pitch % 12]}{pitch // 12 - 1}"
+
+
+def name_to_pitch(name: str) -> int:
+    """'C4' -> 60, 'F#3' -> 54, 'Bb5' -> 82. Raises MusicError on anything else."""
+    m = re.fullmatch(r"\s*([A-Ga-g])([#b]*)(-?\d+)\s*", name)
+    if not m:
+        raise MusicError(f"not a pitch name: {name!r} (expected e.g. C4, F#3, Bb5; 60 = C4)")
+    letter, accidentals, octave = m.groups()
+    pitch = _LETTER_PC[letter.upper()] + accidentals.count("#") - accidentals.count("b")
+    pitch += (int(octave) + 1) * 12
+    if not 0 <= pitch <= 127:
+        raise MusicError(f"pitch {name!r} is outside MIDI's 0..127")
+    return pitch
+
+
+# ---------------------------------------------------------------------------------------------
+# the data types
+
+
+@dataclass(frozen=True)
+class Note:
+    pitch: int
+    start_beats: float
+    duration_beats: float
+    velocity: int = 80
+
+    @property
+    def end_beats(self) -> float:
+        return self.start_beats + self.duration_beats
+
+
+@dataclass
+class Part:
+    """One voice or instrument: a MIDI track, a MusicXML part."""
+
+    name: str = ""
+    program: int = 0  # General MIDI program, 0 = acoustic grand piano
+    is_drum: bool = False
+    notes: list[Note] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Tempo:
+    start_beats: float
+    bpm: float  # quarter notes per minute
+
+
+@dataclass(frozen=True)
+class Meter:
+    start_beats: float
+    numerator: int
+    denominator: int
+
+    @property
+    def bar_beats(self) -> float:
+        return self.numerator * 4.0 / self.denominator
+
+    def __str__(self) -> str:
+        return f"{self.numerator}/{self.denominator}"
+
+
+@dataclass(frozen=True)
+class Key:
+    start_beats: float
+    tonic: int  # pitch class, 0 = C
+    mode: str  # "major" or "minor"
+
+    def __str__(self) -> str:
+        return f"{PITCH_CLASS_NAMES[self.tonic]} {self.mode}"
+
+    def scale(self) -> frozenset[int]:
+        """Pitch classes of the key's scale (natural minor plus the raised 7th for minor)."""
+        steps = (0, 2, 4, 5, 7, 9, 11) if self.mode == "major" else (0, 2, 3, 5, 7, 8, 10, 11)
+        return frozenset((self.tonic + s) % 12 for s in steps)
+
+
+@dataclass
+class Score:
+    parts: list[Part] = field(default_factory=list)
+    tempos: list[Tempo] = field(default_factory=lambda: [Tempo(0.0, 120.0)])
+    meters: list[Meter] = field(default_factory=lambda: [Meter(0.0, 4, 4)])
+    keys: list[Key] = field(default_factory=list)
+    title: str = ""
+
+    # -- simple views ---------------------------------------------------------------------
+    def notes(self) -> list[Note]:
+        return [n for p in self.parts for n in p.notes]
+
+    @property
+    def end_beats(self) -> float:
+        return max((n.end_beats for n in self.notes()), default=0.0)
+
+    @property
+    def meter(self) -> Meter:
+        return self.meters[0] if self.meters else Meter(0.0, 4, 4)
+
+    @property
+    def tempo_bpm(self) -> float:
+        return self.tempos[0].bpm if self.tempos else 120.0
+
+    @property
+    def key(self) -> Key | None:
+        return self.keys[0] if self.keys else None
+
+    def seconds(self) -> float:
+        """Length in seconds under the tempo map."""
+        return beats_to_seconds(self.end_beats, self.tempos)
+
+    def validate(self) -> "Score":
+        for part in self.parts:
+            for n in part.notes:
+                if not 0 <= n.pitch <= 127:
+                    raise MusicError(f"pitch {n.pitch} at beat {n.start_beats} is outside 0..127")
+                if n.duration_beats <= 0:
+                    raise MusicError(
+                        f"note ends before it starts: pitch {n.pitch} ({pitch_to_name(n.pitch)}) "
+                        f"at beat {n.start_beats}"
+                    )
+                if not 0 <= n.velocity <= 127:
+                    raise MusicError(f"velocity {n.velocity} at beat {n.start_beats} is outside 0..127")
+        for t in self.tempos:
+            if not t.bpm > 0:
+                raise MusicError(f"tempo {t.bpm} at beat {t.start_beats} is not positive")
+        return self
+
+    # -- JSON (for caches; never pickle) ------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {
+            "title": self.title,
+            "tempos": [[t.start_beats, t.bpm] for t in self.tempos],
+            "meters": [[m.start_beats, m.numerator, m.denominator] for m in self.meters],
+            "keys": [[k.start_beats, k.tonic, k.mode] for k in self.keys],
+            "parts": [
+                {
+                    "name": p.name,
+                    "program": p.program,
+                    "is_drum": p.is_drum,
+                    "notes": [[n.pitch, n.start_beats, n.duration_beats, n.velocity] for n in p.notes],
+                }
+                for p in self.parts
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Score":
+        return cls(
+            title=d.get("title", ""),
+            tempos=[Tempo(float(a), float(b)) for a, b in d["tempos"]],
+            meters=[Meter(float(a), int(b), int(c)) for a, b, c in d["meters"]],
+            keys=[Key(float(a), int(b), str(c)) for a, b, c in d["keys"]],
+            parts=[
+                Part(
+                    name=p["name"],
+                    program=int(p["program"]),
+                    is_drum=bool(p["is_drum"]),
+                    notes=[Note(int(a), float(b), float(c), int(v)) for a, b, c, v in p["notes"]],
+                )
+                for p in d["parts"]
+            ],
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# keys and meters by name
+
+
+def parse_key(text: str) -> Key:
+    """'D major', 'F# minor', 'Bb', 'c minor', 'Am' -> Key. Raises MusicError naming what is accepted."""
+    m = re.fullmatch(r"\s*([A-Ga-g])([#b]?)\s*(major|minor|maj|min|m)?\s*", text)
+    if not m:
+        raise MusicError(
+            f"unknown key {text!r}: give a tonic A-G with optional # or b and 'major' or 'minor', "
+            "e.g. 'D major', 'F# minor', 'Bb major'"
+        )
+    letter, accidental, mode = m.groups()
+    tonic = (_LETTER_PC[letter.upper()] + {"#": 1, "b": -1, "": 0}[accidental]) % 12
+    mode = "minor" if mode in ("minor", "min", "m") else "major"
+    return Key(0.0, tonic, mode)
+
+
+def parse_meter(text: str) -> Meter:
+    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not m or int(m.group(1)) < 1 or int(m.group(2)) not in (1, 2, 4, 8, 16):
+        raise MusicError(f"unknown meter {text!r}: give numerator/denominator, e.g. 4/4, 3/4, 6/8")
+    return Meter(0.0, int(m.group(1)), int(m.group(2)))
+
+
+# ---------------------------------------------------------------------------------------------
+# transformations
+
+
+def transpose(score: Score, semitones: int) -> Score:
+    """A copy moved by `semitones`; keys move with it. Drum parts stay where they are."""
+    parts = [
+        replace(p, notes=p.notes if p.is_drum else [replace(n, pitch=n.pitch + semitones) for n in p.notes])
+        for p in score.parts
+    ]
+    keys = [replace(k, tonic=(k.tonic + semitones) % 12) for k in score.keys]
+    return replace(score, parts=parts, keys=keys)
+
+
+def pitch_range(score: Score) -> tuple[int, int]:
+    pitches = [n.pitch for p in score.parts if not p.is_drum for n in p.notes]
+    return (min(pitches), max(pitches)) if pitches else (60, 60)
+
+
+def beats_to_seconds(beats: float, tempos: list[Tempo]) -> float:
+    """Seconds from beat 0 to `beats` under a tempo map (tempo changes sorted by beat)."""
+    seconds, at_beats, bpm = 0.0, 0.0, (tempos[0].bpm if tempos else 120.0)
+    for t in tempos[1:] if tempos else []:
+        if t.start_beats >= beats:
+            break
+        seconds += (t.start_beats - at_beats) * 60.0 / bpm
+        at_beats, bpm = t.start_beats, t.bpm
+    return seconds + (beats - at_beats) * 60.0 / bpm
+
+
+# Krumhansl-Kessler key profiles (Krumhansl 1990), used to estimate a key when a file has none.
+_MAJOR_PROFILE = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
+_MINOR_PROFILE = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)
+
+
+def estimate_key(notes: list[Note]) -> Key:
+    """Krumhansl-Schmuckler: the key whose profile best correlates with the duration-weighted
+    pitch-class histogram. Used when a file carries no key signature."""
+    hist = [0.0] * 12
+    for n in notes:
+        hist[n.pitch % 12] += n.duration_beats
+    best, best_r = Key(0.0, 0, "major"), -2.0
+    for mode, profile in (("major", _MAJOR_PROFILE), ("minor", _MINOR_PROFILE)):
+        for tonic in range(12):
+            prof = [profile[(pc - tonic) % 12] for pc in range(12)]
+            r = _correlation(hist, prof)
+            if r > best_r:
+                best, best_r = Key(0.0, tonic, mode), r
+    return best
+
+
+def _correlation(a: list[float], b: list[float]) -> float:
+    ma, mb = sum(a) / len(a), sum(b) / len(b)
+    cov = sum((x - ma) * (y - mb) for x, y in zip(a, b))
+    va = math.sqrt(sum((x - ma) ** 2 for x in a))
+    vb = math.sqrt(sum((y - mb) ** 2 for y in b))
+    return cov / (va * vb) if va > 0 and vb > 0 else -1.0

@@ -1,0 +1,207 @@
+"""Training loop: progress, validation, best checkpoint, atomic periodic checkpoints, resume.
+
+An output folder holds:
+  model.safetensors + model.json        the best model by validation loss (what `generate` loads)
+  checkpoint.safetensors + .json        the latest state: weights, optimizer moments, step, RNG
+  card.md                               what it learned from, how, and how well
+Killing a run loses at most the steps since the last checkpoint; `--resume` continues there.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from cadenza.dataset import Batches, TokenizedPiece, eval_windows
+from cadenza.errors import OptionError
+from cadenza.files import atomic_write
+from cadenza.model import ModelConfig, Transformer, save_model
+from cadenza.tokenize.voices import VoicesConfig, VoicesTokenizer
+
+
+@dataclass
+class TrainConfig:
+    data: str
+    n_voices: int = 4
+    steps_per_beat: int = 4
+    programs: tuple[int, ...] = ()
+    block_size: int = 512
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 192
+    dropout: float = 0.1
+    batch_size: int = 16
+    lr: float = 1e-3
+    weight_decay: float = 0.1
+    warmup_steps: int = 100
+    steps: int = 0  # 0: derived from `minutes` after measuring speed
+    minutes: float = 10.0
+    eval_every: int = 200
+    checkpoint_minutes: float = 2.0
+    transpose: int = 5  # augmentation: random shift in [-transpose, +transpose] semitones
+    valid_percent: int = 10
+    seed: int = 0
+    max_pieces: int = 0  # 0 = all
+    exact_parts: bool = False  # use only pieces with exactly n_voices pitched parts
+
+    def __post_init__(self):
+        self.programs = tuple(self.programs)
+        if self.minutes <= 0 and self.steps <= 0:
+            raise OptionError("give a positive --minutes or --steps")
+        if self.batch_size < 1 or self.block_size < 16:
+            raise OptionError("batch size must be >= 1 and block size >= 16")
+
+
+@dataclass
+class TrainState:
+    step: int = 0
+    total_steps: int = 0
+    best_valid: float = math.inf
+    elapsed_s: float = 0.0
+    history: list = field(default_factory=list)  # [step, train_loss, valid_loss]
+
+
+def pick_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def lr_at(step: int, cfg: TrainConfig, total: int) -> float:
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    progress = min(1.0, (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps))
+    return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+@torch.no_grad()
+def evaluate(model: Transformer, pieces: list[TokenizedPiece], tok: VoicesTokenizer, batch_size: int = 16) -> float:
+    """Mean NLL in nats per cell token over every cell of `pieces` (deterministic)."""
+    model.eval()
+    device = next(model.parameters()).device
+    total, count = 0.0, 0
+    windows = list(eval_windows(pieces, tok, model.config.block_size))
+    for i in range(0, len(windows), batch_size):
+        x = torch.from_numpy(np.stack([w[0] for w in windows[i:i + batch_size]])).to(device)
+        y = torch.from_numpy(np.stack([w[1] for w in windows[i:i + batch_size]])).to(device)
+        logits = model(x)
+        nll = torch.nn.functional.cross_entropy(
+            logits.view(-1, logits.size(-1)), y.view(-1), ignore_index=0, reduction="sum")
+        total += float(nll)
+        count += int((y != 0).sum())
+    model.train()
+    return total / max(count, 1)
+
+
+def _optimizer(model: Transformer, cfg: TrainConfig) -> torch.optim.AdamW:
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                              {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, 0.95))
+
+
+def _save_checkpoint(out: Path, model, opt, state: TrainState, batches: Batches, meta: dict) -> None:
+    from safetensors.torch import save_file
+
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()
+               if k != "head.weight"}
+    opt_state = opt.state_dict()
+    for pid, s in opt_state["state"].items():
+        for name, value in s.items():
+            tensors[f"opt.{pid}.{name}"] = value.detach().cpu().reshape(-1) if value.dim() == 0 else value.cpu()
+    tensors["torch_rng"] = torch.get_rng_state()
+    atomic_write(out / "checkpoint.safetensors", lambda p: save_file(tensors, str(p)), force=True)
+    record = {**meta, "state": asdict(state), "data_rng": batches.state()}
+    atomic_write(out / "checkpoint.json", json.dumps(record, indent=1).encode(), force=True)
+
+
+def _load_checkpoint(out: Path, model, opt, batches: Batches) -> TrainState:
+    from safetensors.torch import load_file
+
+    record = json.loads((out / "checkpoint.json").read_text())
+    tensors = load_file(str(out / "checkpoint.safetensors"))
+    model_state = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
+    model_state["head.weight"] = model_state["tok_emb.weight"]
+    model.load_state_dict(model_state)
+    opt_state = opt.state_dict()
+    for key, value in tensors.items():
+        if key.startswith("opt."):
+            _, pid, name = key.split(".", 2)
+            device = next(model.parameters()).device
+            v = value.reshape(()) if name == "step" else value
+            opt_state["state"].setdefault(int(pid), {})[name] = v.to(device) if name != "step" else v
+    opt.load_state_dict(opt_state)
+    torch.set_rng_state(tensors["torch_rng"])
+    batches.set_state(record["data_rng"])
+    return TrainState(**record["state"])
+
+
+def train(cfg: TrainConfig, train_pieces: list[TokenizedPiece], valid_pieces: list[TokenizedPiece],
+          out: Path, resume: bool = False, extra_meta: dict | None = None,
+          progress: Callable[[TrainState, float, float], None] | None = None) -> TrainState:
+    """Train until the step budget is spent. `progress(state, train_loss, lr)` is called each step."""
+    torch.manual_seed(cfg.seed)
+    device = pick_device()
+    tok = VoicesTokenizer(VoicesConfig(n_voices=cfg.n_voices, steps_per_beat=cfg.steps_per_beat,
+                                       programs=cfg.programs))
+    mcfg = ModelConfig(vocab_size=tok.vocab_size, block_size=cfg.block_size, n_layer=cfg.n_layer,
+                       n_head=cfg.n_head, n_embd=cfg.n_embd, dropout=cfg.dropout)
+    model = Transformer(mcfg).to(device)
+    opt = _optimizer(model, cfg)
+    batches = Batches(train_pieces, tok, cfg.block_size, cfg.transpose, cfg.seed)
+    meta = {"tokenizer": {"kind": "voices", **tok.config.to_dict()}, "train": asdict(cfg),
+            "params": model.num_params(), "device": device, **(extra_meta or {})}
+    state = TrainState()
+    if resume:
+        state = _load_checkpoint(out, model, opt, batches)
+    model.train()
+    clock = time.monotonic()
+    since_ckpt = clock
+    base_elapsed = state.elapsed_s
+    while True:
+        if state.total_steps == 0 and cfg.steps:
+            state.total_steps = cfg.steps
+        if state.total_steps == 0 and state.step == 20:  # budget in minutes: measure, then fix steps
+            rate = 20 / max(time.monotonic() - clock, 1e-6)
+            state.total_steps = max(21, int(rate * cfg.minutes * 60))
+        total = state.total_steps or 10**9
+        if state.step >= total:
+            break
+        lr = lr_at(state.step, cfg, total)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        x, y = batches.next(cfg.batch_size)
+        loss = model.loss(x.to(device), y.to(device))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        state.step += 1
+        state.elapsed_s = base_elapsed + time.monotonic() - clock
+        if progress:
+            progress(state, loss.item(), lr)
+        last = state.step >= (state.total_steps or 10**9)
+        if state.step % cfg.eval_every == 0 or last:
+            valid = evaluate(model, valid_pieces, tok)
+            state.history.append([state.step, loss.item(), valid])
+            if valid < state.best_valid:
+                state.best_valid = valid
+                save_model(model, out, {**meta, "valid_loss": valid, "step": state.step,
+                                        "train_minutes": round(state.elapsed_s / 60, 2)})
+        if last or time.monotonic() - since_ckpt > cfg.checkpoint_minutes * 60:
+            _save_checkpoint(out, model, opt, state, batches, meta)
+            since_ckpt = time.monotonic()
+    return state
+
+
+def config_from_checkpoint(out: Path) -> TrainConfig:
+    record = json.loads((out / "checkpoint.json").read_text())
+    return TrainConfig(**record["train"])
+
+
+def with_overrides(cfg: TrainConfig, **kw) -> TrainConfig:
+    return replace(cfg, **{k: v for k, v in kw.items() if v is not None})

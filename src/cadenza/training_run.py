@@ -1,0 +1,133 @@
+"""One training run end to end: load data, tokenize, split, train, write the model card.
+
+This is what `cadenza train` calls; the loop itself lives in cadenza.train.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+from collections import Counter
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from cadenza.errors import OptionError
+from cadenza.files import atomic_write
+from cadenza.train import TrainConfig, TrainState, config_from_checkpoint, pick_device, train
+
+
+def data_stats(pieces, tokenized, tok) -> dict:
+    """What the generator uses as defaults: meters and keys seen, and each voice's usual range."""
+    from cadenza.tokenize.voices import N_PITCHES, PITCH0
+
+    n_voices = tok.config.n_voices
+    meters = Counter(str(p.score.meter) for p in pieces)
+    keys = Counter()
+    per_voice = [[] for _ in range(n_voices)]
+    for t in tokenized:
+        keys[str(tok.token_key(int(t.tokens[1])))] += 1
+        body = t.tokens[3:]
+        cells = body[(body < PITCH0 + N_PITCHES) & ((body >= PITCH0) | (body == 3) | (body == 4))]
+        grid = cells[: len(cells) // n_voices * n_voices].reshape(-1, n_voices)
+        for v in range(n_voices):
+            col = grid[:, v]
+            per_voice[v].extend((col[col >= PITCH0] - PITCH0).tolist())
+    ranges = [[int(np.percentile(v, 0.5)), int(np.percentile(v, 99.5))] if v else [0, 127] for v in per_voice]
+    return {"meters": dict(meters.most_common()), "keys": dict(keys.most_common()), "voice_ranges": ranges}
+
+
+def run(cfg_kw: dict, out: Path, resume: bool, force: bool, quiet: bool, command: str,
+        progress_factory: Callable, echo: Callable[[str], None]) -> TrainState:
+    from cadenza import corpus
+    from cadenza.dataset import tokenize_pieces
+    from cadenza.tokenize.voices import VoicesConfig, VoicesTokenizer
+
+    if resume:
+        if not (out / "checkpoint.json").exists():
+            raise OptionError(f"{out}: nothing to resume (no checkpoint.json); start without --resume")
+        cfg = config_from_checkpoint(out)
+        echo(f"resuming {out} (data {cfg.data})")
+    else:
+        if (out / "model.json").exists() or (out / "checkpoint.json").exists():
+            if not force:
+                raise OptionError(f"{out} already holds a model; use --resume to continue it or --force to start over")
+            for name in ("model.json", "model.safetensors", "checkpoint.json", "checkpoint.safetensors"):
+                (out / name).unlink(missing_ok=True)
+        cfg = TrainConfig(**cfg_kw)
+    tok = VoicesTokenizer(VoicesConfig(n_voices=cfg.n_voices, steps_per_beat=cfg.steps_per_beat,
+                                       programs=cfg.programs))
+    with progress_factory(quiet) as bar:
+        task = bar.add_task("reading", total=None, info=cfg.data)
+        data = corpus.load(cfg.data, limit=cfg.max_pieces or None,
+                           progress=lambda i, n: bar.update(task, completed=i, total=n))
+        bar.update(task, completed=bar.tasks[task].total or 0)
+    for line in data.skipped:
+        echo(f"skipped {line}")
+    if cfg.exact_parts:
+        kept = [p for p in data.pieces if sum(1 for q in p.score.parts if q.notes and not q.is_drum) == cfg.n_voices]
+        echo(f"kept {len(kept)} of {len(data.pieces)} pieces with exactly {cfg.n_voices} parts")
+        data.pieces = kept
+    train_p, valid_p = data.split()
+    train_t, skipped_t = tokenize_pieces(train_p, tok)
+    valid_t, skipped_v = tokenize_pieces(valid_p, tok)
+    for line in skipped_t + skipped_v:
+        echo(f"skipped {line}")
+    if not train_t or not valid_t:
+        raise OptionError(f"{cfg.data}: not enough usable pieces to train and validate "
+                          f"({len(train_t)} train, {len(valid_t)} valid)")
+    n_tokens = sum(len(t.tokens) for t in train_t)
+    echo(f"{len(train_t)} training and {len(valid_t)} validation pieces, {n_tokens:,} training tokens; "
+         f"{len(data.skipped) + len(skipped_t) + len(skipped_v)} skipped; device {pick_device()}")
+    stats = data_stats(train_p, train_t, tok)
+    extra = {"data_stats": stats, "command": command,
+             "data_summary": {"train_pieces": len(train_t), "valid_pieces": len(valid_t),
+                              "train_tokens": n_tokens, "skipped": len(data.skipped) + len(skipped_t) + len(skipped_v)}}
+    with progress_factory(quiet) as bar:
+        task = bar.add_task("training", total=cfg.steps or None, info="")
+
+        def on_step(state: TrainState, loss: float, lr: float):
+            best = f" best valid {state.best_valid:.3f}" if state.history else ""
+            bar.update(task, completed=state.step, total=state.total_steps or None,
+                       info=f"loss {loss:.3f}{best}")
+            if quiet or bar.console.is_terminal:
+                return
+            if state.step % 100 == 0:
+                echo(f"step {state.step}/{state.total_steps} loss {loss:.3f}{best} lr {lr:.2e}")
+
+        state = train(cfg, train_t, valid_t, out, resume=resume, extra_meta=extra, progress=on_step)
+    write_card(out)
+    echo(f"done: {state.step} steps, best validation loss {state.best_valid:.4f} nats per cell")
+    return state
+
+
+def write_card(out: Path, measured: str = "") -> None:
+    """card.md from model.json: data, command, steps, minutes, hardware, validation loss,
+    plus any measured results (kept from an earlier card if present)."""
+    meta = json.loads((out / "model.json").read_text())
+    card_path = out / "card.md"
+    if not measured and card_path.exists() and "\n## Measured\n" in card_path.read_text():
+        measured = card_path.read_text().split("\n## Measured\n", 1)[1]
+    t, tok, s = meta["train"], meta["tokenizer"], meta.get("data_summary", {})
+    lines = [
+        f"# {out.name}",
+        "",
+        f"A {tok['n_voices']}-voice causal transformer ({meta['params'] / 1e6:.2f}M parameters) on a grid of "
+        f"{tok['steps_per_beat']} steps per quarter note, trained by Cadenza's own `cadenza train`.",
+        "",
+        "## Training",
+        f"- data: `{t['data']}` — {s.get('train_pieces')} training pieces, {s.get('valid_pieces')} validation "
+        f"pieces (held out by a hash of each piece's id), {s.get('train_tokens', 0):,} training tokens, "
+        f"{s.get('skipped')} skipped; transposition augmentation ±{t['transpose']} semitones",
+        f"- command: `{meta.get('command', '')}`",
+        f"- best checkpoint at step {meta['step']} of {t['steps'] or 'a time budget'}, after {meta['train_minutes']} "
+        f"minutes on {meta.get('device')} ({platform.machine()}, {os.cpu_count()} cores)",
+        f"- validation loss: {meta['valid_loss']:.4f} nats per cell",
+        f"- model: {meta['model']}",
+        "",
+        "## Measured",
+        measured.strip() or "(not yet measured: run benchmarks/chorale_quality.py or benchmarks/ngram_baseline.py)",
+        "",
+    ]
+    atomic_write(card_path, "\n".join(lines).encode(), force=True)
