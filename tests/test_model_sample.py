@@ -101,3 +101,23 @@ def test_impossible_requests_are_refused():
                         constraints=Constraints(voice_ranges=[(61, 61)] * 4, pitch_classes=frozenset({0})))
     with pytest.raises(OptionError):
         SamplingSettings(temperature=0)
+
+
+def test_no_parallels_constraint_removes_parallel_fifths_and_octaves():
+    from cadenza.evaluate.voice_leading import measure
+
+    m = tiny()
+    ranges = [(67, 79), (60, 72), (53, 65), (43, 55)]  # narrow, overlapping ranges: parallels come easily
+
+    def parallels(no_parallels):
+        total = 0
+        for seed in range(3):
+            ids = generate_tokens(m, TOK, Key(0, 0, "major"), Meter(0, 4, 4), 4,
+                                  SamplingSettings(seed=seed, temperature=3.0),
+                                  Constraints(voice_ranges=ranges, no_parallels=no_parallels))
+            stats = measure(TOK.decode(ids))
+            total += stats.parallel_fifths + stats.parallel_octaves
+        return total
+
+    assert parallels(False) > 0  # the untrained model writes them...
+    assert parallels(True) == 0  # ...and the constraint forbids every one

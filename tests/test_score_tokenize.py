@@ -82,3 +82,15 @@ def test_unsupported_meter_is_a_clear_error():
     s.meters = [parse_meter("7/8")]
     with pytest.raises(TokenizeError, match="7/8 is not supported"):
         tok.encode(s)
+
+
+def test_meter_changes_are_refused_not_misaligned():
+    from cadenza.score import Meter
+    from cadenza.tokenize.voices import TokenizeError
+
+    s = make_score(bars=3)
+    s.meters = [Meter(0.0, 4, 4), Meter(8.0, 3, 4)]
+    with pytest.raises(TokenizeError, match="4/4 then 3/4"):
+        VoicesTokenizer(VoicesConfig(n_voices=4)).encode(s)
+    s.meters = [Meter(0.0, 4, 4), Meter(8.0, 4, 4)]  # a restated meter is no change
+    assert VoicesTokenizer(VoicesConfig(n_voices=4)).encode(s)

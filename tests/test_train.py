@@ -70,3 +70,15 @@ def test_ngram_baseline_is_a_normalized_model(data):
     ctx = tuple(int(t) for t in data[0].tokens[10:12])
     assert sum(ng.prob(ctx, t) for t in CELL_VOCAB) == pytest.approx(1.0)
     assert 0 < ng.nll(p.tokens for p in data) < 3.0  # far better than uniform over 130 cells (4.87 nats)
+
+
+def test_evaluation_scores_every_cell_exactly_once(data):
+    from cadenza.dataset import cell_targets, eval_windows
+    from cadenza.tokenize.voices import VoicesConfig, VoicesTokenizer
+
+    tok = VoicesTokenizer(VoicesConfig(n_voices=4, steps_per_beat=2))
+    for block in (40, 64, 1000):  # windows shorter and longer than a piece
+        windows = list(eval_windows(data, tok, block))
+        scored = sum(int((y != 0).sum()) for _, y in windows)
+        cells = sum(int((cell_targets(p.tokens[1:]) != 0).sum()) for p in data)
+        assert scored == cells, block

@@ -47,6 +47,8 @@ def generate(
     top_p: float = typer.Option(0.95, "--top-p", help="nucleus sampling mass"),
     seed: Optional[int] = typer.Option(None, help="random seed [default: random, printed]; variation i uses seed+i"),
     n: int = typer.Option(1, "--n", help="number of alternatives"),
+    allow_parallels: bool = typer.Option(False, "--allow-parallels",
+                                         help="let voices move in parallel fifths and octaves (forbidden by default)"),
     formats: str = typer.Option("mid,musicxml,wav,png", help="comma list of mid, musicxml, wav, flac, ogg, png"),
     out: Optional[str] = typer.Option(None, help="output stem: writes STEM.mid, STEM.wav ... [default: out/MODEL-seedN]"),
     force: bool = typer.Option(False, help="overwrite existing outputs"),
@@ -81,10 +83,11 @@ def generate(
         m = meter_obj or c.default_meter()
         length = composer.bars_for_seconds(seconds, m, tempo) if seconds is not None else (bars or 16)
         score = c.generate(bars=length, key=key_obj, meter=m, tempo_bpm=tempo, temperature=temperature,
-                           top_p=top_p, seed=s)
+                           top_p=top_p, seed=s, allow_parallels=allow_parallels)
         record = {"command": "generate", "model": c.name, "model_dir": str(c.directory), "seed": s,
                   "bars": length, "key": str(score.key), "meter": str(score.meter), "tempo": tempo,
-                  "temperature": temperature, "top_p": top_p, "formats": list(fmts)}
+                  "temperature": temperature, "top_p": top_p, "allow_parallels": allow_parallels,
+                  "formats": list(fmts)}
         for p in write_outputs(score, stem, fmts, record, force):
             typer.echo(str(p))
 
@@ -98,6 +101,8 @@ def continue_(
     top_p: float = typer.Option(0.95, "--top-p"),
     seed: Optional[int] = typer.Option(None, help="random seed [default: random, printed]"),
     n: int = typer.Option(1, "--n", help="number of alternatives"),
+    allow_parallels: bool = typer.Option(False, "--allow-parallels",
+                                         help="let voices move in parallel fifths and octaves (forbidden by default)"),
     formats: str = typer.Option("mid,musicxml,wav,png"),
     out: Optional[str] = typer.Option(None, help="output stem [default: out/PROMPT-continued-seedN]"),
     force: bool = typer.Option(False),
@@ -124,9 +129,10 @@ def continue_(
     if not quiet:
         _err(f"model {c.name}, seed {seed}")
     for i, stem in enumerate(stems):
-        result = c.continue_score(score, bars=bars, temperature=temperature, top_p=top_p, seed=seed + i)
+        result = c.continue_score(score, bars=bars, temperature=temperature, top_p=top_p, seed=seed + i,
+                                  allow_parallels=allow_parallels)
         record = {"command": "continue", "prompt": str(prompt), "model": c.name, "seed": seed + i, "bars": bars,
-                  "temperature": temperature, "top_p": top_p}
+                  "temperature": temperature, "top_p": top_p, "allow_parallels": allow_parallels}
         for p in write_outputs(result, stem, fmts, record, force):
             typer.echo(str(p))
 
@@ -219,6 +225,69 @@ def models():
         card = path / "card.md"
         if card.exists():
             typer.echo(f"\n--- {path.name}: {card} ---\n" + card.read_text().split("\n## ")[0].strip())
+
+
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks: exact likelihood on published data sets.")
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("nll")
+def bench_nll(
+    data: Path = typer.Option(..., help="a piano-roll benchmark file, e.g. ../shared/benchmarks/jsb_chorales.json.gz"),
+    checkpoint: Optional[Path] = typer.Option(None, help="evaluate this saved benchmark model instead of training"),
+    out: Optional[Path] = typer.Option(None, help="folder for the trained model [default: runs/bench-DATA]"),
+    minutes: float = typer.Option(60.0, help="training time budget (ignored with --steps)"),
+    steps: int = typer.Option(0, help="exact number of optimizer steps; 0 = use --minutes"),
+    block_size: int = typer.Option(768, help="context length in tokens"),
+    layers: int = typer.Option(4), heads: int = typer.Option(4), embd: int = typer.Option(128),
+    dropout: float = typer.Option(0.2), batch_size: int = typer.Option(16), lr: float = typer.Option(1e-3),
+    transpose: int = typer.Option(6, help="augment the training split by transposition up to this many semitones"),
+    eval_every: int = typer.Option(100, help="validate every this many steps"),
+    seed: int = typer.Option(0),
+    baselines: bool = typer.Option(False, help="also print the independent-pitch and step n-gram baselines"),
+    resume: bool = typer.Option(False, help="continue an interrupted benchmark run in --out"),
+    force: bool = typer.Option(False, help="start over in an --out that already holds a model"),
+    quiet: bool = typer.Option(False),
+):
+    """Frame-level NLL per time step (nats) on valid and test: train from scratch, or --checkpoint."""
+    from cadenza import bench
+    from cadenza.errors import OptionError
+
+    echo = (lambda m: None) if quiet else _err
+    if baselines:
+        from cadenza.evaluate.step_baselines import IndependentPitches, StepNGram, nll_per_step
+
+        d = bench.load_benchmark(data)
+        ind = IndependentPitches().fit(d["train"])
+        ngram = StepNGram(ind, order=3).fit(d["train"])
+        for name, model in (("independent pitches", ind), ("step 3-gram", ngram)):
+            typer.echo(f"baseline {name}: valid NLL {nll_per_step(model, d['valid']):.3f}, "
+                       f"test NLL {nll_per_step(model, d['test']):.3f}")
+    if checkpoint is None:
+        out = out or Path("runs") / f"bench-{data.name.split('.')[0]}"
+        if (out / "model.json").exists() and not (resume or force):
+            raise OptionError(f"{out} already holds a model; use --checkpoint {out} to evaluate it, "
+                              "--resume to continue it, or --force to start over")
+        cfg = bench.BenchConfig(data=str(data), block_size=block_size, n_layer=layers, n_head=heads,
+                                n_embd=embd, dropout=dropout, batch_size=batch_size, lr=lr, steps=steps,
+                                minutes=minutes, eval_every=eval_every, transpose=transpose, seed=seed)
+        bench.load_benchmark(data)  # a bad file is reported before any work
+        with _progress(quiet) as bar:
+            task = bar.add_task("training", total=steps or None, info="")
+
+            def on_step(state, loss, lr_now):
+                best = f" best valid {state.best_valid:.3f}" if state.history else ""
+                bar.update(task, completed=state.step, total=state.total_steps or None, info=f"loss {loss:.3f}{best}")
+                if not quiet and not bar.console.is_terminal and state.step % 100 == 0:
+                    echo(f"step {state.step}/{state.total_steps} loss {loss:.3f}{best}")
+
+            bench.train_benchmark(cfg, out, resume=resume, progress=on_step)
+        checkpoint = out
+    results, meta = bench.evaluate_checkpoint(checkpoint, data)
+    typer.echo(f"model {checkpoint}: {meta['params']:,} parameters, trained {meta.get('train_minutes')} minutes "
+               f"to step {meta.get('step')} on {meta.get('device')}, seed {meta['bench']['seed']}")
+    typer.echo(f"valid NLL {results['valid'][0]:.4f} nats per time step ({results['valid'][1]} steps)")
+    typer.echo(f"test NLL {results['test'][0]:.4f} nats per time step ({results['test'][1]} steps)")
 
 
 def main() -> None:

@@ -76,16 +76,19 @@ class Composer:
         names = sorted(seen)
         return parse_key(random.Random(seed).choices(names, weights=[seen[n] for n in names])[0])
 
-    def default_constraints(self):
+    def default_constraints(self, allow_parallels: bool = False):
+        """Each voice within its usual range in the training data, and (unless allowed) no
+        parallel fifths or octaves between voices."""
         from cadenza.sample import Constraints
 
         ranges = self.meta.get("data_stats", {}).get("voice_ranges")
-        return Constraints(voice_ranges=[tuple(r) for r in ranges] if ranges else None)
+        return Constraints(voice_ranges=[tuple(r) for r in ranges] if ranges else None,
+                           no_parallels=not allow_parallels)
 
     # -- writing music ----------------------------------------------------------------------
     def generate(self, bars: int = 16, key: str | Key | None = None, meter: str | Meter | None = None,
                  tempo_bpm: float = 120.0, temperature: float = 1.0, top_p: float = 0.95,
-                 seed: int = 0, constraints=None, on_cell=None) -> Score:
+                 seed: int = 0, constraints=None, on_cell=None, allow_parallels: bool = False) -> Score:
         from cadenza.sample import SamplingSettings, generate_tokens
 
         check_tempo(tempo_bpm)
@@ -94,13 +97,13 @@ class Composer:
         self._check_meter(meter)
         tokens = generate_tokens(self.model, self.tokenizer, key, meter, bars,
                                  SamplingSettings(temperature, top_p, 0, seed),
-                                 constraints or self.default_constraints(), on_cell)
+                                 constraints or self.default_constraints(allow_parallels), on_cell)
         score = self.tokenizer.decode(tokens, tempo_bpm)
         score.title = f"{self.name} · {key} · seed {seed}"
         return score
 
     def continue_score(self, prompt: Score, bars: int = 8, temperature: float = 1.0, top_p: float = 0.95,
-                       seed: int = 0) -> Score:
+                       seed: int = 0, allow_parallels: bool = False) -> Score:
         """The prompt unchanged, followed by `bars` new bars from the first bar line after it."""
         from cadenza.sample import SamplingSettings, generate_tokens
 
@@ -111,7 +114,7 @@ class Composer:
         cells = tok.grid(prompt)
         steps_per_bar = tok.steps_per_bar(meter)
         prompt_bars = len(cells) // steps_per_bar
-        constraints = self.default_constraints()
+        constraints = self.default_constraints(allow_parallels)
         constraints.voice_ranges = None  # the prompt decides the register
         constraints.fixed = {(s, v): t for s, row in enumerate(cells) for v, t in enumerate(row)}
         tokens = generate_tokens(self.model, tok, key, meter, prompt_bars + bars,
@@ -151,6 +154,10 @@ def load(name_or_path: str, device: str = "cpu") -> Composer:
     from cadenza.model import load_model
 
     directory = find_model(name_or_path)
+    kind = json.loads((directory / "model.json").read_text()).get("tokenizer", {}).get("kind")
+    if kind != "voices":
+        raise OptionError(f"{name_or_path}: a {kind} model (a likelihood benchmark model) cannot write music; "
+                          "evaluate it with `cadenza bench nll --checkpoint`")
     model, meta = load_model(directory, device=device)
     tok_cfg = {k: v for k, v in meta["tokenizer"].items() if k != "kind"}
     return Composer(directory, meta, model, VoicesTokenizer(VoicesConfig.from_dict(tok_cfg)))

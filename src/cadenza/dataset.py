@@ -105,13 +105,22 @@ class Batches:
 
 
 def eval_windows(pieces: list[TokenizedPiece], tok: VoicesTokenizer, block_size: int):
-    """Deterministic windows covering each piece once, each starting at a bar (with the prefix)."""
+    """Deterministic windows that score every cell of each piece exactly once. Each window starts
+    at a bar (after the prefix) and, after the first, at the last bar line before the first cell
+    not yet scored, so that cell has the most context; cells scored before are masked out."""
     helper = Batches(pieces, tok, block_size, 0, 0)
     for p in pieces:
-        bar = 0
-        while bar < len(p.bar_starts):
+        bar, scored_until = 0, 0  # piece tokens before scored_until are scored
+        while scored_until < len(p.tokens):
+            start = int(p.bar_starts[bar])
             x, y = helper.window(p, bar, 0)
+            # y[i] predicts piece token start + i - (PREFIX_LEN - 1), for i >= PREFIX_LEN - 1
+            y[:PREFIX_LEN - 1 + max(0, scored_until - start)] = PAD
             yield x, y
-            end = p.bar_starts[bar] + block_size - PREFIX_LEN  # first token not predicted
-            nxt = int(np.searchsorted(p.bar_starts, end, side="right")) - 1
-            bar = max(nxt, bar + 1)
+            scored_until = start + min(block_size + 1 - PREFIX_LEN, len(p.tokens) - start)
+            nxt = int(np.searchsorted(p.bar_starts, scored_until, side="right")) - 1
+            if nxt <= bar:  # a bar longer than the window: go on from the next bar
+                nxt = bar + 1
+                if nxt >= len(p.bar_starts):
+                    break
+            bar = nxt

@@ -2,7 +2,8 @@
 
 Sampling feeds one token at a time, and for a model this small the time goes to the framework's
 per-operation overhead, not to arithmetic: a PyTorch eager step costs about a millisecond, the
-same step here a fraction of that. The weights are the model's own (read once from its
+same step here a fraction of that. BLAS runs on one thread (`one_blas_thread`): for vectors
+this size, waking a second thread costs more than it saves. The weights are the model's own (read once from its
 state_dict); `tests/test_model_sample.py` checks that the logits equal PyTorch's.
 
 Shapes as in model.py: T new tokens, C channels, H heads, D = C // H, L cached positions.
@@ -15,9 +16,10 @@ import numpy as np
 
 
 def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float = 1e-5) -> np.ndarray:
-    mu = x.mean(-1, keepdims=True)
-    var = ((x - mu) ** 2).mean(-1, keepdims=True)
-    return (x - mu) / np.sqrt(var + eps) * w + b
+    inv_c = 1.0 / x.shape[-1]  # sum * 1/C: ndarray.mean's Python wrapper costs more than the sum
+    centred = x - x.sum(-1, keepdims=True) * inv_c
+    var = (centred * centred).sum(-1, keepdims=True) * inv_c
+    return centred / np.sqrt(var + eps) * w + b
 
 
 def _erf(x: np.ndarray) -> np.ndarray:
@@ -30,6 +32,13 @@ def _erf(x: np.ndarray) -> np.ndarray:
 def _gelu(x: np.ndarray) -> np.ndarray:
     """The exact (erf) GELU, as torch.nn.GELU() computes it."""
     return 0.5 * x * (1.0 + _erf(x * (1.0 / math.sqrt(2.0))))
+
+
+def one_blas_thread():
+    """A context in which NumPy's BLAS uses one thread (see the module docstring)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1, "blas")
 
 
 class Decoder:

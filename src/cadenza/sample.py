@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from cadenza.decode import Decoder
+from cadenza.decode import Decoder, one_blas_thread
 from cadenza.errors import OptionError
 from cadenza.model import Transformer
 from cadenza.score import Key, Meter
@@ -42,6 +42,32 @@ class Constraints:
     voice_ranges: list[tuple[int, int]] | None = None  # inclusive MIDI pitch range per voice
     pitch_classes: frozenset[int] | None = None  # allowed pitch classes (e.g. a key's scale)
     fixed: dict[tuple[int, int], int] = field(default_factory=dict)  # (step, voice) -> cell token
+    no_parallels: bool = False  # forbid parallel fifths and octaves (and unisons) between any two voices
+
+
+_PITCHES = np.arange(N_PITCHES)
+
+
+def parallel_pitches(before: list[int | None], now: list[int | None], v: int) -> np.ndarray:
+    """Bool (128,): the pitches that voice v, moving from before[v], would take in parallel
+    fifths or octaves (or unisons) with a voice u < v already decided at this step.
+
+    before[u] and now[u] are the pitches sounding at the previous and this step (None: a rest).
+    Parallel: both voices move in the same direction and keep a perfect fifth or octave
+    (modulo octaves); a voice that holds or repeats its pitch makes no parallel.
+    """
+    bad = np.zeros(N_PITCHES, dtype=bool)
+    if before[v] is None:
+        return bad
+    for u in range(v):
+        if None in (before[u], now[u]) or now[u] == before[u]:
+            continue
+        interval = (before[u] - before[v]) % 12
+        if interval not in (0, 7):
+            continue
+        same_way = _PITCHES > before[v] if now[u] > before[u] else _PITCHES < before[v]
+        bad |= same_way & ((now[u] - _PITCHES) % 12 == interval)
+    return bad
 
 
 def _allowed_masks(tok: VoicesTokenizer, c: Constraints) -> np.ndarray:
@@ -105,6 +131,7 @@ def generate_tokens(
     fed = 0  # tokens[:fed] are in the decoder's cache
     logits = None
     last_cell = [REST] * nv  # each voice's cell at the previous step (HOLD may only continue a note)
+    sounding: list[int | None] = [None] * nv  # each voice's pitch at the previous step, then at this one
 
     def feed():
         """Run the model over tokens not yet in the cache; slide the window when it is full."""
@@ -119,23 +146,28 @@ def generate_tokens(
             logits = decoder.feed(tokens[fed:])
         fed = len(tokens)
 
-    for bar in range(n_bars):
-        bar_starts.append(len(tokens))
-        tokens.append(tok.bar_token(n_bars - 1 - bar))
-        for i in range(steps_per_bar):
-            step = bar * steps_per_bar + i
-            for v in range(nv):
-                fixed = c.fixed.get((step, v))
-                if fixed is not None:
-                    t = fixed
-                else:
-                    feed()
-                    allowed = base_mask[v].copy()
-                    allowed[HOLD] = last_cell[v] != REST
-                    t = sample_token(logits, allowed, settings, rng)
-                tokens.append(t)
-                last_cell[v] = t
-                if on_cell:
-                    on_cell(step, v, t)
+    with one_blas_thread():
+        for bar in range(n_bars):
+            bar_starts.append(len(tokens))
+            tokens.append(tok.bar_token(n_bars - 1 - bar))
+            for i in range(steps_per_bar):
+                step = bar * steps_per_bar + i
+                before = list(sounding)
+                for v in range(nv):
+                    fixed = c.fixed.get((step, v))
+                    if fixed is not None:
+                        t = fixed
+                    else:
+                        feed()
+                        allowed = base_mask[v].copy()
+                        allowed[HOLD] = last_cell[v] != REST
+                        if c.no_parallels:
+                            allowed[PITCH0:PITCH0 + N_PITCHES] &= ~parallel_pitches(before, sounding, v)
+                        t = sample_token(logits, allowed, settings, rng)
+                    tokens.append(t)
+                    last_cell[v] = t
+                    sounding[v] = t - PITCH0 if t >= PITCH0 else None if t == REST else sounding[v]
+                    if on_cell:
+                        on_cell(step, v, t)
     tokens.append(EOS)
     return tokens

@@ -71,7 +71,7 @@ def pick_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def lr_at(step: int, cfg: TrainConfig, total: int) -> float:
+def lr_at(step: int, cfg, total: int) -> float:
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
     progress = min(1.0, (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps))
@@ -93,18 +93,17 @@ def evaluate(model: Transformer, pieces: list[TokenizedPiece], tok: VoicesTokeni
             logits.view(-1, logits.size(-1)), y.view(-1), ignore_index=0, reduction="sum")
         total += float(nll)
         count += int((y != 0).sum())
-    model.train()
     return total / max(count, 1)
 
 
-def _optimizer(model: Transformer, cfg: TrainConfig) -> torch.optim.AdamW:
+def _optimizer(model: Transformer, cfg) -> torch.optim.AdamW:
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     return torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
                               {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, 0.95))
 
 
-def _save_checkpoint(out: Path, model, opt, state: TrainState, batches: Batches, meta: dict) -> None:
+def _save_checkpoint(out: Path, model, opt, state: TrainState, batches, meta: dict) -> None:
     from safetensors.torch import save_file
 
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()
@@ -119,7 +118,7 @@ def _save_checkpoint(out: Path, model, opt, state: TrainState, batches: Batches,
     atomic_write(out / "checkpoint.json", json.dumps(record, indent=1).encode(), force=True)
 
 
-def _load_checkpoint(out: Path, model, opt, batches: Batches) -> TrainState:
+def _load_checkpoint(out: Path, model, opt, batches) -> TrainState:
     from safetensors.torch import load_file
 
     record = json.loads((out / "checkpoint.json").read_text())
@@ -143,18 +142,34 @@ def _load_checkpoint(out: Path, model, opt, batches: Batches) -> TrainState:
 def train(cfg: TrainConfig, train_pieces: list[TokenizedPiece], valid_pieces: list[TokenizedPiece],
           out: Path, resume: bool = False, extra_meta: dict | None = None,
           progress: Callable[[TrainState, float, float], None] | None = None) -> TrainState:
-    """Train until the step budget is spent. `progress(state, train_loss, lr)` is called each step."""
+    """Train a voices model until the step budget is spent (see `fit`)."""
     torch.manual_seed(cfg.seed)
-    device = pick_device()
     tok = VoicesTokenizer(VoicesConfig(n_voices=cfg.n_voices, steps_per_beat=cfg.steps_per_beat,
                                        programs=cfg.programs))
     mcfg = ModelConfig(vocab_size=tok.vocab_size, block_size=cfg.block_size, n_layer=cfg.n_layer,
                        n_head=cfg.n_head, n_embd=cfg.n_embd, dropout=cfg.dropout)
-    model = Transformer(mcfg).to(device)
-    opt = _optimizer(model, cfg)
+    model = Transformer(mcfg).to(pick_device())
     batches = Batches(train_pieces, tok, cfg.block_size, cfg.transpose, cfg.seed)
-    meta = {"tokenizer": {"kind": "voices", **tok.config.to_dict()}, "train": asdict(cfg),
-            "params": model.num_params(), "device": device, **(extra_meta or {})}
+    meta = {"tokenizer": {"kind": "voices", **tok.config.to_dict()}, "train": asdict(cfg), **(extra_meta or {})}
+    return fit(model, cfg, batches, lambda m: evaluate(m, valid_pieces, tok), out, meta, resume, progress)
+
+
+def fit(model: Transformer, cfg, batches, evaluate_fn: Callable[[Transformer], float], out: Path, meta: dict,
+        resume: bool = False, progress: Callable[[TrainState, float, float], None] | None = None,
+        loss_fn: Callable | None = None) -> TrainState:
+    """The training loop, for any tokenizer: AdamW with warm-up and cosine decay, gradient
+    clipping, validation every cfg.eval_every steps (the best model is saved as model.*), and a
+    full checkpoint (weights, optimizer, step, both RNGs) at least every cfg.checkpoint_minutes.
+
+    `cfg` has lr, warmup_steps, weight_decay, steps (0: derived from `minutes` after timing 20
+    steps), minutes, eval_every, checkpoint_minutes and batch_size. `batches` has next(batch_size),
+    state() and set_state(). `loss_fn(model, batch)` defaults to model.loss(x, y).
+    `progress(state, train_loss, lr)` is called after each step.
+    """
+    device = next(model.parameters()).device
+    opt = _optimizer(model, cfg)
+    meta = {**meta, "params": model.num_params(), "device": str(device)}
+    loss_fn = loss_fn or (lambda m, batch: m.loss(*batch))
     state = TrainState()
     if resume:
         state = _load_checkpoint(out, model, opt, batches)
@@ -174,8 +189,7 @@ def train(cfg: TrainConfig, train_pieces: list[TokenizedPiece], valid_pieces: li
         lr = lr_at(state.step, cfg, total)
         for g in opt.param_groups:
             g["lr"] = lr
-        x, y = batches.next(cfg.batch_size)
-        loss = model.loss(x.to(device), y.to(device))
+        loss = loss_fn(model, [t.to(device) for t in batches.next(cfg.batch_size)])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -186,7 +200,8 @@ def train(cfg: TrainConfig, train_pieces: list[TokenizedPiece], valid_pieces: li
             progress(state, loss.item(), lr)
         last = state.step >= (state.total_steps or 10**9)
         if state.step % cfg.eval_every == 0 or last:
-            valid = evaluate(model, valid_pieces, tok)
+            valid = evaluate_fn(model)
+            model.train()
             state.history.append([state.step, loss.item(), valid])
             if valid < state.best_valid:
                 state.best_valid = valid

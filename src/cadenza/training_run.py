@@ -49,6 +49,9 @@ def run(cfg_kw: dict, out: Path, resume: bool, force: bool, quiet: bool, command
             raise OptionError(f"{out}: nothing to resume (no checkpoint.json); start without --resume")
         cfg = config_from_checkpoint(out)
         echo(f"resuming {out} (data {cfg.data})")
+        # the card keeps the command that started the run, and says how it was resumed
+        command = json.loads((out / "checkpoint.json").read_text()).get("command", command) + \
+            f" (interrupted, then continued with `{command}`)"
     else:
         if (out / "model.json").exists() or (out / "checkpoint.json").exists():
             if not force:
@@ -63,8 +66,6 @@ def run(cfg_kw: dict, out: Path, resume: bool, force: bool, quiet: bool, command
         data = corpus.load(cfg.data, limit=cfg.max_pieces or None,
                            progress=lambda i, n: bar.update(task, completed=i, total=n))
         bar.update(task, completed=bar.tasks[task].total or 0)
-    for line in data.skipped:
-        echo(f"skipped {line}")
     if cfg.exact_parts:
         kept = [p for p in data.pieces if sum(1 for q in p.score.parts if q.notes and not q.is_drum) == cfg.n_voices]
         echo(f"kept {len(kept)} of {len(data.pieces)} pieces with exactly {cfg.n_voices} parts")
@@ -72,18 +73,18 @@ def run(cfg_kw: dict, out: Path, resume: bool, force: bool, quiet: bool, command
     train_p, valid_p = data.split()
     train_t, skipped_t = tokenize_pieces(train_p, tok)
     valid_t, skipped_v = tokenize_pieces(valid_p, tok)
-    for line in skipped_t + skipped_v:
-        echo(f"skipped {line}")
+    skipped = data.skipped + skipped_t + skipped_v
+    report_skipped(skipped, out, echo)
     if not train_t or not valid_t:
         raise OptionError(f"{cfg.data}: not enough usable pieces to train and validate "
                           f"({len(train_t)} train, {len(valid_t)} valid)")
     n_tokens = sum(len(t.tokens) for t in train_t)
     echo(f"{len(train_t)} training and {len(valid_t)} validation pieces, {n_tokens:,} training tokens; "
-         f"{len(data.skipped) + len(skipped_t) + len(skipped_v)} skipped; device {pick_device()}")
+         f"{len(skipped)} skipped; device {pick_device()}")
     stats = data_stats(train_p, train_t, tok)
     extra = {"data_stats": stats, "command": command,
              "data_summary": {"train_pieces": len(train_t), "valid_pieces": len(valid_t),
-                              "train_tokens": n_tokens, "skipped": len(data.skipped) + len(skipped_t) + len(skipped_v)}}
+                              "train_tokens": n_tokens, "skipped": len(skipped)}}
     with progress_factory(quiet) as bar:
         task = bar.add_task("training", total=cfg.steps or None, info="")
 
@@ -100,6 +101,19 @@ def run(cfg_kw: dict, out: Path, resume: bool, force: bool, quiet: bool, command
     write_card(out)
     echo(f"done: {state.step} steps, best validation loss {state.best_valid:.4f} nats per cell")
     return state
+
+
+def report_skipped(skipped: list[str], out: Path, echo: Callable[[str], None], show: int = 10) -> None:
+    """Say which files or pieces were skipped and why: the first `show` on stderr, all of them in
+    OUT/skipped.txt."""
+    if not skipped:
+        return
+    for line in skipped[:show]:
+        echo(f"skipped {line}")
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(out / "skipped.txt", ("\n".join(skipped) + "\n").encode(), force=True)
+    if len(skipped) > show:
+        echo(f"... and {len(skipped) - show} more; all {len(skipped)} are listed in {out / 'skipped.txt'}")
 
 
 def write_card(out: Path, measured: str = "") -> None:

@@ -135,6 +135,10 @@ class VoicesTokenizer:
 
     def grid(self, score: Score) -> list[list[int]]:
         """Cells [step][voice] as tokens (pitch onset, HOLD, REST), padded to whole bars."""
+        meters = list(dict.fromkeys(str(m) for m in score.meters))
+        if len(meters) > 1:
+            raise TokenizeError(f"meter changes ({' then '.join(meters[:3])}) are not supported: "
+                                "the voices tokenizer needs one meter per piece")
         spb = self.config.steps_per_beat
         lines = self.voices_of(score)
         if not any(lines):

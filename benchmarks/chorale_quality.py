@@ -1,0 +1,72 @@
+"""Music-theory quality of a four-voice model's chorales against real Bach.
+
+    .venv/bin/python benchmarks/chorale_quality.py [--model chorales] [--pieces 20] [--bars 16]
+
+Generates --pieces chorales (seeds 0..N-1, keys and meters drawn from the training data as
+`cadenza generate` does, at the default temperature 1.0 and top-p 0.95, with parallel fifths and
+octaves forbidden while sampling as by default, or --allow-parallels), and measures them and
+the held-out Bach chorales (the model's own validation split) with the same code
+(cadenza.evaluate.voice_leading): share of notes in the estimated key, share inside the
+conventional SATB ranges, parallel fifths and octaves per bar, voice crossings per bar.
+
+Quality bar (issue 2): >= 90% of notes in key, voices within SATB ranges, parallels per bar
+below 2x Bach's rate.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from cadenza import composer, corpus
+from cadenza.evaluate.voice_leading import measure, summarize
+
+
+def held_out_bach(meta: dict) -> list:
+    """The validation pieces of the model's own training run (same data, same split)."""
+    data = corpus.load(meta["train"]["data"])
+    pieces = data.pieces
+    if meta["train"].get("exact_parts"):
+        n = meta["tokenizer"]["n_voices"]
+        pieces = [p for p in pieces if sum(1 for q in p.score.parts if q.notes and not q.is_drum) == n]
+    _, valid = corpus.Dataset(pieces).split(meta["train"].get("valid_percent", 10))
+    return [p.score for p in valid]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default="chorales")
+    ap.add_argument("--pieces", type=int, default=20)
+    ap.add_argument("--bars", type=int, default=16)
+    ap.add_argument("--allow-parallels", action="store_true",
+                    help="the raw model: do not forbid parallel fifths and octaves while sampling")
+    ap.add_argument("--temperature", type=float, default=1.0)
+    ap.add_argument("--json", help="also write the numbers to this file")
+    args = ap.parse_args()
+
+    c = composer.load(args.model)
+    t0 = time.perf_counter()
+    generated = [measure(c.generate(bars=args.bars, seed=s, temperature=args.temperature,
+                                    allow_parallels=args.allow_parallels)) for s in range(args.pieces)]
+    gen_s = time.perf_counter() - t0
+    real = [measure(s) for s in held_out_bach(c.meta)]
+    ours, bach = summarize(generated), summarize(real)
+    print(f"model {c.name}: {args.pieces} chorales of {args.bars} bars, seeds 0..{args.pieces - 1}, "
+          f"temperature {args.temperature}, top-p 0.95, parallels "
+          f"{'allowed' if args.allow_parallels else 'forbidden'} ({gen_s:.1f} s); "
+          f"Bach: {bach['pieces']} held-out chorales")
+    print(f"{'measure':28} {'model':>8} {'Bach':>8}")
+    for k in ours:
+        if k != "pieces":
+            print(f"{k:28} {ours[k]:8.3f} {bach[k]:8.3f}")
+    ratio = ours["parallels_per_bar"] / bach["parallels_per_bar"] if bach["parallels_per_bar"] else float("inf")
+    print(f"parallels ratio model/Bach: {ratio:.2f}  (bar: < 2.0)")
+    print(f"notes in key: {ours['in_key_share']:.1%}  (bar: >= 90%); "
+          f"in SATB range: {ours['in_satb_range_share']:.1%} (Bach {bach['in_satb_range_share']:.1%})")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"model": ours, "bach": bach, "parallels_ratio": ratio}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,215 @@
+"""Likelihood benchmarks: frame-level NLL on the piano-roll data sets of Boulanger-Lewandowski,
+Bengio & Vincent (ICML 2012): JSB Chorales, Nottingham, MuseData, Piano-midi.de.
+
+The number is the mean over all time steps of a split of -log p(step | earlier steps of the
+piece), in nats, where p is normalized over every possible set of pitches (the grid tokenizer's
+ascending order and `allowed_next` mask make the causal model's token probabilities exactly
+that). Pieces longer than the model's context are scored with overlapping windows that each
+start at a step boundary; every token is scored once, with at least half a window of context.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from cadenza.errors import InputError
+from cadenza.tokenize.grid import BOS, END, PAD, PITCH0, GridConfig, GridTokenizer, allowed_next
+
+SPLITS = ("train", "valid", "test")
+Piece = list[list[int]]  # time steps, each the list of sounding MIDI pitches
+
+
+def load_benchmark(path: str | Path) -> dict[str, list[Piece]]:
+    """A benchmark file: gzip JSON {"train": [piece...], "valid": [...], "test": [...]}."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "no such file")
+    try:
+        data = json.loads(gzip.decompress(path.read_bytes()))
+    except (OSError, EOFError, ValueError) as e:
+        raise InputError(path, f"not a gzip JSON benchmark file ({type(e).__name__}: {str(e)[:80]})") from None
+    if not isinstance(data, dict) or any(not isinstance(data.get(s), list) or not data[s] for s in SPLITS):
+        raise InputError(path, f"expected the splits {', '.join(SPLITS)}, each a non-empty list of pieces")
+    try:
+        return {s: [[[int(p) for p in step] for step in piece] for piece in data[s]] for s in SPLITS}
+    except (TypeError, ValueError):
+        raise InputError(path, "a step is not a list of MIDI pitches (this reads the piano-roll sets, "
+                               "not jsb16th_satb)") from None
+
+
+def grid_for(data: dict[str, list[Piece]], margin: int = 6) -> GridConfig:
+    """A pitch range covering every split, widened by `margin` for transposition."""
+    pitches = [p for s in SPLITS for piece in data[s] for step in piece for p in step]
+    return GridConfig(max(0, min(pitches) - margin), min(127, max(pitches) + margin))
+
+
+# ---------------------------------------------------------------------------------------------
+# training data
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """Settings of a benchmark training run (read by cadenza.train.fit)."""
+
+    data: str
+    block_size: int = 768
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 128
+    dropout: float = 0.2
+    batch_size: int = 16
+    lr: float = 1e-3
+    weight_decay: float = 0.1
+    warmup_steps: int = 100
+    steps: int = 0  # 0: from `minutes`
+    minutes: float = 60.0
+    eval_every: int = 100
+    checkpoint_minutes: float = 2.0
+    transpose: int = 6
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class StepBatches:
+    """Random training windows: a piece (by length), a transposition, a window starting at a
+    step boundary, prefixed with BOS."""
+
+    def __init__(self, pieces: list[Piece], tok: GridTokenizer, block_size: int, transpose: int, seed: int):
+        self.tok, self.block, self.transpose = tok, block_size, transpose
+        self.pieces = [np.array(tok.encode(p), dtype=np.int64) for p in pieces if p]
+        self.step_starts = [np.concatenate([[1], np.nonzero(t == END)[0][:-1] + 1]) for t in self.pieces]
+        pitches = [t[t >= PITCH0] for t in self.pieces]
+        self.low = [int(p.min()) if len(p) else PITCH0 for p in pitches]
+        self.high = [int(p.max()) if len(p) else PITCH0 for p in pitches]
+        lengths = np.array([len(t) for t in self.pieces], dtype=np.float64)
+        self.weights = lengths / lengths.sum()
+        self.rng = np.random.default_rng(seed)
+
+    def next(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        x = np.full((batch_size, self.block), PAD, dtype=np.int64)
+        y = np.full((batch_size, self.block), PAD, dtype=np.int64)
+        top = PITCH0 + self.tok.n_pitches - 1
+        for b in range(batch_size):
+            i = int(self.rng.choice(len(self.pieces), p=self.weights))
+            lo, hi = max(-self.transpose, PITCH0 - self.low[i]), min(self.transpose, top - self.high[i])
+            shift = int(self.rng.integers(lo, hi + 1))
+            start = int(self.rng.choice(self.step_starts[i]))
+            seq = np.concatenate([[BOS], self.pieces[i][start:start + self.block]])
+            seq = np.where(seq >= PITCH0, seq + shift, seq)
+            x[b, :len(seq) - 1] = seq[:-1]
+            y[b, :len(seq) - 1] = seq[1:]
+        return torch.from_numpy(x), torch.from_numpy(y)
+
+    def state(self) -> dict:
+        return self.rng.bit_generator.state
+
+    def set_state(self, state: dict) -> None:
+        self.rng.bit_generator.state = state
+
+
+def masked_logits(model, x: torch.Tensor) -> torch.Tensor:
+    """The model's logits with every token the grid grammar forbids after x set to -inf."""
+    logits = model(x)
+    return logits.masked_fill(~allowed_next(x, logits.size(-1)), float("-inf"))
+
+
+def masked_loss(model, batch) -> torch.Tensor:
+    """Mean NLL per token (nats) under the normalized step distribution; PAD targets skipped."""
+    x, y = batch
+    logits = masked_logits(model, x)
+    return F.cross_entropy(logits.view(-1, logits.size(-1)), y.reshape(-1), ignore_index=PAD)
+
+
+# ---------------------------------------------------------------------------------------------
+# exact evaluation
+
+
+def score_windows(tokens: list[int], block_size: int):
+    """(input, target) windows that score every token after BOS exactly once; targets already
+    scored are PAD. Each window is BOS + tokens from a step start; later windows start at the
+    last step start that leaves half a window of context before the first token not yet scored."""
+    tokens = np.asarray(tokens)
+    starts = np.concatenate([[1], np.nonzero(tokens == END)[0][:-1] + 1])
+    start, scored_until = 1, 1  # tokens[1:scored_until] are scored
+    while scored_until < len(tokens):
+        seq = np.concatenate([[BOS], tokens[start:start + block_size]])
+        x, y = seq[:-1].copy(), seq[1:].copy()
+        y[:max(0, scored_until - start)] = PAD
+        yield x, y
+        scored_until = start + len(seq) - 1
+        # next: a step start that scores something new (> scored_until - block_size), ideally
+        # with half a window of context; else the earliest such start
+        near = starts[(starts > scored_until - block_size) & (starts <= scored_until)]
+        roomy = near[near <= scored_until - block_size // 2]
+        start = int(roomy[-1]) if len(roomy) else int(near[0]) if len(near) else scored_until
+
+
+@torch.no_grad()
+def nll_per_step(model, pieces: list[Piece], tok: GridTokenizer, batch_size: int = 16) -> tuple[float, int]:
+    """(mean NLL per time step in nats, number of time steps) over `pieces`."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    windows = [w for p in pieces for w in score_windows(tok.encode(p), model.config.block_size)]
+    windows.sort(key=lambda w: len(w[0]))  # similar lengths together: less padding
+    total = 0.0
+    for i in range(0, len(windows), batch_size):
+        group = windows[i:i + batch_size]
+        width = max(len(x) for x, _ in group)
+        x = torch.full((len(group), width), PAD, dtype=torch.long)
+        y = torch.full((len(group), width), PAD, dtype=torch.long)
+        for j, (xs, ys) in enumerate(group):
+            x[j, :len(xs)] = torch.from_numpy(xs)
+            y[j, :len(ys)] = torch.from_numpy(ys)
+        logits = masked_logits(model, x.to(device))
+        total += float(F.cross_entropy(logits.view(-1, logits.size(-1)), y.to(device).view(-1),
+                                       ignore_index=PAD, reduction="sum"))
+    model.train(was_training)
+    n_steps = sum(len(p) for p in pieces)
+    return total / max(n_steps, 1), n_steps
+
+
+# ---------------------------------------------------------------------------------------------
+# runs: train from scratch, or evaluate a saved checkpoint
+
+
+def train_benchmark(cfg: BenchConfig, out: Path, resume: bool = False, progress=None):
+    """Train on the train split (validation chooses the checkpoint); return (model, meta) of
+    the best model by validation NLL per step, as saved in `out`."""
+    from cadenza.model import ModelConfig, Transformer, load_model
+    from cadenza.train import fit, pick_device
+
+    data = load_benchmark(cfg.data)
+    tok = GridTokenizer(grid_for(data, cfg.transpose))
+    torch.manual_seed(cfg.seed)
+    model = Transformer(ModelConfig(vocab_size=tok.vocab_size, block_size=cfg.block_size, n_layer=cfg.n_layer,
+                                    n_head=cfg.n_head, n_embd=cfg.n_embd, dropout=cfg.dropout)).to(pick_device())
+    batches = StepBatches(data["train"], tok, cfg.block_size, cfg.transpose, cfg.seed)
+    meta = {"tokenizer": {"kind": "grid", **tok.config.to_dict()}, "bench": cfg.to_dict(),
+            "train": {"data": Path(cfg.data).name}}
+    fit(model, cfg, batches, lambda m: nll_per_step(m, data["valid"], tok)[0], out, meta, resume, progress,
+        loss_fn=masked_loss)
+    return load_model(out)
+
+
+def evaluate_checkpoint(directory: Path, data_path: str | Path, splits=("valid", "test")) -> dict:
+    """{split: (NLL per step, steps)} of a saved benchmark model on `data_path`."""
+    from cadenza.errors import OptionError
+    from cadenza.model import load_model
+
+    if not (Path(directory) / "model.json").exists():
+        raise OptionError(f"{directory}: not a model folder (no model.json)")
+    model, meta = load_model(Path(directory))
+    if meta.get("tokenizer", {}).get("kind") != "grid":
+        raise OptionError(f"{directory}: not a benchmark model (its tokenizer is not the grid tokenizer)")
+    tok = GridTokenizer(GridConfig(**{k: v for k, v in meta["tokenizer"].items() if k != "kind"}))
+    data = load_benchmark(data_path)
+    return {s: nll_per_step(model, data[s], tok) for s in splits}, meta

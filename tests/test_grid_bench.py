@@ -1,0 +1,98 @@
+"""The likelihood benchmark: exact normalization, honest windows, baselines, the CLI."""
+import gzip
+import itertools
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from cadenza.bench import masked_logits, nll_per_step, score_windows
+from cadenza.model import ModelConfig, Transformer
+from cadenza.tokenize.grid import BOS, END, PAD, GridConfig, GridTokenizer
+
+from conftest import run_cli
+
+TOK = GridTokenizer(GridConfig(60, 63))  # four pitches: 16 possible steps
+
+
+def tiny(block=32):
+    torch.manual_seed(1)
+    return Transformer(ModelConfig(vocab_size=TOK.vocab_size, block_size=block, n_layer=2, n_head=2, n_embd=16,
+                                   dropout=0.0)).eval()
+
+
+@torch.no_grad()
+def step_logprob(model, context: list[list[int]], step: list[int]) -> float:
+    tokens = TOK.encode(context + [step])
+    n = len(sorted(set(step))) + 1  # the step's tokens: its pitches and END
+    logp = torch.log_softmax(masked_logits(model, torch.tensor([tokens[:-1]])), -1)[0]
+    return sum(float(logp[len(tokens) - 1 - n + i, tokens[len(tokens) - n + i]]) for i in range(n))
+
+
+def test_probabilities_of_every_possible_step_sum_to_one():
+    model = tiny()
+    steps = [list(c) for r in range(5) for c in itertools.combinations(range(60, 64), r)]
+    assert len(steps) == 16
+    for context in ([], [[60, 63], [], [61]]):
+        total = sum(math.exp(step_logprob(model, context, s)) for s in steps)
+        assert total == pytest.approx(1.0, abs=1e-5)
+
+
+def test_tokenizer_round_trip_and_canonical_order():
+    steps = [[63, 60], [], [61, 62, 60]]
+    tokens = TOK.encode(steps)
+    assert tokens[0] == BOS and tokens.count(END) == 3
+    assert TOK.decode(tokens) == [[60, 63], [], [60, 61, 62]]
+
+
+def test_windows_score_each_token_once_with_context():
+    tokens = GridTokenizer().encode([[60 + (i % 5), 64] for i in range(100)])
+    for block in (16, 50, 400):
+        windows = list(score_windows(tokens, block))
+        assert sum(int((y != PAD).sum()) for _, y in windows) == len(tokens) - 1
+        assert all(x[0] == BOS and len(x) <= block for x, _ in windows)
+
+
+def test_nll_per_step_matches_the_sum_of_step_probabilities():
+    model = tiny(block=12)  # shorter than the piece: sliding windows
+    piece = [[60], [61, 62], [], [63], [60, 61], [62]]
+    nll, n = nll_per_step(model, [piece], TOK)
+    assert n == 6
+    full = tiny(block=64)
+    exact = -sum(step_logprob(full, piece[:i], piece[i]) for i in range(6)) / 6
+    nll_full, _ = nll_per_step(full, [piece], TOK)
+    assert nll_full == pytest.approx(exact, abs=1e-4)
+    assert nll > 0
+
+
+def test_baselines_are_normalized():
+    from cadenza.evaluate.step_baselines import IndependentPitches, StepNGram
+
+    pieces = [[[60], [61, 62], [], [63]], [[60, 63], [60]]]
+    ind = IndependentPitches(60, 63).fit(pieces)
+    ngram = StepNGram(ind, order=2).fit(pieces)
+    steps = [tuple(c) for r in range(5) for c in itertools.combinations(range(60, 64), r)]
+    assert sum(math.exp(ind.logprob(s)) for s in steps) == pytest.approx(1.0)
+    assert sum(math.exp(ngram.logprob(((60,),), s)) for s in steps) == pytest.approx(1.0)
+
+
+def test_bench_cli_trains_evaluates_and_reloads(tmp_path):
+    rng = np.random.default_rng(0)
+    piece = lambda: [sorted(set(rng.choice([60, 64, 67, 72], size=3).tolist())) for _ in range(20)]
+    data = tmp_path / "tiny.json.gz"
+    data.write_bytes(gzip.compress(json.dumps({s: [piece() for _ in range(3)] for s in
+                                               ("train", "valid", "test")}).encode()))
+    out = tmp_path / "m"
+    proc = run_cli("bench", "nll", "--data", str(data), "--out", str(out), "--steps", "6", "--eval-every", "3",
+                   "--embd", "16", "--layers", "1", "--heads", "2", "--block-size", "32", "--batch-size", "4",
+                   "--baselines", "--quiet", check=True)
+    test_line = [line for line in proc.stdout.splitlines() if line.startswith("test NLL")]
+    assert len(test_line) == 1 and "baseline independent pitches" in proc.stdout
+    again = run_cli("bench", "nll", "--data", str(data), "--checkpoint", str(out), check=True)
+    assert [line for line in again.stdout.splitlines() if line.startswith("test NLL")] == test_line
+    bad = tmp_path / "bad.json.gz"
+    bad.write_bytes(b"not gzip")
+    proc = run_cli("bench", "nll", "--data", str(bad), "--steps", "1")
+    assert proc.returncode == 2 and "bad.json.gz" in proc.stderr and "Traceback" not in proc.stderr

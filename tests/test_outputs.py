@@ -1,0 +1,55 @@
+"""Audio and pictures: real SoundFont synthesis and real PNG files."""
+
+import numpy as np
+import pytest
+
+from cadenza.errors import OptionError, OutputExistsError
+from cadenza.io.audio import SAMPLE_RATE, render, write_audio
+from cadenza.io.pictures import bar_lines_beats, write_piano_roll
+from cadenza.score import Meter, Note, Part, Score, Tempo
+
+from conftest import make_score
+
+
+def one_note(program: int = 0, is_drum: bool = False, bpm: float = 120.0) -> Score:
+    return Score(parts=[Part("p", program, is_drum, [Note(60 if not is_drum else 38, 0.0, 2.0, 100)])],
+                 tempos=[Tempo(0.0, bpm)])
+
+
+def test_each_program_sounds_different_and_length_follows_the_tempo():
+    piano, violin = render(one_note(0)), render(one_note(40))
+    assert piano.shape == violin.shape and piano.dtype == np.float32 and piano.shape[1] == 2
+    assert abs(piano).max() > 0.05 and abs(violin).max() > 0.05
+    assert not np.allclose(piano, violin, atol=1e-3)  # the program is honoured, not one timbre for all
+    slow = render(one_note(0, bpm=60))  # two beats: 1 s at 120 bpm, 2 s at 60 bpm, plus the same tail
+    assert len(slow) - len(piano) == SAMPLE_RATE
+
+
+def test_drums_render_from_the_percussion_bank():
+    assert abs(render(one_note(is_drum=True))).max() > 0.05
+
+
+def test_rendering_is_deterministic():
+    assert np.array_equal(render(make_score(bars=1)), render(make_score(bars=1)))
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".flac", ".ogg"])
+def test_audio_files_are_written_and_read_back(tmp_path, suffix):
+    import soundfile
+
+    path = write_audio(make_score(bars=1), tmp_path / f"a{suffix}")
+    audio, rate = soundfile.read(path)
+    assert rate == SAMPLE_RATE and audio.ndim == 2 and abs(audio).max() > 0.05
+    with pytest.raises(OutputExistsError):
+        write_audio(make_score(bars=1), path)
+    with pytest.raises(OptionError, match="mp3"):
+        write_audio(make_score(bars=1), tmp_path / "a.mp3")
+
+
+def test_piano_roll_is_a_png_with_bar_lines_following_meter_changes(tmp_path):
+    score = make_score(bars=3)
+    score.meters = [Meter(0.0, 4, 4), Meter(4.0, 3, 4)]
+    assert bar_lines_beats(score) == [0.0, 4.0, 7.0, 10.0]
+    path = write_piano_roll(score, tmp_path / "roll.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert path.stat().st_mode & 0o044  # readable by others, like any file the user makes
