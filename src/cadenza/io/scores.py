@@ -245,7 +245,7 @@ def score_to_music21(score: Score):
         if index == 0:
             for t in score.tempos:
                 m21_part.insert(_grid(t.start_beats), tempo.MetronomeMark(number=round(t.bpm, 2)))
-        voices = _voices(part.notes)
+        voices = _voices(part.notes, flats=bool(score.keys) and key_sharps(score.keys[0]) < 0)
         if len(voices) == 1:
             for start, element in voices[0]:
                 m21_part.insert(start, element)
@@ -272,7 +272,27 @@ def _grid(beats: float) -> Fraction:
     return Fraction(round(beats * GRID_PER_BEAT), GRID_PER_BEAT)
 
 
-def _voices(notes: list[Note]) -> list[list[tuple[Fraction, object]]]:
+def key_sharps(key: Key) -> int:
+    """Sharps in the key signature (negative: flats): D major 2, F major -1, C minor -3."""
+    major_tonic = key.tonic if key.mode == "major" else (key.tonic + 3) % 12
+    return (major_tonic * 7 + 5) % 12 - 5
+
+
+def _spelled(midi: int, flats: bool):
+    """A music21 Pitch for a MIDI number, black keys spelled as the key signature leans (Bb in F
+    major, A# in B major), white keys without an explicit natural, so that the exporter shows
+    accidentals only where the key signature needs them."""
+    from music21 import pitch
+
+    p = pitch.Pitch(midi=midi)
+    if p.accidental is not None and p.accidental.name == "natural":
+        p.accidental = None
+    elif flats and p.accidental is not None and p.accidental.name == "sharp":
+        p = p.getEnharmonic()
+    return p
+
+
+def _voices(notes: list[Note], flats: bool = False) -> list[list[tuple[Fraction, object]]]:
     """Group notes into chords (same grid start and end), then chords into voices in which
     nothing overlaps: each chord goes to the first voice that is free at its start.
     Returns per voice a list of (start, music21 Note or Chord)."""
@@ -289,10 +309,10 @@ def _voices(notes: list[Note]) -> list[list[tuple[Fraction, object]]]:
     voice_ends: list[Fraction] = []
     for (start, end), pitches in sorted(groups.items()):
         if len(pitches) == 1:
-            element = note.Note(next(iter(pitches)), quarterLength=end - start)
+            element = note.Note(_spelled(next(iter(pitches)), flats), quarterLength=end - start)
             element.volume.velocity = next(iter(pitches.values()))
         else:
-            element = chord.Chord(sorted(pitches), quarterLength=end - start)
+            element = chord.Chord([_spelled(p, flats) for p in sorted(pitches)], quarterLength=end - start)
             for component in element.notes:
                 component.volume.velocity = pitches[component.pitch.midi]
         for v, voice_end in enumerate(voice_ends):
