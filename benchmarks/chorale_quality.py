@@ -4,7 +4,8 @@
 
 Generates --pieces chorales (seeds 0..N-1, keys and meters drawn from the training data as
 `cadenza generate` does, at the default temperature 1.0 and top-p 0.95, with parallel fifths and
-octaves forbidden while sampling as by default, or --allow-parallels), and measures them and
+octaves forbidden while sampling and the last bar opening on the tonic chord as by default, or
+--allow-parallels and --free-ending for the raw model), and measures them and
 the held-out Bach chorales (the model's own validation split) with the same code
 (cadenza.evaluate.voice_leading): share of notes in the estimated key, share inside the
 conventional SATB ranges, parallel fifths and octaves per bar, voice crossings per bar.
@@ -40,6 +41,8 @@ def main() -> None:
     ap.add_argument("--bars", type=int, default=16)
     ap.add_argument("--allow-parallels", action="store_true",
                     help="the raw model: do not forbid parallel fifths and octaves while sampling")
+    ap.add_argument("--free-ending", action="store_true",
+                    help="do not make the last bar open on the tonic chord (the default plan)")
     ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--json", help="also write the numbers to this file")
     args = ap.parse_args()
@@ -47,13 +50,15 @@ def main() -> None:
     c = composer.load(args.model)
     t0 = time.perf_counter()
     generated = [measure(c.generate(bars=args.bars, seed=s, temperature=args.temperature,
-                                    allow_parallels=args.allow_parallels)) for s in range(args.pieces)]
+                                    allow_parallels=args.allow_parallels, final_cadence=not args.free_ending))
+                 for s in range(args.pieces)]
     gen_s = time.perf_counter() - t0
     real = [measure(s) for s in held_out_bach(c.meta)]
     ours, bach = summarize(generated), summarize(real)
     print(f"model {c.name}: {args.pieces} chorales of {args.bars} bars, seeds 0..{args.pieces - 1}, "
           f"temperature {args.temperature}, top-p 0.95, parallels "
-          f"{'allowed' if args.allow_parallels else 'forbidden'} ({gen_s:.1f} s); "
+          f"{'allowed' if args.allow_parallels else 'forbidden'}, "
+          f"{'free ending' if args.free_ending else 'final tonic chord'} ({gen_s:.1f} s); "
           f"Bach: {bach['pieces']} held-out chorales")
     print(f"{'measure':28} {'model':>8} {'Bach':>8}")
     for k in ours:

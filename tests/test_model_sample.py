@@ -121,3 +121,17 @@ def test_no_parallels_constraint_removes_parallel_fifths_and_octaves():
 
     assert parallels(False) > 0  # the untrained model writes them...
     assert parallels(True) == 0  # ...and the constraint forbids every one
+
+
+def test_final_cadence_opens_the_last_bar_on_the_tonic_chord_and_holds_it():
+    m = tiny()
+    key = Key(0, 9, "minor")  # A minor: bass on A; upper voices on A, C, C# (Picardy third) or E
+    for seed in range(4):
+        ids = generate_tokens(m, TOK, key, Meter(0, 3, 4), 3, SamplingSettings(seed=seed, temperature=2.0),
+                              Constraints(final_cadence=True, no_parallels=True))
+        grid = np.array([t for t in ids[3:-1] if not TOK.is_bar(t)]).reshape(-1, 4)
+        last_bar = grid[-6:]  # 3/4 at two steps per beat
+        assert (last_bar[0] >= PITCH0).all()
+        assert (last_bar[0, 3] - PITCH0) % 12 == 9
+        assert all((p - PITCH0) % 12 in {9, 0, 1, 4} for p in last_bar[0, :3])
+        assert (last_bar[1:] == HOLD).all()

@@ -53,3 +53,14 @@ def test_piano_roll_is_a_png_with_bar_lines_following_meter_changes(tmp_path):
     path = write_piano_roll(score, tmp_path / "roll.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert path.stat().st_mode & 0o044  # readable by others, like any file the user makes
+
+
+def test_long_ogg_is_written_in_blocks_without_crashing(tmp_path):
+    import soundfile
+
+    # 48 s of music: libsndfile's Vorbis encoder crashed when given this much in one call
+    score = Score(parts=[Part("p", 0, False, [Note(60 + i % 12, i * 1.0, 1.0) for i in range(96)])],
+                  tempos=[Tempo(0.0, 120.0)])
+    path = write_audio(score, tmp_path / "long.ogg")
+    info = soundfile.info(str(path))
+    assert info.duration == pytest.approx(48 + 1.5, abs=0.1)

@@ -20,6 +20,7 @@ from torch.nn import functional as F
 
 from cadenza.errors import InputError
 from cadenza.tokenize.grid import BOS, END, PAD, PITCH0, GridConfig, GridTokenizer, allowed_next
+from cadenza.train import RunConfig
 
 SPLITS = ("train", "valid", "test")
 Piece = list[list[int]]  # time steps, each the list of sounding MIDI pitches
@@ -53,29 +54,16 @@ def grid_for(data: dict[str, list[Piece]], margin: int = 6) -> GridConfig:
 # training data
 
 
-@dataclass(frozen=True)
-class BenchConfig:
-    """Settings of a benchmark training run (read by cadenza.train.fit)."""
+@dataclass
+class BenchConfig(RunConfig):
+    """A benchmark run: whole pieces fit the context, a smaller and more regularized model."""
 
-    data: str
     block_size: int = 768
-    n_layer: int = 4
-    n_head: int = 4
     n_embd: int = 128
     dropout: float = 0.2
-    batch_size: int = 16
-    lr: float = 1e-3
-    weight_decay: float = 0.1
-    warmup_steps: int = 100
-    steps: int = 0  # 0: from `minutes`
     minutes: float = 60.0
     eval_every: int = 100
-    checkpoint_minutes: float = 2.0
     transpose: int = 6
-    seed: int = 0
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 class StepBatches:
@@ -106,7 +94,8 @@ class StepBatches:
             seq = np.where(seq >= PITCH0, seq + shift, seq)
             x[b, :len(seq) - 1] = seq[:-1]
             y[b, :len(seq) - 1] = seq[1:]
-        return torch.from_numpy(x), torch.from_numpy(y)
+        width = int((y != PAD).sum(axis=1).max())  # windows near a piece's end are short: trim the padding
+        return torch.from_numpy(x[:, :width].copy()), torch.from_numpy(y[:, :width].copy())
 
     def state(self) -> dict:
         return self.rng.bit_generator.state
@@ -193,7 +182,7 @@ def train_benchmark(cfg: BenchConfig, out: Path, resume: bool = False, progress=
     model = Transformer(ModelConfig(vocab_size=tok.vocab_size, block_size=cfg.block_size, n_layer=cfg.n_layer,
                                     n_head=cfg.n_head, n_embd=cfg.n_embd, dropout=cfg.dropout)).to(pick_device())
     batches = StepBatches(data["train"], tok, cfg.block_size, cfg.transpose, cfg.seed)
-    meta = {"tokenizer": {"kind": "grid", **tok.config.to_dict()}, "bench": cfg.to_dict(),
+    meta = {"tokenizer": {"kind": "grid", **tok.config.to_dict()}, "bench": asdict(cfg),
             "train": {"data": Path(cfg.data).name}}
     fit(model, cfg, batches, lambda m: nll_per_step(m, data["valid"], tok)[0], out, meta, resume, progress,
         loss_fn=masked_loss)

@@ -49,6 +49,8 @@ def generate(
     n: int = typer.Option(1, "--n", help="number of alternatives"),
     allow_parallels: bool = typer.Option(False, "--allow-parallels",
                                          help="let voices move in parallel fifths and octaves (forbidden by default)"),
+    free_ending: bool = typer.Option(False, "--free-ending",
+                                     help="do not end on the tonic chord (by default the last bar opens on it)"),
     formats: str = typer.Option("mid,musicxml,wav,png", help="comma list of mid, musicxml, wav, flac, ogg, png"),
     out: Optional[str] = typer.Option(None, help="output stem: writes STEM.mid, STEM.wav ... [default: out/MODEL-seedN]"),
     force: bool = typer.Option(False, help="overwrite existing outputs"),
@@ -83,11 +85,12 @@ def generate(
         m = meter_obj or c.default_meter()
         length = composer.bars_for_seconds(seconds, m, tempo) if seconds is not None else (bars or 16)
         score = c.generate(bars=length, key=key_obj, meter=m, tempo_bpm=tempo, temperature=temperature,
-                           top_p=top_p, seed=s, allow_parallels=allow_parallels)
+                           top_p=top_p, seed=s, allow_parallels=allow_parallels,
+                           final_cadence=not free_ending)
         record = {"command": "generate", "model": c.name, "model_dir": str(c.directory), "seed": s,
                   "bars": length, "key": str(score.key), "meter": str(score.meter), "tempo": tempo,
                   "temperature": temperature, "top_p": top_p, "allow_parallels": allow_parallels,
-                  "formats": list(fmts)}
+                  "free_ending": free_ending, "formats": list(fmts)}
         for p in write_outputs(score, stem, fmts, record, force):
             typer.echo(str(p))
 
@@ -103,6 +106,8 @@ def continue_(
     n: int = typer.Option(1, "--n", help="number of alternatives"),
     allow_parallels: bool = typer.Option(False, "--allow-parallels",
                                          help="let voices move in parallel fifths and octaves (forbidden by default)"),
+    free_ending: bool = typer.Option(False, "--free-ending",
+                                     help="do not end on the tonic chord (by default the last bar opens on it)"),
     formats: str = typer.Option("mid,musicxml,wav,png"),
     out: Optional[str] = typer.Option(None, help="output stem [default: out/PROMPT-continued-seedN]"),
     force: bool = typer.Option(False),
@@ -130,9 +135,10 @@ def continue_(
         _err(f"model {c.name}, seed {seed}")
     for i, stem in enumerate(stems):
         result = c.continue_score(score, bars=bars, temperature=temperature, top_p=top_p, seed=seed + i,
-                                  allow_parallels=allow_parallels)
+                                  allow_parallels=allow_parallels, final_cadence=not free_ending)
         record = {"command": "continue", "prompt": str(prompt), "model": c.name, "seed": seed + i, "bars": bars,
-                  "temperature": temperature, "top_p": top_p, "allow_parallels": allow_parallels}
+                  "temperature": temperature, "top_p": top_p, "allow_parallels": allow_parallels,
+                  "free_ending": free_ending}
         for p in write_outputs(result, stem, fmts, record, force):
             typer.echo(str(p))
 
@@ -268,9 +274,16 @@ def bench_nll(
         if (out / "model.json").exists() and not (resume or force):
             raise OptionError(f"{out} already holds a model; use --checkpoint {out} to evaluate it, "
                               "--resume to continue it, or --force to start over")
-        cfg = bench.BenchConfig(data=str(data), block_size=block_size, n_layer=layers, n_head=heads,
-                                n_embd=embd, dropout=dropout, batch_size=batch_size, lr=lr, steps=steps,
-                                minutes=minutes, eval_every=eval_every, transpose=transpose, seed=seed)
+        if resume:
+            import json
+
+            if not (out / "checkpoint.json").exists():
+                raise OptionError(f"{out}: nothing to resume (no checkpoint.json); start without --resume")
+            cfg = bench.BenchConfig(**json.loads((out / "checkpoint.json").read_text())["bench"])
+        else:
+            cfg = bench.BenchConfig(data=str(data), block_size=block_size, n_layer=layers, n_head=heads,
+                                    n_embd=embd, dropout=dropout, batch_size=batch_size, lr=lr, steps=steps,
+                                    minutes=minutes, eval_every=eval_every, transpose=transpose, seed=seed)
         bench.load_benchmark(data)  # a bad file is reported before any work
         with _progress(quiet) as bar:
             task = bar.add_task("training", total=steps or None, info="")

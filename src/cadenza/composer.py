@@ -76,19 +76,21 @@ class Composer:
         names = sorted(seen)
         return parse_key(random.Random(seed).choices(names, weights=[seen[n] for n in names])[0])
 
-    def default_constraints(self, allow_parallels: bool = False):
-        """Each voice within its usual range in the training data, and (unless allowed) no
-        parallel fifths or octaves between voices."""
+    def default_constraints(self, allow_parallels: bool = False, final_cadence: bool = True):
+        """Each voice within its usual range in the training data; (unless allowed) no parallel
+        fifths or octaves between voices; (unless turned off) a final bar that opens on the
+        tonic chord and holds it: the one cadence the piece is planned to reach."""
         from cadenza.sample import Constraints
 
         ranges = self.meta.get("data_stats", {}).get("voice_ranges")
         return Constraints(voice_ranges=[tuple(r) for r in ranges] if ranges else None,
-                           no_parallels=not allow_parallels)
+                           no_parallels=not allow_parallels, final_cadence=final_cadence)
 
     # -- writing music ----------------------------------------------------------------------
     def generate(self, bars: int = 16, key: str | Key | None = None, meter: str | Meter | None = None,
                  tempo_bpm: float = 120.0, temperature: float = 1.0, top_p: float = 0.95,
-                 seed: int = 0, constraints=None, on_cell=None, allow_parallels: bool = False) -> Score:
+                 seed: int = 0, constraints=None, on_cell=None, allow_parallels: bool = False,
+                 final_cadence: bool = True) -> Score:
         from cadenza.sample import SamplingSettings, generate_tokens
 
         check_tempo(tempo_bpm)
@@ -97,13 +99,13 @@ class Composer:
         self._check_meter(meter)
         tokens = generate_tokens(self.model, self.tokenizer, key, meter, bars,
                                  SamplingSettings(temperature, top_p, 0, seed),
-                                 constraints or self.default_constraints(allow_parallels), on_cell)
+                                 constraints or self.default_constraints(allow_parallels, final_cadence), on_cell)
         score = self.tokenizer.decode(tokens, tempo_bpm)
         score.title = f"{self.name} · {key} · seed {seed}"
         return score
 
     def continue_score(self, prompt: Score, bars: int = 8, temperature: float = 1.0, top_p: float = 0.95,
-                       seed: int = 0, allow_parallels: bool = False) -> Score:
+                       seed: int = 0, allow_parallels: bool = False, final_cadence: bool = True) -> Score:
         """The prompt unchanged, followed by `bars` new bars from the first bar line after it."""
         from cadenza.sample import SamplingSettings, generate_tokens
 
@@ -114,7 +116,7 @@ class Composer:
         cells = tok.grid(prompt)
         steps_per_bar = tok.steps_per_bar(meter)
         prompt_bars = len(cells) // steps_per_bar
-        constraints = self.default_constraints(allow_parallels)
+        constraints = self.default_constraints(allow_parallels, final_cadence)
         constraints.voice_ranges = None  # the prompt decides the register
         constraints.fixed = {(s, v): t for s, row in enumerate(cells) for v, t in enumerate(row)}
         tokens = generate_tokens(self.model, tok, key, meter, prompt_bars + bars,

@@ -35,6 +35,9 @@ class SamplingSettings:
             raise OptionError(f"top-k must be >= 0, not {self.top_k}")
 
 
+_PITCHES = np.arange(N_PITCHES)
+
+
 @dataclass
 class Constraints:
     """What generated cells must obey. Cells are addressed by (grid step, voice)."""
@@ -43,9 +46,20 @@ class Constraints:
     pitch_classes: frozenset[int] | None = None  # allowed pitch classes (e.g. a key's scale)
     fixed: dict[tuple[int, int], int] = field(default_factory=dict)  # (step, voice) -> cell token
     no_parallels: bool = False  # forbid parallel fifths and octaves (and unisons) between any two voices
+    final_cadence: bool = False  # the last bar opens on the tonic chord (bass on the tonic), held to the end
 
 
-_PITCHES = np.arange(N_PITCHES)
+def final_chord_mask(key: Key, v: int, n_voices: int) -> np.ndarray:
+    """Bool (128,): the pitches voice v may take on the final downbeat: the tonic for a melody
+    and for the lowest voice; any note of the tonic triad for the others (in minor, the major
+    third too: the Picardy third that ends most minor-key chorales)."""
+    if n_voices == 1 or v == n_voices - 1:
+        classes = {key.tonic}
+    else:
+        classes = {key.tonic, (key.tonic + 7) % 12, (key.tonic + 4) % 12}
+        if key.mode == "minor":
+            classes.add((key.tonic + 3) % 12)
+    return np.isin(_PITCHES % 12, sorted(classes))
 
 
 def parallel_pitches(before: list[int | None], now: list[int | None], v: int) -> np.ndarray:
@@ -97,6 +111,19 @@ def sample_token(logits: np.ndarray, allowed: np.ndarray, s: SamplingSettings, r
         p = p[:keep] / p[:keep].sum()
         order = order[:keep]
     return int(order[min(int(np.searchsorted(np.cumsum(p), rng.random(), side="right")), len(p) - 1)])
+
+
+def _close(allowed: np.ndarray, downbeat: bool, last_cell: int, chord: np.ndarray) -> None:
+    """Narrow `allowed` (in place) for the final bar: on its downbeat a pitch of the final chord
+    (when the range leaves one), after it only holding that note (or resting on)."""
+    if downbeat:
+        pitches = allowed[PITCH0:PITCH0 + N_PITCHES] & chord
+        if pitches.any():
+            allowed[:] = False
+            allowed[PITCH0:PITCH0 + N_PITCHES] = pitches
+    else:
+        allowed[:] = False
+        allowed[REST if last_cell == REST else HOLD] = True
 
 
 def generate_tokens(
@@ -161,8 +188,13 @@ def generate_tokens(
                         feed()
                         allowed = base_mask[v].copy()
                         allowed[HOLD] = last_cell[v] != REST
+                        if c.final_cadence and bar == n_bars - 1:
+                            _close(allowed, i == 0, last_cell[v], final_chord_mask(key, v, nv))
                         if c.no_parallels:
-                            allowed[PITCH0:PITCH0 + N_PITCHES] &= ~parallel_pitches(before, sounding, v)
+                            free = allowed.copy()
+                            free[PITCH0:PITCH0 + N_PITCHES] &= ~parallel_pitches(before, sounding, v)
+                            if free.any():  # the final chord may leave no other way in: then allow it
+                                allowed = free
                         t = sample_token(logits, allowed, settings, rng)
                     tokens.append(t)
                     last_cell[v] = t

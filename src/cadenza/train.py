@@ -26,11 +26,10 @@ from cadenza.tokenize.voices import VoicesConfig, VoicesTokenizer
 
 
 @dataclass
-class TrainConfig:
+class RunConfig:
+    """What every training run sets: data, model size, the loop (read by `fit`), augmentation."""
+
     data: str
-    n_voices: int = 4
-    steps_per_beat: int = 4
-    programs: tuple[int, ...] = ()
     block_size: int = 512
     n_layer: int = 4
     n_head: int = 4
@@ -45,17 +44,29 @@ class TrainConfig:
     eval_every: int = 200
     checkpoint_minutes: float = 2.0
     transpose: int = 5  # augmentation: random shift in [-transpose, +transpose] semitones
-    valid_percent: int = 10
     seed: int = 0
-    max_pieces: int = 0  # 0 = all
-    exact_parts: bool = False  # use only pieces with exactly n_voices pitched parts
 
     def __post_init__(self):
-        self.programs = tuple(self.programs)
         if self.minutes <= 0 and self.steps <= 0:
             raise OptionError("give a positive --minutes or --steps")
         if self.batch_size < 1 or self.block_size < 16:
             raise OptionError("batch size must be >= 1 and block size >= 16")
+
+
+@dataclass
+class TrainConfig(RunConfig):
+    """A voices model's run: the RunConfig plus the tokenizer's settings and data selection."""
+
+    n_voices: int = 4
+    steps_per_beat: int = 4
+    programs: tuple[int, ...] = ()
+    valid_percent: int = 10
+    max_pieces: int = 0  # 0 = all
+    exact_parts: bool = False  # use only pieces with exactly n_voices pitched parts
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.programs = tuple(self.programs)
 
 
 @dataclass
@@ -71,7 +82,7 @@ def pick_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def lr_at(step: int, cfg, total: int) -> float:
+def lr_at(step: int, cfg: RunConfig, total: int) -> float:
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
     progress = min(1.0, (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps))
@@ -96,7 +107,7 @@ def evaluate(model: Transformer, pieces: list[TokenizedPiece], tok: VoicesTokeni
     return total / max(count, 1)
 
 
-def _optimizer(model: Transformer, cfg) -> torch.optim.AdamW:
+def _optimizer(model: Transformer, cfg: RunConfig) -> torch.optim.AdamW:
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     return torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
@@ -154,16 +165,14 @@ def train(cfg: TrainConfig, train_pieces: list[TokenizedPiece], valid_pieces: li
     return fit(model, cfg, batches, lambda m: evaluate(m, valid_pieces, tok), out, meta, resume, progress)
 
 
-def fit(model: Transformer, cfg, batches, evaluate_fn: Callable[[Transformer], float], out: Path, meta: dict,
+def fit(model: Transformer, cfg: RunConfig, batches, evaluate_fn: Callable[[Transformer], float], out: Path, meta: dict,
         resume: bool = False, progress: Callable[[TrainState, float, float], None] | None = None,
         loss_fn: Callable | None = None) -> TrainState:
     """The training loop, for any tokenizer: AdamW with warm-up and cosine decay, gradient
     clipping, validation every cfg.eval_every steps (the best model is saved as model.*), and a
     full checkpoint (weights, optimizer, step, both RNGs) at least every cfg.checkpoint_minutes.
 
-    `cfg` has lr, warmup_steps, weight_decay, steps (0: derived from `minutes` after timing 20
-    steps), minutes, eval_every, checkpoint_minutes and batch_size. `batches` has next(batch_size),
-    state() and set_state(). `loss_fn(model, batch)` defaults to model.loss(x, y).
+    `batches` has next(batch_size), state() and set_state(). `loss_fn(model, batch)` defaults to model.loss(x, y).
     `progress(state, train_loss, lr)` is called after each step.
     """
     device = next(model.parameters()).device
@@ -216,7 +225,3 @@ def fit(model: Transformer, cfg, batches, evaluate_fn: Callable[[Transformer], f
 def config_from_checkpoint(out: Path) -> TrainConfig:
     record = json.loads((out / "checkpoint.json").read_text())
     return TrainConfig(**record["train"])
-
-
-def with_overrides(cfg: TrainConfig, **kw) -> TrainConfig:
-    return replace(cfg, **{k: v for k, v in kw.items() if v is not None})

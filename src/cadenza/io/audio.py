@@ -21,6 +21,7 @@ SAMPLE_RATE = 44100
 TAIL_SECONDS = 1.5  # let the last notes ring out
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 _SUBTYPES = {".wav": "PCM_16", ".flac": "PCM_16", ".ogg": "VORBIS"}
+_BLOCK_FRAMES = 1 << 15
 
 
 def soundfont_path() -> Path:
@@ -93,5 +94,13 @@ def write_audio(score: Score, path: str | Path, force: bool = False, sample_rate
     if suffix not in AUDIO_SUFFIXES:
         raise OptionError(f"{path}: cannot write {suffix or 'files without a suffix'}; use {', '.join(AUDIO_SUFFIXES)}")
     samples = render(score, sample_rate)
-    return atomic_write(path, lambda tmp: soundfile.write(str(tmp), samples, sample_rate,
-                                                         subtype=_SUBTYPES[suffix]), force=force)
+
+    def write(tmp: Path) -> None:
+        # in blocks: libsndfile's Vorbis encoder crashes (SIGSEGV) when handed a long file in
+        # one call (python-soundfile issue 426; seen here with 40 s of stereo)
+        with soundfile.SoundFile(str(tmp), "w", sample_rate, 2, subtype=_SUBTYPES[suffix],
+                                 format=suffix[1:].upper()) as f:
+            for i in range(0, len(samples), _BLOCK_FRAMES):
+                f.write(samples[i:i + _BLOCK_FRAMES])
+
+    return atomic_write(path, write, force=force)
