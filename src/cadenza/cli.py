@@ -217,12 +217,17 @@ def models():
 
     found = list_models()
     table = Table(title="Cadenza models")
-    for col in ("name", "voices", "grid", "params", "valid loss", "trained on", "folder"):
+    for col in ("name", "writes", "grid", "params", "valid loss", "trained on", "folder"):
         table.add_column(col)
     for path, meta in found:
         tok = meta.get("tokenizer", {})
-        table.add_row(path.name, str(tok.get("n_voices")), f"1/{4 * tok.get('steps_per_beat', 0)} notes",
-                      f"{meta.get('params', 0) / 1e6:.2f}M", f"{meta.get('valid_loss', float('nan')):.3f}",
+        loss = meta.get("valid_loss", float("nan"))
+        if tok.get("kind") == "voices":
+            writes = "melody" if tok["n_voices"] == 1 else f"{tok['n_voices']} voices"
+            grid, loss = f"1/{4 * tok['steps_per_beat']} notes", f"{loss:.3f} per cell"
+        else:  # a likelihood benchmark model: it scores piano rolls, it does not write music
+            writes, grid, loss = "(benchmark)", "piano roll", f"{loss:.3f} per step"
+        table.add_row(path.name, writes, grid, f"{meta.get('params', 0) / 1e6:.2f}M", loss,
                       str(meta.get("train", {}).get("data")), str(path))
     Console(width=160).print(table)
     if not found:
