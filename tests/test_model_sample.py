@@ -11,16 +11,17 @@ from cadenza.tokenize.voices import HOLD, PITCH0, REST, VoicesConfig, VoicesToke
 TOK = VoicesTokenizer(VoicesConfig(n_voices=4, steps_per_beat=2))
 
 
-def tiny(block=64):
+def tiny(block=64, rope=False):
     torch.manual_seed(0)
     return Transformer(ModelConfig(vocab_size=TOK.vocab_size, block_size=block, n_layer=2, n_head=2,
-                                   n_embd=32, dropout=0.0)).eval()
+                                   n_embd=32, dropout=0.0, rope=rope)).eval()
 
 
-def test_numpy_decoder_gives_the_same_logits_as_the_model():
+@pytest.mark.parametrize("rope", [False, True])
+def test_numpy_decoder_gives_the_same_logits_as_the_model(rope):
     from cadenza.decode import Decoder
 
-    m = tiny()
+    m = tiny(rope=rope)
     x = torch.randint(0, TOK.vocab_size, (1, 40))
     full = m(x)[0].detach().numpy()
     dec = Decoder(m)
@@ -44,8 +45,18 @@ def test_sampling_honours_top_p_and_the_mask():
     assert draws == {2, 3}
 
 
-def test_save_load_round_trip_is_exact(tmp_path):
-    m = tiny()
+def test_rotary_attention_depends_on_distance_only():
+    from cadenza.model import rotary_tables, rotate
+
+    cos, sin = rotary_tables(32, 8)
+    q, k = torch.randn(8), torch.randn(8)
+    dot = lambda i, j: float(rotate(q, cos[i], sin[i]) @ rotate(k, cos[j], sin[j]))
+    assert dot(5, 2) == pytest.approx(dot(20, 17), abs=1e-4) and dot(5, 2) != pytest.approx(dot(5, 4), abs=1e-3)
+
+
+@pytest.mark.parametrize("rope", [False, True])
+def test_save_load_round_trip_is_exact(tmp_path, rope):
+    m = tiny(rope=rope)
     save_model(m, tmp_path, {"note": "x"})
     m2, meta = load_model(tmp_path)
     assert meta["note"] == "x"

@@ -180,7 +180,8 @@ def train_benchmark(cfg: BenchConfig, out: Path, resume: bool = False, progress=
     tok = GridTokenizer(grid_for(data, cfg.transpose))
     torch.manual_seed(cfg.seed)
     model = Transformer(ModelConfig(vocab_size=tok.vocab_size, block_size=cfg.block_size, n_layer=cfg.n_layer,
-                                    n_head=cfg.n_head, n_embd=cfg.n_embd, dropout=cfg.dropout)).to(pick_device())
+                                    n_head=cfg.n_head, n_embd=cfg.n_embd, dropout=cfg.dropout,
+                                    rope=cfg.rope)).to(pick_device())
     batches = StepBatches(data["train"], tok, cfg.block_size, cfg.transpose, cfg.seed)
     meta = {"tokenizer": {"kind": "grid", **tok.config.to_dict()}, "bench": asdict(cfg),
             "train": {"data": Path(cfg.data).name}}

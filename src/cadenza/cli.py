@@ -156,6 +156,7 @@ def train(
     block_size: int = typer.Option(512, help="context length in tokens"),
     layers: int = typer.Option(4), heads: int = typer.Option(4), embd: int = typer.Option(192),
     dropout: float = typer.Option(0.1), batch_size: int = typer.Option(16), lr: float = typer.Option(1e-3),
+    rope: bool = typer.Option(False, help="rotary (relative) positions instead of learned absolute ones"),
     transpose: int = typer.Option(5, help="augment by random transposition up to this many semitones"),
     max_pieces: int = typer.Option(0, help="use at most this many pieces (0 = all)"),
     exact_parts: bool = typer.Option(False, help="use only pieces with exactly --voices parts (e.g. 4-part chorales)"),
@@ -175,7 +176,7 @@ def train(
     prog = [int(p) for p in programs.split(",") if p.strip()] if programs else []
     cfg_kw = dict(data=data, n_voices=voices, steps_per_beat=steps_per_beat, programs=tuple(prog),
                   block_size=block_size, n_layer=layers, n_head=heads, n_embd=embd, dropout=dropout,
-                  batch_size=batch_size, lr=lr, steps=steps, minutes=minutes, eval_every=eval_every,
+                  rope=rope, batch_size=batch_size, lr=lr, steps=steps, minutes=minutes, eval_every=eval_every,
                   checkpoint_minutes=checkpoint_minutes, transpose=transpose, seed=seed, max_pieces=max_pieces,
                   exact_parts=exact_parts)
     command = "cadenza train " + " ".join(shlex.quote(a) for a in sys.argv[2:])
@@ -252,6 +253,7 @@ def bench_nll(
     block_size: int = typer.Option(768, help="context length in tokens"),
     layers: int = typer.Option(4), heads: int = typer.Option(4), embd: int = typer.Option(128),
     dropout: float = typer.Option(0.2), batch_size: int = typer.Option(16), lr: float = typer.Option(1e-3),
+    rope: bool = typer.Option(False, help="rotary (relative) positions instead of learned absolute ones"),
     transpose: int = typer.Option(6, help="augment the training split by transposition up to this many semitones"),
     eval_every: int = typer.Option(100, help="validate every this many steps"),
     seed: int = typer.Option(0),
@@ -287,7 +289,7 @@ def bench_nll(
             cfg = bench.BenchConfig(**json.loads((out / "checkpoint.json").read_text())["bench"])
         else:
             cfg = bench.BenchConfig(data=str(data), block_size=block_size, n_layer=layers, n_head=heads,
-                                    n_embd=embd, dropout=dropout, batch_size=batch_size, lr=lr, steps=steps,
+                                    n_embd=embd, dropout=dropout, rope=rope, batch_size=batch_size, lr=lr, steps=steps,
                                     minutes=minutes, eval_every=eval_every, transpose=transpose, seed=seed)
         bench.load_benchmark(data)  # a bad file is reported before any work
         with _progress(quiet) as bar:

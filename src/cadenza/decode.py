@@ -54,7 +54,12 @@ class Decoder:
         cfg = model.config
         sd = {k: v.detach().cpu().float().numpy() for k, v in model.state_dict().items()}
         self.n_head, self.n_embd, self.block_size = cfg.n_head, cfg.n_embd, cfg.block_size
-        self.tok_emb, self.pos_emb = sd["tok_emb.weight"], sd["pos_emb.weight"]
+        self.tok_emb = sd["tok_emb.weight"]
+        self.pos_emb = sd.get("pos_emb.weight")  # None with rotary positions
+        if cfg.rope:
+            from cadenza.model import rotary_tables
+
+            self.cos, self.sin = (t.numpy() for t in rotary_tables(cfg.block_size, cfg.n_embd // cfg.n_head))
         self.head_t = np.ascontiguousarray(sd["tok_emb.weight"].T)  # tied output head, (C, vocab)
         self.ln_f = (sd["ln_f.weight"], sd["ln_f.bias"])
         self.layers = []
@@ -74,6 +79,12 @@ class Decoder:
         self.v = np.zeros(shape, dtype=np.float32)
         self.length = 0
 
+    def _rotate(self, x: np.ndarray, past: int) -> np.ndarray:
+        """Rotary positions (see cadenza.model.rotate) for x (H, T, D) at positions past.."""
+        T, half = x.shape[1], x.shape[2] // 2
+        cos, sin = self.cos[past:past + T], self.sin[past:past + T]
+        return x * cos + np.concatenate([-x[..., half:], x[..., :half]], axis=-1) * sin
+
     def reset(self) -> None:
         self.length = 0
 
@@ -85,7 +96,9 @@ class Decoder:
         H, C = self.n_head, self.n_embd
         D = C // H
         scale = 1.0 / math.sqrt(D)
-        x = self.tok_emb[tokens] + self.pos_emb[past:past + T]  # (T, C)
+        x = self.tok_emb[tokens]  # (T, C)
+        if self.pos_emb is not None:
+            x = x + self.pos_emb[past:past + T]
         mask = None
         if T > 1:  # new token t sees cached positions and new positions up to itself
             mask = np.triu(np.full((T, past + T), -np.inf, dtype=np.float32), k=past + 1)
@@ -93,6 +106,8 @@ class Decoder:
             h = _layer_norm(x, *layer["ln1"])
             qkv = h @ layer["qkv"][0] + layer["qkv"][1]  # (T, 3C)
             q, k, v = (qkv[:, j * C:(j + 1) * C].reshape(T, H, D).transpose(1, 0, 2) for j in range(3))
+            if self.pos_emb is None:
+                q, k = self._rotate(q, past), self._rotate(k, past)
             self.k[i, :, past:past + T] = k
             self.v[i, :, past:past + T] = v
             keys, values = self.k[i, :, :past + T], self.v[i, :, :past + T]  # (H, L, D)

@@ -35,6 +35,7 @@ class RunConfig:
     n_head: int = 4
     n_embd: int = 192
     dropout: float = 0.1
+    rope: bool = False  # rotary (relative) positions instead of learned absolute ones
     batch_size: int = 16
     lr: float = 1e-3
     weight_decay: float = 0.1
@@ -158,7 +159,7 @@ def train(cfg: TrainConfig, train_pieces: list[TokenizedPiece], valid_pieces: li
     tok = VoicesTokenizer(VoicesConfig(n_voices=cfg.n_voices, steps_per_beat=cfg.steps_per_beat,
                                        programs=cfg.programs))
     mcfg = ModelConfig(vocab_size=tok.vocab_size, block_size=cfg.block_size, n_layer=cfg.n_layer,
-                       n_head=cfg.n_head, n_embd=cfg.n_embd, dropout=cfg.dropout)
+                       n_head=cfg.n_head, n_embd=cfg.n_embd, dropout=cfg.dropout, rope=cfg.rope)
     model = Transformer(mcfg).to(pick_device())
     batches = Batches(train_pieces, tok, cfg.block_size, cfg.transpose, cfg.seed)
     meta = {"tokenizer": {"kind": "voices", **tok.config.to_dict()}, "train": asdict(cfg), **(extra_meta or {})}
