@@ -64,3 +64,13 @@ def test_long_ogg_is_written_in_blocks_without_crashing(tmp_path):
     path = write_audio(score, tmp_path / "long.ogg")
     info = soundfile.info(str(path))
     assert info.duration == pytest.approx(48 + 1.5, abs=0.1)
+
+
+def test_models_are_saved_readable_by_others(tmp_path):
+    import torch
+
+    from cadenza.model import ModelConfig, Transformer, save_model
+
+    save_model(Transformer(ModelConfig(vocab_size=10, block_size=8, n_layer=1, n_head=1, n_embd=8)), tmp_path, {})
+    for path in tmp_path.iterdir():
+        assert path.stat().st_mode & 0o044 == 0o044, path.name  # safetensors writes its own 0600 file

@@ -29,12 +29,13 @@ def atomic_write(path: str | Path, data: bytes | Callable[[Path], None], force: 
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
-    os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual permissions
     try:
         if callable(data):
             data(tmp_path)
         else:
             tmp_path.write_bytes(data)
+        # mkstemp makes 0600 (and a writer may make its own file): give the usual permissions
+        os.chmod(tmp_path, 0o666 & ~_UMASK)
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
