@@ -19,19 +19,9 @@ import argparse
 import json
 import time
 
-from cadenza import composer, corpus
+from cadenza import composer
 from cadenza.evaluate.voice_leading import measure, summarize
-
-
-def held_out_bach(meta: dict) -> list:
-    """The validation pieces of the model's own training run (same data, same split)."""
-    data = corpus.load(meta["train"]["data"])
-    pieces = data.pieces
-    if meta["train"].get("exact_parts"):
-        n = meta["tokenizer"]["n_voices"]
-        pieces = [p for p in pieces if sum(1 for q in p.score.parts if q.notes and not q.is_drum) == n]
-    _, valid = corpus.Dataset(pieces).split(meta["train"].get("valid_percent", 10))
-    return [p.score for p in valid]
+from cadenza.training_run import split_of
 
 
 def main() -> None:
@@ -53,7 +43,7 @@ def main() -> None:
                                     allow_parallels=args.allow_parallels, final_cadence=not args.free_ending))
                  for s in range(args.pieces)]
     gen_s = time.perf_counter() - t0
-    real = [measure(s) for s in held_out_bach(c.meta)]
+    real = [measure(p.score) for p in split_of(c.meta)[1]]  # the model's own held-out chorales
     ours, bach = summarize(generated), summarize(real)
     print(f"model {c.name}: {args.pieces} chorales of {args.bars} bars, seeds 0..{args.pieces - 1}, "
           f"temperature {args.temperature}, top-p 0.95, parallels "

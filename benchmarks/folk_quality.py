@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import argparse
 
-from cadenza import composer, corpus
+from cadenza import composer
+from cadenza.training_run import split_of
 from cadenza.score import Score, estimate_key
 
 
@@ -60,7 +61,7 @@ def main() -> None:
     c = composer.load(args.model)
     ours = summarize([measure(c.generate(bars=args.bars, seed=s, final_cadence=not args.free_ending))
                       for s in range(args.pieces)])
-    _, valid = corpus.load(c.meta["train"]["data"]).split(c.meta["train"].get("valid_percent", 10))
+    _, valid = split_of(c.meta)
     real = summarize([measure(p.score) for p in valid if p.score.notes()])
     print(f"model {c.name}: {args.pieces} tunes of {args.bars} bars, seeds 0..{args.pieces - 1}, "
           f"{'free ending' if args.free_ending else 'last bar opens on the tonic (default)'}; "

@@ -15,7 +15,6 @@ import time
 import torch
 
 from cadenza import composer
-from cadenza.score import parse_meter
 
 
 def main() -> None:

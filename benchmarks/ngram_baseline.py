@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import argparse
 
-from cadenza import composer, corpus
+from cadenza import composer
 from cadenza.dataset import tokenize_pieces
 from cadenza.evaluate.ngram import NGram, augmented
 from cadenza.train import evaluate
+from cadenza.training_run import split_of
 
 
 def main() -> None:
@@ -25,11 +26,7 @@ def main() -> None:
 
     c = composer.load(args.model)
     t = c.meta["train"]
-    data = corpus.load(t["data"])
-    if t.get("exact_parts"):
-        n = c.tokenizer.config.n_voices
-        data.pieces = [p for p in data.pieces if sum(1 for q in p.score.parts if q.notes and not q.is_drum) == n]
-    train_p, valid_p = data.split(t.get("valid_percent", 10))
+    train_p, valid_p = split_of(c.meta)
     train_t, _ = tokenize_pieces(train_p, c.tokenizer)
     valid_t, _ = tokenize_pieces(valid_p, c.tokenizer)
     model_nll = evaluate(c.model, valid_t, c.tokenizer)

@@ -67,10 +67,10 @@ def run(cfg_kw: dict, out: Path, resume: bool, force: bool, quiet: bool, command
                            progress=lambda i, n: bar.update(task, completed=i, total=n))
         bar.update(task, completed=bar.tasks[task].total or 0)
     if cfg.exact_parts:
-        kept = [p for p in data.pieces if sum(1 for q in p.score.parts if q.notes and not q.is_drum) == cfg.n_voices]
+        kept = with_exact_parts(data.pieces, cfg.n_voices)
         echo(f"kept {len(kept)} of {len(data.pieces)} pieces with exactly {cfg.n_voices} parts")
         data.pieces = kept
-    train_p, valid_p = data.split()
+    train_p, valid_p = data.split(cfg.valid_percent)
     train_t, skipped_t = tokenize_pieces(train_p, tok)
     valid_t, skipped_v = tokenize_pieces(valid_p, tok)
     skipped = data.skipped + skipped_t + skipped_v
@@ -101,6 +101,24 @@ def run(cfg_kw: dict, out: Path, resume: bool, force: bool, quiet: bool, command
     write_card(out)
     echo(f"done: {state.step} steps, best validation loss {state.best_valid:.4f} nats per cell")
     return state
+
+
+def with_exact_parts(pieces: list, n_voices: int) -> list:
+    """The pieces with exactly n_voices pitched parts that have notes (e.g. four-part chorales)."""
+    return [p for p in pieces if sum(1 for q in p.score.parts if q.notes and not q.is_drum) == n_voices]
+
+
+def split_of(meta: dict) -> tuple[list, list]:
+    """(train, valid) pieces exactly as the training run recorded in `meta` (a model.json) had
+    them: same data, same part filter, same hash split. For measuring a model on its own
+    held-out pieces."""
+    from cadenza import corpus
+
+    t = meta["train"]
+    data = corpus.load(t["data"], limit=t.get("max_pieces") or None)
+    if t.get("exact_parts"):
+        data.pieces = with_exact_parts(data.pieces, t["n_voices"])
+    return data.split(t.get("valid_percent", 10))
 
 
 def report_skipped(skipped: list[str], out: Path, echo: Callable[[str], None], show: int = 10) -> None:
