@@ -3,7 +3,8 @@
 The layout of a voices sequence is known in advance (prefix, then per bar one BAR token and
 steps x voices cells), so the sampler forces every structural token and lets the model choose
 only cells. Constraints are data turned into masks on the logits: fixed cells, per-voice pitch
-ranges, an allowed set of pitch classes. Nothing here is special-cased inside the model.
+ranges, an allowed set of pitch classes, no parallel fifths or octaves, and a final cadence (the
+last bar opens on the tonic chord). Nothing here is special-cased inside the model.
 """
 from __future__ import annotations
 
