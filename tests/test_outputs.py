@@ -67,8 +67,6 @@ def test_long_ogg_is_written_in_blocks_without_crashing(tmp_path):
 
 
 def test_models_are_saved_readable_by_others(tmp_path):
-    import torch
-
     from cadenza.model import ModelConfig, Transformer, save_model
 
     save_model(Transformer(ModelConfig(vocab_size=10, block_size=8, n_layer=1, n_head=1, n_embd=8)), tmp_path, {})

@@ -170,13 +170,13 @@ def nll_per_step(model, pieces: list[Piece], tok: GridTokenizer, batch_size: int
 # runs: train from scratch, or evaluate a saved checkpoint
 
 
-def train_benchmark(cfg: BenchConfig, out: Path, resume: bool = False, progress=None):
-    """Train on the train split (validation chooses the checkpoint); return (model, meta) of
-    the best model by validation NLL per step, as saved in `out`."""
+def train_benchmark(cfg: BenchConfig, data: dict[str, list[Piece]], out: Path, resume: bool = False,
+                    progress=None):
+    """Train on data["train"] (read from cfg.data; data["valid"] chooses the checkpoint);
+    return (model, meta) of the best model by validation NLL per step, as saved in `out`."""
     from cadenza.model import ModelConfig, Transformer, load_model
     from cadenza.train import fit, pick_device
 
-    data = load_benchmark(cfg.data)
     tok = GridTokenizer(grid_for(data, cfg.transpose))
     torch.manual_seed(cfg.seed)
     model = Transformer(ModelConfig(vocab_size=tok.vocab_size, block_size=cfg.block_size, n_layer=cfg.n_layer,
@@ -190,8 +190,8 @@ def train_benchmark(cfg: BenchConfig, out: Path, resume: bool = False, progress=
     return load_model(out)
 
 
-def evaluate_checkpoint(directory: Path, data_path: str | Path, splits=("valid", "test")) -> dict:
-    """{split: (NLL per step, steps)} of a saved benchmark model on `data_path`."""
+def evaluate_checkpoint(directory: Path, data: dict[str, list[Piece]], splits=("valid", "test")) -> tuple[dict, dict]:
+    """({split: (NLL per step, steps)}, meta) of a saved benchmark model on a loaded data set."""
     from cadenza.errors import OptionError
     from cadenza.model import load_model
 
@@ -201,5 +201,4 @@ def evaluate_checkpoint(directory: Path, data_path: str | Path, splits=("valid",
     if meta.get("tokenizer", {}).get("kind") != "grid":
         raise OptionError(f"{directory}: not a benchmark model (its tokenizer is not the grid tokenizer)")
     tok = GridTokenizer(GridConfig(**{k: v for k, v in meta["tokenizer"].items() if k != "kind"}))
-    data = load_benchmark(data_path)
     return {s: nll_per_step(model, data[s], tok) for s in splits}, meta

@@ -267,10 +267,10 @@ def bench_nll(
     from cadenza.errors import OptionError
 
     echo = (lambda m: None) if quiet else _err
+    d = bench.load_benchmark(data)  # read once; a bad file is reported before any work
     if baselines:
         from cadenza.evaluate.step_baselines import IndependentPitches, StepNGram, nll_per_step
 
-        d = bench.load_benchmark(data)
         ind = IndependentPitches().fit(d["train"])
         ngram = StepNGram(ind, order=3).fit(d["train"])
         for name, model in (("independent pitches", ind), ("step 3-gram", ngram)):
@@ -287,11 +287,12 @@ def bench_nll(
             if not (out / "checkpoint.json").exists():
                 raise OptionError(f"{out}: nothing to resume (no checkpoint.json); start without --resume")
             cfg = bench.BenchConfig(**json.loads((out / "checkpoint.json").read_text())["bench"])
+            if Path(cfg.data).resolve() != data.resolve():
+                raise OptionError(f"{out} was trained on {cfg.data}; resume it with --data {cfg.data}")
         else:
             cfg = bench.BenchConfig(data=str(data), block_size=block_size, n_layer=layers, n_head=heads,
                                     n_embd=embd, dropout=dropout, rope=rope, batch_size=batch_size, lr=lr, steps=steps,
                                     minutes=minutes, eval_every=eval_every, transpose=transpose, seed=seed)
-        bench.load_benchmark(data)  # a bad file is reported before any work
         with _progress(quiet) as bar:
             task = bar.add_task("training", total=steps or None, info="")
 
@@ -301,9 +302,9 @@ def bench_nll(
                 if not quiet and not bar.console.is_terminal and state.step % 100 == 0:
                     echo(f"step {state.step}/{state.total_steps} loss {loss:.3f}{best}")
 
-            bench.train_benchmark(cfg, out, resume=resume, progress=on_step)
+            bench.train_benchmark(cfg, d, out, resume=resume, progress=on_step)
         checkpoint = out
-    results, meta = bench.evaluate_checkpoint(checkpoint, data)
+    results, meta = bench.evaluate_checkpoint(checkpoint, d)
     typer.echo(f"model {checkpoint}: {meta['params']:,} parameters, trained {meta.get('train_minutes')} minutes "
                f"to step {meta.get('step')} on {meta.get('device')}, seed {meta['bench']['seed']}")
     typer.echo(f"valid NLL {results['valid'][0]:.4f} nats per time step ({results['valid'][1]} steps)")

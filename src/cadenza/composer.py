@@ -156,10 +156,10 @@ def load(name_or_path: str, device: str = "cpu") -> Composer:
     from cadenza.model import load_model
 
     directory = find_model(name_or_path)
-    kind = json.loads((directory / "model.json").read_text()).get("tokenizer", {}).get("kind")
+    model, meta = load_model(directory, device=device)
+    kind = meta.get("tokenizer", {}).get("kind")
     if kind != "voices":
         raise OptionError(f"{name_or_path}: a {kind} model (a likelihood benchmark model) cannot write music; "
                           "evaluate it with `cadenza bench nll --checkpoint`")
-    model, meta = load_model(directory, device=device)
     tok_cfg = {k: v for k, v in meta["tokenizer"].items() if k != "kind"}
     return Composer(directory, meta, model, VoicesTokenizer(VoicesConfig.from_dict(tok_cfg)))
