@@ -5,7 +5,6 @@ and exit status 2. Heavy libraries are imported inside commands so `--help` is i
 """
 from __future__ import annotations
 
-import random
 import shlex
 import sys
 from pathlib import Path
@@ -13,26 +12,11 @@ from typing import Optional
 
 import typer
 
+from cadenza import cli_assistant
+from cadenza.cli_common import FIXED_CELLS, FIXES, RANGES, SCALE, say, progress_bar, pick_seed, record_rules, rules_from_options
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Cadenza: learn music from scores and MIDI, and write new music.")
-
-
-def _err(message: str) -> None:
-    typer.echo(message, err=True)
-
-
-def _seed(seed: Optional[int]) -> int:
-    return seed if seed is not None else random.SystemRandom().randrange(2**31)
-
-
-def _progress(quiet: bool):
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    console = Console(stderr=True)
-    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                    TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
-                    console=console, disable=quiet or not console.is_terminal, transient=False)
 
 
 @app.command()
@@ -51,6 +35,8 @@ def generate(
                                          help="let voices move in parallel fifths and octaves (forbidden by default)"),
     free_ending: bool = typer.Option(False, "--free-ending",
                                      help="do not end on the tonic chord (by default the last bar opens on it)"),
+    scale: Optional[str] = SCALE, range_: list[str] = RANGES, fix: list[str] = FIXES,
+    fixed_cells: Optional[Path] = FIXED_CELLS,
     formats: str = typer.Option("mid,musicxml,wav,png", help="comma list of mid, musicxml, wav, flac, ogg, png"),
     out: Optional[str] = typer.Option(None, help="output stem: writes STEM.mid, STEM.wav ... [default: out/MODEL-seedN]"),
     force: bool = typer.Option(False, help="overwrite existing outputs"),
@@ -74,23 +60,24 @@ def generate(
     key_obj = parse_key(key) if key else None
     meter_obj = parse_meter(meter) if meter else None
     c = composer.load(model)
-    seed = _seed(seed)
+    rules = rules_from_options(scale, range_, fix, fixed_cells, c.voice_names)
+    seed = pick_seed(seed)
     base = out or f"out/{c.name}-seed{seed}"
     stems = [f"{base}-{i + 1}" if n > 1 else base for i in range(n)]
     check_outputs(stems, fmts, force)
     if not quiet:
-        _err(f"model {c.name}, seed {seed}")
+        say(f"model {c.name}, seed {seed}")
     for i, stem in enumerate(stems):
         s = seed + i
         m = meter_obj or c.default_meter()
         length = composer.bars_for_seconds(seconds, m, tempo) if seconds is not None else (bars or 16)
         score = c.generate(bars=length, key=key_obj, meter=m, tempo_bpm=tempo, temperature=temperature,
                            top_p=top_p, seed=s, allow_parallels=allow_parallels,
-                           final_cadence=not free_ending)
+                           final_cadence=not free_ending, rules=rules)
         record = {"command": "generate", "model": c.name, "model_dir": str(c.directory), "seed": s,
                   "bars": length, "key": str(score.key), "meter": str(score.meter), "tempo": tempo,
                   "temperature": temperature, "top_p": top_p, "allow_parallels": allow_parallels,
-                  "free_ending": free_ending, "formats": list(fmts)}
+                  "free_ending": free_ending, **record_rules(scale, range_, fix, fixed_cells), "formats": list(fmts)}
         for p in write_outputs(score, stem, fmts, record, force):
             typer.echo(str(p))
 
@@ -108,6 +95,8 @@ def continue_(
                                          help="let voices move in parallel fifths and octaves (forbidden by default)"),
     free_ending: bool = typer.Option(False, "--free-ending",
                                      help="do not end on the tonic chord (by default the last bar opens on it)"),
+    scale: Optional[str] = SCALE, range_: list[str] = RANGES, fix: list[str] = FIXES,
+    fixed_cells: Optional[Path] = FIXED_CELLS,
     formats: str = typer.Option("mid,musicxml,wav,png"),
     out: Optional[str] = typer.Option(None, help="output stem [default: out/PROMPT-continued-seedN]"),
     force: bool = typer.Option(False),
@@ -127,18 +116,19 @@ def continue_(
     SamplingSettings(temperature, top_p)
     score = read_score(prompt)
     c = composer.load(model)
-    seed = _seed(seed)
+    rules = rules_from_options(scale, range_, fix, fixed_cells, c.voice_names)
+    seed = pick_seed(seed)
     base = out or f"out/{prompt.stem}-continued-seed{seed}"
     stems = [f"{base}-{i + 1}" if n > 1 else base for i in range(n)]
     check_outputs(stems, fmts, force)
     if not quiet:
-        _err(f"model {c.name}, seed {seed}")
+        say(f"model {c.name}, seed {seed}")
     for i, stem in enumerate(stems):
         result = c.continue_score(score, bars=bars, temperature=temperature, top_p=top_p, seed=seed + i,
-                                  allow_parallels=allow_parallels, final_cadence=not free_ending)
+                                  allow_parallels=allow_parallels, final_cadence=not free_ending, rules=rules)
         record = {"command": "continue", "prompt": str(prompt), "model": c.name, "seed": seed + i, "bars": bars,
                   "temperature": temperature, "top_p": top_p, "allow_parallels": allow_parallels,
-                  "free_ending": free_ending}
+                  "free_ending": free_ending, **record_rules(scale, range_, fix, fixed_cells)}
         for p in write_outputs(result, stem, fmts, record, force):
             typer.echo(str(p))
 
@@ -160,6 +150,9 @@ def train(
     transpose: int = typer.Option(5, help="augment by random transposition up to this many semitones"),
     max_pieces: int = typer.Option(0, help="use at most this many pieces (0 = all)"),
     exact_parts: bool = typer.Option(False, help="use only pieces with exactly --voices parts (e.g. 4-part chorales)"),
+    orderless: bool = typer.Option(False, help="train an orderless (masked) model for harmonize and infill; "
+                                               "--data may also be a four-voice grid file like jsb16th_satb.json.gz"),
+    window_steps: int = typer.Option(256, help="orderless: training window in grid steps"),
     eval_every: int = typer.Option(200, help="validate every this many steps"),
     checkpoint_minutes: float = typer.Option(2.0, help="write a checkpoint at least this often"),
     seed: int = typer.Option(0),
@@ -180,9 +173,26 @@ def train(
                   checkpoint_minutes=checkpoint_minutes, transpose=transpose, seed=seed, max_pieces=max_pieces,
                   exact_parts=exact_parts)
     command = "cadenza train " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+    if orderless or (resume and _is_orderless_run(out)):
+        from cadenza import orderless_run
+
+        for name in ("programs", "block_size", "rope"):
+            cfg_kw.pop(name)
+        cfg_kw.update(window_steps=window_steps)
+        orderless_run.run(cfg_kw, out, resume=resume, force=force, quiet=quiet, command=command,
+                          progress_factory=progress_bar, echo=(lambda m: None) if quiet else say)
+        typer.echo(str(out))
+        return
     training_run.run(cfg_kw, out, resume=resume, force=force, quiet=quiet, command=command,
-                     progress_factory=_progress, echo=(lambda m: None) if quiet else _err)
+                     progress_factory=progress_bar, echo=(lambda m: None) if quiet else say)
     typer.echo(str(out))
+
+
+def _is_orderless_run(out: Path) -> bool:
+    import json
+
+    ckpt = out / "checkpoint.json"
+    return ckpt.exists() and json.loads(ckpt.read_text()).get("architecture") == "orderless"
 
 
 @app.command()
@@ -266,7 +276,7 @@ def bench_nll(
     from cadenza import bench
     from cadenza.errors import OptionError
 
-    echo = (lambda m: None) if quiet else _err
+    echo = (lambda m: None) if quiet else say
     d = bench.load_benchmark(data)  # read once; a bad file is reported before any work
     if baselines:
         from cadenza.evaluate.step_baselines import IndependentPitches, StepNGram, nll_per_step
@@ -293,7 +303,7 @@ def bench_nll(
             cfg = bench.BenchConfig(data=str(data), block_size=block_size, n_layer=layers, n_head=heads,
                                     n_embd=embd, dropout=dropout, rope=rope, batch_size=batch_size, lr=lr, steps=steps,
                                     minutes=minutes, eval_every=eval_every, transpose=transpose, seed=seed)
-        with _progress(quiet) as bar:
+        with progress_bar(quiet) as bar:
             task = bar.add_task("training", total=steps or None, info="")
 
             def on_step(state, loss, lr_now):
@@ -311,6 +321,9 @@ def bench_nll(
     typer.echo(f"test NLL {results['test'][0]:.4f} nats per time step ({results['test'][1]} steps)")
 
 
+cli_assistant.register(app)
+
+
 def main() -> None:
     """Entry point: user errors become one line on stderr and exit status 2."""
     from cadenza.errors import CadenzaError
@@ -320,7 +333,7 @@ def main() -> None:
     try:
         app()  # click's standalone mode handles usage errors (exit 2) and --help itself
     except (CadenzaError, MusicError, TokenizeError) as e:
-        _err(f"error: {e}".splitlines()[0])
+        say(f"error: {e}".splitlines()[0])
         sys.exit(2)
 
 

@@ -90,22 +90,25 @@ class Composer:
     def generate(self, bars: int = 16, key: str | Key | None = None, meter: str | Meter | None = None,
                  tempo_bpm: float = 120.0, temperature: float = 1.0, top_p: float = 0.95,
                  seed: int = 0, constraints=None, on_cell=None, allow_parallels: bool = False,
-                 final_cadence: bool = True) -> Score:
+                 final_cadence: bool = True, rules=None) -> Score:
         from cadenza.sample import SamplingSettings, generate_tokens
 
         check_tempo(tempo_bpm)
         key = parse_key(key) if isinstance(key, str) else key or self.default_key(seed)
         meter = parse_meter(meter) if isinstance(meter, str) else meter or self.default_meter()
         self._check_meter(meter)
+        constraints = constraints or self.default_constraints(allow_parallels, final_cadence)
+        if rules is not None:
+            self.apply_rules(constraints, rules, meter, bars)
         tokens = generate_tokens(self.model, self.tokenizer, key, meter, bars,
-                                 SamplingSettings(temperature, top_p, 0, seed),
-                                 constraints or self.default_constraints(allow_parallels, final_cadence), on_cell)
+                                 SamplingSettings(temperature, top_p, 0, seed), constraints, on_cell)
         score = self.tokenizer.decode(tokens, tempo_bpm)
         score.title = f"{self.name} · {key} · seed {seed}"
         return score
 
     def continue_score(self, prompt: Score, bars: int = 8, temperature: float = 1.0, top_p: float = 0.95,
-                       seed: int = 0, allow_parallels: bool = False, final_cadence: bool = True) -> Score:
+                       seed: int = 0, allow_parallels: bool = False, final_cadence: bool = True,
+                       rules=None) -> Score:
         """The prompt unchanged, followed by `bars` new bars from the first bar line after it."""
         from cadenza.sample import SamplingSettings, generate_tokens
 
@@ -118,7 +121,9 @@ class Composer:
         prompt_bars = len(cells) // steps_per_bar
         constraints = self.default_constraints(allow_parallels, final_cadence)
         constraints.voice_ranges = None  # the prompt decides the register
-        constraints.fixed = {(s, v): t for s, row in enumerate(cells) for v, t in enumerate(row)}
+        if rules is not None:
+            self.apply_rules(constraints, rules, meter, prompt_bars + bars)
+        constraints.fixed.update({(s, v): t for s, row in enumerate(cells) for v, t in enumerate(row)})
         tokens = generate_tokens(self.model, tok, key, meter, prompt_bars + bars,
                                  SamplingSettings(temperature, top_p, 0, seed), constraints)
         generated = tok.decode(tokens, prompt.tempo_bpm)
@@ -134,6 +139,39 @@ class Composer:
                 out_parts.append(Part(name=f"{gpart.name} (continued)", program=gpart.program, notes=new))
         return Score(parts=out_parts, tempos=list(prompt.tempos), meters=list(prompt.meters),
                      keys=list(prompt.keys) or [key], title=prompt.title)
+
+    @property
+    def voice_names(self) -> list[str]:
+        from cadenza.tokenize.voices import VOICE_NAMES
+
+        n = self.tokenizer.config.n_voices
+        return VOICE_NAMES.get(n, [f"Voice {i + 1}" for i in range(n)])
+
+    def apply_rules(self, constraints, rules, meter: Meter, n_bars: int) -> None:
+        """Add the user's rules (cadenza.rules.Rules) to sampling constraints, in place: the scale
+        as allowed pitch classes, ranges replacing the learned ones, fixed notes as fixed cells
+        (the onset, then holds)."""
+        from cadenza.tokenize.voices import HOLD, PITCH0
+
+        nv, spb = self.tokenizer.config.n_voices, self.tokenizer.config.steps_per_beat
+        if rules.scale is not None:
+            constraints.pitch_classes = rules.scale.scale()
+        if rules.ranges:
+            ranges = list(constraints.voice_ranges or [(0, 127)] * nv)
+            for v, r in rules.ranges.items():
+                ranges[v] = r
+            constraints.voice_ranges = ranges
+        total = n_bars * self.tokenizer.steps_per_bar(meter)
+        for f in rules.fixed:
+            s0, s1 = f.start_beats(meter) * spb, (f.start_beats(meter) + f.beats) * spb
+            if abs(s0 - round(s0)) > 1e-6 or abs(s1 - round(s1)) > 1e-6:
+                raise OptionError(f"fixed note {f.describe(self.voice_names)} is off this model's grid of "
+                                  f"{spb} steps per beat")
+            if round(s1) > total or f.voice >= nv:
+                raise OptionError(f"fixed note {f.describe(self.voice_names)} lies outside the piece")
+            constraints.fixed[(round(s0), f.voice)] = PITCH0 + f.pitch
+            for s in range(round(s0) + 1, round(s1)):
+                constraints.fixed[(s, f.voice)] = HOLD
 
     def _check_meter(self, meter: Meter) -> None:
         if str(meter) not in self.tokenizer.config.meters:

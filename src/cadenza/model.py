@@ -26,6 +26,7 @@ class ModelConfig:
     n_embd: int = 192
     dropout: float = 0.1
     rope: bool = False  # rotary position embedding (relative positions) instead of learned absolute ones
+    causal: bool = True  # False: every position attends to every other (the orderless model)
 
     def __post_init__(self):
         if self.n_embd % self.n_head:
@@ -62,6 +63,7 @@ class SelfAttention(nn.Module):
             self.register_buffer("cos", cos, persistent=False)
             self.register_buffer("sin", sin, persistent=False)
         self.rope = cfg.rope
+        self.causal = cfg.causal
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         B, T, C = x.shape
@@ -70,7 +72,7 @@ class SelfAttention(nn.Module):
         q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
         if self.rope:
             q, k = rotate(q, self.cos[:T], self.sin[:T]), rotate(k, self.cos[:T], self.sin[:T])
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=self.dropout if self.training else 0.0)
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=self.causal, dropout_p=self.dropout if self.training else 0.0)
         return self.proj(y.transpose(1, 2).contiguous().view(B, T, C))
 
 
@@ -91,6 +93,8 @@ class Block(nn.Module):
 
 
 class Transformer(nn.Module):
+    tied = {"head.weight": "tok_emb.weight"}  # parameters saved once, under the second name
+
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.config = cfg
@@ -151,9 +155,9 @@ def save_model(model: Transformer, directory: Path, extra: dict, weights_name: s
     from cadenza.files import atomic_write
 
     directory.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if k != "head.weight"}
+    state = weights_to_save(model)
     atomic_write(directory / f"{weights_name}.safetensors", lambda p: save_file(state, str(p)), force=True)
-    meta = {"model": asdict(model.config), **extra}
+    meta = {"model": asdict(model.config), "architecture": getattr(model, "architecture", "causal"), **extra}
     atomic_write(directory / f"{weights_name}.json", json.dumps(meta, indent=2).encode(), force=True)
 
 
@@ -162,8 +166,29 @@ def load_model(directory: Path, weights_name: str = "model", device: str = "cpu"
     from safetensors.torch import load_file
 
     meta = json.loads((directory / f"{weights_name}.json").read_text())
-    model = Transformer(ModelConfig(**meta["model"]))
-    state = load_file(str(directory / f"{weights_name}.safetensors"), device=device)
-    state["head.weight"] = state["tok_emb.weight"]
-    model.load_state_dict(state)
+    model = build_model(meta)
+    load_weights(model, load_file(str(directory / f"{weights_name}.safetensors"), device=device))
     return model.to(device).eval(), meta
+
+
+def build_model(meta: dict) -> nn.Module:
+    """The network a model.json describes: the causal Transformer, or (architecture "orderless")
+    cadenza.orderless.OrderlessModel."""
+    if meta.get("architecture") == "orderless":
+        from cadenza.orderless import OrderlessConfig, OrderlessModel
+
+        return OrderlessModel(OrderlessConfig(**meta["model"]))
+    return Transformer(ModelConfig(**meta["model"]))
+
+
+def weights_to_save(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The state dict without the tied copies (safetensors refuses shared tensors)."""
+    tied = getattr(model, "tied", {})
+    return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if k not in tied}
+
+
+def load_weights(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
+    """Load weights saved by weights_to_save, restoring tied copies."""
+    for copy, source in getattr(model, "tied", {}).items():
+        state[copy] = state[source]
+    model.load_state_dict(state)

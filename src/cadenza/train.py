@@ -21,7 +21,7 @@ import torch
 from cadenza.dataset import Batches, TokenizedPiece, eval_windows
 from cadenza.errors import OptionError
 from cadenza.files import atomic_write
-from cadenza.model import ModelConfig, Transformer, save_model
+from cadenza.model import ModelConfig, Transformer, load_weights, save_model, weights_to_save
 from cadenza.tokenize.voices import VoicesConfig, VoicesTokenizer
 
 
@@ -118,8 +118,7 @@ def _optimizer(model: Transformer, cfg: RunConfig) -> torch.optim.AdamW:
 def _save_checkpoint(out: Path, model, opt, state: TrainState, batches, meta: dict) -> None:
     from safetensors.torch import save_file
 
-    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()
-               if k != "head.weight"}
+    tensors = {f"model.{k}": v for k, v in weights_to_save(model).items()}
     opt_state = opt.state_dict()
     for pid, s in opt_state["state"].items():
         for name, value in s.items():
@@ -135,9 +134,7 @@ def _load_checkpoint(out: Path, model, opt, batches) -> TrainState:
 
     record = json.loads((out / "checkpoint.json").read_text())
     tensors = load_file(str(out / "checkpoint.safetensors"))
-    model_state = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
-    model_state["head.weight"] = model_state["tok_emb.weight"]
-    model.load_state_dict(model_state)
+    load_weights(model, {k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     opt_state = opt.state_dict()
     for key, value in tensors.items():
         if key.startswith("opt."):

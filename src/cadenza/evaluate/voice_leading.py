@@ -22,6 +22,7 @@ class VoiceLeadingStats:
     parallel_fifths: int
     parallel_octaves: int
     crossings: int  # grid steps where a lower voice sounds above the voice above it
+    wide_spacings: int  # grid steps where adjacent upper voices are more than an octave apart
 
     def per_bar(self, count: int) -> float:
         return count / self.bars if self.bars else 0.0
@@ -53,28 +54,42 @@ def measure(score: Score, n_voices: int = 4, steps_per_beat: int = 4) -> VoiceLe
     if n_voices == 4:
         in_range = sum(SATB_RANGES[v][0] <= n.pitch <= SATB_RANGES[v][1] for v, line in enumerate(lines) for n in line)
     grid = voice_grid(score, n_voices, steps_per_beat)
-    fifths = octaves = crossings = 0
-    prev = None
-    for row in grid:
-        crossings += sum(1 for v in range(n_voices - 1)
-                         if row[v] is not None and row[v + 1] is not None and row[v + 1] > row[v])
-        if prev is not None and row != prev:
-            for a in range(n_voices):
-                for b in range(a + 1, n_voices):
-                    p1, q1, p2, q2 = prev[a], prev[b], row[a], row[b]
-                    if None in (p1, q1, p2, q2) or p1 == p2 or q1 == q2:
-                        continue  # a voice rests or holds: no parallel motion
-                    if (p2 - p1 > 0) != (q2 - q1 > 0):
-                        continue  # contrary motion
-                    i1, i2 = (p1 - q1) % 12, (p2 - q2) % 12
-                    if i1 == i2 == 7:
-                        fifths += 1
-                    elif i1 == i2 == 0:
-                        octaves += 1
-        prev = row
+    motions = parallel_motions(grid)
     bars = score.end_beats / score.meter.bar_beats if score.meter.bar_beats else 0.0
     return VoiceLeadingStats(len(notes), bars, sum(n.pitch % 12 in scale for n in notes), in_range,
-                             fifths, octaves, crossings)
+                             sum(m[3] == 7 for m in motions), sum(m[3] == 0 for m in motions),
+                             crossings(grid), wide_spacings(grid))
+
+
+def parallel_motions(grid) -> list[tuple[int, int, int, int]]:
+    """(step, upper voice, lower voice, 7 or 0) for each parallel fifth or octave (unisons
+    included) arriving at `step` of a [step][voice] grid of pitches (None = rest): both voices
+    sound at step-1 and step, both change pitch in the same direction, and the interval, upper
+    minus lower modulo 12, is a fifth (7) or an octave (0) before and after."""
+    found = []
+    for t in range(1, len(grid)):
+        prev, row = grid[t - 1], grid[t]
+        for a in range(len(row)):
+            for b in range(a + 1, len(row)):
+                p1, q1, p2, q2 = prev[a], prev[b], row[a], row[b]
+                if None in (p1, q1, p2, q2) or p1 == p2 or q1 == q2 or (p2 > p1) != (q2 > q1):
+                    continue  # a voice rests or holds, or contrary motion
+                i1, i2 = (p1 - q1) % 12, (p2 - q2) % 12
+                if i1 == i2 and i1 in (0, 7):
+                    found.append((t, a, b, i1))
+    return found
+
+
+def crossings(grid) -> int:
+    """Grid steps x voice pairs where a voice sounds above the voice above it."""
+    return sum(1 for row in grid for v in range(len(row) - 1)
+               if row[v] is not None and row[v + 1] is not None and row[v + 1] > row[v])
+
+
+def wide_spacings(grid) -> int:
+    """Grid steps x pairs of adjacent upper voices (all but the lowest) more than an octave apart."""
+    return sum(1 for row in grid for v in range(len(row) - 2)
+               if row[v] is not None and row[v + 1] is not None and row[v] - row[v + 1] > 12)
 
 
 def summarize(stats: list[VoiceLeadingStats]) -> dict:
@@ -89,4 +104,5 @@ def summarize(stats: list[VoiceLeadingStats]) -> dict:
         "parallel_octaves_per_bar": sum(s.parallel_octaves for s in stats) / bars,
         "parallels_per_bar": sum(s.parallel_fifths + s.parallel_octaves for s in stats) / bars,
         "crossings_per_bar": sum(s.crossings for s in stats) / bars,
+        "wide_spacings_per_bar": sum(s.wide_spacings for s in stats) / bars,
     }

@@ -1,0 +1,323 @@
+"""The composer's assistant: harmonize a melody, regenerate a region, under the user's rules.
+
+    from cadenza import assistant
+    h = assistant.load("harmonizer")
+    [chorale] = h.harmonize(melody_score, seed=1)
+    [fixed] = h.infill(chorale, bars=(5, 8), voices=["alto", "tenor"], seed=2)
+
+Both run the orderless model (cadenza.orderless) over a grid of cells: what is given stays
+visible, what is to be written is hidden and filled by Gibbs sampling (cadenza.gibbs). The notes
+given (the melody; everything outside the region) are copied to the result unchanged.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from cadenza.errors import OptionError
+from cadenza.gibbs import GibbsSettings, gibbs_fill, parallels
+from cadenza.orderless import N_CELL, REST, OrderlessModel, cell_of
+from cadenza.rules import Rules
+from cadenza.score import Key, Note, Part, Score, estimate_key, pitch_to_name
+from cadenza.tokenize.voices import VOICE_NAMES
+
+_PITCH_CLASSES = (np.arange(N_CELL) - 1) % 12  # of each cell value (meaningless for REST)
+
+
+@dataclass
+class Written:
+    """A result and what to know about it (seed, key, phrase ends, parallels the repair left)."""
+
+    score: Score
+    info: dict
+
+
+@dataclass
+class Harmonizer:
+    directory: Path
+    meta: dict
+    model: OrderlessModel
+
+    @property
+    def name(self) -> str:
+        return self.directory.name
+
+    @property
+    def n_voices(self) -> int:
+        return self.model.config.n_voices
+
+    @property
+    def steps_per_beat(self) -> int:
+        return self.model.config.steps_per_beat
+
+    @property
+    def voice_names(self) -> list[str]:
+        return VOICE_NAMES.get(self.n_voices, [f"Voice {i + 1}" for i in range(self.n_voices)])
+
+    def voice_range(self, v: int) -> tuple[int, int]:
+        """The range voice v had in the training data."""
+        lo, hi = self.meta["data_stats"]["voice_ranges"][v]
+        return int(lo), int(hi)
+
+    # -- harmonize ------------------------------------------------------------------------------
+    def harmonize(self, melody: Score, voices: int = 4, temperature: float = 1.0, seed: int = 0, n: int = 1,
+                  track: int | None = None, rules: Rules | None = None, cadences: bool = True,
+                  iterations: int = 64, source: str = "melody") -> list[Written]:
+        """n harmonizations (seeds seed, seed+1, ...) of the melody, in `voices` parts with the
+        melody unchanged in the top one. Phrase ends (long notes, notes before rests, the last
+        note) get a planned cadence when `cadences`: the tonic or dominant chord of the key."""
+        if not 2 <= voices <= self.n_voices:
+            raise OptionError(f"--voices must be 2 to {self.n_voices}, not {voices}")
+        line = melody_line(melody, track, source)
+        rules = rules or Rules()
+        spb = self.steps_per_beat
+        meter = melody.meter
+        bar_steps = max(1, round(meter.bar_beats * spb))
+        end = max(_step(n_.end_beats, spb) for n_ in line)
+        T = max(bar_steps, math.ceil(end / bar_steps) * bar_steps)
+        self._check_length(T, source)
+        lo, hi = self.voice_range(0)
+        slack = int(self.meta["train"].get("transpose", 0))
+        for x in line:
+            if not lo - slack <= x.pitch <= hi + slack:
+                raise OptionError(f"{source}: melody note {pitch_to_name(x.pitch)} at beat {x.start_beats:g} is "
+                                  f"outside the soprano range this model knows ({pitch_to_name(lo - slack)}-"
+                                  f"{pitch_to_name(hi + slack)}); transpose the melody")
+            if rules.scale is not None and x.pitch % 12 not in rules.scale.scale():
+                raise OptionError(f"{source}: melody note {pitch_to_name(x.pitch)} at beat {x.start_beats:g} is "
+                                  f"outside the scale of {rules.scale}: the constraints cannot all be met")
+        grid = np.zeros((T, self.n_voices), dtype=np.int64)
+        for x in line:
+            grid[_step(x.start_beats, spb):max(_step(x.start_beats, spb) + 1, _step(x.end_beats, spb)), 0] = cell_of(x.pitch)
+        hidden = np.zeros(grid.shape, dtype=bool)
+        hidden[:, 1:] = True
+        allowed = self._allowed(T, rules)
+        allowed[grid[:, 0] != REST, 1:, REST] = False  # the lower voices sing while the melody does
+        key = rules.scale or melody.key or estimate_key(line)
+        ends = phrase_ends(line, meter)
+        if cadences:
+            for i, x in enumerate(ends):
+                plan_cadence(allowed, _step(x.start_beats, spb), x.pitch, key, final=i == len(ends) - 1)
+        self._fix(grid, hidden, allowed, rules, meter)
+        filled = gibbs_fill(self.model, grid, hidden, allowed, GibbsSettings(iterations, temperature, seed=seed),
+                            n_samples=n)
+        keep = {2: [0, 3], 3: [0, 1, 3], 4: [0, 1, 2, 3]}[voices] if self.n_voices == 4 else list(range(voices))
+        out = []
+        for i, g in enumerate(filled):
+            parts = [Part(name=self.voice_names[0], program=0, notes=list(line))]
+            parts += [Part(name=self.voice_names[v], program=0, notes=cells_to_notes(g[:, v], spb)) for v in keep[1:]]
+            score = Score(parts=parts, tempos=list(melody.tempos), meters=list(melody.meters), keys=[key],
+                          title=f"{melody.title or source} · harmonized · seed {seed + i}")
+            out.append(Written(score, {"seed": seed + i, "key": str(key),
+                                       "phrase_ends_beats": [x.start_beats for x in ends],
+                                       "parallels_left": len(parallels(g[:, keep]))}))
+        return out
+
+    # -- infill -------------------------------------------------------------------------------
+    def infill(self, score: Score, bars: tuple[int, int], voices: list[str] | None = None, temperature: float = 1.0,
+               seed: int = 0, n: int = 1, rules: Rules | None = None, iterations: int = 64,
+               source: str = "piece") -> list[Written]:
+        """n versions of `score` with bars[0]..bars[1] (counted from 1, inclusive) of the chosen
+        voices (default: all) written anew. Notes that start outside the region are kept as they
+        are (one that starts before the region and sounds into it is kept whole and heard by the
+        model); new notes start inside it and end by its end."""
+        rules = rules or Rules()
+        parts = [p for p in score.parts if p.notes and not p.is_drum]
+        if len(parts) != self.n_voices:
+            raise OptionError(f"{source}: infill needs a piece in {self.n_voices} parts, one voice each "
+                              f"(this one has {len(parts)} parts with notes)")
+        names = [v.lower() for v in self.voice_names]
+        chosen = list(range(self.n_voices)) if not voices else sorted({_voice(v, names) for v in voices})
+        first, last = bars
+        meter, spb = score.meter, self.steps_per_beat
+        bar_steps = round(meter.bar_beats * spb)
+        total_bars = math.ceil(score.end_beats / meter.bar_beats - 1e-9)
+        if first < 1 or last < first:
+            raise OptionError(f"the region of bars {first}-{last} is empty (bars count from 1)")
+        if first > total_bars:
+            raise OptionError(f"{source}: the region starts at bar {first}, past the end of the piece ({total_bars} bars)")
+        last = min(last, total_bars)
+        order = sorted(range(len(parts)), key=lambda i: -sum(x.pitch for x in parts[i].notes) / len(parts[i].notes))
+        lines = [top_line(parts[i].notes) for i in order]  # voice v: the part with the v-th highest mean pitch
+        T = total_bars * bar_steps
+        self._check_length(T, source)
+        a, b = (first - 1) * bar_steps, last * bar_steps
+        grid = np.zeros((T, self.n_voices), dtype=np.int64)
+        hidden = np.zeros(grid.shape, dtype=bool)
+        hidden[a:b, chosen] = True
+        def rewritten(x: Note, v: int) -> bool:
+            return v in chosen and a <= _step(x.start_beats, spb) < b
+
+        for v, line in enumerate(lines):
+            for x in (x for x in line if not rewritten(x, v)):
+                s0 = _step(x.start_beats, spb)
+                s1 = min(T, max(s0 + 1, _step(x.end_beats, spb)))
+                grid[s0:s1, v] = cell_of(x.pitch)
+                hidden[s0:s1, v] = False  # kept notes are heard, never rewritten
+        if not hidden.any():
+            raise OptionError(f"{source}: nothing to write in bars {first}-{last} of the chosen voices")
+        allowed = self._allowed(T, rules)
+        self._fix(grid, hidden, allowed, rules, meter)
+        filled = gibbs_fill(self.model, grid, hidden, allowed, GibbsSettings(iterations, temperature, seed=seed),
+                            n_samples=n)
+        out = []
+        for i, g in enumerate(filled):
+            new_parts = [replace(p, notes=list(p.notes)) for p in score.parts]
+            for v in chosen:
+                part = new_parts[score.parts.index(parts[order[v]])]
+                new = cells_to_notes(np.where(hidden[:, v], g[:, v], REST), spb)
+                part.notes = sorted([x for x in part.notes if not rewritten(x, v)] + new,
+                                    key=lambda x: (x.start_beats, -x.pitch))
+            result = Score(parts=new_parts, tempos=list(score.tempos), meters=list(score.meters), keys=list(score.keys),
+                           title=f"{score.title or source} · bars {first}-{last} rewritten · seed {seed + i}")
+            out.append(Written(result, {"seed": seed + i, "parallels_left": len(parallels(g))}))
+        return out
+
+    # -- shared -------------------------------------------------------------------------------
+    def _check_length(self, T: int, source: str) -> None:
+        if T > self.model.config.block_size:
+            raise OptionError(f"{source}: {T} grid steps is longer than this model reaches "
+                              f"({self.model.config.block_size}); split the piece")
+
+    def _allowed(self, T: int, rules: Rules) -> np.ndarray:
+        """(T, V, N_CELL): rest, or a pitch in the voice's range (the user's, else the training
+        data's) and in the scale if one is given."""
+        allowed = np.zeros((T, self.n_voices, N_CELL), dtype=bool)
+        pitches = np.arange(N_CELL) - 1
+        for v in range(self.n_voices):
+            lo, hi = rules.ranges.get(v, self.voice_range(v))
+            ok = (pitches >= lo) & (pitches <= hi)
+            if rules.scale is not None:
+                ok &= np.isin(_PITCH_CLASSES, sorted(rules.scale.scale()))
+            ok[REST] = True
+            allowed[:, v] = ok
+        return allowed
+
+    def _fix(self, grid, hidden, allowed, rules: Rules, meter) -> None:
+        """Write the user's fixed notes into the grid (visible), refusing ones that clash."""
+        spb = self.steps_per_beat
+        for f in rules.fixed:
+            s0 = f.start_beats(meter) * spb
+            s1 = (f.start_beats(meter) + f.beats) * spb
+            if abs(s0 - round(s0)) > 1e-6 or abs(s1 - round(s1)) > 1e-6:
+                raise OptionError(f"fixed note {f.describe(self.voice_names)} is off the model's grid "
+                                  f"of {spb} steps per beat")
+            s0, s1 = round(s0), round(s1)
+            if s1 > len(grid):
+                raise OptionError(f"fixed note {f.describe(self.voice_names)} lies past the end of the piece")
+            for s in range(s0, s1):
+                if not hidden[s, f.voice] and grid[s, f.voice] != cell_of(f.pitch):
+                    raise OptionError(f"fixed note {f.describe(self.voice_names)} clashes with a given note there")
+            grid[s0:s1, f.voice] = cell_of(f.pitch)
+            hidden[s0:s1, f.voice] = False
+            allowed[s0:s1, f.voice] = True
+
+
+def plan_cadence(allowed: np.ndarray, step: int, melody_pitch: int, key: Key, final: bool) -> None:
+    """Narrow the chord under a phrase end (in place): the tonic triad (a Picardy third allowed
+    in minor) with the tonic in the bass, or, for an inner phrase end whose melody note is not
+    in it, the dominant seventh chord with the dominant in the bass. Left free when the melody
+    note fits neither (or, at the final one, the tonic triad)."""
+    tonic = key.tonic
+    chords = [((tonic,), {tonic, (tonic + 4) % 12 if key.mode == "major" else (tonic + 3) % 12,
+                          (tonic + 7) % 12} | ({(tonic + 4) % 12} if key.mode == "minor" else set()))]
+    if not final:
+        dom = (tonic + 7) % 12
+        chords.append(((dom,), {dom, (dom + 4) % 12, (dom + 7) % 12, (dom + 10) % 12}))
+    fitting = [c for c in chords if melody_pitch % 12 in c[1]]
+    if not fitting:
+        return
+    basses = sorted({b for c in fitting for b in c[0]})
+    tones = sorted(set().union(*(c[1] for c in fitting)))
+    V = allowed.shape[1]
+    for v in range(1, V):
+        ok = np.isin(_PITCH_CLASSES, basses if v == V - 1 else tones)
+        ok[REST] = False
+        narrowed = allowed[step, v] & ok
+        if narrowed.any():
+            allowed[step, v] = narrowed
+
+
+def melody_line(score: Score, track: int | None, source: str) -> list[Note]:
+    """The melody to harmonize: the only pitched part if it is one line, or the top line of
+    part number `track` (counted from 1)."""
+    parts = [p for p in score.parts if p.notes and not p.is_drum]
+    if not parts:
+        raise OptionError(f"{source}: no notes to harmonize")
+    if track is not None:
+        if not 1 <= track <= len(parts):
+            raise OptionError(f"{source}: --track must be 1 to {len(parts)}")
+        return top_line(parts[track - 1].notes)
+    if len(parts) > 1:
+        raise OptionError(f"{source}: {len(parts)} parts with notes and no single melody line; choose one with "
+                          f"--track (1-{len(parts)}: {', '.join(p.name or '?' for p in parts)})")
+    notes = sorted(parts[0].notes, key=lambda x: (x.start_beats, -x.pitch))
+    if any(b.start_beats < a.end_beats - 1e-6 for a, b in zip(notes, notes[1:])):
+        raise OptionError(f"{source}: the part is polyphonic (notes overlap), not a single melody line; "
+                          "give --track 1 to harmonize its top line")
+    return notes
+
+
+def top_line(notes: list[Note]) -> list[Note]:
+    """The highest note of each onset, cut where the next onset begins."""
+    by_start: dict[float, Note] = {}
+    for x in notes:
+        if x.start_beats not in by_start or x.pitch > by_start[x.start_beats].pitch:
+            by_start[x.start_beats] = x
+    starts = sorted(by_start)
+    line = []
+    for s, nxt in zip(starts, starts[1:] + [math.inf]):
+        x = by_start[s]
+        line.append(replace(x, duration_beats=min(x.duration_beats, nxt - s)))
+    return line
+
+
+def phrase_ends(line: list[Note], meter) -> list[Note]:
+    """Notes that end a phrase: a long note (at least twice the melody's typical length and a
+    beat and a half) that the next note does not match in length, a note followed by a rest of a
+    beat or more, and the last note. (A chain of equally long notes ends a phrase at its end.)"""
+    if not line:
+        return []
+    long_beats = max(2 * float(np.median([x.duration_beats for x in line])), 1.5)
+    ends = []
+    for x, nxt in zip(line, line[1:]):
+        rest = nxt.start_beats - x.end_beats
+        if rest >= 1.0 or (x.duration_beats >= long_beats and (nxt.duration_beats < x.duration_beats or rest > 0)):
+            ends.append(x)
+    return ends + [line[-1]]
+
+
+def cells_to_notes(cells: np.ndarray, steps_per_beat: int, velocity: int = 80) -> list[Note]:
+    """A voice's cells -> notes: each run of one pitch becomes one note; rests are gaps."""
+    notes, start = [], 0
+    for s in range(1, len(cells) + 1):
+        if s == len(cells) or cells[s] != cells[start]:
+            if cells[start] != REST:
+                notes.append(Note(int(cells[start]) - 1, start / steps_per_beat, (s - start) / steps_per_beat, velocity))
+            start = s
+    return notes
+
+
+def _step(beats: float, steps_per_beat: int) -> int:
+    return math.floor(beats * steps_per_beat + 0.5)
+
+
+def _voice(name: str, names: list[str]) -> int:
+    from cadenza.rules import voice_index
+
+    return voice_index(name, names)
+
+
+def load(name_or_path: str = "harmonizer", device: str = "cpu") -> Harmonizer:
+    from cadenza.composer import find_model
+    from cadenza.model import load_model
+
+    directory = find_model(name_or_path)
+    model, meta = load_model(directory, device=device)
+    if meta.get("architecture") != "orderless":
+        raise OptionError(f"{name_or_path}: not an orderless model, so it cannot harmonize or infill; "
+                          "use the shipped `harmonizer` or train one with `cadenza train --orderless`")
+    return Harmonizer(directory, meta, model)

@@ -1,0 +1,112 @@
+"""The assistant's commands, `cadenza harmonize` and `cadenza infill`, and the rule options every
+generating command takes (registered on cadenza.cli's app)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from cadenza.cli_common import FIXED_CELLS, FIXES, RANGES, SCALE, say, pick_seed, record_rules, rules_from_options
+
+def register(app: typer.Typer) -> None:
+    app.command()(harmonize)
+    app.command()(infill)
+
+
+def harmonize(
+    melody: Path = typer.Argument(..., help="a melody: MIDI, MusicXML, ABC or kern"),
+    model: str = typer.Option("harmonizer", help="an orderless model (name or folder)"),
+    voices: int = typer.Option(4, help="number of voices, 2 to 4, the melody on top"),
+    track: Optional[int] = typer.Option(None, help="harmonize the top line of this part (1 = first)"),
+    temperature: float = typer.Option(1.0, help="sampling temperature; lower is safer"),
+    seed: Optional[int] = typer.Option(None, help="random seed [default: random, printed]; alternative i uses seed+i"),
+    n: int = typer.Option(1, "--n", help="number of different harmonizations"),
+    iterations: int = typer.Option(64, help="Gibbs sampling steps"),
+    free_cadences: bool = typer.Option(False, "--free-cadences",
+                                       help="do not plan tonic/dominant chords under phrase ends"),
+    scale: Optional[str] = SCALE, range_: list[str] = RANGES, fix: list[str] = FIXES,
+    fixed_cells: Optional[Path] = FIXED_CELLS,
+    formats: str = typer.Option("mid,musicxml,wav,png", help="comma list of mid, musicxml, wav, flac, ogg, png"),
+    out: Optional[str] = typer.Option(None, help="output stem [default: out/MELODY-harmonized-seedN]"),
+    force: bool = typer.Option(False, help="overwrite existing outputs"),
+    quiet: bool = typer.Option(False),
+):
+    """Harmonize a melody in two to four voices, the melody unchanged on top."""
+    from cadenza import assistant
+    from cadenza.errors import OptionError
+    from cadenza.io import read_score
+    from cadenza.outputs import check_outputs, parse_formats, write_outputs
+
+    fmts = parse_formats(formats)
+    if n < 1:
+        raise OptionError(f"--n must be at least 1, not {n}")
+    score = read_score(melody)
+    h = assistant.load(model)
+    rules = rules_from_options(scale, range_, fix, fixed_cells, h.voice_names)
+    seed = pick_seed(seed)
+    base = out or f"out/{melody.stem}-harmonized-seed{seed}"
+    stems = [f"{base}-{i + 1}" if n > 1 else base for i in range(n)]
+    check_outputs(stems, fmts, force)
+    results = h.harmonize(score, voices=voices, temperature=temperature, seed=seed, n=n, track=track, rules=rules,
+                          cadences=not free_cadences, iterations=iterations, source=str(melody))
+    if not quiet:
+        say(f"model {h.name}, seed {seed}")
+    for stem, r in zip(stems, results):
+        record = {"command": "harmonize", "melody": str(melody), "model": h.name, "model_dir": str(h.directory),
+                  "voices": voices, "track": track, "temperature": temperature, "iterations": iterations,
+                  "free_cadences": free_cadences, **record_rules(scale, range_, fix, fixed_cells), **r.info,
+                  "formats": list(fmts)}
+        for p in write_outputs(r.score, stem, fmts, record, force):
+            typer.echo(str(p))
+
+
+def infill(
+    piece: Path = typer.Argument(..., help="a piece in four parts (one voice each): MIDI, MusicXML, ABC or kern"),
+    bars: str = typer.Option(..., help="the region to rewrite, e.g. 5-8 (bars count from 1)"),
+    voices_: Optional[str] = typer.Option(None, "--voices", help="comma list of voices to rewrite [default: all]"),
+    model: str = typer.Option("harmonizer", help="an orderless model (name or folder)"),
+    temperature: float = typer.Option(1.0),
+    seed: Optional[int] = typer.Option(None, help="random seed [default: random, printed]"),
+    n: int = typer.Option(1, "--n", help="number of alternatives"),
+    iterations: int = typer.Option(64, help="Gibbs sampling steps"),
+    scale: Optional[str] = SCALE, range_: list[str] = RANGES, fix: list[str] = FIXES,
+    fixed_cells: Optional[Path] = FIXED_CELLS,
+    formats: str = typer.Option("mid,musicxml,wav,png"),
+    out: Optional[str] = typer.Option(None, help="output stem [default: out/PIECE-infill-seedN]"),
+    force: bool = typer.Option(False),
+    quiet: bool = typer.Option(False),
+):
+    """Rewrite a region (bars, voices) of a piece; everything outside it stays as it is."""
+    import re
+
+    from cadenza import assistant
+    from cadenza.errors import OptionError
+    from cadenza.io import read_score
+    from cadenza.outputs import check_outputs, parse_formats, write_outputs
+
+    fmts = parse_formats(formats)
+    m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+))?\s*", bars)
+    if not m:
+        raise OptionError(f"--bars {bars!r}: expected FIRST-LAST, e.g. 5-8, or one bar number")
+    region = (int(m.group(1)), int(m.group(2) or m.group(1)))
+    if n < 1:
+        raise OptionError(f"--n must be at least 1, not {n}")
+    score = read_score(piece)
+    h = assistant.load(model)
+    rules = rules_from_options(scale, range_, fix, fixed_cells, h.voice_names)
+    chosen = [v.strip() for v in voices_.split(",") if v.strip()] if voices_ else None
+    seed = pick_seed(seed)
+    base = out or f"out/{piece.stem}-infill-seed{seed}"
+    stems = [f"{base}-{i + 1}" if n > 1 else base for i in range(n)]
+    check_outputs(stems, fmts, force)
+    results = h.infill(score, region, chosen, temperature=temperature, seed=seed, n=n, rules=rules,
+                       iterations=iterations, source=str(piece))
+    if not quiet:
+        say(f"model {h.name}, seed {seed}")
+    for stem, r in zip(stems, results):
+        record = {"command": "infill", "piece": str(piece), "bars": list(region), "voices": chosen, "model": h.name,
+                  "temperature": temperature, "iterations": iterations,
+                  **record_rules(scale, range_, fix, fixed_cells), **r.info, "formats": list(fmts)}
+        for p in write_outputs(r.score, stem, fmts, record, force):
+            typer.echo(str(p))
