@@ -28,10 +28,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from cadenza import assistant  # noqa: E402
+from cadenza.evaluate.measures import is_cadence_chord  # noqa: E402
 from cadenza.evaluate.voice_leading import SATB_RANGES, crossings, parallel_motions, wide_spacings  # noqa: E402
 from cadenza.orderless import REST, ordered_nll  # noqa: E402
 from cadenza.orderless_run import load_satb  # noqa: E402
-from cadenza.score import Key, Meter, Part, Score, Tempo, estimate_key  # noqa: E402
+from cadenza.score import Meter, Part, Score, Tempo, estimate_key  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "jsb16th_satb.json.gz"
 STEPS_PER_BAR = 16
@@ -54,17 +55,6 @@ def score_grid(score: Score, T: int) -> np.ndarray:
     return grid
 
 
-def is_cadence_chord(row: list[int | None], key: Key) -> bool:
-    """Root-position tonic triad (either third in minor) or dominant (seventh) chord."""
-    if any(p is None for p in row):
-        return False
-    bass, classes = row[-1] % 12, {p % 12 for p in row}
-    t, d = key.tonic, (key.tonic + 7) % 12
-    tonic = {t, (t + 7) % 12, (t + 4) % 12} | ({(t + 3) % 12} if key.mode == "minor" else set())
-    dominant = {d, (d + 4) % 12, (d + 7) % 12, (d + 10) % 12}
-    return (bass == t and classes <= tonic) or (bass == d and classes <= dominant)
-
-
 def rates(grid: np.ndarray, melody: Score) -> dict:
     rows = pitches(grid)
     motions = parallel_motions(rows)
@@ -75,7 +65,8 @@ def rates(grid: np.ndarray, melody: Score) -> dict:
     line = melody.parts[0].notes
     key = estimate_key(line)
     ends = assistant.phrase_ends(line, melody.meter)
-    cadences = sum(is_cadence_chord(rows[round(x.start_beats * 4)], key) for x in ends)
+    cadences = sum(None not in rows[round(x.start_beats * 4)] and is_cadence_chord(rows[round(x.start_beats * 4)], key)
+                   for x in ends)
     return {"parallels": len(motions), "crossings": crossings(rows), "wide_spacings": wide_spacings(rows),
             "out_of_range": out_of_range, "phrase_ends": len(ends), "cadences": cadences, "bars": len(grid) / STEPS_PER_BAR}
 

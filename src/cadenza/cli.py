@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from cadenza import cli_assistant
+from cadenza import cli_assistant, cli_evaluate
 from cadenza.cli_common import FIXED_CELLS, FIXES, RANGES, SCALE, say, progress_bar, pick_seed, record_rules, rules_from_options
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -322,6 +322,7 @@ def bench_nll(
 
 
 cli_assistant.register(app)
+cli_evaluate.register(app)
 
 
 def main() -> None:

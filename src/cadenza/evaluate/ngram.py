@@ -69,3 +69,46 @@ def augmented(tokenized, tok, transpose: int):
     for p in tokenized:
         for s in range(max(-transpose, -p.low), min(transpose, 127 - p.high) + 1):
             yield transpose_tokens(np.asarray(p.tokens), s, tok)
+
+
+_INDEX = {t: i for i, t in enumerate(CELL_VOCAB)}
+
+
+def distribution(model: NGram, context: tuple) -> np.ndarray:
+    """p(cell | context) over CELL_VOCAB, the same interpolation as NGram.prob, all cells at once."""
+    p = np.full(len(CELL_VOCAB), 1.0 / len(CELL_VOCAB))
+    for k in range(model.order):
+        if len(context) < k:
+            break
+        c = model.counts[k].get(context[len(context) - k:] if k else ())
+        if not c:
+            continue
+        total = sum(c.values())
+        top = np.zeros(len(CELL_VOCAB))
+        for token, count in c.items():
+            top[_INDEX[token]] = max(count - model.discount, 0) / total
+        p = top + model.discount * len(c) / total * p
+    return p
+
+
+def sample_piece(model: NGram, tok, key, meter, n_bars: int, seed: int) -> list[int]:
+    """A voices token sequence drawn from the n-gram (the Markov-chain baseline): the layout
+    tokens (prefix, bars) are fixed as the transformer's sampler fixes them; each cell is drawn
+    from the chain, HOLD only where the voice sounds."""
+    from cadenza.tokenize.voices import EOS
+
+    rng = np.random.default_rng(seed)
+    tokens = tok.prefix(key, meter)
+    nv, steps = tok.config.n_voices, tok.steps_per_bar(meter)
+    last = [REST] * nv
+    for bar in range(n_bars):
+        tokens.append(tok.bar_token(n_bars - 1 - bar))
+        for _ in range(steps):
+            for v in range(nv):
+                p = distribution(model, tuple(tokens[-(model.order - 1):]) if model.order > 1 else ())
+                if last[v] == REST:
+                    p[CELL_VOCAB.index(HOLD)] = 0.0
+                t = CELL_VOCAB[int(rng.choice(len(p), p=p / p.sum()))]
+                tokens.append(t)
+                last[v] = t if t != HOLD else last[v]
+    return tokens + [EOS]

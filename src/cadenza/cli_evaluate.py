@@ -1,0 +1,87 @@
+"""`cadenza evaluate` and `cadenza baseline` (the pieces an evaluation compares against)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from cadenza.cli_common import say
+
+baseline_app = typer.Typer(no_args_is_help=True, help="Write baseline pieces to evaluate beside a model's.")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(evaluate)
+    app.add_typer(baseline_app, name="baseline")
+
+
+def evaluate(
+    generated: str = typer.Argument(..., help="a folder of pieces (any format cadenza reads)"),
+    reference: str = typer.Option(..., help="a built-in corpus name (its training split) or a folder"),
+    baseline: Optional[str] = typer.Option(None, help="a third set to compare, e.g. a baseline's folder"),
+    out: Path = typer.Option(Path("report"), help="output stem: writes STEM.html and STEM.json"),
+    force: bool = typer.Option(False, help="overwrite an existing report"),
+    quiet: bool = typer.Option(False),
+):
+    """Measure pieces against a reference: pitch, harmony, voice leading, rhythm, structure, novelty."""
+    from cadenza.evaluate.report import evaluate as run
+    from cadenza.evaluate.report import write_report
+    from cadenza.files import check_writable
+
+    out = out.with_suffix("") if out.suffix in (".html", ".json") else out
+    for p in (out.with_suffix(".json"), out.with_suffix(".html")):
+        check_writable(p, force)
+    report = run(generated, reference, baseline, progress=None if quiet else say)
+    for label, s in report["sets"].items():
+        if s["skipped"] and not quiet:
+            say(f"{label}: skipped {len(s['skipped'])} files (listed in the JSON), e.g. {s['skipped'][0]}")
+    for p in write_report(report, out, force=force):
+        typer.echo(str(p))
+
+
+@baseline_app.command("markov")
+def markov(
+    model: str = typer.Option("chorales", help="the model whose training data and layout the chain copies"),
+    out: Path = typer.Option(..., help="folder for the pieces"),
+    n: int = typer.Option(100, "--n", help="number of pieces"),
+    bars: int = typer.Option(16),
+    order: int = typer.Option(9, help="n-gram order (9 scored best on the chorales' validation split)"),
+    seed: int = typer.Option(0),
+    force: bool = typer.Option(False),
+):
+    """A smoothed n-gram Markov chain over the model's own tokens and training split, sampled."""
+    from cadenza import composer
+    from cadenza.dataset import tokenize_pieces
+    from cadenza.evaluate.ngram import NGram, augmented, sample_piece
+    from cadenza.io import write_score
+    from cadenza.training_run import split_of
+
+    c = composer.load(model)
+    train_p, _ = split_of(c.meta)
+    train_t, _ = tokenize_pieces(train_p, c.tokenizer)
+    chain = NGram(order=order).fit(augmented(train_t, c.tokenizer, c.meta["train"]["transpose"]))
+    out.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        key, meter = c.default_key(seed + i), c.default_meter()
+        score = c.tokenizer.decode(sample_piece(chain, c.tokenizer, key, meter, bars, seed + i))
+        typer.echo(str(write_score(score, out / f"markov{order}-seed{seed + i}.mid", force=force)))
+
+
+@baseline_app.command("heldout")
+def heldout(
+    model: str = typer.Option("chorales", help="the model whose held-out validation pieces to write"),
+    out: Path = typer.Option(..., help="folder for the pieces"),
+    force: bool = typer.Option(False),
+):
+    """The model's held-out real pieces (never trained on) as MIDI: the ceiling to compare with."""
+    from cadenza import composer
+    from cadenza.io import write_score
+    from cadenza.training_run import split_of
+
+    c = composer.load(model)
+    _, valid = split_of(c.meta)
+    out.mkdir(parents=True, exist_ok=True)
+    for p in valid:
+        name = p.id.split(":")[-1].replace("/", "_").replace("#", "-")
+        typer.echo(str(write_score(p.score, out / f"{Path(name).stem}.mid", force=force)))

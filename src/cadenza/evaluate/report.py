@@ -1,0 +1,246 @@
+"""`cadenza evaluate`: measure folders of pieces against a reference and write report.json
+(every number) and report.html (tables and figures for a musician).
+
+Sets: "generated" (required), "baseline" (optional), and "reference" itself. For each scalar
+measure of cadenza.evaluate.measures: mean, standard deviation and count per set, and for each
+non-reference set the overlap area and KL divergence between its per-piece distribution and the
+reference's (Gaussian kernel density estimates, as Yang and Lerch 2018 compare feature
+distributions). Chord vocabulary: the share of chord occurrences also found in the reference
+(cited) versus new ones (invented), after Pachet. Novelty: cadenza.evaluate.novelty.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from cadenza.evaluate.measures import SCALARS, measure_piece
+from cadenza.evaluate.novelty import ReferenceIndex
+
+
+def load_set(source: str, reference_split: bool = False) -> tuple[list[tuple[str, object]], list[str]]:
+    """([(piece id, Score)], skipped lines) from a corpus name or a folder. A corpus used as the
+    reference contributes its training split only (its held-out pieces stay a fair ceiling)."""
+    from cadenza import corpus
+
+    data = corpus.load(source)
+    pieces = data.pieces
+    if reference_split and source in corpus.CORPORA:
+        pieces = data.split(10)[0]
+    return [(p.id, p.score) for p in pieces], list(data.skipped)
+
+
+def measure_set(pieces) -> tuple[list[dict], list[str]]:
+    measured, skipped = [], []
+    for pid, score in pieces:
+        try:
+            m = measure_piece(score)
+        except (ValueError, IndexError, ZeroDivisionError) as e:
+            skipped.append(f"{pid}: not measurable ({e})")
+            continue
+        m["id"], m["score"] = pid, score
+        measured.append(m)
+    return measured, skipped
+
+
+def kde(values: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Gaussian kernel density (Silverman's bandwidth) of `values` on `grid`, normalized there."""
+    sd = values.std()
+    bw = 1.06 * sd * len(values) ** -0.2 if sd > 0 else (grid[-1] - grid[0]) / 50 or 1.0
+    dens = np.exp(-0.5 * ((grid[:, None] - values[None, :]) / bw) ** 2).sum(axis=1)
+    return dens / (dens.sum() * (grid[1] - grid[0]))
+
+
+def compare(values: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
+    """(overlap area, KL(values || reference)) of the two densities; NaN when either is empty."""
+    if not len(values) or not len(reference):
+        return math.nan, math.nan
+    lo, hi = min(values.min(), reference.min()), max(values.max(), reference.max())
+    pad = (hi - lo) * 0.1 or 1.0
+    grid = np.linspace(lo - pad, hi + pad, 400)
+    p, q = kde(values, grid), kde(reference, grid)
+    dx = grid[1] - grid[0]
+    overlap = float(np.minimum(p, q).sum() * dx)
+    kl = float((p * np.log(np.maximum(p, 1e-12) / np.maximum(q, 1e-12))).sum() * dx)
+    return overlap, max(kl, 0.0)
+
+
+def summarize(measured: list[dict], reference: list[dict] | None, ref_chords: set, index: ReferenceIndex | None):
+    out = {"pieces": len(measured), "measures": {}}
+    for k in SCALARS:
+        v = np.array([m[k] for m in measured if not math.isnan(m[k])])
+        entry = {"mean": float(v.mean()) if len(v) else math.nan, "sd": float(v.std()) if len(v) else math.nan,
+                 "n": int(len(v)), "values": v.tolist()}
+        if reference is not None:
+            r = np.array([m[k] for m in reference if not math.isnan(m[k])])
+            entry["overlap"], entry["kl"] = compare(v, r)
+        out["measures"][k] = entry
+    chords = Counter()
+    for m in measured:
+        chords.update(m["chords"])
+    total = sum(chords.values())
+    cited = sum(c for ch, c in chords.items() if ch in ref_chords)
+    out["chords"] = {"occurrences": total, "cited_share": cited / total if total else math.nan,
+                     "distinct": len(chords), "invented_distinct": sum(1 for ch in chords if ch not in ref_chords)}
+    hist = np.mean([m["pc_histogram"] for m in measured], axis=0) if measured else np.zeros(12)
+    out["pc_histogram"] = hist.tolist()
+    if index is not None:
+        nov = [index.novelty(m["score"]) for m in measured]
+        out["novelty"] = {
+            "longest_copied_notes_mean": float(np.mean([n["longest_copied_notes"] for n in nov])) if nov else math.nan,
+            "longest_copied_notes_max": float(max((n["longest_copied_notes"] for n in nov), default=math.nan)),
+            "copied_window_share_mean": float(np.mean([n["copied_window_share"] for n in nov])) if nov else math.nan,
+            "flagged": [m["id"] for m, n in zip(measured, nov) if n["plagiarism"]],
+        }
+    return out
+
+
+def evaluate(generated: str, reference: str, baseline: str | None = None, progress=None) -> dict:
+    say = progress or (lambda message: None)
+    sets = {"generated": generated, **({"baseline": baseline} if baseline else {})}
+    say(f"reading reference {reference}")
+    ref_pieces, ref_skipped = load_set(reference, reference_split=True)
+    ref_measured, ref_bad = measure_set(ref_pieces)
+    index = ReferenceIndex.build([s for _, s in ref_pieces])
+    ref_chords = set()
+    for m in ref_measured:
+        ref_chords.update(m["chords"])
+    report = {"reference": {"source": reference, **summarize(ref_measured, None, ref_chords, None),
+                            "skipped": ref_skipped + ref_bad}, "sets": {}}
+    examples = {"reference": ref_measured[0] if ref_measured else None}
+    for label, source in sets.items():
+        say(f"reading {label} {source}")
+        pieces, skipped = load_set(source)
+        measured, bad = measure_set(pieces)
+        report["sets"][label] = {"source": source, **summarize(measured, ref_measured, ref_chords, index),
+                                 "skipped": skipped + bad}
+        examples[label] = measured[0] if measured else None
+    report["_examples"] = examples
+    return report
+
+
+# ---------------------------------------------------------------------------------------------
+# writing
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def _figures(report: dict) -> list[tuple[str, str]]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sets = {"reference": report["reference"], **report["sets"]}
+    colors = {"reference": "#444444", "generated": "#d95f02", "baseline": "#1b9e77"}
+    figs = []
+    fig, ax = plt.subplots(figsize=(8, 3))
+    width = 0.8 / len(sets)
+    for i, (label, s) in enumerate(sets.items()):
+        ax.bar(np.arange(12) + i * width, s["pc_histogram"], width, label=label, color=colors.get(label))
+    ax.set_xticks(np.arange(12) + 0.4, ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"])
+    ax.set_title("pitch-class histogram (share of notes)")
+    ax.legend()
+    figs.append(("Pitch classes", _png(fig)))
+    cols = 5
+    rows = math.ceil(len(SCALARS) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.2 * rows))
+    for ax, k in zip(axes.flat, SCALARS):
+        for label, s in sets.items():
+            v = np.array(s["measures"][k]["values"])
+            if len(v) > 1 and v.std() > 0:
+                grid = np.linspace(v.min() - v.std(), v.max() + v.std(), 200)
+                ax.plot(grid, kde(v, grid), color=colors.get(label), label=label)
+            elif len(v):
+                ax.axvline(v.mean(), color=colors.get(label), label=label)
+        ax.set_title(k.replace("_", " "), fontsize=9)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(SCALARS):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7)
+    fig.tight_layout()
+    figs.append(("Distributions of every measure (one value per piece)", _png(fig)))
+    examples = [(label, m) for label, m in report["_examples"].items() if m]
+    fig, axes = plt.subplots(1, len(examples), figsize=(3.6 * len(examples), 3.4), squeeze=False)
+    for ax, (label, m) in zip(axes[0], examples):
+        ax.imshow(np.array(m["ssm"]), cmap="magma", vmin=0, vmax=1, origin="lower")
+        ax.set_title(f"{label}: {m['id'][-40:]}", fontsize=8)
+        ax.set_xlabel("bar")
+        ax.set_ylabel("bar")
+    figs.append(("Bar self-similarity (first piece of each set): bright off-diagonal lines are returning material",
+                 _png(fig)))
+    return figs
+
+
+def write_report(report: dict, out_stem: Path, force: bool = False) -> list[Path]:
+    from cadenza.files import atomic_write, check_writable
+
+    json_path, html_path = out_stem.with_suffix(".json"), out_stem.with_suffix(".html")
+    for p in (json_path, html_path):
+        check_writable(p, force)
+    figures = _figures(report)
+    public = {k: v for k, v in report.items() if k != "_examples"}
+    atomic_write(json_path, (json.dumps(public, indent=1, default=_jsonable) + "\n").encode(), force=force)
+    atomic_write(html_path, _html(public, figures).encode(), force=force)
+    return [json_path, html_path]
+
+
+def _jsonable(x):
+    if isinstance(x, Counter):
+        return {" ".join(map(str, k)): v for k, v in x.items()}
+    return str(x)
+
+
+def _fmt(x: float) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3f}"
+
+
+def _html(report: dict, figures: list[tuple[str, str]]) -> str:
+    sets = {"reference": report["reference"], **report["sets"]}
+    head = "".join(f"<th>{html.escape(label)}<br><small>{html.escape(str(s['source']))}, {s['pieces']} pieces"
+                   f"</small></th>" for label, s in sets.items())
+    rows = []
+    for k in SCALARS:
+        cells = []
+        for label, s in sets.items():
+            m = s["measures"][k]
+            extra = f"<br><small>overlap {_fmt(m['overlap'])}, KL {_fmt(m['kl'])}</small>" if "overlap" in m else ""
+            cells.append(f"<td>{_fmt(m['mean'])} ± {_fmt(m['sd'])}{extra}</td>")
+        rows.append(f"<tr><th>{k.replace('_', ' ')}</th>{''.join(cells)}</tr>")
+    chord_row = "".join(f"<td>{_fmt(s['chords']['cited_share'])} cited; {s['chords']['invented_distinct']} invented "
+                        f"of {s['chords']['distinct']} distinct</td>" for s in sets.values())
+    rows.append(f"<tr><th>chord vocabulary</th>{chord_row}</tr>")
+    nov = []
+    for label, s in report["sets"].items():
+        n = s.get("novelty", {})
+        flagged = ", ".join(html.escape(f) for f in n.get("flagged", [])[:20]) or "none"
+        nov.append(f"<li><b>{label}</b>: longest melodic span copied from a reference piece {_fmt(n.get('longest_copied_notes_mean'))} "
+                   f"notes on average (max {_fmt(n.get('longest_copied_notes_max'))}); 4-bar windows found in the "
+                   f"reference {_fmt(n.get('copied_window_share_mean'))}; flagged as likely copies: {flagged}</li>")
+        if s["skipped"]:
+            nov.append(f"<li>{label}: {len(s['skipped'])} files skipped (unreadable or empty), listed in the JSON</li>")
+    figs = "".join(f"<h2>{html.escape(t)}</h2><img src='data:image/png;base64,{b}'>" for t, b in figures)
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>Cadenza evaluation</title>
+<style>body{{font-family:sans-serif;max-width:1200px;margin:2em auto}}td,th{{border:1px solid #ccc;padding:4px 8px;
+text-align:left;vertical-align:top}}table{{border-collapse:collapse}}img{{max-width:100%}}</style></head><body>
+<h1>Cadenza evaluation</h1>
+<p>Each cell: mean ± standard deviation over pieces; under it, how close the set's distribution is to the
+reference's (overlap area: 1 is identical; KL divergence: 0 is identical). The reference is
+{html.escape(str(report['reference']['source']))} (a built-in corpus contributes its training split).</p>
+<table><tr><th>measure</th>{head}</tr>{''.join(rows)}</table>
+<h2>Novelty</h2><ul>{''.join(nov)}</ul>{figs}
+<p><small>Measures are defined in cadenza/evaluate/measures.py; every number is in the JSON beside this page.</small></p>
+</body></html>"""
