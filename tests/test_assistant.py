@@ -174,6 +174,16 @@ def test_harmonize_obeys_rules_and_voice_count(tiny_harmonizer):
     assert all(n.pitch % 12 in parse_key("E major").scale() for p in c.score.parts for n in p.notes)
 
 
+def test_fermatas_mark_the_phrase_ends(tiny_harmonizer, chorale):
+    from cadenza import assistant
+
+    assert chorale.fermatas_beats  # read from the MusicXML
+    h = assistant.load(str(tiny_harmonizer))
+    [r] = h.harmonize(chorale, track=1, seed=0, iterations=2)
+    last = max(n.start_beats for n in chorale.parts[0].notes)
+    assert r.info["phrase_ends_beats"] == [b for b in chorale.fermatas_beats if b < last] + [last]
+
+
 def test_infill_changes_only_the_region(tiny_harmonizer, tmp_path):
     from cadenza.io import read_score, write_score
 

@@ -67,8 +67,9 @@ class Harmonizer:
                   track: int | None = None, rules: Rules | None = None, cadences: bool = True,
                   iterations: int = 64, source: str = "melody") -> list[Written]:
         """n harmonizations (seeds seed, seed+1, ...) of the melody, in `voices` parts with the
-        melody unchanged in the top one. Phrase ends (long notes, notes before rests, the last
-        note) get a planned cadence when `cadences`: the tonic or dominant chord of the key."""
+        melody unchanged in the top one. Phrase ends (notes under fermatas, else long notes and
+        notes before rests; and the last note) get a planned cadence when `cadences`: the tonic
+        or dominant chord of the key."""
         if not 2 <= voices <= self.n_voices:
             raise OptionError(f"--voices must be 2 to {self.n_voices}, not {voices}")
         line = melody_line(melody, track, source)
@@ -97,7 +98,7 @@ class Harmonizer:
         allowed = self._allowed(T, rules)
         allowed[grid[:, 0] != REST, 1:, REST] = False  # the lower voices sing while the melody does
         key = rules.scale or melody.key or estimate_key(line)
-        ends = phrase_ends(line, meter)
+        ends = phrase_ends(line, meter, melody.fermatas_beats)
         if cadences:
             for i, x in enumerate(ends):
                 plan_cadence(allowed, _step(x.start_beats, spb), x.pitch, key, final=i == len(ends) - 1)
@@ -275,12 +276,16 @@ def top_line(notes: list[Note]) -> list[Note]:
     return line
 
 
-def phrase_ends(line: list[Note], meter) -> list[Note]:
-    """Notes that end a phrase: a long note (at least twice the melody's typical length and a
+def phrase_ends(line: list[Note], meter, fermatas_beats: list[float] = ()) -> list[Note]:
+    """Notes that end a phrase: those under a fermata when the score marks any (and the last);
+    otherwise a long note (at least twice the melody's typical length and a
     beat and a half) that the next note does not match in length, a note followed by a rest of a
     beat or more, and the last note. (A chain of equally long notes ends a phrase at its end.)"""
     if not line:
         return []
+    if fermatas_beats:
+        marked = [x for x in line[:-1] if any(abs(x.start_beats - f) < 1e-6 for f in fermatas_beats)]
+        return marked + [line[-1]]
     long_beats = max(2 * float(np.median([x.duration_beats for x in line])), 1.5)
     ends = []
     for x, nxt in zip(line, line[1:]):

@@ -109,6 +109,7 @@ class Score:
     meters: list[Meter] = field(default_factory=lambda: [Meter(0.0, 4, 4)])
     keys: list[Key] = field(default_factory=list)
     title: str = ""
+    fermatas_beats: list[float] = field(default_factory=list)  # onsets of notes marked with a fermata
 
     # -- simple views ---------------------------------------------------------------------
     def notes(self) -> list[Note]:
@@ -158,6 +159,7 @@ class Score:
             "tempos": [[t.start_beats, t.bpm] for t in self.tempos],
             "meters": [[m.start_beats, m.numerator, m.denominator] for m in self.meters],
             "keys": [[k.start_beats, k.tonic, k.mode] for k in self.keys],
+            "fermatas": list(self.fermatas_beats),
             "parts": [
                 {
                     "name": p.name,
@@ -176,6 +178,7 @@ class Score:
             tempos=[Tempo(float(a), float(b)) for a, b in d["tempos"]],
             meters=[Meter(float(a), int(b), int(c)) for a, b, c in d["meters"]],
             keys=[Key(float(a), int(b), str(c)) for a, b, c in d["keys"]],
+            fermatas_beats=[float(b) for b in d.get("fermatas", [])],
             parts=[
                 Part(
                     name=p["name"],

@@ -101,9 +101,11 @@ def music21_to_score(m21_stream, title: str = "") -> Score:
     def change_beats(offset) -> float:
         return 0.0 if offset == 0 else beats(offset)
 
-    parts, tempos, meters, keys, bare_signatures = [], [], [], [], []
+    parts, tempos, meters, keys, bare_signatures, fermatas = [], [], [], [], [], set()
     for m21_part in m21_parts:
         flat = m21_part.flatten()
+        fermatas.update(beats(n.offset) for n in flat.notes
+                        if any("Fermata" in e.classes for e in getattr(n, "expressions", [])))
         notes = [Note(p, beats(start), float(length), vel) for p, start, length, vel in _tied_notes(flat)]
         if notes:
             notes.sort(key=lambda n: (n.start_beats, n.pitch))
@@ -138,6 +140,7 @@ def music21_to_score(m21_stream, title: str = "") -> Score:
         tempos=sorted_changes(tempos, Tempo(0.0, 120.0)),
         meters=sorted_changes(meters, Meter(0.0, 4, 4)),
         keys=sorted_changes(keys, None),
+        fermatas_beats=sorted(fermatas),
         title=title or (metadata.bestTitle if metadata is not None else None) or "",
     )
 
