@@ -98,9 +98,10 @@ def main() -> None:
     ap.add_argument("--data", default=str(DATA))
     ap.add_argument("--pieces", type=int, default=77, help="how many test chorales (all 77 by default)")
     ap.add_argument("--iterations", type=int, default=64)
-    ap.add_argument("--temperature", type=float, default=1.0)
+    ap.add_argument("--temperature", type=float, default=0.7)
     ap.add_argument("--free-cadences", action="store_true", help="no planned cadences: the network alone")
-    ap.add_argument("--allow-parallels", action="store_true", help="no repair pass against parallels")
+    ap.add_argument("--allow-parallels", action="store_true",
+                    help="the network alone: no repair pass against parallels and no planned cadences")
     ap.add_argument("--nll", action="store_true", help="also the likelihood measures (minutes)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
@@ -134,7 +135,7 @@ def main() -> None:
     print(f"model {h.name} ({h.meta['params']:,} parameters), {len(test)} test chorales, "
           f"{sum(s['bars'] for s in bach):.0f} bars, {seconds:.1f} s to harmonize "
           f"(iterations {args.iterations}, temperature {args.temperature}, "
-          f"cadences {'free' if args.free_cadences else 'planned'}, "
+          f"cadences {'free' if args.free_cadences or args.allow_parallels else 'planned'}, "
           f"parallels {'allowed' if args.allow_parallels else 'repaired'})")
     print(f"{'per bar':<28}{'ours':>10}{'Bach':>10}{'ratio':>8}")
     for k in ("parallels", "crossings", "wide_spacings", "out_of_range"):

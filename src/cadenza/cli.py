@@ -236,6 +236,9 @@ def models():
         if tok.get("kind") == "voices":
             writes = "melody" if tok["n_voices"] == 1 else f"{tok['n_voices']} voices"
             grid, loss = f"1/{4 * tok['steps_per_beat']} notes", f"{loss:.3f} per cell"
+        elif tok.get("kind") == "cells":  # the orderless model
+            writes = f"harmonize, infill ({tok['n_voices']} voices)"
+            grid, loss = f"1/{4 * tok['steps_per_beat']} notes", f"{loss:.3f} per hidden cell"
         else:  # a likelihood benchmark model: it scores piano rolls, it does not write music
             writes, grid, loss = "(benchmark)", "piano roll", f"{loss:.3f} per step"
         table.add_row(path.name, writes, grid, f"{meta.get('params', 0) / 1e6:.2f}M", loss,

@@ -196,6 +196,9 @@ def load(name_or_path: str, device: str = "cpu") -> Composer:
     directory = find_model(name_or_path)
     model, meta = load_model(directory, device=device)
     kind = meta.get("tokenizer", {}).get("kind")
+    if meta.get("architecture") == "orderless":
+        raise OptionError(f"{name_or_path}: an orderless model fills in music rather than writing it from the "
+                          "start; use it with `cadenza harmonize` or `cadenza infill`")
     if kind != "voices":
         raise OptionError(f"{name_or_path}: a {kind} model (a likelihood benchmark model) cannot write music; "
                           "evaluate it with `cadenza bench nll --checkpoint`")
