@@ -236,3 +236,11 @@ def test_generate_takes_rules(tiny_model, tmp_path):
     assert any(n.pitch == 50 and n.start_beats == 4.0 and n.duration_beats >= 2.0 for n in score.parts[3].notes)
     one_line_error(run_cli("generate", "--model", str(tiny_model), "--bars", "2", "--scale", "D major",
                            "--fix", "1:1:bass=C3"), "outside the scale")
+
+
+def test_orderless_training_resumes_and_refuses_to_clobber(tiny_harmonizer, satb_file):
+    proc = run_cli("train", "--resume", "--out", str(tiny_harmonizer), "--quiet", check=True)
+    assert str(tiny_harmonizer) in proc.stdout
+    assert (tiny_harmonizer / "model.safetensors").exists()  # a finished run resumes to nothing new
+    one_line_error(run_cli("train", "--orderless", "--data", str(satb_file), "--out", str(tiny_harmonizer)),
+                   "--resume", "--force")

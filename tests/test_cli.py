@@ -113,4 +113,5 @@ def test_train_refuses_to_clobber_and_resumes(tiny_model):
 
 def test_models_lists_shipped_models():
     proc = run_cli("models", check=True)
-    assert "chorales" in proc.stdout and "folk" in proc.stdout
+    assert "chorales" in proc.stdout and "folk" in proc.stdout and "harmonize, infill" in proc.stdout
+    one_line_error(run_cli("generate", "--model", "harmonizer"), "cadenza harmonize")

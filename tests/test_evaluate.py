@@ -79,8 +79,8 @@ def test_evaluate_cli_writes_html_and_json_and_counts_bad_files(tmp_path, choral
     assert str(tmp_path / "rep.html") in proc.stdout
     report = json.loads((tmp_path / "rep.json").read_text())
     assert report["sets"]["generated"]["pieces"] == 3 and len(report["sets"]["generated"]["skipped"]) == 1
-    assert report["reference"]["pieces"] == 6 and report["sets"]["baseline"]["pieces"] == 6
-    base = report["sets"]["baseline"]  # the reference's own pieces again: every melody is a copy
+    base = report["sets"][chorale_midi_folder.name]  # the reference's own pieces again: every melody a copy
+    assert report["reference"]["pieces"] == 6 and base["pieces"] == 6
     assert len(base["novelty"]["flagged"]) == 6 and base["chords"]["cited_share"] == 1.0
     html = (tmp_path / "rep.html").read_text()
     assert html.count("data:image/png;base64,") == 3 and "parallels per bar" in html

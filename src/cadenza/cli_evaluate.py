@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
-
 import typer
 
 from cadenza.cli_common import say
@@ -19,7 +17,7 @@ def register(app: typer.Typer) -> None:
 def evaluate(
     generated: str = typer.Argument(..., help="a folder of pieces (any format cadenza reads)"),
     reference: str = typer.Option(..., help="a built-in corpus name (its training split) or a folder"),
-    baseline: Optional[str] = typer.Option(None, help="a third set to compare, e.g. a baseline's folder"),
+    baseline: list[str] = typer.Option([], help="another set to compare, e.g. a baseline's folder (repeatable)"),
     out: Path = typer.Option(Path("report"), help="output stem: writes STEM.html and STEM.json"),
     force: bool = typer.Option(False, help="overwrite an existing report"),
     quiet: bool = typer.Option(False),
@@ -32,7 +30,7 @@ def evaluate(
     out = out.with_suffix("") if out.suffix in (".html", ".json") else out
     for p in (out.with_suffix(".json"), out.with_suffix(".html")):
         check_writable(p, force)
-    report = run(generated, reference, baseline, progress=None if quiet else say)
+    report = run(generated, reference, list(baseline), progress=None if quiet else say)
     for label, s in report["sets"].items():
         if s["skipped"] and not quiet:
             say(f"{label}: skipped {len(s['skipped'])} files (listed in the JSON), e.g. {s['skipped'][0]}")

@@ -101,9 +101,14 @@ def summarize(measured: list[dict], reference: list[dict] | None, ref_chords: se
     return out
 
 
-def evaluate(generated: str, reference: str, baseline: str | None = None, progress=None) -> dict:
+def evaluate(generated: str, reference: str, baselines: list[str] | str | None = None, progress=None) -> dict:
+    """Every set measured against the reference. Baselines are labelled by their folder's name."""
     say = progress or (lambda message: None)
-    sets = {"generated": generated, **({"baseline": baseline} if baseline else {})}
+    baselines = [baselines] if isinstance(baselines, str) else list(baselines or [])
+    sets = {"generated": generated}
+    for b in baselines:
+        label = Path(b).name or b
+        sets[label if label not in sets else f"{label} ({len(sets)})"] = b
     say(f"reading reference {reference}")
     ref_pieces, ref_skipped = load_set(reference, reference_split=True)
     ref_measured, ref_bad = measure_set(ref_pieces)
@@ -145,7 +150,8 @@ def _figures(report: dict) -> list[tuple[str, str]]:
     import matplotlib.pyplot as plt
 
     sets = {"reference": report["reference"], **report["sets"]}
-    colors = {"reference": "#444444", "generated": "#d95f02", "baseline": "#1b9e77"}
+    palette = ["#444444", "#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e"]
+    colors = {label: palette[i % len(palette)] for i, label in enumerate(sets)}
     figs = []
     fig, ax = plt.subplots(figsize=(8, 3))
     width = 0.8 / len(sets)
