@@ -116,11 +116,15 @@ class Harmonizer:
         self._fix(grid, hidden, allowed, rules, meter)
         filled = gibbs_fill(self.model, grid, hidden, allowed, GibbsSettings(iterations, temperature, seed=seed),
                             n_samples=n)
+        # the grid cannot tell a held note from a repeated one: as in a sung chorale, the lower
+        # voices sing a new syllable with each melody note that starts on a beat
+        syllables = {_step(x.start_beats, spb) for x in line if abs(x.start_beats - round(x.start_beats)) < 1e-6}
         keep = {2: [0, 3], 3: [0, 1, 3], 4: [0, 1, 2, 3]}[voices] if self.n_voices == 4 else list(range(voices))
         out = []
         for i, g in enumerate(filled):
             parts = [Part(name=self.voice_names[0], program=0, notes=list(line))]
-            parts += [Part(name=self.voice_names[v], program=0, notes=cells_to_notes(g[:, v], spb)) for v in keep[1:]]
+            parts += [Part(name=self.voice_names[v], program=0, notes=cells_to_notes(g[:, v], spb, syllables))
+                      for v in keep[1:]]
             score = Score(parts=parts, tempos=list(melody.tempos), meters=list(melody.meters), keys=[key],
                           title=f"{melody.title or source} · harmonized · seed {seed + i}")
             out.append(Written(score, {"seed": seed + i, "key": str(key),
@@ -307,11 +311,13 @@ def phrase_ends(line: list[Note], meter, fermatas_beats: list[float] = ()) -> li
     return ends + [line[-1]]
 
 
-def cells_to_notes(cells: np.ndarray, steps_per_beat: int, velocity: int = 80) -> list[Note]:
-    """A voice's cells -> notes: each run of one pitch becomes one note; rests are gaps."""
+def cells_to_notes(cells: np.ndarray, steps_per_beat: int, new_notes_at: set[int] = frozenset(),
+                   velocity: int = 80) -> list[Note]:
+    """A voice's cells -> notes: each run of one pitch becomes one note (split again at the
+    steps in `new_notes_at`); rests are gaps."""
     notes, start = [], 0
     for s in range(1, len(cells) + 1):
-        if s == len(cells) or cells[s] != cells[start]:
+        if s == len(cells) or cells[s] != cells[start] or s in new_notes_at:
             if cells[start] != REST:
                 notes.append(Note(int(cells[start]) - 1, start / steps_per_beat, (s - start) / steps_per_beat, velocity))
             start = s
