@@ -119,12 +119,16 @@ class Harmonizer:
         # the grid cannot tell a held note from a repeated one: as in a sung chorale, the lower
         # voices sing a new syllable with each melody note that starts on a beat
         syllables = {_step(x.start_beats, spb) for x in line if abs(x.start_beats - round(x.start_beats)) < 1e-6}
+        held: dict[int, set[int]] = {}  # a user's fixed note stays one note
+        for f in rules.fixed:
+            a = _step(f.start_beats(meter), spb)
+            held.setdefault(f.voice, set()).update(range(a + 1, _step(f.start_beats(meter) + f.beats, spb)))
         keep = {2: [0, 3], 3: [0, 1, 3], 4: [0, 1, 2, 3]}[voices] if self.n_voices == 4 else list(range(voices))
         out = []
         for i, g in enumerate(filled):
             parts = [Part(name=self.voice_names[0], program=0, notes=list(line))]
-            parts += [Part(name=self.voice_names[v], program=0, notes=cells_to_notes(g[:, v], spb, syllables))
-                      for v in keep[1:]]
+            parts += [Part(name=self.voice_names[v], program=0,
+                           notes=cells_to_notes(g[:, v], spb, syllables - held.get(v, set()))) for v in keep[1:]]
             score = Score(parts=parts, tempos=list(melody.tempos), meters=list(melody.meters), keys=[key],
                           title=f"{melody.title or source} · harmonized · seed {seed + i}")
             out.append(Written(score, {"seed": seed + i, "key": str(key),
