@@ -115,3 +115,10 @@ def test_models_lists_shipped_models():
     proc = run_cli("models", check=True)
     assert "chorales" in proc.stdout and "folk" in proc.stdout and "harmonize, infill" in proc.stdout
     one_line_error(run_cli("generate", "--model", "harmonizer"), "cadenza harmonize")
+
+
+@pytest.mark.parametrize("command", ["generate", "continue", "train", "render", "models", "harmonize", "infill",
+                                     "evaluate", "baseline markov", "baseline heldout", "bench nll"])
+def test_every_command_has_help(command):
+    proc = run_cli(*command.split(), "--help")
+    assert proc.returncode == 0 and "Usage" in proc.stdout and "Traceback" not in proc.stderr, proc.stderr

@@ -28,7 +28,8 @@ def progress_bar(quiet: bool):
 
 SCALE = typer.Option(None, "--scale", help="keep every written note in this key's scale, e.g. 'D minor'")
 RANGES = typer.Option([], "--range", help="a voice's range, e.g. alto=G3-C5 (repeatable)")
-FIXES = typer.Option([], "--fix", help="a fixed note BAR:BEAT:VOICE=PITCH[/BEATS], e.g. 3:1:bass=D3 (repeatable)")
+FIXES = typer.Option([], "--fix", help="a fixed note BAR:BEAT:VOICE=PITCH, or =PITCH/BEATS for its length, "
+                                         "e.g. 3:1:bass=D3/2 (repeatable)")
 FIXED_CELLS = typer.Option(None, "--fixed-cells", help='JSON file: [{"bar": 3, "beat": 1, "voice": "bass", '
                                                        '"pitch": "D3", "beats": 1}, ...]')
 
