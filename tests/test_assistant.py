@@ -244,3 +244,14 @@ def test_orderless_training_resumes_and_refuses_to_clobber(tiny_harmonizer, satb
     assert (tiny_harmonizer / "model.safetensors").exists()  # a finished run resumes to nothing new
     one_line_error(run_cli("train", "--orderless", "--data", str(satb_file), "--out", str(tiny_harmonizer)),
                    "--resume", "--force")
+
+
+def test_the_cadence_key_follows_the_melody_when_the_signature_does_not_fit():
+    from cadenza.assistant import melody_key
+    from cadenza.score import Key
+
+    tune = melody()  # E F# G# A B ... on E: E major
+    tune.keys = [Key(0.0, 0, "major")]  # a wrong signature: C major
+    assert str(melody_key(tune, tune.parts[0].notes)) == "E major"
+    tune.keys = [Key(0.0, 4, "major")]
+    assert melody_key(tune, tune.parts[0].notes) is tune.keys[0]

@@ -108,7 +108,7 @@ class Harmonizer:
         hidden[:, 1:] = True
         allowed = self._allowed(T, rules)
         allowed[grid[:, 0] != REST, 1:, REST] = False  # the lower voices sing while the melody does
-        key = rules.scale or melody.key or estimate_key(line)
+        key = rules.scale or melody_key(melody, line)
         ends = phrase_ends(line, meter, melody.fermatas_beats)
         if cadences:
             for i, x in enumerate(ends):
@@ -260,6 +260,18 @@ def plan_cadence(allowed: np.ndarray, step: int, melody_pitch: int, key: Key, fi
         narrowed = allowed[step, v] & ok
         if narrowed.any():
             allowed[step, v] = narrowed
+
+
+def melody_key(score: Score, line: list[Note]) -> Key:
+    """The key to plan cadences in: the file's, unless a tenth or more of the melody (by
+    duration) falls outside its scale (a modal tune under a major signature, say); then the key
+    that best fits the melody's notes."""
+    key = score.key
+    if key is not None:
+        outside = sum(x.duration_beats for x in line if x.pitch % 12 not in key.scale())
+        if outside < 0.1 * sum(x.duration_beats for x in line):
+            return key
+    return estimate_key(line)
 
 
 def melody_line(score: Score, track: int | None, source: str) -> list[Note]:
