@@ -147,6 +147,8 @@ def test_harmonize_keeps_the_melody_and_is_reproducible(tiny_harmonizer, tmp_pat
     run_cli(*args, "--n", "2", "--out", str(tmp_path / "h"), check=True)
     run_cli(*args, "--out", str(tmp_path / "again"), check=True)
     assert (tmp_path / "h-1.mid").read_bytes() == (tmp_path / "again.mid").read_bytes()
+    run_cli(*[a if a != "4" else "5" for a in args], "--out", str(tmp_path / "five"), check=True)
+    assert (tmp_path / "h-2.mid").read_bytes() == (tmp_path / "five.mid").read_bytes()  # alternative 2 = seed 5
     assert (tmp_path / "h-1.mid").read_bytes() != (tmp_path / "h-2.mid").read_bytes()
     out = read_score(tmp_path / "h-1.mid")
     assert len(out.parts) == 4
@@ -168,6 +170,10 @@ def test_harmonize_obeys_rules_and_voice_count(tiny_harmonizer):
     assert any(n.pitch == 57 and n.start_beats <= 4.0 and n.end_beats >= 6.0 for n in tenor)
     [two] = h.harmonize(melody(), voices=2, seed=1, iterations=4)
     assert [p.name for p in two.score.parts] == ["Soprano", "Bass"]
+    with pytest.raises(OptionError, match="leaves out"):
+        h.harmonize(melody(), voices=2, rules=rules)
+    with pytest.raises(OptionError, match="only 4 quarter-note beats"):
+        h.harmonize(melody(), rules=Rules(fixed=[FixedNote(2, 5, 2, 57)]))
     from cadenza.score import parse_key
 
     [c] = h.harmonize(melody(), seed=2, iterations=4, rules=Rules(scale=parse_key("E major")))
@@ -191,7 +197,7 @@ def test_infill_changes_only_the_region(tiny_harmonizer, tmp_path):
     write_score(piece, tmp_path / "piece.mid")
     run_cli("infill", str(tmp_path / "piece.mid"), "--bars", "2-3", "--voices", "alto,tenor", "--model",
             str(tiny_harmonizer), "--seed", "1", "--iterations", "5", "--formats", "mid", "--out",
-            str(tmp_path / "f"), "--quiet", check=True)
+            str(tmp_path / "f"), "--fix", "3:2:tenor=E3/2", "--quiet", check=True)
     before, after = read_score(tmp_path / "piece.mid"), read_score(tmp_path / "f.mid")
 
     def outside(part):
@@ -204,6 +210,10 @@ def test_infill_changes_only_the_region(tiny_harmonizer, tmp_path):
                        if n not in before.parts[v].notes)
         else:
             assert after.parts[v].notes == before.parts[v].notes
+    # the tenor is the third part; the fixed E3 sounds from bar 3 beat 2 for two beats
+    assert any(n.pitch == 52 and n.start_beats <= 9.0 and n.end_beats >= 11.0 for n in after.parts[2].notes)
+    one_line_error(run_cli("infill", str(tmp_path / "piece.mid"), "--bars", "2-3", "--voices", "alto",
+                           "--model", str(tiny_harmonizer), "--fix", "3:2:tenor=E3"), "outside the region")
 
 
 @pytest.mark.parametrize("make, args, words", [
@@ -239,9 +249,10 @@ def test_generate_takes_rules(tiny_model, tmp_path):
 
 
 def test_orderless_training_resumes_and_refuses_to_clobber(tiny_harmonizer, satb_file):
+    before = (tiny_harmonizer / "model.safetensors").read_bytes()
     proc = run_cli("train", "--resume", "--out", str(tiny_harmonizer), "--quiet", check=True)
     assert str(tiny_harmonizer) in proc.stdout
-    assert (tiny_harmonizer / "model.safetensors").exists()  # a finished run resumes to nothing new
+    assert (tiny_harmonizer / "model.safetensors").read_bytes() == before  # a finished run: nothing new
     one_line_error(run_cli("train", "--orderless", "--data", str(satb_file), "--out", str(tiny_harmonizer)),
                    "--resume", "--force")
 

@@ -75,8 +75,10 @@ def test_evaluate_cli_writes_html_and_json_and_counts_bad_files(tmp_path, choral
         write_score(make_score(4, bars=4 + i), gen / f"p{i}.mid")
     (gen / "broken.mid").write_bytes(b"MThd garbage")
     proc = run_cli("evaluate", str(gen), "--reference", str(chorale_midi_folder / "sub"), "--baseline",
-                   str(chorale_midi_folder), "--out", str(tmp_path / "rep"), "--quiet", check=True)
-    assert str(tmp_path / "rep.html") in proc.stdout
+                   str(chorale_midi_folder), "--out", str(tmp_path / "rep.v0.7"), "--quiet", check=True)
+    assert str(tmp_path / "rep.v0.7.html") in proc.stdout
+    for suffix in ("json", "html"):  # a dotted stem keeps its dots
+        (tmp_path / f"rep.v0.7.{suffix}").rename(tmp_path / f"rep.{suffix}")
     report = json.loads((tmp_path / "rep.json").read_text())
     assert report["sets"]["generated"]["pieces"] == 3 and len(report["sets"]["generated"]["skipped"]) == 1
     base = report["sets"][chorale_midi_folder.name]  # the reference's own pieces again: every melody a copy

@@ -124,6 +124,10 @@ class Harmonizer:
             a = _step(f.start_beats(meter), spb)
             held.setdefault(f.voice, set()).update(range(a + 1, _step(f.start_beats(meter) + f.beats, spb)))
         keep = {2: [0, 3], 3: [0, 1, 3], 4: [0, 1, 2, 3]}[voices] if self.n_voices == 4 else list(range(voices))
+        for v in sorted({f.voice for f in rules.fixed} | set(rules.ranges)):
+            if v not in keep:
+                raise OptionError(f"a rule names the {self.voice_names[v].lower()}, which a {voices}-voice "
+                                  f"harmonization leaves out (voices: {', '.join(self.voice_names[k] for k in keep)})")
         out = []
         for i, g in enumerate(filled):
             parts = [Part(name=self.voice_names[0], program=0, notes=list(line))]
@@ -181,6 +185,12 @@ class Harmonizer:
         if not hidden.any():
             raise OptionError(f"{source}: nothing to write in bars {first}-{last} of the chosen voices")
         allowed = self._allowed(T, rules)
+        for f in rules.fixed:
+            s0 = f.start_beats(meter) * spb
+            if f.voice not in chosen or not a <= s0 < b or (f.start_beats(meter) + f.beats) * spb > b + 1e-6:
+                raise OptionError(f"fixed note {f.describe(self.voice_names)} lies outside the region being "
+                                  f"rewritten (bars {first}-{last}, voices {', '.join(names[v] for v in chosen)})")
+        written = hidden.copy()  # the cells this infill writes, the user's fixed notes among them
         self._fix(grid, hidden, allowed, rules, meter)
         filled = gibbs_fill(self.model, grid, hidden, allowed, GibbsSettings(iterations, temperature, seed=seed),
                             n_samples=n)
@@ -189,7 +199,7 @@ class Harmonizer:
             new_parts = [replace(p, notes=list(p.notes)) for p in score.parts]
             for v in chosen:
                 part = new_parts[score.parts.index(parts[order[v]])]
-                new = cells_to_notes(np.where(hidden[:, v], g[:, v], REST), spb)
+                new = cells_to_notes(np.where(written[:, v], g[:, v], REST), spb)
                 part.notes = sorted([x for x in part.notes if not rewritten(x, v)] + new,
                                     key=lambda x: (x.start_beats, -x.pitch))
             result = Score(parts=new_parts, tempos=list(score.tempos), meters=list(score.meters), keys=list(score.keys),
@@ -221,6 +231,7 @@ class Harmonizer:
         """Write the user's fixed notes into the grid (visible), refusing ones that clash."""
         spb = self.steps_per_beat
         for f in rules.fixed:
+            f.check_in_bar(meter, self.voice_names)
             s0 = f.start_beats(meter) * spb
             s1 = (f.start_beats(meter) + f.beats) * spb
             if abs(s0 - round(s0)) > 1e-6 or abs(s1 - round(s1)) > 1e-6:

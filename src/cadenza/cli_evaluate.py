@@ -28,7 +28,7 @@ def evaluate(
     from cadenza.files import check_writable
 
     out = out.with_suffix("") if out.suffix in (".html", ".json") else out
-    for p in (out.with_suffix(".json"), out.with_suffix(".html")):
+    for p in (out.parent / f"{out.name}.json", out.parent / f"{out.name}.html"):
         check_writable(p, force)
     report = run(generated, reference, list(baseline), progress=None if quiet else say)
     for label, s in report["sets"].items():

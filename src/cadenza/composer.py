@@ -122,6 +122,10 @@ class Composer:
         constraints = self.default_constraints(allow_parallels, final_cadence)
         constraints.voice_ranges = None  # the prompt decides the register
         if rules is not None:
+            for f in rules.fixed:
+                if f.bar <= prompt_bars:
+                    raise OptionError(f"fixed note {f.describe(self.voice_names)} falls inside the prompt "
+                                      f"({prompt_bars} bars): fix notes in the new bars only")
             self.apply_rules(constraints, rules, meter, prompt_bars + bars)
         constraints.fixed.update({(s, v): t for s, row in enumerate(cells) for v, t in enumerate(row)})
         tokens = generate_tokens(self.model, tok, key, meter, prompt_bars + bars,
@@ -163,15 +167,18 @@ class Composer:
             constraints.voice_ranges = ranges
         total = n_bars * self.tokenizer.steps_per_bar(meter)
         for f in rules.fixed:
+            f.check_in_bar(meter, self.voice_names)
             s0, s1 = f.start_beats(meter) * spb, (f.start_beats(meter) + f.beats) * spb
             if abs(s0 - round(s0)) > 1e-6 or abs(s1 - round(s1)) > 1e-6:
                 raise OptionError(f"fixed note {f.describe(self.voice_names)} is off this model's grid of "
                                   f"{spb} steps per beat")
             if round(s1) > total or f.voice >= nv:
                 raise OptionError(f"fixed note {f.describe(self.voice_names)} lies outside the piece")
-            constraints.fixed[(round(s0), f.voice)] = PITCH0 + f.pitch
-            for s in range(round(s0) + 1, round(s1)):
-                constraints.fixed[(s, f.voice)] = HOLD
+            cells = {(round(s0), f.voice): PITCH0 + f.pitch}
+            cells.update({(s, f.voice): HOLD for s in range(round(s0) + 1, round(s1))})
+            if any(constraints.fixed.get(c, t) != t for c, t in cells.items()):
+                raise OptionError(f"fixed note {f.describe(self.voice_names)} overlaps another fixed note")
+            constraints.fixed.update(cells)
 
     def _check_meter(self, meter: Meter) -> None:
         if str(meter) not in self.tokenizer.config.meters:

@@ -103,13 +103,13 @@ def gibbs_fill(model: OrderlessModel, grid: np.ndarray, hidden: np.ndarray, allo
                settings: GibbsSettings = GibbsSettings(), n_samples: int = 1,
                no_parallels: bool = True) -> np.ndarray:
     """Fill the `hidden` cells of `grid` (T, V) n_samples times: (n_samples, T, V) grids whose
-    visible cells equal `grid`'s. Sample i draws from seed (settings.seed, i), so sample i is the
-    same whatever n_samples is."""
+    visible cells equal `grid`'s. Sample i draws from seed settings.seed + i: the same music as a
+    single sample with that seed."""
     model.eval()
     check_allowed(allowed, hidden)
     T, V = grid.shape
     out = np.repeat(np.where(hidden, REST, grid)[None], n_samples, axis=0)
-    rngs = [np.random.default_rng([settings.seed, i]) for i in range(n_samples)]
+    rngs = [np.random.default_rng(settings.seed + i) for i in range(n_samples)]
     cells = np.argwhere(hidden)
     if not len(cells):
         return out

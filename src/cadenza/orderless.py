@@ -170,14 +170,17 @@ def validation_loss(model: OrderlessModel, grids: list[np.ndarray], seed: int = 
     (deterministic: the same masks at every evaluation)."""
     was = model.training
     model.eval()
+    device = next(model.parameters()).device
     rng = np.random.default_rng(seed)
     total = count = 0.0
     for g in grids:
+        g = g[:model.config.block_size]  # a longer piece is scored on its beginning
         for _ in range(repeats):
             m = training_mask(rng, len(g), g.shape[1])
-            x = torch.from_numpy(np.where(m, MASK, g)[None])
+            x = torch.from_numpy(np.where(m, MASK, g)[None]).to(device)
             logits = model(x)[0]
-            nll = F.cross_entropy(logits[torch.from_numpy(m)], torch.from_numpy(g[m]), reduction="sum")
+            nll = F.cross_entropy(logits[torch.from_numpy(m).to(device)], torch.from_numpy(g[m]).to(device),
+                                  reduction="sum")
             total += float(nll)
             count += int(m.sum())
     model.train(was)

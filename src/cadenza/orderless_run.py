@@ -34,6 +34,13 @@ class OrderlessRunConfig(RunConfig):
     exact_parts: bool = False
     max_pieces: int = 0
 
+    def __post_init__(self):
+        super().__post_init__()
+        longest = OrderlessConfig().block_size
+        if not self.steps_per_beat <= self.window_steps <= longest:
+            raise OptionError(f"--window-steps must be between --steps-per-beat ({self.steps_per_beat}) "
+                              f"and {longest}, not {self.window_steps}")
+
 
 def is_satb_file(data: str) -> bool:
     return data.endswith(".json.gz") and Path(data).is_file()

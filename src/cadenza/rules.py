@@ -14,6 +14,7 @@ conflict, rules that cannot all be met.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,11 @@ class FixedNote:
     def start_beats(self, meter: Meter) -> float:
         return (self.bar - 1) * meter.bar_beats + (self.beat - 1)
 
+    def check_in_bar(self, meter: Meter, names: list[str]) -> None:
+        if self.beat - 1 >= meter.bar_beats:
+            raise OptionError(f"fixed note {self.describe(names)}: a bar of {meter} has only "
+                              f"{meter.bar_beats:g} quarter-note beats")
+
     def describe(self, names: list[str]) -> str:
         return f"{names[self.voice].lower()} {pitch_to_name(self.pitch)} at bar {self.bar} beat {self.beat:g}"
 
@@ -49,7 +55,8 @@ class Rules:
 
     def check(self, names: list[str]) -> None:
         """Refuse rules that contradict each other: a fixed note outside its voice's range or the
-        scale, two fixed notes on the same cell, a range holding no note of the scale."""
+        scale, a range holding no note of the scale. (Fixed notes that overlap in one voice are
+        refused where they are placed on the grid.)"""
         for v, (lo, hi) in self.ranges.items():
             if not any(self.allows(v, p) for p in range(lo, hi + 1)):
                 raise OptionError(f"the range of {names[v].lower()} ({pitch_to_name(lo)}-{pitch_to_name(hi)}) "
@@ -103,6 +110,8 @@ def parse_fix(text: str, names: list[str]) -> FixedNote:
 
 
 def _fixed(bar, beat, voice, pitch, beats, where) -> FixedNote:
+    if not (math.isfinite(beat) and math.isfinite(beats)):
+        raise OptionError(f"{where}: beat and length must be numbers")
     if bar < 1 or beat < 1 or beats <= 0:
         raise OptionError(f"{where}: bars and beats count from 1 and a length must be positive")
     return FixedNote(bar, beat, voice, pitch, beats)

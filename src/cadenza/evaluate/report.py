@@ -108,7 +108,7 @@ def evaluate(generated: str, reference: str, baselines: list[str] | str | None =
     sets = {"generated": generated}
     for b in baselines:
         label = Path(b).name or b
-        sets[label if label not in sets else f"{label} ({len(sets)})"] = b
+        sets[label if label not in sets and label != "reference" else f"{label} ({len(sets)})"] = b
     say(f"reading reference {reference}")
     ref_pieces, ref_skipped = load_set(reference, reference_split=True)
     ref_measured, ref_bad = measure_set(ref_pieces)
@@ -194,7 +194,7 @@ def _figures(report: dict) -> list[tuple[str, str]]:
 def write_report(report: dict, out_stem: Path, force: bool = False) -> list[Path]:
     from cadenza.files import atomic_write, check_writable
 
-    json_path, html_path = out_stem.with_suffix(".json"), out_stem.with_suffix(".html")
+    json_path, html_path = out_stem.parent / f"{out_stem.name}.json", out_stem.parent / f"{out_stem.name}.html"
     for p in (json_path, html_path):
         check_writable(p, force)
     figures = _figures(report)
