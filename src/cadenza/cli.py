@@ -191,8 +191,15 @@ def train(
 def _is_orderless_run(out: Path) -> bool:
     import json
 
+    from cadenza.errors import InputError
+
     ckpt = out / "checkpoint.json"
-    return ckpt.exists() and json.loads(ckpt.read_text()).get("architecture") == "orderless"
+    if not ckpt.exists():
+        return False
+    try:
+        return json.loads(ckpt.read_text()).get("architecture") == "orderless"
+    except (OSError, ValueError, AttributeError):
+        raise InputError(ckpt, "not a readable training checkpoint; start over with --force") from None
 
 
 @app.command()

@@ -105,6 +105,8 @@ def run(cfg_kw: dict, out: Path, resume: bool, force: bool, quiet: bool, command
         if not (out / "checkpoint.json").exists():
             raise OptionError(f"{out}: nothing to resume (no checkpoint.json); start without --resume")
         record = json.loads((out / "checkpoint.json").read_text())
+        if record.get("architecture") != "orderless":
+            raise OptionError(f"{out} holds a causal model's run; resume it without --orderless")
         cfg = OrderlessRunConfig(**record["train"])
         command = record.get("command", command) + f" (interrupted, then continued with `{command}`)"
     else:
