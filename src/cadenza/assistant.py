@@ -20,8 +20,8 @@ import numpy as np
 from cadenza.errors import OptionError
 from cadenza.gibbs import GibbsSettings, gibbs_fill, parallels
 from cadenza.orderless import N_CELL, REST, OrderlessModel, cell_of
-from cadenza.rules import Rules
-from cadenza.score import Key, Note, Part, Score, estimate_key, pitch_to_name
+from cadenza.rules import Rules, voice_index
+from cadenza.score import Key, Note, Part, Score, beats_to_step, cadence_chords, estimate_key, pitch_to_name, top_line
 from cadenza.tokenize.voices import VOICE_NAMES
 
 _PITCH_CLASSES = (np.arange(N_CELL) - 1) % 12  # of each cell value (meaningless for REST)
@@ -88,7 +88,7 @@ class Harmonizer:
         spb = self.steps_per_beat
         meter = melody.meter
         bar_steps = max(1, round(meter.bar_beats * spb))
-        end = max(_step(n_.end_beats, spb) for n_ in line)
+        end = max(beats_to_step(n_.end_beats, spb) for n_ in line)
         T = max(bar_steps, math.ceil(end / bar_steps) * bar_steps)
         self._check_length(T, source)
         lo, hi = self.voice_range(0)
@@ -103,7 +103,7 @@ class Harmonizer:
                                   f"outside the scale of {rules.scale}: the constraints cannot all be met")
         grid = np.zeros((T, self.n_voices), dtype=np.int64)
         for x in line:
-            grid[_step(x.start_beats, spb):max(_step(x.start_beats, spb) + 1, _step(x.end_beats, spb)), 0] = cell_of(x.pitch)
+            grid[beats_to_step(x.start_beats, spb):max(beats_to_step(x.start_beats, spb) + 1, beats_to_step(x.end_beats, spb)), 0] = cell_of(x.pitch)
         hidden = np.zeros(grid.shape, dtype=bool)
         hidden[:, 1:] = True
         allowed = self._allowed(T, rules)
@@ -112,17 +112,17 @@ class Harmonizer:
         ends = phrase_ends(line, meter, melody.fermatas_beats)
         if cadences:
             for i, x in enumerate(ends):
-                plan_cadence(allowed, _step(x.start_beats, spb), x.pitch, key, final=i == len(ends) - 1)
+                plan_cadence(allowed, beats_to_step(x.start_beats, spb), x.pitch, key, final=i == len(ends) - 1)
         self._fix(grid, hidden, allowed, rules, meter)
         filled = gibbs_fill(self.model, grid, hidden, allowed, GibbsSettings(iterations, temperature, seed=seed),
                             n_samples=n)
         # the grid cannot tell a held note from a repeated one: as in a sung chorale, the lower
         # voices sing a new syllable with each melody note that starts on a beat
-        syllables = {_step(x.start_beats, spb) for x in line if abs(x.start_beats - round(x.start_beats)) < 1e-6}
+        syllables = {beats_to_step(x.start_beats, spb) for x in line if abs(x.start_beats - round(x.start_beats)) < 1e-6}
         held: dict[int, set[int]] = {}  # a user's fixed note stays one note
         for f in rules.fixed:
-            a = _step(f.start_beats(meter), spb)
-            held.setdefault(f.voice, set()).update(range(a + 1, _step(f.start_beats(meter) + f.beats, spb)))
+            a = beats_to_step(f.start_beats(meter), spb)
+            held.setdefault(f.voice, set()).update(range(a + 1, beats_to_step(f.start_beats(meter) + f.beats, spb)))
         keep = {2: [0, 3], 3: [0, 1, 3], 4: [0, 1, 2, 3]}[voices] if self.n_voices == 4 else list(range(voices))
         for v in sorted({f.voice for f in rules.fixed} | set(rules.ranges)):
             if v not in keep:
@@ -155,7 +155,7 @@ class Harmonizer:
             raise OptionError(f"{source}: infill needs a piece in {self.n_voices} parts, one voice each "
                               f"(this one has {len(parts)} parts with notes)")
         names = [v.lower() for v in self.voice_names]
-        chosen = list(range(self.n_voices)) if not voices else sorted({_voice(v, names) for v in voices})
+        chosen = list(range(self.n_voices)) if not voices else sorted({voice_index(v, names) for v in voices})
         first, last = bars
         meter, spb = score.meter, self.steps_per_beat
         bar_steps = round(meter.bar_beats * spb)
@@ -166,7 +166,7 @@ class Harmonizer:
             raise OptionError(f"{source}: the region starts at bar {first}, past the end of the piece ({total_bars} bars)")
         last = min(last, total_bars)
         order = sorted(range(len(parts)), key=lambda i: -sum(x.pitch for x in parts[i].notes) / len(parts[i].notes))
-        lines = [top_line(parts[i].notes) for i in order]  # voice v: the part with the v-th highest mean pitch
+        lines = [cut_top_line(parts[i].notes) for i in order]  # voice v: the part with the v-th highest mean pitch
         T = total_bars * bar_steps
         self._check_length(T, source)
         a, b = (first - 1) * bar_steps, last * bar_steps
@@ -174,12 +174,12 @@ class Harmonizer:
         hidden = np.zeros(grid.shape, dtype=bool)
         hidden[a:b, chosen] = True
         def rewritten(x: Note, v: int) -> bool:
-            return v in chosen and a <= _step(x.start_beats, spb) < b
+            return v in chosen and a <= beats_to_step(x.start_beats, spb) < b
 
         for v, line in enumerate(lines):
             for x in (x for x in line if not rewritten(x, v)):
-                s0 = _step(x.start_beats, spb)
-                s1 = min(T, max(s0 + 1, _step(x.end_beats, spb)))
+                s0 = beats_to_step(x.start_beats, spb)
+                s1 = min(T, max(s0 + 1, beats_to_step(x.end_beats, spb)))
                 grid[s0:s1, v] = cell_of(x.pitch)
                 hidden[s0:s1, v] = False  # kept notes are heard, never rewritten
         if not hidden.any():
@@ -253,16 +253,11 @@ def plan_cadence(allowed: np.ndarray, step: int, melody_pitch: int, key: Key, fi
     in minor) with the tonic in the bass, or, for an inner phrase end whose melody note is not
     in it, the dominant seventh chord with the dominant in the bass. Left free when the melody
     note fits neither (or, at the final one, the tonic triad)."""
-    tonic = key.tonic
-    chords = [((tonic,), {tonic, (tonic + 4) % 12 if key.mode == "major" else (tonic + 3) % 12,
-                          (tonic + 7) % 12} | ({(tonic + 4) % 12} if key.mode == "minor" else set()))]
-    if not final:
-        dom = (tonic + 7) % 12
-        chords.append(((dom,), {dom, (dom + 4) % 12, (dom + 7) % 12, (dom + 10) % 12}))
+    chords = cadence_chords(key)[:1 if final else 2]
     fitting = [c for c in chords if melody_pitch % 12 in c[1]]
     if not fitting:
         return
-    basses = sorted({b for c in fitting for b in c[0]})
+    basses = sorted({root for root, _ in fitting})
     tones = sorted(set().union(*(c[1] for c in fitting)))
     V = allowed.shape[1]
     for v in range(1, V):
@@ -294,7 +289,7 @@ def melody_line(score: Score, track: int | None, source: str) -> list[Note]:
     if track is not None:
         if not 1 <= track <= len(parts):
             raise OptionError(f"{source}: --track must be 1 to {len(parts)}")
-        return top_line(parts[track - 1].notes)
+        return cut_top_line(parts[track - 1].notes)
     if len(parts) > 1:
         raise OptionError(f"{source}: {len(parts)} parts with notes and no single melody line; choose one with "
                           f"--track (1-{len(parts)}: {', '.join(p.name or '?' for p in parts)})")
@@ -305,18 +300,11 @@ def melody_line(score: Score, track: int | None, source: str) -> list[Note]:
     return notes
 
 
-def top_line(notes: list[Note]) -> list[Note]:
-    """The highest note of each onset, cut where the next onset begins."""
-    by_start: dict[float, Note] = {}
-    for x in notes:
-        if x.start_beats not in by_start or x.pitch > by_start[x.start_beats].pitch:
-            by_start[x.start_beats] = x
-    starts = sorted(by_start)
-    line = []
-    for s, nxt in zip(starts, starts[1:] + [math.inf]):
-        x = by_start[s]
-        line.append(replace(x, duration_beats=min(x.duration_beats, nxt - s)))
-    return line
+def cut_top_line(notes: list[Note]) -> list[Note]:
+    """The top line (score.top_line), each note cut where the next onset begins."""
+    line = top_line(notes)
+    ends = [x.start_beats for x in line[1:]] + [math.inf]
+    return [replace(x, duration_beats=min(x.duration_beats, end - x.start_beats)) for x, end in zip(line, ends)]
 
 
 def phrase_ends(line: list[Note], meter, fermatas_beats: list[float] = ()) -> list[Note]:
@@ -349,16 +337,6 @@ def cells_to_notes(cells: np.ndarray, steps_per_beat: int, new_notes_at: set[int
                 notes.append(Note(int(cells[start]) - 1, start / steps_per_beat, (s - start) / steps_per_beat, velocity))
             start = s
     return notes
-
-
-def _step(beats: float, steps_per_beat: int) -> int:
-    return math.floor(beats * steps_per_beat + 0.5)
-
-
-def _voice(name: str, names: list[str]) -> int:
-    from cadenza.rules import voice_index
-
-    return voice_index(name, names)
 
 
 def load(name_or_path: str = "harmonizer", device: str = "cpu") -> Harmonizer:

@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 
 from cadenza import cli_assistant, cli_evaluate
-from cadenza.cli_common import FIXED_CELLS, FIXES, RANGES, SCALE, say, progress_bar, pick_seed, record_rules, rules_from_options
+from cadenza.cli_common import FIXED_CELLS, FIXES, RANGES, SCALE, alternative_stems, say, progress_bar, pick_seed, record_rules, rules_from_options
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Cadenza: learn music from scores and MIDI, and write new music.")
@@ -63,7 +63,7 @@ def generate(
     rules = rules_from_options(scale, range_, fix, fixed_cells, c.voice_names)
     seed = pick_seed(seed)
     base = out or f"out/{c.name}-seed{seed}"
-    stems = [f"{base}-{i + 1}" if n > 1 else base for i in range(n)]
+    stems = alternative_stems(base, n)
     check_outputs(stems, fmts, force)
     if not quiet:
         say(f"model {c.name}, seed {seed}")
@@ -119,7 +119,7 @@ def continue_(
     rules = rules_from_options(scale, range_, fix, fixed_cells, c.voice_names)
     seed = pick_seed(seed)
     base = out or f"out/{prompt.stem}-continued-seed{seed}"
-    stems = [f"{base}-{i + 1}" if n > 1 else base for i in range(n)]
+    stems = alternative_stems(base, n)
     check_outputs(stems, fmts, force)
     if not quiet:
         say(f"model {c.name}, seed {seed}")

@@ -7,7 +7,8 @@ from typing import Optional
 
 import typer
 
-from cadenza.cli_common import FIXED_CELLS, FIXES, RANGES, SCALE, say, pick_seed, record_rules, rules_from_options
+from cadenza.cli_common import (FIXED_CELLS, FIXES, RANGES, SCALE, alternative_stems, pick_seed, record_rules,
+                                rules_from_options, say)
 
 def register(app: typer.Typer) -> None:
     app.command()(harmonize)
@@ -46,7 +47,7 @@ def harmonize(
     rules = rules_from_options(scale, range_, fix, fixed_cells, h.voice_names)
     seed = pick_seed(seed)
     base = out or f"out/{melody.stem}-harmonized-seed{seed}"
-    stems = [f"{base}-{i + 1}" if n > 1 else base for i in range(n)]
+    stems = alternative_stems(base, n)
     check_outputs(stems, fmts, force)
     results = h.harmonize(score, voices=voices, temperature=temperature, seed=seed, n=n, track=track, rules=rules,
                           cadences=not free_cadences, iterations=iterations, source=str(melody))
@@ -98,7 +99,7 @@ def infill(
     chosen = [v.strip() for v in voices_.split(",") if v.strip()] if voices_ else None
     seed = pick_seed(seed)
     base = out or f"out/{piece.stem}-infill-seed{seed}"
-    stems = [f"{base}-{i + 1}" if n > 1 else base for i in range(n)]
+    stems = alternative_stems(base, n)
     check_outputs(stems, fmts, force)
     results = h.infill(score, region, chosen, temperature=temperature, seed=seed, n=n, rules=rules,
                        iterations=iterations, source=str(piece))

@@ -16,6 +16,11 @@ def pick_seed(seed: Optional[int]) -> int:
     return seed if seed is not None else random.SystemRandom().randrange(2**31)
 
 
+def alternative_stems(base: str, n: int) -> list[str]:
+    """Output stems for n alternatives: BASE alone, or BASE-1 .. BASE-n."""
+    return [f"{base}-{i + 1}" if n > 1 else base for i in range(n)]
+
+
 def progress_bar(quiet: bool):
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn

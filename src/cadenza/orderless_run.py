@@ -99,23 +99,12 @@ def load_grids(cfg: OrderlessRunConfig, echo: Callable[[str], None]) -> tuple[li
 
 def run(cfg_kw: dict, out: Path, resume: bool, force: bool, quiet: bool, command: str,
         progress_factory: Callable, echo: Callable[[str], None]) -> TrainState:
-    from cadenza.training_run import report_skipped
+    from cadenza.training_run import report_skipped, start_or_resume
 
-    if resume:
-        if not (out / "checkpoint.json").exists():
-            raise OptionError(f"{out}: nothing to resume (no checkpoint.json); start without --resume")
-        record = json.loads((out / "checkpoint.json").read_text())
-        if record.get("architecture") != "orderless":
-            raise OptionError(f"{out} holds a causal model's run; resume it without --orderless")
-        cfg = OrderlessRunConfig(**record["train"])
-        command = record.get("command", command) + f" (interrupted, then continued with `{command}`)"
-    else:
-        if (out / "model.json").exists() or (out / "checkpoint.json").exists():
-            if not force:
-                raise OptionError(f"{out} already holds a model; use --resume to continue it or --force to start over")
-            for name in ("model.json", "model.safetensors", "checkpoint.json", "checkpoint.safetensors"):
-                (out / name).unlink(missing_ok=True)
-        cfg = OrderlessRunConfig(**cfg_kw)
+    record, command = start_or_resume(out, resume, force, command)
+    if record and record.get("architecture") != "orderless":
+        raise OptionError(f"{out} holds a causal model's run; resume it without --orderless")
+    cfg = OrderlessRunConfig(**(record["train"] if record else cfg_kw))
     train_g, valid_g, skipped = load_grids(cfg, echo)
     report_skipped(skipped, out, echo)
     if not train_g or not valid_g:

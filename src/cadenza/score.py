@@ -251,6 +251,29 @@ _MAJOR_PROFILE = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.
 _MINOR_PROFILE = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)
 
 
+def top_line(notes: list[Note]) -> list[Note]:
+    """The highest note of each group of notes starting together, in time order."""
+    by_start: dict[float, Note] = {}
+    for n in notes:
+        if n.start_beats not in by_start or n.pitch > by_start[n.start_beats].pitch:
+            by_start[n.start_beats] = n
+    return [by_start[s] for s in sorted(by_start)]
+
+
+def beats_to_step(beats: float, steps_per_beat: int) -> int:
+    """Nearest grid step, halves rounding up (Python's round() would round half to even)."""
+    return math.floor(beats * steps_per_beat + 0.5)
+
+
+def cadence_chords(key: Key) -> list[tuple[int, frozenset[int]]]:
+    """(bass pitch class, chord pitch classes) of the two chords a phrase closes on: the tonic
+    triad over the tonic (in minor with either third: the Picardy third ends many minor-key
+    chorales) and the dominant seventh chord over the dominant."""
+    t, d = key.tonic, (key.tonic + 7) % 12
+    tonic = {t, (t + 7) % 12, (t + 4) % 12} | ({(t + 3) % 12} if key.mode == "minor" else set())
+    return [(t, frozenset(tonic)), (d, frozenset({d, (d + 4) % 12, (d + 7) % 12, (d + 10) % 12}))]
+
+
 def estimate_key(notes: list[Note]) -> Key:
     """Krumhansl-Schmuckler: the key whose profile best correlates with the duration-weighted
     pitch-class histogram. Used when a file carries no key signature."""

@@ -218,8 +218,3 @@ def fit(model: Transformer, cfg: RunConfig, batches, evaluate_fn: Callable[[Tran
             _save_checkpoint(out, model, opt, state, batches, meta)
             since_ckpt = time.monotonic()
     return state
-
-
-def config_from_checkpoint(out: Path) -> TrainConfig:
-    record = json.loads((out / "checkpoint.json").read_text())
-    return TrainConfig(**record["train"])

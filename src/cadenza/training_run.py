@@ -15,7 +15,7 @@ import numpy as np
 
 from cadenza.errors import OptionError
 from cadenza.files import atomic_write
-from cadenza.train import TrainConfig, TrainState, config_from_checkpoint, pick_device, train
+from cadenza.train import TrainConfig, TrainState, pick_device, train
 
 
 def data_stats(pieces, tokenized, tok) -> dict:
@@ -44,21 +44,10 @@ def run(cfg_kw: dict, out: Path, resume: bool, force: bool, quiet: bool, command
     from cadenza.dataset import tokenize_pieces
     from cadenza.tokenize.voices import VoicesConfig, VoicesTokenizer
 
-    if resume:
-        if not (out / "checkpoint.json").exists():
-            raise OptionError(f"{out}: nothing to resume (no checkpoint.json); start without --resume")
-        cfg = config_from_checkpoint(out)
+    record, command = start_or_resume(out, resume, force, command)
+    cfg = TrainConfig(**(record["train"] if record else cfg_kw))
+    if record:
         echo(f"resuming {out} (data {cfg.data})")
-        # the card keeps the command that started the run, and says how it was resumed
-        command = json.loads((out / "checkpoint.json").read_text()).get("command", command) + \
-            f" (interrupted, then continued with `{command}`)"
-    else:
-        if (out / "model.json").exists() or (out / "checkpoint.json").exists():
-            if not force:
-                raise OptionError(f"{out} already holds a model; use --resume to continue it or --force to start over")
-            for name in ("model.json", "model.safetensors", "checkpoint.json", "checkpoint.safetensors"):
-                (out / name).unlink(missing_ok=True)
-        cfg = TrainConfig(**cfg_kw)
     tok = VoicesTokenizer(VoicesConfig(n_voices=cfg.n_voices, steps_per_beat=cfg.steps_per_beat,
                                        programs=cfg.programs))
     with progress_factory(quiet) as bar:
@@ -101,6 +90,24 @@ def run(cfg_kw: dict, out: Path, resume: bool, force: bool, quiet: bool, command
     write_card(out)
     echo(f"done: {state.step} steps, best validation loss {state.best_valid:.4f} nats per cell")
     return state
+
+
+def start_or_resume(out: Path, resume: bool, force: bool, command: str) -> tuple[dict | None, str]:
+    """(the checkpoint record to resume from, or None for a fresh start; the command the card
+    records). Resuming needs a checkpoint; starting afresh refuses an `out` that holds a model
+    unless `force`, and then clears it. The card keeps the command that started the run and
+    says how it was resumed."""
+    if resume:
+        if not (out / "checkpoint.json").exists():
+            raise OptionError(f"{out}: nothing to resume (no checkpoint.json); start without --resume")
+        record = json.loads((out / "checkpoint.json").read_text())
+        return record, record.get("command", command) + f" (interrupted, then continued with `{command}`)"
+    if (out / "model.json").exists() or (out / "checkpoint.json").exists():
+        if not force:
+            raise OptionError(f"{out} already holds a model; use --resume to continue it or --force to start over")
+        for name in ("model.json", "model.safetensors", "checkpoint.json", "checkpoint.safetensors"):
+            (out / name).unlink(missing_ok=True)
+    return None, command
 
 
 def with_exact_parts(pieces: list, n_voices: int) -> list:

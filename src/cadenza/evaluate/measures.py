@@ -20,18 +20,9 @@ from collections import Counter
 
 import numpy as np
 
-from cadenza.score import Key, Note, Score, estimate_key
+from cadenza.score import Key, Note, Score, cadence_chords, estimate_key, top_line
 
 STEPS_PER_BEAT = 4
-
-
-def top_line(notes: list[Note]) -> list[Note]:
-    """The highest note of each onset."""
-    by_start: dict[float, Note] = {}
-    for n in notes:
-        if n.start_beats not in by_start or n.pitch > by_start[n.start_beats].pitch:
-            by_start[n.start_beats] = n
-    return [by_start[s] for s in sorted(by_start)]
 
 
 def sounding_grid(notes: list[Note], n_steps: int) -> list[list[int]]:
@@ -52,14 +43,11 @@ def relative_chord(pitches: list[int], key: Key) -> tuple | None:
 
 
 def is_cadence_chord(pitches: list[int], key: Key) -> bool:
-    """Root-position tonic triad (either third in minor) or dominant (seventh) chord."""
+    """Root position of a chord a phrase closes on (score.cadence_chords): tonic or dominant."""
     if not pitches:
         return False
     bass, classes = min(pitches) % 12, {p % 12 for p in pitches}
-    t, d = key.tonic, (key.tonic + 7) % 12
-    tonic = {t, (t + 7) % 12, (t + 4) % 12} | ({(t + 3) % 12} if key.mode == "minor" else set())
-    dominant = {d, (d + 4) % 12, (d + 7) % 12, (d + 10) % 12}
-    return (bass == t and classes <= tonic) or (bass == d and classes <= dominant)
+    return any(bass == root and classes <= chord for root, chord in cadence_chords(key))
 
 
 def measure_piece(score: Score) -> dict:

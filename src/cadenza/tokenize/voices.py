@@ -19,7 +19,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 
-from cadenza.score import Key, Meter, Note, Part, Score, Tempo, estimate_key
+from cadenza.score import Key, Meter, Note, Part, Score, Tempo, beats_to_step, estimate_key, top_line
 
 PAD, BOS, EOS, REST, HOLD = 0, 1, 2, 3, 4
 PITCH0 = 5  # token of MIDI pitch p is PITCH0 + p
@@ -116,7 +116,7 @@ class VoicesTokenizer:
         n = self.config.n_voices
         parts = [p for p in score.parts if not p.is_drum and p.notes]
         if len(parts) == n:
-            lines = [_top_line(p.notes) for p in parts]
+            lines = [top_line(p.notes) for p in parts]
         else:
             lines = [[] for _ in range(n)]
             busy_until = [-math.inf] * n
@@ -143,14 +143,14 @@ class VoicesTokenizer:
         lines = self.voices_of(score)
         if not any(lines):
             raise TokenizeError("no notes")
-        n_steps = max(_to_step(x.end_beats, spb) for line in lines for x in line)
+        n_steps = max(beats_to_step(x.end_beats, spb) for line in lines for x in line)
         bar = self.steps_per_bar(score.meter)
         n_steps = max(bar, math.ceil(n_steps / bar) * bar)
         cells = [[REST] * self.config.n_voices for _ in range(n_steps)]
         for v, line in enumerate(lines):
             for note in line:
-                start = _to_step(note.start_beats, spb)
-                end = max(start + 1, _to_step(note.end_beats, spb))
+                start = beats_to_step(note.start_beats, spb)
+                end = max(start + 1, beats_to_step(note.end_beats, spb))
                 if start < 0 or start >= n_steps:
                     continue
                 cells[start][v] = PITCH0 + note.pitch
@@ -208,17 +208,3 @@ class VoicesTokenizer:
     # -- persistence ---------------------------------------------------------------------------
     def to_json(self) -> str:
         return json.dumps({"kind": "voices", **self.config.to_dict()})
-
-
-def _to_step(beats: float, steps_per_beat: int) -> int:
-    """Nearest grid step, halves rounding up (Python's round() would round half to even)."""
-    return math.floor(beats * steps_per_beat + 0.5)
-
-
-def _top_line(notes: list[Note]) -> list[Note]:
-    """The highest note of each group of notes starting together."""
-    by_start: dict[float, Note] = {}
-    for x in notes:
-        if x.start_beats not in by_start or x.pitch > by_start[x.start_beats].pitch:
-            by_start[x.start_beats] = x
-    return [by_start[s] for s in sorted(by_start)]
