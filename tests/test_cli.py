@@ -1,5 +1,6 @@
 """The command line as a user runs it: real subprocesses, real files."""
 import json
+import shutil
 
 import pytest
 
@@ -109,6 +110,16 @@ def test_missing_model_and_unknown_corpus(tmp_path):
 
 def test_train_refuses_to_clobber_and_resumes(tiny_model):
     one_line_error(run_cli("train", "--data", "x", "--out", str(tiny_model)), "--resume", "--force")
+
+
+@pytest.mark.parametrize("orderless", [[], ["--orderless"]])
+def test_forced_train_with_bad_data_keeps_the_old_model(tiny_model, tmp_path, orderless):
+    out = tmp_path / "kept"
+    shutil.copytree(tiny_model, out)
+    before = sorted(p.name for p in out.iterdir())
+    one_line_error(run_cli("train", "--data", "no-such-corpus", "--out", str(out), "--force", *orderless),
+                   "no-such-corpus")
+    assert sorted(p.name for p in out.iterdir()) == before
 
 
 def test_models_lists_shipped_models():

@@ -99,7 +99,7 @@ def load_grids(cfg: OrderlessRunConfig, echo: Callable[[str], None]) -> tuple[li
 
 def run(cfg_kw: dict, out: Path, resume: bool, force: bool, quiet: bool, command: str,
         progress_factory: Callable, echo: Callable[[str], None]) -> TrainState:
-    from cadenza.training_run import report_skipped, start_or_resume
+    from cadenza.training_run import clear_previous_run, report_skipped, start_or_resume
 
     record, command = start_or_resume(out, resume, force, command)
     if record and record.get("architecture") != "orderless":
@@ -123,6 +123,7 @@ def run(cfg_kw: dict, out: Path, resume: bool, force: bool, quiet: bool, command
             "data_stats": {"voice_ranges": ranges},
             "data_summary": {"train_pieces": len(train_g), "valid_pieces": len(valid_g),
                              "train_steps": sum(len(g) for g in train_g), "skipped": len(skipped)}}
+    clear_previous_run(out, resume)
     with progress_factory(quiet) as bar:
         task = bar.add_task("training", total=cfg.steps or None, info="")
 

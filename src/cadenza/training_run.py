@@ -74,6 +74,7 @@ def run(cfg_kw: dict, out: Path, resume: bool, force: bool, quiet: bool, command
     extra = {"data_stats": stats, "command": command,
              "data_summary": {"train_pieces": len(train_t), "valid_pieces": len(valid_t),
                               "train_tokens": n_tokens, "skipped": len(skipped)}}
+    clear_previous_run(out, resume)
     with progress_factory(quiet) as bar:
         task = bar.add_task("training", total=cfg.steps or None, info="")
 
@@ -95,8 +96,9 @@ def run(cfg_kw: dict, out: Path, resume: bool, force: bool, quiet: bool, command
 def start_or_resume(out: Path, resume: bool, force: bool, command: str) -> tuple[dict | None, str]:
     """(the checkpoint record to resume from, or None for a fresh start; the command the card
     records). Resuming needs a checkpoint; starting afresh refuses an `out` that holds a model
-    unless `force`, and then clears it. The card keeps the command that started the run and
-    says how it was resumed."""
+    unless `force`. Nothing is deleted here: the caller clears the old run with
+    `clear_previous_run` only once its data has been read, so a bad --data keeps the old model.
+    The card keeps the command that started the run and says how it was resumed."""
     if resume:
         if not (out / "checkpoint.json").exists():
             raise OptionError(f"{out}: nothing to resume (no checkpoint.json); start without --resume")
@@ -105,9 +107,14 @@ def start_or_resume(out: Path, resume: bool, force: bool, command: str) -> tuple
     if (out / "model.json").exists() or (out / "checkpoint.json").exists():
         if not force:
             raise OptionError(f"{out} already holds a model; use --resume to continue it or --force to start over")
+    return None, command
+
+
+def clear_previous_run(out: Path, resume: bool) -> None:
+    """Before a fresh (forced) start trains: remove the model and checkpoint it replaces."""
+    if not resume:
         for name in ("model.json", "model.safetensors", "checkpoint.json", "checkpoint.safetensors"):
             (out / name).unlink(missing_ok=True)
-    return None, command
 
 
 def with_exact_parts(pieces: list, n_voices: int) -> list:
