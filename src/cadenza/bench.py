@@ -23,6 +23,7 @@ from cadenza.tokenize.grid import BOS, END, PAD, PITCH0, GridConfig, GridTokeniz
 from cadenza.train import RunConfig
 
 SPLITS = ("train", "valid", "test")
+PUBLISHED_SETS = ("jsb_chorales.json.gz", "nottingham.json.gz", "muse_data.json.gz", "piano_midi.json.gz")
 Piece = list[list[int]]  # time steps, each the list of sounding MIDI pitches
 
 
@@ -202,3 +203,49 @@ def evaluate_checkpoint(directory: Path, data: dict[str, list[Piece]], splits=("
         raise OptionError(f"{directory}: not a benchmark model (its tokenizer is not the grid tokenizer)")
     tok = GridTokenizer(GridConfig(**{k: v for k, v in meta["tokenizer"].items() if k != "kind"}))
     return {s: nll_per_step(model, data[s], tok) for s in splits}, meta
+
+
+def write_card(directory: Path, meta: dict, results: dict, command: str) -> Path:
+    """card.md for a benchmark model just trained and evaluated: data, command, settings, the
+    chosen checkpoint and the measured valid and test NLL (the lines `--checkpoint` prints)."""
+    from cadenza.files import atomic_write
+
+    b, m = meta["bench"], meta["model"]
+    ckpt = Path(directory) / "checkpoint.json"
+    total = json.loads(ckpt.read_text())["state"].get("total_steps") if ckpt.exists() else None
+    data = Path(b["data"])
+    lines = [
+        f"# {Path(directory).name}",
+        "",
+        f"A likelihood benchmark model, not a composer: a {m['n_layer']}-layer causal transformer "
+        f"({meta['params']:,} parameters, {m['n_embd']} channels, {m['n_head']} heads, "
+        f"{'rotary' if m.get('rope') else 'learned absolute'} positions, dropout {m['dropout']}) over the grid "
+        f"tokenizer (each time step: its pitches in ascending order, then END; pitches "
+        f"{meta['tokenizer']['low']}-{meta['tokenizer']['high']}), trained by `cadenza bench nll` on the train "
+        f"split of `{data.name}`" + (" (Boulanger-Lewandowski, Bengio & Vincent 2012)." if data.name in PUBLISHED_SETS else "."),
+        "",
+        "## Training",
+        f"- command: `{command}`" + (f" (the budget became {total:,} steps after timing the first 20; "
+                                     f"`--steps {total}` fixes the count for a reproduction)" if total and not b["steps"] else ""),
+        f"- seed {b['seed']}; batch {b['batch_size']} windows of up to {m['block_size']} tokens, each starting at a "
+        f"time step; AdamW lr {b['lr']} with {b['warmup_steps']} warm-up steps and cosine decay, weight decay "
+        f"{b['weight_decay']}; random transposition of each training window by up to ±{b['transpose']} semitones "
+        "(train split only)",
+        f"- best checkpoint by validation NLL at step {meta['step']}" + (f" of {total:,}" if total else "")
+        + f", after {meta['train_minutes']} minutes on {meta.get('device')}",
+        "- the valid split chose the checkpoint; the test split was read only to report",
+        "",
+        "## Measured",
+        f"`cadenza bench nll --data {b['data']} --checkpoint {directory}`:",
+        "",
+        "```",
+        f"valid NLL {results['valid'][0]:.4f} nats per time step ({results['valid'][1]} steps)",
+        f"test NLL {results['test'][0]:.4f} nats per time step ({results['test'][1]} steps)",
+        "```",
+        "",
+        "Frame-level NLL per time step in nats, normalized over all pitch sets of a step; pieces longer "
+        f"than {m['block_size']} tokens are scored in overlapping windows, each token once with at least half a "
+        "window of context. docs/BENCHMARKS.md compares it with the published models and the baselines.",
+        "",
+    ]
+    return atomic_write(Path(directory) / "card.md", "\n".join(lines).encode(), force=True)

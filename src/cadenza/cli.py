@@ -323,8 +323,14 @@ def bench_nll(
                     echo(f"step {state.step}/{state.total_steps} loss {loss:.3f}{best}")
 
             bench.train_benchmark(cfg, d, out, resume=resume, progress=on_step)
+    results, meta = bench.evaluate_checkpoint(checkpoint or out, d)
+    if checkpoint is None:
+        import shlex
+        import sys
+
+        card = bench.write_card(out, meta, results, "cadenza bench nll " + " ".join(shlex.quote(a) for a in sys.argv[3:]))
+        echo(f"wrote {card}")
         checkpoint = out
-    results, meta = bench.evaluate_checkpoint(checkpoint, d)
     typer.echo(f"model {checkpoint}: {meta['params']:,} parameters, trained {meta.get('train_minutes')} minutes "
                f"to step {meta.get('step')} on {meta.get('device')}, seed {meta['bench']['seed']}")
     typer.echo(f"valid NLL {results['valid'][0]:.4f} nats per time step ({results['valid'][1]} steps)")
