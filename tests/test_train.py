@@ -82,3 +82,31 @@ def test_evaluation_scores_every_cell_exactly_once(data):
         scored = sum(int((y != 0).sum()) for _, y in windows)
         cells = sum(int((cell_targets(p.tokens[1:]) != 0).sum()) for p in data)
         assert scored == cells, block
+
+
+def test_a_time_budget_counts_validation_time(tmp_path, data, monkeypatch):
+    """On a fake clock a step costs 1 s and a validation 10 s, every 25 steps. The first 20 steps'
+    rate alone would plan 120 steps for a 2-minute budget (and 5 validations: 170 s in all);
+    the run must instead end within the budget, validations included."""
+    import types
+
+    from cadenza import train as train_module
+
+    now = [0.0]
+    monkeypatch.setattr(train_module, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
+    tok = VoicesTokenizer(VoicesConfig(n_voices=4, steps_per_beat=2))
+    c = cfg(steps=0, minutes=2.0, eval_every=25, checkpoint_minutes=100.0)
+    model = train_module.Transformer(train_module.ModelConfig(vocab_size=tok.vocab_size, block_size=64, n_layer=1,
+                                                              n_head=2, n_embd=32, dropout=0.0))
+
+    def evaluate(m):
+        now[0] += 10.0
+        return 1.0
+
+    def tick(state, loss, lr):
+        now[0] += 1.0
+
+    state = train_module.fit(model, c, train_module.Batches(data, tok, 64, 0, 3), evaluate, tmp_path, {},
+                             progress=tick)
+    assert state.elapsed_s + 10.0 <= 120.0 + 1e-9  # the last step's end plus the final validation
+    assert state.step == state.total_steps and state.step >= 70  # used the budget: at most 80 steps fit in it

@@ -163,6 +163,14 @@ def train(cfg: TrainConfig, train_pieces: list[TokenizedPiece], valid_pieces: li
     return fit(model, cfg, batches, lambda m: evaluate(m, valid_pieces, tok), out, meta, resume, progress)
 
 
+def _steps_within_budget(cfg: RunConfig, state: TrainState, elapsed_s: float, step_s: float, eval_s: float) -> int:
+    """The total step count that ends a time-budgeted run within cfg.minutes, given the time so
+    far, the mean seconds per training step and per validation (one every cfg.eval_every steps,
+    and one at the end)."""
+    left = cfg.minutes * 60 - elapsed_s - eval_s
+    return state.step + max(0, int(left / (step_s + eval_s / cfg.eval_every)))
+
+
 def fit(model: Transformer, cfg: RunConfig, batches, evaluate_fn: Callable[[Transformer], float], out: Path, meta: dict,
         resume: bool = False, progress: Callable[[TrainState, float, float], None] | None = None,
         loss_fn: Callable | None = None) -> TrainState:
@@ -183,7 +191,7 @@ def fit(model: Transformer, cfg: RunConfig, batches, evaluate_fn: Callable[[Tran
     model.train()
     clock = time.monotonic()
     since_ckpt = clock
-    base_elapsed = state.elapsed_s
+    base_elapsed, first_step, eval_s, n_evals = state.elapsed_s, state.step, 0.0, 0
     while True:
         if state.total_steps == 0 and cfg.steps:
             state.total_steps = cfg.steps
@@ -207,8 +215,15 @@ def fit(model: Transformer, cfg: RunConfig, batches, evaluate_fn: Callable[[Tran
             progress(state, loss.item(), lr)
         last = state.step >= (state.total_steps or 10**9)
         if state.step % cfg.eval_every == 0 or last:
+            began, evals_before = time.monotonic(), eval_s
             valid = evaluate_fn(model)
             model.train()
+            eval_s, n_evals = eval_s + time.monotonic() - began, n_evals + 1
+            if not cfg.steps and state.total_steps and not last:  # a time budget: validation time counts too
+                step_s = (began - clock - evals_before) / max(state.step - first_step, 1)
+                state.total_steps = _steps_within_budget(cfg, state, base_elapsed + time.monotonic() - clock,
+                                                         step_s, eval_s / n_evals)
+                last = state.step >= state.total_steps
             state.history.append([state.step, loss.item(), valid])
             if valid < state.best_valid:
                 state.best_valid = valid
