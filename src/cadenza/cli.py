@@ -273,7 +273,7 @@ def bench_nll(
     block_size: int = typer.Option(768, help="context length in tokens"),
     layers: int = typer.Option(4), heads: int = typer.Option(4), embd: int = typer.Option(128),
     dropout: float = typer.Option(0.2), batch_size: int = typer.Option(16), lr: float = typer.Option(1e-3),
-    rope: bool = typer.Option(False, help="rotary (relative) positions instead of learned absolute ones"),
+    rope: bool = typer.Option(True, help="rotary (relative) positions; --no-rope: learned absolute ones (worse here: docs/BENCHMARKS.md)"),
     transpose: int = typer.Option(6, help="augment the training split by transposition up to this many semitones"),
     eval_every: int = typer.Option(100, help="validate every this many steps"),
     seed: int = typer.Option(0),
