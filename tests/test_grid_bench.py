@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from cadenza.bench import masked_logits, nll_per_step, score_windows
+from cadenza.bench import masked_logits, mixed_logprobs, mixture_weight, nll_per_step, score_windows, step_logprobs
 from cadenza.model import ModelConfig, Transformer
 from cadenza.tokenize.grid import BOS, END, PAD, GridConfig, GridTokenizer
 
@@ -51,8 +51,10 @@ def test_windows_score_each_token_once_with_context():
     tokens = GridTokenizer().encode([[60 + (i % 5), 64] for i in range(100)])
     for block in (16, 50, 400):
         windows = list(score_windows(tokens, block))
-        assert sum(int((y != PAD).sum()) for _, y in windows) == len(tokens) - 1
-        assert all(x[0] == BOS and len(x) <= block for x, _ in windows)
+        assert sum(int((y != PAD).sum()) for _, _, y in windows) == len(tokens) - 1
+        assert all(x[0] == BOS and len(x) <= block for _, x, _ in windows)
+        scored = np.concatenate([start + np.nonzero(y != PAD)[0] for start, _, y in windows])
+        assert sorted(scored.tolist()) == list(range(1, len(tokens)))  # target j is token start + j
 
 
 def test_nll_per_step_matches_the_sum_of_step_probabilities():
@@ -65,6 +67,24 @@ def test_nll_per_step_matches_the_sum_of_step_probabilities():
     nll_full, _ = nll_per_step(full, [piece], TOK)
     assert nll_full == pytest.approx(exact, abs=1e-4)
     assert nll > 0
+
+
+def test_step_logprobs_are_each_steps_own_probability():
+    model = tiny(block=64)
+    piece = [[60], [61, 62], [], [63], [60, 61], [62]]
+    (lp,) = step_logprobs(model, [piece], TOK)
+    exact = [step_logprob(model, piece[:i], piece[i]) for i in range(6)]
+    assert lp == pytest.approx(exact, abs=1e-4)
+
+
+def test_mixture_weight_maximizes_the_mixed_likelihood():
+    rng = np.random.default_rng(0)
+    a, b = -rng.gamma(2.0, 1.0, 500), -rng.gamma(2.0, 1.0, 500)
+    w = mixture_weight(a, b)
+    grid = np.linspace(0.001, 0.999, 999)
+    best = grid[np.argmax([mixed_logprobs(a, b, g).sum() for g in grid])]
+    assert abs(w - best) < 0.002 and 0.05 < w < 0.95
+    assert mixed_logprobs(a, b, w).sum() >= max(a.sum(), b.sum())  # never worse than either model alone
 
 
 def test_baselines_are_normalized():
@@ -87,9 +107,10 @@ def test_bench_cli_trains_evaluates_and_reloads(tmp_path):
     out = tmp_path / "m"
     proc = run_cli("bench", "nll", "--data", str(data), "--out", str(out), "--steps", "6", "--eval-every", "3",
                    "--embd", "16", "--layers", "1", "--heads", "2", "--block-size", "32", "--batch-size", "4",
-                   "--baselines", "--quiet", check=True)
+                   "--baselines", "--with-ngram", "--quiet", check=True)
     test_line = [line for line in proc.stdout.splitlines() if line.startswith("test NLL")]
     assert len(test_line) == 1 and "baseline independent pitches" in proc.stdout
+    assert "mixed with the step 3-gram (weight " in proc.stdout
     again = run_cli("bench", "nll", "--data", str(data), "--checkpoint", str(out), check=True)
     assert [line for line in again.stdout.splitlines() if line.startswith("test NLL")] == test_line
     card = (out / "card.md").read_text()  # the card holds the command and the numbers just measured

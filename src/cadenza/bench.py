@@ -123,9 +123,10 @@ def masked_loss(model, batch) -> torch.Tensor:
 
 
 def score_windows(tokens: list[int], block_size: int):
-    """(input, target) windows that score every token after BOS exactly once; targets already
-    scored are PAD. Each window is BOS + tokens from a step start; later windows start at the
-    last step start that leaves half a window of context before the first token not yet scored."""
+    """(start, input, target) windows that score every token after BOS exactly once; targets
+    already scored are PAD, and target j is tokens[start + j]. Each window is BOS + tokens from a
+    step start; later windows start at the last step start that leaves half a window of context
+    before the first token not yet scored."""
     tokens = np.asarray(tokens)
     starts = np.concatenate([[1], np.nonzero(tokens == END)[0][:-1] + 1])
     start, scored_until = 1, 1  # tokens[1:scored_until] are scored
@@ -133,7 +134,7 @@ def score_windows(tokens: list[int], block_size: int):
         seq = np.concatenate([[BOS], tokens[start:start + block_size]])
         x, y = seq[:-1].copy(), seq[1:].copy()
         y[:max(0, scored_until - start)] = PAD
-        yield x, y
+        yield start, x, y
         scored_until = start + len(seq) - 1
         # next: a step start that scores something new (> scored_until - block_size), ideally
         # with half a window of context; else the earliest such start
@@ -143,28 +144,57 @@ def score_windows(tokens: list[int], block_size: int):
 
 
 @torch.no_grad()
-def nll_per_step(model, pieces: list[Piece], tok: GridTokenizer, batch_size: int = 16) -> tuple[float, int]:
-    """(mean NLL per time step in nats, number of time steps) over `pieces`."""
+def step_logprobs(model, pieces: list[Piece], tok: GridTokenizer, batch_size: int = 16) -> list[np.ndarray]:
+    """log p(step | earlier steps of its piece) in nats, for every step of every piece: the sum
+    of the step's token log-probabilities (its pitches, then END) under the grammar mask."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    windows = [w for p in pieces for w in score_windows(tok.encode(p), model.config.block_size)]
-    windows.sort(key=lambda w: len(w[0]))  # similar lengths together: less padding
-    total = 0.0
-    for i in range(0, len(windows), batch_size):
-        group = windows[i:i + batch_size]
-        width = max(len(x) for x, _ in group)
+    encoded = [np.asarray(tok.encode(p)) for p in pieces]
+    token_lp = [np.zeros(len(t)) for t in encoded]
+    windows = [(i, start, x, y) for i, t in enumerate(encoded) for start, x, y in score_windows(t, model.config.block_size)]
+    windows.sort(key=lambda w: len(w[2]))  # similar lengths together: less padding
+    for g in range(0, len(windows), batch_size):
+        group = windows[g:g + batch_size]
+        width = max(len(w[2]) for w in group)
         x = torch.full((len(group), width), PAD, dtype=torch.long)
         y = torch.full((len(group), width), PAD, dtype=torch.long)
-        for j, (xs, ys) in enumerate(group):
+        for j, (_, _, xs, ys) in enumerate(group):
             x[j, :len(xs)] = torch.from_numpy(xs)
             y[j, :len(ys)] = torch.from_numpy(ys)
-        logits = masked_logits(model, x.to(device))
-        total += float(F.cross_entropy(logits.view(-1, logits.size(-1)), y.to(device).view(-1),
-                                       ignore_index=PAD, reduction="sum"))
+        logp = torch.log_softmax(masked_logits(model, x.to(device)).float(), -1)
+        picked = logp.gather(-1, y.to(device).unsqueeze(-1)).squeeze(-1).cpu().double().numpy()
+        for j, (i, start, _, ys) in enumerate(group):
+            scored = np.nonzero(ys != PAD)[0]
+            token_lp[i][start + scored] = picked[j, scored]
     model.train(was_training)
-    n_steps = sum(len(p) for p in pieces)
-    return total / max(n_steps, 1), n_steps
+    out = []
+    for t, lp in zip(encoded, token_lp):
+        ends, total = np.nonzero(t == END)[0], np.cumsum(lp)
+        out.append(total[ends] - total[np.concatenate([[0], ends[:-1]])])
+    return out
+
+
+def nll_per_step(model, pieces: list[Piece], tok: GridTokenizer, batch_size: int = 16) -> tuple[float, int]:
+    """(mean NLL per time step in nats, number of time steps) over `pieces`."""
+    lps = step_logprobs(model, pieces, tok, batch_size)
+    n_steps = sum(len(lp) for lp in lps)
+    return -float(sum(lp.sum() for lp in lps)) / max(n_steps, 1), n_steps
+
+
+def mixture_weight(a: np.ndarray, b: np.ndarray, iters: int = 100) -> float:
+    """The weight w in [0, 1] that maximizes sum log(w e^a + (1 - w) e^b) over paired step
+    log-probabilities a and b of two normalized models (EM, which never lowers it)."""
+    w = 0.5
+    for _ in range(iters):
+        la, lb = np.log(w) + a, np.log1p(-w) + b
+        w = float(np.clip(np.exp(la - np.logaddexp(la, lb)).mean(), 1e-6, 1 - 1e-6))
+    return w
+
+
+def mixed_logprobs(a: np.ndarray, b: np.ndarray, w: float) -> np.ndarray:
+    """log(w e^a + (1 - w) e^b): the mixture of two normalized step distributions is normalized."""
+    return np.logaddexp(np.log(w) + a, np.log1p(-w) + b)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -192,7 +222,8 @@ def train_benchmark(cfg: BenchConfig, data: dict[str, list[Piece]], out: Path, r
 
 
 def evaluate_checkpoint(directory: Path, data: dict[str, list[Piece]], splits=("valid", "test")) -> tuple[dict, dict]:
-    """({split: (NLL per step, steps)}, meta) of a saved benchmark model on a loaded data set."""
+    """({split: (NLL per step, steps, every step's log-probability)}, meta) of a saved benchmark
+    model on a loaded data set."""
     from cadenza.errors import OptionError
     from cadenza.model import load_model
 
@@ -202,7 +233,25 @@ def evaluate_checkpoint(directory: Path, data: dict[str, list[Piece]], splits=("
     if meta.get("tokenizer", {}).get("kind") != "grid":
         raise OptionError(f"{directory}: not a benchmark model (its tokenizer is not the grid tokenizer)")
     tok = GridTokenizer(GridConfig(**{k: v for k, v in meta["tokenizer"].items() if k != "kind"}))
-    return {s: nll_per_step(model, data[s], tok) for s in splits}, meta
+    results = {}
+    for s in splits:
+        lp = np.concatenate(step_logprobs(model, data[s], tok))
+        results[s] = (-float(lp.sum()) / len(lp), len(lp), lp)
+    return results, meta
+
+
+def mix_with_ngram(data: dict[str, list[Piece]], results: dict) -> tuple[float, dict[str, float]]:
+    """(the step 3-gram's weight, {split: NLL per step}) of the mixture of the network (its
+    per-step log-probabilities in `results`, as evaluate_checkpoint gives them) and the step
+    3-gram baseline fitted on the train split; the weight maximizes the valid split's likelihood."""
+    from cadenza.evaluate.step_baselines import IndependentPitches, StepNGram
+    from cadenza.evaluate.step_baselines import step_logprobs as ngram_logprobs
+
+    ngram = StepNGram(IndependentPitches().fit(data["train"]), order=3).fit(data["train"])
+    other = {s: np.concatenate([np.asarray(lp, dtype=np.float64) for lp in ngram_logprobs(ngram, data[s])])
+             for s in results}
+    w = mixture_weight(other["valid"], results["valid"][2])
+    return w, {s: -float(mixed_logprobs(other[s], results[s][2], w).mean()) for s in results}
 
 
 def write_card(directory: Path, meta: dict, results: dict, command: str) -> Path:

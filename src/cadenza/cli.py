@@ -280,6 +280,8 @@ def bench_nll(
     baselines: bool = typer.Option(False, help="also print the independent-pitch and step n-gram baselines"),
     resume: bool = typer.Option(False, help="continue an interrupted benchmark run in --out"),
     force: bool = typer.Option(False, help="start over in an --out that already holds a model"),
+    with_ngram: bool = typer.Option(False, help="also report the network mixed with the step 3-gram "
+                                                "(the mixing weight chosen on the valid split)"),
     quiet: bool = typer.Option(False),
 ):
     """Frame-level NLL per time step (nats) on valid and test: train from scratch, or --checkpoint."""
@@ -335,6 +337,10 @@ def bench_nll(
                f"to step {meta.get('step')} on {meta.get('device')}, seed {meta['bench']['seed']}")
     typer.echo(f"valid NLL {results['valid'][0]:.4f} nats per time step ({results['valid'][1]} steps)")
     typer.echo(f"test NLL {results['test'][0]:.4f} nats per time step ({results['test'][1]} steps)")
+    if with_ngram:
+        w, mixed = bench.mix_with_ngram(d, results)
+        typer.echo(f"mixed with the step 3-gram (weight {w:.3f}, chosen on valid): valid NLL {mixed['valid']:.4f}, "
+                   f"test NLL {mixed['test']:.4f} nats per time step")
 
 
 cli_assistant.register(app)

@@ -65,15 +65,19 @@ class StepNGram:
         return math.log(p)
 
 
-def nll_per_step(model, pieces: list[Piece]) -> float:
-    """Mean -log p per time step of either baseline over `pieces`, in nats."""
-    total, n = 0.0, 0
+def step_logprobs(model, pieces: list[Piece]) -> list[list[float]]:
+    """log p(step | earlier steps) of either baseline for every step of every piece, in nats."""
+    out = []
     for piece in pieces:
         seq = [("<s>",)] + [tuple(sorted(set(s))) for s in piece]
-        for i in range(1, len(seq)):
-            if isinstance(model, StepNGram):
-                total -= model.logprob(tuple(seq[max(0, i - model.order + 1):i]), seq[i])
-            else:
-                total -= model.logprob(seq[i])
-            n += 1
-    return total / max(n, 1)
+        if isinstance(model, StepNGram):
+            out.append([model.logprob(tuple(seq[max(0, i - model.order + 1):i]), seq[i]) for i in range(1, len(seq))])
+        else:
+            out.append([model.logprob(seq[i]) for i in range(1, len(seq))])
+    return out
+
+
+def nll_per_step(model, pieces: list[Piece]) -> float:
+    """Mean -log p per time step of either baseline over `pieces`, in nats."""
+    lps = step_logprobs(model, pieces)
+    return -sum(map(sum, lps)) / max(sum(map(len, lps)), 1)
