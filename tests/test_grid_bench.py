@@ -52,7 +52,7 @@ def test_windows_score_each_token_once_with_context():
     for block in (16, 50, 400):
         windows = list(score_windows(tokens, block))
         assert sum(int((y != PAD).sum()) for _, _, y in windows) == len(tokens) - 1
-        assert all(x[0] == BOS and len(x) <= block for _, x, _ in windows)
+        assert windows[0][1][0] == BOS and all(x[0] == END and len(x) <= block for _, x, _ in windows[1:])
         scored = np.concatenate([start + np.nonzero(y != PAD)[0] for start, _, y in windows])
         assert sorted(scored.tolist()) == list(range(1, len(tokens)))  # target j is token start + j
 
@@ -75,6 +75,32 @@ def test_step_logprobs_are_each_steps_own_probability():
     (lp,) = step_logprobs(model, [piece], TOK)
     exact = [step_logprob(model, piece[:i], piece[i]) for i in range(6)]
     assert lp == pytest.approx(exact, abs=1e-4)
+
+
+@pytest.mark.parametrize("rope", [True, False])
+def test_packed_windows_see_only_themselves(rope):
+    torch.manual_seed(0)
+    model = Transformer(ModelConfig(vocab_size=TOK.vocab_size, block_size=16, n_layer=2, n_head=2, n_embd=16,
+                                    dropout=0.0, rope=rope)).eval()
+    a, b = torch.tensor([TOK.encode([[60], [61, 63]])]), torch.tensor([TOK.encode([[62], [], [60, 61, 62]])])
+    packed = model(torch.cat([a, b], 1), torch.tensor([[0] * a.size(1) + [1] * b.size(1)]))
+    assert torch.allclose(packed[:, :a.size(1)], model(a), atol=1e-5)
+    assert torch.allclose(packed[:, a.size(1):], model(b), atol=1e-5)  # as if alone: no peeking at a
+
+
+def test_training_rows_are_full_windows_of_real_pieces():
+    from cadenza.bench import StepBatches
+
+    pieces = [[[60], [61, 62], [], [63]], [[60, 63], [60], [62]]]
+    x, y, seg = StepBatches(pieces, TOK, block_size=24, transpose=0, seed=1).next(3)
+    assert x.shape == y.shape == seg.shape == (3, 24) and not (y == PAD).any()  # no padding
+    for row_x, row_y, row_s in zip(x.tolist(), y.tolist(), seg.tolist()):
+        for s in set(row_s):
+            xs = [t for t, g in zip(row_x, row_s) if g == s]
+            ys = [t for t, g in zip(row_y, row_s) if g == s]
+            assert xs[0] in (BOS, END) and xs[1:] == ys[:-1]  # each segment: BOS or END, then next-token targets
+            window = TOK.decode(xs[1:] + ys[-1:])  # a run of whole steps of one piece (maybe cut at the end)
+            assert any(window[:-1] == p[i:i + len(window) - 1] for p in pieces for i in range(len(p)))
 
 
 def test_mixture_weight_maximizes_the_mixed_likelihood():

@@ -273,6 +273,10 @@ def bench_nll(
     block_size: int = typer.Option(768, help="context length in tokens"),
     layers: int = typer.Option(4), heads: int = typer.Option(4), embd: int = typer.Option(128),
     dropout: float = typer.Option(0.2), batch_size: int = typer.Option(16), lr: float = typer.Option(1e-3),
+    attn_dropout: float = typer.Option(0.0, help="dropout on attention weights (0 allows the fused attention kernel, "
+                                                 "several times faster)"),
+    bf16: Optional[bool] = typer.Option(None, "--bf16/--fp32", help="train under bfloat16 autocast [default: where "
+                                        "the hardware has it natively]; evaluation is always fp32"),
     rope: bool = typer.Option(True, help="rotary (relative) positions; --no-rope: learned absolute ones (worse here: docs/BENCHMARKS.md)"),
     transpose: int = typer.Option(6, help="augment the training split by transposition up to this many semitones"),
     eval_every: int = typer.Option(100, help="validate every this many steps"),
@@ -312,9 +316,12 @@ def bench_nll(
             if Path(cfg.data).resolve() != data.resolve():
                 raise OptionError(f"{out} was trained on {cfg.data}; resume it with --data {cfg.data}")
         else:
+            from cadenza.train import bf16_is_fast
+
             cfg = bench.BenchConfig(data=str(data), block_size=block_size, n_layer=layers, n_head=heads,
-                                    n_embd=embd, dropout=dropout, rope=rope, batch_size=batch_size, lr=lr, steps=steps,
-                                    minutes=minutes, eval_every=eval_every, transpose=transpose, seed=seed)
+                                    n_embd=embd, dropout=dropout, attn_dropout=attn_dropout, rope=rope,
+                                    batch_size=batch_size, lr=lr, steps=steps, minutes=minutes, eval_every=eval_every,
+                                    transpose=transpose, seed=seed, bf16=bf16_is_fast() if bf16 is None else bf16)
         with progress_bar(quiet) as bar:
             task = bar.add_task("training", total=steps or None, info="")
 
