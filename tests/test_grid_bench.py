@@ -91,16 +91,53 @@ def test_packed_windows_see_only_themselves(rope):
 def test_training_rows_are_full_windows_of_real_pieces():
     from cadenza.bench import StepBatches
 
-    pieces = [[[60], [61, 62], [], [63]], [[60, 63], [60], [62]]]
-    x, y, seg = StepBatches(pieces, TOK, block_size=24, transpose=0, seed=1).next(3)
-    assert x.shape == y.shape == seg.shape == (3, 24) and not (y == PAD).any()  # no padding
-    for row_x, row_y, row_s in zip(x.tolist(), y.tolist(), seg.tolist()):
+    tok = GridTokenizer(GridConfig(55, 70))
+    pieces = [[[60], [61, 62], [], [63]], [[60, 63], [60], [62], [64, 65]]]
+    x, y, seg, cond = StepBatches(pieces, tok, block_size=24, transpose=2, seed=1).next(4)
+    assert x.shape == y.shape == seg.shape == cond.shape == (4, 24) and not (y == PAD).any()  # no padding
+    leads, shifts = set(), set()
+    for row_x, row_y, row_s, row_c in zip(x.tolist(), y.tolist(), seg.tolist(), cond.tolist()):
         for s in set(row_s):
-            xs = [t for t, g in zip(row_x, row_s) if g == s]
-            ys = [t for t, g in zip(row_y, row_s) if g == s]
-            assert xs[0] in (BOS, END) and xs[1:] == ys[:-1]  # each segment: BOS or END, then next-token targets
-            window = TOK.decode(xs[1:] + ys[-1:])  # a run of whole steps of one piece (maybe cut at the end)
-            assert any(window[:-1] == p[i:i + len(window) - 1] for p in pieces for i in range(len(p)))
+            xs, ys, cs = ([v for v, g in zip(row, row_s) if g == s] for row in (row_x, row_y, row_c))
+            assert xs[1:] == ys[:-1] and len(set(cs)) == 1  # next-token targets; one condition per window
+            shift = cs[0] - 2
+            steps = [[p - shift for p in step] for step in tok.decode(xs[1:] + ys[-1:])]
+            whole = steps[:-1] if ys[-1] != END else steps  # a window cut by the row's end loses its last step
+            # BOS leads a window from a piece's first step, END one from a later step, as in scoring
+            at = [i for p in pieces for i in range(len(p)) if p[i:i + len(whole)] == whole]
+            assert (0 in at) if xs[0] == BOS else (xs[0] == END and any(i > 0 for i in at))
+            leads.add(xs[0])
+            shifts.add(shift)
+    assert leads == {BOS, END} and len(shifts) > 1
+
+
+def test_model_range_is_the_piano_widened_by_train_only():
+    from cadenza.bench import check_range, grid_for
+    from cadenza.errors import OptionError
+
+    data = {"train": [[[30, 60]], [[100]]], "valid": [[[10]]], "test": [[[127]]]}
+    assert grid_for(data, margin=6) == GridConfig(21, 108)  # 30-6 and 100+6 are within the 88 keys
+    assert grid_for({**data, "train": [[[18, 110]]]}, margin=2) == GridConfig(16, 112)
+    tok = GridTokenizer(grid_for(data))
+    with pytest.raises(OptionError, match="test split holds pitches 127..127, outside the model's range 21..108"):
+        check_range(data["test"], tok, "the test split")
+    check_range(data["train"], tok, "the train split")
+
+
+def test_a_shift_aware_model_is_scored_as_untransposed():
+    from cadenza.bench import shift_condition
+
+    torch.manual_seed(0)
+    model = Transformer(ModelConfig(vocab_size=TOK.vocab_size, block_size=32, n_layer=1, n_head=2, n_embd=16,
+                                    dropout=0.0, n_conditions=5)).eval()  # shifts -2..+2
+    x = torch.tensor([TOK.encode([[60], [61, 63]])])
+    untransposed = masked_logits(model, x, conditions=torch.full_like(x, shift_condition(model, 0)))
+    assert shift_condition(model, 0) == 2 and shift_condition(model, -2) == 0
+    assert torch.equal(masked_logits(model, x), untransposed)  # the default: not transposed
+    up = masked_logits(model, x, conditions=torch.full_like(x, shift_condition(model, 2)))
+    assert not torch.allclose(up, untransposed)  # the condition reaches the output
+    with pytest.raises(ValueError, match="takes conditions"):
+        model(x)
 
 
 def test_mixture_weight_maximizes_the_mixed_likelihood():
@@ -133,7 +170,7 @@ def test_bench_cli_trains_evaluates_and_reloads(tmp_path):
     out = tmp_path / "m"
     proc = run_cli("bench", "nll", "--data", str(data), "--out", str(out), "--steps", "6", "--eval-every", "3",
                    "--embd", "16", "--layers", "1", "--heads", "2", "--block-size", "32", "--batch-size", "4",
-                   "--baselines", "--with-ngram", "--quiet", check=True)
+                   "--baselines", "--with-ngram", "--shift-aware", "--quiet", check=True)
     test_line = [line for line in proc.stdout.splitlines() if line.startswith("test NLL")]
     assert len(test_line) == 1 and "baseline independent pitches" in proc.stdout
     assert "mixed with the step 3-gram (weight " in proc.stdout

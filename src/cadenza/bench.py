@@ -46,9 +46,24 @@ def load_benchmark(path: str | Path) -> dict[str, list[Piece]]:
 
 
 def grid_for(data: dict[str, list[Piece]], margin: int = 6) -> GridConfig:
-    """A pitch range covering every split, widened by `margin` for transposition."""
-    pitches = [p for s in SPLITS for piece in data[s] for step in piece for p in step]
-    return GridConfig(max(0, min(pitches) - margin), min(127, max(pitches) + margin))
+    """The pitch range of a benchmark model: the piano's 88 keys (A0-C8: the published sets are
+    88-key rolls, and the published numbers normalize over all 2^88 pitch sets), widened where the
+    *train* split, shifted by up to `margin` semitones, goes beyond them. The valid and test splits
+    are not looked at: their range must not shape the model."""
+    pitches = [p for piece in data["train"] for step in piece for p in step]
+    piano = GridConfig()
+    return GridConfig(max(0, min([piano.low] + [p - margin for p in pitches])),
+                      min(127, max([piano.high] + [p + margin for p in pitches])))
+
+
+def check_range(pieces: list[Piece], tok: GridTokenizer, what: str) -> None:
+    """Refuse (one line) pieces holding a pitch the model has no token for: it could not score them."""
+    pitches = [p for piece in pieces for step in piece for p in step]
+    if pitches and (min(pitches) < tok.config.low or max(pitches) > tok.config.high):
+        from cadenza.errors import OptionError
+
+        raise OptionError(f"{what} holds pitches {min(pitches)}..{max(pitches)}, outside the model's range "
+                          f"{tok.config.low}..{tok.config.high}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -57,14 +72,17 @@ def grid_for(data: dict[str, list[Piece]], margin: int = 6) -> GridConfig:
 
 @dataclass
 class BenchConfig(RunConfig):
-    """A benchmark run: whole pieces fit the context, a smaller and more regularized model."""
+    """A benchmark run: rows packed with windows of pieces, a small, regularized model (defaults
+    chosen on JSB; docs/BENCHMARKS.md says what each bought)."""
 
     block_size: int = 768
     n_embd: int = 128
     dropout: float = 0.2
     attn_dropout: float = 0.0  # the fused attention kernel: several times faster than dropping attention weights
+    shift_aware: bool = False  # the model is told each training window's transposition (and 0 when scoring)
+    batch_size: int = 4  # rows packed full of windows
     minutes: float = 60.0
-    eval_every: int = 100
+    eval_every: int = 500
     transpose: int = 6
 
 
@@ -89,30 +107,33 @@ class StepBatches:
         self.weights = lengths / lengths.sum()
         self.rng = np.random.default_rng(seed)
 
-    def window(self) -> np.ndarray:
-        """Up to block_size + 1 tokens of a random piece, transposed: the one before a random step
-        start, then the piece from there."""
+    def window(self) -> tuple[np.ndarray, int]:
+        """(up to block_size + 1 tokens of a random piece: the one before a random step start, then
+        the piece from there; transposed by `shift` semitones, also returned)."""
         top = PITCH0 + self.tok.n_pitches - 1
         i = int(self.rng.choice(len(self.pieces), p=self.weights))
         lo, hi = max(-self.transpose, PITCH0 - self.low[i]), min(self.transpose, top - self.high[i])
         shift = int(self.rng.integers(lo, hi + 1))
         start = int(self.rng.choice(self.step_starts[i]))
         seq = self.pieces[i][start - 1:start + self.block]  # BOS at the piece's start, else the END before
-        return np.where(seq >= PITCH0, seq + shift, seq)
+        return np.where(seq >= PITCH0, seq + shift, seq), shift
 
-    def next(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(inputs, targets, segments), each (batch_size, block_size)."""
+    def next(self, batch_size: int) -> tuple[torch.Tensor, ...]:
+        """(inputs, targets, segments, conditions), each (batch_size, block_size); a token's
+        condition is its window's transposition as an id, shift + self.transpose (see shift_condition)."""
         x = np.full((batch_size, self.block), PAD, dtype=np.int64)
         y = np.full((batch_size, self.block), PAD, dtype=np.int64)
         seg = np.zeros((batch_size, self.block), dtype=np.int64)
+        cond = np.zeros((batch_size, self.block), dtype=np.int64)
         for b in range(batch_size):
             at, s = 0, 0
             while at < self.block:
-                seq = self.window()
+                seq, shift = self.window()
                 n = min(len(seq) - 1, self.block - at)
                 x[b, at:at + n], y[b, at:at + n], seg[b, at:at + n] = seq[:n], seq[1:n + 1], s
+                cond[b, at:at + n] = shift + self.transpose
                 at, s = at + n, s + 1
-        return torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(seg)
+        return tuple(torch.from_numpy(a) for a in (x, y, seg, cond))
 
     def state(self) -> dict:
         return self.rng.bit_generator.state
@@ -121,16 +142,27 @@ class StepBatches:
         self.rng.bit_generator.state = state
 
 
-def masked_logits(model, x: torch.Tensor, segments: torch.Tensor | None = None) -> torch.Tensor:
-    """The model's logits with every token the grid grammar forbids after x set to -inf."""
-    logits = model(x, segments)
+def shift_condition(model, shift: int = 0) -> int | None:
+    """The condition id that tells a shift-aware model its input is transposed by `shift` semitones
+    (ids 0..2t stand for -t..+t); None for a model that takes no conditions."""
+    n = model.config.n_conditions
+    return shift + (n - 1) // 2 if n else None
+
+
+def masked_logits(model, x: torch.Tensor, segments: torch.Tensor | None = None,
+                  conditions: torch.Tensor | None = None) -> torch.Tensor:
+    """The model's logits with every token the grid grammar forbids after x set to -inf. A
+    shift-aware model is told "not transposed" unless `conditions` say otherwise."""
+    if conditions is None and model.config.n_conditions:
+        conditions = torch.full_like(x, shift_condition(model))
+    logits = model(x, segments, conditions if model.config.n_conditions else None)
     return logits.masked_fill(~allowed_next(x, logits.size(-1)), float("-inf"))
 
 
 def masked_loss(model, batch) -> torch.Tensor:
     """Mean NLL per token (nats) under the normalized step distribution; PAD targets skipped."""
-    x, y, segments = batch
-    logits = masked_logits(model, x, segments)
+    x, y, segments, conditions = batch
+    logits = masked_logits(model, x, segments, conditions)
     return F.cross_entropy(logits.view(-1, logits.size(-1)), y.reshape(-1), ignore_index=PAD)
 
 
@@ -225,11 +257,19 @@ def train_benchmark(cfg: BenchConfig, data: dict[str, list[Piece]], out: Path, r
     from cadenza.model import ModelConfig, Transformer, load_model
     from cadenza.train import fit, pick_device
 
-    tok = GridTokenizer(grid_for(data, cfg.transpose))
+    ckpt = out / "checkpoint.json"
+    if resume and ckpt.exists():  # the range the run began with (an older run may have chosen another)
+        tok = GridTokenizer(GridConfig(**{k: v for k, v in json.loads(ckpt.read_text())["tokenizer"].items()
+                                          if k != "kind"}))
+    else:
+        tok = GridTokenizer(grid_for(data, cfg.transpose))
+    for s in ("valid", "test"):  # before any training: a split the model could not score is refused now
+        check_range(data[s], tok, f"the {s} split of {Path(cfg.data).name}")
     torch.manual_seed(cfg.seed)
     model = Transformer(ModelConfig(vocab_size=tok.vocab_size, block_size=cfg.block_size, n_layer=cfg.n_layer,
                                     n_head=cfg.n_head, n_embd=cfg.n_embd, dropout=cfg.dropout,
-                                    attn_dropout=cfg.attn_dropout, rope=cfg.rope)).to(pick_device())
+                                    attn_dropout=cfg.attn_dropout, rope=cfg.rope,
+                                    n_conditions=2 * cfg.transpose + 1 if cfg.shift_aware else 0)).to(pick_device())
     batches = StepBatches(data["train"], tok, cfg.block_size, cfg.transpose, cfg.seed)
     meta = {"tokenizer": {"kind": "grid", **tok.config.to_dict()}, "bench": asdict(cfg),
             "train": {"data": Path(cfg.data).name}}
@@ -252,6 +292,7 @@ def evaluate_checkpoint(directory: Path, data: dict[str, list[Piece]], splits=("
     tok = GridTokenizer(GridConfig(**{k: v for k, v in meta["tokenizer"].items() if k != "kind"}))
     results = {}
     for s in splits:
+        check_range(data[s], tok, f"the {s} split")
         lp = np.concatenate(step_logprobs(model, data[s], tok))
         results[s] = (-float(lp.sum()) / len(lp), len(lp), lp)
     return results, meta
@@ -298,7 +339,9 @@ def write_card(directory: Path, meta: dict, results: dict, command: str) -> Path
         f"{b['lr']} with {b['warmup_steps']} warm-up steps and cosine decay, weight decay {b['weight_decay']}; "
         f"attention-weight dropout {m['dropout'] if m.get('attn_dropout') is None else m['attn_dropout']}; "
         + ("bfloat16 autocast for the training steps (validation and the numbers below in fp32); " if b.get("bf16") else "fp32; ")
-        + f"random transposition of each training window by up to ±{b['transpose']} semitones (train split only)",
+        + f"random transposition of each training window by up to ±{b['transpose']} semitones (train split only)"
+        + ("; the model is told each window's transposition (a learned embedding added to every token) and, "
+           "when scoring, that nothing is transposed" if b.get("shift_aware") else ""),
         f"- best checkpoint by validation NLL at step {meta['step']}" + (f" of {total:,}" if total else "")
         + f", after {meta['train_minutes']} minutes on {meta.get('device')}",
         "- the valid split chose the checkpoint; the test split was read only to report",

@@ -272,14 +272,17 @@ def bench_nll(
     steps: int = typer.Option(0, help="exact number of optimizer steps; 0 = use --minutes"),
     block_size: int = typer.Option(768, help="context length in tokens"),
     layers: int = typer.Option(4), heads: int = typer.Option(4), embd: int = typer.Option(128),
-    dropout: float = typer.Option(0.2), batch_size: int = typer.Option(16), lr: float = typer.Option(1e-3),
+    dropout: float = typer.Option(0.2), lr: float = typer.Option(1e-3),
+    batch_size: int = typer.Option(4, help="rows of --block-size tokens per step, each packed with windows"),
     attn_dropout: float = typer.Option(0.0, help="dropout on attention weights (0 allows the fused attention kernel, "
                                                  "several times faster)"),
     bf16: Optional[bool] = typer.Option(None, "--bf16/--fp32", help="train under bfloat16 autocast [default: where "
                                         "the hardware has it natively]; evaluation is always fp32"),
     rope: bool = typer.Option(True, help="rotary (relative) positions; --no-rope: learned absolute ones (worse here: docs/BENCHMARKS.md)"),
     transpose: int = typer.Option(6, help="augment the training split by transposition up to this many semitones"),
-    eval_every: int = typer.Option(100, help="validate every this many steps"),
+    shift_aware: bool = typer.Option(False, help="tell the model each training window's transposition (scoring "
+                                                 "tells it 0), so it can learn the untransposed keys and ranges"),
+    eval_every: int = typer.Option(500, help="validate every this many steps (and at the end)"),
     seed: int = typer.Option(0),
     baselines: bool = typer.Option(False, help="also print the independent-pitch and step n-gram baselines"),
     resume: bool = typer.Option(False, help="continue an interrupted benchmark run in --out"),
@@ -312,7 +315,9 @@ def bench_nll(
 
             if not (out / "checkpoint.json").exists():
                 raise OptionError(f"{out}: nothing to resume (no checkpoint.json); start without --resume")
-            cfg = bench.BenchConfig(**json.loads((out / "checkpoint.json").read_text())["bench"])
+            record = json.loads((out / "checkpoint.json").read_text())["bench"]
+            record.setdefault("attn_dropout", record.get("dropout"))  # runs before the option dropped attention weights
+            cfg = bench.BenchConfig(**record)
             if Path(cfg.data).resolve() != data.resolve():
                 raise OptionError(f"{out} was trained on {cfg.data}; resume it with --data {cfg.data}")
         else:
@@ -321,7 +326,8 @@ def bench_nll(
             cfg = bench.BenchConfig(data=str(data), block_size=block_size, n_layer=layers, n_head=heads,
                                     n_embd=embd, dropout=dropout, attn_dropout=attn_dropout, rope=rope,
                                     batch_size=batch_size, lr=lr, steps=steps, minutes=minutes, eval_every=eval_every,
-                                    transpose=transpose, seed=seed, bf16=bf16_is_fast() if bf16 is None else bf16)
+                                    transpose=transpose, shift_aware=shift_aware, seed=seed,
+                                    bf16=bf16_is_fast() if bf16 is None else bf16)
         with progress_bar(quiet) as bar:
             task = bar.add_task("training", total=steps or None, info="")
 

@@ -28,6 +28,8 @@ class ModelConfig:
     attn_dropout: float | None = None  # dropout on attention weights; None: `dropout`. 0 lets PyTorch use its fused
     # (flash) attention kernel: about 7x faster training on a 2-core CPU, where dropping weights costs most of a step
     rope: bool = False  # rotary position embedding (relative positions) instead of learned absolute ones
+    n_conditions: int = 0  # > 0: forward() takes a condition id per token (e.g. a window's transposition),
+    # whose learned embedding is added to the token's
     causal: bool = True  # False: every position attends to every other (the orderless model)
 
     def __post_init__(self):
@@ -104,6 +106,7 @@ class Transformer(nn.Module):
         self.config = cfg
         self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.n_embd)
         self.pos_emb = None if cfg.rope else nn.Embedding(cfg.block_size, cfg.n_embd)
+        self.cond_emb = nn.Embedding(cfg.n_conditions, cfg.n_embd) if cfg.n_conditions else None
         self.drop = nn.Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
         self.ln_f = nn.LayerNorm(cfg.n_embd)
@@ -126,20 +129,27 @@ class Transformer(nn.Module):
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters()) - (self.pos_emb.weight.numel() if self.pos_emb else 0)
 
-    def forward(self, idx: torch.Tensor, segments: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, idx: torch.Tensor, segments: torch.Tensor | None = None,
+                conditions: torch.Tensor | None = None) -> torch.Tensor:
         """idx (B, T) token ids -> logits (B, T, vocab). (Incremental decoding: cadenza.decode.)
 
         `segments` (B, T) ints, non-decreasing along T, packs several sequences into one row: a
-        position attends only to earlier positions of its own segment, as if each were alone."""
+        position attends only to earlier positions of its own segment, as if each were alone.
+        `conditions` (B, T) ints below config.n_conditions, required when that is set."""
         B, T = idx.shape
         if T > self.config.block_size:
             raise ValueError(f"sequence of {T} tokens exceeds block_size {self.config.block_size}")
+        if (conditions is None) != (self.cond_emb is None):
+            raise ValueError(f"this model takes {'no ' if self.cond_emb is None else ''}conditions")
         x = self.tok_emb(idx)
+        if self.cond_emb is not None:
+            x = x + self.cond_emb(conditions)
         position = torch.arange(T, device=idx.device)
         mask = None
-        if segments is not None:  # (B, 1, T, T): same segment, and not later
-            causal = torch.ones(T, T, dtype=torch.bool, device=idx.device).tril()
-            mask = (segments[:, None, :, None] == segments[:, None, None, :]) & causal
+        if segments is not None:  # (B, 1, T, T): same segment (and, in a causal model, not later)
+            mask = segments[:, None, :, None] == segments[:, None, None, :]
+            if self.config.causal:
+                mask = mask & torch.ones(T, T, dtype=torch.bool, device=idx.device).tril()
             begins = torch.ones_like(segments, dtype=torch.bool)
             begins[:, 1:] = segments[:, 1:] != segments[:, :-1]
             position = position - torch.cummax(torch.where(begins, position, 0), dim=1).values  # within its segment
