@@ -178,6 +178,7 @@ def test_bench_cli_trains_evaluates_and_reloads(tmp_path):
     assert [line for line in again.stdout.splitlines() if line.startswith("test NLL")] == test_line
     card = (out / "card.md").read_text()  # the card holds the command and the numbers just measured
     assert test_line[0] in card and "--steps 6 --eval-every 3" in card and "seed 0" in card
+    assert [line for line in proc.stdout.splitlines() if line.startswith("mixed with")][0] in card
     bad = tmp_path / "bad.json.gz"
     bad.write_bytes(b"not gzip")
     proc = run_cli("bench", "nll", "--data", str(bad), "--steps", "1")

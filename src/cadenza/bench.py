@@ -312,9 +312,19 @@ def mix_with_ngram(data: dict[str, list[Piece]], results: dict) -> tuple[float, 
     return w, {s: -float(mixed_logprobs(other[s], results[s][2], w).mean()) for s in results}
 
 
-def write_card(directory: Path, meta: dict, results: dict, command: str) -> Path:
+def mixed_line(w: float, mixed: dict[str, float]) -> str:
+    return (f"mixed with the step 3-gram (weight {w:.3f}, chosen on valid): valid NLL {mixed['valid']:.4f}, "
+            f"test NLL {mixed['test']:.4f} nats per time step")
+
+
+def write_card(directory: Path, meta: dict, results: dict, command: str,
+               mixed: tuple[float, dict[str, float]] | None = None) -> Path:
     """card.md for a benchmark model just trained and evaluated: data, command, settings, the
-    chosen checkpoint and the measured valid and test NLL (the lines `--checkpoint` prints)."""
+    chosen checkpoint and the measured valid and test NLL (the lines `--checkpoint` prints), and
+    with `mixed` (mix_with_ngram's answer) the mixture with the step 3-gram."""
+    import os
+    import platform
+
     from cadenza.files import atomic_write
 
     b, m = meta["bench"], meta["model"]
@@ -343,7 +353,8 @@ def write_card(directory: Path, meta: dict, results: dict, command: str) -> Path
         + ("; the model is told each window's transposition (a learned embedding added to every token) and, "
            "when scoring, that nothing is transposed" if b.get("shift_aware") else ""),
         f"- best checkpoint by validation NLL at step {meta['step']}" + (f" of {total:,}" if total else "")
-        + f", after {meta['train_minutes']} minutes on {meta.get('device')}",
+        + f", after {meta['train_minutes']} minutes on {meta.get('device')}"
+        + (f" ({os.cpu_count()} cores, {platform.machine()})" if meta.get("device") == "cpu" else ""),
         "- the valid split chose the checkpoint; the test split was read only to report",
         "",
         "## Measured",
@@ -352,8 +363,13 @@ def write_card(directory: Path, meta: dict, results: dict, command: str) -> Path
         "```",
         f"valid NLL {results['valid'][0]:.4f} nats per time step ({results['valid'][1]} steps)",
         f"test NLL {results['test'][0]:.4f} nats per time step ({results['test'][1]} steps)",
+        *([mixed_line(*mixed)] if mixed else []),
         "```",
         "",
+        *(["With `--with-ngram`, the last line: the network's step distribution mixed with a step 3-gram "
+           "fitted on the train split (interpolated absolute discounting down to independent pitch "
+           "frequencies), one weight chosen by EM on the valid split; a mixture of two normalized "
+           "distributions is normalized.", ""] if mixed else []),
         "Frame-level NLL per time step in nats, normalized over all pitch sets of a step; pieces longer "
         f"than {m['block_size']} tokens are scored in overlapping windows, each token once with at least half a "
         "window of context. docs/BENCHMARKS.md compares it with the published models and the baselines.",

@@ -339,21 +339,21 @@ def bench_nll(
 
             bench.train_benchmark(cfg, d, out, resume=resume, progress=on_step)
     results, meta = bench.evaluate_checkpoint(checkpoint or out, d)
+    mixed = bench.mix_with_ngram(d, results) if with_ngram else None
     if checkpoint is None:
         import shlex
         import sys
 
-        card = bench.write_card(out, meta, results, "cadenza bench nll " + " ".join(shlex.quote(a) for a in sys.argv[3:]))
+        card = bench.write_card(out, meta, results, "cadenza bench nll " + " ".join(shlex.quote(a) for a in sys.argv[3:]),
+                                mixed)
         echo(f"wrote {card}")
         checkpoint = out
     typer.echo(f"model {checkpoint}: {meta['params']:,} parameters, trained {meta.get('train_minutes')} minutes "
                f"to step {meta.get('step')} on {meta.get('device')}, seed {meta['bench']['seed']}")
     typer.echo(f"valid NLL {results['valid'][0]:.4f} nats per time step ({results['valid'][1]} steps)")
     typer.echo(f"test NLL {results['test'][0]:.4f} nats per time step ({results['test'][1]} steps)")
-    if with_ngram:
-        w, mixed = bench.mix_with_ngram(d, results)
-        typer.echo(f"mixed with the step 3-gram (weight {w:.3f}, chosen on valid): valid NLL {mixed['valid']:.4f}, "
-                   f"test NLL {mixed['test']:.4f} nats per time step")
+    if mixed:
+        typer.echo(bench.mixed_line(*mixed))
 
 
 cli_assistant.register(app)
