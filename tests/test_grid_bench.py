@@ -183,3 +183,30 @@ def test_bench_cli_trains_evaluates_and_reloads(tmp_path):
     bad.write_bytes(b"not gzip")
     proc = run_cli("bench", "nll", "--data", str(bad), "--steps", "1")
     assert proc.returncode == 2 and "bad.json.gz" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_an_interrupted_benchmark_run_resumes_to_the_same_model(tmp_path):
+    from cadenza.bench import BenchConfig, train_benchmark
+
+    rng = np.random.default_rng(3)
+    piece = lambda: [sorted(set(rng.choice([60, 62, 64, 67, 72], size=3).tolist())) for _ in range(int(rng.integers(8, 30)))]
+    data = {s: [piece() for _ in range(4)] for s in ("train", "valid", "test")}
+    cfg = BenchConfig(data=str(tmp_path / "tiny.json.gz"), block_size=32, n_layer=1, n_head=2, n_embd=16, steps=8,
+                      eval_every=4, checkpoint_minutes=0.0, batch_size=2, bf16=False)
+
+    class Interrupt(Exception):
+        pass
+
+    def stop_at_6(state, loss, lr):
+        if state.step == 6:  # a checkpoint was written after every step up to 5
+            raise Interrupt
+
+    straight, _ = train_benchmark(cfg, data, tmp_path / "straight")
+    with pytest.raises(Interrupt):
+        train_benchmark(cfg, data, tmp_path / "broken", progress=stop_at_6, command="cadenza bench nll --first")
+    assert json.loads((tmp_path / "broken" / "checkpoint.json").read_text())["state"]["step"] == 5
+    resumed, meta = train_benchmark(cfg, data, tmp_path / "broken", resume=True, command="cadenza bench nll --resume")
+    assert meta["resumed_at"] == [5] and meta["command"] == "cadenza bench nll --first"  # the run's own command
+    # the same windows (the batch generator's state was restored), the same weights
+    for (name, x), (_, y) in zip(straight.state_dict().items(), resumed.state_dict().items()):
+        assert torch.equal(x, y), name

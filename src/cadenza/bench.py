@@ -76,8 +76,10 @@ class BenchConfig(RunConfig):
     chosen on JSB; docs/BENCHMARKS.md says what each bought)."""
 
     block_size: int = 768
-    n_embd: int = 128
-    dropout: float = 0.2
+    n_layer: int = 6
+    n_head: int = 6
+    n_embd: int = 192
+    dropout: float = 0.3
     attn_dropout: float = 0.0  # the fused attention kernel: several times faster than dropping attention weights
     shift_aware: bool = False  # the model is told each training window's transposition (and 0 when scoring)
     batch_size: int = 4  # rows packed full of windows
@@ -251,16 +253,18 @@ def mixed_logprobs(a: np.ndarray, b: np.ndarray, w: float) -> np.ndarray:
 
 
 def train_benchmark(cfg: BenchConfig, data: dict[str, list[Piece]], out: Path, resume: bool = False,
-                    progress=None):
+                    progress=None, command: str | None = None):
     """Train on data["train"] (read from cfg.data; data["valid"] chooses the checkpoint);
-    return (model, meta) of the best model by validation NLL per step, as saved in `out`."""
+    return (model, meta) of the best model by validation NLL per step, as saved in `out`.
+    `command` (the command line that started the run) is kept in the model's meta; a resumed run
+    keeps its first command and records the steps it was resumed at."""
     from cadenza.model import ModelConfig, Transformer, load_model
     from cadenza.train import fit, pick_device
 
     ckpt = out / "checkpoint.json"
-    if resume and ckpt.exists():  # the range the run began with (an older run may have chosen another)
-        tok = GridTokenizer(GridConfig(**{k: v for k, v in json.loads(ckpt.read_text())["tokenizer"].items()
-                                          if k != "kind"}))
+    before = json.loads(ckpt.read_text()) if resume and ckpt.exists() else None
+    if before:  # the range the run began with (an older run may have chosen another)
+        tok = GridTokenizer(GridConfig(**{k: v for k, v in before["tokenizer"].items() if k != "kind"}))
     else:
         tok = GridTokenizer(grid_for(data, cfg.transpose))
     for s in ("valid", "test"):  # before any training: a split the model could not score is refused now
@@ -273,6 +277,11 @@ def train_benchmark(cfg: BenchConfig, data: dict[str, list[Piece]], out: Path, r
     batches = StepBatches(data["train"], tok, cfg.block_size, cfg.transpose, cfg.seed)
     meta = {"tokenizer": {"kind": "grid", **tok.config.to_dict()}, "bench": asdict(cfg),
             "train": {"data": Path(cfg.data).name}}
+    if command:
+        meta["command"] = command
+    if before:
+        meta["command"] = before.get("command", command)
+        meta["resumed_at"] = before.get("resumed_at", []) + [before["state"]["step"]]
     fit(model, cfg, batches, lambda m: nll_per_step(m, data["valid"], tok)[0], out, meta, resume, progress,
         loss_fn=masked_loss)
     return load_model(out)
@@ -328,6 +337,8 @@ def write_card(directory: Path, meta: dict, results: dict, command: str,
     from cadenza.files import atomic_write
 
     b, m = meta["bench"], meta["model"]
+    command = meta.get("command", command)
+    resumed = meta.get("resumed_at", [])
     ckpt = Path(directory) / "checkpoint.json"
     total = json.loads(ckpt.read_text())["state"].get("total_steps") if ckpt.exists() else None
     data = Path(b["data"])
@@ -343,7 +354,9 @@ def write_card(directory: Path, meta: dict, results: dict, command: str,
         "",
         "## Training",
         f"- command: `{command}`" + (f" (the budget became {total:,} steps after timing the first 20; "
-                                     f"`--steps {total}` fixes the count for a reproduction)" if total and not b["steps"] else ""),
+                                     f"`--steps {total}` fixes the count for a reproduction)" if total and not b["steps"] else "")
+        + (f"; interrupted and continued with `--resume` (which restores weights, optimizer, step and random "
+           f"generators) at step{'s' if len(resumed) > 1 else ''} {', '.join(map(str, resumed))}" if resumed else ""),
         f"- seed {b['seed']}; each step {b['batch_size']} rows of {m['block_size']} tokens, packed with windows "
         "that each start at a time step of a piece and see only themselves; AdamW lr "
         f"{b['lr']} with {b['warmup_steps']} warm-up steps and cosine decay, weight decay {b['weight_decay']}; "

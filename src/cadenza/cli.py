@@ -271,8 +271,8 @@ def bench_nll(
     minutes: float = typer.Option(60.0, help="training time budget (ignored with --steps)"),
     steps: int = typer.Option(0, help="exact number of optimizer steps; 0 = use --minutes"),
     block_size: int = typer.Option(768, help="context length in tokens"),
-    layers: int = typer.Option(4), heads: int = typer.Option(4), embd: int = typer.Option(128),
-    dropout: float = typer.Option(0.2), lr: float = typer.Option(1e-3),
+    layers: int = typer.Option(6), heads: int = typer.Option(6), embd: int = typer.Option(192),
+    dropout: float = typer.Option(0.3), lr: float = typer.Option(1e-3),
     batch_size: int = typer.Option(4, help="rows of --block-size tokens per step, each packed with windows"),
     attn_dropout: float = typer.Option(0.0, help="dropout on attention weights (0 allows the fused attention kernel, "
                                                  "several times faster)"),
@@ -306,6 +306,7 @@ def bench_nll(
             typer.echo(f"baseline {name}: valid NLL {nll_per_step(model, d['valid']):.3f}, "
                        f"test NLL {nll_per_step(model, d['test']):.3f}")
     if checkpoint is None:
+        command = "cadenza bench nll " + " ".join(shlex.quote(a) for a in sys.argv[3:])
         out = out or Path("runs") / f"bench-{data.name.split('.')[0]}"
         if (out / "model.json").exists() and not (resume or force):
             raise OptionError(f"{out} already holds a model; use --checkpoint {out} to evaluate it, "
@@ -337,15 +338,11 @@ def bench_nll(
                 if not quiet and not bar.console.is_terminal and state.step % 100 == 0:
                     echo(f"step {state.step}/{state.total_steps} loss {loss:.3f}{best}")
 
-            bench.train_benchmark(cfg, d, out, resume=resume, progress=on_step)
+            bench.train_benchmark(cfg, d, out, resume=resume, progress=on_step, command=command)
     results, meta = bench.evaluate_checkpoint(checkpoint or out, d)
     mixed = bench.mix_with_ngram(d, results) if with_ngram else None
     if checkpoint is None:
-        import shlex
-        import sys
-
-        card = bench.write_card(out, meta, results, "cadenza bench nll " + " ".join(shlex.quote(a) for a in sys.argv[3:]),
-                                mixed)
+        card = bench.write_card(out, meta, results, command, mixed)
         echo(f"wrote {card}")
         checkpoint = out
     typer.echo(f"model {checkpoint}: {meta['params']:,} parameters, trained {meta.get('train_minutes')} minutes "
