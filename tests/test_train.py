@@ -110,3 +110,20 @@ def test_a_time_budget_counts_validation_time(tmp_path, data, monkeypatch):
                              progress=tick)
     assert state.elapsed_s + 10.0 <= 120.0 + 1e-9  # the last step's end plus the final validation
     assert state.step == state.total_steps and state.step >= 70  # used the budget: at most 80 steps fit in it
+
+
+def test_patience_stops_a_run_that_no_longer_improves(tmp_path, data):
+    from cadenza import train as train_module
+
+    tok = VoicesTokenizer(VoicesConfig(n_voices=4, steps_per_beat=2))
+    model = train_module.Transformer(train_module.ModelConfig(vocab_size=tok.vocab_size, block_size=64, n_layer=1,
+                                                              n_head=2, n_embd=32, dropout=0.0))
+    scores = iter([3.0, 2.0, 2.5, 2.1, 2.2, 1.0, 0.5])  # best at the 2nd validation, then three worse
+
+    state = train_module.fit(model, cfg(steps=70, eval_every=10, patience=3), train_module.Batches(data, tok, 64, 0, 3),
+                             lambda m: next(scores), tmp_path, {})
+    assert state.stopped_early and state.step == 50 and state.best_valid == 2.0
+    assert json.loads((tmp_path / "model.json").read_text())["step"] == 20  # the best model is the one kept
+    resumed = train_module.fit(model, cfg(steps=70, eval_every=10, patience=3), train_module.Batches(data, tok, 64, 0, 3),
+                               lambda m: next(scores), tmp_path, {}, resume=True)
+    assert resumed.step == 50  # a stopped run stays stopped

@@ -85,6 +85,7 @@ class BenchConfig(RunConfig):
     batch_size: int = 4  # rows packed full of windows
     minutes: float = 60.0
     eval_every: int = 500
+    patience: int = 3  # JSB's 229 training chorales are overfitted within the hour
     transpose: int = 6
 
 
@@ -340,7 +341,8 @@ def write_card(directory: Path, meta: dict, results: dict, command: str,
     command = meta.get("command", command)
     resumed = meta.get("resumed_at", [])
     ckpt = Path(directory) / "checkpoint.json"
-    total = json.loads(ckpt.read_text())["state"].get("total_steps") if ckpt.exists() else None
+    state = json.loads(ckpt.read_text())["state"] if ckpt.exists() else {}
+    total = state.get("total_steps")
     data = Path(b["data"])
     lines = [
         f"# {Path(directory).name}",
@@ -353,8 +355,9 @@ def write_card(directory: Path, meta: dict, results: dict, command: str,
         f"split of `{data.name}`" + (" (Boulanger-Lewandowski, Bengio & Vincent 2012)." if data.name in PUBLISHED_SETS else "."),
         "",
         "## Training",
-        f"- command: `{command}`" + (f" (the budget became {total:,} steps after timing the first 20; "
-                                     f"`--steps {total}` fixes the count for a reproduction)" if total and not b["steps"] else "")
+        f"- command: `{command}`" + (f" (the time budget, re-planned at each validation, came to {total:,} steps; `--steps {total}` "
+                                     "trains as many on a schedule fixed from the start: a close rerun, not a step-for-step "
+                                     "one)" if total and not b["steps"] else "")
         + (f"; interrupted and continued with `--resume` (which restores weights, optimizer, step and random "
            f"generators) at step{'s' if len(resumed) > 1 else ''} {', '.join(map(str, resumed))}" if resumed else ""),
         f"- seed {b['seed']}; each step {b['batch_size']} rows of {m['block_size']} tokens, packed with windows "
@@ -368,6 +371,8 @@ def write_card(directory: Path, meta: dict, results: dict, command: str,
         f"- best checkpoint by validation NLL at step {meta['step']}" + (f" of {total:,}" if total else "")
         + f", after {meta['train_minutes']} minutes on {meta.get('device')}"
         + (f" ({os.cpu_count()} cores, {platform.machine()})" if meta.get("device") == "cpu" else ""),
+        *([f"- stopped early at step {state['step']:,}: {b['patience']} validations in a row without a new best "
+           f"(`--patience {b['patience']}`)"] if state.get("stopped_early") else []),
         "- the valid split chose the checkpoint; the test split was read only to report",
         "",
         "## Measured",

@@ -154,6 +154,7 @@ def train(
                                                "--data may also be a four-voice grid file like jsb16th_satb.json.gz"),
     window_steps: int = typer.Option(256, help="orderless: training window in grid steps"),
     eval_every: int = typer.Option(200, help="validate every this many steps"),
+    patience: int = typer.Option(0, help="stop after this many validations in a row without a new best (0: never)"),
     checkpoint_minutes: float = typer.Option(2.0, help="write a checkpoint at least this often"),
     seed: int = typer.Option(0),
     resume: bool = typer.Option(False, help="continue an interrupted run in --out (with its saved settings)"),
@@ -170,8 +171,8 @@ def train(
     cfg_kw = dict(data=data, n_voices=voices, steps_per_beat=steps_per_beat, programs=tuple(prog),
                   block_size=block_size, n_layer=layers, n_head=heads, n_embd=embd, dropout=dropout,
                   rope=rope, batch_size=batch_size, lr=lr, steps=steps, minutes=minutes, eval_every=eval_every,
-                  checkpoint_minutes=checkpoint_minutes, transpose=transpose, seed=seed, max_pieces=max_pieces,
-                  exact_parts=exact_parts)
+                  patience=patience, checkpoint_minutes=checkpoint_minutes, transpose=transpose, seed=seed,
+                  max_pieces=max_pieces, exact_parts=exact_parts)
     command = "cadenza train " + " ".join(shlex.quote(a) for a in sys.argv[2:])
     if orderless or (resume and _is_orderless_run(out)):
         from cadenza import orderless_run
@@ -283,6 +284,7 @@ def bench_nll(
     shift_aware: bool = typer.Option(False, help="tell the model each training window's transposition (scoring "
                                                  "tells it 0), so it can learn the untransposed keys and ranges"),
     eval_every: int = typer.Option(500, help="validate every this many steps (and at the end)"),
+    patience: int = typer.Option(3, help="stop after this many validations in a row without a new best (0: never)"),
     seed: int = typer.Option(0),
     baselines: bool = typer.Option(False, help="also print the independent-pitch and step n-gram baselines"),
     resume: bool = typer.Option(False, help="continue an interrupted benchmark run in --out"),
@@ -327,6 +329,7 @@ def bench_nll(
             cfg = bench.BenchConfig(data=str(data), block_size=block_size, n_layer=layers, n_head=heads,
                                     n_embd=embd, dropout=dropout, attn_dropout=attn_dropout, rope=rope,
                                     batch_size=batch_size, lr=lr, steps=steps, minutes=minutes, eval_every=eval_every,
+                                    patience=patience,
                                     transpose=transpose, shift_aware=shift_aware, seed=seed,
                                     bf16=bf16_is_fast() if bf16 is None else bf16)
         with progress_bar(quiet) as bar:

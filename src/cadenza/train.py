@@ -47,6 +47,7 @@ class RunConfig:
     transpose: int = 5  # augmentation: random shift in [-transpose, +transpose] semitones
     seed: int = 0
     bf16: bool = False  # training steps under bfloat16 autocast (weights, loss and validation stay fp32)
+    patience: int = 0  # stop after this many validations in a row without a new best (0: never stop early)
 
     def __post_init__(self):
         if self.minutes <= 0 and self.steps <= 0:
@@ -78,6 +79,13 @@ class TrainState:
     best_valid: float = math.inf
     elapsed_s: float = 0.0
     history: list = field(default_factory=list)  # [step, train_loss, valid_loss]
+    stopped_early: bool = False  # ended by cfg.patience before total_steps
+
+
+def validations_since_best(state: TrainState) -> int:
+    """How many validations came after the best one (0: the latest is the best)."""
+    valid = [h[2] for h in state.history]
+    return len(valid) - 1 - valid.index(min(valid)) if valid else 0
 
 
 def pick_device() -> str:
@@ -194,7 +202,8 @@ def fit(model: Transformer, cfg: RunConfig, batches, evaluate_fn: Callable[[Tran
     full checkpoint (weights, optimizer, step, both RNGs) at least every cfg.checkpoint_minutes.
 
     `batches` has next(batch_size), state() and set_state(). `loss_fn(model, batch)` defaults to model.loss(x, y).
-    `progress(state, train_loss, lr)` is called after each step.
+    `progress(state, train_loss, lr)` is called after each step. With cfg.patience, the run ends
+    once that many validations in a row have not improved on the best.
     """
     device = next(model.parameters()).device
     opt = _optimizer(model, cfg)
@@ -214,7 +223,7 @@ def fit(model: Transformer, cfg: RunConfig, batches, evaluate_fn: Callable[[Tran
             rate = 20 / max(time.monotonic() - clock, 1e-6)
             state.total_steps = max(21, int(rate * cfg.minutes * 60))
         total = state.total_steps or 10**9
-        if state.step >= total:
+        if state.step >= total or state.stopped_early:
             break
         lr = lr_at(state.step, cfg, total)
         for g in opt.param_groups:
@@ -245,6 +254,8 @@ def fit(model: Transformer, cfg: RunConfig, batches, evaluate_fn: Callable[[Tran
                 state.best_valid = valid
                 save_model(model, out, {**meta, "valid_loss": valid, "step": state.step,
                                         "train_minutes": round(state.elapsed_s / 60, 2)})
+            if cfg.patience and not last and validations_since_best(state) >= cfg.patience:
+                state.stopped_early = last = True  # overfitting: the best model is saved, more steps will not help
         if last or time.monotonic() - since_ckpt > cfg.checkpoint_minutes * 60:
             _save_checkpoint(out, model, opt, state, batches, meta)
             since_ckpt = time.monotonic()
