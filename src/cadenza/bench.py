@@ -322,9 +322,14 @@ def mix_with_ngram(data: dict[str, list[Piece]], results: dict) -> tuple[float, 
     return w, {s: -float(mixed_logprobs(other[s], results[s][2], w).mean()) for s in results}
 
 
-def mixed_line(w: float, mixed: dict[str, float]) -> str:
-    return (f"mixed with the step 3-gram (weight {w:.3f}, chosen on valid): valid NLL {mixed['valid']:.4f}, "
-            f"test NLL {mixed['test']:.4f} nats per time step")
+def result_lines(results: dict, mixed: tuple[float, dict[str, float]] | None = None) -> list[str]:
+    """The lines `bench nll` prints and a card quotes: valid and test NLL, and with `mixed` the mixture's."""
+    lines = [f"{s} NLL {results[s][0]:.4f} nats per time step ({results[s][1]} steps)" for s in ("valid", "test")]
+    if mixed:
+        w, nll = mixed
+        lines.append(f"mixed with the step 3-gram (weight {w:.3f}, chosen on valid): valid NLL {nll['valid']:.4f}, "
+                     f"test NLL {nll['test']:.4f} nats per time step")
+    return lines
 
 
 def write_card(directory: Path, meta: dict, results: dict, command: str,
@@ -376,12 +381,10 @@ def write_card(directory: Path, meta: dict, results: dict, command: str,
         "- the valid split chose the checkpoint; the test split was read only to report",
         "",
         "## Measured",
-        f"`cadenza bench nll --data {b['data']} --checkpoint {directory}`:",
+        f"`cadenza bench nll --data {b['data']} --checkpoint {directory}{' --with-ngram' if mixed else ''}`:",
         "",
         "```",
-        f"valid NLL {results['valid'][0]:.4f} nats per time step ({results['valid'][1]} steps)",
-        f"test NLL {results['test'][0]:.4f} nats per time step ({results['test'][1]} steps)",
-        *([mixed_line(*mixed)] if mixed else []),
+        *result_lines(results, mixed),
         "```",
         "",
         *(["With `--with-ngram`, the last line: the network's step distribution mixed with a step 3-gram "

@@ -350,10 +350,8 @@ def bench_nll(
         checkpoint = out
     typer.echo(f"model {checkpoint}: {meta['params']:,} parameters, trained {meta.get('train_minutes')} minutes "
                f"to step {meta.get('step')} on {meta.get('device')}, seed {meta['bench']['seed']}")
-    typer.echo(f"valid NLL {results['valid'][0]:.4f} nats per time step ({results['valid'][1]} steps)")
-    typer.echo(f"test NLL {results['test'][0]:.4f} nats per time step ({results['test'][1]} steps)")
-    if mixed:
-        typer.echo(bench.mixed_line(*mixed))
+    for line in bench.result_lines(results, mixed):
+        typer.echo(line)
 
 
 cli_assistant.register(app)
