@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cadenza.bench import StepBatches, grid_for, load_benchmark, masked_loss
-from cadenza.model import ModelConfig, Transformer
-from cadenza.tokenize.grid import GridTokenizer
+from cadenza.families.benchmark import StepBatches, range_for, load_benchmark, masked_loss
+from cadenza.nn.transformer import ModelConfig, Transformer
+from cadenza.tokenize.pianoroll import PianoRollTokenizer
 
 
 def seconds_per_step(batches, tok, args, attn_dropout: float, bf16: bool) -> float:
@@ -54,7 +54,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=5)
     args = ap.parse_args()
     data = load_benchmark(args.data)
-    tok = GridTokenizer(grid_for(data))
+    tok = PianoRollTokenizer(range_for(data))
     batches = StepBatches(data["train"], tok, args.block_size, transpose=6, seed=0)
     tokens = args.batch_size * args.block_size
     print(f"{Path(args.data).name}: {args.layers} layers, {args.embd} channels, {args.batch_size} packed rows of "

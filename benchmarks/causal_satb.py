@@ -25,9 +25,9 @@ from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from cadenza.model import ModelConfig, Transformer  # noqa: E402
-from cadenza.orderless_run import load_satb  # noqa: E402
-from cadenza.train import RunConfig, fit  # noqa: E402
+from cadenza.nn.transformer import ModelConfig, Transformer  # noqa: E402
+from cadenza.families.orderless import load_satb  # noqa: E402
+from cadenza.train.loop import RunConfig, fit  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "jsb16th_satb.json.gz"
 BOS, PAD = 129, 130
@@ -101,9 +101,10 @@ def main() -> None:
     state = fit(model, cfg, CellBatches(d["train"], args.block, cfg.transpose, args.seed),
                 lambda m: measure(m, d["valid"])[0], out, {"note": "benchmarks/causal_satb.py measurement model"},
                 loss_fn=lambda m, batch: m.loss(*batch, ignore_index=PAD))
-    from cadenza.model import load_model
+    from cadenza.nn.checkpoint import load_into, read_meta
 
-    best, meta = load_model(out)
+    meta = read_meta(out)
+    best = load_into(Transformer(ModelConfig(**meta["model"])), out)
     valid, test = measure(best, d["valid"]), measure(best, d["test"])
     print(f"causal model: {best.num_params():,} parameters, {state.step} steps in "
           f"{(time.monotonic() - clock) / 60:.1f} min, best at step {meta['step']}, seed {args.seed}")

@@ -19,9 +19,9 @@ import argparse
 import json
 import time
 
-from cadenza import composer
+from cadenza.compose import composer
 from cadenza.evaluate.voice_leading import measure, summarize
-from cadenza.training_run import split_of
+from cadenza.data.corpus import split_of
 
 
 def main() -> None:

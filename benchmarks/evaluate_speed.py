@@ -15,7 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from cadenza import composer, corpus  # noqa: E402
+from cadenza.compose import composer
+from cadenza.data import corpus  # noqa: E402
 from cadenza.evaluate.report import evaluate, write_report  # noqa: E402
 from cadenza.io import write_score  # noqa: E402
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import argparse
 
-from cadenza import composer
-from cadenza.training_run import split_of
+from cadenza.compose import composer
+from cadenza.data.corpus import split_of
 from cadenza.score import Score, estimate_key
 
 

@@ -14,7 +14,7 @@ import time
 
 import torch
 
-from cadenza import composer
+from cadenza.compose import composer
 
 
 def main() -> None:

@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harmonize_quality import DATA, melody_score  # noqa: E402
 
-from cadenza import assistant  # noqa: E402
-from cadenza.orderless_run import load_satb  # noqa: E402
+from cadenza.compose import harmonizer as assistant  # noqa: E402
+from cadenza.families.orderless import load_satb  # noqa: E402
 
 
 def main() -> None:

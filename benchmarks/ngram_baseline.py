@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 
-from cadenza import composer
-from cadenza.dataset import tokenize_pieces
+from cadenza.compose import composer
+from cadenza.families.voices import tokenize_pieces
 from cadenza.evaluate.ngram import NGram, augmented
-from cadenza.train import evaluate
-from cadenza.training_run import split_of
+from cadenza.train.loop import evaluate
+from cadenza.data.corpus import split_of
 
 
 def main() -> None:

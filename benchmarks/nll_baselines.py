@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cadenza.bench import load_benchmark
+from cadenza.families.benchmark import load_benchmark
 from cadenza.evaluate.step_baselines import IndependentPitches, StepNGram, nll_per_step
 
 SETS = ("jsb_chorales", "nottingham", "muse_data", "piano_midi")

@@ -11,10 +11,13 @@ from conftest import make_score, run_cli
 from test_cli import one_line_error
 
 from cadenza.errors import InputError, OptionError
-from cadenza.gibbs import arriving_parallels, leaving_parallels, parallels
-from cadenza.orderless import MASK, OrderlessConfig, OrderlessModel, ordered_nll
-from cadenza.rules import Rules, build_rules, load_fixed_cells, parse_fix, parse_range
+from cadenza.compose.gibbs import arriving_parallels, leaving_parallels, parallels
+from cadenza.families.orderless import ordered_nll
+from cadenza.nn.orderless import OrderlessConfig, OrderlessModel
+from cadenza.tokenize.cells import MASK
+from cadenza.plan.rules import Rules, build_rules, load_fixed_cells, parse_fix, parse_range
 from cadenza.score import Meter, Note, Part, Score, Tempo
+from cadenza.theory import scale
 
 SATB = ["Soprano", "Alto", "Tenor", "Bass"]
 
@@ -110,7 +113,7 @@ def satb_file(tmp_path_factory):
     from music21 import corpus
 
     from cadenza.io.scores import music21_to_score
-    from cadenza.orderless_run import grid_cells
+    from cadenza.tokenize.cells import cells_of as grid_cells
     from cadenza.tokenize.voices import VoicesConfig, VoicesTokenizer
 
     tok = VoicesTokenizer(VoicesConfig(n_voices=4, steps_per_beat=4))
@@ -159,8 +162,8 @@ def test_harmonize_keeps_the_melody_and_is_reproducible(tiny_harmonizer, tmp_pat
 
 
 def test_harmonize_obeys_rules_and_voice_count(tiny_harmonizer):
-    from cadenza import assistant
-    from cadenza.rules import FixedNote
+    from cadenza.compose import harmonizer as assistant
+    from cadenza.plan.rules import FixedNote
 
     h = assistant.load(str(tiny_harmonizer))
     rules = Rules(scale=None, ranges={3: (43, 50)}, fixed=[FixedNote(2, 1, 2, 57, 2.0)])
@@ -177,11 +180,11 @@ def test_harmonize_obeys_rules_and_voice_count(tiny_harmonizer):
     from cadenza.score import parse_key
 
     [c] = h.harmonize(melody(), seed=2, iterations=4, rules=Rules(scale=parse_key("E major")))
-    assert all(n.pitch % 12 in parse_key("E major").scale() for p in c.score.parts for n in p.notes)
+    assert all(n.pitch % 12 in scale(parse_key("E major")) for p in c.score.parts for n in p.notes)
 
 
 def test_fermatas_mark_the_phrase_ends(tiny_harmonizer, chorale):
-    from cadenza import assistant
+    from cadenza.compose import harmonizer as assistant
 
     assert chorale.fermatas_beats  # read from the MusicXML
     h = assistant.load(str(tiny_harmonizer))
@@ -258,7 +261,7 @@ def test_orderless_training_resumes_and_refuses_to_clobber(tiny_harmonizer, satb
 
 
 def test_the_cadence_key_follows_the_melody_when_the_signature_does_not_fit():
-    from cadenza.assistant import melody_key
+    from cadenza.theory import melody_key
     from cadenza.score import Key
 
     tune = melody()  # E F# G# A B ... on E: E major

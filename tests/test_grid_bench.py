@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from cadenza.bench import masked_logits, mixed_logprobs, mixture_weight, nll_per_step, score_windows, step_logprobs
-from cadenza.model import ModelConfig, Transformer
-from cadenza.tokenize.grid import BOS, END, PAD, GridConfig, GridTokenizer
+from cadenza.families.benchmark import masked_logits, mixed_logprobs, mixture_weight, nll_per_step, score_windows, step_logprobs
+from cadenza.nn.transformer import ModelConfig, Transformer
+from cadenza.tokenize.pianoroll import BOS, END, PAD, PianoRollConfig, PianoRollTokenizer
 
 from conftest import run_cli
 
-TOK = GridTokenizer(GridConfig(60, 63))  # four pitches: 16 possible steps
+TOK = PianoRollTokenizer(PianoRollConfig(60, 63))  # four pitches: 16 possible steps
 
 
 def tiny(block=32):
@@ -48,7 +48,7 @@ def test_tokenizer_round_trip_and_canonical_order():
 
 
 def test_windows_score_each_token_once_with_context():
-    tokens = GridTokenizer().encode([[60 + (i % 5), 64] for i in range(100)])
+    tokens = PianoRollTokenizer().encode([[60 + (i % 5), 64] for i in range(100)])
     for block in (16, 50, 400):
         windows = list(score_windows(tokens, block))
         assert sum(int((y != PAD).sum()) for _, _, y in windows) == len(tokens) - 1
@@ -89,9 +89,9 @@ def test_packed_windows_see_only_themselves(rope):
 
 
 def test_training_rows_are_full_windows_of_real_pieces():
-    from cadenza.bench import StepBatches
+    from cadenza.families.benchmark import StepBatches
 
-    tok = GridTokenizer(GridConfig(55, 70))
+    tok = PianoRollTokenizer(PianoRollConfig(55, 70))
     pieces = [[[60], [61, 62], [], [63]], [[60, 63], [60], [62], [64, 65]]]
     x, y, seg, cond = StepBatches(pieces, tok, block_size=24, transpose=2, seed=1).next(4)
     assert x.shape == y.shape == seg.shape == cond.shape == (4, 24) and not (y == PAD).any()  # no padding
@@ -112,20 +112,20 @@ def test_training_rows_are_full_windows_of_real_pieces():
 
 
 def test_model_range_is_the_piano_widened_by_train_only():
-    from cadenza.bench import check_range, grid_for
+    from cadenza.families.benchmark import check_range, range_for
     from cadenza.errors import OptionError
 
     data = {"train": [[[30, 60]], [[100]]], "valid": [[[10]]], "test": [[[127]]]}
-    assert grid_for(data, margin=6) == GridConfig(21, 108)  # 30-6 and 100+6 are within the 88 keys
-    assert grid_for({**data, "train": [[[18, 110]]]}, margin=2) == GridConfig(16, 112)
-    tok = GridTokenizer(grid_for(data))
+    assert range_for(data, margin=6) == PianoRollConfig(21, 108)  # 30-6 and 100+6 are within the 88 keys
+    assert range_for({**data, "train": [[[18, 110]]]}, margin=2) == PianoRollConfig(16, 112)
+    tok = PianoRollTokenizer(range_for(data))
     with pytest.raises(OptionError, match="test split holds pitches 127..127, outside the model's range 21..108"):
         check_range(data["test"], tok, "the test split")
     check_range(data["train"], tok, "the train split")
 
 
 def test_a_shift_aware_model_is_scored_as_untransposed():
-    from cadenza.bench import shift_condition
+    from cadenza.families.benchmark import shift_condition
 
     torch.manual_seed(0)
     model = Transformer(ModelConfig(vocab_size=TOK.vocab_size, block_size=32, n_layer=1, n_head=2, n_embd=16,
@@ -186,13 +186,17 @@ def test_bench_cli_trains_evaluates_and_reloads(tmp_path):
 
 
 def test_an_interrupted_benchmark_run_resumes_to_the_same_model(tmp_path):
-    from cadenza.bench import BenchConfig, train_benchmark
+    from cadenza.families import by_name
+    from cadenza.families.benchmark import Config
+    from cadenza.hub import load_network
+    from cadenza.train.run import run
 
     rng = np.random.default_rng(3)
     piece = lambda: [sorted(set(rng.choice([60, 62, 64, 67, 72], size=3).tolist())) for _ in range(int(rng.integers(8, 30)))]
-    data = {s: [piece() for _ in range(4)] for s in ("train", "valid", "test")}
-    cfg = BenchConfig(data=str(tmp_path / "tiny.json.gz"), block_size=32, n_layer=1, n_head=2, n_embd=16, steps=8,
-                      eval_every=4, checkpoint_minutes=0.0, batch_size=2, bf16=False)
+    path = tmp_path / "tiny.json.gz"
+    path.write_bytes(gzip.compress(json.dumps({s: [piece() for _ in range(4)] for s in ("train", "valid", "test")}).encode()))
+    cfg = Config(data=str(path), block_size=32, n_layer=1, n_head=2, n_embd=16, steps=8,
+                 eval_every=4, checkpoint_minutes=0.0, batch_size=2, bf16=False)
 
     class Interrupt(Exception):
         pass
@@ -201,11 +205,16 @@ def test_an_interrupted_benchmark_run_resumes_to_the_same_model(tmp_path):
         if state.step == 6:  # a checkpoint was written after every step up to 5
             raise Interrupt
 
-    straight, _ = train_benchmark(cfg, data, tmp_path / "straight")
+    def train(out, command, resume=False, on_step=None):
+        run(by_name("benchmark"), None if resume else cfg, out, resume=resume, force=False, quiet=True,
+            command=command, echo=lambda m: None, on_step=on_step)
+        return load_network(out)
+
+    straight, _ = train(tmp_path / "straight", "cadenza bench nll --straight")
     with pytest.raises(Interrupt):
-        train_benchmark(cfg, data, tmp_path / "broken", progress=stop_at_6, command="cadenza bench nll --first")
+        train(tmp_path / "broken", "cadenza bench nll --first", on_step=stop_at_6)
     assert json.loads((tmp_path / "broken" / "checkpoint.json").read_text())["state"]["step"] == 5
-    resumed, meta = train_benchmark(cfg, data, tmp_path / "broken", resume=True, command="cadenza bench nll --resume")
+    resumed, meta = train(tmp_path / "broken", "cadenza bench nll --resume", resume=True)
     assert meta["resumed_at"] == [5] and meta["command"] == "cadenza bench nll --first"  # the run's own command
     # the same windows (the batch generator's state was restored), the same weights
     for (name, x), (_, y) in zip(straight.state_dict().items(), resumed.state_dict().items()):

@@ -3,8 +3,9 @@ import pytest
 import torch
 
 from cadenza.errors import OptionError
-from cadenza.model import ModelConfig, Transformer, load_model, save_model
-from cadenza.sample import Constraints, SamplingSettings, generate_tokens
+from cadenza.nn.checkpoint import load_into, read_meta, save_model
+from cadenza.nn.transformer import ModelConfig, Transformer
+from cadenza.compose.sampler import Constraints, SamplingSettings, generate_tokens
 from cadenza.score import Key, Meter
 from cadenza.tokenize.voices import HOLD, PITCH0, REST, VoicesConfig, VoicesTokenizer
 
@@ -19,7 +20,7 @@ def tiny(block=64, rope=False):
 
 @pytest.mark.parametrize("rope", [False, True])
 def test_numpy_decoder_gives_the_same_logits_as_the_model(rope):
-    from cadenza.decode import Decoder
+    from cadenza.nn.numpy_decoder import Decoder
 
     m = tiny(rope=rope)
     x = torch.randint(0, TOK.vocab_size, (1, 40))
@@ -34,7 +35,7 @@ def test_numpy_decoder_gives_the_same_logits_as_the_model(rope):
 
 
 def test_sampling_honours_top_p_and_the_mask():
-    from cadenza.sample import sample_token
+    from cadenza.compose.sampler import sample_token
 
     logits = np.log(np.array([0.5, 0.3, 0.15, 0.05]))
     rng = np.random.default_rng(0)
@@ -46,7 +47,7 @@ def test_sampling_honours_top_p_and_the_mask():
 
 
 def test_rotary_attention_depends_on_distance_only():
-    from cadenza.model import rotary_tables, rotate
+    from cadenza.nn.transformer import rotary_tables, rotate
 
     cos, sin = rotary_tables(32, 8)
     q, k = torch.randn(8), torch.randn(8)
@@ -58,7 +59,8 @@ def test_rotary_attention_depends_on_distance_only():
 def test_save_load_round_trip_is_exact(tmp_path, rope):
     m = tiny(rope=rope)
     save_model(m, tmp_path, {"note": "x"})
-    m2, meta = load_model(tmp_path)
+    meta = read_meta(tmp_path)
+    m2 = load_into(Transformer(ModelConfig(**meta["model"])), tmp_path)
     assert meta["note"] == "x"
     x = torch.randint(0, TOK.vocab_size, (2, 30))
     assert torch.equal(m(x), m2(x))

@@ -67,7 +67,8 @@ def test_long_ogg_is_written_in_blocks_without_crashing(tmp_path):
 
 
 def test_models_are_saved_readable_by_others(tmp_path):
-    from cadenza.model import ModelConfig, Transformer, save_model
+    from cadenza.nn.checkpoint import save_model
+    from cadenza.nn.transformer import ModelConfig, Transformer
 
     save_model(Transformer(ModelConfig(vocab_size=10, block_size=8, n_layer=1, n_head=1, n_embd=8)), tmp_path, {})
     for path in tmp_path.iterdir():

@@ -1,7 +1,8 @@
 import pytest
 
-from cadenza.score import (Key, MusicError, Note, Score, estimate_key, name_to_pitch, parse_key, parse_meter,
-                           pitch_to_name, transpose)
+from cadenza.errors import MusicError, TokenizeError
+from cadenza.score import Key, Note, Score, name_to_pitch, parse_key, parse_meter, pitch_to_name, transpose
+from cadenza.theory import estimate_key
 from cadenza.tokenize.voices import BOS, EOS, HOLD, PITCH0, REST, VoicesConfig, VoicesTokenizer
 
 from conftest import make_score
@@ -75,7 +76,6 @@ def test_decode_survives_malformed_tokens():
 
 
 def test_unsupported_meter_is_a_clear_error():
-    from cadenza.tokenize.voices import TokenizeError
 
     tok = VoicesTokenizer(VoicesConfig(n_voices=4, meters=("4/4",)))
     s = make_score()
@@ -86,7 +86,6 @@ def test_unsupported_meter_is_a_clear_error():
 
 def test_meter_changes_are_refused_not_misaligned():
     from cadenza.score import Meter
-    from cadenza.tokenize.voices import TokenizeError
 
     s = make_score(bars=3)
     s.meters = [Meter(0.0, 4, 4), Meter(8.0, 3, 4)]

@@ -3,12 +3,15 @@ import json
 import pytest
 import torch
 
-from cadenza.corpus import Piece
-from cadenza.dataset import tokenize_pieces
+from cadenza.data.corpus import Piece
 from cadenza.evaluate.ngram import NGram
-from cadenza.model import load_model
+from cadenza.families import by_name
+from cadenza.families.voices import Batches, Config, tokenize_pieces
+from cadenza.hub import load_network
+from cadenza.nn.transformer import ModelConfig, Transformer
 from cadenza.tokenize.voices import VoicesConfig, VoicesTokenizer
-from cadenza.train import TrainConfig, train
+from cadenza.train import loop
+from cadenza.train.run import run
 
 from conftest import make_score
 
@@ -22,17 +25,33 @@ def data(chorale):
     return tokenized
 
 
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory, chorale):
+    """The same two pieces as MIDI files, for training runs that read a folder as a user's would."""
+    from cadenza.io.midi import write_midi
+
+    path = tmp_path_factory.mktemp("pieces")
+    write_midi(chorale, path / "chorale.mid")
+    write_midi(make_score(bars=4), path / "made.mid")
+    return path
+
+
+def train(c, out, resume=False, on_step=None):
+    return run(by_name("voices"), None if resume else c, out, resume=resume, force=False, quiet=True,
+               command="cadenza train (test)", echo=lambda m: None, on_step=on_step)
+
+
 def cfg(**kw):
     base = dict(data="test", steps_per_beat=2, block_size=64, n_layer=1, n_head=2, n_embd=32, dropout=0.1,
                 batch_size=4, lr=3e-3, warmup_steps=2, steps=16, eval_every=8, checkpoint_minutes=0.0, seed=3)
-    return TrainConfig(**{**base, **kw})
+    return Config(**{**base, **kw})
 
 
-def test_training_lowers_validation_loss(tmp_path, data):
-    state = train(cfg(steps=40, eval_every=10), data, data, tmp_path)
+def test_training_lowers_validation_loss(tmp_path, folder):
+    state = train(cfg(data=str(folder), steps=40, eval_every=10), tmp_path)
     valid = [h[2] for h in state.history]
     assert valid[-1] < valid[0] - 0.5  # it really learns, not just runs
-    model, meta = load_model(tmp_path)
+    model, meta = load_network(tmp_path)
     assert meta["valid_loss"] == pytest.approx(min(valid))
     assert (tmp_path / "checkpoint.safetensors").exists()
 
@@ -41,9 +60,9 @@ class Interrupt(Exception):
     pass
 
 
-def test_resume_continues_exactly_where_it_stopped(tmp_path, data):
+def test_resume_continues_exactly_where_it_stopped(tmp_path, folder):
     straight = tmp_path / "straight"
-    train(cfg(), data, data, straight)
+    train(cfg(data=str(folder)), straight)
 
     broken = tmp_path / "broken"
 
@@ -52,13 +71,14 @@ def test_resume_continues_exactly_where_it_stopped(tmp_path, data):
             raise Interrupt
 
     with pytest.raises(Interrupt):
-        train(cfg(), data, data, broken, progress=kill_at_11)
+        train(cfg(data=str(folder)), broken, on_step=kill_at_11)
     assert json.loads((broken / "checkpoint.json").read_text())["state"]["step"] == 10
     resumed_steps = []
-    state = train(cfg(), data, data, broken, resume=True, progress=lambda s, l, r: resumed_steps.append(s.step))
+    state = train(None, broken, resume=True, on_step=lambda s, l, r: resumed_steps.append(s.step))
     assert resumed_steps[0] == 11 and state.step == 16  # continued, did not restart
-    a, _ = load_model(straight, "model")
-    b, _ = load_model(broken, "model")
+    a, _ = load_network(straight)
+    b, _ = load_network(broken)
+    assert json.loads((broken / "model.json").read_text())["resumed_at"] == [10]
     for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
         assert torch.equal(x, y), name
 
@@ -73,7 +93,7 @@ def test_ngram_baseline_is_a_normalized_model(data):
 
 
 def test_evaluation_scores_every_cell_exactly_once(data):
-    from cadenza.dataset import cell_targets, eval_windows
+    from cadenza.families.voices import cell_targets, eval_windows
     from cadenza.tokenize.voices import VoicesConfig, VoicesTokenizer
 
     tok = VoicesTokenizer(VoicesConfig(n_voices=4, steps_per_beat=2))
@@ -90,14 +110,12 @@ def test_a_time_budget_counts_validation_time(tmp_path, data, monkeypatch):
     the run must instead end within the budget, validations included."""
     import types
 
-    from cadenza import train as train_module
-
     now = [0.0]
-    monkeypatch.setattr(train_module, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
+    monkeypatch.setattr(loop, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
     tok = VoicesTokenizer(VoicesConfig(n_voices=4, steps_per_beat=2))
     c = cfg(steps=0, minutes=2.0, eval_every=25, checkpoint_minutes=100.0)
-    model = train_module.Transformer(train_module.ModelConfig(vocab_size=tok.vocab_size, block_size=64, n_layer=1,
-                                                              n_head=2, n_embd=32, dropout=0.0))
+    model = Transformer(ModelConfig(vocab_size=tok.vocab_size, block_size=64, n_layer=1,
+                                n_head=2, n_embd=32, dropout=0.0))
 
     def evaluate(m):
         now[0] += 10.0
@@ -106,24 +124,22 @@ def test_a_time_budget_counts_validation_time(tmp_path, data, monkeypatch):
     def tick(state, loss, lr):
         now[0] += 1.0
 
-    state = train_module.fit(model, c, train_module.Batches(data, tok, 64, 0, 3), evaluate, tmp_path, {},
+    state = loop.fit(model, c, Batches(data, tok, 64, 0, 3), evaluate, tmp_path, {},
                              progress=tick)
     assert state.elapsed_s + 10.0 <= 120.0 + 1e-9  # the last step's end plus the final validation
     assert state.step == state.total_steps and state.step >= 70  # used the budget: at most 80 steps fit in it
 
 
 def test_patience_stops_a_run_that_no_longer_improves(tmp_path, data):
-    from cadenza import train as train_module
-
     tok = VoicesTokenizer(VoicesConfig(n_voices=4, steps_per_beat=2))
-    model = train_module.Transformer(train_module.ModelConfig(vocab_size=tok.vocab_size, block_size=64, n_layer=1,
-                                                              n_head=2, n_embd=32, dropout=0.0))
+    model = Transformer(ModelConfig(vocab_size=tok.vocab_size, block_size=64, n_layer=1,
+                                n_head=2, n_embd=32, dropout=0.0))
     scores = iter([3.0, 2.0, 2.5, 2.1, 2.2, 1.0, 0.5])  # best at the 2nd validation, then three worse
 
-    state = train_module.fit(model, cfg(steps=70, eval_every=10, patience=3), train_module.Batches(data, tok, 64, 0, 3),
+    state = loop.fit(model, cfg(steps=70, eval_every=10, patience=3), Batches(data, tok, 64, 0, 3),
                              lambda m: next(scores), tmp_path, {})
     assert state.stopped_early and state.step == 50 and state.best_valid == 2.0
     assert json.loads((tmp_path / "model.json").read_text())["step"] == 20  # the best model is the one kept
-    resumed = train_module.fit(model, cfg(steps=70, eval_every=10, patience=3), train_module.Batches(data, tok, 64, 0, 3),
+    resumed = loop.fit(model, cfg(steps=70, eval_every=10, patience=3), Batches(data, tok, 64, 0, 3),
                                lambda m: next(scores), tmp_path, {}, resume=True)
     assert resumed.step == 50  # a stopped run stays stopped

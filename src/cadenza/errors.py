@@ -1,4 +1,5 @@
-"""Errors a user can act on. The command line prints their message on one line and exits 2."""
+"""Errors a user can act on. Every one derives from CadenzaError; the command line prints its
+message on one line and exits 2."""
 
 
 class CadenzaError(Exception):
@@ -19,3 +20,11 @@ class OptionError(CadenzaError):
 
 class OutputExistsError(CadenzaError):
     """An output file exists and --force was not given."""
+
+
+class MusicError(CadenzaError, ValueError):
+    """A musical fact is wrong (a note ends before it starts, an unknown key name...)."""
+
+
+class TokenizeError(CadenzaError, ValueError):
+    """A piece cannot be tokenized (unsupported meter, no notes, a pitch outside the range...)."""

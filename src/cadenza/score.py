@@ -2,21 +2,19 @@
 
 Time is in beats, where a beat is a quarter note (music21's quarterLength, MIDI's "quarter").
 Every time field says its unit. Pitches are MIDI numbers (60 = C4).
-Nothing here imports music21 or a MIDI library: those live at the edges, in cadenza.io.
+Nothing here imports music21 or a MIDI library: those live at the edges, in cadenza.io. The
+rules of music theory (scales, chords, cadences, parallels, phrase ends) live in cadenza.theory.
 """
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field, replace
+
+from cadenza.errors import MusicError
 
 PITCH_CLASS_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 _LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 MODES = ("major", "minor")
-
-
-class MusicError(ValueError):
-    """A musical fact is wrong (a note ends before it starts, an unknown key name...)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -95,11 +93,6 @@ class Key:
 
     def __str__(self) -> str:
         return f"{PITCH_CLASS_NAMES[self.tonic]} {self.mode}"
-
-    def scale(self) -> frozenset[int]:
-        """Pitch classes of the key's scale (natural minor plus the raised 7th for minor)."""
-        steps = (0, 2, 4, 5, 7, 9, 11) if self.mode == "major" else (0, 2, 3, 5, 7, 8, 10, 11)
-        return frozenset((self.tonic + s) % 12 for s in steps)
 
 
 @dataclass
@@ -244,55 +237,3 @@ def beats_to_seconds(beats: float, tempos: list[Tempo]) -> float:
         seconds += (t.start_beats - at_beats) * 60.0 / bpm
         at_beats, bpm = t.start_beats, t.bpm
     return seconds + (beats - at_beats) * 60.0 / bpm
-
-
-# Krumhansl-Kessler key profiles (Krumhansl 1990), used to estimate a key when a file has none.
-_MAJOR_PROFILE = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
-_MINOR_PROFILE = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)
-
-
-def top_line(notes: list[Note]) -> list[Note]:
-    """The highest note of each group of notes starting together, in time order."""
-    by_start: dict[float, Note] = {}
-    for n in notes:
-        if n.start_beats not in by_start or n.pitch > by_start[n.start_beats].pitch:
-            by_start[n.start_beats] = n
-    return [by_start[s] for s in sorted(by_start)]
-
-
-def beats_to_step(beats: float, steps_per_beat: int) -> int:
-    """Nearest grid step, halves rounding up (Python's round() would round half to even)."""
-    return math.floor(beats * steps_per_beat + 0.5)
-
-
-def cadence_chords(key: Key) -> list[tuple[int, frozenset[int]]]:
-    """(bass pitch class, chord pitch classes) of the two chords a phrase closes on: the tonic
-    triad over the tonic (in minor with either third: the Picardy third ends many minor-key
-    chorales) and the dominant seventh chord over the dominant."""
-    t, d = key.tonic, (key.tonic + 7) % 12
-    tonic = {t, (t + 7) % 12, (t + 4) % 12} | ({(t + 3) % 12} if key.mode == "minor" else set())
-    return [(t, frozenset(tonic)), (d, frozenset({d, (d + 4) % 12, (d + 7) % 12, (d + 10) % 12}))]
-
-
-def estimate_key(notes: list[Note]) -> Key:
-    """Krumhansl-Schmuckler: the key whose profile best correlates with the duration-weighted
-    pitch-class histogram. Used when a file carries no key signature."""
-    hist = [0.0] * 12
-    for n in notes:
-        hist[n.pitch % 12] += n.duration_beats
-    best, best_r = Key(0.0, 0, "major"), -2.0
-    for mode, profile in (("major", _MAJOR_PROFILE), ("minor", _MINOR_PROFILE)):
-        for tonic in range(12):
-            prof = [profile[(pc - tonic) % 12] for pc in range(12)]
-            r = _correlation(hist, prof)
-            if r > best_r:
-                best, best_r = Key(0.0, tonic, mode), r
-    return best
-
-
-def _correlation(a: list[float], b: list[float]) -> float:
-    ma, mb = sum(a) / len(a), sum(b) / len(b)
-    cov = sum((x - ma) * (y - mb) for x, y in zip(a, b))
-    va = math.sqrt(sum((x - ma) ** 2 for x in a))
-    vb = math.sqrt(sum((y - mb) ** 2 for y in b))
-    return cov / (va * vb) if va > 0 and vb > 0 else -1.0

@@ -20,7 +20,8 @@ from collections import Counter
 
 import numpy as np
 
-from cadenza.score import Key, Note, Score, cadence_chords, estimate_key, top_line
+from cadenza.score import Key, Note, Score
+from cadenza.theory import cadence_chords, estimate_key, phrase_ends, scale, top_line
 
 STEPS_PER_BEAT = 4
 
@@ -68,7 +69,7 @@ def measure_piece(score: Score) -> dict:
     out["pc_histogram"] = hist.tolist()
     nz = hist[hist > 0]
     out["pc_entropy"] = float(-(nz * np.log2(nz)).sum())
-    out["in_key_share"] = sum(n.pitch % 12 in key.scale() for n in notes) / len(notes)
+    out["in_key_share"] = sum(n.pitch % 12 in scale(key) for n in notes) / len(notes)
     pitches = [n.pitch for n in notes]
     out["pitch_range"] = float(max(pitches) - min(pitches))
     busy = [len(set(g)) for g in grid if g]
@@ -160,7 +161,6 @@ def bar_contents(notes: list[Note], n_bars: int, bar_beats: float) -> list[tuple
 
 
 def _structure(notes, grid, n_bars: int, bar_beats: float, key: Key, score: Score) -> dict:
-    from cadenza.assistant import phrase_ends
 
     per_bar = int(round(bar_beats * STEPS_PER_BEAT))
     chroma = np.zeros((n_bars, 12 + per_bar))

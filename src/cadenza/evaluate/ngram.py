@@ -64,7 +64,7 @@ def _is_cell(t: int) -> bool:
 
 def augmented(tokenized, tok, transpose: int):
     """Every transposition in [-transpose, transpose] that keeps the piece in MIDI range."""
-    from cadenza.dataset import transpose_tokens
+    from cadenza.families.voices import transpose_tokens
 
     for p in tokenized:
         for s in range(max(-transpose, -p.low), min(transpose, 127 - p.high) + 1):

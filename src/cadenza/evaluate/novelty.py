@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cadenza.evaluate.measures import STEPS_PER_BEAT
-from cadenza.score import Score, top_line
+from cadenza.score import Score
+from cadenza.theory import top_line
 
 K = 6  # notes per indexed window (5 intervals)
 PLAGIARISM_NOTES = 24  # a copied melodic span this long (notes) is flagged

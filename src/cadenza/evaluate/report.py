@@ -27,7 +27,7 @@ from cadenza.evaluate.novelty import ReferenceIndex
 def load_set(source: str, reference_split: bool = False) -> tuple[list[tuple[str, object]], list[str]]:
     """([(piece id, Score)], skipped lines) from a corpus name or a folder. A corpus used as the
     reference contributes its training split only (its held-out pieces stay a fair ceiling)."""
-    from cadenza import corpus
+    from cadenza.data import corpus
 
     data = corpus.load(source)
     pieces = data.pieces
@@ -192,7 +192,7 @@ def _figures(report: dict) -> list[tuple[str, str]]:
 
 
 def write_report(report: dict, out_stem: Path, force: bool = False) -> list[Path]:
-    from cadenza.files import atomic_write, check_writable
+    from cadenza.io.files import atomic_write, check_writable
 
     json_path, html_path = out_stem.parent / f"{out_stem.name}.json", out_stem.parent / f"{out_stem.name}.html"
     for p in (json_path, html_path):

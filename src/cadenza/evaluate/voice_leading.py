@@ -7,10 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cadenza.score import Score, estimate_key
-
-# Conventional SATB ranges (inclusive MIDI pitches): S C4-A5, A G3-D5, T C3-G4, B E2-C4.
-SATB_RANGES = ((60, 81), (55, 74), (48, 67), (40, 60))
+from cadenza.score import Score
+from cadenza.theory import SATB_RANGES, estimate_key, parallel_motions, scale
 
 
 @dataclass
@@ -49,35 +47,16 @@ def measure(score: Score, n_voices: int = 4, steps_per_beat: int = 4) -> VoiceLe
     tok = VoicesTokenizer(VoicesConfig(n_voices=n_voices, meters=(str(score.meter),)))
     lines = tok.voices_of(score)
     notes = [n for line in lines for n in line]
-    scale = estimate_key(notes).scale() if notes else frozenset()
+    in_scale = scale(estimate_key(notes)) if notes else frozenset()
     in_range = 0
     if n_voices == 4:
         in_range = sum(SATB_RANGES[v][0] <= n.pitch <= SATB_RANGES[v][1] for v, line in enumerate(lines) for n in line)
     grid = voice_grid(score, n_voices, steps_per_beat)
     motions = parallel_motions(grid)
     bars = score.end_beats / score.meter.bar_beats if score.meter.bar_beats else 0.0
-    return VoiceLeadingStats(len(notes), bars, sum(n.pitch % 12 in scale for n in notes), in_range,
+    return VoiceLeadingStats(len(notes), bars, sum(n.pitch % 12 in in_scale for n in notes), in_range,
                              sum(m[3] == 7 for m in motions), sum(m[3] == 0 for m in motions),
                              crossings(grid), wide_spacings(grid))
-
-
-def parallel_motions(grid) -> list[tuple[int, int, int, int]]:
-    """(step, upper voice, lower voice, 7 or 0) for each parallel fifth or octave (unisons
-    included) arriving at `step` of a [step][voice] grid of pitches (None = rest): both voices
-    sound at step-1 and step, both change pitch in the same direction, and the interval, upper
-    minus lower modulo 12, is a fifth (7) or an octave (0) before and after."""
-    found = []
-    for t in range(1, len(grid)):
-        prev, row = grid[t - 1], grid[t]
-        for a in range(len(row)):
-            for b in range(a + 1, len(row)):
-                p1, q1, p2, q2 = prev[a], prev[b], row[a], row[b]
-                if None in (p1, q1, p2, q2) or p1 == p2 or q1 == q2 or (p2 > p1) != (q2 > q1):
-                    continue  # a voice rests or holds, or contrary motion
-                i1, i2 = (p1 - q1) % 12, (p2 - q2) % 12
-                if i1 == i2 and i1 in (0, 7):
-                    found.append((t, a, b, i1))
-    return found
 
 
 def crossings(grid) -> int:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from cadenza.errors import OptionError
-from cadenza.files import atomic_write
+from cadenza.io.files import atomic_write
 from cadenza.score import Score, beats_to_seconds
 
 SAMPLE_RATE = 44100

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from cadenza.errors import InputError
-from cadenza.files import atomic_write
+from cadenza.io.files import atomic_write
 from cadenza.score import Key, Meter, Note, Part, Score, Tempo
 
 TICKS_PER_QUARTER = 480

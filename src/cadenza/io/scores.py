@@ -13,7 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from cadenza.errors import InputError
-from cadenza.files import atomic_write
+from cadenza.io.files import atomic_write
 from cadenza.io.midi import DRUM_CHANNEL, key_spelling, one_line, sorted_changes
 from cadenza.score import Key, Meter, Note, Part, Score, Tempo
 

@@ -19,20 +19,15 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 
-from cadenza.score import Key, Meter, Note, Part, Score, Tempo, beats_to_step, estimate_key, top_line
+from cadenza.errors import TokenizeError
+from cadenza.score import Key, Meter, Note, Part, Score, Tempo
+from cadenza.theory import beats_to_step, estimate_key, top_line, voice_names
 
 PAD, BOS, EOS, REST, HOLD = 0, 1, 2, 3, 4
 PITCH0 = 5  # token of MIDI pitch p is PITCH0 + p
 N_PITCHES = 128
 
 DEFAULT_METERS = ("4/4", "3/4", "2/4", "2/2", "3/2", "6/8", "9/8", "12/8", "3/8", "6/4", "5/4")
-VOICE_NAMES = {1: ["Melody"], 2: ["Upper", "Lower"], 3: ["Soprano", "Alto", "Bass"],
-               4: ["Soprano", "Alto", "Tenor", "Bass"]}
-
-
-class TokenizeError(ValueError):
-    """A piece cannot be tokenized (unsupported meter, no notes...)."""
-
 
 @dataclass(frozen=True)
 class VoicesConfig:
@@ -133,7 +128,7 @@ class VoicesTokenizer:
         lines.sort(key=lambda line: -sum(x.pitch for x in line) / len(line) if line else 0.0)
         return lines
 
-    def grid(self, score: Score) -> list[list[int]]:
+    def cells(self, score: Score) -> list[list[int]]:
         """Cells [step][voice] as tokens (pitch onset, HOLD, REST), padded to whole bars."""
         meters = list(dict.fromkeys(str(m) for m in score.meters))
         if len(meters) > 1:
@@ -161,7 +156,7 @@ class VoicesTokenizer:
     def encode(self, score: Score, key: Key | None = None) -> list[int]:
         """Score -> token ids, with BOS, key, meter, bars and EOS."""
         key = key or score.key or estimate_key(score.notes())
-        cells = self.grid(score)
+        cells = self.cells(score)
         bar = self.steps_per_bar(score.meter)
         tokens = self.prefix(key, score.meter)
         n_bars = len(cells) // bar
@@ -187,7 +182,7 @@ class VoicesTokenizer:
                 meter = self.token_meter(t)
             elif t in (REST, HOLD) or PITCH0 <= t < PITCH0 + N_PITCHES:
                 cells.append(t)
-        names = VOICE_NAMES.get(c.n_voices, [f"Voice {i + 1}" for i in range(c.n_voices)])
+        names = voice_names(c.n_voices)
         programs = c.programs or (0,) * c.n_voices
         parts = [Part(name=names[v], program=programs[v]) for v in range(c.n_voices)]
         step_beats = 1.0 / c.steps_per_beat

@@ -13,7 +13,9 @@ import torch
 from torch.nn import functional as F
 
 from cadenza.errors import OptionError
-from cadenza.orderless import MASK, N_CELL, REST, OrderlessModel
+from cadenza.nn.orderless import OrderlessModel
+from cadenza.theory import parallel_motions, parallel_to
+from cadenza.tokenize.cells import MASK, N_CELL, REST
 
 _CELLS = np.arange(N_CELL)
 
@@ -36,10 +38,8 @@ class GibbsSettings:
 
 
 def parallels(grid: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """Parallel fifths and octaves in a grid of cells, by cadenza.evaluate.voice_leading's rule:
-    (step, upper voice, lower voice, 7 or 0)."""
-    from cadenza.evaluate.voice_leading import parallel_motions
-
+    """Parallel fifths and octaves in a grid of cells (theory.parallel_motions): (step, upper
+    voice, lower voice, 7 or 0)."""
     return parallel_motions([[None if c == REST else int(c) for c in row] for row in grid])
 
 
@@ -49,32 +49,25 @@ def arriving_parallels(grid: np.ndarray, t: int, v: int) -> np.ndarray:
     bad = np.zeros(N_CELL, dtype=bool)
     if t == 0:
         return bad
-    x = _CELLS
     for u in range(grid.shape[1]):
-        sign = 1 if v < u else -1  # upper minus lower = sign * (v's pitch - u's pitch)
         p1, q1, q2 = grid[t - 1, v], grid[t - 1, u], grid[t, u]
-        if u == v or REST in (p1, q1, q2) or q1 == q2 or (sign * (p1 - q1)) % 12 not in (0, 7):
-            continue
-        same_way = (x > p1) if q2 > q1 else (x < p1)
-        bad |= (x != REST) & (x != p1) & same_way & ((sign * (x - q2)) % 12 == (sign * (p1 - q1)) % 12)
+        if u != v and REST not in (p1, q1, q2):
+            bad |= parallel_to(p1, q1, q2, _CELLS, upper=v < u)
+    bad[REST] = False
     return bad
 
 
 def leaving_parallels(grid: np.ndarray, t: int, v: int) -> np.ndarray:
     """Bool (N_CELL,): the values of cell (t, v) that would make a parallel fifth or octave with
-    another voice in the motion from step t to t+1."""
+    another voice in the motion from step t to t+1: the arriving rule with time reversed."""
     bad = np.zeros(N_CELL, dtype=bool)
     if t + 1 >= len(grid):
         return bad
-    x = _CELLS
     for u in range(grid.shape[1]):
-        sign = 1 if v < u else -1
         p2, q1, q2 = grid[t + 1, v], grid[t, u], grid[t + 1, u]
-        if u == v or REST in (p2, q1, q2) or q1 == q2:
-            continue
-        same_way = (p2 > x) if q2 > q1 else (p2 < x)
-        before = (sign * (x - q1)) % 12
-        bad |= (x != REST) & (x != p2) & same_way & (before == (sign * (p2 - q2)) % 12) & np.isin(before, (0, 7))
+        if u != v and REST not in (p2, q1, q2):
+            bad |= parallel_to(p2, q2, q1, _CELLS, upper=v < u)
+    bad[REST] = False
     return bad
 
 

@@ -7,8 +7,8 @@ and notes fixed at given places (on the command line or in a JSON file of fixed 
     --fix 5:2.5:soprano=F#4/2    ... lasting 2 beats (default: 1 beat)
     --fixed-cells cells.json     [{"bar": 3, "beat": 1, "voice": "bass", "pitch": "D3", "beats": 1}, ...]
 
-The generators turn these into masks on the model's choices (cadenza.sample for the causal
-model, cadenza.assistant for the orderless one) and refuse, with a message naming the
+The generators turn these into masks on the model's choices (cadenza.compose.sampler for the causal
+model, cadenza.compose.harmonizer for the orderless one) and refuse, with a message naming the
 conflict, rules that cannot all be met.
 """
 from __future__ import annotations
@@ -19,8 +19,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cadenza.errors import InputError, OptionError
-from cadenza.score import Key, Meter, MusicError, name_to_pitch, parse_key, pitch_to_name
+from cadenza.errors import InputError, MusicError, OptionError
+from cadenza.score import Key, Meter, name_to_pitch, parse_key, pitch_to_name
+from cadenza.theory import scale
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class Rules:
 
     def allows(self, voice: int, pitch: int) -> bool:
         lo, hi = self.ranges.get(voice, (0, 127))
-        return lo <= pitch <= hi and (self.scale is None or pitch % 12 in self.scale.scale())
+        return lo <= pitch <= hi and (self.scale is None or pitch % 12 in scale(self.scale))
 
     def check(self, names: list[str]) -> None:
         """Refuse rules that contradict each other: a fixed note outside its voice's range or the

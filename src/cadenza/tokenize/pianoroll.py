@@ -1,4 +1,4 @@
-"""The grid tokenizer: a piano roll as a token sequence, for exact frame-level likelihood.
+"""The piano-roll tokenizer: a piano roll as a token sequence, for exact frame-level likelihood.
 
 A piece is a list of time steps; a step is the set of MIDI pitches sounding. Each step is
 written as its pitches in ascending order, then STEP_END:
@@ -15,16 +15,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from cadenza.errors import TokenizeError
+
 PAD, BOS, END = 0, 1, 2
 PITCH0 = 3  # token of the lowest pitch
 
 
-class GridError(ValueError):
-    """A step holds a pitch outside the tokenizer's range."""
-
-
 @dataclass(frozen=True)
-class GridConfig:
+class PianoRollConfig:
     low: int = 21  # A0, the piano's lowest key
     high: int = 108  # C8, its highest
 
@@ -36,15 +34,15 @@ class GridConfig:
         return asdict(self)
 
 
-class GridTokenizer:
-    def __init__(self, config: GridConfig = GridConfig()):
+class PianoRollTokenizer:
+    def __init__(self, config: PianoRollConfig = PianoRollConfig()):
         self.config = config
         self.n_pitches = config.high - config.low + 1
         self.vocab_size = PITCH0 + self.n_pitches
 
     def pitch_token(self, pitch: int) -> int:
         if not self.config.low <= pitch <= self.config.high:
-            raise GridError(f"pitch {pitch} is outside {self.config.low}..{self.config.high}")
+            raise TokenizeError(f"pitch {pitch} is outside {self.config.low}..{self.config.high}")
         return PITCH0 + pitch - self.config.low
 
     def token_pitch(self, token: int) -> int:

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from cadenza.cli_common import (FIXED_CELLS, FIXES, RANGES, SCALE, alternative_stems, pick_seed, record_rules,
+from cadenza.cli.common import (FIXED_CELLS, FIXES, RANGES, SCALE, alternative_stems, pick_seed, record_rules,
                                 rules_from_options, say)
 
 def register(app: typer.Typer) -> None:
@@ -34,10 +34,10 @@ def harmonize(
     quiet: bool = typer.Option(False),
 ):
     """Harmonize a melody in two to four voices, the melody unchanged on top."""
-    from cadenza import assistant
+    from cadenza.compose import harmonizer as assistant
     from cadenza.errors import OptionError
     from cadenza.io import read_score
-    from cadenza.outputs import check_outputs, parse_formats, write_outputs
+    from cadenza.render import check_outputs, parse_formats, write_outputs
 
     fmts = parse_formats(formats)
     if n < 1:
@@ -81,10 +81,10 @@ def infill(
     """Rewrite a region (bars, voices) of a piece; everything outside it stays as it is."""
     import re
 
-    from cadenza import assistant
+    from cadenza.compose import harmonizer as assistant
     from cadenza.errors import OptionError
     from cadenza.io import read_score
-    from cadenza.outputs import check_outputs, parse_formats, write_outputs
+    from cadenza.render import check_outputs, parse_formats, write_outputs
 
     fmts = parse_formats(formats)
     m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+))?\s*", bars)

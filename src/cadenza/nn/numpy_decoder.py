@@ -1,4 +1,4 @@
-"""Fast incremental decoding on the CPU: the transformer of cadenza.model, run in NumPy.
+"""Fast incremental decoding on the CPU: the causal transformer of cadenza.nn.transformer, in NumPy.
 
 Sampling feeds one token at a time, and for a model this small the time goes to the framework's
 per-operation overhead, not to arithmetic: a PyTorch eager step costs about a millisecond, the
@@ -53,12 +53,15 @@ class Decoder:
 
     def __init__(self, model):
         cfg = model.config
+        if not getattr(cfg, "causal", False) or getattr(cfg, "n_conditions", 0) or not hasattr(cfg, "vocab_size"):
+            raise ValueError("the NumPy decoder runs causal transformers without conditions only "
+                             f"(this model's config: {cfg})")
         sd = {k: v.detach().cpu().float().numpy() for k, v in model.state_dict().items()}
         self.n_head, self.n_embd, self.block_size = cfg.n_head, cfg.n_embd, cfg.block_size
         self.tok_emb = sd["tok_emb.weight"]
         self.pos_emb = sd.get("pos_emb.weight")  # None with rotary positions
         if cfg.rope:
-            from cadenza.model import rotary_tables
+            from cadenza.nn.transformer import rotary_tables
 
             self.cos, self.sin = (t.numpy() for t in rotary_tables(cfg.block_size, cfg.n_embd // cfg.n_head))
         self.head_t = np.ascontiguousarray(sd["tok_emb.weight"].T)  # tied output head, (C, vocab)
@@ -71,8 +74,8 @@ class Decoder:
                 qkv=(np.ascontiguousarray(sd[p + "attn.qkv.weight"].T), sd[p + "attn.qkv.bias"]),
                 proj=(np.ascontiguousarray(sd[p + "attn.proj.weight"].T), sd[p + "attn.proj.bias"]),
                 ln2=(sd[p + "ln2.weight"], sd[p + "ln2.bias"]),
-                fc=(np.ascontiguousarray(sd[p + "mlp.0.weight"].T), sd[p + "mlp.0.bias"]),
-                out=(np.ascontiguousarray(sd[p + "mlp.2.weight"].T), sd[p + "mlp.2.bias"]),
+                fc=(np.ascontiguousarray(sd[p + "mlp.fc.weight"].T), sd[p + "mlp.fc.bias"]),
+                out=(np.ascontiguousarray(sd[p + "mlp.out.weight"].T), sd[p + "mlp.out.bias"]),
             ))
         D = self.n_embd // self.n_head
         shape = (len(self.layers), self.n_head, self.block_size, D)
@@ -81,7 +84,7 @@ class Decoder:
         self.length = 0
 
     def _rotate(self, x: np.ndarray, past: int) -> np.ndarray:
-        """Rotary positions (see cadenza.model.rotate) for x (H, T, D) at positions past.."""
+        """Rotary positions (see cadenza.nn.transformer.rotate) for x (H, T, D) at positions past.."""
         T, half = x.shape[1], x.shape[2] // 2
         cos, sin = self.cos[past:past + T], self.sin[past:past + T]
         return x * cos + np.concatenate([-x[..., half:], x[..., :half]], axis=-1) * sin

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 import typer
 
-from cadenza.cli_common import say
+from cadenza.cli.common import say
 
 baseline_app = typer.Typer(no_args_is_help=True, help="Write baseline pieces to evaluate beside a model's.")
 
@@ -25,7 +25,7 @@ def evaluate(
     """Measure pieces against a reference: pitch, harmony, voice leading, rhythm, structure, novelty."""
     from cadenza.evaluate.report import evaluate as run
     from cadenza.evaluate.report import write_report
-    from cadenza.files import check_writable
+    from cadenza.io.files import check_writable
 
     out = out.with_suffix("") if out.suffix in (".html", ".json") else out
     for p in (out.parent / f"{out.name}.json", out.parent / f"{out.name}.html"):
@@ -49,11 +49,11 @@ def markov(
     force: bool = typer.Option(False),
 ):
     """A smoothed n-gram Markov chain over the model's own tokens and training split, sampled."""
-    from cadenza import composer
-    from cadenza.dataset import tokenize_pieces
+    from cadenza.compose import composer
+    from cadenza.families.voices import tokenize_pieces
     from cadenza.evaluate.ngram import NGram, augmented, sample_piece
     from cadenza.io import write_score
-    from cadenza.training_run import split_of
+    from cadenza.data.corpus import split_of
 
     c = composer.load(model)
     train_p, _ = split_of(c.meta)
@@ -73,9 +73,9 @@ def heldout(
     force: bool = typer.Option(False),
 ):
     """The model's held-out real pieces (never trained on) as MIDI: the ceiling to compare with."""
-    from cadenza import composer
+    from cadenza.compose import composer
     from cadenza.io import write_score
-    from cadenza.training_run import split_of
+    from cadenza.data.corpus import split_of
 
     c = composer.load(model)
     _, valid = split_of(c.meta)

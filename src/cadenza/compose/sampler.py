@@ -8,15 +8,18 @@ last bar opens on the tonic chord). Nothing here is special-cased inside the mod
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-from cadenza.decode import Decoder, one_blas_thread
+from cadenza.nn.numpy_decoder import Decoder, one_blas_thread
 from cadenza.errors import OptionError
-from cadenza.model import Transformer
+from cadenza.nn.transformer import Transformer
+from cadenza.plan.constraints import Constraints, allowed_cells
 from cadenza.score import Key, Meter
+from cadenza.theory import final_chord_classes, parallel_to
+from cadenza.tokenize.cells import REST as CELL_REST
 from cadenza.tokenize.voices import EOS, HOLD, N_PITCHES, PITCH0, REST, VoicesTokenizer
 
 
@@ -39,62 +42,33 @@ class SamplingSettings:
 _PITCHES = np.arange(N_PITCHES)
 
 
-@dataclass
-class Constraints:
-    """What generated cells must obey. Cells are addressed by (grid step, voice)."""
-
-    voice_ranges: list[tuple[int, int]] | None = None  # inclusive MIDI pitch range per voice
-    pitch_classes: frozenset[int] | None = None  # allowed pitch classes (e.g. a key's scale)
-    fixed: dict[tuple[int, int], int] = field(default_factory=dict)  # (step, voice) -> cell token
-    no_parallels: bool = False  # forbid parallel fifths and octaves (and unisons) between any two voices
-    final_cadence: bool = False  # the last bar opens on the tonic chord (bass on the tonic), held to the end
-
-
 def final_chord_mask(key: Key, v: int, n_voices: int) -> np.ndarray:
-    """Bool (128,): the pitches voice v may take on the final downbeat: the tonic for a melody
-    and for the lowest voice; any note of the tonic triad for the others (in minor, the major
-    third too: the Picardy third that ends most minor-key chorales)."""
-    if n_voices == 1 or v == n_voices - 1:
-        classes = {key.tonic}
-    else:
-        classes = {key.tonic, (key.tonic + 7) % 12, (key.tonic + 4) % 12}
-        if key.mode == "minor":
-            classes.add((key.tonic + 3) % 12)
-    return np.isin(_PITCHES % 12, sorted(classes))
+    """Bool (128,): the pitches voice v may take on the final downbeat (theory.final_chord_classes)."""
+    return np.isin(_PITCHES % 12, sorted(final_chord_classes(key, v, n_voices)))
 
 
 def parallel_pitches(before: list[int | None], now: list[int | None], v: int) -> np.ndarray:
     """Bool (128,): the pitches that voice v, moving from before[v], would take in parallel
-    fifths or octaves (or unisons) with a voice u < v already decided at this step.
-
-    before[u] and now[u] are the pitches sounding at the previous and this step (None: a rest).
-    Parallel: both voices move in the same direction and keep a perfect fifth or octave
-    (modulo octaves); a voice that holds or repeats its pitch makes no parallel.
-    """
+    fifths or octaves (or unisons) with a voice u < v already decided at this step
+    (theory.parallel_to). before[u] and now[u] are the pitches sounding at the previous and
+    this step (None: a rest)."""
     bad = np.zeros(N_PITCHES, dtype=bool)
     if before[v] is None:
         return bad
     for u in range(v):
-        if None in (before[u], now[u]) or now[u] == before[u]:
+        if None in (before[u], now[u]):
             continue
-        interval = (before[u] - before[v]) % 12
-        if interval not in (0, 7):
-            continue
-        same_way = _PITCHES > before[v] if now[u] > before[u] else _PITCHES < before[v]
-        bad |= same_way & ((now[u] - _PITCHES) % 12 == interval)
+        bad |= parallel_to(before[v], before[u], now[u], _PITCHES, upper=False)
     return bad
 
 
 def _allowed_masks(tok: VoicesTokenizer, c: Constraints) -> np.ndarray:
     """(n_voices, vocab) bool: the cell tokens each voice may take (HOLD decided per step)."""
     nv = tok.config.n_voices
+    cells = allowed_cells(c.voice_ranges or [(0, N_PITCHES - 1)] * nv, c.pitch_classes)
     mask = np.zeros((nv, tok.vocab_size), dtype=bool)
-    mask[:, REST] = True
-    for v in range(nv):
-        lo, hi = c.voice_ranges[v] if c.voice_ranges else (0, N_PITCHES - 1)
-        for p in range(max(lo, 0), min(hi, N_PITCHES - 1) + 1):
-            if c.pitch_classes is None or p % 12 in c.pitch_classes:
-                mask[v, PITCH0 + p] = True
+    mask[:, REST] = cells[:, CELL_REST]
+    mask[:, PITCH0:PITCH0 + N_PITCHES] = cells[:, CELL_REST + 1:]
     return mask
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cadenza.files import atomic_write, check_writable
+from cadenza.io.files import atomic_write, check_writable
 from cadenza.score import Score
 
 FORMATS = ("mid", "musicxml", "wav", "png", "flac", "ogg")

@@ -1,12 +1,12 @@
 """The composer's assistant: harmonize a melody, regenerate a region, under the user's rules.
 
-    from cadenza import assistant
-    h = assistant.load("harmonizer")
+    from cadenza import hub
+    h = hub.load("harmonizer")
     [chorale] = h.harmonize(melody_score, seed=1)
     [fixed] = h.infill(chorale, bars=(5, 8), voices=["alto", "tenor"], seed=2)
 
-Both run the orderless model (cadenza.orderless) over a grid of cells: what is given stays
-visible, what is to be written is hidden and filled by Gibbs sampling (cadenza.gibbs). The notes
+Both run the orderless model (cadenza.nn.orderless) over a grid of cells: what is given stays
+visible, what is to be written is hidden and filled by Gibbs sampling (cadenza.compose.gibbs). The notes
 given (the melody; everything outside the region) are copied to the result unchanged.
 """
 from __future__ import annotations
@@ -18,13 +18,15 @@ from pathlib import Path
 import numpy as np
 
 from cadenza.errors import OptionError
-from cadenza.gibbs import GibbsSettings, gibbs_fill, parallels
-from cadenza.orderless import N_CELL, REST, OrderlessModel, cell_of
-from cadenza.rules import Rules, voice_index
-from cadenza.score import Key, Note, Part, Score, beats_to_step, cadence_chords, estimate_key, pitch_to_name, top_line
-from cadenza.tokenize.voices import VOICE_NAMES
-
-_PITCH_CLASSES = (np.arange(N_CELL) - 1) % 12  # of each cell value (meaningless for REST)
+from cadenza.compose.gibbs import GibbsSettings, gibbs_fill, parallels
+from cadenza.nn.orderless import OrderlessModel
+from cadenza.plan.cadences import plan_cadence
+from cadenza.plan.constraints import allowed_cells, fixed_spans
+from cadenza.plan.rules import Rules, voice_index
+from cadenza.score import Note, Part, Score, pitch_to_name
+from cadenza.theory import (SATB_RANGES, beats_to_step, cut_top_line, melody_key, phrase_ends, scale,
+                            voice_names)
+from cadenza.tokenize.cells import REST, cell_of, cells_to_notes
 # Blocked Gibbs resamples many cells at once, each independently: at temperature 1 that leaves
 # stray sixteenth-note fragments in held notes (measured on 12 test chorales: 10% of the inner
 # voices' notes were sixteenths and 15% had odd lengths, against 2% and 0.1% in Bach). At 0.7
@@ -60,13 +62,11 @@ class Harmonizer:
 
     @property
     def voice_names(self) -> list[str]:
-        return VOICE_NAMES.get(self.n_voices, [f"Voice {i + 1}" for i in range(self.n_voices)])
+        return voice_names(self.n_voices)
 
     def voice_range(self, v: int) -> tuple[int, int]:
         """Voice v's default range: what it had in the training data, and for four voices no
         wider than the conventional SATB ranges (Bach's basses, for one, dip below E2 now and then)."""
-        from cadenza.evaluate.voice_leading import SATB_RANGES
-
         lo, hi = self.meta["data_stats"]["voice_ranges"][v]
         if self.n_voices == 4:
             lo, hi = max(lo, SATB_RANGES[v][0]), min(hi, SATB_RANGES[v][1])
@@ -98,7 +98,7 @@ class Harmonizer:
                 raise OptionError(f"{source}: melody note {pitch_to_name(x.pitch)} at beat {x.start_beats:g} is "
                                   f"outside the soprano range this model knows ({pitch_to_name(lo - slack)}-"
                                   f"{pitch_to_name(hi + slack)}); transpose the melody")
-            if rules.scale is not None and x.pitch % 12 not in rules.scale.scale():
+            if rules.scale is not None and x.pitch % 12 not in scale(rules.scale):
                 raise OptionError(f"{source}: melody note {pitch_to_name(x.pitch)} at beat {x.start_beats:g} is "
                                   f"outside the scale of {rules.scale}: the constraints cannot all be met")
         grid = np.zeros((T, self.n_voices), dtype=np.int64)
@@ -216,68 +216,19 @@ class Harmonizer:
     def _allowed(self, T: int, rules: Rules) -> np.ndarray:
         """(T, V, N_CELL): rest, or a pitch in the voice's range (the user's, else the training
         data's) and in the scale if one is given."""
-        allowed = np.zeros((T, self.n_voices, N_CELL), dtype=bool)
-        pitches = np.arange(N_CELL) - 1
-        for v in range(self.n_voices):
-            lo, hi = rules.ranges.get(v, self.voice_range(v))
-            ok = (pitches >= lo) & (pitches <= hi)
-            if rules.scale is not None:
-                ok &= np.isin(_PITCH_CLASSES, sorted(rules.scale.scale()))
-            ok[REST] = True
-            allowed[:, v] = ok
-        return allowed
+        ranges = [rules.ranges.get(v, self.voice_range(v)) for v in range(self.n_voices)]
+        cells = allowed_cells(ranges, scale(rules.scale) if rules.scale is not None else None)
+        return np.repeat(cells[None], T, axis=0)
 
     def _fix(self, grid, hidden, allowed, rules: Rules, meter) -> None:
         """Write the user's fixed notes into the grid (visible), refusing ones that clash."""
-        spb = self.steps_per_beat
-        for f in rules.fixed:
-            f.check_in_bar(meter, self.voice_names)
-            s0 = f.start_beats(meter) * spb
-            s1 = (f.start_beats(meter) + f.beats) * spb
-            if abs(s0 - round(s0)) > 1e-6 or abs(s1 - round(s1)) > 1e-6:
-                raise OptionError(f"fixed note {f.describe(self.voice_names)} is off the model's grid "
-                                  f"of {spb} steps per beat")
-            s0, s1 = round(s0), round(s1)
-            if s1 > len(grid):
-                raise OptionError(f"fixed note {f.describe(self.voice_names)} lies past the end of the piece")
+        for f, s0, s1 in fixed_spans(rules, meter, self.steps_per_beat, len(grid), self.voice_names):
             for s in range(s0, s1):
                 if not hidden[s, f.voice] and grid[s, f.voice] != cell_of(f.pitch):
                     raise OptionError(f"fixed note {f.describe(self.voice_names)} clashes with a given note there")
             grid[s0:s1, f.voice] = cell_of(f.pitch)
             hidden[s0:s1, f.voice] = False
             allowed[s0:s1, f.voice] = True
-
-
-def plan_cadence(allowed: np.ndarray, step: int, melody_pitch: int, key: Key, final: bool) -> None:
-    """Narrow the chord under a phrase end (in place): the tonic triad (a Picardy third allowed
-    in minor) with the tonic in the bass, or, for an inner phrase end whose melody note is not
-    in it, the dominant seventh chord with the dominant in the bass. Left free when the melody
-    note fits neither (or, at the final one, the tonic triad)."""
-    chords = cadence_chords(key)[:1 if final else 2]
-    fitting = [c for c in chords if melody_pitch % 12 in c[1]]
-    if not fitting:
-        return
-    basses = sorted({root for root, _ in fitting})
-    tones = sorted(set().union(*(c[1] for c in fitting)))
-    V = allowed.shape[1]
-    for v in range(1, V):
-        ok = np.isin(_PITCH_CLASSES, basses if v == V - 1 else tones)
-        ok[REST] = False
-        narrowed = allowed[step, v] & ok
-        if narrowed.any():
-            allowed[step, v] = narrowed
-
-
-def melody_key(score: Score, line: list[Note]) -> Key:
-    """The key to plan cadences in: the file's, unless a tenth or more of the melody (by
-    duration) falls outside its scale (a modal tune under a major signature, say); then the key
-    that best fits the melody's notes."""
-    key = score.key
-    if key is not None:
-        outside = sum(x.duration_beats for x in line if x.pitch % 12 not in key.scale())
-        if outside < 0.1 * sum(x.duration_beats for x in line):
-            return key
-    return estimate_key(line)
 
 
 def melody_line(score: Score, track: int | None, source: str) -> list[Note]:
@@ -300,52 +251,8 @@ def melody_line(score: Score, track: int | None, source: str) -> list[Note]:
     return notes
 
 
-def cut_top_line(notes: list[Note]) -> list[Note]:
-    """The top line (score.top_line), each note cut where the next onset begins."""
-    line = top_line(notes)
-    ends = [x.start_beats for x in line[1:]] + [math.inf]
-    return [replace(x, duration_beats=min(x.duration_beats, end - x.start_beats)) for x, end in zip(line, ends)]
-
-
-def phrase_ends(line: list[Note], meter, fermatas_beats: list[float] = ()) -> list[Note]:
-    """Notes that end a phrase: those under a fermata when the score marks any (and the last);
-    otherwise a long note (at least twice the melody's typical length and a
-    beat and a half) that the next note does not match in length, a note followed by a rest of a
-    beat or more, and the last note. (A chain of equally long notes ends a phrase at its end.)"""
-    if not line:
-        return []
-    if fermatas_beats:
-        marked = [x for x in line[:-1] if any(abs(x.start_beats - f) < 1e-6 for f in fermatas_beats)]
-        return marked + [line[-1]]
-    long_beats = max(2 * float(np.median([x.duration_beats for x in line])), 1.5)
-    ends = []
-    for x, nxt in zip(line, line[1:]):
-        rest = nxt.start_beats - x.end_beats
-        if rest >= 1.0 or (x.duration_beats >= long_beats and (nxt.duration_beats < x.duration_beats or rest > 0)):
-            ends.append(x)
-    return ends + [line[-1]]
-
-
-def cells_to_notes(cells: np.ndarray, steps_per_beat: int, new_notes_at: set[int] = frozenset(),
-                   velocity: int = 80) -> list[Note]:
-    """A voice's cells -> notes: each run of one pitch becomes one note (split again at the
-    steps in `new_notes_at`); rests are gaps."""
-    notes, start = [], 0
-    for s in range(1, len(cells) + 1):
-        if s == len(cells) or cells[s] != cells[start] or s in new_notes_at:
-            if cells[start] != REST:
-                notes.append(Note(int(cells[start]) - 1, start / steps_per_beat, (s - start) / steps_per_beat, velocity))
-            start = s
-    return notes
-
-
 def load(name_or_path: str = "harmonizer", device: str = "cpu") -> Harmonizer:
-    from cadenza.composer import find_model
-    from cadenza.model import load_model
+    """An orderless model by name or folder (see cadenza.hub)."""
+    from cadenza import hub
 
-    directory = find_model(name_or_path)
-    model, meta = load_model(directory, device=device)
-    if meta.get("architecture") != "orderless":
-        raise OptionError(f"{name_or_path}: not an orderless model, so it cannot harmonize or infill; "
-                          "use the shipped `harmonizer` or train one with `cadenza train --orderless`")
-    return Harmonizer(directory, meta, model)
+    return hub.load(name_or_path, expect="orderless", device=device)

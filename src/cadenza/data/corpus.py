@@ -66,7 +66,7 @@ def _cached(path: Path, parse: Callable[[Path], list[Score]]) -> list[Score]:
         except (OSError, ValueError, KeyError):
             pass  # a damaged cache entry is parsed again
     scores = parse(path)
-    from cadenza.files import atomic_write
+    from cadenza.io.files import atomic_write
 
     atomic_write(cache, gzip.compress(json.dumps([s.to_dict() for s in scores]).encode()), force=True)
     return scores
@@ -119,3 +119,19 @@ def load(source: str, limit: int | None = None, progress: Callable[[int, int], N
             pieces = pieces[:limit]
             break
     return Dataset(pieces, skipped)
+
+
+def with_exact_parts(pieces: list[Piece], n_voices: int) -> list[Piece]:
+    """The pieces with exactly n_voices pitched parts that have notes (e.g. four-part chorales)."""
+    return [p for p in pieces if sum(1 for q in p.score.parts if q.notes and not q.is_drum) == n_voices]
+
+
+def split_of(meta: dict) -> tuple[list[Piece], list[Piece]]:
+    """(train, valid) pieces exactly as the training run recorded in `meta` (a model.json) had
+    them: same data, same part filter, same hash split. For measuring a model on its own
+    held-out pieces."""
+    t = meta["train"]
+    data = load(t["data"], limit=t.get("max_pieces") or None)
+    if t.get("exact_parts"):
+        data.pieces = with_exact_parts(data.pieces, t["n_voices"])
+    return data.split(t.get("valid_percent", 10))

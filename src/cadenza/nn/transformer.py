@@ -2,15 +2,14 @@
 
 One file, read top to bottom: the config dataclass, the blocks, the model, and save/load as
 safetensors + JSON (never pickle). Fast one-token-at-a-time decoding with a key/value cache
-lives in cadenza.decode (NumPy: for a model this small, PyTorch's per-op overhead dominates).
+lives in cadenza.nn.numpy_decoder (NumPy: for a model this small, PyTorch's per-op overhead dominates).
 Shapes: B batch, T time (tokens), C channels (n_embd), H heads, D = C // H.
 """
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from collections import OrderedDict
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
@@ -88,14 +87,21 @@ class Block(nn.Module):
         self.ln1 = nn.LayerNorm(cfg.n_embd)
         self.attn = SelfAttention(cfg)
         self.ln2 = nn.LayerNorm(cfg.n_embd)
-        self.mlp = nn.Sequential(
-            nn.Linear(cfg.n_embd, 4 * cfg.n_embd), nn.GELU(), nn.Linear(4 * cfg.n_embd, cfg.n_embd),
-            nn.Dropout(cfg.dropout),
-        )
+        self.mlp = nn.Sequential(OrderedDict(
+            fc=nn.Linear(cfg.n_embd, 4 * cfg.n_embd), gelu=nn.GELU(), out=nn.Linear(4 * cfg.n_embd, cfg.n_embd),
+            drop=nn.Dropout(cfg.dropout),
+        ))
 
     def forward(self, x, mask=None):
         x = x + self.attn(self.ln1(x), mask)
         return x + self.mlp(self.ln2(x))
+
+
+def scale_residual_projections(model: nn.Module, n_layer: int) -> None:
+    """GPT-2's scaled initialization of the projections that write into the residual stream."""
+    for name, p in model.named_parameters():
+        if name.endswith("attn.proj.weight") or name.endswith("mlp.out.weight"):
+            nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * n_layer))
 
 
 class Transformer(nn.Module):
@@ -112,13 +118,11 @@ class Transformer(nn.Module):
         self.ln_f = nn.LayerNorm(cfg.n_embd)
         self.head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
         self.head.weight = self.tok_emb.weight  # weight tying, as in GPT-2
-        self.apply(self._init_weights)
-        for name, p in self.named_parameters():  # scaled init of residual projections (GPT-2)
-            if name.endswith("proj.weight") or name.endswith("mlp.2.weight"):
-                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * cfg.n_layer))
+        self.apply(self.init_weights)
+        scale_residual_projections(self, cfg.n_layer)
 
     @staticmethod
-    def _init_weights(m):
+    def init_weights(m):
         if isinstance(m, nn.Linear):
             nn.init.normal_(m.weight, mean=0.0, std=0.02)
             if m.bias is not None:
@@ -131,7 +135,7 @@ class Transformer(nn.Module):
 
     def forward(self, idx: torch.Tensor, segments: torch.Tensor | None = None,
                 conditions: torch.Tensor | None = None) -> torch.Tensor:
-        """idx (B, T) token ids -> logits (B, T, vocab). (Incremental decoding: cadenza.decode.)
+        """idx (B, T) token ids -> logits (B, T, vocab). (Incremental decoding: cadenza.nn.numpy_decoder.)
 
         `segments` (B, T) ints, non-decreasing along T, packs several sequences into one row: a
         position attends only to earlier positions of its own segment, as if each were alone.
@@ -164,56 +168,3 @@ class Transformer(nn.Module):
         """Mean cross-entropy in nats per predicted token; targets equal to ignore_index are skipped."""
         logits = self.forward(idx)
         return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=ignore_index)
-
-
-# ---------------------------------------------------------------------------------------------
-# save / load: weights as safetensors, everything else as JSON beside them
-
-
-def save_model(model: Transformer, directory: Path, extra: dict, weights_name: str = "model") -> None:
-    """Write <weights_name>.safetensors and <weights_name>.json atomically into `directory`.
-
-    `extra` (tokenizer config, training record...) is stored in the JSON with the model config.
-    """
-    from safetensors.torch import save_file
-
-    from cadenza.files import atomic_write
-
-    directory.mkdir(parents=True, exist_ok=True)
-    state = weights_to_save(model)
-    atomic_write(directory / f"{weights_name}.safetensors", lambda p: save_file(state, str(p)), force=True)
-    meta = {"model": asdict(model.config), "architecture": getattr(model, "architecture", "causal"), **extra}
-    atomic_write(directory / f"{weights_name}.json", json.dumps(meta, indent=2).encode(), force=True)
-
-
-def load_model(directory: Path, weights_name: str = "model", device: str = "cpu") -> tuple[Transformer, dict]:
-    """Load a model saved by save_model. Returns (model in eval mode, the JSON metadata)."""
-    from safetensors.torch import load_file
-
-    meta = json.loads((directory / f"{weights_name}.json").read_text())
-    model = build_model(meta)
-    load_weights(model, load_file(str(directory / f"{weights_name}.safetensors"), device=device))
-    return model.to(device).eval(), meta
-
-
-def build_model(meta: dict) -> nn.Module:
-    """The network a model.json describes: the causal Transformer, or (architecture "orderless")
-    cadenza.orderless.OrderlessModel."""
-    if meta.get("architecture") == "orderless":
-        from cadenza.orderless import OrderlessConfig, OrderlessModel
-
-        return OrderlessModel(OrderlessConfig(**meta["model"]))
-    return Transformer(ModelConfig(**meta["model"]))
-
-
-def weights_to_save(model: nn.Module) -> dict[str, torch.Tensor]:
-    """The state dict without the tied copies (safetensors refuses shared tensors)."""
-    tied = getattr(model, "tied", {})
-    return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if k not in tied}
-
-
-def load_weights(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
-    """Load weights saved by weights_to_save, restoring tied copies."""
-    for copy, source in getattr(model, "tied", {}).items():
-        state[copy] = state[source]
-    model.load_state_dict(state)

@@ -1,62 +1,29 @@
 """The Python API: load a model by name or path, write new music, continue a prompt.
 
-    from cadenza import composer
-    c = composer.load("chorales")
+    from cadenza.compose import composer
+    c = composer.load("chorales")           # or cadenza.hub.load("chorales")
     score = c.generate(bars=16, key="D major", tempo_bpm=72, seed=7)
 
-Every command-line verb is a thin layer over this module and cadenza.outputs.
+Every command-line verb is a thin layer over this module and cadenza.render.
 """
 from __future__ import annotations
 
-import json
 import math
-import os
 import random
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cadenza.errors import OptionError
-from cadenza.score import Key, Meter, Part, Score, estimate_key, parse_key, parse_meter
-from cadenza.tokenize.voices import VoicesConfig, VoicesTokenizer
-
-SHIPPED_MODELS = Path(__file__).resolve().parents[2] / "models"
-
-
-def model_dirs() -> list[Path]:
-    """Where models are looked up by name: $CADENZA_MODELS, the shipped models/, ~/.cadenza/models."""
-    dirs = [Path(p) for p in os.environ.get("CADENZA_MODELS", "").split(os.pathsep) if p]
-    home = Path(os.environ.get("CADENZA_HOME", Path.home() / ".cadenza"))
-    return dirs + [SHIPPED_MODELS, home / "models"]
-
-
-def find_model(name: str) -> Path:
-    path = Path(name).expanduser()
-    if (path / "model.json").exists():
-        return path
-    for d in model_dirs():
-        if (d / name / "model.json").exists():
-            return d / name
-    if path.exists():
-        raise OptionError(f"{name}: not a Cadenza model folder (no model.json); train one with `cadenza train`")
-    known = sorted(p.name for d in model_dirs() if d.is_dir() for p in d.iterdir() if (p / "model.json").exists())
-    raise OptionError(f"no model named {name!r}; available: {', '.join(known) or 'none'} (see `cadenza models`)")
-
-
-def list_models() -> list[tuple[Path, dict]]:
-    found = []
-    for d in model_dirs():
-        if d.is_dir():
-            for p in sorted(d.iterdir()):
-                if (p / "model.json").exists():
-                    found.append((p, json.loads((p / "model.json").read_text())))
-    return found
+from cadenza.score import Key, Meter, Part, Score, parse_key, parse_meter
+from cadenza.theory import estimate_key, scale, voice_names
+from cadenza.tokenize.voices import VoicesTokenizer
 
 
 @dataclass
 class Composer:
     directory: Path
     meta: dict
-    model: object  # cadenza.model.Transformer
+    model: object  # cadenza.nn.transformer.Transformer
     tokenizer: VoicesTokenizer
 
     @property
@@ -80,7 +47,7 @@ class Composer:
         """Each voice within its usual range in the training data; (unless allowed) no parallel
         fifths or octaves between voices; (unless turned off) a final bar that opens on the
         tonic chord and holds it: the one cadence the piece is planned to reach."""
-        from cadenza.sample import Constraints
+        from cadenza.plan.constraints import Constraints
 
         ranges = self.meta.get("data_stats", {}).get("voice_ranges")
         return Constraints(voice_ranges=[tuple(r) for r in ranges] if ranges else None,
@@ -91,7 +58,7 @@ class Composer:
                  tempo_bpm: float = 120.0, temperature: float = 1.0, top_p: float = 0.95,
                  seed: int = 0, constraints=None, on_cell=None, allow_parallels: bool = False,
                  final_cadence: bool = True, rules=None) -> Score:
-        from cadenza.sample import SamplingSettings, generate_tokens
+        from cadenza.compose.sampler import SamplingSettings, generate_tokens
 
         check_tempo(tempo_bpm)
         key = parse_key(key) if isinstance(key, str) else key or self.default_key(seed)
@@ -110,13 +77,13 @@ class Composer:
                        seed: int = 0, allow_parallels: bool = False, final_cadence: bool = True,
                        rules=None) -> Score:
         """The prompt unchanged, followed by `bars` new bars from the first bar line after it."""
-        from cadenza.sample import SamplingSettings, generate_tokens
+        from cadenza.compose.sampler import SamplingSettings, generate_tokens
 
         tok = self.tokenizer
         key = prompt.key or estimate_key(prompt.notes())
         meter = prompt.meter
         self._check_meter(meter)
-        cells = tok.grid(prompt)
+        cells = tok.cells(prompt)
         steps_per_bar = tok.steps_per_bar(meter)
         prompt_bars = len(cells) // steps_per_bar
         constraints = self.default_constraints(allow_parallels, final_cadence)
@@ -146,36 +113,27 @@ class Composer:
 
     @property
     def voice_names(self) -> list[str]:
-        from cadenza.tokenize.voices import VOICE_NAMES
-
-        n = self.tokenizer.config.n_voices
-        return VOICE_NAMES.get(n, [f"Voice {i + 1}" for i in range(n)])
+        return voice_names(self.tokenizer.config.n_voices)
 
     def apply_rules(self, constraints, rules, meter: Meter, n_bars: int) -> None:
-        """Add the user's rules (cadenza.rules.Rules) to sampling constraints, in place: the scale
+        """Add the user's rules (cadenza.plan.rules.Rules) to sampling constraints, in place: the scale
         as allowed pitch classes, ranges replacing the learned ones, fixed notes as fixed cells
         (the onset, then holds)."""
+        from cadenza.plan.constraints import fixed_spans
         from cadenza.tokenize.voices import HOLD, PITCH0
 
         nv, spb = self.tokenizer.config.n_voices, self.tokenizer.config.steps_per_beat
         if rules.scale is not None:
-            constraints.pitch_classes = rules.scale.scale()
+            constraints.pitch_classes = scale(rules.scale)
         if rules.ranges:
             ranges = list(constraints.voice_ranges or [(0, 127)] * nv)
             for v, r in rules.ranges.items():
                 ranges[v] = r
             constraints.voice_ranges = ranges
         total = n_bars * self.tokenizer.steps_per_bar(meter)
-        for f in rules.fixed:
-            f.check_in_bar(meter, self.voice_names)
-            s0, s1 = f.start_beats(meter) * spb, (f.start_beats(meter) + f.beats) * spb
-            if abs(s0 - round(s0)) > 1e-6 or abs(s1 - round(s1)) > 1e-6:
-                raise OptionError(f"fixed note {f.describe(self.voice_names)} is off this model's grid of "
-                                  f"{spb} steps per beat")
-            if round(s1) > total or f.voice >= nv:
-                raise OptionError(f"fixed note {f.describe(self.voice_names)} lies outside the piece")
-            cells = {(round(s0), f.voice): PITCH0 + f.pitch}
-            cells.update({(s, f.voice): HOLD for s in range(round(s0) + 1, round(s1))})
+        for f, s0, s1 in fixed_spans(rules, meter, spb, total, self.voice_names):
+            cells = {(s0, f.voice): PITCH0 + f.pitch}
+            cells.update({(s, f.voice): HOLD for s in range(s0 + 1, s1)})
             if any(constraints.fixed.get(c, t) != t for c, t in cells.items()):
                 raise OptionError(f"fixed note {f.describe(self.voice_names)} overlaps another fixed note")
             constraints.fixed.update(cells)
@@ -198,16 +156,7 @@ def bars_for_seconds(seconds: float, meter: Meter, tempo_bpm: float) -> int:
 
 
 def load(name_or_path: str, device: str = "cpu") -> Composer:
-    from cadenza.model import load_model
+    """A voices model by name or folder (see cadenza.hub)."""
+    from cadenza import hub
 
-    directory = find_model(name_or_path)
-    model, meta = load_model(directory, device=device)
-    kind = meta.get("tokenizer", {}).get("kind")
-    if meta.get("architecture") == "orderless":
-        raise OptionError(f"{name_or_path}: an orderless model fills in music rather than writing it from the "
-                          "start; use it with `cadenza harmonize` or `cadenza infill`")
-    if kind != "voices":
-        raise OptionError(f"{name_or_path}: a {kind} model (a likelihood benchmark model) cannot write music; "
-                          "evaluate it with `cadenza bench nll --checkpoint`")
-    tok_cfg = {k: v for k, v in meta["tokenizer"].items() if k != "kind"}
-    return Composer(directory, meta, model, VoicesTokenizer(VoicesConfig.from_dict(tok_cfg)))
+    return hub.load(name_or_path, expect="voices", device=device)

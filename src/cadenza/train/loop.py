@@ -15,61 +15,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import torch
 
-from cadenza.dataset import Batches, TokenizedPiece, eval_windows
-from cadenza.errors import OptionError
-from cadenza.files import atomic_write
-from cadenza.model import ModelConfig, Transformer, load_weights, save_model, weights_to_save
-from cadenza.tokenize.voices import VoicesConfig, VoicesTokenizer
-
-
-@dataclass
-class RunConfig:
-    """What every training run sets: data, model size, the loop (read by `fit`), augmentation."""
-
-    data: str
-    block_size: int = 512
-    n_layer: int = 4
-    n_head: int = 4
-    n_embd: int = 192
-    dropout: float = 0.1
-    rope: bool = False  # rotary (relative) positions instead of learned absolute ones
-    batch_size: int = 16
-    lr: float = 1e-3
-    weight_decay: float = 0.1
-    warmup_steps: int = 100
-    steps: int = 0  # 0: derived from `minutes` after measuring speed
-    minutes: float = 10.0
-    eval_every: int = 200
-    checkpoint_minutes: float = 2.0
-    transpose: int = 5  # augmentation: random shift in [-transpose, +transpose] semitones
-    seed: int = 0
-    bf16: bool = False  # training steps under bfloat16 autocast (weights, loss and validation stay fp32)
-    patience: int = 0  # stop after this many validations in a row without a new best (0: never stop early)
-
-    def __post_init__(self):
-        if self.minutes <= 0 and self.steps <= 0:
-            raise OptionError("give a positive --minutes or --steps")
-        if self.batch_size < 1 or self.block_size < 16:
-            raise OptionError("batch size must be >= 1 and block size >= 16")
-
-
-@dataclass
-class TrainConfig(RunConfig):
-    """A voices model's run: the RunConfig plus the tokenizer's settings and data selection."""
-
-    n_voices: int = 4
-    steps_per_beat: int = 4
-    programs: tuple[int, ...] = ()
-    valid_percent: int = 10
-    max_pieces: int = 0  # 0 = all
-    exact_parts: bool = False  # use only pieces with exactly n_voices pitched parts
-
-    def __post_init__(self):
-        super().__post_init__()
-        self.programs = tuple(self.programs)
+from cadenza.io.files import atomic_write
+from cadenza.nn.checkpoint import load_weights, save_model, weights_to_save
+from cadenza.train.config import RunConfig
 
 
 @dataclass
@@ -113,25 +63,7 @@ def lr_at(step: int, cfg: RunConfig, total: int) -> float:
     return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-@torch.no_grad()
-def evaluate(model: Transformer, pieces: list[TokenizedPiece], tok: VoicesTokenizer, batch_size: int = 16) -> float:
-    """Mean NLL in nats per cell token over every cell of `pieces` (deterministic)."""
-    model.eval()
-    device = next(model.parameters()).device
-    total, count = 0.0, 0
-    windows = list(eval_windows(pieces, tok, model.config.block_size))
-    for i in range(0, len(windows), batch_size):
-        x = torch.from_numpy(np.stack([w[0] for w in windows[i:i + batch_size]])).to(device)
-        y = torch.from_numpy(np.stack([w[1] for w in windows[i:i + batch_size]])).to(device)
-        logits = model(x)
-        nll = torch.nn.functional.cross_entropy(
-            logits.view(-1, logits.size(-1)), y.view(-1), ignore_index=0, reduction="sum")
-        total += float(nll)
-        count += int((y != 0).sum())
-    return total / max(count, 1)
-
-
-def _optimizer(model: Transformer, cfg: RunConfig) -> torch.optim.AdamW:
+def _optimizer(model: torch.nn.Module, cfg: RunConfig) -> torch.optim.AdamW:
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     return torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
@@ -171,21 +103,6 @@ def _load_checkpoint(out: Path, model, opt, batches) -> TrainState:
     return TrainState(**record["state"])
 
 
-def train(cfg: TrainConfig, train_pieces: list[TokenizedPiece], valid_pieces: list[TokenizedPiece],
-          out: Path, resume: bool = False, extra_meta: dict | None = None,
-          progress: Callable[[TrainState, float, float], None] | None = None) -> TrainState:
-    """Train a voices model until the step budget is spent (see `fit`)."""
-    torch.manual_seed(cfg.seed)
-    tok = VoicesTokenizer(VoicesConfig(n_voices=cfg.n_voices, steps_per_beat=cfg.steps_per_beat,
-                                       programs=cfg.programs))
-    mcfg = ModelConfig(vocab_size=tok.vocab_size, block_size=cfg.block_size, n_layer=cfg.n_layer,
-                       n_head=cfg.n_head, n_embd=cfg.n_embd, dropout=cfg.dropout, rope=cfg.rope)
-    model = Transformer(mcfg).to(pick_device())
-    batches = Batches(train_pieces, tok, cfg.block_size, cfg.transpose, cfg.seed)
-    meta = {"tokenizer": {"kind": "voices", **tok.config.to_dict()}, "train": asdict(cfg), **(extra_meta or {})}
-    return fit(model, cfg, batches, lambda m: evaluate(m, valid_pieces, tok), out, meta, resume, progress)
-
-
 def _steps_within_budget(cfg: RunConfig, state: TrainState, elapsed_s: float, step_s: float, eval_s: float) -> int:
     """The total step count that ends a time-budgeted run within cfg.minutes, given the time so
     far, the mean seconds per training step and per validation (one every cfg.eval_every steps,
@@ -194,7 +111,7 @@ def _steps_within_budget(cfg: RunConfig, state: TrainState, elapsed_s: float, st
     return state.step + max(0, int(left / (step_s + eval_s / cfg.eval_every)))
 
 
-def fit(model: Transformer, cfg: RunConfig, batches, evaluate_fn: Callable[[Transformer], float], out: Path, meta: dict,
+def fit(model: torch.nn.Module, cfg: RunConfig, batches, evaluate_fn: Callable[[torch.nn.Module], float], out: Path, meta: dict,
         resume: bool = False, progress: Callable[[TrainState, float, float], None] | None = None,
         loss_fn: Callable | None = None) -> TrainState:
     """The training loop, for any tokenizer: AdamW with warm-up and cosine decay, gradient

@@ -1,0 +1,3 @@
+from cadenza.cli.main import main
+
+main()

@@ -1,0 +1,174 @@
+"""What the command modules share: messages, seeds, progress bars, and the rule options every
+generating command takes."""
+from __future__ import annotations
+
+import random
+from typing import Optional
+
+import typer
+
+
+def say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def pick_seed(seed: Optional[int]) -> int:
+    return seed if seed is not None else random.SystemRandom().randrange(2**31)
+
+
+def alternative_stems(base: str, n: int) -> list[str]:
+    """Output stems for n alternatives: BASE alone, or BASE-1 .. BASE-n."""
+    return [f"{base}-{i + 1}" if n > 1 else base for i in range(n)]
+
+
+SCALE = typer.Option(None, "--scale", help="keep every written note in this key's scale, e.g. 'D minor'")
+RANGES = typer.Option([], "--range", help="a voice's range, e.g. alto=G3-C5 (repeatable)")
+FIXES = typer.Option([], "--fix", help="a fixed note BAR:BEAT:VOICE=PITCH, or =PITCH/BEATS for its length, "
+                                         "e.g. 3:1:bass=D3/2 (repeatable)")
+FIXED_CELLS = typer.Option(None, "--fixed-cells", help='JSON file: [{"bar": 3, "beat": 1, "voice": "bass", '
+                                                       '"pitch": "D3", "beats": 1}, ...]')
+
+
+def rules_from_options(scale, ranges, fixes, fixed_cells, names):
+    from cadenza.plan.rules import build_rules
+
+    return build_rules(scale, list(ranges), list(fixes), fixed_cells, names)
+
+
+def record_rules(scale, ranges, fixes, fixed_cells) -> dict:
+    return {"scale": scale, "ranges": list(ranges), "fix": list(fixes),
+            "fixed_cells": str(fixed_cells) if fixed_cells else None}
+
+
+
+
+# ---------------------------------------------------------------------------------------------
+# options built from config dataclasses: every default has one source, the dataclass field
+
+_TYPES = {"int": int, "float": float, "bool": bool, "str": str, "tuple[int, ...]": str}
+
+
+def flag_of(f) -> str:
+    return "--" + f.metadata.get("flag", f.name).replace("_", "-")
+
+
+def config_fields(configs: dict[str, type]) -> dict[str, list]:
+    """{field name: [(owner label, field), ...]} over the config classes, in first-seen order."""
+    import dataclasses
+
+    out: dict[str, list] = {}
+    for label, cls in configs.items():
+        for f in dataclasses.fields(cls):
+            out.setdefault(f.name, []).append((label, f))
+    return out
+
+
+def with_config_options(configs: dict[str, type], skip: tuple[str, ...] = ()):
+    """Decorate a command so that it takes one option per field of the config dataclasses
+    (`configs`: a label, such as a family name, for each), with the field's help and default,
+    and receives the options the user gave as `settings` ({field name: value}); fields left
+    unset keep their dataclass default. A default that differs between the classes is shown
+    for each."""
+    import inspect
+
+    def wrap(fn):
+        import typing
+
+        sig = inspect.signature(fn)
+        hints = typing.get_type_hints(fn)  # the command's own annotations, resolved in its module
+        params = [p.replace(annotation=hints[p.name]) for p in sig.parameters.values() if p.name != "settings"]
+        annotations = {p.name: p.annotation for p in params}
+        by_name = config_fields(configs)
+        extra = []
+        for name, owners in by_name.items():
+            if name in skip:
+                continue
+            f = owners[0][1]
+            typ = _TYPES[str(f.type)]
+            defaults = {label: "none" if g.default in ("", ()) else str(g.default) for label, g in owners}
+            shown = (next(iter(defaults.values())) if len(set(defaults.values())) == 1
+                     else ", ".join(f"{d} ({label})" for label, d in defaults.items()))
+            if len(owners) < len(configs):
+                shown += "; " + ", ".join(label for label, _ in owners) + " only"
+            flag = flag_of(f)
+            decls = (f"{flag}/--no-{flag[2:]}",) if typ is bool else (flag,)
+            option = typer.Option(None, *decls, help=f"{f.metadata.get('help', '')} \\[default: {shown}]",
+                                  show_default=False)
+            extra.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option,
+                                           annotation=Optional[typ]))
+            annotations[name] = Optional[typ]
+
+        def command(**kwargs):
+            settings = {k: kwargs.pop(k) for k in list(kwargs) if k in by_name and k not in skip}
+            settings = {k: v for k, v in settings.items() if v is not None}
+            return fn(settings=settings, **kwargs)
+
+        command.__name__, command.__doc__ = fn.__name__, fn.__doc__
+        command.__signature__ = sig.replace(parameters=params + extra)  # type: ignore[attr-defined]
+        command.__annotations__ = annotations
+        return command
+
+    return wrap
+
+
+def config_from(cls, label: str, file_values: dict, given: dict, config_path=None):
+    """An instance of config class `cls` (a family's, called `label`) from a --config file's
+    values overridden by the options given on the command line. A value the class has no field
+    for is refused, naming the option or the file, not ignored."""
+    import dataclasses
+
+    from cadenza.errors import OptionError
+
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values = {}
+    for k, v in file_values.items():
+        if k not in fields:
+            raise OptionError(f"{config_path}: {k!r} is not a setting of the {label} family "
+                              f"(its settings: {', '.join(fields)})")
+        values[k] = v
+    for k, v in given.items():
+        if k not in fields:
+            flag = "--" + k.replace("_", "-")
+            for _, f in config_fields(known_configs()).get(k, []):
+                flag = flag_of(f)
+            raise OptionError(f"{flag} does not apply to the {label} family")
+        values[k] = v
+    for k, v in list(values.items()):
+        if str(fields[k].type) == "tuple[int, ...]" and isinstance(v, str):
+            try:
+                values[k] = tuple(int(p) for p in v.split(",") if p.strip())
+            except ValueError:
+                raise OptionError(f"{flag_of(fields[k])} {v!r}: expected comma-separated numbers") from None
+    try:
+        return cls(**values)
+    except TypeError as e:
+        raise OptionError(f"{config_path or 'options'}: {e}") from None
+
+
+def known_configs() -> dict[str, type]:
+    """Every family's config class, by family name."""
+    from cadenza.families import FAMILIES
+
+    return {f.name: f.load().Config for f in FAMILIES}
+
+
+def read_config_file(path) -> dict:
+    """A --config file: TOML whose keys are settings' names (n_layer) or flags (layers)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    from cadenza.errors import InputError
+
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError(path, "no such file") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise InputError(path, f"not a TOML config file ({e})") from None
+    names = {}
+    for name, owners in config_fields(known_configs()).items():
+        names[name] = name
+        names[flag_of(owners[0][1])[2:].replace("-", "_")] = name
+    return {names.get(k.replace("-", "_"), k.replace("-", "_")): v for k, v in data.items()}

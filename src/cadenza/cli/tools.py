@@ -1,0 +1,60 @@
+"""`cadenza render` and `cadenza models`."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(render)
+    app.command()(models)
+
+
+def render(
+    path: Path = typer.Argument(..., help="a MIDI, MusicXML, ABC or kern file"),
+    out: Optional[Path] = typer.Option(None, help="output .wav, .flac, .ogg or .png [default: beside the input, .wav]"),
+    force: bool = typer.Option(False),
+):
+    """Render a file to audio with a General MIDI SoundFont (or to a piano-roll picture)."""
+    from cadenza.errors import OptionError
+    from cadenza.io import read_score
+    from cadenza.io.audio import write_audio
+    from cadenza.io.pictures import write_piano_roll
+
+    out = out or path.with_suffix(".wav")
+    if out.suffix.lower() not in (".wav", ".flac", ".ogg", ".png"):
+        raise OptionError(f"{out}: choose an output ending in .wav, .flac, .ogg or .png")
+    score = read_score(path)
+    if out.suffix.lower() == ".png":
+        write_piano_roll(score, out, force=force, title=path.name)
+    else:
+        write_audio(score, out, force=force)
+    typer.echo(str(out))
+
+
+def models():
+    """List shipped and your own models with their cards."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from cadenza.families import of_meta
+    from cadenza.hub import list_models, model_dirs
+
+    found = list_models()
+    table = Table(title="Cadenza models")
+    for col in ("name", "family", "writes", "grid", "params", "valid loss", "trained on", "folder"):
+        table.add_column(col)
+    for path, meta in found:
+        family = of_meta(meta, str(path / "model.json"))
+        writes, grid, loss = family.load().describe(meta)
+        table.add_row(path.name, family.name, writes, grid, f"{meta.get('params', 0) / 1e6:.2f}M", loss,
+                      str(meta.get("train", {}).get("data")), str(path))
+    Console(width=160).print(table)
+    if not found:
+        typer.echo("no models found in: " + ", ".join(str(d) for d in model_dirs()))
+    for path, _ in found:
+        card = path / "card.md"
+        if card.exists():
+            typer.echo(f"\n--- {path.name}: {card} ---\n" + card.read_text().split("\n## ")[0].strip())

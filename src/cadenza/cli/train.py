@@ -1,0 +1,133 @@
+"""`cadenza train` (any family) and `cadenza bench nll` (the likelihood benchmarks). Their
+training options are built from the families' config dataclasses (cadenza.cli.common)."""
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from cadenza.cli.common import config_from, known_configs, read_config_file, say, with_config_options
+
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks: exact likelihood on published data sets.")
+
+CONFIG = typer.Option(None, "--config", help="a TOML file of settings (names as the options', e.g. "
+                                             "layers = 6); options given on the command line win")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(train)
+    app.add_typer(bench_app, name="bench")
+    bench_app.command("nll")(bench_nll)
+
+
+def _echo(quiet: bool):
+    return (lambda m: None) if quiet else say
+
+
+@with_config_options(known_configs())
+def train(
+    out: Path = typer.Option(..., help="folder for the model and its checkpoints"),
+    family: str = typer.Option("voices", help="the kind of model: voices (chorales, folk: `generate`), orderless "
+                                              "(`harmonize`, `infill`), benchmark (`bench nll`)"),
+    orderless: bool = typer.Option(False, "--orderless", help="shorthand for --family orderless"),
+    config: Optional[Path] = CONFIG,
+    resume: bool = typer.Option(False, help="continue an interrupted run in --out (with its saved settings)"),
+    force: bool = typer.Option(False, help="start over in an --out that already holds a model"),
+    quiet: bool = typer.Option(False),
+    settings: dict = None,  # type: ignore[assignment]
+):
+    """Train a model on a corpus or a folder of your own files."""
+    from cadenza import families
+    from cadenza.errors import OptionError
+    from cadenza.train import run
+
+    command = "cadenza train " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+    if resume:
+        if settings or config:
+            given = ", ".join(f"--{k.replace('_', '-')}" for k in settings) or "--config"
+            raise OptionError(f"--resume continues with the run's own settings; drop {given}")
+        record = run.read_record(out)
+        fam = families.of_meta(record, str(out / "checkpoint.json"))
+        run.run(fam, None, out, resume=True, force=force, quiet=quiet, command=command, echo=_echo(quiet))
+    else:
+        fam = families.by_name("orderless" if orderless else family)
+        cfg = config_from(fam.load().Config, fam.name, read_config_file(config) if config else {}, settings, config)
+        if not cfg.data:
+            raise OptionError("give --data (a corpus name or a folder), or --resume to continue a run in --out")
+        run.run(fam, cfg, out, resume=False, force=force, quiet=quiet, command=command, echo=_echo(quiet))
+    typer.echo(str(out))
+
+
+def _benchmark_config():
+    from cadenza.families.benchmark import Config
+
+    return Config
+
+
+@with_config_options({"benchmark": _benchmark_config()}, skip=("data",))
+def bench_nll(
+    data: Path = typer.Option(..., help="a piano-roll benchmark file, e.g. ../shared/benchmarks/jsb_chorales.json.gz"),
+    checkpoint: Optional[Path] = typer.Option(None, help="evaluate this saved benchmark model instead of training"),
+    out: Optional[Path] = typer.Option(None, help="folder for the trained model [default: runs/bench-DATA]"),
+    config: Optional[Path] = CONFIG,
+    baselines: bool = typer.Option(False, help="also print the independent-pitch and step n-gram baselines"),
+    resume: bool = typer.Option(False, help="continue an interrupted benchmark run in --out"),
+    force: bool = typer.Option(False, help="start over in an --out that already holds a model"),
+    with_ngram: bool = typer.Option(False, help="also report the network mixed with the step 3-gram "
+                                                "(the mixing weight chosen on the valid split)"),
+    quiet: bool = typer.Option(False),
+    settings: dict = None,  # type: ignore[assignment]
+):
+    """Frame-level NLL per time step (nats) on valid and test: train from scratch, or --checkpoint."""
+    from cadenza import families
+    from cadenza.data.benchmarks import load_benchmark
+    from cadenza.errors import OptionError
+    from cadenza.families import benchmark as bench
+    from cadenza.train import run
+
+    echo = _echo(quiet)
+    d = load_benchmark(data)  # read once; a bad file is reported before any work
+    if baselines:
+        from cadenza.evaluate.step_baselines import IndependentPitches, StepNGram, nll_per_step
+
+        ind = IndependentPitches().fit(d["train"])
+        ngram = StepNGram(ind, order=3).fit(d["train"])
+        for name, model in (("independent pitches", ind), ("step 3-gram", ngram)):
+            typer.echo(f"baseline {name}: valid NLL {nll_per_step(model, d['valid']):.3f}, "
+                       f"test NLL {nll_per_step(model, d['test']):.3f}")
+    if checkpoint is not None and (settings or config or resume):
+        raise OptionError("--checkpoint evaluates a saved model: training options do not apply to it")
+    if checkpoint is None:
+        command = "cadenza bench nll " + " ".join(shlex.quote(a) for a in sys.argv[3:])
+        out = out or Path("runs") / f"bench-{data.name.split('.')[0]}"
+        if (out / "model.json").exists() and not (resume or force):
+            raise OptionError(f"{out} already holds a model; use --checkpoint {out} to evaluate it, "
+                              "--resume to continue it, or --force to start over")
+        fam = families.by_name("benchmark")
+        if resume:
+            if settings or config:
+                raise OptionError("--resume continues with the run's own settings; drop the training options")
+            cfg = bench.Config.from_record(run.read_record(out)["train"])
+            if Path(cfg.data).resolve() != data.resolve():
+                raise OptionError(f"{out} was trained on {cfg.data}; resume it with --data {cfg.data}")
+            run.run(fam, None, out, resume=True, force=force, quiet=quiet, command=command, echo=echo)
+        else:
+            from cadenza.train.loop import bf16_is_fast
+
+            given = {**settings, "data": str(data)}
+            given.setdefault("bf16", bf16_is_fast())  # by default where the hardware has it natively
+            cfg = config_from(bench.Config, fam.name, read_config_file(config) if config else {}, given, config)
+            run.run(fam, cfg, out, resume=False, force=force, quiet=quiet, command=command, echo=echo)
+    results, meta = bench.evaluate_checkpoint(checkpoint or out, d)
+    mixed = bench.mix_with_ngram(d, results) if with_ngram else None
+    if checkpoint is None:
+        card = run.write_card(out, bench.card(out, meta, results, mixed))
+        echo(f"wrote {card}")
+        checkpoint = out
+    typer.echo(f"model {checkpoint}: {meta['params']:,} parameters, trained {meta.get('train_minutes')} minutes "
+               f"to step {meta.get('step')} on {meta.get('device')}, seed {meta['train']['seed']}")
+    for line in bench.result_lines(results, mixed):
+        typer.echo(line)

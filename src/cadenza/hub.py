@@ -1,0 +1,80 @@
+"""Finding and loading models: by name in $CADENZA_MODELS, the models shipped inside the package,
+and ~/.cadenza/models (or by folder), built through the families registry.
+
+    from cadenza import hub
+    composer = hub.load("chorales")        # a cadenza.compose.composer.Composer
+    harmonizer = hub.load("harmonizer")    # a cadenza.compose.harmonizer.Harmonizer
+"""
+from __future__ import annotations
+
+import json
+import os
+from importlib import resources
+from pathlib import Path
+
+from cadenza.errors import InputError, OptionError
+
+
+def shipped_models() -> Path:
+    """The models shipped with Cadenza, found through the installed package (a wheel or a checkout)."""
+    return Path(str(resources.files("cadenza") / "models")).resolve()
+
+
+def model_dirs() -> list[Path]:
+    """Where models are looked up by name: $CADENZA_MODELS, the shipped models, ~/.cadenza/models."""
+    dirs = [Path(p) for p in os.environ.get("CADENZA_MODELS", "").split(os.pathsep) if p]
+    home = Path(os.environ.get("CADENZA_HOME", Path.home() / ".cadenza"))
+    return dirs + [shipped_models(), home / "models"]
+
+
+def find_model(name: str) -> Path:
+    path = Path(name).expanduser()
+    if (path / "model.json").exists():
+        return path
+    for d in model_dirs():
+        if (d / name / "model.json").exists():
+            return d / name
+    if path.exists():
+        raise OptionError(f"{name}: not a Cadenza model folder (no model.json); train one with `cadenza train`")
+    known = sorted(p.name for d in model_dirs() if d.is_dir() for p in d.iterdir() if (p / "model.json").exists())
+    raise OptionError(f"no model named {name!r}; available: {', '.join(known) or 'none'} (see `cadenza models`)")
+
+
+def read_meta(directory: Path) -> dict:
+    path = Path(directory) / "model.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise InputError(path, f"not a readable model.json ({type(e).__name__})") from None
+
+
+def list_models() -> list[tuple[Path, dict]]:
+    found = []
+    for d in model_dirs():
+        if d.is_dir():
+            for p in sorted(d.iterdir()):
+                if (p / "model.json").exists():
+                    found.append((p, read_meta(p)))
+    return found
+
+
+def load_network(name_or_path: str | Path, expect: str | None = None, device: str = "cpu"):
+    """(network in eval mode, model.json) of a model found by name or folder. With `expect` (a
+    family name), a model of another family is refused with a line saying what it is for."""
+    from cadenza.families import of_meta
+    from cadenza.nn.checkpoint import load_into
+
+    directory = find_model(str(name_or_path))
+    meta = read_meta(directory)
+    family = of_meta(meta, str(directory / "model.json"))
+    if expect is not None and family.name != expect:
+        raise OptionError(f"{name_or_path}: {family.about}; use it with {family.used_by}")
+    return load_into(family.load().build_network(meta), directory, device=device), meta
+
+
+def load(name_or_path: str | Path, expect: str | None = None, device: str = "cpu"):
+    """A model, ready to use through its family's object (a Composer, a Harmonizer, ...)."""
+    from cadenza.families import of_meta
+
+    model, meta = load_network(name_or_path, expect, device)
+    return of_meta(meta).load().use(find_model(str(name_or_path)), meta, model)

@@ -1,0 +1,55 @@
+"""The checkpoint format every network shares: weights as safetensors (loading never executes
+code), everything else (network config, tokenizer, training record) as JSON beside them.
+
+Which network a model.json describes is the families registry's business (cadenza.families);
+cadenza.hub puts the two together to load a model by name.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+
+def save_model(model: nn.Module, directory: Path, extra: dict, weights_name: str = "model") -> None:
+    """Write <weights_name>.safetensors and <weights_name>.json atomically into `directory`.
+
+    `extra` (tokenizer config, training record...) is stored in the JSON with the network config.
+    """
+    from safetensors.torch import save_file
+
+    from cadenza.io.files import atomic_write
+
+    directory.mkdir(parents=True, exist_ok=True)
+    state = weights_to_save(model)
+    atomic_write(directory / f"{weights_name}.safetensors", lambda p: save_file(state, str(p)), force=True)
+    meta = {"model": asdict(model.config), "architecture": getattr(model, "architecture", "causal"), **extra}
+    atomic_write(directory / f"{weights_name}.json", json.dumps(meta, indent=2).encode(), force=True)
+
+
+def read_meta(directory: Path, weights_name: str = "model") -> dict:
+    return json.loads((Path(directory) / f"{weights_name}.json").read_text())
+
+
+def load_into(model: nn.Module, directory: Path, weights_name: str = "model", device: str = "cpu") -> nn.Module:
+    """Fill `model` (built from the JSON's config) with the saved weights; returns it in eval mode."""
+    from safetensors.torch import load_file
+
+    load_weights(model, load_file(str(Path(directory) / f"{weights_name}.safetensors"), device=device))
+    return model.to(device).eval()
+
+
+def weights_to_save(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The state dict without the tied copies (safetensors refuses shared tensors)."""
+    tied = getattr(model, "tied", {})
+    return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if k not in tied}
+
+
+def load_weights(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
+    """Load weights saved by weights_to_save, restoring tied copies."""
+    for copy, source in getattr(model, "tied", {}).items():
+        state[copy] = state[source]
+    model.load_state_dict(state)

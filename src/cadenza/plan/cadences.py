@@ -1,0 +1,30 @@
+"""Planned cadences: the chord under a phrase end, narrowed before the model fills it."""
+from __future__ import annotations
+
+import numpy as np
+
+from cadenza.score import Key
+from cadenza.theory import cadence_chords
+from cadenza.tokenize.cells import N_CELL, REST
+
+_PITCH_CLASSES = (np.arange(N_CELL) - 1) % 12  # of each cell (meaningless for REST)
+
+
+def plan_cadence(allowed: np.ndarray, step: int, melody_pitch: int, key: Key, final: bool) -> None:
+    """Narrow the chord under a phrase end (in place): the tonic triad (a Picardy third allowed
+    in minor) with the tonic in the bass, or, for an inner phrase end whose melody note is not
+    in it, the dominant seventh chord with the dominant in the bass. Left free when the melody
+    note fits neither (or, at the final one, the tonic triad)."""
+    chords = cadence_chords(key)[:1 if final else 2]
+    fitting = [c for c in chords if melody_pitch % 12 in c[1]]
+    if not fitting:
+        return
+    basses = sorted({root for root, _ in fitting})
+    tones = sorted(set().union(*(c[1] for c in fitting)))
+    V = allowed.shape[1]
+    for v in range(1, V):
+        ok = np.isin(_PITCH_CLASSES, basses if v == V - 1 else tones)
+        ok[REST] = False
+        narrowed = allowed[step, v] & ok
+        if narrowed.any():
+            allowed[step, v] = narrowed

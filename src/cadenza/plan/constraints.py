@@ -1,0 +1,62 @@
+"""Constraints as data: which cells a sampler may write, built from the user's rules (cadenza.plan.rules),
+the model's voice ranges and the plan, and shared by the causal sampler (cadenza.compose.sampler)
+and the Gibbs sampler (cadenza.compose.gibbs).
+
+A cell is one voice at one grid step: a rest or a pitch (cadenza.tokenize.cells numbers them
+REST = 0, pitch p = 1 + p). `allowed_cells` turns ranges and a scale into a (voices, cells)
+mask; `fixed_spans` places the user's fixed notes on a grid, refusing those that cannot be.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cadenza.errors import OptionError
+from cadenza.tokenize.cells import N_CELL, REST
+
+
+@dataclass
+class Constraints:
+    """What the causal sampler's cells must obey. Cells are addressed by (grid step, voice)."""
+
+    voice_ranges: list[tuple[int, int]] | None = None  # inclusive MIDI pitch range per voice
+    pitch_classes: frozenset[int] | None = None  # allowed pitch classes (e.g. a key's scale)
+    fixed: dict[tuple[int, int], int] = field(default_factory=dict)  # (step, voice) -> cell token
+    no_parallels: bool = False  # forbid parallel fifths and octaves (and unisons) between any two voices
+    final_cadence: bool = False  # the last bar opens on the tonic chord (bass on the tonic), held to the end
+
+
+_PITCH_CLASSES = (np.arange(N_CELL) - 1) % 12  # of each cell (meaningless for REST)
+
+
+def allowed_cells(ranges: list[tuple[int, int]], pitch_classes: frozenset[int] | None = None) -> np.ndarray:
+    """Bool (voices, N_CELL): for each voice, a rest, or a pitch inside its inclusive range (MIDI
+    numbers, clipped to 0..127) and, when given, in `pitch_classes`."""
+    pitches = np.arange(N_CELL) - 1
+    mask = np.zeros((len(ranges), N_CELL), dtype=bool)
+    for v, (lo, hi) in enumerate(ranges):
+        ok = (pitches >= max(lo, 0)) & (pitches <= min(hi, 127))
+        if pitch_classes is not None:
+            ok &= np.isin(_PITCH_CLASSES, sorted(pitch_classes))
+        ok[REST] = True
+        mask[v] = ok
+    return mask
+
+
+def fixed_spans(rules, meter, steps_per_beat: int, n_steps: int, names: list[str]) -> list[tuple[object, int, int]]:
+    """(fixed note, first step, end step) of each of the rules' fixed notes on a grid of
+    `steps_per_beat` steps per quarter note and `n_steps` steps; refuses, in one line, a note past
+    its bar, off the grid, or outside the piece."""
+    spans = []
+    for f in rules.fixed:
+        f.check_in_bar(meter, names)
+        s0 = f.start_beats(meter) * steps_per_beat
+        s1 = (f.start_beats(meter) + f.beats) * steps_per_beat
+        if abs(s0 - round(s0)) > 1e-6 or abs(s1 - round(s1)) > 1e-6:
+            raise OptionError(f"fixed note {f.describe(names)} is off this model's grid of "
+                              f"{steps_per_beat} steps per beat")
+        if round(s1) > n_steps or f.voice >= len(names):
+            raise OptionError(f"fixed note {f.describe(names)} lies past the end of the piece")
+        spans.append((f, round(s0), round(s1)))
+    return spans

@@ -1,0 +1,198 @@
+"""The rules of music theory Cadenza uses, each written once: scales and keys, the top line,
+chords a phrase closes on, voice names and ranges, parallel fifths and octaves, phrase ends.
+
+Samplers turn these rules into masks, the evaluation counts them, the planner plans with them.
+Plain Python and NumPy: nothing here imports torch or music21.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+
+from cadenza.score import Key, Note, Score
+
+# ---------------------------------------------------------------------------------------------
+# scales and keys
+
+MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11)
+MINOR_STEPS = (0, 2, 3, 5, 7, 8, 10, 11)  # natural minor plus the raised 7th (harmonic minor's leading tone)
+
+
+def scale(key: Key) -> frozenset[int]:
+    """Pitch classes of the key's scale (natural minor plus the raised 7th for minor)."""
+    steps = MAJOR_STEPS if key.mode == "major" else MINOR_STEPS
+    return frozenset((key.tonic + s) % 12 for s in steps)
+
+
+# Krumhansl-Kessler key profiles (Krumhansl 1990), used to estimate a key when a file has none.
+_MAJOR_PROFILE = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
+_MINOR_PROFILE = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)
+
+
+def estimate_key(notes: list[Note]) -> Key:
+    """Krumhansl-Schmuckler: the key whose profile best correlates with the duration-weighted
+    pitch-class histogram. Used when a file carries no key signature."""
+    hist = [0.0] * 12
+    for n in notes:
+        hist[n.pitch % 12] += n.duration_beats
+    best, best_r = Key(0.0, 0, "major"), -2.0
+    for mode, profile in (("major", _MAJOR_PROFILE), ("minor", _MINOR_PROFILE)):
+        for tonic in range(12):
+            prof = [profile[(pc - tonic) % 12] for pc in range(12)]
+            r = _correlation(hist, prof)
+            if r > best_r:
+                best, best_r = Key(0.0, tonic, mode), r
+    return best
+
+
+def _correlation(a: list[float], b: list[float]) -> float:
+    ma, mb = sum(a) / len(a), sum(b) / len(b)
+    cov = sum((x - ma) * (y - mb) for x, y in zip(a, b))
+    va = math.sqrt(sum((x - ma) ** 2 for x in a))
+    vb = math.sqrt(sum((y - mb) ** 2 for y in b))
+    return cov / (va * vb) if va > 0 and vb > 0 else -1.0
+
+
+def melody_key(score: Score, line: list[Note]) -> Key:
+    """The key a melody is in: the file's, unless a tenth or more of the melody (by duration)
+    falls outside its scale (a modal tune under a major signature, say); then the key that best
+    fits the melody's notes."""
+    key = score.key
+    if key is not None:
+        outside = sum(x.duration_beats for x in line if x.pitch % 12 not in scale(key))
+        if outside < 0.1 * sum(x.duration_beats for x in line):
+            return key
+    return estimate_key(line)
+
+
+# ---------------------------------------------------------------------------------------------
+# time: the grid and the top line
+
+
+def beats_to_step(beats: float, steps_per_beat: int) -> int:
+    """Nearest grid step, halves rounding up (Python's round() would round half to even)."""
+    return math.floor(beats * steps_per_beat + 0.5)
+
+
+def top_line(notes: list[Note]) -> list[Note]:
+    """The highest note of each group of notes starting together, in time order."""
+    by_start: dict[float, Note] = {}
+    for n in notes:
+        if n.start_beats not in by_start or n.pitch > by_start[n.start_beats].pitch:
+            by_start[n.start_beats] = n
+    return [by_start[s] for s in sorted(by_start)]
+
+
+def cut_top_line(notes: list[Note]) -> list[Note]:
+    """The top line, each note cut where the next onset begins."""
+    line = top_line(notes)
+    ends = [x.start_beats for x in line[1:]] + [math.inf]
+    return [replace(x, duration_beats=min(x.duration_beats, end - x.start_beats)) for x, end in zip(line, ends)]
+
+
+# ---------------------------------------------------------------------------------------------
+# chords and cadences
+
+
+def tonic_triad(key: Key) -> frozenset[int]:
+    """Pitch classes of the tonic triad; in minor with either third (the Picardy third ends
+    many minor-key chorales)."""
+    t = key.tonic
+    return frozenset({t, (t + 7) % 12, (t + 4) % 12} | ({(t + 3) % 12} if key.mode == "minor" else set()))
+
+
+def dominant_seventh(key: Key) -> frozenset[int]:
+    d = (key.tonic + 7) % 12
+    return frozenset({d, (d + 4) % 12, (d + 7) % 12, (d + 10) % 12})
+
+
+def cadence_chords(key: Key) -> list[tuple[int, frozenset[int]]]:
+    """(bass pitch class, chord pitch classes) of the two chords a phrase closes on: the tonic
+    triad over the tonic and the dominant seventh chord over the dominant."""
+    return [(key.tonic, tonic_triad(key)), ((key.tonic + 7) % 12, dominant_seventh(key))]
+
+
+def final_chord_classes(key: Key, voice: int, n_voices: int) -> frozenset[int]:
+    """The pitch classes voice `voice` (0 = highest) may take on a piece's final downbeat: the
+    tonic for a melody and for the lowest voice, a note of the tonic triad for the others."""
+    if n_voices == 1 or voice == n_voices - 1:
+        return frozenset({key.tonic})
+    return tonic_triad(key)
+
+
+# ---------------------------------------------------------------------------------------------
+# voices
+
+VOICE_NAMES = {1: ["Melody"], 2: ["Upper", "Lower"], 3: ["Soprano", "Alto", "Bass"],
+               4: ["Soprano", "Alto", "Tenor", "Bass"]}
+
+# Conventional SATB ranges (inclusive MIDI pitches): S C4-A5, A G3-D5, T C3-G4, B E2-C4.
+SATB_RANGES = ((60, 81), (55, 74), (48, 67), (40, 60))
+
+
+def voice_names(n_voices: int) -> list[str]:
+    return VOICE_NAMES.get(n_voices, [f"Voice {i + 1}" for i in range(n_voices)])
+
+
+# ---------------------------------------------------------------------------------------------
+# the parallels rule
+
+PERFECT = (0, 7)  # unison/octave and fifth, modulo octaves
+
+
+def parallel_to(p1, q1, q2, x, upper: bool):
+    """Whether a voice moving from pitch p1 to x makes a parallel fifth or octave (or unison)
+    with another voice moving from q1 to q2. `upper` says whether the moving voice is the
+    higher of the two. x may be one pitch or an array of candidates (the answer has its shape).
+
+    Parallel: both voices move, in the same direction, and the interval between them (upper
+    minus lower, modulo 12) is a fifth or an octave before and after. A voice that holds or
+    repeats its pitch makes no parallel."""
+    sign = 1 if upper else -1
+    interval = (sign * (p1 - q1)) % 12
+    if q1 == q2 or interval not in PERFECT:
+        return x != x  # False, in x's shape
+    same_way = (x > p1) if q2 > q1 else (x < p1)
+    return same_way & ((sign * (x - q2)) % 12 == interval)
+
+
+def parallel_motions(grid) -> list[tuple[int, int, int, int]]:
+    """(step, upper voice, lower voice, 7 or 0) for each parallel fifth or octave (unisons
+    included) arriving at `step` of a [step][voice] grid of pitches (None = rest), voices from
+    the highest down."""
+    found = []
+    for t in range(1, len(grid)):
+        prev, row = grid[t - 1], grid[t]
+        for a in range(len(row)):
+            for b in range(a + 1, len(row)):
+                p1, q1, p2, q2 = prev[a], prev[b], row[a], row[b]
+                if None in (p1, q1, p2, q2):
+                    continue
+                if parallel_to(p1, q1, q2, p2, upper=True):
+                    found.append((t, a, b, (p1 - q1) % 12))
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# phrases
+
+
+def phrase_ends(line: list[Note], meter, fermatas_beats: list[float] = ()) -> list[Note]:
+    """Notes that end a phrase: those under a fermata when the score marks any (and the last);
+    otherwise a long note (at least twice the melody's typical length and a
+    beat and a half) that the next note does not match in length, a note followed by a rest of a
+    beat or more, and the last note. (A chain of equally long notes ends a phrase at its end.)"""
+    if not line:
+        return []
+    if fermatas_beats:
+        marked = [x for x in line[:-1] if any(abs(x.start_beats - f) < 1e-6 for f in fermatas_beats)]
+        return marked + [line[-1]]
+    long_beats = max(2 * float(np.median([x.duration_beats for x in line])), 1.5)
+    ends = []
+    for x, nxt in zip(line, line[1:]):
+        rest = nxt.start_beats - x.end_beats
+        if rest >= 1.0 or (x.duration_beats >= long_beats and (nxt.duration_beats < x.duration_beats or rest > 0)):
+            ends.append(x)
+    return ends + [line[-1]]

@@ -1,0 +1,53 @@
+"""The settings every training run shares (RunConfig), and `setting`, which gives a field the
+help text the command line shows for it. Each family's Config adds its own fields. No torch
+here: the command line builds `cadenza train`'s options from these classes without loading it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+from cadenza.errors import OptionError
+
+
+def setting(default, help: str, flag: str | None = None):
+    """A config field with the help text (and, where it differs from the field's name, the flag)
+    that the command line shows for it: the one place its default is written."""
+    return field(default=default, metadata={"help": help, **({"flag": flag} if flag else {})})
+
+
+@dataclass
+class RunConfig:
+    """What every training run sets: data, network size, the loop (read by `fit`), augmentation.
+    Each family's Config adds its own fields (cadenza.families)."""
+
+    data: str = setting("", "built-in corpus name(s), comma-separated (bach-chorales, essen, oneills, ryans, "
+                            "palestrina), a folder of your files, or a data file the family reads")
+    n_layer: int = setting(4, "transformer layers", flag="layers")
+    n_head: int = setting(4, "attention heads", flag="heads")
+    n_embd: int = setting(192, "channels", flag="embd")
+    dropout: float = setting(0.1, "dropout")
+    batch_size: int = setting(16, "examples (or packed rows) per step")
+    lr: float = setting(1e-3, "peak learning rate (AdamW, warm-up then cosine decay)")
+    weight_decay: float = setting(0.1, "AdamW weight decay")
+    warmup_steps: int = setting(100, "learning-rate warm-up steps")
+    steps: int = setting(0, "exact number of optimizer steps (reproducible); 0 = use --minutes")
+    minutes: float = setting(10.0, "training time budget (ignored with --steps)")
+    eval_every: int = setting(200, "validate every this many steps (and at the end)")
+    checkpoint_minutes: float = setting(2.0, "write a checkpoint at least this often")
+    transpose: int = setting(5, "augment by random transposition up to this many semitones")
+    seed: int = setting(0, "random seed")
+    bf16: bool = setting(False, "train under bfloat16 autocast (validation stays fp32)")
+    patience: int = setting(0, "stop after this many validations in a row without a new best (0: never)")
+
+    def __post_init__(self):
+        if self.minutes <= 0 and self.steps <= 0:
+            raise OptionError("give a positive --minutes or --steps")
+        if self.batch_size < 1:
+            raise OptionError("batch size must be >= 1")
+
+    @classmethod
+    def from_record(cls, record: dict):
+        """The config a run recorded (a checkpoint's or model.json's "train"), keeping only the
+        fields this config has: a run recorded before a field was dropped still resumes."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in record.items() if k in names})
