@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cadenza.families.benchmark import StepBatches, range_for, load_benchmark, masked_loss
+from cadenza.families.benchmark import StepBatches, load_benchmark, masked_loss, range_for
 from cadenza.nn.transformer import ModelConfig, Transformer
 from cadenza.tokenize.pianoroll import PianoRollTokenizer
 

@@ -25,8 +25,8 @@ from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from cadenza.nn.transformer import ModelConfig, Transformer  # noqa: E402
 from cadenza.families.orderless import load_satb  # noqa: E402
+from cadenza.nn.transformer import ModelConfig, Transformer  # noqa: E402
 from cadenza.train.loop import RunConfig, fit  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "jsb16th_satb.json.gz"

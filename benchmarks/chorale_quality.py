@@ -20,8 +20,8 @@ import json
 import time
 
 from cadenza.compose import composer
-from cadenza.evaluate.voice_leading import measure, summarize
 from cadenza.data.corpus import split_of
+from cadenza.evaluate.voice_leading import measure, summarize
 
 
 def main() -> None:

@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from cadenza.compose import harmonizer as assistant  # noqa: E402
 from cadenza.evaluate.measures import is_cadence_chord  # noqa: E402
 from cadenza.evaluate.voice_leading import SATB_RANGES, crossings, parallel_motions, wide_spacings  # noqa: E402
-from cadenza.nn.orderless import REST, ordered_nll  # noqa: E402
 from cadenza.families.orderless import load_satb  # noqa: E402
+from cadenza.nn.orderless import REST, ordered_nll  # noqa: E402
 from cadenza.score import Meter, Part, Score, Tempo, estimate_key  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "jsb16th_satb.json.gz"

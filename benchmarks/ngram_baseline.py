@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 
 from cadenza.compose import composer
-from cadenza.families.voices import tokenize_pieces
-from cadenza.evaluate.ngram import NGram, augmented
-from cadenza.train.loop import evaluate
 from cadenza.data.corpus import split_of
+from cadenza.evaluate.ngram import NGram, augmented
+from cadenza.families.voices import tokenize_pieces
+from cadenza.train.loop import evaluate
 
 
 def main() -> None:

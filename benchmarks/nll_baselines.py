@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cadenza.families.benchmark import load_benchmark
 from cadenza.evaluate.step_baselines import IndependentPitches, StepNGram, nll_per_step
+from cadenza.families.benchmark import load_benchmark
 
 SETS = ("jsb_chorales", "nottingham", "muse_data", "piano_midi")
 

@@ -128,7 +128,7 @@ class Score:
         """Length in seconds under the tempo map."""
         return beats_to_seconds(self.end_beats, self.tempos)
 
-    def validate(self) -> "Score":
+    def validate(self) -> Score:
         for part in self.parts:
             for n in part.notes:
                 if not 0 <= n.pitch <= 127:
@@ -165,7 +165,7 @@ class Score:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Score":
+    def from_dict(cls, d: dict) -> Score:
         return cls(
             title=d.get("title", ""),
             tempos=[Tempo(float(a), float(b)) for a, b in d["tempos"]],

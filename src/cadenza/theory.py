@@ -7,6 +7,7 @@ Plain Python and NumPy: nothing here imports torch or music21.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -179,7 +180,7 @@ def parallel_motions(grid) -> list[tuple[int, int, int, int]]:
 # phrases
 
 
-def phrase_ends(line: list[Note], meter, fermatas_beats: list[float] = ()) -> list[Note]:
+def phrase_ends(line: list[Note], meter, fermatas_beats: Sequence[float] = ()) -> list[Note]:
     """Notes that end a phrase: those under a fermata when the score marks any (and the last);
     otherwise a long note (at least twice the melody's typical length and a
     beat and a half) that the next note does not match in length, a note followed by a rest of a

@@ -7,8 +7,18 @@ from typing import Optional
 
 import typer
 
-from cadenza.cli.common import (FIXED_CELLS, FIXES, RANGES, SCALE, alternative_stems, pick_seed, record_rules,
-                                rules_from_options, say)
+from cadenza.cli.common import (
+    FIXED_CELLS,
+    FIXES,
+    RANGES,
+    SCALE,
+    alternative_stems,
+    pick_seed,
+    record_rules,
+    rules_from_options,
+    say,
+)
+
 
 def register(app: typer.Typer) -> None:
     app.command()(harmonize)

@@ -3,6 +3,7 @@ generating command takes."""
 from __future__ import annotations
 
 import random
+import sys
 from typing import Optional
 
 import typer
@@ -104,7 +105,7 @@ def with_config_options(configs: dict[str, type], skip: tuple[str, ...] = ()):
             return fn(settings=settings, **kwargs)
 
         command.__name__, command.__doc__ = fn.__name__, fn.__doc__
-        command.__signature__ = sig.replace(parameters=params + extra)  # type: ignore[attr-defined]
+        command.__signature__ = sig.replace(parameters=params + extra)  # type: ignore[attr-defined,unused-ignore]
         command.__annotations__ = annotations
         return command
 
@@ -154,9 +155,9 @@ def known_configs() -> dict[str, type]:
 
 def read_config_file(path) -> dict:
     """A --config file: TOML whose keys are settings' names (n_layer) or flags (layers)."""
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
+    else:  # Python 3.10
         import tomli as tomllib
 
     from cadenza.errors import InputError

@@ -6,8 +6,17 @@ from typing import Optional
 
 import typer
 
-from cadenza.cli.common import (FIXED_CELLS, FIXES, RANGES, SCALE, alternative_stems, pick_seed, record_rules,
-                                rules_from_options, say)
+from cadenza.cli.common import (
+    FIXED_CELLS,
+    FIXES,
+    RANGES,
+    SCALE,
+    alternative_stems,
+    pick_seed,
+    record_rules,
+    rules_from_options,
+    say,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -39,11 +48,10 @@ def generate(
 ):
     """Write new music with a trained model."""
     from cadenza.compose import composer
+    from cadenza.compose.sampler import SamplingSettings
     from cadenza.errors import OptionError
     from cadenza.render import check_outputs, parse_formats, write_outputs
     from cadenza.score import parse_key, parse_meter
-
-    from cadenza.compose.sampler import SamplingSettings
 
     fmts = parse_formats(formats)
     if n < 1:
@@ -98,11 +106,10 @@ def continue_(
 ):
     """Continue a piece: the prompt stays unchanged at the start, new bars follow."""
     from cadenza.compose import composer
+    from cadenza.compose.sampler import SamplingSettings
     from cadenza.errors import OptionError
     from cadenza.io import read_score
     from cadenza.render import check_outputs, parse_formats, write_outputs
-
-    from cadenza.compose.sampler import SamplingSettings
 
     fmts = parse_formats(formats)
     if bars < 1 or n < 1:

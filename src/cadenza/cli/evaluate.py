@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+
 import typer
 
 from cadenza.cli.common import say
@@ -50,10 +51,10 @@ def markov(
 ):
     """A smoothed n-gram Markov chain over the model's own tokens and training split, sampled."""
     from cadenza.compose import composer
-    from cadenza.families.voices import tokenize_pieces
-    from cadenza.evaluate.ngram import NGram, augmented, sample_piece
-    from cadenza.io import write_score
     from cadenza.data.corpus import split_of
+    from cadenza.evaluate.ngram import NGram, augmented, sample_piece
+    from cadenza.families.voices import tokenize_pieces
+    from cadenza.io import write_score
 
     c = composer.load(model)
     train_p, _ = split_of(c.meta)
@@ -74,8 +75,8 @@ def heldout(
 ):
     """The model's held-out real pieces (never trained on) as MIDI: the ceiling to compare with."""
     from cadenza.compose import composer
-    from cadenza.io import write_score
     from cadenza.data.corpus import split_of
+    from cadenza.io import write_score
 
     c = composer.load(model)
     _, valid = split_of(c.meta)

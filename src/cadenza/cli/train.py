@@ -121,12 +121,14 @@ def bench_nll(
             given.setdefault("bf16", bf16_is_fast())  # by default where the hardware has it natively
             cfg = config_from(bench.Config, fam.name, read_config_file(config) if config else {}, given, config)
             run.run(fam, cfg, out, resume=False, force=force, quiet=quiet, command=command, echo=echo)
-    results, meta = bench.evaluate_checkpoint(checkpoint or out, d)
+    trained = checkpoint is None
+    checkpoint = checkpoint or out
+    assert checkpoint is not None
+    results, meta = bench.evaluate_checkpoint(checkpoint, d)
     mixed = bench.mix_with_ngram(d, results) if with_ngram else None
-    if checkpoint is None:
-        card = run.write_card(out, bench.card(out, meta, results, mixed))
+    if trained:  # the card states what was just measured
+        card = run.write_card(checkpoint, bench.card(checkpoint, meta, results, mixed))
         echo(f"wrote {card}")
-        checkpoint = out
     typer.echo(f"model {checkpoint}: {meta['params']:,} parameters, trained {meta.get('train_minutes')} minutes "
                f"to step {meta.get('step')} on {meta.get('device')}, seed {meta['train']['seed']}")
     for line in bench.result_lines(results, mixed):

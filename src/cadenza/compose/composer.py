@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 from cadenza.errors import OptionError
@@ -18,12 +19,15 @@ from cadenza.score import Key, Meter, Part, Score, parse_key, parse_meter
 from cadenza.theory import estimate_key, scale, voice_names
 from cadenza.tokenize.voices import VoicesTokenizer
 
+if TYPE_CHECKING:
+    from cadenza.nn.transformer import Transformer
+
 
 @dataclass
 class Composer:
     directory: Path
     meta: dict
-    model: object  # cadenza.nn.transformer.Transformer
+    model: Transformer
     tokenizer: VoicesTokenizer
 
     @property

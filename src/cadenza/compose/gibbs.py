@@ -75,7 +75,7 @@ def _sample(logits: np.ndarray, allowed: np.ndarray, temperature: float, rng: np
     z = np.where(allowed, logits.astype(np.float64) / temperature, -np.inf)
     p = np.exp(z - z.max())
     p /= p.sum()
-    return int(min(np.searchsorted(np.cumsum(p), rng.random(), side="right"), N_CELL - 1))
+    return min(int(np.searchsorted(np.cumsum(p), rng.random(), side="right")), N_CELL - 1)
 
 
 @torch.no_grad()
@@ -151,7 +151,7 @@ def _repair(model, grid: np.ndarray, hidden: np.ndarray, allowed: np.ndarray, s:
             x[a:b, v] = MASK
         logp = _logits(model, x[None])[0]
         for v, a, b in sorted(runs, key=lambda r: (r[1], r[0])):
-            ok = allowed[a:b, v].all(axis=0)
+            ok = np.asarray(allowed[a:b, v].all(axis=0))
             free = ok & ~arriving_parallels(grid, a, v) & ~leaving_parallels(grid, b - 1, v)
             grid[a:b, v] = _sample(logp[a:b, v].sum(axis=0), free if free.any() else ok, s.temperature, rng)
 

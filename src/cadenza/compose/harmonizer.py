@@ -17,16 +17,16 @@ from pathlib import Path
 
 import numpy as np
 
-from cadenza.errors import OptionError
 from cadenza.compose.gibbs import GibbsSettings, gibbs_fill, parallels
+from cadenza.errors import OptionError
 from cadenza.nn.orderless import OrderlessModel
 from cadenza.plan.cadences import plan_cadence
 from cadenza.plan.constraints import allowed_cells, fixed_spans
 from cadenza.plan.rules import Rules, voice_index
 from cadenza.score import Note, Part, Score, pitch_to_name
-from cadenza.theory import (SATB_RANGES, beats_to_step, cut_top_line, melody_key, phrase_ends, scale,
-                            voice_names)
+from cadenza.theory import SATB_RANGES, beats_to_step, cut_top_line, melody_key, phrase_ends, scale, voice_names
 from cadenza.tokenize.cells import REST, cell_of, cells_to_notes
+
 # Blocked Gibbs resamples many cells at once, each independently: at temperature 1 that leaves
 # stray sixteenth-note fragments in held notes (measured on 12 test chorales: 10% of the inner
 # voices' notes were sixteenths and 15% had odd lengths, against 2% and 0.1% in Bach). At 0.7
@@ -186,8 +186,8 @@ class Harmonizer:
             raise OptionError(f"{source}: nothing to write in bars {first}-{last} of the chosen voices")
         allowed = self._allowed(T, rules)
         for f in rules.fixed:
-            s0 = f.start_beats(meter) * spb
-            if f.voice not in chosen or not a <= s0 < b or (f.start_beats(meter) + f.beats) * spb > b + 1e-6:
+            start = f.start_beats(meter) * spb
+            if f.voice not in chosen or not a <= start < b or (f.start_beats(meter) + f.beats) * spb > b + 1e-6:
                 raise OptionError(f"fixed note {f.describe(self.voice_names)} lies outside the region being "
                                   f"rewritten (bars {first}-{last}, voices {', '.join(names[v] for v in chosen)})")
         written = hidden.copy()  # the cells this infill writes, the user's fixed notes among them

@@ -8,13 +8,13 @@ last bar opens on the tonic chord). Nothing here is special-cased inside the mod
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
-from cadenza.nn.numpy_decoder import Decoder, one_blas_thread
 from cadenza.errors import OptionError
+from cadenza.nn.numpy_decoder import Decoder, one_blas_thread
 from cadenza.nn.transformer import Transformer
 from cadenza.plan.constraints import Constraints, allowed_cells
 from cadenza.score import Key, Meter
@@ -170,6 +170,7 @@ def generate_tokens(
                             free[PITCH0:PITCH0 + N_PITCHES] &= ~parallel_pitches(before, sounding, v)
                             if free.any():  # the final chord may leave no other way in: then allow it
                                 allowed = free
+                        assert logits is not None  # feed() ran
                         t = sample_token(logits, allowed, settings, rng)
                     tokens.append(t)
                     last_cell[v] = t

@@ -10,9 +10,9 @@ import gzip
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from cadenza.errors import CadenzaError, InputError, OptionError
 from cadenza.score import Score
@@ -40,7 +40,8 @@ class Dataset:
 
     def split(self, valid_percent: int = 10) -> tuple[list[Piece], list[Piece]]:
         """(train, valid), deterministic by a hash of each piece's id."""
-        train, valid = [], []
+        train: list[Piece] = []
+        valid: list[Piece] = []
         for p in self.pieces:
             (valid if _bucket(p.id) < valid_percent else train).append(p)
         if not valid and len(train) > 1:  # tiny data sets still validate on something

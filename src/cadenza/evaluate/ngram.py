@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Callable
 
 import numpy as np
 
@@ -16,12 +17,30 @@ from cadenza.tokenize.voices import HOLD, N_PITCHES, PITCH0, REST
 CELL_VOCAB = [REST, HOLD] + list(range(PITCH0, PITCH0 + N_PITCHES))
 
 
+def interpolate(counts: list, context: tuple, p, discount: float, top: Callable):
+    """Interpolated absolute discounting (Ney, Essen & Kneser 1994), written once for every
+    n-gram here: starting from the base estimate `p` (a probability, or an array of them), each
+    order k = 0, 1, ... whose context (the last k items of `context`) was seen gives
+    top(counts, total) (its counts minus the discount, over the total) plus the freed mass,
+    discount * distinct / total, times the lower orders' estimate. Unseen contexts keep the
+    lower-order estimate. counts[k] maps a context of length k to a Counter of what followed."""
+    for k, table in enumerate(counts):
+        if len(context) < k:
+            break
+        c = table.get(context[len(context) - k:] if k else ())
+        if not c:
+            continue
+        total = sum(c.values())
+        p = top(c, total) + discount * len(c) / total * p
+    return p
+
+
 class NGram:
     def __init__(self, order: int = 5, discount: float = 0.75):
         self.order, self.discount = order, discount
-        self.counts = [defaultdict(Counter) for _ in range(order)]  # counts[k][context of length k][token]
+        self.counts: list[defaultdict] = [defaultdict(Counter) for _ in range(order)]  # [k][context of length k][token]
 
-    def fit(self, sequences) -> "NGram":
+    def fit(self, sequences) -> NGram:
         for seq in sequences:
             seq = [int(t) for t in seq]
             for i in range(1, len(seq)):
@@ -34,17 +53,8 @@ class NGram:
         return self
 
     def prob(self, context: tuple, token: int) -> float:
-        p = 1.0 / len(CELL_VOCAB)
-        for k in range(self.order):
-            if len(context) < k:
-                break
-            ctx = context[len(context) - k:] if k else ()
-            c = self.counts[k].get(ctx)
-            if not c:
-                continue  # unseen context: keep the lower-order estimate
-            total = sum(c.values())
-            p = max(c.get(token, 0) - self.discount, 0) / total + self.discount * len(c) / total * p
-        return p
+        return interpolate(self.counts, context, 1.0 / len(CELL_VOCAB), self.discount,
+                           lambda c, total: max(c.get(token, 0) - self.discount, 0) / total)
 
     def nll(self, sequences) -> float:
         """Mean -log p per cell token over `sequences`."""
@@ -75,20 +85,15 @@ _INDEX = {t: i for i, t in enumerate(CELL_VOCAB)}
 
 
 def distribution(model: NGram, context: tuple) -> np.ndarray:
-    """p(cell | context) over CELL_VOCAB, the same interpolation as NGram.prob, all cells at once."""
-    p = np.full(len(CELL_VOCAB), 1.0 / len(CELL_VOCAB))
-    for k in range(model.order):
-        if len(context) < k:
-            break
-        c = model.counts[k].get(context[len(context) - k:] if k else ())
-        if not c:
-            continue
-        total = sum(c.values())
-        top = np.zeros(len(CELL_VOCAB))
+    """p(cell | context) over CELL_VOCAB, NGram.prob for all cells at once."""
+
+    def top(c: Counter, total: int) -> np.ndarray:
+        out = np.zeros(len(CELL_VOCAB))
         for token, count in c.items():
-            top[_INDEX[token]] = max(count - model.discount, 0) / total
-        p = top + model.discount * len(c) / total * p
-    return p
+            out[_INDEX[token]] = max(count - model.discount, 0) / total
+        return out
+
+    return interpolate(model.counts, context, np.full(len(CELL_VOCAB), 1.0 / len(CELL_VOCAB)), model.discount, top)
 
 
 def sample_piece(model: NGram, tok, key, meter, n_bars: int, seed: int) -> list[int]:

@@ -46,7 +46,7 @@ class ReferenceIndex:
     windows: set = field(default_factory=set)
 
     @classmethod
-    def build(cls, scores: list[Score]) -> "ReferenceIndex":
+    def build(cls, scores: list[Score]) -> ReferenceIndex:
         index = cls()
         for s in scores:
             steps = melody_steps(s)

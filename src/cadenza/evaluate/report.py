@@ -22,9 +22,10 @@ import numpy as np
 
 from cadenza.evaluate.measures import SCALARS, measure_piece
 from cadenza.evaluate.novelty import ReferenceIndex
+from cadenza.score import Score
 
 
-def load_set(source: str, reference_split: bool = False) -> tuple[list[tuple[str, object]], list[str]]:
+def load_set(source: str, reference_split: bool = False) -> tuple[list[tuple[str, Score]], list[str]]:
     """([(piece id, Score)], skipped lines) from a corpus name or a folder. A corpus used as the
     reference contributes its training split only (its held-out pieces stay a fair ceiling)."""
     from cadenza.data import corpus
@@ -72,7 +73,7 @@ def compare(values: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
 
 
 def summarize(measured: list[dict], reference: list[dict] | None, ref_chords: set, index: ReferenceIndex | None):
-    out = {"pieces": len(measured), "measures": {}}
+    out: dict = {"pieces": len(measured), "measures": {}}
     for k in SCALARS:
         v = np.array([m[k] for m in measured if not math.isnan(m[k])])
         entry = {"mean": float(v.mean()) if len(v) else math.nan, "sd": float(v.std()) if len(v) else math.nan,
@@ -81,7 +82,7 @@ def summarize(measured: list[dict], reference: list[dict] | None, ref_chords: se
             r = np.array([m[k] for m in reference if not math.isnan(m[k])])
             entry["overlap"], entry["kl"] = compare(v, r)
         out["measures"][k] = entry
-    chords = Counter()
+    chords: Counter = Counter()
     for m in measured:
         chords.update(m["chords"])
     total = sum(chords.values())
@@ -113,7 +114,7 @@ def evaluate(generated: str, reference: str, baselines: list[str] | str | None =
     ref_pieces, ref_skipped = load_set(reference, reference_split=True)
     ref_measured, ref_bad = measure_set(ref_pieces)
     index = ReferenceIndex.build([s for _, s in ref_pieces])
-    ref_chords = set()
+    ref_chords: set = set()
     for m in ref_measured:
         ref_chords.update(m["chords"])
     report = {"reference": {"source": reference, **summarize(ref_measured, None, ref_chords, None),
@@ -221,7 +222,7 @@ def _html(report: dict, figures: list[tuple[str, str]]) -> str:
     rows = []
     for k in SCALARS:
         cells = []
-        for label, s in sets.items():
+        for s in sets.values():
             m = s["measures"][k]
             extra = f"<br><small>overlap {_fmt(m['overlap'])}, KL {_fmt(m['kl'])}</small>" if "overlap" in m else ""
             cells.append(f"<td>{_fmt(m['mean'])} ± {_fmt(m['sd'])}{extra}</td>")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 
+from cadenza.evaluate.ngram import interpolate
+
 Piece = list[list[int]]
 
 
@@ -20,8 +22,9 @@ class IndependentPitches:
         self.log_on: dict[int, float] = {}
         self.log_off: dict[int, float] = {}
 
-    def fit(self, pieces: list[Piece]) -> "IndependentPitches":
-        counts, steps = Counter(), 0
+    def fit(self, pieces: list[Piece]) -> IndependentPitches:
+        counts: Counter = Counter()
+        steps = 0
         for piece in pieces:
             steps += len(piece)
             for step in piece:
@@ -40,9 +43,9 @@ class IndependentPitches:
 class StepNGram:
     def __init__(self, base: IndependentPitches, order: int = 3, discount: float = 0.75):
         self.base, self.order, self.discount = base, order, discount
-        self.counts = [defaultdict(Counter) for _ in range(order)]  # counts[k][last k steps][step]
+        self.counts: list[defaultdict] = [defaultdict(Counter) for _ in range(order)]  # counts[k][last k steps][step]
 
-    def fit(self, pieces: list[Piece]) -> "StepNGram":
+    def fit(self, pieces: list[Piece]) -> StepNGram:
         for piece in pieces:
             seq = [("<s>",)] + [tuple(sorted(set(s))) for s in piece]
             for i in range(1, len(seq)):
@@ -53,15 +56,8 @@ class StepNGram:
         return self
 
     def logprob(self, context: tuple, step: tuple) -> float:
-        p = math.exp(self.base.logprob(step))
-        for k in range(self.order):
-            if len(context) < k:
-                break
-            c = self.counts[k].get(context[len(context) - k:] if k else ())
-            if not c:
-                continue
-            total = sum(c.values())
-            p = max(c.get(step, 0) - self.discount, 0) / total + self.discount * len(c) / total * p
+        p = interpolate(self.counts, context, math.exp(self.base.logprob(step)), self.discount,
+                        lambda c, total: max(c.get(step, 0) - self.discount, 0) / total)
         return math.log(p)
 
 

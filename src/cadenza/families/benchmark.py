@@ -9,9 +9,10 @@ start at a step boundary; every token is scored once, with at least half a windo
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +24,7 @@ from cadenza.train.run import CardFacts, Prepared
 
 if TYPE_CHECKING:  # torch is imported where it is used: `cadenza --help` reads the configs without it
     import torch
+
     from cadenza.nn.transformer import Transformer
 
 
@@ -129,7 +131,7 @@ class StepBatches:
         return tuple(torch.from_numpy(a) for a in (x, y, seg, cond))
 
     def state(self) -> dict:
-        return self.rng.bit_generator.state
+        return dict(self.rng.bit_generator.state)
 
     def set_state(self, state: dict) -> None:
         self.rng.bit_generator.state = state
@@ -148,8 +150,9 @@ def masked_logits(model, x: torch.Tensor, segments: torch.Tensor | None = None,
     shift-aware model is told "not transposed" unless `conditions` say otherwise."""
     import torch
 
-    if conditions is None and model.config.n_conditions:
-        conditions = torch.full_like(x, shift_condition(model))
+    untransposed = shift_condition(model)
+    if conditions is None and untransposed is not None:
+        conditions = torch.full_like(x, untransposed)
     logits = model(x, segments, conditions if model.config.n_conditions else None)
     return logits.masked_fill(~allowed_next(x, logits.size(-1)), float("-inf"))
 
@@ -167,14 +170,14 @@ def masked_loss(model, batch) -> torch.Tensor:
 # exact evaluation
 
 
-def score_windows(tokens: list[int], block_size: int):
+def score_windows(tokens: np.ndarray | list[int], block_size: int):
     """(start, input, target) windows that score every token after BOS exactly once; targets
     already scored are PAD, and target j is tokens[start + j]. Each window is tokens from a step
     start, led by the token before it (BOS at the piece's start, else an END), as in training;
     later windows start at the last step start that leaves half a window of context before the
     first token not yet scored."""
     tokens = np.asarray(tokens)
-    starts = np.concatenate([[1], np.nonzero(tokens == END)[0][:-1] + 1])
+    starts: np.ndarray = np.concatenate([[1], np.nonzero(tokens == END)[0][:-1] + 1])
     start, scored_until = 1, 1  # tokens[1:scored_until] are scored
     while scored_until < len(tokens):
         seq = tokens[start - 1:start + block_size]

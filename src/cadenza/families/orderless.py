@@ -8,8 +8,9 @@ hash of each piece's id).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,6 +21,7 @@ from cadenza.train.run import CardFacts, Prepared
 
 if TYPE_CHECKING:  # torch is imported where it is used: `cadenza --help` reads the configs without it
     import torch
+
     from cadenza.nn.orderless import OrderlessModel
 
 
@@ -108,7 +110,7 @@ class CellBatches:
         return torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(m)
 
     def state(self) -> dict:
-        return self.rng.bit_generator.state
+        return dict(self.rng.bit_generator.state)
 
     def set_state(self, state: dict) -> None:
         self.rng.bit_generator.state = state

@@ -9,8 +9,9 @@ are forced by the sampler, so predicting them teaches nothing and would flatter 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +23,7 @@ from cadenza.train.run import CardFacts, Prepared
 
 if TYPE_CHECKING:  # torch is imported where it is used: `cadenza --help` reads the configs without it
     import torch
+
     from cadenza.nn.transformer import Transformer
 
 
@@ -137,7 +139,7 @@ class Batches:
         return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys))
 
     def state(self) -> dict:
-        return self.rng.bit_generator.state
+        return dict(self.rng.bit_generator.state)
 
     def set_state(self, state: dict) -> None:
         self.rng.bit_generator.state = state
@@ -251,7 +253,8 @@ def prepare(cfg: Config, record: dict | None, echo: Callable[[str], None]) -> Pr
             "data_stats": data_stats(train_p, train_t, tok),
             "data_summary": {"train_pieces": len(train_t), "valid_pieces": len(valid_t),
                              "train_tokens": n_tokens, "skipped": len(skipped)}}
-    return Prepared(model.to(pick_device()), Batches(train_t, tok, cfg.block_size, cfg.transpose, cfg.seed), loss,
+    model = model.to(pick_device())
+    return Prepared(model, Batches(train_t, tok, cfg.block_size, cfg.transpose, cfg.seed), loss,
                     lambda m: evaluate(m, valid_t, tok), meta, skipped,
                     f"{len(train_t)} training and {len(valid_t)} validation pieces, {n_tokens:,} training tokens")
 

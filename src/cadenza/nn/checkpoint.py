@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn as nn
@@ -26,7 +27,8 @@ def save_model(model: nn.Module, directory: Path, extra: dict, weights_name: str
     directory.mkdir(parents=True, exist_ok=True)
     state = weights_to_save(model)
     atomic_write(directory / f"{weights_name}.safetensors", lambda p: save_file(state, str(p)), force=True)
-    meta = {"model": asdict(model.config), "architecture": getattr(model, "architecture", "causal"), **extra}
+    config: Any = model.config
+    meta = {"model": asdict(config), "architecture": getattr(model, "architecture", "causal"), **extra}
     atomic_write(directory / f"{weights_name}.json", json.dumps(meta, indent=2).encode(), force=True)
 
 

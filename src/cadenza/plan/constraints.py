@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cadenza.errors import OptionError
+from cadenza.plan.rules import FixedNote, Rules
+from cadenza.score import Meter
 from cadenza.tokenize.cells import N_CELL, REST
 
 
@@ -44,7 +46,8 @@ def allowed_cells(ranges: list[tuple[int, int]], pitch_classes: frozenset[int] |
     return mask
 
 
-def fixed_spans(rules, meter, steps_per_beat: int, n_steps: int, names: list[str]) -> list[tuple[object, int, int]]:
+def fixed_spans(rules: Rules, meter: Meter, steps_per_beat: int, n_steps: int,
+                names: list[str]) -> list[tuple[FixedNote, int, int]]:
     """(fixed note, first step, end step) of each of the rules' fixed notes on a grid of
     `steps_per_beat` steps per quarter note and `n_steps` steps; refuses, in one line, a note past
     its bar, off the grid, or outside the piece."""

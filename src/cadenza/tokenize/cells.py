@@ -6,6 +6,8 @@ data. MASK (an input value only) hides a cell from the model.
 """
 from __future__ import annotations
 
+from collections.abc import Set
+
 import numpy as np
 
 from cadenza.score import Note
@@ -35,7 +37,7 @@ def cells_of(score, tok) -> np.ndarray:
     return out
 
 
-def cells_to_notes(cells: np.ndarray, steps_per_beat: int, new_notes_at: set[int] = frozenset(),
+def cells_to_notes(cells: np.ndarray, steps_per_beat: int, new_notes_at: Set[int] = frozenset(),
                    velocity: int = 80) -> list[Note]:
     """A voice's cells -> notes: each run of one pitch becomes one note (split again at the
     steps in `new_notes_at`); rests are gaps."""

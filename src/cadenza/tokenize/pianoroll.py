@@ -58,7 +58,8 @@ class PianoRollTokenizer:
 
     def decode(self, tokens: list[int]) -> list[list[int]]:
         """Tokens -> steps. Pitches after the last END form no step; BOS and PAD are skipped."""
-        steps, current = [], []
+        steps: list[list[int]] = []
+        current: list[int] = []
         for t in tokens:
             if t == END:
                 steps.append(current)

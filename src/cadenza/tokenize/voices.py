@@ -52,7 +52,7 @@ class VoicesConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "VoicesConfig":
+    def from_dict(cls, d: dict) -> VoicesConfig:
         return cls(**d)
 
 
@@ -115,7 +115,7 @@ class VoicesTokenizer:
         else:
             lines = [[] for _ in range(n)]
             busy_until = [-math.inf] * n
-            last_pitch = [None] * n
+            last_pitch: list[int | None] = [None] * n
             unique = {(x.start_beats, x.pitch): x for p in parts for x in p.notes}  # doublings once
             pooled = sorted(unique.values(), key=lambda x: (x.start_beats, -x.pitch))
             for note in pooled:

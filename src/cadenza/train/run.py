@@ -11,7 +11,7 @@ import os
 import platform
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from cadenza.errors import InputError, OptionError
 from cadenza.io.files import atomic_write
@@ -26,10 +26,10 @@ class Prepared:
     state, set_state), loss and validation, what model.json records beside the weights, the
     files skipped, and a line saying what the run trains on."""
 
-    model: object
-    batches: object
+    model: Any
+    batches: Any
     loss: Callable
-    validate: Callable[[object], float]
+    validate: Callable[[Any], float]
     meta: dict
     skipped: list[str] = field(default_factory=list)
     summary: str = ""
