@@ -113,13 +113,12 @@ def satb_file(tmp_path_factory):
     from music21 import corpus
 
     from cadenza.io.scores import music21_to_score
-    from cadenza.tokenize.cells import cells_of as grid_cells
-    from cadenza.tokenize.voices import VoicesConfig, VoicesTokenizer
+    from cadenza.tokenize.cells import CellsTokenizer
 
-    tok = VoicesTokenizer(VoicesConfig(n_voices=4, steps_per_beat=4))
+    tok = CellsTokenizer(n_voices=4, steps_per_beat=4)
     pieces = []
     for name in ("bwv66.6", "bwv1.6", "bwv10.7", "bwv101.7"):
-        g = grid_cells(music21_to_score(corpus.parse(f"bach/{name}")), tok)
+        g = tok.encode(music21_to_score(corpus.parse(f"bach/{name}")))
         pieces.append([[None if c == 0 else int(c) - 1 for c in row] for row in g])
     path = tmp_path_factory.mktemp("satb") / "mini_satb.json.gz"
     path.write_bytes(gzip.compress(json.dumps({"train": pieces[:3], "valid": pieces[3:], "test": pieces[3:]}).encode()))

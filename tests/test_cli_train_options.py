@@ -106,3 +106,36 @@ def test_loading_a_model_of_the_wrong_family_says_what_it_is_for():
         hub.load("harmonizer", expect="voices")
     with pytest.raises(OptionError, match="does not write it; use it with `cadenza bench nll"):
         hub.load("jsb", expect="voices")
+
+
+def card_commands() -> list[tuple[str, list[str]]]:
+    import re
+    import shlex
+    from pathlib import Path
+
+    models = Path(__file__).resolve().parents[1] / "models"
+    found = []
+    for card in sorted(models.glob("*/card.md")):
+        m = re.search(r"command: `cadenza ([^`(]*)", card.read_text())
+        if m:
+            found.append((card.parent.name, shlex.split(m.group(1))))
+    return found
+
+
+@pytest.mark.parametrize("name,args", card_commands(), ids=lambda x: x if isinstance(x, str) else "")
+def test_every_shipped_card_command_is_accepted_today(name, args):
+    """The command a card says trained its model still parses, flag for flag (not run here)."""
+    from typer.main import get_command
+
+    from cadenza.cli.main import app
+
+    group = get_command(app)
+    cmd = group
+    while args and hasattr(cmd, "commands") and args[0] in cmd.commands:
+        cmd = cmd.commands[args.pop(0)]
+    ctx = cmd.make_context(cmd.name, list(args))  # raises on an unknown or malformed option
+    assert ctx.params["out"]
+
+
+def test_card_commands_were_found():
+    assert {name for name, _ in card_commands()} >= {"chorales", "folk", "harmonizer", "jsb", "pianomidi"}

@@ -108,3 +108,23 @@ def test_shipped_models_are_found_through_the_package():
 
 def test_the_package_is_typed():
     assert (SRC / "py.typed").exists()
+
+
+def test_every_error_class_is_a_cadenza_error():
+    """Each exception class the package defines derives from CadenzaError, so the command line
+    turns it into one line and exit status 2, never a traceback."""
+    import importlib
+    import inspect
+
+    from cadenza.errors import CadenzaError
+
+    found = []
+    for name in import_graph():
+        if name.startswith("cadenza.cli"):
+            continue
+        module = importlib.import_module(name)
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, BaseException) and cls.__module__.startswith("cadenza"):
+                found.append(cls)
+                assert issubclass(cls, CadenzaError), cls
+    assert len(set(found)) >= 6  # InputError, OptionError, OutputExistsError, MusicError, TokenizeError...

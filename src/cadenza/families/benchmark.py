@@ -342,7 +342,7 @@ def card(out: Path, meta: dict, results: dict | None = None,
 
 
 def tokenizer_of(meta: dict) -> PianoRollTokenizer:
-    return PianoRollTokenizer(PianoRollConfig(**{k: v for k, v in meta["tokenizer"].items() if k != "kind"}))
+    return PianoRollTokenizer.from_dict(meta["tokenizer"])
 
 
 def build_network(meta: dict) -> Transformer:
@@ -368,7 +368,7 @@ def prepare(cfg: Config, record: dict | None, echo: Callable[[str], None]) -> Pr
                                     n_head=cfg.n_head, n_embd=cfg.n_embd, dropout=cfg.dropout,
                                     attn_dropout=cfg.attn_dropout, rope=cfg.rope,
                                     n_conditions=2 * cfg.transpose + 1 if cfg.shift_aware else 0))
-    meta = {"tokenizer": {"kind": "pianoroll", **tok.config.to_dict()}, "train": asdict(cfg)}
+    meta = {"tokenizer": tok.to_dict(), "train": asdict(cfg)}
     return Prepared(model.to(pick_device()), StepBatches(data["train"], tok, cfg.block_size, cfg.transpose, cfg.seed),
                     masked_loss, lambda m: nll_per_step(m, data["valid"], tok)[0], meta, [],
                     f"{len(data['train'])} training and {len(data['valid'])} validation pieces of {Path(cfg.data).name}")

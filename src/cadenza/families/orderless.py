@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from cadenza.errors import OptionError, TokenizeError
-from cadenza.tokenize.cells import MASK, N_CELL, REST, cells_of
+from cadenza.tokenize.cells import MASK, N_CELL, REST, CellsTokenizer
 from cadenza.train.config import RunConfig, setting
 from cadenza.train.run import CardFacts, Prepared
 
@@ -208,19 +208,18 @@ def load_grids(cfg: Config) -> tuple[list, list, list[str]]:
         d = load_satb(cfg.data)
         return d["train"], d["valid"], []
     from cadenza.data import corpus
-    from cadenza.tokenize.voices import VoicesConfig, VoicesTokenizer
 
     data = corpus.load(cfg.data, limit=cfg.max_pieces or None)
     if cfg.exact_parts:
         data.pieces = corpus.with_exact_parts(data.pieces, cfg.n_voices)
-    tok = VoicesTokenizer(VoicesConfig(n_voices=cfg.n_voices, steps_per_beat=cfg.steps_per_beat))
+    tok = CellsTokenizer(cfg.n_voices, cfg.steps_per_beat)
     skipped = list(data.skipped)
     splits = []
     for part in data.split(cfg.valid_percent):
         grids = []
         for p in part:
             try:
-                grids.append(cells_of(p.score, tok))
+                grids.append(tok.encode(p.score))
             except TokenizeError as e:
                 skipped.append(f"{p.id}: {e}")
         splits.append(grids)
@@ -253,7 +252,7 @@ def prepare(cfg: Config, record: dict | None, echo: Callable[[str], None]) -> Pr
                                            dropout=cfg.dropout))
     n_steps = sum(len(g) for g in train_g)
     meta = {"architecture": "orderless",
-            "tokenizer": {"kind": "cells", "n_voices": cfg.n_voices, "steps_per_beat": cfg.steps_per_beat},
+            "tokenizer": CellsTokenizer(cfg.n_voices, cfg.steps_per_beat).to_dict(),
             "train": asdict(cfg), "data_stats": {"voice_ranges": voice_ranges(train_g, cfg.n_voices)},
             "data_summary": {"train_pieces": len(train_g), "valid_pieces": len(valid_g),
                              "train_steps": n_steps, "skipped": len(skipped)}}

@@ -249,7 +249,7 @@ def prepare(cfg: Config, record: dict | None, echo: Callable[[str], None]) -> Pr
     torch.manual_seed(cfg.seed)
     model = Transformer(ModelConfig(vocab_size=tok.vocab_size, block_size=cfg.block_size, n_layer=cfg.n_layer,
                                     n_head=cfg.n_head, n_embd=cfg.n_embd, dropout=cfg.dropout, rope=cfg.rope))
-    meta = {"tokenizer": {"kind": "voices", **tok.config.to_dict()}, "train": asdict(cfg),
+    meta = {"tokenizer": tok.to_dict(), "train": asdict(cfg),
             "data_stats": data_stats(train_p, train_t, tok),
             "data_summary": {"train_pieces": len(train_t), "valid_pieces": len(valid_t),
                              "train_tokens": n_tokens, "skipped": len(skipped)}}
@@ -274,8 +274,7 @@ def card(out, meta: dict) -> CardFacts:
 def use(directory, meta: dict, model):
     from cadenza.compose.composer import Composer
 
-    tok_cfg = {k: v for k, v in meta["tokenizer"].items() if k != "kind"}
-    return Composer(directory, meta, model, VoicesTokenizer(VoicesConfig.from_dict(tok_cfg)))
+    return Composer(directory, meta, model, VoicesTokenizer.from_dict(meta["tokenizer"]))
 
 
 def describe(meta: dict) -> tuple[str, str, str]:

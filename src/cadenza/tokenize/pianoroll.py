@@ -14,8 +14,10 @@ possible sets of a step sums to one (tests/test_grid_bench.py checks this by enu
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 from cadenza.errors import TokenizeError
+from cadenza.tokenize.base import config_of
 
 PAD, BOS, END = 0, 1, 2
 PITCH0 = 3  # token of the lowest pitch
@@ -35,6 +37,8 @@ class PianoRollConfig:
 
 
 class PianoRollTokenizer:
+    kind: ClassVar[str] = "pianoroll"
+
     def __init__(self, config: PianoRollConfig = PianoRollConfig()):
         self.config = config
         self.n_pitches = config.high - config.low + 1
@@ -67,6 +71,13 @@ class PianoRollTokenizer:
             elif t >= PITCH0:
                 current.append(self.token_pitch(t))
         return steps
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, **self.config.to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> PianoRollTokenizer:
+        return cls(PianoRollConfig(**config_of(d, cls.kind)))
 
     def transpose(self, steps: list[list[int]], semitones: int) -> list[list[int]]:
         return [[p + semitones for p in step] for step in steps]

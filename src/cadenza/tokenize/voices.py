@@ -15,13 +15,14 @@ Decoding accepts any token sequence (a sampled one may be malformed) and never f
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass, field
+from typing import ClassVar
 
 from cadenza.errors import TokenizeError
 from cadenza.score import Key, Meter, Note, Part, Score, Tempo
 from cadenza.theory import beats_to_step, estimate_key, top_line, voice_names
+from cadenza.tokenize.base import config_of
 
 PAD, BOS, EOS, REST, HOLD = 0, 1, 2, 3, 4
 PITCH0 = 5  # token of MIDI pitch p is PITCH0 + p
@@ -59,6 +60,7 @@ class VoicesConfig:
 @dataclass
 class VoicesTokenizer:
     config: VoicesConfig = field(default_factory=VoicesConfig)
+    kind: ClassVar[str] = "voices"
 
     def __post_init__(self):
         c = self.config
@@ -201,5 +203,9 @@ class VoicesTokenizer:
         return Score(parts=parts, tempos=[Tempo(0.0, tempo_bpm)], meters=[meter], keys=[key])
 
     # -- persistence ---------------------------------------------------------------------------
-    def to_json(self) -> str:
-        return json.dumps({"kind": "voices", **self.config.to_dict()})
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, **self.config.to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> VoicesTokenizer:
+        return cls(VoicesConfig.from_dict(config_of(d, cls.kind)))
