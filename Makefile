@@ -1,10 +1,10 @@
-# Two commands for a newcomer: `make demo` and `make test`. Both set everything up first.
+# Two commands for a newcomer: `make demo` and `make test` (`make test-fast` skips the slow tests). Both set up first.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test clean
+.PHONY: setup demo test test-fast clean
 
 setup: $(STAMP)
 
@@ -20,6 +20,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Everything but the tests marked slow (real training runs, several CLI subprocesses): the edit-test loop.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -1,6 +1,13 @@
-"""Shared fixtures. Tests keep their caches and models in temporary folders, never in $HOME."""
+"""Shared fixtures and helpers. Tests keep their caches and models in temporary folders, never in $HOME.
+
+Each source module has its own test file, named after it (cadenza/compose/gibbs.py: test_gibbs.py,
+cadenza/tokenize/voices.py: test_tokenize_voices.py, cadenza/cli/train.py: test_cli_train.py); what
+several of them need lives here. Tests marked `slow` (real training runs, several CLI subprocesses,
+anything over about 2 s) are left out by `make test-fast`."""
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import subprocess
 import sys
@@ -9,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from cadenza.score import Key, Meter, Note, Part, Score, Tempo
+from cadenza.tokenize.voices import VoicesConfig, VoicesTokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -76,4 +84,122 @@ def tiny_model(tmp_path_factory, chorale_midi_folder) -> Path:
     run_cli("train", "--data", str(chorale_midi_folder), "--out", str(out), "--steps", "8", "--eval-every", "4",
             "--embd", "32", "--layers", "1", "--heads", "2", "--block-size", "96", "--batch-size", "4",
             "--quiet", check=True)
+    return out
+
+
+def one_line_error(proc, *words):
+    """A command refused as users should see it: exit status 2, one line on stderr, no traceback,
+    naming each of `words`."""
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    for w in words:
+        assert w in lines[0], lines[0]
+
+
+def melody(bars=4, low=64) -> Score:
+    """A one-part tune in 4/4 (E F# G# A B A G# F# ... on E by default), ending on a half note."""
+    pitches = [low, low + 2, low + 4, low + 5, low + 7, low + 5, low + 4, low + 2]
+    notes = [Note(pitches[i % 8], i * 1.0, 1.0) for i in range(bars * 4 - 2)] + [Note(low, bars * 4 - 2.0, 2.0)]
+    return Score(parts=[Part("melody", notes=notes)], tempos=[Tempo(0.0, 90.0)], meters=[Meter(0.0, 4, 4)])
+
+
+def melody_of(pitches, durations=None, key=Key(0.0, 0, "major")) -> Score:
+    """A one-part score of the given pitches (one beat each unless `durations` say otherwise), 4/4."""
+    durations = durations or [1.0] * len(pitches)
+    notes, t = [], 0.0
+    for p, d in zip(pitches, durations):
+        notes.append(Note(p, t, d))
+        t += d
+    return Score(parts=[Part("m", notes=notes)], tempos=[Tempo(0.0, 100.0)], meters=[Meter(0.0, 4, 4)], keys=[key])
+
+
+def note_tuples(part: Part) -> list[tuple[int, float, float]]:
+    return sorted((n.pitch, round(n.start_beats, 6), round(n.duration_beats, 6)) for n in part.notes)
+
+
+def example_score() -> Score:
+    """Four parts: a triplet melody, chords, overlapping notes of different lengths (two
+    voices, one note tied over two bar lines) on a transposing instrument, and drums; meter,
+    key and tempo changes."""
+    soprano = [Note(70, 0, 1, 90), Note(72, 1, 0.5), Note(74, 1.5, 0.5), Note(75, 2, 1 / 3),
+               Note(74, 2 + 1 / 3, 1 / 3), Note(72, 2 + 2 / 3, 1 / 3), Note(70, 3, 4)]  # tied over the bar
+    alto = [Note(p, 0, 2) for p in (62, 65)] + [Note(p, 2, 1) for p in (63, 67)] + [Note(65, 3, 3)]
+    clarinet = [Note(58, 0, 8), Note(62, 0, 1), Note(63, 1, 1), Note(65, 2, 2.5), Note(67, 4.5, 1.5)]
+    drums = [Note(36, 0, 0.25, 110), Note(38, 1, 0.25, 100), Note(42, 1.5, 0.25, 70)]
+    return Score(
+        parts=[Part("Soprano", 52, False, soprano), Part("Alto", 0, False, alto),
+               Part("Clarinet", 71, False, clarinet), Part("Drums", 0, True, drums)],
+        tempos=[Tempo(0.0, 90.0), Tempo(3.0, 72.0)],
+        meters=[Meter(0.0, 3, 4), Meter(3.0, 4, 4)],
+        keys=[Key(0.0, 10, "major"), Key(3.0, 7, "minor")],
+        title="Example",
+    )
+
+
+# -- small untrained networks and training settings ------------------------------------------------
+
+VOICES_TOK = VoicesTokenizer(VoicesConfig(n_voices=4, steps_per_beat=2))
+
+
+def tiny_voices_model(block=64, rope=False):
+    """An untrained two-layer causal transformer over VOICES_TOK, the same weights every call."""
+    import torch
+
+    from cadenza.nn.transformer import ModelConfig, Transformer
+
+    torch.manual_seed(0)
+    return Transformer(ModelConfig(vocab_size=VOICES_TOK.vocab_size, block_size=block, n_layer=2, n_head=2,
+                                   n_embd=32, dropout=0.0, rope=rope)).eval()
+
+
+def voices_config(**kw):
+    """A tiny voices training run's settings (cadenza.families.voices.Config)."""
+    from cadenza.families.voices import Config
+
+    base = dict(data="test", steps_per_beat=2, block_size=64, n_layer=1, n_head=2, n_embd=32, dropout=0.1,
+                batch_size=4, lr=3e-3, warmup_steps=2, steps=16, eval_every=8, checkpoint_minutes=0.0, seed=3)
+    return Config(**{**base, **kw})
+
+
+@pytest.fixture(scope="session")
+def data(chorale):
+    """Two pieces tokenized for a voices model at eighth notes: the chorale and a hand-made score."""
+    from cadenza.data.corpus import Piece
+    from cadenza.families.voices import tokenize_pieces
+
+    tok = VoicesTokenizer(VoicesConfig(n_voices=4, steps_per_beat=2))
+    pieces = [Piece("chorale", chorale), Piece("made", make_score(bars=4))]
+    tokenized, skipped = tokenize_pieces(pieces, tok)
+    assert not skipped
+    return tokenized
+
+
+# -- the orderless model, really trained by the command line ----------------------------------------
+
+@pytest.fixture(scope="session")
+def satb_file(tmp_path_factory):
+    """A small four-voice grid file in jsb16th_satb's format: real chorales from music21."""
+    from music21 import corpus
+
+    from cadenza.io.scores import music21_to_score
+    from cadenza.tokenize.cells import CellsTokenizer
+
+    tok = CellsTokenizer(n_voices=4, steps_per_beat=4)
+    pieces = []
+    for name in ("bwv66.6", "bwv1.6", "bwv10.7", "bwv101.7"):
+        g = tok.encode(music21_to_score(corpus.parse(f"bach/{name}")))
+        pieces.append([[None if c == 0 else int(c) - 1 for c in row] for row in g])
+    path = tmp_path_factory.mktemp("satb") / "mini_satb.json.gz"
+    path.write_bytes(gzip.compress(json.dumps({"train": pieces[:3], "valid": pieces[3:], "test": pieces[3:]}).encode()))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_harmonizer(tmp_path_factory, satb_file):
+    """A tiny orderless model really trained for a few steps by the CLI."""
+    out = tmp_path_factory.mktemp("models") / "tinyharm"
+    run_cli("train", "--orderless", "--data", str(satb_file), "--out", str(out), "--steps", "6", "--eval-every", "3",
+            "--embd", "32", "--layers", "1", "--heads", "2", "--batch-size", "4", "--window-steps", "64",
+            "--steps-per-beat", "4", "--quiet", check=True)
     return out

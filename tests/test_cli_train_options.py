@@ -71,6 +71,7 @@ def test_a_config_file_key_no_family_has_is_refused(tmp_path):
         read_config_file(path)
 
 
+@pytest.mark.slow  # a real training run through the CLI
 def test_train_with_a_config_file_records_its_settings(tmp_path, chorale_midi_folder):
     path = tmp_path / "tiny.toml"
     path.write_text(f'data = "{chorale_midi_folder}"\nlayers = 1\nheads = 2\nembd = 32\nblock-size = 64\n'

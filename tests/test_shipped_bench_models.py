@@ -18,6 +18,7 @@ def test_every_benchmark_set_has_a_shipped_model():
     assert {"jsb", "nottingham", "musedata", "pianomidi"} <= set(SHIPPED)
 
 
+@pytest.mark.slow  # scores a whole test split: 3 to 35 s each
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_model_reproduces_its_card(name):
     folder = ROOT / "models" / name

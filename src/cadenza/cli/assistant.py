@@ -17,7 +17,17 @@ from cadenza.cli.common import (
     record_rules,
     rules_from_options,
     say,
+    with_config_options,
 )
+from cadenza.compose.settings import GibbsSettings
+
+
+def gibbs_settings(settings: dict) -> tuple[GibbsSettings, dict]:
+    """(the Gibbs settings the options give, what the JSON record keeps of them)."""
+    from dataclasses import asdict
+
+    gibbs = GibbsSettings(**settings)
+    return gibbs, {k: v for k, v in asdict(gibbs).items() if k != "seed"}
 
 
 def register(app: typer.Typer) -> None:
@@ -25,15 +35,14 @@ def register(app: typer.Typer) -> None:
     app.command()(infill)
 
 
+@with_config_options({"gibbs": GibbsSettings}, skip=("seed",))
 def harmonize(
     melody: Path = typer.Argument(..., help="a melody: MIDI, MusicXML, ABC or kern"),
     model: str = typer.Option("harmonizer", help="an orderless model (name or folder)"),
     voices: int = typer.Option(4, help="number of voices, 2 to 4, the melody on top"),
     track: Optional[int] = typer.Option(None, help="harmonize the top line of this part (1 = first)"),
-    temperature: float = typer.Option(0.7, help="sampling temperature; lower is safer, higher more varied"),
     seed: Optional[int] = typer.Option(None, help="random seed [default: random, printed]; alternative i uses seed+i"),
     n: int = typer.Option(1, "--n", help="number of different harmonizations"),
-    iterations: int = typer.Option(64, help="Gibbs sampling steps"),
     free_cadences: bool = typer.Option(False, "--free-cadences",
                                        help="do not plan tonic/dominant chords under phrase ends"),
     scale: Optional[str] = SCALE, range_: list[str] = RANGES, fix: list[str] = FIXES,
@@ -42,6 +51,7 @@ def harmonize(
     out: Optional[str] = typer.Option(None, help="output stem [default: out/MELODY-harmonized-seedN]"),
     force: bool = typer.Option(False, help="overwrite existing outputs"),
     quiet: bool = typer.Option(False),
+    settings: dict = None,  # type: ignore[assignment]
 ):
     """Harmonize a melody in two to four voices, the melody unchanged on top."""
     from cadenza.compose import harmonizer as assistant
@@ -52,6 +62,7 @@ def harmonize(
     fmts = parse_formats(formats)
     if n < 1:
         raise OptionError(f"--n must be at least 1, not {n}")
+    gibbs, recorded = gibbs_settings(settings)
     score = read_score(melody)
     h = assistant.load(model)
     rules = rules_from_options(scale, range_, fix, fixed_cells, h.voice_names)
@@ -59,34 +70,34 @@ def harmonize(
     base = out or f"out/{melody.stem}-harmonized-seed{seed}"
     stems = alternative_stems(base, n)
     check_outputs(stems, fmts, force)
-    results = h.harmonize(score, voices=voices, temperature=temperature, seed=seed, n=n, track=track, rules=rules,
-                          cadences=not free_cadences, iterations=iterations, source=str(melody))
+    results = h.harmonize(score, voices=voices, temperature=gibbs.temperature, seed=seed, n=n, track=track,
+                          rules=rules, cadences=not free_cadences, iterations=gibbs.iterations, source=str(melody),
+                          gibbs=gibbs)
     if not quiet:
         say(f"model {h.name}, seed {seed}")
     for stem, r in zip(stems, results):
         record = {"command": "harmonize", "melody": str(melody), "model": h.name, "model_dir": str(h.directory),
-                  "voices": voices, "track": track, "temperature": temperature, "iterations": iterations,
-                  "free_cadences": free_cadences, **record_rules(scale, range_, fix, fixed_cells), **r.info,
+                  "voices": voices, "track": track, **recorded, "free_cadences": free_cadences, **record_rules(scale, range_, fix, fixed_cells), **r.info,
                   "formats": list(fmts)}
         for p in write_outputs(r.score, stem, fmts, record, force):
             typer.echo(str(p))
 
 
+@with_config_options({"gibbs": GibbsSettings}, skip=("seed",))
 def infill(
     piece: Path = typer.Argument(..., help="a piece in four parts (one voice each): MIDI, MusicXML, ABC or kern"),
     bars: str = typer.Option(..., help="the region to rewrite, e.g. 5-8 (bars count from 1)"),
     voices_: Optional[str] = typer.Option(None, "--voices", help="comma list of voices to rewrite [default: all]"),
     model: str = typer.Option("harmonizer", help="an orderless model (name or folder)"),
-    temperature: float = typer.Option(0.7, help="sampling temperature"),
     seed: Optional[int] = typer.Option(None, help="random seed [default: random, printed]"),
     n: int = typer.Option(1, "--n", help="number of alternatives"),
-    iterations: int = typer.Option(64, help="Gibbs sampling steps"),
     scale: Optional[str] = SCALE, range_: list[str] = RANGES, fix: list[str] = FIXES,
     fixed_cells: Optional[Path] = FIXED_CELLS,
     formats: str = typer.Option("mid,musicxml,wav,png"),
     out: Optional[str] = typer.Option(None, help="output stem [default: out/PIECE-infill-seedN]"),
     force: bool = typer.Option(False),
     quiet: bool = typer.Option(False),
+    settings: dict = None,  # type: ignore[assignment]
 ):
     """Rewrite a region (bars, voices) of a piece; everything outside it stays as it is."""
     import re
@@ -103,6 +114,7 @@ def infill(
     region = (int(m.group(1)), int(m.group(2) or m.group(1)))
     if n < 1:
         raise OptionError(f"--n must be at least 1, not {n}")
+    gibbs, recorded = gibbs_settings(settings)
     score = read_score(piece)
     h = assistant.load(model)
     rules = rules_from_options(scale, range_, fix, fixed_cells, h.voice_names)
@@ -111,13 +123,12 @@ def infill(
     base = out or f"out/{piece.stem}-infill-seed{seed}"
     stems = alternative_stems(base, n)
     check_outputs(stems, fmts, force)
-    results = h.infill(score, region, chosen, temperature=temperature, seed=seed, n=n, rules=rules,
-                       iterations=iterations, source=str(piece))
+    results = h.infill(score, region, chosen, temperature=gibbs.temperature, seed=seed, n=n, rules=rules,
+                       iterations=gibbs.iterations, source=str(piece), gibbs=gibbs)
     if not quiet:
         say(f"model {h.name}, seed {seed}")
     for stem, r in zip(stems, results):
         record = {"command": "infill", "piece": str(piece), "bars": list(region), "voices": chosen, "model": h.name,
-                  "temperature": temperature, "iterations": iterations,
-                  **record_rules(scale, range_, fix, fixed_cells), **r.info, "formats": list(fmts)}
+                  **recorded, **record_rules(scale, range_, fix, fixed_cells), **r.info, "formats": list(fmts)}
         for p in write_outputs(r.score, stem, fmts, record, force):
             typer.echo(str(p))

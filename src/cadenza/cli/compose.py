@@ -16,7 +16,17 @@ from cadenza.cli.common import (
     record_rules,
     rules_from_options,
     say,
+    with_config_options,
 )
+from cadenza.compose.settings import SamplingSettings
+
+
+def sampling_settings(settings: dict) -> tuple[SamplingSettings, dict]:
+    """(the sampling settings the options give, what the JSON record keeps of them)."""
+    from dataclasses import asdict
+
+    sampling = SamplingSettings(**settings)
+    return sampling, {k: v for k, v in asdict(sampling).items() if k != "seed"}
 
 
 def register(app: typer.Typer) -> None:
@@ -24,6 +34,7 @@ def register(app: typer.Typer) -> None:
     app.command("continue")(continue_)
 
 
+@with_config_options({"sampling": SamplingSettings}, skip=("seed",))
 def generate(
     model: str = typer.Option("chorales", help="model name (see `cadenza models`) or folder"),
     bars: Optional[int] = typer.Option(None, help="length in bars [default: 16]"),
@@ -31,8 +42,6 @@ def generate(
     key: Optional[str] = typer.Option(None, help="e.g. 'D major', 'F# minor' [default: drawn from the training data]"),
     meter: Optional[str] = typer.Option(None, help="e.g. 4/4, 3/4, 6/8 [default: the model's most common]"),
     tempo: float = typer.Option(120.0, help="quarter notes per minute"),
-    temperature: float = typer.Option(1.0, help="sampling temperature; lower is safer"),
-    top_p: float = typer.Option(0.95, "--top-p", help="nucleus sampling mass"),
     seed: Optional[int] = typer.Option(None, help="random seed [default: random, printed]; variation i uses seed+i"),
     n: int = typer.Option(1, "--n", help="number of alternatives"),
     allow_parallels: bool = typer.Option(False, "--allow-parallels",
@@ -45,10 +54,10 @@ def generate(
     out: Optional[str] = typer.Option(None, help="output stem: writes STEM.mid, STEM.wav ... [default: out/MODEL-seedN]"),
     force: bool = typer.Option(False, help="overwrite existing outputs"),
     quiet: bool = typer.Option(False, help="no messages on stderr"),
+    settings: dict = None,  # type: ignore[assignment]
 ):
     """Write new music with a trained model."""
     from cadenza.compose import composer
-    from cadenza.compose.sampler import SamplingSettings
     from cadenza.errors import OptionError
     from cadenza.render import check_outputs, parse_formats, write_outputs
     from cadenza.score import parse_key, parse_meter
@@ -59,7 +68,7 @@ def generate(
     if bars is not None and bars < 1:
         raise OptionError(f"--bars must be at least 1, not {bars}")
     composer.check_tempo(tempo)
-    SamplingSettings(temperature, top_p)  # checks the values before any work
+    sampling, recorded = sampling_settings(settings)  # checks the values before any work
     key_obj = parse_key(key) if key else None
     meter_obj = parse_meter(meter) if meter else None
     c = composer.load(model)
@@ -74,23 +83,22 @@ def generate(
         s = seed + i
         m = meter_obj or c.default_meter()
         length = composer.bars_for_seconds(seconds, m, tempo) if seconds is not None else (bars or 16)
-        score = c.generate(bars=length, key=key_obj, meter=m, tempo_bpm=tempo, temperature=temperature,
-                           top_p=top_p, seed=s, allow_parallels=allow_parallels,
+        score = c.generate(bars=length, key=key_obj, meter=m, tempo_bpm=tempo, temperature=sampling.temperature,
+                           top_p=sampling.top_p, top_k=sampling.top_k, seed=s, allow_parallels=allow_parallels,
                            final_cadence=not free_ending, rules=rules)
         record = {"command": "generate", "model": c.name, "model_dir": str(c.directory), "seed": s,
                   "bars": length, "key": str(score.key), "meter": str(score.meter), "tempo": tempo,
-                  "temperature": temperature, "top_p": top_p, "allow_parallels": allow_parallels,
+                  **recorded, "allow_parallels": allow_parallels,
                   "free_ending": free_ending, **record_rules(scale, range_, fix, fixed_cells), "formats": list(fmts)}
         for p in write_outputs(score, stem, fmts, record, force):
             typer.echo(str(p))
 
 
+@with_config_options({"sampling": SamplingSettings}, skip=("seed",))
 def continue_(
     prompt: Path = typer.Argument(..., help="a MIDI, MusicXML, ABC or kern file to continue"),
     model: str = typer.Option("chorales", help="model name or folder"),
     bars: int = typer.Option(8, help="bars to add"),
-    temperature: float = typer.Option(1.0),
-    top_p: float = typer.Option(0.95, "--top-p"),
     seed: Optional[int] = typer.Option(None, help="random seed [default: random, printed]"),
     n: int = typer.Option(1, "--n", help="number of alternatives"),
     allow_parallels: bool = typer.Option(False, "--allow-parallels",
@@ -103,10 +111,10 @@ def continue_(
     out: Optional[str] = typer.Option(None, help="output stem [default: out/PROMPT-continued-seedN]"),
     force: bool = typer.Option(False),
     quiet: bool = typer.Option(False),
+    settings: dict = None,  # type: ignore[assignment]
 ):
     """Continue a piece: the prompt stays unchanged at the start, new bars follow."""
     from cadenza.compose import composer
-    from cadenza.compose.sampler import SamplingSettings
     from cadenza.errors import OptionError
     from cadenza.io import read_score
     from cadenza.render import check_outputs, parse_formats, write_outputs
@@ -114,7 +122,7 @@ def continue_(
     fmts = parse_formats(formats)
     if bars < 1 or n < 1:
         raise OptionError(f"--bars and --n must be at least 1 (got bars {bars}, n {n})")
-    SamplingSettings(temperature, top_p)
+    sampling, recorded = sampling_settings(settings)
     score = read_score(prompt)
     c = composer.load(model)
     rules = rules_from_options(scale, range_, fix, fixed_cells, c.voice_names)
@@ -125,10 +133,11 @@ def continue_(
     if not quiet:
         say(f"model {c.name}, seed {seed}")
     for i, stem in enumerate(stems):
-        result = c.continue_score(score, bars=bars, temperature=temperature, top_p=top_p, seed=seed + i,
+        result = c.continue_score(score, bars=bars, temperature=sampling.temperature, top_p=sampling.top_p,
+                                  top_k=sampling.top_k, seed=seed + i,
                                   allow_parallels=allow_parallels, final_cadence=not free_ending, rules=rules)
         record = {"command": "continue", "prompt": str(prompt), "model": c.name, "seed": seed + i, "bars": bars,
-                  "temperature": temperature, "top_p": top_p, "allow_parallels": allow_parallels,
+                  **recorded, "allow_parallels": allow_parallels,
                   "free_ending": free_ending, **record_rules(scale, range_, fix, fixed_cells)}
         for p in write_outputs(result, stem, fmts, record, force):
             typer.echo(str(p))

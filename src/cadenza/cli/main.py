@@ -23,5 +23,8 @@ def main() -> None:
     try:
         app()  # click's standalone mode handles usage errors (exit 2) and --help itself
     except CadenzaError as e:
-        say(f"error: {e}".splitlines()[0])
+        from cadenza.train.distributed import rank
+
+        if rank() == 0:  # under torchrun every process meets the same mistake: one says so
+            say(f"error: {e}".splitlines()[0])
         sys.exit(2)

@@ -15,6 +15,9 @@ bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks: exact likelihood
 
 CONFIG = typer.Option(None, "--config", help="a TOML file of settings (names as the options', e.g. "
                                              "layers = 6); options given on the command line win")
+NPROC = typer.Option(1, "--nproc", help="train data-parallel in this many processes on this machine (torchrun; "
+                                        "gloo on CPU, NCCL on GPU); --batch-size is the global batch, split "
+                                        "between them")
 
 
 def register(app: typer.Typer) -> None:
@@ -36,13 +39,16 @@ def train(
     config: Optional[Path] = CONFIG,
     resume: bool = typer.Option(False, help="continue an interrupted run in --out (with its saved settings)"),
     force: bool = typer.Option(False, help="start over in an --out that already holds a model"),
+    nproc: int = NPROC,
     quiet: bool = typer.Option(False),
     settings: dict = None,  # type: ignore[assignment]
 ):
     """Train a model on a corpus or a folder of your own files."""
     from cadenza import families
     from cadenza.errors import OptionError
-    from cadenza.train import run
+    from cadenza.train import distributed, run
+
+    distributed.check_nproc(nproc)
 
     command = "cadenza train " + " ".join(shlex.quote(a) for a in sys.argv[2:])
     if resume:
@@ -51,14 +57,22 @@ def train(
             raise OptionError(f"--resume continues with the run's own settings; drop {given}")
         record = run.read_record(out)
         fam = families.of_meta(record, str(out / "checkpoint.json"))
+        if distributed.should_launch(nproc):
+            distributed.check_split(fam.load().Config.from_record(record["train"]).batch_size, nproc)
+            raise typer.Exit(distributed.launch(nproc, sys.argv[1:]))
         run.run(fam, None, out, resume=True, force=force, quiet=quiet, command=command, echo=_echo(quiet))
     else:
         fam = families.by_name("orderless" if orderless else family)
         cfg = config_from(fam.load().Config, fam.name, read_config_file(config) if config else {}, settings, config)
         if not cfg.data:
             raise OptionError("give --data (a corpus name or a folder), or --resume to continue a run in --out")
+        if distributed.should_launch(nproc):  # the options are checked here, in one line, before torchrun starts
+            distributed.check_split(cfg.batch_size, nproc)
+            run.start_or_resume(out, resume=False, force=force)
+            raise typer.Exit(distributed.launch(nproc, sys.argv[1:]))
         run.run(fam, cfg, out, resume=False, force=force, quiet=quiet, command=command, echo=_echo(quiet))
-    typer.echo(str(out))
+    if distributed.rank() == 0:
+        typer.echo(str(out))
 
 
 def _benchmark_config():
@@ -78,6 +92,7 @@ def bench_nll(
     force: bool = typer.Option(False, help="start over in an --out that already holds a model"),
     with_ngram: bool = typer.Option(False, help="also report the network mixed with the step 3-gram "
                                                 "(the mixing weight chosen on the valid split)"),
+    nproc: int = NPROC,
     quiet: bool = typer.Option(False),
     settings: dict = None,  # type: ignore[assignment]
 ):
@@ -86,11 +101,14 @@ def bench_nll(
     from cadenza.data.benchmarks import load_benchmark
     from cadenza.errors import OptionError
     from cadenza.families import benchmark as bench
-    from cadenza.train import run
+    from cadenza.train import distributed, run
 
-    echo = _echo(quiet)
+    distributed.check_nproc(nproc)
+    main = distributed.rank() == 0  # under torchrun, rank 0 alone prints and evaluates
+    launching = checkpoint is None and distributed.should_launch(nproc)  # the processes it starts print
+    echo = _echo(quiet or not main)
     d = load_benchmark(data)  # read once; a bad file is reported before any work
-    if baselines:
+    if baselines and main and not launching:
         from cadenza.evaluate.step_baselines import IndependentPitches, StepNGram, nll_per_step
 
         ind = IndependentPitches().fit(d["train"])
@@ -98,7 +116,7 @@ def bench_nll(
         for name, model in (("independent pitches", ind), ("step 3-gram", ngram)):
             typer.echo(f"baseline {name}: valid NLL {nll_per_step(model, d['valid']):.3f}, "
                        f"test NLL {nll_per_step(model, d['test']):.3f}")
-    if checkpoint is not None and (settings or config or resume):
+    if checkpoint is not None and (settings or config or resume or nproc > 1):
         raise OptionError("--checkpoint evaluates a saved model: training options do not apply to it")
     if checkpoint is None:
         command = "cadenza bench nll " + " ".join(shlex.quote(a) for a in sys.argv[3:])
@@ -113,6 +131,9 @@ def bench_nll(
             cfg = bench.Config.from_record(run.read_record(out)["train"])
             if Path(cfg.data).resolve() != data.resolve():
                 raise OptionError(f"{out} was trained on {cfg.data}; resume it with --data {cfg.data}")
+            if launching:
+                distributed.check_split(cfg.batch_size, nproc)
+                raise typer.Exit(distributed.launch(nproc, sys.argv[1:]))
             run.run(fam, None, out, resume=True, force=force, quiet=quiet, command=command, echo=echo)
         else:
             from cadenza.train.loop import bf16_is_fast
@@ -120,7 +141,12 @@ def bench_nll(
             given = {**settings, "data": str(data)}
             given.setdefault("bf16", bf16_is_fast())  # by default where the hardware has it natively
             cfg = config_from(bench.Config, fam.name, read_config_file(config) if config else {}, given, config)
+            if launching:
+                distributed.check_split(cfg.batch_size, nproc)
+                raise typer.Exit(distributed.launch(nproc, sys.argv[1:]))
             run.run(fam, cfg, out, resume=False, force=force, quiet=quiet, command=command, echo=echo)
+        if not main:
+            return
     trained = checkpoint is None
     checkpoint = checkpoint or out
     assert checkpoint is not None

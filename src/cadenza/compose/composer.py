@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from cadenza.compose.settings import SamplingSettings
 from cadenza.errors import OptionError
 from cadenza.score import Key, Meter, Part, Score, parse_key, parse_meter
 from cadenza.theory import estimate_key, scale, voice_names
@@ -59,10 +60,11 @@ class Composer:
 
     # -- writing music ----------------------------------------------------------------------
     def generate(self, bars: int = 16, key: str | Key | None = None, meter: str | Meter | None = None,
-                 tempo_bpm: float = 120.0, temperature: float = 1.0, top_p: float = 0.95,
+                 tempo_bpm: float = 120.0, temperature: float = SamplingSettings.temperature,
+                 top_p: float = SamplingSettings.top_p, top_k: int = SamplingSettings.top_k,
                  seed: int = 0, constraints=None, on_cell=None, allow_parallels: bool = False,
                  final_cadence: bool = True, rules=None) -> Score:
-        from cadenza.compose.sampler import SamplingSettings, generate_tokens
+        from cadenza.compose.sampler import generate_tokens
 
         check_tempo(tempo_bpm)
         key = parse_key(key) if isinstance(key, str) else key or self.default_key(seed)
@@ -72,16 +74,17 @@ class Composer:
         if rules is not None:
             self.apply_rules(constraints, rules, meter, bars)
         tokens = generate_tokens(self.model, self.tokenizer, key, meter, bars,
-                                 SamplingSettings(temperature, top_p, 0, seed), constraints, on_cell)
+                                 SamplingSettings(temperature, top_p, top_k, seed), constraints, on_cell)
         score = self.tokenizer.decode(tokens, tempo_bpm)
         score.title = f"{self.name} · {key} · seed {seed}"
         return score
 
-    def continue_score(self, prompt: Score, bars: int = 8, temperature: float = 1.0, top_p: float = 0.95,
+    def continue_score(self, prompt: Score, bars: int = 8, temperature: float = SamplingSettings.temperature,
+                       top_p: float = SamplingSettings.top_p, top_k: int = SamplingSettings.top_k,
                        seed: int = 0, allow_parallels: bool = False, final_cadence: bool = True,
                        rules=None) -> Score:
         """The prompt unchanged, followed by `bars` new bars from the first bar line after it."""
-        from cadenza.compose.sampler import SamplingSettings, generate_tokens
+        from cadenza.compose.sampler import generate_tokens
 
         tok = self.tokenizer
         key = prompt.key or estimate_key(prompt.notes())
@@ -100,7 +103,7 @@ class Composer:
             self.apply_rules(constraints, rules, meter, prompt_bars + bars)
         constraints.fixed.update({(s, v): t for s, row in enumerate(cells) for v, t in enumerate(row)})
         tokens = generate_tokens(self.model, tok, key, meter, prompt_bars + bars,
-                                 SamplingSettings(temperature, top_p, 0, seed), constraints)
+                                 SamplingSettings(temperature, top_p, top_k, seed), constraints)
         generated = tok.decode(tokens, prompt.tempo_bpm)
         cut = prompt_bars * meter.bar_beats
         out_parts = [replace(p, notes=list(p.notes)) for p in prompt.parts]

@@ -6,35 +6,17 @@ notes, scale, ranges, planned cadences all become this mask); visible cells are 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 from torch.nn import functional as F
 
+from cadenza.compose.settings import GibbsSettings
 from cadenza.errors import OptionError
 from cadenza.nn.orderless import OrderlessModel
 from cadenza.theory import parallel_motions, parallel_to
 from cadenza.tokenize.cells import MASK, N_CELL, REST
 
 _CELLS = np.arange(N_CELL)
-
-
-@dataclass(frozen=True)
-class GibbsSettings:
-    iterations: int = 64
-    temperature: float = 1.0
-    p_max: float = 0.9  # share of hidden cells resampled at the first step ...
-    p_min: float = 0.05  # ... falling linearly to this one
-    anneal: float = 0.75  # ... over this fraction of the iterations (Coconet's eta)
-    repair_rounds: int = 8  # passes that resample cells in parallel fifths/octaves (0 = none)
-    seed: int = 0
-
-    def __post_init__(self):
-        if not self.temperature > 0:
-            raise OptionError(f"temperature must be > 0, not {self.temperature}")
-        if self.iterations < 1:
-            raise OptionError(f"iterations must be at least 1, not {self.iterations}")
 
 
 def parallels(grid: np.ndarray) -> list[tuple[int, int, int, int]]:

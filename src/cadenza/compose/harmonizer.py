@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cadenza.compose.gibbs import GibbsSettings, gibbs_fill, parallels
+from cadenza.compose.gibbs import gibbs_fill, parallels
+from cadenza.compose.settings import GibbsSettings
 from cadenza.errors import OptionError
 from cadenza.nn.orderless import OrderlessModel
 from cadenza.plan.cadences import plan_cadence
@@ -26,12 +27,6 @@ from cadenza.plan.rules import Rules, voice_index
 from cadenza.score import Note, Part, Score, pitch_to_name
 from cadenza.theory import SATB_RANGES, beats_to_step, cut_top_line, melody_key, phrase_ends, scale, voice_names
 from cadenza.tokenize.cells import REST, cell_of, cells_to_notes
-
-# Blocked Gibbs resamples many cells at once, each independently: at temperature 1 that leaves
-# stray sixteenth-note fragments in held notes (measured on 12 test chorales: 10% of the inner
-# voices' notes were sixteenths and 15% had odd lengths, against 2% and 0.1% in Bach). At 0.7
-# sixteenths are 3% of those notes, near Bach's 2%; at 0.5 the voices grow static (fewer notes).
-DEFAULT_TEMPERATURE = 0.7
 
 
 @dataclass
@@ -73,10 +68,11 @@ class Harmonizer:
         return int(lo), int(hi)
 
     # -- harmonize ------------------------------------------------------------------------------
-    def harmonize(self, melody: Score, voices: int = 4, temperature: float = DEFAULT_TEMPERATURE, seed: int = 0,
+    def harmonize(self, melody: Score, voices: int = 4, temperature: float = GibbsSettings.temperature, seed: int = 0,
                   n: int = 1,
                   track: int | None = None, rules: Rules | None = None, cadences: bool = True,
-                  iterations: int = 64, source: str = "melody") -> list[Written]:
+                  iterations: int = GibbsSettings.iterations, source: str = "melody",
+                  gibbs: GibbsSettings | None = None) -> list[Written]:
         """n harmonizations (seeds seed, seed+1, ...) of the melody, in `voices` parts with the
         melody unchanged in the top one. Phrase ends (notes under fermatas, else long notes and
         notes before rests; and the last note) get a planned cadence when `cadences`: the tonic
@@ -114,8 +110,8 @@ class Harmonizer:
             for i, x in enumerate(ends):
                 plan_cadence(allowed, beats_to_step(x.start_beats, spb), x.pitch, key, final=i == len(ends) - 1)
         self._fix(grid, hidden, allowed, rules, meter)
-        filled = gibbs_fill(self.model, grid, hidden, allowed, GibbsSettings(iterations, temperature, seed=seed),
-                            n_samples=n)
+        gibbs = replace(gibbs or GibbsSettings(), iterations=iterations, temperature=temperature, seed=seed)
+        filled = gibbs_fill(self.model, grid, hidden, allowed, gibbs, n_samples=n)
         # the grid cannot tell a held note from a repeated one: as in a sung chorale, the lower
         # voices sing a new syllable with each melody note that starts on a beat
         syllables = {beats_to_step(x.start_beats, spb) for x in line if abs(x.start_beats - round(x.start_beats)) < 1e-6}
@@ -142,9 +138,9 @@ class Harmonizer:
 
     # -- infill -------------------------------------------------------------------------------
     def infill(self, score: Score, bars: tuple[int, int], voices: list[str] | None = None,
-               temperature: float = DEFAULT_TEMPERATURE,
-               seed: int = 0, n: int = 1, rules: Rules | None = None, iterations: int = 64,
-               source: str = "piece") -> list[Written]:
+               temperature: float = GibbsSettings.temperature,
+               seed: int = 0, n: int = 1, rules: Rules | None = None, iterations: int = GibbsSettings.iterations,
+               source: str = "piece", gibbs: GibbsSettings | None = None) -> list[Written]:
         """n versions of `score` with bars[0]..bars[1] (counted from 1, inclusive) of the chosen
         voices (default: all) written anew. Notes that start outside the region are kept as they
         are (one that starts before the region and sounds into it is kept whole and heard by the
@@ -192,8 +188,8 @@ class Harmonizer:
                                   f"rewritten (bars {first}-{last}, voices {', '.join(names[v] for v in chosen)})")
         written = hidden.copy()  # the cells this infill writes, the user's fixed notes among them
         self._fix(grid, hidden, allowed, rules, meter)
-        filled = gibbs_fill(self.model, grid, hidden, allowed, GibbsSettings(iterations, temperature, seed=seed),
-                            n_samples=n)
+        gibbs = replace(gibbs or GibbsSettings(), iterations=iterations, temperature=temperature, seed=seed)
+        filled = gibbs_fill(self.model, grid, hidden, allowed, gibbs, n_samples=n)
         out = []
         for i, g in enumerate(filled):
             new_parts = [replace(p, notes=list(p.notes)) for p in score.parts]

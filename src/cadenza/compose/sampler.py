@@ -9,10 +9,10 @@ last bar opens on the tonic chord). Nothing here is special-cased inside the mod
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
+from cadenza.compose.settings import SamplingSettings
 from cadenza.errors import OptionError
 from cadenza.nn.numpy_decoder import Decoder, one_blas_thread
 from cadenza.nn.transformer import Transformer
@@ -21,23 +21,6 @@ from cadenza.score import Key, Meter
 from cadenza.theory import final_chord_classes, parallel_to
 from cadenza.tokenize.cells import REST as CELL_REST
 from cadenza.tokenize.voices import EOS, HOLD, N_PITCHES, PITCH0, REST, VoicesTokenizer
-
-
-@dataclass(frozen=True)
-class SamplingSettings:
-    temperature: float = 1.0
-    top_p: float = 0.95
-    top_k: int = 0  # 0 = no top-k cut
-    seed: int = 0
-
-    def __post_init__(self):
-        if not self.temperature > 0:
-            raise OptionError(f"temperature must be > 0, not {self.temperature}")
-        if not 0 < self.top_p <= 1:
-            raise OptionError(f"top-p must be in (0, 1], not {self.top_p}")
-        if self.top_k < 0:
-            raise OptionError(f"top-k must be >= 0, not {self.top_k}")
-
 
 _PITCHES = np.arange(N_PITCHES)
 

@@ -64,8 +64,8 @@ def _cached(path: Path, parse: Callable[[Path], list[Score]]) -> list[Score]:
     if cache.exists():
         try:
             return [Score.from_dict(d) for d in json.loads(gzip.decompress(cache.read_bytes()))]
-        except (OSError, ValueError, KeyError):
-            pass  # a damaged cache entry is parsed again
+        except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError):
+            pass  # a damaged cache entry (truncated, not JSON, the wrong shape) is parsed again
     scores = parse(path)
     from cadenza.io.files import atomic_write
 

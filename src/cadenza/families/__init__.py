@@ -58,7 +58,8 @@ def by_name(name: str) -> Family:
 
 def of_meta(meta: dict, where: str = "model") -> Family:
     """The family of a model.json's (or a training checkpoint's) metadata, by its tokenizer kind."""
-    kind = meta.get("tokenizer", {}).get("kind") if isinstance(meta, dict) else None
+    tokenizer = meta.get("tokenizer") if isinstance(meta, dict) else None
+    kind = tokenizer.get("kind") if isinstance(tokenizer, dict) else None
     for f in FAMILIES:
         if f.kind == kind:
             return f

@@ -19,7 +19,8 @@ import numpy as np
 from cadenza.data.benchmarks import PUBLISHED_SETS, Piece, load_benchmark
 from cadenza.errors import OptionError
 from cadenza.tokenize.pianoroll import END, PAD, PITCH0, PianoRollConfig, PianoRollTokenizer, allowed_next
-from cadenza.train.config import RunConfig, setting
+from cadenza.settings import setting
+from cadenza.train.config import RunConfig
 from cadenza.train.run import CardFacts, Prepared
 
 if TYPE_CHECKING:  # torch is imported where it is used: `cadenza --help` reads the configs without it
@@ -164,6 +165,11 @@ def masked_loss(model, batch) -> torch.Tensor:
     x, y, segments, conditions = batch
     logits = masked_logits(model, x, segments, conditions)
     return F.cross_entropy(logits.view(-1, logits.size(-1)), y.reshape(-1), ignore_index=PAD)
+
+
+def masked_loss_weight(batch) -> int:
+    """How many terms masked_loss averages over: the batch's targets that are not PAD."""
+    return int((batch[1] != PAD).sum())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -371,7 +377,8 @@ def prepare(cfg: Config, record: dict | None, echo: Callable[[str], None]) -> Pr
     meta = {"tokenizer": tok.to_dict(), "train": asdict(cfg)}
     return Prepared(model.to(pick_device()), StepBatches(data["train"], tok, cfg.block_size, cfg.transpose, cfg.seed),
                     masked_loss, lambda m: nll_per_step(m, data["valid"], tok)[0], meta, [],
-                    f"{len(data['train'])} training and {len(data['valid'])} validation pieces of {Path(cfg.data).name}")
+                    f"{len(data['train'])} training and {len(data['valid'])} validation pieces of {Path(cfg.data).name}",
+                    loss_weight=masked_loss_weight)
 
 
 def use(directory, meta: dict, model):

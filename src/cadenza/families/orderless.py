@@ -16,7 +16,8 @@ import numpy as np
 
 from cadenza.errors import OptionError, TokenizeError
 from cadenza.tokenize.cells import MASK, N_CELL, REST, CellsTokenizer
-from cadenza.train.config import RunConfig, setting
+from cadenza.settings import setting
+from cadenza.train.config import RunConfig
 from cadenza.train.run import CardFacts, Prepared
 
 if TYPE_CHECKING:  # torch is imported where it is used: `cadenza --help` reads the configs without it
@@ -125,6 +126,12 @@ def masked_cells_loss(model: OrderlessModel, batch) -> torch.Tensor:
     nll = F.cross_entropy(logits.reshape(-1, N_CELL), y.reshape(-1), reduction="none").view(y.shape)
     per_example = (nll * m).sum(dim=(1, 2)) / m.sum(dim=(1, 2))
     return per_example.mean()
+
+
+def masked_cells_loss_weight(batch) -> int:
+    """How many terms masked_cells_loss averages over: the batch's examples (each weighs the same,
+    however many cells it hides)."""
+    return len(batch[0])
 
 
 def validation_loss(model: OrderlessModel, grids: list[np.ndarray], seed: int = 1234, repeats: int = 2) -> float:
@@ -259,7 +266,8 @@ def prepare(cfg: Config, record: dict | None, echo: Callable[[str], None]) -> Pr
     return Prepared(model.to(pick_device()),
                     CellBatches(train_g, cfg.steps_per_beat, cfg.window_steps, cfg.transpose, cfg.seed),
                     masked_cells_loss, lambda m: validation_loss(m, valid_g), meta, skipped,
-                    f"{len(train_g)} training and {len(valid_g)} validation pieces, {n_steps:,} training steps")
+                    f"{len(train_g)} training and {len(valid_g)} validation pieces, {n_steps:,} training steps",
+                    loss_weight=masked_cells_loss_weight)
 
 
 def card(out, meta: dict) -> CardFacts:

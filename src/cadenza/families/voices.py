@@ -18,7 +18,8 @@ import numpy as np
 from cadenza.data.corpus import Piece
 from cadenza.errors import OptionError, TokenizeError
 from cadenza.tokenize.voices import HOLD, N_PITCHES, PAD, PITCH0, REST, VoicesConfig, VoicesTokenizer
-from cadenza.train.config import RunConfig, setting
+from cadenza.settings import setting
+from cadenza.train.config import RunConfig
 from cadenza.train.run import CardFacts, Prepared
 
 if TYPE_CHECKING:  # torch is imported where it is used: `cadenza --help` reads the configs without it
@@ -195,6 +196,11 @@ def loss(model: Transformer, batch) -> torch.Tensor:
     return model.loss(*batch)
 
 
+def loss_weight(batch) -> int:
+    """How many terms `loss` averages over: the batch's cell targets (the rest are PAD)."""
+    return int((batch[1] != PAD).sum())
+
+
 # ---------------------------------------------------------------------------------------------
 # the family's interface (cadenza.families)
 
@@ -256,7 +262,8 @@ def prepare(cfg: Config, record: dict | None, echo: Callable[[str], None]) -> Pr
     model = model.to(pick_device())
     return Prepared(model, Batches(train_t, tok, cfg.block_size, cfg.transpose, cfg.seed), loss,
                     lambda m: evaluate(m, valid_t, tok), meta, skipped,
-                    f"{len(train_t)} training and {len(valid_t)} validation pieces, {n_tokens:,} training tokens")
+                    f"{len(train_t)} training and {len(valid_t)} validation pieces, {n_tokens:,} training tokens",
+                    loss_weight=loss_weight)
 
 
 def card(out, meta: dict) -> CardFacts:

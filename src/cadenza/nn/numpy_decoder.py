@@ -4,7 +4,7 @@ Sampling feeds one token at a time, and for a model this small the time goes to 
 per-operation overhead, not to arithmetic: a PyTorch eager step costs about a millisecond, the
 same step here a fraction of that. BLAS runs on one thread (`one_blas_thread`): for vectors
 this size, waking a second thread costs more than it saves. The weights are the model's own
-(read once from its state_dict); `tests/test_model_sample.py` checks that the logits equal
+(read once from its state_dict); `tests/test_numpy_decoder.py` checks that the logits equal
 PyTorch's.
 
 Shapes as in model.py: T new tokens, C channels, H heads, D = C // H, L cached positions.

@@ -59,7 +59,10 @@ def fixed_spans(rules: Rules, meter: Meter, steps_per_beat: int, n_steps: int,
         if abs(s0 - round(s0)) > 1e-6 or abs(s1 - round(s1)) > 1e-6:
             raise OptionError(f"fixed note {f.describe(names)} is off this model's grid of "
                               f"{steps_per_beat} steps per beat")
-        if round(s1) > n_steps or f.voice >= len(names):
+        if f.voice >= len(names):
+            raise OptionError(f"fixed note at bar {f.bar} beat {f.beat:g} is for voice {f.voice + 1}, past the "
+                              f"end of the piece's {len(names)} voices")
+        if round(s1) > n_steps:
             raise OptionError(f"fixed note {f.describe(names)} lies past the end of the piece")
         spans.append((f, round(s0), round(s1)))
     return spans

@@ -9,7 +9,7 @@ Because the order inside a step is canonical (ascending), each pitch set has exa
 spelling, so the probability a causal model gives a step's tokens *is* the probability of that
 step's pitch set, provided that after a pitch the model may only choose a higher pitch or END.
 `allowed_next` gives that rule as a mask; with it, the model's distribution over the 2^n
-possible sets of a step sums to one (tests/test_grid_bench.py checks this by enumeration).
+possible sets of a step sums to one (tests/test_families_benchmark.py checks this by enumeration).
 """
 from __future__ import annotations
 

@@ -1,18 +1,13 @@
-"""The settings every training run shares (RunConfig), and `setting`, which gives a field the
-help text the command line shows for it. Each family's Config adds its own fields. No torch
-here: the command line builds `cadenza train`'s options from these classes without loading it.
+"""The settings every training run shares (RunConfig). Each family's Config adds its own
+fields. No torch here: the command line builds `cadenza train`'s options from these classes
+without loading it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 from cadenza.errors import OptionError
-
-
-def setting(default, help: str, flag: str | None = None):
-    """A config field with the help text (and, where it differs from the field's name, the flag)
-    that the command line shows for it: the one place its default is written."""
-    return field(default=default, metadata={"help": help, **({"flag": flag} if flag else {})})
+from cadenza.settings import setting
 
 
 @dataclass

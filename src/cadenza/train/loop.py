@@ -11,15 +11,19 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING
 
 import torch
 
 from cadenza.io.files import atomic_write
 from cadenza.nn.checkpoint import load_weights, save_model, weights_to_save
 from cadenza.train.config import RunConfig
+
+if TYPE_CHECKING:
+    from cadenza.train.distributed import Group
 
 
 @dataclass
@@ -70,7 +74,9 @@ def _optimizer(model: torch.nn.Module, cfg: RunConfig) -> torch.optim.AdamW:
                               {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, 0.95))
 
 
-def _save_checkpoint(out: Path, model, opt, state: TrainState, batches, meta: dict) -> None:
+def _save_checkpoint(out: Path, model, opt, state: TrainState, batches, meta: dict,
+                     rng_states: list | None = None) -> None:
+    """`rng_states`: with several processes, every rank's torch generator (rank 0's is torch_rng)."""
     from safetensors.torch import save_file
 
     tensors = {f"model.{k}": v for k, v in weights_to_save(model).items()}
@@ -79,12 +85,18 @@ def _save_checkpoint(out: Path, model, opt, state: TrainState, batches, meta: di
         for name, value in s.items():
             tensors[f"opt.{pid}.{name}"] = value.detach().cpu().reshape(-1) if value.dim() == 0 else value.cpu()
     tensors["torch_rng"] = torch.get_rng_state()
+    for r, rng in enumerate(rng_states or []):
+        if r:
+            tensors[f"torch_rng.{r}"] = rng
     atomic_write(out / "checkpoint.safetensors", lambda p: save_file(tensors, str(p)), force=True)
     record = {**meta, "state": asdict(state), "data_rng": batches.state()}
     atomic_write(out / "checkpoint.json", json.dumps(record, indent=1).encode(), force=True)
 
 
-def _load_checkpoint(out: Path, model, opt, batches) -> TrainState:
+def _load_checkpoint(out: Path, model, opt, batches, rank: int = 0) -> TrainState:
+    """The state saved in out/checkpoint.*, loaded into model, opt and batches. A rank > 0 of a
+    several-process run restores its own torch generator (or, from a checkpoint written by
+    fewer processes, starts one of its own)."""
     from safetensors.torch import load_file
 
     record = json.loads((out / "checkpoint.json").read_text())
@@ -98,9 +110,21 @@ def _load_checkpoint(out: Path, model, opt, batches) -> TrainState:
             v = value.reshape(()) if name == "step" else value
             opt_state["state"].setdefault(int(pid), {})[name] = v.to(device) if name != "step" else v
     opt.load_state_dict(opt_state)
-    torch.set_rng_state(tensors["torch_rng"])
     batches.set_state(record["data_rng"])
-    return TrainState(**record["state"])
+    state = TrainState(**record["state"])
+    rng = tensors.get(f"torch_rng.{rank}" if rank else "torch_rng")
+    if rng is not None:
+        torch.set_rng_state(rng)
+    else:
+        from cadenza.train.distributed import own_seed
+
+        torch.manual_seed(own_seed(record.get("train", {}).get("seed", 0), rank, state.step))
+    return state
+
+
+def _targets_counted(batch) -> int:
+    """How many terms model.loss(x, y) averages over: the targets that are not PAD (0)."""
+    return int((batch[1] != 0).sum())
 
 
 def _steps_within_budget(cfg: RunConfig, state: TrainState, elapsed_s: float, step_s: float, eval_s: float) -> int:
@@ -113,7 +137,8 @@ def _steps_within_budget(cfg: RunConfig, state: TrainState, elapsed_s: float, st
 
 def fit(model: torch.nn.Module, cfg: RunConfig, batches, evaluate_fn: Callable[[torch.nn.Module], float], out: Path, meta: dict,
         resume: bool = False, progress: Callable[[TrainState, float, float], None] | None = None,
-        loss_fn: Callable | None = None) -> TrainState:
+        loss_fn: Callable | None = None, loss_weight: Callable | None = None,
+        group: Group | None = None) -> TrainState:
     """The training loop, for any tokenizer: AdamW with warm-up and cosine decay, gradient
     clipping, validation every cfg.eval_every steps (the best model is saved as model.*), and a
     full checkpoint (weights, optimizer, step, both RNGs) at least every cfg.checkpoint_minutes.
@@ -121,14 +146,28 @@ def fit(model: torch.nn.Module, cfg: RunConfig, batches, evaluate_fn: Callable[[
     `batches` has next(batch_size), state() and set_state(). `loss_fn(model, batch)` defaults to model.loss(x, y).
     `progress(state, train_loss, lr)` is called after each step. With cfg.patience, the run ends
     once that many validations in a row have not improved on the best.
+
+    With a `group` (cadenza.train.distributed: several processes under torchrun), every process
+    draws the same global batch of cfg.batch_size and trains on its slice; `loss_weight(batch)`
+    says how many terms loss_fn's mean is over, so that the gradients summed over processes are
+    exactly the global batch's (defaults to the non-PAD targets that model.loss averages over).
+    Rank 0 validates, times, and alone writes; every rank takes its decisions.
     """
     device = next(model.parameters()).device
     opt = _optimizer(model, cfg)
     meta = {**meta, "params": model.num_params(), "device": str(device)}
+    if group is not None:
+        meta["processes"] = group.world
+        if loss_weight is None and loss_fn is not None:
+            raise ValueError("this loss has no loss_weight: it cannot be made exact over several processes")
+    weigh: Callable = loss_weight or _targets_counted
+    main = group is None or group.main
     loss_fn = loss_fn or (lambda m, batch: m.loss(*batch))
     state = TrainState()
     if resume:
-        state = _load_checkpoint(out, model, opt, batches)
+        state = _load_checkpoint(out, model, opt, batches, group.rank if group else 0)
+    if group is not None:
+        group.start(model, cfg.seed, resume)
     model.train()
     clock = time.monotonic()
     since_ckpt = clock
@@ -139,16 +178,24 @@ def fit(model: torch.nn.Module, cfg: RunConfig, batches, evaluate_fn: Callable[[
         if state.total_steps == 0 and state.step == 20:  # budget in minutes: measure, then fix steps
             rate = 20 / max(time.monotonic() - clock, 1e-6)
             state.total_steps = max(21, int(rate * cfg.minutes * 60))
+            if group is not None:  # rank 0's clock sets the budget for all
+                state.total_steps = group.from_rank0(state.total_steps)
         total = state.total_steps or 10**9
         if state.step >= total or state.stopped_early:
             break
         lr = lr_at(state.step, cfg, total)
         for g in opt.param_groups:
             g["lr"] = lr
+        batch = batches.next(cfg.batch_size)
+        if group is not None:
+            batch = group.shard(batch)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-            loss = loss_fn(model, [t.to(device) for t in batches.next(cfg.batch_size)])
+            loss = loss_fn(model, [t.to(device) for t in batch])
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        if group is None:
+            loss.backward()
+        else:  # gradients summed over processes: those of the global batch; the loss is its mean
+            loss = group.backward(model, loss, weigh(batch))
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         state.step += 1
@@ -158,7 +205,7 @@ def fit(model: torch.nn.Module, cfg: RunConfig, batches, evaluate_fn: Callable[[
         last = state.step >= (state.total_steps or 10**9)
         if state.step % cfg.eval_every == 0 or last:
             began, evals_before = time.monotonic(), eval_s
-            valid = evaluate_fn(model)
+            valid = evaluate_fn(model) if main else math.nan
             model.train()
             eval_s, n_evals = eval_s + time.monotonic() - began, n_evals + 1
             if not cfg.steps and state.total_steps and not last:  # a time budget: validation time counts too
@@ -166,14 +213,23 @@ def fit(model: torch.nn.Module, cfg: RunConfig, batches, evaluate_fn: Callable[[
                 state.total_steps = _steps_within_budget(cfg, state, base_elapsed + time.monotonic() - clock,
                                                          step_s, eval_s / n_evals)
                 last = state.step >= state.total_steps
+            if group is not None:  # rank 0 validated and timed: the best, patience and budget follow from its numbers
+                valid, state.total_steps = group.from_rank0(valid, state.total_steps)
+                last = state.step >= (state.total_steps or 10**9)
             state.history.append([state.step, loss.item(), valid])
             if valid < state.best_valid:
                 state.best_valid = valid
-                save_model(model, out, {**meta, "valid_loss": valid, "step": state.step,
-                                        "train_minutes": round(state.elapsed_s / 60, 2)})
+                if main:
+                    save_model(model, out, {**meta, "valid_loss": valid, "step": state.step,
+                                            "train_minutes": round(state.elapsed_s / 60, 2)})
             if cfg.patience and not last and validations_since_best(state) >= cfg.patience:
                 state.stopped_early = last = True  # overfitting: the best model is saved, more steps will not help
-        if last or time.monotonic() - since_ckpt > cfg.checkpoint_minutes * 60:
-            _save_checkpoint(out, model, opt, state, batches, meta)
+        due = last or time.monotonic() - since_ckpt > cfg.checkpoint_minutes * 60
+        if group is not None and not last:
+            due = group.from_rank0(due)  # by rank 0's clock
+        if due:
+            rng_states = group.rng_states() if group is not None else None
+            if main:
+                _save_checkpoint(out, model, opt, state, batches, meta, rng_states)
             since_ckpt = time.monotonic()
     return state

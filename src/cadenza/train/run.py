@@ -3,6 +3,9 @@
 
 An output folder holds model.safetensors + model.json (the best model), checkpoint.* (the
 latest state, for --resume), card.md, and skipped.txt when files were skipped.
+
+Under torchrun (cadenza.train.distributed) every process runs this same skeleton; rank 0 alone
+writes those files and speaks.
 """
 from __future__ import annotations
 
@@ -24,7 +27,9 @@ CHECKPOINT_FILES = ("model.json", "model.safetensors", "checkpoint.json", "check
 class Prepared:
     """What a family's `prepare` hands the run: the network to train, its batches (next,
     state, set_state), loss and validation, what model.json records beside the weights, the
-    files skipped, and a line saying what the run trains on."""
+    files skipped, and a line saying what the run trains on. `loss_weight(batch)`: how many
+    terms `loss` averages over (targets, cells, examples), which training over several
+    processes needs to make the global batch's mean exact."""
 
     model: Any
     batches: Any
@@ -33,6 +38,7 @@ class Prepared:
     meta: dict
     skipped: list[str] = field(default_factory=list)
     summary: str = ""
+    loss_weight: Callable | None = None
 
 
 @dataclass
@@ -96,10 +102,27 @@ def run(family, cfg: RunConfig | None, out: Path, resume: bool, force: bool, qui
     """Train a model of `family` (a cadenza.families.Family) with `cfg` into `out`, or resume the
     run there (cfg None: the run's own recorded settings). The card keeps the command that
     started the run and the steps at which it was resumed. `on_step(state, loss, lr)`, if
-    given, is called after each step, beside the progress bar."""
+    given, is called after each step, beside the progress bar.
+
+    Run by every process of a torchrun launch, it trains one model together: the global batch
+    (cfg.batch_size) is split between them, and only rank 0 writes files and messages."""
+    from cadenza.train import distributed
+
+    with distributed.joined() as group:
+        if group is not None and not group.main:
+            quiet, echo = True, (lambda m: None)
+        state = _run(family, cfg, out, resume, force, quiet, command, echo, on_step, group)
+        if group is not None:
+            group.barrier()  # no process returns before rank 0 has written the card
+        return state
+
+
+def _run(family, cfg, out, resume, force, quiet, command, echo, on_step, group):
     from cadenza.families import of_meta
+    from cadenza.train.distributed import check_split
     from cadenza.train.loop import fit, pick_device
 
+    main = group is None or group.main
     record = start_or_resume(out, resume, force)
     if record is not None:
         recorded = of_meta(record, str(out / "checkpoint.json"))
@@ -108,14 +131,19 @@ def run(family, cfg: RunConfig | None, out: Path, resume: bool, force: bool, qui
                               f"resume it with --family {recorded.name}")
         cfg = family.load().Config.from_record(record["train"])
         echo(f"resuming {out} (data {cfg.data})")
+    if group is not None:
+        check_split(cfg.batch_size, group.world)
     module = family.load()
     prepared: Prepared = module.prepare(cfg, record, echo)
     prepared.meta["command"] = record.get("command", command) if record else command
     if record is not None:
         prepared.meta["resumed_at"] = record.get("resumed_at", []) + [record["state"]["step"]]
-    report_skipped(prepared.skipped, out, echo)
-    echo(f"{prepared.summary}; {len(prepared.skipped)} skipped; device {pick_device()}")
-    clear_previous_run(out, resume)
+    if main:
+        report_skipped(prepared.skipped, out, echo)
+    echo(f"{prepared.summary}; {len(prepared.skipped)} skipped; device {pick_device()}"
+         + (f", {group.world} processes" if group is not None else ""))
+    if main:
+        clear_previous_run(out, resume)
     with progress_bar(quiet) as bar:
         task = bar.add_task("training", total=cfg.steps or None, info="")
 
@@ -128,10 +156,12 @@ def run(family, cfg: RunConfig | None, out: Path, resume: bool, force: bool, qui
                 echo(f"step {state.step}/{state.total_steps} loss {loss:.3f}{best} lr {lr:.2e}")
 
         state = fit(prepared.model, cfg, prepared.batches, prepared.validate, out, prepared.meta, resume, progress,
-                    loss_fn=prepared.loss)
-    if hasattr(module, "card"):
-        write_card(out, module.card(out, json.loads((out / "model.json").read_text())))
-    echo(f"done: {state.step} steps, best validation loss {state.best_valid:.4f}")
+                    loss_fn=prepared.loss, loss_weight=prepared.loss_weight, group=group)
+    if not main:
+        return state
+    facts = module.card(out, json.loads((out / "model.json").read_text()))
+    write_card(out, facts)
+    echo(f"done: {state.step} steps, best validation loss {state.best_valid:.4f} {facts.valid_unit}")
     return state
 
 
@@ -163,7 +193,9 @@ def training_lines(out: Path, meta: dict) -> list[str]:
     lines = [command,
              f"- best checkpoint by validation loss at step {meta['step']}" + (f" of {total:,}" if total else "")
              + f", after {meta['train_minutes']} minutes on {meta.get('device')}"
-             + (f" ({os.cpu_count()} cores, {platform.machine()})" if meta.get("device") == "cpu" else "")]
+             + (f" ({os.cpu_count()} cores, {platform.machine()})" if meta.get("device") == "cpu" else "")
+             + (f" in {meta['processes']} processes (data parallel, the same global batch)"
+                if meta.get("processes") else "")]
     if state.get("stopped_early"):
         lines.append(f"- stopped early at step {state['step']:,}: {t['patience']} validations in a row without a "
                      f"new best (`--patience {t['patience']}`)")

@@ -1,5 +1,5 @@
-"""The likelihood benchmark: exact normalization, honest windows, baselines, the CLI."""
-import gzip
+"""cadenza.families.benchmark: exact normalization, honest windows, packed training rows, the
+model's range, shift conditions, the mixture weight."""
 import itertools
 import json
 import math
@@ -8,11 +8,17 @@ import numpy as np
 import pytest
 import torch
 
-from cadenza.families.benchmark import masked_logits, mixed_logprobs, mixture_weight, nll_per_step, score_windows, step_logprobs
+from cadenza.families.benchmark import (
+    StepBatches,
+    masked_logits,
+    mixed_logprobs,
+    mixture_weight,
+    nll_per_step,
+    score_windows,
+    step_logprobs,
+)
 from cadenza.nn.transformer import ModelConfig, Transformer
-from cadenza.tokenize.pianoroll import BOS, END, PAD, PianoRollConfig, PianoRollTokenizer
-
-from conftest import run_cli
+from cadenza.tokenize.pianoroll import BOS, END, PAD, PITCH0, PianoRollConfig, PianoRollTokenizer
 
 TOK = PianoRollTokenizer(PianoRollConfig(60, 63))  # four pitches: 16 possible steps
 
@@ -38,13 +44,6 @@ def test_probabilities_of_every_possible_step_sum_to_one():
     for context in ([], [[60, 63], [], [61]]):
         total = sum(math.exp(step_logprob(model, context, s)) for s in steps)
         assert total == pytest.approx(1.0, abs=1e-5)
-
-
-def test_tokenizer_round_trip_and_canonical_order():
-    steps = [[63, 60], [], [61, 62, 60]]
-    tokens = TOK.encode(steps)
-    assert tokens[0] == BOS and tokens.count(END) == 3
-    assert TOK.decode(tokens) == [[60, 63], [], [60, 61, 62]]
 
 
 def test_windows_score_each_token_once_with_context():
@@ -77,17 +76,6 @@ def test_step_logprobs_are_each_steps_own_probability():
     assert lp == pytest.approx(exact, abs=1e-4)
 
 
-@pytest.mark.parametrize("rope", [True, False])
-def test_packed_windows_see_only_themselves(rope):
-    torch.manual_seed(0)
-    model = Transformer(ModelConfig(vocab_size=TOK.vocab_size, block_size=16, n_layer=2, n_head=2, n_embd=16,
-                                    dropout=0.0, rope=rope)).eval()
-    a, b = torch.tensor([TOK.encode([[60], [61, 63]])]), torch.tensor([TOK.encode([[62], [], [60, 61, 62]])])
-    packed = model(torch.cat([a, b], 1), torch.tensor([[0] * a.size(1) + [1] * b.size(1)]))
-    assert torch.allclose(packed[:, :a.size(1)], model(a), atol=1e-5)
-    assert torch.allclose(packed[:, a.size(1):], model(b), atol=1e-5)  # as if alone: no peeking at a
-
-
 def test_training_rows_are_full_windows_of_real_pieces():
     from cadenza.families.benchmark import StepBatches
 
@@ -112,8 +100,8 @@ def test_training_rows_are_full_windows_of_real_pieces():
 
 
 def test_model_range_is_the_piano_widened_by_train_only():
-    from cadenza.families.benchmark import check_range, range_for
     from cadenza.errors import OptionError
+    from cadenza.families.benchmark import check_range, range_for
 
     data = {"train": [[[30, 60]], [[100]]], "valid": [[[10]]], "test": [[[127]]]}
     assert range_for(data, margin=6) == PianoRollConfig(21, 108)  # 30-6 and 100+6 are within the 88 keys
@@ -150,72 +138,59 @@ def test_mixture_weight_maximizes_the_mixed_likelihood():
     assert mixed_logprobs(a, b, w).sum() >= max(a.sum(), b.sum())  # never worse than either model alone
 
 
-def test_baselines_are_normalized():
-    from cadenza.evaluate.step_baselines import IndependentPitches, StepNGram
+# -- StepBatches: the training rows --------------------------------------------------------------
 
-    pieces = [[[60], [61, 62], [], [63]], [[60, 63], [60]]]
-    ind = IndependentPitches(60, 63).fit(pieces)
-    ngram = StepNGram(ind, order=2).fit(pieces)
-    steps = [tuple(c) for r in range(5) for c in itertools.combinations(range(60, 64), r)]
-    assert sum(math.exp(ind.logprob(s)) for s in steps) == pytest.approx(1.0)
-    assert sum(math.exp(ngram.logprob(((60,),), s)) for s in steps) == pytest.approx(1.0)
+PIECES = [[[60], [61, 62], [], [63]], [[60, 63], [60], [62], [64, 65]], [[58, 66], [], [], [59], [67, 72, 60]]]
 
 
-def test_bench_cli_trains_evaluates_and_reloads(tmp_path):
-    rng = np.random.default_rng(0)
-    piece = lambda: [sorted(set(rng.choice([60, 64, 67, 72], size=3).tolist())) for _ in range(20)]
-    data = tmp_path / "tiny.json.gz"
-    data.write_bytes(gzip.compress(json.dumps({s: [piece() for _ in range(3)] for s in
-                                               ("train", "valid", "test")}).encode()))
-    out = tmp_path / "m"
-    proc = run_cli("bench", "nll", "--data", str(data), "--out", str(out), "--steps", "6", "--eval-every", "3",
-                   "--embd", "16", "--layers", "1", "--heads", "2", "--block-size", "32", "--batch-size", "4",
-                   "--baselines", "--with-ngram", "--shift-aware", "--quiet", check=True)
-    test_line = [line for line in proc.stdout.splitlines() if line.startswith("test NLL")]
-    assert len(test_line) == 1 and "baseline independent pitches" in proc.stdout
-    assert "mixed with the step 3-gram (weight " in proc.stdout
-    again = run_cli("bench", "nll", "--data", str(data), "--checkpoint", str(out), check=True)
-    assert [line for line in again.stdout.splitlines() if line.startswith("test NLL")] == test_line
-    card = (out / "card.md").read_text()  # the card holds the command and the numbers just measured
-    assert test_line[0] in card and "--steps 6 --eval-every 3" in card and "seed 0" in card
-    assert [line for line in proc.stdout.splitlines() if line.startswith("mixed with")][0] in card
-    bad = tmp_path / "bad.json.gz"
-    bad.write_bytes(b"not gzip")
-    proc = run_cli("bench", "nll", "--data", str(bad), "--steps", "1")
-    assert proc.returncode == 2 and "bad.json.gz" in proc.stderr and "Traceback" not in proc.stderr
+def windows_of(row_x, row_y, row_s, row_c):
+    """Each window of a packed row: (its inputs followed by its last target, its condition)."""
+    for s in sorted(set(row_s)):
+        xs, ys, cs = ([v for v, g in zip(row, row_s) if g == s] for row in (row_x, row_y, row_c))
+        assert xs[1:] == ys[:-1] and len(set(cs)) == 1, (xs, ys, cs)  # next-token targets, one condition
+        yield xs + ys[-1:], cs[0]
 
 
-def test_an_interrupted_benchmark_run_resumes_to_the_same_model(tmp_path):
-    from cadenza.families import by_name
-    from cadenza.families.benchmark import Config
-    from cadenza.hub import load_network
-    from cadenza.train.run import run
+def test_step_batches_fill_rows_with_windows_from_step_starts():
+    tok = PianoRollTokenizer(PianoRollConfig(55, 72))
+    encoded = [tok.encode(p) for p in PIECES]
+    x, y, seg, cond = StepBatches(PIECES, tok, block_size=20, transpose=3, seed=5).next(24)
+    assert (x != PAD).all() and (y != PAD).all()  # rows are full
+    assert int(x.max()) < tok.vocab_size and int(y.max()) < tok.vocab_size  # no pitch shifted out of 55..72
+    shifts, starts, top = set(), set(), set()
+    i_of = lambda found: found[0][0] if len({i for i, _ in found}) == 1 else None  # the piece, if only one fits
+    for row_x, row_y, row_s, row_c in zip(x.tolist(), y.tolist(), seg.tolist(), cond.tolist()):
+        assert row_s[0] == 0 and all(b - a in (0, 1) for a, b in zip(row_s, row_s[1:]))  # segments count up
+        for window, c in windows_of(row_x, row_y, row_s, row_c):
+            shift = c - 3
+            assert -3 <= shift <= 3
+            plain = [t - shift if t >= PITCH0 else t for t in window]
+            assert plain[0] in (BOS, END)
+            # the window is its piece from a step start on, led by the token before that step: BOS
+            # at the piece's start, else the previous step's END
+            found = [(i, at) for i, e in enumerate(encoded) for at in range(1, len(e))
+                     if e[at - 1:at - 1 + len(plain)] == plain and (at == 1 or e[at - 1] == END)]
+            assert found, window
+            assert (plain[0] == BOS) == all(at == 1 for _, at in found)
+            shifts.add(shift)
+            starts.update(at for _, at in found)
+            if i_of(found) == 2:  # the piece reaching 72, the top of the range, may not go up
+                top.add(shift)
+    assert len(shifts) > 1 and 1 in starts and len(starts) > 3
+    assert top and max(top) <= 0 and len(top) > 2
+    assert seg.max() > 0  # some rows hold more than one window
 
-    rng = np.random.default_rng(3)
-    piece = lambda: [sorted(set(rng.choice([60, 62, 64, 67, 72], size=3).tolist())) for _ in range(int(rng.integers(8, 30)))]
-    path = tmp_path / "tiny.json.gz"
-    path.write_bytes(gzip.compress(json.dumps({s: [piece() for _ in range(4)] for s in ("train", "valid", "test")}).encode()))
-    cfg = Config(data=str(path), block_size=32, n_layer=1, n_head=2, n_embd=16, steps=8,
-                 eval_every=4, checkpoint_minutes=0.0, batch_size=2, bf16=False)
 
-    class Interrupt(Exception):
-        pass
-
-    def stop_at_6(state, loss, lr):
-        if state.step == 6:  # a checkpoint was written after every step up to 5
-            raise Interrupt
-
-    def train(out, command, resume=False, on_step=None):
-        run(by_name("benchmark"), None if resume else cfg, out, resume=resume, force=False, quiet=True,
-            command=command, echo=lambda m: None, on_step=on_step)
-        return load_network(out)
-
-    straight, _ = train(tmp_path / "straight", "cadenza bench nll --straight")
-    with pytest.raises(Interrupt):
-        train(tmp_path / "broken", "cadenza bench nll --first", on_step=stop_at_6)
-    assert json.loads((tmp_path / "broken" / "checkpoint.json").read_text())["state"]["step"] == 5
-    resumed, meta = train(tmp_path / "broken", "cadenza bench nll --resume", resume=True)
-    assert meta["resumed_at"] == [5] and meta["command"] == "cadenza bench nll --first"  # the run's own command
-    # the same windows (the batch generator's state was restored), the same weights
-    for (name, x), (_, y) in zip(straight.state_dict().items(), resumed.state_dict().items()):
-        assert torch.equal(x, y), name
+def test_step_batches_state_round_trip():
+    tok = PianoRollTokenizer(PianoRollConfig(55, 72))
+    b = StepBatches(PIECES, tok, block_size=20, transpose=3, seed=5)
+    b.next(3)
+    state = json.loads(json.dumps(b.state()))  # as a checkpoint stores it
+    first = b.next(4)
+    b.set_state(state)
+    again = b.next(4)
+    other = StepBatches(PIECES, tok, block_size=20, transpose=3, seed=99)
+    other.set_state(state)
+    for a, b2, c in zip(first, again, other.next(4)):
+        assert torch.equal(a, b2) and torch.equal(a, c)
+    assert not torch.equal(first[0], StepBatches(PIECES, tok, block_size=20, transpose=3, seed=99).next(4)[0])

@@ -1,13 +1,11 @@
-"""Audio and pictures: real SoundFont synthesis and real PNG files."""
+"""cadenza.io.audio: real SoundFont synthesis, audio files written and read back."""
 
 import numpy as np
 import pytest
 
 from cadenza.errors import OptionError, OutputExistsError
 from cadenza.io.audio import SAMPLE_RATE, render, write_audio
-from cadenza.io.pictures import bar_lines_beats, write_piano_roll
-from cadenza.score import Meter, Note, Part, Score, Tempo
-
+from cadenza.score import Note, Part, Score, Tempo
 from conftest import make_score
 
 
@@ -46,15 +44,6 @@ def test_audio_files_are_written_and_read_back(tmp_path, suffix):
         write_audio(make_score(bars=1), tmp_path / "a.mp3")
 
 
-def test_piano_roll_is_a_png_with_bar_lines_following_meter_changes(tmp_path):
-    score = make_score(bars=3)
-    score.meters = [Meter(0.0, 4, 4), Meter(4.0, 3, 4)]
-    assert bar_lines_beats(score) == [0.0, 4.0, 7.0, 10.0]
-    path = write_piano_roll(score, tmp_path / "roll.png")
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert path.stat().st_mode & 0o044  # readable by others, like any file the user makes
-
-
 def test_long_ogg_is_written_in_blocks_without_crashing(tmp_path):
     import soundfile
 
@@ -64,12 +53,3 @@ def test_long_ogg_is_written_in_blocks_without_crashing(tmp_path):
     path = write_audio(score, tmp_path / "long.ogg")
     info = soundfile.info(str(path))
     assert info.duration == pytest.approx(48 + 1.5, abs=0.1)
-
-
-def test_models_are_saved_readable_by_others(tmp_path):
-    from cadenza.nn.checkpoint import save_model
-    from cadenza.nn.transformer import ModelConfig, Transformer
-
-    save_model(Transformer(ModelConfig(vocab_size=10, block_size=8, n_layer=1, n_head=1, n_embd=8)), tmp_path, {})
-    for path in tmp_path.iterdir():
-        assert path.stat().st_mode & 0o044 == 0o044, path.name  # safetensors writes its own 0600 file

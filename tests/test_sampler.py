@@ -1,37 +1,14 @@
+"""cadenza.compose.sampler: the causal sampler, on a tiny untrained model: top-p and masks, seeds,
+the forced layout, constraints, parallels forbidden, the final cadence."""
 import numpy as np
 import pytest
-import torch
 
-from cadenza.errors import OptionError
-from cadenza.nn.checkpoint import load_into, read_meta, save_model
-from cadenza.nn.transformer import ModelConfig, Transformer
 from cadenza.compose.sampler import Constraints, SamplingSettings, generate_tokens
+from cadenza.errors import OptionError
 from cadenza.score import Key, Meter
-from cadenza.tokenize.voices import HOLD, PITCH0, REST, VoicesConfig, VoicesTokenizer
-
-TOK = VoicesTokenizer(VoicesConfig(n_voices=4, steps_per_beat=2))
-
-
-def tiny(block=64, rope=False):
-    torch.manual_seed(0)
-    return Transformer(ModelConfig(vocab_size=TOK.vocab_size, block_size=block, n_layer=2, n_head=2,
-                                   n_embd=32, dropout=0.0, rope=rope)).eval()
-
-
-@pytest.mark.parametrize("rope", [False, True])
-def test_numpy_decoder_gives_the_same_logits_as_the_model(rope):
-    from cadenza.nn.numpy_decoder import Decoder
-
-    m = tiny(rope=rope)
-    x = torch.randint(0, TOK.vocab_size, (1, 40))
-    full = m(x)[0].detach().numpy()
-    dec = Decoder(m)
-    got = [dec.feed(x[0, :17].tolist())] + [dec.feed([t]) for t in x[0, 17:].tolist()]
-    assert np.allclose(np.stack(got), full[16:], atol=1e-4)
-    dec.reset()
-    assert np.allclose(dec.feed(x[0, :5].tolist()), full[4], atol=1e-4)
-    with pytest.raises(ValueError, match="block_size"):
-        dec.feed([1] * 64)
+from cadenza.tokenize.voices import HOLD, PITCH0, REST
+from conftest import VOICES_TOK as TOK
+from conftest import tiny_voices_model as tiny
 
 
 def test_sampling_honours_top_p_and_the_mask():
@@ -44,27 +21,6 @@ def test_sampling_honours_top_p_and_the_mask():
     allowed = np.array([False, False, True, True])
     draws = {sample_token(logits, allowed, SamplingSettings(top_p=1.0), rng) for _ in range(300)}
     assert draws == {2, 3}
-
-
-def test_rotary_attention_depends_on_distance_only():
-    from cadenza.nn.transformer import rotary_tables, rotate
-
-    cos, sin = rotary_tables(32, 8)
-    q, k = torch.randn(8), torch.randn(8)
-    dot = lambda i, j: float(rotate(q, cos[i], sin[i]) @ rotate(k, cos[j], sin[j]))
-    assert dot(5, 2) == pytest.approx(dot(20, 17), abs=1e-4) and dot(5, 2) != pytest.approx(dot(5, 4), abs=1e-3)
-
-
-@pytest.mark.parametrize("rope", [False, True])
-def test_save_load_round_trip_is_exact(tmp_path, rope):
-    m = tiny(rope=rope)
-    save_model(m, tmp_path, {"note": "x"})
-    meta = read_meta(tmp_path)
-    m2 = load_into(Transformer(ModelConfig(**meta["model"])), tmp_path)
-    assert meta["note"] == "x"
-    x = torch.randint(0, TOK.vocab_size, (2, 30))
-    assert torch.equal(m(x), m2(x))
-    assert not list(tmp_path.glob("*.pt")) and not list(tmp_path.glob("*.pkl"))
 
 
 def test_same_seed_same_music_and_different_seed_different_music():

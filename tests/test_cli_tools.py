@@ -1,0 +1,22 @@
+"""`cadenza render` and `cadenza models` (cadenza.cli.tools) as a user runs them."""
+import pytest
+
+from conftest import make_score, one_line_error, run_cli
+
+
+def test_render_uses_a_soundfont(tmp_path):
+    import soundfile
+
+    from cadenza.io.midi import write_midi
+
+    write_midi(make_score(bars=1), tmp_path / "in.mid")
+    run_cli("render", str(tmp_path / "in.mid"), "--out", str(tmp_path / "in.wav"), check=True)
+    audio, rate = soundfile.read(tmp_path / "in.wav")
+    assert rate == 44100 and abs(audio).max() > 0.05
+
+
+@pytest.mark.slow  # two CLI runs
+def test_models_lists_shipped_models():
+    proc = run_cli("models", check=True)
+    assert "chorales" in proc.stdout and "folk" in proc.stdout and "harmonize, infill" in proc.stdout
+    one_line_error(run_cli("generate", "--model", "harmonizer"), "cadenza harmonize")

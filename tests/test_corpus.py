@@ -1,0 +1,183 @@
+"""cadenza.data.corpus: the parse cache (a file is parsed once until it changes; a damaged entry is
+parsed again and repaired; the cache lives under $CADENZA_CACHE), loading folders, and splits."""
+import gzip
+import os
+
+import pytest
+
+from cadenza.data import corpus
+from cadenza.data.corpus import Dataset, Piece, _cached, cache_dir, load, with_exact_parts
+from cadenza.errors import InputError, OptionError
+from cadenza.io.midi import write_midi
+from conftest import make_score, melody
+
+
+class CountingParse:
+    """A parse function that counts its calls and returns a fixed score."""
+
+    def __init__(self, score=None):
+        self.calls, self.score = 0, score or make_score(bars=1)
+
+    def __call__(self, path):
+        self.calls += 1
+        return [self.score]
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """A fresh, empty cache folder as $CADENZA_CACHE."""
+    path = tmp_path / "cache"
+    monkeypatch.setenv("CADENZA_CACHE", str(path))
+    return path
+
+
+def entries(cache):
+    return sorted((cache / "parsed").glob("*.json.gz"))
+
+
+def test_the_cache_lives_under_cadenza_cache(cache, tmp_path, monkeypatch):
+    assert cache_dir() == cache
+    song = tmp_path / "song.mid"
+    song.write_bytes(b"whatever the parser makes of it")
+    _cached(song, CountingParse())
+    [entry] = entries(cache)
+    assert entry.stat().st_size > 0 and not list(tmp_path.glob("*.json.gz"))
+    monkeypatch.delenv("CADENZA_CACHE")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache_dir() == tmp_path / "home" / ".cache" / "cadenza"
+
+
+def test_a_second_read_does_not_parse_again(cache, tmp_path):
+    song = tmp_path / "song.mid"
+    song.write_bytes(b"x" * 10)
+    parse = CountingParse()
+    first = _cached(song, parse)
+    again = _cached(song, parse)
+    assert parse.calls == 1 and again == first == [parse.score]
+
+
+def test_a_changed_file_is_parsed_again(cache, tmp_path):
+    song = tmp_path / "song.mid"
+    song.write_bytes(b"x" * 10)
+    parse = CountingParse()
+    _cached(song, parse)
+    song.write_bytes(b"x" * 11)  # a new size
+    _cached(song, parse)
+    assert parse.calls == 2
+    st = song.stat()
+    os.utime(song, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))  # same size, a new mtime
+    parse.score = make_score(bars=2)
+    assert _cached(song, parse) == [make_score(bars=2)] and parse.calls == 3
+    _cached(song, parse)
+    assert parse.calls == 3 and len(entries(cache)) == 3  # one entry per version of the file
+
+
+DAMAGE = {
+    "garbage": lambda data: b"not gzip at all",
+    "empty": lambda data: b"",
+    "not json": lambda data: gzip.compress(b"{'scores': ["),
+    "no scores": lambda data: gzip.compress(b'[{"title": "x"}]'),
+    "truncated": lambda data: data[:len(data) // 2],
+    "wrong shape": lambda data: gzip.compress(b'{"title": "x"}'),
+}
+
+
+@pytest.mark.parametrize("damage", [
+    "garbage", "empty", "not json", "no scores",
+    "truncated", "wrong shape",
+])
+def test_a_damaged_entry_is_parsed_again_and_repaired(cache, tmp_path, damage):
+    song = tmp_path / "song.mid"
+    song.write_bytes(b"x" * 10)
+    parse = CountingParse()
+    _cached(song, parse)
+    [entry] = entries(cache)
+    entry.write_bytes(DAMAGE[damage](entry.read_bytes()))
+    assert _cached(song, parse) == [parse.score] and parse.calls == 2  # parsed again ...
+    assert _cached(song, parse) == [parse.score] and parse.calls == 2  # ... and the entry repaired
+    assert entries(cache) == [entry]
+
+
+def test_a_file_that_cannot_be_parsed_leaves_no_entry(cache, tmp_path):
+    song = tmp_path / "song.mid"
+    song.write_bytes(b"x")
+
+    def refuse(path):
+        raise InputError(path, "not music")
+
+    with pytest.raises(InputError):
+        _cached(song, refuse)
+    assert entries(cache) == []
+
+
+@pytest.fixture
+def counted_reads(monkeypatch):
+    """Count the files corpus.load really parses (it parses through cadenza.io.read_scores)."""
+    import cadenza.io
+
+    read, paths = cadenza.io.read_scores, []
+
+    def counting(path):
+        paths.append(path.name)
+        return read(path)
+
+    monkeypatch.setattr(cadenza.io, "read_scores", counting)
+    return paths
+
+
+def test_load_parses_each_file_once_until_it_changes(cache, tmp_path, counted_reads):
+    folder = tmp_path / "music"
+    (folder / "sub").mkdir(parents=True)
+    write_midi(make_score(bars=2), folder / "a.mid")
+    write_midi(melody(), folder / "sub" / "b.mid")
+    (folder / "notes.txt").write_text("not a music file")
+    first = load(str(folder))
+    assert sorted(counted_reads) == ["a.mid", "b.mid"] and len(entries(cache)) == 2
+    again = load(str(folder))
+    assert sorted(counted_reads) == ["a.mid", "b.mid"]  # nothing parsed the second time
+    assert [(p.id, p.score) for p in again.pieces] == [(p.id, p.score) for p in first.pieces]
+    assert [p.id for p in first.pieces] == [f"{folder}:a.mid#0", f"{folder}:sub/b.mid#0"]
+    write_midi(make_score(bars=3), folder / "a.mid", force=True)
+    third = load(str(folder))
+    assert sorted(counted_reads) == ["a.mid", "a.mid", "b.mid"]  # only the changed file again
+    assert third.pieces[0].score.end_beats == 12.0
+
+
+def test_load_reports_bad_files_and_refuses_what_is_not_music(cache, tmp_path):
+    folder = tmp_path / "music"
+    folder.mkdir()
+    write_midi(make_score(bars=2), folder / "good.mid")
+    (folder / "bad.mid").write_bytes(b"garbage")
+    data = load(str(folder))
+    assert [p.id for p in data.pieces] == [f"{folder}:good.mid#0"]
+    assert len(data.skipped) == 1 and "bad.mid" in data.skipped[0] and "\n" not in data.skipped[0]
+    assert entries(cache) and len(entries(cache)) == 1  # a file that failed to parse is not cached
+    with pytest.raises(OptionError, match="no such folder or file, and not a built-in corpus"):
+        load(str(tmp_path / "nowhere"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(OptionError, match="no music files found"):
+        load(str(tmp_path / "empty"))
+    with pytest.raises(OptionError, match="unknown corpus 'x'; built-in corpora: bach-chorales"):
+        corpus.corpus_files("x")
+    assert len(load(f"{folder},{folder / 'good.mid'}").pieces) == 2  # a comma-separated list
+    assert len(load(str(folder), limit=1).pieces) == 1
+
+
+def test_splits_are_by_a_hash_of_the_id_and_tiny_sets_still_validate():
+    pieces = [Piece(f"set:{i}.mid#0", make_score(bars=1)) for i in range(200)]
+    train, valid = Dataset(pieces).split(10)
+    assert 5 <= len(valid) <= 40 and len(train) + len(valid) == 200
+    again_train, again_valid = Dataset(list(reversed(pieces))).split(10)
+    assert {p.id for p in again_valid} == {p.id for p in valid}  # by id, not by order or chance
+    assert {p.id for p in Dataset(pieces).split(50)[1]} > {p.id for p in valid}
+    train, valid = Dataset(pieces[:2]).split(0)
+    assert len(train) == 1 and len(valid) == 1  # no piece hashed into validation: one is moved there
+
+
+def test_with_exact_parts_counts_pitched_parts_with_notes():
+    four = make_score(4)
+    three = make_score(3)
+    drums = make_score(4)
+    drums.parts[3].is_drum = True
+    kept = with_exact_parts([Piece("a", four), Piece("b", three), Piece("c", drums)], 4)
+    assert [p.id for p in kept] == ["a"]

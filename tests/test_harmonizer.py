@@ -1,0 +1,42 @@
+"""cadenza.compose.harmonizer: harmonizing a melody through the Python API, with a tiny orderless
+model really trained (conftest.tiny_harmonizer): rules, voice counts, phrase ends."""
+import pytest
+
+from cadenza.errors import OptionError
+from cadenza.plan.rules import Rules
+from cadenza.theory import scale
+from conftest import melody
+
+pytestmark = pytest.mark.slow  # the trained tiny_harmonizer, and Gibbs sampling on it
+
+
+def test_harmonize_obeys_rules_and_voice_count(tiny_harmonizer):
+    from cadenza.compose import harmonizer as assistant
+    from cadenza.plan.rules import FixedNote
+
+    h = assistant.load(str(tiny_harmonizer))
+    rules = Rules(scale=None, ranges={3: (43, 50)}, fixed=[FixedNote(2, 1, 2, 57, 2.0)])
+    [r] = h.harmonize(melody(), seed=1, iterations=4, rules=rules)
+    bass, tenor = r.score.parts[3].notes, r.score.parts[2].notes
+    assert all(43 <= n.pitch <= 50 for n in bass)
+    assert any(n.pitch == 57 and n.start_beats <= 4.0 and n.end_beats >= 6.0 for n in tenor)
+    [two] = h.harmonize(melody(), voices=2, seed=1, iterations=4)
+    assert [p.name for p in two.score.parts] == ["Soprano", "Bass"]
+    with pytest.raises(OptionError, match="leaves out"):
+        h.harmonize(melody(), voices=2, rules=rules)
+    with pytest.raises(OptionError, match="only 4 quarter-note beats"):
+        h.harmonize(melody(), rules=Rules(fixed=[FixedNote(2, 5, 2, 57)]))
+    from cadenza.score import parse_key
+
+    [c] = h.harmonize(melody(), seed=2, iterations=4, rules=Rules(scale=parse_key("E major")))
+    assert all(n.pitch % 12 in scale(parse_key("E major")) for p in c.score.parts for n in p.notes)
+
+
+def test_fermatas_mark_the_phrase_ends(tiny_harmonizer, chorale):
+    from cadenza.compose import harmonizer as assistant
+
+    assert chorale.fermatas_beats  # read from the MusicXML
+    h = assistant.load(str(tiny_harmonizer))
+    [r] = h.harmonize(chorale, track=1, seed=0, iterations=2)
+    last = max(n.start_beats for n in chorale.parts[0].notes)
+    assert r.info["phrase_ends_beats"] == [b for b in chorale.fermatas_beats if b < last] + [last]

@@ -1,0 +1,95 @@
+"""cadenza.hub: models found by folder, by name in $CADENZA_MODELS, among the shipped ones and in
+$CADENZA_HOME/models, in that order; one-line errors for folders that are not models and for
+names that lead nowhere."""
+import json
+import os
+
+import pytest
+
+from cadenza import hub
+from cadenza.errors import InputError, OptionError
+
+
+def make_model(folder, kind="voices"):
+    folder.mkdir(parents=True)
+    (folder / "model.json").write_text(json.dumps({"tokenizer": {"kind": kind}}))
+    return folder
+
+
+@pytest.fixture
+def places(tmp_path, monkeypatch):
+    """Two folders of models in $CADENZA_MODELS and a $CADENZA_HOME, each with models in it."""
+    first, second, home = tmp_path / "first", tmp_path / "second", tmp_path / "home"
+    make_model(first / "mine")
+    make_model(second / "mine")
+    make_model(second / "chorales")  # the name of a shipped model
+    make_model(home / "models" / "at-home")
+    make_model(home / "models" / "harmonizer")
+    monkeypatch.setenv("CADENZA_MODELS", os.pathsep.join([str(first), str(second)]))
+    monkeypatch.setenv("CADENZA_HOME", str(home))
+    return first, second, home
+
+
+def one_line(error: pytest.ExceptionInfo) -> str:
+    message = str(error.value)
+    assert "\n" not in message, message
+    return message
+
+
+def test_model_dirs_in_order(places):
+    first, second, home = places
+    assert hub.model_dirs() == [first, second, hub.shipped_models(), home / "models"]
+
+
+def test_names_are_found_in_order_and_folders_directly(places, tmp_path):
+    first, second, home = places
+    assert hub.find_model("mine") == first / "mine"  # the first folder wins
+    assert hub.find_model("chorales") == second / "chorales"  # $CADENZA_MODELS before the shipped models
+    assert hub.find_model("harmonizer") == hub.shipped_models() / "harmonizer"  # shipped before home
+    assert hub.find_model("at-home") == home / "models" / "at-home"
+    elsewhere = make_model(tmp_path / "else" / "mine")
+    assert hub.find_model(str(elsewhere)) == elsewhere  # a folder holding a model.json is itself
+
+
+def test_a_folder_that_is_no_model_is_refused(places, tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(OptionError) as error:
+        hub.find_model(str(tmp_path / "empty"))
+    assert one_line(error) == f"{tmp_path / 'empty'}: not a Cadenza model folder (no model.json); train one with " \
+                              "`cadenza train`"
+
+
+def test_an_unknown_name_lists_every_model_found(places):
+    with pytest.raises(OptionError) as error:
+        hub.find_model("no-such-model")
+    message = one_line(error)
+    assert message.startswith("no model named 'no-such-model'; available: ")
+    assert message.endswith(" (see `cadenza models`)")
+    available = message.split("available: ")[1].split(" (see")[0].split(", ")
+    assert available == sorted(available)
+    assert {"mine", "chorales", "at-home", "harmonizer", "folk"} <= set(available)
+
+
+def test_an_unknown_name_with_no_models_anywhere(monkeypatch, tmp_path):
+    monkeypatch.setattr(hub, "shipped_models", lambda: tmp_path / "none")
+    monkeypatch.setenv("CADENZA_MODELS", "")
+    monkeypatch.setenv("CADENZA_HOME", str(tmp_path / "home"))
+    with pytest.raises(OptionError, match="no model named 'x'; available: none"):
+        hub.find_model("x")
+
+
+def test_a_broken_model_json_names_the_file(tmp_path):
+    folder = make_model(tmp_path / "broken")
+    (folder / "model.json").write_text("{not json")
+    with pytest.raises(InputError) as error:
+        hub.read_meta(folder)
+    assert one_line(error) == f"{folder / 'model.json'}: not a readable model.json (JSONDecodeError)"
+    with pytest.raises(InputError):
+        hub.load_network(str(folder))
+
+
+def test_a_model_of_an_unknown_kind_names_its_model_json(tmp_path):
+    folder = make_model(tmp_path / "odd", kind="midi-like")
+    with pytest.raises(OptionError) as error:
+        hub.load_network(str(folder))
+    assert one_line(error).startswith(f"{folder / 'model.json'}: unknown model kind 'midi-like'")

@@ -1,0 +1,117 @@
+"""cadenza.theory: the parallels rule on hand-made motions, keys (estimated, and the key a melody
+is in), the grid and the top line, phrase ends, cadence chords."""
+import numpy as np
+import pytest
+
+from cadenza.score import Key, Meter, Note
+from cadenza.theory import (
+    beats_to_step,
+    cadence_chords,
+    cut_top_line,
+    estimate_key,
+    final_chord_classes,
+    parallel_motions,
+    parallel_to,
+    phrase_ends,
+    scale,
+    top_line,
+)
+from conftest import melody
+
+# -- the parallels rule --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("upper, lower, parallel", [
+    ((67, 69), (60, 62), True),  # a fifth, both up a tone: parallel fifths
+    ((67, 65), (60, 58), True),  # ... both down
+    ((72, 74), (60, 62), True),  # an octave: parallel octaves
+    ((60, 62), (60, 62), True),  # a unison
+    ((79, 81), (60, 62), True),  # a twelfth (a fifth an octave up) counts as a fifth
+    ((67, 81), (60, 62), True),  # a fifth to a twelfth in the same direction
+    ((72, 79), (60, 55), False),  # an octave to a double octave in contrary motion
+    ((67, 62), (60, 55), True),  # down a fourth and down a fifth: still fifth to fifth
+    ((67, 65), (60, 62), False),  # contrary motion, fifth to third
+    ((67, 74), (60, 67), True),  # both up a fifth
+    ((67, 67), (60, 48), False),  # oblique: the upper voice holds while the lower leaps
+    ((67, 72), (60, 60), False),  # oblique: the lower voice repeats its note
+    ((67, 67), (60, 60), False),  # both repeat
+    ((64, 69), (60, 62), False),  # a third to a fifth: a direct fifth, not a parallel
+    ((67, 74), (60, 62), False),  # a fifth to an octave: different intervals
+    ((72, 74), (60, 67), False),  # an octave to a fifth
+    ((72, 79), (60, 67), True),  # both up a fifth in octaves
+    ((65, 67), (60, 62), False),  # a fourth to a fourth is no perfect consonance here
+])
+def test_parallel_to_on_hand_made_motions(upper, lower, parallel):
+    (p1, p2), (q1, q2) = upper, lower
+    assert bool(parallel_to(p1, q1, q2, p2, upper=True)) is parallel  # the upper voice moving ...
+    assert bool(parallel_to(q1, p1, p2, q2, upper=False)) is parallel  # ... or the lower one
+    assert [t for t, *_ in parallel_motions([[p1, q1], [p2, q2]])] == ([1] if parallel else [])
+
+
+def test_parallel_to_takes_an_array_of_candidates():
+    # the lower voice goes 60 -> 62 under a fifth 67: which next pitches of the upper voice are parallel?
+    x = np.arange(50, 90)
+    bad = parallel_to(67, 60, 62, x, upper=True)
+    assert bad.shape == x.shape and bad.dtype == bool
+    assert x[bad].tolist() == [69, 81]  # a fifth and a twelfth above 62; not 57 (down) nor 67 (held)
+    assert not parallel_to(67, 60, 60, x, upper=True).any()  # the other voice holds: nothing is parallel
+    assert not parallel_to(64, 60, 62, x, upper=True).any()  # a third is no perfect interval
+
+
+def test_parallel_motions_skip_rests_and_name_the_interval():
+    grid = [[72, 67, 60], [74, None, 62], [76, 71, 64], [74, 69, 62]]
+    # soprano and bass in octaves all along; the alto rests at step 1, then moves in fifths with the bass
+    assert parallel_motions(grid) == [(1, 0, 2, 0), (2, 0, 2, 0), (3, 0, 2, 0), (3, 1, 2, 7)]
+
+
+# -- keys ------------------------------------------------------------------------------------------
+
+
+def test_estimate_key_finds_the_chorale_key(chorale):
+    assert str(estimate_key(chorale.notes())) == "F# minor"
+
+
+def test_the_cadence_key_follows_the_melody_when_the_signature_does_not_fit():
+    from cadenza.score import Key
+    from cadenza.theory import melody_key
+
+    tune = melody()  # E F# G# A B ... on E: E major
+    tune.keys = [Key(0.0, 0, "major")]  # a wrong signature: C major
+    assert str(melody_key(tune, tune.parts[0].notes)) == "E major"
+    tune.keys = [Key(0.0, 4, "major")]
+    assert melody_key(tune, tune.parts[0].notes) is tune.keys[0]
+
+
+def test_scales_and_cadence_chords():
+    assert sorted(scale(Key(0.0, 2, "major"))) == [1, 2, 4, 6, 7, 9, 11]  # D major
+    assert sorted(scale(Key(0.0, 9, "minor"))) == [0, 2, 4, 5, 7, 8, 9, 11]  # A minor with its G#
+    (tonic_bass, tonic), (dominant_bass, dominant) = cadence_chords(Key(0.0, 9, "minor"))
+    assert tonic_bass == 9 and tonic == {9, 0, 1, 4}  # with the Picardy third
+    assert dominant_bass == 4 and dominant == {4, 8, 11, 2}  # E7
+    assert final_chord_classes(Key(0.0, 7, "major"), 3, 4) == {7}  # the bass ends on the tonic
+    assert final_chord_classes(Key(0.0, 7, "major"), 1, 4) == {7, 11, 2}
+    assert final_chord_classes(Key(0.0, 7, "major"), 0, 1) == {7}  # a melody too
+
+
+# -- the grid, the top line, phrase ends -------------------------------------------------------------
+
+
+def test_beats_to_step_rounds_halves_up():
+    assert [beats_to_step(b, 4) for b in (0.0, 0.125, 0.375, 0.2, 1.0)] == [0, 1, 2, 1, 4]
+    assert [beats_to_step(b, 1) for b in (0.5, 1.5, 2.5, 2.49)] == [1, 2, 3, 2]
+
+
+def test_top_line_keeps_the_highest_of_each_onset_and_cut_top_line_ends_it_at_the_next():
+    notes = [Note(60, 0.0, 4.0), Note(64, 0.0, 2.0), Note(55, 1.0, 1.0), Note(67, 2.0, 1.0), Note(62, 2.0, 2.0)]
+    assert top_line(notes) == [Note(64, 0.0, 2.0), Note(55, 1.0, 1.0), Note(67, 2.0, 1.0)]
+    assert cut_top_line(notes) == [Note(64, 0.0, 1.0), Note(55, 1.0, 1.0), Note(67, 2.0, 1.0)]
+
+
+def test_phrase_ends_at_long_notes_rests_and_fermatas():
+    line = [Note(60, 0, 1), Note(62, 1, 1), Note(64, 2, 2), Note(65, 4, 1), Note(67, 5, 1), Note(65, 7, 1),
+            Note(64, 8, 1), Note(62, 9, 1), Note(60, 10, 2)]
+    meter = Meter(0.0, 4, 4)
+    # a half note the next note does not match (beat 2), a note before a rest of a beat (beat 5), the last
+    assert [x.start_beats for x in phrase_ends(line, meter)] == [2, 5, 10]
+    assert [x.start_beats for x in phrase_ends(line, meter, fermatas_beats=[4.0, 8.0])] == [4, 8, 10]
+    assert phrase_ends([], meter) == []
