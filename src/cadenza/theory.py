@@ -1,4 +1,4 @@
-"""The rules of music theory Cadenza uses, each written once: scales and keys, the top line,
+"""The rules of music theory Cadenza uses, each written once: scales and keys, spelling, the top line,
 chords a phrase closes on, voice names and ranges, parallel fifths and octaves, phrase ends.
 
 Samplers turn these rules into masks, the evaluation counts them, the planner plans with them.
@@ -66,6 +66,46 @@ def melody_key(score: Score, line: list[Note]) -> Key:
         if outside < 0.1 * sum(x.duration_beats for x in line):
             return key
     return estimate_key(line)
+
+
+# ---------------------------------------------------------------------------------------------
+# spelling
+
+LETTERS_BY_FIFTHS = "FCGDAEB"  # the line of fifths from F (-1): C is 0, G 1 ... B 5, F# 6, Bb -2
+
+
+def key_signature(key: Key) -> int:
+    """Sharps in the key signature (negative: flats): D major 2, F major -1, C minor -3."""
+    major_tonic = key.tonic if key.mode == "major" else (key.tonic + 3) % 12
+    return (major_tonic * 7 + 5) % 12 - 5
+
+
+def key_signature_alterations(key: Key | None) -> dict[str, int]:
+    """The alteration (+1 sharp, -1 flat, 0) the key signature gives each letter."""
+    sharps = key_signature(key) if key is not None else 0
+    alters = dict.fromkeys("CDEFGAB", 0)
+    for letter in ("FCGDAEB"[:sharps] if sharps > 0 else "BEADGCF"[:-sharps]):
+        alters[letter] = 1 if sharps > 0 else -1
+    return alters
+
+
+def spell(pitch: int, key: Key | None, toward: int | None = None) -> tuple[str, int, int]:
+    """(letter, alteration, octave) of a MIDI pitch: of the twelve spellings nearest the key on
+    the line of fifths (from four fifths below the signature's major tonic to seven above: Ab to
+    C# in C major; a minor key one further sharp, G# in A minor; without a key, as A minor), the
+    one for this pitch class. A chromatic note whose next note `toward` is a semitone away is
+    spelled toward it (Eb -> E reads better as D# -> E, G# -> G as Ab -> G)."""
+    low = -3 if key is None else key_signature(key) - (3 if key.mode == "minor" else 4)
+    sharps = key_signature(key) if key is not None else 0
+    fifths = low + (7 * pitch - low) % 12
+    if toward is not None:
+        step = toward - pitch
+        if step == 1 and fifths < sharps - 1 and fifths + 12 <= 12:
+            fifths += 12
+        elif step == -1 and fifths > sharps + 5 and fifths - 12 >= -8:
+            fifths -= 12
+    alter = (fifths + 1) // 7
+    return LETTERS_BY_FIFTHS[(fifths + 1) % 7], alter, (pitch - alter) // 12 - 1
 
 
 # ---------------------------------------------------------------------------------------------

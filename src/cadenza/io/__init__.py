@@ -4,9 +4,10 @@
     read_scores(path)         every piece (an ABC file may hold hundreds of tunes)
     write_score(score, path)  .mid/.midi or .musicxml/.xml
 
-MIDI goes through symusic and mido (cadenza.io.midi); MusicXML, ABC and kern through music21
-(cadenza.io.scores), imported only when such a file is met. Every failure to read is an
-InputError whose message is one line naming the file.
+MIDI goes through symusic and mido (cadenza.io.midi); MusicXML, ABC and kern are read through
+music21 (cadenza.io.scores), imported only when such a file is met; MusicXML is written
+directly (cadenza.io.musicxml). Every failure to read is an InputError whose message is one
+line naming the file.
 """
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ def write_score(score: Score, path: str | Path, force: bool = False) -> Path:
 
         return write_midi(score, path, force=force)
     if suffix in WRITE_SUFFIXES:
-        from cadenza.io.scores import write_musicxml
+        from cadenza.io.musicxml import write_musicxml
 
         return write_musicxml(score, path, force=force)
     what = f"'{suffix}' files" if suffix else "files without a suffix"

@@ -65,24 +65,24 @@ def render(score: Score, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     now = 0
     for sample, is_on, channel, pitch, velocity in events:
         if sample > now:
-            out[now:sample] = _generate(synth, sample - now)
+            _generate(synth, out[now:sample])
             now = sample
         if is_on:
             synth.noteon(channel, pitch, velocity)
         else:
             synth.noteoff(channel, pitch)
     if total > now:
-        out[now:total] = _generate(synth, total - now)
-    peak = float(np.abs(out).max()) if len(out) else 0.0
+        _generate(synth, out[now:total])
+    peak = max(float(out.max()), -float(out.min())) if len(out) else 0.0  # = abs().max(), without a copy
     if peak > 0.9:
         out *= 0.9 / peak
     return out
 
 
-def _generate(synth, n_samples: int) -> np.ndarray:
-    """n_samples stereo frames from the synthesizer as a (n, 2) float32 array."""
-    buffer = synth.generate(n_samples)
-    return np.frombuffer(buffer, dtype=np.float32).reshape(-1, 2)
+def _generate(synth, frames: np.ndarray) -> None:
+    """Fill `frames`, a contiguous (n, 2) float32 slice of the output, from the synthesizer
+    (in place: no buffer of its own to allocate and copy)."""
+    synth.generate(len(frames), buffer=memoryview(frames).cast("B"))
 
 
 def write_audio(score: Score, path: str | Path, force: bool = False, sample_rate: int = SAMPLE_RATE) -> Path:

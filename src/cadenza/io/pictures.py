@@ -18,8 +18,8 @@ def bar_lines_beats(score: Score) -> list[float]:
     meters = sorted(score.meters, key=lambda m: m.start_beats)
     if not meters:
         return [0.0]
-    lines, at = [], 0.0
-    while at <= score.end_beats + 1e-9:
+    lines, at, end = [], 0.0, score.end_beats
+    while at <= end + 1e-9:
         lines.append(at)
         at += next((m for m in reversed(meters) if m.start_beats <= at + 1e-9), meters[0]).bar_beats
     return lines
@@ -30,8 +30,11 @@ def draw_piano_roll(score: Score, title: str = ""):
     import matplotlib
 
     matplotlib.use("Agg", force=False)
+    import numpy as np
+    from matplotlib.collections import PolyCollection
+    from matplotlib.colors import to_rgb
     from matplotlib.figure import Figure
-    from matplotlib.patches import Patch, Rectangle
+    from matplotlib.patches import Patch
 
     low, high = pitch_range(score)
     low, high = low - 2, high + 2
@@ -41,13 +44,21 @@ def draw_piano_roll(score: Score, title: str = ""):
     legend = []
     for i, part in enumerate(score.parts):
         colour = "#555555" if part.is_drum else _COLOURS[i % len(_COLOURS)]
-        for n in part.notes:
-            alpha = 0.35 + 0.65 * n.velocity / 127
-            ax.add_patch(Rectangle((n.start_beats, n.pitch - 0.45), n.duration_beats, 0.9,
-                                   facecolor=colour, edgecolor="black", linewidth=0.3, alpha=alpha))
+        # a note is a rectangle, velocity its opacity: one collection per part draws the same
+        # pixels as a Rectangle patch per note (same corners, same order), many times faster
+        x0, y0, length, velocity = np.array([(n.start_beats, n.pitch - 0.45, n.duration_beats, n.velocity)
+                                             for n in part.notes], dtype=float).reshape(-1, 4).T
+        x1, y1 = x0 + length, y0 + 0.9
+        corners = np.stack([x0, y0, x1, y0, x1, y1, x0, y1], axis=-1).reshape(-1, 4, 2)
+        alpha = 0.35 + 0.65 * velocity / 127
+        faces = np.column_stack([np.tile(to_rgb(colour), (len(alpha), 1)), alpha])
+        edges = np.column_stack([np.zeros((len(alpha), 3)), alpha])
+        ax.add_collection(PolyCollection(corners, closed=True, facecolors=faces, edgecolors=edges, linewidths=0.3),
+                          autolim=False)
         legend.append(Patch(facecolor=colour, label=part.name or f"part {i + 1}"))
-    for b, beat in enumerate(bar_lines_beats(score)):
-        ax.axvline(beat, color="#bbbbbb", linewidth=0.6, zorder=0)
+    bar_lines = bar_lines_beats(score)
+    ax.vlines(bar_lines, 0, 1, transform=ax.get_xaxis_transform(), colors="#bbbbbb", linewidths=0.6, zorder=0)
+    for b, beat in enumerate(bar_lines):
         if b % 4 == 0:
             ax.text(beat, high + 0.3, str(b + 1), fontsize=7, color="#777777")
     cs = [p for p in range(low, high + 1) if p % 12 == 0]

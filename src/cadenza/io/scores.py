@@ -1,5 +1,5 @@
-"""Notated scores <-> Score, through music21: MusicXML (.musicxml .xml .mxl), ABC (.abc) and
-Humdrum kern (.krn) in; MusicXML out.
+"""Notated scores -> Score, through music21: MusicXML (.musicxml .xml .mxl), ABC (.abc) and
+Humdrum kern (.krn). MusicXML is written without music21, by cadenza.io.musicxml.
 
 music21 is imported inside the functions: it is slow to import and only the edges need it.
 
@@ -13,8 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from cadenza.errors import InputError
-from cadenza.io.files import atomic_write
-from cadenza.io.midi import DRUM_CHANNEL, key_spelling, one_line, sorted_changes
+from cadenza.io.midi import DRUM_CHANNEL, one_line, sorted_changes
 from cadenza.score import Key, Meter, Note, Part, Score, Tempo
 
 # suffix -> (music21 format name, the name users know)
@@ -25,7 +24,6 @@ FORMATS = {
     ".abc": ("abc", "ABC"),
     ".krn": ("humdrum", "Humdrum kern"),
 }
-GRID_PER_BEAT = 12  # write_musicxml's grid: 1/12 beat holds 16ths, 32nds of triplets, triplet 8ths
 _MAJOR_LIKE = {"major", "ionian", "lydian", "mixolydian"}
 _MINOR_LIKE = {"minor", "aeolian", "dorian", "phrygian", "locrian"}
 
@@ -116,8 +114,8 @@ def music21_to_score(m21_stream, title: str = "") -> Score:
             parts.append(Part(name, program, is_drum, notes))
         for mark in flat.getElementsByClass("MetronomeMark"):
             bpm = mark.getQuarterBPM()
-            if bpm:
-                tempos.append(Tempo(change_beats(mark.offset), float(bpm)))
+            if bpm:  # music21's conversion to quarters can leave 110.00000000000001
+                tempos.append(Tempo(change_beats(mark.offset), round(float(bpm), 6)))
         for ts in flat.getElementsByClass("TimeSignature"):
             meters.append(Meter(change_beats(ts.offset), ts.numerator, ts.denominator))
         for ks in flat.getElementsByClass("KeySignature"):
@@ -207,124 +205,3 @@ def _tied_notes(flat) -> list[tuple[int, Fraction | float, Fraction | float, int
         elif open_ties.get(pitch) == i:
             del open_ties[pitch]
     return [tuple(r) for r in result]
-
-
-# ---------------------------------------------------------------------------------------------
-# writing
-
-
-def write_musicxml(score: Score, path: str | Path, force: bool = False) -> Path:
-    """Write `score` as MusicXML that opens cleanly in MuseScore.
-
-    Times are first rounded to a 1/12-beat grid (16ths and triplets survive; a note shorter
-    than the grid gets one grid step). In each part, notes with the same start and end become
-    a chord; notes that overlap otherwise are not truncated but spread over as many music21
-    Voices as needed (first-fit), so every note's pitch, onset and length is kept. music21's
-    makeNotation then adds measures, rests and ties across bar lines.
-    Raises OutputExistsError if `path` exists and not `force`.
-    """
-    m21_score = score_to_music21(score)
-    return atomic_write(path, lambda tmp: m21_score.write("musicxml", fp=str(tmp)), force=force)
-
-
-def score_to_music21(score: Score):
-    """A music21 Score with measures, ready to write (see write_musicxml)."""
-    from music21 import instrument, key, metadata, meter, stream, tempo
-
-    m21_score = stream.Score()
-    m21_score.metadata = metadata.Metadata(title=score.title or "Untitled")
-    for index, part in enumerate(score.parts):
-        m21_part = stream.Part()
-        m21_part.partName = part.name
-        inst = instrument.instrumentFromMidiProgram(part.program)
-        inst.partName = part.name
-        if part.is_drum:
-            inst.midiChannel = DRUM_CHANNEL
-        m21_part.insert(0, inst)
-        for m in score.meters:
-            m21_part.insert(_grid(m.start_beats), meter.TimeSignature(f"{m.numerator}/{m.denominator}"))
-        for k in score.keys:
-            m21_part.insert(_grid(k.start_beats), key.Key(key_spelling(k), k.mode))
-        if index == 0:
-            for t in score.tempos:
-                m21_part.insert(_grid(t.start_beats), tempo.MetronomeMark(number=round(t.bpm, 2)))
-        voices = _voices(part.notes, flats=bool(score.keys) and key_sharps(score.keys[0]) < 0)
-        if len(voices) == 1:
-            for start, element in voices[0]:
-                m21_part.insert(start, element)
-        else:
-            for voice_notes in voices:
-                voice = stream.Voice()
-                for start, element in voice_notes:
-                    voice.insert(start, element)
-                m21_part.insert(0, voice)
-        m21_score.insert(0, m21_part)
-    m21_score = m21_score.makeNotation()
-    for m21_part in m21_score.parts:
-        # our pitches sound as given: the exporter writes transposing instruments (clarinet...)
-        # at written pitch only when told so
-        m21_part.atSoundingPitch = True
-        for measure in m21_part.getElementsByClass(stream.Measure):
-            for number, voice in enumerate(measure.voices, start=1):
-                voice.id = str(number)  # makeNotation numbers voices from 0; MusicXML from 1
-    m21_score.atSoundingPitch = True
-    return m21_score
-
-
-def _grid(beats: float) -> Fraction:
-    return Fraction(round(beats * GRID_PER_BEAT), GRID_PER_BEAT)
-
-
-def key_sharps(key: Key) -> int:
-    """Sharps in the key signature (negative: flats): D major 2, F major -1, C minor -3."""
-    major_tonic = key.tonic if key.mode == "major" else (key.tonic + 3) % 12
-    return (major_tonic * 7 + 5) % 12 - 5
-
-
-def _spelled(midi: int, flats: bool):
-    """A music21 Pitch for a MIDI number, black keys spelled as the key signature leans (Bb in F
-    major, A# in B major), white keys without an explicit natural, so that the exporter shows
-    accidentals only where the key signature needs them."""
-    from music21 import pitch
-
-    p = pitch.Pitch(midi=midi)
-    if p.accidental is not None and p.accidental.name == "natural":
-        p.accidental = None
-    elif flats and p.accidental is not None and p.accidental.name == "sharp":
-        p = p.getEnharmonic()
-    return p
-
-
-def _voices(notes: list[Note], flats: bool = False) -> list[list[tuple[Fraction, object]]]:
-    """Group notes into chords (same grid start and end), then chords into voices in which
-    nothing overlaps: each chord goes to the first voice that is free at its start.
-    Returns per voice a list of (start, music21 Note or Chord)."""
-    from music21 import chord, note
-
-    groups: dict[tuple[Fraction, Fraction], dict[int, int]] = {}  # (start, end) -> pitch -> velocity
-    for n in notes:
-        start = _grid(n.start_beats)
-        end = max(_grid(n.end_beats), start + Fraction(1, GRID_PER_BEAT))
-        pitches = groups.setdefault((start, end), {})
-        pitches[n.pitch] = max(n.velocity, pitches.get(n.pitch, 0))
-
-    voices: list[list] = []
-    voice_ends: list[Fraction] = []
-    for (start, end), pitches in sorted(groups.items()):
-        if len(pitches) == 1:
-            element = note.Note(_spelled(next(iter(pitches)), flats), quarterLength=end - start)
-            element.volume.velocity = next(iter(pitches.values()))
-        else:
-            element = chord.Chord([_spelled(p, flats) for p in sorted(pitches)], quarterLength=end - start)
-            for component in element.notes:
-                component.volume.velocity = pitches[component.pitch.midi]
-        for v, voice_end in enumerate(voice_ends):
-            if voice_end <= start:
-                break
-        else:
-            v = len(voices)
-            voices.append([])
-            voice_ends.append(start)
-        voices[v].append((start, element))
-        voice_ends[v] = end
-    return voices or [[]]

@@ -155,7 +155,8 @@ def fit(model: torch.nn.Module, cfg: RunConfig, batches, evaluate_fn: Callable[[
     """
     device = next(model.parameters()).device
     opt = _optimizer(model, cfg)
-    meta = {**meta, "params": model.num_params(), "device": str(device)}
+    params = model.num_params()  # type: ignore[operator]  # every network of cadenza.nn has it
+    meta = {**meta, "params": params, "device": str(device)}
     if group is not None:
         meta["processes"] = group.world
         if loss_weight is None and loss_fn is not None:

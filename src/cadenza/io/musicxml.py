@@ -1,0 +1,516 @@
+"""Score -> MusicXML, written directly from the Score with the standard library.
+
+music21 still reads MusicXML for cadenza (cadenza.io.scores) but no longer writes it: its export
+(makeNotation, then the exporter's own passes) took longer than writing the music itself, about
+0.7 s per two minutes of four-voice chorale and 24 s for a 10-minute piano performance, and
+MuseScore misread its tuplets in dense music. This writer makes one pass over the notes, in
+time proportional to their number, and its output depends only on the Score (no date inside).
+
+What is written (MusicXML 3.1, partwise; times on a grid of DIVISIONS = 12 per quarter note,
+a note shorter than the grid keeps one step):
+
+- part-list: per Part its name, an abbreviation (S. A. T. B. for the four voices), and its
+  instrument: the General MIDI program's name, the program, and the MIDI channel the MIDI
+  writer gives it (10 for drums), so that readers get program and drum flag back.
+- bars from the meter map; a meter change inside a bar ends that bar early. When the first
+  note falls inside the first bar, on a 16th, that bar is a pickup (an implicit bar 0 holding
+  only what is played), as cadenza's reader expects; otherwise the first bar is full.
+- per part: the clef that leaves fewer notes outside the staff (treble or bass; treble-8 for
+  a part named tenor), the key signature of each Key (mid-bar changes where they fall), time
+  signatures, and in the first part the tempo marks, as metronome marks (in dotted quarters
+  in 6/8, 9/8, 12/8 when that number stays exact) with sound tempo, before the note they fall
+  on, and a final bar line.
+- notes: notes with the same start and end form a chord; notes that overlap otherwise go to
+  further voices (the first voice free at the chord's start, the higher chord first), so
+  every note keeps its pitch, onset and length. A voice keeps its number from bar to bar, so
+  that ties find their notes. Each voice fills its bar with notes and rests (the rests of
+  voices after the first are hidden, as music21 did); a note crossing a bar line is tied
+  over it. Lengths are written as the fewest tied values (dotted where exact); a rest that
+  starts off the beat, or a note that does and is no single value, is first cut at the beat.
+  A beat (quarter note) with a boundary off the 16th grid is written in 3:2 groups of
+  triplet 8ths, 16ths or 32nds, only where a group holds more than one note or rest.
+- pitch spelling: the twelve spellings nearest the key on the line of fifths (Bb and F# in
+  C major, G# in A minor, C# in D minor; without a key as in A minor), and a lone chromatic
+  note moving by a semitone is spelled toward its next note (D# up to E, Ab down to G).
+  Accidentals are marked where the key signature and the bar so far do not already give them.
+- fermatas (Score.fermatas_beats) on the notes that start there, and velocities as each
+  note's dynamics attribute (percent of velocity 90), which cadenza's reader reads back.
+
+Reading a file back with cadenza.io.read_score gives the notes (pitch, grid start and length
+per part), meters, keys and tempos written (tests/test_musicxml_writer.py). One limit is the
+reader's: it joins tied notes by pitch, so one pitch sounding twice at once in a part (two
+overlapping notes of one key) may come back joined differently.
+"""
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from cadenza.io.files import atomic_write
+from cadenza.score import Key, Note, Part, Score
+from cadenza.theory import key_signature, key_signature_alterations, spell
+
+DIVISIONS = 12  # per quarter note: 16ths (3), triplet 8ths (4), triplet 16ths (2) and 32nds (1)
+MAX_VOICES = 4  # per staff, as MuseScore reads them (it drops notes of a fifth voice)
+_MEASURE_TYPES = ((72, "whole", 1), (48, "whole", 0), (36, "half", 1), (24, "half", 0), (18, "quarter", 1),
+                  (12, "quarter", 0), (9, "eighth", 1), (6, "eighth", 0), (3, "16th", 0))
+_SINGLE_VALUES = {value for value, _, _ in _MEASURE_TYPES}
+_TUPLET_TYPES = {8: "quarter", 4: "eighth", 2: "16th", 1: "32nd"}  # actual length in a 3:2 group
+_ALTER_NAMES = {-2: "flat-flat", -1: "flat", 0: "natural", 1: "sharp", 2: "double-sharp"}
+_ABBREVIATIONS = {"soprano": "S.", "alto": "A.", "tenor": "T.", "bass": "B."}
+
+
+def write_musicxml(score: Score, path: str | Path, force: bool = False) -> Path:
+    """Write `score` as MusicXML (see the module docstring), atomically.
+
+    Raises OutputExistsError if `path` exists and not `force`.
+    """
+    return atomic_write(path, musicxml_text(score).encode("utf-8"), force=force)
+
+
+def musicxml_text(score: Score) -> str:
+    """The MusicXML document write_musicxml writes. It depends only on the Score."""
+    from pretty_midi import program_to_instrument_name
+
+    from cadenza.io.midi import part_channels
+
+    parts = score.parts or [Part("", 0, False, [])]
+    voices = [_voices(part.notes) for part in parts]
+    starts = [e.start for vs in voices for v in vs for e in v]
+    end = max((e.end for vs in voices for v in vs for e in v), default=1)
+    bars = _bars(score, min(starts, default=0), end)
+    keys = _changes([(_grid(k.start_beats), k) for k in score.keys])
+    tempos = _changes([(_grid(t.start_beats), t) for t in score.tempos])
+    fermatas = {_grid(b) for b in score.fermatas_beats}
+    for part_voices in voices:
+        for voice in part_voices:
+            _spell_voice(voice, keys)
+
+    title = escape(score.title or "Untitled")
+    out = ['<?xml version="1.0" encoding="UTF-8"?>',
+           '<!DOCTYPE score-partwise PUBLIC "-//Recordare//DTD MusicXML 3.1 Partwise//EN" '
+           '"http://www.musicxml.org/dtds/partwise.dtd">',
+           '<score-partwise version="3.1">',
+           f"  <work>\n    <work-title>{title}</work-title>\n  </work>",
+           f"  <movement-title>{title}</movement-title>",
+           "  <identification>\n    <encoding>\n      <software>cadenza</software>\n    </encoding>\n"
+           "  </identification>",
+           "  <part-list>"]
+    channels = part_channels(Score(parts=parts))
+    for index, (part, channel) in enumerate(zip(parts, channels), start=1):
+        name = escape(part.name)
+        out += [f'    <score-part id="P{index}">',
+                f"      <part-name>{name}</part-name>",
+                f"      <part-abbreviation>{escape(_abbreviation(part.name))}</part-abbreviation>",
+                f'      <score-instrument id="P{index}-I1">',
+                f"        <instrument-name>{program_to_instrument_name(part.program)}</instrument-name>",
+                "      </score-instrument>",
+                f'      <midi-instrument id="P{index}-I1">',
+                f"        <midi-channel>{channel + 1}</midi-channel>",
+                f"        <midi-program>{part.program + 1}</midi-program>",
+                "      </midi-instrument>",
+                "    </score-part>"]
+    out.append("  </part-list>")
+    for index, (part, part_voices) in enumerate(zip(parts, voices), start=1):
+        out.append(f'  <part id="P{index}">')
+        clef = _clef(part)
+        by_bar = [_pieces_by_bar(voice, bars) for voice in part_voices]
+        for b, bar in enumerate(bars):
+            _write_measure(out, bar, b, b == len(bars) - 1, [pieces[b] for pieces in by_bar], clef, keys,
+                           tempos if index == 1 else [], fermatas)
+        out.append("  </part>")
+    out.append("</score-partwise>\n")
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# time: bars, voices, and the pieces of notes in each bar
+
+
+@dataclass
+class _Element:
+    """A note or chord of one voice: pitches on the grid, with spellings filled in later."""
+
+    start: int
+    end: int
+    pitches: list[int]  # low to high
+    velocities: list[int]
+    spellings: list[tuple[str, int, int]] | None = None  # (step, alter, octave) per pitch
+    tied_in: list[bool] | None = None  # per pitch, in a chordified part: tied from the chord before
+    tied_out: list[bool] | None = None  # ... and tied on to the next
+
+
+@dataclass
+class _Bar:
+    start: int
+    end: int
+    origin: int  # where beat 1 falls (before `start` in a pickup bar)
+    number: str
+    numerator: int
+    denominator: int
+    new_meter: bool
+
+
+def _grid(beats: float) -> int:
+    return round(beats * DIVISIONS)
+
+
+def _changes(changes: list[tuple[int, object]]) -> list[tuple[int, object]]:
+    """Tempo or key changes by grid tick, the last of several at one tick kept."""
+    by_tick: dict[int, object] = {}
+    for tick, change in sorted(changes, key=lambda c: c[0]):
+        by_tick[max(tick, 0)] = change
+    return sorted(by_tick.items())
+
+
+def _in_effect(changes: list[tuple[int, object]], tick: int):
+    """The change in effect at `tick` (the first one before any)."""
+    i = bisect_right([c[0] for c in changes], tick) - 1
+    return changes[max(i, 0)][1] if changes else None
+
+
+def _bars(score: Score, first: int, end: int) -> list[_Bar]:
+    """The bars from beat 0 (or a pickup) to the end of the last note, following the meters."""
+    meters = _changes([(_grid(m.start_beats), m) for m in score.meters])
+    if not meters or meters[0][0] > 0:
+        meters.insert(0, (0, meters[0][1] if meters else None))
+    bars: list[_Bar] = []
+    at, i = 0, 0
+    while True:
+        new_meter = not bars
+        while i + 1 < len(meters) and meters[i + 1][0] <= at:
+            i, new_meter = i + 1, True
+        meter = meters[i][1]
+        numerator, denominator = (meter.numerator, meter.denominator) if meter else (4, 4)
+        stop = at + max(1, round(numerator * 4 * DIVISIONS / denominator))
+        if i + 1 < len(meters) and meters[i + 1][0] < stop:
+            stop = meters[i + 1][0]  # the next meter starts inside this bar: end it there
+        bars.append(_Bar(at, stop, at, str(len(bars) + 1), numerator, denominator, new_meter))
+        at = stop
+        if at >= end:
+            break
+    if len(bars) >= 2 and 0 < first < bars[0].end and first % 3 == 0:
+        bars[0].start = first  # a pickup: the first bar holds only what is played in it
+        for bar_index, bar in enumerate(bars):
+            bar.number = str(bar_index)
+    return bars
+
+
+def _voices(notes: list[Note]) -> list[list[_Element]]:
+    """Notes on the grid, grouped into chords (same start and end), then into voices in which
+    nothing overlaps: each chord goes to the first voice free at its start (the higher of two
+    chords starting together first, so voice 1 tends to be the upper one). A part that would
+    need more than MAX_VOICES voices at once is chordified instead (one voice)."""
+    groups: dict[tuple[int, int], dict[int, int]] = {}  # (start, end) -> pitch -> velocity
+    for n in notes:
+        start = _grid(n.start_beats)
+        end = max(_grid(n.end_beats), start + 1)
+        pitches = groups.setdefault((start, end), {})
+        pitches[n.pitch] = max(n.velocity, pitches.get(n.pitch, 0))
+    voices: list[list[_Element]] = []
+    voice_ends: list[int] = []
+    for (start, end), pitches in sorted(groups.items(), key=lambda g: (g[0][0], -max(g[1]), g[0][1])):
+        ordered = sorted(pitches)
+        element = _Element(start, end, ordered, [pitches[p] for p in ordered])
+        v = next((i for i, voice_end in enumerate(voice_ends) if voice_end <= start), len(voices))
+        if v == len(voices):
+            voices.append([])
+            voice_ends.append(start)
+        voices[v].append(element)
+        voice_ends[v] = end
+    if len(voices) > MAX_VOICES:
+        return [_chordified(groups)]
+    return voices or [[]]
+
+
+def _chordified(groups: dict[tuple[int, int], dict[int, int]]) -> list[_Element]:
+    """One voice of chords: a chord wherever the set of sounding notes changes, each note tied
+    from chord to chord for as long as it sounds. (A pitch sounding twice at once is written once.)"""
+    notes = sorted((start, end, pitch, velocity) for (start, end), pitches in groups.items()
+                   for pitch, velocity in pitches.items())
+    times = sorted({t for start, end, _, _ in notes for t in (start, end)})
+    chords: list[_Element] = []
+    sounding: list[tuple] = []
+    i = 0
+    for t0, t1 in zip(times, times[1:]):
+        sounding = [n for n in sounding if n[1] > t0]
+        while i < len(notes) and notes[i][0] == t0:
+            sounding.append(notes[i])
+            i += 1
+        if not sounding:
+            continue
+        by_pitch = {n[2]: n for n in sorted(sounding, key=lambda n: n[0])}  # the latest onset of a pitch
+        ordered = sorted(by_pitch)
+        chords.append(_Element(t0, t1, ordered, [by_pitch[p][3] for p in ordered],
+                               tied_in=[by_pitch[p][0] < t0 for p in ordered],
+                               tied_out=[by_pitch[p][1] > t1 for p in ordered]))
+    return chords
+
+
+def _pieces_by_bar(voice: list[_Element], bars: list[_Bar]) -> list[list[tuple]]:
+    """Per bar, the (start, end, element, tied from before, tied on) pieces of the voice's
+    elements, each element cut at the bar lines it crosses."""
+    starts = [bar.start for bar in bars]
+    out: list[list[tuple]] = [[] for _ in bars]
+    for element in voice:
+        b = max(bisect_right(starts, element.start) - 1, 0)
+        at = element.start
+        while at < element.end and b < len(bars):
+            stop = min(element.end, bars[b].end)
+            out[b].append((at, stop, element, at > element.start, stop < element.end))
+            at, b = stop, b + 1
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# notation: lengths as note values, tuplets, spelling, clefs
+
+
+def _notated(pieces: list[tuple], bar: _Bar, breaks: list[int] = ()) -> list[list]:
+    """The voice's pieces in one bar, gaps filled with rests, as written notes:
+    [start, ticks, type (None: a whole-bar rest), dots, tuplet, element (None: a rest),
+    tied from before, tied on]. `tuplet` is None outside 3:2 groups, else "start", "" or
+    "stop" for the group's first, middle and last note (0: an odd length outside a group).
+    Notes are also cut at `breaks` (where a key changes inside the bar) outside 3:2 groups."""
+    filled, at = [], bar.start
+    for start, stop, element, tie_in, tie_out in pieces:
+        if start > at:
+            filled.append((at, start, None, False, False))
+        filled.append((start, stop, element, tie_in, tie_out))
+        at = stop
+    if at < bar.end:
+        filled.append((at, bar.end, None, False, False))
+
+    # 3:2 groups in each beat (a quarter note from beat 1) with a boundary off the 16th grid:
+    # of triplet 8ths if every boundary allows, else of triplet 16ths, else of triplet 32nds;
+    # only groups with a boundary inside are written as tuplets
+    bounds = [p[0] for p in filled[1:]]
+    groups: list[tuple[int, int]] = []
+    for window in range(bar.origin, bar.end, DIVISIONS):
+        ws, we = max(window, bar.start), min(window + DIVISIONS, bar.end)
+        inside = [t for t in bounds if ws < t < we]
+        if ws >= we or not any((t - bar.origin) % 3 for t in inside):
+            continue
+        unit = next((u for u in (4, 2) if (we - ws) % (3 * u) == 0 and all((t - ws) % u == 0 for t in inside)), 1)
+        for g in range(ws, we, 3 * unit):  # a group that one note or rest fills is a plain value
+            if any(g < t < g + 3 * unit for t in inside):
+                groups.append((g, min(g + 3 * unit, we)))
+    group_starts = [g[0] for g in groups]
+    cuts = {edge for group in groups for edge in group}
+    for tick in breaks:
+        gi = bisect_right(group_starts, tick) - 1
+        if gi < 0 or tick >= groups[gi][1]:
+            cuts.add(tick)
+    cuts = sorted(cuts)
+
+    out: list[list] = []
+    for start, stop, element, tie_in, tie_out in filled:
+        points = [start, *(c for c in cuts if start < c < stop), stop]
+        written = []
+        for a, z in zip(points, points[1:]):
+            gi = bisect_right(group_starts, a) - 1
+            group = groups[gi] if gi >= 0 and a < groups[gi][1] else None
+            if group is not None and (a, z) != group:
+                tuplet = "start" if a == group[0] else "stop" if z == group[1] else ""
+                written.append([a, z - a, _TUPLET_TYPES.get(z - a, "32nd"), 0, tuplet])
+            elif element is None and (a, z) == (bar.start, bar.end) and bar.start == bar.origin:
+                written.append([a, z - a, None, 0, None])  # a whole-bar rest
+            else:
+                for ticks, kind, dots, odd in _values(a, z, bar, element is None):
+                    written.append([a, ticks, kind, dots, 0 if odd else None])
+                    a += ticks
+        last = len(written) - 1
+        for i, note in enumerate(written):
+            tied = element is not None
+            note += [element, tied and (tie_in or i > 0), tied and (tie_out or i < last)]
+        out += written
+    return out
+
+
+def _values(start: int, stop: int, bar: _Bar, rest: bool) -> list[tuple[int, str, int, bool]]:
+    """Note values for a note or rest from `start` to `stop` outside 3:2 groups. One that starts
+    off the beat is cut at the next beat first if it is a rest, or if it is a note whose length
+    is no single value (a syncopated quarter stays one note)."""
+    beat = 18 if bar.denominator == 8 and bar.numerator % 3 == 0 and bar.numerator > 3 else 48 // bar.denominator
+    length, offbeat = stop - start, (start - bar.origin) % beat if beat else 0
+    if offbeat and (rest or length not in _SINGLE_VALUES) and length > beat - offbeat:
+        return _split_length(beat - offbeat) + _split_length(length - (beat - offbeat))
+    return _split_length(length)
+
+
+def _split_length(ticks: int) -> list[tuple[int, str, int, bool]]:
+    """A length as the fewest tied note values, longest first (dotted where exact):
+    (ticks, type, dots, odd). Lengths off the 16th grid (only in bars cut short at odd places)
+    end in triplet 16ths and 32nds (odd)."""
+    out = []
+    for value, kind, dots in _MEASURE_TYPES:
+        while ticks >= value:
+            out.append((value, kind, dots, False))
+            ticks -= value
+    if ticks:
+        out += [(2, "16th", 0, True)] * (ticks // 2) + [(1, "32nd", 0, True)] * (ticks % 2)
+    return out
+
+
+def _spell_voice(voice: list[_Element], keys: list[tuple[int, object]]) -> None:
+    """Spell every pitch of the voice from the key in effect (theory.spell); a lone note is
+    spelled toward a lone next note a semitone away."""
+    for i, element in enumerate(voice):
+        key = _in_effect(keys, element.start)
+        following = voice[i + 1].pitches if i + 1 < len(voice) else []
+        toward = following[0] if len(element.pitches) == 1 and len(following) == 1 else None
+        element.spellings = [spell(pitch, key, toward) for pitch in element.pitches]
+
+
+def _clef(part: Part) -> str:
+    """The clef element for a part: treble-8 for a tenor, else treble or bass, whichever leaves
+    fewer semitones outside the staff's ledger-free range. Drums too are written as pitches (so
+    that readers get their notes back), mostly in the bass clef."""
+    if "tenor" in part.name.lower():
+        return "<clef><sign>G</sign><line>2</line><clef-octave-change>-1</clef-octave-change></clef>"
+    treble = sum(max(0, 62 - n.pitch, n.pitch - 79) for n in part.notes)  # D4..G5 need no ledger line
+    bass = sum(max(0, 41 - n.pitch, n.pitch - 59) for n in part.notes)  # F2..B3
+    return "<clef><sign>F</sign><line>4</line></clef>" if bass < treble else "<clef><sign>G</sign><line>2</line></clef>"
+
+
+def _abbreviation(name: str) -> str:
+    short = _ABBREVIATIONS.get(name.strip().lower())
+    return short or (name if len(name) <= 4 else name[:3].rstrip() + ".")
+
+
+def _number(value: float) -> str:
+    return format(round(value, 3), "g")
+
+
+# ---------------------------------------------------------------------------------------------
+# writing one measure of one part
+
+
+def _write_measure(out: list[str], bar: _Bar, b: int, last: bool, pieces_by_voice: list[list[tuple]], clef: str,
+                   keys: list[tuple[int, object]], tempos: list[tuple[int, object]], fermatas: set[int]) -> None:
+    implicit = ' implicit="yes"' if bar.start != bar.origin else ""
+    out.append(f'    <measure number="{bar.number}"{implicit}>')
+    attributes = []
+    if b == 0:
+        attributes.append(f"<divisions>{DIVISIONS}</divisions>")
+    key_here = [(t, k) for t, k in keys if (b == 0 and t <= bar.start) or bar.start <= t < bar.end]
+    key_at_start = [k for t, k in key_here if t <= bar.start]
+    mid_keys = [(t, k) for t, k in key_here if t > bar.start]
+    if key_at_start:
+        attributes.append(_key_element(key_at_start[-1]))
+    if bar.new_meter:
+        attributes.append(f"<time><beats>{bar.numerator}</beats><beat-type>{bar.denominator}</beat-type></time>")
+    if b == 0:
+        attributes.append(clef)
+    if attributes:
+        out.append("      <attributes>" + "".join(attributes) + "</attributes>")
+    here = [(max(tick, bar.start), tempo) for tick, tempo in tempos
+            if bar.start <= tick < bar.end or (b == 0 and tick < bar.start)]
+
+    # every voice's written notes, then accidentals in time order across the voices
+    present = [v for v, pieces in enumerate(pieces_by_voice) if pieces or v == 0]
+    written = [_notated(pieces_by_voice[v], bar, [t for t, _ in mid_keys] if v == 0 else ()) for v in present]
+    _mark_accidentals(written, keys)
+    for v, notes in zip(present, written):
+        number = v + 1  # a voice keeps its number from bar to bar, so that ties find their notes
+        if v != present[0]:
+            out.append(f"      <backup><duration>{bar.end - bar.start}</duration></backup>")
+        pending = list(mid_keys) if number == 1 else []
+        for i, note in enumerate(notes):
+            while pending and pending[0][0] <= note[0]:
+                out.append("      <attributes>" + _key_element(pending.pop(0)[1]) + "</attributes>")
+            if number == 1:  # tempo marks go before the note they start on (or in)
+                next_start = notes[i + 1][0] if i + 1 < len(notes) else bar.end
+                out += [_tempo_direction(tempo.bpm, tick - note[0], bar)
+                        for tick, tempo in here if note[0] <= tick < next_start]
+            _write_note(out, note, number, fermatas)
+    if last:
+        out.append('      <barline location="right"><bar-style>light-heavy</bar-style></barline>')
+    out.append("    </measure>")
+
+
+def _key_element(key: Key) -> str:
+    return f"<key><fifths>{key_signature(key)}</fifths><mode>{key.mode}</mode></key>"
+
+
+def _tempo_direction(bpm: float, offset: int, bar: _Bar) -> str:
+    """A metronome mark (and the tempo for playback, always in quarters), `offset` ticks after
+    the note it is written before."""
+    dot, per_minute = "", bpm
+    if bar.denominator == 8 and bar.numerator % 3 == 0 and bar.numerator > 3:
+        dotted = round(bpm / 1.5, 3)
+        if dotted * 1.5 == bpm:  # a compound meter's beat, when the number stays exact
+            dot, per_minute = "<beat-unit-dot/>", dotted
+    offset_element = f'<offset sound="yes">{offset}</offset>' if offset else ""
+    return ('      <direction placement="above"><direction-type><metronome parentheses="no">'
+            f"<beat-unit>quarter</beat-unit>{dot}<per-minute>{_number(per_minute)}</per-minute></metronome>"
+            f'</direction-type>{offset_element}<sound tempo="{_number(bpm)}"/></direction>')
+
+
+def _mark_accidentals(voices: list[list[list]], keys: list[tuple[int, object]]) -> None:
+    """Append to each written note the accidental names to show, one per pitch (None: none):
+    where the alteration differs from the key signature's, or from an earlier note on the same
+    step and octave in this bar. A note tied over the bar line shows none and changes nothing."""
+    notes = sorted((note for voice in voices for note in voice), key=lambda n: n[0])
+    state: dict[tuple[str, int], int] = {}
+    alters_at = {}
+    for note in notes:
+        element = note[5]
+        if element is None:
+            note.append(None)
+            continue
+        key = _in_effect(keys, note[0])
+        alters = alters_at.get(id(key))
+        if alters is None:
+            alters = alters_at[id(key)] = key_signature_alterations(key)
+        shown = []
+        for i, (step, alter, octave) in enumerate(element.spellings):
+            if _tied(note, i)[0]:  # tied from before: no accidental
+                shown.append(None)
+                continue
+            current = state.get((step, octave), alters[step])
+            shown.append(_ALTER_NAMES.get(alter) if alter != current else None)
+            state[(step, octave)] = alter
+        note.append(shown)
+
+
+def _tied(note: list, i: int) -> tuple[bool, bool]:
+    """Whether pitch i of a written note is tied from the note before and on to the next: within
+    its element (cut at bar lines and into note values), or, in a chordified part, as a note
+    sounding on from chord to chord."""
+    start, ticks, element, tie_in, tie_out = note[0], note[1], note[5], note[6], note[7]
+    if element.tied_in is not None:
+        tie_in = tie_in or (start == element.start and element.tied_in[i])
+        tie_out = tie_out or (start + ticks == element.end and element.tied_out[i])
+    return tie_in, tie_out
+
+
+def _write_note(out: list[str], note: list, voice: int, fermatas: set[int]) -> None:
+    start, ticks, kind, dots, tuplet, element, _, _, accidentals = note
+    rhythm = f"<duration>{ticks}</duration>"
+    after = f"<voice>{voice}</voice>"
+    if kind is not None:
+        after += f"<type>{kind}</type>" + "<dot/>" * dots
+    modification = ("<time-modification><actual-notes>3</actual-notes><normal-notes>2</normal-notes>"
+                    "</time-modification>") if tuplet is not None else ""
+    tuplet_mark = f'<tuplet type="{tuplet}" bracket="yes"/>' if tuplet in ("start", "stop") else ""
+    if element is None:  # rests of the second and further voices are hidden, as music21 did
+        rest = '<rest measure="yes"/>' if kind is None else "<rest/>"
+        notations = f"<notations>{tuplet_mark}</notations>" if tuplet_mark else ""
+        hidden = ' print-object="no"' if voice > 1 else ""
+        out.append(f"      <note{hidden}>{rest}{rhythm}{after}{modification}{notations}</note>")
+        return
+    fermata = start == element.start and start in fermatas
+    for i, ((step, alter, octave), velocity) in enumerate(zip(element.spellings, element.velocities)):
+        pitch = f"<step>{step}</step>" + (f"<alter>{alter}</alter>" if alter else "") + f"<octave>{octave}</octave>"
+        tie_in, tie_out = _tied(note, i)
+        ties = ('<tie type="stop"/>' if tie_in else "") + ('<tie type="start"/>' if tie_out else "")
+        tied = ('<tied type="stop"/>' if tie_in else "") + ('<tied type="start"/>' if tie_out else "")
+        accidental = f"<accidental>{accidentals[i]}</accidental>" if accidentals[i] else ""
+        marks = tied + (tuplet_mark if i == 0 else "") + ('<fermata type="upright"/>' if fermata and i == 0 else "")
+        notations = f"<notations>{marks}</notations>" if marks else ""
+        chord = "<chord/>" if i else ""
+        out.append(f'      <note dynamics="{_number(velocity / 0.9)}">{chord}<pitch>{pitch}</pitch>{rhythm}{ties}'
+                   f"{after}{accidental}{modification}{notations}</note>")
