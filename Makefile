@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast clean
+.PHONY: setup demo test test-fast lint clean
 
 setup: $(STAMP)
 
@@ -18,8 +18,14 @@ demo: $(STAMP)
 	$(BIN)/cadenza generate --model chorales --bars 16 --key "D major" --tempo 72 --seed 7 --out out/chorale --force
 	@echo "Listen to out/chorale.wav, look at out/chorale.png, open out/chorale.musicxml in MuseScore."
 
-test: $(STAMP)
+test: lint $(STAMP)
 	$(BIN)/python -m pytest
+
+# ruff (lint and format) and mypy: part of `make test`, and of CI through it.
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
 
 # Everything but the tests marked slow (real training runs, several CLI subprocesses): the edit-test loop.
 test-fast: $(STAMP)

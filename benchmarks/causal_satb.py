@@ -11,6 +11,7 @@ Sequence: BOS, then each step's cells S, A, T, B (0 = rest, 1 + MIDI pitch). Pri
 This trains a measurement model (not shipped):
     .venv/bin/python benchmarks/causal_satb.py --minutes 15
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,12 +48,15 @@ class CellBatches:
         for b in range(batch_size):
             g = self.grids[int(self.rng.choice(len(self.grids), p=self.weights))]
             start = int(self.rng.integers(0, max(1, len(g) - steps + 1)))
-            w = g[start:start + steps]
+            w = g[start : start + steps]
             sounding = w[w > 0]
-            shift = int(self.rng.integers(max(-self.transpose, 1 - sounding.min()),
-                                          min(self.transpose, 128 - sounding.max()) + 1))
+            shift = int(
+                self.rng.integers(
+                    max(-self.transpose, 1 - sounding.min()), min(self.transpose, 128 - sounding.max()) + 1
+                )
+            )
             seq = np.concatenate([[BOS], np.where(w > 0, w + shift, 0).reshape(-1)])
-            x[b, :len(seq) - 1], y[b, :len(seq) - 1] = seq[:-1], seq[1:]
+            x[b, : len(seq) - 1], y[b, : len(seq) - 1] = seq[:-1], seq[1:]
         return torch.from_numpy(x), torch.from_numpy(y)
 
     def state(self):
@@ -91,26 +95,56 @@ def main() -> None:
     args = ap.parse_args()
     d = load_satb(args.data)
     longest = max(len(g) for s in d.values() for g in s) * 4 + 1
-    cfg = RunConfig(data=args.data, block_size=args.block, n_layer=args.layers, n_embd=args.embd, rope=True,
-                    dropout=0.1, batch_size=16, minutes=args.minutes, eval_every=250, transpose=6, seed=args.seed)
+    cfg = RunConfig(
+        data=args.data,
+        block_size=args.block,
+        n_layer=args.layers,
+        n_embd=args.embd,
+        rope=True,
+        dropout=0.1,
+        batch_size=16,
+        minutes=args.minutes,
+        eval_every=250,
+        transpose=6,
+        seed=args.seed,
+    )
     torch.manual_seed(args.seed)
-    model = Transformer(ModelConfig(vocab_size=PAD + 1, block_size=max(longest, args.block), n_layer=args.layers,
-                                    n_head=4, n_embd=args.embd, dropout=0.1, rope=True))
+    model = Transformer(
+        ModelConfig(
+            vocab_size=PAD + 1,
+            block_size=max(longest, args.block),
+            n_layer=args.layers,
+            n_head=4,
+            n_embd=args.embd,
+            dropout=0.1,
+            rope=True,
+        )
+    )
     clock = time.monotonic()
     out = Path(args.out)
-    state = fit(model, cfg, CellBatches(d["train"], args.block, cfg.transpose, args.seed),
-                lambda m: measure(m, d["valid"])[0], out, {"note": "benchmarks/causal_satb.py measurement model"},
-                loss_fn=lambda m, batch: m.loss(*batch, ignore_index=PAD))
+    state = fit(
+        model,
+        cfg,
+        CellBatches(d["train"], args.block, cfg.transpose, args.seed),
+        lambda m: measure(m, d["valid"])[0],
+        out,
+        {"note": "benchmarks/causal_satb.py measurement model"},
+        loss_fn=lambda m, batch: m.loss(*batch, ignore_index=PAD),
+    )
     from cadenza.nn.checkpoint import load_into, read_meta
 
     meta = read_meta(out)
     best = load_into(Transformer(ModelConfig(**meta["model"])), out)
     valid, test = measure(best, d["valid"]), measure(best, d["test"])
-    print(f"causal model: {best.num_params():,} parameters, {state.step} steps in "
-          f"{(time.monotonic() - clock) / 60:.1f} min, best at step {meta['step']}, seed {args.seed}")
+    print(
+        f"causal model: {best.num_params():,} parameters, {state.step} steps in "
+        f"{(time.monotonic() - clock) / 60:.1f} min, best at step {meta['step']}, seed {args.seed}"
+    )
     for name, (frame, atb) in (("valid", valid), ("test", test)):
-        print(f"{name}: framewise NLL {frame:.4f} nats per step; alto/tenor/bass {atb:.4f} nats per cell "
-              f"(given the past and this step's soprano)")
+        print(
+            f"{name}: framewise NLL {frame:.4f} nats per step; alto/tenor/bass {atb:.4f} nats per cell "
+            f"(given the past and this step's soprano)"
+        )
     assert math.isfinite(test[0])
 
 

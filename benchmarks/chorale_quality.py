@@ -13,6 +13,7 @@ conventional SATB ranges, parallel fifths and octaves per bar, voice crossings p
 Quality bar (issue 2): >= 90% of notes in key, voices within SATB ranges, parallels per bar
 below 2x Bach's rate.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,35 +30,52 @@ def main() -> None:
     ap.add_argument("--model", default="chorales")
     ap.add_argument("--pieces", type=int, default=20)
     ap.add_argument("--bars", type=int, default=16)
-    ap.add_argument("--allow-parallels", action="store_true",
-                    help="the raw model: do not forbid parallel fifths and octaves while sampling")
-    ap.add_argument("--free-ending", action="store_true",
-                    help="do not make the last bar open on the tonic chord (the default plan)")
+    ap.add_argument(
+        "--allow-parallels",
+        action="store_true",
+        help="the raw model: do not forbid parallel fifths and octaves while sampling",
+    )
+    ap.add_argument(
+        "--free-ending", action="store_true", help="do not make the last bar open on the tonic chord (the default plan)"
+    )
     ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--json", help="also write the numbers to this file")
     args = ap.parse_args()
 
     c = composer.load(args.model)
     t0 = time.perf_counter()
-    generated = [measure(c.generate(bars=args.bars, seed=s, temperature=args.temperature,
-                                    allow_parallels=args.allow_parallels, final_cadence=not args.free_ending))
-                 for s in range(args.pieces)]
+    generated = [
+        measure(
+            c.generate(
+                bars=args.bars,
+                seed=s,
+                temperature=args.temperature,
+                allow_parallels=args.allow_parallels,
+                final_cadence=not args.free_ending,
+            )
+        )
+        for s in range(args.pieces)
+    ]
     gen_s = time.perf_counter() - t0
     real = [measure(p.score) for p in split_of(c.meta)[1]]  # the model's own held-out chorales
     ours, bach = summarize(generated), summarize(real)
-    print(f"model {c.name}: {args.pieces} chorales of {args.bars} bars, seeds 0..{args.pieces - 1}, "
-          f"temperature {args.temperature}, top-p 0.95, parallels "
-          f"{'allowed' if args.allow_parallels else 'forbidden'}, "
-          f"{'free ending' if args.free_ending else 'final tonic chord'} ({gen_s:.1f} s); "
-          f"Bach: {bach['pieces']} held-out chorales")
+    print(
+        f"model {c.name}: {args.pieces} chorales of {args.bars} bars, seeds 0..{args.pieces - 1}, "
+        f"temperature {args.temperature}, top-p 0.95, parallels "
+        f"{'allowed' if args.allow_parallels else 'forbidden'}, "
+        f"{'free ending' if args.free_ending else 'final tonic chord'} ({gen_s:.1f} s); "
+        f"Bach: {bach['pieces']} held-out chorales"
+    )
     print(f"{'measure':28} {'model':>8} {'Bach':>8}")
     for k in ours:
         if k != "pieces":
             print(f"{k:28} {ours[k]:8.3f} {bach[k]:8.3f}")
     ratio = ours["parallels_per_bar"] / bach["parallels_per_bar"] if bach["parallels_per_bar"] else float("inf")
     print(f"parallels ratio model/Bach: {ratio:.2f}  (bar: < 2.0)")
-    print(f"notes in key: {ours['in_key_share']:.1%}  (bar: >= 90%); "
-          f"in SATB range: {ours['in_satb_range_share']:.1%} (Bach {bach['in_satb_range_share']:.1%})")
+    print(
+        f"notes in key: {ours['in_key_share']:.1%}  (bar: >= 90%); "
+        f"in SATB range: {ours['in_satb_range_share']:.1%} (Bach {bach['in_satb_range_share']:.1%})"
+    )
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"model": ours, "bach": bach, "parallels_ratio": ratio}, f, indent=2)

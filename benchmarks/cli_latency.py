@@ -24,6 +24,7 @@ real-time factor of at least 100x; the outputs of a 10-minute piece written in u
 Outputs go to a temporary folder. Numbers are printed, nothing is asserted; the machine's load
 average is printed first and last, since other work on the machine skews every number.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -86,7 +87,7 @@ def timed(args: list[str], repeats: int) -> list[float]:
 def show(label: str, args: list[str], walls: list[float]) -> float:
     median = statistics.median(walls)
     runs = f"median of {len(walls)}: " if len(walls) > 1 else ""
-    shown = shlex.join(["cadenza", *args[len(cadenza_command()):]])
+    shown = shlex.join(["cadenza", *args[len(cadenza_command()) :]])
     print(f"{label:<28} {runs}{median:6.2f} s   ({', '.join(f'{w:.2f}' for w in walls)})   $ {shown}")
     return median
 
@@ -114,8 +115,19 @@ def main() -> None:
         walls, music = {}, {}
         for formats in ("mid", None):  # MIDI alone (the music's own cost), then the default outputs
             for bars in (4, 64):
-                command = cli + ["generate", "--model", "chorales", "--bars", str(bars), "--seed", "1",
-                                 "--out", str(tmp / f"generate{bars}"), "--force", "--quiet"]
+                command = cli + [
+                    "generate",
+                    "--model",
+                    "chorales",
+                    "--bars",
+                    str(bars),
+                    "--seed",
+                    "1",
+                    "--out",
+                    str(tmp / f"generate{bars}"),
+                    "--force",
+                    "--quiet",
+                ]
                 command += ["--formats", formats] if formats else []
                 label = f"generate {bars} bars, {'MIDI only' if formats else '4 outputs'}"
                 walls[formats, bars] = show(label, command, timed(command, args.repeats))
@@ -124,30 +136,55 @@ def main() -> None:
         demo = read_score(DEMO)
         melody = tmp / "melody-16-bars.mid"
         write_score(Score(parts=[demo.parts[0]], tempos=demo.tempos, meters=demo.meters, keys=demo.keys), melody)
-        command = cli + ["harmonize", str(melody), "--seed", "1", "--out", str(tmp / "harmonized"), "--force",
-                         "--quiet"]
+        command = cli + [
+            "harmonize",
+            str(melody),
+            "--seed",
+            "1",
+            "--out",
+            str(tmp / "harmonized"),
+            "--force",
+            "--quiet",
+        ]
         show("harmonize 16 bars", command, timed(command, args.repeats))
 
         piano = None
         if args.piano.is_file():
             piano = read_score(args.piano)
             if not args.no_continue:
-                command = cli + ["continue", str(args.piano), "--model", "chorales", "--bars", "8", "--seed", "1",
-                                 "--out", str(tmp / "continued"), "--force", "--quiet"]
+                command = cli + [
+                    "continue",
+                    str(args.piano),
+                    "--model",
+                    "chorales",
+                    "--bars",
+                    "8",
+                    "--seed",
+                    "1",
+                    "--out",
+                    str(tmp / "continued"),
+                    "--force",
+                    "--quiet",
+                ]
                 show(f"continue {piano.seconds() / 60:.0f}-min piano", command, timed(command, 1))
         else:
             print(f"no piano file at {args.piano}: `continue` skipped")
 
         added = music[64] - music[4]
         alone, extra = (walls["mid", 64] - walls["mid", 4]), (walls[None, 64] - walls[None, 4])
-        print(f"\nmarginal real-time factor, all default outputs: {added:.0f} s of music more in "
-              f"{extra:.2f} s more = {added / extra:.0f}x  (target >= 100x)")
+        print(
+            f"\nmarginal real-time factor, all default outputs: {added:.0f} s of music more in "
+            f"{extra:.2f} s more = {added / extra:.0f}x  (target >= 100x)"
+        )
         outputs = max(extra - alone, 1e-3)
-        print(f"  the same with MIDI only: {alone:.2f} s more = {added / alone:.0f}x; so the other outputs add "
-              f"{outputs:.2f} s per {added:.0f} s of music ({added / outputs:.0f}x on their own)")
+        print(
+            f"  the same with MIDI only: {alone:.2f} s more = {added / alone:.0f}x; so the other outputs add "
+            f"{outputs:.2f} s per {added:.0f} s of music ({added / outputs:.0f}x on their own)"
+        )
 
-        phases = subprocess.run([sys.executable, "-c", PHASES, "64", str(tmp / "phases")], capture_output=True,
-                                text=True, check=True)
+        phases = subprocess.run(
+            [sys.executable, "-c", PHASES, "64", str(tmp / "phases")], capture_output=True, text=True, check=True
+        )
         print("\nwhere a 64-bar generate's time goes (one fresh process, in order):")
         for phase, seconds in json.loads(phases.stdout.strip().splitlines()[-1]).items():
             print(f"  {phase:<34} {seconds:6.3f} s")
@@ -158,8 +195,9 @@ def main() -> None:
         if piano is None:  # no piano file: a 10-minute chorale instead
             c = composer.load("chorales")
             meter = c.default_meter()
-            piano = c.generate(bars=composer.bars_for_seconds(600, meter, 120.0), key=None, meter=meter,
-                               tempo_bpm=120.0, seed=1)
+            piano = c.generate(
+                bars=composer.bars_for_seconds(600, meter, 120.0), key=None, meter=meter, tempo_bpm=120.0, seed=1
+            )
             what = "a generated 10-minute chorale"
         else:
             what = f"the piano performance {args.piano}"

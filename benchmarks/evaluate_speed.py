@@ -5,6 +5,7 @@ cached after its first use, as in everyday use), novelty matching and writing th
 
     .venv/bin/python benchmarks/evaluate_speed.py [--pieces 100] [--folder DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,10 @@ def main() -> None:
         report = evaluate(str(folder), "bach-chorales")
         write_report(report, Path(tmp) / "report")
         seconds = time.perf_counter() - clock
-    print(f"evaluate {report['sets']['generated']['pieces']} pieces against bach-chorales "
-          f"({report['reference']['pieces']} reference pieces): {seconds:.1f} s; target 60 s")
+    print(
+        f"evaluate {report['sets']['generated']['pieces']} pieces against bach-chorales "
+        f"({report['reference']['pieces']} reference pieces): {seconds:.1f} s; target 60 s"
+    )
 
 
 if __name__ == "__main__":

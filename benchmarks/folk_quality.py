@@ -13,6 +13,7 @@ held-out validation tunes with the same code:
 - notes in key: share of notes whose pitch class is in the key's scale.
 Bar (issue 2): the tunes end on the tonic more often than not.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,18 +55,24 @@ def main() -> None:
     ap.add_argument("--model", default="folk")
     ap.add_argument("--pieces", type=int, default=40)
     ap.add_argument("--bars", type=int, default=16)
-    ap.add_argument("--free-ending", action="store_true",
-                    help="the raw model: do not make the last bar open on the tonic (the default plan)")
+    ap.add_argument(
+        "--free-ending",
+        action="store_true",
+        help="the raw model: do not make the last bar open on the tonic (the default plan)",
+    )
     args = ap.parse_args()
 
     c = composer.load(args.model)
-    ours = summarize([measure(c.generate(bars=args.bars, seed=s, final_cadence=not args.free_ending))
-                      for s in range(args.pieces)])
+    ours = summarize(
+        [measure(c.generate(bars=args.bars, seed=s, final_cadence=not args.free_ending)) for s in range(args.pieces)]
+    )
     _, valid = split_of(c.meta)
     real = summarize([measure(p.score) for p in valid if p.score.notes()])
-    print(f"model {c.name}: {args.pieces} tunes of {args.bars} bars, seeds 0..{args.pieces - 1}, "
-          f"{'free ending' if args.free_ending else 'last bar opens on the tonic (default)'}; "
-          f"real: {len(valid)} held-out tunes of {c.meta['train']['data']}")
+    print(
+        f"model {c.name}: {args.pieces} tunes of {args.bars} bars, seeds 0..{args.pieces - 1}, "
+        f"{'free ending' if args.free_ending else 'last bar opens on the tonic (default)'}; "
+        f"real: {len(valid)} held-out tunes of {c.meta['train']['data']}"
+    )
     print(f"{'measure':22} {'model':>8} {'real':>8}")
     for k in ours:
         print(f"{k:22} {ours[k]:8.3f} {real[k]:8.3f}")

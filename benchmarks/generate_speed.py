@@ -6,6 +6,7 @@ time to the first note, for a shipped model on this machine's CPU.
 Target (issue 2): at least 100x real time (a minute of four-voice music in under 0.6 s) and the
 first note in under 200 ms. Model loading is timed separately and not counted in either.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,10 +33,14 @@ def main() -> None:
     meter = c.default_meter()
     bars = composer.bars_for_seconds(args.seconds, meter, args.tempo)
     music_s = bars * meter.bar_beats * 60.0 / args.tempo
-    print(f"model {c.name}: {c.meta['params'] / 1e6:.2f}M parameters, loaded in {load_s * 1000:.0f} ms; "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    print(f"writing {bars} bars of {meter} at {args.tempo:g} bpm = {music_s:.1f} s of music, "
-          f"{c.tokenizer.config.n_voices} voices")
+    print(
+        f"model {c.name}: {c.meta['params'] / 1e6:.2f}M parameters, loaded in {load_s * 1000:.0f} ms; "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    )
+    print(
+        f"writing {bars} bars of {meter} at {args.tempo:g} bpm = {music_s:.1f} s of music, "
+        f"{c.tokenizer.config.n_voices} voices"
+    )
     c.generate(bars=2, key="C major", meter=meter, tempo_bpm=args.tempo, seed=0)  # warm-up
 
     walls, firsts = [], []

@@ -16,6 +16,7 @@ and (--nll) the likelihood of Bach's own voices under the model:
 
     .venv/bin/python benchmarks/harmonize_quality.py [--pieces 77] [--nll] [--free-cadences]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,7 +52,7 @@ def score_grid(score: Score, T: int) -> np.ndarray:
     grid = np.zeros((T, len(score.parts)), dtype=np.int64)
     for v, part in enumerate(score.parts):
         for x in part.notes:
-            grid[round(x.start_beats * 4):round(x.end_beats * 4), v] = 1 + x.pitch
+            grid[round(x.start_beats * 4) : round(x.end_beats * 4), v] = 1 + x.pitch
     return grid
 
 
@@ -65,10 +66,19 @@ def rates(grid: np.ndarray, melody: Score) -> dict:
     line = melody.parts[0].notes
     key = estimate_key(line)
     ends = assistant.phrase_ends(line, melody.meter)
-    cadences = sum(None not in rows[round(x.start_beats * 4)] and is_cadence_chord(rows[round(x.start_beats * 4)], key)
-                   for x in ends)
-    return {"parallels": len(motions), "crossings": crossings(rows), "wide_spacings": wide_spacings(rows),
-            "out_of_range": out_of_range, "phrase_ends": len(ends), "cadences": cadences, "bars": len(grid) / STEPS_PER_BAR}
+    cadences = sum(
+        None not in rows[round(x.start_beats * 4)] and is_cadence_chord(rows[round(x.start_beats * 4)], key)
+        for x in ends
+    )
+    return {
+        "parallels": len(motions),
+        "crossings": crossings(rows),
+        "wide_spacings": wide_spacings(rows),
+        "out_of_range": out_of_range,
+        "phrase_ends": len(ends),
+        "cadences": cadences,
+        "bars": len(grid) / STEPS_PER_BAR,
+    }
 
 
 def pooled(stats: list[dict]) -> dict:
@@ -100,8 +110,11 @@ def main() -> None:
     ap.add_argument("--iterations", type=int, default=64)
     ap.add_argument("--temperature", type=float, default=0.7)
     ap.add_argument("--free-cadences", action="store_true", help="no planned cadences: the network alone")
-    ap.add_argument("--allow-parallels", action="store_true",
-                    help="the network alone: no repair pass against parallels and no planned cadences")
+    ap.add_argument(
+        "--allow-parallels",
+        action="store_true",
+        help="the network alone: no repair pass against parallels and no planned cadences",
+    )
     ap.add_argument("--nll", action="store_true", help="also the likelihood measures (minutes)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
@@ -110,7 +123,7 @@ def main() -> None:
 
     torch.set_num_threads(2)
     h = assistant.load(args.model)
-    test = load_satb(args.data)["test"][:args.pieces]
+    test = load_satb(args.data)["test"][: args.pieces]
     clock = time.monotonic()
     ours, bach = [], []
     for i, g in enumerate(test):
@@ -125,30 +138,42 @@ def main() -> None:
             allowed[g[:, 0] != REST, 1:, REST] = False
             grid = gibbs.gibbs_fill(h.model, np.where(hidden, 0, g), hidden, allowed, settings, no_parallels=False)[0]
         else:
-            [r] = h.harmonize(melody, seed=args.seed + i, iterations=args.iterations, temperature=args.temperature,
-                              cadences=not args.free_cadences, source=f"test chorale {i}")
+            [r] = h.harmonize(
+                melody,
+                seed=args.seed + i,
+                iterations=args.iterations,
+                temperature=args.temperature,
+                cadences=not args.free_cadences,
+                source=f"test chorale {i}",
+            )
             grid = score_grid(r.score, len(g))
         ours.append(rates(grid, melody))
         bach.append(rates(g, melody))
     seconds = time.monotonic() - clock
     o, b = pooled(ours), pooled(bach)
-    print(f"model {h.name} ({h.meta['params']:,} parameters), {len(test)} test chorales, "
-          f"{sum(s['bars'] for s in bach):.0f} bars, {seconds:.1f} s to harmonize "
-          f"(iterations {args.iterations}, temperature {args.temperature}, "
-          f"cadences {'free' if args.free_cadences or args.allow_parallels else 'planned'}, "
-          f"parallels {'allowed' if args.allow_parallels else 'repaired'})")
+    print(
+        f"model {h.name} ({h.meta['params']:,} parameters), {len(test)} test chorales, "
+        f"{sum(s['bars'] for s in bach):.0f} bars, {seconds:.1f} s to harmonize "
+        f"(iterations {args.iterations}, temperature {args.temperature}, "
+        f"cadences {'free' if args.free_cadences or args.allow_parallels else 'planned'}, "
+        f"parallels {'allowed' if args.allow_parallels else 'repaired'})"
+    )
     print(f"{'per bar':<28}{'ours':>10}{'Bach':>10}{'ratio':>8}")
     for k in ("parallels", "crossings", "wide_spacings", "out_of_range"):
         ratio = o[k] / b[k] if b[k] else float("nan")
         print(f"{k.replace('_', ' '):<28}{o[k]:>10.4f}{b[k]:>10.4f}{ratio:>8.2f}")
-    print(f"{'phrase ends on I or V':<28}{o['cadence_share']:>10.1%}{b['cadence_share']:>10.1%}"
-          f"  ({sum(s['phrase_ends'] for s in bach)} phrase ends)")
+    print(
+        f"{'phrase ends on I or V':<28}{o['cadence_share']:>10.1%}{b['cadence_share']:>10.1%}"
+        f"  ({sum(s['phrase_ends'] for s in bach)} phrase ends)"
+    )
     if args.nll:
         clock = time.monotonic()
         atb, frame = nll_measures(h, test, args.seed)
         print(f"NLL of Bach's alto, tenor, bass given the soprano: {atb:.4f} nats per cell (random order)")
-        print(f"framewise NLL of all four voices: {frame:.4f} nats per frame (random frame order, "
-              f"random voice order within a frame) [{time.monotonic() - clock:.0f} s]")
+        print(
+            f"framewise NLL of all four voices: {frame:.4f} nats per frame (random frame order, "
+            f"random voice order within a frame) [{time.monotonic() - clock:.0f} s]"
+        )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ and building the Score (not loading the model or writing files).
 
     .venv/bin/python benchmarks/harmonize_speed.py [--repeats 5] [--iterations 64]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,16 +30,18 @@ def main() -> None:
     ap.add_argument("--iterations", type=int, default=64)
     args = ap.parse_args()
     h = assistant.load(args.model)
-    melodies = [melody_score(g[:256]) for g in load_satb(DATA)["test"] if len(g) >= 256][:args.repeats]
+    melodies = [melody_score(g[:256]) for g in load_satb(DATA)["test"] if len(g) >= 256][: args.repeats]
     h.harmonize(melodies[0], seed=0, iterations=2)  # warm-up
     times = []
     for i, m in enumerate(melodies):
         clock = time.perf_counter()
         h.harmonize(m, seed=i, iterations=args.iterations)
         times.append(time.perf_counter() - clock)
-    print(f"harmonize 16 bars, 4 voices, {args.iterations} Gibbs iterations, model {h.name}: "
-          f"median {statistics.median(times):.2f} s over {len(times)} melodies "
-          f"(min {min(times):.2f}, max {max(times):.2f}); target 5 s")
+    print(
+        f"harmonize 16 bars, 4 voices, {args.iterations} Gibbs iterations, model {h.name}: "
+        f"median {statistics.median(times):.2f} s over {len(times)} melodies "
+        f"(min {min(times):.2f}, max {max(times):.2f}); target 5 s"
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ validation pieces, untransposed. The n-gram (interpolated absolute discounting, 
 learns from the same training pieces with the same transposition augmentation; the transformer
 is evaluated by the same function its training used (cadenza.train.evaluate).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,10 @@ def main() -> None:
     print(f"transformer ({c.name}, {c.meta['params'] / 1e6:.2f}M parameters): {model_nll:.4f} nats per cell")
     for order in sorted({1, 3, args.order}):
         ng = NGram(order=order).fit(augmented(train_t, c.tokenizer, t["transpose"]))
-        print(f"{order}-gram, absolute discounting, same augmentation: "
-              f"{ng.nll(p.tokens for p in valid_t):.4f} nats per cell")
+        print(
+            f"{order}-gram, absolute discounting, same augmentation: "
+            f"{ng.nll(p.tokens for p in valid_t):.4f} nats per cell"
+        )
 
 
 if __name__ == "__main__":

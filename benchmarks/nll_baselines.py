@@ -8,6 +8,7 @@ harness as `cadenza bench nll --baselines`: frame-level NLL per time step in nat
 - step n-gram: whole steps as symbols, interpolated absolute discounting (D = 0.75) down to the
   independent model. Both learn from the train split only, without transposition.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,11 @@ def main() -> None:
         ind = IndependentPitches().fit(data["train"])
         ngram = StepNGram(ind, order=args.order).fit(data["train"])
         for label, model in (("independent pitches", ind), (f"step {args.order}-gram", ngram)):
-            print(f"{name:14} {label:22} {nll_per_step(model, data['valid']):7.3f} "
-                  f"{nll_per_step(model, data['test']):7.3f}", flush=True)
+            print(
+                f"{name:14} {label:22} {nll_per_step(model, data['valid']):7.3f} "
+                f"{nll_per_step(model, data['test']):7.3f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

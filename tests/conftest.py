@@ -4,6 +4,7 @@ Each source module has its own test file, named after it (cadenza/compose/gibbs.
 cadenza/tokenize/voices.py: test_tokenize_voices.py, cadenza/cli/train.py: test_cli_train.py); what
 several of them need lives here. Tests marked `slow` (real training runs, several CLI subprocesses,
 anything over about 2 s) are left out by `make test-fast`."""
+
 from __future__ import annotations
 
 import gzip
@@ -29,8 +30,13 @@ def _isolated_cache(tmp_path_factory):
 
 def run_cli(*args: str, check: bool = False, timeout: int = 300) -> subprocess.CompletedProcess:
     """Run `cadenza ARGS` as a real subprocess, as a user would."""
-    proc = subprocess.run([sys.executable, "-m", "cadenza.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, env=os.environ.copy())
+    proc = subprocess.run(
+        [sys.executable, "-m", "cadenza.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=os.environ.copy(),
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"cadenza {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
     return proc
@@ -81,9 +87,29 @@ def chorale_midi_folder(tmp_path_factory, chorale) -> Path:
 def tiny_model(tmp_path_factory, chorale_midi_folder) -> Path:
     """A tiny 4-voice model really trained for a few steps by the CLI."""
     out = tmp_path_factory.mktemp("models") / "tiny"
-    run_cli("train", "--data", str(chorale_midi_folder), "--out", str(out), "--steps", "8", "--eval-every", "4",
-            "--embd", "32", "--layers", "1", "--heads", "2", "--block-size", "96", "--batch-size", "4",
-            "--quiet", check=True)
+    run_cli(
+        "train",
+        "--data",
+        str(chorale_midi_folder),
+        "--out",
+        str(out),
+        "--steps",
+        "8",
+        "--eval-every",
+        "4",
+        "--embd",
+        "32",
+        "--layers",
+        "1",
+        "--heads",
+        "2",
+        "--block-size",
+        "96",
+        "--batch-size",
+        "4",
+        "--quiet",
+        check=True,
+    )
     return out
 
 
@@ -122,14 +148,25 @@ def example_score() -> Score:
     """Four parts: a triplet melody, chords, overlapping notes of different lengths (two
     voices, one note tied over two bar lines) on a transposing instrument, and drums; meter,
     key and tempo changes."""
-    soprano = [Note(70, 0, 1, 90), Note(72, 1, 0.5), Note(74, 1.5, 0.5), Note(75, 2, 1 / 3),
-               Note(74, 2 + 1 / 3, 1 / 3), Note(72, 2 + 2 / 3, 1 / 3), Note(70, 3, 4)]  # tied over the bar
+    soprano = [
+        Note(70, 0, 1, 90),
+        Note(72, 1, 0.5),
+        Note(74, 1.5, 0.5),
+        Note(75, 2, 1 / 3),
+        Note(74, 2 + 1 / 3, 1 / 3),
+        Note(72, 2 + 2 / 3, 1 / 3),
+        Note(70, 3, 4),
+    ]  # tied over the bar
     alto = [Note(p, 0, 2) for p in (62, 65)] + [Note(p, 2, 1) for p in (63, 67)] + [Note(65, 3, 3)]
     clarinet = [Note(58, 0, 8), Note(62, 0, 1), Note(63, 1, 1), Note(65, 2, 2.5), Note(67, 4.5, 1.5)]
     drums = [Note(36, 0, 0.25, 110), Note(38, 1, 0.25, 100), Note(42, 1.5, 0.25, 70)]
     return Score(
-        parts=[Part("Soprano", 52, False, soprano), Part("Alto", 0, False, alto),
-               Part("Clarinet", 71, False, clarinet), Part("Drums", 0, True, drums)],
+        parts=[
+            Part("Soprano", 52, False, soprano),
+            Part("Alto", 0, False, alto),
+            Part("Clarinet", 71, False, clarinet),
+            Part("Drums", 0, True, drums),
+        ],
         tempos=[Tempo(0.0, 90.0), Tempo(3.0, 72.0)],
         meters=[Meter(0.0, 3, 4), Meter(3.0, 4, 4)],
         keys=[Key(0.0, 10, "major"), Key(3.0, 7, "minor")],
@@ -149,16 +186,33 @@ def tiny_voices_model(block=64, rope=False):
     from cadenza.nn.transformer import ModelConfig, Transformer
 
     torch.manual_seed(0)
-    return Transformer(ModelConfig(vocab_size=VOICES_TOK.vocab_size, block_size=block, n_layer=2, n_head=2,
-                                   n_embd=32, dropout=0.0, rope=rope)).eval()
+    return Transformer(
+        ModelConfig(
+            vocab_size=VOICES_TOK.vocab_size, block_size=block, n_layer=2, n_head=2, n_embd=32, dropout=0.0, rope=rope
+        )
+    ).eval()
 
 
 def voices_config(**kw):
     """A tiny voices training run's settings (cadenza.families.voices.Config)."""
     from cadenza.families.voices import Config
 
-    base = dict(data="test", steps_per_beat=2, block_size=64, n_layer=1, n_head=2, n_embd=32, dropout=0.1,
-                batch_size=4, lr=3e-3, warmup_steps=2, steps=16, eval_every=8, checkpoint_minutes=0.0, seed=3)
+    base = dict(
+        data="test",
+        steps_per_beat=2,
+        block_size=64,
+        n_layer=1,
+        n_head=2,
+        n_embd=32,
+        dropout=0.1,
+        batch_size=4,
+        lr=3e-3,
+        warmup_steps=2,
+        steps=16,
+        eval_every=8,
+        checkpoint_minutes=0.0,
+        seed=3,
+    )
     return Config(**{**base, **kw})
 
 
@@ -176,6 +230,7 @@ def data(chorale):
 
 
 # -- the orderless model, really trained by the command line ----------------------------------------
+
 
 @pytest.fixture(scope="session")
 def satb_file(tmp_path_factory):
@@ -199,7 +254,30 @@ def satb_file(tmp_path_factory):
 def tiny_harmonizer(tmp_path_factory, satb_file):
     """A tiny orderless model really trained for a few steps by the CLI."""
     out = tmp_path_factory.mktemp("models") / "tinyharm"
-    run_cli("train", "--orderless", "--data", str(satb_file), "--out", str(out), "--steps", "6", "--eval-every", "3",
-            "--embd", "32", "--layers", "1", "--heads", "2", "--batch-size", "4", "--window-steps", "64",
-            "--steps-per-beat", "4", "--quiet", check=True)
+    run_cli(
+        "train",
+        "--orderless",
+        "--data",
+        str(satb_file),
+        "--out",
+        str(out),
+        "--steps",
+        "6",
+        "--eval-every",
+        "3",
+        "--embd",
+        "32",
+        "--layers",
+        "1",
+        "--heads",
+        "2",
+        "--batch-size",
+        "4",
+        "--window-steps",
+        "64",
+        "--steps-per-beat",
+        "4",
+        "--quiet",
+        check=True,
+    )
     return out

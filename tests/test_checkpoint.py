@@ -1,4 +1,5 @@
 """cadenza.nn.checkpoint: weights saved as safetensors and read back exactly, readable by others."""
+
 import pytest
 import torch
 

@@ -1,5 +1,6 @@
 """`cadenza harmonize` and `cadenza infill` (cadenza.cli.assistant) as a user runs them, with a tiny
 orderless model really trained (conftest.tiny_harmonizer)."""
+
 import json
 
 import pytest
@@ -13,8 +14,19 @@ def test_harmonize_keeps_the_melody_and_is_reproducible(tiny_harmonizer, tmp_pat
     from cadenza.io import read_score, write_score
 
     write_score(melody(), tmp_path / "tune.mid")
-    args = ["harmonize", str(tmp_path / "tune.mid"), "--model", str(tiny_harmonizer), "--seed", "4",
-            "--iterations", "6", "--formats", "mid,musicxml", "--quiet"]
+    args = [
+        "harmonize",
+        str(tmp_path / "tune.mid"),
+        "--model",
+        str(tiny_harmonizer),
+        "--seed",
+        "4",
+        "--iterations",
+        "6",
+        "--formats",
+        "mid,musicxml",
+        "--quiet",
+    ]
     run_cli(*args, "--n", "2", "--out", str(tmp_path / "h"), check=True)
     run_cli(*args, "--out", str(tmp_path / "again"), check=True)
     assert (tmp_path / "h-1.mid").read_bytes() == (tmp_path / "again.mid").read_bytes()
@@ -34,9 +46,28 @@ def test_infill_changes_only_the_region(tiny_harmonizer, tmp_path):
 
     piece = make_score(4, bars=4)
     write_score(piece, tmp_path / "piece.mid")
-    run_cli("infill", str(tmp_path / "piece.mid"), "--bars", "2-3", "--voices", "alto,tenor", "--model",
-            str(tiny_harmonizer), "--seed", "1", "--iterations", "5", "--formats", "mid", "--out",
-            str(tmp_path / "f"), "--fix", "3:2:tenor=E3/2", "--quiet", check=True)
+    run_cli(
+        "infill",
+        str(tmp_path / "piece.mid"),
+        "--bars",
+        "2-3",
+        "--voices",
+        "alto,tenor",
+        "--model",
+        str(tiny_harmonizer),
+        "--seed",
+        "1",
+        "--iterations",
+        "5",
+        "--formats",
+        "mid",
+        "--out",
+        str(tmp_path / "f"),
+        "--fix",
+        "3:2:tenor=E3/2",
+        "--quiet",
+        check=True,
+    )
     before, after = read_score(tmp_path / "piece.mid"), read_score(tmp_path / "f.mid")
 
     def outside(part):
@@ -45,20 +76,39 @@ def test_infill_changes_only_the_region(tiny_harmonizer, tmp_path):
     for v in range(4):
         if v in (1, 2):
             assert outside(after.parts[v]) == outside(before.parts[v])
-            assert all(4 <= n.start_beats and n.end_beats <= 12 + 1e-9 for n in after.parts[v].notes
-                       if n not in before.parts[v].notes)
+            assert all(
+                4 <= n.start_beats and n.end_beats <= 12 + 1e-9
+                for n in after.parts[v].notes
+                if n not in before.parts[v].notes
+            )
         else:
             assert after.parts[v].notes == before.parts[v].notes
     # the tenor is the third part; the fixed E3 sounds from bar 3 beat 2 for two beats
     assert any(n.pitch == 52 and n.start_beats <= 9.0 and n.end_beats >= 11.0 for n in after.parts[2].notes)
-    one_line_error(run_cli("infill", str(tmp_path / "piece.mid"), "--bars", "2-3", "--voices", "alto",
-                           "--model", str(tiny_harmonizer), "--fix", "3:2:tenor=E3"), "outside the region")
+    one_line_error(
+        run_cli(
+            "infill",
+            str(tmp_path / "piece.mid"),
+            "--bars",
+            "2-3",
+            "--voices",
+            "alto",
+            "--model",
+            str(tiny_harmonizer),
+            "--fix",
+            "3:2:tenor=E3",
+        ),
+        "outside the region",
+    )
 
 
-@pytest.mark.parametrize("make, args, words", [
-    ("chords", [], "2 parts with notes"),
-    ("high", [], "outside the soprano range"),
-])
+@pytest.mark.parametrize(
+    "make, args, words",
+    [
+        ("chords", [], "2 parts with notes"),
+        ("high", [], "outside the soprano range"),
+    ],
+)
 def test_harmonize_bad_melodies(tiny_harmonizer, tmp_path, make, args, words):
     from cadenza.io import write_score
 

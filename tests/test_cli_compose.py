@@ -1,5 +1,6 @@
 """`cadenza generate` and `cadenza continue` (cadenza.cli.compose) as a user runs them: real
 subprocesses, real files, a tiny model really trained (conftest.tiny_model)."""
+
 import json
 
 import pytest
@@ -10,8 +11,20 @@ pytestmark = pytest.mark.slow  # every test here needs the trained tiny_model an
 
 
 def test_generate_writes_every_format_and_same_seed_gives_identical_midi(tiny_model, tmp_path):
-    args = ["generate", "--model", str(tiny_model), "--bars", "2", "--key", "D major", "--tempo", "72",
-            "--seed", "7", "--quiet"]
+    args = [
+        "generate",
+        "--model",
+        str(tiny_model),
+        "--bars",
+        "2",
+        "--key",
+        "D major",
+        "--tempo",
+        "72",
+        "--seed",
+        "7",
+        "--quiet",
+    ]
     first = run_cli(*args, "--out", str(tmp_path / "a"), check=True)
     run_cli(*args, "--out", str(tmp_path / "b"), "--formats", "mid", check=True)
     for suffix in ("mid", "musicxml", "wav", "png", "json"):
@@ -23,16 +36,41 @@ def test_generate_writes_every_format_and_same_seed_gives_identical_midi(tiny_mo
 
 
 def test_alternatives_use_consecutive_seeds(tiny_model, tmp_path):
-    run_cli("generate", "--model", str(tiny_model), "--bars", "2", "--seed", "3", "--n", "2", "--formats", "mid",
-            "--out", str(tmp_path / "alt"), check=True)
+    run_cli(
+        "generate",
+        "--model",
+        str(tiny_model),
+        "--bars",
+        "2",
+        "--seed",
+        "3",
+        "--n",
+        "2",
+        "--formats",
+        "mid",
+        "--out",
+        str(tmp_path / "alt"),
+        check=True,
+    )
     seeds = [json.loads((tmp_path / f"alt-{i}.json").read_text())["seed"] for i in (1, 2)]
     assert seeds == [3, 4]
     assert (tmp_path / "alt-1.mid").read_bytes() != (tmp_path / "alt-2.mid").read_bytes()
 
 
 def test_no_silent_overwrite(tiny_model, tmp_path):
-    args = ["generate", "--model", str(tiny_model), "--bars", "1", "--seed", "1", "--formats", "mid",
-            "--out", str(tmp_path / "x")]
+    args = [
+        "generate",
+        "--model",
+        str(tiny_model),
+        "--bars",
+        "1",
+        "--seed",
+        "1",
+        "--formats",
+        "mid",
+        "--out",
+        str(tmp_path / "x"),
+    ]
     run_cli(*args, check=True)
     before = (tmp_path / "x.mid").read_bytes()
     one_line_error(run_cli(*args, "--seed", "2"), "exists", "--force")
@@ -46,19 +84,35 @@ def test_continue_keeps_the_prompt(tiny_model, tmp_path, chorale):
 
     prompt = tmp_path / "prompt.mid"
     write_midi(make_score(bars=2), prompt)
-    run_cli("continue", str(prompt), "--model", str(tiny_model), "--bars", "2", "--seed", "1", "--formats", "mid",
-            "--out", str(tmp_path / "next"), check=True)
+    run_cli(
+        "continue",
+        str(prompt),
+        "--model",
+        str(tiny_model),
+        "--bars",
+        "2",
+        "--seed",
+        "1",
+        "--formats",
+        "mid",
+        "--out",
+        str(tmp_path / "next"),
+        check=True,
+    )
     before, after = read_score(prompt), read_score(tmp_path / "next.mid")
     for p, q in zip(before.parts, after.parts):
-        assert q.notes[:len(p.notes)] == p.notes
+        assert q.notes[: len(p.notes)] == p.notes
     assert after.end_beats > before.end_beats
 
 
-@pytest.mark.parametrize("content,words", [
-    (b"", ["empty"]),
-    (b"this is not music at all", ["bad.mid"]),
-    (b"MThd\x00\x00\x00\x06\x00\x01\x00\x01\x01\xe0MTrk\x00\x00\x00\x40\x00\x90\x3c", ["bad.mid"]),
-])
+@pytest.mark.parametrize(
+    "content,words",
+    [
+        (b"", ["empty"]),
+        (b"this is not music at all", ["bad.mid"]),
+        (b"MThd\x00\x00\x00\x06\x00\x01\x00\x01\x01\xe0MTrk\x00\x00\x00\x40\x00\x90\x3c", ["bad.mid"]),
+    ],
+)
 def test_bad_prompt_files_give_one_line_and_exit_2(tiny_model, tmp_path, content, words):
     bad = tmp_path / "bad.mid"
     bad.write_bytes(content)
@@ -66,14 +120,17 @@ def test_bad_prompt_files_give_one_line_and_exit_2(tiny_model, tmp_path, content
     one_line_error(run_cli("render", str(bad)), *words)
 
 
-@pytest.mark.parametrize("args,words", [
-    (["--bars", "0"], ["bars", "at least 1"]),
-    (["--tempo", "-1"], ["tempo", "between"]),
-    (["--key", "H major"], ["unknown key", "D major"]),
-    (["--meter", "4/5"], ["meter"]),
-    (["--top-p", "2"], ["top-p"]),
-    (["--formats", "mp3"], ["mp3", "choose from"]),
-])
+@pytest.mark.parametrize(
+    "args,words",
+    [
+        (["--bars", "0"], ["bars", "at least 1"]),
+        (["--tempo", "-1"], ["tempo", "between"]),
+        (["--key", "H major"], ["unknown key", "D major"]),
+        (["--meter", "4/5"], ["meter"]),
+        (["--top-p", "2"], ["top-p"]),
+        (["--formats", "mp3"], ["mp3", "choose from"]),
+    ],
+)
 def test_impossible_options_say_what_is_accepted(tiny_model, tmp_path, args, words):
     one_line_error(run_cli("generate", "--model", str(tiny_model), "--out", str(tmp_path / "z"), *args), *words)
 
@@ -81,10 +138,29 @@ def test_impossible_options_say_what_is_accepted(tiny_model, tmp_path, args, wor
 def test_generate_takes_rules(tiny_model, tmp_path):
     from cadenza.io import read_score
 
-    run_cli("generate", "--model", str(tiny_model), "--bars", "2", "--seed", "2", "--scale", "D major",
-            "--fix", "2:1:bass=D3/2", "--formats", "mid", "--out", str(tmp_path / "g"), "--quiet", check=True)
+    run_cli(
+        "generate",
+        "--model",
+        str(tiny_model),
+        "--bars",
+        "2",
+        "--seed",
+        "2",
+        "--scale",
+        "D major",
+        "--fix",
+        "2:1:bass=D3/2",
+        "--formats",
+        "mid",
+        "--out",
+        str(tmp_path / "g"),
+        "--quiet",
+        check=True,
+    )
     score = read_score(tmp_path / "g.mid")
     assert all(n.pitch % 12 in (2, 4, 6, 7, 9, 11, 1) for p in score.parts for n in p.notes)
     assert any(n.pitch == 50 and n.start_beats == 4.0 and n.duration_beats >= 2.0 for n in score.parts[3].notes)
-    one_line_error(run_cli("generate", "--model", str(tiny_model), "--bars", "2", "--scale", "D major",
-                           "--fix", "1:1:bass=C3"), "outside the scale")
+    one_line_error(
+        run_cli("generate", "--model", str(tiny_model), "--bars", "2", "--scale", "D major", "--fix", "1:1:bass=C3"),
+        "outside the scale",
+    )

@@ -1,4 +1,5 @@
 """`cadenza evaluate` (cadenza.cli.evaluate) as a user runs it: the HTML and JSON report, bad files counted."""
+
 import json
 
 import pytest
@@ -15,8 +16,18 @@ def test_evaluate_cli_writes_html_and_json_and_counts_bad_files(tmp_path, choral
     for i in range(3):
         write_score(make_score(4, bars=4 + i), gen / f"p{i}.mid")
     (gen / "broken.mid").write_bytes(b"MThd garbage")
-    proc = run_cli("evaluate", str(gen), "--reference", str(chorale_midi_folder / "sub"), "--baseline",
-                   str(chorale_midi_folder), "--out", str(tmp_path / "rep.v0.7"), "--quiet", check=True)
+    proc = run_cli(
+        "evaluate",
+        str(gen),
+        "--reference",
+        str(chorale_midi_folder / "sub"),
+        "--baseline",
+        str(chorale_midi_folder),
+        "--out",
+        str(tmp_path / "rep.v0.7"),
+        "--quiet",
+        check=True,
+    )
     assert str(tmp_path / "rep.v0.7.html") in proc.stdout
     for suffix in ("json", "html"):  # a dotted stem keeps its dots
         (tmp_path / f"rep.v0.7.{suffix}").rename(tmp_path / f"rep.{suffix}")
@@ -27,6 +38,7 @@ def test_evaluate_cli_writes_html_and_json_and_counts_bad_files(tmp_path, choral
     assert len(base["novelty"]["flagged"]) == 6 and base["chords"]["cited_share"] == 1.0
     html = (tmp_path / "rep.html").read_text()
     assert html.count("data:image/png;base64,") == 3 and "parallels per bar" in html
-    again = run_cli("evaluate", str(gen), "--reference", str(chorale_midi_folder / "sub"), "--out",
-                    str(tmp_path / "rep"))
+    again = run_cli(
+        "evaluate", str(gen), "--reference", str(chorale_midi_folder / "sub"), "--out", str(tmp_path / "rep")
+    )
     assert again.returncode == 2 and "exists" in again.stderr

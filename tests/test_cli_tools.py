@@ -1,4 +1,5 @@
 """`cadenza render` and `cadenza models` (cadenza.cli.tools) as a user runs them."""
+
 import pytest
 
 from conftest import make_score, one_line_error, run_cli

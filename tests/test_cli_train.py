@@ -1,5 +1,6 @@
 """`cadenza train` and `cadenza bench nll` (cadenza.cli.train) as a user runs them: real training
 runs in subprocesses, refusals, resuming."""
+
 import gzip
 import json
 import shutil
@@ -28,8 +29,9 @@ def test_forced_train_with_bad_data_keeps_the_old_model(tiny_model, tmp_path, or
     out = tmp_path / "kept"
     shutil.copytree(tiny_model, out)
     before = sorted(p.name for p in out.iterdir())
-    one_line_error(run_cli("train", "--data", "no-such-corpus", "--out", str(out), "--force", *orderless),
-                   "no-such-corpus")
+    one_line_error(
+        run_cli("train", "--data", "no-such-corpus", "--out", str(out), "--force", *orderless), "no-such-corpus"
+    )
     assert sorted(p.name for p in out.iterdir()) == before
 
 
@@ -38,20 +40,46 @@ def test_orderless_training_resumes_and_refuses_to_clobber(tiny_harmonizer, satb
     proc = run_cli("train", "--resume", "--out", str(tiny_harmonizer), "--quiet", check=True)
     assert str(tiny_harmonizer) in proc.stdout
     assert (tiny_harmonizer / "model.safetensors").read_bytes() == before  # a finished run: nothing new
-    one_line_error(run_cli("train", "--orderless", "--data", str(satb_file), "--out", str(tiny_harmonizer)),
-                   "--resume", "--force")
+    one_line_error(
+        run_cli("train", "--orderless", "--data", str(satb_file), "--out", str(tiny_harmonizer)), "--resume", "--force"
+    )
 
 
 def test_bench_cli_trains_evaluates_and_reloads(tmp_path):
     rng = np.random.default_rng(0)
     piece = lambda: [sorted(set(rng.choice([60, 64, 67, 72], size=3).tolist())) for _ in range(20)]
     data = tmp_path / "tiny.json.gz"
-    data.write_bytes(gzip.compress(json.dumps({s: [piece() for _ in range(3)] for s in
-                                               ("train", "valid", "test")}).encode()))
+    data.write_bytes(
+        gzip.compress(json.dumps({s: [piece() for _ in range(3)] for s in ("train", "valid", "test")}).encode())
+    )
     out = tmp_path / "m"
-    proc = run_cli("bench", "nll", "--data", str(data), "--out", str(out), "--steps", "6", "--eval-every", "3",
-                   "--embd", "16", "--layers", "1", "--heads", "2", "--block-size", "32", "--batch-size", "4",
-                   "--baselines", "--with-ngram", "--shift-aware", "--quiet", check=True)
+    proc = run_cli(
+        "bench",
+        "nll",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--steps",
+        "6",
+        "--eval-every",
+        "3",
+        "--embd",
+        "16",
+        "--layers",
+        "1",
+        "--heads",
+        "2",
+        "--block-size",
+        "32",
+        "--batch-size",
+        "4",
+        "--baselines",
+        "--with-ngram",
+        "--shift-aware",
+        "--quiet",
+        check=True,
+    )
     test_line = [line for line in proc.stdout.splitlines() if line.startswith("test NLL")]
     assert len(test_line) == 1 and "baseline independent pitches" in proc.stdout
     assert "mixed with the step 3-gram (weight " in proc.stdout

@@ -1,5 +1,6 @@
 """`cadenza train` and `bench nll` options come from the families' config dataclasses: one
 source for each default, flags that do not apply to a family refused, --config TOML files."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -43,8 +44,17 @@ def test_a_flag_of_another_family_is_refused_not_ignored():
 
 
 def test_the_command_line_refuses_an_inapplicable_flag(tmp_path):
-    proc = run_cli("train", "--family", "orderless", "--data", "bach-chorales", "--programs", "40,40,41,42",
-                   "--out", str(tmp_path / "m"))
+    proc = run_cli(
+        "train",
+        "--family",
+        "orderless",
+        "--data",
+        "bach-chorales",
+        "--programs",
+        "40,40,41,42",
+        "--out",
+        str(tmp_path / "m"),
+    )
     assert proc.returncode == 2 and "--programs does not apply to the orderless family" in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "m").exists()
 
@@ -53,8 +63,13 @@ def test_config_file_values_are_defaults_that_options_override(tmp_path):
     path = tmp_path / "run.toml"
     path.write_text('data = "bach-chorales"\nlayers = 2\nembd = 64\nsteps-per-beat = 4\nprograms = [52, 52, 52, 52]\n')
     values = read_config_file(path)
-    assert values == {"data": "bach-chorales", "n_layer": 2, "n_embd": 64, "steps_per_beat": 4,
-                      "programs": [52, 52, 52, 52]}
+    assert values == {
+        "data": "bach-chorales",
+        "n_layer": 2,
+        "n_embd": 64,
+        "steps_per_beat": 4,
+        "programs": [52, 52, 52, 52],
+    }
     cfg = config_from(by_name("voices").load().Config, "voices", values, {"n_embd": 96}, path)
     assert (cfg.n_layer, cfg.n_embd, cfg.steps_per_beat, cfg.programs) == (2, 96, 4, (52, 52, 52, 52))
 
@@ -74,8 +89,10 @@ def test_a_config_file_key_no_family_has_is_refused(tmp_path):
 @pytest.mark.slow  # a real training run through the CLI
 def test_train_with_a_config_file_records_its_settings(tmp_path, chorale_midi_folder):
     path = tmp_path / "tiny.toml"
-    path.write_text(f'data = "{chorale_midi_folder}"\nlayers = 1\nheads = 2\nembd = 32\nblock-size = 64\n'
-                    "steps = 2\neval-every = 2\n")
+    path.write_text(
+        f'data = "{chorale_midi_folder}"\nlayers = 1\nheads = 2\nembd = 32\nblock-size = 64\n'
+        "steps = 2\neval-every = 2\n"
+    )
     run_cli("train", "--config", str(path), "--out", str(tmp_path / "m"), "--quiet", check=True)
     train = json.loads((tmp_path / "m" / "model.json").read_text())["train"]
     assert (train["n_layer"], train["n_embd"], train["block_size"], train["steps"]) == (1, 32, 64, 2)

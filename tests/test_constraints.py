@@ -1,5 +1,6 @@
 """cadenza.plan.constraints: ranges and a scale as a mask of allowed cells, and the user's fixed
 notes placed on a grid (or refused, in one line)."""
+
 import numpy as np
 import pytest
 
@@ -44,16 +45,28 @@ def test_fixed_notes_are_placed_on_the_grid():
     assert (a, b) == (12, 16)  # bar 2 of 3/4 begins at beat 3: sixteenth-note step 12
 
 
-@pytest.mark.parametrize("note, words", [
-    (FixedNote(1, 1.25, 0, 72), "fixed note soprano C5 at bar 1 beat 1.25 is off this model's grid of 2 steps "
-                                "per beat"),
-    (FixedNote(1, 1, 0, 72, 0.75), "off this model's grid"),
-    (FixedNote(5, 1, 3, 48), "fixed note bass C3 at bar 5 beat 1 lies past the end of the piece"),
-    (FixedNote(4, 4, 2, 55, 2.0), "lies past the end of the piece"),  # it would end after the last bar
-    (FixedNote(2, 5, 1, 60), "fixed note alto C4 at bar 2 beat 5: a bar of 4/4 has only 4 quarter-note beats"),
-    (FixedNote(1, 1, 4, 60), "is for voice 5, past the end of the piece's 4 voices"),
-], ids=["off the grid", "ends off the grid", "past the end", "ends past the end", "beat past the bar",
-        "no such voice"])
+@pytest.mark.parametrize(
+    "note, words",
+    [
+        (
+            FixedNote(1, 1.25, 0, 72),
+            "fixed note soprano C5 at bar 1 beat 1.25 is off this model's grid of 2 steps per beat",
+        ),
+        (FixedNote(1, 1, 0, 72, 0.75), "off this model's grid"),
+        (FixedNote(5, 1, 3, 48), "fixed note bass C3 at bar 5 beat 1 lies past the end of the piece"),
+        (FixedNote(4, 4, 2, 55, 2.0), "lies past the end of the piece"),  # it would end after the last bar
+        (FixedNote(2, 5, 1, 60), "fixed note alto C4 at bar 2 beat 5: a bar of 4/4 has only 4 quarter-note beats"),
+        (FixedNote(1, 1, 4, 60), "is for voice 5, past the end of the piece's 4 voices"),
+    ],
+    ids=[
+        "off the grid",
+        "ends off the grid",
+        "past the end",
+        "ends past the end",
+        "beat past the bar",
+        "no such voice",
+    ],
+)
 def test_fixed_notes_that_cannot_be_placed_are_refused_in_one_line(note, words):
     with pytest.raises(OptionError) as error:
         fixed_spans(Rules(fixed=[note]), Meter(0.0, 4, 4), 2, 32, SATB)

@@ -1,5 +1,6 @@
 """cadenza.data.corpus: the parse cache (a file is parsed once until it changes; a damaged entry is
 parsed again and repaired; the cache lives under $CADENZA_CACHE), loading folders, and splits."""
+
 import gzip
 import os
 
@@ -77,15 +78,22 @@ DAMAGE = {
     "empty": lambda data: b"",
     "not json": lambda data: gzip.compress(b"{'scores': ["),
     "no scores": lambda data: gzip.compress(b'[{"title": "x"}]'),
-    "truncated": lambda data: data[:len(data) // 2],
+    "truncated": lambda data: data[: len(data) // 2],
     "wrong shape": lambda data: gzip.compress(b'{"title": "x"}'),
 }
 
 
-@pytest.mark.parametrize("damage", [
-    "garbage", "empty", "not json", "no scores",
-    "truncated", "wrong shape",
-])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "garbage",
+        "empty",
+        "not json",
+        "no scores",
+        "truncated",
+        "wrong shape",
+    ],
+)
 def test_a_damaged_entry_is_parsed_again_and_repaired(cache, tmp_path, damage):
     song = tmp_path / "song.mid"
     song.write_bytes(b"x" * 10)

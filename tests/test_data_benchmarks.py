@@ -1,5 +1,6 @@
 """cadenza.data.benchmarks: the piano-roll benchmark files and the four-voice grid file, read or
 refused in one line naming the file."""
+
 import gzip
 import json
 
@@ -19,17 +20,24 @@ def write(path, content) -> str:
 def test_a_benchmark_file_reads_as_steps_of_pitches(tmp_path):
     data = {"train": [[[60, 64], [], [62.0]]], "valid": [[[59]]], "test": [[[61], [61]]]}
     assert load_benchmark(write(tmp_path / "b.json.gz", data)) == {
-        "train": [[[60, 64], [], [62]]], "valid": [[[59]]], "test": [[[61], [61]]]}
+        "train": [[[60, 64], [], [62]]],
+        "valid": [[[59]]],
+        "test": [[[61], [61]]],
+    }
 
 
-@pytest.mark.parametrize("content, words", [
-    (None, "no such file"),
-    (b"not gzip", "not a gzip JSON benchmark file"),
-    (gzip.compress(b"[1, 2")[:-3], "not a gzip JSON benchmark file"),  # cut short
-    ({"train": [[[60]]], "valid": [[[60]]]}, "expected the splits train, valid, test"),
-    ({"train": [[[60]]], "valid": [], "test": [[[60]]]}, "each a non-empty list"),
-    ({"train": [[[None, 60]]], "valid": [[[60]]], "test": [[[60]]]}, "a step is not a list of MIDI pitches"),
-], ids=["missing", "not gzip", "truncated", "a split missing", "an empty split", "a rest in a step"])
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (None, "no such file"),
+        (b"not gzip", "not a gzip JSON benchmark file"),
+        (gzip.compress(b"[1, 2")[:-3], "not a gzip JSON benchmark file"),  # cut short
+        ({"train": [[[60]]], "valid": [[[60]]]}, "expected the splits train, valid, test"),
+        ({"train": [[[60]]], "valid": [], "test": [[[60]]]}, "each a non-empty list"),
+        ({"train": [[[None, 60]]], "valid": [[[60]]], "test": [[[60]]]}, "a step is not a list of MIDI pitches"),
+    ],
+    ids=["missing", "not gzip", "truncated", "a split missing", "an empty split", "a rest in a step"],
+)
 def test_a_bad_benchmark_file_is_one_line_naming_it(tmp_path, content, words):
     path = tmp_path / "bad.json.gz"
     if content is not None:
@@ -41,8 +49,10 @@ def test_a_bad_benchmark_file_is_one_line_naming_it(tmp_path, content, words):
 
 
 def test_the_satb_file_reads_as_grids_of_cells(tmp_path):
-    path = write(tmp_path / "satb.json.gz", {"train": [[[72, 67, None, 48], [74, 67, 60, 50]]],
-                                            "valid": [[[60, 55, 52, 48]]], "test": [[[None] * 4]]})
+    path = write(
+        tmp_path / "satb.json.gz",
+        {"train": [[[72, 67, None, 48], [74, 67, 60, 50]]], "valid": [[[60, 55, 52, 48]]], "test": [[[None] * 4]]},
+    )
     assert is_satb_file(path) and not is_satb_file(str(tmp_path / "other.json.gz"))
     assert not is_satb_file("bach-chorales")
     grids = load_satb(path)

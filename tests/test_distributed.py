@@ -1,6 +1,7 @@
 """Data-parallel training (cadenza.train.distributed): two processes under torchrun (gloo on CPU)
 train the same model as one process given the same global batch and seed, write the same files,
 and only rank 0 writes them; an interrupted run resumes in two processes to the same model."""
+
 from __future__ import annotations
 
 import json
@@ -19,7 +20,7 @@ from conftest import make_score, one_line_error, run_cli
 # and each worker. An audit hook logs, per process, its RANK and every file it creates, writes,
 # renames or removes under CADENZA_TEST_WATCH; with CADENZA_TEST_FAIL_AT=N it fails the N-th
 # checkpoint write, as a crash would, leaving the checkpoint of the step before.
-SITECUSTOMIZE = r'''
+SITECUSTOMIZE = r"""
 import os, sys
 
 _watch, _log = os.environ.get("CADENZA_TEST_WATCH"), os.environ.get("CADENZA_TEST_LOG")
@@ -49,11 +50,34 @@ if _watch and _log:
                 raise RuntimeError("the test stops this run here")
 
     sys.addaudithook(_hook)
-'''
+"""
 
-TRAIN = ["--block-size", "64", "--layers", "1", "--heads", "2", "--embd", "32", "--dropout", "0", "--batch-size", "4",
-         "--lr", "3e-3", "--warmup-steps", "2", "--steps", "12", "--eval-every", "4", "--checkpoint-minutes", "0",
-         "--seed", "3"]
+TRAIN = [
+    "--block-size",
+    "64",
+    "--layers",
+    "1",
+    "--heads",
+    "2",
+    "--embd",
+    "32",
+    "--dropout",
+    "0",
+    "--batch-size",
+    "4",
+    "--lr",
+    "3e-3",
+    "--warmup-steps",
+    "2",
+    "--steps",
+    "12",
+    "--eval-every",
+    "4",
+    "--checkpoint-minutes",
+    "0",
+    "--seed",
+    "3",
+]
 
 
 @pytest.fixture(scope="module")
@@ -78,12 +102,17 @@ def cadenza(hooks: Path, out: Path, *args: str, fail_at: int = 0) -> tuple[subpr
     """Run `cadenza ARGS` as a user would, watching out/: (the process, the log lines of every
     Python process it started, each split into words)."""
     log = Path(tempfile.mkdtemp(prefix=f"{out.name}-log-", dir=out.parent))
-    env = {**os.environ, "CADENZA_TEST_WATCH": str(out), "CADENZA_TEST_LOG": str(log),
-           "CADENZA_TEST_FAIL_AT": str(fail_at),
-           "PYTHONPATH": os.pathsep.join(p for p in (str(hooks), os.environ.get("PYTHONPATH")) if p)}
+    env = {
+        **os.environ,
+        "CADENZA_TEST_WATCH": str(out),
+        "CADENZA_TEST_LOG": str(log),
+        "CADENZA_TEST_FAIL_AT": str(fail_at),
+        "PYTHONPATH": os.pathsep.join(p for p in (str(hooks), os.environ.get("PYTHONPATH")) if p),
+    }
     env.pop("WORLD_SIZE", None)
-    proc = subprocess.run([sys.executable, "-m", "cadenza.cli", *args], capture_output=True, text=True,
-                          timeout=300, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cadenza.cli", *args], capture_output=True, text=True, timeout=300, env=env
+    )
     return proc, [line.split() for f in sorted(log.iterdir()) for line in f.read_text().splitlines()]
 
 
@@ -163,9 +192,11 @@ def test_each_familys_loss_weight_makes_split_batches_exact(tmp_path, folder):
     splits = {s: [piece() for _ in range(3)] for s in ("train", "valid", "test")}
     bench.write_bytes(gzip.compress(json.dumps(splits).encode()))
     small = dict(n_layer=1, n_head=2, n_embd=16, batch_size=4, dropout=0.0, steps=1)
-    configs = {"voices": dict(data=str(folder), block_size=64, **small),
-               "orderless": dict(data=str(folder), window_steps=32, **small),
-               "benchmark": dict(data=str(bench), block_size=32, **small)}
+    configs = {
+        "voices": dict(data=str(folder), block_size=64, **small),
+        "orderless": dict(data=str(folder), window_steps=32, **small),
+        "benchmark": dict(data=str(bench), block_size=32, **small),
+    }
     uneven = False
     for name, settings in configs.items():
         module = by_name(name).load()
@@ -184,8 +215,11 @@ def test_each_familys_loss_weight_makes_split_batches_exact(tmp_path, folder):
 
 def test_nproc_is_checked_in_one_line_before_anything_starts(tmp_path, folder):
     one_line_error(run_cli("train", "--data", str(folder), "--out", str(tmp_path / "m"), "--nproc", "0"), "--nproc")
-    one_line_error(run_cli("train", "--data", str(folder), "--out", str(tmp_path / "m"), "--nproc", "2",
-                           "--batch-size", "5"), "--batch-size 5", "2 processes")
+    one_line_error(
+        run_cli("train", "--data", str(folder), "--out", str(tmp_path / "m"), "--nproc", "2", "--batch-size", "5"),
+        "--batch-size 5",
+        "2 processes",
+    )
     assert not (tmp_path / "m").exists()
 
 
@@ -193,8 +227,12 @@ def test_the_launcher_reruns_the_command_without_nproc(monkeypatch):
     from cadenza.errors import OptionError
     from cadenza.train import distributed
 
-    assert distributed.without_nproc(["train", "--nproc", "2", "--out", "x", "--nproc=3", "--quiet"]) == \
-        ["train", "--out", "x", "--quiet"]
+    assert distributed.without_nproc(["train", "--nproc", "2", "--out", "x", "--nproc=3", "--quiet"]) == [
+        "train",
+        "--out",
+        "x",
+        "--quiet",
+    ]
     monkeypatch.delenv("WORLD_SIZE", raising=False)
     assert distributed.should_launch(2) and not distributed.should_launch(1)
     with distributed.joined() as group:  # one process: no process group at all

@@ -1,4 +1,5 @@
 """cadenza.evaluate.measures: the measures on pieces whose answers are known."""
+
 import math
 
 import numpy as np

@@ -1,4 +1,5 @@
 """cadenza.evaluate.ngram: the cell n-gram baseline is a normalized model, far better than uniform."""
+
 import pytest
 
 from cadenza.evaluate.ngram import NGram

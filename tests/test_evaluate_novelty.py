@@ -1,4 +1,5 @@
 """cadenza.evaluate.novelty: copies of the reference melodies are found, transposed or not."""
+
 from cadenza.evaluate.novelty import ReferenceIndex
 from cadenza.score import transpose
 from conftest import melody_of as melody

@@ -1,4 +1,5 @@
 """cadenza.evaluate.report: comparing the distributions of a measure."""
+
 import numpy as np
 
 from cadenza.evaluate.report import compare

@@ -1,5 +1,6 @@
 """cadenza.evaluate.step_baselines: the independent-pitch and step n-gram baselines are normalized
 over every pitch set."""
+
 import itertools
 import math
 
@@ -15,5 +16,3 @@ def test_baselines_are_normalized():
     steps = [tuple(c) for r in range(5) for c in itertools.combinations(range(60, 64), r)]
     assert sum(math.exp(ind.logprob(s)) for s in steps) == pytest.approx(1.0)
     assert sum(math.exp(ngram.logprob(((60,),), s)) for s in steps) == pytest.approx(1.0)
-
-

@@ -1,5 +1,6 @@
 """The shipped examples are what the shipped models write today: the same seed gives the same
 MIDI, byte for byte (examples/README.md lists the commands)."""
+
 from __future__ import annotations
 
 import json
@@ -20,9 +21,17 @@ def test_generated_example_is_byte_identical(record, tmp_path):
 
     r = json.loads(record.read_text())
     c = composer.load(r["model"])
-    score = c.generate(bars=r["bars"], key=r["key"], meter=r["meter"], tempo_bpm=r["tempo"],
-                       temperature=r["temperature"], top_p=r["top_p"], seed=r["seed"],
-                       allow_parallels=r["allow_parallels"], final_cadence=not r["free_ending"])
+    score = c.generate(
+        bars=r["bars"],
+        key=r["key"],
+        meter=r["meter"],
+        tempo_bpm=r["tempo"],
+        temperature=r["temperature"],
+        top_p=r["top_p"],
+        seed=r["seed"],
+        allow_parallels=r["allow_parallels"],
+        final_cadence=not r["free_ending"],
+    )
     out = write_score(score, tmp_path / "piece.mid")
     assert out.read_bytes() == record.with_suffix(".mid").read_bytes()
 
@@ -33,8 +42,13 @@ def test_the_example_harmonization_is_byte_identical(tmp_path):
 
     record = json.loads((EXAMPLES / "harmonized-roland-und-godelinde-seed1.json").read_text())
     h = hub.load(record["model"], expect="orderless")
-    [result] = h.harmonize(read_score(EXAMPLES / "melody-roland-und-godelinde.musicxml"), voices=record["voices"],
-                           temperature=record["temperature"], seed=record["seed"], iterations=record["iterations"],
-                           source=record["melody"])
+    [result] = h.harmonize(
+        read_score(EXAMPLES / "melody-roland-und-godelinde.musicxml"),
+        voices=record["voices"],
+        temperature=record["temperature"],
+        seed=record["seed"],
+        iterations=record["iterations"],
+        source=record["melody"],
+    )
     out = write_score(result.score, tmp_path / "harmonized.mid")
     assert out.read_bytes() == (EXAMPLES / "harmonized-roland-und-godelinde-seed1.mid").read_bytes()

@@ -1,6 +1,7 @@
 """cadenza.families (the registry): families by name and by the kind a model.json records, the
 networks they build, and one-line refusals of anything else. (tests/test_cli_train_options.py
 checks that every family module has the whole interface.)"""
+
 import pytest
 
 from cadenza.errors import OptionError
@@ -29,17 +30,29 @@ def test_an_unknown_family_name_is_one_line_naming_the_families():
     assert one_line(error) == "unknown family 'Voices'; families: voices, orderless, benchmark"
 
 
-@pytest.mark.parametrize("meta, kind", [
-    ({"tokenizer": {"kind": "midi-like"}}, "'midi-like'"),
-    ({"tokenizer": {}}, "None"),
-    ({}, "None"),
-    ([], "None"),
-    (None, "None"),
-    ("voices", "None"),
-    ({"tokenizer": None}, "None"),
-    ({"tokenizer": "voices"}, "None"),
-], ids=["unknown kind", "no kind", "no tokenizer", "a list", "null", "a string", "null tokenizer",
-        "a string tokenizer"])
+@pytest.mark.parametrize(
+    "meta, kind",
+    [
+        ({"tokenizer": {"kind": "midi-like"}}, "'midi-like'"),
+        ({"tokenizer": {}}, "None"),
+        ({}, "None"),
+        ([], "None"),
+        (None, "None"),
+        ("voices", "None"),
+        ({"tokenizer": None}, "None"),
+        ({"tokenizer": "voices"}, "None"),
+    ],
+    ids=[
+        "unknown kind",
+        "no kind",
+        "no tokenizer",
+        "a list",
+        "null",
+        "a string",
+        "null tokenizer",
+        "a string tokenizer",
+    ],
+)
 def test_an_unknown_kind_is_one_line_naming_the_file_and_the_known_kinds(meta, kind):
     with pytest.raises(OptionError) as error:
         of_meta(meta, "somewhere/model.json")
@@ -57,6 +70,10 @@ def test_each_family_builds_the_network_its_model_json_describes():
     assert type(voices) is Transformer and voices.config.vocab_size == 20 and voices.config.block_size == 16
     bench = build_network({"tokenizer": {"kind": "pianoroll"}, "model": {**causal, "n_conditions": 3}})
     assert type(bench) is Transformer and bench.config.n_conditions == 3
-    orderless = build_network({"tokenizer": {"kind": "cells"},
-                               "model": {"n_voices": 2, "steps_per_beat": 2, "n_layer": 1, "n_head": 2, "n_embd": 8}})
+    orderless = build_network(
+        {
+            "tokenizer": {"kind": "cells"},
+            "model": {"n_voices": 2, "steps_per_beat": 2, "n_layer": 1, "n_head": 2, "n_embd": 8},
+        }
+    )
     assert type(orderless) is OrderlessModel and orderless.config.n_voices == 2

@@ -1,5 +1,6 @@
 """cadenza.families.benchmark: exact normalization, honest windows, packed training rows, the
 model's range, shift conditions, the mixture weight."""
+
 import itertools
 import json
 import math
@@ -25,8 +26,9 @@ TOK = PianoRollTokenizer(PianoRollConfig(60, 63))  # four pitches: 16 possible s
 
 def tiny(block=32):
     torch.manual_seed(1)
-    return Transformer(ModelConfig(vocab_size=TOK.vocab_size, block_size=block, n_layer=2, n_head=2, n_embd=16,
-                                   dropout=0.0)).eval()
+    return Transformer(
+        ModelConfig(vocab_size=TOK.vocab_size, block_size=block, n_layer=2, n_head=2, n_embd=16, dropout=0.0)
+    ).eval()
 
 
 @torch.no_grad()
@@ -92,7 +94,7 @@ def test_training_rows_are_full_windows_of_real_pieces():
             steps = [[p - shift for p in step] for step in tok.decode(xs[1:] + ys[-1:])]
             whole = steps[:-1] if ys[-1] != END else steps  # a window cut by the row's end loses its last step
             # BOS leads a window from a piece's first step, END one from a later step, as in scoring
-            at = [i for p in pieces for i in range(len(p)) if p[i:i + len(whole)] == whole]
+            at = [i for p in pieces for i in range(len(p)) if p[i : i + len(whole)] == whole]
             assert (0 in at) if xs[0] == BOS else (xs[0] == END and any(i > 0 for i in at))
             leads.add(xs[0])
             shifts.add(shift)
@@ -116,8 +118,11 @@ def test_a_shift_aware_model_is_scored_as_untransposed():
     from cadenza.families.benchmark import shift_condition
 
     torch.manual_seed(0)
-    model = Transformer(ModelConfig(vocab_size=TOK.vocab_size, block_size=32, n_layer=1, n_head=2, n_embd=16,
-                                    dropout=0.0, n_conditions=5)).eval()  # shifts -2..+2
+    model = Transformer(
+        ModelConfig(
+            vocab_size=TOK.vocab_size, block_size=32, n_layer=1, n_head=2, n_embd=16, dropout=0.0, n_conditions=5
+        )
+    ).eval()  # shifts -2..+2
     x = torch.tensor([TOK.encode([[60], [61, 63]])])
     untransposed = masked_logits(model, x, conditions=torch.full_like(x, shift_condition(model, 0)))
     assert shift_condition(model, 0) == 2 and shift_condition(model, -2) == 0
@@ -168,8 +173,12 @@ def test_step_batches_fill_rows_with_windows_from_step_starts():
             assert plain[0] in (BOS, END)
             # the window is its piece from a step start on, led by the token before that step: BOS
             # at the piece's start, else the previous step's END
-            found = [(i, at) for i, e in enumerate(encoded) for at in range(1, len(e))
-                     if e[at - 1:at - 1 + len(plain)] == plain and (at == 1 or e[at - 1] == END)]
+            found = [
+                (i, at)
+                for i, e in enumerate(encoded)
+                for at in range(1, len(e))
+                if e[at - 1 : at - 1 + len(plain)] == plain and (at == 1 or e[at - 1] == END)
+            ]
             assert found, window
             assert (plain[0] == BOS) == all(at == 1 for _, at in found)
             shifts.add(shift)

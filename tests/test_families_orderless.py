@@ -1,6 +1,7 @@
 """cadenza.families.orderless: training batches (windows of whole beats, masks from training_mask,
 MASK only where hidden, transpositions in range, a state that reproduces them), the training
 masks, and the exact likelihood under an ordering."""
+
 import json
 import math
 
@@ -34,7 +35,7 @@ def locate(y: np.ndarray, sources: list[np.ndarray]) -> list[tuple[int, int, int
     found = []
     for i, g in enumerate(sources):
         for start in range(len(g) - len(y) + 1):
-            w = g[start:start + len(y)]
+            w = g[start : start + len(y)]
             if not ((w == REST) == (y == REST)).all() or not (w > REST).any():
                 continue
             shift = int(y[w > REST][0] - w[w > REST][0])

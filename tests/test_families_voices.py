@@ -1,6 +1,7 @@
 """cadenza.families.voices: training batches (windows from a bar line after the BOS KEY METER
 prefix, targets on cells only, transpositions in range that move the key too, a state that
 reproduces them) and evaluation windows that score every cell once."""
+
 import json
 
 import numpy as np
@@ -26,7 +27,7 @@ def expected_window(p, bar: int, shift: int, n: int) -> np.ndarray:
     key = TOK.token_key(int(p.tokens[1]))
     prefix = [BOS, TOK.key_token(Key(0.0, (key.tonic + shift) % 12, key.mode)), int(p.tokens[2])]
     start = int(p.bar_starts[bar])
-    body = p.tokens[start:start + n - PREFIX_LEN].copy()
+    body = p.tokens[start : start + n - PREFIX_LEN].copy()
     is_pitch = (body >= PITCH0) & (body < PITCH0 + N_PITCHES)
     body[is_pitch] += shift
     return np.concatenate([prefix, body])
@@ -39,7 +40,7 @@ def locate(x: np.ndarray, pieces) -> list[tuple[int, int, int]]:
     found = []
     for i, p in enumerate(pieces):
         for bar, start in enumerate(p.bar_starts):
-            body = p.tokens[start:start + n - PREFIX_LEN]
+            body = p.tokens[start : start + n - PREFIX_LEN]
             if len(body) != n - PREFIX_LEN:
                 continue
             pitch = (body >= PITCH0) & (body < PITCH0 + N_PITCHES)
@@ -77,7 +78,7 @@ def test_windows_start_at_a_bar_after_the_prefix_and_targets_are_cells_only(data
             n = int((row_x != PAD).sum())
             # y[i] is the token after x[i] where that is a cell (REST, HOLD, pitch), else PAD
             want = [t if is_cell(t) else PAD for t in row_x[1:n].tolist()]
-            assert row_y[:n - 1].tolist() == want
+            assert row_y[: n - 1].tolist() == want
             assert is_cell(int(row_y[n - 1])) or row_y[n - 1] == PAD
             assert (row_y[n:] == PAD).all()
             assert all(is_cell(t) or t == PAD for t in row_y.tolist())  # no BAR, key, meter or EOS target
@@ -121,8 +122,9 @@ def test_transpose_tokens_moves_pitches_and_key_only():
 
 
 def test_cell_targets_keep_cells_and_pad_the_rest():
-    ids = np.array([BOS, TOK.key_token(Key(0.0, 0, "major")), TOK.meter0, TOK.bar0 + 2, REST, HOLD, PITCH0,
-                    PITCH0 + 127, EOS])
+    ids = np.array(
+        [BOS, TOK.key_token(Key(0.0, 0, "major")), TOK.meter0, TOK.bar0 + 2, REST, HOLD, PITCH0, PITCH0 + 127, EOS]
+    )
     assert cell_targets(ids).tolist() == [PAD, PAD, PAD, PAD, REST, HOLD, PITCH0, PITCH0 + 127, PAD]
 
 

@@ -1,6 +1,7 @@
 """cadenza.compose.gibbs: parallels found and forbidden exactly, and Gibbs sampling with its repair
 pass: hidden cells end free of parallel fifths and octaves when the rules leave a way out,
 visible cells never change, every cell stays within what `allowed` permits."""
+
 import numpy as np
 import pytest
 import torch
@@ -42,16 +43,18 @@ def test_forbidden_values_are_exactly_those_that_add_a_parallel():
 
 # -- the repair pass ---------------------------------------------------------------------------
 
+
 def tiny_orderless(n_voices=4):
     """An untrained orderless model: its choices are arbitrary, so parallels come easily."""
     torch.manual_seed(0)
-    return OrderlessModel(OrderlessConfig(n_voices=n_voices, steps_per_beat=2, n_layer=1, n_head=2,
-                                          n_embd=16, dropout=0.0)).eval()
+    return OrderlessModel(
+        OrderlessConfig(n_voices=n_voices, steps_per_beat=2, n_layer=1, n_head=2, n_embd=16, dropout=0.0)
+    ).eval()
 
 
 def hidden_parallels(grid, hidden):
     """The parallels (step, upper, lower, interval) that touch a hidden cell."""
-    return [(t, a, b, i) for t, a, b, i in parallels(grid) if hidden[t - 1:t + 1][:, [a, b]].any()]
+    return [(t, a, b, i) for t, a, b, i in parallels(grid) if hidden[t - 1 : t + 1][:, [a, b]].any()]
 
 
 @pytest.mark.parametrize("given", [0, 1])
@@ -68,8 +71,14 @@ def test_repair_removes_hand_made_parallel_fifths_within_the_allowed_cells(given
     assert len(hidden_parallels(grid, hidden)) == 5
     for seed in range(5):
         g = grid.copy()
-        _repair(tiny_orderless(2), g, hidden, allowed, GibbsSettings(seed=seed, repair_rounds=1),
-                np.random.default_rng(seed))
+        _repair(
+            tiny_orderless(2),
+            g,
+            hidden,
+            allowed,
+            GibbsSettings(seed=seed, repair_rounds=1),
+            np.random.default_rng(seed),
+        )
         assert hidden_parallels(g, hidden) == [], (seed, g)  # one round is enough: each note has a way out
         assert (g[:, given] == grid[:, given]).all()  # the given voice is untouched
         assert all(allowed[t, free, g[t, free]] for t in range(len(g)))  # pitches 60..79, no rest
@@ -88,10 +97,13 @@ def test_repair_keeps_a_parallel_the_allowed_cells_force():
     assert (g == grid).all()
 
 
-@pytest.mark.parametrize("alto_allowed, repaired", [
-    (([65], [66, 67]), [65, 66]),  # the second note may not arrive in a fifth from the first
-    (([64, 65], [67]), [64, 67]),  # the first note may not leave in a fifth to the second
-])
+@pytest.mark.parametrize(
+    "alto_allowed, repaired",
+    [
+        (([65], [66, 67]), [65, 66]),  # the second note may not arrive in a fifth from the first
+        (([64, 65], [67]), [64, 67]),  # the first note may not leave in a fifth to the second
+    ],
+)
 def test_repair_forbids_notes_that_arrive_or_leave_in_parallel(alto_allowed, repaired):
     # soprano (given) C5 D5 over alto (hidden) F4 G4: parallel fifths; each alto note has one legal value
     grid = _cells([[72, 65], [74, 67]])
@@ -102,8 +114,14 @@ def test_repair_forbids_notes_that_arrive_or_leave_in_parallel(alto_allowed, rep
         allowed[t, 1, [p + 1 for p in pitches]] = True
     for seed in range(10):
         g = grid.copy()
-        _repair(tiny_orderless(2), g, hidden, allowed, GibbsSettings(seed=seed, temperature=5.0, repair_rounds=1),
-                np.random.default_rng(seed))
+        _repair(
+            tiny_orderless(2),
+            g,
+            hidden,
+            allowed,
+            GibbsSettings(seed=seed, temperature=5.0, repair_rounds=1),
+            np.random.default_rng(seed),
+        )
         assert (g[:, 1] - 1).tolist() == repaired, seed
 
 
@@ -135,15 +153,23 @@ def test_gibbs_fill_ends_without_parallels_among_hidden_cells(problem):
         assert (g[~hidden] == grid[~hidden]).all()  # visible cells never change
         assert allowed[t, v, g[t, v]].all()  # every hidden cell within its allowed values
     assert ((before != after) & hidden).any() and not ((before != after) & ~hidden).any()
-    once = gibbs_fill(model, grid, hidden, allowed, GibbsSettings(iterations=6, temperature=2.0, repair_rounds=1),
-                      n_samples=4, no_parallels=True)
+    once = gibbs_fill(
+        model,
+        grid,
+        hidden,
+        allowed,
+        GibbsSettings(iterations=6, temperature=2.0, repair_rounds=1),
+        n_samples=4,
+        no_parallels=True,
+    )
     assert (once == after).all()  # one round was enough: every note had a legal way out
 
 
 def test_gibbs_fill_without_repair_still_keeps_visible_and_allowed_cells(problem):
     grid, hidden, allowed = problem
-    out = gibbs_fill(tiny_orderless(), grid, hidden, allowed, GibbsSettings(iterations=3, seed=9), n_samples=2,
-                     no_parallels=False)
+    out = gibbs_fill(
+        tiny_orderless(), grid, hidden, allowed, GibbsSettings(iterations=3, seed=9), n_samples=2, no_parallels=False
+    )
     t, v = np.nonzero(hidden)
     for g in out:
         assert (g[~hidden] == grid[~hidden]).all() and allowed[t, v, g[t, v]].all()

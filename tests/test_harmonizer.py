@@ -1,5 +1,6 @@
 """cadenza.compose.harmonizer: harmonizing a melody through the Python API, with a tiny orderless
 model really trained (conftest.tiny_harmonizer): rules, voice counts, phrase ends."""
+
 import pytest
 
 from cadenza.errors import OptionError

@@ -1,6 +1,7 @@
 """cadenza.hub: models found by folder, by name in $CADENZA_MODELS, among the shipped ones and in
 $CADENZA_HOME/models, in that order; one-line errors for folders that are not models and for
 names that lead nowhere."""
+
 import json
 import os
 
@@ -55,8 +56,10 @@ def test_a_folder_that_is_no_model_is_refused(places, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(OptionError) as error:
         hub.find_model(str(tmp_path / "empty"))
-    assert one_line(error) == f"{tmp_path / 'empty'}: not a Cadenza model folder (no model.json); train one with " \
-                              "`cadenza train`"
+    assert (
+        one_line(error) == f"{tmp_path / 'empty'}: not a Cadenza model folder (no model.json); train one with "
+        "`cadenza train`"
+    )
 
 
 def test_an_unknown_name_lists_every_model_found(places):

@@ -1,5 +1,6 @@
 """cadenza.io: reading and writing scores by suffix, and the one-line errors users get for bad
 files, missing files, unknown suffixes and files that already exist."""
+
 from pathlib import Path
 
 import pytest

@@ -10,8 +10,9 @@ from conftest import make_score
 
 
 def one_note(program: int = 0, is_drum: bool = False, bpm: float = 120.0) -> Score:
-    return Score(parts=[Part("p", program, is_drum, [Note(60 if not is_drum else 38, 0.0, 2.0, 100)])],
-                 tempos=[Tempo(0.0, bpm)])
+    return Score(
+        parts=[Part("p", program, is_drum, [Note(60 if not is_drum else 38, 0.0, 2.0, 100)])], tempos=[Tempo(0.0, bpm)]
+    )
 
 
 def test_each_program_sounds_different_and_length_follows_the_tempo():
@@ -48,8 +49,9 @@ def test_long_ogg_is_written_in_blocks_without_crashing(tmp_path):
     import soundfile
 
     # 48 s of music: libsndfile's Vorbis encoder crashed when given this much in one call
-    score = Score(parts=[Part("p", 0, False, [Note(60 + i % 12, i * 1.0, 1.0) for i in range(96)])],
-                  tempos=[Tempo(0.0, 120.0)])
+    score = Score(
+        parts=[Part("p", 0, False, [Note(60 + i % 12, i * 1.0, 1.0) for i in range(96)])], tempos=[Tempo(0.0, 120.0)]
+    )
     path = write_audio(score, tmp_path / "long.ogg")
     info = soundfile.info(str(path))
     assert info.duration == pytest.approx(48 + 1.5, abs=0.1)

@@ -1,5 +1,6 @@
 """cadenza.io.midi: real round trips through real MIDI files (symusic in, mido out): notes, parts,
 tempo, meter and key changes, the file layout, type 0 files."""
+
 import mido
 
 from cadenza.io import read_score
@@ -12,8 +13,7 @@ def test_midi_round_trip_keeps_notes_parts_and_changes(tmp_path):
     score = example_score()
     out = write_midi(score, tmp_path / "example.mid")
     back = read_midi(out)
-    assert [(p.name, p.program, p.is_drum) for p in back.parts] == [
-        (p.name, p.program, p.is_drum) for p in score.parts]
+    assert [(p.name, p.program, p.is_drum) for p in back.parts] == [(p.name, p.program, p.is_drum) for p in score.parts]
     for original, read in zip(score.parts, back.parts):
         assert note_tuples(read) == note_tuples(original)
     assert [n.velocity for n in back.parts[0].notes][:1] == [90]
@@ -40,8 +40,10 @@ def test_midi_bytes_are_deterministic(tmp_path):
 
 
 def test_every_key_survives_midi(tmp_path):
-    keys = [Key(float(i), tonic, mode) for i, (tonic, mode) in
-            enumerate((t, m) for m in ("major", "minor") for t in range(12))]
+    keys = [
+        Key(float(i), tonic, mode)
+        for i, (tonic, mode) in enumerate((t, m) for m in ("major", "minor") for t in range(12))
+    ]
     score = Score(parts=[Part("p", 0, False, [Note(60, 0, 24)])], keys=keys)
     assert read_midi(write_midi(score, tmp_path / "keys.mid")).keys == keys
 
@@ -66,5 +68,8 @@ def test_type_0_file_is_split_by_channel(tmp_path):
     midi.save(path)
     score = read_score(path)
     assert sorted((p.program, p.is_drum, [n.pitch for n in p.notes]) for p in score.parts) == [
-        (0, False, [60]), (0, True, [36]), (40, False, [64])]
+        (0, False, [60]),
+        (0, True, [36]),
+        (40, False, [64]),
+    ]
     assert score.tempos == [Tempo(0.0, 120.0)] and score.meters == [Meter(0.0, 4, 4)]

@@ -1,4 +1,5 @@
 """cadenza.io.pictures: piano rolls as real PNG files, bar lines where the meter puts them."""
+
 from cadenza.io.pictures import bar_lines_beats, write_piano_roll
 from cadenza.score import Meter
 from conftest import make_score

@@ -1,4 +1,5 @@
 """cadenza.io.scores: MusicXML, ABC and kern through music21: round trips, pickups, real corpus files."""
+
 from pathlib import Path
 
 from cadenza.io import read_score, read_scores, write_score
@@ -10,8 +11,7 @@ from conftest import example_score, note_tuples
 def test_musicxml_round_trip_keeps_pitches_onsets_and_durations(tmp_path):
     score = example_score()
     back = read_score(write_score(score, tmp_path / "example.musicxml"))
-    assert [(p.name, p.program, p.is_drum) for p in back.parts] == [
-        (p.name, p.program, p.is_drum) for p in score.parts]
+    assert [(p.name, p.program, p.is_drum) for p in back.parts] == [(p.name, p.program, p.is_drum) for p in score.parts]
     for original, read in zip(score.parts, back.parts):
         assert note_tuples(read) == note_tuples(original), original.name
     assert back.meters == score.meters

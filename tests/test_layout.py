@@ -1,5 +1,6 @@
 """The shape of the package: no import cycles, light imports where the user waits, and the
 shipped models found through the installed package."""
+
 from __future__ import annotations
 
 import ast
@@ -74,28 +75,42 @@ def test_cycle_finder_finds_a_cycle():
 
 def loaded_after(code: str) -> set[str]:
     """Which heavy libraries a fresh interpreter has loaded after running `code`."""
-    out = subprocess.run([sys.executable, "-c", code + "\nimport sys\n"
-                          "print(' '.join(m for m in ('torch', 'music21', 'matplotlib') if m in sys.modules), "
-                          "file=sys.stderr)"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code + "\nimport sys\n"
+            "print(' '.join(m for m in ('torch', 'music21', 'matplotlib') if m in sys.modules), "
+            "file=sys.stderr)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return set(out.stderr.split())
 
 
 def test_help_imports_no_torch_music21_or_matplotlib():
-    code = ("import sys\nsys.argv = ['cadenza', '--help']\nfrom cadenza.cli.main import app\n"
-            "try:\n    app()\nexcept SystemExit:\n    pass")
+    code = (
+        "import sys\nsys.argv = ['cadenza', '--help']\nfrom cadenza.cli.main import app\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass"
+    )
     assert loaded_after(code) == set()
 
 
 def test_training_help_reads_the_family_configs_without_torch():
-    code = ("import sys\nsys.argv = ['cadenza', 'train', '--help']\nfrom cadenza.cli.main import app\n"
-            "try:\n    app()\nexcept SystemExit:\n    pass")
+    code = (
+        "import sys\nsys.argv = ['cadenza', 'train', '--help']\nfrom cadenza.cli.main import app\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass"
+    )
     assert loaded_after(code) == set()
 
 
 def test_evaluation_loads_no_torch():
-    assert "torch" not in loaded_after("import cadenza.evaluate, cadenza.evaluate.report, cadenza.evaluate.measures, "
-                                       "cadenza.evaluate.voice_leading, cadenza.evaluate.novelty")
+    assert "torch" not in loaded_after(
+        "import cadenza.evaluate, cadenza.evaluate.report, cadenza.evaluate.measures, "
+        "cadenza.evaluate.voice_leading, cadenza.evaluate.novelty"
+    )
 
 
 def test_shipped_models_are_found_through_the_package():

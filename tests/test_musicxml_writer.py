@@ -2,6 +2,7 @@
 (music21) and must give the notes (pitch, start, length per part), meters, keys and tempos
 written; and its notation must add up: each note's written value (type, dots, 3:2 tuplet) is its
 duration, every voice fills its measure, ties and tuplet brackets open and close."""
+
 import random
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -31,7 +32,8 @@ def round_trip(score: Score, path: Path) -> Score:
     for original, read in zip(parts, back.parts):
         assert note_tuples(read) == note_tuples(original), original.name
         assert sorted((n.pitch, round(n.start_beats, 6), n.velocity) for n in read.notes) == sorted(
-            (n.pitch, round(n.start_beats, 6), n.velocity) for n in original.notes), original.name
+            (n.pitch, round(n.start_beats, 6), n.velocity) for n in original.notes
+        ), original.name
     assert back.meters == score.meters
     assert back.keys == score.keys
     assert back.tempos == score.tempos
@@ -95,8 +97,16 @@ def check_notation(path: Path) -> None:
 # what the commands write
 
 
-@pytest.mark.parametrize("name", ["chorale-d-major-seed7", "chorale-a-minor-seed3", "folk-jig-g-major-seed1",
-                                  "folk-reel-d-major-seed2", "harmonized-roland-und-godelinde-seed1"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "chorale-d-major-seed7",
+        "chorale-a-minor-seed3",
+        "folk-jig-g-major-seed1",
+        "folk-reel-d-major-seed2",
+        "harmonized-roland-und-godelinde-seed1",
+    ],
+)
 def test_shipped_examples_survive_a_round_trip(tmp_path, name):
     score = read_score(EXAMPLES / f"{name}.mid")
     back = round_trip(score, tmp_path / f"{name}.musicxml")
@@ -133,11 +143,26 @@ def odd_score() -> Score:
     """Lengths that are no single note value, notes tied over one and two bar lines, triplets
     and 1/12-beat notes, chords, overlapping notes (voices), meter, key and tempo changes
     (one in the middle of a bar), and a part that rests for whole bars."""
-    melody = [Note(67, 0, 5 / 4), Note(69, 5 / 4, 7 / 4), Note(71, 3, 13 / 12), Note(72, 3 + 13 / 12, 11 / 12),
-              Note(74, 5, 1 / 3), Note(72, 5 + 1 / 3, 1 / 3), Note(71, 5 + 2 / 3, 1 / 3), Note(69, 6, 1 / 12),
-              Note(67, 6 + 1 / 12, 1 / 6), Note(66, 6.25, 0.75), Note(67, 7, 9), Note(70, 16, 2.5), Note(62, 18.5, 1.5)]
-    chords = [Note(p, 0, 3) for p in (55, 59, 62)] + [Note(p, 3, 1.5) for p in (54, 57, 60)] + [
-        Note(55, 4.5, 6), Note(59, 5, 1), Note(60, 6, 0.5)]
+    melody = [
+        Note(67, 0, 5 / 4),
+        Note(69, 5 / 4, 7 / 4),
+        Note(71, 3, 13 / 12),
+        Note(72, 3 + 13 / 12, 11 / 12),
+        Note(74, 5, 1 / 3),
+        Note(72, 5 + 1 / 3, 1 / 3),
+        Note(71, 5 + 2 / 3, 1 / 3),
+        Note(69, 6, 1 / 12),
+        Note(67, 6 + 1 / 12, 1 / 6),
+        Note(66, 6.25, 0.75),
+        Note(67, 7, 9),
+        Note(70, 16, 2.5),
+        Note(62, 18.5, 1.5),
+    ]
+    chords = (
+        [Note(p, 0, 3) for p in (55, 59, 62)]
+        + [Note(p, 3, 1.5) for p in (54, 57, 60)]
+        + [Note(55, 4.5, 6), Note(59, 5, 1), Note(60, 6, 0.5)]
+    )
     bass = [Note(43, 0, 7), Note(38, 13, 0.75), Note(36, 13.75, 4.25)]
     return Score(
         parts=[Part("Flute", 73, False, melody), Part("Piano", 0, False, chords), Part("Cello", 42, False, bass)],
@@ -165,8 +190,11 @@ def test_piece_starting_on_beat_one_has_no_pickup_and_a_leading_rest_keeps_its_b
 
 
 def test_pickup_bar_is_written_as_an_anacrusis(tmp_path):
-    score = Score(parts=[Part("Soprano", 0, False, [Note(67, 2.5, 0.5), Note(72, 3, 3), Note(71, 6, 3)])],
-                  meters=[Meter(0.0, 3, 4)], keys=[Key(0.0, 0, "major")])
+    score = Score(
+        parts=[Part("Soprano", 0, False, [Note(67, 2.5, 0.5), Note(72, 3, 3), Note(71, 6, 3)])],
+        meters=[Meter(0.0, 3, 4)],
+        keys=[Key(0.0, 0, "major")],
+    )
     round_trip(score, tmp_path / "pickup.musicxml")
     text = musicxml_text(score)
     assert '<measure number="0" implicit="yes">' in text and '<measure number="1">' in text
@@ -189,11 +217,18 @@ def test_dense_overlapping_performance_like_part(tmp_path):
     """Random onsets and lengths on the 1/12-beat grid, many overlapping (a piano performance
     quantized): every note comes back, through as many voices as it takes."""
     rng = random.Random(7)
-    notes = [Note(rng.randrange(30, 100), rng.randrange(0, 16 * 12) / 12, rng.randrange(1, 30) / 12,
-                  rng.randrange(20, 127)) for _ in range(300)]
+    notes = [
+        Note(rng.randrange(30, 100), rng.randrange(0, 16 * 12) / 12, rng.randrange(1, 30) / 12, rng.randrange(20, 127))
+        for _ in range(300)
+    ]
     # a key cannot sound twice at once: the reader joins tied notes by pitch
-    notes = [n for i, n in enumerate(notes) if not any(
-        m.pitch == n.pitch and m.start_beats < n.end_beats and n.start_beats < m.end_beats for m in notes[:i])]
+    notes = [
+        n
+        for i, n in enumerate(notes)
+        if not any(
+            m.pitch == n.pitch and m.start_beats < n.end_beats and n.start_beats < m.end_beats for m in notes[:i]
+        )
+    ]
     score = Score(parts=[Part("Piano", 0, False, notes)], tempos=[Tempo(0.0, 100.0)])
     round_trip(score, tmp_path / "dense.musicxml")
 
@@ -202,8 +237,11 @@ def test_spelling_follows_the_key_and_the_line(tmp_path):
     def steps(key, pitches):
         score = Score(parts=[Part("", 0, False, [Note(p, i, 1) for i, p in enumerate(pitches)])], keys=[key])
         root = ET.fromstring(musicxml_text(score).split("\n", 2)[2])
-        return [n.findtext("pitch/step") + {"1": "#", "-1": "b"}.get(n.findtext("pitch/alter"), "")
-                for n in root.iter("note") if n.find("pitch") is not None]
+        return [
+            n.findtext("pitch/step") + {"1": "#", "-1": "b"}.get(n.findtext("pitch/alter"), "")
+            for n in root.iter("note")
+            if n.find("pitch") is not None
+        ]
 
     assert steps(Key(0.0, 9, "minor"), [68, 69, 70, 69]) == ["G#", "A", "Bb", "A"]
     assert steps(Key(0.0, 2, "minor"), [61, 62, 58, 57]) == ["C#", "D", "Bb", "A"]
@@ -223,8 +261,12 @@ def test_changes_inside_a_bar(tmp_path):
     """A key change on the third beat, a tempo change inside a note, and a meter change that
     cuts a bar short: each comes back at its beat."""
     notes = [Note(60, 0, 3), Note(64, 3, 2), Note(66, 5, 1), Note(67, 6, 3)]
-    score = Score(parts=[Part("Melody", 0, False, notes)], tempos=[Tempo(0.0, 100.0), Tempo(3.5, 60.0)],
-                  meters=[Meter(0.0, 4, 4), Meter(5.0, 3, 4)], keys=[Key(0.0, 0, "major"), Key(2.0, 7, "major")])
+    score = Score(
+        parts=[Part("Melody", 0, False, notes)],
+        tempos=[Tempo(0.0, 100.0), Tempo(3.5, 60.0)],
+        meters=[Meter(0.0, 4, 4), Meter(5.0, 3, 4)],
+        keys=[Key(0.0, 0, "major"), Key(2.0, 7, "major")],
+    )
     round_trip(score, tmp_path / "changes.musicxml")
     text = musicxml_text(score)
     assert text.count("<time>") == 2 and text.count("<key>") == 2
@@ -242,8 +284,10 @@ def test_writing_musicxml_does_not_import_music21(tmp_path):
     import subprocess
     import sys
 
-    code = ("import sys; from cadenza.io import write_score; from cadenza.score import Note, Part, Score; "
-            f"write_score(Score(parts=[Part('p', 0, False, [Note(60, 0, 1)])]), {str(tmp_path / 'x.musicxml')!r}); "
-            "print('music21' in sys.modules)")
+    code = (
+        "import sys; from cadenza.io import write_score; from cadenza.score import Note, Part, Score; "
+        f"write_score(Score(parts=[Part('p', 0, False, [Note(60, 0, 1)])]), {str(tmp_path / 'x.musicxml')!r}); "
+        "print('music21' in sys.modules)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "False"

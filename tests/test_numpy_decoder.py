@@ -1,4 +1,5 @@
 """cadenza.nn.numpy_decoder: the NumPy decoder gives the torch model's logits, token by token."""
+
 import numpy as np
 import pytest
 import torch
@@ -21,8 +22,6 @@ def test_numpy_decoder_gives_the_same_logits_as_the_model(rope):
     assert np.allclose(dec.feed(x[0, :5].tolist()), full[4], atol=1e-4)
     with pytest.raises(ValueError, match="block_size"):
         dec.feed([1] * 64)
-
-
 
 
 def test_the_decoder_refuses_configs_it_does_not_implement():

@@ -1,4 +1,5 @@
 """cadenza.plan.rules: the user's rules parsed from names, numbers and files, and contradictions refused."""
+
 import json
 
 import pytest
@@ -17,20 +18,29 @@ def test_rules_parse_names_numbers_and_lengths(tmp_path):
     assert (f.bar, f.beat, f.voice, f.pitch, f.beats) == (5, 2.5, 0, 66, 2.0)
     assert f.start_beats(Meter(0.0, 3, 4)) == 4 * 3 + 1.5
     cells = tmp_path / "cells.json"
-    cells.write_text(json.dumps([{"bar": 1, "beat": 1, "voice": "bass", "pitch": "C3"},
-                                 {"bar": 2, "beat": 3, "voice": "tenor", "pitch": 55, "beats": 2}]))
+    cells.write_text(
+        json.dumps(
+            [
+                {"bar": 1, "beat": 1, "voice": "bass", "pitch": "C3"},
+                {"bar": 2, "beat": 3, "voice": "tenor", "pitch": 55, "beats": 2},
+            ]
+        )
+    )
     assert [(x.voice, x.pitch, x.beats) for x in load_fixed_cells(cells, SATB)] == [(3, 48, 1.0), (2, 55, 2.0)]
 
 
-@pytest.mark.parametrize("call, words", [
-    (lambda: parse_range("alto=C5-G3", SATB), "above"),
-    (lambda: parse_range("viola=C3-C4", SATB), "unknown voice"),
-    (lambda: parse_fix("3-1-bass=D3", SATB), "BAR:BEAT"),
-    (lambda: parse_fix("0:1:bass=D3", SATB), "count from 1"),
-    (lambda: build_rules("C major", ["bass=C#3-C#3"], [], None, SATB), "holds no note"),
-    (lambda: build_rules("C major", [], ["1:1:bass=F#3"], None, SATB), "outside the scale"),
-    (lambda: build_rules(None, ["bass=C3-G3"], ["1:1:bass=C4"], None, SATB), "outside its range"),
-])
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        (lambda: parse_range("alto=C5-G3", SATB), "above"),
+        (lambda: parse_range("viola=C3-C4", SATB), "unknown voice"),
+        (lambda: parse_fix("3-1-bass=D3", SATB), "BAR:BEAT"),
+        (lambda: parse_fix("0:1:bass=D3", SATB), "count from 1"),
+        (lambda: build_rules("C major", ["bass=C#3-C#3"], [], None, SATB), "holds no note"),
+        (lambda: build_rules("C major", [], ["1:1:bass=F#3"], None, SATB), "outside the scale"),
+        (lambda: build_rules(None, ["bass=C3-G3"], ["1:1:bass=C4"], None, SATB), "outside its range"),
+    ],
+)
 def test_contradictory_rules_are_refused(call, words):
     with pytest.raises(OptionError, match=words):
         call()

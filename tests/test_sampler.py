@@ -1,5 +1,6 @@
 """cadenza.compose.sampler: the causal sampler, on a tiny untrained model: top-p and masks, seeds,
 the forced layout, constraints, parallels forbidden, the final cadence."""
+
 import numpy as np
 import pytest
 
@@ -50,9 +51,15 @@ def test_constraints_are_obeyed():
     m = tiny()
     ranges = [(72, 76), (60, 64), (50, 55), (40, 45)]
     fixed = {(0, 0): PITCH0 + 74, (3, 3): REST}
-    ids = generate_tokens(m, TOK, Key(0, 0, "major"), Meter(0, 4, 4), 2, SamplingSettings(seed=2, temperature=2.0),
-                          Constraints(voice_ranges=ranges, pitch_classes=frozenset({0, 2, 4, 5, 7, 9, 11}),
-                                      fixed=fixed))
+    ids = generate_tokens(
+        m,
+        TOK,
+        Key(0, 0, "major"),
+        Meter(0, 4, 4),
+        2,
+        SamplingSettings(seed=2, temperature=2.0),
+        Constraints(voice_ranges=ranges, pitch_classes=frozenset({0, 2, 4, 5, 7, 9, 11}), fixed=fixed),
+    )
     grid = np.array([t for t in ids[3:-1] if not TOK.is_bar(t)]).reshape(-1, 4)
     assert grid[0, 0] == PITCH0 + 74 and grid[3, 3] == REST
     for v, (lo, hi) in enumerate(ranges):
@@ -66,8 +73,14 @@ def test_impossible_requests_are_refused():
     with pytest.raises(OptionError, match="at least 1"):
         generate_tokens(m, TOK, Key(0, 0, "major"), Meter(0, 4, 4), 0)
     with pytest.raises(OptionError, match="no pitch"):
-        generate_tokens(m, TOK, Key(0, 0, "major"), Meter(0, 4, 4), 1,
-                        constraints=Constraints(voice_ranges=[(61, 61)] * 4, pitch_classes=frozenset({0})))
+        generate_tokens(
+            m,
+            TOK,
+            Key(0, 0, "major"),
+            Meter(0, 4, 4),
+            1,
+            constraints=Constraints(voice_ranges=[(61, 61)] * 4, pitch_classes=frozenset({0})),
+        )
     with pytest.raises(OptionError):
         SamplingSettings(temperature=0)
 
@@ -81,9 +94,15 @@ def test_no_parallels_constraint_removes_parallel_fifths_and_octaves():
     def parallels(no_parallels):
         total = 0
         for seed in range(3):
-            ids = generate_tokens(m, TOK, Key(0, 0, "major"), Meter(0, 4, 4), 4,
-                                  SamplingSettings(seed=seed, temperature=3.0),
-                                  Constraints(voice_ranges=ranges, no_parallels=no_parallels))
+            ids = generate_tokens(
+                m,
+                TOK,
+                Key(0, 0, "major"),
+                Meter(0, 4, 4),
+                4,
+                SamplingSettings(seed=seed, temperature=3.0),
+                Constraints(voice_ranges=ranges, no_parallels=no_parallels),
+            )
             stats = measure(TOK.decode(ids))
             total += stats.parallel_fifths + stats.parallel_octaves
         return total
@@ -96,8 +115,15 @@ def test_final_cadence_opens_the_last_bar_on_the_tonic_chord_and_holds_it():
     m = tiny()
     key = Key(0, 9, "minor")  # A minor: bass on A; upper voices on A, C, C# (Picardy third) or E
     for seed in range(4):
-        ids = generate_tokens(m, TOK, key, Meter(0, 3, 4), 3, SamplingSettings(seed=seed, temperature=2.0),
-                              Constraints(final_cadence=True, no_parallels=True))
+        ids = generate_tokens(
+            m,
+            TOK,
+            key,
+            Meter(0, 3, 4),
+            3,
+            SamplingSettings(seed=seed, temperature=2.0),
+            Constraints(final_cadence=True, no_parallels=True),
+        )
         grid = np.array([t for t in ids[3:-1] if not TOK.is_bar(t)]).reshape(-1, 4)
         last_bar = grid[-6:]  # 3/4 at two steps per beat
         assert (last_bar[0] >= PITCH0).all()

@@ -1,4 +1,5 @@
 """cadenza.score: pitch names, keys and meters by name, transposition, JSON, validation."""
+
 import pytest
 
 from cadenza.errors import MusicError

@@ -1,5 +1,6 @@
 """Each shipped likelihood benchmark model reproduces the test NLL its card reports (issue 3:
 "reproduces the reported test NLL to two decimals"). Skipped where ../shared/benchmarks is absent."""
+
 import json
 import re
 from pathlib import Path
@@ -10,8 +11,11 @@ from cadenza.data.benchmarks import load_benchmark
 from cadenza.families.benchmark import evaluate_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = sorted(p.parent.name for p in (ROOT / "models").glob("*/model.json")
-                 if json.loads(p.read_text())["tokenizer"]["kind"] == "pianoroll")
+SHIPPED = sorted(
+    p.parent.name
+    for p in (ROOT / "models").glob("*/model.json")
+    if json.loads(p.read_text())["tokenizer"]["kind"] == "pianoroll"
+)
 
 
 def test_every_benchmark_set_has_a_shipped_model():

@@ -1,5 +1,6 @@
 """cadenza.theory: the parallels rule on hand-made motions, keys (estimated, and the key a melody
 is in), the grid and the top line, phrase ends, cadence chords."""
+
 import numpy as np
 import pytest
 
@@ -21,26 +22,29 @@ from conftest import melody
 # -- the parallels rule --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("upper, lower, parallel", [
-    ((67, 69), (60, 62), True),  # a fifth, both up a tone: parallel fifths
-    ((67, 65), (60, 58), True),  # ... both down
-    ((72, 74), (60, 62), True),  # an octave: parallel octaves
-    ((60, 62), (60, 62), True),  # a unison
-    ((79, 81), (60, 62), True),  # a twelfth (a fifth an octave up) counts as a fifth
-    ((67, 81), (60, 62), True),  # a fifth to a twelfth in the same direction
-    ((72, 79), (60, 55), False),  # an octave to a double octave in contrary motion
-    ((67, 62), (60, 55), True),  # down a fourth and down a fifth: still fifth to fifth
-    ((67, 65), (60, 62), False),  # contrary motion, fifth to third
-    ((67, 74), (60, 67), True),  # both up a fifth
-    ((67, 67), (60, 48), False),  # oblique: the upper voice holds while the lower leaps
-    ((67, 72), (60, 60), False),  # oblique: the lower voice repeats its note
-    ((67, 67), (60, 60), False),  # both repeat
-    ((64, 69), (60, 62), False),  # a third to a fifth: a direct fifth, not a parallel
-    ((67, 74), (60, 62), False),  # a fifth to an octave: different intervals
-    ((72, 74), (60, 67), False),  # an octave to a fifth
-    ((72, 79), (60, 67), True),  # both up a fifth in octaves
-    ((65, 67), (60, 62), False),  # a fourth to a fourth is no perfect consonance here
-])
+@pytest.mark.parametrize(
+    "upper, lower, parallel",
+    [
+        ((67, 69), (60, 62), True),  # a fifth, both up a tone: parallel fifths
+        ((67, 65), (60, 58), True),  # ... both down
+        ((72, 74), (60, 62), True),  # an octave: parallel octaves
+        ((60, 62), (60, 62), True),  # a unison
+        ((79, 81), (60, 62), True),  # a twelfth (a fifth an octave up) counts as a fifth
+        ((67, 81), (60, 62), True),  # a fifth to a twelfth in the same direction
+        ((72, 79), (60, 55), False),  # an octave to a double octave in contrary motion
+        ((67, 62), (60, 55), True),  # down a fourth and down a fifth: still fifth to fifth
+        ((67, 65), (60, 62), False),  # contrary motion, fifth to third
+        ((67, 74), (60, 67), True),  # both up a fifth
+        ((67, 67), (60, 48), False),  # oblique: the upper voice holds while the lower leaps
+        ((67, 72), (60, 60), False),  # oblique: the lower voice repeats its note
+        ((67, 67), (60, 60), False),  # both repeat
+        ((64, 69), (60, 62), False),  # a third to a fifth: a direct fifth, not a parallel
+        ((67, 74), (60, 62), False),  # a fifth to an octave: different intervals
+        ((72, 74), (60, 67), False),  # an octave to a fifth
+        ((72, 79), (60, 67), True),  # both up a fifth in octaves
+        ((65, 67), (60, 62), False),  # a fourth to a fourth is no perfect consonance here
+    ],
+)
 def test_parallel_to_on_hand_made_motions(upper, lower, parallel):
     (p1, p2), (q1, q2) = upper, lower
     assert bool(parallel_to(p1, q1, q2, p2, upper=True)) is parallel  # the upper voice moving ...
@@ -108,8 +112,17 @@ def test_top_line_keeps_the_highest_of_each_onset_and_cut_top_line_ends_it_at_th
 
 
 def test_phrase_ends_at_long_notes_rests_and_fermatas():
-    line = [Note(60, 0, 1), Note(62, 1, 1), Note(64, 2, 2), Note(65, 4, 1), Note(67, 5, 1), Note(65, 7, 1),
-            Note(64, 8, 1), Note(62, 9, 1), Note(60, 10, 2)]
+    line = [
+        Note(60, 0, 1),
+        Note(62, 1, 1),
+        Note(64, 2, 2),
+        Note(65, 4, 1),
+        Note(67, 5, 1),
+        Note(65, 7, 1),
+        Note(64, 8, 1),
+        Note(62, 9, 1),
+        Note(60, 10, 2),
+    ]
     meter = Meter(0.0, 4, 4)
     # a half note the next note does not match (beat 2), a note before a rest of a beat (beat 5), the last
     assert [x.start_beats for x in phrase_ends(line, meter)] == [2, 5, 10]

@@ -1,5 +1,6 @@
 """Every tokenizer follows the Tokenizer protocol: kind, encode/decode, to_dict/from_dict, and
 its kind is the one its family records."""
+
 import pytest
 
 from cadenza.families import FAMILIES
@@ -8,8 +9,11 @@ from cadenza.tokenize.pianoroll import PianoRollConfig, PianoRollTokenizer
 from cadenza.tokenize.voices import VoicesConfig, VoicesTokenizer
 from conftest import make_score
 
-TOKENIZERS = [VoicesTokenizer(VoicesConfig(n_voices=3, steps_per_beat=2, programs=(40, 41, 42))),
-              CellsTokenizer(n_voices=4, steps_per_beat=2), PianoRollTokenizer(PianoRollConfig(30, 90))]
+TOKENIZERS = [
+    VoicesTokenizer(VoicesConfig(n_voices=3, steps_per_beat=2, programs=(40, 41, 42))),
+    CellsTokenizer(n_voices=4, steps_per_beat=2),
+    PianoRollTokenizer(PianoRollConfig(30, 90)),
+]
 
 
 @pytest.mark.parametrize("tok", TOKENIZERS, ids=lambda t: t.kind)

@@ -1,5 +1,6 @@
 """cadenza.tokenize.pianoroll: steps as ascending pitches then END, and the grammar mask that makes
 a causal model's step probabilities normalized (checked by enumeration in test_families_benchmark.py)."""
+
 import pytest
 import torch
 
@@ -14,8 +15,6 @@ def test_tokenizer_round_trip_and_canonical_order():
     tokens = TOK.encode(steps)
     assert tokens[0] == BOS and tokens.count(END) == 3
     assert TOK.decode(tokens) == [[60, 63], [], [60, 61, 62]]
-
-
 
 
 def test_pitches_outside_the_range_are_refused_and_shift_range_keeps_them_inside():

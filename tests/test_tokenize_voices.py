@@ -1,4 +1,5 @@
 """cadenza.tokenize.voices: the voices tokenizer's round trip, bar countdown, malformed input, meters."""
+
 import pytest
 
 from cadenza.errors import TokenizeError
@@ -15,8 +16,9 @@ def test_voices_round_trip_is_lossless_on_the_grid(chorale):
     assert str(back.key) == "F# minor" and str(back.meter) == "4/4"
     assert tok.encode(back) == ids  # decoding then encoding gives the same tokens
     for original, decoded in zip(tok.voices_of(chorale), back.parts):
-        assert [(n.pitch, n.start_beats, n.duration_beats) for n in original] == \
-               [(n.pitch, n.start_beats, n.duration_beats) for n in decoded.notes]
+        assert [(n.pitch, n.start_beats, n.duration_beats) for n in original] == [
+            (n.pitch, n.start_beats, n.duration_beats) for n in decoded.notes
+        ]
 
 
 def test_bar_tokens_count_down_to_the_end():

@@ -1,5 +1,6 @@
 """cadenza.train.loop: fit() keeps a time budget that counts validation time, and patience stops a
 run that no longer improves (and keeps the best model)."""
+
 import json
 
 import pytest
@@ -22,8 +23,9 @@ def test_a_time_budget_counts_validation_time(tmp_path, data, monkeypatch):
     monkeypatch.setattr(loop, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
     tok = VoicesTokenizer(VoicesConfig(n_voices=4, steps_per_beat=2))
     c = cfg(steps=0, minutes=2.0, eval_every=25, checkpoint_minutes=100.0)
-    model = Transformer(ModelConfig(vocab_size=tok.vocab_size, block_size=64, n_layer=1,
-                                n_head=2, n_embd=32, dropout=0.0))
+    model = Transformer(
+        ModelConfig(vocab_size=tok.vocab_size, block_size=64, n_layer=1, n_head=2, n_embd=32, dropout=0.0)
+    )
 
     def evaluate(m):
         now[0] += 10.0
@@ -32,8 +34,7 @@ def test_a_time_budget_counts_validation_time(tmp_path, data, monkeypatch):
     def tick(state, loss, lr):
         now[0] += 1.0
 
-    state = loop.fit(model, c, Batches(data, tok, 64, 0, 3), evaluate, tmp_path, {},
-                             progress=tick)
+    state = loop.fit(model, c, Batches(data, tok, 64, 0, 3), evaluate, tmp_path, {}, progress=tick)
     assert state.elapsed_s + 10.0 <= 120.0 + 1e-9  # the last step's end plus the final validation
     assert state.step == state.total_steps and state.step >= 70  # used the budget: at most 80 steps fit in it
 
@@ -41,14 +42,28 @@ def test_a_time_budget_counts_validation_time(tmp_path, data, monkeypatch):
 @pytest.mark.slow  # 50 real training steps, then a resume
 def test_patience_stops_a_run_that_no_longer_improves(tmp_path, data):
     tok = VoicesTokenizer(VoicesConfig(n_voices=4, steps_per_beat=2))
-    model = Transformer(ModelConfig(vocab_size=tok.vocab_size, block_size=64, n_layer=1,
-                                n_head=2, n_embd=32, dropout=0.0))
+    model = Transformer(
+        ModelConfig(vocab_size=tok.vocab_size, block_size=64, n_layer=1, n_head=2, n_embd=32, dropout=0.0)
+    )
     scores = iter([3.0, 2.0, 2.5, 2.1, 2.2, 1.0, 0.5])  # best at the 2nd validation, then three worse
 
-    state = loop.fit(model, cfg(steps=70, eval_every=10, patience=3), Batches(data, tok, 64, 0, 3),
-                             lambda m: next(scores), tmp_path, {})
+    state = loop.fit(
+        model,
+        cfg(steps=70, eval_every=10, patience=3),
+        Batches(data, tok, 64, 0, 3),
+        lambda m: next(scores),
+        tmp_path,
+        {},
+    )
     assert state.stopped_early and state.step == 50 and state.best_valid == 2.0
     assert json.loads((tmp_path / "model.json").read_text())["step"] == 20  # the best model is the one kept
-    resumed = loop.fit(model, cfg(steps=70, eval_every=10, patience=3), Batches(data, tok, 64, 0, 3),
-                               lambda m: next(scores), tmp_path, {}, resume=True)
+    resumed = loop.fit(
+        model,
+        cfg(steps=70, eval_every=10, patience=3),
+        Batches(data, tok, 64, 0, 3),
+        lambda m: next(scores),
+        tmp_path,
+        {},
+        resume=True,
+    )
     assert resumed.step == 50  # a stopped run stays stopped

@@ -1,5 +1,6 @@
 """cadenza.train.run: the run skeleton really trains (the loss falls), and an interrupted run
 resumes to exactly the model an uninterrupted one makes, for the voices and benchmark families."""
+
 import gzip
 import json
 
@@ -26,8 +27,17 @@ def folder(tmp_path_factory, chorale):
 
 
 def train(c, out, resume=False, on_step=None):
-    return run(by_name("voices"), None if resume else c, out, resume=resume, force=False, quiet=True,
-               command="cadenza train (test)", echo=lambda m: None, on_step=on_step)
+    return run(
+        by_name("voices"),
+        None if resume else c,
+        out,
+        resume=resume,
+        force=False,
+        quiet=True,
+        command="cadenza train (test)",
+        echo=lambda m: None,
+        on_step=on_step,
+    )
 
 
 @pytest.mark.slow  # 40 training steps
@@ -76,13 +86,25 @@ def test_an_interrupted_benchmark_run_resumes_to_the_same_model(tmp_path):
     from cadenza.train.run import run
 
     rng = np.random.default_rng(3)
-    piece = lambda: [sorted(set(rng.choice([60, 62, 64, 67, 72], size=3).tolist()))
-                     for _ in range(int(rng.integers(8, 30)))]
+    piece = lambda: [
+        sorted(set(rng.choice([60, 62, 64, 67, 72], size=3).tolist())) for _ in range(int(rng.integers(8, 30)))
+    ]
     path = tmp_path / "tiny.json.gz"
-    path.write_bytes(gzip.compress(json.dumps({s: [piece() for _ in range(4)]
-                                               for s in ("train", "valid", "test")}).encode()))
-    cfg = Config(data=str(path), block_size=32, n_layer=1, n_head=2, n_embd=16, steps=8,
-                 eval_every=4, checkpoint_minutes=0.0, batch_size=2, bf16=False)
+    path.write_bytes(
+        gzip.compress(json.dumps({s: [piece() for _ in range(4)] for s in ("train", "valid", "test")}).encode())
+    )
+    cfg = Config(
+        data=str(path),
+        block_size=32,
+        n_layer=1,
+        n_head=2,
+        n_embd=16,
+        steps=8,
+        eval_every=4,
+        checkpoint_minutes=0.0,
+        batch_size=2,
+        bf16=False,
+    )
 
     class Interrupt(Exception):
         pass
@@ -92,8 +114,17 @@ def test_an_interrupted_benchmark_run_resumes_to_the_same_model(tmp_path):
             raise Interrupt
 
     def train(out, command, resume=False, on_step=None):
-        run(by_name("benchmark"), None if resume else cfg, out, resume=resume, force=False, quiet=True,
-            command=command, echo=lambda m: None, on_step=on_step)
+        run(
+            by_name("benchmark"),
+            None if resume else cfg,
+            out,
+            resume=resume,
+            force=False,
+            quiet=True,
+            command=command,
+            echo=lambda m: None,
+            on_step=on_step,
+        )
         return load_network(out)
 
     straight, _ = train(tmp_path / "straight", "cadenza bench nll --straight")

@@ -1,4 +1,5 @@
 """cadenza.nn.transformer: rotary positions depend on distance only; packed windows see only themselves."""
+
 import pytest
 import torch
 
@@ -20,11 +21,10 @@ def test_rotary_attention_depends_on_distance_only():
 @pytest.mark.parametrize("rope", [True, False])
 def test_packed_windows_see_only_themselves(rope):
     torch.manual_seed(0)
-    model = Transformer(ModelConfig(vocab_size=TOK.vocab_size, block_size=16, n_layer=2, n_head=2, n_embd=16,
-                                    dropout=0.0, rope=rope)).eval()
+    model = Transformer(
+        ModelConfig(vocab_size=TOK.vocab_size, block_size=16, n_layer=2, n_head=2, n_embd=16, dropout=0.0, rope=rope)
+    ).eval()
     a, b = torch.tensor([TOK.encode([[60], [61, 63]])]), torch.tensor([TOK.encode([[62], [], [60, 61, 62]])])
     packed = model(torch.cat([a, b], 1), torch.tensor([[0] * a.size(1) + [1] * b.size(1)]))
-    assert torch.allclose(packed[:, :a.size(1)], model(a), atol=1e-5)
-    assert torch.allclose(packed[:, a.size(1):], model(b), atol=1e-5)  # as if alone: no peeking at a
-
-
+    assert torch.allclose(packed[:, : a.size(1)], model(a), atol=1e-5)
+    assert torch.allclose(packed[:, a.size(1) :], model(b), atol=1e-5)  # as if alone: no peeking at a

@@ -5,6 +5,7 @@ and ~/.cadenza/models (or by folder), built through the families registry.
     composer = hub.load("chorales")        # a cadenza.compose.composer.Composer
     harmonizer = hub.load("harmonizer")    # a cadenza.compose.harmonizer.Harmonizer
 """
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Writing a piece in every format a musician wants, beside a JSON record of how it was made."""
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,9 @@ def check_outputs(stems, formats, force: bool) -> None:
             check_writable(stem.with_name(f"{stem.name}.{f}"), force)
 
 
-def write_outputs(score: Score, stem: str | Path, formats=DEFAULT_FORMATS, record: dict | None = None,
-                  force: bool = False) -> list[Path]:
+def write_outputs(
+    score: Score, stem: str | Path, formats=DEFAULT_FORMATS, record: dict | None = None, force: bool = False
+) -> list[Path]:
     """Write stem.<fmt> for each format and stem.json (the record). Checks every target first,
     so a refusal to overwrite leaves nothing half written."""
     stem = Path(stem)

@@ -5,6 +5,7 @@ Every time field says its unit. Pitches are MIDI numbers (60 = C4).
 Nothing here imports music21 or a MIDI library: those live at the edges, in cadenza.io. The
 rules of music theory (scales, chords, cadences, parallels, phrase ends) live in cadenza.theory.
 """
+
 from __future__ import annotations
 
 import re

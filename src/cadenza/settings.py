@@ -2,6 +2,7 @@
 field's name, the flag) the command line shows for it. Config dataclasses declared with it
 (the families' training configs, the samplers' settings) are the one place each default is
 written; cadenza.cli.common builds the commands' options from them."""
+
 from __future__ import annotations
 
 from dataclasses import field

@@ -4,6 +4,7 @@ chords a phrase closes on, voice names and ranges, parallel fifths and octaves, 
 Samplers turn these rules into masks, the evaluation counts them, the planner plans with them.
 Plain Python and NumPy: nothing here imports torch or music21.
 """
+
 from __future__ import annotations
 
 import math
@@ -84,7 +85,7 @@ def key_signature_alterations(key: Key | None) -> dict[str, int]:
     """The alteration (+1 sharp, -1 flat, 0) the key signature gives each letter."""
     sharps = key_signature(key) if key is not None else 0
     alters = dict.fromkeys("CDEFGAB", 0)
-    for letter in ("FCGDAEB"[:sharps] if sharps > 0 else "BEADGCF"[:-sharps]):
+    for letter in "FCGDAEB"[:sharps] if sharps > 0 else "BEADGCF"[:-sharps]:
         alters[letter] = 1 if sharps > 0 else -1
     return alters
 
@@ -166,8 +167,12 @@ def final_chord_classes(key: Key, voice: int, n_voices: int) -> frozenset[int]:
 # ---------------------------------------------------------------------------------------------
 # voices
 
-VOICE_NAMES = {1: ["Melody"], 2: ["Upper", "Lower"], 3: ["Soprano", "Alto", "Bass"],
-               4: ["Soprano", "Alto", "Tenor", "Bass"]}
+VOICE_NAMES = {
+    1: ["Melody"],
+    2: ["Upper", "Lower"],
+    3: ["Soprano", "Alto", "Bass"],
+    4: ["Soprano", "Alto", "Tenor", "Bass"],
+}
 
 # Conventional SATB ranges (inclusive MIDI pitches): S C4-A5, A G3-D5, T C3-G4, B E2-C4.
 SATB_RANGES = ((60, 81), (55, 74), (48, 67), (40, 60))

@@ -1,5 +1,6 @@
 """The assistant's commands, `cadenza harmonize` and `cadenza infill`, and the rule options every
 generating command takes (registered on cadenza.cli's app)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -43,9 +44,12 @@ def harmonize(
     track: Optional[int] = typer.Option(None, help="harmonize the top line of this part (1 = first)"),
     seed: Optional[int] = typer.Option(None, help="random seed [default: random, printed]; alternative i uses seed+i"),
     n: int = typer.Option(1, "--n", help="number of different harmonizations"),
-    free_cadences: bool = typer.Option(False, "--free-cadences",
-                                       help="do not plan tonic/dominant chords under phrase ends"),
-    scale: Optional[str] = SCALE, range_: list[str] = RANGES, fix: list[str] = FIXES,
+    free_cadences: bool = typer.Option(
+        False, "--free-cadences", help="do not plan tonic/dominant chords under phrase ends"
+    ),
+    scale: Optional[str] = SCALE,
+    range_: list[str] = RANGES,
+    fix: list[str] = FIXES,
     fixed_cells: Optional[Path] = FIXED_CELLS,
     formats: str = typer.Option("mid,musicxml,wav,png", help="comma list of mid, musicxml, wav, flac, ogg, png"),
     out: Optional[str] = typer.Option(None, help="output stem [default: out/MELODY-harmonized-seedN]"),
@@ -70,15 +74,35 @@ def harmonize(
     base = out or f"out/{melody.stem}-harmonized-seed{seed}"
     stems = alternative_stems(base, n)
     check_outputs(stems, fmts, force)
-    results = h.harmonize(score, voices=voices, temperature=gibbs.temperature, seed=seed, n=n, track=track,
-                          rules=rules, cadences=not free_cadences, iterations=gibbs.iterations, source=str(melody),
-                          gibbs=gibbs)
+    results = h.harmonize(
+        score,
+        voices=voices,
+        temperature=gibbs.temperature,
+        seed=seed,
+        n=n,
+        track=track,
+        rules=rules,
+        cadences=not free_cadences,
+        iterations=gibbs.iterations,
+        source=str(melody),
+        gibbs=gibbs,
+    )
     if not quiet:
         say(f"model {h.name}, seed {seed}")
     for stem, r in zip(stems, results):
-        record = {"command": "harmonize", "melody": str(melody), "model": h.name, "model_dir": str(h.directory),
-                  "voices": voices, "track": track, **recorded, "free_cadences": free_cadences, **record_rules(scale, range_, fix, fixed_cells), **r.info,
-                  "formats": list(fmts)}
+        record = {
+            "command": "harmonize",
+            "melody": str(melody),
+            "model": h.name,
+            "model_dir": str(h.directory),
+            "voices": voices,
+            "track": track,
+            **recorded,
+            "free_cadences": free_cadences,
+            **record_rules(scale, range_, fix, fixed_cells),
+            **r.info,
+            "formats": list(fmts),
+        }
         for p in write_outputs(r.score, stem, fmts, record, force):
             typer.echo(str(p))
 
@@ -91,7 +115,9 @@ def infill(
     model: str = typer.Option("harmonizer", help="an orderless model (name or folder)"),
     seed: Optional[int] = typer.Option(None, help="random seed [default: random, printed]"),
     n: int = typer.Option(1, "--n", help="number of alternatives"),
-    scale: Optional[str] = SCALE, range_: list[str] = RANGES, fix: list[str] = FIXES,
+    scale: Optional[str] = SCALE,
+    range_: list[str] = RANGES,
+    fix: list[str] = FIXES,
     fixed_cells: Optional[Path] = FIXED_CELLS,
     formats: str = typer.Option("mid,musicxml,wav,png"),
     out: Optional[str] = typer.Option(None, help="output stem [default: out/PIECE-infill-seedN]"),
@@ -123,12 +149,31 @@ def infill(
     base = out or f"out/{piece.stem}-infill-seed{seed}"
     stems = alternative_stems(base, n)
     check_outputs(stems, fmts, force)
-    results = h.infill(score, region, chosen, temperature=gibbs.temperature, seed=seed, n=n, rules=rules,
-                       iterations=gibbs.iterations, source=str(piece), gibbs=gibbs)
+    results = h.infill(
+        score,
+        region,
+        chosen,
+        temperature=gibbs.temperature,
+        seed=seed,
+        n=n,
+        rules=rules,
+        iterations=gibbs.iterations,
+        source=str(piece),
+        gibbs=gibbs,
+    )
     if not quiet:
         say(f"model {h.name}, seed {seed}")
     for stem, r in zip(stems, results):
-        record = {"command": "infill", "piece": str(piece), "bars": list(region), "voices": chosen, "model": h.name,
-                  **recorded, **record_rules(scale, range_, fix, fixed_cells), **r.info, "formats": list(fmts)}
+        record = {
+            "command": "infill",
+            "piece": str(piece),
+            "bars": list(region),
+            "voices": chosen,
+            "model": h.name,
+            **recorded,
+            **record_rules(scale, range_, fix, fixed_cells),
+            **r.info,
+            "formats": list(fmts),
+        }
         for p in write_outputs(r.score, stem, fmts, record, force):
             typer.echo(str(p))

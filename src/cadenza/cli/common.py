@@ -1,5 +1,6 @@
 """What the command modules share: messages, seeds, progress bars, and the rule options every
 generating command takes."""
+
 from __future__ import annotations
 
 import random
@@ -24,10 +25,14 @@ def alternative_stems(base: str, n: int) -> list[str]:
 
 SCALE = typer.Option(None, "--scale", help="keep every written note in this key's scale, e.g. 'D minor'")
 RANGES = typer.Option([], "--range", help="a voice's range, e.g. alto=G3-C5 (repeatable)")
-FIXES = typer.Option([], "--fix", help="a fixed note BAR:BEAT:VOICE=PITCH, or =PITCH/BEATS for its length, "
-                                         "e.g. 3:1:bass=D3/2 (repeatable)")
-FIXED_CELLS = typer.Option(None, "--fixed-cells", help='JSON file: [{"bar": 3, "beat": 1, "voice": "bass", '
-                                                       '"pitch": "D3", "beats": 1}, ...]')
+FIXES = typer.Option(
+    [],
+    "--fix",
+    help="a fixed note BAR:BEAT:VOICE=PITCH, or =PITCH/BEATS for its length, e.g. 3:1:bass=D3/2 (repeatable)",
+)
+FIXED_CELLS = typer.Option(
+    None, "--fixed-cells", help='JSON file: [{"bar": 3, "beat": 1, "voice": "bass", "pitch": "D3", "beats": 1}, ...]'
+)
 
 
 def rules_from_options(scale, ranges, fixes, fixed_cells, names):
@@ -37,10 +42,12 @@ def rules_from_options(scale, ranges, fixes, fixed_cells, names):
 
 
 def record_rules(scale, ranges, fixes, fixed_cells) -> dict:
-    return {"scale": scale, "ranges": list(ranges), "fix": list(fixes),
-            "fixed_cells": str(fixed_cells) if fixed_cells else None}
-
-
+    return {
+        "scale": scale,
+        "ranges": list(ranges),
+        "fix": list(fixes),
+        "fixed_cells": str(fixed_cells) if fixed_cells else None,
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -87,16 +94,21 @@ def with_config_options(configs: dict[str, type], skip: tuple[str, ...] = ()):
             f = owners[0][1]
             typ = _TYPES[str(f.type)]
             defaults = {label: "none" if g.default in ("", ()) else str(g.default) for label, g in owners}
-            shown = (next(iter(defaults.values())) if len(set(defaults.values())) == 1
-                     else ", ".join(f"{d} ({label})" for label, d in defaults.items()))
+            shown = (
+                next(iter(defaults.values()))
+                if len(set(defaults.values())) == 1
+                else ", ".join(f"{d} ({label})" for label, d in defaults.items())
+            )
             if len(owners) < len(configs):
                 shown += "; " + ", ".join(label for label, _ in owners) + " only"
             flag = flag_of(f)
             decls = (f"{flag}/--no-{flag[2:]}",) if typ is bool else (flag,)
-            option = typer.Option(None, *decls, help=f"{f.metadata.get('help', '')} \\[default: {shown}]",
-                                  show_default=False)
-            extra.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option,
-                                           annotation=Optional[typ]))
+            option = typer.Option(
+                None, *decls, help=f"{f.metadata.get('help', '')} \\[default: {shown}]", show_default=False
+            )
+            extra.append(
+                inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=Optional[typ])
+            )
             annotations[name] = Optional[typ]
 
         def command(**kwargs):
@@ -124,8 +136,9 @@ def config_from(cls, label: str, file_values: dict, given: dict, config_path=Non
     values = {}
     for k, v in file_values.items():
         if k not in fields:
-            raise OptionError(f"{config_path}: {k!r} is not a setting of the {label} family "
-                              f"(its settings: {', '.join(fields)})")
+            raise OptionError(
+                f"{config_path}: {k!r} is not a setting of the {label} family (its settings: {', '.join(fields)})"
+            )
         values[k] = v
     for k, v in given.items():
         if k not in fields:

@@ -1,4 +1,5 @@
 """`cadenza generate` and `cadenza continue`: new music from a voices model."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -44,14 +45,20 @@ def generate(
     tempo: float = typer.Option(120.0, help="quarter notes per minute"),
     seed: Optional[int] = typer.Option(None, help="random seed [default: random, printed]; variation i uses seed+i"),
     n: int = typer.Option(1, "--n", help="number of alternatives"),
-    allow_parallels: bool = typer.Option(False, "--allow-parallels",
-                                         help="let voices move in parallel fifths and octaves (forbidden by default)"),
-    free_ending: bool = typer.Option(False, "--free-ending",
-                                     help="do not end on the tonic chord (by default the last bar opens on it)"),
-    scale: Optional[str] = SCALE, range_: list[str] = RANGES, fix: list[str] = FIXES,
+    allow_parallels: bool = typer.Option(
+        False, "--allow-parallels", help="let voices move in parallel fifths and octaves (forbidden by default)"
+    ),
+    free_ending: bool = typer.Option(
+        False, "--free-ending", help="do not end on the tonic chord (by default the last bar opens on it)"
+    ),
+    scale: Optional[str] = SCALE,
+    range_: list[str] = RANGES,
+    fix: list[str] = FIXES,
     fixed_cells: Optional[Path] = FIXED_CELLS,
     formats: str = typer.Option("mid,musicxml,wav,png", help="comma list of mid, musicxml, wav, flac, ogg, png"),
-    out: Optional[str] = typer.Option(None, help="output stem: writes STEM.mid, STEM.wav ... [default: out/MODEL-seedN]"),
+    out: Optional[str] = typer.Option(
+        None, help="output stem: writes STEM.mid, STEM.wav ... [default: out/MODEL-seedN]"
+    ),
     force: bool = typer.Option(False, help="overwrite existing outputs"),
     quiet: bool = typer.Option(False, help="no messages on stderr"),
     settings: dict = None,  # type: ignore[assignment]
@@ -83,13 +90,34 @@ def generate(
         s = seed + i
         m = meter_obj or c.default_meter()
         length = composer.bars_for_seconds(seconds, m, tempo) if seconds is not None else (bars or 16)
-        score = c.generate(bars=length, key=key_obj, meter=m, tempo_bpm=tempo, temperature=sampling.temperature,
-                           top_p=sampling.top_p, top_k=sampling.top_k, seed=s, allow_parallels=allow_parallels,
-                           final_cadence=not free_ending, rules=rules)
-        record = {"command": "generate", "model": c.name, "model_dir": str(c.directory), "seed": s,
-                  "bars": length, "key": str(score.key), "meter": str(score.meter), "tempo": tempo,
-                  **recorded, "allow_parallels": allow_parallels,
-                  "free_ending": free_ending, **record_rules(scale, range_, fix, fixed_cells), "formats": list(fmts)}
+        score = c.generate(
+            bars=length,
+            key=key_obj,
+            meter=m,
+            tempo_bpm=tempo,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            top_k=sampling.top_k,
+            seed=s,
+            allow_parallels=allow_parallels,
+            final_cadence=not free_ending,
+            rules=rules,
+        )
+        record = {
+            "command": "generate",
+            "model": c.name,
+            "model_dir": str(c.directory),
+            "seed": s,
+            "bars": length,
+            "key": str(score.key),
+            "meter": str(score.meter),
+            "tempo": tempo,
+            **recorded,
+            "allow_parallels": allow_parallels,
+            "free_ending": free_ending,
+            **record_rules(scale, range_, fix, fixed_cells),
+            "formats": list(fmts),
+        }
         for p in write_outputs(score, stem, fmts, record, force):
             typer.echo(str(p))
 
@@ -101,11 +129,15 @@ def continue_(
     bars: int = typer.Option(8, help="bars to add"),
     seed: Optional[int] = typer.Option(None, help="random seed [default: random, printed]"),
     n: int = typer.Option(1, "--n", help="number of alternatives"),
-    allow_parallels: bool = typer.Option(False, "--allow-parallels",
-                                         help="let voices move in parallel fifths and octaves (forbidden by default)"),
-    free_ending: bool = typer.Option(False, "--free-ending",
-                                     help="do not end on the tonic chord (by default the last bar opens on it)"),
-    scale: Optional[str] = SCALE, range_: list[str] = RANGES, fix: list[str] = FIXES,
+    allow_parallels: bool = typer.Option(
+        False, "--allow-parallels", help="let voices move in parallel fifths and octaves (forbidden by default)"
+    ),
+    free_ending: bool = typer.Option(
+        False, "--free-ending", help="do not end on the tonic chord (by default the last bar opens on it)"
+    ),
+    scale: Optional[str] = SCALE,
+    range_: list[str] = RANGES,
+    fix: list[str] = FIXES,
     fixed_cells: Optional[Path] = FIXED_CELLS,
     formats: str = typer.Option("mid,musicxml,wav,png"),
     out: Optional[str] = typer.Option(None, help="output stem [default: out/PROMPT-continued-seedN]"),
@@ -133,11 +165,27 @@ def continue_(
     if not quiet:
         say(f"model {c.name}, seed {seed}")
     for i, stem in enumerate(stems):
-        result = c.continue_score(score, bars=bars, temperature=sampling.temperature, top_p=sampling.top_p,
-                                  top_k=sampling.top_k, seed=seed + i,
-                                  allow_parallels=allow_parallels, final_cadence=not free_ending, rules=rules)
-        record = {"command": "continue", "prompt": str(prompt), "model": c.name, "seed": seed + i, "bars": bars,
-                  **recorded, "allow_parallels": allow_parallels,
-                  "free_ending": free_ending, **record_rules(scale, range_, fix, fixed_cells)}
+        result = c.continue_score(
+            score,
+            bars=bars,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            top_k=sampling.top_k,
+            seed=seed + i,
+            allow_parallels=allow_parallels,
+            final_cadence=not free_ending,
+            rules=rules,
+        )
+        record = {
+            "command": "continue",
+            "prompt": str(prompt),
+            "model": c.name,
+            "seed": seed + i,
+            "bars": bars,
+            **recorded,
+            "allow_parallels": allow_parallels,
+            "free_ending": free_ending,
+            **record_rules(scale, range_, fix, fixed_cells),
+        }
         for p in write_outputs(result, stem, fmts, record, force):
             typer.echo(str(p))

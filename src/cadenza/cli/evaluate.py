@@ -1,4 +1,5 @@
 """`cadenza evaluate` and `cadenza baseline` (the pieces an evaluation compares against)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,5 +1,6 @@
 """The `cadenza` command: the app, its command groups, and the entry point that turns a user's
 mistake into one line on stderr and exit status 2."""
+
 from __future__ import annotations
 
 import sys
@@ -9,8 +10,12 @@ import typer
 from cadenza.cli import assistant, compose, evaluate, tools, train
 from cadenza.cli.common import say
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Cadenza: learn music from scores and MIDI, and write new music.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Cadenza: learn music from scores and MIDI, and write new music.",
+)
 
 for group in (compose, train, assistant, evaluate, tools):
     group.register(app)

@@ -1,4 +1,5 @@
 """`cadenza render` and `cadenza models`."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -49,8 +50,16 @@ def models():
     for path, meta in found:
         family = of_meta(meta, str(path / "model.json"))
         writes, grid, loss = family.load().describe(meta)
-        table.add_row(path.name, family.name, writes, grid, f"{meta.get('params', 0) / 1e6:.2f}M", loss,
-                      str(meta.get("train", {}).get("data")), str(path))
+        table.add_row(
+            path.name,
+            family.name,
+            writes,
+            grid,
+            f"{meta.get('params', 0) / 1e6:.2f}M",
+            loss,
+            str(meta.get("train", {}).get("data")),
+            str(path),
+        )
     Console(width=160).print(table)
     if not found:
         typer.echo("no models found in: " + ", ".join(str(d) for d in model_dirs()))

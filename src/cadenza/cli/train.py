@@ -1,5 +1,6 @@
 """`cadenza train` (any family) and `cadenza bench nll` (the likelihood benchmarks). Their
 training options are built from the families' config dataclasses (cadenza.cli.common)."""
+
 from __future__ import annotations
 
 import shlex
@@ -13,11 +14,18 @@ from cadenza.cli.common import config_from, known_configs, read_config_file, say
 
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks: exact likelihood on published data sets.")
 
-CONFIG = typer.Option(None, "--config", help="a TOML file of settings (names as the options', e.g. "
-                                             "layers = 6); options given on the command line win")
-NPROC = typer.Option(1, "--nproc", help="train data-parallel in this many processes on this machine (torchrun; "
-                                        "gloo on CPU, NCCL on GPU); --batch-size is the global batch, split "
-                                        "between them")
+CONFIG = typer.Option(
+    None,
+    "--config",
+    help="a TOML file of settings (names as the options', e.g. layers = 6); options given on the command line win",
+)
+NPROC = typer.Option(
+    1,
+    "--nproc",
+    help="train data-parallel in this many processes on this machine (torchrun; "
+    "gloo on CPU, NCCL on GPU); --batch-size is the global batch, split "
+    "between them",
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -33,8 +41,11 @@ def _echo(quiet: bool):
 @with_config_options(known_configs())
 def train(
     out: Path = typer.Option(..., help="folder for the model and its checkpoints"),
-    family: str = typer.Option("voices", help="the kind of model: voices (chorales, folk: `generate`), orderless "
-                                              "(`harmonize`, `infill`), benchmark (`bench nll`)"),
+    family: str = typer.Option(
+        "voices",
+        help="the kind of model: voices (chorales, folk: `generate`), orderless "
+        "(`harmonize`, `infill`), benchmark (`bench nll`)",
+    ),
     orderless: bool = typer.Option(False, "--orderless", help="shorthand for --family orderless"),
     config: Optional[Path] = CONFIG,
     resume: bool = typer.Option(False, help="continue an interrupted run in --out (with its saved settings)"),
@@ -90,8 +101,9 @@ def bench_nll(
     baselines: bool = typer.Option(False, help="also print the independent-pitch and step n-gram baselines"),
     resume: bool = typer.Option(False, help="continue an interrupted benchmark run in --out"),
     force: bool = typer.Option(False, help="start over in an --out that already holds a model"),
-    with_ngram: bool = typer.Option(False, help="also report the network mixed with the step 3-gram "
-                                                "(the mixing weight chosen on the valid split)"),
+    with_ngram: bool = typer.Option(
+        False, help="also report the network mixed with the step 3-gram (the mixing weight chosen on the valid split)"
+    ),
     nproc: int = NPROC,
     quiet: bool = typer.Option(False),
     settings: dict = None,  # type: ignore[assignment]
@@ -114,16 +126,20 @@ def bench_nll(
         ind = IndependentPitches().fit(d["train"])
         ngram = StepNGram(ind, order=3).fit(d["train"])
         for name, model in (("independent pitches", ind), ("step 3-gram", ngram)):
-            typer.echo(f"baseline {name}: valid NLL {nll_per_step(model, d['valid']):.3f}, "
-                       f"test NLL {nll_per_step(model, d['test']):.3f}")
+            typer.echo(
+                f"baseline {name}: valid NLL {nll_per_step(model, d['valid']):.3f}, "
+                f"test NLL {nll_per_step(model, d['test']):.3f}"
+            )
     if checkpoint is not None and (settings or config or resume or nproc > 1):
         raise OptionError("--checkpoint evaluates a saved model: training options do not apply to it")
     if checkpoint is None:
         command = "cadenza bench nll " + " ".join(shlex.quote(a) for a in sys.argv[3:])
         out = out or Path("runs") / f"bench-{data.name.split('.')[0]}"
         if (out / "model.json").exists() and not (resume or force):
-            raise OptionError(f"{out} already holds a model; use --checkpoint {out} to evaluate it, "
-                              "--resume to continue it, or --force to start over")
+            raise OptionError(
+                f"{out} already holds a model; use --checkpoint {out} to evaluate it, "
+                "--resume to continue it, or --force to start over"
+            )
         fam = families.by_name("benchmark")
         if resume:
             if settings or config:
@@ -155,7 +171,9 @@ def bench_nll(
     if trained:  # the card states what was just measured
         card = run.write_card(checkpoint, bench.card(checkpoint, meta, results, mixed))
         echo(f"wrote {card}")
-    typer.echo(f"model {checkpoint}: {meta['params']:,} parameters, trained {meta.get('train_minutes')} minutes "
-               f"to step {meta.get('step')} on {meta.get('device')}, seed {meta['train']['seed']}")
+    typer.echo(
+        f"model {checkpoint}: {meta['params']:,} parameters, trained {meta.get('train_minutes')} minutes "
+        f"to step {meta.get('step')} on {meta.get('device')}, seed {meta['train']['seed']}"
+    )
     for line in bench.result_lines(results, mixed):
         typer.echo(line)

@@ -6,6 +6,7 @@
 
 Every command-line verb is a thin layer over this module and cadenza.render.
 """
+
 from __future__ import annotations
 
 import math
@@ -55,15 +56,29 @@ class Composer:
         from cadenza.plan.constraints import Constraints
 
         ranges = self.meta.get("data_stats", {}).get("voice_ranges")
-        return Constraints(voice_ranges=[tuple(r) for r in ranges] if ranges else None,
-                           no_parallels=not allow_parallels, final_cadence=final_cadence)
+        return Constraints(
+            voice_ranges=[tuple(r) for r in ranges] if ranges else None,
+            no_parallels=not allow_parallels,
+            final_cadence=final_cadence,
+        )
 
     # -- writing music ----------------------------------------------------------------------
-    def generate(self, bars: int = 16, key: str | Key | None = None, meter: str | Meter | None = None,
-                 tempo_bpm: float = 120.0, temperature: float = SamplingSettings.temperature,
-                 top_p: float = SamplingSettings.top_p, top_k: int = SamplingSettings.top_k,
-                 seed: int = 0, constraints=None, on_cell=None, allow_parallels: bool = False,
-                 final_cadence: bool = True, rules=None) -> Score:
+    def generate(
+        self,
+        bars: int = 16,
+        key: str | Key | None = None,
+        meter: str | Meter | None = None,
+        tempo_bpm: float = 120.0,
+        temperature: float = SamplingSettings.temperature,
+        top_p: float = SamplingSettings.top_p,
+        top_k: int = SamplingSettings.top_k,
+        seed: int = 0,
+        constraints=None,
+        on_cell=None,
+        allow_parallels: bool = False,
+        final_cadence: bool = True,
+        rules=None,
+    ) -> Score:
         from cadenza.compose.sampler import generate_tokens
 
         check_tempo(tempo_bpm)
@@ -73,16 +88,32 @@ class Composer:
         constraints = constraints or self.default_constraints(allow_parallels, final_cadence)
         if rules is not None:
             self.apply_rules(constraints, rules, meter, bars)
-        tokens = generate_tokens(self.model, self.tokenizer, key, meter, bars,
-                                 SamplingSettings(temperature, top_p, top_k, seed), constraints, on_cell)
+        tokens = generate_tokens(
+            self.model,
+            self.tokenizer,
+            key,
+            meter,
+            bars,
+            SamplingSettings(temperature, top_p, top_k, seed),
+            constraints,
+            on_cell,
+        )
         score = self.tokenizer.decode(tokens, tempo_bpm)
         score.title = f"{self.name} · {key} · seed {seed}"
         return score
 
-    def continue_score(self, prompt: Score, bars: int = 8, temperature: float = SamplingSettings.temperature,
-                       top_p: float = SamplingSettings.top_p, top_k: int = SamplingSettings.top_k,
-                       seed: int = 0, allow_parallels: bool = False, final_cadence: bool = True,
-                       rules=None) -> Score:
+    def continue_score(
+        self,
+        prompt: Score,
+        bars: int = 8,
+        temperature: float = SamplingSettings.temperature,
+        top_p: float = SamplingSettings.top_p,
+        top_k: int = SamplingSettings.top_k,
+        seed: int = 0,
+        allow_parallels: bool = False,
+        final_cadence: bool = True,
+        rules=None,
+    ) -> Score:
         """The prompt unchanged, followed by `bars` new bars from the first bar line after it."""
         from cadenza.compose.sampler import generate_tokens
 
@@ -98,25 +129,41 @@ class Composer:
         if rules is not None:
             for f in rules.fixed:
                 if f.bar <= prompt_bars:
-                    raise OptionError(f"fixed note {f.describe(self.voice_names)} falls inside the prompt "
-                                      f"({prompt_bars} bars): fix notes in the new bars only")
+                    raise OptionError(
+                        f"fixed note {f.describe(self.voice_names)} falls inside the prompt "
+                        f"({prompt_bars} bars): fix notes in the new bars only"
+                    )
             self.apply_rules(constraints, rules, meter, prompt_bars + bars)
         constraints.fixed.update({(s, v): t for s, row in enumerate(cells) for v, t in enumerate(row)})
-        tokens = generate_tokens(self.model, tok, key, meter, prompt_bars + bars,
-                                 SamplingSettings(temperature, top_p, top_k, seed), constraints)
+        tokens = generate_tokens(
+            self.model,
+            tok,
+            key,
+            meter,
+            prompt_bars + bars,
+            SamplingSettings(temperature, top_p, top_k, seed),
+            constraints,
+        )
         generated = tok.decode(tokens, prompt.tempo_bpm)
         cut = prompt_bars * meter.bar_beats
         out_parts = [replace(p, notes=list(p.notes)) for p in prompt.parts]
-        pitched = sorted((p for p in out_parts if not p.is_drum and p.notes),
-                         key=lambda p: -sum(n.pitch for n in p.notes) / len(p.notes))
+        pitched = sorted(
+            (p for p in out_parts if not p.is_drum and p.notes),
+            key=lambda p: -sum(n.pitch for n in p.notes) / len(p.notes),
+        )
         for v, gpart in enumerate(generated.parts):
             new = [n for n in gpart.notes if n.start_beats >= cut - 1e-9]
             if len(pitched) == len(generated.parts):
                 pitched[v].notes.extend(new)
             else:
                 out_parts.append(Part(name=f"{gpart.name} (continued)", program=gpart.program, notes=new))
-        return Score(parts=out_parts, tempos=list(prompt.tempos), meters=list(prompt.meters),
-                     keys=list(prompt.keys) or [key], title=prompt.title)
+        return Score(
+            parts=out_parts,
+            tempos=list(prompt.tempos),
+            meters=list(prompt.meters),
+            keys=list(prompt.keys) or [key],
+            title=prompt.title,
+        )
 
     @property
     def voice_names(self) -> list[str]:
@@ -147,8 +194,10 @@ class Composer:
 
     def _check_meter(self, meter: Meter) -> None:
         if str(meter) not in self.tokenizer.config.meters:
-            raise OptionError(f"meter {meter} is not supported by model {self.name} "
-                              f"(supported: {', '.join(self.tokenizer.config.meters)})")
+            raise OptionError(
+                f"meter {meter} is not supported by model {self.name} "
+                f"(supported: {', '.join(self.tokenizer.config.meters)})"
+            )
 
 
 def check_tempo(bpm: float) -> None:

@@ -4,6 +4,7 @@ procedure, after Yao et al. 2014), then a repair pass against parallel fifths an
 Constraints are data: `allowed` (T, V, N_CELL) says which values each cell may take (fixed
 notes, scale, ranges, planned cadences all become this mask); visible cells are never changed.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -69,14 +70,22 @@ def check_allowed(allowed: np.ndarray, hidden: np.ndarray) -> None:
     empty = np.argwhere(hidden & ~allowed.any(axis=-1))
     if len(empty):
         t, v = empty[0]
-        raise OptionError(f"the constraints leave no possible note for voice {v + 1} at grid step {t} "
-                          f"({len(empty)} such cells): they cannot all be met")
+        raise OptionError(
+            f"the constraints leave no possible note for voice {v + 1} at grid step {t} "
+            f"({len(empty)} such cells): they cannot all be met"
+        )
 
 
 @torch.no_grad()
-def gibbs_fill(model: OrderlessModel, grid: np.ndarray, hidden: np.ndarray, allowed: np.ndarray,
-               settings: GibbsSettings = GibbsSettings(), n_samples: int = 1,
-               no_parallels: bool = True) -> np.ndarray:
+def gibbs_fill(
+    model: OrderlessModel,
+    grid: np.ndarray,
+    hidden: np.ndarray,
+    allowed: np.ndarray,
+    settings: GibbsSettings = GibbsSettings(),
+    n_samples: int = 1,
+    no_parallels: bool = True,
+) -> np.ndarray:
     """Fill the `hidden` cells of `grid` (T, V) n_samples times: (n_samples, T, V) grids whose
     visible cells equal `grid`'s. Sample i draws from seed settings.seed + i: the same music as a
     single sample with that seed."""
@@ -114,8 +123,9 @@ def gibbs_fill(model: OrderlessModel, grid: np.ndarray, hidden: np.ndarray, allo
     return out
 
 
-def _repair(model, grid: np.ndarray, hidden: np.ndarray, allowed: np.ndarray, s: GibbsSettings,
-            rng: np.random.Generator) -> None:
+def _repair(
+    model, grid: np.ndarray, hidden: np.ndarray, allowed: np.ndarray, s: GibbsSettings, rng: np.random.Generator
+) -> None:
     """Resample (in place) each hidden note that moves in parallel fifths or octaves: the whole
     note (its run of equal cells) at once, scored by the sum of its cells' log-probabilities,
     forbidden the values that would make a parallel on arriving or leaving."""

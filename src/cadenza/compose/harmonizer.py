@@ -9,6 +9,7 @@ Both run the orderless model (cadenza.nn.orderless) over a grid of cells: what i
 visible, what is to be written is hidden and filled by Gibbs sampling (cadenza.compose.gibbs). The notes
 given (the melody; everything outside the region) are copied to the result unchanged.
 """
+
 from __future__ import annotations
 
 import math
@@ -68,11 +69,20 @@ class Harmonizer:
         return int(lo), int(hi)
 
     # -- harmonize ------------------------------------------------------------------------------
-    def harmonize(self, melody: Score, voices: int = 4, temperature: float = GibbsSettings.temperature, seed: int = 0,
-                  n: int = 1,
-                  track: int | None = None, rules: Rules | None = None, cadences: bool = True,
-                  iterations: int = GibbsSettings.iterations, source: str = "melody",
-                  gibbs: GibbsSettings | None = None) -> list[Written]:
+    def harmonize(
+        self,
+        melody: Score,
+        voices: int = 4,
+        temperature: float = GibbsSettings.temperature,
+        seed: int = 0,
+        n: int = 1,
+        track: int | None = None,
+        rules: Rules | None = None,
+        cadences: bool = True,
+        iterations: int = GibbsSettings.iterations,
+        source: str = "melody",
+        gibbs: GibbsSettings | None = None,
+    ) -> list[Written]:
         """n harmonizations (seeds seed, seed+1, ...) of the melody, in `voices` parts with the
         melody unchanged in the top one. Phrase ends (notes under fermatas, else long notes and
         notes before rests; and the last note) get a planned cadence when `cadences`: the tonic
@@ -91,15 +101,24 @@ class Harmonizer:
         slack = int(self.meta["train"].get("transpose", 0))
         for x in line:
             if not lo - slack <= x.pitch <= hi + slack:
-                raise OptionError(f"{source}: melody note {pitch_to_name(x.pitch)} at beat {x.start_beats:g} is "
-                                  f"outside the soprano range this model knows ({pitch_to_name(lo - slack)}-"
-                                  f"{pitch_to_name(hi + slack)}); transpose the melody")
+                raise OptionError(
+                    f"{source}: melody note {pitch_to_name(x.pitch)} at beat {x.start_beats:g} is "
+                    f"outside the soprano range this model knows ({pitch_to_name(lo - slack)}-"
+                    f"{pitch_to_name(hi + slack)}); transpose the melody"
+                )
             if rules.scale is not None and x.pitch % 12 not in scale(rules.scale):
-                raise OptionError(f"{source}: melody note {pitch_to_name(x.pitch)} at beat {x.start_beats:g} is "
-                                  f"outside the scale of {rules.scale}: the constraints cannot all be met")
+                raise OptionError(
+                    f"{source}: melody note {pitch_to_name(x.pitch)} at beat {x.start_beats:g} is "
+                    f"outside the scale of {rules.scale}: the constraints cannot all be met"
+                )
         grid = np.zeros((T, self.n_voices), dtype=np.int64)
         for x in line:
-            grid[beats_to_step(x.start_beats, spb):max(beats_to_step(x.start_beats, spb) + 1, beats_to_step(x.end_beats, spb)), 0] = cell_of(x.pitch)
+            grid[
+                beats_to_step(x.start_beats, spb) : max(
+                    beats_to_step(x.start_beats, spb) + 1, beats_to_step(x.end_beats, spb)
+                ),
+                0,
+            ] = cell_of(x.pitch)
         hidden = np.zeros(grid.shape, dtype=bool)
         hidden[:, 1:] = True
         allowed = self._allowed(T, rules)
@@ -114,7 +133,9 @@ class Harmonizer:
         filled = gibbs_fill(self.model, grid, hidden, allowed, gibbs, n_samples=n)
         # the grid cannot tell a held note from a repeated one: as in a sung chorale, the lower
         # voices sing a new syllable with each melody note that starts on a beat
-        syllables = {beats_to_step(x.start_beats, spb) for x in line if abs(x.start_beats - round(x.start_beats)) < 1e-6}
+        syllables = {
+            beats_to_step(x.start_beats, spb) for x in line if abs(x.start_beats - round(x.start_beats)) < 1e-6
+        }
         held: dict[int, set[int]] = {}  # a user's fixed note stays one note
         for f in rules.fixed:
             a = beats_to_step(f.start_beats(meter), spb)
@@ -122,25 +143,55 @@ class Harmonizer:
         keep = {2: [0, 3], 3: [0, 1, 3], 4: [0, 1, 2, 3]}[voices] if self.n_voices == 4 else list(range(voices))
         for v in sorted({f.voice for f in rules.fixed} | set(rules.ranges)):
             if v not in keep:
-                raise OptionError(f"a rule names the {self.voice_names[v].lower()}, which a {voices}-voice "
-                                  f"harmonization leaves out (voices: {', '.join(self.voice_names[k] for k in keep)})")
+                raise OptionError(
+                    f"a rule names the {self.voice_names[v].lower()}, which a {voices}-voice "
+                    f"harmonization leaves out (voices: {', '.join(self.voice_names[k] for k in keep)})"
+                )
         out = []
         for i, g in enumerate(filled):
             parts = [Part(name=self.voice_names[0], program=0, notes=list(line))]
-            parts += [Part(name=self.voice_names[v], program=0,
-                           notes=cells_to_notes(g[:, v], spb, syllables - held.get(v, set()))) for v in keep[1:]]
-            score = Score(parts=parts, tempos=list(melody.tempos), meters=list(melody.meters), keys=[key],
-                          title=f"{melody.title or source} · harmonized · seed {seed + i}")
-            out.append(Written(score, {"seed": seed + i, "key": str(key),
-                                       "phrase_ends_beats": [x.start_beats for x in ends],
-                                       "parallels_left": len(parallels(g[:, keep]))}))
+            parts += [
+                Part(
+                    name=self.voice_names[v],
+                    program=0,
+                    notes=cells_to_notes(g[:, v], spb, syllables - held.get(v, set())),
+                )
+                for v in keep[1:]
+            ]
+            score = Score(
+                parts=parts,
+                tempos=list(melody.tempos),
+                meters=list(melody.meters),
+                keys=[key],
+                title=f"{melody.title or source} · harmonized · seed {seed + i}",
+            )
+            out.append(
+                Written(
+                    score,
+                    {
+                        "seed": seed + i,
+                        "key": str(key),
+                        "phrase_ends_beats": [x.start_beats for x in ends],
+                        "parallels_left": len(parallels(g[:, keep])),
+                    },
+                )
+            )
         return out
 
     # -- infill -------------------------------------------------------------------------------
-    def infill(self, score: Score, bars: tuple[int, int], voices: list[str] | None = None,
-               temperature: float = GibbsSettings.temperature,
-               seed: int = 0, n: int = 1, rules: Rules | None = None, iterations: int = GibbsSettings.iterations,
-               source: str = "piece", gibbs: GibbsSettings | None = None) -> list[Written]:
+    def infill(
+        self,
+        score: Score,
+        bars: tuple[int, int],
+        voices: list[str] | None = None,
+        temperature: float = GibbsSettings.temperature,
+        seed: int = 0,
+        n: int = 1,
+        rules: Rules | None = None,
+        iterations: int = GibbsSettings.iterations,
+        source: str = "piece",
+        gibbs: GibbsSettings | None = None,
+    ) -> list[Written]:
         """n versions of `score` with bars[0]..bars[1] (counted from 1, inclusive) of the chosen
         voices (default: all) written anew. Notes that start outside the region are kept as they
         are (one that starts before the region and sounds into it is kept whole and heard by the
@@ -148,8 +199,10 @@ class Harmonizer:
         rules = rules or Rules()
         parts = [p for p in score.parts if p.notes and not p.is_drum]
         if len(parts) != self.n_voices:
-            raise OptionError(f"{source}: infill needs a piece in {self.n_voices} parts, one voice each "
-                              f"(this one has {len(parts)} parts with notes)")
+            raise OptionError(
+                f"{source}: infill needs a piece in {self.n_voices} parts, one voice each "
+                f"(this one has {len(parts)} parts with notes)"
+            )
         names = [v.lower() for v in self.voice_names]
         chosen = list(range(self.n_voices)) if not voices else sorted({voice_index(v, names) for v in voices})
         first, last = bars
@@ -159,7 +212,9 @@ class Harmonizer:
         if first < 1 or last < first:
             raise OptionError(f"the region of bars {first}-{last} is empty (bars count from 1)")
         if first > total_bars:
-            raise OptionError(f"{source}: the region starts at bar {first}, past the end of the piece ({total_bars} bars)")
+            raise OptionError(
+                f"{source}: the region starts at bar {first}, past the end of the piece ({total_bars} bars)"
+            )
         last = min(last, total_bars)
         order = sorted(range(len(parts)), key=lambda i: -sum(x.pitch for x in parts[i].notes) / len(parts[i].notes))
         lines = [cut_top_line(parts[i].notes) for i in order]  # voice v: the part with the v-th highest mean pitch
@@ -169,6 +224,7 @@ class Harmonizer:
         grid = np.zeros((T, self.n_voices), dtype=np.int64)
         hidden = np.zeros(grid.shape, dtype=bool)
         hidden[a:b, chosen] = True
+
         def rewritten(x: Note, v: int) -> bool:
             return v in chosen and a <= beats_to_step(x.start_beats, spb) < b
 
@@ -184,8 +240,10 @@ class Harmonizer:
         for f in rules.fixed:
             start = f.start_beats(meter) * spb
             if f.voice not in chosen or not a <= start < b or (f.start_beats(meter) + f.beats) * spb > b + 1e-6:
-                raise OptionError(f"fixed note {f.describe(self.voice_names)} lies outside the region being "
-                                  f"rewritten (bars {first}-{last}, voices {', '.join(names[v] for v in chosen)})")
+                raise OptionError(
+                    f"fixed note {f.describe(self.voice_names)} lies outside the region being "
+                    f"rewritten (bars {first}-{last}, voices {', '.join(names[v] for v in chosen)})"
+                )
         written = hidden.copy()  # the cells this infill writes, the user's fixed notes among them
         self._fix(grid, hidden, allowed, rules, meter)
         gibbs = replace(gibbs or GibbsSettings(), iterations=iterations, temperature=temperature, seed=seed)
@@ -196,18 +254,26 @@ class Harmonizer:
             for v in chosen:
                 part = new_parts[score.parts.index(parts[order[v]])]
                 new = cells_to_notes(np.where(written[:, v], g[:, v], REST), spb)
-                part.notes = sorted([x for x in part.notes if not rewritten(x, v)] + new,
-                                    key=lambda x: (x.start_beats, -x.pitch))
-            result = Score(parts=new_parts, tempos=list(score.tempos), meters=list(score.meters), keys=list(score.keys),
-                           title=f"{score.title or source} · bars {first}-{last} rewritten · seed {seed + i}")
+                part.notes = sorted(
+                    [x for x in part.notes if not rewritten(x, v)] + new, key=lambda x: (x.start_beats, -x.pitch)
+                )
+            result = Score(
+                parts=new_parts,
+                tempos=list(score.tempos),
+                meters=list(score.meters),
+                keys=list(score.keys),
+                title=f"{score.title or source} · bars {first}-{last} rewritten · seed {seed + i}",
+            )
             out.append(Written(result, {"seed": seed + i, "parallels_left": len(parallels(g))}))
         return out
 
     # -- shared -------------------------------------------------------------------------------
     def _check_length(self, T: int, source: str) -> None:
         if T > self.model.config.block_size:
-            raise OptionError(f"{source}: {T} grid steps is longer than this model reaches "
-                              f"({self.model.config.block_size}); split the piece")
+            raise OptionError(
+                f"{source}: {T} grid steps is longer than this model reaches "
+                f"({self.model.config.block_size}); split the piece"
+            )
 
     def _allowed(self, T: int, rules: Rules) -> np.ndarray:
         """(T, V, N_CELL): rest, or a pitch in the voice's range (the user's, else the training
@@ -238,12 +304,16 @@ def melody_line(score: Score, track: int | None, source: str) -> list[Note]:
             raise OptionError(f"{source}: --track must be 1 to {len(parts)}")
         return cut_top_line(parts[track - 1].notes)
     if len(parts) > 1:
-        raise OptionError(f"{source}: {len(parts)} parts with notes and no single melody line; choose one with "
-                          f"--track (1-{len(parts)}: {', '.join(p.name or '?' for p in parts)})")
+        raise OptionError(
+            f"{source}: {len(parts)} parts with notes and no single melody line; choose one with "
+            f"--track (1-{len(parts)}: {', '.join(p.name or '?' for p in parts)})"
+        )
     notes = sorted(parts[0].notes, key=lambda x: (x.start_beats, -x.pitch))
     if any(b.start_beats < a.end_beats - 1e-6 for a, b in zip(notes, notes[1:])):
-        raise OptionError(f"{source}: the part is polyphonic (notes overlap), not a single melody line; "
-                          "give --track 1 to harmonize its top line")
+        raise OptionError(
+            f"{source}: the part is polyphonic (notes overlap), not a single melody line; "
+            "give --track 1 to harmonize its top line"
+        )
     return notes
 
 

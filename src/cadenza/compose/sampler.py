@@ -6,6 +6,7 @@ only cells. Constraints are data turned into masks on the logits: fixed cells, p
 ranges, an allowed set of pitch classes, no parallel fifths or octaves, and a final cadence (the
 last bar opens on the tonic chord). Nothing here is special-cased inside the model.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -51,7 +52,7 @@ def _allowed_masks(tok: VoicesTokenizer, c: Constraints) -> np.ndarray:
     cells = allowed_cells(c.voice_ranges or [(0, N_PITCHES - 1)] * nv, c.pitch_classes)
     mask = np.zeros((nv, tok.vocab_size), dtype=bool)
     mask[:, REST] = cells[:, CELL_REST]
-    mask[:, PITCH0:PITCH0 + N_PITCHES] = cells[:, CELL_REST + 1:]
+    mask[:, PITCH0 : PITCH0 + N_PITCHES] = cells[:, CELL_REST + 1 :]
     return mask
 
 
@@ -59,9 +60,9 @@ def sample_token(logits: np.ndarray, allowed: np.ndarray, s: SamplingSettings, r
     """Draw one token from `logits` (vocab,) restricted to `allowed`, with temperature, top-k
     and top-p (the smallest set of most likely tokens whose mass reaches top_p)."""
     logits = np.where(allowed, logits.astype(np.float64) / s.temperature, -np.inf)
-    order = np.argsort(-logits, kind="stable")[:int(allowed.sum())]  # allowed tokens, most likely first
+    order = np.argsort(-logits, kind="stable")[: int(allowed.sum())]  # allowed tokens, most likely first
     if s.top_k:
-        order = order[:s.top_k]
+        order = order[: s.top_k]
     p = np.exp(logits[order] - logits[order[0]])
     p /= p.sum()
     if s.top_p < 1.0:
@@ -75,10 +76,10 @@ def _close(allowed: np.ndarray, downbeat: bool, last_cell: int, chord: np.ndarra
     """Narrow `allowed` (in place) for the final bar: on its downbeat a pitch of the final chord
     (when the range leaves one), after it only holding that note (or resting on)."""
     if downbeat:
-        pitches = allowed[PITCH0:PITCH0 + N_PITCHES] & chord
+        pitches = allowed[PITCH0 : PITCH0 + N_PITCHES] & chord
         if pitches.any():
             allowed[:] = False
-            allowed[PITCH0:PITCH0 + N_PITCHES] = pitches
+            allowed[PITCH0 : PITCH0 + N_PITCHES] = pitches
     else:
         allowed[:] = False
         allowed[REST if last_cell == REST else HOLD] = True
@@ -103,7 +104,7 @@ def generate_tokens(
     c = constraints or Constraints()
     nv, steps_per_bar = tok.config.n_voices, tok.steps_per_bar(meter)
     base_mask = _allowed_masks(tok, c)
-    for (step, v), t in c.fixed.items():
+    for step, v in c.fixed:
         if not (0 <= v < nv and 0 <= step < n_bars * steps_per_bar):
             raise OptionError(f"fixed cell at step {step}, voice {v} lies outside the piece")
     if not base_mask[:, PITCH0:].any(axis=1).all():
@@ -150,7 +151,7 @@ def generate_tokens(
                             _close(allowed, i == 0, last_cell[v], final_chord_mask(key, v, nv))
                         if c.no_parallels:
                             free = allowed.copy()
-                            free[PITCH0:PITCH0 + N_PITCHES] &= ~parallel_pitches(before, sounding, v)
+                            free[PITCH0 : PITCH0 + N_PITCHES] &= ~parallel_pitches(before, sounding, v)
                             if free.any():  # the final chord may leave no other way in: then allow it
                                 allowed = free
                         assert logits is not None  # feed() ran

@@ -1,6 +1,7 @@
 """The samplers' settings, one dataclass each: the one place their defaults are written. The
 command line builds `generate`/`continue` and `harmonize`/`infill` options from them. No torch
 here, so `cadenza --help` reads them without loading it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -51,7 +52,8 @@ class GibbsSettings:
         if self.iterations < 1:
             raise OptionError(f"iterations must be at least 1, not {self.iterations}")
         if not 0 < self.p_min <= self.p_max <= 1 or not 0 < self.anneal <= 1:
-            raise OptionError(f"need 0 < p-min <= p-max <= 1 and 0 < anneal <= 1 (got {self.p_min}, {self.p_max}, "
-                              f"{self.anneal})")
+            raise OptionError(
+                f"need 0 < p-min <= p-max <= 1 and 0 < anneal <= 1 (got {self.p_min}, {self.p_max}, {self.anneal})"
+            )
         if self.repair_rounds < 0:
             raise OptionError(f"repair rounds must be >= 0, not {self.repair_rounds}")

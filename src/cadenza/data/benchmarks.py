@@ -1,6 +1,7 @@
 """The benchmark data sets in ../shared/benchmarks: the four piano-roll sets of
 Boulanger-Lewandowski, Bengio & Vincent (ICML 2012) with their published splits, and Coconet's
 JSB chorales at sixteenth notes in four voices (jsb16th_satb)."""
+
 from __future__ import annotations
 
 import gzip
@@ -30,8 +31,9 @@ def load_benchmark(path: str | Path) -> dict[str, list[Piece]]:
     try:
         return {s: [[[int(p) for p in step] for step in piece] for piece in data[s]] for s in SPLITS}
     except (TypeError, ValueError):
-        raise InputError(path, "a step is not a list of MIDI pitches (this reads the piano-roll sets, "
-                               "not jsb16th_satb)") from None
+        raise InputError(
+            path, "a step is not a list of MIDI pitches (this reads the piano-roll sets, not jsb16th_satb)"
+        ) from None
 
 
 def is_satb_file(data: str) -> bool:
@@ -46,7 +48,12 @@ def load_satb(path: str | Path) -> dict[str, list[np.ndarray]]:
     path = Path(path)
     try:
         data = json.loads(gzip.decompress(path.read_bytes()))
-        return {s: [np.array([[REST if p is None else 1 + int(p) for p in step] for step in piece], dtype=np.int64)
-                    for piece in data[s]] for s in SPLITS}
+        return {
+            s: [
+                np.array([[REST if p is None else 1 + int(p) for p in step] for step in piece], dtype=np.int64)
+                for piece in data[s]
+            ]
+            for s in SPLITS
+        }
     except (OSError, EOFError, ValueError, KeyError, TypeError) as e:
         raise InputError(path, f"not a four-voice grid file like jsb16th_satb.json.gz ({type(e).__name__})") from None

@@ -4,6 +4,7 @@ Parsing with music21 is slow, so every parsed file is cached as gzip JSON (a Sco
 under $CADENZA_CACHE (default ~/.cache/cadenza), keyed by the file's path, size and mtime.
 Splits are deterministic: a piece goes to validation by a hash of its id, not by chance.
 """
+
 from __future__ import annotations
 
 import gzip

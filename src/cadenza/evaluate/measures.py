@@ -13,6 +13,7 @@ Groups (names in the returned dict):
 - structure: recurring_exact, recurring_transposed, recurring_varied (shares of bars that come
   back later), cadence_share (phrase ends on a root-position tonic or dominant chord).
 """
+
 from __future__ import annotations
 
 import math
@@ -101,10 +102,11 @@ def _melody_measures(line: list[Note], key: Key, bar_beats: float) -> dict:
         repeated += run > 4  # RL Tuner: no note more than four times in a row
     out["excessive_repetition"] = repeated / len(pitches)
     centered = pitches - pitches.mean()
-    denom = float((centered ** 2).sum())
+    denom = float((centered**2).sum())
     for lag in (1, 2, 3):
-        out[f"autocorrelation_{lag}"] = (float((centered[:-lag] * centered[lag:]).sum()) / denom
-                                         if denom and len(pitches) > lag else math.nan)
+        out[f"autocorrelation_{lag}"] = (
+            float((centered[:-lag] * centered[lag:]).sum()) / denom if denom and len(pitches) > lag else math.nan
+        )
     phrase_beats = 4 * bar_beats
     highs = lows = phrases = 0
     for k in range(int(max(n.end_beats for n in line) // phrase_beats) + 1):
@@ -128,26 +130,38 @@ def _voice_leading(score: Score, n_bars: int) -> dict:
         return {k: math.nan for k in names}
     s = measure(score, n_voices=len(parts))
     out_of_range = (s.notes - s.in_range) / n_bars if len(parts) == 4 else math.nan
-    return dict(zip(names, ((s.parallel_fifths + s.parallel_octaves) / n_bars, s.crossings / n_bars,
-                            s.wide_spacings / n_bars, out_of_range)))
+    return dict(
+        zip(
+            names,
+            (
+                (s.parallel_fifths + s.parallel_octaves) / n_bars,
+                s.crossings / n_bars,
+                s.wide_spacings / n_bars,
+                out_of_range,
+            ),
+        )
+    )
 
 
 def _rhythm(notes: list[Note], grid, n_bars: int, bar_beats: float) -> dict:
     onsets = sorted({round(n.start_beats * STEPS_PER_BEAT) for n in notes})
     iois = np.diff(onsets) / STEPS_PER_BEAT
     n_beats = int(n_bars * bar_beats)
-    empty = sum(1 for b in range(n_beats)
-                if not any(grid[s] for s in range(b * STEPS_PER_BEAT, (b + 1) * STEPS_PER_BEAT)))
+    empty = sum(
+        1 for b in range(n_beats) if not any(grid[s] for s in range(b * STEPS_PER_BEAT, (b + 1) * STEPS_PER_BEAT))
+    )
     per_bar = int(round(bar_beats * STEPS_PER_BEAT))
     patterns = np.zeros((n_bars, per_bar), dtype=bool)
     for s in onsets:
         if s < n_bars * per_bar:
             patterns[s // per_bar, s % per_bar] = True
     hamming = [np.mean(patterns[i] != patterns[i + 1]) for i in range(n_bars - 1)]
-    return {"onsets_per_bar": len(onsets) / n_bars,
-            "mean_ioi_beats": float(iois.mean()) if len(iois) else math.nan,
-            "empty_beat_rate": empty / max(1, n_beats),
-            "groove_consistency": 1 - float(np.mean(hamming)) if hamming else math.nan}
+    return {
+        "onsets_per_bar": len(onsets) / n_bars,
+        "mean_ioi_beats": float(iois.mean()) if len(iois) else math.nan,
+        "empty_beat_rate": empty / max(1, n_beats),
+        "groove_consistency": 1 - float(np.mean(hamming)) if hamming else math.nan,
+    }
 
 
 def bar_contents(notes: list[Note], n_bars: int, bar_beats: float) -> list[tuple]:
@@ -155,8 +169,9 @@ def bar_contents(notes: list[Note], n_bars: int, bar_beats: float) -> list[tuple
     bars: list[list] = [[] for _ in range(n_bars)]
     for n in notes:
         b = min(n_bars - 1, int(n.start_beats // bar_beats + 1e-9))
-        bars[b].append((round((n.start_beats - b * bar_beats) * STEPS_PER_BEAT), n.pitch,
-                        round(n.duration_beats * STEPS_PER_BEAT)))
+        bars[b].append(
+            (round((n.start_beats - b * bar_beats) * STEPS_PER_BEAT), n.pitch, round(n.duration_beats * STEPS_PER_BEAT))
+        )
     return [tuple(sorted(b)) for b in bars]
 
 
@@ -189,11 +204,14 @@ def _structure(notes, grid, n_bars: int, bar_beats: float, key: Key, score: Scor
             varied += 1
     line = top_line(notes)
     ends = phrase_ends(line, score.meter)
-    cadences = sum(is_cadence_chord(grid[min(len(grid) - 1, round(x.start_beats * STEPS_PER_BEAT))], key)
-                   for x in ends)
-    return {"recurring_exact": exact / max(1, counted), "recurring_transposed": transposed / max(1, counted),
-            "recurring_varied": varied / max(1, counted),
-            "cadence_share": cadences / len(ends) if ends else math.nan, "ssm": ssm.tolist()}
+    cadences = sum(is_cadence_chord(grid[min(len(grid) - 1, round(x.start_beats * STEPS_PER_BEAT))], key) for x in ends)
+    return {
+        "recurring_exact": exact / max(1, counted),
+        "recurring_transposed": transposed / max(1, counted),
+        "recurring_varied": varied / max(1, counted),
+        "cadence_share": cadences / len(ends) if ends else math.nan,
+        "ssm": ssm.tolist(),
+    }
 
 
 def _transposed(a: tuple, b: tuple) -> bool:
@@ -203,9 +221,30 @@ def _transposed(a: tuple, b: tuple) -> bool:
     return shift != 0 and all(x[0] == y[0] and x[2] == y[2] and y[1] - x[1] == shift for x, y in zip(a, b))
 
 
-SCALARS = ("pc_entropy", "in_key_share", "pitch_range", "polyphony", "chords_per_bar",
-           "starts_on_tonic", "leaps_resolved", "excessive_repetition",
-           "autocorrelation_1", "autocorrelation_2", "autocorrelation_3", "unique_highest", "unique_lowest",
-           "parallels_per_bar", "crossings_per_bar", "wide_spacings_per_bar", "out_of_range_per_bar",
-           "onsets_per_bar", "mean_ioi_beats", "empty_beat_rate", "groove_consistency",
-           "recurring_exact", "recurring_transposed", "recurring_varied", "cadence_share")
+SCALARS = (
+    "pc_entropy",
+    "in_key_share",
+    "pitch_range",
+    "polyphony",
+    "chords_per_bar",
+    "starts_on_tonic",
+    "leaps_resolved",
+    "excessive_repetition",
+    "autocorrelation_1",
+    "autocorrelation_2",
+    "autocorrelation_3",
+    "unique_highest",
+    "unique_lowest",
+    "parallels_per_bar",
+    "crossings_per_bar",
+    "wide_spacings_per_bar",
+    "out_of_range_per_bar",
+    "onsets_per_bar",
+    "mean_ioi_beats",
+    "empty_beat_rate",
+    "groove_consistency",
+    "recurring_exact",
+    "recurring_transposed",
+    "recurring_varied",
+    "cadence_share",
+)

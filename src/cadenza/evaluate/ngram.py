@@ -4,6 +4,7 @@ Interpolated absolute discounting (Ney, Essen & Kneser 1994): each order's count
 discount D, with the freed mass given to the next lower order, down to a uniform distribution
 over the cell vocabulary. Scored, like the transformer, only on cell tokens, in nats per cell.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,7 +28,7 @@ def interpolate(counts: list, context: tuple, p, discount: float, top: Callable)
     for k, table in enumerate(counts):
         if len(context) < k:
             break
-        c = table.get(context[len(context) - k:] if k else ())
+        c = table.get(context[len(context) - k :] if k else ())
         if not c:
             continue
         total = sum(c.values())
@@ -49,12 +50,17 @@ class NGram:
                 for k in range(self.order):
                     if i - k < 0:
                         break
-                    self.counts[k][tuple(seq[i - k:i])][seq[i]] += 1
+                    self.counts[k][tuple(seq[i - k : i])][seq[i]] += 1
         return self
 
     def prob(self, context: tuple, token: int) -> float:
-        return interpolate(self.counts, context, 1.0 / len(CELL_VOCAB), self.discount,
-                           lambda c, total: max(c.get(token, 0) - self.discount, 0) / total)
+        return interpolate(
+            self.counts,
+            context,
+            1.0 / len(CELL_VOCAB),
+            self.discount,
+            lambda c, total: max(c.get(token, 0) - self.discount, 0) / total,
+        )
 
     def nll(self, sequences) -> float:
         """Mean -log p per cell token over `sequences`."""
@@ -63,7 +69,7 @@ class NGram:
             seq = [int(t) for t in seq]
             for i in range(1, len(seq)):
                 if _is_cell(seq[i]):
-                    total -= math.log(self.prob(tuple(seq[max(0, i - self.order + 1):i]), seq[i]))
+                    total -= math.log(self.prob(tuple(seq[max(0, i - self.order + 1) : i]), seq[i]))
                     count += 1
         return total / max(count, 1)
 
@@ -110,7 +116,7 @@ def sample_piece(model: NGram, tok, key, meter, n_bars: int, seed: int) -> list[
         tokens.append(tok.bar_token(n_bars - 1 - bar))
         for _ in range(steps):
             for v in range(nv):
-                p = distribution(model, tuple(tokens[-(model.order - 1):]) if model.order > 1 else ())
+                p = distribution(model, tuple(tokens[-(model.order - 1) :]) if model.order > 1 else ())
                 if last[v] == REST:
                     p[CELL_VOCAB.index(HOLD)] = 0.0
                 t = CELL_VOCAB[int(rng.choice(len(p), p=p / p.sum()))]

@@ -6,6 +6,7 @@ holds every K-note window of every reference piece; the longest copied span of a
 piece is its longest run of consecutive windows found in the index (in notes). A 4-bar window
 of the whole texture (every note, pitches relative to the window's lowest) is matched exactly.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -20,7 +21,9 @@ PLAGIARISM_NOTES = 24  # a copied melodic span this long (notes) is flagged
 
 def melody_steps(score: Score) -> list[tuple[int, int]]:
     line = top_line([n for p in score.parts if not p.is_drum for n in p.notes])
-    return [(b.pitch - a.pitch, round((b.start_beats - a.start_beats) * STEPS_PER_BEAT)) for a, b in zip(line, line[1:])]
+    return [
+        (b.pitch - a.pitch, round((b.start_beats - a.start_beats) * STEPS_PER_BEAT)) for a, b in zip(line, line[1:])
+    ]
 
 
 def four_bar_windows(score: Score) -> list[tuple]:
@@ -35,8 +38,18 @@ def four_bar_windows(score: Score) -> list[tuple]:
         if not inside:
             continue
         low = min(n.pitch for n in inside)
-        out.append(tuple(sorted((round((n.start_beats - k * span) * STEPS_PER_BEAT), n.pitch - low,
-                                 round(n.duration_beats * STEPS_PER_BEAT)) for n in inside)))
+        out.append(
+            tuple(
+                sorted(
+                    (
+                        round((n.start_beats - k * span) * STEPS_PER_BEAT),
+                        n.pitch - low,
+                        round(n.duration_beats * STEPS_PER_BEAT),
+                    )
+                    for n in inside
+                )
+            )
+        )
     return out
 
 
@@ -50,7 +63,7 @@ class ReferenceIndex:
         index = cls()
         for s in scores:
             steps = melody_steps(s)
-            index.melodic.update(tuple(steps[i:i + K - 1]) for i in range(len(steps) - K + 2))
+            index.melodic.update(tuple(steps[i : i + K - 1]) for i in range(len(steps) - K + 2))
             index.windows.update(four_bar_windows(s))
         return index
 
@@ -58,7 +71,7 @@ class ReferenceIndex:
         """longest_copied_notes, copied_window_share (4-bar windows found in the reference),
         plagiarism (1.0 when the copied span reaches PLAGIARISM_NOTES or any 4-bar window matches)."""
         steps = melody_steps(score)
-        hits = [tuple(steps[i:i + K - 1]) in self.melodic for i in range(len(steps) - K + 2)]
+        hits = [tuple(steps[i : i + K - 1]) in self.melodic for i in range(len(steps) - K + 2)]
         longest = run = 0
         for h in hits:
             run = run + 1 if h else 0
@@ -66,5 +79,8 @@ class ReferenceIndex:
         copied = longest + K - 1 if longest else 0
         windows = four_bar_windows(score)
         share = sum(w in self.windows for w in windows) / len(windows) if windows else 0.0
-        return {"longest_copied_notes": float(copied), "copied_window_share": share,
-                "plagiarism": float(copied >= PLAGIARISM_NOTES or share > 0)}
+        return {
+            "longest_copied_notes": float(copied),
+            "copied_window_share": share,
+            "plagiarism": float(copied >= PLAGIARISM_NOTES or share > 0),
+        }

@@ -8,6 +8,7 @@ reference's (Gaussian kernel density estimates, as Yang and Lerch 2018 compare f
 distributions). Chord vocabulary: the share of chord occurrences also found in the reference
 (cited) versus new ones (invented), after Pachet. Novelty: cadenza.evaluate.novelty.
 """
+
 from __future__ import annotations
 
 import base64
@@ -76,8 +77,12 @@ def summarize(measured: list[dict], reference: list[dict] | None, ref_chords: se
     out: dict = {"pieces": len(measured), "measures": {}}
     for k in SCALARS:
         v = np.array([m[k] for m in measured if not math.isnan(m[k])])
-        entry = {"mean": float(v.mean()) if len(v) else math.nan, "sd": float(v.std()) if len(v) else math.nan,
-                 "n": int(len(v)), "values": v.tolist()}
+        entry = {
+            "mean": float(v.mean()) if len(v) else math.nan,
+            "sd": float(v.std()) if len(v) else math.nan,
+            "n": int(len(v)),
+            "values": v.tolist(),
+        }
         if reference is not None:
             r = np.array([m[k] for m in reference if not math.isnan(m[k])])
             entry["overlap"], entry["kl"] = compare(v, r)
@@ -87,8 +92,12 @@ def summarize(measured: list[dict], reference: list[dict] | None, ref_chords: se
         chords.update(m["chords"])
     total = sum(chords.values())
     cited = sum(c for ch, c in chords.items() if ch in ref_chords)
-    out["chords"] = {"occurrences": total, "cited_share": cited / total if total else math.nan,
-                     "distinct": len(chords), "invented_distinct": sum(1 for ch in chords if ch not in ref_chords)}
+    out["chords"] = {
+        "occurrences": total,
+        "cited_share": cited / total if total else math.nan,
+        "distinct": len(chords),
+        "invented_distinct": sum(1 for ch in chords if ch not in ref_chords),
+    }
     hist = np.mean([m["pc_histogram"] for m in measured], axis=0) if measured else np.zeros(12)
     out["pc_histogram"] = hist.tolist()
     if index is not None:
@@ -117,15 +126,24 @@ def evaluate(generated: str, reference: str, baselines: list[str] | str | None =
     ref_chords: set = set()
     for m in ref_measured:
         ref_chords.update(m["chords"])
-    report = {"reference": {"source": reference, **summarize(ref_measured, None, ref_chords, None),
-                            "skipped": ref_skipped + ref_bad}, "sets": {}}
+    report = {
+        "reference": {
+            "source": reference,
+            **summarize(ref_measured, None, ref_chords, None),
+            "skipped": ref_skipped + ref_bad,
+        },
+        "sets": {},
+    }
     examples = {"reference": ref_measured[0] if ref_measured else None}
     for label, source in sets.items():
         say(f"reading {label} {source}")
         pieces, skipped = load_set(source)
         measured, bad = measure_set(pieces)
-        report["sets"][label] = {"source": source, **summarize(measured, ref_measured, ref_chords, index),
-                                 "skipped": skipped + bad}
+        report["sets"][label] = {
+            "source": source,
+            **summarize(measured, ref_measured, ref_chords, index),
+            "skipped": skipped + bad,
+        }
         examples[label] = measured[0] if measured else None
     report["_examples"] = examples
     return report
@@ -175,7 +193,7 @@ def _figures(report: dict) -> list[tuple[str, str]]:
                 ax.axvline(v.mean(), color=colors.get(label), label=label)
         ax.set_title(k.replace("_", " "), fontsize=9)
         ax.tick_params(labelsize=7)
-    for ax in list(axes.flat)[len(SCALARS):]:
+    for ax in list(axes.flat)[len(SCALARS) :]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=7)
     fig.tight_layout()
@@ -187,8 +205,9 @@ def _figures(report: dict) -> list[tuple[str, str]]:
         ax.set_title(f"{label}: {m['id'][-40:]}", fontsize=8)
         ax.set_xlabel("bar")
         ax.set_ylabel("bar")
-    figs.append(("Bar self-similarity (first piece of each set): bright off-diagonal lines are returning material",
-                 _png(fig)))
+    figs.append(
+        ("Bar self-similarity (first piece of each set): bright off-diagonal lines are returning material", _png(fig))
+    )
     return figs
 
 
@@ -217,8 +236,10 @@ def _fmt(x: float) -> str:
 
 def _html(report: dict, figures: list[tuple[str, str]]) -> str:
     sets = {"reference": report["reference"], **report["sets"]}
-    head = "".join(f"<th>{html.escape(label)}<br><small>{html.escape(str(s['source']))}, {s['pieces']} pieces"
-                   f"</small></th>" for label, s in sets.items())
+    head = "".join(
+        f"<th>{html.escape(label)}<br><small>{html.escape(str(s['source']))}, {s['pieces']} pieces</small></th>"
+        for label, s in sets.items()
+    )
     rows = []
     for k in SCALARS:
         cells = []
@@ -227,16 +248,22 @@ def _html(report: dict, figures: list[tuple[str, str]]) -> str:
             extra = f"<br><small>overlap {_fmt(m['overlap'])}, KL {_fmt(m['kl'])}</small>" if "overlap" in m else ""
             cells.append(f"<td>{_fmt(m['mean'])} ± {_fmt(m['sd'])}{extra}</td>")
         rows.append(f"<tr><th>{k.replace('_', ' ')}</th>{''.join(cells)}</tr>")
-    chord_row = "".join(f"<td>{_fmt(s['chords']['cited_share'])} cited; {s['chords']['invented_distinct']} invented "
-                        f"of {s['chords']['distinct']} distinct</td>" for s in sets.values())
+    chord_row = "".join(
+        f"<td>{_fmt(s['chords']['cited_share'])} cited; {s['chords']['invented_distinct']} invented "
+        f"of {s['chords']['distinct']} distinct</td>"
+        for s in sets.values()
+    )
     rows.append(f"<tr><th>chord vocabulary</th>{chord_row}</tr>")
     nov = []
     for label, s in report["sets"].items():
         n = s.get("novelty", {})
         flagged = ", ".join(html.escape(f) for f in n.get("flagged", [])[:20]) or "none"
-        nov.append(f"<li><b>{label}</b>: longest melodic span copied from a reference piece {_fmt(n.get('longest_copied_notes_mean'))} "
-                   f"notes on average (max {_fmt(n.get('longest_copied_notes_max'))}); 4-bar windows found in the "
-                   f"reference {_fmt(n.get('copied_window_share_mean'))}; flagged as likely copies: {flagged}</li>")
+        nov.append(
+            f"<li><b>{label}</b>: longest melodic span copied from a reference piece "
+            f"{_fmt(n.get('longest_copied_notes_mean'))} "
+            f"notes on average (max {_fmt(n.get('longest_copied_notes_max'))}); 4-bar windows found in the "
+            f"reference {_fmt(n.get('copied_window_share_mean'))}; flagged as likely copies: {flagged}</li>"
+        )
         if s["skipped"]:
             nov.append(f"<li>{label}: {len(s['skipped'])} files skipped (unreadable or empty), listed in the JSON</li>")
     figs = "".join(f"<h2>{html.escape(t)}</h2><img src='data:image/png;base64,{b}'>" for t, b in figures)
@@ -246,8 +273,9 @@ text-align:left;vertical-align:top}}table{{border-collapse:collapse}}img{{max-wi
 <h1>Cadenza evaluation</h1>
 <p>Each cell: mean ± standard deviation over pieces; under it, how close the set's distribution is to the
 reference's (overlap area: 1 is identical; KL divergence: 0 is identical). The reference is
-{html.escape(str(report['reference']['source']))} (a built-in corpus contributes its training split).</p>
-<table><tr><th>measure</th>{head}</tr>{''.join(rows)}</table>
-<h2>Novelty</h2><ul>{''.join(nov)}</ul>{figs}
-<p><small>Measures are defined in cadenza/evaluate/measures.py; every number is in the JSON beside this page.</small></p>
+{html.escape(str(report["reference"]["source"]))} (a built-in corpus contributes its training split).</p>
+<table><tr><th>measure</th>{head}</tr>{"".join(rows)}</table>
+<h2>Novelty</h2><ul>{"".join(nov)}</ul>{figs}
+<p><small>Measures are defined in cadenza/evaluate/measures.py; every number is in the JSON beside this
+page.</small></p>
 </body></html>"""

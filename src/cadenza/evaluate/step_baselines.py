@@ -6,6 +6,7 @@
   interpolated absolute discounting (Ney, Essen & Kneser 1994) down to IndependentPitches, so
   that an unseen step still gets the probability the independent model gives it.
 """
+
 from __future__ import annotations
 
 import math
@@ -52,12 +53,17 @@ class StepNGram:
                 for k in range(self.order):
                     if i - k < 0:
                         break
-                    self.counts[k][tuple(seq[i - k:i])][seq[i]] += 1
+                    self.counts[k][tuple(seq[i - k : i])][seq[i]] += 1
         return self
 
     def logprob(self, context: tuple, step: tuple) -> float:
-        p = interpolate(self.counts, context, math.exp(self.base.logprob(step)), self.discount,
-                        lambda c, total: max(c.get(step, 0) - self.discount, 0) / total)
+        p = interpolate(
+            self.counts,
+            context,
+            math.exp(self.base.logprob(step)),
+            self.discount,
+            lambda c, total: max(c.get(step, 0) - self.discount, 0) / total,
+        )
         return math.log(p)
 
 
@@ -67,7 +73,7 @@ def step_logprobs(model, pieces: list[Piece]) -> list[list[float]]:
     for piece in pieces:
         seq = [("<s>",)] + [tuple(sorted(set(s))) for s in piece]
         if isinstance(model, StepNGram):
-            out.append([model.logprob(tuple(seq[max(0, i - model.order + 1):i]), seq[i]) for i in range(1, len(seq))])
+            out.append([model.logprob(tuple(seq[max(0, i - model.order + 1) : i]), seq[i]) for i in range(1, len(seq))])
         else:
             out.append([model.logprob(seq[i]) for i in range(1, len(seq))])
     return out

@@ -3,6 +3,7 @@
 Voices are taken with the voices tokenizer's assignment (highest first), sampled on a grid, so
 real chorales and generated ones are measured by exactly the same code.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -54,21 +55,36 @@ def measure(score: Score, n_voices: int = 4, steps_per_beat: int = 4) -> VoiceLe
     grid = voice_grid(score, n_voices, steps_per_beat)
     motions = parallel_motions(grid)
     bars = score.end_beats / score.meter.bar_beats if score.meter.bar_beats else 0.0
-    return VoiceLeadingStats(len(notes), bars, sum(n.pitch % 12 in in_scale for n in notes), in_range,
-                             sum(m[3] == 7 for m in motions), sum(m[3] == 0 for m in motions),
-                             crossings(grid), wide_spacings(grid))
+    return VoiceLeadingStats(
+        len(notes),
+        bars,
+        sum(n.pitch % 12 in in_scale for n in notes),
+        in_range,
+        sum(m[3] == 7 for m in motions),
+        sum(m[3] == 0 for m in motions),
+        crossings(grid),
+        wide_spacings(grid),
+    )
 
 
 def crossings(grid) -> int:
     """Grid steps x voice pairs where a voice sounds above the voice above it."""
-    return sum(1 for row in grid for v in range(len(row) - 1)
-               if row[v] is not None and row[v + 1] is not None and row[v + 1] > row[v])
+    return sum(
+        1
+        for row in grid
+        for v in range(len(row) - 1)
+        if row[v] is not None and row[v + 1] is not None and row[v + 1] > row[v]
+    )
 
 
 def wide_spacings(grid) -> int:
     """Grid steps x pairs of adjacent upper voices (all but the lowest) more than an octave apart."""
-    return sum(1 for row in grid for v in range(len(row) - 2)
-               if row[v] is not None and row[v + 1] is not None and row[v] - row[v + 1] > 12)
+    return sum(
+        1
+        for row in grid
+        for v in range(len(row) - 2)
+        if row[v] is not None and row[v + 1] is not None and row[v] - row[v + 1] > 12
+    )
 
 
 def summarize(stats: list[VoiceLeadingStats]) -> dict:

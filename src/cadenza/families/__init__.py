@@ -15,6 +15,7 @@ A family bundles everything one kind of model needs, in one module:
 Adding a family adds its module and one line in FAMILIES, and touches nothing else. Family
 modules are imported only when used, so `cadenza --help` imports no torch.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -37,15 +38,27 @@ class Family:
 
 
 FAMILIES = (
-    Family("voices", "voices", "cadenza.families.voices",
-           "a fixed number of voices on a time grid, written from the start: chorales, folk tunes",
-           "`cadenza generate` and `cadenza continue`"),
-    Family("orderless", "cells", "cadenza.families.orderless",
-           "an orderless (masked) voices model that fills in music rather than writing it from the start",
-           "`cadenza harmonize` and `cadenza infill`"),
-    Family("benchmark", "pianoroll", "cadenza.families.benchmark",
-           "a likelihood benchmark model over piano rolls, which scores music and does not write it",
-           "`cadenza bench nll --checkpoint`"),
+    Family(
+        "voices",
+        "voices",
+        "cadenza.families.voices",
+        "a fixed number of voices on a time grid, written from the start: chorales, folk tunes",
+        "`cadenza generate` and `cadenza continue`",
+    ),
+    Family(
+        "orderless",
+        "cells",
+        "cadenza.families.orderless",
+        "an orderless (masked) voices model that fills in music rather than writing it from the start",
+        "`cadenza harmonize` and `cadenza infill`",
+    ),
+    Family(
+        "benchmark",
+        "pianoroll",
+        "cadenza.families.benchmark",
+        "a likelihood benchmark model over piano rolls, which scores music and does not write it",
+        "`cadenza bench nll --checkpoint`",
+    ),
 )
 
 

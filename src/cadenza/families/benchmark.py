@@ -7,6 +7,7 @@ ascending order and `allowed_next` mask make the causal model's token probabilit
 that). Pieces longer than the model's context are scored with overlapping windows that each
 start at a step boundary; every token is scored once, with at least half a window of context.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -18,8 +19,8 @@ import numpy as np
 
 from cadenza.data.benchmarks import PUBLISHED_SETS, Piece, load_benchmark
 from cadenza.errors import OptionError
-from cadenza.tokenize.pianoroll import END, PAD, PITCH0, PianoRollConfig, PianoRollTokenizer, allowed_next
 from cadenza.settings import setting
+from cadenza.tokenize.pianoroll import END, PAD, PITCH0, PianoRollConfig, PianoRollTokenizer, allowed_next
 from cadenza.train.config import RunConfig
 from cadenza.train.run import CardFacts, Prepared
 
@@ -36,16 +37,20 @@ def range_for(data: dict[str, list[Piece]], margin: int = 6) -> PianoRollConfig:
     are not looked at: their range must not shape the model."""
     pitches = [p for piece in data["train"] for step in piece for p in step]
     piano = PianoRollConfig()
-    return PianoRollConfig(max(0, min([piano.low] + [p - margin for p in pitches])),
-                      min(127, max([piano.high] + [p + margin for p in pitches])))
+    return PianoRollConfig(
+        max(0, min([piano.low] + [p - margin for p in pitches])),
+        min(127, max([piano.high] + [p + margin for p in pitches])),
+    )
 
 
 def check_range(pieces: list[Piece], tok: PianoRollTokenizer, what: str) -> None:
     """Refuse (one line) pieces holding a pitch the model has no token for: it could not score them."""
     pitches = [p for piece in pieces for step in piece for p in step]
     if pitches and (min(pitches) < tok.config.low or max(pitches) > tok.config.high):
-        raise OptionError(f"{what} holds pitches {min(pitches)}..{max(pitches)}, outside the model's range "
-                          f"{tok.config.low}..{tok.config.high}")
+        raise OptionError(
+            f"{what} holds pitches {min(pitches)}..{max(pitches)}, outside the model's range "
+            f"{tok.config.low}..{tok.config.high}"
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -59,19 +64,24 @@ class Config(RunConfig):
 
     data: str = setting("", "a piano-roll benchmark file, e.g. ../shared/benchmarks/jsb_chorales.json.gz")
     block_size: int = setting(768, "context length in tokens")
-    rope: bool = setting(True, "rotary (relative) positions; --no-rope: learned absolute ones (worse here: "
-                               "docs/BENCHMARKS.md)")
+    rope: bool = setting(
+        True, "rotary (relative) positions; --no-rope: learned absolute ones (worse here: docs/BENCHMARKS.md)"
+    )
     n_layer: int = setting(6, "transformer layers", flag="layers")
     n_head: int = setting(6, "attention heads", flag="heads")
     dropout: float = setting(0.3, "dropout on embeddings and MLP outputs")
-    attn_dropout: float = setting(0.0, "dropout on attention weights (0 allows the fused attention kernel, several "
-                                       "times faster)")
+    attn_dropout: float = setting(
+        0.0, "dropout on attention weights (0 allows the fused attention kernel, several times faster)"
+    )
     shift_aware: bool = setting(False, "tell the model each training window's transposition (scoring tells it 0)")
     batch_size: int = setting(4, "rows of --block-size tokens per step, each packed with windows")
     minutes: float = setting(60.0, "training time budget (ignored with --steps)")
     eval_every: int = setting(500, "validate every this many steps (and at the end)")
-    patience: int = setting(3, "stop after this many validations in a row without a new best (0: never); "
-                               "JSB's 229 training chorales are overfitted within the hour")
+    patience: int = setting(
+        3,
+        "stop after this many validations in a row without a new best (0: never); "
+        "JSB's 229 training chorales are overfitted within the hour",
+    )
     transpose: int = setting(6, "augment the training split by transposition up to this many semitones")
 
     def __post_init__(self):
@@ -109,7 +119,7 @@ class StepBatches:
         lo, hi = max(-self.transpose, PITCH0 - self.low[i]), min(self.transpose, top - self.high[i])
         shift = int(self.rng.integers(lo, hi + 1))
         start = int(self.rng.choice(self.step_starts[i]))
-        seq = self.pieces[i][start - 1:start + self.block]  # BOS at the piece's start, else the END before
+        seq = self.pieces[i][start - 1 : start + self.block]  # BOS at the piece's start, else the END before
         return np.where(seq >= PITCH0, seq + shift, seq), shift
 
     def next(self, batch_size: int) -> tuple[torch.Tensor, ...]:
@@ -126,8 +136,8 @@ class StepBatches:
             while at < self.block:
                 seq, shift = self.window()
                 n = min(len(seq) - 1, self.block - at)
-                x[b, at:at + n], y[b, at:at + n], seg[b, at:at + n] = seq[:n], seq[1:n + 1], s
-                cond[b, at:at + n] = shift + self.transpose
+                x[b, at : at + n], y[b, at : at + n], seg[b, at : at + n] = seq[:n], seq[1 : n + 1], s
+                cond[b, at : at + n] = shift + self.transpose
                 at, s = at + n, s + 1
         return tuple(torch.from_numpy(a) for a in (x, y, seg, cond))
 
@@ -145,8 +155,9 @@ def shift_condition(model, shift: int = 0) -> int | None:
     return shift + (n - 1) // 2 if n else None
 
 
-def masked_logits(model, x: torch.Tensor, segments: torch.Tensor | None = None,
-                  conditions: torch.Tensor | None = None) -> torch.Tensor:
+def masked_logits(
+    model, x: torch.Tensor, segments: torch.Tensor | None = None, conditions: torch.Tensor | None = None
+) -> torch.Tensor:
     """The model's logits with every token the piano-roll grammar forbids after x set to -inf. A
     shift-aware model is told "not transposed" unless `conditions` say otherwise."""
     import torch
@@ -186,9 +197,9 @@ def score_windows(tokens: np.ndarray | list[int], block_size: int):
     starts: np.ndarray = np.concatenate([[1], np.nonzero(tokens == END)[0][:-1] + 1])
     start, scored_until = 1, 1  # tokens[1:scored_until] are scored
     while scored_until < len(tokens):
-        seq = tokens[start - 1:start + block_size]
+        seq = tokens[start - 1 : start + block_size]
         x, y = seq[:-1].copy(), seq[1:].copy()
-        y[:max(0, scored_until - start)] = PAD
+        y[: max(0, scored_until - start)] = PAD
         yield start, x, y
         scored_until = start + len(seq) - 1
         # next: a step start that scores something new (> scored_until - block_size), ideally
@@ -209,16 +220,18 @@ def step_logprobs(model, pieces: list[Piece], tok: PianoRollTokenizer, batch_siz
         device = next(model.parameters()).device
         encoded = [np.asarray(tok.encode(p)) for p in pieces]
         token_lp = [np.zeros(len(t)) for t in encoded]
-        windows = [(i, start, x, y) for i, t in enumerate(encoded) for start, x, y in score_windows(t, model.config.block_size)]
+        windows = [
+            (i, start, x, y) for i, t in enumerate(encoded) for start, x, y in score_windows(t, model.config.block_size)
+        ]
         windows.sort(key=lambda w: len(w[2]))  # similar lengths together: less padding
         for g in range(0, len(windows), batch_size):
-            group = windows[g:g + batch_size]
+            group = windows[g : g + batch_size]
             width = max(len(w[2]) for w in group)
             x = torch.full((len(group), width), PAD, dtype=torch.long)
             y = torch.full((len(group), width), PAD, dtype=torch.long)
             for j, (_, _, xs, ys) in enumerate(group):
-                x[j, :len(xs)] = torch.from_numpy(xs)
-                y[j, :len(ys)] = torch.from_numpy(ys)
+                x[j, : len(xs)] = torch.from_numpy(xs)
+                y[j, : len(ys)] = torch.from_numpy(ys)
             logp = torch.log_softmax(masked_logits(model, x.to(device)).float(), -1)
             picked = logp.gather(-1, y.to(device).unsqueeze(-1)).squeeze(-1).cpu().double().numpy()
             for j, (i, start, _, ys) in enumerate(group):
@@ -281,8 +294,9 @@ def mix_with_ngram(data: dict[str, list[Piece]], results: dict) -> tuple[float, 
     from cadenza.evaluate.step_baselines import step_logprobs as ngram_logprobs
 
     ngram = StepNGram(IndependentPitches().fit(data["train"]), order=3).fit(data["train"])
-    other = {s: np.concatenate([np.asarray(lp, dtype=np.float64) for lp in ngram_logprobs(ngram, data[s])])
-             for s in results}
+    other = {
+        s: np.concatenate([np.asarray(lp, dtype=np.float64) for lp in ngram_logprobs(ngram, data[s])]) for s in results
+    }
     w = mixture_weight(other["valid"], results["valid"][2])
     return w, {s: -float(mixed_logprobs(other[s], results[s][2], w).mean()) for s in results}
 
@@ -292,54 +306,76 @@ def result_lines(results: dict, mixed: tuple[float, dict[str, float]] | None = N
     lines = [f"{s} NLL {results[s][0]:.4f} nats per time step ({results[s][1]} steps)" for s in ("valid", "test")]
     if mixed:
         w, nll = mixed
-        lines.append(f"mixed with the step 3-gram (weight {w:.3f}, chosen on valid): valid NLL {nll['valid']:.4f}, "
-                     f"test NLL {nll['test']:.4f} nats per time step")
+        lines.append(
+            f"mixed with the step 3-gram (weight {w:.3f}, chosen on valid): valid NLL {nll['valid']:.4f}, "
+            f"test NLL {nll['test']:.4f} nats per time step"
+        )
     return lines
 
 
-def card(out: Path, meta: dict, results: dict | None = None,
-         mixed: tuple[float, dict[str, float]] | None = None) -> CardFacts:
+def card(
+    out: Path, meta: dict, results: dict | None = None, mixed: tuple[float, dict[str, float]] | None = None
+) -> CardFacts:
     """What a benchmark model's card states; with `results` (evaluate_checkpoint's) and `mixed`
     (mix_with_ngram's), the measured valid and test NLL, the lines `--checkpoint` prints."""
     t, m = meta["train"], meta["model"]
     data = Path(t["data"])
     facts = CardFacts(
         summary=f"A likelihood benchmark model, not a composer: a {m['n_layer']}-layer causal transformer "
-                f"({meta['params']:,} parameters, {m['n_embd']} channels, {m['n_head']} heads, "
-                f"{'rotary' if m.get('rope') else 'learned absolute'} positions, dropout {m['dropout']}) over the "
-                f"piano-roll tokenizer (each time step: its pitches in ascending order, then END; pitches "
-                f"{meta['tokenizer']['low']}-{meta['tokenizer']['high']}), trained by `cadenza bench nll` on the train "
-                f"split of `{data.name}`"
-                + (" (Boulanger-Lewandowski, Bengio & Vincent 2012)." if data.name in PUBLISHED_SETS else "."),
+        f"({meta['params']:,} parameters, {m['n_embd']} channels, {m['n_head']} heads, "
+        f"{'rotary' if m.get('rope') else 'learned absolute'} positions, dropout {m['dropout']}) over the "
+        f"piano-roll tokenizer (each time step: its pitches in ascending order, then END; pitches "
+        f"{meta['tokenizer']['low']}-{meta['tokenizer']['high']}), trained by `cadenza bench nll` on the train "
+        f"split of `{data.name}`"
+        + (" (Boulanger-Lewandowski, Bengio & Vincent 2012)." if data.name in PUBLISHED_SETS else "."),
         data=f"the train split of `{t['data']}`; the valid split chose the checkpoint; the test split was read "
-             "only to report",
+        "only to report",
         settings=[
             f"- seed {t['seed']}; each step {t['batch_size']} rows of {m['block_size']} tokens, packed with windows "
             "that each start at a time step of a piece and see only themselves; AdamW lr "
             f"{t['lr']} with {t['warmup_steps']} warm-up steps and cosine decay, weight decay {t['weight_decay']}; "
             f"attention-weight dropout {m['dropout'] if m.get('attn_dropout') is None else m['attn_dropout']}; "
-            + ("bfloat16 autocast for the training steps (validation and the numbers below in fp32); "
-               if t.get("bf16") else "fp32; ")
+            + (
+                "bfloat16 autocast for the training steps (validation and the numbers below in fp32); "
+                if t.get("bf16")
+                else "fp32; "
+            )
             + f"random transposition of each training window by up to ±{t['transpose']} semitones (train split only)"
-            + ("; the model is told each window's transposition (a learned embedding added to every token) and, "
-               "when scoring, that nothing is transposed" if t.get("shift_aware") else "")],
+            + (
+                "; the model is told each window's transposition (a learned embedding added to every token) and, "
+                "when scoring, that nothing is transposed"
+                if t.get("shift_aware")
+                else ""
+            )
+        ],
         valid_unit="nats per time step",
-        how_to_measure=f"(not yet measured: `cadenza bench nll --data {t['data']} --checkpoint {out}`)")
+        how_to_measure=f"(not yet measured: `cadenza bench nll --data {t['data']} --checkpoint {out}`)",
+    )
     if results is not None:
-        facts.measured = "\n".join([
-            f"`cadenza bench nll --data {t['data']} --checkpoint {out}{' --with-ngram' if mixed else ''}`:",
-            "",
-            "```",
-            *result_lines(results, mixed),
-            "```",
-            "",
-            *(["With `--with-ngram`, the last line: the network's step distribution mixed with a step 3-gram "
-               "fitted on the train split (interpolated absolute discounting down to independent pitch "
-               "frequencies), one weight chosen by EM on the valid split; a mixture of two normalized "
-               "distributions is normalized.", ""] if mixed else []),
-            "Frame-level NLL per time step in nats, normalized over all pitch sets of a step; pieces longer "
-            f"than {m['block_size']} tokens are scored in overlapping windows, each token once with at least half a "
-            "window of context. docs/BENCHMARKS.md compares it with the published models and the baselines."])
+        facts.measured = "\n".join(
+            [
+                f"`cadenza bench nll --data {t['data']} --checkpoint {out}{' --with-ngram' if mixed else ''}`:",
+                "",
+                "```",
+                *result_lines(results, mixed),
+                "```",
+                "",
+                *(
+                    [
+                        "With `--with-ngram`, the last line: the network's step distribution mixed with a step 3-gram "
+                        "fitted on the train split (interpolated absolute discounting down to independent pitch "
+                        "frequencies), one weight chosen by EM on the valid split; a mixture of two normalized "
+                        "distributions is normalized.",
+                        "",
+                    ]
+                    if mixed
+                    else []
+                ),
+                "Frame-level NLL per time step in nats, normalized over all pitch sets of a step; pieces longer "
+                f"than {m['block_size']} tokens are scored in overlapping windows, each token once with at least "
+                "half a window of context. docs/BENCHMARKS.md compares it with the published models and the baselines.",
+            ]
+        )
     return facts
 
 
@@ -370,15 +406,30 @@ def prepare(cfg: Config, record: dict | None, echo: Callable[[str], None]) -> Pr
     for s in ("valid", "test"):  # before any training: a split the model could not score is refused now
         check_range(data[s], tok, f"the {s} split of {Path(cfg.data).name}")
     torch.manual_seed(cfg.seed)
-    model = Transformer(ModelConfig(vocab_size=tok.vocab_size, block_size=cfg.block_size, n_layer=cfg.n_layer,
-                                    n_head=cfg.n_head, n_embd=cfg.n_embd, dropout=cfg.dropout,
-                                    attn_dropout=cfg.attn_dropout, rope=cfg.rope,
-                                    n_conditions=2 * cfg.transpose + 1 if cfg.shift_aware else 0))
+    model = Transformer(
+        ModelConfig(
+            vocab_size=tok.vocab_size,
+            block_size=cfg.block_size,
+            n_layer=cfg.n_layer,
+            n_head=cfg.n_head,
+            n_embd=cfg.n_embd,
+            dropout=cfg.dropout,
+            attn_dropout=cfg.attn_dropout,
+            rope=cfg.rope,
+            n_conditions=2 * cfg.transpose + 1 if cfg.shift_aware else 0,
+        )
+    )
     meta = {"tokenizer": tok.to_dict(), "train": asdict(cfg)}
-    return Prepared(model.to(pick_device()), StepBatches(data["train"], tok, cfg.block_size, cfg.transpose, cfg.seed),
-                    masked_loss, lambda m: nll_per_step(m, data["valid"], tok)[0], meta, [],
-                    f"{len(data['train'])} training and {len(data['valid'])} validation pieces of {Path(cfg.data).name}",
-                    loss_weight=masked_loss_weight)
+    return Prepared(
+        model.to(pick_device()),
+        StepBatches(data["train"], tok, cfg.block_size, cfg.transpose, cfg.seed),
+        masked_loss,
+        lambda m: nll_per_step(m, data["valid"], tok)[0],
+        meta,
+        [],
+        f"{len(data['train'])} training and {len(data['valid'])} validation pieces of {Path(cfg.data).name}",
+        loss_weight=masked_loss_weight,
+    )
 
 
 def use(directory, meta: dict, model):

@@ -6,6 +6,7 @@ Data: the SATB sixteenth-note split Coconet used (../shared/benchmarks/jsb16th_s
 own train and valid parts), or any corpus or folder that the voices tokenizer reads (split by a
 hash of each piece's id).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -15,8 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from cadenza.errors import OptionError, TokenizeError
-from cadenza.tokenize.cells import MASK, N_CELL, REST, CellsTokenizer
 from cadenza.settings import setting
+from cadenza.tokenize.cells import MASK, N_CELL, REST, CellsTokenizer
 from cadenza.train.config import RunConfig
 from cadenza.train.run import CardFacts, Prepared
 
@@ -44,8 +45,10 @@ class Config(RunConfig):
         super().__post_init__()
         longest = OrderlessConfig().block_size
         if not self.steps_per_beat <= self.window_steps <= longest:
-            raise OptionError(f"--window-steps must be between --steps-per-beat ({self.steps_per_beat}) "
-                              f"and {longest}, not {self.window_steps}")
+            raise OptionError(
+                f"--window-steps must be between --steps-per-beat ({self.steps_per_beat}) "
+                f"and {longest}, not {self.window_steps}"
+            )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -69,7 +72,7 @@ def training_mask(rng: np.random.Generator, T: int, V: int) -> np.ndarray:
         m = np.zeros((T, V), dtype=bool)
         a, b = sorted(rng.integers(0, T + 1, size=2))
         voices = rng.random(V) < 0.5
-        m[a:b + 1, voices] = True
+        m[a : b + 1, voices] = True
     if not m.any():
         m[rng.integers(T), rng.integers(V)] = True
     return m
@@ -100,7 +103,7 @@ class CellBatches:
         for b, i in enumerate(picks):
             g = self.grids[i]
             start = int(self.rng.integers(0, (len(g) - length) // self.spb + 1)) * self.spb
-            w = g[start:start + length]
+            w = g[start : start + length]
             sounding = w[w > REST]
             lo = max(-self.transpose, 1 - int(sounding.min())) if len(sounding) else 0
             hi = min(self.transpose, N_CELL - 1 - int(sounding.max())) if len(sounding) else 0
@@ -147,13 +150,14 @@ def validation_loss(model: OrderlessModel, grids: list[np.ndarray], seed: int = 
         rng = np.random.default_rng(seed)
         total = count = 0.0
         for g in grids:
-            g = g[:model.config.block_size]  # a longer piece is scored on its beginning
+            g = g[: model.config.block_size]  # a longer piece is scored on its beginning
             for _ in range(repeats):
                 m = training_mask(rng, len(g), g.shape[1])
                 x = torch.from_numpy(np.where(m, MASK, g)[None]).to(device)
                 logits = model(x)[0]
-                nll = F.cross_entropy(logits[torch.from_numpy(m).to(device)], torch.from_numpy(g[m]).to(device),
-                                      reduction="sum")
+                nll = F.cross_entropy(
+                    logits[torch.from_numpy(m).to(device)], torch.from_numpy(g[m]).to(device), reduction="sum"
+                )
                 total += float(nll)
                 count += int(m.sum())
         model.train(was)
@@ -251,37 +255,58 @@ def prepare(cfg: Config, record: dict | None, echo: Callable[[str], None]) -> Pr
 
     train_g, valid_g, skipped = load_grids(cfg)
     if not train_g or not valid_g:
-        raise OptionError(f"{cfg.data}: not enough usable pieces to train and validate "
-                          f"({len(train_g)} train, {len(valid_g)} valid)")
+        raise OptionError(
+            f"{cfg.data}: not enough usable pieces to train and validate ({len(train_g)} train, {len(valid_g)} valid)"
+        )
     torch.manual_seed(cfg.seed)
-    model = OrderlessModel(OrderlessConfig(n_voices=cfg.n_voices, steps_per_beat=cfg.steps_per_beat,
-                                           n_layer=cfg.n_layer, n_head=cfg.n_head, n_embd=cfg.n_embd,
-                                           dropout=cfg.dropout))
+    model = OrderlessModel(
+        OrderlessConfig(
+            n_voices=cfg.n_voices,
+            steps_per_beat=cfg.steps_per_beat,
+            n_layer=cfg.n_layer,
+            n_head=cfg.n_head,
+            n_embd=cfg.n_embd,
+            dropout=cfg.dropout,
+        )
+    )
     n_steps = sum(len(g) for g in train_g)
-    meta = {"architecture": "orderless",
-            "tokenizer": CellsTokenizer(cfg.n_voices, cfg.steps_per_beat).to_dict(),
-            "train": asdict(cfg), "data_stats": {"voice_ranges": voice_ranges(train_g, cfg.n_voices)},
-            "data_summary": {"train_pieces": len(train_g), "valid_pieces": len(valid_g),
-                             "train_steps": n_steps, "skipped": len(skipped)}}
-    return Prepared(model.to(pick_device()),
-                    CellBatches(train_g, cfg.steps_per_beat, cfg.window_steps, cfg.transpose, cfg.seed),
-                    masked_cells_loss, lambda m: validation_loss(m, valid_g), meta, skipped,
-                    f"{len(train_g)} training and {len(valid_g)} validation pieces, {n_steps:,} training steps",
-                    loss_weight=masked_cells_loss_weight)
+    meta = {
+        "architecture": "orderless",
+        "tokenizer": CellsTokenizer(cfg.n_voices, cfg.steps_per_beat).to_dict(),
+        "train": asdict(cfg),
+        "data_stats": {"voice_ranges": voice_ranges(train_g, cfg.n_voices)},
+        "data_summary": {
+            "train_pieces": len(train_g),
+            "valid_pieces": len(valid_g),
+            "train_steps": n_steps,
+            "skipped": len(skipped),
+        },
+    }
+    return Prepared(
+        model.to(pick_device()),
+        CellBatches(train_g, cfg.steps_per_beat, cfg.window_steps, cfg.transpose, cfg.seed),
+        masked_cells_loss,
+        lambda m: validation_loss(m, valid_g),
+        meta,
+        skipped,
+        f"{len(train_g)} training and {len(valid_g)} validation pieces, {n_steps:,} training steps",
+        loss_weight=masked_cells_loss_weight,
+    )
 
 
 def card(out, meta: dict) -> CardFacts:
     t, s = meta["train"], meta["data_summary"]
     return CardFacts(
         summary=f"An orderless (masked) {t['n_voices']}-voice model ({meta['params'] / 1e6:.2f}M parameters): a "
-                f"bidirectional transformer that predicts any hidden cells of a grid of {t['steps_per_beat']} steps "
-                "per quarter note from the visible ones, as Coconet does (Huang et al. 2017). It harmonizes melodies "
-                "and fills regions (`cadenza harmonize`, `cadenza infill`), sampled by annealed blocked Gibbs steps.",
+        f"bidirectional transformer that predicts any hidden cells of a grid of {t['steps_per_beat']} steps "
+        "per quarter note from the visible ones, as Coconet does (Huang et al. 2017). It harmonizes melodies "
+        "and fills regions (`cadenza harmonize`, `cadenza infill`), sampled by annealed blocked Gibbs steps.",
         data=f"`{t['data']}` — {s['train_pieces']} training pieces, {s['valid_pieces']} validation pieces, "
-             f"{s['train_steps']:,} training steps; {s['skipped']} skipped; transposition augmentation "
-             f"±{t['transpose']} semitones",
+        f"{s['train_steps']:,} training steps; {s['skipped']} skipped; transposition augmentation "
+        f"±{t['transpose']} semitones",
         valid_unit="nats per hidden cell (fixed random masks)",
-        how_to_measure="(not yet measured: run benchmarks/harmonize_quality.py)")
+        how_to_measure="(not yet measured: run benchmarks/harmonize_quality.py)",
+    )
 
 
 def use(directory, meta: dict, model):
@@ -292,5 +317,8 @@ def use(directory, meta: dict, model):
 
 def describe(meta: dict) -> tuple[str, str, str]:
     tok = meta["tokenizer"]
-    return (f"harmonize, infill ({tok['n_voices']} voices)", f"1/{4 * tok['steps_per_beat']} notes",
-            f"{meta.get('valid_loss', float('nan')):.3f} per hidden cell")
+    return (
+        f"harmonize, infill ({tok['n_voices']} voices)",
+        f"1/{4 * tok['steps_per_beat']} notes",
+        f"{meta.get('valid_loss', float('nan')):.3f} per hidden cell",
+    )

@@ -6,6 +6,7 @@ Transposition works on tokens directly (pitch tokens and the key token move toge
 augmentation costs nothing. Loss is taken on cell tokens only: BAR, key, meter and EOS tokens
 are forced by the sampler, so predicting them teaches nothing and would flatter the loss.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -17,8 +18,8 @@ import numpy as np
 
 from cadenza.data.corpus import Piece
 from cadenza.errors import OptionError, TokenizeError
-from cadenza.tokenize.voices import HOLD, N_PITCHES, PAD, PITCH0, REST, VoicesConfig, VoicesTokenizer
 from cadenza.settings import setting
+from cadenza.tokenize.voices import HOLD, N_PITCHES, PAD, PITCH0, REST, VoicesConfig, VoicesTokenizer
 from cadenza.train.config import RunConfig
 from cadenza.train.run import CardFacts, Prepared
 
@@ -49,10 +50,12 @@ class Config(RunConfig):
 
     def tokenizer(self) -> VoicesTokenizer:
         try:
-            return VoicesTokenizer(VoicesConfig(n_voices=self.n_voices, steps_per_beat=self.steps_per_beat,
-                                                programs=self.programs))
+            return VoicesTokenizer(
+                VoicesConfig(n_voices=self.n_voices, steps_per_beat=self.steps_per_beat, programs=self.programs)
+            )
         except ValueError as e:
             raise OptionError(str(e)) from None
+
 
 PREFIX_LEN = 3  # BOS KEY METER
 
@@ -105,8 +108,7 @@ def cell_targets(ids: np.ndarray) -> np.ndarray:
 class Batches:
     """Random training windows: a piece (by length), a transposition, a start bar."""
 
-    def __init__(self, pieces: list[TokenizedPiece], tok: VoicesTokenizer, block_size: int,
-                 transpose: int, seed: int):
+    def __init__(self, pieces: list[TokenizedPiece], tok: VoicesTokenizer, block_size: int, transpose: int, seed: int):
         if not pieces:
             raise ValueError("no training pieces")
         self.pieces, self.tok, self.block, self.transpose = pieces, tok, block_size, transpose
@@ -117,11 +119,11 @@ class Batches:
     def window(self, p: TokenizedPiece, start_bar: int, shift: int) -> tuple[np.ndarray, np.ndarray]:
         ids = transpose_tokens(p.tokens, shift, self.tok)
         body_start = p.bar_starts[start_bar]
-        seq = np.concatenate([ids[:PREFIX_LEN], ids[body_start:body_start + self.block + 1 - PREFIX_LEN]])
+        seq = np.concatenate([ids[:PREFIX_LEN], ids[body_start : body_start + self.block + 1 - PREFIX_LEN]])
         x = np.full(self.block, PAD, dtype=np.int64)
         y = np.full(self.block, PAD, dtype=np.int64)
-        x[:len(seq) - 1] = seq[:-1]
-        y[:len(seq) - 1] = cell_targets(seq[1:])
+        x[: len(seq) - 1] = seq[:-1]
+        y[: len(seq) - 1] = cell_targets(seq[1:])
         return x, y
 
     def next(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -157,7 +159,7 @@ def eval_windows(pieces: list[TokenizedPiece], tok: VoicesTokenizer, block_size:
             start = int(p.bar_starts[bar])
             x, y = helper.window(p, bar, 0)
             # y[i] predicts piece token start + i - (PREFIX_LEN - 1), for i >= PREFIX_LEN - 1
-            y[:PREFIX_LEN - 1 + max(0, scored_until - start)] = PAD
+            y[: PREFIX_LEN - 1 + max(0, scored_until - start)] = PAD
             yield x, y
             scored_until = start + min(block_size + 1 - PREFIX_LEN, len(p.tokens) - start)
             nxt = int(np.searchsorted(p.bar_starts, scored_until, side="right")) - 1
@@ -182,11 +184,12 @@ def evaluate(model: Transformer, pieces: list[TokenizedPiece], tok: VoicesTokeni
         total, count = 0.0, 0
         windows = list(eval_windows(pieces, tok, model.config.block_size))
         for i in range(0, len(windows), batch_size):
-            x = torch.from_numpy(np.stack([w[0] for w in windows[i:i + batch_size]])).to(device)
-            y = torch.from_numpy(np.stack([w[1] for w in windows[i:i + batch_size]])).to(device)
+            x = torch.from_numpy(np.stack([w[0] for w in windows[i : i + batch_size]])).to(device)
+            y = torch.from_numpy(np.stack([w[1] for w in windows[i : i + batch_size]])).to(device)
             logits = model(x)
             nll = torch.nn.functional.cross_entropy(
-                logits.view(-1, logits.size(-1)), y.view(-1), ignore_index=0, reduction="sum")
+                logits.view(-1, logits.size(-1)), y.view(-1), ignore_index=0, reduction="sum"
+            )
             total += float(nll)
             count += int((y != 0).sum())
         return total / max(count, 1)
@@ -249,33 +252,57 @@ def prepare(cfg: Config, record: dict | None, echo: Callable[[str], None]) -> Pr
     valid_t, skipped_v = tokenize_pieces(valid_p, tok)
     skipped = data.skipped + skipped_t + skipped_v
     if not train_t or not valid_t:
-        raise OptionError(f"{cfg.data}: not enough usable pieces to train and validate "
-                          f"({len(train_t)} train, {len(valid_t)} valid)")
+        raise OptionError(
+            f"{cfg.data}: not enough usable pieces to train and validate ({len(train_t)} train, {len(valid_t)} valid)"
+        )
     n_tokens = sum(len(t.tokens) for t in train_t)
     torch.manual_seed(cfg.seed)
-    model = Transformer(ModelConfig(vocab_size=tok.vocab_size, block_size=cfg.block_size, n_layer=cfg.n_layer,
-                                    n_head=cfg.n_head, n_embd=cfg.n_embd, dropout=cfg.dropout, rope=cfg.rope))
-    meta = {"tokenizer": tok.to_dict(), "train": asdict(cfg),
-            "data_stats": data_stats(train_p, train_t, tok),
-            "data_summary": {"train_pieces": len(train_t), "valid_pieces": len(valid_t),
-                             "train_tokens": n_tokens, "skipped": len(skipped)}}
+    model = Transformer(
+        ModelConfig(
+            vocab_size=tok.vocab_size,
+            block_size=cfg.block_size,
+            n_layer=cfg.n_layer,
+            n_head=cfg.n_head,
+            n_embd=cfg.n_embd,
+            dropout=cfg.dropout,
+            rope=cfg.rope,
+        )
+    )
+    meta = {
+        "tokenizer": tok.to_dict(),
+        "train": asdict(cfg),
+        "data_stats": data_stats(train_p, train_t, tok),
+        "data_summary": {
+            "train_pieces": len(train_t),
+            "valid_pieces": len(valid_t),
+            "train_tokens": n_tokens,
+            "skipped": len(skipped),
+        },
+    }
     model = model.to(pick_device())
-    return Prepared(model, Batches(train_t, tok, cfg.block_size, cfg.transpose, cfg.seed), loss,
-                    lambda m: evaluate(m, valid_t, tok), meta, skipped,
-                    f"{len(train_t)} training and {len(valid_t)} validation pieces, {n_tokens:,} training tokens",
-                    loss_weight=loss_weight)
+    return Prepared(
+        model,
+        Batches(train_t, tok, cfg.block_size, cfg.transpose, cfg.seed),
+        loss,
+        lambda m: evaluate(m, valid_t, tok),
+        meta,
+        skipped,
+        f"{len(train_t)} training and {len(valid_t)} validation pieces, {n_tokens:,} training tokens",
+        loss_weight=loss_weight,
+    )
 
 
 def card(out, meta: dict) -> CardFacts:
     t, tok, s = meta["train"], meta["tokenizer"], meta.get("data_summary", {})
     return CardFacts(
         summary=f"A {tok['n_voices']}-voice causal transformer ({meta['params'] / 1e6:.2f}M parameters) on a grid of "
-                f"{tok['steps_per_beat']} steps per quarter note, trained by Cadenza's own `cadenza train`.",
+        f"{tok['steps_per_beat']} steps per quarter note, trained by Cadenza's own `cadenza train`.",
         data=f"`{t['data']}` — {s.get('train_pieces')} training pieces, {s.get('valid_pieces')} validation "
-             f"pieces (held out by a hash of each piece's id), {s.get('train_tokens', 0):,} training tokens, "
-             f"{s.get('skipped')} skipped; transposition augmentation ±{t['transpose']} semitones",
+        f"pieces (held out by a hash of each piece's id), {s.get('train_tokens', 0):,} training tokens, "
+        f"{s.get('skipped')} skipped; transposition augmentation ±{t['transpose']} semitones",
         valid_unit="nats per cell",
-        how_to_measure="(not yet measured: run benchmarks/chorale_quality.py or benchmarks/ngram_baseline.py)")
+        how_to_measure="(not yet measured: run benchmarks/chorale_quality.py or benchmarks/ngram_baseline.py)",
+    )
 
 
 def use(directory, meta: dict, model):

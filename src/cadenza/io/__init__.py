@@ -9,6 +9,7 @@ music21 (cadenza.io.scores), imported only when such a file is met; MusicXML is 
 directly (cadenza.io.musicxml). Every failure to read is an InputError whose message is one
 line naming the file.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

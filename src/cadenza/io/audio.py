@@ -6,6 +6,7 @@ inside pretty_midi's wheel (TimGM6mb.sf2), or the file named by $CADENZA_SOUNDFO
 Debian's /usr/share/sounds/sf2/FluidR3_GM.sf2). Each part plays on the channel the MIDI writer
 gives it, with its own General MIDI program; drum parts use the percussion bank.
 """
+
 from __future__ import annotations
 
 import os
@@ -82,7 +83,7 @@ def render(score: Score, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
 def _generate(synth, frames: np.ndarray) -> None:
     """Fill `frames`, a contiguous (n, 2) float32 slice of the output, from the synthesizer
     (in place: no buffer of its own to allocate and copy)."""
-    synth.generate(len(frames), buffer=memoryview(frames).cast("B"))
+    synth.generate(len(frames), buffer=memoryview(frames).cast("B"))  # type: ignore[arg-type]
 
 
 def write_audio(score: Score, path: str | Path, force: bool = False, sample_rate: int = SAMPLE_RATE) -> Path:
@@ -98,9 +99,10 @@ def write_audio(score: Score, path: str | Path, force: bool = False, sample_rate
     def write(tmp: Path) -> None:
         # in blocks: libsndfile's Vorbis encoder crashes (SIGSEGV) when handed a long file in
         # one call (python-soundfile issue 426; seen here with 40 s of stereo)
-        with soundfile.SoundFile(str(tmp), "w", sample_rate, 2, subtype=_SUBTYPES[suffix],
-                                 format=suffix[1:].upper()) as f:
+        with soundfile.SoundFile(
+            str(tmp), "w", sample_rate, 2, subtype=_SUBTYPES[suffix], format=suffix[1:].upper()
+        ) as f:
             for i in range(0, len(samples), _BLOCK_FRAMES):
-                f.write(samples[i:i + _BLOCK_FRAMES])
+                f.write(samples[i : i + _BLOCK_FRAMES])
 
     return atomic_write(path, write, force=force)

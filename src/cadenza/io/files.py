@@ -1,5 +1,6 @@
 """Atomic writes: a file is written beside its target under a temporary name and renamed,
 so an interrupted write never leaves a half file, and nothing is overwritten without force."""
+
 from __future__ import annotations
 
 import os

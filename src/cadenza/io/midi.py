@@ -5,11 +5,12 @@ bytes we write are exactly the ones chosen here: type 1, 480 ticks per quarter, 
 track 0 with every tempo, meter and key change, then one named track per Part with its
 program at tick 0 and its own channel (drums on channel 10, i.e. channel index 9).
 """
+
 from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from cadenza.errors import InputError
 from cadenza.io.files import atomic_write
@@ -75,7 +76,7 @@ def read_midi(path: str | Path) -> Score:
     if path.stat().st_size == 0:
         raise InputError(path, "empty file (0 bytes)")
     try:
-        midi = symusic.Score(str(path), ttype="tick")
+        midi: Any = symusic.Score(str(path), ttype="tick")
     except Exception as e:  # symusic raises RuntimeError (or others) with a one-line reason
         raise InputError(path, f"not a readable MIDI file: {one_line(e)}") from None
     tpq = midi.ticks_per_quarter
@@ -84,10 +85,7 @@ def read_midi(path: str | Path) -> Score:
 
     parts = []
     for track in midi.tracks:
-        notes = [
-            Note(n.pitch, n.time / tpq, max(n.duration, 1) / tpq, n.velocity)
-            for n in track.notes
-        ]
+        notes = [Note(n.pitch, n.time / tpq, max(n.duration, 1) / tpq, n.velocity) for n in track.notes]
         if notes:
             notes.sort(key=lambda n: (n.start_beats, n.pitch))
             parts.append(Part(track.name.strip(), track.program, bool(track.is_drum), notes))
@@ -163,8 +161,13 @@ def _conductor_track(score: Score):
 
     events = []  # (tick, order, message); at one tick: meter, key, tempo
     for m in score.meters:
-        message = mido.MetaMessage("time_signature", numerator=m.numerator, denominator=m.denominator,
-                                   clocks_per_click=24, notated_32nd_notes_per_beat=8)
+        message = mido.MetaMessage(
+            "time_signature",
+            numerator=m.numerator,
+            denominator=m.denominator,
+            clocks_per_click=24,
+            notated_32nd_notes_per_beat=8,
+        )
         events.append((_ticks(m.start_beats), 0, message))
     for k in score.keys:
         message = mido.MetaMessage("key_signature", key=mido_key_name(k))

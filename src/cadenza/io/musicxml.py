@@ -41,11 +41,14 @@ per part), meters, keys and tempos written (tests/test_musicxml_writer.py). One 
 reader's: it joins tied notes by pitch, so one pitch sounding twice at once in a part (two
 overlapping notes of one key) may come back joined differently.
 """
+
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 from cadenza.io.files import atomic_write
@@ -54,8 +57,17 @@ from cadenza.theory import key_signature, key_signature_alterations, spell
 
 DIVISIONS = 12  # per quarter note: 16ths (3), triplet 8ths (4), triplet 16ths (2) and 32nds (1)
 MAX_VOICES = 4  # per staff, as MuseScore reads them (it drops notes of a fifth voice)
-_MEASURE_TYPES = ((72, "whole", 1), (48, "whole", 0), (36, "half", 1), (24, "half", 0), (18, "quarter", 1),
-                  (12, "quarter", 0), (9, "eighth", 1), (6, "eighth", 0), (3, "16th", 0))
+_MEASURE_TYPES = (
+    (72, "whole", 1),
+    (48, "whole", 0),
+    (36, "half", 1),
+    (24, "half", 0),
+    (18, "quarter", 1),
+    (12, "quarter", 0),
+    (9, "eighth", 1),
+    (6, "eighth", 0),
+    (3, "16th", 0),
+)
 _SINGLE_VALUES = {value for value, _, _ in _MEASURE_TYPES}
 _TUPLET_TYPES = {8: "quarter", 4: "eighth", 2: "16th", 1: "32nd"}  # actual length in a 3:2 group
 _ALTER_NAMES = {-2: "flat-flat", -1: "flat", 0: "natural", 1: "sharp", 2: "double-sharp"}
@@ -89,37 +101,49 @@ def musicxml_text(score: Score) -> str:
             _spell_voice(voice, keys)
 
     title = escape(score.title or "Untitled")
-    out = ['<?xml version="1.0" encoding="UTF-8"?>',
-           '<!DOCTYPE score-partwise PUBLIC "-//Recordare//DTD MusicXML 3.1 Partwise//EN" '
-           '"http://www.musicxml.org/dtds/partwise.dtd">',
-           '<score-partwise version="3.1">',
-           f"  <work>\n    <work-title>{title}</work-title>\n  </work>",
-           f"  <movement-title>{title}</movement-title>",
-           "  <identification>\n    <encoding>\n      <software>cadenza</software>\n    </encoding>\n"
-           "  </identification>",
-           "  <part-list>"]
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<!DOCTYPE score-partwise PUBLIC "-//Recordare//DTD MusicXML 3.1 Partwise//EN" '
+        '"http://www.musicxml.org/dtds/partwise.dtd">',
+        '<score-partwise version="3.1">',
+        f"  <work>\n    <work-title>{title}</work-title>\n  </work>",
+        f"  <movement-title>{title}</movement-title>",
+        "  <identification>\n    <encoding>\n      <software>cadenza</software>\n    </encoding>\n  </identification>",
+        "  <part-list>",
+    ]
     channels = part_channels(Score(parts=parts))
     for index, (part, channel) in enumerate(zip(parts, channels), start=1):
         name = escape(part.name)
-        out += [f'    <score-part id="P{index}">',
-                f"      <part-name>{name}</part-name>",
-                f"      <part-abbreviation>{escape(_abbreviation(part.name))}</part-abbreviation>",
-                f'      <score-instrument id="P{index}-I1">',
-                f"        <instrument-name>{program_to_instrument_name(part.program)}</instrument-name>",
-                "      </score-instrument>",
-                f'      <midi-instrument id="P{index}-I1">',
-                f"        <midi-channel>{channel + 1}</midi-channel>",
-                f"        <midi-program>{part.program + 1}</midi-program>",
-                "      </midi-instrument>",
-                "    </score-part>"]
+        out += [
+            f'    <score-part id="P{index}">',
+            f"      <part-name>{name}</part-name>",
+            f"      <part-abbreviation>{escape(_abbreviation(part.name))}</part-abbreviation>",
+            f'      <score-instrument id="P{index}-I1">',
+            f"        <instrument-name>{program_to_instrument_name(part.program)}</instrument-name>",
+            "      </score-instrument>",
+            f'      <midi-instrument id="P{index}-I1">',
+            f"        <midi-channel>{channel + 1}</midi-channel>",
+            f"        <midi-program>{part.program + 1}</midi-program>",
+            "      </midi-instrument>",
+            "    </score-part>",
+        ]
     out.append("  </part-list>")
     for index, (part, part_voices) in enumerate(zip(parts, voices), start=1):
         out.append(f'  <part id="P{index}">')
         clef = _clef(part)
         by_bar = [_pieces_by_bar(voice, bars) for voice in part_voices]
         for b, bar in enumerate(bars):
-            _write_measure(out, bar, b, b == len(bars) - 1, [pieces[b] for pieces in by_bar], clef, keys,
-                           tempos if index == 1 else [], fermatas)
+            _write_measure(
+                out,
+                bar,
+                b,
+                b == len(bars) - 1,
+                [pieces[b] for pieces in by_bar],
+                clef,
+                keys,
+                tempos if index == 1 else [],
+                fermatas,
+            )
         out.append("  </part>")
     out.append("</score-partwise>\n")
     return "\n".join(out)
@@ -157,15 +181,15 @@ def _grid(beats: float) -> int:
     return round(beats * DIVISIONS)
 
 
-def _changes(changes: list[tuple[int, object]]) -> list[tuple[int, object]]:
+def _changes(changes: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
     """Tempo or key changes by grid tick, the last of several at one tick kept."""
-    by_tick: dict[int, object] = {}
+    by_tick: dict[int, Any] = {}
     for tick, change in sorted(changes, key=lambda c: c[0]):
         by_tick[max(tick, 0)] = change
     return sorted(by_tick.items())
 
 
-def _in_effect(changes: list[tuple[int, object]], tick: int):
+def _in_effect(changes: list[tuple[int, Any]], tick: int):
     """The change in effect at `tick` (the first one before any)."""
     i = bisect_right([c[0] for c in changes], tick) - 1
     return changes[max(i, 0)][1] if changes else None
@@ -228,8 +252,9 @@ def _voices(notes: list[Note]) -> list[list[_Element]]:
 def _chordified(groups: dict[tuple[int, int], dict[int, int]]) -> list[_Element]:
     """One voice of chords: a chord wherever the set of sounding notes changes, each note tied
     from chord to chord for as long as it sounds. (A pitch sounding twice at once is written once.)"""
-    notes = sorted((start, end, pitch, velocity) for (start, end), pitches in groups.items()
-                   for pitch, velocity in pitches.items())
+    notes = sorted(
+        (start, end, pitch, velocity) for (start, end), pitches in groups.items() for pitch, velocity in pitches.items()
+    )
     times = sorted({t for start, end, _, _ in notes for t in (start, end)})
     chords: list[_Element] = []
     sounding: list[tuple] = []
@@ -243,9 +268,16 @@ def _chordified(groups: dict[tuple[int, int], dict[int, int]]) -> list[_Element]
             continue
         by_pitch = {n[2]: n for n in sorted(sounding, key=lambda n: n[0])}  # the latest onset of a pitch
         ordered = sorted(by_pitch)
-        chords.append(_Element(t0, t1, ordered, [by_pitch[p][3] for p in ordered],
-                               tied_in=[by_pitch[p][0] < t0 for p in ordered],
-                               tied_out=[by_pitch[p][1] > t1 for p in ordered]))
+        chords.append(
+            _Element(
+                t0,
+                t1,
+                ordered,
+                [by_pitch[p][3] for p in ordered],
+                tied_in=[by_pitch[p][0] < t0 for p in ordered],
+                tied_out=[by_pitch[p][1] > t1 for p in ordered],
+            )
+        )
     return chords
 
 
@@ -268,7 +300,7 @@ def _pieces_by_bar(voice: list[_Element], bars: list[_Bar]) -> list[list[tuple]]
 # notation: lengths as note values, tuplets, spelling, clefs
 
 
-def _notated(pieces: list[tuple], bar: _Bar, breaks: list[int] = ()) -> list[list]:
+def _notated(pieces: list[tuple], bar: _Bar, breaks: Sequence[int] = ()) -> list[list]:
     """The voice's pieces in one bar, gaps filled with rests, as written notes:
     [start, ticks, type (None: a whole-bar rest), dots, tuplet, element (None: a rest),
     tied from before, tied on]. `tuplet` is None outside 3:2 groups, else "start", "" or
@@ -298,12 +330,12 @@ def _notated(pieces: list[tuple], bar: _Bar, breaks: list[int] = ()) -> list[lis
             if any(g < t < g + 3 * unit for t in inside):
                 groups.append((g, min(g + 3 * unit, we)))
     group_starts = [g[0] for g in groups]
-    cuts = {edge for group in groups for edge in group}
+    edges = {edge for group in groups for edge in group}
     for tick in breaks:
         gi = bisect_right(group_starts, tick) - 1
         if gi < 0 or tick >= groups[gi][1]:
-            cuts.add(tick)
-    cuts = sorted(cuts)
+            edges.add(tick)
+    cuts = sorted(edges)
 
     out: list[list] = []
     for start, stop, element, tie_in, tie_out in filled:
@@ -354,7 +386,7 @@ def _split_length(ticks: int) -> list[tuple[int, str, int, bool]]:
     return out
 
 
-def _spell_voice(voice: list[_Element], keys: list[tuple[int, object]]) -> None:
+def _spell_voice(voice: list[_Element], keys: list[tuple[int, Any]]) -> None:
     """Spell every pitch of the voice from the key in effect (theory.spell); a lone note is
     spelled toward a lone next note a semitone away."""
     for i, element in enumerate(voice):
@@ -388,8 +420,17 @@ def _number(value: float) -> str:
 # writing one measure of one part
 
 
-def _write_measure(out: list[str], bar: _Bar, b: int, last: bool, pieces_by_voice: list[list[tuple]], clef: str,
-                   keys: list[tuple[int, object]], tempos: list[tuple[int, object]], fermatas: set[int]) -> None:
+def _write_measure(
+    out: list[str],
+    bar: _Bar,
+    b: int,
+    last: bool,
+    pieces_by_voice: list[list[tuple]],
+    clef: str,
+    keys: list[tuple[int, Any]],
+    tempos: list[tuple[int, Any]],
+    fermatas: set[int],
+) -> None:
     implicit = ' implicit="yes"' if bar.start != bar.origin else ""
     out.append(f'    <measure number="{bar.number}"{implicit}>')
     attributes = []
@@ -406,8 +447,11 @@ def _write_measure(out: list[str], bar: _Bar, b: int, last: bool, pieces_by_voic
         attributes.append(clef)
     if attributes:
         out.append("      <attributes>" + "".join(attributes) + "</attributes>")
-    here = [(max(tick, bar.start), tempo) for tick, tempo in tempos
-            if bar.start <= tick < bar.end or (b == 0 and tick < bar.start)]
+    here = [
+        (max(tick, bar.start), tempo)
+        for tick, tempo in tempos
+        if bar.start <= tick < bar.end or (b == 0 and tick < bar.start)
+    ]
 
     # every voice's written notes, then accidentals in time order across the voices
     present = [v for v, pieces in enumerate(pieces_by_voice) if pieces or v == 0]
@@ -423,8 +467,11 @@ def _write_measure(out: list[str], bar: _Bar, b: int, last: bool, pieces_by_voic
                 out.append("      <attributes>" + _key_element(pending.pop(0)[1]) + "</attributes>")
             if number == 1:  # tempo marks go before the note they start on (or in)
                 next_start = notes[i + 1][0] if i + 1 < len(notes) else bar.end
-                out += [_tempo_direction(tempo.bpm, tick - note[0], bar)
-                        for tick, tempo in here if note[0] <= tick < next_start]
+                out += [
+                    _tempo_direction(tempo.bpm, tick - note[0], bar)
+                    for tick, tempo in here
+                    if note[0] <= tick < next_start
+                ]
             _write_note(out, note, number, fermatas)
     if last:
         out.append('      <barline location="right"><bar-style>light-heavy</bar-style></barline>')
@@ -444,18 +491,20 @@ def _tempo_direction(bpm: float, offset: int, bar: _Bar) -> str:
         if dotted * 1.5 == bpm:  # a compound meter's beat, when the number stays exact
             dot, per_minute = "<beat-unit-dot/>", dotted
     offset_element = f'<offset sound="yes">{offset}</offset>' if offset else ""
-    return ('      <direction placement="above"><direction-type><metronome parentheses="no">'
-            f"<beat-unit>quarter</beat-unit>{dot}<per-minute>{_number(per_minute)}</per-minute></metronome>"
-            f'</direction-type>{offset_element}<sound tempo="{_number(bpm)}"/></direction>')
+    return (
+        '      <direction placement="above"><direction-type><metronome parentheses="no">'
+        f"<beat-unit>quarter</beat-unit>{dot}<per-minute>{_number(per_minute)}</per-minute></metronome>"
+        f'</direction-type>{offset_element}<sound tempo="{_number(bpm)}"/></direction>'
+    )
 
 
-def _mark_accidentals(voices: list[list[list]], keys: list[tuple[int, object]]) -> None:
+def _mark_accidentals(voices: list[list[list]], keys: list[tuple[int, Any]]) -> None:
     """Append to each written note the accidental names to show, one per pitch (None: none):
     where the alteration differs from the key signature's, or from an earlier note on the same
     step and octave in this bar. A note tied over the bar line shows none and changes nothing."""
     notes = sorted((note for voice in voices for note in voice), key=lambda n: n[0])
     state: dict[tuple[str, int], int] = {}
-    alters_at = {}
+    alters_at: dict[int, dict[str, int]] = {}
     for note in notes:
         element = note[5]
         if element is None:
@@ -465,7 +514,7 @@ def _mark_accidentals(voices: list[list[list]], keys: list[tuple[int, object]]) 
         alters = alters_at.get(id(key))
         if alters is None:
             alters = alters_at[id(key)] = key_signature_alterations(key)
-        shown = []
+        shown: list = []
         for i, (step, alter, octave) in enumerate(element.spellings):
             if _tied(note, i)[0]:  # tied from before: no accidental
                 shown.append(None)
@@ -493,8 +542,11 @@ def _write_note(out: list[str], note: list, voice: int, fermatas: set[int]) -> N
     after = f"<voice>{voice}</voice>"
     if kind is not None:
         after += f"<type>{kind}</type>" + "<dot/>" * dots
-    modification = ("<time-modification><actual-notes>3</actual-notes><normal-notes>2</normal-notes>"
-                    "</time-modification>") if tuplet is not None else ""
+    modification = (
+        ("<time-modification><actual-notes>3</actual-notes><normal-notes>2</normal-notes></time-modification>")
+        if tuplet is not None
+        else ""
+    )
     tuplet_mark = f'<tuplet type="{tuplet}" bracket="yes"/>' if tuplet in ("start", "stop") else ""
     if element is None:  # rests of the second and further voices are hidden, as music21 did
         rest = '<rest measure="yes"/>' if kind is None else "<rest/>"
@@ -512,5 +564,7 @@ def _write_note(out: list[str], note: list, voice: int, fermatas: set[int]) -> N
         marks = tied + (tuplet_mark if i == 0 else "") + ('<fermata type="upright"/>' if fermata and i == 0 else "")
         notations = f"<notations>{marks}</notations>" if marks else ""
         chord = "<chord/>" if i else ""
-        out.append(f'      <note dynamics="{_number(velocity / 0.9)}">{chord}<pitch>{pitch}</pitch>{rhythm}{ties}'
-                   f"{after}{accidental}{modification}{notations}</note>")
+        out.append(
+            f'      <note dynamics="{_number(velocity / 0.9)}">{chord}<pitch>{pitch}</pitch>{rhythm}{ties}'
+            f"{after}{accidental}{modification}{notations}</note>"
+        )

@@ -3,6 +3,7 @@
 One colour per part, time in bars along the x axis (bar lines drawn from the meter map),
 pitch with note names on the y axis (C4 = 60), velocity as opacity.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -46,15 +47,20 @@ def draw_piano_roll(score: Score, title: str = ""):
         colour = "#555555" if part.is_drum else _COLOURS[i % len(_COLOURS)]
         # a note is a rectangle, velocity its opacity: one collection per part draws the same
         # pixels as a Rectangle patch per note (same corners, same order), many times faster
-        x0, y0, length, velocity = np.array([(n.start_beats, n.pitch - 0.45, n.duration_beats, n.velocity)
-                                             for n in part.notes], dtype=float).reshape(-1, 4).T
+        x0, y0, length, velocity = (
+            np.array([(n.start_beats, n.pitch - 0.45, n.duration_beats, n.velocity) for n in part.notes], dtype=float)
+            .reshape(-1, 4)
+            .T
+        )
         x1, y1 = x0 + length, y0 + 0.9
         corners = np.stack([x0, y0, x1, y0, x1, y1, x0, y1], axis=-1).reshape(-1, 4, 2)
         alpha = 0.35 + 0.65 * velocity / 127
         faces = np.column_stack([np.tile(to_rgb(colour), (len(alpha), 1)), alpha])
         edges = np.column_stack([np.zeros((len(alpha), 3)), alpha])
-        ax.add_collection(PolyCollection(corners, closed=True, facecolors=faces, edgecolors=edges, linewidths=0.3),
-                          autolim=False)
+        ax.add_collection(
+            PolyCollection(list(corners), closed=True, facecolors=faces, edgecolors=edges, linewidths=0.3),
+            autolim=False,
+        )
         legend.append(Patch(facecolor=colour, label=part.name or f"part {i + 1}"))
     bar_lines = bar_lines_beats(score)
     ax.vlines(bar_lines, 0, 1, transform=ax.get_xaxis_transform(), colors="#bbbbbb", linewidths=0.6, zorder=0)
@@ -67,8 +73,10 @@ def draw_piano_roll(score: Score, title: str = ""):
         ax.axhline(p, color="#eeeeee", linewidth=0.6, zorder=0)
     ax.set_xlim(0, end)
     ax.set_ylim(low, high + 1)
-    ax.set_xlabel(f"beats (quarter notes); bars numbered above; meter {score.meter}, "
-                  f"{score.tempo_bpm:g} bpm, key {score.key or 'not given'}")
+    ax.set_xlabel(
+        f"beats (quarter notes); bars numbered above; meter {score.meter}, "
+        f"{score.tempo_bpm:g} bpm, key {score.key or 'not given'}"
+    )
     ax.set_title(title or score.title or "piano roll")
     if legend:
         ax.legend(handles=legend, loc="upper right", fontsize=7, framealpha=0.8)

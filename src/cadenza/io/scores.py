@@ -7,6 +7,7 @@ Time conventions (see `music21_to_score`): beat 0 is the downbeat of the first f
 piece that opens with a pickup (anacrusis) therefore starts after beat 0, so that bar lines
 fall at whole multiples of the bar length, as they do in the notation.
 """
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -99,11 +100,13 @@ def music21_to_score(m21_stream, title: str = "") -> Score:
     def change_beats(offset) -> float:
         return 0.0 if offset == 0 else beats(offset)
 
-    parts, tempos, meters, keys, bare_signatures, fermatas = [], [], [], [], [], set()
+    parts, tempos, meters, keys, bare_signatures = [], [], [], [], []
+    fermatas: set[float] = set()
     for m21_part in m21_parts:
         flat = m21_part.flatten()
-        fermatas.update(beats(n.offset) for n in flat.notes
-                        if any("Fermata" in e.classes for e in getattr(n, "expressions", [])))
+        fermatas.update(
+            beats(n.offset) for n in flat.notes if any("Fermata" in e.classes for e in getattr(n, "expressions", []))
+        )
         notes = [Note(p, beats(start), float(length), vel) for p, start, length, vel in _tied_notes(flat)]
         if notes:
             notes.sort(key=lambda n: (n.start_beats, n.pitch))
@@ -129,8 +132,7 @@ def music21_to_score(m21_stream, title: str = "") -> Score:
         analysed_mode = m21_stream.analyze("key").mode  # once per piece, only when needed
         mode = "minor" if analysed_mode == "minor" else "major"
         # put first, so that an explicit Key at the same beat (listed later) wins in sorted_changes
-        keys[:0] = [Key(change_beats(ks.offset), ks.asKey(mode).tonic.pitchClass, mode)
-                    for ks in bare_signatures]
+        keys[:0] = [Key(change_beats(ks.offset), ks.asKey(mode).tonic.pitchClass, mode) for ks in bare_signatures]
 
     metadata = m21_stream.metadata
     return Score(
@@ -194,8 +196,7 @@ def _tied_notes(flat) -> list[tuple[int, Fraction | float, Fraction | float, int
         if not 0 <= pitch <= 127:
             continue
         i = open_ties.get(pitch)
-        joins = i is not None and abs(result[i][1] + result[i][2] - offset) < 1e-6
-        if tie in ("stop", "continue") and joins:
+        if tie in ("stop", "continue") and i is not None and abs(result[i][1] + result[i][2] - offset) < 1e-6:
             result[i][2] += length
         else:
             i = len(result)

@@ -4,6 +4,7 @@ code), everything else (network config, tokenizer, training record) as JSON besi
 Which network a model.json describes is the families registry's business (cadenza.families);
 cadenza.hub puts the two together to load a model by name.
 """
+
 from __future__ import annotations
 
 import json

@@ -9,6 +9,7 @@ PyTorch's.
 
 Shapes as in model.py: T new tokens, C channels, H heads, D = C // H, L cached positions.
 """
+
 from __future__ import annotations
 
 import math
@@ -45,17 +46,18 @@ def one_blas_thread():
 class Decoder:
     """One sequence's key/value cache and the weights to extend it.
 
-        dec = Decoder(model)
-        logits = dec.feed([BOS, KEY, METER])   # logits after the last token fed
-        logits = dec.feed([next_token])
-        dec.reset()                            # empty the cache (to slide a window)
+    dec = Decoder(model)
+    logits = dec.feed([BOS, KEY, METER])   # logits after the last token fed
+    logits = dec.feed([next_token])
+    dec.reset()                            # empty the cache (to slide a window)
     """
 
     def __init__(self, model):
         cfg = model.config
         if not getattr(cfg, "causal", False) or getattr(cfg, "n_conditions", 0) or not hasattr(cfg, "vocab_size"):
-            raise ValueError("the NumPy decoder runs causal transformers without conditions only "
-                             f"(this model's config: {cfg})")
+            raise ValueError(
+                f"the NumPy decoder runs causal transformers without conditions only (this model's config: {cfg})"
+            )
         sd = {k: v.detach().cpu().float().numpy() for k, v in model.state_dict().items()}
         self.n_head, self.n_embd, self.block_size = cfg.n_head, cfg.n_embd, cfg.block_size
         self.tok_emb = sd["tok_emb.weight"]
@@ -69,14 +71,16 @@ class Decoder:
         self.layers = []
         for i in range(cfg.n_layer):
             p = f"blocks.{i}."
-            self.layers.append(dict(
-                ln1=(sd[p + "ln1.weight"], sd[p + "ln1.bias"]),
-                qkv=(np.ascontiguousarray(sd[p + "attn.qkv.weight"].T), sd[p + "attn.qkv.bias"]),
-                proj=(np.ascontiguousarray(sd[p + "attn.proj.weight"].T), sd[p + "attn.proj.bias"]),
-                ln2=(sd[p + "ln2.weight"], sd[p + "ln2.bias"]),
-                fc=(np.ascontiguousarray(sd[p + "mlp.fc.weight"].T), sd[p + "mlp.fc.bias"]),
-                out=(np.ascontiguousarray(sd[p + "mlp.out.weight"].T), sd[p + "mlp.out.bias"]),
-            ))
+            self.layers.append(
+                dict(
+                    ln1=(sd[p + "ln1.weight"], sd[p + "ln1.bias"]),
+                    qkv=(np.ascontiguousarray(sd[p + "attn.qkv.weight"].T), sd[p + "attn.qkv.bias"]),
+                    proj=(np.ascontiguousarray(sd[p + "attn.proj.weight"].T), sd[p + "attn.proj.bias"]),
+                    ln2=(sd[p + "ln2.weight"], sd[p + "ln2.bias"]),
+                    fc=(np.ascontiguousarray(sd[p + "mlp.fc.weight"].T), sd[p + "mlp.fc.bias"]),
+                    out=(np.ascontiguousarray(sd[p + "mlp.out.weight"].T), sd[p + "mlp.out.bias"]),
+                )
+            )
         D = self.n_embd // self.n_head
         shape = (len(self.layers), self.n_head, self.block_size, D)
         self.k = np.zeros(shape, dtype=np.float32)
@@ -86,7 +90,7 @@ class Decoder:
     def _rotate(self, x: np.ndarray, past: int) -> np.ndarray:
         """Rotary positions (see cadenza.nn.transformer.rotate) for x (H, T, D) at positions past.."""
         T, half = x.shape[1], x.shape[2] // 2
-        cos, sin = self.cos[past:past + T], self.sin[past:past + T]
+        cos, sin = self.cos[past : past + T], self.sin[past : past + T]
         return x * cos + np.concatenate([-x[..., half:], x[..., :half]], axis=-1) * sin
 
     def reset(self) -> None:
@@ -102,19 +106,19 @@ class Decoder:
         scale = 1.0 / math.sqrt(D)
         x = self.tok_emb[tokens]  # (T, C)
         if self.pos_emb is not None:
-            x = x + self.pos_emb[past:past + T]
+            x = x + self.pos_emb[past : past + T]
         mask = None
         if T > 1:  # new token t sees cached positions and new positions up to itself
             mask = np.triu(np.full((T, past + T), -np.inf, dtype=np.float32), k=past + 1)
         for i, layer in enumerate(self.layers):
             h = _layer_norm(x, *layer["ln1"])
             qkv = h @ layer["qkv"][0] + layer["qkv"][1]  # (T, 3C)
-            q, k, v = (qkv[:, j * C:(j + 1) * C].reshape(T, H, D).transpose(1, 0, 2) for j in range(3))
+            q, k, v = (qkv[:, j * C : (j + 1) * C].reshape(T, H, D).transpose(1, 0, 2) for j in range(3))
             if self.pos_emb is None:
                 q, k = self._rotate(q, past), self._rotate(k, past)
-            self.k[i, :, past:past + T] = k
-            self.v[i, :, past:past + T] = v
-            keys, values = self.k[i, :, :past + T], self.v[i, :, :past + T]  # (H, L, D)
+            self.k[i, :, past : past + T] = k
+            self.v[i, :, past : past + T] = v
+            keys, values = self.k[i, :, : past + T], self.v[i, :, : past + T]  # (H, L, D)
             att = (q @ keys.transpose(0, 2, 1)) * scale  # (H, T, L)
             if mask is not None:
                 att = att + mask

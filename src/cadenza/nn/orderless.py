@@ -12,6 +12,7 @@ The cells are cadenza.tokenize.cells; training batches, masks, loss and validati
 orderless family's (cadenza.families.orderless); sampling (annealed blocked Gibbs) is
 cadenza.compose.gibbs; Score-level harmonize and infill are cadenza.compose.harmonizer.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,8 +35,16 @@ class OrderlessConfig:
     dropout: float = 0.1
 
     def transformer(self) -> ModelConfig:
-        return ModelConfig(vocab_size=N_CELL + 1, block_size=self.block_size, n_layer=self.n_layer,
-                           n_head=self.n_head, n_embd=self.n_embd, dropout=self.dropout, rope=True, causal=False)
+        return ModelConfig(
+            vocab_size=N_CELL + 1,
+            block_size=self.block_size,
+            n_layer=self.n_layer,
+            n_head=self.n_head,
+            n_embd=self.n_embd,
+            dropout=self.dropout,
+            rope=True,
+            causal=False,
+        )
 
 
 class OrderlessModel(nn.Module):

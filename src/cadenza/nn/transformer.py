@@ -5,6 +5,7 @@ safetensors + JSON (never pickle). Fast one-token-at-a-time decoding with a key/
 lives in cadenza.nn.numpy_decoder (NumPy: for a model this small, PyTorch's per-op overhead dominates).
 Shapes: B batch, T time (tokens), C channels (n_embd), H heads, D = C // H.
 """
+
 from __future__ import annotations
 
 import math
@@ -77,8 +78,14 @@ class SelfAttention(nn.Module):
         if self.rope:
             cos, sin = self.cos[:T], self.sin[:T]  # type: ignore[index]
             q, k = rotate(q, cos, sin), rotate(k, cos, sin)
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=self.causal and mask is None,
-                                           dropout_p=self.dropout if self.training else 0.0)
+        y = F.scaled_dot_product_attention(
+            q,
+            k,
+            v,
+            attn_mask=mask,
+            is_causal=self.causal and mask is None,
+            dropout_p=self.dropout if self.training else 0.0,
+        )
         return self.proj(y.transpose(1, 2).contiguous().view(B, T, C))
 
 
@@ -88,10 +95,14 @@ class Block(nn.Module):
         self.ln1 = nn.LayerNorm(cfg.n_embd)
         self.attn = SelfAttention(cfg)
         self.ln2 = nn.LayerNorm(cfg.n_embd)
-        self.mlp = nn.Sequential(OrderedDict(
-            fc=nn.Linear(cfg.n_embd, 4 * cfg.n_embd), gelu=nn.GELU(), out=nn.Linear(4 * cfg.n_embd, cfg.n_embd),
-            drop=nn.Dropout(cfg.dropout),
-        ))
+        self.mlp = nn.Sequential(
+            OrderedDict(
+                fc=nn.Linear(cfg.n_embd, 4 * cfg.n_embd),
+                gelu=nn.GELU(),
+                out=nn.Linear(4 * cfg.n_embd, cfg.n_embd),
+                drop=nn.Dropout(cfg.dropout),
+            )
+        )
 
     def forward(self, x, mask=None):
         x = x + self.attn(self.ln1(x), mask)
@@ -134,8 +145,9 @@ class Transformer(nn.Module):
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters()) - (self.pos_emb.weight.numel() if self.pos_emb else 0)
 
-    def forward(self, idx: torch.Tensor, segments: torch.Tensor | None = None,
-                conditions: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, idx: torch.Tensor, segments: torch.Tensor | None = None, conditions: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """idx (B, T) token ids -> logits (B, T, vocab). (Incremental decoding: cadenza.nn.numpy_decoder.)
 
         `segments` (B, T) ints, non-decreasing along T, packs several sequences into one row: a

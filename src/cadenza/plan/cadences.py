@@ -1,4 +1,5 @@
 """Planned cadences: the chord under a phrase end, narrowed before the model fills it."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,7 +16,7 @@ def plan_cadence(allowed: np.ndarray, step: int, melody_pitch: int, key: Key, fi
     in minor) with the tonic in the bass, or, for an inner phrase end whose melody note is not
     in it, the dominant seventh chord with the dominant in the bass. Left free when the melody
     note fits neither (or, at the final one, the tonic triad)."""
-    chords = cadence_chords(key)[:1 if final else 2]
+    chords = cadence_chords(key)[: 1 if final else 2]
     fitting = [c for c in chords if melody_pitch % 12 in c[1]]
     if not fitting:
         return

@@ -6,6 +6,7 @@ A cell is one voice at one grid step: a rest or a pitch (cadenza.tokenize.cells 
 REST = 0, pitch p = 1 + p). `allowed_cells` turns ranges and a scale into a (voices, cells)
 mask; `fixed_spans` places the user's fixed notes on a grid, refusing those that cannot be.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -46,8 +47,9 @@ def allowed_cells(ranges: list[tuple[int, int]], pitch_classes: frozenset[int] |
     return mask
 
 
-def fixed_spans(rules: Rules, meter: Meter, steps_per_beat: int, n_steps: int,
-                names: list[str]) -> list[tuple[FixedNote, int, int]]:
+def fixed_spans(
+    rules: Rules, meter: Meter, steps_per_beat: int, n_steps: int, names: list[str]
+) -> list[tuple[FixedNote, int, int]]:
     """(fixed note, first step, end step) of each of the rules' fixed notes on a grid of
     `steps_per_beat` steps per quarter note and `n_steps` steps; refuses, in one line, a note past
     its bar, off the grid, or outside the piece."""
@@ -57,11 +59,14 @@ def fixed_spans(rules: Rules, meter: Meter, steps_per_beat: int, n_steps: int,
         s0 = f.start_beats(meter) * steps_per_beat
         s1 = (f.start_beats(meter) + f.beats) * steps_per_beat
         if abs(s0 - round(s0)) > 1e-6 or abs(s1 - round(s1)) > 1e-6:
-            raise OptionError(f"fixed note {f.describe(names)} is off this model's grid of "
-                              f"{steps_per_beat} steps per beat")
+            raise OptionError(
+                f"fixed note {f.describe(names)} is off this model's grid of {steps_per_beat} steps per beat"
+            )
         if f.voice >= len(names):
-            raise OptionError(f"fixed note at bar {f.bar} beat {f.beat:g} is for voice {f.voice + 1}, past the "
-                              f"end of the piece's {len(names)} voices")
+            raise OptionError(
+                f"fixed note at bar {f.bar} beat {f.beat:g} is for voice {f.voice + 1}, past the "
+                f"end of the piece's {len(names)} voices"
+            )
         if round(s1) > n_steps:
             raise OptionError(f"fixed note {f.describe(names)} lies past the end of the piece")
         spans.append((f, round(s0), round(s1)))

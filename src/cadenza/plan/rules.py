@@ -11,6 +11,7 @@ The generators turn these into masks on the model's choices (cadenza.compose.sam
 model, cadenza.compose.harmonizer for the orderless one) and refuse, with a message naming the
 conflict, rules that cannot all be met.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,9 @@ class FixedNote:
 
     def check_in_bar(self, meter: Meter, names: list[str]) -> None:
         if self.beat - 1 >= meter.bar_beats:
-            raise OptionError(f"fixed note {self.describe(names)}: a bar of {meter} has only "
-                              f"{meter.bar_beats:g} quarter-note beats")
+            raise OptionError(
+                f"fixed note {self.describe(names)}: a bar of {meter} has only {meter.bar_beats:g} quarter-note beats"
+            )
 
     def describe(self, names: list[str]) -> str:
         return f"{names[self.voice].lower()} {pitch_to_name(self.pitch)} at bar {self.bar} beat {self.beat:g}"
@@ -60,12 +62,17 @@ class Rules:
         refused where they are placed on the grid.)"""
         for v, (lo, hi) in self.ranges.items():
             if not any(self.allows(v, p) for p in range(lo, hi + 1)):
-                raise OptionError(f"the range of {names[v].lower()} ({pitch_to_name(lo)}-{pitch_to_name(hi)}) "
-                                  f"holds no note of {self.scale}")
+                raise OptionError(
+                    f"the range of {names[v].lower()} ({pitch_to_name(lo)}-{pitch_to_name(hi)}) "
+                    f"holds no note of {self.scale}"
+                )
         for f in self.fixed:
             if not self.allows(f.voice, f.pitch):
-                why = "its range" if not self.ranges.get(f.voice, (0, 127))[0] <= f.pitch <= \
-                    self.ranges.get(f.voice, (0, 127))[1] else f"the scale of {self.scale}"
+                why = (
+                    "its range"
+                    if not self.ranges.get(f.voice, (0, 127))[0] <= f.pitch <= self.ranges.get(f.voice, (0, 127))[1]
+                    else f"the scale of {self.scale}"
+                )
                 raise OptionError(f"fixed note {f.describe(names)} is outside {why}: the constraints cannot all be met")
 
 
@@ -131,8 +138,16 @@ def load_fixed_cells(path: Path, names: list[str]) -> list[FixedNote]:
     out = []
     for i, item in enumerate(items):
         try:
-            out.append(_fixed(int(item["bar"]), float(item["beat"]), voice_index(str(item["voice"]), names),
-                              _pitch(item["pitch"]), float(item.get("beats", 1)), f"{path} item {i + 1}"))
+            out.append(
+                _fixed(
+                    int(item["bar"]),
+                    float(item["beat"]),
+                    voice_index(str(item["voice"]), names),
+                    _pitch(item["pitch"]),
+                    float(item.get("beats", 1)),
+                    f"{path} item {i + 1}",
+                )
+            )
         except (KeyError, TypeError, ValueError) as e:
             raise InputError(path, f"item {i + 1} needs bar, beat, voice and pitch ({type(e).__name__}: {e})") from None
         except OptionError as e:
@@ -140,8 +155,9 @@ def load_fixed_cells(path: Path, names: list[str]) -> list[FixedNote]:
     return out
 
 
-def build_rules(scale: str | None, ranges: list[str], fixes: list[str], fixed_file: Path | None,
-                names: list[str]) -> Rules:
+def build_rules(
+    scale: str | None, ranges: list[str], fixes: list[str], fixed_file: Path | None, names: list[str]
+) -> Rules:
     """Rules from command-line options, checked for contradictions."""
     rules = Rules(scale=parse_key(scale) if scale else None)
     for text in ranges:

@@ -5,6 +5,7 @@
 - `to_dict()` -> {"kind": ..., **its config} and `from_dict(d)`: a tokenizer saves and loads
   itself as plain JSON, beside the weights it was trained with.
 """
+
 from __future__ import annotations
 
 from typing import Any, ClassVar, Protocol

@@ -4,6 +4,7 @@ A grid is an int array (T steps, V voices) of cells: REST (0), or 1 + p for MIDI
 sounding. There is no onset/hold distinction: a held note repeats its pitch, as in Coconet's
 data. MASK (an input value only) hides a cell from the model.
 """
+
 from __future__ import annotations
 
 from collections.abc import Set
@@ -51,8 +52,12 @@ class CellsTokenizer:
 
     def decode(self, grid: np.ndarray) -> Score:
         """A grid -> a Score of one part per voice (each run of one pitch is one note)."""
-        return Score(parts=[Part(name=name, notes=cells_to_notes(grid[:, v], self.steps_per_beat))
-                            for v, name in enumerate(voice_names(self.n_voices))])
+        return Score(
+            parts=[
+                Part(name=name, notes=cells_to_notes(grid[:, v], self.steps_per_beat))
+                for v, name in enumerate(voice_names(self.n_voices))
+            ]
+        )
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "n_voices": self.n_voices, "steps_per_beat": self.steps_per_beat}
@@ -62,14 +67,17 @@ class CellsTokenizer:
         return cls(**config_of(d, cls.kind))
 
 
-def cells_to_notes(cells: np.ndarray, steps_per_beat: int, new_notes_at: Set[int] = frozenset(),
-                   velocity: int = 80) -> list[Note]:
+def cells_to_notes(
+    cells: np.ndarray, steps_per_beat: int, new_notes_at: Set[int] = frozenset(), velocity: int = 80
+) -> list[Note]:
     """A voice's cells -> notes: each run of one pitch becomes one note (split again at the
     steps in `new_notes_at`); rests are gaps."""
     notes, start = [], 0
     for s in range(1, len(cells) + 1):
         if s == len(cells) or cells[s] != cells[start] or s in new_notes_at:
             if cells[start] != REST:
-                notes.append(Note(int(cells[start]) - 1, start / steps_per_beat, (s - start) / steps_per_beat, velocity))
+                notes.append(
+                    Note(int(cells[start]) - 1, start / steps_per_beat, (s - start) / steps_per_beat, velocity)
+                )
             start = s
     return notes

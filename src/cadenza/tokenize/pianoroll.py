@@ -11,6 +11,7 @@ step's pitch set, provided that after a pitch the model may only choose a higher
 `allowed_next` gives that rule as a mask; with it, the model's distribution over the 2^n
 possible sets of a step sums to one (tests/test_families_benchmark.py checks this by enumeration).
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass

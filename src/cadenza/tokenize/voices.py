@@ -13,6 +13,7 @@ A piece becomes one integer sequence:
 The sequence is lossless for what it keeps: notes on the grid, one note at a time per voice.
 Decoding accepts any token sequence (a sampled one may be malformed) and never fails.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,6 +30,7 @@ PITCH0 = 5  # token of MIDI pitch p is PITCH0 + p
 N_PITCHES = 128
 
 DEFAULT_METERS = ("4/4", "3/4", "2/4", "2/2", "3/2", "6/8", "9/8", "12/8", "3/8", "6/4", "5/4")
+
 
 @dataclass(frozen=True)
 class VoicesConfig:
@@ -134,8 +136,10 @@ class VoicesTokenizer:
         """Cells [step][voice] as tokens (pitch onset, HOLD, REST), padded to whole bars."""
         meters = list(dict.fromkeys(str(m) for m in score.meters))
         if len(meters) > 1:
-            raise TokenizeError(f"meter changes ({' then '.join(meters[:3])}) are not supported: "
-                                "the voices tokenizer needs one meter per piece")
+            raise TokenizeError(
+                f"meter changes ({' then '.join(meters[:3])}) are not supported: "
+                "the voices tokenizer needs one meter per piece"
+            )
         spb = self.config.steps_per_beat
         lines = self.voices_of(score)
         if not any(lines):
@@ -164,7 +168,7 @@ class VoicesTokenizer:
         n_bars = len(cells) // bar
         for b in range(n_bars):
             tokens.append(self.bar_token(n_bars - 1 - b))
-            for step in cells[b * bar:(b + 1) * bar]:
+            for step in cells[b * bar : (b + 1) * bar]:
                 tokens.extend(step)
         tokens.append(EOS)
         return tokens

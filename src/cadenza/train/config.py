@@ -2,6 +2,7 @@
 fields. No torch here: the command line builds `cadenza train`'s options from these classes
 without loading it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
@@ -15,8 +16,11 @@ class RunConfig:
     """What every training run sets: data, network size, the loop (read by `fit`), augmentation.
     Each family's Config adds its own fields (cadenza.families)."""
 
-    data: str = setting("", "built-in corpus name(s), comma-separated (bach-chorales, essen, oneills, ryans, "
-                            "palestrina), a folder of your files, or a data file the family reads")
+    data: str = setting(
+        "",
+        "built-in corpus name(s), comma-separated (bach-chorales, essen, oneills, ryans, "
+        "palestrina), a folder of your files, or a data file the family reads",
+    )
     n_layer: int = setting(4, "transformer layers", flag="layers")
     n_head: int = setting(4, "attention heads", flag="heads")
     n_embd: int = setting(192, "channels", flag="embd")

@@ -14,6 +14,7 @@ global batch's mean loss; whatever depends on a clock or on validation is decide
 shared (`from_rank0`); only rank 0 writes files and speaks. Across machines, --out must be a
 folder they share: every process reads the checkpoint to resume.
 """
+
 from __future__ import annotations
 
 import os
@@ -48,8 +49,9 @@ def local_rank() -> int:
 def check_split(batch_size: int, world: int) -> None:
     """Refuse a global batch that does not split evenly over the processes."""
     if world > 1 and batch_size % world:
-        raise OptionError(f"--batch-size {batch_size} does not split evenly over {world} processes; "
-                          f"give a multiple of {world}")
+        raise OptionError(
+            f"--batch-size {batch_size} does not split evenly over {world} processes; give a multiple of {world}"
+        )
 
 
 def check_nproc(nproc: int) -> None:
@@ -84,8 +86,17 @@ def launch(nproc: int, argv: list[str]) -> int:
     unless OMP_NUM_THREADS says otherwise."""
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc),
-           "-m", "cadenza.cli", *without_nproc(argv)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        str(nproc),
+        "-m",
+        "cadenza.cli",
+        *without_nproc(argv),
+    ]
     proc = subprocess.Popen(cmd, env=env)
     try:
         code = proc.wait()
@@ -113,8 +124,10 @@ def joined():
     if cuda:
         here = int(os.environ.get("LOCAL_WORLD_SIZE", local_rank() + 1))
         if torch.cuda.device_count() < here:  # every process says so, rank 0 included: it is the one heard
-            raise OptionError(f"{here} processes on this machine need a GPU each; it has "
-                              f"{torch.cuda.device_count()} (CUDA_VISIBLE_DEVICES= trains on the CPU instead)")
+            raise OptionError(
+                f"{here} processes on this machine need a GPU each; it has "
+                f"{torch.cuda.device_count()} (CUDA_VISIBLE_DEVICES= trains on the CPU instead)"
+            )
         torch.cuda.set_device(local_rank())  # "cuda" is now this process's own GPU
     owned = not dist.is_initialized()
     if owned:
@@ -146,7 +159,7 @@ class Group:
         n = len(batch[0])
         check_split(n, self.world)
         b = n // self.world
-        return [t[self.rank * b:(self.rank + 1) * b] for t in batch]
+        return [t[self.rank * b : (self.rank + 1) * b] for t in batch]
 
     def start(self, model, seed: int, resumed: bool) -> None:
         """Before the first step: every process takes rank 0's weights (they are built alike from
@@ -194,7 +207,7 @@ class Group:
             for p in params:
                 n = p.numel()
                 if p.grad is not None:  # a parameter no loss reaches keeps no gradient, as in one process
-                    p.grad.copy_(flat[at:at + n].view_as(p))
+                    p.grad.copy_(flat[at : at + n].view_as(p))
                 at += n
             return flat[-2].clone()
 

@@ -6,6 +6,7 @@ An output folder holds:
   card.md                               what it learned from, how, and how well
 Killing a run loses at most the steps since the last checkpoint; `--resume` continues there.
 """
+
 from __future__ import annotations
 
 import json
@@ -70,12 +71,16 @@ def lr_at(step: int, cfg: RunConfig, total: int) -> float:
 def _optimizer(model: torch.nn.Module, cfg: RunConfig) -> torch.optim.AdamW:
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
-    return torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                              {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, 0.95))
+    return torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=cfg.lr,
+        betas=(0.9, 0.95),
+    )
 
 
-def _save_checkpoint(out: Path, model, opt, state: TrainState, batches, meta: dict,
-                     rng_states: list | None = None) -> None:
+def _save_checkpoint(
+    out: Path, model, opt, state: TrainState, batches, meta: dict, rng_states: list | None = None
+) -> None:
     """`rng_states`: with several processes, every rank's torch generator (rank 0's is torch_rng)."""
     from safetensors.torch import save_file
 
@@ -135,10 +140,19 @@ def _steps_within_budget(cfg: RunConfig, state: TrainState, elapsed_s: float, st
     return state.step + max(0, int(left / (step_s + eval_s / cfg.eval_every)))
 
 
-def fit(model: torch.nn.Module, cfg: RunConfig, batches, evaluate_fn: Callable[[torch.nn.Module], float], out: Path, meta: dict,
-        resume: bool = False, progress: Callable[[TrainState, float, float], None] | None = None,
-        loss_fn: Callable | None = None, loss_weight: Callable | None = None,
-        group: Group | None = None) -> TrainState:
+def fit(
+    model: torch.nn.Module,
+    cfg: RunConfig,
+    batches,
+    evaluate_fn: Callable[[torch.nn.Module], float],
+    out: Path,
+    meta: dict,
+    resume: bool = False,
+    progress: Callable[[TrainState, float, float], None] | None = None,
+    loss_fn: Callable | None = None,
+    loss_weight: Callable | None = None,
+    group: Group | None = None,
+) -> TrainState:
     """The training loop, for any tokenizer: AdamW with warm-up and cosine decay, gradient
     clipping, validation every cfg.eval_every steps (the best model is saved as model.*), and a
     full checkpoint (weights, optimizer, step, both RNGs) at least every cfg.checkpoint_minutes.
@@ -211,8 +225,9 @@ def fit(model: torch.nn.Module, cfg: RunConfig, batches, evaluate_fn: Callable[[
             eval_s, n_evals = eval_s + time.monotonic() - began, n_evals + 1
             if not cfg.steps and state.total_steps and not last:  # a time budget: validation time counts too
                 step_s = (began - clock - evals_before) / max(state.step - first_step, 1)
-                state.total_steps = _steps_within_budget(cfg, state, base_elapsed + time.monotonic() - clock,
-                                                         step_s, eval_s / n_evals)
+                state.total_steps = _steps_within_budget(
+                    cfg, state, base_elapsed + time.monotonic() - clock, step_s, eval_s / n_evals
+                )
                 last = state.step >= state.total_steps
             if group is not None:  # rank 0 validated and timed: the best, patience and budget follow from its numbers
                 valid, state.total_steps = group.from_rank0(valid, state.total_steps)
@@ -221,8 +236,16 @@ def fit(model: torch.nn.Module, cfg: RunConfig, batches, evaluate_fn: Callable[[
             if valid < state.best_valid:
                 state.best_valid = valid
                 if main:
-                    save_model(model, out, {**meta, "valid_loss": valid, "step": state.step,
-                                            "train_minutes": round(state.elapsed_s / 60, 2)})
+                    save_model(
+                        model,
+                        out,
+                        {
+                            **meta,
+                            "valid_loss": valid,
+                            "step": state.step,
+                            "train_minutes": round(state.elapsed_s / 60, 2),
+                        },
+                    )
             if cfg.patience and not last and validations_since_best(state) >= cfg.patience:
                 state.stopped_early = last = True  # overfitting: the best model is saved, more steps will not help
         due = last or time.monotonic() - since_ckpt > cfg.checkpoint_minutes * 60

@@ -7,14 +7,16 @@ latest state, for --resume), card.md, and skipped.txt when files were skipped.
 Under torchrun (cadenza.train.distributed) every process runs this same skeleton; rank 0 alone
 writes those files and speaks.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import platform
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from cadenza.errors import InputError, OptionError
 from cadenza.io.files import atomic_write
@@ -97,8 +99,17 @@ def report_skipped(skipped: list[str], out: Path, echo: Callable[[str], None], s
         echo(f"... and {len(skipped) - show} more; all {len(skipped)} are listed in {out / 'skipped.txt'}")
 
 
-def run(family, cfg: RunConfig | None, out: Path, resume: bool, force: bool, quiet: bool, command: str,
-        echo: Callable[[str], None], on_step: Callable | None = None):
+def run(
+    family,
+    cfg: RunConfig | None,
+    out: Path,
+    resume: bool,
+    force: bool,
+    quiet: bool,
+    command: str,
+    echo: Callable[[str], None],
+    on_step: Callable | None = None,
+):
     """Train a model of `family` (a cadenza.families.Family) with `cfg` into `out`, or resume the
     run there (cfg None: the run's own recorded settings). The card keeps the command that
     started the run and the steps at which it was resumed. `on_step(state, loss, lr)`, if
@@ -127,8 +138,10 @@ def _run(family, cfg, out, resume, force, quiet, command, echo, on_step, group):
     if record is not None:
         recorded = of_meta(record, str(out / "checkpoint.json"))
         if recorded != family:
-            raise OptionError(f"{out} holds a {recorded.name} model's run, not a {family.name} one; "
-                              f"resume it with --family {recorded.name}")
+            raise OptionError(
+                f"{out} holds a {recorded.name} model's run, not a {family.name} one; "
+                f"resume it with --family {recorded.name}"
+            )
         cfg = family.load().Config.from_record(record["train"])
         echo(f"resuming {out} (data {cfg.data})")
     if group is not None:
@@ -140,8 +153,10 @@ def _run(family, cfg, out, resume, force, quiet, command, echo, on_step, group):
         prepared.meta["resumed_at"] = record.get("resumed_at", []) + [record["state"]["step"]]
     if main:
         report_skipped(prepared.skipped, out, echo)
-    echo(f"{prepared.summary}; {len(prepared.skipped)} skipped; device {pick_device()}"
-         + (f", {group.world} processes" if group is not None else ""))
+    echo(
+        f"{prepared.summary}; {len(prepared.skipped)} skipped; device {pick_device()}"
+        + (f", {group.world} processes" if group is not None else "")
+    )
     if main:
         clear_previous_run(out, resume)
     with progress_bar(quiet) as bar:
@@ -155,8 +170,19 @@ def _run(family, cfg, out, resume, force, quiet, command, echo, on_step, group):
             if not quiet and not bar.console.is_terminal and state.step % 100 == 0:
                 echo(f"step {state.step}/{state.total_steps} loss {loss:.3f}{best} lr {lr:.2e}")
 
-        state = fit(prepared.model, cfg, prepared.batches, prepared.validate, out, prepared.meta, resume, progress,
-                    loss_fn=prepared.loss, loss_weight=prepared.loss_weight, group=group)
+        state = fit(
+            prepared.model,
+            cfg,
+            prepared.batches,
+            prepared.validate,
+            out,
+            prepared.meta,
+            resume,
+            progress,
+            loss_fn=prepared.loss,
+            loss_weight=prepared.loss_weight,
+            group=group,
+        )
     if not main:
         return state
     facts = module.card(out, json.loads((out / "model.json").read_text()))
@@ -170,9 +196,17 @@ def progress_bar(quiet: bool):
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     console = Console(stderr=True)
-    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                    TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
-                    console=console, disable=quiet or not console.is_terminal, transient=False)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[info]}"),
+        console=console,
+        disable=quiet or not console.is_terminal,
+        transient=False,
+    )
 
 
 def training_lines(out: Path, meta: dict) -> list[str]:
@@ -185,20 +219,30 @@ def training_lines(out: Path, meta: dict) -> list[str]:
     resumed = meta.get("resumed_at", [])
     command = f"- command: `{meta.get('command', '')}`"
     if resumed:
-        command += (f"; interrupted and continued with `--resume` (which restores weights, optimizer, step and "
-                    f"random generators) at step{'s' if len(resumed) > 1 else ''} {', '.join(map(str, resumed))}")
+        command += (
+            f"; interrupted and continued with `--resume` (which restores weights, optimizer, step and "
+            f"random generators) at step{'s' if len(resumed) > 1 else ''} {', '.join(map(str, resumed))}"
+        )
     if total and not t.get("steps"):
-        command += (f" (the time budget, re-planned at each validation, came to {total:,} steps; `--steps {total}` "
-                    "trains as many on a schedule fixed from the start: a close rerun, not a step-for-step one)")
-    lines = [command,
-             f"- best checkpoint by validation loss at step {meta['step']}" + (f" of {total:,}" if total else "")
-             + f", after {meta['train_minutes']} minutes on {meta.get('device')}"
-             + (f" ({os.cpu_count()} cores, {platform.machine()})" if meta.get("device") == "cpu" else "")
-             + (f" in {meta['processes']} processes (data parallel, the same global batch)"
-                if meta.get("processes") else "")]
+        command += (
+            f" (the time budget, re-planned at each validation, came to {total:,} steps; `--steps {total}` "
+            "trains as many on a schedule fixed from the start: a close rerun, not a step-for-step one)"
+        )
+    lines = [
+        command,
+        f"- best checkpoint by validation loss at step {meta['step']}"
+        + (f" of {total:,}" if total else "")
+        + f", after {meta['train_minutes']} minutes on {meta.get('device')}"
+        + (f" ({os.cpu_count()} cores, {platform.machine()})" if meta.get("device") == "cpu" else "")
+        + (
+            f" in {meta['processes']} processes (data parallel, the same global batch)" if meta.get("processes") else ""
+        ),
+    ]
     if state.get("stopped_early"):
-        lines.append(f"- stopped early at step {state['step']:,}: {t['patience']} validations in a row without a "
-                     f"new best (`--patience {t['patience']}`)")
+        lines.append(
+            f"- stopped early at step {state['step']:,}: {t['patience']} validations in a row without a "
+            f"new best (`--patience {t['patience']}`)"
+        )
     return lines
 
 
