@@ -157,3 +157,21 @@ def test_every_shipped_card_command_is_accepted_today(name, args):
 
 def test_card_commands_were_found():
     assert {name for name, _ in card_commands()} >= {"chorales", "folk", "harmonizer", "jsb", "pianomidi"}
+
+
+@pytest.mark.parametrize(
+    "given,words",
+    [
+        ({"lr": -1.0}, "--lr must be positive"),
+        ({"n_embd": 100, "n_head": 3}, "--embd 100 is not a multiple of --heads 3"),
+        ({"dropout": 1.5}, "--dropout must be in [0, 1)"),
+        ({"transpose": -3}, "--transpose must be at least 0"),
+        ({"steps": -5, "minutes": 0.1}, "give a positive --minutes or --steps"),
+        ({"n_layer": "six"}, "--layers must be a whole number, not 'six'"),
+        ({"rope": True, "n_embd": 30, "n_head": 2}, "rotary positions need an even head size"),
+    ],
+)
+def test_impossible_settings_are_refused_before_any_work(given, words):
+    with pytest.raises(OptionError) as e:
+        config_from(by_name("voices").load().Config, "voices", {}, {"data": "x", **given})
+    assert words in str(e.value) and "\n" not in str(e.value)

@@ -15,7 +15,7 @@ DEFAULT_FORMATS = ("mid", "musicxml", "wav", "png")
 def parse_formats(text: str) -> tuple[str, ...]:
     from cadenza.errors import OptionError
 
-    formats = tuple(f.strip().lstrip(".").lower() for f in text.split(",") if f.strip())
+    formats = tuple(dict.fromkeys(f.strip().lstrip(".").lower() for f in text.split(",") if f.strip()))
     bad = [f for f in formats if f not in FORMATS]
     if bad or not formats:
         raise OptionError(f"unknown format {', '.join(bad) or text!r}; choose from {', '.join(FORMATS)}")
@@ -23,11 +23,18 @@ def parse_formats(text: str) -> tuple[str, ...]:
 
 
 def check_outputs(stems, formats, force: bool) -> None:
-    """Refuse before any work if an output (or its JSON record) exists and force is off."""
+    """Refuse before any work if an output (or its JSON record) exists and force is off, or if
+    its folder cannot be made."""
+    from cadenza.errors import OptionError
+
     for stem in stems:
         stem = Path(stem)
         for f in (*formats, "json"):
             check_writable(stem.with_name(f"{stem.name}.{f}"), force)
+        try:
+            stem.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise OptionError(f"{stem.parent}: cannot write there ({e.strerror or type(e).__name__})") from None
 
 
 def write_outputs(

@@ -15,6 +15,10 @@ def say(message: str) -> None:
 
 
 def pick_seed(seed: Optional[int]) -> int:
+    from cadenza.errors import OptionError
+
+    if seed is not None and seed < 0:
+        raise OptionError(f"--seed must be 0 or more, not {seed}")
     return seed if seed is not None else random.SystemRandom().randrange(2**31)
 
 
@@ -137,7 +141,8 @@ def config_from(cls, label: str, file_values: dict, given: dict, config_path=Non
     for k, v in file_values.items():
         if k not in fields:
             raise OptionError(
-                f"{config_path}: {k!r} is not a setting of the {label} family (its settings: {', '.join(fields)})"
+                f"{config_path}: {k!r} is not a setting of the {label} family "
+                f"(its settings: {', '.join(flag_of(f)[2:] for f in fields.values())})"
             )
         values[k] = v
     for k, v in given.items():

@@ -84,8 +84,8 @@ def generate(
     base = out or f"out/{c.name}-seed{seed}"
     stems = alternative_stems(base, n)
     check_outputs(stems, fmts, force)
-    if not quiet:
-        say(f"model {c.name}, seed {seed}")
+    if bars is not None and seconds is not None:
+        raise OptionError("give --bars or --seconds, not both")
     for i, stem in enumerate(stems):
         s = seed + i
         m = meter_obj or c.default_meter()
@@ -103,6 +103,8 @@ def generate(
             final_cadence=not free_ending,
             rules=rules,
         )
+        if i == 0 and not quiet:  # after the first piece: an error in the rules stays the only line
+            say(f"model {c.name}, seed {seed}")
         record = {
             "command": "generate",
             "model": c.name,
@@ -162,8 +164,6 @@ def continue_(
     base = out or f"out/{prompt.stem}-continued-seed{seed}"
     stems = alternative_stems(base, n)
     check_outputs(stems, fmts, force)
-    if not quiet:
-        say(f"model {c.name}, seed {seed}")
     for i, stem in enumerate(stems):
         result = c.continue_score(
             score,
@@ -176,6 +176,8 @@ def continue_(
             final_cadence=not free_ending,
             rules=rules,
         )
+        if i == 0 and not quiet:  # after the first piece: an error in the rules stays the only line
+            say(f"model {c.name}, seed {seed}")
         record = {
             "command": "continue",
             "prompt": str(prompt),

@@ -27,6 +27,9 @@ def main() -> None:
 
     try:
         app()  # click's standalone mode handles usage errors (exit 2) and --help itself
+    except KeyboardInterrupt:
+        say("interrupted")
+        sys.exit(130)
     except CadenzaError as e:
         from cadenza.train.distributed import rank
 

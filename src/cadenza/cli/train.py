@@ -73,6 +73,8 @@ def train(
             raise typer.Exit(distributed.launch(nproc, sys.argv[1:]))
         run.run(fam, None, out, resume=True, force=force, quiet=quiet, command=command, echo=_echo(quiet))
     else:
+        if orderless and family not in ("voices", "orderless"):  # voices: --family's default
+            raise OptionError(f"--orderless and --family {family} contradict each other; give one")
         fam = families.by_name("orderless" if orderless else family)
         cfg = config_from(fam.load().Config, fam.name, read_config_file(config) if config else {}, settings, config)
         if not cfg.data:

@@ -191,6 +191,8 @@ class Composer:
             if any(constraints.fixed.get(c, t) != t for c, t in cells.items()):
                 raise OptionError(f"fixed note {f.describe(self.voice_names)} overlaps another fixed note")
             constraints.fixed.update(cells)
+            if s1 < total:  # the note ends where the user said: the voice does not hold it on
+                constraints.no_hold.add((s1, f.voice))
 
     def _check_meter(self, meter: Meter) -> None:
         if str(meter) not in self.tokenizer.config.meters:

@@ -146,7 +146,7 @@ def generate_tokens(
                     else:
                         feed()
                         allowed = base_mask[v].copy()
-                        allowed[HOLD] = last_cell[v] != REST
+                        allowed[HOLD] = last_cell[v] != REST and (step, v) not in c.no_hold
                         if c.final_cadence and bar == n_bars - 1:
                             _close(allowed, i == 0, last_cell[v], final_chord_mask(key, v, nv))
                         if c.no_parallels:

@@ -26,6 +26,8 @@ class SamplingSettings:
             raise OptionError(f"top-p must be in (0, 1], not {self.top_p}")
         if self.top_k < 0:
             raise OptionError(f"top-k must be >= 0, not {self.top_k}")
+        if self.seed < 0:
+            raise OptionError(f"seed must be 0 or more, not {self.seed}")
 
 
 @dataclass(frozen=True)
@@ -57,3 +59,5 @@ class GibbsSettings:
             )
         if self.repair_rounds < 0:
             raise OptionError(f"repair rounds must be >= 0, not {self.repair_rounds}")
+        if self.seed < 0:
+            raise OptionError(f"seed must be 0 or more, not {self.seed}")

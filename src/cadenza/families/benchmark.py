@@ -88,6 +88,10 @@ class Config(RunConfig):
         super().__post_init__()
         if self.block_size < 16:
             raise OptionError("--block-size must be at least 16")
+        if self.rope and (self.n_embd // self.n_head) % 2:
+            raise OptionError(
+                f"rotary positions need an even head size: --embd / --heads is {self.n_embd // self.n_head}"
+            )
 
 
 class StepBatches:

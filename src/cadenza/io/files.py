@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from cadenza.errors import OutputExistsError
+from cadenza.errors import OptionError, OutputExistsError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -26,8 +26,11 @@ def atomic_write(path: str | Path, data: bytes | Callable[[Path], None], force: 
     """
     path = Path(path)
     check_writable(path, force)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    except OSError as e:
+        raise OptionError(f"{path}: cannot write there ({e.strerror or type(e).__name__})") from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:

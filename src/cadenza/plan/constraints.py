@@ -26,6 +26,7 @@ class Constraints:
     voice_ranges: list[tuple[int, int]] | None = None  # inclusive MIDI pitch range per voice
     pitch_classes: frozenset[int] | None = None  # allowed pitch classes (e.g. a key's scale)
     fixed: dict[tuple[int, int], int] = field(default_factory=dict)  # (step, voice) -> cell token
+    no_hold: set[tuple[int, int]] = field(default_factory=set)  # (step, voice): no note held over (a fixed note ends)
     no_parallels: bool = False  # forbid parallel fifths and octaves (and unisons) between any two voices
     final_cadence: bool = False  # the last bar opens on the tonic chord (bass on the tonic), held to the end
 

@@ -39,10 +39,38 @@ class RunConfig:
     patience: int = setting(0, "stop after this many validations in a row without a new best (0: never)")
 
     def __post_init__(self):
-        if self.minutes <= 0 and self.steps <= 0:
+        for f in fields(self):  # a TOML file can give any type: say which setting is wrong, in one line
+            value, kind = getattr(self, f.name), str(f.type)
+            ok = {
+                "int": isinstance(value, int) and not isinstance(value, bool),
+                "bool": isinstance(value, bool),
+                "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+                "str": isinstance(value, str),
+            }.get(kind, True)
+            if not ok:
+                what = {"float": "a number", "int": "a whole number", "bool": "true or false"}.get(kind, "text")
+                raise OptionError(f"{flag_name(f)} must be {what}, not {value!r}")
+        if self.steps < 0 or (self.minutes <= 0 and self.steps == 0):
             raise OptionError("give a positive --minutes or --steps")
-        if self.batch_size < 1:
-            raise OptionError("batch size must be >= 1")
+        for name, low in (
+            ("batch_size", 1),
+            ("n_layer", 1),
+            ("n_head", 1),
+            ("n_embd", 1),
+            ("eval_every", 1),
+            ("warmup_steps", 0),
+            ("transpose", 0),
+            ("patience", 0),
+            ("seed", 0),
+        ):
+            if getattr(self, name) < low:
+                raise OptionError(f"{flag_name(name)} must be at least {low}, not {getattr(self, name)}")
+        if self.n_embd % self.n_head:
+            raise OptionError(f"--embd {self.n_embd} is not a multiple of --heads {self.n_head}")
+        if not self.lr > 0 or self.weight_decay < 0 or self.checkpoint_minutes < 0:
+            raise OptionError("--lr must be positive, --weight-decay and --checkpoint-minutes not negative")
+        if not 0 <= self.dropout < 1:
+            raise OptionError(f"--dropout must be in [0, 1), not {self.dropout}")
 
     @classmethod
     def from_record(cls, record: dict):
@@ -50,3 +78,10 @@ class RunConfig:
         fields this config has: a run recorded before a field was dropped still resumes."""
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in record.items() if k in names})
+
+
+def flag_name(f) -> str:
+    """The command-line flag of a config field (a Field, or a RunConfig field's name)."""
+    if isinstance(f, str):
+        f = {g.name: g for g in fields(RunConfig)}[f]
+    return "--" + f.metadata.get("flag", f.name).replace("_", "-")

@@ -170,19 +170,29 @@ def _run(family, cfg, out, resume, force, quiet, command, echo, on_step, group):
             if not quiet and not bar.console.is_terminal and state.step % 100 == 0:
                 echo(f"step {state.step}/{state.total_steps} loss {loss:.3f}{best} lr {lr:.2e}")
 
-        state = fit(
-            prepared.model,
-            cfg,
-            prepared.batches,
-            prepared.validate,
-            out,
-            prepared.meta,
-            resume,
-            progress,
-            loss_fn=prepared.loss,
-            loss_weight=prepared.loss_weight,
-            group=group,
-        )
+        try:
+            state = fit(
+                prepared.model,
+                cfg,
+                prepared.batches,
+                prepared.validate,
+                out,
+                prepared.meta,
+                resume,
+                progress,
+                loss_fn=prepared.loss,
+                loss_weight=prepared.loss_weight,
+                group=group,
+            )
+        except KeyboardInterrupt:  # Ctrl-C: say what is kept and how to go on
+            ckpt = out / "checkpoint.json"
+            if ckpt.exists():
+                step = json.loads(ckpt.read_text())["state"]["step"]
+                echo(
+                    f"interrupted; the checkpoint at step {step} is kept: continue with "
+                    f"`cadenza train --resume --out {out}`"
+                )
+            raise
     if not main:
         return state
     facts = module.card(out, json.loads((out / "model.json").read_text()))
