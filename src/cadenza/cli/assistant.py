@@ -18,17 +18,10 @@ from cadenza.cli.common import (
     record_rules,
     rules_from_options,
     say,
+    settings_and_record,
     with_config_options,
 )
 from cadenza.compose.settings import GibbsSettings
-
-
-def gibbs_settings(settings: dict) -> tuple[GibbsSettings, dict]:
-    """(the Gibbs settings the options give, what the JSON record keeps of them)."""
-    from dataclasses import asdict
-
-    gibbs = GibbsSettings(**settings)
-    return gibbs, {k: v for k, v in asdict(gibbs).items() if k != "seed"}
 
 
 def register(app: typer.Typer) -> None:
@@ -66,7 +59,7 @@ def harmonize(
     fmts = parse_formats(formats)
     if n < 1:
         raise OptionError(f"--n must be at least 1, not {n}")
-    gibbs, recorded = gibbs_settings(settings)
+    gibbs, recorded = settings_and_record(GibbsSettings, settings)
     score = read_score(melody)
     h = assistant.load(model)
     rules = rules_from_options(scale, range_, fix, fixed_cells, h.voice_names)
@@ -140,7 +133,7 @@ def infill(
     region = (int(m.group(1)), int(m.group(2) or m.group(1)))
     if n < 1:
         raise OptionError(f"--n must be at least 1, not {n}")
-    gibbs, recorded = gibbs_settings(settings)
+    gibbs, recorded = settings_and_record(GibbsSettings, settings)
     score = read_score(piece)
     h = assistant.load(model)
     rules = rules_from_options(scale, range_, fix, fixed_cells, h.voice_names)

@@ -27,6 +27,21 @@ def alternative_stems(base: str, n: int) -> list[str]:
     return [f"{base}-{i + 1}" if n > 1 else base for i in range(n)]
 
 
+def settings_and_record(cls, settings: dict):
+    """(an instance of a sampler's settings class from the options given, what the JSON record
+    beside each output keeps of it: every field but the seed, which is recorded per piece)."""
+    from dataclasses import asdict
+
+    made = cls(**settings)
+    return made, {k: v for k, v in asdict(made).items() if k != "seed"}
+
+
+ALLOW_PARALLELS = typer.Option(
+    False, "--allow-parallels", help="let voices move in parallel fifths and octaves (forbidden by default)"
+)
+FREE_ENDING = typer.Option(
+    False, "--free-ending", help="do not end on the tonic chord (by default the last bar opens on it)"
+)
 SCALE = typer.Option(None, "--scale", help="keep every written note in this key's scale, e.g. 'D minor'")
 RANGES = typer.Option([], "--range", help="a voice's range, e.g. alto=G3-C5 (repeatable)")
 FIXES = typer.Option(

@@ -8,8 +8,10 @@ from typing import Optional
 import typer
 
 from cadenza.cli.common import (
+    ALLOW_PARALLELS,
     FIXED_CELLS,
     FIXES,
+    FREE_ENDING,
     RANGES,
     SCALE,
     alternative_stems,
@@ -17,17 +19,10 @@ from cadenza.cli.common import (
     record_rules,
     rules_from_options,
     say,
+    settings_and_record,
     with_config_options,
 )
 from cadenza.compose.settings import SamplingSettings
-
-
-def sampling_settings(settings: dict) -> tuple[SamplingSettings, dict]:
-    """(the sampling settings the options give, what the JSON record keeps of them)."""
-    from dataclasses import asdict
-
-    sampling = SamplingSettings(**settings)
-    return sampling, {k: v for k, v in asdict(sampling).items() if k != "seed"}
 
 
 def register(app: typer.Typer) -> None:
@@ -45,12 +40,8 @@ def generate(
     tempo: float = typer.Option(120.0, help="quarter notes per minute"),
     seed: Optional[int] = typer.Option(None, help="random seed [default: random, printed]; variation i uses seed+i"),
     n: int = typer.Option(1, "--n", help="number of alternatives"),
-    allow_parallels: bool = typer.Option(
-        False, "--allow-parallels", help="let voices move in parallel fifths and octaves (forbidden by default)"
-    ),
-    free_ending: bool = typer.Option(
-        False, "--free-ending", help="do not end on the tonic chord (by default the last bar opens on it)"
-    ),
+    allow_parallels: bool = ALLOW_PARALLELS,
+    free_ending: bool = FREE_ENDING,
     scale: Optional[str] = SCALE,
     range_: list[str] = RANGES,
     fix: list[str] = FIXES,
@@ -75,7 +66,7 @@ def generate(
     if bars is not None and bars < 1:
         raise OptionError(f"--bars must be at least 1, not {bars}")
     composer.check_tempo(tempo)
-    sampling, recorded = sampling_settings(settings)  # checks the values before any work
+    sampling, recorded = settings_and_record(SamplingSettings, settings)  # checks the values before any work
     key_obj = parse_key(key) if key else None
     meter_obj = parse_meter(meter) if meter else None
     c = composer.load(model)
@@ -131,12 +122,8 @@ def continue_(
     bars: int = typer.Option(8, help="bars to add"),
     seed: Optional[int] = typer.Option(None, help="random seed [default: random, printed]"),
     n: int = typer.Option(1, "--n", help="number of alternatives"),
-    allow_parallels: bool = typer.Option(
-        False, "--allow-parallels", help="let voices move in parallel fifths and octaves (forbidden by default)"
-    ),
-    free_ending: bool = typer.Option(
-        False, "--free-ending", help="do not end on the tonic chord (by default the last bar opens on it)"
-    ),
+    allow_parallels: bool = ALLOW_PARALLELS,
+    free_ending: bool = FREE_ENDING,
     scale: Optional[str] = SCALE,
     range_: list[str] = RANGES,
     fix: list[str] = FIXES,
@@ -156,7 +143,7 @@ def continue_(
     fmts = parse_formats(formats)
     if bars < 1 or n < 1:
         raise OptionError(f"--bars and --n must be at least 1 (got bars {bars}, n {n})")
-    sampling, recorded = sampling_settings(settings)
+    sampling, recorded = settings_and_record(SamplingSettings, settings)
     score = read_score(prompt)
     c = composer.load(model)
     rules = rules_from_options(scale, range_, fix, fixed_cells, c.voice_names)

@@ -19,7 +19,7 @@ from cadenza.errors import OptionError, TokenizeError
 from cadenza.settings import setting
 from cadenza.tokenize.cells import MASK, N_CELL, REST, CellsTokenizer
 from cadenza.train.config import RunConfig
-from cadenza.train.run import CardFacts, Prepared
+from cadenza.train.run import CardFacts, Prepared, check_enough
 
 if TYPE_CHECKING:  # torch is imported where it is used: `cadenza --help` reads the configs without it
     import torch
@@ -254,10 +254,7 @@ def prepare(cfg: Config, record: dict | None, echo: Callable[[str], None]) -> Pr
     from cadenza.train.loop import pick_device
 
     train_g, valid_g, skipped = load_grids(cfg)
-    if not train_g or not valid_g:
-        raise OptionError(
-            f"{cfg.data}: not enough usable pieces to train and validate ({len(train_g)} train, {len(valid_g)} valid)"
-        )
+    check_enough(cfg.data, len(train_g), len(valid_g))
     torch.manual_seed(cfg.seed)
     model = OrderlessModel(
         OrderlessConfig(

@@ -21,7 +21,7 @@ from cadenza.errors import OptionError, TokenizeError
 from cadenza.settings import setting
 from cadenza.tokenize.voices import HOLD, N_PITCHES, PAD, PITCH0, REST, VoicesConfig, VoicesTokenizer
 from cadenza.train.config import RunConfig
-from cadenza.train.run import CardFacts, Prepared
+from cadenza.train.run import CardFacts, Prepared, check_enough
 
 if TYPE_CHECKING:  # torch is imported where it is used: `cadenza --help` reads the configs without it
     import torch
@@ -255,10 +255,7 @@ def prepare(cfg: Config, record: dict | None, echo: Callable[[str], None]) -> Pr
     train_t, skipped_t = tokenize_pieces(train_p, tok)
     valid_t, skipped_v = tokenize_pieces(valid_p, tok)
     skipped = data.skipped + skipped_t + skipped_v
-    if not train_t or not valid_t:
-        raise OptionError(
-            f"{cfg.data}: not enough usable pieces to train and validate ({len(train_t)} train, {len(valid_t)} valid)"
-        )
+    check_enough(cfg.data, len(train_t), len(valid_t))
     n_tokens = sum(len(t.tokens) for t in train_t)
     torch.manual_seed(cfg.seed)
     model = Transformer(

@@ -55,6 +55,12 @@ class CardFacts:
     how_to_measure: str = "(not yet measured)"  # said when nothing has been measured
 
 
+def check_enough(data: str, n_train: int, n_valid: int) -> None:
+    """Refuse, in one line, data that leaves nothing to train or to validate on."""
+    if not n_train or not n_valid:
+        raise OptionError(f"{data}: not enough usable pieces to train and validate ({n_train} train, {n_valid} valid)")
+
+
 def read_record(out: Path) -> dict:
     """A run's checkpoint.json, or one line saying why it cannot be resumed."""
     path = out / "checkpoint.json"
