@@ -8,12 +8,12 @@ and ~/.cadenza/models (or by folder), built through the families registry.
 
 from __future__ import annotations
 
-import json
 import os
 from importlib import resources
 from pathlib import Path
 
-from cadenza.errors import InputError, OptionError
+from cadenza.errors import OptionError
+from cadenza.nn.checkpoint import read_meta
 
 
 def shipped_models() -> Path:
@@ -41,14 +41,6 @@ def find_model(name: str) -> Path:
     raise OptionError(f"no model named {name!r}; available: {', '.join(known) or 'none'} (see `cadenza models`)")
 
 
-def read_meta(directory: Path) -> dict:
-    path = Path(directory) / "model.json"
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        raise InputError(path, f"not a readable model.json ({type(e).__name__})") from None
-
-
 def list_models() -> list[tuple[Path, dict]]:
     found = []
     for d in model_dirs():
@@ -59,9 +51,8 @@ def list_models() -> list[tuple[Path, dict]]:
     return found
 
 
-def load_network(name_or_path: str | Path, expect: str | None = None, device: str = "cpu"):
-    """(network in eval mode, model.json) of a model found by name or folder. With `expect` (a
-    family name), a model of another family is refused with a line saying what it is for."""
+def _open(name_or_path: str | Path, expect: str | None, device: str):
+    """(folder, family, model.json, network in eval mode) of a model found by name or folder."""
     from cadenza.families import of_meta
     from cadenza.nn.checkpoint import load_into
 
@@ -70,12 +61,17 @@ def load_network(name_or_path: str | Path, expect: str | None = None, device: st
     family = of_meta(meta, str(directory / "model.json"))
     if expect is not None and family.name != expect:
         raise OptionError(f"{name_or_path}: {family.about}; use it with {family.used_by}")
-    return load_into(family.load().build_network(meta), directory, device=device), meta
+    return directory, family, meta, load_into(family.load().build_network(meta), directory, device=device)
+
+
+def load_network(name_or_path: str | Path, expect: str | None = None, device: str = "cpu"):
+    """(network in eval mode, model.json) of a model found by name or folder. With `expect` (a
+    family name), a model of another family is refused with a line saying what it is for."""
+    _, _, meta, model = _open(name_or_path, expect, device)
+    return model, meta
 
 
 def load(name_or_path: str | Path, expect: str | None = None, device: str = "cpu"):
     """A model, ready to use through its family's object (a Composer, a Harmonizer, ...)."""
-    from cadenza.families import of_meta
-
-    model, meta = load_network(name_or_path, expect, device)
-    return of_meta(meta).load().use(find_model(str(name_or_path)), meta, model)
+    directory, family, meta, model = _open(name_or_path, expect, device)
+    return family.load().use(directory, meta, model)

@@ -11,3 +11,8 @@ from typing import Any
 
 def setting(default: Any, help: str, flag: str | None = None) -> Any:
     return field(default=default, metadata={"help": help, **({"flag": flag} if flag else {})})
+
+
+def flag_of(f: Any) -> str:
+    """The command-line flag of a config field: its `flag` metadata, else its name, with dashes."""
+    return "--" + f.metadata.get("flag", f.name).replace("_", "-")

@@ -9,6 +9,8 @@ from typing import Optional
 
 import typer
 
+from cadenza.settings import flag_of
+
 
 def say(message: str) -> None:
     typer.echo(message, err=True)
@@ -73,10 +75,6 @@ def record_rules(scale, ranges, fixes, fixed_cells) -> dict:
 # options built from config dataclasses: every default has one source, the dataclass field
 
 _TYPES = {"int": int, "float": float, "bool": bool, "str": str, "tuple[int, ...]": str}
-
-
-def flag_of(f) -> str:
-    return "--" + f.metadata.get("flag", f.name).replace("_", "-")
 
 
 def config_fields(configs: dict[str, type]) -> dict[str, list]:

@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-import torch.nn as nn
+from cadenza.errors import InputError
+
+if TYPE_CHECKING:  # torch is imported where it is used: reading a model.json needs no torch
+    import torch
+    import torch.nn as nn
 
 
 def save_model(model: nn.Module, directory: Path, extra: dict, weights_name: str = "model") -> None:
@@ -34,7 +37,12 @@ def save_model(model: nn.Module, directory: Path, extra: dict, weights_name: str
 
 
 def read_meta(directory: Path, weights_name: str = "model") -> dict:
-    return json.loads((Path(directory) / f"{weights_name}.json").read_text())
+    """The JSON beside the weights, or one line naming the file that cannot be read."""
+    path = Path(directory) / f"{weights_name}.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise InputError(path, f"not a readable {path.name} ({type(e).__name__})") from None
 
 
 def load_into(model: nn.Module, directory: Path, weights_name: str = "model", device: str = "cpu") -> nn.Module:

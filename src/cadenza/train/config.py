@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from cadenza.errors import OptionError
-from cadenza.settings import setting
+from cadenza.settings import flag_of, setting
 
 
 @dataclass
@@ -49,9 +49,10 @@ class RunConfig:
             }.get(kind, True)
             if not ok:
                 what = {"float": "a number", "int": "a whole number", "bool": "true or false"}.get(kind, "text")
-                raise OptionError(f"{flag_name(f)} must be {what}, not {value!r}")
+                raise OptionError(f"{flag_of(f)} must be {what}, not {value!r}")
         if self.steps < 0 or (self.minutes <= 0 and self.steps == 0):
             raise OptionError("give a positive --minutes or --steps")
+        by_name = {f.name: f for f in fields(self)}
         for name, low in (
             ("batch_size", 1),
             ("n_layer", 1),
@@ -64,7 +65,7 @@ class RunConfig:
             ("seed", 0),
         ):
             if getattr(self, name) < low:
-                raise OptionError(f"{flag_name(name)} must be at least {low}, not {getattr(self, name)}")
+                raise OptionError(f"{flag_of(by_name[name])} must be at least {low}, not {getattr(self, name)}")
         if self.n_embd % self.n_head:
             raise OptionError(f"--embd {self.n_embd} is not a multiple of --heads {self.n_head}")
         if not self.lr > 0 or self.weight_decay < 0 or self.checkpoint_minutes < 0:
@@ -78,10 +79,3 @@ class RunConfig:
         fields this config has: a run recorded before a field was dropped still resumes."""
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in record.items() if k in names})
-
-
-def flag_name(f) -> str:
-    """The command-line flag of a config field (a Field, or a RunConfig field's name)."""
-    if isinstance(f, str):
-        f = {g.name: g for g in fields(RunConfig)}[f]
-    return "--" + f.metadata.get("flag", f.name).replace("_", "-")
