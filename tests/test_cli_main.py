@@ -43,8 +43,9 @@ def test_every_command_has_help(command):
         (["generate", "--bars", "8", "--seconds", "10"], ["--bars or --seconds, not both"]),
         (["generate", "--bars", "2", "--fix", "9:1:alto=E4"], ["lies past the end of the piece"]),
         (["generate", "--bars", "2", "--out", "/proc/cadenza-test/piece"], ["cannot write there"]),
+        (["generate", "--key", "D major", "--scale", "Eb major"], ["--key D major", "--scale Eb major", "disagree"]),
     ],
-    ids=["negative seed", "bars and seconds", "fix past the end", "unwritable folder"],
+    ids=["negative seed", "bars and seconds", "fix past the end", "unwritable folder", "key outside the scale"],
 )
 def test_a_newcomers_mistake_is_one_line(args, words, tmp_path):
     from conftest import one_line_error, run_cli
@@ -58,3 +59,57 @@ def test_a_format_given_twice_is_written_once():
     from cadenza.render import parse_formats
 
     assert parse_formats("mid,wav,mid") == ("mid", "wav")
+
+
+@pytest.mark.parametrize(
+    "args,words",
+    [
+        (["generate", "--bogus"], ["cadenza generate", "--bogus"]),
+        (["generate", "--bars", "x"], ["--bars"]),
+        (["continue"], ["PROMPT"]),
+    ],
+    ids=["unknown option", "not a number", "missing argument"],
+)
+def test_a_usage_mistake_is_one_line_not_a_box(args, words):
+    proc = run_cli(*args)
+    one_line_error(proc, *words)
+    assert "╭" not in proc.stderr and "Usage" not in proc.stderr
+
+
+def test_help_names_arguments_plainly():
+    text = run_cli("continue", "--help").stdout
+    assert "Usage: cadenza continue [OPTIONS] PROMPT" in text
+    assert "<bool>" not in text and "{" not in text.splitlines()[0] and "╭" not in text
+    assert "--allow-parallels" in text and "\\[" not in text
+
+
+def test_output_names_strip_a_known_suffix_and_honour_folders(tmp_path):
+    from cadenza.cli.common import output_stems
+
+    (tmp_path / "tunes").mkdir()
+    assert output_stems(f"{tmp_path}/song.mid", "x-seed1", 1) == [f"{tmp_path}/song"]
+    assert output_stems(f"{tmp_path}/song.MusicXML", "x-seed1", 1) == [f"{tmp_path}/song"]
+    assert output_stems(f"{tmp_path}/tunes", "x-seed1", 2) == [
+        f"{tmp_path}/tunes/x-seed1-1",
+        f"{tmp_path}/tunes/x-seed1-2",
+    ]
+    assert output_stems(f"{tmp_path}/new/", "x-seed1", 1) == [f"{tmp_path}/new/x-seed1"]
+    assert output_stems(f"{tmp_path}/v1.2", "x", 1) == [f"{tmp_path}/v1.2"]  # not a suffix we write
+    assert output_stems(None, "x-seed1", 1) == ["out/x-seed1"]
+
+
+@pytest.mark.slow  # one generation
+def test_out_with_a_suffix_writes_that_file(tmp_path):
+    run_cli(
+        "generate", "--bars", "1", "--seed", "1", "--formats", "mid", "--out", str(tmp_path / "song.mid"), check=True
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["song.json", "song.mid"]
+
+
+def test_scale_alone_implies_its_key():
+    from cadenza.cli.common import key_for_scale
+    from cadenza.score import parse_key
+
+    assert str(key_for_scale(None, "D minor")) == "D minor"
+    assert str(key_for_scale(parse_key("A minor"), "C major")) == "A minor"  # natural minor: the same notes
+    assert key_for_scale(None, None) is None

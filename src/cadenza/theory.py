@@ -145,6 +145,13 @@ def tonic_triad(key: Key) -> frozenset[int]:
     return frozenset({t, (t + 7) % 12, (t + 4) % 12} | ({(t + 3) % 12} if key.mode == "minor" else set()))
 
 
+def key_fits_scale(key: Key, scale_key: Key) -> bool:
+    """Whether music in `key` can keep to `scale_key`'s scale: its tonic triad (with the mode's
+    own third) lies in that scale. A minor in C major's notes: yes; D major in Eb major's: no."""
+    third = 4 if key.mode == "major" else 3
+    return {(key.tonic + i) % 12 for i in (0, third, 7)} <= scale(scale_key)
+
+
 def dominant_seventh(key: Key) -> frozenset[int]:
     d = (key.tonic + 7) % 12
     return frozenset({d, (d + 4) % 12, (d + 7) % 12, (d + 10) % 12})

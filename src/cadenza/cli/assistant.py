@@ -13,7 +13,7 @@ from cadenza.cli.common import (
     FIXES,
     RANGES,
     SCALE,
-    alternative_stems,
+    output_stems,
     pick_seed,
     record_rules,
     rules_from_options,
@@ -64,8 +64,7 @@ def harmonize(
     h = assistant.load(model)
     rules = rules_from_options(scale, range_, fix, fixed_cells, h.voice_names)
     seed = pick_seed(seed)
-    base = out or f"out/{melody.stem}-harmonized-seed{seed}"
-    stems = alternative_stems(base, n)
+    stems = output_stems(out, f"{melody.stem}-harmonized-seed{seed}", n)
     check_outputs(stems, fmts, force)
     results = h.harmonize(
         score,
@@ -139,8 +138,7 @@ def infill(
     rules = rules_from_options(scale, range_, fix, fixed_cells, h.voice_names)
     chosen = [v.strip() for v in voices_.split(",") if v.strip()] if voices_ else None
     seed = pick_seed(seed)
-    base = out or f"out/{piece.stem}-infill-seed{seed}"
-    stems = alternative_stems(base, n)
+    stems = output_stems(out, f"{piece.stem}-infill-seed{seed}", n)
     check_outputs(stems, fmts, force)
     results = h.infill(
         score,

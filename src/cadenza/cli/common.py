@@ -24,8 +24,23 @@ def pick_seed(seed: Optional[int]) -> int:
     return seed if seed is not None else random.SystemRandom().randrange(2**31)
 
 
-def alternative_stems(base: str, n: int) -> list[str]:
-    """Output stems for n alternatives: BASE alone, or BASE-1 .. BASE-n."""
+# what users type after --out that names a file we write, not part of the stem
+_OUTPUT_SUFFIXES = (".mid", ".midi", ".musicxml", ".xml", ".mxl", ".wav", ".flac", ".ogg", ".png", ".json")
+
+
+def output_stems(out: Optional[str], default_name: str, n: int) -> list[str]:
+    """The output stems for n alternatives: STEM alone, or STEM-1 .. STEM-n. STEM is `out` with
+    a known suffix stripped (`song.mid` -> `song`); an `out` that ends in a slash or is an
+    existing folder is a folder for `default_name`; no `out` means out/`default_name`."""
+    import os
+
+    if out is None:
+        base = f"out/{default_name}"
+    elif out.endswith(("/", os.sep)) or os.path.isdir(out):
+        base = os.path.join(out, default_name)
+    else:
+        root, ext = os.path.splitext(out)
+        base = root if ext.lower() in _OUTPUT_SUFFIXES and os.path.basename(root) else out
     return [f"{base}-{i + 1}" if n > 1 else base for i in range(n)]
 
 
@@ -54,6 +69,23 @@ FIXES = typer.Option(
 FIXED_CELLS = typer.Option(
     None, "--fixed-cells", help='JSON file: [{"bar": 3, "beat": 1, "voice": "bass", "pitch": "D3", "beats": 1}, ...]'
 )
+
+
+def key_for_scale(key, scale: Optional[str]):
+    """The key to write in, given --key (a Key or None) and --scale (text or None): --scale alone
+    implies its key; a key whose tonic triad lies outside the scale is refused."""
+    from cadenza.errors import OptionError
+    from cadenza.score import parse_key
+    from cadenza.theory import key_fits_scale
+
+    if not scale:
+        return key
+    scale_key = parse_key(scale)
+    if key is None:
+        return scale_key
+    if not key_fits_scale(key, scale_key):
+        raise OptionError(f"--key {key} and --scale {scale_key} disagree: the key's tonic chord is not in that scale")
+    return key
 
 
 def rules_from_options(scale, ranges, fixes, fixed_cells, names):
@@ -121,7 +153,7 @@ def with_config_options(configs: dict[str, type], skip: tuple[str, ...] = ()):
             flag = flag_of(f)
             decls = (f"{flag}/--no-{flag[2:]}",) if typ is bool else (flag,)
             option = typer.Option(
-                None, *decls, help=f"{f.metadata.get('help', '')} \\[default: {shown}]", show_default=False
+                None, *decls, help=f"{f.metadata.get('help', '')} [default: {shown}]", show_default=False
             )
             extra.append(
                 inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=Optional[typ])

@@ -14,7 +14,8 @@ from cadenza.cli.common import (
     FREE_ENDING,
     RANGES,
     SCALE,
-    alternative_stems,
+    key_for_scale,
+    output_stems,
     pick_seed,
     record_rules,
     rules_from_options,
@@ -48,7 +49,7 @@ def generate(
     fixed_cells: Optional[Path] = FIXED_CELLS,
     formats: str = typer.Option("mid,musicxml,wav,png", help="comma list of mid, musicxml, wav, flac, ogg, png"),
     out: Optional[str] = typer.Option(
-        None, help="output stem: writes STEM.mid, STEM.wav ... [default: out/MODEL-seedN]"
+        None, help="output stem: writes STEM.mid, STEM.wav ...; a FOLDER/ gets MODEL-seedN.* [default: out/MODEL-seedN]"
     ),
     force: bool = typer.Option(False, help="overwrite existing outputs"),
     quiet: bool = typer.Option(False, help="no messages on stderr"),
@@ -67,13 +68,12 @@ def generate(
         raise OptionError(f"--bars must be at least 1, not {bars}")
     composer.check_tempo(tempo)
     sampling, recorded = settings_and_record(SamplingSettings, settings)  # checks the values before any work
-    key_obj = parse_key(key) if key else None
+    key_obj = key_for_scale(parse_key(key) if key else None, scale)
     meter_obj = parse_meter(meter) if meter else None
     c = composer.load(model)
     rules = rules_from_options(scale, range_, fix, fixed_cells, c.voice_names)
     seed = pick_seed(seed)
-    base = out or f"out/{c.name}-seed{seed}"
-    stems = alternative_stems(base, n)
+    stems = output_stems(out, f"{c.name}-seed{seed}", n)
     check_outputs(stems, fmts, force)
     if bars is not None and seconds is not None:
         raise OptionError("give --bars or --seconds, not both")
@@ -148,8 +148,7 @@ def continue_(
     c = composer.load(model)
     rules = rules_from_options(scale, range_, fix, fixed_cells, c.voice_names)
     seed = pick_seed(seed)
-    base = out or f"out/{prompt.stem}-continued-seed{seed}"
-    stems = alternative_stems(base, n)
+    stems = output_stems(out, f"{prompt.stem}-continued-seed{seed}", n)
     check_outputs(stems, fmts, force)
     for i, stem in enumerate(stems):
         result = c.continue_score(

@@ -14,6 +14,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: no boxes, no <bool> after flags
     help="Cadenza: learn music from scores and MIDI, and write new music.",
 )
 
@@ -21,13 +22,39 @@ for group in (compose, train, assistant, evaluate, tools):
     group.register(app)
 
 
-def main() -> None:
-    """Entry point: user errors (every CadenzaError) become one line on stderr and exit status 2."""
+def _plain_usage(command) -> None:
+    """Name each command's arguments in capitals in usage lines (PROMPT, not typer's {prompt})."""
+    from typer.core import TyperArgument
+
+    for param in getattr(command, "params", []):
+        if isinstance(param, TyperArgument):
+            name = (param.name or "").upper()
+            param.metavar = name
+            param._usage_display_name = lambda name=name: name  # type: ignore[attr-defined]
+    for sub in getattr(command, "commands", {}).values():
+        _plain_usage(sub)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: a usage mistake or any CadenzaError becomes one line on stderr and exit
+    status 2; Ctrl-C says so and exits 130."""
+    from typer._click import exceptions as click  # typer vendors click (pinned in constraints.txt)
+
     from cadenza.errors import CadenzaError
 
+    command = typer.main.get_command(app)
+    _plain_usage(command)
     try:
-        app()  # click's standalone mode handles usage errors (exit 2) and --help itself
-    except KeyboardInterrupt:
+        command.main(args=argv, prog_name="cadenza", standalone_mode=False)
+    except click.NoArgsIsHelpError as e:  # `cadenza` or `cadenza baseline` alone: show help
+        typer.echo(e.ctx.get_help())
+    except click.UsageError as e:
+        where = e.ctx.command_path if e.ctx else "cadenza"
+        say(f"error: {where}: {e.format_message().splitlines()[0].rstrip('.')} (see {where} --help)")
+        sys.exit(2)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except (KeyboardInterrupt, typer.Abort):
         say("interrupted")
         sys.exit(130)
     except CadenzaError as e:
