@@ -30,7 +30,7 @@ def _plain_usage(command) -> None:
         if isinstance(param, TyperArgument):
             name = (param.name or "").upper()
             param.metavar = name
-            param._usage_display_name = lambda name=name: name  # type: ignore[attr-defined]
+            param._usage_display_name = lambda name=name: name  # type: ignore[method-assign,misc]
     for sub in getattr(command, "commands", {}).values():
         _plain_usage(sub)
 
