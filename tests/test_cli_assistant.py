@@ -117,7 +117,10 @@ def test_harmonize_bad_melodies(tiny_harmonizer, tmp_path, make, args, words):
     one_line_error(run_cli("harmonize", str(tmp_path / "m.mid"), "--model", str(tiny_harmonizer), *args), words)
 
 
-@pytest.mark.parametrize("bars, words", [("5-3", "empty"), ("9-10", "past the end"), ("x", "FIRST-LAST")])
+@pytest.mark.parametrize(
+    "bars, words",
+    [("5-3", "empty"), ("9-10", "past the end"), ("3-30", "within 1-4"), ("x", "FIRST-LAST")],
+)
 def test_infill_bad_regions(tiny_harmonizer, tmp_path, bars, words):
     from cadenza.io import write_score
 

@@ -211,11 +211,11 @@ class Harmonizer:
         total_bars = math.ceil(score.end_beats / meter.bar_beats - 1e-9)
         if first < 1 or last < first:
             raise OptionError(f"the region of bars {first}-{last} is empty (bars count from 1)")
-        if first > total_bars:
+        if last > total_bars:
             raise OptionError(
-                f"{source}: the region starts at bar {first}, past the end of the piece ({total_bars} bars)"
+                f"{source}: the region {first}-{last} runs past the end of the piece ({total_bars} bars); "
+                f"give bars within 1-{total_bars}"
             )
-        last = min(last, total_bars)
         order = sorted(range(len(parts)), key=lambda i: -sum(x.pitch for x in parts[i].notes) / len(parts[i].notes))
         lines = [cut_top_line(parts[i].notes) for i in order]  # voice v: the part with the v-th highest mean pitch
         T = total_bars * bar_steps
