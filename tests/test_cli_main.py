@@ -44,8 +44,16 @@ def test_every_command_has_help(command):
         (["generate", "--bars", "2", "--fix", "9:1:alto=E4"], ["lies past the end of the piece"]),
         (["generate", "--bars", "2", "--out", "/proc/cadenza-test/piece"], ["cannot write there"]),
         (["generate", "--key", "D major", "--scale", "Eb major"], ["--key D major", "--scale Eb major", "disagree"]),
+        (["baseline", "markov", "--seed", "-1"], ["--seed must be 0 or more"]),
     ],
-    ids=["negative seed", "bars and seconds", "fix past the end", "unwritable folder", "key outside the scale"],
+    ids=[
+        "negative seed",
+        "bars and seconds",
+        "fix past the end",
+        "unwritable folder",
+        "key outside the scale",
+        "negative markov seed",
+    ],
 )
 def test_a_newcomers_mistake_is_one_line(args, words, tmp_path):
     from conftest import one_line_error, run_cli

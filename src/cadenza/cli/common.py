@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import random
 import sys
-from typing import Optional
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Optional
 
 import typer
 
@@ -14,6 +16,32 @@ from cadenza.settings import flag_of
 
 def say(message: str) -> None:
     typer.echo(message, err=True)
+
+
+@contextmanager
+def progress_bars(quiet: bool = False) -> Iterator[Callable[[str, int, int], None]]:
+    """Yields `update(what, done, total)`, which shows one bar per `what` on stderr (nothing when
+    quiet): for work that can take more than a moment, such as reading a corpus."""
+    if quiet:
+        yield lambda what, done, total: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True)) as bars:
+        tasks: dict[str, Any] = {}
+
+        def update(what: str, done: int, total: int) -> None:
+            if what not in tasks:
+                for task in tasks.values():  # a new stage: the earlier ones are done
+                    bars.update(task, completed=bars.tasks[task].total)
+                tasks[what] = bars.add_task(what, total=total)
+            bars.update(tasks[what], completed=done, total=total)
+
+        yield update
+        for task in tasks.values():
+            bars.update(task, completed=bars.tasks[task].total)
 
 
 def pick_seed(seed: Optional[int]) -> int:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from cadenza.cli.common import say
+from cadenza.cli.common import pick_seed, progress_bars, say
 
 baseline_app = typer.Typer(no_args_is_help=True, help="Write baseline pieces to evaluate beside a model's.")
 
@@ -32,7 +32,8 @@ def evaluate(
     out = out.with_suffix("") if out.suffix in (".html", ".json") else out
     for p in (out.parent / f"{out.name}.json", out.parent / f"{out.name}.html"):
         check_writable(p, force)
-    report = run(generated, reference, list(baseline), progress=None if quiet else say)
+    with progress_bars(quiet) as progress:
+        report = run(generated, reference, list(baseline), progress=progress)
     for label, s in report["sets"].items():
         if s["skipped"] and not quiet:
             say(f"{label}: skipped {len(s['skipped'])} files (listed in the JSON), e.g. {s['skipped'][0]}")
@@ -47,8 +48,9 @@ def markov(
     n: int = typer.Option(100, "--n", help="number of pieces"),
     bars: int = typer.Option(16),
     order: int = typer.Option(9, help="n-gram order (9 scored best on the chorales' validation split)"),
-    seed: int = typer.Option(0),
+    seed: int = typer.Option(0, help="piece i uses seed+i"),
     force: bool = typer.Option(False),
+    quiet: bool = typer.Option(False, help="no progress on stderr"),
 ):
     """A smoothed n-gram Markov chain over the model's own tokens and training split, sampled."""
     from cadenza.compose import composer
@@ -57,15 +59,18 @@ def markov(
     from cadenza.families.voices import tokenize_pieces
     from cadenza.io import write_score
 
+    seed = pick_seed(seed)
     c = composer.load(model)
-    train_p, _ = split_of(c.meta)
-    train_t, _ = tokenize_pieces(train_p, c.tokenizer)
-    chain = NGram(order=order).fit(augmented(train_t, c.tokenizer, c.meta["train"]["transpose"]))
-    out.mkdir(parents=True, exist_ok=True)
-    for i in range(n):
-        key, meter = c.default_key(seed + i), c.default_meter()
-        score = c.tokenizer.decode(sample_piece(chain, c.tokenizer, key, meter, bars, seed + i))
-        typer.echo(str(write_score(score, out / f"markov{order}-seed{seed + i}.mid", force=force)))
+    with progress_bars(quiet) as progress:
+        train_p, _ = split_of(c.meta, lambda done, total: progress(f"reading {c.meta['train']['data']}", done, total))
+        train_t, _ = tokenize_pieces(train_p, c.tokenizer)
+        chain = NGram(order=order).fit(augmented(train_t, c.tokenizer, c.meta["train"]["transpose"]))
+        out.mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            progress("sampling", i, n)
+            key, meter = c.default_key(seed + i), c.default_meter()
+            score = c.tokenizer.decode(sample_piece(chain, c.tokenizer, key, meter, bars, seed + i))
+            typer.echo(str(write_score(score, out / f"markov{order}-seed{seed + i}.mid", force=force)))
 
 
 @baseline_app.command("heldout")
@@ -73,6 +78,7 @@ def heldout(
     model: str = typer.Option("chorales", help="the model whose held-out validation pieces to write"),
     out: Path = typer.Option(..., help="folder for the pieces"),
     force: bool = typer.Option(False),
+    quiet: bool = typer.Option(False, help="no progress on stderr"),
 ):
     """The model's held-out real pieces (never trained on) as MIDI: the ceiling to compare with."""
     from cadenza.compose import composer
@@ -80,7 +86,8 @@ def heldout(
     from cadenza.io import write_score
 
     c = composer.load(model)
-    _, valid = split_of(c.meta)
+    with progress_bars(quiet) as progress:
+        _, valid = split_of(c.meta, lambda done, total: progress(f"reading {c.meta['train']['data']}", done, total))
     out.mkdir(parents=True, exist_ok=True)
     for p in valid:
         name = p.id.split(":")[-1].replace("/", "_").replace("#", "-")

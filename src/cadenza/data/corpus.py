@@ -128,12 +128,12 @@ def with_exact_parts(pieces: list[Piece], n_voices: int) -> list[Piece]:
     return [p for p in pieces if sum(1 for q in p.score.parts if q.notes and not q.is_drum) == n_voices]
 
 
-def split_of(meta: dict) -> tuple[list[Piece], list[Piece]]:
+def split_of(meta: dict, progress: Callable[[int, int], None] | None = None) -> tuple[list[Piece], list[Piece]]:
     """(train, valid) pieces exactly as the training run recorded in `meta` (a model.json) had
     them: same data, same part filter, same hash split. For measuring a model on its own
-    held-out pieces."""
+    held-out pieces. `progress(files done, files)` is called as files are read."""
     t = meta["train"]
-    data = load(t["data"], limit=t.get("max_pieces") or None)
+    data = load(t["data"], limit=t.get("max_pieces") or None, progress=progress)
     if t.get("exact_parts"):
         data.pieces = with_exact_parts(data.pieces, t["n_voices"])
     return data.split(t.get("valid_percent", 10))

@@ -17,6 +17,7 @@ import io
 import json
 import math
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -26,21 +27,26 @@ from cadenza.evaluate.novelty import ReferenceIndex
 from cadenza.score import Score
 
 
-def load_set(source: str, reference_split: bool = False) -> tuple[list[tuple[str, Score]], list[str]]:
+def load_set(
+    source: str, reference_split: bool = False, progress: Callable[[int, int], None] | None = None
+) -> tuple[list[tuple[str, Score]], list[str]]:
     """([(piece id, Score)], skipped lines) from a corpus name or a folder. A corpus used as the
-    reference contributes its training split only (its held-out pieces stay a fair ceiling)."""
+    reference contributes its training split only (its held-out pieces stay a fair ceiling).
+    `progress(files done, files)` is called as files are read."""
     from cadenza.data import corpus
 
-    data = corpus.load(source)
+    data = corpus.load(source, progress=progress)
     pieces = data.pieces
     if reference_split and source in corpus.CORPORA:
         pieces = data.split(10)[0]
     return [(p.id, p.score) for p in pieces], list(data.skipped)
 
 
-def measure_set(pieces) -> tuple[list[dict], list[str]]:
+def measure_set(pieces, progress: Callable[[int, int], None] | None = None) -> tuple[list[dict], list[str]]:
     measured, skipped = [], []
-    for pid, score in pieces:
+    for i, (pid, score) in enumerate(pieces):
+        if progress:
+            progress(i, len(pieces))
         try:
             m = measure_piece(score)
         except (ValueError, IndexError, ZeroDivisionError) as e:
@@ -111,17 +117,25 @@ def summarize(measured: list[dict], reference: list[dict] | None, ref_chords: se
     return out
 
 
-def evaluate(generated: str, reference: str, baselines: list[str] | str | None = None, progress=None) -> dict:
-    """Every set measured against the reference. Baselines are labelled by their folder's name."""
-    say = progress or (lambda message: None)
+def evaluate(
+    generated: str,
+    reference: str,
+    baselines: list[str] | str | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict:
+    """Every set measured against the reference. Baselines are labelled by their folder's name.
+    `progress(what, done, total)` is called as files are read and pieces measured."""
+
+    def step(what: str) -> Callable[[int, int], None] | None:
+        return (lambda done, total: progress(what, done, total)) if progress else None
+
     baselines = [baselines] if isinstance(baselines, str) else list(baselines or [])
     sets = {"generated": generated}
     for b in baselines:
         label = Path(b).name or b
         sets[label if label not in sets and label != "reference" else f"{label} ({len(sets)})"] = b
-    say(f"reading reference {reference}")
-    ref_pieces, ref_skipped = load_set(reference, reference_split=True)
-    ref_measured, ref_bad = measure_set(ref_pieces)
+    ref_pieces, ref_skipped = load_set(reference, reference_split=True, progress=step(f"reading {reference}"))
+    ref_measured, ref_bad = measure_set(ref_pieces, step(f"measuring {reference}"))
     index = ReferenceIndex.build([s for _, s in ref_pieces])
     ref_chords: set = set()
     for m in ref_measured:
@@ -136,9 +150,8 @@ def evaluate(generated: str, reference: str, baselines: list[str] | str | None =
     }
     examples = {"reference": ref_measured[0] if ref_measured else None}
     for label, source in sets.items():
-        say(f"reading {label} {source}")
-        pieces, skipped = load_set(source)
-        measured, bad = measure_set(pieces)
+        pieces, skipped = load_set(source, progress=step(f"reading {label}"))
+        measured, bad = measure_set(pieces, step(f"measuring {label}"))
         report["sets"][label] = {
             "source": source,
             **summarize(measured, ref_measured, ref_chords, index),
