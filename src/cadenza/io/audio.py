@@ -5,6 +5,11 @@ dependency: we only render to arrays). The SoundFont is the small General MIDI b
 inside pretty_midi's wheel (TimGM6mb.sf2), or the file named by $CADENZA_SOUNDFONT (e.g.
 Debian's /usr/share/sounds/sf2/FluidR3_GM.sf2). Each part plays on the channel the MIDI writer
 gives it, with its own General MIDI program; drum parts use the percussion bank.
+
+Every command's audio has the same loudness: -16 LUFS integrated (ITU-R BS.1770, measured by
+pyloudnorm), with peaks kept under 0.9, so a harmonization sounds as loud as a generated piece
+whatever its instruments. The audio starts at the first note: a pickup's empty beats (or a
+file's leading silence) are not played as silence.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from cadenza.score import Score, beats_to_seconds
 
 SAMPLE_RATE = 44100
 TAIL_SECONDS = 1.5  # let the last notes ring out
+LOUDNESS_LUFS = -16.0  # integrated loudness of every rendering (streaming services use -14 to -16)
+PEAK = 0.9
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 _SUBTYPES = {".wav": "PCM_16", ".flac": "PCM_16", ".ogg": "VORBIS"}
 _BLOCK_FRAMES = 1 << 15
@@ -39,7 +46,8 @@ def soundfont_path() -> Path:
 
 
 def render(score: Score, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Stereo float32 samples, shape (n, 2), peak at most 0.9. Deterministic for a Score."""
+    """Stereo float32 samples, shape (n, 2), at LOUDNESS_LUFS from the first note on, peak at most
+    PEAK. Deterministic for a Score."""
     import tinysoundfont
 
     from cadenza.io.midi import DRUM_CHANNEL, part_channels
@@ -47,6 +55,8 @@ def render(score: Score, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     synth = tinysoundfont.Synth(samplerate=sample_rate)
     sfid = synth.sfload(str(soundfont_path()))
     events = []  # (sample, order, kind, channel, pitch, velocity); note-offs before note-ons
+    first = min((n.start_beats for n in score.notes()), default=0.0)
+    lead = round(beats_to_seconds(first, score.tempos) * sample_rate)  # silence before the first note: cut
     for part, channel in zip(score.parts, part_channels(score)):
         if channel == DRUM_CHANNEL:
             synth.program_select(channel, sfid, 128, 0, is_drums=True)
@@ -56,8 +66,8 @@ def render(score: Score, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
             except RuntimeError:  # a SoundFont without that preset: fall back to the piano
                 synth.program_select(channel, sfid, 0, 0)
         for n in part.notes:
-            on = round(beats_to_seconds(n.start_beats, score.tempos) * sample_rate)
-            off = max(on + 1, round(beats_to_seconds(n.end_beats, score.tempos) * sample_rate))
+            on = round(beats_to_seconds(n.start_beats, score.tempos) * sample_rate) - lead
+            off = max(on + 1, round(beats_to_seconds(n.end_beats, score.tempos) * sample_rate) - lead)
             events.append((on, 1, channel, n.pitch, max(1, n.velocity)))
             events.append((off, 0, channel, n.pitch, 0))
     events.sort()
@@ -74,10 +84,28 @@ def render(score: Score, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
             synth.noteoff(channel, pitch)
     if total > now:
         _generate(synth, out[now:total])
-    peak = max(float(out.max()), -float(out.min())) if len(out) else 0.0  # = abs().max(), without a copy
-    if peak > 0.9:
-        out *= 0.9 / peak
-    return out
+    return normalize_loudness(out, sample_rate)
+
+
+def normalize_loudness(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Scale `samples` (in place) to LOUDNESS_LUFS, then down if a peak would pass PEAK. Audio
+    too short or too quiet to measure (under 0.4 s, or silence) is only kept under PEAK."""
+    import warnings
+
+    import pyloudnorm
+
+    gain = 1.0
+    if len(samples) >= 0.4 * sample_rate:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pyloudnorm warns of clipping we correct below
+            loudness = pyloudnorm.Meter(sample_rate).integrated_loudness(samples)
+        if np.isfinite(loudness):
+            gain = 10 ** ((LOUDNESS_LUFS - loudness) / 20)
+    peak = max(float(samples.max()), -float(samples.min())) if len(samples) else 0.0  # abs().max(), no copy
+    if peak * gain > PEAK:
+        gain = PEAK / peak
+    samples *= np.float32(gain)
+    return samples
 
 
 def _generate(synth, frames: np.ndarray) -> None:
