@@ -164,3 +164,27 @@ def test_generate_takes_rules(tiny_model, tmp_path):
         run_cli("generate", "--model", str(tiny_model), "--bars", "2", "--scale", "D major", "--fix", "1:1:bass=C3"),
         "outside the scale",
     )
+
+
+@pytest.mark.slow  # one CLI run with a shipped model
+def test_continue_chooses_the_model_and_records_the_choice_and_key(tmp_path):
+    from cadenza.io import write_score
+    from conftest import melody
+
+    write_score(melody(), tmp_path / "tune.mid")
+    proc = run_cli(
+        "continue",
+        str(tmp_path / "tune.mid"),
+        "--bars",
+        "2",
+        "--seed",
+        "1",
+        "--formats",
+        "mid",
+        "--out",
+        str(tmp_path / "next"),
+        check=True,
+    )
+    assert "model folk (chosen: the prompt is one melody)" in proc.stderr
+    record = json.loads((tmp_path / "next.json").read_text())
+    assert record["model"] == "folk" and record["model_choice"].startswith("chosen") and record["key"] == "E major"

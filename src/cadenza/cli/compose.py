@@ -64,8 +64,8 @@ def generate(
     fmts = parse_formats(formats)
     if n < 1:
         raise OptionError(f"--n must be at least 1, not {n}")
-    if bars is not None and bars < 1:
-        raise OptionError(f"--bars must be at least 1, not {bars}")
+    if bars is not None:
+        composer.check_bars(bars)
     composer.check_tempo(tempo)
     sampling, recorded = settings_and_record(SamplingSettings, settings)  # checks the values before any work
     key_obj = key_for_scale(parse_key(key) if key else None, scale)
@@ -118,7 +118,9 @@ def generate(
 @with_config_options({"sampling": SamplingSettings}, skip=("seed",))
 def continue_(
     prompt: Path = typer.Argument(..., help="a MIDI, MusicXML, ABC or kern file to continue"),
-    model: str = typer.Option("chorales", help="model name or folder"),
+    model: Optional[str] = typer.Option(
+        None, help="model name or folder [default: folk for one melody, else chorales, into the prompt's parts]"
+    ),
     bars: int = typer.Option(8, help="bars to add"),
     seed: Optional[int] = typer.Option(None, help="random seed [default: random, printed]"),
     n: int = typer.Option(1, "--n", help="number of alternatives"),
@@ -145,6 +147,10 @@ def continue_(
         raise OptionError(f"--bars and --n must be at least 1 (got bars {bars}, n {n})")
     sampling, recorded = settings_and_record(SamplingSettings, settings)
     score = read_score(prompt)
+    choice = "given with --model"
+    if model is None:
+        model, why = composer.model_for_prompt(score)
+        choice = f"chosen: {why}"
     c = composer.load(model)
     rules = rules_from_options(scale, range_, fix, fixed_cells, c.voice_names)
     seed = pick_seed(seed)
@@ -163,11 +169,13 @@ def continue_(
             rules=rules,
         )
         if i == 0 and not quiet:  # after the first piece: an error in the rules stays the only line
-            say(f"model {c.name}, seed {seed}")
+            say(f"model {c.name} ({choice}), seed {seed}")
         record = {
             "command": "continue",
             "prompt": str(prompt),
             "model": c.name,
+            "model_choice": choice,
+            "key": str(result.key),
             "seed": seed + i,
             "bars": bars,
             **recorded,

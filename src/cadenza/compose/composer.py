@@ -82,6 +82,7 @@ class Composer:
         from cadenza.compose.sampler import generate_tokens
 
         check_tempo(tempo_bpm)
+        check_bars(bars)
         key = parse_key(key) if isinstance(key, str) else key or self.default_key(seed)
         meter = parse_meter(meter) if isinstance(meter, str) else meter or self.default_meter()
         self._check_meter(meter)
@@ -114,14 +115,21 @@ class Composer:
         final_cadence: bool = True,
         rules=None,
     ) -> Score:
-        """The prompt unchanged, followed by `bars` new bars from the first bar line after it."""
+        """The prompt unchanged, followed by `bars` new bars from the first bar line after it,
+        written into the prompt's own instruments: the model's voices, highest first, go to
+        the prompt's pitched parts by register (with fewer parts than voices, a part takes
+        several; with more, the parts between stop). A prompt whose meter changes is continued
+        from its last meter: the model reads the music from that change on."""
         from cadenza.compose.sampler import generate_tokens
 
+        check_bars(bars)
         tok = self.tokenizer
-        key = prompt.key or estimate_key(prompt.notes())
-        meter = prompt.meter
+        offset, until = last_meter_span(prompt)
+        context = between(prompt, offset, until) if (offset, until) != (0.0, math.inf) else prompt
+        key = context.key or estimate_key(context.notes())
+        meter = context.meter
         self._check_meter(meter)
-        cells = tok.cells(prompt)
+        cells = tok.cells(context)
         steps_per_bar = tok.steps_per_bar(meter)
         prompt_bars = len(cells) // steps_per_bar
         constraints = self.default_constraints(allow_parallels, final_cadence)
@@ -144,25 +152,31 @@ class Composer:
             SamplingSettings(temperature, top_p, top_k, seed),
             constraints,
         )
-        generated = tok.decode(tokens, prompt.tempo_bpm)
+        generated = tok.decode(tokens, context.tempo_bpm)
         cut = prompt_bars * meter.bar_beats
         out_parts = [replace(p, notes=list(p.notes)) for p in prompt.parts]
         pitched = sorted(
             (p for p in out_parts if not p.is_drum and p.notes),
             key=lambda p: -sum(n.pitch for n in p.notes) / len(p.notes),
         )
+        join = max(offset + cut, bar_line_after(prompt))  # where the new bars begin
+        n = len(generated.parts)
         for v, gpart in enumerate(generated.parts):
-            new = [n for n in gpart.notes if n.start_beats >= cut - 1e-9]
-            if len(pitched) == len(generated.parts):
-                pitched[v].notes.extend(new)
+            new = [
+                replace(x, start_beats=x.start_beats - cut + join) for x in gpart.notes if x.start_beats >= cut - 1e-9
+            ]
+            if pitched:
+                pitched[round(v * (len(pitched) - 1) / (n - 1)) if n > 1 else 0].notes.extend(new)
             else:
-                out_parts.append(Part(name=f"{gpart.name} (continued)", program=gpart.program, notes=new))
+                out_parts.append(Part(name=gpart.name, program=gpart.program, notes=new))
         return Score(
             parts=out_parts,
             tempos=list(prompt.tempos),
-            meters=list(prompt.meters),
+            meters=list(prompt.meters)
+            + ([replace(meter, start_beats=join)] if str(prompt.meters[-1]) != str(meter) else []),
             keys=list(prompt.keys) or [key],
             title=prompt.title,
+            fermatas_beats=list(prompt.fermatas_beats),
         )
 
     @property
@@ -205,6 +219,96 @@ class Composer:
 def check_tempo(bpm: float) -> None:
     if not 10 <= bpm <= 400:
         raise OptionError(f"tempo must be between 10 and 400 quarter notes per minute, not {bpm}")
+
+
+def _meter_spans(score: Score) -> list[tuple[float, float, Meter]]:
+    """(start, end, meter) of each stretch of one meter; the last ends at inf."""
+    meters = sorted(score.meters, key=lambda m: m.start_beats) or [Meter(0.0, 4, 4)]
+    spans: list[tuple[float, float, Meter]] = []
+    for m, nxt in zip(meters, [*meters[1:], None]):
+        end = nxt.start_beats if nxt is not None else math.inf
+        if spans and str(spans[-1][2]) == str(m):
+            spans[-1] = (spans[-1][0], end, spans[-1][2])
+        else:
+            spans.append((m.start_beats, end, m))
+    return spans
+
+
+def last_meter_span(score: Score) -> tuple[float, float]:
+    """(start, end) in beats of the last stretch of one meter that lasts at least two bars (or
+    runs to the end): the music a continuation reads. Short bars after it (a last bar that
+    completes a pickup, a bar of 7/8 before a repeat) are not a meter to continue in."""
+    spans = _meter_spans(score)
+    if len(spans) == 1:
+        return spans[0][0], spans[0][1]
+    for start, end, m in reversed(spans):
+        if min(end, score.end_beats) - start >= 2 * m.bar_beats - 1e-9:
+            return start, end
+    return spans[-1][0], spans[-1][1]
+
+
+def bar_line_after(score: Score) -> float:
+    """The first bar line at or after the score's last note ends, under its meters."""
+    end = score.end_beats
+    for start, stop, m in _meter_spans(score):
+        if end <= stop + 1e-9:
+            bars = math.ceil((end - start) / m.bar_beats - 1e-9)
+            return start + max(0, bars) * m.bar_beats
+    return end
+
+
+def between(score: Score, start: float, end: float) -> Score:
+    """The music from beat `start` to `end`, moved to begin at 0: notes that start outside it
+    are left out, those that run past its end are cut there, and the tempo, meter and key in
+    force at `start` hold from 0."""
+
+    def since(changes: list) -> list:
+        before = [c for c in changes if c.start_beats <= start + 1e-9][-1:]
+        kept = before + [c for c in changes if start + 1e-9 < c.start_beats < end - 1e-9]
+        return [replace(c, start_beats=max(0.0, c.start_beats - start)) for c in kept]
+
+    def inside(x) -> bool:
+        return start - 1e-9 <= x.start_beats < end - 1e-9
+
+    return Score(
+        parts=[
+            replace(
+                p,
+                notes=[
+                    replace(x, start_beats=x.start_beats - start, duration_beats=min(x.end_beats, end) - x.start_beats)
+                    for x in p.notes
+                    if inside(x)
+                ],
+            )
+            for p in score.parts
+        ],
+        tempos=since(sorted(score.tempos, key=lambda t: t.start_beats)),
+        meters=since(sorted(score.meters, key=lambda m: m.start_beats)),
+        keys=since(sorted(score.keys, key=lambda k: k.start_beats)),
+        title=score.title,
+        fermatas_beats=[f - start for f in score.fermatas_beats if start - 1e-9 <= f < end - 1e-9],
+    )
+
+
+def model_for_prompt(score: Score) -> tuple[str, str]:
+    """(the shipped model that fits a prompt, why): `folk` for one melody, else `chorales`,
+    which continues any texture as four voices written back into the prompt's parts."""
+    pitched = [p for p in score.parts if not p.is_drum and p.notes]
+    if len(pitched) == 1:
+        notes = sorted(pitched[0].notes, key=lambda x: x.start_beats)
+        overlapping = sum(b.start_beats < a.end_beats - 1e-6 for a, b in zip(notes, notes[1:]))
+        if overlapping <= 0.05 * len(notes):
+            return "folk", "the prompt is one melody"
+        return "chorales", "the prompt is one part with chords: continued in four voices"
+    return "chorales", f"the prompt has {len(pitched)} pitched parts: continued in four voices"
+
+
+MAX_BARS = 1000  # about 33 minutes of 4/4 at 120 bpm: longer pieces are the radio's job
+
+
+def check_bars(bars: int) -> None:
+    if not 1 <= bars <= MAX_BARS:
+        raise OptionError(f"length {bars} bars: give 1 to {MAX_BARS} bars")
 
 
 def bars_for_seconds(seconds: float, meter: Meter, tempo_bpm: float) -> int:
