@@ -13,3 +13,69 @@ def test_a_fixed_note_keeps_the_length_the_user_gave():
         score = c.generate(bars=8, key="D major", seed=seed, rules=rules)
         [note] = [n for n in score.parts[0].notes if n.start_beats == 12.0]
         assert (note.pitch, note.duration_beats) == (69, 2.0), seed
+
+
+def test_the_final_cadence_is_v_i_with_the_bass_on_the_roots():
+    """Before, 5 of 20 chorales reached the final bar from the dominant in the bass."""
+    from cadenza.theory import beat_beats
+
+    c = hub.load("chorales", expect="voices")
+    for seed in range(8):
+        score = c.generate(bars=4, seed=seed)
+        key, bar = score.key, score.meter.bar_beats
+        final = score.end_beats - bar  # the final bar's downbeat
+        bass = score.parts[-1].notes
+        [before] = [n for n in bass if n.start_beats <= final - beat_beats(score.meter) + 1e-6 < n.end_beats]
+        assert before.pitch % 12 == (key.tonic + 7) % 12, (seed, key, before)
+        assert {n.pitch % 12 for n in bass if n.end_beats > final} == {key.tonic}, (seed, key)
+
+
+def _two_hands(bars: int = 4):
+    """A piano texture: a right-hand part with a melody, a left-hand part with chords, 4/4."""
+    from cadenza.score import Meter, Note, Part, Score
+
+    right = [Note(72 + (i % 3) * 2, float(i), 1.0) for i in range(bars * 4)]
+    left = [Note(p, float(b * 4), 4.0) for b in range(bars) for p in (48, 52, 55)]
+    return Score(parts=[Part("Right", 0, False, right), Part("Left", 0, False, left)], meters=[Meter(0.0, 4, 4)])
+
+
+def test_a_continuation_is_written_into_the_prompts_own_parts():
+    """Before, a piano prompt came back with four new string parts after its own two."""
+    from cadenza.compose.composer import model_for_prompt
+
+    prompt = _two_hands()
+    assert model_for_prompt(prompt)[0] == "chorales"
+    c = hub.load("chorales", expect="voices")
+    out = c.continue_score(prompt, bars=2, seed=1)
+    assert [p.name for p in out.parts] == ["Right", "Left"] and all(p.program == 0 for p in out.parts)
+    for part, before in zip(out.parts, prompt.parts):
+        assert part.notes[: len(before.notes)] == before.notes  # the prompt unchanged
+        assert any(n.start_beats >= 16.0 for n in part.notes)  # and new bars in each hand
+    new = [[n.pitch for n in part.notes if n.start_beats >= 16.0] for part in out.parts]
+    assert sum(new[0]) / len(new[0]) > sum(new[1]) / len(new[1])  # soprano and alto above, tenor and bass below
+
+
+def test_one_melody_is_continued_by_the_folk_model():
+    from cadenza.compose.composer import model_for_prompt
+    from conftest import melody
+
+    assert model_for_prompt(melody())[0] == "folk"
+    assert model_for_prompt(_two_hands())[0] == "chorales"
+
+
+def test_a_prompt_whose_meter_changes_is_continued_in_its_last_meter():
+    """Before, any meter change was refused ("meter changes (3/4 then 4/4) are not supported")."""
+    from dataclasses import replace
+
+    from cadenza.score import Meter, Note
+
+    prompt = _two_hands(bars=4)
+    for p in prompt.parts:  # two bars of 3/4 first (6 beats), then the 4/4 bars moved after them
+        p.notes = [Note(n.pitch, float(i), 1.0) for i, n in enumerate(p.notes[:6])] + [
+            replace(n, start_beats=n.start_beats + 6.0) for n in p.notes
+        ]
+    prompt.meters = [Meter(0.0, 3, 4), Meter(6.0, 4, 4)]
+    c = hub.load("chorales", expect="voices")
+    out = c.continue_score(prompt, bars=2, seed=1)
+    assert [(m.start_beats, str(m)) for m in out.meters] == [(0.0, "3/4"), (6.0, "4/4")]
+    assert out.end_beats == 6.0 + 16.0 + 8.0 and any(n.start_beats >= 22.0 for n in out.parts[1].notes)

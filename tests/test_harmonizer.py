@@ -41,3 +41,21 @@ def test_fermatas_mark_the_phrase_ends(tiny_harmonizer, chorale):
     [r] = h.harmonize(chorale, track=1, seed=0, iterations=2)
     last = max(n.start_beats for n in chorale.parts[0].notes)
     assert r.info["phrase_ends_beats"] == [b for b in chorale.fermatas_beats if b < last] + [last]
+
+
+def test_the_final_cadence_is_v_i_and_every_voice_ends_with_the_melody():
+    """The shipped harmonizer on Bach's melody (ending B-A in A minor): before, the bass could leave
+    the tonic under the final note and the lower voices sang on after the melody had ended."""
+    from cadenza import hub
+    from cadenza.io import read_score
+
+    h = hub.load("harmonizer", expect="orderless")
+    melody_score = read_score("examples/melody-roland-und-godelinde.musicxml")
+    for r in h.harmonize(melody_score, seed=1, n=3):
+        score, key = r.score, r.score.key
+        last = score.parts[0].notes[-1]
+        bass = score.parts[-1].notes
+        [before] = [n for n in bass if n.start_beats < last.start_beats <= n.end_beats + 1e-6]
+        assert before.pitch % 12 == (key.tonic + 7) % 12
+        assert {n.pitch % 12 for n in bass if n.end_beats > last.start_beats + 1e-6} == {key.tonic}
+        assert max(n.end_beats for n in score.notes()) == last.end_beats

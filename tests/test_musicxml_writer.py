@@ -291,3 +291,109 @@ def test_writing_musicxml_does_not_import_music21(tmp_path):
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "False"
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 19: spelling by key and function, pickups, rests
+
+
+@pytest.mark.slow
+def test_a_harmonized_pickup_stays_a_pickup(tiny_harmonizer):
+    """The lower voices start with the melody: a tune that opens with a pickup is harmonized
+    with a pickup bar (bar 0, implicit), not with chords padding the bar before it."""
+    from dataclasses import replace
+
+    from cadenza.compose import harmonizer as assistant
+    from conftest import melody
+
+    tune = melody()
+    tune.parts[0].notes = [replace(n, start_beats=n.start_beats + 3) for n in tune.parts[0].notes]
+    h = assistant.load(str(tiny_harmonizer))
+    for seed in range(3):
+        [r] = h.harmonize(tune, seed=seed, iterations=4)
+        assert min(n.start_beats for n in r.score.notes()) == 3.0
+        assert '<measure number="0" implicit="yes">' in musicxml_text(r.score)
+
+
+def written_notes(score: Score) -> list[ET.Element]:
+    root = ET.fromstring(musicxml_text(score).split("\n", 2)[2])
+    return list(root.iter("note"))
+
+
+def name_of(note: ET.Element) -> str:
+    return note.findtext("pitch/step") + {"1": "#", "-1": "b"}.get(note.findtext("pitch/alter") or "", "")
+
+
+def test_the_key_is_written_as_spelled(tmp_path):
+    from cadenza.score import parse_key
+
+    scale = [71, 73, 75, 76, 78, 80, 82, 83]
+    score = Score(
+        parts=[Part("Flute", 73, False, [Note(p, i, 1) for i, p in enumerate(scale)])], keys=[parse_key("Cb major")]
+    )
+    text = musicxml_text(score)
+    assert "<fifths>-7</fifths><mode>major</mode>" in text
+    assert [name_of(n) for n in written_notes(score)] == ["Cb", "Db", "Eb", "Fb", "Gb", "Ab", "Bb", "Cb"]
+    assert "<accidental>" not in text  # the signature gives every flat
+    score.keys = [parse_key("C# major")]
+    assert "<fifths>7</fifths>" in musicxml_text(score)
+    round_trip(score, tmp_path / "c-sharp.musicxml")
+
+
+def test_chromatic_notes_in_a_sharp_key_are_sharps_and_follow_their_line():
+    """In D major: D# rising to E, A# rising to B (not Eb, Bb), A# against an F# major chord
+    even when it leaps away, Eb falling to D, Bb falling to A."""
+    from cadenza.score import parse_key
+
+    melody = [62, 63, 64, 71, 70, 71, 70, 66, 64, 63, 62, 71, 70, 69]
+    under = [Note(54, 6, 1), Note(61, 6, 1)]  # F# and C# under the A# at beat 6
+    score = Score(
+        parts=[Part("Soprano", 0, False, [Note(p, i, 1) for i, p in enumerate(melody)]), Part("Alto", 0, False, under)],
+        keys=[parse_key("D major")],
+    )
+    soprano = [name_of(n) for n in written_notes(score) if n.find("pitch") is not None][: len(melody)]
+    assert soprano == ["D", "D#", "E", "B", "A#", "B", "A#", "F#", "E", "Eb", "D", "B", "Bb", "A"]
+
+
+def test_rests_of_every_voice_are_shown_and_typed_as_the_meter_asks(tmp_path):
+    """No hidden rests (a bar must add up on the page); no rest hides the middle of a 4/4 bar
+    or stands dotted for beats of a simple meter; in 6/8 a note shows the bar's second beat."""
+    two_voices = [Note(72, 0, 4), Note(60, 1, 1), Note(62, 2, 1)]  # the lower voice rests on beats 1 and 4
+    score = Score(parts=[Part("Piano", 0, False, two_voices)])
+    round_trip(score, tmp_path / "voices.musicxml")
+    assert 'print-object="no"' not in musicxml_text(score)
+
+    def rests(notes, meter):
+        score = Score(parts=[Part("Line", 0, False, notes)], meters=[meter])
+        round_trip(score, tmp_path / f"rests{len(list(tmp_path.iterdir()))}.musicxml")
+        return [
+            (n.findtext("type") + "." * len(n.findall("dot")), n.find("rest") is not None) for n in written_notes(score)
+        ]
+
+    # 4/4: a note on beat 1, rests on beats 2 and 3 (quarter + quarter, not a half on beat 2)
+    assert rests([Note(60, 0, 1), Note(62, 3, 1), Note(64, 4, 4)], Meter(0.0, 4, 4))[:4] == [
+        ("quarter", False),
+        ("quarter", True),
+        ("quarter", True),
+        ("quarter", False),
+    ]
+    # 4/4: a rest of a beat and a half on beat 1: a quarter and an eighth rest, not a dotted quarter
+    assert rests([Note(60, 0, 4), Note(62, 5.5, 0.5), Note(64, 6, 2)], Meter(0.0, 4, 4))[1:3] == [
+        ("quarter", True),
+        ("eighth", True),
+    ]
+    # 6/8: a dotted quarter from the third eighth is an eighth tied to a quarter over the beat
+    assert rests([Note(60, 0, 1), Note(62, 1, 1.5), Note(64, 2.5, 0.5), Note(65, 3, 3)], Meter(0.0, 6, 8))[:4] == [
+        ("quarter", False),
+        ("eighth", False),
+        ("quarter", False),
+        ("eighth", False),
+    ]
+
+
+def test_voices_of_a_choir_read_in_their_clefs():
+    low_alto = Part("Alto", 0, False, [Note(p, i, 1) for i, p in enumerate([57, 55, 59, 60])])
+    text = musicxml_text(Score(parts=[low_alto]))
+    assert "<clef><sign>G</sign><line>2</line></clef>" in text  # an alto reads in the treble clef, low or not
+    high_bass = Part("Bass", 0, False, [Note(p, i, 1) for i, p in enumerate([62, 64, 60, 59])])
+    assert "<clef><sign>F</sign><line>4</line></clef>" in musicxml_text(Score(parts=[high_bass]))

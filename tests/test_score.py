@@ -41,3 +41,21 @@ def test_validate_names_the_musical_fact():
     s.parts[0].notes.append(Note(60, 3.0, 0.0))
     with pytest.raises(MusicError, match="ends before it starts: pitch 60"):
         s.validate()
+
+
+def test_a_key_keeps_the_spelling_it_was_given():
+    """Cb major is seven flats, not B major's five sharps: the tonic's name travels with the key."""
+    from cadenza.theory import key_signature
+
+    spelled = {"Cb major": -7, "Gb major": -6, "F# major": 6, "C# major": 7, "B major": 5, "Ab minor": -7}
+    for text, sharps in spelled.items():
+        key = parse_key(text)
+        assert (str(key), key_signature(key)) == (text, sharps)
+    assert parse_key("Cb major") == parse_key("B major")  # they sound the same
+    assert str(parse_key("G# major")) == "Ab major"  # no key signature of eight sharps
+    assert str(parse_key("e♭ Minor")) == "Eb minor"
+    assert str(Key(0.0, 1, "major")) == "Db major" and str(Key(0.0, 8, "minor")) == "G# minor"  # unnamed: the usual
+    cb = Score(keys=[parse_key("Cb major")])
+    assert str(Score.from_dict(cb.to_dict()).key) == "Cb major"
+    assert str(Score.from_dict({**cb.to_dict(), "keys": [[0.0, 11, "major"]]}).key) == "B major"  # older caches
+    assert str(transpose(cb, 2).key) == "Db major"  # a moved key takes its usual name

@@ -128,3 +128,45 @@ def test_phrase_ends_at_long_notes_rests_and_fermatas():
     assert [x.start_beats for x in phrase_ends(line, meter)] == [2, 5, 10]
     assert [x.start_beats for x in phrase_ends(line, meter, fermatas_beats=[4.0, 8.0])] == [4, 8, 10]
     assert phrase_ends([], meter) == []
+
+
+# -- spelling by key and function ------------------------------------------------------------------
+
+
+def names(key, pitches, **context) -> list[str]:
+    from cadenza.theory import spell
+
+    out = []
+    for pitch in pitches:
+        letter, alter, _ = spell(pitch, key, **context)
+        out.append(letter + {1: "#", -1: "b", 2: "x", -2: "bb", 0: ""}[alter])
+    return out
+
+
+def test_spelling_follows_the_spelled_key():
+    from cadenza.score import parse_key
+
+    assert names(parse_key("Cb major"), [71, 61, 63, 64, 66, 68, 70]) == ["Cb", "Db", "Eb", "Fb", "Gb", "Ab", "Bb"]
+    assert names(parse_key("C# major"), [61, 63, 65, 66, 68, 70, 72]) == ["C#", "D#", "E#", "F#", "G#", "A#", "B#"]
+    assert names(parse_key("Gb major"), [71, 65]) == ["Cb", "F"]
+    assert names(parse_key("F# major"), [71, 65]) == ["B", "E#"]
+
+
+def test_chromatic_notes_are_spelled_by_what_they_do():
+    from cadenza.score import parse_key
+
+    d, a_minor, g = parse_key("D major"), parse_key("A minor"), parse_key("G major")
+    # a sharp key's chromatic notes are raised degrees (or naturals), never flats
+    assert names(d, range(60, 72)) == ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
+    # passing notes spelled the way they move; neighbours as the degree that resolves
+    assert names(d, [63], toward=64) + names(d, [63], toward=62) == ["D#", "Eb"]  # D-D#-E, E-Eb-D
+    assert names(d, [70], toward=71) + names(d, [70], toward=69) == ["A#", "Bb"]
+    # the leading tone of minor stays raised, even falling (A G# G F# F E)
+    assert names(a_minor, [68], toward=67) == ["G#"]
+    assert names(a_minor, [68, 70, 61, 63]) == ["G#", "Bb", "C#", "D#"]
+    # without a step to go by, the key's notes sounding with it decide: A# in F# major's chord, Bb in G minor's
+    assert names(g, [70], against=[66, 61]) == ["A#"]
+    assert names(g, [70], against=[67, 62]) == ["Bb"]
+    assert names(parse_key("C major"), [68, 63], against=[65, 60]) == ["Ab", "Eb"]  # F minor in C major
+    # a double sharp only where a step asks for one
+    assert names(parse_key("F# major"), [67], toward=68) + names(parse_key("F# major"), [67]) == ["Fx", "G"]

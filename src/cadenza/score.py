@@ -16,6 +16,18 @@ from cadenza.errors import MusicError
 PITCH_CLASS_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 _LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 MODES = ("major", "minor")
+# A key's conventional tonic name by pitch class (major, then minor): the spelling with the
+# fewer sharps or flats (Db major, not C#; G# minor, not Ab), F# major and Eb minor for the
+# two keys of six either way. A user's own spelling (Cb major, C# major) is kept (Key.tonic_name).
+KEY_NAMES = (
+    ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"),
+    ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B"),
+)
+# The tonics with a key signature (at most seven sharps or flats), by mode
+_SPELLED_TONICS = (
+    ("Cb", "Gb", "Db", "Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#"),
+    ("Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#", "G#", "D#", "A#"),
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -25,6 +37,14 @@ MODES = ("major", "minor")
 def pitch_to_name(pitch: int) -> str:
     """60 -> 'C4' (scientific pitch notation, middle C = C4)."""
     return f"{PITCH_CLASS_NAMES[pitch % 12]}{pitch // 12 - 1}"
+
+
+def tonic_name_pitch_class(name: str) -> int | None:
+    """'C' -> 0, 'Cb' -> 11, 'F#' -> 6; None for anything but a letter and at most one # or b."""
+    m = re.fullmatch(r"([A-G])([#b]?)", name)
+    if not m:
+        return None
+    return (_LETTER_PC[m.group(1)] + {"#": 1, "b": -1, "": 0}[m.group(2)]) % 12
 
 
 def name_to_pitch(name: str) -> int:
@@ -88,12 +108,22 @@ class Meter:
 
 @dataclass(frozen=True)
 class Key:
+    """A key from `start_beats` on. `tonic_name` is how the tonic is written ("Cb", "F#", "Eb"):
+    it decides the key signature (Cb major: 7 flats; B major: 5 sharps) and the spelling of
+    every note. Left empty, or naming another pitch class than `tonic`, it is the conventional
+    name (KEY_NAMES). Two keys that sound the same are equal whatever their names."""
+
     start_beats: float
     tonic: int  # pitch class, 0 = C
     mode: str  # "major" or "minor"
+    tonic_name: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if tonic_name_pitch_class(self.tonic_name) != self.tonic % 12:
+            object.__setattr__(self, "tonic_name", KEY_NAMES[self.mode == "minor"][self.tonic % 12])
 
     def __str__(self) -> str:
-        return f"{PITCH_CLASS_NAMES[self.tonic]} {self.mode}"
+        return f"{self.tonic_name} {self.mode}"
 
 
 @dataclass
@@ -152,7 +182,7 @@ class Score:
             "title": self.title,
             "tempos": [[t.start_beats, t.bpm] for t in self.tempos],
             "meters": [[m.start_beats, m.numerator, m.denominator] for m in self.meters],
-            "keys": [[k.start_beats, k.tonic, k.mode] for k in self.keys],
+            "keys": [[k.start_beats, k.tonic, k.mode, k.tonic_name] for k in self.keys],
             "fermatas": list(self.fermatas_beats),
             "parts": [
                 {
@@ -171,7 +201,7 @@ class Score:
             title=d.get("title", ""),
             tempos=[Tempo(float(a), float(b)) for a, b in d["tempos"]],
             meters=[Meter(float(a), int(b), int(c)) for a, b, c in d["meters"]],
-            keys=[Key(float(a), int(b), str(c)) for a, b, c in d["keys"]],
+            keys=[Key(float(k[0]), int(k[1]), str(k[2]), str(k[3]) if len(k) > 3 else "") for k in d["keys"]],
             fermatas_beats=[float(b) for b in d.get("fermatas", [])],
             parts=[
                 Part(
@@ -190,17 +220,23 @@ class Score:
 
 
 def parse_key(text: str) -> Key:
-    """'D major', 'F# minor', 'Bb', 'c minor', 'Am' -> Key. Raises MusicError naming what is accepted."""
-    m = re.fullmatch(r"\s*([A-Ga-g])([#b]?)\s*(major|minor|maj|min|m)?\s*", text)
+    """'D major', 'F# minor', 'Bb', 'c minor', 'Am', 'Cb major' -> Key, spelled as given (Cb
+    major keeps its seven flats, C# major its seven sharps). A tonic whose key would need more
+    than seven sharps or flats (G# major, Fb major) takes its usual name (Ab major, E major).
+    Raises MusicError naming what is accepted."""
+    text = text.replace("\u266f", "#").replace("\u266d", "b")  # the sharp and flat signs
+    m = re.fullmatch(r"\s*([A-Ga-g])([#b]?)\s*((?i:major|minor|maj|min)|m)?\s*", text)
     if not m:
         raise MusicError(
             f"unknown key {text!r}: give a tonic A-G with optional # or b and 'major' or 'minor', "
             "e.g. 'D major', 'F# minor', 'Bb major'"
         )
     letter, accidental, mode = m.groups()
-    tonic = (_LETTER_PC[letter.upper()] + {"#": 1, "b": -1, "": 0}[accidental]) % 12
-    mode = "minor" if mode in ("minor", "min", "m") else "major"
-    return Key(0.0, tonic, mode)
+    mode = "minor" if (mode or "").lower() in ("minor", "min", "m") else "major"
+    name = letter.upper() + accidental
+    tonic = tonic_name_pitch_class(name)
+    assert tonic is not None
+    return Key(0.0, tonic, mode, name if name in _SPELLED_TONICS[mode == "minor"] else "")
 
 
 def parse_meter(text: str) -> Meter:
@@ -215,12 +251,13 @@ def parse_meter(text: str) -> Meter:
 
 
 def transpose(score: Score, semitones: int) -> Score:
-    """A copy moved by `semitones`; keys move with it. Drum parts stay where they are."""
+    """A copy moved by `semitones`; keys move with it (taking their conventional names). Drum
+    parts stay where they are."""
     parts = [
         replace(p, notes=p.notes if p.is_drum else [replace(n, pitch=n.pitch + semitones) for n in p.notes])
         for p in score.parts
     ]
-    keys = [replace(k, tonic=(k.tonic + semitones) % 12) for k in score.keys]
+    keys = [replace(k, tonic=(k.tonic + semitones) % 12, tonic_name="") for k in score.keys]
     return replace(score, parts=parts, keys=keys)
 
 

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from cadenza.score import Key, Note, Score
+from cadenza.score import Key, Meter, Note, Score
 
 # ---------------------------------------------------------------------------------------------
 # scales and keys
@@ -75,10 +75,26 @@ def melody_key(score: Score, line: list[Note]) -> Key:
 LETTERS_BY_FIFTHS = "FCGDAEB"  # the line of fifths from F (-1): C is 0, G 1 ... B 5, F# 6, Bb -2
 
 
+def fifths_of(letter: str, alter: int) -> int:
+    """A spelling's place on the line of fifths: C 0, G 1, F -1, F# 6, Bb -2, Cb -7."""
+    return LETTERS_BY_FIFTHS.index(letter) - 1 + 7 * alter
+
+
+def name_of_fifths(fifths: int) -> tuple[str, int]:
+    """(letter, alteration) at a place on the line of fifths: 6 -> ('F', 1), -7 -> ('C', -1)."""
+    return LETTERS_BY_FIFTHS[(fifths + 1) % 7], (fifths + 1) // 7
+
+
+def tonic_fifths(key: Key) -> int:
+    """The key's tonic, as spelled (Key.tonic_name), on the line of fifths: Cb -7, F# 6."""
+    name = key.tonic_name
+    return fifths_of(name[0], name[1:].count("#") - name[1:].count("b"))
+
+
 def key_signature(key: Key) -> int:
-    """Sharps in the key signature (negative: flats): D major 2, F major -1, C minor -3."""
-    major_tonic = key.tonic if key.mode == "major" else (key.tonic + 3) % 12
-    return (major_tonic * 7 + 5) % 12 - 5
+    """Sharps in the key signature (negative: flats), from the tonic as spelled: D major 2,
+    F major -1, C minor -3, Cb major -7, C# major 7, B major 5."""
+    return tonic_fifths(key) - (3 if key.mode == "minor" else 0)
 
 
 def key_signature_alterations(key: Key | None) -> dict[str, int]:
@@ -90,27 +106,88 @@ def key_signature_alterations(key: Key | None) -> dict[str, int]:
     return alters
 
 
-def spell(pitch: int, key: Key | None, toward: int | None = None) -> tuple[str, int, int]:
-    """(letter, alteration, octave) of a MIDI pitch: of the twelve spellings nearest the key on
-    the line of fifths (from four fifths below the signature's major tonic to seven above: Ab to
-    C# in C major; a minor key one further sharp, G# in A minor; without a key, as A minor), the
-    one for this pitch class. A chromatic note whose next note `toward` is a semitone away is
-    spelled toward it (Eb -> E reads better as D# -> E, G# -> G as Ab -> G)."""
-    low = -3 if key is None else key_signature(key) - (3 if key.mode == "minor" else 4)
-    sharps = key_signature(key) if key is not None else 0
-    fifths = low + (7 * pitch - low) % 12
-    if toward is not None:
-        step = toward - pitch
-        if step == 1 and fifths < sharps - 1 and fifths + 12 <= 12:
-            fifths += 12
-        elif step == -1 and fifths > sharps + 5 and fifths - 12 >= -8:
-            fifths -= 12
-    alter = (fifths + 1) // 7
-    return LETTERS_BY_FIFTHS[(fifths + 1) % 7], alter, (pitch - alter) // 12 - 1
+def _key_places(key: Key | None) -> tuple[int, frozenset[int], int]:
+    """(tonic on the line of fifths, the places of the key's own notes, the lowest place of the
+    twelve a note takes by default). Relative to the tonic t: major's own notes are t-1..t+5
+    and its chromatic ones by default the lowered 3rd and 7th (t-3, t-2) and the raised 4th,
+    1st and 5th (t+6..t+8); minor's own notes are t-4..t+3 (natural minor and the raised 6th)
+    and the raised 7th t+5, the chromatic ones the lowered 2nd (t-5), the raised 3rd (t+4) and
+    the raised 4th (t+6). Without a key: A minor."""
+    if key is None:
+        return 3, frozenset(range(-1, 7)) | {8}, -2
+    t = tonic_fifths(key)
+    if key.mode == "minor":
+        return t, frozenset(range(t - 4, t + 4)) | {t + 5}, t - 5
+    return t, frozenset(range(t - 1, t + 6)), t - 3
+
+
+def spell(
+    pitch: int,
+    key: Key | None,
+    toward: int | None = None,
+    *,
+    came_from: int | None = None,
+    against: Sequence[int] = (),
+) -> tuple[str, int, int]:
+    """(letter, alteration, octave) of a MIDI pitch, by key and by function.
+
+    A note of the key is spelled as the key spells it (in minor the raised 6th and 7th too:
+    F# and G# in A minor). A chromatic note has two candidate spellings, the flat-side and the
+    sharp-side one; the first rule that decides wins:
+
+    1. it moves by a semitone to the next note `toward`: spelled to move by step, as a raised
+       degree rising (D# -> E, A# -> B) or a lowered one falling (Eb -> D, Bb -> A), so that
+       passing notes follow their direction and neighbour notes resolve;
+    2. the key's notes sounding with it (`against`) and the notes before and after it (`came_from`,
+       `toward`) that belong to the key: the spelling nearer them on the line of fifths
+       (A# against F# and C#, Bb against G and D);
+    3. the key's default: in major the raised 1st, 4th and 5th and the lowered 3rd and 7th
+       (D#, G#, A#, F and C in D major: no flats in a sharp key), in minor the lowered 2nd and
+       the raised 3rd and 4th (Bb, C#, D# in A minor).
+
+    Double sharps and flats only where a semitone step asks for them (Fx -> G# in F# major;
+    G otherwise, and A rather than Bbb in Cb major)."""
+    t, own, low = _key_places(key)
+    fifths = _default_fifths(pitch, low)
+    if fifths in own:
+        return _spelled(pitch, fifths)
+    flat_side = fifths - 12 if fifths > t else fifths
+    candidates = (flat_side, flat_side + 12)
+    if toward is not None and abs(toward - pitch) == 1:  # 1. a semitone step
+        wanted = _default_fifths(toward, low) + (5 if toward > pitch else -5)
+        if wanted in candidates:
+            return _spelled(pitch, wanted)
+    if any(abs((c + 1) // 7) > 1 for c in candidates):  # no double sharp or flat but for a step
+        return _spelled(pitch, next(c for c in candidates if abs((c + 1) // 7) <= 1))
+    around = [_default_fifths(p, low) for p in (*against, came_from, toward) if p is not None]
+    around = [f for f in around if f in own]
+    if around:  # 2. the key's notes around it
+        centre = sum(around) / len(around)
+        near, far = sorted(candidates, key=lambda c: abs(c - centre))
+        if abs(near - centre) < abs(far - centre):
+            return _spelled(pitch, near)
+    return _spelled(pitch, fifths)  # 3. the key's default
+
+
+def _default_fifths(pitch: int, low: int) -> int:
+    """The pitch's place among the twelve from `low` on the line of fifths."""
+    return low + (7 * (pitch % 12) - low) % 12
+
+
+def _spelled(pitch: int, fifths: int) -> tuple[str, int, int]:
+    letter, alter = name_of_fifths(fifths)
+    return letter, alter, (pitch - alter) // 12 - 1
 
 
 # ---------------------------------------------------------------------------------------------
 # time: the grid and the top line
+
+
+def beat_beats(meter: Meter) -> float:
+    """The length of one counted beat, in quarter notes: a dotted quarter in compound meters
+    (6/8, 9/8, 12/8), else the meter's denominator (a quarter in 4/4, a half in 2/2)."""
+    compound = meter.denominator == 8 and meter.numerator % 3 == 0 and meter.numerator > 3
+    return 1.5 if compound else 4.0 / meter.denominator
 
 
 def beats_to_step(beats: float, steps_per_beat: int) -> int:
@@ -161,6 +238,17 @@ def cadence_chords(key: Key) -> list[tuple[int, frozenset[int]]]:
     """(bass pitch class, chord pitch classes) of the two chords a phrase closes on: the tonic
     triad over the tonic and the dominant seventh chord over the dominant."""
     return [(key.tonic, tonic_triad(key)), ((key.tonic + 7) % 12, dominant_seventh(key))]
+
+
+def dominant_chord_classes(key: Key, voice: int, n_voices: int) -> frozenset[int]:
+    """The pitch classes voice `voice` (0 = highest) may take on the beat before a piece's final
+    chord, the V of its V-I: the dominant for the lowest voice (the bass on the root), a note of
+    the dominant seventh chord for the others and for a lone melody (2, 4, 5 or 7 before 1)."""
+    chord = dict(cadence_chords(key))
+    dominant = (key.tonic + 7) % 12
+    if n_voices > 1 and voice == n_voices - 1:
+        return frozenset({dominant})
+    return chord[dominant]
 
 
 def final_chord_classes(key: Key, voice: int, n_voices: int) -> frozenset[int]:

@@ -100,6 +100,7 @@ class Composer:
             on_cell,
         )
         score = self.tokenizer.decode(tokens, tempo_bpm)
+        score.keys = [key]  # the tokens hold the tonic's pitch class only: keep its spelling (Cb, not B)
         score.title = f"{self.name} · {key} · seed {seed}"
         return score
 

@@ -22,11 +22,20 @@ from cadenza.compose.gibbs import gibbs_fill, parallels
 from cadenza.compose.settings import GibbsSettings
 from cadenza.errors import OptionError
 from cadenza.nn.orderless import OrderlessModel
-from cadenza.plan.cadences import plan_cadence
+from cadenza.plan.cadences import plan_approach, plan_cadence
 from cadenza.plan.constraints import allowed_cells, fixed_spans
 from cadenza.plan.rules import Rules, voice_index
 from cadenza.score import Note, Part, Score, pitch_to_name
-from cadenza.theory import SATB_RANGES, beats_to_step, cut_top_line, melody_key, phrase_ends, scale, voice_names
+from cadenza.theory import (
+    SATB_RANGES,
+    beat_beats,
+    beats_to_step,
+    cut_top_line,
+    melody_key,
+    phrase_ends,
+    scale,
+    voice_names,
+)
 from cadenza.tokenize.cells import REST, cell_of, cells_to_notes
 
 
@@ -123,11 +132,24 @@ class Harmonizer:
         hidden[:, 1:] = True
         allowed = self._allowed(T, rules)
         allowed[grid[:, 0] != REST, 1:, REST] = False  # the lower voices sing while the melody does
+        allowed[end:, 1:, :] = False  # and stop when it ends
+        allowed[end:, 1:, REST] = True
+        start = min(beats_to_step(x.start_beats, spb) for x in line)  # and start with it: a pickup stays one
+        allowed[:start, 1:, :] = False
+        allowed[:start, 1:, REST] = True
         key = rules.scale or melody_key(melody, line)
         ends = phrase_ends(line, meter, melody.fermatas_beats)
         if cadences:
-            for i, x in enumerate(ends):
-                plan_cadence(allowed, beats_to_step(x.start_beats, spb), x.pitch, key, final=i == len(ends) - 1)
+            for x in ends[:-1]:
+                at = beats_to_step(x.start_beats, spb)
+                plan_cadence(allowed, range(at, at + 1), x.pitch, key, final=False)
+            if ends:  # the final cadence: V on the beat before the last melody note, then I held to the end
+                last = beats_to_step(ends[-1].start_beats, spb)
+                plan_cadence(allowed, range(last, T), ends[-1].pitch, key, final=True)
+                before = [y for y in line if y.start_beats < ends[-1].start_beats]
+                if before:
+                    approach = max(beats_to_step(before[-1].start_beats, spb), last - round(beat_beats(meter) * spb))
+                    plan_approach(allowed, range(approach, last), before[-1].pitch, key)
         self._fix(grid, hidden, allowed, rules, meter)
         gibbs = replace(gibbs or GibbsSettings(), iterations=iterations, temperature=temperature, seed=seed)
         filled = gibbs_fill(self.model, grid, hidden, allowed, gibbs, n_samples=n)

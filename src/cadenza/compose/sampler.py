@@ -19,7 +19,7 @@ from cadenza.nn.numpy_decoder import Decoder, one_blas_thread
 from cadenza.nn.transformer import Transformer
 from cadenza.plan.constraints import Constraints, allowed_cells
 from cadenza.score import Key, Meter
-from cadenza.theory import final_chord_classes, parallel_to
+from cadenza.theory import beat_beats, dominant_chord_classes, final_chord_classes, parallel_to
 from cadenza.tokenize.cells import REST as CELL_REST
 from cadenza.tokenize.voices import EOS, HOLD, N_PITCHES, PITCH0, REST, VoicesTokenizer
 
@@ -29,6 +29,11 @@ _PITCHES = np.arange(N_PITCHES)
 def final_chord_mask(key: Key, v: int, n_voices: int) -> np.ndarray:
     """Bool (128,): the pitches voice v may take on the final downbeat (theory.final_chord_classes)."""
     return np.isin(_PITCHES % 12, sorted(final_chord_classes(key, v, n_voices)))
+
+
+def dominant_chord_mask(key: Key, v: int, n_voices: int) -> np.ndarray:
+    """Bool (128,): the pitches voice v may take on the beat before the final bar (the V of V-I)."""
+    return np.isin(_PITCHES % 12, sorted(dominant_chord_classes(key, v, n_voices)))
 
 
 def parallel_pitches(before: list[int | None], now: list[int | None], v: int) -> np.ndarray:
@@ -85,6 +90,18 @@ def _close(allowed: np.ndarray, downbeat: bool, last_cell: int, chord: np.ndarra
         allowed[REST if last_cell == REST else HOLD] = True
 
 
+def _approach(allowed: np.ndarray, first: bool, sounding: int | None, chord: np.ndarray) -> None:
+    """Narrow `allowed` (in place) on the beat before the final bar: a pitch of the dominant
+    chord, or holding one (on the beat's first step, only a held note that belongs to it). Left
+    as it is when the range or scale leaves no such note."""
+    pitches = allowed[PITCH0 : PITCH0 + N_PITCHES] & chord
+    hold = bool(allowed[HOLD]) and (not first or (sounding is not None and bool(chord[sounding])))
+    if pitches.any() or hold:
+        allowed[:] = False
+        allowed[PITCH0 : PITCH0 + N_PITCHES] = pitches
+        allowed[HOLD] = hold
+
+
 def generate_tokens(
     model: Transformer,
     tok: VoicesTokenizer,
@@ -110,6 +127,9 @@ def generate_tokens(
     if not base_mask[:, PITCH0:].any(axis=1).all():
         raise OptionError("the constraints leave some voice no pitch at all (range and scale do not meet)")
     rng = np.random.default_rng(settings.seed)
+    # the final cadence: V on the last beat before the final bar (when there is one), then I
+    approach_from = (n_bars - 1) * steps_per_bar - round(beat_beats(meter) * tok.config.steps_per_beat)
+    approach = c.final_cadence and n_bars > 1
     prefix = tok.prefix(key, meter)
     tokens: list[int] = list(prefix)
     bar_starts: list[int] = []  # index in tokens of each BAR token
@@ -149,6 +169,8 @@ def generate_tokens(
                         allowed[HOLD] = last_cell[v] != REST and (step, v) not in c.no_hold
                         if c.final_cadence and bar == n_bars - 1:
                             _close(allowed, i == 0, last_cell[v], final_chord_mask(key, v, nv))
+                        elif approach and step >= approach_from:
+                            _approach(allowed, step == approach_from, before[v], dominant_chord_mask(key, v, nv))
                         if c.no_parallels:
                             free = allowed.copy()
                             free[PITCH0 : PITCH0 + N_PITCHES] &= ~parallel_pitches(before, sounding, v)

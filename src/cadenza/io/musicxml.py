@@ -12,26 +12,33 @@ a note shorter than the grid keeps one step):
 - part-list: per Part its name, an abbreviation (S. A. T. B. for the four voices), and its
   instrument: the General MIDI program's name, the program, and the MIDI channel the MIDI
   writer gives it (10 for drums), so that readers get program and drum flag back.
-- bars from the meter map; a meter change inside a bar ends that bar early. When the first
-  note falls inside the first bar, on a 16th, that bar is a pickup (an implicit bar 0 holding
-  only what is played), as cadenza's reader expects; otherwise the first bar is full.
-- per part: the clef that leaves fewer notes outside the staff (treble or bass; treble-8 for
-  a part named tenor), the key signature of each Key (mid-bar changes where they fall), time
+- bars from the meter map; a meter change inside a bar ends that bar early. A score that opens
+  with a pickup (cadenza.io.midi.pickup_start: the first note inside the first bar, on a 16th)
+  has it as an implicit bar 0 holding only what is played, as cadenza's reader expects (and
+  as the MIDI writer writes it: a short first bar); otherwise the first bar is full.
+- per part: the clef its voice reads in (treble for a soprano or alto, treble-8 for a tenor,
+  bass for a bass), else the one that leaves fewer notes outside the staff (treble or bass),
+  the key signature of each Key as spelled (Cb major: 7 flats; mid-bar changes where they fall), time
   signatures, and in the first part the tempo marks, as metronome marks (in dotted quarters
   in 6/8, 9/8, 12/8 when that number stays exact) with sound tempo, before the note they fall
   on, and a final bar line.
 - notes: notes with the same start and end form a chord; notes that overlap otherwise go to
   further voices (the first voice free at the chord's start, the higher chord first), so
   every note keeps its pitch, onset and length. A voice keeps its number from bar to bar, so
-  that ties find their notes. Each voice fills its bar with notes and rests (the rests of
-  voices after the first are hidden, as music21 did); a note crossing a bar line is tied
-  over it. Lengths are written as the fewest tied values (dotted where exact); a rest that
-  starts off the beat, or a note that does and is no single value, is first cut at the beat.
+  that ties find their notes. Each voice fills its bar with notes and rests, every rest shown
+  (a bar must add up on the page); a note crossing a bar line is tied over it. Lengths are
+  written as the fewest tied values (dotted where exact), cut where the meter's beats ask: a
+  rest at every beat (two that begin a half bar of 4/4 or 12/8 make one), a note of a
+  compound meter at the beats it crosses (whole beats stay dotted values), a note of a simple
+  meter that starts off the beat and is no single value at the next beat.
   A beat (quarter note) with a boundary off the 16th grid is written in 3:2 groups of
   triplet 8ths, 16ths or 32nds, only where a group holds more than one note or rest.
-- pitch spelling: the twelve spellings nearest the key on the line of fifths (Bb and F# in
-  C major, G# in A minor, C# in D minor; without a key as in A minor), and a lone chromatic
-  note moving by a semitone is spelled toward its next note (D# up to E, Ab down to G).
+- pitch spelling by key and by function (theory.spell): the key's notes as the spelled key
+  has them (the raised 6th and 7th of minor too: F# and G# in A minor), a chromatic note as
+  the step it takes to the next note of its voice (D# rising to E, Eb falling to D), else as
+  the key's notes sounding with it and around it suggest (A# against F# and C#), else as a
+  raised 1st, 4th, 5th or lowered 3rd, 7th in major (no flats in D major) and a lowered 2nd or
+  raised 3rd, 4th in minor. A note tied on from a chord keeps its spelling.
   Accidentals are marked where the key signature and the bar so far do not already give them.
 - fermatas (Score.fermatas_beats) on the notes that start there, and velocities as each
   note's dynamics attribute (percent of velocity 90), which cadenza's reader reads back.
@@ -52,6 +59,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from cadenza.io.files import atomic_write
+from cadenza.io.midi import part_channels, pickup_start
 from cadenza.score import Key, Note, Part, Score
 from cadenza.theory import key_signature, key_signature_alterations, spell
 
@@ -86,8 +94,6 @@ def musicxml_text(score: Score) -> str:
     """The MusicXML document write_musicxml writes. It depends only on the Score."""
     from pretty_midi import program_to_instrument_name
 
-    from cadenza.io.midi import part_channels
-
     parts = score.parts or [Part("", 0, False, [])]
     voices = [_voices(part.notes) for part in parts]
     starts = [e.start for vs in voices for v in vs for e in v]
@@ -96,9 +102,10 @@ def musicxml_text(score: Score) -> str:
     keys = _changes([(_grid(k.start_beats), k) for k in score.keys])
     tempos = _changes([(_grid(t.start_beats), t) for t in score.tempos])
     fermatas = {_grid(b) for b in score.fermatas_beats}
+    sounding = _sounding(voices)
     for part_voices in voices:
         for voice in part_voices:
-            _spell_voice(voice, keys)
+            _spell_voice(voice, keys, sounding)
 
     title = escape(score.title or "Untitled")
     out = [
@@ -215,7 +222,7 @@ def _bars(score: Score, first: int, end: int) -> list[_Bar]:
         at = stop
         if at >= end:
             break
-    if len(bars) >= 2 and 0 < first < bars[0].end and first % 3 == 0:
+    if pickup_start(score) and first < bars[0].end:
         bars[0].start = first  # a pickup: the first bar holds only what is played in it
         for bar_index, bar in enumerate(bars):
             bar.number = str(bar_index)
@@ -362,14 +369,36 @@ def _notated(pieces: list[tuple], bar: _Bar, breaks: Sequence[int] = ()) -> list
 
 
 def _values(start: int, stop: int, bar: _Bar, rest: bool) -> list[tuple[int, str, int, bool]]:
-    """Note values for a note or rest from `start` to `stop` outside 3:2 groups. One that starts
-    off the beat is cut at the next beat first if it is a rest, or if it is a note whose length
-    is no single value (a syncopated quarter stays one note)."""
-    beat = 18 if bar.denominator == 8 and bar.numerator % 3 == 0 and bar.numerator > 3 else 48 // bar.denominator
-    length, offbeat = stop - start, (start - bar.origin) % beat if beat else 0
-    if offbeat and (rest or length not in _SINGLE_VALUES) and length > beat - offbeat:
-        return _split_length(beat - offbeat) + _split_length(length - (beat - offbeat))
-    return _split_length(length)
+    """Note values for a note or rest from `start` to `stop` outside 3:2 groups, written as the
+    meter's beats ask. A rest is cut at every beat (two beats that begin a half bar of a 4/4 or
+    12/8 bar make one rest: no rest hides the middle of a bar, no dotted rest stands for beats
+    of a simple meter). In compound meters (6/8, 9/8, 12/8) a note too is cut at the beats it
+    crosses, except whole beats (a dotted quarter or dotted half on the beat). In simple meters
+    a note that starts off the beat is cut at the next beat if its length is no single value
+    (a syncopated quarter stays one note)."""
+    compound = bar.denominator == 8 and bar.numerator % 3 == 0 and bar.numerator > 3
+    beat = 18 if compound else max(1, 48 // bar.denominator)
+    length, offbeat = stop - start, (start - bar.origin) % beat
+    if not rest and not compound:
+        if offbeat and length not in _SINGLE_VALUES and length > beat - offbeat:
+            return _split_length(beat - offbeat) + _split_length(length - (beat - offbeat))
+        return _split_length(length)
+    lengths, at = [], start
+    if offbeat:  # the rest of a beat begun before
+        lengths.append(min(stop, at + beat - offbeat) - at)
+        at += lengths[-1]
+    pairs = rest and (bar.numerator // 3 if compound else bar.numerator) == 4
+    while stop - at >= beat:  # whole beats
+        if not rest:  # a note on the beat in a compound meter: whole beats as dotted values
+            whole = max(w for w in (72, 36, 18) if w <= stop - at)
+        else:
+            two = pairs and (at - bar.origin) % (2 * beat) == 0 and stop - at >= 2 * beat
+            whole = 2 * beat if two else beat
+        lengths.append(whole)
+        at += whole
+    if at < stop:
+        lengths.append(stop - at)
+    return [value for piece in lengths for value in _split_length(piece)]
 
 
 def _split_length(ticks: int) -> list[tuple[int, str, int, bool]]:
@@ -386,22 +415,65 @@ def _split_length(ticks: int) -> list[tuple[int, str, int, bool]]:
     return out
 
 
-def _spell_voice(voice: list[_Element], keys: list[tuple[int, Any]]) -> None:
-    """Spell every pitch of the voice from the key in effect (theory.spell); a lone note is
-    spelled toward a lone next note a semitone away."""
+def _spell_voice(voice: list[_Element], keys: list[tuple[int, Any]], sounding: dict[int, list[int]]) -> None:
+    """Spell every pitch of the voice by the key in effect and by what it does (theory.spell):
+    the note it moves to and comes from in its voice (for a note of a chord, the one note of
+    the next or previous chord a semitone away), and the notes sounding with it in every part."""
     for i, element in enumerate(voice):
         key = _in_effect(keys, element.start)
-        following = voice[i + 1].pitches if i + 1 < len(voice) else []
-        toward = following[0] if len(element.pitches) == 1 and len(following) == 1 else None
-        element.spellings = [spell(pitch, key, toward) for pitch in element.pitches]
+        before = voice[i - 1].pitches if i > 0 else []
+        after = voice[i + 1].pitches if i + 1 < len(voice) else []
+        against = sounding.get(element.start, [])
+        element.spellings = [
+            spell(pitch, key, _neighbour(pitch, after), came_from=_neighbour(pitch, before), against=against)
+            for pitch in element.pitches
+        ]
+        if element.tied_in is not None and i > 0:  # a note tied on from the chord before keeps its spelling
+            held = dict(zip(voice[i - 1].pitches, voice[i - 1].spellings or []))
+            element.spellings = [
+                held.get(pitch, spelling) if tied else spelling
+                for pitch, spelling, tied in zip(element.pitches, element.spellings, element.tied_in)
+            ]
+
+
+def _neighbour(pitch: int, chord: list[int]) -> int | None:
+    """The note `pitch` moves to (or comes from) in a neighbouring element of its voice: a lone
+    note, or the one note of a chord a semitone away (none if the chord holds `pitch` itself)."""
+    if len(chord) == 1:
+        return chord[0]
+    steps = [p for p in chord if abs(p - pitch) == 1]
+    return steps[0] if len(steps) == 1 and pitch not in chord else None
+
+
+def _sounding(voices: list[list[list[_Element]]]) -> dict[int, list[int]]:
+    """The pitches sounding at each onset, in every part: one sweep over the elements."""
+    elements = sorted((e for part in voices for voice in part for e in voice), key=lambda e: e.start)
+    out: dict[int, list[int]] = {}
+    active: list[_Element] = []
+    for i, element in enumerate(elements):
+        if element.start in out:
+            continue
+        active = [e for e in active if e.end > element.start]
+        j = i
+        while j < len(elements) and elements[j].start == element.start:
+            active.append(elements[j])
+            j += 1
+        out[element.start] = sorted(p for e in active for p in e.pitches)
+    return out
 
 
 def _clef(part: Part) -> str:
-    """The clef element for a part: treble-8 for a tenor, else treble or bass, whichever leaves
-    fewer semitones outside the staff's ledger-free range. Drums too are written as pitches (so
-    that readers get their notes back), mostly in the bass clef."""
+    """The clef element for a part: as its voice's name says (treble for a soprano or an alto,
+    treble-8 for a tenor, bass for a bass, as choirs read them), else treble or bass, whichever
+    leaves fewer semitones outside the staff's ledger-free range. Drums too are written as
+    pitches (so that readers get their notes back), mostly in the bass clef."""
+    words = set(part.name.lower().replace(".", " ").split())
     if "tenor" in part.name.lower():
         return "<clef><sign>G</sign><line>2</line><clef-octave-change>-1</clef-octave-change></clef>"
+    if words & {"soprano", "sopran", "alto", "alt"}:
+        return "<clef><sign>G</sign><line>2</line></clef>"
+    if words & {"bass", "bas", "basso"} and not part.is_drum:
+        return "<clef><sign>F</sign><line>4</line></clef>"
     treble = sum(max(0, 62 - n.pitch, n.pitch - 79) for n in part.notes)  # D4..G5 need no ledger line
     bass = sum(max(0, 41 - n.pitch, n.pitch - 59) for n in part.notes)  # F2..B3
     return "<clef><sign>F</sign><line>4</line></clef>" if bass < treble else "<clef><sign>G</sign><line>2</line></clef>"
@@ -548,11 +620,10 @@ def _write_note(out: list[str], note: list, voice: int, fermatas: set[int]) -> N
         else ""
     )
     tuplet_mark = f'<tuplet type="{tuplet}" bracket="yes"/>' if tuplet in ("start", "stop") else ""
-    if element is None:  # rests of the second and further voices are hidden, as music21 did
+    if element is None:  # every voice's rests are shown: a bar must add up on the page
         rest = '<rest measure="yes"/>' if kind is None else "<rest/>"
         notations = f"<notations>{tuplet_mark}</notations>" if tuplet_mark else ""
-        hidden = ' print-object="no"' if voice > 1 else ""
-        out.append(f"      <note{hidden}>{rest}{rhythm}{after}{modification}{notations}</note>")
+        out.append(f"      <note>{rest}{rhythm}{after}{modification}{notations}</note>")
         return
     fermata = start == element.start and start in fermatas
     for i, ((step, alter, octave), velocity) in enumerate(zip(element.spellings, element.velocities)):

@@ -1,4 +1,4 @@
-"""Planned cadences: the chord under a phrase end, narrowed before the model fills it."""
+"""Planned cadences: the chords under a phrase end, narrowed before the model fills them."""
 
 from __future__ import annotations
 
@@ -11,12 +11,21 @@ from cadenza.tokenize.cells import N_CELL, REST
 _PITCH_CLASSES = (np.arange(N_CELL) - 1) % 12  # of each cell (meaningless for REST)
 
 
-def plan_cadence(allowed: np.ndarray, step: int, melody_pitch: int, key: Key, final: bool) -> None:
-    """Narrow the chord under a phrase end (in place): the tonic triad (a Picardy third allowed
-    in minor) with the tonic in the bass, or, for an inner phrase end whose melody note is not
-    in it, the dominant seventh chord with the dominant in the bass. Left free when the melody
-    note fits neither (or, at the final one, the tonic triad)."""
-    chords = cadence_chords(key)[: 1 if final else 2]
+def plan_cadence(allowed: np.ndarray, steps: range, melody_pitch: int, key: Key, final: bool) -> None:
+    """Narrow the chord under a phrase end (in place, at each of `steps`): the tonic triad (a
+    Picardy third allowed in minor) with the tonic in the bass, or, for an inner phrase end whose
+    melody note is not in it, the dominant seventh chord with the dominant in the bass. Left free
+    when the melody note fits neither (or, at the final one, the tonic triad)."""
+    _narrow(allowed, steps, melody_pitch, cadence_chords(key)[: 1 if final else 2])
+
+
+def plan_approach(allowed: np.ndarray, steps: range, melody_pitch: int, key: Key) -> None:
+    """Narrow the chord before the final one to the dominant (seventh) chord over the dominant,
+    the V of the closing V-I, when the melody note there belongs to it."""
+    _narrow(allowed, steps, melody_pitch, cadence_chords(key)[1:])
+
+
+def _narrow(allowed: np.ndarray, steps: range, melody_pitch: int, chords: list[tuple[int, frozenset[int]]]) -> None:
     fitting = [c for c in chords if melody_pitch % 12 in c[1]]
     if not fitting:
         return
@@ -26,6 +35,7 @@ def plan_cadence(allowed: np.ndarray, step: int, melody_pitch: int, key: Key, fi
     for v in range(1, V):
         ok = np.isin(_PITCH_CLASSES, basses if v == V - 1 else tones)
         ok[REST] = False
-        narrowed = allowed[step, v] & ok
-        if narrowed.any():
-            allowed[step, v] = narrowed
+        for step in steps:
+            narrowed = allowed[step, v] & ok
+            if narrowed.any():
+                allowed[step, v] = narrowed
