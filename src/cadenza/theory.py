@@ -186,8 +186,12 @@ def _spelled(pitch: int, fifths: int) -> tuple[str, int, int]:
 def beat_beats(meter: Meter) -> float:
     """The length of one counted beat, in quarter notes: a dotted quarter in compound meters
     (6/8, 9/8, 12/8), else the meter's denominator (a quarter in 4/4, a half in 2/2)."""
-    compound = meter.denominator == 8 and meter.numerator % 3 == 0 and meter.numerator > 3
-    return 1.5 if compound else 4.0 / meter.denominator
+    return 1.5 if is_compound(meter.numerator, meter.denominator) else 4.0 / meter.denominator
+
+
+def is_compound(numerator: int, denominator: int) -> bool:
+    """Whether a meter counts dotted-quarter beats: 6/8, 9/8, 12/8 (not 3/8, counted in eighths)."""
+    return denominator == 8 and numerator % 3 == 0 and numerator > 3
 
 
 def beats_to_step(beats: float, steps_per_beat: int) -> int:

@@ -61,7 +61,7 @@ from xml.sax.saxutils import escape
 from cadenza.io.files import atomic_write
 from cadenza.io.midi import part_channels, pickup_start
 from cadenza.score import Key, Note, Part, Score
-from cadenza.theory import key_signature, key_signature_alterations, spell
+from cadenza.theory import is_compound, key_signature, key_signature_alterations, spell
 
 DIVISIONS = 12  # per quarter note: 16ths (3), triplet 8ths (4), triplet 16ths (2) and 32nds (1)
 MAX_VOICES = 4  # per staff, as MuseScore reads them (it drops notes of a fifth voice)
@@ -376,7 +376,7 @@ def _values(start: int, stop: int, bar: _Bar, rest: bool) -> list[tuple[int, str
     crosses, except whole beats (a dotted quarter or dotted half on the beat). In simple meters
     a note that starts off the beat is cut at the next beat if its length is no single value
     (a syncopated quarter stays one note)."""
-    compound = bar.denominator == 8 and bar.numerator % 3 == 0 and bar.numerator > 3
+    compound = is_compound(bar.numerator, bar.denominator)
     beat = 18 if compound else max(1, 48 // bar.denominator)
     length, offbeat = stop - start, (start - bar.origin) % beat
     if not rest and not compound:
@@ -558,7 +558,7 @@ def _tempo_direction(bpm: float, offset: int, bar: _Bar) -> str:
     """A metronome mark (and the tempo for playback, always in quarters), `offset` ticks after
     the note it is written before."""
     dot, per_minute = "", bpm
-    if bar.denominator == 8 and bar.numerator % 3 == 0 and bar.numerator > 3:
+    if is_compound(bar.numerator, bar.denominator):
         dotted = round(bpm / 1.5, 3)
         if dotted * 1.5 == bpm:  # a compound meter's beat, when the number stays exact
             dot, per_minute = "<beat-unit-dot/>", dotted
