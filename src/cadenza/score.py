@@ -216,6 +216,31 @@ class Score:
 
 
 # ---------------------------------------------------------------------------------------------
+# the pickup
+
+
+def pickup_start(score: Score) -> float:
+    """The beat a score's pickup (anacrusis) starts on, 0.0 if it has none. A Score keeps a
+    pickup inside a first bar counted from beat 0 (cadenza.io.scores), so that bar lines fall
+    at whole bars: it has one when its first note falls inside the first bar, on a 16th, and
+    the piece goes on past that bar (a first bar cut short by a meter change has none). The
+    MIDI and MusicXML writers both write such a bar as short as the pickup."""
+    starts = [n.start_beats for p in score.parts for n in p.notes]
+    if not starts:
+        return 0.0
+    first = round(min(starts) * 4) / 4
+    meters = sorted(score.meters, key=lambda m: m.start_beats)
+    if not meters or meters[0].start_beats > 0:
+        return 0.0
+    bar = meters[0].bar_beats
+    if abs(min(starts) - first) > 1e-6 or not 0 < first < bar or score.end_beats <= bar + 1e-6:
+        return 0.0
+    if any(0 < m.start_beats < bar - 1e-6 for m in meters):
+        return 0.0
+    return first
+
+
+# ---------------------------------------------------------------------------------------------
 # keys and meters by name
 
 

@@ -13,7 +13,7 @@ a note shorter than the grid keeps one step):
   instrument: the General MIDI program's name, the program, and the MIDI channel the MIDI
   writer gives it (10 for drums), so that readers get program and drum flag back.
 - bars from the meter map; a meter change inside a bar ends that bar early. A score that opens
-  with a pickup (cadenza.io.midi.pickup_start: the first note inside the first bar, on a 16th)
+  with a pickup (cadenza.score.pickup_start: the first note inside the first bar, on a 16th)
   has it as an implicit bar 0 holding only what is played, as cadenza's reader expects (and
   as the MIDI writer writes it: a short first bar); otherwise the first bar is full.
 - per part: the clef its voice reads in (treble for a soprano or alto, treble-8 for a tenor,
@@ -59,8 +59,8 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from cadenza.io.files import atomic_write
-from cadenza.io.midi import part_channels, pickup_start
-from cadenza.score import Key, Note, Part, Score
+from cadenza.io.midi import part_channels
+from cadenza.score import Key, Note, Part, Score, pickup_start
 from cadenza.theory import is_compound, key_signature, key_signature_alterations, spell
 
 DIVISIONS = 12  # per quarter note: 16ths (3), triplet 8ths (4), triplet 16ths (2) and 32nds (1)
