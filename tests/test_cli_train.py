@@ -92,3 +92,102 @@ def test_bench_cli_trains_evaluates_and_reloads(tmp_path):
     bad.write_bytes(b"not gzip")
     proc = run_cli("bench", "nll", "--data", str(bad), "--steps", "1")
     assert proc.returncode == 2 and "bad.json.gz" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# -- refusals, --resume on a finished run, Ctrl-C: as a user meets them -----------------------------
+
+
+@pytest.mark.parametrize(
+    "given,words",
+    [
+        (["--seed", "-1"], "--seed must be at least 0"),
+        (["--lr", "-1"], "--lr must be positive"),
+        (["--embd", "100", "--heads", "3"], "--embd 100 is not a multiple of --heads 3"),
+        (["--nproc", "0"], "--nproc must be at least 1"),
+        (["--data", "no-such-corpus"], "no-such-corpus"),
+        (["--out-is-a-file"], "is a file, not a folder"),
+    ],
+)
+def test_a_refused_train_leaves_nothing_behind(tmp_path, given, words):
+    out = tmp_path / "new" / "model"
+    if given == ["--out-is-a-file"]:
+        (tmp_path / "new").write_text("a file where the folder would go")
+        given = []
+    before = sorted(tmp_path.rglob("*"))
+    args = ["--data", "bach-chorales", "--out", str(out), *given]
+    one_line_error(run_cli("train", *args), words)
+    assert sorted(tmp_path.rglob("*")) == before  # no folder, no file
+
+
+def test_resume_trains_a_finished_run_further_or_says_how(tiny_model, tmp_path):
+    out = tmp_path / "m"
+    shutil.copytree(tiny_model, out)
+    proc = run_cli("train", "--resume", "--out", str(out), check=True)  # finished at step 8: says how to go on
+    assert "finished its 8 steps" in proc.stderr and f"`cadenza train --resume --out {out} --steps N`" in proc.stderr
+    one_line_error(run_cli("train", "--resume", "--out", str(out), "--steps", "5"), "at step 8 already", "more than 8")
+    one_line_error(run_cli("train", "--resume", "--out", str(out), "--steps", "9", "--minutes", "5"), "not both")
+    proc = run_cli("train", "--resume", "--out", str(out), "--steps", "12", check=True)
+    assert "on from step 8 to step 12" in proc.stderr
+    assert json.loads((out / "checkpoint.json").read_text())["state"]["step"] == 12
+
+
+INTERRUPTIBLE = """
+import sys, time
+def announce(module, name, word, seconds):
+    real = getattr(module, name)
+    def slow(*args, **kwargs):
+        print(word, file=sys.stderr, flush=True)
+        time.sleep(seconds)
+        return real(*args, **kwargs)
+    setattr(module, name, slow)
+import cadenza.data.corpus, cadenza.families.voices
+"""
+
+
+def interruptible(args: list[str], patch: str):
+    """`cadenza ARGS` in a subprocess whose data reading or validation announces itself on stderr
+    and takes a while (`patch`), as a large corpus's would: a moment to press Ctrl-C in."""
+    import os
+    import subprocess
+    import sys
+
+    run = f"sys.argv = ['cadenza', *{args!r}]\nfrom cadenza.cli.main import main\nmain(sys.argv[1:])"
+    code = f"{INTERRUPTIBLE}\n{patch}\n{run}"
+    return subprocess.Popen(
+        [sys.executable, "-c", code], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=os.environ.copy()
+    )
+
+
+def ctrl_c_when(proc, word: str) -> tuple[int, str]:
+    import signal
+
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if word in line:
+            proc.send_signal(signal.SIGINT)
+            break
+    rest = proc.communicate(timeout=120)[1]
+    return proc.returncode, "".join(seen) + rest
+
+
+def test_ctrl_c_while_reading_the_data_says_nothing_was_written(chorale_midi_folder, tmp_path):
+    out = tmp_path / "m"
+    args = ["train", "--data", str(chorale_midi_folder), "--out", str(out), "--steps", "8", "--quiet"]
+    code, err = ctrl_c_when(interruptible(args, "announce(cadenza.data.corpus, 'load', 'READING', 60)"), "READING")
+    assert code == 130 and f"interrupted while reading the data, before training: nothing was written to {out}" in err
+    assert "Traceback" not in err and not out.exists()
+
+
+def test_ctrl_c_during_validation_keeps_a_checkpoint_there_and_says_how_to_resume(chorale_midi_folder, tmp_path):
+    out = tmp_path / "m"
+    args = ["train", "--data", str(chorale_midi_folder), "--out", str(out), "--steps", "40", "--eval-every", "4"]
+    args += ["--embd", "16", "--layers", "1", "--heads", "2", "--block-size", "64", "--batch-size", "2", "--quiet"]
+    patch = "announce(cadenza.families.voices, 'evaluate', 'VALIDATING', 2)"  # checkpoints: every 2 minutes
+    code, err = ctrl_c_when(interruptible(args, patch), "VALIDATING")
+    assert code == 130 and "Traceback" not in err
+    assert "stopping after this step to write a checkpoint" in err
+    assert f"interrupted: {out} holds a checkpoint at step 4 of 40" in err  # the validation finished, then saved
+    assert f"continue with `cadenza train --resume --out {out}`" in err
+    proc = run_cli("train", "--resume", "--out", str(out), "--quiet", check=True)
+    assert json.loads((out / "checkpoint.json").read_text())["state"]["step"] == 40, proc.stderr

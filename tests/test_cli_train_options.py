@@ -98,9 +98,12 @@ def test_train_with_a_config_file_records_its_settings(tmp_path, chorale_midi_fo
     assert (train["n_layer"], train["n_embd"], train["block_size"], train["steps"]) == (1, 32, 64, 2)
 
 
-def test_resume_refuses_new_settings(tmp_path):
-    proc = run_cli("train", "--resume", "--out", str(tmp_path), "--minutes", "3")
-    assert proc.returncode == 2 and "--resume continues with the run's own settings" in proc.stderr
+def test_resume_refuses_new_settings_by_their_flags(tmp_path):
+    proc = run_cli("train", "--resume", "--out", str(tmp_path), "--layers", "3", "--embd", "64")
+    assert (
+        proc.returncode == 2 and "--resume continues with the run's own settings; drop --layers, --embd" in proc.stderr
+    )
+    assert "only --steps or --minutes" in proc.stderr
 
 
 def test_the_registry_knows_each_kind_once():

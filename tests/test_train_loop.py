@@ -67,3 +67,30 @@ def test_patience_stops_a_run_that_no_longer_improves(tmp_path, data):
         resume=True,
     )
     assert resumed.step == 50  # a stopped run stays stopped
+
+
+@pytest.mark.slow  # about 100 real training steps
+def test_a_longer_time_budget_trains_a_finished_run_further(tmp_path, data, monkeypatch):
+    """On a fake clock (1 s a step, no validation cost): a 1-minute run, then the same run
+    resumed with --minutes 2, the new total, trains about another minute's steps."""
+    import types
+
+    now = [0.0]
+    monkeypatch.setattr(loop, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
+    tok = VoicesTokenizer(VoicesConfig(n_voices=4, steps_per_beat=2))
+
+    def fit(minutes, resume):
+        model = Transformer(
+            ModelConfig(vocab_size=tok.vocab_size, block_size=64, n_layer=1, n_head=2, n_embd=32, dropout=0.0)
+        )
+        c = cfg(steps=0, minutes=minutes, eval_every=1000, checkpoint_minutes=100.0)
+        tick = lambda state, loss, lr: now.__setitem__(0, now[0] + 1.0)
+        return loop.fit(
+            model, c, Batches(data, tok, 64, 0, 3), lambda m: 1.0, tmp_path, {"train": vars(c)}, resume, tick
+        )
+
+    first = fit(1.0, False)
+    assert 55 <= first.step <= 60
+    second = fit(2.0, True)
+    assert 115 <= second.step <= 121 and second.elapsed_s <= 120.0  # the new total kept
+    assert fit(2.0, True).step == second.step  # the same total again: finished, nothing more

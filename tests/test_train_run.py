@@ -136,3 +136,125 @@ def test_an_interrupted_benchmark_run_resumes_to_the_same_model(tmp_path):
     # the same windows (the batch generator's state was restored), the same weights
     for (name, x), (_, y) in zip(straight.state_dict().items(), resumed.state_dict().items()):
         assert torch.equal(x, y), name
+
+
+@pytest.mark.slow  # 16 training steps
+def test_progress_lines_and_the_final_report_agree(tmp_path, folder):
+    """Each validation is reported as it happens, so the last "best" shown is the final report's."""
+    said = []
+    state = run(
+        by_name("voices"),
+        cfg(data=str(folder), steps=16, eval_every=4),
+        tmp_path,
+        resume=False,
+        force=False,
+        quiet=False,  # under pytest stderr is no terminal: progress comes as lines
+        command="cadenza train (test)",
+        echo=said.append,
+    )
+    shown = [line for line in said if "validation loss" in line and line.startswith("step ")]
+    assert len(shown) == 4 and shown[-1].startswith("step 16/16: validation loss")
+    valid = [h[2] for h in state.history]
+    best_step = state.history[valid.index(min(valid))][0]
+    done = [line for line in said if line.startswith("done:")][0]
+    assert f"best validation loss {min(valid):.4f} nats per cell at step {best_step}" in done
+    assert f"{state.history[-1][2]:.4f}" in shown[-1]
+
+
+@pytest.mark.slow  # 16 training steps
+def test_a_run_too_short_to_learn_says_so_at_the_start_and_the_end(tmp_path, folder):
+    said = []
+    state = run(
+        by_name("voices"),
+        cfg(data=str(folder), steps=16, eval_every=8),
+        tmp_path,
+        resume=False,
+        force=False,
+        quiet=False,
+        command="cadenza train (test)",
+        echo=said.append,
+    )
+    warnings = [line for line in said if line.startswith("warning:")]
+    assert len(warnings) == 2, said
+    start, end = warnings
+    assert said.index(start) < said.index([line for line in said if line.startswith("step ")][0])  # before training
+    # the threshold comes from what the shipped voices models trained (folk: 800 steps, chorales: 1200)
+    assert "16 steps are too few" in start and "folk, chorales" in start and "800 to 1,200 steps" in start
+    assert "--steps 800" in start
+    assert f"`cadenza train --resume --out {tmp_path} --minutes" in end and "--steps 800" in end
+    assert state.step == 16
+
+
+@pytest.mark.slow  # a time budget of a few seconds
+def test_a_short_time_budget_warns_once_it_is_timed(tmp_path, folder):
+    said = []
+    run(
+        by_name("voices"),
+        cfg(data=str(folder), steps=0, minutes=0.04, eval_every=1000),
+        tmp_path,
+        resume=False,
+        force=False,
+        quiet=False,
+        command="cadenza train (test)",
+        echo=said.append,
+    )
+    warnings = [line for line in said if line.startswith("warning:")]
+    assert len(warnings) == 2 and "steps are too few" in warnings[0] and "minutes here (--minutes" in warnings[0]
+
+
+@pytest.mark.slow  # three short training runs
+def test_resume_with_steps_or_minutes_trains_a_finished_run_further(tmp_path, folder):
+    from cadenza.errors import OptionError
+
+    def again(extend=None):
+        said = []
+        state = run(
+            by_name("voices"),
+            None,
+            tmp_path,
+            resume=True,
+            force=False,
+            quiet=True,
+            command="cadenza train --resume",
+            echo=said.append,
+            extend=extend,
+        )
+        return state, said
+
+    train(cfg(data=str(folder), steps=8, eval_every=4), tmp_path)
+    state, said = again()  # finished: nothing to do, and it says how to go on
+    assert state.step == 8 and "finished its 8 steps" in said[0] and "--steps N` (N above 8)" in said[0]
+    with pytest.raises(OptionError, match="at step 8 already; with --resume, --steps is the run's new total"):
+        again({"steps": 8})
+    with pytest.raises(OptionError, match="not both"):
+        again({"steps": 12, "minutes": 5.0})
+    state, said = again({"steps": 12})
+    assert state.step == 12 and said[0].startswith(f"training {tmp_path} on from step 8 to step 12")
+    meta = json.loads((tmp_path / "model.json").read_text())
+    assert meta["train"]["steps"] == 12 and meta["extended"] == [[8, "--steps 12"]]
+    assert "trained further from step 8 with `--resume --steps 12`" in (tmp_path / "card.md").read_text()
+    record = json.loads((tmp_path / "checkpoint.json").read_text())
+    minutes = record["state"]["elapsed_s"] / 60
+    state, said = again({"minutes": minutes + 0.03})  # a time budget: about two more seconds
+    assert state.step > 12 and state.total_steps == state.step
+    assert json.loads((tmp_path / "checkpoint.json").read_text())["train"]["steps"] == 0
+
+
+@pytest.mark.slow  # two short training runs
+def test_ctrl_c_finishes_the_step_writes_a_checkpoint_and_says_how_to_go_on(tmp_path, folder, capsys):
+    import os
+    import signal
+
+    def ctrl_c_at_5(state, loss, lr):
+        if state.step == 5:
+            os.kill(os.getpid(), signal.SIGINT)  # as a terminal's Ctrl-C, mid-run
+
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg(data=str(folder), steps=12, eval_every=20, checkpoint_minutes=10.0), tmp_path, on_step=ctrl_c_at_5)
+    assert json.loads((tmp_path / "checkpoint.json").read_text())["state"]["step"] == 5  # nothing lost
+    err = capsys.readouterr().err  # said even when quiet
+    assert "stopping after this step" in err
+    assert f"checkpoint at step 5 of 12; continue with `cadenza train --resume --out {tmp_path}`" in err
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C is Python's own again
+    state = train(None, tmp_path, resume=True)
+    assert state.step == 12

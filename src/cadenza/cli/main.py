@@ -45,7 +45,12 @@ def main(argv: list[str] | None = None) -> None:
     command = typer.main.get_command(app)
     _plain_usage(command)
     try:
-        command.main(args=argv, prog_name="cadenza", standalone_mode=False)
+        status = command.main(args=argv, prog_name="cadenza", standalone_mode=False)
+        # typer returns Ctrl-C (as 130) and a command's typer.Exit as the status instead of raising
+        if status == 130:
+            say("interrupted")
+        if isinstance(status, int) and status:
+            sys.exit(status)
     except click.NoArgsIsHelpError as e:  # `cadenza` or `cadenza baseline` alone: show help
         typer.echo(e.ctx.get_help())
     except click.UsageError as e:

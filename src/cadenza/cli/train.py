@@ -48,30 +48,46 @@ def train(
     ),
     orderless: bool = typer.Option(False, "--orderless", help="shorthand for --family orderless"),
     config: Optional[Path] = CONFIG,
-    resume: bool = typer.Option(False, help="continue an interrupted run in --out (with its saved settings)"),
+    resume: bool = typer.Option(
+        False,
+        help="continue an interrupted run in --out (with its saved settings); with --steps or --minutes (the "
+        "run's new total), train a finished run further",
+    ),
     force: bool = typer.Option(False, help="start over in an --out that already holds a model"),
     nproc: int = NPROC,
     quiet: bool = typer.Option(False),
     settings: dict = None,  # type: ignore[assignment]
 ):
     """Train a model on a corpus or a folder of your own files."""
-    from cadenza import families
-    from cadenza.errors import OptionError
-    from cadenza.train import distributed, run
+    from cadenza.train import distributed
 
     distributed.check_nproc(nproc)
 
     command = "cadenza train " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+    _train(out, family, orderless, config, resume, force, nproc, quiet, settings, command)
+    if distributed.rank() == 0:
+        typer.echo(str(out))
+
+
+def _train(out, family, orderless, config, resume, force, nproc, quiet, settings, command):
+    from cadenza import families
+    from cadenza.errors import OptionError
+    from cadenza.train import distributed, run
+
     if resume:
-        if settings or config:
-            given = ", ".join(f"--{k.replace('_', '-')}" for k in settings) or "--config"
-            raise OptionError(f"--resume continues with the run's own settings; drop {given}")
+        extend = resume_settings(settings, config)
         record = run.read_record(out)
         fam = families.of_meta(record, str(out / "checkpoint.json"))
-        if distributed.should_launch(nproc):
+        if distributed.should_launch(nproc):  # refusals and a finished run's answer come before torchrun starts
+            changes = run.extension(out, record, extend)
+            if not changes and run.is_finished(record["state"]):
+                _echo(quiet)(run.finished_message(out, record, command))
+                return
             distributed.check_split(fam.load().Config.from_record(record["train"]).batch_size, nproc)
-            raise typer.Exit(distributed.launch(nproc, sys.argv[1:]))
-        run.run(fam, None, out, resume=True, force=force, quiet=quiet, command=command, echo=_echo(quiet))
+            sys.exit(distributed.launch(nproc, sys.argv[1:]))
+        run.run(
+            fam, None, out, resume=True, force=force, quiet=quiet, command=command, echo=_echo(quiet), extend=extend
+        )
     else:
         if orderless and family not in ("voices", "orderless"):  # voices: --family's default
             raise OptionError(f"--orderless and --family {family} contradict each other; give one")
@@ -79,13 +95,30 @@ def train(
         cfg = config_from(fam.load().Config, fam.name, read_config_file(config) if config else {}, settings, config)
         if not cfg.data:
             raise OptionError("give --data (a corpus name or a folder), or --resume to continue a run in --out")
+        run.start_or_resume(out, resume=False, force=force)  # before reading any data: a refusal writes nothing
         if distributed.should_launch(nproc):  # the options are checked here, in one line, before torchrun starts
             distributed.check_split(cfg.batch_size, nproc)
-            run.start_or_resume(out, resume=False, force=force)
-            raise typer.Exit(distributed.launch(nproc, sys.argv[1:]))
+            sys.exit(distributed.launch(nproc, sys.argv[1:]))
         run.run(fam, cfg, out, resume=False, force=force, quiet=quiet, command=command, echo=_echo(quiet))
-    if distributed.rank() == 0:
-        typer.echo(str(out))
+
+
+def resume_settings(settings: dict, config) -> dict:
+    """The settings `--resume` may take: --steps or --minutes, the run's new total (to train a
+    finished run further); any other is refused, by its flag, not ignored."""
+    from cadenza.cli.common import config_fields
+    from cadenza.errors import OptionError
+    from cadenza.settings import flag_of
+    from cadenza.train.run import EXTENDS
+
+    others = [k for k in settings if k not in EXTENDS]
+    if others or config:
+        owners = config_fields(known_configs())
+        given = ", ".join(flag_of(owners[k][0][1]) for k in others) if others else "--config"
+        raise OptionError(
+            f"--resume continues with the run's own settings; drop {given} "
+            "(only --steps or --minutes, the run's new total, may be given)"
+        )
+    return dict(settings)
 
 
 def _benchmark_config():
@@ -144,15 +177,21 @@ def bench_nll(
             )
         fam = families.by_name("benchmark")
         if resume:
-            if settings or config:
-                raise OptionError("--resume continues with the run's own settings; drop the training options")
-            cfg = bench.Config.from_record(run.read_record(out)["train"])
+            extend = resume_settings(settings, config)
+            record = run.read_record(out)
+            cfg = bench.Config.from_record(record["train"])
             if Path(cfg.data).resolve() != data.resolve():
                 raise OptionError(f"{out} was trained on {cfg.data}; resume it with --data {cfg.data}")
             if launching:
-                distributed.check_split(cfg.batch_size, nproc)
-                raise typer.Exit(distributed.launch(nproc, sys.argv[1:]))
-            run.run(fam, None, out, resume=True, force=force, quiet=quiet, command=command, echo=echo)
+                if not run.extension(out, record, extend) and run.is_finished(record["state"]):
+                    echo(run.finished_message(out, record, command))
+                else:
+                    distributed.check_split(cfg.batch_size, nproc)
+                    sys.exit(distributed.launch(nproc, sys.argv[1:]))
+            else:
+                run.run(
+                    fam, None, out, resume=True, force=force, quiet=quiet, command=command, echo=echo, extend=extend
+                )
         else:
             from cadenza.train.loop import bf16_is_fast
 
@@ -161,7 +200,7 @@ def bench_nll(
             cfg = config_from(bench.Config, fam.name, read_config_file(config) if config else {}, given, config)
             if launching:
                 distributed.check_split(cfg.batch_size, nproc)
-                raise typer.Exit(distributed.launch(nproc, sys.argv[1:]))
+                sys.exit(distributed.launch(nproc, sys.argv[1:]))
             run.run(fam, cfg, out, resume=False, force=force, quiet=quiet, command=command, echo=echo)
         if not main:
             return

@@ -225,16 +225,23 @@ def _figures(report: dict) -> list[tuple[str, str]]:
 
 
 def write_report(report: dict, out_stem: Path, force: bool = False) -> list[Path]:
-    from cadenza.io.files import atomic_write, check_writable
+    """STEM.json and STEM.html. Both are written in full (under temporary names) before either
+    is renamed into place, so a killed run leaves the old pair, or none, or at worst a new JSON
+    beside an old HTML: never a part of a file."""
+    from cadenza.io.files import atomic_write_all, check_writable
 
     json_path, html_path = out_stem.parent / f"{out_stem.name}.json", out_stem.parent / f"{out_stem.name}.html"
     for p in (json_path, html_path):
         check_writable(p, force)
     figures = _figures(report)
     public = {k: v for k, v in report.items() if k != "_examples"}
-    atomic_write(json_path, (json.dumps(public, indent=1, default=_jsonable) + "\n").encode(), force=force)
-    atomic_write(html_path, _html(public, figures).encode(), force=force)
-    return [json_path, html_path]
+    return atomic_write_all(
+        [
+            (json_path, (json.dumps(public, indent=1, default=_jsonable) + "\n").encode()),
+            (html_path, _html(public, figures).encode()),
+        ],
+        force=force,
+    )
 
 
 def _jsonable(x):

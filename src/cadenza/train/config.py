@@ -76,6 +76,14 @@ class RunConfig:
     @classmethod
     def from_record(cls, record: dict):
         """The config a run recorded (a checkpoint's or model.json's "train"), keeping only the
-        fields this config has: a run recorded before a field was dropped still resumes."""
+        fields this config has: a run recorded before a field was dropped still resumes. A field
+        the record lacks (it was added later) takes the value runs had before it existed
+        (RECORDED_BEFORE) where that differs from today's default, else the default."""
         names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in record.items() if k in names})
+        before = {k: v for k, v in RECORDED_BEFORE.items() if k in names}
+        return cls(**{**before, **{k: v for k, v in record.items() if k in names}})
+
+
+# What a recorded run that predates a field used, where today's default differs: --rope became
+# the voices family's default after the first models (learned absolute positions) were trained.
+RECORDED_BEFORE = {"rope": False}

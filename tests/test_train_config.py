@@ -1,0 +1,21 @@
+"""cadenza.train.config: a run's settings, and what a recorded run meant by the ones it lacks."""
+
+from cadenza.families.voices import Config
+
+
+def test_rotary_positions_are_the_default_and_old_runs_keep_theirs():
+    assert Config(data="x").rope  # the chorales card: rotary positions 0.16 nats per cell better
+    recorded = {k: v for k, v in vars(Config(data="x", steps=5)).items() if k != "rope"}
+    assert Config.from_record(recorded).rope is False  # a run recorded before --rope existed: learned positions
+    assert Config.from_record({**recorded, "rope": True}).rope is True
+
+
+def test_a_shipped_model_trained_with_learned_positions_resumes_with_them():
+    from cadenza import hub
+    from cadenza.nn.checkpoint import read_meta
+
+    meta = read_meta(hub.find_model("folk"))  # trained before --rope was recorded
+    assert "rope" not in meta["train"] and not meta["model"].get("rope")
+    assert Config.from_record(meta["train"]).rope is False
+    network, _ = hub.load_network(hub.find_model("folk"))  # and still loads as it was saved
+    assert network.pos_emb is not None
