@@ -59,3 +59,24 @@ def test_the_final_cadence_is_v_i_and_every_voice_ends_with_the_melody():
         assert before.pitch % 12 == (key.tonic + 7) % 12
         assert {n.pitch % 12 for n in bass if n.end_beats > last.start_beats + 1e-6} == {key.tonic}
         assert max(n.end_beats for n in score.notes()) == last.end_beats
+
+
+def test_infill_counts_bars_after_a_pickup():
+    """--bars 1-1 of a piece with a pickup rewrites the first full bar (MuseScore's bar 1), not
+    the bar the pickup sits in."""
+    from cadenza import hub
+    from cadenza.score import Note, Part, Score
+
+    h = hub.load("harmonizer", expect="orderless")
+    lines = [(72, 67, 64, 48), (71, 67, 62, 43), (72, 67, 64, 48), (74, 65, 62, 47)]
+    parts = []
+    for v in range(4):
+        notes = [Note(lines[0][v], 3.0, 1.0)] + [Note(lines[b % 4][v], 4.0 + 4 * b, 4.0) for b in range(3)]
+        parts.append(Part(f"v{v}", 0, False, notes))
+    score = Score(parts=parts)
+    [r] = h.infill(score, (1, 1), ["alto"], seed=1)
+    alto_before, alto_after = parts[1].notes, r.score.parts[1].notes
+    assert [n for n in alto_after if n.start_beats < 4.0] == [n for n in alto_before if n.start_beats < 4.0]
+    assert [n for n in alto_after if n.start_beats >= 8.0] == [n for n in alto_before if n.start_beats >= 8.0]
+    with pytest.raises(OptionError, match="3 bars after its pickup"):
+        h.infill(score, (3, 4), ["alto"], seed=1)

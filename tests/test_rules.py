@@ -51,3 +51,15 @@ def test_bad_fixed_cells_file_names_the_file(tmp_path):
     bad.write_text('[{"bar": 1, "voice": "bass"}]')
     with pytest.raises(InputError, match="cells.json: item 1 needs"):
         load_fixed_cells(bad, SATB)
+
+
+def test_bars_count_after_a_pickup_as_notation_shows_them():
+    """MuseScore numbers a pickup 0: in a piece that opens with one, --fix 1:1 is the first full bar."""
+    from cadenza.plan.rules import FixedNote, Rules
+    from cadenza.score import Meter, Note, Part, Score
+
+    pickup = Score(parts=[Part("p", 0, False, [Note(67, 3.0, 1.0), Note(72, 4.0, 4.0), Note(71, 8.0, 4.0)])])
+    plain = Score(parts=[Part("p", 0, False, [Note(72, 0.0, 4.0), Note(71, 4.0, 4.0)])])
+    rules = Rules(fixed=[FixedNote(1, 1, 0, 60)])
+    assert rules.counted_in(pickup).fixed[0].start_beats(Meter(0.0, 4, 4)) == 4.0
+    assert rules.counted_in(plain).fixed[0].start_beats(Meter(0.0, 4, 4)) == 0.0

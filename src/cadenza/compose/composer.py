@@ -136,8 +136,9 @@ class Composer:
         constraints = self.default_constraints(allow_parallels, final_cadence)
         constraints.voice_ranges = None  # the prompt decides the register
         if rules is not None:
+            rules = rules.counted_in(context)
             for f in rules.fixed:
-                if f.bar <= prompt_bars:
+                if f.bar + f.after_pickup <= prompt_bars:
                     raise OptionError(
                         f"fixed note {f.describe(self.voice_names)} falls inside the prompt "
                         f"({prompt_bars} bars): fix notes in the new bars only"

@@ -25,7 +25,7 @@ from cadenza.nn.orderless import OrderlessModel
 from cadenza.plan.cadences import plan_approach, plan_cadence
 from cadenza.plan.constraints import allowed_cells, fixed_spans
 from cadenza.plan.rules import Rules, voice_index
-from cadenza.score import Note, Part, Score, pitch_to_name
+from cadenza.score import Note, Part, Score, pickup_start, pitch_to_name
 from cadenza.theory import (
     SATB_RANGES,
     beat_beats,
@@ -99,7 +99,7 @@ class Harmonizer:
         if not 2 <= voices <= self.n_voices:
             raise OptionError(f"--voices must be 2 to {self.n_voices}, not {voices}")
         line = melody_line(melody, track, source)
-        rules = rules or Rules()
+        rules = (rules or Rules()).counted_in(melody)
         spb = self.steps_per_beat
         meter = melody.meter
         bar_steps = max(1, round(meter.bar_beats * spb))
@@ -218,7 +218,7 @@ class Harmonizer:
         voices (default: all) written anew. Notes that start outside the region are kept as they
         are (one that starts before the region and sounds into it is kept whole and heard by the
         model); new notes start inside it and end by its end."""
-        rules = rules or Rules()
+        rules = (rules or Rules()).counted_in(score)
         parts = [p for p in score.parts if p.notes and not p.is_drum]
         if len(parts) != self.n_voices:
             raise OptionError(
@@ -230,19 +230,20 @@ class Harmonizer:
         first, last = bars
         meter, spb = score.meter, self.steps_per_beat
         bar_steps = round(meter.bar_beats * spb)
+        pickup = int(pickup_start(score) > 0)  # bars count as notation shows them: a pickup is bar 0
         total_bars = math.ceil(score.end_beats / meter.bar_beats - 1e-9)
-        if first < 1 or last < first:
+        if first < 1 - pickup or last < first:
             raise OptionError(f"the region of bars {first}-{last} is empty (bars count from 1)")
-        if last > total_bars:
+        if last > total_bars - pickup:
             raise OptionError(
-                f"{source}: the region {first}-{last} runs past the end of the piece ({total_bars} bars); "
-                f"give bars within 1-{total_bars}"
+                f"{source}: the region {first}-{last} runs past the end of the piece ({total_bars - pickup} bars"
+                f"{' after its pickup' if pickup else ''}); give bars within {1 - pickup}-{total_bars - pickup}"
             )
         order = sorted(range(len(parts)), key=lambda i: -sum(x.pitch for x in parts[i].notes) / len(parts[i].notes))
         lines = [cut_top_line(parts[i].notes) for i in order]  # voice v: the part with the v-th highest mean pitch
         T = total_bars * bar_steps
         self._check_length(T, source)
-        a, b = (first - 1) * bar_steps, last * bar_steps
+        a, b = (first - 1 + pickup) * bar_steps, (last + pickup) * bar_steps
         grid = np.zeros((T, self.n_voices), dtype=np.int64)
         hidden = np.zeros(grid.shape, dtype=bool)
         hidden[a:b, chosen] = True

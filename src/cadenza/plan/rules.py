@@ -7,6 +7,9 @@ and notes fixed at given places (on the command line or in a JSON file of fixed 
     --fix 5:2.5:soprano=F#4/2    ... lasting 2 beats (default: 1 beat)
     --fixed-cells cells.json     [{"bar": 3, "beat": 1, "voice": "bass", "pitch": "D3", "beats": 1}, ...]
 
+Bars are numbered as notation shows them: in a piece that opens with a pickup, bar 1 is the
+first full bar (MuseScore numbers the pickup 0).
+
 The generators turn these into masks on the model's choices (cadenza.compose.sampler for the causal
 model, cadenza.compose.harmonizer for the orderless one) and refuse, with a message naming the
 conflict, rules that cannot all be met.
@@ -17,11 +20,11 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from cadenza.errors import InputError, MusicError, OptionError
-from cadenza.score import Key, Meter, name_to_pitch, parse_key, pitch_to_name
+from cadenza.score import Key, Meter, Score, name_to_pitch, parse_key, pickup_start, pitch_to_name
 from cadenza.theory import scale
 
 
@@ -32,9 +35,10 @@ class FixedNote:
     voice: int  # 0 = highest
     pitch: int
     beats: float = 1.0
+    after_pickup: bool = False  # the piece opens with a pickup: bar 1 is the Score's second bar
 
     def start_beats(self, meter: Meter) -> float:
-        return (self.bar - 1) * meter.bar_beats + (self.beat - 1)
+        return (self.bar - 1 + self.after_pickup) * meter.bar_beats + (self.beat - 1)
 
     def check_in_bar(self, meter: Meter, names: list[str]) -> None:
         if self.beat - 1 >= meter.bar_beats:
@@ -51,6 +55,12 @@ class Rules:
     scale: Key | None = None
     ranges: dict[int, tuple[int, int]] = field(default_factory=dict)  # voice -> inclusive MIDI range
     fixed: list[FixedNote] = field(default_factory=list)
+
+    def counted_in(self, score: Score) -> Rules:
+        """These rules with their bar numbers read as `score`'s notation shows them (after its
+        pickup, when it opens with one)."""
+        pickup = pickup_start(score) > 0
+        return replace(self, fixed=[replace(f, after_pickup=pickup) for f in self.fixed])
 
     def allows(self, voice: int, pitch: int) -> bool:
         lo, hi = self.ranges.get(voice, (0, 127))
