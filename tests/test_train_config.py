@@ -1,5 +1,7 @@
 """cadenza.train.config: a run's settings, and what a recorded run meant by the ones it lacks."""
 
+import pytest
+
 from cadenza.families.voices import Config
 
 
@@ -19,3 +21,21 @@ def test_a_shipped_model_trained_with_learned_positions_resumes_with_them():
     assert Config.from_record(meta["train"]).rope is False
     network, _ = hub.load_network(hub.find_model("folk"))  # and still loads as it was saved
     assert network.pos_emb is not None
+
+
+@pytest.mark.parametrize(
+    "family, settings, words",
+    [
+        ("voices", {"valid_percent": 0}, "--valid-percent must be 1 to 50"),
+        ("orderless", {"valid_percent": 90}, "--valid-percent must be 1 to 50"),
+        ("voices", {"max_pieces": -1}, "--max-pieces must be 0"),
+        ("voices", {"n_embd": 36, "n_head": 4}, "--no-rope"),
+    ],
+)
+def test_data_and_head_options_are_checked_with_a_way_out(family, settings, words):
+    from cadenza.errors import OptionError
+    from cadenza.families import by_name
+
+    config = by_name(family).load().Config
+    with pytest.raises(OptionError, match=words):
+        config(data="x", **settings)

@@ -18,7 +18,7 @@ import numpy as np
 from cadenza.errors import OptionError, TokenizeError
 from cadenza.settings import setting
 from cadenza.tokenize.cells import MASK, N_CELL, REST, CellsTokenizer
-from cadenza.train.config import RunConfig
+from cadenza.train.config import RunConfig, check_data_options
 from cadenza.train.run import CardFacts, Prepared, check_enough
 
 if TYPE_CHECKING:  # torch is imported where it is used: `cadenza --help` reads the configs without it
@@ -43,6 +43,7 @@ class Config(RunConfig):
         from cadenza.nn.orderless import OrderlessConfig
 
         super().__post_init__()
+        check_data_options(self.valid_percent, self.max_pieces)
         longest = OrderlessConfig().block_size
         if not self.steps_per_beat <= self.window_steps <= longest:
             raise OptionError(

@@ -20,7 +20,7 @@ from cadenza.data.corpus import Piece
 from cadenza.errors import OptionError, TokenizeError
 from cadenza.settings import setting
 from cadenza.tokenize.voices import HOLD, N_PITCHES, PAD, PITCH0, REST, VoicesConfig, VoicesTokenizer
-from cadenza.train.config import RunConfig
+from cadenza.train.config import RunConfig, check_data_options
 from cadenza.train.run import CardFacts, Prepared, check_enough
 
 if TYPE_CHECKING:  # torch is imported where it is used: `cadenza --help` reads the configs without it
@@ -52,8 +52,10 @@ class Config(RunConfig):
             raise OptionError("--block-size must be at least 16")
         if self.rope and (self.n_embd // self.n_head) % 2:
             raise OptionError(
-                f"rotary positions need an even head size: --embd / --heads is {self.n_embd // self.n_head}"
+                f"rotary positions need an even head size: --embd / --heads is {self.n_embd // self.n_head}; "
+                "change one of them, or give --no-rope"
             )
+        check_data_options(self.valid_percent, self.max_pieces)
         self.programs = tuple(self.programs)
 
     def tokenizer(self) -> VoicesTokenizer:

@@ -87,3 +87,12 @@ class RunConfig:
 # What a recorded run that predates a field used, where today's default differs: --rope became
 # the voices family's default after the first models (learned absolute positions) were trained.
 RECORDED_BEFORE = {"rope": False}
+
+
+def check_data_options(valid_percent: int, max_pieces: int) -> None:
+    """The data options the corpus families share: a validation share that leaves both splits
+    pieces, and a piece limit that is not negative."""
+    if not 1 <= valid_percent <= 50:
+        raise OptionError(f"--valid-percent must be 1 to 50, not {valid_percent}")
+    if max_pieces < 0:
+        raise OptionError(f"--max-pieces must be 0 (all) or more, not {max_pieces}")
