@@ -293,7 +293,8 @@ def test_a_checkpoint_record_comes_from_its_weights_when_the_json_lags(tmp_path)
     import torch
     from safetensors.torch import save_file
 
-    from cadenza.train.records import HEADER_KEY, checkpoint_record, repair_pairs
+    from cadenza.nn.checkpoint import HEADER_KEY
+    from cadenza.train.records import checkpoint_record, repair_pairs
 
     new = {"tokenizer": {"kind": "voices"}, "state": {"step": 7}}
     save_file({"x": torch.zeros(2)}, str(tmp_path / "checkpoint.safetensors"), metadata={HEADER_KEY: json.dumps(new)})

@@ -19,21 +19,36 @@ if TYPE_CHECKING:  # torch is imported where it is used: reading a model.json ne
     import torch.nn as nn
 
 
+HEADER_KEY = "cadenza"  # the .safetensors header entry that holds its .json's content
+
+
 def save_model(model: nn.Module, directory: Path, extra: dict, weights_name: str = "model") -> None:
-    """Write <weights_name>.safetensors and <weights_name>.json atomically into `directory`.
+    """Write <weights_name>.safetensors and <weights_name>.json into `directory`, both whole.
 
     `extra` (tokenizer config, training record...) is stored in the JSON with the network config.
     """
-    from safetensors.torch import save_file
-
-    from cadenza.io.files import atomic_write
-
-    directory.mkdir(parents=True, exist_ok=True)
-    state = weights_to_save(model)
-    atomic_write(directory / f"{weights_name}.safetensors", lambda p: save_file(state, str(p)), force=True)
     config: Any = model.config
     meta = {"model": asdict(config), "architecture": getattr(model, "architecture", "causal"), **extra}
-    atomic_write(directory / f"{weights_name}.json", json.dumps(meta, indent=2).encode(), force=True)
+    write_pair(directory, weights_name, weights_to_save(model), meta, indent=2)
+
+
+def write_pair(directory: Path, name: str, tensors: dict, record: dict, indent: int = 2) -> None:
+    """NAME.safetensors and NAME.json, each written atomically, the weights renamed first and
+    carrying the JSON's content in their own header (HEADER_KEY): a kill between the two renames
+    leaves weights that still say what they are (cadenza.train.records puts the .json right)."""
+    from safetensors.torch import save_file
+
+    from cadenza.io.files import atomic_write_all
+
+    directory.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(record, indent=indent)
+    atomic_write_all(
+        [
+            (directory / f"{name}.safetensors", lambda p: save_file(tensors, str(p), metadata={HEADER_KEY: text})),
+            (directory / f"{name}.json", text.encode()),
+        ],
+        force=True,
+    )
 
 
 def read_meta(directory: Path, weights_name: str = "model") -> dict:

@@ -21,14 +21,13 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import torch
 
-from cadenza.io.files import atomic_write_all
-from cadenza.nn.checkpoint import load_weights, weights_to_save
+from cadenza.nn.checkpoint import load_weights, save_model, weights_to_save, write_pair
 from cadenza.train.config import RunConfig
-from cadenza.train.records import HEADER_KEY, checkpoint_record
+from cadenza.train.records import checkpoint_record
 
 if TYPE_CHECKING:
     from cadenza.train.distributed import Group
@@ -85,28 +84,6 @@ def _optimizer(model: torch.nn.Module, cfg: RunConfig) -> torch.optim.AdamW:
     )
 
 
-def _write_pair(out: Path, name: str, tensors: dict, record: dict, indent: int) -> None:
-    """NAME.safetensors (carrying `record` in its header) and NAME.json, both whole, weights first."""
-    from safetensors.torch import save_file
-
-    text = json.dumps(record, indent=indent)
-    atomic_write_all(
-        [
-            (out / f"{name}.safetensors", lambda p: save_file(tensors, str(p), metadata={HEADER_KEY: text})),
-            (out / f"{name}.json", text.encode()),
-        ],
-        force=True,
-    )
-
-
-def _save_best(model, out: Path, meta: dict) -> None:
-    """model.safetensors + model.json, as cadenza.nn.checkpoint.save_model writes them, with
-    model.json's content also in the weights' header (see the module's docstring)."""
-    config: Any = model.config
-    record = {"model": asdict(config), "architecture": getattr(model, "architecture", "causal"), **meta}
-    _write_pair(out, "model", weights_to_save(model), record, indent=2)
-
-
 def _save_checkpoint(
     out: Path, model, opt, state: TrainState, batches, meta: dict, rng_states: list | None = None
 ) -> None:
@@ -121,7 +98,7 @@ def _save_checkpoint(
         if r:
             tensors[f"torch_rng.{r}"] = rng
     record = {**meta, "state": asdict(state), "data_rng": batches.state()}
-    _write_pair(out, "checkpoint", tensors, record, indent=1)
+    write_pair(out, "checkpoint", tensors, record, indent=1)
 
 
 def _load_checkpoint(out: Path, model, opt, batches, rank: int = 0) -> tuple[TrainState, dict]:
@@ -313,7 +290,7 @@ def fit(
                 if valid < state.best_valid:
                     state.best_valid, saved_best = valid, True
                     if main:
-                        _save_best(
+                        save_model(
                             model,
                             out,
                             {

@@ -10,8 +10,7 @@ import struct
 from pathlib import Path
 
 from cadenza.io.files import atomic_write
-
-HEADER_KEY = "cadenza"  # the .safetensors header entry that holds its .json's content
+from cadenza.nn.checkpoint import HEADER_KEY
 
 
 def header_record(path: Path) -> dict | None:
