@@ -188,3 +188,17 @@ def test_continue_chooses_the_model_and_records_the_choice_and_key(tmp_path):
     assert "model folk (chosen: the prompt is one melody)" in proc.stderr
     record = json.loads((tmp_path / "next.json").read_text())
     assert record["model"] == "folk" and record["model_choice"].startswith("chosen") and record["key"] == "E major"
+
+
+@pytest.mark.slow  # one CLI run with a shipped model
+def test_what_the_prompts_music_cannot_do_names_the_file(tmp_path):
+    """A meter the model never learned came back as "meter 5/8 is not supported ...", no file named."""
+    from cadenza.io import write_score
+    from cadenza.score import Meter
+    from conftest import melody
+
+    tune = melody()
+    tune.meters = [Meter(0.0, 5, 16)]
+    write_score(tune, tmp_path / "odd.mid")
+    proc = run_cli("continue", str(tmp_path / "odd.mid"), "--out", str(tmp_path / "next"), "--formats", "mid")
+    one_line_error(proc, f"error: {tmp_path / 'odd.mid'}: meter 5/16 is not supported by model folk")

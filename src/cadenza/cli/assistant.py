@@ -13,6 +13,7 @@ from cadenza.cli.common import (
     FIXES,
     RANGES,
     SCALE,
+    about_file,
     output_stems,
     pick_seed,
     record_rules,
@@ -60,25 +61,26 @@ def harmonize(
     if n < 1:
         raise OptionError(f"--n must be at least 1, not {n}")
     gibbs, recorded = settings_and_record(GibbsSettings, settings)
-    score = read_score(melody)
+    score = read_score(melody, pitched=True)
     h = assistant.load(model)
     rules = rules_from_options(scale, range_, fix, fixed_cells, h.voice_names)
     seed = pick_seed(seed)
     stems = output_stems(out, f"{melody.stem}-harmonized-seed{seed}", n)
     check_outputs(stems, fmts, force)
-    results = h.harmonize(
-        score,
-        voices=voices,
-        temperature=gibbs.temperature,
-        seed=seed,
-        n=n,
-        track=track,
-        rules=rules,
-        cadences=not free_cadences,
-        iterations=gibbs.iterations,
-        source=str(melody),
-        gibbs=gibbs,
-    )
+    with about_file(melody):
+        results = h.harmonize(
+            score,
+            voices=voices,
+            temperature=gibbs.temperature,
+            seed=seed,
+            n=n,
+            track=track,
+            rules=rules,
+            cadences=not free_cadences,
+            iterations=gibbs.iterations,
+            source=str(melody),
+            gibbs=gibbs,
+        )
     if not quiet:
         say(f"model {h.name}, seed {seed}")
     for stem, r in zip(stems, results):
@@ -133,25 +135,26 @@ def infill(
     if n < 1:
         raise OptionError(f"--n must be at least 1, not {n}")
     gibbs, recorded = settings_and_record(GibbsSettings, settings)
-    score = read_score(piece)
+    score = read_score(piece, pitched=True)
     h = assistant.load(model)
     rules = rules_from_options(scale, range_, fix, fixed_cells, h.voice_names)
     chosen = [v.strip() for v in voices_.split(",") if v.strip()] if voices_ else None
     seed = pick_seed(seed)
     stems = output_stems(out, f"{piece.stem}-infill-seed{seed}", n)
     check_outputs(stems, fmts, force)
-    results = h.infill(
-        score,
-        region,
-        chosen,
-        temperature=gibbs.temperature,
-        seed=seed,
-        n=n,
-        rules=rules,
-        iterations=gibbs.iterations,
-        source=str(piece),
-        gibbs=gibbs,
-    )
+    with about_file(piece):
+        results = h.infill(
+            score,
+            region,
+            chosen,
+            temperature=gibbs.temperature,
+            seed=seed,
+            n=n,
+            rules=rules,
+            iterations=gibbs.iterations,
+            source=str(piece),
+            gibbs=gibbs,
+        )
     if not quiet:
         say(f"model {h.name}, seed {seed}")
     for stem, r in zip(stems, results):

@@ -44,6 +44,18 @@ def progress_bars(quiet: bool = False) -> Iterator[Callable[[str, int, int], Non
             bars.update(task, completed=bars.tasks[task].total)
 
 
+@contextmanager
+def about_file(path) -> Iterator[None]:
+    """What the music in `path` cannot do (a grid it does not fit, notes a tokenizer cannot
+    place) is that file's problem: its message names the file first."""
+    from cadenza.errors import InputError, MusicError, TokenizeError
+
+    try:
+        yield
+    except (MusicError, TokenizeError) as e:
+        raise InputError(path, str(e)) from None
+
+
 def pick_seed(seed: Optional[int]) -> int:
     from cadenza.errors import OptionError
 

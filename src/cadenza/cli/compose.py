@@ -14,6 +14,7 @@ from cadenza.cli.common import (
     FREE_ENDING,
     RANGES,
     SCALE,
+    about_file,
     key_for_scale,
     output_stems,
     pick_seed,
@@ -146,7 +147,7 @@ def continue_(
     if bars < 1 or n < 1:
         raise OptionError(f"--bars and --n must be at least 1 (got bars {bars}, n {n})")
     sampling, recorded = settings_and_record(SamplingSettings, settings)
-    score = read_score(prompt)
+    score = read_score(prompt, pitched=True)
     choice = "given with --model"
     if model is None:
         model, why = composer.model_for_prompt(score)
@@ -157,17 +158,19 @@ def continue_(
     stems = output_stems(out, f"{prompt.stem}-continued-seed{seed}", n)
     check_outputs(stems, fmts, force)
     for i, stem in enumerate(stems):
-        result = c.continue_score(
-            score,
-            bars=bars,
-            temperature=sampling.temperature,
-            top_p=sampling.top_p,
-            top_k=sampling.top_k,
-            seed=seed + i,
-            allow_parallels=allow_parallels,
-            final_cadence=not free_ending,
-            rules=rules,
-        )
+        with about_file(prompt):
+            result = c.continue_score(
+                score,
+                bars=bars,
+                temperature=sampling.temperature,
+                top_p=sampling.top_p,
+                top_k=sampling.top_k,
+                seed=seed + i,
+                allow_parallels=allow_parallels,
+                final_cadence=not free_ending,
+                rules=rules,
+                source=str(prompt),
+            )
         if i == 0 and not quiet:  # after the first piece: an error in the rules stays the only line
             say(f"model {c.name} ({choice}), seed {seed}")
         record = {

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cadenza.compose.settings import SamplingSettings
-from cadenza.errors import OptionError
+from cadenza.errors import InputError, OptionError
 from cadenza.score import Key, Meter, Part, Score, parse_key, parse_meter
 from cadenza.theory import estimate_key, scale, voice_names
 from cadenza.tokenize.voices import VoicesTokenizer
@@ -115,6 +115,7 @@ class Composer:
         allow_parallels: bool = False,
         final_cadence: bool = True,
         rules=None,
+        source: str | None = None,
     ) -> Score:
         """The prompt unchanged, followed by `bars` new bars from the first bar line after it,
         written into the prompt's own instruments: the model's voices, highest first, go to
@@ -129,7 +130,7 @@ class Composer:
         context = between(prompt, offset, until) if (offset, until) != (0.0, math.inf) else prompt
         key = context.key or estimate_key(context.notes())
         meter = context.meter
-        self._check_meter(meter)
+        self._check_meter(meter, source)
         cells = tok.cells(context)
         steps_per_bar = tok.steps_per_bar(meter)
         prompt_bars = len(cells) // steps_per_bar
@@ -210,12 +211,15 @@ class Composer:
             if s1 < total:  # the note ends where the user said: the voice does not hold it on
                 constraints.no_hold.add((s1, f.voice))
 
-    def _check_meter(self, meter: Meter) -> None:
+    def _check_meter(self, meter: Meter, source: str | None = None) -> None:
+        """Refuse a meter the model never learned: as an option's mistake, or, with `source`
+        (the file the meter came from), as that file's."""
         if str(meter) not in self.tokenizer.config.meters:
-            raise OptionError(
+            problem = (
                 f"meter {meter} is not supported by model {self.name} "
                 f"(supported: {', '.join(self.tokenizer.config.meters)})"
             )
+            raise InputError(source, problem) if source else OptionError(problem)
 
 
 def check_tempo(bpm: float) -> None:

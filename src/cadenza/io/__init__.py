@@ -32,7 +32,7 @@ def read_scores(path: str | Path) -> list[Score]:
         what = f"'{suffix}' files" if suffix else "files without a suffix"
         raise InputError(path, f"cannot read {what}; cadenza reads {', '.join(SUFFIXES)}")
     if not path.is_file():
-        raise InputError(path, "no such file")
+        raise InputError(path, "not a regular file (a device or a pipe?)" if path.exists() else "no such file")
     if suffix in MIDI_SUFFIXES:
         from cadenza.io.midi import read_midi
 
@@ -42,9 +42,13 @@ def read_scores(path: str | Path) -> list[Score]:
     return read_with_music21(path)
 
 
-def read_score(path: str | Path) -> Score:
-    """The first (or only) piece in a MIDI, MusicXML, ABC or kern file."""
-    return read_scores(path)[0]
+def read_score(path: str | Path, pitched: bool = False) -> Score:
+    """The first (or only) piece in a MIDI, MusicXML, ABC or kern file. With `pitched` (what
+    continuing, harmonizing and rewriting need), a piece of drums alone is refused."""
+    score = read_scores(path)[0]
+    if pitched and all(p.is_drum for p in score.parts if p.notes):
+        raise InputError(path, "only drums, no pitched notes (every note is on channel 10)")
+    return score
 
 
 def write_score(score: Score, path: str | Path, force: bool = False) -> Path:

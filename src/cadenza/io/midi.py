@@ -3,7 +3,9 @@
 Reading uses symusic (fast, and strict about corrupt files); writing uses mido, so that the
 bytes we write are exactly the ones chosen here: type 1, 480 ticks per quarter, a conductor
 track 0 with every tempo, meter and key change, then one named track per Part with its
-program at tick 0 and its own channel (drums on channel 10, i.e. channel index 9).
+program at tick 0 and its own channel (drums on channel 10, i.e. channel index 9). A pickup
+is written as a short first bar (pickup_start), keys as spelled (Cb major: 7 flats), track
+names in ASCII where they can be.
 """
 
 from __future__ import annotations
@@ -14,35 +16,35 @@ from typing import Any, TypeVar
 
 from cadenza.errors import InputError
 from cadenza.io.files import atomic_write
-from cadenza.score import Key, Meter, Note, Part, Score, Tempo
+from cadenza.score import Key, Meter, Note, Part, Score, Tempo, pickup_start
 
 TICKS_PER_QUARTER = 480
 DRUM_CHANNEL = 9  # "channel 10" in General MIDI's 1-based numbering
 _MELODIC_CHANNELS = tuple(c for c in range(16) if c != DRUM_CHANNEL)
 
-# Conventional key spellings by tonic pitch class: flats for F, Bb, Eb, Ab, Db, Gb major and
-# d, g, c, f, bb, eb minor; sharps otherwise (B major, not Cb; g# minor, not ab).
-_MAJOR_SPELLING = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
-_MINOR_SPELLING = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
-
 Change = TypeVar("Change", Tempo, Meter, Key)
 
 
 def key_spelling(key: Key) -> str:
-    """The tonic's conventional name: Key(0, 10, 'major') -> 'Bb', Key(0, 6, 'minor') -> 'F#'."""
-    return (_MINOR_SPELLING if key.mode == "minor" else _MAJOR_SPELLING)[key.tonic % 12]
+    """The tonic as the key spells it (Key.tonic_name): 'Bb', 'F#', 'Cb' for Cb major."""
+    return key.tonic_name
 
 
 def mido_key_name(key: Key) -> str:
-    """The name mido uses in a key_signature message: 'D', 'F#m', 'Bb', 'Ebm'."""
+    """The name mido uses in a key_signature message: 'D', 'F#m', 'Bb', 'Ebm', 'Cb' (7 flats)."""
     return key_spelling(key) + ("m" if key.mode == "minor" else "")
 
 
 def key_from_sharps(sharps: int, minor: bool, start_beats: float = 0.0) -> Key:
-    """A key signature's sharps count (negative for flats) and mode -> Key.
-    Each sharp moves the major tonic a fifth up; the minor tonic is a minor third below it."""
+    """A key signature's sharps count (negative for flats) and mode -> Key, spelled as the
+    signature says (-7: Cb major, 5: B major). Each sharp moves the major tonic a fifth up;
+    the minor tonic is a minor third below it."""
+    from cadenza.theory import name_of_fifths
+
     tonic = (7 * sharps + (9 if minor else 0)) % 12
-    return Key(start_beats, tonic, "minor" if minor else "major")
+    letter, alter = name_of_fifths(sharps + (3 if minor else 0))
+    name = letter + ("#" * alter if alter > 0 else "b" * -alter)
+    return Key(start_beats, tonic, "minor" if minor else "major", name)
 
 
 def sorted_changes(changes: list[Change], default: Change | None) -> list[Change]:
@@ -61,55 +63,200 @@ def sorted_changes(changes: list[Change], default: Change | None) -> list[Change
 # reading
 
 
+# Times past this are a damaged file, not music: 100,000 beats is about 14 hours at 120 bpm. A
+# note at tick 2**31 would otherwise ask every later step for a piece millions of bars long.
+MAX_BEATS = 100_000
+METER_DENOMINATORS = (1, 2, 4, 8, 16, 32, 64, 128)  # what MIDI can store: a power of two
+
+
 def read_midi(path: str | Path) -> Score:
     """Read a Standard MIDI File. Each track becomes a Part (symusic also splits a track by
     channel, so type-0 files come out one Part per channel); empty tracks are dropped. Notes
-    of zero length (common for drums) get one tick. The title is the file's name.
+    of zero length (common for drums) get one tick. The title is the file's name. Time
+    signatures, tempos and key signatures that cannot be meant (0/0, a zero tempo, 9 sharps)
+    are ignored.
 
-    Raises InputError for a missing, empty, corrupt or note-less file.
+    Raises InputError, one line naming the file and the problem in plain words, for a file that
+    is missing, empty or not a Standard MIDI File; that is damaged (truncated, a chunk length
+    past the end of the file, undecodable events); that has zero ticks per quarter, SMPTE
+    timing, no tracks or no notes; or a note beyond MAX_BEATS.
     """
     import symusic
 
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "no such file")
-    if path.stat().st_size == 0:
-        raise InputError(path, "empty file (0 bytes)")
+    data = file_bytes(path)
+    ntracks = _check_header(path, data)
     try:
-        midi: Any = symusic.Score(str(path), ttype="tick")
-    except Exception as e:  # symusic raises RuntimeError (or others) with a one-line reason
-        raise InputError(path, f"not a readable MIDI file: {one_line(e)}") from None
+        midi: Any = symusic.Score.from_midi(data, ttype="tick")
+    except Exception as e:  # symusic raises RuntimeError (or others): find the problem ourselves
+        raise InputError(path, _why_unreadable(data, ntracks, e)) from None
     tpq = midi.ticks_per_quarter
-    if tpq <= 0:
-        raise InputError(path, f"not a readable MIDI file: {tpq} ticks per quarter")
+    if tpq <= 0:  # the header check makes this unreachable; kept as the guard a division needs
+        raise InputError(path, "zero ticks per quarter")
 
+    limit = MAX_BEATS * tpq
     parts = []
     for track in midi.tracks:
-        notes = [Note(n.pitch, n.time / tpq, max(n.duration, 1) / tpq, n.velocity) for n in track.notes]
+        notes = []
+        for n in track.notes:
+            if not 0 <= n.time <= n.time + n.duration <= limit:
+                raise InputError(path, _absurd_time(n.time, n.duration, tpq))
+            notes.append(Note(n.pitch, n.time / tpq, max(n.duration, 1) / tpq, n.velocity))
         if notes:
             notes.sort(key=lambda n: (n.start_beats, n.pitch))
             parts.append(Part(track.name.strip(), track.program, bool(track.is_drum), notes))
     if not parts:
-        raise InputError(path, "no notes in this MIDI file")
+        tracks, _ = _walk_chunks(data, ntracks)
+        if not tracks:
+            raise InputError(path, "no tracks (no MTrk chunk)")
+        raise InputError(path, f"no notes (in {_count(len(tracks), 'track')})")
 
-    tempos = [Tempo(t.time / tpq, round(float(t.qpm), 3)) for t in midi.tempos]  # MIDI stores whole µs
-    meters = [Meter(t.time / tpq, t.numerator, t.denominator) for t in midi.time_signatures]
-    keys = [key_from_sharps(k.key, k.tonality == 1, k.time / tpq) for k in midi.key_signatures]
-    return Score(
+    def fits(time: int) -> bool:
+        return 0 <= time <= limit
+
+    # MIDI stores whole microseconds per quarter; round away the float noise of the conversion
+    tempos = [Tempo(t.time / tpq, round(float(t.qpm), 3)) for t in midi.tempos if fits(t.time) and t.mspq > 0]
+    meters = [
+        Meter(t.time / tpq, t.numerator, t.denominator)
+        for t in midi.time_signatures
+        if fits(t.time) and t.numerator >= 1 and t.denominator in METER_DENOMINATORS
+    ]
+    keys = [
+        key_from_sharps(k.key, k.tonality == 1, k.time / tpq)
+        for k in midi.key_signatures
+        if fits(k.time) and -7 <= k.key <= 7
+    ]
+    score = Score(
         parts=parts,
         tempos=sorted_changes(tempos, Tempo(0.0, 120.0)),
         meters=sorted_changes(meters, Meter(0.0, 4, 4)),
         keys=sorted_changes(keys, None),
         title=path.stem,
     )
+    marked = any(m.time == 0 and m.text.strip().lower() == PICKUP_MARKER.lower() for m in midi.markers)
+    return pickup_from_short_bar(score, marked=marked)
 
 
-def one_line(e: Exception) -> str:
-    """The gist of a library's error message, on one line."""
-    lines = str(e).strip().splitlines()
-    text = lines[0] if lines else type(e).__name__
-    text = text.removeprefix("MiniMidi: ").removesuffix(": iostream error")  # symusic's wrapping
-    return text[:160]
+def file_bytes(path: Path) -> bytes:
+    """A file's bytes, or InputError for a folder, a missing, unreadable or empty file."""
+    if path.is_dir():
+        raise InputError(path, "is a folder, not a file")
+    if not path.is_file():
+        raise InputError(path, "not a regular file (a device or a pipe?)" if path.exists() else "no such file")
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise InputError(path, f"cannot read it ({e.strerror or type(e).__name__})") from None
+    if not data:
+        raise InputError(path, "empty file (0 bytes)")
+    return data
+
+
+def _check_header(path: Path, data: bytes) -> int:
+    """The header's track count, or InputError for a header cadenza cannot use."""
+    import struct
+
+    if data[:4] != b"MThd":
+        raise InputError(path, _not_midi(data))
+    if len(data) < 14:
+        raise InputError(path, f"truncated MIDI file (the header is cut short: {len(data)} of 14 bytes)")
+    length, fmt, ntracks, division = struct.unpack(">IHHH", data[4:14])
+    if length != 6:
+        raise InputError(path, f"damaged MIDI header (its length field says {length:,} bytes, not 6)")
+    if fmt > 2:
+        raise InputError(path, f"unknown MIDI format {fmt} (0, 1 or 2 expected)")
+    if ntracks == 0:
+        raise InputError(path, "no tracks (the MIDI header says 0)")
+    if division & 0x8000:
+        raise InputError(
+            path, "SMPTE timing (frames per second) is not supported; cadenza reads MIDI timed in ticks per quarter"
+        )
+    if division == 0:
+        raise InputError(path, "zero ticks per quarter (the MIDI header's time division is 0)")
+    return ntracks
+
+
+def _not_midi(data: bytes) -> str:
+    """What a file without a MIDI header is, as far as its first bytes tell."""
+    head = data[:512]
+    if head.startswith(b"RIFF") and head[8:12] == b"RMID":
+        return "a RIFF MIDI (.rmi) file, not a Standard MIDI File (no MThd header)"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:  # cut inside a character, or not text
+        text = head[:-3].decode("utf-8", "replace")
+    if "\ufffd" not in text and all(c.isprintable() or c.isspace() for c in text):
+        return "not a MIDI file (no MThd header; it is text)"
+    return "not a MIDI file (no MThd header)"
+
+
+def _walk_chunks(data: bytes, ntracks: int) -> tuple[list[bytes], str | None]:
+    """The MTrk chunks among the first `ntracks` chunks after the header (as symusic reads
+    them: other chunks are skipped, bytes after them ignored) and the first problem met."""
+    tracks: list[bytes] = []
+    pos = 14
+    for chunk in range(1, ntracks + 1):
+        if pos >= len(data):
+            break
+        if len(data) - pos < 8:
+            return tracks, f"truncated MIDI file (chunk {chunk}'s header is cut short at byte {pos:,})"
+        tag, length, left = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "big"), len(data) - pos - 8
+        if length > left:
+            what = f"track {len(tracks) + 1}" if tag == b"MTrk" else f"chunk {chunk}"
+            return (
+                tracks,
+                f"track chunk length runs past the end of the file ({what} claims {length:,} bytes, {left:,} are left)",
+            )
+        if tag == b"MTrk":
+            tracks.append(data[pos + 8 : pos + 8 + length])
+        pos += 8 + length
+    return tracks, None
+
+
+def _why_unreadable(data: bytes, ntracks: int, error: Exception) -> str:
+    """Why symusic refused a file whose header is sound, in our words: a chunk that runs past the
+    end, else the first track that fails on its own, and what is wrong in it."""
+    import symusic
+
+    tracks, problem = _walk_chunks(data, ntracks)
+    if problem:
+        return problem
+    for number, track in enumerate(tracks, 1):
+        alone = data[:8] + b"\x00\x01\x00\x01" + data[12:14] + b"MTrk" + len(track).to_bytes(4, "big") + track
+        try:
+            symusic.Score.from_midi(alone, ttype="tick")
+        except Exception as e:
+            return f"corrupt MIDI track {number}: {_event_problem(e)}"
+    return f"corrupt MIDI file: {_event_problem(error)}"
+
+
+def _event_problem(error: Exception) -> str:
+    """symusic's complaint about a track's events, in our words."""
+    import re
+
+    text = str(error)
+    if "Unexpected EOF" in text:
+        return "an event runs past the end of the track"
+    if "running status" in text:
+        return "a data byte stands where a status byte should be"
+    if m := re.search(r"status byte: *(?:0x)?([0-9a-fA-F]+)", text):
+        return f"unknown status byte 0x{m[1].upper()}"
+    if "Meta value" in text:
+        return "a meta event's value is out of range"
+    if m := re.search(r"Get (pitch|velocity)=(-?\d+)", text):
+        return f"a note with {m[1]} {m[2]} (MIDI allows 0-127)"
+    return "its events cannot be decoded"
+
+
+def _absurd_time(tick: int, ticks: int, tpq: int) -> str:
+    what = f"a note at beat {tick / tpq:,.0f} (tick {tick:,})"
+    if 0 <= tick <= MAX_BEATS * tpq:
+        what = f"a note {ticks / tpq:,.0f} beats long (at tick {tick:,})"
+    return f"{what} lies outside the {MAX_BEATS:,} beats cadenza reads; the file's times are damaged"
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -121,6 +268,11 @@ def write_midi(score: Score, path: str | Path, force: bool = False) -> Path:
 
     Beats are rounded to 1/480 of a quarter. The bytes depend only on the Score. Parts take
     channels 0, 1, 2, ... skipping 9, wrapping after 15 melodic parts; drum parts use 9.
+    A score that opens with a pickup (pickup_start) begins at the pickup: tick 0 is its first
+    note, the first bar is as short as the pickup (a time signature of its length, 1/4 for a
+    quarter, then the piece's meter at the first downbeat; and a marker "Pickup" at tick 0 that
+    tells it from a meter change), so nothing plays silence first.
+    Text (the title, part names) is written in ASCII where it can be (see _text).
     Raises OutputExistsError if `path` exists and not `force`.
     """
     return atomic_write(path, midi_bytes(score), force=force)
@@ -131,9 +283,10 @@ def midi_bytes(score: Score) -> bytes:
     import mido
 
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_QUARTER)
-    midi.tracks.append(_conductor_track(score))
+    shift = pickup_start(score)
+    midi.tracks.append(_conductor_track(score, shift))
     for part, channel in zip(score.parts, part_channels(score)):
-        midi.tracks.append(_part_track(part, channel))
+        midi.tracks.append(_part_track(part, channel, shift))
     buffer = io.BytesIO()
     midi.save(file=buffer)
     return buffer.getvalue()
@@ -156,30 +309,85 @@ def _ticks(beats: float) -> int:
     return max(0, round(beats * TICKS_PER_QUARTER))
 
 
-def _conductor_track(score: Score):
+PICKUP_MARKER = "Pickup"  # the marker at tick 0 of a file whose short first bar is a pickup
+
+
+def pickup_from_short_bar(score: Score, marked: bool = False) -> Score:
+    """The reader's half of the writers' pickup. A file whose first bar is shorter than the meter
+    that follows it at the bar's end (1/4, then 4/4 from beat 1) opens with a pickup, not a
+    meter change, when it says so (`marked`: a marker PICKUP_MARKER at tick 0, as write_midi
+    writes) or when that bar is at most half as long as the next (a file from elsewhere: one
+    bar of 3/4 before 4/4 stays a meter change). Returns the score with the pickup where a
+    Score keeps it: every time moved on by what the short bar leaves out (3 beats after a 1/4
+    bar in 4/4), the meter from beat 0, changes at beat 0 left there. Any other score is
+    returned as it is."""
+    from dataclasses import replace
+
+    meters = sorted(score.meters, key=lambda m: m.start_beats)
+    if len(meters) < 2 or meters[0].start_beats != 0:
+        return score
+    short, real = meters[0], meters[1]
+    if abs(real.start_beats - short.bar_beats) > 1e-6 or short.bar_beats >= real.bar_beats - 1e-6:
+        return score
+    if not marked and short.bar_beats > real.bar_beats / 2 + 1e-6:
+        return score
+    shift = real.bar_beats - short.bar_beats
+
+    def moved(beats: float) -> float:
+        return beats + shift if beats > 0 else beats
+
+    return replace(
+        score,
+        parts=[replace(p, notes=[replace(n, start_beats=n.start_beats + shift) for n in p.notes]) for p in score.parts],
+        meters=[replace(real, start_beats=0.0)] + [replace(m, start_beats=m.start_beats + shift) for m in meters[2:]],
+        tempos=[replace(t, start_beats=moved(t.start_beats)) for t in score.tempos],
+        keys=[replace(k, start_beats=moved(k.start_beats)) for k in score.keys],
+        fermatas_beats=[b + shift for b in score.fermatas_beats],
+    )
+
+
+def pickup_meter(length_beats: float, denominator: int) -> tuple[int, int]:
+    """The time signature of a pickup bar `length_beats` quarters long, in the piece's
+    denominator where it divides the pickup (else a finer one): 1 -> 1/4, 0.5 -> 1/8,
+    1.5 in 6/8 -> 3/8, 0.25 -> 1/16."""
+    while abs(length_beats * denominator / 4 - round(length_beats * denominator / 4)) > 1e-6:
+        denominator *= 2
+    return max(1, round(length_beats * denominator / 4)), denominator
+
+
+def _conductor_track(score: Score, shift: float):
     import mido
 
-    events = []  # (tick, order, message); at one tick: meter, key, tempo
-    for m in score.meters:
-        message = mido.MetaMessage(
+    def time_signature(numerator: int, denominator: int):
+        return mido.MetaMessage(
             "time_signature",
-            numerator=m.numerator,
-            denominator=m.denominator,
+            numerator=numerator,
+            denominator=denominator,
             clocks_per_click=24,
             notated_32nd_notes_per_beat=8,
         )
-        events.append((_ticks(m.start_beats), 0, message))
+
+    events = []  # (tick, order, message); at one tick: meter, key, tempo
+    opening = min(score.meters, key=lambda m: m.start_beats) if score.meters else None
+    for m in score.meters:
+        if shift and m is opening:  # the pickup's short bar, then the meter from the first downbeat
+            events.append((0, 0, time_signature(*pickup_meter(m.bar_beats - shift, m.denominator))))
+            events.append((_ticks(m.bar_beats - shift), 0, time_signature(m.numerator, m.denominator)))
+        else:
+            events.append((_ticks(m.start_beats - shift), 0, time_signature(m.numerator, m.denominator)))
     for k in score.keys:
         message = mido.MetaMessage("key_signature", key=mido_key_name(k))
-        events.append((_ticks(k.start_beats), 1, message))
+        events.append((_ticks(k.start_beats - shift), 1, message))
     for t in score.tempos:
         message = mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(t.bpm))
-        events.append((_ticks(t.start_beats), 2, message))
+        events.append((_ticks(t.start_beats - shift), 2, message))
     header = [mido.MetaMessage("track_name", name=_text(score.title))] if score.title else []
+    if shift:  # says that the short first bar is a pickup (DAWs show it on the timeline)
+        header.append(mido.MetaMessage("marker", text=PICKUP_MARKER))
     return _track(header, events)
 
 
-def _part_track(part: Part, channel: int):
+def _part_track(part: Part, channel: int, shift: float = 0.0):
     import mido
 
     header = [
@@ -188,8 +396,8 @@ def _part_track(part: Part, channel: int):
     ]
     events = []  # (tick, order, message); at one tick every note_off (0) before any note_on (1)
     for n in part.notes:
-        on = _ticks(n.start_beats)
-        off = max(_ticks(n.end_beats), on + 1)
+        on = _ticks(n.start_beats - shift)
+        off = max(_ticks(n.end_beats - shift), on + 1)
         # velocity 0 would read as a note-off, so the quietest note written is velocity 1
         velocity = max(1, n.velocity)
         events.append((on, 1, mido.Message("note_on", channel=channel, note=n.pitch, velocity=velocity)))
@@ -197,10 +405,43 @@ def _part_track(part: Part, channel: int):
     return _track(header, events)
 
 
+# Punctuation that has a plain ASCII stand-in
+_ASCII_PUNCTUATION = str.maketrans(
+    {
+        "\u00b7": "-",  # middle dot: "chorales · D major · seed 7" -> "chorales - D major - seed 7"
+        "\u2022": "-",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2026": "...",
+        "\u00a0": " ",
+        "\u00df": "ss",
+        "\u00e6": "ae",
+        "\u00c6": "AE",
+        "\u00f8": "o",
+        "\u00d8": "O",
+        "\u0153": "oe",
+        "\u0152": "OE",
+        "\u266f": "#",
+        "\u266d": "b",
+    }
+)
+
+
 def _text(text: str) -> str:
-    """MIDI text is bytes. We write UTF-8 (what symusic and most DAWs read); mido encodes
-    text as Latin-1, so hand it the UTF-8 bytes spelled as Latin-1 characters."""
-    return text.encode("utf-8").decode("latin-1")
+    """MIDI text (track names) as bytes every DAW displays: the Standard MIDI File names no
+    encoding, and many readers take the bytes as Latin-1, where UTF-8's "·" shows as "Â·". So
+    punctuation becomes its ASCII stand-in (" · " -> " - ") and letters lose their accents
+    (Étude -> Etude); only what has no ASCII form (声) stays, as UTF-8. mido encodes text as
+    Latin-1, so it is handed the bytes spelled as Latin-1 characters."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFKD", text.translate(_ASCII_PUNCTUATION))
+    text = "".join(c for c in text if c.isascii() or not unicodedata.combining(c))
+    return unicodedata.normalize("NFC", text).encode("utf-8").decode("latin-1")
 
 
 def _track(header: list, events: list):

@@ -10,11 +10,17 @@ fall at whole multiples of the bar length, as they do in the notation.
 
 from __future__ import annotations
 
+import io
+import re
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from cadenza.errors import InputError
-from cadenza.io.midi import DRUM_CHANNEL, one_line, sorted_changes
+from cadenza.io.midi import DRUM_CHANNEL, MAX_BEATS, METER_DENOMINATORS, file_bytes, sorted_changes
 from cadenza.score import Key, Meter, Note, Part, Score, Tempo
 
 # suffix -> (music21 format name, the name users know)
@@ -37,37 +43,347 @@ def read_with_music21(path: str | Path) -> list[Score]:
     """Read every piece in a MusicXML, ABC or kern file (an ABC file may hold many tunes: one
     Score each, titled from the tune's T: field). Pieces without notes are left out.
 
-    Raises InputError (one line naming the file) when the file is missing, empty, cannot be
-    parsed, or holds no notes at all.
+    Raises InputError (one line naming the file, the problem in plain words) when the file is
+    missing, empty, not well-formed XML, has numbers no score has (a meter of a billion beats,
+    an octave of 1e300: checked before music21 sees them, as they can exhaust memory there), cannot
+    be parsed, holds no notes at all, or has a note beyond MAX_BEATS. music21's own
+    warnings are kept off stderr (see `quiet`).
     """
     from music21 import converter, stream
 
     path = Path(path)
-    fmt, fmt_name = FORMATS.get(path.suffix.lower(), (None, None))
-    if fmt is None:
+    if path.suffix.lower() not in FORMATS:
         raise InputError(path, f"not a score file music21 reads (use {', '.join(FORMATS)})")
-    if not path.is_file():
-        raise InputError(path, "no such file")
-    if not path.read_bytes().strip():
-        raise InputError(path, "empty file")
-    try:
-        parsed = converter.parse(path, format=fmt, forceSource=True, storePickle=False)
-    except Exception as e:  # music21's parsers raise many kinds; all mean "not readable"
-        raise InputError(path, f"not valid {fmt_name}: {one_line(e)}") from None
-    pieces = list(parsed.scores) if isinstance(parsed, stream.Opus) else [parsed]
-    scores = []
-    for piece in pieces:
+    fmt, fmt_name = FORMATS[path.suffix.lower()]
+    data = file_bytes(path)
+    if not data.strip():
+        raise InputError(path, "empty file (only white space)")
+    if fmt == "musicxml":
+        _check_musicxml(path, data)
+    elif fmt == "abc":
+        _check_abc(path, _text(data))
+    with quiet(), _abc_shortcuts(fmt == "abc"):
         try:
-            score = music21_to_score(piece)
-        except Exception as e:  # music21 builds some things lazily: bad input can fail here too
-            raise InputError(path, f"not valid {fmt_name}: {one_line(e)}") from None
-        if score.parts:
-            scores.append(score)
+            parsed = converter.parse(path, format=fmt, forceSource=True, storePickle=False)
+            pieces = list(parsed.scores) if isinstance(parsed, stream.Opus) else [parsed]
+            scores = [score for score in map(music21_to_score, pieces) if score.parts]
+        except Exception as e:  # music21 raises many kinds (and builds some things lazily)
+            raise InputError(path, _parse_problem(e, fmt_name)) from None
     if not scores:
         raise InputError(path, f"no notes in this {fmt_name} file")
     for score in scores:
+        end = score.end_beats
+        if end > MAX_BEATS:
+            raise InputError(path, f"a note ends at beat {end:,.0f}, beyond the {MAX_BEATS:,} beats cadenza reads")
         score.title = score.title or path.stem
     return scores
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """Keep music21's chatter off the terminal while it reads: its warnings (MusicXML import
+    warnings, "Error in beaming", ...) go through the warnings module or straight to
+    sys.stderr (music21.environment's warn) and are of no use to a user; our own errors say
+    what matters. Not thread-safe (it swaps sys.stderr and sys.stdout), like music21 itself."""
+    with warnings.catch_warnings(), redirect_stderr(io.StringIO()), redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        yield
+
+
+@contextmanager
+def _abc_shortcuts(active: bool = True) -> Iterator[None]:
+    """Spare music21 two costly steps while it reads ABC, for the duration (not thread-safe: it
+    swaps two methods of music21's classes, and puts them back):
+
+    - beaming: beams are notation only (a Score has none), and music21's makeBeams is quadratic
+      in a part's length (48 s of a 50 s read of an 800-bar tune);
+    - the meter music21 invents for the overflow of an overfull bar, when that overflow is not
+      a whole number of 1/2**k quarters (176/7 quarters: 5 s a bar, a minute for a damaged
+      tune) or is longer than 64 quarters (bar lines music21 did not see: 1858 quarters, 67 s).
+      A placeholder meter stands in, one music21_to_score drops (no MIDI file can hold it, as it
+      drops the odd ones music21 makes); the notes keep their times.
+    """
+    from music21 import meter, stream
+
+    if not active:
+        yield
+        return
+    make_beams, best_meter = stream.Stream.makeBeams, stream.Measure.bestTimeSignature
+
+    def best_or_placeholder(measure):
+        length = Fraction(measure.duration.quarterLength).limit_denominator(1 << 20)
+        if length.denominator & (length.denominator - 1) or length > 64:  # odd, or bar lines lost
+            return meter.TimeSignature("1/3")
+        return best_meter(measure)
+
+    stream.Stream.makeBeams = _skip_beams  # type: ignore[method-assign]
+    stream.Measure.bestTimeSignature = best_or_placeholder  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        stream.Stream.makeBeams = make_beams  # type: ignore[method-assign]
+        stream.Measure.bestTimeSignature = best_meter  # type: ignore[method-assign]
+
+
+def _skip_beams(self, *args, inPlace=False, **kwargs):  # noqa: N803 (music21's keyword)
+    return None if inPlace else self
+
+
+def _text(data: bytes) -> str:
+    """The text our checks read: UTF-8, else Latin-1 (music21 reads ABC as UTF-8 only, and its
+    refusal of anything else is then said in our words by _parse_problem)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+# -- checks before music21: what it would choke on, said plainly
+
+_ABC_MAX_NUMBER = 10_000  # no note length, tuplet, repeat or meter in a real tune comes near
+_ABC_MAX_BAR_BEATS = 256  # real bars hold up to 16 or so; music21 re-bars 512 in 5 s, 768 in 11 s
+_ABC_NOTE = re.compile(r"[A-Ga-gzx][,']*(\d*)(/*)(\d*)")  # a note or rest: letter, octave marks, length
+_ABC_MAX_BARS = 500  # 7 times the longest Nottingham tune; music21 slows quadratically: 900 damaged bars take 15 s
+
+
+def _check_abc(path: Path, text: str) -> None:
+    """Refuse what is not ABC, or what music21 would choke on: numbers no tune has (C99999999,
+    M:1000000/4 make music21 build one object per beat of a bar that long, and run out of
+    memory), zero meters and note lengths, a tune number that is not a number, a tune of
+    thousands of bars or a bar of hundreds of notes (music21 takes minutes over either)."""
+    fields = 0
+    tune, body, unit = "1", list[str](), 0.5  # the tune's number, music lines and L: in quarters (1/8)
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.split("%", 1)[0]
+        field_name = re.match(r"\s*([A-Za-z]):(.*)", line)
+        if field_name:
+            fields += 1
+            letter, value = field_name[1], field_name[2].strip()
+            if letter == "X":
+                if not value.isdigit():
+                    raise InputError(path, f"line {number}: the tune number X:{value[:20]} is not a whole number")
+                _check_abc_bars(path, tune, body, unit)
+                tune, body, unit = value, [], 0.5
+            if letter not in "LM":
+                continue  # titles, lyrics, notes, key, tempo: free text or no lengths
+        else:
+            body.append(line)
+        music = re.sub(r'"[^"]*"|![^!]*!|\+[^+\s]*\+', "", line)  # chord symbols, decorations
+        for m in re.finditer(r"\d+", music):
+            if len(m[0]) > 5 or int(m[0]) > _ABC_MAX_NUMBER:
+                shown = m[0] if len(m[0]) <= 12 else m[0][:12] + "..."
+                raise InputError(path, f"line {number}: the number {shown} is beyond any note length or meter")
+        for m in re.finditer(r"\b([LM]):\s*(\d+)\s*/\s*(\d+)", music):
+            if int(m[2]) == 0 or int(m[3]) == 0:
+                what = "meter" if m[1] == "M" else "note length"
+                raise InputError(path, f"line {number}: {what} {m[1]}:{m[2]}/{m[3]} has a zero")
+            if m[1] == "L":
+                unit = max(unit, 4 * int(m[2]) / int(m[3]))  # the longest unit the tune uses
+    _check_abc_bars(path, tune, body, unit)
+    if not fields:
+        raise InputError(path, "not ABC (no header fields such as X:, T:, M:, K:)")
+
+
+def _check_abc_bars(path: Path, tune: str, body: list[str], unit: float) -> None:
+    """A tune's bars as music21 sees them (its quotes pair across lines): not too many, none too
+    long. A bar's length is over-estimated (chord notes add up, tuplets are ignored): `unit` is
+    the tune's L: in quarter notes."""
+    music = re.sub(r'"[^"]*"|![^!]*!|\+[^+\s]*\+', "", "\n".join(body))
+    bars = re.split(r"\|+|::", music)
+    if len(bars) > _ABC_MAX_BARS:
+        raise InputError(path, f"tune X:{tune} is over {_ABC_MAX_BARS:,} bars long, more than cadenza reads")
+    for bar in bars:
+        beats = 0.0
+        for m in _ABC_NOTE.finditer(bar):
+            length = int(m[1] or 1) / (int(m[3]) or 1 if m[3] else 2 ** len(m[2]))  # C/0: music21 says why
+            beats += length * unit
+        if beats > _ABC_MAX_BAR_BEATS:
+            raise InputError(
+                path, f'tune X:{tune} has a bar {beats:,.0f} beats long; its bar lines are lost (an unclosed " quote?)'
+            )
+
+
+# tag -> (what it must be, a test of its text); checked in each measure of each part
+_MUSICXML_NUMBERS = {
+    "divisions": ("a positive number", lambda v: 0 < float(v) <= 1e6),
+    "duration": ("a number 0 or more", lambda v: 0 <= float(v) < 1e12),
+    "beats": ("a whole number of beats (or a sum, 3+2)", lambda v: all(0 < int(b) <= 1000 for b in v.split("+"))),
+    "beat-type": ("a whole note value (4 for quarters)", lambda v: all(0 < int(b) <= 1024 for b in v.split("+"))),
+    "octave": ("a whole number 0 to 9", lambda v: 0 <= int(v) <= 9),
+    "fifths": ("a whole number of sharps or flats", lambda v: -14 <= int(v) <= 14),
+    "alter": ("a number of semitones (-1, 1, 0.5)", lambda v: -4 <= float(v) <= 4 and (2 * float(v)).is_integer()),
+    "staff": ("a whole number", lambda v: 0 < int(v) <= 100),
+    "midi-channel": ("a whole number 1 to 16", lambda v: 1 <= int(v) <= 16),
+    "midi-program": ("a whole number 1 to 128", lambda v: 1 <= int(v) <= 128),
+    "per-minute": ("a number", lambda v: 0 <= float(v) < 1e6),
+}
+
+
+def _check_musicxml(path: Path, data: bytes) -> None:
+    """Refuse what is not well-formed XML or has numbers no score has (an octave of 1e300, a
+    meter of a billion beats, a note of a million bars) before music21 parses it: music21 says
+    such things in its own words, or builds one object per beat and runs out of memory."""
+    import xml.etree.ElementTree as ET
+
+    if data[:2] == b"PK":
+        data = _mxl_score(path, data)
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as e:
+        line, column = getattr(e, "position", (0, 0))
+        raise InputError(path, f"not well-formed XML ({_xml_problem(e)} at line {line}, column {column})") from None
+    except LookupError as e:  # the XML declaration names an encoding Python does not know
+        name = str(e).rsplit(":", 1)[-1].strip()[:30]
+        raise InputError(path, f"its XML declaration names an unknown encoding ({name})") from None
+    except ValueError:  # e.g. an encoding that cannot be switched to
+        raise InputError(path, "not readable XML (its declared encoding cannot be read)") from None
+    if root.tag == "score-timewise":
+        raise InputError(path, "a timewise MusicXML score, which cadenza cannot read; export it as partwise")
+    if root.tag != "score-partwise":
+        raise InputError(path, f"not a MusicXML score (its root element is <{root.tag}>, not <score-partwise>)")
+    names = _part_names(root)
+    places: list[tuple[str, Any]] = []
+    for part in root.iter("part"):
+        for measure in part.iter("measure"):
+            places.append((f" in measure {measure.get('number', '?')} of {names[part]}", measure))
+    places.append((" in the part list", root.find("part-list")))
+    for where, element in places:
+        if element is None:
+            continue
+        for el in element.iter():
+            rule = _MUSICXML_NUMBERS.get(el.tag)
+            if rule is None:
+                continue
+            value = (el.text or "").strip()
+            try:
+                good = rule[1](value)
+            except (ValueError, OverflowError):
+                good = False
+            if not good:
+                shown = value if len(value) <= 20 else value[:20] + "..."
+                raise InputError(path, f"<{el.tag}> is {shown!r}{where}; expected {rule[0]}")
+    _check_musicxml_lengths(path, root, names)
+
+
+def _part_names(root) -> dict[Any, str]:
+    """How a message names each <part>: "part 'Violin'" (its part-name, else abbreviation) or "part 2"."""
+    names = {}
+    for i, score_part in enumerate(root.iter("score-part"), 1):
+        name = (score_part.findtext("part-name") or score_part.findtext("part-abbreviation") or "").strip()
+        names[score_part.get("id")] = f"part '{name[:30]}'" if name else f"part {i}"
+    return {part: names.get(part.get("id"), f"part {i}") for i, part in enumerate(root.iter("part"), 1)}
+
+
+def _check_musicxml_lengths(path: Path, root, names: dict[Any, str]) -> None:
+    """Refuse a note (or forward, backup) longer than MAX_BEATS: music21 would fill the bars."""
+    for part in root.iter("part"):
+        divisions = 1.0
+        for el in part.iter():
+            if el.tag not in ("divisions", "duration"):
+                continue
+            try:
+                value = float((el.text or "").strip())
+            except ValueError:
+                continue  # outside a measure: music21 ignores it
+            if el.tag == "divisions" and value > 0:
+                divisions = value
+            elif el.tag == "duration" and value / divisions > MAX_BEATS:
+                raise InputError(
+                    path,
+                    f"a duration of {value / divisions:,.0f} beats in {names[part]}, "
+                    f"beyond the {MAX_BEATS:,} beats cadenza reads",
+                )
+
+
+def _xml_problem(e: Exception) -> str:
+    """expat's name for a well-formedness error, said plainly."""
+    what = str(e).split(":", 1)[0]
+    if what.startswith("not well-formed"):
+        return "an invalid character or token"
+    if "amplification" in what:
+        return "entities that expand to far too much text"
+    return what
+
+
+def _mxl_score(path: Path, data: bytes) -> bytes:
+    """The score inside a compressed MusicXML (.mxl) file: the root file its container names."""
+    import zipfile
+    import zlib
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = archive.namelist()
+            name = None
+            if "META-INF/container.xml" in names:
+                found = re.search(rb'full-path="([^"]+)"', archive.read("META-INF/container.xml"))
+                name = found[1].decode("utf-8", "replace") if found else None
+            if name not in names:
+                name = next(
+                    (n for n in names if n.endswith((".xml", ".musicxml")) and not n.startswith("META-INF")), None
+                )
+            if name is None:
+                raise InputError(path, "a zip archive without a MusicXML score in it")
+            info = archive.getinfo(name)
+            if info.file_size > 256 << 20:
+                raise InputError(path, f"its score is {info.file_size >> 20:,} MB unpacked, too large to read")
+            return archive.read(name)
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        EOFError,
+        OSError,
+        ValueError,
+        NotImplementedError,
+    ) as e:
+        raise InputError(path, f"a damaged compressed MusicXML (.mxl) file ({_zip_problem(e)})") from None
+
+
+def _zip_problem(e: Exception) -> str:
+    text = str(e)
+    if "CRC" in text or "decompressing" in text:
+        return "a checksum does not match"
+    if "not a zip file" in text.lower():
+        return "not a zip archive"
+    if "compression" in text.lower():
+        return "an unknown compression method"
+    return "the archive cannot be unpacked"
+
+
+def _parse_problem(e: Exception, fmt_name: str) -> str:
+    """Why music21 could not read a file, in our words (its own messages name its internals)."""
+    import zipfile
+
+    text = str(e)
+    if isinstance(e, UnicodeDecodeError):
+        return f"not UTF-8 text (byte 0x{e.object[e.start]:02X} at position {e.start:,}); save it as UTF-8"
+    if isinstance(e, zipfile.BadZipFile):
+        return f"a damaged compressed MusicXML (.mxl) file ({_zip_problem(e)})"
+    if isinstance(e, MemoryError):
+        return f"too large to read as {fmt_name}"
+    if isinstance(e, RecursionError):
+        return f"not valid {fmt_name} (nested too deeply to read)"
+    if isinstance(e, ZeroDivisionError):
+        return f"not valid {fmt_name} (a length, meter or tempo of zero)"
+    if re.search(r"partition by 0|\(0/\d+\)|MeterTerminal|TimeSignature", text):
+        return f"not valid {fmt_name} (a meter it cannot use)"
+    if "spineType" in text:
+        return "not valid Humdrum kern (a spine without a ** header, such as **kern)"
+    if "Malformed humdrum" in text or "dataStream" in text:
+        return "not valid Humdrum kern (its spines do not split, join and end in order)"
+    if "accidental" in text:
+        return f"not valid {fmt_name} (an accidental it cannot read)"
+    if "quarter length associated with this metadata" in text:
+        return "not valid ABC (an L: note length it cannot read)"
+    if "default note length" in text:
+        return "not valid ABC (notes before the tune says their length: no L: or M: field)"
+    if m := re.search(r"invalid literal for (?:int|float)\(\)(?: with base \d+)?: (.*)", text):
+        return f"not valid {fmt_name} (a number was expected, not {m[1][:30]})"
+    where = ""
+    measure, part = getattr(e, "measureNumber", None), getattr(e, "partName", None)
+    if measure or part:
+        where = f" in measure {measure} of part {part}" if part else f" in measure {measure}"
+    return f"not valid {fmt_name}: it cannot be read{where} (the file is damaged or uses notation cadenza cannot read)"
 
 
 def music21_to_score(m21_stream, title: str = "") -> Score:
@@ -120,19 +436,26 @@ def music21_to_score(m21_stream, title: str = "") -> Score:
             if bpm:  # music21's conversion to quarters can leave 110.00000000000001
                 tempos.append(Tempo(change_beats(mark.offset), round(float(bpm), 6)))
         for ts in flat.getElementsByClass("TimeSignature"):
-            meters.append(Meter(change_beats(ts.offset), ts.numerator, ts.denominator))
+            if ts.numerator >= 1 and ts.denominator in METER_DENOMINATORS:  # not music21's 9/18 for a tuplet bar
+                meters.append(Meter(change_beats(ts.offset), ts.numerator, ts.denominator))
         for ks in flat.getElementsByClass("KeySignature"):
             mode = getattr(ks, "mode", None)
             if mode in _MAJOR_LIKE | _MINOR_LIKE:
                 mode = "minor" if mode in _MINOR_LIKE else "major"
-                keys.append(Key(change_beats(ks.offset), ks.tonic.pitchClass, mode))
+                keys.append(Key(change_beats(ks.offset), ks.tonic.pitchClass, mode, _tonic_name(ks.tonic)))
             else:
                 bare_signatures.append(ks)
     if bare_signatures:
-        analysed_mode = m21_stream.analyze("key").mode  # once per piece, only when needed
+        try:
+            analysed_mode = m21_stream.analyze("key").mode  # once per piece, only when needed
+        except Exception:  # music21 finds no likely key (too few notes): say major
+            analysed_mode = "major"
         mode = "minor" if analysed_mode == "minor" else "major"
         # put first, so that an explicit Key at the same beat (listed later) wins in sorted_changes
-        keys[:0] = [Key(change_beats(ks.offset), ks.asKey(mode).tonic.pitchClass, mode) for ks in bare_signatures]
+        keys[:0] = [
+            Key(change_beats(ks.offset), ks.asKey(mode).tonic.pitchClass, mode, _tonic_name(ks.asKey(mode).tonic))
+            for ks in bare_signatures
+        ]
 
     metadata = m21_stream.metadata
     return Score(
@@ -206,3 +529,8 @@ def _tied_notes(flat) -> list[tuple[int, Fraction | float, Fraction | float, int
         elif open_ties.get(pitch) == i:
             del open_ties[pitch]
     return [tuple(r) for r in result]
+
+
+def _tonic_name(pitch) -> str:
+    """music21's tonic spelling in ours: 'B-' -> 'Bb', 'C#' -> 'C#' (Key keeps it when it fits)."""
+    return str(pitch.name).replace("-", "b")
