@@ -45,8 +45,8 @@ def test_every_command_has_help(command):
         (["generate", "--bars", "2", "--out", "/proc/cadenza-test/piece"], ["cannot write there"]),
         (["generate", "--key", "D major", "--scale", "Eb major"], ["--key D major", "--scale Eb major", "disagree"]),
         (["baseline", "markov", "--seed", "-1"], ["--seed must be 0 or more"]),
-        (["generate", "--bars", "100000"], ["100000 bars", "1 to 1000"]),
-        (["generate", "--seconds", "1e6"], ["bars", "1 to 1000"]),
+        (["generate", "--bars", "100000"], ["100000 bars", "at most 1000"]),
+        (["generate", "--seconds", "1e6"], ["bars", "at most 1000"]),
     ],
     ids=[
         "negative seed",

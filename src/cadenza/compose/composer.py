@@ -314,7 +314,7 @@ MAX_BARS = 1000  # about 33 minutes of 4/4 at 120 bpm: longer pieces are the rad
 
 def check_bars(bars: int) -> None:
     if not 1 <= bars <= MAX_BARS:
-        raise OptionError(f"length {bars} bars: give 1 to {MAX_BARS} bars")
+        raise OptionError(f"length {bars} bars: give at least 1 and at most {MAX_BARS} bars")
 
 
 def bars_for_seconds(seconds: float, meter: Meter, tempo_bpm: float) -> int:
