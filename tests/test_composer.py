@@ -79,3 +79,44 @@ def test_a_prompt_whose_meter_changes_is_continued_in_its_last_meter():
     out = c.continue_score(prompt, bars=2, seed=1)
     assert [(m.start_beats, str(m)) for m in out.meters] == [(0.0, "3/4"), (6.0, "4/4")]
     assert out.end_beats == 6.0 + 16.0 + 8.0 and any(n.start_beats >= 22.0 for n in out.parts[1].notes)
+
+
+def test_the_cadence_chords_are_complete():
+    """Before, 8 of 20 chorales (seeds 0-19) had no leading tone in the V before the end and 3
+    ended on a bare tonic without its third."""
+    from cadenza.theory import beat_beats
+
+    c = hub.load("chorales", expect="voices")
+    for seed in range(6):
+        score = c.generate(bars=4, seed=seed)
+        key = score.key
+        final = score.end_beats - score.meter.bar_beats
+
+        def sounding(at: float, parts=score.parts) -> set[int]:
+            return {n.pitch % 12 for p in parts for n in p.notes if n.start_beats <= at < n.end_beats}
+
+        assert (key.tonic + 11) % 12 in sounding(final - beat_beats(score.meter) + 1e-6), seed
+        assert sounding(final + 1e-6) & {(key.tonic + 3) % 12, (key.tonic + 4) % 12}, seed
+
+
+def test_with_fixed_notes_the_piece_opens_on_a_downbeat():
+    """A pickup would move every bar number after it: --fix 10:1 landed in MuseScore's bar 9."""
+    from cadenza.score import pickup_start
+
+    c = hub.load("chorales", expect="voices")
+    rules = build_rules(None, [], ["10:1:soprano=G5/4"], None, c.voice_names)
+    score = c.generate(bars=16, key="D major", tempo_bpm=72, seed=7, rules=rules)
+    assert pickup_start(score) == 0.0 and all(p.notes[0].start_beats == 0.0 for p in score.parts)
+    [g] = [n for n in score.parts[0].notes if n.start_beats == 36.0]
+    assert (g.pitch, g.duration_beats) == (79, 4.0)
+
+
+def test_a_range_outside_all_the_model_learned_is_refused():
+    import pytest
+
+    from cadenza.errors import OptionError
+
+    c = hub.load("chorales", expect="voices")
+    rules = build_rules(None, ["soprano=C6-C7"], [], None, c.voice_names)
+    with pytest.raises(OptionError, match="lies outside all the model learned"):
+        c.generate(bars=4, seed=1, rules=rules)

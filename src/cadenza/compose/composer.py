@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from cadenza.compose.settings import SamplingSettings
 from cadenza.errors import InputError, OptionError
-from cadenza.score import Key, Meter, Part, Score, parse_key, parse_meter
+from cadenza.score import Key, Meter, Part, Score, parse_key, parse_meter, pitch_to_name
 from cadenza.theory import estimate_key, scale, voice_names
 from cadenza.tokenize.voices import VoicesTokenizer
 
@@ -198,9 +198,18 @@ class Composer:
             constraints.pitch_classes = scale(rules.scale)
         if rules.ranges:
             ranges = list(constraints.voice_ranges or [(0, 127)] * nv)
-            for v, r in rules.ranges.items():
-                ranges[v] = r
+            for v, (lo, hi) in rules.ranges.items():
+                learned_lo, learned_hi = ranges[v]
+                if hi < learned_lo or lo > learned_hi:
+                    learned = f"{pitch_to_name(learned_lo)}-{pitch_to_name(learned_hi)}"
+                    raise OptionError(
+                        f"--range {self.voice_names[v].lower()}={pitch_to_name(lo)}-{pitch_to_name(hi)} lies "
+                        f"outside all the model learned for that voice ({learned})"
+                    )
+                ranges[v] = (lo, hi)
             constraints.voice_ranges = ranges
+        if rules.fixed:  # the bar numbers the user gave are the piece's: it opens on a downbeat, no pickup
+            constraints.start_on_downbeat = True
         total = n_bars * self.tokenizer.steps_per_bar(meter)
         for f, s0, s1 in fixed_spans(rules, meter, spb, total, self.voice_names):
             cells = {(s0, f.voice): PITCH0 + f.pitch}

@@ -90,6 +90,16 @@ def _close(allowed: np.ndarray, downbeat: bool, last_cell: int, chord: np.ndarra
         allowed[REST if last_cell == REST else HOLD] = True
 
 
+def _complete(chord: np.ndarray, allowed: np.ndarray, upper: list[int | None], thirds: set[int]) -> np.ndarray:
+    """The chord's pitches for the last upper voice: only its third (any pitch class in `thirds`)
+    when the voices above have not sung one and the voice's range holds one, so that the chord
+    is not hollow; else the whole chord."""
+    if any(p is not None and p % 12 in thirds for p in upper):
+        return chord
+    only = chord & np.isin(_PITCHES % 12, sorted(thirds)) & allowed[PITCH0 : PITCH0 + N_PITCHES]
+    return only if only.any() else chord
+
+
 def _approach(allowed: np.ndarray, first: bool, sounding: int | None, chord: np.ndarray) -> None:
     """Narrow `allowed` (in place) on the beat before the final bar: a pitch of the dominant
     chord, or holding one (on the beat's first step, only a held note that belongs to it). Left
@@ -167,10 +177,23 @@ def generate_tokens(
                         feed()
                         allowed = base_mask[v].copy()
                         allowed[HOLD] = last_cell[v] != REST and (step, v) not in c.no_hold
+                        if c.start_on_downbeat and step == 0 and allowed[PITCH0:].any():
+                            allowed[REST] = False
                         if c.final_cadence and bar == n_bars - 1:
-                            _close(allowed, i == 0, last_cell[v], final_chord_mask(key, v, nv))
+                            chord = final_chord_mask(key, v, nv)
+                            if i == 0 and v == nv - 2:  # the last upper voice completes the chord: its third
+                                thirds = (
+                                    {(key.tonic + 3) % 12, (key.tonic + 4) % 12}
+                                    if key.mode == "minor"
+                                    else {(key.tonic + 4) % 12}
+                                )
+                                chord = _complete(chord, allowed, sounding[:v], thirds)
+                            _close(allowed, i == 0, last_cell[v], chord)
                         elif approach and step >= approach_from:
-                            _approach(allowed, step == approach_from, before[v], dominant_chord_mask(key, v, nv))
+                            chord = dominant_chord_mask(key, v, nv)
+                            if step == approach_from and v == nv - 2:  # the leading tone, V's third
+                                chord = _complete(chord, allowed, sounding[:v], {(key.tonic + 11) % 12})
+                            _approach(allowed, step == approach_from, before[v], chord)
                         if c.no_parallels:
                             free = allowed.copy()
                             free[PITCH0 : PITCH0 + N_PITCHES] &= ~parallel_pitches(before, sounding, v)

@@ -29,6 +29,7 @@ class Constraints:
     no_hold: set[tuple[int, int]] = field(default_factory=set)  # (step, voice): no note held over (a fixed note ends)
     no_parallels: bool = False  # forbid parallel fifths and octaves (and unisons) between any two voices
     final_cadence: bool = False  # the last bar opens on the tonic chord (bass on the tonic), held to the end
+    start_on_downbeat: bool = False  # every voice sounds on the first downbeat: no pickup, bar 1 is the first bar
 
 
 _PITCH_CLASSES = (np.arange(N_CELL) - 1) % 12  # of each cell (meaningless for REST)
