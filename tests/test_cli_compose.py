@@ -202,3 +202,17 @@ def test_what_the_prompts_music_cannot_do_names_the_file(tmp_path):
     write_score(tune, tmp_path / "odd.mid")
     proc = run_cli("continue", str(tmp_path / "odd.mid"), "--out", str(tmp_path / "next"), "--formats", "mid")
     one_line_error(proc, f"error: {tmp_path / 'odd.mid'}: meter 5/16 is not supported by model folk")
+
+
+@pytest.mark.slow  # one CLI run with a shipped model
+def test_a_file_of_several_tunes_says_which_it_continues(tmp_path):
+    book = tmp_path / "book.abc"
+    book.write_text(
+        "X:1\nT:First\nM:4/4\nL:1/4\nK:G\nG A B c|d2 B2|c A F D|G4|\n\n"
+        "X:2\nT:Second\nM:4/4\nL:1/4\nK:D\nD E F G|A2 F2|G E C E|D4|\n"
+    )
+    proc = run_cli(
+        "continue", str(book), "--bars", "1", "--seed", "1", "--formats", "mid", "--out", str(tmp_path / "n")
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert f"{book}: 2 pieces in this file; using the first (First)" in proc.stderr

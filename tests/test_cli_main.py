@@ -98,16 +98,18 @@ def test_help_names_arguments_plainly():
 def test_output_names_strip_a_known_suffix_and_honour_folders(tmp_path):
     from cadenza.cli.common import output_stems
 
+    def name(i: int) -> str:
+        return f"x-seed{1 + i}"
+
     (tmp_path / "tunes").mkdir()
-    assert output_stems(f"{tmp_path}/song.mid", "x-seed1", 1) == [f"{tmp_path}/song"]
-    assert output_stems(f"{tmp_path}/song.MusicXML", "x-seed1", 1) == [f"{tmp_path}/song"]
-    assert output_stems(f"{tmp_path}/tunes", "x-seed1", 2) == [
-        f"{tmp_path}/tunes/x-seed1-1",
-        f"{tmp_path}/tunes/x-seed1-2",
-    ]
-    assert output_stems(f"{tmp_path}/new/", "x-seed1", 1) == [f"{tmp_path}/new/x-seed1"]
-    assert output_stems(f"{tmp_path}/v1.2", "x", 1) == [f"{tmp_path}/v1.2"]  # not a suffix we write
-    assert output_stems(None, "x-seed1", 1) == ["out/x-seed1"]
+    assert output_stems(f"{tmp_path}/song.mid", name, 1) == [f"{tmp_path}/song"]
+    assert output_stems(f"{tmp_path}/song.MusicXML", name, 1) == [f"{tmp_path}/song"]
+    assert output_stems(f"{tmp_path}/song", name, 2) == [f"{tmp_path}/song-1", f"{tmp_path}/song-2"]
+    # in a folder, each alternative is named by its own seed
+    assert output_stems(f"{tmp_path}/tunes", name, 2) == [f"{tmp_path}/tunes/x-seed1", f"{tmp_path}/tunes/x-seed2"]
+    assert output_stems(f"{tmp_path}/new/", name, 1) == [f"{tmp_path}/new/x-seed1"]
+    assert output_stems(f"{tmp_path}/v1.2", name, 1) == [f"{tmp_path}/v1.2"]  # not a suffix we write
+    assert output_stems(None, name, 3) == ["out/x-seed1", "out/x-seed2", "out/x-seed3"]
 
 
 @pytest.mark.slow  # one generation

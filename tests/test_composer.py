@@ -120,3 +120,18 @@ def test_a_range_outside_all_the_model_learned_is_refused():
     rules = build_rules(None, ["soprano=C6-C7"], [], None, c.voice_names)
     with pytest.raises(OptionError, match="lies outside all the model learned"):
         c.generate(bars=4, seed=1, rules=rules)
+
+
+def test_a_melody_continued_by_four_voices_keeps_its_line_and_gets_new_parts():
+    """Before, `continue tune --model chorales` crammed four voices into the melody's staff."""
+    from cadenza.score import Note
+    from conftest import melody
+
+    tune = melody()
+    tune.parts[0].notes = [Note(n.pitch, n.start_beats, n.duration_beats, 104) for n in tune.parts[0].notes]
+    c = hub.load("chorales", expect="voices")
+    out = c.continue_score(tune, bars=2, seed=1)
+    assert [p.name for p in out.parts] == [tune.parts[0].name, "Alto", "Tenor", "Bass"]
+    new = [n for n in out.parts[0].notes if n.start_beats >= tune.end_beats - 1e-6]
+    assert new and all(b.start_beats >= a.end_beats - 1e-6 for a, b in zip(new, new[1:]))  # still one line
+    assert {n.velocity for n in new} == {104}  # at the loudness the part played

@@ -16,9 +16,11 @@ from cadenza.cli.common import (
     about_file,
     output_stems,
     pick_seed,
+    read_piece,
     record_rules,
     rules_from_options,
     say,
+    seeds_text,
     settings_and_record,
     with_config_options,
 )
@@ -54,18 +56,17 @@ def harmonize(
     """Harmonize a melody in two to four voices, the melody unchanged on top."""
     from cadenza.compose import harmonizer as assistant
     from cadenza.errors import OptionError
-    from cadenza.io import read_score
     from cadenza.render import check_outputs, parse_formats, write_outputs
 
     fmts = parse_formats(formats)
     if n < 1:
         raise OptionError(f"--n must be at least 1, not {n}")
     gibbs, recorded = settings_and_record(GibbsSettings, settings)
-    score = read_score(melody, pitched=True)
+    score = read_piece(melody, quiet)
     h = assistant.load(model)
     rules = rules_from_options(scale, range_, fix, fixed_cells, h.voice_names)
     seed = pick_seed(seed)
-    stems = output_stems(out, f"{melody.stem}-harmonized-seed{seed}", n)
+    stems = output_stems(out, lambda i: f"{melody.stem}-harmonized-seed{seed + i}", n)
     check_outputs(stems, fmts, force)
     with about_file(melody):
         results = h.harmonize(
@@ -82,7 +83,7 @@ def harmonize(
             gibbs=gibbs,
         )
     if not quiet:
-        say(f"model {h.name}, seed {seed}")
+        say(f"model {h.name}, {seeds_text(seed, n)}")
     for stem, r in zip(stems, results):
         record = {
             "command": "harmonize",
@@ -124,7 +125,6 @@ def infill(
 
     from cadenza.compose import harmonizer as assistant
     from cadenza.errors import OptionError
-    from cadenza.io import read_score
     from cadenza.render import check_outputs, parse_formats, write_outputs
 
     fmts = parse_formats(formats)
@@ -135,12 +135,12 @@ def infill(
     if n < 1:
         raise OptionError(f"--n must be at least 1, not {n}")
     gibbs, recorded = settings_and_record(GibbsSettings, settings)
-    score = read_score(piece, pitched=True)
+    score = read_piece(piece, quiet)
     h = assistant.load(model)
     rules = rules_from_options(scale, range_, fix, fixed_cells, h.voice_names)
     chosen = [v.strip() for v in voices_.split(",") if v.strip()] if voices_ else None
     seed = pick_seed(seed)
-    stems = output_stems(out, f"{piece.stem}-infill-seed{seed}", n)
+    stems = output_stems(out, lambda i: f"{piece.stem}-infill-seed{seed + i}", n)
     check_outputs(stems, fmts, force)
     with about_file(piece):
         results = h.infill(
@@ -156,7 +156,7 @@ def infill(
             gibbs=gibbs,
         )
     if not quiet:
-        say(f"model {h.name}, seed {seed}")
+        say(f"model {h.name}, {seeds_text(seed, n)}")
     for stem, r in zip(stems, results):
         record = {
             "command": "infill",

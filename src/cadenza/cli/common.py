@@ -44,6 +44,17 @@ def progress_bars(quiet: bool = False) -> Iterator[Callable[[str, int, int], Non
             bars.update(task, completed=bars.tasks[task].total)
 
 
+def read_piece(path, quiet: bool = False):
+    """The piece to continue, harmonize or rewrite: the first in its file (a file of several,
+    such as an ABC tune book, says which it took), with pitched notes."""
+    from cadenza.io import read_scores, require_pitched
+
+    scores = read_scores(path)
+    if len(scores) > 1 and not quiet:
+        say(f"{path}: {len(scores)} pieces in this file; using the first ({scores[0].title or 'untitled'})")
+    return require_pitched(scores[0], path)
+
+
 @contextmanager
 def about_file(path) -> Iterator[None]:
     """What the music in `path` cannot do (a grid it does not fit, notes a tokenizer cannot
@@ -68,20 +79,24 @@ def pick_seed(seed: Optional[int]) -> int:
 _OUTPUT_SUFFIXES = (".mid", ".midi", ".musicxml", ".xml", ".mxl", ".wav", ".flac", ".ogg", ".png", ".json")
 
 
-def output_stems(out: Optional[str], default_name: str, n: int) -> list[str]:
-    """The output stems for n alternatives: STEM alone, or STEM-1 .. STEM-n. STEM is `out` with
-    a known suffix stripped (`song.mid` -> `song`); an `out` that ends in a slash or is an
-    existing folder is a folder for `default_name`; no `out` means out/`default_name`."""
+def output_stems(out: Optional[str], name: Callable[[int], str], n: int) -> list[str]:
+    """The output stems of n alternatives. Without `out`, out/NAME; with an `out` that ends in a
+    slash or is an existing folder, FOLDER/NAME, where NAME is `name(i)` for alternative i (so
+    that it names alternative i's own seed); else `out` with a known suffix stripped (`song.mid`
+    -> `song`) as the stem, and STEM-1 .. STEM-n for several."""
     import os
 
-    if out is None:
-        base = f"out/{default_name}"
-    elif out.endswith(("/", os.sep)) or os.path.isdir(out):
-        base = os.path.join(out, default_name)
-    else:
-        root, ext = os.path.splitext(out)
-        base = root if ext.lower() in _OUTPUT_SUFFIXES and os.path.basename(root) else out
+    if out is None or out.endswith(("/", os.sep)) or os.path.isdir(out):
+        folder = "out" if out is None else out
+        return [os.path.join(folder, name(i)) for i in range(n)]
+    root, ext = os.path.splitext(out)
+    base = root if ext.lower() in _OUTPUT_SUFFIXES and os.path.basename(root) else out
     return [f"{base}-{i + 1}" if n > 1 else base for i in range(n)]
+
+
+def seeds_text(seed: int, n: int) -> str:
+    """'seed 7', or 'seeds 7-9' for three alternatives."""
+    return f"seed {seed}" if n == 1 else f"seeds {seed}-{seed + n - 1}"
 
 
 def settings_and_record(cls, settings: dict):

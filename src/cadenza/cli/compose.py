@@ -18,9 +18,11 @@ from cadenza.cli.common import (
     key_for_scale,
     output_stems,
     pick_seed,
+    read_piece,
     record_rules,
     rules_from_options,
     say,
+    seeds_text,
     settings_and_record,
     with_config_options,
 )
@@ -74,14 +76,18 @@ def generate(
     c = composer.load(model)
     rules = rules_from_options(scale, range_, fix, fixed_cells, c.voice_names)
     seed = pick_seed(seed)
-    stems = output_stems(out, f"{c.name}-seed{seed}", n)
+    stems = output_stems(out, lambda i: f"{c.name}-seed{seed + i}", n)
     check_outputs(stems, fmts, force)
     if bars is not None and seconds is not None:
         raise OptionError("give --bars or --seconds, not both")
+    m = meter_obj or c.default_meter()
+    length = composer.bars_for_seconds(seconds, m, tempo) if seconds is not None else (bars or 16)
+    if seconds is not None and length > composer.MAX_BARS:
+        raise OptionError(
+            f"--seconds {seconds:g} makes {length} bars of {m} at {tempo:g} bpm; at most {composer.MAX_BARS}"
+        )
     for i, stem in enumerate(stems):
         s = seed + i
-        m = meter_obj or c.default_meter()
-        length = composer.bars_for_seconds(seconds, m, tempo) if seconds is not None else (bars or 16)
         score = c.generate(
             bars=length,
             key=key_obj,
@@ -96,7 +102,7 @@ def generate(
             rules=rules,
         )
         if i == 0 and not quiet:  # after the first piece: an error in the rules stays the only line
-            say(f"model {c.name}, seed {seed}")
+            say(f"model {c.name}, {seeds_text(seed, n)}")
         record = {
             "command": "generate",
             "model": c.name,
@@ -140,14 +146,13 @@ def continue_(
     """Continue a piece: the prompt stays unchanged at the start, new bars follow."""
     from cadenza.compose import composer
     from cadenza.errors import OptionError
-    from cadenza.io import read_score
     from cadenza.render import check_outputs, parse_formats, write_outputs
 
     fmts = parse_formats(formats)
     if bars < 1 or n < 1:
         raise OptionError(f"--bars and --n must be at least 1 (got bars {bars}, n {n})")
     sampling, recorded = settings_and_record(SamplingSettings, settings)
-    score = read_score(prompt, pitched=True)
+    score = read_piece(prompt, quiet)
     choice = "given with --model"
     if model is None:
         model, why = composer.model_for_prompt(score)
@@ -155,7 +160,7 @@ def continue_(
     c = composer.load(model)
     rules = rules_from_options(scale, range_, fix, fixed_cells, c.voice_names)
     seed = pick_seed(seed)
-    stems = output_stems(out, f"{prompt.stem}-continued-seed{seed}", n)
+    stems = output_stems(out, lambda i: f"{prompt.stem}-continued-seed{seed + i}", n)
     check_outputs(stems, fmts, force)
     for i, stem in enumerate(stems):
         with about_file(prompt):
@@ -172,7 +177,7 @@ def continue_(
                 source=str(prompt),
             )
         if i == 0 and not quiet:  # after the first piece: an error in the rules stays the only line
-            say(f"model {c.name} ({choice}), seed {seed}")
+            say(f"model {c.name} ({choice}), {seeds_text(seed, n)}")
         record = {
             "command": "continue",
             "prompt": str(prompt),

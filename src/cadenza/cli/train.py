@@ -64,7 +64,10 @@ def train(
     distributed.check_nproc(nproc)
 
     command = "cadenza train " + " ".join(shlex.quote(a) for a in sys.argv[2:])
-    _train(out, family, orderless, config, resume, force, nproc, quiet, settings, command)
+    try:
+        _train(out, family, orderless, config, resume, force, nproc, quiet, settings, command)
+    except KeyboardInterrupt:  # cadenza.train.run has said what was kept and how to resume
+        sys.exit(130)
     if distributed.rank() == 0:
         typer.echo(str(out))
 

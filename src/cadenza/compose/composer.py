@@ -120,8 +120,10 @@ class Composer:
         """The prompt unchanged, followed by `bars` new bars from the first bar line after it,
         written into the prompt's own instruments: the model's voices, highest first, go to
         the prompt's pitched parts by register (with fewer parts than voices, a part takes
-        several; with more, the parts between stop). A prompt whose meter changes is continued
-        from its last meter: the model reads the music from that change on."""
+        several; with more, the parts between stop), at each part's own loudness. A prompt
+        that is one melody keeps it in the top voice, and the model's other voices get parts.
+        A prompt whose meter changes is continued from its last meter: the model reads the
+        music from that change on."""
         from cadenza.compose.sampler import generate_tokens
 
         check_bars(bars)
@@ -164,12 +166,15 @@ class Composer:
         )
         join = max(offset + cut, bar_line_after(prompt))  # where the new bars begin
         n = len(generated.parts)
+        one_line = len(pitched) == 1 and is_melody(pitched[0])  # a melody keeps one voice; the others get parts
         for v, gpart in enumerate(generated.parts):
             new = [
                 replace(x, start_beats=x.start_beats - cut + join) for x in gpart.notes if x.start_beats >= cut - 1e-9
             ]
-            if pitched:
-                pitched[round(v * (len(pitched) - 1) / (n - 1)) if n > 1 else 0].notes.extend(new)
+            if pitched and not (one_line and v > 0):
+                part = pitched[round(v * (len(pitched) - 1) / (n - 1)) if n > 1 else 0]
+                loudness = sorted(x.velocity for x in part.notes)[len(part.notes) // 2]  # as the part plays
+                part.notes.extend(replace(x, velocity=loudness) for x in new)
             else:
                 out_parts.append(Part(name=gpart.name, program=gpart.program, notes=new))
         return Score(
@@ -305,14 +310,19 @@ def between(score: Score, start: float, end: float) -> Score:
     )
 
 
+def is_melody(part: Part) -> bool:
+    """Whether a part is one line: at most 5% of its notes start while the one before sounds."""
+    notes = sorted(part.notes, key=lambda x: x.start_beats)
+    overlapping = sum(b.start_beats < a.end_beats - 1e-6 for a, b in zip(notes, notes[1:]))
+    return overlapping <= 0.05 * len(notes)
+
+
 def model_for_prompt(score: Score) -> tuple[str, str]:
     """(the shipped model that fits a prompt, why): `folk` for one melody, else `chorales`,
     which continues any texture as four voices written back into the prompt's parts."""
     pitched = [p for p in score.parts if not p.is_drum and p.notes]
     if len(pitched) == 1:
-        notes = sorted(pitched[0].notes, key=lambda x: x.start_beats)
-        overlapping = sum(b.start_beats < a.end_beats - 1e-6 for a, b in zip(notes, notes[1:]))
-        if overlapping <= 0.05 * len(notes):
+        if is_melody(pitched[0]):
             return "folk", "the prompt is one melody"
         return "chorales", "the prompt is one part with chords: continued in four voices"
     return "chorales", f"the prompt has {len(pitched)} pitched parts: continued in four voices"

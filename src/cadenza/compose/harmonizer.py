@@ -233,7 +233,8 @@ class Harmonizer:
         pickup = int(pickup_start(score) > 0)  # bars count as notation shows them: a pickup is bar 0
         total_bars = math.ceil(score.end_beats / meter.bar_beats - 1e-9)
         if first < 1 - pickup or last < first:
-            raise OptionError(f"the region of bars {first}-{last} is empty (bars count from 1)")
+            counting = "bars count from 1" + ("; the pickup is bar 0" if pickup else "")
+            raise OptionError(f"the region of bars {first}-{last} is empty ({counting})")
         if last > total_bars - pickup:
             raise OptionError(
                 f"{source}: the region {first}-{last} runs past the end of the piece ({total_bars - pickup} bars"

@@ -46,7 +46,11 @@ def read_score(path: str | Path, pitched: bool = False) -> Score:
     """The first (or only) piece in a MIDI, MusicXML, ABC or kern file. With `pitched` (what
     continuing, harmonizing and rewriting need), a piece of drums alone is refused."""
     score = read_scores(path)[0]
-    if pitched and all(p.is_drum for p in score.parts if p.notes):
+    return require_pitched(score, path) if pitched else score
+
+
+def require_pitched(score: Score, path: str | Path) -> Score:
+    if all(p.is_drum for p in score.parts if p.notes):
         raise InputError(path, "only drums, no pitched notes (every note is on channel 10)")
     return score
 
