@@ -18,6 +18,7 @@ from cadenza.cli.common import (
     key_for_scale,
     output_stems,
     pick_seed,
+    progress_bars,
     read_piece,
     record_rules,
     rules_from_options,
@@ -86,40 +87,47 @@ def generate(
         raise OptionError(
             f"--seconds {seconds:g} makes {length} bars of {m} at {tempo:g} bpm; at most {composer.MAX_BARS}"
         )
-    for i, stem in enumerate(stems):
-        s = seed + i
-        score = c.generate(
-            bars=length,
-            key=key_obj,
-            meter=m,
-            tempo_bpm=tempo,
-            temperature=sampling.temperature,
-            top_p=sampling.top_p,
-            top_k=sampling.top_k,
-            seed=s,
-            allow_parallels=allow_parallels,
-            final_cadence=not free_ending,
-            rules=rules,
-        )
-        if i == 0 and not quiet:  # after the first piece: an error in the rules stays the only line
-            say(f"model {c.name}, {seeds_text(seed, n)}")
-        record = {
-            "command": "generate",
-            "model": c.name,
-            "model_dir": str(c.directory),
-            "seed": s,
-            "bars": length,
-            "key": str(score.key),
-            "meter": str(score.meter),
-            "tempo": tempo,
-            **recorded,
-            "allow_parallels": allow_parallels,
-            "free_ending": free_ending,
-            **record_rules(scale, range_, fix, fixed_cells),
-            "formats": list(fmts),
-        }
-        for p in write_outputs(score, stem, fmts, record, force):
-            typer.echo(str(p))
+    bar_steps = c.tokenizer.steps_per_bar(m)
+    with progress_bars(quiet or length * n < 100) as progress:  # a long piece shows its bars as they come
+        for i, stem in enumerate(stems):
+            s = seed + i
+            score = c.generate(
+                bars=length,
+                on_cell=lambda step, voice, token, stem=stem: (
+                    progress(f"writing {stem}", step // bar_steps, length)
+                    if voice == 0 and step % bar_steps == 0
+                    else None
+                ),
+                key=key_obj,
+                meter=m,
+                tempo_bpm=tempo,
+                temperature=sampling.temperature,
+                top_p=sampling.top_p,
+                top_k=sampling.top_k,
+                seed=s,
+                allow_parallels=allow_parallels,
+                final_cadence=not free_ending,
+                rules=rules,
+            )
+            if i == 0 and not quiet:  # after the first piece: an error in the rules stays the only line
+                say(f"model {c.name}, {seeds_text(seed, n)}")
+            record = {
+                "command": "generate",
+                "model": c.name,
+                "model_dir": str(c.directory),
+                "seed": s,
+                "bars": length,
+                "key": str(score.key),
+                "meter": str(score.meter),
+                "tempo": tempo,
+                **recorded,
+                "allow_parallels": allow_parallels,
+                "free_ending": free_ending,
+                **record_rules(scale, range_, fix, fixed_cells),
+                "formats": list(fmts),
+            }
+            for p in write_outputs(score, stem, fmts, record, force):
+                typer.echo(str(p))
 
 
 @with_config_options({"sampling": SamplingSettings}, skip=("seed",))
