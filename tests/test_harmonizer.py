@@ -80,3 +80,24 @@ def test_infill_counts_bars_after_a_pickup():
     assert [n for n in alto_after if n.start_beats >= 8.0] == [n for n in alto_before if n.start_beats >= 8.0]
     with pytest.raises(OptionError, match="3 bars after its pickup"):
         h.infill(score, (3, 4), ["alto"], seed=1)
+
+
+def test_a_phrase_that_closes_on_the_tonic_is_reached_from_the_dominant_and_fermatas_are_kept():
+    """A hymn in F with a fermata on F in bar 2: the chord before it was iii7 over A, not V; and
+    the harmonization's MusicXML lost the melody's fermatas."""
+    from cadenza import hub
+    from cadenza.score import Meter, Note, Part, Score
+
+    pitches = [60, 65, 67, 69, 65, 67, 64, 65, 60, 62, 64, 65, 69, 67, 65]
+    lengths = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2]
+    notes, t = [], 3.0
+    for p, d in zip(pitches, lengths):
+        notes.append(Note(p, t, float(d)))
+        t += d
+    melody = Score(parts=[Part("Melody", 0, False, notes)], meters=[Meter(0.0, 4, 4)], fermatas_beats=[10.0, 18.0])
+    h = hub.load("harmonizer", expect="orderless")
+    for r in h.harmonize(melody, seed=1, n=2):
+        assert r.score.fermatas_beats == [10.0, 18.0]
+        bass = r.score.parts[-1].notes
+        [under] = [n for n in bass if n.start_beats <= 9.0 < n.end_beats]  # under the E before the F
+        assert under.pitch % 12 == 0  # C: the dominant of F

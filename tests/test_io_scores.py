@@ -309,3 +309,12 @@ def test_a_key_keeps_its_spelling_when_read(tmp_path):
 
     (tmp_path / "cb.abc").write_text("X:1\nT:t\nM:4/4\nL:1/4\nK:Cb\nC D E F|G A B c|\n")
     assert str(read_score(tmp_path / "cb.abc").key) == "Cb major"
+
+
+def test_an_abc_fermata_shorthand_keeps_its_note(tmp_path):
+    """`HF` (H: the fermata shorthand) made music21 drop the F, and every later note moved up."""
+    from cadenza.io import read_score
+
+    (tmp_path / "hymn.abc").write_text("X:1\nT:hymn\nM:4/4\nL:1/4\nK:F\nC|F G A F|G E HF C|D E F A|G2 HF|]\n")
+    notes = read_score(tmp_path / "hymn.abc").parts[0].notes
+    assert [n.pitch for n in notes] == [60, 65, 67, 69, 65, 67, 64, 65, 60, 62, 64, 65, 69, 67, 65]

@@ -31,9 +31,11 @@ from cadenza.theory import (
     beat_beats,
     beats_to_step,
     cut_top_line,
+    dominant_seventh,
     melody_key,
     phrase_ends,
     scale,
+    tonic_triad,
     voice_names,
 )
 from cadenza.tokenize.cells import REST, cell_of, cells_to_notes
@@ -140,16 +142,23 @@ class Harmonizer:
         key = rules.scale or melody_key(melody, line)
         ends = phrase_ends(line, meter, melody.fermatas_beats)
         if cadences:
+
+            def approach_to(end: Note, at: int) -> None:
+                """V on the beat (or the shorter note) before a phrase end planned on I."""
+                before = [y for y in line if y.start_beats < end.start_beats]
+                if before:
+                    start = max(beats_to_step(before[-1].start_beats, spb), at - round(beat_beats(meter) * spb))
+                    plan_approach(allowed, range(start, at), before[-1].pitch, key)
+
             for x in ends[:-1]:
                 at = beats_to_step(x.start_beats, spb)
                 plan_cadence(allowed, range(at, at + 1), x.pitch, key, final=False)
+                if x.pitch % 12 in tonic_triad(key) and x.pitch % 12 not in dominant_seventh(key):
+                    approach_to(x, at)  # a phrase that closes on I is reached from V: an authentic cadence
             if ends:  # the final cadence: V on the beat before the last melody note, then I held to the end
                 last = beats_to_step(ends[-1].start_beats, spb)
                 plan_cadence(allowed, range(last, T), ends[-1].pitch, key, final=True)
-                before = [y for y in line if y.start_beats < ends[-1].start_beats]
-                if before:
-                    approach = max(beats_to_step(before[-1].start_beats, spb), last - round(beat_beats(meter) * spb))
-                    plan_approach(allowed, range(approach, last), before[-1].pitch, key)
+                approach_to(ends[-1], last)
         self._fix(grid, hidden, allowed, rules, meter)
         gibbs = replace(gibbs or GibbsSettings(), iterations=iterations, temperature=temperature, seed=seed)
         filled = gibbs_fill(self.model, grid, hidden, allowed, gibbs, n_samples=n)
@@ -186,6 +195,7 @@ class Harmonizer:
                 meters=list(melody.meters),
                 keys=[key],
                 title=f"{melody.title or source} · harmonized · seed {seed + i}",
+                fermatas_beats=list(melody.fermatas_beats),
             )
             out.append(
                 Written(
@@ -287,6 +297,7 @@ class Harmonizer:
                 meters=list(score.meters),
                 keys=list(score.keys),
                 title=f"{score.title or source} · bars {first}-{last} rewritten · seed {seed + i}",
+                fermatas_beats=list(score.fermatas_beats),
             )
             out.append(Written(result, {"seed": seed + i, "parallels_left": len(parallels(g))}))
         return out

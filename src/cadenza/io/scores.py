@@ -60,11 +60,16 @@ def read_with_music21(path: str | Path) -> list[Score]:
         raise InputError(path, "empty file (only white space)")
     if fmt == "musicxml":
         _check_musicxml(path, data)
-    elif fmt == "abc":
+    abc = None
+    if fmt == "abc":
         _check_abc(path, _text(data))
+        abc = _abc_fermatas(_text(data))
     with quiet(), _abc_shortcuts(fmt == "abc"):
         try:
-            parsed = converter.parse(path, format=fmt, forceSource=True, storePickle=False)
+            if abc is not None and abc != _text(data):  # music21 reads the text we mended
+                parsed = converter.parse(abc, format=fmt, forceSource=True, storePickle=False)
+            else:
+                parsed = converter.parse(path, format=fmt, forceSource=True, storePickle=False)
             pieces = list(parsed.scores) if isinstance(parsed, stream.Opus) else [parsed]
             scores = [score for score in map(music21_to_score, pieces) if score.parts]
         except Exception as e:  # music21 raises many kinds (and builds some things lazily)
@@ -136,6 +141,20 @@ def _text(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return data.decode("latin-1")
+
+
+def _abc_fermatas(text: str) -> str:
+    """ABC with each `H` decoration (the standard shorthand for a fermata) written out as
+    `!fermata!`: music21 drops the note after an `H` (and every later note moves up a place).
+    Header fields, chord symbols in quotes and !decorations! are left as they are."""
+
+    def mend(line: str) -> str:
+        if re.match(r"\s*[A-Za-z]:", line) or "H" not in line:
+            return line
+        parts = re.split(r'("[^"]*"|![^!]*!|%.*$)', line)
+        return "".join(part if i % 2 else part.replace("H", "!fermata!") for i, part in enumerate(parts))
+
+    return "\n".join(mend(line) for line in text.split("\n"))
 
 
 # -- checks before music21: what it would choke on, said plainly
