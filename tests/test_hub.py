@@ -96,3 +96,15 @@ def test_a_model_of_an_unknown_kind_names_its_model_json(tmp_path):
     with pytest.raises(OptionError) as error:
         hub.load_network(str(folder))
     assert one_line(error).startswith(f"{folder / 'model.json'}: unknown model kind 'midi-like'")
+
+
+def test_a_run_without_a_model_yet_says_how_to_continue_it(tmp_path):
+    import pytest
+
+    from cadenza.errors import OptionError
+    from cadenza.hub import find_model
+
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "checkpoint.json").write_text("{}")
+    with pytest.raises(OptionError, match="cadenza train --resume --out"):
+        find_model(str(tmp_path / "run"))

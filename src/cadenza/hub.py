@@ -36,6 +36,11 @@ def find_model(name: str) -> Path:
         if (d / name / "model.json").exists():
             return d / name
     if path.exists():
+        if (path / "checkpoint.json").exists():
+            raise OptionError(
+                f"{name}: a training run that has not kept a model yet (a checkpoint, no model.json); "
+                f"continue it with `cadenza train --resume --out {name}`"
+            )
         raise OptionError(f"{name}: not a Cadenza model folder (no model.json); train one with `cadenza train`")
     known = sorted(p.name for d in model_dirs() if d.is_dir() for p in d.iterdir() if (p / "model.json").exists())
     raise OptionError(f"no model named {name!r}; available: {', '.join(known) or 'none'} (see `cadenza models`)")
