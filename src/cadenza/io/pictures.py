@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cadenza.io.files import atomic_write
-from cadenza.score import Score, pitch_range, pitch_to_name
+from cadenza.score import Score, pickup_start, pitch_range, pitch_to_name
 
 _COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 
@@ -64,9 +64,10 @@ def draw_piano_roll(score: Score, title: str = ""):
         legend.append(Patch(facecolor=colour, label=part.name or f"part {i + 1}"))
     bar_lines = bar_lines_beats(score)
     ax.vlines(bar_lines, 0, 1, transform=ax.get_xaxis_transform(), colors="#bbbbbb", linewidths=0.6, zorder=0)
+    first = 0 if pickup_start(score) else 1  # bars numbered as notation shows them: a pickup is bar 0
     for b, beat in enumerate(bar_lines):
         if b % 4 == 0:
-            ax.text(beat, high + 0.3, str(b + 1), fontsize=7, color="#777777")
+            ax.text(beat, high + 0.3, str(b + first), fontsize=7, color="#777777")
     cs = [p for p in range(low, high + 1) if p % 12 == 0]
     ax.set_yticks(cs, [f"{pitch_to_name(p)} ({p})" for p in cs])
     for p in cs:
