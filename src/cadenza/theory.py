@@ -219,11 +219,20 @@ def cut_top_line(notes: list[Note]) -> list[Note]:
 # chords and cadences
 
 
-def tonic_triad(key: Key) -> frozenset[int]:
-    """Pitch classes of the tonic triad; in minor with either third (the Picardy third ends
-    many minor-key chorales)."""
+def tonic_thirds(key: Key) -> frozenset[int]:
+    """The tonic triad's third; in minor either (the Picardy third ends many minor-key chorales)."""
     t = key.tonic
-    return frozenset({t, (t + 7) % 12, (t + 4) % 12} | ({(t + 3) % 12} if key.mode == "minor" else set()))
+    return frozenset({(t + 4) % 12} | ({(t + 3) % 12} if key.mode == "minor" else set()))
+
+
+def tonic_triad(key: Key) -> frozenset[int]:
+    """Pitch classes of the tonic triad, with tonic_thirds."""
+    return frozenset({key.tonic, (key.tonic + 7) % 12}) | tonic_thirds(key)
+
+
+def leading_tone(key: Key) -> int:
+    """The pitch class a semitone below the tonic: the dominant chord's third (raised in minor)."""
+    return (key.tonic + 11) % 12
 
 
 def key_fits_scale(key: Key, scale_key: Key) -> bool:

@@ -19,7 +19,14 @@ from cadenza.nn.numpy_decoder import Decoder, one_blas_thread
 from cadenza.nn.transformer import Transformer
 from cadenza.plan.constraints import Constraints, allowed_cells
 from cadenza.score import Key, Meter
-from cadenza.theory import beat_beats, dominant_chord_classes, final_chord_classes, parallel_to
+from cadenza.theory import (
+    beat_beats,
+    dominant_chord_classes,
+    final_chord_classes,
+    leading_tone,
+    parallel_to,
+    tonic_thirds,
+)
 from cadenza.tokenize.cells import REST as CELL_REST
 from cadenza.tokenize.voices import EOS, HOLD, N_PITCHES, PITCH0, REST, VoicesTokenizer
 
@@ -90,7 +97,9 @@ def _close(allowed: np.ndarray, downbeat: bool, last_cell: int, chord: np.ndarra
         allowed[REST if last_cell == REST else HOLD] = True
 
 
-def _complete(chord: np.ndarray, allowed: np.ndarray, upper: list[int | None], thirds: set[int]) -> np.ndarray:
+def _complete(
+    chord: np.ndarray, allowed: np.ndarray, upper: list[int | None], thirds: frozenset[int] | set[int]
+) -> np.ndarray:
     """The chord's pitches for the last upper voice: only its third (any pitch class in `thirds`)
     when the voices above have not sung one and the voice's range holds one, so that the chord
     is not hollow; else the whole chord."""
@@ -182,17 +191,12 @@ def generate_tokens(
                         if c.final_cadence and bar == n_bars - 1:
                             chord = final_chord_mask(key, v, nv)
                             if i == 0 and v == nv - 2:  # the last upper voice completes the chord: its third
-                                thirds = (
-                                    {(key.tonic + 3) % 12, (key.tonic + 4) % 12}
-                                    if key.mode == "minor"
-                                    else {(key.tonic + 4) % 12}
-                                )
-                                chord = _complete(chord, allowed, sounding[:v], thirds)
+                                chord = _complete(chord, allowed, sounding[:v], tonic_thirds(key))
                             _close(allowed, i == 0, last_cell[v], chord)
                         elif approach and step >= approach_from:
                             chord = dominant_chord_mask(key, v, nv)
                             if step == approach_from and v == nv - 2:  # the leading tone, V's third
-                                chord = _complete(chord, allowed, sounding[:v], {(key.tonic + 11) % 12})
+                                chord = _complete(chord, allowed, sounding[:v], {leading_tone(key)})
                             _approach(allowed, step == approach_from, before[v], chord)
                         if c.no_parallels:
                             free = allowed.copy()

@@ -42,14 +42,14 @@ def read_scores(path: str | Path) -> list[Score]:
     return read_with_music21(path)
 
 
-def read_score(path: str | Path, pitched: bool = False) -> Score:
-    """The first (or only) piece in a MIDI, MusicXML, ABC or kern file. With `pitched` (what
-    continuing, harmonizing and rewriting need), a piece of drums alone is refused."""
-    score = read_scores(path)[0]
-    return require_pitched(score, path) if pitched else score
+def read_score(path: str | Path) -> Score:
+    """The first (or only) piece in a MIDI, MusicXML, ABC or kern file."""
+    return read_scores(path)[0]
 
 
 def require_pitched(score: Score, path: str | Path) -> Score:
+    """`score` when it has pitched notes (what continuing, harmonizing and rewriting need); a
+    piece of drums alone is refused."""
     if all(p.is_drum for p in score.parts if p.notes):
         raise InputError(path, "only drums, no pitched notes (every note is on channel 10)")
     return score
