@@ -36,9 +36,34 @@ def test_evaluate_cli_writes_html_and_json_and_counts_bad_files(tmp_path, choral
     base = report["sets"][chorale_midi_folder.name]  # the reference's own pieces again: every melody a copy
     assert report["reference"]["pieces"] == 6 and base["pieces"] == 6
     assert len(base["novelty"]["flagged"]) == 6 and base["chords"]["cited_share"] == 1.0
+    assert report["sets"]["generated"]["classifier"]["run"] is False  # 3 pieces: too few to test
+    assert "at least 4 pieces" in report["sets"]["generated"]["classifier"]["reason"]
+    c = base["classifier"]
+    assert c["run"] and (c["n_candidates"], c["n_reference"], c["voices"]) == (6, 6, 4)
+    assert 0.0 <= c["low"] <= c["accuracy"] <= c["high"] <= 1.0
+    assert (
+        len(report["reference"]["voice_profile"]) == 4 and base["voice_profile"] == report["reference"]["voice_profile"]
+    )
     html = (tmp_path / "rep.html").read_text()
     assert html.count("data:image/png;base64,") == 3 and "parallels per bar" in html
+    assert "Can a classifier tell each set from the reference?" in html and "not run: needs at least 4" in html
     again = run_cli(
         "evaluate", str(gen), "--reference", str(chorale_midi_folder / "sub"), "--out", str(tmp_path / "rep")
     )
     assert again.returncode == 2 and "exists" in again.stderr
+
+
+def test_evaluate_cli_rejects_a_grid_file_split_it_does_not_have(tmp_path):
+    import gzip
+
+    grids = tmp_path / "g.json.gz"
+    grids.write_bytes(
+        gzip.compress(json.dumps({s: [[[60, 55, 52, 48]] * 4] for s in ("train", "valid", "test")}).encode())
+    )
+    (tmp_path / "gen").mkdir()
+    proc = run_cli("evaluate", str(tmp_path / "gen"), "--reference", f"{grids}:tests", "--out", str(tmp_path / "rep"))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"error: {grids}:tests: no split 'tests' in a four-voice grid file (splits: train, valid, test)"
+    ]
+    assert not (tmp_path / "rep.json").exists()

@@ -18,13 +18,18 @@ def register(app: typer.Typer) -> None:
 
 def evaluate(
     generated: str = typer.Argument(..., help="a folder of pieces (any format cadenza reads)"),
-    reference: str = typer.Option(..., help="a built-in corpus name (its training split) or a folder"),
+    reference: str = typer.Option(
+        ...,
+        help="a built-in corpus name (its training split), a folder, or a split of a four-voice grid file "
+        "(e.g. ../shared/benchmarks/jsb16th_satb.json.gz:test)",
+    ),
     baseline: list[str] = typer.Option([], help="another set to compare, e.g. a baseline's folder (repeatable)"),
     out: Path = typer.Option(Path("report"), help="output stem: writes STEM.html and STEM.json"),
     force: bool = typer.Option(False, help="overwrite an existing report"),
     quiet: bool = typer.Option(False),
 ):
-    """Measure pieces against a reference: pitch, harmony, voice leading, rhythm, structure, novelty."""
+    """Measure pieces against a reference: pitch, harmony, voice leading, rhythm, structure, novelty,
+    and whether a classifier can tell them from the reference (0.5: it cannot)."""
     from cadenza.evaluate.report import evaluate as run
     from cadenza.evaluate.report import write_report
     from cadenza.io.files import check_writable
@@ -35,8 +40,18 @@ def evaluate(
     with progress_bars(quiet) as progress:
         report = run(generated, reference, list(baseline), progress=progress)
     for label, s in report["sets"].items():
-        if s["skipped"] and not quiet:
-            say(f"{label}: skipped {len(s['skipped'])} files (listed in the JSON), e.g. {s['skipped'][0]}")
+        if quiet:
+            continue
+        if s["skipped"]:
+            say(f"{label}: skipped {len(s['skipped'])} files or pieces (listed in the JSON), e.g. {s['skipped'][0]}")
+        c = s["classifier"]
+        if c["run"]:
+            say(
+                f"{label}: classifier accuracy {c['accuracy']:.2f} (95% interval {c['low']:.2f}-{c['high']:.2f}; "
+                f"{c['n_candidates']} vs {c['n_reference']} reference pieces; 0.5 = indistinguishable)"
+            )
+        else:
+            say(f"{label}: classifier test not run: {c['reason']}")
     for p in write_report(report, out, force=force):
         typer.echo(str(p))
 

@@ -84,12 +84,45 @@ def corpus_files(name: str) -> list[Path]:
 
 
 def load(source: str, limit: int | None = None, progress: Callable[[int, int], None] | None = None) -> Dataset:
-    """A corpus name, a comma-separated list of names, a folder (searched recursively) or a file."""
+    """A corpus name, a comma-separated list of names, a folder (searched recursively), a file, or
+    one split of a four-voice grid file named after a colon (PATH.json.gz:train, :valid or :test,
+    as ../shared/benchmarks/jsb16th_satb.json.gz): each grid becomes a Score of four parts in 4/4
+    at 80 bpm, with the id FILE:SPLIT#INDEX (jsb16th_satb.json.gz:test#12)."""
     from cadenza.io import SUFFIXES, read_scores
 
     if "," in source:
         parts = [load(s.strip(), limit, progress) for s in source.split(",") if s.strip()]
         return Dataset([p for d in parts for p in d.pieces], [s for d in parts for s in d.skipped])
+    grid_file, colon, split = source.rpartition(":")
+    if (colon and grid_file.endswith(".json.gz")) or (
+        source.endswith(".json.gz") and Path(source).expanduser().is_file()
+    ):
+        from dataclasses import replace
+
+        from cadenza.data.benchmarks import SPLITS, load_satb
+        from cadenza.score import Meter, Tempo
+        from cadenza.tokenize.cells import CellsTokenizer
+
+        if not colon or not grid_file.endswith(".json.gz"):
+            raise OptionError(f"{source}: name a split of the four-voice grid file ({source}:{'|'.join(SPLITS)})")
+        if split not in SPLITS:
+            raise OptionError(f"{source}: no split {split!r} in a four-voice grid file (splits: {', '.join(SPLITS)})")
+        path = Path(grid_file).expanduser()
+        if not path.is_file():
+            raise OptionError(f"{source}: no such file {grid_file}")
+        grids = load_satb(path)[split][: limit or None]
+        if any(g.ndim != 2 or g.shape[1] != 4 for g in grids):
+            raise InputError(path, "not a four-voice grid file like jsb16th_satb.json.gz (a step is not 4 voices)")
+        name = path.name
+        pieces: list[Piece] = []
+        for i, grid in enumerate(grids):
+            if progress:
+                progress(i, len(grids))
+            score = CellsTokenizer(4, 4).decode(grid)
+            score = replace(score, tempos=[Tempo(0.0, 80.0)], meters=[Meter(0.0, 4, 4)], title=f"{name}:{split}#{i}")
+            if score.notes():
+                pieces.append(Piece(f"{name}:{split}#{i}", score))
+        return Dataset(pieces)
     if source in CORPORA:
         files = corpus_files(source)
         root = None
@@ -136,4 +169,42 @@ def split_of(meta: dict, progress: Callable[[int, int], None] | None = None) -> 
     data = load(t["data"], limit=t.get("max_pieces") or None, progress=progress)
     if t.get("exact_parts"):
         data.pieces = with_exact_parts(data.pieces, t["n_voices"])
+    data.pieces = without_matches(data.pieces, t.get("exclude", ""))
     return data.split(t.get("valid_percent", 10))
+
+
+def melody_fingerprint(pitches: list[int], n: int = 16) -> tuple[int, ...]:
+    """A melody's first n intervals between successive distinct pitches: the same tune in any key,
+    with any rhythm and notes held or repeated, gives the same fingerprint."""
+    distinct = [p for i, p in enumerate(pitches) if i == 0 or p != pitches[i - 1]]
+    return tuple(b - a for a, b in zip(distinct, distinct[1:]))[:n]
+
+
+def _top_voice(score: Score) -> list[int]:
+    parts = [p for p in score.parts if p.notes and not p.is_drum]
+    top = max(parts, key=lambda p: sum(x.pitch for x in p.notes) / len(p.notes))
+    return [x.pitch for x in sorted(top.notes, key=lambda x: (x.start_beats, -x.pitch))]
+
+
+def excluded_fingerprints(source: str) -> set[tuple[int, ...]]:
+    """The melody fingerprints of a data set to keep out of training: a corpus, folder or file, or
+    a four-voice grid file with its splits named after a colon (PATH.json.gz:test or :valid,test)."""
+    from cadenza.data.benchmarks import SPLITS, load_satb
+
+    path, _, splits = source.rpartition(":") if source.count(":") and ".json.gz:" in source else (source, "", "")
+    if path.endswith(".json.gz"):
+        names = [s.strip() for s in (splits or ",".join(SPLITS)).split(",") if s.strip()]
+        unknown = [s for s in names if s not in SPLITS]
+        if unknown:
+            raise OptionError(f"--exclude {source}: no split {unknown[0]!r} (splits: {', '.join(SPLITS)})")
+        grids = load_satb(path)
+        return {melody_fingerprint([int(c) - 1 for c in g[:, 0] if c]) for s in names for g in grids[s]}
+    return {melody_fingerprint(_top_voice(p.score)) for p in load(source).pieces}
+
+
+def without_matches(pieces: list[Piece], source: str) -> list[Piece]:
+    """The pieces whose melody matches no piece of `source` (excluded_fingerprints)."""
+    if not source:
+        return pieces
+    banned = excluded_fingerprints(source)
+    return [p for p in pieces if melody_fingerprint(_top_voice(p.score)) not in banned]

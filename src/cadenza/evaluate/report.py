@@ -7,6 +7,21 @@ non-reference set the overlap area and KL divergence between its per-piece distr
 reference's (Gaussian kernel density estimates, as Yang and Lerch 2018 compare feature
 distributions). Chord vocabulary: the share of chord occurrences also found in the reference
 (cited) versus new ones (invented), after Pachet. Novelty: cadenza.evaluate.novelty.
+
+Classifier two-sample test (cadenza.evaluate.classifier): for each non-reference set, the
+cross-validated balanced accuracy, with its 95% Wilson interval, of a random forest (seed 0)
+trained to tell the set's pieces from the reference's on per-voice statistics of a
+sixteenth-note grid (pitch-change rate, where in the beat changes fall, melodic intervals, pitch
+classes relative to the key) and the vertical intervals between voices. 0.5 means the features
+cannot tell the sets apart, 1.0 that they always can. The grid has as many voices as most
+reference pieces have pitched parts; a piece that does not fit it (a meter change) is left out
+and listed in its set's skipped list; a set with fewer than CLASSIFIER_MIN_PIECES pieces on the
+grid (or such a reference) is not tested, and the report says why. Beside it, each voice's
+pitch-change rate per sixteenth step and its melodic intervals' shares by size (voice_profile),
+for the reference and every set.
+
+The reference is a built-in corpus (its training split), a folder or file, or one split of a
+four-voice grid file (PATH.json.gz:test, used as is): see cadenza.data.corpus.load.
 """
 
 from __future__ import annotations
@@ -22,17 +37,24 @@ from pathlib import Path
 
 import numpy as np
 
+from cadenza.errors import CadenzaError
+from cadenza.evaluate.classifier import feature_names, grid_of, two_sample_test, voice_profile
 from cadenza.evaluate.measures import SCALARS, measure_piece
 from cadenza.evaluate.novelty import ReferenceIndex
 from cadenza.score import Score
+from cadenza.theory import voice_names
+
+CLASSIFIER_MIN_PIECES = 4  # per set, on the grid: fewer and the test is not run
+CLASSIFIER_SEED = 0
 
 
 def load_set(
     source: str, reference_split: bool = False, progress: Callable[[int, int], None] | None = None
 ) -> tuple[list[tuple[str, Score]], list[str]]:
-    """([(piece id, Score)], skipped lines) from a corpus name or a folder. A corpus used as the
-    reference contributes its training split only (its held-out pieces stay a fair ceiling).
-    `progress(files done, files)` is called as files are read."""
+    """([(piece id, Score)], skipped lines) from a corpus name, a folder or file, or a split of a
+    four-voice grid file (PATH.json.gz:test). A built-in corpus used as the reference contributes
+    its training split only (its held-out pieces stay a fair ceiling); a grid file's named split
+    is used as is. `progress(files done, files)` is called as files are read."""
     from cadenza.data import corpus
 
     data = corpus.load(source, progress=progress)
@@ -55,6 +77,46 @@ def measure_set(pieces, progress: Callable[[int, int], None] | None = None) -> t
         m["id"], m["score"] = pid, score
         measured.append(m)
     return measured, skipped
+
+
+def grid_voices(pieces: list[tuple[str, Score]]) -> int:
+    """The most common number of pitched parts with notes among the pieces (the first seen on a
+    tie; 4 when there are none): the voices of the classifier's grid."""
+    counts = Counter(sum(1 for q in score.parts if q.notes and not q.is_drum) for _, score in pieces)
+    return max(1, counts.most_common(1)[0][0]) if counts else 4
+
+
+def grid_set(pieces: list[tuple[str, Score]], n_voices: int) -> tuple[list[np.ndarray], list[str]]:
+    """(grids, skipped lines): each piece on the classifier's grid (grid_of), or a line saying why not."""
+    grids, skipped = [], []
+    for pid, score in pieces:
+        try:
+            grids.append(grid_of(score, n_voices))
+        except (CadenzaError, ValueError) as e:
+            skipped.append(f"{pid}: left out of the classifier test ({e})")
+    return grids, skipped
+
+
+def classifier_test(
+    grids: list[np.ndarray],
+    reference: list[np.ndarray],
+    n_voices: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    """The two-sample test of `grids` against `reference` as a dict: "run" true with the
+    TestResult's fields, or false with a "reason"."""
+    about = {"voices": n_voices, "features": len(feature_names(n_voices)), "seed": CLASSIFIER_SEED}
+    if min(len(grids), len(reference)) < CLASSIFIER_MIN_PIECES:
+        return {
+            "run": False,
+            "reason": f"needs at least {CLASSIFIER_MIN_PIECES} pieces on the {n_voices}-voice grid in each set; "
+            f"this set has {len(grids)}, the reference {len(reference)}",
+            "n_candidates": len(grids),
+            "n_reference": len(reference),
+            **about,
+        }
+    result = two_sample_test(grids, reference, seed=CLASSIFIER_SEED, progress=progress)
+    return {"run": True, **result.to_dict(), **about}
 
 
 def kde(values: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -123,8 +185,9 @@ def evaluate(
     baselines: list[str] | str | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> dict:
-    """Every set measured against the reference. Baselines are labelled by their folder's name.
-    `progress(what, done, total)` is called as files are read and pieces measured."""
+    """Every set measured against the reference, and tested against it with the classifier.
+    Baselines are labelled by their folder's name. `progress(what, done, total)` is called as
+    files are read, pieces measured and classifiers fitted."""
 
     def step(what: str) -> Callable[[int, int], None] | None:
         return (lambda done, total: progress(what, done, total)) if progress else None
@@ -140,11 +203,15 @@ def evaluate(
     ref_chords: set = set()
     for m in ref_measured:
         ref_chords.update(m["chords"])
+    n_voices = grid_voices(ref_pieces)
+    ref_grids, ref_off_grid = grid_set(ref_pieces, n_voices)
     report = {
         "reference": {
             "source": reference,
             **summarize(ref_measured, None, ref_chords, None),
-            "skipped": ref_skipped + ref_bad,
+            "grid_voices": n_voices,
+            "voice_profile": voice_profile(ref_grids),
+            "skipped": ref_skipped + ref_bad + ref_off_grid,
         },
         "sets": {},
     }
@@ -152,10 +219,13 @@ def evaluate(
     for label, source in sets.items():
         pieces, skipped = load_set(source, progress=step(f"reading {label}"))
         measured, bad = measure_set(pieces, step(f"measuring {label}"))
+        grids, off_grid = grid_set(pieces, n_voices)
         report["sets"][label] = {
             "source": source,
             **summarize(measured, ref_measured, ref_chords, index),
-            "skipped": skipped + bad,
+            "classifier": classifier_test(grids, ref_grids, n_voices, step(f"classifier test: {label}")),
+            "voice_profile": voice_profile(grids),
+            "skipped": skipped + bad + off_grid,
         }
         examples[label] = measured[0] if measured else None
     report["_examples"] = examples
@@ -254,6 +324,67 @@ def _fmt(x: float) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3f}"
 
 
+def _classifier_html(report: dict) -> str:
+    """The classifier test's table and the per-voice profiles beside the reference's."""
+    rows = []
+    for label, s in report["sets"].items():
+        c = s.get("classifier")
+        if not c:
+            continue
+        if c["run"]:
+            row = (
+                f"<td>{_fmt(c['accuracy'])}</td><td>{_fmt(c['low'])}–{_fmt(c['high'])}</td>"
+                f"<td>{c['n_candidates']} vs {c['n_reference']}</td>"
+                f"<td>{c['folds']}-fold cross-validation × {c['repeats']}</td>"
+            )
+        else:
+            row = f"<td colspan=3>not run: {html.escape(c['reason'])}</td><td></td>"
+        rows.append(f"<tr><th>{html.escape(label)}</th>{row}</tr>")
+    if not rows:
+        return ""
+    ref = report["reference"]
+    n = ref.get("grid_voices", 0)
+    profiles = {
+        "reference": ref.get("voice_profile", []),
+        **{k: s.get("voice_profile", []) for k, s in report["sets"].items()},
+    }
+    names = voice_names(n)
+    head = "".join(f"<th>{html.escape(label)}</th>" for label in profiles)
+    rate_rows = []
+    for v, name in enumerate(names):
+        ref_rate = profiles["reference"][v]["change_rate"] if v < len(profiles["reference"]) else math.nan
+        cells = []
+        for label, prof in profiles.items():
+            rate = prof[v]["change_rate"] if v < len(prof) else math.nan
+            ratio = rate / ref_rate if label != "reference" and ref_rate and not math.isnan(ref_rate) else math.nan
+            extra = f" <small>({ratio:.2f}× the reference)</small>" if not math.isnan(ratio) else ""
+            cells.append(f"<td>{_fmt(rate)}{extra}</td>")
+        rate_rows.append(f"<tr><th>{html.escape(name)}</th>{''.join(cells)}</tr>")
+    sizes = [str(i) for i in range(1, 8)] + ["8+"]
+    interval_rows = []
+    for v, name in enumerate(names):
+        for label, prof in profiles.items():
+            shares = prof[v]["intervals"] if v < len(prof) else [math.nan] * len(sizes)
+            interval_rows.append(
+                f"<tr><th>{html.escape(name)}</th><td>{html.escape(label)}</td>"
+                + "".join(f"<td>{_fmt(x)}</td>" for x in shares)
+                + "</tr>"
+            )
+    return f"""<h2>Can a classifier tell each set from the reference?</h2>
+<p>A random forest learns to tell a set's pieces from the reference's, from statistics of each piece on a
+sixteenth-note grid of {n} voices: per voice, how often the pitch changes, where in the beat it changes, its
+melodic intervals and its pitch classes relative to the key; per pair of voices, their vertical intervals. The
+table gives its cross-validated balanced accuracy: <b>0.5 means it cannot tell the set from the reference</b>
+(indistinguishable by these features), 1.0 that it always can; an interval that includes 0.5 is no evidence of
+a difference. Form is not seen: pieces with their bars shuffled look alike to it.</p>
+<table><tr><th>set</th><th>accuracy</th><th>95% interval</th><th>pieces (set vs reference)</th><th>method</th></tr>
+{"".join(rows)}</table>
+<h3>Pitch changes per sixteenth step, by voice</h3>
+<table><tr><th>voice</th>{head}</tr>{"".join(rate_rows)}</table>
+<h3>Melodic intervals by voice (share of pitch changes by size in semitones)</h3>
+<table><tr><th>voice</th><th>set</th>{"".join(f"<th>{x}</th>" for x in sizes)}</tr>{"".join(interval_rows)}</table>"""
+
+
 def _html(report: dict, figures: list[tuple[str, str]]) -> str:
     sets = {"reference": report["reference"], **report["sets"]}
     head = "".join(
@@ -285,7 +416,10 @@ def _html(report: dict, figures: list[tuple[str, str]]) -> str:
             f"reference {_fmt(n.get('copied_window_share_mean'))}; flagged as likely copies: {flagged}</li>"
         )
         if s["skipped"]:
-            nov.append(f"<li>{label}: {len(s['skipped'])} files skipped (unreadable or empty), listed in the JSON</li>")
+            nov.append(
+                f"<li>{label}: {len(s['skipped'])} files or pieces skipped (unreadable, empty, not measurable or "
+                "left out of the classifier test), listed in the JSON</li>"
+            )
     figs = "".join(f"<h2>{html.escape(t)}</h2><img src='data:image/png;base64,{b}'>" for t, b in figures)
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Cadenza evaluation</title>
 <style>body{{font-family:sans-serif;max-width:1200px;margin:2em auto}}td,th{{border:1px solid #ccc;padding:4px 8px;
@@ -293,8 +427,10 @@ text-align:left;vertical-align:top}}table{{border-collapse:collapse}}img{{max-wi
 <h1>Cadenza evaluation</h1>
 <p>Each cell: mean ± standard deviation over pieces; under it, how close the set's distribution is to the
 reference's (overlap area: 1 is identical; KL divergence: 0 is identical). The reference is
-{html.escape(str(report["reference"]["source"]))} (a built-in corpus contributes its training split).</p>
+{html.escape(str(report["reference"]["source"]))} (a built-in corpus contributes its training split; a grid
+file, the split it names).</p>
 <table><tr><th>measure</th>{head}</tr>{"".join(rows)}</table>
+{_classifier_html(report)}
 <h2>Novelty</h2><ul>{"".join(nov)}</ul>{figs}
 <p><small>Measures are defined in cadenza/evaluate/measures.py; every number is in the JSON beside this
 page.</small></p>

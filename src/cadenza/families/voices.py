@@ -45,6 +45,11 @@ class Config(RunConfig):
     valid_percent: int = setting(10, "share of pieces held out for validation, by a hash of each piece's id")
     max_pieces: int = setting(0, "use at most this many pieces (0 = all)")
     exact_parts: bool = setting(False, "use only pieces with exactly --voices parts (e.g. four-part chorales)")
+    exclude: str = setting(
+        "",
+        "leave out every piece whose melody matches one in this data set (corpus, folder, or "
+        "PATH.json.gz:SPLIT), e.g. a benchmark's test pieces",
+    )
 
     def __post_init__(self):
         super().__post_init__()
@@ -257,6 +262,12 @@ def prepare(cfg: Config, record: dict | None, echo: Callable[[str], None]) -> Pr
         kept = corpus.with_exact_parts(data.pieces, cfg.n_voices)
         echo(f"kept {len(kept)} of {len(data.pieces)} pieces with exactly {cfg.n_voices} parts")
         data.pieces = kept
+    n_excluded = 0
+    if cfg.exclude:
+        kept = corpus.without_matches(data.pieces, cfg.exclude)
+        n_excluded = len(data.pieces) - len(kept)
+        echo(f"left out {n_excluded} pieces whose melody matches one in {cfg.exclude}")
+        data.pieces = kept
     train_p, valid_p = data.split(cfg.valid_percent)
     train_t, skipped_t = tokenize_pieces(train_p, tok)
     valid_t, skipped_v = tokenize_pieces(valid_p, tok)
@@ -284,6 +295,7 @@ def prepare(cfg: Config, record: dict | None, echo: Callable[[str], None]) -> Pr
             "valid_pieces": len(valid_t),
             "train_tokens": n_tokens,
             "skipped": len(skipped),
+            "excluded": n_excluded,
         },
     }
     model = model.to(pick_device())
@@ -306,7 +318,9 @@ def card(out, meta: dict) -> CardFacts:
         f"{tok['steps_per_beat']} steps per quarter note, trained by Cadenza's own `cadenza train`.",
         data=f"`{t['data']}` — {s.get('train_pieces')} training pieces, {s.get('valid_pieces')} validation "
         f"pieces (held out by a hash of each piece's id), {s.get('train_tokens', 0):,} training tokens, "
-        f"{s.get('skipped')} skipped; transposition augmentation ±{t['transpose']} semitones",
+        f"{s.get('skipped')} skipped"
+        + (f", {s['excluded']} left out as matching `{t['exclude']}`" if s.get("excluded") else "")
+        + f"; transposition augmentation ±{t['transpose']} semitones",
         valid_unit="nats per cell",
         how_to_measure="(not yet measured: run benchmarks/chorale_quality.py or benchmarks/ngram_baseline.py)",
     )

@@ -1,0 +1,133 @@
+"""Can a classifier tell Cadenza's chorales from Bach's? The classifier two-sample test of
+cadenza.evaluate.classifier, with the JSB test chorales (../shared/benchmarks/jsb16th_satb.json.gz,
+77 pieces, never trained on by the shipped models) as the real set, against:
+
+  - calibration: the 76 JSB validation chorales (Bach against Bach: should be near 0.5), the same
+    with their bars shuffled (what the features cannot see), and random notes in SATB ranges
+    (should be near 1.0);
+  - `generated`: chorales from the chorale model, --bars 16, 10 keys, seeds 1..40 (as
+    `cadenza generate --model chorales --bars 16 --key K --seed S` writes them);
+  - `harmonized`: the harmonizer on the sopranos of the 76 JSB validation chorales (Bach's own
+    melodies, as `cadenza harmonize` writes them).
+
+Then each voice's pitch-change rate per sixteenth step and melodic-interval shares beside Bach's.
+
+    .venv/bin/python benchmarks/bach_classifier.py [--sets calibration,generated,harmonized] [--pieces 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from cadenza.compose import composer, harmonizer  # noqa: E402
+from cadenza.data.benchmarks import load_satb  # noqa: E402
+from cadenza.evaluate.classifier import grid_of, two_sample_test, voice_profile  # noqa: E402
+from cadenza.score import Meter, Part, Score, Tempo  # noqa: E402
+from cadenza.theory import SATB_RANGES  # noqa: E402
+from cadenza.tokenize.cells import cells_to_notes  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "jsb16th_satb.json.gz"
+KEYS = ["C major", "G major", "D major", "A major", "F major", "Bb major", "A minor", "E minor", "D minor", "G minor"]
+VOICES = ("soprano", "alto", "tenor", "bass")
+
+
+def pitch_grid(cells: np.ndarray) -> np.ndarray:
+    return np.where(cells == 0, -1, cells - 1)
+
+
+def soprano(cells: np.ndarray) -> Score:
+    notes = cells_to_notes(cells[:, 0], 4)
+    return Score(parts=[Part("Soprano", notes=notes)], tempos=[Tempo(0.0, 80.0)], meters=[Meter(0.0, 4, 4)])
+
+
+def bar_shuffled(grid: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    bars = [grid[i : i + 16] for i in range(0, len(grid), 16)]
+    return np.concatenate([bars[i] for i in rng.permutation(len(bars))])
+
+
+def random_notes(length: int, rng: np.random.Generator) -> np.ndarray:
+    out = np.zeros((length, 4), dtype=np.int64)
+    for v, (lo, hi) in enumerate(SATB_RANGES):
+        s = 0
+        while s < length:
+            d = int(rng.choice([2, 4, 4, 8]))
+            out[s : s + d, v] = rng.integers(lo, hi + 1)
+            s += d
+    return out
+
+
+def report(label: str, candidates: list[np.ndarray], bach: list[np.ndarray], seconds: float | None = None) -> None:
+    took = f" [{seconds:.0f} s to write]" if seconds is not None else ""
+    print(f"{label:<28} {two_sample_test(candidates, bach).line()}{took}", flush=True)
+
+
+def profiles(sets: dict[str, list[np.ndarray]]) -> None:
+    prof = {name: voice_profile(g) for name, g in sets.items()}
+    names = list(sets)
+    print("\npitch-change rate per sixteenth step (ratio to Bach's test chorales)")
+    print(f"{'voice':<8}" + "".join(f"{n:>22}" for n in names))
+    for v, voice in enumerate(VOICES):
+        bach = prof[names[0]][v]["change_rate"]
+        cells = [f"{prof[n][v]['change_rate']:.3f} ({prof[n][v]['change_rate'] / bach:.2f})" for n in names]
+        print(f"{voice:<8}" + "".join(f"{c:>22}" for c in cells))
+    print("\nmelodic intervals (shares of pitch changes by size in semitones: 1 2 3 4 5 6 7 8+)")
+    for v, voice in enumerate(VOICES):
+        for n in names:
+            shares = " ".join(f"{x:.2f}" for x in prof[n][v]["intervals"])
+            print(f"{voice:<8} {n:<14} {shares}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sets", default="calibration,generated,harmonized")
+    ap.add_argument("--pieces", type=int, default=40, help="generated chorales (keys cycle through 10)")
+    ap.add_argument("--model", default="chorales")
+    ap.add_argument("--harmonizer", default="harmonizer")
+    ap.add_argument("--bars", type=int, default=16)
+    ap.add_argument("--top-p", type=float, default=None, help="the generator's top-p (default: its own)")
+    ap.add_argument("--temperature", type=float, default=None, help="the generator's temperature")
+    ap.add_argument("--gibbs-temperature", type=float, default=None, help="the harmonizer's temperature")
+    ap.add_argument("--allow-parallels", action="store_true", help="no parallels mask in the generator")
+    args = ap.parse_args()
+    sets = args.sets.split(",")
+    data = load_satb(DATA)
+    bach = [pitch_grid(g) for g in data["test"]]
+    valid = [pitch_grid(g) for g in data["valid"]]
+    rng = np.random.default_rng(0)
+    print(f"reference: {len(bach)} JSB test chorales; balanced accuracy, 0.50 = indistinguishable")
+    profiled = {"Bach (test)": bach}
+    if "calibration" in sets:
+        report("Bach (76 valid)", valid, bach)
+        report("Bach, bars shuffled", [bar_shuffled(g, rng) for g in valid], bach)
+        report("random notes", [random_notes(len(g), rng) for g in valid], bach)
+        profiled["Bach (valid)"] = valid
+    if "generated" in sets:
+        c = composer.load(args.model)
+        sampling: dict = {"allow_parallels": args.allow_parallels}
+        sampling.update({k: v for k, v in (("top_p", args.top_p), ("temperature", args.temperature)) if v is not None})
+        t0 = time.perf_counter()
+        gen = [
+            grid_of(c.generate(bars=args.bars, key=KEYS[(s - 1) % len(KEYS)], seed=s, **sampling), 4)
+            for s in range(1, args.pieces + 1)
+        ]
+        report(f"generated ({args.model})", gen, bach, time.perf_counter() - t0)
+        profiled["generated"] = gen
+    if "harmonized" in sets:
+        h = harmonizer.load(args.harmonizer)
+        gibbs = {"temperature": args.gibbs_temperature} if args.gibbs_temperature else {}
+        t0 = time.perf_counter()
+        harm = [grid_of(h.harmonize(soprano(g), seed=i, **gibbs)[0].score, 4) for i, g in enumerate(data["valid"])]
+        report(f"harmonized ({args.harmonizer})", harm, bach, time.perf_counter() - t0)
+        profiled["harmonized"] = harm
+    profiles(profiled)
+
+
+if __name__ == "__main__":
+    main()

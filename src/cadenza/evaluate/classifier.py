@@ -1,0 +1,189 @@
+"""A classifier two-sample test: can a classifier tell a candidate set of pieces from a reference
+set? If the two come from one distribution, no classifier does better than chance, so its
+cross-validated accuracy is a test statistic (Lopez-Paz & Oquab, "Revisiting classifier
+two-sample tests", ICLR 2017): 0.5 means indistinguishable, 1.0 always told apart.
+
+Pieces are compared on a sixteenth-note grid of their voices, highest first (as the cells
+tokenizer lays them out), with these features per piece, all shares so that length does not
+count:
+- per voice: the rate of pitch change per grid step (`change_rate`); where in the beat changes
+  fall (on the beat, on the off-beat eighth, on a sixteenth: 3 shares); the melodic intervals
+  between successive pitches, signed and clipped to +-8 semitones (16 shares); the pitch classes
+  relative to the piece's estimated key tonic, weighted by duration (12 shares);
+- per pair of voices: the vertical intervals between them modulo 12 at every step both sound
+  (12 shares each).
+
+The test is a random forest (scikit-learn), scored by stratified k-fold cross-validation with
+balanced accuracy (the mean of the two sets' recalls, so unequal set sizes do not move chance
+away from 0.5), repeated over several shuffles; the 95% interval is the Wilson score interval
+of that mean accuracy over the pieces, counting each piece once (the repeats reuse the same
+pieces, so pooling them as independent calls would narrow the interval without more evidence). Features see pitches and
+timing, not form: pieces cut into bars and shuffled look alike to it (see the calibration in
+docs/EVALUATION.md).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from cadenza.score import Note, Score
+from cadenza.theory import estimate_key
+from cadenza.tokenize.cells import REST, CellsTokenizer
+
+STEPS_PER_BEAT = 4
+MAX_INTERVAL = 8
+INTERVALS = [i for i in range(-MAX_INTERVAL, MAX_INTERVAL + 1) if i != 0]
+
+
+def grid_of(score: Score, n_voices: int) -> np.ndarray:
+    """(T, n_voices) MIDI pitches, -1 for a rest, on a sixteenth-note grid, highest voice first."""
+    cells = CellsTokenizer(n_voices, STEPS_PER_BEAT).encode(score)
+    return np.where(cells == REST, -1, cells - 1)
+
+
+def tonic_of(grid: np.ndarray) -> int:
+    notes = [Note(int(p), 0.0, 1.0) for p in grid.ravel() if p >= 0]
+    return estimate_key(notes).tonic if notes else 0
+
+
+def feature_names(n_voices: int) -> list[str]:
+    names = []
+    for v in range(n_voices):
+        names.append(f"v{v}_change_rate")
+        names += [f"v{v}_changes_at_{w}" for w in ("beat", "eighth", "sixteenth")]
+        names += [f"v{v}_interval_{i:+d}" for i in INTERVALS]
+        names += [f"v{v}_pc_{c}" for c in range(12)]
+    for u in range(n_voices):
+        for v in range(u + 1, n_voices):
+            names += [f"v{u}v{v}_vertical_{c}" for c in range(12)]
+    return names
+
+
+def _shares(counts: np.ndarray) -> np.ndarray:
+    total = counts.sum()
+    return counts / total if total else counts.astype(float)
+
+
+def voice_features(line: np.ndarray, tonic: int) -> dict[str, np.ndarray | float]:
+    """One voice's statistics: change rate, where changes fall in the beat, intervals, pitch classes."""
+    both = (line[1:] >= 0) & (line[:-1] >= 0)
+    changed = both & (line[1:] != line[:-1])
+    rate = float(changed.sum() / both.sum()) if both.any() else 0.0
+    where = (np.arange(1, len(line)) % STEPS_PER_BEAT)[changed]
+    at = np.array([(where == 0).sum(), (where == 2).sum(), (where % 2 == 1).sum()], dtype=float)
+    steps = np.diff(line[line >= 0])
+    steps = np.clip(steps[steps != 0], -MAX_INTERVAL, MAX_INTERVAL)
+    intervals = np.array([(steps == i).sum() for i in INTERVALS], dtype=float)
+    pcs = np.bincount((line[line >= 0] - tonic) % 12, minlength=12).astype(float)
+    return {"change_rate": rate, "at": _shares(at), "intervals": _shares(intervals), "pcs": _shares(pcs)}
+
+
+def features(grid: np.ndarray) -> np.ndarray:
+    """The feature vector of one piece (names: feature_names(grid.shape[1]))."""
+    n = grid.shape[1]
+    tonic = tonic_of(grid)
+    out: list[float] = []
+    for v in range(n):
+        f = voice_features(grid[:, v], tonic)
+        out.append(float(f["change_rate"]))
+        for k in ("at", "intervals", "pcs"):
+            out += list(f[k])  # type: ignore[arg-type]
+    for u in range(n):
+        for v in range(u + 1, n):
+            both = (grid[:, u] >= 0) & (grid[:, v] >= 0)
+            out += list(_shares(np.bincount((grid[both, u] - grid[both, v]) % 12, minlength=12).astype(float)))
+    return np.array(out)
+
+
+@dataclass
+class TestResult:
+    accuracy: float  # balanced accuracy, mean over repeats
+    low: float  # Wilson 95% interval
+    high: float
+    n_candidates: int
+    n_reference: int
+    repeats: int
+    folds: int
+
+    def line(self) -> str:
+        return (
+            f"classifier accuracy {self.accuracy:.2f} (95% interval {self.low:.2f}-{self.high:.2f}; "
+            f"{self.n_candidates} candidate vs {self.n_reference} reference pieces, "
+            f"{self.folds}-fold cross-validation x {self.repeats})"
+        )
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def wilson(correct: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    if n == 0:
+        return math.nan, math.nan
+    p = correct / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def two_sample_test(
+    candidates: list[np.ndarray],
+    reference: list[np.ndarray],
+    seed: int = 0,
+    folds: int = 5,
+    repeats: int = 5,
+    progress: Callable[[int, int], None] | None = None,
+) -> TestResult:
+    """Cross-validated balanced accuracy of a random forest telling the candidate grids from the
+    reference grids (each (T, V) as grid_of gives; V must agree). `progress(forests fitted,
+    forests)` is called as it goes."""
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.model_selection import StratifiedKFold
+
+    voices = {g.shape[1] for g in candidates + reference}
+    if len(voices) != 1:
+        raise ValueError(f"the pieces have different numbers of voices ({sorted(voices)})")
+    folds = min(folds, len(candidates), len(reference))
+    if folds < 2:
+        raise ValueError("the test needs at least 2 pieces in each set")
+    x = np.stack([features(g) for g in candidates + reference])
+    y = np.array([1] * len(candidates) + [0] * len(reference))
+    scores = []
+    for r in range(repeats):
+        predicted = np.zeros_like(y)
+        for k, (train, test) in enumerate(StratifiedKFold(folds, shuffle=True, random_state=seed + r).split(x, y)):
+            if progress:
+                progress(r * folds + k, repeats * folds)
+            forest = RandomForestClassifier(n_estimators=300, random_state=seed + r, n_jobs=1)
+            forest.fit(x[train], y[train])
+            predicted[test] = forest.predict(x[test])
+        scores.append(balanced_accuracy_score(y, predicted))
+    accuracy = float(np.mean(scores))
+    low, high = wilson(accuracy * len(y), len(y))
+    return TestResult(accuracy, low, high, len(candidates), len(reference), repeats, folds)
+
+
+def voice_profile(grids: list[np.ndarray]) -> list[dict]:
+    """Per voice, pooled over the pieces: pitch-change rate per sixteenth step, and the shares of
+    melodic intervals by size (semitones 1-7, then 8+ for larger). No grids: an empty list."""
+    out: list[dict] = []
+    if not grids:
+        return out
+    for v in range(grids[0].shape[1]):
+        both = changed = 0
+        sizes = np.zeros(9)
+        for g in grids:
+            line = g[:, v]
+            ok = (line[1:] >= 0) & (line[:-1] >= 0)
+            both += int(ok.sum())
+            changed += int((ok & (line[1:] != line[:-1])).sum())
+            steps = np.abs(np.diff(line[line >= 0]))
+            sizes += np.bincount(np.minimum(steps[steps != 0], 8), minlength=9)
+        out.append(
+            {"change_rate": changed / both if both else math.nan, "intervals": [float(x) for x in _shares(sizes)[1:]]}
+        )
+    return out
