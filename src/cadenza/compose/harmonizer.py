@@ -38,7 +38,11 @@ from cadenza.theory import (
     tonic_triad,
     voice_names,
 )
-from cadenza.tokenize.cells import REST, cell_of, cells_to_notes
+from cadenza.tokenize.cells import N_CELL, REST, cell_of, cells_to_notes
+
+CHOIR = 52  # General MIDI program: Choir Aahs, for the parts of an SATB harmonization
+LOWEST_BASS = 36  # C2: the lower voices' ranges move down no further than to put the bass there
+RAISE_AT_MOST = 5  # semitones the lower voices' ranges may rise above their defaults
 
 
 @dataclass
@@ -97,7 +101,13 @@ class Harmonizer:
         """n harmonizations (seeds seed, seed+1, ...) of the melody, in `voices` parts with the
         melody unchanged in the top one. Phrase ends (notes under fermatas, else long notes and
         notes before rests; and the last note) get a planned cadence when `cadences`: the tonic
-        or dominant chord of the key."""
+        or dominant chord of the key (the file's, or read from the melody: theory.melody_key).
+
+        No voice ever sounds above the melody (in its rests, above its last note). The lower
+        voices' default ranges move with the melody's register (_lower_voices_shift, recorded in
+        the info), and a melody beyond the soprano range the model learnt is shown to it
+        transposed into that range, the music moved back after. Four voices sing as a choir
+        (General MIDI program CHOIR)."""
         if not 2 <= voices <= self.n_voices:
             raise OptionError(f"--voices must be 2 to {self.n_voices}, not {voices}")
         line = melody_line(melody, track, source)
@@ -108,14 +118,16 @@ class Harmonizer:
         end = max(beats_to_step(n_.end_beats, spb) for n_ in line)
         T = max(bar_steps, math.ceil(end / bar_steps) * bar_steps)
         self._check_length(T, source)
+        shift = self._lower_voices_shift(line)
         lo, hi = self.voice_range(0)
         slack = int(self.meta["train"].get("transpose", 0))
+        lo, hi = lo - slack + min(shift, 0), hi + slack + max(shift, 0)  # what the lower voices can sing under
         for x in line:
-            if not lo - slack <= x.pitch <= hi + slack:
+            if not lo <= x.pitch <= hi:
                 raise OptionError(
                     f"{source}: melody note {pitch_to_name(x.pitch)} at beat {x.start_beats:g} is "
-                    f"outside the soprano range this model knows ({pitch_to_name(lo - slack)}-"
-                    f"{pitch_to_name(hi + slack)}); transpose the melody"
+                    f"outside the soprano range this model knows ({pitch_to_name(lo)}-"
+                    f"{pitch_to_name(hi)}); transpose the melody"
                 )
             if rules.scale is not None and x.pitch % 12 not in scale(rules.scale):
                 raise OptionError(
@@ -132,7 +144,11 @@ class Harmonizer:
             ] = cell_of(x.pitch)
         hidden = np.zeros(grid.shape, dtype=bool)
         hidden[:, 1:] = True
-        allowed = self._allowed(T, rules)
+        ranges = {v: self.voice_range(v) for v in range(1, self.n_voices)}  # the lower voices follow the melody
+        ranges = {v: (a + shift, b + shift) for v, (a, b) in ranges.items()} | rules.ranges
+        allowed = self._allowed(T, replace(rules, ranges=ranges))
+        ceiling = _ceiling(line, T, spb)
+        self._under_the_melody(allowed, ceiling, grid[:, 0] != REST, rules, source)  # no voice above the melody
         allowed[grid[:, 0] != REST, 1:, REST] = False  # the lower voices sing while the melody does
         allowed[end:, 1:, :] = False  # and stop when it ends
         allowed[end:, 1:, REST] = True
@@ -160,8 +176,14 @@ class Harmonizer:
                 plan_cadence(allowed, range(last, T), ends[-1].pitch, key, final=True)
                 approach_to(ends[-1], last)
         self._fix(grid, hidden, allowed, rules, meter)
+        for f, s0, s1 in fixed_spans(rules, meter, spb, T, self.voice_names):
+            if f.voice > 0 and any(cell_of(f.pitch) > c for c in ceiling[s0:s1]):
+                raise OptionError(f"fixed note {f.describe(self.voice_names)} sounds above the melody")
         gibbs = replace(gibbs or GibbsSettings(), iterations=iterations, temperature=temperature, seed=seed)
-        filled = gibbs_fill(self.model, grid, hidden, allowed, gibbs, n_samples=n)
+        view = self._model_view(line)
+        filled = _moved(
+            gibbs_fill(self.model, _moved(grid, view), hidden, _moved(allowed, view), gibbs, n_samples=n), -view
+        )
         # the grid cannot tell a held note from a repeated one: as in a sung chorale, the lower
         # voices sing a new syllable with each melody note that starts on a beat
         syllables = {
@@ -178,13 +200,14 @@ class Harmonizer:
                     f"a rule names the {self.voice_names[v].lower()}, which a {voices}-voice "
                     f"harmonization leaves out (voices: {', '.join(self.voice_names[k] for k in keep)})"
                 )
+        program = CHOIR if self.n_voices == 4 else 0  # SATB sounds as a choir
         out = []
         for i, g in enumerate(filled):
-            parts = [Part(name=self.voice_names[0], program=0, notes=list(line))]
+            parts = [Part(name=self.voice_names[0], program=program, notes=list(line))]
             parts += [
                 Part(
                     name=self.voice_names[v],
-                    program=0,
+                    program=program,
                     notes=cells_to_notes(g[:, v], spb, syllables - held.get(v, set())),
                 )
                 for v in keep[1:]
@@ -205,10 +228,52 @@ class Harmonizer:
                         "key": str(key),
                         "phrase_ends_beats": [x.start_beats for x in ends],
                         "parallels_left": len(parallels(g[:, keep])),
+                        "lower_voices_shift_semitones": shift,
+                        "model_view_transposed_semitones": view,
                     },
                 )
             )
         return out
+
+    def _lower_voices_shift(self, line: list[Note]) -> int:
+        """Semitones the lower voices' default ranges move to follow the melody: how far its median
+        pitch lies from the middle of the soprano's default range, kept so the bass goes no lower
+        than C2 and no range rises more than RAISE_AT_MOST above its default top."""
+        lo, hi = self.voice_range(0)
+        wanted = math.floor(float(np.median([x.pitch for x in line])) - (lo + hi) / 2 + 0.5)
+        lowest = min(self.voice_range(v)[0] for v in range(1, self.n_voices))
+        return max(min(wanted, RAISE_AT_MOST), min(0, LOWEST_BASS - lowest))
+
+    def _under_the_melody(
+        self, allowed: np.ndarray, ceiling: np.ndarray, sings: np.ndarray, rules: Rules, source: str
+    ) -> None:
+        """Forbid the lower voices, at each step, every pitch above the melody's (`ceiling`, from
+        _ceiling): no voice sings above it, a unison allowed. Where that leaves a voice of default
+        range no pitch while the melody `sings` (a melody note below the voice's range), the voice
+        may take the octave under the melody note there; a range the user gave that lies wholly
+        above a melody note is refused."""
+        allowed[:, 1:, :] &= (np.arange(N_CELL)[None, :] <= ceiling[:, None])[:, None, :]
+        for t, v in np.argwhere(~allowed[:, 1:, 1:].any(axis=-1) & sings[:, None]):
+            v += 1
+            top = int(ceiling[t]) - 1
+            if v in rules.ranges:
+                a, b = rules.ranges[v]
+                raise OptionError(
+                    f"{source}: the {self.voice_names[v].lower()}'s range ({pitch_to_name(a)}-{pitch_to_name(b)}) "
+                    f"lies above the melody's {pitch_to_name(top)} at beat {t / self.steps_per_beat:g}; "
+                    "no voice sings above the melody"
+                )
+            pcs = scale(rules.scale) if rules.scale is not None else None
+            allowed[t, v] = allowed_cells([(top - 12, top)], pcs)[0]
+
+    def _model_view(self, line: list[Note]) -> int:
+        """Semitones to show the model the music transposed by (and to move its answer back),
+        so that the melody lies in the soprano range it learnt (its data's, widened by the
+        transposition it was trained with): 0 for a melody inside it."""
+        lo, hi = self.voice_range(0)
+        slack = int(self.meta["train"].get("transpose", 0))
+        low, high = min(x.pitch for x in line), max(x.pitch for x in line)
+        return max(0, lo - slack - low) or min(0, hi + slack - high)
 
     # -- infill -------------------------------------------------------------------------------
     def infill(
@@ -326,6 +391,39 @@ class Harmonizer:
             grid[s0:s1, f.voice] = cell_of(f.pitch)
             hidden[s0:s1, f.voice] = False
             allowed[s0:s1, f.voice] = True
+
+
+def _ceiling(line: list[Note], T: int, spb: int) -> np.ndarray:
+    """(T,) the highest cell a lower voice may take at each grid step under the melody: the lowest
+    melody pitch sounding at any moment of the step (a note off the grid, a triplet's, counts in
+    every step it touches), in a rest the pitch before it (before the first note, the first)."""
+    lowest = np.full(T, N_CELL)  # N_CELL: the melody is silent
+    for x in line:
+        a = min(T - 1, math.floor(x.start_beats * spb + 1e-6))
+        b = max(a + 1, math.ceil(x.end_beats * spb - 1e-6))
+        lowest[a:b] = np.minimum(lowest[a:b], cell_of(x.pitch))
+    sounding = lowest < N_CELL
+    if not sounding.any():
+        return np.full(T, N_CELL - 1)
+    before = np.maximum.accumulate(np.where(sounding, np.arange(T), -1))
+    return lowest[np.where(before >= 0, before, int(np.argmax(sounding)))]
+
+
+def _moved(cells: np.ndarray, semitones: int) -> np.ndarray:
+    """Cells (a grid of them, or a mask over them on the last axis) transposed by `semitones`;
+    rests stay rests."""
+    if semitones == 0:
+        return cells
+    if cells.dtype == bool:  # a mask: (..., N_CELL)
+        out = np.zeros_like(cells)
+        out[..., REST] = cells[..., REST]
+        pitches = cells[..., 1:]
+        if semitones > 0:
+            out[..., 1 + semitones :] = pitches[..., :-semitones]
+        else:
+            out[..., 1 : N_CELL + semitones] = pitches[..., -semitones:]
+        return out
+    return np.where(cells == REST, REST, cells + semitones)
 
 
 def melody_line(score: Score, track: int | None, source: str) -> list[Note]:

@@ -1,0 +1,157 @@
+"""Harmonizing whatever melody a file gives (the shipped harmonizer): no key signature, any
+register, rests, a pickup, any meter; the melody always the top voice. And the key a tune
+without a signature is read in (theory.melody_key), for major, minor and modal tunes."""
+
+from functools import cache
+
+import pytest
+
+from cadenza.errors import OptionError
+from cadenza.score import Key, Meter, Note, Part, Score, Tempo, name_to_pitch, pickup_start
+from cadenza.theory import melody_key, scale
+
+
+def tune(names: str, meter: tuple[int, int] = (4, 4), start: float = 0.0, key: Key | None = None) -> Score:
+    """A one-part score from 'F4:1 G4:1 r:1 ...' (a note name or r for a rest, then its length in
+    quarter notes), starting at beat `start`, without a key signature unless one is given."""
+    notes, t = [], start
+    for item in names.split():
+        name, length = item.split(":")
+        if name != "r":
+            notes.append(Note(name_to_pitch(name), t, float(length)))
+        t += float(length)
+    return Score(
+        parts=[Part("Melody", 0, False, notes)],
+        tempos=[Tempo(0.0, 90.0)],
+        meters=[Meter(0.0, *meter)],
+        keys=[key] if key else [],
+    )
+
+
+# the user's report: F major between C4 and A4 (mean pitch 63.7), no key signature, and no B flat
+# to tell it from C major (the key Krumhansl-Schmuckler alone reads)
+F_MAJOR_LOW = "F4:1 G4:1 A4:1 F4:1 C4:1 C4:1 D4:1 E4:1 G4:2 E4:1 C4:1 D4:1 E4:1 C4:1 G4:1 E4:2 D4:2 F4:4"
+
+MELODIES = {
+    "F major, C4-A4": tune(F_MAJOR_LOW),
+    "low, G3-E4": tune("C4:1 D4:1 E4:1 C4:1 G3:1 A3:1 B3:1 G3:1 C4:1 E4:1 D4:1 B3:1 C4:4"),
+    "an octave above the soprano": tune("F5:1 A5:1 C6:1 A5:1 F6:1 E6:1 D6:1 C6:1 A5:1 C6:1 G5:1 E5:1 F5:4"),
+    "with rests": tune("G4:1 A4:1 B4:1 r:1 D5:2 B4:1 r:1 C5:1 B4:1 A4:1 r:1 G4:3 r:1"),
+    "3/4": tune("D5:2 B4:1 G4:2 B4:1 A4:1 G4:1 F#4:1 G4:3 E4:2 F#4:1 G4:3", (3, 4)),
+    "6/8": tune("A4:1 C5:0.5 E5:1 C5:0.5 D5:1 B4:0.5 G4:1.5 A4:1 B4:0.5 C5:1 B4:0.5 A4:3", (6, 8)),
+    "5/4": tune("E4:1 G4:1 A4:1 B4:1 G4:1 A4:2 G4:1 E4:1 D4:1 E4:5", (5, 4)),
+    "pickup in 3/4": tune("D4:1 G4:2 A4:1 B4:1 A4:1 G4:1 A4:2 B4:1 G4:3", (3, 4), start=2.0),
+}
+
+
+@cache
+def harmonizer():
+    from cadenza import hub
+
+    return hub.load("harmonizer", expect="orderless")
+
+
+@cache
+def harmonized(name: str) -> tuple:
+    return tuple(harmonizer().harmonize(MELODIES[name], seed=3, n=2))
+
+
+def sounding(part: Part, step: int) -> list[int]:
+    """Pitches of the part sounding at sixteenth `step`."""
+    beat = step / 4
+    return [n.pitch for n in part.notes if n.start_beats <= beat + 1e-6 and beat < n.end_beats - 1e-6]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(MELODIES))
+def test_no_voice_ever_sounds_above_the_melody(name):
+    melody = MELODIES[name].parts[0].notes
+    for r in harmonized(name):
+        top, *lower = r.score.parts
+        assert top.notes == melody  # the melody unchanged, on top
+        steps = round(r.score.end_beats * 4)
+        ceiling = melody[0].pitch  # in a rest, the melody's last pitch
+        for s in range(steps):
+            ceiling = max(sounding(top, s), default=ceiling)
+            for part in lower:
+                above = [p for p in sounding(part, s) if p > ceiling]
+                assert not above, f"{name}: the {part.name.lower()} sings {above} above the melody's {ceiling} at {s}"
+        assert all(part.notes for part in lower)
+        start = melody[0].start_beats
+        assert all(n.start_beats >= start - 1e-6 for part in lower for n in part.notes)  # a pickup stays one
+        assert r.score.meters == MELODIES[name].meters
+
+
+def test_the_pickup_melody_opens_with_a_pickup():
+    assert pickup_start(MELODIES["pickup in 3/4"]) == 2.0
+
+
+@pytest.mark.slow
+def test_lower_voices_follow_a_low_f_major_melody_without_a_key():
+    """The report: F major in C4-A4, no key signature; the alto sat above the melody (65.7 against
+    63.7) and the bass wandered around G#2/A2."""
+    for r in harmonized("F major, C4-A4"):
+        soprano, alto, tenor, bass = r.score.parts
+        assert r.info["key"] == "F major"
+        assert r.info["lower_voices_shift_semitones"] < 0
+
+        def mean(part: Part) -> float:
+            return sum(n.pitch for n in part.notes) / len(part.notes)
+
+        assert mean(alto) < mean(soprano) - 2
+        assert mean(bass) < mean(tenor) < mean(alto)
+        in_f = sum(n.duration_beats for n in bass.notes if n.pitch % 12 in scale(Key(0.0, 5, "major")))
+        assert in_f >= 0.85 * sum(n.duration_beats for n in bass.notes)
+        assert bass.notes[-1].pitch % 12 == 5  # F
+        assert min(n.pitch for p in r.score.parts for n in p.notes) >= 36  # no bass below C2
+
+
+@pytest.mark.slow
+def test_register_follows_the_melody_and_the_choir_sings():
+    [low] = harmonized("low, G3-E4")[:1]
+    [high] = harmonized("an octave above the soprano")[:1]
+    assert low.info["lower_voices_shift_semitones"] < 0 < high.info["lower_voices_shift_semitones"] <= 5
+    assert high.info["model_view_transposed_semitones"] < 0  # F6 is beyond what the model learnt
+    for r in (low, high):
+        assert [p.name for p in r.score.parts] == ["Soprano", "Alto", "Tenor", "Bass"]
+        assert [p.program for p in r.score.parts] == [52, 52, 52, 52]  # Choir Aahs
+    default_top = harmonizer().voice_range(3)[1]
+    assert max(n.pitch for n in high.score.parts[3].notes) <= default_top + 5
+    with pytest.raises(OptionError, match="outside the soprano range"):
+        harmonizer().harmonize(tune("C2:1 D2:1 E2:2"))  # far below anything a soprano sings
+    with pytest.raises(OptionError, match="outside the soprano range"):
+        harmonizer().harmonize(tune("C8:1 D8:1 E8:2"))
+
+
+# -- the key of a tune without a signature -----------------------------------------------------
+
+
+def key_of(names: str, key: Key | None = None) -> str:
+    score = tune(names, key=key)
+    return str(melody_key(score, score.parts[0].notes))
+
+
+def test_a_dorian_tune_is_in_the_minor_key_of_its_final():
+    # D Dorian (F and C natural, B natural): plain Krumhansl-Schmuckler reads G major
+    dorian = "D4:1 E4:1 F4:1 G4:1 A4:2 B4:1 A4:1 G4:1 E4:1 C4:1 E4:1 G4:1 A4:1 B4:1 C5:1 B4:1 A4:1 G4:1 E4:1 D4:4"
+    assert key_of(dorian) == "D minor"
+    # What shall we do with the drunken sailor, D Dorian: plain Krumhansl-Schmuckler reads A minor
+    sailor = (
+        "A4:1 A4:0.5 A4:0.5 A4:1 A4:0.5 A4:0.5 A4:1 D4:1 F4:1 A4:1 G4:1 G4:0.5 G4:0.5 G4:1 G4:0.5 G4:0.5 G4:1 "
+        "C4:1 E4:1 G4:1 A4:1 A4:0.5 A4:0.5 A4:1 A4:0.5 A4:0.5 A4:1 B4:1 C5:1 D5:1 C5:1 A4:1 G4:1 E4:1 D4:2 D4:2"
+    )
+    assert key_of(sailor) == "D minor"
+
+
+def test_a_mixolydian_tune_is_in_the_major_key_of_its_final():
+    # G Mixolydian (F natural): plain Krumhansl-Schmuckler reads C major
+    assert key_of("G4:1 A4:1 B4:1 C5:1 D5:1 E5:1 F5:1 D5:1 C5:1 A4:1 F4:1 A4:1 C5:1 B4:1 A4:1 F4:1 G4:4") == "G major"
+
+
+def test_a_minor_tune_with_its_leading_tone_and_a_major_tune_without_a_signature():
+    assert key_of("A4:1 B4:1 C5:1 D5:1 E5:1 C5:1 A4:1 G#4:1 A4:1 B4:1 C5:1 B4:1 A4:1 G#4:1 E4:1 A4:3") == "A minor"
+    assert key_of(F_MAJOR_LOW) == "F major"
+    # a tune ending on its third keeps the best-fitting key: C major, not E minor
+    assert key_of("C4:1 E4:1 G4:1 C5:1 B4:1 G4:1 F4:1 D4:1 C4:1 D4:1 F4:1 A4:1 G4:1 D4:1 E4:2") == "C major"
+    # a signature that fits the melody is kept
+    assert key_of(F_MAJOR_LOW, key=Key(0.0, 2, "minor")) == "D minor"
