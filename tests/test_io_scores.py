@@ -12,7 +12,7 @@ from cadenza.errors import InputError
 from cadenza.io import read_score, read_scores, write_score
 from cadenza.io.scores import music21_to_score
 from cadenza.score import Key, Meter, Note, Part, Score, pitch_range
-from conftest import ROOT, example_score, note_tuples, run_cli
+from conftest import ROOT, example_score, melody, note_tuples, run_cli
 
 
 def test_musicxml_round_trip_keeps_pitches_onsets_and_durations(tmp_path):
@@ -77,6 +77,33 @@ def test_abc_tunes_with_pickups_align_bars_to_beat_zero(tmp_path):
     assert second.key == Key(0.0, 2, "minor")
     assert [(n.pitch, n.start_beats) for n in second.parts[0].notes[:2]] == [(69, 2.5), (74, 3.0)]
     assert read_score(path).title == "Pickup Tune"
+
+
+def test_the_composer_is_read_from_the_files_metadata(tmp_path):
+    import music21
+
+    assert music21_to_score(music21.corpus.parse("bach/bwv66.6")).composer == ""  # the corpus file names none
+    # music21 writes "Music21" as the composer of a file it exports without one: that names nobody
+    assert read_score(MELODY).composer == "" and '<creator type="composer">Music21<' in MELODY.read_text()
+    path = tmp_path / "tune.abc"
+    path.write_text("X:1\nT:Tune\nC:Trad. & Someone\nM:3/4\nL:1/8\nK:G\nG2 B2 d2|G6|]\n")
+    assert read_score(path).composer == "Trad. & Someone"
+    score = example_score()
+    score.composer = "Anna Magdalena Bach"
+    assert read_score(write_score(score, tmp_path / "example.musicxml")).composer == "Anna Magdalena Bach"
+
+
+def test_a_generated_piece_names_cadenza_as_its_composer():
+    from cadenza.compose import composer
+
+    c = composer.load("chorales")
+    score = c.generate(bars=2, key="C major", meter="4/4", seed=1)
+    assert score.composer == "Cadenza (chorales model)"
+    assert Score.from_dict(score.to_dict()).composer == score.composer
+    prompt = melody(bars=2)
+    assert c.continue_score(prompt, bars=1, seed=1).composer == "Cadenza (chorales model)"
+    prompt.composer = "Trad."
+    assert c.continue_score(prompt, bars=1, seed=1).composer == "Trad. / continued by Cadenza (chorales model)"
 
 
 def test_kern_file_from_the_corpus_reads():

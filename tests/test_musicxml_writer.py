@@ -122,6 +122,24 @@ def test_compound_meter_tempo_is_marked_in_dotted_quarters_when_exact(tmp_path):
     round_trip(jig, tmp_path / "jig.musicxml")
 
 
+def test_the_composer_is_written_as_a_creator_and_read_back(tmp_path):
+    score = odd_score()
+    score.composer = 'J. S. Bach & "Cadenza" <chorales>'
+    text = musicxml_text(score)
+    root = ET.fromstring(text.split("\n", 2)[2])  # after the XML declaration and DOCTYPE
+    identification = root.find("identification")
+    assert [child.tag for child in identification] == ["creator", "encoding"]  # MusicXML 3.1's order
+    assert identification.find("creator").get("type") == "composer"
+    assert identification.find("creator").text == 'J. S. Bach & "Cadenza" <chorales>'
+    assert round_trip(score, tmp_path / "composer.musicxml").composer == 'J. S. Bach & "Cadenza" <chorales>'
+
+
+def test_a_score_without_a_composer_names_none(tmp_path):
+    score = odd_score()
+    assert "<creator" not in musicxml_text(score)
+    assert read_score(write_score(score, tmp_path / "anonymous.musicxml")).composer == ""
+
+
 def test_generated_chorale_keeps_fermatas_and_title(tmp_path):
     from cadenza.compose import composer
 
@@ -129,6 +147,8 @@ def test_generated_chorale_keeps_fermatas_and_title(tmp_path):
     score = c.generate(bars=8, key=Key(0.0, 2, "major"), meter=Meter(0.0, 4, 4), tempo_bpm=72, seed=7)
     back = round_trip(score, tmp_path / "chorale.musicxml")
     assert back.title == score.title
+    assert score.composer == "Cadenza (chorales model)"
+    assert back.composer == score.composer
     assert back.fermatas_beats == sorted(set(score.fermatas_beats))
     text = (tmp_path / "chorale.musicxml").read_text()
     assert "<clef-octave-change>-1</clef-octave-change>" in text  # the tenor reads in treble-8

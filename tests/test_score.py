@@ -36,6 +36,17 @@ def test_score_json_round_trip(chorale):
     assert Score.from_dict(chorale.to_dict()) == chorale
 
 
+def test_the_composer_survives_json_and_old_dicts_without_it_still_load():
+    score = make_score(bars=1)
+    score.title, score.composer = "Chorale", "Cadenza (chorales model)"
+    back = Score.from_dict(score.to_dict())
+    assert back.composer == "Cadenza (chorales model)" and back == score
+    assert transpose(score, 3).composer == "Cadenza (chorales model)"
+    old = score.to_dict()
+    del old["composer"]  # written before Scores had a composer
+    assert Score.from_dict(old).composer == ""
+
+
 def test_validate_names_the_musical_fact():
     s = make_score()
     s.parts[0].notes.append(Note(60, 3.0, 0.0))

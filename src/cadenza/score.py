@@ -133,6 +133,7 @@ class Score:
     meters: list[Meter] = field(default_factory=lambda: [Meter(0.0, 4, 4)])
     keys: list[Key] = field(default_factory=list)
     title: str = ""
+    composer: str = ""  # who wrote it, as a person reads it ("J. S. Bach", "Cadenza (chorales model)")
     fermatas_beats: list[float] = field(default_factory=list)  # onsets of notes marked with a fermata
 
     # -- simple views ---------------------------------------------------------------------
@@ -180,6 +181,7 @@ class Score:
     def to_dict(self) -> dict:
         return {
             "title": self.title,
+            "composer": self.composer,
             "tempos": [[t.start_beats, t.bpm] for t in self.tempos],
             "meters": [[m.start_beats, m.numerator, m.denominator] for m in self.meters],
             "keys": [[k.start_beats, k.tonic, k.mode, k.tonic_name] for k in self.keys],
@@ -199,6 +201,7 @@ class Score:
     def from_dict(cls, d: dict) -> Score:
         return cls(
             title=d.get("title", ""),
+            composer=d.get("composer", ""),
             tempos=[Tempo(float(a), float(b)) for a, b in d["tempos"]],
             meters=[Meter(float(a), int(b), int(c)) for a, b, c in d["meters"]],
             keys=[Key(float(k[0]), int(k[1]), str(k[2]), str(k[3]) if len(k) > 3 else "") for k in d["keys"]],

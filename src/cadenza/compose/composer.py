@@ -102,6 +102,7 @@ class Composer:
         score = self.tokenizer.decode(tokens, tempo_bpm)
         score.keys = [key]  # the tokens hold the tonic's pitch class only: keep its spelling (Cb, not B)
         score.title = f"{self.name} · {key} · seed {seed}"
+        score.composer = f"Cadenza ({self.name} model)"
         return score
 
     def continue_score(
@@ -184,6 +185,11 @@ class Composer:
             + ([replace(meter, start_beats=join)] if str(prompt.meters[-1]) != str(meter) else []),
             keys=list(prompt.keys) or [key],
             title=prompt.title,
+            composer=(
+                f"{prompt.composer} / continued by Cadenza ({self.name} model)"
+                if prompt.composer
+                else f"Cadenza ({self.name} model)"
+            ),
             fermatas_beats=list(prompt.fermatas_beats),
         )
 

@@ -218,6 +218,9 @@ class Harmonizer:
                 meters=list(melody.meters),
                 keys=[key],
                 title=f"{melody.title or source} · harmonized · seed {seed + i}",
+                composer=(
+                    f"Melody: {melody.composer or melody.title or 'unknown'}; harmonized by Cadenza ({self.name} model)"
+                ),
                 fermatas_beats=list(melody.fermatas_beats),
             )
             out.append(
@@ -362,6 +365,7 @@ class Harmonizer:
                 meters=list(score.meters),
                 keys=list(score.keys),
                 title=f"{score.title or source} · bars {first}-{last} rewritten · seed {seed + i}",
+                composer=score.composer or f"Cadenza ({self.name} model)",
                 fermatas_beats=list(score.fermatas_beats),
             )
             out.append(Written(result, {"seed": seed + i, "parallels_left": len(parallels(g))}))

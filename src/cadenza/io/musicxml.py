@@ -115,7 +115,9 @@ def musicxml_text(score: Score) -> str:
         '<score-partwise version="3.1">',
         f"  <work>\n    <work-title>{title}</work-title>\n  </work>",
         f"  <movement-title>{title}</movement-title>",
-        "  <identification>\n    <encoding>\n      <software>cadenza</software>\n    </encoding>\n  </identification>",
+        "  <identification>",
+        *([f'    <creator type="composer">{escape(score.composer)}</creator>'] if score.composer else []),
+        "    <encoding>\n      <software>cadenza</software>\n    </encoding>\n  </identification>",
         "  <part-list>",
     ]
     channels = part_channels(Score(parts=parts))

@@ -484,7 +484,19 @@ def music21_to_score(m21_stream, title: str = "") -> Score:
         keys=sorted_changes(keys, None),
         fermatas_beats=sorted(fermatas),
         title=title or (metadata.bestTitle if metadata is not None else None) or "",
+        composer=_composer(metadata),
     )
+
+
+def _composer(metadata) -> str:
+    """The piece's composer from music21's metadata ("" when it names none). music21 writes
+    "Music21" (music21.defaults.author) as the composer of a file it exports without one: that
+    placeholder names nobody."""
+    from music21 import defaults
+
+    composer = getattr(metadata, "composer", None) if metadata is not None else None
+    composer = composer.strip() if isinstance(composer, str) else ""
+    return "" if composer == defaults.author else composer
 
 
 def _pickup_shift(m21_parts) -> float:
