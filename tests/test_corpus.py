@@ -3,6 +3,7 @@ parsed again and repaired; the cache lives under $CADENZA_CACHE), loading folder
 
 import gzip
 import os
+from pathlib import Path
 
 import pytest
 
@@ -189,3 +190,33 @@ def test_with_exact_parts_counts_pitched_parts_with_notes():
     drums.parts[3].is_drum = True
     kept = with_exact_parts([Piece("a", four), Piece("b", three), Piece("c", drums)], 4)
     assert [p.id for p in kept] == ["a"]
+
+
+def test_melody_fingerprints_ignore_key_rhythm_and_repeats():
+    from cadenza.data.corpus import melody_fingerprint
+
+    assert melody_fingerprint([60, 62, 62, 64, 60]) == melody_fingerprint([65, 67, 69, 69, 65]) == (2, 2, -4)
+    assert melody_fingerprint([60, 62, 64]) != melody_fingerprint([60, 62, 65])
+
+
+def test_exclude_leaves_out_every_piece_whose_melody_matches_the_split(tmp_path):
+    from cadenza.data.benchmarks import load_satb
+    from cadenza.data.corpus import Piece, excluded_fingerprints, melody_fingerprint, without_matches
+    from cadenza.errors import OptionError
+    from cadenza.score import Note, Part, Score
+
+    data = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "jsb16th_satb.json.gz"
+    if not data.exists():
+        pytest.skip("the shared benchmark data is not here")
+    test = load_satb(data)["test"]
+    banned = excluded_fingerprints(f"{data}:test")
+    assert len(banned) >= 70  # 77 chorales, a few share a tune
+    first = [int(c) - 1 for c in test[0][:, 0] if c]
+    transposed = [p + 3 for i, p in enumerate(first) if i == 0 or p != first[i - 1]]
+    same_tune = Score(parts=[Part("S", notes=[Note(p, i, 1.0) for i, p in enumerate(transposed)])])
+    other = Score(parts=[Part("S", notes=[Note(p, i, 1.0) for i, p in enumerate([60, 61, 60, 61, 60, 61])])])
+    assert melody_fingerprint(transposed) in banned
+    kept = without_matches([Piece("a", same_tune), Piece("b", other)], f"{data}:test")
+    assert [p.id for p in kept] == ["b"]
+    with pytest.raises(OptionError, match="no split 'tests'"):
+        excluded_fingerprints(f"{data}:tests")
