@@ -135,3 +135,16 @@ def test_a_melody_continued_by_four_voices_keeps_its_line_and_gets_new_parts():
     new = [n for n in out.parts[0].notes if n.start_beats >= tune.end_beats - 1e-6]
     assert new and all(b.start_beats >= a.end_beats - 1e-6 for a, b in zip(new, new[1:]))  # still one line
     assert {n.velocity for n in new} == {104}  # at the loudness the part played
+
+
+def test_a_model_can_set_its_own_sampling_defaults_and_the_user_overrides_them():
+    from cadenza.compose import composer
+    from cadenza.compose.settings import SamplingSettings
+
+    chorales, folk = composer.load("chorales"), composer.load("folk")
+    assert chorales.meta["sampling"]["top_p"] == 1.0  # models/chorales/card.md says why
+    assert chorales.sampling(None, None, None, 3) == SamplingSettings(top_p=1.0, seed=3)
+    assert chorales.sampling(0.8, 0.9, None, 3) == SamplingSettings(temperature=0.8, top_p=0.9, seed=3)
+    assert folk.sampling(None, None, None, 0) == SamplingSettings()  # no "sampling": the shared defaults
+    assert chorales.default_constraints().interval_bias.shape == (4, 25)
+    assert folk.default_constraints().interval_bias is None

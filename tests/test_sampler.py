@@ -130,3 +130,31 @@ def test_final_cadence_opens_the_last_bar_on_the_tonic_chord_and_holds_it():
         assert (last_bar[0, 3] - PITCH0) % 12 == 9
         assert all((p - PITCH0) % 12 in {9, 0, 1, 4} for p in last_bar[0, :3])
         assert (last_bar[1:] == HOLD).all()
+
+
+def test_an_interval_bias_moves_the_voices_by_the_favoured_interval():
+    # a strong bias toward rising whole tones in every voice: the untrained model, which moves
+    # by all sorts of intervals, now mostly rises by 2 semitones when it moves
+    m = tiny()
+
+    def rises_by_two(bias):
+        ids = generate_tokens(
+            m,
+            TOK,
+            Key(0, 0, "major"),
+            Meter(0, 4, 4),
+            4,
+            SamplingSettings(seed=3, temperature=1.5),
+            Constraints(voice_ranges=[(40, 90)] * 4, interval_bias=bias),
+        )
+        grid = np.array([t for t in ids[3:-1] if not TOK.is_bar(t)]).reshape(-1, 4)
+        moves = []
+        for v in range(4):
+            pitches = [t - PITCH0 for t in grid[:, v] if t >= PITCH0]
+            moves += [b - a for a, b in zip(pitches, pitches[1:]) if b != a]
+        return sum(d == 2 for d in moves) / max(1, len(moves))
+
+    bias = np.zeros((4, 25))
+    bias[:, 12 + 2] = 8.0
+    assert rises_by_two(None) < 0.2
+    assert rises_by_two(bias) > 0.6

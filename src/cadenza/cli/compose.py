@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Optional
 
@@ -71,10 +72,12 @@ def generate(
     if bars is not None:
         composer.check_bars(bars)
     composer.check_tempo(tempo)
-    sampling, recorded = settings_and_record(SamplingSettings, settings)  # checks the values before any work
+    settings_and_record(SamplingSettings, settings)  # checks the values before any work
     key_obj = key_for_scale(parse_key(key) if key else None, scale)
     meter_obj = parse_meter(meter) if meter else None
     c = composer.load(model)
+    given = {k: settings.get(k) for k in ("temperature", "top_p", "top_k")}  # the rest: the model's defaults
+    _, recorded = settings_and_record(SamplingSettings, asdict(c.sampling(**given, seed=0)))
     rules = rules_from_options(scale, range_, fix, fixed_cells, c.voice_names)
     seed = pick_seed(seed)
     stems = output_stems(out, lambda i: f"{c.name}-seed{seed + i}", n)
@@ -101,9 +104,7 @@ def generate(
                 key=key_obj,
                 meter=m,
                 tempo_bpm=tempo,
-                temperature=sampling.temperature,
-                top_p=sampling.top_p,
-                top_k=sampling.top_k,
+                **given,
                 seed=s,
                 allow_parallels=allow_parallels,
                 final_cadence=not free_ending,
@@ -159,13 +160,15 @@ def continue_(
     fmts = parse_formats(formats)
     if bars < 1 or n < 1:
         raise OptionError(f"--bars and --n must be at least 1 (got bars {bars}, n {n})")
-    sampling, recorded = settings_and_record(SamplingSettings, settings)
+    settings_and_record(SamplingSettings, settings)  # checks the values before any work
     score = read_piece(prompt, quiet)
     choice = "given with --model"
     if model is None:
         model, why = composer.model_for_prompt(score)
         choice = f"chosen: {why}"
     c = composer.load(model)
+    given = {k: settings.get(k) for k in ("temperature", "top_p", "top_k")}  # the rest: the model's defaults
+    _, recorded = settings_and_record(SamplingSettings, asdict(c.sampling(**given, seed=0)))
     rules = rules_from_options(scale, range_, fix, fixed_cells, c.voice_names)
     seed = pick_seed(seed)
     stems = output_stems(out, lambda i: f"{prompt.stem}-continued-seed{seed + i}", n)
@@ -175,9 +178,7 @@ def continue_(
             result = c.continue_score(
                 score,
                 bars=bars,
-                temperature=sampling.temperature,
-                top_p=sampling.top_p,
-                top_k=sampling.top_k,
+                **given,
                 seed=seed + i,
                 allow_parallels=allow_parallels,
                 final_cadence=not free_ending,

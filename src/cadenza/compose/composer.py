@@ -15,6 +15,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from cadenza.compose.settings import SamplingSettings
 from cadenza.errors import InputError, OptionError
 from cadenza.score import Key, Meter, Part, Score, parse_key, parse_meter, pitch_to_name
@@ -52,15 +54,26 @@ class Composer:
     def default_constraints(self, allow_parallels: bool = False, final_cadence: bool = True):
         """Each voice within its usual range in the training data; (unless allowed) no parallel
         fifths or octaves between voices; (unless turned off) a final bar that opens on the
-        tonic chord and holds it: the one cadence the piece is planned to reach."""
+        tonic chord and holds it: the one cadence the piece is planned to reach. A model whose
+        model.json has a "sampling" "interval_bias" (benchmarks/fit_interval_bias.py) has its
+        voices' melodic intervals nudged toward its training data's."""
         from cadenza.plan.constraints import Constraints
 
         ranges = self.meta.get("data_stats", {}).get("voice_ranges")
+        bias = self.meta.get("sampling", {}).get("interval_bias")
         return Constraints(
             voice_ranges=[tuple(r) for r in ranges] if ranges else None,
             no_parallels=not allow_parallels,
             final_cadence=final_cadence,
+            interval_bias=np.array(bias, dtype=np.float64) if bias else None,
         )
+
+    def sampling(self, temperature: float | None, top_p: float | None, top_k: int | None, seed: int):
+        """The sampler's settings: those given, else this model's own defaults (model.json's
+        "sampling", chosen by measurement and stated in its card), else SamplingSettings'."""
+        own = {k: v for k, v in self.meta.get("sampling", {}).items() if k in ("temperature", "top_p", "top_k")}
+        given = {"temperature": temperature, "top_p": top_p, "top_k": top_k}
+        return SamplingSettings(**{**own, **{k: v for k, v in given.items() if v is not None}, "seed": seed})
 
     # -- writing music ----------------------------------------------------------------------
     def generate(
@@ -69,9 +82,9 @@ class Composer:
         key: str | Key | None = None,
         meter: str | Meter | None = None,
         tempo_bpm: float = 120.0,
-        temperature: float = SamplingSettings.temperature,
-        top_p: float = SamplingSettings.top_p,
-        top_k: int = SamplingSettings.top_k,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        top_k: int | None = None,
         seed: int = 0,
         constraints=None,
         on_cell=None,
@@ -95,7 +108,7 @@ class Composer:
             key,
             meter,
             bars,
-            SamplingSettings(temperature, top_p, top_k, seed),
+            self.sampling(temperature, top_p, top_k, seed),
             constraints,
             on_cell,
         )
@@ -109,9 +122,9 @@ class Composer:
         self,
         prompt: Score,
         bars: int = 8,
-        temperature: float = SamplingSettings.temperature,
-        top_p: float = SamplingSettings.top_p,
-        top_k: int = SamplingSettings.top_k,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        top_k: int | None = None,
         seed: int = 0,
         allow_parallels: bool = False,
         final_cadence: bool = True,
@@ -155,7 +168,7 @@ class Composer:
             key,
             meter,
             prompt_bars + bars,
-            SamplingSettings(temperature, top_p, top_k, seed),
+            self.sampling(temperature, top_p, top_k, seed),
             constraints,
         )
         generated = tok.decode(tokens, context.tempo_bpm)

@@ -121,6 +121,17 @@ def _approach(allowed: np.ndarray, first: bool, sounding: int | None, chord: np.
         allowed[HOLD] = hold
 
 
+def _biased(logits: np.ndarray, bias: np.ndarray | None, v: int, before: int | None) -> np.ndarray:
+    """The logits with voice v's melodic-interval bias (log-odds per signed interval from the
+    pitch it sings now, clipped to +-(len // 2) semitones) added to its pitch tokens."""
+    if bias is None or before is None:
+        return logits
+    reach = bias.shape[1] // 2
+    out = logits.astype(np.float64)  # a copy
+    out[PITCH0 : PITCH0 + N_PITCHES] += bias[v][np.clip(_PITCHES - before, -reach, reach) + reach]
+    return out
+
+
 def generate_tokens(
     model: Transformer,
     tok: VoicesTokenizer,
@@ -204,7 +215,7 @@ def generate_tokens(
                             if free.any():  # the final chord may leave no other way in: then allow it
                                 allowed = free
                         assert logits is not None  # feed() ran
-                        t = sample_token(logits, allowed, settings, rng)
+                        t = sample_token(_biased(logits, c.interval_bias, v, before[v]), allowed, settings, rng)
                     tokens.append(t)
                     last_cell[v] = t
                     sounding[v] = t - PITCH0 if t >= PITCH0 else None if t == REST else sounding[v]

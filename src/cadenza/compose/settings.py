@@ -15,7 +15,10 @@ class SamplingSettings:
     """The causal sampler (cadenza.compose.sampler)."""
 
     temperature: float = setting(1.0, "sampling temperature; lower is safer")
-    top_p: float = setting(0.95, "nucleus sampling: draw from the most likely notes holding this much probability")
+    top_p: float = setting(
+        0.95,
+        "nucleus sampling: draw from the most likely notes holding this much probability (a model may set its own)",
+    )
     top_k: int = setting(0, "draw from the k most likely notes only (0: no cut)")
     seed: int = 0
 

@@ -29,6 +29,7 @@ class Constraints:
     no_hold: set[tuple[int, int]] = field(default_factory=set)  # (step, voice): no note held over (a fixed note ends)
     no_parallels: bool = False  # forbid parallel fifths and octaves (and unisons) between any two voices
     final_cadence: bool = False  # the last bar opens on the tonic chord (bass on the tonic), held to the end
+    interval_bias: np.ndarray | None = None  # (voices, 2k+1) log-odds added per signed melodic interval -k..k
     start_on_downbeat: bool = False  # every voice sounds on the first downbeat: no pickup, bar 1 is the first bar
 
 

@@ -1,0 +1,79 @@
+"""Fit a causal voices model's melodic-interval bias: per voice and signed interval (-12..12
+semitones), the log ratio of how often the model's training pieces move by that interval to how
+often the model's own samples do. The sampler adds it to each pitch's logit (relative to the
+pitch the voice sings now), which nudges the voices' intervals toward the training data's: the
+"sampling tuned to Bach's rates" of issue 14. Only training pieces and the model's own samples
+go in (seeds 100..139, not the seeds benchmarks/bach_classifier.py scores), never a test split.
+
+    .venv/bin/python benchmarks/fit_interval_bias.py --model chorales [--write]
+
+--write stores it in the model's model.json ("sampling": {"interval_bias": ...}).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from cadenza.compose import composer  # noqa: E402
+from cadenza.data.corpus import split_of  # noqa: E402
+from cadenza.errors import CadenzaError  # noqa: E402
+from cadenza.evaluate.classifier import grid_of  # noqa: E402
+from cadenza.io.files import atomic_write  # noqa: E402
+
+REACH = 12
+SEEDS = range(100, 140)
+SMOOTH = 1e-3
+
+
+def interval_shares(grids: list[np.ndarray], n_voices: int) -> np.ndarray:
+    """(voices, 2 * REACH + 1) shares of each voice's signed intervals between successive pitches."""
+    counts = np.zeros((n_voices, 2 * REACH + 1))
+    for g in grids:
+        for v in range(n_voices):
+            line = g[:, v][g[:, v] >= 0]
+            steps = np.diff(line)
+            steps = np.clip(steps[steps != 0], -REACH, REACH)
+            counts[v] += np.bincount(steps + REACH, minlength=2 * REACH + 1)
+    return counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="chorales")
+    ap.add_argument("--bars", type=int, default=16)
+    ap.add_argument("--write", action="store_true", help="store the bias in the model's model.json")
+    args = ap.parse_args()
+    c = composer.load(args.model)
+    nv = c.tokenizer.config.n_voices
+    train, _ = split_of(c.meta)
+    real = []
+    for p in train:
+        try:
+            real.append(grid_of(p.score, nv))
+        except CadenzaError:
+            continue
+    plain = c.default_constraints()
+    plain.interval_bias = None  # the model as it samples without a bias
+    samples = [grid_of(c.generate(bars=args.bars, seed=s, constraints=plain), nv) for s in SEEDS]
+    bias = np.log((interval_shares(real, nv) + SMOOTH) / (interval_shares(samples, nv) + SMOOTH))
+    bias[:, REACH] = 0.0  # a repeated pitch is not an interval
+    print(f"{len(real)} training pieces, {len(samples)} samples; bias (rows: voices; columns: -{REACH}..{REACH})")
+    for row in bias:
+        print(" ".join(f"{x:+.2f}" for x in row))
+    if args.write:
+        path = c.directory / "model.json"
+        meta = json.loads(path.read_text())
+        meta.setdefault("sampling", {})["interval_bias"] = [[round(float(x), 4) for x in row] for row in bias]
+        atomic_write(path, (json.dumps(meta, indent=2) + "\n").encode(), force=True)
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
