@@ -36,19 +36,27 @@ def test_generated_example_is_byte_identical(record, tmp_path):
     assert out.read_bytes() == record.with_suffix(".mid").read_bytes()
 
 
+HARMONIZED = sorted(p for p in EXAMPLES.glob("*.json") if json.loads(p.read_text())["command"] == "harmonize")
+
+
 @pytest.mark.slow
-def test_the_example_harmonization_is_byte_identical(tmp_path):
+@pytest.mark.parametrize("record", HARMONIZED, ids=lambda p: p.stem)
+def test_example_harmonization_is_byte_identical(record, tmp_path):
     from cadenza import hub
 
-    record = json.loads((EXAMPLES / "harmonized-roland-und-godelinde-seed1.json").read_text())
-    h = hub.load(record["model"], expect="orderless")
+    r = json.loads(record.read_text())
+    h = hub.load(r["model"], expect="orderless")
     [result] = h.harmonize(
-        read_score(EXAMPLES / "melody-roland-und-godelinde.musicxml"),
-        voices=record["voices"],
-        temperature=record["temperature"],
-        seed=record["seed"],
-        iterations=record["iterations"],
-        source=record["melody"],
+        read_score(EXAMPLES.parent / r["melody"]),
+        voices=r["voices"],
+        temperature=r["temperature"],
+        seed=r["seed"],
+        iterations=r["iterations"],
+        source=r["melody"],
     )
     out = write_score(result.score, tmp_path / "harmonized.mid")
-    assert out.read_bytes() == (EXAMPLES / "harmonized-roland-und-godelinde-seed1.mid").read_bytes()
+    assert out.read_bytes() == record.with_suffix(".mid").read_bytes()
+
+
+def test_every_example_is_checked():
+    assert len(GENERATED) >= 5 and len(HARMONIZED) >= 2
