@@ -7,7 +7,10 @@ go in (seeds 100..139, not the seeds benchmarks/bach_classifier.py scores), neve
 
     .venv/bin/python benchmarks/fit_interval_bias.py --model chorales [--write]
 
---write stores it in the model's model.json ("sampling": {"interval_bias": ...}).
+--write stores it in the model's model.json ("sampling": {"interval_bias": ...}). Intervals are
+counted between successive sounding pitches, rests bridged (as cadenza.evaluate.classifier counts
+them); the sampler applies the bias while a voice sings, not to its first note after a rest, and
+like every logit it is divided by the temperature (the fit is for temperature 1).
 """
 
 from __future__ import annotations
@@ -63,7 +66,6 @@ def main() -> None:
     plain.interval_bias = None  # the model as it samples without a bias
     samples = [grid_of(c.generate(bars=args.bars, seed=s, constraints=plain), nv) for s in SEEDS]
     bias = np.log((interval_shares(real, nv) + SMOOTH) / (interval_shares(samples, nv) + SMOOTH))
-    bias[:, REACH] = 0.0  # a repeated pitch is not an interval
     print(f"{len(real)} training pieces, {len(samples)} samples; bias (rows: voices; columns: -{REACH}..{REACH})")
     for row in bias:
         print(" ".join(f"{x:+.2f}" for x in row))

@@ -126,7 +126,7 @@ class Harmonizer:
             if not lo <= x.pitch <= hi:
                 raise OptionError(
                     f"{source}: melody note {pitch_to_name(x.pitch)} at beat {x.start_beats:g} is "
-                    f"outside the soprano range this model knows ({pitch_to_name(lo)}-"
+                    f"outside the soprano range this model can harmonize ({pitch_to_name(lo)}-"
                     f"{pitch_to_name(hi)}); transpose the melody"
                 )
             if rules.scale is not None and x.pitch % 12 not in scale(rules.scale):
@@ -178,7 +178,7 @@ class Harmonizer:
         self._fix(grid, hidden, allowed, rules, meter)
         for f, s0, s1 in fixed_spans(rules, meter, spb, T, self.voice_names):
             if f.voice > 0 and any(cell_of(f.pitch) > c for c in ceiling[s0:s1]):
-                raise OptionError(f"fixed note {f.describe(self.voice_names)} sounds above the melody")
+                raise OptionError(f"{source}: fixed note {f.describe(self.voice_names)} sounds above the melody")
         gibbs = replace(gibbs or GibbsSettings(), iterations=iterations, temperature=temperature, seed=seed)
         view = self._model_view(line)
         filled = _moved(

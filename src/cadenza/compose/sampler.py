@@ -123,7 +123,8 @@ def _approach(allowed: np.ndarray, first: bool, sounding: int | None, chord: np.
 
 def _biased(logits: np.ndarray, bias: np.ndarray | None, v: int, before: int | None) -> np.ndarray:
     """The logits with voice v's melodic-interval bias (log-odds per signed interval from the
-    pitch it sings now, clipped to +-(len // 2) semitones) added to its pitch tokens."""
+    pitch it sings now, clipped to +-(len // 2) semitones) added to its pitch tokens; nothing
+    after a rest. Like the logits, it is divided by the temperature when sampled."""
     if bias is None or before is None:
         return logits
     reach = bias.shape[1] // 2

@@ -14,12 +14,12 @@ from cadenza.settings import setting
 class SamplingSettings:
     """The causal sampler (cadenza.compose.sampler)."""
 
-    temperature: float = setting(1.0, "sampling temperature; lower is safer")
+    temperature: float = setting(1.0, "sampling temperature; lower is safer (a model may set its own)")
     top_p: float = setting(
         0.95,
         "nucleus sampling: draw from the most likely notes holding this much probability (a model may set its own)",
     )
-    top_k: int = setting(0, "draw from the k most likely notes only (0: no cut)")
+    top_k: int = setting(0, "draw from the k most likely notes only (0: no cut; a model may set its own)")
     seed: int = 0
 
     def __post_init__(self):

@@ -182,6 +182,8 @@ def melody_fingerprint(pitches: list[int], n: int = 16) -> tuple[int, ...]:
 
 def _top_voice(score: Score) -> list[int]:
     parts = [p for p in score.parts if p.notes and not p.is_drum]
+    if not parts:
+        return []
     top = max(parts, key=lambda p: sum(x.pitch for x in p.notes) / len(p.notes))
     return [x.pitch for x in sorted(top.notes, key=lambda x: (x.start_beats, -x.pitch))]
 
@@ -193,11 +195,15 @@ def excluded_fingerprints(source: str) -> set[tuple[int, ...]]:
 
     path, _, splits = source.rpartition(":") if source.count(":") and ".json.gz:" in source else (source, "", "")
     if path.endswith(".json.gz"):
-        names = [s.strip() for s in (splits or ",".join(SPLITS)).split(",") if s.strip()]
+        names = [s.strip() for s in splits.split(",") if s.strip()]
+        if not names:
+            raise OptionError(f"--exclude {source}: name the split(s) to leave out, e.g. {path}:test")
         unknown = [s for s in names if s not in SPLITS]
         if unknown:
             raise OptionError(f"--exclude {source}: no split {unknown[0]!r} (splits: {', '.join(SPLITS)})")
-        grids = load_satb(path)
+        grids = load_satb(Path(path).expanduser())
+        if any(g.ndim != 2 or not len(g) for s in names for g in grids[s]):
+            raise InputError(path, "a piece is not a grid of steps by voices")
         return {melody_fingerprint([int(c) - 1 for c in g[:, 0] if c]) for s in names for g in grids[s]}
     return {melody_fingerprint(_top_voice(p.score)) for p in load(source).pieces}
 
@@ -206,5 +212,5 @@ def without_matches(pieces: list[Piece], source: str) -> list[Piece]:
     """The pieces whose melody matches no piece of `source` (excluded_fingerprints)."""
     if not source:
         return pieces
-    banned = excluded_fingerprints(source)
+    banned = excluded_fingerprints(source) - {()}  # a melody of one pitch matches nothing
     return [p for p in pieces if melody_fingerprint(_top_voice(p.score)) not in banned]
