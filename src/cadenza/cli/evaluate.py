@@ -11,6 +11,9 @@ from cadenza.cli.common import pick_seed, progress_bars, say
 baseline_app = typer.Typer(no_args_is_help=True, help="Write baseline pieces to evaluate beside a model's.")
 
 
+FEW_PIECES = 30  # a classifier test on fewer candidate pieces than this has little power
+
+
 def register(app: typer.Typer) -> None:
     app.command()(evaluate)
     app.add_typer(baseline_app, name="baseline")
@@ -49,6 +52,12 @@ def evaluate(
             say(
                 f"{label}: classifier accuracy {c['accuracy']:.2f} (95% interval {c['low']:.2f}-{c['high']:.2f}; "
                 f"{c['n_candidates']} vs {c['n_reference']} reference pieces; 0.5 = indistinguishable)"
+                + (
+                    f"; with under {FEW_PIECES} pieces the test can seldom tell sets apart: an interval that "
+                    "includes 0.5 is no evidence either way"
+                    if c["n_candidates"] < FEW_PIECES and c["low"] <= 0.5
+                    else ""
+                )
             )
         else:
             say(f"{label}: classifier test not run: {c['reason']}")
