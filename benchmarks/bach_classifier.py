@@ -28,9 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from cadenza.compose import composer, harmonizer  # noqa: E402
 from cadenza.data.benchmarks import load_satb  # noqa: E402
-from cadenza.evaluate.classifier import grid_of, two_sample_test, voice_profile  # noqa: E402
+from cadenza.evaluate.classifier import grid_of, random_notes, two_sample_test, voice_profile  # noqa: E402
 from cadenza.score import Meter, Part, Score, Tempo  # noqa: E402
-from cadenza.theory import SATB_RANGES  # noqa: E402
 from cadenza.tokenize.cells import cells_to_notes  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "jsb16th_satb.json.gz"
@@ -50,17 +49,6 @@ def soprano(cells: np.ndarray) -> Score:
 def bar_shuffled(grid: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     bars = [grid[i : i + 16] for i in range(0, len(grid), 16)]
     return np.concatenate([bars[i] for i in rng.permutation(len(bars))])
-
-
-def random_notes(length: int, rng: np.random.Generator) -> np.ndarray:
-    out = np.zeros((length, 4), dtype=np.int64)
-    for v, (lo, hi) in enumerate(SATB_RANGES):
-        s = 0
-        while s < length:
-            d = int(rng.choice([2, 4, 4, 8]))
-            out[s : s + d, v] = rng.integers(lo, hi + 1)
-            s += d
-    return out
 
 
 def report(label: str, candidates: list[np.ndarray], bach: list[np.ndarray], seconds: float | None = None) -> None:

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from cadenza.compose import composer  # noqa: E402
 from cadenza.data.corpus import split_of  # noqa: E402
 from cadenza.errors import CadenzaError  # noqa: E402
-from cadenza.evaluate.classifier import grid_of  # noqa: E402
+from cadenza.evaluate.classifier import grid_of, melodic_steps  # noqa: E402
 from cadenza.io.files import atomic_write  # noqa: E402
 
 REACH = 12
@@ -40,9 +40,7 @@ def interval_shares(grids: list[np.ndarray], n_voices: int) -> np.ndarray:
     counts = np.zeros((n_voices, 2 * REACH + 1))
     for g in grids:
         for v in range(n_voices):
-            line = g[:, v][g[:, v] >= 0]
-            steps = np.diff(line)
-            steps = np.clip(steps[steps != 0], -REACH, REACH)
+            steps = np.clip(melodic_steps(g[:, v]), -REACH, REACH)
             counts[v] += np.bincount(steps + REACH, minlength=2 * REACH + 1)
     return counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
 

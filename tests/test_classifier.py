@@ -10,23 +10,12 @@ from cadenza.evaluate.classifier import (
     feature_names,
     features,
     grid_of,
+    random_notes,
     two_sample_test,
     voice_profile,
     wilson,
 )
 from cadenza.theory import SATB_RANGES
-
-
-def random_notes(length: int, rng: np.random.Generator) -> np.ndarray:
-    """Four voices of random pitches in SATB ranges, in notes of an eighth to a half."""
-    out = np.zeros((length, 4), dtype=np.int64)
-    for v, (lo, hi) in enumerate(SATB_RANGES):
-        s = 0
-        while s < length:
-            d = int(rng.choice([2, 4, 4, 8]))
-            out[s : s + d, v] = rng.integers(lo, hi + 1)
-            s += d
-    return out
 
 
 def stepwise(length: int, rng: np.random.Generator) -> np.ndarray:

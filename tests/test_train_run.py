@@ -26,16 +26,18 @@ def folder(tmp_path_factory, chorale):
     return path
 
 
-def train(c, out, resume=False, on_step=None):
+def train(c, out, resume=False, on_step=None, said=None):
+    """A voices run; with a list `said`, its progress comes as lines (under pytest stderr is no
+    terminal) and everything it says is appended there."""
     return run(
         by_name("voices"),
         None if resume else c,
         out,
         resume=resume,
         force=False,
-        quiet=True,
+        quiet=said is None,
         command="cadenza train (test)",
-        echo=lambda m: None,
+        echo=(lambda m: None) if said is None else said.append,
         on_step=on_step,
     )
 
@@ -141,17 +143,8 @@ def test_an_interrupted_benchmark_run_resumes_to_the_same_model(tmp_path):
 @pytest.mark.slow  # 16 training steps
 def test_progress_lines_and_the_final_report_agree(tmp_path, folder):
     """Each validation is reported as it happens, so the last "best" shown is the final report's."""
-    said = []
-    state = run(
-        by_name("voices"),
-        cfg(data=str(folder), steps=16, eval_every=4),
-        tmp_path,
-        resume=False,
-        force=False,
-        quiet=False,  # under pytest stderr is no terminal: progress comes as lines
-        command="cadenza train (test)",
-        echo=said.append,
-    )
+    said: list[str] = []
+    state = train(cfg(data=str(folder), steps=16, eval_every=4), tmp_path, said=said)
     shown = [line for line in said if "validation loss" in line and line.startswith("step ")]
     assert len(shown) == 4 and shown[-1].startswith("step 16/16: validation loss")
     valid = [h[2] for h in state.history]
@@ -163,17 +156,8 @@ def test_progress_lines_and_the_final_report_agree(tmp_path, folder):
 
 @pytest.mark.slow  # 16 training steps
 def test_a_run_too_short_to_learn_says_so_at_the_start_and_the_end(tmp_path, folder):
-    said = []
-    state = run(
-        by_name("voices"),
-        cfg(data=str(folder), steps=16, eval_every=8),
-        tmp_path,
-        resume=False,
-        force=False,
-        quiet=False,
-        command="cadenza train (test)",
-        echo=said.append,
-    )
+    said: list[str] = []
+    state = train(cfg(data=str(folder), steps=16, eval_every=8), tmp_path, said=said)
     warnings = [line for line in said if line.startswith("warning:")]
     assert len(warnings) == 2, said
     start, end = warnings
@@ -187,17 +171,8 @@ def test_a_run_too_short_to_learn_says_so_at_the_start_and_the_end(tmp_path, fol
 
 @pytest.mark.slow  # a time budget of a few seconds
 def test_a_short_time_budget_warns_once_it_is_timed(tmp_path, folder):
-    said = []
-    run(
-        by_name("voices"),
-        cfg(data=str(folder), steps=0, minutes=0.04, eval_every=1000),
-        tmp_path,
-        resume=False,
-        force=False,
-        quiet=False,
-        command="cadenza train (test)",
-        echo=said.append,
-    )
+    said: list[str] = []
+    train(cfg(data=str(folder), steps=0, minutes=0.04, eval_every=1000), tmp_path, said=said)
     warnings = [line for line in said if line.startswith("warning:")]
     assert len(warnings) == 2 and "steps are too few" in warnings[0] and "minutes here (--minutes" in warnings[0]
 

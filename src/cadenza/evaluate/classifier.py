@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cadenza.score import Note, Score
-from cadenza.theory import estimate_key
+from cadenza.theory import SATB_RANGES, estimate_key
 from cadenza.tokenize.cells import REST, CellsTokenizer
 
 STEPS_PER_BEAT = 4
@@ -68,15 +68,26 @@ def _shares(counts: np.ndarray) -> np.ndarray:
     return counts / total if total else counts.astype(float)
 
 
+def changes(line: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(both, changed): bools over a voice's grid steps 1.., whether it sounds at the step and the
+    one before, and whether its pitch changed between them (pitches, -1 a rest)."""
+    both = (line[1:] >= 0) & (line[:-1] >= 0)
+    return both, both & (line[1:] != line[:-1])
+
+
+def melodic_steps(line: np.ndarray) -> np.ndarray:
+    """A voice's signed intervals between successive pitches, rests bridged, repeats left out."""
+    steps = np.diff(line[line >= 0])
+    return steps[steps != 0]
+
+
 def voice_features(line: np.ndarray, tonic: int) -> dict[str, np.ndarray | float]:
     """One voice's statistics: change rate, where changes fall in the beat, intervals, pitch classes."""
-    both = (line[1:] >= 0) & (line[:-1] >= 0)
-    changed = both & (line[1:] != line[:-1])
+    both, changed = changes(line)
     rate = float(changed.sum() / both.sum()) if both.any() else 0.0
     where = (np.arange(1, len(line)) % STEPS_PER_BEAT)[changed]
     at = np.array([(where == 0).sum(), (where == 2).sum(), (where % 2 == 1).sum()], dtype=float)
-    steps = np.diff(line[line >= 0])
-    steps = np.clip(steps[steps != 0], -MAX_INTERVAL, MAX_INTERVAL)
+    steps = np.clip(melodic_steps(line), -MAX_INTERVAL, MAX_INTERVAL)
     intervals = np.array([(steps == i).sum() for i in INTERVALS], dtype=float)
     pcs = np.bincount((line[line >= 0] - tonic) % 12, minlength=12).astype(float)
     return {"change_rate": rate, "at": _shares(at), "intervals": _shares(intervals), "pcs": _shares(pcs)}
@@ -170,6 +181,19 @@ def two_sample_test(
     return TestResult(accuracy, low, high, len(candidates), len(reference), repeats, folds)
 
 
+def random_notes(length: int, rng: np.random.Generator) -> np.ndarray:
+    """The calibration's random set: four voices of random pitches in SATB ranges, in notes of an
+    eighth to a half, a (length, 4) grid as grid_of gives."""
+    out = np.zeros((length, 4), dtype=np.int64)
+    for v, (lo, hi) in enumerate(SATB_RANGES):
+        s = 0
+        while s < length:
+            d = int(rng.choice([2, 4, 4, 8]))
+            out[s : s + d, v] = rng.integers(lo, hi + 1)
+            s += d
+    return out
+
+
 def voice_profile(grids: list[np.ndarray]) -> list[dict]:
     """Per voice, pooled over the pieces: pitch-change rate per sixteenth step, and the shares of
     melodic intervals by size (semitones 1-7, then 8+ for larger). No grids: an empty list."""
@@ -180,12 +204,10 @@ def voice_profile(grids: list[np.ndarray]) -> list[dict]:
         both = changed = 0
         sizes = np.zeros(9)
         for g in grids:
-            line = g[:, v]
-            ok = (line[1:] >= 0) & (line[:-1] >= 0)
-            both += int(ok.sum())
-            changed += int((ok & (line[1:] != line[:-1])).sum())
-            steps = np.abs(np.diff(line[line >= 0]))
-            sizes += np.bincount(np.minimum(steps[steps != 0], 8), minlength=9)
+            sounds, moved = changes(g[:, v])
+            both += int(sounds.sum())
+            changed += int(moved.sum())
+            sizes += np.bincount(np.minimum(np.abs(melodic_steps(g[:, v])), 8), minlength=9)
         out.append(
             {"change_rate": changed / both if both else math.nan, "intervals": [float(x) for x in _shares(sizes)[1:]]}
         )
