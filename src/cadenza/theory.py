@@ -289,6 +289,40 @@ def cadence_chords(key: Key) -> list[tuple[int, frozenset[int]]]:
     return [(key.tonic, tonic_triad(key)), ((key.tonic + 7) % 12, dominant_seventh(key))]
 
 
+def triad(key: Key, degree: int) -> frozenset[int]:
+    """The diatonic triad on scale degree `degree` (1-7) of `key`, minor with its raised seventh
+    where the chord holds it (V and vii in minor are major and diminished)."""
+    steps = MAJOR_STEPS if key.mode == "major" else (0, 2, 3, 5, 7, 8, 11)
+    return frozenset((key.tonic + steps[(degree - 1 + k) % 7]) % 12 for k in (0, 2, 4))
+
+
+Chord = tuple[int, frozenset[int]]  # (bass pitch class, chord pitch classes)
+
+
+def cadence_progression(key: Key, kind: str) -> tuple[Chord | None, Chord, frozenset[int]]:
+    """(the chord before, the chord at the phrase end, the melody's pitch classes at the end) of
+    a cadence in `key` (cadenza.plan.form.CADENCES), chords in root position:
+        authentic  V7 - I, melody on the tonic       imperfect  V7 - I, melody on the third or fifth
+        half       (free) - V, melody on a note of V  plagal     IV - I, melody on a note of I
+        deceptive  V7 - vi (VI in minor), melody on a note of it
+    The before chord of a half cadence is None: anything may lead to V."""
+    t = key.tonic
+    V = ((t + 7) % 12, dominant_seventh(key))
+    tonic = (t, tonic_triad(key))
+    if kind == "authentic":
+        return V, tonic, frozenset({t})
+    if kind == "imperfect":
+        return V, tonic, tonic_triad(key) - {t}
+    if kind == "half":
+        return None, ((t + 7) % 12, triad(key, 5)), triad(key, 5)
+    if kind == "plagal":
+        return ((t + 5) % 12, triad(key, 4)), tonic, tonic_triad(key)
+    if kind == "deceptive":
+        vi = triad(key, 6)
+        return V, ((t + (9 if key.mode == "major" else 8)) % 12, vi), vi
+    raise ValueError(f"no chords for cadence {kind!r}")
+
+
 def dominant_chord_classes(key: Key, voice: int, n_voices: int) -> frozenset[int]:
     """The pitch classes voice `voice` (0 = highest) may take on the beat before a piece's final
     chord, the V of its V-I: the dominant for the lowest voice (the bass on the root), a note of

@@ -1,0 +1,371 @@
+"""The plan of a piece as plain data: its sections, their lengths, keys, cadences, and how each
+returns an earlier one. Readable and writable as text (the form string, TOML, JSON).
+
+    A8 A8 B8 B8        four sections of 8 bars; each strain returns exactly
+    a2 a2 b2 c2 d2     a chorale in bar form: the Stollen (a) repeats, then the Abgesang
+    A8 B8 A'8          a varied return: A's rhythm and outline, part of its notes rewritten
+    A8 B8 A8@D         a transposed return: A again, moved into D major (@d: D minor)
+    A8 B A             a section's length may be left out: a returning label keeps its length,
+                       a new one is planned
+
+Each section holds one or more phrases (bars and the cadence that ends each). A section's
+relation to an earlier one follows from its label:
+    new         the label's first section
+    exact       the same label (no prime) in the same key as its first section
+    transposed  the same label in another key (`@KEY`, or a key given with --keys)
+    varied      the label with one or more primes (A', A'')
+
+Cadences (at a phrase end, in the section's key):
+    authentic   V - I, the melody on the tonic (also: perfect, pac)
+    imperfect   V - I, the melody on the third or fifth (iac)
+    half        ending on V (hc)
+    plagal      IV - I
+    deceptive   V - vi (VI in minor)
+    none        no cadence planned
+
+A plan file (TOML or JSON) says the same and more: per-section dynamics and density hints for
+the performer, and phrases inside a section:
+
+    key = "G major"
+    meter = "6/8"
+    [[sections]]
+    label = "A"
+    bars = 8
+    phrases = [4, 4]
+    cadences = ["half", "authentic"]
+    dynamics = "mf"
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import tomli_w
+import tomllib
+
+from cadenza.errors import InputError, MusicError, OptionError
+from cadenza.score import Key, parse_key, parse_meter
+
+CADENCES = ("authentic", "imperfect", "half", "plagal", "deceptive", "none")
+_ALIASES = {"perfect": "authentic", "pac": "authentic", "iac": "imperfect", "hc": "half"}
+_CADENCE_NAMES = {c: c for c in CADENCES} | _ALIASES
+RELATIONS = ("new", "exact", "transposed", "varied")
+DYNAMICS = ("ppp", "pp", "p", "mp", "mf", "f", "ff", "fff")
+
+
+def parse_cadence(text: str) -> str:
+    name = _CADENCE_NAMES.get(text.strip().lower())
+    if name is None:
+        raise OptionError(f"unknown cadence {text!r}: give one of {', '.join(CADENCES)} (or perfect)")
+    return name
+
+
+def parse_section_key(text: str) -> Key:
+    """'G' -> G major, 'a' -> A minor (a lone lower-case letter is minor, as in Roman-numeral
+    analysis), 'F# minor', 'Bbm', 'Eb major' -> as parse_key reads them."""
+    t = text.strip()
+    try:
+        if re.fullmatch(r"[a-g][#b]?", t):
+            return parse_key(t.upper() + " minor")
+        return parse_key(t)
+    except MusicError as e:
+        raise OptionError(str(e)) from None
+
+
+def key_text(key: Key) -> str:
+    return f"{key.tonic_name} {key.mode}"
+
+
+@dataclass
+class Section:
+    label: str  # the letter(s) naming the material: "A", "b", "Intro"
+    bars: int
+    primes: int = 0  # A' = 1: a varied return
+    key: Key | None = None  # None: the home key
+    phrases: list[int] = field(default_factory=list)  # bars of each phrase; empty: one phrase of `bars`
+    cadences: list[str] = field(default_factory=list)  # one per phrase; empty or "": planned
+    dynamics: str | None = None  # a hint for the performer
+    density: float | None = None  # notes per beat relative to the piece (1.0 = as usual): a hint for the performer
+
+    @property
+    def name(self) -> str:
+        return self.label + "'" * self.primes
+
+    def phrase_bars(self) -> list[int]:
+        return list(self.phrases) or [self.bars]
+
+
+@dataclass
+class Plan:
+    sections: list[Section]
+    key: Key | None = None  # the home key; None: the model draws one
+    meter: str | None = None  # None: the model's usual meter
+    fermatas: bool | None = None  # phrase ends under fermatas (chorales); None: as the model's style has it
+
+    # -- derived ----------------------------------------------------------------------------
+    @property
+    def bars(self) -> int:
+        return sum(s.bars for s in self.sections)
+
+    def starts(self) -> list[int]:
+        """The bar (from 0) each section begins on."""
+        out, at = [], 0
+        for s in self.sections:
+            out.append(at)
+            at += s.bars
+        return out
+
+    def key_of(self, i: int) -> Key | None:
+        return self.sections[i].key or self.key
+
+    def source(self, i: int) -> int | None:
+        """The earlier section that section i returns (the first with its label), or None."""
+        label = self.sections[i].label
+        return next((j for j in range(i) if self.sections[j].label == label), None)
+
+    def relation(self, i: int) -> str:
+        j = self.source(i)
+        if j is None:
+            return "new"
+        if self.sections[i].primes:
+            return "varied"
+        a, b = self.key_of(i), self.key_of(j)
+        return "exact" if a == b else "transposed"
+
+    def phrase_ends(self) -> list[tuple[int, str]]:
+        """(bar, from 0, that the phrase's last bar is; cadence or "") of every phrase end."""
+        out = []
+        for start, s in zip(self.starts(), self.sections):
+            at = start
+            for k, bars in enumerate(s.phrase_bars()):
+                at += bars
+                out.append((at - 1, s.cadences[k] if k < len(s.cadences) else ""))
+        return out
+
+    def form(self) -> str:
+        """The form string: 'A8 A8 B8 B8', with @KEY on sections in another key than the home."""
+        parts = []
+        for s in self.sections:
+            at = f"@{_short_key(s.key)}" if s.key is not None and s.key != self.key else ""
+            parts.append(f"{s.name}{s.bars}{at}")
+        return " ".join(parts)
+
+    def describe(self) -> str:
+        """Several lines a musician reads: the form, then one line per section."""
+        lines = [f"form {self.form()}"]
+        home = [f"key {self.key}" if self.key else "", f"meter {self.meter}" if self.meter else ""]
+        if any(home):
+            lines.append("  ".join(x for x in home if x))
+        bar = 1
+        for i, s in enumerate(self.sections):
+            rel = self.relation(i)
+            of = f" of {self.sections[self.source(i)].name}" if rel != "new" else ""  # type: ignore[index]
+            key = self.key_of(i)
+            extra = "".join(
+                [f", {s.dynamics}" if s.dynamics else "", f", density {s.density:g}" if s.density is not None else ""]
+            )
+            phrases = " + ".join(
+                f"{b} ({s.cadences[k] if k < len(s.cadences) and s.cadences[k] else 'planned'})"
+                for k, b in enumerate(s.phrase_bars())
+            )
+            lines.append(
+                f"  {s.name:<4} bars {bar}-{bar + s.bars - 1}  {key if key else 'home key'}  {rel}{of}  "
+                f"phrases {phrases}{extra}"
+            )
+            bar += s.bars
+        return "\n".join(lines)
+
+    # -- as data ----------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        d: dict = {}
+        if self.key is not None:
+            d["key"] = key_text(self.key)
+        if self.meter:
+            d["meter"] = self.meter
+        if self.fermatas is not None:
+            d["fermatas"] = self.fermatas
+        d["form"] = self.form()
+        sections = []
+        for i, s in enumerate(self.sections):
+            item: dict = {"label": s.name, "bars": s.bars, "relation": self.relation(i)}
+            if s.key is not None:
+                item["key"] = key_text(s.key)
+            if s.phrases:
+                item["phrases"] = list(s.phrases)
+            if s.cadences:
+                item["cadences"] = list(s.cadences)
+            if s.dynamics:
+                item["dynamics"] = s.dynamics
+            if s.density is not None:
+                item["density"] = s.density
+            sections.append(item)
+        d["sections"] = sections
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "plan") -> Plan:
+        """A plan from its dict (a plan file's contents); refuses, in one line, what is wrong.
+        "form" and "relation" are written for readers and ignored: the sections say it all."""
+        if not isinstance(d, dict) or not isinstance(d.get("sections"), list) or not d["sections"]:
+            raise OptionError(f"{where}: a plan needs a list of sections, each with a label and bars")
+        try:
+            key = parse_key(str(d["key"])) if d.get("key") else None
+            meter = str(parse_meter(str(d["meter"]))) if d.get("meter") else None
+        except MusicError as e:
+            raise OptionError(f"{where}: {e}") from None
+        sections = []
+        for n, item in enumerate(d["sections"], 1):
+            if not isinstance(item, dict) or "label" not in item:
+                raise OptionError(f"{where}: section {n} needs a label")
+            label, primes = _split_primes(str(item["label"]), f"{where}: section {n}")
+            try:
+                s = Section(
+                    label=label,
+                    bars=int(item.get("bars", 0)),
+                    primes=primes,
+                    key=parse_section_key(str(item["key"])) if item.get("key") else None,
+                    phrases=[int(b) for b in item.get("phrases", [])],
+                    cadences=[parse_cadence(c) if c else "" for c in item.get("cadences", [])],
+                    dynamics=item.get("dynamics"),
+                    density=float(item["density"]) if item.get("density") is not None else None,
+                )
+            except (TypeError, ValueError) as e:
+                raise OptionError(f"{where}: section {n}: {e}") from None
+            except OptionError as e:
+                raise OptionError(f"{where}: section {n}: {e}") from None
+            sections.append(s)
+        fermatas = d.get("fermatas")
+        plan = cls(sections, key, meter, bool(fermatas) if fermatas is not None else None)
+        _fill_lengths(plan, where)
+        plan.check(where)
+        return plan
+
+    def check(self, where: str = "plan") -> None:
+        for n, s in enumerate(self.sections, 1):
+            if s.bars < 1:
+                raise OptionError(f"{where}: section {n} ({s.name}) needs at least 1 bar")
+            if s.phrases and (min(s.phrases) < 1 or sum(s.phrases) != s.bars):
+                raise OptionError(
+                    f"{where}: section {n} ({s.name}): its phrases ({'+'.join(map(str, s.phrases))} bars) "
+                    f"do not add up to its {s.bars} bars"
+                )
+            if len(s.cadences) > len(s.phrase_bars()):
+                raise OptionError(
+                    f"{where}: section {n} ({s.name}) has {len(s.cadences)} cadences for {len(s.phrase_bars())} phrases"
+                )
+            if s.dynamics is not None and s.dynamics not in DYNAMICS:
+                raise OptionError(f"{where}: section {n}: dynamics {s.dynamics!r}; give one of {', '.join(DYNAMICS)}")
+            if s.density is not None and not 0 < s.density <= 4:
+                raise OptionError(f"{where}: section {n}: density {s.density:g}; give a number above 0, at most 4")
+
+
+def _split_primes(text: str, where: str) -> tuple[str, int]:
+    m = re.fullmatch(r"([A-Za-z][A-Za-z_]*)('*)", text.strip().replace("\u2032", "'"))
+    if not m:
+        raise OptionError(f"{where}: label {text!r}: give letters, with primes for a varied return (A, A', b)")
+    return m.group(1), len(m.group(2))
+
+
+def _short_key(key: Key) -> str:
+    """'G' for G major, 'g' for G minor: the form string's @KEY."""
+    return key.tonic_name if key.mode == "major" else key.tonic_name[0].lower() + key.tonic_name[1:]
+
+
+def _fill_lengths(plan: Plan, where: str) -> None:
+    """A section given without a length takes its label's earlier length."""
+    for n, s in enumerate(plan.sections):
+        if s.bars == 0:
+            j = plan.source(n)
+            if j is None:
+                raise OptionError(f"{where}: section {n + 1} ({s.name}) needs a length in bars, e.g. {s.name}8")
+            plan.sections[n] = replace(s, bars=plan.sections[j].bars, phrases=list(plan.sections[j].phrases))
+
+
+_SECTION = re.compile(r"([A-Za-z][A-Za-z_]*?)('*)(\d+)?(?:@(\S+))?")
+
+
+def parse_form(text: str, default_bars: int | None = None) -> Plan:
+    """'A8 A8 B8 B8' (see the module docstring) -> Plan, without keys or cadences; a section
+    with no length and no earlier label takes `default_bars` (None: an error)."""
+    sections = []
+    for word in text.replace(",", " ").replace("\u2032", "'").split():
+        m = _SECTION.fullmatch(word)
+        if not m:
+            raise OptionError(
+                f"--form: cannot read {word!r}; write sections like A8, A'8, B8@D (label, primes, bars, @key)"
+            )
+        label, primes, bars, at = m.groups()
+        sections.append(
+            Section(
+                label=label,
+                bars=int(bars) if bars else 0,
+                primes=len(primes),
+                key=parse_section_key(at) if at else None,
+            )
+        )
+    if not sections:
+        raise OptionError("--form is empty; write sections like 'A8 A8 B8 B8'")
+    plan = Plan(sections)
+    for n, s in enumerate(plan.sections):
+        if s.bars == 0 and plan.source(n) is None and default_bars:
+            plan.sections[n] = replace(s, bars=default_bars)
+    _fill_lengths(plan, "--form")
+    plan.check("--form")
+    return plan
+
+
+def with_options(plan: Plan, keys: str | None, cadences: str | None) -> Plan:
+    """The plan with --keys (one per section, 'C G a C') and --cadences (the cadence ending
+    each section, in order; fewer than sections leaves the rest planned)."""
+    sections = list(plan.sections)
+    if keys:
+        words = keys.replace(",", " ").split()
+        if len(words) != len(sections):
+            raise OptionError(f"--keys names {len(words)} keys for {len(sections)} sections; give one per section")
+        sections = [replace(s, key=parse_section_key(w)) for s, w in zip(sections, words)]
+    if cadences:
+        words = cadences.replace(",", " ").split()
+        if len(words) > len(sections):
+            raise OptionError(f"--cadences names {len(words)} cadences for {len(sections)} sections")
+        for n, w in enumerate(words):
+            s = sections[n]
+            planned = list(s.cadences) + [""] * (len(s.phrase_bars()) - len(s.cadences))
+            planned[-1] = parse_cadence(w)
+            sections[n] = replace(s, cadences=planned)
+    out = replace(plan, sections=sections)
+    if keys and out.key is None:
+        out.key = sections[0].key
+    out.check("--keys/--cadences")
+    return out
+
+
+def load_plan(path: Path) -> Plan:
+    """A plan file: TOML (.toml) or JSON (anything else, including an output's .json record,
+    whose "plan" is read)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise InputError(path, "no such file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(path, f"cannot read it as a plan ({type(e).__name__})") from None
+    try:
+        data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
+    except (tomllib.TOMLDecodeError, ValueError) as e:
+        kind = "TOML" if path.suffix.lower() == ".toml" else "JSON"
+        raise InputError(path, f"not a {kind} plan file ({str(e).splitlines()[0]})") from None
+    if isinstance(data, dict) and "sections" not in data and isinstance(data.get("plan"), dict):
+        data = data["plan"]  # an output's record
+    try:
+        return Plan.from_dict(data, where=str(path))
+    except OptionError as e:
+        raise InputError(path, str(e).removeprefix(f"{path}: ")) from None
+
+
+def plan_text(plan: Plan, suffix: str) -> str:
+    """The plan as a file's text: TOML for .toml, else JSON."""
+    d = plan.to_dict()
+    return tomli_w.dumps(d) if suffix.lower() == ".toml" else json.dumps(d, indent=2) + "\n"
