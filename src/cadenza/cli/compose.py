@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Optional
 
@@ -52,6 +52,18 @@ def generate(
     range_: list[str] = RANGES,
     fix: list[str] = FIXES,
     fixed_cells: Optional[Path] = FIXED_CELLS,
+    form: Optional[str] = typer.Option(
+        None,
+        help="the form: sections as LABEL[']BARS[@KEY], e.g. 'A8 A8 B8 B8', 'a2 a2 b2 c2 d2', \"A8 B8 A'8\" "
+        "(varied return), 'A8 B8 A8@D' (transposed return); sets the length",
+    ),
+    keys: Optional[str] = typer.Option(None, help="one key per section of --form, e.g. 'C G a C' (lower case: minor)"),
+    cadences: Optional[str] = typer.Option(
+        None, help="the cadence ending each section, in order: authentic (perfect), imperfect, half, plagal, deceptive"
+    ),
+    plan: Optional[Path] = typer.Option(
+        None, help="a plan file (TOML or JSON, as `cadenza analyze` and `cadenza plan` write), instead of --form"
+    ),
     formats: str = typer.Option("mid,musicxml,wav,png", help="comma list of mid, musicxml, wav, flac, ogg, png"),
     out: Optional[str] = typer.Option(
         None, help="output stem: writes STEM.mid, STEM.wav ...; a FOLDER/ gets MODEL-seedN.* [default: out/MODEL-seedN]"
@@ -60,9 +72,10 @@ def generate(
     quiet: bool = typer.Option(False, help="no messages on stderr"),
     settings: dict = None,  # type: ignore[assignment]
 ):
-    """Write new music with a trained model."""
+    """Write new music with a trained model, following a form when given one."""
     from cadenza.compose import composer
     from cadenza.errors import OptionError
+    from cadenza.plan.form import load_plan, parse_form, with_options
     from cadenza.render import check_outputs, parse_formats, write_outputs
     from cadenza.score import parse_key, parse_meter
 
@@ -75,6 +88,24 @@ def generate(
     settings_and_record(SamplingSettings, settings)  # checks the values before any work
     key_obj = key_for_scale(parse_key(key) if key else None, scale)
     meter_obj = parse_meter(meter) if meter else None
+    the_plan = None
+    if plan is not None and form is not None:
+        raise OptionError("give --form or --plan, not both")
+    if (keys or cadences) and plan is None and form is None:
+        raise OptionError("--keys and --cadences name each section of a --form (or --plan): give one")
+    if plan is not None or form is not None:
+        if seconds is not None:
+            raise OptionError("a form sets the length: give --form (or --plan) without --seconds")
+        the_plan = with_options(load_plan(plan) if plan is not None else parse_form(form or ""), keys, cadences)
+        if bars is not None and bars != the_plan.bars:
+            raise OptionError(f"--bars {bars} but the form has {the_plan.bars} bars: give one or the other")
+        if the_plan.key is not None and key_obj is not None and the_plan.key != key_obj:
+            raise OptionError(f"--key {key_obj} but the plan's home key is {the_plan.key}: give one or the other")
+        if the_plan.meter and meter_obj is not None and the_plan.meter != str(meter_obj):
+            raise OptionError(f"--meter {meter_obj} but the plan's meter is {the_plan.meter}: give one or the other")
+        key_obj = the_plan.key or key_obj
+        meter_obj = parse_meter(the_plan.meter) if the_plan.meter else meter_obj
+        bars = the_plan.bars
     c = composer.load(model)
     given = {k: settings.get(k) for k in ("temperature", "top_p", "top_k")}  # the rest: the model's defaults
     _, recorded = settings_and_record(SamplingSettings, asdict(c.sampling(**given, seed=0)))
@@ -109,6 +140,7 @@ def generate(
                 allow_parallels=allow_parallels,
                 final_cadence=not free_ending,
                 rules=rules,
+                plan=the_plan,
             )
             if i == 0 and not quiet:  # after the first piece: an error in the rules stays the only line
                 say(f"model {c.name}, {seeds_text(seed, n)}")
@@ -127,6 +159,9 @@ def generate(
                 **record_rules(scale, range_, fix, fixed_cells),
                 "formats": list(fmts),
             }
+            if the_plan is not None:
+                realized = replace(the_plan, key=the_plan.key or score.key, meter=str(score.meter))
+                record["plan"] = realized.to_dict()
             for p in write_outputs(score, stem, fmts, record, force):
                 typer.echo(str(p))
 

@@ -24,6 +24,7 @@ from cadenza.theory import estimate_key, scale, voice_names
 from cadenza.tokenize.voices import VoicesTokenizer
 
 if TYPE_CHECKING:
+    from cadenza.plan.form import Plan
     from cadenza.nn.transformer import Transformer
 
 
@@ -91,10 +92,20 @@ class Composer:
         allow_parallels: bool = False,
         final_cadence: bool = True,
         rules=None,
+        plan: Plan | None = None,
     ) -> Score:
+        """A new piece. With a `plan` (cadenza.plan.form.Plan), its sections decide the length,
+        and its key and meter (when it names them) win over `key` and `meter`; the music follows
+        its returns, cadences and keys (cadenza.plan.realize), and its phrase ends carry
+        fermatas when the plan (or, left open, this model's style) has them."""
         from cadenza.compose.sampler import generate_tokens
+        from cadenza.plan.realize import Grid, plan_constraints
 
         check_tempo(tempo_bpm)
+        if plan is not None:
+            bars = plan.bars
+            key = plan.key or key
+            meter = plan.meter or meter
         check_bars(bars)
         key = parse_key(key) if isinstance(key, str) else key or self.default_key(seed)
         meter = parse_meter(meter) if isinstance(meter, str) else meter or self.default_meter()
@@ -102,6 +113,13 @@ class Composer:
         constraints = constraints or self.default_constraints(allow_parallels, final_cadence)
         if rules is not None:
             self.apply_rules(constraints, rules, meter, bars)
+        fermatas: list[float] = []
+        if plan is not None:
+            grid = Grid(self.tokenizer.config.n_voices, self.tokenizer.config.steps_per_beat, meter)
+            with_fermatas = plan.fermatas if plan.fermatas is not None else self.plan_fermatas()
+            fermatas = plan_constraints(plan, key, grid, constraints, with_fermatas)
+            if not final_cadence:
+                constraints.final_cadence = False
         tokens = generate_tokens(
             self.model,
             self.tokenizer,
@@ -116,7 +134,13 @@ class Composer:
         score.keys = [key]  # the tokens hold the tonic's pitch class only: keep its spelling (Cb, not B)
         score.title = f"{self.name} · {key} · seed {seed}"
         score.composer = f"Cadenza ({self.name} model)"
+        score.fermatas_beats = fermatas
         return score
+
+    def plan_fermatas(self) -> bool:
+        """Whether this model's style ends phrases under fermatas (as chorales do): its
+        planner's (cadenza.plan.planner) finding about its corpus, else no."""
+        return bool(self.meta.get("style", {}).get("fermatas", False))
 
     def continue_score(
         self,

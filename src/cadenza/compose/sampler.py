@@ -17,7 +17,7 @@ from cadenza.compose.settings import SamplingSettings
 from cadenza.errors import OptionError
 from cadenza.nn.numpy_decoder import Decoder, one_blas_thread
 from cadenza.nn.transformer import Transformer
-from cadenza.plan.constraints import Constraints, allowed_cells
+from cadenza.plan.constraints import Constraints, Echo, allowed_cells
 from cadenza.score import Key, Meter
 from cadenza.theory import (
     beat_beats,
@@ -133,6 +133,56 @@ def _biased(logits: np.ndarray, bias: np.ndarray | None, v: int, before: int | N
     return out
 
 
+def _echoed(source: int, source_pitch: int, e: Echo, sounding: int | None) -> int:
+    """The token that repeats `source` (whose voice sounded `source_pitch`, -1 for none) moved
+    by e.semitones: a held note stays held when the same note sounds, else it is struck anew
+    (a return that begins in the middle of a note)."""
+    if source == REST or source_pitch < 0:
+        return REST
+    pitch = min(max(source_pitch + e.semitones, 0), N_PITCHES - 1)
+    if source == HOLD and sounding == pitch:
+        return HOLD
+    return PITCH0 + pitch
+
+
+def _planned(
+    allowed: np.ndarray,
+    cells: np.ndarray,
+    sounding: int | None,
+    hold_only: bool,
+    echo: Echo | None,
+    source: int,
+    source_pitch: int,
+) -> np.ndarray:
+    """`allowed` narrowed by the plan at one cell: the pitch sounding there must be one of
+    `cells` (N_CELL,), a held note holds on, a varied return keeps its first rhythm and stays
+    within reach of its first pitches. What the plan would leave empty it leaves as it was."""
+    out = allowed.copy()
+    out[REST] &= cells[CELL_REST]
+    out[PITCH0 : PITCH0 + N_PITCHES] &= cells[CELL_REST + 1 :]
+    if sounding is not None and not cells[CELL_REST + 1 + sounding]:
+        out[HOLD] = False
+    if hold_only and out[HOLD]:
+        out[:] = False
+        out[HOLD] = True
+    if echo is not None and echo.rhythm_only:
+        kept = out.copy()
+        if source == HOLD:
+            kept[:] = False
+            kept[HOLD] = out[HOLD]
+        elif source == REST:
+            kept[:] = False
+            kept[REST] = out[REST]
+        else:
+            kept[HOLD] = kept[REST] = False
+            if echo.reach is not None and source_pitch >= 0:
+                centre = source_pitch + echo.semitones
+                kept[PITCH0 : PITCH0 + N_PITCHES] &= np.abs(_PITCHES - centre) <= echo.reach
+        if kept.any():
+            out = kept
+    return out if out.any() else allowed
+
+
 def generate_tokens(
     model: Transformer,
     tok: VoicesTokenizer,
@@ -157,6 +207,11 @@ def generate_tokens(
             raise OptionError(f"fixed cell at step {step}, voice {v} lies outside the piece")
     if not base_mask[:, PITCH0:].any(axis=1).all():
         raise OptionError("the constraints leave some voice no pitch at all (range and scale do not meet)")
+    n_steps = n_bars * steps_per_bar
+    if c.step_cells is not None and c.step_cells.shape[:2] != (n_steps, nv):
+        raise OptionError(f"the plan covers {c.step_cells.shape[0]} steps; the piece has {n_steps}")
+    played = np.full((n_steps, nv), REST)  # the token written at each cell
+    sung = np.full((n_steps, nv), -1)  # the pitch sounding at each cell, -1 for none
     rng = np.random.default_rng(settings.seed)
     # the final cadence: V on the last beat before the final bar (when there is one), then I
     approach_from = (n_bars - 1) * steps_per_bar - round(beat_beats(meter) * tok.config.steps_per_beat)
@@ -192,6 +247,9 @@ def generate_tokens(
                 before = list(sounding)
                 for v in range(nv):
                     fixed = c.fixed.get((step, v))
+                    echo = c.echoes.get((step, v))
+                    if fixed is None and echo is not None and not echo.rhythm_only:
+                        fixed = _echoed(played[echo.source, v], sung[echo.source, v], echo, sounding[v])
                     if fixed is not None:
                         t = fixed
                     else:
@@ -200,6 +258,17 @@ def generate_tokens(
                         allowed[HOLD] = last_cell[v] != REST and (step, v) not in c.no_hold
                         if c.start_on_downbeat and step == 0 and allowed[PITCH0:].any():
                             allowed[REST] = False
+                        if c.step_cells is not None:
+                            src = echo.source if echo is not None else step
+                            allowed = _planned(
+                                allowed,
+                                c.step_cells[step, v],
+                                sounding[v],
+                                (step, v) in c.hold_only,
+                                echo,
+                                played[src, v],
+                                sung[src, v],
+                            )
                         if c.final_cadence and bar == n_bars - 1:
                             chord = final_chord_mask(key, v, nv)
                             if i == 0 and v == nv - 2:  # the last upper voice completes the chord: its third
@@ -220,6 +289,8 @@ def generate_tokens(
                     tokens.append(t)
                     last_cell[v] = t
                     sounding[v] = t - PITCH0 if t >= PITCH0 else None if t == REST else sounding[v]
+                    played[step, v] = t
+                    sung[step, v] = -1 if sounding[v] is None else sounding[v]
                     if on_cell:
                         on_cell(step, v, t)
     tokens.append(EOS)

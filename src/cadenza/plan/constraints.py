@@ -19,6 +19,18 @@ from cadenza.score import Meter
 from cadenza.tokenize.cells import N_CELL, REST
 
 
+@dataclass(frozen=True)
+class Echo:
+    """A cell that repeats an earlier one (a planned return): the cell at `source` step of the
+    same voice, moved by `semitones`. With `rhythm_only`, only its rhythm: an onset where it had
+    one (within `reach` semitones of its pitch, when given), a held note where it held."""
+
+    source: int
+    semitones: int = 0
+    rhythm_only: bool = False
+    reach: int | None = None
+
+
 @dataclass
 class Constraints:
     """What the causal sampler's cells must obey. Cells are addressed by (grid step, voice)."""
@@ -31,6 +43,10 @@ class Constraints:
     final_cadence: bool = False  # the last bar opens on the tonic chord (bass on the tonic), held to the end
     interval_bias: np.ndarray | None = None  # (voices, 2k+1) log-odds added per signed melodic interval -k..k
     start_on_downbeat: bool = False  # every voice sounds on the first downbeat: no pickup, bar 1 is the first bar
+    # the plan (cadenza.plan.realize): cells allowed per step, notes held, earlier cells repeated
+    step_cells: np.ndarray | None = None  # bool (steps, voices, N_CELL): the pitch sounding at a step must be allowed
+    hold_only: set[tuple[int, int]] = field(default_factory=set)  # (step, voice): the note sounding holds on
+    echoes: dict[tuple[int, int], Echo] = field(default_factory=dict)  # (step, voice) -> the cell it repeats
 
 
 _PITCH_CLASSES = (np.arange(N_CELL) - 1) % 12  # of each cell (meaningless for REST)

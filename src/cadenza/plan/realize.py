@@ -1,0 +1,195 @@
+"""A plan (cadenza.plan.form) turned into constraints on the notes: what a causal sampler must
+write where, so that the model's music follows the form. The network still chooses the notes;
+the plan narrows its choices.
+
+- **Returns.** An exact return copies its first section cell by cell as the sampler reaches it
+  (an echo); a transposed return copies it moved into its key (the shift of at most a tritone
+  either way, so the music stays in its register). Where a return's phrase end asks for
+  another cadence than the first time (a first and a second ending), the copy stops before the
+  cadence's approach and the cadence is planned afresh.
+- **Varied returns** (A') copy the first half of the section; in the second half every voice
+  keeps the rhythm of the first time (an onset where it had one, a held note where it held),
+  and the top voice stays within a fourth of its old pitches, so the contour is kept while the
+  notes are new.
+- **Cadences.** At each phrase end the chord on the last bar's downbeat, and the beat before it,
+  are narrowed to the cadence's chords in the section's key (theory.cadence_progression): the
+  bass on the chord's root, the upper voices on its notes, the top voice on the cadence's
+  melodic degrees. With fermatas (chorale style) the cadence chord is held (half a bar in duple
+  meters, the whole bar in triple ones) under a fermata; the rest of the bar is free for the
+  next phrase's upbeat.
+- **Keys.** A section in another key than the home key keeps to that key's scale; its first bar
+  keeps to the notes both keys share (the pivot), so the change is prepared, and the phrase
+  end's cadence in the new key confirms it. The first bar of the section that follows, back
+  home or in a third key, is a pivot too.
+
+The piece's own final cadence, when authentic, is also the sampler's final_cadence (which
+completes the tonic chord with its third); the melody closes on the tonic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cadenza.plan.constraints import Constraints, Echo
+from cadenza.plan.form import Plan
+from cadenza.score import Key, Meter
+from cadenza.theory import beat_beats, cadence_progression, scale
+from cadenza.tokenize.cells import N_CELL, REST
+
+_PITCH_CLASSES = (np.arange(N_CELL) - 1) % 12  # of each cell (meaningless for REST)
+VARIED_REACH = 5  # semitones a varied return's top voice may move from its first pitches
+
+
+@dataclass
+class Grid:
+    """Where the plan's bars fall on a sampler's grid."""
+
+    n_voices: int
+    steps_per_beat: int
+    meter: Meter
+
+    @property
+    def steps_per_bar(self) -> int:
+        return round(self.meter.bar_beats * self.steps_per_beat)
+
+    @property
+    def steps_per_beat_unit(self) -> int:
+        """Steps in one counted beat (a dotted quarter in 6/8)."""
+        return round(beat_beats(self.meter) * self.steps_per_beat)
+
+    def bar(self, b: int) -> range:
+        return range(b * self.steps_per_bar, (b + 1) * self.steps_per_bar)
+
+
+def hold_beats(meter: Meter) -> float:
+    """How long a cadence chord under a fermata is held: half a bar in duple meters (4/4, 6/8,
+    2/2), the whole bar in triple ones (3/4, 3/2, 9/8)."""
+    counted = round(meter.bar_beats / beat_beats(meter))
+    return meter.bar_beats if counted % 2 else meter.bar_beats / 2
+
+
+def transposition(source: Key, target: Key) -> int:
+    """Semitones from one key's tonic to another's, -6..5: the nearer way."""
+    return (target.tonic - source.tonic + 6) % 12 - 6
+
+
+def plan_constraints(plan: Plan, key: Key, grid: Grid, c: Constraints, fermatas: bool) -> list[float]:
+    """Add the plan's returns, cadences and keys to `c` (in place). Returns the beats that
+    carry a fermata (the cadence chords' onsets, when `fermatas`)."""
+    nv, spb = grid.n_voices, grid.steps_per_bar
+    total = plan.bars * spb
+    if c.step_cells is None:
+        c.step_cells = np.ones((total, nv, N_CELL), dtype=bool)
+    starts = plan.starts()
+    keys = [plan.key_of(i) or key for i in range(len(plan.sections))]
+    # keys: a foreign section keeps to its scale; pivots where the key changes
+    for i, s in enumerate(plan.sections):
+        first = grid.bar(starts[i])
+        k, before = keys[i], keys[i - 1] if i else key
+        if k != key:
+            _keep_to(c.step_cells, range(first.start, first.start + s.bars * spb), scale(k))
+        if i and k != before:
+            _keep_to(c.step_cells, first, scale(k) & scale(before))
+    # the opening: a piece in its home key begins on the tonic chord, its bass on the tonic
+    if keys[0] == key:
+        tonic_chord = cadence_progression(key, "authentic")[1]
+        _narrow(c, grid, range(0, 1), tonic_chord[0], tonic_chord[1], None, rest=True)
+    # cadences at phrase ends (the last one, when authentic, is the sampler's final cadence)
+    ends = plan.phrase_ends()
+    phrase_keys = [keys[i] for i, s in enumerate(plan.sections) for _ in s.phrase_bars()]
+    fermata_beats = []
+    free_from: dict[int, int] = {}  # section -> first step its echo leaves free (a new ending)
+    section_of_end = [i for i, s in enumerate(plan.sections) for _ in s.phrase_bars()]
+    for n, ((bar, cadence), k) in enumerate(zip(ends, phrase_keys)):
+        last = n == len(ends) - 1
+        if fermatas:
+            fermata_beats.append(bar * grid.meter.bar_beats)
+        cadence = cadence or ("authentic" if last else "")
+        if not cadence or cadence == "none":
+            continue
+        i = section_of_end[n]
+        approach = bar * spb - grid.steps_per_beat_unit
+        j = plan.source(i)
+        if j is not None and bar == starts[i] + plan.sections[i].bars - 1:
+            mine, theirs = plan.sections[i].cadences[-1:], plan.sections[j].cadences[-1:]
+            if last or mine != theirs:  # a new ending (the piece's last is always written afresh)
+                free_from[i] = max(approach, starts[i] * spb)
+        if last:  # an authentic close is also the sampler's own final cadence, which completes the chord
+            c.final_cadence = cadence == "authentic"
+        hold = round(hold_beats(grid.meter) * grid.steps_per_beat) if fermatas else 1
+        if last:
+            hold = total - bar * spb
+        _cadence(c, grid, k, cadence, approach, bar * spb, hold)
+    # returns: echoes of earlier sections
+    for i, s in enumerate(plan.sections):
+        j = plan.source(i)
+        if j is None:
+            continue
+        relation = plan.relation(i)
+        shift = transposition(keys[j], keys[i]) if relation == "transposed" else 0
+        src0, dst0 = starts[j] * spb, starts[i] * spb
+        n_steps = min(s.bars, plan.sections[j].bars) * spb
+        end = min(free_from.get(i, dst0 + n_steps), dst0 + n_steps)
+        half = dst0 + (n_steps // spb // 2) * spb if relation == "varied" else end
+        for step in range(dst0, end):
+            for v in range(nv):
+                if (step, v) in c.fixed:
+                    continue
+                rhythm_only = step >= half
+                reach = (VARIED_REACH if v == 0 else None) if rhythm_only else 0
+                c.echoes[(step, v)] = Echo(src0 + step - dst0, shift, rhythm_only, reach)
+    return fermata_beats
+
+
+def _keep_to(step_cells: np.ndarray, steps: range, pitch_classes: frozenset[int]) -> None:
+    ok = np.isin(_PITCH_CLASSES, sorted(pitch_classes))
+    ok[REST] = True
+    step_cells[steps.start : steps.stop] &= ok
+
+
+def _cadence(c: Constraints, grid: Grid, key: Key, kind: str, approach: int, arrival: int, hold: int) -> None:
+    """Narrow the beat before `arrival` to the cadence's first chord and the `hold` steps from
+    `arrival` to its last chord, held (with fermatas) from the arrival."""
+    assert c.step_cells is not None
+    before, end, melody = cadence_progression(key, kind)
+    nv, total = grid.n_voices, c.step_cells.shape[0]
+
+    if before is not None and approach >= 0:
+        # one voice of a melody sings a note of the chord before; its arrival is its cadence
+        _narrow(c, grid, range(approach, arrival), before[0], before[1], None)
+    _narrow(c, grid, range(arrival, arrival + hold), end[0], end[1], melody)
+    c.hold_only.update((step, v) for v in range(nv) for step in range(arrival + 1, min(arrival + hold, total)))
+
+
+def _narrow(
+    c: Constraints,
+    grid: Grid,
+    steps: range,
+    bass: int,
+    chord: frozenset[int],
+    top: frozenset[int] | None,
+    rest: bool = False,
+) -> None:
+    """Narrow `steps` to a chord: the lowest voice on `bass`, the top voice (a lone melody too)
+    on `top` when given, the others on the chord's notes; a rest only when `rest`. A voice whose
+    range the chord misses stays as it was."""
+    assert c.step_cells is not None
+    nv, total = grid.n_voices, c.step_cells.shape[0]
+    for v in range(nv):
+        if nv == 1:
+            classes = top if top is not None else chord
+        elif v == nv - 1:
+            classes = frozenset({bass})
+        elif v == 0 and top is not None:
+            classes = top
+        else:
+            classes = chord
+        ok = np.isin(_PITCH_CLASSES, sorted(classes))
+        ok[REST] = rest
+        for step in steps:
+            if 0 <= step < total:
+                narrowed = c.step_cells[step, v] & ok
+                if narrowed[1:].any():
+                    c.step_cells[step, v] = narrowed

@@ -1,0 +1,82 @@
+"""The plan as data (plan/form.py): form strings, --keys and --cadences, plan files."""
+
+import pytest
+
+from cadenza.errors import InputError, OptionError
+from cadenza.plan.form import Plan, load_plan, parse_form, plan_text, with_options
+from cadenza.score import parse_key
+
+
+def test_a_form_string_names_sections_lengths_and_returns():
+    plan = parse_form("A8 A8 B8 A'8 A8@D B")
+    assert [s.name for s in plan.sections] == ["A", "A", "B", "A'", "A", "B"]
+    assert [s.bars for s in plan.sections] == [8, 8, 8, 8, 8, 8]  # B takes its earlier length
+    assert [plan.relation(i) for i in range(6)] == ["new", "exact", "new", "varied", "transposed", "exact"]
+    assert plan.sections[4].key == parse_key("D major")
+    assert plan.bars == 48 and plan.starts() == [0, 8, 16, 24, 32, 40]
+
+
+def test_keys_and_cadences_go_to_sections_in_order():
+    plan = with_options(parse_form("a2 a2 b2 c2"), "C G a C", "half perfect")
+    assert [str(plan.key_of(i)) for i in range(4)] == ["C major", "G major", "A minor", "C major"]
+    assert plan.key == parse_key("C major")
+    assert [s.cadences for s in plan.sections] == [["half"], ["authentic"], [], []]
+    assert plan.phrase_ends() == [(1, "half"), (3, "authentic"), (5, ""), (7, "")]
+    # the second a is in G: a transposed return of the first
+    assert plan.relation(1) == "transposed"
+
+
+@pytest.mark.parametrize(
+    "form, keys, cadences, says",
+    [
+        ("A8 ?", None, None, "cannot read '?'"),
+        ("", None, None, "empty"),
+        ("A B8", None, None, "needs a length"),
+        ("A8 B8", "C", None, "2 sections"),
+        ("A8 B8", None, "half half half", "3 cadences for 2 sections"),
+        ("A8", None, "loud", "unknown cadence"),
+        ("A8@H", None, None, "unknown key"),
+    ],
+)
+def test_a_bad_form_is_refused_in_one_line(form, keys, cadences, says):
+    with pytest.raises(OptionError, match=says) as e:
+        with_options(parse_form(form), keys, cadences)
+    assert "\n" not in str(e.value)
+
+
+def test_plan_files_round_trip_as_toml_and_json(tmp_path):
+    plan = with_options(parse_form("A8 A8 B8 B'8"), "G G e e", "half authentic")
+    plan.sections[2].dynamics, plan.sections[2].density = "p", 0.5
+    plan.sections[0].phrases, plan.sections[0].cadences = [4, 4], ["half", "half"]
+    for name in ("p.toml", "p.json"):
+        path = tmp_path / name
+        path.write_text(plan_text(plan, path.suffix))
+        back = load_plan(path)
+        assert back.to_dict() == plan.to_dict()
+        assert back.describe() == plan.describe()
+    assert Plan.from_dict(plan.to_dict()).phrase_ends()[:2] == [(3, "half"), (7, "half")]
+
+
+def test_a_generated_piece_record_is_a_plan_file(tmp_path):
+    path = tmp_path / "piece.json"
+    path.write_text(
+        '{"command": "generate", "plan": {"form": "A4 A4", "sections": [{"label": "A", "bars": 4}, {"label": "A"}]}}'
+    )
+    assert load_plan(path).form() == "A4 A4"
+
+
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ("key = 'C major'\n", "a list of sections"),
+        ("[[sections]]\nlabel = 'A'\nbars = 4\nphrases = [3, 3]\n", "do not add up"),
+        ("[[sections]]\nlabel = 'A'\nbars = 4\ndynamics = 'loud'\n", "dynamics"),
+        ("[[sections\n", "not a TOML plan file"),
+    ],
+)
+def test_a_bad_plan_file_is_refused_naming_the_file(tmp_path, text, says):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(InputError, match=says) as e:
+        load_plan(path)
+    assert str(e.value).startswith(str(path)) and "\n" not in str(e.value)

@@ -1,0 +1,89 @@
+"""A plan realized (plan/realize.py, through Composer.generate): returns come back, phrase ends
+carry their cadences, sections keep to their keys. With the shipped folk and chorale models."""
+
+from cadenza import hub
+from cadenza.plan.form import parse_form, with_options
+from cadenza.plan.similarity import bar_notes, shifted
+from cadenza.score import parse_key
+from cadenza.theory import cadence_progression, scale
+
+
+def _bars(score, first, last):
+    """Notes (onset in the span, pitch, duration) of bars first..last (from 0)."""
+    size = score.meter.bar_beats
+    return sorted(
+        (round(n.start_beats - first * size, 3), n.pitch, round(n.duration_beats, 3))
+        for p in score.parts
+        for n in p.notes
+        if first * size <= n.start_beats < (last + 1) * size
+    )
+
+
+def _sounding(part, beat):
+    [note] = [n for n in part.notes if n.start_beats <= beat + 1e-9 < n.end_beats]
+    return note.pitch
+
+
+def test_an_exact_return_repeats_its_section_note_for_note():
+    c = hub.load("folk", expect="voices")
+    for seed in (1, 2):
+        plan = with_options(parse_form("A4 A4 B4 B4"), None, "half half authentic")
+        score = c.generate(plan=plan, key="G major", meter="6/8", seed=seed)
+        assert _bars(score, 0, 3) == _bars(score, 4, 7), seed
+        assert score.end_beats == 16 * 3.0
+
+
+def test_a_new_ending_and_a_transposed_return():
+    c = hub.load("folk", expect="voices")
+    plan = with_options(parse_form("A4 A4 A4@D"), None, "half authentic")
+    score = c.generate(plan=plan, key="G major", meter="4/4", seed=4)
+    # the second A: the same but for its new ending (the beat before its last bar, and that bar)
+    assert [n for n in _bars(score, 4, 6) if n[0] < 11] == [n for n in _bars(score, 0, 2) if n[0] < 11]
+    # the third: moved into D (5 semitones down or 7 up, whichever is nearer: -5)
+    bars = bar_notes(score)
+    assert bars[8] == shifted(bars[0], -5) and bars[9] == shifted(bars[1], -5)
+
+
+def test_a_varied_return_keeps_the_first_half_and_the_rhythm():
+    c = hub.load("folk", expect="voices")
+    plan = parse_form("A4 B4 A'4 B4")
+    score = c.generate(plan=plan, key="D major", meter="4/4", seed=2)
+    bars = bar_notes(score)
+    assert bars[8:10] == bars[0:2]
+    onsets = lambda b: sorted(t for t, _, _ in bars[b])  # noqa: E731
+    assert onsets(10) == onsets(2)  # bar 11, the last, is the final cadence's
+    assert any(bars[b] != bars[b - 8] for b in (10, 11)), "a varied return rewrites some notes"
+    assert bars[12:14] == bars[4:6]  # the last B's last bars are the piece's close
+
+
+def test_phrase_ends_carry_their_cadences_and_fermatas():
+    c = hub.load("chorales", expect="voices")
+    key = parse_key("G major")
+    plan = with_options(parse_form("a2 b2 c2"), None, "half deceptive authentic")
+    plan.fermatas = True
+    for seed in (1, 2, 3):
+        score = c.generate(plan=plan, key=key, seed=seed)
+        assert score.fermatas_beats == [4.0, 12.0, 20.0]
+        soprano, bass = score.parts[0], score.parts[-1]
+        for beat, kind in ((4.0, "half"), (12.0, "deceptive"), (20.0, "authentic")):
+            before, (root, chord), melody = cadence_progression(key, kind)
+            assert _sounding(bass, beat) % 12 == root, (seed, kind)
+            assert _sounding(soprano, beat) % 12 in melody, (seed, kind)
+            assert all(_sounding(p, beat) % 12 in chord for p in score.parts), (seed, kind)
+            if before is not None:
+                assert _sounding(bass, beat - 1) % 12 == before[0], (seed, kind)
+            # the cadence chord is held under its fermata (half a bar in 4/4)
+            assert all(_sounding(p, beat + 1) == _sounding(p, beat) for p in score.parts), (seed, kind)
+
+
+def test_a_section_in_another_key_keeps_to_it_after_a_pivot_bar():
+    c = hub.load("chorales", expect="voices")
+    plan = with_options(parse_form("a2 b2 c2"), "C G C", "authentic authentic authentic")
+    score = c.generate(plan=plan, seed=5)
+    assert str(score.key) == "C major"
+    c_major, g_major = scale(parse_key("C")), scale(parse_key("G"))
+    pivot = {n[1] % 12 for n in _bars(score, 2, 2)}
+    in_g = {n[1] % 12 for n in _bars(score, 3, 3)}
+    assert pivot <= c_major & g_major
+    assert in_g <= g_major and 6 in in_g  # F#: the cadence in G confirms the new key
+    assert _sounding(score.parts[-1], 12.0) % 12 == 7  # on G, under a fermata
