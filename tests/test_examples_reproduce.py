@@ -18,6 +18,7 @@ GENERATED = sorted(p for p in EXAMPLES.glob("*.json") if json.loads(p.read_text(
 @pytest.mark.parametrize("record", GENERATED, ids=lambda p: p.stem)
 def test_generated_example_is_byte_identical(record, tmp_path):
     from cadenza.compose import composer
+    from cadenza.plan.form import Plan
 
     r = json.loads(record.read_text())
     c = composer.load(r["model"])
@@ -31,6 +32,7 @@ def test_generated_example_is_byte_identical(record, tmp_path):
         seed=r["seed"],
         allow_parallels=r["allow_parallels"],
         final_cadence=not r["free_ending"],
+        plan=Plan.from_dict(r["plan"]) if "plan" in r else None,
     )
     out = write_score(score, tmp_path / "piece.mid")
     assert out.read_bytes() == record.with_suffix(".mid").read_bytes()

@@ -87,3 +87,13 @@ def test_a_section_in_another_key_keeps_to_it_after_a_pivot_bar():
     assert pivot <= c_major & g_major
     assert in_g <= g_major and 6 in in_g  # F#: the cadence in G confirms the new key
     assert _sounding(score.parts[-1], 12.0) % 12 == 7  # on G, under a fermata
+
+
+def test_section_dynamics_set_the_velocities():
+    c = hub.load("folk", expect="voices")
+    plan = parse_form("A2 B2")
+    plan.sections[0].dynamics, plan.sections[1].dynamics = "p", "f"
+    score = c.generate(plan=plan, key="G major", meter="4/4", seed=1)
+    notes = score.parts[0].notes
+    assert {n.velocity for n in notes if n.start_beats < 8} == {49}
+    assert {n.velocity for n in notes if n.start_beats >= 8} == {96}

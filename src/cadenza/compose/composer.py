@@ -24,8 +24,8 @@ from cadenza.theory import estimate_key, scale, voice_names
 from cadenza.tokenize.voices import VoicesTokenizer
 
 if TYPE_CHECKING:
-    from cadenza.plan.form import Plan
     from cadenza.nn.transformer import Transformer
+    from cadenza.plan.form import Plan
 
 
 @dataclass
@@ -135,6 +135,12 @@ class Composer:
         score.title = f"{self.name} · {key} · seed {seed}"
         score.composer = f"Cadenza ({self.name} model)"
         score.fermatas_beats = fermatas
+        if plan is not None and any(s.dynamics for s in plan.sections):
+            from cadenza.perform.dynamics import with_dynamics
+
+            size = meter.bar_beats
+            spans = [(a * size, (a + s.bars) * size, s.dynamics) for a, s in zip(plan.starts(), plan.sections)]
+            score = with_dynamics(score, [(a, b, d) for a, b, d in spans if d])
         return score
 
     def plan_fermatas(self) -> bool:
