@@ -126,6 +126,18 @@ class Key:
         return f"{self.tonic_name} {self.mode}"
 
 
+@dataclass(frozen=True)
+class Repeat:
+    """Music played twice and written once, between repeat signs. The notes hold it as played:
+    a first pass from start_beats to end_beats, then a second pass right after, the same but
+    for its last `ending_beats` (the second ending, which differs from the first pass's last
+    `ending_beats`, the first ending). ending_beats 0: the passes are the same throughout."""
+
+    start_beats: float
+    end_beats: float  # the end of the first pass
+    ending_beats: float = 0.0
+
+
 @dataclass
 class Score:
     parts: list[Part] = field(default_factory=list)
@@ -135,6 +147,7 @@ class Score:
     title: str = ""
     composer: str = ""  # who wrote it, as a person reads it ("J. S. Bach", "Cadenza (chorales model)")
     fermatas_beats: list[float] = field(default_factory=list)  # onsets of notes marked with a fermata
+    repeats: list[Repeat] = field(default_factory=list)  # music written once between repeat signs
 
     # -- simple views ---------------------------------------------------------------------
     def notes(self) -> list[Note]:
@@ -186,6 +199,7 @@ class Score:
             "meters": [[m.start_beats, m.numerator, m.denominator] for m in self.meters],
             "keys": [[k.start_beats, k.tonic, k.mode, k.tonic_name] for k in self.keys],
             "fermatas": list(self.fermatas_beats),
+            "repeats": [[r.start_beats, r.end_beats, r.ending_beats] for r in self.repeats],
             "parts": [
                 {
                     "name": p.name,
@@ -206,6 +220,7 @@ class Score:
             meters=[Meter(float(a), int(b), int(c)) for a, b, c in d["meters"]],
             keys=[Key(float(k[0]), int(k[1]), str(k[2]), str(k[3]) if len(k) > 3 else "") for k in d["keys"]],
             fermatas_beats=[float(b) for b in d.get("fermatas", [])],
+            repeats=[Repeat(float(a), float(b), float(c)) for a, b, c in d.get("repeats", [])],
             parts=[
                 Part(
                     name=p["name"],

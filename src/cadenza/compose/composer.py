@@ -99,7 +99,7 @@ class Composer:
         its returns, cadences and keys (cadenza.plan.realize), and its phrase ends carry
         fermatas when the plan (or, left open, this model's style) has them."""
         from cadenza.compose.sampler import generate_tokens
-        from cadenza.plan.realize import Grid, plan_constraints
+        from cadenza.plan.realize import Grid, Marks, plan_constraints
 
         check_tempo(tempo_bpm)
         if plan is not None:
@@ -113,11 +113,11 @@ class Composer:
         constraints = constraints or self.default_constraints(allow_parallels, final_cadence)
         if rules is not None:
             self.apply_rules(constraints, rules, meter, bars)
-        fermatas: list[float] = []
+        marks = Marks([], [])
         if plan is not None:
             grid = Grid(self.tokenizer.config.n_voices, self.tokenizer.config.steps_per_beat, meter)
             with_fermatas = plan.fermatas if plan.fermatas is not None else self.plan_fermatas()
-            fermatas = plan_constraints(plan, key, grid, constraints, with_fermatas)
+            marks = plan_constraints(plan, key, grid, constraints, with_fermatas)
             if not final_cadence:
                 constraints.final_cadence = False
         tokens = generate_tokens(
@@ -134,7 +134,7 @@ class Composer:
         score.keys = [key]  # the tokens hold the tonic's pitch class only: keep its spelling (Cb, not B)
         score.title = f"{self.name} · {key} · seed {seed}"
         score.composer = f"Cadenza ({self.name} model)"
-        score.fermatas_beats = fermatas
+        score.fermatas_beats, score.repeats = marks.fermatas_beats, marks.repeats
         if plan is not None and any(s.dynamics for s in plan.sections):
             from cadenza.perform.dynamics import with_dynamics
 

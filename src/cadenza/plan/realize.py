@@ -34,7 +34,7 @@ import numpy as np
 
 from cadenza.plan.constraints import Constraints, Echo
 from cadenza.plan.form import Plan
-from cadenza.score import Key, Meter
+from cadenza.score import Key, Meter, Repeat
 from cadenza.theory import beat_beats, cadence_progression, scale
 from cadenza.tokenize.cells import N_CELL, REST
 
@@ -75,9 +75,18 @@ def transposition(source: Key, target: Key) -> int:
     return (target.tonic - source.tonic + 6) % 12 - 6
 
 
-def plan_constraints(plan: Plan, key: Key, grid: Grid, c: Constraints, fermatas: bool) -> list[float]:
-    """Add the plan's returns, cadences and keys to `c` (in place). Returns the beats that
-    carry a fermata (the cadence chords' onsets, when `fermatas`)."""
+@dataclass
+class Marks:
+    """What the notation shows of a realized plan: fermatas, and the returns that follow their
+    section at once, exactly, written once between repeat signs (with first and second endings
+    where the cadence differs)."""
+
+    fermatas_beats: list[float]
+    repeats: list[Repeat]
+
+
+def plan_constraints(plan: Plan, key: Key, grid: Grid, c: Constraints, fermatas: bool) -> Marks:
+    """Add the plan's returns, cadences and keys to `c` (in place); return the notation marks."""
     nv, spb = grid.n_voices, grid.steps_per_bar
     total = plan.bars * spb
     if c.step_cells is None:
@@ -115,7 +124,7 @@ def plan_constraints(plan: Plan, key: Key, grid: Grid, c: Constraints, fermatas:
         if j is not None and bar == starts[i] + plan.sections[i].bars - 1:
             mine, theirs = plan.sections[i].cadences[-1:], plan.sections[j].cadences[-1:]
             if last or mine != theirs:  # a new ending (the piece's last is always written afresh)
-                free_from[i] = max(approach, starts[i] * spb)
+                free_from[i] = max(approach // spb * spb, starts[i] * spb)  # endings of whole bars
         if last:  # an authentic close is also the sampler's own final cadence, which completes the chord
             c.final_cadence = cadence == "authentic"
         hold = round(hold_beats(grid.meter) * grid.steps_per_beat) if fermatas else 1
@@ -140,7 +149,14 @@ def plan_constraints(plan: Plan, key: Key, grid: Grid, c: Constraints, fermatas:
                 rhythm_only = step >= half
                 reach = (VARIED_REACH if v == 0 else None) if rhythm_only else 0
                 c.echoes[(step, v)] = Echo(src0 + step - dst0, shift, rhythm_only, reach)
-    return fermata_beats
+    repeats = []
+    for i, s in enumerate(plan.sections):
+        j = plan.source(i)
+        if j == i - 1 and plan.relation(i) == "exact" and s.bars == plan.sections[j].bars:
+            bar_beats = grid.meter.bar_beats
+            ending = (starts[i] + s.bars) * spb - free_from.get(i, (starts[i] + s.bars) * spb)
+            repeats.append(Repeat(starts[j] * bar_beats, starts[i] * bar_beats, ending / spb * bar_beats))
+    return Marks(fermata_beats, repeats)
 
 
 def _keep_to(step_cells: np.ndarray, steps: range, pitch_classes: frozenset[int]) -> None:
