@@ -5,13 +5,15 @@ duration, every voice fills its measure, ties and tuplet brackets open and close
 
 import random
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from cadenza.io import read_score, write_score
 from cadenza.io.musicxml import musicxml_text
-from cadenza.score import Key, Meter, Note, Part, Score, Tempo
+from cadenza.score import Key, Meter, Note, Part, Repeat, Score, Tempo
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -417,3 +419,248 @@ def test_voices_of_a_choir_read_in_their_clefs():
     assert "<clef><sign>G</sign><line>2</line></clef>" in text  # an alto reads in the treble clef, low or not
     high_bass = Part("Bass", 0, False, [Note(p, i, 1) for i, p in enumerate([62, 64, 60, 59])])
     assert "<clef><sign>F</sign><line>4</line></clef>" in musicxml_text(Score(parts=[high_bass]))
+
+
+# ---------------------------------------------------------------------------------------------
+# repeats: music played twice, written once between repeat signs (with first and second endings)
+
+
+def passes(
+    first: Sequence[tuple[int, float, float]], second: Sequence[tuple[int, float, float]], at: float
+) -> list[Note]:
+    """Notes as played: (pitch, start, length) of a first pass from beat 0, then of the second from `at`."""
+    return [Note(p, s, d) for p, s, d in first] + [Note(p, at + s, d) for p, s, d in second]
+
+
+def repeated(ending: bool) -> Score:
+    """4/4, as played: a two-part first pass of four bars, the second pass the same but for its
+    last bar when `ending` (a note tied into it from the bar before in both passes), then a
+    closing bar. Without an ending, a note is also held over from each pass into what follows."""
+    tune = [(67, 0, 1), (69, 1, 1), (71, 2, 2), (72, 4, 2), (71, 6, 2), (69, 8, 3), (67, 11, 2), (66, 13, 3)]
+    bass = [(43, 0, 4), (48, 4, 4), (50, 8, 4), (38, 12, 4)]
+    if ending:
+        second_tune, second_bass = tune[:-1] + [(67, 13, 3)], bass[:-1] + [(43, 12, 4)]
+        repeat = Repeat(0.0, 16.0, 4.0)
+    else:
+        tune[-1] = (66, 13, 4)  # held over the repeat sign: to beat 17 and to beat 33
+        tune[0] = (66, 0, 1)  # ... which the first pass begins with (struck, the first time)
+        second_tune, second_bass = tune[1:], bass
+        repeat = Repeat(0.0, 16.0)
+    melody = passes(tune, second_tune, 16) + [Note(67, 33, 3)]
+    return Score(
+        parts=[
+            Part("Flute", 73, False, melody),
+            Part("Cello", 42, False, passes(bass, second_bass, 16) + [Note(43, 32, 4)]),
+        ],
+        keys=[Key(0.0, 7, "major")],
+        repeats=[repeat],
+        title="Repeated",
+    )
+
+
+def measures(text: str) -> list[ET.Element]:
+    root = ET.fromstring(text.split("\n", 2)[2])
+    parts = root.findall("part")
+    assert len({len(p.findall("measure")) for p in parts}) == 1
+    return parts[0].findall("measure")
+
+
+def barlines(measure: ET.Element) -> dict[str, str]:
+    """'left' / 'right' -> the bar line's children, as text: 'heavy-light ending 1 start repeat forward'."""
+    out = {}
+    for barline in measure.findall("barline"):
+        words: list[str] = []
+        for child in barline:
+            words += (
+                [child.text or ""] if child.tag == "bar-style" else [child.tag, *(v for _, v in sorted(child.items()))]
+            )
+        out[str(barline.get("location"))] = " ".join(words)
+    return out
+
+
+def sounding(notes) -> set[tuple[int, int]]:
+    """(pitch, 16th) for every 16th each note sounds in: what is heard, however it is tied."""
+    return {(p, t) for p, start, length in notes for t in range(round(start * 4), round((start + length) * 4))}
+
+
+def played_back(path: Path) -> list[set[tuple[int, int]]]:
+    """The written file played as music21 unfolds its repeats: what sounds, per part."""
+    import music21
+
+    written = music21.converter.parse(str(path), forceSource=True, storePickle=False)
+    assert isinstance(written, music21.stream.Score)
+    unfolded = written.expandRepeats()
+    return [
+        sounding(
+            (pitch.midi, float(n.offset), float(n.quarterLength)) for n in part.flatten().notes for pitch in n.pitches
+        )
+        for part in unfolded.parts
+    ]
+
+
+def test_a_repeat_without_an_ending_is_written_once_between_repeat_signs(tmp_path):
+    score = repeated(ending=False)
+    path = write_score(score, tmp_path / "repeat.musicxml")
+    check_notation(path)  # bars add up; no tie into the skipped pass is left open
+    written = measures(path.read_text())
+    assert [m.get("number") for m in written] == ["1", "2", "3", "4", "5"]  # 4 bars, then the closing one
+    assert [barlines(m) for m in written] == [
+        {"left": "heavy-light repeat forward"},
+        {},
+        {},
+        {"right": "light-heavy repeat backward"},
+        {"right": "light-heavy"},
+    ]
+    assert "<ending" not in path.read_text()
+    # the note held over the repeat sign is not tied to what follows it on the page
+    assert not [t for t in written[3].iter("tie") if t.get("type") == "start"]
+    assert not [t for t in written[4].iter("tie") if t.get("type") == "stop"]
+    assert played_back(path) == [sounding(note_tuples(part)) for part in score.parts]
+    back = read_score(path)  # cadenza's reader reads the bars as written
+    assert back.end_beats == 20.0 and back.keys == score.keys
+
+
+def test_a_repeat_with_first_and_second_endings(tmp_path):
+    score = repeated(ending=True)
+    path = write_score(score, tmp_path / "endings.musicxml")
+    check_notation(path)
+    text = path.read_text()
+    for part in ET.fromstring(text.split("\n", 2)[2]).findall("part"):  # every part has the signs
+        written = part.findall("measure")
+        assert [m.get("number") for m in written] == ["1", "2", "3", "4", "5", "6"]
+        assert [barlines(m) for m in written] == [
+            {"left": "heavy-light repeat forward"},
+            {},
+            {},
+            {"left": "ending 1 start", "right": "light-heavy ending 1 stop repeat backward"},
+            {"left": "ending 2 start", "right": "ending 2 discontinue"},
+            {"right": "light-heavy"},
+        ]
+        assert written[0].find("barline") is written[0][0]  # a left bar line comes first
+    # the tie into the first ending stays; the one into the second, from a bar not written, goes
+    flute = ET.fromstring(text.split("\n", 2)[2]).find("part")
+    assert [t.get("type") for t in flute.findall("measure")[3].iter("tie")] == ["stop"]
+    assert [t.get("type") for t in flute.findall("measure")[4].iter("tie")] == []
+    assert played_back(path) == [sounding(note_tuples(part)) for part in score.parts]
+    back = read_score(path)
+    assert back.end_beats == 24.0
+
+
+def test_generated_jig_is_written_with_its_repeats_and_endings(tmp_path):
+    """The planner's repeats (A A B B in 6/8, each with a second ending): 32 bars as played,
+    20 written, and music21 plays them back as generated."""
+    from cadenza.compose import composer
+    from cadenza.plan.form import parse_form, with_options
+
+    plan = with_options(parse_form("A8 A8 B8 B8"), None, "half authentic half")
+    score = composer.load("folk").generate(key="G major", meter="6/8", seed=3, plan=plan)
+    assert score.repeats and all(r.ending_beats for r in score.repeats)
+    path = write_score(score, tmp_path / "jig.musicxml")
+    check_notation(path)
+    text = path.read_text()
+    assert len(measures(text)) == 32 - sum((r.end_beats - r.start_beats) / 3 for r in score.repeats) + sum(
+        r.ending_beats / 3 for r in score.repeats
+    )
+    assert text.count('<repeat direction="forward"/>') == text.count('<repeat direction="backward"/>') == 2
+    assert text.count('<ending number="2" type="start"/>') == 2
+    assert played_back(path) == [sounding(note_tuples(part)) for part in score.parts]
+    read_score(path)
+
+
+@pytest.mark.parametrize("seed, count, ending", [(1, 14, 0), (2, 6, 0), (3, 14, 4), (4, 3, 4)])
+def test_repeats_of_voices_and_chords_with_notes_held_over_the_repeat_signs(tmp_path, seed, count, ending):
+    """Two bars of 4/4 played four times over, notes held over bar lines and so over the repeat
+    signs, in a part of voices or (seeds 1 and 3) one chordified: bars 3-4 repeated, with a
+    second ending (its notes a semitone up) or without. Every bar adds up, no tie is left open,
+    and what is written, played with its repeats, sounds as the notes."""
+    rng = random.Random(seed)
+    cell: list[Note] = []
+    for _ in range(count):
+        n = Note(rng.randrange(40, 90), rng.randrange(0, 16) / 2, rng.randrange(1, 9) / 2)
+        if not any(
+            m.pitch == n.pitch and m.start_beats < n.end_beats + 8 and n.start_beats < m.end_beats + 8 for m in cell
+        ):
+            cell.append(n)  # a key sounds once at a time, in this cell and the next
+    notes = [replace(n, start_beats=n.start_beats + 8 * k) for k in range(4) for n in cell] + [Note(30, 0, 0.5)]
+    notes = [replace(n, pitch=n.pitch + 1) if 24 - ending <= n.start_beats < 24 else n for n in notes]
+    score = Score(parts=[Part("Piano", 0, False, notes)], repeats=[Repeat(8.0, 16.0, ending)])
+    path = write_score(score, tmp_path / "voices.musicxml")
+    check_notation(path)
+    as_played = len(measures(musicxml_text(replace(score, repeats=[]))))
+    assert len(measures(path.read_text())) == as_played - 2 + ending // 4  # the second pass's bars, but its ending
+    assert played_back(path) == [sounding(note_tuples(score.parts[0]))]
+
+
+def unfoldable(change: str) -> Score:
+    score = repeated(ending=True)
+    melody = score.parts[0].notes
+    if change == "notes":  # the second pass differs outside its ending
+        melody[9] = replace(melody[9], pitch=melody[9].pitch + 2)
+    elif change == "velocity":
+        melody[9] = replace(melody[9], velocity=110)
+    elif change == "key":  # the second pass changes key
+        score.keys.append(Key(20.0, 2, "major"))
+    elif change == "tempo":
+        score.tempos.append(Tempo(17.0, 90.0))
+    elif change == "off the bar lines":
+        score.repeats = [Repeat(0.0, 15.0, 4.0)]
+    elif change == "ending of the whole pass":
+        score.repeats = [Repeat(0.0, 16.0, 16.0)]
+    elif change == "past the end":
+        score.repeats = [Repeat(8.0, 24.0)]
+    elif change == "a pickup bar":  # each pass opens with one (a repeat sign cannot make it up)
+        for part in score.parts:
+            part.notes = [n for n in part.notes if not (0 <= n.start_beats < 4 or 16 <= n.start_beats < 20)]
+        score.parts[0].notes += [Note(62, 3, 1), Note(62, 19, 1)]
+    return score
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "notes",
+        "velocity",
+        "key",
+        "tempo",
+        "off the bar lines",
+        "ending of the whole pass",
+        "past the end",
+        "a pickup bar",
+    ],
+)
+def test_a_repeat_that_cannot_be_folded_is_written_out_in_full(tmp_path, change):
+    """Never lose music: a second pass that is not the first (a note, a velocity), a change of
+    key or tempo inside it, or a repeat that is not of whole bars is written as played."""
+    from dataclasses import replace as copy
+
+    score = unfoldable(change)
+    text = musicxml_text(score)
+    assert text == musicxml_text(copy(score, repeats=[]))
+    assert "<repeat" not in text and "<ending" not in text
+    round_trip(score, tmp_path / "full.musicxml")
+
+
+def test_a_repeat_overlapping_one_written_before_is_written_out():
+    """Six bars alike: a repeat of bars 1-2 folds, and so does one of bar 5 that begins where
+    the first one's second pass ends, but not those beginning inside that first one."""
+    bar = [(60, 0, 1), (64, 1, 1), (67, 2, 2)]
+    notes = [Note(p, 4 * b + s, d) for b in range(6) for p, s, d in bar] + [Note(72, 24, 4)]
+    score = Score(parts=[Part("Oboe", 68, False, notes)], repeats=[Repeat(0, 8), Repeat(4, 8), Repeat(12, 16)])
+    score.repeats.append(Repeat(16, 20))
+    written = measures(musicxml_text(score))
+    assert [barlines(m) for m in written] == [
+        {"left": "heavy-light repeat forward"},
+        {"right": "light-heavy repeat backward"},
+        {"left": "heavy-light repeat forward", "right": "light-heavy repeat backward"},
+        {"right": "light-heavy"},
+    ]
+    assert [m.get("number") for m in written] == ["1", "2", "3", "4"]
+
+
+def test_without_repeats_the_music_is_written_as_played(tmp_path):
+    score = repeated(ending=True)
+    score.repeats = []
+    text = musicxml_text(score)
+    assert [m.get("number") for m in measures(text)] == [str(b) for b in range(1, 10)]
+    assert [barlines(m) for m in measures(text)] == [{}] * 8 + [{"right": "light-heavy"}]
+    round_trip(score, tmp_path / "as-played.musicxml")

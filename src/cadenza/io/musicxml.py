@@ -42,25 +42,42 @@ a note shorter than the grid keeps one step):
   Accidentals are marked where the key signature and the bar so far do not already give them.
 - fermatas (Score.fermatas_beats) on the notes that start there, and velocities as each
   note's dynamics attribute (percent of velocity 90), which cadenza's reader reads back.
+- repeats (Score.repeats, whose notes are the music as played) written once: the first pass
+  from a forward repeat bar line (heavy-light, on the left of its first bar) to a backward one
+  (light-heavy, on the right of its last), and the second pass left out but for its second
+  ending; with an ending, the first pass's last bars stand under a volta <ending number="1">
+  (start ... stop, on the bar with the backward repeat) and the second pass's last bars follow
+  it under <ending number="2"> (start ... discontinue: open at its end). Bars are numbered as
+  written (1, 2, 3 ... on the page; 0 for a pickup). A tie whose other note lies in the music
+  left out (over a backward repeat, into a second ending) is dropped: the note is struck again.
+  A repeat is folded only where nothing is lost, else written out in full, as played: its
+  passes and endings must lie on bar lines (not begin with a pickup bar, not run past the
+  last bar), its second pass must equal its first but for the ending, in every part (each
+  note's pitch, grid onset, length and velocity, notes cut at the passes' edges) and in
+  fermatas, no key, meter or tempo may change after its first bar and before its second
+  ending, and it may not begin before the second pass of one folded before it ends. A Score
+  without repeats is written as before, byte for byte.
 
 Reading a file back with cadenza.io.read_score gives the notes (pitch, grid start and length
 per part), meters, keys and tempos written (tests/test_musicxml_writer.py). One limit is the
 reader's: it joins tied notes by pitch, so one pitch sounding twice at once in a part (two
-overlapping notes of one key) may come back joined differently.
+overlapping notes of one key) may come back joined differently. The reader does not unfold
+repeats: a folded file reads back as written, the first pass and the second ending once
+(music21's expandRepeats gives the music as played).
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
 from cadenza.io.files import atomic_write
 from cadenza.io.midi import part_channels
-from cadenza.score import Key, Note, Part, Score, pickup_start
+from cadenza.score import Key, Note, Part, Repeat, Score, pickup_start
 from cadenza.theory import is_compound, key_signature, key_signature_alterations, spell
 
 DIVISIONS = 12  # per quarter note: 16ths (3), triplet 8ths (4), triplet 16ths (2) and 32nds (1)
@@ -106,6 +123,8 @@ def musicxml_text(score: Score) -> str:
     for part_voices in voices:
         for voice in part_voices:
             _spell_voice(voice, keys, sounding)
+    folds = _folds(score, parts, bars, keys, tempos, fermatas)
+    layout = _layout(bars, folds)
 
     title = escape(score.title or "Untitled")
     out = [
@@ -141,12 +160,12 @@ def musicxml_text(score: Score) -> str:
         out.append(f'  <part id="P{index}">')
         clef = _clef(part)
         by_bar = [_pieces_by_bar(voice, bars) for voice in part_voices]
-        for b, bar in enumerate(bars):
+        for place in layout:
+            b = place.bar
             _write_measure(
                 out,
-                bar,
-                b,
-                b == len(bars) - 1,
+                bars[b],
+                place,
                 [pieces[b] for pieces in by_bar],
                 clef,
                 keys,
@@ -303,6 +322,136 @@ def _pieces_by_bar(voice: list[_Element], bars: list[_Bar]) -> list[list[tuple]]
             out[b].append((at, stop, element, at > element.start, stop < element.end))
             at, b = stop, b + 1
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# repeats: which bars are written, in what order, under which bar lines
+
+
+@dataclass
+class _Fold:
+    """A repeat written once, in bar indices: the first pass is bars [start, end), its first
+    ending [ending, end); the second pass is bars [end, after), of which only its second ending
+    [second, after) is written (second == after: no ending)."""
+
+    start: int
+    end: int
+    ending: int
+    second: int
+    after: int
+
+
+@dataclass
+class _Place:
+    """One measure as written: the bar, its number, the contents of its left and right bar
+    lines ("" for none), and whether the bar written before it (`cut_in`) or after it
+    (`cut_out`) is another than the one next to it in time (a repeat skips what lies between)."""
+
+    bar: int
+    number: str
+    left: str = ""
+    right: str = ""
+    cut_in: bool = False
+    cut_out: bool = False
+
+
+def _folds(
+    score: Score,
+    parts: list[Part],
+    bars: list[_Bar],
+    keys: list[tuple[int, Any]],
+    tempos: list[tuple[int, Any]],
+    fermatas: set[int],
+) -> list[_Fold]:
+    """The repeats that can be written once: in order, none overlapping one kept before it,
+    each of whole bars (a pickup bar cannot open one), with no key, meter or tempo change after
+    its first bar and before its second ending, and with its second pass, but for the ending,
+    the same as its first in every part (every note's pitch, length and velocity on the grid,
+    notes cut at the passes' edges) and in fermatas. Any other is written out in full."""
+    at_bar = {bar.start: i for i, bar in enumerate(bars) if bar.start == bar.origin}
+    at_bar[bars[-1].end] = len(bars)
+    meters = _changes([(_grid(m.start_beats), m) for m in score.meters])
+    changes = sorted(
+        _change_ticks(keys, lambda k: (k, k.tonic_name))
+        + _change_ticks(tempos, lambda t: t.bpm)
+        + _change_ticks(meters, lambda m: (m.numerator, m.denominator))
+    )
+    notes = [[(_grid(n.start_beats), _grid(n.end_beats), n.pitch, n.velocity) for n in p.notes] for p in parts]
+    folds: list[_Fold] = []
+    for repeat in sorted(score.repeats, key=lambda r: (r.start_beats, r.end_beats)):
+        fold = _fold(repeat, at_bar)
+        if fold is None or (folds and fold.start < folds[-1].after):
+            continue
+        start, end = bars[fold.start].start, bars[fold.end].start
+        length, ending = end - start, bars[fold.end].start - bars[fold.ending].start
+        if any(start < tick < end + length - ending for tick in changes):
+            continue
+        if {t - start for t in fermatas if start <= t < end - ending} != {
+            t - end for t in fermatas if end <= t < end + length - ending
+        }:
+            continue
+        if all(_window(part, start, end - ending) == _window(part, end, end + length - ending) for part in notes):
+            folds.append(fold)
+    return folds
+
+
+def _fold(repeat: Repeat, at_bar: dict[int, int]) -> _Fold | None:
+    """A repeat in bar indices, None unless its passes and endings begin and end on bar lines."""
+    start, end, ending = _grid(repeat.start_beats), _grid(repeat.end_beats), _grid(repeat.ending_beats)
+    length = end - start
+    if length <= 0 or not 0 <= ending < length:
+        return None
+    ticks = (start, end, end - ending, end + length - ending, end + length)
+    if any(tick not in at_bar for tick in ticks):
+        return None
+    return _Fold(*(at_bar[tick] for tick in ticks))
+
+
+def _change_ticks(changes: list[tuple[int, Any]], value) -> list[int]:
+    """The ticks where a key, tempo or meter map changes what is in effect."""
+    return [tick for i, (tick, change) in enumerate(changes) if i and value(change) != value(changes[i - 1][1])]
+
+
+def _window(notes: list[tuple[int, int, int, int]], start: int, stop: int) -> list[tuple[int, int, int, int]]:
+    """What sounds from `start` to `stop`: each note cut there, in ticks from `start`."""
+    return sorted(
+        (max(a, start) - start, min(max(z, a + 1), stop) - start, pitch, velocity)
+        for a, z, pitch, velocity in notes
+        if a < stop and max(z, a + 1) > start
+    )
+
+
+def _layout(bars: list[_Bar], folds: list[_Fold]) -> list[_Place]:
+    """The measures to write, in order: every bar but the second passes a fold skips, numbered
+    on from the first bar's number; repeat signs and voltas on their bar lines, a final bar line
+    on the last (which a backward repeat may already be)."""
+    skipped = {b for fold in folds for b in range(fold.end, fold.second)}
+    forward = {fold.start for fold in folds}
+    backward = {fold.end - 1 for fold in folds}
+    endings_start = {fold.ending: "1" for fold in folds if fold.ending < fold.end}
+    endings_start |= {fold.second: "2" for fold in folds if fold.second < fold.after}
+    endings_stop = {fold.end - 1: ("1", "stop") for fold in folds if fold.ending < fold.end}
+    endings_stop |= {fold.after - 1: ("2", "discontinue") for fold in folds if fold.second < fold.after}
+    order = [b for b in range(len(bars)) if b not in skipped]
+    first_number = int(bars[0].number)
+    layout = []
+    for k, b in enumerate(order):
+        left = "<bar-style>heavy-light</bar-style>" if b in forward else ""
+        if b in endings_start:
+            left += f'<ending number="{endings_start[b]}" type="start"/>'
+        if b in forward:
+            left += '<repeat direction="forward"/>'
+        last = k == len(order) - 1
+        right = "<bar-style>light-heavy</bar-style>" if b in backward or last else ""
+        if b in endings_stop:
+            number, kind = endings_stop[b]
+            right += f'<ending number="{number}" type="{kind}"/>'
+        if b in backward:
+            right += '<repeat direction="backward"/>'
+        before = order[k - 1] if k else -1
+        after = order[k + 1] if not last else len(bars)
+        layout.append(_Place(b, str(first_number + k), left, right, before != b - 1, after != b + 1))
+    return layout
 
 
 # ---------------------------------------------------------------------------------------------
@@ -497,16 +646,18 @@ def _number(value: float) -> str:
 def _write_measure(
     out: list[str],
     bar: _Bar,
-    b: int,
-    last: bool,
+    place: _Place,
     pieces_by_voice: list[list[tuple]],
     clef: str,
     keys: list[tuple[int, Any]],
     tempos: list[tuple[int, Any]],
     fermatas: set[int],
 ) -> None:
+    b = place.bar
     implicit = ' implicit="yes"' if bar.start != bar.origin else ""
-    out.append(f'    <measure number="{bar.number}"{implicit}>')
+    out.append(f'    <measure number="{place.number}"{implicit}>')
+    if place.left:  # a left bar line must come first in its measure
+        out.append(f'      <barline location="left">{place.left}</barline>')
     attributes = []
     if b == 0:
         attributes.append(f"<divisions>{DIVISIONS}</divisions>")
@@ -530,6 +681,10 @@ def _write_measure(
     # every voice's written notes, then accidentals in time order across the voices
     present = [v for v, pieces in enumerate(pieces_by_voice) if pieces or v == 0]
     written = [_notated(pieces_by_voice[v], bar, [t for t, _ in mid_keys] if v == 0 else ()) for v in present]
+    if place.cut_in or place.cut_out:  # ties to and from music a repeat skips are dropped
+        for notes in written:
+            for note in notes:
+                _untie(note, bar, place.cut_in, place.cut_out)
     _mark_accidentals(written, keys)
     for v, notes in zip(present, written):
         number = v + 1  # a voice keeps its number from bar to bar, so that ties find their notes
@@ -547,9 +702,26 @@ def _write_measure(
                     if note[0] <= tick < next_start
                 ]
             _write_note(out, note, number, fermatas)
-    if last:
-        out.append('      <barline location="right"><bar-style>light-heavy</bar-style></barline>')
+    if place.right:
+        out.append(f'      <barline location="right">{place.right}</barline>')
     out.append("    </measure>")
+
+
+def _untie(note: list, bar: _Bar, cut_in: bool, cut_out: bool) -> None:
+    """Drop a written note's tie from the bar before (`cut_in`, at the bar's start) or on to the
+    bar after (`cut_out`, at its end): the bar next to it on the page is not the one it was
+    tied to, which a repeat skips. The note stays; it is struck again."""
+    element = note[5]
+    if element is None:
+        return
+    if cut_in and note[0] == bar.start:
+        note[6] = False
+        if element.tied_in is not None and note[0] == element.start:
+            element = note[5] = replace(element, tied_in=[False] * len(element.pitches))
+    if cut_out and note[0] + note[1] == bar.end:
+        note[7] = False
+        if element.tied_out is not None and note[0] + note[1] == element.end:
+            note[5] = replace(element, tied_out=[False] * len(element.pitches))
 
 
 def _key_element(key: Key) -> str:
