@@ -45,7 +45,8 @@ def test_evaluate_cli_writes_html_and_json_and_counts_bad_files(tmp_path, choral
         len(report["reference"]["voice_profile"]) == 4 and base["voice_profile"] == report["reference"]["voice_profile"]
     )
     html = (tmp_path / "rep.html").read_text()
-    assert html.count("data:image/png;base64,") == 3 and "parallels per bar" in html
+    assert html.count("data:image/png;base64,") == 4 and "parallels per bar" in html
+    assert "<h2>Structure like real music</h2>" in html and "bars that repeat an earlier bar exactly" in html
     assert "Can a classifier tell each set from the reference?" in html and "not run: needs at least 4" in html
     again = run_cli(
         "evaluate", str(gen), "--reference", str(chorale_midi_folder / "sub"), "--out", str(tmp_path / "rep")
@@ -67,3 +68,23 @@ def test_evaluate_cli_rejects_a_grid_file_split_it_does_not_have(tmp_path):
         f"error: {grids}:tests: no split 'tests' in a four-voice grid file (splits: train, valid, test)"
     ]
     assert not (tmp_path / "rep.json").exists()
+
+
+def test_the_structure_line_names_the_spread_of_real_pieces():
+    import numpy as np
+
+    from cadenza.cli.evaluate import structure_line
+    from cadenza.evaluate import structure
+    from test_structure import random_bar, score_of
+
+    rng = np.random.default_rng(2)
+    real = [structure.measure_piece(score_of([random_bar(rng) for _ in range(8)])) for _ in range(6)]
+    loop = [random_bar(rng) for _ in range(2)]
+    looping = [structure.measure_piece(score_of(loop * 4))] * 3
+    line = structure_line("generated", structure.summarize(looping, real), structure.summarize(real))
+    assert line.startswith("generated: structure: bar exact 75.0% (real 0.0%-0.0%), bar transposed 0.0%")
+    assert "similarity error 0." in line and "(sets of 3 real pieces 0." in line
+    assert line.endswith(
+        "4 of 7 measures inside the spread of real pieces, 4 within the means of as many real pieces; "
+        "no cadence rates (the analyzer is not available)"
+    )

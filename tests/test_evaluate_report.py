@@ -156,3 +156,36 @@ def test_a_bad_grid_file_split_is_a_one_line_option_error(tmp_path):
     with pytest.raises(InputError, match="bad.json.gz: not a four-voice grid file") as e:
         corpus.load(f"{tmp_path / 'bad.json.gz'}:test")
     assert "\n" not in str(e.value)
+
+
+def test_evaluate_reports_structure_beside_the_spread_of_real_pieces(tmp_path):
+    """Looping pieces against through-composed ones: their bar repetition lies outside the
+    reference's spread, and the report's structure section and curve figure say so."""
+    from cadenza.evaluate.report import evaluate, write_report
+    from cadenza.io import write_score
+    from test_structure import random_bar, score_of
+
+    rng = np.random.default_rng(1)
+    for folder in ("gen", "ref"):
+        (tmp_path / folder).mkdir()
+    for i in range(4):
+        loop = [random_bar(rng) for _ in range(2)]
+        write_score(score_of(loop * 6), tmp_path / "gen" / f"loop{i}.mid")
+    for i in range(6):
+        write_score(score_of([random_bar(rng) for _ in range(12)]), tmp_path / "ref" / f"real{i}.mid")
+    report = evaluate(str(tmp_path / "gen"), str(tmp_path / "ref"))
+    ref, gen = report["reference"]["structure"], report["sets"]["generated"]["structure"]
+    assert ref["pieces"] == 6 and gen["pieces"] == 4
+    assert ref["measures"]["bar_exact"]["high"] == 0.0 and "inside" not in ref["measures"]["bar_exact"]
+    m = gen["measures"]["bar_exact"]
+    assert m["mean"] == pytest.approx(10 / 12) and m["inside"] is False and m["inside_sets"] is False
+    assert gen["curve"]["mean"][1] == pytest.approx(1.0) and ref["curve"]["mean"][1] < 0.2
+    assert gen["similarity_error"] > 0.3 and gen["similarity_error_inside"] is False
+    write_report(report, tmp_path / "rep")
+    saved = json.loads((tmp_path / "rep.json").read_text())
+    assert saved["sets"]["generated"]["structure"]["measures"]["bar_exact"]["mean"] == m["mean"]
+    page = (tmp_path / "rep.html").read_text()
+    assert "<h2>Structure like real music</h2>" in page
+    assert "<tr><th>bars that repeat an earlier bar exactly</th><td>0.0%<br><small>real pieces: 0.0% to 0.0%" in page
+    assert "<td>83.3%<br><small><b>outside</b>; <b>not within</b> the means of 4 real pieces" in page
+    assert "<h2>Bar similarity by distance</h2>" in page and page.count("data:image/png;base64,") == 4

@@ -31,8 +31,9 @@ def evaluate(
     force: bool = typer.Option(False, help="overwrite an existing report"),
     quiet: bool = typer.Option(False),
 ):
-    """Measure pieces against a reference: pitch, harmony, voice leading, rhythm, structure, novelty,
-    and whether a classifier can tell them from the reference (0.5: it cannot)."""
+    """Measure pieces against a reference: pitch, harmony, voice leading, rhythm, structure (how bars
+    and phrases return, bar similarity by distance, cadences) beside the spread of real pieces,
+    novelty, and whether a classifier can tell them from the reference (0.5: it cannot)."""
     from cadenza.evaluate.report import evaluate as run
     from cadenza.evaluate.report import write_report
     from cadenza.io.files import check_writable
@@ -61,8 +62,42 @@ def evaluate(
             )
         else:
             say(f"{label}: classifier test not run: {c['reason']}")
+        if "structure" in s:
+            say(structure_line(label, s["structure"], report["reference"]["structure"]))
     for p in write_report(report, out, force=force):
         typer.echo(str(p))
+
+
+def structure_line(label: str, st: dict, ref: dict) -> str:
+    """One line on a set's structure beside the reference's (cadenza.evaluate.structure)."""
+    from cadenza.evaluate import structure
+
+    def pct(x: float) -> str:
+        return "-" if x != x else f"{100 * x:.1f}%"
+
+    parts = []
+    for k in ("bar_exact", "bar_transposed", "bar_varied", "phrase_exact", "phrase_varied"):
+        m, r = st["measures"][k], ref["measures"][k]
+        parts.append(f"{k.replace('_', ' ')} {pct(m['mean'])} (real {pct(r['low'])}-{pct(r['high'])})")
+    cadences = [k for k in structure.measure_names(st) if k.startswith("cadence_") and k in ref["measures"]]
+    if cadences:
+        parts.append(
+            "phrase ends: "
+            + ", ".join(
+                f"{k[len('cadence_') :]} {pct(st['measures'][k]['mean'])} "
+                f"(real {pct(ref['measures'][k]['low'])}-{pct(ref['measures'][k]['high'])})"
+                for k in cadences
+            )
+        )
+    e, spread = st.get("similarity_error", float("nan")), st.get("error_spread", {})
+    inside, compared = structure.inside_count(st)
+    within, _ = structure.inside_count(st, "inside_sets")
+    return (
+        f"{label}: structure: {', '.join(parts)}; similarity error {e:.3f} (sets of {spread.get('size', 0)} real "
+        f"pieces {spread.get('low', float('nan')):.3f}-{spread.get('high', float('nan')):.3f}); {inside} of "
+        f"{compared} measures inside the spread of real pieces, {within} within the means of as many real pieces"
+        + ("" if st.get("cadences_measured") else "; no cadence rates (the analyzer is not available)")
+    )
 
 
 @baseline_app.command("markov")

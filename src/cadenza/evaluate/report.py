@@ -20,6 +20,12 @@ grid (or such a reference) is not tested, and the report says why. Beside it, ea
 pitch-change rate per sixteenth step and its melodic intervals' shares by size (voice_profile),
 for the reference and every set.
 
+Structure like real music (cadenza.evaluate.structure, issue 13): for every set, the rates of
+exact, transposed and varied recurrence of bars and phrases, the mean bar similarity by bar
+distance with Museformer's similarity error against the reference's curve, and (with the
+analyzer, cadenza.plan.analyze) the cadence rates at phrase ends; each beside the spread of the
+reference's pieces (10th-90th percentile), with every other set's mean marked inside or outside.
+
 The reference is a built-in corpus (its training split), a folder or file, or one split of a
 four-voice grid file (PATH.json.gz:test, used as is): see cadenza.data.corpus.load.
 """
@@ -38,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from cadenza.errors import CadenzaError
+from cadenza.evaluate import structure
 from cadenza.evaluate.classifier import feature_names, grid_of, two_sample_test, voice_profile
 from cadenza.evaluate.measures import SCALARS, measure_piece
 from cadenza.evaluate.novelty import ReferenceIndex
@@ -65,12 +72,15 @@ def load_set(
 
 
 def measure_set(pieces, progress: Callable[[int, int], None] | None = None) -> tuple[list[dict], list[str]]:
+    """([each piece's measures, with its "structure" (cadenza.evaluate.structure)], skipped lines)."""
     measured, skipped = [], []
+    analyze = structure.analyzer()
     for i, (pid, score) in enumerate(pieces):
         if progress:
             progress(i, len(pieces))
         try:
             m = measure_piece(score)
+            m["structure"] = structure.measure_piece(score, analyze)
         except (ValueError, IndexError, ZeroDivisionError) as e:
             skipped.append(f"{pid}: not measurable ({e})")
             continue
@@ -166,6 +176,9 @@ def summarize(measured: list[dict], reference: list[dict] | None, ref_chords: se
         "distinct": len(chords),
         "invented_distinct": sum(1 for ch in chords if ch not in ref_chords),
     }
+    out["structure"] = structure.summarize(
+        [m["structure"] for m in measured], [m["structure"] for m in reference] if reference is not None else None
+    )
     hist = np.mean([m["pc_histogram"] for m in measured], axis=0) if measured else np.zeros(12)
     out["pc_histogram"] = hist.tolist()
     if index is not None:
@@ -281,6 +294,7 @@ def _figures(report: dict) -> list[tuple[str, str]]:
     axes.flat[0].legend(fontsize=7)
     fig.tight_layout()
     figs.append(("Distributions of every measure (one value per piece)", _png(fig)))
+    figs.append(("Bar similarity by distance", _png(_curve_figure(sets, colors))))
     examples = [(label, m) for label, m in report["_examples"].items() if m]
     fig, axes = plt.subplots(1, len(examples), figsize=(3.6 * len(examples), 3.4), squeeze=False)
     for ax, (label, m) in zip(axes[0], examples):
@@ -292,6 +306,29 @@ def _figures(report: dict) -> list[tuple[str, str]]:
         ("Bar self-similarity (first piece of each set): bright off-diagonal lines are returning material", _png(fig))
     )
     return figs
+
+
+def _curve_figure(sets: dict, colors: dict):
+    """Each set's mean bar similarity by distance, the reference's 10th-90th percentile shaded."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    t = np.arange(1, structure.MAX_DISTANCE + 1)
+    for label, s in sets.items():
+        curve = s.get("structure", {}).get("curve")
+        if not curve:
+            continue
+        if label == "reference":
+            ax.fill_between(
+                t, curve["low"], curve["high"], color=colors.get(label), alpha=0.15, label="reference, 10-90%"
+            )
+        ax.plot(t, curve["mean"], marker="o", ms=3, color=colors.get(label), label=label)
+    ax.set_xticks(t)
+    ax.set_xlabel("bars apart")
+    ax.set_ylabel("mean bar similarity")
+    ax.set_title("bar similarity by distance (Museformer): peaks are distances at which music returns", fontsize=9)
+    ax.legend(fontsize=7)
+    return fig
 
 
 def write_report(report: dict, out_stem: Path, force: bool = False) -> list[Path]:
@@ -385,6 +422,81 @@ a difference. Form is not seen: pieces with their bars shuffled look alike to it
 <table><tr><th>voice</th><th>set</th>{"".join(f"<th>{x}</th>" for x in sizes)}</tr>{"".join(interval_rows)}</table>"""
 
 
+def _pct(x: float) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}%"
+
+
+def _structure_html(report: dict) -> str:
+    """The structure table: each measure's mean per set beside the reference's spread."""
+    ref = report["reference"].get("structure")
+    if not ref:
+        return ""
+    sets = {k: s["structure"] for k, s in report["sets"].items() if "structure" in s}
+    head = "".join(f"<th>{html.escape(label)}</th>" for label in sets)
+    rows = []
+    for k in structure.measure_names(ref):
+        show = _fmt if k == "similarity_error" else _pct
+        r = ref["measures"][k]
+        cells = [f"<td>{show(r['mean'])}<br><small>real pieces: {show(r['low'])} to {show(r['high'])}</small></td>"]
+        for s in sets.values():
+            m = s["measures"].get(k)
+            if not m:
+                cells.append("<td>–</td>")
+                continue
+            mark = {True: "inside", False: "<b>outside</b>", None: ""}[m.get("inside")]
+            if m.get("inside_sets") is not None:
+                mark += (
+                    f"; {'within' if m['inside_sets'] else '<b>not within</b>'} the means of {m['n']} real pieces "
+                    f"({show(m['sets_low'])} to {show(m['sets_high'])})"
+                )
+            cells.append(f"<td>{show(m['mean'])}<br><small>{mark}</small></td>")
+        rows.append(f"<tr><th>{html.escape(structure.label(k))}</th>{''.join(cells)}</tr>")
+    se_cells = ["<td>–</td>"]
+    for s in sets.values():
+        e, spread = s.get("similarity_error", math.nan), s.get("error_spread", {})
+        mark = {True: "inside", False: "<b>outside</b>", None: ""}[s.get("similarity_error_inside")]
+        se_cells.append(
+            f"<td>{_fmt(e)}<br><small>sets of {spread.get('size', 0)} real pieces: {_fmt(spread.get('low'))} to "
+            f"{_fmt(spread.get('high'))}; {mark}</small></td>"
+        )
+    rows.append(f"<tr><th>similarity error of the set's mean curve (Museformer's SE)</th>{''.join(se_cells)}</tr>")
+    counts = "; ".join(
+        f"{html.escape(label)}: {structure.inside_count(s)[0]} of {structure.inside_count(s)[1]} measures inside "
+        f"the spread of real pieces, {structure.inside_count(s, 'inside_sets')[0]} within the means of real sets"
+        for label, s in sets.items()
+    )
+    phrases = ref["phrases_from"]
+    source = (
+        "the analyzer's phrases (cadenza.plan.analyze)"
+        if phrases["analyzer"]
+        else f"windows of {structure.PHRASE_BARS} bars"
+    )
+    cadences = (
+        " Cadences at phrase ends are the analyzer's (cadenza.plan.analyze): shares of each piece's phrase ends."
+        if ref.get("cadences_measured")
+        else " Cadence rates need the analyzer (cadenza.plan.analyze), which was not available to this run."
+    )
+    failed = {label: s.get("analysis_errors", 0) for label, s in {"reference": ref, **sets}.items()}
+    if any(failed.values()):
+        cadences += " The analyzer failed on some pieces (measured with windows of bars and without cadences; the "
+        cadences += "JSON says why): " + ", ".join(f"{html.escape(k)} {v}" for k, v in failed.items() if v) + "."
+    return f"""<h2>Structure like real music</h2>
+<p>Does music come back, as in real pieces? A bar <i>repeats exactly</i> when it equals an earlier bar (every
+note's onset, pitch and duration, all parts together), <i>transposed</i> when it equals one moved by a
+nonzero interval, <i>varied</i> when at least {structure.VARIED:.0%} of the two bars' notes are shared at the best
+interval (intersection over union, Museformer's bar similarity); each bar counts once. Phrases are {source};
+a phrase recurs when an earlier stretch of as many bars matches it bar by bar. The similarity error is the
+mean absolute difference between a bar-similarity-by-distance curve (distances 1 to {structure.MAX_DISTANCE}
+bars; figure below) and the reference's (Museformer, Yu et al. 2022). The reference column gives its mean and
+the spread of its pieces (10th to 90th percentile); each other set's mean is marked <i>inside</i> or
+<b>outside</b> that spread; as the spread of single pieces starts at 0 where most real pieces never repeat a
+bar, each mean is also compared with the means of as many real pieces drawn at random (10th to 90th
+percentile of {structure.SE_DRAWS} draws): a set of real pieces is <i>within</i> it 80% of the time.{cadences}
+The first {structure.MAX_BARS} bars of a piece are measured.</p>
+<table><tr><th>measure</th><th>reference</th>{head}</tr>{"".join(rows)}</table>
+<p>{counts}.</p>"""
+
+
 def _html(report: dict, figures: list[tuple[str, str]]) -> str:
     sets = {"reference": report["reference"], **report["sets"]}
     head = "".join(
@@ -430,6 +542,7 @@ reference's (overlap area: 1 is identical; KL divergence: 0 is identical). The r
 {html.escape(str(report["reference"]["source"]))} (a built-in corpus contributes its training split; a grid
 file, the split it names).</p>
 <table><tr><th>measure</th>{head}</tr>{"".join(rows)}</table>
+{_structure_html(report)}
 {_classifier_html(report)}
 <h2>Novelty</h2><ul>{"".join(nov)}</ul>{figs}
 <p><small>Measures are defined in cadenza/evaluate/measures.py; every number is in the JSON beside this
