@@ -64,6 +64,9 @@ def generate(
     plan: Optional[Path] = typer.Option(
         None, help="a plan file (TOML or JSON, as `cadenza analyze` and `cadenza plan` write), instead of --form"
     ),
+    no_plan: bool = typer.Option(
+        False, "--no-plan", help="no form: without --form or --plan the model's planner draws one, unless this is given"
+    ),
     formats: str = typer.Option("mid,musicxml,wav,png", help="comma list of mid, musicxml, wav, flac, ogg, png"),
     out: Optional[str] = typer.Option(
         None, help="output stem: writes STEM.mid, STEM.wav ...; a FOLDER/ gets MODEL-seedN.* [default: out/MODEL-seedN]"
@@ -91,6 +94,8 @@ def generate(
     the_plan = None
     if plan is not None and form is not None:
         raise OptionError("give --form or --plan, not both")
+    if no_plan and (plan is not None or form is not None):
+        raise OptionError("--no-plan asks for music without a form: give it without --form and --plan")
     if (keys or cadences) and plan is None and form is None:
         raise OptionError("--keys and --cadences name each section of a --form (or --plan): give one")
     if plan is not None or form is not None:
@@ -125,6 +130,7 @@ def generate(
     with progress_bars(quiet or length * n < 100) as progress:  # a long piece shows its bars as they come
         for i, stem in enumerate(stems):
             s = seed + i
+            piece_plan = None if no_plan else c.plan_for(the_plan, length, m, key_obj or c.default_key(s), s)
             score = c.generate(
                 bars=length,
                 on_cell=lambda step, voice, token, stem=stem: (
@@ -140,7 +146,7 @@ def generate(
                 allow_parallels=allow_parallels,
                 final_cadence=not free_ending,
                 rules=rules,
-                plan=the_plan,
+                plan=piece_plan,
             )
             if i == 0 and not quiet:  # after the first piece: an error in the rules stays the only line
                 say(f"model {c.name}, {seeds_text(seed, n)}")
@@ -159,8 +165,9 @@ def generate(
                 **record_rules(scale, range_, fix, fixed_cells),
                 "formats": list(fmts),
             }
-            if the_plan is not None:
-                realized = replace(the_plan, key=the_plan.key or score.key, meter=str(score.meter))
+            if piece_plan is not None:
+                fermatas = piece_plan.fermatas if piece_plan.fermatas is not None else c.plan_fermatas()
+                realized = replace(piece_plan, key=score.key, meter=str(score.meter), fermatas=fermatas)
                 record["plan"] = realized.to_dict()
             for p in write_outputs(score, stem, fmts, record, force):
                 typer.echo(str(p))

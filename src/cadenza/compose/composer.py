@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,7 @@ from cadenza.tokenize.voices import VoicesTokenizer
 if TYPE_CHECKING:
     from cadenza.nn.transformer import Transformer
     from cadenza.plan.form import Plan
+    from cadenza.plan.planner import PlanModel
 
 
 @dataclass
@@ -143,10 +145,32 @@ class Composer:
             score = with_dynamics(score, [(a, b, d) for a, b, d in spans if d])
         return score
 
+    # -- plans ------------------------------------------------------------------------------
+    @cached_property
+    def plan_model(self) -> PlanModel | None:
+        """The model of form learned beside this model (its folder's planner.json), if any."""
+        from cadenza.plan import planner
+
+        return planner.of_model(self.directory)
+
     def plan_fermatas(self) -> bool:
-        """Whether this model's style ends phrases under fermatas (as chorales do): its
-        planner's (cadenza.plan.planner) finding about its corpus, else no."""
-        return bool(self.meta.get("style", {}).get("fermatas", False))
+        """Whether this model's style ends phrases under fermatas (as chorales do): what its
+        plan model found in its corpus; no when it has none."""
+        pm = self.plan_model
+        return pm is not None and pm.fermatas.get("yes", 0) > pm.fermatas.get("no", 0)
+
+    def plan_for(self, given: Plan | None, bars: int, meter: Meter, key: Key, seed: int) -> Plan | None:
+        """The plan a piece follows: `given` with what it leaves out planned by this model's plan
+        model, or, with none given, a plan of `bars` bars drawn from it (in `meter` and `key`,
+        when the given plan does not name them); None when this model has no plan model and
+        none is given."""
+        from cadenza.plan import planner
+
+        pm = self.plan_model
+        if given is not None:
+            given = replace(given, key=given.key or key, meter=given.meter or str(meter))
+            return planner.complete(given, pm, seed) if pm is not None else given
+        return pm.sample(bars, meter=meter, key=key, seed=seed) if pm is not None else None
 
     def continue_score(
         self,
