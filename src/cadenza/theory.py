@@ -420,3 +420,82 @@ def phrase_ends(line: list[Note], meter, fermatas_beats: Sequence[float] = ()) -
         if rest >= 1.0 or (x.duration_beats >= long_beats and (nxt.duration_beats < x.duration_beats or rest > 0)):
             ends.append(x)
     return ends + [line[-1]]
+
+
+# ---------------------------------------------------------------------------------------------
+# cadences heard: which kind a phrase end is
+
+
+def _chord_fits(pcs: frozenset[int], bass: int | None, chord: Chord, root_position: bool) -> bool:
+    """Whether a sonority (its pitch classes and lowest note, None when unknown) is `chord`: its
+    root sounds, its other notes lie in the chord (one foreign note, a passing or suspended tone,
+    allowed among three or more), and, in root position, its bass is on the root. A lone note
+    only has to belong to the chord."""
+    root, tones = chord
+    if not pcs:
+        return False
+    if root_position and bass is not None and bass != root:
+        return False
+    foreign = len(pcs - tones)
+    if len(pcs) == 1:
+        return foreign == 0
+    return root in pcs and foreign <= (1 if len(pcs) >= 3 else 0) and len(pcs & tones) >= 2
+
+
+# the scale degree (1-7) of each pitch class above the tonic, either mode's (and raised) forms alike
+_DEGREE = (1, None, 2, 3, 3, 4, None, 5, 6, 6, 7, 7)
+
+
+def cadence_kind(
+    key: Key,
+    before_bass: int | None,
+    before_pcs: frozenset[int] | set[int],
+    end_bass: int | None,
+    end_pcs: frozenset[int] | set[int],
+    melody_pc: int | None,
+) -> str:
+    """The cadence (a name of cadenza.plan.form.CADENCES) that a phrase end makes in `key`: the
+    chord before it and the chord at its last note (pitch classes, and the bass's pitch class or
+    None), and the melody's pitch class at the end, matched against cadence_progression.
+
+    With chords, each kind's chords are matched in root position first (authentic, deceptive,
+    plagal, half, imperfect: the first that fits); V - I with a chord inverted or the melody off
+    the tonic is imperfect. A single melody line gives only its own notes: pass the note before as
+    `before_pcs` and the last as `end_pcs`, both basses None. Then the degrees decide: an end on
+    the tonic is authentic (plagal after 4 or 6), on the third imperfect, on the fifth imperfect
+    after 2 or 7 and else half, on 2 or 7 half; a deceptive cadence cannot be told from a melody
+    alone. A phrase ending elsewhere (on 4 or 6, or on nothing) is none."""
+    before = frozenset(p % 12 for p in before_pcs)
+    end = frozenset(p % 12 for p in end_pcs)
+    mel = melody_pc % 12 if melody_pc is not None else None
+    if not end:
+        return "none"
+    melody_only = end_bass is None and len(end) <= 1
+    if melody_only:
+        d_end = _DEGREE[((mel if mel is not None else next(iter(end))) - key.tonic) % 12]
+        d_before = _DEGREE[(next(iter(before)) - key.tonic) % 12] if len(before) == 1 else None
+        if d_end == 1:
+            return "plagal" if d_before in (4, 6) else "authentic"
+        if d_end == 3:
+            return "imperfect"
+        if d_end == 5:
+            return "imperfect" if d_before in (2, 7) else "half"
+        if d_end in (2, 7):
+            return "half"
+        return "none"
+    for kind in ("authentic", "deceptive", "plagal", "half"):
+        chord_before, chord_end, melody = cadence_progression(key, kind)
+        if not _chord_fits(end, end_bass, chord_end, root_position=True):
+            continue
+        if chord_before is not None and not _chord_fits(before, before_bass, chord_before, root_position=True):
+            continue
+        if mel is not None and mel not in melody:
+            continue
+        return kind
+    V, tonic, _ = cadence_progression(key, "imperfect")
+    if V is not None and _chord_fits(end, end_bass, tonic, root_position=False):
+        if _chord_fits(before, before_bass, V, root_position=False):
+            return "imperfect"
+    if _chord_fits(end, end_bass, ((key.tonic + 7) % 12, triad(key, 5)), root_position=True):
+        return "half"
+    return "none"

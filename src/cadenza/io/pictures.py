@@ -89,3 +89,48 @@ def write_piano_roll(score: Score, path: str | Path, force: bool = False, title:
     """Draw the piano roll and save it as PNG, atomically."""
     fig = draw_piano_roll(score, title)
     return atomic_write(path, lambda tmp: fig.savefig(str(tmp), format="png"), force=force)
+
+
+def write_similarity(
+    similarity,
+    path: str | Path,
+    sections: list[tuple[int, str]] | None = None,
+    phrase_starts: list[int] | None = None,
+    title: str = "",
+    force: bool = False,
+) -> Path:
+    """Save a (bars, bars) bar-by-bar self-similarity matrix (0 = nothing in common, 1 = the same
+    bar; cadenza.plan.similarity) as PNG, atomically: bars numbered from 1 on both axes, a solid
+    line where each section (start bar from 0, label) begins, its label above, and a dotted line
+    at each other phrase start."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    sim = np.asarray(similarity, dtype=float)
+    n = sim.shape[0]
+    size = min(4.0 + n / 12, 14.0)
+    fig = Figure(figsize=(size + 1.2, size), dpi=100)
+    ax = fig.add_subplot()
+    image = ax.imshow(sim, cmap="magma", vmin=0.0, vmax=1.0, origin="upper", extent=(0.5, n + 0.5, n + 0.5, 0.5))
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="notes in common (Jaccard)")
+    sections, phrase_starts = sections or [], phrase_starts or []
+    starts = {start for start, _ in sections}
+    for b in phrase_starts:
+        if b > 0 and b not in starts:
+            ax.axvline(b + 0.5, color="#8ecae6", linewidth=0.6, linestyle=":")
+            ax.axhline(b + 0.5, color="#8ecae6", linewidth=0.6, linestyle=":")
+    for start, label in sections:
+        if start > 0:
+            ax.axvline(start + 0.5, color="#2a9d8f", linewidth=1.2)
+            ax.axhline(start + 0.5, color="#2a9d8f", linewidth=1.2)
+        ax.text(start + 0.6, 0.3, label, fontsize=9, color="#1d3557", va="bottom", ha="left", clip_on=False)
+    ax.set_xlim(0.5, n + 0.5)
+    ax.set_ylim(n + 0.5, 0.5)
+    ax.set_xlabel("bar")
+    ax.set_ylabel("bar")
+    ax.set_title(title or "bar-by-bar self-similarity", pad=16)
+    fig.tight_layout()
+    return atomic_write(path, lambda tmp: fig.savefig(str(tmp), format="png"), force=force)

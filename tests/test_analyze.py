@@ -1,0 +1,244 @@
+"""The analyzer (cadenza.plan.analyze), its cadence matching (theory.cadence_kind) and `cadenza analyze`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from cadenza.plan.analyze import analyze
+from cadenza.plan.form import Plan, load_plan
+from cadenza.score import Key, Meter, Note, Part, Score, parse_key, transpose
+from cadenza.theory import cadence_kind, cadence_progression
+from conftest import one_line_error, run_cli
+
+C, D, E, F, G, A, B = 60, 62, 64, 65, 67, 69, 71  # C4 ...
+
+# A 4-bar phrase in C major (quarter notes, each sounded as two eighths, then a whole note), over
+# one chord a half bar:
+# (melody pitches by bar, chords (bass, upper voices) by half bar)
+PHRASE_A = (
+    [[E + 12, D + 12, C + 12, D + 12], [E + 12, E + 12, D + 12, E + 12], [F + 12, E + 12, D + 12, D + 12], [C + 12]],
+    [(C - 12, (G - 12, E))] * 4 + [(G - 24, (D, B - 12)), (G - 24, (F, B - 12))] + [(C - 12, (G - 12, E))] * 2,
+)  # ends V7 - I, melody on the tonic: authentic
+PHRASE_B = (
+    [[G + 12, A + 12, G + 12, F + 12], [E + 12, F + 12, G + 12, A + 12], [A + 12, G + 12, F + 12, E + 12], [D + 12]],
+    [(F - 24, (A - 12, C))] * 2
+    + [(C - 12, (G - 12, E))] * 2
+    + [(F - 24, (A - 12, C))] * 2
+    + [(G - 24, (B - 12, D))] * 2,
+)  # ends IV - V: a half cadence
+# A with its second and third bars rewritten, same rhythm and chords
+PHRASE_A_VARIED = (
+    [PHRASE_A[0][0], [G + 12, A + 12, B + 12, G + 12], [A + 12, F + 12, B, D + 12], PHRASE_A[0][3]],
+    PHRASE_A[1],
+)
+
+
+def piece(*phrases, shifts=None, key=Key(0.0, 0, "major"), fermatas=()) -> Score:
+    """A three-part score (melody, inner voice, bass) of 4-bar phrases in 4/4, phrase i moved by
+    shifts[i]."""
+    melody, inner, bass = [], [], []
+    at = 0.0
+    for i, (bars, chords) in enumerate(phrases):
+        k = shifts[i] if shifts else 0
+        start = at
+        for bar in bars:
+            if len(bar) > 1:  # each quarter as two eighths: a tune that moves in eighths
+                bar = [p for q in bar for p in (q, q)]
+            length = 4.0 / len(bar)
+            for p in bar:
+                melody.append(Note(p + k, at, length))
+                at += length
+        for j, (low, upper) in enumerate(chords):
+            bass.append(Note(low + k, start + 2 * j, 2.0))
+            inner.extend(Note(p + k, start + 2 * j, 2.0) for p in upper)
+    return Score(
+        parts=[Part("melody", notes=melody), Part("inner", notes=inner), Part("bass", notes=bass)],
+        meters=[Meter(0.0, 4, 4)],
+        keys=[key],
+        fermatas_beats=list(fermatas),
+    )
+
+
+def labels(analysis) -> list[str]:
+    return [s.name for s in analysis.plan.sections]
+
+
+def relations(analysis) -> list[str]:
+    return [analysis.plan.relation(i) for i in range(len(analysis.plan.sections))]
+
+
+# -- form ------------------------------------------------------------------------------------
+
+
+def test_exact_repeats_aaba():
+    a = analyze(piece(PHRASE_A, PHRASE_A, PHRASE_B, PHRASE_A))
+    assert a.bars == 16 and a.meter == "4/4" and a.key == parse_key("C major")
+    assert [(p.start_bar, p.end_bar) for p in a.phrases] == [(0, 4), (4, 8), (8, 12), (12, 16)]
+    assert [p.end_beats for p in a.phrases] == [12.0, 28.0, 44.0, 60.0]
+    assert labels(a) == ["A", "A", "B", "A"]
+    assert relations(a) == ["new", "exact", "new", "exact"]
+    assert [p.cadence for p in a.phrases] == ["authentic", "authentic", "half", "authentic"]
+    assert a.plan.form() == "A4 A4 B4 A4"
+    assert a.similarity.shape == (16, 16)
+    assert a.similarity[0, 4] == 1.0 and a.similarity[1, 13] == 1.0 and a.similarity[0, 8] < 0.5
+    np.testing.assert_allclose(a.similarity, a.similarity.T)
+
+
+def test_transposed_return_names_its_key():
+    a = analyze(piece(PHRASE_A, PHRASE_B, PHRASE_A, shifts=[0, 0, 7]))
+    assert labels(a) == ["A", "B", "A"]
+    assert relations(a) == ["new", "new", "transposed"]
+    assert a.plan.sections[2].key == parse_key("G major")
+    assert a.plan.form() == "A4 B4 A4@G"
+    assert a.phrases[2].key == parse_key("G major") and a.phrases[2].cadence == "authentic"
+
+
+def test_varied_return_is_primed():
+    a = analyze(piece(PHRASE_A, PHRASE_B, PHRASE_A_VARIED))
+    assert [s.name for s in a.plan.sections] == ["A", "B", "A'"]
+    assert relations(a) == ["new", "new", "varied"]
+
+
+def test_minor_key_piece_reads_its_key_without_a_signature():
+    score = transpose(piece(PHRASE_A, PHRASE_B, PHRASE_A), 9)  # A major ...
+    score = replace(score, keys=[])
+    a = analyze(score)
+    assert a.key == parse_key("A major")
+    assert a.plan.key == parse_key("A major") and all(s.key is None for s in a.plan.sections)
+
+
+def test_fermatas_mark_the_phrase_ends():
+    # fermatas on the third beat of bar 2 (from 1), the downbeat of bar 4 and the last note: three phrases
+    score = piece(PHRASE_A, PHRASE_B, PHRASE_A, fermatas=[6.0, 12.0, 44.0])
+    a = analyze(score)
+    assert [p.end_beats for p in a.phrases] == [6.0, 12.0, 44.0]
+    assert [(p.start_bar, p.end_bar) for p in a.phrases] == [(0, 2), (2, 4), (4, 12)]
+    assert a.plan.fermatas is True
+    # the same notes without the marks: the phrases are inferred, one per 4 bars
+    b = analyze(replace(score, fermatas_beats=[]))
+    assert [p.end_bar for p in b.phrases] == [4, 8, 12] and b.plan.fermatas is None
+
+
+def test_plan_round_trips_as_text(tmp_path):
+    a = analyze(piece(PHRASE_A, PHRASE_B, PHRASE_A, PHRASE_A_VARIED, shifts=[0, 0, 5, 0]))
+    assert Plan.from_dict(a.plan.to_dict()) == a.plan
+    assert Plan.from_dict(json.loads(json.dumps(a.plan.to_dict()))) == a.plan
+    assert sum(s.bars for s in a.plan.sections) == a.bars
+    assert [c for s in a.plan.sections for c in s.cadences] == [p.cadence for p in a.phrases]
+
+
+def test_single_melody_line():
+    score = piece(PHRASE_A, PHRASE_B, PHRASE_A)
+    score = replace(score, parts=score.parts[:1])
+    a = analyze(score)
+    assert [p.end_bar for p in a.phrases] == [4, 8, 12]
+    assert labels(a) == ["A", "B", "A"]
+    assert [p.cadence for p in a.phrases] == ["authentic", "authentic", "authentic"]  # degrees 2-1 ...
+    # ... B's notes fit D minor far better than C major, and it closes on D: a phrase in D minor
+    assert [str(p.key) for p in a.phrases] == ["C major", "D minor", "C major"]
+
+
+def test_no_notes_is_a_music_error():
+    from cadenza.errors import MusicError
+
+    with pytest.raises(MusicError):
+        analyze(Score())
+
+
+# -- cadences ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["C major", "A minor", "Eb major", "F# minor"])
+@pytest.mark.parametrize("kind", ["authentic", "imperfect", "half", "plagal", "deceptive"])
+def test_each_cadence_is_recognized_from_its_own_chords(key, kind):
+    k = parse_key(key)
+    before, end, melody = cadence_progression(k, kind)
+    mel = min(melody, key=lambda pc: (pc - k.tonic) % 12)  # the tonic, or the lowest degree allowed
+    if kind == "imperfect":
+        mel = (k.tonic + 7) % 12  # the fifth
+    before = before or ((k.tonic + 2) % 12, frozenset({(k.tonic + 2) % 12, (k.tonic + 5) % 12, (k.tonic + 9) % 12}))
+    assert cadence_kind(k, before[0], before[1], end[0], end[1], mel) == kind
+
+
+def test_cadences_in_c_major_and_a_minor_by_hand():
+    c, a = parse_key("C major"), parse_key("A minor")
+    g7, c_triad = {7, 11, 2, 5}, {0, 4, 7}
+    assert cadence_kind(c, 7, g7, 0, c_triad, 0) == "authentic"
+    assert cadence_kind(c, 7, g7, 0, c_triad, 4) == "imperfect"  # the third on top
+    assert cadence_kind(c, 11, g7, 0, c_triad, 0) == "imperfect"  # V6 - I
+    assert cadence_kind(c, 5, {5, 9, 0}, 7, {7, 11, 2}, 2) == "half"  # IV - V
+    assert cadence_kind(c, 5, {5, 9, 0}, 0, c_triad, 0) == "plagal"
+    assert cadence_kind(c, 7, g7, 9, {9, 0, 4}, 0) == "deceptive"
+    assert cadence_kind(c, 0, c_triad, 0, c_triad, 0) == "none"  # no motion
+    assert cadence_kind(c, 2, {2, 5, 9}, 9, {9, 0, 4}, 9) == "none"  # ii - vi
+    assert cadence_kind(a, 4, {4, 8, 11, 2}, 9, {9, 0, 4}, 9) == "authentic"
+    assert cadence_kind(a, 4, {4, 8, 11}, 9, {9, 1, 4}, 9) == "authentic"  # a Picardy third
+    assert cadence_kind(a, 4, {4, 8, 11}, 5, {5, 9, 0}, 0) == "deceptive"  # V - VI
+    assert cadence_kind(a, 2, {2, 5, 9}, 9, {9, 0, 4}, 4) == "plagal"
+    assert cadence_kind(a, 5, {5, 9, 0}, 4, {4, 8, 11}, 11) == "half"
+    assert cadence_kind(c, 7, {7, 11, 2}, 0, {0, 4, 7, 6}, 0) == "authentic"  # one foreign tone allowed
+    assert cadence_kind(c, 9, {9, 0, 4}, 0, {0, 4, 7}, 0) == "none"  # vi - I
+
+
+def test_cadences_of_a_melody_alone():
+    c, a = parse_key("C major"), parse_key("A minor")
+    assert cadence_kind(c, None, {D}, None, {C}, C) == "authentic"
+    assert cadence_kind(c, None, {B}, None, {C}, C) == "authentic"
+    assert cadence_kind(c, None, {A}, None, {C}, C) == "plagal"
+    assert cadence_kind(c, None, {F}, None, {E}, E) == "imperfect"
+    assert cadence_kind(c, None, {B}, None, {G}, G) == "imperfect"
+    assert cadence_kind(c, None, {A}, None, {G}, G) == "half"
+    assert cadence_kind(c, None, {C}, None, {D}, D) == "half"
+    assert cadence_kind(c, None, {G}, None, {A}, A) == "none"  # no deceptive cadence from a melody
+    assert cadence_kind(c, None, {G}, None, {F}, F) == "none"
+    assert cadence_kind(a, None, {G + 1}, None, {A}, A) == "authentic"  # the raised seventh
+    assert cadence_kind(a, None, {D}, None, {C}, C) == "imperfect"
+    assert cadence_kind(a, None, {F}, None, {E}, E) == "half"
+    assert cadence_kind(c, None, set(), None, set(), None) == "none"
+
+
+# -- the command -------------------------------------------------------------------------------
+
+
+def test_cli_prints_the_form_writes_plan_and_picture_and_refuses_overwrite(tmp_path, capsys):
+    from cadenza.cli.main import main
+    from cadenza.io import write_score
+
+    src = write_score(piece(PHRASE_A, PHRASE_A, PHRASE_B, PHRASE_A), tmp_path / "song.mid")
+    stem = tmp_path / "out" / "song"
+    main(["analyze", str(src), "--out", str(stem), "--quiet"])
+    out = capsys.readouterr().out
+    assert "form A4 A4 B4 A4" in out and "exact of A" in out
+    assert "bars 9-12  C major  half" in out
+    plan_path, png = tmp_path / "out" / "song.plan.json", tmp_path / "out" / "song.similarity.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+    plan = load_plan(plan_path)
+    assert plan.form() == "A4 A4 B4 A4" and plan.key == parse_key("C major")
+    assert [s.cadences for s in plan.sections] == [["authentic"], ["authentic"], ["half"], ["authentic"]]
+    before = plan_path.read_bytes()
+    with pytest.raises(SystemExit) as e:
+        main(["analyze", str(src), "--out", str(stem), "--quiet"])
+    assert e.value.code == 2 and "--force" in capsys.readouterr().err
+    assert plan_path.read_bytes() == before
+    main(["analyze", str(src), "--out", str(stem), "--quiet", "--force", "--format", "toml"])
+    assert load_plan(tmp_path / "out" / "song.plan.toml") == plan
+    main(["analyze", str(src), "--out", str(tmp_path / "other.toml"), "--quiet"])  # the suffix says TOML
+    assert load_plan(tmp_path / "other.plan.toml") == plan and (tmp_path / "other.similarity.png").exists()
+
+
+def test_cli_default_stem_and_bad_input(tmp_path, monkeypatch, capsys):
+    from cadenza.cli.main import main
+    from cadenza.io import write_score
+
+    monkeypatch.chdir(tmp_path)
+    write_score(piece(PHRASE_A, PHRASE_B), tmp_path / "tune.mid")
+    main(["analyze", "tune.mid", "--quiet"])
+    assert (tmp_path / "out" / "tune-analysis.plan.json").exists()
+    assert (tmp_path / "out" / "tune-analysis.similarity.png").exists()
+    capsys.readouterr()
+    (tmp_path / "junk.mid").write_bytes(b"not a midi file")
+    one_line_error(run_cli("analyze", str(tmp_path / "junk.mid"), "--out", str(tmp_path / "x")), "junk.mid")
