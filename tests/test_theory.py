@@ -170,3 +170,19 @@ def test_chromatic_notes_are_spelled_by_what_they_do():
     assert names(parse_key("C major"), [68, 63], against=[65, 60]) == ["Ab", "Eb"]  # F minor in C major
     # a double sharp only where a step asks for one
     assert names(parse_key("F# major"), [67], toward=68) + names(parse_key("F# major"), [67]) == ["Fx", "G"]
+
+
+def test_a_melody_cadence_is_heard_as_the_cadence_it_was_written_for():
+    """The realizer writes a lone melody's cadences with theory.melody_cadence; the analyzer hears
+    them with theory.cadence_kind: each pair of degrees must be heard as its kind."""
+    from cadenza.score import parse_key
+    from cadenza.theory import cadence_kind, melody_cadence
+
+    for name in ("C major", "A minor", "F# major", "Bb minor"):
+        key = parse_key(name)
+        for kind in ("authentic", "imperfect", "half", "plagal"):
+            before, end = melody_cadence(key, kind)
+            for x in sorted(before) if before is not None else [None]:
+                for y in sorted(end):
+                    heard = cadence_kind(key, None, {x} if x is not None else set(), None, {y}, y)
+                    assert heard == kind, (name, kind, x, y, heard)

@@ -499,3 +499,26 @@ def cadence_kind(
     if _chord_fits(end, end_bass, ((key.tonic + 7) % 12, triad(key, 5)), root_position=True):
         return "half"
     return "none"
+
+
+def melody_cadence(key: Key, kind: str) -> tuple[frozenset[int] | None, frozenset[int]]:
+    """(pitch classes of the note before, of the last note) by which a lone melody makes a
+    cadence that its degrees alone tell (cadence_kind's melody rules): authentic 2, 5 or 7 to 1;
+    imperfect 2 or 7 to 3; half to 2 or 7 (to 5 it could be heard closing on I); plagal 4 or 6
+    to 1. A deceptive cadence needs its chords: its melody is the chords' (cadence_progression)."""
+    if kind == "deceptive":
+        before, end, melody = cadence_progression(key, kind)
+        return (before[1] if before else None), melody
+    dominant = triad(key, 5)
+    tonic = key.tonic
+    third = (tonic + (4 if key.mode == "major" else 3)) % 12
+    leading = dominant - {(tonic + 7) % 12}  # the dominant's third and fifth: 7 and 2
+    if kind == "authentic":
+        return dominant, frozenset({tonic})
+    if kind == "imperfect":
+        return leading, frozenset({third})
+    if kind == "half":
+        return None, leading
+    if kind == "plagal":
+        return frozenset({(tonic + 5) % 12, (tonic + (9 if key.mode == "major" else 8)) % 12}), frozenset({tonic})
+    raise ValueError(f"no melody for cadence {kind!r}")

@@ -183,6 +183,17 @@ def _planned(
     return out if out.any() else allowed
 
 
+def _with_third(allowed: np.ndarray, third: frozenset[int], sounding: int | None) -> np.ndarray:
+    """`allowed` narrowed to a pitch of `third` (struck, or held when the sounding note is one),
+    for the last upper voice of a planned chord whose third no voice above sings; as it was
+    when its range holds none."""
+    out = allowed.copy()
+    out[REST] = False
+    out[PITCH0 : PITCH0 + N_PITCHES] &= np.isin(_PITCHES % 12, sorted(third))
+    out[HOLD] &= sounding is not None and sounding % 12 in third
+    return out if out.any() else allowed
+
+
 def generate_tokens(
     model: Transformer,
     tok: VoicesTokenizer,
@@ -269,6 +280,9 @@ def generate_tokens(
                                 played[src, v],
                                 sung[src, v],
                             )
+                        need = c.thirds.get(step)
+                        if need and v == nv - 2 and not any(p is not None and p % 12 in need for p in sounding[:v]):
+                            allowed = _with_third(allowed, need, sounding[v])
                         if c.final_cadence and bar == n_bars - 1:
                             chord = final_chord_mask(key, v, nv)
                             if i == 0 and v == nv - 2:  # the last upper voice completes the chord: its third

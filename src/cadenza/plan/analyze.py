@@ -199,6 +199,29 @@ def analyze(score: Score) -> Analysis:
     return Analysis(n_bars, str(score.meter), home, phrases, plan, sim)
 
 
+def cadence_at(score: Score, end_beats: float, key: Key) -> str:
+    """The cadence the music makes in `key` at a phrase end whose final note or chord starts at
+    `end_beats` (where a plan put one): what evaluation checks a realized plan by."""
+    pitched = [p for p in score.parts if p.notes and not p.is_drum]
+    if not pitched:
+        return "none"
+    notes = sorted((x for p in pitched for x in p.notes), key=lambda x: (x.start_beats, x.pitch))
+    return _cadence_at(end_beats, key, _melody(pitched), _Sounding(notes), score)
+
+
+def section_key(score: Score, start_beats: float, end_beats: float, home: Key) -> Key:
+    """The key of the music from `start_beats` to `end_beats` as the analyzer reads a section's:
+    `home` unless another key fits its notes better (HOME_PRIOR) and its last phrase end, the
+    last note onset inside, cadences in it."""
+    pitched = [p for p in score.parts if p.notes and not p.is_drum]
+    notes = sorted((x for p in pitched for x in p.notes), key=lambda x: (x.start_beats, x.pitch))
+    inside = _between(notes, start_beats, end_beats)
+    if not inside:
+        return home
+    end = max(x.start_beats for x in inside)
+    return _local_key(inside, home, HOME_PRIOR, end, _melody(pitched), _Sounding(notes), score)
+
+
 # ---------------------------------------------------------------------------------------------
 # the melody and what sounds when
 

@@ -47,6 +47,7 @@ class Constraints:
     step_cells: np.ndarray | None = None  # bool (steps, voices, N_CELL): the pitch sounding at a step must be allowed
     hold_only: set[tuple[int, int]] = field(default_factory=set)  # (step, voice): the note sounding holds on
     echoes: dict[tuple[int, int], Echo] = field(default_factory=dict)  # (step, voice) -> the cell it repeats
+    thirds: dict[int, frozenset[int]] = field(default_factory=dict)  # step -> a chord third someone must sing
 
 
 _PITCH_CLASSES = (np.arange(N_CELL) - 1) % 12  # of each cell (meaningless for REST)

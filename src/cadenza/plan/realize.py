@@ -17,10 +17,10 @@ the plan narrows its choices.
   melodic degrees. With fermatas (chorale style) the cadence chord is held (half a bar in duple
   meters, the whole bar in triple ones) under a fermata; the rest of the bar is free for the
   next phrase's upbeat.
-- **Keys.** A section in another key than the home key keeps to that key's scale; its first bar
-  keeps to the notes both keys share (the pivot), so the change is prepared, and the phrase
-  end's cadence in the new key confirms it. The first bar of the section that follows, back
-  home or in a third key, is a pivot too.
+- **Keys.** A section in another key than the home key keeps to that key's scale; its first beat
+  keeps to the notes both keys share (the pivot chord), so the change is prepared, and the
+  phrase end's cadence in the new key, its dominant with the leading tone, confirms it. The
+  first beat of the section that follows, back home or in a third key, is a pivot too.
 
 The piece's own final cadence, when authentic, is also the sampler's final_cadence (which
 completes the tonic chord with its third); the melody closes on the tonic.
@@ -35,7 +35,7 @@ import numpy as np
 from cadenza.plan.constraints import Constraints, Echo
 from cadenza.plan.form import Plan
 from cadenza.score import Key, Meter, Repeat
-from cadenza.theory import beat_beats, cadence_progression, scale
+from cadenza.theory import beat_beats, cadence_progression, melody_cadence, scale
 from cadenza.tokenize.cells import N_CELL, REST
 
 _PITCH_CLASSES = (np.arange(N_CELL) - 1) % 12  # of each cell (meaningless for REST)
@@ -99,8 +99,8 @@ def plan_constraints(plan: Plan, key: Key, grid: Grid, c: Constraints, fermatas:
         k, before = keys[i], keys[i - 1] if i else key
         if k != key:
             _keep_to(c.step_cells, range(first.start, first.start + s.bars * spb), scale(k))
-        if i and k != before:
-            _keep_to(c.step_cells, first, scale(k) & scale(before))
+        if i and k != before:  # the pivot: the section's first beat
+            _keep_to(c.step_cells, range(first.start, first.start + grid.steps_per_beat_unit), scale(k) & scale(before))
     # the opening: a piece in its home key begins on the tonic chord, its bass on the tonic
     if keys[0] == key:
         tonic_chord = cadence_progression(key, "authentic")[1]
@@ -109,8 +109,9 @@ def plan_constraints(plan: Plan, key: Key, grid: Grid, c: Constraints, fermatas:
     ends = plan.phrase_ends()
     phrase_keys = [keys[i] for i, s in enumerate(plan.sections) for _ in s.phrase_bars()]
     fermata_beats = []
-    free_from: dict[int, int] = {}  # section -> first step its echo leaves free (a new ending)
+    free: dict[int, list[range]] = {}  # section -> steps its echo leaves free (a new cadence, an ending)
     section_of_end = [i for i, s in enumerate(plan.sections) for _ in s.phrase_bars()]
+    cadence_of = {bar: cadence for bar, cadence in ends}
     for n, ((bar, cadence), k) in enumerate(zip(ends, phrase_keys)):
         last = n == len(ends) - 1
         if fermatas:
@@ -121,10 +122,11 @@ def plan_constraints(plan: Plan, key: Key, grid: Grid, c: Constraints, fermatas:
         i = section_of_end[n]
         approach = bar * spb - grid.steps_per_beat_unit
         j = plan.source(i)
-        if j is not None and bar == starts[i] + plan.sections[i].bars - 1:
-            mine, theirs = plan.sections[i].cadences[-1:], plan.sections[j].cadences[-1:]
-            if last or mine != theirs:  # a new ending (the piece's last is always written afresh)
-                free_from[i] = max(approach // spb * spb, starts[i] * spb)  # endings of whole bars
+        if j is not None:  # a return: where the cadence is not its source's, it is written afresh
+            theirs = cadence_of.get(bar - starts[i] + starts[j], None)
+            if last or theirs != cadence:  # (the piece's close always): from the approach's bar line
+                window = range(max(approach // spb * spb, starts[i] * spb), (bar + 1) * spb)
+                free.setdefault(i, []).append(window)
         if last:  # an authentic close is also the sampler's own final cadence, which completes the chord
             c.final_cadence = cadence == "authentic"
         hold = round(hold_beats(grid.meter) * grid.steps_per_beat) if fermatas else 1
@@ -140,9 +142,11 @@ def plan_constraints(plan: Plan, key: Key, grid: Grid, c: Constraints, fermatas:
         shift = transposition(keys[j], keys[i]) if relation == "transposed" else 0
         src0, dst0 = starts[j] * spb, starts[i] * spb
         n_steps = min(s.bars, plan.sections[j].bars) * spb
-        end = min(free_from.get(i, dst0 + n_steps), dst0 + n_steps)
+        end = dst0 + n_steps
         half = dst0 + (n_steps // spb // 2) * spb if relation == "varied" else end
         for step in range(dst0, end):
+            if any(step in window for window in free.get(i, [])):
+                continue
             for v in range(nv):
                 if (step, v) in c.fixed:
                     continue
@@ -152,10 +156,13 @@ def plan_constraints(plan: Plan, key: Key, grid: Grid, c: Constraints, fermatas:
     repeats = []
     for i, s in enumerate(plan.sections):
         j = plan.source(i)
+        windows = free.get(i, [])
+        close = (starts[i] + s.bars) * spb
         if j == i - 1 and plan.relation(i) == "exact" and s.bars == plan.sections[j].bars:
-            bar_beats = grid.meter.bar_beats
-            ending = (starts[i] + s.bars) * spb - free_from.get(i, (starts[i] + s.bars) * spb)
-            repeats.append(Repeat(starts[j] * bar_beats, starts[i] * bar_beats, ending / spb * bar_beats))
+            if all(w.stop == close for w in windows):  # new notes only in an ending: foldable
+                bar_beats = grid.meter.bar_beats
+                ending = close - min((w.start for w in windows), default=close)
+                repeats.append(Repeat(starts[j] * bar_beats, starts[i] * bar_beats, ending / spb * bar_beats))
     return Marks(fermata_beats, repeats)
 
 
@@ -171,11 +178,18 @@ def _cadence(c: Constraints, grid: Grid, key: Key, kind: str, approach: int, arr
     assert c.step_cells is not None
     before, end, melody = cadence_progression(key, kind)
     nv, total = grid.n_voices, c.step_cells.shape[0]
+    if nv == 1:  # a lone melody: the degrees that tell the cadence without chords
+        line_before, melody = melody_cadence(key, kind)
+        before = (before[0], line_before) if before is not None and line_before is not None else None
 
     if before is not None and approach >= 0:
         # one voice of a melody sings a note of the chord before; its arrival is its cadence
         _narrow(c, grid, range(approach, arrival), before[0], before[1], None)
     _narrow(c, grid, range(arrival, arrival + hold), end[0], end[1], melody)
+    if nv > 2:  # complete chords: the last upper voice sings the third where no voice above does
+        if before is not None and approach >= 0:
+            c.thirds[approach] = _third(before)
+        c.thirds[arrival] = _third(end)
     c.hold_only.update((step, v) for v in range(nv) for step in range(arrival + 1, min(arrival + hold, total)))
 
 
@@ -209,3 +223,9 @@ def _narrow(
                 narrowed = c.step_cells[step, v] & ok
                 if narrowed[1:].any():
                     c.step_cells[step, v] = narrowed
+
+
+def _third(chord: tuple[int, frozenset[int]]) -> frozenset[int]:
+    """The third above a chord's root (both, in a tonic chord with its Picardy third)."""
+    root, tones = chord
+    return frozenset(p for p in tones if (p - root) % 12 in (3, 4))
