@@ -13,6 +13,7 @@ given (the melody; everything outside the region) are copied to the result uncha
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from cadenza.nn.orderless import OrderlessModel
 from cadenza.plan.cadences import plan_approach, plan_cadence
 from cadenza.plan.constraints import allowed_cells, fixed_spans
 from cadenza.plan.rules import Rules, voice_index
-from cadenza.score import Note, Part, Score, pickup_start, pitch_to_name
+from cadenza.score import Key, Note, Part, Score, pickup_start, pitch_to_name
 from cadenza.theory import (
     SATB_RANGES,
     beat_beats,
@@ -33,7 +34,6 @@ from cadenza.theory import (
     cut_top_line,
     dominant_seventh,
     melody_key,
-    phrase_ends,
     scale,
     tonic_triad,
     voice_names,
@@ -99,9 +99,10 @@ class Harmonizer:
         gibbs: GibbsSettings | None = None,
     ) -> list[Written]:
         """n harmonizations (seeds seed, seed+1, ...) of the melody, in `voices` parts with the
-        melody unchanged in the top one. Phrase ends (notes under fermatas, else long notes and
-        notes before rests; and the last note) get a planned cadence when `cadences`: the tonic
-        or dominant chord of the key (the file's, or read from the melody: theory.melody_key).
+        melody unchanged in the top one. Phrase ends (the analyzer's phrase plan: notes under
+        fermatas, else the phrases it hears; and the last note) get a planned cadence when
+        `cadences`: the tonic or dominant chord of the key each phrase closes in (phrase_plan),
+        the piece's (the file's, or read from the melody: theory.melody_key) at the end.
 
         No voice ever sounds above the melody (in its rests, above its last note). The lower
         voices' default ranges move with the melody's register (_lower_voices_shift, recorded in
@@ -156,25 +157,26 @@ class Harmonizer:
         allowed[:start, 1:, :] = False
         allowed[:start, 1:, REST] = True
         key = rules.scale or melody_key(melody, line)
-        ends = phrase_ends(line, meter, melody.fermatas_beats)
+        ends = phrase_plan(melody, line, key)
         if cadences:
 
-            def approach_to(end: Note, at: int) -> None:
+            def approach_to(end: Note, at: int, k: Key) -> None:
                 """V on the beat (or the shorter note) before a phrase end planned on I."""
                 before = [y for y in line if y.start_beats < end.start_beats]
                 if before:
                     start = max(beats_to_step(before[-1].start_beats, spb), at - round(beat_beats(meter) * spb))
-                    plan_approach(allowed, range(start, at), before[-1].pitch, key)
+                    plan_approach(allowed, range(start, at), before[-1].pitch, k)
 
-            for x in ends[:-1]:
+            for x, k in ends[:-1]:
                 at = beats_to_step(x.start_beats, spb)
-                plan_cadence(allowed, range(at, at + 1), x.pitch, key, final=False)
-                if x.pitch % 12 in tonic_triad(key) and x.pitch % 12 not in dominant_seventh(key):
-                    approach_to(x, at)  # a phrase that closes on I is reached from V: an authentic cadence
+                plan_cadence(allowed, range(at, at + 1), x.pitch, k, final=False)
+                if x.pitch % 12 in tonic_triad(k) and x.pitch % 12 not in dominant_seventh(k):
+                    approach_to(x, at, k)  # a phrase that closes on I is reached from V: an authentic cadence
             if ends:  # the final cadence: V on the beat before the last melody note, then I held to the end
-                last = beats_to_step(ends[-1].start_beats, spb)
-                plan_cadence(allowed, range(last, T), ends[-1].pitch, key, final=True)
-                approach_to(ends[-1], last)
+                last_note = ends[-1][0]
+                last = beats_to_step(last_note.start_beats, spb)
+                plan_cadence(allowed, range(last, T), last_note.pitch, key, final=True)
+                approach_to(last_note, last, key)
         self._fix(grid, hidden, allowed, rules, meter)
         for f, s0, s1 in fixed_spans(rules, meter, spb, T, self.voice_names):
             if f.voice > 0 and any(cell_of(f.pitch) > c for c in ceiling[s0:s1]):
@@ -229,7 +231,8 @@ class Harmonizer:
                     {
                         "seed": seed + i,
                         "key": str(key),
-                        "phrase_ends_beats": [x.start_beats for x in ends],
+                        "phrase_ends_beats": [x.start_beats for x, _ in ends],
+                        "phrase_keys": [str(k) for _, k in ends],
                         "parallels_left": len(parallels(g[:, keep])),
                         "lower_voices_shift_semitones": shift,
                         "model_view_transposed_semitones": view,
@@ -428,6 +431,24 @@ def _moved(cells: np.ndarray, semitones: int) -> np.ndarray:
             out[..., 1 : N_CELL + semitones] = pitches[..., -semitones:]
         return out
     return np.where(cells == REST, REST, cells + semitones)
+
+
+def phrase_plan(melody: Score, line: list[Note], key: Key) -> list[tuple[Note, Key]]:
+    """The analyzer's phrase plan of a melody (cadenza.plan.analyze): the last note of each
+    phrase (under a fermata where the file marks them) and the key it closes in, a phrase that
+    cadences in a neighbouring key (V, vi ...) in that key; the melody's last note closes in
+    `key`, the piece's."""
+    from cadenza.plan.analyze import analyze
+
+    alone = Score(parts=[Part("Melody", 0, False, line)], meters=list(melody.meters), keys=[key])
+    alone.fermatas_beats = list(melody.fermatas_beats)
+    onsets = [x.start_beats for x in line]
+    ends: dict[int, Key] = {}
+    for phrase in analyze(alone).phrases:
+        i = max(0, bisect_right(onsets, phrase.end_beats + 1e-6) - 1)
+        ends[i] = phrase.key
+    ends[len(line) - 1] = key
+    return [(line[i], k) for i, k in sorted(ends.items())]
 
 
 def melody_line(score: Score, track: int | None, source: str) -> list[Note]:
