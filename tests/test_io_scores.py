@@ -1,4 +1,4 @@
-"""cadenza.io.scores: MusicXML, ABC and kern through music21: round trips, pickups, real corpus files."""
+"""cadenza.io.scores: MusicXML, ABC and kern through music21: round trips, pickups, repeats, real corpus files."""
 
 import io
 import re
@@ -11,7 +11,7 @@ import pytest
 from cadenza.errors import InputError
 from cadenza.io import read_score, read_scores, write_score
 from cadenza.io.scores import music21_to_score
-from cadenza.score import Key, Meter, Note, Part, Score, pitch_range
+from cadenza.score import Key, Meter, Note, Part, Repeat, Score, Tempo, pitch_range
 from conftest import ROOT, example_score, melody, note_tuples, run_cli
 
 
@@ -126,6 +126,7 @@ def overfull_melody(tmp_path) -> Path:
     music21 warns "measure 1 in part Pianois overfull" (a MusicXMLWarning) while reading it."""
     text = MELODY.read_text()
     m = re.search(r"<duration>(\d+)</duration>", text)
+    assert m is not None
     path = tmp_path / "overfull.musicxml"
     path.write_text(text[: m.start(1)] + str(int(m[1]) + 1) + text[m.end(1) :])
     return path
@@ -345,3 +346,222 @@ def test_an_abc_fermata_shorthand_keeps_its_note(tmp_path):
     (tmp_path / "hymn.abc").write_text("X:1\nT:hymn\nM:4/4\nL:1/4\nK:F\nC|F G A F|G E HF C|D E F A|G2 HF|]\n")
     notes = read_score(tmp_path / "hymn.abc").parts[0].notes
     assert [n.pitch for n in notes] == [60, 65, 67, 69, 65, 67, 64, 65, 60, 62, 64, 65, 69, 67, 65]
+
+
+# -- repeats: a piece is read as played, its repeats unfolded and recorded in Score.repeats -------------
+
+AABB = """X:1
+T:Double Jig
+M:4/4
+L:1/4
+Q:1/4=100
+K:G
+|: G A B c | d e f g :|
+|: a b c' d' | e' f' g' a' :|
+"""
+
+ENDINGS = """X:1
+T:Endings
+M:3/4
+L:1/4
+K:D
+D | F A d | f3 |1 e d c :|2 e c A | d3 |]
+"""
+
+
+def played(score: Score, part: int = 0) -> list[tuple[int, float, float]]:
+    return [(n.pitch, n.start_beats, n.duration_beats) for n in score.parts[part].notes]
+
+
+def test_an_abc_tune_with_two_repeated_strains_is_read_as_played(tmp_path):
+    path = tmp_path / "aabb.abc"
+    path.write_text(AABB)
+    score = read_score(path)
+    a, b = [67, 69, 71, 72, 74, 76, 78, 79], [81, 83, 84, 86, 88, 90, 91, 93]
+    assert played(score) == [(p, float(i), 1.0) for i, p in enumerate(a + a + b + b)]  # twice as long, in order
+    assert score.repeats == [Repeat(0.0, 8.0), Repeat(16.0, 24.0)]
+    # what the second passes restate (the first bar's key, meter and tempo) changes nothing
+    assert (score.keys, score.meters, score.tempos) == ([Key(0.0, 7, "major")], [Meter(0.0, 4, 4)], [Tempo(0.0, 100.0)])
+
+
+def test_an_abc_strain_without_a_start_repeat_goes_back_to_the_previous_end_repeat(tmp_path):
+    """`A :| B :|` is played A A B B (music21 alone plays A A B A A B: back to the first bar)."""
+    (tmp_path / "aabb.abc").write_text(AABB)
+    (tmp_path / "nostart.abc").write_text(AABB.replace("|:", "|"))
+    score = read_score(tmp_path / "nostart.abc")
+    assert played(score) == played(read_score(tmp_path / "aabb.abc"))
+    assert score.repeats == [Repeat(0.0, 8.0), Repeat(16.0, 24.0)]
+
+
+def test_first_and_second_endings_each_in_its_pass(tmp_path):
+    """A pickup, then |: ... |1 ... :|2 ...: the second pass takes the second ending; the
+    Repeat's ending is the last bar of each pass (3 beats; beat 0 is the first full bar)."""
+    path = tmp_path / "endings.abc"
+    path.write_text(ENDINGS)
+    score = read_score(path)
+    first = [(62, 2.0, 1.0), (66, 3.0, 1.0), (69, 4.0, 1.0), (74, 5.0, 1.0), (78, 6.0, 3.0)]
+    assert played(score) == first + [(76, 9.0, 1.0), (74, 10.0, 1.0), (73, 11.0, 1.0)] + [
+        (p, s + 10, d) for p, s, d in first
+    ] + [(76, 19.0, 1.0), (73, 20.0, 1.0), (69, 21.0, 1.0), (74, 22.0, 3.0)]
+    assert score.repeats == [Repeat(2.0, 12.0, 3.0)]  # from the pickup, as music21 plays it: no start repeat
+    assert score.keys == [Key(0.0, 2, "major")] and score.meters == [Meter(0.0, 3, 4)]
+
+
+def test_a_tie_into_the_first_ending_goes_on_into_the_second(tmp_path):
+    path = tmp_path / "tie.abc"
+    path.write_text("X:1\nT:Tie\nM:4/4\nL:1/4\nK:C\n|: C D E F- |1 F4 :|2 F2 G2 |]\n")
+    score = read_score(path)
+    assert played(score) == [(60, 0, 1), (62, 1, 1), (64, 2, 1), (65, 3, 5)] + [
+        (60, 8, 1),
+        (62, 9, 1),
+        (64, 10, 1),
+        (65, 11, 3),
+        (67, 14, 2),
+    ]
+    assert score.repeats == [Repeat(0.0, 8.0, 4.0)]
+
+
+def repeated_song() -> Score:
+    """Two parts in 4/4, played A A' B B and a closing bar: A (bars 1-3 from beat 0) repeated
+    with first and second endings of one bar, a melody note tied into each; B (beat 24 on, in
+    D major) repeated whole. Fermatas in both passes of each."""
+    a = [(67, 0, 1), (69, 1, 1), (71, 2, 2), (72, 4, 2), (74, 6, 3)]
+    b = [(76, 24, 1), (74, 25, 1), (72, 26, 2), (71, 28, 4)]
+    melody = (
+        a
+        + [(72, 9, 1), (71, 10, 2)]
+        + [(p, s + 12, d) for p, s, d in a]
+        + [(69, 21, 1), (67, 22, 2)]
+        + b
+        + [(p, s + 8, d) for p, s, d in b]
+        + [(67, 40, 4)]
+    )
+    bass = [(43, 0, 4), (50, 4, 4), (43, 8, 4), (43, 12, 4), (50, 16, 4), (55, 20, 4)]
+    bass += [(38, 24, 4), (45, 28, 4), (38, 32, 4), (45, 36, 4), (43, 40, 4)]
+    return Score(
+        parts=[
+            Part("Flute", 73, False, [Note(p, s, d) for p, s, d in melody]),
+            Part("Cello", 42, False, [Note(p, s, d) for p, s, d in bass]),
+        ],
+        tempos=[Tempo(0.0, 100.0)],
+        keys=[Key(0.0, 7, "major"), Key(24.0, 2, "major")],
+        fermatas_beats=[10.0, 22.0, 28.0, 36.0],
+        repeats=[Repeat(0.0, 12.0, 4.0), Repeat(24.0, 32.0)],
+        title="Song",
+    )
+
+
+def test_cadenzas_own_musicxml_folds_repeats_and_reads_back_as_played(tmp_path):
+    """The writer folds (repeat signs, voltas: 7 bars written of 11 played); the reader unfolds:
+    the notes, fermatas, keys, meters, tempos and repeats come back as they were."""
+    score = repeated_song()
+    path = write_score(score, tmp_path / "song.musicxml")
+    text = path.read_text()
+    assert text.count("<measure ") == 2 * 7 and '<ending number="2" type="start"/>' in text
+    back = read_score(path)
+    for original, read in zip(score.parts, back.parts, strict=True):
+        assert note_tuples(read) == note_tuples(original), original.name
+    assert back.repeats == score.repeats
+    assert back.fermatas_beats == score.fermatas_beats
+    assert (back.keys, back.meters, back.tempos) == (score.keys, score.meters, score.tempos)
+
+
+def test_a_pass_played_again_begins_under_the_key_meter_and_tempo_its_first_bar_is_written_under():
+    """A key, meter and tempo that change inside the repeated bars are set back where the
+    second pass begins, though its first bar restates none of them."""
+    from music21 import bar, key, meter, note, stream, tempo
+
+    part = stream.Part()
+    for number, (pitch, changes) in enumerate([("G4", []), ("D5", [key.Key("D"), meter.TimeSignature("3/4")])], 1):
+        m = stream.Measure(number=number)
+        for change in changes:
+            m.insert(0, change)
+        m.append(note.Note(pitch, quarterLength=4 if number == 1 else 3))
+        part.append(m)
+    first, second = part.getElementsByClass(stream.Measure)
+    first.insert(0, key.Key("G"))
+    first.insert(0, meter.TimeSignature("4/4"))
+    second.insert(1, tempo.MetronomeMark(number=90))
+    first.leftBarline = bar.Repeat(direction="start")
+    second.rightBarline = bar.Repeat(direction="end")
+    score = music21_to_score(stream.Score([part]), unfold=True)
+    assert played(score) == [(67, 0, 4), (74, 4, 3), (67, 7, 4), (74, 11, 3)]
+    assert [(k.start_beats, str(k)) for k in score.keys] == [
+        (0, "G major"),
+        (4, "D major"),
+        (7, "G major"),
+        (11, "D major"),
+    ]
+    assert [(m.start_beats, str(m)) for m in score.meters] == [(0, "4/4"), (4, "3/4"), (7, "4/4"), (11, "3/4")]
+    assert score.tempos == [Tempo(0, 120), Tempo(5, 90), Tempo(7, 120), Tempo(12, 90)]
+    assert score.repeats == [Repeat(0.0, 7.0)]
+    written = music21_to_score(stream.Score([part]))  # music21_to_score reads as written unless told
+    assert played(written) == [(67, 0, 4), (74, 4, 3)] and written.repeats == []
+
+
+def test_a_repeat_played_three_times_is_unfolded_but_not_recorded(tmp_path):
+    path = write_score(repeated_song(), tmp_path / "song.musicxml")
+    parts = path.read_text().split("<part id=")
+    for i in (1, 2):  # in each part, B's backward repeat (the second) is to be played three times
+        before_a, before_b, after = parts[i].split('<repeat direction="backward"/>')
+        parts[i] = (
+            before_a + '<repeat direction="backward"/>' + before_b + '<repeat direction="backward" times="3"/>' + after
+        )
+    path.write_text("<part id=".join(parts))
+    score = read_score(path)
+    assert score.end_beats == 44 + 8  # B three times
+    b = [(p, s - 24, d) for p, s, d in played(score) if 24 <= s < 32]
+    assert [(p, s, d) for p, s, d in played(score) if s >= 32] == [(p, s + k, d) for k in (32, 40) for p, s, d in b] + [
+        (67, 48, 4)
+    ]
+    assert score.repeats == [Repeat(0.0, 12.0, 4.0)]  # A's, not B's
+
+
+@pytest.mark.parametrize(
+    "damage, why",
+    [
+        ('<repeat direction="forward"/>', "music21 finds its repeat signs, voltas or D.C./D.S. badly formed"),
+        ('<repeat direction="backward" times="1000000"/>', "played in full it might last"),
+    ],
+)
+def test_repeats_that_cannot_be_unfolded_are_read_as_written(tmp_path, capfd, damage, why):
+    """Repeat signs music21 cannot pair (four forward repeats, one backward), or a repeat
+    played a million times: the bars are read as written, once each, and the caller that asks
+    is told why. No traceback, nothing on stderr, no time spent unfolding."""
+    from cadenza.io.scores import read_with_music21
+
+    path = write_score(repeated_song(), tmp_path / "song.musicxml")
+    text = path.read_text()
+    if "forward" in damage:  # two more forward repeats, on bars 2 and 6
+        for number in ("2", "6"):
+            text = text.replace(
+                f'<measure number="{number}">',
+                f'<measure number="{number}"><barline location="left">{damage}</barline>',
+            )
+        text = text.replace('<repeat direction="backward"/>', "", 1)  # and only the second backward one left
+    else:
+        text = text.replace('<repeat direction="backward"/>', damage)
+    path.write_text(text)
+    problems: list[str] = []
+    score = read_with_music21(path, problems)[0]
+    assert score.end_beats == 7 * 4 and score.repeats == []  # the 7 bars written
+    assert len(problems) == 1 and problems[0].startswith(f"{path}: Song: its repeats are read as written ({why}")
+    assert read_score(path).end_beats == 28
+    assert capfd.readouterr() == ("", "")
+
+
+def test_a_piece_without_repeats_reads_as_before(tmp_path):
+    """No repeat signs: unfolding finds nothing to do, and what is read is what music21_to_score
+    makes of the music as written."""
+    from music21 import converter, corpus
+
+    from cadenza.io.scores import quiet
+
+    chorale = corpus.parse("bach/bwv66.6")
+    assert music21_to_score(chorale, unfold=True).to_dict() == music21_to_score(chorale).to_dict()
+    with quiet():
+        melody_file = converter.parse(MELODY, forceSource=True, storePickle=False)
+    assert read_score(MELODY).to_dict() == music21_to_score(melody_file).to_dict()
+    path = tmp_path / "tunes.abc"
+    path.write_text(ABC_TUNES)
+    assert all(not s.repeats for s in read_scores(path))

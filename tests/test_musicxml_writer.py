@@ -517,7 +517,7 @@ def test_a_repeat_without_an_ending_is_written_once_between_repeat_signs(tmp_pat
     assert not [t for t in written[4].iter("tie") if t.get("type") == "stop"]
     assert played_back(path) == [sounding(note_tuples(part)) for part in score.parts]
     back = read_score(path)  # cadenza's reader reads the bars as written
-    assert back.end_beats == 20.0 and back.keys == score.keys
+    assert back.end_beats == 36.0 and back.repeats == score.repeats and back.keys == score.keys
 
 
 def test_a_repeat_with_first_and_second_endings(tmp_path):
@@ -543,7 +543,7 @@ def test_a_repeat_with_first_and_second_endings(tmp_path):
     assert [t.get("type") for t in flute.findall("measure")[4].iter("tie")] == []
     assert played_back(path) == [sounding(note_tuples(part)) for part in score.parts]
     back = read_score(path)
-    assert back.end_beats == 24.0
+    assert back.end_beats == 36.0 and back.repeats == score.repeats
 
 
 def test_generated_jig_is_written_with_its_repeats_and_endings(tmp_path):

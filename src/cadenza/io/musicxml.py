@@ -61,9 +61,8 @@ a note shorter than the grid keeps one step):
 Reading a file back with cadenza.io.read_score gives the notes (pitch, grid start and length
 per part), meters, keys and tempos written (tests/test_musicxml_writer.py). One limit is the
 reader's: it joins tied notes by pitch, so one pitch sounding twice at once in a part (two
-overlapping notes of one key) may come back joined differently. The reader does not unfold
-repeats: a folded file reads back as written, the first pass and the second ending once
-(music21's expandRepeats gives the music as played).
+overlapping notes of one key) may come back joined differently. The reader unfolds repeats
+(cadenza.io.scores): a folded file reads back as played, with the same Score.repeats.
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ music21 is imported inside the functions: it is slow to import and only the edge
 Time conventions (see `music21_to_score`): beat 0 is the downbeat of the first full bar. A
 piece that opens with a pickup (anacrusis) therefore starts after beat 0, so that bar lines
 fall at whole multiples of the bar length, as they do in the notation.
+
+Repeats (see `music21_to_score` and `_unfold`): a piece is read as played, its repeat signs,
+first and second endings (and D.C., D.S. where music21 reads them) unfolded; each simple repeat
+(a passage played twice, with or without first and second endings) is recorded in Score.repeats.
 """
 
 from __future__ import annotations
@@ -13,15 +17,18 @@ from __future__ import annotations
 import io
 import re
 import warnings
+from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from cadenza.errors import InputError
 from cadenza.io.midi import DRUM_CHANNEL, MAX_BEATS, METER_DENOMINATORS, file_bytes, sorted_changes
-from cadenza.score import Key, Meter, Note, Part, Score, Tempo
+from cadenza.score import Key, Meter, Note, Part, Repeat, Score, Tempo
 
 # suffix -> (music21 format name, the name users know)
 FORMATS = {
@@ -39,9 +46,14 @@ _MINOR_LIKE = {"minor", "aeolian", "dorian", "phrygian", "locrian"}
 # reading
 
 
-def read_with_music21(path: str | Path) -> list[Score]:
+def read_with_music21(path: str | Path, problems: list[str] | None = None) -> list[Score]:
     """Read every piece in a MusicXML, ABC or kern file (an ABC file may hold many tunes: one
     Score each, titled from the tune's T: field). Pieces without notes are left out.
+
+    Each piece is read as played: its repeats unfolded, each simple one recorded in
+    Score.repeats (see `music21_to_score`). A piece whose repeats cannot be unfolded (music21
+    refuses them, or they might play far too long) is read as written, folded; a line saying
+    so ("FILE: TITLE: its repeats are read as written (why)") is added to `problems` when given.
 
     Raises InputError (one line naming the file, the problem in plain words) when the file is
     missing, empty, not well-formed XML, has numbers no score has (a meter of a billion beats,
@@ -71,11 +83,15 @@ def read_with_music21(path: str | Path) -> list[Score]:
             else:
                 parsed = converter.parse(path, format=fmt, forceSource=True, storePickle=False)
             pieces = list(parsed.scores) if isinstance(parsed, stream.Opus) else [parsed]
-            scores = [score for score in map(music21_to_score, pieces) if score.parts]
+            folded: list[str] = []
+            scores = [music21_to_score(piece, unfold=True, problems=folded) for piece in pieces]
+            scores = [score for score in scores if score.parts]
         except Exception as e:  # music21 raises many kinds (and builds some things lazily)
             raise InputError(path, _parse_problem(e, fmt_name)) from None
     if not scores:
         raise InputError(path, f"no notes in this {fmt_name} file")
+    if problems is not None:
+        problems.extend(f"{path}: {line}" for line in folded)
     for score in scores:
         end = score.end_beats
         if end > MAX_BEATS:
@@ -405,7 +421,7 @@ def _parse_problem(e: Exception, fmt_name: str) -> str:
     return f"not valid {fmt_name}: it cannot be read{where} (the file is damaged or uses notation cadenza cannot read)"
 
 
-def music21_to_score(m21_stream, title: str = "") -> Score:
+def music21_to_score(m21_stream, title: str = "", unfold: bool = False, problems: list[str] | None = None) -> Score:
     """Convert a music21 Score (or a lone Part or Stream) to a Score.
 
     - One Part per music21 part that has notes; program from the part's instrument when it
@@ -419,6 +435,12 @@ def music21_to_score(m21_stream, title: str = "") -> Score:
     - Pickup: if the first bar is shorter than the meter's bar, every time is shifted by
       (bar length - pickup length), so beat 0 is where the full first bar would have begun
       and bar lines fall at multiples of the bar length. Changes at offset 0 stay at beat 0.
+    - Repeats: with `unfold`, the music as played (see `_unfold`): each bar where it is played,
+      every time, with its notes, fermatas and changes of meter, key and tempo; a pass played
+      again begins under the meter, key and tempo its bar is written under; simple repeats in
+      Score.repeats. Where the repeats cannot be unfolded the music is read as written, and a
+      line saying why goes to `problems` (when given). Without `unfold` (the default): as
+      written, each repeated passage once.
     """
     from music21 import stream
 
@@ -428,6 +450,14 @@ def music21_to_score(m21_stream, title: str = "") -> Score:
     m21_parts = list(m21_stream.parts) if isinstance(m21_stream, stream.Score) else []
     m21_parts = m21_parts or [m21_stream]
     shift = _pickup_shift(m21_parts)
+    played = None
+    if unfold:
+        try:
+            played = _unfold(m21_stream, m21_parts)
+        except Exception as e:  # music21 raises many kinds on repeats it cannot make sense of
+            if problems is not None:
+                name = title or (m21_stream.metadata.bestTitle if m21_stream.metadata is not None else None)
+                problems.append(f"{name or 'the piece'}: its repeats are read as written ({_unfold_problem(e)})")
 
     def beats(offset) -> float:
         return float(offset) + shift
@@ -435,14 +465,26 @@ def music21_to_score(m21_stream, title: str = "") -> Score:
     def change_beats(offset) -> float:
         return 0.0 if offset == 0 else beats(offset)
 
-    parts, tempos, meters, keys, bare_signatures = [], [], [], [], []
+    def places(part: int, offset) -> list:
+        return [offset] if played is None else played.places(part, offset)
+
+    parts, bare_signatures = [], []
+    # (part, written offset, change at its written beat), as the parts have them
+    tempos: list[tuple[int, Any, Tempo]] = []
+    meters: list[tuple[int, Any, Meter]] = []
+    keys: list[tuple[int, Any, Key]] = []
     fermatas: set[float] = set()
-    for m21_part in m21_parts:
+    for i, m21_part in enumerate(m21_parts):
         flat = m21_part.flatten()
         fermatas.update(
-            beats(n.offset) for n in flat.notes if any("Fermata" in e.classes for e in getattr(n, "expressions", []))
+            beats(at)
+            for n in flat.notes
+            if any("Fermata" in e.classes for e in getattr(n, "expressions", []))
+            for at in places(i, n.offset)
         )
-        notes = [Note(p, beats(start), float(length), vel) for p, start, length, vel in _tied_notes(flat)]
+        seams = played.seams(i) if played is not None else set()
+        pieces = _tied_notes(flat, partial(places, i), seams)
+        notes = [Note(p, beats(start), float(length), vel) for p, start, length, vel in pieces]
         if notes:
             notes.sort(key=lambda n: (n.start_beats, n.pitch))
             instrument = m21_part.getInstrument(returnDefault=False)
@@ -453,17 +495,19 @@ def music21_to_score(m21_stream, title: str = "") -> Score:
         for mark in flat.getElementsByClass("MetronomeMark"):
             bpm = mark.getQuarterBPM()
             if bpm:  # music21's conversion to quarters can leave 110.00000000000001
-                tempos.append(Tempo(change_beats(mark.offset), round(float(bpm), 6)))
+                tempos.append((i, mark.offset, Tempo(change_beats(mark.offset), round(float(bpm), 6))))
         for ts in flat.getElementsByClass("TimeSignature"):
             if ts.numerator >= 1 and ts.denominator in METER_DENOMINATORS:  # not music21's 9/18 for a tuplet bar
-                meters.append(Meter(change_beats(ts.offset), ts.numerator, ts.denominator))
+                meters.append((i, ts.offset, Meter(change_beats(ts.offset), ts.numerator, ts.denominator)))
         for ks in flat.getElementsByClass("KeySignature"):
             mode = getattr(ks, "mode", None)
             if mode in _MAJOR_LIKE | _MINOR_LIKE:
                 mode = "minor" if mode in _MINOR_LIKE else "major"
-                keys.append(Key(change_beats(ks.offset), ks.tonic.pitchClass, mode, _tonic_name(ks.tonic)))
+                keys.append(
+                    (i, ks.offset, Key(change_beats(ks.offset), ks.tonic.pitchClass, mode, _tonic_name(ks.tonic)))
+                )
             else:
-                bare_signatures.append(ks)
+                bare_signatures.append((i, ks))
     if bare_signatures:
         try:
             analysed_mode = m21_stream.analyze("key").mode  # once per piece, only when needed
@@ -472,20 +516,353 @@ def music21_to_score(m21_stream, title: str = "") -> Score:
         mode = "minor" if analysed_mode == "minor" else "major"
         # put first, so that an explicit Key at the same beat (listed later) wins in sorted_changes
         keys[:0] = [
-            Key(change_beats(ks.offset), ks.asKey(mode).tonic.pitchClass, mode, _tonic_name(ks.asKey(mode).tonic))
-            for ks in bare_signatures
+            (
+                i,
+                ks.offset,
+                Key(change_beats(ks.offset), ks.asKey(mode).tonic.pitchClass, mode, _tonic_name(ks.asKey(mode).tonic)),
+            )
+            for i, ks in bare_signatures
         ]
 
     metadata = m21_stream.metadata
-    return Score(
+    score = Score(
         parts=parts,
-        tempos=sorted_changes(tempos, Tempo(0.0, 120.0)),
-        meters=sorted_changes(meters, Meter(0.0, 4, 4)),
-        keys=sorted_changes(keys, None),
+        tempos=sorted_changes([c for _, _, c in tempos], Tempo(0.0, 120.0)),
+        meters=sorted_changes([c for _, _, c in meters], Meter(0.0, 4, 4)),
+        keys=sorted_changes([c for _, _, c in keys], None),
         fermatas_beats=sorted(fermatas),
         title=title or (metadata.bestTitle if metadata is not None else None) or "",
         composer=_composer(metadata),
     )
+    if played is not None:
+        score.tempos = _played_changes(played, tempos, change_beats, Tempo(0.0, 120.0), lambda t: t.bpm)
+        score.meters = _played_changes(
+            played, meters, change_beats, Meter(0.0, 4, 4), lambda m: (m.numerator, m.denominator)
+        )
+        score.keys = _played_changes(played, keys, change_beats, None, lambda k: (k.tonic, k.mode, k.tonic_name))
+        score.repeats = [Repeat(beats(a), beats(b), c) for a, b, c in played.repeats]
+    return score
+
+
+# ---------------------------------------------------------------------------------------------
+# repeats: the music as played
+
+
+@dataclass
+class _Played:
+    """How a piece's written bars are played: `order[j]` is the written bar (an index among the
+    part's Measures, the same in every part) played j-th; per part, `starts[b]` is where
+    written bar b begins and `bounds[j]` where played bar j begins (its last, where the last
+    ends), in quarter lengths before any pickup shift. `repeats`: the simple repeats, as
+    (start, end of the first pass, ending) in played quarter lengths."""
+
+    order: list[int]
+    starts: list[list[float]]
+    bounds: list[list[float]]
+    repeats: list[tuple[float, float, float]] = field(default_factory=list)
+    plays: list[list[int]] = field(default_factory=list)  # written bar -> the played bars that are it
+
+    def __post_init__(self) -> None:
+        self.plays = [[] for _ in range(max(map(len, self.starts)))]
+        for j, b in enumerate(self.order):
+            self.plays[b].append(j)
+
+    def places(self, part: int, offset) -> list[float]:
+        """Where what is written at `offset` in a part is played: at each playing of its bar
+        (what lies before the first bar, once, where it is)."""
+        starts = self.starts[part]
+        b = bisect_right(starts, float(offset) + 1e-9) - 1
+        if b < 0:
+            return [float(offset)]
+        return [self.bounds[part][j] + float(offset) - starts[b] for j in self.plays[b]]
+
+    def seam_bars(self) -> list[int]:
+        """The played bars played after another than the bar written before them."""
+        return [j for j in range(1, len(self.order)) if self.order[j] != self.order[j - 1] + 1]
+
+    def seams(self, part: int) -> set[float]:
+        return {round(self.bounds[part][j], 6) for j in self.seam_bars()}
+
+
+_UNFOLD_MAX_BEATS = MAX_BEATS  # the most that unfolding may make of a piece, judged before unfolding
+
+
+def _unfold(m21_stream, m21_parts: list) -> _Played | None:
+    """How the piece is played, None when it has no repeat signs, voltas or D.C./D.S.
+
+    music21's Expander (`Stream.expandRepeats`) decides the order the bars are played in, on a
+    skeleton of each part: its bars, empty but for their repeat bar lines, voltas and repeat
+    expressions (expanding the parts themselves deep-copies every note: ten times slower).
+    Read as written, a piece loses nothing but its repeats; so where unfolding could lose or
+    garble music, an Exception says why and the caller reads the piece as written: music21
+    refuses the repeats, a written bar with notes is never played, the parts unfold to different
+    bars, or the piece might play for more than MAX_BEATS (judged from the repeat signs before
+    unfolding: a backward repeat to be played a million times).
+
+    The simple repeats are found in the order the bars are played (`_simple_repeats`); none
+    where the piece has a D.C. or D.S.
+    """
+    from music21 import stream
+
+    marks = list(m21_stream.recurse().getElementsByClass(("RepeatMark", "RepeatBracket")))
+    if not marks:
+        return None
+    commands = any("RepeatExpressionCommand" in m.classes for m in marks)
+    bars = [list(part.getElementsByClass(stream.Measure)) for part in m21_parts]
+    if not all(bars):
+        raise ValueError("a part without bars")
+    brackets = [m for m in marks if "RepeatBracket" in m.classes]
+    endings = max((max(b.numberRange or [0]) for b in brackets), default=0)  # three endings: three passes
+    bound = float(m21_stream.highestTime) * _unfold_factor(bars, endings) * (2 if commands else 1)
+    if bound > _UNFOLD_MAX_BEATS:
+        raise ValueError(f"played in full it might last {bound:,.0f} beats")
+    order: list[int] = []
+    unfolded: dict[tuple, list[int]] = {}  # parts marked alike are played alike
+    for part_bars in bars:
+        marked = _repeat_marks(part_bars, brackets)
+        if marked not in unfolded:
+            unfolded[marked] = _bar_order(part_bars, brackets)
+        part_order = unfolded[marked]
+        unplayed = set(range(len(part_bars))) - set(part_order)
+        if any(part_bars[b].recurse().notes for b in unplayed):
+            raise ValueError("a bar with notes would never be played")
+        if order and part_order != order:
+            raise ValueError("the parts unfold to different bars")
+        order = part_order
+    starts, bounds = [], []
+    for part_bars in bars:
+        part_starts = [float(m.offset) for m in part_bars]
+        lengths = [b - a for a, b in zip(part_starts, part_starts[1:])]
+        if any(length < 0 for length in lengths):
+            raise ValueError("bars out of order")
+        lengths.append(float(part_bars[-1].duration.quarterLength))
+        part_bounds = [part_starts[order[0]]] if order else [0.0]
+        for b in order:
+            part_bounds.append(part_bounds[-1] + lengths[b])
+        starts.append(part_starts)
+        bounds.append(part_bounds)
+    played = _Played(order, starts, bounds)
+    if not commands:
+        played.repeats = _simple_repeats(order, bounds[0], _brackets(bars[0], brackets), _section_starts(bars[0]))
+    return played
+
+
+def _unfold_factor(bars: list[list], endings: int = 0) -> int:
+    """At most how many times a bar is played, from the repeat signs alone: each backward repeat
+    plays its bars `times` times (2 unless it says; as many as the highest of `endings`, the
+    voltas' numbers), and repeats inside repeats multiply (an end without a start is one level
+    deep). `bars`: each part's Measures."""
+    factor = 1
+    for part_bars in bars:
+        depth, most, times = 0, 0, max(2, endings)
+        for m in part_bars:
+            for barline in (m.leftBarline, m.rightBarline):
+                if barline is None or "Repeat" not in barline.classes:
+                    continue
+                if barline.direction == "start":
+                    depth += 1
+                    most = max(most, depth)
+                else:
+                    times = max(times, barline.times or 2)
+                    most, depth = max(most, depth or 1), max(depth - 1, 0)
+        factor = max(factor, times ** max(most, 1))
+    return factor
+
+
+def _repeat_marks(bars: list, brackets: list) -> tuple:
+    """What decides how a part's bars are played, bar by bar: its repeat bar lines, the voltas
+    it stands under, its repeat expressions."""
+    index = {id(m): i for i, m in enumerate(bars)}
+    voltas: dict[int, list] = {}
+    k = 0  # the part's brackets, counted in the piece's order
+    for bracket in brackets:
+        spanned = [index[id(m)] for m in bracket.getSpannedElements() if id(m) in index]
+        for i in spanned:
+            voltas.setdefault(i, []).append((k, tuple(bracket.numberRange)))
+        k += bool(spanned)
+    marks = []
+    for i, m in enumerate(bars):
+        lines = [getattr(m, side) for side in ("leftBarline", "rightBarline")]
+        marks.append(
+            (
+                tuple(
+                    (line.direction, line.times) if line is not None and "Repeat" in line.classes else None
+                    for line in lines
+                ),
+                tuple(voltas.get(i, ())),
+                tuple(type(e).__name__ for e in m.recurse().getElementsByClass("RepeatExpression")),
+            )
+        )
+    return tuple(marks)
+
+
+def _bar_order(bars: list, brackets: list) -> list[int]:
+    """The written bar (an index in `bars`, a part's Measures) played at each step, as music21
+    unfolds the part's repeats: on a skeleton of the part (see `_unfold`). `brackets`: the
+    piece's RepeatBrackets (those spanning this part's bars are copied)."""
+    import copy
+
+    from music21 import bar, note, spanner, stream
+
+    skeleton = stream.Part()
+    copies = {}
+    for m in bars:
+        empty = stream.Measure(number=m.number)
+        empty.numberSuffix = m.numberSuffix
+        empty.append(note.Rest(quarterLength=1))  # the Expander plays the bars; their lengths are ours
+        for side in ("leftBarline", "rightBarline"):
+            line = getattr(m, side)
+            if line is not None and "Repeat" in line.classes:
+                times = line.times if line.direction == "end" else None
+                setattr(empty, side, bar.Repeat(direction=line.direction, times=times))
+        for expression in m.recurse().getElementsByClass("RepeatExpression"):
+            empty.insert(0.0, copy.deepcopy(expression))
+        skeleton.append(empty)
+        copies[id(m)] = empty
+    empties = list(copies.values())
+    voltas = _brackets(bars, brackets)
+    for k, bracket in enumerate(brackets):
+        spanned = [empties[b] for b in sorted(voltas) if voltas[b] == k]
+        if spanned:
+            skeleton.insert(0.0, spanner.RepeatBracket(spanned, number=list(bracket.numberRange)))
+    for b in _implied_starts(bars, voltas):
+        empties[b].leftBarline = bar.Repeat(direction="start")
+    index = {id(m): i for i, m in enumerate(empties)}
+    order = []
+    for m in skeleton.expandRepeats().getElementsByClass(stream.Measure):
+        origin: Any = m
+        while origin is not None and id(origin) not in index:
+            origin = origin.derivation.origin
+        if origin is None:
+            raise ValueError("a bar played is none written")
+        order.append(index[id(origin)])
+    return order
+
+
+def _brackets(bars: list, brackets: list) -> dict[int, int]:
+    """Written bar index (in `bars`, a part's Measures) -> the volta it stands under (the
+    bracket's place among the piece's `brackets`): every bar from the bracket's first to its
+    last (music21 keeps only those two of an ABC volta)."""
+    index = {id(m): i for i, m in enumerate(bars)}
+    out: dict[int, int] = {}
+    for k, bracket in enumerate(brackets):
+        spanned = [index[id(m)] for m in bracket.getSpannedElements() if id(m) in index]
+        out |= {b: k for b in range(min(spanned), max(spanned) + 1)} if spanned else {}
+    return out
+
+
+def _section_starts(bars: list) -> set[int]:
+    """The written bars that begin a section: after a double, final or repeat bar line, or
+    with one on their left."""
+    plain = (None, "regular", "dotted", "dashed", "tick", "short", "none")
+    out = set()
+    for i, m in enumerate(bars):
+        lines = [m.leftBarline, bars[i - 1].rightBarline if i else None]
+        if any(line is not None and ("Repeat" in line.classes or line.type not in plain) for line in lines):
+            out.add(i)
+    return out
+
+
+def _implied_starts(bars: list, voltas: dict[int, int]) -> list[int]:
+    """The bars where a repeat begins though no start repeat sign is written there: a backward
+    repeat with none since the one before it goes back to the bar after that one (after its
+    voltas), not to the first bar as music21 has it (in ABC, A :| B :| is played A A B B)."""
+    out = []
+    after_end, open_start = None, False  # the bar after the last backward repeat
+    for i, m in enumerate(bars):
+        for line, last in ((m.leftBarline, i - 1), (m.rightBarline, i)):
+            if line is None or "Repeat" not in line.classes:
+                continue
+            if line.direction == "start":
+                open_start = True
+                continue
+            if not open_start and after_end is not None:
+                b = after_end
+                while b in voltas and b <= last:
+                    b += 1
+                left = bars[b].leftBarline if b < len(bars) else None
+                if b <= last and (left is None or "Repeat" not in left.classes):
+                    out.append(b)
+            open_start, after_end = False, last + 1
+    return out
+
+
+def _simple_repeats(
+    order: list[int], bounds: list[float], voltas: dict[int, int], sections: set[int]
+) -> list[tuple[float, float, float]]:
+    """The simple repeats in the order bars are played (`order`: written bar indices), as
+    (start, end of the first pass, ending) in quarter lengths, `bounds[j]` being where played
+    bar j begins (the last, where the piece ends). `voltas` and `sections`: see `_brackets`
+    and `_section_starts`.
+
+    A repeat is where a written bar is played again right after the bars from its last playing
+    on: a pass played twice, no more (a third pass or a third ending, or a repeat inside one
+    beginning on the same bar, is left out), the second pass the same bars as the first but
+    for their endings. The first ending: the bars of the first pass under a volta; the second:
+    as long (whole bars), beginning with a bar under another volta, and going on over the bars
+    written after it up to the end of the section (music21 reads every ABC second ending as
+    one bar). Endings of unequal length are left out.
+    """
+    passes = []  # (first pass's first played bar, second pass's first played bar)
+    for k in range(1, len(order)):
+        if order[k] <= order[k - 1]:
+            passes.append((max(j for j in range(k) if order[j] == order[k]), k))
+    chained = {k for _, k in passes} & {p for p, _ in passes}  # bars beginning a pass played three times
+    repeats = []
+    for p, k in passes:
+        if p in chained or k in chained:
+            continue
+        n, d = k - p, 0
+        while d < n and k + d < len(order) and order[k + d] == order[p + d]:
+            d += 1
+        if d == n:
+            repeats.append((bounds[p], bounds[k], 0.0))
+            continue
+        first = order[p + d : k]
+        if not d or k + d >= len(order) or any(b not in voltas for b in first):
+            continue
+        volta = voltas.get(order[k + d])
+        if volta is None or volta in {voltas[b] for b in first}:
+            continue
+        ending = bounds[k] - bounds[p + d]
+        end, length = k + d, 0.0
+        while end < len(order) and length < ending - 1e-6:
+            b = order[end]
+            if end > k + d and (b != order[end - 1] + 1 or voltas.get(b, volta) != volta or b in sections):
+                break
+            length += bounds[end + 1] - bounds[end]
+            end += 1
+        if abs(length - ending) < 1e-6:
+            repeats.append((bounds[p], bounds[k], ending))
+    return repeats
+
+
+def _played_changes(played: _Played, changes: list[tuple[int, Any, Any]], at, default, value) -> list:
+    """Tempos, meters or keys ((part, written offset, change) as read) as played: each at every
+    playing of its bar; at each bar played after another than the one written before it, the
+    change in effect where that bar is written (`default` before the first), unless the bar has
+    its own; and none that changes nothing (the same again, as a pass played again restates
+    its first bar's)."""
+    from dataclasses import replace
+
+    written = sorted(changes, key=lambda c: float(c[1]))  # stable: a bare key signature before a Key
+    out = []
+    for j in played.seam_bars():
+        start = played.starts[0][played.order[j]]
+        before = [change for _, offset, change in written if float(offset) <= start + 1e-9] or [default]
+        if before[-1] is not None:
+            out.append(replace(before[-1], start_beats=at(played.bounds[0][j])))
+    for part, offset, change in changes:
+        out += [replace(change, start_beats=at(place)) for place in played.places(part, offset)]
+    result = sorted_changes(out, default)
+    return [c for i, c in enumerate(result) if not i or value(c) != value(result[i - 1])]
+
+
+def _unfold_problem(e: Exception) -> str:
+    """Why a piece's repeats were not unfolded, in a few words."""
+    if isinstance(e, ValueError) and str(e):
+        return str(e)
+    return "music21 finds its repeat signs, voltas or D.C./D.S. badly formed"
 
 
 def _composer(metadata) -> str:
@@ -519,14 +896,22 @@ def _pickup_shift(m21_parts) -> float:
     return bar - pickup if 0 < pickup < bar else 0.0
 
 
-def _tied_notes(flat) -> list[tuple[int, Fraction | float, Fraction | float, int]]:
+def _tied_notes(flat, places=None, seams: set[float] | None = None) -> list[tuple[int, Any, Any, int]]:
     """(pitch, offset, quarter length, velocity) of each sounding note in a flat stream, with
     notes joined across ties (start, continue..., stop) of the same pitch.
 
     Done here rather than by music21's stripTies, which split in two a start-continue-stop
-    chain held in a second voice (in a file music21 itself had written)."""
+    chain held in a second voice (in a file music21 itself had written).
+
+    Unfolded (see `_unfold`), `places(offset)` gives where what is written at an offset is
+    played; at `seams` (where a bar is played after another than the one written before it: a
+    second ending after the bar before the first) a tie goes on into the note of its pitch
+    that begins there, though that note, written after another bar, has no tie from it.
+    """
     from music21 import chord, note
 
+    seams = seams or set()
+    places = places or (lambda offset: [offset])
     pieces = []  # (offset, pitch, length, tie type, velocity)
     for el in flat.notes:
         if el.duration.isGrace or el.quarterLength <= 0:
@@ -541,7 +926,7 @@ def _tied_notes(flat) -> list[tuple[int, Fraction | float, Fraction | float, int
             velocity = n.volume.velocity if n.volume.velocity is not None else el.volume.velocity
             tie = n.tie.type if n.tie is not None else None
             velocity = 80 if velocity is None else int(velocity)
-            pieces.append((el.offset, n.pitch.midi, el.quarterLength, tie, velocity))
+            pieces += [(at, n.pitch.midi, el.quarterLength, tie, velocity) for at in places(el.offset)]
     pieces.sort(key=lambda p: p[0])
 
     result: list[list] = []  # [pitch, offset, length, velocity]
@@ -550,7 +935,8 @@ def _tied_notes(flat) -> list[tuple[int, Fraction | float, Fraction | float, int
         if not 0 <= pitch <= 127:
             continue
         i = open_ties.get(pitch)
-        if tie in ("stop", "continue") and i is not None and abs(result[i][1] + result[i][2] - offset) < 1e-6:
+        tied = tie in ("stop", "continue") or round(float(offset), 6) in seams
+        if tied and i is not None and abs(result[i][1] + result[i][2] - offset) < 1e-6:
             result[i][2] += length
         else:
             i = len(result)
