@@ -5,8 +5,9 @@ cadenza.evaluate.classifier, with the JSB test chorales (../shared/benchmarks/js
   - calibration: the 76 JSB validation chorales (Bach against Bach: should be near 0.5), the same
     with their bars shuffled (what the features cannot see), and random notes in SATB ranges
     (should be near 1.0);
-  - `generated`: chorales from the chorale model, --bars 16, 10 keys, seeds 1..40 (as
-    `cadenza generate --model chorales --bars 16 --key K --seed S` writes them);
+  - `generated`: chorales from the chorale model, --bars 16, 10 keys, seeds 1..40, each with the
+    plan its plan model draws (as `cadenza generate --model chorales --bars 16 --key K --seed S`
+    writes them; --no-plan: as `generate --no-plan` does);
   - `harmonized`: the harmonizer on the sopranos of the 76 JSB validation chorales (Bach's own
     melodies, as `cadenza harmonize` writes them).
 
@@ -29,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from cadenza.compose import composer, harmonizer  # noqa: E402
 from cadenza.data.benchmarks import load_satb  # noqa: E402
 from cadenza.evaluate.classifier import grid_of, random_notes, two_sample_test, voice_profile  # noqa: E402
-from cadenza.score import Meter, Part, Score, Tempo  # noqa: E402
+from cadenza.score import Meter, Part, Score, Tempo, parse_key  # noqa: E402
 from cadenza.tokenize.cells import cells_to_notes  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "jsb16th_satb.json.gz"
@@ -83,6 +84,7 @@ def main() -> None:
     ap.add_argument("--temperature", type=float, default=None, help="the generator's temperature")
     ap.add_argument("--gibbs-temperature", type=float, default=None, help="the harmonizer's temperature")
     ap.add_argument("--allow-parallels", action="store_true", help="no parallels mask in the generator")
+    ap.add_argument("--no-plan", action="store_true", help="the generator without a plan (generate --no-plan)")
     args = ap.parse_args()
     sets = args.sets.split(",")
     data = load_satb(DATA)
@@ -101,10 +103,11 @@ def main() -> None:
         sampling: dict = {"allow_parallels": args.allow_parallels}
         sampling.update({k: v for k, v in (("top_p", args.top_p), ("temperature", args.temperature)) if v is not None})
         t0 = time.perf_counter()
-        gen = [
-            grid_of(c.generate(bars=args.bars, key=KEYS[(s - 1) % len(KEYS)], seed=s, **sampling), 4)
-            for s in range(1, args.pieces + 1)
-        ]
+        gen = []
+        for s in range(1, args.pieces + 1):
+            key = parse_key(KEYS[(s - 1) % len(KEYS)])
+            plan = None if args.no_plan else c.plan_for(None, args.bars, c.default_meter(), key, s)
+            gen.append(grid_of(c.generate(bars=args.bars, key=key, seed=s, plan=plan, **sampling), 4))
         report(f"generated ({args.model})", gen, bach, time.perf_counter() - t0)
         profiled["generated"] = gen
     if "harmonized" in sets:

@@ -102,3 +102,15 @@ def test_section_dynamics_set_the_velocities():
     notes = score.parts[0].notes
     assert {n.velocity for n in notes if n.start_beats < 8} == {49}
     assert {n.velocity for n in notes if n.start_beats >= 8} == {96}
+
+
+def test_a_cadence_may_arrive_on_beat_three_as_bachs_mostly_do():
+    c = hub.load("chorales", expect="voices")
+    key = parse_key("D major")
+    plan = with_options(parse_form("a2 b2"), None, "half authentic")
+    plan.fermatas, plan.cadence_beat = True, 3.0
+    score = c.generate(plan=plan, key=key, seed=3)
+    assert score.fermatas_beats == [6.0, 12.0]  # bar 2 beat 3, and the close on the last downbeat
+    root = cadence_progression(key, "half")[1][0]
+    assert _sounding(score.parts[-1], 6.0) % 12 == root
+    assert all(_sounding(p, 6.5) == _sounding(p, 6.0) for p in score.parts)  # held under the fermata

@@ -24,7 +24,8 @@ Cadences (at a phrase end, in the section's key):
     none        no cadence planned
 
 A plan file (TOML or JSON) says the same and more: per-section dynamics and density hints for
-the performer, and phrases inside a section:
+the performer, phrases inside a section, whether phrase ends carry fermatas, and the beat of
+its last bar a phrase's cadence arrives on (Bach's mostly on beat 3 of 4/4):
 
     key = "G major"
     meter = "6/8"
@@ -104,6 +105,7 @@ class Plan:
     key: Key | None = None  # the home key; None: the model draws one
     meter: str | None = None  # None: the model's usual meter
     fermatas: bool | None = None  # phrase ends under fermatas (chorales); None: as the model's style has it
+    cadence_beat: float | None = None  # the beat (from 1) of its last bar a phrase's cadence arrives on; None: 1
 
     # -- derived ----------------------------------------------------------------------------
     @property
@@ -187,6 +189,8 @@ class Plan:
             d["meter"] = self.meter
         if self.fermatas is not None:
             d["fermatas"] = self.fermatas
+        if self.cadence_beat is not None:
+            d["cadence_beat"] = self.cadence_beat
         d["form"] = self.form()
         sections = []
         for i, s in enumerate(self.sections):
@@ -238,12 +242,18 @@ class Plan:
                 raise OptionError(f"{where}: section {n}: {e}") from None
             sections.append(s)
         fermatas = d.get("fermatas")
-        plan = cls(sections, key, meter, bool(fermatas) if fermatas is not None else None)
+        try:
+            cadence_beat = float(d["cadence_beat"]) if d.get("cadence_beat") is not None else None
+        except (TypeError, ValueError):
+            raise OptionError(f"{where}: cadence_beat must be a beat number, counted from 1") from None
+        plan = cls(sections, key, meter, bool(fermatas) if fermatas is not None else None, cadence_beat)
         _fill_lengths(plan, where)
         plan.check(where)
         return plan
 
     def check(self, where: str = "plan") -> None:
+        if self.cadence_beat is not None and not 1 <= self.cadence_beat <= 16:
+            raise OptionError(f"{where}: cadence_beat {self.cadence_beat:g}: give the beat of the bar, from 1")
         for n, s in enumerate(self.sections, 1):
             if s.bars < 1:
                 raise OptionError(f"{where}: section {n} ({s.name}) needs at least 1 bar")

@@ -64,10 +64,9 @@ class Grid:
 
 
 def hold_beats(meter: Meter) -> float:
-    """How long a cadence chord under a fermata is held: half a bar in duple meters (4/4, 6/8,
-    2/2), the whole bar in triple ones (3/4, 3/2, 9/8)."""
-    counted = round(meter.bar_beats / beat_beats(meter))
-    return meter.bar_beats if counted % 2 else meter.bar_beats / 2
+    """How long a cadence chord under a fermata is held: one counted beat (a quarter in 4/4, a
+    dotted quarter in 6/8), as Bach's fermata chords mostly are; the voices go on after it."""
+    return beat_beats(meter)
 
 
 def transposition(source: Key, target: Key) -> int:
@@ -112,15 +111,20 @@ def plan_constraints(plan: Plan, key: Key, grid: Grid, c: Constraints, fermatas:
     free: dict[int, list[range]] = {}  # section -> steps its echo leaves free (a new cadence, an ending)
     section_of_end = [i for i, s in enumerate(plan.sections) for _ in s.phrase_bars()]
     cadence_of = {bar: cadence for bar, cadence in ends}
+    offset = 0  # where in its last bar a phrase's cadence arrives (the piece's close: on the downbeat)
+    if plan.cadence_beat is not None:
+        offset = round((plan.cadence_beat - 1) * grid.steps_per_beat)
+        offset = offset if 0 <= offset < spb else 0
     for n, ((bar, cadence), k) in enumerate(zip(ends, phrase_keys)):
         last = n == len(ends) - 1
+        arrival = bar * spb + (0 if last else offset)
         if fermatas:
-            fermata_beats.append(bar * grid.meter.bar_beats)
+            fermata_beats.append(arrival / grid.steps_per_beat)
         cadence = cadence or ("authentic" if last else "")
         if not cadence or cadence == "none":
             continue
         i = section_of_end[n]
-        approach = bar * spb - grid.steps_per_beat_unit
+        approach = arrival - grid.steps_per_beat_unit
         j = plan.source(i)
         if j is not None:  # a return: where the cadence is not its source's, it is written afresh
             theirs = cadence_of.get(bar - starts[i] + starts[j], None)
@@ -131,8 +135,8 @@ def plan_constraints(plan: Plan, key: Key, grid: Grid, c: Constraints, fermatas:
             c.final_cadence = cadence == "authentic"
         hold = round(hold_beats(grid.meter) * grid.steps_per_beat) if fermatas else 1
         if last:
-            hold = total - bar * spb
-        _cadence(c, grid, k, cadence, approach, bar * spb, hold)
+            hold = total - arrival
+        _cadence(c, grid, k, cadence, approach, arrival, hold)
     # returns: echoes of earlier sections
     for i, s in enumerate(plan.sections):
         j = plan.source(i)
@@ -184,7 +188,7 @@ def _cadence(c: Constraints, grid: Grid, key: Key, kind: str, approach: int, arr
 
     if before is not None and approach >= 0:
         # one voice of a melody sings a note of the chord before; its arrival is its cadence
-        _narrow(c, grid, range(approach, arrival), before[0], before[1], None)
+        _narrow(c, grid, range(approach, approach + 1), before[0], before[1], None)
     _narrow(c, grid, range(arrival, arrival + hold), end[0], end[1], melody)
     if nv > 2:  # complete chords: the last upper voice sings the third where no voice above does
         if before is not None and approach >= 0:
