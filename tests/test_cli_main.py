@@ -28,6 +28,8 @@ def test_missing_model_and_unknown_corpus(tmp_path):
         "baseline markov",
         "baseline heldout",
         "bench nll",
+        "analyze",
+        "plan",
     ],
 )
 def test_every_command_has_help(command):
@@ -47,6 +49,11 @@ def test_every_command_has_help(command):
         (["baseline", "markov", "--seed", "-1"], ["--seed must be 0 or more"]),
         (["generate", "--bars", "100000"], ["100000 bars", "at most 1000"]),
         (["generate", "--seconds", "1e6"], ["bars", "at most 1000"]),
+        (["generate", "--form", "A8 B8", "--bars", "8"], ["--bars 8", "16 bars"]),
+        (["generate", "--form", "A8 ?"], ["--form", "cannot read '?'"]),
+        (["generate", "--keys", "C G"], ["--keys", "--form"]),
+        (["generate", "--form", "A4 B4", "--cadences", "loud"], ["unknown cadence 'loud'"]),
+        (["generate", "--form", "A4", "--no-plan"], ["--no-plan"]),
     ],
     ids=[
         "negative seed",
@@ -57,6 +64,11 @@ def test_every_command_has_help(command):
         "negative markov seed",
         "too many bars",
         "too many seconds",
+        "form and bars disagree",
+        "unreadable form",
+        "keys without a form",
+        "unknown cadence",
+        "a form and no plan",
     ],
 )
 def test_a_newcomers_mistake_is_one_line(args, words, tmp_path):
