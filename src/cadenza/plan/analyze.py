@@ -194,9 +194,24 @@ def analyze(score: Score) -> Analysis:
                 cadences=[phrases[i].cadence for i in g],
             )
         )
-    plan = Plan(sections, key=home, meter=str(score.meter), fermatas=True if score.fermatas_beats else None)
+    plan = Plan(
+        sections,
+        key=home,
+        meter=str(score.meter),
+        fermatas=True if score.fermatas_beats else None,
+        cadence_beat=_cadence_beat(phrases, bar_beats),
+    )
     plan.check("analysis")
     return Analysis(n_bars, str(score.meter), home, phrases, plan, sim)
+
+
+def _cadence_beat(phrases: list[Phrase], bar_beats: float) -> float | None:
+    """The beat of the bar (from 1, in quarter notes) the piece's inner phrase ends fall on most
+    often (ties: the earliest); None with no inner phrase end."""
+    beats = [round((p.end_beats % bar_beats) * 4) / 4 for p in phrases[:-1]]
+    if not beats:
+        return None
+    return 1 + max(sorted(set(beats)), key=beats.count)
 
 
 def cadence_at(score: Score, end_beats: float, key: Key) -> str:

@@ -131,8 +131,8 @@ def plan_constraints(plan: Plan, key: Key, grid: Grid, c: Constraints, fermatas:
             if last or theirs != cadence:  # (the piece's close always): from the approach's bar line,
                 # unless that would leave less than half the section copied: then from the approach
                 line = approach // spb * spb
-                first = line if line - starts[i] * spb >= plan.sections[i].bars * spb // 2 else approach
-                free.setdefault(i, []).append(range(max(first, starts[i] * spb), (bar + 1) * spb))
+                since = line if line - starts[i] * spb >= plan.sections[i].bars * spb // 2 else approach
+                free.setdefault(i, []).append(range(max(since, starts[i] * spb), (bar + 1) * spb))
         if last:  # an authentic close is also the sampler's own final cadence, which completes the chord
             c.final_cadence = cadence == "authentic"
         hold = round(hold_beats(grid.meter) * grid.steps_per_beat) if fermatas else 1

@@ -1,0 +1,870 @@
+"""The planner: a small model of form learned from analyzed corpora, which draws plans.
+
+It is fitted on form.Plan objects (what cadenza.plan.analyze finds in a corpus's pieces) and
+stored as plain JSON (planner.json beside a model's model.json; no pickles). It counts:
+
+- whole forms: each piece's sections as 'A8 A'8 B8 B8@' (labels, primes, bars; '@' marks a
+  transposed return), by meter;
+- section moves: each section is `new` (a label not heard before), a `repeat` of the section
+  just before, or a `return` of an earlier label; a repeat or return is exact, varied (') or
+  transposed (@). A first-order Markov chain over these moves, conditioned on where the section
+  starts in the piece (its early, middle or late third); a return's target is counted by its
+  label's place in the order the labels were first heard (1: A, 2: B);
+- the length in bars of each new section (by meter, backing off to all meters), and how such a
+  section splits into phrases ("4+4"), with phrase lengths to fall back on;
+- keys as Roman numerals relative to the home key (V, vi, IV in a major piece; III, v, iv in a
+  minor one; lower case: a minor key), by home mode, as a Markov chain from section to section,
+  counted into the sections between the first and the last (those two are drawn at home, see
+  below) that are not exact returns (whose key is their source's);
+- cadences at phrase ends by position (inner: inside a section; section: ending a section;
+  final) and the cadence before (so that half and authentic cadences may alternate);
+- home keys, meters, label case, and whether phrase ends carry fermatas.
+
+Smoothing is add-k toward a backed-off distribution: a row's counts c(t) (N in all, vocabulary
+V) give p(t) = (c(t) + k V q(t)) / (N + k V), where q is the coarser row (moves: the move before
+alone, then all moves; keys: all transitions of the mode; cadences: the position alone;
+lengths: all meters), itself smoothed toward uniform. k for each table is in "smoothing".
+
+Drawing a plan of exactly `bars` bars (`PlanModel.sample`):
+1. A whole form: with n corpus pieces whose form is `bars` long (or half as long, every
+   section then twice as long and split into its phrases twice, counted at the weight
+   "stretch"), one of them is taken with probability n / (n + smoothing["forms"]), in
+   proportion to its count (a Dirichlet-process mixture of the corpus's forms and the chain
+   below): most plans are forms real pieces have.
+2. Otherwise sections are drawn one after another from the chain of moves, and at each step
+   only what still fits is allowed (a new section of at most the bars left; a return only if
+   its label's length fits). That always ends exactly on `bars`, but it would favour plans that
+   needed much masking; so 48 such drafts are drawn, each weighted by the probability mass its
+   masks kept (sequential importance sampling), and one is chosen by those weights:
+   approximately a draw from the chain's plans conditioned on their length.
+3. Then phrases (a returning label keeps its phrases), keys (an exact return keeps its source's;
+   a transposed one takes another), and cadences (an exact or transposed return repeats its
+   source's) are drawn.
+Three rules are imposed, not learned: the first and the last section are in the home key, and
+the final cadence is authentic. (The analyzer reads some pieces otherwise, a chorale whose
+first phrase cadences in the relative major as beginning there, which would plan a piece that
+states its home key late or never.) Dynamics and density are not planned (the corpora
+do not mark them). Every section's key is written out (the home key too), so that a drawn plan
+read back from its file counts as one whose keys are given. The same seed gives the same plan.
+
+`complete(plan, model, seed)` fills in what a partly given plan leaves out: the home key, each
+section's key (when no section names one; otherwise a section without a key is in the home
+key), a section's phrases (a section without phrases takes the phrases of the earlier section
+with its label, or is split as the model splits sections of its length), and cadences (a
+cadence given for a section of one phrase stays on its last phrase once it is split).
+
+Fitting (`cadenza train-planner`, cadenza.cli.plan) analyzes each training piece of a corpus
+(the pieces a model's run held out for validation are left out by the same hash of their ids)
+and takes the bar a pickup fills off the first phrase (`without_pickup`).
+
+    from cadenza.plan import planner
+    model = planner.load("models/folk")               # the folder or its planner.json
+    plan = model.sample(32, meter="6/8", key=parse_key("G major"), seed=3)
+    print(plan.describe())
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+from collections.abc import Iterable, Sequence
+from copy import deepcopy
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from cadenza.errors import InputError, MusicError, OptionError
+from cadenza.plan.form import CADENCES, Plan, Section, key_text
+from cadenza.score import Key, Meter, parse_key, parse_meter
+
+FORMAT = "cadenza-planner"
+VERSION = 1
+FILE = "planner.json"
+
+MOVES = ("new", "repeat", "repeat'", "repeat@", "return", "return'", "return@")
+POSITIONS = ("early", "middle", "late")
+CADENCE_POSITIONS = ("inner", "section", "final")
+MAX_SECTION_BARS = 64  # the vocabulary of section and phrase lengths (longer ones count as this)
+DRAFTS = 48  # drafts drawn per plan, one kept by importance weight
+SMOOTHING = {
+    "forms": 2.0,
+    "stretch": 0.5,
+    "moves": 0.5,
+    "targets": 0.5,
+    "keys": 0.02,
+    "cadences": 0.5,
+    "lengths": 0.02,
+    "splits": 0.5,
+}
+MIN_METER_PIECES = 20  # a meter with fewer fitted pieces uses the lengths of all meters
+
+# Roman numerals of the keys a piece visits, by semitones above the home tonic, as read in a
+# major and in a minor home key (in minor, III is the relative major and VII the subtonic)
+_NUMERALS = {
+    "major": ("I", "bII", "II", "bIII", "III", "IV", "#IV", "V", "bVI", "VI", "bVII", "VII"),
+    "minor": ("I", "bII", "II", "III", "#III", "IV", "#IV", "V", "VI", "#VI", "VII", "#VII"),
+}
+
+Counts = dict[str, float]
+Table = dict[str, Counts]
+
+
+def relation(home: Key, key: Key) -> str:
+    """The Roman numeral of `key` seen from `home`: 'V' (D major in G major), 'vi' (E minor),
+    'III' (C major in A minor), 'i' (G minor in G major). Lower case: a minor key."""
+    numeral = _NUMERALS[home.mode][(key.tonic - home.tonic) % 12]
+    accidental = numeral.rstrip("IV")
+    roman = numeral[len(accidental) :]
+    return accidental + (roman.lower() if key.mode == "minor" else roman)
+
+
+def key_at(home: Key, numeral: str) -> Key:
+    """The key a Roman numeral names from `home` (relation's inverse)."""
+    accidental = numeral.rstrip("IViv")
+    roman = numeral[len(accidental) :]
+    try:
+        step = _NUMERALS[home.mode].index(accidental + roman.upper())
+    except ValueError:
+        raise OptionError(f"unknown key relation {numeral!r}") from None
+    return Key(0.0, (home.tonic + step) % 12, "minor" if roman.islower() else "major")
+
+
+def relations(mode: str) -> tuple[str, ...]:
+    """Every key relation from a home key in `mode`: 24 numerals, major then minor."""
+    major = _NUMERALS[mode]
+    return major + tuple(n.rstrip("IV") + n[len(n.rstrip("IV")) :].lower() for n in major)
+
+
+def _home_numeral(mode: str) -> str:
+    return "I" if mode == "major" else "i"
+
+
+# ---------------------------------------------------------------------------------------------
+# smoothing and drawing
+
+
+def _smoothed(counts: Counts | None, vocab: Sequence[str], k: float, prior: dict[str, float] | None = None):
+    """{token: probability} over `vocab`: add-k toward `prior` (uniform when None)."""
+    counts = counts or {}
+    n = sum(counts.get(t, 0.0) for t in vocab)
+    v = len(vocab)
+    q = prior or {t: 1.0 / v for t in vocab}
+    return {t: (counts.get(t, 0.0) + k * v * q[t]) / (n + k * v) for t in vocab}
+
+
+def _draw(rng: random.Random, weights: dict[str, float]) -> str:
+    """A key of `weights`, drawn in proportion to its weight (in the dict's order)."""
+    total = sum(weights.values())
+    x = rng.random() * total
+    last = ""
+    for t, w in weights.items():
+        if w <= 0:
+            continue
+        last = t
+        x -= w
+        if x < 0:
+            return t
+    return last
+
+
+def _add(table: Table, row: str, token: str, n: float = 1.0) -> None:
+    counts = table.setdefault(row, {})
+    counts[token] = counts.get(token, 0.0) + n
+
+
+def _position(used: int, total: int) -> str:
+    return POSITIONS[min(2, 3 * used // max(total, 1))]
+
+
+def _lengths(top: int) -> list[str]:
+    return [str(n) for n in range(1, min(top, MAX_SECTION_BARS) + 1)]
+
+
+# ---------------------------------------------------------------------------------------------
+# the moves a plan makes, read off a plan
+
+
+def moves_of(plan: Plan) -> list[tuple[str, int]]:
+    """(move, target) of each section: a return's target is its label's place in the order the
+    labels were first heard (1: the first, A), 0 for other moves."""
+    out: list[tuple[str, int]] = []
+    for i, s in enumerate(plan.sections):
+        if plan.source(i) is None:
+            out.append(("new", 0))
+            continue
+        variant = {"exact": "", "varied": "'", "transposed": "@"}[plan.relation(i)]
+        if plan.sections[i - 1].label == s.label:
+            out.append(("repeat" + variant, 0))
+            continue
+        out.append(("return" + variant, _first_heard(plan.sections[:i]).index(s.label) + 1))
+    return out
+
+
+def _first_heard(sections: Sequence[Section]) -> list[str]:
+    """The labels heard so far, in the order they were first heard."""
+    seen: list[str] = []
+    for s in sections:
+        if s.label not in seen:
+            seen.append(s.label)
+    return seen
+
+
+def _earlier_labels(sections: Sequence[Section]) -> list[str]:
+    """The labels a return may take: those heard so far but the last section's."""
+    return [label for label in _first_heard(sections) if label != sections[-1].label]
+
+
+def _cadence_positions(plan: Plan) -> list[list[str]]:
+    out = []
+    for i, s in enumerate(plan.sections):
+        n = len(s.phrase_bars())
+        last = i == len(plan.sections) - 1
+        out.append(["inner"] * (n - 1) + ["final" if last else "section"])
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# the model
+
+
+@dataclass
+class PlanModel:
+    """Counts of what analyzed pieces do, and the smoothing that turns them into probabilities."""
+
+    forms: Table = field(default_factory=dict)  # meter or "*" -> "A8 A8 B8 B8@" -> pieces ("@": transposed)
+    moves: Table = field(default_factory=dict)  # "PREV|POSITION" -> move -> count; PREV "start" for none
+    targets: Counts = field(default_factory=dict)  # a return's label by first appearance: "1" (A), "2" (B) -> count
+    section_bars: Table = field(default_factory=dict)  # meter or "*" -> bars of a new section -> count
+    splits: Table = field(default_factory=dict)  # "METER|BARS" or "*|BARS" -> "4+4" -> count
+    phrase_bars: Table = field(default_factory=dict)  # meter or "*" -> bars of a phrase -> count
+    keys: dict[str, Table] = field(default_factory=dict)  # home mode -> previous numeral or "start" -> numeral
+    cadences: Table = field(default_factory=dict)  # "POSITION|PREVIOUS" -> cadence -> count
+    home_keys: Counts = field(default_factory=dict)  # "G major" -> count
+    meters: Counts = field(default_factory=dict)  # "6/8" -> count (by piece)
+    labels: Counts = field(default_factory=dict)  # "upper" / "lower" -> count
+    fermatas: Counts = field(default_factory=dict)  # "yes" / "no" -> pieces
+    cadence_beats: Table = field(default_factory=dict)  # meter -> the beat inner phrase ends mostly fall on -> pieces
+    smoothing: dict[str, float] = field(default_factory=lambda: dict(SMOOTHING))
+    pieces: int = 0
+    fitted: dict = field(default_factory=dict)  # how it was fitted: command, data, license, counts
+
+    # -- fitting ----------------------------------------------------------------------------
+    def add(self, plan: Plan) -> None:
+        """Count one analyzed piece."""
+        if not plan.sections:
+            return
+        plan.check(f"plan {self.pieces + 1}")
+        self.pieces += 1
+        meter = str(parse_meter(plan.meter)) if plan.meter else None
+        if meter:
+            self.meters[meter] = self.meters.get(meter, 0) + 1
+        home = plan.key or plan.key_of(len(plan.sections) - 1)
+        if home is not None:
+            name = key_text(home)
+            self.home_keys[name] = self.home_keys.get(name, 0) + 1
+        if plan.fermatas is not None:
+            yes = "yes" if plan.fermatas else "no"
+            self.fermatas[yes] = self.fermatas.get(yes, 0) + 1
+        if meter and plan.cadence_beat is not None:
+            _add(self.cadence_beats, meter, f"{plan.cadence_beat:g}")
+        case = "lower" if plan.sections[0].label.islower() else "upper"
+        self.labels[case] = self.labels.get(case, 0) + 1
+        shape = form_shape(plan)
+        for m in ("*", meter) if meter else ("*",):
+            _add(self.forms, m, shape)
+        total, used, prev = plan.bars, 0, "start"
+        for i, (s, (move, back)) in enumerate(zip(plan.sections, moves_of(plan))):
+            if i:  # the first section is always new
+                _add(self.moves, f"{prev}|{_position(used, total)}", move)
+            if back:
+                self.targets[str(back)] = self.targets.get(str(back), 0) + 1
+            if move == "new":
+                bars = str(min(s.bars, MAX_SECTION_BARS))
+                split = "+".join(str(b) for b in s.phrase_bars())
+                for m in ("*", meter) if meter else ("*",):
+                    _add(self.section_bars, m, bars)
+                    _add(self.splits, f"{m}|{s.bars}", split)
+                    for b in s.phrase_bars():
+                        _add(self.phrase_bars, m, str(min(b, MAX_SECTION_BARS)))
+            prev, used = move, used + s.bars
+        if home is not None:
+            table = self.keys.setdefault(home.mode, {})
+            before = "start"
+            last = len(plan.sections) - 1
+            for i, (move, _) in enumerate(moves_of(plan)):
+                key = plan.key_of(i) or home
+                numeral = relation(home, key)
+                # the first and the last section are drawn at home; an exact return's key is its source's
+                if 0 < i < last and move not in ("repeat", "return"):
+                    _add(table, before, numeral)
+                before = numeral
+        before = "start"
+        for s, positions in zip(plan.sections, _cadence_positions(plan)):
+            for k, where in enumerate(positions):
+                cadence = s.cadences[k] if k < len(s.cadences) else ""
+                if cadence not in CADENCES:
+                    continue  # not analyzed
+                _add(self.cadences, f"{where}|{before}", cadence)
+                before = cadence
+
+    # -- probabilities ----------------------------------------------------------------------
+    def _move_probs(self, prev: str, position: str) -> dict[str, float]:
+        """P(move | the move before, position), backing off to P(move | the move before), then
+        to P(move)."""
+        k = self.smoothing["moves"]
+        every: Counts = {}
+        after: Counts = {}
+        for row, counts in self.moves.items():
+            for t, c in counts.items():
+                every[t] = every.get(t, 0.0) + c
+                if row.startswith(f"{prev}|"):
+                    after[t] = after.get(t, 0.0) + c
+        prior = _smoothed(after, MOVES, k, _smoothed(every, MOVES, k))
+        return _smoothed(self.moves.get(f"{prev}|{position}"), MOVES, k, prior)
+
+    def _target_probs(self, n: int) -> dict[str, float]:
+        return _smoothed(self.targets, [str(b) for b in range(1, n + 1)], self.smoothing["targets"])
+
+    def _length_probs(self, meter: str | None, top: int) -> dict[str, float]:
+        """P(bars of a new section), over 1..MAX_SECTION_BARS (not renormalized to `top`)."""
+        k = self.smoothing["lengths"]
+        vocab = _lengths(MAX_SECTION_BARS)
+        probs = _smoothed(self.section_bars.get("*"), vocab, k)
+        if meter and sum(self.section_bars.get(meter, {}).values()) and self.meters.get(meter, 0) >= MIN_METER_PIECES:
+            probs = _smoothed(self.section_bars[meter], vocab, k, probs)
+        return {t: p for t, p in probs.items() if int(t) <= top}
+
+    def _key_probs(self, mode: str, before: str) -> dict[str, float]:
+        k = self.smoothing["keys"]
+        vocab = relations(mode)
+        table = self.keys.get(mode, {})
+        marginal: Counts = {}
+        for counts in table.values():
+            for t, c in counts.items():
+                marginal[t] = marginal.get(t, 0.0) + c
+        if not marginal:  # no piece in this mode: the other mode's habits, read as numerals
+            other = self.keys.get("minor" if mode == "major" else "major", {})
+            for counts in other.values():
+                for t, c in counts.items():
+                    if t in vocab:
+                        marginal[t] = marginal.get(t, 0.0) + c
+        home = _home_numeral(mode)
+        prior = _smoothed(marginal or {home: 1.0}, vocab, k)
+        return _smoothed(table.get(before), vocab, k, prior)
+
+    def _cadence_probs(self, where: str, before: str) -> dict[str, float]:
+        k = self.smoothing["cadences"]
+        marginal: Counts = {}
+        for row, counts in self.cadences.items():
+            if row.startswith(f"{where}|"):
+                for t, c in counts.items():
+                    marginal[t] = marginal.get(t, 0.0) + c
+        prior = _smoothed(marginal, CADENCES, k)
+        return _smoothed(self.cadences.get(f"{where}|{before}"), CADENCES, k, prior)
+
+    # -- what a plan defaults to -------------------------------------------------------------
+    def usual_cadence_beat(self, meter: str) -> float | None:
+        """The beat of the bar most of the corpus's pieces in `meter` end inner phrases on (1 =
+        the downbeat); None when it has no such pieces."""
+        counts = self.cadence_beats.get(meter, {})
+        return float(max(sorted(counts), key=lambda b: counts[b])) if counts else None
+
+    def usual_meter(self) -> str:
+        return max(self.meters, key=lambda m: self.meters[m]) if self.meters else "4/4"
+
+    def usual_section_bars(self, meter: str | None = None) -> int:
+        probs = self._length_probs(meter, MAX_SECTION_BARS)
+        return int(max(probs, key=lambda t: probs[t]))
+
+    def draw_meter(self, rng: random.Random) -> str:
+        return _draw(rng, dict(sorted(self.meters.items()))) if self.meters else "4/4"
+
+    def draw_key(self, rng: random.Random) -> Key:
+        if not self.home_keys:
+            return parse_key("C major")
+        return parse_key(_draw(rng, dict(sorted(self.home_keys.items()))))
+
+    # -- drawing ----------------------------------------------------------------------------
+    def sample(self, bars: int, meter: str | Meter | None = None, key: Key | None = None, seed: int = 0) -> Plan:
+        """A plan of exactly `bars` bars in `meter` and home `key` (None: drawn from the corpus's
+        meters and keys), drawn from the model; the same seed gives the same plan."""
+        if not 1 <= bars <= 1000:
+            raise OptionError(f"a plan of {bars} bars: give at least 1 and at most 1000 bars")
+        rng = random.Random(seed)
+        meter = str(parse_meter(str(meter))) if meter else self.draw_meter(rng)
+        home = key if key is not None else self.draw_key(rng)
+        home = Key(0.0, home.tonic, home.mode, home.tonic_name)
+        whole = self._whole_form(bars, meter, rng)
+        halves = False
+        if whole is not None:
+            sections, kinds, halves = whole
+        else:
+            drafts = [self._draft(bars, meter, rng) for _ in range(DRAFTS)]
+            best = max(w for _, w in drafts)
+            chosen = int(_draw(rng, {str(i): math.exp(w - best) for i, (_, w) in enumerate(drafts)}))
+            sections, kinds = drafts[chosen][0]
+        lower = self.labels.get("lower", 0) > self.labels.get("upper", 0)
+        plan = Plan(
+            [replace(s, label=s.label.lower()) if lower else s for s in sections],
+            key=home,
+            meter=meter,
+            fermatas=True if self.fermatas.get("yes", 0) > self.fermatas.get("no", 0) else None,
+        )
+        plan.cadence_beat = self.usual_cadence_beat(meter)
+        self._plan_phrases(plan, meter, rng, halves)
+        self._plan_keys(plan, kinds, rng)
+        self._plan_cadences(plan, kinds, rng)
+        plan.check("planner")
+        return plan
+
+    def _whole_form(self, bars: int, meter: str, rng: random.Random) -> tuple[list[Section], list[str], bool] | None:
+        """(sections, kinds, whether stretched) of a form some corpus piece has (in this meter,
+        when the corpus has enough of it) of exactly `bars` bars, or of half as many with every
+        section twice as long (counted at the weight smoothing["stretch"]; its sections then
+        take their phrases twice): with probability n / (n + smoothing["forms"]) for n such
+        pieces; else None."""
+        row = self.forms.get(meter) if self.meters.get(meter, 0) >= MIN_METER_PIECES else None
+        fitting: dict[str, float] = {}
+        for shape, c in sorted((row or self.forms.get("*", {})).items()):
+            total = _shape_bars(shape)
+            if total == bars:
+                fitting[shape] = fitting.get(shape, 0.0) + c
+            elif 2 * total == bars:
+                stretched = " ".join(
+                    _SHAPE.sub(lambda m: f"{m[1]}{m[2]}{2 * int(m[3])}{m[4]}", w) for w in shape.split()
+                )
+                stretched = "2x " + stretched
+                fitting[stretched] = fitting.get(stretched, 0.0) + c * self.smoothing["stretch"]
+        n = sum(fitting.values())
+        if not n or rng.random() * (n + self.smoothing["forms"]) >= n:
+            return None
+        chosen = _draw(rng, fitting)
+        sections, kinds = parse_shape(chosen.removeprefix("2x "))
+        return sections, kinds, chosen.startswith("2x ")
+
+    def _draft(self, bars: int, meter: str, rng: random.Random) -> tuple[tuple[list[Section], list[str]], float]:
+        """(sections with labels, lengths and primes, and the kind of each: new, exact, varied or
+        transposed; the log of the probability mass the length's masks kept)."""
+        sections: list[Section] = []
+        kinds: list[str] = []
+        length_of: dict[str, int] = {}
+        weight, used, prev, letters = 0.0, 0, "start", 0
+        while used < bars:
+            left = bars - used
+            options: dict[str, float] = {}
+            lengths = self._length_probs(meter, left)
+            if not sections:
+                probs = {"new": 1.0}
+            else:
+                probs = self._move_probs(prev, _position(used, bars))
+                earlier = _earlier_labels(sections)
+                if not earlier:
+                    probs = {m: p for m, p in probs.items() if not m.startswith("return")}
+                total = sum(probs.values())
+                probs = {m: p / total for m, p in probs.items()}
+            for move, p in probs.items():
+                if move == "new":
+                    options["new"] = p * sum(lengths.values())
+                elif move.startswith("repeat"):
+                    options[move] = p if length_of[sections[-1].label] <= left else 0.0
+                else:
+                    targets = {
+                        b: q for b, q in self._target_probs(len(length_of)).items() if _label(int(b) - 1) in earlier
+                    }
+                    total = sum(targets.values())
+                    for b, q in targets.items():
+                        label = _label(int(b) - 1)
+                        options[f"{move}|{label}"] = p * q / total if length_of[label] <= left else 0.0
+            weight += math.log(sum(options.values()))
+            choice = _draw(rng, options)
+            move, _, target = choice.partition("|")
+            if move == "new":
+                label = _label(letters)
+                letters += 1
+                length = int(_draw(rng, lengths))
+                length_of[label] = length
+                sections.append(Section(label, length))
+                kinds.append("new")
+            else:
+                label = target or sections[-1].label
+                primes = 0
+                if move.endswith("'"):
+                    primes = 1 + max(s.primes for s in sections if s.label == label)
+                elif move.startswith("repeat"):
+                    primes = sections[-1].primes  # a repeat of A' is A' again
+                sections.append(Section(label, length_of[label], primes=primes))
+                kinds.append("varied" if primes else "transposed" if move.endswith("@") else "exact")
+            used += sections[-1].bars
+            prev = move
+        return (sections, kinds), weight
+
+    def split(self, bars: int, meter: str | None, rng: random.Random) -> list[int]:
+        """The phrases (bars of each) of a section of `bars` bars: a split the corpus makes of
+        sections this long, or phrases drawn one by one from its phrase lengths."""
+        k = self.smoothing["splits"]
+        row = None
+        if meter and self.meters.get(meter, 0) >= MIN_METER_PIECES:
+            row = self.splits.get(f"{meter}|{bars}")
+        row = row or self.splits.get(f"*|{bars}")
+        n = sum(row.values()) if row else 0.0
+        if row and rng.random() * (n + k) < n:
+            return [int(b) for b in _draw(rng, dict(sorted(row.items()))).split("+")]
+        table = self.phrase_bars.get(meter or "", {}) if meter and self.meters.get(meter, 0) >= MIN_METER_PIECES else {}
+        vocab = _lengths(MAX_SECTION_BARS)
+        probs = _smoothed(self.phrase_bars.get("*"), vocab, self.smoothing["lengths"])
+        if table:
+            probs = _smoothed(table, vocab, self.smoothing["lengths"], probs)
+        out: list[int] = []
+        while sum(out) < bars:
+            left = bars - sum(out)
+            out.append(int(_draw(rng, {t: p for t, p in probs.items() if int(t) <= left})))
+        return out
+
+    def _plan_phrases(self, plan: Plan, meter: str | None, rng: random.Random, halves: bool = False) -> None:
+        """Phrases for every section that has none: its label's earlier phrases (when the
+        lengths agree), else a split drawn for its length (with `halves`, for half its length,
+        taken twice); a cadence given for the one phrase a section had stays on its last."""
+        for i, s in enumerate(plan.sections):
+            if s.phrases:
+                continue
+            j = plan.source(i)
+            if j is not None and plan.sections[j].bars == s.bars and plan.sections[j].phrases:
+                phrases = list(plan.sections[j].phrases)
+            elif halves and s.bars % 2 == 0:
+                phrases = self.split(s.bars // 2, meter, rng) * 2
+            else:
+                phrases = self.split(s.bars, meter, rng)
+            cadences = list(s.cadences)
+            if len(phrases) > 1 and len(cadences) == 1:
+                cadences = [""] * (len(phrases) - 1) + cadences
+            plan.sections[i] = replace(s, phrases=phrases, cadences=cadences)
+
+    def _plan_keys(self, plan: Plan, kinds: list[str], rng: random.Random) -> None:
+        """A key for every section (the home key given explicitly), by the kinds of return;
+        the first and the last section in the home key."""
+        assert plan.key is not None
+        home = plan.key
+        mode = home.mode
+        here = _home_numeral(mode)
+        numerals: list[str] = []
+        before = "start"
+        for i, kind in enumerate(kinds):
+            j = plan.source(i)
+            if i == 0:
+                numeral = here
+            elif kind == "exact" and j is not None:
+                numeral = numerals[j]
+            else:
+                probs = self._key_probs(mode, before)
+                if kind == "transposed" and j is not None:
+                    probs[numerals[j]] = 0.0
+                numeral = _draw(rng, probs)
+            numerals.append(numeral)
+            before = numeral
+        last = len(kinds) - 1
+        if numerals[last] != here:
+            j = plan.source(last)
+            if kinds[last] == "exact" and j is not None:  # the label and its exact returns move home
+                was = numerals[j]
+                for i in range(len(kinds)):
+                    if (
+                        plan.sections[i].label == plan.sections[last].label
+                        and numerals[i] == was
+                        and not (plan.sections[i].primes)
+                    ):
+                        numerals[i] = here
+            numerals[last] = here
+        for i, numeral in enumerate(numerals):
+            key = home if numeral == here else key_at(home, numeral)
+            plan.sections[i] = replace(plan.sections[i], key=key)
+
+    def _plan_cadences(self, plan: Plan, kinds: list[str] | None, rng: random.Random) -> None:
+        """A cadence at every phrase end left unplanned: an exact or transposed return repeats its
+        source's; the final one is authentic; the rest are drawn by position and the one before."""
+        before = "start"
+        ends = _cadence_positions(plan)
+        for i, s in enumerate(plan.sections):
+            j = plan.source(i)
+            kind = kinds[i] if kinds else plan.relation(i)
+            source = plan.sections[j] if j is not None and kind in ("exact", "transposed") else None
+            cadences = list(s.cadences) + [""] * (len(ends[i]) - len(s.cadences))
+            for k, where in enumerate(ends[i]):
+                if not cadences[k]:
+                    if where == "final":
+                        cadences[k] = "authentic"
+                    elif source is not None and source.phrase_bars() == s.phrase_bars() and source.cadences[k : k + 1]:
+                        cadences[k] = source.cadences[k] or ""
+                    if not cadences[k]:
+                        cadences[k] = _draw(rng, self._cadence_probs(where, before))
+                before = cadences[k]
+            plan.sections[i] = replace(s, cadences=cadences)
+
+    # -- as data ----------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "fitted": self.fitted,
+            "pieces": self.pieces,
+            "smoothing": dict(self.smoothing),
+            "meters": _sorted(self.meters),
+            "home_keys": _sorted(self.home_keys),
+            "labels": _sorted(self.labels),
+            "fermatas": _sorted(self.fermatas),
+            "cadence_beats": _sorted_table(self.cadence_beats),
+            "forms": _sorted_table(self.forms),
+            "moves": _sorted_table(self.moves),
+            "targets": _sorted(self.targets),
+            "section_bars": _sorted_table(self.section_bars),
+            "splits": _sorted_table(self.splits),
+            "phrase_bars": _sorted_table(self.phrase_bars),
+            "keys": {mode: _sorted_table(t) for mode, t in sorted(self.keys.items())},
+            "cadences": _sorted_table(self.cadences),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "planner") -> PlanModel:
+        if not isinstance(d, dict) or d.get("format") != FORMAT:
+            raise OptionError(f'{where}: not a Cadenza plan model (no "format": "{FORMAT}")')
+        if d.get("version") != VERSION:
+            raise OptionError(f"{where}: plan model version {d.get('version')!r}; this Cadenza reads {VERSION}")
+        try:
+            smoothing = dict(SMOOTHING) | {str(k): float(v) for k, v in d.get("smoothing", {}).items()}
+            return cls(
+                forms=_table(d.get("forms", {})),
+                moves=_table(d.get("moves", {})),
+                targets=_counts(d.get("targets", {})),
+                section_bars=_table(d.get("section_bars", {})),
+                splits=_table(d.get("splits", {})),
+                phrase_bars=_table(d.get("phrase_bars", {})),
+                keys={str(m): _table(t) for m, t in d.get("keys", {}).items() if m in ("major", "minor")},
+                cadences=_table(d.get("cadences", {})),
+                home_keys=_counts(d.get("home_keys", {})),
+                meters=_counts(d.get("meters", {})),
+                labels=_counts(d.get("labels", {})),
+                fermatas=_counts(d.get("fermatas", {})),
+                cadence_beats=_table(d.get("cadence_beats", {})),
+                smoothing=smoothing,
+                pieces=int(d.get("pieces", 0)),
+                fitted=dict(d.get("fitted", {})),
+            )
+        except (AttributeError, TypeError, ValueError) as e:
+            raise OptionError(f"{where}: a damaged plan model ({type(e).__name__}: {e})") from None
+
+    def summary(self) -> list[str]:
+        """A few lines on what the model learned, for its card."""
+
+        def top(counts: Counts, n: int = 5) -> str:
+            total = sum(counts.values()) or 1.0
+            ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+            return ", ".join(f"{t} {c / total:.0%}" for t, c in ranked)
+
+        moves: Counts = {}
+        for counts in self.moves.values():
+            for t, c in counts.items():
+                moves[t] = moves.get(t, 0.0) + c
+        lines = [
+            f"pieces: {self.pieces}; meters: {top(self.meters)}",
+            f"forms: {top(self.forms.get('*', {}), 6)}",
+            f"new sections' bars: {top(self.section_bars.get('*', {}))}",
+            f"phrase bars: {top(self.phrase_bars.get('*', {}))}",
+            f"moves after the first section: {top(moves, 7)}",
+        ]
+        for mode, table in sorted(self.keys.items()):
+            keys: Counts = {}
+            for counts in table.values():
+                for t, c in counts.items():
+                    keys[t] = keys.get(t, 0.0) + c
+            lines.append(f"keys of inner sections in {mode} pieces (exact returns left out): {top(keys, 6)}")
+        for where in CADENCE_POSITIONS:
+            cad: Counts = {}
+            for row, counts in self.cadences.items():
+                if row.startswith(f"{where}|"):
+                    for t, c in counts.items():
+                        cad[t] = cad.get(t, 0.0) + c
+            lines.append(f"cadences, {where}: {top(cad, 6)}")
+        return lines
+
+
+def form_shape(plan: Plan) -> str:
+    """The plan's sections as 'A8 A8 B8 A'8 B8@': labels (upper case), primes, bars, and '@' on
+    a transposed return; keys, phrases and cadences left out."""
+    words = []
+    for i, s in enumerate(plan.sections):
+        moved = "@" if plan.relation(i) == "transposed" else ""
+        words.append(s.label.upper() + "'" * s.primes + str(s.bars) + moved)
+    return " ".join(words)
+
+
+_SHAPE = re.compile(r"([A-Z][A-Z_]*)('*)(\d+)(@?)")
+
+
+def parse_shape(text: str) -> tuple[list[Section], list[str]]:
+    """(sections, the kind of each: new, exact, varied, transposed) of a form_shape string."""
+    sections: list[Section] = []
+    kinds: list[str] = []
+    for word in text.split():
+        m = _SHAPE.fullmatch(word)
+        if not m:
+            raise OptionError(f"a damaged plan model: form {text!r}")
+        label, primes, bars, moved = m.groups()
+        first = all(s.label != label for s in sections)
+        sections.append(Section(label, int(bars), primes=len(primes)))
+        kinds.append("new" if first else "varied" if primes else "transposed" if moved else "exact")
+    return sections, kinds
+
+
+def _shape_bars(text: str) -> int:
+    return sum(s.bars for s in parse_shape(text)[0])
+
+
+def _label(n: int) -> str:
+    """A, B, ... Z, AA, AB, ..."""
+    out = ""
+    n += 1
+    while n:
+        n, r = divmod(n - 1, 26)
+        out = chr(ord("A") + r) + out
+    return out
+
+
+def _sorted(counts: Counts) -> dict:
+    return {
+        k: (int(v) if float(v).is_integer() else v) for k, v in sorted(counts.items(), key=lambda kv: _order(kv[0]))
+    }
+
+
+def _order(key: str) -> tuple:
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in key.replace("+", "|").split("|"))
+
+
+def _sorted_table(table: Table) -> dict:
+    return {row: _sorted(c) for row, c in sorted(table.items(), key=lambda kv: _order(kv[0]))}
+
+
+def _counts(d: dict) -> Counts:
+    if not isinstance(d, dict):
+        raise TypeError("counts must be an object")
+    out = {str(k): float(v) for k, v in d.items()}
+    if any(v < 0 for v in out.values()):
+        raise ValueError("a negative count")
+    return out
+
+
+def _table(d: dict) -> Table:
+    if not isinstance(d, dict):
+        raise TypeError("a table must be an object")
+    return {str(row): _counts(c) for row, c in d.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# fitting, files, and completing a plan
+
+
+def fit(plans: Iterable[Plan], fitted: dict | None = None) -> PlanModel:
+    """A plan model counted from analyzed pieces; `fitted` records how (command, data, ...)."""
+    model = PlanModel(fitted=dict(fitted or {}))
+    for plan in plans:
+        model.add(plan)
+    if not model.pieces:
+        raise OptionError("no plans to fit a plan model on")
+    return model
+
+
+def without_pickup(plan: Plan) -> Plan:
+    """The plan of a piece that begins with a pickup, as the analyzer reads it (the pickup fills
+    a bar of its own, so the first phrase holds one bar more than it is heard to), with that bar
+    taken off its first phrase: plans count whole bars from the first downbeat."""
+    first = plan.sections[0]
+    phrases = first.phrase_bars()
+    if phrases[0] < 2:
+        return plan
+    phrases = [phrases[0] - 1] + phrases[1:]
+    out = deepcopy(plan)
+    out.sections[0] = replace(first, bars=first.bars - 1, phrases=phrases if first.phrases else [])
+    return out
+
+
+def path_of(where: str | Path) -> Path:
+    """planner.json in a model folder, or the file itself."""
+    p = Path(where)
+    return p / FILE if p.is_dir() or p.suffix.lower() != ".json" else p
+
+
+def save(model: PlanModel, where: str | Path, force: bool = False) -> Path:
+    """Write planner.json into a folder (or to a .json path), whole or not at all."""
+    from cadenza.io.files import atomic_write
+
+    text = json.dumps(model.to_dict(), indent=1) + "\n"
+    return atomic_write(path_of(where), text.encode(), force=force)
+
+
+def load(where: str | Path) -> PlanModel:
+    """The plan model in a model folder (its planner.json) or a .json file."""
+    path = path_of(where)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError(path, "no plan model here (planner.json)") from None
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise InputError(path, f"cannot read it as a plan model ({type(e).__name__})") from None
+    return PlanModel.from_dict(data, str(path))
+
+
+def form_statistics(plans: Sequence[Plan]) -> dict[str, float]:
+    """What a set of plans does, to set drawn plans beside analyzed ones: sections per piece,
+    bars per section and per phrase, the shares of sections that return an earlier one (exact,
+    varied, transposed) or stand in another key than the home key (of all sections, and of
+    those between the first and the last), and the shares of phrase ends by cadence."""
+    sections = [(p, i) for p in plans for i in range(len(p.sections))]
+    phrases = [b for p in plans for s in p.sections for b in s.phrase_bars()]
+    ends = [c for p in plans for _, c in p.phrase_ends()]
+    n, m, e = max(len(sections), 1), max(len(phrases), 1), max(len(ends), 1)
+    relations = [p.relation(i) for p, i in sections]
+    inside = [(p, i) for p, i in sections if 0 < i < len(p.sections) - 1]
+    out = {
+        "pieces": float(len(plans)),
+        "sections_per_piece": len(sections) / max(len(plans), 1),
+        "bars_per_section": sum(p.sections[i].bars for p, i in sections) / n,
+        "bars_per_phrase": sum(phrases) / m,
+        "exact_returns": relations.count("exact") / n,
+        "varied_returns": relations.count("varied") / n,
+        "transposed_returns": relations.count("transposed") / n,
+        "away_from_home": sum(1 for p, i in sections if (p.key_of(i) or p.key) != p.key) / n,
+        "away_inside": sum(1 for p, i in inside if (p.key_of(i) or p.key) != p.key) / max(len(inside), 1),
+    }
+    for c in CADENCES:
+        out[f"cadence_{c}"] = ends.count(c) / e
+    return {k: round(v, 4) for k, v in out.items()}
+
+
+def of_model(directory: str | Path) -> PlanModel | None:
+    """The plan model beside a model (its folder's planner.json), or None when it has none."""
+    path = Path(directory) / FILE
+    return load(path) if path.exists() else None
+
+
+def complete(plan: Plan, model: PlanModel, seed: int = 0) -> Plan:
+    """The plan with what it leaves out planned by `model` (see the module docstring): the home
+    key, section keys when no section names one, phrases, and cadences. What is given stays.
+    The same seed gives the same plan."""
+    rng = random.Random(seed)
+    out = deepcopy(plan)
+    if out.key is None:
+        given = [s.key for s in out.sections if s.key is not None]
+        out.key = out.sections[-1].key or (given[0] if given else model.draw_key(rng))
+    try:
+        meter = str(parse_meter(out.meter)) if out.meter else None
+    except MusicError as e:
+        raise OptionError(str(e)) from None
+    if out.cadence_beat is None:
+        out.cadence_beat = model.usual_cadence_beat(meter or model.usual_meter())
+    model._plan_phrases(out, meter or model.usual_meter(), rng)
+    kinds = [out.relation(i) for i in range(len(out.sections))]
+    if all(s.key is None for s in out.sections):
+        model._plan_keys(out, kinds, rng)
+        kinds = [out.relation(i) for i in range(len(out.sections))]
+    model._plan_cadences(out, kinds, rng)
+    out.check("plan")
+    return out

@@ -1,0 +1,323 @@
+"""The planner (cadenza.plan.planner) and `cadenza plan` / `cadenza train-planner`
+(cadenza.cli.plan): a plan model fitted on hand-made plans, then drawn from."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import replace
+
+import pytest
+
+from cadenza.cli.main import main
+from cadenza.errors import OptionError
+from cadenza.plan import planner
+from cadenza.plan.form import Plan, Section, load_plan, parse_form
+from cadenza.score import Key, Meter, parse_key
+
+
+def _plan(form: str, key: str, meter: str = "6/8", phrases=(4, 4), cadences=("half", "authentic"), keys=None) -> Plan:
+    plan = parse_form(form)
+    plan.key, plan.meter = parse_key(key), meter
+    for i, s in enumerate(plan.sections):
+        k = parse_key(keys[i]) if keys and keys[i] else None
+        plan.sections[i] = replace(s, phrases=list(phrases), cadences=list(cadences), key=k)
+    return plan
+
+
+def _aabb_corpus(n: int = 12) -> list[Plan]:
+    tonics = ["G major", "D major", "A major", "E minor", "C major", "A minor"]
+    return [_plan("A8 A8 B8 B8", tonics[i % len(tonics)]) for i in range(n)]
+
+
+@pytest.fixture(scope="module")
+def aabb() -> planner.PlanModel:
+    return planner.fit(_aabb_corpus())
+
+
+def test_relations_read_keys_as_roman_numerals():
+    g, a = parse_key("G major"), parse_key("A minor")
+    assert planner.relation(g, parse_key("D major")) == "V"
+    assert planner.relation(g, parse_key("E minor")) == "vi"
+    assert planner.relation(g, parse_key("G minor")) == "i"
+    assert planner.relation(a, parse_key("C major")) == "III"
+    assert planner.relation(a, parse_key("E minor")) == "v"
+    assert planner.relation(parse_key("C major"), parse_key("Bb major")) == "bVII"
+    for home in (g, a):
+        for numeral in planner.relations(home.mode):
+            assert planner.relation(home, planner.key_at(home, numeral)) == numeral
+    assert len(set(planner.relations("major"))) == 24
+
+
+def test_moves_of_a_plan():
+    plan = _plan("A8 A8 B8 A'8 C4 B8", "G major")
+    plan.sections[5] = replace(plan.sections[5], key=parse_key("D major"))
+    assert planner.moves_of(plan) == [("new", 0), ("repeat", 0), ("new", 0), ("return'", 1), ("new", 0), ("return@", 2)]
+    plan = _plan("A4 B4 C4 B4 A4", "G major")
+    assert [t for _, t in planner.moves_of(plan)] == [0, 0, 0, 2, 1]
+
+
+@pytest.mark.parametrize("bars", [1, 7, 16, 24, 32, 37, 64, 200])
+def test_sampled_plans_have_exactly_the_bars_asked(aabb, bars):
+    for seed in range(5):
+        plan = aabb.sample(bars, seed=seed)
+        assert plan.bars == bars
+        assert all(sum(s.phrase_bars()) == s.bars for s in plan.sections)
+        assert all(len(s.cadences) == len(s.phrase_bars()) and all(s.cadences) for s in plan.sections)
+        assert plan.phrase_ends()[-1][1] == "authentic"  # the final cadence
+        assert plan.key_of(len(plan.sections) - 1) == plan.key_of(0) == plan.key  # home at both ends
+        plan.check()
+
+
+def test_same_seed_same_plan_other_seeds_vary():
+    model = planner.fit(
+        _aabb_corpus()
+        + [_plan("A8 B8 A8 C8", "F major"), _plan("A4 B4 A4 B4 C4", "D minor", phrases=(4,), cadences=("authentic",))]
+    )
+    with pytest.raises(OptionError, match="do not add up"):
+        planner.fit([_plan("A4 B4", "C major", phrases=(4, 4))])
+    assert model.sample(32, seed=3).to_dict() == model.sample(32, seed=3).to_dict()
+    assert model.sample(40, seed=3).to_dict() == model.sample(40, seed=3).to_dict()
+    assert len({json.dumps(model.sample(40, seed=s).to_dict()) for s in range(12)}) > 3
+
+
+def test_an_aabb_corpus_gives_aabb_forms(aabb):
+    forms = [aabb.sample(32, seed=s).form() for s in range(20)]
+    assert sum(f == "A8 A8 B8 B8" for f in forms) >= 16, forms
+    # longer than any piece it learned from: the chain of moves repeats each new strain
+    for s in range(10):
+        plan = aabb.sample(48, key=parse_key("D major"), seed=s)
+        sections = plan.sections
+        assert all(x.bars == 8 for x in sections), plan.form()
+        repeats = sum(1 for a, b in zip(sections, sections[1:]) if a.label == b.label)
+        assert repeats >= 2, plan.form()
+        assert all(s.phrases == [4, 4] for s in sections)
+
+
+def test_a_form_twice_as_long_keeps_its_phrases(aabb):
+    """64 bars from 32-bar pieces: mostly their form with every section twice as long, each
+    section's phrases taken twice (not one 16-bar phrase split anew)."""
+    plans = [aabb.sample(64, seed=s) for s in range(10)]
+    stretched = [p for p in plans if p.form() == "A16 A16 B16 B16"]
+    assert len(stretched) >= 5, [p.form() for p in plans]
+    assert all(s.phrases == [4, 4, 4, 4] for p in stretched for s in p.sections)
+
+
+def test_what_the_corpus_does_with_keys_and_cadences():
+    """B strains in the dominant (major) or relative major (minor), half then authentic cadences."""
+    corpus = [_plan("A8 A8 B8 A8", "G major", keys=[None, None, "D major", None]) for _ in range(10)]
+    corpus += [_plan("A8 A8 B8 A8", "A minor", keys=[None, None, "C major", None]) for _ in range(10)]
+    model = planner.fit(corpus)
+    for key, other in (("G major", "D major"), ("A minor", "C major")):
+        plans = [model.sample(32, key=parse_key(key), seed=s) for s in range(20)]
+        assert sum(p.sections[2].key == parse_key(other) for p in plans) >= 16
+        assert sum(p.sections[0].cadences == ["half", "authentic"] for p in plans) >= 14
+    plan = model.sample(32, key=parse_key("Eb major"), seed=1)
+    assert plan.form() in ("A8 A8 B8@Bb A8", "A8 A8 B8 A8"), plan.form()
+
+
+def test_home_key_and_meter_default_to_the_corpus(aabb):
+    plan = aabb.sample(16, seed=0)
+    assert plan.meter == "6/8" and plan.key is not None
+    assert plan.key in {parse_key(k) for k in ("G major", "D major", "A major", "E minor", "C major", "A minor")}
+    assert aabb.sample(16, meter="3/4", key=parse_key("F major"), seed=0).meter == "3/4"
+    assert aabb.sample(16, meter=Meter(0.0, 2, 4), seed=0).meter == "2/4"
+
+
+def test_impossible_lengths_are_refused(aabb):
+    for bars in (0, -3, 1001):
+        with pytest.raises(OptionError):
+            aabb.sample(bars, seed=0)
+    with pytest.raises(OptionError):
+        planner.fit([])
+
+
+def test_dict_round_trip_and_file(aabb, tmp_path):
+    d = aabb.to_dict()
+    assert json.loads(json.dumps(d)) == d
+    again = planner.PlanModel.from_dict(json.loads(json.dumps(d)))
+    assert again.to_dict() == d
+    assert again.sample(32, seed=5).to_dict() == aabb.sample(32, seed=5).to_dict()
+    path = planner.save(aabb, tmp_path)
+    assert path == tmp_path / "planner.json"
+    assert planner.load(tmp_path).to_dict() == d
+    with pytest.raises(Exception, match="exists"):
+        planner.save(aabb, tmp_path)
+    planner.save(aabb, tmp_path, force=True)
+    assert planner.of_model(tmp_path).to_dict() == d  # type: ignore[union-attr]
+    assert planner.of_model(tmp_path / "elsewhere") is None
+    for bad in ({}, {"format": "cadenza-planner", "version": 99}, {**d, "moves": [1, 2]}):
+        with pytest.raises(OptionError):
+            planner.PlanModel.from_dict(bad)
+
+
+def test_complete_fills_what_a_form_leaves_out(aabb):
+    given = parse_form("A8 A8 B8 B8")
+    plan = planner.complete(given, aabb, seed=1)
+    assert plan.form().split("@")[0].startswith("A8 A8 B8 B8") and plan.bars == 32
+    assert plan.key is not None
+    assert all(s.phrases == [4, 4] and all(s.cadences) for s in plan.sections)
+    assert plan.sections[-1].cadences[-1] == "authentic"
+    assert given.sections[0].phrases == []  # the given plan is left as it was
+    # given keys, phrases and cadences stay; a cadence given for one phrase stays on the last
+    given = parse_form("A8 B8@D A8")
+    given.key = parse_key("G major")
+    given.sections[0] = replace(given.sections[0], cadences=["half"])
+    given.sections[1] = replace(given.sections[1], phrases=[2, 6])
+    plan = planner.complete(given, aabb, seed=2)
+    assert plan.sections[0].cadences[-1] == "half" and len(plan.sections[0].cadences) == 2
+    assert plan.sections[1].phrases == [2, 6] and plan.key_of(1) == parse_key("D major")
+    assert plan.key_of(0) == plan.key_of(2) == parse_key("G major")
+    assert plan.sections[2].phrases == plan.sections[0].phrases
+    assert planner.complete(given, aabb, seed=2).to_dict() == plan.to_dict()
+
+
+def test_complete_plans_keys_with_the_model():
+    corpus = [_plan("A8 B8 A8", "C major", keys=[None, "G major", None]) for _ in range(10)]
+    model = planner.fit(corpus)
+    plans = [planner.complete(parse_form("A8 B8 A8"), model, seed=s) for s in range(10)]
+    assert sum(p.relation(1) == "new" and p.key_of(1) != p.key for p in plans) >= 8
+
+
+def test_without_pickup():
+    plan = _plan("A9 A8", "G major", phrases=(4, 4))
+    plan.sections[0] = replace(plan.sections[0], phrases=[5, 4])
+    fixed = planner.without_pickup(plan)
+    assert fixed.form() == "A8 A8" and fixed.sections[0].phrases == [4, 4]
+    assert plan.form() == "A9 A8"
+
+
+def test_counts_drive_the_draw_not_a_table():
+    """Two corpora, two habits: the model follows its data (a test that fails for a fixed table)."""
+    rondo = planner.fit([_plan("A4 B4 A4 C4 A4", "C major", phrases=(4,), cadences=("authentic",))] * 8)
+    binary = planner.fit([_plan("A8 A8 B8 B8", "C major")] * 8)
+    assert rondo.sample(20, seed=0).form() == "A4 B4 A4 C4 A4"
+    assert binary.sample(20, seed=0).form() != "A4 B4 A4 C4 A4"
+    long = rondo.sample(36, seed=4)
+    labels = [s.label for s in long.sections]
+    assert labels.count("A") >= 3 and all(s.bars == 4 for s in long.sections), long.form()
+
+
+# -- the command line ---------------------------------------------------------------------------
+
+
+def _cli(capsys, *args: str) -> tuple[int, str, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as e:
+        code = int(e.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture()
+def model_dir(tmp_path, aabb):
+    folder = tmp_path / "tunes"
+    folder.mkdir()
+    (folder / "model.json").write_text("{}")
+    planner.save(aabb, folder)
+    return folder
+
+
+def test_cli_prints_a_plan_and_writes_it(capsys, model_dir, tmp_path):
+    code, out, err = _cli(capsys, "plan", "--model", str(model_dir), "--bars", "32", "--seed", "3", "--key", "G")
+    assert code == 0, err
+    assert out.startswith("form ") and "key G major" in out and "bars 25-32" in out
+    assert "seed 3" in err
+    again = _cli(capsys, "plan", "--model", str(model_dir), "--bars", "32", "--seed", "3", "--key", "G")
+    assert again[1] == out
+    target = tmp_path / "plan.toml"
+    code, out2, err = _cli(capsys, "plan", "--model", str(model_dir), "--bars", "32", "--seed", "3", "--key", "G",
+                           "--out", str(target))  # fmt: skip
+    assert code == 0 and out2 == out
+    written = load_plan(target)
+    assert written.bars == 32 and written.describe() == out.rstrip("\n")
+    code, _, err = _cli(capsys, "plan", "--model", str(model_dir), "--seed", "3", "--out", str(target))
+    assert code == 2 and "exists" in err and len(err.strip().splitlines()) == 1
+    code, _, err = _cli(capsys, "plan", "--model", str(model_dir), "--seed", "4", "--out", str(target), "--force")
+    assert code == 0
+    target_json = tmp_path / "plan.json"
+    assert _cli(capsys, "plan", "--model", str(model_dir), "--seed", "4", "--out", str(target_json))[0] == 0
+    assert load_plan(target_json).to_dict() == load_plan(target).to_dict()
+
+
+def test_cli_completes_a_form(capsys, model_dir):
+    code, out, err = _cli(capsys, "plan", "--model", str(model_dir), "--form", "A8 B8 A8@D B", "--meter", "3/4",
+                          "--key", "G major", "--cadences", "half", "--seed", "1")  # fmt: skip
+    assert code == 0, err
+    assert out.startswith("form A8 B8 A8@D B8\nkey G major  meter 3/4")
+    assert "bars 1-8  G major  new  phrases 4 (" in out and "4 (half)" in out.splitlines()[2]
+    assert "transposed of A" in out
+    code, _, err = _cli(capsys, "plan", "--model", str(model_dir), "--form", "A8 B8", "--bars", "32")
+    assert code == 2 and "16 bars" in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_refuses_a_model_without_a_planner(capsys, tmp_path):
+    folder = tmp_path / "bare"
+    folder.mkdir()
+    (folder / "model.json").write_text("{}")
+    code, out, err = _cli(capsys, "plan", "--model", str(folder), "--bars", "32")
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "no plan model" in lines[0] and "train-planner" in lines[0], err
+    code, _, err = _cli(capsys, "plan", "--model", "no-such-model-here")
+    assert code == 2 and "no model named" in err and len(err.strip().splitlines()) == 1
+    (folder / "planner.json").write_text("{not json")
+    code, _, err = _cli(capsys, "plan", "--model", str(folder))
+    assert code == 2 and "plan model" in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_train_planner_fits_on_a_folder(capsys, tmp_path, monkeypatch):
+    """train-planner reads a folder, analyzes each piece and writes planner.json; the analyzer
+    is replaced here by one that returns a fixed form, so that only the command is tested."""
+    from cadenza.io.midi import write_midi
+    from conftest import melody
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(6):
+        write_midi(melody(bars=4, low=60 + i), data / f"t{i}.mid")
+
+    class Found:
+        def __init__(self, score):
+            self.plan = _plan("A2 A2", "C major", phrases=(2,), cadences=("authentic",))
+
+    import cadenza.plan.analyze as analyze
+
+    monkeypatch.setattr(analyze, "analyze", Found)
+    out = tmp_path / "model"
+    code, stdout, err = _cli(capsys, "train-planner", "--data", str(data), "--out", str(out), "--valid-percent", "0",
+                             "--license", "CC0", "--quiet")  # fmt: skip
+    assert code == 0, err
+    assert stdout.strip() == str(out / "planner.json")
+    model = planner.load(out)
+    assert model.pieces == 6 and model.fitted["license"] == "CC0" and model.fitted["data"] == str(data)
+    assert "train-planner" in model.fitted["command"]
+    assert model.forms == {"*": {"A2 A2": 6}, "6/8": {"A2 A2": 6}}
+    assert model.sample(4, seed=0).bars == 4
+    assert "held_out_check" not in model.fitted
+    code, _, err = _cli(capsys, "train-planner", "--data", str(data), "--out", str(out), "--quiet")
+    assert code == 2 and "exists" in err
+    code, _, err = _cli(capsys, "train-planner", "--data", str(data), "--out", str(out), "--valid-percent", "50",
+                        "--force")  # fmt: skip
+    assert code == 0, err
+    check = planner.load(out).fitted["held_out_check"]
+    assert check["held_out"]["pieces"] >= 1 and check["held_out"]["exact_returns"] == 0.5
+    assert "held out" in err and "exact_returns" in err
+
+
+def test_drawn_numbers_do_not_depend_on_global_random_state(aabb):
+    random.seed(1)
+    a = aabb.sample(32, seed=9).to_dict()
+    random.seed(2)
+    assert aabb.sample(32, seed=9).to_dict() == a
+
+
+def test_label_case_follows_the_corpus():
+    corpus = [_plan("a2 a2 b2 c2 d2", "C major", phrases=(2,), cadences=("half",)) for _ in range(6)]
+    model = planner.fit(corpus)
+    forms = [model.sample(10, seed=s).form() for s in range(10)]
+    assert all(f == f.lower() for f in forms) and forms.count("a2 a2 b2 c2 d2") >= 5, forms
+    plan = model.sample(10, seed=0)
+    assert isinstance(plan.sections[0], Section) and isinstance(plan.key, Key)
