@@ -189,8 +189,9 @@ def _cadence(c: Constraints, grid: Grid, key: Key, kind: str, approach: int, arr
         before = (before[0], line_before) if before is not None and line_before is not None else None
 
     if before is not None and approach >= 0:
-        # one voice of a melody sings a note of the chord before; its arrival is its cadence
-        _narrow(c, grid, range(approach, approach + 1), before[0], before[1], None)
+        # the chord before: struck on its beat (the voices of a choir may pass on through it);
+        # a lone melody keeps to it for the whole beat, its last note before the cadence included
+        _narrow(c, grid, range(approach, arrival if nv == 1 else approach + 1), before[0], before[1], None)
     _narrow(c, grid, range(arrival, arrival + hold), end[0], end[1], melody)
     if nv > 2:  # complete chords: the last upper voice sings the third where no voice above does
         if before is not None and approach >= 0:
