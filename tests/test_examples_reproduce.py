@@ -11,7 +11,7 @@ import pytest
 from cadenza.io import read_score, write_score
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-GENERATED = sorted(p for p in EXAMPLES.glob("*.json") if json.loads(p.read_text())["command"] == "generate")
+GENERATED = sorted(p for p in EXAMPLES.glob("*.json") if json.loads(p.read_text()).get("command") == "generate")
 
 
 @pytest.mark.slow
@@ -38,7 +38,7 @@ def test_generated_example_is_byte_identical(record, tmp_path):
     assert out.read_bytes() == record.with_suffix(".mid").read_bytes()
 
 
-HARMONIZED = sorted(p for p in EXAMPLES.glob("*.json") if json.loads(p.read_text())["command"] == "harmonize")
+HARMONIZED = sorted(p for p in EXAMPLES.glob("*.json") if json.loads(p.read_text()).get("command") == "harmonize")
 
 
 @pytest.mark.slow
