@@ -77,11 +77,11 @@ def test_phrase_ends_carry_their_cadences_and_fermatas():
             if before is not None:
                 assert _sounding(bass, beat - 1) % 12 == before[0], (seed, kind)
                 assert any(_sounding(p, beat - 1) % 12 == 6 for p in score.parts), (seed, kind)  # V's F#
-            # the cadence chord is held under its fermata (half a bar in 4/4)
+            # the cadence chord is held under its fermata (one beat)
             assert all(_sounding(p, beat + 1) == _sounding(p, beat) for p in score.parts), (seed, kind)
 
 
-def test_a_section_in_another_key_keeps_to_it_after_a_pivot_bar():
+def test_a_section_in_another_key_keeps_to_it_after_a_pivot_beat():
     c = hub.load("chorales", expect="voices")
     plan = with_options(parse_form("a2 b2 c2"), "C G C", "authentic authentic authentic")
     score = c.generate(plan=plan, seed=5)
@@ -114,3 +114,27 @@ def test_a_cadence_may_arrive_on_beat_three_as_bachs_mostly_do():
     root = cadence_progression(key, "half")[1][0]
     assert _sounding(score.parts[-1], 6.0) % 12 == root
     assert all(_sounding(p, 6.5) == _sounding(p, 6.0) for p in score.parts)  # held under the fermata
+
+
+def test_a_free_ending_is_free_with_a_plan_too_and_a_planned_piece_is_plain_data():
+    import json
+
+    c = hub.load("folk", expect="voices")
+    plan = parse_form("A2 A2@D")
+    closed = c.generate(plan=plan, key="G major", meter="4/4", seed=3)
+    free = c.generate(plan=plan, key="G major", meter="4/4", seed=3, final_cadence=False)
+    last = lambda s: [n for n in s.parts[0].notes if n.start_beats >= 12]  # noqa: E731
+    assert [n.pitch % 12 for n in last(closed)] == [2]  # the close: one whole note, D, the last section's tonic
+    assert len(last(free)) > 1 or last(free)[0].duration_beats < 4
+    json.dumps(closed.to_dict())  # numbers, not numpy's: the record and the caches take it
+
+
+def test_a_return_in_the_other_mode_keeps_to_its_scale_and_a_varied_one_moves_with_its_key():
+    c = hub.load("folk", expect="voices")
+    minor = scale(parse_key("A minor"))
+    for seed in (1, 2):
+        score = c.generate(plan=parse_form("A4 B4 A4@a"), key="C major", meter="4/4", seed=seed)
+        assert {n.pitch % 12 for n in score.parts[0].notes if 32 <= n.start_beats < 44} <= minor, seed
+    score = c.generate(plan=parse_form("A4 B4 A'4@F"), key="C major", meter="4/4", seed=1)
+    bars = bar_notes(score)
+    assert bars[8] == shifted(bars[0], 5)  # the varied return's first half, moved into F

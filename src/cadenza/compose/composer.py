@@ -119,10 +119,8 @@ class Composer:
         if plan is not None:
             grid = Grid(self.tokenizer.config.n_voices, self.tokenizer.config.steps_per_beat, meter)
             with_fermatas = plan.fermatas if plan.fermatas is not None else self.plan_fermatas()
-            marks = plan_constraints(plan, key, grid, constraints, with_fermatas)
+            marks = plan_constraints(plan, key, grid, constraints, with_fermatas, final_cadence)
             constraints.start_on_downbeat = True  # sections are whole bars: a pickup would shift every return
-            if not final_cadence:
-                constraints.final_cadence = False
         tokens = generate_tokens(
             self.model,
             self.tokenizer,

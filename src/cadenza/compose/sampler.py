@@ -260,7 +260,7 @@ def generate_tokens(
                     fixed = c.fixed.get((step, v))
                     echo = c.echoes.get((step, v))
                     if fixed is None and echo is not None and not echo.rhythm_only:
-                        fixed = _echoed(played[echo.source, v], sung[echo.source, v], echo, sounding[v])
+                        fixed = _echoed(int(played[echo.source, v]), int(sung[echo.source, v]), echo, sounding[v])
                     if fixed is not None:
                         t = fixed
                     else:
@@ -277,8 +277,8 @@ def generate_tokens(
                                 sounding[v],
                                 (step, v) in c.hold_only,
                                 echo,
-                                played[src, v],
-                                sung[src, v],
+                                int(played[src, v]),
+                                int(sung[src, v]),
                             )
                         need = c.thirds.get(step)
                         if need and v == nv - 2 and not any(p is not None and p % 12 in need for p in sounding[:v]):

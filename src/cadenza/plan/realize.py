@@ -10,13 +10,17 @@ the plan narrows its choices.
 - **Varied returns** (A') copy the first half of the section; in the second half every voice
   keeps the rhythm of the first time (an onset where it had one, a held note where it held),
   and the top voice stays within a fourth of its old pitches, so the contour is kept while the
-  notes are new.
-- **Cadences.** At each phrase end the chord on the last bar's downbeat, and the beat before it,
-  are narrowed to the cadence's chords in the section's key (theory.cadence_progression): the
-  bass on the chord's root, the upper voices on its notes, the top voice on the cadence's
-  melodic degrees. With fermatas (chorale style) the cadence chord is held (half a bar in duple
-  meters, the whole bar in triple ones) under a fermata; the rest of the bar is free for the
-  next phrase's upbeat.
+  notes are new. A return in the other mode (A in C major, A@a) is varied throughout: rhythm
+  and outline, moved to the new tonic, with the new key's notes. A return in another key,
+  varied or not, moves by the shift between the keys.
+- **Cadences.** At each phrase end the chord on the plan's cadence beat of the phrase's last bar
+  (Plan.cadence_beat, quarter-note beats from 1; the downbeat when unset, and always for the
+  piece's close), and the beat before it, are narrowed to the cadence's chords in the
+  section's key (theory.cadence_progression): the bass on the chord's root, the upper voices
+  on its notes, the top voice on the cadence's melodic degrees (a lone melody: on degrees that
+  tell the cadence, theory.melody_cadence), the last upper voice on the chord's third when no
+  voice above sings it. With fermatas (chorale style) the cadence chord is held one counted
+  beat under a fermata; the rest of the bar is free for the next phrase's upbeat.
 - **Keys.** A section in another key than the home key keeps to that key's scale; its first beat
   keeps to the notes both keys share (the pivot chord), so the change is prepared, and the
   phrase end's cadence in the new key, its dominant with the leading tone, confirms it. The
@@ -84,8 +88,11 @@ class Marks:
     repeats: list[Repeat]
 
 
-def plan_constraints(plan: Plan, key: Key, grid: Grid, c: Constraints, fermatas: bool) -> Marks:
-    """Add the plan's returns, cadences and keys to `c` (in place); return the notation marks."""
+def plan_constraints(
+    plan: Plan, key: Key, grid: Grid, c: Constraints, fermatas: bool, final_cadence: bool = True
+) -> Marks:
+    """Add the plan's returns, cadences and keys to `c` (in place); return the notation marks.
+    Without `final_cadence` (--free-ending) the last phrase is left to the model."""
     nv, spb = grid.n_voices, grid.steps_per_bar
     total = plan.bars * spb
     if c.step_cells is None:
@@ -121,6 +128,10 @@ def plan_constraints(plan: Plan, key: Key, grid: Grid, c: Constraints, fermatas:
         if fermatas:
             fermata_beats.append(arrival / grid.steps_per_beat)
         cadence = cadence or ("authentic" if last else "")
+        if last and not final_cadence:
+            cadence = "none"
+        if last:  # an authentic close is also the sampler's own final cadence, which completes the chord
+            c.final_cadence = cadence == "authentic"
         if not cadence or cadence == "none":
             continue
         i = section_of_end[n]
@@ -133,8 +144,6 @@ def plan_constraints(plan: Plan, key: Key, grid: Grid, c: Constraints, fermatas:
                 line = approach // spb * spb
                 since = line if line - starts[i] * spb >= plan.sections[i].bars * spb // 2 else approach
                 free.setdefault(i, []).append(range(max(since, starts[i] * spb), (bar + 1) * spb))
-        if last:  # an authentic close is also the sampler's own final cadence, which completes the chord
-            c.final_cadence = cadence == "authentic"
         hold = round(hold_beats(grid.meter) * grid.steps_per_beat) if fermatas else 1
         if last:
             hold = total - arrival
@@ -145,11 +154,13 @@ def plan_constraints(plan: Plan, key: Key, grid: Grid, c: Constraints, fermatas:
         if j is None:
             continue
         relation = plan.relation(i)
-        shift = transposition(keys[j], keys[i]) if relation == "transposed" else 0
+        shift = transposition(keys[j], keys[i])  # a varied return in another key moves too
         src0, dst0 = starts[j] * spb, starts[i] * spb
         n_steps = min(s.bars, plan.sections[j].bars) * spb
         end = dst0 + n_steps
         half = dst0 + (n_steps // spb // 2) * spb if relation == "varied" else end
+        if keys[i].mode != keys[j].mode:  # in the other mode a copy would keep the old one: rhythm and outline
+            half = dst0
         for step in range(dst0, end):
             if any(step in window for window in free.get(i, [])):
                 continue
