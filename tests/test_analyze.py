@@ -242,3 +242,19 @@ def test_cli_default_stem_and_bad_input(tmp_path, monkeypatch, capsys):
     capsys.readouterr()
     (tmp_path / "junk.mid").write_bytes(b"not a midi file")
     one_line_error(run_cli("analyze", str(tmp_path / "junk.mid"), "--out", str(tmp_path / "x")), "junk.mid")
+
+
+def test_a_pickup_piece_is_planned_from_its_first_downbeat():
+    """The analyzer's plan is one generate --plan can realize (planned pieces open on the
+    downbeat): the bar the pickup sits in comes off the first phrase, so AA stays exact."""
+    from cadenza.plan.analyze import analyze
+    from cadenza.score import Key, Meter, Note, Part, Score
+
+    tune = [62, 64, 66, 67, 69, 67, 66, 64, 62, 64, 66, 64, 62, 61, 62, 62]  # 4 bars of quarters
+    notes = [Note(57, 3.0, 1.0)]  # the pickup
+    for rep in range(2):
+        for i, p in enumerate(tune):
+            notes.append(Note(p, 4.0 + 16 * rep + i, 1.0))
+    score = Score(parts=[Part("Melody", 73, False, notes)], meters=[Meter(0.0, 4, 4)], keys=[Key(0.0, 2, "major")])
+    plan = analyze(score).plan
+    assert plan.bars == 8 and plan.form().split()[:2] == ["A4", "A4"], plan.form()

@@ -179,14 +179,6 @@ def test_complete_plans_keys_with_the_model():
     assert sum(p.relation(1) == "new" and p.key_of(1) != p.key for p in plans) >= 8
 
 
-def test_without_pickup():
-    plan = _plan("A9 A8", "G major", phrases=(4, 4))
-    plan.sections[0] = replace(plan.sections[0], phrases=[5, 4])
-    fixed = planner.without_pickup(plan)
-    assert fixed.form() == "A8 A8" and fixed.sections[0].phrases == [4, 4]
-    assert plan.form() == "A9 A8"
-
-
 def test_counts_drive_the_draw_not_a_table():
     """Two corpora, two habits: the model follows its data (a test that fails for a fixed table)."""
     rondo = planner.fit([_plan("A4 B4 A4 C4 A4", "C major", phrases=(4,), cadences=("authentic",))] * 8)

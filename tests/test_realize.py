@@ -138,3 +138,13 @@ def test_a_return_in_the_other_mode_keeps_to_its_scale_and_a_varied_one_moves_wi
     score = c.generate(plan=parse_form("A4 B4 A'4@F"), key="C major", meter="4/4", seed=1)
     bars = bar_notes(score)
     assert bars[8] == shifted(bars[0], 5)  # the varied return's first half, moved into F
+
+
+def test_a_continued_prompt_keeps_its_repeats():
+    from cadenza.score import Meter, Note, Part, Score
+
+    c = hub.load("folk", expect="voices")
+    bar = [Note(67, 0.0, 1.0), Note(69, 1.0, 1.0), Note(71, 2.0, 1.0), Note(67, 3.0, 1.0)]
+    notes = [Note(x.pitch, x.start_beats + 4 * k, 1.0) for k in range(4) for x in bar]
+    prompt = Score(parts=[Part("Melody", 73, False, notes)], meters=[Meter(0.0, 4, 4)], repeats=[Repeat(0.0, 8.0)])
+    assert c.continue_score(prompt, bars=2, seed=1).repeats == [Repeat(0.0, 8.0)]

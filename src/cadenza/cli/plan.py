@@ -121,7 +121,6 @@ def train_planner(
     from cadenza.io.files import check_writable
     from cadenza.plan import planner
     from cadenza.plan.analyze import analyze
-    from cadenza.score import pickup_start
 
     if not 0 <= valid_percent < 100:
         raise OptionError(f"--valid-percent {valid_percent}: give 0 to 99")
@@ -151,7 +150,7 @@ def train_planner(
                 progress(what, i, len(pieces))
                 try:
                     found = analyze(piece.score).plan
-                    plans.append(planner.without_pickup(found) if pickup_start(piece.score) > 0 else found)
+                    plans.append(found)  # a pickup's bar is already off its first phrase
                 except CadenzaError as e:
                     failed += 1
                     refused.append(f"{piece.id}: {e}")

@@ -257,6 +257,7 @@ class Composer:
                 else f"Cadenza ({self.name} model)"
             ),
             fermatas_beats=list(prompt.fermatas_beats),
+            repeats=list(prompt.repeats),
         )
 
     @property

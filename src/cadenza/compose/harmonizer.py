@@ -224,6 +224,7 @@ class Harmonizer:
                     f"Melody: {melody.composer or melody.title or 'unknown'}; harmonized by Cadenza ({self.name} model)"
                 ),
                 fermatas_beats=list(melody.fermatas_beats),
+                repeats=list(melody.repeats),
             )
             out.append(
                 Written(
@@ -370,6 +371,7 @@ class Harmonizer:
                 title=f"{score.title or source} · bars {first}-{last} rewritten · seed {seed + i}",
                 composer=score.composer or f"Cadenza ({self.name} model)",
                 fermatas_beats=list(score.fermatas_beats),
+                repeats=list(score.repeats),
             )
             out.append(Written(result, {"seed": seed + i, "parallels_left": len(parallels(g))}))
         return out

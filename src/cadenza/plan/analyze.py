@@ -177,20 +177,25 @@ def analyze(score: Score) -> Analysis:
                 pkey, cadence = _related_cadence(span, pkey, at, melody, sounding, score)
             phrases.append(Phrase(s, e, at, pkey, cadence, phrase_labels[i]))
 
-    sections = []
+    # the plan counts whole bars from the first downbeat: a pickup's bar comes off the first phrase
+    trim = 1 if pickup and spans[0][1] - spans[0][0] >= 2 else 0
+    sections: list[Section] = []
     labels: dict[int, str] = {}
     for gi, (g, (source, rel, _)) in enumerate(zip(groups, relations)):
         root = gi if source is None else _root(relations, gi)
         if root not in labels:
             labels[root] = _letters(len(labels))
         skey = section_keys[gi]
+        cut = trim if gi == 0 else 0
+        length = spans[g[-1]][1] - spans[g[0]][0] - cut
+        earlier = next((x for x in sections if x.label == labels[root]), None)
         sections.append(
             Section(
                 label=labels[root],
-                bars=spans[g[-1]][1] - spans[g[0]][0],
-                primes=1 if rel == "varied" else 0,
+                bars=length,
+                primes=1 if rel == "varied" or (earlier is not None and earlier.bars != length) else 0,
                 key=None if skey == home else skey,
-                phrases=[spans[i][1] - spans[i][0] for i in g],
+                phrases=[spans[i][1] - spans[i][0] - (cut if k == 0 else 0) for k, i in enumerate(g)],
                 cadences=[phrases[i].cadence for i in g],
             )
         )

@@ -215,6 +215,11 @@ class Plan:
         "form" and "relation" are written for readers and ignored: the sections say it all."""
         if not isinstance(d, dict) or not isinstance(d.get("sections"), list) or not d["sections"]:
             raise OptionError(f"{where}: a plan needs a list of sections, each with a label and bars")
+        unknown = sorted(set(d) - _PLAN_FIELDS)
+        if unknown:
+            raise OptionError(f"{where}: unknown field {unknown[0]!r}; a plan has {', '.join(sorted(_PLAN_FIELDS))}")
+        if d.get("fermatas") is not None and not isinstance(d["fermatas"], bool):
+            raise OptionError(f"{where}: fermatas must be true or false, not {d['fermatas']!r}")
         try:
             key = parse_key(str(d["key"])) if d.get("key") else None
             meter = str(parse_meter(str(d["meter"]))) if d.get("meter") else None
@@ -224,6 +229,20 @@ class Plan:
         for n, item in enumerate(d["sections"], 1):
             if not isinstance(item, dict) or "label" not in item:
                 raise OptionError(f"{where}: section {n} needs a label")
+            unknown = sorted(set(item) - _SECTION_FIELDS)
+            if unknown:
+                raise OptionError(
+                    f"{where}: section {n}: unknown field {unknown[0]!r}; a section has "
+                    f"{', '.join(sorted(_SECTION_FIELDS))}"
+                )
+            for name, kind, what in (
+                ("bars", int, "a whole number of bars"),
+                ("phrases", list, "a list of bars"),
+                ("cadences", list, "a list of cadences"),
+                ("density", (int, float), "a number"),
+            ):
+                if item.get(name) is not None and (not isinstance(item[name], kind) or isinstance(item[name], bool)):
+                    raise OptionError(f"{where}: section {n}: {name} must be {what}, not {item[name]!r}")
             label, primes = _split_primes(str(item["label"]), f"{where}: section {n}")
             try:
                 s = Section(
@@ -252,8 +271,20 @@ class Plan:
         return plan
 
     def check(self, where: str = "plan") -> None:
-        if self.cadence_beat is not None and not 1 <= self.cadence_beat <= 16:
-            raise OptionError(f"{where}: cadence_beat {self.cadence_beat:g}: give the beat of the bar, from 1")
+        if self.cadence_beat is not None:
+            bar_beats = parse_meter(self.meter).bar_beats if self.meter else 16
+            if not 1 <= self.cadence_beat < bar_beats + 1:
+                raise OptionError(
+                    f"{where}: cadence_beat {self.cadence_beat:g}: give a beat of the bar, from 1 "
+                    f"(quarter notes{f', at most {bar_beats:g} in {self.meter}' if self.meter else ''})"
+                )
+        for n, s in enumerate(self.sections):
+            j = self.source(n)
+            if j is not None and not s.primes and s.bars != self.sections[j].bars:
+                raise OptionError(
+                    f"{where}: section {n + 1} returns {s.label} in {s.bars} bars, but {s.label} has "
+                    f"{self.sections[j].bars}: give it {self.sections[j].bars}, or mark it varied ({s.label}')"
+                )
         for n, s in enumerate(self.sections, 1):
             if s.bars < 1:
                 raise OptionError(f"{where}: section {n} ({s.name}) needs at least 1 bar")
@@ -270,6 +301,10 @@ class Plan:
                 raise OptionError(f"{where}: section {n}: dynamics {s.dynamics!r}; give one of {', '.join(DYNAMICS)}")
             if s.density is not None and not 0 < s.density <= 4:
                 raise OptionError(f"{where}: section {n}: density {s.density:g}; give a number above 0, at most 4")
+
+
+_PLAN_FIELDS = {"key", "meter", "fermatas", "cadence_beat", "form", "sections"}  # "form": written for readers
+_SECTION_FIELDS = {"label", "bars", "relation", "key", "phrases", "cadences", "dynamics", "density"}
 
 
 def _split_primes(text: str, where: str) -> tuple[str, int]:
@@ -334,8 +369,15 @@ def with_options(plan: Plan, keys: str | None, cadences: str | None) -> Plan:
     if keys:
         words = keys.replace(",", " ").split()
         if len(words) != len(sections):
-            raise OptionError(f"--keys names {len(words)} keys for {len(sections)} sections; give one per section")
-        sections = [replace(s, key=parse_section_key(w)) for s, w in zip(sections, words)]
+            named = f"{len(words)} key{'s' if len(words) != 1 else ''}"
+            raise OptionError(f"--keys names {named} for {len(sections)} sections; give one per section")
+        given = [parse_section_key(w) for w in words]
+        for n, (s, k) in enumerate(zip(sections, given), 1):
+            if s.key is not None and s.key != k:
+                raise OptionError(f"section {n} ({s.name}) is in {s.key} by the form, but --keys gives {k}")
+        if plan.key is not None and given[0] != plan.key and plan.sections[0].key is None:
+            raise OptionError(f"the plan's home key is {plan.key}, but --keys begins in {given[0]}")
+        sections = [replace(s, key=k) for s, k in zip(sections, given)]
     if cadences:
         words = cadences.replace(",", " ").split()
         if len(words) > len(sections):

@@ -55,7 +55,7 @@ cadence given for a section of one phrase stays on its last phrase once it is sp
 
 Fitting (`cadenza train-planner`, cadenza.cli.plan) analyzes each training piece of a corpus
 (the pieces a model's run held out for validation are left out by the same hash of their ids)
-and takes the bar a pickup fills off the first phrase (`without_pickup`).
+(whose plans count whole bars from the first downbeat: a pickup's bar is off the first phrase).
 
     from cadenza.plan import planner
     model = planner.load("models/folk")               # the folder or its planner.json
@@ -770,20 +770,6 @@ def fit(plans: Iterable[Plan], fitted: dict | None = None) -> PlanModel:
     if not model.pieces:
         raise OptionError("no plans to fit a plan model on")
     return model
-
-
-def without_pickup(plan: Plan) -> Plan:
-    """The plan of a piece that begins with a pickup, as the analyzer reads it (the pickup fills
-    a bar of its own, so the first phrase holds one bar more than it is heard to), with that bar
-    taken off its first phrase: plans count whole bars from the first downbeat."""
-    first = plan.sections[0]
-    phrases = first.phrase_bars()
-    if phrases[0] < 2:
-        return plan
-    phrases = [phrases[0] - 1] + phrases[1:]
-    out = deepcopy(plan)
-    out.sections[0] = replace(first, bars=first.bars - 1, phrases=phrases if first.phrases else [])
-    return out
 
 
 def path_of(where: str | Path) -> Path:
