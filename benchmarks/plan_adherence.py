@@ -33,7 +33,7 @@ from cadenza.compose import composer
 from cadenza.plan.analyze import analyze, cadence_at, section_key
 from cadenza.plan.form import Plan
 from cadenza.plan.similarity import bar_notes, best_shift, jaccard
-from cadenza.score import Score
+from cadenza.score import Score, pickup_start
 
 MODELS = {"folk": 32, "chorales": 16}  # bars per piece
 REAL = {"folk": "oneills,ryans", "chorales": "bach-chorales"}
@@ -43,6 +43,9 @@ def section_margin(score: Score, plan: Plan) -> tuple[float, float] | None:
     """(mean similarity of same-label section pairs, of different-label pairs), bar by bar over
     the shorter section; None when the piece has no pair of one kind."""
     bars = bar_notes(score)
+    # an analyzed piece with a pickup: its plan counts from the first downbeat, the score's bar 1
+    skip = 1 if pickup_start(score) > 0 and len(bars) > plan.bars else 0
+    bars = bars[skip:]
     starts = plan.starts()
     same, other = [], []
     for i, j in combinations(range(len(plan.sections)), 2):
