@@ -56,7 +56,7 @@ def test_a_varied_return_keeps_the_first_half_and_the_rhythm():
     assert bars[8:10] == bars[0:2]
     onsets = lambda b: sorted(t for t, _, _ in bars[b])  # noqa: E731
     assert onsets(10) == onsets(2)  # bar 11, the last, is the final cadence's
-    assert any(bars[b] != bars[b - 8] for b in (10, 11)), "a varied return rewrites some notes"
+    assert bars[10] != bars[2], "a varied return rewrites some notes"  # (bar 11 is the piece's close)
     assert bars[12] == bars[4]  # the last B's last two bars are the piece's close
 
 

@@ -285,8 +285,11 @@ def dominant_seventh(key: Key) -> frozenset[int]:
 
 def cadence_chords(key: Key) -> list[tuple[int, frozenset[int]]]:
     """(bass pitch class, chord pitch classes) of the two chords a phrase closes on: the tonic
-    triad over the tonic and the dominant seventh chord over the dominant."""
-    return [(key.tonic, tonic_triad(key)), ((key.tonic + 7) % 12, dominant_seventh(key))]
+    triad over the tonic and the dominant seventh chord over the dominant (the authentic
+    cadence's two chords, cadence_progression)."""
+    before, end, _ = cadence_progression(key, "authentic")
+    assert before is not None
+    return [end, before]
 
 
 def triad(key: Key, degree: int) -> frozenset[int]:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from cadenza.plan.constraints import PITCH_CLASSES as _PITCH_CLASSES
 from cadenza.score import Key
 from cadenza.theory import cadence_chords
-from cadenza.tokenize.cells import N_CELL, REST
-
-_PITCH_CLASSES = (np.arange(N_CELL) - 1) % 12  # of each cell (meaningless for REST)
+from cadenza.tokenize.cells import REST
 
 
 def plan_cadence(allowed: np.ndarray, steps: range, melody_pitch: int, key: Key, final: bool) -> None:

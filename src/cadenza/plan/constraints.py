@@ -50,7 +50,8 @@ class Constraints:
     thirds: dict[int, frozenset[int]] = field(default_factory=dict)  # step -> a chord third someone must sing
 
 
-_PITCH_CLASSES = (np.arange(N_CELL) - 1) % 12  # of each cell (meaningless for REST)
+PITCH_CLASSES = (np.arange(N_CELL) - 1) % 12  # of each cell (meaningless for REST)
+_PITCH_CLASSES = PITCH_CLASSES
 
 
 def allowed_cells(ranges: list[tuple[int, int]], pitch_classes: frozenset[int] | None = None) -> np.ndarray:

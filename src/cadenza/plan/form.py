@@ -5,8 +5,7 @@ returns an earlier one. Readable and writable as text (the form string, TOML, JS
     a2 a2 b2 c2 d2     a chorale in bar form: the Stollen (a) repeats, then the Abgesang
     A8 B8 A'8          a varied return: A's rhythm and outline, part of its notes rewritten
     A8 B8 A8@D         a transposed return: A again, moved into D major (@d: D minor)
-    A8 B A             a section's length may be left out: a returning label keeps its length,
-                       a new one is planned
+    A8 B8 A            a returning label's length may be left out: it keeps its first length
 
 Each section holds one or more phrases (bars and the cadence that ends each). A section's
 relation to an earlier one follows from its label:

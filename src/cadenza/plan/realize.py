@@ -36,13 +36,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cadenza.plan.constraints import PITCH_CLASSES as _PITCH_CLASSES
 from cadenza.plan.constraints import Constraints, Echo
 from cadenza.plan.form import Plan
 from cadenza.score import Key, Meter, Repeat
 from cadenza.theory import beat_beats, cadence_progression, melody_cadence, scale
 from cadenza.tokenize.cells import N_CELL, REST
 
-_PITCH_CLASSES = (np.arange(N_CELL) - 1) % 12  # of each cell (meaningless for REST)
 VARIED_REACH = 5  # semitones a varied return's top voice may move from its first pitches
 
 
@@ -65,12 +65,6 @@ class Grid:
 
     def bar(self, b: int) -> range:
         return range(b * self.steps_per_bar, (b + 1) * self.steps_per_bar)
-
-
-def hold_beats(meter: Meter) -> float:
-    """How long a cadence chord under a fermata is held: one counted beat (a quarter in 4/4, a
-    dotted quarter in 6/8), as Bach's fermata chords mostly are; the voices go on after it."""
-    return beat_beats(meter)
 
 
 def transposition(source: Key, target: Key) -> int:
@@ -144,7 +138,7 @@ def plan_constraints(
                 line = approach // spb * spb
                 since = line if line - starts[i] * spb >= plan.sections[i].bars * spb // 2 else approach
                 free.setdefault(i, []).append(range(max(since, starts[i] * spb), (bar + 1) * spb))
-        hold = round(hold_beats(grid.meter) * grid.steps_per_beat) if fermatas else 1
+        hold = grid.steps_per_beat_unit if fermatas else 1  # a fermata chord is held one counted beat
         if last:
             hold = total - arrival
         _cadence(c, grid, k, cadence, approach, arrival, hold)
