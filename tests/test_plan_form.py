@@ -80,3 +80,15 @@ def test_a_bad_plan_file_is_refused_naming_the_file(tmp_path, text, says):
     with pytest.raises(InputError, match=says) as e:
         load_plan(path)
     assert str(e.value).startswith(str(path)) and "\n" not in str(e.value)
+
+
+def test_a_dash_leaves_a_section_as_the_form_has_it():
+    plan = with_options(parse_form("A4 B4@d A4 C4"), "- - G D", "- half")
+    assert [str(plan.key_of(i)) if plan.key_of(i) else None for i in range(4)][1:] == [
+        "D minor",
+        "G major",
+        "D major",
+    ]
+    assert [s.cadences for s in plan.sections] == [[], ["half"], [], []]
+    with pytest.raises(OptionError, match="by the form"):
+        with_options(parse_form("A4 B4@d"), "- D", None)

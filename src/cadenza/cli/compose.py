@@ -57,9 +57,13 @@ def generate(
         help="the form: sections as LABEL[']BARS[@KEY], e.g. 'A8 A8 B8 B8', 'a2 a2 b2 c2 d2', \"A8 B8 A'8\" "
         "(varied return), 'A8 B8 A8@D' (transposed return); sets the length",
     ),
-    keys: Optional[str] = typer.Option(None, help="one key per section of --form, e.g. 'C G a C' (lower case: minor)"),
+    keys: Optional[str] = typer.Option(
+        None, help="one key per section of --form, e.g. 'C G a C' (lower case: minor; '-': as the form has it)"
+    ),
     cadences: Optional[str] = typer.Option(
-        None, help="the cadence ending each section, in order: authentic (perfect), imperfect, half, plagal, deceptive"
+        None,
+        help="the cadence ending each section, in order: authentic (perfect), imperfect, half, plagal, deceptive, "
+        "none ('-' or fewer than sections: planned)",
     ),
     plan: Optional[Path] = typer.Option(
         None, help="a plan file (TOML or JSON, as `cadenza analyze` and `cadenza plan` write), instead of --form"

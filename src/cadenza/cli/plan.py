@@ -48,7 +48,9 @@ def plan(
     form: Optional[str] = typer.Option(
         None, help="sections to keep, e.g. 'A8 A8 B8 B8' or \"A8 B8 A'8@D\": what it leaves out is planned"
     ),
-    keys: Optional[str] = typer.Option(None, help="with --form: each section's key, e.g. 'G D e G'"),
+    keys: Optional[str] = typer.Option(
+        None, help="with --form: each section's key, e.g. 'G D e G' ('-': as the form has it)"
+    ),
     cadences: Optional[str] = typer.Option(
         None, help="with --form: the cadence ending each section, e.g. 'half authentic'"
     ),

@@ -362,26 +362,32 @@ def parse_form(text: str, default_bars: int | None = None) -> Plan:
 
 
 def with_options(plan: Plan, keys: str | None, cadences: str | None) -> Plan:
-    """The plan with --keys (one per section, 'C G a C') and --cadences (the cadence ending
-    each section, in order; fewer than sections leaves the rest planned)."""
+    """The plan with --keys (one per section, 'C G a C'; '-' keeps a section as the form has it,
+    in its @KEY or the home key) and --cadences (the cadence ending each section, in order;
+    '-', or fewer than sections, leaves the rest planned)."""
     sections = list(plan.sections)
     if keys:
         words = keys.replace(",", " ").split()
         if len(words) != len(sections):
             named = f"{len(words)} key{'s' if len(words) != 1 else ''}"
-            raise OptionError(f"--keys names {named} for {len(sections)} sections; give one per section")
-        given = [parse_section_key(w) for w in words]
+            raise OptionError(
+                f"--keys names {named} for {len(sections)} sections; give one per section ('-': as the form has it)"
+            )
+        given = [None if w == "-" else parse_section_key(w) for w in words]
         for n, (s, k) in enumerate(zip(sections, given), 1):
-            if s.key is not None and s.key != k:
+            if k is not None and s.key is not None and s.key != k:
                 raise OptionError(f"section {n} ({s.name}) is in {s.key} by the form, but --keys gives {k}")
-        if plan.key is not None and given[0] != plan.key and plan.sections[0].key is None:
-            raise OptionError(f"the plan's home key is {plan.key}, but --keys begins in {given[0]}")
-        sections = [replace(s, key=k) for s, k in zip(sections, given)]
+        first = given[0]
+        if plan.key is not None and first is not None and first != plan.key and plan.sections[0].key is None:
+            raise OptionError(f"the plan's home key is {plan.key}, but --keys begins in {first}")
+        sections = [replace(s, key=k if k is not None else s.key) for s, k in zip(sections, given)]
     if cadences:
         words = cadences.replace(",", " ").split()
         if len(words) > len(sections):
             raise OptionError(f"--cadences names {len(words)} cadences for {len(sections)} sections")
         for n, w in enumerate(words):
+            if w == "-":
+                continue
             s = sections[n]
             planned = list(s.cadences) + [""] * (len(s.phrase_bars()) - len(s.cadences))
             planned[-1] = parse_cadence(w)
