@@ -74,7 +74,8 @@ def load_set(
 def measure_set(pieces, progress: Callable[[int, int], None] | None = None) -> tuple[list[dict], list[str]]:
     """([each piece's measures, with its "structure" (cadenza.evaluate.structure)], skipped lines)."""
     measured, skipped = [], []
-    analyze = structure.analyzer()
+    from cadenza.plan.analyze import analyze
+
     for i, (pid, score) in enumerate(pieces):
         if progress:
             progress(i, len(pieces))

@@ -14,8 +14,8 @@ Per piece:
   - `bar_varied`: are neither, but have similarity >= VARIED (0.5) with an earlier bar at the
     best shift: at least half the notes of the two bars in common.
   A bar is counted once, under the first of these that holds.
-- phrase recurrence, the same for phrases: the analyzer's (cadenza.plan.analyze) when it is
-  there and finds some, else consecutive windows of PHRASE_BARS (4) bars. A phrase of L bars
+- phrase recurrence, the same for phrases: the analyzer's (cadenza.plan.analyze) when one is
+  given and finds some, else consecutive windows of PHRASE_BARS (4) bars. A phrase of L bars
   recurs when an earlier span of L bars (any start, ending before the phrase begins) has every
   bar equal to it (`phrase_exact`), every bar equal at one common nonzero shift
   (`phrase_transposed`), or a mean bar similarity at the best shifts >= VARIED
@@ -29,7 +29,7 @@ Per piece:
   between the similarity curve L of generated music and L^ of the real (training) music. Per
   piece: the piece's curve against the reference set's mean curve, over the distances both have
   (a reference piece against the mean of the other reference pieces).
-- cadence rates (when the analyzer is there): the shares of the piece's phrase ends whose
+- cadence rates (when an analyzer is given): the shares of the piece's phrase ends whose
   cadence is authentic, imperfect, half, plagal, deceptive or none (cadenza.plan.form.CADENCES).
 
 Per set: each measure's mean over pieces and its 10th-90th percentile; for the reference these
@@ -80,15 +80,6 @@ def _cadence_names() -> tuple[str, ...]:
     from cadenza.plan.form import CADENCES
 
     return tuple(CADENCES)
-
-
-def analyzer() -> Callable[[Score], Any] | None:
-    """cadenza.plan.analyze.analyze, or None while that module is missing or broken."""
-    try:
-        from cadenza.plan.analyze import analyze
-    except Exception:  # any failure to import means: measure without it
-        return None
-    return analyze
 
 
 def pair_matrices(bars: list[BarNotes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
