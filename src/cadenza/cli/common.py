@@ -115,6 +115,15 @@ FREE_ENDING = typer.Option(
     False, "--free-ending", help="do not end on the tonic chord (by default the last bar opens on it)"
 )
 SCALE = typer.Option(None, "--scale", help="keep every written note in this key's scale, e.g. 'D minor'")
+SECTION_KEYS = typer.Option(
+    None, "--keys", help="one key per section of --form, e.g. 'C G a C' (lower case: minor; '-': as the form has it)"
+)
+SECTION_CADENCES = typer.Option(
+    None,
+    "--cadences",
+    help="the cadence ending each section of --form, in order: authentic (perfect), imperfect, half, plagal, "
+    "deceptive, none ('-' or fewer than sections: planned)",
+)
 RANGES = typer.Option([], "--range", help="a voice's range, e.g. alto=G3-C5 (repeatable)")
 FIXES = typer.Option(
     [],

@@ -15,6 +15,8 @@ from cadenza.cli.common import (
     FREE_ENDING,
     RANGES,
     SCALE,
+    SECTION_CADENCES,
+    SECTION_KEYS,
     about_file,
     key_for_scale,
     output_stems,
@@ -57,14 +59,8 @@ def generate(
         help="the form: sections as LABEL[']BARS[@KEY], e.g. 'A8 A8 B8 B8', 'a2 a2 b2 c2 d2', \"A8 B8 A'8\" "
         "(varied return), 'A8 B8 A8@D' (transposed return); sets the length",
     ),
-    keys: Optional[str] = typer.Option(
-        None, help="one key per section of --form, e.g. 'C G a C' (lower case: minor; '-': as the form has it)"
-    ),
-    cadences: Optional[str] = typer.Option(
-        None,
-        help="the cadence ending each section, in order: authentic (perfect), imperfect, half, plagal, deceptive, "
-        "none ('-' or fewer than sections: planned)",
-    ),
+    keys: Optional[str] = SECTION_KEYS,
+    cadences: Optional[str] = SECTION_CADENCES,
     plan: Optional[Path] = typer.Option(
         None, help="a plan file (TOML or JSON, as `cadenza analyze` and `cadenza plan` write), instead of --form"
     ),

@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from cadenza.cli.common import pick_seed, progress_bars, say
+from cadenza.cli.common import SECTION_CADENCES, SECTION_KEYS, pick_seed, progress_bars, say
 
 
 def register(app: typer.Typer) -> None:
@@ -48,17 +48,14 @@ def plan(
     form: Optional[str] = typer.Option(
         None, help="sections to keep, e.g. 'A8 A8 B8 B8' or \"A8 B8 A'8@D\": what it leaves out is planned"
     ),
-    keys: Optional[str] = typer.Option(
-        None, help="with --form: each section's key, e.g. 'G D e G' ('-': as the form has it)"
-    ),
-    cadences: Optional[str] = typer.Option(
-        None, help="with --form: the cadence ending each section, e.g. 'half authentic'"
-    ),
+    keys: Optional[str] = SECTION_KEYS,
+    cadences: Optional[str] = SECTION_CADENCES,
     out: Optional[Path] = typer.Option(None, help="also write the plan to this file: TOML (.toml) or JSON"),
     force: bool = typer.Option(False, help="overwrite --out"),
     quiet: bool = typer.Option(False, help="no messages on stderr"),
 ):
     """Print a plan (form, keys, phrases, cadences) drawn from what a model's corpus does."""
+    from cadenza.compose import composer
     from cadenza.errors import MusicError, OptionError
     from cadenza.plan import planner
     from cadenza.plan.form import parse_form, plan_text, with_options
@@ -67,8 +64,8 @@ def plan(
     seed = pick_seed(seed)
     if (keys or cadences) and not form:
         raise OptionError("--keys and --cadences name each section of a --form; give --form too")
-    if bars is not None and not 1 <= bars <= 1000:
-        raise OptionError(f"--bars {bars}: give at least 1 and at most 1000 bars")
+    if bars is not None:
+        composer.check_bars(bars)
     try:
         key_obj = parse_key(key) if key else None
         meter_text = str(parse_meter(meter)) if meter else None
