@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cadenza.plan.constraints import PITCH_CLASSES as _PITCH_CLASSES
+from cadenza.plan.constraints import PITCH_CLASSES
 from cadenza.score import Key
 from cadenza.theory import cadence_chords
 from cadenza.tokenize.cells import REST
@@ -32,7 +32,7 @@ def _narrow(allowed: np.ndarray, steps: range, melody_pitch: int, chords: list[t
     tones = sorted(set().union(*(c[1] for c in fitting)))
     V = allowed.shape[1]
     for v in range(1, V):
-        ok = np.isin(_PITCH_CLASSES, basses if v == V - 1 else tones)
+        ok = np.isin(PITCH_CLASSES, basses if v == V - 1 else tones)
         ok[REST] = False
         for step in steps:
             narrowed = allowed[step, v] & ok

@@ -51,7 +51,6 @@ class Constraints:
 
 
 PITCH_CLASSES = (np.arange(N_CELL) - 1) % 12  # of each cell (meaningless for REST)
-_PITCH_CLASSES = PITCH_CLASSES
 
 
 def allowed_cells(ranges: list[tuple[int, int]], pitch_classes: frozenset[int] | None = None) -> np.ndarray:
@@ -62,7 +61,7 @@ def allowed_cells(ranges: list[tuple[int, int]], pitch_classes: frozenset[int] |
     for v, (lo, hi) in enumerate(ranges):
         ok = (pitches >= max(lo, 0)) & (pitches <= min(hi, 127))
         if pitch_classes is not None:
-            ok &= np.isin(_PITCH_CLASSES, sorted(pitch_classes))
+            ok &= np.isin(PITCH_CLASSES, sorted(pitch_classes))
         ok[REST] = True
         mask[v] = ok
     return mask

@@ -36,8 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cadenza.plan.constraints import PITCH_CLASSES as _PITCH_CLASSES
-from cadenza.plan.constraints import Constraints, Echo
+from cadenza.plan.constraints import PITCH_CLASSES, Constraints, Echo
 from cadenza.plan.form import Plan
 from cadenza.score import Key, Meter, Repeat
 from cadenza.theory import beat_beats, cadence_progression, melody_cadence, scale
@@ -178,7 +177,7 @@ def plan_constraints(
 
 
 def _keep_to(step_cells: np.ndarray, steps: range, pitch_classes: frozenset[int]) -> None:
-    ok = np.isin(_PITCH_CLASSES, sorted(pitch_classes))
+    ok = np.isin(PITCH_CLASSES, sorted(pitch_classes))
     ok[REST] = True
     step_cells[steps.start : steps.stop] &= ok
 
@@ -228,7 +227,7 @@ def _narrow(
             classes = top
         else:
             classes = chord
-        ok = np.isin(_PITCH_CLASSES, sorted(classes))
+        ok = np.isin(PITCH_CLASSES, sorted(classes))
         ok[REST] = rest
         for step in steps:
             if 0 <= step < total:
