@@ -64,12 +64,36 @@ def name_to_pitch(name: str) -> int:
 # the data types
 
 
+# The articulations a performer reads off a note (Note.marks), as the MusicXML reader finds
+# them (cadenza.io.scores); cadenza.perform.marks plays them:
+# - "staccato", "staccatissimo", "tenuto": a dot, a wedge, a line over the note;
+# - "accent", "marcato": > and ^ (the reader has already made the note louder: one marking
+#   step, two for marcato);
+# - "slur": under a slur and not its last note (played legato into the next);
+# - "slur-end": the last note of a slur (a note ending one slur inside or at the start of
+#   another has both).
+MARKS = ("staccato", "staccatissimo", "tenuto", "accent", "marcato", "slur", "slur-end")
+
+
 @dataclass(frozen=True)
 class Note:
     pitch: int
     start_beats: float
     duration_beats: float
     velocity: int = 80
+    marks: tuple[str, ...] = ()  # articulations, each one of MARKS, in MARKS' order
+
+    @property
+    def end_beats(self) -> float:
+        return self.start_beats + self.duration_beats
+
+
+@dataclass(frozen=True)
+class Pedal:
+    """The sustain pedal held down (MIDI controller 64), like symusic's and pretty_midi's."""
+
+    start_beats: float
+    duration_beats: float
 
     @property
     def end_beats(self) -> float:
@@ -84,6 +108,7 @@ class Part:
     program: int = 0  # General MIDI program, 0 = acoustic grand piano
     is_drum: bool = False
     notes: list[Note] = field(default_factory=list)
+    pedals: list[Pedal] = field(default_factory=list)  # sustain pedal, as a performance plays it
 
 
 @dataclass(frozen=True)
@@ -185,6 +210,8 @@ class Score:
                     )
                 if not 0 <= n.velocity <= 127:
                     raise MusicError(f"velocity {n.velocity} at beat {n.start_beats} is outside 0..127")
+                if any(m not in MARKS for m in n.marks):
+                    raise MusicError(f"unknown mark in {n.marks} at beat {n.start_beats} (known: {', '.join(MARKS)})")
         for t in self.tempos:
             if not t.bpm > 0:
                 raise MusicError(f"tempo {t.bpm} at beat {t.start_beats} is not positive")
@@ -205,7 +232,8 @@ class Score:
                     "name": p.name,
                     "program": p.program,
                     "is_drum": p.is_drum,
-                    "notes": [[n.pitch, n.start_beats, n.duration_beats, n.velocity] for n in p.notes],
+                    "notes": [_note_item(n) for n in p.notes],
+                    **({"pedals": [[q.start_beats, q.duration_beats] for q in p.pedals]} if p.pedals else {}),
                 }
                 for p in self.parts
             ],
@@ -226,11 +254,24 @@ class Score:
                     name=p["name"],
                     program=int(p["program"]),
                     is_drum=bool(p["is_drum"]),
-                    notes=[Note(int(a), float(b), float(c), int(v)) for a, b, c, v in p["notes"]],
+                    notes=[_item_note(item) for item in p["notes"]],
+                    pedals=[Pedal(float(a), float(b)) for a, b in p.get("pedals", [])],
                 )
                 for p in d["parts"]
             ],
         )
+
+
+def _note_item(n: Note) -> list:
+    """A note in JSON: [pitch, start, duration, velocity], and its marks as a 5th item when it
+    has any (so that a score without marks is written as it was before marks existed)."""
+    item: list = [n.pitch, n.start_beats, n.duration_beats, n.velocity]
+    return [*item, list(n.marks)] if n.marks else item
+
+
+def _item_note(item: list) -> Note:
+    marks = tuple(str(m) for m in item[4]) if len(item) > 4 else ()
+    return Note(int(item[0]), float(item[1]), float(item[2]), int(item[3]), marks)
 
 
 # ---------------------------------------------------------------------------------------------

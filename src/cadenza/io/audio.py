@@ -6,6 +6,13 @@ inside pretty_midi's wheel (TimGM6mb.sf2), or the file named by $CADENZA_SOUNDFO
 Debian's /usr/share/sounds/sf2/FluidR3_GM.sf2). Each part plays on the channel the MIDI writer
 gives it, with its own General MIDI program; drum parts use the percussion bank.
 
+The sustain pedal (Part.pedals) is played here, not by the synthesizer: TinySoundFont ignores
+controller 64. A note released while its part's pedal is down sounds on until the pedal comes
+up; one struck again while the pedal still holds it is let go first (note-off, then note-on),
+so that each strike starts one voice. A pedal that comes up and goes straight down again
+(spans that touch) lets go of every note it held. A score without pedals renders exactly as
+it did before pedals existed.
+
 Every command's audio has the same loudness: -16 LUFS integrated (ITU-R BS.1770, measured by
 pyloudnorm), with peaks kept under 0.9, so a harmonization sounds as loud as a generated piece
 whatever its instruments. The audio starts at the first note: a pickup's empty beats (or a
@@ -50,7 +57,7 @@ def render(score: Score, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     PEAK. Deterministic for a Score."""
     import tinysoundfont
 
-    from cadenza.io.midi import DRUM_CHANNEL, part_channels
+    from cadenza.io.midi import DRUM_CHANNEL, part_channels, pedal_spans
 
     synth = tinysoundfont.Synth(samplerate=sample_rate)
     sfid = synth.sfload(str(soundfont_path()))
@@ -65,11 +72,19 @@ def render(score: Score, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
                 synth.program_select(channel, sfid, 0, part.program)
             except RuntimeError:  # a SoundFont without that preset: fall back to the piano
                 synth.program_select(channel, sfid, 0, 0)
+
+        def to_sample(beats: float) -> int:
+            return round(beats_to_seconds(beats, score.tempos) * sample_rate) - lead
+
+        notes = []  # (on, off, pitch, velocity) in samples
         for n in part.notes:
-            on = round(beats_to_seconds(n.start_beats, score.tempos) * sample_rate) - lead
-            off = max(on + 1, round(beats_to_seconds(n.end_beats, score.tempos) * sample_rate) - lead)
-            events.append((on, 1, channel, n.pitch, max(1, n.velocity)))
-            events.append((off, 0, channel, n.pitch, 0))
+            on = to_sample(n.start_beats)
+            notes.append((on, max(on + 1, to_sample(n.end_beats)), n.pitch, max(1, n.velocity)))
+        if part.pedals:
+            notes = sustained(notes, pedal_spans(part.pedals, to_sample))
+        for on, off, pitch, velocity in notes:
+            events.append((on, 1, channel, pitch, velocity))
+            events.append((off, 0, channel, pitch, 0))
     events.sort()
     total = (events[-1][0] if events else 0) + round(TAIL_SECONDS * sample_rate)
     out = np.zeros((total, 2), dtype=np.float32)
@@ -85,6 +100,31 @@ def render(score: Score, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     if total > now:
         _generate(synth, out[now:total])
     return normalize_loudness(out, sample_rate)
+
+
+def sustained(notes: list[tuple[int, int, int, int]], spans: list[tuple[int, int]]) -> list[tuple[int, int, int, int]]:
+    """Notes (on, off, pitch, velocity) as the pedal plays them, `spans` its (down, up) times
+    (sorted, apart: pedal_spans), all in samples. A note released while the pedal is down
+    (down < off < up; released as it goes down or up, it stops) sounds until it comes up. A note
+    that sounds on only by the pedal ends where its key is struck again."""
+    import bisect
+
+    downs = [down for down, _ in spans]
+    result: list[list[int]] = []  # [on, off as played, pitch, velocity, off as written]
+    held: dict[int, list[list[int]]] = {}  # pitch -> its notes that may still sound
+    for on, off, pitch, velocity in sorted(notes):
+        i = bisect.bisect_left(downs, off) - 1  # the last span down before the release
+        played = spans[i][1] if i >= 0 and off < spans[i][1] else off
+        sounding = []
+        for note in held.get(pitch, []):
+            if note[4] <= on < note[1]:  # held by the pedal alone: struck again
+                note[1] = on
+            if note[1] > on:
+                sounding.append(note)
+        note = [on, played, pitch, velocity, off]
+        held[pitch] = [*sounding, note]
+        result.append(note)
+    return [(on, off, pitch, velocity) for on, off, pitch, velocity, _ in result]
 
 
 def normalize_loudness(samples: np.ndarray, sample_rate: int) -> np.ndarray:

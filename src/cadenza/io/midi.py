@@ -5,18 +5,20 @@ bytes we write are exactly the ones chosen here: type 1, 480 ticks per quarter, 
 track 0 with every tempo, meter and key change, then one named track per Part with its
 program at tick 0 and its own channel (drums on channel 10, i.e. channel index 9). A pickup
 is written as a short first bar (pickup_start), keys as spelled (Cb major: 7 flats), track
-names in ASCII where they can be.
+names in ASCII where they can be. A part's sustain pedal is controller 64 on its channel: 127
+down, 0 up.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from cadenza.errors import InputError
 from cadenza.io.files import atomic_write
-from cadenza.score import Key, Meter, Note, Part, Score, Tempo, pickup_start
+from cadenza.score import Key, Meter, Note, Part, Pedal, Score, Tempo, pickup_start
 
 TICKS_PER_QUARTER = 480
 DRUM_CHANNEL = 9  # "channel 10" in General MIDI's 1-based numbering
@@ -76,6 +78,12 @@ def read_midi(path: str | Path) -> Score:
     signatures, tempos and key signatures that cannot be meant (0/0, a zero tempo, 9 sharps)
     are ignored.
 
+    A part's sustain pedal (Part.pedals) comes from its track's controller 64: down at 64 and
+    over, up under 64 (cadenza reads the controller itself: symusic 0.6's Track.pedals starts
+    the first span at tick 0 on any channel but the first). A pedal still down when the file
+    ends is let up at the end of the track's last note. A track with a pedal and no notes (a
+    file that keeps the pedal on a track of its own) gives it to the first part that is not drums.
+
     Raises InputError, one line naming the file and the problem in plain words, for a file that
     is missing, empty or not a Standard MIDI File; that is damaged (truncated, a chunk length
     past the end of the file, undecodable events); that has zero ticks per quarter, SMPTE
@@ -95,21 +103,30 @@ def read_midi(path: str | Path) -> Score:
         raise InputError(path, "zero ticks per quarter")
 
     limit = MAX_BEATS * tpq
-    parts = []
+    parts, spans, last = [], [], 0  # spans: each part's pedal, (down, up) in ticks; last: the last note's end
     for track in midi.tracks:
-        notes = []
+        notes, end = [], 0
         for n in track.notes:
             if not 0 <= n.time <= n.time + n.duration <= limit:
                 raise InputError(path, _absurd_time(n.time, n.duration, tpq))
             notes.append(Note(n.pitch, n.time / tpq, max(n.duration, 1) / tpq, n.velocity))
+            end = max(end, n.time + max(n.duration, 1))
         if notes:
             notes.sort(key=lambda n: (n.start_beats, n.pitch))
             parts.append(Part(track.name.strip(), track.program, bool(track.is_drum), notes))
+            spans.append(_pedal_down(_controller_64(track.controls), end, limit))
+            last = max(last, end)
     if not parts:
         tracks, _ = _walk_chunks(data, ntracks)
         if not tracks:
             raise InputError(path, "no tracks (no MTrk chunk)")
         raise InputError(path, f"no notes (in {_count(len(tracks), 'track')})")
+    pianos = [i for i, p in enumerate(parts) if not p.is_drum]
+    if pianos:
+        apart = [s for chunk in _walk_chunks(data, ntracks)[0] for s in _pedal_apart(chunk, last, limit)]
+        spans[pianos[0]] = merged_spans(spans[pianos[0]] + apart)
+    for part, down in zip(parts, spans):
+        part.pedals = [Pedal(a / tpq, (b - a) / tpq) for a, b in down]
 
     def fits(time: int) -> bool:
         return 0 <= time <= limit
@@ -135,6 +152,112 @@ def read_midi(path: str | Path) -> Score:
     )
     marked = any(m.time == 0 and m.text.strip().lower() == PICKUP_MARKER.lower() for m in midi.markers)
     return pickup_from_short_bar(score, marked=marked)
+
+
+def _controller_64(controls: Any) -> list[tuple[int, int]]:
+    """A symusic track's controller-64 events, (tick, value) in the order of the file."""
+    if not len(controls):
+        return []
+    c = controls.numpy()
+    sustain = c["number"] == 64
+    return list(zip(c["time"][sustain].tolist(), c["value"][sustain].tolist()))
+
+
+def _pedal_down(events: list[tuple[int, int]], end: int, limit: int) -> list[tuple[int, int]]:
+    """Where controller-64 events (tick, value) hold the pedal down, as (down, up) tick spans:
+    down at 64 and over, up under 64 (repeats of either change nothing; so do events past
+    `limit`). A pedal still down at the last event is let up at `end` (the last note's end)
+    if that is later."""
+    spans, down = [], None
+    for tick, value in events:
+        if not 0 <= tick <= limit:
+            continue
+        if value >= 64:
+            if down is None:
+                down = tick
+        elif down is not None:
+            if tick > down:
+                spans.append((down, tick))
+            down = None
+    if down is not None and end > down:
+        spans.append((down, end))
+    return spans
+
+
+def _pedal_apart(chunk: bytes, end: int, limit: int) -> list[tuple[int, int]]:
+    """The pedal spans (down, up) in ticks of a track chunk that plays no notes, each channel's
+    read as _pedal_down does, none for a track with a note. symusic drops a track without notes,
+    its controllers with it, so such a track is walked here; the walk stops quietly at anything
+    it cannot decode (symusic has read the file already)."""
+    by_channel: dict[int, list[tuple[int, int]]] = {}
+    pos, tick, running, size = 0, 0, 0, len(chunk)
+
+    def number() -> int:  # a variable-length quantity
+        nonlocal pos
+        value = 0
+        for _ in range(4):
+            byte = chunk[pos]
+            pos += 1
+            value = value << 7 | byte & 0x7F
+            if byte < 0x80:
+                return value
+        raise IndexError("a variable-length quantity of more than 4 bytes")
+
+    try:
+        while pos < size:
+            tick += number()
+            byte = chunk[pos]
+            if byte == 0xFF:  # meta event: type, length, data
+                pos += 2
+                length = number()
+                pos += length
+                continue
+            if byte in (0xF0, 0xF7):  # sysex: length, data
+                pos += 1
+                length = number()
+                pos += length
+                continue
+            if byte >= 0x80:
+                running = byte
+                pos += 1
+            if not 0x80 <= running < 0xF0:
+                break
+            kind, channel = running & 0xF0, running & 0x0F
+            if kind in (0xC0, 0xD0):  # program change, channel pressure: one data byte
+                pos += 1
+                continue
+            first, second = chunk[pos], chunk[pos + 1]
+            pos += 2
+            if kind == 0x90 and second > 0:
+                return []
+            if kind == 0xB0 and first == 64:
+                by_channel.setdefault(channel, []).append((tick, second))
+    except IndexError:
+        pass
+    return [s for events in by_channel.values() for s in _pedal_down(events, end, limit)]
+
+
+def merged_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """(down, up) spans sorted, those that overlap joined into one; spans that only touch stay
+    apart (the pedal goes up and straight down again)."""
+    result: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if result and a < result[-1][1]:
+            result[-1] = (result[-1][0], max(result[-1][1], b))
+        else:
+            result.append((a, b))
+    return result
+
+
+def pedal_spans(pedals: list[Pedal], time: Callable[[float], int]) -> list[tuple[int, int]]:
+    """A part's pedal as (down, up) in whole units of `time(beats)` (ticks, samples): each span
+    at least one unit long, sorted, overlapping spans joined (merged_spans). Shared by the MIDI
+    writer and the audio renderer."""
+    spans = []
+    for p in pedals:
+        down = time(p.start_beats)
+        spans.append((down, max(time(p.end_beats), down + 1)))
+    return merged_spans(spans)
 
 
 def file_bytes(path: Path) -> bytes:
@@ -338,7 +461,14 @@ def pickup_from_short_bar(score: Score, marked: bool = False) -> Score:
 
     return replace(
         score,
-        parts=[replace(p, notes=[replace(n, start_beats=n.start_beats + shift) for n in p.notes]) for p in score.parts],
+        parts=[
+            replace(
+                p,
+                notes=[replace(n, start_beats=n.start_beats + shift) for n in p.notes],
+                pedals=[replace(q, start_beats=q.start_beats + shift) for q in p.pedals],
+            )
+            for p in score.parts
+        ],
         meters=[replace(real, start_beats=0.0)] + [replace(m, start_beats=m.start_beats + shift) for m in meters[2:]],
         tempos=[replace(t, start_beats=moved(t.start_beats)) for t in score.tempos],
         keys=[replace(k, start_beats=moved(k.start_beats)) for k in score.keys],
@@ -394,14 +524,18 @@ def _part_track(part: Part, channel: int, shift: float = 0.0):
         mido.MetaMessage("track_name", name=_text(part.name)),
         mido.Message("program_change", channel=channel, program=part.program),
     ]
-    events = []  # (tick, order, message); at one tick every note_off (0) before any note_on (1)
+    # (tick, order, message); at one tick: every note_off (0), the pedal up (1), down (2), then note_ons (3)
+    events = []
     for n in part.notes:
         on = _ticks(n.start_beats - shift)
         off = max(_ticks(n.end_beats - shift), on + 1)
         # velocity 0 would read as a note-off, so the quietest note written is velocity 1
         velocity = max(1, n.velocity)
-        events.append((on, 1, mido.Message("note_on", channel=channel, note=n.pitch, velocity=velocity)))
+        events.append((on, 3, mido.Message("note_on", channel=channel, note=n.pitch, velocity=velocity)))
         events.append((off, 0, mido.Message("note_off", channel=channel, note=n.pitch, velocity=0)))
+    for down, up in pedal_spans(part.pedals, lambda beats: _ticks(beats - shift)):
+        events.append((down, 2, mido.Message("control_change", channel=channel, control=64, value=127)))
+        events.append((up, 1, mido.Message("control_change", channel=channel, control=64, value=0)))
     return _track(header, events)
 
 

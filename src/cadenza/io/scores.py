@@ -10,6 +10,11 @@ fall at whole multiples of the bar length, as they do in the notation.
 Repeats (see `music21_to_score` and `_unfold`): a piece is read as played, its repeat signs,
 first and second endings (and D.C., D.S. where music21 reads them) unfolded; each simple repeat
 (a passage played twice, with or without first and second endings) is recorded in Score.repeats.
+
+Markings (see `_markings`): dynamics, hairpins and accents become velocities (VELOCITY's table,
+cadenza.perform.dynamics), accents, staccato, staccatissimo, tenuto and slurs Note.marks, tempo
+words without a number tempos. What a performance cannot play (trills, arpeggios, grace notes,
+"rit." ...) is counted by `unsupported_markings`.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import io
 import re
 import warnings
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
@@ -28,7 +34,8 @@ from typing import Any
 
 from cadenza.errors import InputError
 from cadenza.io.midi import DRUM_CHANNEL, MAX_BEATS, METER_DENOMINATORS, file_bytes, sorted_changes
-from cadenza.score import Key, Meter, Note, Part, Repeat, Score, Tempo
+from cadenza.perform.dynamics import VELOCITY
+from cadenza.score import MARKS, Key, Meter, Note, Part, Repeat, Score, Tempo
 
 # suffix -> (music21 format name, the name users know)
 FORMATS = {
@@ -61,9 +68,34 @@ def read_with_music21(path: str | Path, problems: list[str] | None = None) -> li
     be parsed, holds no notes at all, or has a note beyond MAX_BEATS. music21's own
     warnings are kept off stderr (see `quiet`).
     """
+    path = Path(path)
+    pieces, fmt, _ = _music21_pieces(path)
+    fmt_name = FORMATS[path.suffix.lower()][1]
+    with quiet(), _abc_shortcuts(fmt == "abc"):
+        try:
+            folded: list[str] = []
+            scores = [music21_to_score(piece, unfold=True, problems=folded) for piece in pieces]
+            scores = [score for score in scores if score.parts]
+        except Exception as e:  # music21 raises many kinds (and builds some things lazily)
+            raise InputError(path, _parse_problem(e, fmt_name)) from None
+    if not scores:
+        raise InputError(path, f"no notes in this {fmt_name} file")
+    if problems is not None:
+        problems.extend(f"{path}: {line}" for line in folded)
+    for score in scores:
+        end = score.end_beats
+        if end > MAX_BEATS:
+            raise InputError(path, f"a note ends at beat {end:,.0f}, beyond the {MAX_BEATS:,} beats cadenza reads")
+        score.title = score.title or path.stem
+    return scores
+
+
+def _music21_pieces(path: Path) -> tuple[list, str, bytes]:
+    """The pieces music21 parses from a score file (an ABC file may hold many), after our checks
+    of what it would choke on; with music21's name of its format and the file's bytes. Raises
+    InputError as `read_with_music21` says."""
     from music21 import converter, stream
 
-    path = Path(path)
     if path.suffix.lower() not in FORMATS:
         raise InputError(path, f"not a score file music21 reads (use {', '.join(FORMATS)})")
     fmt, fmt_name = FORMATS[path.suffix.lower()]
@@ -83,21 +115,9 @@ def read_with_music21(path: str | Path, problems: list[str] | None = None) -> li
             else:
                 parsed = converter.parse(path, format=fmt, forceSource=True, storePickle=False)
             pieces = list(parsed.scores) if isinstance(parsed, stream.Opus) else [parsed]
-            folded: list[str] = []
-            scores = [music21_to_score(piece, unfold=True, problems=folded) for piece in pieces]
-            scores = [score for score in scores if score.parts]
         except Exception as e:  # music21 raises many kinds (and builds some things lazily)
             raise InputError(path, _parse_problem(e, fmt_name)) from None
-    if not scores:
-        raise InputError(path, f"no notes in this {fmt_name} file")
-    if problems is not None:
-        problems.extend(f"{path}: {line}" for line in folded)
-    for score in scores:
-        end = score.end_beats
-        if end > MAX_BEATS:
-            raise InputError(path, f"a note ends at beat {end:,.0f}, beyond the {MAX_BEATS:,} beats cadenza reads")
-        score.title = score.title or path.stem
-    return scores
+    return pieces, fmt, data
 
 
 @contextmanager
@@ -428,7 +448,15 @@ def music21_to_score(m21_stream, title: str = "", unfold: bool = False, problems
       names one (else 0); a part on MIDI channel 10 is a drum part.
     - Tied notes become one Note; chords become one Note per pitch; grace notes and unpitched
       percussion are dropped. Transposing instruments are read at sounding pitch.
-    - Meters from TimeSignatures; tempos from MetronomeMarks (120 if none).
+    - Meters from TimeSignatures; tempos from MetronomeMarks (120 if none), and from tempo
+      words without a number ("Allegro", "Andante con moto": a TempoText, or a text direction
+      such as MusicXML's <words>) at music21's number for them (`tempo.defaultTempoValues`),
+      unless a MetronomeMark with a number is in the same bar (see `_tempo_words`); gradual
+      and relative changes ("rit.", "accel.", "più mosso", "Tempo I") are not read.
+    - Markings (see `_markings`): dynamics, hairpins and accents give the velocities; accents,
+      staccato, staccatissimo, tenuto and slurs give Note.marks. A velocity the file gives a
+      note itself (music21's `volume.velocity`, e.g. MusicXML's <note dynamics=...>) wins. A
+      piece without markings is read as before they were read: velocity 80, no marks.
     - Keys from Key objects (modes other than major and minor map by their third: dorian ->
       minor, mixolydian -> major). A bare KeySignature keeps its sharps count and takes its
       mode from one key analysis of the piece (`analyze('key')`). No key signature: no keys.
@@ -474,8 +502,14 @@ def music21_to_score(m21_stream, title: str = "", unfold: bool = False, problems
     meters: list[tuple[int, Any, Meter]] = []
     keys: list[tuple[int, Any, Key]] = []
     fermatas: set[float] = set()
+    flats = [m21_part.flatten() for m21_part in m21_parts]
+    try:
+        marked = _markings(m21_stream, m21_parts, flats)
+    except Exception:  # markings in a shape music21 seldom gives: the notes as they were read before markings
+        marked = {}
+    tempo_words = []  # (part, offset, quarter notes a minute) of tempo words without a number
     for i, m21_part in enumerate(m21_parts):
-        flat = m21_part.flatten()
+        flat = flats[i]
         fermatas.update(
             beats(at)
             for n in flat.notes
@@ -483,8 +517,8 @@ def music21_to_score(m21_stream, title: str = "", unfold: bool = False, problems
             for at in places(i, n.offset)
         )
         seams = played.seams(i) if played is not None else set()
-        pieces = _tied_notes(flat, partial(places, i), seams)
-        notes = [Note(p, beats(start), float(length), vel) for p, start, length, vel in pieces]
+        pieces = _tied_notes(flat, partial(places, i), seams, marked)
+        notes = [Note(p, beats(start), float(length), vel, marks) for p, start, length, vel, marks in pieces]
         if notes:
             notes.sort(key=lambda n: (n.start_beats, n.pitch))
             instrument = m21_part.getInstrument(returnDefault=False)
@@ -496,6 +530,10 @@ def music21_to_score(m21_stream, title: str = "", unfold: bool = False, problems
             bpm = mark.getQuarterBPM()
             if bpm:  # music21's conversion to quarters can leave 110.00000000000001
                 tempos.append((i, mark.offset, Tempo(change_beats(mark.offset), round(float(bpm), 6))))
+        for words in flat.getElementsByClass(("TempoText", "TextExpression")):
+            bpm = _tempo_word(words.text if "TempoText" in words.classes else words.content)
+            if bpm:
+                tempo_words.append((i, words.offset, bpm))
         for ts in flat.getElementsByClass("TimeSignature"):
             if ts.numerator >= 1 and ts.denominator in METER_DENOMINATORS:  # not music21's 9/18 for a tuplet bar
                 meters.append((i, ts.offset, Meter(change_beats(ts.offset), ts.numerator, ts.denominator)))
@@ -508,6 +546,7 @@ def music21_to_score(m21_stream, title: str = "", unfold: bool = False, problems
                 )
             else:
                 bare_signatures.append((i, ks))
+    tempos += _tempo_words(m21_parts, tempos, tempo_words, change_beats)
     if bare_signatures:
         try:
             analysed_mode = m21_stream.analyze("key").mode  # once per piece, only when needed
@@ -896,9 +935,15 @@ def _pickup_shift(m21_parts) -> float:
     return bar - pickup if 0 < pickup < bar else 0.0
 
 
-def _tied_notes(flat, places=None, seams: set[float] | None = None) -> list[tuple[int, Any, Any, int]]:
-    """(pitch, offset, quarter length, velocity) of each sounding note in a flat stream, with
-    notes joined across ties (start, continue..., stop) of the same pitch.
+def _tied_notes(
+    flat, places=None, seams: set[float] | None = None, marked: dict[int, tuple[int, tuple[str, ...]]] | None = None
+) -> list[tuple[int, Any, Any, int, tuple[str, ...]]]:
+    """(pitch, offset, quarter length, velocity, marks) of each sounding note in a flat stream,
+    with notes joined across ties (start, continue..., stop) of the same pitch. A note's
+    velocity is the one music21 gives it, else the one its markings give it (`marked`, by the
+    id of the note, see `_markings`), else 80; its marks are its markings' (none if not given).
+    A note joined across ties keeps the velocity and marks of its first piece, but for its
+    place in a slur, which is its last piece's ("slur-end" when the slur ends on a tied note).
 
     Done here rather than by music21's stripTies, which split in two a start-continue-stop
     chain held in a second voice (in a file music21 itself had written).
@@ -912,7 +957,8 @@ def _tied_notes(flat, places=None, seams: set[float] | None = None) -> list[tupl
 
     seams = seams or set()
     places = places or (lambda offset: [offset])
-    pieces = []  # (offset, pitch, length, tie type, velocity)
+    marked = marked or {}
+    pieces = []  # (offset, pitch, length, tie type, velocity, marks)
     for el in flat.notes:
         if el.duration.isGrace or el.quarterLength <= 0:
             continue
@@ -925,22 +971,26 @@ def _tied_notes(flat, places=None, seams: set[float] | None = None) -> list[tupl
         for n in components:
             velocity = n.volume.velocity if n.volume.velocity is not None else el.volume.velocity
             tie = n.tie.type if n.tie is not None else None
-            velocity = 80 if velocity is None else int(velocity)
-            pieces += [(at, n.pitch.midi, el.quarterLength, tie, velocity) for at in places(el.offset)]
+            by_marks, marks = marked.get(id(n), (80, ()))
+            velocity = by_marks if velocity is None else int(velocity)
+            pieces += [(at, n.pitch.midi, el.quarterLength, tie, velocity, marks) for at in places(el.offset)]
     pieces.sort(key=lambda p: p[0])
 
-    result: list[list] = []  # [pitch, offset, length, velocity]
+    result: list[list] = []  # [pitch, offset, length, velocity, marks]
     open_ties: dict[int, int] = {}  # pitch -> index in result of a note whose tie goes on
-    for offset, pitch, length, tie, velocity in pieces:
+    for offset, pitch, length, tie, velocity, marks in pieces:
         if not 0 <= pitch <= 127:
             continue
         i = open_ties.get(pitch)
         tied = tie in ("stop", "continue") or round(float(offset), 6) in seams
         if tied and i is not None and abs(result[i][1] + result[i][2] - offset) < 1e-6:
             result[i][2] += length
+            if _SLUR_MARKS & set(marks):  # the slur goes on, or ends, where the tied note does
+                kept = [m for m in result[i][4] if m not in _SLUR_MARKS] + [m for m in marks if m in _SLUR_MARKS]
+                result[i][4] = tuple(m for m in MARKS if m in kept)
         else:
             i = len(result)
-            result.append([pitch, offset, length, velocity])
+            result.append([pitch, offset, length, velocity, marks])
         if tie in ("start", "continue"):
             open_ties[pitch] = i
         elif open_ties.get(pitch) == i:
@@ -951,3 +1001,411 @@ def _tied_notes(flat, places=None, seams: set[float] | None = None) -> list[tupl
 def _tonic_name(pitch) -> str:
     """music21's tonic spelling in ours: 'B-' -> 'Bb', 'C#' -> 'C#' (Key keeps it when it fits)."""
     return str(pitch.name).replace("-", "b")
+
+
+# ---------------------------------------------------------------------------------------------
+# markings: what a performer reads off the page beyond the notes
+
+_NO_DYNAMIC = VELOCITY["mf"]  # a part before its first dynamic marking, and a piece without any
+_STEP = 16  # one marking step in VELOCITY (p 49, mp 64, mf 80, f 96): an accent, a hairpin without a goal
+_LEVELS = {
+    **VELOCITY,
+    **{"p" * k: VELOCITY["ppp"] for k in range(4, 7)},
+    **{"f" * k: VELOCITY["fff"] for k in range(4, 7)},
+}
+# sforzandi: an accent on the notes where they stand, in marking steps; the level goes on
+_SFORZANDI = {"sf": 1, "sfz": 1, "fz": 1, "rf": 1, "rfz": 1, "sff": 2, "sffz": 2, "sfffz": 2}
+_FORTE_PIANO = re.compile(r"(s?)(f+)(z?)(p+)")  # fp, sfp, sfpp, fzp: loud where it stands, then soft
+_HAIRPIN_REACH = 4.0  # quarter notes past a hairpin's end where the marking it leads to may stand
+# a music21 articulation's class name -> the marks it gives (those not here are not played)
+_ARTICULATION_MARKS = {
+    "Staccato": ("staccato",),
+    "Staccatissimo": ("staccatissimo",),
+    "Spiccato": ("staccato",),
+    "Tenuto": ("tenuto",),
+    "DetachedLegato": ("staccato", "tenuto"),  # portato: a dot under a line
+    "Accent": ("accent",),
+    "StrongAccent": ("marcato",),
+}
+_ACCENT_STEPS = {"accent": 1, "marcato": 2}
+_SLUR_MARKS = {"slur", "slur-end"}
+
+
+def _markings(m21_stream, m21_parts: list, flats: list) -> dict[int, tuple[int, tuple[str, ...]]]:
+    """The velocity and marks the markings give each written note: id of the music21 Note (a
+    chord's notes each) -> (velocity, marks, in MARKS' order). `flats`: the parts flattened.
+
+    - Dynamics (music21 Dynamic, ppp..fff at VELOCITY's numbers, pppp and beyond as ppp, ffff
+      and beyond as fff) set the level of every later note of their instrument: a part, or the
+      staves of one (music21 reads a MusicXML piano part as two PartStaffs, and a marking under
+      one staff is for both hands, as MuseScore plays it). Before an instrument's first marking
+      it plays mf (80), as a piece without any does.
+    - Sforzandi (sf, sfz, fz, rf, rfz; sff, sffz: two steps) are accents on the notes where they
+      stand (the "accent" mark, "marcato" for two steps); the level goes on unchanged. fp plays
+      the notes where it stands f, then p; sfp, sfpp, fzp: an accent, then p, pp.
+    - Hairpins (Crescendo, Diminuendo) ramp the level linearly over the music they span, from
+      the level where they begin to the next marking (if it stands before the hairpin's end or
+      up to _HAIRPIN_REACH quarters after it, and goes the hairpin's way), else one step (16)
+      up or down; the level reached holds until the next marking.
+    - Accents: "accent" one step (16) louder than the level, "marcato" two; with a sforzando
+      on the same note, the larger. Velocities stay within 1..127.
+    - Articulations: staccato, staccatissimo, tenuto (spiccato is read as staccato, a portato
+      as staccato and tenuto).
+    - Slurs: each note under a slur in its voice (all voices of the staff where music21 has
+      none) gets "slur", the notes where it ends "slur-end"; a note that ends one slur and
+      goes on under another has both.
+    """
+    groups = _instrument_groups(m21_parts)
+    where: dict[int, tuple[int, float, float]] = {}  # id(Note or Chord) -> (part, offset, quarter length)
+    elements: list[list] = [[] for _ in m21_parts]  # per part, (offset, element) in offset order
+    for i, flat in enumerate(flats):
+        for el in flat.notes:
+            if el.duration.isGrace or el.quarterLength <= 0:
+                continue
+            offset = float(el.offset)
+            where[id(el)] = (i, offset, float(el.quarterLength))
+            elements[i].append((offset, el))
+    if not where:
+        return {}
+    marks: dict[int, set[str]] = {}  # id(Note or Chord) -> its marks
+    for part_elements in elements:
+        for _, el in part_elements:
+            found = _marks_of(el.articulations)
+            if found:
+                marks[id(el)] = found
+    spanners = list(m21_stream.recurse().getElementsByClass(("Slur", "DynamicWedge")))
+    voices = _voices(m21_parts) if any("Slur" in sp.classes for sp in spanners) else {}
+
+    # dynamics and hairpins, per instrument
+    levels: dict[int, list[tuple[float, int]]] = {}  # group -> (offset, velocity) of each marking
+    onsets: dict[int, list[tuple[float, str, int]]] = {}  # group -> (offset, what, value): sforzandi, fp
+    for i, flat in enumerate(flats):
+        for dynamic in flat.getElementsByClass("Dynamic"):
+            value, offset = str(dynamic.value).strip(), float(dynamic.offset)
+            forte_piano = _FORTE_PIANO.fullmatch(value)
+            if value in _LEVELS:
+                levels.setdefault(groups[i], []).append((offset, _LEVELS[value]))
+            elif value in _SFORZANDI:
+                onsets.setdefault(groups[i], []).append((offset, "sforzando", _SFORZANDI[value]))
+            elif forte_piano:
+                accented = bool(forte_piano[1] or forte_piano[3])
+                onsets.setdefault(groups[i], []).append(
+                    (offset, "sforzando", 1) if accented else (offset, "fp", _LEVELS[forte_piano[2]])
+                )
+                levels.setdefault(groups[i], []).append((offset, _LEVELS[forte_piano[4]]))
+    hairpins: dict[int, list[tuple[float, float, int]]] = {}  # group -> (start, end, +1 or -1)
+    slurs = []
+    for sp in spanners:
+        placed = [_place(e, where, m21_parts) for e in sp.getSpannedElements()]
+        spanned = [s for s in placed if s is not None]
+        if not spanned:
+            continue
+        if "Slur" in sp.classes:
+            slurs.append((sp, spanned))
+            continue
+        start, end = min(s[1] for s in spanned), max(s[1] + s[2] for s in spanned)
+        sign = 1 if "Crescendo" in sp.classes else -1 if "Diminuendo" in sp.classes else 0
+        if sign and end > start:
+            hairpins.setdefault(groups[spanned[0][0]], []).append((start, end, sign))
+
+    # slurs
+    for sp, spanned in slurs:
+        first, last = min(s[1] for s in spanned), max(s[1] for s in spanned)
+        if last - first < 1e-6:
+            continue
+        in_voices = {voices.get(id(e), "") for e in sp.getSpannedElements()}
+        for part in sorted({s[0] for s in spanned}):
+            offsets = [offset for offset, _ in elements[part]]
+            for offset, el in elements[part][bisect_right(offsets, first - 1e-6) : bisect_right(offsets, last + 1e-6)]:
+                voice = voices.get(id(el), "")
+                if voice and "" not in in_voices and voice not in in_voices:
+                    continue
+                marks.setdefault(id(el), set()).add("slur-end" if offset > last - 1e-6 else "slur")
+
+    # velocities
+    curves = {g: _dynamics_curve(levels.get(g, []), hairpins.get(g, [])) for g in set(groups)}
+    at_onset: dict[tuple[int, float], tuple[str, int]] = {}  # (group, onset) -> ("sforzando", steps), ("fp", velocity)
+    for g, marked_onsets in onsets.items():
+        starts = sorted({offset for i, part in enumerate(elements) if groups[i] == g for offset, _ in part})
+        for offset, kind, amount in marked_onsets:
+            k = bisect_right(starts, offset - 1e-6)  # the notes where it stands, else the next within a beat
+            if k < len(starts) and starts[k] < offset + 1.0:
+                at_onset[g, round(starts[k], 6)] = (kind, amount)
+    out: dict[int, tuple[int, tuple[str, ...]]] = {}
+    for i, part_elements in enumerate(elements):
+        g = groups[i]
+        for offset, el in part_elements:
+            level, sforzando = curves[g](offset), 0
+            kind, amount = at_onset.get((g, round(offset, 6)), ("", 0))
+            if kind == "sforzando":  # over the level before it (an sfp's p comes after)
+                level, sforzando = curves[g](offset - 1e-6), amount
+            elif kind == "fp":
+                level = float(amount)
+            for n in el.notes if el.isChord else [el]:
+                found = marks.get(id(el), set()) | _marks_of(n.articulations if n is not el else ())
+                steps = max([sforzando] + [_ACCENT_STEPS.get(m, 0) for m in found])
+                if sforzando:
+                    found.add("marcato" if sforzando > 1 else "accent")
+                velocity = min(127, max(1, round(level + _STEP * steps)))
+                out[id(n)] = (velocity, tuple(m for m in MARKS if m in found))
+    return out
+
+
+def _marks_of(articulations) -> set[str]:
+    """The marks music21's articulations give (those a performer here plays)."""
+    return {m for a in articulations for m in _ARTICULATION_MARKS.get(type(a).__name__, ())}
+
+
+def _instrument_groups(m21_parts: list) -> list[int]:
+    """The instrument of each part, as the index of its first part: the staves music21 makes of
+    one MusicXML part (PartStaffs whose ids are the part's id and "-Staff1", "-Staff2", ...)
+    are one instrument; every other part is its own."""
+    first: dict[str, int] = {}
+    out = []
+    for i, part in enumerate(m21_parts):
+        m = re.fullmatch(r"(.+)-Staff\d+", str(part.id)) if "PartStaff" in part.classes else None
+        out.append(first.setdefault(m[1], i) if m else i)
+    return out
+
+
+def _voices(m21_parts: list) -> dict[int, str]:
+    """id of each Note and Chord in a music21 Voice -> the voice's id (notes in a bar without
+    voices are not listed: that bar has one)."""
+    out: dict[int, str] = {}
+    for part in m21_parts:
+        for measure in part.getElementsByClass("Measure"):
+            for voice in measure.voices:
+                out.update((id(el), str(voice.id)) for el in voice.notes)
+    return out
+
+
+def _place(element, where: dict[int, tuple[int, float, float]], m21_parts: list) -> tuple[int, float, float] | None:
+    """(part, offset, quarter length) of an element a spanner spans: a note or chord (`where`),
+    or another thing in a part (a rest, a grace note, a SpannerAnchor music21 puts where a
+    hairpin ends without a note); None if in none."""
+    if id(element) in where:
+        return where[id(element)]
+    for i, part in enumerate(m21_parts):
+        try:
+            return i, float(element.getOffsetInHierarchy(part)), float(element.quarterLength)
+        except Exception:  # music21's SitesException: not in this part
+            continue
+    return None
+
+
+def _dynamics_curve(levels: list[tuple[float, int]], hairpins: list[tuple[float, float, int]]):
+    """The level (a velocity) at each offset of an instrument, from its markings ((offset,
+    velocity)) and hairpins ((start, end, +1 crescendo or -1 diminuendo)), as `_markings` says."""
+    levels = sorted(levels, key=lambda m: m[0])
+    pieces: list[tuple[float, float, float, float]] = []  # (start, end, level at start, level at end and after)
+    starts: list[float] = []
+
+    def level(at: float) -> float:
+        k = bisect_right(starts, at + 1e-9) - 1
+        if k < 0:
+            return float(_NO_DYNAMIC)
+        start, end, first, last = pieces[k]
+        return last if at >= end or end <= start else first + (last - first) * (at - start) / (end - start)
+
+    events = sorted(
+        [(offset, 0, float(v), 0.0) for offset, v in levels] + [(a, 1, float(sign), b) for a, b, sign in hairpins],
+        key=lambda e: e[:2],
+    )
+    marked = [offset for offset, _ in levels]
+    for offset, kind, value, end in events:
+        if kind == 0:
+            pieces.append((offset, offset, value, value))
+        else:
+            first = level(offset)
+            k = bisect_right(marked, offset + 1e-6)  # the next marking
+            goal, reach = first + value * _STEP, end
+            if k < len(levels) and levels[k][0] <= end + _HAIRPIN_REACH and (levels[k][1] - first) * value > 0:
+                goal, reach = float(levels[k][1]), min(end, levels[k][0])
+            goal = min(float(VELOCITY["fff"]), max(float(VELOCITY["ppp"]), goal))
+            pieces.append((offset, reach, first, goal))
+        starts.append(offset)
+    return level
+
+
+# tempo words: a gradual or relative change (not read as a tempo), and what a text says
+_GRADUAL_TEMPO = (
+    r"rit|ritard|ritardando|riten|ritenuto|rall|rallentando|allarg|allargando|slentando|calando|smorz|smorzando|morendo"
+)
+_TEXT_KINDS = (
+    (re.compile(rf"\b({_GRADUAL_TEMPO})\b"), "rit. text"),
+    (re.compile(r"\b(accel|accelerando|stringendo|stretto|incalzando)\b"), "accel. text"),
+    (re.compile(r"\b(cresc|crescendo)\b"), "cresc. text"),
+    (re.compile(r"\b(dim|dimin|diminuendo|decresc|decrescendo)\b"), "dim. text"),
+    (re.compile(r"\b(più|piu|meno|tempo (i|primo|1)|slower|faster|slow down|speed up)\b"), "tempo text"),
+    (re.compile(r"^\s*(ped|pedal|con ped|senza ped)\b"), "pedal marking"),
+)
+
+
+def _text_kind(text: str) -> str | None:
+    """What a text direction asks for that the reader does not play ("rit. text", "cresc. text",
+    "tempo text" for a relative tempo such as "più mosso" or "Tempo I"), None if nothing."""
+    words = re.sub(r"[^\w\s]", " ", str(text or "").lower())
+    return next((name for pattern, name in _TEXT_KINDS if pattern.search(words)), None)
+
+
+def _tempo_words(m21_parts: list, tempos: list, words: list, change_beats) -> list[tuple[int, Any, Tempo]]:
+    """The tempos of tempo words without a number ((part, written offset, bpm)), as `tempos`
+    has them (part, written offset, Tempo): those not in a bar with a MetronomeMark that has a
+    number (in `tempos`, one that says the same, such as MusicXML's <sound tempo> beside
+    "Andante"). A word in the first bar is the piece's tempo from its start (it may stand over
+    a note after a rest, its first note in its part)."""
+    from music21 import stream
+
+    starts = [[float(m.offset) for m in part.getElementsByClass(stream.Measure)] for part in m21_parts]
+
+    def bar(part: int, offset) -> int | float:  # the bar an offset is in; the offset itself where a part has no bars
+        return bisect_right(starts[part], float(offset) + 1e-9) - 1 if starts[part] else float(offset)
+
+    numbered = {bar(i, offset) for i, offset, _ in tempos}
+    out = []
+    for i, offset, bpm in words:
+        if bar(i, offset) not in numbered:
+            offset = 0 if starts[i] and bar(i, offset) <= 0 else offset
+            out.append((i, offset, Tempo(change_beats(offset), bpm)))
+    return out
+
+
+def _tempo_word(text: str) -> float | None:
+    """Quarter notes a minute for tempo words without a number ("Allegro", "Andante con moto",
+    "Adagio."), at music21's number for them (`tempo.defaultTempoValues`, through
+    `TempoText.getMetronomeMark`); None for other text, and for a gradual or relative change
+    ("rit.", "accel.", "più lento", "Tempo I", "a tempo"), which are not played."""
+    from music21 import tempo
+
+    words = re.sub(r"[^\w\s]", " ", str(text or "")).strip()
+    if not words or len(words) > 60 or _text_kind(words) or re.search(r"\ba tempo\b", words.lower()):
+        return None
+    number = tempo.TempoText(words).getMetronomeMark().number
+    return float(number) if number else None
+
+
+# ---------------------------------------------------------------------------------------------
+# what the performer does not play
+
+# music21 class (a name among an object's `classes`) -> a plain name, for what a note carries or
+# a spanner marks that the reader does not turn into notes, velocities, marks or tempos; the
+# first that applies names it. None: not counted (a fingering is no sound; an ottava is read at
+# its sounding pitch; a trill's wavy line is its trill's).
+_UNPLAYED = (
+    ("Fermata", None),
+    ("Fingering", None),
+    ("StringIndication", None),
+    ("FretIndication", None),
+    ("TrillExtension", None),
+    ("Trill", "trill"),
+    ("GeneralMordent", "mordent"),
+    ("Turn", "turn"),
+    ("GeneralAppoggiatura", "appoggiatura"),
+    ("Schleifer", "schleifer"),
+    ("Tremolo", "tremolo"),
+    ("TremoloSpanner", "tremolo"),
+    ("ArpeggioMark", "arpeggio"),
+    ("ArpeggioMarkSpanner", "arpeggio"),
+    ("Glissando", "glissando"),
+    ("PedalMark", "pedal marking"),
+    ("BreathMark", "breath mark"),
+    ("Caesura", "caesura"),
+)
+_PLAYED_SPANNERS = {"Slur", "DynamicWedge", "RepeatBracket", "StaffGroup", "Ottava", "MultiMeasureRest", "Line"}
+# ABC decorations music21 drops (!name! or +name+) -> a plain name ("crescendo(" and
+# "diminuendo(" it reads; the others are named as written)
+_ABC_NAMES = {
+    **dict.fromkeys(["trill", "trill(", "tr"], "trill"),
+    **dict.fromkeys(["mordent", "lowermordent", "uppermordent", "pralltriller", "prall"], "mordent"),
+    **dict.fromkeys(["turn", "turnx", "invertedturn", "invertedturnx"], "turn"),
+    **dict.fromkeys(["accent", "emphasis", ">"], "accent"),
+    **dict.fromkeys(["<(", "crescendo", "cresc"], "crescendo hairpin"),
+    **dict.fromkeys([">(", "diminuendo", "decrescendo(", "decresc", "dim"], "diminuendo hairpin"),
+    **dict.fromkeys(["fermata", "invertedfermata"], "fermata"),
+    **dict.fromkeys(["upbow", "downbow"], "bowing"),
+    **dict.fromkeys([*_LEVELS, *_SFORZANDI, "fp", "sfp", "mf", "mp"], "dynamic"),
+    "breath": "breath mark",
+    "wedge": "staccatissimo",
+    "tenuto": "tenuto",
+    "arpeggio": "arpeggio",
+    "roll": "roll",
+    "slide": "slide",
+}
+_ABC_PLAYED = {"crescendo(", "diminuendo("}
+_ABC_LETTERS = {"T": "trill", "~": "roll", "L": "accent", "P": "mordent", "H": "fermata", "u": "bowing", "v": "bowing"}
+
+
+def unsupported_markings(path: str | Path) -> dict[str, int]:
+    """The notations in a MusicXML, ABC or kern file that cadenza reads but does not play, by a
+    plain name, most frequent first: {"trill": 3, "arpeggio": 2}, so that a performance can say
+    "played what it could; skipped: trill x3, arpeggio x2". Empty when everything is played.
+
+    Counted: ornaments (trill, mordent, turn, appoggiatura, tremolo), arpeggios, glissandos,
+    pedal markings, breath marks and caesuras, other articulations (bowings, "stress", ...;
+    not fingerings), grace notes (the reader drops them), dynamics it does not know ("dynamic
+    n"), text asking for what is not played ("rit. text", "accel. text", "cresc. text", "dim.
+    text", "tempo text" for "più mosso", "Tempo I"), and in ABC the decorations music21 drops
+    (dynamics, accents, trills, fermatas ...). Parses the file again (about as long as
+    reading it); raises InputError as `read_with_music21` does.
+    """
+    path = Path(path)
+    pieces, fmt, data = _music21_pieces(path)
+    counts: Counter[str] = Counter()
+    with quiet():
+        for piece in pieces:
+            for el in piece.recurse():
+                classes = el.classes
+                if "GeneralNote" in classes:
+                    if el.duration.isGrace and not el.isRest:
+                        counts["grace note"] += 1
+                    things = [*el.expressions, *el.articulations]
+                    things += [x for n in (el.notes if el.isChord else []) for x in (*n.expressions, *n.articulations)]
+                    for thing in things:
+                        if type(thing).__name__ not in _ARTICULATION_MARKS and "TextExpression" not in thing.classes:
+                            name = _unplayed_name(thing)
+                            counts.update([name] if name else [])
+                elif "Dynamic" in classes:
+                    value = str(el.value).strip()
+                    if value not in _LEVELS and value not in _SFORZANDI and not _FORTE_PIANO.fullmatch(value):
+                        counts[_text_kind(value) or f"dynamic {value}"] += 1
+                elif "TextExpression" in classes or "TempoText" in classes:
+                    kind = _text_kind(el.content if "TextExpression" in classes else el.text)
+                    counts.update([kind] if kind else [])
+                elif "Spanner" in classes and not _PLAYED_SPANNERS & set(classes):
+                    name = _unplayed_name(el)
+                    counts.update([name] if name else [])
+    if fmt == "abc":
+        counts.update(_abc_unplayed(_text(data)))
+    if counts.pop("dynamic other-dynamics", 0):  # music21 (10.5) loses the text of MusicXML's <other-dynamics>
+        text = _text(_mxl_score(path, data) if data[:2] == b"PK" else data)
+        for other in re.findall(r"<other-dynamics[^>]*>([^<]*)</other-dynamics>", text):
+            counts[_text_kind(other) or f"dynamic {other.strip()}"] += 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _unplayed_name(thing) -> str | None:
+    """A plain name for an expression, articulation or spanner the reader does not play (see
+    _UNPLAYED; else music21's class name in words: UpBow -> "up bow"), None if not counted."""
+    classes = set(thing.classes)
+    for cls, name in _UNPLAYED:
+        if cls in classes:
+            return name
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", type(thing).__name__).lower()
+
+
+def _abc_unplayed(text: str) -> Counter[str]:
+    """The decorations of ABC text that music21 drops, by plain name (see _ABC_NAMES; one that
+    closes, such as "trill)", is not counted again)."""
+    counts: Counter[str] = Counter()
+    for line in text.splitlines():
+        if re.match(r"\s*[A-Za-z+]:", line):  # a header field, lyrics, a continued field
+            continue
+        line = re.sub(r'%.*$|"[^"]*"|\[[A-Za-z]:[^\]]*\]', "", line)  # comments, text, inline fields
+        for m in re.finditer(r"!([^!\s]+)!|\+([^+\s]+)\+", line):
+            name = m[1] or m[2]
+            if name in _ABC_PLAYED or (name.endswith(")") and len(name) > 1):
+                continue
+            counts[_ABC_NAMES.get(name, name)] += 1
+        line = re.sub(r"![^!\s]*!|\+[^+\s]*\+", "", line)
+        counts.update(_ABC_LETTERS[c] for c in line if c in _ABC_LETTERS)
+    return counts

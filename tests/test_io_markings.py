@@ -1,0 +1,310 @@
+"""cadenza.io.scores: the markings a performer reads (dynamics, hairpins, accents, articulations,
+slurs, tempo words) as velocities, Note.marks and tempos; and what it does not play."""
+
+from __future__ import annotations
+
+import pytest
+
+from cadenza.io.scores import read_with_music21, unsupported_markings
+from cadenza.perform.dynamics import VELOCITY
+from cadenza.score import MARKS, Note, Part, Score
+
+# -- a small MusicXML writer: one part, 4/4, a quarter note a division
+
+
+def _note(step="C", octave=4, notations="", chord=False, dur=1, attrs="", tie=""):
+    kind = {1: "quarter", 2: "half", 4: "whole"}[dur]
+    tied = f'<tie type="{tie}"/>' if tie else ""
+    return (
+        f"<note{attrs}>{'<chord/>' if chord else ''}<pitch><step>{step}</step><octave>{octave}</octave></pitch>"
+        f"<duration>{dur}</duration>{tied}<type>{kind}</type>"
+        f"{f'<notations>{notations}</notations>' if notations else ''}</note>"
+    )
+
+
+def _direction(inner: str, sound: str = "") -> str:
+    return f'<direction placement="below"><direction-type>{inner}</direction-type>{sound}</direction>'
+
+
+def _dynamic(mark: str) -> str:
+    return _direction(f"<dynamics><{mark}/></dynamics>")
+
+
+def _articulation(name: str) -> str:
+    return f"<articulations><{name}/></articulations>"
+
+
+def _musicxml(*measures: list[str], staves: int = 1, left: str = "") -> str:
+    """A one-part score; `left`: a right bar line (e.g. a backward repeat) for every measure
+    that has one given as a "|:"-prefixed or ":|"-suffixed first/last item."""
+    bars = []
+    for i, body in enumerate(measures, 1):
+        items = list(body)
+        start = items and items[0] == "|:"
+        end = items and items[-1] == ":|"
+        items = [x for x in items if x not in ("|:", ":|")]
+        attributes = ""
+        if i == 1:
+            attributes = (
+                "<attributes><divisions>1</divisions><time><beats>4</beats><beat-type>4</beat-type></time>"
+                f"{f'<staves>{staves}</staves>' if staves > 1 else ''}</attributes>"
+            )
+        lines = ""
+        if start:
+            lines += '<barline location="left"><repeat direction="forward"/></barline>'
+        bars.append(
+            f'<measure number="{i}">{attributes}{lines}{"".join(items)}'
+            + ('<barline location="right"><repeat direction="backward"/></barline>' if end else "")
+            + "</measure>"
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><score-partwise version="3.1"><part-list>'
+        '<score-part id="P1"><part-name>Piano</part-name></score-part></part-list>'
+        f'<part id="P1">{"".join(bars)}</part></score-partwise>'
+    )
+
+
+def _read(tmp_path, text: str, name: str = "piece.musicxml") -> Score:
+    path = tmp_path / name
+    path.write_text(text)
+    [score] = read_with_music21(path)
+    return score
+
+
+def _notes(score: Score, part: int = 0) -> list[Note]:
+    return sorted(score.parts[part].notes, key=lambda n: (n.start_beats, n.pitch))
+
+
+# -- dynamics and hairpins
+
+
+def test_dynamics_set_the_velocity_of_later_notes(tmp_path):
+    score = _read(tmp_path, _musicxml([_dynamic("p"), _note(), _note(), _dynamic("f"), _note(), _note()]))
+    assert [n.velocity for n in _notes(score)] == [VELOCITY["p"], VELOCITY["p"], VELOCITY["f"], VELOCITY["f"]]
+    assert [n.velocity for n in _notes(score)] == [49, 49, 96, 96]
+
+
+def test_notes_before_the_first_dynamic_play_mf(tmp_path):
+    score = _read(tmp_path, _musicxml([_note(), _note(), _dynamic("ff"), _note(), _note()]))
+    assert [n.velocity for n in _notes(score)] == [80, 80, 112, 112]
+
+
+def test_a_crescendo_ramps_the_velocity_to_the_next_marking(tmp_path):
+    crescendo = [
+        _dynamic("p"),
+        _note(),
+        _direction('<wedge type="crescendo"/>'),
+        _note(),
+        _note(),
+        _note(),
+    ]
+    score = _read(
+        tmp_path,
+        _musicxml(crescendo, [_note(), _note(), _direction('<wedge type="stop"/>'), _dynamic("f"), _note(), _note()]),
+    )
+    velocities = [n.velocity for n in _notes(score)]
+    assert velocities[0] == 49 and velocities[-1] == 96
+    assert all(a <= b for a, b in zip(velocities, velocities[1:]))  # monotonic
+    assert len(set(velocities[1:6])) >= 4  # a ramp, not a step
+    assert all(49 <= v < 96 for v in velocities[1:6])
+
+
+def test_a_diminuendo_without_a_goal_falls_one_step_and_holds(tmp_path):
+    bars = [
+        [_dynamic("f"), _note(), _direction('<wedge type="diminuendo"/>'), _note(), _note(), _note()],
+        [_direction('<wedge type="stop"/>'), _note(), _note(), _note(), _note()],
+    ]
+    velocities = [n.velocity for n in _notes(_read(tmp_path, _musicxml(*bars)))]
+    assert velocities[0] == 96
+    assert all(a >= b for a, b in zip(velocities, velocities[1:]))
+    assert velocities[-1] == 96 - 16
+
+
+def test_a_dynamic_under_one_staff_is_for_both_hands(tmp_path):
+    """music21 reads a two-staff piano part as two PartStaffs; a marking is for the instrument."""
+    right = [_dynamic("pp"), _note("C", 5), _note("D", 5), _note("E", 5), _note("F", 5)]
+    left = [_note("C", 3), _note("D", 3), _note("E", 3), _note("F", 3)]
+    staff = "<staff>{}</staff>"
+    body = [x.replace("</direction>", staff.format(1) + "</direction>") for x in right[:1]]
+    body += [x.replace("</note>", staff.format(1) + "</note>") for x in right[1:]]
+    body += ["<backup><duration>4</duration></backup>"]
+    body += [x.replace("</note>", staff.format(2) + "</note>") for x in left]
+    score = _read(tmp_path, _musicxml(body, staves=2))
+    assert len(score.parts) == 2
+    assert {n.velocity for p in score.parts for n in p.notes} == {VELOCITY["pp"]}
+
+
+def test_a_velocity_the_file_gives_a_note_wins(tmp_path):
+    score = _read(tmp_path, _musicxml([_dynamic("p"), _note(attrs=' dynamics="100"'), _note(), _note(), _note()]))
+    velocities = [n.velocity for n in _notes(score)]
+    assert velocities[0] == 90  # MusicXML's dynamics="100" is music21's velocity 90
+    assert velocities[1:] == [49, 49, 49]
+
+
+def test_sforzando_and_fp(tmp_path):
+    bars = [[_dynamic("p"), _note(), _dynamic("sfz"), _note(), _note(), _dynamic("fp"), _note()]]
+    notes = _notes(_read(tmp_path, _musicxml(*bars, [_note(), _note(), _note(), _note()])))
+    assert [n.velocity for n in notes[:4]] == [49, 65, 49, 96]
+    assert notes[1].marks == ("accent",)
+    assert {n.velocity for n in notes[4:]} == {49}
+
+
+# -- accents and articulations
+
+
+def test_an_accent_is_louder_than_its_neighbours(tmp_path):
+    bar = [_dynamic("mp"), _note(), _note(notations=_articulation("accent")), _note()]
+    bar += [_note(notations=_articulation("strong-accent"))]
+    notes = _notes(_read(tmp_path, _musicxml(bar)))
+    assert [n.velocity for n in notes] == [64, 80, 64, 96]
+    assert notes[1].velocity > notes[0].velocity and notes[1].velocity > notes[2].velocity
+    assert [n.marks for n in notes] == [(), ("accent",), (), ("marcato",)]
+
+
+def test_an_accent_without_dynamics_is_one_step_over_mf(tmp_path):
+    notes = _notes(_read(tmp_path, _musicxml([_note(), _note(notations=_articulation("accent")), _note(), _note()])))
+    assert [n.velocity for n in notes] == [80, 96, 80, 80]
+
+
+def test_articulations_and_slurs_land_on_their_notes(tmp_path):
+    bar1 = [
+        _note("C", notations=_articulation("staccato")),
+        _note("D", notations=_articulation("tenuto")),
+        _note("E", notations=_articulation("staccatissimo")),
+        _note("F", notations='<slur type="start" number="1"/>'),
+    ]
+    bar2 = [
+        _note("G"),
+        _note("A", notations='<slur type="stop" number="1"/>'),
+        _note("B"),
+        _note("C", 5, notations=_articulation("detached-legato")),
+    ]
+    notes = _notes(_read(tmp_path, _musicxml(bar1, bar2)))
+    assert [n.marks for n in notes] == [
+        ("staccato",),
+        ("tenuto",),
+        ("staccatissimo",),
+        ("slur",),
+        ("slur",),
+        ("slur-end",),
+        (),
+        ("staccato", "tenuto"),
+    ]
+    assert all(m in MARKS for n in notes for m in n.marks)
+    assert {n.velocity for n in notes} == {80}  # articulations other than accents leave the velocity
+
+
+def test_a_chord_under_a_slur_and_a_tied_note_ending_it(tmp_path):
+    bar1 = [
+        _note("C", notations='<slur type="start"/>' + _articulation("staccato")),
+        _note("E", chord=True),
+        _note("D"),
+        _note("E", dur=2, tie="start", notations='<tied type="start"/>'),
+    ]
+    bar2 = [_note("E", dur=2, tie="stop", notations='<tied type="stop"/><slur type="stop"/>'), _note("F", dur=2)]
+    notes = _notes(_read(tmp_path, _musicxml(bar1, bar2)))
+    assert [(n.pitch, n.start_beats, n.duration_beats) for n in notes] == [
+        (60, 0.0, 1.0),
+        (64, 0.0, 1.0),
+        (62, 1.0, 1.0),
+        (64, 2.0, 4.0),
+        (65, 6.0, 2.0),
+    ]
+    assert [n.marks for n in notes] == [("staccato", "slur"), ("staccato", "slur"), ("slur",), ("slur-end",), ()]
+
+
+# -- tempo words
+
+
+def test_tempo_words_without_a_number_give_music21s_tempo(tmp_path):
+    from music21 import tempo
+
+    words = _direction("<words>Allegro</words>").replace("below", "above")
+    score = _read(tmp_path, _musicxml([words, _note(), _note(), _note(), _note()]))
+    assert score.tempos[0].bpm == pytest.approx(tempo.defaultTempoValues["allegro"])
+
+
+def test_a_metronome_mark_at_the_same_place_wins_over_tempo_words(tmp_path):
+    words = _direction("<words>Adagio</words>", sound='<sound tempo="100"/>')
+    score = _read(tmp_path, _musicxml([words, _note(), _note(), _note(), _note()]))
+    assert [t.bpm for t in score.tempos] == [100.0]
+    rit = _direction("<words>rit.</words>")
+    score = _read(tmp_path, _musicxml([_note(), _note(), rit, _note(), _note()]))
+    assert [t.bpm for t in score.tempos] == [120.0]
+
+
+def test_tempo_words_in_the_first_bar_are_the_tempo_from_its_start(tmp_path):
+    """ "Andante" over the first note after a rest is the piece's tempo; a MetronomeMark with a
+    number in the same bar says the tempo instead."""
+    rest = "<note><rest/><duration>1</duration><type>quarter</type></note>"
+    bar = [rest, _direction("<words>Andante</words>"), _note(), _note(), _note()]
+    score = _read(tmp_path, _musicxml(bar, [_note(dur=4)]))
+    assert [(t.start_beats, t.bpm) for t in score.tempos] == [(0.0, 72.0)]
+    metronome = "<metronome><beat-unit>quarter</beat-unit><per-minute>66</per-minute></metronome>"
+    score = _read(tmp_path, _musicxml([_direction(metronome, sound='<sound tempo="66"/>'), *bar], [_note(dur=4)]))
+    assert [(t.start_beats, t.bpm) for t in score.tempos] == [(0.0, 66.0)]
+
+
+# -- as before, repeats, JSON
+
+
+def test_a_score_without_markings_reads_as_before(tmp_path):
+    score = _read(tmp_path, _musicxml([_note(), _note("D"), _note("E"), _note("F")], [_note("G", dur=4)]))
+    assert {n.velocity for n in score.notes()} == {80}
+    assert all(n.marks == () for n in score.notes())
+    assert all(len(item) == 4 for p in score.to_dict()["parts"] for item in p["notes"])
+
+
+def test_unfolded_repeats_keep_marks_and_velocities(tmp_path):
+    bar1 = ["|:", _dynamic("p"), _note(notations=_articulation("staccato")), _note(notations='<slur type="start"/>')]
+    bar1 += [_note(notations='<slur type="stop"/>'), _note(notations=_articulation("accent")), ":|"]
+    bar2 = [_dynamic("f"), _note(dur=4)]
+    score = _read(tmp_path, _musicxml(bar1, bar2))
+    notes = _notes(score)
+    assert len(notes) == 9 and len(score.repeats) == 1
+    first, second = notes[:4], notes[4:8]
+    assert [n.start_beats for n in second] == [4.0, 5.0, 6.0, 7.0]
+    assert [(n.velocity, n.marks) for n in first] == [(n.velocity, n.marks) for n in second]
+    assert [n.marks for n in first] == [("staccato",), ("slur",), ("slur-end",), ("accent",)]
+    assert [n.velocity for n in first] == [49, 49, 49, 65]
+    assert notes[8].velocity == 96
+
+
+def test_json_round_trip_with_marks():
+    notes = [Note(60, 0.0, 1.0, 49, ("staccato",)), Note(62, 1.0, 1.0, 65, ("accent", "slur")), Note(64, 2.0, 1.0)]
+    score = Score(parts=[Part("Piano", notes=notes)])
+    d = score.to_dict()
+    assert d["parts"][0]["notes"] == [
+        [60, 0.0, 1.0, 49, ["staccato"]],
+        [62, 1.0, 1.0, 65, ["accent", "slur"]],
+        [64, 2.0, 1.0, 80],
+    ]
+    back = Score.from_dict(d)
+    assert back.parts[0].notes == notes
+    assert Note(60, 0.0, 1.0, 80) == Note(60, 0.0, 1.0)  # the old four-field note, as before
+
+
+# -- what is not played
+
+
+def test_unsupported_markings_counts_a_trill(tmp_path):
+    bar = [
+        _note(notations="<ornaments><trill-mark/></ornaments>"),
+        _note(notations="<ornaments><trill-mark/></ornaments>"),
+        _note(notations="<arpeggiate/>"),
+        _note(notations=_articulation("staccato")),
+    ]
+    path = tmp_path / "trills.musicxml"
+    path.write_text(_musicxml(bar))
+    assert unsupported_markings(path) == {"trill": 2, "arpeggio": 1}
+    quiet = tmp_path / "plain.musicxml"
+    quiet.write_text(_musicxml([_dynamic("p"), _note(), _note(), _note(), _note()]))
+    assert unsupported_markings(quiet) == {}
+
+
+def test_unsupported_markings_in_abc(tmp_path):
+    path = tmp_path / "tune.abc"
+    path.write_text('X:1\nT:t\nM:4/4\nL:1/4\nK:C\n"^rit." !p! C TD !trill!E {g}F | !>!G A B c |]\n')
+    counts = unsupported_markings(path)
+    assert counts["trill"] == 2 and counts["dynamic"] == 1 and counts["accent"] == 1
+    assert counts["grace note"] == 1
