@@ -59,6 +59,13 @@ FAMILIES = (
         "a likelihood benchmark model over piano rolls, which scores music and does not write it",
         "`cadenza bench nll --checkpoint`",
     ),
+    Family(
+        "performer",
+        "performance",
+        "cadenza.families.performer",
+        "a performer that plays a score as a pianist would (timing, velocity, articulation, pedal)",
+        "`cadenza perform --performer learned` and `--performer learned` on generate, continue, harmonize, infill",
+    ),
 )
 
 

@@ -1,0 +1,95 @@
+"""The learned performer: a network trained on human pianists (cadenza.families.performer) turned
+into an Expression (cadenza.perform.performance) for any score.
+
+Per note the network predicts its beat's stretch against the marked tempo, its velocity
+against the piece's mean, its onset against the beat, its articulation and the pedal. The
+beat factors of the notes in a beat are averaged into that beat's (beats without an onset take
+their neighbours'); velocities are the score's mean marked velocity plus the predicted
+departure, so a score's dynamics markings, which the network reads, shape the loudness; the
+pedal is held over the notes predicted pedalled and changed wherever the bass moves, as
+pianists change it with the harmony.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from cadenza.perform.performance import Expression, beat_grid, notes_in_order
+from cadenza.score import Score
+
+PEDAL_LIFT_BEATS = 0.1  # how long after a change of bass the pedal goes down again (a legato pedal)
+
+
+class LearnedPerformer:
+    def __init__(self, model, meta: dict, directory: Path):
+        self.model, self.meta, self.directory = model, meta, directory
+
+    def expression(self, score: Score, seed: int = 0, choir: bool = False) -> Expression:
+        """How the network plays `score`. It draws nothing at random, so every seed gives the
+        same performance; `choir` drops the pedal and keeps every note legato."""
+        from cadenza.families.performer import SHIFT_UNIT, TARGETS, VELOCITY_UNIT, predict
+        from cadenza.perform.features import note_features
+
+        notes = [n for _, n in notes_in_order(score)]
+        pred = predict(self.model, note_features(score), int(self.meta["model"]["block_size"]))
+        col = {t: i for i, t in enumerate(TARGETS)}
+        beats = beat_grid(score)
+        start = np.array([n.start_beats for n in notes])
+        beat_of = np.clip(np.searchsorted(beats, start, side="right") - 1, 0, len(beats) - 2)
+        sums = np.bincount(beat_of, weights=pred[:, col["log_beat_factor"]], minlength=len(beats) - 1)
+        counts = np.bincount(beat_of, minlength=len(beats) - 1)
+        heard = counts > 0
+        centres = np.arange(len(beats) - 1)
+        log_factor = np.interp(centres, centres[heard], sums[heard] / counts[heard]) if heard.any() else 0 * centres
+        marked = np.array([n.velocity for n in notes], dtype=np.float64)
+        velocity = marked.mean() + VELOCITY_UNIT * pred[:, col["velocity"]]
+        articulation = np.exp(np.clip(pred[:, col["log_articulation"]], -3.0, 1.5))
+        if choir:
+            articulation = np.maximum(articulation, 0.95)
+        return Expression(
+            beats=beats,
+            beat_factor=np.exp(log_factor),
+            velocity=velocity,
+            shift_seconds=SHIFT_UNIT * pred[:, col["shift"]],
+            articulation=articulation,
+            pedal=[] if choir else pedal_spans(notes, pred[:, col["pedal"]] > 0),
+        )
+
+
+def pedal_spans(notes, down: np.ndarray) -> list[tuple[float, float]]:
+    """Sustain-pedal spans (beats) over the onsets whose notes are predicted pedalled: the pedal
+    goes down just after such an onset, comes up at the next onset that is not pedalled (or at
+    the end of the last note), and is changed, up at the onset and down again just after it,
+    wherever the lowest sounding note changes."""
+    if not notes:
+        return []
+    start = np.array([n.start_beats for n in notes])
+    onsets, group = np.unique(np.round(start, 6), return_inverse=True)
+    pedalled = np.zeros(len(onsets), dtype=bool)
+    np.logical_or.at(pedalled, group, down)
+    bass = np.full(len(onsets), 999)  # the lowest note sounding at each onset
+    for n in notes:
+        a, b = np.searchsorted(onsets, [n.start_beats - 1e-6, n.end_beats - 1e-6])
+        bass[a:b] = np.minimum(bass[a:b], n.pitch)
+    end = float(max(n.end_beats for n in notes))
+    spans: list[tuple[float, float]] = []
+    opened: float | None = None
+    for i, at in enumerate(onsets):
+        if opened is not None and (not pedalled[i] or bass[i] != bass[i - 1]):
+            spans.append((opened, float(at)))
+            opened = None
+        if pedalled[i] and opened is None:
+            nxt = onsets[i + 1] if i + 1 < len(onsets) else end
+            opened = float(at) + min(PEDAL_LIFT_BEATS, (float(nxt) - float(at)) / 2)
+    if opened is not None:
+        spans.append((opened, end))
+    return [(a, b) for a, b in spans if b > a]
+
+
+def load_performer(name: str = "performer") -> LearnedPerformer:
+    """The learned performer by model name or folder (see `cadenza models`)."""
+    from cadenza import hub
+
+    return hub.load(name, expect="performer")
