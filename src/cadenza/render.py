@@ -1,9 +1,16 @@
-"""Writing a piece in every format a musician wants, beside a JSON record of how it was made."""
+"""Writing a piece in every format a musician wants, beside a JSON record of how it was made.
+
+The MIDI and MusicXML hold the score as written (quantized: for notation and for editing in a
+DAW). Given a performer (Performing), the audio is rendered from its performance, and
+STEM.performed.mid holds that performance: timing, velocities and pedal as played.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cadenza.io.files import atomic_write, check_writable
 from cadenza.score import Score
@@ -22,14 +29,36 @@ def parse_formats(text: str) -> tuple[str, ...]:
     return formats
 
 
-def check_outputs(stems, formats, force: bool) -> None:
-    """Refuse before any work if an output (or its JSON record) exists and force is off, or if
-    its folder cannot be made."""
+@dataclass(frozen=True)
+class Performing:
+    """How the audio and STEM.performed.mid are played (cadenza.perform.perform's options);
+    performer "none" plays the score as written and writes no performed MIDI."""
+
+    performer: str = "rules"
+    expressiveness: float = 1.0
+    seed: int = 0
+    plan: Any = None  # the cadenza.plan.form.Plan the piece was written to, for its phrases
+
+    @property
+    def writes_performance(self) -> bool:
+        return self.performer != "none"
+
+    def record(self) -> dict:
+        return {"performer": self.performer, "expressiveness": self.expressiveness, "seed": self.seed}
+
+
+PERFORMED = "performed.mid"  # the suffix of the performance's MIDI: STEM.performed.mid
+
+
+def check_outputs(stems, formats, force: bool, performing: Performing | None = None) -> None:
+    """Refuse before any work if an output (or its JSON record, or its performed MIDI) exists
+    and force is off, or if its folder cannot be made."""
     from cadenza.errors import OptionError
 
+    extra = (PERFORMED,) if performing is not None and performing.writes_performance else ()
     for stem in stems:
         stem = Path(stem)
-        for f in (*formats, "json"):
+        for f in (*formats, *extra, "json"):
             check_writable(stem.with_name(f"{stem.name}.{f}"), force)
         try:
             stem.parent.mkdir(parents=True, exist_ok=True)
@@ -38,15 +67,37 @@ def check_outputs(stems, formats, force: bool) -> None:
 
 
 def write_outputs(
-    score: Score, stem: str | Path, formats=DEFAULT_FORMATS, record: dict | None = None, force: bool = False
+    score: Score,
+    stem: str | Path,
+    formats=DEFAULT_FORMATS,
+    record: dict | None = None,
+    force: bool = False,
+    performing: Performing | None = None,
 ) -> list[Path]:
-    """Write stem.<fmt> for each format and stem.json (the record). Checks every target first,
+    """Write stem.<fmt> for each format and stem.json (the record); with `performing`, the
+    audio from a performance and stem.performed.mid beside them. Checks every target first,
     so a refusal to overwrite leaves nothing half written."""
     stem = Path(stem)
     targets = [stem.with_name(f"{stem.name}.{f}") for f in formats]
     json_path = stem.with_name(f"{stem.name}.json")
-    check_outputs([stem], formats, force)
+    check_outputs([stem], formats, force, performing)
+    played = score
+    if performing is not None and record is not None:
+        record = {**record, "performance": performing.record()}
+    if performing is not None and performing.writes_performance:
+        from cadenza.io.midi import write_midi
+        from cadenza.perform import perform
+
+        performance = perform(
+            score, performing.performer, performing.seed, performing.expressiveness, plan=performing.plan
+        )
+        played = performance.to_score()
+        performed = stem.with_name(f"{stem.name}.{PERFORMED}")
+        write_midi(played, performed, force=force)
+        targets.insert(1 if "mid" in formats else 0, performed)
     for t in targets:
+        if t.name.endswith(PERFORMED):
+            continue
         suffix = t.suffix[1:]
         if suffix in ("mid", "musicxml"):
             from cadenza.io import write_score
@@ -55,7 +106,7 @@ def write_outputs(
         elif suffix in ("wav", "flac", "ogg"):
             from cadenza.io.audio import write_audio
 
-            write_audio(score, t, force=force)
+            write_audio(played, t, force=force)
         elif suffix == "png":
             from cadenza.io.pictures import write_piano_roll
 

@@ -9,12 +9,15 @@ from typing import Optional
 import typer
 
 from cadenza.cli.common import (
+    EXPRESSIVENESS,
     FIXED_CELLS,
     FIXES,
+    PERFORMER,
     RANGES,
     SCALE,
     about_file,
     output_stems,
+    performing,
     pick_seed,
     read_piece,
     record_rules,
@@ -48,6 +51,8 @@ def harmonize(
     fix: list[str] = FIXES,
     fixed_cells: Optional[Path] = FIXED_CELLS,
     formats: str = typer.Option("mid,musicxml,wav,png", help="comma list of mid, musicxml, wav, flac, ogg, png"),
+    performer: str = PERFORMER,
+    expressiveness: float = EXPRESSIVENESS,
     out: Optional[str] = typer.Option(None, help="output stem [default: out/MELODY-harmonized-seedN]"),
     force: bool = typer.Option(False, help="overwrite existing outputs"),
     quiet: bool = typer.Option(False),
@@ -59,6 +64,7 @@ def harmonize(
     from cadenza.render import check_outputs, parse_formats, write_outputs
 
     fmts = parse_formats(formats)
+    performing(performer, expressiveness, 0)  # checks the options before any work
     if n < 1:
         raise OptionError(f"--n must be at least 1, not {n}")
     gibbs, recorded = settings_and_record(GibbsSettings, settings)
@@ -67,7 +73,7 @@ def harmonize(
     rules = rules_from_options(scale, range_, fix, fixed_cells, h.voice_names)
     seed = pick_seed(seed)
     stems = output_stems(out, lambda i: f"{melody.stem}-harmonized-seed{seed + i}", n)
-    check_outputs(stems, fmts, force)
+    check_outputs(stems, fmts, force, performing(performer, expressiveness, seed))
     with about_file(melody):
         results = h.harmonize(
             score,
@@ -84,7 +90,7 @@ def harmonize(
         )
     if not quiet:
         say(f"model {h.name}, {seeds_text(seed, n)}")
-    for stem, r in zip(stems, results):
+    for i, (stem, r) in enumerate(zip(stems, results)):
         record = {
             "command": "harmonize",
             "melody": str(melody),
@@ -98,7 +104,7 @@ def harmonize(
             **r.info,
             "formats": list(fmts),
         }
-        for p in write_outputs(r.score, stem, fmts, record, force):
+        for p in write_outputs(r.score, stem, fmts, record, force, performing(performer, expressiveness, seed + i)):
             typer.echo(str(p))
 
 
@@ -115,6 +121,8 @@ def infill(
     fix: list[str] = FIXES,
     fixed_cells: Optional[Path] = FIXED_CELLS,
     formats: str = typer.Option("mid,musicxml,wav,png"),
+    performer: str = PERFORMER,
+    expressiveness: float = EXPRESSIVENESS,
     out: Optional[str] = typer.Option(None, help="output stem [default: out/PIECE-infill-seedN]"),
     force: bool = typer.Option(False),
     quiet: bool = typer.Option(False),
@@ -128,6 +136,7 @@ def infill(
     from cadenza.render import check_outputs, parse_formats, write_outputs
 
     fmts = parse_formats(formats)
+    performing(performer, expressiveness, 0)  # checks the options before any work
     m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+))?\s*", bars)
     if not m:
         raise OptionError(f"--bars {bars!r}: expected FIRST-LAST, e.g. 5-8, or one bar number")
@@ -141,7 +150,7 @@ def infill(
     chosen = [v.strip() for v in voices_.split(",") if v.strip()] if voices_ else None
     seed = pick_seed(seed)
     stems = output_stems(out, lambda i: f"{piece.stem}-infill-seed{seed + i}", n)
-    check_outputs(stems, fmts, force)
+    check_outputs(stems, fmts, force, performing(performer, expressiveness, seed))
     with about_file(piece):
         results = h.infill(
             score,
@@ -157,7 +166,7 @@ def infill(
         )
     if not quiet:
         say(f"model {h.name}, {seeds_text(seed, n)}")
-    for stem, r in zip(stems, results):
+    for i, (stem, r) in enumerate(zip(stems, results)):
         record = {
             "command": "infill",
             "piece": str(piece),
@@ -169,5 +178,5 @@ def infill(
             **r.info,
             "formats": list(fmts),
         }
-        for p in write_outputs(r.score, stem, fmts, record, force):
+        for p in write_outputs(r.score, stem, fmts, record, force, performing(performer, expressiveness, seed + i)):
             typer.echo(str(p))

@@ -130,6 +130,26 @@ FIXES = typer.Option(
     "--fix",
     help="a fixed note BAR:BEAT:VOICE=PITCH, or =PITCH/BEATS for its length, e.g. 3:1:bass=D3/2 (repeatable)",
 )
+PERFORMER = typer.Option(
+    "rules",
+    "--performer",
+    help="who plays the audio and STEM.performed.mid: rules (the KTH rules), learned (trained on human pianists), "
+    "or none (the score as written, no performed MIDI)",
+)
+EXPRESSIVENESS = typer.Option(
+    1.0, "--expressiveness", help="how much the performer departs from the written score: 0 (none) to 2 (twice)"
+)
+
+
+def performing(performer: str, expressiveness: float, seed: int, plan=None):
+    """The checked cadenza.render.Performing of the --performer and --expressiveness options."""
+    from cadenza.perform import check_performer
+    from cadenza.render import Performing
+
+    check_performer(performer, expressiveness)
+    return Performing(performer, expressiveness, seed, plan)
+
+
 FIXED_CELLS = typer.Option(
     None, "--fixed-cells", help='JSON file: [{"bar": 3, "beat": 1, "voice": "bass", "pitch": "D3", "beats": 1}, ...]'
 )

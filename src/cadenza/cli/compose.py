@@ -10,9 +10,11 @@ import typer
 
 from cadenza.cli.common import (
     ALLOW_PARALLELS,
+    EXPRESSIVENESS,
     FIXED_CELLS,
     FIXES,
     FREE_ENDING,
+    PERFORMER,
     RANGES,
     SCALE,
     SECTION_CADENCES,
@@ -20,6 +22,7 @@ from cadenza.cli.common import (
     about_file,
     key_for_scale,
     output_stems,
+    performing,
     pick_seed,
     progress_bars,
     read_piece,
@@ -68,6 +71,8 @@ def generate(
         False, "--no-plan", help="no form: without --form or --plan the model's planner draws one, unless this is given"
     ),
     formats: str = typer.Option("mid,musicxml,wav,png", help="comma list of mid, musicxml, wav, flac, ogg, png"),
+    performer: str = PERFORMER,
+    expressiveness: float = EXPRESSIVENESS,
     out: Optional[str] = typer.Option(
         None, help="output stem: writes STEM.mid, STEM.wav ...; a FOLDER/ gets MODEL-seedN.* [default: out/MODEL-seedN]"
     ),
@@ -83,6 +88,7 @@ def generate(
     from cadenza.score import parse_key, parse_meter
 
     fmts = parse_formats(formats)
+    performing(performer, expressiveness, 0)  # checks the options before any work
     if n < 1:
         raise OptionError(f"--n must be at least 1, not {n}")
     if bars is not None:
@@ -117,7 +123,7 @@ def generate(
     rules = rules_from_options(scale, range_, fix, fixed_cells, c.voice_names)
     seed = pick_seed(seed)
     stems = output_stems(out, lambda i: f"{c.name}-seed{seed + i}", n)
-    check_outputs(stems, fmts, force)
+    check_outputs(stems, fmts, force, performing(performer, expressiveness, seed))
     if bars is not None and seconds is not None:
         raise OptionError("give --bars or --seconds, not both")
     m = meter_obj or c.default_meter()
@@ -169,7 +175,8 @@ def generate(
                 fermatas = piece_plan.fermatas if piece_plan.fermatas is not None else c.plan_fermatas()
                 realized = replace(piece_plan, key=score.key, meter=str(score.meter), fermatas=fermatas)
                 record["plan"] = realized.to_dict()
-            for p in write_outputs(score, stem, fmts, record, force):
+            played = performing(performer, expressiveness, s, piece_plan)
+            for p in write_outputs(score, stem, fmts, record, force, played):
                 typer.echo(str(p))
 
 
@@ -189,6 +196,8 @@ def continue_(
     fix: list[str] = FIXES,
     fixed_cells: Optional[Path] = FIXED_CELLS,
     formats: str = typer.Option("mid,musicxml,wav,png"),
+    performer: str = PERFORMER,
+    expressiveness: float = EXPRESSIVENESS,
     out: Optional[str] = typer.Option(None, help="output stem [default: out/PROMPT-continued-seedN]"),
     force: bool = typer.Option(False),
     quiet: bool = typer.Option(False),
@@ -200,6 +209,7 @@ def continue_(
     from cadenza.render import check_outputs, parse_formats, write_outputs
 
     fmts = parse_formats(formats)
+    performing(performer, expressiveness, 0)  # checks the options before any work
     if bars < 1 or n < 1:
         raise OptionError(f"--bars and --n must be at least 1 (got bars {bars}, n {n})")
     settings_and_record(SamplingSettings, settings)  # checks the values before any work
@@ -214,7 +224,7 @@ def continue_(
     rules = rules_from_options(scale, range_, fix, fixed_cells, c.voice_names)
     seed = pick_seed(seed)
     stems = output_stems(out, lambda i: f"{prompt.stem}-continued-seed{seed + i}", n)
-    check_outputs(stems, fmts, force)
+    check_outputs(stems, fmts, force, performing(performer, expressiveness, seed))
     for i, stem in enumerate(stems):
         with about_file(prompt):
             result = c.continue_score(
@@ -242,5 +252,5 @@ def continue_(
             "free_ending": free_ending,
             **record_rules(scale, range_, fix, fixed_cells),
         }
-        for p in write_outputs(result, stem, fmts, record, force):
+        for p in write_outputs(result, stem, fmts, record, force, performing(performer, expressiveness, seed + i)):
             typer.echo(str(p))

@@ -1,0 +1,91 @@
+"""`cadenza perform`: play a score as a musician would, into MIDI and audio."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from cadenza.cli.common import EXPRESSIVENESS, about_file, output_stems, performing, pick_seed, read_piece, say
+
+PERFORM_FORMATS = ("mid", "wav", "flac", "ogg", "png")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(perform)
+
+
+def perform(
+    score: Path = typer.Argument(..., help="a MIDI, MusicXML, ABC or kern file (the first piece of a tune book)"),
+    performer: str = typer.Option(
+        "rules",
+        help="rules (the KTH rules), learned (trained on human pianists), or none (the score as written)",
+    ),
+    expressiveness: float = EXPRESSIVENESS,
+    seed: Optional[int] = typer.Option(None, help="random seed [default: random, printed]"),
+    plan: Optional[Path] = typer.Option(
+        None,
+        help="the plan the piece was written to (a plan file, or the JSON record `generate` wrote beside it), "
+        "for its phrases [default: the analyzer finds them]",
+    ),
+    formats: str = typer.Option("mid,wav", help="comma list of mid (the performance), wav, flac, ogg, png"),
+    out: Optional[str] = typer.Option(
+        None, help="output stem: writes STEM.mid, STEM.wav and STEM.json [default: out/SCORE-performed]"
+    ),
+    force: bool = typer.Option(False, help="overwrite existing outputs"),
+    quiet: bool = typer.Option(False, help="no messages on stderr"),
+):
+    """Perform a score: timing that breathes with the phrases, velocities that shape lines and
+    chords, articulation and sustain pedal. STEM.mid is the performance (every note as played),
+    STEM.wav its audio."""
+    from cadenza.errors import OptionError
+    from cadenza.perform import perform as play
+    from cadenza.plan.form import load_plan
+    from cadenza.render import check_outputs, parse_formats, write_outputs
+
+    fmts = parse_formats(formats)
+    if "musicxml" in fmts:
+        raise OptionError(
+            "a performance has no notation of its own: give mid, wav, flac, ogg or png (the score "
+            "you performed is the notation)"
+        )
+    options = performing(performer, expressiveness, 0)
+    the_plan = load_plan(plan) if plan is not None else None
+    seed = pick_seed(seed)
+    stem = output_stems(out, lambda i: f"{score.stem}-performed", 1)[0]
+    check_outputs([stem], fmts, force)
+    piece = read_piece(score, quiet)
+    with about_file(score):
+        performance = play(piece, options.performer, seed, options.expressiveness, plan=the_plan)
+    if not quiet:
+        say(f"performer {performer}, expressiveness {expressiveness:g}, seed {seed}")
+        skipped = _unplayed(score)
+        if skipped:
+            say(f"{score}: played what it could; not played: {skipped}")
+    record = {
+        "command": "perform",
+        "score": str(score),
+        "performer": performer,
+        "expressiveness": expressiveness,
+        "seed": seed,
+        "plan": str(plan) if plan is not None else None,
+        "formats": list(fmts),
+    }
+    for p in write_outputs(performance.to_score(), stem, fmts, record, force):
+        typer.echo(str(p))
+
+
+def _unplayed(path: Path) -> str:
+    """The notations of a MusicXML, ABC or kern file the performer does not play, as one phrase
+    ("trill x3, arpeggio x2"); empty for MIDI, which has none, or when all is played."""
+    from cadenza.errors import CadenzaError
+    from cadenza.io.scores import unsupported_markings
+
+    if path.suffix.lower() in (".mid", ".midi"):
+        return ""
+    try:
+        counts = unsupported_markings(path)
+    except CadenzaError:  # the file was read once already; a second reading that fails says nothing new
+        return ""
+    return ", ".join(f"{name} x{n}" for name, n in counts.items())
