@@ -76,3 +76,12 @@ def test_perform_says_what_it_did_not_play(tmp_path):
     stream.Score([part]).write("musicxml", fp=str(path))
     proc = run_cli("perform", str(path), "--formats", "mid", "--out", str(tmp_path / "t"), check=True)
     assert "trill x1" in proc.stderr and "trill.musicxml" in proc.stderr
+
+
+def test_perform_plays_the_bars_asked_for(piece, tmp_path):
+    run_cli("perform", str(piece), "--bars", "2-3", "--formats", "mid", "--out", str(tmp_path / "b"), check=True)
+    played, whole = read_score(tmp_path / "b.mid"), read_score(piece)
+    assert 0 < len(played.notes()) < len(whole.notes())
+    assert json.loads((tmp_path / "b.json").read_text())["bars"] == [2, 3]
+    one_line_error(run_cli("perform", str(piece), "--bars", "3-9", "--out", str(tmp_path / "c")), "piece.mid", "bars")
+    one_line_error(run_cli("perform", str(piece), "--bars", "two", "--out", str(tmp_path / "d")), "--bars")

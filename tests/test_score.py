@@ -70,3 +70,23 @@ def test_a_key_keeps_the_spelling_it_was_given():
     assert str(Score.from_dict(cb.to_dict()).key) == "Cb major"
     assert str(Score.from_dict({**cb.to_dict(), "keys": [[0.0, 11, "major"]]}).key) == "B major"  # older caches
     assert str(transpose(cb, 2).key) == "Db major"  # a moved key takes its usual name
+
+
+def test_an_excerpt_is_its_bars_from_beat_0():
+    from cadenza.score import Part, Pedal, Tempo, bar_starts, excerpt
+
+    notes = [Note(60 + i % 12, i * 1.0, 2.0 if i % 4 == 3 else 1.0) for i in range(16)]
+    score = Score(
+        parts=[Part(notes=notes, pedals=[Pedal(3.0, 6.0)])],
+        tempos=[Tempo(0.0, 100.0), Tempo(6.0, 80.0)],
+        keys=[Key(0.0, 0, "major")],
+        fermatas_beats=[7.0, 15.0],
+    )
+    assert bar_starts(score) == [0.0, 4.0, 8.0, 12.0, 16.0]  # the last note rings into a fifth bar
+    part = excerpt(score, 2, 2)
+    assert [n.start_beats for n in part.notes()] == [0.0, 1.0, 2.0, 3.0]
+    assert part.notes()[-1].duration_beats == 1.0  # cut at the excerpt's end
+    assert part.tempos == [Tempo(0.0, 100.0), Tempo(2.0, 80.0)] and part.fermatas_beats == [3.0]
+    assert part.parts[0].pedals == [Pedal(0.0, 4.0)]
+    with pytest.raises(MusicError, match="bars 1-5"):
+        excerpt(score, 3, 9)

@@ -345,6 +345,64 @@ def transpose(score: Score, semitones: int) -> Score:
     return replace(score, parts=parts, keys=keys)
 
 
+def bar_starts(score: Score) -> list[float]:
+    """The beat each bar starts on, under the score's meters, to past its last note; bar 0 is a
+    pickup's bar when it has one (pickup_start)."""
+    meters = sorted(score.meters, key=lambda m: m.start_beats) or [Meter(0.0, 4, 4)]
+    end = max(score.end_beats, 1e-6)
+    starts: list[float] = []
+    for i, m in enumerate(meters):
+        stop = meters[i + 1].start_beats if i + 1 < len(meters) else end
+        at = m.start_beats
+        while at < stop - 1e-9:
+            starts.append(round(at, 6))
+            at += m.bar_beats
+    return starts or [0.0]
+
+
+def excerpt(score: Score, first: int, last: int) -> Score:
+    """Bars `first` to `last` (inclusive, numbered as notation shows them: after a pickup, bar
+    1 is the first full bar) as a score of their own, from beat 0: the notes that start in
+    them, cut at the excerpt's end, with the tempo, meter and key in force at its start and
+    the changes within it. Repeat signs are dropped (the notes are as played). Raises
+    MusicError for bars the score does not have."""
+    starts = bar_starts(score)
+    pickup = int(pickup_start(score) > 0)
+    lo, hi = 1 - pickup, len(starts) - pickup
+    if not lo <= first <= last <= hi:
+        raise MusicError(f"bars {first}-{last}: this piece has bars {lo}-{hi}")
+    a = starts[first - lo]
+    b = starts[last - lo + 1] if last - lo + 1 < len(starts) else score.end_beats
+
+    def changes(items):
+        kept = [replace(c, start_beats=0.0) for c in items if c.start_beats <= a + 1e-9][-1:]
+        return kept + [replace(c, start_beats=c.start_beats - a) for c in items if a + 1e-9 < c.start_beats < b - 1e-9]
+
+    def cut(part: Part) -> Part:
+        notes = [
+            replace(n, start_beats=n.start_beats - a, duration_beats=min(n.end_beats, b) - n.start_beats)
+            for n in part.notes
+            if a - 1e-9 <= n.start_beats < b - 1e-9
+        ]
+        pedals = [
+            Pedal(max(q.start_beats, a) - a, min(q.end_beats, b) - max(q.start_beats, a))
+            for q in part.pedals
+            if q.end_beats > a and q.start_beats < b
+        ]
+        return replace(part, notes=notes, pedals=pedals)
+
+    return replace(
+        score,
+        parts=[cut(p) for p in score.parts],
+        tempos=changes(sorted(score.tempos, key=lambda t: t.start_beats)) or [Tempo(0.0, 120.0)],
+        meters=changes(sorted(score.meters, key=lambda m: m.start_beats)) or [Meter(0.0, 4, 4)],
+        keys=changes(sorted(score.keys, key=lambda k: k.start_beats)),
+        fermatas_beats=[f - a for f in score.fermatas_beats if a - 1e-9 <= f < b - 1e-9],
+        repeats=[],
+        title=f"{score.title} (bars {first}-{last})" if score.title else score.title,
+    )
+
+
 def pitch_range(score: Score) -> tuple[int, int]:
     pitches = [n.pitch for p in score.parts if not p.is_drum for n in p.notes]
     return (min(pitches), max(pitches)) if pitches else (60, 60)

@@ -23,6 +23,11 @@ def perform(
         help="rules (the KTH rules), learned (trained on human pianists), or none (the score as written)",
     ),
     expressiveness: float = EXPRESSIVENESS,
+    bars: Optional[str] = typer.Option(
+        None,
+        help="perform only these bars, e.g. 1-16 (numbered as notation shows them: after a pickup, bar 1 is the "
+        "first full bar)",
+    ),
     seed: Optional[int] = typer.Option(None, help="random seed [default: random, printed]"),
     plan: Optional[Path] = typer.Option(
         None,
@@ -51,12 +56,17 @@ def perform(
             "you performed is the notation)"
         )
     options = performing(performer, expressiveness, 0)
+    region = _bar_range(bars) if bars is not None else None
     the_plan = load_plan(plan) if plan is not None else None
     seed = pick_seed(seed)
     stem = output_stems(out, lambda i: f"{score.stem}-performed", 1)[0]
     check_outputs([stem], fmts, force)
     piece = read_piece(score, quiet)
     with about_file(score):
+        if region is not None:
+            from cadenza.score import excerpt
+
+            piece = excerpt(piece, *region)
         performance = play(piece, options.performer, seed, options.expressiveness, plan=the_plan)
     if not quiet:
         say(f"performer {performer}, expressiveness {expressiveness:g}, seed {seed}")
@@ -70,6 +80,7 @@ def perform(
         "expressiveness": expressiveness,
         "seed": seed,
         "plan": str(plan) if plan is not None else None,
+        "bars": list(region) if region is not None else None,
         "formats": list(fmts),
     }
     for p in write_outputs(performance.to_score(), stem, fmts, record, force):
@@ -89,3 +100,14 @@ def _unplayed(path: Path) -> str:
     except CadenzaError:  # the file was read once already; a second reading that fails says nothing new
         return ""
     return ", ".join(f"{name} x{n}" for name, n in counts.items())
+
+
+def _bar_range(text: str) -> tuple[int, int]:
+    import re
+
+    from cadenza.errors import OptionError
+
+    m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+))?\s*", text)
+    if not m:
+        raise OptionError(f"--bars {text!r}: expected FIRST-LAST, e.g. 1-16, or one bar number")
+    return int(m.group(1)), int(m.group(2) or m.group(1))
