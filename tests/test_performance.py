@@ -70,9 +70,17 @@ def test_realize_keeps_notes_audible_and_in_range():
     e = deadpan(score)
     e.velocity = np.full(len(e.velocity), 300.0)
     e.articulation = np.full(len(e.articulation), 1e-4)
-    e.shift_seconds = np.full(len(e.shift_seconds), -5.0)
+    e.shift_seconds[0] = -5.0
     p = realize(score, e)
     assert all(n[4] == 127 and n[3] - n[2] >= 0.03 - 1e-9 and n[2] >= 0 for n in p.notes)
+
+
+def test_a_note_ends_where_its_pitch_is_struck_again():
+    score = Score(parts=[Part(notes=[Note(60, 0.0, 1.0), Note(60, 1.0, 1.0), Note(64, 1.0, 1.0)])])
+    e = deadpan(score)
+    e.articulation = np.full(3, 1.5)
+    [first, *_] = sorted(realize(score, e).notes, key=lambda n: (n[2], n[1]))
+    assert first[3] == pytest.approx(0.5)  # 120 bpm: the second C at 0.5 s
 
 
 def test_perform_checks_its_options():

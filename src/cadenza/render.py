@@ -38,13 +38,15 @@ class Performing:
     expressiveness: float = 1.0
     seed: int = 0
     plan: Any = None  # the cadenza.plan.form.Plan the piece was written to, for its phrases
+    model: str = "performer"  # the learned performer's model (name or folder)
 
     @property
     def writes_performance(self) -> bool:
         return self.performer != "none"
 
     def record(self) -> dict:
-        return {"performer": self.performer, "expressiveness": self.expressiveness, "seed": self.seed}
+        played_by = {"model": self.model} if self.performer == "learned" else {}
+        return {"performer": self.performer, **played_by, "expressiveness": self.expressiveness, "seed": self.seed}
 
 
 PERFORMED = "performed.mid"  # the suffix of the performance's MIDI: STEM.performed.mid
@@ -81,7 +83,7 @@ def write_outputs(
     targets = [stem.with_name(f"{stem.name}.{f}") for f in formats]
     json_path = stem.with_name(f"{stem.name}.json")
     check_outputs([stem], formats, force, performing)
-    played = score
+    played, performed = score, None
     if performing is not None and record is not None:
         record = {**record, "performance": performing.record()}
     if performing is not None and performing.writes_performance:
@@ -89,14 +91,19 @@ def write_outputs(
         from cadenza.perform import perform
 
         performance = perform(
-            score, performing.performer, performing.seed, performing.expressiveness, plan=performing.plan
+            score,
+            performing.performer,
+            performing.seed,
+            performing.expressiveness,
+            plan=performing.plan,
+            model=performing.model,
         )
         played = performance.to_score()
         performed = stem.with_name(f"{stem.name}.{PERFORMED}")
         write_midi(played, performed, force=force)
         targets.insert(1 if "mid" in formats else 0, performed)
     for t in targets:
-        if t.name.endswith(PERFORMED):
+        if performed is not None and t == performed:
             continue
         suffix = t.suffix[1:]
         if suffix in ("mid", "musicxml"):

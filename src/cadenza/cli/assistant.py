@@ -16,6 +16,7 @@ from cadenza.cli.common import (
     RANGES,
     SCALE,
     about_file,
+    bar_range,
     output_stems,
     performing,
     pick_seed,
@@ -129,7 +130,6 @@ def infill(
     settings: dict = None,  # type: ignore[assignment]
 ):
     """Rewrite a region (bars, voices) of a piece; everything outside it stays as it is."""
-    import re
 
     from cadenza.compose import harmonizer as assistant
     from cadenza.errors import OptionError
@@ -137,10 +137,7 @@ def infill(
 
     fmts = parse_formats(formats)
     performing(performer, expressiveness, 0)  # checks the options before any work
-    m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+))?\s*", bars)
-    if not m:
-        raise OptionError(f"--bars {bars!r}: expected FIRST-LAST, e.g. 5-8, or one bar number")
-    region = (int(m.group(1)), int(m.group(2) or m.group(1)))
+    region = bar_range(bars)
     if n < 1:
         raise OptionError(f"--n must be at least 1, not {n}")
     gibbs, recorded = settings_and_record(GibbsSettings, settings)

@@ -133,8 +133,8 @@ FIXES = typer.Option(
 PERFORMER = typer.Option(
     "rules",
     "--performer",
-    help="who plays the audio and STEM.performed.mid: rules (the KTH rules), learned (trained on human pianists), "
-    "or none (the score as written, no performed MIDI)",
+    help="who plays: rules (the KTH rules), learned (trained on human pianists), or none (the score as written; "
+    "generating commands then write no STEM.performed.mid)",
 )
 EXPRESSIVENESS = typer.Option(
     1.0, "--expressiveness", help="how much the performer departs from the written score: 0 (none) to 2 (twice)"
@@ -147,7 +147,23 @@ def performing(performer: str, expressiveness: float, seed: int, plan=None):
     from cadenza.render import Performing
 
     check_performer(performer, expressiveness)
+    if performer == "learned":  # before any work: a missing model is said now, not after composing
+        from cadenza.hub import find_model
+
+        find_model("performer")
     return Performing(performer, expressiveness, seed, plan)
+
+
+def bar_range(text: str, option: str = "--bars") -> tuple[int, int]:
+    """'5-8' -> (5, 8), '5' -> (5, 5): a range of bars as a user types it."""
+    import re
+
+    from cadenza.errors import OptionError
+
+    m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+))?\s*", text)
+    if not m:
+        raise OptionError(f"{option} {text!r}: expected FIRST-LAST, e.g. 5-8, or one bar number")
+    return int(m.group(1)), int(m.group(2) or m.group(1))
 
 
 FIXED_CELLS = typer.Option(

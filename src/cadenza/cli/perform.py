@@ -7,7 +7,17 @@ from typing import Optional
 
 import typer
 
-from cadenza.cli.common import EXPRESSIVENESS, about_file, output_stems, performing, pick_seed, read_piece, say
+from cadenza.cli.common import (
+    EXPRESSIVENESS,
+    PERFORMER,
+    about_file,
+    bar_range,
+    output_stems,
+    performing,
+    pick_seed,
+    read_piece,
+    say,
+)
 
 PERFORM_FORMATS = ("mid", "wav", "flac", "ogg", "png")
 
@@ -18,10 +28,7 @@ def register(app: typer.Typer) -> None:
 
 def perform(
     score: Path = typer.Argument(..., help="a MIDI, MusicXML, ABC or kern file (the first piece of a tune book)"),
-    performer: str = typer.Option(
-        "rules",
-        help="rules (the KTH rules), learned (trained on human pianists), or none (the score as written)",
-    ),
+    performer: str = PERFORMER,
     expressiveness: float = EXPRESSIVENESS,
     bars: Optional[str] = typer.Option(
         None,
@@ -56,7 +63,9 @@ def perform(
             "you performed is the notation)"
         )
     options = performing(performer, expressiveness, 0)
-    region = _bar_range(bars) if bars is not None else None
+    region = bar_range(bars) if bars is not None else None
+    if region is not None and plan is not None:
+        raise OptionError("--plan gives the whole piece's phrases: give it without --bars")
     the_plan = load_plan(plan) if plan is not None else None
     seed = pick_seed(seed)
     stem = output_stems(out, lambda i: f"{score.stem}-performed", 1)[0]
@@ -100,14 +109,3 @@ def _unplayed(path: Path) -> str:
     except CadenzaError:  # the file was read once already; a second reading that fails says nothing new
         return ""
     return ", ".join(f"{name} x{n}" for name, n in counts.items())
-
-
-def _bar_range(text: str) -> tuple[int, int]:
-    import re
-
-    from cadenza.errors import OptionError
-
-    m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+))?\s*", text)
-    if not m:
-        raise OptionError(f"--bars {text!r}: expected FIRST-LAST, e.g. 1-16, or one bar number")
-    return int(m.group(1)), int(m.group(2) or m.group(1))

@@ -39,6 +39,7 @@ SHIFT_UNIT = 0.1  # shift target = seconds / SHIFT_UNIT
 # A performance whose notes are mostly not found in it is a misaligned one (Chopin's op. 25/5
 # score MIDI stacks its last bars 26 times over): it would teach noise
 MIN_MATCH_RATE = 0.6
+PEDAL_PROBE = 0.25  # the pedal target is the pedal's state this many quarter notes after a note is struck
 LICENSE = (
     "CC BY-NC-SA 4.0 (ASAP, Foscarin et al. 2020; its performances come from MAESTRO): non-commercial use only, "
     "and this model inherits those terms"
@@ -183,8 +184,10 @@ def example_of(aligned) -> Example:
         targets[:, 3] = np.nan_to_num(np.clip(np.log(np.maximum(ratio, 1e-3)), -3.0, 1.5))
     for k in (1, 2, 3):
         known[:, k] = matched & inside
-    # the pedal: down a tenth of the note's beat after it is struck
-    probe = on_map + 0.1 * np.maximum(np.interp(start + 0.1, beats, seconds) - on_map, 0.0)
+    # the pedal: down while the note sounds, a quarter of a quarter note after it is struck (a
+    # legato pedal comes up at a change of harmony and goes down again just after the new notes)
+    quarter = np.maximum(np.interp(start + 1.0, beats, seconds) - on_map, 0.0)
+    probe = np.where(np.isfinite(onset), onset, on_map) + PEDAL_PROBE * quarter
     down = np.zeros(len(notes), dtype=bool)
     for a, b in aligned.pedal:
         down |= (probe >= a) & (probe < b)

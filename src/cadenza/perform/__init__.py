@@ -59,8 +59,9 @@ def phrase_spans(score: Score, plan: Plan | None = None) -> list[tuple[float, fl
     from cadenza.score import pickup_start
 
     bar = score.meter.bar_beats
-    if plan is not None:
-        ends = [bar_index + 1 for bar_index, _ in plan.phrase_ends()]
+    shift = pickup_start(score)
+    if plan is not None:  # a plan counts bars from the first downbeat; the score's bar 0 holds the pickup
+        ends = [bar_index + 1 + (1 if shift else 0) for bar_index, _ in plan.phrase_ends()]
     elif score.end_beats / bar > ANALYZE_MAX_BARS:
         return None
     else:
@@ -70,7 +71,6 @@ def phrase_spans(score: Score, plan: Plan | None = None) -> list[tuple[float, fl
             ends = [p.end_bar for p in analyze(score).phrases]
         except Exception:  # an analyzer that cannot read this texture leaves the rules their own grouping
             return None
-    shift = pickup_start(score)
     upbeat = bar - shift if shift else 0.0
     cuts = sorted({e * bar - upbeat for e in ends if 0 < e * bar - upbeat < score.end_beats - 1e-6})
     edges = [0.0, *cuts, score.end_beats]

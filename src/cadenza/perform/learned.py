@@ -12,6 +12,7 @@ pianists change it with the harmony.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -89,7 +90,14 @@ def pedal_spans(notes, down: np.ndarray) -> list[tuple[float, float]]:
 
 
 def load_performer(name: str = "performer") -> LearnedPerformer:
-    """The learned performer by model name or folder (see `cadenza models`)."""
+    """The learned performer by model name or folder (see `cadenza models`), loaded once."""
     from cadenza import hub
 
-    return hub.load(name, expect="performer")
+    return _loaded(str(hub.find_model(name).resolve()))
+
+
+@functools.lru_cache(maxsize=4)
+def _loaded(directory: str) -> LearnedPerformer:
+    from cadenza import hub
+
+    return hub.load(directory, expect="performer")

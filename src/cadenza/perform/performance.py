@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from cadenza.score import Note, Pedal, Score, Tempo, beats_to_seconds
+from cadenza.score import Meter, Note, Pedal, Score, Tempo, beats_to_seconds
 
 MIN_SECONDS = 0.03  # the shortest note a performance plays (a staccato sixteenth at a fast tempo)
 MIN_BEAT_FACTOR, MAX_BEAT_FACTOR = 0.33, 3.0  # how far one beat may stretch against the marked tempo
@@ -30,18 +30,20 @@ def beat_grid(score: Score) -> np.ndarray:
     """The beats of the meter, in quarter notes, from 0 to past the last note: a quarter in
     4/4 and 3/4, a dotted quarter in 6/8, 9/8 and 12/8, an eighth in 5/8 and 7/8, a half in 2/2.
     This is what a conductor beats and what ASAP's annotations mark."""
-    meters = sorted(score.meters, key=lambda m: m.start_beats) or []
+    meters = sorted(score.meters, key=lambda m: m.start_beats)
+    if not meters or meters[0].start_beats > 0:  # music before the first meter beats in quarters
+        meters = [Meter(0.0, 4, 4), *meters]
     end = max(score.end_beats, 1e-6)
     points: list[float] = []
-    for i, m in enumerate(meters or [None]):
-        start = m.start_beats if m is not None else 0.0
-        stop = meters[i + 1].start_beats if m is not None and i + 1 < len(meters) else end
-        step = meter_beat(m.numerator, m.denominator) if m is not None else 1.0
-        at = start
-        while at < stop - 1e-9:
+    for i, m in enumerate(meters):
+        stop = meters[i + 1].start_beats if i + 1 < len(meters) else end
+        step = meter_beat(m.numerator, m.denominator)
+        at = m.start_beats
+        while at < stop - 1e-6:
             points.append(at)
             at += step
-    points.append(max(end, points[-1] + 1e-3) if points else end)
+    if not points or end > points[-1] + 1e-6:
+        points.append(end)
     return np.array(sorted(set(round(p, 6) for p in points)), dtype=np.float64)
 
 
@@ -82,7 +84,8 @@ def notes_in_order(score: Score) -> list[tuple[int, Note]]:
 
 
 def deadpan(score: Score) -> Expression:
-    """The score exactly as written: its tempo marks, its velocities, no pedal."""
+    """The score exactly as written: its tempo marks, its velocities, its own pedal (if it has
+    any: a performance read back)."""
     beats = beat_grid(score)
     notes = notes_in_order(score)
     return Expression(
@@ -91,6 +94,7 @@ def deadpan(score: Score) -> Expression:
         velocity=np.array([n.velocity for _, n in notes], dtype=np.float64),
         shift_seconds=np.zeros(len(notes)),
         articulation=np.ones(len(notes)),
+        pedal=sorted({(q.start_beats, q.end_beats) for p in score.parts for q in p.pedals}),
     )
 
 
@@ -109,12 +113,13 @@ class Performance:
     performer: str = ""
 
     def seconds_at(self, beats) -> np.ndarray:
-        """The played time of score positions (quarter notes), on the time map."""
-        return np.interp(beats, self.beats, self.seconds)
+        """The played time of score positions (quarter notes), on the time map (past its ends, at
+        the first or last beat's tempo)."""
+        return _line(beats, self.beats, self.seconds)
 
     def beats_at(self, seconds) -> np.ndarray:
         """The score position of played times: the time map backwards."""
-        return np.interp(seconds, self.seconds, self.beats)
+        return _line(seconds, self.seconds, self.beats)
 
     def to_score(self) -> Score:
         """A Score that plays as performed: a tempo change at each beat of the time map, notes
@@ -128,11 +133,11 @@ class Performance:
         for part, pitch, start, end, velocity in self.notes:
             a, b = (float(x) for x in self.beats_at([start, end]))
             parts[part].notes.append(Note(pitch, round(a, 6), max(round(b - a, 6), 1e-3), int(velocity)))
-        pedal_part = next((i for i, p in enumerate(self.score.parts) if not p.is_drum), None)
-        if pedal_part is not None:
-            for down, up in self.pedal:
-                a, b = (float(x) for x in self.beats_at([down, up]))
-                parts[pedal_part].pedals.append(Pedal(round(a, 6), max(round(b - a, 6), 1e-3)))
+        for down, up in self.pedal:  # one pedal for every part that has one: each on its own channel
+            a, b = (float(x) for x in self.beats_at([down, up]))
+            for sustained in parts:
+                if not sustained.is_drum:
+                    sustained.pedals.append(Pedal(round(a, 6), max(round(b - a, 6), 1e-3)))
         for p in parts:
             p.notes.sort(key=lambda n: (n.start_beats, n.pitch))
         return replace(self.score, parts=parts, tempos=tempos or self.score.tempos)
@@ -157,10 +162,21 @@ class Performance:
         raise OptionError(f"{path}: a performance is written as .mid, .wav, .flac or .ogg")
 
 
+def _line(x, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
+    """np.interp, but continued past both ends along the first and last segment."""
+    y = np.interp(x, xp, fp)
+    if len(xp) < 2:
+        return y
+    x = np.asarray(x, dtype=np.float64)
+    before, after = x < xp[0], x > xp[-1]
+    low, high = (fp[1] - fp[0]) / (xp[1] - xp[0]), (fp[-1] - fp[-2]) / (xp[-1] - xp[-2])
+    return np.where(before, fp[0] + (x - xp[0]) * low, np.where(after, fp[-1] + (x - xp[-1]) * high, y))
+
+
 def realize(score: Score, expression: Expression, performer: str = "") -> Performance:
     """Play `score` as `expression` says: beats stretched within MIN/MAX_BEAT_FACTOR of the
-    marked tempo, velocities within 1..127, notes at least MIN_SECONDS long and never before
-    the piece starts."""
+    marked tempo, velocities within 1..127, notes at least MIN_SECONDS long (unless their part
+    strikes their pitch again sooner: they end there) and never before the piece starts."""
     beats = expression.beats
     marked = np.array([beats_to_seconds(float(b), score.tempos) for b in beats])
     factor = np.clip(expression.beat_factor, MIN_BEAT_FACTOR, MAX_BEAT_FACTOR)
@@ -173,18 +189,30 @@ def realize(score: Score, expression: Expression, performer: str = "") -> Perfor
         start = max(start + float(expression.shift_seconds[k]), 0.0)
         velocity = int(np.clip(round(float(expression.velocity[k])), 1, 127))
         played.append((part, n.pitch, round(start, 6), round(start + length, 6), velocity))
-    performance.notes = played
+    performance.notes = _released_before_struck_again(played)
     performance.pedal = [
         (float(performance.seconds_at(a)), float(performance.seconds_at(b))) for a, b in expression.pedal if b > a
     ]
     return performance
 
 
+def _released_before_struck_again(played: list) -> list:
+    """Notes that would still sound when their part strikes their pitch again end as it is
+    struck (a MIDI note-off after the new note-on would cut the new note short)."""
+    order = sorted(range(len(played)), key=lambda i: (played[i][0], played[i][1], played[i][2]))
+    out = list(played)
+    for i, j in zip(order, order[1:]):
+        a, b = out[i], out[j]
+        if (a[0], a[1]) == (b[0], b[1]) and a[3] > b[2] + 1e-9:
+            out[i] = (*a[:3], round(max(b[2], a[2] + 0.001), 6), a[4])
+    return out
+
+
 def scaled(expression: Expression, base: Expression, amount: float) -> Expression:
     """`expression` with its departures from `base` (usually deadpan) scaled by `amount`: 0
     plays `base`, 1 as it is, 2 twice as much. Tempo and articulation scale in log space, so
     twice as expressive is a ritardando twice as deep, not a negative beat. The pedal is
-    kept whenever `amount` is above 0."""
+    kept whenever `amount` is above 0 (at 0, the base's)."""
 
     def mix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return b + amount * (a - b)
@@ -195,5 +223,5 @@ def scaled(expression: Expression, base: Expression, amount: float) -> Expressio
         velocity=mix(expression.velocity, base.velocity),
         shift_seconds=amount * expression.shift_seconds,
         articulation=np.exp(mix(np.log(expression.articulation), np.log(base.articulation))),
-        pedal=list(expression.pedal) if amount > 0 else [],
+        pedal=list(expression.pedal) if amount > 0 else list(base.pedal),
     )

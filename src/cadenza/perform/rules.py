@@ -61,7 +61,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cadenza.perform.performance import MAX_BEAT_FACTOR, MIN_BEAT_FACTOR, Expression, deadpan, notes_in_order
-from cadenza.score import Key, Note, Score, beats_to_seconds
+from cadenza.score import Key, Note, Score, bar_starts, beats_to_seconds, pickup_start
 from cadenza.theory import estimate_key, scale
 
 EPS = 1e-6
@@ -344,8 +344,8 @@ def _halves(spans: Sequence[tuple[float, float]], bar: float) -> list[tuple[floa
 def derive_phrases(score: Score) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
     """(phrases, sub-phrases) in beats when none are given. With fermatas (a chorale), each
     phrase ends where a fermata's note ends; otherwise phrases are 4 bars, counted back from the
-    last note's end (so a pickup opens the first phrase; a first span under a bar joins the
-    next). Sub-phrases are the phrases' halves (2 bars; in a chorale, at the bar line or beat
+    bar line that closes the last bar (so a pickup opens the first phrase; a first span under a
+    bar joins the next). Sub-phrases are the phrases' halves (2 bars; in a chorale, at the bar line or beat
     nearest each phrase's middle)."""
     end = score.end_beats
     if end <= EPS:
@@ -362,7 +362,17 @@ def derive_phrases(score: Score) -> tuple[list[tuple[float, float]], list[tuple[
         points = [0.0, *sorted(ends), end]
         phrases = list(zip(points[:-1], points[1:]))
         return phrases, _halves(phrases, bar)
-    return _count_back(0.0, end, 4 * bar, bar), _count_back(0.0, end, 2 * bar, bar)
+    # count back from the bar line that closes the last bar, so that phrases end at bar lines,
+    # or, after a pickup, as long before them as the pickup is (each phrase opens with its upbeat)
+    shift = pickup_start(score)
+    last_line = min((s + bar for s in bar_starts(score) if s + bar >= end - EPS), default=end)
+    last_line -= bar - shift if shift else 0.0
+
+    def clipped(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        spans = [(a, min(b, end)) for a, b in spans if a < end - EPS]
+        return spans[:-1] + [(spans[-1][0], end)] if spans else spans  # the last phrase runs to the end
+
+    return clipped(_count_back(0.0, last_line, 4 * bar, bar)), clipped(_count_back(0.0, last_line, 2 * bar, bar))
 
 
 def _piece(score: Score, phrases, choir: bool) -> _Piece:
