@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from cadenza.data.asap import Aligned
-from cadenza.families.performer import TARGETS, NoteBatches, build_network, example_of, loss, predict
+from cadenza.families.performer import NoteBatches, build_network, example_of, loss
 from cadenza.perform.features import N_FEATURES, NAMES, note_features
-from cadenza.perform.learned import pedal_spans
+from cadenza.perform.learned import TARGETS, pedal_spans, predict
 from cadenza.perform.performance import notes_in_order
 from cadenza.score import Key, Meter, Note, Part, Score, Tempo
 

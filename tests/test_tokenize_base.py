@@ -27,7 +27,8 @@ def test_a_tokenizer_saves_and_loads_itself(tok):
 
 
 def test_each_family_kind_has_a_tokenizer():
-    assert {f.kind for f in FAMILIES} == {t.kind for t in TOKENIZERS}
+    # the performer reads note features (cadenza.perform.features), not tokens: it writes no music
+    assert {f.kind for f in FAMILIES} - {"performance"} == {t.kind for t in TOKENIZERS}
 
 
 def test_cells_round_trip_a_score():

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from cadenza.errors import CadenzaError, OptionError
+from cadenza.perform.learned import SHIFT_UNIT, TARGETS, VELOCITY_UNIT
 from cadenza.settings import setting
 from cadenza.train.config import RunConfig
 from cadenza.train.run import CardFacts, Prepared
@@ -33,9 +34,6 @@ from cadenza.train.run import CardFacts, Prepared
 if TYPE_CHECKING:
     import torch
 
-TARGETS = ("log_beat_factor", "velocity", "shift", "log_articulation", "pedal")
-VELOCITY_UNIT = 20.0  # velocity target = (velocity - performance mean) / VELOCITY_UNIT
-SHIFT_UNIT = 0.1  # shift target = seconds / SHIFT_UNIT
 # A performance whose notes are mostly not found in it is a misaligned one (Chopin's op. 25/5
 # score MIDI stacks its last bars 26 times over): it would teach noise
 MIN_MATCH_RATE = 0.6
@@ -256,29 +254,6 @@ def loss(model, batch) -> torch.Tensor:
 
 def loss_weight(batch) -> int:
     return int(batch[3].sum())
-
-
-def predict(model, features: np.ndarray, block: int) -> np.ndarray:
-    """Predictions (notes, len(TARGETS)) for a whole piece: windows of `block` notes, each half
-    overlapping the next, averaged where they overlap (every note sees context on both sides)."""
-    import torch
-
-    n = len(features)
-    out = np.zeros((n, len(TARGETS)))
-    weight = np.zeros(n)
-    if n == 0:
-        return out
-    step = max(1, block // 2)
-    starts = list(range(0, max(1, n - block + 1), step))
-    if starts[-1] + block < n:
-        starts.append(n - block)
-    with torch.no_grad():
-        for s in starts:
-            window = torch.from_numpy(np.ascontiguousarray(features[s : s + block], dtype=np.float32))[None]
-            pred = model(window).numpy()[0]
-            out[s : s + len(pred)] += pred
-            weight[s : s + len(pred)] += 1
-    return out / weight[:, None]
 
 
 def _validation(examples: list[Example], block: int) -> Callable:

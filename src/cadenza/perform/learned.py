@@ -20,6 +20,10 @@ import numpy as np
 from cadenza.perform.performance import Expression, beat_grid, notes_in_order
 from cadenza.score import Score
 
+# What the network predicts for each note (cadenza.families.performer trains it)
+TARGETS = ("log_beat_factor", "velocity", "shift", "log_articulation", "pedal")
+VELOCITY_UNIT = 20.0  # velocity target = (velocity - performance mean) / VELOCITY_UNIT
+SHIFT_UNIT = 0.1  # shift target = seconds / SHIFT_UNIT
 PEDAL_LIFT_BEATS = 0.1  # how long after a change of bass the pedal goes down again (a legato pedal)
 
 
@@ -30,7 +34,6 @@ class LearnedPerformer:
     def expression(self, score: Score, seed: int = 0, choir: bool = False) -> Expression:
         """How the network plays `score`. It draws nothing at random, so every seed gives the
         same performance; `choir` drops the pedal and keeps every note legato."""
-        from cadenza.families.performer import SHIFT_UNIT, TARGETS, VELOCITY_UNIT, predict
         from cadenza.perform.features import note_features
 
         notes = [n for _, n in notes_in_order(score)]
@@ -57,6 +60,29 @@ class LearnedPerformer:
             articulation=articulation,
             pedal=[] if choir else pedal_spans(notes, pred[:, col["pedal"]] > 0),
         )
+
+
+def predict(model, features: np.ndarray, block: int) -> np.ndarray:
+    """Predictions (notes, len(TARGETS)) for a whole piece: windows of `block` notes, each half
+    overlapping the next, averaged where they overlap (every note sees context on both sides)."""
+    import torch
+
+    n = len(features)
+    out = np.zeros((n, len(TARGETS)))
+    weight = np.zeros(n)
+    if n == 0:
+        return out
+    step = max(1, block // 2)
+    starts = list(range(0, max(1, n - block + 1), step))
+    if starts[-1] + block < n:
+        starts.append(n - block)
+    with torch.no_grad():
+        for s in starts:
+            window = torch.from_numpy(np.ascontiguousarray(features[s : s + block], dtype=np.float32))[None]
+            pred = model(window).numpy()[0]
+            out[s : s + len(pred)] += pred
+            weight[s : s + len(pred)] += 1
+    return out / weight[:, None]
 
 
 def pedal_spans(notes, down: np.ndarray) -> list[tuple[float, float]]:
