@@ -121,3 +121,12 @@ def test_pedal_follows_the_bass():
     assert len(spans) == 4 and all(b > a for a, b in spans)
     assert spans[0][0] > 0 and spans[1][0] > spans[0][1] - 1e-9
     assert pedal_spans(notes, np.zeros(len(notes), dtype=bool)) == []
+
+
+def test_a_running_bass_is_pedalled_by_the_beat_not_by_the_note():
+    # a broken-chord bass in sixteenths, each a new lowest note, a new root each beat: the pedal
+    # changes once a beat, with the root, not with every sixteenth
+    notes = [Note(40 + 2 * (i // 4) + (0, 7, 4, 7)[i % 4], i * 0.25, 0.25) for i in range(16)]
+    notes += [Note(72, b * 1.0, 1.0) for b in range(4)]
+    spans = pedal_spans(sorted(notes, key=lambda n: (n.start_beats, -n.pitch)), np.ones(len(notes), dtype=bool))
+    assert len(spans) == 4

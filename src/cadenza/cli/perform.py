@@ -86,6 +86,7 @@ def perform(
         "command": "perform",
         "score": str(score),
         "performer": performer,
+        **({"model": "performer"} if performer == "learned" else {}),
         "expressiveness": expressiveness,
         "seed": seed,
         "plan": str(plan) if plan is not None else None,

@@ -86,10 +86,12 @@ def predict(model, features: np.ndarray, block: int) -> np.ndarray:
 
 
 def pedal_spans(notes, down: np.ndarray) -> list[tuple[float, float]]:
-    """Sustain-pedal spans (beats) over the onsets whose notes are predicted pedalled: the pedal
-    goes down just after such an onset, comes up at the next onset that is not pedalled (or at
-    the end of the last note), and is changed, up at the onset and down again just after it,
-    wherever the lowest sounding note changes."""
+    """Sustain-pedal spans (beats) over the onsets whose notes are predicted pedalled. The pedal
+    is decided on the beat (at each onset on a quarter note), as pianists pedal with the
+    harmony rather than with each note of a figuration: it goes down just after such an onset
+    when its notes are pedalled, comes up at one that is not, and is changed (up at the onset,
+    down again just after it) where the lowest sounding note is not the one it was taken with.
+    The last span ends with the last note."""
     if not notes:
         return []
     start = np.array([n.start_beats for n in notes])
@@ -100,16 +102,21 @@ def pedal_spans(notes, down: np.ndarray) -> list[tuple[float, float]]:
     for n in notes:
         a, b = np.searchsorted(onsets, [n.start_beats - 1e-6, n.end_beats - 1e-6])
         bass[a:b] = np.minimum(bass[a:b], n.pitch)
+    on_beat = np.abs(onsets - np.round(onsets)) < 1e-6
+    on_beat[0] = True
     end = float(max(n.end_beats for n in notes))
     spans: list[tuple[float, float]] = []
     opened: float | None = None
+    taken_with = 0
     for i, at in enumerate(onsets):
-        if opened is not None and (not pedalled[i] or bass[i] != bass[i - 1]):
+        if not on_beat[i]:
+            continue
+        if opened is not None and (not pedalled[i] or bass[i] != taken_with):
             spans.append((opened, float(at)))
             opened = None
         if pedalled[i] and opened is None:
             nxt = onsets[i + 1] if i + 1 < len(onsets) else end
-            opened = float(at) + min(PEDAL_LIFT_BEATS, (float(nxt) - float(at)) / 2)
+            opened, taken_with = float(at) + min(PEDAL_LIFT_BEATS, (float(nxt) - float(at)) / 2), int(bass[i])
     if opened is not None:
         spans.append((opened, end))
     return [(a, b) for a, b in spans if b > a]
