@@ -129,7 +129,7 @@ def test_out_with_a_suffix_writes_that_file(tmp_path):
     run_cli(
         "generate", "--bars", "1", "--seed", "1", "--formats", "mid", "--out", str(tmp_path / "song.mid"), check=True
     )
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["song.json", "song.mid"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["song.json", "song.mid", "song.performed.mid"]
 
 
 def test_scale_alone_implies_its_key():

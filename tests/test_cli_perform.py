@@ -85,3 +85,17 @@ def test_perform_plays_the_bars_asked_for(piece, tmp_path):
     assert json.loads((tmp_path / "b.json").read_text())["bars"] == [2, 3]
     one_line_error(run_cli("perform", str(piece), "--bars", "3-9", "--out", str(tmp_path / "c")), "piece.mid", "bars")
     one_line_error(run_cli("perform", str(piece), "--bars", "two", "--out", str(tmp_path / "d")), "--bars")
+
+
+def test_audio_alone_writes_no_performed_midi(tmp_path):
+    write_outputs(melody(4), tmp_path / "a", ("wav",), {"command": "test"}, performing=Performing(seed=1))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "a.wav"]
+
+
+def test_a_plan_for_another_piece_is_refused(piece, tmp_path):
+    from cadenza.plan.form import parse_form
+
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(parse_form("A8 B8").to_dict()))
+    proc = run_cli("perform", str(piece), "--plan", str(plan), "--out", str(tmp_path / "p"))
+    one_line_error(proc, "plan.json", "16 bars", "4")

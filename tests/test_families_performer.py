@@ -130,3 +130,18 @@ def test_a_running_bass_is_pedalled_by_the_beat_not_by_the_note():
     notes += [Note(72, b * 1.0, 1.0) for b in range(4)]
     spans = pedal_spans(sorted(notes, key=lambda n: (n.start_beats, -n.pitch)), np.ones(len(notes), dtype=bool))
     assert len(spans) == 4
+
+
+def test_the_learned_performer_keeps_the_marked_dynamics_and_holds_fermatas(monkeypatch):
+    """With a network that predicts no departure at all, the score's own velocities and its
+    fermatas are what is played."""
+    from pathlib import Path
+
+    import cadenza.perform.learned as learned
+
+    monkeypatch.setattr(learned, "predict", lambda model, features, block: np.zeros((len(features), len(TARGETS))))
+    score = piece()
+    score.fermatas_beats = [7.0]
+    e = learned.LearnedPerformer(None, {"model": {"block_size": 32}}, Path(".")).expression(score)
+    assert list(e.velocity) == [n.velocity for _, n in notes_in_order(score)]
+    assert e.beat_factor[7] == pytest.approx(2.0) and e.beat_factor[6] == pytest.approx(1.0)

@@ -236,7 +236,7 @@ def test_marks_leave_the_input_expression_alone():
 def test_the_learned_performer_follows_the_marks(monkeypatch):
     """The learned performer's expression (its network stubbed: every note legato 1.2,
     pushed 30 ms early) with the marks followed."""
-    import cadenza.families.performer as family
+    import cadenza.perform.learned as family
     from cadenza.perform.learned import LearnedPerformer
 
     def predict(model, features, block):

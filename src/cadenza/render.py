@@ -1,8 +1,9 @@
 """Writing a piece in every format a musician wants, beside a JSON record of how it was made.
 
 The MIDI and MusicXML hold the score as written (quantized: for notation and for editing in a
-DAW). Given a performer (Performing), the audio is rendered from its performance, and
-STEM.performed.mid holds that performance: timing, velocities and pedal as played.
+DAW). Given a performer (Performing), the audio is rendered from its performance, and, when
+MIDI is among the formats, STEM.performed.mid holds that performance: timing, velocities and
+pedal as played.
 """
 
 from __future__ import annotations
@@ -40,9 +41,9 @@ class Performing:
     plan: Any = None  # the cadenza.plan.form.Plan the piece was written to, for its phrases
     model: str = "performer"  # the learned performer's model (name or folder)
 
-    @property
-    def writes_performance(self) -> bool:
-        return self.performer != "none"
+    def writes_performance(self, formats) -> bool:
+        """Whether STEM.performed.mid is written: a performer plays, and MIDI is asked for."""
+        return self.performer != "none" and "mid" in formats
 
     def record(self) -> dict:
         played_by = {"model": self.model} if self.performer == "learned" else {}
@@ -57,7 +58,7 @@ def check_outputs(stems, formats, force: bool, performing: Performing | None = N
     and force is off, or if its folder cannot be made."""
     from cadenza.errors import OptionError
 
-    extra = (PERFORMED,) if performing is not None and performing.writes_performance else ()
+    extra = (PERFORMED,) if performing is not None and performing.writes_performance(formats) else ()
     for stem in stems:
         stem = Path(stem)
         for f in (*formats, *extra, "json"):
@@ -86,7 +87,7 @@ def write_outputs(
     played, performed = score, None
     if performing is not None and record is not None:
         record = {**record, "performance": performing.record()}
-    if performing is not None and performing.writes_performance:
+    if performing is not None and performing.performer != "none":
         from cadenza.io.midi import write_midi
         from cadenza.perform import perform
 
@@ -99,9 +100,10 @@ def write_outputs(
             model=performing.model,
         )
         played = performance.to_score()
-        performed = stem.with_name(f"{stem.name}.{PERFORMED}")
-        write_midi(played, performed, force=force)
-        targets.insert(1 if "mid" in formats else 0, performed)
+        if performing.writes_performance(formats):
+            performed = stem.with_name(f"{stem.name}.{PERFORMED}")
+            write_midi(played, performed, force=force)
+            targets.insert(targets.index(stem.with_name(f"{stem.name}.mid")) + 1, performed)
     for t in targets:
         if performed is not None and t == performed:
             continue

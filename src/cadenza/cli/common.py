@@ -163,7 +163,12 @@ def bar_range(text: str, option: str = "--bars") -> tuple[int, int]:
     m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+))?\s*", text)
     if not m:
         raise OptionError(f"{option} {text!r}: expected FIRST-LAST, e.g. 5-8, or one bar number")
-    return int(m.group(1)), int(m.group(2) or m.group(1))
+    first, last = int(m.group(1)), int(m.group(2) or m.group(1))
+    if last < first:
+        raise OptionError(
+            f"{option} {text} is empty: its last bar comes before its first (did you mean {last}-{first}?)"
+        )
+    return first, last
 
 
 FIXED_CELLS = typer.Option(

@@ -76,6 +76,8 @@ def perform(
             from cadenza.score import excerpt
 
             piece = excerpt(piece, *region)
+        if the_plan is not None:
+            _check_plan_fits(the_plan, piece, plan)
         performance = play(piece, options.performer, seed, options.expressiveness, plan=the_plan)
     if not quiet:
         say(f"performer {performer}, expressiveness {expressiveness:g}, seed {seed}")
@@ -110,3 +112,18 @@ def _unplayed(path: Path) -> str:
     except CadenzaError:  # the file was read once already; a second reading that fails says nothing new
         return ""
     return ", ".join(f"{name} x{n}" for name, n in counts.items())
+
+
+def _check_plan_fits(the_plan, piece, path) -> None:
+    """A plan names the piece's bars and meter: one written for another piece is refused."""
+    import math
+
+    from cadenza.errors import InputError
+    from cadenza.score import pickup_start
+
+    bar = piece.meter.bar_beats
+    bars = math.ceil(piece.end_beats / bar - 1e-6) - (1 if pickup_start(piece) else 0)
+    if the_plan.meter and the_plan.meter != str(piece.meter):
+        raise InputError(path, f"a plan in {the_plan.meter}, but the piece is in {piece.meter}")
+    if not bars - 1 <= the_plan.bars <= bars:  # a last bar a pickup completes may be counted or not
+        raise InputError(path, f"a plan of {the_plan.bars} bars, but the piece has {bars}")

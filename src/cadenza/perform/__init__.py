@@ -53,11 +53,14 @@ def is_choral(score: Score) -> bool:
 
 def phrase_spans(score: Score, plan: Plan | None = None) -> list[tuple[float, float]] | None:
     """Phrase spans in beats, end to end: from the plan the piece was written to, else from the
-    analyzer (cadenza.plan.analyze); None when neither finds any (the rules then group bars
-    themselves). In a piece with a pickup each phrase begins with its upbeat, as many beats
-    before its first bar line as the pickup is long."""
+    analyzer (cadenza.plan.analyze); None when the score marks fermatas (the rules end each
+    phrase with its fermata's note, so an upbeat after it opens the next) or when neither finds
+    any (the rules then group bars themselves). In a piece with a pickup each phrase begins
+    with its upbeat, as many beats before its first bar line as the pickup is long."""
     from cadenza.score import pickup_start
 
+    if score.fermatas_beats:  # fermatas mark a chorale's phrase ends better than any bar count
+        return None
     bar = score.meter.bar_beats
     shift = pickup_start(score)
     if plan is not None:  # a plan counts bars from the first downbeat; the score's bar 0 holds the pickup

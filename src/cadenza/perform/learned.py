@@ -4,8 +4,9 @@ into an Expression (cadenza.perform.performance) for any score.
 Per note the network predicts its beat's stretch against the marked tempo, its velocity
 against the piece's mean, its onset against the beat, its articulation and the pedal. The
 beat factors of the notes in a beat are averaged into that beat's (beats without an onset take
-their neighbours'); velocities are the score's mean marked velocity plus the predicted
-departure, so a score's dynamics markings, which the network reads, shape the loudness; the
+their neighbours'); velocities are the score's own (its dynamics markings) plus the network's
+shaping around them (its predicted departures less their mean), so a p stays below an f at
+every expressiveness; fermatas are held as the score marks them; the
 pedal is held over the notes predicted pedalled and changed wherever the bass moves, as
 pianists change it with the harmony.
 """
@@ -24,6 +25,8 @@ from cadenza.score import Score
 TARGETS = ("log_beat_factor", "velocity", "shift", "log_articulation", "pedal")
 VELOCITY_UNIT = 20.0  # velocity target = (velocity - performance mean) / VELOCITY_UNIT
 SHIFT_UNIT = 0.1  # shift target = seconds / SHIFT_UNIT
+FERMATA_HOLD = 2.0  # a fermata's beats, as long again (as the rules hold them: cadenza.perform.rules)
+FERMATA_RELEASE = 0.8  # a fermata's note sounds this much of its held length: a breath before going on
 PEDAL_LIFT_BEATS = 0.1  # how long after a change of bass the pedal goes down again (a legato pedal)
 
 
@@ -48,10 +51,19 @@ class LearnedPerformer:
         centres = np.arange(len(beats) - 1)
         log_factor = np.interp(centres, centres[heard], sums[heard] / counts[heard]) if heard.any() else 0 * centres
         marked = np.array([n.velocity for n in notes], dtype=np.float64)
-        velocity = marked.mean() + VELOCITY_UNIT * pred[:, col["velocity"]]
+        shaping = VELOCITY_UNIT * pred[:, col["velocity"]]
+        velocity = marked + shaping - shaping.mean()
         articulation = np.exp(np.clip(pred[:, col["log_articulation"]], -3.0, 1.5))
         if choir:
             articulation = np.maximum(articulation, 0.95)
+        # fermatas, as the score marks them: their beats held twice as long, a breath after
+        for f in score.fermatas_beats:
+            under = np.abs(start - f) < 1e-6
+            if under.any():
+                length = max(n.duration_beats for n, u in zip(notes, under) if u)
+                held = (beats[:-1] >= f - 1e-6) & (beats[:-1] < f + length - 1e-6)
+                log_factor = np.where(held, log_factor + np.log(FERMATA_HOLD), log_factor)
+                articulation = np.where(under, np.minimum(articulation, FERMATA_RELEASE), articulation)
         return Expression(
             beats=beats,
             beat_factor=np.exp(log_factor),

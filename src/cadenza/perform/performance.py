@@ -22,6 +22,7 @@ import numpy as np
 
 from cadenza.score import Meter, Note, Pedal, Score, Tempo, beats_to_seconds
 
+PIANOS = range(8)  # General MIDI's pianos: the instruments with a sustain pedal
 MIN_SECONDS = 0.03  # the shortest note a performance plays (a staccato sixteenth at a fast tempo)
 MIN_BEAT_FACTOR, MAX_BEAT_FACTOR = 0.33, 3.0  # how far one beat may stretch against the marked tempo
 
@@ -133,10 +134,10 @@ class Performance:
         for part, pitch, start, end, velocity in self.notes:
             a, b = (float(x) for x in self.beats_at([start, end]))
             parts[part].notes.append(Note(pitch, round(a, 6), max(round(b - a, 6), 1e-3), int(velocity)))
-        for down, up in self.pedal:  # one pedal for every part that has one: each on its own channel
+        for down, up in self.pedal:  # the pedal of every piano part (each on its own channel)
             a, b = (float(x) for x in self.beats_at([down, up]))
             for sustained in parts:
-                if not sustained.is_drum:
+                if not sustained.is_drum and sustained.program in PIANOS:
                     sustained.pedals.append(Pedal(round(a, 6), max(round(b - a, 6), 1e-3)))
         for p in parts:
             p.notes.sort(key=lambda n: (n.start_beats, n.pitch))
