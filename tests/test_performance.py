@@ -127,3 +127,18 @@ def test_a_performance_writes_midi_and_audio(tmp_path):
     assert sorted(n.velocity for n in back.notes()) == sorted(n[4] for n in p.notes)
     with pytest.raises(OptionError, match="mid"):
         p.write(tmp_path / "p.musicxml")
+
+
+def test_a_pickup_stays_a_pickup_when_played(tmp_path):
+    from cadenza.io import read_score
+    from cadenza.score import pickup_start
+
+    melody = [Note(67, 3.0, 1.0)] + [Note(72 + i % 3, 4.0 + i, 1.0) for i in range(12)]
+    bass = [Note(48, 4.0 + 4 * b, 4.0) for b in range(3)]
+    score = Score(parts=[Part("r", notes=melody), Part("l", notes=bass)])
+    assert pickup_start(score) == 3.0
+    p = perform(score, "rules", seed=1)
+    assert float(p.beats_at(min(n[2] for n in p.notes))) != 3.0  # played off the beat's grid (the noise rule)
+    assert pickup_start(p.to_score()) == 3.0
+    p.write(tmp_path / "p.mid")
+    assert pickup_start(read_score(tmp_path / "p.mid")) == 3.0  # a short first bar, no silence before it

@@ -125,17 +125,26 @@ class Performance:
     def to_score(self) -> Score:
         """A Score that plays as performed: a tempo change at each beat of the time map, notes
         and pedal at their played times, velocities as played. Meters and keys stay the
-        score's, so its bars line up with the performance."""
+        score's, so its bars line up with the performance. The whole map is moved so that the
+        first note played falls where the first note is written (a melody played 20 ms early
+        is early against the beat, not a piece that starts late): a pickup stays a pickup."""
+        written = min((n.start_beats for n in self.score.notes()), default=0.0)
+        first = min((n[2] for n in self.notes), default=0.0)
+        shift = written - float(self.beats_at(first)) if self.notes else 0.0
+        if abs(shift) > 0.25:  # a performance that starts a long way off the score keeps its map
+            shift = 0.0
         tempos = [
-            Tempo(float(b0), float(60.0 * (b1 - b0) / (s1 - s0)))
-            for b0, b1, s0, s1 in zip(self.beats[:-1], self.beats[1:], self.seconds[:-1], self.seconds[1:])
+            Tempo(0.0 if i == 0 else float(b0) + shift, float(60.0 * (b1 - b0) / (s1 - s0)))
+            for i, (b0, b1, s0, s1) in enumerate(
+                zip(self.beats[:-1], self.beats[1:], self.seconds[:-1], self.seconds[1:])
+            )
         ]
         parts = [replace(p, notes=[], pedals=[]) for p in self.score.parts]
         for part, pitch, start, end, velocity in self.notes:
-            a, b = (float(x) for x in self.beats_at([start, end]))
+            a, b = (float(x) + shift for x in self.beats_at([start, end]))
             parts[part].notes.append(Note(pitch, round(a, 6), max(round(b - a, 6), 1e-3), int(velocity)))
         for down, up in self.pedal:  # the pedal of every piano part (each on its own channel)
-            a, b = (float(x) for x in self.beats_at([down, up]))
+            a, b = (max(float(x) + shift, 0.0) for x in self.beats_at([down, up]))
             for sustained in parts:
                 if not sustained.is_drum and sustained.program in PIANOS:
                     sustained.pedals.append(Pedal(round(a, 6), max(round(b - a, 6), 1e-3)))
