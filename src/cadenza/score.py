@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
+from cadenza.chords import ChordSymbol, transpose_chord
 from cadenza.errors import MusicError
 
 PITCH_CLASS_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -173,6 +174,7 @@ class Score:
     composer: str = ""  # who wrote it, as a person reads it ("J. S. Bach", "Cadenza (chorales model)")
     fermatas_beats: list[float] = field(default_factory=list)  # onsets of notes marked with a fermata
     repeats: list[Repeat] = field(default_factory=list)  # music written once between repeat signs
+    chords: list[ChordSymbol] = field(default_factory=list)  # chord symbols (lead-sheet harmony), by start
 
     # -- simple views ---------------------------------------------------------------------
     def notes(self) -> list[Note]:
@@ -237,6 +239,7 @@ class Score:
                 }
                 for p in self.parts
             ],
+            **({"chords": [_chord_item(c) for c in self.chords]} if self.chords else {}),
         }
 
     @classmethod
@@ -259,6 +262,7 @@ class Score:
                 )
                 for p in d["parts"]
             ],
+            chords=[_item_chord(item) for item in d.get("chords", [])],
         )
 
 
@@ -267,6 +271,16 @@ def _note_item(n: Note) -> list:
     has any (so that a score without marks is written as it was before marks existed)."""
     item: list = [n.pitch, n.start_beats, n.duration_beats, n.velocity]
     return [*item, list(n.marks)] if n.marks else item
+
+
+def _chord_item(c: ChordSymbol) -> list:
+    """A chord symbol in JSON: [start, root, kind, bass or null, text, alterations]."""
+    return [c.start_beats, c.root, c.kind, c.bass, c.text, list(c.alterations)]
+
+
+def _item_chord(item: list) -> ChordSymbol:
+    bass = None if item[3] is None else int(item[3])
+    return ChordSymbol(float(item[0]), int(item[1]), str(item[2]), bass, str(item[4]), tuple(map(str, item[5])))
 
 
 def _item_note(item: list) -> Note:
@@ -335,14 +349,15 @@ def parse_meter(text: str) -> Meter:
 
 
 def transpose(score: Score, semitones: int) -> Score:
-    """A copy moved by `semitones`; keys move with it (taking their conventional names). Drum
-    parts stay where they are."""
+    """A copy moved by `semitones`; keys and chord symbols move with it (taking their
+    conventional names and spellings). Drum parts stay where they are."""
     parts = [
         replace(p, notes=p.notes if p.is_drum else [replace(n, pitch=n.pitch + semitones) for n in p.notes])
         for p in score.parts
     ]
     keys = [replace(k, tonic=(k.tonic + semitones) % 12, tonic_name="") for k in score.keys]
-    return replace(score, parts=parts, keys=keys)
+    chords = [transpose_chord(c, semitones) for c in score.chords]
+    return replace(score, parts=parts, keys=keys, chords=chords)
 
 
 def bar_starts(score: Score) -> list[float]:
@@ -364,8 +379,8 @@ def excerpt(score: Score, first: int, last: int) -> Score:
     """Bars `first` to `last` (inclusive, numbered as notation shows them: after a pickup, bar
     1 is the first full bar) as a score of their own, from beat 0: the notes that start in
     them, cut at the excerpt's end, with the tempo, meter and key in force at its start and
-    the changes within it. Repeat signs are dropped (the notes are as played). Raises
-    MusicError for bars the score does not have."""
+    the changes within it, and the chord symbols and fermatas within it. Repeat signs are
+    dropped (the notes are as played). Raises MusicError for bars the score does not have."""
     starts = bar_starts(score)
     pickup = int(pickup_start(score) > 0)
     lo, hi = 1 - pickup, len(starts) - pickup
@@ -399,6 +414,9 @@ def excerpt(score: Score, first: int, last: int) -> Score:
         keys=changes(sorted(score.keys, key=lambda k: k.start_beats)),
         fermatas_beats=[f - a for f in score.fermatas_beats if a - 1e-9 <= f < b - 1e-9],
         repeats=[],
+        chords=[
+            replace(c, start_beats=c.start_beats - a) for c in score.chords if a - 1e-9 <= c.start_beats < b - 1e-9
+        ],
         title=f"{score.title} (bars {first}-{last})" if score.title else score.title,
     )
 

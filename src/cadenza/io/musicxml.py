@@ -74,6 +74,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+from cadenza.chords import ALTERATIONS, KINDS, ChordSymbol, chord_kind_text
 from cadenza.io.files import atomic_write
 from cadenza.io.midi import part_channels
 from cadenza.score import Key, Note, Part, Repeat, Score, pickup_start
@@ -118,11 +119,12 @@ def musicxml_text(score: Score) -> str:
     keys = _changes([(_grid(k.start_beats), k) for k in score.keys])
     tempos = _changes([(_grid(t.start_beats), t) for t in score.tempos])
     fermatas = {_grid(b) for b in score.fermatas_beats}
+    chords = sorted(((_grid(c.start_beats), c) for c in score.chords), key=lambda c: c[0])
     sounding = _sounding(voices)
     for part_voices in voices:
         for voice in part_voices:
             _spell_voice(voice, keys, sounding)
-    folds = _folds(score, parts, bars, keys, tempos, fermatas)
+    folds = _folds(score, parts, bars, keys, tempos, fermatas, chords)
     layout = _layout(bars, folds)
 
     title = escape(score.title or "Untitled")
@@ -170,6 +172,7 @@ def musicxml_text(score: Score) -> str:
                 keys,
                 tempos if index == 1 else [],
                 fermatas,
+                chords if index == 1 else [],
             )
         out.append("  </part>")
     out.append("</score-partwise>\n")
@@ -361,12 +364,14 @@ def _folds(
     keys: list[tuple[int, Any]],
     tempos: list[tuple[int, Any]],
     fermatas: set[int],
+    chords: Sequence[tuple[int, ChordSymbol]] = (),
 ) -> list[_Fold]:
     """The repeats that can be written once: in order, none overlapping one kept before it,
     each of whole bars (a pickup bar cannot open one), with no key, meter or tempo change after
     its first bar and before its second ending, and with its second pass, but for the ending,
     the same as its first in every part (every note's pitch, length and velocity on the grid,
-    notes cut at the passes' edges) and in fermatas. Any other is written out in full."""
+    notes cut at the passes' edges) and in fermatas and chord symbols. Any other is written out
+    in full."""
     at_bar = {bar.start: i for i, bar in enumerate(bars) if bar.start == bar.origin}
     at_bar[bars[-1].end] = len(bars)
     meters = _changes([(_grid(m.start_beats), m) for m in score.meters])
@@ -387,6 +392,10 @@ def _folds(
             continue
         if {t - start for t in fermatas if start <= t < end - ending} != {
             t - end for t in fermatas if end <= t < end + length - ending
+        }:
+            continue
+        if {(t - start, replace(c, start_beats=0.0)) for t, c in chords if start <= t < end - ending} != {
+            (t - end, replace(c, start_beats=0.0)) for t, c in chords if end <= t < end + length - ending
         }:
             continue
         if all(_window(part, start, end - ending) == _window(part, end, end + length - ending) for part in notes):
@@ -651,6 +660,7 @@ def _write_measure(
     keys: list[tuple[int, Any]],
     tempos: list[tuple[int, Any]],
     fermatas: set[int],
+    chords: Sequence[tuple[int, ChordSymbol]] = (),
 ) -> None:
     b = place.bar
     implicit = ' implicit="yes"' if bar.start != bar.origin else ""
@@ -674,6 +684,11 @@ def _write_measure(
     here = [
         (max(tick, bar.start), tempo)
         for tick, tempo in tempos
+        if bar.start <= tick < bar.end or (b == 0 and tick < bar.start)
+    ]
+    harmonies = [
+        (max(tick, bar.start), chord)
+        for tick, chord in chords
         if bar.start <= tick < bar.end or (b == 0 and tick < bar.start)
     ]
 
@@ -700,6 +715,7 @@ def _write_measure(
                     for tick, tempo in here
                     if note[0] <= tick < next_start
                 ]
+                out += [_harmony(chord, tick - note[0]) for tick, chord in harmonies if note[0] <= tick < next_start]
             _write_note(out, note, number, fermatas)
     if place.right:
         out.append(f'      <barline location="right">{place.right}</barline>')
@@ -741,6 +757,53 @@ def _tempo_direction(bpm: float, offset: int, bar: _Bar) -> str:
         f"<beat-unit>quarter</beat-unit>{dot}<per-minute>{_number(per_minute)}</per-minute></metronome>"
         f'</direction-type>{offset_element}<sound tempo="{_number(bpm)}"/></direction>'
     )
+
+
+def _harmony(chord: ChordSymbol, offset: int) -> str:
+    """A chord symbol as MusicXML's <harmony>, `offset` ticks after the note it is written
+    before: root (spelled as its text spells it, else by the usual names), kind (with the
+    canonical suffix and alterations as its text), bass, and each alteration as a <degree>
+    (not printed: the kind's text shows it)."""
+    root = _step_alter(chord.root, chord.text.lstrip("("))
+    bass_text = chord.text.rstrip(")").rsplit("/", 1)[1] if "/" in chord.text else ""
+    parts = [f"<root><root-step>{root[0]}</root-step>{_alter_element('root', root[1])}</root>"]
+    parts.append(f'<kind text="{escape(chord_kind_text(chord), {chr(34): "&quot;"})}">{chord.kind}</kind>')
+    if chord.bass is not None:
+        step, alter = _step_alter(chord.bass, bass_text)
+        parts.append(f"<bass><bass-step>{step}</bass-step>{_alter_element('bass', alter)}</bass>")
+    for a in chord.alterations:
+        value = int(a.removeprefix("add").lstrip("#b"))
+        alter = 1 if "#" in a else -1 if a.startswith("b") else 0
+        added, replaced = ALTERATIONS[a]
+        kind = "alter" if replaced in KINDS[chord.kind] and not a.startswith("add") else "add"
+        parts.append(
+            f'<degree print-object="no"><degree-value>{value}</degree-value><degree-alter>{alter}</degree-alter>'
+            f"<degree-type>{kind}</degree-type></degree>"
+        )
+    if offset:
+        parts.append(f"<offset>{offset}</offset>")
+    return "      <harmony>" + "".join(parts) + "</harmony>"
+
+
+_FLAT_NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
+_SHARP_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+def _step_alter(pitch_class: int, text: str) -> tuple[str, int]:
+    """(step, alter) of a chord's root or bass: as `text` begins when it names that pitch class
+    (D#, Gb, Cb), else by the usual names (C# Eb F# Ab Bb)."""
+    letter = text[:1].upper()
+    if letter in "ABCDEFG" and letter:
+        accidental = text[1:2] if text[1:2] in ("#", "b", "+") else ""
+        alter = {"#": 1, "+": 1, "b": -1}.get(accidental, 0)
+        if ("C D EF G A B".index(letter) + alter) % 12 == pitch_class:
+            return letter, alter
+    name = (_SHARP_NAMES if pitch_class in (1, 6) else _FLAT_NAMES)[pitch_class]
+    return name[0], {"#": 1, "b": -1}.get(name[1:], 0)
+
+
+def _alter_element(what: str, alter: int) -> str:
+    return f"<{what}-alter>{alter}</{what}-alter>" if alter else ""
 
 
 def _mark_accidentals(voices: list[list[list]], keys: list[tuple[int, Any]]) -> None:

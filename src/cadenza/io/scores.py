@@ -26,13 +26,14 @@ from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from cadenza.errors import InputError
+from cadenza.chords import ChordSymbol, chord_text, parse_chord
+from cadenza.errors import InputError, MusicError
 from cadenza.io.midi import DRUM_CHANNEL, MAX_BEATS, METER_DENOMINATORS, file_bytes, sorted_changes
 from cadenza.perform.dynamics import VELOCITY
 from cadenza.score import MARKS, Key, Meter, Note, Part, Repeat, Score, Tempo
@@ -69,13 +70,17 @@ def read_with_music21(path: str | Path, problems: list[str] | None = None) -> li
     warnings are kept off stderr (see `quiet`).
     """
     path = Path(path)
-    pieces, fmt, _ = _music21_pieces(path)
+    pieces, fmt, _, chord_texts = _music21_pieces(path)
     fmt_name = FORMATS[path.suffix.lower()][1]
     with quiet(), _abc_shortcuts(fmt == "abc"):
         try:
             folded: list[str] = []
-            scores = [music21_to_score(piece, unfold=True, problems=folded) for piece in pieces]
+            scores = [
+                music21_to_score(piece, unfold=True, problems=folded, chord_texts=chord_texts) for piece in pieces
+            ]
             scores = [score for score in scores if score.parts]
+        except MusicError as e:  # a chord symbol cadenza cannot read (the message names it and its bar)
+            raise InputError(path, str(e)) from None
         except Exception as e:  # music21 raises many kinds (and builds some things lazily)
             raise InputError(path, _parse_problem(e, fmt_name)) from None
     if not scores:
@@ -90,10 +95,11 @@ def read_with_music21(path: str | Path, problems: list[str] | None = None) -> li
     return scores
 
 
-def _music21_pieces(path: Path) -> tuple[list, str, bytes]:
+def _music21_pieces(path: Path) -> tuple[list, str, bytes, dict[str, str]]:
     """The pieces music21 parses from a score file (an ABC file may hold many), after our checks
-    of what it would choke on; with music21's name of its format and the file's bytes. Raises
-    InputError as `read_with_music21` says."""
+    of what it would choke on; with music21's name of its format, the file's bytes, and for ABC
+    the chord symbols as written by the canonical spelling music21 was given instead (see
+    `_abc_chords`). Raises InputError as `read_with_music21` says."""
     from music21 import converter, stream
 
     if path.suffix.lower() not in FORMATS:
@@ -104,10 +110,10 @@ def _music21_pieces(path: Path) -> tuple[list, str, bytes]:
         raise InputError(path, "empty file (only white space)")
     if fmt == "musicxml":
         _check_musicxml(path, data)
-    abc = None
+    abc, chord_texts = None, dict[str, str]()
     if fmt == "abc":
         _check_abc(path, _text(data))
-        abc = _abc_fermatas(_text(data))
+        abc, chord_texts = _abc_chords(path, _abc_fermatas(_text(data)))
     with quiet(), _abc_shortcuts(fmt == "abc"):
         try:
             if abc is not None and abc != _text(data):  # music21 reads the text we mended
@@ -117,7 +123,7 @@ def _music21_pieces(path: Path) -> tuple[list, str, bytes]:
             pieces = list(parsed.scores) if isinstance(parsed, stream.Opus) else [parsed]
         except Exception as e:  # music21 raises many kinds (and builds some things lazily)
             raise InputError(path, _parse_problem(e, fmt_name)) from None
-    return pieces, fmt, data
+    return pieces, fmt, data, chord_texts
 
 
 @contextmanager
@@ -191,6 +197,47 @@ def _abc_fermatas(text: str) -> str:
         return "".join(part if i % 2 else part.replace("H", "!fermata!") for i, part in enumerate(parts))
 
     return "\n".join(mend(line) for line in text.split("\n"))
+
+
+_ABC_TOKEN = re.compile(r'"([^"]*)"|(\|+|::)|%.*$|\[[A-Za-z]:[^\]]*\]|([A-Ga-gz])')
+_NO_CHORD = {"NC", "N.C.", "No Chord", "None"}
+
+
+def _abc_chords(path: Path, text: str) -> tuple[str, dict[str, str]]:
+    """ABC with each chord symbol in quotes written in its canonical spelling (chord_text), which
+    music21 reads: music21 drops the Nottingham files' "Cd" (diminished) and "Ca" (augmented),
+    and spells a flat "Bb" as "B-". Returns the text and, per canonical spelling, the symbol as
+    the file wrote it (when the file writes it one way only), for ChordSymbol.text.
+    Annotations ("^text", "_text", "<text", ">text", "@text"), text of more than one word or
+    not starting with A-G, blanks and "N.C." are left as they are. Raises InputError naming a
+    chord symbol (one word from A-G) cadenza cannot read, its tune and bar."""
+    lines, written = [], dict[str, set[str]]()
+    tune, bar, in_bar = "1", 1, False
+    for line in text.split("\n"):
+        field_name = re.match(r"\s*([A-Za-z]):(.*)", line)
+        if field_name:
+            if field_name[1] == "X":
+                tune, bar, in_bar = field_name[2].strip(), 1, False
+            lines.append(line)
+            continue
+        out, at = [], 0
+        for m in _ABC_TOKEN.finditer(line):
+            if m[2]:  # a bar line: a new bar if notes came since the last
+                bar, in_bar = bar + in_bar, False
+            elif m[3]:
+                in_bar = True
+            if m[1] is None or not re.match(r"\s*\(?[A-G]\S*\s*$", m[1]) or m[1].strip() in _NO_CHORD:
+                continue  # no chord: an annotation ("^Allegro"), words ("Fine"... start with F), a blank
+            try:
+                chord = parse_chord(m[1])
+            except MusicError as e:
+                raise InputError(path, f"tune X:{tune} bar {bar}: {e}") from None
+            canonical = chord_text(chord)
+            written.setdefault(canonical, set()).add(m[1].strip())
+            out += [line[at : m.start()], f'"{canonical}"']
+            at = m.end()
+        lines.append("".join(out) + line[at:])
+    return "\n".join(lines), {c: next(iter(w)) for c, w in written.items() if len(w) == 1}
 
 
 # -- checks before music21: what it would choke on, said plainly
@@ -441,7 +488,13 @@ def _parse_problem(e: Exception, fmt_name: str) -> str:
     return f"not valid {fmt_name}: it cannot be read{where} (the file is damaged or uses notation cadenza cannot read)"
 
 
-def music21_to_score(m21_stream, title: str = "", unfold: bool = False, problems: list[str] | None = None) -> Score:
+def music21_to_score(
+    m21_stream,
+    title: str = "",
+    unfold: bool = False,
+    problems: list[str] | None = None,
+    chord_texts: dict[str, str] | None = None,
+) -> Score:
     """Convert a music21 Score (or a lone Part or Stream) to a Score.
 
     - One Part per music21 part that has notes; program from the part's instrument when it
@@ -469,6 +522,10 @@ def music21_to_score(m21_stream, title: str = "", unfold: bool = False, problems
       Score.repeats. Where the repeats cannot be unfolded the music is read as written, and a
       line saying why goes to `problems` (when given). Without `unfold` (the default): as
       written, each repeated passage once.
+    - Chord symbols (music21's harmony.ChordSymbol: MusicXML's <harmony>, ABC's quoted chords)
+      become Score.chords where they are played (see `_chord_symbol`), never notes; one that
+      cadenza cannot read raises MusicError naming it and its bar. `chord_texts` gives the
+      text as written for a canonical spelling (see `_abc_chords`).
     """
     from music21 import stream
 
@@ -502,6 +559,7 @@ def music21_to_score(m21_stream, title: str = "", unfold: bool = False, problems
     meters: list[tuple[int, Any, Meter]] = []
     keys: list[tuple[int, Any, Key]] = []
     fermatas: set[float] = set()
+    chords: dict[tuple, ChordSymbol] = {}  # one per place and chord, whichever part has it
     flats = [m21_part.flatten() for m21_part in m21_parts]
     try:
         marked = _markings(m21_stream, m21_parts, flats)
@@ -516,6 +574,13 @@ def music21_to_score(m21_stream, title: str = "", unfold: bool = False, problems
             if any("Fermata" in e.classes for e in getattr(n, "expressions", []))
             for at in places(i, n.offset)
         )
+        for cs in flat.getElementsByClass("ChordSymbol"):
+            chord = _chord_symbol(cs, chord_texts or {})
+            if chord is None:
+                continue
+            for at in places(i, cs.offset):
+                moved = replace(chord, start_beats=beats(at))
+                chords.setdefault((round(moved.start_beats, 6), moved), moved)
         seams = played.seams(i) if played is not None else set()
         pieces = _tied_notes(flat, partial(places, i), seams, marked)
         notes = [Note(p, beats(start), float(length), vel, marks) for p, start, length, vel, marks in pieces]
@@ -570,6 +635,7 @@ def music21_to_score(m21_stream, title: str = "", unfold: bool = False, problems
         meters=sorted_changes([c for _, _, c in meters], Meter(0.0, 4, 4)),
         keys=sorted_changes([c for _, _, c in keys], None),
         fermatas_beats=sorted(fermatas),
+        chords=sorted(chords.values(), key=lambda c: c.start_beats),
         title=title or (metadata.bestTitle if metadata is not None else None) or "",
         composer=_composer(metadata),
     )
@@ -581,6 +647,47 @@ def music21_to_score(m21_stream, title: str = "", unfold: bool = False, problems
         score.keys = _played_changes(played, keys, change_beats, None, lambda k: (k.tonic, k.mode, k.tonic_name))
         score.repeats = [Repeat(beats(a), beats(b), c) for a, b, c in played.repeats]
     return score
+
+
+def _chord_symbol(cs, chord_texts: dict[str, str]) -> ChordSymbol | None:
+    """A music21 ChordSymbol as ours (at its written offset, 0), None for a "no chord" or an
+    empty one. Read from its figure (music21's spelling, a flat as "-", back in ours), which
+    for MusicXML music21 builds from the root, kind and bass; raises MusicError naming the
+    symbol and its bar when cadenza cannot read it."""
+    if "NoChord" in cs.classes:
+        return None
+    figure = str(cs.figure or "").strip()
+    if not figure:
+        return None
+    spelled = re.sub(r"(^|/)([A-Ga-g])-", r"\1\2b", figure)
+    try:
+        return replace(parse_chord(spelled), text=chord_texts.get(spelled, spelled))
+    except MusicError as e:
+        chord = _chord_from_parts(cs)  # a figure music21 wrote its own way ("G7 add b9", "Cpower")
+        if chord is None:
+            bar = getattr(cs, "measureNumber", None)
+            raise MusicError(f"bar {bar}: {e}" if bar is not None else str(e)) from None
+        return chord
+
+
+_M21_KINDS = {"dominant-seventh": "dominant", "minor-major-seventh": "major-minor"}
+_M21_KINDS["half-diminished-seventh"] = "half-diminished"
+
+
+def _chord_from_parts(cs) -> ChordSymbol | None:
+    """Our ChordSymbol from music21's root, kind, bass and degree changes (as MusicXML's
+    <harmony> gives them), None where they are not ours."""
+    try:
+        root, bass = cs.root().pitchClass, cs.bass().pitchClass if cs.bass() is not None else None
+        alterations = []
+        for step in cs.chordStepModifications:
+            shift = int(round(step.interval.semitones)) if step.interval is not None else 0
+            sign = {-1: "b", 0: "", 1: "#"}[shift]
+            alterations.append(f"add{step.degree}" if step.modType == "add" and not sign else f"{sign}{step.degree}")
+        chord = ChordSymbol(0.0, root, _M21_KINDS.get(cs.chordKind, cs.chordKind), bass, "", tuple(alterations))
+    except Exception:  # a kind, degree or alteration that is not ours, or no root
+        return None
+    return replace(chord, bass=None) if bass == root else chord
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1349,7 +1456,7 @@ def unsupported_markings(path: str | Path) -> dict[str, int]:
     reading it); raises InputError as `read_with_music21` does.
     """
     path = Path(path)
-    pieces, fmt, data = _music21_pieces(path)
+    pieces, fmt, data, _ = _music21_pieces(path)
     counts: Counter[str] = Counter()
     with quiet():
         for piece in pieces:

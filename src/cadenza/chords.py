@@ -1,0 +1,201 @@
+"""Chord symbols (lead-sheet harmony: "G", "D7", "Bm7b5", "C/E"): the one place for their rule.
+
+A ChordSymbol is a root (pitch class), a kind from KINDS (MusicXML's <kind> values), the
+alterations written after it ("b9", "#11", "add9"), an optional bass (pitch class) and the
+text as the source wrote it, for display. `parse_chord` reads the common spellings and the
+Nottingham ABC ones ("Cd" diminished, "Ca" augmented, "C/e" a lower-case bass, "D/f+" a
+sharp one); `chord_text`
+writes a canonical spelling that `parse_chord` reads back; `pitch_classes` gives the tones.
+
+Nothing here imports cadenza.score (which imports this module).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from cadenza.errors import MusicError
+
+_PITCH_CLASS_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+_LETTERS = "CDEFGAB"
+# semitones of a bass above its root -> letters above the root's (a third: E7/G#, Gm/Bb)
+_BASS_STEPS = (0, 1, 1, 2, 2, 3, 3, 4, 5, 5, 6, 6)
+_LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+
+# kind (MusicXML's <kind> value) -> its tones as semitones above the root, root first
+KINDS: dict[str, tuple[int, ...]] = {
+    "major": (0, 4, 7),
+    "minor": (0, 3, 7),
+    "augmented": (0, 4, 8),
+    "diminished": (0, 3, 6),
+    "suspended-second": (0, 2, 7),
+    "suspended-fourth": (0, 5, 7),
+    "power": (0, 7),
+    "major-sixth": (0, 4, 7, 9),
+    "minor-sixth": (0, 3, 7, 9),
+    "dominant": (0, 4, 7, 10),
+    "major-seventh": (0, 4, 7, 11),
+    "minor-seventh": (0, 3, 7, 10),
+    "half-diminished": (0, 3, 6, 10),
+    "diminished-seventh": (0, 3, 6, 9),
+    "major-minor": (0, 3, 7, 11),
+    "augmented-seventh": (0, 4, 8, 10),
+    "dominant-ninth": (0, 4, 7, 10, 2),
+    "major-ninth": (0, 4, 7, 11, 2),
+    "minor-ninth": (0, 3, 7, 10, 2),
+    "dominant-11th": (0, 4, 7, 10, 2, 5),
+    "major-11th": (0, 4, 7, 11, 2, 5),
+    "minor-11th": (0, 3, 7, 10, 2, 5),
+    "dominant-13th": (0, 4, 7, 10, 2, 5, 9),
+    "major-13th": (0, 4, 7, 11, 2, 5, 9),
+    "minor-13th": (0, 3, 7, 10, 2, 5, 9),
+}
+
+# kind -> its spellings after the root, the canonical one (chord_text's) first. "d" and "a"
+# are the Nottingham ABC files' diminished and augmented.
+_SPELLINGS: dict[str, tuple[str, ...]] = {
+    "major": ("", "maj", "M"),
+    "minor": ("m", "min", "-"),
+    "augmented": ("aug", "+", "a"),
+    "diminished": ("dim", "°", "o", "d"),
+    "suspended-second": ("sus2",),
+    "suspended-fourth": ("sus4", "sus"),
+    "power": ("5",),
+    "major-sixth": ("6", "maj6", "M6"),
+    "minor-sixth": ("m6", "min6", "-6"),
+    "dominant": ("7", "dom7"),
+    "major-seventh": ("maj7", "M7", "Maj7", "ma7", "Δ7", "Δ"),
+    "minor-seventh": ("m7", "min7", "-7"),
+    "half-diminished": ("m7b5", "ø7", "ø", "min7b5", "-7b5"),
+    "diminished-seventh": ("dim7", "°7", "o7", "d7"),
+    "major-minor": ("mM7", "mMaj7", "m(maj7)", "minmaj7", "m(M7)"),
+    "augmented-seventh": ("aug7", "+7", "7+", "a7"),
+    "dominant-ninth": ("9",),
+    "major-ninth": ("M9", "maj9", "Maj9"),
+    "minor-ninth": ("m9", "min9", "-9"),
+    "dominant-11th": ("11",),
+    "major-11th": ("M11", "maj11", "Maj11"),
+    "minor-11th": ("m11", "min11", "-11"),
+    "dominant-13th": ("13",),
+    "major-13th": ("M13", "maj13", "Maj13"),
+    "minor-13th": ("m13", "min13", "-13"),
+}
+_SUFFIX_KIND = {s: kind for kind, spellings in _SPELLINGS.items() for s in spellings}
+
+# alteration -> (semitones above the root it adds, the tone it replaces if the chord has it)
+ALTERATIONS: dict[str, tuple[int, int | None]] = {
+    "b5": (6, 7),
+    "#5": (8, 7),
+    "b9": (1, 2),
+    "#9": (3, None),
+    "#11": (6, 5),
+    "b13": (8, 9),
+    "add2": (2, None),
+    "add4": (5, None),
+    "add9": (2, None),
+    "add11": (5, None),
+    "add13": (9, None),
+}
+
+_NOTE = r"[A-G](?:#|b|♯|♭)?"
+_CHORD = re.compile(
+    rf"(?P<root>{_NOTE})"
+    rf"(?P<kind>{'|'.join(re.escape(s) for s in sorted(_SUFFIX_KIND, key=len, reverse=True) if s)})?"
+    rf"(?P<alterations>(?:\(?(?:{'|'.join(re.escape(a) for a in sorted(ALTERATIONS, key=len, reverse=True))})\)?)*)"
+    r"(?:/(?P<bass>[A-Ga-g](?:#|b|♯|♭|\+)?))?"
+)
+_ACCEPTED = "a root A-G (# or b), a kind (m, 7, maj7, m7b5, dim, aug, sus4, 6, 9, 13, 5...), alterations, /bass"
+
+
+@dataclass(frozen=True)
+class ChordSymbol:
+    """A chord symbol from `start_beats` on. Two symbols that mean the same chord are equal
+    whatever their text ("Cd" and "Cdim")."""
+
+    start_beats: float
+    root: int  # pitch class, 0 = C
+    kind: str  # one of KINDS
+    bass: int | None = None  # pitch class of a bass other than the root (C/E: 4)
+    text: str = field(default="", compare=False)  # as written in the source, for display
+    alterations: tuple[str, ...] = ()  # each one of ALTERATIONS, as written ("b9", "#11", "add9")
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise MusicError(f"unknown chord kind {self.kind!r} (known: {', '.join(KINDS)})")
+        if any(a not in ALTERATIONS for a in self.alterations):
+            raise MusicError(f"unknown alteration in {self.alterations} (known: {', '.join(ALTERATIONS)})")
+        if not self.text:
+            object.__setattr__(self, "text", chord_text(self))
+
+
+def _pitch_class(name: str) -> int:
+    name = name.replace("♯", "#").replace("♭", "b").replace("+", "#")
+    return (_LETTER_PC[name[0].upper()] + {"#": 1, "b": -1}.get(name[1:], 0)) % 12
+
+
+def parse_chord(text: str, start_beats: float = 0.0) -> ChordSymbol:
+    """'G', 'D7', 'Em', 'Bm7b5', 'F#m7', 'Cmaj7', 'CM7', 'C6', 'Am6', 'Cdim', 'Cdim7', 'C°',
+    'Caug', 'C+', 'Csus4', 'C9', 'C7b9', 'C7#11', 'C13', 'C/E', 'D7/F#', 'C5', and the
+    Nottingham ABC spellings 'Cd' (diminished), 'Ca' (augmented), 'C/e' (a lower-case bass),
+    'D/f+' (+ for a sharp bass), '(E7)' (an optional chord, in parentheses) -> ChordSymbol.
+    Raises MusicError naming the symbol and what is accepted."""
+    written = text.strip()
+    bare = written[1:-1].strip() if written.startswith("(") and written.endswith(")") else written
+    m = _CHORD.fullmatch(bare)
+    if not m:
+        raise MusicError(f"unknown chord symbol {text!r}: expected {_ACCEPTED}, e.g. G, D7, Bm7b5, C/E")
+    alterations = tuple(re.findall(r"(?:add)?[b#]?\d+", m["alterations"] or ""))
+    root = _pitch_class(m["root"])
+    bass = _pitch_class(m["bass"]) if m["bass"] else None
+    return ChordSymbol(
+        start_beats,
+        root,
+        _SUFFIX_KIND[m["kind"] or ""],
+        None if bass == root else bass,
+        written,
+        alterations,
+    )
+
+
+def chord_text(c: ChordSymbol) -> str:
+    """The canonical spelling of a chord symbol ('D7', 'Bm7b5', 'C/E'), which parse_chord reads
+    back as the same chord: the root as C C# D Eb E F F# G Ab A Bb B name it, the bass by its
+    interval above the root (E7/G#, Gm/Bb, F/Eb)."""
+    root = _PITCH_CLASS_NAMES[c.root % 12]
+    bass = f"/{_bass_name(root, c.bass % 12)}" if c.bass is not None else ""
+    return f"{root}{chord_kind_text(c)}{bass}"
+
+
+def _bass_name(root: str, bass: int) -> str:
+    """The bass spelled by its interval above the root (a third above E is G#, above G minor's
+    G a Bb), else by the usual names."""
+    interval = (bass - _pitch_class(root)) % 12
+    letter = _LETTERS[(_LETTERS.index(root[0]) + _BASS_STEPS[interval]) % 7]
+    alter = (bass - _LETTER_PC[letter] + 6) % 12 - 6
+    return letter + {-1: "b", 0: "", 1: "#"}[alter] if -1 <= alter <= 1 else _PITCH_CLASS_NAMES[bass]
+
+
+def chord_kind_text(c: ChordSymbol) -> str:
+    """What chord_text writes after the root and before the bass ('m7b5', '7b9', '' for major)."""
+    return _SPELLINGS[c.kind][0] + "".join(c.alterations)
+
+
+def pitch_classes(c: ChordSymbol) -> tuple[int, ...]:
+    """The chord's tones as pitch classes, root first, then the kind's tones upward (as KINDS
+    lists them) with the alterations applied; the bass, when another note, is not added."""
+    tones = list(KINDS[c.kind])
+    for a in c.alterations:
+        added, replaced = ALTERATIONS[a]
+        if replaced is not None and replaced in tones and not a.startswith("add"):
+            tones[tones.index(replaced)] = added
+        elif added not in tones:
+            tones.append(added)
+    return tuple((c.root + t) % 12 for t in tones)
+
+
+def transpose_chord(c: ChordSymbol, semitones: int) -> ChordSymbol:
+    """The chord moved by `semitones` (root and bass), its text respelled canonically."""
+    bass = None if c.bass is None else (c.bass + semitones) % 12
+    moved = replace(c, root=(c.root + semitones) % 12, bass=bass, text="x")
+    return replace(moved, text=chord_text(moved))

@@ -1,0 +1,241 @@
+"""cadenza.chords: chord symbols, their spellings and tones; Score.chords in JSON, transpose and
+excerpt; read from ABC and MusicXML (never as notes) and written by our MusicXML writer."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from cadenza.chords import KINDS, ChordSymbol, chord_text, parse_chord, pitch_classes
+from cadenza.errors import InputError, MusicError
+from cadenza.io import read_score, read_scores
+from cadenza.io.musicxml import musicxml_text, write_musicxml
+from cadenza.score import Note, Part, Repeat, Score, excerpt, transpose
+
+NOTTINGHAM = Path("/work/shared/data/nottingham-abc")
+
+# text -> (root, kind, bass, alterations, pitch classes root first, canonical spelling)
+SPELLINGS = {
+    "G": (7, "major", None, (), (7, 11, 2), "G"),
+    "D7": (2, "dominant", None, (), (2, 6, 9, 0), "D7"),
+    "Em": (4, "minor", None, (), (4, 7, 11), "Em"),
+    "Bm7b5": (11, "half-diminished", None, (), (11, 2, 5, 9), "Bm7b5"),
+    "F#m7": (6, "minor-seventh", None, (), (6, 9, 1, 4), "F#m7"),
+    "Cmaj7": (0, "major-seventh", None, (), (0, 4, 7, 11), "Cmaj7"),
+    "CM7": (0, "major-seventh", None, (), (0, 4, 7, 11), "Cmaj7"),
+    "C6": (0, "major-sixth", None, (), (0, 4, 7, 9), "C6"),
+    "Am6": (9, "minor-sixth", None, (), (9, 0, 4, 6), "Am6"),
+    "Cdim": (0, "diminished", None, (), (0, 3, 6), "Cdim"),
+    "Cdim7": (0, "diminished-seventh", None, (), (0, 3, 6, 9), "Cdim7"),
+    "C°": (0, "diminished", None, (), (0, 3, 6), "Cdim"),
+    "Caug": (0, "augmented", None, (), (0, 4, 8), "Caug"),
+    "C+": (0, "augmented", None, (), (0, 4, 8), "Caug"),
+    "Csus4": (0, "suspended-fourth", None, (), (0, 5, 7), "Csus4"),
+    "C9": (0, "dominant-ninth", None, (), (0, 4, 7, 10, 2), "C9"),
+    "C7b9": (0, "dominant", None, ("b9",), (0, 4, 7, 10, 1), "C7b9"),
+    "C7#11": (0, "dominant", None, ("#11",), (0, 4, 7, 10, 6), "C7#11"),
+    "C13": (0, "dominant-13th", None, (), (0, 4, 7, 10, 2, 5, 9), "C13"),
+    "C/E": (0, "major", 4, (), (0, 4, 7), "C/E"),
+    "D7/F#": (2, "dominant", 6, (), (2, 6, 9, 0), "D7/F#"),
+    "C5": (0, "power", None, (), (0, 7), "C5"),
+    # the Nottingham ABC files' spellings
+    "Cd": (0, "diminished", None, (), (0, 3, 6), "Cdim"),
+    "Ca": (0, "augmented", None, (), (0, 4, 8), "Caug"),
+    "C/e": (0, "major", 4, (), (0, 4, 7), "C/E"),
+    "D/f+": (2, "major", 6, (), (2, 6, 9), "D/F#"),
+    "Gm/bb": (7, "minor", 10, (), (7, 10, 2), "Gm/Bb"),
+    "(E7)": (4, "dominant", None, (), (4, 8, 11, 2), "E7"),
+    "Fa7": (5, "augmented-seventh", None, (), (5, 9, 1, 3), "Faug7"),
+    "Cadd9": (0, "major", None, ("add9",), (0, 4, 7, 2), "Cadd9"),
+}
+
+
+@pytest.mark.parametrize("text", SPELLINGS)
+def test_parse_and_format_every_spelling(text):
+    root, kind, bass, alterations, tones, canonical = SPELLINGS[text]
+    chord = parse_chord(text, 2.5)
+    assert (chord.start_beats, chord.root, chord.kind, chord.bass, chord.alterations) == (
+        2.5,
+        root,
+        kind,
+        bass,
+        alterations,
+    )
+    assert chord.text == text
+    assert pitch_classes(chord) == tones
+    assert chord_text(chord) == canonical
+    again = parse_chord(canonical, 2.5)
+    assert again == chord and chord_text(again) == canonical
+
+
+def test_every_kind_round_trips_through_its_canonical_spelling():
+    for kind in KINDS:
+        chord = ChordSymbol(0.0, 10, kind, 3)
+        assert parse_chord(chord_text(chord)) == chord
+        assert pitch_classes(chord)[0] == 10
+
+
+@pytest.mark.parametrize("text", ["H7", "Cxyz", "", "c", "C/H", "C7b10"])
+def test_an_unknown_symbol_is_a_one_line_music_error(text):
+    with pytest.raises(MusicError) as info:
+        parse_chord(text)
+    message = str(info.value)
+    assert "\n" not in message and repr(text) in message and "Bm7b5" in message
+
+
+def test_an_unknown_kind_or_alteration_is_refused():
+    with pytest.raises(MusicError):
+        ChordSymbol(0.0, 0, "dominant-seventh")
+    with pytest.raises(MusicError):
+        ChordSymbol(0.0, 0, "dominant", alterations=("b4",))
+
+
+def test_text_is_display_only():
+    assert parse_chord("Cd") == parse_chord("Cdim")
+    assert ChordSymbol(1.0, 2, "dominant").text == "D7"
+
+
+# ---------------------------------------------------------------------------------------------
+# the Score
+
+
+def chord_score() -> Score:
+    notes = [Note(60 + i, float(i), 1.0) for i in range(16)]
+    chords = [
+        parse_chord("C", 0.0),
+        parse_chord("Am7", 2.0),
+        parse_chord("D7/F#", 4.0),
+        parse_chord("G7b9", 6.5),
+        parse_chord("Cmaj7", 8.0),
+        parse_chord("Bm7b5", 12.0),
+        parse_chord("E7#11", 14.0),
+    ]
+    return Score(parts=[Part("melody", 0, False, notes)], chords=chords)
+
+
+def test_to_dict_and_from_dict_keep_chords_and_leave_scores_without_them_as_they_were():
+    score = chord_score()
+    d = score.to_dict()
+    back = Score.from_dict(d)
+    assert back.chords == score.chords
+    assert [c.text for c in back.chords] == [c.text for c in score.chords]
+    assert "chords" not in Score(parts=score.parts).to_dict()
+    assert Score.from_dict(Score(parts=score.parts).to_dict()).chords == []
+
+
+def test_transpose_moves_root_and_bass():
+    moved = transpose(chord_score(), 2)
+    assert [chord_text(c) for c in moved.chords] == ["D", "Bm7", "E7/G#", "A7b9", "Dmaj7", "C#m7b5", "F#7#11"]
+    assert [c.text for c in moved.chords] == [chord_text(c) for c in moved.chords]
+    assert transpose(moved, -2).chords == chord_score().chords
+
+
+def test_excerpt_cuts_chords():
+    part = excerpt(chord_score(), 2, 3)  # beats 4 to 12
+    assert [(c.start_beats, chord_text(c)) for c in part.chords] == [(0.0, "D7/F#"), (2.5, "G7b9"), (4.0, "Cmaj7")]
+
+
+# ---------------------------------------------------------------------------------------------
+# reading and writing
+
+ABC = """X:1
+T:Chords
+M:4/4
+L:1/8
+K:G
+|:"G"GABc "Cd"d2 "Ca"e2|"C/e"f2 "D7/F#"g2 "Bm7b5"a4|"Em"b4 "(A7)"a2 "D/f+"f2:|
+"G"g8|]
+"""
+ABC_CHORDS = [
+    (0.0, 7, "major", None, "G"),
+    (2.0, 0, "diminished", None, "Cd"),
+    (3.0, 0, "augmented", None, "Ca"),
+    (4.0, 0, "major", 4, "C/e"),
+    (5.0, 2, "dominant", 6, "D7/F#"),
+    (6.0, 11, "half-diminished", None, "Bm7b5"),
+    (8.0, 4, "minor", None, "Em"),
+    (10.0, 9, "dominant", None, "(A7)"),
+    (11.0, 2, "major", 6, "D/f+"),
+]
+
+
+def chord_tuples(score: Score) -> list[tuple]:
+    return [(round(c.start_beats, 6), c.root, c.kind, c.bass, c.text) for c in score.chords]
+
+
+def test_abc_quoted_chords_are_read_where_played_and_add_no_notes(tmp_path):
+    with_chords, without = tmp_path / "with.abc", tmp_path / "without.abc"
+    with_chords.write_text(ABC)
+    without.write_text(re.sub(r'"[^"]*"', "", ABC))
+    score = read_score(with_chords)
+    second_pass = [(b + 12.0, r, k, bass, t) for b, r, k, bass, t in ABC_CHORDS]
+    assert chord_tuples(score) == ABC_CHORDS + second_pass + [(24.0, 7, "major", None, "G")]
+    plain = read_score(without)
+    assert plain.chords == []
+    assert [p.notes for p in score.parts] == [p.notes for p in plain.parts]
+    assert score.repeats == plain.repeats
+
+
+def test_an_unreadable_abc_chord_symbol_names_it_and_its_bar(tmp_path):
+    path = tmp_path / "bad.abc"
+    path.write_text(ABC.replace('"Bm7b5"', '"Bxq"'))
+    with pytest.raises(InputError) as info:
+        read_score(path)
+    message = str(info.value)
+    assert "\n" not in message and str(path) in message and "'Bxq'" in message and "bar 2" in message
+
+
+def test_abc_annotations_and_no_chord_are_not_chords(tmp_path):
+    path = tmp_path / "notes.abc"
+    path.write_text('X:1\nT:a\nM:4/4\nL:1/4\nK:C\n"^Allegro"C "N.C."D "G"E F|]\n')
+    assert chord_tuples(read_score(path)) == [(2.0, 7, "major", None, "G")]
+
+
+def test_musicxml_round_trip_keeps_the_chords(tmp_path):
+    score = chord_score()
+    path = write_musicxml(score, tmp_path / "chords.musicxml")
+    back = read_score(path)
+    assert back.chords == score.chords
+    assert [n.pitch for n in back.parts[0].notes] == [n.pitch for n in score.parts[0].notes]
+    text = musicxml_text(score)
+    assert text.count("<harmony>") == len(score.chords)
+    assert "<offset>6</offset>" in text  # G7b9 half a beat into its note
+
+
+def test_musicxml_round_trip_of_every_kind(tmp_path):
+    notes = [Note(60, float(i), 1.0) for i in range(len(KINDS))]
+    chords = [
+        ChordSymbol(float(i), (3 * i) % 12, kind, None if i % 3 else (i + 4) % 12) for i, kind in enumerate(KINDS)
+    ]
+    score = Score(parts=[Part("", 0, False, notes)], chords=chords)
+    back = read_score(write_musicxml(score, tmp_path / "kinds.musicxml"))
+    assert back.chords == score.chords
+
+
+def test_a_folded_repeat_keeps_chords_that_differ_between_passes(tmp_path):
+    notes = [Note(60, float(i), 1.0) for i in range(8)]
+    same = Score(parts=[Part("", 0, False, notes)], repeats=[Repeat(0.0, 4.0)])
+    same.chords = [parse_chord("C", 0.0), parse_chord("C", 4.0)]
+    assert musicxml_text(same).count("<harmony>") == 1  # folded: written once
+    assert read_score(write_musicxml(same, tmp_path / "same.musicxml")).chords == same.chords
+    other = Score(parts=same.parts, repeats=same.repeats, chords=[parse_chord("C", 0.0), parse_chord("G", 4.0)])
+    assert read_score(write_musicxml(other, tmp_path / "other.musicxml")).chords == other.chords
+
+
+def test_abc_to_musicxml_round_trip(tmp_path):
+    path = tmp_path / "tune.abc"
+    path.write_text(ABC)
+    score = read_score(path)
+    back = read_score(write_musicxml(score, tmp_path / "tune.musicxml"))
+    assert back.chords == score.chords
+
+
+@pytest.mark.skipif(not (NOTTINGHAM / "jigs.abc").exists(), reason="the Nottingham ABC files are not here")
+def test_a_nottingham_file_reads_with_chords():
+    scores = read_scores(NOTTINGHAM / "jigs.abc")
+    assert len(scores) > 100
+    with_chords = [s for s in scores if s.chords]
+    assert len(with_chords) > 0.9 * len(scores)
+    for score in with_chords:
+        assert all(0 <= c.start_beats <= score.end_beats for c in score.chords)
+        assert all(c.kind in KINDS for c in score.chords)
