@@ -239,3 +239,12 @@ def test_a_nottingham_file_reads_with_chords():
     for score in with_chords:
         assert all(0 <= c.start_beats <= score.end_beats for c in score.chords)
         assert all(c.kind in KINDS for c in score.chords)
+
+
+def test_quoted_words_that_are_not_chords_are_left_alone(tmp_path):
+    from cadenza.io import read_score
+
+    path = tmp_path / "fine.abc"
+    path.write_text('X:1\nT:t\nM:4/4\nL:1/4\nK:G\n"G"GABc|"D7"d2"Fine"d2|"D.C."GABc|"Em"e4|]\n')
+    score = read_score(path)
+    assert [c.text for c in score.chords] == ["G", "D7", "Em"]

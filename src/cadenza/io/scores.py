@@ -203,13 +203,29 @@ _ABC_TOKEN = re.compile(r'"([^"]*)"|(\|+|::)|%.*$|\[[A-Za-z]:[^\]]*\]|([A-Ga-gz]
 _NO_CHORD = {"NC", "N.C.", "No Chord", "None"}
 
 
+_CHORD_WORDS = ("maj", "min", "dim", "aug", "sus", "add")
+
+
+def _looks_like_chord(text: str) -> bool:
+    """Quoted ABC text meant as a chord symbol: one word from A-G with no full stop and no other
+    word in it ("Gm7b5", "C/e", "(D7)"), not a direction or a name written in quotes ("Fine",
+    "D.C.", "DANCE", "Elslein")."""
+    word = text.strip()
+    if not re.fullmatch(r"\(?[A-G]\S*", word) or "." in word:
+        return False
+    rest = word[1:]
+    for w in _CHORD_WORDS:
+        rest = rest.replace(w, "")
+    return not re.search(r"[a-z]{3,}|[A-Z]{2,}", rest)
+
+
 def _abc_chords(path: Path, text: str) -> tuple[str, dict[str, str]]:
     """ABC with each chord symbol in quotes written in its canonical spelling (chord_text), which
     music21 reads: music21 drops the Nottingham files' "Cd" (diminished) and "Ca" (augmented),
     and spells a flat "Bb" as "B-". Returns the text and, per canonical spelling, the symbol as
     the file wrote it (when the file writes it one way only), for ChordSymbol.text.
-    Annotations ("^text", "_text", "<text", ">text", "@text"), text of more than one word or
-    not starting with A-G, blanks and "N.C." are left as they are. Raises InputError naming a
+    Annotations ("^text", "_text", "<text", ">text", "@text"), text that is not one chord-like
+    word from A-G (_looks_like_chord), blanks and "N.C." are left as they are. Raises InputError naming a
     chord symbol (one word from A-G) cadenza cannot read, its tune and bar."""
     lines, written = [], dict[str, set[str]]()
     tune, bar, in_bar = "1", 1, False
@@ -226,8 +242,8 @@ def _abc_chords(path: Path, text: str) -> tuple[str, dict[str, str]]:
                 bar, in_bar = bar + in_bar, False
             elif m[3]:
                 in_bar = True
-            if m[1] is None or not re.match(r"\s*\(?[A-G]\S*\s*$", m[1]) or m[1].strip() in _NO_CHORD:
-                continue  # no chord: an annotation ("^Allegro"), words ("Fine"... start with F), a blank
+            if m[1] is None or not _looks_like_chord(m[1]) or m[1].strip() in _NO_CHORD:
+                continue  # no chord: an annotation ("^Allegro"), words ("Fine", "D.C."), a blank
             try:
                 chord = parse_chord(m[1])
             except MusicError as e:
