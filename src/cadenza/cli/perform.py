@@ -19,8 +19,6 @@ from cadenza.cli.common import (
     say,
 )
 
-PERFORM_FORMATS = ("mid", "wav", "flac", "ogg", "png")
-
 
 def register(app: typer.Typer) -> None:
     app.command()(perform)

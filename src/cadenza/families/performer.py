@@ -145,8 +145,8 @@ class Example:
 
 def example_of(aligned) -> Example:
     """The features and targets of one aligned performance (cadenza.data.asap.Aligned)."""
-    from cadenza.perform.features import beat_seconds, note_features
-    from cadenza.perform.performance import notes_in_order
+    from cadenza.perform.features import note_features
+    from cadenza.perform.performance import beat_index, marked_seconds, notes_in_order
 
     score = aligned.score
     notes = [n for _, n in notes_in_order(score)]
@@ -160,12 +160,12 @@ def example_of(aligned) -> Example:
     end = np.array([n.end_beats for n in notes])
     inside = (start >= beats[0]) & (start < beats[-1])
     # the beat factor: each annotated beat's played length over its marked length
-    marked = np.diff(beat_seconds(score, beats))
+    marked = np.diff(marked_seconds(score, beats))
     played = np.diff(seconds)
     ok = (marked > 1e-4) & (played > 1e-4)
     log_factor = np.where(ok, np.log(np.maximum(played, 1e-4) / np.maximum(marked, 1e-4)), np.nan)
     log_factor = np.clip(log_factor - np.nanmedian(log_factor), -1.5, 1.5)
-    beat_of = np.clip(np.searchsorted(beats, start, side="right") - 1, 0, len(beats) - 2)
+    beat_of = beat_index(beats, start)
     targets[:, 0] = np.nan_to_num(log_factor[beat_of])
     known[:, 0] = inside & np.isfinite(log_factor[beat_of])
     # each matched note: velocity, onset against the beat, articulation

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from cadenza.perform.performance import meter_beat, notes_in_order
-from cadenza.score import Score, beats_to_seconds
+from cadenza.score import Score
 
 NAMES = (
     "pitch",
@@ -124,8 +124,3 @@ def note_features(score: Score) -> np.ndarray:
         degree = np.mod(pitch.astype(int) - tonic, 12)
         out[np.arange(len(notes)), col["degree_0"] + degree] = 1
     return out
-
-
-def beat_seconds(score: Score, beats: np.ndarray) -> np.ndarray:
-    """The marked time (seconds, under the score's tempo map) of score positions."""
-    return np.array([beats_to_seconds(float(b), score.tempos) for b in beats])

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cadenza.perform.performance import Expression, beat_grid, notes_in_order
+from cadenza.perform.performance import Expression, beat_grid, beat_index, notes_in_order
 from cadenza.score import Score
 
 # What the network predicts for each note (cadenza.families.performer trains it)
@@ -44,7 +44,7 @@ class LearnedPerformer:
         col = {t: i for i, t in enumerate(TARGETS)}
         beats = beat_grid(score)
         start = np.array([n.start_beats for n in notes])
-        beat_of = np.clip(np.searchsorted(beats, start, side="right") - 1, 0, len(beats) - 2)
+        beat_of = beat_index(beats, start)
         sums = np.bincount(beat_of, weights=pred[:, col["log_beat_factor"]], minlength=len(beats) - 1)
         counts = np.bincount(beat_of, minlength=len(beats) - 1)
         heard = counts > 0

@@ -51,7 +51,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from cadenza.perform.performance import Expression, notes_in_order, realize
+from cadenza.perform.performance import Expression, beat_index, notes_in_order, realize
 from cadenza.perform.rules import MELODY_LEAD_S
 from cadenza.score import Score
 
@@ -78,7 +78,7 @@ def with_marks(score: Score, expression: Expression, choir: bool = False) -> Exp
     # the agogic accent: each beat an accented note starts in, once
     factor = expression.beat_factor.copy()
     if accented.any():
-        beat_of = np.clip(np.searchsorted(expression.beats, starts + EPS, side="right") - 1, 0, len(factor) - 1)
+        beat_of = beat_index(expression.beats, starts)
         factor[np.unique(beat_of[accented])] *= AGOGIC_ACCENT
 
     # an accent is not early, but a piano's melody lead stays

@@ -48,6 +48,19 @@ def beat_grid(score: Score) -> np.ndarray:
     return np.array(sorted(set(round(p, 6) for p in points)), dtype=np.float64)
 
 
+def beat_index(beats: np.ndarray, positions) -> np.ndarray:
+    """The beat (interval of the grid `beats`) each score position falls in; a position a
+    hair (1e-6 beat) short of a beat counts as on it. Positions before the grid or past it fall
+    in its first or last beat."""
+    found = np.searchsorted(beats, np.asarray(positions, dtype=np.float64) + 1e-6, side="right") - 1
+    return np.clip(found, 0, len(beats) - 2)
+
+
+def marked_seconds(score: Score, beats) -> np.ndarray:
+    """The time (seconds) of score positions under the score's own tempo marks."""
+    return np.array([beats_to_seconds(float(b), score.tempos) for b in beats])
+
+
 def meter_beat(numerator: int, denominator: int) -> float:
     """The length of a meter's beat in quarter notes: compound meters (6/8, 9/8, 12/8, 6/4)
     beat in dotted notes, the rest in their denominator."""
@@ -188,7 +201,7 @@ def realize(score: Score, expression: Expression, performer: str = "") -> Perfor
     marked tempo, velocities within 1..127, notes at least MIN_SECONDS long (unless their part
     strikes their pitch again sooner: they end there) and never before the piece starts."""
     beats = expression.beats
-    marked = np.array([beats_to_seconds(float(b), score.tempos) for b in beats])
+    marked = marked_seconds(score, beats)
     factor = np.clip(expression.beat_factor, MIN_BEAT_FACTOR, MAX_BEAT_FACTOR)
     seconds = np.concatenate([[marked[0]], marked[0] + np.cumsum(np.diff(marked) * factor)])
     performance = Performance(score, beats, seconds, [], [], performer)

@@ -60,8 +60,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cadenza.perform.performance import MAX_BEAT_FACTOR, MIN_BEAT_FACTOR, Expression, deadpan, notes_in_order
-from cadenza.score import Key, Note, Score, bar_starts, beats_to_seconds, pickup_start
+from cadenza.perform.performance import (
+    MAX_BEAT_FACTOR,
+    MIN_BEAT_FACTOR,
+    Expression,
+    beat_index,
+    deadpan,
+    marked_seconds,
+    notes_in_order,
+)
+from cadenza.score import Key, Note, Score, bar_starts, pickup_start
 from cadenza.theory import estimate_key, scale
 
 EPS = 1e-6
@@ -202,7 +210,7 @@ class _Piece:
         return np.interp(beats, self.grid, self.marked)
 
     def beat_of(self, at: float) -> int:
-        return int(np.clip(np.searchsorted(self.grid, at + EPS, side="right") - 1, 0, len(self.grid) - 2))
+        return int(beat_index(self.grid, at))
 
     def key_at(self, at: float) -> Key:
         current = self.keys[0]
@@ -375,11 +383,10 @@ def derive_phrases(score: Score) -> tuple[list[tuple[float, float]], list[tuple[
     return clipped(_count_back(0.0, last_line, 4 * bar, bar)), clipped(_count_back(0.0, last_line, 2 * bar, bar))
 
 
-def _piece(score: Score, phrases, choir: bool) -> _Piece:
-    base = deadpan(score)
+def _piece(score: Score, phrases, choir: bool, base: Expression) -> _Piece:
     notes = notes_in_order(score)
     grid = base.beats
-    marked = np.array([beats_to_seconds(float(b), score.tempos) for b in grid])
+    marked = marked_seconds(score, grid)
     pitched = np.array([not score.parts[p].is_drum for p, _ in notes], dtype=bool)
     onsets = np.array(sorted(set(round(n.start_beats, 6) for _, n in notes)), dtype=np.float64)
     onset_of = np.searchsorted(onsets, [round(n.start_beats, 6) - EPS for _, n in notes])
@@ -797,7 +804,7 @@ def rules_expression(
     unknown = [r.name for r in palette if r.name not in RULES and r.name != "noise"]
     if unknown:
         raise ValueError(f"unknown performance rules {unknown}: the rules are {sorted([*RULES, 'noise'])}")
-    piece = _piece(score, phrases, choir)
+    piece = _piece(score, phrases, choir, base)
     n_notes, n_beats = len(piece.notes), len(piece.grid) - 1
     fx = _Effects(
         np.zeros(n_beats),
