@@ -7,7 +7,7 @@ import pytest
 from cadenza.data.asap import Aligned
 from cadenza.families.performer import NoteBatches, build_network, example_of, loss
 from cadenza.perform.features import N_FEATURES, NAMES, note_features
-from cadenza.perform.learned import TARGETS, pedal_spans, predict
+from cadenza.perform.learned import TARGETS, pedal_by_the_beat, predict
 from cadenza.perform.performance import notes_in_order
 from cadenza.score import Key, Meter, Note, Part, Score, Tempo
 
@@ -116,11 +116,11 @@ def test_batches_are_reproducible_and_pad_short_pieces():
 def test_pedal_follows_the_bass():
     score = piece()
     notes = [n for _, n in notes_in_order(score)]
-    spans = pedal_spans(notes, np.ones(len(notes), dtype=bool))
+    spans = pedal_by_the_beat(notes, np.ones(len(notes), dtype=bool))
     # one span per bar: the bass changes every bar, and the pedal is changed with it
     assert len(spans) == 4 and all(b > a for a, b in spans)
     assert spans[0][0] > 0 and spans[1][0] > spans[0][1] - 1e-9
-    assert pedal_spans(notes, np.zeros(len(notes), dtype=bool)) == []
+    assert pedal_by_the_beat(notes, np.zeros(len(notes), dtype=bool)) == []
 
 
 def test_a_running_bass_is_pedalled_by_the_beat_not_by_the_note():
@@ -128,7 +128,7 @@ def test_a_running_bass_is_pedalled_by_the_beat_not_by_the_note():
     # changes once a beat, with the root, not with every sixteenth
     notes = [Note(40 + 2 * (i // 4) + (0, 7, 4, 7)[i % 4], i * 0.25, 0.25) for i in range(16)]
     notes += [Note(72, b * 1.0, 1.0) for b in range(4)]
-    spans = pedal_spans(sorted(notes, key=lambda n: (n.start_beats, -n.pitch)), np.ones(len(notes), dtype=bool))
+    spans = pedal_by_the_beat(sorted(notes, key=lambda n: (n.start_beats, -n.pitch)), np.ones(len(notes), dtype=bool))
     assert len(spans) == 4
 
 

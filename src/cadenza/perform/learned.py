@@ -70,7 +70,7 @@ class LearnedPerformer:
             velocity=velocity,
             shift_seconds=SHIFT_UNIT * pred[:, col["shift"]],
             articulation=articulation,
-            pedal=[] if choir else pedal_spans(notes, pred[:, col["pedal"]] > 0),
+            pedal=[] if choir else pedal_by_the_beat(notes, pred[:, col["pedal"]] > 0),
         )
 
 
@@ -97,7 +97,7 @@ def predict(model, features: np.ndarray, block: int) -> np.ndarray:
     return out / weight[:, None]
 
 
-def pedal_spans(notes, down: np.ndarray) -> list[tuple[float, float]]:
+def pedal_by_the_beat(notes, down: np.ndarray) -> list[tuple[float, float]]:
     """Sustain-pedal spans (beats) over the onsets whose notes are predicted pedalled. The pedal
     is decided on the beat (at each onset on a quarter note), as pianists pedal with the
     harmony rather than with each note of a figuration: it goes down just after such an onset
