@@ -11,8 +11,8 @@ bar, marked dynamics and tempo, chord and melody, place in the piece) it predict
 - log_articulation: log of its sounding length over its written length (as played);
 - pedal: whether the sustain pedal is down as it sounds (a logit).
 
-The network is the shared transformer's blocks (cadenza.nn.transformer.Block), bidirectional
-with rotary positions, over windows of consecutive notes: a player looks ahead as well as back.
+The network is the shared tagger (cadenza.nn.tagger: the transformer's blocks, bidirectional
+with rotary positions) over windows of consecutive notes: a player looks ahead as well as back.
 Each window's unmatched notes and unannotated beats are masked out of the loss.
 """
 
@@ -85,45 +85,16 @@ class PerformerConfig:
 
 
 def _network_class():
-    import torch.nn as nn
+    from cadenza.nn.tagger import Tagger
 
-    from cadenza.nn.transformer import Block, ModelConfig, scale_residual_projections
-
-    class PerformerNet(nn.Module):
+    class PerformerNet(Tagger):
         """Note features (B, T, F) -> predictions (B, T, len(TARGETS)), every note seeing the
-        whole window (a padding mask keeps padded notes out of attention)."""
+        whole window."""
 
         architecture = "performer"
 
         def __init__(self, cfg: PerformerConfig):
-            super().__init__()
-            self.config = cfg
-            blocks = ModelConfig(
-                vocab_size=1,
-                block_size=cfg.block_size,
-                n_layer=cfg.n_layer,
-                n_head=cfg.n_head,
-                n_embd=cfg.n_embd,
-                dropout=cfg.dropout,
-                attn_dropout=0.0,
-                rope=True,
-                causal=False,
-            )
-            self.inp = nn.Linear(cfg.n_features, cfg.n_embd)
-            self.blocks = nn.ModuleList(Block(blocks) for _ in range(cfg.n_layer))
-            self.ln_f = nn.LayerNorm(cfg.n_embd)
-            self.head = nn.Linear(cfg.n_embd, len(TARGETS))
-            scale_residual_projections(self, cfg.n_layer)
-
-        def num_params(self) -> int:
-            return sum(p.numel() for p in self.parameters())
-
-        def forward(self, x: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
-            mask = None if valid is None else valid[:, None, None, :].expand(-1, 1, x.shape[1], -1)
-            h = self.inp(x)
-            for block in self.blocks:
-                h = block(h, mask)
-            return self.head(self.ln_f(h))
+            super().__init__(cfg, len(TARGETS))
 
     return PerformerNet
 
