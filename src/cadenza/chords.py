@@ -129,6 +129,17 @@ class ChordSymbol:
             object.__setattr__(self, "text", chord_text(self))
 
 
+_SHARP_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+_FLAT_NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
+
+
+def chord_root_name(pitch_class: int, sharps: bool | None = None) -> str:
+    """A root's name: with sharps (G# in a key of sharps), flats (Ab in a key of flats), or, for
+    None, as chord_text names it (C# Eb F# Ab Bb)."""
+    names = _PITCH_CLASS_NAMES if sharps is None else _SHARP_NAMES if sharps else _FLAT_NAMES
+    return names[pitch_class % 12]
+
+
 def _pitch_class(name: str) -> int:
     name = name.replace("♯", "#").replace("♭", "b").replace("+", "#")
     return (_LETTER_PC[name[0].upper()] + {"#": 1, "b": -1}.get(name[1:], 0)) % 12
@@ -199,3 +210,53 @@ def transpose_chord(c: ChordSymbol, semitones: int) -> ChordSymbol:
     bass = None if c.bass is None else (c.bass + semitones) % 12
     moved = replace(c, root=(c.root + semitones) % 12, bass=bass, text="x")
     return replace(moved, text=chord_text(moved))
+
+
+# kind -> the quality of its triad, what "root and quality" accuracy compares (sevenths and
+# extensions aside, as MIREX's major/minor vocabulary does)
+TRIAD_QUALITY = {
+    kind: (
+        "sus"
+        if kind.startswith("suspended")
+        else "power"
+        if kind == "power"
+        else {(4, 7): "major", (3, 7): "minor", (3, 6): "diminished", (4, 8): "augmented"}[(tones[1], tones[2])]
+    )
+    for kind, tones in KINDS.items()
+}
+
+
+def triad_quality(c: ChordSymbol) -> str:
+    """'major', 'minor', 'diminished', 'augmented', 'sus' or 'power': the chord's triad, with a
+    b5 or #5 alteration applied (C7b5 is not major)."""
+    tones = pitch_classes(c)
+    fifth = {(t - c.root) % 12 for t in tones}
+    quality = TRIAD_QUALITY[c.kind]
+    if quality == "major" and 8 in fifth and 7 not in fifth:
+        return "augmented"
+    if quality in ("major", "minor") and 6 in fifth and 7 not in fifth:
+        return "diminished" if quality == "minor" else "major"
+    return quality
+
+
+def close_voicing(c: ChordSymbol, low: int = 52) -> tuple[int, ...]:
+    """The chord's tones as MIDI pitches, stacked upward from the lowest one at or above `low`
+    (52 = E3, a guitar's or a left hand's middle register): the bass (or root) first, then the
+    other tones in close position; no tone twice."""
+    bass = c.root if c.bass is None else c.bass
+    first = low + (bass - low) % 12
+    pitches = [first]
+    for pc in pitch_classes(c):
+        if pc == bass % 12:
+            continue
+        pitches.append(pitches[-1] + (pc - pitches[-1]) % 12 or 12)
+    return tuple(sorted(pitches))
+
+
+def written_text(c: ChordSymbol) -> str:
+    """What a writer writes for a chord symbol: its own text when parse_chord reads that back as
+    the same chord (G#m in E major, the Nottingham Cd), else chord_text's spelling."""
+    try:
+        return c.text if parse_chord(c.text, c.start_beats) == c else chord_text(c)
+    except MusicError:
+        return chord_text(c)

@@ -16,7 +16,7 @@ from typing import Any
 from cadenza.io.files import atomic_write, check_writable
 from cadenza.score import Score
 
-FORMATS = ("mid", "musicxml", "wav", "png", "flac", "ogg")
+FORMATS = ("mid", "musicxml", "abc", "wav", "png", "flac", "ogg")
 DEFAULT_FORMATS = ("mid", "musicxml", "wav", "png")
 
 
@@ -108,7 +108,7 @@ def write_outputs(
         if performed is not None and t == performed:
             continue
         suffix = t.suffix[1:]
-        if suffix in ("mid", "musicxml"):
+        if suffix in ("mid", "musicxml", "abc"):
             from cadenza.io import write_score
 
             write_score(score, t, force=force)

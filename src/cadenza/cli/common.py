@@ -76,7 +76,7 @@ def pick_seed(seed: Optional[int]) -> int:
 
 
 # what users type after --out that names a file we write, not part of the stem
-_OUTPUT_SUFFIXES = (".mid", ".midi", ".musicxml", ".xml", ".mxl", ".wav", ".flac", ".ogg", ".png", ".json")
+_OUTPUT_SUFFIXES = (".mid", ".midi", ".musicxml", ".xml", ".mxl", ".abc", ".wav", ".flac", ".ogg", ".png", ".json")
 
 
 def output_stems(out: Optional[str], name: Callable[[int], str], n: int) -> list[str]:

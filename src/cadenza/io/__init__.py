@@ -2,12 +2,12 @@
 
     read_score(path)          the first (or only) piece in a file
     read_scores(path)         every piece (an ABC file may hold hundreds of tunes)
-    write_score(score, path)  .mid/.midi or .musicxml/.xml
+    write_score(score, path)  .mid/.midi, .musicxml/.xml or .abc
 
 MIDI goes through symusic and mido (cadenza.io.midi); MusicXML, ABC and kern are read through
-music21 (cadenza.io.scores), imported only when such a file is met; MusicXML is written
-directly (cadenza.io.musicxml). Every failure to read is an InputError whose message is one
-line naming the file.
+music21 (cadenza.io.scores), imported only when such a file is met; MusicXML and ABC are
+written directly (cadenza.io.musicxml, cadenza.io.abc). Every failure to read is an
+InputError whose message is one line naming the file.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from cadenza.score import Score
 
 MIDI_SUFFIXES = (".mid", ".midi")
 SUFFIXES = MIDI_SUFFIXES + (".musicxml", ".xml", ".mxl", ".abc", ".krn")  # what read_score reads
-WRITE_SUFFIXES = MIDI_SUFFIXES + (".musicxml", ".xml")  # what write_score writes
+WRITE_SUFFIXES = MIDI_SUFFIXES + (".musicxml", ".xml", ".abc")  # what write_score writes
 
 
 def read_scores(path: str | Path) -> list[Score]:
@@ -50,13 +50,15 @@ def read_score(path: str | Path) -> Score:
 def require_pitched(score: Score, path: str | Path) -> Score:
     """`score` when it has pitched notes (what continuing, harmonizing and rewriting need); a
     piece of drums alone is refused."""
+    if not any(p.notes for p in score.parts):
+        raise InputError(path, "no notes" + (" (only chord symbols)" if score.chords else ""))
     if all(p.is_drum for p in score.parts if p.notes):
         raise InputError(path, "only drums, no pitched notes (every note is on channel 10)")
     return score
 
 
 def write_score(score: Score, path: str | Path, force: bool = False) -> Path:
-    """Write `score` as MIDI (.mid, .midi) or MusicXML (.musicxml, .xml), atomically.
+    """Write `score` as MIDI (.mid, .midi), MusicXML (.musicxml, .xml) or ABC (.abc), atomically.
 
     Raises OptionError for another suffix and OutputExistsError if `path` exists and not `force`.
     """
@@ -66,6 +68,10 @@ def write_score(score: Score, path: str | Path, force: bool = False) -> Path:
         from cadenza.io.midi import write_midi
 
         return write_midi(score, path, force=force)
+    if suffix == ".abc":
+        from cadenza.io.abc import write_abc
+
+        return write_abc(score, path, force=force)
     if suffix in WRITE_SUFFIXES:
         from cadenza.io.musicxml import write_musicxml
 

@@ -1,0 +1,509 @@
+"""Score -> ABC (the abc 2.1 standard), written directly from the Score: lead sheets (a melody
+with its chord symbols in quotes: "G", "D7", "Bm7b5", "C/E") and pieces of a few voices.
+
+Times are on a grid of TICKS = 24 per quarter note (32nds, triplet 16ths and all coarser
+values); a note shorter than a grid step keeps one step. What is written (one tune, X:1):
+
+- a header: `%abc-2.1` (the standard, under which an accidental holds to the end of its bar),
+  X:1, T: the title (write_abc: else the file's name without its suffix), C: the composer
+  when known, M: the first meter, L: the unit note length (1/16 when the commonest note is
+  shorter than an eighth, 1/4 when it is a quarter or longer and no meter counts in eighths,
+  else 1/8), Q: the first tempo in quarter notes a minute (Q:1/4=120), K: the first key as
+  spelled (Key.tonic_name) with its mode (K:G, K:Em, K:Bb, K:F#m; K:C for a score without a
+  key); with several parts, a V: line for each, with its name (V:1 name="Soprano").
+- bars from the meters (cadenza.score.bar_starts), `|` after each and `|]` after the last,
+  four to a line; the last bar is filled with rests. A pickup (cadenza.score.pickup_start)
+  is a short first bar holding only what is played.
+- changes of meter, key and tempo as field lines (M:3/4, K:D, Q:1/4=90), not inline fields
+  ([M:3/4]): music21, which cadenza reads ABC with, ignores inline fields and drops a field
+  line that follows a bar line. So a change on a bar line stands between two bar lines (the
+  line before it ends with `|`, the next begins with one), and a key or tempo change inside a
+  bar is a field line where it falls. Every voice has the meter and key changes; with several
+  voices and key changes, each voice after the first restates the first key (music21 would
+  carry the last key of the voice before into it).
+- notes: spelled by the key and by what they do (theory.spell, as the MusicXML writer spells
+  them), with octave marks (C is middle C, MIDI 60; c 72; c' 84; C, 48); lengths as multiples
+  of L (c2, c/2, c3/2), each as the fewest tied note values (dotted where exact); rests `z`;
+  a note crossing a bar line tied over it (`-`). An accidental is marked where the key
+  signature and the accidentals before it in the bar do not give the note, whether a reader
+  carries an accidental to the letter in every octave (as music21 does) or in its own octave
+  only (= for a natural); a note tied over a bar line has it again after the bar line, and a
+  double sharp or flat is marked on each of its notes (music21 carries it on as a single one).
+- notes of one part that start and end together form a chord ([CEG]); where notes of one
+  part overlap otherwise, only its top line is written: at each start the chord with the
+  highest note, which cuts short a lower one still sounding; a chord starting under a higher
+  one still sounding is left out.
+- a beat (a quarter note from the bar's first beat) in which a note or rest starts off the
+  32nd grid is written in triplets, of triplet 8ths (the whole beat) or 16ths (half beats):
+  (3abc, or (3:2:n for n notes of other lengths. Its other starts are rounded to triplet
+  16ths (a beat mixing a triplet and a 16th), in a beat too short for a triplet (of 5/16) to
+  32nds. Other tuplets (quintuplets...) are rounded to the grid.
+- chord symbols (Score.chords) in the first part's voice, as chords.written_text writes them
+  (which cadenza's reader parses back), before the note or rest at their start ("G"B2); a note or
+  rest sounding across a chord's start is split there (tied) for the symbol to stand on.
+  Symbols before a pickup: the last, on its first note.
+- fermatas (Score.fermatas_beats) as `H` before each note or chord starting there.
+
+Not written: velocities and dynamics, Note.marks (articulations, slurs), pedals, programs and
+drum channels (a drum part is written as pitches), and repeat signs: the music is written as
+played (Score.repeats unfolded). Reading a file back with cadenza.io.read_scores gives the
+notes (pitch, start and length on the grid, per part), meters, keys, tempos and chord symbols
+written (tests/test_io_abc.py), but for what music21 does not read: ties between chords (each
+piece comes back a chord of its own), fermatas, part names, the place of a key change inside
+a bar (read at the bar's start), a second chord symbol on one note.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from cadenza.chords import written_text
+from cadenza.io.files import atomic_write
+from cadenza.score import Key, Meter, Note, Part, Score, bar_starts, pickup_start
+from cadenza.theory import beat_beats, key_signature_alterations, spell
+
+TICKS = 24  # per quarter note: 32nds (3), triplet 16ths (4), 16ths (6), triplet 8ths (8)
+BARS_PER_LINE = 4
+_VALUES = (144, 96, 72, 48, 36, 24, 18, 12, 9, 6, 3)  # note values in ticks: dotted whole ... 32nd
+_ACCIDENTALS = {-2: "__", -1: "_", 0: "=", 1: "^", 2: "^^"}
+
+
+def write_abc(score: Score, path: str | Path, force: bool = False) -> Path:
+    """Write `score` as ABC (see the module docstring), atomically; titled by the score's title,
+    else by the file's name without its suffix.
+
+    Raises OutputExistsError if `path` exists and not `force`.
+    """
+    path = Path(path)
+    titled = replace(score, title=score.title or path.stem)
+    return atomic_write(path, abc_text(titled).encode("utf-8"), force=force)
+
+
+def abc_text(score: Score) -> str:
+    """The ABC tune write_abc writes. It depends only on the Score."""
+    parts = [p for p in score.parts if p.notes] or [Part()]
+    lines = [_top_line(p.notes) for p in parts]
+    end = max((e.end for line in lines for e in line), default=1)
+    chord_ticks = [_tick(c.start_beats) for c in score.chords]
+    bars = _bars(score, max([end, *(t + 1 for t in chord_ticks)]))
+    first = bars[0].start
+    keys = _changes([(_tick(k.start_beats), k) for k in score.keys], first)
+    tempos = _changes([(_tick(t.start_beats), t) for t in score.tempos], first)
+    fermatas = {_tick(b) for b in score.fermatas_beats}
+    for line in lines:
+        for e in line:
+            e.fermata = e.start in fermatas
+
+    voices = []
+    for v, line in enumerate(lines):
+        cuts = {t for t, _ in keys} | ({t for t, _ in tempos} | set(chord_ticks) if v == 0 else set())
+        moved = _snap(line, cuts, bars)
+        chords = [(moved.get(t, t), c) for t, c in zip(chord_ticks, score.chords)] if v == 0 else []
+        voices.append((_snapped(line, moved), {moved.get(t, t) for t in cuts}, sorted(chords, key=lambda tc: tc[0])))
+    _spell([line for line, _, _ in voices], keys)
+
+    unit = _unit([e for line, _, _ in voices for e in line], bars)
+    key0 = keys[0][1] if keys and keys[0][0] <= first else None
+    tempo0 = tempos[0][1].bpm if tempos and tempos[0][0] <= first else 120.0
+    out = ["%abc-2.1", "X:1", f"T:{_field(score.title or 'Untitled')}"]
+    out += [f"C:{_field(score.composer)}"] if score.composer else []
+    out += [f"M:{bars[0].meter}", f"L:1/{4 * TICKS // unit}", f"Q:1/4={_number(tempo0)}"]
+    several = len(parts) > 1
+    if several:
+        names = [_field(p.name).replace('"', "'") for p in parts]
+        out += [f"V:{v + 1}" + (f' name="{name}"' if name else "") for v, name in enumerate(names)]
+    out.append(f"K:{_key_name(key0)}")
+    for v, (line, cuts, chords) in enumerate(voices):
+        if several:
+            out.append(f"V:{v + 1}")
+            if v and len(keys) > 1:
+                out.append(f"K:{_key_name(key0)}")
+        out += _voice(line, cuts, chords, bars, keys, tempos if v == 0 else [], unit)
+    return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# time: the grid, bars, one line per part
+
+
+@dataclass
+class _Element:
+    """A note or chord of a part's line, on the grid, its spellings filled in later."""
+
+    start: int
+    end: int
+    pitches: list[int]  # low to high
+    fermata: bool = False
+    spellings: list[tuple[str, int, int]] = field(default_factory=list)  # (letter, alter, octave) per pitch
+
+
+@dataclass
+class _Bar:
+    start: int
+    end: int
+    origin: int  # where beat 1 falls (before `start` in a pickup bar)
+    meter: Meter
+
+
+def _tick(beats: float) -> int:
+    """The nearest point of the 32nd grid or of the triplet-16th grid (the 32nd's when as near)."""
+    exact = beats * TICKS
+    plain, triplet = 3 * round(beats * 8), 4 * round(beats * 6)
+    return plain if abs(plain - exact) <= abs(triplet - exact) + 1e-9 else triplet
+
+
+def _top_line(notes: list[Note]) -> list[_Element]:
+    """A part's notes as one line of notes and chords on the grid: notes that start and end
+    together form a chord; where notes overlap otherwise, the chord with the highest note at
+    a start is kept and cuts short the one before it, and one starting under a higher chord
+    still sounding is left out."""
+    groups: dict[tuple[int, int], set[int]] = {}
+    for n in notes:
+        start, end = _tick(n.start_beats), _tick(n.end_beats)
+        end = end if end > start else start + (3 if start % 3 == 0 else 4)
+        groups.setdefault((start, end), set()).add(n.pitch)
+    line: list[_Element] = []
+    for (start, end), pitches in sorted(groups.items(), key=lambda g: (g[0][0], -max(g[1]), g[0][1])):
+        if line and start < line[-1].end:
+            if start == line[-1].start or max(pitches) <= line[-1].pitches[-1]:
+                continue
+            line[-1].end = start
+        line.append(_Element(start, end, sorted(pitches)))
+    return line
+
+
+def _bars(score: Score, end: int) -> list[_Bar]:
+    """The bars from beat 0 (or a pickup) to `end` (ticks), as cadenza.score.bar_starts has
+    them, followed on in the last meter as far as `end` asks (a chord symbol after the notes)."""
+    meters = sorted(score.meters, key=lambda m: m.start_beats) or [Meter(0.0, 4, 4)]
+    if meters[0].start_beats > 0:
+        meters.insert(0, replace(meters[0], start_beats=0.0))
+    starts = [_tick(b) for b in bar_starts(replace(score, meters=meters))]
+    meter_ticks = [_tick(m.start_beats) for m in meters]
+
+    def meter_at(tick: int) -> Meter:
+        return meters[max(bisect_right(meter_ticks, tick) - 1, 0)]
+
+    bars = [_Bar(a, b, a, meter_at(a)) for a, b in zip(starts, starts[1:])]
+    at = starts[-1]
+    while True:
+        meter = meter_at(at)
+        bars.append(_Bar(at, at + max(1, round(meter.bar_beats * TICKS)), at, meter))
+        at = bars[-1].end
+        if at >= end:
+            break
+    pickup = pickup_start(score)
+    if pickup > 0 and _tick(pickup) < bars[0].end:
+        bars[0].start = _tick(pickup)
+    return bars
+
+
+def _changes(changes: list[tuple[int, Any]], first: int) -> list[tuple[int, Any]]:
+    """Key or tempo changes by tick, the last of several at one tick kept; those at or before
+    the first bar's start at that start."""
+    by_tick: dict[int, Any] = {}
+    for tick, change in sorted(changes, key=lambda c: c[0]):
+        by_tick[max(tick, first)] = change
+    return sorted(by_tick.items(), key=lambda c: c[0])
+
+
+def _in_effect(changes: list[tuple[int, Any]], tick: int):
+    """The change in effect at `tick` (the first one before any), None without changes."""
+    i = bisect_right([c[0] for c in changes], tick) - 1
+    return changes[max(i, 0)][1] if changes else None
+
+
+def _window(tick: int, bars: list[_Bar], starts: list[int]) -> tuple[int, int]:
+    """The beat (a quarter note from its bar's first beat, cut at the bar's end) holding `tick`;
+    `starts`: the bars' starts."""
+    bar = bars[max(bisect_right(starts, tick) - 1, 0)]
+    start = bar.origin + (tick - bar.origin) // TICKS * TICKS
+    return start, min(start + TICKS, bar.end)
+
+
+def _snap(line: list[_Element], cuts: set[int], bars: list[_Bar]) -> dict[int, int]:
+    """Where each start, end and cut that must move is written: in a beat holding a point off
+    the 32nd grid (a triplet), the beat's points off the triplet-16th grid rounded to it (to
+    the 32nd grid where the beat is too short for a triplet of 16ths)."""
+    points = {t for e in line for t in (e.start, e.end)} | cuts
+    starts = [b.start for b in bars]
+    beats: dict[tuple[int, int], list[int]] = {}
+    for t in points:
+        beats.setdefault(_window(t, bars, starts), []).append(t)
+    moved = {}
+    for (start, stop), inside in beats.items():
+        if all((t - start) % 3 == 0 for t in inside):
+            continue
+        step = 4 if (stop - start) % 12 == 0 else 3
+        for t in inside:
+            to = start + step * round((t - start) / step)
+            if to != t:
+                moved[t] = to
+    return moved
+
+
+def _snapped(line: list[_Element], moved: dict[int, int]) -> list[_Element]:
+    out = []
+    for e in line:
+        start, end = moved.get(e.start, e.start), moved.get(e.end, e.end)
+        if end > start:
+            out.append(replace(e, start=start, end=end))
+    return out
+
+
+def _unit(elements: list[_Element], bars: list[_Bar]) -> int:
+    """L: in ticks: a 16th when the commonest length (of notes off triplets) is shorter than an
+    eighth, a quarter when it is a quarter or longer and no meter counts in eighths or less,
+    else an eighth."""
+    lengths = Counter(e.end - e.start for e in elements if (e.end - e.start) % 3 == 0)
+    common = lengths.most_common(1)[0][0] if lengths else TICKS // 2
+    if common < TICKS // 2:
+        return TICKS // 4
+    if common >= TICKS and all(b.meter.denominator <= 4 for b in bars):
+        return TICKS
+    return TICKS // 2
+
+
+# ---------------------------------------------------------------------------------------------
+# spelling
+
+
+def _spell(lines: list[list[_Element]], keys: list[tuple[int, Key]]) -> None:
+    """Spell every pitch by the key in effect and by what it does (theory.spell): the note it
+    moves to and comes from in its line, and the notes sounding with it in every part."""
+    sounding = _sounding(lines)
+    for line in lines:
+        for i, e in enumerate(line):
+            key = _in_effect(keys, e.start)
+            before = line[i - 1].pitches if i > 0 else []
+            after = line[i + 1].pitches if i + 1 < len(line) else []
+            e.spellings = [
+                spell(p, key, _neighbour(p, after), came_from=_neighbour(p, before), against=sounding[e.start])
+                for p in e.pitches
+            ]
+
+
+def _neighbour(pitch: int, chord: list[int]) -> int | None:
+    """The note `pitch` moves to (or comes from) in a neighbouring element: a lone note, or the
+    one note of a chord a semitone away (none if the chord holds `pitch` itself)."""
+    if len(chord) == 1:
+        return chord[0]
+    steps = [p for p in chord if abs(p - pitch) == 1]
+    return steps[0] if len(steps) == 1 and pitch not in chord else None
+
+
+def _sounding(lines: list[list[_Element]]) -> dict[int, list[int]]:
+    """The pitches sounding at each start, in every part: one sweep over the elements."""
+    elements = sorted((e for line in lines for e in line), key=lambda e: e.start)
+    out: dict[int, list[int]] = {}
+    active: list[_Element] = []
+    for e in elements:
+        active = [a for a in active if a.end > e.start] + [e]
+        out[e.start] = sorted({p for a in active for p in a.pitches})
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# writing one voice
+
+
+@dataclass
+class _Token:
+    """One written note, chord or rest: its start as played and its length as written (ticks,
+    3/2 of the length played in a triplet), what it is and what goes before it."""
+
+    start: int
+    written: int
+    element: _Element | None  # None: a rest
+    tied: bool = False  # tied on to the next token
+    tuplet: str = ""  # "(3" or "(3:2:n" on a triplet's first token
+    chords: list[str] = field(default_factory=list)
+
+
+def _voice(
+    line: list[_Element],
+    cuts: set[int],
+    chords: list[tuple[int, Any]],
+    bars: list[_Bar],
+    keys: list[tuple[int, Key]],
+    tempos: list[tuple[int, Any]],
+    unit: int,
+) -> list[str]:
+    """The lines of one voice: its bars, four to a line, with field lines for changes."""
+    starts = [e.start for e in line]
+    changes: dict[int, list[str]] = {}
+    for tick, k in keys[1:] if keys and keys[0][0] <= bars[0].start else keys:
+        changes.setdefault(tick, []).append(f"K:{_key_name(k)}")
+    for tick, t in tempos[1:] if tempos and tempos[0][0] <= bars[0].start else tempos:
+        changes.setdefault(tick, []).append(f"Q:1/4={_number(t.bpm)}")
+    out: list[str] = []
+    text, count = "", 0
+    for b, bar in enumerate(bars):
+        fields = [f"M:{bar.meter}"] if b and (bar.meter.numerator, bar.meter.denominator) != _meter(bars[b - 1]) else []
+        fields += changes.get(bar.start, []) if b else []
+        if fields:
+            out += [text, *fields] if text else fields
+            text, count = "|", 0
+        elif count == BARS_PER_LINE:
+            out.append(text)
+            text, count = "", 0
+        pieces = []
+        for e in line[max(bisect_right(starts, bar.start) - 1, 0) :]:
+            if e.start >= bar.end:
+                break
+            if e.end > bar.start:
+                pieces.append(e)
+        early = [(bar.start, c) for t, c in chords if t < bar.start][-1:] if b == 0 else []
+        here = early + [(t, c) for t, c in chords if bar.start <= t < bar.end]
+        tokens = _tokens(pieces, bar, {t for t in cuts if bar.start < t < bar.end}, here)
+        inside = sorted((t, f) for t, f in changes.items() if bar.start < t < bar.end)
+        body = _bar_text(tokens, bar, keys, unit, inside)
+        text += (" " if text else "") + body + (" |]" if b == len(bars) - 1 else " |")
+        count += 1
+    out.append(text)
+    return out
+
+
+def _meter(bar: _Bar) -> tuple[int, int]:
+    return bar.meter.numerator, bar.meter.denominator
+
+
+def _tokens(pieces: list[_Element], bar: _Bar, cuts: set[int], chords: list[tuple[int, Any]]) -> list[_Token]:
+    """The bar's notes and rests as written tokens: rests filling the gaps, everything cut at
+    the cuts (chord symbols, key and tempo changes) and at the edges of triplets, then into
+    note values (tied)."""
+    filled: list[tuple[int, int, _Element | None]] = []
+    at = bar.start
+    for e in pieces:
+        start, end = max(e.start, bar.start), min(e.end, bar.end)
+        if start > at:
+            filled.append((at, start, None))
+        filled.append((start, end, e))
+        at = end
+    if at < bar.end:
+        filled.append((at, bar.end, None))
+    cuts = cuts | {t for t, _ in chords if bar.start < t < bar.end}
+    bounds = {a for a, _, _ in filled[1:]} | cuts
+    groups = _triplets(bounds, bar)
+    edges = sorted(cuts | {t for g in groups for t in g})
+    group_starts = [g[0] for g in groups]
+
+    tokens: list[_Token] = []
+    for a, z, e in filled:
+        points = [a, *(t for t in edges if a < t < z), z]
+        for p, q in zip(points, points[1:]):
+            gi = bisect_right(group_starts, p) - 1
+            triplet = gi >= 0 and p < groups[gi][1]
+            written = (q - p) * 3 // 2 if triplet else q - p
+            start = p
+            for value in _split(written):
+                ticks = value * 2 // 3 if triplet else value
+                tokens.append(_Token(start, value, e, tied=e is not None and start + ticks < e.end))
+                start += ticks
+    for g0, g1 in groups:
+        inside = [t for t in tokens if g0 <= t.start < g1]
+        inside[0].tuplet = "(3" if len(inside) == 3 else f"(3:2:{len(inside)}"
+    for tick, chord in chords:
+        token = next(t for t in tokens if t.start >= tick)
+        token.chords.append(written_text(chord))
+    return tokens
+
+
+def _triplets(bounds: set[int], bar: _Bar) -> list[tuple[int, int]]:
+    """The triplets of the bar, as (start, end) ticks: in each beat holding a start off the 32nd
+    grid, of triplet 8ths (the whole beat) when every start allows, else of triplet 16ths (each
+    half beat, where a start falls inside it)."""
+    groups = []
+    for w in range(bar.origin, bar.end, TICKS):
+        ws, we = max(w, bar.start), min(w + TICKS, bar.end)
+        inside = [t for t in bounds if ws < t < we]
+        if not any((t - w) % 3 for t in inside):
+            continue
+        size = TICKS if ws == w and we - ws == TICKS and all((t - w) % 8 == 0 for t in inside) else TICKS // 2
+        groups += [(g, g + size) for g in range(w, we, size) if g >= ws and any(g < t < g + size for t in inside)]
+    return groups
+
+
+def _split(ticks: int) -> list[int]:
+    """A length as the fewest tied note values, longest first (dotted where exact)."""
+    out = []
+    for value in _VALUES:
+        while ticks >= value:
+            out.append(value)
+            ticks -= value
+    return out + ([ticks] if ticks else [])
+
+
+def _bar_text(
+    tokens: list[_Token], bar: _Bar, keys: list[tuple[int, Key]], unit: int, fields: list[tuple[int, list[str]]]
+) -> str:
+    """One bar's tokens as ABC: a space before each beat (notes within a beat are beamed),
+    accidentals where the key and the bar so far do not give the note."""
+    beat = round(beat_beats(bar.meter) * TICKS)
+    octave_state: dict[tuple[str, int], int] = {}  # accidentals in force, for readers that keep them to an octave
+    letter_state: dict[str, int] = {}  # ... and for those that carry them to every octave
+    out = ""
+    for i, token in enumerate(tokens):
+        while fields and fields[0][0] <= token.start:  # a change inside the bar: field lines before the note
+            out += ("" if out.endswith("\n") else "\n") + "\n".join(fields.pop(0)[1]) + "\n"
+        if i and not out.endswith("\n") and ((token.start - bar.origin) % beat == 0 or token.tuplet):
+            out += " "
+        out += token.tuplet + "".join(f'"{c}"' for c in token.chords)
+        e = token.element
+        if e is None:
+            out += "z" + _length(token.written, unit)
+            continue
+        signature = key_signature_alterations(_in_effect(keys, token.start))
+        notes = []
+        for letter, alter, octave in e.spellings:
+            in_force = {
+                octave_state.get((letter, octave), signature[letter]),
+                letter_state.get(letter, signature[letter]),
+            }
+            shown = in_force != {alter} or abs(alter) == 2  # music21 carries a double sharp as a single one
+            accidental = _ACCIDENTALS[alter] if shown else ""
+            octave_state[(letter, octave)] = letter_state[letter] = alter
+            marks = "'" * (octave - 5) if octave >= 5 else "," * (4 - octave)
+            notes.append(accidental + (letter.lower() if octave >= 5 else letter) + marks)
+        tie = "-" if token.tied else ""
+        fermata = "H" if e.fermata and token.start == e.start else ""
+        if len(notes) == 1:
+            out += fermata + notes[0] + _length(token.written, unit) + tie
+        else:
+            out += fermata + "[" + "".join(n + tie for n in notes) + "]" + _length(token.written, unit)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# small texts
+
+
+def _length(ticks: int, unit: int) -> str:
+    """A length as a multiple of L: '' (one), '3', '/2', '3/2'."""
+    f = Fraction(ticks, unit)
+    if f == 1:
+        return ""
+    if f.denominator == 1:
+        return str(f.numerator)
+    return ("" if f.numerator == 1 else str(f.numerator)) + f"/{f.denominator}"
+
+
+def _key_name(key: Key | None) -> str:
+    """K:'s value: the tonic as spelled, 'm' for minor (G, Em, Bb, F#m); C without a key."""
+    if key is None:
+        return "C"
+    return key.tonic_name + ("m" if key.mode == "minor" else "")
+
+
+def _number(value: float) -> str:
+    return format(round(value, 3), "g")
+
+
+def _field(text: str) -> str:
+    """Text for a header field: one line."""
+    return " ".join(text.split())
