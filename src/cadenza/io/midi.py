@@ -3,26 +3,33 @@
 Reading uses symusic (fast, and strict about corrupt files); writing uses mido, so that the
 bytes we write are exactly the ones chosen here: type 1, 480 ticks per quarter, a conductor
 track 0 with every tempo, meter and key change, then one named track per Part with its
-program at tick 0 and its own channel (drums on channel 10, i.e. channel index 9). A pickup
-is written as a short first bar (pickup_start), keys as spelled (Cb major: 7 flats), track
-names in ASCII where they can be. A part's sustain pedal is controller 64 on its channel: 127
-down, 0 up.
+program at tick 0 and its own channel (drums on channel 10, i.e. channel index 9), then, when
+the score has chord symbols (Score.chords), a track named "Chords" (CHORD_TRACK) on a channel
+of its own: each symbol a text event at its start, its notes in close position (close_voicing)
+held until the next symbol, so that a DAW both shows and plays the harmony. A pickup is
+written as a short first bar (pickup_start), keys as spelled (Cb major: 7 flats), track names
+in ASCII where they can be. A part's sustain pedal is controller 64 on its channel: 127 down,
+0 up. Reading takes such a chord track back as Score.chords, not as a Part.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from cadenza.errors import InputError
+from cadenza.chords import ChordSymbol, chord_text, close_voicing, parse_chord
+from cadenza.errors import InputError, MusicError
 from cadenza.io.files import atomic_write
 from cadenza.score import Key, Meter, Note, Part, Pedal, Score, Tempo, pickup_start
 
 TICKS_PER_QUARTER = 480
 DRUM_CHANNEL = 9  # "channel 10" in General MIDI's 1-based numbering
 _MELODIC_CHANNELS = tuple(c for c in range(16) if c != DRUM_CHANNEL)
+CHORD_TRACK = "Chords"  # the name of the track that holds a score's chord symbols
+CHORD_VELOCITY = 60  # the chord track's notes: audible, under the parts
 
 Change = TypeVar("Change", Tempo, Meter, Key)
 
@@ -84,16 +91,27 @@ def read_midi(path: str | Path) -> Score:
     ends is let up at the end of the track's last note. A track with a pedal and no notes (a
     file that keeps the pedal on a track of its own) gives it to the first part that is not drums.
 
+    A track named "Chords" (CHORD_TRACK, in any case) of a type-1 or type-2 file whose text
+    events are all chord symbols (parse_chord reads each; there is at least one) is the chord
+    track write_midi writes: its texts become Score.chords, each at its event's beat (moved
+    with the notes when the file opens with a pickup), spelled as written ("Cd" stays "Cd"),
+    and its notes, the chords' sounding (each note starts with a symbol and is a tone of its
+    close_voicing, as write_midi writes them), become no Part (nor does its pedal); other
+    notes on it (a part played to the symbols) are read as a part, named as the track. A
+    track of that name without text events, or with a text that is not a chord symbol, is an
+    ordinary track. A file whose only notes are a chord track's reads as chords without parts.
+
     Raises InputError, one line naming the file and the problem in plain words, for a file that
     is missing, empty or not a Standard MIDI File; that is damaged (truncated, a chunk length
     past the end of the file, undecodable events); that has zero ticks per quarter, SMPTE
-    timing, no tracks or no notes; or a note beyond MAX_BEATS.
+    timing, no tracks or no notes (nor chord symbols); or a note beyond MAX_BEATS.
     """
     import symusic
 
     path = Path(path)
     data = file_bytes(path)
     ntracks = _check_header(path, data)
+    data, chord_texts = _take_chord_track(data, ntracks)
     try:
         midi: Any = symusic.Score.from_midi(data, ttype="tick")
     except Exception as e:  # symusic raises RuntimeError (or others): find the problem ourselves
@@ -116,7 +134,8 @@ def read_midi(path: str | Path) -> Score:
             parts.append(Part(track.name.strip(), track.program, bool(track.is_drum), notes))
             spans.append(_pedal_down(_controller_64(track.controls), end, limit))
             last = max(last, end)
-    if not parts:
+    chords = [parse_chord(text, tick / tpq) for tick, text in chord_texts if 0 <= tick <= limit]
+    if not parts and not chords:
         tracks, _ = _walk_chunks(data, ntracks)
         if not tracks:
             raise InputError(path, "no tracks (no MTrk chunk)")
@@ -149,9 +168,137 @@ def read_midi(path: str | Path) -> Score:
         meters=sorted_changes(meters, Meter(0.0, 4, 4)),
         keys=sorted_changes(keys, None),
         title=path.stem,
+        chords=chords,
     )
     marked = any(m.time == 0 and m.text.strip().lower() == PICKUP_MARKER.lower() for m in midi.markers)
     return pickup_from_short_bar(score, marked=marked)
+
+
+_CHORDS_NAME = re.compile(rb"(?i)chords")
+
+
+def _take_chord_track(data: bytes, ntracks: int) -> tuple[bytes, list[tuple[int, str]]]:
+    """The file with its chord track's notes taken out, and that track's chord symbols as
+    (tick, text): see read_midi for what a chord track is. When its notes are the symbols'
+    sounding (each starts where a symbol does, a tone of its close_voicing), the track stays
+    in the file with only the meta events the score reads from any track (tempo, meter, key,
+    marker), so that symusic makes no Part of it and the other tracks keep their numbers; other
+    notes (a part someone played) are left, to be read as a part. A file without a chord track
+    (the first found is taken) is returned as it is, as is a type-0 file (its one track is the
+    music) and one whose chunks are damaged (symusic says what is wrong). Only tracks whose
+    bytes hold a text event and the word "chords" are walked event by event."""
+    if data[8:10] == b"\x00\x00":  # type 0
+        return data, []
+    tracks, problem = _walk_chunks(data, ntracks)
+    if problem:
+        return data, []
+    for number, chunk in enumerate(tracks):
+        if b"\xff\x01" not in chunk or not _CHORDS_NAME.search(chunk):
+            continue
+        name, texts, kept, onsets, whole = None, [], [], set(), False
+        for tick, status, start, end in _events(chunk):
+            whole = end == len(chunk)
+            if status & 0xF0 == 0x90 and chunk[end - 1] > 0:
+                onsets.add((tick, chunk[end - 2]))
+            if status != 0xFF:
+                continue
+            kind, value = chunk[start + 1], chunk[_meta_data(chunk, start) : end]
+            if kind == 0x03 and name is None:
+                name = _decoded(value)
+            elif kind == 0x01:
+                texts.append((tick, _decoded(value)))
+            elif kind in (0x06, 0x51, 0x58, 0x59):
+                kept.append((tick, chunk[start:end]))
+            elif kind == 0x2F:
+                whole = True  # the walk ends here
+        if not whole or (name or "").strip().lower() != CHORD_TRACK.lower() or not texts:
+            continue
+        try:
+            sounding = {tick: close_voicing(parse_chord(text)) for tick, text in texts}  # the last at a tick sounds
+        except MusicError:
+            continue
+        if any(pitch not in sounding.get(tick, ()) for tick, pitch in onsets):
+            return data, texts
+        body, now = b"", 0
+        for tick, event in kept:
+            body += _vlq(tick - now) + event
+            now = tick
+        body += b"\x00\xff\x2f\x00"
+        tracks[number] = body
+        chunks = b"".join(b"MTrk" + len(t).to_bytes(4, "big") + t for t in tracks)
+        return data[:10] + len(tracks).to_bytes(2, "big") + data[12:14] + chunks, texts
+    return data, []
+
+
+def _events(chunk: bytes) -> Iterator[tuple[int, int, int, int]]:
+    """The events of a track chunk as (tick, status, start, end): the event's tick from the
+    track's start, its status byte (running status applied; 0xFF for a meta event, whose type
+    is chunk[start + 1]) and where its bytes after the delta time lie, chunk[start:end] (a
+    channel event under running status starts at its first data byte). The walk ends with the
+    end-of-track event, or quietly at anything it cannot decode."""
+    pos, tick, running, size = 0, 0, 0, len(chunk)
+
+    def number() -> int:  # a variable-length quantity
+        nonlocal pos
+        value = 0
+        for _ in range(4):
+            byte = chunk[pos]
+            pos += 1
+            value = value << 7 | byte & 0x7F
+            if byte < 0x80:
+                return value
+        raise IndexError("a variable-length quantity of more than 4 bytes")
+
+    try:
+        while pos < size:
+            tick += number()
+            start, byte = pos, chunk[pos]
+            if byte in (0xFF, 0xF0, 0xF7):  # meta event (type, length, data); sysex (length, data)
+                pos += 2 if byte == 0xFF else 1
+                length = number()  # not `pos += number()`: number() moves pos itself
+                pos += length
+                if pos > size:
+                    return
+                yield tick, byte, start, pos
+                if byte == 0xFF and chunk[start + 1] == 0x2F:
+                    return
+                continue
+            if byte >= 0x80:
+                running = byte
+                pos += 1
+            if not 0x80 <= running < 0xF0:
+                return
+            pos += 1 if running & 0xF0 in (0xC0, 0xD0) else 2  # program change, channel pressure: one data byte
+            if pos > size:
+                return
+            yield tick, running, start, pos
+    except IndexError:
+        return
+
+
+def _meta_data(chunk: bytes, start: int) -> int:
+    """Where the data of the meta event at chunk[start] begins (after FF, its type and its length)."""
+    pos = start + 2
+    while chunk[pos] & 0x80:
+        pos += 1
+    return pos + 1
+
+
+def _decoded(text: bytes) -> str:
+    """MIDI text as written: UTF-8 (as cadenza writes it), else Latin-1."""
+    try:
+        return text.decode("utf-8")
+    except UnicodeDecodeError:
+        return text.decode("latin-1")
+
+
+def _vlq(value: int) -> bytes:
+    """A variable-length quantity, as MIDI writes delta times."""
+    out = [value & 0x7F]
+    while value > 0x7F:
+        value >>= 7
+        out.append(value & 0x7F | 0x80)
+    return bytes(reversed(out))
 
 
 def _controller_64(controls: Any) -> list[tuple[int, int]]:
@@ -190,50 +337,12 @@ def _pedal_apart(chunk: bytes, end: int, limit: int) -> list[tuple[int, int]]:
     its controllers with it, so such a track is walked here; the walk stops quietly at anything
     it cannot decode (symusic has read the file already)."""
     by_channel: dict[int, list[tuple[int, int]]] = {}
-    pos, tick, running, size = 0, 0, 0, len(chunk)
-
-    def number() -> int:  # a variable-length quantity
-        nonlocal pos
-        value = 0
-        for _ in range(4):
-            byte = chunk[pos]
-            pos += 1
-            value = value << 7 | byte & 0x7F
-            if byte < 0x80:
-                return value
-        raise IndexError("a variable-length quantity of more than 4 bytes")
-
-    try:
-        while pos < size:
-            tick += number()
-            byte = chunk[pos]
-            if byte == 0xFF:  # meta event: type, length, data
-                pos += 2
-                length = number()
-                pos += length
-                continue
-            if byte in (0xF0, 0xF7):  # sysex: length, data
-                pos += 1
-                length = number()
-                pos += length
-                continue
-            if byte >= 0x80:
-                running = byte
-                pos += 1
-            if not 0x80 <= running < 0xF0:
-                break
-            kind, channel = running & 0xF0, running & 0x0F
-            if kind in (0xC0, 0xD0):  # program change, channel pressure: one data byte
-                pos += 1
-                continue
-            first, second = chunk[pos], chunk[pos + 1]
-            pos += 2
-            if kind == 0x90 and second > 0:
-                return []
-            if kind == 0xB0 and first == 64:
-                by_channel.setdefault(channel, []).append((tick, second))
-    except IndexError:
-        pass
+    for tick, status, _, stop in _events(chunk):
+        kind, channel = status & 0xF0, status & 0x0F
+        if kind == 0x90 and chunk[stop - 1] > 0:
+            return []
+        if kind == 0xB0 and chunk[stop - 2] == 64:
+            by_channel.setdefault(channel, []).append((tick, chunk[stop - 1]))
     return [s for events in by_channel.values() for s in _pedal_down(events, end, limit)]
 
 
@@ -396,6 +505,17 @@ def write_midi(score: Score, path: str | Path, force: bool = False) -> Path:
     quarter, then the piece's meter at the first downbeat; and a marker "Pickup" at tick 0 that
     tells it from a meter change), so nothing plays silence first.
     Text (the title, part names) is written in ASCII where it can be (see _text).
+
+    Chord symbols (Score.chords) go on a last track, CHORD_TRACK, on a channel no part uses
+    (chord_channel), program 0: each symbol a text event at its start, spelled as the symbol
+    is ("Cd", "C#m") where that spelling is ASCII and reads back as the same chord, else as
+    chord_text spells it ("Cdim", "Cm7b5"); and its tones in close position (close_voicing),
+    velocity CHORD_VELOCITY, held until the next symbol starts (the last one until the
+    score's last note ends, or for a bar when no note sounds after it; a symbol that another
+    replaces at the same tick gets no notes). A symbol before a pickup's first note is written
+    at the pickup. So a DAW shows and plays the harmony; cadenza's own audio (write_audio)
+    plays the parts only: chord symbols sound there once arranged into a part. A score
+    without chord symbols has no such track.
     Raises OutputExistsError if `path` exists and not `force`.
     """
     return atomic_write(path, midi_bytes(score), force=force)
@@ -410,6 +530,8 @@ def midi_bytes(score: Score) -> bytes:
     midi.tracks.append(_conductor_track(score, shift))
     for part, channel in zip(score.parts, part_channels(score)):
         midi.tracks.append(_part_track(part, channel, shift))
+    if score.chords:
+        midi.tracks.append(_chord_track(score, chord_channel(score), shift))
     buffer = io.BytesIO()
     midi.save(file=buffer)
     return buffer.getvalue()
@@ -428,6 +550,13 @@ def part_channels(score: Score) -> list[int]:
     return channels
 
 
+def chord_channel(score: Score) -> int:
+    """The channel of the chord track (write_midi): the first melodic channel no part uses, the
+    last one (15) when parts use them all."""
+    used = set(part_channels(score))
+    return next((c for c in _MELODIC_CHANNELS if c not in used), _MELODIC_CHANNELS[-1])
+
+
 def _ticks(beats: float) -> int:
     return max(0, round(beats * TICKS_PER_QUARTER))
 
@@ -442,8 +571,8 @@ def pickup_from_short_bar(score: Score, marked: bool = False) -> Score:
     writes) or when that bar is at most half as long as the next (a file from elsewhere: one
     bar of 3/4 before 4/4 stays a meter change). Returns the score with the pickup where a
     Score keeps it: every time moved on by what the short bar leaves out (3 beats after a 1/4
-    bar in 4/4), the meter from beat 0, changes at beat 0 left there. Any other score is
-    returned as it is."""
+    bar in 4/4; chord symbols too, as notes), the meter from beat 0, changes at beat 0 left
+    there. Any other score is returned as it is."""
     from dataclasses import replace
 
     meters = sorted(score.meters, key=lambda m: m.start_beats)
@@ -473,6 +602,7 @@ def pickup_from_short_bar(score: Score, marked: bool = False) -> Score:
         tempos=[replace(t, start_beats=moved(t.start_beats)) for t in score.tempos],
         keys=[replace(k, start_beats=moved(k.start_beats)) for k in score.keys],
         fermatas_beats=[b + shift for b in score.fermatas_beats],
+        chords=[replace(c, start_beats=c.start_beats + shift) for c in score.chords],
     )
 
 
@@ -539,6 +669,52 @@ def _part_track(part: Part, channel: int, shift: float = 0.0):
     return _track(header, events)
 
 
+def _chord_track(score: Score, channel: int, shift: float = 0.0):
+    """The chord track (see write_midi): a text event and the close-position notes of each
+    chord symbol, in the order of their starts."""
+    import mido
+
+    header = [
+        mido.MetaMessage("track_name", name=CHORD_TRACK),
+        mido.Message("program_change", channel=channel, program=0),
+    ]
+    chords = sorted(score.chords, key=lambda c: c.start_beats)
+    starts = [_ticks(c.start_beats - shift) for c in chords]
+    meters = sorted(score.meters, key=lambda m: m.start_beats)
+    end = _ticks(score.end_beats - shift)
+    # (tick, order, message); at one tick: every note_off (0), the symbol (1), then note_ons (2)
+    events = []
+    for i, (c, on) in enumerate(zip(chords, starts)):
+        events.append((on, 1, mido.MetaMessage("text", text=_chord_spelling(c))))
+        if i + 1 < len(chords):
+            off = starts[i + 1]
+        else:
+            bar = next((m for m in reversed(meters) if m.start_beats <= c.start_beats + 1e-9), Meter(0.0, 4, 4))
+            off = end if end > on else on + _ticks(bar.bar_beats)
+        if off <= on:  # replaced at once by the next symbol
+            continue
+        for pitch in close_voicing(c):
+            events.append((on, 2, mido.Message("note_on", channel=channel, note=pitch, velocity=CHORD_VELOCITY)))
+            events.append((off, 0, mido.Message("note_off", channel=channel, note=pitch, velocity=0)))
+    return _track(header, events)
+
+
+def _chord_spelling(c: ChordSymbol) -> str:
+    """The text a chord symbol is written as: its own (as _text writes it) when that is ASCII
+    and parse_chord reads it back as the same chord ("Cd", "C♯m" as "C#m"), else chord_text's
+    ("C°" as "Cdim", "Cø7" as "Cm7b5": the ASCII stand-in "Co7" would read as another chord)."""
+    from dataclasses import replace
+
+    own = _ascii(c.text)
+    if own.isascii():
+        try:
+            if replace(parse_chord(own), start_beats=c.start_beats) == c:
+                return own
+        except MusicError:
+            pass
+    return chord_text(c)
+
+
 # Punctuation that has a plain ASCII stand-in
 _ASCII_PUNCTUATION = str.maketrans(
     {
@@ -571,11 +747,16 @@ def _text(text: str) -> str:
     punctuation becomes its ASCII stand-in (" · " -> " - ") and letters lose their accents
     (Étude -> Etude); only what has no ASCII form (声) stays, as UTF-8. mido encodes text as
     Latin-1, so it is handed the bytes spelled as Latin-1 characters."""
+    return _ascii(text).encode("utf-8").decode("latin-1")
+
+
+def _ascii(text: str) -> str:
+    """`text` with the ASCII stand-ins _text writes: punctuation replaced, accents dropped."""
     import unicodedata
 
     text = unicodedata.normalize("NFKD", text.translate(_ASCII_PUNCTUATION))
     text = "".join(c for c in text if c.isascii() or not unicodedata.combining(c))
-    return unicodedata.normalize("NFC", text).encode("utf-8").decode("latin-1")
+    return unicodedata.normalize("NFC", text)
 
 
 def _track(header: list, events: list):
