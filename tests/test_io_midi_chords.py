@@ -8,8 +8,8 @@ import pytest
 
 from cadenza.chords import parse_chord
 from cadenza.io import read_score
-from cadenza.io.midi import CHORD_TRACK, CHORD_VELOCITY, chord_channel, midi_bytes, read_midi, write_midi
-from cadenza.score import Key, Meter, Note, Part, Score, Tempo
+from cadenza.io.midi import CHORD_TRACK, chord_channel, midi_bytes, read_midi, write_midi
+from cadenza.score import CHORD_VELOCITY, Key, Meter, Note, Part, Score, Tempo
 from conftest import note_tuples
 
 TEXTS = ("G", "D7", "Em", "Bm7b5", "C/E", "Cd")

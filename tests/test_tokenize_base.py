@@ -5,6 +5,7 @@ import pytest
 
 from cadenza.families import FAMILIES
 from cadenza.tokenize.cells import CellsTokenizer
+from cadenza.tokenize.chord_beats import ChordBeatsTokenizer
 from cadenza.tokenize.pianoroll import PianoRollConfig, PianoRollTokenizer
 from cadenza.tokenize.voices import VoicesConfig, VoicesTokenizer
 from conftest import make_score
@@ -13,6 +14,7 @@ TOKENIZERS = [
     VoicesTokenizer(VoicesConfig(n_voices=3, steps_per_beat=2, programs=(40, 41, 42))),
     CellsTokenizer(n_voices=4, steps_per_beat=2),
     PianoRollTokenizer(PianoRollConfig(30, 90)),
+    ChordBeatsTokenizer(("major", "minor", "dominant", "minor-seventh")),
 ]
 
 

@@ -3,7 +3,8 @@
 The MIDI and MusicXML hold the score as written (quantized: for notation and for editing in a
 DAW). Given a performer (Performing), the audio is rendered from its performance, and, when
 MIDI is among the formats, STEM.performed.mid holds that performance: timing, velocities and
-pedal as played.
+pedal as played. A score's chord symbols sound in its audio (cadenza.score.chord_notes), as
+they do in its MIDI's chord track.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cadenza.io.files import atomic_write, check_writable
-from cadenza.score import Score
+from cadenza.score import Score, with_chords_sounding
 
 FORMATS = ("mid", "musicxml", "abc", "wav", "png", "flac", "ogg")
 DEFAULT_FORMATS = ("mid", "musicxml", "wav", "png")
@@ -115,7 +116,7 @@ def write_outputs(
         elif suffix in ("wav", "flac", "ogg"):
             from cadenza.io.audio import write_audio
 
-            write_audio(played, t, force=force)
+            write_audio(with_chords_sounding(played), t, force=force)
         elif suffix == "png":
             from cadenza.io.pictures import write_piano_roll
 

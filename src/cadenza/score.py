@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from cadenza.chords import ChordSymbol, transpose_chord
+from cadenza.chords import ChordSymbol, close_voicing, transpose_chord
 from cadenza.errors import MusicError
 
 PITCH_CLASS_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -419,6 +419,37 @@ def excerpt(score: Score, first: int, last: int) -> Score:
         ],
         title=f"{score.title} (bars {first}-{last})" if score.title else score.title,
     )
+
+
+CHORD_VELOCITY = 60  # chord symbols sounding: audible, under the parts
+
+
+def chord_notes(score: Score) -> list[Note]:
+    """The score's chord symbols as they sound in a MIDI file's chord track and in audio: each
+    symbol's tones in close position (close_voicing) at CHORD_VELOCITY, held until the next
+    symbol starts; the last until the score's last note ends, or for a bar when no note sounds
+    after it; a symbol that another replaces at the same beat sounds not at all."""
+    chords = sorted(score.chords, key=lambda c: c.start_beats)
+    meters = sorted(score.meters, key=lambda m: m.start_beats)
+    end = score.end_beats
+    notes = []
+    for i, c in enumerate(chords):
+        if i + 1 < len(chords):
+            off = chords[i + 1].start_beats
+        else:
+            bar = next((m for m in reversed(meters) if m.start_beats <= c.start_beats + 1e-9), Meter(0.0, 4, 4))
+            off = end if end > c.start_beats + 1e-9 else c.start_beats + bar.bar_beats
+        if off > c.start_beats + 1e-9:
+            notes += [Note(p, c.start_beats, off - c.start_beats, CHORD_VELOCITY) for p in close_voicing(c)]
+    return notes
+
+
+def with_chords_sounding(score: Score) -> Score:
+    """The score with its chord symbols sounding as a last part, "Chords" (chord_notes, program
+    0): what its audio plays. A score without chord symbols is returned as it is."""
+    if not score.chords:
+        return score
+    return replace(score, parts=[*score.parts, Part("Chords", 0, False, chord_notes(score))])
 
 
 def pitch_range(score: Score) -> tuple[int, int]:

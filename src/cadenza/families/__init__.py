@@ -66,6 +66,13 @@ FAMILIES = (
         "a performer that plays a score as a pianist would (timing, velocity, articulation, pedal)",
         "`cadenza perform --performer learned` and `--performer learned` on generate, continue, harmonize, infill",
     ),
+    Family(
+        "chords",
+        "chords",
+        "cadenza.families.chords",
+        "chord symbols for a melody, beat by beat, as a lead sheet has them",
+        "`cadenza chords`",
+    ),
 )
 
 

@@ -23,13 +23,12 @@ from typing import Any, TypeVar
 from cadenza.chords import ChordSymbol, chord_text, close_voicing, parse_chord
 from cadenza.errors import InputError, MusicError
 from cadenza.io.files import atomic_write
-from cadenza.score import Key, Meter, Note, Part, Pedal, Score, Tempo, pickup_start
+from cadenza.score import Key, Meter, Note, Part, Pedal, Score, Tempo, chord_notes, pickup_start
 
 TICKS_PER_QUARTER = 480
 DRUM_CHANNEL = 9  # "channel 10" in General MIDI's 1-based numbering
 _MELODIC_CHANNELS = tuple(c for c in range(16) if c != DRUM_CHANNEL)
 CHORD_TRACK = "Chords"  # the name of the track that holds a score's chord symbols
-CHORD_VELOCITY = 60  # the chord track's notes: audible, under the parts
 
 Change = TypeVar("Change", Tempo, Meter, Key)
 
@@ -514,7 +513,7 @@ def write_midi(score: Score, path: str | Path, force: bool = False) -> Path:
     score's last note ends, or for a bar when no note sounds after it; a symbol that another
     replaces at the same tick gets no notes). A symbol before a pickup's first note is written
     at the pickup. So a DAW shows and plays the harmony; cadenza's own audio (write_audio)
-    plays the parts only: chord symbols sound there once arranged into a part. A score
+    plays the same notes (render.write_outputs). A score
     without chord symbols has no such track.
     Raises OutputExistsError if `path` exists and not `force`.
     """
@@ -670,32 +669,22 @@ def _part_track(part: Part, channel: int, shift: float = 0.0):
 
 
 def _chord_track(score: Score, channel: int, shift: float = 0.0):
-    """The chord track (see write_midi): a text event and the close-position notes of each
-    chord symbol, in the order of their starts."""
+    """The chord track (see write_midi): a text event per chord symbol and the notes of its
+    sounding (cadenza.score.chord_notes), in the order of their starts."""
     import mido
 
     header = [
         mido.MetaMessage("track_name", name=CHORD_TRACK),
         mido.Message("program_change", channel=channel, program=0),
     ]
-    chords = sorted(score.chords, key=lambda c: c.start_beats)
-    starts = [_ticks(c.start_beats - shift) for c in chords]
-    meters = sorted(score.meters, key=lambda m: m.start_beats)
-    end = _ticks(score.end_beats - shift)
     # (tick, order, message); at one tick: every note_off (0), the symbol (1), then note_ons (2)
     events = []
-    for i, (c, on) in enumerate(zip(chords, starts)):
-        events.append((on, 1, mido.MetaMessage("text", text=_chord_spelling(c))))
-        if i + 1 < len(chords):
-            off = starts[i + 1]
-        else:
-            bar = next((m for m in reversed(meters) if m.start_beats <= c.start_beats + 1e-9), Meter(0.0, 4, 4))
-            off = end if end > on else on + _ticks(bar.bar_beats)
-        if off <= on:  # replaced at once by the next symbol
-            continue
-        for pitch in close_voicing(c):
-            events.append((on, 2, mido.Message("note_on", channel=channel, note=pitch, velocity=CHORD_VELOCITY)))
-            events.append((off, 0, mido.Message("note_off", channel=channel, note=pitch, velocity=0)))
+    for c in sorted(score.chords, key=lambda c: c.start_beats):
+        events.append((_ticks(c.start_beats - shift), 1, mido.MetaMessage("text", text=_chord_spelling(c))))
+    for n in chord_notes(score):
+        on, off = _ticks(n.start_beats - shift), _ticks(n.end_beats - shift)
+        events.append((on, 2, mido.Message("note_on", channel=channel, note=n.pitch, velocity=n.velocity)))
+        events.append((off, 0, mido.Message("note_off", channel=channel, note=n.pitch, velocity=0)))
     return _track(header, events)
 
 

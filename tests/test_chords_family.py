@@ -1,0 +1,189 @@
+"""Chords for a melody: the chord-beats tokenizer, chord paths (Viterbi and sampling), the two
+baselines, the chords family trained for a few steps by the CLI, and `cadenza chords`."""
+
+import json
+
+import numpy as np
+import pytest
+
+from cadenza.chords import parse_chord
+from cadenza.compose.chord_paths import ChordTransitions, best_path, place_index, sampled_path
+from cadenza.data.leadsheets import split_of
+from cadenza.evaluate.chord_baselines import ContainsBaseline, HmmBaseline
+from cadenza.io import read_score
+from cadenza.score import Key, Meter, Note, Part, Score
+from cadenza.tokenize.chord_beats import FEATURES, N_FEATURES, NO_CHORD, ChordBeatsTokenizer
+from conftest import one_line_error, run_cli
+
+TUNES = """X:{x}
+T:Tune {x}
+M:{meter}
+L:1/8
+K:{key}
+{body}
+"""
+# four small tunes in G and D (4/4, 6/8, 3/4), chords in quotes as the Nottingham files write them
+BODIES = [
+    ("4/4", "G", '"G"GABc "D7"d2A2|"G"B2G2 "C"E2G2|"Am"A2c2 "D7"F2A2|"G"G8|]'),
+    ("6/8", "D", '"D"FAd "A7"cBA|"D"d2A "G"B2G|"D"FAF "A7"EFG|"D"D3 D3|]'),
+    ("3/4", "G", '"G"G2 B2 d2|"C"e2 c2 A2|"D7"F2 A2 c2|"G"B2 G4|]'),
+    ("4/4", "G", '"Em"E2G2 B2e2|"Am"c2A2 "B7"^d2B2|"Em"e2B2 "D"A2F2|"Em"E8|]'),
+]
+
+
+def tune_book(path, copies=6):
+    text = "\n".join(
+        TUNES.format(x=i * len(BODIES) + j + 1, meter=m, key=k, body=b)
+        for i in range(copies)
+        for j, (m, k, b) in enumerate(BODIES)
+    )
+    path.write_text(text)
+    return path
+
+
+def lead_sheet() -> Score:
+    notes = [Note(67, 0, 2), Note(71, 2, 2), Note(74, 4, 2), Note(72, 6, 2), Note(71, 8, 4), Note(67, 12, 4)]
+    chords = [parse_chord(t, s) for t, s in (("G", 0), ("C", 4), ("D7", 6), ("Em", 8), ("Am7", 10), ("G", 12))]
+    return Score(parts=[Part("melody", notes=notes)], meters=[Meter(0.0, 4, 4)], keys=[Key(0.0, 7, "major")],
+                 chords=chords)  # fmt: skip
+
+
+def test_beats_and_classes_round_trip():
+    tok = ChordBeatsTokenizer(("major", "minor", "dominant"))
+    sheet = tok.encode(lead_sheet())
+    assert len(sheet.starts_beats) == 16 and sheet.features.shape == (16, N_FEATURES) == (16, len(FEATURES))
+    decoded = tok.decode(sheet.classes, sheet)
+    # Am7 counts as Am (minor-seventh is not among the kinds): everything else comes back as it was
+    assert [c.text for c in decoded] == ["G", "C", "D7", "Em", "Am", "G"]
+    assert [c.start_beats for c in decoded] == [0, 4, 6, 8, 10, 12]
+    # the features are above the tonic: the first beat's G sounds as the tonic (0), B at beat 2 as the third (4)
+    assert sheet.features[0, 0] == 1 and sheet.features[2, 4] == 1 and sheet.features[0, 12] == 1
+    assert sheet.features[0, FEATURES.index("beat1")] == 1 and sheet.features[1, FEATURES.index("beat2")] == 1
+    assert sheet.places[0] == place_index(4, 0)
+
+
+def test_roots_are_spelled_as_the_key_spells_them():
+    tok = ChordBeatsTokenizer(("major", "minor"))
+    e_major, e_flat = Key(0.0, 4, "major"), Key(0.0, 3, "major")
+    # a class is 1 + root above the tonic * len(kinds) + kind
+    assert tok.chord_of(1 + 4 * 2 + 1, e_major, 0.0).text == "G#m"  # iii in E major
+    assert tok.chord_of(1 + 5 * 2 + 0, e_flat, 0.0).text == "Ab"  # IV in Eb major
+    assert tok.chord_of(NO_CHORD, e_major, 0.0) is None
+
+
+def test_a_tune_with_no_chords_has_no_classes_and_no_melody_is_refused():
+    from cadenza.errors import MusicError
+
+    score = lead_sheet()
+    score.chords = []
+    assert (ChordBeatsTokenizer().encode(score).classes == -1).all()
+    with pytest.raises(MusicError, match="no melody"):
+        ChordBeatsTokenizer().encode(Score(parts=[Part("empty")], meters=[Meter(0.0, 4, 4)]))
+
+
+def test_viterbi_follows_strong_scores_and_keeps_chords_when_changes_are_rare():
+    C = 3
+    stay = ChordTransitions(np.full(16, 0.1), np.array([[0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]]), np.ones(C) / C)
+    places = np.zeros(6, dtype=int)
+    strong = np.log(np.array([[0.1, 0.8, 0.1]] * 3 + [[0.1, 0.1, 0.8]] * 3))
+    assert best_path(strong, places, stay).tolist() == [1, 1, 1, 2, 2, 2]
+    blip = np.log(np.array([[0.1, 0.8, 0.1]] * 3 + [[0.1, 0.45, 0.45]] + [[0.1, 0.8, 0.1]] * 2))
+    assert best_path(blip, places, stay).tolist() == [1] * 6  # one unsure beat does not make a change
+    drawn = [sampled_path(strong, places, stay, np.random.default_rng(s)).tolist() for s in (1, 1, 2)]
+    assert drawn[0] == drawn[1]  # the same seed draws the same path
+
+
+def test_transitions_count_changes_by_place():
+    paths = [(np.array([1, 1, 2, 2, 1, 1]), np.array([0, 1, 0, 1, 0, 1]))]
+    t = ChordTransitions.count(paths, 3, smoothing=0.0 + 1e-9)
+    assert t.change[0] == pytest.approx(1.0) and t.change[1] == pytest.approx(0.0, abs=1e-6)
+    assert t.after[1, 2] == pytest.approx(1.0) and t.after[2, 1] == pytest.approx(1.0)
+    assert ChordTransitions.from_dict(json.loads(json.dumps(t.to_dict()))).after.shape == (3, 3)
+
+
+def test_baselines_choose_chords_that_hold_the_melody():
+    tok = ChordBeatsTokenizer(("major", "minor", "dominant"))
+    sheet = tok.encode(lead_sheet())
+    contains = ContainsBaseline(tok, [sheet])
+    path = contains.predict(sheet)
+    for t, cls in enumerate(path):
+        chord = tok.chord_of(int(cls), sheet.keys[t], 0.0)
+        sounding = {int(i) for i in np.nonzero(sheet.features[t, :12])[0]}
+        from cadenza.chords import pitch_classes
+
+        assert sounding <= {(p - 7) % 12 for p in pitch_classes(chord)}
+    hmm = HmmBaseline(tok, [sheet])
+    assert len(hmm.predict(sheet)) == len(sheet.classes)
+
+
+def test_splits_do_not_depend_on_the_folder():
+    assert split_of("/a/b/nottingham-abc:jigs.abc#3") == split_of("../shared/data/nottingham-abc:jigs.abc#3")
+    ids = [f"x.abc#{i}" for i in range(400)]
+    share = {s: sum(split_of(i) == s for i in ids) / 400 for s in ("train", "valid", "test")}
+    assert 0.75 < share["train"] < 0.93 and 0.05 < share["test"] < 0.16
+
+
+@pytest.fixture(scope="module")
+def tiny_chords(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tunes")
+    tune_book(folder / "book.abc", copies=12)
+    out = tmp_path_factory.mktemp("models") / "chords"
+    run_cli("train", "--family", "chords", "--data", str(folder), "--out", str(out), "--steps", "6",
+            "--eval-every", "3", "--embd", "16", "--layers", "1", "--heads", "2", "--block-size", "32",
+            "--batch-size", "4", "--quiet", check=True)  # fmt: skip
+    return out, folder / "book.abc"
+
+
+def test_chords_writes_a_lead_sheet_in_every_format(tiny_chords, tmp_path):
+    model, book = tiny_chords
+    card = (model / "card.md").read_text()
+    assert "GPL" not in card and "user's own data" in card
+    meta = json.loads((model / "model.json").read_text())
+    assert meta["tokenizer"]["kind"] == "chords" and "transitions" in meta
+    proc = run_cli("chords", str(book), "--model", str(model), "--seed", "3", "--n", "2",
+                   "--formats", "mid,musicxml", "--performer", "none",
+                   "--out", str(tmp_path / "tune"))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "48 pieces in this file; using the first" in proc.stderr
+    for i in (1, 2):
+        record = json.loads((tmp_path / f"tune-{i}.json").read_text())
+        assert record["seed"] == 3 + i - 1 and record["path"] == ("likeliest" if i == 1 else "sampled")
+        xml = (tmp_path / f"tune-{i}.musicxml").read_text()
+        assert xml.count("<harmony") == len(record["symbols"]) > 0
+        back = read_score(tmp_path / f"tune-{i}.musicxml")
+        assert [c.start_beats for c in back.chords] == [s for s, _ in record["symbols"]]
+    again = run_cli("chords", str(book), "--model", str(model), "--seed", "3", "--n", "2", "--performer", "none",
+                    "--formats", "musicxml", "--out", str(tmp_path / "again"))  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    for i in (1, 2):
+        first = json.loads((tmp_path / f"tune-{i}.json").read_text())["symbols"]
+        assert json.loads((tmp_path / f"again-{i}.json").read_text())["symbols"] == first  # same seed, same chords
+
+
+def test_chords_refuses_bad_input_in_one_line(tiny_chords, tmp_path):
+    model, book = tiny_chords
+    drums = tmp_path / "drums.mid"
+    from cadenza.io import write_score
+
+    write_score(Score(parts=[Part("kit", 0, True, [Note(36, 0, 1)])], meters=[Meter(0.0, 4, 4)]), drums)
+    one_line_error(run_cli("chords", str(drums), "--model", str(model)), "drums.mid", "only drums")
+    one_line_error(
+        run_cli("chords", str(book), "--model", str(model), "--track", "3", "--quiet"), "book.abc", "no part 3"
+    )
+    one_line_error(run_cli("chords", str(book), "--model", str(model), "--n", "0"), "--n")
+    one_line_error(run_cli("chords", str(tmp_path / "none.abc"), "--model", str(model)), "none.abc")
+
+
+def test_chord_symbols_sound_in_audio_as_in_the_midi_chord_track():
+    from cadenza.chords import close_voicing
+    from cadenza.score import chord_notes, with_chords_sounding
+
+    score = lead_sheet()
+    sounding = with_chords_sounding(score)
+    assert [p.name for p in sounding.parts] == ["melody", "Chords"] and sounding.chords == score.chords
+    notes = chord_notes(score)
+    assert sorted({n.start_beats for n in notes}) == [0, 4, 6, 8, 10, 12]
+    assert [n.pitch for n in notes if n.start_beats == 6] == list(close_voicing(parse_chord("D7")))
+    assert max(n.end_beats for n in notes) == score.end_beats  # the last chord lasts to the end
+    score.chords = []
+    assert with_chords_sounding(score) is score
