@@ -299,3 +299,21 @@ def test_read_score_reads_the_chords(tmp_path):
     assert_same_chords(back.chords, score.chords)
     assert [p.name for p in back.parts] == ["Melody"]
     assert midi_bytes(back) == midi_bytes(score)  # written again, the same file
+
+
+def test_an_arrangement_shows_its_chord_symbols_without_sounding_them(tmp_path):
+    import mido
+
+    from cadenza.chords import parse_chord
+    from cadenza.score import with_chords_sounding
+
+    tune = Part("Melody", 73, False, [Note(67, 0, 2), Note(71, 2, 2), Note(74, 4, 4)])
+    bass = Part("Bass", 32, False, [Note(43, 0, 4), Note(38, 4, 4)])
+    score = Score(parts=[tune, bass], meters=[Meter(0.0, 4, 4)], chords=[parse_chord("G", 0), parse_chord("D7", 4)])
+    write_midi(score, tmp_path / "band.mid")
+    track = mido.MidiFile(tmp_path / "band.mid").tracks[-1]
+    assert track.name == CHORD_TRACK and not [m for m in track if m.type == "note_on"]
+    assert [m.text for m in track if m.type == "text"] == ["G", "D7"]
+    back = read_midi(tmp_path / "band.mid")
+    assert [p.name for p in back.parts] == ["Melody", "Bass"] and back.chords == score.chords
+    assert with_chords_sounding(score) is score  # its audio does not play the symbols again

@@ -424,11 +424,20 @@ def excerpt(score: Score, first: int, last: int) -> Score:
 CHORD_VELOCITY = 60  # chord symbols sounding: audible, under the parts
 
 
+def is_lead_sheet(score: Score) -> bool:
+    """A melody and its chord symbols: chord symbols over one pitched part. Its chords sound
+    (chord_notes) in its MIDI's chord track and its audio; an arrangement, whose parts already
+    play the harmony, shows its symbols and does not sound them again."""
+    return bool(score.chords) and sum(1 for p in score.parts if p.notes and not p.is_drum) == 1
+
+
 def chord_notes(score: Score) -> list[Note]:
-    """The score's chord symbols as they sound in a MIDI file's chord track and in audio: each
+    """A lead sheet's chord symbols as they sound (is_lead_sheet; none for another score): each
     symbol's tones in close position (close_voicing) at CHORD_VELOCITY, held until the next
     symbol starts; the last until the score's last note ends, or for a bar when no note sounds
     after it; a symbol that another replaces at the same beat sounds not at all."""
+    if not is_lead_sheet(score):
+        return []
     chords = sorted(score.chords, key=lambda c: c.start_beats)
     meters = sorted(score.meters, key=lambda m: m.start_beats)
     end = score.end_beats
@@ -445,9 +454,9 @@ def chord_notes(score: Score) -> list[Note]:
 
 
 def with_chords_sounding(score: Score) -> Score:
-    """The score with its chord symbols sounding as a last part, "Chords" (chord_notes, program
-    0): what its audio plays. A score without chord symbols is returned as it is."""
-    if not score.chords:
+    """A lead sheet (is_lead_sheet) with its chord symbols sounding as a last part, "Chords"
+    (chord_notes, program 0): what its audio plays. Any other score is returned as it is."""
+    if not is_lead_sheet(score):
         return score
     return replace(score, parts=[*score.parts, Part("Chords", 0, False, chord_notes(score))])
 

@@ -508,13 +508,12 @@ def write_midi(score: Score, path: str | Path, force: bool = False) -> Path:
     Chord symbols (Score.chords) go on a last track, CHORD_TRACK, on a channel no part uses
     (chord_channel), program 0: each symbol a text event at its start, spelled as the symbol
     is ("Cd", "C#m") where that spelling is ASCII and reads back as the same chord, else as
-    chord_text spells it ("Cdim", "Cm7b5"); and its tones in close position (close_voicing),
-    velocity CHORD_VELOCITY, held until the next symbol starts (the last one until the
-    score's last note ends, or for a bar when no note sounds after it; a symbol that another
-    replaces at the same tick gets no notes). A symbol before a pickup's first note is written
-    at the pickup. So a DAW shows and plays the harmony; cadenza's own audio (write_audio)
-    plays the same notes (render.write_outputs). A score
-    without chord symbols has no such track.
+    chord_text spells it ("Cdim", "Cm7b5"). A lead sheet's track also sounds them
+    (cadenza.score.chord_notes: close position, held until the next symbol), so a DAW shows
+    and plays the harmony, as cadenza's own audio does (render.write_outputs); an arrangement,
+    whose parts play the harmony already, gets the text events alone. A symbol before a
+    pickup's first note is written at the pickup. A score without chord symbols has no such
+    track.
     Raises OutputExistsError if `path` exists and not `force`.
     """
     return atomic_write(path, midi_bytes(score), force=force)
