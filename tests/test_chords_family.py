@@ -187,3 +187,64 @@ def test_chord_symbols_sound_in_audio_as_in_the_midi_chord_track():
     assert max(n.end_beats for n in notes) == score.end_beats  # the last chord lasts to the end
     score.chords = []
     assert with_chords_sounding(score) is score
+
+
+def test_a_progression_is_read_bar_by_bar():
+    from cadenza.chords import parse_progression
+    from cadenza.errors import MusicError
+
+    chords, bars = parse_progression("D | G A7 | % | Em A7\nD", 4.0)
+    assert bars == 5 and [(c.start_beats, c.text) for c in chords] == [
+        (0, "D"), (4, "G"), (6, "A7"), (8, "G"), (10, "A7"), (12, "Em"), (14, "A7"), (16, "D")
+    ]  # fmt: skip
+    waltz, _ = parse_progression("G D7 G", 3.0)
+    assert [c.start_beats for c in waltz] == [0, 1, 2]
+    with pytest.raises(MusicError, match="bar 2: unknown chord symbol 'H7'"):
+        parse_progression("D | H7", 4.0)
+    with pytest.raises(MusicError, match="bar 1: 3 chords cannot share"):
+        parse_progression("C D E", 2.5)
+
+
+def test_strong_beats_of_common_meters():
+    from cadenza.theory import strong_beats
+
+    assert strong_beats(Meter(0.0, 4, 4)) == (0.0, 2.0) and strong_beats(Meter(0.0, 3, 4)) == (0.0,)
+    assert strong_beats(Meter(0.0, 6, 8)) == (0.0, 1.5)
+
+
+def test_generate_writes_a_melody_over_given_chords(tiny_model, tmp_path):
+    from cadenza.chords import pitch_classes
+
+    proc = run_cli("generate", "--model", str(tiny_model), "--chords", "C | F G7 | C", "--bars", "6", "--seed", "2",
+                   "--formats", "mid,abc", "--performer", "none", "--out", str(tmp_path / "ls"))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads((tmp_path / "ls.json").read_text())
+    assert record["chords"] == "C | F G7 | C" and record["key"] == "C major" and record["bars"] == 6
+    back = read_score(tmp_path / "ls.mid")
+    assert [c.text for c in back.chords] == ["C", "F", "G7", "C", "C", "F", "G7", "C"][: len(back.chords)]
+    assert [c.start_beats for c in back.chords][:4] == [0, 4, 6, 8]
+    top = {}
+    for part in back.parts[:1]:
+        for n in part.notes:
+            top[n.start_beats] = max(top.get(n.start_beats, 0), n.pitch)
+    for start, pitch in top.items():
+        if start % 2 == 0:  # a strong beat of 4/4: a tone of the chord in force
+            chord = [c for c in back.chords if c.start_beats <= start][-1]
+            assert pitch % 12 in pitch_classes(chord), (start, pitch, chord.text)
+    assert '"G7"' in (tmp_path / "ls.abc").read_text()
+    bad = run_cli("generate", "--model", str(tiny_model), "--chords", "C | X", "--out", str(tmp_path / "x"))
+    one_line_error(bad, "--chords", "bar 2", "'X'")
+    uneven = run_cli(
+        "generate", "--model", str(tiny_model), "--chords", "C | G", "--bars", "3", "--out", str(tmp_path / "y")
+    )
+    one_line_error(uneven, "--chords has 2 bars")
+
+
+def test_generate_with_chords_auto_adds_chord_symbols(tiny_model, tiny_chords, tmp_path):
+    model, _ = tiny_chords
+    proc = run_cli("generate", "--model", str(tiny_model), "--chords", "auto", "--chords-model", str(model),
+                   "--bars", "4", "--seed", "1", "--formats", "musicxml", "--out", str(tmp_path / "auto"))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads((tmp_path / "auto.json").read_text())
+    assert record["chords"] == "auto" and record["symbols"]
+    assert (tmp_path / "auto.musicxml").read_text().count("<harmony") == len(record["symbols"])

@@ -260,3 +260,30 @@ def written_text(c: ChordSymbol) -> str:
         return c.text if parse_chord(c.text, c.start_beats) == c else chord_text(c)
     except MusicError:
         return chord_text(c)
+
+
+def parse_progression(text: str, bar_beats: float) -> tuple[list[ChordSymbol], int]:
+    """A chord progression as a user types it, one bar per `|`: "D | G A7 | D Bm | Em A7 | D"
+    -> (chord symbols placed in bars of `bar_beats` quarter notes, the number of bars). A bar's
+    chords share it evenly (two in 4/4: on beats 1 and 3); '%' repeats the bar before; line
+    breaks also end bars. Raises MusicError naming the bar and the symbol it cannot read."""
+    bars = [b.strip() for line in text.strip().splitlines() for b in line.split("|")]
+    bars = [b for b in bars if b]
+    if not bars:
+        raise MusicError("no chords: expected bars of chord symbols between '|', e.g. 'D | G A7 | D'")
+    chords: list[ChordSymbol] = []
+    previous: list[str] = []
+    for number, bar in enumerate(bars, start=1):
+        names = previous if bar == "%" else bar.split()
+        if not names:
+            raise MusicError(f"bar {number}: '%' repeats the bar before, and there is none")
+        share = bar_beats / len(names)
+        if abs(share * 4 - round(share * 4)) > 1e-9:
+            raise MusicError(f"bar {number}: {len(names)} chords cannot share a bar of {bar_beats:g} quarter notes")
+        for i, name in enumerate(names):
+            try:
+                chords.append(parse_chord(name, (number - 1) * bar_beats + i * share))
+            except MusicError as e:
+                raise MusicError(f"bar {number}: {e}") from None
+        previous = names
+    return chords, len(bars)

@@ -225,6 +225,14 @@ def beat_beats(meter: Meter) -> float:
     return 1.5 if is_compound(meter.numerator, meter.denominator) else 4.0 / meter.denominator
 
 
+def strong_beats(meter: Meter) -> tuple[float, ...]:
+    """Where a bar's strong beats fall, in quarter notes from the bar line: its first counted
+    beat, and the middle one of an even count (4/4: 0 and 2; 6/8: 0 and 1.5; 3/4: 0 only)."""
+    beat = beat_beats(meter)
+    count = max(1, round(meter.bar_beats / beat))
+    return (0.0, count // 2 * beat) if count % 2 == 0 else (0.0,)
+
+
 def is_compound(numerator: int, denominator: int) -> bool:
     """Whether a meter counts dotted-quarter beats: 6/8, 9/8, 12/8 (not 3/8, counted in eighths)."""
     return denominator == 8 and numerator % 3 == 0 and numerator > 3

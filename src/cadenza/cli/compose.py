@@ -70,7 +70,14 @@ def generate(
     no_plan: bool = typer.Option(
         False, "--no-plan", help="no form: without --form or --plan the model's planner draws one, unless this is given"
     ),
-    formats: str = typer.Option("mid,musicxml,wav,png", help="comma list of mid, musicxml, wav, flac, ogg, png"),
+    chords: Optional[str] = typer.Option(
+        None,
+        help="a lead sheet: chord symbols the melody is written over, one bar per '|' ('D | G A7 | D Bm | Em A7 | D', "
+        "'%' repeats a bar; repeated to fill a longer form), or a file of them; or 'auto': chord symbols written for "
+        "the melody afterwards by --chords-model",
+    ),
+    chords_model: str = typer.Option("chords", help="the chords model of --chords auto (name or folder)"),
+    formats: str = typer.Option("mid,musicxml,wav,png", help="comma list of mid, musicxml, abc, wav, flac, ogg, png"),
     performer: str = PERFORMER,
     expressiveness: float = EXPRESSIVENESS,
     out: Optional[str] = typer.Option(
@@ -118,6 +125,13 @@ def generate(
         meter_obj = parse_meter(the_plan.meter) if the_plan.meter else meter_obj
         bars = the_plan.bars
     c = composer.load(model)
+    chorder, progression = None, None
+    if chords is not None and chords.strip() == "auto":
+        from cadenza import hub
+
+        chorder = hub.load(chords_model, expect="chords")
+    elif chords is not None:
+        progression, bars, key_obj = _progression(chords, meter_obj or c.default_meter(), bars, key_obj, seconds)
     given = {k: settings.get(k) for k in ("temperature", "top_p", "top_k")}  # the rest: the model's defaults
     _, recorded = settings_and_record(SamplingSettings, asdict(c.sampling(**given, seed=0)))
     rules = rules_from_options(scale, range_, fix, fixed_cells, c.voice_names)
@@ -153,7 +167,10 @@ def generate(
                 final_cadence=not free_ending,
                 rules=rules,
                 plan=piece_plan,
+                chords=progression,
             )
+            if chorder is not None:
+                score = chorder.chords_for(score, seed=s)[0].score
             if i == 0 and not quiet:  # after the first piece: an error in the rules stays the only line
                 say(f"model {c.name}, {seeds_text(seed, n)}")
             record = {
@@ -169,6 +186,9 @@ def generate(
                 "allow_parallels": allow_parallels,
                 "free_ending": free_ending,
                 **record_rules(scale, range_, fix, fixed_cells),
+                **({"chords": chords, "chords_model": chorder.name} if chorder is not None else {}),
+                **({"chords": chords} if progression is not None else {}),
+                **({"symbols": [[ch.start_beats, ch.text] for ch in score.chords]} if score.chords else {}),
                 "formats": list(fmts),
             }
             if piece_plan is not None:
@@ -178,6 +198,35 @@ def generate(
             played = performing(performer, expressiveness, s, piece_plan)
             for p in write_outputs(score, stem, fmts, record, force, played):
                 typer.echo(str(p))
+
+
+def _progression(text: str, meter, bars: Optional[int], key, seconds: Optional[float]):
+    """(the chord symbols of --chords, the piece's bars, its key) for a progression typed or in a
+    file: it sets the length unless --bars or a form does, and is repeated to fill a length it
+    divides; without --key the key is its last chord's (a tune ends on its tonic)."""
+    from cadenza.chords import parse_progression, triad_quality
+    from cadenza.errors import MusicError, OptionError
+    from cadenza.score import Key
+
+    path = Path(text).expanduser()
+    source = "--chords"
+    if "|" not in text and path.suffix and path.is_file():
+        source, text = str(path), path.read_text(encoding="utf-8", errors="replace")
+    try:
+        chords, n_bars = parse_progression(text, meter.bar_beats)
+    except MusicError as e:
+        raise OptionError(f"{source}: {e}") from None
+    if seconds is not None:
+        raise OptionError("--chords sets the length (or --bars, or a form): give it without --seconds")
+    if bars is not None and bars != n_bars:
+        if bars % n_bars:
+            raise OptionError(f"{source} has {n_bars} bars, which do not fill the piece's {bars}: give {bars} bars")
+        chords = [replace(ch, start_beats=ch.start_beats + r * n_bars * meter.bar_beats)
+                  for r in range(bars // n_bars) for ch in chords]  # fmt: skip
+    if key is None:
+        last = chords[-1]
+        key = Key(0.0, last.root, "minor" if triad_quality(last) == "minor" else "major")
+    return chords, bars or n_bars, key
 
 
 @with_config_options({"sampling": SamplingSettings}, skip=("seed",))

@@ -95,11 +95,14 @@ class Composer:
         final_cadence: bool = True,
         rules=None,
         plan: Plan | None = None,
+        chords: list | None = None,
     ) -> Score:
         """A new piece. With a `plan` (cadenza.plan.form.Plan), its sections decide the length,
         and its key and meter (when it names them) win over `key` and `meter`; the music follows
         its returns, cadences and keys (cadenza.plan.realize), and its phrase ends carry
-        fermatas when the plan (or, left open, this model's style) has them."""
+        fermatas when the plan (or, left open, this model's style) has them. With `chords`
+        (chord symbols by start beat), the top voice is written over them
+        (realize.chord_constraints) and the score carries them: a lead sheet."""
         from cadenza.compose.sampler import generate_tokens
         from cadenza.plan.realize import Grid, Marks, plan_constraints
 
@@ -121,6 +124,12 @@ class Composer:
             with_fermatas = plan.fermatas if plan.fermatas is not None else self.plan_fermatas()
             marks = plan_constraints(plan, key, grid, constraints, with_fermatas, final_cadence)
             constraints.start_on_downbeat = True  # sections are whole bars: a pickup would shift every return
+        if chords:
+            from cadenza.plan.realize import chord_constraints
+
+            grid = Grid(self.tokenizer.config.n_voices, self.tokenizer.config.steps_per_beat, meter)
+            chord_constraints(chords, key, grid, constraints, bars)
+            constraints.start_on_downbeat = True  # the chords start on the first downbeat
         tokens = generate_tokens(
             self.model,
             self.tokenizer,
@@ -136,6 +145,7 @@ class Composer:
         score.title = f"{self.name} · {key} · seed {seed}"
         score.composer = f"Cadenza ({self.name} model)"
         score.fermatas_beats, score.repeats = marks.fermatas_beats, marks.repeats
+        score.chords = sorted(chords or [], key=lambda ch: ch.start_beats)
         if plan is not None and any(s.dynamics for s in plan.sections):
             from cadenza.perform.dynamics import with_dynamics
 

@@ -240,3 +240,37 @@ def _third(chord: tuple[int, frozenset[int]]) -> frozenset[int]:
     """The third above a chord's root (both, in a tonic chord with its Picardy third)."""
     root, tones = chord
     return frozenset(p for p in tones if (p - root) % 12 in (3, 4))
+
+
+def chord_constraints(chords: list, key: Key, grid: Grid, c: Constraints, bars: int) -> None:
+    """A melody written over given chord symbols (cadenza.chords.ChordSymbol, by start beat), in
+    place: the top voice sounds a tone of the chord in force (or rests) where a chord starts and
+    on each bar's strong beats (theory.strong_beats), a tone of the key's scale or of the chord
+    elsewhere. A step the plan has narrowed to notes the chord lacks keeps the plan's narrowing
+    (a cadence it planned)."""
+    from cadenza.chords import pitch_classes
+    from cadenza.theory import strong_beats
+
+    total = bars * grid.steps_per_bar
+    if c.step_cells is None:
+        c.step_cells = np.ones((total, grid.n_voices, N_CELL), dtype=bool)
+    ordered = sorted(chords, key=lambda ch: ch.start_beats)
+    if not ordered:
+        return
+    spb = grid.steps_per_beat
+    strong = {round(b * spb) for b in strong_beats(grid.meter)}
+    onsets = {round(ch.start_beats * spb) for ch in ordered}
+    home = scale(key)
+    at = 0
+    for step in range(min(total, c.step_cells.shape[0])):
+        while at + 1 < len(ordered) and ordered[at + 1].start_beats * spb <= step + 1e-9:
+            at += 1
+        if ordered[at].start_beats * spb > step + 1e-9:
+            continue  # before the first chord: a pickup
+        tones = frozenset(pitch_classes(ordered[at]))
+        allowed = tones if step in onsets or step % grid.steps_per_bar in strong else tones | home
+        ok = np.isin(PITCH_CLASSES, sorted(allowed))
+        ok[REST] = True
+        narrowed = c.step_cells[step, 0] & ok
+        if narrowed[1:].any():
+            c.step_cells[step, 0] = narrowed
