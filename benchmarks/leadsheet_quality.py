@@ -21,7 +21,17 @@ Accuracies are over all test beats (tunes weighted by their beats), with 95% boo
 intervals over tunes, and the paired difference of `cadenza chords` from each baseline (tunes
 resampled together). It also prints the chord changes per bar of each method and of the humans.
 
+Then a melody over chords (cadenza.evaluate.leadsheet): for each test tune in one meter and one
+key, `generate --model MELODY --chords` with the tune's own chord symbols (its bars, key and
+meter, seed 0, no plan) writes a new melody over them. It prints, for the real tunes and for
+the new melodies, the share of strong-beat notes that are chord tones and the share of
+non-chord tones resolved by step (median and 5th-95th percentiles over tunes), and how many new
+melodies fall inside the real tunes' 5th-95th percentile spread; and the same for melodies the
+model writes without the chords (in the tune's key, meter and length), measured against the
+tune's chords: what the chords change.
+
     python benchmarks/leadsheet_quality.py [--data ../shared/data/nottingham-abc] [--model chords]
+        [--melody-model folk] [--no-melody]
 """
 
 from __future__ import annotations
@@ -96,6 +106,8 @@ def main() -> None:
     ap.add_argument("--data", default="../shared/data/nottingham-abc")
     ap.add_argument("--model", default="chords")
     ap.add_argument("--seed", type=int, default=0, help="the bootstrap's seed")
+    ap.add_argument("--melody-model", default="folk", help="the melody model written over the test tunes' chords")
+    ap.add_argument("--no-melody", action="store_true", help="only the chords for a melody")
     args = ap.parse_args()
     began = time.time()
     chorder = hub.load(args.model, expect="chords")
@@ -162,7 +174,46 @@ def main() -> None:
         cells = [paired(results[ours], results[m], rng, k) for k in range(3)]
         text = ", ".join(f"{name} {v:+.3f} ({lo:+.3f}..{hi:+.3f})" for name, (v, lo, hi) in zip(MEASURES, cells))
         print(f"`cadenza chords` minus {m}: {text}")
+    if not args.no_melody:
+        melody_section(test_pieces, args.melody_model)
     print(f"\n{time.time() - began:.0f} s")
+
+
+def melody_section(pieces, model: str) -> None:
+    from dataclasses import replace
+
+    from cadenza.compose.composer import load
+    from cadenza.evaluate.leadsheet import melody_on_chords
+    from cadenza.score import bar_starts
+
+    composer = load(model)
+    rows = {"real tunes": [], f"{model} over the tunes' chords": [], f"{model} without chords": []}
+    for piece in pieces:
+        score = piece.score
+        if len({str(m) for m in score.meters}) != 1 or len(score.keys) != 1:
+            continue
+        bars = len(bar_starts(score))
+        made = [
+            composer.generate(bars, score.keys[0], score.meters[0], seed=0, chords=score.chords),
+            replace(composer.generate(bars, score.keys[0], score.meters[0], seed=0), chords=score.chords),
+        ]
+        for name, tune in zip(rows, (score, *made)):
+            rows[name].append(melody_on_chords(tune))
+    real = rows["real tunes"]
+    spread = {k: np.nanpercentile([getattr(m, k) for m in real], [5, 95]) for k in ("strong_share", "resolved_share")}
+    print(f"\nmelody over chords: {len(real)} test tunes in one meter and key")
+    print("| melodies | strong-beat chord tones | non-chord tones resolved by step | inside the real spread (both) |")
+    print("| --- | --- | --- | --- |")
+    for name, ms in rows.items():
+        cells = []
+        for k in ("strong_share", "resolved_share"):
+            values = np.array([getattr(m, k) for m in ms])
+            lo, mid, hi = np.nanpercentile(values, [5, 50, 95])
+            cells.append(f"{mid:.2f} ({lo:.2f}-{hi:.2f})")
+        inside = sum(
+            all(spread[k][0] <= getattr(m, k) <= spread[k][1] or np.isnan(getattr(m, k)) for k in spread) for m in ms
+        )
+        print(f"| {name} | {cells[0]} | {cells[1]} | {inside}/{len(ms)} |")
 
 
 if __name__ == "__main__":

@@ -248,3 +248,16 @@ def test_generate_with_chords_auto_adds_chord_symbols(tiny_model, tiny_chords, t
     record = json.loads((tmp_path / "auto.json").read_text())
     assert record["chords"] == "auto" and record["symbols"]
     assert (tmp_path / "auto.musicxml").read_text().count("<harmony") == len(record["symbols"])
+
+
+def test_melody_on_chords_counts_strong_chord_tones_and_resolutions():
+    from cadenza.evaluate.leadsheet import melody_on_chords
+
+    # C E on the strong beats of a bar of C, G on G7's; D -> E and F -> G leave by step to chord tones;
+    # A on the strong beat 6 is not a tone of G7, and nothing follows it
+    notes = [Note(60, 0, 1), Note(62, 1, 1), Note(64, 2, 1), Note(65, 3, 1), Note(67, 4, 2), Note(69, 6, 2)]
+    score = Score(parts=[Part("m", notes=notes)], meters=[Meter(0.0, 4, 4)], chords=[parse_chord("C", 0),
+                  parse_chord("G7", 4)])  # fmt: skip
+    m = melody_on_chords(score)
+    assert (m.strong, m.strong_chord_tones) == (4, 3)  # C, E, G on strong beats; A is not a tone of G7
+    assert (m.non_chord_tones, m.resolved) == (3, 2)  # D -> E (a step to a tone), F -> G; A ends the tune
