@@ -30,6 +30,9 @@ def test_missing_model_and_unknown_corpus(tmp_path):
         "bench nll",
         "analyze",
         "plan",
+        "chords",
+        "arrange",
+        "perform",
     ],
 )
 def test_every_command_has_help(command):
