@@ -164,6 +164,15 @@ class Repeat:
     ending_beats: float = 0.0
 
 
+@dataclass(frozen=True)
+class Section:
+    """A section label (a rehearsal letter: "A", "B", "A'", "Verse", "Chorus") from
+    `start_beats` on, up to the next section's start. Readers put a label on a bar line."""
+
+    start_beats: float
+    label: str
+
+
 @dataclass
 class Score:
     parts: list[Part] = field(default_factory=list)
@@ -175,6 +184,7 @@ class Score:
     fermatas_beats: list[float] = field(default_factory=list)  # onsets of notes marked with a fermata
     repeats: list[Repeat] = field(default_factory=list)  # music written once between repeat signs
     chords: list[ChordSymbol] = field(default_factory=list)  # chord symbols (lead-sheet harmony), by start
+    sections: list[Section] = field(default_factory=list)  # section labels (rehearsal letters), by start
 
     # -- simple views ---------------------------------------------------------------------
     def notes(self) -> list[Note]:
@@ -240,6 +250,7 @@ class Score:
                 for p in self.parts
             ],
             **({"chords": [_chord_item(c) for c in self.chords]} if self.chords else {}),
+            **({"sections": [[s.start_beats, s.label] for s in self.sections]} if self.sections else {}),
         }
 
     @classmethod
@@ -263,6 +274,7 @@ class Score:
                 for p in d["parts"]
             ],
             chords=[_item_chord(item) for item in d.get("chords", [])],
+            sections=[Section(float(a), str(b)) for a, b in d.get("sections", [])],
         )
 
 
@@ -350,7 +362,7 @@ def parse_meter(text: str) -> Meter:
 
 def transpose(score: Score, semitones: int) -> Score:
     """A copy moved by `semitones`; keys and chord symbols move with it (taking their
-    conventional names and spellings). Drum parts stay where they are."""
+    conventional names and spellings). Drum parts and section labels stay as they are."""
     parts = [
         replace(p, notes=p.notes if p.is_drum else [replace(n, pitch=n.pitch + semitones) for n in p.notes])
         for p in score.parts
@@ -379,7 +391,7 @@ def excerpt(score: Score, first: int, last: int) -> Score:
     """Bars `first` to `last` (inclusive, numbered as notation shows them: after a pickup, bar
     1 is the first full bar) as a score of their own, from beat 0: the notes that start in
     them, cut at the excerpt's end, with the tempo, meter and key in force at its start and
-    the changes within it, and the chord symbols and fermatas within it. Repeat signs are
+    the changes within it, and the chord symbols, section labels and fermatas within it. Repeat signs are
     dropped (the notes are as played). Raises MusicError for bars the score does not have."""
     starts = bar_starts(score)
     pickup = int(pickup_start(score) > 0)
@@ -416,6 +428,9 @@ def excerpt(score: Score, first: int, last: int) -> Score:
         repeats=[],
         chords=[
             replace(c, start_beats=c.start_beats - a) for c in score.chords if a - 1e-9 <= c.start_beats < b - 1e-9
+        ],
+        sections=[
+            replace(s, start_beats=s.start_beats - a) for s in score.sections if a - 1e-9 <= s.start_beats < b - 1e-9
         ],
         title=f"{score.title} (bars {first}-{last})" if score.title else score.title,
     )

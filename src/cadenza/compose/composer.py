@@ -20,7 +20,7 @@ import numpy as np
 
 from cadenza.compose.settings import SamplingSettings
 from cadenza.errors import InputError, OptionError
-from cadenza.score import Key, Meter, Part, Score, parse_key, parse_meter, pitch_to_name
+from cadenza.score import Key, Meter, Part, Score, Section, parse_key, parse_meter, pitch_to_name
 from cadenza.theory import estimate_key, scale, voice_names
 from cadenza.tokenize.voices import VoicesTokenizer
 
@@ -100,7 +100,8 @@ class Composer:
         """A new piece. With a `plan` (cadenza.plan.form.Plan), its sections decide the length,
         and its key and meter (when it names them) win over `key` and `meter`; the music follows
         its returns, cadences and keys (cadenza.plan.realize), and its phrase ends carry
-        fermatas when the plan (or, left open, this model's style) has them. With `chords`
+        fermatas when the plan (or, left open, this model's style) has them; the score carries its
+        sections' labels (Score.sections, each at its first bar). With `chords`
         (chord symbols by start beat), the top voice is written over them
         (realize.chord_constraints) and the score carries them: a lead sheet."""
         from cadenza.compose.sampler import generate_tokens
@@ -146,6 +147,8 @@ class Composer:
         score.composer = f"Cadenza ({self.name} model)"
         score.fermatas_beats, score.repeats = marks.fermatas_beats, marks.repeats
         score.chords = sorted(chords or [], key=lambda ch: ch.start_beats)
+        if plan is not None:  # each section's label ("A", "A'", "B") at its first bar
+            score.sections = [Section(a * meter.bar_beats, s.name) for a, s in zip(plan.starts(), plan.sections)]
         if plan is not None and any(s.dynamics for s in plan.sections):
             from cadenza.perform.dynamics import with_dynamics
 

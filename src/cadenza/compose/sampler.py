@@ -183,6 +183,15 @@ def _planned(
     return out if out.any() else allowed
 
 
+def _resolved(allowed: np.ndarray, outside: int, tones: np.ndarray) -> np.ndarray:
+    """`allowed` narrowed so that the next note struck after `outside` (a pitch outside the
+    chord) is a step away (one or two semitones) and a tone of the chord (`tones`, 12 bools);
+    holding on and resting stay as they were; as it was when no such note is allowed."""
+    out = allowed.copy()
+    out[PITCH0 : PITCH0 + N_PITCHES] &= (np.abs(_PITCHES - outside) <= 2) & (_PITCHES != outside) & tones[_PITCHES % 12]
+    return out if out[PITCH0 : PITCH0 + N_PITCHES].any() else allowed
+
+
 def _with_third(allowed: np.ndarray, third: frozenset[int], sounding: int | None) -> np.ndarray:
     """`allowed` narrowed to a pitch of `third` (struck, or held when the sounding note is one),
     for the last upper voice of a planned chord whose third no voice above sings; as it was
@@ -235,6 +244,7 @@ def generate_tokens(
     logits = None
     last_cell = [REST] * nv  # each voice's cell at the previous step (HOLD may only continue a note)
     sounding: list[int | None] = [None] * nv  # each voice's pitch at the previous step, then at this one
+    unresolved: int | None = None  # a lead sheet's top voice: the pitch it struck outside the chord, until it moves
 
     def feed():
         """Run the model over tokens not yet in the cache; slide the window when it is full."""
@@ -293,6 +303,8 @@ def generate_tokens(
                             if step == approach_from and v == nv - 2:  # the leading tone, V's third
                                 chord = _complete(chord, allowed, sounding[:v], {leading_tone(key)})
                             _approach(allowed, step == approach_from, before[v], chord)
+                        if v == 0 and unresolved is not None and c.chord_tones is not None:
+                            allowed = _resolved(allowed, unresolved, c.chord_tones[step])
                         if c.no_parallels:
                             free = allowed.copy()
                             free[PITCH0 : PITCH0 + N_PITCHES] &= ~parallel_pitches(before, sounding, v)
@@ -301,6 +313,8 @@ def generate_tokens(
                         assert logits is not None  # feed() ran
                         t = sample_token(_biased(logits, c.interval_bias, v, before[v]), allowed, settings, rng)
                     tokens.append(t)
+                    if v == 0 and c.chord_tones is not None and t != HOLD:
+                        unresolved = t - PITCH0 if t >= PITCH0 and not c.chord_tones[step][(t - PITCH0) % 12] else None
                     last_cell[v] = t
                     sounding[v] = t - PITCH0 if t >= PITCH0 else None if t == REST else sounding[v]
                     played[step, v] = t

@@ -60,7 +60,7 @@ def cache_dir() -> Path:
 
 def _cached(path: Path, parse: Callable[[Path], list[Score]]) -> list[Score]:
     st = path.stat()
-    key = hashlib.sha1(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|v5".encode()).hexdigest()
+    key = hashlib.sha1(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|v6".encode()).hexdigest()
     cache = cache_dir() / "parsed" / f"{key}.json.gz"
     if cache.exists():
         try:

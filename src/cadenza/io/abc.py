@@ -43,14 +43,20 @@ values); a note shorter than a grid step keeps one step. What is written (one tu
   rest sounding across a chord's start is split there (tied) for the symbol to stand on.
   Symbols before a pickup: the last, on its first note.
 - fermatas (Score.fermatas_beats) as `H` before each note or chord starting there.
+- section labels (Score.sections) as P: field lines in the first part's voice, each before the
+  bar its section starts on (P:A before the first bar, after K:; later ones between two bar
+  lines, as changes are written); a section starting inside a bar before the next bar, one
+  inside a pickup before the first bar; of several before one bar, the last. cadenza's reader
+  reads each as a section label at the start of the bar after it (music21 itself drops them).
 
 Not written: velocities and dynamics, Note.marks (articulations, slurs), pedals, programs and
 drum channels (a drum part is written as pitches), and repeat signs: the music is written as
 played (Score.repeats unfolded). Reading a file back with cadenza.io.read_scores gives the
-notes (pitch, start and length on the grid, per part), meters, keys, tempos and chord symbols
-written (tests/test_io_abc.py), but for what music21 does not read: ties between chords (each
-piece comes back a chord of its own), fermatas, part names, the place of a key change inside
-a bar (read at the bar's start), a second chord symbol on one note.
+notes (pitch, start and length on the grid, per part), meters, keys, tempos, chord symbols and
+section labels written (tests/test_io_abc.py, tests/test_sections.py), but for what music21
+does not read: ties between chords (each piece comes back a chord of its own), fermatas, part
+names, the place of a key change inside a bar (read at the bar's start), a second chord symbol
+on one note.
 """
 
 from __future__ import annotations
@@ -99,6 +105,7 @@ def abc_text(score: Score) -> str:
         for e in line:
             e.fermata = e.start in fermatas
 
+    labels = _labels(score, bars)
     voices = []
     for v, line in enumerate(lines):
         cuts = {t for t, _ in keys} | ({t for t, _ in tempos} | set(chord_ticks) if v == 0 else set())
@@ -123,7 +130,7 @@ def abc_text(score: Score) -> str:
             out.append(f"V:{v + 1}")
             if v and len(keys) > 1:
                 out.append(f"K:{_key_name(key0)}")
-        out += _voice(line, cuts, chords, bars, keys, tempos if v == 0 else [], unit)
+        out += _voice(line, cuts, chords, bars, keys, tempos if v == 0 else [], unit, labels if v == 0 else {})
     return "\n".join(out) + "\n"
 
 
@@ -201,6 +208,21 @@ def _bars(score: Score, end: int) -> list[_Bar]:
     if pickup > 0 and _tick(pickup) < bars[0].end:
         bars[0].start = _tick(pickup)
     return bars
+
+
+def _labels(score: Score, bars: list[_Bar]) -> dict[int, str]:
+    """The bar (an index in `bars`) each section label is written before: the bar its section
+    starts on, else the next (one inside a pickup: the first bar); of several, the last. A
+    section starting after the last bar begins is left out."""
+    starts = [bar.start for bar in bars]
+    out: dict[int, str] = {}
+    for section in sorted(score.sections, key=lambda s: s.start_beats):
+        label = _field(section.label)
+        tick = _tick(section.start_beats)
+        b = 0 if tick <= starts[0] else bisect_right(starts, tick - 1)
+        if label and b < len(bars):
+            out[b] = label
+    return out
 
 
 def _changes(changes: list[tuple[int, Any]], first: int) -> list[tuple[int, Any]]:
@@ -333,18 +355,24 @@ def _voice(
     keys: list[tuple[int, Key]],
     tempos: list[tuple[int, Any]],
     unit: int,
+    labels: dict[int, str] | None = None,
 ) -> list[str]:
-    """The lines of one voice: its bars, four to a line, with field lines for changes."""
+    """The lines of one voice: its bars, four to a line, with field lines for changes and
+    section labels (`labels`: bar index -> label)."""
+    labels = labels or {}
     starts = [e.start for e in line]
     changes: dict[int, list[str]] = {}
     for tick, k in keys[1:] if keys and keys[0][0] <= bars[0].start else keys:
         changes.setdefault(tick, []).append(f"K:{_key_name(k)}")
     for tick, t in tempos[1:] if tempos and tempos[0][0] <= bars[0].start else tempos:
         changes.setdefault(tick, []).append(f"Q:1/4={_number(t.bpm)}")
-    out: list[str] = []
+    out: list[str] = [f"P:{labels[0]}"] if 0 in labels else []  # before the first bar: no bar line before it
     text, count = "", 0
     for b, bar in enumerate(bars):
-        fields = [f"M:{bar.meter}"] if b and (bar.meter.numerator, bar.meter.denominator) != _meter(bars[b - 1]) else []
+        fields = [f"P:{labels[b]}"] if b and b in labels else []
+        fields += (
+            [f"M:{bar.meter}"] if b and (bar.meter.numerator, bar.meter.denominator) != _meter(bars[b - 1]) else []
+        )
         fields += changes.get(bar.start, []) if b else []
         if fields:
             out += [text, *fields] if text else fields

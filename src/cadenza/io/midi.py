@@ -6,10 +6,12 @@ track 0 with every tempo, meter and key change, then one named track per Part wi
 program at tick 0 and its own channel (drums on channel 10, i.e. channel index 9), then, when
 the score has chord symbols (Score.chords), a track named "Chords" (CHORD_TRACK) on a channel
 of its own: each symbol a text event at its start, its notes in close position (close_voicing)
-held until the next symbol, so that a DAW both shows and plays the harmony. A pickup is
+held until the next symbol, so that a DAW both shows and plays the harmony. Section labels
+(Score.sections) are marker events in track 0, each at its section's start. A pickup is
 written as a short first bar (pickup_start), keys as spelled (Cb major: 7 flats), track names
 in ASCII where they can be. A part's sustain pedal is controller 64 on its channel: 127 down,
-0 up. Reading takes such a chord track back as Score.chords, not as a Part.
+0 up. Reading takes such a chord track back as Score.chords, not as a Part, and track 0's
+markers as Score.sections (but the "Pickup" marker, PICKUP_MARKER).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any, TypeVar
 from cadenza.chords import ChordSymbol, chord_text, close_voicing, parse_chord
 from cadenza.errors import InputError, MusicError
 from cadenza.io.files import atomic_write
-from cadenza.score import Key, Meter, Note, Part, Pedal, Score, Tempo, chord_notes, pickup_start
+from cadenza.score import Key, Meter, Note, Part, Pedal, Score, Section, Tempo, chord_notes, pickup_start
 
 TICKS_PER_QUARTER = 480
 DRUM_CHANNEL = 9  # "channel 10" in General MIDI's 1-based numbering
@@ -100,6 +102,12 @@ def read_midi(path: str | Path) -> Score:
     track of that name without text events, or with a text that is not a chord symbol, is an
     ordinary track. A file whose only notes are a chord track's reads as chords without parts.
 
+    The marker events of track 0 (the conductor track, where write_midi writes them) become
+    Score.sections, each at its marker's beat (moved with the notes when the file opens with
+    a pickup; one at tick 0 stays at beat 0), labelled with the marker's text (stripped; of
+    several at one tick the last); the "Pickup" marker at tick 0 (PICKUP_MARKER) and empty
+    markers are none. Markers on other tracks are not read.
+
     Raises InputError, one line naming the file and the problem in plain words, for a file that
     is missing, empty or not a Standard MIDI File; that is damaged (truncated, a chunk length
     past the end of the file, undecodable events); that has zero ticks per quarter, SMPTE
@@ -168,9 +176,41 @@ def read_midi(path: str | Path) -> Score:
         keys=sorted_changes(keys, None),
         title=path.stem,
         chords=chords,
+        sections=_sections(midi, data, ntracks, limit),
     )
     marked = any(m.time == 0 and m.text.strip().lower() == PICKUP_MARKER.lower() for m in midi.markers)
     return pickup_from_short_bar(score, marked=marked)
+
+
+def _is_pickup_marker(tick: int, text: str) -> bool:
+    return tick == 0 and text.strip().lower() == PICKUP_MARKER.lower()
+
+
+def _sections(midi: Any, data: bytes, ntracks: int, limit: int) -> list[Section]:
+    """The section labels of a file read by symusic (`midi`, from `data`): track 0's marker
+    events but the pickup's (see read_midi). symusic gathers every track's markers into one
+    list; only when that list holds another than the pickup's is track 0 read again on its
+    own (a type-0 file's markers are all track 0's)."""
+    import symusic
+
+    markers = [(m.time, m.text) for m in midi.markers]
+    if all(_is_pickup_marker(tick, text) for tick, text in markers):
+        return []
+    if data[8:10] != b"\x00\x00":  # type 1 or 2: the markers of the first track alone
+        tracks, _ = _walk_chunks(data, ntracks)
+        if not tracks:
+            return []
+        alone = data[:8] + b"\x00\x01\x00\x01" + data[12:14] + b"MTrk" + len(tracks[0]).to_bytes(4, "big") + tracks[0]
+        try:
+            markers = [(m.time, m.text) for m in symusic.Score.from_midi(alone, ttype="tick").markers]
+        except Exception:  # symusic read the whole file; a first track it refuses alone has no sections
+            return []
+    by_tick: dict[int, str] = {}
+    for tick, text in sorted(markers, key=lambda m: m[0]):  # stable: at one tick, the file's order
+        if 0 <= tick <= limit and text.strip() and not _is_pickup_marker(tick, text):
+            by_tick[tick] = text.strip()
+    tpq = midi.ticks_per_quarter
+    return [Section(tick / tpq, label) for tick, label in by_tick.items()]
 
 
 _CHORDS_NAME = re.compile(rb"(?i)chords")
@@ -503,6 +543,8 @@ def write_midi(score: Score, path: str | Path, force: bool = False) -> Path:
     note, the first bar is as short as the pickup (a time signature of its length, 1/4 for a
     quarter, then the piece's meter at the first downbeat; and a marker "Pickup" at tick 0 that
     tells it from a meter change), so nothing plays silence first.
+    Section labels (Score.sections) are marker events in track 0 at their starts (after the
+    meter, key and tempo changes at the same tick; one before a pickup's first note at tick 0).
     Text (the title, part names) is written in ASCII where it can be (see _text).
 
     Chord symbols (Score.chords) go on a last track, CHORD_TRACK, on a channel no part uses
@@ -570,7 +612,7 @@ def pickup_from_short_bar(score: Score, marked: bool = False) -> Score:
     bar of 3/4 before 4/4 stays a meter change). Returns the score with the pickup where a
     Score keeps it: every time moved on by what the short bar leaves out (3 beats after a 1/4
     bar in 4/4; chord symbols too, as notes), the meter from beat 0, changes at beat 0 left
-    there. Any other score is returned as it is."""
+    there (section labels too). Any other score is returned as it is."""
     from dataclasses import replace
 
     meters = sorted(score.meters, key=lambda m: m.start_beats)
@@ -601,6 +643,7 @@ def pickup_from_short_bar(score: Score, marked: bool = False) -> Score:
         keys=[replace(k, start_beats=moved(k.start_beats)) for k in score.keys],
         fermatas_beats=[b + shift for b in score.fermatas_beats],
         chords=[replace(c, start_beats=c.start_beats + shift) for c in score.chords],
+        sections=[replace(s, start_beats=moved(s.start_beats)) for s in score.sections],
     )
 
 
@@ -639,6 +682,8 @@ def _conductor_track(score: Score, shift: float):
     for t in score.tempos:
         message = mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(t.bpm))
         events.append((_ticks(t.start_beats - shift), 2, message))
+    for s in sorted(score.sections, key=lambda s: s.start_beats):
+        events.append((_ticks(s.start_beats - shift), 3, mido.MetaMessage("marker", text=_text(s.label))))
     header = [mido.MetaMessage("track_name", name=_text(score.title))] if score.title else []
     if shift:  # says that the short first bar is a pickup (DAWs show it on the timeline)
         header.append(mido.MetaMessage("marker", text=PICKUP_MARKER))

@@ -22,6 +22,9 @@ a note shorter than the grid keeps one step):
   signatures, and in the first part the tempo marks, as metronome marks (in dotted quarters
   in 6/8, 9/8, 12/8 when that number stays exact) with sound tempo, before the note they fall
   on, and a final bar line.
+- section labels (Score.sections) as rehearsal marks (<direction><direction-type><rehearsal>),
+  in the first part only, before the note they fall on (at the start of their bar when they
+  start on a bar line, as cadenza's readers put them); of several at one grid step, the last.
 - notes: notes with the same start and end form a chord; notes that overlap otherwise go to
   further voices (the first voice free at the chord's start, the higher chord first), so
   every note keeps its pitch, onset and length. A voice keeps its number from bar to bar, so
@@ -55,11 +58,13 @@ a note shorter than the grid keeps one step):
   last bar), its second pass must equal its first but for the ending, in every part (each
   note's pitch, grid onset, length and velocity, notes cut at the passes' edges) and in
   fermatas, no key, meter or tempo may change after its first bar and before its second
-  ending, and it may not begin before the second pass of one folded before it ends. A Score
+  ending, and it may not begin before the second pass of one folded before it ends; its
+  passes must hold the same chord symbols and section labels, at the same places. A Score
   without repeats is written as before, byte for byte.
 
 Reading a file back with cadenza.io.read_score gives the notes (pitch, grid start and length
-per part), meters, keys and tempos written (tests/test_musicxml_writer.py). One limit is the
+per part), meters, keys and tempos written (tests/test_musicxml_writer.py), and section labels on
+bar lines (one written inside a bar at the next; tests/test_sections.py). One limit is the
 reader's: it joins tied notes by pitch, so one pitch sounding twice at once in a part (two
 overlapping notes of one key) may come back joined differently. The reader unfolds repeats
 (cadenza.io.scores): a folded file reads back as played, with the same Score.repeats.
@@ -77,7 +82,7 @@ from xml.sax.saxutils import escape
 from cadenza.chords import ALTERATIONS, KINDS, ChordSymbol, chord_kind_text
 from cadenza.io.files import atomic_write
 from cadenza.io.midi import part_channels
-from cadenza.score import Key, Note, Part, Repeat, Score, pickup_start
+from cadenza.score import Key, Note, Part, Repeat, Score, Section, pickup_start
 from cadenza.theory import is_compound, key_signature, key_signature_alterations, spell
 
 DIVISIONS = 12  # per quarter note: 16ths (3), triplet 8ths (4), triplet 16ths (2) and 32nds (1)
@@ -120,11 +125,12 @@ def musicxml_text(score: Score) -> str:
     tempos = _changes([(_grid(t.start_beats), t) for t in score.tempos])
     fermatas = {_grid(b) for b in score.fermatas_beats}
     chords = sorted(((_grid(c.start_beats), c) for c in score.chords), key=lambda c: c[0])
+    sections = _changes([(_grid(s.start_beats), s) for s in score.sections])
     sounding = _sounding(voices)
     for part_voices in voices:
         for voice in part_voices:
             _spell_voice(voice, keys, sounding)
-    folds = _folds(score, parts, bars, keys, tempos, fermatas, chords)
+    folds = _folds(score, parts, bars, keys, tempos, fermatas, chords, sections)
     layout = _layout(bars, folds)
 
     title = escape(score.title or "Untitled")
@@ -173,6 +179,7 @@ def musicxml_text(score: Score) -> str:
                 tempos if index == 1 else [],
                 fermatas,
                 chords if index == 1 else [],
+                sections if index == 1 else [],
             )
         out.append("  </part>")
     out.append("</score-partwise>\n")
@@ -365,13 +372,14 @@ def _folds(
     tempos: list[tuple[int, Any]],
     fermatas: set[int],
     chords: Sequence[tuple[int, ChordSymbol]] = (),
+    sections: Sequence[tuple[int, Section]] = (),
 ) -> list[_Fold]:
     """The repeats that can be written once: in order, none overlapping one kept before it,
     each of whole bars (a pickup bar cannot open one), with no key, meter or tempo change after
     its first bar and before its second ending, and with its second pass, but for the ending,
     the same as its first in every part (every note's pitch, length and velocity on the grid,
-    notes cut at the passes' edges) and in fermatas and chord symbols. Any other is written out
-    in full."""
+    notes cut at the passes' edges) and in fermatas, chord symbols and section labels. Any other
+    is written out in full."""
     at_bar = {bar.start: i for i, bar in enumerate(bars) if bar.start == bar.origin}
     at_bar[bars[-1].end] = len(bars)
     meters = _changes([(_grid(m.start_beats), m) for m in score.meters])
@@ -396,6 +404,10 @@ def _folds(
             continue
         if {(t - start, replace(c, start_beats=0.0)) for t, c in chords if start <= t < end - ending} != {
             (t - end, replace(c, start_beats=0.0)) for t, c in chords if end <= t < end + length - ending
+        }:
+            continue
+        if {(t - start, s.label) for t, s in sections if start <= t < end - ending} != {
+            (t - end, s.label) for t, s in sections if end <= t < end + length - ending
         }:
             continue
         if all(_window(part, start, end - ending) == _window(part, end, end + length - ending) for part in notes):
@@ -661,6 +673,7 @@ def _write_measure(
     tempos: list[tuple[int, Any]],
     fermatas: set[int],
     chords: Sequence[tuple[int, ChordSymbol]] = (),
+    sections: Sequence[tuple[int, Section]] = (),
 ) -> None:
     b = place.bar
     implicit = ' implicit="yes"' if bar.start != bar.origin else ""
@@ -691,6 +704,11 @@ def _write_measure(
         for tick, chord in chords
         if bar.start <= tick < bar.end or (b == 0 and tick < bar.start)
     ]
+    labels = [
+        (max(tick, bar.start), section)
+        for tick, section in sections
+        if bar.start <= tick < bar.end or (b == 0 and tick < bar.start)
+    ]
 
     # every voice's written notes, then accidentals in time order across the voices
     present = [v for v, pieces in enumerate(pieces_by_voice) if pieces or v == 0]
@@ -708,8 +726,9 @@ def _write_measure(
         for i, note in enumerate(notes):
             while pending and pending[0][0] <= note[0]:
                 out.append("      <attributes>" + _key_element(pending.pop(0)[1]) + "</attributes>")
-            if number == 1:  # tempo marks go before the note they start on (or in)
+            if number == 1:  # rehearsal and tempo marks go before the note they start on (or in)
                 next_start = notes[i + 1][0] if i + 1 < len(notes) else bar.end
+                out += [_rehearsal(s.label, tick - note[0]) for tick, s in labels if note[0] <= tick < next_start]
                 out += [
                     _tempo_direction(tempo.bpm, tick - note[0], bar)
                     for tick, tempo in here
@@ -756,6 +775,15 @@ def _tempo_direction(bpm: float, offset: int, bar: _Bar) -> str:
         '      <direction placement="above"><direction-type><metronome parentheses="no">'
         f"<beat-unit>quarter</beat-unit>{dot}<per-minute>{_number(per_minute)}</per-minute></metronome>"
         f'</direction-type>{offset_element}<sound tempo="{_number(bpm)}"/></direction>'
+    )
+
+
+def _rehearsal(label: str, offset: int) -> str:
+    """A section label as a rehearsal mark, `offset` ticks after the note it is written before."""
+    offset_element = f"<offset>{offset}</offset>" if offset else ""
+    return (
+        '      <direction placement="above"><direction-type>'
+        f"<rehearsal>{escape(label)}</rehearsal></direction-type>{offset_element}</direction>"
     )
 
 

@@ -15,6 +15,10 @@ Markings (see `_markings`): dynamics, hairpins and accents become velocities (VE
 cadenza.perform.dynamics), accents, staccato, staccatissimo, tenuto and slurs Note.marks, tempo
 words without a number tempos. What a performance cannot play (trills, arpeggios, grace notes,
 "rit." ...) is counted by `unsupported_markings`.
+
+Section labels (see `_sections`): MusicXML's rehearsal marks and ABC's P: field lines inside a
+tune (music21 drops those: `_abc_shortcuts` makes them rehearsal marks) become Score.sections,
+each on a bar line.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from cadenza.chords import ChordSymbol, chord_text, parse_chord
 from cadenza.errors import InputError, MusicError
 from cadenza.io.midi import DRUM_CHANNEL, MAX_BEATS, METER_DENOMINATORS, file_bytes, sorted_changes
 from cadenza.perform.dynamics import VELOCITY
-from cadenza.score import MARKS, Key, Meter, Note, Part, Repeat, Score, Tempo
+from cadenza.score import MARKS, Key, Meter, Note, Part, Repeat, Score, Section, Tempo, bar_starts
 
 # suffix -> (music21 format name, the name users know)
 FORMATS = {
@@ -139,8 +143,9 @@ def quiet() -> Iterator[None]:
 
 @contextmanager
 def _abc_shortcuts(active: bool = True) -> Iterator[None]:
-    """Spare music21 two costly steps while it reads ABC, for the duration (not thread-safe: it
-    swaps two methods of music21's classes, and puts them back):
+    """Spare music21 two costly steps while it reads ABC, and keep the section labels it drops,
+    for the duration (not thread-safe: it swaps methods of music21's classes and a function of
+    its ABC translator, and puts them back):
 
     - beaming: beams are notation only (a Score has none), and music21's makeBeams is quadratic
       in a part's length (48 s of a 50 s read of an 800-bar tune);
@@ -149,13 +154,32 @@ def _abc_shortcuts(active: bool = True) -> Iterator[None]:
       tune) or is longer than 64 quarters (bar lines music21 did not see: 1858 quarters, 67 s).
       A placeholder meter stands in, one music21_to_score drops (no MIDI file can hold it, as it
       drops the odd ones music21 makes); the notes keep their times.
+    - section labels: a P: field line inside a tune's body (after its K:) names the section
+      that begins with the next note or rest; music21 reads no object from it (and loses the
+      token itself where it follows a bar line), so the label is tied to that note's token
+      when the tokens are made (`_abc_labels`), and put before the note, in its bar, as a
+      RehearsalMark, as MusicXML's <rehearsal> is read. A P: in the header (the order the
+      parts are played in, P:AABB) is no label.
     """
-    from music21 import meter, stream
+    from music21 import abcFormat, expressions, meter, stream
+    from music21.abcFormat import translate
 
     if not active:
         yield
         return
     make_beams, best_meter = stream.Stream.makeBeams, stream.Measure.bestTimeSignature
+    token_process, parse_note = abcFormat.ABCHandler.tokenProcess, translate.parseABCNote
+    labels: dict[int, tuple[Any, str]] = {}  # id of a note token -> (the token, kept alive; its label)
+
+    def token_process_with_labels(self) -> None:
+        token_process(self)
+        labels.update((id(token), (token, label)) for token, label in _abc_labels(self.tokens))
+
+    def parse_note_with_label(token, dst) -> None:
+        labelled, label = labels.get(id(token), (None, ""))
+        if labelled is token:
+            dst.coreAppend(expressions.RehearsalMark(label))  # where the note is about to go
+        parse_note(token, dst)
 
     def best_or_placeholder(measure):
         length = Fraction(measure.duration.quarterLength).limit_denominator(1 << 20)
@@ -165,11 +189,36 @@ def _abc_shortcuts(active: bool = True) -> Iterator[None]:
 
     stream.Stream.makeBeams = _skip_beams  # type: ignore[method-assign]
     stream.Measure.bestTimeSignature = best_or_placeholder  # type: ignore[method-assign]
+    abcFormat.ABCHandler.tokenProcess = token_process_with_labels  # type: ignore[method-assign]
+    translate.parseABCNote = parse_note_with_label
     try:
         yield
     finally:
         stream.Stream.makeBeams = make_beams  # type: ignore[method-assign]
         stream.Measure.bestTimeSignature = best_meter  # type: ignore[method-assign]
+        abcFormat.ABCHandler.tokenProcess = token_process  # type: ignore[method-assign]
+        translate.parseABCNote = parse_note
+
+
+def _abc_labels(tokens: list) -> list[tuple[Any, str]]:
+    """The section labels of music21's ABC tokens (a P: field inside a tune's body: after the
+    tune's K:), each with the token of the next note, rest or chord (of several labels before
+    one note, the last); a label after the tune's last note is none."""
+    from music21 import abcFormat
+
+    out, body, label = [], False, ""
+    for token in tokens:
+        if isinstance(token, abcFormat.ABCMetadata):
+            if token.tag == "X":
+                body, label = False, ""
+            elif token.tag == "K":
+                body = True
+            elif token.tag == "P" and body and token.data.strip():
+                label = token.data.strip()
+        elif label and isinstance(token, abcFormat.ABCNote):
+            out.append((token, label))
+            label = ""
+    return out
 
 
 def _skip_beams(self, *args, inPlace=False, **kwargs):  # noqa: N803 (music21's keyword)
@@ -542,6 +591,9 @@ def music21_to_score(
       become Score.chords where they are played (see `_chord_symbol`), never notes; one that
       cadenza cannot read raises MusicError naming it and its bar. `chord_texts` gives the
       text as written for a canonical spelling (see `_abc_chords`).
+    - Section labels (music21's RehearsalMark: MusicXML's <rehearsal>, ABC's P: inside a tune)
+      become Score.sections where they are played (each playing of a repeated one), on bar
+      lines (see `_sections`).
     """
     from music21 import stream
 
@@ -576,6 +628,7 @@ def music21_to_score(
     keys: list[tuple[int, Any, Key]] = []
     fermatas: set[float] = set()
     chords: dict[tuple, ChordSymbol] = {}  # one per place and chord, whichever part has it
+    labels: list[Section] = []  # section labels where they are played, in every part
     flats = [m21_part.flatten() for m21_part in m21_parts]
     try:
         marked = _markings(m21_stream, m21_parts, flats)
@@ -597,6 +650,10 @@ def music21_to_score(
             for at in places(i, cs.offset):
                 moved = replace(chord, start_beats=beats(at))
                 chords.setdefault((round(moved.start_beats, 6), moved), moved)
+        for mark in flat.getElementsByClass("RehearsalMark"):
+            label = " ".join(str(mark.content or "").split())
+            if label:
+                labels += [Section(change_beats(at), label) for at in places(i, mark.offset)]
         seams = played.seams(i) if played is not None else set()
         pieces = _tied_notes(flat, partial(places, i), seams, marked)
         notes = [Note(p, beats(start), float(length), vel, marks) for p, start, length, vel, marks in pieces]
@@ -662,7 +719,28 @@ def music21_to_score(
         )
         score.keys = _played_changes(played, keys, change_beats, None, lambda k: (k.tonic, k.mode, k.tonic_name))
         score.repeats = [Repeat(beats(a), beats(b), c) for a, b, c in played.repeats]
+    score.sections = _sections(score, labels)
     return score
+
+
+def _sections(score: Score, labels: list[Section]) -> list[Section]:
+    """Section labels on the score's bar lines (cadenza.score.bar_starts), by start: one that
+    is not on a bar line (a label over a pickup into the section: ABC's P:B before the notes
+    leading into B's first bar) starts at the next bar line; one at beat 0 stays there (a label
+    at the piece's start, over its pickup too, as keys and meters at offset 0 do). Of several
+    at one bar line, the first given (the first part's); none at or after the last note's end."""
+    if not labels:
+        return []
+    lines, end = bar_starts(score), score.end_beats
+    by_start: dict[float, str] = {}
+    for section in labels:
+        k = bisect_right(lines, section.start_beats + 1e-6) - 1
+        at = lines[k] if k >= 0 and section.start_beats - lines[k] < 1e-6 else None
+        if at is None:
+            at = lines[k + 1] if k + 1 < len(lines) else end
+        if at < end - 1e-6:
+            by_start.setdefault(round(at, 6), section.label)
+    return [Section(at, label) for at, label in sorted(by_start.items())]
 
 
 def _chord_symbol(cs, chord_texts: dict[str, str]) -> ChordSymbol | None:

@@ -48,6 +48,9 @@ class Constraints:
     hold_only: set[tuple[int, int]] = field(default_factory=set)  # (step, voice): the note sounding holds on
     echoes: dict[tuple[int, int], Echo] = field(default_factory=dict)  # (step, voice) -> the cell it repeats
     thirds: dict[int, frozenset[int]] = field(default_factory=dict)  # step -> a chord third someone must sing
+    # a lead sheet's chords (realize.chord_constraints): bool (steps, 12), the pitch classes of the chord in
+    # force at each step; a note the top voice strikes outside them is left by step to one of them
+    chord_tones: np.ndarray | None = None
 
 
 PITCH_CLASSES = (np.arange(N_CELL) - 1) % 12  # of each cell (meaningless for REST)

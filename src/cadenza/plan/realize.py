@@ -246,8 +246,10 @@ def chord_constraints(chords: list, key: Key, grid: Grid, c: Constraints, bars: 
     """A melody written over given chord symbols (cadenza.chords.ChordSymbol, by start beat), in
     place: the top voice sounds a tone of the chord in force (or rests) where a chord starts and
     on each bar's strong beats (theory.strong_beats), a tone of the key's scale or of the chord
-    elsewhere. A step the plan has narrowed to notes the chord lacks keeps the plan's narrowing
-    (a cadence it planned)."""
+    elsewhere, and a note it strikes outside the chord is left by step to a chord tone
+    (c.chord_tones, which the sampler follows: passing and neighbour notes, not leaps from a
+    dissonance). A step the plan has narrowed to notes the chord lacks keeps the plan's
+    narrowing (a cadence it planned)."""
     from cadenza.chords import pitch_classes
     from cadenza.theory import strong_beats
 
@@ -261,6 +263,7 @@ def chord_constraints(chords: list, key: Key, grid: Grid, c: Constraints, bars: 
     strong = {round(b * spb) for b in strong_beats(grid.meter)}
     onsets = {round(ch.start_beats * spb) for ch in ordered}
     home = scale(key)
+    c.chord_tones = np.ones((total, 12), dtype=bool)
     at = 0
     for step in range(min(total, c.step_cells.shape[0])):
         while at + 1 < len(ordered) and ordered[at + 1].start_beats * spb <= step + 1e-9:
@@ -268,6 +271,7 @@ def chord_constraints(chords: list, key: Key, grid: Grid, c: Constraints, bars: 
         if ordered[at].start_beats * spb > step + 1e-9:
             continue  # before the first chord: a pickup
         tones = frozenset(pitch_classes(ordered[at]))
+        c.chord_tones[step] = np.isin(np.arange(12), sorted(tones))
         allowed = tones if step in onsets or step % grid.steps_per_bar in strong else tones | home
         ok = np.isin(PITCH_CLASSES, sorted(allowed))
         ok[REST] = True
