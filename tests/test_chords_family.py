@@ -172,6 +172,11 @@ def test_chords_refuses_bad_input_in_one_line(tiny_chords, tmp_path):
     )
     one_line_error(run_cli("chords", str(book), "--model", str(model), "--n", "0"), "--n")
     one_line_error(run_cli("chords", str(tmp_path / "none.abc"), "--model", str(model)), "none.abc")
+    one_line_error(run_cli("chords", str(book), "--model", str(model), "--tune", "49"), "book.abc", "no tune 49", "48")
+    second = run_cli("chords", str(book), "--model", str(model), "--tune", "2", "--formats", "musicxml",
+                     "--out", str(tmp_path / "second"))  # fmt: skip
+    assert second.returncode == 0 and "pieces in this file" not in second.stderr, second.stderr
+    assert read_score(tmp_path / "second.musicxml").title == "Tune 2"
 
 
 def test_chord_symbols_sound_in_audio_as_in_the_midi_chord_track():

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from cadenza.cli.common import about_file, output_stems, read_piece
+from cadenza.cli.common import TUNE, about_file, output_stems, read_piece
 
 PLAN_FORMATS = ("json", "toml")
 
@@ -28,6 +28,7 @@ def analyze(
         None, "--format", help="the plan file's format: json or toml [default: json, toml for an --out ending in .toml]"
     ),
     force: bool = typer.Option(False, help="overwrite existing outputs"),
+    tune_number: Optional[int] = TUNE,
     quiet: bool = typer.Option(False, help="no messages on stderr"),
 ):
     """Print a piece's form (sections, phrases, keys, cadences, what returns what) and write it as
@@ -58,7 +59,7 @@ def analyze(
         stem.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise OptionError(f"{stem.parent}: cannot write there ({e.strerror or type(e).__name__})") from None
-    score = read_piece(piece, quiet)
+    score = read_piece(piece, quiet, tune_number)
     with about_file(piece):
         result = analyze_score(score)
     typer.echo(result.describe())

@@ -10,6 +10,7 @@ import typer
 from cadenza.cli.common import (
     EXPRESSIVENESS,
     PERFORMER,
+    TUNE,
     about_file,
     output_stems,
     performing,
@@ -43,6 +44,7 @@ def arrange(
     performer: str = PERFORMER,
     expressiveness: float = EXPRESSIVENESS,
     out: Optional[str] = typer.Option(None, help="output stem [default: out/TUNE-STYLE-seedN]"),
+    tune_number: Optional[int] = TUNE,
     force: bool = typer.Option(False, help="overwrite existing outputs"),
     quiet: bool = typer.Option(False, help="no messages on stderr"),
 ):
@@ -56,7 +58,7 @@ def arrange(
     fmts = parse_formats(formats)
     performing(performer, expressiveness, 0)
     chosen = load_style(style)
-    score = read_piece(leadsheet, quiet)
+    score = read_piece(leadsheet, quiet, tune_number)
     seed = pick_seed(seed)
     stems = output_stems(out, lambda i: f"{leadsheet.stem}-{chosen.name}-seed{seed + i}", 1)
     check_outputs(stems, fmts, force, performing(performer, expressiveness, seed))

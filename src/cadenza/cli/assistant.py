@@ -15,6 +15,7 @@ from cadenza.cli.common import (
     PERFORMER,
     RANGES,
     SCALE,
+    TUNE,
     about_file,
     bar_range,
     output_stems,
@@ -56,6 +57,7 @@ def harmonize(
     expressiveness: float = EXPRESSIVENESS,
     out: Optional[str] = typer.Option(None, help="output stem [default: out/MELODY-harmonized-seedN]"),
     force: bool = typer.Option(False, help="overwrite existing outputs"),
+    tune_number: Optional[int] = TUNE,
     quiet: bool = typer.Option(False),
     settings: dict = None,  # type: ignore[assignment]
 ):
@@ -69,7 +71,7 @@ def harmonize(
     if n < 1:
         raise OptionError(f"--n must be at least 1, not {n}")
     gibbs, recorded = settings_and_record(GibbsSettings, settings)
-    score = read_piece(melody, quiet)
+    score = read_piece(melody, quiet, tune_number)
     h = assistant.load(model)
     rules = rules_from_options(scale, range_, fix, fixed_cells, h.voice_names)
     seed = pick_seed(seed)
@@ -126,6 +128,7 @@ def infill(
     expressiveness: float = EXPRESSIVENESS,
     out: Optional[str] = typer.Option(None, help="output stem [default: out/PIECE-infill-seedN]"),
     force: bool = typer.Option(False),
+    tune_number: Optional[int] = TUNE,
     quiet: bool = typer.Option(False),
     settings: dict = None,  # type: ignore[assignment]
 ):
@@ -141,7 +144,7 @@ def infill(
     if n < 1:
         raise OptionError(f"--n must be at least 1, not {n}")
     gibbs, recorded = settings_and_record(GibbsSettings, settings)
-    score = read_piece(piece, quiet)
+    score = read_piece(piece, quiet, tune_number)
     h = assistant.load(model)
     rules = rules_from_options(scale, range_, fix, fixed_cells, h.voice_names)
     chosen = [v.strip() for v in voices_.split(",") if v.strip()] if voices_ else None

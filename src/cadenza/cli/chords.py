@@ -10,6 +10,7 @@ import typer
 from cadenza.cli.common import (
     EXPRESSIVENESS,
     PERFORMER,
+    TUNE,
     about_file,
     output_stems,
     performing,
@@ -36,6 +37,7 @@ def chords(
     performer: str = PERFORMER,
     expressiveness: float = EXPRESSIVENESS,
     out: Optional[str] = typer.Option(None, help="output stem [default: out/TUNE-chords-seedN]"),
+    tune_number: Optional[int] = TUNE,
     force: bool = typer.Option(False, help="overwrite existing outputs"),
     quiet: bool = typer.Option(False, help="no messages on stderr"),
 ):
@@ -51,7 +53,7 @@ def chords(
         raise OptionError(f"--n must be at least 1, not {n}")
     if track is not None and track < 1:
         raise OptionError(f"--track counts from 1, not {track}")
-    score = read_piece(tune, quiet)
+    score = read_piece(tune, quiet, tune_number)
     chorder = hub.load(model, expect="chords")
     seed = pick_seed(seed)
     stems = output_stems(out, lambda i: f"{tune.stem}-chords-seed{seed + i}", n)
@@ -65,6 +67,7 @@ def chords(
         record = {
             "command": "chords",
             "tune": str(tune),
+            "tune_number": tune_number,
             "model": chorder.name,
             "model_dir": str(chorder.directory),
             "track": track,

@@ -44,15 +44,29 @@ def progress_bars(quiet: bool = False) -> Iterator[Callable[[str, int, int], Non
             bars.update(task, completed=bars.tasks[task].total)
 
 
-def read_piece(path, quiet: bool = False):
-    """The piece to continue, harmonize or rewrite: the first in its file (a file of several,
-    such as an ABC tune book, says which it took), with pitched notes."""
+def read_piece(path, quiet: bool = False, tune: int | None = None):
+    """The piece to continue, harmonize or rewrite: the first in its file, or the `tune`th (from
+    1) of a file of several such as an ABC tune book (which says which it took), with pitched
+    notes."""
+    from cadenza.errors import InputError
     from cadenza.io import read_scores, require_pitched
 
     scores = read_scores(path)
+    if tune is not None:
+        if not 1 <= tune <= len(scores):
+            raise InputError(
+                path, f"no tune {tune}: the file holds {len(scores)} piece{'s' if len(scores) != 1 else ''}"
+            )
+        return require_pitched(scores[tune - 1], path)
     if len(scores) > 1 and not quiet:
-        say(f"{path}: {len(scores)} pieces in this file; using the first ({scores[0].title or 'untitled'})")
+        title = scores[0].title or "untitled"
+        say(f"{path}: {len(scores)} pieces in this file; using the first ({title}); --tune N takes another")
     return require_pitched(scores[0], path)
+
+
+TUNE = typer.Option(
+    None, "--tune", help="which piece of a file of several (an ABC tune book), from 1 [default: the first]"
+)
 
 
 @contextmanager

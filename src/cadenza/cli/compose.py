@@ -19,6 +19,7 @@ from cadenza.cli.common import (
     SCALE,
     SECTION_CADENCES,
     SECTION_KEYS,
+    TUNE,
     about_file,
     key_for_scale,
     output_stems,
@@ -249,6 +250,7 @@ def continue_(
     expressiveness: float = EXPRESSIVENESS,
     out: Optional[str] = typer.Option(None, help="output stem [default: out/PROMPT-continued-seedN]"),
     force: bool = typer.Option(False),
+    tune_number: Optional[int] = TUNE,
     quiet: bool = typer.Option(False),
     settings: dict = None,  # type: ignore[assignment]
 ):
@@ -262,7 +264,7 @@ def continue_(
     if bars < 1 or n < 1:
         raise OptionError(f"--bars and --n must be at least 1 (got bars {bars}, n {n})")
     settings_and_record(SamplingSettings, settings)  # checks the values before any work
-    score = read_piece(prompt, quiet)
+    score = read_piece(prompt, quiet, tune_number)
     choice = "given with --model"
     if model is None:
         model, why = composer.model_for_prompt(score)

@@ -10,6 +10,7 @@ import typer
 from cadenza.cli.common import (
     EXPRESSIVENESS,
     PERFORMER,
+    TUNE,
     about_file,
     bar_range,
     output_stems,
@@ -44,6 +45,7 @@ def perform(
         None, help="output stem: writes STEM.mid, STEM.wav and STEM.json [default: out/SCORE-performed]"
     ),
     force: bool = typer.Option(False, help="overwrite existing outputs"),
+    tune_number: Optional[int] = TUNE,
     quiet: bool = typer.Option(False, help="no messages on stderr"),
 ):
     """Perform a score: timing that breathes with the phrases, velocities that shape lines and
@@ -68,7 +70,7 @@ def perform(
     seed = pick_seed(seed)
     stem = output_stems(out, lambda i: f"{score.stem}-performed", 1)[0]
     check_outputs([stem], fmts, force)
-    piece = read_piece(score, quiet)
+    piece = read_piece(score, quiet, tune_number)
     with about_file(score):
         if region is not None:
             from cadenza.score import excerpt
