@@ -76,6 +76,7 @@ def arrange(
     record = {
         "command": "arrange",
         "leadsheet": str(leadsheet),
+        "tune_number": tune_number,
         "style": chosen.name,
         "style_file": chosen.source,
         "drums": any(p.is_drum for p in arranged.parts),

@@ -171,7 +171,7 @@ def generate(
                 chords=progression,
             )
             if chorder is not None:
-                score = chorder.chords_for(score, seed=s)[0].score
+                score = chorder.chords_for(score, seed=s, plan=piece_plan)[0].score
             if i == 0 and not quiet:  # after the first piece: an error in the rules stays the only line
                 say(f"model {c.name}, {seeds_text(seed, n)}")
             record = {

@@ -65,8 +65,12 @@ class Chorder:
                 best[steps[take]] = off_centre[take]
         return out
 
-    def chords_for(self, score: Score, n: int = 1, seed: int = 0, part: int | None = None) -> list[ChordedTune]:
-        """n chordings of `score`'s melody (part `part`, 0-based, or the first pitched part)."""
+    def chords_for(
+        self, score: Score, n: int = 1, seed: int = 0, part: int | None = None, plan=None
+    ) -> list[ChordedTune]:
+        """n chordings of `score`'s melody (part `part`, 0-based, or the first pitched part).
+        With the plan the score was written to, an exact return is chorded as its first time
+        (returned_chords)."""
         sheet = self.tokenizer.encode(score, part)
         log_p = EMISSION_WEIGHT * self.log_probabilities(sheet)
         results = []
@@ -77,6 +81,50 @@ class Chorder:
                 rng = np.random.default_rng(seed + i)
                 path, how = sampled_path(log_p, sheet.places, self.transitions, rng), "sampled"
             chords = self.tokenizer.decode(path, sheet)
+            if plan is not None:
+                chords = returned_chords(score, chords, plan, part)
             info = {"seed": seed + i, "path": how, "chords": len(chords), "replaced_chords": len(score.chords)}
             results.append(ChordedTune(replace(score, chords=chords), info))
         return results
+
+
+def returned_chords(score: Score, chords: list, plan, part: int | None = None) -> list:
+    """`chords` with each bar of an exact return in `plan` (cadenza.plan.form.Plan) whose
+    melody is its first time's given that bar's chord symbols, so that a strain played again
+    is harmonized again the same way (and its repeat can be written with repeat signs); the
+    first such bar of a run restates the chord in force there."""
+    from cadenza.score import bar_starts
+    from cadenza.tokenize.chord_beats import in_force, melody_line
+
+    line = melody_line(score, part)
+    bars = bar_starts(score)
+    size = score.meter.bar_beats
+
+    def melody(bar: int) -> list:
+        a = bar * size
+        return [(n.pitch, round(n.start_beats - a, 6), round(n.duration_beats, 6)) for n in line
+                if a - 1e-9 <= n.start_beats < a + size - 1e-9]  # fmt: skip
+
+    copies: dict[int, int] = {}  # bar -> the bar it repeats
+    starts = plan.starts()
+    for i, section in enumerate(plan.sections):
+        j = plan.source(i)
+        if j is None or plan.relation(i) != "exact":
+            continue
+        for k in range(min(section.bars, plan.sections[j].bars)):
+            bar, first = starts[i] + k, starts[j] + k
+            if bar < len(bars) and melody(bar) and melody(bar) == melody(first):
+                copies[bar] = first
+    if not copies:
+        return chords
+    ordered = sorted(chords, key=lambda c: c.start_beats)
+    kept = [c for c in ordered if int((c.start_beats + 1e-9) // size) not in copies]
+    for bar, first in sorted(copies.items()):
+        shift = (bar - first) * size
+        theirs = [c for c in ordered if first * size - 1e-9 <= c.start_beats < (first + 1) * size - 1e-9]
+        if bar - 1 not in copies and not any(abs(c.start_beats - first * size) < 1e-9 for c in theirs):
+            held = in_force(ordered, first * size)
+            if held is not None:
+                theirs = [replace(held, start_beats=first * size), *theirs]
+        kept += [replace(c, start_beats=c.start_beats + shift) for c in theirs]
+    return sorted(kept, key=lambda c: c.start_beats)
