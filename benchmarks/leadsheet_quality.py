@@ -23,12 +23,13 @@ resampled together). It also prints the chord changes per bar of each method and
 
 Then a melody over chords (cadenza.evaluate.leadsheet): for each test tune in one meter and one
 key, `generate --model MELODY --chords` with the tune's own chord symbols (its bars, key and
-meter, seed 0, no plan) writes a new melody over them. It prints, for the real tunes and for
+meter, seed 0, and, as `generate` does, a plan drawn by the model's plan model) writes a new
+melody over them. It prints, for the real tunes and for
 the new melodies, the share of strong-beat notes that are chord tones and the share of
 non-chord tones resolved by step (median and 5th-95th percentiles over tunes), and how many new
 melodies fall inside the real tunes' 5th-95th percentile spread; and the same for melodies the
-model writes without the chords (in the tune's key, meter and length), measured against the
-tune's chords: what the chords change.
+model writes without the chords (in the tune's key, meter, length and the same plan), measured
+against the tune's chords: what the chords change.
 
     python benchmarks/leadsheet_quality.py [--data ../shared/data/nottingham-abc] [--model chords]
         [--melody-model folk] [--no-melody]
@@ -54,7 +55,7 @@ MEASURES = ("root", "root + quality", "class")
 BOOTSTRAP = 2000
 
 
-def truth(tokenizer, piece, sheet):
+def truth(piece, sheet):
     """Per beat with a human chord: (index, human root pc, human quality)."""
     chords = sorted(piece.score.chords, key=lambda c: c.start_beats)
     rows = []
@@ -114,16 +115,12 @@ def main() -> None:
     tokenizer = chorder.tokenizer
     splits, _ = lead_sheets(args.data)
     skipped: list[str] = []
-    sheets = {s: encode_all(tokenizer, splits[s], skipped) for s in ("train", "valid")}
-    test_pieces, test_sheets = [], []
-    for piece in splits["test"]:
-        made = encode_all(tokenizer, [piece], skipped)
-        if made:
-            test_pieces.append(piece)
-            test_sheets.append(made[0])
+    encoded = {s: [(p, e) for p in splits[s] for e in encode_all(tokenizer, [p], skipped)] for s in splits}
+    sheets = {s: [e for _, e in encoded[s]] for s in ("train", "valid")}
+    test_pieces, test_sheets = [p for p, _ in encoded["test"]], [e for _, e in encoded["test"]]
     contains = ContainsBaseline(tokenizer, sheets["train"])
     # the HMM's emission weight: the best on the valid split (root + quality)
-    valid_rows = [truth(tokenizer, p, s) for p, s in zip(splits["valid"], sheets["valid"])]
+    valid_rows = [truth(p, s) for p, s in encoded["valid"]]
     weights = (0.5, 1.0, 2.0, 4.0, 8.0)
     scores = []
     for w in weights:
@@ -142,7 +139,7 @@ def main() -> None:
     results = {m: [] for m in methods}
     changes = {m: [0, 0.0] for m in [*methods, "human"]}
     for piece, sheet in zip(test_pieces, test_sheets):
-        rows = truth(tokenizer, piece, sheet)
+        rows = truth(piece, sheet)
         log_p = chorder.log_probabilities(sheet)
         for m, predict in methods.items():
             path = predict(sheet, log_p)
@@ -193,9 +190,11 @@ def melody_section(pieces, model: str) -> None:
         if len({str(m) for m in score.meters}) != 1 or len(score.keys) != 1:
             continue
         bars = len(bar_starts(score))
+        key, meter = score.keys[0], score.meters[0]
+        plan = composer.plan_for(None, bars, meter, key, 0)  # as `generate` does: a plan drawn by the model
         made = [
-            composer.generate(bars, score.keys[0], score.meters[0], seed=0, chords=score.chords),
-            replace(composer.generate(bars, score.keys[0], score.meters[0], seed=0), chords=score.chords),
+            composer.generate(bars, key, meter, seed=0, chords=score.chords, plan=plan),
+            replace(composer.generate(bars, key, meter, seed=0, plan=plan), chords=score.chords),
         ]
         for name, tune in zip(rows, (score, *made)):
             rows[name].append(melody_on_chords(tune))

@@ -24,16 +24,17 @@ K:{key}
 """
 # four small tunes in G and D (4/4, 6/8, 3/4), chords in quotes as the Nottingham files write them
 BODIES = [
-    ("4/4", "G", '"G"GABc "D7"d2A2|"G"B2G2 "C"E2G2|"Am"A2c2 "D7"F2A2|"G"G8|]'),
-    ("6/8", "D", '"D"FAd "A7"cBA|"D"d2A "G"B2G|"D"FAF "A7"EFG|"D"D3 D3|]'),
-    ("3/4", "G", '"G"G2 B2 d2|"C"e2 c2 A2|"D7"F2 A2 c2|"G"B2 G4|]'),
-    ("4/4", "G", '"Em"E2G2 B2e2|"Am"c2A2 "B7"^d2B2|"Em"e2B2 "D"A2F2|"Em"E8|]'),
+    ("4/4", "G", '"G"GABc "D7"d2A2|"G"B2G2 "C"E2G2|"Am"A2c2 "D7"F2A2|"G"{a}4{b}4|]'),
+    ("6/8", "D", '"D"FAd "A7"cBA|"D"d2A "G"B2G|"D"FAF "A7"EFG|"D"{a}3 {b}3|]'),
+    ("3/4", "G", '"G"G2 B2 d2|"C"e2 c2 A2|"D7"F2 A2 c2|"G"{a}2 {b}4|]'),
+    ("4/4", "G", '"Em"E2G2 B2e2|"Am"c2A2 "B7"^d2B2|"Em"e2B2 "D"A2F2|"Em"{a}4{b}4|]'),
 ]
+ENDINGS = "GABcdef"  # each copy of a tune ends on other notes: a tune book of distinct tunes
 
 
 def tune_book(path, copies=6):
     text = "\n".join(
-        TUNES.format(x=i * len(BODIES) + j + 1, meter=m, key=k, body=b)
+        TUNES.format(x=i * len(BODIES) + j + 1, meter=m, key=k, body=b.format(a=ENDINGS[i % 7], b=ENDINGS[i // 7 % 7]))
         for i in range(copies)
         for j, (m, k, b) in enumerate(BODIES)
     )
@@ -198,16 +199,76 @@ def test_a_progression_is_read_bar_by_bar():
     from cadenza.chords import parse_progression
     from cadenza.errors import MusicError
 
-    chords, bars = parse_progression("D | G A7 | % | Em A7\nD", 4.0)
+    chords, bars = parse_progression("D | G A7 | % | Em A7\nD", 4.0, 1.0)
     assert bars == 5 and [(c.start_beats, c.text) for c in chords] == [
         (0, "D"), (4, "G"), (6, "A7"), (8, "G"), (10, "A7"), (12, "Em"), (14, "A7"), (16, "D")
     ]  # fmt: skip
-    waltz, _ = parse_progression("G D7 G", 3.0)
-    assert [c.start_beats for c in waltz] == [0, 1, 2]
+    assert [c.start_beats for c in parse_progression("G D7 G", 3.0, 1.0)[0]] == [0, 1, 2]
+    assert [c.start_beats for c in parse_progression("G D7", 3.0, 1.0)[0]] == [0, 2]  # beats 1 and 3 of 3/4
+    assert [c.start_beats for c in parse_progression("D A7", 3.0, 1.5)[0]] == [0, 1.5]  # each dotted beat of 6/8
     with pytest.raises(MusicError, match="bar 2: unknown chord symbol 'H7'"):
-        parse_progression("D | H7", 4.0)
-    with pytest.raises(MusicError, match="bar 1: 3 chords cannot share"):
-        parse_progression("C D E", 2.5)
+        parse_progression("D | H7", 4.0, 1.0)
+    with pytest.raises(MusicError, match="bar 1: 3 chords in a bar of 2 beats"):
+        parse_progression("C D E", 3.0, 1.5)
+
+
+def test_chords_change_at_a_change_of_key_and_are_spelled_in_minor():
+    tok = ChordBeatsTokenizer(("major", "minor", "dominant", "diminished"))
+    notes = [Note(67, 0, 4), Note(74, 4, 4)]
+    score = Score(parts=[Part("m", notes=notes)], meters=[Meter(0.0, 4, 4)],
+                  keys=[Key(0.0, 7, "major"), Key(4.0, 2, "major")],
+                  chords=[parse_chord("G", 0), parse_chord("D", 4)])  # fmt: skip
+    sheet = tok.encode(score)
+    assert sheet.classes[0] == sheet.classes[4]  # I in G, then I in D: one class
+    assert [c.text for c in tok.decode(sheet.classes, sheet)] == ["G", "D"]
+    a_minor = Key(0.0, 9, "minor")
+    assert tok.chord_of(1 + 11 * 4 + 3, a_minor, 0.0).text == "G#dim"  # vii in A minor, not Abdim
+    assert tok.chord_of(1 + 7 * 4 + 2, a_minor, 0.0).text == "E7"  # V7: E, a fifth above A
+
+
+def test_a_drum_part_is_not_a_melody():
+    from cadenza.errors import MusicError
+
+    score = lead_sheet()
+    score.parts.append(Part("kit", 0, True, [Note(36, 0, 1)]))
+    with pytest.raises(MusicError, match="part 2 .kit. is drums"):
+        ChordBeatsTokenizer().encode(score, part=1)
+
+
+def test_an_exact_return_is_chorded_as_its_first_time_and_what_follows_keeps_its_own():
+    from cadenza.compose.chorder import returned_chords
+    from cadenza.plan.form import parse_form
+
+    bar = [Note(67, 0, 2), Note(71, 2, 2)]
+    tune = [replace_start(n, 4 * b) for b in range(6) for n in bar]  # six bars of one melody bar
+    score = Score(parts=[Part("m", notes=tune)], meters=[Meter(0.0, 4, 4)], keys=[Key(0.0, 7, "major")])
+    drawn = [parse_chord(t, b) for t, b in (("G", 0), ("C", 4), ("E7", 8), ("Am", 12), ("G", 14), ("D7", 20))]
+    chords = returned_chords(score, drawn, parse_form("A2 B1 A2 C1"))
+    # bars 3-4 repeat bars 0-1 (G, C); bar 5 goes on under its own chord, E7's Am at beat 2 of bar 3 gone
+    assert [(c.start_beats, c.text) for c in chords] == [
+        (0, "G"),
+        (4, "C"),
+        (8, "E7"),
+        (12, "G"),
+        (16, "C"),
+        (20, "D7"),
+    ]
+
+
+def replace_start(n, shift):
+    from dataclasses import replace
+
+    return replace(n, start_beats=n.start_beats + shift)
+
+
+def test_a_pickup_sounds_the_last_chord_before_it():
+    from cadenza.score import chord_notes
+
+    notes = [Note(67, 3, 1), Note(72, 4, 4)]
+    score = Score(parts=[Part("m", notes=notes)], meters=[Meter(0.0, 4, 4)],
+                  chords=[parse_chord("C", 0), parse_chord("G", 3), parse_chord("C", 4)])  # fmt: skip
+    sounding = chord_notes(score)
+    assert sorted({(n.start_beats, n.end_beats) for n in sounding}) == [(3, 4), (4, 8)]
 
 
 def test_strong_beats_of_common_meters():
@@ -226,8 +287,8 @@ def test_generate_writes_a_melody_over_given_chords(tiny_model, tmp_path):
     record = json.loads((tmp_path / "ls.json").read_text())
     assert record["chords"] == "C | F G7 | C" and record["key"] == "C major" and record["bars"] == 6
     back = read_score(tmp_path / "ls.mid")
-    assert [c.text for c in back.chords] == ["C", "F", "G7", "C", "C", "F", "G7", "C"][: len(back.chords)]
-    assert [c.start_beats for c in back.chords][:4] == [0, 4, 6, 8]
+    assert [c.text for c in back.chords] == ["C", "F", "G7", "C", "C", "F", "G7", "C"]  # the 3 bars twice
+    assert [c.start_beats for c in back.chords] == [0, 4, 6, 8, 12, 16, 18, 20]
     top = {}
     for part in back.parts[:1]:
         for n in part.notes:
@@ -242,7 +303,7 @@ def test_generate_writes_a_melody_over_given_chords(tiny_model, tmp_path):
     uneven = run_cli(
         "generate", "--model", str(tiny_model), "--chords", "C | G", "--bars", "3", "--out", str(tmp_path / "y")
     )
-    one_line_error(uneven, "--chords has 2 bars")
+    one_line_error(uneven, "--chords has 2 bars", "3 bars")
 
 
 def test_generate_with_chords_auto_adds_chord_symbols(tiny_model, tiny_chords, tmp_path):

@@ -129,17 +129,6 @@ class ChordSymbol:
             object.__setattr__(self, "text", chord_text(self))
 
 
-_SHARP_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-_FLAT_NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
-
-
-def chord_root_name(pitch_class: int, sharps: bool | None = None) -> str:
-    """A root's name: with sharps (G# in a key of sharps), flats (Ab in a key of flats), or, for
-    None, as chord_text names it (C# Eb F# Ab Bb)."""
-    names = _PITCH_CLASS_NAMES if sharps is None else _SHARP_NAMES if sharps else _FLAT_NAMES
-    return names[pitch_class % 12]
-
-
 def _pitch_class(name: str) -> int:
     name = name.replace("♯", "#").replace("♭", "b").replace("+", "#")
     return (_LETTER_PC[name[0].upper()] + {"#": 1, "b": -1}.get(name[1:], 0)) % 12
@@ -228,14 +217,14 @@ TRIAD_QUALITY = {
 
 def triad_quality(c: ChordSymbol) -> str:
     """'major', 'minor', 'diminished', 'augmented', 'sus' or 'power': the chord's triad, with a
-    b5 or #5 alteration applied (C7b5 is not major)."""
-    tones = pitch_classes(c)
-    fifth = {(t - c.root) % 12 for t in tones}
+    #5 on a major triad (C7#5: augmented) or a b5 on a minor one (Cm7b5: diminished) applied;
+    a b5 on a major triad (C7b5) keeps its major third and counts as major."""
+    fifth = {(t - c.root) % 12 for t in pitch_classes(c)}
     quality = TRIAD_QUALITY[c.kind]
     if quality == "major" and 8 in fifth and 7 not in fifth:
         return "augmented"
-    if quality in ("major", "minor") and 6 in fifth and 7 not in fifth:
-        return "diminished" if quality == "minor" else "major"
+    if quality == "minor" and 6 in fifth and 7 not in fifth:
+        return "diminished"
     return quality
 
 
@@ -262,28 +251,33 @@ def written_text(c: ChordSymbol) -> str:
         return chord_text(c)
 
 
-def parse_progression(text: str, bar_beats: float) -> tuple[list[ChordSymbol], int]:
+def parse_progression(text: str, bar_beats: float, beat_beats: float) -> tuple[list[ChordSymbol], int]:
     """A chord progression as a user types it, one bar per `|`: "D | G A7 | D Bm | Em A7 | D"
     -> (chord symbols placed in bars of `bar_beats` quarter notes, the number of bars). A bar's
-    chords share it evenly (two in 4/4: on beats 1 and 3); '%' repeats the bar before; line
-    breaks also end bars. Raises MusicError naming the bar and the symbol it cannot read."""
+    chords share its counted beats (of `beat_beats` quarter notes) evenly, the first ones the
+    longer when they do not divide (two in 4/4: beats 1 and 3; two in 3/4: beats 1 and 3; two
+    in 6/8: each dotted quarter); '%' repeats the bar before; line breaks also end bars.
+    Raises MusicError naming the bar and the symbol it cannot read, or a bar of more chords
+    than beats."""
     bars = [b.strip() for line in text.strip().splitlines() for b in line.split("|")]
     bars = [b for b in bars if b]
     if not bars:
         raise MusicError("no chords: expected bars of chord symbols between '|', e.g. 'D | G A7 | D'")
+    beats = max(1, round(bar_beats / beat_beats))
     chords: list[ChordSymbol] = []
     previous: list[str] = []
     for number, bar in enumerate(bars, start=1):
         names = previous if bar == "%" else bar.split()
         if not names:
             raise MusicError(f"bar {number}: '%' repeats the bar before, and there is none")
-        share = bar_beats / len(names)
-        if abs(share * 4 - round(share * 4)) > 1e-9:
-            raise MusicError(f"bar {number}: {len(names)} chords cannot share a bar of {bar_beats:g} quarter notes")
+        if len(names) > beats:
+            raise MusicError(f"bar {number}: {len(names)} chords in a bar of {beats} beat{'s' if beats > 1 else ''}")
+        at = 0
         for i, name in enumerate(names):
             try:
-                chords.append(parse_chord(name, (number - 1) * bar_beats + i * share))
+                chords.append(parse_chord(name, (number - 1) * bar_beats + at * beat_beats))
             except MusicError as e:
                 raise MusicError(f"bar {number}: {e}") from None
+            at += beats // len(names) + (1 if i < beats % len(names) else 0)
         previous = names
     return chords, len(bars)

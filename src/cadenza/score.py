@@ -450,10 +450,15 @@ def chord_notes(score: Score) -> list[Note]:
     """A lead sheet's chord symbols as they sound (is_lead_sheet; none for another score): each
     symbol's tones in close position (close_voicing) at CHORD_VELOCITY, held until the next
     symbol starts; the last until the score's last note ends, or for a bar when no note sounds
-    after it; a symbol that another replaces at the same beat sounds not at all."""
+    after it; a symbol that another replaces at the same beat sounds not at all, nor does one
+    before the first note that another replaces by then (the last sounds from that note)."""
     if not is_lead_sheet(score):
         return []
     chords = sorted(score.chords, key=lambda c: c.start_beats)
+    first = min(n.start_beats for p in score.parts for n in p.notes)
+    before = [c for c in chords if c.start_beats <= first + 1e-9]
+    if before:  # of the symbols at or before the first note (a pickup's), the last sounds, from that note
+        chords = [replace(before[-1], start_beats=max(first, before[-1].start_beats)), *chords[len(before) :]]
     meters = sorted(score.meters, key=lambda m: m.start_beats)
     end = score.end_beats
     notes = []

@@ -208,20 +208,21 @@ def _progression(text: str, meter, bars: Optional[int], key, seconds: Optional[f
     from cadenza.chords import parse_progression, triad_quality
     from cadenza.errors import MusicError, OptionError
     from cadenza.score import Key
+    from cadenza.theory import beat_beats
 
     path = Path(text).expanduser()
     source = "--chords"
     if "|" not in text and path.suffix and path.is_file():
         source, text = str(path), path.read_text(encoding="utf-8", errors="replace")
     try:
-        chords, n_bars = parse_progression(text, meter.bar_beats)
+        chords, n_bars = parse_progression(text, meter.bar_beats, beat_beats(meter))
     except MusicError as e:
         raise OptionError(f"{source}: {e}") from None
     if seconds is not None:
         raise OptionError("--chords sets the length (or --bars, or a form): give it without --seconds")
     if bars is not None and bars != n_bars:
         if bars % n_bars:
-            raise OptionError(f"{source} has {n_bars} bars, which do not fill the piece's {bars}: give {bars} bars")
+            raise OptionError(f"{source} has {n_bars} bars: repeated, they do not fill the piece's {bars} bars")
         chords = [replace(ch, start_beats=ch.start_beats + r * n_bars * meter.bar_beats)
                   for r in range(bars // n_bars) for ch in chords]  # fmt: skip
     if key is None:

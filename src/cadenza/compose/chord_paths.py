@@ -32,7 +32,8 @@ class ChordTransitions:
 
     @classmethod
     def count(cls, paths: list[tuple[np.ndarray, np.ndarray]], n_classes: int, smoothing: float = 0.5):
-        """From (classes, places) per tune, with add-`smoothing` counts."""
+        """From (classes, places) per tune, with add-`smoothing` counts. A place of -1 marks a
+        beat where the key changes (classes are relative to the key): it is not counted."""
         changes = np.full((16, 2), smoothing)
         after = np.full((n_classes, n_classes), smoothing)
         np.fill_diagonal(after, 0.0)
@@ -42,6 +43,8 @@ class ChordTransitions:
                 continue
             first[classes[0]] += 1
             for t in range(1, len(classes)):
+                if places[t] < 0:
+                    continue
                 changed = classes[t] != classes[t - 1]
                 changes[places[t], int(changed)] += 1
                 if changed:

@@ -127,4 +127,10 @@ def returned_chords(score: Score, chords: list, plan, part: int | None = None) -
             if held is not None:
                 theirs = [replace(held, start_beats=first * size), *theirs]
         kept += [replace(c, start_beats=c.start_beats + shift) for c in theirs]
+        after = bar + 1  # the bar after a copied run goes on under its own chord, restated
+        restated = any(abs(c.start_beats - after * size) < 1e-9 for c in kept)
+        if after not in copies and after < len(bars) and not restated:
+            own = in_force(ordered, after * size)
+            if own is not None:
+                kept.append(replace(own, start_beats=after * size))
     return sorted(kept, key=lambda c: c.start_beats)

@@ -313,8 +313,10 @@ def generate_tokens(
                         assert logits is not None  # feed() ran
                         t = sample_token(_biased(logits, c.interval_bias, v, before[v]), allowed, settings, rng)
                     tokens.append(t)
-                    if v == 0 and c.chord_tones is not None and t != HOLD:
-                        unresolved = t - PITCH0 if t >= PITCH0 and not c.chord_tones[step][(t - PITCH0) % 12] else None
+                    if v == 0 and c.chord_tones is not None:  # a note outside the chord, until it moves or fits
+                        pitch = t - PITCH0 if t >= PITCH0 else sounding[0] if t == HOLD else None
+                        outside = pitch is not None and not c.chord_tones[step][pitch % 12]
+                        unresolved = pitch if outside and (t != HOLD or unresolved is not None) else None
                     last_cell[v] = t
                     sounding[v] = t - PITCH0 if t >= PITCH0 else None if t == REST else sounding[v]
                     played[step, v] = t

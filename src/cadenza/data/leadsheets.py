@@ -5,7 +5,8 @@ in one split by tune.
 A tune's split comes from its id without the folder it was read from ("jigs.abc#3" of
 "../shared/data/nottingham-abc:jigs.abc#3"), so it is the same wherever the data lies: the
 first 8 hex digits of that id's SHA-1 as a number, modulo 100: below 85 train, below 90 valid,
-else test.
+else test. A tune book may hold one tune twice (the Nottingham files do, under two titles): a
+valid or test tune whose melody a train tune has too (the same notes, in any key) is left out.
 """
 
 from __future__ import annotations
@@ -44,7 +45,29 @@ def lead_sheets(
             skipped.append(f"{piece.id}: no melody")
         else:
             splits[split_of(piece.id)].append(piece)
+    trained = {melody_print(p.score): p.id for p in splits["train"]}
+    for split in ("valid", "test"):
+        kept = []
+        for piece in splits[split]:
+            twin = trained.get(melody_print(piece.score))
+            if twin is None:
+                kept.append(piece)
+            else:
+                skipped.append(f"{piece.id}: the melody of train tune {twin} (left out of {split})")
+        splits[split] = kept
     return splits, skipped
+
+
+def melody_print(score) -> tuple:
+    """A melody's notes as (semitones above its first, start and length in quarter notes from
+    its first onset): the same for one tune in any key or under another title."""
+    notes = sorted((n for p in score.parts if not p.is_drum for n in p.notes), key=lambda n: (n.start_beats, n.pitch))
+    if not notes:
+        return ()
+    first = notes[0]
+    return tuple(
+        (n.pitch - first.pitch, round(n.start_beats - first.start_beats, 4), round(n.duration_beats, 4)) for n in notes
+    )
 
 
 def license_of(source: str) -> str:

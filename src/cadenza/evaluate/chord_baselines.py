@@ -71,7 +71,9 @@ class HmmBaseline:
             for cls in np.unique(s.classes):
                 counts[cls] += sounding[s.classes == cls].sum(0)
         self.log_emission = np.log(counts / counts.sum(1, keepdims=True))
-        self.transitions = ChordTransitions.count([(s.classes, s.places) for s in train], C)
+        from cadenza.families.chords import counted_places
+
+        self.transitions = ChordTransitions.count([(s.classes, counted_places(s)) for s in train], C)
         self.emission_weight = emission_weight
 
     def log_scores(self, sheet: BeatSheet) -> np.ndarray:

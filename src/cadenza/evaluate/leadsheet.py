@@ -3,8 +3,9 @@
 - strong-beat chord tones: the share of the melody's notes struck on a strong beat
   (theory.strong_beats) whose pitch class is a tone of the chord symbol in force;
 - resolved non-chord tones: of the melody's notes that are not tones of the chord in force
-  when struck, the share that the next note leaves by step (one or two semitones) to a tone of
-  the chord in force at its own start.
+  when struck, the share that become one while held (the chord changes under them) or that
+  the next note, struck as this one ends, leaves by step (one or two semitones) to a tone of
+  the chord in force at its own start. A rest after one leaves it unresolved.
 
 A tune's notes before its first chord symbol (a pickup) are not counted.
 """
@@ -67,7 +68,10 @@ def melody_on_chords(score: Score) -> MelodyOnChords:
             strong_tones += tone
         if not tone:
             outside += 1
-            if i + 1 < len(line):
+            later = [c for c in chords if n.start_beats < c.start_beats < n.end_beats - 1e-9]
+            if any(n.pitch % 12 in pitch_classes(c) for c in later):
+                resolved += 1
+            elif i + 1 < len(line) and line[i + 1].start_beats <= n.end_beats + 1e-9:
                 nxt = line[i + 1]
                 after = chord_at(nxt.start_beats)
                 if after is not None and 1 <= abs(nxt.pitch - n.pitch) <= 2 and nxt.pitch % 12 in pitch_classes(after):

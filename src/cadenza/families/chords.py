@@ -109,6 +109,15 @@ def encode_all(tokenizer, pieces, skipped: list[str]) -> list:
     return sheets
 
 
+def counted_places(sheet) -> np.ndarray:
+    """A sheet's places for counting chord changes: -1 where the key changes."""
+    places = sheet.places.copy()
+    for t in range(1, len(places)):
+        if sheet.keys[t] != sheet.keys[t - 1]:
+            places[t] = -1
+    return places
+
+
 class BeatBatches:
     """Windows of `block` consecutive beats from random tunes (chosen by length); padded
     windows carry valid=False and class -1."""
@@ -194,7 +203,7 @@ def prepare(cfg: Config, record: dict | None, echo: Callable[[str], None]) -> Pr
     train = encode_all(tokenizer, splits["train"], skipped)
     valid = encode_all(tokenizer, splits["valid"], skipped)
     check_enough(cfg.data, len(train), len(valid))
-    transitions = ChordTransitions.count([(s.classes, s.places) for s in train], tokenizer.vocab_size)
+    transitions = ChordTransitions.count([(s.classes, counted_places(s)) for s in train], tokenizer.vocab_size)
     torch.manual_seed(cfg.seed)
     net_cfg = ChordNetConfig(
         N_FEATURES, tokenizer.vocab_size, cfg.block_size, cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.dropout

@@ -422,7 +422,7 @@ def _tokens(pieces: list[_Element], bar: _Bar, cuts: set[int], chords: list[tupl
     group_starts = [g[0] for g in groups]
 
     tokens: list[_Token] = []
-    for a, z, e in filled:
+    for a, z, element in filled:
         points = [a, *(t for t in edges if a < t < z), z]
         for p, q in zip(points, points[1:]):
             gi = bisect_right(group_starts, p) - 1
@@ -431,7 +431,8 @@ def _tokens(pieces: list[_Element], bar: _Bar, cuts: set[int], chords: list[tupl
             start = p
             for value in _split(written):
                 ticks = value * 2 // 3 if triplet else value
-                tokens.append(_Token(start, value, e, tied=e is not None and start + ticks < e.end))
+                tied = element is not None and start + ticks < element.end
+                tokens.append(_Token(start, value, element, tied=tied))
                 start += ticks
     for g0, g1 in groups:
         inside = [t for t in tokens if g0 <= t.start < g1]

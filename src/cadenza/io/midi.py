@@ -202,7 +202,8 @@ def _sections(midi: Any, data: bytes, ntracks: int, limit: int) -> list[Section]
             return []
         alone = data[:8] + b"\x00\x01\x00\x01" + data[12:14] + b"MTrk" + len(tracks[0]).to_bytes(4, "big") + tracks[0]
         try:
-            markers = [(m.time, m.text) for m in symusic.Score.from_midi(alone, ttype="tick").markers]
+            first: Any = symusic.Score.from_midi(alone, ttype="tick")
+            markers = [(m.time, m.text) for m in first.markers]
         except Exception:  # symusic read the whole file; a first track it refuses alone has no sections
             return []
     by_tick: dict[int, str] = {}

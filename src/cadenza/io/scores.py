@@ -190,7 +190,7 @@ def _abc_shortcuts(active: bool = True) -> Iterator[None]:
     stream.Stream.makeBeams = _skip_beams  # type: ignore[method-assign]
     stream.Measure.bestTimeSignature = best_or_placeholder  # type: ignore[method-assign]
     abcFormat.ABCHandler.tokenProcess = token_process_with_labels  # type: ignore[method-assign]
-    translate.parseABCNote = parse_note_with_label
+    translate.parseABCNote = parse_note_with_label  # type: ignore[assignment]
     try:
         yield
     finally:

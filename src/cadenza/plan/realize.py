@@ -248,8 +248,10 @@ def chord_constraints(chords: list, key: Key, grid: Grid, c: Constraints, bars: 
     on each bar's strong beats (theory.strong_beats), a tone of the key's scale or of the chord
     elsewhere, and a note it strikes outside the chord is left by step to a chord tone
     (c.chord_tones, which the sampler follows: passing and neighbour notes, not leaps from a
-    dissonance). A step the plan has narrowed to notes the chord lacks keeps the plan's
-    narrowing (a cadence it planned)."""
+    dissonance). The chords win over what the plan narrowed (its cadences are the chords'
+    now): where the two share no note, the chord's tones are taken; a planned return copies
+    its first time's notes only where the chords are the first time's (elsewhere its rhythm and
+    outline); and the sampler's own final cadence (V then I) is left to the chords."""
     from cadenza.chords import pitch_classes
     from cadenza.theory import strong_beats
 
@@ -263,6 +265,7 @@ def chord_constraints(chords: list, key: Key, grid: Grid, c: Constraints, bars: 
     strong = {round(b * spb) for b in strong_beats(grid.meter)}
     onsets = {round(ch.start_beats * spb) for ch in ordered}
     home = scale(key)
+    c.final_cadence = False
     c.chord_tones = np.ones((total, 12), dtype=bool)
     at = 0
     for step in range(min(total, c.step_cells.shape[0])):
@@ -276,5 +279,11 @@ def chord_constraints(chords: list, key: Key, grid: Grid, c: Constraints, bars: 
         ok = np.isin(PITCH_CLASSES, sorted(allowed))
         ok[REST] = True
         narrowed = c.step_cells[step, 0] & ok
-        if narrowed[1:].any():
-            c.step_cells[step, 0] = narrowed
+        c.step_cells[step, 0] = narrowed if narrowed[1:].any() else ok
+    # a planned return copies its first time's notes: where its chords are not the first time's
+    # (moved as the return is), it keeps only the rhythm and outline, in the chords' notes
+    for (step, v), echo in list(c.echoes.items()):
+        if v == 0 and not echo.rhythm_only and step < total and echo.source < total:
+            moved = np.roll(c.chord_tones[echo.source], echo.semitones)
+            if not np.array_equal(moved, c.chord_tones[step]):
+                c.echoes[(step, v)] = Echo(echo.source, echo.semitones, True, VARIED_REACH)

@@ -29,11 +29,11 @@ from typing import ClassVar
 
 import numpy as np
 
-from cadenza.chords import KINDS, TRIAD_QUALITY, ChordSymbol, chord_root_name
+from cadenza.chords import KINDS, TRIAD_QUALITY, ChordSymbol, chord_kind_text
 from cadenza.compose.chord_paths import place_index
 from cadenza.errors import MusicError
 from cadenza.score import Key, Meter, Note, Score, bar_starts
-from cadenza.theory import beat_beats, cut_top_line, key_signature, melody_key
+from cadenza.theory import beat_beats, cut_top_line, melody_key, spell
 from cadenza.tokenize.base import config_of
 
 NO_CHORD = 0
@@ -104,15 +104,15 @@ class ChordBeatsTokenizer:
 
     def chord_of(self, cls: int, key: Key, start_beats: float) -> ChordSymbol | None:
         """The chord symbol of a class in `key` (None for no chord), its root spelled as the key
-        spells it (G# in E major, Ab in Eb major)."""
+        spells it (theory.spell: G# in E major, Ab in Eb major, G# in A minor)."""
         if cls == NO_CHORD:
             return None
         root_step, kind = divmod(cls - 1, len(self.kinds))
         root = (key.tonic + root_step) % 12
         chord = ChordSymbol(start_beats, root, self.kinds[kind])
-        signature = key_signature(key)
-        name = chord_root_name(root, None if signature == 0 else signature > 0)
-        return replace(chord, text=name + chord.text[len(chord_root_name(root)) :])
+        letter, alter, _ = spell(60 + root, key)
+        name = letter + ("#" * alter if alter > 0 else "b" * -alter)
+        return replace(chord, text=name + chord_kind_text(chord))
 
     def root_of(self, cls: int) -> int | None:
         """Semitones above the tonic (None for no chord)."""
@@ -165,15 +165,15 @@ class ChordBeatsTokenizer:
         return BeatSheet(starts, lengths, key_at, where, features, classes)
 
     def decode(self, classes, sheet: BeatSheet) -> list[ChordSymbol]:
-        """Chord symbols where the class changes (none for a change to no chord)."""
+        """Chord symbols where the chord changes (none for a change to no chord). A class is
+        relative to the key in force: at a change of key the same class is another chord."""
         chords: list[ChordSymbol] = []
-        previous = None
+        previous: ChordSymbol | None = None
         for t, cls in enumerate(int(c) for c in classes):
-            if cls != previous:
-                chord = self.chord_of(cls, sheet.keys[t], float(sheet.starts_beats[t]))
-                if chord is not None:
-                    chords.append(chord)
-                previous = cls
+            chord = self.chord_of(cls, sheet.keys[t], float(sheet.starts_beats[t]))
+            if chord is not None and (previous is None or (chord.root, chord.kind) != (previous.root, previous.kind)):
+                chords.append(chord)
+            previous = chord
         return chords
 
 
@@ -184,6 +184,8 @@ def melody_line(score: Score, part: int | None = None) -> list[Note]:
         if not 0 <= part < len(score.parts):
             count = len(score.parts)
             raise MusicError(f"no part {part + 1}: the score has {count} part{'s' if count != 1 else ''}")
+        if score.parts[part].is_drum:
+            raise MusicError(f"part {part + 1} ({score.parts[part].name or 'unnamed'}) is drums, not a melody")
         return cut_top_line(score.parts[part].notes)
     for p in score.parts:
         if p.notes and not p.is_drum:
