@@ -279,9 +279,10 @@ def test_strong_beats_of_common_meters():
 
 
 def test_generate_writes_a_melody_over_given_chords(tiny_model, tmp_path):
+    # the shipped one-voice folk model (a melody); a model of four voices is refused
     from cadenza.chords import pitch_classes
 
-    proc = run_cli("generate", "--model", str(tiny_model), "--chords", "C | F G7 | C", "--bars", "6", "--seed", "2",
+    proc = run_cli("generate", "--model", "folk", "--chords", "C | F G7 | C", "--bars", "6", "--seed", "2",
                    "--formats", "mid,abc", "--performer", "none", "--out", str(tmp_path / "ls"))  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     record = json.loads((tmp_path / "ls.json").read_text())
@@ -298,12 +299,12 @@ def test_generate_writes_a_melody_over_given_chords(tiny_model, tmp_path):
             chord = [c for c in back.chords if c.start_beats <= start][-1]
             assert pitch % 12 in pitch_classes(chord), (start, pitch, chord.text)
     assert '"G7"' in (tmp_path / "ls.abc").read_text()
-    bad = run_cli("generate", "--model", str(tiny_model), "--chords", "C | X", "--out", str(tmp_path / "x"))
+    bad = run_cli("generate", "--model", "folk", "--chords", "C | X", "--out", str(tmp_path / "x"))
     one_line_error(bad, "--chords", "bar 2", "'X'")
-    uneven = run_cli(
-        "generate", "--model", str(tiny_model), "--chords", "C | G", "--bars", "3", "--out", str(tmp_path / "y")
-    )
+    uneven = run_cli("generate", "--model", "folk", "--chords", "C | G", "--bars", "3", "--out", str(tmp_path / "y"))
     one_line_error(uneven, "--chords has 2 bars", "3 bars")
+    four = run_cli("generate", "--model", str(tiny_model), "--chords", "C | G", "--out", str(tmp_path / "z"))
+    one_line_error(four, "--chords writes a melody", "4 voices")
 
 
 def test_generate_with_chords_auto_adds_chord_symbols(tiny_model, tiny_chords, tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cadenza.data import corpus
-from cadenza.data.corpus import Dataset, Piece, _cached, cache_dir, load, with_exact_parts
+from cadenza.data.corpus import Dataset, Piece, cache_dir, cached_scores, load, with_exact_parts
 from cadenza.errors import InputError, OptionError
 from cadenza.io.midi import write_midi
 from conftest import make_score, melody
@@ -41,7 +41,7 @@ def test_the_cache_lives_under_cadenza_cache(cache, tmp_path, monkeypatch):
     assert cache_dir() == cache
     song = tmp_path / "song.mid"
     song.write_bytes(b"whatever the parser makes of it")
-    _cached(song, CountingParse())
+    cached_scores(song, CountingParse())
     [entry] = entries(cache)
     assert entry.stat().st_size > 0 and not list(tmp_path.glob("*.json.gz"))
     monkeypatch.delenv("CADENZA_CACHE")
@@ -53,8 +53,8 @@ def test_a_second_read_does_not_parse_again(cache, tmp_path):
     song = tmp_path / "song.mid"
     song.write_bytes(b"x" * 10)
     parse = CountingParse()
-    first = _cached(song, parse)
-    again = _cached(song, parse)
+    first = cached_scores(song, parse)
+    again = cached_scores(song, parse)
     assert parse.calls == 1 and again == first == [parse.score]
 
 
@@ -62,15 +62,15 @@ def test_a_changed_file_is_parsed_again(cache, tmp_path):
     song = tmp_path / "song.mid"
     song.write_bytes(b"x" * 10)
     parse = CountingParse()
-    _cached(song, parse)
+    cached_scores(song, parse)
     song.write_bytes(b"x" * 11)  # a new size
-    _cached(song, parse)
+    cached_scores(song, parse)
     assert parse.calls == 2
     st = song.stat()
     os.utime(song, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))  # same size, a new mtime
     parse.score = make_score(bars=2)
-    assert _cached(song, parse) == [make_score(bars=2)] and parse.calls == 3
-    _cached(song, parse)
+    assert cached_scores(song, parse) == [make_score(bars=2)] and parse.calls == 3
+    cached_scores(song, parse)
     assert parse.calls == 3 and len(entries(cache)) == 3  # one entry per version of the file
 
 
@@ -99,11 +99,11 @@ def test_a_damaged_entry_is_parsed_again_and_repaired(cache, tmp_path, damage):
     song = tmp_path / "song.mid"
     song.write_bytes(b"x" * 10)
     parse = CountingParse()
-    _cached(song, parse)
+    cached_scores(song, parse)
     [entry] = entries(cache)
     entry.write_bytes(DAMAGE[damage](entry.read_bytes()))
-    assert _cached(song, parse) == [parse.score] and parse.calls == 2  # parsed again ...
-    assert _cached(song, parse) == [parse.score] and parse.calls == 2  # ... and the entry repaired
+    assert cached_scores(song, parse) == [parse.score] and parse.calls == 2  # parsed again ...
+    assert cached_scores(song, parse) == [parse.score] and parse.calls == 2  # ... and the entry repaired
     assert entries(cache) == [entry]
 
 
@@ -115,7 +115,7 @@ def test_a_file_that_cannot_be_parsed_leaves_no_entry(cache, tmp_path):
         raise InputError(path, "not music")
 
     with pytest.raises(InputError):
-        _cached(song, refuse)
+        cached_scores(song, refuse)
     assert entries(cache) == []
 
 

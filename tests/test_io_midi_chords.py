@@ -6,7 +6,7 @@ stays a part."""
 import mido
 import pytest
 
-from cadenza.chords import parse_chord
+from cadenza.chords import parse_chord, written_text
 from cadenza.io import read_score
 from cadenza.io.midi import CHORD_TRACK, chord_channel, midi_bytes, read_midi, write_midi
 from cadenza.score import CHORD_VELOCITY, Key, Meter, Note, Part, Score, Tempo
@@ -66,14 +66,15 @@ def chord_notes(track) -> list[tuple[int, int, int, int]]:
 def assert_same_chords(back: list, chords: list) -> None:
     assert back == chords
     assert [c.start_beats for c in back] == [c.start_beats for c in chords]
-    assert [c.text for c in back] == [c.text for c in chords]
+    assert [c.text for c in back] == [written_text(c) for c in chords]  # as written: "Cd" as "Cdim"
 
 
 def test_chords_round_trip_in_their_own_spelling(tmp_path):
     score = chord_score()
     back = read_midi(write_midi(score, tmp_path / "lead.mid"))
     assert_same_chords(back.chords, score.chords)
-    assert [c.text for c in back.chords] == list(TEXTS)  # "Cd" stays "Cd", not "Cdim"
+    # each as written, but the Nottingham shorthand "Cd", written as every reader knows it
+    assert [c.text for c in back.chords] == [*TEXTS[:-1], "Cdim"]
     assert [(p.name, p.program) for p in back.parts] == [("Melody", 73)]  # the chord track is no part
     assert note_tuples(back.parts[0]) == note_tuples(score.parts[0])
     assert back.tempos == score.tempos and back.keys == score.keys and back.meters == score.meters
@@ -88,7 +89,7 @@ def test_chords_round_trip_with_a_pickup(tmp_path):
         (0, "D7"),  # the pickup's chord at tick 0, where the pickup's first note is
         (480, "G"),
         (480 * 5, "C/E"),
-        (480 * 9, "Cd"),
+        (480 * 9, "Cdim"),
     ]
     back = read_midi(path)
     assert back.meters == [Meter(0.0, 4, 4)]
@@ -164,8 +165,10 @@ def test_a_score_without_chords_writes_no_chord_track(tmp_path):
 @pytest.mark.parametrize(
     "text, written",
     [
-        ("Cd", "Cd"),
-        ("Ca", "Ca"),
+        ("Cd", "Cdim"),  # the Nottingham shorthands, written as every reader knows them
+        ("Ca", "Caug"),
+        ("A7/e", "A7/E"),
+        ("D/f+", "D/F#"),
         ("C-7", "C-7"),
         ("(E7)", "(E7)"),
         ("F\u266fm", "F#m"),  # the sharp sign has an ASCII stand-in

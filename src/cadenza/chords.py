@@ -244,11 +244,23 @@ def close_voicing(c: ChordSymbol, low: int = 52) -> tuple[int, ...]:
 
 def written_text(c: ChordSymbol) -> str:
     """What a writer writes for a chord symbol: its own text when parse_chord reads that back as
-    the same chord (G#m in E major, the Nottingham Cd), else chord_text's spelling."""
+    the same chord and it is no Nottingham shorthand (G#m in E major stays), else its root as
+    written and the rest as chord_text spells it ("Cd" -> "Cdim", "A7/e" -> "A7/E", "D/f+" ->
+    "D/F#")."""
     try:
-        return c.text if parse_chord(c.text, c.start_beats) == c else chord_text(c)
+        same = parse_chord(c.text, c.start_beats) == c
     except MusicError:
-        return chord_text(c)
+        same = False
+    m = _CHORD.fullmatch(c.text.strip("()"))
+    shorthand = m is not None and (
+        (m["kind"] or "") in ("a", "d", "a7", "d7") or bool(m["bass"] and (m["bass"][0].islower() or "+" in m["bass"]))
+    )
+    if same and not shorthand:
+        return c.text
+    canonical = chord_text(c)
+    if same and m is not None:  # keep the root as the source spelled it (Gb, not F#)
+        return m["root"] + canonical[len(_PITCH_CLASS_NAMES[c.root % 12]) :]
+    return canonical
 
 
 def parse_progression(text: str, bar_beats: float, beat_beats: float) -> tuple[list[ChordSymbol], int]:

@@ -44,6 +44,9 @@ def arrange(
     performer: str = PERFORMER,
     expressiveness: float = EXPRESSIVENESS,
     out: Optional[str] = typer.Option(None, help="output stem [default: out/TUNE-STYLE-seedN]"),
+    tempo: Optional[str] = typer.Option(
+        None, help="quarter notes per minute, or 'style' for the style's own [default: the lead sheet's]"
+    ),
     tune_number: Optional[int] = TUNE,
     force: bool = typer.Option(False, help="overwrite existing outputs"),
     quiet: bool = typer.Option(False, help="no messages on stderr"),
@@ -53,12 +56,28 @@ def arrange(
     kept above the staff. A style's patterns are a TOML file: copy a built-in one to make your own."""
     from cadenza.arrange import arrange as arrange_score
     from cadenza.arrange import load_style
+    from cadenza.chords import written_text
     from cadenza.render import check_outputs, parse_formats, write_outputs
 
     fmts = parse_formats(formats)
     performing(performer, expressiveness, 0)
     chosen = load_style(style)
     score = read_piece(leadsheet, quiet, tune_number)
+    if tempo is not None:
+        from dataclasses import replace
+
+        from cadenza.compose.composer import check_tempo
+        from cadenza.errors import OptionError
+        from cadenza.score import Tempo
+
+        if tempo == "style" and chosen.tempo is None:
+            raise OptionError(f"--tempo style: the style {chosen.name} suggests no tempo; give a number")
+        try:
+            bpm = float(chosen.tempo if tempo == "style" and chosen.tempo is not None else tempo)
+        except ValueError:
+            raise OptionError(f"--tempo {tempo!r}: expected quarter notes per minute (e.g. 96) or 'style'") from None
+        check_tempo(bpm)
+        score = replace(score, tempos=[Tempo(0.0, bpm)])
     seed = pick_seed(seed)
     stems = output_stems(out, lambda i: f"{leadsheet.stem}-{chosen.name}-seed{seed + i}", 1)
     check_outputs(stems, fmts, force, performing(performer, expressiveness, seed))
@@ -70,7 +89,7 @@ def arrange(
             say(f"{leadsheet}: {len(pitched)} parts with notes; the first is the melody, the others are left out")
         hint = ""
         if chosen.tempo is not None and abs(chosen.tempo - score.tempo_bpm) > 0.15 * chosen.tempo:
-            hint = f"; tempo {score.tempo_bpm:g} kept (the style suggests {chosen.tempo:g})"
+            hint = f"; tempo {score.tempo_bpm:g} kept (the style suggests {chosen.tempo:g}: --tempo style)"
         parts = ", ".join(f"{p.name} ({'drums' if p.is_drum else f'program {p.program}'})" for p in arranged.parts)
         say(f"style {chosen.name}: {parts}; {seeds_text(seed, 1)}{hint}")
     record = {
@@ -83,7 +102,7 @@ def arrange(
         "seed": seed,
         "tempo_hint": chosen.tempo,
         "parts": [{"name": p.name, "program": p.program, "is_drum": p.is_drum} for p in arranged.parts],
-        "symbols": [[c.start_beats, c.text] for c in arranged.chords],
+        "symbols": [[c.start_beats, written_text(c)] for c in arranged.chords],
         "formats": list(fmts),
     }
     for p in write_outputs(arranged, stems[0], fmts, record, force, performing(performer, expressiveness, seed)):

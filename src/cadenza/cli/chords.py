@@ -44,6 +44,7 @@ def chords(
     """Write a tune with chord symbols under its melody, one or two a bar as the model's lead sheets have them.
     The MIDI gets a Chords track, the MusicXML chord symbols above the staff, the ABC chords in quotes."""
     from cadenza import hub
+    from cadenza.chords import written_text
     from cadenza.errors import OptionError
     from cadenza.render import check_outputs, parse_formats, write_outputs
 
@@ -72,7 +73,7 @@ def chords(
             "model_dir": str(chorder.directory),
             "track": track,
             **r.info,
-            "symbols": [[c.start_beats, c.text] for c in r.score.chords],
+            "symbols": [[c.start_beats, written_text(c)] for c in r.score.chords],
             "formats": list(fmts),
         }
         for p in write_outputs(r.score, stem, fmts, record, force, performing(performer, expressiveness, seed + i)):

@@ -48,10 +48,20 @@ def read_piece(path, quiet: bool = False, tune: int | None = None):
     """The piece to continue, harmonize or rewrite: the first in its file, or the `tune`th (from
     1) of a file of several such as an ABC tune book (which says which it took), with pitched
     notes."""
+    from pathlib import Path
+
+    from cadenza.data.corpus import cache_path, cached_scores
     from cadenza.errors import InputError
     from cadenza.io import read_scores, require_pitched
 
-    scores = read_scores(path)
+    path = Path(path)
+    if path.suffix.lower() == ".abc" and path.is_file():  # a tune book: parsed once, then cached
+        tunes = sum(line.startswith(b"X:") for line in path.read_bytes().splitlines())
+        if tunes > 20 and not quiet and not cache_path(path).exists():
+            say(f"{path}: reading {tunes} tunes (the first time takes a while; then they are cached)")
+        scores = cached_scores(path, read_scores)
+    else:
+        scores = read_scores(path)
     if tune is not None:
         if not 1 <= tune <= len(scores):
             raise InputError(

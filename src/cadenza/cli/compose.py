@@ -89,6 +89,7 @@ def generate(
     settings: dict = None,  # type: ignore[assignment]
 ):
     """Write new music with a trained model, following a form when given one."""
+    from cadenza.chords import written_text
     from cadenza.compose import composer
     from cadenza.errors import OptionError
     from cadenza.plan.form import load_plan, parse_form, with_options
@@ -126,6 +127,11 @@ def generate(
         meter_obj = parse_meter(the_plan.meter) if the_plan.meter else meter_obj
         bars = the_plan.bars
     c = composer.load(model)
+    if chords is not None and chords.strip() != "auto" and len(c.voice_names) > 1:
+        raise OptionError(
+            f"--chords writes a melody over chords: model {c.name} writes {len(c.voice_names)} voices; use a "
+            "one-voice model (folk)"
+        )
     chorder, progression = None, None
     if chords is not None and chords.strip() == "auto":
         from cadenza import hub
@@ -189,7 +195,7 @@ def generate(
                 **record_rules(scale, range_, fix, fixed_cells),
                 **({"chords": chords, "chords_model": chorder.name} if chorder is not None else {}),
                 **({"chords": chords} if progression is not None else {}),
-                **({"symbols": [[ch.start_beats, ch.text] for ch in score.chords]} if score.chords else {}),
+                **({"symbols": [[ch.start_beats, written_text(ch)] for ch in score.chords]} if score.chords else {}),
                 "formats": list(fmts),
             }
             if piece_plan is not None:
@@ -203,8 +209,9 @@ def generate(
 
 def _progression(text: str, meter, bars: Optional[int], key, seconds: Optional[float]):
     """(the chord symbols of --chords, the piece's bars, its key) for a progression typed or in a
-    file: it sets the length unless --bars or a form does, and is repeated to fill a length it
-    divides; without --key the key is its last chord's (a tune ends on its tonic)."""
+    file (a line is a bar too; lines starting with # are comments): it sets the length unless
+    --bars or a form does, and is repeated to fill a length it divides; without --key the key is
+    its last chord's (a tune ends on its tonic), or the key a last dominant seventh leads to."""
     from cadenza.chords import parse_progression, triad_quality
     from cadenza.errors import MusicError, OptionError
     from cadenza.score import Key
@@ -212,8 +219,13 @@ def _progression(text: str, meter, bars: Optional[int], key, seconds: Optional[f
 
     path = Path(text).expanduser()
     source = "--chords"
-    if "|" not in text and path.suffix and path.is_file():
+    if "|" not in text and path.suffix and " " not in text.strip():
+        if not path.is_file():
+            raise OptionError(f"--chords {text}: no such file (a progression is chord symbols between '|')")
         source, text = str(path), path.read_text(encoding="utf-8", errors="replace")
+        if text.lstrip().startswith(("%abc", "X:")):
+            raise OptionError(f"{source}: an ABC file, not a progression; for a tune's own chords use `cadenza chords`")
+    text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
     try:
         chords, n_bars = parse_progression(text, meter.bar_beats, beat_beats(meter))
     except MusicError as e:
@@ -225,9 +237,12 @@ def _progression(text: str, meter, bars: Optional[int], key, seconds: Optional[f
             raise OptionError(f"{source} has {n_bars} bars: repeated, they do not fill the piece's {bars} bars")
         chords = [replace(ch, start_beats=ch.start_beats + r * n_bars * meter.bar_beats)
                   for r in range(bars // n_bars) for ch in chords]  # fmt: skip
-    if key is None:
+    if key is None:  # a tune ends on its tonic, or on its dominant seventh (a turnaround back to it)
         last = chords[-1]
-        key = Key(0.0, last.root, "minor" if triad_quality(last) == "minor" else "major")
+        if last.kind == "dominant":
+            key = Key(0.0, (last.root + 5) % 12, "major")
+        else:
+            key = Key(0.0, last.root, "minor" if triad_quality(last) == "minor" else "major")
     return chords, bars or n_bars, key
 
 

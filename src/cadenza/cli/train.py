@@ -44,7 +44,8 @@ def train(
     family: str = typer.Option(
         "voices",
         help="the kind of model: voices (chorales, folk: `generate`), orderless "
-        "(`harmonize`, `infill`), benchmark (`bench nll`)",
+        "(`harmonize`, `infill`), benchmark (`bench nll`), performer (`perform --performer learned`), "
+        "chords (`chords`, `generate --chords auto`)",
     ),
     orderless: bool = typer.Option(False, "--orderless", help="shorthand for --family orderless"),
     config: Optional[Path] = CONFIG,

@@ -58,10 +58,16 @@ def cache_dir() -> Path:
     return Path(os.environ.get("CADENZA_CACHE", Path.home() / ".cache" / "cadenza"))
 
 
-def _cached(path: Path, parse: Callable[[Path], list[Score]]) -> list[Score]:
+def cache_path(path: Path) -> Path:
+    """Where the parse of a file (this path, size and mtime) is cached."""
     st = path.stat()
     key = hashlib.sha1(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|v6".encode()).hexdigest()
-    cache = cache_dir() / "parsed" / f"{key}.json.gz"
+    return cache_dir() / "parsed" / f"{key}.json.gz"
+
+
+def cached_scores(path: Path, parse: Callable[[Path], list[Score]]) -> list[Score]:
+    """`parse(path)`, or what it gave before for this file (the same path, size and mtime)."""
+    cache = cache_path(path)
     if cache.exists():
         try:
             return [Score.from_dict(d) for d in json.loads(gzip.decompress(cache.read_bytes()))]
@@ -139,7 +145,7 @@ def load(source: str, limit: int | None = None, progress: Callable[[int, int], N
         if progress:
             progress(i, len(files))
         try:
-            scores = _cached(f, read_scores)
+            scores = cached_scores(f, read_scores)
         except InputError as e:
             skipped.append(str(e))
             continue

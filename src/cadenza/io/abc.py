@@ -14,7 +14,9 @@ values); a note shorter than a grid step keeps one step. What is written (one tu
 - bars from the meters (cadenza.score.bar_starts), `|` after each and `|]` after the last,
   four to a line; the last bar is filled with rests. A pickup (cadenza.score.pickup_start)
   is a short first bar holding only what is played.
-- changes of meter, key and tempo as field lines (M:3/4, K:D, Q:1/4=90), not inline fields
+- changes of meter, key and tempo as field lines (M:3/4, K:D, Q:1/4=90; a tempo only where it
+  changes on a bar line, rounded to a whole number: a performance's tempo at every beat is not
+  written), not inline fields
   ([M:3/4]): music21, which cadenza reads ABC with, ignores inline fields and drops a field
   line that follows a bar line. So a change on a bar line stands between two bar lines (the
   line before it ends with `|`, the next begins with one), and a key or tempo change inside a
@@ -364,8 +366,10 @@ def _voice(
     changes: dict[int, list[str]] = {}
     for tick, k in keys[1:] if keys and keys[0][0] <= bars[0].start else keys:
         changes.setdefault(tick, []).append(f"K:{_key_name(k)}")
+    bar_lines = {bar.start for bar in bars}
     for tick, t in tempos[1:] if tempos and tempos[0][0] <= bars[0].start else tempos:
-        changes.setdefault(tick, []).append(f"Q:1/4={_number(t.bpm)}")
+        if tick in bar_lines:  # a performance's tempo at every beat is not a lead sheet's: bar lines only
+            changes.setdefault(tick, []).append(f"Q:1/4={_number(round(t.bpm))}")
     out: list[str] = [f"P:{labels[0]}"] if 0 in labels else []  # before the first bar: no bar line before it
     text, count = "", 0
     for b, bar in enumerate(bars):

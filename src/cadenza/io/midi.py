@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from cadenza.chords import ChordSymbol, chord_text, close_voicing, parse_chord
+from cadenza.chords import ChordSymbol, chord_text, close_voicing, parse_chord, written_text
 from cadenza.errors import InputError, MusicError
 from cadenza.io.files import atomic_write
 from cadenza.score import Key, Meter, Note, Part, Pedal, Score, Section, Tempo, chord_notes, pickup_start
@@ -739,7 +739,7 @@ def _chord_spelling(c: ChordSymbol) -> str:
     ("C°" as "Cdim", "Cø7" as "Cm7b5": the ASCII stand-in "Co7" would read as another chord)."""
     from dataclasses import replace
 
-    own = _ascii(c.text)
+    own = _ascii(written_text(c))
     if own.isascii():
         try:
             if replace(parse_chord(own), start_beats=c.start_beats) == c:
