@@ -664,3 +664,15 @@ def test_without_repeats_the_music_is_written_as_played(tmp_path):
     assert [m.get("number") for m in measures(text)] == [str(b) for b in range(1, 10)]
     assert [barlines(m) for m in measures(text)] == [{}] * 8 + [{"right": "light-heavy"}]
     round_trip(score, tmp_path / "as-played.musicxml")
+
+
+def test_a_part_lower_than_a_choir_bass_reads_in_the_bass_clef_an_octave_down(tmp_path):
+    from cadenza.io import read_score, write_score
+    from cadenza.score import Meter, Note, Part, Score
+
+    low = Part("Bass", 32, False, [Note(p, i * 1.0, 1.0) for i, p in enumerate((28, 31, 35, 38, 40, 43))])
+    choir = Part("Bass", 52, False, [Note(p, i * 1.0, 1.0) for i, p in enumerate((48, 43, 50, 55, 52, 48))])
+    for part, octave_down in ((low, True), (choir, False)):
+        path = write_score(Score(parts=[part], meters=[Meter(0.0, 3, 4)]), tmp_path / f"{octave_down}.musicxml")
+        assert ("<clef-octave-change>-1</clef-octave-change>" in path.read_text()) == octave_down
+        assert [n.pitch for n in read_score(path).parts[0].notes] == [n.pitch for n in part.notes]

@@ -636,17 +636,22 @@ def _sounding(voices: list[list[list[_Element]]]) -> dict[int, list[int]]:
 def _clef(part: Part) -> str:
     """The clef element for a part: as its voice's name says (treble for a soprano or an alto,
     treble-8 for a tenor, bass for a bass, as choirs read them), else treble or bass, whichever
-    leaves fewer semitones outside the staff's ledger-free range. Drums too are written as
+    leaves fewer semitones outside the staff's ledger-free range; a part that lies lower still (a
+    bass guitar's or a tuba's E1-G2) reads in the bass clef an octave down (8vb), as bass parts
+    are written. Drums too are written as
     pitches (so that readers get their notes back), mostly in the bass clef."""
     words = set(part.name.lower().replace(".", " ").split())
     if "tenor" in part.name.lower():
         return "<clef><sign>G</sign><line>2</line><clef-octave-change>-1</clef-octave-change></clef>"
     if words & {"soprano", "sopran", "alto", "alt"}:
         return "<clef><sign>G</sign><line>2</line></clef>"
-    if words & {"bass", "bas", "basso"} and not part.is_drum:
-        return "<clef><sign>F</sign><line>4</line></clef>"
     treble = sum(max(0, 62 - n.pitch, n.pitch - 79) for n in part.notes)  # D4..G5 need no ledger line
     bass = sum(max(0, 41 - n.pitch, n.pitch - 59) for n in part.notes)  # F2..B3
+    low_bass = sum(max(0, 29 - n.pitch, n.pitch - 47) for n in part.notes)  # F1..B2, in the bass clef 8vb
+    if not part.is_drum and low_bass < bass and (words & {"bass", "bas", "basso"} or low_bass < treble):
+        return "<clef><sign>F</sign><line>4</line><clef-octave-change>-1</clef-octave-change></clef>"
+    if words & {"bass", "bas", "basso"} and not part.is_drum:
+        return "<clef><sign>F</sign><line>4</line></clef>"
     return "<clef><sign>F</sign><line>4</line></clef>" if bass < treble else "<clef><sign>G</sign><line>2</line></clef>"
 
 
