@@ -306,6 +306,7 @@ def test_unknown_and_learned_styles_and_a_missing_file_are_refused():
         load_style("pop")
     with pytest.raises(OptionError, match="unknown style 'polka'.*folk"):
         load_style("polka")
+    assert load_style("Waltz").name == load_style("waltz").name  # a name in any case
     with pytest.raises(OptionError, match="no such style file"):
         load_style("no/such/style.toml")
     with pytest.raises(OptionError, match="has no pattern for 5/4"):

@@ -138,7 +138,9 @@ def tiny_chords(tmp_path_factory):
 def test_chords_writes_a_lead_sheet_in_every_format(tiny_chords, tmp_path):
     model, book = tiny_chords
     card = (model / "card.md").read_text()
-    assert "GPL" not in card and "user's own data" in card
+    assert "GPL" not in card and "user's own data" in card and "no test split" in card
+    meta = json.loads((model / "model.json").read_text())
+    assert meta["tunes"]["test"] == 0 and meta["tunes"]["train"] + meta["tunes"]["valid"] == 48  # all trained on
     meta = json.loads((model / "model.json").read_text())
     assert meta["tokenizer"]["kind"] == "chords" and "transitions" in meta
     proc = run_cli("chords", str(book), "--model", str(model), "--seed", "3", "--n", "2",

@@ -4,7 +4,7 @@ A style file holds (every key but `patterns` may be left out; see styles/*.toml 
 
     name = "waltz"                     # what it is called [default: the file's name]
     description = "..."                # one line, for people
-    tempo = 96                         # a tempo hint, quarter notes a minute (the lead sheet's is kept)
+    tempo = 96                         # a tempo hint, quarter notes a minute (used with --tempo style)
     swing = 1.0                        # long:short of off-beat eighths (2.0: triplet swing; 1.0 straight)
     drums = false                      # whether the drums play unless --drums/--no-drums says
     fill_every = 8                     # every how many bars the drums play one of a pattern's `fills`
@@ -199,10 +199,10 @@ def style_names() -> str:
 def load_style(spec: str) -> Style:
     """A built-in style by name (BUILTIN_STYLES), or a style file (a path, or a name ending in
     .toml). Raises OptionError for a learned style not yet available, an unknown name, or a
-    bad file (naming the file and the key)."""
-    if spec in BUILTIN_STYLES:
-        return read_style(STYLES_DIR / f"{spec}.toml")
-    if spec in LEARNED_STYLES:
+    bad file (naming the file and the key). Names are read in any case (Waltz is waltz)."""
+    if spec.lower() in BUILTIN_STYLES and not Path(spec).expanduser().is_file():
+        return read_style(STYLES_DIR / f"{spec.lower()}.toml")
+    if spec.lower() in LEARNED_STYLES:
         raise OptionError(
             f"--style {spec} is not yet available (it will be a learned model); built-in styles: {style_names()}, "
             "or give a style file (.toml)"

@@ -70,6 +70,12 @@ def melody_print(score) -> tuple:
     )
 
 
+def measured_on(source: str) -> bool:
+    """Whether `source` is a data set benchmarks/leadsheet_quality.py measures on (LICENSES
+    names them), whose test split must stay out of training; a user's own tunes are not."""
+    return any(name in source for name in LICENSES)
+
+
 def license_of(source: str) -> str:
     """The license of a known data set named in `source`, else a reminder that it is the user's."""
     for name, text in LICENSES.items():

@@ -189,7 +189,7 @@ def prepare(cfg: Config, record: dict | None, echo: Callable[[str], None]) -> Pr
     import torch
 
     from cadenza.compose.chord_paths import ChordTransitions
-    from cadenza.data.leadsheets import lead_sheets
+    from cadenza.data.leadsheets import lead_sheets, measured_on
     from cadenza.tokenize.chord_beats import N_FEATURES, ChordBeatsTokenizer
     from cadenza.train.loop import pick_device
     from cadenza.train.run import check_enough
@@ -198,6 +198,8 @@ def prepare(cfg: Config, record: dict | None, echo: Callable[[str], None]) -> Pr
         raise OptionError("--data is required: lead sheets with chord symbols (e.g. ../shared/data/nottingham-abc)")
     echo(f"reading {cfg.data} (parsed once, then cached)")
     splits, skipped = lead_sheets(cfg.data)
+    if not measured_on(cfg.data):  # a user's own tunes: nothing is scored on a test split, so it trains
+        splits = {"train": splits["train"] + splits["test"], "valid": splits["valid"], "test": []}
     check_enough(cfg.data, len(splits["train"]), len(splits["valid"]))
     tokenizer = ChordBeatsTokenizer(chord_kinds(splits["train"]))
     train = encode_all(tokenizer, splits["train"], skipped)
@@ -245,8 +247,13 @@ def card(out: Path, meta: dict) -> CardFacts:
         f"`cadenza chords`. License of the data: {license_text}.",
         data=f"`{t['data']}`: the tunes with chord symbols, split by tune (cadenza.data.leadsheets, "
         f"{'/'.join(map(str, SPLIT_PERCENT))} train/valid/test): {tunes.get('train', '?')} train, "
-        f"{tunes.get('valid', '?')} valid (chose the checkpoint), {tunes.get('test', '?')} test (read only by "
-        f"benchmarks/leadsheet_quality.py). License: {license_text}",
+        f"{tunes.get('valid', '?')} valid (chose the checkpoint), "
+        + (
+            f"{tunes.get('test', '?')} test (read only by benchmarks/leadsheet_quality.py)"
+            if tunes.get("test")
+            else "no test split (your own tunes: the test tunes were trained on, as nothing is measured on them)"
+        )
+        + f". License: {license_text}",
         settings=[
             f"- seed {t['seed']}; each step {t['batch_size']} windows of {m['block_size']} beats; AdamW lr {t['lr']}, "
             f"{t['warmup_steps']} warm-up steps, cosine decay; loss: cross-entropy of the chord class per beat"
