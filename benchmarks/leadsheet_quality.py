@@ -49,7 +49,8 @@ from cadenza.compose.chorder import EMISSION_WEIGHT
 from cadenza.data.leadsheets import lead_sheets
 from cadenza.evaluate.chord_baselines import ContainsBaseline, HmmBaseline
 from cadenza.families.chords import encode_all
-from cadenza.tokenize.chord_beats import NO_CHORD, in_force
+from cadenza.score import in_force
+from cadenza.tokenize.chord_beats import NO_CHORD
 
 MEASURES = ("root", "root + quality", "class")
 BOOTSTRAP = 2000

@@ -436,6 +436,17 @@ def excerpt(score: Score, first: int, last: int) -> Score:
     )
 
 
+def in_force(items, at_beats: float, tolerance: float = 1e-6):
+    """The last of `items` (sorted by start_beats: meters, keys, tempos, chord symbols) that
+    starts at or before `at_beats` (within `tolerance`), or None when none has begun."""
+    found = None
+    for item in items:
+        if item.start_beats > at_beats + tolerance:
+            break
+        found = item
+    return found
+
+
 CHORD_VELOCITY = 60  # chord symbols sounding: audible, under the parts
 
 
@@ -466,7 +477,7 @@ def chord_notes(score: Score) -> list[Note]:
         if i + 1 < len(chords):
             off = chords[i + 1].start_beats
         else:
-            bar = next((m for m in reversed(meters) if m.start_beats <= c.start_beats + 1e-9), Meter(0.0, 4, 4))
+            bar = in_force(meters, c.start_beats, 1e-9) or Meter(0.0, 4, 4)
             off = end if end > c.start_beats + 1e-9 else c.start_beats + bar.bar_beats
         if off > c.start_beats + 1e-9:
             notes += [Note(p, c.start_beats, off - c.start_beats, CHORD_VELOCITY) for p in close_voicing(c)]

@@ -55,7 +55,7 @@ from statistics import median
 from cadenza.arrange.styles import BUILTIN_STYLES, Event, Pattern, Style, load_style, read_style
 from cadenza.chords import ChordSymbol, pitch_classes
 from cadenza.errors import MusicError
-from cadenza.score import Key, Meter, Note, Part, Score, bar_starts, pickup_start
+from cadenza.score import Key, Meter, Note, Part, Score, bar_starts, in_force, pickup_start
 
 __all__ = ["BUILTIN_STYLES", "Style", "arrange", "load_style", "read_style", "NO_CHORDS"]
 
@@ -199,7 +199,8 @@ def arrange(score: Score, style: Style, seed: int = 0, drums: bool | None = None
 
 
 def _in_force(items, beats: float):
-    return next((m for m in reversed(items) if m.start_beats <= beats + EPS), items[0])
+    """The item in force at `beats` (cadenza.score.in_force), the first before any has begun."""
+    return in_force(items, beats, EPS) or items[0]
 
 
 def _compound(meter: Meter) -> bool:

@@ -93,8 +93,8 @@ def returned_chords(score: Score, chords: list, plan, part: int | None = None) -
     melody is its first time's given that bar's chord symbols, so that a strain played again
     is harmonized again the same way (and its repeat can be written with repeat signs); the
     first such bar of a run restates the chord in force there."""
-    from cadenza.score import bar_starts
-    from cadenza.tokenize.chord_beats import in_force, melody_line
+    from cadenza.score import bar_starts, in_force
+    from cadenza.tokenize.chord_beats import melody_line
 
     line = melody_line(score, part)
     bars = bar_starts(score)

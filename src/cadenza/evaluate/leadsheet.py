@@ -15,8 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cadenza.chords import pitch_classes
-from cadenza.score import Score, bar_starts
-from cadenza.theory import cut_top_line, strong_beats
+from cadenza.score import Score, bar_starts, in_force
+from cadenza.theory import strong_beats
+from cadenza.tokenize.chord_beats import melody_line
 
 
 @dataclass(frozen=True)
@@ -37,25 +38,19 @@ class MelodyOnChords:
 
 def melody_on_chords(score: Score) -> MelodyOnChords:
     """The two measures for the top line of the score's first pitched part."""
-    part = next((p for p in score.parts if p.notes and not p.is_drum), None)
+    line = melody_line(score)
     chords = sorted(score.chords, key=lambda c: c.start_beats)
-    if part is None or not chords:
+    if not line or not chords:
         return MelodyOnChords(0, 0, 0, 0)
-    line = cut_top_line(part.notes)
     meters = sorted(score.meters, key=lambda m: m.start_beats)
     strong_at: set[float] = set()
     for bar in bar_starts(score):
-        meter = next((m for m in reversed(meters) if m.start_beats <= bar + 1e-9), None)
+        meter = in_force(meters, bar, 1e-9)
         if meter is not None:
             strong_at.update(round(bar + b, 6) for b in strong_beats(meter))
 
     def chord_at(beat: float):
-        found = None
-        for c in chords:
-            if c.start_beats > beat + 1e-9:
-                break
-            found = c
-        return found
+        return in_force(chords, beat, 1e-9)
 
     strong = strong_tones = outside = resolved = 0
     for i, n in enumerate(line):

@@ -21,7 +21,7 @@ from cadenza.data.benchmarks import PUBLISHED_SETS, Piece, load_benchmark
 from cadenza.errors import OptionError
 from cadenza.settings import setting
 from cadenza.tokenize.pianoroll import END, PAD, PITCH0, PianoRollConfig, PianoRollTokenizer, allowed_next
-from cadenza.train.config import RunConfig
+from cadenza.train.config import RunConfig, check_network_shape
 from cadenza.train.run import CardFacts, Prepared
 
 if TYPE_CHECKING:  # torch is imported where it is used: `cadenza --help` reads the configs without it
@@ -86,12 +86,7 @@ class Config(RunConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        if self.block_size < 16:
-            raise OptionError("--block-size must be at least 16")
-        if self.rope and (self.n_embd // self.n_head) % 2:
-            raise OptionError(
-                f"rotary positions need an even head size: --embd / --heads is {self.n_embd // self.n_head}"
-            )
+        check_network_shape(self.block_size, self.n_embd, self.n_head, self.rope)
 
 
 class StepBatches:

@@ -28,7 +28,7 @@ import numpy as np
 from cadenza.errors import CadenzaError, OptionError
 from cadenza.perform.learned import SHIFT_UNIT, TARGETS, VELOCITY_UNIT
 from cadenza.settings import setting
-from cadenza.train.config import RunConfig
+from cadenza.train.config import RunConfig, check_network_shape
 from cadenza.train.run import CardFacts, Prepared
 
 if TYPE_CHECKING:
@@ -60,12 +60,7 @@ class Config(RunConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        if self.block_size < 16:
-            raise OptionError("--block-size must be at least 16")
-        if (self.n_embd // self.n_head) % 2:
-            raise OptionError(
-                f"rotary positions need an even head size: --embd / --heads is {self.n_embd // self.n_head}"
-            )
+        check_network_shape(self.block_size, self.n_embd, self.n_head)
         if self.max_performances < 0:
             raise OptionError(f"--max-performances must be 0 (all) or more, not {self.max_performances}")
 

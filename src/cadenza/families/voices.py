@@ -20,7 +20,7 @@ from cadenza.data.corpus import Piece
 from cadenza.errors import OptionError, TokenizeError
 from cadenza.settings import setting
 from cadenza.tokenize.voices import HOLD, N_PITCHES, PAD, PITCH0, REST, VoicesConfig, VoicesTokenizer
-from cadenza.train.config import RunConfig, check_data_options
+from cadenza.train.config import RunConfig, check_data_options, check_network_shape
 from cadenza.train.run import CardFacts, Prepared, check_enough
 
 if TYPE_CHECKING:  # torch is imported where it is used: `cadenza --help` reads the configs without it
@@ -53,13 +53,9 @@ class Config(RunConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        if self.block_size < 16:
-            raise OptionError("--block-size must be at least 16")
-        if self.rope and (self.n_embd // self.n_head) % 2:
-            raise OptionError(
-                f"rotary positions need an even head size: --embd / --heads is {self.n_embd // self.n_head}; "
-                "change one of them, or give --no-rope"
-            )
+        check_network_shape(
+            self.block_size, self.n_embd, self.n_head, self.rope, "; change one of them, or give --no-rope"
+        )
         check_data_options(self.valid_percent, self.max_pieces)
         self.programs = tuple(self.programs)
 

@@ -32,7 +32,7 @@ import numpy as np
 from cadenza.chords import KINDS, TRIAD_QUALITY, ChordSymbol, chord_kind_text
 from cadenza.compose.chord_paths import place_index
 from cadenza.errors import MusicError
-from cadenza.score import Key, Meter, Note, Score, bar_starts
+from cadenza.score import Key, Meter, Note, Score, bar_starts, in_force
 from cadenza.theory import beat_beats, cut_top_line, melody_key, spell
 from cadenza.tokenize.base import config_of
 
@@ -191,16 +191,6 @@ def melody_line(score: Score, part: int | None = None) -> list[Note]:
         if p.notes and not p.is_drum:
             return cut_top_line(p.notes)
     return []
-
-
-def in_force(items, at: float):
-    """The last of `items` (sorted by start_beats) starting at or before `at`, or None."""
-    found = None
-    for item in items:
-        if item.start_beats > at + _EPS:
-            break
-        found = item
-    return found
 
 
 def _beats(score: Score, line: list[Note]) -> tuple[np.ndarray, np.ndarray, list[int], list[int], list[int]]:

@@ -89,6 +89,15 @@ class RunConfig:
 RECORDED_BEFORE = {"rope": False}
 
 
+def check_network_shape(block_size: int, n_embd: int, n_head: int, rope: bool = True, hint: str = "") -> None:
+    """Refuse, in one line, a window under 16 steps, or rotary positions with an odd head size
+    (`hint` adds what to do about it)."""
+    if block_size < 16:
+        raise OptionError("--block-size must be at least 16")
+    if rope and (n_embd // n_head) % 2:
+        raise OptionError(f"rotary positions need an even head size: --embd / --heads is {n_embd // n_head}{hint}")
+
+
 def check_data_options(valid_percent: int, max_pieces: int) -> None:
     """The data options the corpus families share: a validation share that leaves both splits
     pieces, and a piece limit that is not negative."""
