@@ -56,9 +56,10 @@ def read_piece(path, quiet: bool = False, tune: int | None = None):
 
     path = Path(path)
     if path.suffix.lower() == ".abc" and path.is_file():  # a tune book: parsed once, then cached
-        tunes = sum(line.startswith(b"X:") for line in path.read_bytes().splitlines())
-        if tunes > 20 and not quiet and not cache_path(path).exists():
-            say(f"{path}: reading {tunes} tunes (the first time takes a while; then they are cached)")
+        if not quiet and not cache_path(path).exists():  # a cached book is not read again, nor counted
+            tunes = sum(line.startswith(b"X:") for line in path.read_bytes().splitlines())
+            if tunes > 20:
+                say(f"{path}: reading {tunes} tunes (the first time takes a while; then they are cached)")
         scores = cached_scores(path, read_scores)
     else:
         scores = read_scores(path)
