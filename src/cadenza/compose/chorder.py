@@ -113,7 +113,7 @@ def returned_chords(score: Score, chords: list, plan, part: int | None = None) -
             continue
         for k in range(min(section.bars, plan.sections[j].bars)):
             bar, first = starts[i] + k, starts[j] + k
-            if bar < len(bars) and melody(bar) and melody(bar) == melody(first):
+            if bar < len(bars) and (mine := melody(bar)) and mine == melody(first):
                 copies[bar] = first
     if not copies:
         return chords
