@@ -111,9 +111,10 @@ def test_the_registry_knows_each_kind_once():
     assert len(set(kinds)) == len(kinds) and len({f.name for f in FAMILIES}) == len(FAMILIES)
     for f in FAMILIES:
         module = f.load()
-        for name in ("Config", "build_network", "prepare", "card", "use", "describe"):
+        needs = ("Config", "train", "use", "describe") if f.bundle else ("Config", "build_network", "prepare", "card")
+        for name in (*needs, "use", "describe"):
             assert hasattr(module, name), (f.name, name)
-        assert of_meta({"tokenizer": {"kind": f.kind}}) is f
+        assert of_meta({"tokenizer": {"kind": f.kind}}) is f and of_meta({"kind": f.kind}) is f
     with pytest.raises(OptionError, match="x/model.json: unknown model kind 'midi-like'"):
         of_meta({"tokenizer": {"kind": "midi-like"}}, "x/model.json")
     with pytest.raises(OptionError, match="unknown family 'piano'"):

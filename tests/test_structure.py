@@ -164,9 +164,30 @@ def test_the_analyzer_gives_the_phrases_and_the_cadence_rates(rng):
     assert structure.summarize([m])["analysis_errors"] == 1
 
 
+def test_the_analyzers_sections_give_the_form_and_the_cadences_at_section_ends(rng):
+    from cadenza.plan.form import Plan, Section
+
+    a, b = ([random_bar(rng) for _ in range(4)] for _ in range(2))
+    phrase = lambda s, e, cad: SimpleNamespace(start_bar=s, end_bar=e, end_beats=e * 4.0 - 1, key=None, cadence=cad)
+    phrases = [phrase(0, 4, "authentic"), phrase(4, 8, "half"), phrase(8, 12, "none")]
+    plan = Plan([Section("A", 4, cadences=["authentic"]), Section("B", 4, cadences=["half"]),
+                 Section("A", 4, cadences=["none"])])  # fmt: skip
+    m = structure.measure_piece(score_of(a + b + a), lambda s: SimpleNamespace(phrases=phrases, plan=plan))
+    assert m["form"] == {
+        "sections": 3.0,
+        "section_returns": pytest.approx(1 / 3),  # the last A returns the first
+        "section_end_cadence": pytest.approx(2 / 3),
+        "section_end_authentic": pytest.approx(1 / 3),
+    }
+    summary = structure.summarize([m, m], [m])
+    assert summary["measures"]["sections"]["mean"] == 3.0 and summary["measures"]["sections"]["inside"]
+    assert set(structure.FORM) <= set(structure.measure_names(summary))
+
+
 def test_the_real_analyzer_finds_phrases_and_cadences_in_a_tune(rng):
     a = [random_bar(rng) for _ in range(4)]
     m = structure.measure_piece(score_of(a + [random_bar(rng) for _ in range(4)] + a), analyze)
     assert m["phrases_from"] == "analyzer" and "analysis_error" not in m
     assert set(m["cadences"]) == set(structure._cadence_names())
     assert sum(m["cadences"].values()) == pytest.approx(1.0)
+    assert m["form"]["sections"] >= 1 and 0 <= m["form"]["section_returns"] <= 1

@@ -46,6 +46,14 @@ def find_model(name: str) -> Path:
     raise OptionError(f"no model named {name!r}; available: {', '.join(known) or 'none'} (see `cadenza models`)")
 
 
+def parts_of(name_or_path: str | Path) -> dict[str, Path]:
+    """{part: folder} of a bundle of models (the leadsheet family) found by name or folder; {} for
+    any other model."""
+    directory = find_model(str(name_or_path))
+    parts = read_meta(directory).get("parts")
+    return {str(k): directory / str(v) for k, v in parts.items()} if isinstance(parts, dict) else {}
+
+
 def list_models() -> list[tuple[Path, dict]]:
     found = []
     for d in model_dirs():
@@ -57,15 +65,24 @@ def list_models() -> list[tuple[Path, dict]]:
 
 
 def _open(name_or_path: str | Path, expect: str | None, device: str):
-    """(folder, family, model.json, network in eval mode) of a model found by name or folder."""
+    """(folder, family, model.json, network in eval mode) of a model found by name or folder. A
+    bundle (a folder of models with "parts" in its model.json, the leadsheet family) asked for
+    one of its parts' families opens that part."""
     from cadenza.families import of_meta
     from cadenza.nn.checkpoint import load_into
 
     directory = find_model(str(name_or_path))
     meta = read_meta(directory)
     family = of_meta(meta, str(directory / "model.json"))
+    if expect is not None and family.name != expect and isinstance(meta.get("parts"), dict):
+        for part in meta["parts"].values():
+            part_dir = directory / str(part)
+            if (part_dir / "model.json").exists() and of_meta(read_meta(part_dir)).name == expect:
+                return _open(part_dir, expect, device)
     if expect is not None and family.name != expect:
         raise OptionError(f"{name_or_path}: {family.about}; use it with {family.used_by}")
+    if "parts" in meta:  # a bundle: its parts are opened when used
+        return directory, family, meta, None
     return directory, family, meta, load_into(family.load().build_network(meta), directory, device=device)
 
 
@@ -77,6 +94,11 @@ def load_network(name_or_path: str | Path, expect: str | None = None, device: st
 
 
 def load(name_or_path: str | Path, expect: str | None = None, device: str = "cpu"):
-    """A model, ready to use through its family's object (a Composer, a Harmonizer, ...)."""
+    """A model, ready to use through its family's object (a Composer, a Harmonizer, ...). A
+    bundle's part is named as its bundle (titles and messages say "leadsheet", not "melody")."""
     directory, family, meta, model = _open(name_or_path, expect, device)
-    return family.load().use(directory, meta, model)
+    used = family.load().use(directory, meta, model)
+    bundle = find_model(str(name_or_path))
+    if bundle != directory:
+        used.name = bundle.name
+    return used

@@ -365,4 +365,11 @@ def read_config_file(path) -> dict:
     for name, owners in config_fields(known_configs()).items():
         names[name] = name
         names[flag_of(owners[0][1])[2:].replace("-", "_")] = name
-    return {names.get(k.replace("-", "_"), k.replace("-", "_")): v for k, v in data.items()}
+
+    def named(values: dict) -> dict:  # a table (the leadsheet family's [melody], [chords]) is named alike
+        return {
+            names.get(k.replace("-", "_"), k.replace("-", "_")): named(v) if isinstance(v, dict) else v
+            for k, v in values.items()
+        }
+
+    return named(data)

@@ -77,7 +77,10 @@ def generate(
         "'%' repeats a bar; repeated to fill a longer form), or a file of them; or 'auto': chord symbols written for "
         "the melody afterwards by --chords-model",
     ),
-    chords_model: str = typer.Option("chords", help="the chords model of --chords auto (name or folder)"),
+    chords_model: Optional[str] = typer.Option(
+        None,
+        help="the chords model of --chords auto (name or folder) [default: a leadsheet model's own, else chords]",
+    ),
     formats: str = typer.Option("mid,musicxml,wav,png", help="comma list of mid, musicxml, abc, wav, flac, ogg, png"),
     performer: str = PERFORMER,
     expressiveness: float = EXPRESSIVENESS,
@@ -89,6 +92,7 @@ def generate(
     settings: dict = None,  # type: ignore[assignment]
 ):
     """Write new music with a trained model, following a form when given one."""
+    from cadenza import hub
     from cadenza.chords import written_text
     from cadenza.compose import composer
     from cadenza.errors import OptionError
@@ -126,7 +130,11 @@ def generate(
         key_obj = the_plan.key or key_obj
         meter_obj = parse_meter(the_plan.meter) if the_plan.meter else meter_obj
         bars = the_plan.bars
-    c = composer.load(model)
+    c = composer.load(model)  # a leadsheet model's melody part
+    parts = hub.parts_of(model)
+    name = hub.find_model(model).name  # the model asked for: a leadsheet model's, not its part's
+    if parts and chords is None:  # a leadsheet model writes its melody's chord symbols
+        chords = "auto"
     if chords is not None and chords.strip() != "auto" and len(c.voice_names) > 1:
         raise OptionError(
             f"--chords writes a melody over chords: model {c.name} writes {len(c.voice_names)} voices; use a "
@@ -134,8 +142,7 @@ def generate(
         )
     chorder, progression = None, None
     if chords is not None and chords.strip() == "auto":
-        from cadenza import hub
-
+        chords_model = chords_model or (f"{model}/{parts['chords'].name}" if "chords" in parts else "chords")
         chorder = hub.load(chords_model, expect="chords")
     elif chords is not None:
         progression, bars, key_obj = _progression(chords, meter_obj or c.default_meter(), bars, key_obj, seconds)
@@ -143,7 +150,7 @@ def generate(
     _, recorded = settings_and_record(SamplingSettings, asdict(c.sampling(**given, seed=0)))
     rules = rules_from_options(scale, range_, fix, fixed_cells, c.voice_names)
     seed = pick_seed(seed)
-    stems = output_stems(out, lambda i: f"{c.name}-seed{seed + i}", n)
+    stems = output_stems(out, lambda i: f"{name}-seed{seed + i}", n)
     check_outputs(stems, fmts, force, performing(performer, expressiveness, seed))
     if bars is not None and seconds is not None:
         raise OptionError("give --bars or --seconds, not both")
@@ -179,11 +186,11 @@ def generate(
             if chorder is not None:
                 score = chorder.chords_for(score, seed=s, plan=piece_plan)[0].score
             if i == 0 and not quiet:  # after the first piece: an error in the rules stays the only line
-                say(f"model {c.name}, {seeds_text(seed, n)}")
+                say(f"model {name}, {seeds_text(seed, n)}")
             record = {
                 "command": "generate",
-                "model": c.name,
-                "model_dir": str(c.directory),
+                "model": name,
+                "model_dir": str(hub.find_model(model)),
                 "seed": s,
                 "bars": length,
                 "key": str(score.key),
@@ -193,7 +200,7 @@ def generate(
                 "allow_parallels": allow_parallels,
                 "free_ending": free_ending,
                 **record_rules(scale, range_, fix, fixed_cells),
-                **({"chords": chords, "chords_model": chorder.name} if chorder is not None else {}),
+                **({"chords": chords, "chords_model": chords_model} if chorder is not None else {}),
                 **({"chords": chords} if progression is not None else {}),
                 **({"symbols": [[ch.start_beats, written_text(ch)] for ch in score.chords]} if score.chords else {}),
                 "formats": list(fmts),

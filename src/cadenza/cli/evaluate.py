@@ -89,6 +89,13 @@ def structure_line(label: str, st: dict, ref: dict) -> str:
                 for k in cadences
             )
         )
+    if "sections" in st["measures"] and "sections" in ref["measures"]:
+        m, r = st["measures"]["sections"], ref["measures"]["sections"]
+        form = [f"sections {m['mean']:.1f} (real {r['low']:.0f}-{r['high']:.0f})"]
+        for k in structure.FORM[1:]:
+            m, r = st["measures"][k], ref["measures"][k]
+            form.append(f"{k.replace('_', ' ')} {pct(m['mean'])} (real {pct(r['low'])}-{pct(r['high'])})")
+        parts.append("form: " + ", ".join(form))
     e, spread = st.get("similarity_error", float("nan")), st.get("error_spread", {})
     inside, compared = structure.inside_count(st)
     within, _ = structure.inside_count(st, "inside_sets")

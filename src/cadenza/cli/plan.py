@@ -23,13 +23,13 @@ def register(app: typer.Typer) -> None:
 def plan_model_of(model: str):
     """(the plan model of a model found by name or folder, or of a planner .json file; where it was)."""
     from cadenza.errors import OptionError
-    from cadenza.hub import find_model
+    from cadenza.hub import find_model, parts_of
     from cadenza.plan import planner
 
     given = Path(model).expanduser()
     if given.suffix.lower() == ".json" and given.is_file():
         return planner.load(given), given
-    directory = find_model(model)
+    directory = parts_of(model).get("melody") or find_model(model)  # a leadsheet model's: its melody's
     path = directory / planner.FILE
     if not path.exists():
         raise OptionError(

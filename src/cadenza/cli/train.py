@@ -10,7 +10,7 @@ from typing import Optional
 
 import typer
 
-from cadenza.cli.common import config_from, known_configs, read_config_file, say, with_config_options
+from cadenza.cli.common import config_fields, config_from, known_configs, read_config_file, say, with_config_options
 
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks: exact likelihood on published data sets.")
 
@@ -45,7 +45,8 @@ def train(
         "voices",
         help="the kind of model: voices (chorales, folk: `generate`), orderless "
         "(`harmonize`, `infill`), benchmark (`bench nll`), performer (`perform --performer learned`), "
-        "chords (`chords`, `generate --chords auto`)",
+        "chords (`chords`, `generate --chords auto`), leadsheet (a melody and a chords model together: "
+        "`generate --model`)",
     ),
     orderless: bool = typer.Option(False, "--orderless", help="shorthand for --family orderless"),
     config: Optional[Path] = CONFIG,
@@ -78,7 +79,14 @@ def _train(out, family, orderless, config, resume, force, nproc, quiet, settings
     from cadenza.errors import OptionError
     from cadenza.train import distributed, run
 
-    if resume:
+    if resume and (out / "leadsheet.json").exists():  # a lead-sheet bundle: its parts resume in turn
+        from cadenza.families import leadsheet
+
+        extend = resume_settings(settings, config)
+        if nproc > 1:
+            raise OptionError("--nproc does not apply to the leadsheet family: its parts train one after the other")
+        leadsheet.train(None, {}, out, True, force, quiet, command, _echo(quiet), extend)
+    elif resume:
         extend = resume_settings(settings, config)
         record = run.read_record(out)
         fam = families.of_meta(record, str(out / "checkpoint.json"))
@@ -96,7 +104,28 @@ def _train(out, family, orderless, config, resume, force, nproc, quiet, settings
         if orderless and family not in ("voices", "orderless"):  # voices: --family's default
             raise OptionError(f"--orderless and --family {family} contradict each other; give one")
         fam = families.by_name("orderless" if orderless else family)
-        cfg = config_from(fam.load().Config, fam.name, read_config_file(config) if config else {}, settings, config)
+        values = read_config_file(config) if config else {}
+        if fam.name == "leadsheet":
+            from cadenza.families import leadsheet
+
+            if nproc > 1:
+                raise OptionError("--nproc does not apply to the leadsheet family: its parts train one after the other")
+            part_only = [k for k in settings if k not in leadsheet.SHARED]
+            if part_only:
+                from cadenza.settings import flag_of
+
+                flag = flag_of(config_fields(known_configs())[part_only[0]][0][1])
+                raise OptionError(
+                    f"{flag} does not apply to the leadsheet family as a whole: set it for one part in a --config "
+                    "file's [melody] or [chords] table"
+                )
+            shared, tables = leadsheet.split_tables(values)
+            ls_cfg = config_from(leadsheet.Config, fam.name, shared, settings, config)
+            if not ls_cfg.data:
+                raise OptionError("give --data (lead sheets with chord symbols), or --resume to continue in --out")
+            leadsheet.train(ls_cfg, tables, out, False, force, quiet, command, _echo(quiet))
+            return
+        cfg = config_from(fam.load().Config, fam.name, values, settings, config)
         if not cfg.data:
             raise OptionError("give --data (a corpus name or a folder), or --resume to continue a run in --out")
         run.start_or_resume(out, resume=False, force=force)  # before reading any data: a refusal writes nothing

@@ -36,10 +36,10 @@ class Composer:
     meta: dict
     model: Transformer
     tokenizer: VoicesTokenizer
+    name: str = ""  # what titles and messages call it: its folder's name, or its bundle's (cadenza.hub.load)
 
-    @property
-    def name(self) -> str:
-        return self.directory.name
+    def __post_init__(self):
+        self.name = self.name or self.directory.name
 
     # -- defaults learned from the training data ------------------------------------------------
     def default_meter(self) -> Meter:

@@ -19,6 +19,7 @@ from cadenza.errors import CadenzaError, InputError, OptionError
 from cadenza.score import Score
 
 # name -> (music21 corpus composer/collection, file suffix, what it is)
+LEADSHEET_SPLITS = ("train", "valid", "test")  # cadenza.data.leadsheets.SPLITS, which imports this module
 CORPORA = {
     "bach-chorales": ("bach", ".mxl", "Bach's four-part chorales (MusicXML, ~400)"),
     "essen": ("essenFolksong", ".abc", "Essen folk song collection (ABC, thousands of tunes)"),
@@ -93,9 +94,24 @@ def load(source: str, limit: int | None = None, progress: Callable[[int, int], N
     """A corpus name, a comma-separated list of names, a folder (searched recursively), a file, or
     one split of a four-voice grid file named after a colon (PATH.json.gz:train, :valid or :test,
     as ../shared/benchmarks/jsb16th_satb.json.gz): each grid becomes a Score of four parts in 4/4
-    at 80 bpm, with the id FILE:SPLIT#INDEX (jsb16th_satb.json.gz:test#12)."""
+    at 80 bpm, with the id FILE:SPLIT#INDEX (jsb16th_satb.json.gz:test#12). A folder or file of
+    lead sheets with splits named after a colon (../shared/data/nottingham-abc:test, or
+    :valid,test) gives those splits of its tunes with chord symbols (cadenza.data.leadsheets)."""
     from cadenza.io import SUFFIXES, read_scores
 
+    head, colon, named = source.rpartition(":")
+    if (
+        colon
+        and head
+        and not head.endswith(".json.gz")
+        and all(s.strip() in LEADSHEET_SPLITS for s in named.split(","))
+    ):
+        from cadenza.data.leadsheets import lead_sheets
+
+        if not Path(head).expanduser().exists():
+            raise OptionError(f"{source}: no such folder or file {head}")
+        tunes, skipped = lead_sheets(head, progress)
+        return Dataset([p for s in named.split(",") for p in tunes[s.strip()]][: limit or None], skipped)
     if "," in source:
         parts = [load(s.strip(), limit, progress) for s in source.split(",") if s.strip()]
         return Dataset([p for d in parts for p in d.pieces], [s for d in parts for s in d.skipped])
@@ -195,8 +211,9 @@ def _top_voice(score: Score) -> list[int]:
 
 
 def excluded_fingerprints(source: str) -> set[tuple[int, ...]]:
-    """The melody fingerprints of a data set to keep out of training: a corpus, folder or file, or
-    a four-voice grid file with its splits named after a colon (PATH.json.gz:test or :valid,test)."""
+    """The melody fingerprints of a data set to keep out of training: a corpus, folder or file; a
+    four-voice grid file with its splits named after a colon (PATH.json.gz:test or :valid,test);
+    or lead sheets' splits by tune (cadenza.data.leadsheets), as FOLDER:test (see `load`)."""
     from cadenza.data.benchmarks import SPLITS, load_satb
 
     path, _, splits = source.rpartition(":") if source.count(":") and ".json.gz:" in source else (source, "", "")

@@ -14,9 +14,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
-from cadenza.data.corpus import Piece, load
+from cadenza.data.corpus import LEADSHEET_SPLITS, Piece, load
 
-SPLITS = ("train", "valid", "test")
+SPLITS = LEADSHEET_SPLITS  # defined beside corpus.load, which reads a folder's split as FOLDER:test
 SPLIT_PERCENT = (85, 5, 10)
 LICENSES = {
     "nottingham-abc": "GPL-3.0 (the Nottingham Music Database, cleaned by Jukedeck: ../shared/data/nottingham-abc)",

@@ -436,7 +436,7 @@ def _structure_html(report: dict) -> str:
     head = "".join(f"<th>{html.escape(label)}</th>" for label in sets)
     rows = []
     for k in structure.measure_names(ref):
-        show = _fmt if k == "similarity_error" else _pct
+        show = _fmt if k in ("similarity_error", "sections") else _pct
         r = ref["measures"][k]
         cells = [f"<td>{show(r['mean'])}<br><small>real pieces: {show(r['low'])} to {show(r['high'])}</small></td>"]
         for s in sets.values():
@@ -477,6 +477,11 @@ def _structure_html(report: dict) -> str:
         if ref.get("cadences_measured")
         else " Cadence rates need the analyzer (cadenza.plan.analyze), which was not available to this run."
     )
+    if "sections" in ref["measures"]:
+        cadences += (
+            " The form rows count the analyzer's sections (music that returns marks a new one): how many, how many "
+            "return an earlier one, and how many end in a cadence."
+        )
     failed = {label: s.get("analysis_errors", 0) for label, s in {"reference": ref, **sets}.items()}
     if any(failed.values()):
         cadences += " The analyzer failed on some pieces (measured with windows of bars and without cadences; the "

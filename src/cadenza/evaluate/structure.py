@@ -31,6 +31,11 @@ Per piece:
   (a reference piece against the mean of the other reference pieces).
 - cadence rates (when an analyzer is given): the shares of the piece's phrase ends whose
   cadence is authentic, imperfect, half, plagal, deceptive or none (cadenza.plan.form.CADENCES).
+- form (when an analyzer is given), from the sections the analyzer finds (cadenza.plan.analyze:
+  music that returns marks a new section): `sections`, how many; `section_returns`, the share
+  of sections that return an earlier one (exact, varied or transposed); `section_end_cadence`,
+  the share of sections whose last phrase ends in a cadence (any but none); and
+  `section_end_authentic`, in an authentic one.
 
 Per set: each measure's mean over pieces and its 10th-90th percentile; for the reference these
 percentiles are the spread of real pieces, and every other set's mean is marked inside or
@@ -73,7 +78,12 @@ LABELS = {
     "phrase_transposed": "phrases that repeat earlier music transposed",
     "phrase_varied": f"phrases that vary earlier music (similarity >= {VARIED})",
     "similarity_error": "similarity error of the piece's curve (Museformer)",
+    "sections": "sections (the analyzer's form)",
+    "section_returns": "sections that return an earlier one (exact, varied or transposed)",
+    "section_end_cadence": "section ends with a cadence",
+    "section_end_authentic": "section ends with an authentic cadence",
 }
+FORM = ("sections", "section_returns", "section_end_cadence", "section_end_authentic")
 
 
 def _cadence_names() -> tuple[str, ...]:
@@ -160,9 +170,11 @@ def measure_piece(score: Score, analyze: Callable[[Score], Any] | None = None) -
     out: dict[str, Any] = {"bars": len(bars)}
     out.update(bar_recurrence(bars, trans, shift))
     phrases: list = []
+    plan = None
     if analyze is not None:
         try:
-            phrases = list(analyze(score).phrases)
+            analysis = analyze(score)
+            phrases, plan = list(analysis.phrases), getattr(analysis, "plan", None)
         except Exception as e:  # an analysis that fails leaves windows and no cadences, and says why
             out["analysis_error"] = f"{type(e).__name__}: {e}"
     spans = [(p.start_bar, p.end_bar - p.start_bar) for p in phrases]  # end_bar is exclusive
@@ -176,6 +188,15 @@ def measure_piece(score: Score, analyze: Callable[[Score], Any] | None = None) -
         names = _cadence_names()
         ends = [p.cadence for p in phrases]
         out["cadences"] = {c: (ends.count(c) / len(ends) if ends else math.nan) for c in names}
+    if plan is not None and plan.sections:
+        n = len(plan.sections)
+        last = [s.cadences[-1] if s.cadences else "none" for s in plan.sections]
+        out["form"] = {
+            "sections": float(n),
+            "section_returns": sum(1 for i in range(n) if plan.relation(i) != "new") / n,
+            "section_end_cadence": sum(1 for c in last if c != "none") / n,
+            "section_end_authentic": last.count("authentic") / n,
+        }
     return out
 
 
@@ -262,6 +283,9 @@ def summarize(pieces: list[dict], reference: list[dict] | None = None) -> dict:
     with_cadences = [p for p in pieces if "cadences" in p]
     for c in _cadence_names() if with_cadences else ():
         values[f"cadence_{c}"] = [p["cadences"][c] for p in with_cadences]
+    with_form = [p for p in pieces if "form" in p]
+    for k in FORM if with_form else ():
+        values[k] = [p["form"][k] for p in with_form]
     measures = {k: _stats(v) for k, v in values.items()}
     if reference is not None:
         ref_summary = summarize(reference)
@@ -305,7 +329,7 @@ def summarize(pieces: list[dict], reference: list[dict] | None = None) -> dict:
 def measure_names(summary: dict) -> list[str]:
     """The measures of a summary in report order."""
     return [k for k in (*RECURRENCE, "similarity_error") if k in summary["measures"]] + [
-        k for k in summary["measures"] if k.startswith("cadence_")
+        k for k in summary["measures"] if k.startswith("cadence_") or k in FORM
     ]
 
 

@@ -12,6 +12,9 @@ A family bundles everything one kind of model needs, in one module:
   Harmonizer, ...);
 - `describe(meta)`: (what it writes, its time grid, its validation loss) for `cadenza models`.
 
+A bundle family (leadsheet) keeps models of other families together in one folder: it has no
+network of its own, and a command that loads it gets the part it asks for (cadenza.hub.load).
+
 Adding a family adds its module and one line in FAMILIES, and touches nothing else. Family
 modules are imported only when used, so `cadenza --help` imports no torch.
 """
@@ -32,6 +35,7 @@ class Family:
     module: str  # the module that implements it
     about: str  # what its models do, for messages
     used_by: str  # the commands that use its models
+    bundle: bool = False  # models of other families kept together (train, use, describe; no network)
 
     def load(self) -> ModuleType:
         return importlib.import_module(self.module)
@@ -73,6 +77,14 @@ FAMILIES = (
         "chord symbols for a melody, beat by beat, as a lead sheet has them",
         "`cadenza chords`",
     ),
+    Family(
+        "leadsheet",
+        "leadsheet",
+        "cadenza.families.leadsheet",
+        "lead sheets: a melody model and a chords model trained on the same tunes, kept together",
+        "`cadenza generate` (a melody with chord symbols) and `cadenza chords`",
+        bundle=True,
+    ),
 )
 
 
@@ -84,9 +96,11 @@ def by_name(name: str) -> Family:
 
 
 def of_meta(meta: dict, where: str = "model") -> Family:
-    """The family of a model.json's (or a training checkpoint's) metadata, by its tokenizer kind."""
-    tokenizer = meta.get("tokenizer") if isinstance(meta, dict) else None
-    kind = tokenizer.get("kind") if isinstance(tokenizer, dict) else None
+    """The family of a model.json's (or a training checkpoint's) metadata, by its tokenizer kind
+    (or, for a bundle of models, which has no tokenizer of its own, its "kind")."""
+    meta = meta if isinstance(meta, dict) else {}
+    tokenizer = meta.get("tokenizer")
+    kind = tokenizer.get("kind") if isinstance(tokenizer, dict) else meta.get("kind")
     for f in FAMILIES:
         if f.kind == kind:
             return f

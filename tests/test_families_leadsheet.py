@@ -1,0 +1,138 @@
+"""The leadsheet family: a melody model and a chords model trained together by `cadenza train
+--family leadsheet`, kept in one folder, and used by `generate`, `chords` and `plan`."""
+
+import json
+
+import pytest
+
+from cadenza.data.corpus import _top_voice, excluded_fingerprints, load, melody_fingerprint
+from cadenza.data.leadsheets import lead_sheets
+from cadenza.errors import OptionError
+from cadenza.io import read_score
+from conftest import one_line_error, run_cli
+from test_chords_family import tune_book
+
+PARTS_TOML = """
+[melody]
+embd = 16
+layers = 1
+heads = 2
+block_size = 64
+batch_size = 4
+
+[chords]
+embd = 16
+layers = 1
+heads = 2
+block-size = 32
+batch_size = 4
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny_leadsheet(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tunes")
+    tune_book(folder / "book.abc", copies=12)
+    config = folder.parent / "parts.toml"
+    config.write_text(PARTS_TOML)
+    out = tmp_path_factory.mktemp("models") / "mytunes"
+    run_cli("train", "--family", "leadsheet", "--data", str(folder), "--out", str(out), "--steps", "4",
+            "--eval-every", "2", "--config", str(config), "--quiet", check=True)  # fmt: skip
+    return out, folder, config
+
+
+def test_training_writes_both_parts_a_plan_model_and_one_card(tiny_leadsheet):
+    out, folder, _ = tiny_leadsheet
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["kind"] == "leadsheet" and meta["parts"] == {"melody": "melody", "chords": "chords"}
+    melody = json.loads((out / "melody" / "model.json").read_text())
+    chords = json.loads((out / "chords" / "model.json").read_text())
+    # each part trained as its family does, with the shared settings and its own [table]
+    assert melody["tokenizer"]["kind"] == "voices" and melody["tokenizer"]["n_voices"] == 1
+    assert melody["train"]["steps"] == chords["train"]["steps"] == 4
+    assert melody["model"]["n_embd"] == 16 and chords["model"]["block_size"] == 32
+    assert melody["train"]["exclude"] == ""  # the user's own tunes: nothing is measured on them
+    assert (out / "melody" / "planner.json").exists()
+    assert meta["valid_loss"] == {"melody": melody["valid_loss"], "chords": chords["valid_loss"]}
+    card = (out / "card.md").read_text()
+    assert "melody/card.md" in card and "chords/card.md" in card and "--family leadsheet" in card
+
+
+def test_generate_writes_a_lead_sheet_with_the_form_and_chord_symbols(tiny_leadsheet, tmp_path):
+    out, _, _ = tiny_leadsheet
+    proc = run_cli("generate", "--model", str(out), "--form", "A2 A2 B2 A2", "--key", "D", "--meter", "4/4",
+                   "--seed", "3", "--formats", "mid,abc,musicxml", "--performer", "none",
+                   "--out", str(tmp_path / "ls"))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads((tmp_path / "ls.json").read_text())
+    assert record["model"] == "mytunes" and record["chords"] == "auto" and record["symbols"]
+    assert record["chords_model"] == f"{out}/chords" and record["plan"]["form"] == "A2 A2 B2 A2"
+    back = read_score(tmp_path / "ls.mid")
+    assert len([p for p in back.parts if p.notes and not p.is_drum]) >= 1 and back.chords
+    assert [s.label for s in back.sections] == ["A", "A", "B", "A"]
+    abc = (tmp_path / "ls.abc").read_text()
+    assert "T:mytunes · D major · seed 3" in abc and abc.count('"') >= 2 and "P:B" in abc
+    # the MusicXML holds them (a repeated strain's once, under repeat signs): read as played, all come back
+    xml = read_score(tmp_path / "ls.musicxml")
+    assert [[c.start_beats, c.text] for c in xml.chords] == record["symbols"]
+    # the same seed gives the same lead sheet
+    again = run_cli("generate", "--model", str(out), "--form", "A2 A2 B2 A2", "--key", "D", "--meter", "4/4",
+                    "--seed", "3", "--formats", "mid", "--performer", "none",
+                    "--out", str(tmp_path / "again"))  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert json.loads((tmp_path / "again.json").read_text())["symbols"] == record["symbols"]
+
+
+def test_its_parts_serve_chords_and_plan_and_given_chords(tiny_leadsheet, tmp_path):
+    out, folder, _ = tiny_leadsheet
+    chords = run_cli("chords", str(folder / "book.abc"), "--model", str(out), "--seed", "1", "--formats", "abc",
+                     "--performer", "none", "--out", str(tmp_path / "c"), "--quiet")  # fmt: skip
+    assert chords.returncode == 0, chords.stderr
+    assert json.loads((tmp_path / "c.json").read_text())["model"] == "mytunes"
+    plan = run_cli("plan", "--model", str(out), "--bars", "8", "--seed", "2")
+    assert plan.returncode == 0 and plan.stdout.startswith("form "), plan.stderr
+    given = run_cli("generate", "--model", str(out), "--chords", "G | C D7 | G", "--seed", "1", "--formats", "abc",
+                    "--performer", "none", "--out", str(tmp_path / "g"))  # fmt: skip
+    assert given.returncode == 0, given.stderr
+    assert json.loads((tmp_path / "g.json").read_text())["chords"] == "G | C D7 | G"
+
+
+def test_resume_trains_each_part_further_and_refusals_are_one_line(tiny_leadsheet, tmp_path):
+    out, folder, config = tiny_leadsheet
+    copy = tmp_path / "copy"
+    import shutil
+
+    shutil.copytree(out, copy)
+    done = run_cli("train", "--resume", "--out", str(copy))
+    assert done.returncode == 0 and "has finished its run" in done.stderr, done.stderr
+    more = run_cli("train", "--resume", "--out", str(copy), "--steps", "6", "--quiet")
+    assert more.returncode == 0, more.stderr
+    for part in ("melody", "chords"):
+        assert json.loads((copy / part / "checkpoint.json").read_text())["state"]["step"] == 6
+    one_line_error(run_cli("train", "--family", "leadsheet", "--data", str(folder), "--out", str(copy)),
+                   "already holds a model")  # fmt: skip
+    one_line_error(run_cli("train", "--family", "leadsheet", "--data", str(folder), "--out", str(tmp_path / "x"),
+                           "--layers", "2"), "--layers", "[melody] or [chords]")  # fmt: skip
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[melody]\nsteps = 9\n")
+    one_line_error(run_cli("train", "--family", "leadsheet", "--data", str(folder), "--out", str(tmp_path / "y"),
+                           "--config", str(bad)), "[melody] steps", "both parts")  # fmt: skip
+    assert not (tmp_path / "y").exists()  # a refused setting leaves nothing behind
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text("[chords]\nvoices = 2\n")
+    one_line_error(run_cli("train", "--family", "leadsheet", "--data", str(folder), "--out", str(tmp_path / "z"),
+                           "--config", str(wrong)), "--voices", "chords part")  # fmt: skip
+
+
+def test_a_lead_sheet_folders_test_split_can_be_excluded(tmp_path):
+    tune_book(tmp_path / "book.abc", copies=12)
+    splits, _ = lead_sheets(str(tmp_path))
+    assert splits["test"], "the tiny book has test tunes"
+    expected = {melody_fingerprint(_top_voice(p.score)) for p in splits["test"]}
+    assert excluded_fingerprints(f"{tmp_path}:test") == expected
+    both = excluded_fingerprints(f"{tmp_path}:valid,test")
+    assert both >= expected and len(both) >= len(expected)
+    # the same splits serve `cadenza evaluate --reference FOLDER:test`
+    assert [p.id for p in load(f"{tmp_path}:test").pieces] == [p.id for p in splits["test"]]
+    with pytest.raises(OptionError, match="no such folder"):
+        load(f"{tmp_path}/nothing:test")
