@@ -248,3 +248,38 @@ def test_quoted_words_that_are_not_chords_are_left_alone(tmp_path):
     path.write_text('X:1\nT:t\nM:4/4\nL:1/4\nK:G\n"G"GABc|"D7"d2"Fine"d2|"D.C."GABc|"Em"e4|]\n')
     score = read_score(path)
     assert [c.text for c in score.chords] == ["G", "D7", "Em"]
+
+
+def test_the_chorder_keeps_the_tunes_repeats(tmp_path):
+    """`cadenza chords` writes the score chords_for gives back: the tune as read, its chord
+    symbols replaced and its Score.repeats kept, for the writers to fold where both passes get
+    the same chords. A network that hears the tonic chord everywhere stands in for a trained one."""
+    import torch
+
+    from cadenza.compose.chord_paths import ChordTransitions
+    from cadenza.compose.chorder import Chorder
+    from cadenza.score import Key
+    from cadenza.tokenize.chord_beats import ChordBeatsTokenizer
+
+    tokenizer = ChordBeatsTokenizer()
+    tonic = tokenizer.class_of(parse_chord("G"), 7)  # in G major
+
+    class Tonic(torch.nn.Module):
+        def forward(self, x):
+            logits = torch.zeros(*x.shape[:-1], tokenizer.vocab_size)
+            logits[..., tonic] = 5.0
+            return logits
+
+    meta = {
+        "tokenizer": tokenizer.to_dict(),
+        "transitions": ChordTransitions.count([], tokenizer.vocab_size).to_dict(),
+        "model": {"block_size": 16},
+    }
+    chorder = Chorder(Tonic(), meta, tmp_path / "tonic")
+    bars = [(67, 0, 2), (71, 2, 2), (74, 4, 2), (72, 6, 2)]
+    melody = [Note(p, s + 8 * k, d) for k in range(2) for p, s, d in bars] + [Note(67, 16, 4)]
+    score = Score(parts=[Part("", 0, False, melody)], keys=[Key(0.0, 7, "major")], repeats=[Repeat(0.0, 8.0)])
+    score.chords = [parse_chord("C", 0.0)]
+    (result,) = chorder.chords_for(score, n=1, seed=1)
+    assert result.score.repeats == [Repeat(0.0, 8.0)] and result.score.parts == score.parts
+    assert [c.text for c in result.score.chords] == ["G"]  # replaced

@@ -1,8 +1,10 @@
 """cadenza.io.abc: the ABC writer. Every file is read back through cadenza's own reader (music21)
-and must give the notes (pitch, start, length per part), meters, keys and chord symbols written;
-and its text must say what a reader of ABC expects: chord symbols in quotes, K: with its mode,
-octave marks, accidentals where the bar needs them, ties over bar lines, triplets."""
+and must give the notes (pitch, start, length per part, as played), meters, keys, chord symbols
+and repeats written; and its text must say what a reader of ABC expects: chord symbols in quotes,
+K: with its mode, octave marks, accidentals where the bar needs them, ties over bar lines,
+triplets, repeat signs and first and second endings."""
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from cadenza.chords import parse_chord
 from cadenza.errors import OutputExistsError
 from cadenza.io import read_scores, write_score
 from cadenza.io.abc import abc_text, write_abc
-from cadenza.score import Key, Meter, Note, Part, Score, Tempo
+from cadenza.score import Key, Meter, Note, Part, Repeat, Score, Section, Tempo
 
 NOTTINGHAM = Path("/work/shared/data/nottingham-abc")
 
@@ -50,6 +52,7 @@ def round_trip(score: Score, path: Path) -> tuple[Score, str]:
     assert distinct(back.meters) == distinct(score.meters)
     assert back.keys == score.keys
     assert chord_items(back) == chord_items(score)
+    assert back.repeats == score.repeats
     return back, text
 
 
@@ -200,7 +203,7 @@ def test_several_parts_are_voices_with_their_names(tmp_path):
     _, text = round_trip(score, tmp_path / "two.abc")
     lines = text.splitlines()
     assert 'V:1 name="Soprano"' in lines and 'V:2 name="Bass"' in lines
-    voice_2 = "\n".join(lines[lines.index("V:2", lines.index("K:C")) :])
+    voice_2 = "\n".join(lines[lines.index('V:2 name="Bass"') + 1 :])  # the names stand on the voices' own V: lines
     assert "[C,G,]2" in voice_2 and '"' not in voice_2  # chord symbols only in the first voice
     assert "He2" in text and "H[G,,D,]2" in voice_2  # fermatas
 
@@ -270,8 +273,226 @@ def nottingham_tune(tmp_path: Path, name: str, index: int) -> Score:
 
 @pytest.mark.parametrize(("name", "index"), [("jigs.abc", 0), ("jigs.abc", 1), ("waltzes.abc", 0)])
 def test_nottingham_tunes_read_back(tmp_path, name, index):
-    """Jigs in 6/8 (the first with a pickup and a key change, both with repeats, written out as
-    played) and a waltz in 3/4 with triplets, with their chord symbols."""
+    """Jigs in 6/8 (the first with a pickup and a key change and endings of unequal length, which
+    the reader finds no simple repeat in; the second with three repeats, written with repeat
+    signs and endings) and a waltz in 3/4 with triplets, with their chord symbols."""
     score = nottingham_tune(tmp_path, name, index)
     assert score.chords and score.parts[0].notes
     round_trip(score, tmp_path / "tune.abc")
+
+
+# ---------------------------------------------------------------------------------------------
+# repeats: music played twice (Score.repeats, the notes as played), written once between repeat
+# signs, with first and second endings; cadenza's reader unfolds them again
+
+
+def passes(first, second, at: float) -> list[Note]:
+    """Notes as played: (pitch, start, length) of a first pass, then of a second `at` beats later."""
+    return notes(*first) + notes(*((p, at + s, d) for p, s, d in second))
+
+
+def folded_round_trip(score: Score, path: Path) -> tuple[Score, str]:
+    """round_trip (notes as played, meters, keys, chords, repeats), and the section labels."""
+    back, text = round_trip(score, path)
+    assert back.sections == score.sections
+    return back, text
+
+
+TUNE = [(67, 0, 1), (69, 1, 1), (71, 2, 2), (72, 4, 2), (71, 6, 2), (69, 8, 3), (67, 11, 1), (66, 12, 4)]  # 4 bars
+
+
+def repeated(ending: bool = False, **fields) -> Score:
+    """4/4 in G: four bars played twice (the second time ending on G instead of F# when
+    `ending`, a one-bar second ending), then a closing bar."""
+    second = TUNE[:-1] + [(67, 12, 4)] if ending else TUNE
+    melody = passes(TUNE, second, 16) + notes((67, 32, 4))
+    return Score(
+        parts=[Part("", notes=melody)],
+        keys=[Key(0.0, 7, "major")],
+        repeats=[Repeat(0.0, 16.0, 4.0 if ending else 0.0)],
+        **fields,
+    )
+
+
+def test_a_repeat_is_written_once_between_repeat_signs(tmp_path):
+    score = repeated()
+    back, text = folded_round_trip(score, tmp_path / "repeat.abc")
+    assert body(text) == ["|: G A B2 | c2 B2 | A3 G | F4 :|", "G4 |]"]  # 5 bars written of the 9 played
+    assert back.end_beats == 36.0 and back.repeats == [Repeat(0.0, 16.0)]
+    assert len(back.parts[0].notes) == 2 * len(TUNE) + 1
+
+
+def test_a_repeat_with_first_and_second_endings(tmp_path):
+    score = repeated(ending=True)
+    back, text = folded_round_trip(score, tmp_path / "endings.abc")
+    assert body(text) == ["|: G A B2 | c2 B2 | A3 G |[1 F4 :|", "[2 G4 || G4 |]"]
+    assert back.repeats == [Repeat(0.0, 16.0, 4.0)]
+    played = note_tuples(back.parts[0])
+    assert (66, 12.0, 4.0) in played and (67, 28.0, 4.0) in played and (66, 28.0, 4.0) not in played
+
+
+def test_chord_symbols_inside_a_repeat_are_written_once_and_read_in_both_passes(tmp_path):
+    """Chords in both passes (one starting inside a held note, which is split and tied), the first
+    and second endings under chords of their own."""
+    chords = [("G", 0), ("C", 4), ("Bm7b5", 9), ("D7", 12)]
+    second = [("G", 16), ("C", 20), ("Bm7b5", 25), ("G", 28)]
+    score = repeated(ending=True, chords=[parse_chord(c, t) for c, t in chords + second + [("G", 32)]])
+    back, text = folded_round_trip(score, tmp_path / "chords.abc")
+    assert body(text) == ['|: "G"G A B2 | "C"c2 B2 | A- "Bm7b5"A2 G |[1 "D7"F4 :|', '[2 "G"G4 || "G"G4 |]']
+    assert len(back.chords) == 9
+
+
+def jig() -> Score:
+    """A jig in 6/8 as folk tunes are written, its strains played A A B B: each with a pickup,
+    the last bar of each pass as much short of a bar (so the passes are whole bars long and
+    start after beat 0, the pickup's bar's beat 1), with chords and the section labels the
+    reader gives a P: field before each strain (on the bar line after the pickup, every time)."""
+    a = [(62, 2.5, 0.5), (67, 3, 0.5), (71, 3.5, 0.5), (74, 4, 0.5), (79, 4.5, 0.5), (74, 5, 0.5), (71, 5.5, 0.5)]
+    a += [(72, 6, 0.5), (71, 6.5, 0.5), (69, 7, 0.5), (67, 7.5, 1)]
+    b = [(74, 2.5, 0.5), (79, 3, 0.5), (78, 3.5, 0.5), (76, 4, 0.5), (74, 4.5, 0.5), (72, 5, 0.5), (71, 5.5, 0.5)]
+    b += [(72, 6, 0.5), (71, 6.5, 0.5), (69, 7, 0.5), (67, 7.5, 1)]
+    melody = passes(a, a, 6) + passes([(p, s + 12, d) for p, s, d in b], b, 18)
+    chords = [(name, at + k) for k in (0, 6, 12, 18) for name, at in (("G", 3), ("D7", 6), ("G", 7.5))]
+    return Score(
+        parts=[Part("", notes=melody)],
+        meters=[Meter(0.0, 6, 8)],
+        keys=[Key(0.0, 7, "major")],
+        chords=[parse_chord(c, t) for c, t in chords],
+        repeats=[Repeat(2.5, 8.5), Repeat(14.5, 20.5)],
+        sections=[Section(0.0, "A"), Section(9.0, "A"), Section(15.0, "B"), Section(21.0, "B")],
+    )
+
+
+def test_a_pickup_tunes_repeats_begin_with_their_pickups(tmp_path):
+    """A A B B: each strain's repeat begins with its pickup (the first at the tune's start) and
+    ends as far into its last bar; its section label stands before the repeat sign."""
+    score = jig()
+    back, text = folded_round_trip(score, tmp_path / "jig.abc")
+    assert body(text) == [
+        "P:A",
+        '|: D | "G"GBd gdB | "D7"cBA "G"G2 :|',
+        "P:B",
+        '|: d | "G"gfe dcB | "D7"cBA "G"G2 :|',
+    ]
+    assert back.repeats == [Repeat(2.5, 8.5), Repeat(14.5, 20.5)] and back.end_beats == 26.5
+
+
+def test_a_pickup_tunes_repeat_with_first_and_second_endings(tmp_path):
+    """The endings are the short last bar of each pass (as long as each other); the music after
+    the second pass goes on from inside its bar: a pickup into the next strain."""
+    a = [(62, 2.5, 0.5), (67, 3, 0.5), (71, 3.5, 0.5), (74, 4, 0.5), (79, 4.5, 0.5), (74, 5, 0.5), (71, 5.5, 0.5)]
+    first = [(72, 6, 0.5), (71, 6.5, 0.5), (69, 7, 0.5), (67, 7.5, 1)]
+    second = [(72, 12, 0.5), (74, 12.5, 0.5), (72, 13, 0.5), (71, 13.5, 1)]
+    melody = passes(a + first, a, 6) + notes(*second, (74, 14.5, 0.5), (79, 15, 1.5), (78, 16.5, 1.5))
+    score = Score(
+        parts=[Part("", notes=melody)],
+        meters=[Meter(0.0, 6, 8)],
+        keys=[Key(0.0, 7, "major")],
+        chords=[parse_chord(c, t) for c, t in (("G", 3), ("C", 6), ("G", 9), ("D7", 12), ("G", 15))],
+        repeats=[Repeat(2.5, 8.5, 2.5)],
+        sections=[Section(0.0, "A"), Section(9.0, "A"), Section(15.0, "B")],
+    )
+    _, text = folded_round_trip(score, tmp_path / "endings.abc")
+    assert body(text) == ["P:A", '|: D | "G"GBd gdB |[1 "C"cBA G2 :|[2 "D7"cdc B2 ||', "d |", "P:B", '| "G"g3 f3 |]']
+
+
+def test_a_planned_folk_tune_a_a_b_b_is_written_with_its_repeats(tmp_path):
+    """The planner's repeats (A8 A8 B8 B8 in 6/8, each with a two-bar second ending) and section
+    labels: 32 bars played, 20 written, read back as generated."""
+    from cadenza.compose import composer
+    from cadenza.plan.form import parse_form, with_options
+
+    plan = with_options(parse_form("A8 A8 B8 B8"), None, "half authentic half")
+    score = composer.load("folk").generate(key="G major", meter="6/8", seed=3, plan=plan)
+    assert len(score.repeats) == 2 and all(r.ending_beats == 6.0 for r in score.repeats)
+    back, text = folded_round_trip(score, tmp_path / "folk.abc")
+    music = " ".join(line for line in body(text) if not line.startswith("P:"))
+    assert music.count("|:") == 2 and music.count(":|") == 2 and music.count("[1 ") == music.count("[2 ") == 2
+    assert len([bar for bar in re.split(r"[|:]+\]?|\[[12]", music) if bar.strip()]) == 20
+    assert [line for line in body(text) if line.startswith("P:")] == ["P:A", "P:B"]  # each written once
+    assert back.end_beats == score.end_beats == 96.0
+
+
+def unfoldable(change: str) -> Score:
+    score = repeated(ending=True)
+    melody = score.parts[0].notes
+    if change == "notes":  # the second pass differs outside its ending
+        melody[len(TUNE) + 2] = replace(melody[len(TUNE) + 2], pitch=72)
+    elif change == "key":  # the second pass changes key
+        score.keys.append(Key(20.0, 2, "major"))
+    elif change == "tempo":
+        score.tempos.append(Tempo(24.0, 90.0))
+    elif change == "meter":
+        score.meters.append(Meter(24.0, 2, 4))
+    elif change == "section":  # a label in the second pass only
+        score.sections = [Section(20.0, "B")]
+    elif change == "chord":  # the passes hold other chords
+        score.chords = [parse_chord("G", 0), parse_chord("G", 16), parse_chord("C", 20)]
+    elif change == "not whole bars":  # a pass that ends inside a bar must be of whole bars
+        score.repeats = [Repeat(0.0, 15.0)]
+    elif change == "inside the first bar":  # a short first bar would read as a pickup
+        score.repeats = [Repeat(2.0, 10.0)]
+    elif change == "past the end":
+        score.repeats = [Repeat(8.0, 24.0)]
+    return score
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["notes", "key", "tempo", "meter", "section", "chord", "not whole bars", "inside the first bar", "past the end"],
+)
+def test_a_repeat_that_cannot_be_folded_is_written_out_as_played(tmp_path, change):
+    """As the MusicXML writer does: never lose music or a change, a label or a chord of the
+    second pass."""
+    score = unfoldable(change)
+    text = abc_text(score)
+    assert text == abc_text(replace(score, repeats=[]))
+    assert ":|" not in text and "|:" not in text and "[2" not in text
+    path = tmp_path / "out.abc"
+    write_abc(score, path)
+    (back,) = read_scores(path)
+    assert note_tuples(back.parts[0]) == note_tuples(score.parts[0]) and back.repeats == []
+
+
+def test_both_writers_fold_the_same_repeats():
+    """The same rules (cadenza.io.musicxml.passes_alike): a repeat of whole bars on bar lines
+    folds in both, one that would lose a note, a change, a label or a chord in neither."""
+    from cadenza.io.musicxml import musicxml_text
+
+    for score in (repeated(), repeated(ending=True)):
+        assert ":|" in abc_text(score) and '<repeat direction="backward"/>' in musicxml_text(score)
+    for change in ("notes", "key", "tempo", "meter", "section", "chord", "not whole bars", "past the end"):
+        assert ":|" not in abc_text(unfoldable(change))
+        assert "<repeat" not in musicxml_text(unfoldable(change))
+
+
+def test_a_repeat_too_short_for_music21_to_see_bars_is_written_out(tmp_path):
+    """music21 makes bars of an ABC tune only with two plain bar lines, and plays no repeat
+    without bars: a repeated bar and a last one are written as played (3 bars, not `|: c4 :| d4 |]`)."""
+    score = Score(parts=[Part("", notes=notes((72, 0, 4), (72, 4, 4), (74, 8, 4)))], repeats=[Repeat(0.0, 4.0)])
+    text = abc_text(score)
+    assert text == abc_text(replace(score, repeats=[])) and body(text) == ["c4 | c4 | d4 |]"]
+    (back,) = read_scores(write_abc(score, tmp_path / "short.abc"))
+    assert note_tuples(back.parts[0]) == note_tuples(score.parts[0])
+
+
+def test_voices_share_the_repeat_signs(tmp_path):
+    bass = [(43, 0, 4), (48, 4, 4), (50, 8, 4), (38, 12, 4)]
+    score = repeated()
+    score.parts.append(Part("Cello", notes=passes(bass, bass, 16) + notes((43, 32, 4))))
+    _, text = folded_round_trip(score, tmp_path / "voices.abc")
+    assert text.count("|:") == 2 and text.count(":|") == 2
+    assert 'V:2 name="Cello"\n|: G,,4 | C,4 | D,4 | D,,4 :|\nG,,4 |]\n' in text
+
+
+def test_a_note_held_over_the_repeat_sign_is_struck_again(tmp_path):
+    """As in MusicXML, a tie into the music a repeat skips is not written: the note is cut at the
+    repeat sign (and each pass begins with it struck)."""
+    held = [(66, 0, 1), *TUNE[1:-1], (66, 12, 5)]
+    melody = passes(held[:-1], held[1:-1], 16) + notes((66, 12, 5), (66, 28, 5), (67, 33, 3))
+    score = Score(parts=[Part("", notes=melody)], keys=[Key(0.0, 7, "major")], repeats=[Repeat(0.0, 16.0)])
+    path = write_abc(score, tmp_path / "held.abc")
+    assert body(path.read_text()) == ["|: F A B2 | c2 B2 | A3 G | F4 :|", "F G3 |]"]
+    (back,) = read_scores(path)
+    struck = [n for n in melody if n.duration_beats != 5] + notes((66, 12, 4), (66, 16, 1), (66, 28, 4), (66, 32, 1))
+    assert note_tuples(back.parts[0]) == note_tuples(Part("", notes=struck)) and back.repeats == score.repeats

@@ -10,19 +10,38 @@ values); a note shorter than a grid step keeps one step. What is written (one tu
   shorter than an eighth, 1/4 when it is a quarter or longer and no meter counts in eighths,
   else 1/8), Q: the first tempo in quarter notes a minute (Q:1/4=120), K: the first key as
   spelled (Key.tonic_name) with its mode (K:G, K:Em, K:Bb, K:F#m; K:C for a score without a
-  key); with several parts, a V: line for each, with its name (V:1 name="Soprano").
+  key). With several parts, each part's music follows a V: line with its name, after K:
+  (V:1 name="Soprano"): music21 makes an empty part of a V: line in the header, and cadenza's
+  reader then unfolds no repeats.
 - bars from the meters (cadenza.score.bar_starts), `|` after each and `|]` after the last,
   four to a line; the last bar is filled with rests. A pickup (cadenza.score.pickup_start)
   is a short first bar holding only what is played.
+- repeats (Score.repeats, whose notes are the music as played) written once: the first pass
+  between `|:` (at the tune's start too) and `:|`, the second pass left out but for its
+  second ending, `|: ... |[1 ... :|[2 ... ||` (`::` where one repeat ends as the next begins,
+  `|:` after a second ending). A repeat is folded by the MusicXML writer's rules
+  (cadenza.io.musicxml.passes_alike), only where nothing is lost, else written out in full,
+  as played: its second pass must be the same as its first but for the ending, in every part
+  (each note's pitch, onset, length and velocity on the grid, notes cut at the passes'
+  edges), in fermatas, chord symbols and section labels; no key, meter or tempo may change
+  after it begins and before its second ending; it may not begin before the second pass of
+  one folded before it ends, nor run past the last bar. Its passes and endings begin and end
+  on bar lines, or (which MusicXML's bars do not allow) inside bars in a repeat of whole bars:
+  a strain that opens with a pickup, as folk tunes are written (`|: D | GBd gdB | cBA G2 :|`,
+  the pickup's bar and the pass's last bar short, together a bar); not inside the first bar
+  but at its start (a short first bar reads as a pickup), and only on a half beat in a beat
+  holding a triplet. A tie into the music a repeat skips (over `:|`, into a second ending) is
+  not written: the note is struck again, as in MusicXML. A tune whose voice would hold fewer
+  than two plain bar lines is written out (music21 makes no bars of it, so plays no repeat).
 - changes of meter, key and tempo as field lines (M:3/4, K:D, Q:1/4=90; a tempo only where it
   changes on a bar line, rounded to a whole number: a performance's tempo at every beat is not
-  written), not inline fields
-  ([M:3/4]): music21, which cadenza reads ABC with, ignores inline fields and drops a field
-  line that follows a bar line. So a change on a bar line stands between two bar lines (the
-  line before it ends with `|`, the next begins with one), and a key or tempo change inside a
-  bar is a field line where it falls. Every voice has the meter and key changes; with several
-  voices and key changes, each voice after the first restates the first key (music21 would
-  carry the last key of the voice before into it).
+  written), not inline fields ([M:3/4]): music21, which cadenza reads ABC with, ignores inline
+  fields and drops a field line that follows a bar line. So a change on a bar line stands
+  between two bar lines (the line before it ends with `|` or `:|`, the next begins with `|`,
+  `|:` or `|[2`), and a key or tempo change inside a bar is a field line where it falls. Every
+  voice has the meter and key changes; with several voices and key changes, each voice after
+  the first restates the first key (music21 would carry the last key of the voice before into
+  it).
 - notes: spelled by the key and by what they do (theory.spell, as the MusicXML writer spells
   them), with octave marks (C is middle C, MIDI 60; c 72; c' 84; C, 48); lengths as multiples
   of L (c2, c/2, c3/2), each as the fewest tied note values (dotted where exact); rests `z`;
@@ -48,22 +67,25 @@ values); a note shorter than a grid step keeps one step. What is written (one tu
 - section labels (Score.sections) as P: field lines in the first part's voice, each before the
   bar its section starts on (P:A before the first bar, after K:; later ones between two bar
   lines, as changes are written); a section starting inside a bar before the next bar, one
-  inside a pickup before the first bar; of several before one bar, the last. cadenza's reader
-  reads each as a section label at the start of the bar after it (music21 itself drops them).
+  inside a pickup before the first bar; of several before one bar, the last. In a folded
+  repeat, each once (not its second pass's); one on the first bar line of a repeat that opens
+  with a pickup before its `|:`. cadenza's reader reads each as a section label at the start
+  of the bar after it, at each playing (music21 itself drops them).
 
 Not written: velocities and dynamics, Note.marks (articulations, slurs), pedals, programs and
-drum channels (a drum part is written as pitches), and repeat signs: the music is written as
-played (Score.repeats unfolded). Reading a file back with cadenza.io.read_scores gives the
-notes (pitch, start and length on the grid, per part), meters, keys, tempos, chord symbols and
-section labels written (tests/test_io_abc.py, tests/test_sections.py), but for what music21
-does not read: ties between chords (each piece comes back a chord of its own), fermatas, part
-names, the place of a key change inside a bar (read at the bar's start), a second chord symbol
-on one note.
+drum channels (a drum part is written as pitches). Reading a file back with
+cadenza.io.read_scores gives the notes as played (pitch, start and length on the grid, per
+part), meters, keys, tempos, chord symbols, section labels and repeats written (the reader
+unfolds the repeats and gives back the same Score.repeats; a repeat written out comes back as
+none) (tests/test_io_abc.py, tests/test_sections.py), but for what music21 does not read: ties
+between chords (each piece comes back a chord of its own), fermatas, part names, the place of a
+key change inside a bar (read at the bar's start), a second chord symbol on one note.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
+import re
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -72,7 +94,8 @@ from typing import Any
 
 from cadenza.chords import written_text
 from cadenza.io.files import atomic_write
-from cadenza.score import Key, Meter, Note, Part, Score, bar_starts, pickup_start
+from cadenza.io.musicxml import change_ticks, passes_alike
+from cadenza.score import Key, Meter, Note, Part, Repeat, Score, Section, bar_starts, pickup_start
 from cadenza.theory import beat_beats, key_signature_alterations, spell
 
 TICKS = 24  # per quarter note: 32nds (3), triplet 16ths (4), 16ths (6), triplet 8ths (8)
@@ -98,7 +121,8 @@ def abc_text(score: Score) -> str:
     lines = [_top_line(p.notes) for p in parts]
     end = max((e.end for line in lines for e in line), default=1)
     chord_ticks = [_tick(c.start_beats) for c in score.chords]
-    bars = _bars(score, max([end, *(t + 1 for t in chord_ticks)]))
+    music_end = max([end, *(t + 1 for t in chord_ticks)])
+    bars = _bars(score, music_end)
     first = bars[0].start
     keys = _changes([(_tick(k.start_beats), k) for k in score.keys], first)
     tempos = _changes([(_tick(t.start_beats), t) for t in score.tempos], first)
@@ -107,7 +131,6 @@ def abc_text(score: Score) -> str:
         for e in line:
             e.fermata = e.start in fermatas
 
-    labels = _labels(score, bars)
     voices = []
     for v, line in enumerate(lines):
         cuts = {t for t, _ in keys} | ({t for t, _ in tempos} | set(chord_ticks) if v == 0 else set())
@@ -122,18 +145,40 @@ def abc_text(score: Score) -> str:
     out = ["%abc-2.1", "X:1", f"T:{_field(score.title or 'Untitled')}"]
     out += [f"C:{_field(score.composer)}"] if score.composer else []
     out += [f"M:{bars[0].meter}", f"L:1/{4 * TICKS // unit}", f"Q:1/4={_number(tempo0)}"]
-    several = len(parts) > 1
-    if several:
-        names = [_field(p.name).replace('"', "'") for p in parts]
-        out += [f"V:{v + 1}" + (f' name="{name}"' if name else "") for v, name in enumerate(names)]
     out.append(f"K:{_key_name(key0)}")
-    for v, (line, cuts, chords) in enumerate(voices):
+    folds = _folds(score, bars, keys, tempos, fermatas, lines)
+    for folded in (folds, []):
+        written = _layout(bars, folded, music_end)
+        labels = _labels(score, bars, written, folded)
+        texts = [
+            _voice(line, cuts, chords, written, bars, keys, tempos if v == 0 else [], unit, labels if v == 0 else {})
+            for v, (line, cuts, chords) in enumerate(voices)
+        ]
+        if not folded or all(_regular_bar_lines(text) >= 2 for text in texts):
+            break  # else music21 makes no bars of a voice, and plays no repeat: written out as played
+    several = len(parts) > 1
+    for v, (part, text) in enumerate(zip(parts, texts)):
         if several:
-            out.append(f"V:{v + 1}")
+            name = _field(part.name).replace('"', "'")
+            out.append(f"V:{v + 1}" + (f' name="{name}"' if name else ""))
             if v and len(keys) > 1:
                 out.append(f"K:{_key_name(key0)}")
-        out += _voice(line, cuts, chords, bars, keys, tempos if v == 0 else [], unit, labels if v == 0 else {})
+        out += text
     return "\n".join(out) + "\n"
+
+
+def _regular_bar_lines(lines: list[str]) -> int:
+    """How many plain bar lines (`|`, and the voltas `[1` `[2`) a voice's lines hold: music21
+    makes bars of a voice only with two or more."""
+    tokens = []
+    for line in "\n".join(lines).splitlines():
+        if not _FIELD_LINE.match(line):
+            tokens += _BAR_LINE.findall(re.sub(r'"[^"]*"', "", line))
+    return sum(token in ("|", "[1", "[2") for token in tokens)
+
+
+_FIELD_LINE = re.compile(r"[A-Za-z]:")
+_BAR_LINE = re.compile(r"\[[12]|::|:\||\|[:\]|]?")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -212,18 +257,43 @@ def _bars(score: Score, end: int) -> list[_Bar]:
     return bars
 
 
-def _labels(score: Score, bars: list[_Bar]) -> dict[int, str]:
-    """The bar (an index in `bars`) each section label is written before: the bar its section
-    starts on, else the next (one inside a pickup: the first bar); of several, the last. A
-    section starting after the last bar begins is left out."""
+def _label_ticks(score: Score, bars: list[_Bar]) -> list[tuple[int | None, str]]:
+    """Each section label with the bar line it is read back on (a tick; None: the tune's start,
+    for a section starting at or before the first bar's start): its start, else the next bar
+    line (a reader puts a label on a bar line); of several on one bar line, the last. A section
+    starting after the last bar begins is left out."""
     starts = [bar.start for bar in bars]
-    out: dict[int, str] = {}
+    out: dict[int | None, str] = {}
     for section in sorted(score.sections, key=lambda s: s.start_beats):
         label = _field(section.label)
         tick = _tick(section.start_beats)
-        b = 0 if tick <= starts[0] else bisect_right(starts, tick - 1)
+        b = bisect_left(starts, tick)
         if label and b < len(bars):
-            out[b] = label
+            out[None if tick <= starts[0] else starts[b]] = label
+    return list(out.items())
+
+
+def _labels(score: Score, bars: list[_Bar], written: list[_Written], folds: list[_Fold]) -> dict[int, str]:
+    """The written bar (an index in `written`) each section label is written before: the bar
+    its section starts on, else the next (one inside a pickup: the first bar); of several, the
+    last. A label of a repeat's second pass is not written (its first pass's is played again),
+    and one on the first bar line of a repeat that begins inside a bar (with a pickup into it)
+    stands before the repeat sign, over the pickup."""
+    starts = [w.bar.start for w in written]
+    out: dict[int, str] = {}
+    for tick, label in _label_ticks(score, bars):
+        if tick is None:
+            out[0] = label
+            continue
+        if any(fold.end <= tick < fold.second for fold in folds):
+            continue
+        b = bisect_left(starts, tick)
+        if b == len(written) or starts[b] != tick:
+            continue
+        opening = written[b - 1].bar if b > 1 and written[b - 1].opens else None
+        if opening is not None and opening.start != opening.origin and opening.end == tick:
+            b -= 1
+        out[b] = label
     return out
 
 
@@ -294,6 +364,137 @@ def _unit(elements: list[_Element], bars: list[_Bar]) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# repeats: which bars are written, in what order, under which bar lines
+
+
+@dataclass(frozen=True)
+class _Fold:
+    """A repeat written once, in ticks: the first pass from `start` to `end`, its last `ending`
+    the first ending; the second pass from `end` to `after`, of which only the second ending
+    (from `second`) is written."""
+
+    start: int
+    end: int
+    ending: int
+
+    @property
+    def second(self) -> int:
+        return 2 * self.end - self.start - self.ending
+
+    @property
+    def after(self) -> int:
+        return 2 * self.end - self.start
+
+
+@dataclass
+class _Written:
+    """A bar as written, in the order written: a bar, or a piece of one where a repeat begins
+    or ends inside it (`bar`: its start, end, beat 1 and meter), what stands at its start (a
+    start repeat `|:`, a volta `[1` or `[2`), the bar line after it (`|`, `:|`, `||` after a
+    second ending, `|]`), and whether the bar written after it is another than the one next in
+    time (`cut`: a repeat skips what lies between; no tie is written over its end)."""
+
+    bar: _Bar
+    opens: str = ""
+    volta: str = ""
+    close: str = "|"
+    cut: bool = False
+
+
+def _folds(
+    score: Score,
+    bars: list[_Bar],
+    keys: list[tuple[int, Key]],
+    tempos: list[tuple[int, Any]],
+    fermatas: set[int],
+    lines: list[list[_Element]],
+) -> list[_Fold]:
+    """The repeats that can be written once, as the MusicXML writer folds them
+    (cadenza.io.musicxml.passes_alike: no key, meter or tempo change after the first pass
+    begins and before the second ending; the second pass, but for its ending, the same as the
+    first in every part's notes and velocities, fermatas, chord symbols and section labels), in
+    order, none overlapping one kept before it, and where ABC can write them (`_fold`). Any
+    other is written out in full, as played."""
+    if not score.repeats:
+        return []
+    first = bars[0].start
+    meters = _changes([(_tick(m.start_beats), m) for m in score.meters], first)
+    changes = change_ticks(keys, tempos, meters)
+    notes = [[(_tick(n.start_beats), _tick(n.end_beats), n.pitch, n.velocity) for n in p.notes] for p in score.parts]
+    chords = sorted(((_tick(c.start_beats), c) for c in score.chords), key=lambda c: c[0])
+    labels = _label_ticks(score, bars)
+    points = sorted(
+        {t for line in lines for e in line for t in (e.start, e.end)} | {t for t, _ in chords + keys + tempos}
+    )
+    folds: list[_Fold] = []
+    for repeat in sorted(score.repeats, key=lambda r: (r.start_beats, r.end_beats)):
+        fold = _fold(repeat, bars, points)
+        if fold is None or (folds and fold.start < folds[-1].after):
+            continue
+        pickup = bars[0].end if fold.start == first and first != bars[0].origin else first
+        sections = [(pickup if t is None else t, Section(0.0, label)) for t, label in labels]
+        if passes_alike(fold.start, fold.end, fold.ending, notes, changes, fermatas, chords, sections):
+            folds.append(fold)
+    return folds
+
+
+def _fold(repeat: Repeat, bars: list[_Bar], points: list[int]) -> _Fold | None:
+    """A repeat in ticks, None unless ABC can write it once: its passes and endings begin and
+    end on bar lines, or, a repeat of whole bars, inside bars (a pass opening with a pickup
+    into its first bar, as folk tunes are written, ends as far into its last bar); not inside
+    the first bar but at its start (a short first bar reads as a pickup), not before the first
+    bar or past the last, and on the 32nd grid, on a half beat in a beat holding a triplet
+    (`points`: the ticks where notes begin and end, and chord symbols, keys and tempos change)."""
+    start, end, ending = _tick(repeat.start_beats), _tick(repeat.end_beats), _tick(repeat.ending_beats)
+    if end <= start or not 0 <= ending < end - start:
+        return None
+    fold = _Fold(start, end, ending)
+    if start < bars[0].start or fold.after > bars[-1].end:
+        return None
+    lines = {bar.start for bar in bars if bar.start == bar.origin} | {bars[-1].end}
+    inside = [t for t in (start, end, end - ending, fold.second, fold.after) if t not in lines]
+    if not inside:
+        return fold
+    starts = [bar.start for bar in bars]
+    bar = bars[bisect_right(starts, start) - 1]
+    if (end - start) % max(1, round(bar.meter.bar_beats * TICKS)):
+        return None
+    for t in inside:
+        if bars[0].start < t < bars[0].end:
+            return None
+        beat, stop = _window(t, bars, starts)
+        triplets = any((p - beat) % 3 for p in points[bisect_right(points, beat) : bisect_left(points, stop)])
+        if (t - beat) % (TICKS // 2 if triplets else 3):  # not where a triplet may end: on a half beat
+            return None
+    return fold
+
+
+def _layout(bars: list[_Bar], folds: list[_Fold], end: int) -> list[_Written]:
+    """The bars to write, in order: every bar, cut where a repeat begins or ends inside it, but
+    the second passes the folds skip (save their second endings) and the piece of the last bar
+    after the music's `end` that a repeat ending inside it leaves, with their repeat signs,
+    voltas and bar lines."""
+    cuts = sorted({t for f in folds for t in (f.start, f.end, f.end - f.ending, f.second, f.after)})
+    pieces = []
+    for bar in bars:
+        inner = cuts[bisect_right(cuts, bar.start) : bisect_left(cuts, bar.end)]
+        for a, z in zip([bar.start, *inner], [*inner, bar.end]):
+            if not any(f.end <= a < f.second for f in folds) and (a == bar.start or a < end):
+                pieces.append(replace(bar, start=a, end=z))
+    opens = {f.start for f in folds}
+    ends = {f.end for f in folds}
+    voltas = {f.end - f.ending: "[1" for f in folds if f.ending} | {f.second: "[2" for f in folds if f.ending}
+    second_ends = {f.after for f in folds if f.ending}
+    written = []
+    for i, piece in enumerate(pieces):
+        last = i == len(pieces) - 1
+        close = ":|" if piece.end in ends else "|]" if last else "||" if piece.end in second_ends else "|"
+        cut = not last and pieces[i + 1].start != piece.end
+        written.append(_Written(piece, "|:" if piece.start in opens else "", voltas.get(piece.start, ""), close, cut))
+    return written
+
+
+# ---------------------------------------------------------------------------------------------
 # spelling
 
 
@@ -353,37 +554,47 @@ def _voice(
     line: list[_Element],
     cuts: set[int],
     chords: list[tuple[int, Any]],
+    written: list[_Written],
     bars: list[_Bar],
     keys: list[tuple[int, Key]],
     tempos: list[tuple[int, Any]],
     unit: int,
     labels: dict[int, str] | None = None,
 ) -> list[str]:
-    """The lines of one voice: its bars, four to a line, with field lines for changes and
-    section labels (`labels`: bar index -> label)."""
+    """The lines of one voice: its bars as written (`written`: with the repeats folded; `bars`:
+    every bar, in time), four to a line, with field lines for changes and section labels
+    (`labels`: index in `written` -> label)."""
     labels = labels or {}
     starts = [e.start for e in line]
     changes: dict[int, list[str]] = {}
-    for tick, k in keys[1:] if keys and keys[0][0] <= bars[0].start else keys:
+    first = written[0].bar.start
+    for tick, k in keys[1:] if keys and keys[0][0] <= first else keys:
         changes.setdefault(tick, []).append(f"K:{_key_name(k)}")
     bar_lines = {bar.start for bar in bars}
-    for tick, t in tempos[1:] if tempos and tempos[0][0] <= bars[0].start else tempos:
+    for tick, t in tempos[1:] if tempos and tempos[0][0] <= first else tempos:
         if tick in bar_lines:  # a performance's tempo at every beat is not a lead sheet's: bar lines only
             changes.setdefault(tick, []).append(f"Q:1/4={_number(round(t.bpm))}")
     out: list[str] = [f"P:{labels[0]}"] if 0 in labels else []  # before the first bar: no bar line before it
-    text, count = "", 0
-    for b, bar in enumerate(bars):
+    text, count = written[0].opens, 0
+    for b, w in enumerate(written):
+        bar = w.bar
         fields = [f"P:{labels[b]}"] if b and b in labels else []
         fields += (
-            [f"M:{bar.meter}"] if b and (bar.meter.numerator, bar.meter.denominator) != _meter(bars[b - 1]) else []
+            [f"M:{bar.meter}"]
+            if b and (bar.meter.numerator, bar.meter.denominator) != _meter(written[b - 1].bar)
+            else []
         )
         fields += changes.get(bar.start, []) if b else []
         if fields:
             out += [text, *fields] if text else fields
-            text, count = "|", 0
-        elif count == BARS_PER_LINE:
-            out.append(text)
-            text, count = "", 0
+            text, count = w.opens or "|", 0
+        else:
+            if b and w.opens:  # the bar line before a repeat is its start repeat sign
+                close = written[b - 1].close
+                text = text[: len(text) - len(close)] + _OPENING[close]
+            if count == BARS_PER_LINE:
+                out.append(text)
+                text, count = "", 0
         pieces = []
         for e in line[max(bisect_right(starts, bar.start) - 1, 0) :]:
             if e.start >= bar.end:
@@ -392,23 +603,32 @@ def _voice(
                 pieces.append(e)
         early = [(bar.start, c) for t, c in chords if t < bar.start][-1:] if b == 0 else []
         here = early + [(t, c) for t, c in chords if bar.start <= t < bar.end]
-        tokens = _tokens(pieces, bar, {t for t in cuts if bar.start < t < bar.end}, here)
+        tokens = _tokens(pieces, bar, {t for t in cuts if bar.start < t < bar.end}, here, tie_over=not w.cut)
         inside = sorted((t, f) for t, f in changes.items() if bar.start < t < bar.end)
         body = _bar_text(tokens, bar, keys, unit, inside)
-        text += (" " if text else "") + body + (" |]" if b == len(bars) - 1 else " |")
+        if w.volta:  # right after the bar line before it: |[1 ... :|[2
+            text += w.volta + " " + body
+        else:
+            text += (" " if text else "") + body
+        text += " " + w.close
         count += 1
     out.append(text)
     return out
+
+
+_OPENING = {"|": "|:", ":|": "::", "||": "|:"}  # a bar line, and it as the start of a repeat
 
 
 def _meter(bar: _Bar) -> tuple[int, int]:
     return bar.meter.numerator, bar.meter.denominator
 
 
-def _tokens(pieces: list[_Element], bar: _Bar, cuts: set[int], chords: list[tuple[int, Any]]) -> list[_Token]:
+def _tokens(
+    pieces: list[_Element], bar: _Bar, cuts: set[int], chords: list[tuple[int, Any]], tie_over: bool = True
+) -> list[_Token]:
     """The bar's notes and rests as written tokens: rests filling the gaps, everything cut at
     the cuts (chord symbols, key and tempo changes) and at the edges of triplets, then into
-    note values (tied)."""
+    note values (tied; over the bar's end only with `tie_over`)."""
     filled: list[tuple[int, int, _Element | None]] = []
     at = bar.start
     for e in pieces:
@@ -435,7 +655,7 @@ def _tokens(pieces: list[_Element], bar: _Bar, cuts: set[int], chords: list[tupl
             start = p
             for value in _split(written):
                 ticks = value * 2 // 3 if triplet else value
-                tied = element is not None and start + ticks < element.end
+                tied = element is not None and start + ticks < element.end and (tie_over or start + ticks < bar.end)
                 tokens.append(_Token(start, value, element, tied=tied))
                 start += ticks
     for g0, g1 in groups:

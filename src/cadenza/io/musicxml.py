@@ -53,14 +53,14 @@ a note shorter than the grid keeps one step):
   it under <ending number="2"> (start ... discontinue: open at its end). Bars are numbered as
   written (1, 2, 3 ... on the page; 0 for a pickup). A tie whose other note lies in the music
   left out (over a backward repeat, into a second ending) is dropped: the note is struck again.
-  A repeat is folded only where nothing is lost, else written out in full, as played: its
-  passes and endings must lie on bar lines (not begin with a pickup bar, not run past the
-  last bar), its second pass must equal its first but for the ending, in every part (each
-  note's pitch, grid onset, length and velocity, notes cut at the passes' edges) and in
-  fermatas, no key, meter or tempo may change after its first bar and before its second
-  ending, and it may not begin before the second pass of one folded before it ends; its
-  passes must hold the same chord symbols and section labels, at the same places. A Score
-  without repeats is written as before, byte for byte.
+  A repeat is folded only where nothing is lost (`passes_alike`, which cadenza.io.abc folds by
+  too), else written out in full, as played: its passes and endings must lie on bar lines (not
+  begin with a pickup bar, not run past the last bar), its second pass must equal its first
+  but for the ending, in every part (each note's pitch, grid onset, length and velocity, notes
+  cut at the passes' edges) and in fermatas, no key, meter or tempo may change after its first
+  bar and before its second ending, and it may not begin before the second pass of one folded
+  before it ends; its passes must hold the same chord symbols and section labels, at the same
+  places. A Score without repeats is written as before, byte for byte.
 
 Reading a file back with cadenza.io.read_score gives the notes (pitch, grid start and length
 per part), meters, keys and tempos written (tests/test_musicxml_writer.py), and section labels on
@@ -383,11 +383,7 @@ def _folds(
     at_bar = {bar.start: i for i, bar in enumerate(bars) if bar.start == bar.origin}
     at_bar[bars[-1].end] = len(bars)
     meters = _changes([(_grid(m.start_beats), m) for m in score.meters])
-    changes = sorted(
-        _change_ticks(keys, lambda k: (k, k.tonic_name))
-        + _change_ticks(tempos, lambda t: t.bpm)
-        + _change_ticks(meters, lambda m: (m.numerator, m.denominator))
-    )
+    changes = change_ticks(keys, tempos, meters)
     notes = [[(_grid(n.start_beats), _grid(n.end_beats), n.pitch, n.velocity) for n in p.notes] for p in parts]
     folds: list[_Fold] = []
     for repeat in sorted(score.repeats, key=lambda r: (r.start_beats, r.end_beats)):
@@ -395,24 +391,46 @@ def _folds(
         if fold is None or (folds and fold.start < folds[-1].after):
             continue
         start, end = bars[fold.start].start, bars[fold.end].start
-        length, ending = end - start, bars[fold.end].start - bars[fold.ending].start
-        if any(start < tick < end + length - ending for tick in changes):
-            continue
-        if {t - start for t in fermatas if start <= t < end - ending} != {
-            t - end for t in fermatas if end <= t < end + length - ending
-        }:
-            continue
-        if {(t - start, replace(c, start_beats=0.0)) for t, c in chords if start <= t < end - ending} != {
-            (t - end, replace(c, start_beats=0.0)) for t, c in chords if end <= t < end + length - ending
-        }:
-            continue
-        if {(t - start, s.label) for t, s in sections if start <= t < end - ending} != {
-            (t - end, s.label) for t, s in sections if end <= t < end + length - ending
-        }:
-            continue
-        if all(_window(part, start, end - ending) == _window(part, end, end + length - ending) for part in notes):
+        ending = bars[fold.end].start - bars[fold.ending].start
+        if passes_alike(start, end, ending, notes, changes, fermatas, chords, sections):
             folds.append(fold)
     return folds
+
+
+def passes_alike(
+    start: int,
+    end: int,
+    ending: int,
+    notes: Sequence[list[tuple[int, int, int, int]]],
+    changes: Sequence[int],
+    fermatas: set[int],
+    chords: Sequence[tuple[int, ChordSymbol]] = (),
+    sections: Sequence[tuple[int, Section]] = (),
+) -> bool:
+    """Whether a repeat can be written once without losing anything, on any grid of ticks (the
+    MusicXML and the ABC writer both fold by it): its first pass from `start` to `end`, its
+    second from `end` on, as long, their last `ending` ticks the first and second endings. No
+    key, meter or tempo may change (`changes`, see `change_ticks`) after the first pass begins
+    and before the second ending, and the second pass, but for its ending, must be the same as
+    the first in every part (`notes`: per part, (start, end, pitch, velocity) of every note:
+    each note's pitch, length and velocity, notes cut at the passes' edges) and in fermatas,
+    chord symbols and section labels (by tick)."""
+    length = end - start
+    if any(start < tick < end + length - ending for tick in changes):
+        return False
+    if {t - start for t in fermatas if start <= t < end - ending} != {
+        t - end for t in fermatas if end <= t < end + length - ending
+    }:
+        return False
+    if {(t - start, replace(c, start_beats=0.0)) for t, c in chords if start <= t < end - ending} != {
+        (t - end, replace(c, start_beats=0.0)) for t, c in chords if end <= t < end + length - ending
+    }:
+        return False
+    if {(t - start, s.label) for t, s in sections if start <= t < end - ending} != {
+        (t - end, s.label) for t, s in sections if end <= t < end + length - ending
+    }:
+        return False
+    return all(_window(part, start, end - ending) == _window(part, end, end + length - ending) for part in notes)
 
 
 def _fold(repeat: Repeat, at_bar: dict[int, int]) -> _Fold | None:
@@ -425,6 +443,18 @@ def _fold(repeat: Repeat, at_bar: dict[int, int]) -> _Fold | None:
     if any(tick not in at_bar for tick in ticks):
         return None
     return _Fold(*(at_bar[tick] for tick in ticks))
+
+
+def change_ticks(
+    keys: list[tuple[int, Any]], tempos: list[tuple[int, Any]], meters: list[tuple[int, Any]]
+) -> list[int]:
+    """The ticks where the key, tempo or meter in effect changes, from each one's changes by
+    tick (the first being what is in effect from the start), for `passes_alike`."""
+    return sorted(
+        _change_ticks(keys, lambda k: (k, k.tonic_name))
+        + _change_ticks(tempos, lambda t: t.bpm)
+        + _change_ticks(meters, lambda m: (m.numerator, m.denominator))
+    )
 
 
 def _change_ticks(changes: list[tuple[int, Any]], value) -> list[int]:
