@@ -496,3 +496,15 @@ def test_a_note_held_over_the_repeat_sign_is_struck_again(tmp_path):
     (back,) = read_scores(path)
     struck = [n for n in melody if n.duration_beats != 5] + notes((66, 12, 4), (66, 16, 1), (66, 28, 4), (66, 32, 1))
     assert note_tuples(back.parts[0]) == note_tuples(Part("", notes=struck)) and back.repeats == score.repeats
+
+
+def test_a_tune_without_l_gets_the_default_unit_not_the_one_of_the_tune_before(tmp_path):
+    # music21 carries one tune's L: on to the next tunes of a book that have none
+    book = tmp_path / "book.abc"
+    book.write_text("X:1\nT:slow\nM:3/4\nL:1/4\nK:G\nGAB|d3|]\n\nX:2\nT:jig\nM:6/8\nK:D\nDFA dAF|D3 D3|]\n\n"
+                    "X:3\nT:reel in 2/4\nM:2/4\nK:D\nDEFG ABcd|d8|]\n")  # fmt: skip
+    slow, jig, reel = read_scores(book)
+    assert [n.duration_beats for n in slow.parts[0].notes[:3]] == [1.0, 1.0, 1.0]
+    assert [n.duration_beats for n in jig.parts[0].notes[:3]] == [0.5, 0.5, 0.5]  # eighths, the 6/8 default
+    assert [n.duration_beats for n in reel.parts[0].notes[:4]] == [0.25] * 4  # under 3/4: sixteenths
+    assert [(m.numerator, m.denominator) for m in jig.meters] == [(6, 8)]

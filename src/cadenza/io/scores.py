@@ -117,7 +117,7 @@ def _music21_pieces(path: Path) -> tuple[list, str, bytes, dict[str, str]]:
     abc, chord_texts = None, dict[str, str]()
     if fmt == "abc":
         _check_abc(path, _text(data))
-        abc, chord_texts = _abc_chords(path, _abc_fermatas(_text(data)))
+        abc, chord_texts = _abc_chords(path, _abc_unit_lengths(_abc_fermatas(_text(data))))
     with quiet(), _abc_shortcuts(fmt == "abc"):
         try:
             if abc is not None and abc != _text(data):  # music21 reads the text we mended
@@ -232,6 +232,37 @@ def _text(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return data.decode("latin-1")
+
+
+def _abc_unit_lengths(text: str) -> str:
+    """ABC with an L: field in every tune's header that has none: the default ABC 2.1 gives it
+    (1/16 under a meter shorter than 3/4, else 1/8). music21 reading a tune book carries one
+    tune's L: on to the later tunes that have none (a 1/4 in the Nottingham jigs at X:168 would
+    double every note after it)."""
+    lines = text.split("\n")
+    out: list[str] = []
+    in_header, has_unit, meter = False, False, None
+    for line in lines:
+        field = re.match(r"\s*([A-Za-z]):(.*)", line)
+        if field and field[1] == "X":
+            in_header, has_unit, meter = True, False, None
+        elif field and in_header and field[1] == "L":
+            has_unit = True
+        elif field and in_header and field[1] == "M":
+            meter = field[2].split("%")[0].strip()
+        elif field and in_header and field[1] == "K":
+            if not has_unit:
+                out.append(f"L:{_default_unit(meter)}")
+            in_header = False
+        out.append(line)
+    return "\n".join(out)
+
+
+def _default_unit(meter: str | None) -> str:
+    """ABC 2.1's unit note length for a tune with no L: field: 1/16 when its meter (as M: gives
+    it) is below 3/4, else 1/8 (also for free meter and for C and C|)."""
+    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", meter or "")
+    return "1/16" if m and int(m[2]) and int(m[1]) / int(m[2]) < 0.75 else "1/8"
 
 
 def _abc_fermatas(text: str) -> str:
