@@ -6,11 +6,13 @@ channel 10) and MusicXML, the same seed giving the same bytes."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from statistics import median
 
 import pytest
 
-from cadenza.arrange import BUILTIN_STYLES, arrange, load_style
+from cadenza.arrange import BUILTIN_STYLES, UNDER_MELODY, arrange, load_style
 from cadenza.arrange.styles import parse_style
 from cadenza.chords import parse_chord, pitch_classes
 from cadenza.errors import MusicError, OptionError
@@ -67,10 +69,11 @@ def tones(c) -> set[int]:
     return set(pitch_classes(c)) | ({c.bass} if c.bass is not None else set())
 
 
+PATTERN_STYLES = [s for s in BUILTIN_STYLES if not load_style(s).accompaniment]  # pop's chord part is a model's
 ALL_CHORDS = lead_sheet(chords=("C", "Am7", "Dm", "G7", "C/E", "F", "G", "C"), per_bar=2)
 
 
-@pytest.mark.parametrize("name", BUILTIN_STYLES)
+@pytest.mark.parametrize("name", PATTERN_STYLES)
 def test_every_built_in_style_loads_with_patterns_for_common_meters(name):
     style = load_style(name)
     assert style.name == name and style.description
@@ -92,7 +95,7 @@ def test_a_waltz_plays_bass_on_one_and_chords_on_two_and_three():
     assert all(not p.is_drum for p in arranged.parts)
 
 
-@pytest.mark.parametrize("name", BUILTIN_STYLES)
+@pytest.mark.parametrize("name", PATTERN_STYLES)
 def test_bass_and_chord_notes_are_tones_of_the_chord_in_force(name):
     arranged = arrange(ALL_CHORDS, load_style(name), seed=1, drums=True)
     style = load_style(name)
@@ -132,7 +135,7 @@ def test_the_arrangement_keeps_the_melody_chords_and_form():
 
 
 def test_parts_are_named_after_their_instruments_with_the_styles_programs():
-    for name in BUILTIN_STYLES:
+    for name in PATTERN_STYLES:
         style = load_style(name)
         arranged = arrange(ALL_CHORDS, style, seed=0, drums=False)
         assert [(p.name, p.program, p.is_drum) for p in arranged.parts] == [
@@ -302,8 +305,7 @@ def test_a_bad_style_file_is_one_error_naming_the_file_and_key(tmp_path, text, w
 
 
 def test_unknown_and_learned_styles_and_a_missing_file_are_refused():
-    with pytest.raises(OptionError, match="not yet available.*folk, waltz, march, ballad, jazz-swing"):
-        load_style("pop")
+    assert load_style("pop").accompaniment == "pop"  # a learned chord part (models/pop)
     with pytest.raises(OptionError, match="unknown style 'polka'.*folk"):
         load_style("polka")
     assert load_style("Waltz").name == load_style("waltz").name  # a name in any case
@@ -332,8 +334,30 @@ def test_cli_refuses_a_bad_style_file_in_one_line(tmp_path):
     one_line_error(run_cli("arrange", str(tune), "--style", str(bad), "--out", str(tmp_path / "o")), str(bad), "what")
 
 
-def test_cli_refuses_pop_naming_the_built_in_styles():
-    one_line_error(run_cli("arrange", "any.abc", "--style", "pop"), "not yet available", "waltz", "jazz-swing")
+def test_a_style_whose_chord_part_is_a_model_plays_the_notes_it_is_given():
+    score = lead_sheet()
+    style = replace(load_style("pop"), accompaniment="some-model")
+    with pytest.raises(ValueError, match="pass its notes"):
+        arrange(score, style)
+    given = [Note(48, 0.0, 2.0, 70), Note(64, 0.0, 1.0, 60), Note(67, 1.0, 1.0, 60), Note(43, 4.0, 4.0, 70)]
+    out = arrange(score, style, seed=1, drums=True, accompaniment=given)
+    names = [p.name for p in out.parts]
+    assert names == ["Melody", "Piano", "Drums"]  # no Bass: the model's left hand is the bass
+    piano = out.parts[1].notes
+    assert [(n.pitch, n.start_beats, n.duration_beats) for n in piano] == [
+        (n.pitch, n.start_beats, n.duration_beats) for n in sorted(given, key=lambda n: (n.start_beats, n.pitch))
+    ]
+    top = median(n.velocity for n in out.parts[0].notes) - UNDER_MELODY
+    assert all(n.velocity <= top for n in piano)  # still under the melody
+
+
+def test_cli_refuses_a_style_naming_a_model_that_is_not_there(tmp_path):
+    style = tmp_path / "mine.toml"
+    style.write_text('accompaniment = "no-such-model"\n[patterns.any]\ndrums = []\n')
+    tune = tmp_path / "tune.abc"
+    tune.write_text('X:1\nT:t\nM:3/4\nL:1/4\nK:G\n"G"GAB|"D"A3|\n')
+    proc = run_cli("arrange", str(tune), "--style", str(style), "--out", str(tmp_path / "o"))
+    one_line_error(proc, "no model named 'no-such-model'")
 
 
 def test_cli_refuses_a_melody_without_chords_suggesting_cadenza_chords(tmp_path):

@@ -15,7 +15,15 @@ def one_line(error: pytest.ExceptionInfo) -> str:
 
 
 def test_families_are_found_by_name_and_by_kind():
-    assert [f.name for f in FAMILIES] == ["voices", "orderless", "benchmark", "performer", "chords", "leadsheet"]
+    assert [f.name for f in FAMILIES] == [
+        "voices",
+        "orderless",
+        "benchmark",
+        "performer",
+        "chords",
+        "accompaniment",
+        "leadsheet",
+    ]
     for f in FAMILIES:
         assert by_name(f.name) is f
         assert of_meta({"tokenizer": {"kind": f.kind, "whatever": 1}}) is f
@@ -28,7 +36,7 @@ def test_an_unknown_family_name_is_one_line_naming_the_families():
     with pytest.raises(OptionError) as error:
         by_name("Voices")  # names are exact
     assert one_line(error) == (
-        "unknown family 'Voices'; families: voices, orderless, benchmark, performer, chords, leadsheet"
+        "unknown family 'Voices'; families: voices, orderless, benchmark, performer, chords, accompaniment, leadsheet"
     )
 
 
@@ -58,7 +66,7 @@ def test_an_unknown_family_name_is_one_line_naming_the_families():
 def test_an_unknown_kind_is_one_line_naming_the_file_and_the_known_kinds(meta, kind):
     with pytest.raises(OptionError) as error:
         of_meta(meta, "somewhere/model.json")
-    known = "voices, cells, pianoroll, performance, chords, leadsheet"
+    known = "voices, cells, pianoroll, performance, chords, accompaniment, leadsheet"
     assert one_line(error) == f"somewhere/model.json: unknown model kind {kind} (known: {known})"
     with pytest.raises(OptionError, match="^model: unknown model kind"):
         build_network(meta)

@@ -40,6 +40,9 @@ what the accompaniment plays in each bar; these rules fit them to the tune:
   pass's accompaniment is the first's (so the MusicXML still writes the repeat once).
 - Loudness. The styles' velocities are for a melody played at 80: they scale with the
   melody's median velocity, and the bass and chords stay at least 8 under it.
+- A learned accompaniment. A style may name a model (`accompaniment = "pop"`) whose notes are
+  the chord part, its own bass included; its drums still come from the patterns, and the rules
+  of loudness and repeats hold for it as for a pattern's part.
 - Chance. Only where a style asks for variation (a list of `what`, a `chance`, drum `fills`)
   is anything drawn, with random.Random(seed): the same seed gives the same arrangement.
 """
@@ -104,14 +107,21 @@ def _same(c: ChordSymbol) -> tuple:
     return (c.root, c.kind, c.bass, c.alterations)
 
 
-def arrange(score: Score, style: Style, seed: int = 0, drums: bool | None = None) -> Score:
+def arrange(
+    score: Score, style: Style, seed: int = 0, drums: bool | None = None, accompaniment: list[Note] | None = None
+) -> Score:
     """The lead sheet `score` arranged in `style` (see the module docstring); drums None plays
-    them as the style says. Raises MusicError for a score without a melody or chord symbols."""
+    them as the style says. `accompaniment`: the chord part's notes, bass included, where the
+    style's chord part is a model's (Style.accompaniment; the caller plays the model:
+    cadenza.compose.accompanist); the patterns' bass and chords are then not played. Raises
+    MusicError for a score without a melody or chord symbols."""
     melody = next((p for p in score.parts if p.notes and not p.is_drum), None)
     if melody is None:
         raise MusicError("no melody to arrange: no part has pitched notes")
     if not score.chords:
         raise MusicError(NO_CHORDS)
+    if style.accompaniment and accompaniment is None:
+        raise ValueError(f"style {style.name} plays model {style.accompaniment}'s accompaniment: pass its notes")
     play_drums = style.drums if drums is None else drums
     rng = random.Random(seed)
     tune = sorted(melody.notes, key=lambda n: (n.start_beats, n.pitch))
@@ -172,7 +182,9 @@ def arrange(score: Score, style: Style, seed: int = 0, drums: bool | None = None
 
     keys = sorted(score.keys, key=lambda k: k.start_beats)
     bass_notes = _realize_bass(bass, harmony, keys, style.bass_register)
-    chord_notes = _realize_chords(chords, harmony, style.chords_register, tune)
+    chord_notes = _realize_chords(chords, harmony, style.chords_register, tune) if accompaniment is None else []
+    if accompaniment is not None:
+        bass_notes, chord_notes = [], sorted(accompaniment, key=lambda n: (n.start_beats, n.pitch))
     kit_notes = [Note(int(s.what), s.start, s.end - s.start, s.vel) for s in kit]
     voices = [bass_notes, chord_notes, kit_notes]
     voices = _repeat_as_before(voices, score, harmony, starts, begin, last_onset)

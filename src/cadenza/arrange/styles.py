@@ -8,6 +8,8 @@ A style file holds (every key but `patterns` may be left out; see styles/*.toml 
     swing = 1.0                        # long:short of off-beat eighths (2.0: triplet swing; 1.0 straight)
     drums = false                      # whether the drums play unless --drums/--no-drums says
     fill_every = 8                     # every how many bars the drums play one of a pattern's `fills`
+    accompaniment = "pop"              # a model (name or folder) that plays the chord part, bass
+                                       # included, instead of the patterns' bass and chords (pop.toml)
 
     [instruments]                      # General MIDI programs (0-127)
     melody = 40
@@ -60,8 +62,7 @@ from typing import Any
 
 from cadenza.errors import MusicError, OptionError
 
-BUILTIN_STYLES = ("folk", "waltz", "march", "ballad", "jazz-swing")
-LEARNED_STYLES = ("pop",)  # to come as learned models, not style files
+BUILTIN_STYLES = ("folk", "waltz", "march", "ballad", "jazz-swing", "pop")
 STYLES_DIR = Path(__file__).resolve().parent / "styles"
 
 BASS_TONES = ("root", "third", "fifth", "seventh", "octave", "approach", "step")
@@ -116,7 +117,17 @@ RESERVED_NAMES = ("Melody", "Bass", "Drums", "Chords")  # "Chords" is the MIDI c
 DEFAULT_CHORDS_REGISTER = (48, 72)  # C3-C5
 DEFAULT_BASS_REGISTER = (28, 43)  # E1-G2
 
-_TOP_KEYS = ("name", "description", "tempo", "swing", "drums", "fill_every", "instruments", "patterns")
+_TOP_KEYS = (
+    "name",
+    "description",
+    "tempo",
+    "swing",
+    "drums",
+    "fill_every",
+    "accompaniment",
+    "instruments",
+    "patterns",
+)
 _INSTRUMENT_KEYS = ("melody", "bass", "chords", "chords_name", "chords_register", "bass_register")
 _PATTERN_KEYS = ("bass", "chords", "drums", "fills")
 _EVENT_KEYS = {
@@ -164,6 +175,7 @@ class Style:
     chords_register: tuple[int, int] = DEFAULT_CHORDS_REGISTER
     bass_register: tuple[int, int] = DEFAULT_BASS_REGISTER
     patterns: dict[str, Pattern] = field(default_factory=dict)
+    accompaniment: str = ""  # an accompaniment model (name or folder) that plays the chord part and the bass
 
     def pattern_for(self, numerator: int, denominator: int) -> tuple[Pattern, float | None]:
         """The pattern a bar of numerator/denominator plays (see the module docstring for the
@@ -198,15 +210,10 @@ def style_names() -> str:
 
 def load_style(spec: str) -> Style:
     """A built-in style by name (BUILTIN_STYLES), or a style file (a path, or a name ending in
-    .toml). Raises OptionError for a learned style not yet available, an unknown name, or a
-    bad file (naming the file and the key). Names are read in any case (Waltz is waltz)."""
+    .toml). Raises OptionError for an unknown name or a bad file (naming the file and the key).
+    Names are read in any case (Waltz is waltz)."""
     if spec.lower() in BUILTIN_STYLES and not Path(spec).expanduser().is_file():
         return read_style(STYLES_DIR / f"{spec.lower()}.toml")
-    if spec.lower() in LEARNED_STYLES:
-        raise OptionError(
-            f"--style {spec} is not yet available (it will be a learned model); built-in styles: {style_names()}, "
-            "or give a style file (.toml)"
-        )
     path = Path(spec).expanduser()
     if spec.lower().endswith(".toml") or path.is_file() or "/" in spec:
         return read_style(path)
@@ -255,6 +262,9 @@ def parse_style(data: dict, source: str, default_name: str = "") -> Style:
     fill_every = data.get("fill_every", 8)
     if not (isinstance(fill_every, int) and not isinstance(fill_every, bool) and fill_every >= 1):
         raise bad("fill_every", f"{fill_every!r} is not a number of bars (1 or more)")
+    accompaniment = data.get("accompaniment", "")
+    if not isinstance(accompaniment, str):
+        raise bad("accompaniment", f"{accompaniment!r} is not a model's name or folder")
 
     instruments = data.get("instruments", {})
     if not isinstance(instruments, dict):
@@ -299,6 +309,7 @@ def parse_style(data: dict, source: str, default_name: str = "") -> Style:
         chords_register=chords_register or DEFAULT_CHORDS_REGISTER,
         bass_register=bass_register or DEFAULT_BASS_REGISTER,
         patterns=parsed,
+        accompaniment=accompaniment.strip(),
     )
 
 

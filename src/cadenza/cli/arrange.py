@@ -31,8 +31,8 @@ def arrange(
     ),
     style: str = typer.Option(
         "folk",
-        help="folk, waltz, march, ballad, jazz-swing, or a style file of your own (.toml; see the built-in ones in "
-        "cadenza/arrange/styles/)",
+        help="folk, waltz, march, ballad, jazz-swing, pop (a piano part played by a model learned from POP909), or a "
+        "style file of your own (.toml; see the built-in ones in cadenza/arrange/styles/)",
     ),
     drums: Optional[bool] = typer.Option(
         None, "--drums/--no-drums", help="play the style's drums, or not [default: as the style says]"
@@ -81,8 +81,15 @@ def arrange(
     seed = pick_seed(seed)
     stems = output_stems(out, lambda i: f"{leadsheet.stem}-{chosen.name}-seed{seed + i}", 1)
     check_outputs(stems, fmts, force, performing(performer, expressiveness, seed))
+    accompaniment = None
     with about_file(leadsheet):
-        arranged = arrange_score(score, chosen, seed=seed, drums=drums)
+        if chosen.accompaniment:  # the chord part is a model's (pop)
+            from cadenza import hub
+
+            accompanist = hub.load(chosen.accompaniment, expect="accompaniment")
+            if score.chords:  # without chord symbols, arrange says so in its own words
+                accompaniment = accompanist.accompany(score, seed=seed)
+        arranged = arrange_score(score, chosen, seed=seed, drums=drums, accompaniment=accompaniment)
     if not quiet:
         pitched = [p for p in score.parts if p.notes and not p.is_drum]
         if len(pitched) > 1:
@@ -98,6 +105,7 @@ def arrange(
         "tune_number": tune_number,
         "style": chosen.name,
         "style_file": chosen.source,
+        **({"accompaniment_model": chosen.accompaniment} if chosen.accompaniment else {}),
         "drums": any(p.is_drum for p in arranged.parts),
         "seed": seed,
         "tempo_hint": chosen.tempo,

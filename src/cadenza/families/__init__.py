@@ -78,6 +78,13 @@ FAMILIES = (
         "`cadenza chords`",
     ),
     Family(
+        "accompaniment",
+        "accompaniment",
+        "cadenza.families.accompaniment",
+        "an accompaniment (a piano part) for a melody with chord symbols, learned from real arrangements",
+        "`cadenza arrange --style pop`",
+    ),
+    Family(
         "leadsheet",
         "leadsheet",
         "cadenza.families.leadsheet",

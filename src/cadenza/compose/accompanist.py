@@ -1,0 +1,63 @@
+"""An accompaniment model in use: a lead sheet's melody and chord symbols in, the notes of an
+accompaniment out (cadenza.families.accompaniment; `cadenza arrange --style pop`).
+
+    Accompanist(model, meta, directory).accompany(score, seed) -> [Note]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from cadenza.errors import MusicError
+from cadenza.score import Note, Score
+from cadenza.tokenize.accompaniment import N_PITCHES, STEPS_PER_BEAT, decode, encode
+
+
+class Accompanist:
+    def __init__(self, model, meta: dict, directory: Path):
+        self.model = model.eval()
+        self.meta = meta
+        self.directory = directory
+        self.name = directory.name
+        self.block = int(meta["model"]["block_size"])
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        """(T, N_PITCHES, 3) P(silent, onset, held) per step and pitch. A song longer than the
+        network's window is read in windows half a window apart, each step taken from the
+        window where it lies nearest the middle."""
+        import torch
+
+        T = len(features)
+        starts = [0] if T <= self.block else list(range(0, T - self.block, self.block // 2)) + [T - self.block]
+        out = np.zeros((T, N_PITCHES, 3), dtype=np.float64)
+        best = np.full(T, np.inf)
+        with torch.no_grad():
+            for a in starts:
+                x = torch.from_numpy(np.ascontiguousarray(features[a : a + self.block]))[None]
+                logits = self.model(x).float()[0].reshape(-1, N_PITCHES, 3)
+                p = torch.softmax(logits, dim=-1).numpy()
+                steps = np.arange(a, a + len(p))
+                off_centre = np.abs(steps - (a + len(p) / 2))
+                better = off_centre < best[steps]
+                out[steps[better]] = p[better]
+                best[steps[better]] = off_centre[better]
+        return out
+
+    def accompany(self, score: Score, seed: int = 0, velocity: int = 64) -> list[Note]:
+        """The accompaniment of the lead sheet `score` (its first pitched part is the melody),
+        from its first chord symbol (and not before the melody's first note) to the melody's
+        end. The same seed gives the same notes."""
+        melody = next((p for p in score.parts if p.notes and not p.is_drum), None)
+        if melody is None:
+            raise MusicError("no melody to accompany: no part has pitched notes")
+        if not score.chords:
+            raise MusicError("no chord symbols to accompany")
+        grid = encode(score, melody, [])
+        p = self.probabilities(grid.features)
+        first = max(min(c.start_beats for c in score.chords), min(n.start_beats for n in melody.notes))
+        end = max(n.end_beats for n in melody.notes)
+        notes = decode(p[..., 1], p[..., 2], grid, seed, velocity, start=int(round(first * STEPS_PER_BEAT)))
+        return [n if n.end_beats <= end else Note(n.pitch, n.start_beats, end - n.start_beats, n.velocity)
+                for n in notes if n.start_beats < end - 1e-6]  # fmt: skip
