@@ -32,7 +32,7 @@ model writes without the chords (in the tune's key, meter, length and the same p
 against the tune's chords: what the chords change.
 
     python benchmarks/leadsheet_quality.py [--data ../shared/data/nottingham-abc] [--model chords]
-        [--melody-model folk] [--no-melody]
+        [--melody-model leadsheet] [--no-melody]
 """
 
 from __future__ import annotations
@@ -106,9 +106,9 @@ def paired(a: list[np.ndarray], b: list[np.ndarray], rng, column: int) -> tuple[
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="../shared/data/nottingham-abc")
-    ap.add_argument("--model", default="chords")
+    ap.add_argument("--model", default="leadsheet", help="a chords model, or a leadsheet model (its chords part)")
     ap.add_argument("--seed", type=int, default=0, help="the bootstrap's seed")
-    ap.add_argument("--melody-model", default="folk", help="the melody model written over the test tunes' chords")
+    ap.add_argument("--melody-model", default="leadsheet", help="the melody model written over the test tunes' chords")
     ap.add_argument("--no-melody", action="store_true", help="only the chords for a melody")
     args = ap.parse_args()
     began = time.time()

@@ -72,6 +72,22 @@ def test_decoding_certain_probabilities_gives_the_notes_back_in_the_songs_key():
     assert short[(40, 0.0)] == 1.25  # held as the model says: the next onset (0.5) comes sooner
 
 
+@pytest.mark.parametrize("tonic, mode, shift", [(9, "minor", -3), (7, "major", -5), (6, "major", 6), (11, "minor", -1)])
+def test_every_key_is_read_on_the_tonic_c_and_written_back_in_its_own(tonic, mode, shift):
+    s = song()
+    moved = tonic - 4
+    s = Score(
+        parts=[Part(p.name, notes=[Note(n.pitch + moved, n.start_beats, n.duration_beats) for n in p.notes])
+               for p in s.parts],
+        meters=s.meters, keys=[Key(0.0, tonic, mode)], chords=[parse_chord("C", 0.0)],
+    )  # fmt: skip
+    g = encode(s, s.parts[0], [s.parts[1]])
+    assert key_shift(s.keys[0]) == shift and set(g.shifts) == {shift}
+    assert g.features[0, F[f"chord_root+{(0 - shift) % 12}"]] == 1  # a C chord, relative to the tonic
+    notes = decode((g.targets == ONSET).astype(float), (g.targets == HELD).astype(float), g, seed=1)
+    assert sorted((n.pitch, n.start_beats) for n in notes) == sorted((n.pitch, n.start_beats) for n in s.parts[1].notes)
+
+
 def test_decoding_draws_as_many_notes_as_expected_and_the_same_seed_gives_the_same_notes():
     s = song()
     g = encode(s, s.parts[0], [])

@@ -508,3 +508,14 @@ def test_a_tune_without_l_gets_the_default_unit_not_the_one_of_the_tune_before(t
     assert [n.duration_beats for n in jig.parts[0].notes[:3]] == [0.5, 0.5, 0.5]  # eighths, the 6/8 default
     assert [n.duration_beats for n in reel.parts[0].notes[:4]] == [0.25] * 4  # under 3/4: sixteenths
     assert [(m.numerator, m.denominator) for m in jig.meters] == [(6, 8)]
+
+
+def test_a_books_own_header_fields_hold_for_its_tunes(tmp_path):
+    # fields before the first X: hold for every tune: its L:, else the unit its M: asks for
+    for header, expected in (("L:1/4\nM:3/4\n", 1.0), ("M:2/4\n", 0.25), ("", 0.5)):
+        book = tmp_path / "book.abc"
+        book.write_text(f"{header}\nX:1\nT:t\nK:G\nGAB|d3|]\n")
+        [tune] = read_scores(book)
+        assert tune.parts[0].notes[0].duration_beats == expected, header
+    book.write_text("X:1\nT:t\nM:2+3/8\nK:G\nGAB|dc|]\n")  # 5/8: under 3/4, so sixteenths
+    assert read_scores(book)[0].parts[0].notes[0].duration_beats == 0.25

@@ -263,10 +263,6 @@ BROKEN_ABC = {
         TUNE + "DEFG ABcd|" + "D16 " * 40 + "|]\n",
         'tune X:1 has a bar 320 beats long; its bar lines are lost (an unclosed " quote?)',
     ),
-    "no_note_length": (
-        "X:1\nT:Test\nK:D\nDEFG ABcd|]\n",
-        "not valid ABC (notes before the tune says their length: no L: or M: field)",
-    ),
 }
 
 

@@ -36,7 +36,7 @@ def find_model(name: str) -> Path:
         if (d / name / "model.json").exists():
             return d / name
     if path.exists():
-        if (path / "checkpoint.json").exists():
+        if (path / "checkpoint.json").exists() or (path / "leadsheet.json").exists():
             raise OptionError(
                 f"{name}: a training run that has not kept a model yet (a checkpoint, no model.json); "
                 f"continue it with `cadenza train --resume --out {name}`"

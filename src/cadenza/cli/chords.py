@@ -27,7 +27,9 @@ def register(app: typer.Typer) -> None:
 
 def chords(
     tune: Path = typer.Argument(..., help="a melody: ABC, MusicXML, MIDI or kern (the first tune of a tune book)"),
-    model: str = typer.Option("chords", help="a chords model (name or folder)"),
+    model: str = typer.Option(
+        "leadsheet", help="a chords model, or a leadsheet model (its chords part), by name or folder"
+    ),
     track: Optional[int] = typer.Option(None, help="the part that holds the melody (1 = first) [default: the first]"),
     seed: Optional[int] = typer.Option(None, help="random seed [default: random, printed]; alternative i uses seed+i"),
     n: int = typer.Option(

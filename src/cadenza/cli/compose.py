@@ -79,7 +79,8 @@ def generate(
     ),
     chords_model: Optional[str] = typer.Option(
         None,
-        help="the chords model of --chords auto (name or folder) [default: a leadsheet model's own, else chords]",
+        help="the chords model of --chords auto (name or folder; a leadsheet model's chords part) [default: the "
+        "--model's own chords part when it is a leadsheet model, else leadsheet]",
     ),
     formats: str = typer.Option("mid,musicxml,wav,png", help="comma list of mid, musicxml, abc, wav, flac, ogg, png"),
     performer: str = PERFORMER,
@@ -142,7 +143,7 @@ def generate(
         )
     chorder, progression = None, None
     if chords is not None and chords.strip() == "auto":
-        chords_model = chords_model or (f"{model}/{parts['chords'].name}" if "chords" in parts else "chords")
+        chords_model = chords_model or (model if "chords" in parts else "leadsheet")  # a leadsheet model's own
         chorder = hub.load(chords_model, expect="chords")
     elif chords is not None:
         progression, bars, key_obj = _progression(chords, meter_obj or c.default_meter(), bars, key_obj, seconds)

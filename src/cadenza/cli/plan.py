@@ -115,6 +115,25 @@ def train_planner(
 ):
     """Fit a plan model (planner.json) on the analyzed pieces of a corpus: `cadenza plan` and
     `generate` draw plans from it."""
+    command = "cadenza train-planner " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+    path = fit_planner(data, out, exclude, parts, max_pieces, valid_percent, license_, force, quiet, command)
+    typer.echo(str(path))
+
+
+def fit_planner(
+    data: str,
+    out: Path,
+    exclude: str,
+    parts: int,
+    max_pieces: int,
+    valid_percent: int,
+    license_: str,
+    force: bool,
+    quiet: bool,
+    command: str,
+) -> Path:
+    """`cadenza train-planner`'s work (see its options), recording `command`; the path of the
+    planner.json written. Also used by `cadenza train --family leadsheet`."""
     from cadenza.data import corpus
     from cadenza.errors import CadenzaError, OptionError
     from cadenza.io.files import check_writable
@@ -125,7 +144,6 @@ def train_planner(
         raise OptionError(f"--valid-percent {valid_percent}: give 0 to 99")
     target = planner.path_of(out)
     check_writable(target, force)  # before reading any data
-    command = "cadenza train-planner " + " ".join(shlex.quote(a) for a in sys.argv[2:])
     started = time.monotonic()
     with progress_bars(quiet) as progress:
         dataset = corpus.load(data, progress=lambda done, total: progress("reading", done, total))
@@ -195,7 +213,7 @@ def train_planner(
         )
         for line in model.summary() + check_lines(model.fitted.get("held_out_check")):
             say("  " + line)
-    typer.echo(str(path))
+    return path
 
 
 def _source_hash(function) -> str:

@@ -12,7 +12,7 @@ import numpy as np
 
 from cadenza.errors import MusicError
 from cadenza.score import Note, Score
-from cadenza.tokenize.accompaniment import N_PITCHES, STEPS_PER_BEAT, decode, encode
+from cadenza.tokenize.accompaniment import N_PITCHES, decode, encode, melody_of, step_of
 
 
 class Accompanist:
@@ -46,10 +46,10 @@ class Accompanist:
         return out
 
     def accompany(self, score: Score, seed: int = 0, velocity: int = 64) -> list[Note]:
-        """The accompaniment of the lead sheet `score` (its first pitched part is the melody),
+        """The accompaniment of the lead sheet `score` (its part named "melody", else its first),
         from its first chord symbol (and not before the melody's first note) to the melody's
         end. The same seed gives the same notes."""
-        melody = next((p for p in score.parts if p.notes and not p.is_drum), None)
+        melody = melody_of(score.parts)
         if melody is None:
             raise MusicError("no melody to accompany: no part has pitched notes")
         if not score.chords:
@@ -58,6 +58,6 @@ class Accompanist:
         p = self.probabilities(grid.features)
         first = max(min(c.start_beats for c in score.chords), min(n.start_beats for n in melody.notes))
         end = max(n.end_beats for n in melody.notes)
-        notes = decode(p[..., 1], p[..., 2], grid, seed, velocity, start=int(round(first * STEPS_PER_BEAT)))
+        notes = decode(p[..., 1], p[..., 2], grid, seed, velocity, start=step_of(first))
         return [n if n.end_beats <= end else Note(n.pitch, n.start_beats, end - n.start_beats, n.velocity)
                 for n in notes if n.start_beats < end - 1e-6]  # fmt: skip

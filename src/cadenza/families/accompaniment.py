@@ -91,11 +91,12 @@ def roles(score: Score) -> tuple[Part, list[Part]]:
     one), and the parts named "piano" (else every other pitched part but a "bridge", a second
     melody). Raises CadenzaError when there is no accompaniment."""
     from cadenza.errors import MusicError
+    from cadenza.tokenize.accompaniment import melody_of
 
     pitched = [p for p in score.parts if p.notes and not p.is_drum]
-    if not pitched:
+    melody = melody_of(pitched)
+    if melody is None:
         raise MusicError("no pitched part")
-    melody = next((p for p in pitched if p.name.lower() == "melody"), pitched[0])
     piano = [p for p in pitched if p.name.lower() == "piano" and p is not melody]
     others = piano or [p for p in pitched if p is not melody and p.name.lower() != "bridge"]
     if not others:

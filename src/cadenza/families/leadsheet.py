@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +81,9 @@ def part_config(cfg: Config, name: str, table: dict):
         if k in SHARED:
             raise OptionError(f"[{name}] {k}: it is set for both parts; give it outside the [{name}] table")
     given = {**PART_DEFAULTS[name], **table, **{k: getattr(cfg, k) for k in SHARED}}
-    if name == "melody" and measured_on(cfg.data):  # the tunes the benchmarks measure on stay out
-        given.setdefault("exclude", f"{cfg.data}:test")
+    measured = [d.strip() for d in cfg.data.split(",") if measured_on(d)]
+    if name == "melody" and measured:  # the tunes the benchmarks measure on stay out
+        given.setdefault("exclude", ",".join(f"{d}:test" for d in measured))
     return config_from(family.load().Config, f"{name} part of the leadsheet", {}, given)
 
 
@@ -126,13 +127,21 @@ def train(
         cfg = Config(**{k: v for k, v in record["train"].items() if k in SHARED})
         tables = record.get("tables", {})
         command = record.get("command", command)
+        if extend:  # the new total, for the parts still to come too, recorded
+            cfg = replace(cfg, **extend) if "steps" in extend else replace(cfg, steps=0, minutes=extend["minutes"])
+            record = {**record, "train": asdict(cfg)}
+            atomic_write(out / RECORD, json.dumps(record, indent=2).encode(), force=True)
     else:
         assert cfg is not None
         if any((out / n).exists() for n in ("model.json", "checkpoint.json", RECORD)) and not force:
             raise OptionError(f"{out} already holds a model; use --resume to continue it or --force to start over")
-        for name in PARTS:  # every setting checked before any work
+        for name in PARTS:  # every setting checked, and the data found, before anything is touched
             part_config(cfg, name, tables.get(name, {}))
+        _check_data(cfg.data)
         out.mkdir(parents=True, exist_ok=True)
+        for name in PARTS:  # a fresh start: no part of an earlier run is kept or resumed
+            for file in (*run.OUTPUT_FILES, "planner.json"):
+                (out / name / file).unlink(missing_ok=True)
         (out / "model.json").unlink(missing_ok=True)
         record = {"kind": "leadsheet", "train": asdict(cfg), "tables": tables, "command": command}
         atomic_write(out / RECORD, json.dumps(record, indent=2).encode(), force=True)
@@ -144,26 +153,38 @@ def train(
         part_command = f"{command} (its {name} part)"
         if resume and (part_out / "checkpoint.json").exists():
             part_record = run.read_record(part_out)
-            more = run.extension(part_out, part_record, extend or {})
+            try:
+                more = run.extension(part_out, part_record, extend or {})
+            except OptionError:  # this part is at the new total already, or stopped early: nothing more to do
+                more = {}
             if not more and run.is_finished(part_record["state"]):
                 echo(f"{part_out} has finished its run")
                 continue
             run.run(family, None, part_out, True, force, quiet, part_command, echo, extend=more)
         else:
             run.run(family, part_cfg, part_out, False, True, quiet, part_command, echo)
-    _fit_planner(cfg, out / "melody", quiet)
+    _fit_planner(cfg, out / "melody", quiet, command)
     write_bundle(out, cfg, tables, command)
     echo(f"wrote {out / 'card.md'}")
 
 
-def _fit_planner(cfg: Config, melody: Path, quiet: bool) -> None:
+def _check_data(data: str) -> None:
+    """Refuse, in one line, --data naming neither a built-in corpus nor a folder or file."""
+    from cadenza.data.corpus import CORPORA
+
+    for item in (d.strip() for d in data.split(",") if d.strip()):
+        if item not in CORPORA and not Path(item).expanduser().exists():
+            raise OptionError(f"--data {item}: no such folder or file, and not a built-in corpus")
+
+
+def _fit_planner(cfg: Config, melody: Path, quiet: bool, command: str) -> None:
     """The plan model of the melody part, fitted on the tunes it was trained on (its own valid
     split and, for a benchmark's tunes, the test split left out)."""
-    from cadenza.cli.plan import train_planner
+    from cadenza.cli.plan import fit_planner
     from cadenza.data.leadsheets import license_of
 
     meta = json.loads((melody / "model.json").read_text())["train"]
-    train_planner(
+    fit_planner(
         data=cfg.data,
         out=melody,
         exclude=meta.get("exclude", ""),
@@ -173,6 +194,7 @@ def _fit_planner(cfg: Config, melody: Path, quiet: bool) -> None:
         license_=license_of(cfg.data),
         force=True,
         quiet=quiet,
+        command=f"{command} (its plan model)",
     )
 
 

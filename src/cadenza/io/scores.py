@@ -235,24 +235,32 @@ def _text(data: bytes) -> str:
 
 
 def _abc_unit_lengths(text: str) -> str:
-    """ABC with an L: field in every tune's header that has none: the default ABC 2.1 gives it
-    (1/16 under a meter shorter than 3/4, else 1/8). music21 reading a tune book carries one
-    tune's L: on to the later tunes that have none (a 1/4 in the Nottingham jigs at X:168 would
-    double every note after it)."""
-    lines = text.split("\n")
+    """ABC with an L: field in every tune's header that has none: the file header's L: (fields
+    before the first X: hold for every tune), else the default ABC 2.1 gives (1/16 under a
+    meter shorter than 3/4, the tune's M: or the file header's, else 1/8). music21 reading a
+    tune book carries one tune's L: on to the later tunes that have none (a 1/4 in the
+    Nottingham jigs at X:168 would double every note after it)."""
     out: list[str] = []
-    in_header, has_unit, meter = False, False, None
-    for line in lines:
-        field = re.match(r"\s*([A-Za-z]):(.*)", line)
-        if field and field[1] == "X":
-            in_header, has_unit, meter = True, False, None
-        elif field and in_header and field[1] == "L":
+    in_file_header, in_header, has_unit = True, False, False
+    book_unit: str | None = None
+    book_meter: str | None = None
+    meter: str | None = None
+    for line in text.split("\n"):
+        field = re.match(r"\s*\[?([A-Za-z]):([^\]%]*)", line)
+        name, value = (field[1], field[2].strip()) if field else ("", "")
+        if name == "X":
+            in_file_header, in_header, has_unit, meter = False, True, False, book_meter
+        elif in_file_header and name == "L":
+            book_unit = value
+        elif in_file_header and name == "M":
+            book_meter = value
+        elif in_header and name == "L":
             has_unit = True
-        elif field and in_header and field[1] == "M":
-            meter = field[2].split("%")[0].strip()
-        elif field and in_header and field[1] == "K":
+        elif in_header and name == "M":
+            meter = value
+        elif in_header and name == "K":
             if not has_unit:
-                out.append(f"L:{_default_unit(meter)}")
+                out.append(f"L:{book_unit or _default_unit(meter)}")
             in_header = False
         out.append(line)
     return "\n".join(out)
@@ -260,9 +268,12 @@ def _abc_unit_lengths(text: str) -> str:
 
 def _default_unit(meter: str | None) -> str:
     """ABC 2.1's unit note length for a tune with no L: field: 1/16 when its meter (as M: gives
-    it) is below 3/4, else 1/8 (also for free meter and for C and C|)."""
-    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", meter or "")
-    return "1/16" if m and int(m[2]) and int(m[1]) / int(m[2]) < 0.75 else "1/8"
+    it: 6/8, 2+3/8) is below 3/4, else 1/8 (also for free meter and for C and C|)."""
+    m = re.fullmatch(r"\s*\(?([\d+\s]+)\)?\s*/\s*(\d+)\s*", meter or "")
+    if not m or not int(m[2]):
+        return "1/8"
+    numerator = sum(int(n) for n in re.findall(r"\d+", m[1]))
+    return "1/16" if numerator / int(m[2]) < 0.75 else "1/8"
 
 
 def _abc_fermatas(text: str) -> str:

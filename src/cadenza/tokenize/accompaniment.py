@@ -5,8 +5,9 @@ features per step and its accompaniment's notes as targets, all relative to the 
     decode(onset, held, grid, seed) -> [Note]      the accompaniment a model's probabilities give
 
 A step is a sixteenth note (STEPS_PER_BEAT to the quarter), from beat 0 to the end of the last
-note. Everything is moved by the key in force's tonic, folded to -5..+6 semitones (`shift`), so
-that a song in any key reads as one in C (or A minor) in the same register.
+note. Pitches and pitch classes are moved by the key in force's tonic, folded to -5..+6
+semitones (`shift`), so that a song in any key reads as one on the tonic C (C major, C minor) in
+about the same register; the melody's height is left as it is.
 
 Targets: per step and pitch (MIDI LOW..LOW+N_PITCHES-1 after the shift; a note outside is moved
 by octaves into it), SILENT, ONSET (a note of the accompaniment begins) or HELD (one sounds on).
@@ -85,6 +86,17 @@ def grid_index(pitch: int, shift: int) -> int:
     while k >= N_PITCHES:
         k -= 12
     return k
+
+
+def melody_of(parts: list[Part]) -> Part | None:
+    """The melody among pitched parts: the one named "melody", else the first."""
+    pitched = [p for p in parts if p.notes and not p.is_drum]
+    return next((p for p in pitched if p.name.lower() == "melody"), pitched[0] if pitched else None)
+
+
+def step_of(beats: float) -> int:
+    """The grid step a time in quarter notes falls on (the nearest sixteenth)."""
+    return _step(beats)
 
 
 def _step(beats: float) -> int:

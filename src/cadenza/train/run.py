@@ -110,7 +110,7 @@ def start_or_resume(out: Path, resume: bool, force: bool) -> dict | None:
     check_out(out)
     if resume:
         return read_record(out)
-    if any((out / name).exists() for name in ("model.json", "checkpoint.json")) and not force:
+    if any((out / name).exists() for name in ("model.json", "checkpoint.json", "leadsheet.json")) and not force:
         raise OptionError(f"{out} already holds a model; use --resume to continue it or --force to start over")
     return None
 
@@ -119,6 +119,8 @@ def resume_command(out: Path, command: str, data: str = "") -> str:
     """The command that continues the run in `out` (the run's own command says which)."""
     if command.startswith("cadenza bench nll"):
         return f"cadenza bench nll --data {data} --resume --out {out}"
+    if (out.parent / "leadsheet.json").exists():  # a part of a lead-sheet bundle goes on with its bundle
+        out = out.parent
     return f"cadenza train --resume --out {out}"
 
 
@@ -178,7 +180,7 @@ def finished_message(out: Path, record: dict, command: str) -> str:
 def clear_previous_run(out: Path, resume: bool) -> None:
     """Before a fresh (forced) start trains: remove the model and checkpoint it replaces."""
     if not resume:
-        for name in CHECKPOINT_FILES:
+        for name in (*CHECKPOINT_FILES, "leadsheet.json"):  # a lead-sheet bundle's record too: it is replaced
             (out / name).unlink(missing_ok=True)
 
 
