@@ -282,4 +282,28 @@ def test_the_chorder_keeps_the_tunes_repeats(tmp_path):
     score.chords = [parse_chord("C", 0.0)]
     (result,) = chorder.chords_for(score, n=1, seed=1)
     assert result.score.repeats == [Repeat(0.0, 8.0)] and result.score.parts == score.parts
-    assert [c.text for c in result.score.chords] == ["G"]  # replaced
+    # replaced, and restated where the second pass begins, so that both passes read alike
+    assert [(c.text, c.start_beats) for c in result.score.chords] == [("G", 0.0), ("G", 8.0)]
+
+
+def test_a_repeated_passage_gets_its_first_times_chords_and_what_follows_keeps_its_own():
+    from cadenza.compose.chorder import repeated_chords
+
+    def chords(*pairs):
+        return [parse_chord(t, at) for t, at in pairs]
+
+    def texts(cs):
+        return [(c.text, c.start_beats) for c in cs]
+
+    melody = Score(parts=[Part("", 0, False, [Note(67, 0, 24)])])
+    # a repeat with a second ending of 2 beats: the shared 6 beats are copied, the ending keeps its own
+    melody.repeats = [Repeat(0.0, 8.0, 2.0)]
+    given = chords(("G", 0), ("C", 4), ("D", 6), ("Em", 8), ("Am", 12), ("D", 14), ("G", 16))
+    assert texts(repeated_chords(melody, given)) == [("G", 0), ("C", 4), ("D", 6), ("G", 8), ("C", 12),
+                                                     ("D", 14), ("G", 16)]  # fmt: skip
+    # no ending: the whole pass is copied, and the chord the model held on past it is restated after it
+    melody.repeats = [Repeat(0.0, 8.0)]
+    given = chords(("G", 0), ("C", 4), ("Em", 8), ("A", 12), ("D", 20))
+    assert texts(repeated_chords(melody, given)) == [("G", 0), ("C", 4), ("G", 8), ("C", 12), ("A", 16), ("D", 20)]
+    melody.repeats = []
+    assert repeated_chords(melody, given) == given

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 
 from cadenza.data.benchmarks import load_benchmark
+from cadenza.families import of_meta
 from cadenza.families.benchmark import evaluate_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted(
     p.parent.name
     for p in (ROOT / "models").glob("*/model.json")
-    if json.loads(p.read_text())["tokenizer"]["kind"] == "pianoroll"
+    if of_meta(json.loads(p.read_text())).name == "benchmark"
 )
 
 

@@ -70,7 +70,8 @@ class Chorder:
     ) -> list[ChordedTune]:
         """n chordings of `score`'s melody (part `part`, 0-based, or the first pitched part).
         With the plan the score was written to, an exact return is chorded as its first time
-        (returned_chords)."""
+        (returned_chords); a passage played twice (Score.repeats) is chorded the same both times
+        (repeated_chords)."""
         sheet = self.tokenizer.encode(score, part)
         log_p = EMISSION_WEIGHT * self.log_probabilities(sheet)
         results = []
@@ -83,9 +84,42 @@ class Chorder:
             chords = self.tokenizer.decode(path, sheet)
             if plan is not None:
                 chords = returned_chords(score, chords, plan, part)
+            chords = repeated_chords(score, chords)
             info = {"seed": seed + i, "path": how, "chords": len(chords), "replaced_chords": len(score.chords)}
             results.append(ChordedTune(replace(score, chords=chords), info))
         return results
+
+
+def repeated_chords(score: Score, chords: list) -> list:
+    """`chords` with the second pass of each of `score`'s repeats (cadenza.score.Repeat: the
+    same music as the first pass but for its last `ending_beats`) given the first pass's chord
+    symbols, so that a tune read from repeat signs is written with them again; the chord in
+    force where each pass begins, and where the second ending begins, is restated there."""
+    from cadenza.score import in_force
+
+    eps = 1e-6
+    for r in sorted(score.repeats, key=lambda r: r.start_beats):
+        length = r.end_beats - r.start_beats
+        a, b = r.start_beats, r.end_beats - r.ending_beats  # the part both passes share
+        if length <= 0 or b <= a:
+            continue
+        ordered = sorted(chords, key=lambda c: c.start_beats)
+        theirs = [c for c in ordered if a - eps <= c.start_beats < b - eps]
+        held = in_force(ordered, a, eps)
+        if held is not None and not any(abs(c.start_beats - a) < eps for c in theirs):
+            theirs = [replace(held, start_beats=a), *theirs]
+        kept = [c for c in ordered if not (a + length - eps <= c.start_beats < b + length - eps)]
+        copied = sorted(kept + [replace(c, start_beats=c.start_beats + length) for c in theirs],
+                        key=lambda c: c.start_beats)  # fmt: skip
+        own = in_force(ordered, b + length, eps)  # what follows the copy goes on under its own chord
+        now = in_force(copied, b + length, eps)
+        other = now is None or (
+            now.start_beats < b + length - eps and replace(own, start_beats=0.0) != replace(now, start_beats=0.0)
+        )
+        if own is not None and other:
+            copied = sorted([*copied, replace(own, start_beats=b + length)], key=lambda c: c.start_beats)
+        chords = copied
+    return chords
 
 
 def returned_chords(score: Score, chords: list, plan, part: int | None = None) -> list:

@@ -204,11 +204,12 @@ def shipped_runs(family) -> list[tuple[str, int]]:
     from cadenza.hub import shipped_models
 
     runs = []
-    for path in sorted(shipped_models().glob("*/model.json")):
+    root = shipped_models()
+    for path in sorted([*root.glob("*/model.json"), *root.glob("*/*/model.json")]):  # a bundle's parts too
         try:
             meta = json.loads(path.read_text())
             if of_meta(meta) == family and int(meta.get("step") or 0) > 0:
-                runs.append((path.parent.name, int(meta["step"])))
+                runs.append((path.parent.relative_to(root).as_posix(), int(meta["step"])))
         except (OSError, ValueError, TypeError, CadenzaError):
             continue
     return sorted(runs, key=lambda r: r[1])
