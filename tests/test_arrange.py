@@ -357,7 +357,7 @@ def test_cli_refuses_a_style_naming_a_model_that_is_not_there(tmp_path):
     tune = tmp_path / "tune.abc"
     tune.write_text('X:1\nT:t\nM:3/4\nL:1/4\nK:G\n"G"GAB|"D"A3|\n')
     proc = run_cli("arrange", str(tune), "--style", str(style), "--out", str(tmp_path / "o"))
-    one_line_error(proc, "no model named 'no-such-model'")
+    one_line_error(proc, str(style), "accompaniment = 'no-such-model'", "no model named 'no-such-model'")
 
 
 def test_cli_refuses_a_melody_without_chords_suggesting_cadenza_chords(tmp_path):

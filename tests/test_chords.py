@@ -307,3 +307,7 @@ def test_a_repeated_passage_gets_its_first_times_chords_and_what_follows_keeps_i
     assert texts(repeated_chords(melody, given)) == [("G", 0), ("C", 4), ("G", 8), ("C", 12), ("A", 16), ("D", 20)]
     melody.repeats = []
     assert repeated_chords(melody, given) == given
+    # a repeat that ends the tune: nothing is restated after its end (no empty bar after the tune)
+    short = Score(parts=[Part("", 0, False, [Note(67, 0, 16)])], repeats=[Repeat(0.0, 8.0)])
+    given = chords(("G", 0), ("C", 4), ("Em", 8), ("A", 12))
+    assert texts(repeated_chords(short, given)) == [("G", 0), ("C", 4), ("G", 8), ("C", 12)]

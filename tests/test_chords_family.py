@@ -212,6 +212,23 @@ def test_a_progression_is_read_bar_by_bar():
         parse_progression("D | H7", 4.0, 1.0)
     with pytest.raises(MusicError, match="bar 1: 3 chords in a bar of 2 beats"):
         parse_progression("C D E", 3.0, 1.5)
+    assert parse_progression("| G A7 || D |", 4.0, 1.0)[1] == 2  # bar lines at the ends, a double bar
+    with pytest.raises(MusicError, match="bar 2 is empty"):
+        parse_progression("D | | A7 | D", 4.0, 1.0)
+    with pytest.raises(MusicError, match="bar 4 is empty"):
+        parse_progression("D | G\nA7 | | D", 4.0, 1.0)
+
+
+def test_a_progression_file_may_comment_after_its_chords_and_a_minor_one_is_in_minor(tmp_path):
+    from cadenza.cli.compose import _progression
+    from cadenza.score import Meter
+
+    file = tmp_path / "chords.txt"
+    file.write_text("# a minor turnaround\nEm   # home\nAm B7\nEm | F#m7b5 B7\n")
+    chords, bars, key = _progression(str(file), Meter(0.0, 4, 4), None, None, None)
+    assert bars == 4 and [c.text for c in chords] == ["Em", "Am", "B7", "Em", "F#m7b5", "B7"]
+    assert str(key) == "E minor"  # its last B7 leads to E, and its E chord is minor
+    assert str(_progression("D | G | A7", Meter(0.0, 4, 4), None, None, None)[2]) == "D major"
 
 
 def test_chords_change_at_a_change_of_key_and_are_spelled_in_minor():

@@ -143,3 +143,15 @@ def test_a_lead_sheet_folders_test_split_can_be_excluded(tmp_path):
     assert [p.id for p in load(f"{tmp_path}:test").pieces] == [p.id for p in splits["test"]]
     with pytest.raises(OptionError, match="no such folder"):
         load(f"{tmp_path}/nothing:test")
+
+
+def test_a_handful_of_tunes_is_enough_to_train_on(tmp_path):
+    # twelve tunes: the hash split may leave none to validate on; one is then held out for it
+    tune_book(tmp_path / "book.abc", copies=3)
+    config = tmp_path / "parts.toml"
+    config.write_text(PARTS_TOML)
+    out = tmp_path / "few"
+    proc = run_cli("train", "--family", "leadsheet", "--data", str(tmp_path / "book.abc"), "--out", str(out),
+                   "--steps", "2", "--eval-every", "2", "--config", str(config), "--quiet")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((out / "chords" / "model.json").read_text())["tunes"]["valid"] >= 1

@@ -268,11 +268,22 @@ def parse_progression(text: str, bar_beats: float, beat_beats: float) -> tuple[l
     -> (chord symbols placed in bars of `bar_beats` quarter notes, the number of bars). A bar's
     chords share its counted beats (of `beat_beats` quarter notes) evenly, the first ones the
     longer when they do not divide (two in 4/4: beats 1 and 3; two in 3/4: beats 1 and 3; two
-    in 6/8: each dotted quarter); '%' repeats the bar before; line breaks also end bars.
+    in 6/8: each dotted quarter); '%' repeats the bar before; line breaks also end bars, and
+    "||" is one bar line. An empty bar ("D | | A7") is refused.
     Raises MusicError naming the bar and the symbol it cannot read, or a bar of more chords
     than beats."""
-    bars = [b.strip() for line in text.strip().splitlines() for b in line.split("|")]
-    bars = [b for b in bars if b]
+    bars: list[str] = []
+    for line in text.strip().splitlines():
+        cells = [b.strip() for b in re.split(r"\|+", line)]  # "||" is one bar line, as a double bar is
+        if cells and not cells[0]:
+            cells = cells[1:]  # a line may start with a bar line
+        if cells and not cells[-1]:
+            cells = cells[:-1]  # and end with one
+        if "" in cells:
+            raise MusicError(
+                f"bar {len(bars) + cells.index('') + 1} is empty: give its chords, or '%' to repeat the bar before"
+            )
+        bars += cells
     if not bars:
         raise MusicError("no chords: expected bars of chord symbols between '|', e.g. 'D | G A7 | D'")
     beats = max(1, round(bar_beats / beat_beats))

@@ -57,6 +57,7 @@ def arrange(
     from cadenza.arrange import arrange as arrange_score
     from cadenza.arrange import load_style
     from cadenza.chords import written_text
+    from cadenza.errors import OptionError
     from cadenza.render import check_outputs, parse_formats, write_outputs
 
     fmts = parse_formats(formats)
@@ -67,7 +68,6 @@ def arrange(
         from dataclasses import replace
 
         from cadenza.compose.composer import check_tempo
-        from cadenza.errors import OptionError
         from cadenza.score import Tempo
 
         if tempo == "style" and chosen.tempo is None:
@@ -86,7 +86,10 @@ def arrange(
         if chosen.accompaniment:  # the chord part is a model's (pop)
             from cadenza import hub
 
-            accompanist = hub.load(chosen.accompaniment, expect="accompaniment")
+            try:
+                accompanist = hub.load(chosen.accompaniment, expect="accompaniment")
+            except OptionError as e:  # the style file named it: say where
+                raise OptionError(f"{chosen.source}: accompaniment = {chosen.accompaniment!r}: {e}") from None
             if score.chords:  # without chord symbols, arrange says so in its own words
                 accompaniment = accompanist.accompany(score, seed=seed)
         arranged = arrange_score(score, chosen, seed=seed, drums=drums, accompaniment=accompaniment)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Optional
@@ -217,7 +218,7 @@ def generate(
 
 def _progression(text: str, meter, bars: Optional[int], key, seconds: Optional[float]):
     """(the chord symbols of --chords, the piece's bars, its key) for a progression typed or in a
-    file (a line is a bar too; lines starting with # are comments): it sets the length unless
+    file (a line is a bar too; a # at the start of a line or after a space starts a comment): it sets the length unless
     --bars or a form does, and is repeated to fill a length it divides; without --key the key is
     its last chord's (a tune ends on its tonic), or the key a last dominant seventh leads to."""
     from cadenza.chords import parse_progression, triad_quality
@@ -233,7 +234,7 @@ def _progression(text: str, meter, bars: Optional[int], key, seconds: Optional[f
         source, text = str(path), path.read_text(encoding="utf-8", errors="replace")
         if text.lstrip().startswith(("%abc", "X:")):
             raise OptionError(f"{source}: an ABC file, not a progression; for a tune's own chords use `cadenza chords`")
-    text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    text = "\n".join(re.sub(r"(^|\s)#.*$", "", line) for line in text.splitlines())  # '#' after a space: a comment
     try:
         chords, n_bars = parse_progression(text, meter.bar_beats, beat_beats(meter))
     except MusicError as e:
@@ -247,10 +248,10 @@ def _progression(text: str, meter, bars: Optional[int], key, seconds: Optional[f
                   for r in range(bars // n_bars) for ch in chords]  # fmt: skip
     if key is None:  # a tune ends on its tonic, or on its dominant seventh (a turnaround back to it)
         last = chords[-1]
-        if last.kind == "dominant":
-            key = Key(0.0, (last.root + 5) % 12, "major")
-        else:
-            key = Key(0.0, last.root, "minor" if triad_quality(last) == "minor" else "major")
+        tonic = (last.root + 5) % 12 if last.kind == "dominant" else last.root
+        # minor when its tonic chord is: the last chord, or (after a last V7) the chord on that tonic it has
+        home = last if last.kind != "dominant" else next((c for c in chords if c.root == tonic), None)
+        key = Key(0.0, tonic, "minor" if home is not None and triad_quality(home) == "minor" else "major")
     return chords, bars or n_bars, key
 
 

@@ -45,8 +45,8 @@ def train(
         "voices",
         help="the kind of model: voices (chorales, folk: `generate`), orderless "
         "(`harmonize`, `infill`), benchmark (`bench nll`), performer (`perform --performer learned`), "
-        "chords (`chords`, `generate --chords auto`), leadsheet (a melody and a chords model together: "
-        "`generate --model`)",
+        "chords (`chords`, `generate --chords auto`), accompaniment (a style's learned piano: `arrange`), "
+        "leadsheet (a melody and a chords model together: `generate --model`)",
     ),
     orderless: bool = typer.Option(False, "--orderless", help="shorthand for --family orderless"),
     config: Optional[Path] = CONFIG,

@@ -116,7 +116,7 @@ def repeated_chords(score: Score, chords: list) -> list:
         other = now is None or (
             now.start_beats < b + length - eps and replace(own, start_beats=0.0) != replace(now, start_beats=0.0)
         )
-        if own is not None and other:
+        if own is not None and other and b + length < score.end_beats - eps:  # not past the tune's end
             copied = sorted([*copied, replace(own, start_beats=b + length)], key=lambda c: c.start_beats)
         chords = copied
     return chords

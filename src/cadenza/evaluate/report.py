@@ -345,11 +345,22 @@ def write_report(report: dict, out_stem: Path, force: bool = False) -> list[Path
     public = {k: v for k, v in report.items() if k != "_examples"}
     return atomic_write_all(
         [
-            (json_path, (json.dumps(public, indent=1, default=_jsonable) + "\n").encode()),
+            (json_path, (json.dumps(_no_nan(public), indent=1, default=_jsonable, allow_nan=False) + "\n").encode()),
             (html_path, _html(public, figures).encode()),
         ],
         force=force,
     )
+
+
+def _no_nan(x):
+    """`x` with every NaN or infinite float as None (JSON's null): report.json is strict JSON."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _no_nan(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_no_nan(v) for v in x]
+    return x
 
 
 def _jsonable(x):

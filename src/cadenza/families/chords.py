@@ -195,6 +195,8 @@ def prepare(cfg: Config, record: dict | None, echo: Callable[[str], None]) -> Pr
     splits, skipped = lead_sheets(cfg.data)
     if not measured_on(cfg.data):  # a user's own tunes: nothing is scored on a test split, so it trains
         splits = {"train": splits["train"] + splits["test"], "valid": splits["valid"], "test": []}
+        if not splits["valid"] and len(splits["train"]) > 1:  # a few tunes: one is held out to validate on
+            splits["valid"] = [splits["train"].pop()]
     check_enough(cfg.data, len(splits["train"]), len(splits["valid"]))
     tokenizer = ChordBeatsTokenizer(chord_kinds(splits["train"]))
     train = encode_all(tokenizer, splits["train"], skipped)

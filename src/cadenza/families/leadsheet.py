@@ -219,7 +219,7 @@ def write_bundle(out: Path, cfg: Config, tables: dict[str, dict], command: str) 
         "",
         "Lead sheets: a melody with chord symbols, written by two models trained on the same tunes by "
         "`cadenza train --family leadsheet`. `cadenza generate --model "
-        f"{out.name}` writes the melody (following a form drawn by its plan model, or given with --form) and "
+        f"{out}` writes the melody (following a form drawn by its plan model, or given with --form) and "
         'then chords it; `--chords "..."` writes the melody over your chords instead. '
         f"License of the data: {license_of(cfg.data)}.",
         "",
