@@ -92,3 +92,10 @@ def test_a_dash_leaves_a_section_as_the_form_has_it():
     assert [s.cadences for s in plan.sections] == [[], ["half"], [], []]
     with pytest.raises(OptionError, match="by the form"):
         with_options(parse_form("A4 B4@d"), "- D", None)
+
+
+def test_a_plans_keys_in_beats_are_its_sections_keys_where_they_change():
+    plan = with_options(parse_form("A8 B8@A A'8 C4"), None, None)
+    plan.key = parse_key("D major")
+    keys = plan.keys_in_beats(4.0)
+    assert [(k.start_beats, str(k)) for k in keys] == [(0.0, "D major"), (32.0, "A major"), (64.0, "D major")]

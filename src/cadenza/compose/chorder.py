@@ -70,9 +70,12 @@ class Chorder:
     ) -> list[ChordedTune]:
         """n chordings of `score`'s melody (part `part`, 0-based, or the first pitched part).
         With the plan the score was written to, an exact return is chorded as its first time
-        (returned_chords); a passage played twice (Score.repeats) is chorded the same both times
-        (repeated_chords)."""
-        sheet = self.tokenizer.encode(score, part)
+        (returned_chords), and a section in another key is chorded in that key; a passage played
+        twice (Score.repeats) is chorded the same both times (repeated_chords)."""
+        keyed = score
+        if plan is not None and len(plan.keys_in_beats(score.meter.bar_beats)) > 1:  # its sections' own keys
+            keyed = replace(score, keys=plan.keys_in_beats(score.meter.bar_beats))
+        sheet = self.tokenizer.encode(keyed, part)
         log_p = EMISSION_WEIGHT * self.log_probabilities(sheet)
         results = []
         for i in range(n):

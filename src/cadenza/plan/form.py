@@ -122,6 +122,16 @@ class Plan:
     def key_of(self, i: int) -> Key | None:
         return self.sections[i].key or self.key
 
+    def keys_in_beats(self, bar_beats: float) -> list[Key]:
+        """The key of each section from its first beat (bars of `bar_beats` quarter notes), where
+        it changes: the keys a piece written to this plan is in."""
+        out: list[Key] = []
+        for i, start in enumerate(self.starts()):
+            key = self.key_of(i)
+            if key is not None and (not out or (out[-1].tonic, out[-1].mode) != (key.tonic, key.mode)):
+                out.append(replace(key, start_beats=start * bar_beats))
+        return out
+
     def source(self, i: int) -> int | None:
         """The earlier section that section i returns (the first with its label), or None."""
         label = self.sections[i].label
