@@ -1,7 +1,7 @@
 """The pop accompaniment (`cadenza arrange --style pop`) against the real piano parts of held-out
 songs, and against a pattern style's accompaniment of the same lead sheets.
 
-On the test split of POP909 (cadenza.data.leadsheets.split_of by song id: the model never saw
+On the test split of POP909 (cadenza.data.corpus.tune_split by song id: the model never saw
 these songs), each song's lead sheet (its melody and chord symbols, nothing of its piano part)
 is accompanied three ways, and each accompaniment is measured on the song's first BARS bars
 from its first chord symbol:

@@ -1,6 +1,6 @@
 """Chords for a melody, against the human chord symbols of held-out lead sheets.
 
-On the test split of the lead sheets (cadenza.data.leadsheets.split_of: by tune, so the model
+On the test split of the lead sheets (cadenza.data.corpus.tune_split: by tune, so the model
 never saw these tunes; the Nottingham folk tunes by default), at every counted beat that has a
 human chord symbol, it compares each method's chord with the human one:
 
@@ -47,7 +47,7 @@ from cadenza import hub
 from cadenza.chords import triad_quality
 from cadenza.compose.chord_paths import best_path
 from cadenza.compose.chorder import EMISSION_WEIGHT, repeated_chords
-from cadenza.data.leadsheets import lead_sheets
+from cadenza.data.corpus import lead_sheets
 from cadenza.evaluate.chord_baselines import ContainsBaseline, HmmBaseline
 from cadenza.families.chords import encode_all
 from cadenza.score import in_force

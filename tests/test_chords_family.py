@@ -8,7 +8,7 @@ import pytest
 
 from cadenza.chords import parse_chord
 from cadenza.compose.chord_paths import ChordTransitions, best_path, place_index, sampled_path
-from cadenza.data.leadsheets import split_of
+from cadenza.data.corpus import tune_split as split_of
 from cadenza.evaluate.chord_baselines import ContainsBaseline, HmmBaseline
 from cadenza.io import read_score
 from cadenza.score import Key, Meter, Note, Part, Score

@@ -10,7 +10,7 @@ import pytest
 
 from cadenza.chords import parse_chord
 from cadenza.data import pop909
-from cadenza.data.leadsheets import split_of
+from cadenza.data.corpus import tune_split as split_of
 from cadenza.errors import InputError
 from cadenza.score import Key, Meter, Pedal, Section, pickup_start
 

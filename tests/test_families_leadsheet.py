@@ -5,8 +5,7 @@ import json
 
 import pytest
 
-from cadenza.data.corpus import _top_voice, excluded_fingerprints, load, melody_fingerprint
-from cadenza.data.leadsheets import lead_sheets
+from cadenza.data.corpus import _top_voice, excluded_fingerprints, lead_sheets, load, melody_fingerprint
 from cadenza.errors import OptionError
 from cadenza.io import read_score
 from conftest import one_line_error, run_cli

@@ -12,7 +12,7 @@ import numpy as np
 
 from cadenza.errors import MusicError
 from cadenza.score import Note, Score
-from cadenza.tokenize.accompaniment import N_PITCHES, decode, encode, melody_of, step_of
+from cadenza.tokenize.accompaniment import N_PITCHES, AccompanimentTokenizer, decode, encode, melody_of, step_of
 
 
 class Accompanist:
@@ -22,6 +22,7 @@ class Accompanist:
         self.directory = directory
         self.name = directory.name
         self.block = int(meta["model"]["block_size"])
+        AccompanimentTokenizer.from_dict(meta["tokenizer"])  # a model of another grid is refused
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         """(T, N_PITCHES, 3) P(silent, onset, held) per step and pitch. A song longer than the

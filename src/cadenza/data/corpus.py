@@ -19,7 +19,8 @@ from cadenza.errors import CadenzaError, InputError, OptionError
 from cadenza.score import Score
 
 # name -> (music21 corpus composer/collection, file suffix, what it is)
-LEADSHEET_SPLITS = ("train", "valid", "test")  # cadenza.data.leadsheets.SPLITS, which imports this module
+TUNE_SPLITS = ("train", "valid", "test")
+TUNE_SPLIT_PERCENT = (85, 5, 10)
 CORPORA = {
     "bach-chorales": ("bach", ".mxl", "Bach's four-part chorales (MusicXML, ~400)"),
     "essen": ("essenFolksong", ".abc", "Essen folk song collection (ABC, thousands of tunes)"),
@@ -96,18 +97,11 @@ def load(source: str, limit: int | None = None, progress: Callable[[int, int], N
     as ../shared/benchmarks/jsb16th_satb.json.gz): each grid becomes a Score of four parts in 4/4
     at 80 bpm, with the id FILE:SPLIT#INDEX (jsb16th_satb.json.gz:test#12). A folder or file of
     lead sheets with splits named after a colon (../shared/data/nottingham-abc:test, or
-    :valid,test) gives those splits of its tunes with chord symbols (cadenza.data.leadsheets)."""
+    :valid,test) gives those splits of its tunes with chord symbols (`lead_sheets`)."""
     from cadenza.io import SUFFIXES, read_scores
 
     head, colon, named = source.rpartition(":")
-    if (
-        colon
-        and head
-        and not head.endswith(".json.gz")
-        and all(s.strip() in LEADSHEET_SPLITS for s in named.split(","))
-    ):
-        from cadenza.data.leadsheets import lead_sheets
-
+    if colon and head and not head.endswith(".json.gz") and all(s.strip() in TUNE_SPLITS for s in named.split(",")):
         if not Path(head).expanduser().exists():
             raise OptionError(f"{source}: no such folder or file {head}")
         tunes, skipped = lead_sheets(head, progress)
@@ -213,7 +207,7 @@ def _top_voice(score: Score) -> list[int]:
 def excluded_fingerprints(source: str) -> set[tuple[int, ...]]:
     """The melody fingerprints of a data set to keep out of training: a corpus, folder or file; a
     four-voice grid file with its splits named after a colon (PATH.json.gz:test or :valid,test);
-    or lead sheets' splits by tune (cadenza.data.leadsheets), as FOLDER:test (see `load`)."""
+    or lead sheets' splits by tune (`lead_sheets`), as FOLDER:test (see `load`)."""
     from cadenza.data.benchmarks import SPLITS, load_satb
 
     path, _, splits = source.rpartition(":") if source.count(":") and ".json.gz:" in source else (source, "", "")
@@ -237,3 +231,60 @@ def without_matches(pieces: list[Piece], source: str) -> list[Piece]:
         return pieces
     banned = excluded_fingerprints(source) - {()}  # a melody of one pitch matches nothing
     return [p for p in pieces if melody_fingerprint(_top_voice(p.score)) not in banned]
+
+
+# ---------------------------------------------------------------------------------------------
+# lead sheets: tunes with chord symbols, split by tune
+
+
+def tune_split(piece_id: str) -> str:
+    """'train', 'valid' or 'test' for a tune's (or a song's) id, whatever folder it was read
+    from: the first 8 hex digits of the SHA-1 of the id without its folder ("jigs.abc#3" of
+    "../shared/data/nottingham-abc:jigs.abc#3") as a number, modulo 100: below 85 train, below 90
+    valid, else test (TUNE_SPLIT_PERCENT)."""
+    name = piece_id.rsplit(":", 1)[-1]
+    bucket = int(hashlib.sha1(name.encode()).hexdigest()[:8], 16) % 100
+    train, valid, _ = TUNE_SPLIT_PERCENT
+    return "train" if bucket < train else "valid" if bucket < train + valid else "test"
+
+
+def lead_sheets(
+    source: str, progress: Callable[[int, int], None] | None = None
+) -> tuple[dict[str, list[Piece]], list[str]]:
+    """({split: tunes with chord symbols}, one line per file skipped or tune without chords): the
+    lead sheets of a folder, file or corpus, each in its tune_split. A tune book may hold one
+    tune twice (the Nottingham files do, under two titles): a valid or test tune whose melody a
+    train tune has too (melody_print: the same notes, in any key) is left out."""
+    data = load(source, progress=progress)
+    splits: dict[str, list[Piece]] = {s: [] for s in TUNE_SPLITS}
+    skipped = list(data.skipped)
+    for piece in data.pieces:
+        if not piece.score.chords:
+            skipped.append(f"{piece.id}: no chord symbols")
+        elif not any(p.notes and not p.is_drum for p in piece.score.parts):
+            skipped.append(f"{piece.id}: no melody")
+        else:
+            splits[tune_split(piece.id)].append(piece)
+    trained = {melody_print(p.score): p.id for p in splits["train"]}
+    for split in ("valid", "test"):
+        kept = []
+        for piece in splits[split]:
+            twin = trained.get(melody_print(piece.score))
+            if twin is None:
+                kept.append(piece)
+            else:
+                skipped.append(f"{piece.id}: the melody of train tune {twin} (left out of {split})")
+        splits[split] = kept
+    return splits, skipped
+
+
+def melody_print(score) -> tuple:
+    """A melody's notes as (semitones above its first, start and length in quarter notes from
+    its first onset): the same for one tune in any key or under another title."""
+    notes = sorted((n for p in score.parts if not p.is_drum for n in p.notes), key=lambda n: (n.start_beats, n.pitch))
+    if not notes:
+        return ()
+    first = notes[0]
+    return tuple(
+        (n.pitch - first.pitch, round(n.start_beats - first.start_beats, 4), round(n.duration_beats, 4)) for n in notes
+    )

@@ -80,7 +80,7 @@ Velocities are kept.
 
 `pop_songs` reads every song folder under a root, each parsed once and cached as gzip JSON (a
 Score's to_dict) under $CADENZA_CACHE/pop909, keyed by the folder's path and its files' sizes and
-mtimes; songs go to train/valid/test by cadenza.data.leadsheets.split_of of their id
+mtimes; songs go to train/valid/test by cadenza.data.corpus.tune_split of their id
 ("pop909:001"). A song that cannot be read is skipped with a one-line reason.
 """
 
@@ -99,8 +99,9 @@ from pathlib import Path
 import numpy as np
 
 from cadenza.chords import parse_chord
+from cadenza.data.corpus import TUNE_SPLITS as SPLITS
 from cadenza.data.corpus import Piece, cache_dir
-from cadenza.data.leadsheets import SPLITS, split_of
+from cadenza.data.corpus import tune_split as split_of
 from cadenza.errors import CadenzaError, InputError
 from cadenza.score import Key, Meter, Note, Part, Pedal, Score, Section, Tempo, parse_key
 
@@ -719,7 +720,7 @@ def pop_songs(
     root: str | Path, progress: Callable[[int, int], None] | None = None
 ) -> tuple[dict[str, list[Piece]], list[str]]:
     """({split: songs}, one line per song skipped): every song folder under `root` read (cached)
-    as a Piece with the id pop909:NNN, in train, valid or test by leadsheets.split_of of its id.
+    as a Piece with the id pop909:NNN, in train, valid or test by corpus.tune_split of its id.
     `progress(songs done, songs)` is called as songs are read."""
     root = Path(root).expanduser()
     if not root.is_dir():

@@ -13,7 +13,7 @@ Data: POP909 (`../shared/data/pop909`, read by cadenza.data.pop909: the MELODY t
 melody, the PIANO track the accompaniment), or a folder of your own songs: MIDI or MusicXML
 with chord symbols and at least two pitched parts (the one named "melody", else the first, is
 the melody; those named "piano", else all the others, the accompaniment). Songs are split by
-id as lead sheets are (cadenza.data.leadsheets.split_of).
+id as lead sheets are (cadenza.data.corpus.tune_split).
 """
 
 from __future__ import annotations
@@ -111,21 +111,20 @@ def is_pop909(source: str) -> bool:
 
 def songs(source: str, progress: Callable[[int, int], None] | None = None) -> tuple[dict[str, list], list[str]]:
     """({split: songs}, skipped lines): POP909's songs, or a folder's pieces with chord symbols."""
-    from cadenza.data.corpus import load
-    from cadenza.data.leadsheets import SPLITS, split_of
+    from cadenza.data.corpus import TUNE_SPLITS, load, tune_split
 
     if is_pop909(source):
         from cadenza.data.pop909 import pop_songs
 
         return pop_songs(Path(source).expanduser(), progress)
     data = load(source, progress=progress)
-    splits: dict[str, list] = {s: [] for s in SPLITS}
+    splits: dict[str, list] = {s: [] for s in TUNE_SPLITS}
     skipped = list(data.skipped)
     for piece in data.pieces:
         if not piece.score.chords:
             skipped.append(f"{piece.id}: no chord symbols")
         else:
-            splits[split_of(piece.id)].append(piece)
+            splits[tune_split(piece.id)].append(piece)
     return splits, skipped
 
 
@@ -212,7 +211,7 @@ def _validation(grids: list, block: int) -> Callable:
 def prepare(cfg: Config, record: dict | None, echo: Callable[[str], None]) -> Prepared:
     import torch
 
-    from cadenza.tokenize.accompaniment import N_FEATURES, N_PITCHES, STEPS_PER_BEAT
+    from cadenza.tokenize.accompaniment import N_FEATURES, N_PITCHES, AccompanimentTokenizer
     from cadenza.train.loop import pick_device
     from cadenza.train.run import check_enough
 
@@ -233,7 +232,7 @@ def prepare(cfg: Config, record: dict | None, echo: Callable[[str], None]) -> Pr
     )
     model = _network_class()(net_cfg)
     meta = {
-        "tokenizer": {"kind": "accompaniment", "steps_per_beat": STEPS_PER_BEAT, "n_features": N_FEATURES},
+        "tokenizer": AccompanimentTokenizer().to_dict(),
         "songs": {s: len(splits[s]) for s in splits},
         "train": asdict(cfg),
     }
@@ -266,7 +265,7 @@ def card(out: Path, meta: dict) -> CardFacts:
         f"with silent, onset and held for each of {m['n_pitches']} pitches relative to the key. Trained by "
         "`cadenza train --family accompaniment`; used by `cadenza arrange --style pop`. "
         f"License of the data: {license_text}.",
-        data=f"`{t['data']}`: songs split by id (cadenza.data.leadsheets.split_of): {songs_.get('train', '?')} "
+        data=f"`{t['data']}`: songs split by id (cadenza.data.corpus.tune_split): {songs_.get('train', '?')} "
         f"train, {songs_.get('valid', '?')} valid (chose the checkpoint), "
         + (
             f"{songs_.get('test', '?')} test (read only by benchmarks/accompaniment_quality.py)"

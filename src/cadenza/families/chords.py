@@ -184,7 +184,8 @@ def prepare(cfg: Config, record: dict | None, echo: Callable[[str], None]) -> Pr
     import torch
 
     from cadenza.compose.chord_paths import ChordTransitions
-    from cadenza.data.leadsheets import lead_sheets, measured_on
+    from cadenza.data.corpus import lead_sheets
+    from cadenza.data.leadsheets import measured_on
     from cadenza.tokenize.chord_beats import N_FEATURES, ChordBeatsTokenizer
     from cadenza.train.loop import pick_device
     from cadenza.train.run import check_enough
@@ -228,7 +229,8 @@ def prepare(cfg: Config, record: dict | None, echo: Callable[[str], None]) -> Pr
 
 
 def card(out: Path, meta: dict) -> CardFacts:
-    from cadenza.data.leadsheets import SPLIT_PERCENT, license_of
+    from cadenza.data.corpus import TUNE_SPLIT_PERCENT as SPLIT_PERCENT
+    from cadenza.data.leadsheets import license_of
 
     t, m = meta["train"], meta["model"]
     tunes = meta.get("tunes", {})
@@ -242,7 +244,7 @@ def card(out: Path, meta: dict) -> CardFacts:
         "the chord changes the training tunes make at each place in the bar (a hidden Markov model's Viterbi "
         "path; alternatives are sampled paths). Trained by `cadenza train --family chords`; used by "
         f"`cadenza chords`. License of the data: {license_text}.",
-        data=f"`{t['data']}`: the tunes with chord symbols, split by tune (cadenza.data.leadsheets, "
+        data=f"`{t['data']}`: the tunes with chord symbols, split by tune (cadenza.data.corpus.tune_split, "
         f"{'/'.join(map(str, SPLIT_PERCENT))} train/valid/test): {tunes.get('train', '?')} train, "
         f"{tunes.get('valid', '?')} valid (chose the checkpoint), "
         + (

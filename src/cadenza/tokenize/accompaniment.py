@@ -229,3 +229,37 @@ def _legato(notes: list[Note], grid: Grid, stop: int) -> list[Note]:
         end = max(_step(n.end_beats), min(nxt, *limits))
         out.append(Note(n.pitch, n.start_beats, (end - a) / STEPS_PER_BEAT, n.velocity))
     return out
+
+
+class AccompanimentTokenizer:
+    """The grid under the Tokenizer protocol (cadenza.tokenize.base): its settings are this
+    module's constants, recorded so that a model trained on another grid is refused."""
+
+    kind = "accompaniment"
+    vocab_size = 3  # per pitch and step: SILENT, ONSET, HELD
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "steps_per_beat": STEPS_PER_BEAT, "n_features": N_FEATURES}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> AccompanimentTokenizer:
+        from cadenza.tokenize.base import config_of
+
+        settings = config_of(d, cls.kind)
+        if settings != {"steps_per_beat": STEPS_PER_BEAT, "n_features": N_FEATURES}:
+            raise ValueError(f"an accompaniment grid of {settings}, not this version's")
+        return cls()
+
+    def encode(self, score: Score, melody: Part | None = None, accompaniment: list[Part] | None = None) -> Grid:
+        """The grid of `score`: its melody (the part named "melody", else the first) and, to
+        learn from, its `accompaniment` parts (none: features only)."""
+        chosen = melody or melody_of(score.parts)
+        if chosen is None:
+            from cadenza.errors import MusicError
+
+            raise MusicError("no melody: no part has pitched notes")
+        return encode(score, chosen, list(accompaniment or []))
+
+    def decode(self, probabilities: np.ndarray, grid: Grid, seed: int = 0) -> list[Note]:
+        """Notes from (T, N_PITCHES, 3) probabilities of SILENT, ONSET, HELD (see `decode`)."""
+        return decode(probabilities[..., ONSET], probabilities[..., HELD], grid, seed)
