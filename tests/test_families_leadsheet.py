@@ -126,7 +126,11 @@ def test_resume_trains_each_part_further_and_refusals_are_one_line(tiny_leadshee
     wrong = tmp_path / "wrong.toml"
     wrong.write_text("[chords]\nvoices = 2\n")
     one_line_error(run_cli("train", "--family", "leadsheet", "--data", str(folder), "--out", str(tmp_path / "z"),
-                           "--config", str(wrong)), "--voices", "chords part")  # fmt: skip
+                           "--config", str(wrong)), f"{wrong} [chords]", "'voices'", "chords part")  # fmt: skip
+    top = tmp_path / "top.toml"
+    top.write_text("layers = 2\n")  # a part's setting outside its table: named as the user wrote it
+    one_line_error(run_cli("train", "--family", "leadsheet", "--data", str(folder), "--out", str(tmp_path / "t"),
+                           "--config", str(top)), str(top), "'layers'", "leadsheet family")  # fmt: skip
 
 
 def test_a_lead_sheet_folders_test_split_can_be_excluded(tmp_path):

@@ -315,8 +315,11 @@ def config_from(cls, label: str, file_values: dict, given: dict, config_path=Non
     values = {}
     for k, v in file_values.items():
         if k not in fields:
+            owners = config_fields(known_configs()).get(k)
+            flag = flag_of(owners[0][1])[2:] if owners else k
+            shown = k if flag.replace("-", "_") == k else flag  # a renamed one by its flag: layers, not n_layer
             raise OptionError(
-                f"{config_path}: {k!r} is not a setting of the {label} family "
+                f"{config_path}: {shown!r} is not a setting of the {label} family "
                 f"(its settings: {', '.join(flag_of(f)[2:] for f in fields.values())})"
             )
         values[k] = v

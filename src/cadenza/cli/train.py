@@ -123,7 +123,7 @@ def _train(out, family, orderless, config, resume, force, nproc, quiet, settings
             ls_cfg = config_from(leadsheet.Config, fam.name, shared, settings, config)
             if not ls_cfg.data:
                 raise OptionError("give --data (lead sheets with chord symbols), or --resume to continue in --out")
-            leadsheet.train(ls_cfg, tables, out, False, force, quiet, command, _echo(quiet))
+            leadsheet.train(ls_cfg, tables, out, False, force, quiet, command, _echo(quiet), source=str(config))
             return
         cfg = config_from(fam.load().Config, fam.name, values, settings, config)
         if not cfg.data:

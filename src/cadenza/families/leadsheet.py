@@ -69,9 +69,10 @@ def split_tables(values: dict) -> tuple[dict, dict[str, dict]]:
     return {k: v for k, v in values.items() if k not in tables}, tables
 
 
-def part_config(cfg: Config, name: str, table: dict):
+def part_config(cfg: Config, name: str, table: dict, source: str = "--config"):
     """The config of part `name` (a RunConfig of its family): PART_DEFAULTS, then the part's
-    --config table, then the shared settings; every value checked by the part's family."""
+    table of the --config file `source`, then the shared settings; every value checked by the
+    part's family (a mistake in the table named by its file and table)."""
     from cadenza import families
     from cadenza.cli.common import config_from
     from cadenza.data.leadsheets import measured_on
@@ -80,11 +81,11 @@ def part_config(cfg: Config, name: str, table: dict):
     for k in table:
         if k in SHARED:
             raise OptionError(f"[{name}] {k}: it is set for both parts; give it outside the [{name}] table")
-    given = {**PART_DEFAULTS[name], **table, **{k: getattr(cfg, k) for k in SHARED}}
+    given = {**{k: v for k, v in PART_DEFAULTS[name].items() if k not in table}, **{k: getattr(cfg, k) for k in SHARED}}
     measured = [d.strip() for d in cfg.data.split(",") if measured_on(d)]
-    if name == "melody" and measured:  # the tunes the benchmarks measure on stay out
-        given.setdefault("exclude", ",".join(f"{d}:test" for d in measured))
-    return config_from(family.load().Config, f"{name} part of the leadsheet", {}, given)
+    if name == "melody" and measured and "exclude" not in table:  # the tunes the benchmarks measure on stay out
+        given["exclude"] = ",".join(f"{d}:test" for d in measured)
+    return config_from(family.load().Config, f"{name} part of the leadsheet", table, given, f"{source} [{name}]")
 
 
 def read_record(out: Path) -> dict | None:
@@ -111,10 +112,11 @@ def train(
     command: str,
     echo: Callable[[str], None],
     extend: dict | None = None,
+    source: str = "--config",
 ) -> None:
     """Train (or, with `resume`, go on training) both parts into `out`, then fit the plan model
     and write the bundle's model.json and card.md. `extend` ({"steps": N} or {"minutes": M}) is
-    each part's new total."""
+    each part's new total; `source`, the --config file the parts' tables came from."""
     from cadenza import families
     from cadenza.io.files import atomic_write
     from cadenza.train import run
@@ -136,7 +138,7 @@ def train(
         if any((out / n).exists() for n in ("model.json", "checkpoint.json", RECORD)) and not force:
             raise OptionError(f"{out} already holds a model; use --resume to continue it or --force to start over")
         for name in PARTS:  # every setting checked, and the data found, before anything is touched
-            part_config(cfg, name, tables.get(name, {}))
+            part_config(cfg, name, tables.get(name, {}), source)
         _check_data(cfg.data)
         out.mkdir(parents=True, exist_ok=True)
         for name in PARTS:  # a fresh start: no part of an earlier run is kept or resumed
