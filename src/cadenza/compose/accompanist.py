@@ -30,21 +30,11 @@ class Accompanist:
         window where it lies nearest the middle."""
         import torch
 
-        T = len(features)
-        starts = [0] if T <= self.block else list(range(0, T - self.block, self.block // 2)) + [T - self.block]
-        out = np.zeros((T, N_PITCHES, 3), dtype=np.float64)
-        best = np.full(T, np.inf)
-        with torch.no_grad():
-            for a in starts:
-                x = torch.from_numpy(np.ascontiguousarray(features[a : a + self.block]))[None]
-                logits = self.model(x).float()[0].reshape(-1, N_PITCHES, 3)
-                p = torch.softmax(logits, dim=-1).numpy()
-                steps = np.arange(a, a + len(p))
-                off_centre = np.abs(steps - (a + len(p) / 2))
-                better = off_centre < best[steps]
-                out[steps[better]] = p[better]
-                best[steps[better]] = off_centre[better]
-        return out
+        from cadenza.nn.tagger import read_in_windows
+
+        return read_in_windows(
+            self.model, features, self.block, lambda z: torch.softmax(z.reshape(-1, N_PITCHES, 3), dim=-1)
+        )
 
     def accompany(self, score: Score, seed: int = 0, velocity: int = 64) -> list[Note]:
         """The accompaniment of the lead sheet `score` (its part named "melody", else its first),

@@ -50,20 +50,9 @@ class Chorder:
         lies nearest the middle."""
         import torch
 
-        T = len(sheet.starts_beats)
-        starts = [0] if T <= self.block else list(range(0, T - self.block, self.block // 2)) + [T - self.block]
-        out = np.zeros((T, self.tokenizer.vocab_size), dtype=np.float64)
-        best = np.full(T, np.inf)
-        with torch.no_grad():
-            for a in starts:
-                x = torch.from_numpy(np.ascontiguousarray(sheet.features[a : a + self.block]))[None]
-                logp = torch.log_softmax(self.model(x).float(), dim=-1)[0].numpy()
-                steps = np.arange(a, a + len(logp))
-                off_centre = np.abs(steps - (a + len(logp) / 2))
-                take = off_centre < best[steps]
-                out[steps[take]] = logp[take]
-                best[steps[take]] = off_centre[take]
-        return out
+        from cadenza.nn.tagger import read_in_windows
+
+        return read_in_windows(self.model, sheet.features, self.block, lambda z: torch.log_softmax(z, dim=-1))
 
     def chords_for(
         self, score: Score, n: int = 1, seed: int = 0, part: int | None = None, plan=None

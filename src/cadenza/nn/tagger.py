@@ -52,3 +52,28 @@ class Tagger(nn.Module):
         for block in self.blocks:
             h = block(h, mask)
         return self.head(self.ln_f(h))
+
+
+def read_in_windows(model: Tagger, features, block: int, transform):
+    """`transform(logits)` per step of a whole sequence of features (T, n_features), as a NumPy
+    array (T, ...): a sequence longer than the network's window (`block` steps) is read in
+    windows half a window apart, each step taken from the window where it lies nearest the
+    middle. `transform` maps one window's logits (steps, n_outputs) to a tensor of its steps."""
+    import numpy as np
+
+    T = len(features)
+    starts = [0] if T <= block else list(range(0, T - block, block // 2)) + [T - block]
+    out = None
+    best = np.full(T, np.inf)
+    with torch.no_grad():
+        for a in starts:
+            x = torch.from_numpy(np.ascontiguousarray(features[a : a + block]))[None]
+            values = transform(model(x).float()[0]).numpy().astype(np.float64)
+            if out is None:
+                out = np.zeros((T, *values.shape[1:]), dtype=np.float64)
+            steps = np.arange(a, a + len(values))
+            off_centre = np.abs(steps - (a + len(values) / 2))
+            take = off_centre < best[steps]
+            out[steps[take]] = values[take]
+            best[steps[take]] = off_centre[take]
+    return out
