@@ -17,8 +17,14 @@ from typing import Any
 from cadenza.io.files import atomic_write, check_writable
 from cadenza.score import Score, with_chords_sounding
 
-FORMATS = ("mid", "musicxml", "abc", "wav", "png", "flac", "ogg")
+FORMATS = ("mid", "musicxml", "abc", "wav", "png", "flac", "ogg", "cover")
 DEFAULT_FORMATS = ("mid", "musicxml", "wav", "png")
+FILE_SUFFIXES = {"cover": "cover.png"}  # a format whose file is not STEM.FORMAT: the cover picture
+
+
+def output_path(stem: Path, fmt: str) -> Path:
+    """The file a format is written to: STEM.mid, STEM.wav ..., STEM.cover.png."""
+    return stem.with_name(f"{stem.name}.{FILE_SUFFIXES.get(fmt, fmt)}")
 
 
 def parse_formats(text: str) -> tuple[str, ...]:
@@ -63,7 +69,7 @@ def check_outputs(stems, formats, force: bool, performing: Performing | None = N
     for stem in stems:
         stem = Path(stem)
         for f in (*formats, *extra, "json"):
-            check_writable(stem.with_name(f"{stem.name}.{f}"), force)
+            check_writable(output_path(stem, f), force)
         try:
             stem.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -82,7 +88,7 @@ def write_outputs(
     audio from a performance and stem.performed.mid beside them. Checks every target first,
     so a refusal to overwrite leaves nothing half written."""
     stem = Path(stem)
-    targets = [stem.with_name(f"{stem.name}.{f}") for f in formats]
+    targets = [output_path(stem, f) for f in formats]
     json_path = stem.with_name(f"{stem.name}.json")
     check_outputs([stem], formats, force, performing)
     played, performed = score, None
@@ -109,7 +115,11 @@ def write_outputs(
         if performed is not None and t == performed:
             continue
         suffix = t.suffix[1:]
-        if suffix in ("mid", "musicxml", "abc"):
+        if t.name.endswith(".cover.png"):
+            from cadenza.io.cover import write_cover
+
+            write_cover(score, t, force=force)
+        elif suffix in ("mid", "musicxml", "abc"):
             from cadenza.io import write_score
 
             write_score(score, t, force=force)

@@ -40,7 +40,10 @@ def arrange(
     seed: Optional[int] = typer.Option(
         None, help="random seed, for the variations a style asks for [default: random, printed]"
     ),
-    formats: str = typer.Option("mid,musicxml,wav", help="comma list of mid, musicxml, abc, wav, flac, ogg, png"),
+    formats: str = typer.Option(
+        "mid,musicxml,wav",
+        help="comma list of mid, musicxml, abc, wav, flac, ogg, png, cover (STEM.cover.png, its picture)",
+    ),
     performer: str = PERFORMER,
     expressiveness: float = EXPRESSIVENESS,
     out: Optional[str] = typer.Option(None, help="output stem [default: out/TUNE-STYLE-seedN]"),

@@ -52,7 +52,10 @@ def harmonize(
     range_: list[str] = RANGES,
     fix: list[str] = FIXES,
     fixed_cells: Optional[Path] = FIXED_CELLS,
-    formats: str = typer.Option("mid,musicxml,wav,png", help="comma list of mid, musicxml, wav, flac, ogg, png"),
+    formats: str = typer.Option(
+        "mid,musicxml,wav,png",
+        help="comma list of mid, musicxml, wav, flac, ogg, png, cover (STEM.cover.png, its picture)",
+    ),
     performer: str = PERFORMER,
     expressiveness: float = EXPRESSIVENESS,
     out: Optional[str] = typer.Option(None, help="output stem [default: out/MELODY-harmonized-seedN]"),

@@ -35,7 +35,10 @@ def chords(
     n: int = typer.Option(
         1, "--n", help="number of chordings: the first is the likeliest, the others are drawn (seed+1, seed+2, ...)"
     ),
-    formats: str = typer.Option("mid,musicxml,abc,wav", help="comma list of mid, musicxml, abc, wav, flac, ogg, png"),
+    formats: str = typer.Option(
+        "mid,musicxml,abc,wav",
+        help="comma list of mid, musicxml, abc, wav, flac, ogg, png, cover (STEM.cover.png, its picture)",
+    ),
     performer: str = PERFORMER,
     expressiveness: float = EXPRESSIVENESS,
     out: Optional[str] = typer.Option(None, help="output stem [default: out/TUNE-chords-seedN]"),

@@ -83,7 +83,10 @@ def generate(
         help="the chords model of --chords auto (name or folder; a leadsheet model's chords part) [default: the "
         "--model's own chords part when it is a leadsheet model, else leadsheet]",
     ),
-    formats: str = typer.Option("mid,musicxml,wav,png", help="comma list of mid, musicxml, abc, wav, flac, ogg, png"),
+    formats: str = typer.Option(
+        "mid,musicxml,wav,png",
+        help="comma list of mid, musicxml, abc, wav, flac, ogg, png, cover (STEM.cover.png, its picture)",
+    ),
     performer: str = PERFORMER,
     expressiveness: float = EXPRESSIVENESS,
     out: Optional[str] = typer.Option(
