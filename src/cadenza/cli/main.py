@@ -7,7 +7,20 @@ import sys
 
 import typer
 
-from cadenza.cli import analyze, arrange, assistant, chords, compose, evaluate, perform, plan, tools, train
+from cadenza.cli import (
+    analyze,
+    arrange,
+    assistant,
+    chords,
+    compose,
+    evaluate,
+    perform,
+    plan,
+    radio,
+    studio,
+    tools,
+    train,
+)
 from cadenza.cli.common import say
 
 app = typer.Typer(
@@ -18,7 +31,7 @@ app = typer.Typer(
     help="Cadenza: learn music from scores and MIDI, and write new music.",
 )
 
-for group in (compose, train, assistant, chords, arrange, perform, evaluate, tools, analyze, plan):
+for group in (compose, train, assistant, chords, arrange, perform, evaluate, tools, analyze, plan, studio, radio):
     group.register(app)
 
 

@@ -1,0 +1,259 @@
+"""The studio's web app: the page at /, its files at /static, the HTTP API under /api (described
+at /api/openapi.json, browsable at /api/docs).
+
+    from cadenza.studio.app import create_app
+    app = create_app(Path("~/.cadenza/studio").expanduser())
+
+Every error is an HTTP status with {"error": "one sentence"}. A server bound to anything but
+loopback is created with a token, which every request must carry (Authorization: Bearer TOKEN,
+or ?token=TOKEN for links such as an <audio> source).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from cadenza.errors import CadenzaError
+from cadenza.studio import uploads
+from cadenza.studio.commands import COMMANDS, argv
+from cadenza.studio.jobs import Job, JobQueue, QueueFull
+from cadenza.studio.store import NotFound, Store
+
+STATIC = Path(__file__).parent / "static"
+MEDIA = {
+    ".mid": "audio/midi",
+    ".musicxml": "application/vnd.recordare.musicxml+xml",
+    ".abc": "text/vnd.abc",
+    ".wav": "audio/wav",
+    ".json": "application/json",
+    ".png": "image/png",
+    ".krn": "text/plain",
+}
+
+
+class Request_(BaseModel):
+    """A command's request: the piece it reads (all but generate), which version (default the
+    latest), and its options, named as on the command line (`cadenza COMMAND --help`)."""
+
+    piece: str | None = Field(None, description="the id of the piece the command reads")
+    version: int | None = Field(None, description="which version of it (default: the latest)")
+    options: dict = Field(default_factory=dict, description='the command\'s options, e.g. {"bars": 8, "seed": 3}')
+
+
+class Refused(CadenzaError):
+    def __init__(self, status: int, message: str, headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers
+
+
+def create_app(
+    root: Path, token: str | None = None, workers: int = 1, max_waiting: int = 8, time_limit: float = 300.0
+) -> FastAPI:
+    store = Store(root)
+    queue = JobQueue(store, workers=workers, max_waiting=max_waiting, time_limit=time_limit)
+    app = FastAPI(title="Cadenza Studio API", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
+    app.state.store, app.state.queue = store, queue
+
+    @app.middleware("http")
+    async def check_token(request: Request, call_next):
+        if token is not None:
+            given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+            given = given or request.query_params.get("token", "")
+            if not secrets.compare_digest(given.encode(), token.encode()):
+                return JSONResponse({"error": "this studio needs its token (Authorization: Bearer TOKEN)"}, 401)
+        return await call_next(request)
+
+    @app.exception_handler(Refused)
+    async def refused(_, e: Refused):
+        return JSONResponse({"error": e.message}, e.status, headers=e.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_, e: StarletteHTTPException):
+        message = "no such address in the studio" if e.status_code == 404 else str(e.detail)
+        return JSONResponse({"error": message}, e.status_code, headers=getattr(e, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_, e: RequestValidationError):
+        first = e.errors()[0] if e.errors() else {}
+        where = ".".join(str(x) for x in first.get("loc", ()) if x != "body")
+        return JSONResponse({"error": f"{where or 'request'}: {first.get('msg', 'not understood')}"}, 422)
+
+    @app.exception_handler(Exception)
+    async def crashed(_, e: Exception):
+        return JSONResponse(
+            {"error": f"the studio failed on this request ({type(e).__name__}); it is still running"}, 500
+        )
+
+    @app.get("/", include_in_schema=False)
+    def page():
+        index = STATIC / "index.html"
+        if not index.exists():
+            return HTMLResponse("<p>The studio's page is not installed: run <code>make setup</code>.</p>", 503)
+        return FileResponse(index)
+
+    if STATIC.is_dir():
+        app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/api/docs", include_in_schema=False)
+    def docs():
+        vendor = "/static/node_modules/swagger-ui-dist"
+        return get_swagger_ui_html(
+            openapi_url="/api/openapi.json" + (f"?token={token}" if token else ""),
+            title="Cadenza Studio API",
+            swagger_js_url=f"{vendor}/swagger-ui-bundle.js",
+            swagger_css_url=f"{vendor}/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.png",
+        )
+
+    @app.get("/api/models", summary="The models a command can use")
+    def models() -> list[dict]:
+        return _models()
+
+    @app.post("/api/uploads", status_code=201, summary="Upload a piece (a file, or ABC text)")
+    async def upload(file: UploadFile | None = File(None), abc: str | None = Form(None)) -> dict:
+        if (file is None) == (abc is None):
+            raise Refused(400, "send one file (field 'file') or ABC text (field 'abc')")
+        if file is not None:
+            data = await file.read(uploads.MAX_BYTES + 1)
+            name = file.filename or "upload"
+        else:
+            data, name = (abc or "").encode(), "typed.abc"
+        folder = store.scratch_dir()
+        try:
+            title = uploads.accept(data, name, folder)
+        except CadenzaError as e:
+            raise Refused(400, str(e).splitlines()[0]) from None
+        return {"piece": store.add(folder, title, "upload", {"file": Path(name).name}, None)}
+
+    def submit(command: str, body: Request_) -> dict:
+        source = None
+        if COMMANDS[command]:
+            if body.piece is None:
+                raise Refused(400, f"{command} reads a piece: give its id as 'piece' (upload one at /api/uploads)")
+            try:
+                v = store.version(body.piece, body.version)
+            except NotFound as e:
+                raise Refused(404, str(e)) from None
+            path = _input_of(store, body.piece, v)
+            if path is None:
+                raise Refused(400, f"version {v['n']} of piece {body.piece} has no score to read")
+            source = {"piece": body.piece, "version": v["n"], "path": path}
+        elif body.piece is not None:
+            raise Refused(400, f"{command} reads no piece; leave out 'piece'")
+        try:
+            args = argv(command, body.options, {m["name"] for m in _models()})
+        except CadenzaError as e:
+            raise Refused(400, str(e)) from None
+        try:
+            job = queue.submit(Job(command, args, body.options, source))
+        except QueueFull as e:
+            raise Refused(429, str(e), {"Retry-After": str(e.retry_after)}) from None
+        return {"job": queue.get(job.id)}
+
+    for command in COMMANDS:
+
+        def endpoint(body: Request_, command: str = command) -> dict:
+            return submit(command, body)
+
+        app.post(
+            f"/api/{command}",
+            status_code=202,
+            summary=f"Start `cadenza {command}` (a job)",
+            description=f"Options as `cadenza {command} --help` lists them, but --out, --force, --formats, "
+            "--quiet, --tune and options that name files, which the studio sets. Poll /api/jobs/{id}.",
+        )(endpoint)
+
+    @app.get("/api/jobs/{job_id}", summary="A job's state, and the pieces it wrote")
+    def job(job_id: str) -> dict:
+        try:
+            return queue.get(job_id)
+        except KeyError:
+            raise Refused(404, f"no job {job_id!r}") from None
+
+    @app.delete("/api/jobs/{job_id}", summary="Cancel a job")
+    def cancel(job_id: str) -> dict:
+        try:
+            return {"job": queue.cancel(job_id)}
+        except KeyError:
+            raise Refused(404, f"no job {job_id!r}") from None
+
+    @app.get("/api/pieces", summary="The studio's pieces, newest first")
+    def pieces() -> list[dict]:
+        return store.pieces()
+
+    @app.get("/api/pieces/{piece_id}", summary="A piece and its versions")
+    def piece(piece_id: str) -> dict:
+        try:
+            return store.piece(piece_id)
+        except NotFound as e:
+            raise Refused(404, str(e)) from None
+
+    @app.get("/api/pieces/{piece_id}/versions/{n}/files/{name}", summary="A file of a version")
+    def file(piece_id: str, n: int, name: str):
+        try:
+            path = store.file_path(piece_id, n, name)
+        except NotFound as e:
+            raise Refused(404, str(e)) from None
+        return FileResponse(path, media_type=MEDIA.get(path.suffix, "application/octet-stream"), filename=name)
+
+    @app.get("/api/pieces/{piece_id}/versions/{n}/notes", summary="A version's notes, for a piano roll")
+    def notes(piece_id: str, n: int) -> dict:
+        try:
+            v = store.version(piece_id, n)
+        except NotFound as e:
+            raise Refused(404, str(e)) from None
+        path = _input_of(store, piece_id, v)
+        if path is None:
+            raise Refused(404, f"version {n} of piece {piece_id} has no score")
+        try:
+            return uploads.notes_of(path)
+        except CadenzaError as e:
+            raise Refused(400, str(e).splitlines()[0]) from None
+
+    return app
+
+
+def _input_of(store: Store, piece_id: str, version: dict) -> Path | None:
+    """The score a command reads from a version: its MusicXML, else its MIDI, else the file uploaded."""
+    for name in ("piece.musicxml", "piece.mid", "piece.abc", "piece.krn", "piece.mxl", "piece.xml"):
+        if name in version["files"]:
+            return store.file_path(piece_id, version["n"], name)
+    return None
+
+
+def _models() -> list[dict]:
+    from cadenza import hub
+    from cadenza.families import of_meta
+
+    out = []
+    for path, meta in hub.list_models():
+        try:
+            kind = of_meta(meta, str(path / "model.json")).name
+        except CadenzaError:
+            continue
+        n = meta.get("tokenizer", {}).get("n_voices") or meta.get("model", {}).get("n_voices")
+        summary = ""
+        card = path / "card.md"
+        if card.exists():
+            lines = [ln for ln in card.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+            summary = lines[0][:200] if lines else ""
+        from cadenza.theory import voice_names
+
+        out.append(
+            {
+                "name": path.name,
+                "kind": kind,
+                "voices": voice_names(int(n)) if n else [],
+                "summary": summary,
+            }
+        )
+    return out

@@ -1,0 +1,127 @@
+"""The API's commands are the command line's: a JSON object of options becomes the argument
+list of `cadenza COMMAND`, checked against that command's own options (read from the CLI, so
+the two never drift apart). What would touch the server's files is the server's to say: the
+output stem, overwriting, the formats, and any option that names a path; a model is named, not
+given as a folder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from cadenza.errors import OptionError
+
+# commands the API offers, and whether each reads a piece
+COMMANDS = {
+    "generate": False,
+    "continue": True,
+    "harmonize": True,
+    "infill": True,
+    "perform": True,
+    "analyze": True,
+}
+# a new version of the piece it reads (the history), rather than new pieces
+EDITS = {"infill", "perform"}
+SERVER_OWNED = {"out", "force", "quiet", "formats", "tune", "help"}
+FORMATS = {
+    "generate": "mid,musicxml,abc,wav,cover",
+    "continue": "mid,musicxml,wav,cover",
+    "harmonize": "mid,musicxml,wav,cover",
+    "infill": "mid,musicxml,wav,cover",
+    "perform": "mid,wav",
+}
+
+
+@dataclass(frozen=True)
+class Option:
+    flag: str  # --bars
+    is_flag: bool  # --allow-parallels: no value
+    multiple: bool  # --range a --range b
+    kind: str  # int, float, str, bool
+
+
+@cache
+def options_of(command: str) -> dict[str, Option]:
+    """{name with underscores: Option} of `cadenza COMMAND`, but the server-owned ones and those
+    that take a path. Kinds come from the command function's annotations."""
+    import inspect
+    import pathlib
+    import typing
+
+    import typer
+
+    from cadenza.cli import analyze, assistant, compose, perform
+
+    app = typer.Typer()
+    for module in (compose, assistant, perform, analyze):
+        module.register(app)
+    group = typer.main.get_command(app)
+    cmd = group.commands[command]  # type: ignore[attr-defined]
+    annotations = typing.get_type_hints(inspect.unwrap(cmd.callback))
+    out = {}
+    for p in cmd.params:
+        long = next((o for o in p.opts if o.startswith("--")), None)
+        if p.name is None or long is None or long[2:] in SERVER_OWNED:
+            continue
+        hint = annotations.get(p.name, str)
+        inner = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+        base = inner[0]
+        base = (typing.get_args(base) or [base])[0] if typing.get_origin(base) is list else base
+        if base is pathlib.Path:
+            continue
+        kind = {int: "int", float: "float", bool: "bool"}.get(base, "str")
+        out[long[2:].replace("-", "_")] = Option(
+            long, bool(getattr(p, "is_flag", False)), bool(getattr(p, "multiple", False)), kind
+        )
+    return out
+
+
+def argv(command: str, options: dict, models: set[str]) -> list[str]:
+    """The arguments after `cadenza COMMAND` for these options (names with dashes or
+    underscores). Raises OptionError, in one sentence, for an option the command does not take
+    here or a value of the wrong type."""
+    if command not in COMMANDS:
+        raise OptionError(f"no command {command!r}; the API offers {', '.join(COMMANDS)}")
+    known = options_of(command)
+    args: list[str] = []
+    for name, value in options.items():
+        key = name.replace("-", "_")
+        if key not in known:
+            raise OptionError(
+                f"{command} takes no option {name!r} here; it takes "
+                + ", ".join(sorted(k.replace("_", "-") for k in known))
+            )
+        opt = known[key]
+        if key in ("model", "chords_model", "harmonizer") and value is not None and str(value) not in models:
+            raise OptionError(f"no model named {value!r}; available: {', '.join(sorted(models))}")
+        if isinstance(value, list) and not opt.multiple:  # a comma list on the command line (infill --voices)
+            if opt.kind != "str" or not all(isinstance(v, str) for v in value):
+                raise OptionError(f"option {name!r} takes one value, not a list")
+            value = ",".join(value)
+        values = value if isinstance(value, list) else [value]
+        for v in values:
+            if v is None:
+                continue
+            if opt.is_flag:
+                if not isinstance(v, bool):
+                    raise OptionError(f"option {name!r} is true or false, not {v!r}")
+                if v:
+                    args.append(opt.flag)
+                continue
+            if isinstance(v, (dict, list)) or (opt.kind in ("int", "float") and isinstance(v, bool)):
+                raise OptionError(f"option {name!r} takes a {_kind(opt.kind)}, not {v!r}")
+            if opt.kind == "int" and not (
+                isinstance(v, int) or (isinstance(v, str) and v.strip().lstrip("-").isdigit())
+            ):
+                raise OptionError(f"option {name!r} takes a whole number, not {v!r}")
+            if opt.kind == "float":
+                try:
+                    float(v)
+                except (TypeError, ValueError):
+                    raise OptionError(f"option {name!r} takes a number, not {v!r}") from None
+            args += [opt.flag, str(v)]
+    return args
+
+
+def _kind(kind: str) -> str:
+    return {"int": "whole number", "float": "number", "bool": "true or false"}.get(kind, "text")

@@ -1,0 +1,250 @@
+"""A bounded queue of jobs, each a `cadenza` command run as a child process.
+
+A child process per job gives each its time limit and its cancel (the process group is killed),
+and keeps a crash inside one from taking the server down. The queue holds at most `max_waiting`
+jobs beside those running; one more is refused (QueueFull), and the API answers 429 with
+Retry-After. Finished jobs' pieces are in the store; the jobs themselves live in memory.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cadenza.errors import CadenzaError
+from cadenza.studio.commands import EDITS, FORMATS
+from cadenza.studio.store import Store
+
+STEM = re.compile(r"^piece(?:-(\d+))?((?:\.[a-z]+)+)$")
+LOG_LINES = 12
+
+
+class QueueFull(CadenzaError):
+    def __init__(self, retry_after: int):
+        super().__init__(f"the studio is busy ({retry_after} s until a place is likely free); try again then")
+        self.retry_after = retry_after
+
+
+@dataclass
+class Job:
+    command: str
+    args: list[str]  # after `cadenza COMMAND INPUT`
+    options: dict  # as the client gave them, recorded in each version
+    source: dict | None = None  # {"piece", "version", "path"} the command reads
+    id: str = field(default_factory=lambda: secrets.token_hex(6))
+    state: str = "queued"  # queued, running, done, failed, cancelled
+    created: float = field(default_factory=time.time)
+    started: float | None = None
+    finished: float | None = None
+    error: str | None = None
+    pieces: list[str] = field(default_factory=list)
+    log: str = ""
+    process: subprocess.Popen | None = None
+
+    def to_dict(self, position: int = 0) -> dict:
+        end = self.finished or time.time()
+        return {
+            "id": self.id,
+            "command": self.command,
+            "state": self.state,
+            "position": position,
+            "seconds": round(end - (self.started or end), 2),
+            "error": self.error,
+            "pieces": list(self.pieces),
+            "log": self.log,
+        }
+
+
+class JobQueue:
+    def __init__(self, store: Store, workers: int = 1, max_waiting: int = 8, time_limit: float = 300.0):
+        self.store = store
+        self.max_waiting = max_waiting
+        self.time_limit = time_limit
+        self.jobs: dict[str, Job] = {}
+        self.waiting: collections.deque[Job] = collections.deque()
+        self._cv = threading.Condition()
+        self._seconds: collections.deque[float] = collections.deque(maxlen=20)  # recent jobs' run times
+        self._workers = [threading.Thread(target=self._work, daemon=True) for _ in range(workers)]
+        for w in self._workers:
+            w.start()
+
+    def submit(self, job: Job) -> Job:
+        with self._cv:
+            if len(self.waiting) >= self.max_waiting:
+                raise QueueFull(self.retry_after())
+            self.jobs[job.id] = job
+            self.waiting.append(job)
+            self._cv.notify()
+        return job
+
+    def retry_after(self) -> int:
+        typical = sorted(self._seconds)[len(self._seconds) // 2] if self._seconds else 10.0
+        return max(1, round(typical * (len(self.waiting) + 1) / len(self._workers)))
+
+    def get(self, job_id: str) -> dict:
+        with self._cv:
+            job = self.jobs.get(job_id)
+            if job is None:
+                raise KeyError(job_id)
+            position = self.waiting.index(job) + 1 if job in self.waiting else 0
+            return job.to_dict(position)
+
+    def cancel(self, job_id: str) -> dict:
+        with self._cv:
+            job = self.jobs.get(job_id)
+            if job is None:
+                raise KeyError(job_id)
+            if job.state == "queued":
+                self.waiting.remove(job)
+                job.state, job.finished = "cancelled", time.time()
+            elif job.state == "running":
+                job.state = "cancelled"
+                _kill(job.process)
+        return self.get(job_id)
+
+    def _work(self) -> None:
+        while True:
+            with self._cv:
+                while not self.waiting:
+                    self._cv.wait()
+                job = self.waiting.popleft()
+                job.state, job.started = "running", time.time()
+            try:
+                self._run(job)
+            except Exception as e:  # noqa: BLE001 (a job's failure is its own, never the server's)
+                job.error = job.error or f"the studio could not store the result: {e}"
+                job.state = "failed" if job.state != "cancelled" else job.state
+            finally:
+                job.finished = time.time()
+                job.process = None
+                self._seconds.append(job.finished - (job.started or job.finished))
+
+    def _run(self, job: Job) -> None:
+        scratch = self.store.scratch_dir()
+        try:
+            out = scratch / "out"
+            out.mkdir()
+            argv = [sys.executable, "-m", "cadenza", job.command]
+            if job.source is not None:
+                argv.append(str(job.source["path"]))
+            argv += job.args + ["--out", str(out / "piece")]
+            if job.command in FORMATS:
+                argv += ["--formats", FORMATS[job.command]]
+            env = dict(os.environ, PYTHONUNBUFFERED="1", COLUMNS="100")
+            with self._cv:
+                if job.state == "cancelled":
+                    return
+                job.process = subprocess.Popen(
+                    argv,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                    env=env,
+                    cwd=scratch,
+                )
+            try:
+                output, _ = job.process.communicate(timeout=self.time_limit)
+            except subprocess.TimeoutExpired:
+                _kill(job.process)
+                job.process.communicate()
+                job.state, job.error = "failed", f"stopped after its time limit of {self.time_limit:g} s"
+                return
+            text = output.decode("utf-8", "replace")
+            if job.source is not None:  # the file is the client's piece, not a path on the server
+                name = f"piece {job.source['piece']} version {job.source['version']}"
+                text = text.replace(str(job.source["path"]), name)
+            said = [ln for ln in text.strip().splitlines() if not ln.startswith(str(scratch))]  # not our paths
+            job.log = "\n".join(said[-LOG_LINES:])
+            if job.state == "cancelled":
+                return
+            if job.process.returncode != 0:
+                errors = [ln for ln in text.splitlines() if ln.startswith("error: ")]
+                job.error = errors[-1][len("error: ") :] if errors else "the command failed; see its log"
+                job.state = "failed"
+                return
+            self._keep(job, out)
+            job.state = "done"
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def _keep(self, job: Job, out: Path) -> None:
+        """Move what the command wrote into the store: one piece (or version) per output stem."""
+        groups: dict[int, dict[str, Path]] = {}
+        for path in out.iterdir():
+            m = STEM.match(path.name)
+            if m:
+                groups.setdefault(int(m.group(1) or 1), {})["piece" + m.group(2)] = path
+        src = job.source
+        parent = {"piece": src["piece"], "version": src["version"]} if src else None
+        for i in sorted(groups):
+            files = groups[i]
+            if job.command == "analyze":
+                self.store.add_files(src["piece"], src["version"], files)  # type: ignore[index]
+                job.pieces.append(src["piece"])  # type: ignore[index]
+                continue
+            folder = out / f"piece-files-{i}"
+            folder.mkdir()
+            if job.command == "perform":  # the score unchanged, its performance new
+                files = {("piece.performed.mid" if k == "piece.mid" else k): p for k, p in files.items()}
+                before = src["path"].parent  # type: ignore[index]
+                for name in ("piece.musicxml", "piece.mid", "piece.abc", "piece.cover.png"):
+                    if (before / name).exists():
+                        shutil.copy(before / name, folder / name)
+            for name, path in files.items():
+                shutil.move(str(path), folder / name)
+            options = dict(job.options, seed_used=_seed(folder))
+            if job.command in EDITS:
+                self.store.add_version(src["piece"], folder, job.command, options, parent)  # type: ignore[index]
+                job.pieces.append(src["piece"])  # type: ignore[index]
+            else:
+                title = _title(folder) or job.command
+                job.pieces.append(self.store.add(folder, title, job.command, options, parent)["id"])
+
+
+def _seed(folder: Path) -> int | None:
+    import json
+
+    record = folder / "piece.json"
+    if record.exists():
+        try:
+            return json.loads(record.read_text()).get("seed")
+        except ValueError:
+            return None
+    return None
+
+
+def _title(folder: Path) -> str | None:
+    import json
+
+    record = folder / "piece.json"
+    if record.exists():
+        try:
+            data = json.loads(record.read_text())
+        except ValueError:
+            return None
+        bits = [
+            data.get("model") or data.get("command"),
+            data.get("key"),
+            f"seed {data['seed']}" if "seed" in data else None,
+        ]
+        return " · ".join(str(b) for b in bits if b)
+    return None
+
+
+def _kill(process: subprocess.Popen | None) -> None:
+    if process is not None and process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

@@ -1,0 +1,236 @@
+"""The studio's HTTP API (cadenza.studio.app), through FastAPI's test client; its jobs run the
+real `cadenza` commands as child processes."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import mido
+import pytest
+from fastapi.testclient import TestClient
+
+from cadenza.studio.app import create_app
+from cadenza.studio.commands import argv
+
+MELODY = b"X:1\nT:Four bars\nM:4/4\nL:1/4\nK:G\nG A B c | d2 B G | A B c A | G4 |]\n"
+MODELS = {"chorales", "harmonizer"}
+
+
+def wait(client: TestClient, job: dict, seconds: float = 120) -> dict:
+    end = time.time() + seconds
+    while job["state"] in ("queued", "running") and time.time() < end:
+        time.sleep(0.2)
+        job = client.get(f"/api/jobs/{job['id']}").json()
+    return job
+
+
+@pytest.fixture
+def client(tmp_path):
+    return TestClient(create_app(tmp_path / "studio"))
+
+
+def test_options_become_the_command_line_s():
+    assert argv("infill", {"bars": "2-3", "voices": ["alto", "tenor"], "seed": 5}, MODELS) == [
+        "--bars",
+        "2-3",
+        "--voices",
+        "alto,tenor",
+        "--seed",
+        "5",
+    ]
+    assert argv("generate", {"allow-parallels": True, "free_ending": False, "range": ["alto=G3-C5"]}, MODELS) == [
+        "--allow-parallels",
+        "--range",
+        "alto=G3-C5",
+    ]
+
+
+@pytest.mark.parametrize(
+    "options, problem",
+    [
+        ({"out": "/tmp/x"}, "takes no option 'out'"),  # the server says where files go
+        ({"force": True}, "takes no option 'force'"),
+        ({"plan": "/etc/passwd"}, "takes no option 'plan'"),  # options that name files are the server's
+        ({"model": "/etc"}, "no model named '/etc'"),  # a model is named, not given as a folder
+        ({"bars": "eight"}, "'bars' takes a whole number"),
+        ({"bars": True}, "'bars' takes a whole number"),
+        ({"tempo": "fast"}, "'tempo' takes a number"),
+        ({"no-plan": "yes"}, "is true or false"),
+    ],
+)
+def test_options_that_are_not_the_client_s_to_give_are_refused(options, problem):
+    from cadenza.errors import OptionError
+
+    with pytest.raises(OptionError, match=problem):
+        argv("generate", options, MODELS)
+
+
+@pytest.mark.slow
+def test_generate_then_download_and_read_its_notes(client):
+    models = {m["name"]: m for m in client.get("/api/models").json()}
+    assert models["chorales"]["voices"] == ["Soprano", "Alto", "Tenor", "Bass"]
+    assert models["harmonizer"]["kind"] == "orderless"
+    r = client.post("/api/generate", json={"options": {"model": "chorales", "bars": 4, "seed": 3, "n": 2}})
+    assert r.status_code == 202
+    job = wait(client, r.json()["job"])
+    assert job["state"] == "done", job
+    assert len(job["pieces"]) == 2
+    piece = client.get(f"/api/pieces/{job['pieces'][0]}").json()
+    [v] = piece["versions"]
+    assert {"piece.mid", "piece.musicxml", "piece.wav", "piece.json", "piece.performed.mid", "piece.cover.png"} <= set(
+        v["files"]
+    )
+    assert v["options"]["seed_used"] == 3
+    midi = client.get(f"/api/pieces/{piece['id']}/versions/1/files/piece.mid")
+    assert midi.headers["content-type"] == "audio/midi"
+    assert (
+        sum(1 for t in mido.MidiFile(file=io.BytesIO(midi.content)).tracks if any(m.type == "note_on" for m in t)) == 4
+    )
+    notes = client.get(f"/api/pieces/{piece['id']}/versions/1/notes").json()
+    assert notes["bars"] == 4 and len(notes["parts"]) == 4
+    assert client.get(f"/api/pieces/{piece['id']}/versions/1/files/piece.wav").content[:4] == b"RIFF"
+    assert {p["id"] for p in client.get("/api/pieces").json()} == set(job["pieces"])
+
+
+def _region_notes(notes: dict, part: int, inside: bool, lo: float, hi: float) -> list:
+    return [
+        (n["pitch"], n["start"], n["end"]) for n in notes["parts"][part]["notes"] if (lo <= n["start"] < hi) == inside
+    ]
+
+
+@pytest.mark.slow
+def test_upload_harmonize_then_rewrite_a_region_keeps_the_rest(client):
+    r = client.post("/api/uploads", files={"file": ("tune.abc", MELODY)})
+    assert r.status_code == 201
+    melody = r.json()["piece"]
+    assert melody["title"] == "Four bars" and melody["versions"][0]["files"] == ["piece.abc"]
+    job = wait(
+        client, client.post("/api/harmonize", json={"piece": melody["id"], "options": {"seed": 1}}).json()["job"]
+    )
+    assert job["state"] == "done", job
+    [pid] = job["pieces"]
+    assert client.get(f"/api/pieces/{pid}").json()["versions"][0]["parent"] == {"piece": melody["id"], "version": 1}
+    body = {"piece": pid, "options": {"bars": "2-3", "voices": ["alto", "tenor"], "seed": 5}}
+    job = wait(client, client.post("/api/infill", json=body).json()["job"])
+    assert job["state"] == "done", job
+    versions = client.get(f"/api/pieces/{pid}").json()["versions"]
+    assert [v["n"] for v in versions] == [1, 2] and versions[1]["parent"] == {"piece": pid, "version": 1}
+    before, after = (client.get(f"/api/pieces/{pid}/versions/{n}/notes").json() for n in (1, 2))
+    for part in (0, 3):  # soprano and bass: untouched everywhere
+        assert before["parts"][part]["notes"] == after["parts"][part]["notes"]
+    for part in (1, 2):  # alto and tenor: untouched outside bars 2-3 (beats 4-12)
+        assert _region_notes(before, part, False, 4, 12) == _region_notes(after, part, False, 4, 12)
+    job = wait(
+        client,
+        client.post("/api/perform", json={"piece": pid, "version": 1, "options": {"performer": "rules"}}).json()["job"],
+    )
+    assert job["state"] == "done", job
+    third = client.get(f"/api/pieces/{pid}").json()["versions"][2]
+    assert third["command"] == "perform" and {"piece.musicxml", "piece.performed.mid", "piece.wav"} <= set(
+        third["files"]
+    )
+
+
+@pytest.mark.slow
+def test_a_failing_command_says_why_in_one_sentence_without_server_paths(client, tmp_path):
+    melody = client.post("/api/uploads", data={"abc": MELODY.decode()}).json()["piece"]
+    job = wait(
+        client, client.post("/api/infill", json={"piece": melody["id"], "options": {"bars": "9-12"}}).json()["job"]
+    )
+    assert job["state"] == "failed"
+    assert "infill needs a piece in 4 parts" in job["error"]
+    assert str(tmp_path) not in job["error"] + job["log"]
+    assert f"piece {melody['id']} version 1" in job["error"]
+
+
+@pytest.mark.parametrize(
+    "data, problem",
+    [
+        (b"hello, world\n", "not a MIDI, MusicXML, ABC or kern file"),
+        (b"MThd\x00\x00", "truncated MIDI file"),
+        (b"", "empty"),
+    ],
+)
+def test_a_bad_upload_gets_one_sentence_naming_the_file(client, data, problem):
+    r = client.post("/api/uploads", files={"file": ("my tune.mid", data)})
+    assert r.status_code == 400
+    assert r.json()["error"].startswith("my tune.mid: ") and problem in r.json()["error"]
+    assert client.get("/api/pieces").json() == []
+
+
+def test_an_upload_too_large_is_refused(client):
+    from cadenza.studio.uploads import MAX_BYTES
+
+    r = client.post("/api/uploads", files={"file": ("big.abc", MELODY + b"%" * MAX_BYTES)})
+    assert r.status_code == 400 and "larger than the studio takes" in r.json()["error"]
+
+
+def test_no_client_path_reaches_the_file_system(client, tmp_path):
+    melody = client.post("/api/uploads", files={"file": ("t.abc", MELODY)}).json()["piece"]
+    base = f"/api/pieces/{melody['id']}/versions/1/files"
+    assert client.get(f"{base}/piece.abc").content == MELODY
+    for name in ("..%2Fpiece.json", "piece.json", "%2Fetc%2Fpasswd", "piece.abc%00"):
+        r = client.get(f"{base}/{name}")
+        assert r.status_code == 404 and "error" in r.json()
+    assert client.get("/api/pieces/..%2F..%2Fetc/versions/1/files/piece.abc").status_code == 404
+    assert client.get("/api/pieces/0123456789ab").json() == {"error": "no piece '0123456789ab'"}
+
+
+def test_requests_the_api_cannot_take_get_one_sentence(client):
+    r = client.post("/api/generate", json={"options": {"bogus": 1}})
+    assert r.status_code == 400 and r.json()["error"].startswith("generate takes no option 'bogus' here")
+    r = client.post("/api/harmonize", json={"options": {}})
+    assert r.status_code == 400 and "give its id as 'piece'" in r.json()["error"]
+    r = client.post("/api/generate", content=b"not json", headers={"content-type": "application/json"})
+    assert r.status_code == 422 and set(r.json()) == {"error"}
+    assert client.get("/api/jobs/nope").status_code == 404
+    assert client.get("/api/nowhere").json() == {"error": "no such address in the studio"}
+
+
+def test_a_full_queue_answers_429_with_retry_after(tmp_path):
+    client = TestClient(create_app(tmp_path, max_waiting=0))
+    r = client.post("/api/generate", json={"options": {"bars": 4}})
+    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+    assert "busy" in r.json()["error"]
+
+
+@pytest.mark.slow
+def test_a_job_is_cancelled_or_stopped_at_its_time_limit_and_writes_nothing(tmp_path):
+    client = TestClient(create_app(tmp_path, time_limit=60))
+    job = client.post("/api/generate", json={"options": {"bars": 200, "seed": 1}}).json()["job"]
+    queued = client.post("/api/generate", json={"options": {"bars": 4, "seed": 2}}).json()["job"]
+    assert client.delete(f"/api/jobs/{queued['id']}").json()["job"]["state"] == "cancelled"
+    while client.get(f"/api/jobs/{job['id']}").json()["state"] == "queued":
+        time.sleep(0.1)
+    assert client.delete(f"/api/jobs/{job['id']}").json()["job"]["state"] == "cancelled"
+    assert wait(client, job)["state"] == "cancelled"
+    assert client.get("/api/pieces").json() == []
+    limited = TestClient(create_app(tmp_path / "limited", time_limit=0.5))
+    job = wait(limited, limited.post("/api/generate", json={"options": {"bars": 4}}).json()["job"])
+    assert job["state"] == "failed" and "time limit of 0.5 s" in job["error"]
+
+
+def test_pieces_outlive_the_server_and_unfinished_work_is_cleared(tmp_path):
+    first = TestClient(create_app(tmp_path))
+    melody = first.post("/api/uploads", files={"file": ("t.abc", MELODY)}).json()["piece"]
+    (tmp_path / "scratch" / "left-by-a-killed-server").mkdir()
+    again = TestClient(create_app(tmp_path))
+    assert again.get(f"/api/pieces/{melody['id']}").json() == melody
+    assert list((tmp_path / "scratch").iterdir()) == []
+
+
+def test_a_token_guards_every_request(tmp_path):
+    client = TestClient(create_app(tmp_path, token="s3cret"))
+    assert client.get("/api/models").status_code == 401
+    assert client.get("/api/models", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.get("/api/models", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    assert client.get("/api/pieces?token=s3cret").status_code == 200
+    assert client.get("/").status_code == 401
+
+
+def test_the_api_is_described(client):
+    spec = client.get("/api/openapi.json").json()
+    assert {"/api/generate", "/api/harmonize", "/api/infill", "/api/perform", "/api/analyze", "/api/models"} <= set(
+        spec["paths"]
+    )
