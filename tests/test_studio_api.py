@@ -234,3 +234,18 @@ def test_the_api_is_described(client):
     assert {"/api/generate", "/api/harmonize", "/api/infill", "/api/perform", "/api/analyze", "/api/models"} <= set(
         spec["paths"]
     )
+
+
+def test_the_radio_plays_pieces_in_turn_with_their_notes_audio_and_cover(client):
+    assert client.get("/api/radio/1").status_code == 409
+    assert "no model named" in client.post("/api/radio", json={"models": ["nosuch"]}).json()["error"]
+    r = client.post("/api/radio", json={"models": ["folk"], "seed": 1, "bars": 4, "key": "G major"})
+    assert r.json()["radio"]["seed"] == 1
+    first = client.get("/api/radio/1").json()
+    assert first["n"] == 1 and first["key"] == "G major" and first["model"] == "folk"
+    assert first["notes"]["parts"][0]["notes"] and first["seconds"] > 0
+    assert client.get(first["audio"]).content[:4] == b"OggS"
+    assert client.get(first["cover"]).content[:4] == b"\x89PNG"
+    second = client.get("/api/radio/2").json()
+    assert second["n"] == 2 and second["key"] != "G major"  # the key moves, and comes home every fourth piece
+    assert client.get("/api/radio/0").status_code == 404

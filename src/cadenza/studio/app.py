@@ -49,6 +49,15 @@ class Request_(BaseModel):
     options: dict = Field(default_factory=dict, description='the command\'s options, e.g. {"bars": 8, "seed": 3}')
 
 
+class RadioRequest(BaseModel):
+    """What the radio plays: models in turn, a home key, a seed (the same seed, the same music)."""
+
+    models: list[str] = Field(default_factory=lambda: ["chorales"], description="models, in turn")
+    key: str | None = Field(None, description="the home key, e.g. 'D major' (default: drawn)")
+    seed: int | None = Field(None, description="random seed (default: random)")
+    bars: int = Field(16, description="bars per piece")
+
+
 class Refused(CadenzaError):
     def __init__(self, status: int, message: str, headers: dict | None = None):
         super().__init__(message)
@@ -61,7 +70,7 @@ def create_app(
     store = Store(root)
     queue = JobQueue(store, workers=workers, max_waiting=max_waiting, time_limit=time_limit)
     app = FastAPI(title="Cadenza Studio API", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
-    app.state.store, app.state.queue = store, queue
+    app.state.store, app.state.queue, app.state.radio = store, queue, None
 
     @app.middleware("http")
     async def check_token(request: Request, call_next):
@@ -218,6 +227,68 @@ def create_app(
             return uploads.notes_of(path)
         except CadenzaError as e:
             raise Refused(400, str(e).splitlines()[0]) from None
+
+    @app.post("/api/radio", summary="Start the radio (or start it anew)")
+    def radio_start(body: RadioRequest) -> dict:
+        from cadenza.compose import composer
+        from cadenza.score import parse_key
+        from cadenza.studio.radio import Broadcast, Station
+
+        try:
+            for name in body.models:
+                if name not in {m["name"] for m in _models()}:
+                    raise Refused(400, f"no model named {name!r}")
+                composer.load(name)
+            composer.check_bars(body.bars)
+            key = parse_key(body.key) if body.key else None
+        except CadenzaError as e:
+            raise Refused(400, str(e).splitlines()[0]) from None
+        if not body.models:
+            raise Refused(400, "the radio needs at least one model")
+        seed = body.seed if body.seed is not None else secrets.randbelow(2**31)
+        if app.state.radio is not None:
+            app.state.radio.stop()
+        app.state.radio = Broadcast(root / "radio", Station(body.models, key, seed, body.bars))
+        return {"radio": {"models": body.models, "key": body.key, "seed": seed, "bars": body.bars}}
+
+    def on_air():
+        if app.state.radio is None:
+            raise Refused(409, "the radio is not on: start it with POST /api/radio")
+        return app.state.radio
+
+    @app.get("/api/radio/{n}", summary="Piece n of the radio (from 1), with its notes, once it is written")
+    def radio_piece(n: int) -> dict:
+        broadcast = on_air()
+        try:
+            record = broadcast.piece(n - 1, timeout=30.0)
+        except CadenzaError as e:
+            raise Refused(503, str(e)) from None
+        if record is None:
+            if n < 1 or n - 1 <= max(broadcast.records, default=-1):
+                raise Refused(404, f"radio piece {n} is gone (only the last {broadcast.keep} are kept)")
+            raise Refused(503, f"radio piece {n} is not written yet", {"Retry-After": "2"})
+        midi = broadcast.path(n - 1, ".mid")
+        return {
+            **record,
+            "n": n,
+            "audio": f"/api/radio/{n}/audio",
+            "cover": f"/api/radio/{n}/cover",
+            "notes": uploads.notes_of(midi) if midi is not None else None,
+        }
+
+    def radio_file(n: int, suffix: str, media: str):
+        path = on_air().path(n - 1, suffix)
+        if path is None or not path.exists():
+            raise Refused(404, f"radio piece {n} is not there (not written yet, or gone)")
+        return FileResponse(path, media_type=media)
+
+    @app.get("/api/radio/{n}/audio", summary="Piece n of the radio as audio (Ogg Vorbis)")
+    def radio_audio(n: int):
+        return radio_file(n, ".ogg", "audio/ogg")
+
+    @app.get("/api/radio/{n}/cover", summary="Piece n of the radio's cover picture")
+    def radio_cover(n: int):
+        return radio_file(n, ".cover.png", "image/png")
 
     return app
 

@@ -129,16 +129,20 @@ class Station:
         return Segment(i, name, key, score, played, seconds, time.perf_counter() - t0, reprise_of, form)
 
 
-def write_segment(segment: Segment, folder: Path, audio: str = "ogg") -> list[Path]:
-    """NNNNNN.mid (as written), NNNNNN.AUDIO (as performed) and NNNNNN.json in `folder`."""
+def write_segment(segment: Segment, folder: Path, audio: str = "ogg", cover: bool = False) -> list[Path]:
+    """NNNNNN.mid (as written), NNNNNN.AUDIO (as performed) and NNNNNN.json in `folder`; with
+    `cover`, its picture NNNNNN.cover.png too."""
     from cadenza.io import write_score
     from cadenza.io.audio import write_audio
+    from cadenza.io.cover import write_cover
     from cadenza.io.files import atomic_write
     from cadenza.render import with_chords_sounding
 
     stem = folder / f"{segment.index + 1:06d}"
     paths = [write_score(segment.score, stem.with_suffix(".mid"))]
     paths.append(write_audio(with_chords_sounding(segment.played), stem.with_suffix(f".{audio}")))
+    if cover:
+        paths.append(write_cover(segment.score, stem.with_suffix(".cover.png"), size=256))
     record = json.dumps(segment.record(), indent=1) + "\n"
     paths.append(atomic_write(stem.with_suffix(".json"), record.encode()))
     return paths
@@ -160,3 +164,78 @@ def _fifths_apart(a: Key, b: Key) -> int:
     tb = (b.tonic + (3 if b.mode == "minor" else 0)) % 12
     d = ((ta - tb) * 7) % 12
     return min(d, 12 - d)
+
+
+class Broadcast:
+    """The studio's radio: a Station written ahead of its listeners in a thread, into `folder`
+    (NNNNNN.ogg, .mid, .json), at most `ahead` pieces beyond the furthest one asked for, and
+    only the last `keep` pieces kept on disk."""
+
+    def __init__(self, folder: Path, station: Station, ahead: int = 2, keep: int = 12):
+        import threading
+
+        self.folder, self.station, self.ahead, self.keep = folder, station, ahead, keep
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.iterdir():  # an earlier broadcast's pieces
+            old.unlink()
+        self.records: dict[int, dict] = {}
+        self.wanted = 0
+        self.error: str | None = None
+        self.stopped = False
+        self._cv = threading.Condition()
+        threading.Thread(target=self._produce, daemon=True).start()
+
+    def _produce(self) -> None:
+        from cadenza.errors import CadenzaError
+
+        while True:
+            with self._cv:
+                while not self.stopped and len(self.records) and max(self.records) >= self.wanted + self.ahead:
+                    self._cv.wait()
+                if self.stopped:
+                    return
+            try:
+                segment = self.station.next()
+                write_segment(segment, self.folder, "ogg", cover=True)
+            except CadenzaError as e:
+                with self._cv:
+                    self.error = str(e).splitlines()[0]
+                    self._cv.notify_all()
+                return
+            with self._cv:
+                self.records[segment.index] = segment.record()
+                for old in [i for i in self.records if i <= segment.index - self.keep]:
+                    del self.records[old]
+                    for suffix in (".ogg", ".mid", ".json", ".cover.png"):
+                        (self.folder / f"{old + 1:06d}{suffix}").unlink(missing_ok=True)
+                self._cv.notify_all()
+
+    def piece(self, index: int, timeout: float = 60.0) -> dict | None:
+        """Piece `index`'s record once it is written (asking for it moves the producer on);
+        None if it was dropped long ago or is not ready within `timeout`."""
+        import time as _time
+
+        end = _time.monotonic() + timeout
+        with self._cv:
+            self.wanted = max(self.wanted, index)
+            self._cv.notify_all()
+            while index not in self.records and self.error is None:
+                if self.records and index <= max(self.records) - self.keep or _time.monotonic() >= end:
+                    return None
+                self._cv.wait(timeout=max(0.0, end - _time.monotonic()))
+            if self.error is not None and index not in self.records:
+                from cadenza.errors import OptionError
+
+                raise OptionError(f"the radio stopped: {self.error}")
+            return dict(self.records[index])
+
+    def path(self, index: int, suffix: str) -> Path | None:
+        with self._cv:
+            if index not in self.records:
+                return None
+        return self.folder / f"{index + 1:06d}{suffix}"
+
+    def stop(self) -> None:
+        with self._cv:
+            self.stopped = True
+            self._cv.notify_all()
