@@ -74,7 +74,9 @@ def create_app(
 
     @app.middleware("http")
     async def check_token(request: Request, call_next):
-        if token is not None:
+        path = request.url.path
+        page = path == "/" or path.startswith("/static/")  # the page and its scripts hold no data
+        if token is not None and not page:
             given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
             given = given or request.query_params.get("token", "")
             if not secrets.compare_digest(given.encode(), token.encode()):
@@ -120,7 +122,7 @@ def create_app(
             title="Cadenza Studio API",
             swagger_js_url=f"{vendor}/swagger-ui-bundle.js",
             swagger_css_url=f"{vendor}/swagger-ui.css",
-            swagger_favicon_url="/static/favicon.png",
+            swagger_favicon_url=f"{vendor}/favicon-32x32.png",
         )
 
     @app.get("/api/models", summary="The models a command can use")
@@ -294,8 +296,12 @@ def create_app(
 
 
 def _input_of(store: Store, piece_id: str, version: dict) -> Path | None:
-    """The score a command reads from a version: its MusicXML, else its MIDI, else the file uploaded."""
-    for name in ("piece.musicxml", "piece.mid", "piece.abc", "piece.krn", "piece.mxl", "piece.xml"):
+    """The score a command reads from a version: the file as uploaded, else the MusicXML written,
+    else the MIDI."""
+    names = ("piece.mxl", "piece.abc", "piece.krn", "piece.mid", "piece.musicxml")
+    if version["command"] != "upload":
+        names = ("piece.musicxml", "piece.mid", "piece.abc")
+    for name in names:
         if name in version["files"]:
             return store.file_path(piece_id, version["n"], name)
     return None

@@ -162,8 +162,7 @@ class JobQueue:
                 return
             text = output.decode("utf-8", "replace")
             if job.source is not None:  # the file is the client's piece, not a path on the server
-                name = f"piece {job.source['piece']} version {job.source['version']}"
-                text = text.replace(str(job.source["path"]), name)
+                text = text.replace(f"{job.source['path']}: ", "").replace(str(job.source["path"]), "the piece")
             said = [ln for ln in text.strip().splitlines() if not ln.startswith(str(scratch))]  # not our paths
             job.log = "\n".join(said[-LOG_LINES:])
             if job.state == "cancelled":
@@ -209,6 +208,10 @@ class JobQueue:
                 job.pieces.append(src["piece"])  # type: ignore[index]
             else:
                 title = _title(folder) or job.command
+                if src is not None:  # a harmonized or continued tune keeps its name
+                    done = {"harmonize": "harmonized", "continue": "continued"}.get(job.command, job.command)
+                    seed = options["seed_used"]
+                    title = f"{self.store.piece(src['piece'])['title']} · {done}" + (f" · seed {seed}" if seed else "")
                 job.pieces.append(self.store.add(folder, title, job.command, options, parent)["id"])
 
 

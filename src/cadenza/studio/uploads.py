@@ -50,7 +50,13 @@ def accept(data: bytes, name: str, folder: Path) -> str:
     except InputError as e:  # the message names our copy; the user knows their file's name
         raise InputError(shown, str(e).split(": ", 1)[-1]) from None
     own = score.title and score.title != path.stem  # a title in the file, not the name of our copy
-    return score.title if own else ("typed melody" if shown == "typed.abc" else Path(shown).stem)
+    title = score.title if own else ("typed melody" if shown == "typed.abc" else Path(shown).stem)
+    if kind != "musicxml":  # notation for the page (commands still read the file as it came)
+        from cadenza.io import write_score
+
+        score.title = title
+        write_score(score, folder / "piece.musicxml")
+    return title
 
 
 def notes_of(path: Path) -> dict:

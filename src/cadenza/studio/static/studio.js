@@ -1,0 +1,1034 @@
+/* Cadenza Studio: the page. Plain ES2017, no framework, no build step.
+   Talks to the studio server's JSON API (/api/...); draws scores with OpenSheetMusicDisplay
+   (served from /static/node_modules) and piano rolls on a canvas. */
+(function () {
+  "use strict";
+
+  // ------------------------------------------------------------------ basics
+
+  var TOKEN = new URLSearchParams(window.location.search).get("token") || "";
+  var POLL_MS = 500;
+  var INFILL_PARTS = 4; // `cadenza infill` rewrites pieces in four parts
+  var PART_COLOURS = ["#c0392b", "#2471a3", "#1e8449", "#b9770e", "#7d3c98", "#117a65", "#a04000", "#5d6d7e"];
+  var KEYS = [
+    "C major", "G major", "D major", "A major", "E major", "B major", "F# major", "F major",
+    "Bb major", "Eb major", "Ab major", "Db major",
+    "A minor", "E minor", "B minor", "F# minor", "C# minor", "D minor", "G minor", "C minor",
+    "F minor", "Bb minor",
+  ];
+
+  function $(sel, root) { return (root || document).querySelector(sel); }
+  function $all(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
+  function sleep(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
+  function el(tag, attrs, text) {
+    var e = document.createElement(tag);
+    if (attrs) Object.keys(attrs).forEach(function (k) {
+      if (k === "class") e.className = attrs[k];
+      else if (k === "dataset") Object.keys(attrs[k]).forEach(function (d) { e.dataset[d] = attrs[k][d]; });
+      else e.setAttribute(k, attrs[k]);
+    });
+    if (text != null) e.textContent = text;
+    return e;
+  }
+  function ordinal(n) {
+    var s = ["th", "st", "nd", "rd"], v = n % 100;
+    return n + (s[(v - 20) % 10] || s[v] || s[0]);
+  }
+  function intOrNull(input) {
+    var v = String(input.value).trim();
+    if (v === "") return null;
+    var n = parseInt(v, 10);
+    return isNaN(n) ? null : n;
+  }
+  function capital(s) { return s ? s.charAt(0).toUpperCase() + s.slice(1) : s; }
+  function when(iso) {
+    if (!iso) return "";
+    var d = new Date(typeof iso === "number" ? iso * 1000 : iso);
+    if (isNaN(d.getTime())) return String(iso);
+    var today = new Date();
+    var time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    if (d.toDateString() === today.toDateString()) return "today " + time;
+    return d.toLocaleDateString([], { day: "numeric", month: "short" }) + " " + time;
+  }
+
+  // ------------------------------------------------------------------ the API
+
+  function ApiError(message, status) {
+    this.name = "ApiError";
+    this.message = message;
+    this.status = status;
+  }
+  ApiError.prototype = Object.create(Error.prototype);
+
+  function withToken(url) {
+    if (!TOKEN) return url;
+    return url + (url.indexOf("?") >= 0 ? "&" : "?") + "token=" + encodeURIComponent(TOKEN);
+  }
+
+  async function request(method, path, body, as) {
+    var opts = { method: method, headers: {} };
+    if (TOKEN) opts.headers["Authorization"] = "Bearer " + TOKEN;
+    if (body instanceof FormData) {
+      opts.body = body;
+    } else if (body !== undefined) {
+      opts.headers["Content-Type"] = "application/json";
+      opts.body = JSON.stringify(body);
+    }
+    var res;
+    try {
+      res = await fetch(path, opts);
+    } catch (e) {
+      throw new ApiError("Cannot reach the Cadenza Studio server: is it still running?", 0);
+    }
+    if (!res.ok) {
+      var message = null;
+      try {
+        var data = await res.json();
+        if (data && typeof data.error === "string") message = data.error;
+        else if (data && typeof data.detail === "string") message = data.detail;
+      } catch (e) { /* not JSON */ }
+      if (!message) {
+        message = res.status === 401 || res.status === 403
+          ? "The server did not accept this page's access key: open the address the studio printed, with its ?token=."
+          : "The server could not do that (error " + res.status + ").";
+      }
+      throw new ApiError(message, res.status);
+    }
+    if (as === "text") return res.text();
+    if (res.status === 204) return null;
+    return res.json();
+  }
+  var api = {
+    get: function (p) { return request("GET", p); },
+    post: function (p, b) { return request("POST", p, b); },
+    del: function (p) { return request("DELETE", p); },
+    text: function (p) { return request("GET", p, undefined, "text"); },
+  };
+
+  function pieceUrl(id) { return "/api/pieces/" + encodeURIComponent(id); }
+  function versionUrl(id, n) { return pieceUrl(id) + "/versions/" + n; }
+  function fileUrl(id, n, name) { return versionUrl(id, n) + "/files/" + encodeURIComponent(name); }
+
+  // ------------------------------------------------------------------ the error banner
+
+  function showError(err) {
+    var msg = typeof err === "string" ? err : (err && err.message) || "Something went wrong.";
+    if (err && !(err instanceof ApiError) && typeof err !== "string") console.error(err);
+    var banner = $("#error");
+    $(".banner-text", banner).textContent = msg;
+    banner.hidden = false;
+  }
+  function clearError() { $("#error").hidden = true; }
+
+  // ------------------------------------------------------------------ jobs
+
+  /* Runs one API command as a job: shows a progress line with a Cancel button in `statusBox`,
+     polls until the job ends, and resolves with the finished job. Rejects with an ApiError
+     (whose message is one sentence) when it fails, and resolves with null when cancelled. */
+  async function runJob(command, body, statusBox, label) {
+    var reply = await api.post("/api/" + command, body);
+    var job = reply.job;
+    var line = el("div", { class: "job-line" });
+    var spinner = el("span", { class: "spinner", "aria-hidden": "true" });
+    var text = el("span", { class: "job-text" });
+    var detail = el("span", { class: "job-log" });
+    var cancel = el("button", { type: "button", class: "cancel-button secondary small" }, "Cancel");
+    line.appendChild(spinner);
+    line.appendChild(text);
+    line.appendChild(cancel);
+    line.appendChild(detail);
+    statusBox.appendChild(line);
+    var cancelled = false;
+    cancel.addEventListener("click", async function () {
+      cancel.disabled = true;
+      cancelled = true;
+      try { await api.del("/api/jobs/" + encodeURIComponent(job.id)); } catch (e) { showError(e); }
+    });
+    function paint(j) {
+      var what = label || capital(command);
+      if (j.state === "queued") {
+        text.textContent = what + ": queued" + (j.position > 0 ? ", " + ordinal(j.position) + " in line" : "") + "…";
+      } else if (j.state === "running") {
+        text.textContent = what + ": running " + Math.round(j.seconds || 0) + " s…";
+      }
+      var last = String(j.log || "").trim().split("\n").pop();
+      detail.textContent = last || "";
+    }
+    var misses = 0;
+    try {
+      for (;;) {
+        paint(job);
+        if (job.state === "done" || job.state === "failed" || job.state === "cancelled") break;
+        await sleep(POLL_MS);
+        try {
+          job = await api.get("/api/jobs/" + encodeURIComponent(job.id));
+          misses = 0;
+        } catch (e) {
+          if (e.status === 0 && ++misses < 10) continue; // a brief network hiccup
+          throw e;
+        }
+      }
+    } finally {
+      line.remove();
+    }
+    if (job.state === "cancelled" || (cancelled && job.state !== "done")) {
+      var note = el("div", { class: "job-line job-cancelled" }, (label || capital(command)) + ": cancelled.");
+      statusBox.appendChild(note);
+      setTimeout(function () { note.remove(); }, 4000);
+      return null;
+    }
+    if (job.state === "failed") throw new ApiError(job.error || capital(command) + " did not finish.", 500);
+    return job;
+  }
+
+  // ------------------------------------------------------------------ pieces and versions
+
+  function fileWith(version, test) {
+    var files = version.files || [];
+    for (var i = 0; i < files.length; i++) if (test(files[i])) return files[i];
+    return null;
+  }
+  function midiFile(v) { return fileWith(v, function (f) { return /\.midi?$/.test(f) && !/\.performed\.mid$/.test(f); }); }
+  function performedFile(v) { return fileWith(v, function (f) { return /\.performed\.mid$/.test(f); }); }
+  function scoreFile(v) { return fileWith(v, function (f) { return /\.(musicxml|xml)$/.test(f); }); }
+  function audioFile(v) {
+    return fileWith(v, function (f) { return /\.wav$/.test(f); })
+      || fileWith(v, function (f) { return /\.(ogg|flac|mp3)$/.test(f); });
+  }
+  function abcFile(v) { return fileWith(v, function (f) { return /\.abc$/.test(f); }); }
+  function planFile(v) { return fileWith(v, function (f) { return /\.json$/.test(f) && !/notes/.test(f); }); }
+
+  function versionOf(piece, n) {
+    var vs = piece.versions || [];
+    for (var i = 0; i < vs.length; i++) if (vs[i].n === n) return vs[i];
+    return null;
+  }
+  function latest(piece) {
+    return (piece.versions || []).reduce(function (m, v) { return v.n > m ? v.n : m; }, 1);
+  }
+  /* the version this one was made from, inside the same piece (or null) */
+  function previousOf(piece, v) {
+    if (v.parent && v.parent.piece === piece.id && versionOf(piece, v.parent.version)) return v.parent.version;
+    for (var n = v.n - 1; n >= 1; n--) if (versionOf(piece, n)) return n;
+    return null;
+  }
+
+  function describe(v) {
+    var o = v.options || {};
+    var bits;
+    switch (v.command) {
+      case "generate":
+        bits = ["Composed"];
+        if (o.model) bits.push("in the " + o.model + " style");
+        if (o.key) bits.push("in " + o.key);
+        break;
+      case "harmonize":
+        bits = ["Harmonized" + (o.voices ? " in " + o.voices + " voices" : "")];
+        break;
+      case "infill": {
+        var vs = Array.isArray(o.voices) ? o.voices.join(", ") : o.voices;
+        bits = ["Rewrote " + (o.bars ? "bars " + String(o.bars).replace("-", "–") : "a passage")];
+        if (vs) bits.push("(" + vs + ")");
+        break;
+      }
+      case "perform": {
+        var who = { rules: "a musician", learned: "a pianist", none: "exactly as written" }[o.performer] || o.performer;
+        bits = ["Performed" + (who ? " by " + who : "")];
+        if (o.expressiveness != null && o.performer !== "none") bits.push("· expressiveness " + o.expressiveness);
+        break;
+      }
+      case "continue": bits = ["Continued"]; break;
+      case "upload": case null: case undefined: case "": bits = ["Uploaded"]; break;
+      default: bits = [capital(v.command)];
+    }
+    // the seed this piece was drawn with (one request for n pieces gives each its own)
+    var seed = o.seed_used != null ? o.seed_used : (Number(o.n) > 1 ? null : o.seed);
+    if (seed != null && v.command !== "perform") bits.push("· seed " + seed);
+    return bits.join(" ");
+  }
+
+  // ------------------------------------------------------------------ notation
+
+  /* Draws the MusicXML at `url` into `box` as SVG. Returns the OSMD instance (or null). The
+     caller re-renders it when the box changes width (OSMD's own autoResize would also redraw
+     scores in hidden tabs, at zero width). */
+  async function renderNotation(box, url, isStale) {
+    box.innerHTML = "";
+    if (!url) {
+      box.appendChild(el("p", { class: "placeholder" }, "No score for this version."));
+      return null;
+    }
+    if (!window.opensheetmusicdisplay) {
+      box.appendChild(el("p", { class: "placeholder" },
+        "The score viewer is not installed (run `make setup`); the piano roll below shows the notes."));
+      return null;
+    }
+    box.appendChild(el("p", { class: "placeholder" }, "Drawing the score…"));
+    var xml = await api.text(url);
+    if (isStale && isStale()) return null;
+    var target = el("div", { class: "osmd" });
+    box.innerHTML = "";
+    box.appendChild(target);
+    var osmd = new window.opensheetmusicdisplay.OpenSheetMusicDisplay(target, {
+      backend: "svg",
+      autoResize: false,
+      drawTitle: false,
+      drawSubtitle: false,
+      drawComposer: false,
+      drawLyricist: false,
+      drawCredits: false,
+      drawPartNames: true,
+      drawingParameters: "compacttight",
+    });
+    osmd.setLogLevel("error");
+    try {
+      await osmd.load(xml);
+      osmd.zoom = 0.8;
+      osmd.render();
+      osmd.renderedWidth = box.clientWidth;
+      return osmd;
+    } catch (e) {
+      console.warn(e);
+      box.innerHTML = "";
+      box.appendChild(el("p", { class: "placeholder" }, "This score could not be drawn; the piano roll below shows the notes."));
+      return null;
+    }
+  }
+
+  /* re-renders a card's score when its box has a new, visible width */
+  function rerenderNotation(osmd, box) {
+    var w = box.clientWidth;
+    if (!osmd || w < 50 || Math.abs(w - (osmd.renderedWidth || 0)) < 4) return;
+    try {
+      osmd.render();
+      osmd.renderedWidth = w;
+    } catch (e) {
+      console.warn(e);
+    }
+  }
+
+  // ------------------------------------------------------------------ piano roll
+
+  function PianoRoll(canvas, onSelect) {
+    this.canvas = canvas;
+    this.data = null;
+    this.selection = null; // {from, to} bar numbers as notation counts them
+    this.onSelect = onSelect;
+    this.dragFrom = null;
+    var self = this;
+    canvas.addEventListener("pointerdown", function (e) {
+      if (!self.data) return;
+      canvas.setPointerCapture(e.pointerId);
+      self.dragFrom = self.barAt(e.offsetX);
+      self.setSelection(self.dragFrom, self.dragFrom, false);
+    });
+    canvas.addEventListener("pointermove", function (e) {
+      if (self.dragFrom == null) return;
+      var b = self.barAt(e.offsetX);
+      self.setSelection(Math.min(self.dragFrom, b), Math.max(self.dragFrom, b), false);
+    });
+    function end() {
+      if (self.dragFrom == null) return;
+      self.dragFrom = null;
+      if (self.selection) self.onSelect(self.selection.from, self.selection.to);
+    }
+    canvas.addEventListener("pointerup", end);
+    canvas.addEventListener("pointercancel", end);
+  }
+  /* The notes' time line (from /notes): beats from the start of the first bar. A piece with a
+     pickup keeps it inside a whole bar 0 that starts at beat 0, the pickup's first note on beat
+     `pickup_beats`; bar k then starts at k bars. Without a pickup bar 1 starts at beat 0. The roll
+     shows the time from the first note (the pickup bar drawn as short as it sounds). */
+  PianoRoll.prototype.hasPickup = function () { return !!(this.data && this.data.pickup_beats > 0); };
+  PianoRoll.prototype.firstBar = function () { return this.hasPickup() ? 0 : 1; };
+  PianoRoll.prototype.barCount = function () {
+    var d = this.data;
+    if (!d) return 0;
+    var end = 0;
+    d.parts.forEach(function (p) { p.notes.forEach(function (n) { if (n.end > end) end = n.end; }); });
+    return Math.max(d.bars || 0, Math.ceil(end / d.beats_per_bar - 1e-6), 1);
+  };
+  PianoRoll.prototype.lastBar = function () { return this.data ? this.firstBar() + this.barCount() - 1 : 0; };
+  PianoRoll.prototype.viewStart = function () { return this.hasPickup() ? this.data.pickup_beats : 0; };
+  PianoRoll.prototype.totalBeats = function () { return this.barCount() * this.data.beats_per_bar; };
+  /* beat where bar b starts (bar 0 is the pickup bar, when there is one) */
+  PianoRoll.prototype.barStart = function (b) {
+    return Math.max(this.viewStart(), (b - this.firstBar()) * this.data.beats_per_bar);
+  };
+  PianoRoll.prototype.x = function (beat) { return (beat - this.viewStart()) * this.pxPerBeat; };
+  PianoRoll.prototype.barAt = function (x) {
+    var beat = x / this.pxPerBeat + this.viewStart();
+    var b = this.firstBar() + Math.floor(beat / this.data.beats_per_bar);
+    return Math.max(this.firstBar(), Math.min(this.lastBar(), b));
+  };
+  PianoRoll.prototype.setData = function (data) { this.data = data; this.draw(); };
+  PianoRoll.prototype.setSelection = function (from, to, notify) {
+    if (from == null || to == null || !this.data) this.selection = null;
+    else this.selection = { from: Math.min(from, to), to: Math.max(from, to) };
+    this.draw();
+    if (notify && this.selection) this.onSelect(this.selection.from, this.selection.to);
+  };
+  PianoRoll.prototype.draw = function () {
+    var c = this.canvas, d = this.data;
+    var dpr = window.devicePixelRatio || 1;
+    var w = c.clientWidth || 600, h = c.clientHeight || 200;
+    c.width = Math.round(w * dpr);
+    c.height = Math.round(h * dpr);
+    var g = c.getContext("2d");
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.clearRect(0, 0, w, h);
+    g.fillStyle = "#fbfaf7";
+    g.fillRect(0, 0, w, h);
+    if (!d) return;
+    var head = 18;
+    var total = this.totalBeats(), start = this.viewStart();
+    this.pxPerBeat = w / (total - start);
+    var lo = 127, hi = 0;
+    d.parts.forEach(function (p) { p.notes.forEach(function (n) { lo = Math.min(lo, n.pitch); hi = Math.max(hi, n.pitch); }); });
+    if (lo > hi) { lo = 60; hi = 72; }
+    lo -= 2; hi += 2;
+    var rowH = (h - head - 4) / (hi - lo + 1);
+    var self = this;
+    function y(p) { return head + 2 + (hi - p) * rowH; }
+
+    // octave guides (the Cs)
+    g.fillStyle = "#f0ede6";
+    for (var p = lo; p <= hi; p++) if (p % 12 === 0) g.fillRect(0, y(p), w, rowH);
+
+    // the selection
+    if (this.selection) {
+      var x0 = this.x(this.barStart(this.selection.from));
+      var x1 = this.x(this.selection.to < this.lastBar() ? this.barStart(this.selection.to + 1) : total);
+      g.fillStyle = "rgba(255, 196, 0, 0.22)";
+      g.fillRect(x0, 0, x1 - x0, h);
+      g.strokeStyle = "rgba(214, 137, 16, 0.9)";
+      g.lineWidth = 1.5;
+      g.strokeRect(x0 + 0.75, 0.75, x1 - x0 - 1.5, h - 1.5);
+    }
+
+    // beats, bar lines and bar numbers
+    g.strokeStyle = "rgba(0,0,0,0.04)";
+    g.lineWidth = 1;
+    for (var beat = Math.ceil(start); beat < total; beat++) {
+      var bx0 = Math.round(this.x(beat)) + 0.5;
+      g.beginPath(); g.moveTo(bx0, head); g.lineTo(bx0, h); g.stroke();
+    }
+    g.font = "11px system-ui, sans-serif";
+    g.textBaseline = "middle";
+    var step = Math.max(1, Math.ceil(28 / (d.beats_per_bar * this.pxPerBeat)));
+    for (var b = this.firstBar(); b <= this.lastBar(); b++) {
+      var bx = Math.round(this.x(this.barStart(b))) + 0.5;
+      g.strokeStyle = "#d8d2c4";
+      g.beginPath(); g.moveTo(bx, head - 4); g.lineTo(bx, h); g.stroke();
+      var label = b >= 1 ? (b - 1) % step === 0 : (this.x(this.barStart(1)) - bx) >= 16;
+      if (label) {
+        g.fillStyle = "#8a8272";
+        g.fillText(String(b), bx + 3, head / 2);
+      }
+    }
+
+    // the notes
+    d.parts.forEach(function (part, i) {
+      g.fillStyle = PART_COLOURS[i % PART_COLOURS.length];
+      part.notes.forEach(function (n) {
+        var nx = self.x(n.start), nw = Math.max(2, (n.end - n.start) * self.pxPerBeat - 1);
+        g.globalAlpha = 0.85;
+        g.fillRect(nx, y(n.pitch), nw, Math.max(2, rowH - 0.5));
+      });
+    });
+    g.globalAlpha = 1;
+  };
+
+  // ------------------------------------------------------------------ a piece's card
+
+  var cards = []; // every card on the page, to refresh the library after edits
+
+  function PieceCard(piece, n) {
+    var self = this;
+    this.piece = piece;
+    this.n = n || latest(piece);
+    this.root = document.importNode($("#piece-card-template").content, true).firstElementChild;
+    this.root.dataset.piece = piece.id;
+    this.roll = new PianoRoll($(".pianoroll", this.root), function (from, to) {
+      $(".region-from", self.root).value = from;
+      $(".region-to", self.root).value = to;
+    });
+    this.busy = false;
+    this.renderSeq = 0;
+    this.notesCache = {};
+
+    ["region-from", "region-to"].forEach(function (c) {
+      $("." + c, self.root).addEventListener("input", function () { self.regionFromInputs(); });
+    });
+    $(".regen-button", this.root).addEventListener("click", function () { self.regenerate(); });
+    $(".undo-button", this.root).addEventListener("click", function () { self.undo(); });
+    $(".perform-button", this.root).addEventListener("click", function () { self.perform(); });
+    $(".harmonize-this-button", this.root).addEventListener("click", function () { self.harmonizeThis(); });
+    $(".card-close", this.root).addEventListener("click", function () { self.remove(); });
+    var slider = $(".expressiveness", this.root);
+    slider.addEventListener("input", function () {
+      $(".expressiveness-value", self.root).textContent = Number(slider.value).toFixed(1);
+    });
+    $(".performer-select", this.root).addEventListener("change", function () {
+      slider.disabled = this.value === "none";
+    });
+    this.osmd = null;
+    var resizeTimer = null;
+    this.resizeObserver = new ResizeObserver(function () {
+      self.roll.draw();
+      clearTimeout(resizeTimer);
+      resizeTimer = setTimeout(function () { rerenderNotation(self.osmd, $(".notation", self.root)); }, 250);
+    });
+    this.resizeObserver.observe($(".pianoroll", this.root));
+    this.resizeObserver.observe($(".notation", this.root));
+    cards.push(this);
+  }
+
+  PieceCard.prototype.remove = function () {
+    this.resizeObserver.disconnect();
+    this.root.remove();
+    cards.splice(cards.indexOf(this), 1);
+  };
+
+  PieceCard.prototype.regionFromInputs = function () {
+    var a = intOrNull($(".region-from", this.root)), b = intOrNull($(".region-to", this.root));
+    if (a != null && b == null) b = a;
+    if (b != null && a == null) a = b;
+    this.roll.setSelection(a, b, false);
+  };
+
+  PieceCard.prototype.show = async function (n) {
+    var self = this, root = this.root, piece = this.piece;
+    this.n = n;
+    var seq = ++this.renderSeq;
+    var v = versionOf(piece, n);
+    if (!v) return;
+    root.dataset.version = String(n);
+    $(".card-title", root).textContent = piece.title || "Untitled";
+    var count = (piece.versions || []).length;
+    $(".card-meta", root).textContent =
+      (count > 1 ? "Version " + n + " of " + count + " · " : "") + describe(v) + (v.created ? " · " + when(v.created) : "");
+
+    // downloads
+    var links = [
+      [".download-mid", midiFile(v)], [".download-performed", performedFile(v)],
+      [".download-musicxml", scoreFile(v)], [".download-abc", abcFile(v)], [".download-audio", audioFile(v)], [".download-plan", planFile(v)],
+    ];
+    links.forEach(function (pair) {
+      var a = $(pair[0], root);
+      if (pair[1]) {
+        a.href = withToken(fileUrl(piece.id, n, pair[1]));
+        a.setAttribute("download", slug(piece.title) + "-v" + n + suffix(pair[1]));
+        a.hidden = false;
+      } else {
+        a.removeAttribute("href");
+        a.hidden = true;
+      }
+    });
+
+    // audio
+    var audio = $(".player", root), wav = audioFile(v);
+    if (wav) {
+      var src = withToken(fileUrl(piece.id, n, wav));
+      if (audio.getAttribute("src") !== src) audio.src = src;
+      audio.hidden = false;
+    } else {
+      audio.removeAttribute("src");
+      audio.hidden = true;
+    }
+
+    // history
+    var list = $(".history-list", root);
+    list.innerHTML = "";
+    (piece.versions || []).slice().sort(function (a, b) { return a.n - b.n; }).forEach(function (ver) {
+      var li = el("li");
+      var btn = el("button", { type: "button", class: "history-item link" + (ver.n === n ? " current" : ""), dataset: { n: ver.n } },
+        ver.n + ". " + describe(ver));
+      btn.addEventListener("click", function () { self.show(ver.n); });
+      li.appendChild(btn);
+      list.appendChild(li);
+    });
+    $(".history", root).hidden = count < 2;
+    this.updateButtons();
+
+    // the score, and the notes (a performance keeps its parent's score)
+    var scoreVersion = v, guard = 0;
+    while (scoreVersion && !scoreFile(scoreVersion) && guard++ < 50) {
+      var p = previousOf(piece, scoreVersion);
+      scoreVersion = p ? versionOf(piece, p) : null;
+    }
+    var notation = $(".notation", root);
+    var scoreUrl = scoreVersion ? fileUrl(piece.id, scoreVersion.n, scoreFile(scoreVersion)) : null;
+    var notationDone = (scoreUrl && scoreUrl === this.scoreUrl && this.osmd && $(".notation svg", root)
+      ? Promise.resolve()  // the same score as shown (a new performance of it)
+      : renderNotation(notation, scoreUrl, function () { return seq !== self.renderSeq; }).then(function (osmd) {
+        if (seq !== self.renderSeq) return;
+        self.osmd = osmd;
+        self.scoreUrl = scoreUrl;
+      }))
+      .catch(function (e) {
+        if (seq !== self.renderSeq) return;
+        self.osmd = null;
+        self.scoreUrl = null;
+        notation.innerHTML = "";
+        notation.appendChild(el("p", { class: "placeholder" }, "The score could not be loaded: " + e.message));
+      });
+    var notesDone = this.loadNotes(n).then(function (data) {
+      if (seq !== self.renderSeq) return;
+      self.roll.setData(data);
+      self.fillVoices(data);
+      self.setEditable(data.parts.length);
+      self.regionFromInputs();
+      self.legend(data);
+    }).catch(function (e) {
+      if (seq !== self.renderSeq) return;
+      self.roll.setData(null);
+      $(".roll-legend", root).textContent = "The notes could not be loaded: " + e.message;
+    });
+    await Promise.all([notationDone, notesDone]);
+  };
+
+  PieceCard.prototype.loadNotes = async function (n) {
+    if (!this.notesCache[n]) {
+      var self = this;
+      this.notesCache[n] = api.get(versionUrl(this.piece.id, n) + "/notes").catch(function (e) {
+        delete self.notesCache[n];
+        throw e;
+      });
+    }
+    return this.notesCache[n];
+  };
+
+  PieceCard.prototype.legend = function (data) {
+    var box = $(".roll-legend", this.root);
+    box.innerHTML = "";
+    data.parts.forEach(function (p, i) {
+      var item = el("span", { class: "legend-item" });
+      var sw = el("span", { class: "swatch" });
+      sw.style.background = PART_COLOURS[i % PART_COLOURS.length];
+      item.appendChild(sw);
+      item.appendChild(document.createTextNode(p.name || "Part " + (i + 1)));
+      box.appendChild(item);
+    });
+    box.appendChild(el("span", { class: "hint legend-hint" }, "Drag across bars to choose a passage"));
+  };
+
+  PieceCard.prototype.fillVoices = function (data) {
+    var box = $(".voices", this.root);
+    var ticked = {};
+    $all(".voice-checkbox", box).forEach(function (c) { ticked[c.value] = c.checked; });
+    box.innerHTML = "";
+    data.parts.forEach(function (p, i) {
+      var name = p.name || "Part " + (i + 1);
+      var label = el("label", { class: "check" });
+      var box2 = el("input", { type: "checkbox", class: "voice-checkbox", value: name.toLowerCase() });
+      box2.checked = !!ticked[name.toLowerCase()];
+      var sw = el("span", { class: "swatch" });
+      sw.style.background = PART_COLOURS[i % PART_COLOURS.length];
+      label.appendChild(box2);
+      label.appendChild(sw);
+      label.appendChild(document.createTextNode(name));
+      box.appendChild(label);
+    });
+  };
+
+  /* Rewriting a passage needs four voices (the harmonizer's); a melody can be harmonized first. */
+  PieceCard.prototype.setEditable = function (parts) {
+    var root = this.root;
+    this.editable = parts === INFILL_PARTS;
+    root.classList.toggle("not-editable", !this.editable);
+    $(".edit-controls", root).hidden = !this.editable;
+    $(".edit-note", root).hidden = this.editable;
+    $(".harmonize-this-button", root).hidden = parts !== 1;
+    $(".edit-note-text", root).textContent = parts === 1
+      ? "This is a single melody. Harmonize it in four voices first; then you can rewrite any passage of the harmony."
+      : "Rewriting a passage needs a piece in four voices (soprano, alto, tenor, bass); this one has " + parts + ".";
+    this.updateButtons();
+  };
+
+  PieceCard.prototype.updateButtons = function () {
+    var v = versionOf(this.piece, this.n);
+    var prev = v ? previousOf(this.piece, v) : null;
+    var undo = $(".undo-button", this.root);
+    undo.disabled = this.busy || prev == null;
+    undo.title = prev == null ? "This is the first version" : "Show version " + prev + " again (nothing is deleted)";
+    $(".regen-button", this.root).disabled = this.busy || this.editable === false;
+    $(".harmonize-this-button", this.root).disabled = this.busy;
+    $(".perform-button", this.root).disabled = this.busy;
+  };
+
+  PieceCard.prototype.undo = function () {
+    var v = versionOf(this.piece, this.n);
+    var prev = v ? previousOf(this.piece, v) : null;
+    if (prev != null) this.show(prev);
+  };
+
+  PieceCard.prototype.edit = async function (command, options, label) {
+    clearError();
+    this.busy = true;
+    this.root.classList.add("busy");
+    this.updateButtons();
+    try {
+      var job = await runJob(command, { piece: this.piece.id, version: this.n, options: options },
+        $(".job-status", this.root), label);
+      if (!job) return;
+      this.piece = await api.get(pieceUrl(this.piece.id));
+      await this.show(latest(this.piece));
+      refreshLibrarySoon();
+    } catch (e) {
+      showError(e);
+    } finally {
+      this.busy = false;
+      this.root.classList.remove("busy");
+      this.updateButtons();
+    }
+  };
+
+  PieceCard.prototype.harmonizeThis = async function () {
+    clearError();
+    this.busy = true;
+    this.updateButtons();
+    try {
+      var job = await runJob("harmonize", { piece: this.piece.id, version: this.n, options: { voices: 4 } },
+        $(".job-status", this.root), "Harmonizing");
+      if (job) {
+        var group = this.root.parentNode;
+        await addCards(group.parentNode, job.pieces || [], group.nextSibling);
+        refreshLibrarySoon();
+      }
+    } catch (e) {
+      showError(e);
+    } finally {
+      this.busy = false;
+      this.updateButtons();
+    }
+  };
+
+  PieceCard.prototype.regenerate = function () {
+    var root = this.root;
+    var a = intOrNull($(".region-from", root)), b = intOrNull($(".region-to", root));
+    if (a == null && b == null) {
+      showError("Choose the bars to rewrite first: drag across the piano roll, or type the bar numbers.");
+      return;
+    }
+    if (a == null) a = b;
+    if (b == null) b = a;
+    if (b < a) { var t = a; a = b; b = t; }
+    var options = { bars: a + "-" + b };
+    var voices = $all(".voice-checkbox", root).filter(function (c) { return c.checked; }).map(function (c) { return c.value; });
+    if (voices.length) options.voices = voices;
+    var seed = intOrNull($(".regen-seed", root));
+    if (seed != null) options.seed = seed;
+    var scale = $(".regen-scale", root).value.trim();
+    if (scale) options.scale = scale;
+    var ranges = $(".regen-range", root).value.split(/[,;\n]+/).map(function (s) { return s.trim(); }).filter(Boolean);
+    if (ranges.length) options.range = ranges;
+    return this.edit("infill", options, "Rewriting bars " + a + "–" + b);
+  };
+
+  PieceCard.prototype.perform = function () {
+    var performer = $(".performer-select", this.root).value;
+    var options = { performer: performer };
+    if (performer !== "none") options.expressiveness = Number($(".expressiveness", this.root).value);
+    return this.edit("perform", options, "Performing");
+  };
+
+  function slug(title) {
+    return String(title || "piece").toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 60) || "piece";
+  }
+  function suffix(name) {
+    var m = /(\.performed)?\.[a-z0-9]+$/i.exec(name);
+    return m ? m[0] : "";
+  }
+
+  /* Adds cards for these piece ids, as one group, at the top of `container` (or before `ref`). */
+  async function addCards(container, ids, ref) {
+    var empty = $(".empty", container);
+    if (empty) empty.remove();
+    var pieces = await Promise.all(ids.map(function (id) { return api.get(pieceUrl(id)); }));
+    var group = el("div", { class: "card-group" });
+    container.insertBefore(group, ref === undefined ? container.firstChild : ref);
+    var made = pieces.map(function (p) {
+      var card = new PieceCard(p);
+      group.appendChild(card.root);
+      return card;
+    });
+    await Promise.all(made.map(function (c) { return c.show(c.n); }));
+    return made;
+  }
+
+  // ------------------------------------------------------------------ tabs
+
+  function selectTab(tab) {
+    $all(".tab").forEach(function (t) {
+      var on = t === tab;
+      t.setAttribute("aria-selected", on ? "true" : "false");
+      t.classList.toggle("active", on);
+      document.getElementById(t.dataset.panel).hidden = !on;
+    });
+    if (tab.id === "tab-library") refreshLibrary();
+    // canvases in a panel that was hidden have no size until shown
+    cards.forEach(function (c) { c.roll.draw(); });
+  }
+
+  // ------------------------------------------------------------------ compose
+
+  var models = [];
+
+  async function loadModels() {
+    var select = $("#compose-model");
+    try {
+      models = (await api.get("/api/models")).filter(function (m) { return m.kind === "voices" || m.kind === "leadsheet"; });
+    } catch (e) {
+      select.innerHTML = "<option value=''>(unavailable)</option>";
+      showError(e);
+      return;
+    }
+    select.innerHTML = "";
+    if (!models.length) {
+      select.appendChild(el("option", { value: "" }, "(no composing models installed)"));
+      return;
+    }
+    models.forEach(function (m) {
+      var voices = m.voices && m.voices.length ? " — " + (m.voices.length === 1 ? "melody" : m.voices.length + " voices") : "";
+      select.appendChild(el("option", { value: m.name }, capital(m.name) + voices));
+    });
+    var preferred = models.filter(function (m) { return m.name === "chorales"; })[0];
+    if (preferred) select.value = preferred.name;
+    showModelSummary();
+  }
+  function showModelSummary() {
+    var m = models.filter(function (x) { return x.name === $("#compose-model").value; })[0];
+    $("#compose-model-summary").textContent = m ? m.summary || "" : "";
+  }
+
+  function fillKeys() {
+    var select = $("#compose-key");
+    select.appendChild(el("option", { value: "" }, "Composer's choice"));
+    var groups = { major: el("optgroup", { label: "Major" }), minor: el("optgroup", { label: "Minor" }) };
+    KEYS.forEach(function (k) {
+      groups[k.split(" ")[1]].appendChild(el("option", { value: k }, k.replace("b ", "♭ ").replace("# ", "♯ ")));
+    });
+    select.appendChild(groups.major);
+    select.appendChild(groups.minor);
+  }
+
+  // the form: a row of sections, each a label and a length in bars
+  function addSection(label, bars) {
+    var box = $("#form-sections");
+    var rows = $all(".section", box);
+    if (!label) {
+      // the next letter after the highest used
+      var used = rows.map(function (r) { return $(".section-label", r).value.trim().toUpperCase().charCodeAt(0) || 64; });
+      label = String.fromCharCode(Math.min(90, Math.max.apply(null, [64].concat(used)) + 1));
+      if (rows.length === 0) label = "A";
+    }
+    if (!bars) {
+      var last = rows[rows.length - 1];
+      bars = last ? intOrNull($(".section-bars", last)) || 8 : 8;
+    }
+    var row = el("div", { class: "section" });
+    var lab = el("input", { type: "text", class: "section-label", value: label, maxlength: "3", "aria-label": "Section name", title: "Section name: repeat a letter to repeat its material, add ' for a variation (A')" });
+    var num = el("input", { type: "number", class: "section-bars", min: "1", max: "64", value: String(bars), "aria-label": "Bars in this section" });
+    var unit = el("span", { class: "unit" }, "bars");
+    var del = el("button", { type: "button", class: "section-remove link", "aria-label": "Remove this section", title: "Remove" }, "×");
+    del.addEventListener("click", function () { row.remove(); formChanged(); });
+    lab.addEventListener("input", formChanged);
+    num.addEventListener("input", formChanged);
+    row.appendChild(lab); row.appendChild(num); row.appendChild(unit); row.appendChild(del);
+    box.appendChild(row);
+    formChanged();
+  }
+  function formString() {
+    return $all("#form-sections .section").map(function (r) {
+      var label = $(".section-label", r).value.trim().replace(/\s+/g, "");
+      var bars = intOrNull($(".section-bars", r));
+      return label && bars ? label + bars : null;
+    }).filter(Boolean).join(" ");
+  }
+  function formChanged() {
+    var form = formString();
+    var bars = $("#compose-bars");
+    if (form) {
+      var total = $all("#form-sections .section").reduce(function (s, r) { return s + (intOrNull($(".section-bars", r)) || 0); }, 0);
+      bars.value = total;
+      bars.disabled = true;
+      $("#form-summary").textContent = "Form " + form + " · " + total + " bars in all";
+    } else {
+      bars.disabled = false;
+      $("#form-summary").textContent = "No form: the composer plans one.";
+    }
+  }
+
+  async function compose(ev) {
+    ev.preventDefault();
+    clearError();
+    var model = $("#compose-model").value;
+    if (!model) { showError("Choose a style to compose in first."); return; }
+    var options = { model: model };
+    var key = $("#compose-key").value; if (key) options.key = key;
+    var meter = $("#compose-meter").value; if (meter) options.meter = meter;
+    var form = formString();
+    if (form) options.form = form;
+    else {
+      var bars = intOrNull($("#compose-bars"));
+      if (bars == null || bars < 1) { showError("Give the length in bars (1 or more)."); return; }
+      options.bars = bars;
+    }
+    var tempo = intOrNull($("#compose-tempo")); if (tempo != null) options.tempo = tempo;
+    var n = intOrNull($("#compose-n")); if (n != null && n > 1) options.n = n;
+    var seed = intOrNull($("#compose-seed")); if (seed != null) options.seed = seed;
+    options.performer = $("#compose-performer").value;
+
+    var button = $("#compose-button");
+    button.disabled = true;
+    try {
+      var job = await runJob("generate", { options: options }, $("#compose-status"), "Composing");
+      if (job) {
+        await addCards($("#compose-results"), job.pieces || []);
+        refreshLibrarySoon();
+      }
+    } catch (e) {
+      showError(e);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  // ------------------------------------------------------------------ harmonize
+
+  function showChosenFile() {
+    var input = $("#harmonize-file");
+    var f = input.files && input.files[0];
+    $("#harmonize-filename").textContent = f ? "Chosen: " + f.name : "";
+    $("#harmonize-drop").classList.toggle("has-file", !!f);
+  }
+
+  function setupDropZone() {
+    var zone = $("#harmonize-drop"), input = $("#harmonize-file");
+    ["dragenter", "dragover"].forEach(function (t) {
+      zone.addEventListener(t, function (e) { e.preventDefault(); zone.classList.add("dragging"); });
+    });
+    ["dragleave", "drop"].forEach(function (t) {
+      zone.addEventListener(t, function () { zone.classList.remove("dragging"); });
+    });
+    zone.addEventListener("drop", function (e) {
+      e.preventDefault();
+      if (e.dataTransfer && e.dataTransfer.files && e.dataTransfer.files.length) {
+        input.files = e.dataTransfer.files;
+        showChosenFile();
+      }
+    });
+    input.addEventListener("change", showChosenFile);
+  }
+
+  async function harmonize(ev) {
+    ev.preventDefault();
+    clearError();
+    var file = $("#harmonize-file").files[0];
+    var abc = $("#harmonize-abc").value.trim();
+    if (!file && !abc) {
+      showError("Choose a melody file (or type one in ABC) to harmonize.");
+      return;
+    }
+    var form = new FormData();
+    if (file) form.append("file", file, file.name);
+    else form.append("abc", abc);
+    var options = { voices: Number($("#harmonize-voices").value) };
+    var n = intOrNull($("#harmonize-n")); if (n != null && n > 1) options.n = n;
+    var seed = intOrNull($("#harmonize-seed")); if (seed != null) options.seed = seed;
+
+    var button = $("#harmonize-button");
+    var status = $("#harmonize-status");
+    button.disabled = true;
+    var reading = el("div", { class: "job-line" });
+    reading.appendChild(el("span", { class: "spinner", "aria-hidden": "true" }));
+    reading.appendChild(el("span", { class: "job-text" }, "Reading the melody…"));
+    status.appendChild(reading);
+    try {
+      var uploaded;
+      try {
+        uploaded = await request("POST", "/api/uploads", form);
+      } finally {
+        reading.remove();
+      }
+      var job = await runJob("harmonize", { piece: uploaded.piece.id, options: options }, status, "Harmonizing");
+      if (job) {
+        await addCards($("#harmonize-results"), job.pieces || []);
+        refreshLibrarySoon();
+      }
+    } catch (e) {
+      showError(e);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  // ------------------------------------------------------------------ library
+
+  var libraryTimer = null;
+  function refreshLibrarySoon() {
+    clearTimeout(libraryTimer);
+    libraryTimer = setTimeout(function () {
+      if (!$("#panel-library").hidden) refreshLibrary();
+    }, 300);
+  }
+
+  async function refreshLibrary() {
+    var list = $("#library-list");
+    var pieces;
+    try {
+      pieces = await api.get("/api/pieces");
+    } catch (e) {
+      showError(e);
+      return;
+    }
+    list.innerHTML = "";
+    if (!pieces.length) {
+      list.appendChild(el("li", { class: "empty" }, "No pieces yet: compose or harmonize one and it will be kept here."));
+      return;
+    }
+    pieces.forEach(function (p) {
+      var li = el("li", { class: "library-item" });
+      var v = versionOf(p, latest(p)) || {};
+      var title = el("span", { class: "library-title" }, p.title || "Untitled");
+      var meta = el("span", { class: "hint" },
+        describe(versionOf(p, 1) || v) + " · " + when(p.created) +
+        ((p.versions || []).length > 1 ? " · " + p.versions.length + " versions" : ""));
+      var open = el("button", { type: "button", class: "secondary small library-open" }, "Open");
+      open.addEventListener("click", async function () {
+        var box = $("#library-results");
+        var existing = $all(".piece-card", box).filter(function (c) { return c.dataset.piece === p.id; })[0];
+        if (existing) { existing.scrollIntoView({ behavior: "smooth" }); return; }
+        try {
+          var made = await addCards(box, [p.id]);
+          made[0].root.scrollIntoView({ behavior: "smooth" });
+        } catch (e) { showError(e); }
+      });
+      li.appendChild(title); li.appendChild(meta); li.appendChild(open);
+      list.appendChild(li);
+    });
+  }
+
+  // ------------------------------------------------------------------ start
+
+  function start() {
+    $(".banner-close").addEventListener("click", clearError);
+    $all(".tab").forEach(function (t) { t.addEventListener("click", function () { selectTab(t); }); });
+    fillKeys();
+    $("#compose-model").addEventListener("change", showModelSummary);
+    $("#compose-form").addEventListener("submit", compose);
+    $("#form-add").addEventListener("click", function () { addSection(); });
+    $("#form-clear").addEventListener("click", function () { $("#form-sections").innerHTML = ""; formChanged(); });
+    $("#harmonize-form").addEventListener("submit", harmonize);
+    setupDropZone();
+    window.addEventListener("unhandledrejection", function (e) { showError(e.reason); });
+    loadModels();
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+
+  // for tests and the curious
+  window.cadenzaStudio = { cards: cards, api: api };
+})();
