@@ -252,3 +252,56 @@ def test_the_radio_plays_pieces_in_turn_with_their_notes_audio_and_cover(client)
     second = client.get("/api/radio/2").json()
     assert second["n"] == 2 and second["key"] != "G major"  # the key moves, and comes home every fourth piece
     assert client.get("/api/radio/0").status_code == 404
+
+
+@pytest.mark.slow
+def test_killing_the_server_mid_job_loses_nothing_finished(tmp_path):
+    import json
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    def serve():
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        cmd = [sys.executable, "-m", "cadenza", "studio", "--port", str(port), "--dir", str(tmp_path), "--no-browser"]
+        server = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(base + "/api/pieces", timeout=5)
+                return server, base
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError("the studio did not start")
+
+    def call(base, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(base + path, data=data, headers={"Content-Type": "application/json"})
+        return json.loads(urllib.request.urlopen(req, timeout=60).read())
+
+    server, base = serve()
+    try:
+        job = call(base, "/api/generate", {"options": {"model": "folk", "bars": 4, "seed": 1}})["job"]
+        while job["state"] in ("queued", "running"):
+            time.sleep(0.2)
+            job = call(base, f"/api/jobs/{job['id']}")
+        kept = call(base, f"/api/pieces/{job['pieces'][0]}")
+        call(base, "/api/generate", {"options": {"model": "chorales", "bars": 400, "seed": 2}})  # still running when
+        time.sleep(2)
+    finally:
+        server.send_signal(signal.SIGKILL)  # the server dies at once
+        server.wait()
+    server, base = serve()
+    try:
+        assert call(base, "/api/pieces") == [kept]
+        assert (
+            urllib.request.urlopen(f"{base}/api/pieces/{kept['id']}/versions/1/files/piece.mid").read()[:4] == b"MThd"
+        )
+        assert list((tmp_path / "scratch").iterdir()) == []
+    finally:
+        server.terminate()
+        server.wait()

@@ -152,6 +152,7 @@ class JobQueue:
                     start_new_session=True,
                     env=env,
                     cwd=scratch,
+                    preexec_fn=_die_with_parent if sys.platform == "linux" else None,
                 )
             try:
                 output, _ = job.process.communicate(timeout=self.time_limit)
@@ -243,6 +244,14 @@ def _title(folder: Path) -> str | None:
         ]
         return " · ".join(str(b) for b in bits if b)
     return None
+
+
+def _die_with_parent() -> None:
+    """In a job's process, before it starts: be killed when the server dies (Linux), so a server
+    killed mid-job leaves no orphan working on."""
+    import ctypes
+
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _kill(process: subprocess.Popen | None) -> None:
