@@ -305,3 +305,26 @@ def test_killing_the_server_mid_job_loses_nothing_finished(tmp_path):
     finally:
         server.terminate()
         server.wait()
+
+
+@pytest.mark.slow
+def test_evaluate_measures_pieces_against_a_built_in_corpus(client):
+    job = wait(
+        client,
+        client.post("/api/generate", json={"options": {"model": "chorales", "bars": 4, "seed": 1, "n": 3}}).json()[
+            "job"
+        ],
+    )
+    assert job["state"] == "done", job
+    r = client.post("/api/evaluate", json={"pieces": job["pieces"], "options": {"reference": "/etc"}})
+    assert r.status_code == 400 and "must be a built-in corpus" in r.json()["error"]
+    assert client.post("/api/evaluate", json={"pieces": job["pieces"]}).status_code == 400
+    r = client.post("/api/evaluate", json={"pieces": ["0123456789ab"], "options": {"reference": "bach-chorales"}})
+    assert r.status_code == 404
+    body = {"pieces": job["pieces"], "options": {"reference": "bach-chorales"}}
+    done = wait(client, client.post("/api/evaluate", json=body).json()["job"], seconds=600)
+    assert done["state"] == "done", done
+    [report] = client.get(f"/api/pieces/{done['pieces'][0]}").json()["versions"]
+    assert {"piece.html", "piece.json"} <= set(report["files"]) and report["options"]["pieces"] == job["pieces"]
+    measured = client.get(f"/api/pieces/{done['pieces'][0]}/versions/1/files/piece.json").json()
+    assert [s["pieces"] for s in measured["sets"].values()] == [3]

@@ -35,6 +35,7 @@ MEDIA = {
     ".abc": "text/vnd.abc",
     ".wav": "audio/wav",
     ".json": "application/json",
+    ".html": "text/html",
     ".png": "image/png",
     ".krn": "text/plain",
 }
@@ -45,6 +46,7 @@ class Request_(BaseModel):
     latest), and its options, named as on the command line (`cadenza COMMAND --help`)."""
 
     piece: str | None = Field(None, description="the id of the piece the command reads")
+    pieces: list[str] | None = Field(None, description="evaluate: the ids of the pieces to measure")
     version: int | None = Field(None, description="which version of it (default: the latest)")
     options: dict = Field(default_factory=dict, description='the command\'s options, e.g. {"bars": 8, "seed": 3}')
 
@@ -147,7 +149,9 @@ def create_app(
 
     def submit(command: str, body: Request_) -> dict:
         source = None
-        if COMMANDS[command]:
+        if command == "evaluate":
+            source = _evaluated(store, body)
+        elif COMMANDS[command]:
             if body.piece is None:
                 raise Refused(400, f"{command} reads a piece: give its id as 'piece' (upload one at /api/uploads)")
             try:
@@ -160,6 +164,8 @@ def create_app(
             source = {"piece": body.piece, "version": v["n"], "path": path}
         elif body.piece is not None:
             raise Refused(400, f"{command} reads no piece; leave out 'piece'")
+        if command == "evaluate" and "reference" not in body.options:
+            raise Refused(400, 'evaluate needs a reference: a built-in corpus, e.g. {"reference": "bach-chorales"}')
         try:
             args = argv(command, body.options, {m["name"] for m in _models()})
         except CadenzaError as e:
@@ -295,10 +301,33 @@ def create_app(
     return app
 
 
+def _evaluated(store: Store, body: Request_) -> dict:
+    """What evaluate reads: a scratch folder with the MIDI of each piece's latest version."""
+    import shutil
+
+    if not body.pieces or body.piece is not None:
+        raise Refused(400, "evaluate reads several pieces: give their ids as 'pieces'")
+    folder = store.scratch_dir()
+    try:
+        for i, piece_id in enumerate(body.pieces):
+            v = store.version(piece_id)
+            name = "piece.mid" if "piece.mid" in v["files"] else None
+            if name is None:
+                raise Refused(400, f"piece {piece_id} has no MIDI to measure")
+            shutil.copy(store.file_path(piece_id, v["n"], name), folder / f"{i + 1:03d}-{piece_id}.mid")
+    except NotFound as e:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise Refused(404, str(e)) from None
+    except Refused:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return {"piece": None, "version": None, "path": folder, "pieces": list(body.pieces)}
+
+
 def _input_of(store: Store, piece_id: str, version: dict) -> Path | None:
     """The score a command reads from a version: the file as uploaded, else the MusicXML written,
     else the MIDI."""
-    names = ("piece.mxl", "piece.abc", "piece.krn", "piece.mid", "piece.musicxml")
+    names: tuple[str, ...] = ("piece.mxl", "piece.abc", "piece.krn", "piece.mid", "piece.musicxml")
     if version["command"] != "upload":
         names = ("piece.musicxml", "piece.mid", "piece.abc")
     for name in names:

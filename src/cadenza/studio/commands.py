@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+from cadenza.data.corpus import CORPORA
 from cadenza.errors import OptionError
 
 # commands the API offers, and whether each reads a piece
@@ -19,6 +20,7 @@ COMMANDS = {
     "infill": True,
     "perform": True,
     "analyze": True,
+    "evaluate": True,  # reads several pieces (and a built-in corpus as the reference)
 }
 # a new version of the piece it reads (the history), rather than new pieces
 EDITS = {"infill", "perform"}
@@ -50,10 +52,10 @@ def options_of(command: str) -> dict[str, Option]:
 
     import typer
 
-    from cadenza.cli import analyze, assistant, compose, perform
+    from cadenza.cli import analyze, assistant, compose, evaluate, perform
 
     app = typer.Typer()
-    for module in (compose, assistant, perform, analyze):
+    for module in (compose, assistant, perform, analyze, evaluate):
         module.register(app)
     group = typer.main.get_command(app)
     cmd = group.commands[command]  # type: ignore[attr-defined]
@@ -94,6 +96,10 @@ def argv(command: str, options: dict, models: set[str]) -> list[str]:
         opt = known[key]
         if key in ("model", "chords_model", "harmonizer") and value is not None and str(value) not in models:
             raise OptionError(f"no model named {value!r}; available: {', '.join(sorted(models))}")
+        if command == "evaluate" and key == "baseline":
+            raise OptionError("evaluate takes no option 'baseline' here (it names folders on the server)")
+        if command == "evaluate" and key == "reference" and str(value) not in CORPORA:
+            raise OptionError(f"the reference must be a built-in corpus here: {', '.join(CORPORA)}, not {value!r}")
         if isinstance(value, list) and not opt.multiple:  # a comma list on the command line (infill --voices)
             if opt.kind != "str" or not all(isinstance(v, str) for v in value):
                 raise OptionError(f"option {name!r} takes one value, not a list")

@@ -177,6 +177,8 @@ class JobQueue:
             job.state = "done"
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+            if job.source is not None and job.source.get("pieces"):  # evaluate's copies of the pieces
+                shutil.rmtree(job.source["path"], ignore_errors=True)
 
     def _keep(self, job: Job, out: Path) -> None:
         """Move what the command wrote into the store: one piece (or version) per output stem."""
@@ -186,6 +188,17 @@ class JobQueue:
             if m:
                 groups.setdefault(int(m.group(1) or 1), {})["piece" + m.group(2)] = path
         src = job.source
+        if src is not None and src.get("pieces"):  # evaluate: a report on several pieces, kept as a piece of its own
+            for i in sorted(groups):
+                folder = out / f"report-{i}"
+                folder.mkdir()
+                for name, path in groups[i].items():
+                    shutil.move(str(path), folder / name)
+                title = f"evaluation of {len(src['pieces'])} pieces against {job.options.get('reference')}"
+                job.pieces.append(
+                    self.store.add(folder, title, job.command, dict(job.options, pieces=src["pieces"]), None)["id"]
+                )
+            return
         parent = {"piece": src["piece"], "version": src["version"]} if src else None
         for i in sorted(groups):
             files = groups[i]
