@@ -328,3 +328,25 @@ def test_evaluate_measures_pieces_against_a_built_in_corpus(client):
     assert {"piece.html", "piece.json"} <= set(report["files"]) and report["options"]["pieces"] == job["pieces"]
     measured = client.get(f"/api/pieces/{done['pieces'][0]}/versions/1/files/piece.json").json()
     assert [s["pieces"] for s in measured["sets"].values()] == [3]
+
+
+@pytest.mark.slow
+def test_a_tune_gets_chords_then_a_band_in_a_style(client):
+    melody = client.post("/api/uploads", files={"file": ("tune.abc", MELODY)}).json()["piece"]
+    assert (
+        "built-in one"
+        in client.post("/api/arrange", json={"piece": melody["id"], "options": {"style": "/tmp/x.toml"}}).json()[
+            "error"
+        ]
+    )
+    job = wait(client, client.post("/api/chords", json={"piece": melody["id"], "options": {"seed": 1}}).json()["job"])
+    assert job["state"] == "done", job
+    [sheet] = job["pieces"]
+    assert client.get(f"/api/pieces/{sheet}").json()["title"] == "Four bars · with chords · seed 1"
+    job = wait(
+        client,
+        client.post("/api/arrange", json={"piece": sheet, "options": {"style": "folk", "seed": 2}}).json()["job"],
+    )
+    assert job["state"] == "done", job
+    notes = client.get(f"/api/pieces/{job['pieces'][0]}/versions/1/notes").json()
+    assert len(notes["parts"]) >= 3  # the melody, a bass, a chord part

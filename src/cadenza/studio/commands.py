@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+from cadenza.arrange.styles import BUILTIN_STYLES
 from cadenza.data.corpus import CORPORA
 from cadenza.errors import OptionError
 
@@ -21,6 +22,8 @@ COMMANDS = {
     "perform": True,
     "analyze": True,
     "evaluate": True,  # reads several pieces (and a built-in corpus as the reference)
+    "chords": True,
+    "arrange": True,
 }
 # a new version of the piece it reads (the history), rather than new pieces
 EDITS = {"infill", "perform"}
@@ -31,6 +34,8 @@ FORMATS = {
     "harmonize": "mid,musicxml,wav,cover",
     "infill": "mid,musicxml,wav,cover",
     "perform": "mid,wav",
+    "chords": "mid,musicxml,abc,wav,cover",
+    "arrange": "mid,musicxml,wav,cover",
 }
 
 
@@ -52,10 +57,10 @@ def options_of(command: str) -> dict[str, Option]:
 
     import typer
 
-    from cadenza.cli import analyze, assistant, compose, evaluate, perform
+    from cadenza.cli import analyze, arrange, assistant, chords, compose, evaluate, perform
 
     app = typer.Typer()
-    for module in (compose, assistant, perform, analyze, evaluate):
+    for module in (compose, assistant, perform, analyze, evaluate, chords, arrange):
         module.register(app)
     group = typer.main.get_command(app)
     cmd = group.commands[command]  # type: ignore[attr-defined]
@@ -96,6 +101,8 @@ def argv(command: str, options: dict, models: set[str]) -> list[str]:
         opt = known[key]
         if key in ("model", "chords_model", "harmonizer") and value is not None and str(value) not in models:
             raise OptionError(f"no model named {value!r}; available: {', '.join(sorted(models))}")
+        if command == "arrange" and key == "style" and str(value).lower() not in BUILTIN_STYLES:
+            raise OptionError(f"the style must be a built-in one here: {', '.join(BUILTIN_STYLES)}, not {value!r}")
         if command == "evaluate" and key == "baseline":
             raise OptionError("evaluate takes no option 'baseline' here (it names folders on the server)")
         if command == "evaluate" and key == "reference" and str(value) not in CORPORA:

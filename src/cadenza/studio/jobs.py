@@ -223,7 +223,13 @@ class JobQueue:
             else:
                 title = _title(folder) or job.command
                 if src is not None:  # a harmonized or continued tune keeps its name
-                    done = {"harmonize": "harmonized", "continue": "continued"}.get(job.command, job.command)
+                    done = {
+                        "harmonize": "harmonized",
+                        "continue": "continued",
+                        "chords": "with chords",
+                        "arrange": "arranged",
+                    }
+                    done = done.get(job.command, job.command)
                     seed = options["seed_used"]
                     title = f"{self.store.piece(src['piece'])['title']} · {done}" + (f" · seed {seed}" if seed else "")
                 job.pieces.append(self.store.add(folder, title, job.command, options, parent)["id"])
