@@ -350,3 +350,10 @@ def test_a_tune_gets_chords_then_a_band_in_a_style(client):
     assert job["state"] == "done", job
     notes = client.get(f"/api/pieces/{job['pieces'][0]}/versions/1/notes").json()
     assert len(notes["parts"]) >= 3  # the melody, a bass, a chord part
+
+
+def test_a_body_far_too_large_is_refused_before_it_is_read(client):
+    r = client.post(
+        "/api/uploads", content=b"x" * 10, headers={"content-length": "50000000", "content-type": "text/plain"}
+    )
+    assert r.status_code == 413 and "larger than the studio takes" in r.json()["error"]

@@ -78,6 +78,12 @@ def create_app(
     async def check_token(request: Request, call_next):
         path = request.url.path
         page = path == "/" or path.startswith("/static/")  # the page and its scripts hold no data
+        if request.method == "POST":  # refused before it is read: a body far over any upload's limit
+            size = request.headers.get("content-length", "")
+            if "chunked" in request.headers.get("transfer-encoding", "") or size and not size.isdigit():
+                return JSONResponse({"error": "a request body needs its length (Content-Length)"}, 411)
+            if size and int(size) > uploads.MAX_BYTES + 100_000:
+                return JSONResponse({"error": f"the request is larger than the studio takes ({size} bytes)"}, 413)
         if token is not None and not page:
             given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
             given = given or request.query_params.get("token", "")
