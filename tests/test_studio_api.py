@@ -252,6 +252,9 @@ def test_the_radio_plays_pieces_in_turn_with_their_notes_audio_and_cover(client)
     second = client.get("/api/radio/2").json()
     assert second["n"] == 2 and second["key"] != "G major"  # the key moves, and comes home every fourth piece
     assert client.get("/api/radio/0").status_code == 404
+    assert client.get(first["audio"]).headers["cache-control"] == "no-store"
+    assert client.delete("/api/radio").json() == {"radio": None}
+    assert client.get("/api/radio/1").status_code == 409
 
 
 @pytest.mark.slow

@@ -1,7 +1,8 @@
 """Cadenza Studio in a real browser: headless Chromium, driven by Selenium, against the real
 server (`cadenza studio`) in a subprocess. A melody is harmonized through the page, then a region
 of it (bars 2-3, alto and tenor) rewritten; the API then shows that nothing outside the region
-changed. With CADENZA_SCREENSHOTS=1 each state of the page is saved as docs/studio-*.png."""
+changed. A second test composes a short tune (its card shows the piece's cover picture) and
+plays the radio. With CADENZA_SCREENSHOTS=1 each state of the page is saved as docs/studio-*.png."""
 
 from __future__ import annotations
 
@@ -310,6 +311,84 @@ def test_harmonize_then_rewrite_a_region_in_the_browser(studio, browser, tmp_pat
             assert _clipped_outside(p1["notes"], a, b) == _clipped_outside(p2["notes"], a, b), (
                 f"the {name} changed outside bars 2-3"
             )
+
+    errors = [e["message"] for e in d.get_log("browser") if e["level"] == "SEVERE" and "favicon" not in e["message"]]
+    assert not errors, errors
+
+
+def test_cover_pictures_and_the_radio_in_the_browser(studio, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    d = browser
+    d.get(studio.url("/"))
+    _wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, "#radio-models .radio-model[value='folk']"), 30, "model list")
+
+    # a composed piece's card shows its cover picture, and offers it as a download
+    Select(d.find_element(By.ID, "compose-model")).select_by_value("folk")
+    _set(d.find_element(By.ID, "compose-bars"), 4)
+    _set(d.find_element(By.ID, "compose-seed"), 2)
+    d.find_element(By.ID, "compose-button").click()
+    card = _wait(
+        d,
+        lambda d: [
+            c
+            for c in d.find_elements(By.CSS_SELECTOR, "#compose-results .piece-card")
+            if c.find_elements(By.CSS_SELECTOR, ".notation svg")
+            and d.execute_script("return arguments[0].querySelector('img.card-cover').naturalWidth", c)
+        ],
+        WAIT_JOB,
+        "composed piece with its score and cover",
+    )[0]
+    assert card.find_element(By.CSS_SELECTOR, ".card-cover-button").is_displayed()
+    href = card.find_element(By.CSS_SELECTOR, "a.download-cover").get_attribute("href")
+    assert href.endswith("/files/piece.cover.png"), href
+    assert studio.get(href)[:8] == b"\x89PNG\r\n\x1a\n"
+    _shot(d, "compose-cover")
+
+    # the radio: folk only (quick to write), 8 bars a piece
+    d.find_element(By.ID, "tab-radio").click()
+    for box in d.find_elements(By.CSS_SELECTOR, "#radio-models .radio-model"):
+        if box.is_selected() != (box.get_attribute("value") == "folk"):
+            box.click()
+    _set(d.find_element(By.ID, "radio-bars"), 8)
+    _set(d.find_element(By.ID, "radio-seed"), 7)
+    d.find_element(By.ID, "radio-start").click()
+
+    def sources(d):
+        return d.execute_script("return [...document.querySelectorAll('#panel-radio audio')].map(a => a.src)")
+
+    _wait(
+        d,
+        lambda d: (
+            any("/api/radio/1/audio" in s for s in sources(d))
+            and d.execute_script("return document.getElementById('radio-cover').naturalWidth > 0")
+        ),
+        60,
+        "the radio's first piece with its cover",
+    )
+    first = studio.json("/api/radio/1")
+    assert d.find_element(By.ID, "radio-piece-key").text == first["key"]
+    assert first["key"] in d.find_element(By.ID, "radio-title").text
+    # while piece 1 plays, piece 2 is loaded in the other <audio>, ready to follow without a gap
+    _wait(d, lambda d: any("/api/radio/2/audio" in s for s in sources(d)), 40, "piece 2 loading behind piece 1")
+    _wait(
+        d,
+        lambda d: d.execute_script(
+            "const a = window.cadenzaStudio.radio.current.audio; return !a.paused && a.currentTime > 1.5"
+        ),
+        20,
+        "piece 1 playing",
+    )
+    assert d.find_element(By.CSS_SELECTOR, "#radio-played .radio-played-item.current").get_attribute("data-n") == "1"
+    if SCREENSHOTS:  # a few bars in, the roll has moved
+        _wait(
+            d, lambda d: d.execute_script("return window.cadenzaStudio.radio.current.audio.currentTime > 6"), 20, "6 s"
+        )
+    _shot(d, "radio")
+
+    d.find_element(By.ID, "radio-stop").click()
+    assert d.execute_script("return [...document.querySelectorAll('#panel-radio audio')].every(a => a.paused)")
 
     errors = [e["message"] for e in d.get_log("browser") if e["level"] == "SEVERE" and "favicon" not in e["message"]]
     assert not errors, errors

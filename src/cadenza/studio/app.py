@@ -294,7 +294,15 @@ def create_app(
         path = on_air().path(n - 1, suffix)
         if path is None or not path.exists():
             raise Refused(404, f"radio piece {n} is not there (not written yet, or gone)")
-        return FileResponse(path, media_type=media)
+        # every start numbers its pieces from 1 again: a browser must not keep an earlier broadcast's file
+        return FileResponse(path, media_type=media, headers={"Cache-Control": "no-store"})
+
+    @app.delete("/api/radio", summary="Stop the radio")
+    def radio_stop() -> dict:
+        if app.state.radio is not None:
+            app.state.radio.stop()
+            app.state.radio = None
+        return {"radio": None}
 
     @app.get("/api/radio/{n}/audio", summary="Piece n of the radio as audio (Ogg Vorbis)")
     def radio_audio(n: int):

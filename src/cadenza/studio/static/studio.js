@@ -53,10 +53,11 @@
 
   // ------------------------------------------------------------------ the API
 
-  function ApiError(message, status) {
+  function ApiError(message, status, retryAfter) {
     this.name = "ApiError";
     this.message = message;
     this.status = status;
+    this.retryAfter = retryAfter == null ? null : retryAfter; // seconds, when the server said to retry
   }
   ApiError.prototype = Object.create(Error.prototype);
 
@@ -92,7 +93,8 @@
           ? "The server did not accept this page's access key: open the address the studio printed, with its ?token=."
           : "The server could not do that (error " + res.status + ").";
       }
-      throw new ApiError(message, res.status);
+      var retry = parseFloat(res.headers.get("Retry-After"));
+      throw new ApiError(message, res.status, isNaN(retry) ? null : retry);
     }
     if (as === "text") return res.text();
     if (res.status === 204) return null;
@@ -197,6 +199,7 @@
   }
   function abcFile(v) { return fileWith(v, function (f) { return /\.abc$/.test(f); }); }
   function planFile(v) { return fileWith(v, function (f) { return /\.json$/.test(f) && !/notes/.test(f); }); }
+  function coverFile(v) { return fileWith(v, function (f) { return /\.cover\.png$/.test(f); }); }
 
   function versionOf(piece, n) {
     var vs = piece.versions || [];
@@ -465,6 +468,10 @@
     $(".perform-button", this.root).addEventListener("click", function () { self.perform(); });
     $(".harmonize-this-button", this.root).addEventListener("click", function () { self.harmonizeThis(); });
     $(".card-close", this.root).addEventListener("click", function () { self.remove(); });
+    $(".card-cover-button", this.root).addEventListener("click", function () {
+      var big = self.root.classList.toggle("cover-enlarged");
+      this.title = big ? "Show the cover picture smaller" : "Show the cover picture larger";
+    });
     var slider = $(".expressiveness", this.root);
     slider.addEventListener("input", function () {
       $(".expressiveness-value", self.root).textContent = Number(slider.value).toFixed(1);
@@ -513,6 +520,7 @@
     var links = [
       [".download-mid", midiFile(v)], [".download-performed", performedFile(v)],
       [".download-musicxml", scoreFile(v)], [".download-abc", abcFile(v)], [".download-audio", audioFile(v)], [".download-plan", planFile(v)],
+      [".download-cover", coverFile(v)],
     ];
     links.forEach(function (pair) {
       var a = $(pair[0], root);
@@ -525,6 +533,18 @@
         a.hidden = true;
       }
     });
+
+    // the cover picture (drawn from the piece), beside the title
+    var cover = coverFile(v), coverButton = $(".card-cover-button", root), coverImg = $(".card-cover", root);
+    if (cover) {
+      var coverSrc = withToken(fileUrl(piece.id, n, cover));
+      if (coverImg.getAttribute("src") !== coverSrc) coverImg.src = coverSrc;
+      coverButton.hidden = false;
+    } else {
+      coverImg.removeAttribute("src");
+      coverButton.hidden = true;
+      root.classList.remove("cover-enlarged");
+    }
 
     // audio
     var audio = $(".player", root), wav = audioFile(v);
@@ -777,13 +797,17 @@
 
   async function loadModels() {
     var select = $("#compose-model");
+    var all;
     try {
-      models = (await api.get("/api/models")).filter(function (m) { return m.kind === "voices" || m.kind === "leadsheet"; });
+      all = await api.get("/api/models");
     } catch (e) {
       select.innerHTML = "<option value=''>(unavailable)</option>";
+      $("#radio-models").innerHTML = "<span class='hint'>(unavailable)</span>";
       showError(e);
       return;
     }
+    models = all.filter(function (m) { return m.kind === "voices" || m.kind === "leadsheet"; });
+    fillRadioModels(all.filter(function (m) { return m.kind === "voices"; }));
     select.innerHTML = "";
     if (!models.length) {
       select.appendChild(el("option", { value: "" }, "(no composing models installed)"));
@@ -802,9 +826,8 @@
     $("#compose-model-summary").textContent = m ? m.summary || "" : "";
   }
 
-  function fillKeys() {
-    var select = $("#compose-key");
-    select.appendChild(el("option", { value: "" }, "Composer's choice"));
+  function fillKeys(select, none) {
+    select.appendChild(el("option", { value: "" }, none));
     var groups = { major: el("optgroup", { label: "Major" }), minor: el("optgroup", { label: "Minor" }) };
     KEYS.forEach(function (k) {
       groups[k.split(" ")[1]].appendChild(el("option", { value: k }, k.replace("b ", "♭ ").replace("# ", "♯ ")));
@@ -991,6 +1014,9 @@
     pieces.forEach(function (p) {
       var li = el("li", { class: "library-item" });
       var v = versionOf(p, latest(p)) || {};
+      var thumb = el("span", { class: "library-thumb" });
+      var cover = coverFile(v);
+      if (cover) thumb.appendChild(el("img", { src: withToken(fileUrl(p.id, v.n, cover)), alt: "", loading: "lazy" }));
       var title = el("span", { class: "library-title" }, p.title || "Untitled");
       var meta = el("span", { class: "hint" },
         describe(versionOf(p, 1) || v) + " · " + when(p.created) +
@@ -1005,9 +1031,487 @@
           made[0].root.scrollIntoView({ behavior: "smooth" });
         } catch (e) { showError(e); }
       });
-      li.appendChild(title); li.appendChild(meta); li.appendChild(open);
+      li.appendChild(thumb); li.appendChild(title); li.appendChild(meta); li.appendChild(open);
       list.appendChild(li);
     });
+  }
+
+  // ------------------------------------------------------------------ radio
+
+  /* The radio plays piece after piece of /api/radio/N through two <audio> elements: while one
+     plays, the next piece (asked for as soon as this one starts) loads in the other, which starts
+     on 'ended', so nothing is heard between them. Start and Stop move `session` on; every reply
+     and event of an earlier session is ignored. */
+  var RADIO_BEHIND_S = 3;  // seconds of music the roll shows left of the play line
+  var RADIO_AHEAD_S = 9;   // ... and right of it
+  var RADIO_KEEP = 24;     // lines in the list of what has played
+  var radio = {
+    session: 0,
+    on: false,
+    players: [],     // the two <audio> elements
+    previous: null,  // slots: {piece, audio, notes, lo, hi, bars, ...}
+    current: null,
+    next: null,      // loaded, waiting for the current piece to end
+    waiting: false,  // the current piece ended before the next one was ready
+    frame: 0,
+    lo: null, hi: null,  // the roll's pitch range, eased towards what it shows
+  };
+
+  function mmss(seconds) {
+    var s = Math.max(0, Math.floor(seconds || 0));
+    return Math.floor(s / 60) + ":" + (s % 60 < 10 ? "0" : "") + (s % 60);
+  }
+
+  function radioStatus(text, spinning) {
+    var box = $("#radio-status");
+    box.innerHTML = "";
+    if (!text) return;
+    var line = el("div", { class: "job-line" });
+    if (spinning) line.appendChild(el("span", { class: "spinner", "aria-hidden": "true" }));
+    line.appendChild(el("span", { class: "job-text" }, text));
+    box.appendChild(line);
+  }
+
+  function radioButtons() {
+    $("#radio-start").textContent = radio.on ? "Restart" : "Start";
+    $("#radio-start").title = radio.on ? "Start the radio anew with these settings" : "";
+    $("#radio-stop").disabled = !radio.on;
+    $("#radio-on-air").hidden = !radio.on;
+  }
+
+  /* A piece and the <audio> it plays in. Its notes are in written beats; the audio is a
+     performance, so beats are spread evenly over the time it sounds (near enough for a roll). */
+  function radioSlot(piece, audio) {
+    var data = piece.notes || { parts: [], beats_per_bar: 4, pickup_beats: 0 };
+    var first = Infinity, last = -Infinity, lo = 127, hi = 0;
+    data.parts.forEach(function (p) {
+      p.notes.forEach(function (n) {
+        first = Math.min(first, n.start); last = Math.max(last, n.end);
+        lo = Math.min(lo, n.pitch); hi = Math.max(hi, n.pitch);
+      });
+    });
+    if (!isFinite(first)) { first = 0; last = 1; lo = 60; hi = 72; }
+    var seconds = Number(piece.seconds) || 1;
+    var sounding = seconds > 2 ? seconds - 1 : seconds; // each piece ends with a breath of a second
+    var perBeat = sounding / Math.max(1e-6, last - first);
+    function t(beat) { return (beat - first) * perBeat; }
+    var notes = [];
+    data.parts.forEach(function (p, i) {
+      p.notes.forEach(function (n) { notes.push({ t0: t(n.start), t1: t(n.end), pitch: n.pitch, part: i }); });
+    });
+    var bars = [], bpb = data.beats_per_bar || 4, pickup = data.pickup_beats > 0;
+    for (var k = Math.ceil(first / bpb - 1e-6); k * bpb < last - 1e-6; k++) {
+      bars.push({ t: t(k * bpb), n: pickup ? k : k + 1 });
+    }
+    return {
+      piece: piece, audio: audio, notes: notes, bars: bars, lo: lo, hi: hi, seconds: seconds, ended: null,
+      /* how long it plays: the audio's own length once known */
+      length: function () {
+        if (this.ended != null) return this.ended;
+        var d = this.audio.duration;
+        return isFinite(d) && d > 0 ? d : this.seconds;
+      },
+    };
+  }
+
+  /* A radio file's address. Every start of the radio numbers its pieces from 1 again, so the
+     address carries the start too: a browser must not take a new piece 1 from its cache of the old. */
+  function radioUrl(path) {
+    return withToken(path + (path.indexOf("?") >= 0 ? "&" : "?") + "start=" + radio.stamp);
+  }
+
+  function radioFreePlayer() {
+    return radio.players.filter(function (p) { return !radio.current || p !== radio.current.audio; })[0];
+  }
+
+  /* Piece n once it is written: the server waits up to 30 s for it, then asks to be asked again. */
+  async function radioFetch(n, session) {
+    var hiccups = 0;
+    for (;;) {
+      if (session !== radio.session) return null;
+      try {
+        var piece = await api.get("/api/radio/" + n);
+        return session === radio.session ? piece : null;
+      } catch (e) {
+        if (session !== radio.session) return null;
+        if (e.status === 503 && e.retryAfter != null) { await sleep(Math.max(0.5, e.retryAfter) * 1000); continue; }
+        if (e.status === 0 && ++hiccups < 10) { await sleep(2000); continue; }
+        throw e;
+      }
+    }
+  }
+
+  /* Fetches piece n and loads it into the free <audio>, to start when the current one ends. */
+  async function radioQueue(n, session) {
+    var piece;
+    for (var skipped = 0; ; skipped++) {
+      try {
+        piece = await radioFetch(n, session);
+        break;
+      } catch (e) {
+        if (session !== radio.session) return;
+        if (e.status === 404 && skipped < 12) { n++; continue; } // gone already: on to a newer one
+        radioHalt();
+        if (e.status === 409) e = new ApiError("The radio was turned off on the server (was it restarted?): press Start.", 409);
+        radioStatus("");
+        showError(e);
+        return;
+      }
+    }
+    if (!piece) return;
+    piece.audioUrl = radioUrl(piece.audio);
+    piece.coverUrl = radioUrl(piece.cover);
+    var audio = radioFreePlayer();
+    audio.src = piece.audioUrl;
+    audio.load();
+    var cover = new Image(); // fetched now, shown at once later
+    cover.src = piece.coverUrl;
+    radio.next = radioSlot(piece, audio);
+    radio.next.cover = cover;
+    $("#radio-next").textContent = "Next: piece " + piece.n + ", " + capital(piece.model) + " in " + piece.key +
+      (piece.reprise_of != null ? ", with a theme from piece " + (piece.reprise_of + 1) : "") + " (ready)";
+    if (radio.waiting) radioAdvance();
+  }
+
+  /* The current piece ended (or none has started): the next one plays, and the one after is asked for. */
+  function radioAdvance() {
+    var session = radio.session;
+    if (!radio.next) {
+      radio.waiting = true;
+      radioStatus(radio.current ? "Writing the next piece…" : "Writing the first piece…", true);
+      return;
+    }
+    var slot = radio.next;
+    radio.next = null;
+    radio.waiting = false;
+    if (radio.current) {
+      radio.current.ended = radio.current.length();
+      radio.previous = radio.current;
+    }
+    radio.current = slot;
+    var playing = slot.audio.play();
+    if (playing && playing.catch) {
+      playing.catch(function (e) {
+        if (session !== radio.session || (e && e.name === "AbortError")) return;
+        radioHalt();
+        radioStatus("");
+        showError(e && e.name === "NotAllowedError"
+          ? "The browser did not let the radio play: press Start to begin."
+          : "The radio could not play piece " + slot.piece.n + " (" + (e && e.message || e) + ").");
+      });
+    }
+    radioShow(slot);
+    $("#radio-next").textContent = "Writing the next piece…";
+    radioAnimate();
+    radioQueue(slot.piece.n + 1, session);
+  }
+
+  function radioShow(slot) {
+    var p = slot.piece;
+    $("#radio-idle").hidden = true;
+    $("#radio-now").hidden = false;
+    $("#radio-now").classList.remove("stopped");
+    $("#radio-label-text").textContent = "Now playing";
+    var cover = $("#radio-cover");
+    cover.src = p.coverUrl;
+    $("#radio-number").textContent = "· piece " + p.n;
+    $("#radio-title").textContent = p.title || "Piece " + p.n;
+    $("#radio-model").textContent = capital(p.model);
+    $("#radio-piece-key").textContent = p.key;
+    $("#radio-form-text").textContent = p.form || "—";
+    var reprise = $("#radio-reprise");
+    reprise.hidden = p.reprise_of == null;
+    reprise.textContent = p.reprise_of == null ? "" : "Returning theme from piece " + (p.reprise_of + 1);
+    var status = radio.settings;
+    radioStatus("On air" + (status ? " · seed " + status.seed + " · " + status.bars + " bars a piece" : ""));
+
+    var legend = $("#radio-legend");
+    legend.innerHTML = "";
+    ((p.notes && p.notes.parts) || []).forEach(function (part, i) {
+      var item = el("span", { class: "legend-item" });
+      var sw = el("span", { class: "swatch" });
+      sw.style.background = PART_COLOURS[i % PART_COLOURS.length];
+      item.appendChild(sw);
+      item.appendChild(document.createTextNode(part.name || "Part " + (i + 1)));
+      legend.appendChild(item);
+    });
+    legend.appendChild(el("span", { class: "hint legend-hint" }, "The line is where the music is"));
+
+    // what has played: newest first, the piece playing marked
+    var list = $("#radio-played");
+    $all(".radio-played-item.current", list).forEach(function (li) { li.classList.remove("current"); });
+    var li = el("li", { class: "radio-played-item current", dataset: { n: p.n } });
+    li.appendChild(el("img", { src: p.coverUrl, alt: "" }));
+    var text = el("span", { class: "radio-played-text" });
+    text.appendChild(el("b", null, p.n + ". " + capital(p.model) + " in " + p.key));
+    text.appendChild(el("span", { class: "hint" }, " · " + (p.form ? p.form + " · " : "") + mmss(p.seconds) +
+      (p.reprise_of != null ? " · theme of piece " + (p.reprise_of + 1) + " returns" : "")));
+    li.appendChild(text);
+    li.appendChild(el("span", { class: "radio-now-badge" }, "now"));
+    list.insertBefore(li, list.firstChild);
+    while (list.children.length > RADIO_KEEP) list.lastChild.remove();
+    $("#radio-history").hidden = false;
+
+    if ("mediaSession" in navigator && window.MediaMetadata) {
+      try {
+        navigator.mediaSession.metadata = new window.MediaMetadata({
+          title: p.title || "Piece " + p.n,
+          artist: "Cadenza radio",
+          album: capital(p.model) + " · " + p.key,
+          artwork: [{ src: new URL(p.coverUrl, window.location.href).href, sizes: "256x256", type: "image/png" }],
+        });
+      } catch (e) { /* no media session here */ }
+    }
+  }
+
+  // the moving piano roll: time runs right to left past a fixed play line
+
+  function radioAnimate() {
+    if (!radio.frame) radio.frame = requestAnimationFrame(radioFrame);
+  }
+  function radioFrame() {
+    radio.frame = 0;
+    radioDraw();
+    if (radio.on) radio.frame = requestAnimationFrame(radioFrame);
+  }
+
+  function radioDraw() {
+    var c = $("#radio-roll"), cur = radio.current;
+    var w = c.clientWidth, h = c.clientHeight;
+    if (!w || !h || !cur) return; // hidden
+    var dpr = window.devicePixelRatio || 1;
+    if (c.width !== Math.round(w * dpr) || c.height !== Math.round(h * dpr)) {
+      c.width = Math.round(w * dpr);
+      c.height = Math.round(h * dpr);
+    }
+    var g = c.getContext("2d");
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.fillStyle = "#fbfaf7";
+    g.fillRect(0, 0, w, h);
+
+    var now = radio.on ? cur.audio.currentTime || 0 : radio.stoppedAt || 0, length = cur.length();
+    var pxPerS = w / (RADIO_BEHIND_S + RADIO_AHEAD_S), playX = Math.round(RADIO_BEHIND_S * pxPerS);
+    var shown = [{ slot: cur, at: 0 }];
+    if (radio.previous) shown.unshift({ slot: radio.previous, at: -radio.previous.length() });
+    if (radio.next) shown.push({ slot: radio.next, at: length });
+    shown = shown.filter(function (s) {
+      return s.at - now < RADIO_AHEAD_S && s.at + s.slot.length() - now > -RADIO_BEHIND_S;
+    });
+    function x(t) { return playX + (t - now) * pxPerS; }
+
+    // the pitch range: what is on screen, eased so that a new piece does not jump
+    var lo = 127, hi = 0;
+    shown.forEach(function (s) { lo = Math.min(lo, s.slot.lo); hi = Math.max(hi, s.slot.hi); });
+    lo -= 2; hi += 2;
+    if (radio.lo == null || !radio.on) { radio.lo = lo; radio.hi = hi; }
+    radio.lo += (lo - radio.lo) * 0.06;
+    radio.hi += (hi - radio.hi) * 0.06;
+    var head = 18, rowH = (h - head - 4) / (radio.hi - radio.lo + 1);
+    function y(p) { return head + 2 + (radio.hi - p) * rowH; }
+
+    g.fillStyle = "#f0ede6"; // the Cs
+    for (var p = Math.ceil(radio.lo); p <= radio.hi; p++) if (p % 12 === 0) g.fillRect(0, y(p), w, rowH);
+
+    g.font = "11px system-ui, sans-serif";
+    g.textBaseline = "middle";
+    shown.forEach(function (s) {
+      var slot = s.slot;
+      // bar lines and numbers
+      slot.bars.forEach(function (b, i) {
+        var bx = Math.round(x(s.at + b.t)) + 0.5;
+        if (bx < -40 || bx > w + 1) return;
+        g.strokeStyle = "#e2dccf";
+        g.lineWidth = 1;
+        g.beginPath(); g.moveTo(bx, head - 4); g.lineTo(bx, h); g.stroke();
+        if (i > 0) {
+          g.fillStyle = "#a39b8b";
+          g.fillText(String(b.n), bx + 3, head / 2);
+        }
+      });
+      // where the piece begins, and its name (kept in view while the piece is)
+      var sx = Math.round(x(s.at)) + 0.5;
+      if (sx >= 0 && sx < w) {
+        g.strokeStyle = "#2f5d8a";
+        g.lineWidth = 2;
+        g.beginPath(); g.moveTo(sx, 0); g.lineTo(sx, h); g.stroke();
+      }
+      var name = slot.piece.n + " · " + capital(slot.piece.model) + " · " + slot.piece.key;
+      g.font = "600 11px system-ui, sans-serif";
+      var nameW = g.measureText(name).width;
+      var nameX = Math.max(sx + 5, 4), end = x(s.at + slot.length());
+      nameX = Math.min(nameX, end - nameW - 10);
+      if (nameX >= 0 && nameX < w) { // gone once it no longer fits in the piece
+        g.fillStyle = "#fbfaf7";
+        g.fillRect(nameX - 3, 1, nameW + 6, head - 2);
+        g.fillStyle = "#244a6e";
+        g.fillText(name, nameX, head / 2);
+      }
+      g.font = "11px system-ui, sans-serif";
+      // the notes: what has sounded faint, what sounds now bright
+      var t = now - s.at;
+      slot.notes.forEach(function (n) {
+        var nx = x(s.at + n.t0), nw = Math.max(2, (n.t1 - n.t0) * pxPerS - 1);
+        if (nx > w || nx + nw < 0) return;
+        var sounding = n.t0 <= t && t < n.t1;
+        g.globalAlpha = sounding ? 1 : n.t1 <= t ? 0.35 : 0.8;
+        g.fillStyle = PART_COLOURS[n.part % PART_COLOURS.length];
+        var ny = y(n.pitch), nh = Math.max(2, rowH - 0.5);
+        g.fillRect(nx, ny, nw, nh);
+        if (sounding) {
+          g.strokeStyle = "#24211c";
+          g.lineWidth = 1;
+          g.strokeRect(nx + 0.5, ny + 0.5, nw - 1, nh - 1);
+        }
+      });
+      g.globalAlpha = 1;
+    });
+
+    // the play line
+    g.strokeStyle = "rgba(214, 137, 16, 0.95)";
+    g.lineWidth = 2;
+    g.beginPath(); g.moveTo(playX, 0); g.lineTo(playX, h); g.stroke();
+
+    $("#radio-progress-fill").style.width = Math.min(100, 100 * now / Math.max(0.001, length)) + "%";
+    $("#radio-time").textContent = mmss(now) + " / " + mmss(length);
+  }
+
+  // controls
+
+  function fillRadioModels(list) {
+    var box = $("#radio-models");
+    box.innerHTML = "";
+    if (!list.length) {
+      box.appendChild(el("span", { class: "hint" }, "(no composing models installed)"));
+      return;
+    }
+    list.forEach(function (m) {
+      var label = el("label", { class: "check", title: m.summary || "" });
+      var input = el("input", { type: "checkbox", class: "radio-model", value: m.name });
+      input.checked = m.name === "chorales";
+      label.appendChild(input);
+      var voices = m.voices && m.voices.length ? (m.voices.length === 1 ? "melody" : m.voices.length + " voices") : "";
+      label.appendChild(document.createTextNode(capital(m.name) + (voices ? " " : "")));
+      if (voices) label.appendChild(el("small", { class: "hint" }, "(" + voices + ")"));
+      box.appendChild(label);
+    });
+    if (!$all(".radio-model", box).some(function (c) { return c.checked; })) $(".radio-model", box).checked = true;
+  }
+
+  /* 0.1 s of silence, as a WAV data: address */
+  function silence() {
+    var n = 800, bytes = new Uint8Array(44 + n), v = new DataView(bytes.buffer);
+    function str(at, s) { for (var i = 0; i < s.length; i++) bytes[at + i] = s.charCodeAt(i); }
+    str(0, "RIFF"); v.setUint32(4, 36 + n, true); str(8, "WAVEfmt "); v.setUint32(16, 16, true);
+    v.setUint16(20, 1, true); v.setUint16(22, 1, true); v.setUint32(24, 8000, true); v.setUint32(28, 8000, true);
+    v.setUint16(32, 1, true); v.setUint16(34, 8, true); str(36, "data"); v.setUint32(40, n, true);
+    for (var i = 44; i < bytes.length; i++) bytes[i] = 128;
+    var bin = "";
+    for (var j = 0; j < bytes.length; j++) bin += String.fromCharCode(bytes[j]);
+    return "data:audio/wav;base64," + btoa(bin);
+  }
+
+  /* Some browsers (Safari) let an <audio> start on its own later only once it was started by a
+     click: start both on a moment of silence while handling Start. */
+  function radioUnlock() {
+    var quiet = silence();
+    radio.players.forEach(function (p) {
+      p.src = quiet;
+      var r = p.play();
+      if (r && r.catch) r.catch(function () { /* a newer source replaced it */ });
+    });
+  }
+
+  /* Stops the sound and every fetch under way. */
+  function radioHalt() {
+    if (radio.current && radio.on) { // the roll keeps the picture as it stopped
+      radio.stoppedAt = radio.current.audio.currentTime || 0;
+      radio.current.ended = radio.current.length();
+    }
+    radio.session++;
+    radio.on = false;
+    radio.waiting = false;
+    radio.next = null;
+    if (radio.frame) cancelAnimationFrame(radio.frame);
+    radio.frame = 0;
+    radio.players.forEach(function (p) {
+      p.pause();
+      p.removeAttribute("src");
+      p.load();
+    });
+    if (radio.current) $("#radio-now").classList.add("stopped");
+    $("#radio-label-text").textContent = "Stopped at";
+    $all("#radio-played .radio-played-item.current").forEach(function (li) { li.classList.remove("current"); });
+    $("#radio-next").textContent = "";
+    radioButtons();
+  }
+
+  async function radioStart(ev) {
+    if (ev) ev.preventDefault();
+    clearError();
+    var chosen = $all("#radio-models .radio-model").filter(function (c) { return c.checked; }).map(function (c) { return c.value; });
+    if (!chosen.length) { showError("Tick at least one style for the radio to play."); return; }
+    var bars = intOrNull($("#radio-bars"));
+    if (bars == null || bars < 1) { showError("Give the length of each piece in bars (1 or more)."); return; }
+    var body = { models: chosen, key: $("#radio-key").value || null, seed: intOrNull($("#radio-seed")), bars: bars };
+    radioHalt();
+    radioUnlock(); // inside the click
+    var session = radio.session;
+    var button = $("#radio-start");
+    button.disabled = true;
+    radioStatus("Starting the radio…", true);
+    var reply;
+    try {
+      reply = await api.post("/api/radio", body);
+    } catch (e) {
+      if (session === radio.session) { radioStatus(""); showError(e); }
+      return;
+    } finally {
+      button.disabled = false;
+    }
+    if (session !== radio.session) return;
+    radio.on = true;
+    radio.settings = reply.radio;
+    radio.stamp = Date.now().toString(36);
+    radio.current = radio.previous = radio.next = null;
+    radio.lo = radio.hi = null;
+    $("#radio-played").innerHTML = "";
+    $("#radio-history").hidden = true;
+    radioButtons();
+    radioAdvance(); // nothing ready yet: it waits for piece 1
+    radioQueue(1, session);
+  }
+
+  function radioStop() {
+    radioHalt();
+    radioStatus("Stopped. Press Start for new music.");
+  }
+
+  function setupRadio() {
+    radio.players = [$("#radio-audio-a"), $("#radio-audio-b")];
+    var volume = $("#radio-volume");
+    function setVolume() { radio.players.forEach(function (p) { p.volume = Number(volume.value); }); }
+    volume.addEventListener("input", setVolume);
+    setVolume();
+    radio.players.forEach(function (p) {
+      p.addEventListener("ended", function () {
+        if (radio.on && radio.current && radio.current.audio === p) radioAdvance();
+      });
+      p.addEventListener("error", function () {
+        if (!radio.on || !p.getAttribute("src") || /^data:/.test(p.getAttribute("src"))) return;
+        var session = radio.session;
+        if (radio.current && radio.current.audio === p) {
+          radioStatus("Piece " + radio.current.piece.n + " could not be played; on to the next.");
+          radioAdvance();
+        } else if (radio.next && radio.next.audio === p) {
+          var failed = radio.next;
+          radio.next = null;
+          radioQueue(failed.piece.n + 1, session);
+        }
+      });
+    });
+    $("#radio-form").addEventListener("submit", radioStart);
+    $("#radio-stop").addEventListener("click", radioStop);
+    window.addEventListener("resize", function () { if (!radio.on) radioDraw(); });
   }
 
   // ------------------------------------------------------------------ start
@@ -1015,13 +1519,15 @@
   function start() {
     $(".banner-close").addEventListener("click", clearError);
     $all(".tab").forEach(function (t) { t.addEventListener("click", function () { selectTab(t); }); });
-    fillKeys();
+    fillKeys($("#compose-key"), "Composer's choice");
+    fillKeys($("#radio-key"), "The radio's choice");
     $("#compose-model").addEventListener("change", showModelSummary);
     $("#compose-form").addEventListener("submit", compose);
     $("#form-add").addEventListener("click", function () { addSection(); });
     $("#form-clear").addEventListener("click", function () { $("#form-sections").innerHTML = ""; formChanged(); });
     $("#harmonize-form").addEventListener("submit", harmonize);
     setupDropZone();
+    setupRadio();
     window.addEventListener("unhandledrejection", function (e) { showError(e.reason); });
     loadModels();
   }
@@ -1030,5 +1536,5 @@
   else start();
 
   // for tests and the curious
-  window.cadenzaStudio = { cards: cards, api: api };
+  window.cadenzaStudio = { cards: cards, api: api, radio: radio };
 })();
