@@ -9,7 +9,8 @@ port with a fresh folder. Each client, in a loop, picks one of:
   - write: POST /api/generate (4 bars, folk or chorales) or /api/harmonize (an uploaded tune),
     then polls its job until it ends (a 429 counts as a refusal, and the client waits as told).
 Prints latency percentiles by kind, the answers by status, jobs finished, and the server's peak
-memory (its own, and with its job processes).
+memory (its own, and with its job processes); exits 1 if any request got a 5xx or no answer, or
+the memory passed 2 GB.
 
     .venv/bin/python benchmarks/studio_load.py [--clients 50] [--seconds 120]
 """
@@ -171,6 +172,9 @@ def main() -> None:
     print(f"5xx or unanswered: {crashes}")
     print("jobs accepted, by how they ended: " + ", ".join(f"{s}: {n}" for s, n in sorted(jobs.items())))
     print(f"peak memory: server {peak['server'] / 1024:.0f} MB, with its job processes {peak['total'] / 1024:.0f} MB")
+    if crashes or peak["total"] > 2 * 1024 * 1024:
+        print("FAILED: a request crashed or went unanswered, or memory passed 2 GB")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,13 @@ def client(tmp_path):
     return TestClient(create_app(tmp_path / "studio"))
 
 
+def test_a_false_flag_turns_the_option_off_where_it_has_an_off_form():
+    assert argv("arrange", {"drums": False}, MODELS) == ["--no-drums"]
+    assert argv("arrange", {"drums": True}, MODELS) == ["--drums"]
+    assert argv("generate", {"no-plan": False}, MODELS) == []
+    assert argv("generate", {"chords": "D | G A7 | D"}, MODELS) == ["--chords", "D | G A7 | D"]
+
+
 def test_options_become_the_command_line_s():
     assert argv("infill", {"bars": "2-3", "voices": ["alto", "tenor"], "seed": 5}, MODELS) == [
         "--bars",
@@ -57,6 +64,8 @@ def test_options_become_the_command_line_s():
         ({"bars": True}, "'bars' takes a whole number"),
         ({"tempo": "fast"}, "'tempo' takes a number"),
         ({"no-plan": "yes"}, "is true or false"),
+        ({"chords": "/etc/secret.txt"}, "reads like a file's name"),  # generate --chords reads such a file
+        ({"chords": "progression.txt"}, "reads like a file's name"),
     ],
 )
 def test_options_that_are_not_the_client_s_to_give_are_refused(options, problem):
@@ -159,6 +168,7 @@ def test_a_bad_upload_gets_one_sentence_naming_the_file(client, data, problem):
     assert r.status_code == 400
     assert r.json()["error"].startswith("my tune.mid: ") and problem in r.json()["error"]
     assert client.get("/api/pieces").json() == []
+    assert list((client.app.state.store.scratch).iterdir()) == []  # nothing left behind
 
 
 def test_an_upload_too_large_is_refused(client):
@@ -188,6 +198,16 @@ def test_requests_the_api_cannot_take_get_one_sentence(client):
     assert r.status_code == 422 and set(r.json()) == {"error"}
     assert client.get("/api/jobs/nope").status_code == 404
     assert client.get("/api/nowhere").json() == {"error": "no such address in the studio"}
+    r = client.post("/api/generate", json={"model": "folk", "bars": 8})  # the options left outside "options"
+    assert r.status_code == 422 and r.json()["error"].startswith("no field 'model' here")
+    r = client.post("/api/generate", content=b'{"options": {bars: 8}}', headers={"content-type": "application/json"})
+    assert r.json()["error"].startswith("the body is not valid JSON")
+    r = client.post("/api/generate", content=b'{"options": {}}', headers={"content-type": "text/plain"})
+    assert "Content-Type: application/json" in r.json()["error"]
+    assert client.get("/api/pieces/0123456789ab/versions/x/notes").json()["error"] == (
+        "n in the address must be a whole number"
+    )
+    assert "command" not in str(client.get("/api/openapi.json").json()["paths"]["/api/generate"])
 
 
 def test_a_full_queue_answers_429_with_retry_after(tmp_path):
@@ -232,6 +252,31 @@ def test_a_token_guards_every_request(tmp_path):
     assert client.get("/").status_code != 401  # the page and its scripts hold no data: they load, then ask
 
 
+def test_only_requests_addressed_to_the_studio_are_answered(tmp_path):
+    app = create_app(tmp_path, hosts={"127.0.0.1", "localhost"})
+    assert TestClient(app).get("/api/models").status_code == 403  # Host: testserver, as a rebound name would be
+    local = TestClient(app, base_url="http://127.0.0.1:8765")
+    assert local.get("/api/models").status_code == 200
+    r = local.post("/api/uploads", data={"abc": MELODY.decode()}, headers={"Origin": "http://evil.example"})
+    assert r.status_code == 403 and local.get("/api/pieces").json() == []
+    r = local.post("/api/uploads", data={"abc": MELODY.decode()}, headers={"Origin": "http://localhost:8765"})
+    assert r.status_code == 201
+
+
+def test_the_page_s_files_cannot_reach_the_api_without_the_token(tmp_path):
+    client = TestClient(create_app(tmp_path, token="s3cret"))
+    for path in ("/static/../api/pieces", "/static/..%2Fapi/pieces", "/static/%2e%2e/api/pieces"):
+        r = client.get(path)
+        assert r.status_code in (401, 404) and "pieces" not in r.text
+
+
+def test_pieces_a_killed_server_never_named_are_cleared(tmp_path):
+    create_app(tmp_path)
+    (tmp_path / "pieces" / "0123456789ab" / "v1").mkdir(parents=True)
+    create_app(tmp_path)
+    assert list((tmp_path / "pieces").iterdir()) == []
+
+
 def test_the_api_is_described(client):
     spec = client.get("/api/openapi.json").json()
     assert {"/api/generate", "/api/harmonize", "/api/infill", "/api/perform", "/api/analyze", "/api/models"} <= set(
@@ -252,6 +297,8 @@ def test_the_radio_plays_pieces_in_turn_with_their_notes_audio_and_cover(client)
     second = client.get("/api/radio/2").json()
     assert second["n"] == 2 and second["key"] != "G major"  # the key moves, and comes home every fourth piece
     assert client.get("/api/radio/0").status_code == 404
+    t0 = time.time()
+    assert client.get("/api/radio/1000000").status_code == 503 and time.time() - t0 < 5  # nobody is that far on
     assert client.get(first["audio"]).headers["cache-control"] == "no-store"
     assert client.delete("/api/radio").json() == {"radio": None}
     assert client.get("/api/radio/1").status_code == 409

@@ -121,6 +121,17 @@ def name_of_fifths(fifths: int) -> tuple[str, int]:
     return LETTERS_BY_FIFTHS[(fifths + 1) % 7], (fifths + 1) // 7
 
 
+def related_keys(key: Key) -> list[Key]:
+    """The keys closely related to `key`, sharing its signature or one a fifth away: vi, V, IV, ii,
+    iii of a major key; III, v, iv, VI, VII of a minor one (in that order: the nearest first)."""
+    t = key.tonic
+    if key.mode == "major":
+        steps = [(9, "minor"), (7, "major"), (5, "major"), (2, "minor"), (4, "minor")]
+    else:
+        steps = [(3, "major"), (7, "minor"), (5, "minor"), (8, "major"), (10, "major")]
+    return [Key(0.0, (t + d) % 12, mode) for d, mode in steps]
+
+
 def tonic_fifths(key: Key) -> int:
     """The key's tonic, as spelled (Key.tonic_name), on the line of fifths: Cb -7, F# 6."""
     name = key.tonic_name

@@ -22,13 +22,15 @@ def radio(
     ),
     bars: int = typer.Option(16, help="bars per piece"),
     tempo: Optional[float] = typer.Option(None, help="quarter notes per minute [default: each model's usual]"),
-    minutes: Optional[float] = typer.Option(None, help="stop after this much music [default: never]"),
+    minutes: Optional[float] = typer.Option(
+        None, help="stop after the piece that reaches this much music [default: never]"
+    ),
     out: Optional[str] = typer.Option(None, help="a FOLDER/ to write the pieces in, as 000001.ogg, .mid, .json ..."),
     audio: str = typer.Option("ogg", help="the audio files' format with --out: ogg, flac or wav"),
     ahead: int = typer.Option(2, help="pieces written ahead of the one playing"),
     performer: str = typer.Option("rules", help="who plays: rules, learned or none"),
     expressiveness: float = typer.Option(1.0, help="0 (as written) to 2"),
-    force: bool = typer.Option(False, help="write into a --out folder that holds pieces already"),
+    force: bool = typer.Option(False, help="write into a --out folder that holds pieces already, replacing them"),
     quiet: bool = typer.Option(False, help="no messages on stderr"),
 ):
     """Play music that never ends and never loops (or write it with --out): pieces one after another,
@@ -49,11 +51,9 @@ def radio(
     names = [m.strip() for m in models.split(",") if m.strip()]
     if not names:
         raise OptionError("--models names no model")
+    composer.check_bars(bars)
     for name in names:
-        c = composer.load(name)
-        composer.check_bars(bars)
-        if c.tokenizer.config.n_voices < 1:
-            raise OptionError(f"model {name} does not write music on its own")
+        composer.load(name)  # a model that cannot write music on its own is refused here, in one line
     if audio not in ("ogg", "flac", "wav"):
         raise OptionError(f"--audio must be ogg, flac or wav, not {audio!r}")
     if ahead < 1:
@@ -85,7 +85,7 @@ def radio(
     if player is None:  # written as fast as it is made: nothing plays, so nothing needs writing ahead
         while minutes is None or played < minutes * 60:
             segment = station.next()
-            write_segment(segment, folder, audio)
+            write_segment(segment, folder, audio, force=force)
             if not quiet:
                 say(_line(segment))
             played += segment.seconds
@@ -121,20 +121,20 @@ def radio(
                 except queue.Empty:
                     if failed:
                         raise failed[0] from None
-            if player is not None and played > 0 and time.perf_counter() - t0 > 0.05:
+            if played > 0 and time.perf_counter() - t0 > 0.05:
                 underruns += 1
                 waited += time.perf_counter() - t0
             if not quiet:
                 say(_line(segment))
-            if player is not None:
-                stem = folder / f"{segment.index + 1:06d}"
-                subprocess.run([*player, str(stem.with_suffix(".wav"))], check=False)
-                for suffix in (".wav", ".mid", ".json"):
-                    stem.with_suffix(suffix).unlink(missing_ok=True)
+            stem = folder / f"{segment.index + 1:06d}"
+            subprocess.run([*player, str(stem.with_suffix(".wav"))], check=False)
+            for suffix in (".wav", ".mid", ".json"):
+                stem.with_suffix(suffix).unlink(missing_ok=True)
             played += segment.seconds
     finally:
         stop.set()
-        if not quiet and player is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+        if not quiet:
             say(f"radio: {played / 60:.1f} minutes played, {underruns} gaps ({waited:.1f} s waiting)")
 
 

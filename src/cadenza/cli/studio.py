@@ -59,9 +59,10 @@ def studio(
         raise OptionError(f"cannot serve on {host}:{port} ({e.strerror})") from None
     sock.listen(128)
     bound = sock.getsockname()[1]
-    shown = f"[{host}]" if ":" in host else host
+    shown = socket.gethostname() if host in ("0.0.0.0", "::") else f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{bound}/" + (f"?token={token}" if token else "")
-    app = create_app(root, token=token, workers=workers, max_waiting=queue, time_limit=time_limit)
+    hosts = set(LOOPBACK) if host in LOOPBACK else None  # off loopback, the token guards it
+    app = create_app(root, token=token, workers=workers, max_waiting=queue, time_limit=time_limit, hosts=hosts)
     say(f"Cadenza Studio: {url}  (pieces in {root}; the API under /api, described at /api/docs; Ctrl-C stops it)")
     if not no_browser:
         webbrowser.open(url)

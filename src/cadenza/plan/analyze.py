@@ -60,6 +60,7 @@ from cadenza.theory import (
     cut_top_line,
     key_correlations,
     phrase_ends,
+    related_keys,
     scale,
     tune_key,
 )
@@ -351,15 +352,8 @@ def _related_cadence(
     closely related to it (sharing its signature: ii, iii, IV, V, vi of a major key; III, iv, v,
     VI, VII of a minor one), by how well they fit the notes, in which its end makes one; else
     (key, "none")."""
-    t = key.tonic
-    if key.mode == "major":
-        related = [((t + 9) % 12, "minor"), ((t + 7) % 12, "major"), ((t + 5) % 12, "major")]
-        related += [((t + 2) % 12, "minor"), ((t + 4) % 12, "minor")]
-    else:
-        related = [((t + 3) % 12, "major"), ((t + 7) % 12, "minor"), ((t + 5) % 12, "minor")]
-        related += [((t + 8) % 12, "major"), ((t + 10) % 12, "major")]
     fit = {k: r for r, k in key_correlations(notes)} if notes else {}
-    for k in sorted((Key(0.0, tonic, mode) for tonic, mode in related), key=lambda k: -fit.get(k, 0.0)):
+    for k in sorted(related_keys(key), key=lambda k: -fit.get(k, 0.0)):
         cadence = _cadence_at(end, k, melody, sounding, score)
         if cadence != "none":
             return k, cadence

@@ -12,6 +12,9 @@ or ?token=TOKEN for links such as an <audio> source).
 from __future__ import annotations
 
 import secrets
+import shutil
+import threading
+import time
 from pathlib import Path
 
 from fastapi import FastAPI, File, Form, Request, UploadFile
@@ -19,7 +22,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cadenza.errors import CadenzaError
@@ -41,7 +45,9 @@ MEDIA = {
 }
 
 
-class Request_(BaseModel):
+class CommandRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     """A command's request: the piece it reads (all but generate), which version (default the
     latest), and its options, named as on the command line (`cadenza COMMAND --help`)."""
 
@@ -52,6 +58,8 @@ class Request_(BaseModel):
 
 
 class RadioRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     """What the radio plays: models in turn, a home key, a seed (the same seed, the same music)."""
 
     models: list[str] = Field(default_factory=lambda: ["chorales"], description="models, in turn")
@@ -67,23 +75,42 @@ class Refused(CadenzaError):
 
 
 def create_app(
-    root: Path, token: str | None = None, workers: int = 1, max_waiting: int = 8, time_limit: float = 300.0
+    root: Path,
+    token: str | None = None,
+    workers: int = 1,
+    max_waiting: int = 8,
+    time_limit: float = 300.0,
+    hosts: set[str] | None = None,
 ) -> FastAPI:
+    """The app, keeping its pieces under `root`. `hosts`: the host names a request may be
+    addressed to (its Host header, and the Origin of a browser's POST or DELETE), so that no
+    other web site can reach a studio on this machine through the browser; None: any."""
     store = Store(root)
     queue = JobQueue(store, workers=workers, max_waiting=max_waiting, time_limit=time_limit)
     app = FastAPI(title="Cadenza Studio API", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
     app.state.store, app.state.queue, app.state.radio = store, queue, None
+    radio_lock = threading.Lock()
+    shutil.rmtree(root / "radio", ignore_errors=True)  # an earlier server's broadcasts
 
     @app.middleware("http")
     async def check_token(request: Request, call_next):
         path = request.url.path
         page = path == "/" or path.startswith("/static/")  # the page and its scripts hold no data
+        if hosts is not None:
+            host = request.headers.get("host", "").rsplit(":", 1)[0].strip("[]")
+            origin = request.headers.get("origin", "")
+            origin_host = origin.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]") if origin else None
+            if host not in hosts or (request.method in ("POST", "DELETE") and origin and origin_host not in hosts):
+                return JSONResponse({"error": "this studio answers only requests addressed to it"}, 403)
         if request.method == "POST":  # refused before it is read: a body far over any upload's limit
             size = request.headers.get("content-length", "")
             if "chunked" in request.headers.get("transfer-encoding", "") or size and not size.isdigit():
                 return JSONResponse({"error": "a request body needs its length (Content-Length)"}, 411)
             if size and int(size) > uploads.MAX_BYTES + 100_000:
-                return JSONResponse({"error": f"the request is larger than the studio takes ({size} bytes)"}, 413)
+                limit = uploads.MAX_BYTES // 1_000_000
+                return JSONResponse(
+                    {"error": f"the request is larger than the studio takes ({size} bytes; at most {limit} MB)"}, 413
+                )
         if token is not None and not page:
             given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
             given = given or request.query_params.get("token", "")
@@ -101,10 +128,8 @@ def create_app(
         return JSONResponse({"error": message}, e.status_code, headers=getattr(e, "headers", None))
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(_, e: RequestValidationError):
-        first = e.errors()[0] if e.errors() else {}
-        where = ".".join(str(x) for x in first.get("loc", ()) if x != "body")
-        return JSONResponse({"error": f"{where or 'request'}: {first.get('msg', 'not understood')}"}, 422)
+    async def invalid(request: Request, e: RequestValidationError):
+        return JSONResponse({"error": _unreadable(request, e.errors())}, 422)
 
     @app.exception_handler(Exception)
     async def crashed(_, e: Exception):
@@ -148,12 +173,20 @@ def create_app(
             data, name = (abc or "").encode(), "typed.abc"
         folder = store.scratch_dir()
         try:
-            title = uploads.accept(data, name, folder)
+            title = await run_in_threadpool(uploads.accept, data, name, folder)  # parsing takes a while
+            return {"piece": store.add(folder, title, "upload", {"file": Path(name).name}, None)}
         except CadenzaError as e:
             raise Refused(400, str(e).splitlines()[0]) from None
-        return {"piece": store.add(folder, title, "upload", {"file": Path(name).name}, None)}
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)  # moved into the store, or refused
 
-    def submit(command: str, body: Request_) -> dict:
+    def submit(command: str, body: CommandRequest) -> dict:
+        if command == "evaluate" and "reference" not in body.options:
+            raise Refused(400, 'evaluate needs a reference: a built-in corpus, e.g. {"reference": "bach-chorales"}')
+        try:
+            args = argv(command, body.options, {m["name"] for m in _models()})
+        except CadenzaError as e:
+            raise Refused(400, str(e)) from None
         source = None
         if command == "evaluate":
             source = _evaluated(store, body)
@@ -170,30 +203,28 @@ def create_app(
             source = {"piece": body.piece, "version": v["n"], "path": path}
         elif body.piece is not None:
             raise Refused(400, f"{command} reads no piece; leave out 'piece'")
-        if command == "evaluate" and "reference" not in body.options:
-            raise Refused(400, 'evaluate needs a reference: a built-in corpus, e.g. {"reference": "bach-chorales"}')
+        job = Job(command, args, body.options, source)
         try:
-            args = argv(command, body.options, {m["name"] for m in _models()})
-        except CadenzaError as e:
-            raise Refused(400, str(e)) from None
-        try:
-            job = queue.submit(Job(command, args, body.options, source))
+            queue.submit(job)
         except QueueFull as e:
+            job.clean_up()
             raise Refused(429, str(e), {"Retry-After": str(e.retry_after)}) from None
         return {"job": queue.get(job.id)}
 
-    for command in COMMANDS:
-
-        def endpoint(body: Request_, command: str = command) -> dict:
+    def endpoint_of(command: str):
+        def endpoint(body: CommandRequest) -> dict:
             return submit(command, body)
 
+        return endpoint
+
+    for command in COMMANDS:
         app.post(
             f"/api/{command}",
             status_code=202,
             summary=f"Start `cadenza {command}` (a job)",
             description=f"Options as `cadenza {command} --help` lists them, but --out, --force, --formats, "
             "--quiet, --tune and options that name files, which the studio sets. Poll /api/jobs/{id}.",
-        )(endpoint)
+        )(endpoint_of(command))
 
     @app.get("/api/jobs/{job_id}", summary="A job's state, and the pieces it wrote")
     def job(job_id: str) -> dict:
@@ -249,8 +280,9 @@ def create_app(
         from cadenza.studio.radio import Broadcast, Station
 
         try:
+            known = {m["name"] for m in _models()}
             for name in body.models:
-                if name not in {m["name"] for m in _models()}:
+                if name not in known:
                     raise Refused(400, f"no model named {name!r}")
                 composer.load(name)
             composer.check_bars(body.bars)
@@ -260,9 +292,11 @@ def create_app(
         if not body.models:
             raise Refused(400, "the radio needs at least one model")
         seed = body.seed if body.seed is not None else secrets.randbelow(2**31)
-        if app.state.radio is not None:
-            app.state.radio.stop()
-        app.state.radio = Broadcast(root / "radio", Station(body.models, key, seed, body.bars))
+        with radio_lock:
+            if app.state.radio is not None:
+                app.state.radio.stop()
+            station = Station(body.models, key, seed, body.bars)
+            app.state.radio = Broadcast(root / "radio" / secrets.token_hex(6), station)
         return {"radio": {"models": body.models, "key": body.key, "seed": seed, "bars": body.bars}}
 
     def on_air():
@@ -299,9 +333,10 @@ def create_app(
 
     @app.delete("/api/radio", summary="Stop the radio")
     def radio_stop() -> dict:
-        if app.state.radio is not None:
-            app.state.radio.stop()
-            app.state.radio = None
+        with radio_lock:
+            if app.state.radio is not None:
+                app.state.radio.stop()
+                app.state.radio = None
         return {"radio": None}
 
     @app.get("/api/radio/{n}/audio", summary="Piece n of the radio as audio (Ogg Vorbis)")
@@ -315,20 +350,37 @@ def create_app(
     return app
 
 
-def _evaluated(store: Store, body: Request_) -> dict:
-    """What evaluate reads: a scratch folder with the MIDI of each piece's latest version."""
-    import shutil
+def _unreadable(request: Request, errors) -> str:
+    """One sentence for a request the API could not read: bad JSON, a missing body, an unknown
+    field, a value of the wrong type."""
+    first = dict(errors[0]) if errors else {}
+    kind, loc = first.get("type", ""), [str(x) for x in first.get("loc", ())]
+    where = ".".join(x for x in loc if x != "body")
+    if kind == "json_invalid":
+        return f"the body is not valid JSON (near character {loc[-1] if len(loc) > 1 else '?'})"
+    if loc[:1] == ["body"] and not where:
+        if "json" not in request.headers.get("content-type", ""):
+            return "send the request as JSON, with the header Content-Type: application/json"
+        return "the request needs a JSON object as its body"
+    if kind == "extra_forbidden":
+        return f'no field {where!r} here (a command\'s options go inside "options")'
+    if loc[:1] == ["path"]:
+        return f"{loc[-1]} in the address must be a whole number"
+    return f"{where or 'request'}: {first.get('msg', 'not understood')}"
 
+
+def _evaluated(store: Store, body: CommandRequest) -> dict:
+    """What evaluate reads: a scratch folder with the score of each piece's latest version."""
     if not body.pieces or body.piece is not None:
         raise Refused(400, "evaluate reads several pieces: give their ids as 'pieces'")
     folder = store.scratch_dir()
     try:
         for i, piece_id in enumerate(body.pieces):
             v = store.version(piece_id)
-            name = "piece.mid" if "piece.mid" in v["files"] else None
-            if name is None:
-                raise Refused(400, f"piece {piece_id} has no MIDI to measure")
-            shutil.copy(store.file_path(piece_id, v["n"], name), folder / f"{i + 1:03d}-{piece_id}.mid")
+            path = _input_of(store, piece_id, v)
+            if path is None:
+                raise Refused(400, f"piece {piece_id} has no score to measure")
+            shutil.copy(path, folder / f"{i + 1:03d}-{piece_id}{path.suffix}")
     except NotFound as e:
         shutil.rmtree(folder, ignore_errors=True)
         raise Refused(404, str(e)) from None
@@ -339,18 +391,30 @@ def _evaluated(store: Store, body: Request_) -> dict:
 
 
 def _input_of(store: Store, piece_id: str, version: dict) -> Path | None:
-    """The score a command reads from a version: the file as uploaded, else the MusicXML written,
-    else the MIDI."""
+    """The score a command reads from a version: the file as uploaded; of one the studio wrote,
+    its MIDI."""
     names: tuple[str, ...] = ("piece.mxl", "piece.abc", "piece.krn", "piece.mid", "piece.musicxml")
-    if version["command"] != "upload":
-        names = ("piece.musicxml", "piece.mid", "piece.abc")
+    if version["command"] != "upload":  # the MIDI holds every timing exactly (the MusicXML writer rounds 32nds)
+        names = ("piece.mid", "piece.musicxml", "piece.abc")
     for name in names:
         if name in version["files"]:
             return store.file_path(piece_id, version["n"], name)
     return None
 
 
+_MODELS: tuple[float, list[dict]] = (0.0, [])
+MODELS_SECONDS = 30.0  # a model trained meanwhile appears within this
+
+
 def _models() -> list[dict]:
+    """The models a command may name (read again every MODELS_SECONDS)."""
+    global _MODELS
+    if time.monotonic() - _MODELS[0] > MODELS_SECONDS or not _MODELS[1]:
+        _MODELS = (time.monotonic(), _read_models())
+    return _MODELS[1]
+
+
+def _read_models() -> list[dict]:
     from cadenza import hub
     from cadenza.families import of_meta
 

@@ -39,10 +39,14 @@ FORMATS = {
 }
 
 
+MAX_OPTIONS_CHARS = 20_000
+
+
 @dataclass(frozen=True)
 class Option:
     flag: str  # --bars
     is_flag: bool  # --allow-parallels: no value
+    off: str | None  # --no-drums: the flag that turns it off, where there is one
     multiple: bool  # --range a --range b
     kind: str  # int, float, str, bool
 
@@ -77,8 +81,9 @@ def options_of(command: str) -> dict[str, Option]:
         if base is pathlib.Path:
             continue
         kind = {int: "int", float: "float", bool: "bool"}.get(base, "str")
+        off = next((o for o in getattr(p, "secondary_opts", []) if o.startswith("--")), None)
         out[long[2:].replace("-", "_")] = Option(
-            long, bool(getattr(p, "is_flag", False)), bool(getattr(p, "multiple", False)), kind
+            long, bool(getattr(p, "is_flag", False)), off, bool(getattr(p, "multiple", False)), kind
         )
     return out
 
@@ -91,6 +96,8 @@ def argv(command: str, options: dict, models: set[str]) -> list[str]:
         raise OptionError(f"no command {command!r}; the API offers {', '.join(COMMANDS)}")
     known = options_of(command)
     args: list[str] = []
+    if len(str(options)) > MAX_OPTIONS_CHARS:
+        raise OptionError(f"the options are too long ({len(str(options))} characters; at most {MAX_OPTIONS_CHARS})")
     for name, value in options.items():
         key = name.replace("-", "_")
         if key not in known:
@@ -101,6 +108,8 @@ def argv(command: str, options: dict, models: set[str]) -> list[str]:
         opt = known[key]
         if key in ("model", "chords_model", "harmonizer") and value is not None and str(value) not in models:
             raise OptionError(f"no model named {value!r}; available: {', '.join(sorted(models))}")
+        if key == "chords" and _names_a_file(str(value)):
+            raise OptionError(f"--chords {value!r} reads like a file's name; give chord symbols between '|', or auto")
         if command == "arrange" and key == "style" and str(value).lower() not in BUILTIN_STYLES:
             raise OptionError(f"the style must be a built-in one here: {', '.join(BUILTIN_STYLES)}, not {value!r}")
         if command == "evaluate" and key == "baseline":
@@ -118,8 +127,8 @@ def argv(command: str, options: dict, models: set[str]) -> list[str]:
             if opt.is_flag:
                 if not isinstance(v, bool):
                     raise OptionError(f"option {name!r} is true or false, not {v!r}")
-                if v:
-                    args.append(opt.flag)
+                if v or opt.off:
+                    args.append(opt.flag if v else opt.off)  # type: ignore[arg-type]
                 continue
             if isinstance(v, (dict, list)) or (opt.kind in ("int", "float") and isinstance(v, bool)):
                 raise OptionError(f"option {name!r} takes a {_kind(opt.kind)}, not {v!r}")
@@ -134,6 +143,14 @@ def argv(command: str, options: dict, models: set[str]) -> list[str]:
                     raise OptionError(f"option {name!r} takes a number, not {v!r}") from None
             args += [opt.flag, str(v)]
     return args
+
+
+def _names_a_file(chords: str) -> bool:
+    """Whether generate's --chords would read this as a file (cli.compose: no '|', a suffix)."""
+    from pathlib import Path
+
+    text = chords.strip()
+    return text != "auto" and "|" not in text and bool(Path(text).suffix) and " " not in text
 
 
 def _kind(kind: str) -> str:

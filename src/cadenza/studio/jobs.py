@@ -27,6 +27,7 @@ from cadenza.studio.store import Store
 
 STEM = re.compile(r"^piece(?:-(\d+))?((?:\.[a-z]+)+)$")
 LOG_LINES = 12
+KEEP_JOBS = 500  # ended jobs still answered by id; older ones are forgotten
 
 
 class QueueFull(CadenzaError):
@@ -42,7 +43,7 @@ class Job:
     options: dict  # as the client gave them, recorded in each version
     source: dict | None = None  # {"piece", "version", "path"} the command reads
     id: str = field(default_factory=lambda: secrets.token_hex(6))
-    state: str = "queued"  # queued, running, done, failed, cancelled
+    state: str = "queued"  # queued, running, storing, done, failed, cancelled
     created: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None
@@ -51,12 +52,17 @@ class Job:
     log: str = ""
     process: subprocess.Popen | None = None
 
+    def clean_up(self) -> None:
+        """Remove what was made for this job alone: evaluate's copies of the pieces it reads."""
+        if self.source is not None and self.source.get("pieces"):
+            shutil.rmtree(self.source["path"], ignore_errors=True)
+
     def to_dict(self, position: int = 0) -> dict:
         end = self.finished or time.time()
         return {
             "id": self.id,
             "command": self.command,
-            "state": self.state,
+            "state": "running" if self.state == "storing" else self.state,
             "position": position,
             "seconds": round(end - (self.started or end), 2),
             "error": self.error,
@@ -84,6 +90,9 @@ class JobQueue:
                 raise QueueFull(self.retry_after())
             self.jobs[job.id] = job
             self.waiting.append(job)
+            ended = [j for j in self.jobs.values() if j.finished is not None]
+            for old in sorted(ended, key=lambda j: j.finished or 0.0)[:-KEEP_JOBS]:  # the oldest ended jobs
+                del self.jobs[old.id]
             self._cv.notify()
         return job
 
@@ -107,7 +116,8 @@ class JobQueue:
             if job.state == "queued":
                 self.waiting.remove(job)
                 job.state, job.finished = "cancelled", time.time()
-            elif job.state == "running":
+                job.clean_up()
+            elif job.state == "running":  # not once it is storing what it wrote: that is done at once
                 job.state = "cancelled"
                 _kill(job.process)
         return self.get(job_id)
@@ -122,7 +132,7 @@ class JobQueue:
             try:
                 self._run(job)
             except Exception as e:  # noqa: BLE001 (a job's failure is its own, never the server's)
-                job.error = job.error or f"the studio could not store the result: {e}"
+                job.error = job.error or f"the studio could not run or store it ({type(e).__name__})"
                 job.state = "failed" if job.state != "cancelled" else job.state
             finally:
                 job.finished = time.time()
@@ -152,7 +162,7 @@ class JobQueue:
                     start_new_session=True,
                     env=env,
                     cwd=scratch,
-                    preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                    preexec_fn=_die_with_parent if _PRCTL is not None else None,
                 )
             try:
                 output, _ = job.process.communicate(timeout=self.time_limit)
@@ -165,20 +175,24 @@ class JobQueue:
             if job.source is not None:  # the file is the client's piece, not a path on the server
                 text = text.replace(f"{job.source['path']}: ", "").replace(str(job.source["path"]), "the piece")
             said = [ln for ln in text.strip().splitlines() if not ln.startswith(str(scratch))]  # not our paths
-            job.log = "\n".join(said[-LOG_LINES:])
-            if job.state == "cancelled":
-                return
+            job.log = "\n".join(ln[:300] for ln in said[-LOG_LINES:])
+            with self._cv:
+                if job.state == "cancelled":
+                    return
+                job.state = "storing"  # too late to cancel
             if job.process.returncode != 0:
-                errors = [ln for ln in text.splitlines() if ln.startswith("error: ")]
-                job.error = errors[-1][len("error: ") :] if errors else "the command failed; see its log"
+                errors = [ln for ln in said if ln.startswith("error: ")]
+                job.error = errors[-1][len("error: ") :][:500] if errors else "the command failed; see its log"
                 job.state = "failed"
                 return
             self._keep(job, out)
+            if not job.pieces:
+                job.state, job.error = "failed", "the command wrote nothing"
+                return
             job.state = "done"
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-            if job.source is not None and job.source.get("pieces"):  # evaluate's copies of the pieces
-                shutil.rmtree(job.source["path"], ignore_errors=True)
+            job.clean_up()
 
     def _keep(self, job: Job, out: Path) -> None:
         """Move what the command wrote into the store: one piece (or version) per output stem."""
@@ -216,61 +230,56 @@ class JobQueue:
                         shutil.copy(before / name, folder / name)
             for name, path in files.items():
                 shutil.move(str(path), folder / name)
-            options = dict(job.options, seed_used=_seed(folder))
+            record = _record(folder)
+            options = dict(job.options, seed_used=record.get("seed"))
             if job.command in EDITS:
                 self.store.add_version(src["piece"], folder, job.command, options, parent)  # type: ignore[index]
                 job.pieces.append(src["piece"])  # type: ignore[index]
             else:
-                title = _title(folder) or job.command
-                if src is not None:  # a harmonized or continued tune keeps its name
-                    done = {
-                        "harmonize": "harmonized",
-                        "continue": "continued",
-                        "chords": "with chords",
-                        "arrange": "arranged",
-                    }
-                    done = done.get(job.command, job.command)
-                    seed = options["seed_used"]
-                    title = f"{self.store.piece(src['piece'])['title']} · {done}" + (f" · seed {seed}" if seed else "")
+                source_title = self.store.piece(src["piece"])["title"] if src is not None else None
+                title = _title(record, job.command, source_title)
                 job.pieces.append(self.store.add(folder, title, job.command, options, parent)["id"])
 
 
-def _seed(folder: Path) -> int | None:
+DONE = {"harmonize": "harmonized", "continue": "continued", "chords": "with chords", "arrange": "arranged"}
+
+
+def _record(folder: Path) -> dict:
+    """The JSON record the command wrote beside its output ({} if none)."""
     import json
 
-    record = folder / "piece.json"
-    if record.exists():
-        try:
-            return json.loads(record.read_text()).get("seed")
-        except ValueError:
-            return None
-    return None
+    try:
+        data = json.loads((folder / "piece.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
-def _title(folder: Path) -> str | None:
-    import json
+def _title(record: dict, command: str, source_title: str | None) -> str:
+    """A new piece's title: a tune it came from keeps its name ("Four bars · harmonized · seed 1"),
+    else the model, key and seed ("folk · G major · seed 2")."""
+    seed = f"seed {record['seed']}" if record.get("seed") is not None else None
+    if source_title is not None:
+        bits = [source_title, DONE.get(command, command), seed]
+    else:
+        bits = [record.get("model") or command, record.get("key"), seed]
+    return " · ".join(str(b) for b in bits if b)
 
-    record = folder / "piece.json"
-    if record.exists():
-        try:
-            data = json.loads(record.read_text())
-        except ValueError:
-            return None
-        bits = [
-            data.get("model") or data.get("command"),
-            data.get("key"),
-            f"seed {data['seed']}" if "seed" in data else None,
-        ]
-        return " · ".join(str(b) for b in bits if b)
-    return None
+
+def _prctl():
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True).prctl
+
+
+_PRCTL = _prctl() if sys.platform == "linux" else None  # loaded here: nothing is imported after fork
 
 
 def _die_with_parent() -> None:
     """In a job's process, before it starts: be killed when the server dies (Linux), so a server
     killed mid-job leaves no orphan working on."""
-    import ctypes
-
-    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if _PRCTL is not None:
+        _PRCTL(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _kill(process: subprocess.Popen | None) -> None:

@@ -3,11 +3,11 @@
 A Station writes one piece (a segment) after another, each planned by its model's plan model,
 so that sections return inside it; and it plans the programme above the pieces:
 - keys move and come home: every HOME_EVERY-th segment is in the home key, the others in a key
-  closely related to it (IV, V, ii, iii, vi: theory's neighbours on the circle of fifths), each
-  a step from the one before where it can be;
+  closely related to it (theory.related_keys: IV, V, ii, iii, vi of a major key), each a step
+  from the one before on the circle of fifths where it can be;
 - themes come back: every REPRISE_EVERY-th segment opens with the first bars of an earlier
-  segment by the same model in the same mode, moved to its own key, and the model continues
-  from them;
+  segment by the same model in the same mode (when there is one), moved to its own key, and
+  the model continues from them;
 - the model rotates when several are given.
 Each segment is performed (the rules performer by default) and rendered to audio. The same
 seed gives the same programme.
@@ -22,16 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
+from cadenza.plan.realize import transposition
 from cadenza.score import Key, Score, excerpt, transpose
+from cadenza.theory import key_signature, related_keys
 
 HOME_EVERY = 4  # segments: the home key returns at least this often
 REPRISE_EVERY = 3  # segments: an earlier theme returns this often
 REPRISE_BARS = 2
-# closely related keys, as (semitones above the home tonic, mode) for a major and a minor home
-RELATED = {
-    "major": [(5, "major"), (7, "major"), (2, "minor"), (4, "minor"), (9, "minor")],
-    "minor": [(3, "major"), (5, "minor"), (7, "minor"), (8, "major"), (10, "major")],
-}
+OPENINGS_KEPT = 8  # per model: the earlier openings a reprise may bring back
 
 
 @dataclass
@@ -43,16 +41,20 @@ class Segment:
     played: Score  # as performed (what the audio sounds)
     seconds: float  # how long it plays
     writing_seconds: float  # how long writing, performing and rendering took (not the audio file)
-    reprise_of: int | None = None
+    reprise_of: int | None = None  # the index of the earlier segment whose opening returns
     form: str = ""
+    seed: int = 0  # the seed it was written and performed with
 
     def record(self) -> dict:
         return {
-            "index": self.index,
+            "index": self.index,  # from 0; the piece's number is index + 1
+            "piece": self.index + 1,
             "model": self.model,
+            "seed": self.seed,
             "key": str(self.key),
             "form": self.form,
             "reprise_of": self.reprise_of,
+            "returns_piece": None if self.reprise_of is None else self.reprise_of + 1,
             "seconds": round(self.seconds, 3),
             "writing_seconds": round(self.writing_seconds, 3),
             "title": self.score.title,
@@ -87,9 +89,10 @@ class Station:
         assert home is not None
         if index % HOME_EVERY == 0:
             return home
-        choices = [Key(0.0, (home.tonic + d) % 12, m) for d, m in RELATED[home.mode]]
+        choices = related_keys(home)
         last = self._key or home
-        near = [k for k in choices if k != last and _fifths_apart(k, last) <= 1] or [k for k in choices if k != last]
+        near = [k for k in choices if k != last and abs(key_signature(k) - key_signature(last)) <= 1]
+        near = near or [k for k in choices if k != last]
         return near[int(rng.integers(len(near)))]
 
     def next(self) -> Segment:
@@ -111,7 +114,7 @@ class Station:
         reprise_of, form = None, ""
         if i % REPRISE_EVERY == REPRISE_EVERY - 1 and earlier:
             j, opening, was = earlier[int(rng.integers(len(earlier)))]
-            prompt = transpose(opening, _nearest(key.tonic - was.tonic))
+            prompt = transpose(opening, transposition(was, key))
             prompt.keys = [replace(key, start_beats=0.0)]
             prompt.tempos = [replace(t, bpm=tempo) for t in prompt.tempos[:1]]
             score = c.continue_score(prompt, bars=self.bars - REPRISE_BARS, seed=seed, source=f"piece {j + 1}")
@@ -120,16 +123,20 @@ class Station:
             plan = c.plan_for(None, self.bars, meter, key, seed)
             score = c.generate(bars=self.bars, key=key, meter=meter, tempo_bpm=tempo, seed=seed, plan=plan)
             form = plan.form() if plan is not None else ""
-            self._openings.setdefault(name, []).append((i, excerpt(score, 1, REPRISE_BARS), key))
+            kept = self._openings.setdefault(name, [])
+            kept.append((i, excerpt(score, 1, REPRISE_BARS), key))
+            del kept[:-OPENINGS_KEPT]
         score.title = f"Cadenza radio · {i + 1} · {name} · {key}"
         performance = perform(score, self.performer, seed, self.expressiveness)
         played = performance.to_score()
         seconds = float(max((n[3] for n in performance.notes), default=0.0)) + 1.0  # and a breath
         self._key, self._index = key, i + 1
-        return Segment(i, name, key, score, played, seconds, time.perf_counter() - t0, reprise_of, form)
+        return Segment(i, name, key, score, played, seconds, time.perf_counter() - t0, reprise_of, form, seed)
 
 
-def write_segment(segment: Segment, folder: Path, audio: str = "ogg", cover: bool = False) -> list[Path]:
+def write_segment(
+    segment: Segment, folder: Path, audio: str = "ogg", cover: bool = False, force: bool = False
+) -> list[Path]:
     """NNNNNN.mid (as written), NNNNNN.AUDIO (as performed) and NNNNNN.json in `folder`; with
     `cover`, its picture NNNNNN.cover.png too."""
     from cadenza.io import write_score
@@ -139,12 +146,12 @@ def write_segment(segment: Segment, folder: Path, audio: str = "ogg", cover: boo
     from cadenza.render import with_chords_sounding
 
     stem = folder / f"{segment.index + 1:06d}"
-    paths = [write_score(segment.score, stem.with_suffix(".mid"))]
-    paths.append(write_audio(with_chords_sounding(segment.played), stem.with_suffix(f".{audio}")))
+    paths = [write_score(segment.score, stem.with_suffix(".mid"), force=force)]
+    paths.append(write_audio(with_chords_sounding(segment.played), stem.with_suffix(f".{audio}"), force=force))
     if cover:
-        paths.append(write_cover(segment.score, stem.with_suffix(".cover.png"), size=256))
+        paths.append(write_cover(segment.score, stem.with_suffix(".cover.png"), size=256, force=force))
     record = json.dumps(segment.record(), indent=1) + "\n"
-    paths.append(atomic_write(stem.with_suffix(".json"), record.encode()))
+    paths.append(atomic_write(stem.with_suffix(".json"), record.encode(), force=force))
     return paths
 
 
@@ -153,31 +160,17 @@ def _usual_tempo(c) -> float:
     return 72.0 if c.tokenizer.config.n_voices >= 4 else 108.0
 
 
-def _nearest(semitones: int) -> int:
-    """The transposition by `semitones` (mod 12) that moves least: -5..6."""
-    return (semitones + 5) % 12 - 5
-
-
-def _fifths_apart(a: Key, b: Key) -> int:
-    """Steps between two keys on the circle of fifths, a minor key counted at its relative major."""
-    ta = (a.tonic + (3 if a.mode == "minor" else 0)) % 12
-    tb = (b.tonic + (3 if b.mode == "minor" else 0)) % 12
-    d = ((ta - tb) * 7) % 12
-    return min(d, 12 - d)
-
-
 class Broadcast:
     """The studio's radio: a Station written ahead of its listeners in a thread, into `folder`
     (NNNNNN.ogg, .mid, .json), at most `ahead` pieces beyond the furthest one asked for, and
     only the last `keep` pieces kept on disk."""
 
     def __init__(self, folder: Path, station: Station, ahead: int = 2, keep: int = 12):
+        """`folder` is this broadcast's own: another broadcast never writes there."""
         import threading
 
         self.folder, self.station, self.ahead, self.keep = folder, station, ahead, keep
         folder.mkdir(parents=True, exist_ok=True)
-        for old in folder.iterdir():  # an earlier broadcast's pieces
-            old.unlink()
         self.records: dict[int, dict] = {}
         self.wanted = 0
         self.error: str | None = None
@@ -186,29 +179,34 @@ class Broadcast:
         threading.Thread(target=self._produce, daemon=True).start()
 
     def _produce(self) -> None:
-        from cadenza.errors import CadenzaError
+        import shutil
 
         while True:
             with self._cv:
                 while not self.stopped and len(self.records) and max(self.records) >= self.wanted + self.ahead:
                     self._cv.wait()
                 if self.stopped:
-                    return
+                    break
             try:
                 segment = self.station.next()
+                if self.stopped:
+                    break
                 write_segment(segment, self.folder, "ogg", cover=True)
-            except CadenzaError as e:
+            except Exception as e:  # noqa: BLE001 (a listener is told why the music stopped)
                 with self._cv:
-                    self.error = str(e).splitlines()[0]
+                    self.error = (str(e).splitlines() or [type(e).__name__])[0]
                     self._cv.notify_all()
                 return
             with self._cv:
+                if self.stopped:
+                    break
                 self.records[segment.index] = segment.record()
                 for old in [i for i in self.records if i <= segment.index - self.keep]:
                     del self.records[old]
                     for suffix in (".ogg", ".mid", ".json", ".cover.png"):
                         (self.folder / f"{old + 1:06d}{suffix}").unlink(missing_ok=True)
                 self._cv.notify_all()
+        shutil.rmtree(self.folder, ignore_errors=True)  # a stopped broadcast leaves nothing behind
 
     def piece(self, index: int, timeout: float = 60.0) -> dict | None:
         """Piece `index`'s record once it is written (asking for it moves the producer on);
@@ -217,6 +215,8 @@ class Broadcast:
 
         end = _time.monotonic() + timeout
         with self._cv:
+            if index > max(self.records, default=-1) + self.ahead + 1:  # not asked for yet: nobody is there
+                return None
             self.wanted = max(self.wanted, index)
             self._cv.notify_all()
             while index not in self.records and self.error is None:
@@ -236,6 +236,7 @@ class Broadcast:
         return self.folder / f"{index + 1:06d}{suffix}"
 
     def stop(self) -> None:
+        """Stop writing; the folder goes once the piece being written is done."""
         with self._cv:
             self.stopped = True
             self._cv.notify_all()

@@ -38,6 +38,9 @@ class Store:
         self.scratch = self.root / "scratch"
         self.pieces_dir.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(self.scratch, ignore_errors=True)  # unfinished work of a server that was killed
+        for d in self.pieces_dir.iterdir():  # a piece a killed server moved in but never named
+            if not (d / "piece.json").exists():
+                shutil.rmtree(d, ignore_errors=True)
         self.scratch.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
 
