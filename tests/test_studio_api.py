@@ -80,11 +80,17 @@ def test_generate_then_download_and_read_its_notes(client):
     models = {m["name"]: m for m in client.get("/api/models").json()}
     assert models["chorales"]["voices"] == ["Soprano", "Alto", "Tenor", "Bass"]
     assert models["harmonizer"]["kind"] == "orderless"
+    assert models["chorales"]["about"] == (
+        "Writes 4 voices (Soprano, Alto, Tenor, Bass). Learned from Bach's four-part chorales."
+    )
     r = client.post("/api/generate", json={"options": {"model": "chorales", "bars": 4, "seed": 3, "n": 2}})
     assert r.status_code == 202
+    assert r.json()["job"]["progress"] == {"written": 0, "of": 2}
     job = wait(client, r.json()["job"])
     assert job["state"] == "done", job
     assert len(job["pieces"]) == 2
+    assert job["progress"] == {"written": 2, "of": 2}
+    assert "model chorales, seeds 3-4" in job["log"] and "/" not in job["log"]  # what it said, not our paths
     piece = client.get(f"/api/pieces/{job['pieces'][0]}").json()
     [v] = piece["versions"]
     assert {"piece.mid", "piece.musicxml", "piece.wav", "piece.json", "piece.performed.mid", "piece.cover.png"} <= set(
@@ -122,12 +128,16 @@ def test_upload_harmonize_then_rewrite_a_region_keeps_the_rest(client):
     harmonized = client.get(f"/api/pieces/{pid}").json()
     assert harmonized["versions"][0]["parent"] == {"piece": melody["id"], "version": 1}
     assert harmonized["title"] == "Four bars · harmonized · seed 1"
-    body = {"piece": pid, "options": {"bars": "2-3", "voices": ["alto", "tenor"], "seed": 5}}
+    pinned = ["2:1:alto=D4/2"]  # a note the user fixed in the passage: the rest is written around it
+    body = {"piece": pid, "options": {"bars": "2-3", "voices": ["alto", "tenor"], "seed": 5, "fix": pinned}}
     job = wait(client, client.post("/api/infill", json=body).json()["job"])
     assert job["state"] == "done", job
     versions = client.get(f"/api/pieces/{pid}").json()["versions"]
     assert [v["n"] for v in versions] == [1, 2] and versions[1]["parent"] == {"piece": pid, "version": 1}
     before, after = (client.get(f"/api/pieces/{pid}/versions/{n}/notes").json() for n in (1, 2))
+    assert any(
+        n == (62, 4.0, n[2]) and n[2] >= 6.0 for n in _region_notes(after, 1, True, 4, 12)
+    )  # D4, 2 beats or more
     for part in (0, 3):  # soprano and bass: untouched everywhere
         assert before["parts"][part]["notes"] == after["parts"][part]["notes"]
     for part in (1, 2):  # alto and tenor: untouched outside bars 2-3 (beats 4-12)
@@ -398,6 +408,8 @@ def test_a_tune_gets_chords_then_a_band_in_a_style(client):
         client.post("/api/arrange", json={"piece": sheet, "options": {"style": "folk", "seed": 2}}).json()["job"],
     )
     assert job["state"] == "done", job
+    band = client.get(f"/api/pieces/{job['pieces'][0]}").json()
+    assert band["title"] == "Four bars · with chords · seed 1 · folk band"
     notes = client.get(f"/api/pieces/{job['pieces'][0]}/versions/1/notes").json()
     assert len(notes["parts"]) >= 3  # the melody, a bass, a chord part
 
@@ -407,3 +419,22 @@ def test_a_body_far_too_large_is_refused_before_it_is_read(client):
         "/api/uploads", content=b"x" * 10, headers={"content-length": "50000000", "content-type": "text/plain"}
     )
     assert r.status_code == 413 and "larger than the studio takes" in r.json()["error"]
+
+
+def test_band_styles_are_listed_for_arrange(client):
+    styles = {s["name"]: s["description"] for s in client.get("/api/styles").json()}
+    assert set(styles) == {"folk", "waltz", "march", "ballad", "jazz-swing", "pop"}
+    assert styles["waltz"].startswith("oom-pah-pah")
+
+
+def test_a_job_counts_the_pieces_its_command_has_finished(tmp_path):
+    from cadenza.studio.jobs import Job
+
+    job = Job("generate", [], {"n": 3})
+    job.out, job.state = tmp_path, "running"
+    for name in ("piece.mid", "piece.json", "piece-2.mid", "piece-2.wav", "notes.json"):
+        (tmp_path / name).write_bytes(b"")
+    assert job.to_dict()["progress"] == {"written": 1, "of": 3}  # piece 2 has no record yet; notes.json is not a piece
+    (tmp_path / "piece-2.json").write_bytes(b"")
+    assert job.to_dict()["progress"] == {"written": 2, "of": 3}
+    assert Job("analyze", [], {}).to_dict()["progress"] == {"written": 0, "of": 1}

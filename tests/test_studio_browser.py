@@ -1,8 +1,9 @@
 """Cadenza Studio in a real browser: headless Chromium, driven by Selenium, against the real
 server (`cadenza studio`) in a subprocess. A melody is harmonized through the page, then a region
 of it (bars 2-3, alto and tenor) rewritten; the API then shows that nothing outside the region
-changed. A second test composes a short tune (its card shows the piece's cover picture) and
-plays the radio. With CADENZA_SCREENSHOTS=1 each state of the page is saved as docs/studio-*.png."""
+changed, and the note pinned in it kept. A second test composes a short lead sheet played by a
+band (its card shows the piece's cover picture) and plays the radio. With CADENZA_SCREENSHOTS=1
+each state of the page is saved as docs/studio-*.png."""
 
 from __future__ import annotations
 
@@ -211,6 +212,7 @@ def test_harmonize_then_rewrite_a_region_in_the_browser(studio, browser, tmp_pat
     import mido
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
 
     melody = tmp_path / "melody.mid"
     _write_melody(melody)
@@ -278,6 +280,23 @@ def test_harmonize_then_rewrite_a_region_in_the_browser(studio, browser, tmp_pat
         if not voices[name].is_selected():
             voices[name].click()
     _set(card.find_element(By.CSS_SELECTOR, ".regen-seed"), 5)
+
+    # pin the alto's first note of bar 3 by shift-clicking it: it is kept, the rest written around it
+    note = d.execute_script(
+        "const c = window.cadenzaStudio.cards.find(c => c.root.dataset.piece === arguments[0]);"
+        "const r = c.roll, alto = c.roll.data.parts[1].notes.find(n => n.start >= r.barBeat(3));"
+        "return {w: r.canvas.clientWidth, h: r.canvas.clientHeight, pitch: alto.pitch, start: alto.start,"
+        " x: r.x(alto.start) + 3, y: r.head + 2 + (r.hi - alto.pitch + 0.5) * r.rowH};",
+        piece_id,
+    )
+    ActionChains(d).key_down(Keys.SHIFT).move_to_element_with_offset(
+        canvas, int(note["x"] - note["w"] / 2), int(note["y"] - note["h"] / 2)
+    ).click().key_up(Keys.SHIFT).perform()
+    fixed = card.find_element(By.CSS_SELECTOR, ".regen-fix").get_attribute("value")
+    assert fixed.startswith("3:") and ":alto=" in fixed, fixed
+    assert (
+        card.find_element(By.CSS_SELECTOR, ".region-from").get_attribute("value") == "2"
+    )  # the region held it already
     _shot(d, "region")
     card.find_element(By.CSS_SELECTOR, ".regen-button").click()
     _wait(
@@ -292,7 +311,7 @@ def test_harmonize_then_rewrite_a_region_in_the_browser(studio, browser, tmp_pat
     piece = studio.json(f"/api/pieces/{piece_id}")
     v2 = next(v for v in piece["versions"] if v["n"] == 2)
     assert v2["command"] == "infill"
-    assert str(v2["options"].get("bars")) == "2-3"
+    assert str(v2["options"].get("bars")) == "2-3" and v2["options"].get("fix") == [fixed]
     card.find_element(By.CSS_SELECTOR, ".undo-button").click()
     _wait(d, lambda d: card.get_attribute("data-version") == "1", 30, "version 1 after undo")
 
@@ -311,12 +330,16 @@ def test_harmonize_then_rewrite_a_region_in_the_browser(studio, browser, tmp_pat
             assert _clipped_outside(p1["notes"], a, b) == _clipped_outside(p2["notes"], a, b), (
                 f"the {name} changed outside bars 2-3"
             )
+    assert any(
+        n["pitch"] == note["pitch"] and n["start"] <= note["start"] < n["end"] for n in after["parts"][1]["notes"]
+    ), f"the pinned alto note ({fixed}: {note}) was not kept: {after['parts'][1]['notes']}"
 
     errors = [e["message"] for e in d.get_log("browser") if e["level"] == "SEVERE" and "favicon" not in e["message"]]
     assert not errors, errors
 
 
 def test_cover_pictures_and_the_radio_in_the_browser(studio, browser):
+    import mido
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
@@ -324,8 +347,13 @@ def test_cover_pictures_and_the_radio_in_the_browser(studio, browser):
     d.get(studio.url("/"))
     _wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, "#radio-models .radio-model[value='folk']"), 30, "model list")
 
-    # a composed piece's card shows its cover picture, and offers it as a download
-    Select(d.find_element(By.ID, "compose-model")).select_by_value("folk")
+    # a lead sheet played by a folk band; its card shows its cover picture, and offers it as a download
+    assert not d.find_element(By.ID, "compose-arrange-row").is_displayed()  # chorales: no band
+    Select(d.find_element(By.ID, "compose-model")).select_by_value("leadsheet")
+    assert d.find_element(By.ID, "compose-arrange-row").is_displayed()
+    _wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, "#compose-arrange option[value='folk']"), 30, "band styles")
+    Select(d.find_element(By.ID, "compose-arrange")).select_by_value("folk")
+    assert "fiddle" in d.find_element(By.ID, "compose-arrange-summary").text.lower()
     _set(d.find_element(By.ID, "compose-bars"), 4)
     _set(d.find_element(By.ID, "compose-seed"), 2)
     d.find_element(By.ID, "compose-button").click()
@@ -341,6 +369,12 @@ def test_cover_pictures_and_the_radio_in_the_browser(studio, browser):
         "composed piece with its score and cover",
     )[0]
     assert card.find_element(By.CSS_SELECTOR, ".card-cover-button").is_displayed()
+    assert card.find_element(By.CSS_SELECTOR, ".card-title").text.endswith("folk band")
+    mid = mido.MidiFile(
+        file=io.BytesIO(studio.get(card.find_element(By.CSS_SELECTOR, "a.download-mid").get_attribute("href")))
+    )
+    names = [t.name for t in mid.tracks if any(m.type == "note_on" and m.velocity > 0 for m in t)]
+    assert len(names) >= 3, names  # the tune, a bass and the guitar at least
     href = card.find_element(By.CSS_SELECTOR, "a.download-cover").get_attribute("href")
     assert href.endswith("/files/piece.cover.png"), href
     assert studio.get(href)[:8] == b"\x89PNG\r\n\x1a\n"

@@ -162,6 +162,12 @@ def create_app(
     def models() -> list[dict]:
         return _models()
 
+    @app.get("/api/styles", summary="The band styles `arrange` plays a lead sheet in")
+    def styles() -> list[dict]:
+        from cadenza.arrange.styles import BUILTIN_STYLES, load_style
+
+        return [{"name": name, "description": load_style(name).description} for name in BUILTIN_STYLES]
+
     @app.post("/api/uploads", status_code=201, summary="Upload a piece (a file, or ABC text)")
     async def upload(file: UploadFile | None = File(None), abc: str | None = Form(None)) -> dict:
         if (file is None) == (abc is None):
@@ -432,12 +438,38 @@ def _read_models() -> list[dict]:
             summary = lines[0][:200] if lines else ""
         from cadenza.theory import voice_names
 
+        voices = voice_names(int(n)) if n else []
         out.append(
             {
                 "name": path.name,
                 "kind": kind,
-                "voices": voice_names(int(n)) if n else [],
+                "voices": voices,
                 "summary": summary,
+                "about": _about(kind, voices, meta),
             }
         )
     return out
+
+
+WRITES = {
+    "leadsheet": "a melody with chord symbols",
+    "orderless": "harmonizations and rewritten passages",
+    "performer": "performances of a score",
+    "accompaniment": "piano accompaniments",
+    "benchmark": "nothing: it measures likelihood",
+}
+
+
+def _about(kind: str, voices: list[str], meta: dict) -> str:
+    """What a model writes and what it learned from, in a musician's words: "Writes 4 voices
+    (Soprano, Alto, Tenor, Bass). Learned from Bach's four-part chorales"."""
+    from cadenza.data.corpus import CORPORA
+
+    if kind == "voices":
+        writes = "a melody" if len(voices) == 1 else f"{len(voices)} voices ({', '.join(voices)})"
+    else:
+        writes = WRITES.get(kind, kind)
+    data = str(meta.get("train", {}).get("data") or "")
+    sources = [s.strip() for s in data.split(",") if s.strip()]
+    names = [CORPORA[s][2].split(" (")[0] if s in CORPORA else Path(s).name for s in sources]
+    return f"Writes {writes}." + (f" Learned from {', '.join(names)}." if names else "")

@@ -26,7 +26,8 @@ from cadenza.studio.commands import EDITS, FORMATS
 from cadenza.studio.store import Store
 
 STEM = re.compile(r"^piece(?:-(\d+))?((?:\.[a-z]+)+)$")
-LOG_LINES = 12
+LOG_LINES = 12  # of a job's output, shown as its log
+KEEP_LINES = 500  # of a job's output, kept to find its error in
 KEEP_JOBS = 500  # ended jobs still answered by id; older ones are forgotten
 
 
@@ -51,6 +52,20 @@ class Job:
     pieces: list[str] = field(default_factory=list)
     log: str = ""
     process: subprocess.Popen | None = None
+    out: Path | None = None  # where its command writes, while it runs
+
+    def written(self) -> int:
+        """Pieces its command has finished writing so far: each piece's JSON record comes last."""
+        if self.out is None:
+            return 0
+        try:
+            return len([p for p in self.out.iterdir() if STEM.match(p.name) and p.name.endswith(".json")])
+        except OSError:
+            return 0
+
+    def expected(self) -> int:
+        n = self.options.get("n", 1)
+        return n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1
 
     def clean_up(self) -> None:
         """Remove what was made for this job alone: evaluate's copies of the pieces it reads."""
@@ -68,7 +83,15 @@ class Job:
             "error": self.error,
             "pieces": list(self.pieces),
             "log": self.log,
+            "progress": self._progress(),
         }
+
+    def _progress(self) -> dict:
+        """How many of the pieces asked for are written: all once done, none before it runs."""
+        of = self.expected()
+        if self.state == "done":
+            return {"written": of, "of": of}
+        return {"written": min(of, self.written()) if self.state in ("running", "storing") else 0, "of": of}
 
 
 class JobQueue:
@@ -154,6 +177,7 @@ class JobQueue:
             with self._cv:
                 if job.state == "cancelled":
                     return
+                job.out = out
                 job.process = subprocess.Popen(
                     argv,
                     stdout=subprocess.PIPE,
@@ -164,18 +188,18 @@ class JobQueue:
                     cwd=scratch,
                     preexec_fn=_die_with_parent if _PRCTL is not None else None,
                 )
+            said: list[str] = []  # what the command says, as it says it (shown live as the job's log)
+            reader = threading.Thread(target=_read_lines, args=(job, scratch, said), daemon=True)
+            reader.start()
             try:
-                output, _ = job.process.communicate(timeout=self.time_limit)
+                job.process.wait(timeout=self.time_limit)
             except subprocess.TimeoutExpired:
                 _kill(job.process)
-                job.process.communicate()
+                job.process.wait()
+                reader.join(5)
                 job.state, job.error = "failed", f"stopped after its time limit of {self.time_limit:g} s"
                 return
-            text = output.decode("utf-8", "replace")
-            if job.source is not None:  # the file is the client's piece, not a path on the server
-                text = text.replace(f"{job.source['path']}: ", "").replace(str(job.source["path"]), "the piece")
-            said = [ln for ln in text.strip().splitlines() if not ln.startswith(str(scratch))]  # not our paths
-            job.log = "\n".join(ln[:300] for ln in said[-LOG_LINES:])
+            reader.join(5)
             with self._cv:
                 if job.state == "cancelled":
                     return
@@ -237,11 +261,26 @@ class JobQueue:
                 job.pieces.append(src["piece"])  # type: ignore[index]
             else:
                 source_title = self.store.piece(src["piece"])["title"] if src is not None else None
-                title = _title(record, job.command, source_title)
+                title = _title(record, job.command, source_title, job.options)
                 job.pieces.append(self.store.add(folder, title, job.command, options, parent)["id"])
 
 
-DONE = {"harmonize": "harmonized", "continue": "continued", "chords": "with chords", "arrange": "arranged"}
+DONE = {"harmonize": "harmonized", "continue": "continued", "chords": "with chords"}
+
+
+def _read_lines(job: Job, scratch: Path, said: list[str]) -> None:
+    """Read a job's output line by line into `said` and its log: the client's piece is "the
+    piece", not a path on the server, and lines naming the files written are left out."""
+    for raw in job.process.stdout:  # type: ignore[union-attr]
+        line = raw.decode("utf-8", "replace").rstrip("\n")
+        if job.source is not None:
+            line = line.replace(f"{job.source['path']}: ", "").replace(str(job.source["path"]), "the piece")
+        if not line.strip() or line.startswith(str(scratch)):
+            continue
+        said.append(line[:300])
+        if len(said) > 2 * KEEP_LINES:  # a command that talks on and on: its last lines are what tell
+            del said[:KEEP_LINES]
+        job.log = "\n".join(said[-LOG_LINES:])
 
 
 def _record(folder: Path) -> dict:
@@ -255,11 +294,14 @@ def _record(folder: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _title(record: dict, command: str, source_title: str | None) -> str:
-    """A new piece's title: a tune it came from keeps its name ("Four bars · harmonized · seed 1"),
-    else the model, key and seed ("folk · G major · seed 2")."""
+def _title(record: dict, command: str, source_title: str | None, options: dict | None = None) -> str:
+    """A new piece's title: a tune it came from keeps its name ("Four bars · harmonized · seed 1",
+    "Four bars · folk band"), else the model, key and seed ("folk · G major · seed 2")."""
     seed = f"seed {record['seed']}" if record.get("seed") is not None else None
-    if source_title is not None:
+    bits: list[object]
+    if command == "arrange" and source_title is not None:  # its seed only varies the patterns: in its record
+        bits = [source_title, f"{(options or {}).get('style') or 'folk'} band"]
+    elif source_title is not None:
         bits = [source_title, DONE.get(command, command), seed]
     else:
         bits = [record.get("model") or command, record.get("key"), seed]

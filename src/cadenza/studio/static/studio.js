@@ -41,6 +41,34 @@
     return isNaN(n) ? null : n;
   }
   function capital(s) { return s ? s.charAt(0).toUpperCase() + s.slice(1) : s; }
+  function beatsText(x) { return String(Math.round(x * 1000) / 1000); }
+
+  // pitch names as the command line writes and reads them (C4 = 60)
+  var PITCH_CLASSES = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"];
+  function pitchName(p) { return PITCH_CLASSES[p % 12] + (Math.floor(p / 12) - 1); }
+  function pitchNumber(text) {
+    var t = String(text).trim();
+    if (/^\d+$/.test(t)) return Number(t);
+    var m = /^([A-Ga-g])([#b]*)(-?\d+)$/.exec(t);
+    if (!m) return null;
+    var p = { c: 0, d: 2, e: 4, f: 5, g: 7, a: 9, b: 11 }[m[1].toLowerCase()] + 12 * (Number(m[3]) + 1);
+    for (var i = 0; i < m[2].length; i++) p += m[2][i] === "#" ? 1 : -1;
+    return p;
+  }
+  /* fixed notes as --fix takes them, BAR:BEAT:VOICE=PITCH[/BEATS], one per comma or line; what
+     does not read as one is left for the server to name in its error */
+  function splitList(text) {
+    return String(text).split(/[,;\n]+/).map(function (s) { return s.trim(); }).filter(Boolean);
+  }
+  function parseFixes(text) {
+    return splitList(text).map(function (item) {
+      var m = /^(\d+):(\d+(?:\.\d+)?):([^=]+)=([^/]+?)(?:\/(\d+(?:\.\d+)?))?$/.exec(item);
+      if (!m) return null;
+      var pitch = pitchNumber(m[4]);
+      if (pitch == null) return null;
+      return { text: item, bar: Number(m[1]), beat: Number(m[2]), voice: m[3].trim().toLowerCase(), pitch: pitch, beats: m[5] ? Number(m[5]) : 1 };
+    }).filter(Boolean);
+  }
   function when(iso) {
     if (!iso) return "";
     var d = new Date(typeof iso === "number" ? iso * 1000 : iso);
@@ -135,8 +163,12 @@
     var text = el("span", { class: "job-text" });
     var detail = el("span", { class: "job-log" });
     var cancel = el("button", { type: "button", class: "cancel-button secondary small" }, "Cancel");
+    var bar = el("span", { class: "job-bar", hidden: "" });
+    var fill = el("span", { class: "job-bar-fill" });
+    bar.appendChild(fill);
     line.appendChild(spinner);
     line.appendChild(text);
+    line.appendChild(bar);
     line.appendChild(cancel);
     line.appendChild(detail);
     statusBox.appendChild(line);
@@ -151,7 +183,11 @@
       if (j.state === "queued") {
         text.textContent = what + ": queued" + (j.position > 0 ? ", " + ordinal(j.position) + " in line" : "") + "…";
       } else if (j.state === "running") {
-        text.textContent = what + ": running " + Math.round(j.seconds || 0) + " s…";
+        var pr = j.progress || { written: 0, of: 1 };
+        text.textContent = what + ": running " + Math.round(j.seconds || 0) + " s" +
+          (pr.of > 1 ? " · " + pr.written + " of " + pr.of + " written" : "") + "…";
+        bar.hidden = !(pr.of > 1);
+        fill.style.width = (100 * pr.written / Math.max(1, pr.of)) + "%";
       }
       var last = String(j.log || "").trim().split("\n").pop();
       detail.textContent = last || "";
@@ -241,6 +277,8 @@
         break;
       }
       case "continue": bits = ["Continued"]; break;
+      case "arrange": bits = ["Played by a " + (o.style || "folk") + " band"]; break;
+      case "chords": bits = ["Chord symbols written"]; break;
       case "upload": case null: case undefined: case "": bits = ["Uploaded"]; break;
       default: bits = [capital(v.command)];
     }
@@ -312,15 +350,23 @@
 
   // ------------------------------------------------------------------ piano roll
 
-  function PianoRoll(canvas, onSelect) {
+  function PianoRoll(canvas, onSelect, onPin) {
     this.canvas = canvas;
     this.data = null;
     this.selection = null; // {from, to} bar numbers as notation counts them
     this.onSelect = onSelect;
+    this.onPin = onPin; // called with pointAt(...) for a shift-click, or any click in pin mode
+    this.pinMode = false;
+    this.pins = []; // fixed notes, as parseFixes gives them, drawn outlined
     this.dragFrom = null;
     var self = this;
     canvas.addEventListener("pointerdown", function (e) {
       if (!self.data) return;
+      if (self.onPin && (e.shiftKey || self.pinMode)) {
+        var pt = self.pointAt(e.offsetX, e.offsetY);
+        if (pt) self.onPin(pt);
+        return;
+      }
       canvas.setPointerCapture(e.pointerId);
       self.dragFrom = self.barAt(e.offsetX);
       self.setSelection(self.dragFrom, self.dragFrom, false);
@@ -364,6 +410,21 @@
     var b = this.firstBar() + Math.floor(beat / this.data.beats_per_bar);
     return Math.max(this.firstBar(), Math.min(this.lastBar(), b));
   };
+  /* bar b's first beat on the notes' time line (barStart without the clamp to the pickup) */
+  PianoRoll.prototype.barBeat = function (b) { return (b - this.firstBar()) * this.data.beats_per_bar; };
+  /* what is under (x, y): the beat, the pitch and, where a note is there, the note and its part */
+  PianoRoll.prototype.pointAt = function (x, y) {
+    if (!this.data || !this.rowH) return null;
+    var beat = x / this.pxPerBeat + this.viewStart();
+    var pitch = Math.round(this.hi - (y - this.head - 2 - this.rowH / 2) / this.rowH);
+    var hit = null;
+    this.data.parts.forEach(function (p, i) {
+      p.notes.forEach(function (n) {
+        if (n.pitch === pitch && n.start <= beat && beat < n.end) hit = { note: n, part: i };
+      });
+    });
+    return { beat: beat, pitch: pitch, note: hit ? hit.note : null, part: hit ? hit.part : null };
+  };
   PianoRoll.prototype.setData = function (data) { this.data = data; this.draw(); };
   PianoRoll.prototype.setSelection = function (from, to, notify) {
     if (from == null || to == null || !this.data) this.selection = null;
@@ -392,6 +453,7 @@
     lo -= 2; hi += 2;
     var rowH = (h - head - 4) / (hi - lo + 1);
     var self = this;
+    this.hi = hi; this.rowH = rowH; this.head = head;
     function y(p) { return head + 2 + (hi - p) * rowH; }
 
     // octave guides (the Cs)
@@ -440,6 +502,21 @@
       });
     });
     g.globalAlpha = 1;
+
+    // the fixed notes: outlined, with a pin's head where they start
+    g.strokeStyle = "#1b1b1b";
+    g.fillStyle = "#1b1b1b";
+    g.lineWidth = 1.5;
+    this.pins.forEach(function (f) {
+      if (f.pitch < lo || f.pitch > hi || f.bar < 1) return;
+      var start = self.barBeat(f.bar) + f.beat - 1;
+      var px = self.x(start), pw = Math.max(4, f.beats * self.pxPerBeat - 1), py = y(f.pitch);
+      var ph = Math.max(3, rowH - 0.5);
+      g.strokeRect(px - 1, py - 1, pw + 2, ph + 2);
+      g.beginPath();
+      g.arc(px, py + ph / 2, Math.max(2.5, ph / 2), 0, 2 * Math.PI);
+      g.fill();
+    });
   };
 
   // ------------------------------------------------------------------ a piece's card
@@ -455,7 +532,7 @@
     this.roll = new PianoRoll($(".pianoroll", this.root), function (from, to) {
       $(".region-from", self.root).value = from;
       $(".region-to", self.root).value = to;
-    });
+    }, function (pt) { self.pin(pt); });
     this.busy = false;
     this.renderSeq = 0;
     this.notesCache = {};
@@ -464,6 +541,11 @@
       $("." + c, self.root).addEventListener("input", function () { self.regionFromInputs(); });
     });
     $(".regen-button", this.root).addEventListener("click", function () { self.regenerate(); });
+    $(".regen-fix", this.root).addEventListener("input", function () { self.showPins(); });
+    $(".pin-mode", this.root).addEventListener("change", function () {
+      self.roll.pinMode = this.checked;
+      $(".pianoroll", self.root).classList.toggle("pinning", this.checked);
+    });
     $(".undo-button", this.root).addEventListener("click", function () { self.undo(); });
     $(".perform-button", this.root).addEventListener("click", function () { self.perform(); });
     $(".harmonize-this-button", this.root).addEventListener("click", function () { self.harmonizeThis(); });
@@ -502,6 +584,68 @@
     if (a != null && b == null) b = a;
     if (b != null && a == null) a = b;
     this.roll.setSelection(a, b, false);
+  };
+
+  PieceCard.prototype.showPins = function () {
+    this.roll.pins = parseFixes($(".regen-fix", this.root).value);
+    this.roll.draw();
+  };
+
+  /* A click that pins a note: a note clicked is kept as it is while the passage around it is
+     rewritten; a click between notes asks for a new note there (a beat long, in the ticked
+     voice, or the voice sounding nearest in pitch). Clicking a pinned note again unpins it. The
+     region grows to hold the note, whose voice is ticked when voices are. */
+  PieceCard.prototype.pin = function (pt) {
+    var d = this.roll.data, root = this.root;
+    if (!d || !this.editable) return;
+    clearError();
+    var names = d.parts.map(function (p, i) { return (p.name || "Part " + (i + 1)).toLowerCase(); });
+    var ticked = $all(".voice-checkbox", root).filter(function (c) { return c.checked; }).map(function (c) { return c.value; });
+    var voice, pitch, start, beats, bpb = d.beats_per_bar;
+    if (pt.note) {
+      voice = pt.part; pitch = pt.note.pitch; start = pt.note.start; beats = pt.note.end - pt.note.start;
+    } else {
+      start = Math.floor(pt.beat * 2) / 2;  // on the half beat
+      if (ticked.length === 1) voice = names.indexOf(ticked[0]);
+      else {
+        var best = null;
+        d.parts.forEach(function (p, i) {
+          if (ticked.length && ticked.indexOf(names[i]) < 0) return;
+          p.notes.forEach(function (n) {
+            var gap = Math.abs(n.pitch - pt.pitch) + (n.start <= start && start < n.end ? 0 : 100);
+            if (best == null || gap < best.gap) best = { gap: gap, voice: i };
+          });
+        });
+        voice = best ? best.voice : -1;
+      }
+      if (voice < 0) { showError("Tick the voice the new note is for, then click again."); return; }
+      pitch = pt.pitch;
+      var barEnd = Math.floor(start / bpb + 1e-9) * bpb + bpb;
+      beats = Math.min(1, barEnd - start);
+    }
+    var bar = this.roll.firstBar() + Math.floor(start / bpb + 1e-9);
+    if (bar < 1) { showError("Notes in the pickup bar cannot be pinned; choose one from bar 1 on."); return; }
+    var beat = start - this.roll.barBeat(bar) + 1;
+    var input = $(".regen-fix", root);
+    var fixes = parseFixes(input.value);
+    var same = fixes.filter(function (f) { return f.bar === bar && Math.abs(f.beat - beat) < 1e-6 && f.voice === names[voice]; })[0];
+    var items = splitList(input.value);
+    if (same) items.splice(items.indexOf(same.text), 1);
+    else items.push(bar + ":" + beatsText(beat) + ":" + names[voice] + "=" + pitchName(pitch) + (Math.abs(beats - 1) > 1e-6 ? "/" + beatsText(beats) : ""));
+    input.value = items.join(", ");
+    $(".more", root).open = true;
+    if (!same) {
+      // the region holds the note, and its voice is among those rewritten
+      var lastBar = this.roll.firstBar() + Math.floor((start + beats) / bpb - 1e-9);
+      var a = intOrNull($(".region-from", root)), b = intOrNull($(".region-to", root));
+      $(".region-from", root).value = a == null ? bar : Math.min(a, bar);
+      $(".region-to", root).value = b == null ? lastBar : Math.max(b, lastBar);
+      this.regionFromInputs();
+      if (ticked.length && ticked.indexOf(names[voice]) < 0) {
+        $all(".voice-checkbox", root).forEach(function (c) { if (c.value === names[voice]) c.checked = true; });
+      }
+    }
+    this.showPins();
   };
 
   PieceCard.prototype.show = async function (n) {
@@ -630,7 +774,7 @@
       item.appendChild(document.createTextNode(p.name || "Part " + (i + 1)));
       box.appendChild(item);
     });
-    box.appendChild(el("span", { class: "hint legend-hint" }, "Drag across bars to choose a passage"));
+    box.appendChild(el("span", { class: "hint legend-hint" }, "Drag across bars to choose a passage; shift-click a note to keep it"));
   };
 
   PieceCard.prototype.fillVoices = function (data) {
@@ -739,12 +883,19 @@
     if (voices.length) options.voices = voices;
     var seed = intOrNull($(".regen-seed", root));
     if (seed != null) options.seed = seed;
-    var scale = $(".regen-scale", root).value.trim();
-    if (scale) options.scale = scale;
-    var ranges = $(".regen-range", root).value.split(/[,;\n]+/).map(function (s) { return s.trim(); }).filter(Boolean);
-    if (ranges.length) options.range = ranges;
+    constraints(root, options);
     return this.edit("infill", options, "Rewriting bars " + a + "–" + b);
   };
+
+  /* the scale, ranges and fixed notes typed under "Keep to ...", into a command's options */
+  function constraints(root, options) {
+    var scale = $(".regen-scale", root).value.trim();
+    if (scale) options.scale = scale;
+    var ranges = splitList($(".regen-range", root).value);
+    if (ranges.length) options.range = ranges;
+    var fixes = splitList($(".regen-fix", root).value);
+    if (fixes.length) options.fix = fixes;
+  }
 
   PieceCard.prototype.perform = function () {
     var performer = $(".performer-select", this.root).value;
@@ -795,6 +946,24 @@
 
   var models = [];
 
+  async function loadStyles() {
+    var select = $("#compose-arrange");
+    var styles;
+    try {
+      styles = await api.get("/api/styles");
+    } catch (e) {
+      showError(e);
+      return;
+    }
+    styles.forEach(function (st) {
+      select.appendChild(el("option", { value: st.name, dataset: { about: st.description || "" } }, capital(st.name)));
+    });
+  }
+  function showStyleSummary() {
+    var opt = $("#compose-arrange").selectedOptions[0];
+    $("#compose-arrange-summary").textContent = opt && opt.value ? capital(opt.dataset.about || "") : "";
+  }
+
   async function loadModels() {
     var select = $("#compose-model");
     var all;
@@ -821,9 +990,17 @@
     if (preferred) select.value = preferred.name;
     showModelSummary();
   }
+  function chosenModel() {
+    return models.filter(function (x) { return x.name === $("#compose-model").value; })[0] || null;
+  }
   function showModelSummary() {
-    var m = models.filter(function (x) { return x.name === $("#compose-model").value; })[0];
-    $("#compose-model-summary").textContent = m ? m.summary || "" : "";
+    var m = chosenModel();
+    $("#compose-model-summary").textContent = m ? m.about || m.summary || "" : "";
+    $("#compose-arrange-row").hidden = !(m && m.kind === "leadsheet");
+    var voices = m && m.voices && m.voices.length ? m.voices : (m && m.kind === "leadsheet" ? ["Melody"] : []);
+    $("#compose-voices-hint").textContent = voices.length
+      ? "Ranges and fixed notes name the voices: " + voices.map(function (v) { return v.toLowerCase(); }).join(", ") + ". Bars and beats count from 1."
+      : "";
   }
 
   function fillKeys(select, none) {
@@ -902,13 +1079,32 @@
     var n = intOrNull($("#compose-n")); if (n != null && n > 1) options.n = n;
     var seed = intOrNull($("#compose-seed")); if (seed != null) options.seed = seed;
     options.performer = $("#compose-performer").value;
+    var scale = $("#compose-scale").value.trim(); if (scale) options.scale = scale;
+    var ranges = splitList($("#compose-range").value); if (ranges.length) options.range = ranges;
+    var fixes = splitList($("#compose-fix").value); if (fixes.length) options.fix = fixes;
+    var m = chosenModel();
+    var style = m && m.kind === "leadsheet" ? $("#compose-arrange").value : "";
 
     var button = $("#compose-button");
     button.disabled = true;
     try {
       var job = await runJob("generate", { options: options }, $("#compose-status"), "Composing");
-      if (job) {
-        await addCards($("#compose-results"), job.pieces || []);
+      var pieces = job ? job.pieces || [] : [];
+      if (job && style) {
+        // each lead sheet played by the band; the lead sheets themselves stay in My pieces
+        var arranged = [];
+        for (var i = 0; i < pieces.length; i++) {
+          var arrangeOptions = { style: style, performer: options.performer };
+          if (seed != null) arrangeOptions.seed = seed + i;
+          var done = await runJob("arrange", { piece: pieces[i], options: arrangeOptions }, $("#compose-status"),
+            "Arranging" + (pieces.length > 1 ? " " + (i + 1) + " of " + pieces.length : ""));
+          if (!done) break;
+          arranged = arranged.concat(done.pieces || []);
+        }
+        pieces = arranged;
+      }
+      if (pieces.length) {
+        await addCards($("#compose-results"), pieces);
         refreshLibrarySoon();
       }
     } catch (e) {
@@ -1522,6 +1718,7 @@
     fillKeys($("#compose-key"), "Composer's choice");
     fillKeys($("#radio-key"), "The radio's choice");
     $("#compose-model").addEventListener("change", showModelSummary);
+    $("#compose-arrange").addEventListener("change", showStyleSummary);
     $("#compose-form").addEventListener("submit", compose);
     $("#form-add").addEventListener("click", function () { addSection(); });
     $("#form-clear").addEventListener("click", function () { $("#form-sections").innerHTML = ""; formChanged(); });
@@ -1530,6 +1727,7 @@
     setupRadio();
     window.addEventListener("unhandledrejection", function (e) { showError(e.reason); });
     loadModels();
+    loadStyles();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
