@@ -4,6 +4,7 @@ come home, themes that return; the same seed, the same programme."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -91,3 +92,24 @@ def test_radio_without_a_player_says_how_to_listen(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         main(["radio", "--models", "folk"])
     assert "write the radio to files with --out FOLDER/" in capsys.readouterr().err
+
+
+def test_radio_plays_piece_after_piece_through_a_player(tmp_path, monkeypatch, capsys):
+    """Without --out the pieces go to an audio player one after another, each a whole WAV file
+    when it plays, and nothing is left behind."""
+    import cadenza.cli.radio as radio
+
+    log = tmp_path / "played.txt"
+    player = tmp_path / "fakeplay"
+    player.write_text(
+        f'#!/bin/sh\nhead -c 4 "$1" | grep -q RIFF && echo "$1" >> {log} || echo "not a WAV: $1" >> {log}\n'
+    )
+    player.chmod(0o755)
+    monkeypatch.setattr(radio, "PLAYERS", ([str(player)],))
+    main(["radio", "--models", "folk", "--seed", "2", "--minutes", "0.5", "--bars", "8"])
+    played = log.read_text().splitlines()
+    assert played and not any(line.startswith("not a WAV") for line in played)
+    assert [Path(p).name for p in played] == [f"{i + 1:06d}.wav" for i in range(len(played))]
+    assert not Path(played[0]).parent.exists()  # the player's files are cleared at the end
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith("radio: folk, seed 2") and err[-1].startswith("radio: ") and "minutes played" in err[-1]
