@@ -181,6 +181,14 @@ def test_a_bad_upload_gets_one_sentence_naming_the_file(client, data, problem):
     assert list((client.app.state.store.scratch).iterdir()) == []  # nothing left behind
 
 
+def test_typed_abc_without_its_header_is_told_what_is_missing(client):
+    r = client.post("/api/uploads", data={"abc": "G A B c | d2 B2 | A B c A | G4 |]"})
+    assert r.status_code == 400
+    assert r.json()["error"].startswith("the ABC you typed: no ABC header: begin with lines such as X:1")
+    r = client.post("/api/uploads", data={"abc": MELODY.decode()})
+    assert r.status_code == 201 and r.json()["piece"]["title"] == "Four bars"
+
+
 def test_an_upload_too_large_is_refused(client):
     from cadenza.studio.uploads import MAX_BYTES
 
@@ -205,11 +213,11 @@ def test_requests_the_api_cannot_take_get_one_sentence(client):
     r = client.post("/api/harmonize", json={"options": {}})
     assert r.status_code == 400 and "give its id as 'piece'" in r.json()["error"]
     r = client.post("/api/generate", content=b"not json", headers={"content-type": "application/json"})
-    assert r.status_code == 422 and set(r.json()) == {"error"}
+    assert r.status_code == 400 and set(r.json()) == {"error"}
     assert client.get("/api/jobs/nope").status_code == 404
     assert client.get("/api/nowhere").json() == {"error": "no such address in the studio"}
     r = client.post("/api/generate", json={"model": "folk", "bars": 8})  # the options left outside "options"
-    assert r.status_code == 422 and r.json()["error"].startswith("no field 'model' here")
+    assert r.status_code == 400 and r.json()["error"].startswith("no field 'model' here")
     r = client.post("/api/generate", content=b'{"options": {bars: 8}}', headers={"content-type": "application/json"})
     assert r.json()["error"].startswith("the body is not valid JSON")
     r = client.post("/api/generate", content=b'{"options": {}}', headers={"content-type": "text/plain"})
@@ -425,6 +433,8 @@ def test_band_styles_are_listed_for_arrange(client):
     styles = {s["name"]: s["description"] for s in client.get("/api/styles").json()}
     assert set(styles) == {"folk", "waltz", "march", "ballad", "jazz-swing", "pop"}
     assert styles["waltz"].startswith("oom-pah-pah")
+    meters = {s["name"]: s["meters"] for s in client.get("/api/styles").json()}
+    assert meters["waltz"][0] == "3/4" and "4/4" not in meters["waltz"]  # the page writes a waltz's tune in 3/4
 
 
 def test_a_job_counts_the_pieces_its_command_has_finished(tmp_path):

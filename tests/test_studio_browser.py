@@ -2,8 +2,8 @@
 server (`cadenza studio`) in a subprocess. A melody is harmonized through the page, then a region
 of it (bars 2-3, alto and tenor) rewritten; the API then shows that nothing outside the region
 changed, and the note pinned in it kept. A second test composes a short lead sheet played by a
-band (its card shows the piece's cover picture) and plays the radio. With CADENZA_SCREENSHOTS=1
-each state of the page is saved as docs/studio-*.png."""
+waltz band in 3/4 (its card shows the piece's cover picture) and plays the radio. With
+CADENZA_SCREENSHOTS=1 each state of the page is saved as docs/studio-*.png."""
 
 from __future__ import annotations
 
@@ -276,9 +276,8 @@ def test_harmonize_then_rewrite_a_region_in_the_browser(studio, browser, tmp_pat
 
     voices = {c.get_attribute("value"): c for c in card.find_elements(By.CSS_SELECTOR, ".voice-checkbox")}
     assert {"soprano", "alto", "tenor", "bass"} <= set(voices), sorted(voices)
-    for name in ("alto", "tenor"):
-        if not voices[name].is_selected():
-            voices[name].click()
+    assert [n for n, box in voices.items() if box.is_selected()] == ["alto", "tenor", "bass"]  # not the melody
+    voices["bass"].click()
     _set(card.find_element(By.CSS_SELECTOR, ".regen-seed"), 5)
 
     # pin the alto's first note of bar 3 by shift-clicking it: it is kept, the rest written around it
@@ -347,13 +346,14 @@ def test_cover_pictures_and_the_radio_in_the_browser(studio, browser):
     d.get(studio.url("/"))
     _wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, "#radio-models .radio-model[value='folk']"), 30, "model list")
 
-    # a lead sheet played by a folk band; its card shows its cover picture, and offers it as a download
+    # a lead sheet played by a waltz band, so written in 3/4 (the meter is left to the style); its
+    # card shows its cover picture, and offers it as a download
     assert not d.find_element(By.ID, "compose-arrange-row").is_displayed()  # chorales: no band
     Select(d.find_element(By.ID, "compose-model")).select_by_value("leadsheet")
     assert d.find_element(By.ID, "compose-arrange-row").is_displayed()
-    _wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, "#compose-arrange option[value='folk']"), 30, "band styles")
-    Select(d.find_element(By.ID, "compose-arrange")).select_by_value("folk")
-    assert "fiddle" in d.find_element(By.ID, "compose-arrange-summary").text.lower()
+    _wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, "#compose-arrange option[value='waltz']"), 30, "band styles")
+    Select(d.find_element(By.ID, "compose-arrange")).select_by_value("waltz")
+    assert "oom-pah-pah" in d.find_element(By.ID, "compose-arrange-summary").text.lower()
     _set(d.find_element(By.ID, "compose-bars"), 4)
     _set(d.find_element(By.ID, "compose-seed"), 2)
     d.find_element(By.ID, "compose-button").click()
@@ -369,12 +369,14 @@ def test_cover_pictures_and_the_radio_in_the_browser(studio, browser):
         "composed piece with its score and cover",
     )[0]
     assert card.find_element(By.CSS_SELECTOR, ".card-cover-button").is_displayed()
-    assert card.find_element(By.CSS_SELECTOR, ".card-title").text.endswith("folk band")
+    assert card.find_element(By.CSS_SELECTOR, ".card-title").text.endswith("waltz band")
     mid = mido.MidiFile(
         file=io.BytesIO(studio.get(card.find_element(By.CSS_SELECTOR, "a.download-mid").get_attribute("href")))
     )
     names = [t.name for t in mid.tracks if any(m.type == "note_on" and m.velocity > 0 for m in t)]
-    assert len(names) >= 3, names  # the tune, a bass and the guitar at least
+    assert len(names) >= 3, names  # the tune, a bass and the accordion at least
+    meters = {(m.numerator, m.denominator) for t in mid.tracks for m in t if m.type == "time_signature"}
+    assert meters == {(3, 4)}, meters
     href = card.find_element(By.CSS_SELECTOR, "a.download-cover").get_attribute("href")
     assert href.endswith("/files/piece.cover.png"), href
     assert studio.get(href)[:8] == b"\x89PNG\r\n\x1a\n"

@@ -129,7 +129,8 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, e: RequestValidationError):
-        return JSONResponse({"error": _unreadable(request, e.errors())}, 422)
+        # 400, not FastAPI's 422: the same as every other request the studio cannot take
+        return JSONResponse({"error": _unreadable(request, e.errors())}, 400)
 
     @app.exception_handler(Exception)
     async def crashed(_, e: Exception):
@@ -166,7 +167,12 @@ def create_app(
     def styles() -> list[dict]:
         from cadenza.arrange.styles import BUILTIN_STYLES, load_style
 
-        return [{"name": name, "description": load_style(name).description} for name in BUILTIN_STYLES]
+        out = []
+        for name in BUILTIN_STYLES:
+            style = load_style(name)
+            meters = [m for m in style.patterns if m != "any"]  # a meter without a pattern plays "any"'s
+            out.append({"name": name, "description": style.description, "meters": meters})
+        return out
 
     @app.post("/api/uploads", status_code=201, summary="Upload a piece (a file, or ABC text)")
     async def upload(file: UploadFile | None = File(None), abc: str | None = Form(None)) -> dict:
@@ -176,7 +182,7 @@ def create_app(
             data = await file.read(uploads.MAX_BYTES + 1)
             name = file.filename or "upload"
         else:
-            data, name = (abc or "").encode(), "typed.abc"
+            data, name = (abc or "").encode(), uploads.TYPED
         folder = store.scratch_dir()
         try:
             title = await run_in_threadpool(uploads.accept, data, name, folder)  # parsing takes a while
@@ -435,7 +441,7 @@ def _read_models() -> list[dict]:
         card = path / "card.md"
         if card.exists():
             lines = [ln for ln in card.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
-            summary = lines[0][:200] if lines else ""
+            summary = _sentences(lines[0], 200) if lines else ""
         from cadenza.theory import voice_names
 
         voices = voice_names(int(n)) if n else []
@@ -449,6 +455,15 @@ def _read_models() -> list[dict]:
             }
         )
     return out
+
+
+def _sentences(text: str, limit: int) -> str:
+    """As many whole sentences of `text` as fit in `limit` characters (at least the first, cut at a word)."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    end = max(cut.rfind(". "), cut.rfind("; "))
+    return cut[: end + 1] if end > 0 else cut.rsplit(" ", 1)[0] + "…"
 
 
 WRITES = {

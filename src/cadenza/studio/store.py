@@ -71,7 +71,8 @@ class Store:
         for v in versions:
             if v["n"] == n:
                 return v
-        raise NotFound(f"piece {piece_id} has no version {n} (it has 1-{len(versions)})")
+        has = "version 1" if len(versions) == 1 else f"versions 1-{len(versions)}"
+        raise NotFound(f"piece {piece_id} has no version {n} (it has {has})")
 
     def file_path(self, piece_id: str, n: int, name: str) -> Path:
         """The file `name` of version n, if the store holds it."""

@@ -9,6 +9,7 @@ from pathlib import Path
 from cadenza.errors import InputError
 
 MAX_BYTES = 2_000_000  # a long MusicXML score is well under this
+TYPED = "the ABC you typed"  # what ABC text sent as text (not a file) is called in errors
 
 
 def sniff(data: bytes) -> str | None:
@@ -41,6 +42,8 @@ def accept(data: bytes, name: str, folder: Path) -> str:
     if not data.strip():
         raise InputError(shown, "empty")
     kind = sniff(data)
+    if kind is None and name == TYPED:
+        raise InputError(shown, "no ABC header: begin with lines such as X:1, M:4/4, L:1/4 and K:G, then the notes")
     if kind is None:
         raise InputError(shown, "not a MIDI, MusicXML, ABC or kern file")
     path = folder / f"piece.{kind}"
@@ -50,7 +53,7 @@ def accept(data: bytes, name: str, folder: Path) -> str:
     except InputError as e:  # the message names our copy; the user knows their file's name
         raise InputError(shown, str(e).split(": ", 1)[-1]) from None
     own = score.title and score.title != path.stem  # a title in the file, not the name of our copy
-    title = score.title if own else ("typed melody" if shown == "typed.abc" else Path(shown).stem)
+    title = score.title if own else ("typed melody" if name == TYPED else Path(shown).stem)
     if kind != "musicxml":  # notation for the page (commands still read the file as it came)
         from cadenza.io import write_score
 

@@ -266,7 +266,8 @@
         break;
       case "infill": {
         var vs = Array.isArray(o.voices) ? o.voices.join(", ") : o.voices;
-        bits = ["Rewrote " + (o.bars ? "bars " + String(o.bars).replace("-", "–") : "a passage")];
+        var span = String(o.bars || "").split("-");
+        bits = ["Rewrote " + (!o.bars ? "a passage" : span[0] === span[1] || span.length < 2 ? "bar " + span[0] : "bars " + span[0] + "–" + span[1])];
         if (vs) bits.push("(" + vs + ")");
         break;
       }
@@ -593,8 +594,8 @@
 
   /* A click that pins a note: a note clicked is kept as it is while the passage around it is
      rewritten; a click between notes asks for a new note there (a beat long, in the ticked
-     voice, or the voice sounding nearest in pitch). Clicking a pinned note again unpins it. The
-     region grows to hold the note, whose voice is ticked when voices are. */
+     voice, or the ticked voice sounding nearest in pitch). Clicking a pinned note again unpins
+     it. The region grows to hold the note. */
   PieceCard.prototype.pin = function (pt) {
     var d = this.roll.data, root = this.root;
     if (!d || !this.editable) return;
@@ -604,6 +605,10 @@
     var voice, pitch, start, beats, bpb = d.beats_per_bar;
     if (pt.note) {
       voice = pt.part; pitch = pt.note.pitch; start = pt.note.start; beats = pt.note.end - pt.note.start;
+      if (ticked.length && ticked.indexOf(names[voice]) < 0) {
+        showError("The " + names[voice] + " is not ticked, so it stays as it is; tick it to rewrite it around this note.");
+        return;
+      }
     } else {
       start = Math.floor(pt.beat * 2) / 2;  // on the half beat
       if (ticked.length === 1) voice = names.indexOf(ticked[0]);
@@ -641,9 +646,6 @@
       $(".region-from", root).value = a == null ? bar : Math.min(a, bar);
       $(".region-to", root).value = b == null ? lastBar : Math.max(b, lastBar);
       this.regionFromInputs();
-      if (ticked.length && ticked.indexOf(names[voice]) < 0) {
-        $all(".voice-checkbox", root).forEach(function (c) { if (c.value === names[voice]) c.checked = true; });
-      }
     }
     this.showPins();
   };
@@ -780,13 +782,17 @@
   PieceCard.prototype.fillVoices = function (data) {
     var box = $(".voices", this.root);
     var ticked = {};
-    $all(".voice-checkbox", box).forEach(function (c) { ticked[c.value] = c.checked; });
+    var before = $all(".voice-checkbox", box);
+    before.forEach(function (c) { ticked[c.value] = c.checked; });
+    // a harmonization's melody is the user's: the voices under it are ticked to start with
+    var first = (this.piece.versions || [])[0];
+    var protectMelody = !before.length && first && first.command === "harmonize";
     box.innerHTML = "";
     data.parts.forEach(function (p, i) {
       var name = p.name || "Part " + (i + 1);
       var label = el("label", { class: "check" });
       var box2 = el("input", { type: "checkbox", class: "voice-checkbox", value: name.toLowerCase() });
-      box2.checked = !!ticked[name.toLowerCase()];
+      box2.checked = protectMelody ? i > 0 : !!ticked[name.toLowerCase()];
       var sw = el("span", { class: "swatch" });
       sw.style.background = PART_COLOURS[i % PART_COLOURS.length];
       label.appendChild(box2);
@@ -884,7 +890,7 @@
     var seed = intOrNull($(".regen-seed", root));
     if (seed != null) options.seed = seed;
     constraints(root, options);
-    return this.edit("infill", options, "Rewriting bars " + a + "–" + b);
+    return this.edit("infill", options, "Rewriting " + (a === b ? "bar " + a : "bars " + a + "–" + b));
   };
 
   /* the scale, ranges and fixed notes typed under "Keep to ...", into a command's options */
@@ -956,12 +962,15 @@
       return;
     }
     styles.forEach(function (st) {
-      select.appendChild(el("option", { value: st.name, dataset: { about: st.description || "" } }, capital(st.name)));
+      select.appendChild(el("option", { value: st.name, dataset: { about: st.description || "", meters: (st.meters || []).join(" ") } }, capital(st.name)));
     });
   }
   function showStyleSummary() {
     var opt = $("#compose-arrange").selectedOptions[0];
-    $("#compose-arrange-summary").textContent = opt && opt.value ? capital(opt.dataset.about || "") : "";
+    var meters = opt && opt.dataset.meters ? opt.dataset.meters.split(" ") : [];
+    $("#compose-arrange-summary").textContent = opt && opt.value
+      ? capital(opt.dataset.about || "") + (meters.length ? ". Plays in " + meters.join(", ") + "; with the time signature on “Style's usual” it plays in " + meters[0] + "." : "")
+      : "";
   }
 
   async function loadModels() {
@@ -983,7 +992,8 @@
       return;
     }
     models.forEach(function (m) {
-      var voices = m.voices && m.voices.length ? " — " + (m.voices.length === 1 ? "melody" : m.voices.length + " voices") : "";
+      var voices = m.kind === "leadsheet" ? " — melody and chords"
+        : m.voices && m.voices.length ? " — " + (m.voices.length === 1 ? "melody" : m.voices.length + " voices") : "";
       select.appendChild(el("option", { value: m.name }, capital(m.name) + voices));
     });
     var preferred = models.filter(function (m) { return m.name === "chorales"; })[0];
@@ -1064,7 +1074,7 @@
     ev.preventDefault();
     clearError();
     var model = $("#compose-model").value;
-    if (!model) { showError("Choose a style to compose in first."); return; }
+    if (!model) { showError("Choose a model to compose with first."); return; }
     var options = { model: model };
     var key = $("#compose-key").value; if (key) options.key = key;
     var meter = $("#compose-meter").value; if (meter) options.meter = meter;
@@ -1084,6 +1094,10 @@
     var fixes = splitList($("#compose-fix").value); if (fixes.length) options.fix = fixes;
     var m = chosenModel();
     var style = m && m.kind === "leadsheet" ? $("#compose-arrange").value : "";
+    if (style && !options.meter) {  // a waltz band plays a tune in 3/4: the tune is written in its meter
+      var styleMeters = ($("#compose-arrange").selectedOptions[0].dataset.meters || "").split(" ").filter(Boolean);
+      if (styleMeters.length) options.meter = styleMeters[0];
+    }
 
     var button = $("#compose-button");
     button.disabled = true;
@@ -1645,7 +1659,7 @@
     if (ev) ev.preventDefault();
     clearError();
     var chosen = $all("#radio-models .radio-model").filter(function (c) { return c.checked; }).map(function (c) { return c.value; });
-    if (!chosen.length) { showError("Tick at least one style for the radio to play."); return; }
+    if (!chosen.length) { showError("Tick at least one model for the radio to play."); return; }
     var bars = intOrNull($("#radio-bars"));
     if (bars == null || bars < 1) { showError("Give the length of each piece in bars (1 or more)."); return; }
     var body = { models: chosen, key: $("#radio-key").value || null, seed: intOrNull($("#radio-seed")), bars: bars };
