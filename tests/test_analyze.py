@@ -88,6 +88,16 @@ def test_exact_repeats_aaba():
     np.testing.assert_allclose(a.similarity, a.similarity.T)
 
 
+def test_a_period_s_second_phrase_opening_as_its_first_is_its_echo():
+    question = (PHRASE_A[0][:1] + PHRASE_B[0][1:], PHRASE_A[1][:2] + PHRASE_B[1][2:])  # A's first bar, then IV - V
+    plan = analyze(piece(question, PHRASE_A, PHRASE_B, PHRASE_B)).plan
+    first = plan.sections[0]
+    assert (first.phrases, first.cadences, first.echo) == ([4, 4], ["half", "authentic"], 1)
+    assert [s.echo for s in plan.sections[1:]] == [0] * (len(plan.sections) - 1)
+    plain = analyze(piece(PHRASE_B, PHRASE_A, PHRASE_B, PHRASE_B)).plan  # no bar in common: no echo
+    assert all(s.echo == 0 for s in plain.sections)
+
+
 def test_transposed_return_names_its_key():
     a = analyze(piece(PHRASE_A, PHRASE_B, PHRASE_A, shifts=[0, 0, 7]))
     assert labels(a) == ["A", "B", "A"]

@@ -48,6 +48,8 @@ def test_plan_files_round_trip_as_toml_and_json(tmp_path):
     plan = with_options(parse_form("A8 A8 B8 B'8"), "G G e e", "half authentic")
     plan.sections[2].dynamics, plan.sections[2].density = "p", 0.5
     plan.sections[0].phrases, plan.sections[0].cadences = [4, 4], ["half", "half"]
+    plan.sections[0].echo = 2
+    assert "its second phrase opening with its first's first 2 bars" in plan.describe()
     for name in ("p.toml", "p.json"):
         path = tmp_path / name
         path.write_text(plan_text(plan, path.suffix))
@@ -55,6 +57,21 @@ def test_plan_files_round_trip_as_toml_and_json(tmp_path):
         assert back.to_dict() == plan.to_dict()
         assert back.describe() == plan.describe()
     assert Plan.from_dict(plan.to_dict()).phrase_ends()[:2] == [(3, "half"), (7, "half")]
+
+
+@pytest.mark.parametrize(
+    "section, says",
+    [
+        ({"label": "A", "bars": 8, "phrases": [4, 4], "echo": 4}, "echo 4"),  # the whole phrase: a return
+        ({"label": "A", "bars": 8, "phrases": [2, 6], "echo": 1}, "as long"),
+        ({"label": "A", "bars": 8, "echo": 1}, "echo 1"),  # one phrase
+        ({"label": "A", "bars": 8, "phrases": [4, 4], "echo": "two"}, "whole number"),
+    ],
+)
+def test_an_echo_a_section_cannot_have_is_refused(section, says):
+    with pytest.raises(OptionError, match=says) as e:
+        Plan.from_dict({"sections": [section]})
+    assert "\n" not in str(e.value)
 
 
 def test_a_generated_piece_record_is_a_plan_file(tmp_path):

@@ -190,6 +190,37 @@ def test_counts_drive_the_draw_not_a_table():
     assert labels.count("A") >= 3 and all(s.bars == 4 for s in long.sections), long.form()
 
 
+def test_periods_are_drawn_as_often_as_the_corpus_has_them():
+    """A corpus whose B strains open their second phrase with two bars of their first."""
+
+    def tune(echo: int) -> Plan:
+        plan = _plan("A8 A8 B8 B8", "G major")
+        plan.sections[2] = replace(plan.sections[2], echo=echo)
+        return plan
+
+    model = planner.fit([tune(2)] * 9 + [tune(0)] * 3)
+    assert model.echoes["4"] == {"0": 15, "2": 9}  # the new sections: 12 As (never), 12 Bs (3 in 4)
+    drawn = [model.sample(32, seed=seed) for seed in range(200)]
+    echoes = [s.echo for p in drawn for i, s in enumerate(p.sections) if p.relation(i) == "new" and s.phrases == [4, 4]]
+    assert 0.2 < sum(e == 2 for e in echoes) / len(echoes) < 0.45 and set(echoes) <= {0, 1, 2, 3}
+    for p in drawn:  # returns copy their source; unequal phrases have none
+        for i, s in enumerate(p.sections):
+            if p.relation(i) != "new" or len(s.phrase_bars()) < 2 or s.phrase_bars()[0] != s.phrase_bars()[1]:
+                assert s.echo == 0, p.to_dict()
+
+
+def test_a_plan_model_without_echoes_draws_the_plans_it_drew_before(aabb):
+    """Echoes are drawn from a generator of their own: keys, cadences and forms do not move."""
+    d = aabb.to_dict()
+    assert not any(d["echoes"].get("4", {}).get(e, 0) for e in ("1", "2", "3"))
+    older = planner.PlanModel.from_dict({k: v for k, v in d.items() if k != "echoes"})  # a planner.json from before
+    with_echoes = planner.PlanModel.from_dict({**d, "echoes": {"4": {"0": 1, "2": 3}}})
+    for seed in range(5):
+        a, b = older.sample(32, seed=seed), with_echoes.sample(32, seed=seed)
+        assert all(s.echo == 0 for s in a.sections)
+        assert [replace(s, echo=0) for s in b.sections] == a.sections
+
+
 # -- the command line ---------------------------------------------------------------------------
 
 

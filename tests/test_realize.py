@@ -34,6 +34,17 @@ def test_an_exact_return_repeats_its_section_note_for_note():
         assert score.end_beats == 16 * 3.0
 
 
+def test_a_period_opens_its_second_phrase_as_its_first():
+    c = hub.load("folk", expect="voices")
+    plan = with_options(parse_form("A8"), None, None)
+    plan.sections[0].phrases, plan.sections[0].cadences, plan.sections[0].echo = [4, 4], ["half", "authentic"], 2
+    for seed in (1, 2):
+        score = c.generate(plan=plan, key="D major", meter="4/4", seed=seed)
+        assert _bars(score, 0, 1) == _bars(score, 4, 5), seed  # the question's first two bars, again
+        assert _bars(score, 2, 3) != _bars(score, 6, 7), seed  # and another answer
+        assert score.repeats == []
+
+
 def test_a_new_ending_and_a_transposed_return():
     c = hub.load("folk", expect="voices")
     plan = with_options(parse_form("A4 A4 A4@D"), None, "half authentic")

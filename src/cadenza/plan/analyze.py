@@ -37,6 +37,8 @@ How it reads a piece:
   together are merged into one section (as Re-Pair merges symbols, up to 16 bars), neighbouring
   phrases that never return are joined up to the usual section length, and each section is
   labelled by the first section it returns; a phrase is labelled a, b ... the same way.
+- Periods: a new section whose second phrase is as long as its first and opens with bars like
+  the first's (each bar's Jaccard >= SAME) has that many bars as its `echo`.
 
 The weights below were set on the first 40-100 pieces of benchmarks/analyze_quality.py's three
 sets (Bach chorales, Nottingham tunes, POP909 songs); that script reports on them and on more.
@@ -190,14 +192,21 @@ def analyze(score: Score) -> Analysis:
         cut = trim if gi == 0 else 0
         length = spans[g[-1]][1] - spans[g[0]][0] - cut
         earlier = next((x for x in sections if x.label == labels[root]), None)
+        phrase_bars = [spans[i][1] - spans[i][0] - (cut if k == 0 else 0) for k, i in enumerate(g)]
+        echo = 0  # a new section's second phrase opening with its first's bars: a period
+        if source is None and len(g) >= 2 and phrase_bars[0] == phrase_bars[1] >= 2:
+            a, b = spans[g[0]][0] + cut, spans[g[1]][0]
+            while echo < phrase_bars[0] - 1 and sim[a + echo, b + echo] >= SAME:
+                echo += 1
         sections.append(
             Section(
                 label=labels[root],
                 bars=length,
                 primes=1 if rel == "varied" or (earlier is not None and earlier.bars != length) else 0,
                 key=None if skey == home else skey,
-                phrases=[spans[i][1] - spans[i][0] - (cut if k == 0 else 0) for k, i in enumerate(g)],
+                phrases=phrase_bars,
                 cadences=[phrases[i].cadence for i in g],
+                echo=echo,
             )
         )
     plan = Plan(

@@ -33,7 +33,12 @@ its last bar a phrase's cadence arrives on (Bach's mostly on beat 3 of 4/4):
     bars = 8
     phrases = [4, 4]
     cadences = ["half", "authentic"]
+    echo = 2                           # its second phrase opens with the first's first 2 bars
     dynamics = "mf"
+
+`echo` makes a section a period: its second phrase begins with as many bars of its first
+phrase (of the same length), then goes its own way to another cadence, as in a tune's
+"question and answer". The planner draws it as often as its corpus does it.
 """
 
 from __future__ import annotations
@@ -89,6 +94,7 @@ class Section:
     cadences: list[str] = field(default_factory=list)  # one per phrase; empty or "": planned
     dynamics: str | None = None  # a hint for the performer
     density: float | None = None  # notes per beat relative to the piece (1.0 = as usual): a hint for the performer
+    echo: int = 0  # bars at the start of its second phrase that repeat its first phrase's opening (a period)
 
     @property
     def name(self) -> str:
@@ -176,7 +182,13 @@ class Plan:
             of = f" of {self.sections[self.source(i)].name}" if rel != "new" else ""  # type: ignore[index]
             key = self.key_of(i)
             extra = "".join(
-                [f", {s.dynamics}" if s.dynamics else "", f", density {s.density:g}" if s.density is not None else ""]
+                [
+                    f", its second phrase opening with its first's first {s.echo} bar{'s' if s.echo > 1 else ''}"
+                    if s.echo
+                    else "",
+                    f", {s.dynamics}" if s.dynamics else "",
+                    f", density {s.density:g}" if s.density is not None else "",
+                ]
             )
             phrases = " + ".join(
                 f"{b} ({s.cadences[k] if k < len(s.cadences) and s.cadences[k] else 'planned'})"
@@ -210,6 +222,8 @@ class Plan:
                 item["phrases"] = list(s.phrases)
             if s.cadences:
                 item["cadences"] = list(s.cadences)
+            if s.echo:
+                item["echo"] = s.echo
             if s.dynamics:
                 item["dynamics"] = s.dynamics
             if s.density is not None:
@@ -249,6 +263,7 @@ class Plan:
                 ("phrases", list, "a list of bars"),
                 ("cadences", list, "a list of cadences"),
                 ("density", (int, float), "a number"),
+                ("echo", int, "a whole number of bars"),
             ):
                 if item.get(name) is not None and (not isinstance(item[name], kind) or isinstance(item[name], bool)):
                     raise OptionError(f"{where}: section {n}: {name} must be {what}, not {item[name]!r}")
@@ -263,6 +278,7 @@ class Plan:
                     cadences=[parse_cadence(c) if c else "" for c in item.get("cadences", [])],
                     dynamics=item.get("dynamics"),
                     density=float(item["density"]) if item.get("density") is not None else None,
+                    echo=int(item.get("echo") or 0),
                 )
             except (TypeError, ValueError) as e:
                 raise OptionError(f"{where}: section {n}: {e}") from None
@@ -306,6 +322,13 @@ class Plan:
                 raise OptionError(
                     f"{where}: section {n} ({s.name}) has {len(s.cadences)} cadences for {len(s.phrase_bars())} phrases"
                 )
+            if s.echo:
+                p = s.phrase_bars()
+                if len(p) < 2 or p[0] != p[1] or not 0 < s.echo < p[1]:
+                    raise OptionError(
+                        f"{where}: section {n} ({s.name}): echo {s.echo}: a section's second phrase can open with "
+                        "fewer bars of its first than it has, when the two phrases are as long"
+                    )
             if s.dynamics is not None and s.dynamics not in DYNAMICS:
                 raise OptionError(f"{where}: section {n}: dynamics {s.dynamics!r}; give one of {', '.join(DYNAMICS)}")
             if s.density is not None and not 0 < s.density <= 4:
@@ -313,7 +336,7 @@ class Plan:
 
 
 _PLAN_FIELDS = {"key", "meter", "fermatas", "cadence_beat", "form", "sections"}  # "form": written for readers
-_SECTION_FIELDS = {"label", "bars", "relation", "key", "phrases", "cadences", "dynamics", "density"}
+_SECTION_FIELDS = {"label", "bars", "relation", "key", "phrases", "cadences", "echo", "dynamics", "density"}
 
 
 def _split_primes(text: str, where: str) -> tuple[str, int]:

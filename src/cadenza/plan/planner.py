@@ -11,7 +11,9 @@ stored as plain JSON (planner.json beside a model's model.json; no pickles). It 
   starts in the piece (its early, middle or late third); a return's target is counted by its
   label's place in the order the labels were first heard (1: A, 2: B);
 - the length in bars of each new section (by meter, backing off to all meters), and how such a
-  section splits into phrases ("4+4"), with phrase lengths to fall back on;
+  section splits into phrases ("4+4"), with phrase lengths to fall back on; and, where its
+  first two phrases are as long, how many bars of the first open the second (its echo: a
+  period; by that length);
 - keys as Roman numerals relative to the home key (V, vi, IV in a major piece; III, v, iv in a
   minor one; lower case: a minor key), by home mode, as a Markov chain from section to section,
   counted into the sections between the first and the last (those two are drawn at home, see
@@ -96,6 +98,7 @@ SMOOTHING = {
     "cadences": 0.5,
     "lengths": 0.02,
     "splits": 0.5,
+    "echoes": 0.1,
 }
 MIN_METER_PIECES = 20  # a meter with fewer fitted pieces uses the lengths of all meters
 
@@ -238,6 +241,7 @@ class PlanModel:
     section_bars: Table = field(default_factory=dict)  # meter or "*" -> bars of a new section -> count
     splits: Table = field(default_factory=dict)  # "METER|BARS" or "*|BARS" -> "4+4" -> count
     phrase_bars: Table = field(default_factory=dict)  # meter or "*" -> bars of a phrase -> count
+    echoes: Table = field(default_factory=dict)  # bars of a new section's first two phrases -> echo bars -> count
     keys: dict[str, Table] = field(default_factory=dict)  # home mode -> previous numeral or "start" -> numeral
     cadences: Table = field(default_factory=dict)  # "POSITION|PREVIOUS" -> cadence -> count
     home_keys: Counts = field(default_factory=dict)  # "G major" -> count
@@ -287,6 +291,9 @@ class PlanModel:
                     _add(self.splits, f"{m}|{s.bars}", split)
                     for b in s.phrase_bars():
                         _add(self.phrase_bars, m, str(min(b, MAX_SECTION_BARS)))
+                phrases = s.phrase_bars()
+                if len(phrases) >= 2 and phrases[0] == phrases[1] >= 2:
+                    _add(self.echoes, str(phrases[0]), str(s.echo))
             prev, used = move, used + s.bars
         if home is not None:
             table = self.keys.setdefault(home.mode, {})
@@ -524,7 +531,10 @@ class PlanModel:
     def _plan_phrases(self, plan: Plan, meter: str | None, rng: random.Random, halves: bool = False) -> None:
         """Phrases for every section that has none: its label's earlier phrases (when the
         lengths agree), else a split drawn for its length (with `halves`, for half its length,
-        taken twice); a cadence given for the one phrase a section had stays on its last."""
+        taken twice); a cadence given for the one phrase a section had stays on its last. A new
+        section split here also draws its echo (_draw_echo), from a generator of its own, so that
+        the keys and cadences drawn after are those a plan model without echoes would draw."""
+        echoes = random.Random(hash(rng.getstate()) ^ 0xEC40)
         for i, s in enumerate(plan.sections):
             if s.phrases:
                 continue
@@ -538,7 +548,18 @@ class PlanModel:
             cadences = list(s.cadences)
             if len(phrases) > 1 and len(cadences) == 1:
                 cadences = [""] * (len(phrases) - 1) + cadences
-            plan.sections[i] = replace(s, phrases=phrases, cadences=cadences)
+            echo = self._draw_echo(phrases, echoes) if j is None and not s.echo else s.echo
+            plan.sections[i] = replace(s, phrases=phrases, cadences=cadences, echo=echo)
+
+    def _draw_echo(self, phrases: list[int], rng: random.Random) -> int:
+        """Bars of a new section's first phrase that open its second (a period), as often as the
+        corpus's sections of such phrases do it; 0 where the phrases differ or nothing was counted."""
+        if len(phrases) < 2 or phrases[0] != phrases[1] or phrases[0] < 2:
+            return 0
+        counts = self.echoes.get(str(phrases[0]))
+        if not counts:
+            return 0
+        return int(_draw(rng, _smoothed(counts, [str(e) for e in range(phrases[0])], self.smoothing["echoes"])))
 
     def _plan_keys(self, plan: Plan, kinds: list[str], rng: random.Random) -> None:
         """A key for every section (the home key given explicitly), by the kinds of return;
@@ -618,6 +639,7 @@ class PlanModel:
             "targets": _sorted(self.targets),
             "section_bars": _sorted_table(self.section_bars),
             "splits": _sorted_table(self.splits),
+            "echoes": _sorted_table(self.echoes),
             "phrase_bars": _sorted_table(self.phrase_bars),
             "keys": {mode: _sorted_table(t) for mode, t in sorted(self.keys.items())},
             "cadences": _sorted_table(self.cadences),
@@ -637,6 +659,7 @@ class PlanModel:
                 targets=_counts(d.get("targets", {})),
                 section_bars=_table(d.get("section_bars", {})),
                 splits=_table(d.get("splits", {})),
+                echoes=_table(d.get("echoes", {})),
                 phrase_bars=_table(d.get("phrase_bars", {})),
                 keys={str(m): _table(t) for m, t in d.get("keys", {}).items() if m in ("major", "minor")},
                 cadences=_table(d.get("cadences", {})),
@@ -684,6 +707,9 @@ class PlanModel:
                     for t, c in counts.items():
                         cad[t] = cad.get(t, 0.0) + c
             lines.append(f"cadences, {where}: {top(cad, 6)}")
+        for bars, counts in sorted(self.echoes.items(), key=lambda kv: int(kv[0])):
+            if sum(counts.values()) >= 20:
+                lines.append(f"bars of a {bars}-bar first phrase opening the second (periods): {top(counts, 4)}")
         return lines
 
 
@@ -802,7 +828,8 @@ def form_statistics(plans: Sequence[Plan]) -> dict[str, float]:
     """What a set of plans does, to set drawn plans beside analyzed ones: sections per piece,
     bars per section and per phrase, the shares of sections that return an earlier one (exact,
     varied, transposed) or stand in another key than the home key (of all sections, and of
-    those between the first and the last), and the shares of phrase ends by cadence."""
+    those between the first and the last) or are periods (an echo), and the shares of phrase
+    ends by cadence."""
     sections = [(p, i) for p in plans for i in range(len(p.sections))]
     phrases = [b for p in plans for s in p.sections for b in s.phrase_bars()]
     ends = [c for p in plans for _, c in p.phrase_ends()]
@@ -819,6 +846,7 @@ def form_statistics(plans: Sequence[Plan]) -> dict[str, float]:
         "transposed_returns": relations.count("transposed") / n,
         "away_from_home": sum(1 for p, i in sections if (p.key_of(i) or p.key) != p.key) / n,
         "away_inside": sum(1 for p, i in inside if (p.key_of(i) or p.key) != p.key) / max(len(inside), 1),
+        "periods": sum(1 for p, i in sections if p.sections[i].echo) / n,
     }
     for c in CADENCES:
         out[f"cadence_{c}"] = ends.count(c) / e

@@ -13,6 +13,9 @@ the plan narrows its choices.
   notes are new. A return in the other mode (A in C major, A@a) is varied throughout: rhythm
   and outline, moved to the new tonic, with the new key's notes. A return in another key,
   varied or not, moves by the shift between the keys.
+- **Periods.** A new section with an `echo` of n bars opens its second phrase with its first
+  phrase's first n bars (up to its own cadence's approach), copied as an exact return is, and
+  leaves the rest of that phrase to the model: the same question, another answer.
 - **Cadences.** At each phrase end the chord on the plan's cadence beat of the phrase's last bar
   (Plan.cadence_beat, quarter-note beats from 1; the downbeat when unset, and always for the
   piece's close), and the beat before it, are narrowed to the cadence's chords in the
@@ -163,6 +166,18 @@ def plan_constraints(
                 rhythm_only = step >= half
                 reach = (VARIED_REACH if v == 0 else None) if rhythm_only else 0
                 c.echoes[(step, v)] = Echo(src0 + step - dst0, shift, rhythm_only, reach)
+    # periods: a new section's second phrase opens as its first did
+    for i, s in enumerate(plan.sections):
+        if not s.echo or plan.source(i) is not None:
+            continue
+        phrases = s.phrase_bars()
+        src0, dst0 = starts[i] * spb, (starts[i] + phrases[0]) * spb
+        last = i == len(plan.sections) - 1 and len(phrases) == 2
+        approach = (starts[i] + phrases[0] + phrases[1] - 1) * spb + (0 if last else offset) - grid.steps_per_beat_unit
+        for step in range(dst0, min(dst0 + s.echo * spb, approach, total)):  # not into its own cadence
+            for v in range(nv):
+                if (step, v) not in c.fixed:
+                    c.echoes[(step, v)] = Echo(src0 + step - dst0, 0, False, 0)
     repeats = []
     for i, s in enumerate(plan.sections):
         j = plan.source(i)
