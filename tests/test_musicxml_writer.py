@@ -421,6 +421,16 @@ def test_voices_of_a_choir_read_in_their_clefs():
     assert "<clef><sign>F</sign><line>4</line></clef>" in musicxml_text(Score(parts=[high_bass]))
 
 
+def test_chords_in_the_middle_read_in_the_treble_clef_on_an_accordion_and_by_their_notes_on_a_piano():
+    chords = [Note(p, 1.0 + b, 0.8) for b in range(0, 16, 2) for p in (57, 60, 64)]  # A3 C4 E4 on the off-beats
+    treble, bass = "<clef><sign>G</sign><line>2</line></clef>", "<clef><sign>F</sign><line>4</line></clef>"
+    assert treble in musicxml_text(Score(parts=[Part("Accordion", 21, False, chords)]))
+    assert bass in musicxml_text(Score(parts=[Part("Piano", 0, False, chords)]))  # a semitone less out of the staff
+    assert bass in musicxml_text(Score(parts=[Part("Cello", 42, False, chords)]))
+    low = [Note(p, b, 1.0) for b, p in enumerate([45, 48, 52, 50])]  # A2-E3: low enough for any instrument's bass clef
+    assert bass in musicxml_text(Score(parts=[Part("Accordion", 21, False, low)]))
+
+
 # ---------------------------------------------------------------------------------------------
 # repeats: music played twice, written once between repeat signs (with first and second endings)
 

@@ -669,7 +669,9 @@ def _clef(part: Part) -> str:
     leaves fewer semitones outside the staff's ledger-free range; a part that lies lower still (a
     bass guitar's or a tuba's E1-G2) reads in the bass clef an octave down (8vb), as bass parts
     are written. Drums too are written as
-    pitches (so that readers get their notes back), mostly in the bass clef."""
+    pitches (so that readers get their notes back), mostly in the bass clef. An instrument that is
+    not a keyboard nor a bass instrument (General MIDI program) leans to the treble clef, as
+    such parts are written (TREBLE_BIAS)."""
     words = set(part.name.lower().replace(".", " ").split())
     if "tenor" in part.name.lower():
         return "<clef><sign>G</sign><line>2</line><clef-octave-change>-1</clef-octave-change></clef>"
@@ -682,7 +684,14 @@ def _clef(part: Part) -> str:
         return "<clef><sign>F</sign><line>4</line><clef-octave-change>-1</clef-octave-change></clef>"
     if words & {"bass", "bas", "basso"} and not part.is_drum:
         return "<clef><sign>F</sign><line>4</line></clef>"
+    if not part.is_drum and part.program not in KEYBOARD_PROGRAMS | BASS_PROGRAMS:
+        treble /= TREBLE_BIAS  # an accordion's or a guitar's chords in the middle read in the treble clef
     return "<clef><sign>F</sign><line>4</line></clef>" if bass < treble else "<clef><sign>G</sign><line>2</line></clef>"
+
+
+KEYBOARD_PROGRAMS = frozenset(range(0, 21))  # pianos, chromatic percussion, organs: either clef, by their notes
+BASS_PROGRAMS = frozenset([*range(32, 40), 42, 43, 57, 58, 70])  # basses, cello, trombone, tuba, bassoon
+TREBLE_BIAS = 2.0  # other instruments read in the treble clef unless the bass clef needs half the ledger room
 
 
 def _abbreviation(name: str) -> str:
