@@ -146,7 +146,9 @@ def test_a_return_in_the_other_mode_keeps_to_its_scale_and_a_varied_one_moves_wi
     for seed in (1, 2):
         score = c.generate(plan=parse_form("A4 B4 A4@a"), key="C major", meter="4/4", seed=seed)
         assert {n.pitch % 12 for n in score.parts[0].notes if 32 <= n.start_beats < 44} <= minor, seed
+        assert [s.label for s in score.sections] == ["A", "B", "A'"], seed  # heard as a variation, and so named
     score = c.generate(plan=parse_form("A4 B4 A'4@F"), key="C major", meter="4/4", seed=1)
+    assert [s.label for s in score.sections] == ["A", "B", "A'"]
     bars = bar_notes(score)
     assert bars[8] == shifted(bars[0], 5)  # the varied return's first half, moved into F
 

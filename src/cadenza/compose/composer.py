@@ -148,7 +148,8 @@ class Composer:
         score.fermatas_beats, score.repeats = marks.fermatas_beats, marks.repeats
         score.chords = sorted(chords or [], key=lambda ch: ch.start_beats)
         if plan is not None:  # each section's label ("A", "A'", "B") at its first bar
-            score.sections = [Section(a * meter.bar_beats, s.name) for a, s in zip(plan.starts(), plan.sections)]
+            starts = plan.starts()
+            score.sections = [Section(a * meter.bar_beats, plan.heard_name(i, key)) for i, a in enumerate(starts)]
         if plan is not None and any(s.dynamics for s in plan.sections):
             from cadenza.perform.dynamics import with_dynamics
 

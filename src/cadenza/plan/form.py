@@ -152,6 +152,18 @@ class Plan:
         a, b = self.key_of(i), self.key_of(j)
         return "exact" if a == b else "transposed"
 
+    def heard_name(self, i: int, home: Key | None = None) -> str:
+        """Section i's label as the notation shows it: its name, primed once more when it returns
+        in the other mode (A in C major, then A@a), which keeps only the rhythm and outline of
+        its first time (plan.realize) and so is heard as a variation. `home`: the key of sections
+        that name none, where the plan names no home key."""
+        s, j = self.sections[i], self.source(i)
+        if j is not None and not s.primes:
+            a, b = self.key_of(i) or home, self.key_of(j) or home
+            if a is not None and b is not None and a.mode != b.mode:
+                return s.name + "'"
+        return s.name
+
     def phrase_ends(self) -> list[tuple[int, str]]:
         """(bar, from 0, that the phrase's last bar is; cadence or "") of every phrase end."""
         out = []
