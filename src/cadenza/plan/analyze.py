@@ -53,7 +53,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from cadenza.errors import MusicError
-from cadenza.plan.form import Plan, Section
+from cadenza.plan.form import Plan, Section, period_bars
 from cadenza.plan.similarity import BarNotes, bar_notes, bar_similarity, jaccard, shifted
 from cadenza.score import Key, Note, Score, parse_meter, pickup_start
 from cadenza.theory import (
@@ -194,9 +194,9 @@ def analyze(score: Score) -> Analysis:
         earlier = next((x for x in sections if x.label == labels[root]), None)
         phrase_bars = [spans[i][1] - spans[i][0] - (cut if k == 0 else 0) for k, i in enumerate(g)]
         echo = 0  # a new section's second phrase opening with its first's bars: a period
-        if source is None and len(g) >= 2 and phrase_bars[0] == phrase_bars[1] >= 2:
+        if source is None and period_bars(phrase_bars):
             a, b = spans[g[0]][0] + cut, spans[g[1]][0]
-            while echo < phrase_bars[0] - 1 and sim[a + echo, b + echo] >= SAME:
+            while echo < period_bars(phrase_bars) - 1 and sim[a + echo, b + echo] >= SAME:
                 echo += 1
         sections.append(
             Section(

@@ -103,6 +103,16 @@ class Section:
     def phrase_bars(self) -> list[int]:
         return list(self.phrases) or [self.bars]
 
+    def period_bars(self) -> int:
+        """The bars of each of its first two phrases when they are as long (2 or more): a period
+        whose second phrase may open with up to one bar fewer of its first (its echo); else 0."""
+        return period_bars(self.phrase_bars())
+
+
+def period_bars(phrases: list[int]) -> int:
+    """Section.period_bars for a section of these phrases."""
+    return phrases[0] if len(phrases) >= 2 and phrases[0] == phrases[1] >= 2 else 0
+
 
 @dataclass
 class Plan:
@@ -157,12 +167,15 @@ class Plan:
         in the other mode (A in C major, then A@a), which keeps only the rhythm and outline of
         its first time (plan.realize) and so is heard as a variation. `home`: the key of sections
         that name none, where the plan names no home key."""
-        s, j = self.sections[i], self.source(i)
-        if j is not None and not s.primes:
-            a, b = self.key_of(i) or home, self.key_of(j) or home
-            if a is not None and b is not None and a.mode != b.mode:
-                return s.name + "'"
-        return s.name
+        s = self.sections[i]
+        return s.name + "'" if not s.primes and self.returns_in_other_mode(i, home) else s.name
+
+    def returns_in_other_mode(self, i: int, home: Key | None = None) -> bool:
+        """Whether section i returns an earlier one in the other mode (A in C major, then A@a);
+        `home`: the key of sections that name none, where the plan names no home key."""
+        j = self.source(i)
+        a, b = self.key_of(i) or home, (self.key_of(j) or home) if j is not None else None
+        return a is not None and b is not None and a.mode != b.mode
 
     def phrase_ends(self) -> list[tuple[int, str]]:
         """(bar, from 0, that the phrase's last bar is; cadence or "") of every phrase end."""
@@ -335,8 +348,7 @@ class Plan:
                     f"{where}: section {n} ({s.name}) has {len(s.cadences)} cadences for {len(s.phrase_bars())} phrases"
                 )
             if s.echo:
-                p = s.phrase_bars()
-                if len(p) < 2 or p[0] != p[1] or not 0 < s.echo < p[1]:
+                if not 0 < s.echo < s.period_bars():
                     raise OptionError(
                         f"{where}: section {n} ({s.name}): echo {s.echo}: a section's second phrase can open with "
                         "fewer bars of its first than it has, when the two phrases are as long"

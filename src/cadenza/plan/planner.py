@@ -77,7 +77,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from cadenza.errors import InputError, MusicError, OptionError
-from cadenza.plan.form import CADENCES, Plan, Section, key_text
+from cadenza.plan.form import CADENCES, Plan, Section, key_text, period_bars
 from cadenza.score import Key, Meter, parse_key, parse_meter
 
 FORMAT = "cadenza-planner"
@@ -291,9 +291,8 @@ class PlanModel:
                     _add(self.splits, f"{m}|{s.bars}", split)
                     for b in s.phrase_bars():
                         _add(self.phrase_bars, m, str(min(b, MAX_SECTION_BARS)))
-                phrases = s.phrase_bars()
-                if len(phrases) >= 2 and phrases[0] == phrases[1] >= 2:
-                    _add(self.echoes, str(phrases[0]), str(s.echo))
+                if s.period_bars():
+                    _add(self.echoes, str(s.period_bars()), str(s.echo))
             prev, used = move, used + s.bars
         if home is not None:
             table = self.keys.setdefault(home.mode, {})
@@ -554,12 +553,11 @@ class PlanModel:
     def _draw_echo(self, phrases: list[int], rng: random.Random) -> int:
         """Bars of a new section's first phrase that open its second (a period), as often as the
         corpus's sections of such phrases do it; 0 where the phrases differ or nothing was counted."""
-        if len(phrases) < 2 or phrases[0] != phrases[1] or phrases[0] < 2:
-            return 0
-        counts = self.echoes.get(str(phrases[0]))
+        bars = period_bars(phrases)
+        counts = self.echoes.get(str(bars)) if bars else None
         if not counts:
             return 0
-        return int(_draw(rng, _smoothed(counts, [str(e) for e in range(phrases[0])], self.smoothing["echoes"])))
+        return int(_draw(rng, _smoothed(counts, [str(e) for e in range(bars)], self.smoothing["echoes"])))
 
     def _plan_keys(self, plan: Plan, kinds: list[str], rng: random.Random) -> None:
         """A key for every section (the home key given explicitly), by the kinds of return;

@@ -155,7 +155,7 @@ def plan_constraints(
         n_steps = min(s.bars, plan.sections[j].bars) * spb
         end = dst0 + n_steps
         half = dst0 + (n_steps // spb // 2) * spb if relation == "varied" else end
-        if keys[i].mode != keys[j].mode:  # in the other mode a copy would keep the old one: rhythm and outline
+        if plan.returns_in_other_mode(i, key):  # in the other mode a copy would keep the old one: rhythm and outline
             half = dst0
         for step in range(dst0, end):
             if any(step in window for window in free.get(i, [])):

@@ -893,7 +893,8 @@
     return this.edit("infill", options, "Rewriting " + (a === b ? "bar " + a : "bars " + a + "–" + b));
   };
 
-  /* the scale, ranges and fixed notes typed under "Keep to ...", into a command's options */
+  /* the scale, ranges and fixed notes typed under "Keep to ..." inside `root` (a card's or the
+     Compose page's), into a command's options */
   function constraints(root, options) {
     var scale = $(".regen-scale", root).value.trim();
     if (scale) options.scale = scale;
@@ -1089,9 +1090,7 @@
     var n = intOrNull($("#compose-n")); if (n != null && n > 1) options.n = n;
     var seed = intOrNull($("#compose-seed")); if (seed != null) options.seed = seed;
     options.performer = $("#compose-performer").value;
-    var scale = $("#compose-scale").value.trim(); if (scale) options.scale = scale;
-    var ranges = splitList($("#compose-range").value); if (ranges.length) options.range = ranges;
-    var fixes = splitList($("#compose-fix").value); if (fixes.length) options.fix = fixes;
+    constraints($("#compose-more"), options);
     var m = chosenModel();
     var style = m && m.kind === "leadsheet" ? $("#compose-arrange").value : "";
     if (style && !options.meter) {  // a waltz band plays a tune in 3/4: the tune is written in its meter
