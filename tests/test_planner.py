@@ -221,6 +221,24 @@ def test_a_plan_model_without_echoes_draws_the_plans_it_drew_before(aabb):
         assert [replace(s, echo=0) for s in b.sections] == a.sections
 
 
+def test_the_same_seed_draws_the_same_periods_in_every_process(tmp_path):
+    """Echoes come from a generator of their own; its seed must not depend on the process (a
+    hash of the state would: None's hash is its address before Python 3.12)."""
+    import subprocess
+    import sys
+
+    model = planner.fit([_plan("A8 A8 B8 B8", "G major")] * 4)
+    model.echoes = {"4": {"0": 5, "1": 5, "2": 5, "3": 5}}
+    planner.save(model, tmp_path)
+    code = (
+        f"from cadenza.plan import planner; m = planner.load(r'{tmp_path}'); "
+        "print([[s.echo for s in m.sample(32, seed=k).sections] for k in range(12)])"
+    )
+    run = [sys.executable, "-c", code]
+    runs = {subprocess.run(run, capture_output=True, text=True, check=True).stdout for _ in "ab"}
+    assert len(runs) == 1 and any(c in runs.pop() for c in "123")
+
+
 # -- the command line ---------------------------------------------------------------------------
 
 

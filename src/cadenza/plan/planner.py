@@ -533,7 +533,7 @@ class PlanModel:
         taken twice); a cadence given for the one phrase a section had stays on its last. A new
         section split here also draws its echo (_draw_echo), from a generator of its own, so that
         the keys and cadences drawn after are those a plan model without echoes would draw."""
-        echoes = random.Random(hash(rng.getstate()) ^ 0xEC40)
+        echoes = random.Random(f"echoes {rng.getstate()}")  # a str seed: the same in every process
         for i, s in enumerate(plan.sections):
             if s.phrases:
                 continue
