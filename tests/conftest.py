@@ -281,3 +281,77 @@ def tiny_harmonizer(tmp_path_factory, satb_file):
         check=True,
     )
     return out
+
+
+# -- piano ------------------------------------------------------------------------------------------
+
+
+def piano_piece(tonic: int = 0, meter: Meter = Meter(0.0, 4, 4), bars: int = 4, figure: int = 0) -> Score:
+    """Two hands in a major key: a right-hand figure (scale, arpeggio or repeated chords, by
+    `figure`) over left-hand bass notes on each downbeat and half bar."""
+    right, left = [], []
+    size = meter.bar_beats
+    scale_steps = [0, 2, 4, 5, 7, 9, 11, 12]
+    for b in range(bars):
+        t = b * size
+        for i in range(int(size * 2)):
+            step = [scale_steps[(i + b) % 8], [0, 4, 7, 12][i % 4], [4, 7][i % 2]][figure % 3]
+            right.append(Note(72 + tonic + step, t + i * 0.5, 0.5))
+        left.append(Note(48 + tonic + (7 if b % 2 else 0), t, size / 2))
+        left.append(Note(55 + tonic, t + size / 2, size / 2))
+    return Score(
+        parts=[Part("Right", notes=right), Part("Left", notes=left)],
+        tempos=[Tempo(0.0, 100.0)],
+        meters=[meter],
+        keys=[Key(0.0, tonic % 12, "major")],
+    )
+
+
+@pytest.fixture(scope="session")
+def piano_folder(tmp_path_factory) -> Path:
+    """Piano pieces by two 'composers' (folders Alpha: 4/4, Beta: 3/4), one piece of no one's at
+    the top, and a broken file."""
+    from cadenza.io.midi import write_midi
+
+    folder = tmp_path_factory.mktemp("piano")
+    for composer, meter in (("Alpha", Meter(0.0, 4, 4)), ("Beta", Meter(0.0, 3, 4))):
+        (folder / composer).mkdir()
+        for i in range(6):
+            write_midi(piano_piece(tonic=[0, 7, 5][i % 3], meter=meter, figure=i), folder / composer / f"{i}.mid")
+    write_midi(piano_piece(tonic=2), folder / "anonymous.mid")
+    (folder / "Alpha" / "broken.mid").write_bytes(b"MThd\x00\x00\x00\x06\x00\x01\x00\x02\x01\xe0MTrk\x00\x00\x01\x00xx")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_piano(tmp_path_factory, piano_folder) -> Path:
+    """A tiny piano model really trained for a few steps by the CLI."""
+    out = tmp_path_factory.mktemp("models") / "tinypiano"
+    run_cli(
+        "train",
+        "--family",
+        "piano",
+        "--data",
+        str(piano_folder),
+        "--out",
+        str(out),
+        "--steps",
+        "6",
+        "--eval-every",
+        "6",
+        "--embd",
+        "32",
+        "--layers",
+        "1",
+        "--heads",
+        "2",
+        "--block-size",
+        "128",
+        "--batch-size",
+        "4",
+        "--valid-percent",
+        "20",
+        "--quiet",
+        check=True,
+    )
+    return out

@@ -216,3 +216,60 @@ def test_a_file_of_several_tunes_says_which_it_continues(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert f"{book}: 2 pieces in this file; using the first (First)" in proc.stderr
+
+
+def test_generate_writes_piano_music_by_a_composer_on_two_braced_staves(tiny_piano, tmp_path):
+    from cadenza.io import read_score
+
+    args = ["generate", "--model", str(tiny_piano), "--composer", "beta", "--bars", "4", "--meter", "3/4"]
+    run_cli(
+        *args, "--seed", "4", "--form", "A2 A2", "--out", str(tmp_path / "p"), "--formats", "mid,musicxml", check=True
+    )
+    record = json.loads((tmp_path / "p.json").read_text())
+    assert record["composer"] == "Beta" and record["plan"]["sections"][0]["label"] == "A"
+    xml = (tmp_path / "p.musicxml").read_text()
+    assert "<group-symbol>brace</group-symbol>" in xml and "<part-name>Right hand</part-name>" in xml
+    back = read_score(tmp_path / "p.mid")
+    assert [p.name for p in back.parts] == ["Right hand", "Left hand"] and str(back.meter) == "3/4"
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--composer", "Mozart"], ["--composer Mozart", "Alpha", "none"]),
+        (["--fix", "S 1 C5"], ["--fix", "piano events"]),
+        (["--chords", "C | G"], ["--chords", "piano events"]),
+    ],
+    ids=["unknown composer", "voices option", "chords"],
+)
+def test_a_piano_model_refuses_what_it_cannot_do_in_one_line(tiny_piano, tmp_path, args, words):
+    proc = run_cli("generate", "--model", str(tiny_piano), "--bars", "2", *args, "--out", str(tmp_path / "x"))
+    one_line_error(proc, *words)
+    assert not list(tmp_path.iterdir())
+
+
+def test_composer_is_refused_for_a_model_without_composers(tiny_model, tmp_path):
+    proc = run_cli("generate", "--model", str(tiny_model), "--composer", "Bach", "--out", str(tmp_path / "x"))
+    one_line_error(proc, "--composer", "no composers")
+
+
+def test_continue_adds_piano_bars_to_a_piano_file(tiny_piano, piano_folder, tmp_path):
+    run_cli(
+        "continue",
+        str(piano_folder / "Alpha" / "0.mid"),
+        "--model",
+        str(tiny_piano),
+        "--bars",
+        "2",
+        "--composer",
+        "Alpha",
+        "--seed",
+        "1",
+        "--formats",
+        "mid",
+        "--out",
+        str(tmp_path / "c"),
+        check=True,
+    )
+    record = json.loads((tmp_path / "c.json").read_text())
+    assert record["composer"] == "Alpha" and record["command"] == "continue"

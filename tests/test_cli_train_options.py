@@ -117,8 +117,8 @@ def test_the_registry_knows_each_kind_once():
         assert of_meta({"tokenizer": {"kind": f.kind}}) is f and of_meta({"kind": f.kind}) is f
     with pytest.raises(OptionError, match="x/model.json: unknown model kind 'midi-like'"):
         of_meta({"tokenizer": {"kind": "midi-like"}}, "x/model.json")
-    with pytest.raises(OptionError, match="unknown family 'piano'"):
-        by_name("piano")
+    with pytest.raises(OptionError, match="unknown family 'pianoroll'"):
+        by_name("pianoroll")  # a kind, not a family's name
 
 
 def test_loading_a_model_of_the_wrong_family_says_what_it_is_for():

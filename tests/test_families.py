@@ -22,6 +22,7 @@ def test_families_are_found_by_name_and_by_kind():
         "performer",
         "chords",
         "accompaniment",
+        "piano",
         "leadsheet",
     ]
     for f in FAMILIES:
@@ -36,7 +37,8 @@ def test_an_unknown_family_name_is_one_line_naming_the_families():
     with pytest.raises(OptionError) as error:
         by_name("Voices")  # names are exact
     assert one_line(error) == (
-        "unknown family 'Voices'; families: voices, orderless, benchmark, performer, chords, accompaniment, leadsheet"
+        "unknown family 'Voices'; families: voices, orderless, benchmark, performer, chords, accompaniment, piano, "
+        "leadsheet"
     )
 
 
@@ -66,7 +68,7 @@ def test_an_unknown_family_name_is_one_line_naming_the_families():
 def test_an_unknown_kind_is_one_line_naming_the_file_and_the_known_kinds(meta, kind):
     with pytest.raises(OptionError) as error:
         of_meta(meta, "somewhere/model.json")
-    known = "voices, cells, pianoroll, performance, chords, accompaniment, leadsheet"
+    known = "voices, cells, pianoroll, performance, chords, accompaniment, piano, leadsheet"
     assert one_line(error) == f"somewhere/model.json: unknown model kind {kind} (known: {known})"
     with pytest.raises(OptionError, match="^model: unknown model kind"):
         build_network(meta)
@@ -88,3 +90,5 @@ def test_each_family_builds_the_network_its_model_json_describes():
         }
     )
     assert type(orderless) is OrderlessModel and orderless.config.n_voices == 2
+    piano = build_network({"tokenizer": {"kind": "piano"}, "model": {**causal, "rope": True}})
+    assert type(piano) is Transformer and piano.config.rope

@@ -686,3 +686,19 @@ def test_a_part_lower_than_a_choir_bass_reads_in_the_bass_clef_an_octave_down(tm
         path = write_score(Score(parts=[part], meters=[Meter(0.0, 3, 4)]), tmp_path / f"{octave_down}.musicxml")
         assert ("<clef-octave-change>-1</clef-octave-change>" in path.read_text()) == octave_down
         assert [n.pitch for n in read_score(path).parts[0].notes] == [n.pitch for n in part.notes]
+
+
+def test_a_pianos_two_hands_are_braced_as_one_grand_staff_and_other_parts_are_not():
+    from cadenza.io.musicxml import musicxml_text
+    from cadenza.score import PIANO_HANDS, Note, Part, Score
+
+    hands = [Part(PIANO_HANDS[0], 0, notes=[Note(72, 0, 4)]), Part(PIANO_HANDS[1], 0, notes=[Note(43, 0, 4)])]
+    xml = musicxml_text(Score(parts=[Part("Flute", 73, notes=[Note(84, 0, 4)]), *hands]))
+    part_list = xml[xml.index("<part-list>") : xml.index("</part-list>")]
+    assert part_list.count("<group-symbol>brace</group-symbol>") == 1
+    assert part_list.index('type="start"') < part_list.index('id="P2"') < part_list.index('id="P3"')
+    assert part_list.index('id="P3"') < part_list.index('type="stop"')
+    assert "<part-abbreviation>R.H.</part-abbreviation>" in part_list
+    assert "<clef><sign>F</sign><line>4</line></clef>" in xml.split('<part id="P3">')[1]
+    plain = musicxml_text(Score(parts=hands[::-1]))  # left above right: not a grand staff
+    assert "part-group" not in plain

@@ -186,3 +186,15 @@ def test_a_melody_cadence_is_heard_as_the_cadence_it_was_written_for():
                 for y in sorted(end):
                     heard = cadence_kind(key, None, {x} if x is not None else set(), None, {y}, y)
                     assert heard == kind, (name, kind, x, y, heard)
+
+
+def test_a_key_signature_means_the_major_key_or_its_relative_minor_as_the_notes_say():
+    from cadenza.score import Key, Note
+    from cadenza.theory import signature_key
+
+    a_minor = [Note(p, i * 0.5, 0.5) for i, p in enumerate([57, 60, 64, 69, 68, 64, 59, 57] * 2)]
+    c_major = [Note(p, i * 0.5, 0.5) for i, p in enumerate([60, 64, 67, 72, 65, 62, 59, 60] * 2)]
+    assert signature_key(Key(0.0, 0, "major"), a_minor) == Key(0.0, 9, "minor")
+    assert signature_key(Key(0.0, 0, "major"), c_major) == Key(0.0, 0, "major")
+    assert signature_key(Key(0.0, 9, "minor"), c_major) == Key(0.0, 0, "major")
+    assert signature_key(Key(0.0, 2, "major"), []) == Key(0.0, 2, "major")

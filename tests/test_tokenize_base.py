@@ -7,6 +7,7 @@ from cadenza.families import FAMILIES
 from cadenza.tokenize.accompaniment import AccompanimentTokenizer
 from cadenza.tokenize.cells import CellsTokenizer
 from cadenza.tokenize.chord_beats import ChordBeatsTokenizer
+from cadenza.tokenize.piano import PianoConfig, PianoTokenizer
 from cadenza.tokenize.pianoroll import PianoRollConfig, PianoRollTokenizer
 from cadenza.tokenize.voices import VoicesConfig, VoicesTokenizer
 from conftest import make_score
@@ -17,6 +18,7 @@ TOKENIZERS = [
     PianoRollTokenizer(PianoRollConfig(30, 90)),
     ChordBeatsTokenizer(("major", "minor", "dominant", "minor-seventh")),
     AccompanimentTokenizer(),
+    PianoTokenizer(PianoConfig(composers=("Bach",))),
 ]
 
 

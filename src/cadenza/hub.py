@@ -86,6 +86,14 @@ def _open(name_or_path: str | Path, expect: str | None, device: str):
     return directory, family, meta, load_into(family.load().build_network(meta), directory, device=device)
 
 
+def family_name(name_or_path: str | Path) -> str:
+    """The family (cadenza.families) of a model found by name or folder, without loading it."""
+    from cadenza.families import of_meta
+
+    directory = find_model(str(name_or_path))
+    return of_meta(read_meta(directory), str(directory / "model.json")).name
+
+
 def load_network(name_or_path: str | Path, expect: str | None = None, device: str = "cpu"):
     """(network in eval mode, model.json) of a model found by name or folder. With `expect` (a
     family name), a model of another family is refused with a line saying what it is for."""

@@ -112,6 +112,9 @@ class Part:
     pedals: list[Pedal] = field(default_factory=list)  # sustain pedal, as a performance plays it
 
 
+PIANO_HANDS = ("Right hand", "Left hand")  # a piano's two staves, as parts: braced together in the notation
+
+
 @dataclass(frozen=True)
 class Tempo:
     start_beats: float

@@ -39,6 +39,18 @@ def estimate_key(notes: list[Note]) -> Key:
     return key_correlations(notes)[0][1]
 
 
+def signature_key(key: Key, notes: list[Note]) -> Key:
+    """The key a key signature means for these notes: the key it names or the other mode's key
+    with the same signature (relative minor or major), whichever profile the notes fit better
+    (key_correlations). A MIDI file's key signature often says major for a minor piece."""
+    other = Key(key.start_beats, (key.tonic + (9 if key.mode == "major" else 3)) % 12, _OTHER[key.mode])
+    fit = {(k.tonic, k.mode): r for r, k in key_correlations(notes)} if notes else {}
+    return other if fit.get((other.tonic, other.mode), -2.0) > fit.get((key.tonic, key.mode), -2.0) else key
+
+
+_OTHER = {"major": "minor", "minor": "major"}
+
+
 def key_correlations(notes: list[Note]) -> list[tuple[float, Key]]:
     """(correlation, key) for each of the 24 major and minor keys, best first (ties: major before
     minor, then by tonic from C): how well the key's Krumhansl-Kessler profile fits the notes'

@@ -1,11 +1,12 @@
-"""`cadenza generate` and `cadenza continue`: new music from a voices model."""
+"""`cadenza generate` and `cadenza continue`: new music from a voices model, a lead sheet model
+or a piano model."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -36,6 +37,12 @@ from cadenza.cli.common import (
     with_config_options,
 )
 from cadenza.compose.settings import SamplingSettings
+
+COMPOSER = typer.Option(
+    None,
+    "--composer",
+    help="a piano model's composer to write like (`cadenza models` lists them; 'none': no one's) [default: none]",
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -83,6 +90,7 @@ def generate(
         help="the chords model of --chords auto (name or folder; a leadsheet model's chords part) [default: the "
         "--model's own chords part when it is a leadsheet model, else leadsheet]",
     ),
+    composer_: Optional[str] = COMPOSER,
     formats: str = typer.Option(
         "mid,musicxml,wav,png",
         help="comma list of mid, musicxml, abc, wav, flac, ogg, png, cover (STEM.cover.png, its picture)",
@@ -135,8 +143,15 @@ def generate(
         key_obj = the_plan.key or key_obj
         meter_obj = parse_meter(the_plan.meter) if the_plan.meter else meter_obj
         bars = the_plan.bars
-    c = composer.load(model)  # a leadsheet model's melody part
-    parts = hub.parts_of(model)
+    piano = hub.family_name(model) == "piano"
+    if piano:
+        _piano_only(model, scale, range_, fix, fixed_cells, allow_parallels, chords, chords_model)
+    elif composer_ is not None:
+        raise OptionError(f"--composer is for a piano model (such as piano): model {model} has no composers")
+    c: Any = hub.load(model) if piano else composer.load(model)  # a leadsheet model's melody part
+    parts = {} if piano else hub.parts_of(model)
+    if piano:
+        composer_ = c.composer_name(composer_)
     name = hub.find_model(model).name  # the model asked for: a leadsheet model's, not its part's
     if parts and chords is None:  # a leadsheet model writes its melody's chord symbols
         chords = "auto"
@@ -153,7 +168,7 @@ def generate(
         progression, bars, key_obj = _progression(chords, meter_obj or c.default_meter(), bars, key_obj, seconds)
     given = {k: settings.get(k) for k in ("temperature", "top_p", "top_k")}  # the rest: the model's defaults
     _, recorded = settings_and_record(SamplingSettings, asdict(c.sampling(**given, seed=0)))
-    rules = rules_from_options(scale, range_, fix, fixed_cells, c.voice_names)
+    rules = None if piano else rules_from_options(scale, range_, fix, fixed_cells, c.voice_names)
     seed = pick_seed(seed)
     stems = output_stems(out, lambda i: f"{name}-seed{seed + i}", n)
     check_outputs(stems, fmts, force, performing(performer, expressiveness, seed))
@@ -165,29 +180,43 @@ def generate(
         raise OptionError(
             f"--seconds {seconds:g} makes {length} bars of {m} at {tempo:g} bpm; at most {composer.MAX_BARS}"
         )
-    bar_steps = c.tokenizer.steps_per_bar(m)
     with progress_bars(quiet or length * n < 100) as progress:  # a long piece shows its bars as they come
         for i, stem in enumerate(stems):
             s = seed + i
-            piece_plan = None if no_plan else c.plan_for(the_plan, length, m, key_obj or c.default_key(s), s)
-            score = c.generate(
-                bars=length,
-                on_cell=lambda step, voice, token, stem=stem: (
-                    progress(f"writing {stem}", step // bar_steps, length)
-                    if voice == 0 and step % bar_steps == 0
-                    else None
-                ),
-                key=key_obj,
-                meter=m,
-                tempo_bpm=tempo,
-                **given,
-                seed=s,
-                allow_parallels=allow_parallels,
-                final_cadence=not free_ending,
-                rules=rules,
-                plan=piece_plan,
-                chords=progression,
-            )
+            home = key_obj or (c.default_key(s, composer_) if piano else c.default_key(s))
+            piece_plan = None if no_plan else c.plan_for(the_plan, length, m, home, s)
+            if piano:
+                score = c.generate(
+                    bars=length,
+                    key=home,
+                    meter=m,
+                    tempo_bpm=tempo,
+                    **given,
+                    seed=s,
+                    composer=composer_,
+                    plan=piece_plan,
+                    final_chord=not free_ending,
+                    on_bar=lambda done, total, stem=stem: progress(f"writing {stem}", done, total),
+                )
+            else:
+                score = c.generate(
+                    bars=length,
+                    on_cell=lambda step, voice, token, stem=stem, bar_steps=c.tokenizer.steps_per_bar(m): (
+                        progress(f"writing {stem}", step // bar_steps, length)
+                        if voice == 0 and step % bar_steps == 0
+                        else None
+                    ),
+                    key=key_obj,
+                    meter=m,
+                    tempo_bpm=tempo,
+                    **given,
+                    seed=s,
+                    allow_parallels=allow_parallels,
+                    final_cadence=not free_ending,
+                    rules=rules,
+                    plan=piece_plan,
+                    chords=progression,
+                )
             if chorder is not None:
                 score = chorder.chords_for(score, seed=s, plan=piece_plan)[0].score
             if i == 0 and not quiet:  # after the first piece: an error in the rules stays the only line
@@ -204,6 +233,7 @@ def generate(
                 **recorded,
                 "allow_parallels": allow_parallels,
                 "free_ending": free_ending,
+                **({"composer": composer_ or "none"} if piano else {}),
                 **record_rules(scale, range_, fix, fixed_cells),
                 **({"chords": chords, "chords_model": chords_model} if chorder is not None else {}),
                 **({"chords": chords} if progression is not None else {}),
@@ -217,6 +247,27 @@ def generate(
             played = performing(performer, expressiveness, s, piece_plan)
             for p in write_outputs(score, stem, fmts, record, force, played):
                 typer.echo(str(p))
+
+
+def _piano_only(model: str, scale, ranges, fixes, fixed_cells, allow_parallels: bool, chords, chords_model) -> None:
+    """Refuse, in one line, the options a piano model does not take (they name voices or chords)."""
+    from cadenza.errors import OptionError
+
+    given = [
+        flag
+        for flag, value in (
+            ("--scale", scale),
+            ("--range", ranges),
+            ("--fix", fixes),
+            ("--fixed-cells", fixed_cells),
+            ("--allow-parallels", allow_parallels),
+            ("--chords", chords),
+            ("--chords-model", chords_model),
+        )
+        if value
+    ]
+    if given:
+        raise OptionError(f"{', '.join(given)}: for voices and lead sheet models; model {model} writes piano events")
 
 
 def _progression(text: str, meter, bars: Optional[int], key, seconds: Optional[float]):
@@ -273,6 +324,7 @@ def continue_(
     range_: list[str] = RANGES,
     fix: list[str] = FIXES,
     fixed_cells: Optional[Path] = FIXED_CELLS,
+    composer_: Optional[str] = COMPOSER,
     formats: str = typer.Option("mid,musicxml,wav,png"),
     performer: str = PERFORMER,
     expressiveness: float = EXPRESSIVENESS,
@@ -297,25 +349,39 @@ def continue_(
     if model is None:
         model, why = composer.model_for_prompt(score)
         choice = f"chosen: {why}"
-    c = composer.load(model)
+    from cadenza import hub
+
+    piano = hub.family_name(model) == "piano"
+    if piano:
+        _piano_only(model, scale, range_, fix, fixed_cells, allow_parallels, None, None)
+    elif composer_ is not None:
+        raise OptionError(f"--composer is for a piano model (such as piano): model {model} has no composers")
+    c: Any = hub.load(model) if piano else composer.load(model)
+    if piano:
+        composer_ = c.composer_name(composer_)
     given = {k: settings.get(k) for k in ("temperature", "top_p", "top_k")}  # the rest: the model's defaults
     _, recorded = settings_and_record(SamplingSettings, asdict(c.sampling(**given, seed=0)))
-    rules = rules_from_options(scale, range_, fix, fixed_cells, c.voice_names)
+    rules = None if piano else rules_from_options(scale, range_, fix, fixed_cells, c.voice_names)
     seed = pick_seed(seed)
     stems = output_stems(out, lambda i: f"{prompt.stem}-continued-seed{seed + i}", n)
     check_outputs(stems, fmts, force, performing(performer, expressiveness, seed))
     for i, stem in enumerate(stems):
         with about_file(prompt):
-            result = c.continue_score(
-                score,
-                bars=bars,
-                **given,
-                seed=seed + i,
-                allow_parallels=allow_parallels,
-                final_cadence=not free_ending,
-                rules=rules,
-                source=str(prompt),
-            )
+            if piano:
+                result = c.continue_score(
+                    score, bars=bars, **given, seed=seed + i, composer=composer_, final_chord=not free_ending
+                )
+            else:
+                result = c.continue_score(
+                    score,
+                    bars=bars,
+                    **given,
+                    seed=seed + i,
+                    allow_parallels=allow_parallels,
+                    final_cadence=not free_ending,
+                    rules=rules,
+                    source=str(prompt),
+                )
         if i == 0 and not quiet:  # after the first piece: an error in the rules stays the only line
             say(f"model {c.name} ({choice}), {seeds_text(seed, n)}")
         record = {
@@ -329,6 +395,7 @@ def continue_(
             **recorded,
             "allow_parallels": allow_parallels,
             "free_ending": free_ending,
+            **({"composer": composer_ or "none"} if piano else {}),
             **record_rules(scale, range_, fix, fixed_cells),
         }
         for p in write_outputs(result, stem, fmts, record, force, performing(performer, expressiveness, seed + i)):

@@ -43,16 +43,11 @@ class Composer:
 
     # -- defaults learned from the training data ------------------------------------------------
     def default_meter(self) -> Meter:
-        seen = self.meta.get("data_stats", {}).get("meters", {})
-        return parse_meter(max(seen, key=seen.get)) if seen else Meter(0.0, 4, 4)
+        return usual_meter(self.meta)
 
     def default_key(self, seed: int) -> Key:
         """A key drawn (by the seed) from how often each key occurs in the training data."""
-        seen = self.meta.get("data_stats", {}).get("keys", {})
-        if not seen:
-            return Key(0.0, 0, "major")
-        names = sorted(seen)
-        return parse_key(random.Random(seed).choices(names, weights=[seen[n] for n in names])[0])
+        return drawn_key(self.meta.get("data_stats", {}).get("keys", {}), seed)
 
     def default_constraints(self, allow_parallels: bool = False, final_cadence: bool = True):
         """Each voice within its usual range in the training data; (unless allowed) no parallel
@@ -74,9 +69,7 @@ class Composer:
     def sampling(self, temperature: float | None, top_p: float | None, top_k: int | None, seed: int):
         """The sampler's settings: those given, else this model's own defaults (model.json's
         "sampling", chosen by measurement and stated in its card), else SamplingSettings'."""
-        own = {k: v for k, v in self.meta.get("sampling", {}).items() if k in ("temperature", "top_p", "top_k")}
-        given = {"temperature": temperature, "top_p": top_p, "top_k": top_k}
-        return SamplingSettings(**{**own, **{k: v for k, v in given.items() if v is not None}, "seed": seed})
+        return sampling_settings(self.meta, temperature, top_p, top_k, seed)
 
     # -- writing music ----------------------------------------------------------------------
     def generate(
@@ -177,13 +170,7 @@ class Composer:
         model, or, with none given, a plan of `bars` bars drawn from it (in `meter` and `key`,
         when the given plan does not name them); None when this model has no plan model and
         none is given."""
-        from cadenza.plan import planner
-
-        pm = self.plan_model
-        if given is not None:
-            given = replace(given, key=given.key or key, meter=given.meter or str(meter))
-            return planner.complete(given, pm, seed) if pm is not None else given
-        return pm.sample(bars, meter=meter, key=key, seed=seed) if pm is not None else None
+        return plan_with(self.plan_model, given, bars, meter, key, seed)
 
     def continue_score(
         self,
@@ -321,6 +308,41 @@ class Composer:
                 f"(supported: {', '.join(self.tokenizer.config.meters)})"
             )
             raise InputError(source, problem) if source else OptionError(problem)
+
+
+def usual_meter(meta: dict) -> Meter:
+    """The meter a model's training data (model.json's "data_stats") has most often; 4/4 when unknown."""
+    seen = meta.get("data_stats", {}).get("meters", {})
+    return parse_meter(max(seen, key=seen.get)) if seen else Meter(0.0, 4, 4)
+
+
+def drawn_key(seen: dict[str, int], seed: int) -> Key:
+    """A key drawn (by the seed) from how often each key was seen (C major when none was)."""
+    if not seen:
+        return Key(0.0, 0, "major")
+    names = sorted(seen)
+    return parse_key(random.Random(seed).choices(names, weights=[seen[n] for n in names])[0])
+
+
+def sampling_settings(
+    meta: dict, temperature: float | None, top_p: float | None, top_k: int | None, seed: int
+) -> SamplingSettings:
+    """The sampler's settings: those given, else the model's own defaults (model.json's
+    "sampling", chosen by measurement and stated in its card), else SamplingSettings'."""
+    own = {k: v for k, v in meta.get("sampling", {}).items() if k in ("temperature", "top_p", "top_k")}
+    given = {"temperature": temperature, "top_p": top_p, "top_k": top_k}
+    return SamplingSettings(**{**own, **{k: v for k, v in given.items() if v is not None}, "seed": seed})
+
+
+def plan_with(pm: PlanModel | None, given: Plan | None, bars: int, meter: Meter, key: Key, seed: int) -> Plan | None:
+    """The plan a piece follows: `given` with what it leaves out planned by the plan model `pm`,
+    or, with none given, a plan of `bars` bars drawn from it; None with neither."""
+    from cadenza.plan import planner
+
+    if given is not None:
+        given = replace(given, key=given.key or key, meter=given.meter or str(meter))
+        return planner.complete(given, pm, seed) if pm is not None else given
+    return pm.sample(bars, meter=meter, key=key, seed=seed) if pm is not None else None
 
 
 def check_tempo(bpm: float) -> None:

@@ -85,6 +85,13 @@ FAMILIES = (
         "`cadenza arrange --style pop`",
     ),
     Family(
+        "piano",
+        "piano",
+        "cadenza.families.piano",
+        "two-staff piano music in a composer's style (or none), written event by event",
+        "`cadenza generate --composer` and `cadenza continue`",
+    ),
+    Family(
         "leadsheet",
         "leadsheet",
         "cadenza.families.leadsheet",

@@ -11,7 +11,8 @@ a note shorter than the grid keeps one step):
 
 - part-list: per Part its name, an abbreviation (S. A. T. B. for the four voices), and its
   instrument: the General MIDI program's name, the program, and the MIDI channel the MIDI
-  writer gives it (10 for drums), so that readers get program and drum flag back.
+  writer gives it (10 for drums), so that readers get program and drum flag back. A piano's
+  two hands (parts named as PIANO_HANDS, one program) are braced as one grand staff.
 - bars from the meter map; a meter change inside a bar ends that bar early. A score that opens
   with a pickup (cadenza.score.pickup_start: the first note inside the first bar, on a 16th)
   has it as an implicit bar 0 holding only what is played, as cadenza's reader expects (and
@@ -82,7 +83,7 @@ from xml.sax.saxutils import escape
 from cadenza.chords import ALTERATIONS, KINDS, ChordSymbol, chord_kind_text
 from cadenza.io.files import atomic_write
 from cadenza.io.midi import part_channels
-from cadenza.score import Key, Note, Part, Repeat, Score, Section, pickup_start
+from cadenza.score import PIANO_HANDS, Key, Note, Part, Repeat, Score, Section, pickup_start
 from cadenza.theory import is_compound, key_signature, key_signature_alterations, spell
 
 DIVISIONS = 12  # per quarter note: 16ths (3), triplet 8ths (4), triplet 16ths (2) and 32nds (1)
@@ -101,7 +102,17 @@ _MEASURE_TYPES = (
 _SINGLE_VALUES = {value for value, _, _ in _MEASURE_TYPES}
 _TUPLET_TYPES = {8: "quarter", 4: "eighth", 2: "16th", 1: "32nd"}  # actual length in a 3:2 group
 _ALTER_NAMES = {-2: "flat-flat", -1: "flat", 0: "natural", 1: "sharp", 2: "double-sharp"}
-_ABBREVIATIONS = {"soprano": "S.", "alto": "A.", "tenor": "T.", "bass": "B."}
+_ABBREVIATIONS = {"soprano": "S.", "alto": "A.", "tenor": "T.", "bass": "B.", "right hand": "R.H.", "left hand": "L.H."}
+
+
+def _piano_staves(parts: list[Part]) -> set[int]:
+    """The index of each right-hand part followed by its left hand (PIANO_HANDS): the two staves
+    of one piano, braced together with bar lines through both."""
+    return {
+        i
+        for i in range(len(parts) - 1)
+        if (parts[i].name, parts[i + 1].name) == PIANO_HANDS and parts[i].program == parts[i + 1].program
+    }
 
 
 def write_musicxml(score: Score, path: str | Path, force: bool = False) -> Path:
@@ -147,8 +158,14 @@ def musicxml_text(score: Score) -> str:
         "  <part-list>",
     ]
     channels = part_channels(Score(parts=parts))
+    braced = _piano_staves(parts)
     for index, (part, channel) in enumerate(zip(parts, channels), start=1):
         name = escape(part.name)
+        if index - 1 in braced:
+            out.append(
+                '    <part-group type="start" number="1"><group-name>Piano</group-name>'
+                "<group-symbol>brace</group-symbol><group-barline>yes</group-barline></part-group>"
+            )
         out += [
             f'    <score-part id="P{index}">',
             f"      <part-name>{name}</part-name>",
@@ -162,6 +179,8 @@ def musicxml_text(score: Score) -> str:
             "      </midi-instrument>",
             "    </score-part>",
         ]
+        if index - 2 in braced:
+            out.append('    <part-group type="stop" number="1"/>')
     out.append("  </part-list>")
     for index, (part, part_voices) in enumerate(zip(parts, voices), start=1):
         out.append(f'  <part id="P{index}">')

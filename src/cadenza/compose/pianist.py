@@ -1,0 +1,412 @@
+"""The pianist: two-staff piano music from a piano model (cadenza.families.piano), written event
+by event through the NumPy decoder, in a composer's style or none.
+
+    from cadenza import hub
+    p = hub.load("piano")
+    score = p.generate(bars=32, key="Db major", composer="Chopin", seed=1)
+
+How a piece is written:
+
+- The model reads `BOS COMPOSER KEY`, then writes REMI's events bar by bar. Each bar opens with
+  `Bar` and the piece's meter (forced); after that the grammar of REMI is kept by masks (a
+  position, then per note hand, pitch and duration; positions move forward inside the bar), so
+  every sample decodes. A bar that runs past MAX_BAR_TOKENS is closed.
+- The context slides: when the window is full the decoder starts again from the prefix and the
+  bars of the last half window.
+- The last bar is the final chord (unless `final_chord` is off): notes on its downbeat only,
+  from the home key's tonic triad.
+- With a plan (cadenza.plan.form), sections follow it. An exact return replays its first
+  section's bars (the model reads them, so what follows knows them); a transposed return
+  replays them moved to its key; a varied return (A') replays the first half and writes the
+  rest afresh; a return in the other mode moves every note onto the new key's scale. A new
+  section in another key than the home key is written after a key token of its key (the
+  decoder starts again from the prefix with that key and the last bars), and pitches outside
+  its scale cost OFF_KEY nats, so the key is heard without forbidding chromatic notes. The
+  plan's cadences are not realized: only the close is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from cadenza.compose.composer import (
+    bar_line_after,
+    check_bars,
+    check_tempo,
+    drawn_key,
+    plan_with,
+    sampling_settings,
+    usual_meter,
+)
+from cadenza.errors import OptionError
+from cadenza.score import Key, Meter, Score, Section, parse_key, parse_meter
+from cadenza.theory import estimate_key, scale, tonic_triad
+from cadenza.tokenize.piano import PianoTokenizer
+
+if TYPE_CHECKING:
+    from cadenza.nn.transformer import Transformer
+    from cadenza.plan.form import Plan
+    from cadenza.plan.planner import PlanModel
+
+MAX_BAR_TOKENS = 400  # a bar's events beyond this are cut off: the model lost its way
+OFF_KEY = 1.0  # nats taken from a pitch outside the scale of a section in another key than home
+
+
+@dataclass
+class Pianist:
+    directory: Path
+    meta: dict
+    model: Transformer
+    tokenizer: PianoTokenizer
+    name: str = ""
+
+    def __post_init__(self):
+        self.name = self.name or self.directory.name
+
+    # -- what the model knows ---------------------------------------------------------------------
+    @property
+    def composers(self) -> tuple[str, ...]:
+        return self.tokenizer.config.composers
+
+    def composer_name(self, composer: str | None) -> str | None:
+        """The composer as the model spells it; None for none; one line naming those it knows."""
+        if composer is None or composer.strip().lower() in ("", "none"):
+            return None
+        for c in self.composers:
+            if c.lower() == composer.strip().lower():
+                return c
+        known = ", ".join(self.composers) or "none named"
+        raise OptionError(f"--composer {composer}: model {self.name} does not know it (it knows: {known}, or none)")
+
+    def default_meter(self) -> Meter:
+        return usual_meter(self.meta)
+
+    def default_key(self, seed: int, composer: str | None = None) -> Key:
+        """A key drawn (by the seed) from the keys of the composer's training pieces (of all
+        pieces without one)."""
+        stats = self.meta.get("data_stats", {})
+        seen = stats.get("composer_keys", {}).get(composer or "", {}) or stats.get("keys", {})
+        return drawn_key(seen, seed)
+
+    def sampling(self, temperature: float | None, top_p: float | None, top_k: int | None, seed: int):
+        return sampling_settings(self.meta, temperature, top_p, top_k, seed)
+
+    @cached_property
+    def plan_model(self) -> PlanModel | None:
+        from cadenza.plan import planner
+
+        return planner.of_model(self.directory)
+
+    def plan_fermatas(self) -> bool:
+        return False
+
+    def plan_for(self, given: Plan | None, bars: int, meter: Meter, key: Key, seed: int) -> Plan | None:
+        return plan_with(self.plan_model, given, bars, meter, key, seed)
+
+    # -- writing ----------------------------------------------------------------------------------
+    def generate(
+        self,
+        bars: int = 16,
+        key: str | Key | None = None,
+        meter: str | Meter | None = None,
+        tempo_bpm: float = 120.0,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        top_k: int | None = None,
+        seed: int = 0,
+        composer: str | None = None,
+        plan: Plan | None = None,
+        final_chord: bool = True,
+        on_bar: Callable[[int, int], None] | None = None,
+    ) -> Score:
+        """A new piece of `bars` bars (a plan's, when given) by `composer` (or none)."""
+        check_tempo(tempo_bpm)
+        composer = self.composer_name(composer)
+        if plan is not None:
+            bars = plan.bars
+            key = plan.key or key
+            meter = plan.meter or meter
+        check_bars(bars)
+        key = parse_key(key) if isinstance(key, str) else key or self.default_key(seed, composer)
+        meter = parse_meter(meter) if isinstance(meter, str) else meter or self.default_meter()
+        w = _Writer(self, composer, key, meter, self.sampling(temperature, top_p, top_k, seed))
+        w.start()
+        sections = _sections(plan, bars, key)
+        for s in sections:
+            w.section(s, final_chord and s is sections[-1], on_bar, bars)
+        score = self.tokenizer.decode(w.tokens, tempo_bpm)
+        score.keys = [key]
+        if plan is not None:
+            score.keys = replace(plan, key=plan.key or key).keys_in_beats(meter.bar_beats)
+            score.sections = [
+                Section(a * meter.bar_beats, plan.heard_name(i, key)) for i, a in enumerate(plan.starts())
+            ]
+        who = f"{composer} · " if composer else ""
+        score.title = f"{self.name} · {who}{key} · seed {seed}"
+        score.composer = f"Cadenza ({self.name} model{', after ' + composer if composer else ''})"
+        return score
+
+    def continue_score(
+        self,
+        prompt: Score,
+        bars: int = 8,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        top_k: int | None = None,
+        seed: int = 0,
+        composer: str | None = None,
+        final_chord: bool = True,
+    ) -> Score:
+        """The prompt unchanged, then `bars` new bars from the first bar line after it: the right
+        hand's new notes in the prompt's highest part, the left hand's in its lowest."""
+        check_bars(bars)
+        composer = self.composer_name(composer)
+        tok = self.tokenizer
+        key = prompt.keys[-1] if prompt.keys else estimate_key(prompt.notes())
+        meter = prompt.meters[-1]
+        ids = tok.encode(prompt, composer)
+        body = ids[3:]
+        w = _Writer(self, composer, key, meter, self.sampling(temperature, top_p, top_k, seed))
+        w.start(body)
+        prompt_bars = len(w.bars)
+        new = _Section(bars, None, key, 0)
+        w.section(new, final_chord, None, bars)
+        written = tok.decode(w.tokens, prompt.tempo_bpm)
+        cut = _bar_start(prompt, prompt_bars)
+        join = max(cut, bar_line_after(prompt))
+        parts = [replace(p, notes=list(p.notes)) for p in prompt.parts]
+        pitched = sorted(
+            (p for p in parts if not p.is_drum and p.notes), key=lambda p: -sum(n.pitch for n in p.notes) / len(p.notes)
+        )
+        for hand, gpart in enumerate(written.parts):
+            notes = [replace(n, start_beats=n.start_beats - cut + join) for n in gpart.notes if n.start_beats >= cut]
+            if pitched:
+                pitched[0 if hand == 0 else -1].notes.extend(notes)
+            else:
+                parts.append(replace(gpart, notes=notes))
+        return replace(
+            prompt,
+            parts=parts,
+            composer=f"{prompt.composer} / continued by Cadenza ({self.name} model)"
+            if prompt.composer
+            else f"Cadenza ({self.name} model)",
+        )
+
+
+def _bar_start(score: Score, bar: int) -> float:
+    """Where bar `bar` (from 0, as REMI counts them from the score's start) begins, in beats."""
+    from cadenza.score import bar_starts
+
+    starts = bar_starts(score)
+    if bar < len(starts):
+        return starts[bar]
+    last = starts[-1] if starts else 0.0
+    return last + (bar - len(starts) + 1) * score.meters[-1].bar_beats
+
+
+@dataclass
+class _Section:
+    bars: int
+    source: int | None  # the section it returns, by index
+    key: Key
+    replay: int  # bars replayed from its source (all for an exact or transposed return)
+    other_mode: bool = False
+
+
+def _sections(plan: Plan | None, bars: int, home: Key) -> list[_Section]:
+    if plan is None:
+        return [_Section(bars, None, home, 0)]
+    out = []
+    for i, s in enumerate(plan.sections):
+        j = plan.source(i)
+        key = plan.key_of(i) or home
+        relation = plan.relation(i)
+        other = plan.returns_in_other_mode(i, home)
+        replay = 0 if j is None else s.bars if relation in ("exact", "transposed") and not other else s.bars // 2
+        out.append(_Section(s.bars, j, key, min(replay, plan.sections[j].bars) if j is not None else 0, other))
+    return out
+
+
+class _Writer:
+    """One piece's tokens as they are written, the decoder that reads them, and the masks that
+    keep REMI's grammar."""
+
+    def __init__(self, pianist: Pianist, composer: str | None, key: Key, meter: Meter, settings):
+        from cadenza.nn.numpy_decoder import Decoder
+
+        self.tok = tok = pianist.tokenizer
+        self.composer, self.home, self.meter, self.settings = composer, key, meter, settings
+        self.rng = np.random.default_rng(settings.seed)
+        self.decoder = Decoder(pianist.model)
+        self.block = pianist.model.config.block_size
+        self.key_now = key
+        self.prefix = tok.prefix(composer, key)
+        self.meter_token = tok.meter_token(meter)
+        self.positions = meter.numerator * tok.config.steps_per_beat  # REMI counts the meter's own beats
+        names = tok.names + [""] * (tok.vocab_size - tok.n_remi)
+        kind = np.array([n.split("_", 1)[0] for n in names])
+        self.is_pos, self.is_prog = kind == "Position", kind == "Program"
+        self.is_pitch, self.is_dur = kind == "Pitch", kind == "Duration"
+        self.pos_of = np.array([int(n.split("_")[1]) if n.startswith("Position_") else -1 for n in names])
+        self.tokens: list[int] = []  # REMI's tokens of the piece, after the prefix
+        self.bars: list[list[int]] = []  # each bar's tokens after Bar and TimeSig
+        self.section_starts: list[int] = []  # the bar each section begins on
+        self.section_keys: list[Key] = []  # and its key
+        self.logits: np.ndarray | None = None
+        self.off_key = np.zeros(tok.vocab_size)
+
+    # -- the decoder ------------------------------------------------------------------------------
+    def feed(self, ids: list[int]) -> None:
+        if self.decoder.length + len(ids) > self.block:
+            self.restart()
+        self.logits = self.decoder.feed(ids)
+
+    def restart(self) -> None:
+        """Read again from the prefix (with the key now in force) and the bars of the last half window."""
+        keep: list[int] = []
+        for bar in reversed(self.bars):
+            chunk = [self.tok.bar, self.meter_token, *bar]
+            if len(keep) + len(chunk) > self.block // 2:
+                break
+            keep = chunk + keep
+        self.decoder.reset()
+        self.prefix = self.tok.prefix(self.composer, self.key_now)
+        self.logits = self.decoder.feed(self.prefix + keep)
+
+    def start(self, body: list[int] | None = None) -> None:
+        """Read the prefix, and a prompt's tokens (whole bars) if given."""
+        with _one_thread():
+            self.feed(self.prefix)
+            if body:
+                bars: list[list[int]] = []
+                current: list[int] | None = None
+                for t in body:
+                    if t == self.tok.bar:
+                        current = []
+                        bars.append(current)
+                    elif current is not None and not self.tok.is_meter[t]:
+                        current.append(t)
+                for b in bars:
+                    self.replay(b)
+
+    # -- writing ----------------------------------------------------------------------------------
+    def replay(self, bar: list[int]) -> None:
+        ids = [self.tok.bar, self.meter_token, *bar]
+        self.tokens.extend(ids)
+        self.bars.append(list(bar))
+        self.feed(ids)
+
+    def section(self, s: _Section, final: bool, on_bar, total: int) -> None:
+        with _one_thread():
+            first = len(self.bars)
+            source_start = self.section_starts[s.source] if s.source is not None else 0
+            self.section_starts.append(first)
+            self.section_keys.append(s.key)
+            if (s.key.tonic, s.key.mode) != (self.key_now.tonic, self.key_now.mode):
+                self.key_now = s.key
+                self.restart()
+            outside = np.ones(12, dtype=bool)
+            if (s.key.tonic, s.key.mode) != (self.home.tonic, self.home.mode):
+                outside[list(scale(s.key))] = False
+                self.off_key = np.where(self.tok.pitch_of >= 0, outside[self.tok.pitch_of % 12] * -OFF_KEY, 0.0)
+            else:
+                self.off_key = np.zeros(self.tok.vocab_size)
+            shift = 0
+            if s.source is not None:
+                from cadenza.plan.realize import transposition
+
+                shift = transposition(self.section_keys[s.source], s.key)
+            for b in range(s.bars):
+                last = final and b == s.bars - 1
+                if b < s.replay and not last:
+                    self.replay(self.moved(self.bars[source_start + b], shift, s.key if s.other_mode else None))
+                else:
+                    self.write_bar(last)
+                if on_bar is not None:
+                    on_bar(len(self.bars), total)
+
+    def moved(self, bar: list[int], shift: int, onto: Key | None) -> list[int]:
+        """A bar's tokens transposed by `shift` (by octaves back into the piano's range), and
+        with `onto`, every pitch moved to the nearest note of that key's scale (down first)."""
+        tok = self.tok
+        out = []
+        notes = set(scale(onto)) if onto is not None else None
+        for t in bar:
+            p = int(tok.pitch_of[t])
+            if p < 0:
+                out.append(t)
+                continue
+            p += shift
+            if notes is not None and p % 12 not in notes:
+                p = p - 1 if (p - 1) % 12 in notes else p + 1
+            while p > tok.config.pitch_high:
+                p -= 12
+            while p < tok.config.pitch_low:
+                p += 12
+            out.append(t + p - int(tok.pitch_of[t]))
+        return out
+
+    def write_bar(self, final: bool) -> None:
+        tok = self.tok
+        ids = [tok.bar, self.meter_token]
+        self.tokens.extend(ids)
+        self.feed(ids)
+        bar: list[int] = []
+        self.bars.append(bar)
+        chord = tonic_triad(self.home)
+        last, position, notes = "meter", -1, 0
+        while len(bar) < MAX_BAR_TOKENS:
+            allowed = np.zeros(tok.vocab_size, dtype=bool)
+            if last in ("meter", "duration"):
+                allowed |= self.is_pos & (self.pos_of > position) & (self.pos_of < self.positions)
+                if final:
+                    allowed &= self.pos_of == 0
+                if last == "duration":
+                    allowed[self.is_prog] = True
+                    allowed[tok.bar] = not final or notes >= 3
+            elif last == "position":
+                allowed[self.is_prog] = True
+            elif last == "program":
+                allowed[self.is_pitch] = True
+                if final:
+                    allowed &= np.isin(tok.pitch_of % 12, list(chord)) & (tok.pitch_of >= 0)
+            elif last == "pitch":
+                allowed[self.is_dur] = True
+            if final and last == "duration" and notes >= 6:
+                allowed[:] = False
+                allowed[tok.bar] = True
+            if not allowed.any():
+                break
+            assert self.logits is not None
+            t = _sample(self.logits + self.off_key, allowed, self.settings, self.rng)
+            if t == tok.bar:
+                break
+            if self.is_pos[t]:
+                last, position = "position", int(self.pos_of[t])
+            elif self.is_prog[t]:
+                last = "program"
+            elif self.is_pitch[t]:
+                last = "pitch"
+            else:
+                last, notes = "duration", notes + 1
+            bar.append(t)
+            self.tokens.append(t)
+            self.feed([t])
+
+
+def _sample(logits, allowed, settings, rng) -> int:
+    from cadenza.compose.sampler import sample_token
+
+    return sample_token(logits, allowed, settings, rng)
+
+
+def _one_thread():
+    from cadenza.nn.numpy_decoder import one_blas_thread
+
+    return one_blas_thread()

@@ -1,0 +1,320 @@
+"""The piano family: a causal transformer over the piano tokenizer's events (MidiTok's REMI, the
+hands as programs, composer and key as condition tokens), written from the start by the
+pianist (cadenza.compose.pianist): two-staff piano music in a composer's style.
+
+Training data: pieces tokenized once (cadenza.data.piano: ASAP's scores, or a folder of one's
+own files with composers from a CSV or from folder names); a batch draws a piece (by length),
+a bar to start at, a transposition (pitch and key tokens move together), and, one time in ten
+(`no_composer`), the composer token `none` in place of the piece's, so the same model also
+writes without a composer. Loss is taken on every event token: the condition prefix is given.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from cadenza.data.piano import PianoPiece
+from cadenza.errors import OptionError, TokenizeError
+from cadenza.settings import setting
+from cadenza.tokenize.piano import PianoConfig, PianoTokenizer, Window
+from cadenza.train.config import RunConfig, check_data_options, check_network_shape
+from cadenza.train.run import CardFacts, Prepared, check_enough
+
+if TYPE_CHECKING:  # torch is imported where it is used
+    import torch
+
+    from cadenza.nn.transformer import Transformer
+
+PREFIX_LEN = 3  # BOS COMPOSER KEY
+
+
+@dataclass
+class Config(RunConfig):
+    """A piano model's run: the shared settings plus the window, the labels and the data selection."""
+
+    block_size: int = setting(1024, "context length in tokens (about 4 tokens a note)")
+    n_embd: int = setting(256, "channels", flag="embd")
+    labels: str = setting("", "a CSV of file,composer for a folder of your files [default: the folder names]")
+    no_composer: float = setting(0.1, "share of training windows shown without their composer (so none works)")
+    min_pieces: int = setting(2, "a composer is a condition token only with at least this many training pieces")
+    valid_percent: int = setting(10, "a folder's share of pieces held out for validation (ASAP has its own split)")
+    max_pieces: int = setting(0, "use at most this many pieces (0 = all)")
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_network_shape(self.block_size, self.n_embd, self.n_head, True)
+        check_data_options(self.valid_percent, self.max_pieces)
+        if not 0 <= self.no_composer <= 1:
+            raise OptionError(f"--no-composer must be between 0 and 1, not {self.no_composer}")
+        if self.min_pieces < 1:
+            raise OptionError(f"--min-pieces must be at least 1, not {self.min_pieces}")
+
+
+@dataclass
+class Tokenized:
+    id: str
+    composer: str  # as the tokenizer knows it ("none" when unknown or too rare)
+    window: Window
+
+
+def tokenize_pieces(pieces: list[PianoPiece], tok: PianoTokenizer) -> tuple[list[Tokenized], list[str]]:
+    known = {c.lower(): c for c in tok.config.composers}
+    out, skipped = [], []
+    for p in pieces:
+        composer = known.get(p.composer.lower(), "none")
+        try:
+            ids = tok.encode(p.piece.score, composer)
+        except TokenizeError as e:
+            skipped.append(f"{p.id}: {e}")
+            continue
+        out.append(Tokenized(p.id, composer, tok.windowed(ids)))
+    return out, skipped
+
+
+class Batches:
+    """Random training windows: a piece (by length), a transposition, a start bar, and now and
+    then no composer."""
+
+    def __init__(self, pieces: list[Tokenized], tok: PianoTokenizer, cfg: Config):
+        if not pieces:
+            raise ValueError("no training pieces")
+        self.pieces, self.tok, self.block = pieces, tok, cfg.block_size
+        self.transpose, self.no_composer = cfg.transpose, cfg.no_composer
+        lengths = np.array([len(p.window.tokens) for p in pieces], dtype=np.float64)
+        self.weights = lengths / lengths.sum()
+        self.rng = np.random.default_rng(cfg.seed)
+
+    def window(self, p: Tokenized, bar: int, shift: int, composer: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        return window(p, bar, shift, composer, self.tok, self.block)
+
+    def next(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        import torch
+
+        xs, ys = [], []
+        for _ in range(batch_size):
+            p = self.pieces[self.rng.choice(len(self.pieces), p=self.weights)]
+            w = p.window
+            lo = max(-self.transpose, self.tok.config.pitch_low - w.low)
+            hi = min(self.transpose, self.tok.config.pitch_high - w.high)
+            shift = int(self.rng.integers(lo, hi + 1)) if lo <= hi else 0
+            bar = int(self.rng.integers(0, len(w.bar_starts)))
+            x, y = self.window(p, bar, shift, bool(self.rng.random() >= self.no_composer))
+            xs.append(x)
+            ys.append(y)
+        return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys))
+
+    def state(self) -> dict:
+        return dict(self.rng.bit_generator.state)
+
+    def set_state(self, state: dict) -> None:
+        self.rng.bit_generator.state = state
+
+
+def window(
+    p: Tokenized, bar: int, shift: int, composer: bool, tok: PianoTokenizer, block: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(inputs, targets) of the window of `p` that starts at its bar `bar` after the prefix."""
+    ids = tok.transpose(p.window.tokens, shift)
+    start = int(p.window.bar_starts[bar]) if len(p.window.bar_starts) else PREFIX_LEN
+    prefix = ids[:PREFIX_LEN].copy()
+    if not composer:
+        prefix[1] = tok.composer_token(None)
+    seq = np.concatenate([prefix, ids[start : start + block + 1 - PREFIX_LEN]])
+    x = np.full(block, tok.pad, dtype=np.int64)
+    y = np.full(block, tok.pad, dtype=np.int64)
+    x[: len(seq) - 1] = seq[:-1]
+    y[: len(seq) - 1] = seq[1:]
+    y[: PREFIX_LEN - 1] = tok.pad  # the prefix is given, not predicted
+    return x, y
+
+
+def eval_windows(pieces: list[Tokenized], tok: PianoTokenizer, block: int, composer: bool = True):
+    """Windows that score every event token of each piece once, each window starting at a bar
+    (the last bar line before the first token not yet scored, for the most context)."""
+    for p in pieces:
+        bars = p.window.bar_starts
+        n = len(p.window.tokens)
+        if not len(bars):
+            continue
+        bar, scored_until = 0, int(bars[0])
+        while scored_until < n:
+            start = int(bars[bar])
+            x, y = window(p, bar, 0, composer, tok, block)
+            # y[i] predicts piece token start + i - (PREFIX_LEN - 1), for i >= PREFIX_LEN - 1
+            y[: PREFIX_LEN - 1 + max(0, scored_until - start)] = tok.pad
+            yield x, y
+            scored_until = start + min(block + 1 - PREFIX_LEN, n - start)
+            nxt = int(np.searchsorted(bars, scored_until, side="right")) - 1
+            bar = nxt if nxt > bar else bar + 1
+            if bar >= len(bars):
+                break
+
+
+def nll(
+    model: Transformer, pieces: list[Tokenized], tok: PianoTokenizer, composer: bool = True, batch_size: int = 8
+) -> tuple[float, int]:
+    """(total NLL in nats, tokens scored) over every event token of `pieces`."""
+    import torch
+
+    with torch.no_grad():
+        model.eval()
+        device = next(model.parameters()).device
+        total, count = 0.0, 0
+        windows = list(eval_windows(pieces, tok, model.config.block_size, composer))
+        for i in range(0, len(windows), batch_size):
+            x = torch.from_numpy(np.stack([w[0] for w in windows[i : i + batch_size]])).to(device)
+            y = torch.from_numpy(np.stack([w[1] for w in windows[i : i + batch_size]])).to(device)
+            logits = model(x)
+            total += float(
+                torch.nn.functional.cross_entropy(
+                    logits.view(-1, logits.size(-1)), y.view(-1), ignore_index=tok.pad, reduction="sum"
+                )
+            )
+            count += int((y != tok.pad).sum())
+        return total, count
+
+
+def loss(model: Transformer, batch) -> torch.Tensor:
+    return model.loss(*batch)
+
+
+def loss_weight(batch) -> int:
+    return int((batch[1] != 0).sum())
+
+
+# ---------------------------------------------------------------------------------------------
+# the family's interface (cadenza.families)
+
+
+def build_network(meta: dict) -> Transformer:
+    from cadenza.nn.transformer import ModelConfig, Transformer
+
+    return Transformer(ModelConfig(**meta["model"]))
+
+
+def data_stats(tokenized: list[Tokenized], tok: PianoTokenizer) -> dict:
+    """What the pianist uses as defaults: meters and keys seen (keys per composer too)."""
+    meters: Counter = Counter()
+    keys: Counter = Counter()
+    by_composer: dict[str, Counter] = {}
+    for t in tokenized:
+        ids = t.window.tokens
+        first_meter = next((tok.names[int(i)] for i in ids[PREFIX_LEN:] if tok.is_meter[int(i)]), "")
+        if first_meter:
+            meters[first_meter.split("_", 1)[1]] += 1
+        key = str(tok.token_key(int(ids[2])))
+        keys[key] += 1
+        by_composer.setdefault(t.composer, Counter())[key] += 1
+    return {
+        "meters": dict(meters.most_common()),
+        "keys": dict(keys.most_common()),
+        "composer_keys": {c: dict(k.most_common()) for c, k in sorted(by_composer.items())},
+        "composer_pieces": dict(Counter(t.composer for t in tokenized).most_common()),
+    }
+
+
+def prepare(cfg: Config, record: dict | None, echo: Callable[[str], None]) -> Prepared:
+    """Read the pieces, keep the composers with enough of them as condition tokens, tokenize;
+    the network and batches to train on."""
+    import torch
+
+    from cadenza.data import piano
+    from cadenza.nn.transformer import ModelConfig, Transformer
+    from cadenza.train.loop import pick_device
+
+    data = piano.load(cfg.data, cfg.labels, cfg.valid_percent, cfg.max_pieces)
+    counts = Counter(p.composer for p in data.splits["train"] if p.composer)
+    composers = tuple(c for c in data.composers() if counts[c] >= cfg.min_pieces)
+    if record is not None:  # a resumed run keeps the vocabulary it started with
+        composers = tuple(record["tokenizer"]["composers"])
+    try:
+        tok = PianoTokenizer(PianoConfig(composers=composers))
+    except ValueError as e:
+        raise OptionError(f"{cfg.data}: {e}") from None
+    train_t, skipped_t = tokenize_pieces(data.splits["train"], tok)
+    valid_t, skipped_v = tokenize_pieces(data.splits["valid"], tok)
+    skipped = data.skipped + skipped_t + skipped_v
+    check_enough(cfg.data, len(train_t), len(valid_t))
+    echo(f"composers: {', '.join(f'{c} ({counts[c]})' for c in composers) or 'none named'}")
+    n_tokens = sum(len(t.window.tokens) for t in train_t)
+    torch.manual_seed(cfg.seed)
+    model = Transformer(
+        ModelConfig(
+            vocab_size=tok.vocab_size,
+            block_size=cfg.block_size,
+            n_layer=cfg.n_layer,
+            n_head=cfg.n_head,
+            n_embd=cfg.n_embd,
+            dropout=cfg.dropout,
+            attn_dropout=0.0,
+            rope=True,
+        )
+    )
+    meta = {
+        "tokenizer": tok.to_dict(),
+        "train": asdict(cfg),
+        "data_stats": data_stats(train_t, tok),
+        "data_summary": {
+            "train_pieces": len(train_t),
+            "valid_pieces": len(valid_t),
+            "test_pieces": len(data.splits["test"]),
+            "train_tokens": n_tokens,
+            "train_notes": sum(len(t.window.tokens[tok.pitch_of[t.window.tokens] >= 0]) for t in train_t),
+            "skipped": len(skipped),
+        },
+    }
+
+    def validate(m) -> float:
+        total, count = nll(m, valid_t, tok)
+        return total / max(count, 1)
+
+    return Prepared(
+        model.to(pick_device()),
+        Batches(train_t, tok, cfg),
+        loss,
+        validate,
+        meta,
+        skipped,
+        f"{len(train_t)} training and {len(valid_t)} validation pieces, {n_tokens:,} training tokens",
+        loss_weight=loss_weight,
+    )
+
+
+def card(out, meta: dict) -> CardFacts:
+    t, tok, s = meta["train"], meta["tokenizer"], meta.get("data_summary", {})
+    pieces = meta.get("data_stats", {}).get("composer_pieces", {})
+    return CardFacts(
+        summary=f"A causal transformer ({meta['params'] / 1e6:.2f}M parameters, {t['block_size']}-token context, "
+        "rotary positions) over piano events: MidiTok's REMI (bar, position, hand, pitch, duration on a grid of "
+        f"{tok['steps_per_beat']} steps per beat), after a composer token and a key token. Trained by Cadenza's own "
+        "`cadenza train --family piano`. It writes two-staff piano music, with a composer's style or none.",
+        data=f"`{t['data']}` — {s.get('train_pieces')} training pieces ({s.get('train_notes', 0):,} notes, "
+        f"{s.get('train_tokens', 0):,} tokens), {s.get('valid_pieces')} validation pieces, "
+        f"{s.get('test_pieces', 0)} test pieces kept out (split by piece), {s.get('skipped')} skipped; "
+        f"transposition augmentation ±{t['transpose']} semitones. Composers (training pieces): "
+        + (", ".join(f"{c} {n}" for c, n in pieces.items()) or "none named"),
+        settings=[f"composer left out of {t['no_composer']:.0%} of training windows (so `none` works)"],
+        valid_unit="nats per event token",
+        how_to_measure="(not yet measured: run benchmarks/piano_quality.py)",
+    )
+
+
+def use(directory, meta: dict, model):
+    from cadenza.compose.pianist import Pianist
+
+    return Pianist(directory, meta, model, PianoTokenizer.from_dict(meta["tokenizer"]))
+
+
+def describe(meta: dict) -> tuple[str, str, str]:
+    tok = meta["tokenizer"]
+    composers = ", ".join(tok["composers"]) or "none named"
+    return (
+        f"piano, two staves (composers: {composers})",
+        f"1/{4 * tok['steps_per_beat']} notes",
+        f"{meta.get('valid_loss', float('nan')):.3f} per event",
+    )

@@ -1,0 +1,69 @@
+"""cadenza.compose.pianist: piano pieces written event by event, following a plan, continuing
+a prompt; reproducible by seed."""
+
+from __future__ import annotations
+
+import pytest
+
+from cadenza import hub
+from cadenza.errors import OptionError
+from cadenza.plan.form import parse_form
+from cadenza.score import Key, excerpt
+from cadenza.theory import tonic_triad
+from conftest import piano_piece
+
+pytestmark = pytest.mark.slow  # the tiny model is trained by the CLI
+
+
+@pytest.fixture(scope="module")
+def pianist(tiny_piano):
+    return hub.load(tiny_piano)
+
+
+def notes_of(score):
+    return [[(n.pitch, round(n.start_beats, 4), round(n.duration_beats, 4)) for n in p.notes] for p in score.parts]
+
+
+def test_a_piece_has_its_bars_two_hands_and_closes_on_the_tonic_chord(pianist):
+    score = pianist.generate(bars=6, key="G major", meter="3/4", seed=3, composer="alpha")
+    assert [p.name for p in score.parts] == ["Right hand", "Left hand"]
+    assert str(score.meter) == "3/4" and str(score.key) == "G major"
+    starts = [n.start_beats for n in score.notes()]
+    assert starts and max(starts) < 6 * 3
+    last = [n for n in score.notes() if n.start_beats >= 5 * 3]
+    assert last and {n.start_beats for n in last} == {15.0}
+    assert {n.pitch % 12 for n in last} <= tonic_triad(Key(0.0, 7, "major"))
+    assert "Alpha" in score.composer and "seed 3" in score.title
+
+
+def test_the_same_seed_writes_the_same_piece_and_another_seed_another(pianist):
+    a = pianist.generate(bars=4, key="C major", seed=11)
+    assert notes_of(a) == notes_of(pianist.generate(bars=4, key="C major", seed=11))
+    assert notes_of(a) != notes_of(pianist.generate(bars=4, key="C major", seed=12))
+
+
+def test_an_unknown_composer_is_one_line_naming_those_it_knows(pianist):
+    with pytest.raises(OptionError, match=r"--composer Mozart: .* knows: .*Alpha.*or none"):
+        pianist.generate(bars=2, composer="Mozart")
+
+
+def test_a_plan_returns_its_sections_exactly_and_transposed(pianist):
+    score = pianist.generate(plan=parse_form("A2 B2 A2 A2@F"), key="C major", meter="4/4", seed=5, final_chord=False)
+    bars = [
+        [(n.pitch, round(n.start_beats - 4 * b, 4)) for n in score.notes() if 4 * b <= n.start_beats < 4 * b + 4]
+        for b in range(8)
+    ]
+    assert sorted(bars[0]) == sorted(bars[4]) and sorted(bars[1]) == sorted(bars[5])
+    assert sorted((p + 5, t) for p, t in bars[0]) == sorted(bars[6])  # C to F: up a fourth
+    assert [s.label for s in score.sections] == ["A", "B", "A", "A"]
+    assert [str(k) for k in score.keys] == ["C major", "F major"]
+
+
+def test_a_continuation_keeps_the_prompt_and_adds_bars_after_it(pianist):
+    prompt = excerpt(piano_piece(tonic=0, bars=4), 1, 2)  # two bars of 4/4
+    out = pianist.continue_score(prompt, bars=3, seed=2)
+    old = {(n.pitch, n.start_beats) for p in prompt.parts for n in p.notes}
+    assert old <= {(n.pitch, n.start_beats) for p in out.parts for n in p.notes}
+    new = [n for p in out.parts for n in p.notes if (n.pitch, n.start_beats) not in old]
+    assert new and min(n.start_beats for n in new) >= 8.0 and max(n.start_beats for n in new) < 20.0
+    assert len(out.parts) == 2
