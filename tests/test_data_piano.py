@@ -64,3 +64,8 @@ def test_asap_gives_one_score_per_piece_its_composer_and_the_performers_split(tm
 def test_a_missing_folder_is_one_line():
     with pytest.raises(OptionError, match="no such folder"):
         piano.load("/nonexistent/piano")
+
+
+def test_asap_data_carries_its_license_and_a_folder_its_owners(piano_folder):
+    assert piano.load(str(piano_folder)).license == "that of your own files"
+    assert "CC BY-NC-SA" in piano.ASAP_LICENSE

@@ -70,3 +70,4 @@ def test_a_trained_model_records_its_composers_and_its_card_states_them(tiny_pia
     assert meta["data_summary"]["skipped"] == 1 and np.isfinite(meta["valid_loss"])
     card = (tiny_piano / "card.md").read_text()
     assert "Composers (training pieces)" in card and "nats per event token" in card
+    assert "License of the data: that of your own files" in card

@@ -345,6 +345,13 @@ def continue_(
         raise OptionError(f"--bars and --n must be at least 1 (got bars {bars}, n {n})")
     settings_and_record(SamplingSettings, settings)  # checks the values before any work
     score = read_piece(prompt, quiet, tune_number)
+    from cadenza.perform.quantize import is_performance, quantized
+
+    found = None
+    if is_performance(score):  # a recording from a keyboard: beats and meter first
+        score, found = quantized(score)
+        if not quiet:
+            say(f"{prompt}: a performance (its notes lie off any score's grid), read as {found.describe()}")
     choice = "given with --model"
     if model is None:
         model, why = composer.model_for_prompt(score)
@@ -396,6 +403,7 @@ def continue_(
             "allow_parallels": allow_parallels,
             "free_ending": free_ending,
             **({"composer": composer_ or "none"} if piano else {}),
+            **({"performance_read_as": found.describe()} if found is not None else {}),
             **record_rules(scale, range_, fix, fixed_cells),
         }
         for p in write_outputs(result, stem, fmts, record, force, performing(performer, expressiveness, seed + i)):

@@ -30,10 +30,17 @@ class PianoPiece:
     piece: Piece
 
 
+ASAP_LICENSE = (
+    "CC BY-NC-SA 4.0 (ASAP, Foscarin et al. 2020): non-commercial use only, share-alike; the model is "
+    "learned from it and shared under the same terms"
+)
+
+
 @dataclass
 class PianoData:
     splits: dict[str, list[PianoPiece]] = field(default_factory=lambda: {"train": [], "valid": [], "test": []})
     skipped: list[str] = field(default_factory=list)
+    license: str = "that of your own files"
 
     def composers(self) -> list[str]:
         """The composers of the training split, most pieces first (ties by name)."""
@@ -71,7 +78,7 @@ def _read(path: Path) -> list:
 
 
 def _asap(root: Path, limit: int) -> PianoData:
-    data = PianoData()
+    data = PianoData(license=ASAP_LICENSE)
     seen: set[str] = set()
     with (root / "metadata.csv").open(newline="", encoding="utf-8") as f:
         rows = sorted(csv.DictReader(f), key=lambda r: r["folder"])

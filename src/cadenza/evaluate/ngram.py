@@ -2,7 +2,8 @@
 
 Interpolated absolute discounting (Ney, Essen & Kneser 1994): each order's counts minus a
 discount D, with the freed mass given to the next lower order, down to a uniform distribution
-over the cell vocabulary. Scored, like the transformer, only on cell tokens, in nats per cell.
+over the cell vocabulary. Scored, like the transformer, only on cell tokens, in nats per cell
+(by default: `NGram(scored=..., n_outcomes=...)` is one over any tokens, as the piano benchmark uses).
 """
 
 from __future__ import annotations
@@ -37,15 +38,26 @@ def interpolate(counts: list, context: tuple, p, discount: float, top: Callable)
 
 
 class NGram:
-    def __init__(self, order: int = 5, discount: float = 0.75):
+    """By default over the voices tokenizer's cells; `scored` (which tokens are predicted and
+    scored) and `n_outcomes` (the uniform floor's size) make it one over any tokens."""
+
+    def __init__(
+        self,
+        order: int = 5,
+        discount: float = 0.75,
+        scored: Callable[[int], bool] | None = None,
+        n_outcomes: int | None = None,
+    ):
         self.order, self.discount = order, discount
+        self.scored = scored or _is_cell
+        self.n_outcomes = n_outcomes or len(CELL_VOCAB)
         self.counts: list[defaultdict] = [defaultdict(Counter) for _ in range(order)]  # [k][context of length k][token]
 
     def fit(self, sequences) -> NGram:
         for seq in sequences:
             seq = [int(t) for t in seq]
             for i in range(1, len(seq)):
-                if not _is_cell(seq[i]):
+                if not self.scored(seq[i]):
                     continue
                 for k in range(self.order):
                     if i - k < 0:
@@ -57,18 +69,18 @@ class NGram:
         return interpolate(
             self.counts,
             context,
-            1.0 / len(CELL_VOCAB),
+            1.0 / self.n_outcomes,
             self.discount,
             lambda c, total: max(c.get(token, 0) - self.discount, 0) / total,
         )
 
     def nll(self, sequences) -> float:
-        """Mean -log p per cell token over `sequences`."""
+        """Mean -log p per scored token (a cell, by default) over `sequences`."""
         total, count = 0.0, 0
         for seq in sequences:
             seq = [int(t) for t in seq]
             for i in range(1, len(seq)):
-                if _is_cell(seq[i]):
+                if self.scored(seq[i]):
                     total -= math.log(self.prob(tuple(seq[max(0, i - self.order + 1) : i]), seq[i]))
                     count += 1
         return total / max(count, 1)

@@ -258,6 +258,7 @@ def prepare(cfg: Config, record: dict | None, echo: Callable[[str], None]) -> Pr
     meta = {
         "tokenizer": tok.to_dict(),
         "train": asdict(cfg),
+        "data_license": data.license,
         "data_stats": data_stats(train_t, tok),
         "data_summary": {
             "train_pieces": len(train_t),
@@ -297,7 +298,8 @@ def card(out, meta: dict) -> CardFacts:
         f"{s.get('train_tokens', 0):,} tokens), {s.get('valid_pieces')} validation pieces, "
         f"{s.get('test_pieces', 0)} test pieces kept out (split by piece), {s.get('skipped')} skipped; "
         f"transposition augmentation ±{t['transpose']} semitones. Composers (training pieces): "
-        + (", ".join(f"{c} {n}" for c, n in pieces.items()) or "none named"),
+        + (", ".join(f"{c} {n}" for c, n in pieces.items()) or "none named")
+        + f". License of the data: {meta.get('data_license', 'not recorded')}.",
         settings=[f"composer left out of {t['no_composer']:.0%} of training windows (so `none` works)"],
         valid_unit="nats per event token",
         how_to_measure="(not yet measured: run benchmarks/piano_quality.py)",

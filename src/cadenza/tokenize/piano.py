@@ -150,7 +150,7 @@ class PianoTokenizer:
         try:
             body = self.remi.encode(self.to_symusic(score)).ids
         except Exception as e:  # noqa: BLE001 - MidiTok's errors have no common type
-            raise TokenizeError(f"MidiTok could not tokenize it: {e}") from None
+            raise TokenizeError(f"MidiTok could not tokenize it ({type(e).__name__}: {e})") from None
         if not body:
             raise TokenizeError("no notes in the piano's range")
         return self.prefix(composer, key) + list(body)
