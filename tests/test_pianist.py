@@ -33,6 +33,10 @@ def test_a_piece_has_its_bars_two_hands_and_closes_on_the_tonic_chord(pianist):
     last = [n for n in score.notes() if n.start_beats >= 5 * 3]
     assert last and {n.start_beats for n in last} == {15.0}
     assert {n.pitch % 12 for n in last} <= tonic_triad(Key(0.0, 7, "major"))
+    left = [n.pitch for n in score.parts[1].notes if n.start_beats == 15.0]
+    assert not left or min(left) % 12 == 7  # the bass on G
+    before = [n for n in score.notes() if 14.0 <= n.start_beats < 15.0]  # the last beat before: D7
+    assert {n.pitch % 12 for n in before} <= {2, 6, 9, 0}
     assert "Alpha" in score.composer and "seed 3" in score.title
 
 
@@ -57,6 +61,18 @@ def test_a_plan_returns_its_sections_exactly_and_transposed(pianist):
     assert sorted((p + 5, t) for p, t in bars[0]) == sorted(bars[6])  # C to F: up a fourth
     assert [s.label for s in score.sections] == ["A", "B", "A", "A"]
     assert [str(k) for k in score.keys] == ["C major", "F major"]
+
+
+def test_a_planned_half_cadence_opens_its_phrases_last_bar_on_the_dominant(pianist):
+    from cadenza.plan.form import with_options
+
+    plan = with_options(parse_form("A4 B4"), None, "half authentic")
+    for seed in (1, 2):
+        score = pianist.generate(plan=plan, key="F major", meter="4/4", seed=seed)
+        down = [n for n in score.notes() if n.start_beats == 12.0]
+        assert down and {n.pitch % 12 for n in down} <= {0, 4, 7}  # C major, V of F
+        left = [n.pitch for n in score.parts[1].notes if n.start_beats == 12.0]
+        assert not left or min(left) % 12 == 0
 
 
 def test_a_continuation_keeps_the_prompt_and_adds_bars_after_it(pianist):

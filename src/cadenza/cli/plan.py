@@ -98,7 +98,10 @@ def plan(
 
 
 def train_planner(
-    data: str = typer.Option(..., help="corpus name(s), comma-separated (e.g. oneills,ryans), or a folder of files"),
+    data: str = typer.Option(
+        ...,
+        help="corpus name(s), comma-separated (e.g. oneills,ryans), or a folder of files (ASAP's folder: its scores)",
+    ),
     out: Path = typer.Option(..., help="the model folder to write planner.json into"),
     exclude: str = typer.Option(
         "",
@@ -107,7 +110,9 @@ def train_planner(
     parts: int = typer.Option(0, help="keep only pieces with exactly this many pitched parts (0: any)"),
     max_pieces: int = typer.Option(0, help="fit on at most this many pieces, spread evenly over the data (0: all)"),
     valid_percent: int = typer.Option(
-        10, help="leave out the pieces a model's training run held out for validation (by the same hash of each id)"
+        10,
+        help="leave out the pieces a model's training run held out for validation (by the same hash of each id; "
+        "ASAP: its own split, its test pieces never read)",
     ),
     license_: str = typer.Option("", "--license", help="the data's license, recorded in planner.json"),
     force: bool = typer.Option(False, help="overwrite an existing planner.json"),
@@ -145,15 +150,27 @@ def fit_planner(
     target = planner.path_of(out)
     check_writable(target, force)  # before reading any data
     started = time.monotonic()
+    from cadenza.data import piano
+
+    asap = Path(data).expanduser().is_dir() and piano.is_asap(Path(data).expanduser())
     with progress_bars(quiet) as progress:
-        dataset = corpus.load(data, progress=lambda done, total: progress("reading", done, total))
-        pieces = dataset.pieces
+        if asap:  # the ASAP data set: its scores, split by piece as the piano model's (not its performances)
+            read = piano.load(data)
+            splits, unreadable = read.splits, read.skipped
+            pieces = [p.piece for p in splits["train"] + splits["valid"]]
+        else:
+            dataset = corpus.load(data, progress=lambda done, total: progress("reading", done, total))
+            pieces, unreadable = dataset.pieces, dataset.skipped
         if parts:
             pieces = corpus.with_exact_parts(pieces, parts)
         kept = len(pieces)
         pieces = corpus.without_matches(pieces, exclude)
         excluded = kept - len(pieces)
-        train, valid = corpus.Dataset(pieces).split(valid_percent) if valid_percent else (pieces, [])
+        if asap:
+            held = {p.id for p in splits["valid"]}
+            train, valid = [p for p in pieces if p.id not in held], [p for p in pieces if p.id in held]
+        else:
+            train, valid = corpus.Dataset(pieces).split(valid_percent) if valid_percent else (pieces, [])
         if max_pieces and len(train) > max_pieces:
             step = len(train) / max_pieces
             train = [train[int(i * step)] for i in range(max_pieces)]
@@ -182,7 +199,7 @@ def fit_planner(
         "parts": parts,
         "valid_percent": valid_percent,
         "pieces": len(plans),
-        "unreadable_files": len(dataset.skipped),
+        "unreadable_files": len(unreadable),
         "excluded": excluded,
         "held_out": len(valid),
         "not_analyzed": failed,
@@ -202,14 +219,14 @@ def fit_planner(
         }
     path = planner.save(model, target, force=force)
     if not quiet:
-        skipped = dataset.skipped + refused
+        skipped = unreadable + refused
         for line in skipped[:10]:
             say(f"skipped {line}")
         if len(skipped) > 10:
             say(f"skipped {len(skipped) - 10} more")
         say(
             f"{len(plans)} pieces analyzed ({len(valid)} held out, {excluded} excluded, {failed} not analyzed, "
-            f"{len(dataset.skipped)} unreadable files) in {time.monotonic() - started:.0f} s"
+            f"{len(unreadable)} unreadable files) in {time.monotonic() - started:.0f} s"
         )
         for line in model.summary() + check_lines(model.fitted.get("held_out_check")):
             say("  " + line)

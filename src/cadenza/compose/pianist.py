@@ -13,22 +13,27 @@ How a piece is written:
   every sample decodes. A bar that runs past MAX_BAR_TOKENS is closed.
 - The context slides: when the window is full the decoder starts again from the prefix and the
   bars of the last half window.
-- The last bar is the final chord (unless `final_chord` is off): notes on its downbeat only,
-  from the home key's tonic triad.
+- Phrase ends get their cadence (a plan's, as planned or given): the phrase's last bar opens
+  on the cadence's chord in the section's key (theory.cadence_progression), the left hand's
+  lowest note on its root and every downbeat note one of its notes, and the last beat before it
+  keeps to the chord before (V7 for authentic, imperfect and deceptive cadences, IV for plagal;
+  a half cadence's approach is free). The rest of the bar is the model's.
+- The last bar is the final chord (unless `final_chord` is off): an authentic cadence whose
+  tonic chord stands alone on the downbeat.
 - With a plan (cadenza.plan.form), sections follow it. An exact return replays its first
   section's bars (the model reads them, so what follows knows them); a transposed return
   replays them moved to its key; a varied return (A') replays the first half and writes the
   rest afresh; a return in the other mode moves every note onto the new key's scale. A new
   section in another key than the home key is written after a key token of its key (the
   decoder starts again from the prefix with that key and the last bars), and pitches outside
-  its scale cost OFF_KEY nats, so the key is heard without forbidding chromatic notes. The
-  plan's cadences are not realized: only the close is.
+  its scale cost OFF_KEY nats, so the key is heard without forbidding chromatic notes.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,7 +51,7 @@ from cadenza.compose.composer import (
 )
 from cadenza.errors import OptionError
 from cadenza.score import Key, Meter, Score, Section, parse_key, parse_meter
-from cadenza.theory import estimate_key, scale, tonic_triad
+from cadenza.theory import Chord, cadence_progression, estimate_key, scale
 from cadenza.tokenize.piano import PianoTokenizer
 
 if TYPE_CHECKING:
@@ -217,6 +222,7 @@ class _Section:
     key: Key
     replay: int  # bars replayed from its source (all for an exact or transposed return)
     other_mode: bool = False
+    cadences: dict[int, str] = field(default_factory=dict)  # its phrases' last bars (from 0 in it): cadence
 
 
 def _sections(plan: Plan | None, bars: int, home: Key) -> list[_Section]:
@@ -229,7 +235,11 @@ def _sections(plan: Plan | None, bars: int, home: Key) -> list[_Section]:
         relation = plan.relation(i)
         other = plan.returns_in_other_mode(i, home)
         replay = 0 if j is None else s.bars if relation in ("exact", "transposed") and not other else s.bars // 2
-        out.append(_Section(s.bars, j, key, min(replay, plan.sections[j].bars) if j is not None else 0, other))
+        ends = itertools.accumulate(s.phrase_bars())
+        cadences = {end - 1: kind for end, kind in zip(ends, s.cadences) if kind and kind != "none"}
+        out.append(
+            _Section(s.bars, j, key, min(replay, plan.sections[j].bars) if j is not None else 0, other, cadences)
+        )
     return out
 
 
@@ -254,6 +264,8 @@ class _Writer:
         self.is_pos, self.is_prog = kind == "Position", kind == "Program"
         self.is_pitch, self.is_dur = kind == "Pitch", kind == "Duration"
         self.pos_of = np.array([int(n.split("_")[1]) if n.startswith("Position_") else -1 for n in names])
+        self.prog_of = np.array([int(n.split("_")[1]) if n.startswith("Program_") else -1 for n in names])
+        self.pitch_class = np.where(tok.pitch_of >= 0, tok.pitch_of % 12, -1)
         self.tokens: list[int] = []  # REMI's tokens of the piece, after the prefix
         self.bars: list[list[int]] = []  # each bar's tokens after Bar and TimeSig
         self.section_starts: list[int] = []  # the bar each section begins on
@@ -322,12 +334,17 @@ class _Writer:
                 from cadenza.plan.realize import transposition
 
                 shift = transposition(self.section_keys[s.source], s.key)
+            kinds = dict(s.cadences)
+            if final:
+                kinds[s.bars - 1] = "authentic"  # the close: V7 on the last beat before, the tonic chord alone
             for b in range(s.bars):
                 last = final and b == s.bars - 1
                 if b < s.replay and not last:
                     self.replay(self.moved(self.bars[source_start + b], shift, s.key if s.other_mode else None))
                 else:
-                    self.write_bar(last)
+                    approach = cadence_progression(s.key, kinds[b + 1])[0] if b + 1 in kinds else None
+                    arrival = cadence_progression(s.key, kinds[b])[1] if b in kinds else None
+                    self.write_bar(last, approach, arrival)
                 if on_bar is not None:
                     on_bar(len(self.bars), total)
 
@@ -352,21 +369,27 @@ class _Writer:
             out.append(t + p - int(tok.pitch_of[t]))
         return out
 
-    def write_bar(self, final: bool) -> None:
+    def write_bar(self, final: bool, approach: Chord | None = None, arrival: Chord | None = None) -> None:
+        """One bar, sampled under REMI's grammar. `arrival`: a cadence's chord on the downbeat
+        (the bar opens on it: the left hand's lowest note its root, every note its notes);
+        `approach`: the chord before it, on this bar's last beat. `final`: the bar is the
+        piece's close, the arrival chord alone on the downbeat."""
         tok = self.tok
         ids = [tok.bar, self.meter_token]
         self.tokens.extend(ids)
         self.feed(ids)
         bar: list[int] = []
         self.bars.append(bar)
-        chord = tonic_triad(self.home)
-        last, position, notes = "meter", -1, 0
+        last_beat = self.positions - self.tok.config.steps_per_beat
+        last, position, hand, notes = "meter", -1, 0, 0
+        bass: int | None = None  # the left hand's first pitch at this position
         while len(bar) < MAX_BAR_TOKENS:
             allowed = np.zeros(tok.vocab_size, dtype=bool)
+            chord = arrival if position == 0 else approach if position >= last_beat else None
             if last in ("meter", "duration"):
                 allowed |= self.is_pos & (self.pos_of > position) & (self.pos_of < self.positions)
-                if final:
-                    allowed &= self.pos_of == 0
+                if final or (arrival is not None and position < 0):
+                    allowed &= self.pos_of == 0  # the cadence's chord on the downbeat
                 if last == "duration":
                     allowed[self.is_prog] = True
                     allowed[tok.bar] = not final or notes >= 3
@@ -374,8 +397,11 @@ class _Writer:
                 allowed[self.is_prog] = True
             elif last == "program":
                 allowed[self.is_pitch] = True
-                if final:
-                    allowed &= np.isin(tok.pitch_of % 12, list(chord)) & (tok.pitch_of >= 0)
+                if chord is not None:
+                    root_only = hand == 1 and bass is None
+                    allowed &= np.isin(self.pitch_class, [chord[0]] if root_only else list(chord[1]))
+                    if hand == 1 and bass is not None:
+                        allowed &= self.tok.pitch_of >= bass  # the root stays the lowest note
             elif last == "pitch":
                 allowed[self.is_dur] = True
             if final and last == "duration" and notes >= 6:
@@ -388,11 +414,13 @@ class _Writer:
             if t == tok.bar:
                 break
             if self.is_pos[t]:
-                last, position = "position", int(self.pos_of[t])
+                last, position, bass = "position", int(self.pos_of[t]), None
             elif self.is_prog[t]:
-                last = "program"
+                last, hand = "program", int(self.prog_of[t])
             elif self.is_pitch[t]:
                 last = "pitch"
+                if hand == 1 and bass is None:
+                    bass = int(self.tok.pitch_of[t])
             else:
                 last, notes = "duration", notes + 1
             bar.append(t)
