@@ -18,6 +18,10 @@ told apart.
    drawn from the composer's own), classified, and the confusion matrix printed (chance 0.20).
 
     python benchmarks/piano_quality.py [--model piano] [--data ../shared/data/asap] [--per-composer 20]
+    python benchmarks/piano_quality.py --write-real runs/piano-real-32 --bars 32
+
+--write-real writes the held-out real pieces (valid and test splits) as MIDI excerpts of --bars
+bars, one per piece from its first bar, for `cadenza evaluate --reference` (docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import argparse
 import math
 import time
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 
@@ -181,13 +186,33 @@ def _matrix(title: str, pred: np.ndarray, truth: np.ndarray, names: list[str]) -
         print("  " + f"{n[:12]:<12}" + "".join(f"{v:>11}" for v in row) + f"   {row[i] / max(sum(row), 1):.2f}")
 
 
+def write_real(data, out: Path, bars: int) -> None:
+    from cadenza.io.midi import write_midi
+
+    out.mkdir(parents=True, exist_ok=True)
+    n = 0
+    for p in data.splits["valid"] + data.splits["test"]:
+        if len(bar_starts(p.piece.score)) >= bars + 1:
+            try:
+                ex = excerpt(p.piece.score, 1, bars)
+            except Exception:  # noqa: BLE001 - a bar map the excerpt cannot cut
+                continue
+            write_midi(ex, out / (p.id.replace("/", "_") + ".mid"), force=True)
+            n += 1
+    print(f"{n} held-out excerpts of {bars} bars in {out}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="piano")
     ap.add_argument("--data", default="../shared/data/asap")
     ap.add_argument("--per-composer", type=int, default=20)
     ap.add_argument("--skip-nll", action="store_true")
+    ap.add_argument("--write-real", default="", help="a folder to write held-out real excerpts into, and stop")
+    ap.add_argument("--bars", type=int, default=32, help="the excerpts' length for --write-real")
     args = ap.parse_args()
+    if args.write_real:
+        return write_real(piano_data.load(args.data), Path(args.write_real), args.bars)
     pianist = hub.load(args.model)
     data = piano_data.load(args.data)
     params = pianist.meta["params"] / 1e6

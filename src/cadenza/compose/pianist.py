@@ -183,8 +183,8 @@ class Pianist:
         new = _Section(bars, None, key, 0)
         w.section(new, final_chord, None, bars)
         written = tok.decode(w.tokens, prompt.tempo_bpm)
-        cut = _bar_start(prompt, prompt_bars)
-        join = max(cut, bar_line_after(prompt))
+        cut = prompt_bars * meter.bar_beats  # the prompt's bars, as the tokens have them (all in its last meter)
+        join = bar_line_after(prompt)
         parts = [replace(p, notes=list(p.notes)) for p in prompt.parts]
         pitched = sorted(
             (p for p in parts if not p.is_drum and p.notes), key=lambda p: -sum(n.pitch for n in p.notes) / len(p.notes)
@@ -202,17 +202,6 @@ class Pianist:
             if prompt.composer
             else f"Cadenza ({self.name} model)",
         )
-
-
-def _bar_start(score: Score, bar: int) -> float:
-    """Where bar `bar` (from 0, as REMI counts them from the score's start) begins, in beats."""
-    from cadenza.score import bar_starts
-
-    starts = bar_starts(score)
-    if bar < len(starts):
-        return starts[bar]
-    last = starts[-1] if starts else 0.0
-    return last + (bar - len(starts) + 1) * score.meters[-1].bar_beats
 
 
 @dataclass
@@ -275,12 +264,16 @@ class _Writer:
 
     # -- the decoder ------------------------------------------------------------------------------
     def feed(self, ids: list[int]) -> None:
+        """Read `ids`, the last tokens written (already in self.bars): when the window is full,
+        read again from the prefix and the last bars instead, which hold them."""
         if self.decoder.length + len(ids) > self.block:
             self.restart()
-        self.logits = self.decoder.feed(ids)
+        else:
+            self.logits = self.decoder.feed(ids)
 
     def restart(self) -> None:
-        """Read again from the prefix (with the key now in force) and the bars of the last half window."""
+        """Read again from the prefix (with the key now in force) and the bars of the last half
+        window (the bar being written among them, if it fits)."""
         keep: list[int] = []
         for bar in reversed(self.bars):
             chunk = [self.tok.bar, self.meter_token, *bar]
@@ -376,10 +369,10 @@ class _Writer:
         piece's close, the arrival chord alone on the downbeat."""
         tok = self.tok
         ids = [tok.bar, self.meter_token]
-        self.tokens.extend(ids)
-        self.feed(ids)
         bar: list[int] = []
         self.bars.append(bar)
+        self.tokens.extend(ids)
+        self.feed(ids)
         last_beat = self.positions - self.tok.config.steps_per_beat
         last, position, hand, notes = "meter", -1, 0, 0
         bass: int | None = None  # the left hand's first pitch at this position
