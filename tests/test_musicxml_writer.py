@@ -702,3 +702,15 @@ def test_a_pianos_two_hands_are_braced_as_one_grand_staff_and_other_parts_are_no
     assert "<clef><sign>F</sign><line>4</line></clef>" in xml.split('<part id="P3">')[1]
     plain = musicxml_text(Score(parts=hands[::-1]))  # left above right: not a grand staff
     assert "part-group" not in plain
+
+
+def test_a_pianos_right_hand_leans_to_the_treble_clef_and_its_left_hand_to_the_bass():
+    from cadenza.score import PIANO_HANDS
+
+    middle = [Note(p, i, 1) for i, p in enumerate([55, 57, 59, 60, 62, 64])]  # G3..E4: either clef would do
+    xml = musicxml_text(Score(parts=[Part(PIANO_HANDS[0], notes=middle), Part(PIANO_HANDS[1], notes=middle)]))
+    right, left = xml.split('<part id="P1">')[1].split('<part id="P2">')
+    assert "<sign>G</sign>" in right and "<sign>F</sign>" in left
+    low = [Note(p, i, 1) for i, p in enumerate([28, 31, 33, 35])]  # E1..B1: a bass guitar's would be 8vb
+    xml = musicxml_text(Score(parts=[Part(PIANO_HANDS[1], notes=low)]))
+    assert "<sign>F</sign>" in xml and "clef-octave-change" not in xml

@@ -690,7 +690,8 @@ def _clef(part: Part) -> str:
     are written. Drums too are written as
     pitches (so that readers get their notes back), mostly in the bass clef. An instrument that is
     not a keyboard nor a bass instrument (General MIDI program) leans to the treble clef, as
-    such parts are written (TREBLE_BIAS)."""
+    such parts are written (TREBLE_BIAS); a piano's right hand leans to the treble clef and its
+    left hand to the bass clef as much, and neither is written an octave down."""
     words = set(part.name.lower().replace(".", " ").split())
     if "tenor" in part.name.lower():
         return "<clef><sign>G</sign><line>2</line><clef-octave-change>-1</clef-octave-change></clef>"
@@ -699,12 +700,15 @@ def _clef(part: Part) -> str:
     treble: float = sum(max(0, 62 - n.pitch, n.pitch - 79) for n in part.notes)  # D4..G5 need no ledger line
     bass = sum(max(0, 41 - n.pitch, n.pitch - 59) for n in part.notes)  # F2..B3
     low_bass = sum(max(0, 29 - n.pitch, n.pitch - 47) for n in part.notes)  # F1..B2, in the bass clef 8vb
-    if not part.is_drum and low_bass < bass and (words & {"bass", "bas", "basso"} or low_bass < treble):
+    hand = part.name in PIANO_HANDS  # a piano's staff: treble for the right hand, bass for the left, as pianists read
+    if not part.is_drum and not hand and low_bass < bass and (words & {"bass", "bas", "basso"} or low_bass < treble):
         return "<clef><sign>F</sign><line>4</line><clef-octave-change>-1</clef-octave-change></clef>"
     if words & {"bass", "bas", "basso"} and not part.is_drum:
         return "<clef><sign>F</sign><line>4</line></clef>"
     if not part.is_drum and part.program not in KEYBOARD_PROGRAMS | BASS_PROGRAMS:
         treble /= TREBLE_BIAS  # an accordion's or a guitar's chords in the middle read in the treble clef
+    if hand:
+        treble, bass = (treble / TREBLE_BIAS, bass) if part.name == PIANO_HANDS[0] else (treble, bass / TREBLE_BIAS)
     return "<clef><sign>F</sign><line>4</line></clef>" if bass < treble else "<clef><sign>G</sign><line>2</line></clef>"
 
 
