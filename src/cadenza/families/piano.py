@@ -300,7 +300,7 @@ def card(out, meta: dict) -> CardFacts:
         f"transposition augmentation ±{t['transpose']} semitones. Composers (training pieces): "
         + (", ".join(f"{c} {n}" for c, n in pieces.items()) or "none named")
         + f". License of the data: {meta.get('data_license', 'not recorded')}.",
-        settings=[f"composer left out of {t['no_composer']:.0%} of training windows (so `none` works)"],
+        settings=[f"- composer left out of {t['no_composer']:.0%} of training windows (so `none` works)"],
         valid_unit="nats per event token",
         how_to_measure="(not yet measured: run benchmarks/piano_quality.py)",
     )
