@@ -133,7 +133,7 @@ def likelihood(pianist, data) -> None:
     )
 
 
-def conditioning(pianist, data, per_composer: int) -> None:
+def conditioning(pianist, data, per_composer: int, guidance: float | None = None) -> None:
     from sklearn.ensemble import RandomForestClassifier
 
     counts = Counter(p.composer for p in data.splits["train"])
@@ -163,7 +163,9 @@ def conditioning(pianist, data, per_composer: int) -> None:
     G, gy = [], []
     for ci, c in enumerate(top):
         for seed in range(per_composer):
-            score = pianist.generate(bars=EXCERPT_BARS, composer=c, seed=seed, key=pianist.default_key(seed, c))
+            score = pianist.generate(
+                bars=EXCERPT_BARS, composer=c, seed=seed, key=pianist.default_key(seed, c), guidance=guidance
+            )
             G.append(features(score))
             gy.append(ci)
     pred = clf.predict(np.array(G))
@@ -208,6 +210,7 @@ def main() -> None:
     ap.add_argument("--data", default="../shared/data/asap")
     ap.add_argument("--per-composer", type=int, default=20)
     ap.add_argument("--skip-nll", action="store_true")
+    ap.add_argument("--guidance", type=float, default=None, help="classifier-free guidance [default: the model's]")
     ap.add_argument("--write-real", default="", help="a folder to write held-out real excerpts into, and stop")
     ap.add_argument("--bars", type=int, default=32, help="the excerpts' length for --write-real")
     args = ap.parse_args()
@@ -219,7 +222,7 @@ def main() -> None:
     print(f"model {pianist.name}: {params:.2f}M parameters, composers {', '.join(pianist.composers)}")
     if not args.skip_nll:
         likelihood(pianist, data)
-    conditioning(pianist, data, args.per_composer)
+    conditioning(pianist, data, args.per_composer, args.guidance)
 
 
 if __name__ == "__main__":

@@ -698,7 +698,7 @@ def _clef(part: Part) -> str:
     if words & {"soprano", "sopran", "alto", "alt"}:
         return "<clef><sign>G</sign><line>2</line></clef>"
     treble: float = sum(max(0, 62 - n.pitch, n.pitch - 79) for n in part.notes)  # D4..G5 need no ledger line
-    bass = sum(max(0, 41 - n.pitch, n.pitch - 59) for n in part.notes)  # F2..B3
+    bass: float = sum(max(0, 41 - n.pitch, n.pitch - 59) for n in part.notes)  # F2..B3
     low_bass = sum(max(0, 29 - n.pitch, n.pitch - 47) for n in part.notes)  # F1..B2, in the bass clef 8vb
     hand = part.name in PIANO_HANDS  # a piano's staff: treble for the right hand, bass for the left, as pianists read
     if not part.is_drum and not hand and low_bass < bass and (words & {"bass", "bas", "basso"} or low_bass < treble):
