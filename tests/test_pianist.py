@@ -83,3 +83,17 @@ def test_a_continuation_keeps_the_prompt_and_adds_bars_after_it(pianist):
     new = [n for p in out.parts for n in p.notes if (n.pitch, n.start_beats) not in old]
     assert new and min(n.start_beats for n in new) >= 8.0 and max(n.start_beats for n in new) < 20.0
     assert len(out.parts) == 2
+
+
+def test_a_one_part_piano_prompt_comes_back_on_two_staves_with_its_key(pianist):
+    from cadenza.score import Part, Pedal, Score
+
+    base = piano_piece(tonic=0, bars=2)
+    one = Score(
+        parts=[Part("Piano", 0, notes=base.notes(), pedals=[Pedal(0.0, 2.0)])], meters=base.meters, tempos=base.tempos
+    )
+    out = pianist.continue_score(one, bars=2, seed=1)
+    assert [p.name for p in out.parts] == ["Right hand", "Left hand"]
+    assert min(n.pitch for n in out.parts[0].notes if n.start_beats < 8) >= 60
+    assert max(n.pitch for n in out.parts[1].notes if n.start_beats < 8) < 60
+    assert out.parts[1].pedals == [Pedal(0.0, 2.0)] and out.keys

@@ -50,9 +50,9 @@ from cadenza.compose.composer import (
     usual_meter,
 )
 from cadenza.errors import OptionError
-from cadenza.score import Key, Meter, Score, Section, parse_key, parse_meter
+from cadenza.score import PIANO_HANDS, Key, Meter, Score, Section, parse_key, parse_meter
 from cadenza.theory import Chord, cadence_progression, estimate_key, scale
-from cadenza.tokenize.piano import PianoTokenizer
+from cadenza.tokenize.piano import PianoTokenizer, hands
 
 if TYPE_CHECKING:
     from cadenza.nn.transformer import Transformer
@@ -67,6 +67,7 @@ MAX_BAR_TOKENS = 400  # a bar's events beyond this are cut off: the model lost i
 WRITTEN_STEPS = (3, 4)
 GUIDANCE = 1.5  # classifier-free guidance toward the composer asked for (0: none); benchmarks/piano_quality.py:
 # 20 generated pieces per composer were recognized as theirs 0.29 of the time unguided, 0.43 at 1.5, 0.41 at 3
+PIANOS = frozenset(range(8))  # General MIDI's pianos
 OFF_KEY = 1.0  # nats taken from a pitch outside the scale of a section in another key than home
 
 
@@ -186,7 +187,9 @@ class Pianist:
         guidance: float | None = None,
     ) -> Score:
         """The prompt unchanged, then `bars` new bars from the first bar line after it: the right
-        hand's new notes in the prompt's highest part, the left hand's in its lowest."""
+        hand's new notes in the prompt's highest part, the left hand's in its lowest. A prompt of
+        one piano part (a recording) comes back on two staves, its notes split into the hands
+        as the tokenizer splits them (tokenize.piano.hands), the pedal with the left hand."""
         check_bars(bars)
         composer = self.composer_name(composer)
         tok = self.tokenizer
@@ -203,6 +206,15 @@ class Pianist:
         cut = prompt_bars * meter.bar_beats  # the prompt's bars, as the tokens have them (all in its last meter)
         join = bar_line_after(prompt)
         parts = [replace(p, notes=list(p.notes)) for p in prompt.parts]
+        solo = [p for p in parts if not p.is_drum and p.notes]
+        if (
+            len(solo) == 1 and solo[0].program in PIANOS
+        ):  # one piano track (a recording): two staves, as a pianist reads
+            right, left = hands(prompt)
+            parts = [p for p in parts if p is not solo[0]] + [
+                replace(solo[0], name=name, notes=sorted(notes, key=lambda n: n.start_beats), pedals=list(pedals))
+                for name, notes, pedals in ((PIANO_HANDS[0], right, []), (PIANO_HANDS[1], left, solo[0].pedals))
+            ]
         pitched = sorted(
             (p for p in parts if not p.is_drum and p.notes), key=lambda p: -sum(n.pitch for n in p.notes) / len(p.notes)
         )
@@ -215,6 +227,7 @@ class Pianist:
         return replace(
             prompt,
             parts=parts,
+            keys=list(prompt.keys) or [key],
             composer=f"{prompt.composer} / continued by Cadenza ({self.name} model)"
             if prompt.composer
             else f"Cadenza ({self.name} model)",
