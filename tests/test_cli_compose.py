@@ -237,8 +237,8 @@ def test_generate_writes_piano_music_by_a_composer_on_two_braced_staves(tiny_pia
     "args, words",
     [
         (["--composer", "Mozart"], ["--composer Mozart", "Alpha", "none"]),
-        (["--fix", "S 1 C5"], ["--fix", "piano events"]),
-        (["--chords", "C | G"], ["--chords", "piano events"]),
+        (["--fix", "S 1 C5"], ["--fix", "free piano music", "leave this out"]),
+        (["--chords", "C | G"], ["--chords", "chords to follow"]),
     ],
     ids=["unknown composer", "voices option", "chords"],
 )

@@ -267,7 +267,10 @@ def _piano_only(model: str, scale, ranges, fixes, fixed_cells, allow_parallels: 
         if value
     ]
     if given:
-        raise OptionError(f"{', '.join(given)}: for voices and lead sheet models; model {model} writes piano events")
+        raise OptionError(
+            f"{', '.join(given)}: model {model} writes free piano music for two hands, with no voices to fix or "
+            "chords to follow; leave this out, or use a voices model (chorales, folk) or leadsheet"
+        )
 
 
 def _progression(text: str, meter, bars: Optional[int], key, seconds: Optional[float]):

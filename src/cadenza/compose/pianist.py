@@ -68,6 +68,7 @@ WRITTEN_STEPS = (3, 4)
 GUIDANCE = 1.5  # classifier-free guidance toward the composer asked for (0: none); benchmarks/piano_quality.py:
 # 20 generated pieces per composer were recognized as theirs 0.29 of the time unguided, 0.43 at 1.5, 0.41 at 3
 PIANOS = frozenset(range(8))  # General MIDI's pianos
+FINAL_SPAN = 16  # semitones the left hand's last chord may span above its bass (a major tenth)
 OFF_KEY = 1.0  # nats taken from a pitch outside the scale of a section in another key than home
 
 
@@ -189,7 +190,8 @@ class Pianist:
         """The prompt unchanged, then `bars` new bars from the first bar line after it: the right
         hand's new notes in the prompt's highest part, the left hand's in its lowest. A prompt of
         one piano part (a recording) comes back on two staves, its notes split into the hands
-        as the tokenizer splits them (tokenize.piano.hands), the pedal with the left hand."""
+        as the tokenizer splits them (tokenize.piano.hands), the pedal with the left hand; one of
+        two piano parts has them named as the hands, so the notation braces them."""
         check_bars(bars)
         composer = self.composer_name(composer)
         tok = self.tokenizer
@@ -218,6 +220,10 @@ class Pianist:
         pitched = sorted(
             (p for p in parts if not p.is_drum and p.notes), key=lambda p: -sum(n.pitch for n in p.notes) / len(p.notes)
         )
+        if len(pitched) == 2 and all(p.program in PIANOS for p in pitched):  # a piano's two staves: named, braced
+            named = {id(p): name for p, name in zip(pitched, PIANO_HANDS)}
+            parts = [replace(p, name=named[id(p)]) if id(p) in named else p for p in parts]
+            pitched = [next(p for p in parts if p.name == name) for name in PIANO_HANDS]
         for hand, gpart in enumerate(written.parts):
             notes = [replace(n, start_beats=n.start_beats - cut + join) for n in gpart.notes if n.start_beats >= cut]
             if pitched:
@@ -288,6 +294,7 @@ class _Writer:
         self.prog_of = np.array([int(n.split("_")[1]) if n.startswith("Program_") else -1 for n in names])
         steps = tok.config.steps_per_beat
         written = np.zeros(tok.vocab_size, dtype=bool)  # on the written grid (WRITTEN_STEPS)
+        self.dur_steps = np.zeros(tok.vocab_size, dtype=np.int64)  # a Duration token's length in steps
         for i, n in enumerate(names):
             if n.startswith("Position_"):
                 k = int(n.split("_")[1]) % steps
@@ -297,6 +304,8 @@ class _Writer:
             else:
                 continue
             written[i] = any(k % (steps // d) == 0 for d in WRITTEN_STEPS)
+            if n.startswith("Duration_"):
+                self.dur_steps[i] = beats * steps + k
         self.off_grid = (self.is_pos | self.is_dur) & ~written
         self.pitch_class = np.where(tok.pitch_of >= 0, tok.pitch_of % 12, -1)
         self.tokens: list[int] = []  # REMI's tokens of the piece, after the prefix
@@ -413,10 +422,12 @@ class _Writer:
         return out
 
     def write_bar(self, final: bool, approach: Chord | None = None, arrival: Chord | None = None) -> None:
-        """One bar, sampled under REMI's grammar. `arrival`: a cadence's chord on the downbeat
-        (the bar opens on it: the left hand's lowest note its root, every note its notes);
-        `approach`: the chord before it, on this bar's last beat. `final`: the bar is the
-        piece's close, the arrival chord alone on the downbeat."""
+        """One bar, sampled under REMI's grammar, no key struck twice at one onset. `arrival`: a
+        cadence's chord on the downbeat (the bar opens on it: the left hand's lowest note its
+        root, every note its notes); `approach`: the chord before it, on this bar's last beat.
+        `final`: the bar is the piece's close, the arrival chord alone on the downbeat, held at
+        least half the bar, its root in the bass (below middle C) and the left hand within an
+        octave and a third of it (FINAL_SPAN)."""
         tok = self.tok
         ids = [tok.bar, self.meter_token]
         bar: list[int] = []
@@ -426,6 +437,7 @@ class _Writer:
         last_beat = self.positions - self.tok.config.steps_per_beat
         last, position, hand, notes = "meter", -1, 0, 0
         bass: int | None = None  # the left hand's first pitch at this position
+        struck: set[int] = set()  # the keys struck at this position
         while len(bar) < MAX_BAR_TOKENS:
             allowed = np.zeros(tok.vocab_size, dtype=bool)
             chord = arrival if position == 0 else approach if position >= last_beat else None
@@ -440,13 +452,18 @@ class _Writer:
                 allowed[self.is_prog] = True
             elif last == "program":
                 allowed[self.is_pitch] = True
+                allowed[list(struck)] = False  # a key is struck once
                 if chord is not None:
                     root_only = hand == 1 and bass is None
                     allowed &= np.isin(self.pitch_class, [chord[0]] if root_only else list(chord[1]))
                     if hand == 1 and bass is not None:
                         allowed &= self.tok.pitch_of >= bass  # the root stays the lowest note
+                if final and hand == 1:  # the last chord's bass, and a left hand that can play it
+                    allowed &= self.tok.pitch_of < 60 if bass is None else self.tok.pitch_of <= bass + FINAL_SPAN
             elif last == "pitch":
                 allowed[self.is_dur] = True
+                if final:  # the last chord rings
+                    allowed &= self.dur_steps >= self.positions // 2
             if final and last == "duration" and notes >= 6:
                 allowed[:] = False
                 allowed[tok.bar] = True
@@ -459,10 +476,12 @@ class _Writer:
                 break
             if self.is_pos[t]:
                 last, position, bass = "position", int(self.pos_of[t]), None
+                struck.clear()
             elif self.is_prog[t]:
                 last, hand = "program", int(self.prog_of[t])
             elif self.is_pitch[t]:
                 last = "pitch"
+                struck.add(t)
                 if hand == 1 and bass is None:
                     bass = int(self.tok.pitch_of[t])
             else:
