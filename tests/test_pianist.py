@@ -58,7 +58,8 @@ def test_a_plan_returns_its_sections_exactly_and_transposed(pianist):
         for b in range(8)
     ]
     assert sorted(bars[0]) == sorted(bars[4]) and sorted(bars[1]) == sorted(bars[5])
-    assert sorted((p + 5, t) for p, t in bars[0]) == sorted(bars[6])  # C to F: up a fourth
+    up = [(p + 5 if p + 5 <= 108 else p - 7, t) for p, t in bars[0]]  # C to F: up a fourth, an octave down past C8
+    assert sorted(up) == sorted(bars[6])
     assert [s.label for s in score.sections] == ["A", "B", "A", "A"]
     assert [str(k) for k in score.keys] == ["C major", "F major"]
 
@@ -97,3 +98,12 @@ def test_a_one_part_piano_prompt_comes_back_on_two_staves_with_its_key(pianist):
     assert min(n.pitch for n in out.parts[0].notes if n.start_beats < 8) >= 60
     assert max(n.pitch for n in out.parts[1].notes if n.start_beats < 8) < 60
     assert out.parts[1].pedals == [Pedal(0.0, 2.0)] and out.keys
+
+
+def test_a_minor_pieces_last_chord_has_one_third_and_ends_with_its_bar(pianist):
+    for seed in (1, 2, 3):
+        score = pianist.generate(bars=3, key="A minor", meter="4/4", seed=seed)
+        last = [n for n in score.notes() if n.start_beats >= 8]
+        pcs = {n.pitch % 12 for n in last}
+        assert pcs <= {9, 0, 1, 4} and not {0, 1} <= pcs  # C or C sharp, not both
+        assert all(n.end_beats <= 12 + 1e-9 and n.duration_beats >= 2 for n in last)

@@ -307,6 +307,7 @@ class _Writer:
             if n.startswith("Duration_"):
                 self.dur_steps[i] = beats * steps + k
         self.off_grid = (self.is_pos | self.is_dur) & ~written
+        self.off_grid |= tok.pitch_of > tok.config.pitch_high  # the vocabulary's one pitch above the piano
         self.pitch_class = np.where(tok.pitch_of >= 0, tok.pitch_of % 12, -1)
         self.tokens: list[int] = []  # REMI's tokens of the piece, after the prefix
         self.bars: list[list[int]] = []  # each bar's tokens after Bar and TimeSig
@@ -455,15 +456,20 @@ class _Writer:
                 allowed[list(struck)] = False  # a key is struck once
                 if chord is not None:
                     root_only = hand == 1 and bass is None
-                    allowed &= np.isin(self.pitch_class, [chord[0]] if root_only else list(chord[1]))
+                    allowed &= np.isin(
+                        self.pitch_class,
+                        [chord[0]]
+                        if root_only
+                        else list(_one_third(chord, {int(self.pitch_class[t]) for t in struck})),
+                    )
                     if hand == 1 and bass is not None:
                         allowed &= self.tok.pitch_of >= bass  # the root stays the lowest note
                 if final and hand == 1:  # the last chord's bass, and a left hand that can play it
                     allowed &= self.tok.pitch_of < 60 if bass is None else self.tok.pitch_of <= bass + FINAL_SPAN
             elif last == "pitch":
                 allowed[self.is_dur] = True
-                if final:  # the last chord rings
-                    allowed &= self.dur_steps >= self.positions // 2
+                if final:  # the last chord rings to the end of the bar, or half of it
+                    allowed &= (self.dur_steps >= self.positions // 2) & (self.dur_steps <= self.positions)
             if final and last == "duration" and notes >= 6:
                 allowed[:] = False
                 allowed[tok.bar] = True
@@ -489,6 +495,16 @@ class _Writer:
             bar.append(t)
             self.tokens.append(t)
             self.feed([t])
+
+
+def _one_third(chord: Chord, sounding: set[int]) -> frozenset[int]:
+    """The chord's pitch classes, less the other third once one of its two thirds (a final tonic
+    may have either, theory.tonic_triad) sounds at this onset (`sounding`: pitch classes)."""
+    root, pcs = chord
+    minor, major = (root + 3) % 12, (root + 4) % 12
+    if not {minor, major} <= pcs:
+        return pcs
+    return pcs - {major} if minor in sounding else pcs - {minor} if major in sounding else pcs
 
 
 def _sample(logits, allowed, settings, rng) -> int:

@@ -73,6 +73,8 @@ class PianoTokenizer:
         self.config = config
         self.remi = miditok.REMI(
             miditok.TokenizerConfig(
+                # MidiTok's range is inclusive at both ends: the vocabulary (the shipped model's)
+                # holds Pitch_109, one above the piano, which no piece has and the pianist never writes
                 pitch_range=(config.pitch_low, config.pitch_high + 1),
                 beat_res={(0, 4): config.steps_per_beat, (4, 12): 4},
                 use_velocities=False,
