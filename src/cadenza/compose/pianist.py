@@ -67,6 +67,7 @@ MAX_BAR_TOKENS = 400  # a bar's events beyond this are cut off: the model lost i
 WRITTEN_STEPS = (3, 4)
 GUIDANCE = 1.5  # classifier-free guidance toward the composer asked for (0: none); benchmarks/piano_quality.py:
 # 20 generated pieces per composer were recognized as theirs 0.29 of the time unguided, 0.43 at 1.5, 0.41 at 3
+# (docs/BENCHMARKS.md; 0.44 at 1.5 with the pianist as shipped)
 PIANOS = frozenset(range(8))  # General MIDI's pianos
 FINAL_SPAN = 16  # semitones the left hand's last chord may span above its bass (a major tenth)
 OFF_KEY = 1.0  # nats taken from a pitch outside the scale of a section in another key than home
