@@ -143,15 +143,10 @@ def generate(
         key_obj = the_plan.key or key_obj
         meter_obj = parse_meter(the_plan.meter) if the_plan.meter else meter_obj
         bars = the_plan.bars
-    piano = hub.family_name(model) == "piano"
-    if piano:
-        _piano_only(model, scale, range_, fix, fixed_cells, allow_parallels, chords, chords_model)
-    elif composer_ is not None:
-        raise OptionError(f"--composer is for a piano model (such as piano): model {model} has no composers")
-    c: Any = hub.load(model) if piano else composer.load(model)  # a leadsheet model's melody part
+    c, piano, composer_ = _writer(
+        model, composer_, scale, range_, fix, fixed_cells, allow_parallels, chords, chords_model
+    )
     parts = {} if piano else hub.parts_of(model)
-    if piano:
-        composer_ = c.composer_name(composer_)
     name = hub.find_model(model).name  # the model asked for: a leadsheet model's, not its part's
     if parts and chords is None:  # a leadsheet model writes its melody's chord symbols
         chords = "auto"
@@ -249,10 +244,20 @@ def generate(
                 typer.echo(str(p))
 
 
-def _piano_only(model: str, scale, ranges, fixes, fixed_cells, allow_parallels: bool, chords, chords_model) -> None:
-    """Refuse, in one line, the options a piano model does not take (they name voices or chords)."""
+def _writer(
+    model: str, composer_, scale, ranges, fixes, fixed_cells, allow_parallels: bool, chords, chords_model
+) -> tuple[Any, bool, Optional[str]]:
+    """(what writes the music: a Composer, or for a piano model a Pianist; whether it is a piano
+    model; --composer as the model spells it). Refuses, in one line, --composer for a model
+    without composers, and the options a piano model does not take (they name voices or chords)."""
+    from cadenza import hub
+    from cadenza.compose import composer
     from cadenza.errors import OptionError
 
+    if hub.family_name(model) != "piano":
+        if composer_ is not None:
+            raise OptionError(f"--composer is for a piano model (such as piano): model {model} has no composers")
+        return composer.load(model), False, None  # a leadsheet model's melody part
     given = [
         flag
         for flag, value in (
@@ -271,6 +276,8 @@ def _piano_only(model: str, scale, ranges, fixes, fixed_cells, allow_parallels: 
             f"{', '.join(given)}: model {model} writes free piano music for two hands, with no voices to fix or "
             "chords to follow; leave this out, or use a voices model (chorales, folk) or leadsheet"
         )
+    pianist = hub.load(model)
+    return pianist, True, pianist.composer_name(composer_)
 
 
 def _progression(text: str, meter, bars: Optional[int], key, seconds: Optional[float]):
@@ -359,16 +366,7 @@ def continue_(
     if model is None:
         model, why = composer.model_for_prompt(score)
         choice = f"chosen: {why}"
-    from cadenza import hub
-
-    piano = hub.family_name(model) == "piano"
-    if piano:
-        _piano_only(model, scale, range_, fix, fixed_cells, allow_parallels, None, None)
-    elif composer_ is not None:
-        raise OptionError(f"--composer is for a piano model (such as piano): model {model} has no composers")
-    c: Any = hub.load(model) if piano else composer.load(model)
-    if piano:
-        composer_ = c.composer_name(composer_)
+    c, piano, composer_ = _writer(model, composer_, scale, range_, fix, fixed_cells, allow_parallels, None, None)
     given = {k: settings.get(k) for k in ("temperature", "top_p", "top_k")}  # the rest: the model's defaults
     _, recorded = settings_and_record(SamplingSettings, asdict(c.sampling(**given, seed=0)))
     rules = None if piano else rules_from_options(scale, range_, fix, fixed_cells, c.voice_names)

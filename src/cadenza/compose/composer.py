@@ -30,21 +30,65 @@ if TYPE_CHECKING:
     from cadenza.plan.planner import PlanModel
 
 
-@dataclass
-class Composer:
+class LearnedDefaults:
+    """What a model's user (the Composer, the Pianist) takes from its folder and model.json: its
+    name, its usual meter, its sampling settings, its plan model and the plans drawn from it."""
+
     directory: Path
     meta: dict
-    model: Transformer
-    tokenizer: VoicesTokenizer
-    name: str = ""  # what titles and messages call it: its folder's name, or its bundle's (cadenza.hub.load)
+    name: str  # what titles and messages call it: its folder's name, or its bundle's (cadenza.hub.load)
 
     def __post_init__(self):
         self.name = self.name or self.directory.name
 
-    # -- defaults learned from the training data ------------------------------------------------
     def default_meter(self) -> Meter:
-        return usual_meter(self.meta)
+        """The meter the training data (model.json's "data_stats") has most often; 4/4 when unknown."""
+        seen = self.meta.get("data_stats", {}).get("meters", {})
+        return parse_meter(max(seen, key=seen.get)) if seen else Meter(0.0, 4, 4)
 
+    def sampling(self, temperature: float | None, top_p: float | None, top_k: int | None, seed: int):
+        """The sampler's settings: those given, else this model's own defaults (model.json's
+        "sampling", chosen by measurement and stated in its card), else SamplingSettings'."""
+        own = {k: v for k, v in self.meta.get("sampling", {}).items() if k in ("temperature", "top_p", "top_k")}
+        given = {"temperature": temperature, "top_p": top_p, "top_k": top_k}
+        return SamplingSettings(**{**own, **{k: v for k, v in given.items() if v is not None}, "seed": seed})
+
+    @cached_property
+    def plan_model(self) -> PlanModel | None:
+        """The model of form learned beside this model (its folder's planner.json), if any."""
+        from cadenza.plan import planner
+
+        return planner.of_model(self.directory)
+
+    def plan_fermatas(self) -> bool:
+        """Whether this model's style ends phrases under fermatas (as chorales do): what its
+        plan model found in its corpus; no when it has none."""
+        pm = self.plan_model
+        return pm is not None and pm.fermatas.get("yes", 0) > pm.fermatas.get("no", 0)
+
+    def plan_for(self, given: Plan | None, bars: int, meter: Meter, key: Key, seed: int) -> Plan | None:
+        """The plan a piece follows: `given` with what it leaves out planned by this model's plan
+        model, or, with none given, a plan of `bars` bars drawn from it (in `meter` and `key`,
+        when the given plan does not name them); None when this model has no plan model and
+        none is given."""
+        from cadenza.plan import planner
+
+        pm = self.plan_model
+        if given is not None:
+            given = replace(given, key=given.key or key, meter=given.meter or str(meter))
+            return planner.complete(given, pm, seed) if pm is not None else given
+        return pm.sample(bars, meter=meter, key=key, seed=seed) if pm is not None else None
+
+
+@dataclass
+class Composer(LearnedDefaults):
+    directory: Path
+    meta: dict
+    model: Transformer
+    tokenizer: VoicesTokenizer
+    name: str = ""
+
+    # -- defaults learned from the training data ------------------------------------------------
     def default_key(self, seed: int) -> Key:
         """A key drawn (by the seed) from how often each key occurs in the training data."""
         return drawn_key(self.meta.get("data_stats", {}).get("keys", {}), seed)
@@ -65,11 +109,6 @@ class Composer:
             final_cadence=final_cadence,
             interval_bias=np.array(bias, dtype=np.float64) if bias else None,
         )
-
-    def sampling(self, temperature: float | None, top_p: float | None, top_k: int | None, seed: int):
-        """The sampler's settings: those given, else this model's own defaults (model.json's
-        "sampling", chosen by measurement and stated in its card), else SamplingSettings'."""
-        return sampling_settings(self.meta, temperature, top_p, top_k, seed)
 
     # -- writing music ----------------------------------------------------------------------
     def generate(
@@ -150,27 +189,6 @@ class Composer:
             spans = [(a * size, (a + s.bars) * size, s.dynamics) for a, s in zip(plan.starts(), plan.sections)]
             score = with_dynamics(score, [(a, b, d) for a, b, d in spans if d])
         return score
-
-    # -- plans ------------------------------------------------------------------------------
-    @cached_property
-    def plan_model(self) -> PlanModel | None:
-        """The model of form learned beside this model (its folder's planner.json), if any."""
-        from cadenza.plan import planner
-
-        return planner.of_model(self.directory)
-
-    def plan_fermatas(self) -> bool:
-        """Whether this model's style ends phrases under fermatas (as chorales do): what its
-        plan model found in its corpus; no when it has none."""
-        pm = self.plan_model
-        return pm is not None and pm.fermatas.get("yes", 0) > pm.fermatas.get("no", 0)
-
-    def plan_for(self, given: Plan | None, bars: int, meter: Meter, key: Key, seed: int) -> Plan | None:
-        """The plan a piece follows: `given` with what it leaves out planned by this model's plan
-        model, or, with none given, a plan of `bars` bars drawn from it (in `meter` and `key`,
-        when the given plan does not name them); None when this model has no plan model and
-        none is given."""
-        return plan_with(self.plan_model, given, bars, meter, key, seed)
 
     def continue_score(
         self,
@@ -310,39 +328,12 @@ class Composer:
             raise InputError(source, problem) if source else OptionError(problem)
 
 
-def usual_meter(meta: dict) -> Meter:
-    """The meter a model's training data (model.json's "data_stats") has most often; 4/4 when unknown."""
-    seen = meta.get("data_stats", {}).get("meters", {})
-    return parse_meter(max(seen, key=seen.get)) if seen else Meter(0.0, 4, 4)
-
-
 def drawn_key(seen: dict[str, int], seed: int) -> Key:
     """A key drawn (by the seed) from how often each key was seen (C major when none was)."""
     if not seen:
         return Key(0.0, 0, "major")
     names = sorted(seen)
     return parse_key(random.Random(seed).choices(names, weights=[seen[n] for n in names])[0])
-
-
-def sampling_settings(
-    meta: dict, temperature: float | None, top_p: float | None, top_k: int | None, seed: int
-) -> SamplingSettings:
-    """The sampler's settings: those given, else the model's own defaults (model.json's
-    "sampling", chosen by measurement and stated in its card), else SamplingSettings'."""
-    own = {k: v for k, v in meta.get("sampling", {}).items() if k in ("temperature", "top_p", "top_k")}
-    given = {"temperature": temperature, "top_p": top_p, "top_k": top_k}
-    return SamplingSettings(**{**own, **{k: v for k, v in given.items() if v is not None}, "seed": seed})
-
-
-def plan_with(pm: PlanModel | None, given: Plan | None, bars: int, meter: Meter, key: Key, seed: int) -> Plan | None:
-    """The plan a piece follows: `given` with what it leaves out planned by the plan model `pm`,
-    or, with none given, a plan of `bars` bars drawn from it; None with neither."""
-    from cadenza.plan import planner
-
-    if given is not None:
-        given = replace(given, key=given.key or key, meter=given.meter or str(meter))
-        return planner.complete(given, pm, seed) if pm is not None else given
-    return pm.sample(bars, meter=meter, key=key, seed=seed) if pm is not None else None
 
 
 def check_tempo(bpm: float) -> None:

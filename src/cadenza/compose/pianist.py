@@ -34,21 +34,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cadenza.compose.composer import (
-    bar_line_after,
-    check_bars,
-    check_tempo,
-    drawn_key,
-    plan_with,
-    sampling_settings,
-    usual_meter,
-)
+from cadenza.compose.composer import LearnedDefaults, bar_line_after, check_bars, check_tempo, drawn_key
 from cadenza.errors import OptionError
 from cadenza.score import PIANO_HANDS, Key, Meter, Score, Section, parse_key, parse_meter
 from cadenza.theory import Chord, cadence_progression, estimate_key, scale
@@ -57,7 +48,6 @@ from cadenza.tokenize.piano import PianoTokenizer, hands
 if TYPE_CHECKING:
     from cadenza.nn.transformer import Transformer
     from cadenza.plan.form import Plan
-    from cadenza.plan.planner import PlanModel
 
 MAX_BAR_TOKENS = 400  # a bar's events beyond this are cut off: the model lost its way
 # Onsets and lengths the pianist writes: multiples of a sixteenth or of a triplet eighth (3 or 4
@@ -74,15 +64,12 @@ OFF_KEY = 1.0  # nats taken from a pitch outside the scale of a section in anoth
 
 
 @dataclass
-class Pianist:
+class Pianist(LearnedDefaults):
     directory: Path
     meta: dict
     model: Transformer
     tokenizer: PianoTokenizer
     name: str = ""
-
-    def __post_init__(self):
-        self.name = self.name or self.directory.name
 
     # -- what the model knows ---------------------------------------------------------------------
     @property
@@ -99,18 +86,12 @@ class Pianist:
         known = ", ".join(self.composers) or "none named"
         raise OptionError(f"--composer {composer}: model {self.name} does not know it (it knows: {known}, or none)")
 
-    def default_meter(self) -> Meter:
-        return usual_meter(self.meta)
-
     def default_key(self, seed: int, composer: str | None = None) -> Key:
         """A key drawn (by the seed) from the keys of the composer's training pieces (of all
         pieces without one)."""
         stats = self.meta.get("data_stats", {})
         seen = stats.get("composer_keys", {}).get(composer or "", {}) or stats.get("keys", {})
         return drawn_key(seen, seed)
-
-    def sampling(self, temperature: float | None, top_p: float | None, top_k: int | None, seed: int):
-        return sampling_settings(self.meta, temperature, top_p, top_k, seed)
 
     def guided(self, guidance: float | None) -> float:
         """How strongly the composer is followed (classifier-free guidance, see the module
@@ -119,18 +100,6 @@ class Pianist:
         if not 0 <= g <= 10:
             raise OptionError(f"--guidance must be between 0 and 10, not {g}")
         return float(g)
-
-    @cached_property
-    def plan_model(self) -> PlanModel | None:
-        from cadenza.plan import planner
-
-        return planner.of_model(self.directory)
-
-    def plan_fermatas(self) -> bool:
-        return False
-
-    def plan_for(self, given: Plan | None, bars: int, meter: Meter, key: Key, seed: int) -> Plan | None:
-        return plan_with(self.plan_model, given, bars, meter, key, seed)
 
     # -- writing ----------------------------------------------------------------------------------
     def generate(
@@ -284,7 +253,6 @@ class _Writer:
         self.plain = Decoder(pianist.model) if self.guidance else None  # the same music read without the composer
         self.block = pianist.model.config.block_size
         self.key_now = key
-        self.prefix = tok.prefix(composer, key)
         self.meter_token = tok.meter_token(meter)
         self.positions = meter.numerator * tok.config.steps_per_beat  # REMI counts the meter's own beats
         names = tok.names + [""] * (tok.vocab_size - tok.n_remi)
@@ -338,8 +306,7 @@ class _Writer:
                 break
             keep = chunk + keep
         self.decoder.reset()
-        self.prefix = self.tok.prefix(self.composer, self.key_now)
-        self.logits = self.decoder.feed(self.prefix + keep)
+        self.logits = self.decoder.feed(self.tok.prefix(self.composer, self.key_now) + keep)
         if self.plain is not None:  # classifier-free guidance: away from what the music alone suggests
             self.plain.reset()
             plain = self.plain.feed(self.tok.prefix(None, self.key_now) + keep)

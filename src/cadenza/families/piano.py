@@ -89,9 +89,6 @@ class Batches:
         self.weights = lengths / lengths.sum()
         self.rng = np.random.default_rng(cfg.seed)
 
-    def window(self, p: Tokenized, bar: int, shift: int, composer: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        return window(p, bar, shift, composer, self.tok, self.block)
-
     def next(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
         import torch
 
@@ -103,7 +100,7 @@ class Batches:
             hi = min(self.transpose, self.tok.config.pitch_high - w.high)
             shift = int(self.rng.integers(lo, hi + 1)) if lo <= hi else 0
             bar = int(self.rng.integers(0, len(w.bar_starts)))
-            x, y = self.window(p, bar, shift, bool(self.rng.random() >= self.no_composer))
+            x, y = window(p, bar, shift, bool(self.rng.random() >= self.no_composer), self.tok, self.block)
             xs.append(x)
             ys.append(y)
         return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys))
