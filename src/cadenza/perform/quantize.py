@@ -75,8 +75,7 @@ def quantized(score: Score) -> tuple[Score, Found]:
     """(`score` with its notes on tracked beats, in the meter found; what was found). See the
     module docstring."""
     notes = [n for p in score.parts for n in p.notes]
-    seconds = {id(n): beats_to_seconds(n.start_beats, score.tempos) for n in notes}
-    onsets = np.array([seconds[id(n)] for n in notes])
+    onsets = np.array([beats_to_seconds(n.start_beats, score.tempos) for n in notes])
     weights = np.array([n.velocity / 127.0 for n in notes])
     env = _envelope(onsets, weights)
     period = _period(env)
@@ -95,10 +94,8 @@ def quantized(score: Score) -> tuple[Score, Found]:
     weight = np.array([n.velocity / 127.0 * (1.0 + (n.pitch < BASS)) for n in notes]) * np.clip(
         ends - positions, 0.25, 2
     )
-    per_bar, phase = _meter(positions, weight)
-    start = phase  # the first downbeat, in tracked beats
+    per_bar, start = _meter(positions, weight)  # start: the first downbeat, in tracked beats
     quarters = 1.5 if compound else 1.0  # one tracked beat in quarter notes
-    step = {id(n): grid.get(int(math.floor(positions[i])), per_beat) for i, n in enumerate(notes)}
 
     def place(x: float, k: int) -> float:
         return round((x - start) * k) / k * quarters
@@ -107,8 +104,8 @@ def quantized(score: Score) -> tuple[Score, Found]:
     i = 0
     for p in score.parts:
         out: list[Note] = []
-        for n in p.notes:
-            k = step[id(n)]
+        for n in p.notes:  # notes[i], in the same order
+            k = grid.get(int(math.floor(positions[i])), per_beat)
             a = place(positions[i], k)
             b = max(place(ends[i], k), a + quarters / k)
             out.append(replace(n, start_beats=a, duration_beats=b - a))
