@@ -37,8 +37,8 @@ import numpy as np
 from cadenza import hub
 from cadenza.data import piano as piano_data
 from cadenza.families import piano as fam
-from cadenza.score import Score, bar_starts, excerpt
-from cadenza.theory import estimate_key
+from cadenza.score import Part, Score, bar_starts, excerpt
+from cadenza.theory import estimate_key, top_line
 
 TOP = 5
 EXCERPT_BARS = 16
@@ -52,13 +52,13 @@ def features(score: Score) -> np.ndarray:
     for n in notes:
         pcs[(n.pitch - key.tonic) % 12] += n.duration_beats
     pcs /= max(pcs.sum(), 1e-9)
-    right, left = (score.parts + [score.parts[-1]])[:2] if score.parts else ([], [])
+    parts = score.parts or [Part()]
+    right, left = parts[0].notes, parts[min(1, len(parts) - 1)].notes  # one part: both hands
     out = [pcs, [key.mode == "minor"]]
     beats = max(score.end_beats, 1.0)
     for hand in (right, left):
-        hn = hand.notes if hasattr(hand, "notes") else []
-        onsets = Counter(round(n.start_beats, 3) for n in hn)
-        pitches = np.array([n.pitch for n in hn]) if hn else np.array([60])
+        onsets = Counter(round(n.start_beats, 3) for n in hand)
+        pitches = np.array([n.pitch for n in hand]) if hand else np.array([60])
         out.append(
             [
                 len(onsets) / beats,
@@ -67,11 +67,7 @@ def features(score: Score) -> np.ndarray:
                 pitches.std() / 24,
             ]
         )
-    top = {}
-    for n in right.notes if hasattr(right, "notes") else []:
-        s = round(n.start_beats, 3)
-        top[s] = max(top.get(s, 0), n.pitch)
-    line = [top[s] for s in sorted(top)]
+    line = [n.pitch for n in top_line(right)]
     iv = np.zeros(25)
     for a, b in zip(line, line[1:]):
         iv[int(np.clip(b - a, -12, 12)) + 12] += 1
