@@ -83,34 +83,39 @@ def chorale_midi_folder(tmp_path_factory, chorale) -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory, chorale_midi_folder) -> Path:
-    """A tiny 4-voice model really trained for a few steps by the CLI."""
-    out = tmp_path_factory.mktemp("models") / "tiny"
+def train_tiny(out: Path, data: Path, *options: str, steps: int, eval_every: int = 0) -> Path:
+    """A tiny model (32 channels, one layer, two heads, batches of 4) really trained by the CLI for
+    `steps` steps on `data`, validated every `eval_every` (default: halfway and at the end);
+    `options`: its family's own."""
     run_cli(
         "train",
         "--data",
-        str(chorale_midi_folder),
+        str(data),
         "--out",
         str(out),
         "--steps",
-        "8",
+        str(steps),
         "--eval-every",
-        "4",
+        str(eval_every or steps // 2),
         "--embd",
         "32",
         "--layers",
         "1",
         "--heads",
         "2",
-        "--block-size",
-        "96",
         "--batch-size",
         "4",
         "--quiet",
+        *options,
         check=True,
     )
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory, chorale_midi_folder) -> Path:
+    """A tiny 4-voice model really trained for a few steps by the CLI."""
+    return train_tiny(tmp_path_factory.mktemp("models") / "tiny", chorale_midi_folder, "--block-size", "96", steps=8)
 
 
 def one_line_error(proc, *words):
@@ -254,33 +259,7 @@ def satb_file(tmp_path_factory):
 def tiny_harmonizer(tmp_path_factory, satb_file):
     """A tiny orderless model really trained for a few steps by the CLI."""
     out = tmp_path_factory.mktemp("models") / "tinyharm"
-    run_cli(
-        "train",
-        "--orderless",
-        "--data",
-        str(satb_file),
-        "--out",
-        str(out),
-        "--steps",
-        "6",
-        "--eval-every",
-        "3",
-        "--embd",
-        "32",
-        "--layers",
-        "1",
-        "--heads",
-        "2",
-        "--batch-size",
-        "4",
-        "--window-steps",
-        "64",
-        "--steps-per-beat",
-        "4",
-        "--quiet",
-        check=True,
-    )
-    return out
+    return train_tiny(out, satb_file, "--orderless", "--window-steps", "64", "--steps-per-beat", "4", steps=6)
 
 
 # -- piano ------------------------------------------------------------------------------------------
@@ -327,31 +306,6 @@ def piano_folder(tmp_path_factory) -> Path:
 def tiny_piano(tmp_path_factory, piano_folder) -> Path:
     """A tiny piano model really trained for a few steps by the CLI."""
     out = tmp_path_factory.mktemp("models") / "tinypiano"
-    run_cli(
-        "train",
-        "--family",
-        "piano",
-        "--data",
-        str(piano_folder),
-        "--out",
-        str(out),
-        "--steps",
-        "6",
-        "--eval-every",
-        "6",
-        "--embd",
-        "32",
-        "--layers",
-        "1",
-        "--heads",
-        "2",
-        "--block-size",
-        "128",
-        "--batch-size",
-        "4",
-        "--valid-percent",
-        "20",
-        "--quiet",
-        check=True,
+    return train_tiny(
+        out, piano_folder, "--family", "piano", "--block-size", "128", "--valid-percent", "20", steps=6, eval_every=6
     )
-    return out

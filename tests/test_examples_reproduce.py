@@ -18,30 +18,13 @@ GENERATED = sorted(p for p in EXAMPLES.glob("*.json") if json.loads(p.read_text(
 @pytest.mark.slow
 @pytest.mark.parametrize("record", GENERATED, ids=lambda p: p.stem)
 def test_generated_example_is_byte_identical(record, tmp_path):
+    from cadenza import hub
     from cadenza.compose import composer
     from cadenza.plan.form import Plan
 
     r = json.loads(record.read_text())
-    if "composer" in r:  # a piano model's piece
-        from cadenza import hub
-
-        score = hub.load(r["model"]).generate(
-            bars=r["bars"],
-            key=r["key"],
-            meter=r["meter"],
-            tempo_bpm=r["tempo"],
-            temperature=r["temperature"],
-            top_p=r["top_p"],
-            seed=r["seed"],
-            composer=r["composer"],
-            final_chord=not r["free_ending"],
-            plan=Plan.from_dict(r["plan"]) if "plan" in r else None,
-        )
-        out = write_score(score, tmp_path / "piece.mid")
-        assert out.read_bytes() == record.with_suffix(".mid").read_bytes()
-        return
-    c = composer.load(r["model"])
-    score = c.generate(
+    plan = Plan.from_dict(r["plan"]) if "plan" in r else None
+    settings = dict(
         bars=r["bars"],
         key=r["key"],
         meter=r["meter"],
@@ -49,18 +32,22 @@ def test_generated_example_is_byte_identical(record, tmp_path):
         temperature=r["temperature"],
         top_p=r["top_p"],
         seed=r["seed"],
-        allow_parallels=r["allow_parallels"],
-        final_cadence=not r["free_ending"],
-        plan=Plan.from_dict(r["plan"]) if "plan" in r else None,
-        chords=[parse_chord(text, at) for at, text in r["symbols"]] if r.get("chords") not in (None, "auto") else None,
+        plan=plan,
     )
+    if "composer" in r:  # a piano model's piece
+        score = hub.load(r["model"]).generate(**settings, composer=r["composer"], final_chord=not r["free_ending"])
+    else:
+        score = composer.load(r["model"]).generate(
+            **settings,
+            allow_parallels=r["allow_parallels"],
+            final_cadence=not r["free_ending"],
+            chords=[parse_chord(text, at) for at, text in r["symbols"]]
+            if r.get("chords") not in (None, "auto")
+            else None,
+        )
     if r.get("chords") == "auto":  # chord symbols written for the melody afterwards
-        from cadenza import hub
-
         chorder = hub.load(r["chords_model"], expect="chords")
-        score = chorder.chords_for(score, seed=r["seed"], plan=Plan.from_dict(r["plan"]) if "plan" in r else None)[
-            0
-        ].score
+        score = chorder.chords_for(score, seed=r["seed"], plan=plan)[0].score
     out = write_score(score, tmp_path / "piece.mid")
     assert out.read_bytes() == record.with_suffix(".mid").read_bytes()
 
