@@ -172,6 +172,18 @@ def test_load_reports_bad_files_and_refuses_what_is_not_music(cache, tmp_path):
     assert len(load(str(folder), limit=1).pieces) == 1
 
 
+def test_a_performance_beside_its_score_is_not_read_as_another_piece(cache, tmp_path):
+    """`generate` writes STEM.mid and, performed, STEM.performed.mid: a folder of its output holds
+    each piece once (evaluate once counted every piece twice, once played off the grid)."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    for name in ("a.mid", "a.performed.mid", "b.performed.mid"):
+        write_midi(make_score(bars=2), folder / name)
+    data = load(str(folder))
+    assert sorted(p.id.split(":")[-1] for p in data.pieces) == ["a.mid#0", "b.performed.mid#0"]
+    assert data.skipped == [f"{folder / 'a.performed.mid'}: left out, the performance of a.mid"]
+
+
 def test_splits_are_by_a_hash_of_the_id_and_tiny_sets_still_validate():
     pieces = [Piece(f"set:{i}.mid#0", make_score(bars=1)) for i in range(200)]
     train, valid = Dataset(pieces).split(10)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cadenza.errors import CadenzaError, InputError, OptionError
+from cadenza.render import PERFORMED
 from cadenza.score import Score
 
 # name -> (music21 corpus composer/collection, file suffix, what it is)
@@ -150,7 +151,8 @@ def load(source: str, limit: int | None = None, progress: Callable[[int, int], N
         files = sorted(f for f in path.rglob("*") if f.suffix.lower() in SUFFIXES) if path.is_dir() else [path]
         if not files:
             raise OptionError(f"{source}: no music files found (looked for {', '.join(SUFFIXES)})")
-    pieces, skipped = [], []
+    files, performances = without_performances(files)
+    pieces, skipped = [], [f"{f}: left out, the performance of {_score_of(f).name}" for f in performances]
     for i, f in enumerate(files):
         if progress:
             progress(i, len(files))
@@ -170,6 +172,19 @@ def load(source: str, limit: int | None = None, progress: Callable[[int, int], N
             pieces = pieces[:limit]
             break
     return Dataset(pieces, skipped)
+
+
+def without_performances(files: list[Path]) -> tuple[list[Path], list[Path]]:
+    """(files, left out): a STEM.performed.mid that `generate` wrote beside its score STEM.mid
+    is the same piece played (cadenza.render), not another piece; the score is kept."""
+    present = set(files)
+    performances = [f for f in files if f.name.endswith(f".{PERFORMED}") and _score_of(f) in present]
+    return [f for f in files if f not in set(performances)], performances
+
+
+def _score_of(performance: Path) -> Path:
+    """STEM.mid, for STEM.performed.mid."""
+    return performance.with_name(performance.name.removesuffix(PERFORMED) + "mid")
 
 
 def with_exact_parts(pieces: list[Piece], n_voices: int) -> list[Piece]:
