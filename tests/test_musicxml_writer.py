@@ -714,3 +714,36 @@ def test_a_pianos_right_hand_leans_to_the_treble_clef_and_its_left_hand_to_the_b
     low = [Note(p, i, 1) for i, p in enumerate([28, 31, 33, 35])]  # E1..B1: a bass guitar's would be 8vb
     xml = musicxml_text(Score(parts=[Part(PIANO_HANDS[1], notes=low)]))
     assert "<sign>F</sign>" in xml and "clef-octave-change" not in xml
+
+
+def test_a_hand_changes_clef_for_a_passage_on_the_other_side_of_middle_c_and_not_for_one_bar():
+    """As engravers write it: the left hand takes the treble clef from a bar line where two bars
+    lie wholly at or above middle C, and the bass clef again at its first note below; one high
+    bar alone stays in the bass clef. The right hand likewise below middle C."""
+    import re
+
+    from cadenza.score import PIANO_HANDS
+
+    def bars_of(pitches_by_bar):
+        return [Note(p, 4 * b + i, 1) for b, ps in enumerate(pitches_by_bar) for i, p in enumerate(ps)]
+
+    left = bars_of([[43, 48], [60, 64], [62, 67], [72], [50], [64, 67], [48]])
+    right = bars_of([[72], [76], [55, 57], [59], [64], [72], [74]])
+    xml = musicxml_text(Score(parts=[Part(PIANO_HANDS[0], notes=right), Part(PIANO_HANDS[1], notes=left)]))
+
+    def clefs(part: str) -> list[tuple[str, str]]:
+        body = xml.split(f'<part id="{part}">')[1].split("</part>")[0]
+        measures = re.findall(r'<measure number="(\d+)"(.*?)</measure>', body, re.S)
+        return [(n, re.search(r"<sign>(\w)</sign>", m).group(1)) for n, m in measures if "<clef>" in m]
+
+    assert clefs("P2") == [("1", "F"), ("2", "G"), ("5", "F")]  # bar 6 alone stays in the bass clef
+    assert clefs("P1") == [("1", "G"), ("3", "F"), ("5", "G")]
+    assert read_score_back(xml) == sorted((n.pitch, n.start_beats) for n in right + left)
+
+
+def read_score_back(xml: str) -> list[tuple[int, float]]:
+    """The notes music21 reads from the MusicXML, as (pitch, onset in beats)."""
+    import music21
+
+    parsed = music21.converter.parseData(xml, format="musicxml")
+    return sorted((int(n.pitch.midi), float(n.getOffsetInHierarchy(parsed))) for n in parsed.recurse().notes)

@@ -18,7 +18,8 @@ a note shorter than the grid keeps one step):
   has it as an implicit bar 0 holding only what is played, as cadenza's reader expects (and
   as the MIDI writer writes it: a short first bar); otherwise the first bar is full.
 - per part: the clef its voice reads in (treble for a soprano or alto, treble-8 for a tenor,
-  bass for a bass), else the one that leaves fewer notes outside the staff (treble or bass),
+  bass for a bass), else the one that leaves fewer notes outside the staff (treble or bass);
+  a piano hand's staff changes clef at bar lines for a passage on the other side of middle C,
   the key signature of each Key as spelled (Cb major: 7 flats; mid-bar changes where they fall), time
   signatures, and in the first part the tempo marks, as metronome marks (in dotted quarters
   in 6/8, 9/8, 12/8 when that number stays exact) with sound tempo, before the note they fall
@@ -184,8 +185,9 @@ def musicxml_text(score: Score) -> str:
     out.append("  </part-list>")
     for index, (part, part_voices) in enumerate(zip(parts, voices), start=1):
         out.append(f'  <part id="P{index}">')
-        clef = _clef(part)
+        clefs = _bar_clefs(part, bars)
         by_bar = [_pieces_by_bar(voice, bars) for voice in part_voices]
+        written = None  # the clef of the measure written last
         for place in layout:
             b = place.bar
             _write_measure(
@@ -193,13 +195,14 @@ def musicxml_text(score: Score) -> str:
                 bars[b],
                 place,
                 [pieces[b] for pieces in by_bar],
-                clef,
+                clefs[b] if clefs[b] != written else None,
                 keys,
                 tempos if index == 1 else [],
                 fermatas,
                 chords if index == 1 else [],
                 sections if index == 1 else [],
             )
+            written = clefs[b]
         out.append("  </part>")
     out.append("</score-partwise>\n")
     return "\n".join(out)
@@ -682,6 +685,47 @@ def _sounding(voices: list[list[list[_Element]]]) -> dict[int, list[int]]:
     return out
 
 
+def _treble_ledger(pitch: int) -> int:
+    return max(0, 62 - pitch, pitch - 79)  # D4..G5 need no ledger line
+
+
+def _bass_ledger(pitch: int) -> int:
+    return max(0, 41 - pitch, pitch - 59)  # F2..B3
+
+
+TREBLE = "<clef><sign>G</sign><line>2</line></clef>"
+BASS = "<clef><sign>F</sign><line>4</line></clef>"
+MIDDLE_C = 60
+
+
+def _bar_clefs(part: Part, bars: list[_Bar]) -> list[str]:
+    """The clef of each bar of a part: its one clef (_clef), except that a piano hand's staff
+    changes clef for a passage on the other side of middle C, as engravers write a left hand
+    that climbs into the treble: at a bar line where this bar and the next lie wholly there (a
+    bar of rests goes along with either), and back at the first bar with a note on the staff's
+    own side."""
+    home = _clef(part)
+    if part.name not in PIANO_HANDS or home not in (TREBLE, BASS):
+        return [home] * len(bars)
+    away = BASS if home == TREBLE else TREBLE
+    starts = [bar.start for bar in bars]
+    pitches: list[list[int]] = [[] for _ in bars]
+    for n in part.notes:
+        pitches[max(0, bisect_right(starts, _grid(n.start_beats)) - 1)].append(n.pitch)
+
+    def over_there(b: int) -> bool:  # every note of bar b on the away clef's side of middle C
+        return all((p >= MIDDLE_C) == (away == TREBLE) for p in pitches[b])
+
+    clef, out = home, []
+    for b in range(len(bars)):
+        if clef == home and pitches[b] and over_there(b) and (b + 1 == len(bars) or over_there(b + 1)):
+            clef = away
+        elif clef == away and not over_there(b):
+            clef = home
+        out.append(clef)
+    return out
+
+
 def _clef(part: Part) -> str:
     """The clef element for a part: as its voice's name says (treble for a soprano or an alto,
     treble-8 for a tenor, bass for a bass, as choirs read them), else treble or bass, whichever
@@ -696,20 +740,20 @@ def _clef(part: Part) -> str:
     if "tenor" in part.name.lower():
         return "<clef><sign>G</sign><line>2</line><clef-octave-change>-1</clef-octave-change></clef>"
     if words & {"soprano", "sopran", "alto", "alt"}:
-        return "<clef><sign>G</sign><line>2</line></clef>"
-    treble: float = sum(max(0, 62 - n.pitch, n.pitch - 79) for n in part.notes)  # D4..G5 need no ledger line
-    bass: float = sum(max(0, 41 - n.pitch, n.pitch - 59) for n in part.notes)  # F2..B3
+        return TREBLE
+    treble: float = sum(_treble_ledger(n.pitch) for n in part.notes)
+    bass: float = sum(_bass_ledger(n.pitch) for n in part.notes)
     low_bass = sum(max(0, 29 - n.pitch, n.pitch - 47) for n in part.notes)  # F1..B2, in the bass clef 8vb
     hand = part.name in PIANO_HANDS  # a piano's staff: treble for the right hand, bass for the left, as pianists read
     if not part.is_drum and not hand and low_bass < bass and (words & {"bass", "bas", "basso"} or low_bass < treble):
         return "<clef><sign>F</sign><line>4</line><clef-octave-change>-1</clef-octave-change></clef>"
     if words & {"bass", "bas", "basso"} and not part.is_drum:
-        return "<clef><sign>F</sign><line>4</line></clef>"
+        return BASS
     if not part.is_drum and part.program not in KEYBOARD_PROGRAMS | BASS_PROGRAMS:
         treble /= TREBLE_BIAS  # an accordion's or a guitar's chords in the middle read in the treble clef
     if hand:
         treble, bass = (treble / TREBLE_BIAS, bass) if part.name == PIANO_HANDS[0] else (treble, bass / TREBLE_BIAS)
-    return "<clef><sign>F</sign><line>4</line></clef>" if bass < treble else "<clef><sign>G</sign><line>2</line></clef>"
+    return BASS if bass < treble else TREBLE
 
 
 KEYBOARD_PROGRAMS = frozenset(range(0, 21))  # pianos, chromatic percussion, organs: either clef, by their notes
@@ -735,7 +779,7 @@ def _write_measure(
     bar: _Bar,
     place: _Place,
     pieces_by_voice: list[list[tuple]],
-    clef: str,
+    clef: str | None,
     keys: list[tuple[int, Any]],
     tempos: list[tuple[int, Any]],
     fermatas: set[int],
@@ -757,7 +801,7 @@ def _write_measure(
         attributes.append(_key_element(key_at_start[-1]))
     if bar.new_meter:
         attributes.append(f"<time><beats>{bar.numerator}</beats><beat-type>{bar.denominator}</beat-type></time>")
-    if b == 0:
+    if clef is not None:
         attributes.append(clef)
     if attributes:
         out.append("      <attributes>" + "".join(attributes) + "</attributes>")
