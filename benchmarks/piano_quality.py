@@ -9,15 +9,20 @@ told apart.
      windows): what the composer token is worth;
    - a 5-gram (interpolated absolute discounting, cadenza.evaluate.ngram) fitted on the same
      training pieces' tokens (without the transformer's transposition augmentation).
-2. Composer conditioning: a random forest (scikit-learn) trained on 16-bar excerpts of the
-   training pieces of the five composers with the most training pieces, on features of the
-   notes (`features`): key-relative pitch classes, the right hand's melodic intervals, onsets
-   and chord sizes per hand, durations, registers, triplet onsets, meter. Its accuracy on
-   excerpts of held-out real pieces (valid and test splits) shows what it can tell. Then
-   `--per-composer` pieces of 16 bars are generated for each of the five (seeds 0..N-1, keys
-   drawn from the composer's own), classified, and the confusion matrix printed (chance 0.20).
+2. Composer conditioning: a classifier (scikit-learn; --classifier hgb: gradient-boosted trees,
+   the default, or rf: a random forest) trained on 16-bar excerpts of the training pieces of
+   the five composers with the most training pieces, on features of the notes (`features`;
+   --features basic: key-relative pitch classes, the right hand's melodic intervals, onsets and
+   chord sizes per hand, durations, registers, triplet onsets, meter; full, the default, adds
+   chromatic notes, each hand's rhythm and where in the beat its notes start, the left hand's
+   lowest line, the intervals and spans of the notes struck together, and how many sound at
+   once). Its accuracy on excerpts of held-out real pieces (valid and test splits) shows what it
+   can tell. Then `--per-composer` pieces of 16 bars are generated for each of the five (seeds
+   0..N-1, keys drawn from the composer's own), classified, and the confusion matrix printed
+   (chance 0.20).
 
     python benchmarks/piano_quality.py [--model piano] [--data ../shared/data/asap] [--per-composer 20]
+    python benchmarks/piano_quality.py --skip-nll --features basic --classifier rf   # the first classifier
     python benchmarks/piano_quality.py --write-real runs/piano-real-32 --bars 32
 
 --write-real writes the held-out real pieces (valid and test splits) as MIDI excerpts of --bars
@@ -38,52 +43,85 @@ from cadenza import hub
 from cadenza.data import piano as piano_data
 from cadenza.families import piano as fam
 from cadenza.score import Part, Score, bar_starts, excerpt
-from cadenza.theory import estimate_key, top_line
+from cadenza.theory import estimate_key, scale, top_line
 
 TOP = 5
 EXCERPT_BARS = 16
+CLASSIFIERS = {"hgb": "gradient-boosted trees", "rf": "a random forest of 400 trees"}
 
 
-def features(score: Score) -> np.ndarray:
-    """What the composer classifier reads of a two-hand score (see the module docstring)."""
+BASIC = ("key", "mode", "hands", "melody", "durations", "triplets", "meter")  # the first classifier's 55
+FULL = (*BASIC, "chromatic", "hand_rhythm", "bass", "chords", "polyphony")  # 125 values
+
+
+def features(score: Score, groups: tuple[str, ...] = FULL) -> np.ndarray:
+    """What the composer classifier reads of a two-hand score, by group (see the module docstring)."""
     notes = score.notes()
     key = estimate_key(notes)
     pcs = np.zeros(12)
     for n in notes:
         pcs[(n.pitch - key.tonic) % 12] += n.duration_beats
-    pcs /= max(pcs.sum(), 1e-9)
     parts = score.parts or [Part()]
     right, left = parts[0].notes, parts[min(1, len(parts) - 1)].notes  # one part: both hands
-    out = [pcs, [key.mode == "minor"]]
     beats = max(score.end_beats, 1.0)
+    hands, rhythm = [], []
     for hand in (right, left):
         onsets = Counter(round(n.start_beats, 3) for n in hand)
         pitches = np.array([n.pitch for n in hand]) if hand else np.array([60])
-        out.append(
-            [
-                len(onsets) / beats,
-                np.mean(list(onsets.values())) if onsets else 0.0,
-                pitches.mean() / 127,
-                pitches.std() / 24,
-            ]
-        )
-    line = [n.pitch for n in top_line(right)]
-    iv = np.zeros(25)
-    for a, b in zip(line, line[1:]):
-        iv[int(np.clip(b - a, -12, 12)) + 12] += 1
-    out.append(iv / max(iv.sum(), 1))
+        lengths = np.array([n.duration_beats for n in hand] or [1.0])
+        where = np.zeros(12)  # where in the beat its notes start, in twelfths
+        for n in hand:
+            where[round(n.start_beats % 1 * 12) % 12] += 1
+        hands += [
+            len(onsets) / beats,
+            np.mean(list(onsets.values())) if onsets else 0.0,
+            pitches.mean() / 127,
+            pitches.std() / 24,
+        ]
+        rhythm += [np.median(lengths), np.mean(lengths < 0.3), *(where / max(where.sum(), 1))]
+    by_onset: dict[float, list[int]] = {}
+    for n in left:
+        by_onset.setdefault(round(n.start_beats, 3), []).append(n.pitch)
+    chords: dict[float, list[int]] = {}
+    for n in notes:
+        chords.setdefault(round(n.start_beats, 3), []).append(n.pitch)
+    above = np.zeros(12)  # the notes struck together: their intervals above the lowest, mod 12
+    for ps in chords.values():
+        for p in ps:
+            above[(p - min(ps)) % 12] += p != min(ps)
+    spans = np.array([max(ps) - min(ps) for ps in chords.values()] or [0])
     dur = np.zeros(6)
     for n in notes:
         dur[int(np.clip(math.floor(math.log2(max(n.duration_beats, 1e-3)) + 3), 0, 5))] += 1
-    out.append(dur / max(dur.sum(), 1))
     triplets = sum(
         1
         for n in notes
         if abs(n.start_beats * 3 - round(n.start_beats * 3)) < 1e-3
         and abs(n.start_beats * 4 - round(n.start_beats * 4)) > 1e-3
     )
-    out.append([triplets / max(len(notes), 1), score.meter.bar_beats / 4, score.meter.denominator == 8])
-    return np.concatenate([np.asarray(x, dtype=np.float64).ravel() for x in out])
+    values = {
+        "key": pcs / max(pcs.sum(), 1e-9),  # key-relative pitch classes, by duration
+        "mode": [key.mode == "minor"],
+        "hands": hands,  # per hand: onsets per beat, notes per onset, register, spread
+        "melody": _intervals([n.pitch for n in top_line(right)]),  # the right hand's top line
+        "durations": dur / max(dur.sum(), 1),
+        "triplets": [triplets / max(len(notes), 1)],
+        "meter": [score.meter.bar_beats / 4, score.meter.denominator == 8],
+        "chromatic": [np.mean([n.pitch % 12 not in scale(key) for n in notes])],
+        "hand_rhythm": rhythm,  # per hand: median length, short notes, where in the beat notes start
+        "bass": _intervals([min(by_onset[t]) for t in sorted(by_onset)]),  # the left hand's lowest line
+        "chords": [*(above / max(above.sum(), 1)), spans.mean() / 24, spans.std() / 24, np.mean(spans > 12)],
+        "polyphony": [sum(n.duration_beats for n in notes) / beats / 8],  # how many notes sound at once
+    }
+    return np.concatenate([np.asarray(values[g], dtype=np.float64).ravel() for g in groups])
+
+
+def _intervals(line: list[int]) -> np.ndarray:
+    """Shares of a line's steps by size and direction, -12..12 semitones (wider ones at the ends)."""
+    iv = np.zeros(25)
+    for a, b in zip(line, line[1:]):
+        iv[int(np.clip(b - a, -12, 12)) + 12] += 1
+    return iv / max(iv.sum(), 1)
 
 
 def excerpts(score: Score, bars: int = EXCERPT_BARS) -> list[Score]:
@@ -129,8 +167,10 @@ def likelihood(pianist, data) -> None:
     )
 
 
-def conditioning(pianist, data, per_composer: int, guidance: float | None = None) -> None:
-    from sklearn.ensemble import RandomForestClassifier
+def conditioning(
+    pianist, data, per_composer: int, guidance: float | None = None, groups=FULL, classifier: str = "hgb"
+) -> None:
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 
     counts = Counter(p.composer for p in data.splits["train"])
     top = [c for c in pianist.composers if c in counts][:TOP]
@@ -141,14 +181,20 @@ def conditioning(pianist, data, per_composer: int, guidance: float | None = None
         for p in pieces:
             if p.composer in top:
                 for ex in excerpts(p.piece.score):
-                    X.append(features(ex))
+                    X.append(features(ex, groups))
                     y.append(top.index(p.composer))
         return np.array(X), np.array(y)
 
     X, y = rows(data.splits["train"])
     Xh, yh = rows(data.splits["valid"] + data.splits["test"])
-    clf = RandomForestClassifier(n_estimators=400, random_state=0, class_weight="balanced").fit(X, y)
-    print(f"\ncomposer classifier: {len(X)} training excerpts of {EXCERPT_BARS} bars ({', '.join(top)})")
+    if classifier == "rf":
+        clf = RandomForestClassifier(n_estimators=400, random_state=0, class_weight="balanced").fit(X, y)
+    else:
+        clf = HistGradientBoostingClassifier(class_weight="balanced", random_state=0).fit(X, y)
+    print(
+        f"\ncomposer classifier ({CLASSIFIERS[classifier]}, {X.shape[1]} features): {len(X)} training excerpts "
+        f"of {EXCERPT_BARS} bars ({', '.join(top)})"
+    )
     held = clf.predict(Xh)
     print(
         f"  held-out real excerpts: {len(Xh)}, accuracy {np.mean(held == yh):.2f}, balanced (mean recall) "
@@ -162,7 +208,7 @@ def conditioning(pianist, data, per_composer: int, guidance: float | None = None
             score = pianist.generate(
                 bars=EXCERPT_BARS, composer=c, seed=seed, key=pianist.default_key(seed, c), guidance=guidance
             )
-            G.append(features(score))
+            G.append(features(score, groups))
             gy.append(ci)
     pred = clf.predict(np.array(G))
     print(
@@ -207,6 +253,8 @@ def main() -> None:
     ap.add_argument("--per-composer", type=int, default=20)
     ap.add_argument("--skip-nll", action="store_true")
     ap.add_argument("--guidance", type=float, default=None, help="classifier-free guidance [default: the model's]")
+    ap.add_argument("--features", choices=("full", "basic"), default="full", help="the classifier's features")
+    ap.add_argument("--classifier", choices=tuple(CLASSIFIERS), default="hgb")
     ap.add_argument("--write-real", default="", help="a folder to write held-out real excerpts into, and stop")
     ap.add_argument("--bars", type=int, default=32, help="the excerpts' length for --write-real")
     args = ap.parse_args()
@@ -218,7 +266,9 @@ def main() -> None:
     print(f"model {pianist.name}: {params:.2f}M parameters, composers {', '.join(pianist.composers)}")
     if not args.skip_nll:
         likelihood(pianist, data)
-    conditioning(pianist, data, args.per_composer, args.guidance)
+    conditioning(
+        pianist, data, args.per_composer, args.guidance, FULL if args.features == "full" else BASIC, args.classifier
+    )
 
 
 if __name__ == "__main__":
