@@ -98,6 +98,14 @@ def test_a_period_s_second_phrase_opening_as_its_first_is_its_echo():
     assert all(s.echo == 0 for s in plain.sections)
 
 
+def test_a_new_section_closing_with_the_first_sections_last_bar_rhymes():
+    ending = (PHRASE_B[0][:3] + PHRASE_A[0][3:], PHRASE_B[1][:6] + PHRASE_A[1][6:])  # B, closing with A's last bar
+    plan = analyze(piece(PHRASE_A, ending, PHRASE_A)).plan
+    assert [(s.label, s.rhyme) for s in plan.sections] == [("A", 0), ("B", 1), ("A", 0)]
+    plain = analyze(piece(PHRASE_A, PHRASE_B, PHRASE_A)).plan
+    assert [s.rhyme for s in plain.sections] == [0, 0, 0]
+
+
 def test_transposed_return_names_its_key():
     a = analyze(piece(PHRASE_A, PHRASE_B, PHRASE_A, shifts=[0, 0, 7]))
     assert labels(a) == ["A", "B", "A"]

@@ -64,6 +64,19 @@ def test_a_plan_returns_its_sections_exactly_and_transposed(pianist):
     assert [str(k) for k in score.keys] == ["C major", "F major"]
 
 
+def test_a_rhyming_section_ends_with_the_first_sections_last_bars(pianist):
+    from cadenza.plan.form import with_options
+
+    plan = with_options(parse_form("A3 B3 C2"), None, "authentic authentic authentic")
+    plan.sections[1].rhyme = 2
+    score = pianist.generate(plan=plan, key="C major", meter="4/4", seed=5)
+    bars = [
+        sorted((n.pitch, round(n.start_beats - 4 * b, 4)) for n in score.notes() if 4 * b <= n.start_beats < 4 * b + 4)
+        for b in range(8)
+    ]
+    assert bars[4:6] == bars[1:3] and bars[3] != bars[0]
+
+
 def test_a_planned_half_cadence_opens_its_phrases_last_bar_on_the_dominant(pianist):
     from cadenza.plan.form import with_options
 

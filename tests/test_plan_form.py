@@ -49,7 +49,9 @@ def test_plan_files_round_trip_as_toml_and_json(tmp_path):
     plan.sections[2].dynamics, plan.sections[2].density = "p", 0.5
     plan.sections[0].phrases, plan.sections[0].cadences = [4, 4], ["half", "half"]
     plan.sections[0].echo = 2
+    plan.sections[2].phrases, plan.sections[2].cadences, plan.sections[2].rhyme = [4, 4], ["half", "half"], 1
     assert "its second phrase opening with its first's first 2 bars" in plan.describe()
+    assert "ending with the first section's last 1 bar" in plan.describe()
     for name in ("p.toml", "p.json"):
         path = tmp_path / name
         path.write_text(plan_text(plan, path.suffix))
@@ -71,6 +73,22 @@ def test_plan_files_round_trip_as_toml_and_json(tmp_path):
 def test_an_echo_a_section_cannot_have_is_refused(section, says):
     with pytest.raises(OptionError, match=says) as e:
         Plan.from_dict({"sections": [section]})
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "sections, says",
+    [
+        ([{"label": "A", "bars": 8, "phrases": [4, 4], "rhyme": 1}], "a new section after the first"),
+        ([{"label": "A", "bars": 4}, {"label": "A", "bars": 4, "rhyme": 1}], "a new section after the first"),
+        ([{"label": "A", "bars": 4}, {"label": "B", "bars": 8, "phrases": [4, 4], "rhyme": 4}], "rhyme 4"),
+        ([{"label": "A", "bars": 2}, {"label": "B", "bars": 8, "rhyme": 3}], "rhyme 3"),  # A has 2 bars
+        ([{"label": "A", "bars": 4}, {"label": "B", "bars": 4, "rhyme": 1.5}], "whole number"),
+    ],
+)
+def test_a_rhyme_a_section_cannot_have_is_refused(sections, says):
+    with pytest.raises(OptionError, match=says) as e:
+        Plan.from_dict({"sections": sections})
     assert "\n" not in str(e.value)
 
 

@@ -221,6 +221,33 @@ def test_a_plan_model_without_echoes_draws_the_plans_it_drew_before(aabb):
         assert [replace(s, echo=0) for s in b.sections] == a.sections
 
 
+def test_rhymes_are_drawn_as_often_as_the_corpus_has_them_and_move_nothing_else(aabb):
+    """A corpus whose B strains close with the A strain's last bar in 2 of 3 tunes; sections that
+    close with another cadence than the first section's never rhyme."""
+
+    def tune(rhyme: int) -> Plan:
+        plan = _plan("A8 A8 B8 B8", "G major")
+        plan.sections[2] = replace(plan.sections[2], rhyme=rhyme)
+        return plan
+
+    model = planner.fit([tune(1)] * 8 + [tune(0)] * 4)
+    assert model.rhymes["4"] == {"0": 4, "1": 8}  # the Bs: their As are returns or the first
+    drawn = [model.sample(32, seed=seed) for seed in range(200)]
+    rhymes = [s.rhyme for p in drawn for i, s in enumerate(p.sections) if i and p.relation(i) == "new"]
+    assert 0.5 < sum(r == 1 for r in rhymes) / len(rhymes) < 0.8 and set(rhymes) <= {0, 1, 2, 3}
+    for p in drawn:
+        for i, s in enumerate(p.sections):
+            if s.rhyme:
+                assert p.relation(i) == "new" and i and s.cadences[-1] == p.sections[0].cadences[-1], p.to_dict()
+    d = aabb.to_dict()
+    older = planner.PlanModel.from_dict({k: v for k, v in d.items() if k != "rhymes"})  # a planner.json from before
+    with_rhymes = planner.PlanModel.from_dict({**d, "rhymes": {"4": {"0": 1, "2": 3}}})
+    for seed in range(5):
+        a, b = older.sample(32, seed=seed), with_rhymes.sample(32, seed=seed)
+        assert all(s.rhyme == 0 for s in a.sections)
+        assert [replace(s, rhyme=0) for s in b.sections] == a.sections
+
+
 def test_the_same_seed_draws_the_same_periods_in_every_process(tmp_path):
     """Echoes come from a generator of their own; its seed must not depend on the process (a
     hash of the state would: None's hash is its address before Python 3.12)."""

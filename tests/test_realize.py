@@ -45,6 +45,19 @@ def test_a_period_opens_its_second_phrase_as_its_first():
         assert score.repeats == []
 
 
+def test_a_rhyme_ends_a_new_section_as_the_first_section_ends():
+    """A reel's B strain closing with the A strain's last bars, cadence and all; moved into its key."""
+    c = hub.load("folk", expect="voices")
+    plan = with_options(parse_form("A4 B4 C4@D D4"), None, "authentic authentic authentic authentic")
+    plan.sections[1].rhyme, plan.sections[2].rhyme = 2, 1
+    for seed in (1, 2):
+        score = c.generate(plan=plan, key="G major", meter="4/4", seed=seed)
+        bars = bar_notes(score)
+        assert bars[6:8] == bars[2:4], seed  # B's last two bars are A's
+        assert bars[11] == shifted(bars[3], -5), seed  # C's last bar is A's, in D
+        assert bars[4:6] != bars[0:2], seed
+
+
 def test_a_new_ending_and_a_transposed_return():
     c = hub.load("folk", expect="voices")
     plan = with_options(parse_form("A4 A4 A4@D"), None, "half authentic")

@@ -218,6 +218,7 @@ class _Section:
     replay: int  # bars replayed from its source (all for an exact or transposed return)
     other_mode: bool = False
     cadences: dict[int, str] = field(default_factory=dict)  # its phrases' last bars (from 0 in it): cadence
+    rhyme: int = 0  # its last bars replay the first section's last bars (cadence and all)
 
 
 def _sections(plan: Plan | None, bars: int, home: Key) -> list[_Section]:
@@ -232,8 +233,10 @@ def _sections(plan: Plan | None, bars: int, home: Key) -> list[_Section]:
         replay = 0 if j is None else s.bars if relation in ("exact", "transposed") and not other else s.bars // 2
         ends = itertools.accumulate(s.phrase_bars())
         cadences = {end - 1: kind for end, kind in zip(ends, s.cadences) if kind and kind != "none"}
+        closes_as_first = (s.cadences or [""])[-1] == (plan.sections[0].cadences or [""])[-1]
+        rhyme = s.rhyme if j is None and i < len(plan.sections) - 1 and closes_as_first else 0  # not the close
         out.append(
-            _Section(s.bars, j, key, min(replay, plan.sections[j].bars) if j is not None else 0, other, cadences)
+            _Section(s.bars, j, key, min(replay, plan.sections[j].bars) if j is not None else 0, other, cadences, rhyme)
         )
     return out
 
@@ -350,11 +353,10 @@ class _Writer:
                 self.off_key = np.where(self.tok.pitch_of >= 0, outside[self.tok.pitch_of % 12] * -OFF_KEY, 0.0)
             else:
                 self.off_key = np.zeros(self.tok.vocab_size)
-            shift = 0
-            if s.source is not None:
-                from cadenza.plan.realize import transposition
+            from cadenza.plan.realize import transposition
 
-                shift = transposition(self.section_keys[s.source], s.key)
+            shift = transposition(self.section_keys[s.source], s.key) if s.source is not None else 0
+            rhymes = transposition(self.section_keys[0], s.key)
             kinds = dict(s.cadences)
             if final:
                 kinds[s.bars - 1] = "authentic"  # the close: V7 on the last beat before, the tonic chord alone
@@ -362,6 +364,8 @@ class _Writer:
                 last = final and b == s.bars - 1
                 if b < s.replay and not last:
                     self.replay(self.moved(self.bars[source_start + b], shift, s.key if s.other_mode else None))
+                elif b >= s.bars - s.rhyme:  # the first section's last bars
+                    self.replay(self.moved(self.bars[self.section_starts[1] - (s.bars - b)], rhymes, None))
                 else:
                     approach = cadence_progression(s.key, kinds[b + 1])[0] if b + 1 in kinds else None
                     arrival = cadence_progression(s.key, kinds[b])[1] if b in kinds else None

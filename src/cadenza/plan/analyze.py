@@ -39,6 +39,8 @@ How it reads a piece:
   labelled by the first section it returns; a phrase is labelled a, b ... the same way.
 - Periods: a new section whose second phrase is as long as its first and opens with bars like
   the first's (each bar's Jaccard >= SAME) has that many bars as its `echo`.
+- Rhymes: a new section after the first whose last bars are like the first section's last bars
+  (each bar's Jaccard >= SAME, fewer than its last phrase has) has that many as its `rhyme`.
 
 The weights below were set on the first 40-100 pieces of benchmarks/analyze_quality.py's three
 sets (Bach chorales, Nottingham tunes, POP909 songs); that script reports on them and on more.
@@ -198,6 +200,12 @@ def analyze(score: Score) -> Analysis:
             a, b = spans[g[0]][0] + cut, spans[g[1]][0]
             while echo < period_bars(phrase_bars) - 1 and sim[a + echo, b + echo] >= SAME:
                 echo += 1
+        rhyme = 0  # a new section after the first ending with the first section's last bars
+        if source is None and gi > 0:
+            a, b = spans[groups[0][-1]][1], spans[g[-1]][1]  # the two sections' ends (exclusive)
+            most = min(phrase_bars[-1] - 1, spans[groups[0][-1]][1] - spans[groups[0][0]][0] - trim)
+            while rhyme < most and sim[a - 1 - rhyme, b - 1 - rhyme] >= SAME:
+                rhyme += 1
         sections.append(
             Section(
                 label=labels[root],
@@ -207,6 +215,7 @@ def analyze(score: Score) -> Analysis:
                 phrases=phrase_bars,
                 cadences=[phrases[i].cadence for i in g],
                 echo=echo,
+                rhyme=rhyme,
             )
         )
     plan = Plan(

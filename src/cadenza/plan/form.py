@@ -35,10 +35,17 @@ its last bar a phrase's cadence arrives on (Bach's mostly on beat 3 of 4/4):
     cadences = ["half", "authentic"]
     echo = 2                           # its second phrase opens with the first's first 2 bars
     dynamics = "mf"
+    [[sections]]
+    label = "B"
+    bars = 8
+    rhyme = 1                          # its last bar is the first section's last bar
 
 `echo` makes a section a period: its second phrase begins with as many bars of its first
 phrase (of the same length), then goes its own way to another cadence, as in a tune's
-"question and answer". The planner draws it as often as its corpus does it.
+"question and answer". `rhyme` makes a new section end as the piece's first section ends: its
+last bars (fewer than its last phrase has) repeat that section's, cadence and all, moved into
+its key, as a reel's B strain so often closes with the A strain's last bar. The planner draws
+both as often as its corpus does them.
 """
 
 from __future__ import annotations
@@ -95,6 +102,7 @@ class Section:
     dynamics: str | None = None  # a hint for the performer
     density: float | None = None  # notes per beat relative to the piece (1.0 = as usual): a hint for the performer
     echo: int = 0  # bars at the start of its second phrase that repeat its first phrase's opening (a period)
+    rhyme: int = 0  # bars at its end that repeat the first section's last bars (a new section after the first)
 
     @property
     def name(self) -> str:
@@ -211,6 +219,9 @@ class Plan:
                     f", its second phrase opening with its first's first {s.echo} bar{'s' if s.echo > 1 else ''}"
                     if s.echo
                     else "",
+                    f", ending with the first section's last {s.rhyme} bar{'s' if s.rhyme > 1 else ''}"
+                    if s.rhyme
+                    else "",
                     f", {s.dynamics}" if s.dynamics else "",
                     f", density {s.density:g}" if s.density is not None else "",
                 ]
@@ -249,6 +260,8 @@ class Plan:
                 item["cadences"] = list(s.cadences)
             if s.echo:
                 item["echo"] = s.echo
+            if s.rhyme:
+                item["rhyme"] = s.rhyme
             if s.dynamics:
                 item["dynamics"] = s.dynamics
             if s.density is not None:
@@ -289,6 +302,7 @@ class Plan:
                 ("cadences", list, "a list of cadences"),
                 ("density", (int, float), "a number"),
                 ("echo", int, "a whole number of bars"),
+                ("rhyme", int, "a whole number of bars"),
             ):
                 if item.get(name) is not None and (not isinstance(item[name], kind) or isinstance(item[name], bool)):
                     raise OptionError(f"{where}: section {n}: {name} must be {what}, not {item[name]!r}")
@@ -304,6 +318,7 @@ class Plan:
                     dynamics=item.get("dynamics"),
                     density=float(item["density"]) if item.get("density") is not None else None,
                     echo=int(item.get("echo") or 0),
+                    rhyme=int(item.get("rhyme") or 0),
                 )
             except (TypeError, ValueError) as e:
                 raise OptionError(f"{where}: section {n}: {e}") from None
@@ -353,6 +368,16 @@ class Plan:
                         f"{where}: section {n} ({s.name}): echo {s.echo}: a section's second phrase can open with "
                         "fewer bars of its first than it has, when the two phrases are as long"
                     )
+            if s.rhyme and not (
+                n > 1
+                and self.source(n - 1) is None
+                and 0 < s.rhyme < s.phrase_bars()[-1]
+                and s.rhyme <= self.sections[0].bars
+            ):
+                raise OptionError(
+                    f"{where}: section {n} ({s.name}): rhyme {s.rhyme}: a new section after the first can end with "
+                    "the first section's last bars, fewer than its own last phrase has"
+                )
             if s.dynamics is not None and s.dynamics not in DYNAMICS:
                 raise OptionError(f"{where}: section {n}: dynamics {s.dynamics!r}; give one of {', '.join(DYNAMICS)}")
             if s.density is not None and not 0 < s.density <= 4:
@@ -360,7 +385,7 @@ class Plan:
 
 
 _PLAN_FIELDS = {"key", "meter", "fermatas", "cadence_beat", "form", "sections"}  # "form": written for readers
-_SECTION_FIELDS = {"label", "bars", "relation", "key", "phrases", "cadences", "echo", "dynamics", "density"}
+_SECTION_FIELDS = {"label", "bars", "relation", "key", "phrases", "cadences", "echo", "rhyme", "dynamics", "density"}
 
 
 def _split_primes(text: str, where: str) -> tuple[str, int]:

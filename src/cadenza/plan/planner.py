@@ -13,7 +13,9 @@ stored as plain JSON (planner.json beside a model's model.json; no pickles). It 
 - the length in bars of each new section (by meter, backing off to all meters), and how such a
   section splits into phrases ("4+4"), with phrase lengths to fall back on; and, where its
   first two phrases are as long, how many bars of the first open the second (its echo: a
-  period; by that length);
+  period; by that length); and for a new section after the first that closes with the first
+  section's cadence, how many of its last bars are the first section's last (its rhyme; by the
+  length of its last phrase);
 - keys as Roman numerals relative to the home key (V, vi, IV in a major piece; III, v, iv in a
   minor one; lower case: a minor key), by home mode, as a Markov chain from section to section,
   counted into the sections between the first and the last (those two are drawn at home, see
@@ -99,6 +101,7 @@ SMOOTHING = {
     "lengths": 0.02,
     "splits": 0.5,
     "echoes": 0.1,
+    "rhymes": 0.1,
 }
 MIN_METER_PIECES = 20  # a meter with fewer fitted pieces uses the lengths of all meters
 
@@ -242,6 +245,7 @@ class PlanModel:
     splits: Table = field(default_factory=dict)  # "METER|BARS" or "*|BARS" -> "4+4" -> count
     phrase_bars: Table = field(default_factory=dict)  # meter or "*" -> bars of a phrase -> count
     echoes: Table = field(default_factory=dict)  # bars of a new section's first two phrases -> echo bars -> count
+    rhymes: Table = field(default_factory=dict)  # bars of a section's last phrase (_may_rhyme) -> rhyme bars -> count
     keys: dict[str, Table] = field(default_factory=dict)  # home mode -> previous numeral or "start" -> numeral
     cadences: Table = field(default_factory=dict)  # "POSITION|PREVIOUS" -> cadence -> count
     home_keys: Counts = field(default_factory=dict)  # "G major" -> count
@@ -293,6 +297,8 @@ class PlanModel:
                         _add(self.phrase_bars, m, str(min(b, MAX_SECTION_BARS)))
                 if s.period_bars():
                     _add(self.echoes, str(s.period_bars()), str(s.echo))
+                if _may_rhyme(plan, i):
+                    _add(self.rhymes, str(s.phrase_bars()[-1]), str(s.rhyme))
             prev, used = move, used + s.bars
         if home is not None:
             table = self.keys.setdefault(home.mode, {})
@@ -421,6 +427,7 @@ class PlanModel:
         self._plan_phrases(plan, meter, rng, halves)
         self._plan_keys(plan, kinds, rng)
         self._plan_cadences(plan, kinds, rng)
+        self._plan_rhymes(plan, rng)
         plan.check("planner")
         return plan
 
@@ -559,6 +566,20 @@ class PlanModel:
             return 0
         return int(_draw(rng, _smoothed(counts, [str(e) for e in range(bars)], self.smoothing["echoes"])))
 
+    def _plan_rhymes(self, plan: Plan, rng: random.Random) -> None:
+        """A rhyme for every new section after the first that closes with the first section's
+        cadence and has none given: as many of its last bars as the corpus's such sections (of
+        that last phrase's length) repeat of the first section's, from a generator of its own,
+        so that the rest of the plan is drawn as a plan model without rhymes would draw it."""
+        draws = random.Random(f"rhymes {rng.getstate()}")  # a str seed: the same in every process
+        for i, s in enumerate(plan.sections):
+            counts = self.rhymes.get(str(s.phrase_bars()[-1]))
+            if s.rhyme or not counts or not _may_rhyme(plan, i):
+                continue
+            most = min(s.phrase_bars()[-1] - 1, plan.sections[0].bars)
+            probs = _smoothed(counts, [str(r) for r in range(s.phrase_bars()[-1])], self.smoothing["rhymes"])
+            plan.sections[i] = replace(s, rhyme=min(int(_draw(draws, probs)), most))
+
     def _plan_keys(self, plan: Plan, kinds: list[str], rng: random.Random) -> None:
         """A key for every section (the home key given explicitly), by the kinds of return;
         the first and the last section in the home key."""
@@ -612,6 +633,8 @@ class PlanModel:
                 if not cadences[k]:
                     if where == "final":
                         cadences[k] = "authentic"
+                    elif s.rhyme and i and k == len(ends[i]) - 1:  # it closes as the first section does
+                        cadences[k] = plan.sections[0].cadences[-1]
                     elif source is not None and source.phrase_bars() == s.phrase_bars() and source.cadences[k : k + 1]:
                         cadences[k] = source.cadences[k] or ""
                     if not cadences[k]:
@@ -638,6 +661,7 @@ class PlanModel:
             "section_bars": _sorted_table(self.section_bars),
             "splits": _sorted_table(self.splits),
             "echoes": _sorted_table(self.echoes),
+            "rhymes": _sorted_table(self.rhymes),
             "phrase_bars": _sorted_table(self.phrase_bars),
             "keys": {mode: _sorted_table(t) for mode, t in sorted(self.keys.items())},
             "cadences": _sorted_table(self.cadences),
@@ -658,6 +682,7 @@ class PlanModel:
                 section_bars=_table(d.get("section_bars", {})),
                 splits=_table(d.get("splits", {})),
                 echoes=_table(d.get("echoes", {})),
+                rhymes=_table(d.get("rhymes", {})),
                 phrase_bars=_table(d.get("phrase_bars", {})),
                 keys={str(m): _table(t) for m, t in d.get("keys", {}).items() if m in ("major", "minor")},
                 cadences=_table(d.get("cadences", {})),
@@ -708,7 +733,27 @@ class PlanModel:
         for bars, counts in sorted(self.echoes.items(), key=lambda kv: int(kv[0])):
             if sum(counts.values()) >= 20:
                 lines.append(f"bars of a {bars}-bar first phrase opening the second (periods): {top(counts, 4)}")
+        for bars, counts in sorted(self.rhymes.items(), key=lambda kv: int(kv[0])):
+            if sum(counts.values()) >= 20:
+                lines.append(
+                    f"last bars of the first section closing a new section's {bars}-bar last phrase (rhymes): "
+                    f"{top(counts, 4)}"
+                )
         return lines
+
+
+def _may_rhyme(plan: Plan, i: int) -> bool:
+    """Whether section i may end with the first section's last bars: a new section after the
+    first, closing with the first section's cadence (they share those bars, cadence and all)."""
+    first, s = plan.sections[0], plan.sections[i]
+    return (
+        i > 0
+        and plan.source(i) is None
+        and bool(first.cadences)
+        and bool(s.cadences)
+        and s.cadences[-1] == first.cadences[-1]
+        and s.phrase_bars()[-1] >= 2
+    )
 
 
 def form_shape(plan: Plan) -> str:
@@ -845,6 +890,7 @@ def form_statistics(plans: Sequence[Plan]) -> dict[str, float]:
         "away_from_home": sum(1 for p, i in sections if (p.key_of(i) or p.key) != p.key) / n,
         "away_inside": sum(1 for p, i in inside if (p.key_of(i) or p.key) != p.key) / max(len(inside), 1),
         "periods": sum(1 for p, i in sections if p.sections[i].echo) / n,
+        "rhymes": sum(1 for p, i in sections if p.sections[i].rhyme) / n,
     }
     for c in CADENCES:
         out[f"cadence_{c}"] = ends.count(c) / e
@@ -878,5 +924,6 @@ def complete(plan: Plan, model: PlanModel, seed: int = 0) -> Plan:
         model._plan_keys(out, kinds, rng)
         kinds = [out.relation(i) for i in range(len(out.sections))]
     model._plan_cadences(out, kinds, rng)
+    model._plan_rhymes(out, rng)
     out.check("plan")
     return out

@@ -16,6 +16,10 @@ the plan narrows its choices.
 - **Periods.** A new section with an `echo` of n bars opens its second phrase with its first
   phrase's first n bars (up to its own cadence's approach), copied as an exact return is, and
   leaves the rest of that phrase to the model: the same question, another answer.
+- **Rhymes.** A new section with a `rhyme` of n bars ends with the first section's last n bars,
+  copied as a return is (moved into its key), its cadence with them; the piece's close, or a
+  section that closes with another cadence than the first section's, copies up to its own
+  cadence's approach.
 - **Cadences.** At each phrase end the chord on the plan's cadence beat of the phrase's last bar
   (Plan.cadence_beat, quarter-note beats from 1; the downbeat when unset, and always for the
   piece's close), and the beat before it, are narrowed to the cadence's chords in the
@@ -178,6 +182,20 @@ def plan_constraints(
             for v in range(nv):
                 if (step, v) not in c.fixed:
                     c.echoes[(step, v)] = Echo(src0 + step - dst0, 0, False, 0)
+    # rhymes: a new section ends as the first section ends
+    for i, s in enumerate(plan.sections):
+        if not s.rhyme or plan.source(i) is not None:
+            continue
+        first_end, end = (starts[0] + plan.sections[0].bars) * spb, (starts[i] + s.bars) * spb
+        stop = end
+        last = i == len(plan.sections) - 1
+        if last or (s.cadences or [""])[-1] != (plan.sections[0].cadences or [""])[-1]:  # its own cadence
+            stop = end - spb + (0 if last else offset) - grid.steps_per_beat_unit
+        shift = transposition(keys[0], keys[i])
+        for step in range(end - s.rhyme * spb, min(stop, total)):
+            for v in range(nv):
+                if (step, v) not in c.fixed:
+                    c.echoes[(step, v)] = Echo(first_end - end + step, shift, False, 0)
     repeats = []
     for i, s in enumerate(plan.sections):
         j = plan.source(i)
