@@ -172,16 +172,30 @@ def test_load_reports_bad_files_and_refuses_what_is_not_music(cache, tmp_path):
     assert len(load(str(folder), limit=1).pieces) == 1
 
 
-def test_a_performance_beside_its_score_is_not_read_as_another_piece(cache, tmp_path):
-    """`generate` writes STEM.mid and, performed, STEM.performed.mid: a folder of its output holds
-    each piece once (evaluate once counted every piece twice, once played off the grid)."""
+def test_a_piece_written_in_several_formats_is_read_once(cache, tmp_path):
+    """`generate` writes STEM.mid, STEM.musicxml and, performed, STEM.performed.mid: a folder of
+    its output holds each piece once (evaluate once counted every piece twice, once played off the
+    grid). The MIDI is read; a performance or MusicXML alone is a piece of its own."""
+    from cadenza.io.musicxml import write_musicxml
+
     folder = tmp_path / "out"
     folder.mkdir()
-    for name in ("a.mid", "a.performed.mid", "b.performed.mid"):
+    for name in ("a.mid", "a.performed.mid", "b.performed.mid", "c.MID"):
         write_midi(make_score(bars=2), folder / name)
+    for name in ("a.musicxml", "c.musicxml", "d.musicxml"):
+        write_musicxml(make_score(bars=2), folder / name)
     data = load(str(folder))
-    assert sorted(p.id.split(":")[-1] for p in data.pieces) == ["a.mid#0", "b.performed.mid#0"]
-    assert data.skipped == [f"{folder / 'a.performed.mid'}: left out, the performance of a.mid"]
+    assert sorted(p.id.split(":")[-1] for p in data.pieces) == [
+        "a.mid#0",
+        "b.performed.mid#0",
+        "c.MID#0",
+        "d.musicxml#0",
+    ]
+    assert sorted(data.skipped) == [
+        f"{folder / 'a.musicxml'}: left out, the same piece as a.mid",
+        f"{folder / 'a.performed.mid'}: left out, the same piece as a.mid",
+        f"{folder / 'c.musicxml'}: left out, the same piece as c.MID",
+    ]
 
 
 def test_splits_are_by_a_hash_of_the_id_and_tiny_sets_still_validate():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from copy import deepcopy
 from dataclasses import replace
 
 import pytest
@@ -246,6 +247,23 @@ def test_rhymes_are_drawn_as_often_as_the_corpus_has_them_and_move_nothing_else(
         a, b = older.sample(32, seed=seed), with_rhymes.sample(32, seed=seed)
         assert all(s.rhyme == 0 for s in a.sections)
         assert [replace(s, rhyme=0) for s in b.sections] == a.sections
+
+
+def test_completing_a_plan_draws_rhymes_only_where_it_plans_the_phrases(aabb):
+    """A plan written out (by `cadenza plan`, analyze, a piece's record) keeps its rhymes, none
+    among them, when completed again; a rhyme given without phrases stays within the phrases
+    drawn for it."""
+    always = planner.PlanModel.from_dict({**aabb.to_dict(), "rhymes": {"4": {"1": 50}, "8": {"1": 50}}})
+    for seed in range(6):
+        drawn = always.sample(32, seed=seed)
+        plain = deepcopy(drawn)
+        for s in plain.sections:
+            s.rhyme = 0
+        assert [s.rhyme for s in planner.complete(plain, always, seed=seed + 1).sections] == [0] * len(plain.sections)
+        given = parse_form("A8 B8 A8")
+        given.sections[1].rhyme = 7
+        done = planner.complete(given, always, seed=seed)
+        assert 0 <= done.sections[1].rhyme <= done.rhyme_room(1) and done.sections[1].rhyme < 7
 
 
 def test_the_same_seed_draws_the_same_periods_in_every_process(tmp_path):

@@ -218,7 +218,7 @@ class _Section:
     replay: int  # bars replayed from its source (all for an exact or transposed return)
     other_mode: bool = False
     cadences: dict[int, str] = field(default_factory=dict)  # its phrases' last bars (from 0 in it): cadence
-    rhyme: int = 0  # its last bars replay the first section's last bars (cadence and all)
+    rhyme: tuple[int, int] = (0, 0)  # its last bars that replay the first section's, and the bar they stop before
 
 
 def _sections(plan: Plan | None, bars: int, home: Key) -> list[_Section]:
@@ -233,8 +233,8 @@ def _sections(plan: Plan | None, bars: int, home: Key) -> list[_Section]:
         replay = 0 if j is None else s.bars if relation in ("exact", "transposed") and not other else s.bars // 2
         ends = itertools.accumulate(s.phrase_bars())
         cadences = {end - 1: kind for end, kind in zip(ends, s.cadences) if kind and kind != "none"}
-        closes_as_first = (s.cadences or [""])[-1] == (plan.sections[0].cadences or [""])[-1]
-        rhyme = s.rhyme if j is None and i < len(plan.sections) - 1 and closes_as_first else 0  # not the close
+        own_cadence = (s.cadences or [""])[-1] != (plan.sections[0].cadences or [""])[-1]
+        rhyme = (s.rhyme, s.bars - 1 if own_cadence else s.bars)  # bars replayed, up to its own cadence's bar
         out.append(
             _Section(s.bars, j, key, min(replay, plan.sections[j].bars) if j is not None else 0, other, cadences, rhyme)
         )
@@ -364,7 +364,7 @@ class _Writer:
                 last = final and b == s.bars - 1
                 if b < s.replay and not last:
                     self.replay(self.moved(self.bars[source_start + b], shift, s.key if s.other_mode else None))
-                elif b >= s.bars - s.rhyme:  # the first section's last bars
+                elif s.bars - s.rhyme[0] <= b < s.rhyme[1]:  # the first section's last bars
                     self.replay(self.moved(self.bars[self.section_starts[1] - (s.bars - b)], rhymes, None))
                 else:
                     approach = cadence_progression(s.key, kinds[b + 1])[0] if b + 1 in kinds else None

@@ -151,8 +151,8 @@ def load(source: str, limit: int | None = None, progress: Callable[[int, int], N
         files = sorted(f for f in path.rglob("*") if f.suffix.lower() in SUFFIXES) if path.is_dir() else [path]
         if not files:
             raise OptionError(f"{source}: no music files found (looked for {', '.join(SUFFIXES)})")
-    files, performances = without_performances(files)
-    pieces, skipped = [], [f"{f}: left out, the performance of {_score_of(f).name}" for f in performances]
+    files, same = one_per_piece(files)
+    pieces, skipped = [], [f"{f}: left out, the same piece as {kept.name}" for f, kept in same]
     for i, f in enumerate(files):
         if progress:
             progress(i, len(files))
@@ -174,17 +174,25 @@ def load(source: str, limit: int | None = None, progress: Callable[[int, int], N
     return Dataset(pieces, skipped)
 
 
-def without_performances(files: list[Path]) -> tuple[list[Path], list[Path]]:
-    """(files, left out): a STEM.performed.mid that `generate` wrote beside its score STEM.mid
-    is the same piece played (cadenza.render), not another piece; the score is kept."""
-    present = set(files)
-    performances = [f for f in files if f.name.endswith(f".{PERFORMED}") and _score_of(f) in present]
-    return [f for f in files if f not in set(performances)], performances
+def one_per_piece(files: list[Path]) -> tuple[list[Path], list[tuple[Path, Path]]]:
+    """(files, [(left out, the file kept for it)]): of the files of one piece in one folder, as
+    `generate` writes them (STEM.mid, STEM.musicxml, STEM.abc, and STEM.performed.mid, the
+    piece played: cadenza.render), one is read: MIDI first (exact to the tick), then MusicXML,
+    ABC, kern, and the performance last."""
+    order = {suffix: rank for rank, suffix in enumerate((".mid", ".midi", ".musicxml", ".mxl", ".xml", ".abc", ".krn"))}
 
+    def stem_and_rank(f: Path) -> tuple[Path, int]:
+        name = f.name.lower()
+        if name.endswith(f".{PERFORMED}"):
+            return f.parent / name.removesuffix(f".{PERFORMED}"), len(order)
+        return f.parent / f.stem.lower(), order.get(f.suffix.lower(), len(order))
 
-def _score_of(performance: Path) -> Path:
-    """STEM.mid, for STEM.performed.mid."""
-    return performance.with_name(performance.name.removesuffix(PERFORMED) + "mid")
+    kept: dict[Path, Path] = {}
+    for f in sorted(files, key=lambda f: stem_and_rank(f)[1]):
+        kept.setdefault(stem_and_rank(f)[0], f)
+    chosen = set(kept.values())
+    left = [(f, kept[stem_and_rank(f)[0]]) for f in files if f not in chosen]
+    return [f for f in files if f in chosen], left
 
 
 def with_exact_parts(pieces: list[Piece], n_voices: int) -> list[Piece]:

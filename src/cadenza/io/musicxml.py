@@ -718,7 +718,7 @@ def _bar_clefs(part: Part, bars: list[_Bar]) -> list[str]:
 
     clef, out = home, []
     for b in range(len(bars)):
-        if clef == home and pitches[b] and over_there(b) and (b + 1 == len(bars) or over_there(b + 1)):
+        if clef == home and pitches[b] and over_there(b) and b + 1 < len(bars) and over_there(b + 1):
             clef = away
         elif clef == away and not over_there(b):
             clef = home

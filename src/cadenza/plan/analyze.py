@@ -39,8 +39,9 @@ How it reads a piece:
   labelled by the first section it returns; a phrase is labelled a, b ... the same way.
 - Periods: a new section whose second phrase is as long as its first and opens with bars like
   the first's (each bar's Jaccard >= SAME) has that many bars as its `echo`.
-- Rhymes: a new section after the first whose last bars are like the first section's last bars
-  (each bar's Jaccard >= SAME, fewer than its last phrase has) has that many as its `rhyme`.
+- Rhymes: a new section between the first and the last, in the first section's key, whose last
+  bars are like the first section's last bars (each bar's Jaccard >= SAME; fewer than its last
+  phrase has, clear of its echo) has that many as its `rhyme`.
 
 The weights below were set on the first 40-100 pieces of benchmarks/analyze_quality.py's three
 sets (Bach chorales, Nottingham tunes, POP909 songs); that script reports on them and on more.
@@ -200,10 +201,11 @@ def analyze(score: Score) -> Analysis:
             a, b = spans[g[0]][0] + cut, spans[g[1]][0]
             while echo < period_bars(phrase_bars) - 1 and sim[a + echo, b + echo] >= SAME:
                 echo += 1
-        rhyme = 0  # a new section after the first ending with the first section's last bars
-        if source is None and gi > 0:
+        rhyme = 0  # a new inner section in the first one's key ending with its last bars
+        if source is None and 0 < gi < len(groups) - 1 and skey == section_keys[0]:
             a, b = spans[groups[0][-1]][1], spans[g[-1]][1]  # the two sections' ends (exclusive)
-            most = min(phrase_bars[-1] - 1, spans[groups[0][-1]][1] - spans[groups[0][0]][0] - trim)
+            first_bars = spans[groups[0][-1]][1] - spans[groups[0][0]][0] - trim
+            most = min(phrase_bars[-1] - 1, first_bars, length - (phrase_bars[0] + echo if echo else 0))
             while rhyme < most and sim[a - 1 - rhyme, b - 1 - rhyme] >= SAME:
                 rhyme += 1
         sections.append(

@@ -185,6 +185,32 @@ class Plan:
         a, b = self.key_of(i) or home, (self.key_of(j) or home) if j is not None else None
         return a is not None and b is not None and a.mode != b.mode
 
+    def may_rhyme(self, i: int, home: Key | None = None) -> bool:
+        """Whether section i may end with the first section's last bars (see the module
+        docstring): a new section after the first and before the last, in the first section's
+        mode, closing with its cadence (planned for every phrase of both), its last phrase 2 bars
+        or more. `home`: the key of sections that name none, where the plan names no home key."""
+        if not 0 < i < len(self.sections) - 1 or self.source(i) is not None:
+            return False
+        first, s = self.sections[0], self.sections[i]
+        a, b = self.key_of(i) or home, self.key_of(0) or home
+        return (
+            (a is None or b is None or a.mode == b.mode)
+            and len(first.cadences) == len(first.phrase_bars())
+            and len(s.cadences) == len(s.phrase_bars())
+            and bool(s.cadences[-1])
+            and s.cadences[-1] == first.cadences[-1]
+            and s.phrase_bars()[-1] >= 2
+        )
+
+    def rhyme_room(self, i: int) -> int:
+        """The most bars section i's rhyme may have: fewer than its last phrase, no more than the
+        first section, and clear of its echo."""
+        s = self.sections[i]
+        phrases = s.phrase_bars()
+        echoed = phrases[0] + s.echo if s.echo else 0  # the echo's bars end here
+        return max(0, min(phrases[-1] - 1, self.sections[0].bars, s.bars - echoed))
+
     def phrase_ends(self) -> list[tuple[int, str]]:
         """(bar, from 0, that the phrase's last bar is; cadence or "") of every phrase end."""
         out = []
@@ -368,15 +394,22 @@ class Plan:
                         f"{where}: section {n} ({s.name}): echo {s.echo}: a section's second phrase can open with "
                         "fewer bars of its first than it has, when the two phrases are as long"
                     )
-            if s.rhyme and not (
-                n > 1
-                and self.source(n - 1) is None
-                and 0 < s.rhyme < s.phrase_bars()[-1]
-                and s.rhyme <= self.sections[0].bars
-            ):
+            if s.rhyme and not (1 < n < len(self.sections) and self.source(n - 1) is None):
                 raise OptionError(
-                    f"{where}: section {n} ({s.name}): rhyme {s.rhyme}: a new section after the first can end with "
-                    "the first section's last bars, fewer than its own last phrase has"
+                    f"{where}: section {n} ({s.name}): rhyme {s.rhyme}: only a new section between the first and "
+                    "the last can end with the first section's last bars"
+                )
+            if s.rhyme and not 0 < s.rhyme <= self.rhyme_room(n - 1):
+                raise OptionError(
+                    f"{where}: section {n} ({s.name}): rhyme {s.rhyme}: give at most {self.rhyme_room(n - 1)} "
+                    f"bar{'' if self.rhyme_room(n - 1) == 1 else 's'} (fewer than its last phrase has, no more "
+                    "than the first section, clear of its echo)"
+                )
+            first_mode, mode = (self.key_of(0) or self.key), (self.key_of(n - 1) or self.key)
+            if s.rhyme and first_mode is not None and mode is not None and first_mode.mode != mode.mode:
+                raise OptionError(
+                    f"{where}: section {n} ({s.name}): rhyme {s.rhyme}: a section in {mode.mode} cannot end with the "
+                    f"bars of a first section in {first_mode.mode}"
                 )
             if s.dynamics is not None and s.dynamics not in DYNAMICS:
                 raise OptionError(f"{where}: section {n}: dynamics {s.dynamics!r}; give one of {', '.join(DYNAMICS)}")

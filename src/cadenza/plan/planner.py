@@ -245,7 +245,7 @@ class PlanModel:
     splits: Table = field(default_factory=dict)  # "METER|BARS" or "*|BARS" -> "4+4" -> count
     phrase_bars: Table = field(default_factory=dict)  # meter or "*" -> bars of a phrase -> count
     echoes: Table = field(default_factory=dict)  # bars of a new section's first two phrases -> echo bars -> count
-    rhymes: Table = field(default_factory=dict)  # bars of a section's last phrase (_may_rhyme) -> rhyme bars -> count
+    rhymes: Table = field(default_factory=dict)  # a rhyming section's last phrase bars -> rhyme bars -> count
     keys: dict[str, Table] = field(default_factory=dict)  # home mode -> previous numeral or "start" -> numeral
     cadences: Table = field(default_factory=dict)  # "POSITION|PREVIOUS" -> cadence -> count
     home_keys: Counts = field(default_factory=dict)  # "G major" -> count
@@ -297,7 +297,7 @@ class PlanModel:
                         _add(self.phrase_bars, m, str(min(b, MAX_SECTION_BARS)))
                 if s.period_bars():
                     _add(self.echoes, str(s.period_bars()), str(s.echo))
-                if _may_rhyme(plan, i):
+                if plan.may_rhyme(i):
                     _add(self.rhymes, str(s.phrase_bars()[-1]), str(s.rhyme))
             prev, used = move, used + s.bars
         if home is not None:
@@ -427,7 +427,7 @@ class PlanModel:
         self._plan_phrases(plan, meter, rng, halves)
         self._plan_keys(plan, kinds, rng)
         self._plan_cadences(plan, kinds, rng)
-        self._plan_rhymes(plan, rng)
+        self._plan_rhymes(plan, rng, set(range(len(plan.sections))))
         plan.check("planner")
         return plan
 
@@ -566,19 +566,24 @@ class PlanModel:
             return 0
         return int(_draw(rng, _smoothed(counts, [str(e) for e in range(bars)], self.smoothing["echoes"])))
 
-    def _plan_rhymes(self, plan: Plan, rng: random.Random) -> None:
-        """A rhyme for every new section after the first that closes with the first section's
-        cadence and has none given: as many of its last bars as the corpus's such sections (of
-        that last phrase's length) repeat of the first section's, from a generator of its own,
-        so that the rest of the plan is drawn as a plan model without rhymes would draw it."""
+    def _plan_rhymes(self, plan: Plan, rng: random.Random, fresh: set[int]) -> None:
+        """A rhyme for each section whose phrases were planned here (`fresh`) that may rhyme
+        (Plan.may_rhyme) and has none given: as many of its last bars as the corpus's such
+        sections (of that last phrase's length) repeat of the first section's, within its room
+        (Plan.rhyme_room); a given rhyme is kept within that room. From a generator of its own, so
+        that the rest of the plan is drawn as a plan model without rhymes would draw it."""
         draws = random.Random(f"rhymes {rng.getstate()}")  # a str seed: the same in every process
         for i, s in enumerate(plan.sections):
-            counts = self.rhymes.get(str(s.phrase_bars()[-1]))
-            if s.rhyme or not counts or not _may_rhyme(plan, i):
+            if i not in fresh:
                 continue
-            most = min(s.phrase_bars()[-1] - 1, plan.sections[0].bars)
-            probs = _smoothed(counts, [str(r) for r in range(s.phrase_bars()[-1])], self.smoothing["rhymes"])
-            plan.sections[i] = replace(s, rhyme=min(int(_draw(draws, probs)), most))
+            room = plan.rhyme_room(i)
+            if s.rhyme:  # given: kept, within the room the phrases drawn for it leave
+                plan.sections[i] = replace(s, rhyme=min(s.rhyme, room))
+                continue
+            counts = self.rhymes.get(str(s.phrase_bars()[-1]))
+            if counts and room and plan.may_rhyme(i):
+                probs = _smoothed(counts, [str(r) for r in range(room + 1)], self.smoothing["rhymes"])
+                plan.sections[i] = replace(s, rhyme=int(_draw(draws, probs)))
 
     def _plan_keys(self, plan: Plan, kinds: list[str], rng: random.Random) -> None:
         """A key for every section (the home key given explicitly), by the kinds of return;
@@ -740,20 +745,6 @@ class PlanModel:
                     f"{top(counts, 4)}"
                 )
         return lines
-
-
-def _may_rhyme(plan: Plan, i: int) -> bool:
-    """Whether section i may end with the first section's last bars: a new section after the
-    first, closing with the first section's cadence (they share those bars, cadence and all)."""
-    first, s = plan.sections[0], plan.sections[i]
-    return (
-        i > 0
-        and plan.source(i) is None
-        and bool(first.cadences)
-        and bool(s.cadences)
-        and s.cadences[-1] == first.cadences[-1]
-        and s.phrase_bars()[-1] >= 2
-    )
 
 
 def form_shape(plan: Plan) -> str:
@@ -918,12 +909,13 @@ def complete(plan: Plan, model: PlanModel, seed: int = 0) -> Plan:
         raise OptionError(str(e)) from None
     if out.cadence_beat is None:
         out.cadence_beat = model.usual_cadence_beat(meter or model.usual_meter())
+    fresh = {i for i, s in enumerate(out.sections) if not s.phrases}  # sections whose phrases are planned here
     model._plan_phrases(out, meter or model.usual_meter(), rng)
     kinds = [out.relation(i) for i in range(len(out.sections))]
     if all(s.key is None for s in out.sections):
         model._plan_keys(out, kinds, rng)
         kinds = [out.relation(i) for i in range(len(out.sections))]
     model._plan_cadences(out, kinds, rng)
-    model._plan_rhymes(out, rng)
+    model._plan_rhymes(out, rng, fresh)
     out.check("plan")
     return out

@@ -17,9 +17,8 @@ the plan narrows its choices.
   phrase's first n bars (up to its own cadence's approach), copied as an exact return is, and
   leaves the rest of that phrase to the model: the same question, another answer.
 - **Rhymes.** A new section with a `rhyme` of n bars ends with the first section's last n bars,
-  copied as a return is (moved into its key), its cadence with them; the piece's close, or a
-  section that closes with another cadence than the first section's, copies up to its own
-  cadence's approach.
+  copied as a return is (moved into its key), its cadence with them; a section that closes with
+  another cadence than the first section's copies up to its own cadence's approach.
 - **Cadences.** At each phrase end the chord on the plan's cadence beat of the phrase's last bar
   (Plan.cadence_beat, quarter-note beats from 1; the downbeat when unset, and always for the
   piece's close), and the beat before it, are narrowed to the cadence's chords in the
@@ -188,9 +187,8 @@ def plan_constraints(
             continue
         first_end, end = (starts[0] + plan.sections[0].bars) * spb, (starts[i] + s.bars) * spb
         stop = end
-        last = i == len(plan.sections) - 1
-        if last or (s.cadences or [""])[-1] != (plan.sections[0].cadences or [""])[-1]:  # its own cadence
-            stop = end - spb + (0 if last else offset) - grid.steps_per_beat_unit
+        if (s.cadences or [""])[-1] != (plan.sections[0].cadences or [""])[-1]:  # a cadence of its own
+            stop = end - spb + offset - grid.steps_per_beat_unit
         shift = transposition(keys[0], keys[i])
         for step in range(end - s.rhyme * spb, min(stop, total)):
             for v in range(nv):
