@@ -250,7 +250,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="piano")
     ap.add_argument("--data", default="../shared/data/asap")
-    ap.add_argument("--per-composer", type=int, default=20)
+    ap.add_argument("--per-composer", type=int, default=20, help="pieces per composer (0: no conditioning test)")
     ap.add_argument("--skip-nll", action="store_true")
     ap.add_argument("--guidance", type=float, default=None, help="classifier-free guidance [default: the model's]")
     ap.add_argument("--features", choices=("full", "basic"), default="full", help="the classifier's features")
@@ -266,9 +266,10 @@ def main() -> None:
     print(f"model {pianist.name}: {params:.2f}M parameters, composers {', '.join(pianist.composers)}")
     if not args.skip_nll:
         likelihood(pianist, data)
-    conditioning(
-        pianist, data, args.per_composer, args.guidance, FULL if args.features == "full" else BASIC, args.classifier
-    )
+    if args.per_composer:
+        conditioning(
+            pianist, data, args.per_composer, args.guidance, FULL if args.features == "full" else BASIC, args.classifier
+        )
 
 
 if __name__ == "__main__":
