@@ -212,14 +212,20 @@ def test_periods_are_drawn_as_often_as_the_corpus_has_them():
 
 def test_a_plan_model_without_echoes_draws_the_plans_it_drew_before(aabb):
     """Echoes are drawn from a generator of their own: keys, cadences and forms do not move."""
-    d = aabb.to_dict()
-    assert not any(d["echoes"].get("4", {}).get(e, 0) for e in ("1", "2", "3"))
-    older = planner.PlanModel.from_dict({k: v for k, v in d.items() if k != "echoes"})  # a planner.json from before
-    with_echoes = planner.PlanModel.from_dict({**d, "echoes": {"4": {"0": 1, "2": 3}}})
+    assert not any(aabb.to_dict()["echoes"].get("4", {}).get(e, 0) for e in ("1", "2", "3"))
+    _draws_as_before(aabb, "echoes", {"4": {"0": 1, "2": 3}}, "echo")
+
+
+def _draws_as_before(model: planner.PlanModel, table: str, counts: dict, field: str) -> None:
+    """The model with `counts` as its `table` (a feature drawn from a generator of its own) draws
+    the plans it drew without the table (a planner.json from before), but for that `field`."""
+    d = model.to_dict()
+    older = planner.PlanModel.from_dict({k: v for k, v in d.items() if k != table})
+    newer = planner.PlanModel.from_dict({**d, table: counts})
     for seed in range(5):
-        a, b = older.sample(32, seed=seed), with_echoes.sample(32, seed=seed)
-        assert all(s.echo == 0 for s in a.sections)
-        assert [replace(s, echo=0) for s in b.sections] == a.sections
+        a, b = older.sample(32, seed=seed), newer.sample(32, seed=seed)
+        assert all(getattr(s, field) == 0 for s in a.sections)
+        assert [replace(s, **{field: 0}) for s in b.sections] == a.sections
 
 
 def test_rhymes_are_drawn_as_often_as_the_corpus_has_them_and_move_nothing_else(aabb):
@@ -240,13 +246,7 @@ def test_rhymes_are_drawn_as_often_as_the_corpus_has_them_and_move_nothing_else(
         for i, s in enumerate(p.sections):
             if s.rhyme:
                 assert p.relation(i) == "new" and i and s.cadences[-1] == p.sections[0].cadences[-1], p.to_dict()
-    d = aabb.to_dict()
-    older = planner.PlanModel.from_dict({k: v for k, v in d.items() if k != "rhymes"})  # a planner.json from before
-    with_rhymes = planner.PlanModel.from_dict({**d, "rhymes": {"4": {"0": 1, "2": 3}}})
-    for seed in range(5):
-        a, b = older.sample(32, seed=seed), with_rhymes.sample(32, seed=seed)
-        assert all(s.rhyme == 0 for s in a.sections)
-        assert [replace(s, rhyme=0) for s in b.sections] == a.sections
+    _draws_as_before(aabb, "rhymes", {"4": {"0": 1, "2": 3}}, "rhyme")
 
 
 def test_completing_a_plan_draws_rhymes_only_where_it_plans_the_phrases(aabb):

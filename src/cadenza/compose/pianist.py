@@ -233,8 +233,7 @@ def _sections(plan: Plan | None, bars: int, home: Key) -> list[_Section]:
         replay = 0 if j is None else s.bars if relation in ("exact", "transposed") and not other else s.bars // 2
         ends = itertools.accumulate(s.phrase_bars())
         cadences = {end - 1: kind for end, kind in zip(ends, s.cadences) if kind and kind != "none"}
-        own_cadence = (s.cadences or [""])[-1] != (plan.sections[0].cadences or [""])[-1]
-        rhyme = (s.rhyme, s.bars - 1 if own_cadence else s.bars)  # bars replayed, up to its own cadence's bar
+        rhyme = (s.rhyme, s.bars if plan.closes_as_first(i) else s.bars - 1)  # replayed, up to a cadence of its own
         out.append(
             _Section(s.bars, j, key, min(replay, plan.sections[j].bars) if j is not None else 0, other, cadences, rhyme)
         )

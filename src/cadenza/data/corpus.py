@@ -177,22 +177,23 @@ def load(source: str, limit: int | None = None, progress: Callable[[int, int], N
 def one_per_piece(files: list[Path]) -> tuple[list[Path], list[tuple[Path, Path]]]:
     """(files, [(left out, the file kept for it)]): of the files of one piece in one folder, as
     `generate` writes them (STEM.mid, STEM.musicxml, STEM.abc, and STEM.performed.mid, the
-    piece played: cadenza.render), one is read: MIDI first (exact to the tick), then MusicXML,
-    ABC, kern, and the performance last."""
-    order = {suffix: rank for rank, suffix in enumerate((".mid", ".midi", ".musicxml", ".mxl", ".xml", ".abc", ".krn"))}
+    piece played: cadenza.render), one is read: the first by cadenza.io.SUFFIXES (MIDI first,
+    exact to the tick, then MusicXML, ABC, kern), and the performance last."""
+    from cadenza.io import SUFFIXES
 
     def stem_and_rank(f: Path) -> tuple[Path, int]:
         name = f.name.lower()
         if name.endswith(f".{PERFORMED}"):
-            return f.parent / name.removesuffix(f".{PERFORMED}"), len(order)
-        return f.parent / f.stem.lower(), order.get(f.suffix.lower(), len(order))
+            return f.parent / name.removesuffix(f".{PERFORMED}"), len(SUFFIXES)
+        suffix = f.suffix.lower()
+        return f.parent / f.stem.lower(), SUFFIXES.index(suffix) if suffix in SUFFIXES else len(SUFFIXES)
 
+    keys = {f: stem_and_rank(f) for f in files}
     kept: dict[Path, Path] = {}
-    for f in sorted(files, key=lambda f: stem_and_rank(f)[1]):
-        kept.setdefault(stem_and_rank(f)[0], f)
+    for f in sorted(files, key=lambda f: keys[f][1]):
+        kept.setdefault(keys[f][0], f)
     chosen = set(kept.values())
-    left = [(f, kept[stem_and_rank(f)[0]]) for f in files if f not in chosen]
-    return [f for f in files if f in chosen], left
+    return [f for f in files if f in chosen], [(f, kept[keys[f][0]]) for f in files if f not in chosen]
 
 
 def with_exact_parts(pieces: list[Piece], n_voices: int) -> list[Piece]:

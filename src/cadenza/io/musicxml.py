@@ -685,14 +685,6 @@ def _sounding(voices: list[list[list[_Element]]]) -> dict[int, list[int]]:
     return out
 
 
-def _treble_ledger(pitch: int) -> int:
-    return max(0, 62 - pitch, pitch - 79)  # D4..G5 need no ledger line
-
-
-def _bass_ledger(pitch: int) -> int:
-    return max(0, 41 - pitch, pitch - 59)  # F2..B3
-
-
 TREBLE = "<clef><sign>G</sign><line>2</line></clef>"
 BASS = "<clef><sign>F</sign><line>4</line></clef>"
 MIDDLE_C = 60
@@ -741,8 +733,8 @@ def _clef(part: Part) -> str:
         return "<clef><sign>G</sign><line>2</line><clef-octave-change>-1</clef-octave-change></clef>"
     if words & {"soprano", "sopran", "alto", "alt"}:
         return TREBLE
-    treble: float = sum(_treble_ledger(n.pitch) for n in part.notes)
-    bass: float = sum(_bass_ledger(n.pitch) for n in part.notes)
+    treble: float = sum(max(0, 62 - n.pitch, n.pitch - 79) for n in part.notes)  # D4..G5 need no ledger line
+    bass: float = sum(max(0, 41 - n.pitch, n.pitch - 59) for n in part.notes)  # F2..B3
     low_bass = sum(max(0, 29 - n.pitch, n.pitch - 47) for n in part.notes)  # F1..B2, in the bass clef 8vb
     hand = part.name in PIANO_HANDS  # a piano's staff: treble for the right hand, bass for the left, as pianists read
     if not part.is_drum and not hand and low_bass < bass and (words & {"bass", "bas", "basso"} or low_bass < treble):

@@ -199,9 +199,13 @@ class Plan:
             and len(first.cadences) == len(first.phrase_bars())
             and len(s.cadences) == len(s.phrase_bars())
             and bool(s.cadences[-1])
-            and s.cadences[-1] == first.cadences[-1]
+            and self.closes_as_first(i)
             and s.phrase_bars()[-1] >= 2
         )
+
+    def closes_as_first(self, i: int) -> bool:
+        """Whether section i's last cadence is the first section's (a rhyme copies it along)."""
+        return (self.sections[i].cadences or [""])[-1] == (self.sections[0].cadences or [""])[-1]
 
     def rhyme_room(self, i: int) -> int:
         """The most bars section i's rhyme may have: fewer than its last phrase, no more than the

@@ -187,7 +187,7 @@ def plan_constraints(
             continue
         first_end, end = (starts[0] + plan.sections[0].bars) * spb, (starts[i] + s.bars) * spb
         stop = end
-        if (s.cadences or [""])[-1] != (plan.sections[0].cadences or [""])[-1]:  # a cadence of its own
+        if not plan.closes_as_first(i):  # a cadence of its own
             stop = end - spb + offset - grid.steps_per_beat_unit
         shift = transposition(keys[0], keys[i])
         for step in range(end - s.rhyme * spb, min(stop, total)):
