@@ -9,7 +9,9 @@ cadenza.evaluate.classifier, with the JSB test chorales (../shared/benchmarks/js
     plan its plan model draws (as `cadenza generate --model chorales --bars 16 --key K --seed S`
     writes them; --no-plan: as `generate --no-plan` does);
   - `harmonized`: the harmonizer on the sopranos of the 76 JSB validation chorales (Bach's own
-    melodies, as `cadenza harmonize` writes them).
+    melodies, as `cadenza harmonize` writes them); --sopranos test: on the 77 test chorales'
+    sopranos instead, for a model that saw the validation chorales (the causal chorale model,
+    --harmonizer chorales, trained on music21's chorales less every setting of a test melody).
 
 Then each voice's pitch-change rate per sixteenth step and melodic-interval shares beside Bach's.
 
@@ -78,7 +80,8 @@ def main() -> None:
     ap.add_argument("--sets", default="calibration,generated,harmonized")
     ap.add_argument("--pieces", type=int, default=40, help="generated chorales (keys cycle through 10)")
     ap.add_argument("--model", default="chorales")
-    ap.add_argument("--harmonizer", default="harmonizer")
+    ap.add_argument("--harmonizer", default="harmonizer", help="an orderless model, or a causal one (chorales)")
+    ap.add_argument("--sopranos", default="valid", choices=("valid", "test"), help="whose sopranos to harmonize")
     ap.add_argument("--bars", type=int, default=16)
     ap.add_argument("--top-p", type=float, default=None, help="the generator's top-p (default: its own)")
     ap.add_argument("--temperature", type=float, default=None, help="the generator's temperature")
@@ -114,8 +117,9 @@ def main() -> None:
         h = harmonizer.load(args.harmonizer)
         gibbs = {"temperature": args.gibbs_temperature} if args.gibbs_temperature else {}
         t0 = time.perf_counter()
-        harm = [grid_of(h.harmonize(soprano(g), seed=i, **gibbs)[0].score, 4) for i, g in enumerate(data["valid"])]
-        report(f"harmonized ({args.harmonizer})", harm, bach, time.perf_counter() - t0)
+        sopranos = data[args.sopranos]
+        harm = [grid_of(h.harmonize(soprano(g), seed=i, **gibbs)[0].score, 4) for i, g in enumerate(sopranos)]
+        report(f"harmonized ({args.harmonizer}, {args.sopranos})", harm, bach, time.perf_counter() - t0)
         profiled["harmonized"] = harm
     profiles(profiled)
 

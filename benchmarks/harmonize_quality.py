@@ -15,6 +15,7 @@ and (--nll) the likelihood of Bach's own voices under the model:
     order, summed per frame (Coconet's evaluation order).
 
     .venv/bin/python benchmarks/harmonize_quality.py [--pieces 77] [--nll] [--free-cadences]
+    .venv/bin/python benchmarks/harmonize_quality.py --model chorales    # the causal model, by particles
 """
 
 from __future__ import annotations
@@ -29,11 +30,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from cadenza.compose import harmonizer as assistant  # noqa: E402
+from cadenza.data.benchmarks import load_satb  # noqa: E402
 from cadenza.evaluate.measures import is_cadence_chord  # noqa: E402
 from cadenza.evaluate.voice_leading import SATB_RANGES, crossings, parallel_motions, wide_spacings  # noqa: E402
-from cadenza.families.orderless import load_satb  # noqa: E402
-from cadenza.nn.orderless import REST, ordered_nll  # noqa: E402
-from cadenza.score import Meter, Part, Score, Tempo, estimate_key  # noqa: E402
+from cadenza.families.orderless import ordered_nll  # noqa: E402
+from cadenza.score import Meter, Part, Score, Tempo  # noqa: E402
+from cadenza.theory import estimate_key  # noqa: E402
+from cadenza.tokenize.cells import REST  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "jsb16th_satb.json.gz"
 STEPS_PER_BAR = 16
@@ -65,7 +68,7 @@ def rates(grid: np.ndarray, melody: Score) -> dict:
             out_of_range += not SATB_RANGES[v][0] <= x.pitch <= SATB_RANGES[v][1]
     line = melody.parts[0].notes
     key = estimate_key(line)
-    ends = assistant.phrase_ends(line, melody.meter)
+    ends = [x for x, _ in assistant.phrase_plan(melody, line, key)]  # the phrase ends harmonize plans
     cadences = sum(
         None not in rows[round(x.start_beats * 4)] and is_cadence_chord(rows[round(x.start_beats * 4)], key)
         for x in ends
@@ -123,6 +126,8 @@ def main() -> None:
 
     torch.set_num_threads(2)
     h = assistant.load(args.model)
+    if h.composer is not None and (args.nll or args.allow_parallels):
+        ap.error("--nll and --allow-parallels measure an orderless model; this one is causal")
     test = load_satb(args.data)["test"][: args.pieces]
     clock = time.monotonic()
     ours, bach = [], []
@@ -151,10 +156,10 @@ def main() -> None:
         bach.append(rates(g, melody))
     seconds = time.monotonic() - clock
     o, b = pooled(ours), pooled(bach)
+    how = "by particles" if h.composer is not None else f"iterations {args.iterations}, temperature {args.temperature}"
     print(
         f"model {h.name} ({h.meta['params']:,} parameters), {len(test)} test chorales, "
-        f"{sum(s['bars'] for s in bach):.0f} bars, {seconds:.1f} s to harmonize "
-        f"(iterations {args.iterations}, temperature {args.temperature}, "
+        f"{sum(s['bars'] for s in bach):.0f} bars, {seconds:.1f} s to harmonize ({how}, "
         f"cadences {'free' if args.free_cadences or args.allow_parallels else 'planned'}, "
         f"parallels {'allowed' if args.allow_parallels else 'repaired'})"
     )

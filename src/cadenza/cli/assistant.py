@@ -40,7 +40,11 @@ def register(app: typer.Typer) -> None:
 @with_config_options({"gibbs": GibbsSettings}, skip=("seed",))
 def harmonize(
     melody: Path = typer.Argument(..., help="a melody: MIDI, MusicXML, ABC or kern"),
-    model: str = typer.Option("harmonizer", help="an orderless model (name or folder)"),
+    model: str = typer.Option(
+        "chorales",
+        help="a causal voices model (harmonizes by particles) or an orderless one such as harmonizer (by Gibbs "
+        "sampling; the Gibbs options are for it): name or folder",
+    ),
     voices: int = typer.Option(4, help="number of voices, 2 to 4, the melody on top"),
     track: Optional[int] = typer.Option(None, help="harmonize the top line of this part (1 = first)"),
     seed: Optional[int] = typer.Option(None, help="random seed [default: random, printed]; alternative i uses seed+i"),
@@ -104,7 +108,7 @@ def harmonize(
             "model_dir": str(h.directory),
             "voices": voices,
             "track": track,
-            **recorded,
+            **(recorded if h.composer is None else {"sampler": "particles"}),  # Gibbs settings: orderless only
             "free_cadences": free_cadences,
             **record_rules(scale, range_, fix, fixed_cells),
             **r.info,

@@ -8,6 +8,9 @@
 Both run the orderless model (cadenza.nn.orderless) over a grid of cells: what is given stays
 visible, what is to be written is hidden and filled by Gibbs sampling (cadenza.compose.gibbs). The notes
 given (the melody; everything outside the region) are copied to the result unchanged.
+
+`harmonize` also runs a causal voices model (hub.load("chorales")): the same grid, masks and
+cadence plan, filled by sequential Monte Carlo (cadenza.compose.particles).
 """
 
 from __future__ import annotations
@@ -19,14 +22,16 @@ from pathlib import Path
 
 import numpy as np
 
+from cadenza.compose.composer import Composer
 from cadenza.compose.gibbs import gibbs_fill, parallels
+from cadenza.compose.particles import harmonize_by_particles
 from cadenza.compose.settings import GibbsSettings
-from cadenza.errors import OptionError
+from cadenza.errors import OptionError, TokenizeError
 from cadenza.nn.orderless import OrderlessModel
 from cadenza.plan.cadences import plan_approach, plan_cadence
 from cadenza.plan.constraints import allowed_cells, fixed_spans
 from cadenza.plan.rules import Rules, voice_index
-from cadenza.score import Key, Note, Part, Score, pickup_start, pitch_to_name
+from cadenza.score import Key, Meter, Note, Part, Score, pickup_start, pitch_to_name
 from cadenza.theory import (
     SATB_RANGES,
     beat_beats,
@@ -57,7 +62,8 @@ class Written:
 class Harmonizer:
     directory: Path
     meta: dict
-    model: OrderlessModel
+    model: OrderlessModel | None
+    composer: Composer | None = None  # a causal voices model in the orderless one's place (harmonize only)
 
     @property
     def name(self) -> str:
@@ -65,11 +71,17 @@ class Harmonizer:
 
     @property
     def n_voices(self) -> int:
-        return self.model.config.n_voices
+        return self.composer.tokenizer.config.n_voices if self.composer else self._orderless.config.n_voices
 
     @property
     def steps_per_beat(self) -> int:
-        return self.model.config.steps_per_beat
+        return self.composer.tokenizer.config.steps_per_beat if self.composer else self._orderless.config.steps_per_beat
+
+    @property
+    def _orderless(self) -> OrderlessModel:
+        if self.model is None:
+            raise OptionError(f"{self.name} is a causal model: infill needs an orderless one (e.g. harmonizer)")
+        return self.model
 
     @property
     def voice_names(self) -> list[str]:
@@ -108,7 +120,11 @@ class Harmonizer:
         voices' default ranges move with the melody's register (_lower_voices_shift, recorded in
         the info), and a melody beyond the soprano range the model learnt is shown to it
         transposed into that range, the music moved back after. Four voices sing as a choir
-        (General MIDI program CHOIR)."""
+        (General MIDI program CHOIR).
+
+        A causal voices model (`composer`) fills the same grid under the same masks by particles
+        (cadenza.compose.particles), at its own sampling settings: the Gibbs options
+        (temperature, iterations, ...) are refused for it."""
         if not 2 <= voices <= self.n_voices:
             raise OptionError(f"--voices must be 2 to {self.n_voices}, not {voices}")
         line = melody_line(melody, track, source)
@@ -118,7 +134,7 @@ class Harmonizer:
         bar_steps = max(1, round(meter.bar_beats * spb))
         end = max(beats_to_step(n_.end_beats, spb) for n_ in line)
         T = max(bar_steps, math.ceil(end / bar_steps) * bar_steps)
-        self._check_length(T, source)
+        self._check_length(T, source, meter)
         shift = self._lower_voices_shift(line)
         lo, hi = self.voice_range(0)
         slack = int(self.meta["train"].get("transpose", 0))
@@ -183,18 +199,48 @@ class Harmonizer:
                 raise OptionError(f"{source}: fixed note {f.describe(self.voice_names)} sounds above the melody")
         gibbs = replace(gibbs or GibbsSettings(), iterations=iterations, temperature=temperature, seed=seed)
         view = self._model_view(line)
-        filled = _moved(
-            gibbs_fill(self.model, _moved(grid, view), hidden, _moved(allowed, view), gibbs, n_samples=n), -view
-        )
-        # the grid cannot tell a held note from a repeated one: as in a sung chorale, the lower
-        # voices sing a new syllable with each melody note that starts on a beat
-        syllables = {
-            beats_to_step(x.start_beats, spb) for x in line if abs(x.start_beats - round(x.start_beats)) < 1e-6
-        }
-        held: dict[int, set[int]] = {}  # a user's fixed note stays one note
-        for f in rules.fixed:
-            a = beats_to_step(f.start_beats(meter), spb)
-            held.setdefault(f.voice, set()).update(range(a + 1, beats_to_step(f.start_beats(meter) + f.beats, spb)))
+        # where notes start: the melody's; a user's fixed note stays one note
+        strikes = np.zeros(grid.shape, dtype=bool)
+        for x in line:
+            strikes[beats_to_step(x.start_beats, spb), 0] = True
+        held: dict[int, set[int]] = {}
+        for f, s0, s1 in fixed_spans(rules, meter, spb, T, self.voice_names):
+            strikes[s0, f.voice] = True
+            held.setdefault(f.voice, set()).update(range(s0 + 1, s1))
+        filled: list[np.ndarray]
+        if self.composer is None:
+            filled = list(
+                _moved(
+                    gibbs_fill(self._orderless, _moved(grid, view), hidden, _moved(allowed, view), gibbs, n_samples=n),
+                    -view,
+                )
+            )
+            # the grid cannot tell a held note from a repeated one: as in a sung chorale, the lower
+            # voices sing a new syllable with each melody note that starts on a beat
+            syllables = {
+                beats_to_step(x.start_beats, spb) for x in line if abs(x.start_beats - round(x.start_beats)) < 1e-6
+            }
+            starts = [[syllables - held.get(v, set()) for v in range(self.n_voices)] for _ in filled]
+        else:
+            if replace(gibbs, seed=0) != GibbsSettings():
+                raise OptionError(
+                    f"the Gibbs sampler's settings (temperature, iterations, ...) are for orderless models; "
+                    f"{self.name} is a causal model and samples at its own settings"
+                )
+            filled, starts = [], []
+            for i in range(n):
+                cells, struck = harmonize_by_particles(
+                    self.composer,
+                    Key(0.0, (key.tonic + view) % 12, key.mode),
+                    meter,
+                    _moved(grid, view),
+                    hidden,
+                    _moved(allowed, view),
+                    strikes,
+                    self.composer.sampling(None, None, None, seed + i),
+                )
+                filled.append(_moved(cells, -view))
+                starts.append([set(np.flatnonzero(struck[:, v]).tolist()) for v in range(self.n_voices)])
         keep = {2: [0, 3], 3: [0, 1, 3], 4: [0, 1, 2, 3]}[voices] if self.n_voices == 4 else list(range(voices))
         for v in sorted({f.voice for f in rules.fixed} | set(rules.ranges)):
             if v not in keep:
@@ -210,7 +256,7 @@ class Harmonizer:
                 Part(
                     name=self.voice_names[v],
                     program=program,
-                    notes=cells_to_notes(g[:, v], spb, syllables - held.get(v, set())),
+                    notes=cells_to_notes(g[:, v], spb, starts[i][v]),
                 )
                 for v in keep[1:]
             ]
@@ -325,7 +371,7 @@ class Harmonizer:
         order = sorted(range(len(parts)), key=lambda i: -sum(x.pitch for x in parts[i].notes) / len(parts[i].notes))
         lines = [cut_top_line(parts[i].notes) for i in order]  # voice v: the part with the v-th highest mean pitch
         T = total_bars * bar_steps
-        self._check_length(T, source)
+        self._check_length(T, source, meter)
         a, b = (first - 1 + pickup) * bar_steps, (last + pickup) * bar_steps
         grid = np.zeros((T, self.n_voices), dtype=np.int64)
         hidden = np.zeros(grid.shape, dtype=bool)
@@ -353,7 +399,7 @@ class Harmonizer:
         written = hidden.copy()  # the cells this infill writes, the user's fixed notes among them
         self._fix(grid, hidden, allowed, rules, meter)
         gibbs = replace(gibbs or GibbsSettings(), iterations=iterations, temperature=temperature, seed=seed)
-        filled = gibbs_fill(self.model, grid, hidden, allowed, gibbs, n_samples=n)
+        filled = gibbs_fill(self._orderless, grid, hidden, allowed, gibbs, n_samples=n)
         out = []
         for i, g in enumerate(filled):
             new_parts = [replace(p, notes=list(p.notes)) for p in score.parts]
@@ -377,11 +423,19 @@ class Harmonizer:
         return out
 
     # -- shared -------------------------------------------------------------------------------
-    def _check_length(self, T: int, source: str) -> None:
-        if T > self.model.config.block_size:
+    def _check_length(self, T: int, source: str, meter: Meter) -> None:
+        """Refuse a piece the model cannot take: longer than an orderless model's reach, in a
+        meter a causal model does not know."""
+        if self.composer is not None:
+            try:
+                self.composer.tokenizer.meter_token(meter)
+            except TokenizeError as e:
+                raise OptionError(f"{source}: {e}; the orderless harmonizer takes it (--model harmonizer)") from None
+            return
+        if T > self._orderless.config.block_size:
             raise OptionError(
                 f"{source}: {T} grid steps is longer than this model reaches "
-                f"({self.model.config.block_size}); split the piece"
+                f"({self._orderless.config.block_size}); split the piece"
             )
 
     def _allowed(self, T: int, rules: Rules) -> np.ndarray:
@@ -478,7 +532,11 @@ def melody_line(score: Score, track: int | None, source: str) -> list[Note]:
 
 
 def load(name_or_path: str = "harmonizer", device: str = "cpu") -> Harmonizer:
-    """An orderless model by name or folder (see cadenza.hub)."""
+    """An orderless model by name or folder (see cadenza.hub), or a causal voices model, which
+    harmonizes (by particles) but does not infill."""
     from cadenza import hub
 
+    if hub.family_name(name_or_path) == "voices":
+        c = hub.load(name_or_path, expect="voices", device=device)
+        return Harmonizer(c.directory, c.meta, None, composer=c)
     return hub.load(name_or_path, expect="orderless", device=device)

@@ -88,8 +88,8 @@ class Decoder:
         self.length = 0
 
     def _rotate(self, x: np.ndarray, past: int) -> np.ndarray:
-        """Rotary positions (see cadenza.nn.transformer.rotate) for x (H, T, D) at positions past.."""
-        T, half = x.shape[1], x.shape[2] // 2
+        """Rotary positions (see cadenza.nn.transformer.rotate) for x (..., T, D) at positions past.."""
+        T, half = x.shape[-2], x.shape[-1] // 2
         cos, sin = self.cos[past : past + T], self.sin[past : past + T]
         return x * cos + np.concatenate([-x[..., half:], x[..., :half]], axis=-1) * sin
 
@@ -131,3 +131,67 @@ class Decoder:
             x = x + (h @ layer["out"][0] + layer["out"][1])
         self.length = past + T
         return _layer_norm(x[-1], *self.ln_f) @ self.head_t
+
+
+class Decoders:
+    """B sequences of one length, extended together: each step's matrix products run once for
+    all rows, so B rows cost little more than one (the time goes to per-operation overhead, see
+    the module docstring). The rows of cadenza.compose.particles advance in step; `keep` reorders
+    and duplicates rows when the particles are redrawn.
+
+    rows = Decoders(Decoder(model), 8)
+    logits = rows.feed(np.array([[BOS, KEY, METER]] * 8))   # (8, vocab)
+    rows.keep(np.array([0, 0, 3, ...]))                      # row i continues old row keep[i]
+    """
+
+    def __init__(self, weights: Decoder, rows: int):
+        self.w = weights
+        self.block_size = weights.block_size
+        self.k = np.zeros((rows, *weights.k.shape), dtype=np.float32)
+        self.v = np.zeros((rows, *weights.v.shape), dtype=np.float32)
+        self.length = 0
+
+    def reset(self) -> None:
+        self.length = 0
+
+    def keep(self, rows: np.ndarray) -> None:
+        self.k, self.v = self.k[rows], self.v[rows]
+
+    def feed(self, tokens: np.ndarray) -> np.ndarray:
+        """Append `tokens` (B, T) to the rows' caches; return the logits (B, vocab) predicting
+        each row's next token."""
+        w = self.w
+        B, T = tokens.shape
+        past = self.length
+        if past + T > self.block_size:
+            raise ValueError(f"sequence of {past + T} tokens exceeds block_size {self.block_size}")
+        H, C = w.n_head, w.n_embd
+        D = C // H
+        scale = 1.0 / math.sqrt(D)
+        x = w.tok_emb[tokens]  # (B, T, C)
+        if w.pos_emb is not None:
+            x = x + w.pos_emb[past : past + T]
+        mask = None
+        if T > 1:
+            mask = np.triu(np.full((T, past + T), -np.inf, dtype=np.float32), k=past + 1)
+        for i, layer in enumerate(w.layers):
+            h = _layer_norm(x, *layer["ln1"])
+            qkv = h @ layer["qkv"][0] + layer["qkv"][1]  # (B, T, 3C)
+            q, k, v = (qkv[..., j * C : (j + 1) * C].reshape(B, T, H, D).transpose(0, 2, 1, 3) for j in range(3))
+            if w.pos_emb is None:
+                q, k = w._rotate(q, past), w._rotate(k, past)
+            self.k[:, i, :, past : past + T] = k
+            self.v[:, i, :, past : past + T] = v
+            keys, values = self.k[:, i, :, : past + T], self.v[:, i, :, : past + T]  # (B, H, L, D)
+            att = (q @ keys.transpose(0, 1, 3, 2)) * scale  # (B, H, T, L)
+            if mask is not None:
+                att = att + mask
+            att = np.exp(att - att.max(-1, keepdims=True))
+            att /= att.sum(-1, keepdims=True)
+            y = (att @ values).transpose(0, 2, 1, 3).reshape(B, T, C)
+            x = x + (y @ layer["proj"][0] + layer["proj"][1])
+            h = _layer_norm(x, *layer["ln2"])
+            h = _gelu(h @ layer["fc"][0] + layer["fc"][1])
+            x = x + (h @ layer["out"][0] + layer["out"][1])
+        self.length = past + T
+        return _layer_norm(x[:, -1], *w.ln_f) @ w.head_t

@@ -1,0 +1,168 @@
+"""Harmonizing with a causal voices model: sequential Monte Carlo over the lower voices.
+
+A causal model writes each grid step's voices from the top down. With the melody's cells forced,
+it would choose the lower voices knowing the melody up to the present step and nothing of where
+it goes next. Here a set of particles (partial harmonizations) each draws its own lower voices
+from the model, and each is weighed by the probability the model gives the given cells (the
+melody's, a user's fixed notes) that follow; at each beat, when the weights have grown uneven,
+the particles are redrawn in proportion to them (sequential importance resampling; Doucet,
+de Freitas & Gordon, "Sequential Monte Carlo Methods in Practice", 2001). The lower voices that
+survive are those under which the melody goes on the way the model expects it to. The result is
+one draw from the model's joint distribution conditioned on the given cells, up to the
+particles' number.
+
+The constraints are those of the orderless path (cadenza.compose.harmonizer builds them): an
+allowed-cells mask per step and voice (ranges, no voice above the melody, planned cadences), no
+parallel fifths or octaves into a step, and the model's own melodic-interval bias.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cadenza.compose.composer import Composer
+from cadenza.compose.sampler import _biased, _planned, parallel_pitches, sample_token
+from cadenza.compose.settings import SamplingSettings
+from cadenza.nn.numpy_decoder import Decoder, Decoders, one_blas_thread
+from cadenza.score import Key, Meter
+from cadenza.theory import beat_beats
+from cadenza.tokenize.cells import REST as CELL_REST
+from cadenza.tokenize.voices import HOLD, N_PITCHES, PITCH0, REST
+
+PARTICLES = 8  # more find likelier harmonizations, and cost time in proportion
+
+
+def given_tokens(grid: np.ndarray, hidden: np.ndarray, strikes: np.ndarray) -> dict[tuple[int, int], int]:
+    """(step, voice) -> token of each given (not hidden) cell: a pitch where a note starts (at a
+    step of `strikes`, or where the cell changes), HOLD where it goes on, REST."""
+    out = {}
+    for t, v in np.argwhere(~hidden):
+        cell = int(grid[t, v])
+        if cell == CELL_REST:
+            out[t, v] = REST
+        elif strikes[t, v] or t == 0 or grid[t - 1, v] != cell:
+            out[t, v] = PITCH0 + cell - 1
+        else:
+            out[t, v] = HOLD
+    return out
+
+
+def harmonize_by_particles(
+    composer: Composer,
+    key: Key,
+    meter: Meter,
+    grid: np.ndarray,
+    hidden: np.ndarray,
+    allowed: np.ndarray,
+    strikes: np.ndarray,
+    settings: SamplingSettings,
+    particles: int = PARTICLES,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fill the `hidden` cells of `grid` (T, V; T whole bars of `meter`) with `composer`'s causal
+    model, within `allowed` (T, V, N_CELL). `strikes` (T, V) marks where the given cells' notes
+    start. Returns the filled grid and where its notes start."""
+    tok = composer.tokenizer
+    T, V = grid.shape
+    K = particles
+    bar = tok.steps_per_bar(meter)
+    beat = max(1, round(beat_beats(meter) * tok.config.steps_per_beat))
+    n_bars = T // bar
+    given = given_tokens(grid, hidden, strikes)
+    bias = composer.default_constraints().interval_bias
+    rng = np.random.default_rng(settings.seed)
+    prefix = tok.prefix(key, meter)
+    rows = Decoders(Decoder(composer.model), K)
+    tokens = np.zeros((K, len(prefix) + n_bars * (1 + bar * V)), dtype=np.int64)  # each particle's sequence
+    n = 0  # tokens[:, :n] are written (all particles' sequences are of one length)
+    fed = 0  # tokens[:, :fed] are in the caches
+    bar_starts: list[int] = []
+    cells = np.zeros((K, T, V), dtype=np.int64)  # REST or 1 + pitch
+    struck = np.zeros((K, T, V), dtype=bool)
+    last = np.full((K, V), REST)  # each voice's token at the previous step
+    sounding = np.full((K, V), -1)  # each voice's pitch now, -1 for none
+    log_w = np.zeros(K)
+
+    def feed() -> np.ndarray:
+        """The logits (K, vocab); the window slides (the prefix and the most recent whole bars,
+        about half of it) when the sequences outgrow the model's reach."""
+        nonlocal fed
+        if rows.length + n - fed > rows.block_size:
+            keep = next((b for b in bar_starts if n - b <= rows.block_size // 2), bar_starts[-1])
+            rows.reset()
+            fresh = np.concatenate([np.repeat([prefix], K, axis=0), tokens[:, keep:n]], axis=1)
+        else:
+            fresh = tokens[:, fed:n]
+        fed = n
+        return rows.feed(fresh)
+
+    def append(column: np.ndarray) -> None:
+        nonlocal n
+        tokens[:, n] = column
+        n += 1
+
+    for t in prefix:
+        append(np.full(K, t))
+    with one_blas_thread():
+        for b in range(n_bars):
+            bar_starts.append(n)
+            append(np.full(K, tok.bar_token(n_bars - 1 - b)))
+            for step in range(b * bar, (b + 1) * bar):
+                before = sounding.copy()
+                for v in range(V):
+                    logits = feed()
+                    fixed = given.get((step, v))
+                    if fixed is not None:  # the weight: how likely the model finds what is given
+                        z = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
+                        log_w += z[:, fixed] - np.log(np.exp(z).sum(axis=1))
+                        chosen = np.full(K, fixed)
+                    else:
+                        chosen = np.array(
+                            [
+                                sample_token(
+                                    _biased(logits[i], bias, v, _pitch(before[i, v])),
+                                    _choices(allowed[step, v], last[i, v], before[i], sounding[i], v, tok.vocab_size),
+                                    settings,
+                                    rng,
+                                )
+                                for i in range(K)
+                            ]
+                        )
+                    append(chosen)
+                    last[:, v] = chosen
+                    sounding[:, v] = np.where(
+                        chosen >= PITCH0, chosen - PITCH0, np.where(chosen == REST, -1, sounding[:, v])
+                    )
+                    cells[:, step, v] = sounding[:, v] + 1  # -1 + 1 = CELL_REST
+                    struck[:, step, v] = chosen >= PITCH0
+                if (step + 1) % beat == 0 and step + 1 < T:
+                    w = np.exp(log_w - log_w.max())
+                    w /= w.sum()
+                    if 1.0 / np.sum(w**2) < K / 2:  # the effective number of particles has halved
+                        pick = rng.choice(K, size=K, p=w)
+                        rows.keep(pick)
+                        tokens, cells, struck, last, sounding = (
+                            a[pick] for a in (tokens, cells, struck, last, sounding)
+                        )
+                        log_w[:] = 0.0
+    w = np.exp(log_w - log_w.max())
+    i = int(rng.choice(K, p=w / w.sum()))
+    return cells[i], struck[i]
+
+
+def _pitch(p: int) -> int | None:
+    return None if p < 0 else int(p)
+
+
+def _choices(cells: np.ndarray, last: int, before: np.ndarray, now: np.ndarray, v: int, vocab: int) -> np.ndarray:
+    """The tokens voice v may take: the cells `cells` (N_CELL,) allows (a held note only while
+    its pitch is allowed), no parallel fifths or octaves with the voices above (unless nothing
+    else is left). `last` is its token at the previous step, `before` and `now` the voices'
+    pitches then and now (-1: none)."""
+    allowed = np.zeros(vocab, dtype=bool)
+    allowed[REST] = True
+    allowed[PITCH0 : PITCH0 + N_PITCHES] = True
+    allowed[HOLD] = last != REST
+    allowed = _planned(allowed, cells, _pitch(now[v]), False, None, REST, -1)
+    free = allowed.copy()
+    free[PITCH0 : PITCH0 + N_PITCHES] &= ~parallel_pitches([_pitch(x) for x in before], [_pitch(x) for x in now], v)
+    return free if free.any() else allowed
