@@ -714,7 +714,7 @@ def run_target(index: int, target: str, path: str, out_dir: str) -> Run:
         if target == "continue":
             args = ["continue", path, "--bars", "1", "--model", "chorales", *common]
         else:
-            args = ["harmonize", path, "--track", "1", "--iterations", "2", "--repair-rounds", "0", *common]
+            args = ["harmonize", path, "--track", "1", *common]  # the default model, by particles
         argv = sys.argv
         sys.argv = ["cadenza", *args]
         try:

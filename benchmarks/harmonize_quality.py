@@ -35,7 +35,7 @@ from cadenza.evaluate.measures import is_cadence_chord  # noqa: E402
 from cadenza.evaluate.voice_leading import SATB_RANGES, crossings, parallel_motions, wide_spacings  # noqa: E402
 from cadenza.families.orderless import ordered_nll  # noqa: E402
 from cadenza.score import Meter, Part, Score, Tempo  # noqa: E402
-from cadenza.theory import estimate_key  # noqa: E402
+from cadenza.theory import melody_key  # noqa: E402
 from cadenza.tokenize.cells import REST  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "jsb16th_satb.json.gz"
@@ -67,7 +67,7 @@ def rates(grid: np.ndarray, melody: Score) -> dict:
         for x in assistant.cells_to_notes(grid[:, v], 4):
             out_of_range += not SATB_RANGES[v][0] <= x.pitch <= SATB_RANGES[v][1]
     line = melody.parts[0].notes
-    key = estimate_key(line)
+    key = melody_key(melody, line)  # as harmonize reads it
     ends = [x for x, _ in assistant.phrase_plan(melody, line, key)]  # the phrase ends harmonize plans
     cadences = sum(
         None not in rows[round(x.start_beats * 4)] and is_cadence_chord(rows[round(x.start_beats * 4)], key)

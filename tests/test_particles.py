@@ -58,14 +58,23 @@ def test_a_fixed_note_is_kept_as_one_note(chorales):
     rules = Rules(fixed=[FixedNote(2, 1, 2, 55, 2.0)])  # tenor, bar 2 beat 1: G3 for a half note
     [r] = chorales.harmonize(melody(low=67), seed=1, rules=rules)
     tenor = r.score.parts[2].notes
-    assert any(n.pitch == 55 and n.start_beats == 4.0 and n.duration_beats >= 2.0 for n in tenor)
+    assert any(n.pitch == 55 and n.start_beats == 4.0 and n.duration_beats == 2.0 for n in tenor)  # and it ends
 
 
 def test_gibbs_settings_and_infill_are_refused_for_a_causal_model(chorales):
     with pytest.raises(OptionError, match="orderless models; chorales is a causal model"):
         chorales.harmonize(melody(), temperature=0.5)
+    with pytest.raises(OptionError, match="longer than this model harmonizes .2048, 128 bars of 4/4.; split"):
+        chorales.harmonize(melody(bars=130))
     with pytest.raises(OptionError, match="infill needs an orderless one"):
         chorales.infill(chorales.harmonize(melody(), seed=1)[0].score, bars=(2, 3))
+
+
+def test_a_one_voice_model_is_refused_in_one_sentence():
+    from cadenza.compose import harmonizer
+
+    with pytest.raises(OptionError, match="folk writes one voice; harmonize needs a model of several"):
+        harmonizer.load("folk").harmonize(melody())
 
 
 def test_given_cells_become_onsets_holds_and_rests():
@@ -111,3 +120,20 @@ def test_cadenza_harmonize_with_the_chorale_model(tmp_path):
                 "--out", str(tmp_path / "t"))  # fmt: skip
     assert r.returncode == 2
     one_line_error(r, "causal model")
+
+
+@pytest.mark.slow
+def test_a_meter_the_chorale_model_does_not_know_goes_to_the_orderless_harmonizer(tmp_path):
+    from cadenza.io import read_score, write_score
+    from cadenza.score import Meter
+
+    tune = melody_of([67, 69, 71, 72, 74, 72, 71] * 2, [0.5] * 14)
+    tune.meters = [Meter(0.0, 7, 8)]
+    write_score(tune, tmp_path / "seven.mid")
+    r = run_cli("harmonize", str(tmp_path / "seven.mid"), "--seed", "1", "--formats", "mid", "--performer", "none",
+                "--out", str(tmp_path / "h"))  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "does not know 7/8; harmonized by the orderless harmonizer" in r.stderr
+    assert len(read_score(tmp_path / "h.mid").parts) == 4
+    r = run_cli("harmonize", str(tmp_path / "seven.mid"), "--model", "chorales", "--out", str(tmp_path / "c"))
+    one_line_error(r, "meter 7/8 is not supported", "--model harmonizer")

@@ -31,6 +31,8 @@ from cadenza.cli.common import (
 )
 from cadenza.compose.settings import GibbsSettings
 
+DEFAULT_HARMONIZE_MODEL = "chorales"  # a melody in a meter it does not know goes to the orderless "harmonizer"
+
 
 def register(app: typer.Typer) -> None:
     app.command()(harmonize)
@@ -40,10 +42,12 @@ def register(app: typer.Typer) -> None:
 @with_config_options({"gibbs": GibbsSettings}, skip=("seed",))
 def harmonize(
     melody: Path = typer.Argument(..., help="a melody: MIDI, MusicXML, ABC or kern"),
-    model: str = typer.Option(
-        "chorales",
+    model: Optional[str] = typer.Option(
+        None,
         help="a causal voices model (harmonizes by particles) or an orderless one such as harmonizer (by Gibbs "
-        "sampling; the Gibbs options are for it): name or folder",
+        f"sampling; the Gibbs options are for it): name or folder [default: {DEFAULT_HARMONIZE_MODEL}; a meter it "
+        "does not know: harmonizer]",
+        show_default=False,
     ),
     voices: int = typer.Option(4, help="number of voices, 2 to 4, the melody on top"),
     track: Optional[int] = typer.Option(None, help="harmonize the top line of this part (1 = first)"),
@@ -79,7 +83,15 @@ def harmonize(
         raise OptionError(f"--n must be at least 1, not {n}")
     gibbs, recorded = settings_and_record(GibbsSettings, settings)
     score = read_piece(melody, quiet, tune_number)
-    h = assistant.load(model)
+    h = assistant.load(model or DEFAULT_HARMONIZE_MODEL)
+    if model is None and not h.takes_meter(score.meter):
+        # the chorale model knows the meters of its data; the orderless model takes any
+        h = assistant.load("harmonizer")
+        if not quiet:
+            say(
+                f"{melody}: the {DEFAULT_HARMONIZE_MODEL} model does not know {score.meter}; "
+                "harmonized by the orderless harmonizer"
+            )
     rules = rules_from_options(scale, range_, fix, fixed_cells, h.voice_names)
     seed = pick_seed(seed)
     stems = output_stems(out, lambda i: f"{melody.stem}-harmonized-seed{seed + i}", n)

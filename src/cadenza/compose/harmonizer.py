@@ -48,6 +48,8 @@ from cadenza.tokenize.cells import N_CELL, REST, cell_of, cells_to_notes
 CHOIR = 52  # General MIDI program: Choir Aahs, for the parts of an SATB harmonization
 LOWEST_BASS = 36  # C2: the lower voices' ranges move down no further than to put the bass there
 RAISE_AT_MOST = 5  # semitones the lower voices' ranges may rise above their defaults
+CAUSAL_MAX_STEPS = 2048  # the orderless harmonizer's reach: 128 bars of 4/4, about 35 s by particles here
+REGISTER_SLACK = 3  # semitones a melody's median may lie off the soprano's middle before the lower voices follow
 
 
 @dataclass
@@ -125,6 +127,10 @@ class Harmonizer:
         A causal voices model (`composer`) fills the same grid under the same masks by particles
         (cadenza.compose.particles), at its own sampling settings: the Gibbs options
         (temperature, iterations, ...) are refused for it."""
+        if self.n_voices < 2:
+            raise OptionError(
+                f"{self.name} writes one voice; harmonize needs a model of several (chorales, harmonizer)"
+            )
         if not 2 <= voices <= self.n_voices:
             raise OptionError(f"--voices must be 2 to {self.n_voices}, not {voices}")
         line = melody_line(melody, track, source)
@@ -204,9 +210,11 @@ class Harmonizer:
         for x in line:
             strikes[beats_to_step(x.start_beats, spb), 0] = True
         held: dict[int, set[int]] = {}
+        fixed_ends: set[tuple[int, int]] = set()  # where a fixed note ends: not held over
         for f, s0, s1 in fixed_spans(rules, meter, spb, T, self.voice_names):
             strikes[s0, f.voice] = True
             held.setdefault(f.voice, set()).update(range(s0 + 1, s1))
+            fixed_ends.add((s1, f.voice))
         filled: list[np.ndarray]
         if self.composer is None:
             filled = list(
@@ -238,6 +246,7 @@ class Harmonizer:
                     _moved(allowed, view),
                     strikes,
                     self.composer.sampling(None, None, None, seed + i),
+                    no_hold=frozenset(fixed_ends),
                 )
                 filled.append(_moved(cells, -view))
                 starts.append([set(np.flatnonzero(struck[:, v]).tolist()) for v in range(self.n_voices)])
@@ -290,10 +299,13 @@ class Harmonizer:
 
     def _lower_voices_shift(self, line: list[Note]) -> int:
         """Semitones the lower voices' default ranges move to follow the melody: how far its median
-        pitch lies from the middle of the soprano's default range, kept so the bass goes no lower
-        than C2 and no range rises more than RAISE_AT_MOST above its default top."""
+        pitch lies from the middle of the soprano's default range, less REGISTER_SLACK (the medians
+        of 90% of the JSB training chorales' melodies lie within 3 semitones of it, and Bach's lower
+        voices under them stay in their ranges), kept so the bass goes no lower than C2 and no
+        range rises more than RAISE_AT_MOST above its default top."""
         lo, hi = self.voice_range(0)
-        wanted = math.floor(float(np.median([x.pitch for x in line])) - (lo + hi) / 2 + 0.5)
+        off = math.floor(float(np.median([x.pitch for x in line])) - (lo + hi) / 2 + 0.5)
+        wanted = int(np.sign(off)) * max(0, abs(off) - REGISTER_SLACK)
         lowest = min(self.voice_range(v)[0] for v in range(1, self.n_voices))
         return max(min(wanted, RAISE_AT_MOST), min(0, LOWEST_BASS - lowest))
 
@@ -346,6 +358,7 @@ class Harmonizer:
         voices (default: all) written anew. Notes that start outside the region are kept as they
         are (one that starts before the region and sounds into it is kept whole and heard by the
         model); new notes start inside it and end by its end."""
+        model = self._orderless  # a causal model is refused here, before any work
         rules = (rules or Rules()).counted_in(score)
         parts = [p for p in score.parts if p.notes and not p.is_drum]
         if len(parts) != self.n_voices:
@@ -399,7 +412,7 @@ class Harmonizer:
         written = hidden.copy()  # the cells this infill writes, the user's fixed notes among them
         self._fix(grid, hidden, allowed, rules, meter)
         gibbs = replace(gibbs or GibbsSettings(), iterations=iterations, temperature=temperature, seed=seed)
-        filled = gibbs_fill(self._orderless, grid, hidden, allowed, gibbs, n_samples=n)
+        filled = gibbs_fill(model, grid, hidden, allowed, gibbs, n_samples=n)
         out = []
         for i, g in enumerate(filled):
             new_parts = [replace(p, notes=list(p.notes)) for p in score.parts]
@@ -423,6 +436,16 @@ class Harmonizer:
         return out
 
     # -- shared -------------------------------------------------------------------------------
+    def takes_meter(self, meter: Meter) -> bool:
+        """Whether this model can harmonize a melody in `meter` (an orderless one takes any)."""
+        if self.composer is None:
+            return True
+        try:
+            self.composer.tokenizer.meter_token(meter)
+            return True
+        except TokenizeError:
+            return False
+
     def _check_length(self, T: int, source: str, meter: Meter) -> None:
         """Refuse a piece the model cannot take: longer than an orderless model's reach, in a
         meter a causal model does not know."""
@@ -431,6 +454,12 @@ class Harmonizer:
                 self.composer.tokenizer.meter_token(meter)
             except TokenizeError as e:
                 raise OptionError(f"{source}: {e}; the orderless harmonizer takes it (--model harmonizer)") from None
+            if T > CAUSAL_MAX_STEPS:
+                bars = CAUSAL_MAX_STEPS // round(meter.bar_beats * self.steps_per_beat)
+                raise OptionError(
+                    f"{source}: {T} grid steps is longer than this model harmonizes "
+                    f"({CAUSAL_MAX_STEPS}, {bars} bars of {meter}); split the piece"
+                )
             return
         if T > self._orderless.config.block_size:
             raise OptionError(

@@ -7,13 +7,15 @@ from the model, and each is weighed by the probability the model gives the given
 melody's, a user's fixed notes) that follow; at each beat, when the weights have grown uneven,
 the particles are redrawn in proportion to them (sequential importance resampling; Doucet,
 de Freitas & Gordon, "Sequential Monte Carlo Methods in Practice", 2001). The lower voices that
-survive are those under which the melody goes on the way the model expects it to. The result is
-one draw from the model's joint distribution conditioned on the given cells, up to the
-particles' number.
+survive are those under which the melody goes on the way the model expects it to. The weights
+count the given cells only: the masks below, the interval bias and the sampling settings shape
+the proposals without being corrected for, so the target is the model under those constraints.
 
 The constraints are those of the orderless path (cadenza.compose.harmonizer builds them): an
 allowed-cells mask per step and voice (ranges, no voice above the melody, planned cadences), no
-parallel fifths or octaves into a step, and the model's own melodic-interval bias.
+parallel fifths or octaves into a step, and the model's own melodic-interval bias. A particle
+left no note but one in parallels takes it and loses its weight (PARALLEL_PENALTY), so that the
+redrawing drops it; the orderless path repairs such notes after the fact, a causal one cannot.
 """
 
 from __future__ import annotations
@@ -29,7 +31,10 @@ from cadenza.theory import beat_beats
 from cadenza.tokenize.cells import REST as CELL_REST
 from cadenza.tokenize.voices import HOLD, N_PITCHES, PITCH0, REST
 
+_PITCHES = np.arange(N_PITCHES)
 PARTICLES = 8  # more find likelier harmonizations, and cost time in proportion
+PARALLEL_PENALTY = 20.0  # nats off a particle's log-weight for each parallel fifth or octave it was left
+SPACING_PENALTY = 1.0  # nats off a note crossing the voice above, or an upper voice's unison or octave-plus under it
 
 
 def given_tokens(grid: np.ndarray, hidden: np.ndarray, strikes: np.ndarray) -> dict[tuple[int, int], int]:
@@ -57,10 +62,12 @@ def harmonize_by_particles(
     strikes: np.ndarray,
     settings: SamplingSettings,
     particles: int = PARTICLES,
+    no_hold: frozenset[tuple[int, int]] = frozenset(),
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fill the `hidden` cells of `grid` (T, V; T whole bars of `meter`) with `composer`'s causal
     model, within `allowed` (T, V, N_CELL). `strikes` (T, V) marks where the given cells' notes
-    start. Returns the filled grid and where its notes start."""
+    start; at the (step, voice) cells of `no_hold` no note is held over (a fixed note ends).
+    Returns the filled grid and where its notes start."""
     tok = composer.tokenizer
     T, V = grid.shape
     K = particles
@@ -116,17 +123,15 @@ def harmonize_by_particles(
                         log_w += z[:, fixed] - np.log(np.exp(z).sum(axis=1))
                         chosen = np.full(K, fixed)
                     else:
-                        chosen = np.array(
-                            [
-                                sample_token(
-                                    _biased(logits[i], bias, v, _pitch(before[i, v])),
-                                    _choices(allowed[step, v], last[i, v], before[i], sounding[i], v, tok.vocab_size),
-                                    settings,
-                                    rng,
-                                )
-                                for i in range(K)
-                            ]
-                        )
+                        chosen = np.zeros(K, dtype=np.int64)
+                        for i in range(K):
+                            hold = last[i, v] != REST and (step, v) not in no_hold
+                            choices, forced = _choices(
+                                allowed[step, v], hold, before[i], sounding[i], v, tok.vocab_size
+                            )
+                            log_w[i] -= PARALLEL_PENALTY * forced
+                            biased = _spaced(_biased(logits[i], bias, v, _pitch(before[i, v])), v, V, sounding[i])
+                            chosen[i] = sample_token(biased, choices, settings, rng)
                     append(chosen)
                     last[:, v] = chosen
                     sounding[:, v] = np.where(
@@ -149,20 +154,42 @@ def harmonize_by_particles(
     return cells[i], struck[i]
 
 
+def _spaced(logits: np.ndarray, v: int, n_voices: int, now: np.ndarray) -> np.ndarray:
+    """The logits less SPACING_PENALTY on the pitches (struck or held) that would put voice v
+    above the voice over it (sounding now[v - 1]: a crossing) or, for an upper voice (not the
+    bass), on its very pitch or more than an octave under it: a choir's spacing, which the
+    causal model's voices exceed otherwise (benchmarks/harmonize_quality.py), and no alto
+    doubling the melody in unison, twice as common as in Bach without it
+    (benchmarks/bach_classifier.py's features)."""
+    if v == 0 or now[v - 1] < 0 or SPACING_PENALTY == 0:
+        return logits
+    above = now[v - 1]
+    bad = _PITCHES > above
+    if v < n_voices - 1:
+        bad |= (_PITCHES < above - 12) | (_PITCHES == above)
+    out = logits.astype(np.float64)  # a copy
+    out[PITCH0 : PITCH0 + N_PITCHES] -= SPACING_PENALTY * bad
+    if now[v] >= 0 and bad[now[v]]:
+        out[HOLD] -= SPACING_PENALTY
+    return out
+
+
 def _pitch(p: int) -> int | None:
     return None if p < 0 else int(p)
 
 
-def _choices(cells: np.ndarray, last: int, before: np.ndarray, now: np.ndarray, v: int, vocab: int) -> np.ndarray:
-    """The tokens voice v may take: the cells `cells` (N_CELL,) allows (a held note only while
-    its pitch is allowed), no parallel fifths or octaves with the voices above (unless nothing
-    else is left). `last` is its token at the previous step, `before` and `now` the voices'
-    pitches then and now (-1: none)."""
+def _choices(
+    cells: np.ndarray, hold: bool, before: np.ndarray, now: np.ndarray, v: int, vocab: int
+) -> tuple[np.ndarray, bool]:
+    """The tokens voice v may take: the cells `cells` (N_CELL,) allows (a held note, when `hold`
+    allows one, only while its pitch is allowed), no parallel fifths or octaves with the voices
+    above; and whether nothing but such parallels was left (then they are allowed). `before`
+    and `now` are the voices' pitches at the previous step and this one (-1: none)."""
     allowed = np.zeros(vocab, dtype=bool)
     allowed[REST] = True
     allowed[PITCH0 : PITCH0 + N_PITCHES] = True
-    allowed[HOLD] = last != REST
+    allowed[HOLD] = hold
     allowed = _planned(allowed, cells, _pitch(now[v]), False, None, REST, -1)
     free = allowed.copy()
     free[PITCH0 : PITCH0 + N_PITCHES] &= ~parallel_pitches([_pitch(x) for x in before], [_pitch(x) for x in now], v)
-    return free if free.any() else allowed
+    return (free, False) if free.any() else (allowed, True)

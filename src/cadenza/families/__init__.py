@@ -47,7 +47,7 @@ FAMILIES = (
         "voices",
         "cadenza.families.voices",
         "a fixed number of voices on a time grid, written from the start: chorales, folk tunes",
-        "`cadenza generate` and `cadenza continue`",
+        "`cadenza generate` and `cadenza continue`; `cadenza harmonize` with a model of several voices",
     ),
     Family(
         "orderless",

@@ -155,7 +155,10 @@ class Decoders:
         self.length = 0
 
     def keep(self, rows: np.ndarray) -> None:
-        self.k, self.v = self.k[rows], self.v[rows]
+        """Row i goes on as old row rows[i] (the cached positions only are copied)."""
+        n = self.length
+        self.k[:, :, :, :n] = self.k[rows, :, :, :n]
+        self.v[:, :, :, :n] = self.v[rows, :, :, :n]
 
     def feed(self, tokens: np.ndarray) -> np.ndarray:
         """Append `tokens` (B, T) to the rows' caches; return the logits (B, vocab) predicting
