@@ -233,7 +233,8 @@ class Harmonizer:
             if replace(gibbs, seed=0) != GibbsSettings():
                 raise OptionError(
                     f"the Gibbs sampler's settings (temperature, iterations, ...) are for orderless models; "
-                    f"{self.name} is a causal model and samples at its own settings"
+                    f"{self.name} is a causal model and samples at its own settings: "
+                    "drop them, or use --model harmonizer"
                 )
             filled, starts = [], []
             for i in range(n):
