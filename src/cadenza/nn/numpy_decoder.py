@@ -88,7 +88,7 @@ class Decoder:
         self.length = 0
 
     def _rotate(self, x: np.ndarray, past: int) -> np.ndarray:
-        """Rotary positions (see cadenza.nn.transformer.rotate) for x (..., T, D) at positions past.."""
+        """Rotary positions (see cadenza.nn.transformer.rotate) for x (B, H, T, D) at positions past.."""
         T, half = x.shape[-2], x.shape[-1] // 2
         cos, sin = self.cos[past : past + T], self.sin[past : past + T]
         return x * cos + np.concatenate([-x[..., half:], x[..., :half]], axis=-1) * sin
@@ -98,39 +98,9 @@ class Decoder:
 
     def feed(self, tokens: list[int]) -> np.ndarray:
         """Append `tokens` to the cache; return the logits (vocab,) predicting the next token."""
-        T, past = len(tokens), self.length
-        if past + T > self.block_size:
-            raise ValueError(f"sequence of {past + T} tokens exceeds block_size {self.block_size}")
-        H, C = self.n_head, self.n_embd
-        D = C // H
-        scale = 1.0 / math.sqrt(D)
-        x = self.tok_emb[tokens]  # (T, C)
-        if self.pos_emb is not None:
-            x = x + self.pos_emb[past : past + T]
-        mask = None
-        if T > 1:  # new token t sees cached positions and new positions up to itself
-            mask = np.triu(np.full((T, past + T), -np.inf, dtype=np.float32), k=past + 1)
-        for i, layer in enumerate(self.layers):
-            h = _layer_norm(x, *layer["ln1"])
-            qkv = h @ layer["qkv"][0] + layer["qkv"][1]  # (T, 3C)
-            q, k, v = (qkv[:, j * C : (j + 1) * C].reshape(T, H, D).transpose(1, 0, 2) for j in range(3))
-            if self.pos_emb is None:
-                q, k = self._rotate(q, past), self._rotate(k, past)
-            self.k[i, :, past : past + T] = k
-            self.v[i, :, past : past + T] = v
-            keys, values = self.k[i, :, : past + T], self.v[i, :, : past + T]  # (H, L, D)
-            att = (q @ keys.transpose(0, 2, 1)) * scale  # (H, T, L)
-            if mask is not None:
-                att = att + mask
-            att = np.exp(att - att.max(-1, keepdims=True))
-            att /= att.sum(-1, keepdims=True)
-            y = (att @ values).transpose(1, 0, 2).reshape(T, C)
-            x = x + (y @ layer["proj"][0] + layer["proj"][1])
-            h = _layer_norm(x, *layer["ln2"])
-            h = _gelu(h @ layer["fc"][0] + layer["fc"][1])
-            x = x + (h @ layer["out"][0] + layer["out"][1])
-        self.length = past + T
-        return _layer_norm(x[-1], *self.ln_f) @ self.head_t
+        logits = _extend(self, self.k[None], self.v[None], np.asarray(tokens)[None], self.length)
+        self.length += len(tokens)
+        return logits[0]
 
 
 class Decoders:
@@ -163,38 +133,44 @@ class Decoders:
     def feed(self, tokens: np.ndarray) -> np.ndarray:
         """Append `tokens` (B, T) to the rows' caches; return the logits (B, vocab) predicting
         each row's next token."""
-        w = self.w
-        B, T = tokens.shape
-        past = self.length
-        if past + T > self.block_size:
-            raise ValueError(f"sequence of {past + T} tokens exceeds block_size {self.block_size}")
-        H, C = w.n_head, w.n_embd
-        D = C // H
-        scale = 1.0 / math.sqrt(D)
-        x = w.tok_emb[tokens]  # (B, T, C)
-        if w.pos_emb is not None:
-            x = x + w.pos_emb[past : past + T]
-        mask = None
-        if T > 1:
-            mask = np.triu(np.full((T, past + T), -np.inf, dtype=np.float32), k=past + 1)
-        for i, layer in enumerate(w.layers):
-            h = _layer_norm(x, *layer["ln1"])
-            qkv = h @ layer["qkv"][0] + layer["qkv"][1]  # (B, T, 3C)
-            q, k, v = (qkv[..., j * C : (j + 1) * C].reshape(B, T, H, D).transpose(0, 2, 1, 3) for j in range(3))
-            if w.pos_emb is None:
-                q, k = w._rotate(q, past), w._rotate(k, past)
-            self.k[:, i, :, past : past + T] = k
-            self.v[:, i, :, past : past + T] = v
-            keys, values = self.k[:, i, :, : past + T], self.v[:, i, :, : past + T]  # (B, H, L, D)
-            att = (q @ keys.transpose(0, 1, 3, 2)) * scale  # (B, H, T, L)
-            if mask is not None:
-                att = att + mask
-            att = np.exp(att - att.max(-1, keepdims=True))
-            att /= att.sum(-1, keepdims=True)
-            y = (att @ values).transpose(0, 2, 1, 3).reshape(B, T, C)
-            x = x + (y @ layer["proj"][0] + layer["proj"][1])
-            h = _layer_norm(x, *layer["ln2"])
-            h = _gelu(h @ layer["fc"][0] + layer["fc"][1])
-            x = x + (h @ layer["out"][0] + layer["out"][1])
-        self.length = past + T
-        return _layer_norm(x[:, -1], *w.ln_f) @ w.head_t
+        logits = _extend(self.w, self.k, self.v, tokens, self.length)
+        self.length += tokens.shape[1]
+        return logits
+
+
+def _extend(w: Decoder, k_cache: np.ndarray, v_cache: np.ndarray, tokens: np.ndarray, past: int) -> np.ndarray:
+    """The one decoding step of Decoder and Decoders: write the keys and values of `tokens`
+    (B, T) into the caches (B, layers, H, block, D) at positions past..past+T (a Decoder passes
+    its cache as a view with B = 1) and return the logits (B, vocab) after each row's last token."""
+    B, T = tokens.shape
+    if past + T > w.block_size:
+        raise ValueError(f"sequence of {past + T} tokens exceeds block_size {w.block_size}")
+    H, C = w.n_head, w.n_embd
+    D = C // H
+    scale = 1.0 / math.sqrt(D)
+    x = w.tok_emb[tokens]  # (B, T, C)
+    if w.pos_emb is not None:
+        x = x + w.pos_emb[past : past + T]
+    mask = None
+    if T > 1:  # new token t sees cached positions and new positions up to itself
+        mask = np.triu(np.full((T, past + T), -np.inf, dtype=np.float32), k=past + 1)
+    for i, layer in enumerate(w.layers):
+        h = _layer_norm(x, *layer["ln1"])
+        qkv = h @ layer["qkv"][0] + layer["qkv"][1]  # (B, T, 3C)
+        q, k, v = (qkv[..., j * C : (j + 1) * C].reshape(B, T, H, D).transpose(0, 2, 1, 3) for j in range(3))
+        if w.pos_emb is None:
+            q, k = w._rotate(q, past), w._rotate(k, past)
+        k_cache[:, i, :, past : past + T] = k
+        v_cache[:, i, :, past : past + T] = v
+        keys, values = k_cache[:, i, :, : past + T], v_cache[:, i, :, : past + T]  # (B, H, L, D)
+        att = (q @ keys.transpose(0, 1, 3, 2)) * scale  # (B, H, T, L)
+        if mask is not None:
+            att = att + mask
+        att = np.exp(att - att.max(-1, keepdims=True))
+        att /= att.sum(-1, keepdims=True)
+        y = (att @ values).transpose(0, 2, 1, 3).reshape(B, T, C)
+        x = x + (y @ layer["proj"][0] + layer["proj"][1])
+        h = _layer_norm(x, *layer["ln2"])
+        h = _gelu(h @ layer["fc"][0] + layer["fc"][1])
+        x = x + (h @ layer["out"][0] + layer["out"][1])
+    return _layer_norm(x[:, -1], *w.ln_f) @ w.head_t
