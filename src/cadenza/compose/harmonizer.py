@@ -200,11 +200,6 @@ class Harmonizer:
                 plan_cadence(allowed, range(last, T), last_note.pitch, key, final=True)
                 approach_to(last_note, last, key)
         self._fix(grid, hidden, allowed, rules, meter)
-        for f, s0, s1 in fixed_spans(rules, meter, spb, T, self.voice_names):
-            if f.voice > 0 and any(cell_of(f.pitch) > c for c in ceiling[s0:s1]):
-                raise OptionError(f"{source}: fixed note {f.describe(self.voice_names)} sounds above the melody")
-        gibbs = replace(gibbs or GibbsSettings(), iterations=iterations, temperature=temperature, seed=seed)
-        view = self._model_view(line)
         # where notes start: the melody's; a user's fixed note stays one note
         strikes = np.zeros(grid.shape, dtype=bool)
         for x in line:
@@ -212,9 +207,13 @@ class Harmonizer:
         held: dict[int, set[int]] = {}
         fixed_ends: set[tuple[int, int]] = set()  # where a fixed note ends: not held over
         for f, s0, s1 in fixed_spans(rules, meter, spb, T, self.voice_names):
+            if f.voice > 0 and any(cell_of(f.pitch) > c for c in ceiling[s0:s1]):
+                raise OptionError(f"{source}: fixed note {f.describe(self.voice_names)} sounds above the melody")
             strikes[s0, f.voice] = True
             held.setdefault(f.voice, set()).update(range(s0 + 1, s1))
             fixed_ends.add((s1, f.voice))
+        gibbs = replace(gibbs or GibbsSettings(), iterations=iterations, temperature=temperature, seed=seed)
+        view = self._model_view(line)
         filled: list[np.ndarray]
         if self.composer is None:
             filled = list(
