@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from cadenza.compose.composer import Composer
-from cadenza.compose.sampler import _biased, _planned, parallel_pitches, sample_token
+from cadenza.compose.sampler import _biased, _planned, parallel_pitches, sample_token, window_start
 from cadenza.compose.settings import SamplingSettings
 from cadenza.nn.numpy_decoder import Decoder, Decoders, one_blas_thread
 from cadenza.score import Key, Meter
@@ -94,7 +94,7 @@ def harmonize_by_particles(
         about half of it) when the sequences outgrow the model's reach."""
         nonlocal fed
         if rows.length + n - fed > rows.block_size:
-            keep = next((b for b in bar_starts if n - b <= rows.block_size // 2), bar_starts[-1])
+            keep = window_start(bar_starts, n, rows.block_size)
             rows.reset()
             fresh = np.concatenate([np.repeat([prefix], K, axis=0), tokens[:, keep:n]], axis=1)
         else:

@@ -203,6 +203,13 @@ def _with_third(allowed: np.ndarray, third: frozenset[int], sounding: int | None
     return out if out.any() else allowed
 
 
+def window_start(bar_starts: list[int], length: int, block_size: int) -> int:
+    """Where a slid window begins when a sequence of `length` tokens outgrows the model's reach:
+    at the earliest bar (its BAR token's index in `bar_starts`) within the last half block, or
+    at the last bar; the prefix is fed again before it."""
+    return next((b for b in bar_starts if length - b <= block_size // 2), bar_starts[-1])
+
+
 def generate_tokens(
     model: Transformer,
     tok: VoicesTokenizer,
@@ -252,7 +259,7 @@ def generate_tokens(
         block = decoder.block_size
         if decoder.length + len(tokens) - fed > block:
             # keep the prefix and the most recent whole bars, about half the window
-            keep_from = next((b for b in bar_starts if len(tokens) - b <= block // 2), bar_starts[-1])
+            keep_from = window_start(bar_starts, len(tokens), block)
             decoder.reset()
             logits = decoder.feed(prefix + tokens[keep_from:])
         elif len(tokens) > fed:
