@@ -198,7 +198,7 @@ def test_a_piece_written_in_several_formats_is_read_once(cache, tmp_path):
     ]
 
 
-def test_splits_are_by_a_hash_of_the_id_and_tiny_sets_still_validate():
+def test_splits_are_by_a_hash_of_the_id_and_tiny_sets_still_train_and_validate():
     pieces = [Piece(f"set:{i}.mid#0", make_score(bars=1)) for i in range(200)]
     train, valid = Dataset(pieces).split(10)
     assert 5 <= len(valid) <= 40 and len(train) + len(valid) == 200
@@ -207,6 +207,8 @@ def test_splits_are_by_a_hash_of_the_id_and_tiny_sets_still_validate():
     assert {p.id for p in Dataset(pieces).split(50)[1]} > {p.id for p in valid}
     train, valid = Dataset(pieces[:2]).split(0)
     assert len(train) == 1 and len(valid) == 1  # no piece hashed into validation: one is moved there
+    train, valid = Dataset(pieces[:3]).split(99)
+    assert len(train) == 1 and len(valid) == 2  # every piece hashed into validation: one is moved back
 
 
 def test_with_exact_parts_counts_pitched_parts_with_notes():

@@ -50,6 +50,8 @@ class Dataset:
             (valid if _bucket(p.id) < valid_percent else train).append(p)
         if not valid and len(train) > 1:  # tiny data sets still validate on something
             valid.append(train.pop())
+        if not train and len(valid) > 1:  # ... and still train on something, whatever the hash drew
+            train.append(valid.pop(0))
         return train, valid
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cadenza.data import asap
-from cadenza.data.corpus import Piece, _bucket, cached_scores
+from cadenza.data.corpus import Piece, cached_scores
 from cadenza.errors import CadenzaError, InputError, OptionError
 
 
@@ -119,15 +119,13 @@ def _folder(source: str, root: Path, labels: str, valid_percent: int, limit: int
     loaded = corpus.load(source, limit=limit or None)
     data = PianoData(skipped=list(loaded.skipped))
     prefix = f"{source}:"
-    for p in loaded.pieces:
-        rel = p.id[len(prefix) :].rsplit("#", 1)[0] if p.id.startswith(prefix) else p.id
-        if named is not None:
-            composer = named.get(rel, "")
-        else:
-            parts = Path(rel).parts
-            composer = parts[0] if root.is_dir() and len(parts) > 1 else ""
-        split = "valid" if _bucket(p.id) < valid_percent else "train"
-        data.splits[split].append(PianoPiece(p.id, composer, p))
-    if not data.splits["valid"] and len(data.splits["train"]) > 1:  # a tiny folder still validates on something
-        data.splits["valid"].append(data.splits["train"].pop())
+    for split, pieces in zip(("train", "valid"), loaded.split(valid_percent)):
+        for p in pieces:
+            rel = p.id[len(prefix) :].rsplit("#", 1)[0] if p.id.startswith(prefix) else p.id
+            if named is not None:
+                composer = named.get(rel, "")
+            else:
+                parts = Path(rel).parts
+                composer = parts[0] if root.is_dir() and len(parts) > 1 else ""
+            data.splits[split].append(PianoPiece(p.id, composer, p))
     return data
