@@ -26,16 +26,21 @@ ROOT = Path(__file__).resolve().parents[1]
 def _isolated_cache(tmp_path_factory):
     os.environ["CADENZA_CACHE"] = str(tmp_path_factory.mktemp("cache"))
     os.environ["CADENZA_HOME"] = str(tmp_path_factory.mktemp("home"))
+    for name in ("CADENZA_MODELS", "CADENZA_SOUNDFONT"):  # a user's own models or sound: not under test
+        os.environ.pop(name, None)
 
 
-def run_cli(*args: str, check: bool = False, timeout: int = 300) -> subprocess.CompletedProcess:
-    """Run `cadenza ARGS` as a real subprocess, as a user would."""
+def run_cli(
+    *args: str, check: bool = False, timeout: int = 300, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
+    """Run `cadenza ARGS` as a real subprocess, as a user would (in `cwd`, default this one)."""
     proc = subprocess.run(
         [sys.executable, "-m", "cadenza.cli", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         env=os.environ.copy(),
+        cwd=cwd,
     )
     if check and proc.returncode != 0:
         raise AssertionError(f"cadenza {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
@@ -83,14 +88,16 @@ def chorale_midi_folder(tmp_path_factory, chorale) -> Path:
     return folder
 
 
-def train_tiny(out: Path, data: Path, *options: str, steps: int, eval_every: int = 0) -> Path:
+def train_tiny(out: Path, data: Path, *options: str, steps: int, eval_every: int = 0, relative: bool = False) -> Path:
     """A tiny model (32 channels, one layer, two heads, batches of 4) really trained by the CLI for
     `steps` steps on `data`, validated every `eval_every` (default: halfway and at the end);
-    `options`: its family's own."""
+    `options`: its family's own. `relative`: name the data by its folder's name, from beside it,
+    so that the pieces' ids, and with them the split by their hash, are the same on every run
+    (the tmp path is not)."""
     run_cli(
         "train",
         "--data",
-        str(data),
+        data.name if relative else str(data),
         "--out",
         str(out),
         "--steps",
@@ -108,6 +115,7 @@ def train_tiny(out: Path, data: Path, *options: str, steps: int, eval_every: int
         "--quiet",
         *options,
         check=True,
+        cwd=data.parent if relative else None,
     )
     return out
 
@@ -307,5 +315,15 @@ def tiny_piano(tmp_path_factory, piano_folder) -> Path:
     """A tiny piano model really trained for a few steps by the CLI."""
     out = tmp_path_factory.mktemp("models") / "tinypiano"
     return train_tiny(
-        out, piano_folder, "--family", "piano", "--block-size", "128", "--valid-percent", "20", steps=6, eval_every=6
+        out,
+        piano_folder,
+        "--family",
+        "piano",
+        "--block-size",
+        "128",
+        "--valid-percent",
+        "20",
+        steps=6,
+        eval_every=6,
+        relative=True,  # 4 of Alpha's 6 pieces and 5 of Beta's train: each composer is known
     )

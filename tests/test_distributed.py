@@ -85,10 +85,17 @@ def folder(tmp_path_factory, chorale):
     """Two pieces as MIDI files: a real chorale and a short hand-made score."""
     from cadenza.io.midi import write_midi
 
-    path = tmp_path_factory.mktemp("pieces")
+    path = tmp_path_factory.mktemp("dist-pieces")
     write_midi(chorale, path / "chorale.mid")
     write_midi(make_score(bars=4), path / "made.mid")
     return path
+
+
+@pytest.fixture(autouse=True)
+def _beside_the_pieces(monkeypatch, folder):
+    """Runs name the pieces' folder from beside it ("--data", folder.name): the ids, and so the
+    split by their hash, are then the same on every run (chorale.mid trains, made.mid validates)."""
+    monkeypatch.chdir(folder.parent)
 
 
 @pytest.fixture(scope="module")
@@ -135,9 +142,9 @@ def assert_close_weights(a: dict, b: dict, tol: float) -> None:
 @pytest.mark.slow
 def test_two_processes_train_the_one_process_model_and_only_rank_0_writes(tmp_path, folder, hooks):
     one, two = tmp_path / "one", tmp_path / "two"
-    single, _ = cadenza(hooks, one, "train", "--data", str(folder), "--out", str(one), *TRAIN)
+    single, _ = cadenza(hooks, one, "train", "--data", folder.name, "--out", str(one), *TRAIN)
     assert single.returncode == 0, single.stderr
-    double, log = cadenza(hooks, two, "train", "--data", str(folder), "--out", str(two), *TRAIN, "--nproc", "2")
+    double, log = cadenza(hooks, two, "train", "--data", folder.name, "--out", str(two), *TRAIN, "--nproc", "2")
     assert double.returncode == 0, double.stderr
 
     # really two workers of one torchrun group
@@ -166,9 +173,9 @@ def test_an_interrupted_two_process_run_resumes_to_the_same_model(tmp_path, fold
     """With dropout, so that each rank's own random generator must be restored too."""
     straight, broken = tmp_path / "straight", tmp_path / "broken"
     settings = [*TRAIN, "--dropout", "0.2", "--nproc", "2"]  # the last --dropout counts
-    proc, _ = cadenza(hooks, straight, "train", "--data", str(folder), "--out", str(straight), *settings)
+    proc, _ = cadenza(hooks, straight, "train", "--data", folder.name, "--out", str(straight), *settings)
     assert proc.returncode == 0, proc.stderr
-    proc, _ = cadenza(hooks, broken, "train", "--data", str(folder), "--out", str(broken), *settings, fail_at=7)
+    proc, _ = cadenza(hooks, broken, "train", "--data", folder.name, "--out", str(broken), *settings, fail_at=7)
     assert proc.returncode != 0 and record(broken)["state"]["step"] == 6  # stopped while saving step 7
     proc, log = cadenza(hooks, broken, "train", "--resume", "--out", str(broken), "--nproc", "2")
     assert proc.returncode == 0, proc.stderr
@@ -193,8 +200,8 @@ def test_each_familys_loss_weight_makes_split_batches_exact(tmp_path, folder):
     bench.write_bytes(gzip.compress(json.dumps(splits).encode()))
     small = dict(n_layer=1, n_head=2, n_embd=16, batch_size=4, dropout=0.0, steps=1)
     configs = {
-        "voices": dict(data=str(folder), block_size=64, **small),
-        "orderless": dict(data=str(folder), window_steps=32, **small),
+        "voices": dict(data=folder.name, block_size=64, **small),
+        "orderless": dict(data=folder.name, window_steps=32, **small),
         "benchmark": dict(data=str(bench), block_size=32, **small),
     }
     uneven = False
@@ -214,9 +221,9 @@ def test_each_familys_loss_weight_makes_split_batches_exact(tmp_path, folder):
 
 
 def test_nproc_is_checked_in_one_line_before_anything_starts(tmp_path, folder):
-    one_line_error(run_cli("train", "--data", str(folder), "--out", str(tmp_path / "m"), "--nproc", "0"), "--nproc")
+    one_line_error(run_cli("train", "--data", folder.name, "--out", str(tmp_path / "m"), "--nproc", "0"), "--nproc")
     one_line_error(
-        run_cli("train", "--data", str(folder), "--out", str(tmp_path / "m"), "--nproc", "2", "--batch-size", "5"),
+        run_cli("train", "--data", folder.name, "--out", str(tmp_path / "m"), "--nproc", "2", "--batch-size", "5"),
         "--batch-size 5",
         "2 processes",
     )

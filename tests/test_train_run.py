@@ -20,10 +20,17 @@ def folder(tmp_path_factory, chorale):
     """The same two pieces as MIDI files, for training runs that read a folder as a user's would."""
     from cadenza.io.midi import write_midi
 
-    path = tmp_path_factory.mktemp("pieces")
+    path = tmp_path_factory.mktemp("train-pieces")
     write_midi(chorale, path / "chorale.mid")
     write_midi(make_score(bars=4), path / "made.mid")
     return path
+
+
+@pytest.fixture(autouse=True)
+def _beside_the_pieces(monkeypatch, folder):
+    """Runs name the pieces' folder from beside it (data=folder.name): the ids, and so the split by
+    their hash, are then the same on every run (chorale.mid trains, made.mid validates)."""
+    monkeypatch.chdir(folder.parent)
 
 
 def train(c, out, resume=False, on_step=None, said=None):
@@ -44,7 +51,7 @@ def train(c, out, resume=False, on_step=None, said=None):
 
 @pytest.mark.slow  # 40 training steps
 def test_training_lowers_validation_loss(tmp_path, folder):
-    state = train(cfg(data=str(folder), steps=40, eval_every=10), tmp_path)
+    state = train(cfg(data=folder.name, steps=40, eval_every=10), tmp_path)
     valid = [h[2] for h in state.history]
     assert valid[-1] < valid[0] - 0.5  # it really learns, not just runs
     model, meta = load_network(tmp_path)
@@ -59,7 +66,7 @@ class Interrupt(Exception):
 @pytest.mark.slow  # three training runs
 def test_resume_continues_exactly_where_it_stopped(tmp_path, folder):
     straight = tmp_path / "straight"
-    train(cfg(data=str(folder)), straight)
+    train(cfg(data=folder.name), straight)
 
     broken = tmp_path / "broken"
 
@@ -68,7 +75,7 @@ def test_resume_continues_exactly_where_it_stopped(tmp_path, folder):
             raise Interrupt
 
     with pytest.raises(Interrupt):
-        train(cfg(data=str(folder)), broken, on_step=kill_at_11)
+        train(cfg(data=folder.name), broken, on_step=kill_at_11)
     assert json.loads((broken / "checkpoint.json").read_text())["state"]["step"] == 10
     resumed_steps = []
     state = train(None, broken, resume=True, on_step=lambda s, loss, lr: resumed_steps.append(s.step))
@@ -144,7 +151,7 @@ def test_an_interrupted_benchmark_run_resumes_to_the_same_model(tmp_path):
 def test_progress_lines_and_the_final_report_agree(tmp_path, folder):
     """Each validation is reported as it happens, so the last "best" shown is the final report's."""
     said: list[str] = []
-    state = train(cfg(data=str(folder), steps=16, eval_every=4), tmp_path, said=said)
+    state = train(cfg(data=folder.name, steps=16, eval_every=4), tmp_path, said=said)
     shown = [line for line in said if "validation loss" in line and line.startswith("step ")]
     assert len(shown) == 4 and shown[-1].startswith("step 16/16: validation loss")
     valid = [h[2] for h in state.history]
@@ -157,7 +164,7 @@ def test_progress_lines_and_the_final_report_agree(tmp_path, folder):
 @pytest.mark.slow  # 16 training steps
 def test_a_run_too_short_to_learn_says_so_at_the_start_and_the_end(tmp_path, folder):
     said: list[str] = []
-    state = train(cfg(data=str(folder), steps=16, eval_every=8), tmp_path, said=said)
+    state = train(cfg(data=folder.name, steps=16, eval_every=8), tmp_path, said=said)
     warnings = [line for line in said if line.startswith("warning:")]
     assert len(warnings) == 2, said
     start, end = warnings
@@ -173,7 +180,7 @@ def test_a_run_too_short_to_learn_says_so_at_the_start_and_the_end(tmp_path, fol
 @pytest.mark.slow  # a time budget of a few seconds
 def test_a_short_time_budget_warns_once_it_is_timed(tmp_path, folder):
     said: list[str] = []
-    train(cfg(data=str(folder), steps=0, minutes=0.04, eval_every=1000), tmp_path, said=said)
+    train(cfg(data=folder.name, steps=0, minutes=0.04, eval_every=1000), tmp_path, said=said)
     warnings = [line for line in said if line.startswith("warning:")]
     assert len(warnings) == 2 and "steps are too few" in warnings[0] and "minutes here (--minutes" in warnings[0]
 
@@ -197,7 +204,7 @@ def test_resume_with_steps_or_minutes_trains_a_finished_run_further(tmp_path, fo
         )
         return state, said
 
-    train(cfg(data=str(folder), steps=8, eval_every=4), tmp_path)
+    train(cfg(data=folder.name, steps=8, eval_every=4), tmp_path)
     state, said = again()  # finished: nothing to do, and it says how to go on
     assert state.step == 8 and "finished its 8 steps" in said[0] and "--steps N` (N above 8)" in said[0]
     with pytest.raises(OptionError, match="at step 8 already; with --resume, --steps is the run's new total"):
@@ -226,7 +233,7 @@ def test_ctrl_c_finishes_the_step_writes_a_checkpoint_and_says_how_to_go_on(tmp_
             os.kill(os.getpid(), signal.SIGINT)  # as a terminal's Ctrl-C, mid-run
 
     with pytest.raises(KeyboardInterrupt):
-        train(cfg(data=str(folder), steps=12, eval_every=20, checkpoint_minutes=10.0), tmp_path, on_step=ctrl_c_at_5)
+        train(cfg(data=folder.name, steps=12, eval_every=20, checkpoint_minutes=10.0), tmp_path, on_step=ctrl_c_at_5)
     assert json.loads((tmp_path / "checkpoint.json").read_text())["state"]["step"] == 5  # nothing lost
     err = capsys.readouterr().err  # said even when quiet
     assert "stopping after this step" in err
