@@ -5,7 +5,12 @@ pitch the voice sings now), which nudges the voices' intervals toward the traini
 "sampling tuned to Bach's rates" of issue 14. Only training pieces and the model's own samples
 go in (seeds 100..139, not the seeds benchmarks/bach_classifier.py scores), never a test split.
 
-    .venv/bin/python benchmarks/fit_interval_bias.py --model chorales [--write]
+The samples are drawn as `cadenza generate` writes pieces: each with the plan its plan model
+draws (--no-plan: without). With --rounds N the fit is repeated N times, each round sampling
+with the bias so far and adding the log ratio that is left (a bias fitted once undershoots:
+the masks and the plans' cadences move the intervals too).
+
+    .venv/bin/python benchmarks/fit_interval_bias.py --model chorales [--rounds 3] [--write]
 
 --write stores it in the model's model.json ("sampling": {"interval_bias": ...}). Intervals are
 counted between successive sounding pitches, rests bridged (as cadenza.evaluate.classifier counts
@@ -33,6 +38,7 @@ from cadenza.io.files import atomic_write  # noqa: E402
 REACH = 12
 SEEDS = range(100, 140)
 SMOOTH = 1e-3
+BOUND = 4.0  # the most log-odds the bias adds or takes away, however rare an interval
 
 
 def interval_shares(grids: list[np.ndarray], n_voices: int) -> np.ndarray:
@@ -50,6 +56,8 @@ def main() -> None:
     ap.add_argument("--model", default="chorales")
     ap.add_argument("--bars", type=int, default=16)
     ap.add_argument("--write", action="store_true", help="store the bias in the model's model.json")
+    ap.add_argument("--rounds", type=int, default=1, help="fit again with the bias so far, this many times")
+    ap.add_argument("--no-plan", action="store_true", help="samples without plans (generate --no-plan)")
     args = ap.parse_args()
     c = composer.load(args.model)
     nv = c.tokenizer.config.n_voices
@@ -60,11 +68,22 @@ def main() -> None:
             real.append(grid_of(p.score, nv))
         except CadenzaError:
             continue
-    plain = c.default_constraints()
-    plain.interval_bias = None  # the model as it samples without a bias
-    samples = [grid_of(c.generate(bars=args.bars, seed=s, constraints=plain), nv) for s in SEEDS]
-    bias = np.log((interval_shares(real, nv) + SMOOTH) / (interval_shares(samples, nv) + SMOOTH))
-    print(f"{len(real)} training pieces, {len(samples)} samples; bias (rows: voices; columns: -{REACH}..{REACH})")
+    target = interval_shares(real, nv)
+    bias = np.zeros((nv, 2 * REACH + 1))
+    for r in range(args.rounds):
+        samples = []
+        for s in SEEDS:
+            constraints = c.default_constraints()
+            constraints.interval_bias = bias if r else None  # the first round: the model as it samples unbiased
+            key, meter = c.default_key(s), c.default_meter()
+            plan = None if args.no_plan else c.plan_for(None, args.bars, meter, key, s)
+            samples.append(grid_of(c.generate(bars=args.bars, key=key, seed=s, constraints=constraints, plan=plan), nv))
+        shares = interval_shares(samples, nv)
+        gap = np.abs(shares - target).sum(axis=1) / 2
+        off = " ".join(f"{g:.3f}" for g in gap)
+        print(f"round {r + 1}: the samples' interval shares differ from the training pieces' by {off}", flush=True)
+        bias = np.clip(bias + np.log((target + SMOOTH) / (shares + SMOOTH)), -BOUND, BOUND)
+    print(f"{len(real)} training pieces, {len(SEEDS)} samples a round; bias (rows: voices; columns: -{REACH}..{REACH})")
     for row in bias:
         print(" ".join(f"{x:+.2f}" for x in row))
     if args.write:

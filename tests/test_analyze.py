@@ -276,3 +276,12 @@ def test_a_pickup_piece_is_planned_from_its_first_downbeat():
     score = Score(parts=[Part("Melody", 73, False, notes)], meters=[Meter(0.0, 4, 4)], keys=[Key(0.0, 2, "major")])
     plan = analyze(score).plan
     assert plan.bars == 8 and plan.form().split()[:2] == ["A4", "A4"], plan.form()
+
+
+def test_a_chorales_cadences_away_from_home_are_in_its_plan(chorale):
+    """BWV 66.6 (F# minor) closes its first phrases in the relative major, A (III)."""
+    plan = analyze(chorale).plan
+    assert [str(p.key) for p in analyze(chorale).phrases][:3] == ["A major", "A major", "F# minor"]
+    assert plan.cadence_keys()[:3] == ["III", "III", ""]
+    assert [str(k) for k in plan.phrase_keys()][:3] == ["A major", "A major", "F# minor"]
+    assert Plan.from_dict(plan.to_dict()) == plan

@@ -145,3 +145,35 @@ def test_a_plans_keys_in_beats_are_its_sections_keys_where_they_change():
     plan.key = parse_key("D major")
     keys = plan.keys_in_beats(4.0)
     assert [(k.start_beats, str(k)) for k in keys] == [(0.0, "D major"), (32.0, "A major"), (64.0, "D major")]
+
+
+def test_a_phrase_may_cadence_in_another_key_named_from_its_sections():
+    plan = Plan.from_dict(
+        {
+            "key": "G major",
+            "sections": [
+                {"label": "A", "bars": 4, "phrases": [2, 2], "cadences": ["authentic", "half"], "cadence_keys": ["V"]},
+                {"label": "B", "bars": 4, "key": "E minor", "phrases": [2, 2], "cadence_keys": ["III", ""]},
+            ],
+        }
+    )
+    keys = [str(k) for k in plan.phrase_keys()]
+    assert keys == ["D major", "G major", "G major", "E minor"]  # III of E minor is G major
+    assert plan.cadence_keys() == ["V", "", "III", ""]
+    assert Plan.from_dict(plan.to_dict()) == plan
+    assert "2 (authentic in V)" in plan.describe()
+    assert "cadence_keys" not in Plan.from_dict({"sections": [{"label": "A", "bars": 2}]}).to_dict()["sections"][0]
+
+
+@pytest.mark.parametrize(
+    "section, says",
+    [
+        ({"phrases": [2, 2], "cadence_keys": ["V", "", "ii"]}, "3 cadence keys for 2 phrases"),
+        ({"cadence_keys": ["H"]}, "cadence key 'H'"),
+        ({"cadence_keys": ["#vi"]}, "cadence key '#vi'"),  # a numeral of a minor key's, in a major section
+        ({"cadence_keys": "V"}, "cadence_keys must be a list"),
+    ],
+)
+def test_a_cadence_key_a_section_cannot_have_is_refused(section, says):
+    with pytest.raises(OptionError, match=says):
+        Plan.from_dict({"key": "C major", "sections": [{"label": "A", "bars": 4, **section}]})

@@ -37,17 +37,22 @@ def aabb() -> planner.PlanModel:
 
 
 def test_relations_read_keys_as_roman_numerals():
+    from cadenza.theory import key_numeral, key_numerals, numeral_key
+
     g, a = parse_key("G major"), parse_key("A minor")
-    assert planner.relation(g, parse_key("D major")) == "V"
-    assert planner.relation(g, parse_key("E minor")) == "vi"
-    assert planner.relation(g, parse_key("G minor")) == "i"
-    assert planner.relation(a, parse_key("C major")) == "III"
-    assert planner.relation(a, parse_key("E minor")) == "v"
-    assert planner.relation(parse_key("C major"), parse_key("Bb major")) == "bVII"
+    assert key_numeral(g, parse_key("D major")) == "V"
+    assert key_numeral(g, parse_key("E minor")) == "vi"
+    assert key_numeral(g, parse_key("G minor")) == "i"
+    assert key_numeral(a, parse_key("C major")) == "III"
+    assert key_numeral(a, parse_key("E minor")) == "v"
+    assert key_numeral(parse_key("C major"), parse_key("Bb major")) == "bVII"
     for home in (g, a):
-        for numeral in planner.relations(home.mode):
-            assert planner.relation(home, planner.key_at(home, numeral)) == numeral
-    assert len(set(planner.relations("major"))) == 24
+        for numeral in key_numerals(home.mode):
+            assert key_numeral(home, numeral_key(home, numeral)) == numeral
+    assert len(set(key_numerals("major"))) == 24
+    for bad in ("X", "", "Vi", "#", "IIII"):
+        with pytest.raises(ValueError, match="key relation"):
+            numeral_key(g, bad)
 
 
 def test_moves_of_a_plan():
@@ -226,6 +231,45 @@ def _draws_as_before(model: planner.PlanModel, table: str, counts: dict, field: 
         a, b = older.sample(32, seed=seed), newer.sample(32, seed=seed)
         assert all(getattr(s, field) == 0 for s in a.sections)
         assert [replace(s, **{field: 0}) for s in b.sections] == a.sections
+
+
+def test_cadences_away_from_home_are_drawn_as_often_as_the_corpus_has_them(aabb):
+    """A corpus whose B strains make their half cadence in vi in 3 tunes of 4: the key of each
+    cadence is drawn by its position and kind; the close is at home; returns keep their source's."""
+
+    def tune(away: bool) -> Plan:
+        plan = _plan("A8 A8 B8 B8", "G major")
+        for i in (2, 3):
+            plan.sections[i] = replace(plan.sections[i], cadence_keys=["vi"] if away else [])
+        return plan
+
+    corpus = [tune(True)] * 9 + [tune(False)] * 3
+    model = planner.fit(corpus)
+    assert model.cadence_keys["major|inner|half"] == {"I": 30, "vi": 18}
+    assert model.cadence_keys["major|final|authentic"] == {"I": 12}
+    drawn = [model.sample(32, key=parse_key("G major"), seed=seed) for seed in range(200)]
+    inner = [k for p in drawn for (_, c), k in zip(p.phrase_ends()[:-1], p.cadence_keys()[:-1]) if c == "half"]
+    assert 0.25 < inner.count("vi") / len(inner) < 0.5 and set(inner) <= {"", "vi", "V", "IV", "ii", "iii"}
+    for p in drawn:
+        assert p.cadence_keys()[-1] == ""  # the close: at home
+        for i in range(len(p.sections)):
+            j = p.source(i)
+            if j is not None and p.relation(i) == "exact":
+                assert p.sections[i].cadence_keys == p.sections[j].cadence_keys, p.to_dict()
+    assert sum(k == "vi" for p in drawn for k in p.cadence_keys()) > 50
+    away = planner.form_statistics(corpus)["cadences_away"]
+    assert away == 18 / 96 and abs(planner.form_statistics(drawn)["cadences_away"] - away) < 0.05
+    # a model without the table (a planner.json from before) draws the plans it drew, all at home
+    d = aabb.to_dict()
+    older = planner.PlanModel.from_dict({k: v for k, v in d.items() if k != "cadence_keys"})
+    newer = planner.PlanModel.from_dict({**d, "cadence_keys": {"major|inner|half": {"I": 1, "vi": 3}}})
+    for seed in range(5):
+        a, b = (
+            older.sample(32, key=parse_key("G major"), seed=seed),
+            newer.sample(32, key=parse_key("G major"), seed=seed),
+        )
+        assert all(not s.cadence_keys for s in a.sections) and any(s.cadence_keys for s in b.sections)
+        assert [replace(s, cadence_keys=[]) for s in b.sections] == a.sections
 
 
 def test_rhymes_are_drawn_as_often_as_the_corpus_has_them_and_move_nothing_else(aabb):

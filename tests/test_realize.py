@@ -105,6 +105,30 @@ def test_phrase_ends_carry_their_cadences_and_fermatas():
             assert all(_sounding(p, beat + 1) == _sounding(p, beat) for p in score.parts), (seed, kind)
 
 
+def test_a_phrase_cadences_in_the_key_its_cadence_key_names():
+    """a2 b2 in G major, the first phrase closing in V (D major: A7 - D), the second at home;
+    the analyzer hears the first cadence in D major too."""
+    from dataclasses import replace
+
+    from cadenza.plan.analyze import cadence_at
+
+    c = hub.load("chorales", expect="voices")
+    key = parse_key("G major")
+    plan = with_options(parse_form("a2 b2"), None, "authentic authentic")
+    plan.sections[0] = replace(plan.sections[0], cadence_keys=["V"])
+    plan.fermatas = True
+    d = parse_key("D major")
+    for seed in (1, 2, 3):
+        score = c.generate(plan=plan, key=key, seed=seed)
+        before, (root, chord), melody = cadence_progression(d, "authentic")
+        bass = score.parts[-1]
+        assert _sounding(bass, 4.0) % 12 == root == 2 and _sounding(bass, 3.0) % 12 == before[0] == 9, seed
+        assert all(_sounding(p, 4.0) % 12 in chord for p in score.parts), seed
+        assert any(_sounding(p, 3.0) % 12 == 1 for p in score.parts), seed  # A7's C#, D major's leading tone
+        assert cadence_at(score, 4.0, d) == "authentic", seed
+        assert _sounding(bass, 12.0) % 12 == 7, seed  # the close: at home, on G
+
+
 def test_a_section_in_another_key_keeps_to_it_after_a_pivot_beat():
     c = hub.load("chorales", expect="voices")
     plan = with_options(parse_form("a2 b2 c2"), "C G C", "authentic authentic authentic")

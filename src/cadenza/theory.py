@@ -144,6 +144,48 @@ def related_keys(key: Key) -> list[Key]:
     return [Key(0.0, (t + d) % 12, mode) for d, mode in steps]
 
 
+# Roman numerals of keys, by semitones above a home tonic, as read in a major and in a minor home
+# key (in minor, III is the relative major and VII the subtonic); lower case names a minor key
+_NUMERALS = {
+    "major": ("I", "bII", "II", "bIII", "III", "IV", "#IV", "V", "bVI", "VI", "bVII", "VII"),
+    "minor": ("I", "bII", "II", "III", "#III", "IV", "#IV", "V", "VI", "#VI", "VII", "#VII"),
+}
+
+
+def key_numeral(home: Key, key: Key) -> str:
+    """The Roman numeral of `key` seen from `home`: 'V' (D major in G major), 'vi' (E minor),
+    'III' (C major in A minor), 'i' (G minor in G major). Lower case: a minor key."""
+    numeral = _NUMERALS[home.mode][(key.tonic - home.tonic) % 12]
+    accidental = numeral.rstrip("IV")
+    roman = numeral[len(accidental) :]
+    return accidental + (roman.lower() if key.mode == "minor" else roman)
+
+
+def numeral_key(home: Key, numeral: str) -> Key:
+    """The key a Roman numeral names from `home` (key_numeral's inverse); ValueError for a
+    numeral it does not know."""
+    accidental = numeral.rstrip("IViv")
+    roman = numeral[len(accidental) :]
+    if not roman or roman not in (roman.upper(), roman.lower()):
+        raise ValueError(f"unknown key relation {numeral!r}")
+    try:
+        step = _NUMERALS[home.mode].index(accidental + roman.upper())
+    except ValueError:
+        raise ValueError(f"unknown key relation {numeral!r}") from None
+    return Key(0.0, (home.tonic + step) % 12, "minor" if roman.islower() else "major")
+
+
+def key_numerals(mode: str) -> tuple[str, ...]:
+    """Every key relation from a home key in `mode`: 24 numerals, major then minor."""
+    major = _NUMERALS[mode]
+    return major + tuple(n.rstrip("IV") + n[len(n.rstrip("IV")) :].lower() for n in major)
+
+
+def home_numeral(mode: str) -> str:
+    """The numeral of the home key itself: I in major, i in minor."""
+    return "I" if mode == "major" else "i"
+
+
 def tonic_fifths(key: Key) -> int:
     """The key's tonic, as spelled (Key.tonic_name), on the line of fifths: Cb -7, F# 6."""
     name = key.tonic_name

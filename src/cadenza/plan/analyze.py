@@ -30,7 +30,8 @@ How it reads a piece:
 - Cadences: the chord before and the chord at each phrase end, matched in the phrase's key
   (theory.cadence_kind); a single melody line is judged by its degrees alone. A chord at a
   phrase end that makes no cadence in its key is read in the closely related keys (a half
-  cadence in vi).
+  cadence in vi). A phrase whose cadence is in another key than its section's carries that
+  key in the plan's cadence_keys, as a Roman numeral seen from the section's key.
 - Sections: each phrase returns the earlier phrase it resembles best (bars of notes in common,
   Jaccard, plan.similarity): exactly, transposed (at the best shift) or varied (the same
   rhythm, part of the notes, and its first half mostly, in common). Phrase pairs that recur
@@ -64,6 +65,7 @@ from cadenza.theory import (
     cadence_kind,
     cut_top_line,
     key_correlations,
+    key_numeral,
     phrase_ends,
     related_keys,
     scale,
@@ -216,6 +218,7 @@ def analyze(score: Score) -> Analysis:
                 key=None if skey == home else skey,
                 phrases=phrase_bars,
                 cadences=[phrases[i].cadence for i in g],
+                cadence_keys=away if any(away := [_cadence_key(skey, phrases[i]) for i in g]) else [],
                 echo=echo,
                 rhyme=rhyme,
             )
@@ -229,6 +232,13 @@ def analyze(score: Score) -> Analysis:
     )
     plan.check("analysis")
     return Analysis(n_bars, str(score.meter), home, phrases, plan, sim)
+
+
+def _cadence_key(section_key: Key, phrase: Phrase) -> str:
+    """The key a phrase's cadence is in, as a Plan's cadence_keys has it: "" for its section's
+    key (or no cadence), else a Roman numeral seen from the section's key."""
+    same = (phrase.key.tonic, phrase.key.mode) == (section_key.tonic, section_key.mode)
+    return "" if same or phrase.cadence == "none" else key_numeral(section_key, phrase.key)
 
 
 def _cadence_beat(phrases: list[Phrase], bar_beats: float) -> float | None:

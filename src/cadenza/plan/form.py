@@ -14,7 +14,7 @@ relation to an earlier one follows from its label:
     transposed  the same label in another key (`@KEY`, or a key given with --keys)
     varied      the label with one or more primes (A', A'')
 
-Cadences (at a phrase end, in the section's key):
+Cadences (at a phrase end, in the section's key, or in the key its `cadence_keys` names):
     authentic   V - I, the melody on the tonic (also: perfect, pac)
     imperfect   V - I, the melody on the third or fifth (iac)
     half        ending on V (hc)
@@ -40,6 +40,11 @@ its last bar a phrase's cadence arrives on (Bach's mostly on beat 3 of 4/4):
     bars = 8
     rhyme = 1                          # its last bar is the first section's last bar
 
+`cadence_keys` names, per phrase, the key its cadence is in, as a Roman numeral seen from the
+section's key: with cadences = ["authentic", "authentic"], cadence_keys = ["V", ""] closes the
+first phrase in the dominant (in G major: A7 - D) and the second at home. Bach's chorales close
+about half their inner phrases away from home. "" (or none given) is the section's own key.
+
 `echo` makes a section a period: its second phrase begins with as many bars of its first
 phrase (of the same length), then goes its own way to another cadence, as in a tune's
 "question and answer". `rhyme` makes a new section end as the piece's first section ends: its
@@ -60,6 +65,7 @@ import tomllib
 
 from cadenza.errors import InputError, MusicError, OptionError
 from cadenza.score import Key, parse_key, parse_meter
+from cadenza.theory import numeral_key
 
 CADENCES = ("authentic", "imperfect", "half", "plagal", "deceptive", "none")
 _ALIASES = {"perfect": "authentic", "pac": "authentic", "iac": "imperfect", "hc": "half"}
@@ -99,6 +105,7 @@ class Section:
     key: Key | None = None  # None: the home key
     phrases: list[int] = field(default_factory=list)  # bars of each phrase; empty: one phrase of `bars`
     cadences: list[str] = field(default_factory=list)  # one per phrase; empty or "": planned
+    cadence_keys: list[str] = field(default_factory=list)  # one per phrase: the key its cadence is in, "" the section's
     dynamics: str | None = None  # a hint for the performer
     density: float | None = None  # notes per beat relative to the piece (1.0 = as usual): a hint for the performer
     echo: int = 0  # bars at the start of its second phrase that repeat its first phrase's opening (a period)
@@ -145,6 +152,21 @@ class Plan:
 
     def key_of(self, i: int) -> Key | None:
         return self.sections[i].key or self.key
+
+    def cadence_keys(self) -> list[str]:
+        """Each phrase's cadence key, in the order of phrase_ends(): a Roman numeral seen from its
+        section's key ("V": a cadence in its dominant), "" for the section's own key."""
+        return [
+            s.cadence_keys[k] if k < len(s.cadence_keys) else ""
+            for s in self.sections
+            for k in range(len(s.phrase_bars()))
+        ]
+
+    def phrase_keys(self, home: Key | None = None) -> list[Key | None]:
+        """The key each phrase's cadence is in, in the order of phrase_ends(): its section's key
+        (`home` where the section and the plan name none), moved by its cadence key."""
+        sections = [self.key_of(i) or home for i, s in enumerate(self.sections) for _ in s.phrase_bars()]
+        return [numeral_key(k, n) if n and k is not None else k for k, n in zip(sections, self.cadence_keys())]
 
     def keys_in_beats(self, bar_beats: float) -> list[Key]:
         """The key of each section from its first beat (bars of `bar_beats` quarter notes), where
@@ -204,8 +226,14 @@ class Plan:
         )
 
     def closes_as_first(self, i: int) -> bool:
-        """Whether section i's last cadence is the first section's (a rhyme copies it along)."""
-        return (self.sections[i].cadences or [""])[-1] == (self.sections[0].cadences or [""])[-1]
+        """Whether section i's last cadence is the first section's, in the same key relative to its
+        section (a rhyme copies it along)."""
+        a, b = self.sections[i], self.sections[0]
+
+        def last_key(s: Section) -> str:
+            return s.cadence_keys[-1] if len(s.cadence_keys) == len(s.phrase_bars()) else ""
+
+        return (a.cadences or [""])[-1] == (b.cadences or [""])[-1] and last_key(a) == last_key(b)
 
     def rhyme_room(self, i: int) -> int:
         """The most bars section i's rhyme may have: fewer than its last phrase, no more than the
@@ -257,7 +285,8 @@ class Plan:
                 ]
             )
             phrases = " + ".join(
-                f"{b} ({s.cadences[k] if k < len(s.cadences) and s.cadences[k] else 'planned'})"
+                f"{b} ({s.cadences[k] if k < len(s.cadences) and s.cadences[k] else 'planned'}"
+                f"{f' in {s.cadence_keys[k]}' if k < len(s.cadence_keys) and s.cadence_keys[k] else ''})"
                 for k, b in enumerate(s.phrase_bars())
             )
             lines.append(
@@ -288,6 +317,8 @@ class Plan:
                 item["phrases"] = list(s.phrases)
             if s.cadences:
                 item["cadences"] = list(s.cadences)
+            if any(s.cadence_keys):
+                item["cadence_keys"] = list(s.cadence_keys)
             if s.echo:
                 item["echo"] = s.echo
             if s.rhyme:
@@ -330,6 +361,7 @@ class Plan:
                 ("bars", int, "a whole number of bars"),
                 ("phrases", list, "a list of bars"),
                 ("cadences", list, "a list of cadences"),
+                ("cadence_keys", list, 'a list of keys as Roman numerals ("V", "vi"; "" for the section\'s key)'),
                 ("density", (int, float), "a number"),
                 ("echo", int, "a whole number of bars"),
                 ("rhyme", int, "a whole number of bars"),
@@ -345,6 +377,7 @@ class Plan:
                     key=parse_section_key(str(item["key"])) if item.get("key") else None,
                     phrases=[int(b) for b in item.get("phrases", [])],
                     cadences=[parse_cadence(c) if c else "" for c in item.get("cadences", [])],
+                    cadence_keys=[str(k).strip() for k in item.get("cadence_keys", [])],
                     dynamics=item.get("dynamics"),
                     density=float(item["density"]) if item.get("density") is not None else None,
                     echo=int(item.get("echo") or 0),
@@ -392,6 +425,19 @@ class Plan:
                 raise OptionError(
                     f"{where}: section {n} ({s.name}) has {len(s.cadences)} cadences for {len(s.phrase_bars())} phrases"
                 )
+            if len(s.cadence_keys) > len(s.phrase_bars()):
+                raise OptionError(
+                    f"{where}: section {n} ({s.name}) has {len(s.cadence_keys)} cadence keys for "
+                    f"{len(s.phrase_bars())} phrases"
+                )
+            section_key = self.key_of(n - 1)
+            modes = (section_key.mode,) if section_key is not None else ("major", "minor")
+            for numeral in s.cadence_keys:
+                if numeral and not any(_names_a_key(numeral, mode) for mode in modes):
+                    raise OptionError(
+                        f"{where}: section {n} ({s.name}): cadence key {numeral!r}: give a Roman numeral seen from "
+                        'the section\'s key ("V", "vi", "IV", "ii", "iii"; lower case a minor key), or "" for its own'
+                    )
             if s.echo:
                 if not 0 < s.echo < s.period_bars():
                     raise OptionError(
@@ -422,7 +468,27 @@ class Plan:
 
 
 _PLAN_FIELDS = {"key", "meter", "fermatas", "cadence_beat", "form", "sections"}  # "form": written for readers
-_SECTION_FIELDS = {"label", "bars", "relation", "key", "phrases", "cadences", "echo", "rhyme", "dynamics", "density"}
+_SECTION_FIELDS = {
+    "label",
+    "bars",
+    "relation",
+    "key",
+    "phrases",
+    "cadences",
+    "cadence_keys",
+    "echo",
+    "rhyme",
+    "dynamics",
+    "density",
+}
+
+
+def _names_a_key(numeral: str, mode: str) -> bool:
+    try:
+        numeral_key(Key(0.0, 0, mode), numeral)
+    except ValueError:
+        return False
+    return True
 
 
 def _split_primes(text: str, where: str) -> tuple[str, int]:

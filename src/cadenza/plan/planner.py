@@ -81,6 +81,7 @@ from pathlib import Path
 from cadenza.errors import InputError, MusicError, OptionError
 from cadenza.plan.form import CADENCES, Plan, Section, key_text, period_bars
 from cadenza.score import Key, Meter, parse_key, parse_meter
+from cadenza.theory import home_numeral, key_numeral, key_numerals, numeral_key
 
 FORMAT = "cadenza-planner"
 VERSION = 1
@@ -102,48 +103,12 @@ SMOOTHING = {
     "splits": 0.5,
     "echoes": 0.1,
     "rhymes": 0.1,
+    "cadence_keys": 0.5,
 }
 MIN_METER_PIECES = 20  # a meter with fewer fitted pieces uses the lengths of all meters
 
-# Roman numerals of the keys a piece visits, by semitones above the home tonic, as read in a
-# major and in a minor home key (in minor, III is the relative major and VII the subtonic)
-_NUMERALS = {
-    "major": ("I", "bII", "II", "bIII", "III", "IV", "#IV", "V", "bVI", "VI", "bVII", "VII"),
-    "minor": ("I", "bII", "II", "III", "#III", "IV", "#IV", "V", "VI", "#VI", "VII", "#VII"),
-}
-
 Counts = dict[str, float]
 Table = dict[str, Counts]
-
-
-def relation(home: Key, key: Key) -> str:
-    """The Roman numeral of `key` seen from `home`: 'V' (D major in G major), 'vi' (E minor),
-    'III' (C major in A minor), 'i' (G minor in G major). Lower case: a minor key."""
-    numeral = _NUMERALS[home.mode][(key.tonic - home.tonic) % 12]
-    accidental = numeral.rstrip("IV")
-    roman = numeral[len(accidental) :]
-    return accidental + (roman.lower() if key.mode == "minor" else roman)
-
-
-def key_at(home: Key, numeral: str) -> Key:
-    """The key a Roman numeral names from `home` (relation's inverse)."""
-    accidental = numeral.rstrip("IViv")
-    roman = numeral[len(accidental) :]
-    try:
-        step = _NUMERALS[home.mode].index(accidental + roman.upper())
-    except ValueError:
-        raise OptionError(f"unknown key relation {numeral!r}") from None
-    return Key(0.0, (home.tonic + step) % 12, "minor" if roman.islower() else "major")
-
-
-def relations(mode: str) -> tuple[str, ...]:
-    """Every key relation from a home key in `mode`: 24 numerals, major then minor."""
-    major = _NUMERALS[mode]
-    return major + tuple(n.rstrip("IV") + n[len(n.rstrip("IV")) :].lower() for n in major)
-
-
-def _home_numeral(mode: str) -> str:
-    return "I" if mode == "major" else "i"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -248,6 +213,7 @@ class PlanModel:
     rhymes: Table = field(default_factory=dict)  # a rhyming section's last phrase bars -> rhyme bars -> count
     keys: dict[str, Table] = field(default_factory=dict)  # home mode -> previous numeral or "start" -> numeral
     cadences: Table = field(default_factory=dict)  # "POSITION|PREVIOUS" -> cadence -> count
+    cadence_keys: Table = field(default_factory=dict)  # "MODE|POSITION|CADENCE" -> numeral from the section's key
     home_keys: Counts = field(default_factory=dict)  # "G major" -> count
     meters: Counts = field(default_factory=dict)  # "6/8" -> count (by piece)
     labels: Counts = field(default_factory=dict)  # "upper" / "lower" -> count
@@ -306,18 +272,23 @@ class PlanModel:
             last = len(plan.sections) - 1
             for i, (move, _) in enumerate(moves_of(plan)):
                 key = plan.key_of(i) or home
-                numeral = relation(home, key)
+                numeral = key_numeral(home, key)
                 # the first and the last section are drawn at home; an exact return's key is its source's
                 if 0 < i < last and move not in ("repeat", "return"):
                     _add(table, before, numeral)
                 before = numeral
         before = "start"
-        for s, positions in zip(plan.sections, _cadence_positions(plan)):
+        for i, (s, positions) in enumerate(zip(plan.sections, _cadence_positions(plan))):
+            section_key = plan.key_of(i) or home
             for k, where in enumerate(positions):
                 cadence = s.cadences[k] if k < len(s.cadences) else ""
                 if cadence not in CADENCES:
                     continue  # not analyzed
                 _add(self.cadences, f"{where}|{before}", cadence)
+                if section_key is not None and cadence != "none":
+                    mode = section_key.mode
+                    numeral = (s.cadence_keys[k] if k < len(s.cadence_keys) else "") or home_numeral(mode)
+                    _add(self.cadence_keys, f"{mode}|{where}|{cadence}", numeral)
                 before = cadence
 
     # -- probabilities ----------------------------------------------------------------------
@@ -349,7 +320,7 @@ class PlanModel:
 
     def _key_probs(self, mode: str, before: str) -> dict[str, float]:
         k = self.smoothing["keys"]
-        vocab = relations(mode)
+        vocab = key_numerals(mode)
         table = self.keys.get(mode, {})
         marginal: Counts = {}
         for counts in table.values():
@@ -361,7 +332,7 @@ class PlanModel:
                 for t, c in counts.items():
                     if t in vocab:
                         marginal[t] = marginal.get(t, 0.0) + c
-        home = _home_numeral(mode)
+        home = home_numeral(mode)
         prior = _smoothed(marginal or {home: 1.0}, vocab, k)
         return _smoothed(table.get(before), vocab, k, prior)
 
@@ -374,6 +345,24 @@ class PlanModel:
                     marginal[t] = marginal.get(t, 0.0) + c
         prior = _smoothed(marginal, CADENCES, k)
         return _smoothed(self.cadences.get(f"{where}|{before}"), CADENCES, k, prior)
+
+    def _cadence_key_probs(self, mode: str, where: str, cadence: str) -> dict[str, float]:
+        """P(the key a cadence is in, seen from its section's key | the section's mode, the
+        phrase end's position, the cadence), backing off to the position alone, then to the mode;
+        over the numerals the corpus's cadences in this mode were in (the section's own key at
+        least)."""
+        k = self.smoothing["cadence_keys"]
+        rows = {row: c for row, c in self.cadence_keys.items() if row.startswith(f"{mode}|")}
+        vocab = sorted({t for c in rows.values() for t in c} | {home_numeral(mode)})
+        every: Counts = {}
+        here: Counts = {}
+        for row, counts in rows.items():
+            for t, c in counts.items():
+                every[t] = every.get(t, 0.0) + c
+                if row.startswith(f"{mode}|{where}|"):
+                    here[t] = here.get(t, 0.0) + c
+        prior = _smoothed(here, vocab, k, _smoothed(every, vocab, k, _smoothed({home_numeral(mode): 1.0}, vocab, k)))
+        return _smoothed(rows.get(f"{mode}|{where}|{cadence}"), vocab, k, prior)
 
     # -- what a plan defaults to -------------------------------------------------------------
     def usual_cadence_beat(self, meter: str) -> float | None:
@@ -591,7 +580,7 @@ class PlanModel:
         assert plan.key is not None
         home = plan.key
         mode = home.mode
-        here = _home_numeral(mode)
+        here = home_numeral(mode)
         numerals: list[str] = []
         before = "start"
         for i, kind in enumerate(kinds):
@@ -621,31 +610,46 @@ class PlanModel:
                         numerals[i] = here
             numerals[last] = here
         for i, numeral in enumerate(numerals):
-            key = home if numeral == here else key_at(home, numeral)
+            key = home if numeral == here else numeral_key(home, numeral)
             plan.sections[i] = replace(plan.sections[i], key=key)
 
     def _plan_cadences(self, plan: Plan, kinds: list[str] | None, rng: random.Random) -> None:
         """A cadence at every phrase end left unplanned: an exact or transposed return repeats its
-        source's; the final one is authentic; the rest are drawn by position and the one before."""
+        source's; the final one is authentic; the rest are drawn by position and the one before.
+        Each cadence planned here also gets the key it is in (seen from its section's key):
+        a repeated cadence its source's, the final one the home key, the rest drawn
+        (_cadence_key_probs), from a generator of their own, so that the cadences are drawn as a
+        plan model without cadence keys draws them. A cadence given keeps its given key, or its
+        section's."""
         before = "start"
         ends = _cadence_positions(plan)
+        in_keys = random.Random(f"cadence keys {rng.getstate()}")  # a str seed: the same in every process
         for i, s in enumerate(plan.sections):
             j = plan.source(i)
             kind = kinds[i] if kinds else plan.relation(i)
             source = plan.sections[j] if j is not None and kind in ("exact", "transposed") else None
             cadences = list(s.cadences) + [""] * (len(ends[i]) - len(s.cadences))
+            numerals = list(s.cadence_keys) + [""] * (len(ends[i]) - len(s.cadence_keys))
+            mode = (plan.key_of(i) or plan.key or Key(0.0, 0, "major")).mode
             for k, where in enumerate(ends[i]):
                 if not cadences[k]:
                     if where == "final":
                         cadences[k] = "authentic"
                     elif s.rhyme and i and k == len(ends[i]) - 1:  # it closes as the first section does
                         cadences[k] = plan.sections[0].cadences[-1]
+                        numerals[k] = numerals[k] or (plan.sections[0].cadence_keys or [""])[-1]
                     elif source is not None and source.phrase_bars() == s.phrase_bars() and source.cadences[k : k + 1]:
                         cadences[k] = source.cadences[k] or ""
+                        numerals[k] = numerals[k] or (source.cadence_keys[k] if k < len(source.cadence_keys) else "")
                     if not cadences[k]:
                         cadences[k] = _draw(rng, self._cadence_probs(where, before))
+                        if self.cadence_keys and cadences[k] != "none":
+                            drawn = _draw(in_keys, self._cadence_key_probs(mode, where, cadences[k]))
+                            numerals[k] = numerals[k] or ("" if drawn == home_numeral(mode) else drawn)
                 before = cadences[k]
-            plan.sections[i] = replace(s, cadences=cadences)
+            while numerals and not numerals[-1]:
+                numerals.pop()
+            plan.sections[i] = replace(s, cadences=cadences, cadence_keys=numerals)
 
     # -- as data ----------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -670,6 +674,7 @@ class PlanModel:
             "phrase_bars": _sorted_table(self.phrase_bars),
             "keys": {mode: _sorted_table(t) for mode, t in sorted(self.keys.items())},
             "cadences": _sorted_table(self.cadences),
+            "cadence_keys": _sorted_table(self.cadence_keys),
         }
 
     @classmethod
@@ -691,6 +696,7 @@ class PlanModel:
                 phrase_bars=_table(d.get("phrase_bars", {})),
                 keys={str(m): _table(t) for m, t in d.get("keys", {}).items() if m in ("major", "minor")},
                 cadences=_table(d.get("cadences", {})),
+                cadence_keys=_table(d.get("cadence_keys", {})),
                 home_keys=_counts(d.get("home_keys", {})),
                 meters=_counts(d.get("meters", {})),
                 labels=_counts(d.get("labels", {})),
@@ -735,6 +741,14 @@ class PlanModel:
                     for t, c in counts.items():
                         cad[t] = cad.get(t, 0.0) + c
             lines.append(f"cadences, {where}: {top(cad, 6)}")
+        for mode in ("major", "minor"):
+            away: Counts = {}
+            for row, counts in self.cadence_keys.items():
+                if row.startswith(f"{mode}|inner|"):
+                    for t, c in counts.items():
+                        away[t] = away.get(t, 0.0) + c
+            if away:
+                lines.append(f"keys of inner cadences in {mode} sections (from the section's key): {top(away, 6)}")
         for bars, counts in sorted(self.echoes.items(), key=lambda kv: int(kv[0])):
             if sum(counts.values()) >= 20:
                 lines.append(f"bars of a {bars}-bar first phrase opening the second (periods): {top(counts, 4)}")
@@ -862,8 +876,8 @@ def form_statistics(plans: Sequence[Plan]) -> dict[str, float]:
     """What a set of plans does, to set drawn plans beside analyzed ones: sections per piece,
     bars per section and per phrase, the shares of sections that return an earlier one (exact,
     varied, transposed) or stand in another key than the home key (of all sections, and of
-    those between the first and the last) or are periods (an echo), and the shares of phrase
-    ends by cadence."""
+    those between the first and the last) or are periods (an echo), the shares of phrase
+    ends by cadence, and the share of cadences in another key than the home key."""
     sections = [(p, i) for p in plans for i in range(len(p.sections))]
     phrases = [b for p in plans for s in p.sections for b in s.phrase_bars()]
     ends = [c for p in plans for _, c in p.phrase_ends()]
@@ -885,6 +899,14 @@ def form_statistics(plans: Sequence[Plan]) -> dict[str, float]:
     }
     for c in CADENCES:
         out[f"cadence_{c}"] = ends.count(c) / e
+    away = [
+        (k.tonic, k.mode) != (p.key.tonic, p.key.mode)
+        for p in plans
+        if p.key is not None
+        for (_, c), k in zip(p.phrase_ends(), p.phrase_keys(p.key))
+        if c not in ("", "none") and k is not None
+    ]
+    out["cadences_away"] = sum(away) / max(len(away), 1)
     return {k: round(v, 4) for k, v in out.items()}
 
 

@@ -22,7 +22,8 @@ the plan narrows its choices.
 - **Cadences.** At each phrase end the chord on the plan's cadence beat of the phrase's last bar
   (Plan.cadence_beat, quarter-note beats from 1; the downbeat when unset, and always for the
   piece's close), and the beat before it, are narrowed to the cadence's chords in the
-  section's key (theory.cadence_progression): the bass on the chord's root, the upper voices
+  section's key, or the key the phrase's cadence key names (a cadence in V: V of V, then V;
+  theory.cadence_progression): the bass on the chord's root, the upper voices
   on its notes, the top voice on the cadence's melodic degrees (a lone melody: on degrees that
   tell the cadence, theory.melody_cadence), the last upper voice on the chord's third when no
   voice above sings it. With fermatas (chorale style) the cadence chord is held one counted
@@ -112,11 +113,12 @@ def plan_constraints(
         _narrow(c, grid, range(0, 1), tonic_chord[0], tonic_chord[1], None, rest=True)
     # cadences at phrase ends (the last one, when authentic, is the sampler's final cadence)
     ends = plan.phrase_ends()
-    phrase_keys = [keys[i] for i, s in enumerate(plan.sections) for _ in s.phrase_bars()]
+    phrase_keys = [k or key for k in plan.phrase_keys(key)]  # each cadence's key: its section's, or a numeral from it
+    cadence_keys = plan.cadence_keys()
     fermata_beats = []
     free: dict[int, list[range]] = {}  # section -> steps its echo leaves free (a new cadence, an ending)
     section_of_end = [i for i, s in enumerate(plan.sections) for _ in s.phrase_bars()]
-    cadence_of = {bar: cadence for bar, cadence in ends}
+    cadence_of = {bar: (cadence, numeral) for (bar, cadence), numeral in zip(ends, cadence_keys)}
     offset = 0  # where in its last bar a phrase's cadence arrives (the piece's close: on the downbeat)
     if plan.cadence_beat is not None:
         offset = round((plan.cadence_beat - 1) * grid.steps_per_beat)
@@ -138,7 +140,7 @@ def plan_constraints(
         j = plan.source(i)
         if j is not None:  # a return: where the cadence is not its source's, it is written afresh
             theirs = cadence_of.get(bar - starts[i] + starts[j], None)
-            if last or theirs != cadence:  # (the piece's close always): from the approach's bar line,
+            if last or theirs != (cadence, cadence_keys[n]):  # (the piece's close always): from the approach's bar,
                 # unless that would leave less than half the section copied: then from the approach
                 line = approach // spb * spb
                 since = line if line - starts[i] * spb >= plan.sections[i].bars * spb // 2 else approach
