@@ -3,9 +3,10 @@
     .venv/bin/python benchmarks/chorale_quality.py [--model chorales] [--pieces 20] [--bars 16]
 
 Generates --pieces chorales (seeds 0..N-1, keys and meters drawn from the training data as
-`cadenza generate` does, at the default temperature 1.0 and top-p 0.95, with parallel fifths and
-octaves forbidden while sampling and the last bar opening on the tonic chord as by default, or
---allow-parallels and --free-ending for the raw model), and measures them and
+`cadenza generate` does, each with the plan its plan model draws (--no-plan: none), at the
+model's own sampling settings (model.json's "sampling"; --temperature overrides), with parallel
+fifths and octaves forbidden while sampling and the last bar opening on the tonic chord as by
+default, or --allow-parallels and --free-ending for the raw model), and measures them and
 the held-out Bach chorales (the model's own validation split) with the same code
 (cadenza.evaluate.voice_leading): share of notes in the estimated key, share inside the
 conventional SATB ranges, parallel fifths and octaves per bar, voice crossings per bar.
@@ -38,30 +39,36 @@ def main() -> None:
     ap.add_argument(
         "--free-ending", action="store_true", help="do not make the last bar open on the tonic chord (the default plan)"
     )
-    ap.add_argument("--temperature", type=float, default=1.0)
+    ap.add_argument("--temperature", type=float, default=None, help="default: the model's own")
+    ap.add_argument("--no-plan", action="store_true", help="pieces without plans (generate --no-plan)")
     ap.add_argument("--json", help="also write the numbers to this file")
     args = ap.parse_args()
 
     c = composer.load(args.model)
+    settings = c.sampling(args.temperature, None, None, 0)
     t0 = time.perf_counter()
-    generated = [
-        measure(
-            c.generate(
-                bars=args.bars,
-                seed=s,
-                temperature=args.temperature,
-                allow_parallels=args.allow_parallels,
-                final_cadence=not args.free_ending,
-            )
+    generated = []
+    for s in range(args.pieces):
+        key, meter = c.default_key(s), c.default_meter()
+        plan = None if args.no_plan else c.plan_for(None, args.bars, meter, key, s)
+        piece = c.generate(
+            bars=args.bars,
+            key=key,
+            meter=meter,
+            seed=s,
+            temperature=args.temperature,
+            allow_parallels=args.allow_parallels,
+            final_cadence=not args.free_ending,
+            plan=plan,
         )
-        for s in range(args.pieces)
-    ]
+        generated.append(measure(piece))
     gen_s = time.perf_counter() - t0
     real = [measure(p.score) for p in split_of(c.meta)[1]]  # the model's own held-out chorales
     ours, bach = summarize(generated), summarize(real)
     print(
         f"model {c.name}: {args.pieces} chorales of {args.bars} bars, seeds 0..{args.pieces - 1}, "
-        f"temperature {args.temperature}, top-p 0.95, parallels "
+        f"{'no plans' if args.no_plan else 'planned'}, temperature {settings.temperature}, top-p {settings.top_p}, "
+        f"parallels "
         f"{'allowed' if args.allow_parallels else 'forbidden'}, "
         f"{'free ending' if args.free_ending else 'final tonic chord'} ({gen_s:.1f} s); "
         f"Bach: {bach['pieces']} held-out chorales"

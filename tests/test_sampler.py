@@ -111,6 +111,41 @@ def test_no_parallels_constraint_removes_parallel_fifths_and_octaves():
     assert parallels(True) == 0  # ...and the constraint forbids every one
 
 
+def test_upper_voices_leave_a_planned_bass_a_way_without_parallels():
+    """A plan that narrows the bass to one pitch class a beat (C G D A ...: each beat a fifth
+    up) leaves it nothing else; the voices written before it at each step keep clear of the
+    parallels that pitch would make with them (the soprano, allowed the bass's pitch class or
+    the one a step above, takes the step wherever the octave would be a parallel one)."""
+    from cadenza.compose.sampler import leaves_the_bass_a_way
+    from cadenza.evaluate.voice_leading import measure
+    from cadenza.plan.constraints import PITCH_CLASSES
+    from cadenza.tokenize.cells import N_CELL
+
+    way = leaves_the_bass_a_way([67, None, None, 48], 0, np.isin(np.arange(128), [50]))
+    assert not way[69] and way[71] and way[67]  # G over C, then A over D: a fifth; B or G are free
+    assert leaves_the_bass_a_way([67, None, None, 48], 0, np.isin(np.arange(128), [48, 50])).all()  # C may stay
+
+    m = tiny()
+    ranges = [(67, 79), (60, 72), (53, 65), (43, 55)]
+    meter = Meter(0, 4, 4)
+    steps, per_beat = 4 * TOK.steps_per_bar(meter), TOK.config.steps_per_beat
+    cells = np.ones((steps, 4, N_CELL), dtype=bool)
+    for t in range(steps):
+        root = (7 * (t // per_beat)) % 12
+        cells[t, 3] = PITCH_CLASSES == root
+        cells[t, 0] = np.isin(PITCH_CLASSES, [root, (root + 2) % 12])  # the soprano: its octave, or a step above
+        cells[t, 0, 0] = cells[t, 3, 0] = False  # no rests
+
+    total = 0
+    for seed in range(3):
+        c = Constraints(voice_ranges=ranges, no_parallels=True, step_cells=cells)
+        ids = generate_tokens(m, TOK, Key(0, 0, "major"), meter, 4, SamplingSettings(seed=seed, temperature=3.0), c)
+        stats = measure(TOK.decode(ids))
+        assert all(p.pitch % 12 == (7 * int(p.start_beats)) % 12 for p in TOK.decode(ids).parts[3].notes)
+        total += stats.parallel_fifths + stats.parallel_octaves
+    assert total == 0
+
+
 def test_final_cadence_opens_the_last_bar_on_the_tonic_chord_and_holds_it():
     m = tiny()
     key = Key(0, 9, "minor")  # A minor: bass on A; upper voices on A, C, C# (Picardy third) or E

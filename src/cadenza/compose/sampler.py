@@ -58,6 +58,21 @@ def parallel_pitches(before: list[int | None], now: list[int | None], v: int) ->
     return bad
 
 
+def leaves_the_bass_a_way(before: list[int | None], v: int, bass: np.ndarray) -> np.ndarray:
+    """Bool (128,): the pitches voice v (above the bass) may take at this step and still leave
+    the bass, narrowed by a plan to the pitches `bass` (bool (128,)), one that makes no parallel
+    fifth or octave with it. An upper voice is written before the bass at each step; at a
+    planned cadence the bass's note is all but given, and an upper voice that ignored it could
+    leave it nothing but parallels."""
+    ok = np.ones(N_PITCHES, dtype=bool)
+    if before[v] is None or before[-1] is None or not bass.any():
+        return ok
+    ok[:] = False
+    for b in np.flatnonzero(bass):
+        ok |= ~parallel_to(before[v], before[-1], int(b), _PITCHES, upper=True)
+    return ok
+
+
 def _allowed_masks(tok: VoicesTokenizer, c: Constraints) -> np.ndarray:
     """(n_voices, vocab) bool: the cell tokens each voice may take (HOLD decided per step)."""
     nv = tok.config.n_voices
@@ -315,6 +330,10 @@ def generate_tokens(
                         if c.no_parallels:
                             free = allowed.copy()
                             free[PITCH0 : PITCH0 + N_PITCHES] &= ~parallel_pitches(before, sounding, v)
+                            if v < nv - 1 and c.step_cells is not None and not c.step_cells[step, -1].all():
+                                bass = base_mask[-1, PITCH0 : PITCH0 + N_PITCHES].copy()
+                                bass &= c.step_cells[step, -1, CELL_REST + 1 :]
+                                free[PITCH0 : PITCH0 + N_PITCHES] &= leaves_the_bass_a_way(before, v, bass)
                             if free.any():  # the final chord may leave no other way in: then allow it
                                 allowed = free
                         assert logits is not None  # feed() ran
