@@ -272,6 +272,28 @@ def test_cadences_away_from_home_are_drawn_as_often_as_the_corpus_has_them(aabb)
         assert [replace(s, cadence_keys=[]) for s in b.sections] == a.sections
 
 
+def test_a_section_whose_key_is_given_closes_in_it():
+    """A corpus whose phrases all cadence in V (but the close): completing a form with keys given
+    draws V for inner phrases, and keeps each section's last cadence in its given key."""
+    from cadenza.plan.form import with_options
+
+    def tune() -> Plan:
+        plan = _plan("A8 A8 B8 B8", "G major")
+        for i in range(4):
+            plan.sections[i] = replace(plan.sections[i], cadence_keys=["V", "V" if i < 3 else ""])
+        return plan
+
+    model = planner.fit([tune()] * 12)
+    inner = []
+    for seed in range(10):
+        done = planner.complete(with_options(parse_form("A8 B8 C8"), "G D G", None), model, seed=seed)
+        for s in done.sections:
+            keys = s.cadence_keys + [""] * (len(s.phrase_bars()) - len(s.cadence_keys))
+            assert keys[-1] == "", done.to_dict()  # its last phrase closes in the key given
+            inner += keys[:-1]
+    assert inner and inner.count("V") / len(inner) > 0.8
+
+
 def test_rhymes_are_drawn_as_often_as_the_corpus_has_them_and_move_nothing_else(aabb):
     """A corpus whose B strains close with the A strain's last bar in 2 of 3 tunes; sections that
     close with another cadence than the first section's never rhyme."""

@@ -21,7 +21,9 @@ stored as plain JSON (planner.json beside a model's model.json; no pickles). It 
   counted into the sections between the first and the last (those two are drawn at home, see
   below) that are not exact returns (whose key is their source's);
 - cadences at phrase ends by position (inner: inside a section; section: ending a section;
-  final) and the cadence before (so that half and authentic cadences may alternate);
+  final) and the cadence before (so that half and authentic cadences may alternate); and the
+  key each cadence is in, as a Roman numeral from its section's key (a chorale's inner phrase
+  closing in V or vi), by the section's mode, the position and the cadence;
 - home keys, meters, label case, and whether phrase ends carry fermatas.
 
 Smoothing is add-k toward a backed-off distribution: a row's counts c(t) (N in all, vocabulary
@@ -42,10 +44,10 @@ Drawing a plan of exactly `bars` bars (`PlanModel.sample`):
    masks kept (sequential importance sampling), and one is chosen by those weights:
    approximately a draw from the chain's plans conditioned on their length.
 3. Then phrases (a returning label keeps its phrases), keys (an exact return keeps its source's;
-   a transposed one takes another), and cadences (an exact or transposed return repeats its
-   source's) are drawn.
+   a transposed one takes another), and cadences and their keys (an exact or transposed return
+   repeats its source's) are drawn.
 Three rules are imposed, not learned: the first and the last section are in the home key, and
-the final cadence is authentic. (The analyzer reads some pieces otherwise, a chorale whose
+the final cadence is authentic, in the home key. (The analyzer reads some pieces otherwise, a chorale whose
 first phrase cadences in the relative major as beginning there, which would plan a piece that
 states its home key late or never.) Dynamics and density are not planned (the corpora
 do not mark them). Every section's key is written out (the home key too), so that a drawn plan
@@ -55,7 +57,8 @@ read back from its file counts as one whose keys are given. The same seed gives 
 section's key (when no section names one; otherwise a section without a key is in the home
 key), a section's phrases (a section without phrases takes the phrases of the earlier section
 with its label, or is split as the model splits sections of its length), and cadences (a
-cadence given for a section of one phrase stays on its last phrase once it is split).
+cadence given for a section of one phrase stays on its last phrase once it is split) with the
+keys they are in (a section whose key is given closes in it).
 
 Fitting (`cadenza train-planner`, cadenza.cli.plan) analyzes each training piece of a corpus
 (the pieces a model's run held out for validation are left out by the same hash of their ids)
@@ -613,14 +616,17 @@ class PlanModel:
             key = home if numeral == here else numeral_key(home, numeral)
             plan.sections[i] = replace(plan.sections[i], key=key)
 
-    def _plan_cadences(self, plan: Plan, kinds: list[str] | None, rng: random.Random) -> None:
+    def _plan_cadences(
+        self, plan: Plan, kinds: list[str] | None, rng: random.Random, keyed: frozenset[int] = frozenset()
+    ) -> None:
         """A cadence at every phrase end left unplanned: an exact or transposed return repeats its
         source's; the final one is authentic; the rest are drawn by position and the one before.
         Each cadence planned here also gets the key it is in (seen from its section's key):
         a repeated cadence its source's, the final one the home key, the rest drawn
         (_cadence_key_probs), from a generator of their own, so that the cadences are drawn as a
         plan model without cadence keys draws them. A cadence given keeps its given key, or its
-        section's."""
+        section's; so does the last cadence of a section whose key was given (`keyed`: a section
+        the user put in D closes in D)."""
         before = "start"
         ends = _cadence_positions(plan)
         in_keys = random.Random(f"cadence keys {rng.getstate()}")  # a str seed: the same in every process
@@ -643,7 +649,8 @@ class PlanModel:
                         numerals[k] = numerals[k] or (source.cadence_keys[k] if k < len(source.cadence_keys) else "")
                     if not cadences[k]:
                         cadences[k] = _draw(rng, self._cadence_probs(where, before))
-                        if self.cadence_keys and cadences[k] != "none":
+                        closes_keyed = i in keyed and k == len(ends[i]) - 1
+                        if self.cadence_keys and cadences[k] != "none" and not closes_keyed:
                             drawn = _draw(in_keys, self._cadence_key_probs(mode, where, cadences[k]))
                             numerals[k] = numerals[k] or ("" if drawn == home_numeral(mode) else drawn)
                 before = cadences[k]
@@ -934,10 +941,11 @@ def complete(plan: Plan, model: PlanModel, seed: int = 0) -> Plan:
     fresh = {i for i, s in enumerate(out.sections) if not s.phrases}  # sections whose phrases are planned here
     model._plan_phrases(out, meter or model.usual_meter(), rng)
     kinds = [out.relation(i) for i in range(len(out.sections))]
-    if all(s.key is None for s in out.sections):
+    keyed = frozenset(i for i, s in enumerate(out.sections) if s.key is not None)
+    if not keyed:
         model._plan_keys(out, kinds, rng)
         kinds = [out.relation(i) for i in range(len(out.sections))]
-    model._plan_cadences(out, kinds, rng)
+    model._plan_cadences(out, kinds, rng, keyed)
     model._plan_rhymes(out, rng, fresh)
     out.check("plan")
     return out
