@@ -292,6 +292,49 @@ def test_a_section_whose_key_is_given_closes_in_it():
             assert keys[-1] == "", done.to_dict()  # its last phrase closes in the key given
             inner += keys[:-1]
     assert inner and inner.count("V") / len(inner) > 0.8
+    form = parse_form("A8 B8 A8@D C8")  # a return the user moved to D repeats A's cadences, but closes in D
+    form.key = parse_key("G major")
+    for seed in range(10):
+        done = planner.complete(form, model, seed=seed)
+        back = done.sections[2]
+        assert back.cadence_key(len(back.phrase_bars()) - 1) == "", done.to_dict()
+
+
+def test_repeated_cadences_keep_their_keys_and_a_split_section_its_given_one():
+    """A return in the other mode re-reads its source's cadence key from its own tonic; a rhyme
+    closes in the key the first section closes in; a cadence given for a whole section stays, with
+    its key, on the last phrase it is split into."""
+    from cadenza.plan.form import with_options
+
+    def tune() -> Plan:
+        plan = _plan("A8 A8 B8 B8", "C major")
+        for i in range(3):
+            plan.sections[i] = replace(plan.sections[i], cadence_keys=["bVII"])
+        return plan
+
+    model = planner.fit([tune()] * 12)
+    form = parse_form("A8 B8 A8@c")
+    form.key = parse_key("C major")
+    moved = 0
+    for seed in range(30):  # A in C major cadences in B flat (bVII); A@c, in C minor, calls B flat VII
+        done = planner.complete(form, model, seed=seed)
+        assert done.relation(2) == "transposed"
+        for k in range(len(done.sections[0].phrase_bars())):
+            if done.sections[0].cadence_key(k) == "bVII":
+                assert done.sections[2].cadence_key(k) == "VII", done.to_dict()
+                moved += 1
+    assert moved > 10
+    plan = parse_form("A8 B8 C8")
+    plan.key = parse_key("G major")
+    plan.sections[0] = replace(plan.sections[0], phrases=[4, 4], cadences=["half", "authentic"], cadence_keys=["V"])
+    plan.sections[1] = replace(plan.sections[1], phrases=[4, 4], rhyme=2)
+    done = planner.complete(plan, model, seed=0)
+    assert done.sections[1].cadences[-1] == "authentic" and done.sections[1].cadence_key(1) == ""
+    assert done.closes_as_first(1)  # the first section closes at home (its cadence keys: ["V"], then "")
+    given = with_options(parse_form("A8"), None, "half")
+    given.sections[0] = replace(given.sections[0], cadence_keys=["V"])
+    split = planner.complete(given, model, seed=1).sections[0]
+    assert split.phrases == [4, 4] and split.cadences[-1] == "half" and split.cadence_key(1) == "V"
 
 
 def test_rhymes_are_drawn_as_often_as_the_corpus_has_them_and_move_nothing_else(aabb):

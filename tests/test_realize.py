@@ -129,6 +129,25 @@ def test_a_phrase_cadences_in_the_key_its_cadence_key_names():
         assert _sounding(bass, 12.0) % 12 == 7, seed  # the close: at home, on G
 
 
+def test_a_section_in_another_key_lets_a_cadence_in_a_third_key_have_its_leading_tone():
+    """b2 in D major (a foreign section keeps to D's scale), its cadence in V (A major): the
+    beat before the cadence may sing G sharp; the rest of the section may not."""
+    from dataclasses import replace
+
+    from cadenza.plan.constraints import PITCH_CLASSES, Constraints
+    from cadenza.plan.realize import Grid, plan_constraints
+    from cadenza.score import Meter
+
+    plan = with_options(parse_form("a2 b2 c2"), "G D G", "authentic authentic authentic")
+    plan.sections[1] = replace(plan.sections[1], cadence_keys=["V"])
+    c = Constraints()
+    plan_constraints(plan, parse_key("G major"), Grid(4, 4, Meter(0.0, 4, 4)), c, fermatas=True)
+    g_sharp = PITCH_CLASSES == 8
+    approach = 3 * 16 - 4  # the last beat of b's first bar (the cadence arrives on its second's downbeat)
+    assert (c.step_cells[approach][:, g_sharp]).any()  # E7 - A in D major's section: its G sharp
+    assert not (c.step_cells[2 * 16 + 4][:, g_sharp]).any()  # elsewhere in the section: D major's scale
+
+
 def test_a_section_in_another_key_keeps_to_it_after_a_pivot_beat():
     c = hub.load("chorales", expect="voices")
     plan = with_options(parse_form("a2 b2 c2"), "C G C", "authentic authentic authentic")

@@ -121,9 +121,17 @@ def test_upper_voices_leave_a_planned_bass_a_way_without_parallels():
     from cadenza.plan.constraints import PITCH_CLASSES
     from cadenza.tokenize.cells import N_CELL
 
-    way = leaves_the_bass_a_way([67, None, None, 48], 0, np.isin(np.arange(128), [50]))
+    before, none = [67, 64, None, 48], [None] * 4
+    way = leaves_the_bass_a_way(before, none, 0, np.isin(np.arange(128), [50]))
     assert not way[69] and way[71] and way[67]  # G over C, then A over D: a fifth; B or G are free
-    assert leaves_the_bass_a_way([67, None, None, 48], 0, np.isin(np.arange(128), [48, 50])).all()  # C may stay
+    assert leaves_the_bass_a_way(before, none, 0, np.isin(np.arange(128), [48, 50])).all()  # C may stay
+    # G-C-C over C (soprano a fifth, alto an octave above the bass), the bass to go to D or A:
+    # with the soprano on A (a fifth over D), the bass must take A, and the alto may not then go
+    # down to A an octave above it; with the soprano on B, D is left too, and the alto may
+    before = [67, 60, None, 48]
+    bass = np.isin(np.arange(128), [50, 45])
+    assert not leaves_the_bass_a_way(before, [69, None, None, None], 1, bass)[57]
+    assert leaves_the_bass_a_way(before, [71, None, None, None], 1, bass)[57]
 
     m = tiny()
     ranges = [(67, 79), (60, 72), (53, 65), (43, 55)]

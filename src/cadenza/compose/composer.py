@@ -76,7 +76,10 @@ class LearnedDefaults:
         pm = self.plan_model
         if given is not None:
             given = replace(given, key=given.key or key, meter=given.meter or str(meter))
-            return planner.complete(given, pm, seed) if pm is not None else given
+            if pm is not None:
+                return planner.complete(given, pm, seed)
+            given.check("plan")  # now that its key is known (a cadence key's numeral reads by the mode)
+            return given
         return pm.sample(bars, meter=meter, key=key, seed=seed) if pm is not None else None
 
 

@@ -14,7 +14,8 @@ How a piece is written:
 - The context slides: when the window is full the decoder starts again from the prefix and the
   bars of the last half window.
 - Phrase ends get their cadence (a plan's, as planned or given): the phrase's last bar opens
-  on the cadence's chord in the section's key (theory.cadence_progression), the left hand's
+  on the cadence's chord in the section's key or the one its cadence key names
+  (theory.cadence_progression), the left hand's
   lowest note on its root and every downbeat note one of its notes, and the last beat before it
   keeps to the chord before (V7 for authentic, imperfect and deceptive cadences, IV for plagal;
   a half cadence's approach is free). The rest of the bar is the model's.
@@ -217,7 +218,7 @@ class _Section:
     key: Key
     replay: int  # bars replayed from its source (all for an exact or transposed return)
     other_mode: bool = False
-    cadences: dict[int, str] = field(default_factory=dict)  # its phrases' last bars (from 0 in it): cadence
+    cadences: dict[int, tuple[str, Key]] = field(default_factory=dict)  # its phrases' last bars: cadence, its key
     rhyme: tuple[int, int] = (0, 0)  # its last bars that replay the first section's, and the bar they stop before
 
 
@@ -225,6 +226,7 @@ def _sections(plan: Plan | None, bars: int, home: Key) -> list[_Section]:
     if plan is None:
         return [_Section(bars, None, home, 0)]
     out = []
+    phrase_keys = iter(plan.phrase_keys(home))
     for i, s in enumerate(plan.sections):
         j = plan.source(i)
         key = plan.key_of(i) or home
@@ -232,7 +234,8 @@ def _sections(plan: Plan | None, bars: int, home: Key) -> list[_Section]:
         other = plan.returns_in_other_mode(i, home)
         replay = 0 if j is None else s.bars if relation in ("exact", "transposed") and not other else s.bars // 2
         ends = itertools.accumulate(s.phrase_bars())
-        cadences = {end - 1: kind for end, kind in zip(ends, s.cadences) if kind and kind != "none"}
+        keys = [next(phrase_keys) or key for _ in s.phrase_bars()]
+        cadences = {end - 1: (kind, k) for end, kind, k in zip(ends, s.cadences, keys) if kind and kind != "none"}
         rhyme = (s.rhyme, s.bars if plan.closes_as_first(i) else s.bars - 1)  # replayed, up to a cadence of its own
         out.append(
             _Section(s.bars, j, key, min(replay, plan.sections[j].bars) if j is not None else 0, other, cadences, rhyme)
@@ -358,7 +361,7 @@ class _Writer:
             rhymes = transposition(self.section_keys[0], s.key)
             kinds = dict(s.cadences)
             if final:
-                kinds[s.bars - 1] = "authentic"  # the close: V7 on the last beat before, the tonic chord alone
+                kinds[s.bars - 1] = ("authentic", s.key)  # the close, at home: V7 on the beat before, the tonic alone
             for b in range(s.bars):
                 last = final and b == s.bars - 1
                 if b < s.replay and not last:
@@ -366,8 +369,8 @@ class _Writer:
                 elif s.bars - s.rhyme[0] <= b < s.rhyme[1]:  # the first section's last bars
                     self.replay(self.moved(self.bars[self.section_starts[1] - (s.bars - b)], rhymes, None))
                 else:
-                    approach = cadence_progression(s.key, kinds[b + 1])[0] if b + 1 in kinds else None
-                    arrival = cadence_progression(s.key, kinds[b])[1] if b in kinds else None
+                    approach = cadence_progression(kinds[b + 1][1], kinds[b + 1][0])[0] if b + 1 in kinds else None
+                    arrival = cadence_progression(kinds[b][1], kinds[b][0])[1] if b in kinds else None
                     self.write_bar(last, approach, arrival)
                 if on_bar is not None:
                     on_bar(len(self.bars), total)

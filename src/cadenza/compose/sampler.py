@@ -58,14 +58,21 @@ def parallel_pitches(before: list[int | None], now: list[int | None], v: int) ->
     return bad
 
 
-def leaves_the_bass_a_way(before: list[int | None], v: int, bass: np.ndarray) -> np.ndarray:
+def leaves_the_bass_a_way(before: list[int | None], now: list[int | None], v: int, bass: np.ndarray) -> np.ndarray:
     """Bool (128,): the pitches voice v (above the bass) may take at this step and still leave
     the bass, narrowed by a plan to the pitches `bass` (bool (128,)), one that makes no parallel
-    fifth or octave with it. An upper voice is written before the bass at each step; at a
-    planned cadence the bass's note is all but given, and an upper voice that ignored it could
-    leave it nothing but parallels."""
+    fifth or octave with it nor with the voices above v already written at this step (now[u],
+    u < v; before: the pitches at the step before). An upper voice is written before the bass
+    at each step; at a planned cadence the bass's note is all but given, and upper voices that
+    ignored it could leave it nothing but parallels."""
     ok = np.ones(N_PITCHES, dtype=bool)
-    if before[v] is None or before[-1] is None or not bass.any():
+    if before[v] is None or before[-1] is None:
+        return ok
+    bass = bass.copy()
+    for u in range(v):  # what the voices above already left the bass
+        if before[u] is not None and now[u] is not None:
+            bass &= ~parallel_to(before[-1], before[u], now[u], _PITCHES, upper=False)
+    if not bass.any():
         return ok
     ok[:] = False
     for b in np.flatnonzero(bass):
@@ -333,7 +340,7 @@ def generate_tokens(
                             if v < nv - 1 and c.step_cells is not None and not c.step_cells[step, -1].all():
                                 bass = base_mask[-1, PITCH0 : PITCH0 + N_PITCHES].copy()
                                 bass &= c.step_cells[step, -1, CELL_REST + 1 :]
-                                free[PITCH0 : PITCH0 + N_PITCHES] &= leaves_the_bass_a_way(before, v, bass)
+                                free[PITCH0 : PITCH0 + N_PITCHES] &= leaves_the_bass_a_way(before, sounding, v, bass)
                             if free.any():  # the final chord may leave no other way in: then allow it
                                 allowed = free
                         assert logits is not None  # feed() ran

@@ -118,6 +118,10 @@ class Section:
     def phrase_bars(self) -> list[int]:
         return list(self.phrases) or [self.bars]
 
+    def cadence_key(self, k: int) -> str:
+        """Phrase k's cadence key: "" (its own key) past the end of cadence_keys."""
+        return self.cadence_keys[k] if k < len(self.cadence_keys) else ""
+
     def period_bars(self) -> int:
         """The bars of each of its first two phrases when they are as long (2 or more): a period
         whose second phrase may open with up to one bar fewer of its first (its echo); else 0."""
@@ -156,11 +160,7 @@ class Plan:
     def cadence_keys(self) -> list[str]:
         """Each phrase's cadence key, in the order of phrase_ends(): a Roman numeral seen from its
         section's key ("V": a cadence in its dominant), "" for the section's own key."""
-        return [
-            s.cadence_keys[k] if k < len(s.cadence_keys) else ""
-            for s in self.sections
-            for k in range(len(s.phrase_bars()))
-        ]
+        return [s.cadence_key(k) for s in self.sections for k in range(len(s.phrase_bars()))]
 
     def phrase_keys(self, home: Key | None = None) -> list[Key | None]:
         """The key each phrase's cadence is in, in the order of phrase_ends(): its section's key
@@ -229,10 +229,7 @@ class Plan:
         """Whether section i's last cadence is the first section's, in the same key relative to its
         section (a rhyme copies it along)."""
         a, b = self.sections[i], self.sections[0]
-
-        def last_key(s: Section) -> str:
-            return s.cadence_keys[-1] if len(s.cadence_keys) == len(s.phrase_bars()) else ""
-
+        last_key = lambda s: s.cadence_key(len(s.phrase_bars()) - 1)  # noqa: E731
         return (a.cadences or [""])[-1] == (b.cadences or [""])[-1] and last_key(a) == last_key(b)
 
     def rhyme_room(self, i: int) -> int:
@@ -286,7 +283,7 @@ class Plan:
             )
             phrases = " + ".join(
                 f"{b} ({s.cadences[k] if k < len(s.cadences) and s.cadences[k] else 'planned'}"
-                f"{f' in {s.cadence_keys[k]}' if k < len(s.cadence_keys) and s.cadence_keys[k] else ''})"
+                f"{f' in {s.cadence_key(k)}' if s.cadence_key(k) else ''})"
                 for k, b in enumerate(s.phrase_bars())
             )
             lines.append(

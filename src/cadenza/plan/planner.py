@@ -290,7 +290,7 @@ class PlanModel:
                 _add(self.cadences, f"{where}|{before}", cadence)
                 if section_key is not None and cadence != "none":
                     mode = section_key.mode
-                    numeral = (s.cadence_keys[k] if k < len(s.cadence_keys) else "") or home_numeral(mode)
+                    numeral = s.cadence_key(k) or home_numeral(mode)
                     _add(self.cadence_keys, f"{mode}|{where}|{cadence}", numeral)
                 before = cadence
 
@@ -543,11 +543,12 @@ class PlanModel:
                 phrases = self.split(s.bars // 2, meter, rng) * 2
             else:
                 phrases = self.split(s.bars, meter, rng)
-            cadences = list(s.cadences)
-            if len(phrases) > 1 and len(cadences) == 1:
+            cadences, numerals = list(s.cadences), list(s.cadence_keys)
+            if len(phrases) > 1 and len(cadences) == 1:  # the one cadence given ends the section, in its key
                 cadences = [""] * (len(phrases) - 1) + cadences
+                numerals = [""] * (len(phrases) - 1) + numerals if numerals else []
             echo = self._draw_echo(phrases, echoes) if j is None and not s.echo else s.echo
-            plan.sections[i] = replace(s, phrases=phrases, cadences=cadences, echo=echo)
+            plan.sections[i] = replace(s, phrases=phrases, cadences=cadences, cadence_keys=numerals, echo=echo)
 
     def _draw_echo(self, phrases: list[int], rng: random.Random) -> int:
         """Bars of a new section's first phrase that open its second (a period), as often as the
@@ -622,37 +623,44 @@ class PlanModel:
         """A cadence at every phrase end left unplanned: an exact or transposed return repeats its
         source's; the final one is authentic; the rest are drawn by position and the one before.
         Each cadence planned here also gets the key it is in (seen from its section's key):
-        a repeated cadence its source's, the final one the home key, the rest drawn
-        (_cadence_key_probs), from a generator of their own, so that the cadences are drawn as a
-        plan model without cadence keys draws them. A cadence given keeps its given key, or its
-        section's; so does the last cadence of a section whose key was given (`keyed`: a section
-        the user put in D closes in D)."""
+        a repeated cadence its source's (moved to this section's mode, _moved_numeral), the rest
+        drawn (_cadence_key_probs), from a generator of their own, so that the cadences are drawn
+        as a plan model without cadence keys draws them. A cadence given keeps its given key, or
+        its section's; so does the last cadence of a section whose key was given (`keyed`: a
+        section the user put in D closes in D). The piece's close is at home (realize sees to it)."""
         before = "start"
         ends = _cadence_positions(plan)
         in_keys = random.Random(f"cadence keys {rng.getstate()}")  # a str seed: the same in every process
+        home = plan.key or Key(0.0, 0, "major")
         for i, s in enumerate(plan.sections):
             j = plan.source(i)
             kind = kinds[i] if kinds else plan.relation(i)
             source = plan.sections[j] if j is not None and kind in ("exact", "transposed") else None
             cadences = list(s.cadences) + [""] * (len(ends[i]) - len(s.cadences))
-            numerals = list(s.cadence_keys) + [""] * (len(ends[i]) - len(s.cadence_keys))
-            mode = (plan.key_of(i) or plan.key or Key(0.0, 0, "major")).mode
+            numerals = [s.cadence_key(k) for k in range(len(ends[i]))]
+            here = plan.key_of(i) or home
             for k, where in enumerate(ends[i]):
                 if not cadences[k]:
+                    copied: tuple[int, int] | None = None  # (section, phrase) whose cadence this one repeats
                     if where == "final":
                         cadences[k] = "authentic"
                     elif s.rhyme and i and k == len(ends[i]) - 1:  # it closes as the first section does
                         cadences[k] = plan.sections[0].cadences[-1]
-                        numerals[k] = numerals[k] or (plan.sections[0].cadence_keys or [""])[-1]
+                        copied = (0, len(plan.sections[0].phrase_bars()) - 1)
                     elif source is not None and source.phrase_bars() == s.phrase_bars() and source.cadences[k : k + 1]:
                         cadences[k] = source.cadences[k] or ""
-                        numerals[k] = numerals[k] or (source.cadence_keys[k] if k < len(source.cadence_keys) else "")
+                        copied = (j, k) if j is not None else None
+                    if copied is not None and not numerals[k]:  # its key too, seen from this section's key
+                        at, phrase = copied
+                        numeral = plan.sections[at].cadence_key(phrase)
+                        numerals[k] = _moved_numeral(numeral, plan.key_of(at) or home, here)
                     if not cadences[k]:
                         cadences[k] = _draw(rng, self._cadence_probs(where, before))
-                        closes_keyed = i in keyed and k == len(ends[i]) - 1
-                        if self.cadence_keys and cadences[k] != "none" and not closes_keyed:
-                            drawn = _draw(in_keys, self._cadence_key_probs(mode, where, cadences[k]))
-                            numerals[k] = numerals[k] or ("" if drawn == home_numeral(mode) else drawn)
+                        if self.cadence_keys and cadences[k] != "none":
+                            drawn = _draw(in_keys, self._cadence_key_probs(here.mode, where, cadences[k]))
+                            numerals[k] = numerals[k] or ("" if drawn == home_numeral(here.mode) else drawn)
+                if i in keyed and k == len(ends[i]) - 1 and not s.cadence_key(k):
+                    numerals[k] = ""  # a section the user put in a key closes in it, unless told otherwise
                 before = cadences[k]
             while numerals and not numerals[-1]:
                 numerals.pop()
@@ -766,6 +774,16 @@ class PlanModel:
                     f"{top(counts, 4)}"
                 )
         return lines
+
+
+def _moved_numeral(numeral: str, source: Key, here: Key) -> str:
+    """A cadence key repeated from a section in `source` into one in `here`, seen from `here`: the
+    same numeral when the modes agree (a transposed return moves its cadences along), else the
+    numeral of the same key relative to the new tonic in its mode ("" for its own key)."""
+    if not numeral or source.mode == here.mode:
+        return numeral
+    moved = numeral_key(Key(0.0, here.tonic, source.mode), numeral)
+    return "" if (moved.tonic, moved.mode) == (here.tonic, here.mode) else key_numeral(here, moved)
 
 
 def form_shape(plan: Plan) -> str:

@@ -28,13 +28,15 @@ the plan narrows its choices.
   tell the cadence, theory.melody_cadence), the last upper voice on the chord's third when no
   voice above sings it. With fermatas (chorale style) the cadence chord is held one counted
   beat under a fermata; the rest of the bar is free for the next phrase's upbeat.
-- **Keys.** A section in another key than the home key keeps to that key's scale; its first beat
+- **Keys.** A section in another key than the home key keeps to that key's scale (and, on the
+  beat before a cadence in yet another key and on its cadence chord, to that key's too); its first beat
   keeps to the notes both keys share (the pivot chord), so the change is prepared, and the
   phrase end's cadence in the new key, its dominant with the leading tone, confirms it. The
   first beat of the section that follows, back home or in a third key, is a pivot too.
 
 The piece's own final cadence, when authentic, is also the sampler's final_cadence (which
-completes the tonic chord with its third); the melody closes on the tonic.
+completes the tonic chord with its third); the melody closes on the tonic. The close is in the
+last section's key, whatever cadence key the plan gives its last phrase.
 """
 
 from __future__ import annotations
@@ -99,33 +101,45 @@ def plan_constraints(
         c.step_cells = np.ones((total, nv, N_CELL), dtype=bool)
     starts = plan.starts()
     keys = [plan.key_of(i) or key for i in range(len(plan.sections))]
-    # keys: a foreign section keeps to its scale; pivots where the key changes
+    ends = plan.phrase_ends()
+    offset = 0  # where in its last bar a phrase's cadence arrives (the piece's close: on the downbeat)
+    if plan.cadence_beat is not None:
+        offset = round((plan.cadence_beat - 1) * grid.steps_per_beat)
+        offset = offset if 0 <= offset < spb else 0
+    arrivals = [bar * spb + (0 if n == len(ends) - 1 else offset) for n, (bar, _) in enumerate(ends)]
+    # each cadence's key: its section's, or a numeral from it; the piece closes in its last section's key
+    phrase_keys = [k or key for k in plan.phrase_keys(key)]
+    cadence_keys = plan.cadence_keys()
+    phrase_keys[-1], cadence_keys[-1] = keys[-1], ""
+    # keys: a foreign section keeps to its scale (and, around a cadence in another key, to that
+    # key's too: its leading tone); pivots where the key changes
+    unit = grid.steps_per_beat_unit
+    section_of_end = [i for i, s in enumerate(plan.sections) for _ in s.phrase_bars()]
     for i, s in enumerate(plan.sections):
         first = grid.bar(starts[i])
         k, before = keys[i], keys[i - 1] if i else key
         if k != key:
-            _keep_to(c.step_cells, range(first.start, first.start + s.bars * spb), scale(k))
+            allowed = {t: scale(k) for t in range(first.start, first.start + s.bars * spb)}
+            for n, pk in enumerate(phrase_keys):
+                if section_of_end[n] == i and pk != k:  # the chord before a cadence and the cadence chord
+                    for t in range(arrivals[n] - unit, arrivals[n] + unit):
+                        if t in allowed:
+                            allowed[t] = scale(k) | scale(pk)
+            for t, pitch_classes in allowed.items():
+                _keep_to(c.step_cells, range(t, t + 1), pitch_classes)
         if i and k != before:  # the pivot: the section's first beat
-            _keep_to(c.step_cells, range(first.start, first.start + grid.steps_per_beat_unit), scale(k) & scale(before))
+            _keep_to(c.step_cells, range(first.start, first.start + unit), scale(k) & scale(before))
     # the opening: a piece in its home key begins on the tonic chord, its bass on the tonic
     if keys[0] == key:
         tonic_chord = cadence_progression(key, "authentic")[1]
         _narrow(c, grid, range(0, 1), tonic_chord[0], tonic_chord[1], None, rest=True)
     # cadences at phrase ends (the last one, when authentic, is the sampler's final cadence)
-    ends = plan.phrase_ends()
-    phrase_keys = [k or key for k in plan.phrase_keys(key)]  # each cadence's key: its section's, or a numeral from it
-    cadence_keys = plan.cadence_keys()
     fermata_beats = []
     free: dict[int, list[range]] = {}  # section -> steps its echo leaves free (a new cadence, an ending)
-    section_of_end = [i for i, s in enumerate(plan.sections) for _ in s.phrase_bars()]
     cadence_of = {bar: (cadence, numeral) for (bar, cadence), numeral in zip(ends, cadence_keys)}
-    offset = 0  # where in its last bar a phrase's cadence arrives (the piece's close: on the downbeat)
-    if plan.cadence_beat is not None:
-        offset = round((plan.cadence_beat - 1) * grid.steps_per_beat)
-        offset = offset if 0 <= offset < spb else 0
     for n, ((bar, cadence), k) in enumerate(zip(ends, phrase_keys)):
         last = n == len(ends) - 1
-        arrival = bar * spb + (0 if last else offset)
+        arrival = arrivals[n]
         if fermatas:
             fermata_beats.append(arrival / grid.steps_per_beat)
         cadence = cadence or ("authentic" if last else "")
