@@ -172,6 +172,7 @@ def test_a_phrase_may_cadence_in_another_key_named_from_its_sections():
         ({"cadence_keys": ["H"]}, "cadence key 'H'"),
         ({"cadence_keys": ["#vi"]}, "cadence key '#vi'"),  # a numeral of a minor key's, in a major section
         ({"cadence_keys": "V"}, "cadence_keys must be a list"),
+        ({"phrases": [2, 2], "cadence_keys": ["", "V"]}, "the piece's last phrase"),
     ],
 )
 def test_a_cadence_key_a_section_cannot_have_is_refused(section, says):

@@ -331,7 +331,7 @@ def test_repeated_cadences_keep_their_keys_and_a_split_section_its_given_one():
     done = planner.complete(plan, model, seed=0)
     assert done.sections[1].cadences[-1] == "authentic" and done.sections[1].cadence_key(1) == ""
     assert done.closes_as_first(1)  # the first section closes at home (its cadence keys: ["V"], then "")
-    given = with_options(parse_form("A8"), None, "half")
+    given = with_options(parse_form("A8 B8"), None, "half")
     given.sections[0] = replace(given.sections[0], cadence_keys=["V"])
     split = planner.complete(given, model, seed=1).sections[0]
     assert split.phrases == [4, 4] and split.cadences[-1] == "half" and split.cadence_key(1) == "V"

@@ -187,6 +187,7 @@ def analyze(score: Score) -> Analysis:
 
     # the plan counts whole bars from the first downbeat: a pickup's bar comes off the first phrase
     trim = 1 if pickup and spans[0][1] - spans[0][0] >= 2 else 0
+    last = len(phrases) - 1
     sections: list[Section] = []
     labels: dict[int, str] = {}
     for gi, (g, (source, rel, _)) in enumerate(zip(groups, relations)):
@@ -218,7 +219,7 @@ def analyze(score: Score) -> Analysis:
                 key=None if skey == home else skey,
                 phrases=phrase_bars,
                 cadences=[phrases[i].cadence for i in g],
-                cadence_keys=away if any(away := [_cadence_key(skey, phrases[i]) for i in g]) else [],
+                cadence_keys=away if any(away := [_cadence_key(skey, phrases[i], i == last) for i in g]) else [],
                 echo=echo,
                 rhyme=rhyme,
             )
@@ -234,11 +235,13 @@ def analyze(score: Score) -> Analysis:
     return Analysis(n_bars, str(score.meter), home, phrases, plan, sim)
 
 
-def _cadence_key(section_key: Key, phrase: Phrase) -> str:
+def _cadence_key(section_key: Key, phrase: Phrase, last: bool) -> str:
     """The key a phrase's cadence is in, as a Plan's cadence_keys has it: "" for its section's
-    key (or no cadence), else a Roman numeral seen from the section's key."""
+    key (or no cadence, or the piece's last phrase: a plan closes at home, whatever the phrase
+    list says of a close on a Picardy third or a Phrygian half cadence), else a Roman numeral
+    seen from the section's key."""
     same = (phrase.key.tonic, phrase.key.mode) == (section_key.tonic, section_key.mode)
-    return "" if same or phrase.cadence == "none" else key_numeral(section_key, phrase.key)
+    return "" if same or last or phrase.cadence == "none" else key_numeral(section_key, phrase.key)
 
 
 def _cadence_beat(phrases: list[Phrase], bar_beats: float) -> float | None:

@@ -427,13 +427,19 @@ class Plan:
                     f"{where}: section {n} ({s.name}) has {len(s.cadence_keys)} cadence keys for "
                     f"{len(s.phrase_bars())} phrases"
                 )
+            if n == len(self.sections) and s.cadence_key(len(s.phrase_bars()) - 1):
+                raise OptionError(
+                    f"{where}: section {n} ({s.name}): cadence key {s.cadence_key(len(s.phrase_bars()) - 1)!r} on the "
+                    "piece's last phrase: a piece closes in its last section's key; give \"\" (or end the list earlier)"
+                )
             section_key = self.key_of(n - 1)
             modes = (section_key.mode,) if section_key is not None else ("major", "minor")
             for numeral in s.cadence_keys:
                 if numeral and not any(_names_a_key(numeral, mode) for mode in modes):
                     raise OptionError(
                         f"{where}: section {n} ({s.name}): cadence key {numeral!r}: give a Roman numeral seen from "
-                        'the section\'s key ("V", "vi", "IV", "ii", "iii"; lower case a minor key), or "" for its own'
+                        'the section\'s key, upper case a major key, lower case a minor one ("V", "vi", "IV", '
+                        '"ii" in major; "III", "v", "iv", "VII" in minor), or "" for its own'
                     )
             if s.echo:
                 if not 0 < s.echo < s.period_bars():
