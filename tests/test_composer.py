@@ -142,8 +142,8 @@ def test_a_model_can_set_its_own_sampling_defaults_and_the_user_overrides_them()
     from cadenza.compose.settings import SamplingSettings
 
     chorales, folk = composer.load("chorales"), composer.load("folk")
-    assert chorales.meta["sampling"]["top_p"] == 1.0  # models/chorales/card.md says why
-    assert chorales.sampling(None, None, None, 3) == SamplingSettings(top_p=1.0, seed=3)
+    assert chorales.meta["sampling"]["top_p"] == 0.97  # models/chorales/card.md says why
+    assert chorales.sampling(None, None, None, 3) == SamplingSettings(top_p=0.97, seed=3)
     assert chorales.sampling(0.8, 0.9, None, 3) == SamplingSettings(temperature=0.8, top_p=0.9, seed=3)
     assert folk.sampling(None, None, None, 0) == SamplingSettings()  # no "sampling": the shared defaults
     assert chorales.default_constraints().interval_bias.shape == (4, 25)

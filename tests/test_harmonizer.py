@@ -82,6 +82,23 @@ def test_infill_counts_bars_after_a_pickup():
         h.infill(score, (3, 4), ["alto"], seed=1)
 
 
+def test_infill_keeps_what_a_rewritten_note_sounded_past_the_region():
+    """The alto's note struck in bar 2 and held into bar 3: rewriting bar 2 keeps its bar-3 part
+    (struck again on bar 3's downbeat), so bar 3 sounds as it did (a studio user saw a rest)."""
+    from cadenza import hub
+    from cadenza.score import Note, Part, Score
+
+    h = hub.load("harmonizer", expect="orderless")
+    lines = [(72, 67, 64, 48), (71, 67, 62, 43), (72, 67, 64, 48), (74, 65, 62, 47)]
+    parts = [Part(f"v{v}", 0, False, [Note(lines[b][v], 4.0 * b, 4.0) for b in range(4)]) for v in range(4)]
+    parts[1].notes = [Note(67, 0.0, 4.0), Note(67, 4.0, 6.0), Note(69, 10.0, 2.0), Note(65, 12.0, 4.0)]  # G held on
+    score = Score(parts=parts)
+    for r in h.infill(score, (2, 2), ["alto"], seed=1, n=2):
+        after = [(n.pitch, n.start_beats, n.end_beats) for n in r.score.parts[1].notes if n.end_beats > 8.0]
+        assert after[:2] == [(67, 8.0, 10.0), (69, 10.0, 12.0)], after
+        assert all(n.end_beats <= 8.0 for n in r.score.parts[1].notes if 4.0 <= n.start_beats < 8.0)
+
+
 def test_a_phrase_that_closes_on_the_tonic_is_reached_from_the_dominant_and_fermatas_are_kept():
     """A hymn in F with a fermata on F in bar 2: the chord before it was iii7 over A, not V; and
     the harmonization's MusicXML lost the melody's fermatas."""
