@@ -68,10 +68,9 @@ def leaves_the_bass_a_way(before: list[int | None], now: list[int | None], v: in
     ok = np.ones(N_PITCHES, dtype=bool)
     if before[v] is None or before[-1] is None:
         return ok
-    bass = bass.copy()
-    for u in range(v):  # what the voices above already left the bass
-        if before[u] is not None and now[u] is not None:
-            bass &= ~parallel_to(before[-1], before[u], now[u], _PITCHES, upper=False)
+    # what the voices above already left the bass (those not yet written still sound their
+    # pitch before, and a voice that does not move makes no parallel)
+    bass = bass & ~parallel_pitches(before, now, len(before) - 1)
     if not bass.any():
         return ok
     ok[:] = False

@@ -147,6 +147,16 @@ def _add(table: Table, row: str, token: str, n: float = 1.0) -> None:
     counts[token] = counts.get(token, 0.0) + n
 
 
+def _summed(table: Table, prefix: str = "") -> Counts:
+    """The counts of every row of `table` whose name starts with `prefix`, added up: a marginal."""
+    out: Counts = {}
+    for row, counts in table.items():
+        if row.startswith(prefix):
+            for t, c in counts.items():
+                out[t] = out.get(t, 0.0) + c
+    return out
+
+
 def _position(used: int, total: int) -> str:
     return POSITIONS[min(2, 3 * used // max(total, 1))]
 
@@ -299,14 +309,7 @@ class PlanModel:
         """P(move | the move before, position), backing off to P(move | the move before), then
         to P(move)."""
         k = self.smoothing["moves"]
-        every: Counts = {}
-        after: Counts = {}
-        for row, counts in self.moves.items():
-            for t, c in counts.items():
-                every[t] = every.get(t, 0.0) + c
-                if row.startswith(f"{prev}|"):
-                    after[t] = after.get(t, 0.0) + c
-        prior = _smoothed(after, MOVES, k, _smoothed(every, MOVES, k))
+        prior = _smoothed(_summed(self.moves, f"{prev}|"), MOVES, k, _smoothed(_summed(self.moves), MOVES, k))
         return _smoothed(self.moves.get(f"{prev}|{position}"), MOVES, k, prior)
 
     def _target_probs(self, n: int) -> dict[str, float]:
@@ -325,28 +328,17 @@ class PlanModel:
         k = self.smoothing["keys"]
         vocab = key_numerals(mode)
         table = self.keys.get(mode, {})
-        marginal: Counts = {}
-        for counts in table.values():
-            for t, c in counts.items():
-                marginal[t] = marginal.get(t, 0.0) + c
+        marginal = _summed(table)
         if not marginal:  # no piece in this mode: the other mode's habits, read as numerals
-            other = self.keys.get("minor" if mode == "major" else "major", {})
-            for counts in other.values():
-                for t, c in counts.items():
-                    if t in vocab:
-                        marginal[t] = marginal.get(t, 0.0) + c
+            other = _summed(self.keys.get("minor" if mode == "major" else "major", {}))
+            marginal = {t: c for t, c in other.items() if t in vocab}
         home = home_numeral(mode)
         prior = _smoothed(marginal or {home: 1.0}, vocab, k)
         return _smoothed(table.get(before), vocab, k, prior)
 
     def _cadence_probs(self, where: str, before: str) -> dict[str, float]:
         k = self.smoothing["cadences"]
-        marginal: Counts = {}
-        for row, counts in self.cadences.items():
-            if row.startswith(f"{where}|"):
-                for t, c in counts.items():
-                    marginal[t] = marginal.get(t, 0.0) + c
-        prior = _smoothed(marginal, CADENCES, k)
+        prior = _smoothed(_summed(self.cadences, f"{where}|"), CADENCES, k)
         return _smoothed(self.cadences.get(f"{where}|{before}"), CADENCES, k, prior)
 
     def _cadence_key_probs(self, mode: str, where: str, cadence: str) -> dict[str, float]:
@@ -355,17 +347,11 @@ class PlanModel:
         over the numerals the corpus's cadences in this mode were in (the section's own key at
         least)."""
         k = self.smoothing["cadence_keys"]
-        rows = {row: c for row, c in self.cadence_keys.items() if row.startswith(f"{mode}|")}
-        vocab = sorted({t for c in rows.values() for t in c} | {home_numeral(mode)})
-        every: Counts = {}
-        here: Counts = {}
-        for row, counts in rows.items():
-            for t, c in counts.items():
-                every[t] = every.get(t, 0.0) + c
-                if row.startswith(f"{mode}|{where}|"):
-                    here[t] = here.get(t, 0.0) + c
-        prior = _smoothed(here, vocab, k, _smoothed(every, vocab, k, _smoothed({home_numeral(mode): 1.0}, vocab, k)))
-        return _smoothed(rows.get(f"{mode}|{where}|{cadence}"), vocab, k, prior)
+        every = _summed(self.cadence_keys, f"{mode}|")
+        vocab = sorted(set(every) | {home_numeral(mode)})
+        prior = _smoothed({home_numeral(mode): 1.0}, vocab, k)
+        prior = _smoothed(_summed(self.cadence_keys, f"{mode}|{where}|"), vocab, k, _smoothed(every, vocab, k, prior))
+        return _smoothed(self.cadence_keys.get(f"{mode}|{where}|{cadence}"), vocab, k, prior)
 
     # -- what a plan defaults to -------------------------------------------------------------
     def usual_cadence_beat(self, meter: str) -> float | None:
@@ -732,36 +718,19 @@ class PlanModel:
             ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
             return ", ".join(f"{t} {c / total:.0%}" for t, c in ranked)
 
-        moves: Counts = {}
-        for counts in self.moves.values():
-            for t, c in counts.items():
-                moves[t] = moves.get(t, 0.0) + c
         lines = [
             f"pieces: {self.pieces}; meters: {top(self.meters)}",
             f"forms: {top(self.forms.get('*', {}), 6)}",
             f"new sections' bars: {top(self.section_bars.get('*', {}))}",
             f"phrase bars: {top(self.phrase_bars.get('*', {}))}",
-            f"moves after the first section: {top(moves, 7)}",
+            f"moves after the first section: {top(_summed(self.moves), 7)}",
         ]
         for mode, table in sorted(self.keys.items()):
-            keys: Counts = {}
-            for counts in table.values():
-                for t, c in counts.items():
-                    keys[t] = keys.get(t, 0.0) + c
-            lines.append(f"keys of inner sections in {mode} pieces (exact returns left out): {top(keys, 6)}")
+            lines.append(f"keys of inner sections in {mode} pieces (exact returns left out): {top(_summed(table), 6)}")
         for where in CADENCE_POSITIONS:
-            cad: Counts = {}
-            for row, counts in self.cadences.items():
-                if row.startswith(f"{where}|"):
-                    for t, c in counts.items():
-                        cad[t] = cad.get(t, 0.0) + c
-            lines.append(f"cadences, {where}: {top(cad, 6)}")
+            lines.append(f"cadences, {where}: {top(_summed(self.cadences, f'{where}|'), 6)}")
         for mode in ("major", "minor"):
-            away: Counts = {}
-            for row, counts in self.cadence_keys.items():
-                if row.startswith(f"{mode}|inner|"):
-                    for t, c in counts.items():
-                        away[t] = away.get(t, 0.0) + c
+            away = _summed(self.cadence_keys, f"{mode}|inner|")
             if away:
                 lines.append(f"keys of inner cadences in {mode} sections (from the section's key): {top(away, 6)}")
         for bars, counts in sorted(self.echoes.items(), key=lambda kv: int(kv[0])):

@@ -36,7 +36,8 @@ the plan narrows its choices.
 
 The piece's own final cadence, when authentic, is also the sampler's final_cadence (which
 completes the tonic chord with its third); the melody closes on the tonic. The close is in the
-last section's key, whatever cadence key the plan gives its last phrase.
+last section's key: Plan.check refuses a cadence key on the last phrase, and a Plan built in
+code without the check is closed at home all the same.
 """
 
 from __future__ import annotations
