@@ -218,7 +218,7 @@ class _Section:
     key: Key
     replay: int  # bars replayed from its source (all for an exact or transposed return)
     other_mode: bool = False
-    cadences: dict[int, tuple[str, Key]] = field(default_factory=dict)  # its phrases' last bars: cadence, its key
+    cadences: dict[int, tuple[Key, str]] = field(default_factory=dict)  # its phrases' last bars: key, cadence
     rhyme: tuple[int, int] = (0, 0)  # its last bars that replay the first section's, and the bar they stop before
 
 
@@ -235,7 +235,7 @@ def _sections(plan: Plan | None, bars: int, home: Key) -> list[_Section]:
         replay = 0 if j is None else s.bars if relation in ("exact", "transposed") and not other else s.bars // 2
         ends = itertools.accumulate(s.phrase_bars())
         keys = [next(phrase_keys) or key for _ in s.phrase_bars()]
-        cadences = {end - 1: (kind, k) for end, kind, k in zip(ends, s.cadences, keys) if kind and kind != "none"}
+        cadences = {end - 1: (k, kind) for end, kind, k in zip(ends, s.cadences, keys) if kind and kind != "none"}
         rhyme = (s.rhyme, s.bars if plan.closes_as_first(i) else s.bars - 1)  # replayed, up to a cadence of its own
         out.append(
             _Section(s.bars, j, key, min(replay, plan.sections[j].bars) if j is not None else 0, other, cadences, rhyme)
@@ -361,7 +361,7 @@ class _Writer:
             rhymes = transposition(self.section_keys[0], s.key)
             kinds = dict(s.cadences)
             if final:
-                kinds[s.bars - 1] = ("authentic", s.key)  # the close, at home: V7 on the beat before, the tonic alone
+                kinds[s.bars - 1] = (s.key, "authentic")  # the close, at home: V7 on the beat before, the tonic alone
             for b in range(s.bars):
                 last = final and b == s.bars - 1
                 if b < s.replay and not last:
@@ -369,8 +369,8 @@ class _Writer:
                 elif s.bars - s.rhyme[0] <= b < s.rhyme[1]:  # the first section's last bars
                     self.replay(self.moved(self.bars[self.section_starts[1] - (s.bars - b)], rhymes, None))
                 else:
-                    approach = cadence_progression(kinds[b + 1][1], kinds[b + 1][0])[0] if b + 1 in kinds else None
-                    arrival = cadence_progression(kinds[b][1], kinds[b][0])[1] if b in kinds else None
+                    approach = cadence_progression(*kinds[b + 1])[0] if b + 1 in kinds else None
+                    arrival = cadence_progression(*kinds[b])[1] if b in kinds else None
                     self.write_bar(last, approach, arrival)
                 if on_bar is not None:
                     on_bar(len(self.bars), total)
