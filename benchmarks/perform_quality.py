@@ -24,6 +24,13 @@ A constant curve has no correlation: it counts as r = 0 (no agreement), so deadp
 by construction, and the score as written scores 0 on tempo wherever it marks one tempo.
 
     python benchmarks/perform_quality.py [--data ../shared/data/asap] [--model performer] [--pieces N]
+    python benchmarks/perform_quality.py --folds runs/performer-cv
+
+--folds scores every piece of ASAP, each by a learned performer that never saw it: FOLDER holds
+one model per cross-validation fold (`cadenza train --family performer --fold K/N --out
+FOLDER/K` for K = 0..N-1), and a piece is played by the model whose test slice holds it
+(cadenza.data.asap.split_of). The untrained renderings and the humans are scored on every
+piece too. More test pieces give narrower intervals than one split's.
     python benchmarks/perform_quality.py --plot Chopin/Etudes_op_10/12 --bars 1-20 --out curves.png
 
 --plot draws one piece's curves (its humans' and ours, bars FIRST-LAST) to look at.
@@ -33,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import sys
 import time
 from collections import defaultdict
@@ -41,7 +49,16 @@ from pathlib import Path
 
 import numpy as np
 
-from cadenza.data.asap import aligned, curve_correlation, loudness_curve, performances, split_of, tempo_curve
+from cadenza.data.asap import (
+    aligned,
+    curve_correlation,
+    loudness_curve,
+    parse_fold,
+    performances,
+    split_of,
+    tempo_curve,
+)
+from cadenza.errors import OptionError
 from cadenza.perform import perform
 from cadenza.score import Score, Tempo
 
@@ -124,12 +141,39 @@ def plot(folder: str, data: Path, model: str, bars: tuple[int, int], out: Path) 
     print(out)
 
 
+def fold_models(folder: Path) -> dict[int, tuple[str, int]]:
+    """{K: (model folder, N)} of a cross-validation folder: one model per fold, K = 0..N-1."""
+    found: dict[int, tuple[str, int]] = {}
+    for meta_path in sorted(folder.glob("*/model.json")):
+        if not (meta_path.parent / "card.md").exists():  # a run writes its card when it ends
+            raise SystemExit(f"{meta_path.parent}: its training has not finished (no card.md)")
+        try:
+            fold = parse_fold(json.loads(meta_path.read_text()).get("train", {}).get("fold", ""))
+        except OptionError as e:
+            raise SystemExit(f"{meta_path}: train.fold: {e}") from None
+        if fold is None:
+            raise SystemExit(f"{meta_path}: not trained with --fold K/N")
+        if fold[0] in found:
+            raise SystemExit(f"{meta_path}: a second model for fold {fold[0]}/{fold[1]}")
+        found[fold[0]] = (str(meta_path.parent), fold[1])
+    counts = sorted({n for _, n in found.values()})
+    if len(counts) != 1 or sorted(found) != list(range(counts[0])):
+        raise SystemExit(
+            f"{folder}: needs one finished model for each fold K/N, K = 0..N-1, of one N; "
+            f"found folds {sorted(found)} of N = {counts}"
+        )
+    return found
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "asap"))
     ap.add_argument("--model", default="performer", help="the learned performer (name or folder)")
-    ap.add_argument("--pieces", type=int, default=0, help="only the first N test pieces (0: all)")
+    ap.add_argument("--pieces", type=int, default=0, help="only the first N pieces, by folder name (0: all)")
     ap.add_argument("--split", default="test")
+    ap.add_argument(
+        "--folds", help="a folder of cross-validation models (FOLDER/K): score every piece (not with --split)"
+    )
     ap.add_argument("--plot", help="a piece folder (e.g. Chopin/Etudes_op_10/12): draw its curves instead")
     ap.add_argument("--bars", default="1-16", help="with --plot: the bars to draw")
     ap.add_argument("--out", default="curves.png", help="with --plot: the PNG")
@@ -139,12 +183,21 @@ def main() -> None:
         plot(args.plot, Path(args.data), args.model, (first, last), Path(args.out))
         return
 
+    if args.folds and args.split != "test":
+        ap.error("--folds scores every piece, each in its fold's test split: leave out --split")
+    folds = fold_models(Path(args.folds)) if args.folds else {}
+    model_of: dict[str, str] = {}
     by_piece: dict[str, list] = defaultdict(list)
     for p in performances(Path(args.data)):
-        if split_of(p.folder) == args.split:
+        if folds:
+            model_of[p.folder] = next(m for k, (m, n) in folds.items() if split_of(p.folder, (k, n)) == "test")
+            by_piece[p.folder].append(p)
+        elif split_of(p.folder) == args.split:
+            model_of[p.folder] = args.model
             by_piece[p.folder].append(p)
     folders = sorted(by_piece)[: args.pieces or None]
-    print(f"{len(folders)} {args.split} pieces, {sum(len(by_piece[f]) for f in folders)} performances", flush=True)
+    split = f"pieces, {len(folds)}-fold cross-validated," if folds else f"{args.split} pieces,"
+    print(f"{len(folders)} {split} {sum(len(by_piece[f]) for f in folders)} performances", flush=True)
     tempo: dict[str, list[float]] = {k: [] for k in (*RENDERINGS, "human vs human")}
     loud: dict[str, list[float]] = {k: [] for k in (*RENDERINGS, "human vs human")}
     clock = time.monotonic()
@@ -165,7 +218,7 @@ def main() -> None:
             "deadpan": perform(deadpan_score(score), "none"),
             "score as written": perform(score, "none"),
             "rules": perform(score, "rules", seed=0),
-            "learned": perform(score, "learned", seed=0, model=args.model),
+            "learned": perform(score, "learned", seed=0, model=model_of[folder]),
         }
         for name, performance in ours.items():
             t, lo = curves_of(performance, beats)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from cadenza.data import asap
-from cadenza.errors import InputError
+from cadenza.errors import InputError, OptionError
 from cadenza.io.midi import write_midi
 from cadenza.perform.performance import notes_in_order
 from cadenza.score import Meter, Note, Part, Score, Tempo, beats_to_seconds
@@ -271,6 +271,26 @@ def test_split_of_is_by_piece_and_deterministic():
 
     bucket = int(hashlib.sha1(b"Bach/Fugue/bwv_846").hexdigest()[:8], 16) % 100
     assert asap.split_of("Bach/Fugue/bwv_846") == ("train" if bucket < 80 else "valid" if bucket < 90 else "test")
+
+
+def test_cross_validation_folds_test_every_piece_once():
+    pieces = [f"Some/Piece/{i}" for i in range(400)]
+    tested = collections.Counter()
+    for k in range(5):
+        splits = {f: asap.split_of(f, (k, 5)) for f in pieces}
+        tested.update(f for f, s in splits.items() if s == "test")
+        share = collections.Counter(splits.values())
+        assert 0.12 < share["test"] / 400 < 0.28 and 0.04 < share["valid"] / 400 < 0.13
+        # a variant of a piece goes with its piece
+        assert asap.split_of("Chopin/Sonata_2/2nd_no_repeat", (k, 5)) == asap.split_of("Chopin/Sonata_2/2nd", (k, 5))
+    assert set(tested) == set(pieces) and set(tested.values()) == {1}
+
+
+@pytest.mark.parametrize("text", ["5/5", "1/1", "a/5", "2", "-1/5", "0/11", "\u00b2/5", "1/5/2"])
+def test_a_fold_must_be_k_of_n(text):
+    with pytest.raises(OptionError, match="K/N"):
+        asap.parse_fold(text)
+    assert asap.parse_fold("") is None and asap.parse_fold("4/5") == (4, 5)
 
 
 @needs_asap

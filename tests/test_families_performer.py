@@ -145,3 +145,12 @@ def test_the_learned_performer_keeps_the_marked_dynamics_and_holds_fermatas(monk
     e = learned.LearnedPerformer(None, {"model": {"block_size": 32}}, Path(".")).expression(score)
     assert list(e.velocity) == [n.velocity for _, n in notes_in_order(score)]
     assert e.beat_factor[7] == pytest.approx(2.0) and e.beat_factor[6] == pytest.approx(1.0)
+
+
+def test_a_cross_validation_fold_is_checked_before_training():
+    from cadenza.errors import OptionError
+    from cadenza.families.performer import Config
+
+    assert Config(data="asap", fold="2/5").fold == "2/5"
+    with pytest.raises(OptionError, match="--fold '5/5'"):
+        Config(data="asap", fold="5/5")

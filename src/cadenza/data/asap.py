@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from cadenza.errors import InputError
+from cadenza.errors import InputError, OptionError
 from cadenza.score import Score
 
 CACHE_VERSION = 1  # bump when what `align` computes changes
@@ -109,14 +109,32 @@ def piece_of(folder: str) -> str:
     return _VARIANT.sub("", folder.strip("/"))
 
 
-def split_of(folder: str) -> str:
+def split_of(folder: str, fold: tuple[int, int] | None = None) -> str:
     """ "train", "valid" or "test" for a piece folder: the first 8 hex digits of the SHA-1 of its
     piece (piece_of: variants of one score go together), as a number, modulo 100: below 80
     train, below 90 valid, else test. Every performance of a piece is in its piece's split;
-    the same folder gets the same split on every machine and run."""
+    the same folder gets the same split on every machine and run.
+
+    With `fold` (K, N), for cross-validation: the numbers n with n * N // 100 == K (the K-th of
+    N slices, as equal as 100 allows) are the test split, and of the rest those ending in 0 are
+    the valid split (the same tenth in every fold, less the test slice's share of it), so that
+    over K = 0..N-1 every piece is a test piece exactly once."""
     bucket = int(hashlib.sha1(piece_of(folder).encode()).hexdigest()[:8], 16) % 100
+    if fold is not None:
+        k, n = fold
+        return "test" if bucket * n // 100 == k else "valid" if bucket % 10 == 0 else "train"
     train, valid, _ = SPLIT_PERCENT
     return "train" if bucket < train else "valid" if bucket < train + valid else "test"
+
+
+def parse_fold(text: str) -> tuple[int, int] | None:
+    """ "K/N" (the K-th of N cross-validation folds, 0 <= K < N, 2 <= N <= 10) as (K, N); "" as None."""
+    if not text:
+        return None
+    match = re.fullmatch(r"([0-9]+)/([0-9]+)", text)
+    if not (match and 2 <= int(match[2]) <= 10 and int(match[1]) < int(match[2])):
+        raise OptionError(f"--fold {text!r}: write K/N, the K-th of N folds, 0 <= K < N, 2 <= N <= 10 (e.g. 0/5)")
+    return int(match[1]), int(match[2])
 
 
 # ---------------------------------------------------------------------------------------------

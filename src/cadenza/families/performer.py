@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from cadenza.data.asap import parse_fold
 from cadenza.errors import CadenzaError, OptionError
 from cadenza.perform.learned import SHIFT_UNIT, TARGETS, VELOCITY_UNIT
 from cadenza.settings import setting
@@ -57,12 +58,16 @@ class Config(RunConfig):
     eval_every: int = setting(200, "validate every this many steps (and at the end)")
     transpose: int = setting(3, "augment by moving the pitch feature up to this many semitones")
     max_performances: int = setting(0, "use at most this many performances of each split (0: all)")
+    fold: str = setting(
+        "", "cross-validation: K/N holds out the K-th of N slices of the pieces (benchmarks/perform_quality.py --folds)"
+    )
 
     def __post_init__(self):
         super().__post_init__()
         check_network_shape(self.block_size, self.n_embd, self.n_head)
         if self.max_performances < 0:
             raise OptionError(f"--max-performances must be 0 (all) or more, not {self.max_performances}")
+        parse_fold(self.fold)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -258,7 +263,8 @@ def prepare(cfg: Config, record: dict | None, echo: Callable[[str], None]) -> Pr
     found = performances(root)
     splits: dict[str, list[Example]] = {"train": [], "valid": []}
     skipped: list[str] = []
-    chosen = {s: [p for p in found if split_of(p.folder) == s] for s in splits}
+    fold = parse_fold(cfg.fold)
+    chosen = {s: [p for p in found if split_of(p.folder, fold) == s] for s in splits}
     if cfg.max_performances:
         chosen = {s: ps[: cfg.max_performances] for s, ps in chosen.items()}
     total = sum(len(ps) for ps in chosen.values())
@@ -297,6 +303,7 @@ def prepare(cfg: Config, record: dict | None, echo: Callable[[str], None]) -> Pr
 
 def card(out: Path, meta: dict) -> CardFacts:
     t, m = meta["train"], meta["model"]
+    split = f", cross-validation fold {t['fold']} (cadenza.data.asap.split_of)" if t.get("fold") else ""
     return CardFacts(
         summary="A learned performer: it reads a score's notes and says how a pianist would play each (the beat's "
         "tempo against the marked one, velocity, timing against the beat, articulation, sustain pedal). A "
@@ -305,7 +312,7 @@ def card(out: Path, meta: dict) -> CardFacts:
         "on the train split of ASAP's aligned scores and human performances (cadenza.data.asap splits by piece: "
         "every performance of a piece is in one split). Used by `cadenza perform --performer learned` and "
         f"`--performer learned` on every generating command. License of the data: {LICENSE}.",
-        data=f"`{t['data']}`: the train split of ASAP (score MIDIs and Disklavier performances from MAESTRO, "
+        data=f"`{t['data']}`: the train split of ASAP{split} (score MIDIs and Disklavier performances from MAESTRO, "
         f"aligned by their beat annotations); the valid split chose the checkpoint; the test split was read only "
         f"by benchmarks/perform_quality.py. License: {LICENSE}",
         settings=[
