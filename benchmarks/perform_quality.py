@@ -9,9 +9,10 @@ performer never saw these pieces) and each human performance of it, at every ann
   not read as a change of tempo;
 - the loudness curve: the mean velocity of the notes whose onsets fall in each beat.
 
-It prints the mean Pearson r between each rendering's curves and the humans', per piece
-averaged over its performances, then over pieces, with a 95% bootstrap interval over pieces
-(and the paired differences between renderings, pieces resampled together):
+It prints the mean Pearson r between each rendering's curves and the humans', per folder
+averaged over its performances, per piece over its folders (a score and its _no_repeat
+version are one piece), then over pieces, with a 95% bootstrap interval over pieces (and the
+paired differences between renderings, pieces resampled together):
 
 - deadpan: one tempo (the score's first) and one velocity (64) throughout;
 - the score as written: ASAP's score MIDI, with its notated tempo changes and the velocities
@@ -55,6 +56,7 @@ from cadenza.data.asap import (
     loudness_curve,
     parse_fold,
     performances,
+    piece_of,
     split_of,
     tempo_curve,
 )
@@ -89,6 +91,15 @@ def r0(a: np.ndarray, b: np.ndarray) -> float:
     """Pearson r, 0 where it is undefined (a constant curve)."""
     r = curve_correlation(a, b)
     return 0.0 if not np.isfinite(r) else r
+
+
+def per_piece(values: list[float], pieces: list[str]) -> list[float]:
+    """The mean of each piece's folders (a score and its _no_repeat version are one piece,
+    cadenza.data.asap.piece_of), in the order the pieces come: what the intervals resample."""
+    by: dict[str, list[float]] = defaultdict(list)
+    for piece, value in zip(pieces, values):
+        by[piece].append(value)
+    return [float(np.mean(v)) for v in by.values()]
 
 
 def bootstrap(values: list[float], rounds: int = 2000, seed: int = 0) -> tuple[float, float, float]:
@@ -200,6 +211,7 @@ def main() -> None:
     print(f"{len(folders)} {split} {sum(len(by_piece[f]) for f in folders)} performances", flush=True)
     tempo: dict[str, list[float]] = {k: [] for k in (*RENDERINGS, "human vs human")}
     loud: dict[str, list[float]] = {k: [] for k in (*RENDERINGS, "human vs human")}
+    pieces: dict[str, list[str]] = {k: [] for k in (*RENDERINGS, "human vs human")}
     clock = time.monotonic()
     for folder in folders:
         humans = []
@@ -223,10 +235,12 @@ def main() -> None:
         for name, performance in ours.items():
             t, lo = curves_of(performance, beats)
             tempo[name].append(float(np.mean([r0(t, h[1]) for h in humans if len(h[1]) == len(t)])))
+            pieces[name].append(piece_of(folder))
             loud[name].append(float(np.mean([r0(lo, h[2]) for h in humans if len(h[2]) == len(lo)])))
         pairs = [(x, y) for x, y in itertools.combinations(humans, 2) if len(x[1]) == len(y[1])]
         if pairs:
             tempo["human vs human"].append(float(np.mean([r0(x[1], y[1]) for x, y in pairs])))
+            pieces["human vs human"].append(piece_of(folder))
             loud["human vs human"].append(float(np.mean([r0(x[2], y[2]) for x, y in pairs])))
         print(
             f"  {folder}: {len(humans)} performances; tempo r "
@@ -235,20 +249,23 @@ def main() -> None:
             + ", ".join(f"{k} {loud[k][-1]:.2f}" for k in RENDERINGS),
             flush=True,
         )
-    print(f"\n{len(tempo['rules'])} pieces, {time.monotonic() - clock:.0f} s\n")
+    print(
+        f"\n{len(tempo['rules'])} folders, {len(set(pieces['rules']))} pieces (versions of a score, such as "
+        f"_no_repeat, averaged as one), {time.monotonic() - clock:.0f} s\n"
+    )
     print("| rendering | tempo r (95% CI) | loudness r (95% CI) | pieces |")
     print("| --- | --- | --- | --- |")
     for name in (*RENDERINGS, "human vs human"):
         if tempo[name]:
-            t, lo = bootstrap(tempo[name]), bootstrap(loud[name])
+            t, lo = bootstrap(per_piece(tempo[name], pieces[name])), bootstrap(per_piece(loud[name], pieces[name]))
             print(
                 f"| {name} | {t[0]:.3f} ({t[1]:.3f} to {t[2]:.3f}) | {lo[0]:.3f} ({lo[1]:.3f} to {lo[2]:.3f}) "
-                f"| {len(tempo[name])} |"
+                f"| {len(set(pieces[name]))} |"
             )
     print("\npaired differences, the same pieces resampled together (95% bootstrap interval):")
     for better, worse in (("learned", "rules"), ("rules", "score as written"), ("learned", "score as written")):
-        t = bootstrap(list(np.subtract(tempo[better], tempo[worse])))
-        lo = bootstrap(list(np.subtract(loud[better], loud[worse])))
+        t = bootstrap(per_piece(list(np.subtract(tempo[better], tempo[worse])), pieces["rules"]))
+        lo = bootstrap(per_piece(list(np.subtract(loud[better], loud[worse])), pieces["rules"]))
         print(
             f"  {better} - {worse}: tempo {t[0]:+.3f} ({t[1]:+.3f} to {t[2]:+.3f}), "
             f"loudness {lo[0]:+.3f} ({lo[1]:+.3f} to {lo[2]:+.3f})"
