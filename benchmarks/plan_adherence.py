@@ -8,7 +8,8 @@ For each shipped model with a plan model (folk, chorales), `--pieces` plans are 
 1..N, the model's usual meter, a key drawn from its data) and realized. Printed:
 
 - cadences: of the phrase ends the plan gives a cadence (authentic, imperfect, half, plagal,
-  deceptive), the share where the analyzer hears that cadence, in the section's key, at the
+  deceptive), the share where the analyzer hears that cadence, in the key the plan names for
+  the phrase (its section's, moved by its cadence key: plan.phrase_keys), at the
   planned place (the phrase's last bar, on the plan's cadence beat). The issue's target: at
   least 90%.
 - returns: the mean bar similarity (plan.similarity; at the best shift for a transposed
@@ -67,12 +68,11 @@ def adherence(plan: Plan, score: Score) -> dict[str, list]:
     home = plan.key or score.key
     assert home is not None
     out: dict[str, list] = {"cadence": [], "key": []}
-    section_of = [i for i, s in enumerate(plan.sections) for _ in s.phrase_bars()]
     ends = plan.phrase_ends()
-    for n, ((bar, cadence), i) in enumerate(zip(ends, section_of)):
+    for n, ((bar, cadence), key) in enumerate(zip(ends, plan.phrase_keys(home))):
         if cadence in ("", "none"):
             continue
-        key = plan.key_of(i) or home
+        assert key is not None
         inner = n < len(ends) - 1 and plan.cadence_beat is not None
         at = bar * bar_beats + ((plan.cadence_beat or 1) - 1 if inner else 0)
         heard = cadence_at(score, at, key)

@@ -129,6 +129,24 @@ def test_a_phrase_cadences_in_the_key_its_cadence_key_names():
         assert _sounding(bass, 12.0) % 12 == 7, seed  # the close: at home, on G
 
 
+def test_an_inner_cadence_in_a_minor_key_closes_minor_and_only_the_last_may_take_a_picardy_third():
+    """a2 b2 in C major, the first phrase closing in v (G minor): its tonic chord keeps B flat,
+    where a Picardy third (B natural, C major's own note) would be heard as a close in V."""
+    from dataclasses import replace
+
+    g_minor = parse_key("G minor")
+    assert cadence_progression(g_minor, "authentic", final=False)[1][1] == {7, 10, 2}
+    assert cadence_progression(g_minor, "authentic")[1][1] == {7, 10, 11, 2}  # the piece's close
+    c = hub.load("chorales", expect="voices")
+    plan = with_options(parse_form("a2 b2"), None, "authentic authentic")
+    plan.sections[0] = replace(plan.sections[0], cadence_keys=["v"])
+    plan.fermatas = True
+    for seed in (1, 2, 3, 4):
+        score = c.generate(plan=plan, key=parse_key("C major"), seed=seed)
+        arrival = {_sounding(p, 4.0) % 12 for p in score.parts}
+        assert _sounding(score.parts[-1], 4.0) % 12 == 7 and arrival <= {7, 10, 2}, (seed, arrival)
+
+
 def test_a_section_in_another_key_lets_a_cadence_in_a_third_key_have_its_leading_tone():
     """b2 in D major (a foreign section keeps to D's scale), its cadence in V (A major): the
     beat before the cadence may sing G sharp; the rest of the section may not."""

@@ -328,15 +328,17 @@ def cut_top_line(notes: list[Note]) -> list[Note]:
 # chords and cadences
 
 
-def tonic_thirds(key: Key) -> frozenset[int]:
-    """The tonic triad's third; in minor either (the Picardy third ends many minor-key chorales)."""
+def tonic_thirds(key: Key, picardy: bool = True) -> frozenset[int]:
+    """The tonic triad's third; in minor either where `picardy` (the Picardy third ends many
+    minor-key chorales), else the minor third: inside a piece a major third on a minor key's
+    tonic would be heard as a close in the major key."""
     t = key.tonic
-    return frozenset({(t + 4) % 12} | ({(t + 3) % 12} if key.mode == "minor" else set()))
+    return frozenset({(t + 3) % 12} if key.mode == "minor" else {(t + 4) % 12}) | ({(t + 4) % 12} if picardy else set())
 
 
-def tonic_triad(key: Key) -> frozenset[int]:
+def tonic_triad(key: Key, picardy: bool = True) -> frozenset[int]:
     """Pitch classes of the tonic triad, with tonic_thirds."""
-    return frozenset({key.tonic, (key.tonic + 7) % 12}) | tonic_thirds(key)
+    return frozenset({key.tonic, (key.tonic + 7) % 12}) | tonic_thirds(key, picardy)
 
 
 def leading_tone(key: Key) -> int:
@@ -356,11 +358,11 @@ def dominant_seventh(key: Key) -> frozenset[int]:
     return frozenset({d, (d + 4) % 12, (d + 7) % 12, (d + 10) % 12})
 
 
-def cadence_chords(key: Key) -> list[tuple[int, frozenset[int]]]:
+def cadence_chords(key: Key, final: bool = True) -> list[tuple[int, frozenset[int]]]:
     """(bass pitch class, chord pitch classes) of the two chords a phrase closes on: the tonic
     triad over the tonic and the dominant seventh chord over the dominant (the authentic
-    cadence's two chords, cadence_progression)."""
-    before, end, _ = cadence_progression(key, "authentic")
+    cadence's two chords, cadence_progression; the Picardy third only at the `final` one)."""
+    before, end, _ = cadence_progression(key, "authentic", final)
     assert before is not None
     return [end, before]
 
@@ -375,24 +377,25 @@ def triad(key: Key, degree: int) -> frozenset[int]:
 Chord = tuple[int, frozenset[int]]  # (bass pitch class, chord pitch classes)
 
 
-def cadence_progression(key: Key, kind: str) -> tuple[Chord | None, Chord, frozenset[int]]:
+def cadence_progression(key: Key, kind: str, final: bool = True) -> tuple[Chord | None, Chord, frozenset[int]]:
     """(the chord before, the chord at the phrase end, the melody's pitch classes at the end) of
     a cadence in `key` (cadenza.plan.form.CADENCES), chords in root position:
         authentic  V7 - I, melody on the tonic       imperfect  V7 - I, melody on the third or fifth
         half       (free) - V, melody on a note of V  plagal     IV - I, melody on a note of I
         deceptive  V7 - vi (VI in minor), melody on a note of it
-    The before chord of a half cadence is None: anything may lead to V."""
+    The before chord of a half cadence is None: anything may lead to V. A minor key's tonic may
+    take the Picardy third only at the piece's `final` cadence (tonic_thirds)."""
     t = key.tonic
     V = ((t + 7) % 12, dominant_seventh(key))
-    tonic = (t, tonic_triad(key))
+    tonic = (t, tonic_triad(key, final))
     if kind == "authentic":
         return V, tonic, frozenset({t})
     if kind == "imperfect":
-        return V, tonic, tonic_triad(key) - {t}
+        return V, tonic, tonic[1] - {t}
     if kind == "half":
         return None, ((t + 7) % 12, triad(key, 5)), triad(key, 5)
     if kind == "plagal":
-        return ((t + 5) % 12, triad(key, 4)), tonic, tonic_triad(key)
+        return ((t + 5) % 12, triad(key, 4)), tonic, tonic[1]
     if kind == "deceptive":
         vi = triad(key, 6)
         return V, ((t + (9 if key.mode == "major" else 8)) % 12, vi), vi

@@ -370,7 +370,7 @@ class _Writer:
                     self.replay(self.moved(self.bars[self.section_starts[1] - (s.bars - b)], rhymes, None))
                 else:
                     approach = cadence_progression(*kinds[b + 1])[0] if b + 1 in kinds else None
-                    arrival = cadence_progression(*kinds[b])[1] if b in kinds else None
+                    arrival = cadence_progression(*kinds[b], final=last)[1] if b in kinds else None
                     self.write_bar(last, approach, arrival)
                 if on_bar is not None:
                     on_bar(len(self.bars), total)

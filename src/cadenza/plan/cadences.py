@@ -12,10 +12,11 @@ from cadenza.tokenize.cells import REST
 
 def plan_cadence(allowed: np.ndarray, steps: range, melody_pitch: int, key: Key, final: bool) -> None:
     """Narrow the chord under a phrase end (in place, at each of `steps`): the tonic triad (a
-    Picardy third allowed in minor) with the tonic in the bass, or, for an inner phrase end whose
-    melody note is not in it, the dominant seventh chord with the dominant in the bass. Left free
-    when the melody note fits neither (or, at the final one, the tonic triad)."""
-    _narrow(allowed, steps, melody_pitch, cadence_chords(key)[: 1 if final else 2])
+    Picardy third allowed in minor at the final one) with the tonic in the bass, or, for an
+    inner phrase end whose melody note is not in it, the dominant seventh chord with the
+    dominant in the bass. Left free when the melody note fits neither (or, at the final one, the
+    tonic triad)."""
+    _narrow(allowed, steps, melody_pitch, cadence_chords(key, final)[: 1 if final else 2])
 
 
 def plan_approach(allowed: np.ndarray, steps: range, melody_pitch: int, key: Key) -> None:

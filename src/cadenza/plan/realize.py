@@ -132,7 +132,7 @@ def plan_constraints(
             _keep_to(c.step_cells, range(first.start, first.start + unit), scale(k) & scale(before))
     # the opening: a piece in its home key begins on the tonic chord, its bass on the tonic
     if keys[0] == key:
-        tonic_chord = cadence_progression(key, "authentic")[1]
+        tonic_chord = cadence_progression(key, "authentic", final=False)[1]  # no Picardy third to open
         _narrow(c, grid, range(0, 1), tonic_chord[0], tonic_chord[1], None, rest=True)
     # cadences at phrase ends (the last one, when authentic, is the sampler's final cadence)
     fermata_beats = []
@@ -163,7 +163,7 @@ def plan_constraints(
         hold = grid.steps_per_beat_unit if fermatas else 1  # a fermata chord is held one counted beat
         if last:
             hold = total - arrival
-        _cadence(c, grid, k, cadence, approach, arrival, hold)
+        _cadence(c, grid, k, cadence, approach, arrival, hold, final=last)
     # returns: echoes of earlier sections
     for i, s in enumerate(plan.sections):
         j = plan.source(i)
@@ -230,11 +230,14 @@ def _keep_to(step_cells: np.ndarray, steps: range, pitch_classes: frozenset[int]
     step_cells[steps.start : steps.stop] &= ok
 
 
-def _cadence(c: Constraints, grid: Grid, key: Key, kind: str, approach: int, arrival: int, hold: int) -> None:
+def _cadence(
+    c: Constraints, grid: Grid, key: Key, kind: str, approach: int, arrival: int, hold: int, final: bool
+) -> None:
     """Narrow the beat before `arrival` to the cadence's first chord and the `hold` steps from
-    `arrival` to its last chord, held (with fermatas) from the arrival."""
+    `arrival` to its last chord, held (with fermatas) from the arrival; the piece's `final`
+    cadence may close a minor key on a Picardy third."""
     assert c.step_cells is not None
-    before, end, melody = cadence_progression(key, kind)
+    before, end, melody = cadence_progression(key, kind, final)
     nv, total = grid.n_voices, c.step_cells.shape[0]
     if nv == 1:  # a lone melody: the degrees that tell the cadence without chords
         line_before, melody = melody_cadence(key, kind)
