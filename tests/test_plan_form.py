@@ -26,6 +26,16 @@ def test_keys_and_cadences_go_to_sections_in_order():
     assert plan.relation(1) == "transposed"
 
 
+def test_a_cadence_names_the_key_it_closes_in_after_an_at():
+    plan = with_options(parse_form("a2 a2 b2 c2 d2"), None, "half authentic@V half@vi - authentic")
+    assert plan.cadence_keys() == ["", "V", "vi", "", ""]
+    assert [s.cadences for s in plan.sections] == [["half"], ["authentic"], ["half"], [], ["authentic"]]
+    # the last phrase of a section of two phrases; the first keeps its own
+    two = parse_form("A8 B8")
+    two.sections[0].phrases = [4, 4]
+    assert with_options(two, None, "imperfect@IV").sections[0].cadence_keys == ["", "IV"]
+
+
 @pytest.mark.parametrize(
     "form, keys, cadences, says",
     [
@@ -36,6 +46,9 @@ def test_keys_and_cadences_go_to_sections_in_order():
         ("A8 B8", None, "half half half", "3 cadences for 2 sections"),
         ("A8", None, "loud", "unknown cadence"),
         ("A8@H", None, None, "unknown key"),
+        ("A8 B8", None, "authentic@", "name the key after @"),
+        ("A8 B8", None, "authentic@X", "cadence key 'X'"),
+        ("A8 B8", None, "half authentic@V", "last phrase"),
     ],
 )
 def test_a_bad_form_is_refused_in_one_line(form, keys, cadences, says):

@@ -552,7 +552,8 @@ def parse_form(text: str, default_bars: int | None = None) -> Plan:
 def with_options(plan: Plan, keys: str | None, cadences: str | None) -> Plan:
     """The plan with --keys (one per section, 'C G a C'; '-' keeps a section as the form has it,
     in its @KEY or the home key) and --cadences (the cadence ending each section, in order;
-    '-', or fewer than sections, leaves the rest planned)."""
+    '-', or fewer than sections, leaves the rest planned; KIND@NUMERAL closes the section in
+    another key, 'authentic@V': its cadence_keys)."""
     sections = list(plan.sections)
     if keys:
         words = keys.replace(",", " ").split()
@@ -577,9 +578,15 @@ def with_options(plan: Plan, keys: str | None, cadences: str | None) -> Plan:
             if w == "-":
                 continue
             s = sections[n]
-            planned = list(s.cadences) + [""] * (len(s.phrase_bars()) - len(s.cadences))
-            planned[-1] = parse_cadence(w)
-            sections[n] = replace(s, cadences=planned)
+            kind, at, numeral = w.partition("@")
+            if at and not numeral:
+                raise OptionError(f"--cadences {w!r}: name the key after @, e.g. {kind}@V")
+            phrases = len(s.phrase_bars())
+            planned = list(s.cadences) + [""] * (phrases - len(s.cadences))
+            planned[-1] = parse_cadence(kind)
+            in_key = list(s.cadence_keys) + [""] * (phrases - len(s.cadence_keys))
+            in_key[-1] = numeral
+            sections[n] = replace(s, cadences=planned, cadence_keys=in_key)
     out = replace(plan, sections=sections)
     if keys and out.key is None:
         out.key = sections[0].key
