@@ -516,3 +516,23 @@ def test_label_case_follows_the_corpus():
     assert all(f == f.lower() for f in forms) and forms.count("a2 a2 b2 c2 d2") >= 5, forms
     plan = model.sample(10, seed=0)
     assert isinstance(plan.sections[0], Section) and isinstance(plan.key, Key)
+
+
+def test_a_section_whose_cadence_key_is_given_stays_home_when_keys_are_drawn():
+    """--cadences "half authentic@V authentic@vi ..." without --keys: V and vi are meant from the
+    home key, so those sections are not moved to a drawn key (where vi would name another)."""
+    from cadenza import hub
+    from cadenza.plan.form import with_options
+
+    model = planner.load(hub.find_model("chorales") / "planner.json")
+    form = with_options(parse_form("A2 A2 B2 C2 D2"), None, "half authentic@V authentic@vi half authentic")
+    form.key = parse_key("C major")
+    drawn_away = 0
+    for seed in range(20):
+        done = planner.complete(form, model, seed=seed)
+        assert done.key_of(1) in (None, form.key) and done.key_of(2) in (None, form.key), (seed, done.to_dict())
+        keys = iter(done.phrase_keys(form.key))
+        closing = [[next(keys) for _ in s.phrase_bars()][-1] for s in done.sections]  # each section's last phrase
+        assert [str(k) for k in closing[1:3]] == ["G major", "A minor"], seed
+        drawn_away += any(done.key_of(i) not in (None, form.key) for i in (3,))
+    assert drawn_away > 0  # the others are still drawn: C may leave home

@@ -581,6 +581,15 @@ def with_options(plan: Plan, keys: str | None, cadences: str | None) -> Plan:
             kind, at, numeral = w.partition("@")
             if at and not numeral:
                 raise OptionError(f"--cadences {w!r}: name the key after @, e.g. {kind}@V")
+            if numeral and n == len(sections) - 1:
+                raise OptionError(f"--cadences {w!r}: the last section closes the piece in its own key; write {kind}")
+            modes = (s.key.mode,) if s.key is not None else ("major", "minor")
+            if numeral and not any(_names_a_key(numeral, mode) for mode in modes):
+                raise OptionError(
+                    f"--cadences {w!r}: {numeral!r} is not a key: give a Roman numeral from the section's key, "
+                    "upper case for a major key, lower case for a minor one (V, vi, IV, ii in major; III, v, iv, VII "
+                    "in minor)"
+                )
             phrases = len(s.phrase_bars())
             planned = list(s.cadences) + [""] * (phrases - len(s.cadences))
             planned[-1] = parse_cadence(kind)
@@ -590,7 +599,7 @@ def with_options(plan: Plan, keys: str | None, cadences: str | None) -> Plan:
     out = replace(plan, sections=sections)
     if keys and out.key is None:
         out.key = sections[0].key
-    out.check("--keys/--cadences")
+    out.check("--keys/--cadences" if keys and cadences else "--keys" if keys else "--cadences")
     return out
 
 

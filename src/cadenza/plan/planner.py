@@ -566,7 +566,8 @@ class PlanModel:
 
     def _plan_keys(self, plan: Plan, kinds: list[str], rng: random.Random) -> None:
         """A key for every section (the home key given explicitly), by the kinds of return;
-        the first and the last section in the home key."""
+        the first and the last section in the home key, and so is a section whose cadence keys
+        are given (--cadences authentic@V: V seen from home, as whoever asked for it meant)."""
         assert plan.key is not None
         home = plan.key
         mode = home.mode
@@ -575,7 +576,7 @@ class PlanModel:
         before = "start"
         for i, kind in enumerate(kinds):
             j = plan.source(i)
-            if i == 0:
+            if i == 0 or any(plan.sections[i].cadence_keys):
                 numeral = here
             elif kind == "exact" and j is not None:
                 numeral = numerals[j]
