@@ -573,7 +573,9 @@ def with_options(plan: Plan, keys: str | None, cadences: str | None) -> Plan:
     if cadences:
         words = cadences.replace(",", " ").split()
         if len(words) > len(sections):
-            raise OptionError(f"--cadences names {len(words)} cadences for {len(sections)} sections")
+            raise OptionError(
+                f"--cadences names {len(words)} cadences for {len(sections)} sections: give at most one per section"
+            )
         for n, w in enumerate(words):
             if w == "-":
                 continue
