@@ -47,8 +47,8 @@ def test_a_cadence_names_the_key_it_closes_in_after_an_at():
         ("A8", None, "loud", "unknown cadence"),
         ("A8@H", None, None, "unknown key"),
         ("A8 B8", None, "authentic@", "name the key after @"),
-        ("A8 B8", None, "authentic@X", "'X' is not a key"),
-        ("A8 B8", None, "half authentic@V", "the last section closes the piece in its own key; write authentic"),
+        ("A8 B8", None, "authentic@X", "'X': not a key"),
+        ("A8 B8", None, "half authentic@V", "last phrase closes at home.*write authentic alone"),
     ],
 )
 def test_a_bad_form_is_refused_in_one_line(form, keys, cadences, says):

@@ -536,3 +536,9 @@ def test_a_section_whose_cadence_key_is_given_stays_home_when_keys_are_drawn():
         assert [str(k) for k in closing[1:3]] == ["G major", "A minor"], seed
         drawn_away += any(done.key_of(i) not in (None, form.key) for i in (3,))
     assert drawn_away > 0  # the others are still drawn: C may leave home
+    # a return of a section with a given cadence key stays home with it, and so does its source
+    form = with_options(parse_form("A2 B2 B2 A2"), None, "- - half@vi authentic", home=parse_key("C major"))
+    form.key = parse_key("C major")
+    for seed in range(20):
+        done = planner.complete(form, model, seed=seed)
+        assert done.relation(2) == "exact" and done.key_of(1) in (None, form.key), (seed, done.to_dict())

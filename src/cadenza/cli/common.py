@@ -147,8 +147,8 @@ SECTION_CADENCES = typer.Option(
     None,
     "--cadences",
     help="the cadence ending each section of --form, in order: authentic (perfect), imperfect, half, plagal, "
-    "deceptive, none ('-' or fewer than sections: planned); KIND@NUMERAL closes in another key, e.g. "
-    "authentic@V, half@vi (a Roman numeral from the section's key)",
+    "deceptive, none ('-' or fewer than sections: planned; KIND alone: in the section's key); KIND@NUMERAL closes "
+    "in another key, e.g. authentic@V, half@vi (a Roman numeral from the section's key; not on the last section)",
 )
 RANGES = typer.Option([], "--range", help="a voice's range, e.g. alto=G3-C5 (repeatable)")
 FIXES = typer.Option(

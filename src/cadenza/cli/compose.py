@@ -133,7 +133,9 @@ def generate(
     if plan is not None or form is not None:
         if seconds is not None:
             raise OptionError("a form sets the length: give --form (or --plan) without --seconds")
-        the_plan = with_options(load_plan(plan) if plan is not None else parse_form(form or ""), keys, cadences)
+        the_plan = with_options(
+            load_plan(plan) if plan is not None else parse_form(form or ""), keys, cadences, home=key_obj
+        )
         if bars is not None and bars != the_plan.bars:
             raise OptionError(f"--bars {bars} but the form has {the_plan.bars} bars: give one or the other")
         if the_plan.key is not None and key_obj is not None and the_plan.key != key_obj:

@@ -77,7 +77,7 @@ def plan(
         check_writable(out, force)  # before any work
     pm, where = plan_model_of(model)
     if form:
-        given = with_options(parse_form(form, pm.usual_section_bars(meter_text)), keys, cadences)
+        given = with_options(parse_form(form, pm.usual_section_bars(meter_text)), keys, cadences, home=key_obj)
         if bars is not None and bars != given.bars:
             raise OptionError(f"--form {form!r} is {given.bars} bars, not --bars {bars}; give one of them")
         if key_obj is not None:

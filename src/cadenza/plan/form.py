@@ -427,19 +427,13 @@ class Plan:
                     f"{where}: section {n} ({s.name}) has {len(s.cadence_keys)} cadence keys for "
                     f"{len(s.phrase_bars())} phrases"
                 )
-            if n == len(self.sections) and s.cadence_key(len(s.phrase_bars()) - 1):
-                raise OptionError(
-                    f"{where}: section {n} ({s.name}): cadence key {s.cadence_key(len(s.phrase_bars()) - 1)!r} on the "
-                    "piece's last phrase: a piece closes in its last section's key; give \"\" (or end the list earlier)"
-                )
-            section_key = self.key_of(n - 1)
-            modes = (section_key.mode,) if section_key is not None else ("major", "minor")
-            for numeral in s.cadence_keys:
-                if numeral and not any(_names_a_key(numeral, mode) for mode in modes):
+            last = len(s.phrase_bars()) - 1
+            for k, numeral in enumerate(s.cadence_keys):
+                problem = cadence_key_problem(numeral, self.key_of(n - 1), n == len(self.sections) and k == last)
+                if problem:
                     raise OptionError(
-                        f"{where}: section {n} ({s.name}): cadence key {numeral!r}: give a Roman numeral seen from "
-                        'the section\'s key, upper case a major key, lower case a minor one ("V", "vi", "IV", '
-                        '"ii" in major; "III", "v", "iv", "VII" in minor), or "" for its own'
+                        f"{where}: section {n} ({s.name}): cadence key {numeral!r}: {problem}; "
+                        'give "" for the section\'s own key'
                     )
             if s.echo:
                 if not 0 < s.echo < s.period_bars():
@@ -549,11 +543,29 @@ def parse_form(text: str, default_bars: int | None = None) -> Plan:
     return plan
 
 
-def with_options(plan: Plan, keys: str | None, cadences: str | None) -> Plan:
+def cadence_key_problem(numeral: str, section_key: Key | None, last: bool) -> str | None:
+    """What is wrong with a phrase's cadence key (Section.cadence_keys) in a section in
+    `section_key` (None: not yet known, either mode), `last` the piece's last phrase; None if
+    nothing is."""
+    if not numeral:
+        return None
+    if last:
+        return "the piece's last phrase closes at home, in its last section's key"
+    modes = (section_key.mode,) if section_key is not None else ("major", "minor")
+    if not any(_names_a_key(numeral, mode) for mode in modes):
+        return (
+            "not a key: give a Roman numeral from the section's key, upper case for a major key, lower case for a "
+            "minor one (V, vi, IV, ii in major; III, v, iv, VII in minor)"
+        )
+    return None
+
+
+def with_options(plan: Plan, keys: str | None, cadences: str | None, home: Key | None = None) -> Plan:
     """The plan with --keys (one per section, 'C G a C'; '-' keeps a section as the form has it,
     in its @KEY or the home key) and --cadences (the cadence ending each section, in order;
     '-', or fewer than sections, leaves the rest planned; KIND@NUMERAL closes the section in
-    another key, 'authentic@V': its cadence_keys)."""
+    another key, 'authentic@V': its cadence_keys; KIND alone in the section's own). `home`: the
+    home key given beside the plan (--key), where the plan names none."""
     sections = list(plan.sections)
     if keys:
         words = keys.replace(",", " ").split()
@@ -583,15 +595,9 @@ def with_options(plan: Plan, keys: str | None, cadences: str | None) -> Plan:
             kind, at, numeral = w.partition("@")
             if at and not numeral:
                 raise OptionError(f"--cadences {w!r}: name the key after @, e.g. {kind}@V")
-            if numeral and n == len(sections) - 1:
-                raise OptionError(f"--cadences {w!r}: the last section closes the piece in its own key; write {kind}")
-            modes = (s.key.mode,) if s.key is not None else ("major", "minor")
-            if numeral and not any(_names_a_key(numeral, mode) for mode in modes):
-                raise OptionError(
-                    f"--cadences {w!r}: {numeral!r} is not a key: give a Roman numeral from the section's key, "
-                    "upper case for a major key, lower case for a minor one (V, vi, IV, ii in major; III, v, iv, VII "
-                    "in minor)"
-                )
+            problem = cadence_key_problem(numeral, s.key or plan.key or home, n == len(sections) - 1)
+            if problem:
+                raise OptionError(f"--cadences {w!r}: {numeral!r}: {problem}; or write {kind} alone")
             phrases = len(s.phrase_bars())
             planned = list(s.cadences) + [""] * (phrases - len(s.cadences))
             planned[-1] = parse_cadence(kind)

@@ -574,9 +574,15 @@ class PlanModel:
         here = home_numeral(mode)
         numerals: list[str] = []
         before = "start"
+
+        def first(i: int) -> int:
+            j = plan.source(i)
+            return i if j is None else j
+
+        given = {first(i) for i, s in enumerate(plan.sections) if any(s.cadence_keys)}  # with its returns
         for i, kind in enumerate(kinds):
             j = plan.source(i)
-            if i == 0 or any(plan.sections[i].cadence_keys):
+            if i == 0 or first(i) in given:
                 numeral = here
             elif kind == "exact" and j is not None:
                 numeral = numerals[j]
