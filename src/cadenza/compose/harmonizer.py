@@ -400,7 +400,6 @@ class Harmonizer:
         for v, line in enumerate(lines):
             over = [x for x in line if rewritten(x, v) and x.end_beats > end_beats + 1e-6]
             tails.append([replace(x, start_beats=end_beats, duration_beats=x.end_beats - end_beats) for x in over])
-        for v, line in enumerate(lines):
             for x in [x for x in line if not rewritten(x, v)] + tails[v]:
                 s0 = beats_to_step(x.start_beats, spb)
                 s1 = min(T, max(s0 + 1, beats_to_step(x.end_beats, spb)))
