@@ -36,7 +36,7 @@ def test_generate_writes_every_format_and_same_seed_gives_identical_midi(tiny_mo
 
 
 def test_alternatives_use_consecutive_seeds(tiny_model, tmp_path):
-    run_cli(
+    proc = run_cli(
         "generate",
         "--model",
         str(tiny_model),
@@ -55,6 +55,16 @@ def test_alternatives_use_consecutive_seeds(tiny_model, tmp_path):
     seeds = [json.loads((tmp_path / f"alt-{i}.json").read_text())["seed"] for i in (1, 2)]
     assert seeds == [3, 4]
     assert (tmp_path / "alt-1.mid").read_bytes() != (tmp_path / "alt-2.mid").read_bytes()
+    assert "seeds 3-4, keys drawn (--key sets one)" in proc.stderr  # no --key: the user is told
+
+
+def test_a_drawn_key_is_said_and_a_given_one_is_not(tiny_model, tmp_path):
+    common = ["generate", "--model", str(tiny_model), "--bars", "2", "--seed", "5", "--formats", "mid"]
+    drawn = run_cli(*common, "--out", str(tmp_path / "drawn"), check=True)
+    key = json.loads((tmp_path / "drawn.json").read_text())["key"]
+    assert f"seed 5, in {key} (drawn: --key sets it)" in drawn.stderr
+    given = run_cli(*common, "--key", "F major", "--out", str(tmp_path / "given"), check=True)
+    assert "drawn" not in given.stderr
 
 
 def test_no_silent_overwrite(tiny_model, tmp_path):
