@@ -217,9 +217,9 @@ def generate(
             if chorder is not None:
                 score = chorder.chords_for(score, seed=s, plan=piece_plan)[0].score
             if i == 0 and not quiet:  # after the first piece: an error in the rules stays the only line
-                drawn = "" if key_obj is not None else f", in {score.key} (drawn: --key sets it)" if n == 1 else (
-                    ", keys drawn (--key sets one)"
-                )
+                drawn = ""  # a key nobody gave is named, so that a keyless plan does not surprise
+                if key_obj is None:
+                    drawn = f", in {score.key} (drawn: --key sets it)" if n == 1 else ", keys drawn (--key sets one)"
                 say(f"model {name}, {seeds_text(seed, n)}{drawn}")
             record = {
                 "command": "generate",
