@@ -211,7 +211,8 @@ def main() -> None:
     print(f"{len(folders)} {split} {sum(len(by_piece[f]) for f in folders)} performances", flush=True)
     tempo: dict[str, list[float]] = {k: [] for k in (*RENDERINGS, "human vs human")}
     loud: dict[str, list[float]] = {k: [] for k in (*RENDERINGS, "human vs human")}
-    pieces: dict[str, list[str]] = {k: [] for k in (*RENDERINGS, "human vs human")}
+    rendered: list[str] = []  # the piece of each folder our renderings were scored on
+    paired: list[str] = []  # the piece of each folder with two or more comparable humans
     clock = time.monotonic()
     for folder in folders:
         humans = []
@@ -235,12 +236,12 @@ def main() -> None:
         for name, performance in ours.items():
             t, lo = curves_of(performance, beats)
             tempo[name].append(float(np.mean([r0(t, h[1]) for h in humans if len(h[1]) == len(t)])))
-            pieces[name].append(piece_of(folder))
             loud[name].append(float(np.mean([r0(lo, h[2]) for h in humans if len(h[2]) == len(lo)])))
+        rendered.append(piece_of(folder))
         pairs = [(x, y) for x, y in itertools.combinations(humans, 2) if len(x[1]) == len(y[1])]
         if pairs:
             tempo["human vs human"].append(float(np.mean([r0(x[1], y[1]) for x, y in pairs])))
-            pieces["human vs human"].append(piece_of(folder))
+            paired.append(piece_of(folder))
             loud["human vs human"].append(float(np.mean([r0(x[2], y[2]) for x, y in pairs])))
         print(
             f"  {folder}: {len(humans)} performances; tempo r "
@@ -250,22 +251,23 @@ def main() -> None:
             flush=True,
         )
     print(
-        f"\n{len(tempo['rules'])} folders, {len(set(pieces['rules']))} pieces (versions of a score, such as "
+        f"\n{len(rendered)} folders, {len(set(rendered))} pieces (versions of a score, such as "
         f"_no_repeat, averaged as one), {time.monotonic() - clock:.0f} s\n"
     )
     print("| rendering | tempo r (95% CI) | loudness r (95% CI) | pieces |")
     print("| --- | --- | --- | --- |")
     for name in (*RENDERINGS, "human vs human"):
+        which = paired if name == "human vs human" else rendered
         if tempo[name]:
-            t, lo = bootstrap(per_piece(tempo[name], pieces[name])), bootstrap(per_piece(loud[name], pieces[name]))
+            t, lo = bootstrap(per_piece(tempo[name], which)), bootstrap(per_piece(loud[name], which))
             print(
                 f"| {name} | {t[0]:.3f} ({t[1]:.3f} to {t[2]:.3f}) | {lo[0]:.3f} ({lo[1]:.3f} to {lo[2]:.3f}) "
-                f"| {len(set(pieces[name]))} |"
+                f"| {len(set(which))} |"
             )
     print("\npaired differences, the same pieces resampled together (95% bootstrap interval):")
     for better, worse in (("learned", "rules"), ("rules", "score as written"), ("learned", "score as written")):
-        t = bootstrap(per_piece(list(np.subtract(tempo[better], tempo[worse])), pieces["rules"]))
-        lo = bootstrap(per_piece(list(np.subtract(loud[better], loud[worse])), pieces["rules"]))
+        t = bootstrap(per_piece(list(np.subtract(tempo[better], tempo[worse])), rendered))
+        lo = bootstrap(per_piece(list(np.subtract(loud[better], loud[worse])), rendered))
         print(
             f"  {better} - {worse}: tempo {t[0]:+.3f} ({t[1]:+.3f} to {t[2]:+.3f}), "
             f"loudness {lo[0]:+.3f} ({lo[1]:+.3f} to {lo[2]:+.3f})"
