@@ -599,16 +599,22 @@ def with_options(plan: Plan, keys: str | None, cadences: str | None, home: Key |
             if problem:
                 raise OptionError(f"--cadences {w!r}: {numeral!r}: {problem}; or write {kind} alone")
             phrases = len(s.phrase_bars())
-            planned = list(s.cadences) + [""] * (phrases - len(s.cadences))
-            planned[-1] = parse_cadence(kind)
-            in_key = list(s.cadence_keys) + [""] * (phrases - len(s.cadence_keys))
-            in_key[-1] = numeral
-            sections[n] = replace(s, cadences=planned, cadence_keys=in_key)
+            sections[n] = replace(
+                s,
+                cadences=_last_set(s.cadences, phrases, parse_cadence(kind)),
+                cadence_keys=_last_set(s.cadence_keys, phrases, numeral),
+            )
     out = replace(plan, sections=sections)
     if keys and out.key is None:
         out.key = sections[0].key
     out.check("--keys/--cadences" if keys and cadences else "--keys" if keys else "--cadences")
     return out
+
+
+def _last_set(values: list[str], n: int, last: str) -> list[str]:
+    """`values` padded with "" (as planned) to n, its last set to `last`: a section's per-phrase
+    list with its closing phrase given."""
+    return [*values, *[""] * (n - len(values))][: n - 1] + [last]
 
 
 def load_plan(path: Path) -> Plan:
