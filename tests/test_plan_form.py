@@ -191,3 +191,26 @@ def test_a_phrase_may_cadence_in_another_key_named_from_its_sections():
 def test_a_cadence_key_a_section_cannot_have_is_refused(section, says):
     with pytest.raises(OptionError, match=says):
         Plan.from_dict({"key": "C major", "sections": [{"label": "A", "bars": 4, **section}]})
+
+
+def test_a_keyless_plan_says_which_modes_its_home_key_may_be_drawn_in():
+    def plan(*sections):
+        return Plan.from_dict({"sections": [{"label": "AB"[i], "bars": 4, **s} for i, s in enumerate(sections)]})
+
+    assert plan({"cadence_keys": ["bIII"]}, {}).home_modes() == ("major",)  # bIII is seen from a major key
+    assert plan({"cadence_keys": ["#vi"]}, {}).home_modes() == ("minor",)  # F# minor from A minor
+    assert plan({"phrases": [2, 2], "cadence_keys": ["bIII", "VII"]}, {}).home_modes() == ("major",)
+    assert plan({"cadence_keys": ["V"]}, {}).home_modes() == ("major", "minor")
+    assert plan({"key": "E major", "cadence_keys": ["bIII"]}, {}).home_modes() == ("major", "minor")  # not at home
+    with pytest.raises(OptionError, match="seen from a major key only, and this section is in A minor"):
+        with_options(parse_form("A4 B4"), None, "half@bIII", home=parse_key("A minor"))
+
+
+def test_a_key_is_drawn_in_the_modes_asked_for():
+    from cadenza.compose.composer import drawn_key
+
+    seen = {"C major": 5, "A minor": 3, "G major": 1}
+    assert {drawn_key(seen, s, ("minor",)).mode for s in range(20)} == {"minor"}
+    assert {drawn_key(seen, s).mode for s in range(40)} == {"major", "minor"}
+    assert [drawn_key(seen, s) for s in range(9)] == [drawn_key(seen, s, ("major", "minor")) for s in range(9)]
+    assert str(drawn_key({"C major": 1}, 0, ("minor",))) == "A minor"  # none seen in the mode

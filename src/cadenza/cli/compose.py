@@ -180,7 +180,8 @@ def generate(
     with progress_bars(quiet or length * n < 100) as progress:  # a long piece shows its bars as they come
         for i, stem in enumerate(stems):
             s = seed + i
-            home = key_obj or (c.default_key(s, composer_) if piano else c.default_key(s))
+            modes = the_plan.home_modes() if the_plan is not None else ("major", "minor")  # bIII: a major home
+            home = key_obj or (c.default_key(s, composer_, modes) if piano else c.default_key(s, modes))
             piece_plan = None if no_plan else c.plan_for(the_plan, length, m, home, s)
             if piano:
                 score = c.generate(

@@ -92,9 +92,10 @@ class Composer(LearnedDefaults):
     name: str = ""
 
     # -- defaults learned from the training data ------------------------------------------------
-    def default_key(self, seed: int) -> Key:
-        """A key drawn (by the seed) from how often each key occurs in the training data."""
-        return drawn_key(self.meta.get("data_stats", {}).get("keys", {}), seed)
+    def default_key(self, seed: int, modes: tuple[str, ...] = ("major", "minor")) -> Key:
+        """A key in one of `modes` drawn (by the seed) from how often each occurs in the training
+        data."""
+        return drawn_key(self.meta.get("data_stats", {}).get("keys", {}), seed, modes)
 
     def default_constraints(self, allow_parallels: bool = False, final_cadence: bool = True):
         """Each voice within its usual range in the training data; (unless allowed) no parallel
@@ -331,11 +332,12 @@ class Composer(LearnedDefaults):
             raise InputError(source, problem) if source else OptionError(problem)
 
 
-def drawn_key(seen: dict[str, int], seed: int) -> Key:
-    """A key drawn (by the seed) from how often each key was seen (C major when none was)."""
-    if not seen:
-        return Key(0.0, 0, "major")
-    names = sorted(seen)
+def drawn_key(seen: dict[str, int], seed: int, modes: tuple[str, ...] = ("major", "minor")) -> Key:
+    """A key in one of `modes` drawn (by the seed) from how often each such key was seen (C
+    major, or A minor, when none was)."""
+    names = sorted(n for n in seen if parse_key(n).mode in modes)
+    if not names:
+        return Key(0.0, 0, "major") if "major" in modes else Key(0.0, 9, "minor")
     return parse_key(random.Random(seed).choices(names, weights=[seen[n] for n in names])[0])
 
 

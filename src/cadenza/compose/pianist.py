@@ -87,12 +87,12 @@ class Pianist(LearnedDefaults):
         known = ", ".join(self.composers) or "none named"
         raise OptionError(f"--composer {composer}: model {self.name} does not know it (it knows: {known}, or none)")
 
-    def default_key(self, seed: int, composer: str | None = None) -> Key:
-        """A key drawn (by the seed) from the keys of the composer's training pieces (of all
-        pieces without one)."""
+    def default_key(self, seed: int, composer: str | None = None, modes: tuple[str, ...] = ("major", "minor")) -> Key:
+        """A key in one of `modes` drawn (by the seed) from the keys of the composer's training
+        pieces (of all pieces without one)."""
         stats = self.meta.get("data_stats", {})
         seen = stats.get("composer_keys", {}).get(composer or "", {}) or stats.get("keys", {})
-        return drawn_key(seen, seed)
+        return drawn_key(seen, seed, modes)
 
     def guided(self, guidance: float | None) -> float:
         """How strongly the composer is followed (classifier-free guidance, see the module

@@ -168,6 +168,17 @@ class Plan:
         sections = [self.key_of(i) or home for i, s in enumerate(self.sections) for _ in s.phrase_bars()]
         return [numeral_key(k, n) if n and k is not None else k for k, n in zip(sections, self.cadence_keys())]
 
+    def home_modes(self) -> tuple[str, ...]:
+        """The modes its home key may be drawn in, when it names none: those every cadence key of
+        a section at home (one naming no key of its own) can be seen from; both when none limits
+        them, or when they contradict each other (Plan.check then says which is wrong)."""
+        modes = {"major", "minor"}
+        for s in self.sections:
+            if s.key is None:
+                for numeral in s.cadence_keys:
+                    modes &= set(numeral_modes(numeral)) if numeral else modes
+        return tuple(m for m in ("major", "minor") if m in modes) or ("major", "minor")
+
     def keys_in_beats(self, bar_beats: float) -> list[Key]:
         """The key of each section from its first beat (bars of `bar_beats` quarter notes), where
         it changes: the keys a piece written to this plan is in."""
@@ -551,13 +562,21 @@ def cadence_key_problem(numeral: str, section_key: Key | None, last: bool) -> st
         return None
     if last:
         return "the piece's last phrase closes at home, in its last section's key"
-    modes = (section_key.mode,) if section_key is not None else ("major", "minor")
-    if not any(_names_a_key(numeral, mode) for mode in modes):
+    modes = numeral_modes(numeral)
+    if section_key is not None and modes and section_key.mode not in modes:
+        return f"a key seen from a {modes[0]} key only, and this section is in {section_key}"
+    if not modes:
         return (
             "not a key: give a Roman numeral from the section's key, upper case for a major key, lower case for a "
             "minor one (V, vi, IV, ii in major; III, v, iv, VII in minor)"
         )
     return None
+
+
+def numeral_modes(numeral: str) -> tuple[str, ...]:
+    """The modes of the keys a cadence key's Roman numeral can be seen from: ("major",) for bIII,
+    both for V, none for a numeral that names no key."""
+    return tuple(mode for mode in ("major", "minor") if _names_a_key(numeral, mode))
 
 
 def with_options(plan: Plan, keys: str | None, cadences: str | None, home: Key | None = None) -> Plan:
