@@ -55,14 +55,14 @@ def test_alternatives_use_consecutive_seeds(tiny_model, tmp_path):
     seeds = [json.loads((tmp_path / f"alt-{i}.json").read_text())["seed"] for i in (1, 2)]
     assert seeds == [3, 4]
     assert (tmp_path / "alt-1.mid").read_bytes() != (tmp_path / "alt-2.mid").read_bytes()
-    assert "seeds 3-4, keys drawn (--key sets one)" in proc.stderr  # no --key: the user is told
+    assert "seeds 3-4, home keys drawn (--key sets one)" in proc.stderr  # no --key: the user is told
 
 
 def test_a_drawn_key_is_said_and_a_given_one_is_not(tiny_model, tmp_path):
     common = ["generate", "--model", str(tiny_model), "--bars", "2", "--seed", "5", "--formats", "mid"]
     drawn = run_cli(*common, "--out", str(tmp_path / "drawn"), check=True)
     key = json.loads((tmp_path / "drawn.json").read_text())["key"]
-    assert f"seed 5, in {key} (drawn: --key sets it)" in drawn.stderr
+    assert f"seed 5, home key {key} (drawn: --key sets it)" in drawn.stderr
     given = run_cli(*common, "--key", "F major", "--out", str(tmp_path / "given"), check=True)
     assert "drawn" not in given.stderr
 
@@ -283,3 +283,12 @@ def test_continue_adds_piano_bars_to_a_piano_file(tiny_piano, piano_folder, tmp_
     )
     record = json.loads((tmp_path / "c.json").read_text())
     assert record["composer"] == "Alpha" and record["command"] == "continue"
+
+
+def test_a_form_whose_cadence_key_fits_major_only_gets_a_major_home(tiny_model, tmp_path):
+    run_cli(
+        "generate", "--model", str(tiny_model), "--form", "A2 B2", "--cadences", "half@bIII", "--seed", "1",
+        "--n", "4", "--formats", "mid", "--out", str(tmp_path / "third"), check=True,
+    )  # fmt: skip
+    keys = [json.loads((tmp_path / f"third-{i}.json").read_text())["key"] for i in range(1, 5)]
+    assert all(k.endswith("major") for k in keys), keys  # unrestricted, seed 2 draws the data's G minor

@@ -13,7 +13,7 @@ import pytest
 from cadenza.cli.main import main
 from cadenza.errors import OptionError
 from cadenza.plan import planner
-from cadenza.plan.form import Plan, Section, load_plan, parse_form
+from cadenza.plan.form import Plan, Section, load_plan, parse_form, with_options
 from cadenza.score import Key, Meter, parse_key
 
 
@@ -183,6 +183,18 @@ def test_complete_plans_keys_with_the_model():
     model = planner.fit(corpus)
     plans = [planner.complete(parse_form("A8 B8 A8"), model, seed=s) for s in range(10)]
     assert sum(p.relation(1) == "new" and p.key_of(1) != p.key for p in plans) >= 8
+
+
+def test_complete_draws_a_home_key_its_cadence_keys_fit(aabb):
+    """bIII is seen from a major key only: a keyless plan with it gets a major home, even where
+    the corpus (a third of it minor) and the last section's key (minor) would give a minor one."""
+    given = with_options(parse_form("A8 B8"), None, "half@bIII")
+    assert {planner.complete(given, aabb, seed=s).key.mode for s in range(12)} == {"major"}
+    late_minor = with_options(parse_form("A8 B8 C8@a"), None, "half@bIII")
+    plan = planner.complete(late_minor, aabb, seed=0)
+    assert plan.key.mode == "major" and str(plan.key_of(2)) == "A minor"
+    free = parse_form("A8 B8")  # nothing limits it: the corpus's minor keys are drawn too
+    assert {planner.complete(free, aabb, seed=s).key.mode for s in range(12)} == {"major", "minor"}
 
 
 def test_counts_drive_the_draw_not_a_table():

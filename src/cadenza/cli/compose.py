@@ -219,8 +219,10 @@ def generate(
                 score = chorder.chords_for(score, seed=s, plan=piece_plan)[0].score
             if i == 0 and not quiet:  # after the first piece: an error in the rules stays the only line
                 drawn = ""  # a key nobody gave is named, so that a keyless plan does not surprise
-                if key_obj is None:
-                    drawn = f", in {score.key} (drawn: --key sets it)" if n == 1 else ", keys drawn (--key sets one)"
+                if key_obj is None and n == 1:
+                    drawn = f", home key {home} (drawn: --key sets it)"
+                elif key_obj is None:
+                    drawn = ", home keys drawn (--key sets one)"
                 say(f"model {name}, {seeds_text(seed, n)}{drawn}")
             record = {
                 "command": "generate",
@@ -243,7 +245,8 @@ def generate(
             }
             if piece_plan is not None:
                 fermatas = piece_plan.fermatas if piece_plan.fermatas is not None else c.plan_fermatas()
-                realized = replace(piece_plan, key=score.key, meter=str(score.meter), fermatas=fermatas)
+                home_key = piece_plan.key or score.key  # a piano piece's score.key is its first section's
+                realized = replace(piece_plan, key=home_key, meter=str(score.meter), fermatas=fermatas)
                 record["plan"] = realized.to_dict()
             played = performing(performer, expressiveness, s, piece_plan)
             for p in write_outputs(score, stem, fmts, record, force, played):

@@ -91,7 +91,9 @@ class Pianist(LearnedDefaults):
         """A key in one of `modes` drawn (by the seed) from the keys of the composer's training
         pieces (of all pieces without one)."""
         stats = self.meta.get("data_stats", {})
-        seen = stats.get("composer_keys", {}).get(composer or "", {}) or stats.get("keys", {})
+        seen = stats.get("composer_keys", {}).get(composer or "", {})
+        if not any(parse_key(k).mode in modes for k in seen):  # none of the composer's in these modes: all pieces'
+            seen = stats.get("keys", {})
         return drawn_key(seen, seed, modes)
 
     def guided(self, guidance: float | None) -> float:

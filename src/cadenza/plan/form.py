@@ -64,7 +64,7 @@ import tomli_w
 import tomllib
 
 from cadenza.errors import InputError, MusicError, OptionError
-from cadenza.score import Key, parse_key, parse_meter
+from cadenza.score import MODES, Key, parse_key, parse_meter
 from cadenza.theory import numeral_key
 
 CADENCES = ("authentic", "imperfect", "half", "plagal", "deceptive", "none")
@@ -171,13 +171,25 @@ class Plan:
     def home_modes(self) -> tuple[str, ...]:
         """The modes its home key may be drawn in, when it names none: those every cadence key of
         a section at home (one naming no key of its own) can be seen from; both when none limits
-        them, or when they contradict each other (Plan.check then says which is wrong)."""
-        modes = {"major", "minor"}
-        for s in self.sections:
-            if s.key is None:
-                for numeral in s.cadence_keys:
-                    modes &= set(numeral_modes(numeral)) if numeral else modes
-        return tuple(m for m in ("major", "minor") if m in modes) or ("major", "minor")
+        them, or when they contradict each other (Plan.check refuses that)."""
+        modes: tuple[str, ...] = MODES
+        for numeral in self._home_numerals():
+            modes = tuple(m for m in modes if m in numeral_modes(numeral)) or modes
+        return modes
+
+    def _home_numerals(self) -> list[str]:
+        """The cadence keys of the sections at home (naming no key of their own)."""
+        return [numeral for s in self.sections if s.key is None for numeral in s.cadence_keys if numeral]
+
+    def _check_home_modes(self, where: str) -> None:
+        """Refuses cadence keys at home that no one home key can have (bIII: a major one, #vi: a
+        minor one)."""
+        needs = {m: next((x for x in self._home_numerals() if numeral_modes(x) == (m,)), None) for m in MODES}
+        if needs["major"] and needs["minor"]:
+            raise OptionError(
+                f"{where}: cadence keys {needs['major']!r} (seen from a major key) and {needs['minor']!r} (from a "
+                "minor one) in sections at home: no home key has both; give the home key, or either section a key"
+            )
 
     def keys_in_beats(self, bar_beats: float) -> list[Key]:
         """The key of each section from its first beat (bars of `bar_beats` quarter notes), where
@@ -473,6 +485,8 @@ class Plan:
                 raise OptionError(f"{where}: section {n}: dynamics {s.dynamics!r}; give one of {', '.join(DYNAMICS)}")
             if s.density is not None and not 0 < s.density <= 4:
                 raise OptionError(f"{where}: section {n}: density {s.density:g}; give a number above 0, at most 4")
+        if self.key is None:
+            self._check_home_modes(where)
 
 
 _PLAN_FIELDS = {"key", "meter", "fermatas", "cadence_beat", "form", "sections"}  # "form": written for readers
@@ -576,7 +590,7 @@ def cadence_key_problem(numeral: str, section_key: Key | None, last: bool) -> st
 def numeral_modes(numeral: str) -> tuple[str, ...]:
     """The modes of the keys a cadence key's Roman numeral can be seen from: ("major",) for bIII,
     both for V, none for a numeral that names no key."""
-    return tuple(mode for mode in ("major", "minor") if _names_a_key(numeral, mode))
+    return tuple(mode for mode in MODES if _names_a_key(numeral, mode))
 
 
 def with_options(plan: Plan, keys: str | None, cadences: str | None, home: Key | None = None) -> Plan:

@@ -83,7 +83,7 @@ from pathlib import Path
 
 from cadenza.errors import InputError, MusicError, OptionError
 from cadenza.plan.form import CADENCES, Plan, Section, key_text, period_bars
-from cadenza.score import Key, Meter, parse_key, parse_meter
+from cadenza.score import MODES, Key, Meter, parse_key, parse_meter
 from cadenza.theory import home_numeral, key_numeral, key_numerals, numeral_key
 
 FORMAT = "cadenza-planner"
@@ -370,10 +370,13 @@ class PlanModel:
     def draw_meter(self, rng: random.Random) -> str:
         return _draw(rng, dict(sorted(self.meters.items()))) if self.meters else "4/4"
 
-    def draw_key(self, rng: random.Random) -> Key:
-        if not self.home_keys:
-            return parse_key("C major")
-        return parse_key(_draw(rng, dict(sorted(self.home_keys.items()))))
+    def draw_key(self, rng: random.Random, modes: tuple[str, ...] = MODES) -> Key:
+        """A home key in one of `modes`, as often as the corpus's are (C major, or A minor, when
+        it has none)."""
+        keys = {k: n for k, n in sorted(self.home_keys.items()) if parse_key(k).mode in modes}
+        if not keys:
+            return parse_key("C major" if "major" in modes else "A minor")
+        return parse_key(_draw(rng, keys))
 
     # -- drawing ----------------------------------------------------------------------------
     def sample(self, bars: int, meter: str | Meter | None = None, key: Key | None = None, seed: int = 0) -> Plan:
@@ -923,9 +926,10 @@ def complete(plan: Plan, model: PlanModel, seed: int = 0) -> Plan:
     The same seed gives the same plan."""
     rng = random.Random(seed)
     out = deepcopy(plan)
-    if out.key is None:
-        given = [s.key for s in out.sections if s.key is not None]
-        out.key = out.sections[-1].key or (given[0] if given else model.draw_key(rng))
+    if out.key is None:  # the last section's key, else the first given, else drawn: in a mode its cadence keys fit
+        modes = out.home_modes()
+        given = [s.key for s in (out.sections[-1], *out.sections) if s.key is not None and s.key.mode in modes]
+        out.key = given[0] if given else model.draw_key(rng, modes)
     try:
         meter = str(parse_meter(out.meter)) if out.meter else None
     except MusicError as e:
