@@ -111,7 +111,7 @@ def generate(
     from cadenza.errors import OptionError
     from cadenza.plan.form import load_plan, parse_form, with_options
     from cadenza.render import check_outputs, parse_formats, write_outputs
-    from cadenza.score import parse_key, parse_meter
+    from cadenza.score import MODES, parse_key, parse_meter
 
     fmts = parse_formats(formats)
     performing(performer, expressiveness, 0)  # checks the options before any work
@@ -177,10 +177,10 @@ def generate(
         raise OptionError(
             f"--seconds {seconds:g} makes {length} bars of {m} at {tempo:g} bpm; at most {composer.MAX_BARS}"
         )
+    modes = the_plan.home_modes() if the_plan is not None else MODES  # a drawn home fits the plan's bIII: major
     with progress_bars(quiet or length * n < 100) as progress:  # a long piece shows its bars as they come
         for i, stem in enumerate(stems):
             s = seed + i
-            modes = the_plan.home_modes() if the_plan is not None else ("major", "minor")  # bIII: a major home
             home = key_obj or (c.default_key(s, composer_, modes) if piano else c.default_key(s, modes))
             piece_plan = None if no_plan else c.plan_for(the_plan, length, m, home, s)
             if piano:

@@ -20,7 +20,7 @@ import numpy as np
 
 from cadenza.compose.settings import SamplingSettings
 from cadenza.errors import InputError, OptionError
-from cadenza.score import Key, Meter, Part, Score, Section, parse_key, parse_meter, pitch_to_name
+from cadenza.score import MODES, Key, Meter, Part, Score, Section, parse_key, parse_meter, pitch_to_name
 from cadenza.theory import estimate_key, scale, voice_names
 from cadenza.tokenize.voices import VoicesTokenizer
 
@@ -92,7 +92,7 @@ class Composer(LearnedDefaults):
     name: str = ""
 
     # -- defaults learned from the training data ------------------------------------------------
-    def default_key(self, seed: int, modes: tuple[str, ...] = ("major", "minor")) -> Key:
+    def default_key(self, seed: int, modes: tuple[str, ...] = MODES) -> Key:
         """A key in one of `modes` drawn (by the seed) from how often each occurs in the training
         data."""
         return drawn_key(self.meta.get("data_stats", {}).get("keys", {}), seed, modes)
@@ -332,7 +332,7 @@ class Composer(LearnedDefaults):
             raise InputError(source, problem) if source else OptionError(problem)
 
 
-def drawn_key(seen: dict[str, int], seed: int, modes: tuple[str, ...] = ("major", "minor")) -> Key:
+def drawn_key(seen: dict[str, int], seed: int, modes: tuple[str, ...] = MODES) -> Key:
     """A key in one of `modes` drawn (by the seed) from how often each such key was seen (C
     major, or A minor, when none was)."""
     names = sorted(n for n in seen if parse_key(n).mode in modes)

@@ -42,7 +42,7 @@ import numpy as np
 
 from cadenza.compose.composer import LearnedDefaults, bar_line_after, check_bars, check_tempo, drawn_key
 from cadenza.errors import OptionError
-from cadenza.score import PIANO_HANDS, Key, Meter, Score, Section, parse_key, parse_meter
+from cadenza.score import MODES, PIANO_HANDS, Key, Meter, Score, Section, parse_key, parse_meter
 from cadenza.theory import Chord, cadence_progression, estimate_key, scale
 from cadenza.tokenize.piano import PianoTokenizer, hands
 
@@ -87,7 +87,7 @@ class Pianist(LearnedDefaults):
         known = ", ".join(self.composers) or "none named"
         raise OptionError(f"--composer {composer}: model {self.name} does not know it (it knows: {known}, or none)")
 
-    def default_key(self, seed: int, composer: str | None = None, modes: tuple[str, ...] = ("major", "minor")) -> Key:
+    def default_key(self, seed: int, composer: str | None = None, modes: tuple[str, ...] = MODES) -> Key:
         """A key in one of `modes` drawn (by the seed) from the keys of the composer's training
         pieces (of all pieces without one)."""
         stats = self.meta.get("data_stats", {})
