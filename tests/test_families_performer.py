@@ -154,3 +154,25 @@ def test_a_cross_validation_fold_is_checked_before_training():
     assert Config(data="asap", fold="2/5").fold == "2/5"
     with pytest.raises(OptionError, match="--fold '5/5'"):
         Config(data="asap", fold="5/5")
+
+
+def test_per_beat_tempo_loss_counts_each_beat_once():
+    """--tempo-per-beat: a beat's notes share its weight, so the tempo error is the mean over
+    beats, not over notes (a chord no longer counts twice where a single note counts once)."""
+    import torch
+
+    score = piece()  # two notes on beats 0, 4, 8, 12 (melody and bass), one on the others
+    stretch = np.ones(16)
+    stretch[13:] = 2.0  # three single-note beats slowed
+    e = example_of(played(score, stretch))
+    notes = [n for _, n in notes_in_order(score)]
+    chord = np.array([n.start_beats % 4 == 0 for n in notes])
+    assert e.beat_share[chord] == pytest.approx(0.5) and e.beat_share[~chord] == pytest.approx(1.0)
+    batch = NoteBatches([e], block=32, transpose=0, seed=0).next(1)
+
+    def silent(x, valid):  # predicts no departure from the score at all
+        return torch.zeros(x.shape[0], x.shape[1], len(TARGETS))
+
+    by_note, by_beat = float(loss(silent, batch)), float(loss(silent, batch, tempo_per_beat=True))
+    # the tempo term: 3 of 20 notes off by log 2, against 3 of 16 beats; the other terms the same
+    assert by_beat - by_note == pytest.approx((3 / 16 - 3 / 20) * np.log(2.0) ** 2, abs=1e-5)

@@ -18,6 +18,7 @@ Each window's unmatched notes and unannotated beats are masked out of the loss.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -60,6 +61,9 @@ class Config(RunConfig):
     max_performances: int = setting(0, "use at most this many performances of each split (0: all)")
     fold: str = setting(
         "", "cross-validation: K/N holds out the K-th of N slices of the pieces (benchmarks/perform_quality.py --folds)"
+    )
+    tempo_per_beat: bool = setting(
+        False, "count each beat once in the tempo loss, not each note (a busy beat weighs as much as a held one)"
     )
 
     def __post_init__(self):
@@ -112,6 +116,7 @@ class Example:
     features: np.ndarray  # (notes, F) float32
     targets: np.ndarray  # (notes, len(TARGETS)) float32
     known: np.ndarray  # (notes, len(TARGETS)) bool: which targets the alignment gives
+    beat_share: np.ndarray  # (notes,) float32: 1 / the notes whose tempo target is their beat's (0: unknown)
 
 
 def example_of(aligned) -> Example:
@@ -125,8 +130,9 @@ def example_of(aligned) -> Example:
     targets = np.zeros((len(notes), len(TARGETS)), dtype=np.float32)
     known = np.zeros((len(notes), len(TARGETS)), dtype=bool)
     beats, seconds = np.asarray(aligned.beats, dtype=np.float64), np.asarray(aligned.seconds, dtype=np.float64)
+    share = np.zeros(len(notes), dtype=np.float32)
     if len(notes) == 0 or len(beats) < 3:
-        return Example(features, targets, known)
+        return Example(features, targets, known, share)
     start = np.array([n.start_beats for n in notes])
     end = np.array([n.end_beats for n in notes])
     inside = (start >= beats[0]) & (start < beats[-1])
@@ -139,6 +145,8 @@ def example_of(aligned) -> Example:
     beat_of = beat_index(beats, start)
     targets[:, 0] = np.nan_to_num(log_factor[beat_of])
     known[:, 0] = inside & np.isfinite(log_factor[beat_of])
+    per_beat = np.bincount(beat_of[known[:, 0]], minlength=len(beats))
+    share[known[:, 0]] = 1.0 / per_beat[beat_of[known[:, 0]]]
     # each matched note: velocity, onset against the beat, articulation
     velocity = np.asarray(aligned.velocity, dtype=np.float64)
     onset = np.asarray(aligned.onset_seconds, dtype=np.float64)
@@ -162,7 +170,7 @@ def example_of(aligned) -> Example:
         down |= (probe >= a) & (probe < b)
     targets[:, 4] = down
     known[:, 4] = inside
-    return Example(features, targets, known)
+    return Example(features, targets, known, share)
 
 
 class NoteBatches:
@@ -186,6 +194,7 @@ class NoteBatches:
         y = np.zeros((batch_size, self.block, len(TARGETS)), dtype=np.float32)
         k = np.zeros((batch_size, self.block, len(TARGETS)), dtype=bool)
         valid = np.zeros((batch_size, self.block), dtype=bool)
+        share = np.zeros((batch_size, self.block), dtype=np.float32)
         pitch = NAMES.index("pitch")
         for b in range(batch_size):
             e = self.examples[int(self.rng.choice(len(self.examples), p=self.weights))]
@@ -194,7 +203,8 @@ class NoteBatches:
             x[b, :n] = e.features[start : start + n]
             x[b, :n, pitch] += self.rng.integers(-self.transpose, self.transpose + 1) / 24
             y[b, :n], k[b, :n], valid[b, :n] = e.targets[start : start + n], e.known[start : start + n], True
-        return tuple(torch.from_numpy(a) for a in (x, y, k, valid))
+            share[b, :n] = e.beat_share[start : start + n]
+        return tuple(torch.from_numpy(a) for a in (x, y, k, valid, share))
 
     def state(self) -> dict:
         return dict(self.rng.bit_generator.state)
@@ -203,20 +213,26 @@ class NoteBatches:
         self.rng.bit_generator.state = state
 
 
-def loss(model, batch) -> torch.Tensor:
+def loss(model, batch, tempo_per_beat: bool = False) -> torch.Tensor:
     """Mean squared error of the four regressions and the pedal's cross-entropy, each over the
-    targets the alignment knows, summed."""
+    targets the alignment knows, summed. With `tempo_per_beat` the tempo's squared errors are
+    weighed by each note's beat_share, so that each beat counts once, as the beat-by-beat tempo
+    curves that benchmarks/perform_quality.py compares do: a beat of sixteen notes no longer
+    outweighs the held chord at a phrase's end sixteen times."""
     import torch
     from torch.nn import functional as F
 
-    x, y, known, valid = batch
+    x, y, known, valid, share = batch
     pred = model(x, valid)
     total = torch.zeros((), device=x.device)
     for t in range(len(TARGETS)):
         m = known[..., t] & valid
         if not m.any():
             continue
-        if TARGETS[t] == "pedal":
+        if t == 0 and tempo_per_beat:
+            w = share[m]
+            total = total + (w * (pred[..., t][m] - y[..., t][m]) ** 2).sum() / w.sum()
+        elif TARGETS[t] == "pedal":
             total = total + F.binary_cross_entropy_with_logits(pred[..., t][m], y[..., t][m])
         else:
             total = total + F.mse_loss(pred[..., t][m], y[..., t][m])
@@ -227,7 +243,7 @@ def loss_weight(batch) -> int:
     return int(batch[3].sum())
 
 
-def _validation(examples: list[Example], block: int) -> Callable:
+def _validation(examples: list[Example], block: int, tempo_per_beat: bool) -> Callable:
     def validate(model) -> float:
         import torch
 
@@ -239,9 +255,9 @@ def _validation(examples: list[Example], block: int) -> Callable:
                     sl = slice(s, s + block)
                     batch = tuple(
                         torch.from_numpy(np.ascontiguousarray(a[sl]))[None]
-                        for a in (e.features, e.targets, e.known, np.ones(len(e.features), dtype=bool))
+                        for a in (e.features, e.targets, e.known, np.ones(len(e.features), dtype=bool), e.beat_share)
                     )
-                    total += float(loss(model, batch)) * int(batch[3].sum())
+                    total += float(loss(model, batch, tempo_per_beat)) * int(batch[3].sum())
                     count += int(batch[3].sum())
         model.train()
         return total / max(count, 1)
@@ -291,8 +307,8 @@ def prepare(cfg: Config, record: dict | None, echo: Callable[[str], None]) -> Pr
     return Prepared(
         model.to(pick_device()),
         NoteBatches(splits["train"], cfg.block_size, cfg.transpose, cfg.seed),
-        loss,
-        _validation(splits["valid"], cfg.block_size),
+        functools.partial(loss, tempo_per_beat=cfg.tempo_per_beat),
+        _validation(splits["valid"], cfg.block_size, cfg.tempo_per_beat),
         meta,
         skipped,
         f"{len(splits['train'])} training and {len(splits['valid'])} validation performances of ASAP "
@@ -319,6 +335,7 @@ def card(out: Path, meta: dict) -> CardFacts:
             f"- seed {t['seed']}; each step {t['batch_size']} windows of {m['block_size']} notes; AdamW lr {t['lr']}, "
             f"{t['warmup_steps']} warm-up steps, cosine decay; pitch feature moved by up to ±{t['transpose']} "
             "semitones; loss: mean squared error of the four regressions plus the pedal's cross-entropy"
+            + (", the tempo's counted once per beat (--tempo-per-beat)" if t.get("tempo_per_beat") else "")
         ],
         valid_unit="(summed loss over the five targets)",
         how_to_measure="(not yet measured: `python benchmarks/perform_quality.py`)",
