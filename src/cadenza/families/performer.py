@@ -337,7 +337,7 @@ def card(out: Path, meta: dict) -> CardFacts:
             "semitones; loss: mean squared error of the four regressions plus the pedal's cross-entropy"
             + (", the tempo's counted once per beat (--tempo-per-beat)" if t.get("tempo_per_beat") else "")
         ],
-        valid_unit="(summed loss over the five targets)",
+        valid_unit="(summed loss over the five targets" + (", tempo by beat)" if t.get("tempo_per_beat") else ")"),
         how_to_measure="(not yet measured: `python benchmarks/perform_quality.py`)",
     )
 
