@@ -145,8 +145,8 @@ def example_of(aligned) -> Example:
     beat_of = beat_index(beats, start)
     targets[:, 0] = np.nan_to_num(log_factor[beat_of])
     known[:, 0] = inside & np.isfinite(log_factor[beat_of])
-    per_beat = np.bincount(beat_of[known[:, 0]], minlength=len(beats))
-    share[known[:, 0]] = 1.0 / per_beat[beat_of[known[:, 0]]]
+    timed = beat_of[known[:, 0]]  # the beat of each note whose tempo target is known
+    share[known[:, 0]] = 1.0 / np.bincount(timed, minlength=len(beats))[timed]
     # each matched note: velocity, onset against the beat, articulation
     velocity = np.asarray(aligned.velocity, dtype=np.float64)
     onset = np.asarray(aligned.onset_seconds, dtype=np.float64)
@@ -229,7 +229,7 @@ def loss(model, batch, tempo_per_beat: bool = False) -> torch.Tensor:
         m = known[..., t] & valid
         if not m.any():
             continue
-        if t == 0 and tempo_per_beat:
+        if TARGETS[t] == "log_beat_factor" and tempo_per_beat:
             w = share[m]
             total = total + (w * (pred[..., t][m] - y[..., t][m]) ** 2).sum() / w.sum()
         elif TARGETS[t] == "pedal":
