@@ -63,7 +63,9 @@ class Config(RunConfig):
         "", "cross-validation: K/N holds out the K-th of N slices of the pieces (benchmarks/perform_quality.py --folds)"
     )
     tempo_per_beat: bool = setting(
-        False, "count each beat once in the tempo loss, not each note (a busy beat weighs as much as a held one)"
+        True,
+        "count each beat once in the tempo loss, as perform_quality's curves do (--no-tempo-per-beat: each note once,"
+        " so a busy beat weighs more than a held one)",
     )
 
     def __post_init__(self):
@@ -335,7 +337,11 @@ def card(out: Path, meta: dict) -> CardFacts:
             f"- seed {t['seed']}; each step {t['batch_size']} windows of {m['block_size']} notes; AdamW lr {t['lr']}, "
             f"{t['warmup_steps']} warm-up steps, cosine decay; pitch feature moved by up to ±{t['transpose']} "
             "semitones; loss: mean squared error of the four regressions plus the pedal's cross-entropy"
-            + (", the tempo's counted once per beat (--tempo-per-beat)" if t.get("tempo_per_beat") else "")
+            + (
+                ", the tempo's counted once per beat (the default)"
+                if t.get("tempo_per_beat")
+                else ", the tempo's counted once per note (--no-tempo-per-beat)"
+            )
         ],
         valid_unit="(summed loss over the five targets" + (", tempo by beat)" if t.get("tempo_per_beat") else ")"),
         how_to_measure="(not yet measured: `python benchmarks/perform_quality.py`)",
