@@ -85,8 +85,9 @@ class RunConfig:
 
 
 # What a recorded run that predates a field used, where today's default differs: --rope became
-# the voices family's default after the first models (learned absolute positions) were trained.
-RECORDED_BEFORE = {"rope": False}
+# the voices family's default after the first models (learned absolute positions) were trained;
+# the performer's tempo was trained by note before --tempo-per-beat became its default.
+RECORDED_BEFORE = {"rope": False, "tempo_per_beat": False}
 
 
 def check_network_shape(block_size: int, n_embd: int, n_head: int, rope: bool = True, hint: str = "") -> None:
