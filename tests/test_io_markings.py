@@ -109,6 +109,24 @@ def test_a_crescendo_ramps_the_velocity_to_the_next_marking(tmp_path):
     assert all(49 <= v < 96 for v in velocities[1:6])
 
 
+def test_a_crescendo_written_before_a_grace_note_still_ramps(tmp_path):
+    """MuseScore writes a wedge before the grace note it begins on; music21 puts a copy of the
+    grace note in the measure and leaves the hairpin naming the original."""
+    grace = "<note><grace/><pitch><step>B</step><octave>4</octave></pitch><type>eighth</type></note>"
+    bars = [
+        [_dynamic("p"), _note(), _note(), _note(), _note()],
+        [_direction('<wedge type="crescendo"/>'), grace, _note("F"), _note("G"), _note("A"), _note("B")],
+        [_note(), _note(), _note(), _note(), _direction('<wedge type="stop"/>')],
+        [_dynamic("f"), _note(), _note(), _note(), _note()],
+    ]
+    velocities = [
+        n.velocity for n in sorted(_read(tmp_path, _musicxml(*bars)).parts[0].notes, key=lambda n: n.start_beats)
+    ]
+    assert velocities[:4] == [49] * 4 and velocities[-4:] == [96] * 4
+    ramp = velocities[4:12]
+    assert all(a < b for a, b in zip(ramp, ramp[1:])) and 49 <= ramp[0] < ramp[-1] < 96
+
+
 def test_a_diminuendo_without_a_goal_falls_one_step_and_holds(tmp_path):
     bars = [
         [_dynamic("f"), _note(), _direction('<wedge type="diminuendo"/>'), _note(), _note(), _note()],

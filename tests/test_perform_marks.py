@@ -18,6 +18,7 @@ from cadenza.perform.marks import (
     STACCATISSIMO,
     STACCATO,
     TENUTO,
+    lifted,
     with_marks,
 )
 from cadenza.perform.performance import deadpan, notes_in_order, realize
@@ -196,6 +197,23 @@ def test_an_accent_is_not_early_and_its_beat_a_little_long():
     assert choir.shift_seconds[top[8]] == 0.0
 
 
+def test_the_pedal_comes_up_over_a_staccato_note():
+    score = piece(
+        line([72, 74, 76, 77], [1.0] * 4, {1: "staccato", 2: ("staccato", "slur")}),
+        [Note(48, 0.0, 4.0, 64)],
+    )
+    e = deadpan(score)
+    e.pedal = [(0.0, 4.0)]
+    assert with_marks(score, e).pedal == [(0.0, 1.0), (2.0, 4.0)]  # up over the dot, down over the portato
+
+
+def test_lifted_cuts_each_span_at_the_gaps():
+    assert lifted([(0.0, 8.0)], [(2.0, 3.0), (5.0, 6.0)]) == [(0.0, 2.0), (3.0, 5.0), (6.0, 8.0)]
+    assert lifted([(0.0, 2.0), (4.0, 6.0)], [(1.5, 4.5)]) == [(0.0, 1.5), (4.5, 6.0)]
+    assert lifted([(1.0, 2.0)], [(0.0, 3.0)]) == []
+    assert lifted([(0.0, 1.0)], [(1.0, 2.0)]) == [(0.0, 1.0)]  # a gap that only touches it
+
+
 def test_a_performers_own_shorter_staccato_and_longer_legato_are_kept():
     score = piece(line([72, 74, 76, 77], [1.0] * 4, {0: "staccato", 1: "slur", 2: "tenuto"}))
     e = deadpan(score)
@@ -215,7 +233,8 @@ def test_notes_without_marks_are_played_as_the_performer_plays_them(performed):
     for field in ("velocity", "shift_seconds", "articulation"):
         assert np.array_equal(getattr(marked, field)[free], getattr(plain, field)[free]), field
     assert np.array_equal(np.delete(marked.beat_factor, 8), np.delete(plain.beat_factor, 8))
-    assert marked.pedal == plain.pedal and np.array_equal(marked.beats, plain.beats)
+    dotted = [(0.0, 1.0), (1.0, 2.0), (10.0, 11.0)]  # the staccatos and the staccatissimo, not the portato
+    assert marked.pedal == lifted(plain.pedal, dotted) and np.array_equal(marked.beats, plain.beats)
     assert np.array_equal(marked.velocity, plain.velocity)
 
 

@@ -1301,9 +1301,11 @@ def _markings(m21_stream, m21_parts: list, flats: list) -> dict[int, tuple[int, 
     groups = _instrument_groups(m21_parts)
     where: dict[int, tuple[int, float, float]] = {}  # id(Note or Chord) -> (part, offset, quarter length)
     elements: list[list] = [[] for _ in m21_parts]  # per part, (offset, element) in offset order
+    graces: list[tuple[tuple[str, ...], int, float]] = []  # (pitches, part, offset) of each grace note
     for i, flat in enumerate(flats):
         for el in flat.notes:
             if el.duration.isGrace or el.quarterLength <= 0:
+                graces.append((tuple(p.nameWithOctave for p in el.pitches), i, float(el.offset)))
                 continue
             offset = float(el.offset)
             where[id(el)] = (i, offset, float(el.quarterLength))
@@ -1340,6 +1342,11 @@ def _markings(m21_stream, m21_parts: list, flats: list) -> dict[int, tuple[int, 
     slurs = []
     for sp in spanners:
         placed = [_place(e, where, m21_parts) for e in sp.getSpannedElements()]
+        known = [s for s in placed if s is not None]
+        before = min((s[1] for s in known), default=float("inf"))
+        placed = [
+            s if s is not None else _grace_place(e, graces, before) for e, s in zip(sp.getSpannedElements(), placed)
+        ]
         spanned = [s for s in placed if s is not None]
         if not spanned:
             continue
@@ -1434,6 +1441,22 @@ def _place(element, where: dict[int, tuple[int, float, float]], m21_parts: list)
         except Exception:  # music21's SitesException: not in this part
             continue
     return None
+
+
+def _grace_place(element, graces: list[tuple[tuple[str, ...], int, float]], before: float):
+    """(part, offset, 0) of a grace note a spanner names but the score does not hold: music21's
+    MusicXML reader puts a copy of a grace note in the measure, and a hairpin that begins on it
+    (a wedge written before a grace note, as MuseScore writes it) keeps the original. The copy is
+    the last grace note of the same pitches at or before the spanner's other notes; None if the
+    element is no grace note or none matches."""
+    if getattr(element, "quarterLength", 1) != 0 or not hasattr(element, "pitches"):
+        return None
+    pitches = tuple(p.nameWithOctave for p in element.pitches)
+    matches = [(offset, part) for names, part, offset in graces if names == pitches and offset <= before + 1e-6]
+    if not matches:
+        return None
+    offset, part = max(matches)
+    return part, offset, 0.0
 
 
 def _dynamics_curve(levels: list[tuple[float, int]], hairpins: list[tuple[float, float, int]]):

@@ -37,7 +37,11 @@ as remembered, and those that are our own choice say so):
   early shifts are taken back, the melody lead of a chord's top note on a piano, Palmer 1996,
   aside: MELODY_LEAD_S), and a small agogic accent (Riemann 1884's agogischer Akzent: an
   accented note lengthened): the beat it starts in is AGOGIC_ACCENT 3 % longer (our size;
-  once per beat, however many accents start in it).
+  once per beat, however many accents start in it);
+- staccato and staccatissimo (not portato) under the sustain pedal: the pedal comes up at the
+  dotted note and goes down again when its written length is over (STACCATO's source above:
+  a held pedal would sound the note its full value and undo the dot; our rule, where a score
+  writes no pedal marks of its own).
 
 Applied once, after the performer and after its expressiveness is scaled
 (cadenza.perform.perform): the marks are what the score says, played at every
@@ -94,7 +98,13 @@ def with_marks(score: Score, expression: Expression, choir: bool = False) -> Exp
             floor = -MELODY_LEAD_S if top and not choir else 0.0
             shift[a] = max(shift[a], floor)
 
-    timed = replace(expression, beat_factor=factor, shift_seconds=shift, pedal=list(expression.pedal))
+    dotted = [
+        (n.start_beats, n.end_beats)
+        for (_, n), m in zip(order, marks)
+        if m & {"staccato", "staccatissimo"} and not m & {"slur", "tenuto"}
+    ]
+    pedal = lifted(expression.pedal, dotted) if expression.pedal and dotted else list(expression.pedal)
+    timed = replace(expression, beat_factor=factor, shift_seconds=shift, pedal=pedal)
     articulation = expression.articulation.copy()
     performance = realize(score, timed)
     played_start = np.array([n[2] for n in performance.notes])
@@ -115,6 +125,25 @@ def with_marks(score: Score, expression: Expression, choir: bool = False) -> Exp
                 hi = SLUR_END
         articulation[k] = min(max(articulation[k], lo), hi)
     return replace(timed, articulation=articulation)
+
+
+def lifted(pedal: list[tuple[float, float]], gaps: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The pedal spans (down, up) with the pedal up over every gap (start, end): a span that
+    meets a gap is cut there and goes on after it; what is left of a span is kept if longer
+    than EPS."""
+    out = []
+    gaps = sorted(gaps)
+    for down, up in pedal:
+        at = down
+        for a, b in gaps:
+            if b <= at + EPS or a >= up - EPS:
+                continue
+            if a > at + EPS:
+                out.append((at, a))
+            at = max(at, b)
+        if up > at + EPS:
+            out.append((at, up))
+    return out
 
 
 def _next_onsets(order) -> list[list[int]]:
