@@ -75,7 +75,11 @@ def test_perform_says_what_it_did_not_play(tmp_path):
     path = tmp_path / "trill.musicxml"
     stream.Score([part]).write("musicxml", fp=str(path))
     proc = run_cli("perform", str(path), "--formats", "mid", "--out", str(tmp_path / "t"), check=True)
-    assert "trill x1" in proc.stderr and "trill.musicxml" in proc.stderr
+    assert "trill x1" in proc.stderr and "trill.musicxml" in proc.stderr and "whole file" not in proc.stderr
+    part_of_it = run_cli(
+        "perform", str(path), "--bars", "2", "--formats", "mid", "--out", str(tmp_path / "b"), check=True
+    )
+    assert "trill x1" in part_of_it.stderr and "counted in the whole file" in part_of_it.stderr
 
 
 def test_perform_plays_the_bars_asked_for(piece, tmp_path):

@@ -83,7 +83,8 @@ def perform(
         say(f"performer {performer}, expressiveness {expressiveness:g}, seed {seed}")
         skipped = _unplayed(score)
         if skipped:
-            say(f"{score}: played what it could; not played: {skipped}")
+            where = " (counted in the whole file, not only the bars played)" if region is not None else ""
+            say(f"{score}: played what it could; not played{where}: {skipped}")
     record = {
         "command": "perform",
         "score": str(score),
