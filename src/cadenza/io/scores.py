@@ -1341,12 +1341,11 @@ def _markings(m21_stream, m21_parts: list, flats: list) -> dict[int, tuple[int, 
     hairpins: dict[int, list[tuple[float, float, int]]] = {}  # group -> (start, end, +1 or -1)
     slurs = []
     for sp in spanners:
-        placed = [_place(e, where, m21_parts) for e in sp.getSpannedElements()]
-        known = [s for s in placed if s is not None]
-        before = min((s[1] for s in known), default=float("inf"))
-        placed = [
-            s if s is not None else _grace_place(e, graces, before) for e, s in zip(sp.getSpannedElements(), placed)
-        ]
+        named = sp.getSpannedElements()
+        placed = [_place(e, where, m21_parts) for e in named]
+        if None in placed:  # perhaps a grace note music21 copied into the measure (_grace_place)
+            before = min((s[1] for s in placed if s is not None), default=float("inf"))
+            placed = [s if s is not None else _grace_place(e, graces, before) for e, s in zip(named, placed)]
         spanned = [s for s in placed if s is not None]
         if not spanned:
             continue

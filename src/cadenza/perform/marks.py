@@ -98,11 +98,7 @@ def with_marks(score: Score, expression: Expression, choir: bool = False) -> Exp
             floor = -MELODY_LEAD_S if top and not choir else 0.0
             shift[a] = max(shift[a], floor)
 
-    dotted = [
-        (n.start_beats, n.end_beats)
-        for (_, n), m in zip(order, marks)
-        if m & {"staccato", "staccatissimo"} and not m & {"slur", "tenuto"}
-    ]
+    dotted = [(n.start_beats, n.end_beats) for (_, n), m in zip(order, marks) if _dot(m) in (STACCATO, STACCATISSIMO)]
     pedal = lifted(expression.pedal, dotted) if expression.pedal and dotted else list(expression.pedal)
     timed = replace(expression, beat_factor=factor, shift_seconds=shift, pedal=pedal)
     articulation = expression.articulation.copy()
@@ -113,9 +109,9 @@ def with_marks(score: Score, expression: Expression, choir: bool = False) -> Exp
         if not m & {"staccato", "staccatissimo", "tenuto", "slur", "slur-end"}:
             continue
         lo, hi = 0.0, np.inf
-        dot = m & {"staccato", "staccatissimo"}
-        if dot:
-            hi = PORTATO if m & {"slur", "tenuto"} else STACCATISSIMO if "staccatissimo" in m else STACCATO
+        dot = _dot(m)
+        if dot is not None:
+            hi = dot
         else:
             if "tenuto" in m:
                 lo = TENUTO
@@ -125,6 +121,14 @@ def with_marks(score: Score, expression: Expression, choir: bool = False) -> Exp
                 hi = SLUR_END
         articulation[k] = min(max(articulation[k], lo), hi)
     return replace(timed, articulation=articulation)
+
+
+def _dot(marks: frozenset) -> float | None:
+    """The most a dotted note may sound of its written length: STACCATISSIMO, STACCATO, or
+    PORTATO for a dot under a slur or with a tenuto line; None for a note without a dot."""
+    if not marks & {"staccato", "staccatissimo"}:
+        return None
+    return PORTATO if marks & {"slur", "tenuto"} else STACCATISSIMO if "staccatissimo" in marks else STACCATO
 
 
 def lifted(pedal: list[tuple[float, float]], gaps: list[tuple[float, float]]) -> list[tuple[float, float]]:
