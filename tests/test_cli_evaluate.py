@@ -88,3 +88,14 @@ def test_the_structure_line_names_the_spread_of_real_pieces():
         "4 of 7 measures inside the spread of real pieces, 4 within the means of as many real pieces; "
         "no cadence rates (the analyzer is not available)"
     )
+
+
+def test_held_out_pieces_of_one_file_get_names_of_their_own():
+    """`cadenza baseline heldout`: an ABC file of many tunes (Essen's) gives each its own file
+    name, where the tunes of one file had all been written to one name and the second refused."""
+    from cadenza.cli.evaluate import heldout_name
+
+    names = [heldout_name(i) for i in ("essen:altdeu10.abc#12", "essen:altdeu10.abc#28", "essen:altdeu1.abc#12")]
+    assert names == ["altdeu10-12", "altdeu10-28", "altdeu1-12"]
+    assert heldout_name("bach-chorales:bach/bwv26.6.mxl") == "bach_bwv26.6"
+    assert heldout_name("folder:sub/My Tune.mid") == "sub_My Tune"

@@ -156,5 +156,13 @@ def heldout(
         _, valid = split_of(c.meta, lambda done, total: progress(f"reading {c.meta['train']['data']}", done, total))
     out.mkdir(parents=True, exist_ok=True)
     for p in valid:
-        name = p.id.split(":")[-1].replace("/", "_").replace("#", "-")
-        typer.echo(str(write_score(p.score, out / f"{Path(name).stem}.mid", force=force)))
+        typer.echo(str(write_score(p.score, out / f"{heldout_name(p.id)}.mid", force=force)))
+
+
+def heldout_name(piece_id: str) -> str:
+    """A held-out piece's file name, without suffix: its path in the corpus, flattened, less the
+    file's suffix, with its tune number where the file holds several ("essen:altdeu10.abc#12" ->
+    "altdeu10-12"), so that no two pieces of one split share a name."""
+    path, _, number = piece_id.split(":")[-1].partition("#")
+    stem = str(Path(path).with_suffix("")).replace("/", "_")
+    return f"{stem}-{number}" if number else stem

@@ -32,9 +32,10 @@ alone, then all moves; keys: all transitions of the mode; cadences: the position
 lengths: all meters), itself smoothed toward uniform. k for each table is in "smoothing".
 
 Drawing a plan of exactly `bars` bars (`PlanModel.sample`):
-1. A whole form: with n corpus pieces whose form is `bars` long (or half as long, every
-   section then twice as long and split into its phrases twice, counted at the weight
-   "stretch"), one of them is taken with probability n / (n + smoothing["forms"]), in
+1. A whole form: with n corpus pieces whose form is `bars` long (or half as long, made twice
+   as long either with every section twice as long and split into its phrases twice, counted
+   at the weight "stretch", or with every section played twice, A8 B8 as A8 A8 B8 B8, at the
+   weight "twice"), one of them is taken with probability n / (n + smoothing["forms"]), in
    proportion to its count (a Dirichlet-process mixture of the corpus's forms and the chain
    below): most plans are forms real pieces have.
 2. Otherwise sections are drawn one after another from the chain of moves, and at each step
@@ -98,6 +99,7 @@ DRAFTS = 48  # drafts drawn per plan, one kept by importance weight
 SMOOTHING = {
     "forms": 2.0,
     "stretch": 0.5,
+    "twice": 0.5,
     "moves": 0.5,
     "targets": 0.5,
     "keys": 0.02,
@@ -414,10 +416,12 @@ class PlanModel:
 
     def _whole_form(self, bars: int, meter: str, rng: random.Random) -> tuple[list[Section], list[str], bool] | None:
         """(sections, kinds, whether stretched) of a form some corpus piece has (in this meter,
-        when the corpus has enough of it) of exactly `bars` bars, or of half as many with every
-        section twice as long (counted at the weight smoothing["stretch"]; its sections then
-        take their phrases twice): with probability n / (n + smoothing["forms"]) for n such
-        pieces; else None."""
+        when the corpus has enough of it) of exactly `bars` bars, or of half as many made twice
+        as long in one of two ways: every section twice as long (counted at the weight
+        smoothing["stretch"]; its sections then take their phrases twice), or every section
+        played twice, as a dance tune plays each strain (A8 B8 as A8 A8 B8 B8; at the weight
+        smoothing["twice"]): with probability n / (n + smoothing["forms"]) for n such pieces;
+        else None."""
         row = self.forms.get(meter) if self.meters.get(meter, 0) >= MIN_METER_PIECES else None
         fitting: dict[str, float] = {}
         for shape, c in sorted((row or self.forms.get("*", {})).items()):
@@ -430,6 +434,8 @@ class PlanModel:
                 )
                 stretched = "2x " + stretched
                 fitting[stretched] = fitting.get(stretched, 0.0) + c * self.smoothing["stretch"]
+                twice = " ".join(f"{w} {w}" for w in shape.split())  # each section played twice
+                fitting[twice] = fitting.get(twice, 0.0) + c * self.smoothing["twice"]
         n = sum(fitting.values())
         if not n or rng.random() * (n + self.smoothing["forms"]) >= n:
             return None
