@@ -561,3 +561,17 @@ def test_a_section_whose_cadence_key_is_given_stays_home_when_keys_are_drawn():
     for seed in range(20):
         done = planner.complete(form, model, seed=seed)
         assert done.relation(2) == "exact" and done.key_of(1) in (None, form.key), (seed, done.to_dict())
+
+
+def test_a_section_played_twice_keeps_its_key_the_second_time():
+    """A transposed return played twice (A4 B4 A4@D B4 as A4 A4 B4 B4 A4 A4 B4 B4): both playings
+    in one key, where drawing a key for each had moved a repeat to another key."""
+    corpus = [_plan("A4 B4 A4 B4", "G major", "4/4", (4,), ("authentic",), keys=[None, None, "D major", None])] * 12
+    model = planner.fit(corpus)
+    plans = [model.sample(32, seed=s) for s in range(40)]
+    twice = [p for p in plans if [s.label for s in p.sections] == list("AABBAABB")]
+    assert len(twice) >= 8, [p.form() for p in plans]
+    for p in twice:
+        keys = [p.key_of(i) for i in range(8)]
+        assert all(keys[i] == keys[i + 1] for i in range(0, 8, 2)), (p.form(), keys)
+    assert any(p.key_of(4) != p.key_of(0) for p in twice)  # the return still moves

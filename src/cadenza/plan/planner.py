@@ -391,9 +391,9 @@ class PlanModel:
         home = key if key is not None else self.draw_key(rng)
         home = Key(0.0, home.tonic, home.mode, home.tonic_name)
         whole = self._whole_form(bars, meter, rng)
-        halves = False
+        halves, again = False, frozenset[int]()
         if whole is not None:
-            sections, kinds, halves = whole
+            sections, kinds, halves, again = whole
         else:
             drafts = [self._draft(bars, meter, rng) for _ in range(DRAFTS)]
             best = max(w for _, w in drafts)
@@ -408,15 +408,18 @@ class PlanModel:
         )
         plan.cadence_beat = self.usual_cadence_beat(meter)
         self._plan_phrases(plan, meter, rng, halves)
-        self._plan_keys(plan, kinds, rng)
+        self._plan_keys(plan, kinds, rng, again)
         self._plan_cadences(plan, kinds, rng)
         self._plan_rhymes(plan, rng, set(range(len(plan.sections))))
         plan.check("planner")
         return plan
 
-    def _whole_form(self, bars: int, meter: str, rng: random.Random) -> tuple[list[Section], list[str], bool] | None:
-        """(sections, kinds, whether stretched) of a form some corpus piece has (in this meter,
-        when the corpus has enough of it) of exactly `bars` bars, or of half as many made twice
+    def _whole_form(
+        self, bars: int, meter: str, rng: random.Random
+    ) -> tuple[list[Section], list[str], bool, frozenset[int]] | None:
+        """(sections, kinds, whether stretched, the sections that play the one before again) of a
+        form some corpus piece has (in this meter, when the corpus has enough of it) of exactly
+        `bars` bars, or of half as many made twice
         as long in one of two ways: every section twice as long (counted at the weight
         smoothing["stretch"]; its sections then take their phrases twice), or every section
         played twice, as a dance tune plays each strain (A8 B8 as A8 A8 B8 B8; at the weight
@@ -424,6 +427,7 @@ class PlanModel:
         else None."""
         row = self.forms.get(meter) if self.meters.get(meter, 0) >= MIN_METER_PIECES else None
         fitting: dict[str, float] = {}
+        twice_shapes: set[str] = set()
         for shape, c in sorted((row or self.forms.get("*", {})).items()):
             total = _shape_bars(shape)
             if total == bars:
@@ -436,12 +440,14 @@ class PlanModel:
                 fitting[stretched] = fitting.get(stretched, 0.0) + c * self.smoothing["stretch"]
                 twice = " ".join(f"{w} {w}" for w in shape.split())  # each section played twice
                 fitting[twice] = fitting.get(twice, 0.0) + c * self.smoothing["twice"]
+                twice_shapes.add(twice)
         n = sum(fitting.values())
         if not n or rng.random() * (n + self.smoothing["forms"]) >= n:
             return None
         chosen = _draw(rng, fitting)
         sections, kinds = parse_shape(chosen.removeprefix("2x "))
-        return sections, kinds, chosen.startswith("2x ")
+        again = frozenset(range(1, len(sections), 2)) if chosen in twice_shapes else frozenset()
+        return sections, kinds, chosen.startswith("2x "), again
 
     def _draft(self, bars: int, meter: str, rng: random.Random) -> tuple[tuple[list[Section], list[str]], float]:
         """(sections with labels, lengths and primes, and the kind of each: new, exact, varied or
@@ -573,10 +579,11 @@ class PlanModel:
                 probs = _smoothed(counts, [str(r) for r in range(room + 1)], self.smoothing["rhymes"])
                 plan.sections[i] = replace(s, rhyme=int(_draw(draws, probs)))
 
-    def _plan_keys(self, plan: Plan, kinds: list[str], rng: random.Random) -> None:
+    def _plan_keys(self, plan: Plan, kinds: list[str], rng: random.Random, again: frozenset[int] = frozenset()) -> None:
         """A key for every section (the home key given explicitly), by the kinds of return;
         the first and the last section in the home key, and so is a section whose cadence keys
-        are given (--cadences authentic@V: V seen from home, as whoever asked for it meant)."""
+        are given (--cadences authentic@V: V seen from home, as whoever asked for it meant).
+        A section in `again` plays the one before again, in its key."""
         assert plan.key is not None
         home = plan.key
         mode = home.mode
@@ -593,6 +600,8 @@ class PlanModel:
             j = plan.source(i)
             if i == 0 or first(i) in given:
                 numeral = here
+            elif i in again:
+                numeral = numerals[i - 1]
             elif kind == "exact" and j is not None:
                 numeral = numerals[j]
             else:
