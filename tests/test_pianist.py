@@ -120,3 +120,16 @@ def test_a_minor_pieces_last_chord_has_one_third_and_ends_with_its_bar(pianist):
         pcs = {n.pitch % 12 for n in last}
         assert pcs <= {9, 0, 1, 4} and not {0, 1} <= pcs  # C or C sharp, not both
         assert all(n.end_beats <= 12 + 1e-9 and n.duration_beats >= 2 for n in last)
+
+
+def test_a_varied_return_replays_the_first_half_of_each_phrase():
+    from dataclasses import replace
+
+    from cadenza.compose.pianist import _sections
+    from cadenza.plan.form import parse_form
+    from cadenza.score import parse_key
+
+    plan = parse_form("A8 B4 A'8 A8")
+    plan.sections = [replace(s, phrases=[4, 4] if s.bars == 8 else [2, 2]) for s in plan.sections]
+    sections = _sections(plan, 28, parse_key("C major"))
+    assert [s.replay for s in sections] == [frozenset(), frozenset(), frozenset({0, 1, 4, 5}), frozenset(range(8))]

@@ -84,6 +84,33 @@ def test_a_varied_return_keeps_the_first_half_and_the_rhythm():
     assert bars[12] == bars[4]  # the last B's last two bars are the piece's close
 
 
+def test_a_varied_return_begins_each_phrase_as_it_did():
+    """A varied return of two 2-bar phrases: the first bar of each phrase comes back note for
+    note, the second with its rhythm and new notes, so each phrase is heard as a variation (the
+    first half of the section copied whole and the second new had been heard as a return that
+    stops)."""
+    from dataclasses import replace
+
+    c = hub.load("folk", expect="voices")
+    plan = with_options(parse_form("A4 B4 A'4 B4"), None, "half authentic")
+    plan.sections = [replace(s, phrases=[2, 2]) for s in plan.sections]
+    changed = 0
+    for seed in (1, 2, 3):
+        bars = bar_notes(c.generate(plan=plan, key="D major", meter="4/4", seed=seed))
+        assert bars[8] == bars[0] and bars[10] == bars[2], seed
+        assert sorted(t for t, _, _ in bars[9]) == sorted(t for t, _, _ in bars[1]), seed  # the rhythm
+        changed += bars[9] != bars[1]
+    assert changed >= 2, "a varied return rewrites some notes"
+
+
+def test_kept_steps_are_the_first_half_of_each_phrase_in_whole_beats():
+    from cadenza.plan.realize import _kept_steps
+
+    assert _kept_steps([2, 2], 16, 4) == set(range(0, 16)) | set(range(32, 48))
+    assert _kept_steps([3], 12, 4) == set(range(0, 16))  # half of three bars of 3/4 is 4.5 beats: 4 whole beats
+    assert _kept_steps([1], 4, 4) == set(range(0, 4))  # at least one beat
+
+
 def test_phrase_ends_carry_their_cadences_and_fermatas():
     c = hub.load("chorales", expect="voices")
     key = parse_key("G major")

@@ -23,8 +23,8 @@ How a piece is written:
   tonic chord stands alone on the downbeat.
 - With a plan (cadenza.plan.form), sections follow it. An exact return replays its first
   section's bars (the model reads them, so what follows knows them); a transposed return
-  replays them moved to its key; a varied return (A') replays the first half and writes the
-  rest afresh; a return in the other mode moves every note onto the new key's scale. A new
+  replays them moved to its key; a varied return (A') replays the first half of each phrase and
+  writes the rest afresh; a return in the other mode moves every note onto the new key's scale. A new
   section in another key than the home key is written after a key token of its key (the
   decoder starts again from the prefix with that key and the last bars), and pitches outside
   its scale cost OFF_KEY nats, so the key is heard without forbidding chromatic notes.
@@ -175,7 +175,7 @@ class Pianist(LearnedDefaults):
         w = _Writer(self, composer, key, meter, self.sampling(temperature, top_p, top_k, seed), self.guided(guidance))
         w.start(body)
         prompt_bars = len(w.bars)
-        new = _Section(bars, None, key, 0)
+        new = _Section(bars, None, key, frozenset())
         w.section(new, final_chord, None, bars)
         written = tok.decode(w.tokens, prompt.tempo_bpm)
         cut = prompt_bars * meter.bar_beats  # the prompt's bars, as the tokens have them (all in its last meter)
@@ -218,15 +218,22 @@ class _Section:
     bars: int
     source: int | None  # the section it returns, by index
     key: Key
-    replay: int  # bars replayed from its source (all for an exact or transposed return)
+    replay: frozenset[int]  # its bars replayed from its source (all for an exact or transposed return)
     other_mode: bool = False
     cadences: dict[int, tuple[Key, str]] = field(default_factory=dict)  # its phrases' last bars: key, cadence
     rhyme: tuple[int, int] = (0, 0)  # its last bars that replay the first section's, and the bar they stop before
 
 
+def _phrase_heads(phrases: list[int]) -> frozenset[int]:
+    """A varied return's bars replayed from its first time: the first half of each phrase (of a
+    phrase of one bar, none); the rest is written afresh."""
+    starts = itertools.accumulate([0, *phrases])
+    return frozenset(b for start, bars in zip(starts, phrases) for b in range(start, start + bars // 2))
+
+
 def _sections(plan: Plan | None, bars: int, home: Key) -> list[_Section]:
     if plan is None:
-        return [_Section(bars, None, home, 0)]
+        return [_Section(bars, None, home, frozenset())]
     out = []
     phrase_keys = iter(plan.phrase_keys(home))
     for i, s in enumerate(plan.sections):
@@ -234,13 +241,22 @@ def _sections(plan: Plan | None, bars: int, home: Key) -> list[_Section]:
         key = plan.key_of(i) or home
         relation = plan.relation(i)
         other = plan.returns_in_other_mode(i, home)
-        replay = 0 if j is None else s.bars if relation in ("exact", "transposed") and not other else s.bars // 2
+        whole = relation in ("exact", "transposed") and not other
+        replay = frozenset() if j is None else frozenset(range(s.bars)) if whole else _phrase_heads(s.phrase_bars())
         ends = itertools.accumulate(s.phrase_bars())
         keys = [next(phrase_keys) or key for _ in s.phrase_bars()]
         cadences = {end - 1: (k, kind) for end, kind, k in zip(ends, s.cadences, keys) if kind and kind != "none"}
         rhyme = (s.rhyme, s.bars if plan.closes_as_first(i) else s.bars - 1)  # replayed, up to a cadence of its own
         out.append(
-            _Section(s.bars, j, key, min(replay, plan.sections[j].bars) if j is not None else 0, other, cadences, rhyme)
+            _Section(
+                s.bars,
+                j,
+                key,
+                frozenset(b for b in replay if j is not None and b < plan.sections[j].bars),
+                other,
+                cadences,
+                rhyme,
+            )
         )
     return out
 
@@ -366,7 +382,7 @@ class _Writer:
                 kinds[s.bars - 1] = (s.key, "authentic")  # the close, at home: V7 on the beat before, the tonic alone
             for b in range(s.bars):
                 last = final and b == s.bars - 1
-                if b < s.replay and not last:
+                if b in s.replay and not last:
                     self.replay(self.moved(self.bars[source_start + b], shift, s.key if s.other_mode else None))
                 elif s.bars - s.rhyme[0] <= b < s.rhyme[1]:  # the first section's last bars
                     self.replay(self.moved(self.bars[self.section_starts[1] - (s.bars - b)], rhymes, None))

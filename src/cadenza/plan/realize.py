@@ -7,10 +7,12 @@ the plan narrows its choices.
   either way, so the music stays in its register). Where a return's phrase end asks for
   another cadence than the first time (a first and a second ending), the copy stops before the
   cadence's approach and the cadence is planned afresh.
-- **Varied returns** (A') copy the first half of the section; in the second half every voice
-  keeps the rhythm of the first time (an onset where it had one, a held note where it held),
-  and the top voice stays within a fourth of its old pitches, so the contour is kept while the
-  notes are new. A return in the other mode (A in C major, A@a) is varied throughout: rhythm
+- **Varied returns** (A') copy the first half of each of the section's phrases; in the rest of
+  the phrase every voice keeps the rhythm of the first time (an onset where it had one, a held
+  note where it held), and the top voice stays within a fourth of its old pitches, so each
+  phrase begins as it did and ends anew, its contour kept while the notes are new (one phrase
+  half copied and half new, not whole phrases copied and whole phrases new: what a listener,
+  and the analyzer, hears as a variation). A return in the other mode (A in C major, A@a) is varied throughout: rhythm
   and outline, moved to the new tonic, with the new key's notes. A return in another key,
   varied or not, moves by the shift between the keys.
 - **Periods.** A new section with an `echo` of n bars opens its second phrase with its first
@@ -174,16 +176,16 @@ def plan_constraints(
         src0, dst0 = starts[j] * spb, starts[i] * spb
         n_steps = min(s.bars, plan.sections[j].bars) * spb
         end = dst0 + n_steps
-        half = dst0 + (n_steps // spb // 2) * spb if relation == "varied" else end
+        kept = _kept_steps(s.phrase_bars(), spb, grid.steps_per_beat_unit) if relation == "varied" else None
         if plan.returns_in_other_mode(i, key):  # in the other mode a copy would keep the old one: rhythm and outline
-            half = dst0
+            kept = set()
         for step in range(dst0, end):
             if any(step in window for window in free.get(i, [])):
                 continue
             for v in range(nv):
                 if (step, v) in c.fixed:
                     continue
-                rhythm_only = step >= half
+                rhythm_only = kept is not None and step - dst0 not in kept
                 reach = (VARIED_REACH if v == 0 else None) if rhythm_only else 0
                 c.echoes[(step, v)] = Echo(src0 + step - dst0, shift, rhythm_only, reach)
     # periods: a new section's second phrase opens as its first did
@@ -222,6 +224,18 @@ def plan_constraints(
                 ending = close - min((w.start for w in windows), default=close)
                 repeats.append(Repeat(starts[j] * bar_beats, starts[i] * bar_beats, ending / spb * bar_beats))
     return Marks(fermata_beats, repeats)
+
+
+def _kept_steps(phrases: list[int], spb: int, beat: int) -> set[int]:
+    """The steps of a varied return (from its start) copied from its first time: the first half
+    of each phrase (whole beats, at least one); the rest keeps only the rhythm and outline."""
+    kept: set[int] = set()
+    start = 0
+    for bars in phrases:
+        steps = bars * spb
+        kept.update(range(start, start + max(beat, steps // 2 // beat * beat)))
+        start += steps
+    return kept
 
 
 def _keep_to(step_cells: np.ndarray, steps: range, pitch_classes: frozenset[int]) -> None:
