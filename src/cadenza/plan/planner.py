@@ -34,8 +34,10 @@ lengths: all meters), itself smoothed toward uniform. k for each table is in "sm
 Drawing a plan of exactly `bars` bars (`PlanModel.sample`):
 1. A whole form: with n corpus pieces whose form is `bars` long (or half as long, made twice
    as long either with every section twice as long and split into its phrases twice, counted
-   at the weight "stretch", or with every section played twice, A8 B8 as A8 A8 B8 B8, at the
-   weight "twice"), one of them is taken with probability n / (n + smoothing["forms"]), in
+   at the weight "stretch", or played twice, at the weight "twice": every section twice, as a
+   dance tune plays each strain, A8 B8 as A8 A8 B8 B8, or the whole form twice where it already
+   repeats a section, A4 A4 B8 as A4 A4 B8 A4 A4 B8, since no corpus form plays one section
+   more than three times running), one of them is taken with probability n / (n + smoothing["forms"]), in
    proportion to its count (a Dirichlet-process mixture of the corpus's forms and the chain
    below): most plans are forms real pieces have.
 2. Otherwise sections are drawn one after another from the chain of moves, and at each step
@@ -73,6 +75,7 @@ Fitting (`cadenza train-planner`, cadenza.cli.plan) analyzes each training piece
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import random
@@ -391,7 +394,7 @@ class PlanModel:
         home = key if key is not None else self.draw_key(rng)
         home = Key(0.0, home.tonic, home.mode, home.tonic_name)
         whole = self._whole_form(bars, meter, rng)
-        halves, again = False, frozenset[int]()
+        halves, again = False, dict[int, int]()
         if whole is not None:
             sections, kinds, halves, again = whole
         else:
@@ -416,18 +419,16 @@ class PlanModel:
 
     def _whole_form(
         self, bars: int, meter: str, rng: random.Random
-    ) -> tuple[list[Section], list[str], bool, frozenset[int]] | None:
-        """(sections, kinds, whether stretched, the sections that play the one before again) of a
+    ) -> tuple[list[Section], list[str], bool, dict[int, int]] | None:
+        """(sections, kinds, whether stretched, {a section: the earlier one it plays again}) of a
         form some corpus piece has (in this meter, when the corpus has enough of it) of exactly
-        `bars` bars, or of half as many made twice
-        as long in one of two ways: every section twice as long (counted at the weight
-        smoothing["stretch"]; its sections then take their phrases twice), or every section
-        played twice, as a dance tune plays each strain (A8 B8 as A8 A8 B8 B8; at the weight
-        smoothing["twice"]): with probability n / (n + smoothing["forms"]) for n such pieces;
-        else None."""
+        `bars` bars, or of half as many made twice as long in one of two ways: every section
+        twice as long (counted at the weight smoothing["stretch"]; its sections then take their
+        phrases twice), or played twice (at the weight smoothing["twice"]; `played_twice`):
+        with probability n / (n + smoothing["forms"]) for n such pieces; else None."""
         row = self.forms.get(meter) if self.meters.get(meter, 0) >= MIN_METER_PIECES else None
         fitting: dict[str, float] = {}
-        twice_shapes: set[str] = set()
+        twice_shapes: dict[str, dict[int, int]] = {}
         for shape, c in sorted((row or self.forms.get("*", {})).items()):
             total = _shape_bars(shape)
             if total == bars:
@@ -438,16 +439,16 @@ class PlanModel:
                 )
                 stretched = "2x " + stretched
                 fitting[stretched] = fitting.get(stretched, 0.0) + c * self.smoothing["stretch"]
-                twice = " ".join(f"{w} {w}" for w in shape.split())  # each section played twice
-                fitting[twice] = fitting.get(twice, 0.0) + c * self.smoothing["twice"]
-                twice_shapes.add(twice)
+                played = played_twice(shape)
+                if played is not None:
+                    fitting[played[0]] = fitting.get(played[0], 0.0) + c * self.smoothing["twice"]
+                    twice_shapes[played[0]] = played[1]
         n = sum(fitting.values())
         if not n or rng.random() * (n + self.smoothing["forms"]) >= n:
             return None
         chosen = _draw(rng, fitting)
         sections, kinds = parse_shape(chosen.removeprefix("2x "))
-        again = frozenset(range(1, len(sections), 2)) if chosen in twice_shapes else frozenset()
-        return sections, kinds, chosen.startswith("2x "), again
+        return sections, kinds, chosen.startswith("2x "), twice_shapes.get(chosen, {})
 
     def _draft(self, bars: int, meter: str, rng: random.Random) -> tuple[tuple[list[Section], list[str]], float]:
         """(sections with labels, lengths and primes, and the kind of each: new, exact, varied or
@@ -579,11 +580,11 @@ class PlanModel:
                 probs = _smoothed(counts, [str(r) for r in range(room + 1)], self.smoothing["rhymes"])
                 plan.sections[i] = replace(s, rhyme=int(_draw(draws, probs)))
 
-    def _plan_keys(self, plan: Plan, kinds: list[str], rng: random.Random, again: frozenset[int] = frozenset()) -> None:
+    def _plan_keys(self, plan: Plan, kinds: list[str], rng: random.Random, again: dict[int, int] | None = None) -> None:
         """A key for every section (the home key given explicitly), by the kinds of return;
         the first and the last section in the home key, and so is a section whose cadence keys
         are given (--cadences authentic@V: V seen from home, as whoever asked for it meant).
-        A section in `again` plays the one before again, in its key."""
+        A section in `again` plays the earlier one it names again, in its key."""
         assert plan.key is not None
         home = plan.key
         mode = home.mode
@@ -600,8 +601,8 @@ class PlanModel:
             j = plan.source(i)
             if i == 0 or first(i) in given:
                 numeral = here
-            elif i in again:
-                numeral = numerals[i - 1]
+            elif again and i in again:
+                numeral = numerals[again[i]]
             elif kind == "exact" and j is not None:
                 numeral = numerals[j]
             else:
@@ -806,6 +807,22 @@ def parse_shape(text: str) -> tuple[list[Section], list[str]]:
         sections.append(Section(label, int(bars), primes=len(primes)))
         kinds.append("new" if first else "varied" if primes else "transposed" if moved else "exact")
     return sections, kinds
+
+
+def played_twice(shape: str) -> tuple[str, dict[int, int]] | None:
+    """A form_shape played twice, and {each section of the second playing: the section it
+    plays again}: every section twice, as a dance tune plays each strain (A8 B8 as A8 A8 B8 B8),
+    or, where the form already plays a section twice running, the whole form twice (A4 A4 B8 as
+    A4 A4 B8 A4 A4 B8), not a section four times running; None where even that would play one
+    section more than three times running (A4 A4), which no corpus form does."""
+    words = shape.split()
+    if any(a == b for a, b in zip(words, words[1:])):
+        twice, again = words + words, {len(words) + i: i for i in range(len(words))}
+    else:
+        twice, again = [w for w in words for _ in range(2)], {2 * i + 1: 2 * i for i in range(len(words))}
+    if max(len(list(run)) for _, run in itertools.groupby(twice)) > 3:
+        return None
+    return " ".join(twice), again
 
 
 def _shape_bars(text: str) -> int:
