@@ -1,6 +1,8 @@
 """cadenza.theory: the parallels rule on hand-made motions, keys (estimated, and the key a melody
 is in), the grid and the top line, phrase ends, cadence chords."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -180,12 +182,17 @@ def test_a_melody_cadence_is_heard_as_the_cadence_it_was_written_for():
 
     for name in ("C major", "A minor", "F# major", "Bb minor"):
         key = parse_key(name)
-        for kind in ("authentic", "imperfect", "half", "plagal"):
-            before, end = melody_cadence(key, kind)
+        for kind, away in itertools.product(("authentic", "imperfect", "half", "plagal"), (False, True)):
+            before, end = melody_cadence(key, kind, away)
             for x in sorted(before) if before is not None else [None]:
                 for y in sorted(end):
                     heard = cadence_kind(key, None, {x} if x is not None else set(), None, {y}, y)
                     assert heard == kind, (name, kind, x, y, heard)
+        # away from home, an authentic cadence comes to its tonic by the leading tone alone
+        assert melody_cadence(key, "authentic", away=True) == (
+            frozenset({(key.tonic + 11) % 12}),
+            frozenset({key.tonic}),
+        )
 
 
 def test_a_key_signature_means_the_major_key_or_its_relative_minor_as_the_notes_say():

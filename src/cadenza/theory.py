@@ -580,11 +580,14 @@ def cadence_kind(
     return "none"
 
 
-def melody_cadence(key: Key, kind: str) -> tuple[frozenset[int] | None, frozenset[int]]:
+def melody_cadence(key: Key, kind: str, away: bool = False) -> tuple[frozenset[int] | None, frozenset[int]]:
     """(pitch classes of the note before, of the last note) by which a lone melody makes a
     cadence that its degrees alone tell (cadence_kind's melody rules): authentic 2, 5 or 7 to 1;
     imperfect 2 or 7 to 3; half to 2 or 7 (to 5 it could be heard closing on I); plagal 4 or 6
-    to 1. A deceptive cadence needs its chords: its melody is the chords' (cadence_progression)."""
+    to 1. A deceptive cadence needs its chords: its melody is the chords' (cadence_progression).
+    `away`: the cadence is in a key other than the piece's home key, and a lone melody confirms
+    it by the one degree a modulation is heard by, the leading tone to the tonic (7 to 1: D# to E
+    in E minor after C major, where B to E or F# to E could still be heard in C)."""
     if kind == "deceptive":
         before, end, melody = cadence_progression(key, kind)
         return (before[1] if before else None), melody
@@ -593,7 +596,7 @@ def melody_cadence(key: Key, kind: str) -> tuple[frozenset[int] | None, frozense
     third = (tonic + (4 if key.mode == "major" else 3)) % 12
     leading = dominant - {(tonic + 7) % 12}  # the dominant's third and fifth: 7 and 2
     if kind == "authentic":
-        return dominant, frozenset({tonic})
+        return (frozenset({leading_tone(key)}) if away else dominant), frozenset({tonic})
     if kind == "imperfect":
         return leading, frozenset({third})
     if kind == "half":

@@ -165,7 +165,9 @@ def plan_constraints(
         hold = grid.steps_per_beat_unit if fermatas else 1  # a fermata chord is held one counted beat
         if last:
             hold = total - arrival
-        _cadence(c, grid, k, cadence, approach, arrival, hold, final=last)
+        _cadence(
+            c, grid, k, cadence, approach, arrival, hold, final=last, away=(k.tonic, k.mode) != (key.tonic, key.mode)
+        )
     # returns: echoes of earlier sections
     for i, s in enumerate(plan.sections):
         j = plan.source(i)
@@ -245,16 +247,25 @@ def _keep_to(step_cells: np.ndarray, steps: range, pitch_classes: frozenset[int]
 
 
 def _cadence(
-    c: Constraints, grid: Grid, key: Key, kind: str, approach: int, arrival: int, hold: int, final: bool
+    c: Constraints,
+    grid: Grid,
+    key: Key,
+    kind: str,
+    approach: int,
+    arrival: int,
+    hold: int,
+    final: bool,
+    away: bool = False,
 ) -> None:
     """Narrow the beat before `arrival` to the cadence's first chord and the `hold` steps from
     `arrival` to its last chord, held (with fermatas) from the arrival; the piece's `final`
-    cadence may close a minor key on a Picardy third."""
+    cadence may close a minor key on a Picardy third. `away`: `key` is not the piece's home key
+    (a lone melody then approaches the tonic by its leading tone, theory.melody_cadence)."""
     assert c.step_cells is not None
     before, end, melody = cadence_progression(key, kind, final)
     nv, total = grid.n_voices, c.step_cells.shape[0]
-    if nv == 1:  # a lone melody: the degrees that tell the cadence without chords
-        line_before, melody = melody_cadence(key, kind)
+    if nv == 1:  # a lone melody: the degrees that tell the cadence without chords (and the key, away from home)
+        line_before, melody = melody_cadence(key, kind, away)
         before = (before[0], line_before) if before is not None and line_before is not None else None
 
     if before is not None and approach >= 0:
