@@ -119,8 +119,23 @@ def test_a_form_twice_as_long_keeps_its_phrases(aabb):
 def test_a_form_is_played_twice_by_its_strains_or_whole():
     assert planner.played_twice("A8 B8") == ("A8 A8 B8 B8", {1: 0, 3: 2})  # each strain twice
     assert planner.played_twice("A4 A4 B8") == ("A4 A4 B8 A4 A4 B8", {3: 0, 4: 1, 5: 2})  # not A4 x4
-    assert planner.played_twice("A4 A'4 B8@") == ("A4 A4 A'4 A'4 B8@ B8@", {1: 0, 3: 2, 5: 4})
-    assert planner.played_twice("A4 A4") is None  # no corpus form plays a section four times running
+    assert planner.played_twice("A4 A'4 B8@") == ("A4 A'4 B8@ A4 A'4 B8@", {3: 0, 4: 1, 5: 2})  # by label
+    assert planner.played_twice("B8 A4 B8@") == ("B8 B8 A4 A4 B8@ B8@", {1: 0, 3: 2, 5: 4})
+    assert planner.played_twice("A4 A4") is None  # a label four times running: 12 corpus forms in 9,259
+    assert planner.played_twice("A4 A4 A'4") is None
+
+
+def test_a_form_played_twice_is_drawn_as_such_and_closes_home_both_times():
+    """The last strain played twice is at home both times (the close is; its first playing had
+    kept a key drawn for it), and a played-twice form is told from a corpus form it equals."""
+    corpus = [_plan("A4 B4 A'4", "G major", "4/4", (4,), ("authentic",), keys=[None, "D major", None])] * 12
+    model = planner.fit(corpus)
+    plans = [model.sample(24, seed=s) for s in range(60)]
+    twice = [p for p in plans if [s.label for s in p.sections] == list("AABBAA")]
+    assert len(twice) >= 10, [p.form() for p in plans]
+    for p in twice:
+        assert p.key_of(4) == p.key_of(5) == p.key, p.describe()
+        assert p.key_of(2) == p.key_of(3), p.describe()  # B played again keeps its key
 
 
 def test_what_the_corpus_does_with_keys_and_cadences():

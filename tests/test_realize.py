@@ -103,6 +103,23 @@ def test_a_varied_return_begins_each_phrase_as_it_did():
     assert changed >= 2, "a varied return rewrites some notes"
 
 
+def test_a_varied_return_with_cadences_of_its_own_keeps_its_phrase_heads():
+    """Cadences other than its source's free only their approach (the beat before), not the
+    approach's whole bar: with 2-bar phrases cadencing on the downbeat, that bar is the head."""
+    from dataclasses import replace
+
+    c = hub.load("folk", expect="voices")
+    plan = parse_form("A4 B4 A'4 B4")
+    cadences = {"A": ["half", "authentic"], "B": ["half", "authentic"], "A'": ["authentic", "half"]}
+    plan.sections = [replace(s, phrases=[2, 2], cadences=cadences[s.name]) for s in plan.sections]
+    plan.cadence_beat = 1.0
+    for seed in (1, 2):
+        score = c.generate(plan=plan, key="D major", meter="4/4", seed=seed)
+        # onsets and pitches before the approach (beat 4; a note held into it may end otherwise)
+        heads = [[n[:2] for n in _bars(score, b, b) if n[0] < 3.0] for b in (0, 2, 8, 10)]
+        assert heads[2:] == heads[:2], seed
+
+
 def test_kept_steps_are_the_first_half_of_each_phrase_in_whole_beats():
     from cadenza.plan.realize import _kept_steps
 

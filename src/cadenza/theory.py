@@ -585,9 +585,10 @@ def melody_cadence(key: Key, kind: str, away: bool = False) -> tuple[frozenset[i
     cadence that its degrees alone tell (cadence_kind's melody rules): authentic 2, 5 or 7 to 1;
     imperfect 2 or 7 to 3; half to 2 or 7 (to 5 it could be heard closing on I); plagal 4 or 6
     to 1. A deceptive cadence needs its chords: its melody is the chords' (cadence_progression).
-    `away`: the cadence is in a key other than the piece's home key, and a lone melody confirms
-    it by the one degree a modulation is heard by, the leading tone to the tonic (7 to 1: D# to E
-    in E minor after C major, where B to E or F# to E could still be heard in C)."""
+    `away`: the cadence is in a key other than the piece's home key, and a lone melody comes to
+    its tonic by the leading tone (7 to 1: D# to E in E minor after C major, where B to E could
+    still be heard in C). Where the leading tone is in the home scale too (E to F in F major
+    after C major) it tells nothing more than 5 to 1 would; the whole approach beat keeps to it."""
     if kind == "deceptive":
         before, end, melody = cadence_progression(key, kind)
         return (before[1] if before else None), melody

@@ -161,6 +161,8 @@ def plan_constraints(
                 # unless that would leave less than half the section copied: then from the approach
                 line = approach // spb * spb
                 since = line if line - starts[i] * spb >= plan.sections[i].bars * spb // 2 else approach
+                if plan.relation(i) == "varied":  # its phrases' heads stay copied: only the approach is new
+                    since = approach
                 free.setdefault(i, []).append(range(max(since, starts[i] * spb), (bar + 1) * spb))
         hold = grid.steps_per_beat_unit if fermatas else 1  # a fermata chord is held one counted beat
         if last:
