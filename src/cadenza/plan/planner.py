@@ -34,12 +34,11 @@ lengths: all meters), itself smoothed toward uniform. k for each table is in "sm
 Drawing a plan of exactly `bars` bars (`PlanModel.sample`):
 1. A whole form: with n corpus pieces whose form is `bars` long (or half as long, made twice
    as long either with every section twice as long and split into its phrases twice, counted
-   at the weight "stretch", or played twice, at the weight "twice": every section twice, as a
-   dance tune plays each strain, A8 B8 as A8 A8 B8 B8, or the whole form twice where it already
-   repeats a section, A4 A4 B8 as A4 A4 B8 A4 A4 B8, since no corpus form plays one section
-   more than three times running), one of them is taken with probability n / (n + smoothing["forms"]), in
-   proportion to its count (a Dirichlet-process mixture of the corpus's forms and the chain
-   below): most plans are forms real pieces have.
+   at the weight "stretch", or with each strain played twice, as a dance tune plays it, at the
+   weight "twice": A8 B8 as A8 A8 B8 B8, A4 A'4 B8 as A4 A'4 A4 A'4 B8 B8), one of them is
+   taken with probability n / (n + smoothing["forms"]), in proportion to its count (a
+   Dirichlet-process mixture of the corpus's forms and the chain below): most plans are forms
+   real pieces have.
 2. Otherwise sections are drawn one after another from the chain of moves, and at each step
    only what still fits is allowed (a new section of at most the bars left; a return only if
    its label's length fits). That always ends exactly on `bars`, but it would favour plans that
@@ -438,17 +437,14 @@ class PlanModel:
                 )
                 stretched = "2x " + stretched
                 fitting[stretched] = fitting.get(stretched, 0.0) + c * self.smoothing["stretch"]
-                if played_twice(shape) is not None:  # drawn as itself, not as a corpus form it may equal
-                    fitting["twice " + shape] = c * self.smoothing["twice"]
+                fitting["twice " + shape] = c * self.smoothing["twice"]  # drawn as such, not as a form it equals
         n = sum(fitting.values())
         if not n or rng.random() * (n + self.smoothing["forms"]) >= n:
             return None
         chosen = _draw(rng, fitting)
         again: dict[int, int] = {}
         if chosen.startswith("twice "):
-            played = played_twice(chosen.removeprefix("twice "))
-            assert played is not None
-            chosen, again = played
+            chosen, again = played_twice(chosen.removeprefix("twice "))
         sections, kinds = parse_shape(chosen.removeprefix("2x "))
         return sections, kinds, chosen.startswith("2x "), again
 
@@ -813,24 +809,19 @@ def parse_shape(text: str) -> tuple[list[Section], list[str]]:
     return sections, kinds
 
 
-def played_twice(shape: str) -> tuple[str, dict[int, int]] | None:
-    """A form_shape played twice, and {each section of the second playing: the section it
-    plays again}: every section twice, as a dance tune plays each strain (A8 B8 as A8 A8 B8 B8),
-    or, where the form already has one label twice running (A4 A4 B8, A4 A'4 B8), the whole form
-    twice (A4 A4 B8 A4 A4 B8), not one label four times running; None where even that would run
-    a label more than three times (A4 A4), which 12 of the folk corpus's 9,259 forms do. A
+def played_twice(shape: str) -> tuple[str, dict[int, int]]:
+    """A form_shape played as a dance tune plays its strains, each twice, and {each section of
+    a second playing: the section it plays again}. A strain is a run of sections with one label
+    (A8 B8 as A8 A8 B8 B8; A4 A'4 B8, whose A strain is a period, as A4 A'4 A4 A'4 B8 B8). A
     varied section played again is another variation of its label (Plan.source is always the
     label's first section); it keeps its first playing's key."""
     words = shape.split()
-    n = len(words)
-    if any(_word_label(a) == _word_label(b) for a, b in zip(words, words[1:])):
-        order = list(range(n)) * 2
-        again = {n + i: i for i in range(n)}
-    else:
-        order = [i for i in range(n) for _ in range(2)]
-        again = {2 * i + 1: 2 * i for i in range(n)}
-    if max(len(list(run)) for _, run in itertools.groupby(_word_label(words[i]) for i in order)) > 3:
-        return None
+    order: list[int] = []
+    again: dict[int, int] = {}
+    for _, run in itertools.groupby(range(len(words)), key=lambda i: _word_label(words[i])):
+        strain = list(run)
+        again |= {len(order) + len(strain) + k: len(order) + k for k in range(len(strain))}
+        order += strain + strain
     return " ".join(words[i] for i in order), again
 
 
