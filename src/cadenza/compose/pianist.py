@@ -241,23 +241,16 @@ def _sections(plan: Plan | None, bars: int, home: Key) -> list[_Section]:
         key = plan.key_of(i) or home
         relation = plan.relation(i)
         other = plan.returns_in_other_mode(i, home)
-        whole = relation in ("exact", "transposed") and not other
-        replay = frozenset() if j is None else frozenset(range(s.bars)) if whole else _phrase_heads(s.phrase_bars())
+        replay: frozenset[int] = frozenset()
+        if j is not None:  # no further than its source's bars
+            whole = relation in ("exact", "transposed") and not other
+            heads = range(s.bars) if whole else _phrase_heads(s.phrase_bars())
+            replay = frozenset(b for b in heads if b < plan.sections[j].bars)
         ends = itertools.accumulate(s.phrase_bars())
         keys = [next(phrase_keys) or key for _ in s.phrase_bars()]
         cadences = {end - 1: (k, kind) for end, kind, k in zip(ends, s.cadences, keys) if kind and kind != "none"}
         rhyme = (s.rhyme, s.bars if plan.closes_as_first(i) else s.bars - 1)  # replayed, up to a cadence of its own
-        out.append(
-            _Section(
-                s.bars,
-                j,
-                key,
-                frozenset(b for b in replay if j is not None and b < plan.sections[j].bars),
-                other,
-                cadences,
-                rhyme,
-            )
-        )
+        out.append(_Section(s.bars, j, key, replay, other, cadences, rhyme))
     return out
 
 

@@ -158,11 +158,11 @@ def plan_constraints(
         if j is not None:  # a return: where the cadence is not its source's, it is written afresh
             theirs = cadence_of.get(bar - starts[i] + starts[j], None)
             if last or theirs != (cadence, cadence_keys[n]):  # (the piece's close always): from the approach's bar,
-                # unless that would leave less than half the section copied: then from the approach
+                # unless that would leave less than half the section copied, or the section is a varied
+                # return (whose phrases' heads stay copied): then from the approach
                 line = approach // spb * spb
-                since = line if line - starts[i] * spb >= plan.sections[i].bars * spb // 2 else approach
-                if plan.relation(i) == "varied":  # its phrases' heads stay copied: only the approach is new
-                    since = approach
+                varied = plan.relation(i) == "varied"
+                since = line if not varied and line - starts[i] * spb >= plan.sections[i].bars * spb // 2 else approach
                 free.setdefault(i, []).append(range(max(since, starts[i] * spb), (bar + 1) * spb))
         hold = grid.steps_per_beat_unit if fermatas else 1  # a fermata chord is held one counted beat
         if last:
