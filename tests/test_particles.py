@@ -6,7 +6,7 @@ import pytest
 
 from cadenza.errors import OptionError
 from cadenza.plan.rules import FixedNote, Rules
-from conftest import melody, melody_of, one_line_error, run_cli, train_tiny
+from conftest import melody, melody_of, one_line_error, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -106,36 +106,6 @@ def test_decoders_rows_equal_single_decoders_and_keep_redraws_rows():
         one.feed(list(seqs[old, :8]))
         assert np.allclose(one.feed([nxt]), after[row], atol=1e-4)
     assert not np.allclose(after[0], after[2])  # the same past, different next tokens
-
-
-def test_a_model_whose_melody_runs_a_bar_ahead_harmonizes_and_does_not_write_freely(
-    tmp_path_factory, chorale_midi_folder, tmp_path
-):
-    from cadenza.compose import harmonizer
-
-    model = train_tiny(
-        tmp_path_factory.mktemp("models") / "lead", chorale_midi_folder, "--block-size", "96", "--lead-bars", "1",
-        steps=4,
-    )  # fmt: skip
-    tune = melody(bars=5, low=67)  # 5 bars and a bar ahead: 6 bars of 33 tokens, past the 96-token window
-    [r] = harmonizer.load(str(model)).harmonize(tune, seed=2)
-    soprano, *lower = r.score.parts
-    assert [(n.pitch, n.start_beats, n.duration_beats) for n in soprano.notes] == [
-        (n.pitch, n.start_beats, n.duration_beats) for n in tune.parts[0].notes
-    ]
-    assert r.score.end_beats == tune.end_beats  # the padding bar is gone
-    for part in lower:
-        assert part.notes and part.notes[0].start_beats == 0.0  # the lower voices in time with the melody
-        for n in part.notes:
-            assert n.pitch <= max(sounding(soprano, n.start_beats)), f"{part.name} above the melody"
-    again = harmonizer.load(str(model)).harmonize(tune, seed=2)[0].score
-    assert [[(n.pitch, n.start_beats) for n in p.notes] for p in again.parts] == [
-        [(n.pitch, n.start_beats) for n in p.notes] for p in r.score.parts
-    ]
-    one_line_error(
-        run_cli("generate", "--model", str(model), "--out", str(tmp_path / "g")),
-        "writes the voices under a given melody", "cadenza harmonize --model",
-    )  # fmt: skip
 
 
 @pytest.mark.slow

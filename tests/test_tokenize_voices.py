@@ -54,25 +54,3 @@ def test_meter_changes_are_refused_not_misaligned():
         VoicesTokenizer(VoicesConfig(n_voices=4)).encode(s)
     s.meters = [Meter(0.0, 4, 4), Meter(8.0, 4, 4)]  # a restated meter is no change
     assert VoicesTokenizer(VoicesConfig(n_voices=4)).encode(s)
-
-
-def test_a_top_voice_running_a_bar_ahead_round_trips_and_is_padded_with_rests(chorale):
-    tok = VoicesTokenizer(VoicesConfig(n_voices=4, steps_per_beat=4, lead_bars=1))
-    plain = VoicesTokenizer(VoicesConfig(n_voices=4, steps_per_beat=4))
-    ids, flat = tok.encode(chorale), plain.encode(chorale)
-    bar = tok.steps_per_bar(chorale.meter)
-    assert len(ids) == len(flat) + 1 + bar * 4  # one more bar: its BAR token and its cells
-    cells = [t for t in ids if t in (REST, HOLD) or PITCH0 <= t < PITCH0 + 128]
-    flat_cells = [t for t in flat if t in (REST, HOLD) or PITCH0 <= t < PITCH0 + 128]
-    steps = [cells[i : i + 4] for i in range(0, len(cells), 4)]
-    flat_steps = [flat_cells[i : i + 4] for i in range(0, len(flat_cells), 4)]
-    assert [s[0] for s in steps[: len(flat_steps)]] == [s[0] for s in flat_steps]  # the melody in time
-    assert all(s[1:] == [REST] * 3 for s in steps[:bar])  # the lower voices start a bar late
-    assert [s[1:] for s in steps[bar:]] == [s[1:] for s in flat_steps]
-    assert all(s[0] == REST for s in steps[len(flat_steps) :])  # and the melody's padding at the end
-    back = tok.decode(ids, tempo_bpm=chorale.tempo_bpm)
-    assert [[(n.pitch, n.start_beats, n.duration_beats) for n in p.notes] for p in back.parts] == [
-        [(n.pitch, n.start_beats, n.duration_beats) for n in line] for line in tok.voices_of(chorale)
-    ]
-    with pytest.raises(ValueError, match="lead_bars must be 0 or more, and 0 for one voice"):
-        VoicesConfig(n_voices=1, lead_bars=1)

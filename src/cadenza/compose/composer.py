@@ -143,7 +143,6 @@ class Composer(LearnedDefaults):
         from cadenza.compose.sampler import generate_tokens
         from cadenza.plan.realize import Grid, Marks, plan_constraints
 
-        self._check_writes_freely()
         check_tempo(tempo_bpm)
         if plan is not None:
             bars = plan.bars
@@ -217,7 +216,6 @@ class Composer(LearnedDefaults):
         music from that change on."""
         from cadenza.compose.sampler import generate_tokens
 
-        self._check_writes_freely()
         check_bars(bars)
         tok = self.tokenizer
         offset, until = last_meter_span(prompt)
@@ -322,15 +320,6 @@ class Composer(LearnedDefaults):
             constraints.fixed.update(cells)
             if s1 < total:  # the note ends where the user said: the voice does not hold it on
                 constraints.no_hold.add((s1, f.voice))
-
-    def _check_writes_freely(self) -> None:
-        """Refuse a model whose top voice runs ahead of the others (lead_bars): it writes lower
-        voices under a given melody, which the free sampler does not give it."""
-        if self.tokenizer.config.lead_bars:
-            raise OptionError(
-                f"model {self.name} writes the voices under a given melody (its top voice runs "
-                f"{self.tokenizer.config.lead_bars} bar(s) ahead): use it with `cadenza harmonize --model {self.name}`"
-            )
 
     def _check_meter(self, meter: Meter, source: str | None = None) -> None:
         """Refuse a meter the model never learned: as an option's mistake, or, with `source`

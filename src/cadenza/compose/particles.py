@@ -73,10 +73,7 @@ def harmonize_by_particles(
     K = particles
     bar = tok.steps_per_bar(meter)
     beat = max(1, round(beat_beats(meter) * tok.config.steps_per_beat))
-    lead = tok.config.lead_bars * bar  # a model whose top voice runs ahead: the lower voices' delay in steps
-    if lead and hidden[:, 0].any():
-        raise ValueError("a model whose top voice runs ahead writes lower voices only: the top voice must be given")
-    n_bars = T // bar + tok.config.lead_bars  # bars of the sequence
+    n_bars = T // bar
     given = given_tokens(grid, hidden, strikes)
     bias = composer.default_constraints().interval_bias
     rng = np.random.default_rng(settings.seed)
@@ -86,9 +83,10 @@ def harmonize_by_particles(
     n = 0  # tokens[:, :n] are written (all particles' sequences are of one length)
     fed = 0  # tokens[:, :fed] are in the caches
     bar_starts: list[int] = []
-    cells = np.zeros((K, T, V), dtype=np.int64)  # REST or 1 + pitch, by the steps of time
+    cells = np.zeros((K, T, V), dtype=np.int64)  # REST or 1 + pitch
     struck = np.zeros((K, T, V), dtype=bool)
-    last = np.full((K, V), REST)  # each voice's token at its previous step
+    last = np.full((K, V), REST)  # each voice's token at the previous step
+    sounding = np.full((K, V), -1)  # each voice's pitch now, -1 for none
     log_w = np.zeros(K)
 
     def feed() -> np.ndarray:
@@ -115,17 +113,10 @@ def harmonize_by_particles(
         for b in range(n_bars):
             bar_starts.append(n)
             append(np.full(K, tok.bar_token(n_bars - 1 - b)))
-            for s in range(b * bar, (b + 1) * bar):
+            for step in range(b * bar, (b + 1) * bar):
+                before = sounding.copy()
                 for v in range(V):
                     logits = feed()
-                    step = s - (lead if v else 0)  # the step of time this cell is at
-                    if not 0 <= step < T:  # the padding of a sequence whose top voice runs ahead
-                        append(np.full(K, REST))
-                        last[:, v] = REST
-                        continue
-                    before = cells[:, step - 1] - 1 if step else np.full((K, V), -1)  # pitches, -1 for none
-                    now = before.copy()
-                    now[:, :v] = cells[:, step, :v] - 1
                     fixed = given.get((step, v))
                     if fixed is not None:  # the weight: how likely the model finds what is given
                         z = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
@@ -135,22 +126,28 @@ def harmonize_by_particles(
                         chosen = np.zeros(K, dtype=np.int64)
                         for i in range(K):
                             hold = last[i, v] != REST and (step, v) not in no_hold
-                            choices, forced = _choices(allowed[step, v], hold, before[i], now[i], v, tok.vocab_size)
+                            choices, forced = _choices(
+                                allowed[step, v], hold, before[i], sounding[i], v, tok.vocab_size
+                            )
                             log_w[i] -= PARALLEL_PENALTY * forced
-                            biased = _spaced(_biased(logits[i], bias, v, _pitch(before[i, v])), v, V, now[i])
+                            biased = _spaced(_biased(logits[i], bias, v, _pitch(before[i, v])), v, V, sounding[i])
                             chosen[i] = sample_token(biased, choices, settings, rng)
                     append(chosen)
                     last[:, v] = chosen
-                    sounding = np.where(chosen >= PITCH0, chosen - PITCH0, np.where(chosen == REST, -1, now[:, v]))
-                    cells[:, step, v] = sounding + 1  # -1 + 1 = CELL_REST
+                    sounding[:, v] = np.where(
+                        chosen >= PITCH0, chosen - PITCH0, np.where(chosen == REST, -1, sounding[:, v])
+                    )
+                    cells[:, step, v] = sounding[:, v] + 1  # -1 + 1 = CELL_REST
                     struck[:, step, v] = chosen >= PITCH0
-                if (s + 1) % beat == 0 and s + 1 < n_bars * bar:
+                if (step + 1) % beat == 0 and step + 1 < T:
                     w = np.exp(log_w - log_w.max())
                     w /= w.sum()
                     if 1.0 / np.sum(w**2) < K / 2:  # the effective number of particles has halved
                         pick = rng.choice(K, size=K, p=w)
                         rows.keep(pick)
-                        tokens, cells, struck, last = (a[pick] for a in (tokens, cells, struck, last))
+                        tokens, cells, struck, last, sounding = (
+                            a[pick] for a in (tokens, cells, struck, last, sounding)
+                        )
                         log_w[:] = 0.0
     w = np.exp(log_w - log_w.max())
     i = int(rng.choice(K, p=w / w.sum()))

@@ -44,11 +44,6 @@ class Config(RunConfig):
     programs: tuple[int, ...] = setting((), "General MIDI program per voice for output, e.g. 52,52,52,52")
     valid_percent: int = setting(10, "share of pieces held out for validation, by a hash of each piece's id")
     max_pieces: int = setting(0, "use at most this many pieces (0 = all)")
-    lead_bars: int = setting(
-        0,
-        "write the top voice this many bars ahead of the others, so that each lower voice is written "
-        "knowing the melody ahead: a harmonizing model (cadenza harmonize), which does not write freely",
-    )
     exact_parts: bool = setting(False, "use only pieces with exactly --voices parts (e.g. four-part chorales)")
     exclude: str = setting(
         "",
@@ -67,12 +62,7 @@ class Config(RunConfig):
     def tokenizer(self) -> VoicesTokenizer:
         try:
             return VoicesTokenizer(
-                VoicesConfig(
-                    n_voices=self.n_voices,
-                    steps_per_beat=self.steps_per_beat,
-                    programs=self.programs,
-                    lead_bars=self.lead_bars,
-                )
+                VoicesConfig(n_voices=self.n_voices, steps_per_beat=self.steps_per_beat, programs=self.programs)
             )
         except ValueError as e:
             raise OptionError(str(e)) from None
@@ -341,6 +331,4 @@ def use(directory, meta: dict, model):
 def describe(meta: dict) -> tuple[str, str, str]:
     tok = meta["tokenizer"]
     writes = "melody" if tok["n_voices"] == 1 else f"{tok['n_voices']} voices"
-    if tok.get("lead_bars"):
-        writes += ", under a given melody (harmonize)"
     return writes, f"1/{4 * tok['steps_per_beat']} notes", f"{meta.get('valid_loss', float('nan')):.3f} per cell"

@@ -437,8 +437,6 @@ def _read_models() -> list[dict]:
         except CadenzaError:
             continue
         n = meta.get("tokenizer", {}).get("n_voices") or meta.get("model", {}).get("n_voices")
-        if kind == "voices" and meta.get("tokenizer", {}).get("lead_bars"):  # its top voice runs ahead:
-            kind = "harmonizing"  # it writes under a melody, not freely (not for compose or the radio)
         summary = ""
         card = path / "card.md"
         if card.exists():
@@ -471,7 +469,6 @@ def _sentences(text: str, limit: int) -> str:
 WRITES = {
     "leadsheet": "a melody with chord symbols",
     "orderless": "harmonizations and rewritten passages",
-    "harmonizing": "the voices under a given melody",
     "performer": "performances of a score",
     "accompaniment": "piano accompaniments",
     "benchmark": "nothing: it measures likelihood",

@@ -9,11 +9,6 @@ A piece becomes one integer sequence:
   capped at `max_bars_left`: the model always knows how far the end is, so it can cadence there.
 - A cell c is the state of one voice at one grid step: a pitch onset (the note starts here),
   HOLD (the voice's note goes on) or REST. Voices go from the highest (soprano) down.
-- With `lead_bars` L > 0 the top voice runs L bars ahead of the others (a delay pattern, as
-  MusicGen interleaves its codebooks): the cells of step s are the top voice's at s and the other
-  voices' at s - L bars, and the sequence has L more bars, the other voices' padding (REST) at
-  its start and the top voice's at its end. A causal model of it writes each lower voice knowing
-  the melody a bar ahead, as a harmonizer must (cadenza.compose.particles).
 
 The sequence is lossless for what it keeps: notes on the grid, one note at a time per voice.
 Decoding accepts any token sequence (a sampled one may be malformed) and never fails.
@@ -45,15 +40,12 @@ class VoicesConfig:
     meters: tuple[str, ...] = DEFAULT_METERS
     programs: tuple[int, ...] = ()  # General MIDI program per voice for decoding; () = all 0
     velocity: int = 80
-    lead_bars: int = 0  # the top voice runs this many bars ahead of the others (see the module's docstring)
 
     def __post_init__(self):
         if not 1 <= self.n_voices <= 8:
             raise ValueError(f"n_voices must be 1..8, not {self.n_voices}")
         if self.steps_per_beat < 1:
             raise ValueError("steps_per_beat must be at least 1")
-        if self.lead_bars < 0 or (self.lead_bars and self.n_voices < 2):
-            raise ValueError(f"lead_bars must be 0 or more, and 0 for one voice, not {self.lead_bars}")
         if self.programs and len(self.programs) != self.n_voices:
             raise ValueError("programs must name one program per voice")
         object.__setattr__(self, "meters", tuple(self.meters))
@@ -170,8 +162,8 @@ class VoicesTokenizer:
     def encode(self, score: Score, key: Key | None = None) -> list[int]:
         """Score -> token ids, with BOS, key, meter, bars and EOS."""
         key = key or score.key or estimate_key(score.notes())
+        cells = self.cells(score)
         bar = self.steps_per_bar(score.meter)
-        cells = self.led(self.cells(score), bar)
         tokens = self.prefix(key, score.meter)
         n_bars = len(cells) // bar
         for b in range(n_bars):
@@ -180,26 +172,6 @@ class VoicesTokenizer:
                 tokens.extend(step)
         tokens.append(EOS)
         return tokens
-
-    def led(self, cells: list[list[int]], bar: int) -> list[list[int]]:
-        """Cells [step][voice] as the sequence holds them: with lead_bars, the top voice runs that
-        many bars ahead of the others, each padded with rests."""
-        lead = self.config.lead_bars * bar
-        if not lead:
-            return cells
-        pad = [REST] * self.config.n_voices
-        top = [c[0] for c in cells] + [REST] * lead
-        rest = [pad[1:]] * lead + [c[1:] for c in cells]
-        return [[t, *r] for t, r in zip(top, rest)]
-
-    def unled(self, cells: list[list[int]], bar: int) -> list[list[int]]:
-        """The inverse of `led`: cells [step][voice] in time again, the padding dropped (a
-        sampled sequence that stops early loses the steps not all voices reached)."""
-        lead = self.config.lead_bars * bar
-        if not lead:
-            return cells
-        n = max(0, len(cells) - lead)
-        return [[cells[s][0], *cells[s + lead][1:]] for s in range(n)]
 
     # -- tokens -> Score ----------------------------------------------------------------------
     def decode(self, tokens: list[int], tempo_bpm: float = 120.0) -> Score:
@@ -221,14 +193,10 @@ class VoicesTokenizer:
         parts = [Part(name=names[v], program=programs[v]) for v in range(c.n_voices)]
         step_beats = 1.0 / c.steps_per_beat
         n_steps = len(cells) // c.n_voices
-        rows = [cells[s * c.n_voices : (s + 1) * c.n_voices] for s in range(n_steps)]
-        if c.lead_bars:
-            rows = self.unled(rows, self.steps_per_bar(meter))
-            n_steps = len(rows)
         for v in range(c.n_voices):
             pitch, start = None, 0
             for s in range(n_steps + 1):
-                t = rows[s][v] if s < n_steps else REST
+                t = cells[s * c.n_voices + v] if s < n_steps else REST
                 if t == HOLD and pitch is not None:
                     continue
                 if pitch is not None:
