@@ -311,7 +311,11 @@ def nottingham(limit: int) -> None:
     for _, score, labels, keys, order in tunes:
         a = analyze(score)
         n = min(a.bars, len(labels))
-        pred = section_bars(a.plan)[:n]
+        # the labels count bars from beat 0, a pickup's bar first; the plan from the first downbeat,
+        # the pickup's bar left off its first section (cadenza.plan.analyze): it is that section's
+        lead = a.bars - a.plan.bars
+        assert lead in (0, 1), (a.bars, a.plan.bars)
+        pred = (section_bars(a.plan)[:1] * lead + section_bars(a.plan))[:n]
         truth = labels[:n]
         base = [str(i // 8) for i in range(n)]
         truth_bounds = boundaries(truth)
@@ -319,7 +323,9 @@ def nottingham(limit: int) -> None:
             acc[name].append(label_accuracy(lab, truth))
             pair[name].append(pairwise_f(lab, truth))
             bounds[name].append(match_f1(boundaries(lab), truth_bounds, 1.0))
-        section_key = [a.plan.key_of(i) for i, s in enumerate(a.plan.sections) for _ in range(s.bars)]
+        section_key = [a.plan.key_of(0)] * lead + [
+            a.plan.key_of(i) for i, s in enumerate(a.plan.sections) for _ in range(s.bars)
+        ]
         glob = estimate_key(score.notes())
         for b in range(n):
             if keys[b] is None:

@@ -508,17 +508,20 @@ def phrase_ends(line: list[Note], meter, fermatas_beats: Sequence[float] = ()) -
 def _chord_fits(pcs: frozenset[int], bass: int | None, chord: Chord, root_position: bool) -> bool:
     """Whether a sonority (its pitch classes and lowest note, None when unknown) is `chord`: its
     root sounds, its other notes lie in the chord (one foreign note, a passing or suspended tone,
-    allowed among three or more), and, in root position, its bass is on the root. A lone note
-    only has to belong to the chord."""
+    allowed among three or more, but not the third the chord does not have: C E-flat G is not
+    C major, nor E G B the dominant of A minor), and, in root position, its bass is on the root.
+    A lone note only has to belong to the chord."""
     root, tones = chord
     if not pcs:
         return False
     if root_position and bass is not None and bass != root:
         return False
-    foreign = len(pcs - tones)
+    foreign = pcs - tones
     if len(pcs) == 1:
-        return foreign == 0
-    return root in pcs and foreign <= (1 if len(pcs) >= 3 else 0) and len(pcs & tones) >= 2
+        return not foreign
+    if foreign & {(root + 3) % 12, (root + 4) % 12}:  # the other quality's third
+        return False
+    return root in pcs and len(foreign) <= (1 if len(pcs) >= 3 else 0) and len(pcs & tones) >= 2
 
 
 # the scale degree (1-7) of each pitch class above the tonic, either mode's (and raised) forms alike
