@@ -198,6 +198,8 @@ def test_cadences_in_c_major_and_a_minor_by_hand():
     assert cadence_kind(a, 4, {4, 8, 11}, 5, {5, 9, 0}, 0) == "deceptive"  # V - VI
     assert cadence_kind(a, 2, {2, 5, 9}, 9, {9, 0, 4}, 4) == "plagal"
     assert cadence_kind(a, 5, {5, 9, 0}, 4, {4, 8, 11}, 11) == "half"
+    assert cadence_kind(c, 7, {7, 11, 2}, 0, {0, 4, 7, 6}, 0) == "authentic"  # one foreign tone allowed
+    assert cadence_kind(c, 9, {9, 0, 4}, 0, {0, 4, 7}, 0) == "none"  # vi - I
 
 
 def test_a_chord_of_the_other_quality_is_not_the_cadence_s_chord():
@@ -207,8 +209,10 @@ def test_a_chord_of_the_other_quality_is_not_the_cadence_s_chord():
     assert cadence_kind(c, 7, g7, 0, {0, 3, 7}, 0) == "none"  # C minor is not C major's tonic
     assert cadence_kind(a, 4, {4, 7, 11}, 9, {9, 0, 4}, 9) == "none"  # minor v - i: no leading tone
     assert cadence_kind(a, 4, {4, 8, 11}, 9, {9, 0, 4}, 9) == "authentic"  # V - i, as Bach closes
-    assert cadence_kind(c, 7, {7, 11, 2}, 0, {0, 4, 7, 6}, 0) == "authentic"  # one foreign tone allowed
-    assert cadence_kind(c, 9, {9, 0, 4}, 0, {0, 4, 7}, 0) == "none"  # vi - I
+    assert cadence_kind(c, 7, g7, 9, {9, 0, 4}, 9) == "deceptive"
+    assert cadence_kind(c, 7, g7, 9, {9, 1, 4}, 9) == "none"  # A major is not C major's vi
+    assert cadence_kind(a, 2, {2, 5, 9}, 9, {9, 0, 4}, 9) == "plagal"
+    assert cadence_kind(a, 2, {2, 6, 9}, 9, {9, 0, 4}, 9) == "none"  # D major is not A minor's iv
 
 
 def test_cadences_of_a_melody_alone():
