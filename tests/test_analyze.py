@@ -106,6 +106,17 @@ def test_a_new_section_closing_with_the_first_sections_last_bar_rhymes():
     assert [s.rhyme for s in plain.sections] == [0, 0, 0]
 
 
+def test_an_exact_return_with_another_last_bar_ends_anew():
+    """A strain played again whose last bar is another (a second ending): still an exact return,
+    with an ending of 1 bar; played again note for note, none."""
+    second = (PHRASE_B[0][:3] + [[B]], PHRASE_B[1])  # B's last bar on B3, not D4: still a half cadence
+    plan = analyze(piece(PHRASE_A, PHRASE_B, PHRASE_A, second)).plan
+    assert plan.form() == "A8 A8" and plan.relation(1) == "exact"
+    assert [(s.phrases, s.ending) for s in plan.sections] == [([4, 4], 0), ([4, 4], 1)]
+    again = analyze(piece(PHRASE_A, PHRASE_B, PHRASE_A, PHRASE_B)).plan
+    assert again.form() == "A8 A8" and [s.ending for s in again.sections] == [0, 0]
+
+
 def test_transposed_return_names_its_key():
     a = analyze(piece(PHRASE_A, PHRASE_B, PHRASE_A, shifts=[0, 0, 7]))
     assert labels(a) == ["A", "B", "A"]

@@ -133,3 +133,5 @@ def test_a_varied_return_replays_the_first_half_of_each_phrase():
     plan.sections = [replace(s, phrases=[4, 4] if s.bars == 8 else [2, 2]) for s in plan.sections]
     sections = _sections(plan, 28, parse_key("C major"))
     assert [s.replay for s in sections] == [frozenset(), frozenset(), frozenset({0, 1, 4, 5}), frozenset(range(8))]
+    plan.sections[3].ending = 2  # its last two bars written anew: a second ending
+    assert _sections(plan, 28, parse_key("C major"))[3].replay == frozenset(range(6))

@@ -118,6 +118,36 @@ def test_a_rhyme_a_section_cannot_have_is_refused(sections, says):
     assert "\n" not in str(e.value)
 
 
+@pytest.mark.parametrize(
+    "sections, says",
+    [
+        (
+            [{"label": "A", "bars": 8, "phrases": [4, 4]}, {"label": "A", "bars": 8, "phrases": [4, 4], "ending": 1}],
+            None,
+        ),
+        ([{"label": "A", "bars": 8}, {"label": "A", "bars": 8, "key": "D", "ending": 1}], None),  # transposed
+        ([{"label": "A", "bars": 8, "ending": 1}], "only an exact or transposed return"),  # a new section
+        ([{"label": "A", "bars": 8}, {"label": "A'", "bars": 8, "ending": 1}], "only an exact or transposed"),
+        (
+            [{"label": "A", "bars": 4, "phrases": [3, 1]}, {"label": "A", "bars": 4, "phrases": [3, 1], "ending": 1}],
+            "2 bars or more",
+        ),
+        ([{"label": "A", "bars": 8}, {"label": "A", "bars": 8, "phrases": [4, 4], "ending": 4}], "fewer bars than"),
+        ([{"label": "A", "bars": 8}, {"label": "A", "bars": 8, "ending": "one"}], "whole number"),
+    ],
+)
+def test_an_ending_only_an_exact_or_transposed_return_has(sections, says):
+    plan = {"key": "G major", "sections": sections}
+    if says is None:
+        done = Plan.from_dict(plan)
+        assert done.sections[1].ending == 1 and "its last 1 bar written anew" in done.describe()
+        assert Plan.from_dict(done.to_dict()) == done  # written and read back
+        return
+    with pytest.raises(OptionError, match=says) as e:
+        Plan.from_dict(plan)
+    assert "\n" not in str(e.value)
+
+
 def test_a_generated_piece_record_is_a_plan_file(tmp_path):
     path = tmp_path / "piece.json"
     path.write_text(

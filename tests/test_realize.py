@@ -72,6 +72,26 @@ def test_a_new_ending_and_a_transposed_return():
     assert {n[:2] for n in bars[9]} == {n[:2] for n in shifted(bars[1], -5)}  # bar 10 is the piece's close
 
 
+def test_a_return_with_an_ending_writes_its_last_bar_anew():
+    """A strain played again to the same cadence but with another last bar: a second ending."""
+    c = hub.load("folk", expect="voices")
+    plan = with_options(parse_form("A4 A4 B4"), None, "authentic authentic authentic")
+    for s in plan.sections:
+        s.phrases = [4]
+    plan.sections[1].ending = 1
+    new = 0
+    for seed in (1, 2, 3):
+        score = c.generate(plan=plan, key="G major", meter="4/4", seed=seed)
+        bars = bar_notes(score)
+        assert bars[4:7] == bars[0:3], seed
+        assert score.repeats == [Repeat(0.0, 16.0, 4.0)], seed  # written once, with first and second endings
+        new += bars[7] != bars[3]
+    assert new >= 2
+    plan.sections[1].ending = 0
+    score = c.generate(plan=plan, key="G major", meter="4/4", seed=1)
+    assert bar_notes(score)[4:8] == bar_notes(score)[0:4] and score.repeats == [Repeat(0.0, 16.0, 0.0)]
+
+
 def test_a_varied_return_keeps_the_first_half_and_the_rhythm():
     c = hub.load("folk", expect="voices")
     plan = parse_form("A4 B4 A'4 B4")

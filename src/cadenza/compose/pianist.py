@@ -23,8 +23,9 @@ How a piece is written:
   tonic chord stands alone on the downbeat.
 - With a plan (cadenza.plan.form), sections follow it. An exact return replays its first
   section's bars (the model reads them, so what follows knows them); a transposed return
-  replays them moved to its key; a varied return (A') replays the first half of each phrase and
-  writes the rest afresh; a return in the other mode moves every note onto the new key's scale. A new
+  replays them moved to its key (either writes its `ending`'s last bars afresh); a varied
+  return (A') replays the first half of each phrase and writes the rest afresh; a return in the
+  other mode moves every note onto the new key's scale. A new
   section in another key than the home key is written after a key token of its key (the
   decoder starts again from the prefix with that key and the last bars), and pitches outside
   its scale cost OFF_KEY nats, so the key is heard without forbidding chromatic notes.
@@ -244,7 +245,7 @@ def _sections(plan: Plan | None, bars: int, home: Key) -> list[_Section]:
         replay: frozenset[int] = frozenset()
         if j is not None:  # no further than its source's bars
             whole = relation in ("exact", "transposed") and not other
-            heads = range(s.bars) if whole else _phrase_heads(s.phrase_bars())
+            heads = range(s.bars - s.ending) if whole else _phrase_heads(s.phrase_bars())  # an ending: written anew
             replay = frozenset(b for b in heads if b < plan.sections[j].bars)
         ends = itertools.accumulate(s.phrase_bars())
         keys = [next(phrase_keys) or key for _ in s.phrase_bars()]

@@ -43,6 +43,9 @@ How it reads a piece:
 - Rhymes: a new section between the first and the last, in the first section's key, whose last
   bars are like the first section's last bars (each bar's Jaccard >= SAME; fewer than its last
   phrase has, clear of its echo) has that many as its `rhyme`.
+- Endings: an exact return whose last bars are not its source's, note for note (fewer than its
+  last phrase has), has that many as its `ending`: a strain played again with another last
+  bar, as a second ending or a lead into the next strain makes it.
 
 The weights below were set on the first 40-100 pieces of benchmarks/analyze_quality.py's three
 sets (Bach chorales, Nottingham tunes, POP909 songs); that script reports on them and on more.
@@ -211,6 +214,11 @@ def analyze(score: Score) -> Analysis:
             most = min(phrase_bars[-1] - 1, first_bars, length - (phrase_bars[0] + echo if echo else 0))
             while rhyme < most and sim[a - 1 - rhyme, b - 1 - rhyme] >= SAME:
                 rhyme += 1
+        ending = 0  # an exact return's last bars that are not its source's: a second ending
+        if rel == "exact" and earlier is not None and earlier.bars == length and section_keys[root] == skey:
+            a, b = spans[groups[root][-1]][1], spans[g[-1]][1]  # the two sections' ends (exclusive)
+            while ending < phrase_bars[-1] - 1 and bars[a - 1 - ending] != bars[b - 1 - ending]:
+                ending += 1
         sections.append(
             Section(
                 label=labels[root],
@@ -222,6 +230,7 @@ def analyze(score: Score) -> Analysis:
                 cadence_keys=away if any(away := [_cadence_key(skey, phrases[i], i == last) for i in g]) else [],
                 echo=echo,
                 rhyme=rhyme,
+                ending=ending,
             )
         )
     plan = Plan(

@@ -39,6 +39,10 @@ its last bar a phrase's cadence arrives on (Bach's mostly on beat 3 of 4/4):
     label = "B"
     bars = 8
     rhyme = 1                          # its last bar is the first section's last bar
+    [[sections]]
+    label = "B"
+    bars = 8
+    ending = 1                         # B again, its last bar written anew (a second ending)
 
 `cadence_keys` names, per phrase, the key its cadence is in, as a Roman numeral seen from the
 section's key: with cadences = ["authentic", "authentic"], cadence_keys = ["V", ""] closes the
@@ -49,8 +53,12 @@ about half their inner phrases away from home. "" (or none given) is the section
 phrase (of the same length), then goes its own way to another cadence, as in a tune's
 "question and answer". `rhyme` makes a new section end as the piece's first section ends: its
 last bars (fewer than its last phrase has) repeat that section's, cadence and all, moved into
-its key, as a reel's B strain so often closes with the A strain's last bar. The planner draws
-both as often as its corpus does them.
+its key, as a reel's B strain so often closes with the A strain's last bar. `ending` makes an
+exact or transposed return end anew: its last bars (fewer than its last phrase has) are written
+afresh to the same cadence, as a strain played again so often closes with another last bar (a
+second ending, or the way into what follows). The planner draws all three as often as its corpus
+does them, where it plans a section's phrases (a section whose phrases are given keeps its
+echo, rhyme and ending as given, none included).
 """
 
 from __future__ import annotations
@@ -110,6 +118,7 @@ class Section:
     density: float | None = None  # notes per beat relative to the piece (1.0 = as usual): a hint for the performer
     echo: int = 0  # bars at the start of its second phrase that repeat its first phrase's opening (a period)
     rhyme: int = 0  # bars at its end that repeat the first section's last bars (a new section after the first)
+    ending: int = 0  # bars at the end of an exact or transposed return written anew (a second ending)
 
     @property
     def name(self) -> str:
@@ -263,6 +272,11 @@ class Plan:
         echoed = phrases[0] + s.echo if s.echo else 0  # the echo's bars end here
         return max(0, min(phrases[-1] - 1, self.sections[0].bars, s.bars - echoed))
 
+    def may_end_anew(self, i: int) -> bool:
+        """Whether section i may have an `ending` of its own: an exact or transposed return whose
+        last phrase has 2 bars or more."""
+        return self.relation(i) in ("exact", "transposed") and self.sections[i].phrase_bars()[-1] >= 2
+
     def phrase_ends(self) -> list[tuple[int, str]]:
         """(bar, from 0, that the phrase's last bar is; cadence or "") of every phrase end."""
         out = []
@@ -300,6 +314,7 @@ class Plan:
                     f", ending with the first section's last {s.rhyme} bar{'s' if s.rhyme > 1 else ''}"
                     if s.rhyme
                     else "",
+                    f", its last {s.ending} bar{'s' if s.ending > 1 else ''} written anew" if s.ending else "",
                     f", {s.dynamics}" if s.dynamics else "",
                     f", density {s.density:g}" if s.density is not None else "",
                 ]
@@ -343,6 +358,8 @@ class Plan:
                 item["echo"] = s.echo
             if s.rhyme:
                 item["rhyme"] = s.rhyme
+            if s.ending:
+                item["ending"] = s.ending
             if s.dynamics:
                 item["dynamics"] = s.dynamics
             if s.density is not None:
@@ -385,6 +402,7 @@ class Plan:
                 ("density", (int, float), "a number"),
                 ("echo", int, "a whole number of bars"),
                 ("rhyme", int, "a whole number of bars"),
+                ("ending", int, "a whole number of bars"),
             ):
                 if item.get(name) is not None and (not isinstance(item[name], kind) or isinstance(item[name], bool)):
                     raise OptionError(f"{where}: section {n}: {name} must be {what}, not {item[name]!r}")
@@ -402,6 +420,7 @@ class Plan:
                     density=float(item["density"]) if item.get("density") is not None else None,
                     echo=int(item.get("echo") or 0),
                     rhyme=int(item.get("rhyme") or 0),
+                    ending=int(item.get("ending") or 0),
                 )
             except (TypeError, ValueError) as e:
                 raise OptionError(f"{where}: section {n}: {e}") from None
@@ -481,6 +500,16 @@ class Plan:
                     f"{where}: section {n} ({s.name}): rhyme {s.rhyme}: a section in {mode.mode} cannot end with the "
                     f"bars of a first section in {first_mode.mode}"
                 )
+            if s.ending and not self.may_end_anew(n - 1):
+                raise OptionError(
+                    f"{where}: section {n} ({s.name}): ending {s.ending}: only an exact or transposed return "
+                    "(its label again, unprimed) can end anew, when its last phrase has 2 bars or more"
+                )
+            if s.ending and not 0 < s.ending < s.phrase_bars()[-1]:
+                raise OptionError(
+                    f"{where}: section {n} ({s.name}): ending {s.ending}: give fewer bars than its last phrase has "
+                    f"({s.phrase_bars()[-1]})"
+                )
             if s.dynamics is not None and s.dynamics not in DYNAMICS:
                 raise OptionError(f"{where}: section {n}: dynamics {s.dynamics!r}; give one of {', '.join(DYNAMICS)}")
             if s.density is not None and not 0 < s.density <= 4:
@@ -500,6 +529,7 @@ _SECTION_FIELDS = {
     "cadence_keys",
     "echo",
     "rhyme",
+    "ending",
     "dynamics",
     "density",
 }

@@ -15,7 +15,8 @@ stored as plain JSON (planner.json beside a model's model.json; no pickles). It 
   first two phrases are as long, how many bars of the first open the second (its echo: a
   period; by that length); and for a new section after the first that closes with the first
   section's cadence, how many of its last bars are the first section's last (its rhyme; by the
-  length of its last phrase);
+  length of its last phrase); and for an exact or transposed return, how many of its last bars
+  are written anew (its ending: a second ending; by the length of its last phrase);
 - keys as Roman numerals relative to the home key (V, vi, IV in a major piece; III, v, iv in a
   minor one; lower case: a minor key), by home mode, as a Markov chain from section to section,
   counted into the sections between the first and the last (those two are drawn at home, see
@@ -110,6 +111,7 @@ SMOOTHING = {
     "splits": 0.5,
     "echoes": 0.1,
     "rhymes": 0.1,
+    "endings": 0.1,
     "cadence_keys": 0.5,
 }
 MIN_METER_PIECES = 20  # a meter with fewer fitted pieces uses the lengths of all meters
@@ -228,6 +230,7 @@ class PlanModel:
     phrase_bars: Table = field(default_factory=dict)  # meter or "*" -> bars of a phrase -> count
     echoes: Table = field(default_factory=dict)  # bars of a new section's first two phrases -> echo bars -> count
     rhymes: Table = field(default_factory=dict)  # a rhyming section's last phrase bars -> rhyme bars -> count
+    endings: Table = field(default_factory=dict)  # a return's last phrase bars -> bars written anew -> count
     keys: dict[str, Table] = field(default_factory=dict)  # home mode -> previous numeral or "start" -> numeral
     cadences: Table = field(default_factory=dict)  # "POSITION|PREVIOUS" -> cadence -> count
     cadence_keys: Table = field(default_factory=dict)  # "MODE|POSITION|CADENCE" -> numeral from the section's key
@@ -282,6 +285,8 @@ class PlanModel:
                     _add(self.echoes, str(s.period_bars()), str(s.echo))
                 if plan.may_rhyme(i):
                     _add(self.rhymes, str(s.phrase_bars()[-1]), str(s.rhyme))
+            elif plan.may_end_anew(i):
+                _add(self.endings, str(s.phrase_bars()[-1]), str(s.ending))
             prev, used = move, used + s.bars
         if home is not None:
             table = self.keys.setdefault(home.mode, {})
@@ -413,6 +418,7 @@ class PlanModel:
         self._plan_keys(plan, kinds, rng, again)
         self._plan_cadences(plan, kinds, rng)
         self._plan_rhymes(plan, rng, set(range(len(plan.sections))))
+        self._plan_endings(plan, rng, set(range(len(plan.sections))))
         plan.check("planner")
         return plan
 
@@ -578,6 +584,26 @@ class PlanModel:
                 probs = _smoothed(counts, [str(r) for r in range(room + 1)], self.smoothing["rhymes"])
                 plan.sections[i] = replace(s, rhyme=int(_draw(draws, probs)))
 
+    def _plan_endings(self, plan: Plan, rng: random.Random, fresh: set[int]) -> None:
+        """An ending for each exact or transposed return among `fresh` that has none given (its
+        last bars written anew, Plan.may_end_anew): as many as the corpus's returns with a last
+        phrase of that length end anew, fewer than that phrase has; a given ending is kept,
+        fewer than the last phrase drawn for it has. From a generator of its own, so that the
+        rest of the plan is drawn as a plan model without endings would draw it; a model fitted
+        before endings were counted draws none."""
+        draws = random.Random(f"endings {rng.getstate()}")  # a str seed: the same in every process
+        for i, s in enumerate(plan.sections):
+            bars = s.phrase_bars()[-1]
+            if i not in fresh or not plan.may_end_anew(i):
+                continue
+            if s.ending:  # given: kept, within the last phrase drawn for it
+                plan.sections[i] = replace(s, ending=min(s.ending, bars - 1))
+                continue
+            counts = self.endings.get(str(bars))
+            if counts:
+                probs = _smoothed(counts, [str(e) for e in range(bars)], self.smoothing["endings"])
+                plan.sections[i] = replace(s, ending=int(_draw(draws, probs)))
+
     def _plan_keys(self, plan: Plan, kinds: list[str], rng: random.Random, again: dict[int, int] | None = None) -> None:
         """A key for every section (the home key given explicitly), by the kinds of return;
         the first and the last section in the home key, and so is a section whose cadence keys
@@ -698,6 +724,7 @@ class PlanModel:
             "splits": _sorted_table(self.splits),
             "echoes": _sorted_table(self.echoes),
             "rhymes": _sorted_table(self.rhymes),
+            "endings": _sorted_table(self.endings),
             "phrase_bars": _sorted_table(self.phrase_bars),
             "keys": {mode: _sorted_table(t) for mode, t in sorted(self.keys.items())},
             "cadences": _sorted_table(self.cadences),
@@ -720,6 +747,7 @@ class PlanModel:
                 splits=_table(d.get("splits", {})),
                 echoes=_table(d.get("echoes", {})),
                 rhymes=_table(d.get("rhymes", {})),
+                endings=_table(d.get("endings", {})),
                 phrase_bars=_table(d.get("phrase_bars", {})),
                 keys={str(m): _table(t) for m, t in d.get("keys", {}).items() if m in ("major", "minor")},
                 cadences=_table(d.get("cadences", {})),
@@ -768,6 +796,9 @@ class PlanModel:
                     f"last bars of the first section closing a new section's {bars}-bar last phrase (rhymes): "
                     f"{top(counts, 4)}"
                 )
+        for bars, counts in sorted(self.endings.items(), key=lambda kv: int(kv[0])):
+            if sum(counts.values()) >= 20:
+                lines.append(f"last bars of a return's {bars}-bar last phrase written anew (endings): {top(counts, 4)}")
         return lines
 
 
@@ -916,8 +947,9 @@ def form_statistics(plans: Sequence[Plan]) -> dict[str, float]:
     """What a set of plans does, to set drawn plans beside analyzed ones: sections per piece,
     bars per section and per phrase, the shares of sections that return an earlier one (exact,
     varied, transposed) or stand in another key than the home key (of all sections, and of
-    those between the first and the last) or are periods (an echo), the shares of phrase
-    ends by cadence, and the share of cadences in another key than the home key."""
+    those between the first and the last) or are periods (an echo), rhymes, or returns that end
+    anew, the shares of phrase ends by cadence, and the share of cadences in another key than
+    the home key."""
     sections = [(p, i) for p in plans for i in range(len(p.sections))]
     phrases = [b for p in plans for s in p.sections for b in s.phrase_bars()]
     ends = [c for p in plans for _, c in p.phrase_ends()]
@@ -936,6 +968,7 @@ def form_statistics(plans: Sequence[Plan]) -> dict[str, float]:
         "away_inside": sum(1 for p, i in inside if (p.key_of(i) or p.key) != p.key) / max(len(inside), 1),
         "periods": sum(1 for p, i in sections if p.sections[i].echo) / n,
         "rhymes": sum(1 for p, i in sections if p.sections[i].rhyme) / n,
+        "endings": sum(1 for p, i in sections if p.sections[i].ending) / n,
     }
     for c in CADENCES:
         out[f"cadence_{c}"] = ends.count(c) / e
@@ -981,5 +1014,6 @@ def complete(plan: Plan, model: PlanModel, seed: int = 0) -> Plan:
         kinds = [out.relation(i) for i in range(len(out.sections))]
     model._plan_cadences(out, kinds, rng, keyed)
     model._plan_rhymes(out, rng, fresh)
+    model._plan_endings(out, rng, fresh)
     out.check("plan")
     return out

@@ -6,7 +6,9 @@ the plan narrows its choices.
   (an echo); a transposed return copies it moved into its key (the shift of at most a tritone
   either way, so the music stays in its register). Where a return's phrase end asks for
   another cadence than the first time (a first and a second ending), the copy stops before the
-  cadence's approach and the cadence is planned afresh.
+  cadence's approach and the cadence is planned afresh. A return with an `ending` copies its
+  source but for its last `ending` bars, which the model writes afresh to the planned cadence
+  (a second ending).
 - **Varied returns** (A') copy the first half of each of the section's phrases; in the rest of
   the phrase every voice keeps the rhythm of the first time (an onset where it had one, a held
   note where it held), and the top voice stays within a fourth of its old pitches, so each
@@ -170,11 +172,14 @@ def plan_constraints(
         _cadence(
             c, grid, k, cadence, approach, arrival, hold, final=last, away=(k.tonic, k.mode) != (key.tonic, key.mode)
         )
-    # returns: echoes of earlier sections
+    # returns: echoes of earlier sections (an ending's bars are written afresh)
     for i, s in enumerate(plan.sections):
         j = plan.source(i)
         if j is None:
             continue
+        if s.ending:
+            close = (starts[i] + s.bars) * spb
+            free.setdefault(i, []).append(range(close - s.ending * spb, close))
         relation = plan.relation(i)
         shift = transposition(keys[j], keys[i])  # a varied return in another key moves too
         src0, dst0 = starts[j] * spb, starts[i] * spb
