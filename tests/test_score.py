@@ -72,6 +72,16 @@ def test_a_key_keeps_the_spelling_it_was_given():
     assert str(transpose(cb, 2).key) == "Db major"  # a moved key takes its usual name
 
 
+def test_the_same_key_wherever_it_starts():
+    from cadenza.theory import thirds
+
+    g, later = parse_key("G major"), Key(16.0, 7, "major")
+    assert g != later and g.same_key(later) and later.same_key(g)
+    assert not g.same_key(parse_key("G minor")) and not g.same_key(parse_key("D major"))
+    assert parse_key("Cb major").same_key(parse_key("B major"))
+    assert thirds(7) == (10, 11) and thirds(11) == (2, 3)  # G: B-flat and B; B: D and D-sharp
+
+
 def test_an_excerpt_is_its_bars_from_beat_0():
     from cadenza.score import Part, Pedal, Tempo, bar_starts, excerpt
 

@@ -154,6 +154,10 @@ class Key:
     def __str__(self) -> str:
         return f"{self.tonic_name} {self.mode}"
 
+    def same_key(self, other: Key) -> bool:
+        """Whether `other` is this key (tonic and mode), wherever either starts."""
+        return (self.tonic, self.mode) == (other.tonic, other.mode)
+
 
 @dataclass(frozen=True)
 class Repeat:

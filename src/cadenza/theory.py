@@ -328,12 +328,17 @@ def cut_top_line(notes: list[Note]) -> list[Note]:
 # chords and cadences
 
 
+def thirds(root: int) -> tuple[int, int]:
+    """The pitch classes a minor and a major third above `root`: the two a triad on it may have."""
+    return (root + 3) % 12, (root + 4) % 12
+
+
 def tonic_thirds(key: Key, picardy: bool = True) -> frozenset[int]:
     """The tonic triad's third; in minor either where `picardy` (the Picardy third ends many
     minor-key chorales), else the minor third: inside a piece a major third on a minor key's
     tonic would be heard as a close in the major key."""
-    t = key.tonic
-    return frozenset({(t + 3) % 12} if key.mode == "minor" else {(t + 4) % 12}) | ({(t + 4) % 12} if picardy else set())
+    minor, major = thirds(key.tonic)
+    return frozenset({minor} if key.mode == "minor" else {major}) | ({major} if picardy else set())
 
 
 def tonic_triad(key: Key, picardy: bool = True) -> frozenset[int]:
@@ -519,7 +524,7 @@ def _chord_fits(pcs: frozenset[int], bass: int | None, chord: Chord, root_positi
     foreign = pcs - tones
     if len(pcs) == 1:
         return not foreign
-    if foreign & {(root + 3) % 12, (root + 4) % 12}:  # the other quality's third
+    if foreign & set(thirds(root)):  # the other quality's third
         return False
     return root in pcs and len(foreign) <= (1 if len(pcs) >= 3 else 0) and len(pcs & tones) >= 2
 

@@ -44,7 +44,7 @@ import numpy as np
 from cadenza.compose.composer import LearnedDefaults, bar_line_after, check_bars, check_tempo, drawn_key
 from cadenza.errors import OptionError
 from cadenza.score import MODES, PIANO_HANDS, Key, Meter, Score, Section, parse_key, parse_meter
-from cadenza.theory import Chord, cadence_progression, estimate_key, scale
+from cadenza.theory import Chord, cadence_progression, estimate_key, scale, thirds
 from cadenza.tokenize.piano import PianoTokenizer, hands
 
 if TYPE_CHECKING:
@@ -358,11 +358,11 @@ class _Writer:
             source_start = self.section_starts[s.source] if s.source is not None else 0
             self.section_starts.append(first)
             self.section_keys.append(s.key)
-            if (s.key.tonic, s.key.mode) != (self.key_now.tonic, self.key_now.mode):
+            if not s.key.same_key(self.key_now):
                 self.key_now = s.key
                 self.restart()
             outside = np.ones(12, dtype=bool)
-            if (s.key.tonic, s.key.mode) != (self.home.tonic, self.home.mode):
+            if not s.key.same_key(self.home):
                 outside[list(scale(s.key))] = False
                 self.off_key = np.where(self.tok.pitch_of >= 0, outside[self.tok.pitch_of % 12] * -OFF_KEY, 0.0)
             else:
@@ -487,7 +487,7 @@ def _one_third(chord: Chord, sounding: set[int]) -> frozenset[int]:
     """The chord's pitch classes, less the other third once one of its two thirds (a final tonic
     may have either, theory.tonic_triad) sounds at this onset (`sounding`: pitch classes)."""
     root, pcs = chord
-    minor, major = (root + 3) % 12, (root + 4) % 12
+    minor, major = thirds(root)
     if not {minor, major} <= pcs:
         return pcs
     return pcs - {major} if minor in sounding else pcs - {minor} if major in sounding else pcs

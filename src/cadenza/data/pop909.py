@@ -670,7 +670,7 @@ def _keys(folder: Path, beats: Beats, origin: int, lines: list[int]) -> list[Key
             raise InputError(path, str(e)) from None
         at = 0.0 if not keys else float(min(lines, key=lambda x: abs(x - b)))
         key = Key(at, key.tonic, key.mode, key.tonic_name)
-        if keys and (keys[-1].tonic, keys[-1].mode) == (key.tonic, key.mode):
+        if keys and keys[-1].same_key(key):
             continue
         if keys and keys[-1].start_beats >= at:
             keys.pop()

@@ -249,7 +249,7 @@ def _cadence_key(section_key: Key, phrase: Phrase, last: bool) -> str:
     key (or no cadence, or the piece's last phrase: a plan closes at home, whatever the phrase
     list says of a close on a Picardy third or a Phrygian half cadence), else a Roman numeral
     seen from the section's key."""
-    same = (phrase.key.tonic, phrase.key.mode) == (section_key.tonic, section_key.mode)
+    same = phrase.key.same_key(section_key)
     return "" if same or last or phrase.cadence == "none" else key_numeral(section_key, phrase.key)
 
 

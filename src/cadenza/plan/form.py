@@ -206,7 +206,7 @@ class Plan:
         out: list[Key] = []
         for i, start in enumerate(self.starts()):
             key = self.key_of(i)
-            if key is not None and (not out or (out[-1].tonic, out[-1].mode) != (key.tonic, key.mode)):
+            if key is not None and (not out or not out[-1].same_key(key)):
                 out.append(replace(key, start_beats=start * bar_beats))
         return out
 

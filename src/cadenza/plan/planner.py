@@ -809,7 +809,7 @@ def _moved_numeral(numeral: str, source: Key, here: Key) -> str:
     if not numeral or source.mode == here.mode:
         return numeral
     moved = numeral_key(Key(0.0, here.tonic, source.mode), numeral)
-    return "" if (moved.tonic, moved.mode) == (here.tonic, here.mode) else key_numeral(here, moved)
+    return "" if moved.same_key(here) else key_numeral(here, moved)
 
 
 def form_shape(plan: Plan) -> str:
@@ -973,7 +973,7 @@ def form_statistics(plans: Sequence[Plan]) -> dict[str, float]:
     for c in CADENCES:
         out[f"cadence_{c}"] = ends.count(c) / e
     away = [
-        (k.tonic, k.mode) != (p.key.tonic, p.key.mode)
+        not k.same_key(p.key)
         for p in plans
         if p.key is not None
         for (_, c), k in zip(p.phrase_ends(), p.phrase_keys(p.key))

@@ -53,7 +53,7 @@ import numpy as np
 from cadenza.plan.constraints import PITCH_CLASSES, Constraints, Echo
 from cadenza.plan.form import Plan
 from cadenza.score import Key, Meter, Repeat
-from cadenza.theory import beat_beats, cadence_progression, melody_cadence, scale
+from cadenza.theory import beat_beats, cadence_progression, melody_cadence, scale, thirds
 from cadenza.tokenize.cells import N_CELL, REST
 
 VARIED_REACH = 5  # semitones a varied return's top voice may move from its first pitches
@@ -169,9 +169,7 @@ def plan_constraints(
         hold = grid.steps_per_beat_unit if fermatas else 1  # a fermata chord is held one counted beat
         if last:
             hold = total - arrival
-        _cadence(
-            c, grid, k, cadence, approach, arrival, hold, final=last, away=(k.tonic, k.mode) != (key.tonic, key.mode)
-        )
+        _cadence(c, grid, k, cadence, approach, arrival, hold, final=last, away=not k.same_key(key))
     # returns: echoes of earlier sections (an ending's bars are written afresh)
     for i, s in enumerate(plan.sections):
         j = plan.source(i)
@@ -322,7 +320,7 @@ def _narrow(
 def _third(chord: tuple[int, frozenset[int]]) -> frozenset[int]:
     """The third above a chord's root (both, in a tonic chord with its Picardy third)."""
     root, tones = chord
-    return frozenset(p for p in tones if (p - root) % 12 in (3, 4))
+    return tones & frozenset(thirds(root))
 
 
 def chord_constraints(chords: list, key: Key, grid: Grid, c: Constraints, bars: int) -> None:
