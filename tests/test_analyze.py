@@ -108,13 +108,16 @@ def test_a_new_section_closing_with_the_first_sections_last_bar_rhymes():
 
 def test_an_exact_return_with_another_last_bar_ends_anew():
     """A strain played again whose last bar is another (a second ending): still an exact return,
-    with an ending of 1 bar; played again note for note, none."""
-    second = (PHRASE_B[0][:3] + [[B]], PHRASE_B[1])  # B's last bar on B3, not D4: still a half cadence
-    plan = analyze(piece(PHRASE_A, PHRASE_B, PHRASE_A, second)).plan
-    assert plan.form() == "A8 A8" and plan.relation(1) == "exact"
-    assert [(s.phrases, s.ending) for s in plan.sections] == [([4, 4], 0), ([4, 4], 1)]
-    again = analyze(piece(PHRASE_A, PHRASE_B, PHRASE_A, PHRASE_B)).plan
-    assert again.form() == "A8 A8" and [s.ending for s in again.sections] == [0, 0]
+    with an ending of 1 bar; played again note for note, none; the piece's close is never one."""
+    second = (PHRASE_B[0][:3] + [[B]], PHRASE_B[1])  # B's last bar on B4, not D5: still a half cadence
+    other = ([[C + 12, B, A, G], [A, B, C + 12, D + 12], [E + 12, D + 12, C + 12, B], [C + 12]], PHRASE_A[1])
+    plan = analyze(piece(PHRASE_A, PHRASE_B, PHRASE_A, second, other)).plan
+    assert plan.form() == "A8 A8 B4" and plan.relation(1) == "exact"
+    assert [(s.phrases, s.ending) for s in plan.sections] == [([4, 4], 0), ([4, 4], 1), ([4], 0)]
+    again = analyze(piece(PHRASE_A, PHRASE_B, PHRASE_A, PHRASE_B, other)).plan
+    assert again.form() == "A8 A8 B4" and [s.ending for s in again.sections] == [0, 0, 0]
+    last = analyze(piece(PHRASE_A, PHRASE_B, PHRASE_A, second)).plan  # the close: written afresh anyway
+    assert last.form() == "A8 A8" and [s.ending for s in last.sections] == [0, 0]
 
 
 def test_transposed_return_names_its_key():

@@ -307,6 +307,16 @@ def test_a_repeated_passage_gets_its_first_times_chords_and_what_follows_keeps_i
     assert texts(repeated_chords(melody, given)) == [("G", 0), ("C", 4), ("G", 8), ("C", 12), ("A", 16), ("D", 20)]
     melody.repeats = []
     assert repeated_chords(melody, given) == given
+    # a repeat that begins under a chord held from before: restated where each pass begins
+    melody.repeats = [Repeat(8.0, 16.0)]
+    given = chords(("G", 0), ("C", 12), ("D", 16), ("G", 22))
+    assert texts(repeated_chords(melody, given)) == [
+        ("G", 0),
+        ("G", 8),
+        ("C", 12),
+        ("G", 16),
+        ("C", 20),
+    ]  # (the tune ends at 24)
     # a repeat that ends the tune: nothing is restated after its end (no empty bar after the tune)
     short = Score(parts=[Part("", 0, False, [Note(67, 0, 16)])], repeats=[Repeat(0.0, 8.0)])
     given = chords(("G", 0), ("C", 4), ("Em", 8), ("A", 12))

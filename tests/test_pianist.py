@@ -135,3 +135,7 @@ def test_a_varied_return_replays_the_first_half_of_each_phrase():
     assert [s.replay for s in sections] == [frozenset(), frozenset(), frozenset({0, 1, 4, 5}), frozenset(range(8))]
     plan.sections[3].ending = 2  # its last two bars written anew: a second ending
     assert _sections(plan, 28, parse_key("C major"))[3].replay == frozenset(range(6))
+    minor = parse_form("A8 A8@a B8")  # a return in the other mode replays its phrases' heads, less its ending
+    minor.sections = [replace(s, phrases=[4, 4]) for s in minor.sections]
+    minor.sections[1].ending = 3
+    assert _sections(minor, 24, parse_key("C major"))[1].replay == frozenset({0, 1, 4})

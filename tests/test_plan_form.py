@@ -130,14 +130,15 @@ def test_a_rhyme_a_section_cannot_have_is_refused(sections, says):
         ([{"label": "A", "bars": 8}, {"label": "A'", "bars": 8, "ending": 1}], "only an exact or transposed"),
         (
             [{"label": "A", "bars": 4, "phrases": [3, 1]}, {"label": "A", "bars": 4, "phrases": [3, 1], "ending": 1}],
-            "2 bars or more",
+            "its last phrase has 1 bar",
         ),
-        ([{"label": "A", "bars": 8}, {"label": "A", "bars": 8, "phrases": [4, 4], "ending": 4}], "fewer bars than"),
+        ([{"label": "A", "bars": 8}, {"label": "A", "bars": 8, "phrases": [4, 4], "ending": 4}], "give 1 to 3 bars"),
+        ([{"label": "A", "bars": 8}, {"label": "A", "bars": 8, "ending": -1}], "give 1 to 7 bars"),
         ([{"label": "A", "bars": 8}, {"label": "A", "bars": 8, "ending": "one"}], "whole number"),
     ],
 )
 def test_an_ending_only_an_exact_or_transposed_return_has(sections, says):
-    plan = {"key": "G major", "sections": sections}
+    plan = {"key": "G major", "sections": [*sections, {"label": "B", "bars": 4}]}
     if says is None:
         done = Plan.from_dict(plan)
         assert done.sections[1].ending == 1 and "its last 1 bar written anew" in done.describe()
@@ -145,6 +146,13 @@ def test_an_ending_only_an_exact_or_transposed_return_has(sections, says):
         return
     with pytest.raises(OptionError, match=says) as e:
         Plan.from_dict(plan)
+    assert "\n" not in str(e.value)
+
+
+def test_an_ending_on_the_last_section_is_refused():
+    """The piece's close is written afresh from its cadence's approach anyway."""
+    with pytest.raises(OptionError, match="the last section's close is written afresh") as e:
+        Plan.from_dict({"sections": [{"label": "A", "bars": 8}, {"label": "A", "bars": 8, "ending": 1}]})
     assert "\n" not in str(e.value)
 
 

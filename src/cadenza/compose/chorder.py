@@ -98,9 +98,11 @@ def repeated_chords(score: Score, chords: list) -> list:
         ordered = sorted(chords, key=lambda c: c.start_beats)
         theirs = [c for c in ordered if a - eps <= c.start_beats < b - eps]
         held = in_force(ordered, a, eps)
+        restated = []  # the chord in force where the first pass begins, written there too
         if held is not None and not any(abs(c.start_beats - a) < eps for c in theirs):
-            theirs = [replace(held, start_beats=a), *theirs]
-        kept = [c for c in ordered if not (a + length - eps <= c.start_beats < b + length - eps)]
+            restated = [replace(held, start_beats=a)]
+            theirs = [*restated, *theirs]
+        kept = [c for c in ordered if not (a + length - eps <= c.start_beats < b + length - eps)] + restated
         copied = sorted(kept + [replace(c, start_beats=c.start_beats + length) for c in theirs],
                         key=lambda c: c.start_beats)  # fmt: skip
         own = in_force(ordered, b + length, eps)  # what follows the copy goes on under its own chord

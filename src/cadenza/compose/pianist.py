@@ -245,8 +245,9 @@ def _sections(plan: Plan | None, bars: int, home: Key) -> list[_Section]:
         replay: frozenset[int] = frozenset()
         if j is not None:  # no further than its source's bars
             whole = relation in ("exact", "transposed") and not other
-            heads = range(s.bars - s.ending) if whole else _phrase_heads(s.phrase_bars())  # an ending: written anew
-            replay = frozenset(b for b in heads if b < plan.sections[j].bars)
+            heads = range(s.bars) if whole else _phrase_heads(s.phrase_bars())
+            ending = range(s.bars - s.ending, s.bars)  # its ending's bars: written anew
+            replay = frozenset(b for b in heads if b < plan.sections[j].bars and b not in ending)
         ends = itertools.accumulate(s.phrase_bars())
         keys = [next(phrase_keys) or key for _ in s.phrase_bars()]
         cadences = {end - 1: (k, kind) for end, kind, k in zip(ends, s.cadences, keys) if kind and kind != "none"}

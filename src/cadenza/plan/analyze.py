@@ -43,9 +43,12 @@ How it reads a piece:
 - Rhymes: a new section between the first and the last, in the first section's key, whose last
   bars are like the first section's last bars (each bar's Jaccard >= SAME; fewer than its last
   phrase has, clear of its echo) has that many as its `rhyme`.
-- Endings: an exact return whose last bars are not its source's, note for note (fewer than its
-  last phrase has), has that many as its `ending`: a strain played again with another last
-  bar, as a second ending or a lead into the next strain makes it.
+- Endings: an exact return before the last section whose last bars are not its source's, note
+  for note (fewer than its last phrase has), has that many as its `ending`: a strain played
+  again with another last bar, as a second ending makes it. In a tune with a pickup the
+  difference is often the upbeat alone (the first time into the strain again, the second into
+  the next), which a musician writes as first and second endings too. A return with several new
+  bars is less alike than an exact one (SAME) and is read as a varied return (A') instead.
 
 The weights below were set on the first 40-100 pieces of benchmarks/analyze_quality.py's three
 sets (Bach chorales, Nottingham tunes, POP909 songs); that script reports on them and on more.
@@ -214,8 +217,9 @@ def analyze(score: Score) -> Analysis:
             most = min(phrase_bars[-1] - 1, first_bars, length - (phrase_bars[0] + echo if echo else 0))
             while rhyme < most and sim[a - 1 - rhyme, b - 1 - rhyme] >= SAME:
                 rhyme += 1
-        ending = 0  # an exact return's last bars that are not its source's: a second ending
-        if rel == "exact" and earlier is not None and earlier.bars == length and section_keys[root] == skey:
+        ending = 0  # an exact return's last bars that are not its source's: a second ending (not the close)
+        same = rel == "exact" and earlier is not None and earlier.bars == length and section_keys[root] == skey
+        if same and gi < len(groups) - 1:
             a, b = spans[groups[root][-1]][1], spans[g[-1]][1]  # the two sections' ends (exclusive)
             while ending < phrase_bars[-1] - 1 and bars[a - 1 - ending] != bars[b - 1 - ending]:
                 ending += 1

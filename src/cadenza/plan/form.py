@@ -43,6 +43,9 @@ its last bar a phrase's cadence arrives on (Bach's mostly on beat 3 of 4/4):
     label = "B"
     bars = 8
     ending = 1                         # B again, its last bar written anew (a second ending)
+    [[sections]]
+    label = "A"
+    bars = 8
 
 `cadence_keys` names, per phrase, the key its cadence is in, as a Roman numeral seen from the
 section's key: with cadences = ["authentic", "authentic"], cadence_keys = ["V", ""] closes the
@@ -54,9 +57,10 @@ phrase (of the same length), then goes its own way to another cadence, as in a t
 "question and answer". `rhyme` makes a new section end as the piece's first section ends: its
 last bars (fewer than its last phrase has) repeat that section's, cadence and all, moved into
 its key, as a reel's B strain so often closes with the A strain's last bar. `ending` makes an
-exact or transposed return end anew: its last bars (fewer than its last phrase has) are written
-afresh to the same cadence, as a strain played again so often closes with another last bar (a
-second ending, or the way into what follows). The planner draws all three as often as its corpus
+exact or transposed return before the last section end anew: its last bars (fewer than its last
+phrase has) are written afresh to its planned cadence, as a strain played again so often closes
+with another last bar (a second ending, or the upbeat into what follows; the piece's close is
+written afresh from its cadence's approach in any case). The planner draws all three as often as its corpus
 does them, where it plans a section's phrases (a section whose phrases are given keeps its
 echo, rhyme and ending as given, none included).
 """
@@ -273,9 +277,19 @@ class Plan:
         return max(0, min(phrases[-1] - 1, self.sections[0].bars, s.bars - echoed))
 
     def may_end_anew(self, i: int) -> bool:
-        """Whether section i may have an `ending` of its own: an exact or transposed return whose
-        last phrase has 2 bars or more."""
-        return self.relation(i) in ("exact", "transposed") and self.sections[i].phrase_bars()[-1] >= 2
+        """Whether section i may have an `ending` of its own: an exact or transposed return before
+        the last section (whose close is written afresh anyway), its last phrase 2 bars or more."""
+        return self._ending_problem(i) == ""
+
+    def _ending_problem(self, i: int) -> str:
+        """Why section i cannot have an ending, or ""."""
+        if self.relation(i) not in ("exact", "transposed"):
+            return "only an exact or transposed return (its label again, unprimed) can end anew"
+        if i == len(self.sections) - 1:
+            return "the last section's close is written afresh anyway; give an ending to a return before it"
+        if self.sections[i].phrase_bars()[-1] < 2:
+            return "its last phrase has 1 bar; an ending needs a last phrase of 2 bars or more"
+        return ""
 
     def phrase_ends(self) -> list[tuple[int, str]]:
         """(bar, from 0, that the phrase's last bar is; cadence or "") of every phrase end."""
@@ -500,15 +514,13 @@ class Plan:
                     f"{where}: section {n} ({s.name}): rhyme {s.rhyme}: a section in {mode.mode} cannot end with the "
                     f"bars of a first section in {first_mode.mode}"
                 )
-            if s.ending and not self.may_end_anew(n - 1):
-                raise OptionError(
-                    f"{where}: section {n} ({s.name}): ending {s.ending}: only an exact or transposed return "
-                    "(its label again, unprimed) can end anew, when its last phrase has 2 bars or more"
-                )
+            if s.ending and self._ending_problem(n - 1):
+                raise OptionError(f"{where}: section {n} ({s.name}): ending {s.ending}: {self._ending_problem(n - 1)}")
             if s.ending and not 0 < s.ending < s.phrase_bars()[-1]:
+                last = s.phrase_bars()[-1]
                 raise OptionError(
-                    f"{where}: section {n} ({s.name}): ending {s.ending}: give fewer bars than its last phrase has "
-                    f"({s.phrase_bars()[-1]})"
+                    f"{where}: section {n} ({s.name}): ending {s.ending}: give 1 to {last - 1} bar"
+                    f"{'s' if last > 2 else ''} (fewer than its last phrase's {last})"
                 )
             if s.dynamics is not None and s.dynamics not in DYNAMICS:
                 raise OptionError(f"{where}: section {n}: dynamics {s.dynamics!r}; give one of {', '.join(DYNAMICS)}")

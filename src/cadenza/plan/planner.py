@@ -15,8 +15,9 @@ stored as plain JSON (planner.json beside a model's model.json; no pickles). It 
   first two phrases are as long, how many bars of the first open the second (its echo: a
   period; by that length); and for a new section after the first that closes with the first
   section's cadence, how many of its last bars are the first section's last (its rhyme; by the
-  length of its last phrase); and for an exact or transposed return, how many of its last bars
-  are written anew (its ending: a second ending; by the length of its last phrase);
+  length of its last phrase); and for an exact return before the last section, how many of its
+  last bars are written anew (its ending: a second ending; by the length of its last phrase),
+  drawn for exact and transposed returns alike;
 - keys as Roman numerals relative to the home key (V, vi, IV in a major piece; III, v, iv in a
   minor one; lower case: a minor key), by home mode, as a Markov chain from section to section,
   counted into the sections between the first and the last (those two are drawn at home, see
@@ -285,7 +286,7 @@ class PlanModel:
                     _add(self.echoes, str(s.period_bars()), str(s.echo))
                 if plan.may_rhyme(i):
                     _add(self.rhymes, str(s.phrase_bars()[-1]), str(s.rhyme))
-            elif plan.may_end_anew(i):
+            elif plan.relation(i) == "exact" and plan.may_end_anew(i):  # (the analyzer reads exact returns' only)
                 _add(self.endings, str(s.phrase_bars()[-1]), str(s.ending))
             prev, used = move, used + s.bars
         if home is not None:
@@ -594,10 +595,12 @@ class PlanModel:
         draws = random.Random(f"endings {rng.getstate()}")  # a str seed: the same in every process
         for i, s in enumerate(plan.sections):
             bars = s.phrase_bars()[-1]
-            if i not in fresh or not plan.may_end_anew(i):
+            if i not in fresh:
                 continue
-            if s.ending:  # given: kept, within the last phrase drawn for it
-                plan.sections[i] = replace(s, ending=min(s.ending, bars - 1))
+            if s.ending:  # given: kept, within the last phrase drawn for it (none left by a 1-bar one)
+                plan.sections[i] = replace(s, ending=min(s.ending, bars - 1) if plan.may_end_anew(i) else 0)
+                continue
+            if not plan.may_end_anew(i):
                 continue
             counts = self.endings.get(str(bars))
             if counts:

@@ -7,7 +7,7 @@ the plan narrows its choices.
   either way, so the music stays in its register). Where a return's phrase end asks for
   another cadence than the first time (a first and a second ending), the copy stops before the
   cadence's approach and the cadence is planned afresh. A return with an `ending` copies its
-  source but for its last `ending` bars, which the model writes afresh to the planned cadence
+  source but for its last `ending` bars, which the model writes afresh to its planned cadence
   (a second ending).
 - **Varied returns** (A') copy the first half of each of the section's phrases; in the rest of
   the phrase every voice keeps the rhythm of the first time (an onset where it had one, a held
