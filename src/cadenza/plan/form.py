@@ -419,7 +419,8 @@ class Plan:
                 ("ending", int, "a whole number of bars"),
             ):
                 if item.get(name) is not None and (not isinstance(item[name], kind) or isinstance(item[name], bool)):
-                    raise OptionError(f"{where}: section {n}: {name} must be {what}, not {item[name]!r}")
+                    given = json.dumps(item[name], default=str)  # as the file wrote it: true, "one"
+                    raise OptionError(f"{where}: section {n}: {name} must be {what}, not {given}")
             label, primes = _split_primes(str(item["label"]), f"{where}: section {n}")
             try:
                 s = Section(
