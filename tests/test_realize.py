@@ -85,6 +85,8 @@ def test_a_return_with_an_ending_writes_its_last_bar_anew():
         bars = bar_notes(score)
         assert bars[4:7] == bars[0:3], seed
         assert score.repeats == [Repeat(0.0, 16.0, 4.0)], seed  # written once, with first and second endings
+        downbeat = [[n[:2] for n in _bars(score, b, b) if n[0] == 0] for b in (3, 7)]
+        assert downbeat[0] == downbeat[1] != [], seed  # the same cadence arrives; what follows it is new
         new += bars[7] != bars[3]
     assert new >= 2
     plan.sections[1].ending = 0

@@ -58,8 +58,9 @@ phrase (of the same length), then goes its own way to another cadence, as in a t
 last bars (fewer than its last phrase has) repeat that section's, cadence and all, moved into
 its key, as a reel's B strain so often closes with the A strain's last bar. `ending` makes an
 exact or transposed return before the last section end anew: its last bars (fewer than its last
-phrase has) are written afresh to its planned cadence, as a strain played again so often closes
-with another last bar (a second ending, or the upbeat into what follows; the piece's close is
+phrase has) are written afresh to its planned cadence (the cadence's arrival kept where it is
+the source's: what follows it is new), as a strain played again so often closes with another
+last bar (a second ending, mostly another upbeat into what follows; the piece's close is
 written afresh from its cadence's approach in any case). The planner draws all three as often as its corpus
 does them, where it plans a section's phrases (a section whose phrases are given keeps its
 echo, rhyme and ending as given, none included).

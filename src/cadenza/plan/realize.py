@@ -8,7 +8,9 @@ the plan narrows its choices.
   another cadence than the first time (a first and a second ending), the copy stops before the
   cadence's approach and the cadence is planned afresh. A return with an `ending` copies its
   source but for its last `ending` bars, which the model writes afresh to its planned cadence
-  (a second ending).
+  (a second ending); where that cadence is its source's, the cadence's arrival (its note or
+  chord, held a beat under a fermata) is kept and what follows it is new: the upbeat into what
+  comes next, as most second endings differ.
 - **Varied returns** (A') copy the first half of each of the section's phrases; in the rest of
   the phrase every voice keeps the rhythm of the first time (an onset where it had one, a held
   note where it held), and the top voice stays within a fourth of its old pitches, so each
@@ -175,8 +177,12 @@ def plan_constraints(
         j = plan.source(i)
         if j is None:
             continue
+        keep: set[int] = set()  # steps copied inside its ending: the arrival of a cadence it repeats
         if s.ending:
             close = (starts[i] + s.bars) * spb
+            if not any(w.stop == close for w in free.get(i, [])):  # its last cadence is its source's
+                n = max(n for n, at in enumerate(section_of_end) if at == i)
+                keep = set(range(arrivals[n], arrivals[n] + (grid.steps_per_beat_unit if fermatas else 1)))
             free.setdefault(i, []).append(range(close - s.ending * spb, close))
         relation = plan.relation(i)
         shift = transposition(keys[j], keys[i])  # a varied return in another key moves too
@@ -187,7 +193,7 @@ def plan_constraints(
         if plan.returns_in_other_mode(i, key):  # in the other mode a copy would keep the old one: rhythm and outline
             kept = set()
         for step in range(dst0, end):
-            if any(step in window for window in free.get(i, [])):
+            if step not in keep and any(step in window for window in free.get(i, [])):
                 continue
             for v in range(nv):
                 if (step, v) in c.fixed:
