@@ -398,17 +398,24 @@ def test_rhymes_are_drawn_as_often_as_the_corpus_has_them_and_move_nothing_else(
     _draws_as_before(aabb, "rhymes", {"4": {"0": 1, "2": 3}}, "rhyme")
 
 
+def _completes_without(model: planner.PlanModel, field: str, seed: int) -> None:
+    """A plan `model` drew, with `field` cleared in every section and completed again, keeps
+    it cleared: completing draws it only where it plans a section's phrases."""
+    plain = deepcopy(model.sample(32, seed=seed))
+    for s in plain.sections:
+        setattr(s, field, 0)
+    assert [getattr(s, field) for s in planner.complete(plain, model, seed=seed + 1).sections] == [0] * len(
+        plain.sections
+    )
+
+
 def test_completing_a_plan_draws_rhymes_only_where_it_plans_the_phrases(aabb):
     """A plan written out (by `cadenza plan`, analyze, a piece's record) keeps its rhymes, none
     among them, when completed again; a rhyme given without phrases stays within the phrases
     drawn for it."""
     always = planner.PlanModel.from_dict({**aabb.to_dict(), "rhymes": {"4": {"1": 50}, "8": {"1": 50}}})
     for seed in range(6):
-        drawn = always.sample(32, seed=seed)
-        plain = deepcopy(drawn)
-        for s in plain.sections:
-            s.rhyme = 0
-        assert [s.rhyme for s in planner.complete(plain, always, seed=seed + 1).sections] == [0] * len(plain.sections)
+        _completes_without(always, "rhyme", seed)
         given = parse_form("A8 B8 A8")
         given.sections[1].rhyme = 7
         done = planner.complete(given, always, seed=seed)
@@ -441,11 +448,7 @@ def test_completing_a_plan_draws_endings_only_where_it_plans_the_phrases(aabb):
     without phrases keeps it within the last phrase drawn for it."""
     always = planner.PlanModel.from_dict({**aabb.to_dict(), "endings": {"4": {"1": 50}, "8": {"2": 50}}})
     for seed in range(6):
-        drawn = always.sample(32, seed=seed)
-        plain = deepcopy(drawn)
-        for s in plain.sections:
-            s.ending = 0
-        assert [s.ending for s in planner.complete(plain, always, seed=seed + 1).sections] == [0] * len(plain.sections)
+        _completes_without(always, "ending", seed)
         planned = planner.complete(parse_form("A8 A8 B8 A8"), always, seed=seed)
         assert planned.sections[1].ending == (1 if planned.sections[1].phrase_bars()[-1] == 4 else 2)
         assert planned.sections[3].ending == 0  # the close: written afresh anyway

@@ -61,9 +61,9 @@ exact or transposed return before the last section end anew: its last bars (fewe
 phrase has) are written afresh to its planned cadence (the cadence's arrival kept where it is
 the source's: what follows it is new), as a strain played again so often closes with another
 last bar (a second ending, mostly another upbeat into what follows; the piece's close is
-written afresh from its cadence's approach in any case). The planner draws all three as often as its corpus
-does them, where it plans a section's phrases (a section whose phrases are given keeps its
-echo, rhyme and ending as given, none included).
+written afresh from its cadence's approach in any case). The planner draws all three as often
+as its corpus does them, where it plans a section's phrases (a section whose phrases are given
+keeps its echo, rhyme and ending as given, none included).
 """
 
 from __future__ import annotations
@@ -516,8 +516,9 @@ class Plan:
                     f"{where}: section {n} ({s.name}): rhyme {s.rhyme}: a section in {mode.mode} cannot end with the "
                     f"bars of a first section in {first_mode.mode}"
                 )
-            if s.ending and self._ending_problem(n - 1):
-                raise OptionError(f"{where}: section {n} ({s.name}): ending {s.ending}: {self._ending_problem(n - 1)}")
+            problem = self._ending_problem(n - 1) if s.ending else ""
+            if problem:
+                raise OptionError(f"{where}: section {n} ({s.name}): ending {s.ending}: {problem}")
             if s.ending and not 0 < s.ending < s.phrase_bars()[-1]:
                 last = s.phrase_bars()[-1]
                 raise OptionError(

@@ -594,9 +594,9 @@ class PlanModel:
         before endings were counted draws none."""
         draws = random.Random(f"endings {rng.getstate()}")  # a str seed: the same in every process
         for i, s in enumerate(plan.sections):
-            bars = s.phrase_bars()[-1]
             if i not in fresh:
                 continue
+            bars = s.phrase_bars()[-1]
             if s.ending:  # given: kept, within the last phrase drawn for it (none left by a 1-bar one)
                 plan.sections[i] = replace(s, ending=min(s.ending, bars - 1) if plan.may_end_anew(i) else 0)
                 continue

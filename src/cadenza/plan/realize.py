@@ -142,6 +142,7 @@ def plan_constraints(
         _narrow(c, grid, range(0, 1), tonic_chord[0], tonic_chord[1], None, rest=True)
     # cadences at phrase ends (the last one, when authentic, is the sampler's final cadence)
     fermata_beats = []
+    held = grid.steps_per_beat_unit if fermatas else 1  # steps a cadence chord is held (a fermata: a counted beat)
     free: dict[int, list[range]] = {}  # section -> steps its echo leaves free (a new cadence, an ending)
     cadence_of = {bar: (cadence, numeral) for (bar, cadence), numeral in zip(ends, cadence_keys)}
     for n, ((bar, cadence), k) in enumerate(zip(ends, phrase_keys)):
@@ -168,7 +169,7 @@ def plan_constraints(
                 varied = plan.relation(i) == "varied"
                 since = line if not varied and line - starts[i] * spb >= plan.sections[i].bars * spb // 2 else approach
                 free.setdefault(i, []).append(range(max(since, starts[i] * spb), (bar + 1) * spb))
-        hold = grid.steps_per_beat_unit if fermatas else 1  # a fermata chord is held one counted beat
+        hold = held
         if last:
             hold = total - arrival
         _cadence(c, grid, k, cadence, approach, arrival, hold, final=last, away=not k.same_key(key))
@@ -181,8 +182,8 @@ def plan_constraints(
         if s.ending:
             close = (starts[i] + s.bars) * spb
             if not any(w.stop == close for w in free.get(i, [])):  # its last cadence is its source's
-                n = max(n for n, at in enumerate(section_of_end) if at == i)
-                keep = set(range(arrivals[n], arrivals[n] + (grid.steps_per_beat_unit if fermatas else 1)))
+                arrival = arrivals[max(n for n, at in enumerate(section_of_end) if at == i)]
+                keep = set(range(arrival, arrival + held))
             free.setdefault(i, []).append(range(close - s.ending * spb, close))
         relation = plan.relation(i)
         shift = transposition(keys[j], keys[i])  # a varied return in another key moves too
