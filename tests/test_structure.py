@@ -113,6 +113,30 @@ def test_similarity_error_is_zero_for_identical_sets_and_positive_otherwise(rng)
     assert math.isnan(structure.similarity_error(np.array([np.nan]), np.array([0.2])))
 
 
+def test_the_set_error_compares_a_set_with_real_pieces_of_its_lengths(rng):
+    # real pieces of two kinds: 8 bars repeating every 2 bars, 24 bars of new bars throughout
+    short = [
+        structure.measure_piece(score_of([x, y] * 4))
+        for x, y in ((random_bar(rng), random_bar(rng)) for _ in range(20))
+    ]
+    long = [structure.measure_piece(score_of([random_bar(rng) for _ in range(24)])) for _ in range(20)]
+    like_short = [
+        structure.measure_piece(score_of([x, y] * 4)) for x, y in ((random_bar(rng), random_bar(rng)) for _ in range(8))
+    ]
+    matched = structure.summarize(like_short, short + long)
+    # against the short real pieces' curve, not the mixture's (where the long ones pull it to ~0)
+    assert matched["similarity_error"] < 0.01
+    assert matched["similarity_error_inside"] is True
+    unmatched = structure.similarity_error(
+        structure.mean_curve(np.array([p["curve"] for p in like_short])),
+        structure.mean_curve(np.array([p["curve"] for p in short + long])),
+    )
+    assert unmatched > 0.2
+    assert list(structure.length_matches(8, np.array([8, 8, 24, 9, 30]), least=3)) == [0, 1, 3]
+    assert list(structure.length_matches(40, np.array([8, 24, 30]), least=10)) == [0, 1, 2]
+    assert list(structure.length_pools([8, 8, 24], np.array([8, 8, 8, 9, 24, 30]))[8]) == [0, 1, 2, 3, 4, 5]
+
+
 def test_per_piece_errors_compare_a_reference_piece_with_the_other_pieces():
     curves = np.full((3, structure.MAX_DISTANCE), np.nan)
     curves[:, 0] = [0.0, 0.3, 0.6]

@@ -101,7 +101,8 @@ def structure_line(label: str, st: dict, ref: dict) -> str:
     within, _ = structure.inside_count(st, "inside_sets")
     return (
         f"{label}: structure: {', '.join(parts)}; similarity error {e:.3f} (sets of {spread.get('size', 0)} real "
-        f"pieces {spread.get('low', float('nan')):.3f}-{spread.get('high', float('nan')):.3f}); {inside} of "
+        f"pieces of these lengths {spread.get('low', float('nan')):.3f}-{spread.get('high', float('nan')):.3f}); "
+        f"{inside} of "
         f"{compared} measures inside the spread of real pieces, {within} within the means of as many real pieces"
         + ("" if st.get("cadences_measured") else "; no cadence rates (the analyzer is not available)")
     )

@@ -468,10 +468,12 @@ def _structure_html(report: dict) -> str:
         e, spread = s.get("similarity_error", math.nan), s.get("error_spread", {})
         mark = {True: "inside", False: "<b>outside</b>", None: ""}[s.get("similarity_error_inside")]
         se_cells.append(
-            f"<td>{_fmt(e)}<br><small>sets of {spread.get('size', 0)} real pieces: {_fmt(spread.get('low'))} to "
+            f"<td>{_fmt(e)}<br><small>sets of {spread.get('size', 0)} real pieces of these lengths: "
+            f"{_fmt(spread.get('low'))} to "
             f"{_fmt(spread.get('high'))}; {mark}</small></td>"
         )
-    rows.append(f"<tr><th>similarity error of the set's mean curve (Museformer's SE)</th>{''.join(se_cells)}</tr>")
+    se_name = "similarity error of the set's mean curve against real pieces of its lengths (Museformer's SE)"
+    rows.append(f"<tr><th>{se_name}</th>{''.join(se_cells)}</tr>")
     counts = "; ".join(
         f"{html.escape(label)}: {structure.inside_count(s)[0]} of {structure.inside_count(s)[1]} measures inside "
         f"the spread of real pieces, {structure.inside_count(s, 'inside_sets')[0]} within the means of real sets"
