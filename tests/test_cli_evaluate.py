@@ -83,7 +83,7 @@ def test_the_structure_line_names_the_spread_of_real_pieces():
     looping = [structure.measure_piece(score_of(loop * 4))] * 3
     line = structure_line("generated", structure.summarize(looping, real), structure.summarize(real))
     assert line.startswith("generated: structure: bar exact 75.0% (real 0.0%-0.0%), bar transposed 0.0%")
-    assert "similarity error 0." in line and "(sets of 3 real pieces 0." in line
+    assert "similarity error 0." in line and "(sets of 3 real pieces of these lengths 0." in line
     assert line.endswith(
         "4 of 7 measures inside the spread of real pieces, 4 within the means of as many real pieces; "
         "no cadence rates (the analyzer is not available)"
