@@ -134,7 +134,9 @@ def test_the_set_error_compares_a_set_with_real_pieces_of_its_lengths(rng):
     assert unmatched > 0.2
     assert list(structure.length_matches(8, np.array([8, 8, 24, 9, 30]), least=3)) == [0, 1, 3]
     assert list(structure.length_matches(40, np.array([8, 24, 30]), least=10)) == [0, 1, 2]
-    assert list(structure.length_pools([8, 8, 24], np.array([8, 8, 8, 9, 24, 30]))[8]) == [0, 1, 2, 3, 4, 5]
+    pools = structure.length_pools([8, 8, 24], np.array([8] * 10 + [9, 24, 30]))
+    assert list(pools[8]) == list(range(10)) and list(pools[24]) == list(range(13))
+    assert math.isnan(structure.summarize(like_short, [])["similarity_error"])
 
 
 def test_per_piece_errors_compare_a_reference_piece_with_the_other_pieces():

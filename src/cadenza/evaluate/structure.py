@@ -45,28 +45,30 @@ pass, so a second, stricter mark says whether the mean lies within the 10th-90th
 the means of as many real pieces drawn at random (with replacement, SE_DRAWS draws):
 `inside_sets`, between `sets_low` and `sets_high`. Also per set: its mean curve, and the SE of
 that curve against the mean curve of real pieces of its pieces' lengths (Museformer's SE, like
-with like), beside the spread of that SE for sets of real pieces like it (random draws of one
-real piece of each piece's length against the rest, again matched in length), since the SE of
-a small set is never 0, even for real music. Lengths matter: a curve is a mean over the pairs of
-bars a piece has, and a 16-bar chorale's (a Stollen at distance 4, no pair 16 apart) is not a
-40-bar one's: Bach's 40 chorales of 16 bars against all of his chorales score an SE of 0.017,
-outside the 0.007-0.012 of random sets of 40 of them, which mix lengths as the reference does.
-The real pieces of a piece's length (`length_pools`) are those within the fewest bars of its
-length that hold at least LENGTH_MATCHES real pieces and twice as many as the set has pieces of
-that length.
+with like), beside the spread of that SE for sets of real pieces like it (random draws from the
+same real pieces of each length, against the rest of them), since the SE of a small set is never
+0, even for real music. Lengths matter: a curve is a mean over the pairs of bars a piece has, and
+a 16-bar chorale's (a Stollen at distance 4, no pair 16 apart) is not a 40-bar one's: Bach's 40
+chorales of 16 bars against all of his chorales score an SE of 0.017, outside the 0.007-0.012 of
+random sets of 40 of them, which mix lengths as the reference does. The real pieces of a
+piece's length (`length_pools`; a piece's `length` is its bars less a pickup's) are those of
+exactly its length where the reference has LENGTH_MATCHES of them, else those within the fewest
+bars of it that do. A drawn real set takes at most half of each pool, so where pools are small
+it is smaller than the set and its range a little lenient (sets of Bach's chorales of one length, measured against the rest, land above
+the range 18 times in 240 draws, not the 24 of a fair 10%).
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from cadenza.plan.similarity import BarNotes, bar_notes, bar_similarity, best_shift, similarity_by_distance
-from cadenza.score import Score
+from cadenza.score import Score, pickup_start
 
 MAX_BARS = 64  # bars of a piece measured (bar similarity is quadratic in bars)
 MAX_DISTANCE = 16  # bar distances of the similarity curve, 1..16
@@ -175,7 +177,8 @@ def measure_piece(score: Score, analyze: Callable[[Score], Any] | None = None) -
     with an analyzer, `cadences` (a share per cadence name; NaN when it finds no phrase ends)."""
     bars = bar_notes(score)[:MAX_BARS]
     plain, trans, shift = pair_matrices(bars)
-    out: dict[str, Any] = {"bars": len(bars)}
+    # its length in whole bars, for comparing like with like: a pickup's bar is not one
+    out: dict[str, Any] = {"bars": len(bars), "length": max(1, len(bars) - int(pickup_start(score) > 0))}
     out.update(bar_recurrence(bars, trans, shift))
     phrases: list = []
     plan = None
@@ -248,7 +251,8 @@ def piece_errors(curves: np.ndarray, reference_curves: np.ndarray | None) -> lis
 
 def length_matches(bars: int, reference_bars: np.ndarray, least: int = LENGTH_MATCHES) -> np.ndarray:
     """Indices of the reference pieces like a piece of `bars` bars in length: those within the
-    smallest tolerance (in bars) that finds `least` of them (all of them, with fewer pieces)."""
+    smallest tolerance (in bars) that finds `least` of them (all of them, with fewer pieces):
+    the pieces of exactly its length wherever the reference has `least` of them."""
     gap = np.abs(np.asarray(reference_bars) - bars)
     if not len(gap):
         return np.zeros(0, dtype=int)
@@ -256,21 +260,24 @@ def length_matches(bars: int, reference_bars: np.ndarray, least: int = LENGTH_MA
     return np.flatnonzero(gap <= tol)
 
 
-def length_pools(bars: list[int], reference_bars: np.ndarray) -> dict[int, np.ndarray]:
-    """Per length in a set, its length_matches among the reference pieces: at least
-    LENGTH_MATCHES and at least twice as many as the set has pieces of that length, so that sets
-    like it can be drawn with real pieces left over to compare them with."""
-    counts = Counter(bars)
-    return {n: length_matches(n, reference_bars, max(LENGTH_MATCHES, 2 * k)) for n, k in counts.items()}
+def length_pools(bars: Sequence[int], reference_bars: np.ndarray) -> dict[int, np.ndarray]:
+    """Per length in a set, its length_matches among the reference pieces."""
+    return {n: length_matches(n, reference_bars) for n in sorted(set(bars))}
 
 
-def matched_curve(curves: np.ndarray, reference_bars: np.ndarray, bars: list[int]) -> np.ndarray:
-    """The mean curve of the reference pieces (`curves`, one per piece of `reference_bars` bars)
-    weighted to the lengths `bars` of a set: each of the set's pieces spreads one unit of weight
-    evenly over its length pool (length_pools). NaN where no weighted piece reaches a distance."""
+def matched_curve(
+    curves: np.ndarray, counts: dict[int, int], pools: dict[int, np.ndarray], left_out: np.ndarray | None = None
+) -> np.ndarray:
+    """The mean curve of the reference pieces (`curves`) weighted to a set's lengths: the set's
+    `counts[n]` pieces of n bars spread their weight evenly over `pools[n]` (length_pools), less
+    the pieces `left_out` (a mask). NaN where no weighted piece reaches a distance, or no piece
+    is left in a pool."""
     weights = np.zeros(len(curves))
-    for n, pool in length_pools(bars, reference_bars).items():
-        weights[pool] += bars.count(n) / len(pool)
+    for n, pool in pools.items():
+        if left_out is not None:
+            pool = pool[~left_out[pool]]
+        if len(pool):
+            weights[pool] += counts.get(n, 0) / len(pool)
     have = ~np.isnan(curves)
     total = (np.where(have, curves, 0.0) * weights[:, None]).sum(axis=0)
     mass = (have * weights[:, None]).sum(axis=0)
@@ -278,33 +285,38 @@ def matched_curve(curves: np.ndarray, reference_bars: np.ndarray, bars: list[int
 
 
 def error_spread(
-    reference_curves: np.ndarray, bars: list[int], reference_bars: list[int], draws: int = SE_DRAWS, seed: int = SEED
+    reference_curves: np.ndarray,
+    counts: dict[int, int],
+    pools: dict[int, np.ndarray],
+    draws: int = SE_DRAWS,
+    seed: int = SEED,
 ) -> dict:
-    """The SE of sets of real pieces like a set of pieces of `bars` bars: per draw, for each piece
-    one reference piece from its length pool (length_pools; none drawn twice where the pool
-    allows), their mean curve against the curve of the other reference pieces matched to the same
-    lengths (matched_curve). Its SPREAD percentiles and median over random draws (NaN with too
-    few pieces)."""
+    """The SE of sets of real pieces like a set with `counts[n]` pieces of n bars: per draw and
+    length, as many pieces from its pool (`pools`, as the set is compared with) as the set has
+    of that length, but at most half the pool, without putting a piece in twice; their mean
+    curve against the rest of the same pools (matched_curve). Its SPREAD percentiles and
+    median over random draws, and `size`, the pieces a drawn set has (fewer than the set's
+    where its pools are small: a smaller set's SE runs larger, so the range is then more
+    lenient). NaN with too few pieces."""
     curves = np.asarray(reference_curves, dtype=float).reshape(-1, MAX_DISTANCE)
-    ref_bars = np.asarray(reference_bars)
-    size = min(len(bars), len(curves) // 2)
+    nan = {"size": 0, "low": math.nan, "median": math.nan, "high": math.nan}
+    takes = {n: min(counts[n], len(pools[n]) // 2) for n in pools}
+    size = sum(takes.values())
     if size < 1:
-        return {"size": size, "low": math.nan, "median": math.nan, "high": math.nan}
+        return nan
     rng = np.random.default_rng(seed)
-    pools = length_pools(bars, ref_bars)
     errors = []
     for _ in range(draws):
         pick = np.zeros(len(curves), dtype=bool)
-        for n in rng.permutation(np.asarray(bars))[:size]:
-            free = pools[n][~pick[pools[n]]]
-            pick[rng.choice(free if len(free) else pools[n])] = True
-        rest = ~pick
-        errors.append(similarity_error(mean_curve(curves[pick]), matched_curve(curves[rest], ref_bars[rest], bars)))
+        for n, pool in pools.items():
+            free = pool[~pick[pool]]
+            pick[rng.choice(free, min(takes[n], len(free)), replace=False)] = True
+        errors.append(similarity_error(mean_curve(curves[pick]), matched_curve(curves, counts, pools, pick)))
     e = np.array([x for x in errors if not math.isnan(x)])
     if not len(e):
-        return {"size": size, "low": math.nan, "median": math.nan, "high": math.nan}
+        return nan
     lo, med, hi = np.percentile(e, [SPREAD[0], 50.0, SPREAD[1]])
-    return {"size": size, "low": float(lo), "median": float(med), "high": float(hi)}
+    return {"size": int(pick.sum()), "low": float(lo), "median": float(med), "high": float(hi)}
 
 
 def _stats(values: list[float]) -> dict:
@@ -319,8 +331,9 @@ def summarize(pieces: list[dict], reference: list[dict] | None = None) -> dict:
     """A set's structure: per measure its mean, SPREAD percentiles (`low`, `high`) and per-piece
     values; beside a reference, whether the mean lies `inside` the reference's spread. Also the
     mean `curve` (with the SPREAD percentiles per distance), `similarity_error` of the mean curve
-    against the reference's with `error_spread` for real sets of this size, and the `phrases_from`
-    counts."""
+    against the reference pieces' of its lengths with `error_spread` for real sets like it, and
+    the `phrases_from` counts. (Each piece's own similarity_error compares it with every
+    reference piece.)"""
     curves = np.array([p["curve"] for p in pieces], dtype=float).reshape(-1, MAX_DISTANCE)
     ref_curves = (
         np.array([p["curve"] for p in reference], dtype=float).reshape(-1, MAX_DISTANCE)
@@ -366,11 +379,11 @@ def summarize(pieces: list[dict], reference: list[dict] | None = None) -> dict:
         "cadences_measured": bool(with_cadences),
         "analysis_errors": sum(1 for p in pieces if "analysis_error" in p),
     }
-    if ref_curves is not None:
-        bars = [int(p["bars"]) for p in pieces]
-        ref_bars = np.array([int(p["bars"]) for p in reference])
-        out["similarity_error"] = similarity_error(mean_curve(curves), matched_curve(ref_curves, ref_bars, bars))
-        out["error_spread"] = error_spread(ref_curves, bars, ref_bars.tolist())
+    if ref_curves is not None and reference is not None:
+        counts = Counter(int(p["length"]) for p in pieces)
+        pools = length_pools(list(counts), np.array([int(p["length"]) for p in reference]))
+        out["similarity_error"] = similarity_error(mean_curve(curves), matched_curve(ref_curves, counts, pools))
+        out["error_spread"] = error_spread(ref_curves, counts, pools)
         e = out["similarity_error"]
         s = out["error_spread"]
         out["similarity_error_inside"] = bool(e <= s["high"]) if not (math.isnan(e) or math.isnan(s["high"])) else None
