@@ -54,8 +54,9 @@ random sets of 40 of them, which mix lengths as the reference does. The real pie
 piece's length (`length_pools`; a piece's `length` is its bars less a pickup's) are those of
 exactly its length where the reference has LENGTH_MATCHES of them, else those within the fewest
 bars of it that do. A drawn real set takes at most half of each pool, so where pools are small
-it is smaller than the set and its range a little lenient (sets of Bach's chorales of one length, measured against the rest, land above
-the range 18 times in 240 draws, not the 24 of a fair 10%).
+it is smaller than the set and its range a little lenient (sets of Bach's chorales of one
+length, measured against the rest, land above the range 18 times in 240 draws, not the 24 of a
+fair 10%).
 """
 
 from __future__ import annotations
