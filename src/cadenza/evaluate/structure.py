@@ -216,13 +216,15 @@ def measure_piece(score: Score, analyze: Callable[[Score], Any] | None = None) -
 # sets
 
 
-def mean_curve(curves: np.ndarray) -> np.ndarray:
-    """(MAX_DISTANCE,) the mean over pieces at each distance (NaN where no piece reaches it)."""
+def mean_curve(curves: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """(MAX_DISTANCE,) the mean over pieces at each distance, weighted by `weights` (one per
+    piece; default equal), NaN where no piece of positive weight reaches it."""
     curves = np.asarray(curves, dtype=float).reshape(-1, MAX_DISTANCE)
+    w = np.ones(len(curves)) if weights is None else np.asarray(weights, dtype=float)
     have = ~np.isnan(curves)
-    total = np.where(have, curves, 0.0).sum(axis=0)
-    n = have.sum(axis=0)
-    return np.where(n > 0, total / np.maximum(n, 1), np.nan)
+    total = (np.where(have, curves, 0.0) * w[:, None]).sum(axis=0)
+    mass = (have * w[:, None]).sum(axis=0)
+    return np.where(mass > 0, total / np.where(mass > 0, mass, 1.0), np.nan)
 
 
 def similarity_error(curve: np.ndarray, reference: np.ndarray) -> float:
@@ -279,10 +281,7 @@ def matched_curve(
             pool = pool[~left_out[pool]]
         if len(pool):
             weights[pool] += counts.get(n, 0) / len(pool)
-    have = ~np.isnan(curves)
-    total = (np.where(have, curves, 0.0) * weights[:, None]).sum(axis=0)
-    mass = (have * weights[:, None]).sum(axis=0)
-    return np.where(mass > 0, total / np.where(mass > 0, mass, 1.0), np.nan)
+    return mean_curve(curves, weights)
 
 
 def error_spread(
