@@ -49,7 +49,7 @@ with like), beside the spread of that SE for sets of real pieces like it (random
 same real pieces of each length, against the rest of them), since the SE of a small set is never
 0, even for real music. Lengths matter: a curve is a mean over the pairs of bars a piece has, and
 a 16-bar chorale's (a Stollen at distance 4, no pair 16 apart) is not a 40-bar one's: Bach's 40
-chorales of 16 bars against all of his chorales score an SE of 0.017, outside the 0.007-0.012 of
+chorales of 16 bars (a pickup's counted) against all of his chorales score an SE of 0.017, outside the 0.007-0.012 of
 random sets of 40 of them, which mix lengths as the reference does. The real pieces of a
 piece's length (`length_pools`; a piece's `length` is its bars less a pickup's) are those of
 exactly its length where the reference has LENGTH_MATCHES of them, else those within the fewest
