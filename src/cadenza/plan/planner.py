@@ -34,13 +34,17 @@ alone, then all moves; keys: all transitions of the mode; cadences: the position
 lengths: all meters), itself smoothed toward uniform. k for each table is in "smoothing".
 
 Drawing a plan of exactly `bars` bars (`PlanModel.sample`):
+0. A meter, unless given: as often as the corpus's pieces of `bars` bars are in it (smoothed
+   toward all its pieces' meters by smoothing["meters"]): a 32-bar folk tune is drawn in the
+   dance tunes' meters, the length of most of them.
 1. A whole form: with n corpus pieces whose form is `bars` long (or half as long, made twice
    as long either with every section twice as long and split into its phrases twice, counted
    at the weight "stretch", or with each strain played twice, as a dance tune plays it, at the
-   weight "twice": A8 B8 as A8 A8 B8 B8, A4 A'4 B8 as A4 A'4 A4 A'4 B8 B8), one of them is
-   taken with probability n / (n + smoothing["forms"]), in proportion to its count (a
-   Dirichlet-process mixture of the corpus's forms and the chain below): most plans are forms
-   real pieces have.
+   weight "twice": A8 B8 as A8 A8 B8 B8, A4 A'4 B8 as A4 A'4 A4 A'4 B8 B8; where forms of
+   exactly `bars` bars exist, those made longer weigh together as many as the distinct forms
+   of that length, Witten-Bell's backoff), one of them is taken with probability
+   n / (n + smoothing["forms"]), in proportion to its count (a Dirichlet-process mixture of
+   the corpus's forms and the chain below): most plans are forms real pieces have.
 2. Otherwise sections are drawn one after another from the chain of moves, and at each step
    only what still fits is allowed (a new section of at most the bars left; a return only if
    its label's length fits). That always ends exactly on `bars`, but it would favour plans that
@@ -114,6 +118,7 @@ SMOOTHING = {
     "rhymes": 0.1,
     "endings": 0.1,
     "cadence_keys": 0.5,
+    "meters": 2.0,
 }
 MIN_METER_PIECES = 20  # a meter with fewer fitted pieces uses the lengths of all meters
 
@@ -377,8 +382,22 @@ class PlanModel:
         probs = self._length_probs(meter, MAX_SECTION_BARS)
         return int(max(probs, key=lambda t: probs[t]))
 
-    def draw_meter(self, rng: random.Random) -> str:
-        return _draw(rng, dict(sorted(self.meters.items()))) if self.meters else "4/4"
+    def draw_meter(self, rng: random.Random, bars: int | None = None) -> str:
+        """A meter as often as the corpus's pieces `bars` long are in it: p(meter | bars) =
+        (n(meter, bars) + k p(meter)) / (n(bars) + k), with k = smoothing["meters"], n counted
+        from the whole forms (a 32-bar folk tune is a dance in 2/4, 6/8 or 2/2 far more often
+        than the corpus's meters alone say); p(meter) alone without `bars`."""
+        if not self.meters:
+            return "4/4"
+        total = sum(self.meters.values())
+        prior = {m: n / total for m, n in sorted(self.meters.items())}
+        if bars is None:
+            return _draw(rng, prior)
+        k = self.smoothing["meters"]
+        weights = {m: k * p for m, p in prior.items()}
+        for m in weights:
+            weights[m] += sum(c for shape, c in self.forms.get(m, {}).items() if form_bars(shape) == bars)
+        return _draw(rng, weights)
 
     def draw_key(self, rng: random.Random, modes: tuple[str, ...] = MODES) -> Key:
         """A home key in one of `modes`, as often as the corpus's are (C major, or A minor, when
@@ -395,7 +414,7 @@ class PlanModel:
         if not 1 <= bars <= 1000:
             raise OptionError(f"a plan of {bars} bars: give at least 1 and at most 1000 bars")
         rng = random.Random(seed)
-        meter = str(parse_meter(str(meter))) if meter else self.draw_meter(rng)
+        meter = str(parse_meter(str(meter))) if meter else self.draw_meter(rng, bars)
         home = key if key is not None else self.draw_key(rng)
         home = Key(0.0, home.tonic, home.mode, home.tonic_name)
         whole = self._whole_form(bars, meter, rng)
@@ -431,11 +450,15 @@ class PlanModel:
         `bars` bars, or of half as many made twice as long in one of two ways: every section
         twice as long (counted at the weight smoothing["stretch"]; its sections then take their
         phrases twice), or played twice (at the weight smoothing["twice"]; `played_twice`):
-        with probability n / (n + smoothing["forms"]) for n such pieces; else None."""
+        with probability n / (n + smoothing["forms"]) for n such pieces; else None. Where
+        pieces of exactly `bars` bars have forms, the forms made longer weigh, all together, as
+        much as the number of those distinct forms (Witten-Bell): counted at their own weight,
+        the folk corpus's 16-bar songs made longer outweighed its 32-bar dance tunes, which are
+        mostly A8 A8 B8 B8."""
         row = self.forms.get(meter) if self.meters.get(meter, 0) >= MIN_METER_PIECES else None
         fitting: dict[str, float] = {}
         for shape, c in sorted((row or self.forms.get("*", {})).items()):
-            total = _shape_bars(shape)
+            total = form_bars(shape)
             if total == bars:
                 fitting[shape] = fitting.get(shape, 0.0) + c
             elif 2 * total == bars:
@@ -445,6 +468,12 @@ class PlanModel:
                 stretched = "2x " + stretched
                 fitting[stretched] = fitting.get(stretched, 0.0) + c * self.smoothing["stretch"]
                 fitting["twice " + shape] = c * self.smoothing["twice"]  # drawn as such, not as a form it equals
+        made_longer = [s for s in fitting if s.startswith(("2x ", "twice "))]
+        types = len(fitting) - len(made_longer)
+        longer = sum(fitting[s] for s in made_longer)
+        if types and longer:  # Witten-Bell: forms made longer weigh as much as the distinct forms of this length
+            for s in made_longer:
+                fitting[s] *= types / longer
         n = sum(fitting.values())
         if not n or rng.random() * (n + self.smoothing["forms"]) >= n:
             return None
@@ -863,7 +892,8 @@ def _word_label(word: str) -> str:
     return parse_shape(word)[0][0].label
 
 
-def _shape_bars(text: str) -> int:
+def form_bars(text: str) -> int:
+    """The bars of a form written as `form_shape` writes it."""
     return sum(s.bars for s in parse_shape(text)[0])
 
 
