@@ -261,14 +261,16 @@ class _Writer:
     keep REMI's grammar."""
 
     def __init__(self, pianist: Pianist, composer: str | None, key: Key, meter: Meter, settings, guidance: float = 0.0):
-        from cadenza.nn.numpy_decoder import Decoder
+        from cadenza.nn.numpy_decoder import Decoder, Decoders
 
         self.tok = tok = pianist.tokenizer
         self.composer, self.home, self.meter, self.settings = composer, key, meter, settings
         self.rng = np.random.default_rng(settings.seed)
-        self.decoder = Decoder(pianist.model)
         self.guidance = guidance if composer is not None else 0.0
-        self.plain = Decoder(pianist.model) if self.guidance else None  # the same music read without the composer
+        # with guidance, a second row reads the same music without the composer; the two rows are
+        # extended together, each step's operations run once for both (two rows cost about 1.3
+        # times one, two decoders twice: docs/BENCHMARKS.md, "Speed")
+        self.decoder = Decoders(Decoder(pianist.model), 2 if self.guidance else 1)
         self.block = pianist.model.config.block_size
         self.key_now = key
         self.meter_token = tok.meter_token(meter)
@@ -310,9 +312,7 @@ class _Writer:
         if self.decoder.length + len(ids) > self.block:
             self.restart()
         else:
-            self.logits = self.decoder.feed(ids)
-            if self.plain is not None:
-                self.logits = self.logits + self.guidance * (self.logits - self.plain.feed(ids))
+            self._read(np.array([ids] * self.decoder.rows))
 
     def restart(self) -> None:
         """Read again from the prefix (with the key now in force) and the bars of the last half
@@ -324,11 +324,16 @@ class _Writer:
                 break
             keep = chunk + keep
         self.decoder.reset()
-        self.logits = self.decoder.feed(self.tok.prefix(self.composer, self.key_now) + keep)
-        if self.plain is not None:  # classifier-free guidance: away from what the music alone suggests
-            self.plain.reset()
-            plain = self.plain.feed(self.tok.prefix(None, self.key_now) + keep)
-            self.logits = self.logits + self.guidance * (self.logits - plain)
+        rows = [self.tok.prefix(self.composer, self.key_now) + keep]
+        if self.guidance:
+            rows.append(self.tok.prefix(None, self.key_now) + keep)  # as long: the composer token is "none"
+        self._read(np.array(rows))
+
+    def _read(self, rows: np.ndarray) -> None:
+        """Extend the rows by `rows` (one list of tokens each) and set the logits: with guidance,
+        classifier-free guidance, away from what the music alone suggests."""
+        logits = self.decoder.feed(rows)
+        self.logits = logits[0] + self.guidance * (logits[0] - logits[1]) if self.guidance else logits[0]
 
     def start(self, body: list[int] | None = None) -> None:
         """Read the prefix, and a prompt's tokens (whole bars) if given."""

@@ -2,10 +2,12 @@
 
 Sampling feeds one token at a time, and for a model this small the time goes to the framework's
 per-operation overhead, not to arithmetic: a PyTorch eager step costs about a millisecond, the
-same step here a fraction of that. BLAS runs on one thread (`one_blas_thread`): for vectors
-this size, waking a second thread costs more than it saves. The weights are the model's own
-(read once from its state_dict); `tests/test_numpy_decoder.py` checks that the logits equal
-PyTorch's.
+same step here a fraction of that. For the larger piano model (3.27M parameters, a long cache)
+a step is bound by reading its weights and cached keys and values from memory instead, so rows
+extended together (`Decoders`) cost little more than one there too. BLAS runs on one thread
+(`one_blas_thread`): for vectors this size, waking a second thread costs more than it saves.
+The weights are the model's own (read once from its state_dict); `tests/test_numpy_decoder.py`
+checks that the logits equal PyTorch's.
 
 Shapes as in model.py: T new tokens, C channels, H heads, D = C // H, L cached positions.
 """
@@ -116,6 +118,7 @@ class Decoders:
 
     def __init__(self, weights: Decoder, rows: int):
         self.w = weights
+        self.rows = rows
         self.block_size = weights.block_size
         self.k = np.zeros((rows, *weights.k.shape), dtype=np.float32)
         self.v = np.zeros((rows, *weights.v.shape), dtype=np.float32)
