@@ -34,17 +34,17 @@ alone, then all moves; keys: all transitions of the mode; cadences: the position
 lengths: all meters), itself smoothed toward uniform. k for each table is in "smoothing".
 
 Drawing a plan of exactly `bars` bars (`PlanModel.sample`):
-0. A meter, unless given: as often as the corpus's pieces of `bars` bars are in it (smoothed
-   toward all its pieces' meters by smoothing["meters"]): a 32-bar folk tune is drawn in the
-   dance tunes' meters, the length of most of them.
+0. A meter, unless given (`cadenza plan` without --meter; `cadenza generate` gives the model's
+   usual meter): as often as the corpus's pieces of `bars` bars are in it (smoothed toward all
+   its pieces' meters by smoothing["meters"]): a 32-bar folk plan is in the dance tunes' meters,
+   as most 32-bar pieces of the corpus are.
 1. A whole form: with n corpus pieces whose form is `bars` long (or half as long, made twice
    as long either with every section twice as long and split into its phrases twice, counted
    at the weight "stretch", or with each strain played twice, as a dance tune plays it, at the
-   weight "twice": A8 B8 as A8 A8 B8 B8, A4 A'4 B8 as A4 A'4 A4 A'4 B8 B8; where forms of
-   exactly `bars` bars exist, those made longer weigh together as many as the distinct forms
-   of that length, Witten-Bell's backoff), one of them is taken with probability
-   n / (n + smoothing["forms"]), in proportion to its count (a Dirichlet-process mixture of
-   the corpus's forms and the chain below): most plans are forms real pieces have.
+   weight "twice": A8 B8 as A8 A8 B8 B8, A4 A'4 B8 as A4 A'4 A4 A'4 B8 B8), one of them is
+   taken with probability n / (n + smoothing["forms"]), in proportion to its count (a
+   Dirichlet-process mixture of the corpus's forms and the chain below): most plans are forms
+   real pieces have.
 2. Otherwise sections are drawn one after another from the chain of moves, and at each step
    only what still fits is allowed (a new section of at most the bars left; a return only if
    its label's length fits). That always ends exactly on `bars`, but it would favour plans that
@@ -450,11 +450,7 @@ class PlanModel:
         `bars` bars, or of half as many made twice as long in one of two ways: every section
         twice as long (counted at the weight smoothing["stretch"]; its sections then take their
         phrases twice), or played twice (at the weight smoothing["twice"]; `played_twice`):
-        with probability n / (n + smoothing["forms"]) for n such pieces; else None. Where
-        pieces of exactly `bars` bars have forms, the forms made longer weigh, all together, as
-        much as the number of those distinct forms (Witten-Bell): counted at their own weight,
-        the folk corpus's 16-bar songs made longer outweighed its 32-bar dance tunes, which are
-        mostly A8 A8 B8 B8."""
+        with probability n / (n + smoothing["forms"]) for n such pieces; else None."""
         row = self.forms.get(meter) if self.meters.get(meter, 0) >= MIN_METER_PIECES else None
         fitting: dict[str, float] = {}
         for shape, c in sorted((row or self.forms.get("*", {})).items()):
@@ -468,12 +464,6 @@ class PlanModel:
                 stretched = "2x " + stretched
                 fitting[stretched] = fitting.get(stretched, 0.0) + c * self.smoothing["stretch"]
                 fitting["twice " + shape] = c * self.smoothing["twice"]  # drawn as such, not as a form it equals
-        made_longer = [s for s in fitting if s.startswith(("2x ", "twice "))]
-        types = len(fitting) - len(made_longer)
-        longer = sum(fitting[s] for s in made_longer)
-        if types and longer:  # Witten-Bell: forms made longer weigh as much as the distinct forms of this length
-            for s in made_longer:
-                fitting[s] *= types / longer
         n = sum(fitting.values())
         if not n or rng.random() * (n + self.smoothing["forms"]) >= n:
             return None
