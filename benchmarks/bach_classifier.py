@@ -120,8 +120,9 @@ def main() -> None:
         gen = []
         for s in range(1, args.pieces + 1):
             key = parse_key(KEYS[(s - 1) % len(KEYS)])
-            plan = None if args.no_plan else c.plan_for(None, args.bars, c.default_meter(), key, s)
-            gen.append(grid_of(c.generate(bars=args.bars, key=key, seed=s, plan=plan, **sampling), 4))
+            meter = c.default_meter() if args.no_plan else c.meter_for(args.bars, s)  # as generate draws it
+            plan = None if args.no_plan else c.plan_for(None, args.bars, meter, key, s)
+            gen.append(grid_of(c.generate(bars=args.bars, key=key, meter=meter, seed=s, plan=plan, **sampling), 4))
         report(f"generated ({args.model})", gen, bach, time.perf_counter() - t0)
         profiled["generated"] = gen
     if "harmonized" in sets:

@@ -49,7 +49,8 @@ def main() -> None:
     t0 = time.perf_counter()
     generated = []
     for s in range(args.pieces):
-        key, meter = c.default_key(s), c.default_meter()
+        key = c.default_key(s)
+        meter = c.default_meter() if args.no_plan else c.meter_for(args.bars, s)  # as generate draws it
         plan = None if args.no_plan else c.plan_for(None, args.bars, meter, key, s)
         piece = c.generate(
             bars=args.bars,

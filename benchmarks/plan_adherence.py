@@ -5,7 +5,8 @@
     .venv/bin/python benchmarks/plan_adherence.py --pieces 20 --models folk
 
 For each shipped model with a plan model (folk, chorales), `--pieces` plans are drawn (seeds
-1..N, the model's usual meter, a key drawn from its data) and realized. Printed:
+1..N, the meter drawn as `cadenza generate` draws it, a key drawn from its data) and realized.
+Printed:
 
 - cadences: of the phrase ends the plan gives a cadence (authentic, imperfect, half, plagal,
   deceptive), the share where the analyzer hears that cadence, in the key the plan names for
@@ -111,13 +112,12 @@ def main() -> None:
         c = composer.load(name)
         if c.plan_model is None:
             sys.exit(f"model {name} has no plan model (planner.json)")
-        meter = c.default_meter()
         cadences: list[tuple[str, str]] = []
         keys: list[bool] = []
         margins: list[float] = []
         for seed in range(1, args.pieces + 1):
             key = c.default_key(seed)
-            plan = c.plan_for(None, MODELS[name], meter, key, seed)
+            plan = c.plan_for(None, MODELS[name], c.meter_for(MODELS[name], seed), key, seed)  # as generate draws
             assert plan is not None
             score = c.generate(plan=plan, seed=seed)
             got = adherence(plan, score)

@@ -292,3 +292,33 @@ def test_a_form_whose_cadence_key_fits_major_only_gets_a_major_home(tiny_model, 
     )  # fmt: skip
     keys = [json.loads((tmp_path / f"third-{i}.json").read_text())["key"] for i in range(1, 5)]
     assert all(k.endswith("major") for k in keys), keys  # unrestricted, seed 2 draws the data's G minor
+
+
+def test_a_meter_left_out_is_drawn_by_the_plan_model(tiny_model, tmp_path):
+    """A model whose plan model learned 8-bar pieces in 3/4 only writes them in 3/4 unless told
+    otherwise; --meter, --no-plan (the model's usual meter) and a length the corpus lacks in 3/4
+    as its other meters are; meters its tokens cannot say are never drawn."""
+    import shutil
+
+    from cadenza.plan import planner
+    from cadenza.plan.form import parse_form
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    plans = []
+    for form, meter, n in (("A4 A4", "3/4", 12), ("A8 A8", "4/4", 12), ("A4 B4", "4/2", 40)):
+        plan = parse_form(form)
+        plan.meter = meter
+        plans += [plan] * n
+    planner.save(planner.fit(plans), model)
+
+    def meter(*args: str) -> str:
+        out = tmp_path / "piece"
+        run_cli("generate", "--model", str(model), "--seed", "3", "--formats", "mid", "--force", "--out", str(out),
+                *args, check=True)  # fmt: skip
+        return json.loads(out.with_suffix(".json").read_text())["meter"]
+
+    assert meter("--bars", "8") == "3/4"  # 4/2 has more pieces of 8 bars, but the model cannot write it
+    assert meter("--bars", "8", "--meter", "2/4") == "2/4"
+    assert meter("--bars", "8", "--no-plan") == "4/4"  # the training data's usual meter
+    assert meter("--bars", "16") == "4/4"

@@ -652,3 +652,9 @@ def test_a_section_played_twice_keeps_its_key_the_second_time():
         keys = [p.key_of(i) for i in range(8)]
         assert all(keys[i] == keys[i + 1] for i in range(0, 8, 2)), (p.form(), keys)
     assert any(p.key_of(4) != p.key_of(0) for p in twice)  # the return still moves
+
+
+def test_a_meter_is_drawn_among_those_given():
+    model = planner.fit([_plan("A8 A8 B8 B8", "G major", "6/8")] * 10 + [_plan("A8 B8", "F major", "3/4")] * 2)
+    assert {model.draw_meter(random.Random(s), 32, among=["3/4", "2/4"]) for s in range(20)} == {"3/4"}
+    assert model.draw_meter(random.Random(0), 32, among=["5/4"]) == "4/4"  # none of them counted

@@ -56,7 +56,11 @@ def generate(
     bars: Optional[int] = typer.Option(None, help="length in bars [default: 16]"),
     seconds: Optional[float] = typer.Option(None, help="length in seconds, instead of --bars"),
     key: Optional[str] = typer.Option(None, help="e.g. 'D major', 'F# minor' [default: drawn from the training data]"),
-    meter: Optional[str] = typer.Option(None, help="e.g. 4/4, 3/4, 6/8 [default: the model's most common]"),
+    meter: Optional[str] = typer.Option(
+        None,
+        help="e.g. 4/4, 3/4, 6/8 [default: drawn by the model's plan model as often as its corpus's pieces of "
+        "this length are in it; with --seconds, --no-plan or --chords, or no plan model: the model's most common]",
+    ),
     tempo: float = typer.Option(120.0, help="quarter notes per minute"),
     seed: Optional[int] = typer.Option(None, help="random seed [default: random, printed]; variation i uses seed+i"),
     n: int = typer.Option(1, "--n", help="number of alternatives"),
@@ -179,8 +183,11 @@ def generate(
         )
     modes = the_plan.home_modes() if the_plan is not None else MODES  # a drawn home fits the plan's bIII: major
     with progress_bars(quiet or length * n < 100) as progress:  # a long piece shows its bars as they come
+        drawing_meter = meter_obj is None and seconds is None and not no_plan and progression is None
         for i, stem in enumerate(stems):
             s = seed + i
+            if drawing_meter:
+                m = c.meter_for(length, s)  # left out: planned, as often as the corpus's pieces this long are in it
             home = key_obj or (c.default_key(s, composer_, modes) if piano else c.default_key(s, modes))
             piece_plan = None if no_plan else c.plan_for(the_plan, length, m, home, s)
             if piano:
@@ -223,6 +230,8 @@ def generate(
                     drawn = f", home key {home} (drawn: --key sets it)"
                 elif key_obj is None:
                     drawn = ", home keys drawn (--key sets one)"
+                if drawing_meter and c.plan_model is not None:
+                    drawn += f", meter {m} (drawn: --meter sets it)" if n == 1 else ", meters drawn (--meter sets one)"
                 say(f"model {name}, {seeds_text(seed, n)}{drawn}")
             record = {
                 "command": "generate",

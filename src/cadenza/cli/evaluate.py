@@ -135,7 +135,7 @@ def markov(
         out.mkdir(parents=True, exist_ok=True)
         for i in range(n):
             progress("sampling", i, n)
-            key, meter = c.default_key(seed + i), c.default_meter()
+            key, meter = c.default_key(seed + i), c.meter_for(bars, seed + i)  # as generate draws it
             score = c.tokenizer.decode(sample_piece(chain, c.tokenizer, key, meter, bars, seed + i))
             typer.echo(str(write_score(score, out / f"markov{order}-seed{seed + i}.mid", force=force)))
 

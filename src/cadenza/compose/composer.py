@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,6 +36,7 @@ class LearnedDefaults:
 
     directory: Path
     meta: dict
+    tokenizer: Any  # a VoicesTokenizer or a PianoTokenizer: both say a meter by meter_token
     name: str  # what titles and messages call it: its folder's name, or its bundle's (cadenza.hub.load)
 
     def __post_init__(self):
@@ -45,6 +46,27 @@ class LearnedDefaults:
         """The meter the training data (model.json's "data_stats") has most often; 4/4 when unknown."""
         seen = self.meta.get("data_stats", {}).get("meters", {})
         return parse_meter(max(seen, key=seen.get)) if seen else Meter(0.0, 4, 4)
+
+    def meter_for(self, bars: int, seed: int) -> Meter:
+        """The meter of a piece of `bars` bars when none is asked for: drawn by the plan model, as
+        often as its corpus's pieces of that length are in it (among the meters this model
+        writes; from a generator of its own, so the rest of the piece is drawn as before), else
+        default_meter()."""
+        pm = self.plan_model
+        writable = [m for m in (pm.meters if pm is not None else {}) if self.writes_meter(parse_meter(m))]
+        if pm is None or not writable:
+            return self.default_meter()
+        return parse_meter(pm.draw_meter(random.Random(f"meter {seed}"), bars, among=writable))
+
+    def writes_meter(self, meter: Meter) -> bool:
+        """Whether this model's tokens can say `meter`."""
+        from cadenza.errors import TokenizeError
+
+        try:
+            self.tokenizer.meter_token(meter)
+        except TokenizeError:
+            return False
+        return True
 
     def sampling(self, temperature: float | None, top_p: float | None, top_k: int | None, seed: int):
         """The sampler's settings: those given, else this model's own defaults (model.json's

@@ -108,7 +108,7 @@ class Station:
             self.home = c.default_key(self.seed)
         key = self.key_for(i, rng)
         seed = self.seed * 1000 + i
-        meter = c.default_meter()
+        meter = c.meter_for(self.bars, seed)  # as `cadenza generate` draws it
         tempo = self.tempo or _usual_tempo(c)
         earlier = [o for o in self._openings.get(name, []) if o[2].mode == key.mode]  # a theme keeps its mode
         reprise_of, form = None, ""
