@@ -39,3 +39,24 @@ def test_the_decoder_refuses_configs_it_does_not_implement():
         Decoder(Transformer(ModelConfig(vocab_size=12, block_size=16, n_layer=1, n_head=1, n_embd=8, causal=False)))
     with pytest.raises(ValueError, match="causal transformers without conditions"):
         Decoder(OrderlessModel(OrderlessConfig(n_layer=1, n_head=1, n_embd=8)))
+
+
+def test_rows_extended_together_give_each_row_its_own_logits():
+    """Decoders: two rows of different tokens (as guidance's rows differ in one condition token),
+    extended together, give the logits two separate decoders give, before and after a reset."""
+    from cadenza.nn.numpy_decoder import Decoder, Decoders
+
+    m = tiny(rope=True)
+    a, b = torch.randint(0, TOK.vocab_size, (2, 30)).tolist()
+    b[:3] = a[:3]
+    b[1] = (a[1] + 1) % TOK.vocab_size  # one token apart, as a composer token and "none" are
+    alone = [Decoder(m), Decoder(m)]
+    rows = Decoders(Decoder(m), 2)
+    for start, stop in ((0, 5), (5, 6), (6, 30)):
+        together = rows.feed(np.array([a[start:stop], b[start:stop]]))
+        for i, seq in enumerate((a, b)):
+            assert np.allclose(together[i], alone[i].feed(seq[start:stop]), atol=1e-5)
+    assert not np.allclose(together[0], together[1], atol=1e-3)  # the rows did not share a cache
+    rows.reset()
+    alone[1].reset()
+    assert np.allclose(rows.feed(np.array([b[:4], b[:4]]))[0], alone[1].feed(b[:4]), atol=1e-5)
