@@ -295,9 +295,10 @@ def test_a_form_whose_cadence_key_fits_major_only_gets_a_major_home(tiny_model, 
 
 
 def test_a_meter_left_out_is_drawn_by_the_plan_model(tiny_model, tmp_path):
-    """A model whose plan model learned 8-bar pieces in 3/4 only writes them in 3/4 unless told
-    otherwise; --meter, --no-plan (the model's usual meter) and a length the corpus lacks in 3/4
-    as its other meters are; meters its tokens cannot say are never drawn."""
+    """A model whose plan model learned 8-bar pieces in 3/4 writes them in 3/4 unless told
+    otherwise (--meter; --no-plan: the model's usual meter), and 16 bars in 4/4 as its 16-bar
+    pieces are; a meter its tokens cannot say (4/2) or that few pieces taught (6/8) is never
+    drawn."""
     import shutil
 
     from cadenza.plan import planner
@@ -306,7 +307,7 @@ def test_a_meter_left_out_is_drawn_by_the_plan_model(tiny_model, tmp_path):
     model = tmp_path / "model"
     shutil.copytree(tiny_model, model)
     plans = []
-    for form, meter, n in (("A4 A4", "3/4", 12), ("A8 A8", "4/4", 12), ("A4 B4", "4/2", 40)):
+    for form, meter, n in (("A4 A4", "3/4", 20), ("A8 A8", "4/4", 20), ("A4 B4", "4/2", 40), ("A4 B4", "6/8", 19)):
         plan = parse_form(form)
         plan.meter = meter
         plans += [plan] * n
@@ -318,7 +319,7 @@ def test_a_meter_left_out_is_drawn_by_the_plan_model(tiny_model, tmp_path):
                 *args, check=True)  # fmt: skip
         return json.loads(out.with_suffix(".json").read_text())["meter"]
 
-    assert meter("--bars", "8") == "3/4"  # 4/2 has more pieces of 8 bars, but the model cannot write it
+    assert meter("--bars", "8") == "3/4"  # 4/2 and 6/8 have more pieces of 8 bars, but not to draw
     assert meter("--bars", "8", "--meter", "2/4") == "2/4"
     assert meter("--bars", "8", "--no-plan") == "4/4"  # the training data's usual meter
     assert meter("--bars", "16") == "4/4"

@@ -49,11 +49,15 @@ class LearnedDefaults:
 
     def meter_for(self, bars: int, seed: int) -> Meter:
         """The meter of a piece of `bars` bars when none is asked for: drawn by the plan model, as
-        often as its corpus's pieces of that length are in it (among the meters this model
-        writes; from a generator of its own, so the rest of the piece is drawn as before), else
-        default_meter()."""
+        often as its corpus's pieces of that length are in it, among the meters this model writes
+        and its plan model counted in MIN_METER_PIECES pieces or more (a meter few pieces taught
+        is written poorly: the piano's 12/8); from a generator of its own, so the rest of the
+        piece is drawn as before. default_meter() without a plan model."""
+        from cadenza.plan.planner import MIN_METER_PIECES
+
         pm = self.plan_model
-        writable = [m for m in (pm.meters if pm is not None else {}) if self.writes_meter(parse_meter(m))]
+        counted = pm.meters if pm is not None else {}
+        writable = [m for m, n in counted.items() if n >= MIN_METER_PIECES and self.writes_meter(parse_meter(m))]
         if pm is None or not writable:
             return self.default_meter()
         return parse_meter(pm.draw_meter(random.Random(f"meter {seed}"), bars, among=writable))
