@@ -3,13 +3,13 @@
     .venv/bin/python benchmarks/plan_forms.py [--model folk] [--bars 32] [--plans 300]
 
 Draws `--plans` plans of `--bars` bars from a model's plan model (planner.json), meter and key
-left to it as `cadenza plan` leaves them without --meter and --key (`cadenza generate` gives it
-the model's usual meter), and prints, beside the shares among the fitted
-corpus pieces of exactly that length (the plan model's own counts of whole forms by meter), the
-shares of each meter and of the most common forms, and the total variation distance between the
-two (half the sum of absolute differences: 0 = the same shares, 1 = nothing in common). The
-corpus side is the plan model's own counts, not held-out pieces: it checks that the drawing
-follows what was counted, not how well the counts generalize.
+left to it as `cadenza plan` leaves them without --meter and --key (`cadenza generate` draws a
+meter the same way, among those its model writes and 20 or more pieces are in), and prints,
+beside the shares among the fitted corpus pieces of exactly that length (the plan model's own
+counts of whole forms by meter), the shares of each meter and of the most common forms, and the
+total variation distance between the two (half the sum of absolute differences: 0 = the same
+shares, 1 = nothing in common). The corpus side is the plan model's own counts, not held-out
+pieces: it checks that the drawing follows what was counted, not how well the counts generalize.
 """
 
 from __future__ import annotations

@@ -151,7 +151,7 @@ def period_bars(phrases: list[int]) -> int:
 class Plan:
     sections: list[Section]
     key: Key | None = None  # the home key; None: the model draws one
-    meter: str | None = None  # None: the model's usual meter
+    meter: str | None = None  # None: drawn for the length (Composer.meter_for), or the model's usual one
     fermatas: bool | None = None  # phrase ends under fermatas (chorales); None: as the model's style has it
     cadence_beat: float | None = None  # the beat (from 1) of its last bar a phrase's cadence arrives on; None: 1
 

@@ -34,10 +34,11 @@ alone, then all moves; keys: all transitions of the mode; cadences: the position
 lengths: all meters), itself smoothed toward uniform. k for each table is in "smoothing".
 
 Drawing a plan of exactly `bars` bars (`PlanModel.sample`):
-0. A meter, unless given (`cadenza plan` without --meter; `cadenza generate` gives the model's
-   usual meter): as often as the corpus's pieces of `bars` bars are in it (smoothed toward all
-   its pieces' meters by smoothing["meters"]): a 32-bar folk plan is in the dance tunes' meters,
-   as most 32-bar pieces of the corpus are.
+0. A meter, unless given (`cadenza plan` without --meter; `cadenza generate` draws its own the
+   same way, among the meters its model writes, Composer.meter_for): as often as the corpus's
+   pieces of `bars` bars are in it (smoothed toward all its pieces' meters by
+   smoothing["meters"]): a 32-bar folk plan is in the dance tunes' meters, as most 32-bar pieces
+   of the corpus are.
 1. A whole form: with n corpus pieces whose form is `bars` long (or half as long, made twice
    as long either with every section twice as long and split into its phrases twice, counted
    at the weight "stretch", or with each strain played twice, as a dance tune plays it, at the
