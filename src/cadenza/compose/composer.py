@@ -56,9 +56,10 @@ class LearnedDefaults:
         from cadenza.plan.planner import MIN_METER_PIECES
 
         pm = self.plan_model
-        counted = pm.meters if pm is not None else {}
-        writable = [m for m, n in counted.items() if n >= MIN_METER_PIECES and self.writes_meter(parse_meter(m))]
-        if pm is None or not writable:
+        if pm is None:
+            return self.default_meter()
+        writable = [m for m, n in pm.meters.items() if n >= MIN_METER_PIECES and self.writes_meter(parse_meter(m))]
+        if not writable:
             return self.default_meter()
         return parse_meter(pm.draw_meter(random.Random(f"meter {seed}"), bars, among=writable))
 

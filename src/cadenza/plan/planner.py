@@ -383,21 +383,17 @@ class PlanModel:
         probs = self._length_probs(meter, MAX_SECTION_BARS)
         return int(max(probs, key=lambda t: probs[t]))
 
-    def draw_meter(self, rng: random.Random, bars: int | None = None, among: Collection[str] | None = None) -> str:
+    def draw_meter(self, rng: random.Random, bars: int, among: Collection[str] | None = None) -> str:
         """A meter as often as the corpus's pieces `bars` long are in it: p(meter | bars) =
         (n(meter, bars) + k p(meter)) / (n(bars) + k), with k = smoothing["meters"], n counted
         from the whole forms (a 32-bar folk tune is a dance in 2/4, 6/8 or 2/2 far more often
-        than the corpus's meters alone say); p(meter) alone without `bars`. `among`: the meters
-        it may be (those a model can write); "4/4" when the corpus has none of them."""
+        than the corpus's meters alone say). `among`: the meters it may be (those a model can
+        write); "4/4" when the corpus has none of them."""
         meters = {m: n for m, n in sorted(self.meters.items()) if among is None or m in among}
         if not meters:
             return "4/4"
-        total = sum(meters.values())
-        prior = {m: n / total for m, n in meters.items()}
-        if bars is None:
-            return _draw(rng, prior)
-        k = self.smoothing["meters"]
-        weights = {m: k * p for m, p in prior.items()}
+        total, k = sum(meters.values()), self.smoothing["meters"]
+        weights = {m: k * n / total for m, n in meters.items()}
         for m in weights:
             weights[m] += sum(c for shape, c in self.forms.get(m, {}).items() if form_bars(shape) == bars)
         return _draw(rng, weights)
