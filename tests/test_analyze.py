@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from cadenza.plan.analyze import analyze
+from cadenza.plan.analyze import _counted, analyze
 from cadenza.plan.form import Plan, load_plan
 from cadenza.score import Key, Meter, Note, Part, Score, parse_key, transpose
 from cadenza.theory import cadence_kind, cadence_progression
@@ -312,3 +312,13 @@ def test_a_chorales_cadences_away_from_home_are_in_its_plan(chorale):
     assert plan.cadence_keys()[:3] == ["III", "III", ""]
     assert [str(k) for k in plan.phrase_keys()][:3] == ["A major", "A major", "F# minor"]
     assert Plan.from_dict(plan.to_dict()) == plan
+
+
+def test_a_phrase_end_is_placed_as_a_musician_counts_the_bar():
+    six_eight, four_four = Meter(0.0, 6, 8), Meter(0.0, 4, 4)
+    assert _counted(0.0, six_eight) == "beat 1"
+    assert _counted(1.5, six_eight) == "beat 2"  # the second dotted quarter
+    assert _counted(0.5, six_eight) == "eighth 2"  # not beat 1.33333
+    assert _counted(2.5, six_eight) == "eighth 6"
+    assert _counted(3.0, four_four) == "beat 4"
+    assert _counted(1.5, four_four) == "beat 2.5"

@@ -191,6 +191,18 @@ def test_meter_key_and_tempo_changes_read_back(tmp_path):
         assert lines[i - 1].endswith("|") and lines[i + 1].startswith("|")
 
 
+def test_a_compound_meter_marks_its_tempo_in_dotted_quarters(tmp_path):
+    score = Score(
+        parts=[Part("", notes=notes((67, 0, 1.5), (71, 1.5, 1.5), (74, 3, 3), (72, 6, 1.5), (71, 7.5, 1.5)))],
+        meters=[Meter(0.0, 6, 8)],
+        keys=[Key(0.0, 7, "major")],
+        tempos=[Tempo(0.0, 120.0), Tempo(6.0, 90.0)],
+    )
+    back, text = round_trip(score, tmp_path / "jig.abc")
+    assert "Q:3/8=80" in text.splitlines() and "Q:3/8=60" in body(text)  # as MusicXML marks it
+    assert back.tempos == score.tempos  # still 120 and 90 quarters a minute
+
+
 def test_several_parts_are_voices_with_their_names(tmp_path):
     soprano = notes((72, 0, 1), (74, 1, 1), (76, 2, 2), (77, 4, 2), (76, 6, 2))
     bass = notes((48, 0, 2), (55, 0, 2), (43, 2, 2), (50, 2, 2), (41, 4, 4), (48, 4, 4))  # chords: [C,G,]

@@ -8,9 +8,10 @@ values); a note shorter than a grid step keeps one step. What is written (one tu
   X:1, T: the title (write_abc: else the file's name without its suffix), C: the composer
   when known, M: the first meter, L: the unit note length (1/16 when the commonest note is
   shorter than an eighth, 1/4 when it is a quarter or longer and no meter counts in eighths,
-  else 1/8), Q: the first tempo in quarter notes a minute (Q:1/4=120), K: the first key as
-  spelled (Key.tonic_name) with its mode (K:G, K:Em, K:Bb, K:F#m; K:C for a score without a
-  key). With several parts, each part's music follows a V: line with its name, after K:
+  else 1/8), Q: the first tempo in quarter notes a minute (Q:1/4=120), in dotted quarters in
+  a compound meter (Q:3/8=80 in 6/8) when the number stays exact, K: the first key as spelled
+  (Key.tonic_name) with its mode (K:G, K:Em, K:Bb, K:F#m; K:C for a score without a key).
+  With several parts, each part's music follows a V: line with its name, after K:
   (V:1 name="Soprano"): music21 makes an empty part of a V: line in the header, and cadenza's
   reader then unfolds no repeats.
 - bars from the meters (cadenza.score.bar_starts), `|` after each and `|]` after the last,
@@ -33,7 +34,7 @@ values); a note shorter than a grid step keeps one step. What is written (one tu
   holding a triplet. A tie into the music a repeat skips (over `:|`, into a second ending) is
   not written: the note is struck again, as in MusicXML. A tune whose voice would hold fewer
   than two plain bar lines is written out (music21 makes no bars of it, so plays no repeat).
-- changes of meter, key and tempo as field lines (M:3/4, K:D, Q:1/4=90; a tempo only where it
+- changes of meter, key and tempo as field lines (M:3/4, K:D, Q:1/4=90 or Q:3/8=60; a tempo only where it
   changes on a bar line, rounded to a whole number: a performance's tempo at every beat is not
   written), not inline fields ([M:3/4]): music21, which cadenza reads ABC with, ignores inline
   fields and drops a field line that follows a bar line. So a change on a bar line stands
@@ -96,7 +97,7 @@ from cadenza.chords import written_text
 from cadenza.io.files import atomic_write
 from cadenza.io.musicxml import change_ticks, passes_alike
 from cadenza.score import Key, Meter, Note, Part, Repeat, Score, Section, bar_starts, pickup_start
-from cadenza.theory import beat_beats, key_signature_alterations, spell
+from cadenza.theory import beat_beats, is_compound, key_signature_alterations, spell
 
 TICKS = 24  # per quarter note: 32nds (3), triplet 16ths (4), 16ths (6), triplet 8ths (8)
 BARS_PER_LINE = 4
@@ -144,7 +145,7 @@ def abc_text(score: Score) -> str:
     tempo0 = tempos[0][1].bpm if tempos and tempos[0][0] <= first else 120.0
     out = ["%abc-2.1", "X:1", f"T:{_field(score.title or 'Untitled')}"]
     out += [f"C:{_field(score.composer)}"] if score.composer else []
-    out += [f"M:{bars[0].meter}", f"L:1/{4 * TICKS // unit}", f"Q:1/4={_number(tempo0)}"]
+    out += [f"M:{bars[0].meter}", f"L:1/{4 * TICKS // unit}", _tempo_field(tempo0, bars[0].meter)]
     out.append(f"K:{_key_name(key0)}")
     folds = _folds(score, bars, keys, tempos, fermatas, lines)
     for folded in (folds, []):
@@ -570,10 +571,10 @@ def _voice(
     first = written[0].bar.start
     for tick, k in keys[1:] if keys and keys[0][0] <= first else keys:
         changes.setdefault(tick, []).append(f"K:{_key_name(k)}")
-    bar_lines = {bar.start for bar in bars}
+    bar_meters = {bar.start: bar.meter for bar in bars}
     for tick, t in tempos[1:] if tempos and tempos[0][0] <= first else tempos:
-        if tick in bar_lines:  # a performance's tempo at every beat is not a lead sheet's: bar lines only
-            changes.setdefault(tick, []).append(f"Q:1/4={_number(round(t.bpm))}")
+        if tick in bar_meters:  # a performance's tempo at every beat is not a lead sheet's: bar lines only
+            changes.setdefault(tick, []).append(_tempo_field(round(t.bpm), bar_meters[tick]))
     out: list[str] = [f"P:{labels[0]}"] if 0 in labels else []  # before the first bar: no bar line before it
     text, count = written[0].opens, 0
     for b, w in enumerate(written):
@@ -751,6 +752,14 @@ def _key_name(key: Key | None) -> str:
     if key is None:
         return "C"
     return key.tonic_name + ("m" if key.mode == "minor" else "")
+
+
+def _tempo_field(bpm: float, meter: Meter) -> str:
+    """A Q: field: in dotted quarters in a compound meter (Q:3/8=80 in 6/8, as the MusicXML
+    writer marks it) when the number stays exact to the thousandth, else in quarters (Q:1/4=120)."""
+    if is_compound(meter.numerator, meter.denominator) and round(bpm / 1.5, 3) * 1.5 == bpm:
+        return f"Q:3/8={_number(bpm / 1.5)}"
+    return f"Q:1/4={_number(bpm)}"
 
 
 def _number(value: float) -> str:

@@ -65,11 +65,12 @@ import numpy as np
 from cadenza.errors import MusicError
 from cadenza.plan.form import Plan, Section, period_bars
 from cadenza.plan.similarity import BarNotes, bar_notes, bar_similarity, jaccard, shifted
-from cadenza.score import Key, Note, Score, parse_meter, pickup_start
+from cadenza.score import Key, Meter, Note, Score, parse_meter, pickup_start
 from cadenza.theory import (
     beat_beats,
     cadence_kind,
     cut_top_line,
+    is_compound,
     key_correlations,
     key_numeral,
     phrase_ends,
@@ -105,15 +106,27 @@ class Analysis:
     def describe(self) -> str:
         """The form as a musician reads it: Plan.describe, then one line per phrase (its bars
         numbered from 1, a pickup bar counted, its key, its cadence, and where its last note
-        falls: bar and counted beat)."""
+        falls: bar and counted beat, _counted)."""
         lines = [self.plan.describe(), "phrases"]
         meter = parse_meter(self.meter)
-        bar, beat = meter.bar_beats, beat_beats(meter)
+        bar = meter.bar_beats
         for n, p in enumerate(self.phrases, 1):
             b = int(p.end_beats / bar + 1e-9)
-            at = f"ends bar {b + 1} beat {(p.end_beats - b * bar) / beat + 1:g}"
+            at = f"ends bar {b + 1} {_counted(p.end_beats - b * bar, meter)}"
             lines.append(f"  {n:>2}  {p.label:<3} bars {p.start_bar + 1}-{p.end_bar}  {p.key}  {p.cadence}  {at}")
         return "\n".join(lines)
+
+
+def _counted(offset: float, meter: Meter) -> str:
+    """Where `offset` quarter notes into a bar falls, as a musician counts it: "beat 2" on a
+    counted beat (theory.beat_beats: dotted quarters in 6/8), "beat 2.5" between beats of a
+    simple meter, and in a compound one the eighth, counted from 1 ("eighth 2": 6/8's second)."""
+    beat = offset / beat_beats(meter) + 1
+    if abs(beat - round(beat)) > 1e-6 and is_compound(meter.numerator, meter.denominator):
+        eighth = offset * 2 + 1
+        if abs(eighth - round(eighth)) < 1e-6:
+            return f"eighth {round(eighth)}"
+    return f"beat {round(beat, 3):g}"
 
 
 # -- tunables (see the module's docstring) --------------------------------------------------------
