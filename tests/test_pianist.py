@@ -64,6 +64,15 @@ def test_a_plan_returns_its_sections_exactly_and_transposed(pianist):
     assert [str(k) for k in score.keys] == ["C major", "F major"]
 
 
+def test_a_plans_section_dynamics_set_the_velocities_and_mark_the_sections(pianist):
+    plan = parse_form("A2 B2")
+    plan.sections[0].dynamics, plan.sections[1].dynamics = "pp", "ff"
+    score = pianist.generate(plan=plan, key="C major", meter="4/4", seed=5)
+    assert {n.velocity for n in score.notes() if n.start_beats < 8} == {33}
+    assert {n.velocity for n in score.notes() if n.start_beats >= 8} == {112}
+    assert [s.dynamics for s in score.sections] == ["pp", "ff"]
+
+
 def test_a_rhyming_section_ends_with_the_first_sections_last_bars(pianist):
     from cadenza.plan.form import with_options
 

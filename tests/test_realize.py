@@ -2,9 +2,10 @@
 carry their cadences, sections keep to their keys. With the shipped folk and chorale models."""
 
 from cadenza import hub
+from cadenza.io import read_score, write_score
 from cadenza.plan.form import parse_form, with_options
 from cadenza.plan.similarity import bar_notes, shifted
-from cadenza.score import Repeat, parse_key
+from cadenza.score import Repeat, Score, parse_key
 from cadenza.theory import cadence_progression, scale
 
 
@@ -253,6 +254,21 @@ def test_section_dynamics_set_the_velocities():
     notes = score.parts[0].notes
     assert {n.velocity for n in notes if n.start_beats < 8} == {49}
     assert {n.velocity for n in notes if n.start_beats >= 8} == {96}
+    assert [s.dynamics for s in score.sections] == ["p", "f"]
+
+
+def test_section_dynamics_are_printed_and_read_back(tmp_path):
+    c = hub.load("folk", expect="voices")
+    plan = parse_form("A2 B2")
+    plan.sections[0].dynamics, plan.sections[1].dynamics = "p", "f"
+    score = c.generate(plan=plan, key="G major", meter="4/4", seed=1)
+    write_score(score, tmp_path / "tune.musicxml")
+    text = (tmp_path / "tune.musicxml").read_text()
+    assert text.count("<dynamics><p/></dynamics>") == 1 and text.count("<dynamics><f/></dynamics>") == 1
+    back = read_score(tmp_path / "tune.musicxml")
+    assert [(s.label, s.dynamics) for s in back.sections] == [("A", "p"), ("B", "f")]
+    assert [n.velocity for n in back.parts[0].notes] == [n.velocity for n in score.parts[0].notes]
+    assert Score.from_dict(score.to_dict()).sections == score.sections
 
 
 def test_a_cadence_may_arrive_on_beat_three_as_bachs_mostly_do():

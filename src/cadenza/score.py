@@ -174,10 +174,13 @@ class Repeat:
 @dataclass(frozen=True)
 class Section:
     """A section label (a rehearsal letter: "A", "B", "A'", "Verse", "Chorus") from
-    `start_beats` on, up to the next section's start. Readers put a label on a bar line."""
+    `start_beats` on, up to the next section's start. Readers put a label on a bar line.
+    `dynamics`: the marking the section is played at (a plan's per-section "mf", written under
+    the section's first note), if any."""
 
     start_beats: float
     label: str
+    dynamics: str | None = None
 
 
 @dataclass
@@ -257,7 +260,7 @@ class Score:
                 for p in self.parts
             ],
             **({"chords": [_chord_item(c) for c in self.chords]} if self.chords else {}),
-            **({"sections": [[s.start_beats, s.label] for s in self.sections]} if self.sections else {}),
+            **({"sections": [_section_item(s) for s in self.sections]} if self.sections else {}),
         }
 
     @classmethod
@@ -281,8 +284,15 @@ class Score:
                 for p in d["parts"]
             ],
             chords=[_item_chord(item) for item in d.get("chords", [])],
-            sections=[Section(float(a), str(b)) for a, b in d.get("sections", [])],
+            sections=[
+                Section(float(s[0]), str(s[1]), str(s[2]) if len(s) > 2 else None) for s in d.get("sections", [])
+            ],
         )
+
+
+def _section_item(s: Section) -> list:
+    """A section in JSON: [start, label], and its dynamics as a 3rd item when it has them."""
+    return [s.start_beats, s.label, s.dynamics] if s.dynamics else [s.start_beats, s.label]
 
 
 def _note_item(n: Note) -> list:

@@ -20,6 +20,7 @@ import numpy as np
 
 from cadenza.compose.settings import SamplingSettings
 from cadenza.errors import InputError, OptionError
+from cadenza.perform.dynamics import with_dynamics
 from cadenza.score import MODES, Key, Meter, Part, Score, Section, parse_key, parse_meter, pitch_to_name
 from cadenza.theory import estimate_key, scale, voice_names
 from cadenza.tokenize.voices import VoicesTokenizer
@@ -212,13 +213,12 @@ class Composer(LearnedDefaults):
         score.chords = sorted(chords or [], key=lambda ch: ch.start_beats)
         if plan is not None:  # each section's label ("A", "A'", "B") at its first bar
             starts = plan.starts()
-            score.sections = [Section(a * meter.bar_beats, plan.heard_name(i, key)) for i, a in enumerate(starts)]
-        if plan is not None and any(s.dynamics for s in plan.sections):
-            from cadenza.perform.dynamics import with_dynamics
-
-            size = meter.bar_beats
-            spans = [(a * size, (a + s.bars) * size, s.dynamics) for a, s in zip(plan.starts(), plan.sections)]
-            score = with_dynamics(score, [(a, b, d) for a, b, d in spans if d])
+            score.sections = [
+                Section(a * meter.bar_beats, plan.heard_name(i, key), s.dynamics)
+                for i, (a, s) in enumerate(zip(starts, plan.sections))
+            ]
+        if plan is not None and plan.dynamics_spans(meter.bar_beats):
+            score = with_dynamics(score, plan.dynamics_spans(meter.bar_beats))
         return score
 
     def continue_score(

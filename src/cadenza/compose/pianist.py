@@ -43,6 +43,7 @@ import numpy as np
 
 from cadenza.compose.composer import LearnedDefaults, bar_line_after, check_bars, check_tempo, drawn_key
 from cadenza.errors import OptionError
+from cadenza.perform.dynamics import with_dynamics
 from cadenza.score import MODES, PIANO_HANDS, Key, Meter, Score, Section, parse_key, parse_meter
 from cadenza.theory import Chord, cadence_progression, estimate_key, scale, thirds
 from cadenza.tokenize.piano import PianoTokenizer, hands
@@ -142,8 +143,11 @@ class Pianist(LearnedDefaults):
         if plan is not None:
             score.keys = replace(plan, key=plan.key or key).keys_in_beats(meter.bar_beats)
             score.sections = [
-                Section(a * meter.bar_beats, plan.heard_name(i, key)) for i, a in enumerate(plan.starts())
+                Section(a * meter.bar_beats, plan.heard_name(i, key), s.dynamics)
+                for i, (a, s) in enumerate(zip(plan.starts(), plan.sections))
             ]
+            if plan.dynamics_spans(meter.bar_beats):  # the plan's dynamics over the model's own velocities
+                score = with_dynamics(score, plan.dynamics_spans(meter.bar_beats))
         who = f"{composer} · " if composer else ""
         score.title = f"{self.name} · {who}{key} · seed {seed}"
         score.composer = f"Cadenza ({self.name} model{', after ' + composer if composer else ''})"

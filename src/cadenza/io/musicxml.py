@@ -27,6 +27,7 @@ a note shorter than the grid keeps one step):
 - section labels (Score.sections) as rehearsal marks (<direction><direction-type><rehearsal>),
   in the first part only, before the note they fall on (at the start of their bar when they
   start on a bar line, as cadenza's readers put them); of several at one grid step, the last.
+  A section's dynamics (a plan's "p", "mf") as a dynamics mark under every part's staff there.
 - notes: notes with the same start and end form a chord; notes that overlap otherwise go to
   further voices (the first voice free at the chord's start, the higher chord first), so
   every note keeps its pitch, onset and length. A voice keeps its number from bar to bar, so
@@ -138,6 +139,7 @@ def musicxml_text(score: Score) -> str:
     fermatas = {_grid(b) for b in score.fermatas_beats}
     chords = sorted(((_grid(c.start_beats), c) for c in score.chords), key=lambda c: c[0])
     sections = _changes([(_grid(s.start_beats), s) for s in score.sections])
+    dynamics = [(t, s.dynamics) for t, s in sections if s.dynamics]
     sounding = _sounding(voices)
     for part_voices in voices:
         for voice in part_voices:
@@ -201,6 +203,7 @@ def musicxml_text(score: Score) -> str:
                 fermatas,
                 chords if index == 1 else [],
                 sections if index == 1 else [],
+                dynamics,
             )
             written = clefs[b]
         out.append("  </part>")
@@ -448,8 +451,8 @@ def passes_alike(
         (t - end, replace(c, start_beats=0.0)) for t, c in chords if end <= t < end + length - ending
     }:
         return False
-    if {(t - start, s.label) for t, s in sections if start <= t < end - ending} != {
-        (t - end, s.label) for t, s in sections if end <= t < end + length - ending
+    if {(t - start, s.label, s.dynamics) for t, s in sections if start <= t < end - ending} != {
+        (t - end, s.label, s.dynamics) for t, s in sections if end <= t < end + length - ending
     }:
         return False
     return all(_window(part, start, end - ending) == _window(part, end, end + length - ending) for part in notes)
@@ -777,6 +780,7 @@ def _write_measure(
     fermatas: set[int],
     chords: Sequence[tuple[int, ChordSymbol]] = (),
     sections: Sequence[tuple[int, Section]] = (),
+    dynamics: Sequence[tuple[int, str]] = (),
 ) -> None:
     b = place.bar
     implicit = ' implicit="yes"' if bar.start != bar.origin else ""
@@ -812,6 +816,11 @@ def _write_measure(
         for tick, section in sections
         if bar.start <= tick < bar.end or (b == 0 and tick < bar.start)
     ]
+    markings = [
+        (max(tick, bar.start), marking)
+        for tick, marking in dynamics
+        if bar.start <= tick < bar.end or (b == 0 and tick < bar.start)
+    ]
 
     # every voice's written notes, then accidentals in time order across the voices
     present = [v for v, pieces in enumerate(pieces_by_voice) if pieces or v == 0]
@@ -832,6 +841,7 @@ def _write_measure(
             if number == 1:  # rehearsal and tempo marks go before the note they start on (or in)
                 next_start = notes[i + 1][0] if i + 1 < len(notes) else bar.end
                 out += [_rehearsal(s.label, tick - note[0]) for tick, s in labels if note[0] <= tick < next_start]
+                out += [_dynamics(m, tick - note[0]) for tick, m in markings if note[0] <= tick < next_start]
                 out += [
                     _tempo_direction(tempo.bpm, tick - note[0], bar)
                     for tick, tempo in here
@@ -878,6 +888,16 @@ def _tempo_direction(bpm: float, offset: int, bar: _Bar) -> str:
         '      <direction placement="above"><direction-type><metronome parentheses="no">'
         f"<beat-unit>quarter</beat-unit>{dot}<per-minute>{_number(per_minute)}</per-minute></metronome>"
         f'</direction-type>{offset_element}<sound tempo="{_number(bpm)}"/></direction>'
+    )
+
+
+def _dynamics(marking: str, offset: int) -> str:
+    """A section's dynamics marking (mf), under the staff, `offset` ticks after the note it is
+    written before."""
+    offset_element = f"<offset>{offset}</offset>" if offset else ""
+    return (
+        '      <direction placement="below"><direction-type>'
+        f"<dynamics><{marking}/></dynamics></direction-type>{offset_element}</direction>"
     )
 
 

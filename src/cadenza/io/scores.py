@@ -635,7 +635,8 @@ def music21_to_score(
       text as written for a canonical spelling (see `_abc_chords`).
     - Section labels (music21's RehearsalMark: MusicXML's <rehearsal>, ABC's P: inside a tune)
       become Score.sections where they are played (each playing of a repeated one), on bar
-      lines (see `_sections`).
+      lines (see `_sections`); a section takes the first part's dynamics mark (ppp..fff) at its
+      start as its dynamics, as the MusicXML writer writes a plan's.
     """
     from music21 import stream
 
@@ -671,6 +672,7 @@ def music21_to_score(
     fermatas: set[float] = set()
     chords: dict[tuple, ChordSymbol] = {}  # one per place and chord, whichever part has it
     labels: list[Section] = []  # section labels where they are played, in every part
+    markings: dict[float, str] = {}  # the first part's dynamics marks (ppp..fff) by beat
     flats = [m21_part.flatten() for m21_part in m21_parts]
     try:
         marked = _markings(m21_stream, m21_parts, flats)
@@ -696,6 +698,11 @@ def music21_to_score(
             label = " ".join(str(mark.content or "").split())
             if label:
                 labels += [Section(change_beats(at), label) for at in places(i, mark.offset)]
+        for dynamic in flat.getElementsByClass("Dynamic") if i == 0 else []:
+            if str(dynamic.value).strip() in _LEVELS:
+                markings.update(
+                    {round(change_beats(at), 6): str(dynamic.value).strip() for at in places(i, dynamic.offset)}
+                )
         seams = played.seams(i) if played is not None else set()
         pieces = _tied_notes(flat, partial(places, i), seams, marked)
         notes = [Note(p, beats(start), float(length), vel, marks) for p, start, length, vel, marks in pieces]
@@ -761,7 +768,9 @@ def music21_to_score(
         )
         score.keys = _played_changes(played, keys, change_beats, None, lambda k: (k.tonic, k.mode, k.tonic_name))
         score.repeats = [Repeat(beats(a), beats(b), c) for a, b, c in played.repeats]
-    score.sections = _sections(score, labels)
+    score.sections = [  # a section's dynamics: the mark at its start (the MusicXML writer puts it there)
+        replace(s, dynamics=markings.get(round(s.start_beats, 6))) for s in _sections(score, labels)
+    ]
     return score
 
 

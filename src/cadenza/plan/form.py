@@ -168,6 +168,14 @@ class Plan:
             at += s.bars
         return out
 
+    def dynamics_spans(self, bar_beats: float) -> list[tuple[float, float, str]]:
+        """(start, end, marking) in beats of each section that names its dynamics."""
+        return [
+            (a * bar_beats, (a + s.bars) * bar_beats, s.dynamics)
+            for a, s in zip(self.starts(), self.sections)
+            if s.dynamics
+        ]
+
     def key_of(self, i: int) -> Key | None:
         return self.sections[i].key or self.key
 
