@@ -239,3 +239,17 @@ def _timed(track) -> list:
         now += message.time
         out.append((now, message))
     return out
+
+
+def test_a_sections_dynamics_read_back_from_musicxml_where_its_label_moves_to_a_bar_line(tmp_path):
+    notes = [Note(72, float(i), 1.0, 80) for i in range(16)]
+    score = Score(parts=[Part("", notes=notes)], sections=[Section(0.0, "A", "p"), Section(6.5, "B", "f")])
+    write_score(score, tmp_path / "off.musicxml")
+    back = read_score(tmp_path / "off.musicxml")
+    assert [(s.start_beats, s.label, s.dynamics) for s in back.sections] == [(0.0, "A", "p"), (8.0, "B", "f")]
+
+
+def test_a_sections_dynamics_that_is_no_marking_is_not_printed():
+    score = Score(parts=[Part("", notes=[Note(72, 0.0, 4.0)])], sections=[Section(0.0, "A", "loud")])
+    assert "<dynamics>" not in musicxml_text(score)
+    assert Score.from_dict({**score.to_dict(), "sections": [[0.0, "A", None]]}).sections == [Section(0.0, "A")]

@@ -285,7 +285,8 @@ class Score:
             ],
             chords=[_item_chord(item) for item in d.get("chords", [])],
             sections=[
-                Section(float(s[0]), str(s[1]), str(s[2]) if len(s) > 2 else None) for s in d.get("sections", [])
+                Section(float(s[0]), str(s[1]), str(s[2]) if len(s) > 2 and s[2] else None)
+                for s in d.get("sections", [])
             ],
         )
 

@@ -85,6 +85,7 @@ from xml.sax.saxutils import escape
 from cadenza.chords import ALTERATIONS, KINDS, ChordSymbol, chord_kind_text
 from cadenza.io.files import atomic_write
 from cadenza.io.midi import part_channels
+from cadenza.perform.dynamics import VELOCITY
 from cadenza.score import PIANO_HANDS, Key, Note, Part, Repeat, Score, Section, pickup_start
 from cadenza.theory import is_compound, key_signature, key_signature_alterations, spell
 
@@ -139,7 +140,7 @@ def musicxml_text(score: Score) -> str:
     fermatas = {_grid(b) for b in score.fermatas_beats}
     chords = sorted(((_grid(c.start_beats), c) for c in score.chords), key=lambda c: c[0])
     sections = _changes([(_grid(s.start_beats), s) for s in score.sections])
-    dynamics = [(t, s.dynamics) for t, s in sections if s.dynamics]
+    dynamics = [(t, s.dynamics) for t, s in sections if s.dynamics in VELOCITY]  # ppp..fff, nothing else
     sounding = _sounding(voices)
     for part_voices in voices:
         for voice in part_voices:

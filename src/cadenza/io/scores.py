@@ -768,9 +768,8 @@ def music21_to_score(
         )
         score.keys = _played_changes(played, keys, change_beats, None, lambda k: (k.tonic, k.mode, k.tonic_name))
         score.repeats = [Repeat(beats(a), beats(b), c) for a, b, c in played.repeats]
-    score.sections = [  # a section's dynamics: the mark at its start (the MusicXML writer puts it there)
-        replace(s, dynamics=markings.get(round(s.start_beats, 6))) for s in _sections(score, labels)
-    ]
+    # a section's dynamics: the mark where its label is (the MusicXML writer puts it there)
+    score.sections = _sections(score, [replace(s, dynamics=markings.get(round(s.start_beats, 6))) for s in labels])
     return score
 
 
@@ -783,15 +782,15 @@ def _sections(score: Score, labels: list[Section]) -> list[Section]:
     if not labels:
         return []
     lines, end = bar_starts(score), score.end_beats
-    by_start: dict[float, str] = {}
+    by_start: dict[float, Section] = {}
     for section in labels:
         k = bisect_right(lines, section.start_beats + 1e-6) - 1
         at = lines[k] if k >= 0 and section.start_beats - lines[k] < 1e-6 else None
         if at is None:
             at = lines[k + 1] if k + 1 < len(lines) else end
         if at < end - 1e-6:
-            by_start.setdefault(round(at, 6), section.label)
-    return [Section(at, label) for at, label in sorted(by_start.items())]
+            by_start.setdefault(round(at, 6), replace(section, start_beats=at))
+    return [section for _, section in sorted(by_start.items())]
 
 
 def _chord_symbol(cs, chord_texts: dict[str, str]) -> ChordSymbol | None:
