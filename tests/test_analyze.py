@@ -320,5 +320,6 @@ def test_a_phrase_end_is_placed_as_a_musician_counts_the_bar():
     assert _counted(1.5, six_eight) == "beat 2"  # the second dotted quarter
     assert _counted(0.5, six_eight) == "eighth 2"  # not beat 1.33333
     assert _counted(2.5, six_eight) == "eighth 6"
+    assert _counted(0.25, six_eight) == "eighth 1.5"  # the sixteenth after the first eighth
     assert _counted(3.0, four_four) == "beat 4"
     assert _counted(1.5, four_four) == "beat 2.5"

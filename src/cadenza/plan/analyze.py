@@ -120,12 +120,11 @@ class Analysis:
 def _counted(offset: float, meter: Meter) -> str:
     """Where `offset` quarter notes into a bar falls, as a musician counts it: "beat 2" on a
     counted beat (theory.beat_beats: dotted quarters in 6/8), "beat 2.5" between beats of a
-    simple meter, and in a compound one the eighth, counted from 1 ("eighth 2": 6/8's second)."""
+    simple meter, and in a compound one the eighth, counted from 1 ("eighth 2": 6/8's second;
+    "eighth 1.5": the sixteenth after the first)."""
     beat = offset / beat_beats(meter) + 1
     if abs(beat - round(beat)) > 1e-6 and is_compound(meter.numerator, meter.denominator):
-        eighth = offset * 2 + 1
-        if abs(eighth - round(eighth)) < 1e-6:
-            return f"eighth {round(eighth)}"
+        return f"eighth {round(offset * 2 + 1, 3):g}"
     return f"beat {round(beat, 3):g}"
 
 
