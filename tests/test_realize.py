@@ -271,6 +271,20 @@ def test_section_dynamics_are_printed_and_read_back(tmp_path):
     assert Score.from_dict(score.to_dict()).sections == score.sections
 
 
+def test_a_marking_holds_until_the_next_and_a_strain_played_again_stays_one_repeat(tmp_path):
+    c = hub.load("folk", expect="voices")
+    plan = parse_form("A2 A2 B2")
+    plan.sections[0].dynamics, plan.sections[2].dynamics = "p", "f"
+    score = c.generate(plan=plan, key="G major", meter="4/4", seed=1)
+    assert [s.dynamics for s in score.sections] == ["p", "p", "f"]
+    assert {n.velocity for n in score.parts[0].notes if n.start_beats < 16} == {49}  # the second A too
+    write_score(score, tmp_path / "tune.musicxml")
+    text = (tmp_path / "tune.musicxml").read_text()
+    assert text.count("<dynamics>") == 2 and 'direction="backward"' in text  # p once, f once; A repeated
+    back = read_score(tmp_path / "tune.musicxml")
+    assert [(s.label, s.dynamics) for s in back.sections] == [("A", "p"), ("A", "p"), ("B", "f")]
+
+
 def test_a_cadence_may_arrive_on_beat_three_as_bachs_mostly_do():
     c = hub.load("chorales", expect="voices")
     key = parse_key("D major")

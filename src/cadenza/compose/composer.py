@@ -214,8 +214,8 @@ class Composer(LearnedDefaults):
         if plan is not None:  # each section's label ("A", "A'", "B") at its first bar
             starts = plan.starts()
             score.sections = [
-                Section(a * meter.bar_beats, plan.heard_name(i, key), s.dynamics)
-                for i, (a, s) in enumerate(zip(starts, plan.sections))
+                Section(a * meter.bar_beats, plan.heard_name(i, key), d)
+                for i, (a, d) in enumerate(zip(starts, plan.dynamics_in_effect()))
             ]
         if plan is not None and plan.dynamics_spans(meter.bar_beats):
             score = with_dynamics(score, plan.dynamics_spans(meter.bar_beats))

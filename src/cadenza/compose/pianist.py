@@ -143,8 +143,8 @@ class Pianist(LearnedDefaults):
         if plan is not None:
             score.keys = replace(plan, key=plan.key or key).keys_in_beats(meter.bar_beats)
             score.sections = [
-                Section(a * meter.bar_beats, plan.heard_name(i, key), s.dynamics)
-                for i, (a, s) in enumerate(zip(plan.starts(), plan.sections))
+                Section(a * meter.bar_beats, plan.heard_name(i, key), d)
+                for i, (a, d) in enumerate(zip(plan.starts(), plan.dynamics_in_effect()))
             ]
             if plan.dynamics_spans(meter.bar_beats):  # the plan's dynamics over the model's own velocities
                 score = with_dynamics(score, plan.dynamics_spans(meter.bar_beats))

@@ -27,7 +27,8 @@ a note shorter than the grid keeps one step):
 - section labels (Score.sections) as rehearsal marks (<direction><direction-type><rehearsal>),
   in the first part only, before the note they fall on (at the start of their bar when they
   start on a bar line, as cadenza's readers put them); of several at one grid step, the last.
-  A section's dynamics (a plan's "p", "mf") as a dynamics mark under every part's staff there.
+  A section's dynamics (a plan's "p", "mf") as a dynamics mark under every part's staff there,
+  where they differ from the section's before.
 - notes: notes with the same start and end form a chord; notes that overlap otherwise go to
   further voices (the first voice free at the chord's start, the higher chord first), so
   every note keeps its pitch, onset and length. A voice keeps its number from bar to bar, so
@@ -140,7 +141,12 @@ def musicxml_text(score: Score) -> str:
     fermatas = {_grid(b) for b in score.fermatas_beats}
     chords = sorted(((_grid(c.start_beats), c) for c in score.chords), key=lambda c: c[0])
     sections = _changes([(_grid(s.start_beats), s) for s in score.sections])
-    dynamics = [(t, s.dynamics) for t, s in sections if s.dynamics in VELOCITY]  # ppp..fff, nothing else
+    # a section's dynamics (ppp..fff) where they change: a marking holds until the next
+    dynamics = [
+        (t, s.dynamics)
+        for (t, s), before in zip(sections, [None, *(s.dynamics for _, s in sections)])
+        if s.dynamics in VELOCITY and s.dynamics != before
+    ]
     sounding = _sounding(voices)
     for part_voices in voices:
         for voice in part_voices:

@@ -636,7 +636,7 @@ def music21_to_score(
     - Section labels (music21's RehearsalMark: MusicXML's <rehearsal>, ABC's P: inside a tune)
       become Score.sections where they are played (each playing of a repeated one), on bar
       lines (see `_sections`); a section takes the first part's dynamics mark (ppp..fff) at its
-      start as its dynamics, as the MusicXML writer writes a plan's.
+      start, or the last before it, as its dynamics (as the MusicXML writer writes a plan's).
     """
     from music21 import stream
 
@@ -768,8 +768,15 @@ def music21_to_score(
         )
         score.keys = _played_changes(played, keys, change_beats, None, lambda k: (k.tonic, k.mode, k.tonic_name))
         score.repeats = [Repeat(beats(a), beats(b), c) for a, b, c in played.repeats]
-    # a section's dynamics: the mark where its label is (the MusicXML writer puts it there)
-    score.sections = _sections(score, [replace(s, dynamics=markings.get(round(s.start_beats, 6))) for s in labels])
+    # a section's dynamics: the first part's last mark where its label is or before (a marking
+    # holds until the next; the MusicXML writer marks a section where its dynamics change)
+    marking_beats = sorted(markings)
+
+    def in_effect(at: float) -> str | None:
+        k = bisect_right(marking_beats, at + 1e-6) - 1
+        return markings[marking_beats[k]] if k >= 0 else None
+
+    score.sections = _sections(score, [replace(s, dynamics=in_effect(s.start_beats)) for s in labels])
     return score
 
 

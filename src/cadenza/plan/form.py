@@ -168,12 +168,20 @@ class Plan:
             at += s.bars
         return out
 
+    def dynamics_in_effect(self) -> list[str | None]:
+        """Each section's dynamics as a player reads them: its own, else the last one an earlier
+        section named (a marking holds until the next), else none."""
+        out: list[str | None] = []
+        for s in self.sections:
+            out.append(s.dynamics or (out[-1] if out else None))
+        return out
+
     def dynamics_spans(self, bar_beats: float) -> list[tuple[float, float, str]]:
-        """(start, end, marking) in beats of each section that names its dynamics."""
+        """(start, end, marking) in beats of each section that has dynamics in effect."""
         return [
-            (a * bar_beats, (a + s.bars) * bar_beats, s.dynamics)
-            for a, s in zip(self.starts(), self.sections)
-            if s.dynamics
+            (a * bar_beats, (a + s.bars) * bar_beats, d)
+            for a, s, d in zip(self.starts(), self.sections, self.dynamics_in_effect())
+            if d
         ]
 
     def key_of(self, i: int) -> Key | None:
