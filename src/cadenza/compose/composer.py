@@ -211,14 +211,8 @@ class Composer(LearnedDefaults):
         score.composer = f"Cadenza ({self.name} model)"
         score.fermatas_beats, score.repeats = marks.fermatas_beats, marks.repeats
         score.chords = sorted(chords or [], key=lambda ch: ch.start_beats)
-        if plan is not None:  # each section's label ("A", "A'", "B") at its first bar
-            starts = plan.starts()
-            score.sections = [
-                Section(a * meter.bar_beats, plan.heard_name(i, key), d)
-                for i, (a, d) in enumerate(zip(starts, plan.dynamics_in_effect()))
-            ]
-        if plan is not None and plan.dynamics_spans(meter.bar_beats):
-            score = with_dynamics(score, plan.dynamics_spans(meter.bar_beats))
+        if plan is not None:
+            score = with_plan_sections(score, plan, key, meter.bar_beats)
         return score
 
     def continue_score(
@@ -397,6 +391,17 @@ def last_meter_span(score: Score) -> tuple[float, float]:
         if min(end, score.end_beats) - start >= 2 * m.bar_beats - 1e-9:
             return start, end
     return spans[-1][0], spans[-1][1]
+
+
+def with_plan_sections(score: Score, plan: Plan, key: Key, bar_beats: float) -> Score:
+    """`score` with each of the plan's sections marked at its first bar (its label as heard,
+    "A", "A'", "B", and the dynamics in effect there) and its notes at those dynamics."""
+    score.sections = [
+        Section(a * bar_beats, plan.heard_name(i, key), d)
+        for i, (a, d) in enumerate(zip(plan.starts(), plan.dynamics_in_effect()))
+    ]
+    spans = plan.dynamics_spans(bar_beats)
+    return with_dynamics(score, spans) if spans else score
 
 
 def bar_line_after(score: Score) -> float:

@@ -41,10 +41,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cadenza.compose.composer import LearnedDefaults, bar_line_after, check_bars, check_tempo, drawn_key
+from cadenza.compose.composer import (
+    LearnedDefaults,
+    bar_line_after,
+    check_bars,
+    check_tempo,
+    drawn_key,
+    with_plan_sections,
+)
 from cadenza.errors import OptionError
-from cadenza.perform.dynamics import with_dynamics
-from cadenza.score import MODES, PIANO_HANDS, Key, Meter, Score, Section, parse_key, parse_meter
+from cadenza.score import MODES, PIANO_HANDS, Key, Meter, Score, parse_key, parse_meter
 from cadenza.theory import Chord, cadence_progression, estimate_key, scale, thirds
 from cadenza.tokenize.piano import PianoTokenizer, hands
 
@@ -142,12 +148,7 @@ class Pianist(LearnedDefaults):
         score.keys = [key]
         if plan is not None:
             score.keys = replace(plan, key=plan.key or key).keys_in_beats(meter.bar_beats)
-            score.sections = [
-                Section(a * meter.bar_beats, plan.heard_name(i, key), d)
-                for i, (a, d) in enumerate(zip(plan.starts(), plan.dynamics_in_effect()))
-            ]
-            if plan.dynamics_spans(meter.bar_beats):  # the plan's dynamics over the model's own velocities
-                score = with_dynamics(score, plan.dynamics_spans(meter.bar_beats))
+            score = with_plan_sections(score, plan, key, meter.bar_beats)  # its dynamics over the model's
         who = f"{composer} · " if composer else ""
         score.title = f"{self.name} · {who}{key} · seed {seed}"
         score.composer = f"Cadenza ({self.name} model{', after ' + composer if composer else ''})"

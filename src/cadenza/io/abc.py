@@ -95,9 +95,9 @@ from typing import Any
 
 from cadenza.chords import written_text
 from cadenza.io.files import atomic_write
-from cadenza.io.musicxml import change_ticks, passes_alike
+from cadenza.io.musicxml import change_ticks, dotted_quarters, passes_alike
 from cadenza.score import Key, Meter, Note, Part, Repeat, Score, Section, bar_starts, pickup_start
-from cadenza.theory import beat_beats, is_compound, key_signature_alterations, spell
+from cadenza.theory import beat_beats, key_signature_alterations, spell
 
 TICKS = 24  # per quarter note: 32nds (3), triplet 16ths (4), 16ths (6), triplet 8ths (8)
 BARS_PER_LINE = 4
@@ -757,9 +757,8 @@ def _key_name(key: Key | None) -> str:
 def _tempo_field(bpm: float, meter: Meter) -> str:
     """A Q: field: in dotted quarters in a compound meter (Q:3/8=80 in 6/8, as the MusicXML
     writer marks it) when the number stays exact to the thousandth, else in quarters (Q:1/4=120)."""
-    if is_compound(meter.numerator, meter.denominator) and round(bpm / 1.5, 3) * 1.5 == bpm:
-        return f"Q:3/8={_number(bpm / 1.5)}"
-    return f"Q:1/4={_number(bpm)}"
+    dotted = dotted_quarters(bpm, meter.numerator, meter.denominator)
+    return f"Q:1/4={_number(bpm)}" if dotted is None else f"Q:3/8={_number(dotted)}"
 
 
 def _number(value: float) -> str:

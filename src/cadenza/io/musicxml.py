@@ -882,14 +882,20 @@ def _key_element(key: Key) -> str:
     return f"<key><fifths>{key_signature(key)}</fifths><mode>{key.mode}</mode></key>"
 
 
+def dotted_quarters(bpm: float, numerator: int, denominator: int) -> float | None:
+    """A tempo (quarter notes a minute) in a compound meter's beats, dotted quarters a minute,
+    when that number stays exact to the thousandth; None in a simple meter or when it would not."""
+    if not is_compound(numerator, denominator):
+        return None
+    dotted = round(bpm / 1.5, 3)
+    return dotted if dotted * 1.5 == bpm else None
+
+
 def _tempo_direction(bpm: float, offset: int, bar: _Bar) -> str:
     """A metronome mark (and the tempo for playback, always in quarters), `offset` ticks after
     the note it is written before."""
-    dot, per_minute = "", bpm
-    if is_compound(bar.numerator, bar.denominator):
-        dotted = round(bpm / 1.5, 3)
-        if dotted * 1.5 == bpm:  # a compound meter's beat, when the number stays exact
-            dot, per_minute = "<beat-unit-dot/>", dotted
+    dotted = dotted_quarters(bpm, bar.numerator, bar.denominator)
+    dot, per_minute = ("", bpm) if dotted is None else ("<beat-unit-dot/>", dotted)
     offset_element = f'<offset sound="yes">{offset}</offset>' if offset else ""
     return (
         '      <direction placement="above"><direction-type><metronome parentheses="no">'

@@ -699,10 +699,9 @@ def music21_to_score(
             if label:
                 labels += [Section(change_beats(at), label) for at in places(i, mark.offset)]
         for dynamic in flat.getElementsByClass("Dynamic") if i == 0 else []:
-            if str(dynamic.value).strip() in _LEVELS:
-                markings.update(
-                    {round(change_beats(at), 6): str(dynamic.value).strip() for at in places(i, dynamic.offset)}
-                )
+            value = str(dynamic.value).strip()
+            if value in _LEVELS:
+                markings.update({round(change_beats(at), 6): value for at in places(i, dynamic.offset)})
         seams = played.seams(i) if played is not None else set()
         pieces = _tied_notes(flat, partial(places, i), seams, marked)
         notes = [Note(p, beats(start), float(length), vel, marks) for p, start, length, vel, marks in pieces]
