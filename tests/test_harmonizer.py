@@ -118,3 +118,47 @@ def test_a_phrase_that_closes_on_the_tonic_is_reached_from_the_dominant_and_ferm
         bass = r.score.parts[-1].notes
         [under] = [n for n in bass if n.start_beats <= 9.0 < n.end_beats]  # under the E before the F
         assert under.pitch % 12 == 0  # C: the dominant of F
+
+
+def test_the_chord_under_a_held_phrase_end_stays_the_cadence_chord(tiny_harmonizer):
+    """A phrase closing on F held three beats under a fermata, in F major: before, only the held
+    note's first sixteenth had its chord planned, and the voices moved on under it (Bach's test
+    chorale 65 got a D major chord under a held C sharp)."""
+    from cadenza.compose import harmonizer as assistant
+    from cadenza.score import Meter, Note, Part, Score
+
+    pitches = [65, 67, 69, 70, 72, 70, 69, 67, 65, 69, 72, 70, 69, 67, 65]
+    lengths = [1, 1, 1, 1, 1, 1, 1, 1, 3, 1, 1, 1, 1, 1, 4]
+    notes, t = [], 0.0
+    for p, d in zip(pitches, lengths):
+        notes.append(Note(p, t, float(d)))
+        t += d
+    melody = Score(parts=[Part("Melody", 0, False, notes)], meters=[Meter(0.0, 4, 4)], fermatas_beats=[8.0, 16.0])
+    h = assistant.load(str(tiny_harmonizer))  # a model that knows little: it moves under held notes
+    for r in h.harmonize(melody, seed=1, n=3, iterations=4):
+        under = [n for p in r.score.parts[1:] for n in p.notes if n.start_beats < 11.0 and n.end_beats > 8.0]
+        assert {n.pitch % 12 for n in under} <= {5, 9, 0}, under  # F major's triad throughout
+        assert {n.pitch % 12 for n in r.score.parts[-1].notes if n.start_beats < 11.0 and n.end_beats > 8.0} == {5}
+
+
+def test_a_phrase_read_in_a_far_key_closes_in_the_melody_s_key():
+    """A lone melody can read as a far key at a phrase end (G-sharp minor in A major, in Bach's test
+    chorale 23); the planned cadence then forced that key's tonic. Such a phrase closes in the
+    melody's key, a closely related key keeps its own."""
+    from cadenza.compose.harmonizer import phrase_plan
+    from cadenza.score import Key, Meter, Note, Part, Score
+    from cadenza.theory import related_keys
+
+    a_major = Key(0.0, 9, "major")
+    #            A major, then a phrase on G# minor's V-i (D#-G#), then home
+    pitches = [69, 71, 73, 74, 76, 75, 78, 75, 68, 71, 73, 71, 69, 68, 69]
+    lengths = [1, 1, 1, 1, 1, 1, 1, 1, 4, 1, 1, 1, 1, 1, 4]
+    notes, t = [], 0.0
+    for p, d in zip(pitches, lengths):
+        notes.append(Note(p, t, float(d)))
+        t += d
+    melody = Score(parts=[Part("Melody", 0, False, notes)], meters=[Meter(0.0, 4, 4)], fermatas_beats=[8.0, 17.0])
+    near = [a_major, *related_keys(a_major)]
+    ends = phrase_plan(melody, notes, a_major)
+    assert [x.start_beats for x, _ in ends] == [8.0, 17.0]
+    assert all(any(k.same_key(n) for n in near) for _, k in ends), ends

@@ -39,6 +39,7 @@ from cadenza.theory import (
     cut_top_line,
     dominant_seventh,
     melody_key,
+    related_keys,
     scale,
     tonic_triad,
     voice_names,
@@ -189,9 +190,9 @@ class Harmonizer:
                     start = max(beats_to_step(before[-1].start_beats, spb), at - round(beat_beats(meter) * spb))
                     plan_approach(allowed, range(start, at), before[-1].pitch, k)
 
-            for x, k in ends[:-1]:
+            for x, k in ends[:-1]:  # the chord holds while the phrase's last note does
                 at = beats_to_step(x.start_beats, spb)
-                plan_cadence(allowed, range(at, at + 1), x.pitch, k, final=False)
+                plan_cadence(allowed, range(at, max(at + 1, beats_to_step(x.end_beats, spb))), x.pitch, k, final=False)
                 if x.pitch % 12 in tonic_triad(k) and x.pitch % 12 not in dominant_seventh(k):
                     approach_to(x, at, k)  # a phrase that closes on I is reached from V: an authentic cadence
             if ends:  # the final cadence: V on the beat before the last melody note, then I held to the end
@@ -529,7 +530,8 @@ def phrase_plan(melody: Score, line: list[Note], key: Key) -> list[tuple[Note, K
     """The analyzer's phrase plan of a melody (cadenza.plan.analyze): the last note of each
     phrase (under a fermata where the file marks them) and the key it closes in, a phrase that
     cadences in a neighbouring key (V, vi ...) in that key; the melody's last note closes in
-    `key`, the piece's."""
+    `key`, the piece's. A phrase read in a key not closely related to `key` (theory.related_keys:
+    a lone melody can read as G-sharp minor in A major) closes in `key` instead."""
     from cadenza.plan.analyze import analyze
 
     alone = Score(parts=[Part("Melody", 0, False, line)], meters=list(melody.meters), keys=[key])
@@ -538,7 +540,8 @@ def phrase_plan(melody: Score, line: list[Note], key: Key) -> list[tuple[Note, K
     ends: dict[int, Key] = {}
     for phrase in analyze(alone).phrases:
         i = max(0, bisect_right(onsets, phrase.end_beats + 1e-6) - 1)
-        ends[i] = phrase.key
+        near = phrase.key.same_key(key) or any(phrase.key.same_key(k) for k in related_keys(key))
+        ends[i] = phrase.key if near else key
     ends[len(line) - 1] = key
     return [(line[i], k) for i, k in sorted(ends.items())]
 
