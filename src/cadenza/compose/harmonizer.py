@@ -190,9 +190,13 @@ class Harmonizer:
                     start = max(beats_to_step(before[-1].start_beats, spb), at - round(beat_beats(meter) * spb))
                     plan_approach(allowed, range(start, at), before[-1].pitch, k)
 
-            for x, k in ends[:-1]:  # the chord holds while the phrase's last note does
+            fermatas = [beats_to_step(b, spb) for b in melody.fermatas_beats]
+            for x, k in ends[:-1]:
                 at = beats_to_step(x.start_beats, spb)
-                plan_cadence(allowed, range(at, max(at + 1, beats_to_step(x.end_beats, spb))), x.pitch, k, final=False)
+                # under a fermata the chord holds as long as the note (Bach's lower voices strike again
+                # under 4% of them); a phrase end read from the notes alone plans its first sixteenth
+                until = beats_to_step(x.end_beats, spb) if at in fermatas else at + 1
+                plan_cadence(allowed, range(at, max(at + 1, until)), x.pitch, k, final=False)
                 if x.pitch % 12 in tonic_triad(k) and x.pitch % 12 not in dominant_seventh(k):
                     approach_to(x, at, k)  # a phrase that closes on I is reached from V: an authentic cadence
             if ends:  # the final cadence: V on the beat before the last melody note, then I held to the end
