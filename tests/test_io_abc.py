@@ -203,6 +203,20 @@ def test_a_compound_meter_marks_its_tempo_in_dotted_quarters(tmp_path):
     assert back.tempos == score.tempos  # still 120 and 90 quarters a minute
 
 
+def test_cut_time_marks_its_tempo_in_halves(tmp_path):
+    """A reel in 2/2 is counted in minims: Q:1/2=100, not Q:1/4=200 (a newcomer's fiddler read the
+    quarter mark as twice too slow)."""
+    score = Score(
+        parts=[Part("", notes=notes((74, 0, 1), (73, 1, 1), (71, 2, 2), (69, 4, 4)))],
+        meters=[Meter(0.0, 2, 2)],
+        keys=[Key(0.0, 2, "major")],
+        tempos=[Tempo(0.0, 200.0), Tempo(4.0, 150.0)],
+    )
+    back, text = round_trip(score, tmp_path / "reel.abc")
+    assert "Q:1/2=100" in text.splitlines() and "Q:1/2=75" in body(text)
+    assert back.tempos == score.tempos
+
+
 def test_several_parts_are_voices_with_their_names(tmp_path):
     soprano = notes((72, 0, 1), (74, 1, 1), (76, 2, 2), (77, 4, 2), (76, 6, 2))
     bass = notes((48, 0, 2), (55, 0, 2), (43, 2, 2), (50, 2, 2), (41, 4, 4), (48, 4, 4))  # chords: [C,G,]

@@ -124,6 +124,15 @@ def test_compound_meter_tempo_is_marked_in_dotted_quarters_when_exact(tmp_path):
     round_trip(jig, tmp_path / "jig.musicxml")
 
 
+def test_cut_time_tempo_is_marked_in_halves(tmp_path):
+    reel = read_score(EXAMPLES / "folk-reel-d-major-seed2.mid")
+    reel.meters = [Meter(0.0, 2, 2)]
+    reel.tempos = [Tempo(0.0, 200.0)]
+    assert "<beat-unit>half</beat-unit><per-minute>100</per-minute>" in musicxml_text(reel)
+    assert '<sound tempo="200"/>' in musicxml_text(reel)  # playback stays in quarters
+    assert round_trip(reel, tmp_path / "reel.musicxml").tempos == [Tempo(0.0, 200.0)]
+
+
 def test_the_composer_is_written_as_a_creator_and_read_back(tmp_path):
     score = odd_score()
     score.composer = 'J. S. Bach & "Cadenza" <chorales>'

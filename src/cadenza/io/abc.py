@@ -95,7 +95,7 @@ from typing import Any
 
 from cadenza.chords import written_text
 from cadenza.io.files import atomic_write
-from cadenza.io.musicxml import change_ticks, dotted_quarters, passes_alike
+from cadenza.io.musicxml import change_ticks, metronome_beat, passes_alike
 from cadenza.score import Key, Meter, Note, Part, Repeat, Score, Section, bar_starts, pickup_start
 from cadenza.theory import beat_beats, key_signature_alterations, spell
 
@@ -755,10 +755,11 @@ def _key_name(key: Key | None) -> str:
 
 
 def _tempo_field(bpm: float, meter: Meter) -> str:
-    """A Q: field: in dotted quarters in a compound meter (Q:3/8=80 in 6/8, as the MusicXML
-    writer marks it) when the number stays exact to the thousandth, else in quarters (Q:1/4=120)."""
-    dotted = dotted_quarters(bpm, meter.numerator, meter.denominator)
-    return f"Q:1/4={_number(bpm)}" if dotted is None else f"Q:3/8={_number(dotted)}"
+    """A Q: field in the beat the MusicXML writer marks (musicxml.metronome_beat): Q:3/8=80 in
+    6/8, Q:1/2=100 in 2/2, else quarters (Q:1/4=120)."""
+    beat, per_minute = metronome_beat(bpm, meter.numerator, meter.denominator)
+    unit = {1.0: "1/4", 1.5: "3/8", 2.0: "1/2"}[beat]
+    return f"Q:{unit}={_number(per_minute)}"
 
 
 def _number(value: float) -> str:

@@ -87,8 +87,8 @@ from cadenza.chords import ALTERATIONS, KINDS, ChordSymbol, chord_kind_text
 from cadenza.io.files import atomic_write
 from cadenza.io.midi import part_channels
 from cadenza.perform.dynamics import VELOCITY
-from cadenza.score import PIANO_HANDS, Key, Note, Part, Repeat, Score, Section, pickup_start
-from cadenza.theory import is_compound, key_signature, key_signature_alterations, spell
+from cadenza.score import PIANO_HANDS, Key, Meter, Note, Part, Repeat, Score, Section, pickup_start
+from cadenza.theory import beat_beats, is_compound, key_signature, key_signature_alterations, spell
 
 DIVISIONS = 12  # per quarter note: 16ths (3), triplet 8ths (4), triplet 16ths (2) and 32nds (1)
 MAX_VOICES = 4  # per staff, as MuseScore reads them (it drops notes of a fifth voice)
@@ -882,24 +882,33 @@ def _key_element(key: Key) -> str:
     return f"<key><fifths>{key_signature(key)}</fifths><mode>{key.mode}</mode></key>"
 
 
-def dotted_quarters(bpm: float, numerator: int, denominator: int) -> float | None:
-    """A tempo (quarter notes a minute) in a compound meter's beats, dotted quarters a minute,
-    when that number stays exact to the thousandth; None in a simple meter or when it would not."""
-    if not is_compound(numerator, denominator):
-        return None
-    dotted = round(bpm / 1.5, 3)
-    return dotted if dotted * 1.5 == bpm else None
+def metronome_beat(bpm: float, numerator: int, denominator: int) -> tuple[float, float]:
+    """(beat, beats a minute) for a metronome mark of a tempo in quarter notes a minute: the beat
+    a player counts (theory.beat_beats: a dotted quarter in 6/8, a half in 2/2), when the number
+    of them a minute stays exact to the thousandth; else (1.0, bpm), in quarters. 120 in 6/8 is
+    (1.5, 80), 200 in 2/2 (2.0, 100), 110 in 6/8 (1.0, 110)."""
+    beat = beat_beats(Meter(0.0, numerator, denominator))
+    if beat not in (1.5, 2.0):  # a quarter, or an eighth-note beat nobody marks a metronome in
+        return 1.0, bpm
+    per_minute = round(bpm / beat, 3)
+    return (beat, per_minute) if per_minute * beat == bpm else (1.0, bpm)
+
+
+_BEAT_UNITS = {
+    1.0: "<beat-unit>quarter</beat-unit>",
+    1.5: "<beat-unit>quarter</beat-unit><beat-unit-dot/>",
+    2.0: "<beat-unit>half</beat-unit>",
+}
 
 
 def _tempo_direction(bpm: float, offset: int, bar: _Bar) -> str:
-    """A metronome mark (and the tempo for playback, always in quarters), `offset` ticks after
-    the note it is written before."""
-    dotted = dotted_quarters(bpm, bar.numerator, bar.denominator)
-    dot, per_minute = ("", bpm) if dotted is None else ("<beat-unit-dot/>", dotted)
+    """A metronome mark in the counted beat (and the tempo for playback, always in quarters),
+    `offset` ticks after the note it is written before."""
+    beat, per_minute = metronome_beat(bpm, bar.numerator, bar.denominator)
     offset_element = f'<offset sound="yes">{offset}</offset>' if offset else ""
     return (
         '      <direction placement="above"><direction-type><metronome parentheses="no">'
-        f"<beat-unit>quarter</beat-unit>{dot}<per-minute>{_number(per_minute)}</per-minute></metronome>"
+        f"{_BEAT_UNITS[beat]}<per-minute>{_number(per_minute)}</per-minute></metronome>"
         f'</direction-type>{offset_element}<sound tempo="{_number(bpm)}"/></direction>'
     )
 
