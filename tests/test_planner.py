@@ -325,6 +325,23 @@ def test_cadences_away_from_home_are_drawn_as_often_as_the_corpus_has_them(aabb)
         assert [replace(s, cadence_keys=[]) for s in b.sections] == a.sections
 
 
+def test_a_far_cadence_key_the_corpus_read_now_and_then_is_not_drawn():
+    """A corpus where one tune in 120 has its A strains read as closing in bii (an analysis of a
+    modal tune can read so; the folk plan model drew "imperfect in bii" for a newcomer): a cadence
+    drawn in such a key closes at home; a key the corpus's cadences use often (here vi) is drawn."""
+
+    def tune(numeral: str) -> Plan:
+        plan = _plan("A8 A8 B8 B8", "G major")
+        for i in (0, 1):
+            plan.sections[i] = replace(plan.sections[i], cadence_keys=[numeral])
+        return plan
+
+    model = planner.fit([tune("bii")] + [tune("vi")] * 119)
+    assert model.cadence_keys["major|inner|half"]["bii"] == 2  # the corpus has it, under 1% of the time
+    numerals = [k for seed in range(300) for k in model.sample(32, key=parse_key("G major"), seed=seed).cadence_keys()]
+    assert "bii" not in numerals and numerals.count("vi") > 100
+
+
 def test_a_section_whose_key_is_given_closes_in_it():
     """A corpus whose phrases all cadence in V (but the close): completing a form with keys given
     draws V for inner phrases, and keeps each section's last cadence in its given key."""

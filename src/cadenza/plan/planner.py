@@ -122,6 +122,9 @@ SMOOTHING = {
     "meters": 2.0,
 }
 MIN_METER_PIECES = 20  # a meter with fewer fitted pieces uses the lengths of all meters
+# a key the corpus's cadences away from home close in less often than this (in a mode) is the
+# analysis misreading a few tunes (bii in a folk tune), not a habit: a cadence drawn in it stays home
+MIN_CADENCE_KEY_SHARE = 0.01
 
 Counts = dict[str, float]
 Table = dict[str, Counts]
@@ -368,6 +371,14 @@ class PlanModel:
         prior = _smoothed({home_numeral(mode): 1.0}, vocab, k)
         prior = _smoothed(_summed(self.cadence_keys, f"{mode}|{where}|"), vocab, k, _smoothed(every, vocab, k, prior))
         return _smoothed(self.cadence_keys.get(f"{mode}|{where}|{cadence}"), vocab, k, prior)
+
+    def _habitual_cadence_keys(self, mode: str) -> set[str]:
+        """The home numeral and the keys the corpus's cadences in `mode` close in away from home
+        at least MIN_CADENCE_KEY_SHARE of the time."""
+        home = home_numeral(mode)
+        away = {t: c for t, c in _summed(self.cadence_keys, f"{mode}|").items() if t != home}
+        total = sum(away.values())
+        return {home} | {t for t, c in away.items() if c >= MIN_CADENCE_KEY_SHARE * total}
 
     # -- what a plan defaults to -------------------------------------------------------------
     def usual_cadence_beat(self, meter: str) -> float | None:
@@ -717,6 +728,8 @@ class PlanModel:
                         cadences[k] = _draw(rng, self._cadence_probs(where, before))
                         if self.cadence_keys and cadences[k] != "none":
                             drawn = _draw(in_keys, self._cadence_key_probs(here.mode, where, cadences[k]))
+                            if drawn not in self._habitual_cadence_keys(here.mode):
+                                drawn = home_numeral(here.mode)
                             numerals[k] = numerals[k] or ("" if drawn == home_numeral(here.mode) else drawn)
                 if i in keyed and k == len(ends[i]) - 1 and not s.cadence_key(k):
                     numerals[k] = ""  # a section the user put in a key closes in it, unless told otherwise
