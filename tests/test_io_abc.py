@@ -226,12 +226,13 @@ def test_several_parts_are_voices_with_their_names(tmp_path):
         chords=[parse_chord("C", 0), parse_chord("G", 2), parse_chord("F", 4)],
         fermatas_beats=[2.0, 6.0],
     )
-    _, text = round_trip(score, tmp_path / "two.abc")
+    back, text = round_trip(score, tmp_path / "two.abc")
     lines = text.splitlines()
     assert 'V:1 name="Soprano"' in lines and 'V:2 name="Bass"' in lines
     voice_2 = "\n".join(lines[lines.index('V:2 name="Bass"') + 1 :])  # the names stand on the voices' own V: lines
     assert "[C,G,]2" in voice_2 and '"' not in voice_2  # chord symbols only in the first voice
     assert "He2" in text and "H[G,,D,]2" in voice_2  # fermatas
+    assert back.fermatas_beats == [2.0, 6.0]  # and read back (music21 drops ABC's fermatas)
 
 
 def test_triplets_are_written_as_tuplets(tmp_path):

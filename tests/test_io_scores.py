@@ -344,6 +344,23 @@ def test_an_abc_fermata_shorthand_keeps_its_note(tmp_path):
     assert [n.pitch for n in notes] == [60, 65, 67, 69, 65, 67, 64, 65, 60, 62, 64, 65, 69, 67, 65]
 
 
+def test_abc_fermatas_are_read(tmp_path):
+    """music21 drops ABC's fermatas: a hymn's !fermata! and H marks were lost, so `harmonize` on
+    an ABC melody inferred its phrase ends and its performance held no fermata (a newcomer)."""
+    from cadenza.io import read_score
+    from cadenza.io.scores import unsupported_markings
+
+    text = "X:1\nT:hymn\nM:4/4\nL:1/4\nK:G\nG G A B|c B !fermata!A2|B c d B|A A HG2|\n|:d c B !invertedfermata![GB]:|\n"
+    (tmp_path / "hymn.abc").write_text(text)
+    score = read_score(tmp_path / "hymn.abc")
+    assert score.fermatas_beats == [6.0, 14.0, 19.0, 23.0]  # the last one in both passes of the repeat
+    assert [n.pitch for n in score.parts[0].notes][:8] == [67, 67, 69, 71, 72, 71, 69, 71]
+    assert "fermata" not in unsupported_markings(tmp_path / "hymn.abc")
+    crescendo = "X:1\nT:t\nM:4/4\nL:1/4\nK:C\n!crescendo(!C D E !crescendo)!F|G4|]\n"  # a real one stays one
+    (tmp_path / "cresc.abc").write_text(crescendo)
+    assert read_score(tmp_path / "cresc.abc").fermatas_beats == []
+
+
 # -- repeats: a piece is read as played, its repeats unfolded and recorded in Score.repeats -------------
 
 AABB = """X:1

@@ -170,8 +170,11 @@ def _abc_shortcuts(active: bool = True) -> Iterator[None]:
     make_beams, best_meter = stream.Stream.makeBeams, stream.Measure.bestTimeSignature
     token_process, parse_note = abcFormat.ABCHandler.tokenProcess, translate.parseABCNote
     labels: dict[int, tuple[Any, str]] = {}  # id of a note token -> (the token, kept alive; its label)
+    fermatas: dict[int, Any] = {}  # id of a note token -> the token (kept alive), that has a fermata
 
     def token_process_with_labels(self) -> None:
+        self.tokens, marked = _abc_fermata_tokens(self.tokens)
+        fermatas.update((id(token), token) for token in marked)
         token_process(self)
         labels.update((id(token), (token, label)) for token, label in _abc_labels(self.tokens))
 
@@ -179,7 +182,10 @@ def _abc_shortcuts(active: bool = True) -> Iterator[None]:
         labelled, label = labels.get(id(token), (None, ""))
         if labelled is token:
             dst.coreAppend(expressions.RehearsalMark(label))  # where the note is about to go
+        before = len(dst._elements)
         parse_note(token, dst)
+        if fermatas.get(id(token)) is token and len(dst._elements) > before:
+            dst._elements[-1].expressions.append(expressions.Fermata())
 
     def best_or_placeholder(measure):
         length = Fraction(measure.duration.quarterLength).limit_denominator(1 << 20)
@@ -198,6 +204,27 @@ def _abc_shortcuts(active: bool = True) -> Iterator[None]:
         stream.Measure.bestTimeSignature = best_meter  # type: ignore[method-assign]
         abcFormat.ABCHandler.tokenProcess = token_process  # type: ignore[method-assign]
         translate.parseABCNote = parse_note
+
+
+def _abc_fermata_tokens(tokens: list) -> tuple[list, list]:
+    """music21's ABC tokens less each _FERMATA_MARK (a crescendo's start and its end at once), and
+    the note or chord tokens that follow one (a mark before no note is dropped)."""
+    from music21 import abcFormat
+
+    out, marked, pending = [], [], False
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        after = tokens[i + 1] if i + 1 < len(tokens) else None
+        if isinstance(token, abcFormat.ABCCrescStart) and isinstance(after, abcFormat.ABCParenStop):
+            pending, i = True, i + 2
+            continue
+        if pending and isinstance(token, abcFormat.ABCNote):  # a chord's token is one too
+            marked.append(token)
+            pending = False
+        out.append(token)
+        i += 1
+    return out, marked
 
 
 def _abc_labels(tokens: list) -> list[tuple[Any, str]]:
@@ -276,16 +303,26 @@ def _default_unit(meter: str | None) -> str:
     return "1/16" if numerator / int(m[2]) < 0.75 else "1/8"
 
 
+# what a fermata is written as for music21, which drops ABC's fermatas: a crescendo that ends
+# where it starts, which no tune writes; `_abc_shortcuts` reads it as a fermata on the next note
+_FERMATA_MARK = "!crescendo(!!crescendo)!"
+
+
 def _abc_fermatas(text: str) -> str:
-    """ABC with each `H` decoration (the standard shorthand for a fermata) written out as
-    `!fermata!`: music21 drops the note after an `H` (and every later note moves up a place).
-    Header fields, chord symbols in quotes and !decorations! are left as they are."""
+    """ABC with each fermata (`!fermata!`, `!invertedfermata!`, or the shorthand `H`, after which
+    music21 would drop the note and every later note move up a place) written as _FERMATA_MARK.
+    Header fields, chord symbols in quotes and other !decorations! are left as they are."""
 
     def mend(line: str) -> str:
-        if re.match(r"\s*[A-Za-z]:", line) or "H" not in line:
+        if re.match(r"\s*[A-Za-z]:", line) or ("H" not in line and "fermata!" not in line):
             return line
         parts = re.split(r'("[^"]*"|![^!]*!|%.*$)', line)
-        return "".join(part if i % 2 else part.replace("H", "!fermata!") for i, part in enumerate(parts))
+        return "".join(
+            (_FERMATA_MARK if part in ("!fermata!", "!invertedfermata!") else part)
+            if i % 2
+            else part.replace("H", _FERMATA_MARK)
+            for i, part in enumerate(parts)
+        )
 
     return "\n".join(mend(line) for line in text.split("\n"))
 
@@ -1600,7 +1637,6 @@ _ABC_NAMES = {
     **dict.fromkeys(["accent", "emphasis", ">"], "accent"),
     **dict.fromkeys(["<(", "crescendo", "cresc"], "crescendo hairpin"),
     **dict.fromkeys([">(", "diminuendo", "decrescendo(", "decresc", "dim"], "diminuendo hairpin"),
-    **dict.fromkeys(["fermata", "invertedfermata"], "fermata"),
     **dict.fromkeys(["upbow", "downbow"], "bowing"),
     **dict.fromkeys([*_LEVELS, *_SFORZANDI, "fp", "sfp", "mf", "mp"], "dynamic"),
     "breath": "breath mark",
@@ -1610,8 +1646,8 @@ _ABC_NAMES = {
     "roll": "roll",
     "slide": "slide",
 }
-_ABC_PLAYED = {"crescendo(", "diminuendo("}
-_ABC_LETTERS = {"T": "trill", "~": "roll", "L": "accent", "P": "mordent", "H": "fermata", "u": "bowing", "v": "bowing"}
+_ABC_PLAYED = {"crescendo(", "diminuendo(", "fermata", "invertedfermata"}  # (fermatas: see _abc_fermatas)
+_ABC_LETTERS = {"T": "trill", "~": "roll", "L": "accent", "P": "mordent", "u": "bowing", "v": "bowing"}
 
 
 def unsupported_markings(path: str | Path) -> dict[str, int]:
