@@ -41,6 +41,19 @@ def test_harmonize_keeps_the_melody_and_is_reproducible(tiny_harmonizer, tmp_pat
     assert record["seed"] == 5 and record["phrase_ends_beats"][-1] == 14.0
 
 
+def test_an_output_never_replaces_the_input_even_with_force(tiny_harmonizer, tmp_path):
+    """`harmonize hymn.musicxml --out hymn` was refused with a hint to use --force, which would
+    have replaced the melody with its harmonization (a newcomer)."""
+    from cadenza.io import write_score
+
+    write_score(melody(), tmp_path / "hymn.musicxml")
+    before = (tmp_path / "hymn.musicxml").read_bytes()
+    args = ["harmonize", str(tmp_path / "hymn.musicxml"), "--model", str(tiny_harmonizer), "--iterations", "2"]
+    proc = run_cli(*args, "--formats", "mid,musicxml", "--out", str(tmp_path / "hymn"), "--force", "--quiet")
+    one_line_error(proc, "hymn.musicxml", "reads", "--out")
+    assert (tmp_path / "hymn.musicxml").read_bytes() == before and not (tmp_path / "hymn.mid").exists()
+
+
 def test_infill_changes_only_the_region(tiny_harmonizer, tmp_path):
     from cadenza.io import read_score, write_score
 

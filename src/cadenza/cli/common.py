@@ -53,8 +53,10 @@ def read_piece(path, quiet: bool = False, tune: int | None = None):
     from cadenza.data.corpus import cache_path, cached_scores
     from cadenza.errors import InputError
     from cadenza.io import read_scores, require_pitched
+    from cadenza.io.files import keep_input
 
     path = Path(path)
+    keep_input(path)  # what the command writes never replaces it, --force or not
     if path.suffix.lower() == ".abc" and path.is_file():  # a tune book: parsed once, then cached
         if not quiet and not cache_path(path).exists():  # a cached book is not read again, nor counted
             tunes = sum(line.startswith(b"X:") for line in path.read_bytes().splitlines())

@@ -27,7 +27,19 @@ _NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, 
 Data = bytes | Callable[[Path], None]
 
 
+_INPUTS: set[Path] = set()  # the files this process's command read (keep_input): never written over
+
+
+def keep_input(path: str | Path) -> None:
+    """Refuse from now on, in this process, to write over `path`, even with force: a command's
+    input (`harmonize hymn.musicxml --out hymn --force` would have replaced the melody with the
+    harmonization)."""
+    _INPUTS.add(Path(path).resolve())
+
+
 def check_writable(path: Path, force: bool) -> None:
+    if _INPUTS and path.resolve() in _INPUTS:
+        raise OutputExistsError(f"{path} is the file this command reads; choose another --out")
     if path.exists() and not force:
         raise OutputExistsError(f"{path} exists; use --force to overwrite it, or choose another --out")
 
