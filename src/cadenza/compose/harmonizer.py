@@ -181,6 +181,7 @@ class Harmonizer:
         allowed[:start, 1:, REST] = True
         key = rules.scale or melody_key(melody, line)
         ends = phrase_plan(melody, line, key)
+        held_over: set[tuple[int, int]] = set()  # (step, voice): the note sounding holds (a causal model's)
         if cadences:
 
             def approach_to(end: Note, at: int, k: Key) -> None:
@@ -197,6 +198,7 @@ class Harmonizer:
                 # under 4% of them); a phrase end read from the notes alone plans its first sixteenth
                 until = beats_to_step(x.end_beats, spb) if at in fermatas else at + 1
                 plan_cadence(allowed, range(at, max(at + 1, until)), x.pitch, k, final=False)
+                held_over.update((step, v) for step in range(at + 1, until) for v in range(1, self.n_voices))
                 if x.pitch % 12 in tonic_triad(k) and x.pitch % 12 not in dominant_seventh(k):
                     approach_to(x, at, k)  # a phrase that closes on I is reached from V: an authentic cadence
             if ends:  # the final cadence: V on the beat before the last melody note, then I held to the end
@@ -252,6 +254,7 @@ class Harmonizer:
                     strikes,
                     self.composer.sampling(None, None, None, seed + i),
                     no_hold=frozenset(fixed_ends),
+                    held=frozenset(held_over),
                 )
                 filled.append(_moved(cells, -view))
                 starts.append([set(np.flatnonzero(struck[:, v]).tolist()) for v in range(self.n_voices)])

@@ -63,10 +63,12 @@ def harmonize_by_particles(
     settings: SamplingSettings,
     particles: int = PARTICLES,
     no_hold: frozenset[tuple[int, int]] = frozenset(),
+    held: frozenset[tuple[int, int]] = frozenset(),
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fill the `hidden` cells of `grid` (T, V; T whole bars of `meter`) with `composer`'s causal
     model, within `allowed` (T, V, N_CELL). `strikes` (T, V) marks where the given cells' notes
-    start; at the (step, voice) cells of `no_hold` no note is held over (a fixed note ends).
+    start; at the (step, voice) cells of `no_hold` no note is held over (a fixed note ends), at
+    those of `held` the note sounding is (under a fermata).
     Returns the filled grid and where its notes start."""
     tok = composer.tokenizer
     T, V = grid.shape
@@ -129,6 +131,9 @@ def harmonize_by_particles(
                             choices, forced = _choices(
                                 allowed[step, v], hold, before[i], sounding[i], v, tok.vocab_size
                             )
+                            if hold and (step, v) in held and choices[HOLD]:
+                                choices = np.zeros_like(choices)
+                                choices[HOLD] = True
                             log_w[i] -= PARALLEL_PENALTY * forced
                             biased = _spaced(_biased(logits[i], bias, v, _pitch(before[i, v])), v, V, sounding[i])
                             chosen[i] = sample_token(biased, choices, settings, rng)
