@@ -12,6 +12,8 @@ cadenza.evaluate.classifier, with the JSB test chorales (../shared/benchmarks/js
     melodies, as `cadenza harmonize` writes them); --sopranos test: on the 77 test chorales'
     sopranos instead, for a model that saw the validation chorales (the causal chorale model,
     --harmonizer chorales, trained on music21's chorales less every setting of a test melody).
+    --fermatas gives each soprano the fermatas of music21's copy of its chorale (found by the
+    melody), as a user's MusicXML melody has them; without, the harmonizer infers the phrase ends.
 
 --reference valid makes the 76 validation chorales the real set (and the test chorales the
 calibration's Bach): sampling settings are chosen that way, so that the test chorales score
@@ -48,9 +50,54 @@ def pitch_grid(cells: np.ndarray) -> np.ndarray:
     return np.where(cells == 0, -1, cells - 1)
 
 
-def soprano(cells: np.ndarray) -> Score:
+def soprano(cells: np.ndarray, fermatas: list[float] | None = None) -> Score:
     notes = cells_to_notes(cells[:, 0], 4)
-    return Score(parts=[Part("Soprano", notes=notes)], tempos=[Tempo(0.0, 80.0)], meters=[Meter(0.0, 4, 4)])
+    melody = Score(parts=[Part("Soprano", notes=notes)], tempos=[Tempo(0.0, 80.0)], meters=[Meter(0.0, 4, 4)])
+    melody.fermatas_beats = list(fermatas or [])
+    return melody
+
+
+def _collapsed(notes: list) -> list:
+    """A melody's notes, a repeated pitch merged into the note before (as the grid's soprano has them)."""
+    out: list = []
+    for x in sorted(notes, key=lambda x: (x.start_beats, -x.pitch)):
+        if not out or out[-1].pitch != x.pitch:
+            out.append(x)
+    return out
+
+
+def fermatas_by_melody(grids: list[np.ndarray], least: float = 0.8) -> list[list[float]]:
+    """For each chorale's soprano, the beats of the notes that carry fermatas in music21's copy of
+    the chorale with the most similar melody (difflib's ratio on the sequences of intervals, at
+    least `least`; the fermata notes mapped through the matching runs), as a MusicXML melody would
+    mark them; [] where no copy is that similar. Only the melody's fermatas are read."""
+    import difflib
+
+    from cadenza.data import corpus
+
+    def steps(line: list) -> list[int]:
+        return [b.pitch - a.pitch for a, b in zip(line, line[1:])]
+
+    copies = []
+    for piece in corpus.load("bach-chorales").pieces:
+        s = piece.score
+        line = _collapsed(s.parts[0].notes) if s.parts else []
+        if line and s.fermatas_beats:
+            on_line = [f for f in s.fermatas_beats if f >= line[0].start_beats - 1e-6]
+            marked = {max(i for i, x in enumerate(line) if x.start_beats <= f + 1e-6) for f in on_line}
+            copies.append((steps(line), sorted(marked)))
+    out = []
+    for g in grids:
+        line = _collapsed(soprano(g).parts[0].notes)
+        mine = steps(line)
+        matches = [difflib.SequenceMatcher(None, mine, c, autojunk=False) for c, _ in copies]
+        best = max(range(len(copies)), key=lambda i: matches[i].ratio())
+        if matches[best].ratio() < least:
+            out.append([])
+            continue
+        mine_of = {b + k: a + k for a, b, n in matches[best].get_matching_blocks() for k in range(n + 1)}
+        out.append(sorted(line[mine_of[j]].start_beats for j in copies[best][1] if j in mine_of))
+    return out
 
 
 def bar_shuffled(grid: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -86,6 +133,11 @@ def main() -> None:
     ap.add_argument("--model", default="chorales")
     ap.add_argument("--harmonizer", default="harmonizer", help="an orderless model, or a causal one (chorales)")
     ap.add_argument("--sopranos", default="valid", choices=("valid", "test"), help="whose sopranos to harmonize")
+    ap.add_argument(
+        "--fermatas",
+        action="store_true",
+        help="the sopranos carry fermatas, from music21's copy of each chorale found by its melody",
+    )
     ap.add_argument("--bars", type=int, default=16)
     ap.add_argument(
         "--reference",
@@ -130,8 +182,16 @@ def main() -> None:
         gibbs = {"temperature": args.gibbs_temperature} if args.gibbs_temperature else {}
         t0 = time.perf_counter()
         sopranos = data[args.sopranos]
-        harm = [grid_of(h.harmonize(soprano(g), seed=i, **gibbs)[0].score, 4) for i, g in enumerate(sopranos)]
-        report(f"harmonized ({args.harmonizer}, {args.sopranos})", harm, bach, time.perf_counter() - t0)
+        marks = fermatas_by_melody(sopranos) if args.fermatas else [[] for _ in sopranos]
+        if args.fermatas:
+            print(f"fermatas for {sum(bool(m) for m in marks)} of {len(sopranos)} sopranos", flush=True)
+            t0 = time.perf_counter()  # the corpus read is not harmonizing
+        harm = [
+            grid_of(h.harmonize(soprano(g, m), seed=i, **gibbs)[0].score, 4)
+            for i, (g, m) in enumerate(zip(sopranos, marks))
+        ]
+        label = f"harmonized ({args.harmonizer}, {args.sopranos}{', fermatas' if args.fermatas else ''})"
+        report(label, harm, bach, time.perf_counter() - t0)
         profiled["harmonized"] = harm
     profiles(profiled, args.reference)
 
