@@ -52,9 +52,12 @@ def pitch_grid(cells: np.ndarray) -> np.ndarray:
 
 def soprano(cells: np.ndarray, fermatas: list[float] | None = None) -> Score:
     notes = cells_to_notes(cells[:, 0], 4)
-    melody = Score(parts=[Part("Soprano", notes=notes)], tempos=[Tempo(0.0, 80.0)], meters=[Meter(0.0, 4, 4)])
-    melody.fermatas_beats = list(fermatas or [])
-    return melody
+    return Score(
+        parts=[Part("Soprano", notes=notes)],
+        tempos=[Tempo(0.0, 80.0)],
+        meters=[Meter(0.0, 4, 4)],
+        fermatas_beats=list(fermatas or []),
+    )
 
 
 def _collapsed(notes: list) -> list:
@@ -70,7 +73,8 @@ def fermatas_by_melody(grids: list[np.ndarray], least: float = 0.8) -> list[list
     """For each chorale's soprano, the beats of the notes that carry fermatas in music21's copy of
     the chorale with the most similar melody (difflib's ratio on the sequences of intervals, at
     least `least`; the fermata notes mapped through the matching runs), as a MusicXML melody would
-    mark them; [] where no copy is that similar. Only the melody's fermatas are read."""
+    mark them; [] where no copy is that similar. Only where the fermatas fall is read (the copy's
+    fermatas, placed on its soprano's notes), never its harmony."""
     import difflib
 
     from cadenza.data import corpus

@@ -176,7 +176,7 @@ def test_under_a_fermata_the_lower_voices_hold_their_chord():
     fermatas = [6.0, 14.0, 22.0, 30.0]
     notes, t = [], 0.0
     for p in pitches:
-        notes.append(Note(p, t, 2.0 if t in fermatas else 1.0))
+        notes.append(Note(p, t, (4.0 if t == 30.0 else 2.0) if t in fermatas else 1.0))  # the last held 4
         t = notes[-1].end_beats
     melody = Score(
         parts=[Part("Melody", 0, False, notes)],
@@ -185,12 +185,12 @@ def test_under_a_fermata_the_lower_voices_hold_their_chord():
         fermatas_beats=fermatas,
     )
     h = harmonizer.load("chorales")
-    for r in h.harmonize(melody, seed=1, n=2):
+    for r in h.harmonize(melody, seed=1, n=3):
         for f in fermatas:
             struck = [
                 (p.name, n.pitch, n.start_beats)
                 for p in r.score.parts[1:]
                 for n in p.notes
-                if f < n.start_beats < f + 2
+                if f < n.start_beats < next(x.end_beats for x in notes if x.start_beats == f)
             ]
             assert not struck, struck

@@ -347,7 +347,7 @@ def test_an_abc_fermata_shorthand_keeps_its_note(tmp_path):
 def test_abc_fermatas_are_read(tmp_path):
     """music21 drops ABC's fermatas: a hymn's !fermata! and H marks were lost, so `harmonize` on
     an ABC melody inferred its phrase ends and its performance held no fermata (a newcomer)."""
-    from cadenza.io import read_score
+    from cadenza.io import read_score, read_scores
     from cadenza.io.scores import unsupported_markings
 
     text = "X:1\nT:hymn\nM:4/4\nL:1/4\nK:G\nG G A B|c B !fermata!A2|B c d B|A A HG2|\n|:d c B !invertedfermata![GB]:|\n"
@@ -359,6 +359,10 @@ def test_abc_fermatas_are_read(tmp_path):
     crescendo = "X:1\nT:t\nM:4/4\nL:1/4\nK:C\n!crescendo(!C D E !crescendo)!F|G4|]\n"  # a real one stays one
     (tmp_path / "cresc.abc").write_text(crescendo)
     assert read_score(tmp_path / "cresc.abc").fermatas_beats == []
+    odd = "X:1\nT:t\nM:4/4\nL:1/4\nK:C\n!crescendo(!!crescendo)!C D +fermata+E F|G4 !fermata!|]\nX:2\nT:u\nK:C\nC4|]\n"
+    (tmp_path / "odd.abc").write_text(odd)  # an empty hairpin is no fermata; one on a bar line is no note's
+    first, second = read_scores(tmp_path / "odd.abc")
+    assert first.fermatas_beats == [2.0] and second.fermatas_beats == []
 
 
 # -- repeats: a piece is read as played, its repeats unfolded and recorded in Score.repeats -------------

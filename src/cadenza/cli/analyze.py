@@ -37,7 +37,7 @@ def analyze(
     The form is printed as Plan.describe prints a plan, then one line per phrase; the paths of
     the two files written follow."""
     from cadenza.errors import OptionError
-    from cadenza.io.files import atomic_write, check_writable
+    from cadenza.io.files import atomic_write, check_writable, keep_input
     from cadenza.io.pictures import write_similarity
     from cadenza.plan.analyze import analyze as analyze_score
     from cadenza.plan.form import plan_text
@@ -53,6 +53,7 @@ def analyze(
     stem = Path(output_stems(out, lambda i: f"{piece.stem}-analysis", 1)[0])
     plan_path = stem.with_name(f"{stem.name}.plan.{fmt}")
     picture_path = stem.with_name(f"{stem.name}.similarity.png")
+    keep_input(piece)
     for p in (plan_path, picture_path):
         check_writable(p, force)
     try:

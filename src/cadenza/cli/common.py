@@ -44,10 +44,10 @@ def progress_bars(quiet: bool = False) -> Iterator[Callable[[str, int, int], Non
             bars.update(task, completed=bars.tasks[task].total)
 
 
-def read_piece(path, quiet: bool = False, tune: int | None = None):
+def read_piece(path, quiet: bool = False, tune: int | None = None, keep: bool = True):
     """The piece to continue, harmonize or rewrite: the first in its file, or the `tune`th (from
     1) of a file of several such as an ABC tune book (which says which it took), with pitched
-    notes."""
+    notes. With `keep` (a command's input), nothing this process writes may replace the file."""
     from pathlib import Path
 
     from cadenza.data.corpus import cache_path, cached_scores
@@ -56,7 +56,8 @@ def read_piece(path, quiet: bool = False, tune: int | None = None):
     from cadenza.io.files import keep_input
 
     path = Path(path)
-    keep_input(path)  # what the command writes never replaces it, --force or not
+    if keep:
+        keep_input(path)  # what the command writes never replaces it, --force or not
     if path.suffix.lower() == ".abc" and path.is_file():  # a tune book: parsed once, then cached
         if not quiet and not cache_path(path).exists():  # a cached book is not read again, nor counted
             tunes = sum(line.startswith(b"X:") for line in path.read_bytes().splitlines())

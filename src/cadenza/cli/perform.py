@@ -52,6 +52,7 @@ def perform(
     chords, articulation and sustain pedal. STEM.mid is the performance (every note as played),
     STEM.wav its audio."""
     from cadenza.errors import OptionError
+    from cadenza.io.files import keep_input
     from cadenza.perform import perform as play
     from cadenza.plan.form import load_plan
     from cadenza.render import check_outputs, parse_formats, write_outputs
@@ -69,6 +70,7 @@ def perform(
     the_plan = load_plan(plan) if plan is not None else None
     seed = pick_seed(seed)
     stem = output_stems(out, lambda i: f"{score.stem}-performed", 1)[0]
+    keep_input(score)  # refused before any work if an output would replace it
     check_outputs([stem], fmts, force)
     piece = read_piece(score, quiet, tune_number)
     with about_file(score):

@@ -191,7 +191,7 @@ class Harmonizer:
                     start = max(beats_to_step(before[-1].start_beats, spb), at - round(beat_beats(meter) * spb))
                     plan_approach(allowed, range(start, at), before[-1].pitch, k)
 
-            fermatas = [beats_to_step(b, spb) for b in melody.fermatas_beats]
+            fermatas = {beats_to_step(b, spb) for b in melody.fermatas_beats}
             for x, k in ends[:-1]:
                 at = beats_to_step(x.start_beats, spb)
                 # under a fermata the chord holds as long as the note (Bach's lower voices strike again
@@ -205,6 +205,9 @@ class Harmonizer:
                 last_note = ends[-1][0]
                 last = beats_to_step(last_note.start_beats, spb)
                 plan_cadence(allowed, range(last, T), last_note.pitch, key, final=True)
+                if last in fermatas:  # held under a last fermata too
+                    until = beats_to_step(last_note.end_beats, spb)
+                    held_over.update((step, v) for step in range(last + 1, until) for v in range(1, self.n_voices))
                 approach_to(last_note, last, key)
         self._fix(grid, hidden, allowed, rules, meter)
         # where notes start: the melody's; a user's fixed note stays one note

@@ -208,7 +208,8 @@ def _abc_shortcuts(active: bool = True) -> Iterator[None]:
 
 def _abc_fermata_tokens(tokens: list) -> tuple[list, list]:
     """music21's ABC tokens less each _FERMATA_MARK (a crescendo's start and its end at once), and
-    the note or chord tokens that follow one (a mark before no note is dropped)."""
+    the note or chord tokens that follow one in its bar (a mark before a bar line, a field or the
+    end is dropped: a fermata on a bar line is no note's)."""
     from music21 import abcFormat
 
     out, marked, pending = [], [], False
@@ -219,7 +220,9 @@ def _abc_fermata_tokens(tokens: list) -> tuple[list, list]:
         if isinstance(token, abcFormat.ABCCrescStart) and isinstance(after, abcFormat.ABCParenStop):
             pending, i = True, i + 2
             continue
-        if pending and isinstance(token, abcFormat.ABCNote):  # a chord's token is one too
+        if isinstance(token, (abcFormat.ABCBar, abcFormat.ABCMetadata)):
+            pending = False
+        elif pending and isinstance(token, abcFormat.ABCNote):  # a chord's token is one too
             marked.append(token)
             pending = False
         out.append(token)
@@ -309,18 +312,22 @@ _FERMATA_MARK = "!crescendo(!!crescendo)!"
 
 
 def _abc_fermatas(text: str) -> str:
-    """ABC with each fermata (`!fermata!`, `!invertedfermata!`, or the shorthand `H`, after which
-    music21 would drop the note and every later note move up a place) written as _FERMATA_MARK.
-    Header fields, chord symbols in quotes and other !decorations! are left as they are."""
+    """ABC with each fermata (`!fermata!`, `+fermata+`, the inverted ones, or the shorthand `H`,
+    after which music21 would drop the note and every later note move up a place) written as
+    _FERMATA_MARK, and a hairpin that ends where it starts (which changes nothing) taken out, so
+    that the mark means a fermata only. Header fields, inline fields, chord symbols in quotes and
+    other decorations are left as they are."""
+    fermatas = ("!fermata!", "!invertedfermata!", "+fermata+", "+invertedfermata+")
 
     def mend(line: str) -> str:
-        if re.match(r"\s*[A-Za-z]:", line) or ("H" not in line and "fermata!" not in line):
+        if re.match(r"\s*[A-Za-z]:", line):
             return line
-        parts = re.split(r'("[^"]*"|![^!]*!|%.*$)', line)
+        line = re.sub(r"!(?:crescendo|diminuendo)\(!\s*!(?:crescendo|diminuendo)\)!", "", line)
+        if "H" not in line and "fermata" not in line:
+            return line
+        parts = re.split(r'("[^"]*"|![^!]*!|\+[^+\s]*\+|\[[A-Za-z]:[^\]]*\]|%.*$)', line)
         return "".join(
-            (_FERMATA_MARK if part in ("!fermata!", "!invertedfermata!") else part)
-            if i % 2
-            else part.replace("H", _FERMATA_MARK)
+            (_FERMATA_MARK if part in fermatas else part) if i % 2 else part.replace("H", _FERMATA_MARK)
             for i, part in enumerate(parts)
         )
 
@@ -1646,7 +1653,7 @@ _ABC_NAMES = {
     "roll": "roll",
     "slide": "slide",
 }
-_ABC_PLAYED = {"crescendo(", "diminuendo(", "fermata", "invertedfermata"}  # (fermatas: see _abc_fermatas)
+_ABC_PLAYED = {"crescendo(", "diminuendo(", "fermata", "invertedfermata"}  # (fermatas: _abc_fermatas)
 _ABC_LETTERS = {"T": "trill", "~": "roll", "L": "accent", "P": "mordent", "u": "bowing", "v": "bowing"}
 
 

@@ -49,7 +49,7 @@ def accept(data: bytes, name: str, folder: Path) -> str:
     path = folder / f"piece.{kind}"
     path.write_bytes(data)
     try:
-        score = read_piece(path, quiet=True)
+        score = read_piece(path, quiet=True, keep=False)
     except InputError as e:  # the message names our copy; the user knows their file's name
         raise InputError(shown, str(e).split(": ", 1)[-1]) from None
     own = score.title and score.title != path.stem  # a title in the file, not the name of our copy
@@ -67,7 +67,7 @@ def notes_of(path: Path) -> dict:
     from cadenza.cli.common import read_piece
     from cadenza.score import pickup_start
 
-    score = read_piece(path, quiet=True)
+    score = read_piece(path, quiet=True, keep=False)
     meter = score.meter
     end = max((n.end_beats for p in score.parts for n in p.notes), default=0.0)
     return {
