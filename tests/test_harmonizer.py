@@ -11,6 +11,23 @@ from conftest import melody
 pytestmark = pytest.mark.slow  # the trained tiny_harmonizer, and Gibbs sampling on it
 
 
+def _hymn(pitches, lengths, fermatas, start=0.0, key=None):
+    """A one-part melody in 4/4: `pitches` one after another, each `lengths` beats long (from
+    `start`), with fermatas on the notes starting at `fermatas` and, if given, a key signature."""
+    from cadenza.score import Meter, Note, Part, Score
+
+    notes, t = [], start
+    for p, d in zip(pitches, lengths):
+        notes.append(Note(p, t, float(d)))
+        t += d
+    return Score(
+        parts=[Part("Melody", 0, False, notes)],
+        meters=[Meter(0.0, 4, 4)],
+        keys=[key] if key else [],
+        fermatas_beats=list(fermatas),
+    )
+
+
 def test_harmonize_obeys_rules_and_voice_count(tiny_harmonizer):
     from cadenza.compose import harmonizer as assistant
     from cadenza.plan.rules import FixedNote
@@ -103,15 +120,10 @@ def test_a_phrase_that_closes_on_the_tonic_is_reached_from_the_dominant_and_ferm
     """A hymn in F with a fermata on F in bar 2: the chord before it was iii7 over A, not V; and
     the harmonization's MusicXML lost the melody's fermatas."""
     from cadenza import hub
-    from cadenza.score import Meter, Note, Part, Score
 
     pitches = [60, 65, 67, 69, 65, 67, 64, 65, 60, 62, 64, 65, 69, 67, 65]
     lengths = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2]
-    notes, t = [], 3.0
-    for p, d in zip(pitches, lengths):
-        notes.append(Note(p, t, float(d)))
-        t += d
-    melody = Score(parts=[Part("Melody", 0, False, notes)], meters=[Meter(0.0, 4, 4)], fermatas_beats=[10.0, 18.0])
+    melody = _hymn(pitches, lengths, [10.0, 18.0], start=3.0)
     h = hub.load("harmonizer", expect="orderless")
     for r in h.harmonize(melody, seed=1, n=2):
         assert r.score.fermatas_beats == [10.0, 18.0]
@@ -125,15 +137,10 @@ def test_the_chord_under_a_held_phrase_end_stays_the_cadence_chord(tiny_harmoniz
     note's first sixteenth had its chord planned, and the voices moved on under it (Bach's test
     chorale 65 got a D major chord under a held C sharp)."""
     from cadenza.compose import harmonizer as assistant
-    from cadenza.score import Meter, Note, Part, Score
 
     pitches = [65, 67, 69, 70, 72, 70, 69, 67, 65, 69, 72, 70, 69, 67, 65]
     lengths = [1, 1, 1, 1, 1, 1, 1, 1, 3, 1, 1, 1, 1, 1, 4]
-    notes, t = [], 0.0
-    for p, d in zip(pitches, lengths):
-        notes.append(Note(p, t, float(d)))
-        t += d
-    melody = Score(parts=[Part("Melody", 0, False, notes)], meters=[Meter(0.0, 4, 4)], fermatas_beats=[8.0, 16.0])
+    melody = _hymn(pitches, lengths, [8.0, 16.0])
     h = assistant.load(str(tiny_harmonizer))  # a model that knows little: it moves under held notes
     for r in h.harmonize(melody, seed=1, n=3, iterations=4):
         under = [n for p in r.score.parts[1:] for n in p.notes if n.start_beats < 11.0 and n.end_beats > 8.0]
@@ -146,20 +153,16 @@ def test_a_phrase_read_in_a_far_key_closes_in_the_melody_s_key():
     chorale 23); the planned cadence then forced that key's tonic. Such a phrase closes in the
     melody's key, a closely related key keeps its own."""
     from cadenza.compose.harmonizer import phrase_plan
-    from cadenza.score import Key, Meter, Note, Part, Score
+    from cadenza.score import Key
     from cadenza.theory import related_keys
 
     a_major = Key(0.0, 9, "major")
     #            A major, then a phrase on G# minor's V-i (D#-G#), then home
     pitches = [69, 71, 73, 74, 76, 75, 78, 75, 68, 71, 73, 71, 69, 68, 69]
     lengths = [1, 1, 1, 1, 1, 1, 1, 1, 4, 1, 1, 1, 1, 1, 4]
-    notes, t = [], 0.0
-    for p, d in zip(pitches, lengths):
-        notes.append(Note(p, t, float(d)))
-        t += d
-    melody = Score(parts=[Part("Melody", 0, False, notes)], meters=[Meter(0.0, 4, 4)], fermatas_beats=[8.0, 17.0])
+    melody = _hymn(pitches, lengths, [8.0, 17.0])
     near = [a_major, *related_keys(a_major)]
-    ends = phrase_plan(melody, notes, a_major)
+    ends = phrase_plan(melody, melody.parts[0].notes, a_major)
     assert [x.start_beats for x, _ in ends] == [8.0, 17.0]
     assert all(any(k.same_key(n) for n in near) for _, k in ends), ends
 
@@ -169,21 +172,15 @@ def test_under_a_fermata_the_lower_voices_hold_their_chord():
     chorales); the causal harmonizer moved its alto and tenor under a newcomer's held G (E to C and
     B flat to G: a bare fifth, the seventh left by leap)."""
     from cadenza.compose import harmonizer
-    from cadenza.score import Key, Meter, Note, Part, Score
+    from cadenza.score import Key
 
     pitches = [65, 67, 69, 65, 70, 69, 67, 69, 70, 72, 69, 67, 67, 65, 69, 69, 70, 72, 74, 72, 69]
     pitches += [70, 69, 67, 65, 67, 64, 65]
+    lengths = ([1] * 6 + [2]) * 3 + [1] * 6 + [4]  # the fermata notes held 2 beats, the last 4
     fermatas = [6.0, 14.0, 22.0, 30.0]
-    notes, t = [], 0.0
-    for p in pitches:
-        notes.append(Note(p, t, (4.0 if t == 30.0 else 2.0) if t in fermatas else 1.0))  # the last held 4
-        t = notes[-1].end_beats
-    melody = Score(
-        parts=[Part("Melody", 0, False, notes)],
-        meters=[Meter(0.0, 4, 4)],
-        keys=[Key(0.0, 5, "major")],
-        fermatas_beats=fermatas,
-    )
+    melody = _hymn(pitches, lengths, fermatas, key=Key(0.0, 5, "major"))
+    notes = melody.parts[0].notes
+    assert [n.start_beats for n in notes if n.duration_beats > 1] == fermatas
     h = harmonizer.load("chorales")
     for r in h.harmonize(melody, seed=1, n=3):
         for f in fermatas:

@@ -192,22 +192,24 @@ class Harmonizer:
                     plan_approach(allowed, range(start, at), before[-1].pitch, k)
 
             fermatas = {beats_to_step(b, spb) for b in melody.fermatas_beats}
-            for x, k in ends[:-1]:
+
+            def under_fermata(end: Note) -> range:
+                """The grid steps a phrase end sounds on after its first, if a fermata is on it: there
+                the chord holds (Bach's lower voices strike again under 4% of his fermatas)."""
+                at = beats_to_step(end.start_beats, spb)
+                return range(at + 1, beats_to_step(end.end_beats, spb)) if at in fermatas else range(at + 1, at + 1)
+
+            for x, _ in ends:
+                held_over.update((step, v) for step in under_fermata(x) for v in range(1, self.n_voices))
+            for x, k in ends[:-1]:  # a phrase end read from the notes alone plans its first sixteenth
                 at = beats_to_step(x.start_beats, spb)
-                # under a fermata the chord holds as long as the note (Bach's lower voices strike again
-                # under 4% of them); a phrase end read from the notes alone plans its first sixteenth
-                until = beats_to_step(x.end_beats, spb) if at in fermatas else at + 1
-                plan_cadence(allowed, range(at, max(at + 1, until)), x.pitch, k, final=False)
-                held_over.update((step, v) for step in range(at + 1, until) for v in range(1, self.n_voices))
+                plan_cadence(allowed, range(at, max(at + 1, under_fermata(x).stop)), x.pitch, k, final=False)
                 if x.pitch % 12 in tonic_triad(k) and x.pitch % 12 not in dominant_seventh(k):
                     approach_to(x, at, k)  # a phrase that closes on I is reached from V: an authentic cadence
             if ends:  # the final cadence: V on the beat before the last melody note, then I held to the end
                 last_note = ends[-1][0]
                 last = beats_to_step(last_note.start_beats, spb)
                 plan_cadence(allowed, range(last, T), last_note.pitch, key, final=True)
-                if last in fermatas:  # held under a last fermata too
-                    until = beats_to_step(last_note.end_beats, spb)
-                    held_over.update((step, v) for step in range(last + 1, until) for v in range(1, self.n_voices))
                 approach_to(last_note, last, key)
         self._fix(grid, hidden, allowed, rules, meter)
         # where notes start: the melody's; a user's fixed note stays one note
