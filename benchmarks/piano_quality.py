@@ -18,7 +18,8 @@ told apart.
    lowest line, the intervals and spans of the notes struck together, and how many sound at
    once). Its accuracy on excerpts of held-out real pieces (valid and test splits) shows what it
    can tell. Then `--per-composer` pieces of 16 bars are generated for each of the five (seeds
-   0..N-1, keys drawn from the composer's own), classified, and the confusion matrix printed
+   0..N-1, keys and meters drawn from the composer's own,
+   as `cadenza generate --composer` draws them), classified, and the confusion matrix printed
    (chance 0.20).
 
     python benchmarks/piano_quality.py [--model piano] [--data ../shared/data/asap] [--per-composer 20]
@@ -205,8 +206,13 @@ def conditioning(
     G, gy = [], []
     for ci, c in enumerate(top):
         for seed in range(per_composer):
-            score = pianist.generate(
-                bars=EXCERPT_BARS, composer=c, seed=seed, key=pianist.default_key(seed, c), guidance=guidance
+            score = pianist.generate(  # key and meter drawn as `cadenza generate --composer` draws them
+                bars=EXCERPT_BARS,
+                composer=c,
+                seed=seed,
+                key=pianist.default_key(seed, c),
+                meter=pianist.meter_for(EXCERPT_BARS, seed, c),
+                guidance=guidance,
             )
             G.append(features(score, groups))
             gy.append(ci)

@@ -68,6 +68,8 @@ def test_a_trained_model_records_its_composers_and_its_card_states_them(tiny_pia
     assert meta["tokenizer"]["kind"] == "piano" and set(meta["tokenizer"]["composers"]) <= {"Alpha", "Beta"}
     assert meta["tokenizer"]["composers"]
     assert meta["data_summary"]["skipped"] == 1 and np.isfinite(meta["valid_loss"])
+    meters = meta["data_stats"]["composer_meters"]  # what `generate --composer` draws a meter from
+    assert set(meters["Alpha"]) == {"4/4"} and set(meters["Beta"]) == {"3/4"}, meters
     card = (tiny_piano / "card.md").read_text()
     assert "Composers (training pieces)" in card and "nats per event token" in card
     assert "License of the data: that of your own files" in card

@@ -46,6 +46,14 @@ def test_the_same_seed_writes_the_same_piece_and_another_seed_another(pianist):
     assert notes_of(a) != notes_of(pianist.generate(bars=4, key="C major", seed=12))
 
 
+def test_a_composers_piece_is_in_one_of_that_composers_meters(pianist):
+    """With no meter asked for, a composer's piece is in a meter of that composer's training
+    pieces (Alpha wrote in 4/4, Beta in 3/4); with none, the model's usual meter."""
+    assert {str(pianist.meter_for(16, s, "Beta")) for s in range(8)} == {"3/4"}
+    assert {str(pianist.meter_for(16, s, "Alpha")) for s in range(8)} == {"4/4"}
+    assert pianist.meter_for(16, 0) == pianist.default_meter()
+
+
 def test_an_unknown_composer_is_one_line_naming_those_it_knows(pianist):
     with pytest.raises(OptionError, match=r"--composer Mozart: .* knows: .*Alpha.*or none"):
         pianist.generate(bars=2, composer="Mozart")

@@ -59,7 +59,8 @@ def generate(
     meter: Optional[str] = typer.Option(
         None,
         help="e.g. 4/4, 3/4, 6/8 [default: drawn by the model's plan model as often as its corpus's pieces of "
-        "this length are in it; with --seconds, --no-plan or --chords, or no plan model: the model's most common]",
+        "this length are in it, or after a piano model's --composer as often as that composer's pieces are; with "
+        "--seconds, --no-plan or --chords, or no plan model: the model's most common]",
     ),
     tempo: float = typer.Option(120.0, help="quarter notes per minute"),
     seed: Optional[int] = typer.Option(None, help="random seed [default: random, printed]; variation i uses seed+i"),
@@ -187,7 +188,9 @@ def generate(
         for i, stem in enumerate(stems):
             s = seed + i
             if drawing_meter:
-                m = c.meter_for(length, s)  # left out: planned, as often as the corpus's pieces this long are in it
+                m = c.meter_for(
+                    length, s, composer_ if piano else None
+                )  # left out: as the corpus's pieces this long are in, or the composer's
             home = key_obj or (c.default_key(s, composer_, modes) if piano else c.default_key(s, modes))
             piece_plan = None if no_plan else c.plan_for(the_plan, length, m, home, s)
             if piano:

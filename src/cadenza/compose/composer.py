@@ -48,21 +48,30 @@ class LearnedDefaults:
         seen = self.meta.get("data_stats", {}).get("meters", {})
         return parse_meter(max(seen, key=seen.get)) if seen else Meter(0.0, 4, 4)
 
-    def meter_for(self, bars: int, seed: int) -> Meter:
+    def meter_for(self, bars: int, seed: int, composer: str | None = None) -> Meter:
         """The meter of a piece of `bars` bars when none is asked for: drawn by the plan model, as
         often as its corpus's pieces of that length are in it, among the meters this model writes
         and its plan model counted in MIN_METER_PIECES pieces or more (a meter few pieces taught
         is written poorly: the piano's 12/8); from a generator of its own, so the rest of the
-        piece is drawn as before. default_meter() without a plan model."""
-        from cadenza.plan.planner import MIN_METER_PIECES
+        piece is drawn as before. default_meter() without a plan model. After a `composer` the
+        model knows (a piano model's), among the same meters as often as that composer's training
+        pieces are in them (model.json's "composer_meters"): Schubert's 3/4, Liszt's 2/4."""
+        from cadenza.plan.planner import MIN_METER_PIECES, draw_weighted
 
         pm = self.plan_model
-        if pm is None:
+
+        def writes(m: str) -> bool:
+            return self.writes_meter(parse_meter(m))
+
+        writable = [m for m, n in pm.meters.items() if n >= MIN_METER_PIECES and writes(m)] if pm else []
+        rng = random.Random(f"meter {seed}")
+        habits = self.meta.get("data_stats", {}).get("composer_meters", {}).get(composer, {}) if composer else {}
+        own = {m: n for m, n in sorted(habits.items()) if (m in writable if pm else writes(m))}
+        if own:
+            return parse_meter(draw_weighted(rng, own))
+        if pm is None or not writable:
             return self.default_meter()
-        writable = [m for m, n in pm.meters.items() if n >= MIN_METER_PIECES and self.writes_meter(parse_meter(m))]
-        if not writable:
-            return self.default_meter()
-        return parse_meter(pm.draw_meter(random.Random(f"meter {seed}"), bars, among=writable))
+        return parse_meter(pm.draw_meter(rng, bars, among=writable))
 
     def writes_meter(self, meter: Meter) -> bool:
         """Whether this model's tokens can say `meter`."""

@@ -195,22 +195,25 @@ def build_network(meta: dict) -> Transformer:
 
 
 def data_stats(tokenized: list[Tokenized], tok: PianoTokenizer) -> dict:
-    """What the pianist uses as defaults: meters and keys seen (keys per composer too)."""
+    """What the pianist uses as defaults: meters and keys seen (per composer too)."""
     meters: Counter = Counter()
     keys: Counter = Counter()
-    by_composer: dict[str, Counter] = {}
+    keys_by: dict[str, Counter] = {}
+    meters_by: dict[str, Counter] = {}
     for t in tokenized:
         ids = t.window.tokens
         first_meter = next((tok.names[int(i)] for i in ids[PREFIX_LEN:] if tok.is_meter[int(i)]), "")
         if first_meter:
             meters[first_meter.split("_", 1)[1]] += 1
+            meters_by.setdefault(t.composer, Counter())[first_meter.split("_", 1)[1]] += 1
         key = str(tok.token_key(int(ids[2])))
         keys[key] += 1
-        by_composer.setdefault(t.composer, Counter())[key] += 1
+        keys_by.setdefault(t.composer, Counter())[key] += 1
     return {
         "meters": dict(meters.most_common()),
         "keys": dict(keys.most_common()),
-        "composer_keys": {c: dict(k.most_common()) for c, k in sorted(by_composer.items())},
+        "composer_keys": {c: dict(k.most_common()) for c, k in sorted(keys_by.items())},
+        "composer_meters": {c: dict(m.most_common()) for c, m in sorted(meters_by.items())},
         "composer_pieces": dict(Counter(t.composer for t in tokenized).most_common()),
     }
 

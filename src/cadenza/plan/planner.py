@@ -143,7 +143,7 @@ def _smoothed(counts: Counts | None, vocab: Sequence[str], k: float, prior: dict
     return {t: (counts.get(t, 0.0) + k * v * q[t]) / (n + k * v) for t in vocab}
 
 
-def _draw(rng: random.Random, weights: dict[str, float]) -> str:
+def draw_weighted(rng: random.Random, weights: dict[str, float]) -> str:
     """A key of `weights`, drawn in proportion to its weight (in the dict's order)."""
     total = sum(weights.values())
     x = rng.random() * total
@@ -407,7 +407,7 @@ class PlanModel:
         weights = {m: k * n / total for m, n in meters.items()}
         for m in weights:
             weights[m] += sum(c for shape, c in self.forms.get(m, {}).items() if form_bars(shape) == bars)
-        return _draw(rng, weights)
+        return draw_weighted(rng, weights)
 
     def draw_key(self, rng: random.Random, modes: tuple[str, ...] = MODES) -> Key:
         """A home key in one of `modes`, as often as the corpus's are (C major, or A minor, when
@@ -415,7 +415,7 @@ class PlanModel:
         keys = {k: n for k, n in sorted(self.home_keys.items()) if parse_key(k).mode in modes}
         if not keys:
             return parse_key("C major" if "major" in modes else "A minor")
-        return parse_key(_draw(rng, keys))
+        return parse_key(draw_weighted(rng, keys))
 
     # -- drawing ----------------------------------------------------------------------------
     def sample(self, bars: int, meter: str | Meter | None = None, key: Key | None = None, seed: int = 0) -> Plan:
@@ -434,7 +434,7 @@ class PlanModel:
         else:
             drafts = [self._draft(bars, meter, rng) for _ in range(DRAFTS)]
             best = max(w for _, w in drafts)
-            chosen = int(_draw(rng, {str(i): math.exp(w - best) for i, (_, w) in enumerate(drafts)}))
+            chosen = int(draw_weighted(rng, {str(i): math.exp(w - best) for i, (_, w) in enumerate(drafts)}))
             sections, kinds = drafts[chosen][0]
         lower = self.labels.get("lower", 0) > self.labels.get("upper", 0)
         plan = Plan(
@@ -477,7 +477,7 @@ class PlanModel:
         n = sum(fitting.values())
         if not n or rng.random() * (n + self.smoothing["forms"]) >= n:
             return None
-        chosen = _draw(rng, fitting)
+        chosen = draw_weighted(rng, fitting)
         again: dict[int, int] = {}
         if chosen.startswith("twice "):
             chosen, again = played_twice(chosen.removeprefix("twice "))
@@ -518,12 +518,12 @@ class PlanModel:
                         label = _label(int(b) - 1)
                         options[f"{move}|{label}"] = p * q / total if length_of[label] <= left else 0.0
             weight += math.log(sum(options.values()))
-            choice = _draw(rng, options)
+            choice = draw_weighted(rng, options)
             move, _, target = choice.partition("|")
             if move == "new":
                 label = _label(letters)
                 letters += 1
-                length = int(_draw(rng, lengths))
+                length = int(draw_weighted(rng, lengths))
                 length_of[label] = length
                 sections.append(Section(label, length))
                 kinds.append("new")
@@ -550,7 +550,7 @@ class PlanModel:
         row = row or self.splits.get(f"*|{bars}")
         n = sum(row.values()) if row else 0.0
         if row and rng.random() * (n + k) < n:
-            return [int(b) for b in _draw(rng, dict(sorted(row.items()))).split("+")]
+            return [int(b) for b in draw_weighted(rng, dict(sorted(row.items()))).split("+")]
         table = self.phrase_bars.get(meter or "", {}) if meter and self.meters.get(meter, 0) >= MIN_METER_PIECES else {}
         vocab = _lengths(MAX_SECTION_BARS)
         probs = _smoothed(self.phrase_bars.get("*"), vocab, self.smoothing["lengths"])
@@ -559,7 +559,7 @@ class PlanModel:
         out: list[int] = []
         while sum(out) < bars:
             left = bars - sum(out)
-            out.append(int(_draw(rng, {t: p for t, p in probs.items() if int(t) <= left})))
+            out.append(int(draw_weighted(rng, {t: p for t, p in probs.items() if int(t) <= left})))
         return out
 
     def _plan_phrases(self, plan: Plan, meter: str | None, rng: random.Random, halves: bool = False) -> None:
@@ -593,7 +593,7 @@ class PlanModel:
         counts = self.echoes.get(str(bars)) if bars else None
         if not counts:
             return 0
-        return int(_draw(rng, _smoothed(counts, [str(e) for e in range(bars)], self.smoothing["echoes"])))
+        return int(draw_weighted(rng, _smoothed(counts, [str(e) for e in range(bars)], self.smoothing["echoes"])))
 
     def _plan_rhymes(self, plan: Plan, rng: random.Random, fresh: set[int]) -> None:
         """A rhyme for each section whose phrases were planned here (`fresh`) that may rhyme
@@ -612,7 +612,7 @@ class PlanModel:
             counts = self.rhymes.get(str(s.phrase_bars()[-1]))
             if counts and room and plan.may_rhyme(i):
                 probs = _smoothed(counts, [str(r) for r in range(room + 1)], self.smoothing["rhymes"])
-                plan.sections[i] = replace(s, rhyme=int(_draw(draws, probs)))
+                plan.sections[i] = replace(s, rhyme=int(draw_weighted(draws, probs)))
 
     def _plan_endings(self, plan: Plan, rng: random.Random, fresh: set[int]) -> None:
         """An ending for each exact or transposed return among `fresh` that has none given (its
@@ -634,7 +634,7 @@ class PlanModel:
             counts = self.endings.get(str(bars))
             if counts:
                 probs = _smoothed(counts, [str(e) for e in range(bars)], self.smoothing["endings"])
-                plan.sections[i] = replace(s, ending=int(_draw(draws, probs)))
+                plan.sections[i] = replace(s, ending=int(draw_weighted(draws, probs)))
 
     def _plan_keys(self, plan: Plan, kinds: list[str], rng: random.Random, again: dict[int, int] | None = None) -> None:
         """A key for every section (the home key given explicitly), by the kinds of return;
@@ -665,7 +665,7 @@ class PlanModel:
                 probs = self._key_probs(mode, before)
                 if kind == "transposed" and j is not None:
                     probs[numerals[j]] = 0.0
-                numeral = _draw(rng, probs)
+                numeral = draw_weighted(rng, probs)
             numerals.append(numeral)
             before = numeral
         last = len(kinds) - 1
@@ -725,9 +725,9 @@ class PlanModel:
                         numeral = plan.sections[at].cadence_key(phrase)
                         numerals[k] = _moved_numeral(numeral, plan.key_of(at) or home, here)
                     if not cadences[k]:
-                        cadences[k] = _draw(rng, self._cadence_probs(where, before))
+                        cadences[k] = draw_weighted(rng, self._cadence_probs(where, before))
                         if self.cadence_keys and cadences[k] != "none":
-                            drawn = _draw(in_keys, self._cadence_key_probs(here.mode, where, cadences[k]))
+                            drawn = draw_weighted(in_keys, self._cadence_key_probs(here.mode, where, cadences[k]))
                             if drawn not in self._habitual_cadence_keys(here.mode):
                                 drawn = home_numeral(here.mode)
                             numerals[k] = numerals[k] or ("" if drawn == home_numeral(here.mode) else drawn)
