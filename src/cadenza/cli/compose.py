@@ -234,7 +234,8 @@ def generate(
                 elif key_obj is None:
                     drawn = ", home keys drawn (--key sets one)"
                 if drawing_meter and c.plan_model is not None:
-                    drawn += f", meter {m} (drawn: --meter sets it)" if n == 1 else ", meters drawn (--meter sets one)"
+                    how = f"drawn for {composer_}" if composer_ else "drawn"
+                    drawn += f", meter {m} ({how}: --meter sets it)" if n == 1 else f", meters {how} (--meter sets one)"
                 say(f"model {name}, {seeds_text(seed, n)}{drawn}")
             record = {
                 "command": "generate",

@@ -55,22 +55,21 @@ class LearnedDefaults:
         is written poorly: the piano's 12/8); from a generator of its own, so the rest of the
         piece is drawn as before. default_meter() without a plan model. After a `composer` the
         model knows (a piano model's), among the same meters as often as that composer's training
-        pieces are in them (model.json's "composer_meters"): Schubert's 3/4, Liszt's 2/4."""
+        pieces are in them (model.json's "composer_meters"): Schubert's 3/4, Liszt's 2/4; as
+        without one when the composer wrote in none of them."""
         from cadenza.plan.planner import MIN_METER_PIECES, draw_weighted
 
         pm = self.plan_model
-
-        def writes(m: str) -> bool:
-            return self.writes_meter(parse_meter(m))
-
-        writable = [m for m, n in pm.meters.items() if n >= MIN_METER_PIECES and writes(m)] if pm else []
+        if pm is None:
+            return self.default_meter()
+        writable = [m for m, n in pm.meters.items() if n >= MIN_METER_PIECES and self.writes_meter(parse_meter(m))]
+        if not writable:
+            return self.default_meter()
         rng = random.Random(f"meter {seed}")
         habits = self.meta.get("data_stats", {}).get("composer_meters", {}).get(composer, {}) if composer else {}
-        own = {m: n for m, n in sorted(habits.items()) if (m in writable if pm else writes(m))}
+        own = {m: n for m, n in sorted(habits.items()) if m in writable}
         if own:
             return parse_meter(draw_weighted(rng, own))
-        if pm is None or not writable:
-            return self.default_meter()
         return parse_meter(pm.draw_meter(rng, bars, among=writable))
 
     def writes_meter(self, meter: Meter) -> bool:
