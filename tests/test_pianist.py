@@ -61,11 +61,10 @@ def test_a_composers_piece_is_in_one_of_that_composers_meters_the_model_writes_w
     pieces, among those the plan model counted often enough; a composer who wrote in none of
     them, or no composer, gets the plan model's draw; without a plan model, the usual meter."""
     p = hub.load(tiny_piano)
-    usual = p.meter_for(16, 0, "Beta")
-    assert usual == p.default_meter()  # the tiny model has no plan model
+    assert p.meter_for(16, 0, "Beta") == p.default_meter()  # the tiny model has no plan model
     p.__dict__["plan_model"] = _PlanMeters()
-    p.meta = {**p.meta, "data_stats": {**p.meta["data_stats"], "composer_meters": {"Beta": {"6/8": 9, "3/4": 1}}}}
-    p.meta["data_stats"]["composer_meters"]["Alpha"] = {"6/8": 3}
+    habits = {"Beta": {"6/8": 9, "3/4": 1}, "Alpha": {"6/8": 3}}
+    p.meta = {**p.meta, "data_stats": {**p.meta["data_stats"], "composer_meters": habits}}
     assert {str(p.meter_for(16, s, "Beta")) for s in range(8)} == {"3/4"}
     assert {str(p.meter_for(16, s, "Alpha")) for s in range(8)} == {"4/4"}  # 6/8 is not written well
     assert {str(p.meter_for(16, s)) for s in range(8)} == {"4/4"}

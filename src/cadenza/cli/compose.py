@@ -188,9 +188,7 @@ def generate(
         for i, stem in enumerate(stems):
             s = seed + i
             if drawing_meter:
-                m = c.meter_for(
-                    length, s, composer_ if piano else None
-                )  # left out: as the corpus's pieces this long are in, or the composer's
+                m = c.meter_for(length, s, composer_)  # as the corpus's pieces this long, or the composer's, are in
             home = key_obj or (c.default_key(s, composer_, modes) if piano else c.default_key(s, modes))
             piece_plan = None if no_plan else c.plan_for(the_plan, length, m, home, s)
             if piano:

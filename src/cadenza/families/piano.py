@@ -204,8 +204,9 @@ def data_stats(tokenized: list[Tokenized], tok: PianoTokenizer) -> dict:
         ids = t.window.tokens
         first_meter = next((tok.names[int(i)] for i in ids[PREFIX_LEN:] if tok.is_meter[int(i)]), "")
         if first_meter:
-            meters[first_meter.split("_", 1)[1]] += 1
-            meters_by.setdefault(t.composer, Counter())[first_meter.split("_", 1)[1]] += 1
+            meter = first_meter.split("_", 1)[1]
+            meters[meter] += 1
+            meters_by.setdefault(t.composer, Counter())[meter] += 1
         key = str(tok.token_key(int(ids[2])))
         keys[key] += 1
         keys_by.setdefault(t.composer, Counter())[key] += 1
