@@ -116,6 +116,22 @@ def test_a_form_twice_as_long_keeps_its_phrases(aabb):
     assert not any(aabb.sample(64, seed=s).form() == "A8 A8 A8 A8 B8 B8 B8 B8" for s in range(30))
 
 
+def test_forms_half_as_long_are_a_prior_not_as_many_pieces():
+    """A length the corpus has many pieces of is drawn as they are: the forms of half its length
+    weigh smoothing["halves"] pieces in all, however many there are (they had weighed one
+    each, and a folk model drew 32-bar tunes A8 A8 B8 B8 53% of the time against its corpus's
+    78%). A length it has few pieces of is still drawn mostly from them."""
+    half = [_plan("A4 B4 C4 D4", "G major", "4/4", (4,), ("authentic",))] * 40
+    many = planner.fit(half + [_plan("A8 A8 B8 B8", "G major", "4/4")] * 40)
+    forms = [many.sample(32, seed=s).form() for s in range(60)]
+    assert sum(f == "A8 A8 B8 B8" for f in forms) >= 42, forms  # 40 / (40 + 10 + 2): 77%
+    few = planner.fit(half + [_plan("A8 A8 B8 B8", "G major", "4/4")] * 2)
+    forms = [few.sample(32, seed=s).form() for s in range(60)]
+    assert sum(f in ("A8 B8 C8 D8", "A4 A4 B4 B4 C4 C4 D4 D4") for f in forms) >= 36, forms  # 10 / (2 + 10 + 2): 71%
+    few.smoothing["halves"] = 0.0
+    assert not any(few.sample(32, seed=s).form() in ("A8 B8 C8 D8", "A4 A4 B4 B4 C4 C4 D4 D4") for s in range(60))
+
+
 def test_each_strain_is_played_twice():
     """A strain is a run of one label: a period A4 A'4 is played twice whole, as a fiddler
     repeats the A strain, not each of its halves twice."""
@@ -266,6 +282,31 @@ def test_periods_are_drawn_as_often_as_the_corpus_has_them():
         for i, s in enumerate(p.sections):
             if p.relation(i) != "new" or len(s.phrase_bars()) < 2 or s.phrase_bars()[0] != s.phrase_bars()[1]:
                 assert s.echo == 0, p.to_dict()
+
+
+def test_periods_are_drawn_by_meter():
+    """Jigs whose strains are periods beside songs in 4/4 whose strains never are: each meter's
+    plans have periods as often as its own pieces do (a jig's A strain is a period about half
+    the time in the folk corpus, a 4/4 song's a tenth); a meter with too few pieces for a row of
+    its own draws as all meters do. Rhymes and endings are counted and drawn the same way."""
+
+    def tune(meter: str, echo: int) -> Plan:
+        plan = _plan("A8 A8 B8 B8", "G major", meter)
+        plan.sections[0] = replace(plan.sections[0], echo=echo)
+        return plan
+
+    model = planner.fit([tune("6/8", 2)] * 30 + [tune("4/4", 0)] * 30 + [tune("3/4", 2)] * 2)
+    assert model.echoes["6/8|4"] == {"2": 30, "0": 30} and model.echoes["4/4|4"] == {"0": 60}
+    assert model.echoes["4"] == {"2": 32, "0": 92}
+
+    def periods(meter: str) -> float:  # the share of new sections of two 4-bar phrases that are periods
+        plans = [model.sample(32, meter=meter, seed=seed) for seed in range(100)]
+        new = [s for p in plans for i, s in enumerate(p.sections) if p.relation(i) == "new" and s.phrases == [4, 4]]
+        return sum(s.echo == 2 for s in new) / len(new)
+
+    assert 0.35 < periods("6/8") < 0.65 and periods("4/4") < 0.05  # in 6/8 the As are, the Bs not
+    assert 0.1 < periods("3/4") < 0.45  # 2 pieces: as all meters, 32 / 124
+    assert not any("|" in line for line in model.summary())  # the card lists all meters' rows only
 
 
 def test_a_plan_model_without_echoes_draws_the_plans_it_drew_before(aabb):

@@ -17,7 +17,8 @@ stored as plain JSON (planner.json beside a model's model.json; no pickles). It 
   section's cadence, how many of its last bars are the first section's last (its rhyme; by the
   length of its last phrase); and for an exact return before the last section, how many of its
   last bars are written anew (its ending: a second ending; by the length of its last phrase),
-  drawn for exact and transposed returns alike;
+  drawn for exact and transposed returns alike; these three also by meter, backing off to all
+  meters (a jig's strain is a period far more often than a song's);
 - keys as Roman numerals relative to the home key (V, vi, IV in a major piece; III, v, iv in a
   minor one; lower case: a minor key), by home mode, as a Markov chain from section to section,
   counted into the sections between the first and the last (those two are drawn at home, see
@@ -39,13 +40,16 @@ Drawing a plan of exactly `bars` bars (`PlanModel.sample`):
    pieces of `bars` bars are in it (smoothed toward all its pieces' meters by
    smoothing["meters"]): a 32-bar folk plan is in the dance tunes' meters, as most 32-bar pieces
    of the corpus are.
-1. A whole form: with n corpus pieces whose form is `bars` long (or half as long, made twice
-   as long either with every section twice as long and split into its phrases twice, counted
-   at the weight "stretch", or with each strain played twice, as a dance tune plays it, at the
-   weight "twice": A8 B8 as A8 A8 B8 B8, A4 A'4 B8 as A4 A'4 A4 A'4 B8 B8), one of them is
-   taken with probability n / (n + smoothing["forms"]), in proportion to its count (a
-   Dirichlet-process mixture of the corpus's forms and the chain below): most plans are forms
-   real pieces have.
+1. A whole form: with n corpus pieces whose form is `bars` long, one of them is taken with
+   probability n / (n + smoothing["forms"]), in proportion to its count (a Dirichlet-process
+   mixture of the corpus's forms and the chain below): most plans are forms real pieces have.
+   The forms half as long, made twice as long, are the prior those counts are smoothed toward,
+   weighing at most smoothing["halves"] pieces in all (fewer where the corpus has fewer):
+   either every section twice as long and split into its phrases twice (a share "stretch" of
+   them) or each strain played twice, as a dance tune plays it (a share "twice": A8 B8 as A8 A8
+   B8 B8, A4 A'4 B8 as A4 A'4 A4 A'4 B8 B8). So a length the corpus has many pieces of is drawn
+   as they are (78% of the folk corpus's 32-bar pieces are A8 A8 B8 B8), and a length it has
+   few or none of, from the forms of half its length.
 2. Otherwise sections are drawn one after another from the chain of moves, and at each step
    only what still fits is allowed (a new section of at most the bars left; a return only if
    its label's length fits). That always ends exactly on `bars`, but it would favour plans that
@@ -107,6 +111,7 @@ MAX_SECTION_BARS = 64  # the vocabulary of section and phrase lengths (longer on
 DRAFTS = 48  # drafts drawn per plan, one kept by importance weight
 SMOOTHING = {
     "forms": 2.0,
+    "halves": 10.0,
     "stretch": 0.5,
     "twice": 0.5,
     "moves": 0.5,
@@ -238,6 +243,7 @@ class PlanModel:
     section_bars: Table = field(default_factory=dict)  # meter or "*" -> bars of a new section -> count
     splits: Table = field(default_factory=dict)  # "METER|BARS" or "*|BARS" -> "4+4" -> count
     phrase_bars: Table = field(default_factory=dict)  # meter or "*" -> bars of a phrase -> count
+    # these three by phrase bars ("4", all meters) and by meter too ("6/8|4"):
     echoes: Table = field(default_factory=dict)  # bars of a new section's first two phrases -> echo bars -> count
     rhymes: Table = field(default_factory=dict)  # a rhyming section's last phrase bars -> rhyme bars -> count
     endings: Table = field(default_factory=dict)  # a return's last phrase bars -> bars written anew -> count
@@ -292,11 +298,11 @@ class PlanModel:
                     for b in s.phrase_bars():
                         _add(self.phrase_bars, m, str(min(b, MAX_SECTION_BARS)))
                 if s.period_bars():
-                    _add(self.echoes, str(s.period_bars()), str(s.echo))
+                    _add_by_meter(self.echoes, meter, s.period_bars(), s.echo)
                 if plan.may_rhyme(i):
-                    _add(self.rhymes, str(s.phrase_bars()[-1]), str(s.rhyme))
+                    _add_by_meter(self.rhymes, meter, s.phrase_bars()[-1], s.rhyme)
             elif plan.relation(i) == "exact" and plan.may_end_anew(i):  # (the analyzer reads exact returns' only)
-                _add(self.endings, str(s.phrase_bars()[-1]), str(s.ending))
+                _add_by_meter(self.endings, meter, s.phrase_bars()[-1], s.ending)
             prev, used = move, used + s.bars
         if home is not None:
             table = self.keys.setdefault(home.mode, {})
@@ -458,11 +464,13 @@ class PlanModel:
         """(sections, kinds, whether stretched, {a section: the earlier one it plays again}) of a
         form some corpus piece has (in this meter, when the corpus has enough of it) of exactly
         `bars` bars, or of half as many made twice as long in one of two ways: every section
-        twice as long (counted at the weight smoothing["stretch"]; its sections then take their
-        phrases twice), or played twice (at the weight smoothing["twice"]; `played_twice`):
-        with probability n / (n + smoothing["forms"]) for n such pieces; else None."""
+        twice as long (its sections then take their phrases twice), or played twice
+        (`played_twice`), those two in the shares smoothing["stretch"] and smoothing["twice"],
+        and the half-length forms together weighing at most smoothing["halves"] pieces; drawn
+        with probability n / (n + smoothing["forms"]) for n the pieces of both lengths; else None."""
         row = self.forms.get(meter) if self.meters.get(meter, 0) >= MIN_METER_PIECES else None
         fitting: dict[str, float] = {}
+        halves: dict[str, float] = {}
         for shape, c in sorted((row or self.forms.get("*", {})).items()):
             total = form_bars(shape)
             if total == bars:
@@ -472,9 +480,13 @@ class PlanModel:
                     _SHAPE.sub(lambda m: f"{m[1]}{m[2]}{2 * int(m[3])}{m[4]}", w) for w in shape.split()
                 )
                 stretched = "2x " + stretched
-                fitting[stretched] = fitting.get(stretched, 0.0) + c * self.smoothing["stretch"]
-                fitting["twice " + shape] = c * self.smoothing["twice"]  # drawn as such, not as a form it equals
-        n = sum(fitting.values())
+                halves[stretched] = halves.get(stretched, 0.0) + c * self.smoothing["stretch"]
+                halves["twice " + shape] = c * self.smoothing["twice"]  # drawn as such, not as a form it equals
+        mass = sum(halves.values())
+        n = sum(fitting.values()) + mass  # the chance of a corpus form at all, as the pieces count
+        scale = min(1.0, self.smoothing["halves"] / mass) if mass else 1.0  # only ever down
+        for shape, c in halves.items():
+            fitting[shape] = fitting.get(shape, 0.0) + c * scale
         if not n or rng.random() * (n + self.smoothing["forms"]) >= n:
             return None
         chosen = draw_weighted(rng, fitting)
@@ -583,17 +595,32 @@ class PlanModel:
             if len(phrases) > 1 and len(cadences) == 1:  # the one cadence given ends the section, in its key
                 cadences = [""] * (len(phrases) - 1) + cadences
                 numerals = [""] * (len(phrases) - 1) + numerals if numerals else []
-            echo = self._draw_echo(phrases, echoes) if j is None and not s.echo else s.echo
+            echo = self._draw_echo(phrases, meter, echoes) if j is None and not s.echo else s.echo
             plan.sections[i] = replace(s, phrases=phrases, cadences=cadences, cadence_keys=numerals, echo=echo)
 
-    def _draw_echo(self, phrases: list[int], rng: random.Random) -> int:
+    def _draw_echo(self, phrases: list[int], meter: str | None, rng: random.Random) -> int:
         """Bars of a new section's first phrase that open its second (a period), as often as the
-        corpus's sections of such phrases do it; 0 where the phrases differ or nothing was counted."""
+        corpus's sections of such phrases do it (in this meter, _detail); 0 where the phrases
+        differ or nothing was counted."""
         bars = period_bars(phrases)
-        counts = self.echoes.get(str(bars)) if bars else None
+        probs = self._detail(self.echoes, meter, bars, range(bars), "echoes") if bars else None
+        return int(draw_weighted(rng, probs)) if probs else 0
+
+    def _detail(
+        self, table: Table, meter: str | None, bars: int, values: Iterable[int], kind: str
+    ) -> dict[str, float] | None:
+        """{value: probability} of an echo, rhyme or ending (`kind`: its table's name) for a phrase
+        of `bars` bars: the corpus's counts in `meter`, where it has enough pieces of that meter,
+        smoothed toward those of all meters (a jig's strain is a period about half the time, a
+        4/4 song's a tenth: the folk corpus's held-out sections of two 4-bar phrases); None where
+        nothing was counted."""
+        counts = table.get(str(bars))
         if not counts:
-            return 0
-        return int(draw_weighted(rng, _smoothed(counts, [str(e) for e in range(bars)], self.smoothing["echoes"])))
+            return None
+        vocab, k = [str(v) for v in values], self.smoothing[kind]
+        probs = _smoothed(counts, vocab, k)
+        row = table.get(f"{meter}|{bars}") if meter and self.meters.get(meter, 0) >= MIN_METER_PIECES else None
+        return _smoothed(row, vocab, k, probs) if row else probs
 
     def _plan_rhymes(self, plan: Plan, rng: random.Random, fresh: set[int]) -> None:
         """A rhyme for each section whose phrases were planned here (`fresh`) that may rhyme
@@ -609,9 +636,8 @@ class PlanModel:
             if s.rhyme:  # given: kept, within the room the phrases drawn for it leave
                 plan.sections[i] = replace(s, rhyme=min(s.rhyme, room))
                 continue
-            counts = self.rhymes.get(str(s.phrase_bars()[-1]))
-            if counts and room and plan.may_rhyme(i):
-                probs = _smoothed(counts, [str(r) for r in range(room + 1)], self.smoothing["rhymes"])
+            probs = self._detail(self.rhymes, plan.meter, s.phrase_bars()[-1], range(room + 1), "rhymes")
+            if probs and room and plan.may_rhyme(i):
                 plan.sections[i] = replace(s, rhyme=int(draw_weighted(draws, probs)))
 
     def _plan_endings(self, plan: Plan, rng: random.Random, fresh: set[int]) -> None:
@@ -631,9 +657,8 @@ class PlanModel:
                 continue
             if not plan.may_end_anew(i):
                 continue
-            counts = self.endings.get(str(bars))
-            if counts:
-                probs = _smoothed(counts, [str(e) for e in range(bars)], self.smoothing["endings"])
+            probs = self._detail(self.endings, plan.meter, bars, range(bars), "endings")
+            if probs:
                 plan.sections[i] = replace(s, ending=int(draw_weighted(draws, probs)))
 
     def _plan_keys(self, plan: Plan, kinds: list[str], rng: random.Random, again: dict[int, int] | None = None) -> None:
@@ -821,19 +846,31 @@ class PlanModel:
             away = _summed(self.cadence_keys, f"{mode}|inner|")
             if away:
                 lines.append(f"keys of inner cadences in {mode} sections (from the section's key): {top(away, 6)}")
-        for bars, counts in sorted(self.echoes.items(), key=lambda kv: int(kv[0])):
+        for bars, counts in _all_meters(self.echoes):
             if sum(counts.values()) >= 20:
                 lines.append(f"bars of a {bars}-bar first phrase opening the second (periods): {top(counts, 4)}")
-        for bars, counts in sorted(self.rhymes.items(), key=lambda kv: int(kv[0])):
+        for bars, counts in _all_meters(self.rhymes):
             if sum(counts.values()) >= 20:
                 lines.append(
                     f"last bars of the first section closing a new section's {bars}-bar last phrase (rhymes): "
                     f"{top(counts, 4)}"
                 )
-        for bars, counts in sorted(self.endings.items(), key=lambda kv: int(kv[0])):
+        for bars, counts in _all_meters(self.endings):
             if sum(counts.values()) >= 20:
                 lines.append(f"last bars of a return's {bars}-bar last phrase written anew (endings): {top(counts, 4)}")
         return lines
+
+
+def _add_by_meter(table: Table, meter: str | None, bars: int, value: int) -> None:
+    """Count `value` for a phrase of `bars` bars, in all meters and in `meter`."""
+    _add(table, str(bars), str(value))
+    if meter:
+        _add(table, f"{meter}|{bars}", str(value))
+
+
+def _all_meters(table: Table) -> list[tuple[str, Counts]]:
+    """The rows of an echo, rhyme or ending table counted in all meters, by phrase bars."""
+    return sorted(((b, c) for b, c in table.items() if "|" not in b), key=lambda kv: int(kv[0]))
 
 
 def _moved_numeral(numeral: str, source: Key, here: Key) -> str:
