@@ -124,12 +124,31 @@ def test_forms_half_as_long_are_a_prior_not_as_many_pieces():
     half = [_plan("A4 B4 C4 D4", "G major", "4/4", (4,), ("authentic",))] * 40
     many = planner.fit(half + [_plan("A8 A8 B8 B8", "G major", "4/4")] * 40)
     forms = [many.sample(32, seed=s).form() for s in range(60)]
-    assert sum(f == "A8 A8 B8 B8" for f in forms) >= 42, forms  # 40 / (40 + 10 + 2): 77%
+    assert sum(f == "A8 A8 B8 B8" for f in forms) >= 42, forms  # 80 / (80 + 2) x 40 / (40 + 10): 78%
     few = planner.fit(half + [_plan("A8 A8 B8 B8", "G major", "4/4")] * 2)
     forms = [few.sample(32, seed=s).form() for s in range(60)]
-    assert sum(f in ("A8 B8 C8 D8", "A4 A4 B4 B4 C4 C4 D4 D4") for f in forms) >= 36, forms  # 10 / (2 + 10 + 2): 71%
+    halves = ("A8 B8 C8 D8", "A4 A4 B4 B4 C4 C4 D4 D4")
+    assert sum(f in halves for f in forms) >= 40, forms  # 42 / (42 + 2) x 10 / (2 + 10): 80%
     few.smoothing["halves"] = 0.0
-    assert not any(few.sample(32, seed=s).form() in ("A8 B8 C8 D8", "A4 A4 B4 B4 C4 C4 D4 D4") for s in range(60))
+    assert not any(few.sample(32, seed=s).form() in halves for s in range(60))
+    assert few.sample(96, seed=3).bars == 96  # no form of 96 or 48 bars: the chain draws it
+
+
+def test_forms_half_as_long_are_scaled_down_only_and_count_whole_for_the_mixture():
+    """Three 16-bar pieces against one of 32 bars: the half-length forms keep their own weight
+    (3, not raised to 10), and the chance of a corpus form at all is 4 / (4 + 2), as the pieces
+    count (not 3.0 scaled pieces plus one), so the chain draws a third of the plans."""
+    half = [_plan("A4 B4 C4 D4", "G major", "4/4", (4,), ("authentic",))] * 3
+    model = planner.fit(half + [_plan("A8 A8 B8 B8", "G major", "4/4")])
+    forms = [model.sample(32, seed=s).form() for s in range(300)]
+    corpus = sum(f in ("A8 A8 B8 B8", "A8 B8 C8 D8", "A4 A4 B4 B4 C4 C4 D4 D4") for f in forms)
+    assert 0.55 < corpus / 300 < 0.8, forms  # 4 / 6 = 0.67 (scaled up to 10 + 1: 11 / 13 = 0.85)
+    aabb = sum(f == "A8 A8 B8 B8" for f in forms) / max(corpus, 1)
+    assert 0.15 < aabb < 0.4, forms  # 1 / (1 + 3) of the corpus forms (scaled up: 1 / 11)
+    many = planner.fit(half * 14 + [_plan("A8 A8 B8 B8", "G major", "4/4")] * 2)  # 42 halves, scaled to 10
+    forms = [many.sample(32, seed=s).form() for s in range(300)]
+    corpus = sum(f in ("A8 A8 B8 B8", "A8 B8 C8 D8", "A4 A4 B4 B4 C4 C4 D4 D4") for f in forms)
+    assert corpus / 300 > 0.91, forms  # 44 / (44 + 2) = 0.96 (counted as scaled, 12 / 14 = 0.86)
 
 
 def test_each_strain_is_played_twice():
@@ -307,6 +326,37 @@ def test_periods_are_drawn_by_meter():
     assert 0.35 < periods("6/8") < 0.65 and periods("4/4") < 0.05  # in 6/8 the As are, the Bs not
     assert 0.1 < periods("3/4") < 0.45  # 2 pieces: as all meters, 32 / 124
     assert not any("|" in line for line in model.summary())  # the card lists all meters' rows only
+
+
+def test_rhymes_and_endings_are_drawn_by_meter_also_when_a_plan_is_completed():
+    """Reels whose B strains rhyme and whose As end anew, beside 4/4 songs that do neither:
+    drawn plans, and forms completed with a meter, rhyme and end anew in the reels' meter only."""
+
+    def tune(meter: str, both: bool) -> Plan:
+        plan = _plan("A8 A8 B8 B8", "G major", meter)
+        plan.sections[1] = replace(plan.sections[1], ending=1 if both else 0)
+        plan.sections[2] = replace(plan.sections[2], rhyme=1 if both else 0)
+        return plan
+
+    model = planner.fit([tune("2/2", True)] * 30 + [tune("4/4", False)] * 30)
+    assert model.rhymes["2/2|4"] == {"1": 30} and model.endings["4/4|4"] == {"0": 30}
+
+    def shares(plans: list[Plan]) -> tuple[float, float]:
+        rhymes = [s.rhyme for p in plans for i, s in enumerate(p.sections) if i and p.relation(i) == "new"]
+        endings = [s.ending for p in plans for i, s in enumerate(p.sections) if p.may_end_anew(i)]
+        return sum(r > 0 for r in rhymes) / len(rhymes), sum(e > 0 for e in endings) / len(endings)
+
+    for meter in ("2/2", "4/4"):
+        drawn = [model.sample(32, meter=meter, seed=seed) for seed in range(60)]
+        form = parse_form("A8 A8 B8 B8")
+        form.meter = meter
+        completed = [planner.complete(deepcopy(form), model, seed=seed) for seed in range(60)]
+        for plans in (drawn, completed):
+            rhymes, endings = shares(plans)
+            if meter == "2/2":
+                assert rhymes > 0.9 and endings > 0.9, (meter, rhymes, endings)
+            else:
+                assert rhymes < 0.1 and endings < 0.1, (meter, rhymes, endings)
 
 
 def test_a_plan_model_without_echoes_draws_the_plans_it_drew_before(aabb):

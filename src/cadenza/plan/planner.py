@@ -32,7 +32,8 @@ stored as plain JSON (planner.json beside a model's model.json; no pickles). It 
 Smoothing is add-k toward a backed-off distribution: a row's counts c(t) (N in all, vocabulary
 V) give p(t) = (c(t) + k V q(t)) / (N + k V), where q is the coarser row (moves: the move before
 alone, then all moves; keys: all transitions of the mode; cadences: the position alone;
-lengths: all meters), itself smoothed toward uniform. k for each table is in "smoothing".
+lengths, echoes, rhymes and endings: all meters), itself smoothed toward uniform. k for each
+table is in "smoothing".
 
 Drawing a plan of exactly `bars` bars (`PlanModel.sample`):
 0. A meter, unless given (`cadenza plan` without --meter; `cadenza generate` draws its own the
@@ -40,9 +41,10 @@ Drawing a plan of exactly `bars` bars (`PlanModel.sample`):
    pieces of `bars` bars are in it (smoothed toward all its pieces' meters by
    smoothing["meters"]): a 32-bar folk plan is in the dance tunes' meters, as most 32-bar pieces
    of the corpus are.
-1. A whole form: with n corpus pieces whose form is `bars` long, one of them is taken with
-   probability n / (n + smoothing["forms"]), in proportion to its count (a Dirichlet-process
-   mixture of the corpus's forms and the chain below): most plans are forms real pieces have.
+1. A whole form: with n corpus pieces whose form is `bars` long or half as long, a form is
+   taken with probability n / (n + smoothing["forms"]), in proportion to its weight (a
+   Dirichlet-process mixture of the corpus's forms and the chain below): most plans are forms
+   real pieces have. A form `bars` long weighs its count.
    The forms half as long, made twice as long, are the prior those counts are smoothed toward,
    weighing at most smoothing["halves"] pieces in all (fewer where the corpus has fewer):
    either every section twice as long and split into its phrases twice (a share "stretch" of
@@ -453,8 +455,8 @@ class PlanModel:
         self._plan_phrases(plan, meter, rng, halves)
         self._plan_keys(plan, kinds, rng, again)
         self._plan_cadences(plan, kinds, rng)
-        self._plan_rhymes(plan, rng, set(range(len(plan.sections))))
-        self._plan_endings(plan, rng, set(range(len(plan.sections))))
+        self._plan_rhymes(plan, meter, rng, set(range(len(plan.sections))))
+        self._plan_endings(plan, meter, rng, set(range(len(plan.sections))))
         plan.check("planner")
         return plan
 
@@ -487,7 +489,7 @@ class PlanModel:
         scale = min(1.0, self.smoothing["halves"] / mass) if mass else 1.0  # only ever down
         for shape, c in halves.items():
             fitting[shape] = fitting.get(shape, 0.0) + c * scale
-        if not n or rng.random() * (n + self.smoothing["forms"]) >= n:
+        if not n or not sum(fitting.values()) or rng.random() * (n + self.smoothing["forms"]) >= n:
             return None
         chosen = draw_weighted(rng, fitting)
         again: dict[int, int] = {}
@@ -610,22 +612,22 @@ class PlanModel:
         self, table: Table, meter: str | None, bars: int, values: Iterable[int], kind: str
     ) -> dict[str, float] | None:
         """{value: probability} of an echo, rhyme or ending (`kind`: its table's name) for a phrase
-        of `bars` bars: the corpus's counts in `meter`, where it has enough pieces of that meter,
-        smoothed toward those of all meters (a jig's strain is a period about half the time, a
-        4/4 song's a tenth: the folk corpus's held-out sections of two 4-bar phrases); None where
-        nothing was counted."""
+        of `bars` bars: the corpus's counts in `meter`, where it has enough pieces of that meter
+        and of such phrases in it (MIN_METER_PIECES each), smoothed toward those of all meters (a
+        jig's strain is a period about half the time, a 4/4 song's a tenth: the folk corpus's
+        held-out sections of two 4-bar phrases); None where nothing was counted."""
         counts = table.get(str(bars))
         if not counts:
             return None
         vocab, k = [str(v) for v in values], self.smoothing[kind]
         probs = _smoothed(counts, vocab, k)
         row = table.get(f"{meter}|{bars}") if meter and self.meters.get(meter, 0) >= MIN_METER_PIECES else None
-        return _smoothed(row, vocab, k, probs) if row else probs
+        return _smoothed(row, vocab, k, probs) if row and sum(row.values()) >= MIN_METER_PIECES else probs
 
-    def _plan_rhymes(self, plan: Plan, rng: random.Random, fresh: set[int]) -> None:
+    def _plan_rhymes(self, plan: Plan, meter: str | None, rng: random.Random, fresh: set[int]) -> None:
         """A rhyme for each section whose phrases were planned here (`fresh`) that may rhyme
         (Plan.may_rhyme) and has none given: as many of its last bars as the corpus's such
-        sections (of that last phrase's length) repeat of the first section's, within its room
+        sections (of that last phrase's length, in `meter`: _detail) repeat of the first section's, within its room
         (Plan.rhyme_room); a given rhyme is kept within that room. From a generator of its own, so
         that the rest of the plan is drawn as a plan model without rhymes would draw it."""
         draws = random.Random(f"rhymes {rng.getstate()}")  # a str seed: the same in every process
@@ -636,14 +638,14 @@ class PlanModel:
             if s.rhyme:  # given: kept, within the room the phrases drawn for it leave
                 plan.sections[i] = replace(s, rhyme=min(s.rhyme, room))
                 continue
-            probs = self._detail(self.rhymes, plan.meter, s.phrase_bars()[-1], range(room + 1), "rhymes")
+            probs = self._detail(self.rhymes, meter, s.phrase_bars()[-1], range(room + 1), "rhymes")
             if probs and room and plan.may_rhyme(i):
                 plan.sections[i] = replace(s, rhyme=int(draw_weighted(draws, probs)))
 
-    def _plan_endings(self, plan: Plan, rng: random.Random, fresh: set[int]) -> None:
+    def _plan_endings(self, plan: Plan, meter: str | None, rng: random.Random, fresh: set[int]) -> None:
         """An ending for each exact or transposed return among `fresh` that has none given (its
         last bars written anew, Plan.may_end_anew): as many as the corpus's returns with a last
-        phrase of that length end anew, fewer than that phrase has; a given ending is kept,
+        phrase of that length end anew (in `meter`: _detail), fewer than that phrase has; a given ending is kept,
         fewer than the last phrase drawn for it has. From a generator of its own, so that the
         rest of the plan is drawn as a plan model without endings would draw it; a model fitted
         before endings were counted draws none."""
@@ -657,7 +659,7 @@ class PlanModel:
                 continue
             if not plan.may_end_anew(i):
                 continue
-            probs = self._detail(self.endings, plan.meter, bars, range(bars), "endings")
+            probs = self._detail(self.endings, meter, bars, range(bars), "endings")
             if probs:
                 plan.sections[i] = replace(s, ending=int(draw_weighted(draws, probs)))
 
@@ -1078,14 +1080,15 @@ def complete(plan: Plan, model: PlanModel, seed: int = 0) -> Plan:
     if out.cadence_beat is None:
         out.cadence_beat = model.usual_cadence_beat(meter or model.usual_meter())
     fresh = {i for i, s in enumerate(out.sections) if not s.phrases}  # sections whose phrases are planned here
-    model._plan_phrases(out, meter or model.usual_meter(), rng)
+    meter = meter or model.usual_meter()
+    model._plan_phrases(out, meter, rng)
     kinds = [out.relation(i) for i in range(len(out.sections))]
     keyed = frozenset(i for i, s in enumerate(out.sections) if s.key is not None)
     if not keyed:
         model._plan_keys(out, kinds, rng)
         kinds = [out.relation(i) for i in range(len(out.sections))]
     model._plan_cadences(out, kinds, rng, keyed)
-    model._plan_rhymes(out, rng, fresh)
-    model._plan_endings(out, rng, fresh)
+    model._plan_rhymes(out, meter, rng, fresh)
+    model._plan_endings(out, meter, rng, fresh)
     out.check("plan")
     return out
