@@ -35,6 +35,7 @@ _PITCHES = np.arange(N_PITCHES)
 PARTICLES = 8  # more find likelier harmonizations, and cost time in proportion
 PARALLEL_PENALTY = 20.0  # nats off a particle's log-weight for each parallel fifth or octave it was left
 SPACING_PENALTY = 1.0  # nats off a note crossing the voice above, or an upper voice's unison or octave-plus under it
+HOLD_COST = 0.4  # nats off holding a note on where the voice is free to move (not under a fermata)
 
 
 def given_tokens(grid: np.ndarray, hidden: np.ndarray, strikes: np.ndarray) -> dict[tuple[int, int], int]:
@@ -136,6 +137,9 @@ def harmonize_by_particles(
                                 choices[HOLD] = True
                             log_w[i] -= PARALLEL_PENALTY * forced
                             biased = _spaced(_biased(logits[i], bias, v, _pitch(before[i, v])), v, V, sounding[i])
+                            if HOLD_COST and (step, v) not in held:
+                                biased = biased.astype(np.float64)  # a copy
+                                biased[HOLD] -= HOLD_COST
                             chosen[i] = sample_token(biased, choices, settings, rng)
                     append(chosen)
                     last[:, v] = chosen
