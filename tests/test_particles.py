@@ -142,8 +142,9 @@ def test_a_meter_the_chorale_model_does_not_know_goes_to_the_orderless_harmonize
 
 def test_a_held_note_costs_where_a_voice_may_move_but_not_under_a_fermata(chorales, monkeypatch):
     """HOLD_COST makes the lower voices strike new notes more often (the particles' voices held
-    where Bach's move: 0.82 of his alto's rate on the test sopranos with their fermatas), while
-    under a fermata they hold the chord all the same."""
+    where Bach's move: 0.82 of his alto's rate on the test sopranos with their fermatas), the
+    shipped cost among them, while under a fermata they hold the chord all the same (the mask of
+    held cells sees to that)."""
     from cadenza.compose import particles
 
     # G major, a half note under a fermata at beat 6 (bar 2, beat 3), long notes elsewhere
@@ -160,7 +161,9 @@ def test_a_held_note_costs_where_a_voice_may_move_but_not_under_a_fermata(choral
                 under += [n.start_beats for n in part.notes if 6.0 < n.start_beats < 8.0 - 1e-9]
         return onsets, under
 
+    shipped_cost = particles.HOLD_COST
     plain, plain_under = lower_onsets(0.0)
+    shipped, _ = lower_onsets(shipped_cost)
     costly, costly_under = lower_onsets(3.0)
-    assert costly > plain * 1.2, (plain, costly)
+    assert plain < shipped < costly and costly > plain * 1.2, (plain, shipped, costly)
     assert plain_under == costly_under == [], (plain_under, costly_under)

@@ -8,8 +8,9 @@ melody's, a user's fixed notes) that follow; at each beat, when the weights have
 the particles are redrawn in proportion to them (sequential importance resampling; Doucet,
 de Freitas & Gordon, "Sequential Monte Carlo Methods in Practice", 2001). The lower voices that
 survive are those under which the melody goes on the way the model expects it to. The weights
-count the given cells only: the masks below, the interval bias and the sampling settings shape
-the proposals without being corrected for, so the target is the model under those constraints.
+count the given cells only: the masks below, the interval bias, the cost of a held note
+(HOLD_COST) and the sampling settings shape the proposals without being corrected for, so the
+target is the model under those constraints.
 
 The constraints are those of the orderless path (cadenza.compose.harmonizer builds them): an
 allowed-cells mask per step and voice (ranges, no voice above the melody, planned cadences), no
