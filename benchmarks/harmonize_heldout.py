@@ -49,12 +49,7 @@ def held_out_chorales(model: str) -> list:
     match) is left out too."""
     import difflib
 
-    train = json.loads((hub.find_model(model) / "model.json").read_text())["train"]
-    pieces = corpus.load(train["data"]).pieces
-    if train.get("exact_parts"):
-        pieces = corpus.with_exact_parts(pieces, train["n_voices"])
-    pieces = corpus.without_matches(pieces, train.get("exclude") or "")
-    _, valid = corpus.Dataset(pieces).split(train.get("valid_percent", 10))
+    _, valid = corpus.split_of(json.loads((hub.find_model(model) / "model.json").read_text()))
     tests = [steps([int(c) for c in g[:, 0] if c != REST]) for g in load_satb(DATA)["test"]]
     kept = []
     for piece in valid:

@@ -87,11 +87,10 @@ def held_out_plans(model: planner.PlanModel) -> list:
         raise SystemExit("this plan model's fit held nothing out")
     if Path(fitted["data"]).expanduser().is_dir() and piano.is_asap(Path(fitted["data"]).expanduser()):
         raise SystemExit("this plan model was fitted on ASAP, whose held-out split this does not repeat")
-    pieces = corpus.load(fitted["data"]).pieces
+    run = {"data": fitted["data"], "exclude": fitted.get("exclude") or "", "valid_percent": fitted["valid_percent"]}
     if fitted.get("parts"):
-        pieces = corpus.with_exact_parts(pieces, fitted["parts"])
-    pieces = corpus.without_matches(pieces, fitted.get("exclude") or "")
-    _, valid = corpus.Dataset(pieces).split(fitted["valid_percent"])
+        run.update(exact_parts=True, n_voices=fitted["parts"])
+    _, valid = corpus.split_of({"train": run})  # split as `cadenza train-planner` split it
     plans = []
     for piece in valid:
         try:

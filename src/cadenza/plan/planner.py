@@ -489,7 +489,7 @@ class PlanModel:
         scale = min(1.0, self.smoothing["halves"] / mass) if mass else 1.0  # only ever down
         for shape, c in halves.items():
             fitting[shape] = fitting.get(shape, 0.0) + c * scale
-        if not n or not sum(fitting.values()) or rng.random() * (n + self.smoothing["forms"]) >= n:
+        if not sum(fitting.values()) or rng.random() * (n + self.smoothing["forms"]) >= n:
             return None
         chosen = draw_weighted(rng, fitting)
         again: dict[int, int] = {}
