@@ -5,7 +5,7 @@ The JSB test chorales are what harmonizations are reported on (benchmarks/bach_c
 and the JSB validation chorales are in the chorale model's training data, which flatters any
 setting. This takes the chorales `cadenza train` held out of the `chorales` model's own
 training (music21's chorales, its valid split by the hash of each id, less every chorale whose
-melody is like a JSB test chorale's: 18 of the 26 the split gives today), gives the model each one's soprano
+melody is a JSB test tune: 17 of the shipped model's 24), gives the model each one's soprano
 with its fermatas (as a user's MusicXML melody has them), and prints, for each held-note cost asked
 (cadenza.compose.particles.HOLD_COST, nats off holding a note on where a voice may move), the
 classifier two-sample test of the harmonizations against those same chorales and each voice's
@@ -28,35 +28,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from cadenza import hub  # noqa: E402
 from cadenza.compose import harmonizer, particles  # noqa: E402
 from cadenza.data import corpus  # noqa: E402
-from cadenza.data.benchmarks import load_satb  # noqa: E402
 from cadenza.evaluate.classifier import grid_of, two_sample_test, voice_profile  # noqa: E402
-from cadenza.tokenize.cells import REST  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "jsb16th_satb.json.gz"
 
 
-def steps(pitches: list[int]) -> list[int]:
-    """A melody's intervals, a repeated pitch merged into the note before (as the grid has it)."""
-    merged = [p for i, p in enumerate(pitches) if i == 0 or p != pitches[i - 1]]
-    return [b - a for a, b in zip(merged, merged[1:])]
-
-
 def held_out_chorales(model: str) -> list:
-    """The scores the model's training run held out for validation. The run excluded chorales
-    whose melody matched a test chorale's by a fingerprint that has changed since (the reader now
-    unfolds repeats: two test melodies no longer match it), so a held-out chorale whose melody's
-    intervals are like a test soprano's (difflib's ratio 0.8 or more, bach_classifier.py's
-    match) is left out too."""
-    import difflib
-
+    """The scores the model's training run held out for validation (as it recorded them), less
+    every one whose melody is a JSB test tune by corpus.TuneIndex: the run's own match missed some
+    settings of the test tunes."""
     _, valid = corpus.split_of(json.loads((hub.find_model(model) / "model.json").read_text()))
-    tests = [steps([int(c) for c in g[:, 0] if c != REST]) for g in load_satb(DATA)["test"]]
-    kept = []
-    for piece in valid:
-        mine = steps([n.pitch for n in sorted(piece.score.parts[0].notes, key=lambda n: n.start_beats)])
-        if all(difflib.SequenceMatcher(None, mine, t, autojunk=False).ratio() < 0.8 for t in tests):
-            kept.append(piece.score)
-    return kept
+    tests = corpus.TuneIndex(corpus.excluded_tunes(f"{DATA}:test"))
+    return [p.score for p in valid if not tests.matches(corpus.melody_runs(corpus.top_voice(p.score)))]
 
 
 def main() -> None:

@@ -220,16 +220,26 @@ def test_with_exact_parts_counts_pitched_parts_with_notes():
     assert [p.id for p in kept] == ["a"]
 
 
-def test_melody_fingerprints_ignore_key_rhythm_and_repeats():
-    from cadenza.data.corpus import melody_fingerprint
+def test_a_tune_is_the_same_in_any_key_rhythm_or_ornament_and_with_its_repeat_written_out():
+    from cadenza.data.corpus import TuneIndex, melody_runs
 
-    assert melody_fingerprint([60, 62, 62, 64, 60]) == melody_fingerprint([65, 67, 69, 69, 65]) == (2, 2, -4)
-    assert melody_fingerprint([60, 62, 64]) != melody_fingerprint([60, 62, 65])
+    tune = [67, 67, 69, 71, 72, 71, 69, 67, 66, 67, 69, 71, 69, 67, 64, 66, 67, 66, 64, 62, 64, 66, 67]
+    tune += [71, 72, 74, 72, 71, 69, 71, 67, 69, 71, 72, 71, 69, 67, 69, 66, 67, 64, 62, 64, 66, 67]  # 44 steps
+    assert melody_runs([60, 62, 62, 64, 60]) == melody_runs([65, 67, 69, 69, 65]) == {(2, 2, -4)}
+    assert melody_runs([60]) == frozenset()
+    index = TuneIndex([melody_runs(tune)])
+    ornamented = tune[:5] + [74] + tune[5:30] + [70] + tune[30:]  # two notes added: a first-16 match misses it
+    assert index.matches(melody_runs([p - 5 for p in tune]))
+    assert index.matches(melody_runs(ornamented))
+    assert index.matches(melody_runs(tune[:12] + tune))  # its first phrase played twice
+    assert index.matches(melody_runs(tune[:14]))  # one phrase of it
+    assert not index.matches(melody_runs([60, 64, 67, 72, 71, 67, 64, 62, 60, 65, 69, 72, 70, 67, 64, 60]))
+    assert not index.matches(melody_runs(tune[:4] + [60, 61, 60, 61, 60, 61, 60, 61, 60, 61, 60, 61]))
 
 
 def test_exclude_leaves_out_every_piece_whose_melody_matches_the_split(tmp_path):
     from cadenza.data.benchmarks import load_satb
-    from cadenza.data.corpus import Piece, excluded_fingerprints, melody_fingerprint, without_matches
+    from cadenza.data.corpus import Piece, excluded_tunes, melody_runs, without_matches
     from cadenza.errors import OptionError
     from cadenza.score import Note, Part, Score
 
@@ -237,14 +247,27 @@ def test_exclude_leaves_out_every_piece_whose_melody_matches_the_split(tmp_path)
     if not data.exists():
         pytest.skip("the shared benchmark data is not here")
     test = load_satb(data)["test"]
-    banned = excluded_fingerprints(f"{data}:test")
-    assert len(banned) >= 70  # 77 chorales, a few share a tune
+    tunes = excluded_tunes(f"{data}:test")
+    assert len(tunes) == len(test) == 77
     first = [int(c) - 1 for c in test[0][:, 0] if c]
     transposed = [p + 3 for i, p in enumerate(first) if i == 0 or p != first[i - 1]]
     same_tune = Score(parts=[Part("S", notes=[Note(p, i, 1.0) for i, p in enumerate(transposed)])])
     other = Score(parts=[Part("S", notes=[Note(p, i, 1.0) for i, p in enumerate([60, 61, 60, 61, 60, 61])])])
-    assert melody_fingerprint(transposed) in banned
+    assert melody_runs(transposed) in tunes
     kept = without_matches([Piece("a", same_tune), Piece("b", other)], f"{data}:test")
     assert [p.id for p in kept] == ["b"]
     with pytest.raises(OptionError, match="no split 'tests'"):
-        excluded_fingerprints(f"{data}:tests")
+        excluded_tunes(f"{data}:tests")
+
+
+def test_split_of_leaves_out_the_pieces_the_run_recorded_whatever_the_matcher_says_now(monkeypatch):
+    pieces = [Piece(f"p{i}", make_score(4)) for i in range(30)]
+    monkeypatch.setattr(corpus, "load", lambda source, limit=None, progress=None: Dataset(list(pieces)))
+    monkeypatch.setattr(corpus, "without_matches", lambda found, source: found[5:] if source else found)
+    run = {"train": {"data": "x", "exact_parts": False, "exclude": "tests.json.gz:test", "valid_percent": 10}}
+    train, valid = corpus.split_of(run)
+    assert {p.id for p in train + valid} == {f"p{i}" for i in range(5, 30)}  # no record: matched now
+    run["data_summary"] = {"excluded_ids": ["p7", "p8"]}
+    train, valid = corpus.split_of(run)
+    assert {p.id for p in train + valid} == {f"p{i}" for i in range(30)} - {"p7", "p8"}
+    assert (train, valid) == Dataset([p for p in pieces if p.id not in {"p7", "p8"}]).split(10)

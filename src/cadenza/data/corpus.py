@@ -211,18 +211,54 @@ def split_of(meta: dict, progress: Callable[[int, int], None] | None = None) -> 
     data = load(t["data"], limit=t.get("max_pieces") or None, progress=progress)
     if t.get("exact_parts"):
         data.pieces = with_exact_parts(data.pieces, t["n_voices"])
-    data.pieces = without_matches(data.pieces, t.get("exclude", ""))
+    left_out = meta.get("data_summary", {}).get("excluded_ids")
+    if left_out is not None:  # the pieces the run's own --exclude left out, as it recorded them
+        data.pieces = [p for p in data.pieces if p.id not in set(left_out)]
+    else:
+        data.pieces = without_matches(data.pieces, t.get("exclude", ""))
     return data.split(t.get("valid_percent", 10))
 
 
-def melody_fingerprint(pitches: list[int], n: int = 16) -> tuple[int, ...]:
-    """A melody's first n intervals between successive distinct pitches: the same tune in any key,
-    with any rhythm and notes held or repeated, gives the same fingerprint."""
+TUNE_GRAM = 8  # intervals in each run two melodies are compared by
+TUNE_SHARE = 0.3  # the share of the shorter melody's runs the other must have for the two to be one tune
+
+
+def melody_runs(pitches: list[int], n: int = TUNE_GRAM) -> frozenset[tuple[int, ...]]:
+    """A tune as it is compared with others: its runs of n intervals between successive distinct
+    pitches. Any key or rhythm, notes held or repeated, a repeat played once or twice, and an
+    ornament or a changed note here and there leave most runs alone. A melody of n distinct
+    pitches or fewer is its one run of all its intervals; a melody of one pitch has none."""
     distinct = [p for i, p in enumerate(pitches) if i == 0 or p != pitches[i - 1]]
-    return tuple(b - a for a, b in zip(distinct, distinct[1:]))[:n]
+    steps = tuple(b - a for a, b in zip(distinct, distinct[1:]))
+    if len(steps) <= n:
+        return frozenset([steps] if steps else [])
+    return frozenset(steps[i : i + n] for i in range(len(steps) - n + 1))
 
 
-def _top_voice(score: Score) -> list[int]:
+class TuneIndex:
+    """Melodies to recognize in other pieces: a melody is one of them when, of the shorter
+    melody's runs (melody_runs), at least TUNE_SHARE are the other's too. Bach set many hymn tunes
+    more than once, with the melody ornamented or its repeat written out; each setting matches.
+    The 77 JSB test melodies match about 50 chorales of music21's 4-part corpus that a match of
+    their first 16 intervals missed."""
+
+    def __init__(self, tunes: list[frozenset[tuple[int, ...]]]):
+        self.sizes = [len(t) for t in tunes]
+        self.by_run: dict[tuple[int, ...], list[int]] = {}
+        for i, tune in enumerate(tunes):
+            for run in tune:
+                self.by_run.setdefault(run, []).append(i)
+
+    def matches(self, runs: frozenset[tuple[int, ...]]) -> bool:
+        shared: dict[int, int] = {}
+        for run in runs:
+            for i in self.by_run.get(run, ()):
+                shared[i] = shared.get(i, 0) + 1
+        return any(k >= TUNE_SHARE * min(len(runs), self.sizes[i]) for i, k in shared.items())
+
+
+def top_voice(score: Score) -> list[int]:
+    """The pitches of the highest part (by mean pitch) in time order: a piece's melody."""
     parts = [p for p in score.parts if p.notes and not p.is_drum]
     if not parts:
         return []
@@ -230,9 +266,9 @@ def _top_voice(score: Score) -> list[int]:
     return [x.pitch for x in sorted(top.notes, key=lambda x: (x.start_beats, -x.pitch))]
 
 
-def excluded_fingerprints(source: str) -> set[tuple[int, ...]]:
-    """The melody fingerprints of a data set to keep out of training: a corpus, folder or file; a
-    four-voice grid file with its splits named after a colon (PATH.json.gz:test or :valid,test);
+def excluded_tunes(source: str) -> list[frozenset[tuple[int, ...]]]:
+    """The melodies (melody_runs) of a data set to keep out of training: a corpus, folder or file;
+    a four-voice grid file with its splits named after a colon (PATH.json.gz:test or :valid,test);
     or lead sheets' splits by tune (`lead_sheets`), as FOLDER:test (see `load`)."""
     from cadenza.data.benchmarks import SPLITS, load_satb
 
@@ -247,16 +283,16 @@ def excluded_fingerprints(source: str) -> set[tuple[int, ...]]:
         grids = load_satb(Path(path).expanduser())
         if any(g.ndim != 2 or not len(g) for s in names for g in grids[s]):
             raise InputError(path, "a piece is not a grid of steps by voices")
-        return {melody_fingerprint([int(c) - 1 for c in g[:, 0] if c]) for s in names for g in grids[s]}
-    return {melody_fingerprint(_top_voice(p.score)) for p in load(source).pieces}
+        return [melody_runs([int(c) - 1 for c in g[:, 0] if c]) for s in names for g in grids[s]]
+    return [melody_runs(top_voice(p.score)) for p in load(source).pieces]
 
 
 def without_matches(pieces: list[Piece], source: str) -> list[Piece]:
-    """The pieces whose melody matches no piece of `source` (excluded_fingerprints)."""
+    """The pieces whose melody is none of `source`'s tunes (TuneIndex)."""
     if not source:
         return pieces
-    banned = excluded_fingerprints(source) - {()}  # a melody of one pitch matches nothing
-    return [p for p in pieces if melody_fingerprint(_top_voice(p.score)) not in banned]
+    index = TuneIndex(excluded_tunes(source))
+    return [p for p in pieces if not index.matches(melody_runs(top_voice(p.score)))]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -258,11 +258,11 @@ def prepare(cfg: Config, record: dict | None, echo: Callable[[str], None]) -> Pr
         kept = corpus.with_exact_parts(data.pieces, cfg.n_voices)
         echo(f"kept {len(kept)} of {len(data.pieces)} pieces with exactly {cfg.n_voices} parts")
         data.pieces = kept
-    n_excluded = 0
+    excluded: list[str] = []
     if cfg.exclude:
         kept = corpus.without_matches(data.pieces, cfg.exclude)
-        n_excluded = len(data.pieces) - len(kept)
-        echo(f"left out {n_excluded} pieces whose melody matches one in {cfg.exclude}")
+        excluded = sorted({p.id for p in data.pieces} - {p.id for p in kept})
+        echo(f"left out {len(excluded)} pieces whose melody is a tune of {cfg.exclude}")
         data.pieces = kept
     train_p, valid_p = data.split(cfg.valid_percent)
     train_t, skipped_t = tokenize_pieces(train_p, tok)
@@ -291,7 +291,8 @@ def prepare(cfg: Config, record: dict | None, echo: Callable[[str], None]) -> Pr
             "valid_pieces": len(valid_t),
             "train_tokens": n_tokens,
             "skipped": len(skipped),
-            "excluded": n_excluded,
+            "excluded": len(excluded),
+            "excluded_ids": excluded,  # so corpus.split_of finds this run's split whatever the matcher becomes
         },
     }
     model = model.to(pick_device())
