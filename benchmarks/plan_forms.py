@@ -90,7 +90,8 @@ def held_out_plans(model: planner.PlanModel) -> list:
     run = {"data": fitted["data"], "exclude": fitted.get("exclude") or "", "valid_percent": fitted["valid_percent"]}
     if fitted.get("parts"):
         run.update(exact_parts=True, n_voices=fitted["parts"])
-    _, valid = corpus.split_of({"train": run})  # split as `cadenza train-planner` split it
+    recorded = {"excluded_ids": fitted["excluded_ids"]} if "excluded_ids" in fitted else {}
+    _, valid = corpus.split_of({"train": run, "data_summary": recorded})  # as `cadenza train-planner` split it
     plans = []
     for piece in valid:
         try:

@@ -163,9 +163,9 @@ def fit_planner(
             pieces, unreadable = dataset.pieces, dataset.skipped
         if parts:
             pieces = corpus.with_exact_parts(pieces, parts)
-        kept = len(pieces)
-        pieces = corpus.without_matches(pieces, exclude)
-        excluded = kept - len(pieces)
+        kept = corpus.without_matches(pieces, exclude)
+        excluded = sorted({p.id for p in pieces} - {p.id for p in kept})
+        pieces = kept
         if asap:
             held = {p.id for p in splits["valid"]}
             train, valid = [p for p in pieces if p.id not in held], [p for p in pieces if p.id in held]
@@ -200,7 +200,8 @@ def fit_planner(
         "valid_percent": valid_percent,
         "pieces": len(plans),
         "unreadable_files": len(unreadable),
-        "excluded": excluded,
+        "excluded": len(excluded),
+        "excluded_ids": excluded,  # so corpus.split_of finds this fit's split whatever the matcher becomes
         "held_out": len(valid),
         "not_analyzed": failed,
         "read_seconds": round(read_seconds, 1),
@@ -225,7 +226,7 @@ def fit_planner(
         if len(skipped) > 10:
             say(f"skipped {len(skipped) - 10} more")
         say(
-            f"{len(plans)} pieces analyzed ({len(valid)} held out, {excluded} excluded, {failed} not analyzed, "
+            f"{len(plans)} pieces analyzed ({len(valid)} held out, {len(excluded)} excluded, {failed} not analyzed, "
             f"{len(unreadable)} unreadable files) in {time.monotonic() - started:.0f} s"
         )
         for line in model.summary() + check_lines(model.fitted.get("held_out_check")):
