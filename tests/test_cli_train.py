@@ -191,3 +191,22 @@ def test_ctrl_c_during_validation_keeps_a_checkpoint_there_and_says_how_to_resum
     assert f"continue with `cadenza train --resume --out {out}`" in err
     proc = run_cli("train", "--resume", "--out", str(out), "--quiet", check=True)
     assert json.loads((out / "checkpoint.json").read_text())["state"]["step"] == 40, proc.stderr
+
+
+def test_a_run_records_what_exclude_left_out_and_split_of_finds_its_split(tmp_path, chorale_midi_folder):
+    from cadenza.data.corpus import split_of
+    from cadenza.io.midi import read_midi, write_midi
+    from cadenza.score import Score
+    from conftest import train_tiny
+
+    held = tmp_path / "held"
+    held.mkdir()
+    chorale = read_midi(chorale_midi_folder / "sub" / "bwv66.6.mid")
+    soprano = max(chorale.parts, key=lambda p: sum(n.pitch for n in p.notes) / len(p.notes))
+    write_midi(Score(parts=[soprano], tempos=chorale.tempos, meters=chorale.meters), held / "tune.mid")
+    out = train_tiny(tmp_path / "m", chorale_midi_folder, "--exclude", str(held), "--block-size", "96", steps=2)
+    meta = json.loads((out / "model.json").read_text())
+    left_out = meta["data_summary"]["excluded_ids"]
+    assert len(left_out) == 1 and left_out[0].endswith("sub/bwv66.6.mid#0"), left_out
+    train, valid = split_of(meta)
+    assert len(train) + len(valid) == 5 and left_out[0] not in {p.id for p in train + valid}
