@@ -11,7 +11,8 @@ cadenza.evaluate.classifier, with the JSB test chorales (../shared/benchmarks/js
   - `harmonized`: the harmonizer on the sopranos of the 76 JSB validation chorales (Bach's own
     melodies, as `cadenza harmonize` writes them); --sopranos test: on the 77 test chorales'
     sopranos instead, for a model that saw the validation chorales (the causal chorale model,
-    --harmonizer chorales, trained on music21's chorales less every setting of a test melody).
+    --harmonizer chorales, trained on music21's chorales less every one that sets a test tune,
+    cadenza.data.corpus.TuneIndex).
     --fermatas gives each soprano the fermatas of music21's copy of its chorale (found by the
     melody), as a user's MusicXML melody has them; without, the harmonizer infers the phrase ends.
 

@@ -5,7 +5,7 @@ The JSB test chorales are what harmonizations are reported on (benchmarks/bach_c
 and the JSB validation chorales are in the chorale model's training data, which flatters any
 setting. This takes the chorales `cadenza train` held out of the `chorales` model's own
 training (music21's chorales, its valid split by the hash of each id, less every chorale whose
-melody is a JSB test tune: 17 of the shipped model's 24), gives the model each one's soprano
+melody is a JSB test tune: all 17 of the shipped model's), gives the model each one's soprano
 with its fermatas (as a user's MusicXML melody has them), and prints, for each held-note cost asked
 (cadenza.compose.particles.HOLD_COST, nats off holding a note on where a voice may move), the
 classifier two-sample test of the harmonizations against those same chorales and each voice's

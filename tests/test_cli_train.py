@@ -193,7 +193,7 @@ def test_ctrl_c_during_validation_keeps_a_checkpoint_there_and_says_how_to_resum
     assert json.loads((out / "checkpoint.json").read_text())["state"]["step"] == 40, proc.stderr
 
 
-def test_a_run_records_what_exclude_left_out_and_split_of_finds_its_split(tmp_path, chorale_midi_folder):
+def test_a_run_records_what_exclude_left_out_and_split_of_keeps_to_the_record(tmp_path, chorale_midi_folder):
     from cadenza.data.corpus import split_of
     from cadenza.io.midi import read_midi, write_midi
     from cadenza.score import Score
@@ -210,3 +210,7 @@ def test_a_run_records_what_exclude_left_out_and_split_of_finds_its_split(tmp_pa
     assert len(left_out) == 1 and left_out[0].endswith("sub/bwv66.6.mid#0"), left_out
     train, valid = split_of(meta)
     assert len(train) + len(valid) == 5 and left_out[0] not in {p.id for p in train + valid}
+    other = left_out[0].replace("bwv66.6", "bwv1.6")  # a record that is not what the matcher finds
+    meta["data_summary"]["excluded_ids"] = [other]
+    ids = {p.id for p in sum(split_of(meta), [])}
+    assert len(ids) == 5 and other not in ids and left_out[0] in ids

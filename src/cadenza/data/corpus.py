@@ -239,8 +239,9 @@ class TuneIndex:
     """Melodies to recognize in other pieces: a melody is one of them when, of the shorter
     melody's runs (melody_runs), at least TUNE_SHARE are the other's too. Bach set many hymn tunes
     more than once, with the melody ornamented or its repeat written out; each setting matches.
-    The 77 JSB test melodies match about 50 chorales of music21's 4-part corpus that a match of
-    their first 16 intervals missed."""
+    The 77 JSB test melodies match 153 of music21's 364 four-part chorales, 77 of them ones a match
+    of their first 16 intervals missed. A melody of only a few runs matches on one shared run, and
+    one of n or fewer intervals only a melody just like it: meant for tunes, not motifs."""
 
     def __init__(self, tunes: list[frozenset[tuple[int, ...]]]):
         self.sizes = [len(t) for t in tunes]
