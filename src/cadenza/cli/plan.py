@@ -163,9 +163,7 @@ def fit_planner(
             pieces, unreadable = dataset.pieces, dataset.skipped
         if parts:
             pieces = corpus.with_exact_parts(pieces, parts)
-        kept = corpus.without_matches(pieces, exclude)
-        excluded = sorted({p.id for p in pieces} - {p.id for p in kept})
-        pieces = kept
+        pieces, excluded = corpus.leave_out(pieces, exclude)
         if asap:
             held = {p.id for p in splits["valid"]}
             train, valid = [p for p in pieces if p.id not in held], [p for p in pieces if p.id in held]

@@ -211,11 +211,8 @@ def split_of(meta: dict, progress: Callable[[int, int], None] | None = None) -> 
     data = load(t["data"], limit=t.get("max_pieces") or None, progress=progress)
     if t.get("exact_parts"):
         data.pieces = with_exact_parts(data.pieces, t["n_voices"])
-    left_out = meta.get("data_summary", {}).get("excluded_ids")
-    if left_out is not None:  # the pieces the run's own --exclude left out, as it recorded them
-        data.pieces = [p for p in data.pieces if p.id not in set(left_out)]
-    else:
-        data.pieces = without_matches(data.pieces, t.get("exclude", ""))
+    recorded = meta.get("data_summary", {}).get("excluded_ids")  # what the run's own --exclude left out
+    data.pieces, _ = leave_out(data.pieces, t.get("exclude", ""), recorded)
     return data.split(t.get("valid_percent", 10))
 
 
@@ -286,6 +283,19 @@ def excluded_tunes(source: str) -> list[frozenset[tuple[int, ...]]]:
             raise InputError(path, "a piece is not a grid of steps by voices")
         return [melody_runs([int(c) - 1 for c in g[:, 0] if c]) for s in names for g in grids[s]]
     return [melody_runs(top_voice(p.score)) for p in load(source).pieces]
+
+
+def leave_out(pieces: list[Piece], source: str, recorded: list[str] | None = None) -> tuple[list[Piece], list[str]]:
+    """(the pieces kept, the sorted ids of those left out): the ids a run `recorded` when it left
+    them out, so that its split stays as it was whatever the matcher becomes; without a record,
+    the pieces whose melody is one of `source`'s tunes (without_matches)."""
+    if recorded is not None:
+        gone = set(recorded)
+        kept = [p for p in pieces if p.id not in gone]
+    else:
+        kept = without_matches(pieces, source)
+    ids = {p.id for p in kept}
+    return kept, sorted(p.id for p in pieces if p.id not in ids)
 
 
 def without_matches(pieces: list[Piece], source: str) -> list[Piece]:

@@ -259,15 +259,10 @@ def prepare(cfg: Config, record: dict | None, echo: Callable[[str], None]) -> Pr
         echo(f"kept {len(kept)} of {len(data.pieces)} pieces with exactly {cfg.n_voices} parts")
         data.pieces = kept
     excluded: list[str] = []
-    recorded = (record or {}).get("data_summary", {}).get("excluded_ids")
     if cfg.exclude:  # a resumed run leaves out what it left out when it began, whatever the matcher says now
-        if recorded is not None:
-            kept = [p for p in data.pieces if p.id not in set(recorded)]
-        else:
-            kept = corpus.without_matches(data.pieces, cfg.exclude)
-        excluded = sorted({p.id for p in data.pieces} - {p.id for p in kept})
+        recorded = (record or {}).get("data_summary", {}).get("excluded_ids")
+        data.pieces, excluded = corpus.leave_out(data.pieces, cfg.exclude, recorded)
         echo(f"left out {len(excluded)} pieces whose melody is a tune of {cfg.exclude}")
-        data.pieces = kept
     train_p, valid_p = data.split(cfg.valid_percent)
     train_t, skipped_t = tokenize_pieces(train_p, tok)
     valid_t, skipped_v = tokenize_pieces(valid_p, tok)
