@@ -652,6 +652,16 @@ def test_cli_completes_a_form(capsys, model_dir):
     assert code == 2 and "16 bars" in err and len(err.strip().splitlines()) == 1
 
 
+def test_cli_refuses_a_meter_the_model_cannot_write(capsys, model_dir):
+    """A plan in a meter the model's tokenizer lacks would only be refused later by generate."""
+    (model_dir / "model.json").write_text(json.dumps({"tokenizer": {"meters": ["4/4", "6/8"]}}))
+    code, out, err = _cli(capsys, "plan", "--model", str(model_dir), "--meter", "7/8", "--seed", "1")
+    assert code == 2 and out == ""
+    assert err.strip() == f"error: meter 7/8 is not supported by model {model_dir} (supported: 4/4, 6/8)"
+    code, out, err = _cli(capsys, "plan", "--model", str(model_dir), "--meter", "6/8", "--seed", "1")
+    assert code == 0 and "meter 6/8" in out, err
+
+
 def test_cli_refuses_a_model_without_a_planner(capsys, tmp_path):
     folder = tmp_path / "bare"
     folder.mkdir()
@@ -766,3 +776,15 @@ def test_a_meter_is_drawn_among_those_given():
     model = planner.fit([_plan("A8 A8 B8 B8", "G major", "6/8")] * 10 + [_plan("A8 B8", "F major", "3/4")] * 2)
     assert {model.draw_meter(random.Random(s), 32, among=["3/4", "2/4"]) for s in range(20)} == {"3/4"}
     assert model.draw_meter(random.Random(0), 32, among=["5/4"]) == "4/4"  # none of them counted
+
+
+def test_fermatas_are_drawn_only_where_most_pieces_mark_them():
+    """A piece the analyzer found no fermatas in (its plan's None) counts as one without: a few
+    songs that mark them do not put a fermata at every phrase end of every tune."""
+    marked = [replace(_plan("A8 A8 B8 B8", "G major"), fermatas=True) for _ in range(3)]
+    unmarked = _aabb_corpus(12)  # fermatas None, as analyze gives a piece without any
+    tunes = planner.fit(marked + unmarked)
+    assert tunes.fermatas == {"yes": 3, "no": 12}
+    assert tunes.sample(32, seed=1).fermatas is None
+    chorales = planner.fit(marked * 5 + unmarked[:2])
+    assert chorales.sample(32, seed=1).fermatas is True

@@ -27,7 +27,9 @@ stored as plain JSON (planner.json beside a model's model.json; no pickles). It 
   final) and the cadence before (so that half and authentic cadences may alternate); and the
   key each cadence is in, as a Roman numeral from its section's key (a chorale's inner phrase
   closing in V or vi), by the section's mode, the position and the cadence;
-- home keys, meters, label case, and whether phrase ends carry fermatas.
+- home keys, meters, label case, and whether phrase ends carry fermatas (a piece without any
+  marked counts as one without: the folk corpus's 136 pieces with fermatas, of 9,259, do not make
+  every jig stop at its phrase ends).
 
 Smoothing is add-k toward a backed-off distribution: a row's counts c(t) (N in all, vocabulary
 V) give p(t) = (c(t) + k V q(t)) / (N + k V), where q is the coarser row (moves: the move before
@@ -275,9 +277,8 @@ class PlanModel:
         if home is not None:
             name = key_text(home)
             self.home_keys[name] = self.home_keys.get(name, 0) + 1
-        if plan.fermatas is not None:
-            yes = "yes" if plan.fermatas else "no"
-            self.fermatas[yes] = self.fermatas.get(yes, 0) + 1
+        yes = "yes" if plan.fermatas else "no"  # a piece with none marked (the analyzer's None) has none
+        self.fermatas[yes] = self.fermatas.get(yes, 0) + 1
         if meter and plan.cadence_beat is not None:
             _add(self.cadence_beats, meter, f"{plan.cadence_beat:g}")
         case = "lower" if plan.sections[0].label.islower() else "upper"
