@@ -40,6 +40,16 @@ def test_a_piece_has_its_bars_two_hands_and_closes_on_the_tonic_chord(pianist):
     assert "Alpha" in score.composer and "seed 3" in score.title
 
 
+def test_nothing_rings_into_the_approach_or_over_the_bar_line_of_a_cadence(pianist):
+    """Before the close, the notes sounding on the last beat are the dominant seventh's alone,
+    and none is held into the final chord (earlier notes end when that beat begins)."""
+    for seed in (1, 2, 3, 4):
+        score = pianist.generate(bars=4, key="G major", meter="4/4", seed=seed, composer="alpha")
+        early = [n for n in score.notes() if 8.0 <= n.start_beats < 11.0]
+        assert all(n.end_beats <= 11.0 + 1e-9 for n in early), seed
+        assert all(n.end_beats <= 12.0 + 1e-9 for n in score.notes() if n.start_beats < 12.0), seed
+
+
 def test_the_same_seed_writes_the_same_piece_and_another_seed_another(pianist):
     a = pianist.generate(bars=4, key="C major", seed=11)
     assert notes_of(a) == notes_of(pianist.generate(bars=4, key="C major", seed=11))

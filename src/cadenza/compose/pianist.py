@@ -18,7 +18,8 @@ How a piece is written:
   (theory.cadence_progression), the left hand's
   lowest note on its root and every downbeat note one of its notes, and the last beat before it
   keeps to the chord before (V7 for authentic, imperfect and deceptive cadences, IV for plagal;
-  a half cadence's approach is free). The rest of the bar is the model's.
+  a half cadence's approach is free), no earlier note held into that beat or over the bar line.
+  The rest of the bar is the model's.
 - The last bar is the final chord (unless `final_chord` is off): an authentic cadence whose
   tonic chord stands alone on the downbeat.
 - With a plan (cadenza.plan.form), sections follow it. An exact return replays its first
@@ -394,7 +395,7 @@ class _Writer:
                 else:
                     approach = cadence_progression(*kinds[b + 1])[0] if b + 1 in kinds else None
                     arrival = cadence_progression(*kinds[b], final=last)[1] if b in kinds else None
-                    self.write_bar(last, approach, arrival)
+                    self.write_bar(last, approach, arrival, self.ring_limit(b, kinds))
                 if on_bar is not None:
                     on_bar(len(self.bars), total)
 
@@ -419,10 +420,26 @@ class _Writer:
             out.append(t + p - int(tok.pitch_of[t]))
         return out
 
-    def write_bar(self, final: bool, approach: Chord | None = None, arrival: Chord | None = None) -> None:
+    def ring_limit(self, bar: int, cadences: dict[int, tuple[Key, str]]) -> int | None:
+        """How far (steps from the start of `bar`) a note struck in it before the next cadence's
+        approach may ring: to the approach's last beat (its chord alone there), or to the
+        arrival's bar line where the approach is free (a half cadence's); None: no cadence ahead
+        in the section."""
+        for c in sorted(cadences):
+            if c - 1 >= bar:  # the approach is bar c - 1
+                free = cadence_progression(*cadences[c])[0] is None
+                last_beat = self.positions - self.tok.config.steps_per_beat
+                return (c - 1 - bar) * self.positions + (self.positions if free else last_beat)
+        return None
+
+    def write_bar(
+        self, final: bool, approach: Chord | None = None, arrival: Chord | None = None, ring: int | None = None
+    ) -> None:
         """One bar, sampled under REMI's grammar, no key struck twice at one onset. `arrival`: a
         cadence's chord on the downbeat (the bar opens on it: the left hand's lowest note its
         root, every note its notes); `approach`: the chord before it, on this bar's last beat.
+        `ring` (ring_limit): no note rings past it, so that a cadence's approach chord sounds
+        alone on its last beat and the arrival's chord clean after the bar line.
         `final`: the bar is the piece's close, the arrival chord alone on the downbeat, held at
         least half the bar, its root in the bass (below middle C) and the left hand within an
         octave and a third of it (FINAL_SPAN)."""
@@ -467,6 +484,11 @@ class _Writer:
                 allowed[self.is_dur] = True
                 if final:  # the last chord rings to the end of the bar, or half of it
                     allowed &= (self.dur_steps >= self.positions // 2) & (self.dur_steps <= self.positions)
+                elif ring is not None:  # nothing rings into a cadence's approach chord or over its bar line
+                    end = ring if position < ring or ring > self.positions else self.positions
+                    within = allowed & (self.dur_steps <= end - position)
+                    if (within & ~self.off_grid).any():
+                        allowed = within
             if final and last == "duration" and notes >= 6:
                 allowed[:] = False
                 allowed[tok.bar] = True
