@@ -44,6 +44,7 @@ def test_a_cadence_names_the_key_it_closes_in_after_an_at():
         ("A8 ?", None, None, "cannot read '?'"),
         ("", None, None, "empty"),
         ("A B8", None, None, "needs a length"),
+        ("A8 B8 C0", None, None, "'C0' has 0 bars; a section has at least 1"),
         ("A8 B8", "C", None, "2 sections"),
         ("A8 B8", None, "half half half", "3 cadences for 2 sections"),
         ("A8", None, "loud", "unknown cadence"),

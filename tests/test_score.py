@@ -19,6 +19,8 @@ def test_keys_and_meters_by_name():
     assert parse_key("D major") == Key(0.0, 2, "major")
     assert parse_key("F# minor") == Key(0.0, 6, "minor")
     assert parse_key("Bb") == Key(0.0, 10, "major")
+    assert parse_key("d") == Key(0.0, 2, "minor") and parse_key("f#") == Key(0.0, 6, "minor")  # as a form's keys
+    assert parse_key("d major") == Key(0.0, 2, "major")
     with pytest.raises(MusicError, match="D major"):
         parse_key("H major")
     assert parse_meter("6/8").bar_beats == 3.0

@@ -349,7 +349,8 @@ def pickup_start(score: Score) -> float:
 
 def parse_key(text: str) -> Key:
     """'D major', 'F# minor', 'Bb', 'c minor', 'Am', 'Cb major' -> Key, spelled as given (Cb
-    major keeps its seven flats, C# major its seven sharps). A tonic whose key would need more
+    major keeps its seven flats, C# major its seven sharps). A lower-case tonic without a mode
+    is minor ('d', 'f#'), as in a form's keys (`--keys "C G a C"`, `A8@d`). A tonic whose key would need more
     than seven sharps or flats (G# major, Fb major) takes its usual name (Ab major, E major).
     Raises MusicError naming what is accepted."""
     text = text.replace("\u266f", "#").replace("\u266d", "b")  # the sharp and flat signs
@@ -360,7 +361,7 @@ def parse_key(text: str) -> Key:
             "e.g. 'D major', 'F# minor', 'Bb major'"
         )
     letter, accidental, mode = m.groups()
-    mode = "minor" if (mode or "").lower() in ("minor", "min", "m") else "major"
+    mode = "minor" if (mode or ("m" if letter.islower() else "")).lower() in ("minor", "min", "m") else "major"
     name = letter.upper() + accidental
     tonic = tonic_name_pitch_class(name)
     assert tonic is not None

@@ -55,7 +55,9 @@ def generate(
     model: str = typer.Option("chorales", help="model name (see `cadenza models`) or folder"),
     bars: Optional[int] = typer.Option(None, help="length in bars [default: 16]"),
     seconds: Optional[float] = typer.Option(None, help="length in seconds, instead of --bars"),
-    key: Optional[str] = typer.Option(None, help="e.g. 'D major', 'F# minor' [default: drawn from the training data]"),
+    key: Optional[str] = typer.Option(
+        None, help="e.g. 'D major', 'F# minor', 'd' (lower case: minor) [default: drawn from the training data]"
+    ),
     meter: Optional[str] = typer.Option(
         None,
         help="e.g. 4/4, 3/4, 6/8 [default: drawn by the model's plan model as often as its corpus's pieces of "

@@ -39,6 +39,18 @@ def plan_model_of(model: str):
     return planner.load(path), path
 
 
+def written_meters(planner_path: Path) -> list[str] | None:
+    """The meters the model beside a planner.json writes (its model.json's tokenizer lists them);
+    None where that is not known (a planner file alone, a piano model's, a folder without one)."""
+    import json
+
+    try:
+        meters = json.loads((planner_path.parent / "model.json").read_text()).get("tokenizer", {}).get("meters")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return list(meters) if isinstance(meters, list) else None
+
+
 def plan(
     model: str = typer.Option("chorales", help="model name (see `cadenza models`) or folder, whose planner.json draws"),
     bars: Optional[int] = typer.Option(None, help="length in bars [default: 16; with --form, the form's]"),
@@ -76,6 +88,10 @@ def plan(
 
         check_writable(out, force)  # before any work
     pm, where = plan_model_of(model)
+    meters = written_meters(where)
+    problem = composer.meter_problem(meter_text, meters, model) if meter_text and meters else None
+    if problem:  # as generate would refuse it, before a plan is drawn
+        raise OptionError(problem)
     if form:
         given = with_options(parse_form(form, pm.usual_section_bars(meter_text)), keys, cadences, home=key_obj)
         if bars is not None and bars != given.bars:

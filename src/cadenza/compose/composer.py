@@ -353,12 +353,16 @@ class Composer(LearnedDefaults):
     def _check_meter(self, meter: Meter, source: str | None = None) -> None:
         """Refuse a meter the model never learned: as an option's mistake, or, with `source`
         (the file the meter came from), as that file's."""
-        if str(meter) not in self.tokenizer.config.meters:
-            problem = (
-                f"meter {meter} is not supported by model {self.name} "
-                f"(supported: {', '.join(self.tokenizer.config.meters)})"
-            )
+        problem = meter_problem(str(meter), self.tokenizer.config.meters, self.name)
+        if problem:
             raise InputError(source, problem) if source else OptionError(problem)
+
+
+def meter_problem(meter: str, meters: list[str] | tuple[str, ...], model: str) -> str | None:
+    """Why a model that writes `meters` cannot write `meter` (None: it can)."""
+    if meter in meters:
+        return None
+    return f"meter {meter} is not supported by model {model} (supported: {', '.join(meters)})"
 
 
 def drawn_key(seen: dict[str, int], seed: int, modes: tuple[str, ...] = MODES) -> Key:

@@ -610,6 +610,8 @@ def parse_form(text: str, default_bars: int | None = None) -> Plan:
                 f"--form: cannot read {word!r}; write sections like A8, A'8, B8@D (label, primes, bars, @key)"
             )
         label, primes, bars, at = m.groups()
+        if bars and int(bars) == 0:
+            raise OptionError(f"--form: section {word!r} has 0 bars; a section has at least 1 (e.g. {label}8)")
         sections.append(
             Section(
                 label=label,
