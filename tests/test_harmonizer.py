@@ -167,6 +167,21 @@ def test_a_phrase_read_in_a_far_key_closes_in_the_melody_s_key():
     assert all(any(k.same_key(n) for n in near) for _, k in ends), ends
 
 
+def test_a_tonic_struck_again_to_the_end_closes_on_its_first_stroke():
+    """A jig ending `D3 D2 |]` closed on its weak beat's D, over a B minor downbeat; the close is
+    the first of the last pitch's strokes in the last bar, not one struck in the bar before."""
+    from cadenza.compose.harmonizer import phrase_plan
+    from cadenza.score import Key
+
+    d_major = Key(0.0, 2, "major")
+    #          bar 1: D F# A F#, bar 2: E C# D D (the last bar: the tonic twice)
+    melody = _hymn([62, 66, 69, 66, 64, 61, 62, 62], [1] * 8, [])
+    ends = phrase_plan(melody, melody.parts[0].notes, d_major)
+    assert ends[-1][0].start_beats == 6.0 and ends[-1][1].same_key(d_major)
+    over_the_bar = _hymn([62, 66, 69, 62, 62], [1, 1, 1, 1, 4], [])  # D | D: the last bar's D closes
+    assert phrase_plan(over_the_bar, over_the_bar.parts[0].notes, d_major)[-1][0].start_beats == 4.0
+
+
 def test_under_a_fermata_the_lower_voices_hold_their_chord():
     """Under Bach's fermatas the lower voices strike again under fewer than 4 in 100 (the training
     chorales); the causal harmonizer moved its alto and tenor under a newcomer's held G (E to C and

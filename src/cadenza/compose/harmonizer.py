@@ -543,7 +543,9 @@ def phrase_plan(melody: Score, line: list[Note], key: Key) -> list[tuple[Note, K
     phrase (under a fermata where the file marks them) and the key it closes in, a phrase that
     cadences in a neighbouring key (V, vi ...) in that key; the melody's last note closes in
     `key`, the piece's. A phrase read in a key not closely related to `key` (theory.related_keys:
-    a lone melody can read as G-sharp minor in A major) closes in `key` instead."""
+    a lone melody can read as G-sharp minor in A major) closes in `key` instead. Where the melody's
+    last pitch is struck again to the end of its last bar, the piece closes on the first of those
+    notes (a jig's `D3 D2 |]`: on the downbeat's D, the chord held under the weak beat's)."""
     from cadenza.plan.analyze import analyze
 
     alone = Score(parts=[Part("Melody", 0, False, line)], meters=list(melody.meters), keys=[key])
@@ -554,7 +556,15 @@ def phrase_plan(melody: Score, line: list[Note], key: Key) -> list[tuple[Note, K
         i = max(0, bisect_right(onsets, phrase.end_beats + 1e-6) - 1)
         near = phrase.key.same_key(key) or any(phrase.key.same_key(k) for k in related_keys(key))
         ends[i] = phrase.key if near else key
-    ends[len(line) - 1] = key
+    meter = melody.meters[-1]
+
+    def bar_of(x: Note) -> int:
+        return int((x.start_beats - meter.start_beats + 1e-6) // meter.bar_beats)
+
+    close = len(line) - 1
+    while close > 0 and line[close - 1].pitch == line[-1].pitch and bar_of(line[close - 1]) == bar_of(line[-1]):
+        close -= 1
+    ends = {i: k for i, k in ends.items() if i < close} | {close: key}
     return [(line[i], k) for i, k in sorted(ends.items())]
 
 
