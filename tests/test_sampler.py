@@ -201,3 +201,24 @@ def test_an_interval_bias_moves_the_voices_by_the_favoured_interval():
     bias[:, 12 + 2] = 8.0
     assert rises_by_two(None) < 0.2
     assert rises_by_two(bias) > 0.6
+
+
+def test_a_voice_does_not_sound_a_note_against_its_own_letter_altered():
+    """F natural is ruled out against another voice's F sharp in D major (E and G are not); where
+    only such notes are left, the choices stay as they were."""
+    from cadenza.compose.sampler import without_cross_relations
+    from cadenza.tokenize.voices import N_PITCHES
+
+    d_major = Key(0.0, 2, "major")
+    allowed = np.zeros(PITCH0 + N_PITCHES, dtype=bool)
+    allowed[PITCH0 + 60 : PITCH0 + 72] = True
+    out = without_cross_relations(allowed, [66, None, 50, None], 1, d_major)
+    assert not out[PITCH0 + 65] and out[PITCH0 + 64] and out[PITCH0 + 67] and out[PITCH0 + 66]
+    assert not out[PITCH0 + 63]  # D sharp against the bass's D
+    only = np.zeros_like(allowed)
+    only[PITCH0 + 65] = True
+    assert without_cross_relations(only, [66, None, None, None], 1, d_major)[PITCH0 + 65]
+    assert without_cross_relations(allowed, [None, 65, None, None], 1, d_major) is allowed  # not against its own note
+    allowed[HOLD] = True  # holding F under a melody that moved to F sharp: struck notes only
+    held = without_cross_relations(allowed, [66, 65, None, None], 1, d_major)
+    assert not held[HOLD] and held[PITCH0 + 64]

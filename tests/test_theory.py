@@ -205,3 +205,15 @@ def test_a_key_signature_means_the_major_key_or_its_relative_minor_as_the_notes_
     assert signature_key(Key(0.0, 0, "major"), c_major) == Key(0.0, 0, "major")
     assert signature_key(Key(0.0, 9, "minor"), c_major) == Key(0.0, 0, "major")
     assert signature_key(Key(0.0, 2, "major"), []) == Key(0.0, 2, "major")
+
+
+def test_cross_relations_are_a_letter_against_itself_altered():
+    from cadenza.score import parse_key
+    from cadenza.theory import cross_related
+
+    d_major, a_minor, c_major = parse_key("D major"), parse_key("A minor"), parse_key("C major")
+    assert cross_related([6], d_major) == {5}  # F sharp against F
+    assert cross_related([7], a_minor) == {8}  # G against G sharp; F sharp (the raised 6th) is a step
+    assert cross_related([4], c_major) == {3}  # E against E flat, not against F (a diatonic semitone)
+    assert cross_related([11, 0], c_major) == {10, 1}  # B against B flat, C against C sharp
+    assert cross_related([], c_major) == frozenset()

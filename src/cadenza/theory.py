@@ -8,7 +8,7 @@ Plain Python and NumPy: nothing here imports torch or music21.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -268,6 +268,20 @@ def spell(
         if abs(near - centre) < abs(far - centre):
             return _spelled(pitch, near)
     return _spelled(pitch, fifths)  # 3. the key's default
+
+
+def cross_related(pitch_classes: Iterable[int], key: Key | None) -> frozenset[int]:
+    """The pitch classes that would sound against one of `pitch_classes` as its own letter
+    altered: F against F#, G against G# in A minor (a chromatic semitone, seven places apart on
+    the line of fifths as `spell` spells the key's notes by default). Bach's voices do not sound
+    the two forms of a note together; E against F is a diatonic semitone, not one of these."""
+    _, _, low = _key_places(key)
+    out = set()
+    for q in pitch_classes:
+        for r in (q + 1, q - 1):
+            if abs(_default_fifths(r, low) - _default_fifths(q, low)) == 7:
+                out.add(r % 12)
+    return frozenset(out)
 
 
 def _default_fifths(pitch: int, low: int) -> int:

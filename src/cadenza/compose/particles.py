@@ -24,7 +24,14 @@ from __future__ import annotations
 import numpy as np
 
 from cadenza.compose.composer import Composer
-from cadenza.compose.sampler import _biased, _planned, parallel_pitches, sample_token, window_start
+from cadenza.compose.sampler import (
+    _biased,
+    _planned,
+    parallel_pitches,
+    sample_token,
+    window_start,
+    without_cross_relations,
+)
 from cadenza.compose.settings import SamplingSettings
 from cadenza.nn.numpy_decoder import Decoder, Decoders, one_blas_thread
 from cadenza.score import Key, Meter
@@ -131,7 +138,7 @@ def harmonize_by_particles(
                         for i in range(K):
                             hold = last[i, v] != REST and (step, v) not in no_hold
                             choices, forced = _choices(
-                                allowed[step, v], hold, before[i], sounding[i], v, tok.vocab_size
+                                allowed[step, v], hold, before[i], sounding[i], v, tok.vocab_size, key
                             )
                             if hold and (step, v) in held and choices[HOLD]:
                                 choices = np.zeros_like(choices)
@@ -189,17 +196,21 @@ def _pitch(p: int) -> int | None:
 
 
 def _choices(
-    cells: np.ndarray, hold: bool, before: np.ndarray, now: np.ndarray, v: int, vocab: int
+    cells: np.ndarray, hold: bool, before: np.ndarray, now: np.ndarray, v: int, vocab: int, key: Key
 ) -> tuple[np.ndarray, bool]:
     """The tokens voice v may take: the cells `cells` (N_CELL,) allows (a held note, when `hold`
     allows one, only while its pitch is allowed), no parallel fifths or octaves with the voices
-    above; and whether nothing but such parallels was left (then they are allowed). `before`
+    above, and then, where a note is left, none against another voice's as its letter altered
+    (sampler.without_cross_relations); and whether nothing but parallels was left (then they are
+    allowed). `before`
     and `now` are the voices' pitches at the previous step and this one (-1: none)."""
     allowed = np.zeros(vocab, dtype=bool)
     allowed[REST] = True
     allowed[PITCH0 : PITCH0 + N_PITCHES] = True
     allowed[HOLD] = hold
     allowed = _planned(allowed, cells, _pitch(now[v]), False, None, REST, -1)
+    sounding = [_pitch(x) for x in now]
     free = allowed.copy()
-    free[PITCH0 : PITCH0 + N_PITCHES] &= ~parallel_pitches([_pitch(x) for x in before], [_pitch(x) for x in now], v)
-    return (free, False) if free.any() else (allowed, True)
+    free[PITCH0 : PITCH0 + N_PITCHES] &= ~parallel_pitches([_pitch(x) for x in before], sounding, v)
+    forced = not free.any()
+    return without_cross_relations(allowed if forced else free, sounding, v, key), forced

@@ -9,7 +9,7 @@ last bar opens on the tonic chord). Nothing here is special-cased inside the mod
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -21,6 +21,7 @@ from cadenza.plan.constraints import Constraints, Echo, allowed_cells
 from cadenza.score import Key, Meter
 from cadenza.theory import (
     beat_beats,
+    cross_related,
     dominant_chord_classes,
     final_chord_classes,
     leading_tone,
@@ -41,6 +42,23 @@ def final_chord_mask(key: Key, v: int, n_voices: int) -> np.ndarray:
 def dominant_chord_mask(key: Key, v: int, n_voices: int) -> np.ndarray:
     """Bool (128,): the pitches voice v may take on the beat before the final bar (the V of V-I)."""
     return np.isin(_PITCHES % 12, sorted(dominant_chord_classes(key, v, n_voices)))
+
+
+def without_cross_relations(allowed: np.ndarray, now: Sequence[int | None], v: int, key: Key) -> np.ndarray:
+    """`allowed` (a voice's tokens) less the pitches that sound against another voice's pitch now
+    (`now`: each voice's, None for none; voice v's is the note it would hold) as its own letter
+    altered (theory.cross_related: F against F#), struck or held; as it was if that would leave
+    voice v no note."""
+    others = [p % 12 for u, p in enumerate(now) if u != v and p is not None]
+    clash = cross_related(others, key)
+    if not clash:
+        return allowed
+    clear = allowed.copy()
+    clear[PITCH0 : PITCH0 + N_PITCHES] &= ~np.isin(_PITCHES % 12, sorted(clash))
+    held = now[v]
+    if held is not None and held % 12 in clash:  # another voice moved against the note it holds
+        clear[HOLD] = False
+    return clear if clear[HOLD] or clear[PITCH0 : PITCH0 + N_PITCHES].any() else allowed
 
 
 def parallel_pitches(before: list[int | None], now: list[int | None], v: int) -> np.ndarray:
@@ -342,6 +360,7 @@ def generate_tokens(
                                 free[PITCH0 : PITCH0 + N_PITCHES] &= leaves_the_bass_a_way(before, sounding, v, bass)
                             if free.any():  # the final chord may leave no other way in: then allow it
                                 allowed = free
+                        allowed = without_cross_relations(allowed, sounding, v, key)  # where a note is left
                         assert logits is not None  # feed() ran
                         t = sample_token(_biased(logits, c.interval_bias, v, before[v]), allowed, settings, rng)
                     tokens.append(t)
