@@ -180,6 +180,10 @@ def test_a_tonic_struck_again_to_the_end_closes_on_its_first_stroke():
     assert ends[-1][0].start_beats == 6.0 and ends[-1][1].same_key(d_major)
     over_the_bar = _hymn([62, 66, 69, 62, 62], [1, 1, 1, 1, 4], [])  # D | D: the last bar's D closes
     assert phrase_plan(over_the_bar, over_the_bar.parts[0].notes, d_major)[-1][0].start_beats == 4.0
+    weak = _hymn([62, 66, 69, 66, 64, 62, 62], [1, 1, 1, 1, 1, 1, 2], [])  # E D D: the D on beat 2 is weaker
+    assert phrase_plan(weak, weak.parts[0].notes, d_major)[-1][0].start_beats == 6.0
+    held = _hymn([62, 66, 69, 66, 62, 62], [1, 1, 1, 1, 2, 2], [6.0])  # D D under a fermata: the fermata's
+    assert phrase_plan(held, held.parts[0].notes, d_major)[-1][0].start_beats == 6.0
 
 
 def test_under_a_fermata_the_lower_voices_hold_their_chord():

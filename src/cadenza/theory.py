@@ -274,7 +274,10 @@ def cross_related(pitch_classes: Iterable[int], key: Key | None) -> frozenset[in
     """The pitch classes that would sound against one of `pitch_classes` as its own letter
     altered: F against F#, G against G# in A minor (a chromatic semitone, seven places apart on
     the line of fifths as `spell` spells the key's notes by default). Bach's voices do not sound
-    the two forms of a note together; E against F is a diatonic semitone, not one of these."""
+    the two forms of a note together; E against F is a diatonic semitone, not one of these. By
+    the default spelling only: in D major D against D sharp counts (pitch class 3 is D sharp
+    there), B against B flat does not (it is A sharp); the spelling in context is not known
+    while a voice is chosen."""
     _, _, low = _key_places(key)
     out = set()
     for q in pitch_classes:

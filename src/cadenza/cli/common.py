@@ -142,7 +142,9 @@ ALLOW_PARALLELS = typer.Option(
 FREE_ENDING = typer.Option(
     False, "--free-ending", help="do not end on the tonic chord (by default the last bar opens on it)"
 )
-SCALE = typer.Option(None, "--scale", help="keep every written note in this key's scale, e.g. 'D minor'")
+SCALE = typer.Option(
+    None, "--scale", help="keep every written note in this key's scale, e.g. 'D minor' or 'd' (lower case: minor)"
+)
 SECTION_KEYS = typer.Option(
     None, "--keys", help="one key per section of --form, e.g. 'C G a C' (lower case: minor; '-': as the form has it)"
 )

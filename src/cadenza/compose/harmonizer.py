@@ -41,6 +41,7 @@ from cadenza.theory import (
     melody_key,
     related_keys,
     scale,
+    strong_beats,
     tonic_triad,
     voice_names,
 )
@@ -544,8 +545,9 @@ def phrase_plan(melody: Score, line: list[Note], key: Key) -> list[tuple[Note, K
     cadences in a neighbouring key (V, vi ...) in that key; the melody's last note closes in
     `key`, the piece's. A phrase read in a key not closely related to `key` (theory.related_keys:
     a lone melody can read as G-sharp minor in A major) closes in `key` instead. Where the melody's
-    last pitch is struck again to the end of its last bar, the piece closes on the first of those
-    notes (a jig's `D3 D2 |]`: on the downbeat's D, the chord held under the weak beat's)."""
+    last pitch is struck again to the end of its last bar, the piece closes on the strongest of
+    those strokes, the first of equals (a jig's `D3 D2 |]`: on the downbeat's D, the chord held
+    under the second beat's), unless the last stroke carries a fermata."""
     from cadenza.plan.analyze import analyze
 
     alone = Score(parts=[Part("Melody", 0, False, line)], meters=list(melody.meters), keys=[key])
@@ -556,14 +558,22 @@ def phrase_plan(melody: Score, line: list[Note], key: Key) -> list[tuple[Note, K
         i = max(0, bisect_right(onsets, phrase.end_beats + 1e-6) - 1)
         near = phrase.key.same_key(key) or any(phrase.key.same_key(k) for k in related_keys(key))
         ends[i] = phrase.key if near else key
-    meter = melody.meters[-1]
+    meter = melody.meters[-1] if melody.meters else melody.meter
+    last = len(line) - 1
+    bar_start = (
+        meter.start_beats + (line[last].start_beats - meter.start_beats + 1e-6) // meter.bar_beats * meter.bar_beats
+    )
+    run = last  # the first note of the last pitch struck again to the end, inside the last bar
+    while run > 0 and line[run - 1].pitch == line[last].pitch and line[run - 1].start_beats >= bar_start - 1e-6:
+        run -= 1
+    strong = strong_beats(meter)
 
-    def bar_of(x: Note) -> int:
-        return int((x.start_beats - meter.start_beats + 1e-6) // meter.bar_beats)
+    def weight(x: Note) -> int:  # 2 on the downbeat, 1 on the bar's other strong beat, else 0
+        at = x.start_beats - bar_start
+        return 2 if abs(at) < 1e-6 else int(any(abs(at - b) < 1e-6 for b in strong))
 
-    close = len(line) - 1
-    while close > 0 and line[close - 1].pitch == line[-1].pitch and bar_of(line[close - 1]) == bar_of(line[-1]):
-        close -= 1
+    marked = any(abs(f - line[last].start_beats) < 1e-6 for f in melody.fermatas_beats)
+    close = last if marked else max(range(run, last + 1), key=lambda i: (weight(line[i]), -i))
     ends = {i: k for i, k in ends.items() if i < close} | {close: key}
     return [(line[i], k) for i, k in sorted(ends.items())]
 

@@ -485,7 +485,7 @@ class _Writer:
                 if final:  # the last chord rings to the end of the bar, or half of it
                     allowed &= (self.dur_steps >= self.positions // 2) & (self.dur_steps <= self.positions)
                 elif ring is not None:  # nothing rings into a cadence's approach chord or over its bar line
-                    end = ring if position < ring or ring > self.positions else self.positions
+                    end = ring if position < ring else self.positions  # struck on the last beat: to the bar line
                     within = allowed & (self.dur_steps <= end - position)
                     if (within & ~self.off_grid).any():
                         allowed = within
