@@ -350,8 +350,9 @@ def pickup_start(score: Score) -> float:
 def parse_key(text: str) -> Key:
     """'D major', 'F# minor', 'Bb', 'c minor', 'Am', 'Cb major' -> Key, spelled as given (Cb
     major keeps its seven flats, C# major its seven sharps). A lower-case tonic without a mode
-    is minor ('d', 'f#'), as in a form's keys (`--keys "C G a C"`, `A8@d`). A tonic whose key would need more
-    than seven sharps or flats (G# major, Fb major) takes its usual name (Ab major, E major).
+    is minor ('d', 'f#'), as in a form's keys (`--keys "C G a C"`, `A8@d`). A tonic whose key
+    would need more than seven sharps or flats (G# major, Fb major) takes its usual name (Ab
+    major, E major).
     Raises MusicError naming what is accepted."""
     text = text.replace("\u266f", "#").replace("\u266d", "b")  # the sharp and flat signs
     m = re.fullmatch(r"\s*([A-Ga-g])([#b]?)\s*((?i:major|minor|maj|min)|m)?\s*", text)

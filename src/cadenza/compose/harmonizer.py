@@ -31,7 +31,7 @@ from cadenza.nn.orderless import OrderlessModel
 from cadenza.plan.cadences import plan_approach, plan_cadence
 from cadenza.plan.constraints import allowed_cells, fixed_spans
 from cadenza.plan.rules import Rules, voice_index
-from cadenza.score import Key, Meter, Note, Part, Score, pickup_start, pitch_to_name
+from cadenza.score import Key, Meter, Note, Part, Score, bar_starts, pickup_start, pitch_to_name
 from cadenza.theory import (
     SATB_RANGES,
     beat_beats,
@@ -560,9 +560,7 @@ def phrase_plan(melody: Score, line: list[Note], key: Key) -> list[tuple[Note, K
         ends[i] = phrase.key if near else key
     meter = melody.meters[-1] if melody.meters else melody.meter
     last = len(line) - 1
-    bar_start = (
-        meter.start_beats + (line[last].start_beats - meter.start_beats + 1e-6) // meter.bar_beats * meter.bar_beats
-    )
+    bar_start = max((b for b in bar_starts(melody) if b <= line[last].start_beats + 1e-6), default=0.0)
     run = last  # the first note of the last pitch struck again to the end, inside the last bar
     while run > 0 and line[run - 1].pitch == line[last].pitch and line[run - 1].start_beats >= bar_start - 1e-6:
         run -= 1

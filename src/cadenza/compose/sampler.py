@@ -32,6 +32,7 @@ from cadenza.tokenize.cells import REST as CELL_REST
 from cadenza.tokenize.voices import EOS, HOLD, N_PITCHES, PITCH0, REST, VoicesTokenizer
 
 _PITCHES = np.arange(N_PITCHES)
+_PITCH_CLASSES = _PITCHES % 12
 
 
 def final_chord_mask(key: Key, v: int, n_voices: int) -> np.ndarray:
@@ -53,8 +54,10 @@ def without_cross_relations(allowed: np.ndarray, now: Sequence[int | None], v: i
     clash = cross_related(others, key)
     if not clash:
         return allowed
+    ruled_out = np.zeros(12, dtype=bool)
+    ruled_out[list(clash)] = True
     clear = allowed.copy()
-    clear[PITCH0 : PITCH0 + N_PITCHES] &= ~np.isin(_PITCHES % 12, sorted(clash))
+    clear[PITCH0 : PITCH0 + N_PITCHES] &= ~ruled_out[_PITCH_CLASSES]
     held = now[v]
     if held is not None and held % 12 in clash:  # another voice moved against the note it holds
         clear[HOLD] = False

@@ -95,13 +95,10 @@ def parse_cadence(text: str) -> str:
 
 
 def parse_section_key(text: str) -> Key:
-    """'G' -> G major, 'a' -> A minor (a lone lower-case letter is minor, as in Roman-numeral
-    analysis), 'F# minor', 'Bbm', 'Eb major' -> as parse_key reads them."""
-    t = text.strip()
+    """'G' -> G major, 'a' -> A minor, 'F# minor', 'Bbm', 'Eb major': as parse_key reads them (a
+    lone lower-case tonic is minor there, as in Roman-numeral analysis)."""
     try:
-        if re.fullmatch(r"[a-g][#b]?", t):
-            return parse_key(t.upper() + " minor")
-        return parse_key(t)
+        return parse_key(text.strip())
     except MusicError as e:
         raise OptionError(str(e)) from None
 
