@@ -38,7 +38,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from cadenza.compose import composer, harmonizer  # noqa: E402
 from cadenza.data.benchmarks import load_satb  # noqa: E402
-from cadenza.evaluate.classifier import grid_of, random_notes, two_sample_test, voice_profile  # noqa: E402
+from cadenza.evaluate.classifier import (  # noqa: E402
+    cross_relation_share,
+    grid_of,
+    random_notes,
+    two_sample_test,
+    voice_profile,
+)
 from cadenza.score import Meter, Part, Score, Tempo, parse_key  # noqa: E402
 from cadenza.tokenize.cells import cells_to_notes  # noqa: E402
 
@@ -124,6 +130,10 @@ def profiles(sets: dict[str, list[np.ndarray]], reference: str) -> None:
         bach = prof[names[0]][v]["change_rate"]
         cells = [f"{prof[n][v]['change_rate']:.3f} ({prof[n][v]['change_rate'] / bach:.2f})" for n in names]
         print(f"{voice:<8}" + "".join(f"{c:>22}" for c in cells))
+    print("\ntwo forms of one note sounding together (theory.cross_related): share of steps, of pieces")
+    for n in names:
+        steps, pieces = cross_relation_share(sets[n])
+        print(f"{n:<22} {steps:.4f}  {pieces:.2f}")
     print("\nmelodic intervals (shares of pitch changes by size in semitones: 1 2 3 4 5 6 7 8+)")
     for v, voice in enumerate(VOICES):
         for n in names:

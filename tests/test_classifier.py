@@ -112,3 +112,14 @@ def test_grid_of_a_score_is_highest_voice_first_with_rests():
     assert grid[0].tolist() == [72, 67, 64, 48]
     assert (grid[:, 0] > grid[:, 1]).all()
     assert grid_of(make_score(2, bars=2), 3).shape == (32, 3)
+
+
+def test_cross_relation_share_counts_steps_with_a_letter_against_itself_altered():
+    import numpy as np
+
+    from cadenza.evaluate.classifier import cross_relation_share
+
+    d_major = np.array([[74, 66, 57, 50]] * 6 + [[74, 65, 57, 50]] * 2)  # F natural after F sharp, not with it
+    clash = np.array([[74, 66, 57, 50]] * 6 + [[78, 65, 57, 50]] * 2)  # F# in the soprano against F in the alto
+    assert cross_relation_share([d_major]) == (0.0, 0.0)
+    assert cross_relation_share([clash, d_major]) == (2 / 16, 0.5)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cadenza.score import Note, Score
-from cadenza.theory import SATB_RANGES, estimate_key
+from cadenza.theory import SATB_RANGES, cross_related, estimate_key
 from cadenza.tokenize.cells import REST, CellsTokenizer
 
 STEPS_PER_BEAT = 4
@@ -192,6 +192,24 @@ def random_notes(length: int, rng: np.random.Generator) -> np.ndarray:
             out[s : s + d, v] = rng.integers(lo, hi + 1)
             s += d
     return out
+
+
+def cross_relation_share(grids: list[np.ndarray]) -> tuple[float, float]:
+    """(the share of grid steps, the share of pieces with at least one) where two sounding voices
+    are a letter and itself altered (theory.cross_related, F against F#), in each piece's key as
+    estimate_key reads its notes. No grids: (nan, nan)."""
+    if not grids:
+        return math.nan, math.nan
+    steps = clashing = pieces = 0
+    for g in grids:
+        notes = [Note(int(p), 0.0, 1.0) for p in g.ravel() if p >= 0]
+        key = estimate_key(notes) if notes else None
+        here = 0
+        for row in g:
+            pcs = {int(p) % 12 for p in row if p >= 0}
+            here += bool(cross_related(pcs, key) & pcs)
+        steps, clashing, pieces = steps + len(g), clashing + here, pieces + (here > 0)
+    return clashing / steps, pieces / len(grids)
 
 
 def voice_profile(grids: list[np.ndarray]) -> list[dict]:
