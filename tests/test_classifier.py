@@ -10,6 +10,7 @@ from cadenza.evaluate.classifier import (
     feature_names,
     features,
     grid_of,
+    other_features,
     random_notes,
     two_sample_test,
     voice_profile,
@@ -123,3 +124,24 @@ def test_cross_relation_share_counts_steps_with_a_letter_against_itself_altered(
     clash = np.array([[74, 66, 57, 50]] * 6 + [[78, 65, 57, 50]] * 2)  # F# in the soprano against F in the alto
     assert cross_relation_share([d_major]) == (0.0, 0.0)
     assert cross_relation_share([clash, d_major]) == (2 / 16, 0.5)
+
+
+def test_the_other_features_count_contours_note_lengths_motion_and_the_intervals_over_the_bass_on_the_beats():
+    # voice 0: moves up, up, up (rests bridged): one run of three, all up; notes of 2, 2, 1, 1
+    # steps; voice 1, an octave under it, moves with it: parallel motion twice; on the beats
+    # (steps 0 and 4) only step 0 has both, an octave apart
+    grid = np.array([LINE, [p - 12 if p >= 0 else -1 for p in LINE]]).T
+    f = other_features(grid)
+    assert f.shape == (2 * 16 + 4 + 12,)
+    assert f[:8].tolist() == [0.0] * 7 + [1.0]  # the run up-up-up
+    assert f[8:16].tolist() == [0.5, 0.5] + [0.0] * 6  # lengths 1 and 2
+    assert f[32:36].tolist() == [0.0, 0.0, 1.0, 0.0]  # contrary, similar, parallel, oblique
+    assert f[36:].tolist() == [1.0] + [0.0] * 11
+
+
+def test_the_test_on_other_features_tells_random_notes_from_stepwise_voices():
+    rng = np.random.default_rng(0)
+    same = [stepwise(64, rng) for _ in range(40)]
+    other = [random_notes(64, rng) for _ in range(20)]
+    assert two_sample_test(same[:20], other, repeats=1, featurize=other_features).accuracy > 0.9
+    assert two_sample_test(same[:20], same[20:], repeats=1, featurize=other_features).accuracy < 0.75
