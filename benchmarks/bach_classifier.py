@@ -20,6 +20,11 @@ cadenza.evaluate.classifier, with the JSB test chorales (../shared/benchmarks/js
 calibration's Bach): sampling settings are chosen that way, so that the test chorales score
 settings they did not choose.
 
+Each set gets two lines: the classifier on cadenza.evaluate.classifier's features (what the
+issue's targets are read on), then the same test on its other_features, statistics that no
+sampling bias is fitted to (the first features are partly what benchmarks/fit_interval_bias.py
+fits the samplers to).
+
 Then each voice's pitch-change rate per sixteenth step and melodic-interval shares beside Bach's.
 
     .venv/bin/python benchmarks/bach_classifier.py [--sets calibration,generated,harmonized] [--pieces 40]
@@ -41,6 +46,7 @@ from cadenza.data.benchmarks import load_satb  # noqa: E402
 from cadenza.evaluate.classifier import (  # noqa: E402
     cross_relation_share,
     grid_of,
+    other_features,
     random_notes,
     two_sample_test,
     voice_profile,
@@ -119,6 +125,8 @@ def bar_shuffled(grid: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def report(label: str, candidates: list[np.ndarray], bach: list[np.ndarray], seconds: float | None = None) -> None:
     took = f" [{seconds:.0f} s to write]" if seconds is not None else ""
     print(f"{label:<28} {two_sample_test(candidates, bach).line()}{took}", flush=True)
+    other = two_sample_test(candidates, bach, featurize=other_features)
+    print(f"{'  on other features':<28} {other.line()}", flush=True)
 
 
 def profiles(sets: dict[str, list[np.ndarray]], reference: str) -> None:

@@ -146,5 +146,11 @@ def test_a_model_can_set_its_own_sampling_defaults_and_the_user_overrides_them()
     assert chorales.sampling(None, None, None, 3) == SamplingSettings(top_p=0.97, seed=3)
     assert chorales.sampling(0.8, 0.9, None, 3) == SamplingSettings(temperature=0.8, top_p=0.9, seed=3)
     assert folk.sampling(None, None, None, 0) == SamplingSettings()  # no "sampling": the shared defaults
-    assert chorales.default_constraints().interval_bias.shape == (4, 25)
-    assert folk.default_constraints().interval_bias is None
+    shipped = chorales.default_constraints()  # models/chorales/card.md, "Sampling"
+    assert shipped.contour_bias.shape == (4, 7, 25) and shipped.interval_bias is None
+    assert shipped.vertical_bias.shape == (4, 4, 12)
+    assert shipped.hold_bias.shape == (4, chorales.tokenizer.config.steps_per_beat)
+    assert shipped.spacing
+    plain = folk.default_constraints()
+    assert plain.interval_bias is None and plain.contour_bias is None and plain.vertical_bias is None
+    assert plain.hold_bias is None and not plain.spacing

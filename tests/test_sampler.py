@@ -203,6 +203,128 @@ def test_an_interval_bias_moves_the_voices_by_the_favoured_interval():
     assert rises_by_two(bias) > 0.6
 
 
+def _grid(ids):
+    return np.array([t for t in ids[3:-1] if not TOK.is_bar(t)]).reshape(-1, 4)
+
+
+def test_a_vertical_bias_moves_the_lower_voices_to_the_favoured_interval_below_the_upper():
+    # a strong bias toward a major sixth below the soprano for the bass (struck or held): the
+    # untrained model puts its bass anywhere, now mostly a major sixth (9 semitones, any octave) under it
+    m = tiny()
+
+    def sixths(bias):
+        ids = generate_tokens(
+            m,
+            TOK,
+            Key(0, 0, "major"),
+            Meter(0, 4, 4),
+            4,
+            SamplingSettings(seed=3, temperature=1.5),
+            Constraints(voice_ranges=[(40, 90)] * 4, vertical_bias=bias),
+        )
+        sounding, out = [None] * 4, []
+        for row in _grid(ids):
+            sounding = [t - PITCH0 if t >= PITCH0 else None if t == REST else p for t, p in zip(row, sounding)]
+            if sounding[0] is not None and sounding[3] is not None:
+                out.append((sounding[0] - sounding[3]) % 12 == 9)
+        return sum(out) / max(1, len(out))
+
+    bias = np.zeros((4, 4, 12))
+    bias[3, 0, 9] = 8.0
+    assert sixths(None) < 0.25
+    assert sixths(bias) > 0.7
+
+
+def test_a_hold_bias_decides_where_in_the_beat_the_voices_move():
+    # holding on made very likely on every step but the beat's first: voices move on the beat
+    m = tiny()
+
+    def moves_on_the_beat(bias):
+        ids = generate_tokens(
+            m,
+            TOK,
+            Key(0, 0, "major"),
+            Meter(0, 4, 4),
+            4,
+            SamplingSettings(seed=3),
+            Constraints(voice_ranges=[(40, 90)] * 4, hold_bias=bias),
+        )
+        steps = np.argwhere(_grid(ids)[1:] >= PITCH0)[:, 0] + 1  # notes struck after the first step
+        return np.mean(steps % TOK.config.steps_per_beat == 0)
+
+    bias = np.full((4, TOK.config.steps_per_beat), 8.0)
+    bias[:, 0] = -8.0
+    assert moves_on_the_beat(None) < 0.8
+    assert moves_on_the_beat(bias) > 0.95
+
+
+def test_a_move_class_is_the_last_moves_direction_and_size_up_to_three():
+    from cadenza.compose.sampler import move_class
+
+    assert move_class(None, 60, 0) == 0  # a first note: no move yet
+    assert move_class(60, 62, 0) == 2 and move_class(62, 61, 2) == -1
+    assert move_class(60, 67, -1) == 3 and move_class(67, 55, 3) == -3
+    assert move_class(60, 60, -2) == -2  # a repeated pitch leaves the last move as it was
+
+
+def test_a_contour_bias_moves_a_voice_on_in_the_direction_it_went():
+    # a strong bias, after any step up, toward another step up: the lines climb in runs
+    m = tiny()
+
+    def runs_up(bias):
+        ids = generate_tokens(
+            m,
+            TOK,
+            Key(0, 0, "major"),
+            Meter(0, 4, 4),
+            4,
+            SamplingSettings(seed=3, temperature=1.5),
+            Constraints(voice_ranges=[(30, 100)] * 4, contour_bias=bias),
+        )
+        pairs = []
+        for v in range(4):
+            pitches = [t - PITCH0 for t in _grid(ids)[:, v] if t >= PITCH0]
+            moves = [b - a for a, b in zip(pitches, pitches[1:]) if b != a]
+            pairs += [b == 2 for a, b in zip(moves, moves[1:]) if a == 2]
+        return sum(pairs) / max(1, len(pairs))
+
+    bias = np.zeros((4, 7, 25))
+    bias[:, 3 + 2, 12 + 2] = 8.0  # after a move of +2, a move of +2
+    bias[:, 3, 12 + 2] = 8.0  # and the first move too, so that there are runs to count
+    assert runs_up(None) < 0.2
+    assert runs_up(bias) > 0.6
+
+
+def test_spacing_keeps_the_voices_in_order(monkeypatch):
+    # the untrained model crosses its voices at random; with spacing they keep their order less
+    # often, and made heavy (the shipped penalty is a soft 1 nat), almost always
+    from cadenza.compose import sampler
+
+    m = tiny()
+
+    def crossed(spacing):
+        ids = generate_tokens(
+            m,
+            TOK,
+            Key(0, 0, "major"),
+            Meter(0, 4, 4),
+            4,
+            SamplingSettings(seed=3),
+            Constraints(voice_ranges=[(48, 72)] * 4, spacing=spacing),
+        )
+        sounding, out = [None] * 4, []
+        for row in _grid(ids):
+            sounding = [t - PITCH0 if t >= PITCH0 else None if t == REST else p for t, p in zip(row, sounding)]
+            pairs = [(a, b) for a, b in zip(sounding, sounding[1:]) if a is not None and b is not None]
+            out += [a < b for a, b in pairs]
+        return sum(out) / max(1, len(out))
+
+    assert crossed(False) > 0.3
+    assert crossed(True) < crossed(False)
+    monkeypatch.setattr(sampler, "SPACING_PENALTY", 8.0)
+    assert crossed(True) < 0.05
+
+
 def test_a_voice_does_not_sound_a_note_against_its_own_letter_altered():
     """F natural is ruled out against another voice's F sharp in D major (E and G are not); where
     only such notes are left, the choices stay as they were."""

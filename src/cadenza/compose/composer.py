@@ -138,16 +138,26 @@ class Composer(LearnedDefaults):
         fifths or octaves between voices; (unless turned off) a final bar that opens on the
         tonic chord and holds it: the one cadence the piece is planned to reach. A model whose
         model.json has a "sampling" "interval_bias" (benchmarks/fit_interval_bias.py) has its
-        voices' melodic intervals nudged toward its training data's."""
+        voices' melodic intervals nudged toward its training data's (a "contour_bias": given each
+        voice's last move), one with a "vertical_bias" the intervals between its voices, one with
+        a "hold_bias" where in the beat they move; "spacing": true spaces its voices as a choir's
+        (sampler.spaced)."""
         from cadenza.plan.constraints import Constraints
 
         ranges = self.meta.get("data_stats", {}).get("voice_ranges")
-        bias = self.meta.get("sampling", {}).get("interval_bias")
+        sampling = self.meta.get("sampling", {})
+        bias, contour, vertical, hold = (
+            sampling.get(k) for k in ("interval_bias", "contour_bias", "vertical_bias", "hold_bias")
+        )
         return Constraints(
             voice_ranges=[tuple(r) for r in ranges] if ranges else None,
             no_parallels=not allow_parallels,
             final_cadence=final_cadence,
             interval_bias=np.array(bias, dtype=np.float64) if bias else None,
+            contour_bias=np.array(contour, dtype=np.float64) if contour else None,
+            vertical_bias=np.array(vertical, dtype=np.float64) if vertical else None,
+            hold_bias=np.array(hold, dtype=np.float64) if hold else None,
+            spacing=bool(sampling.get("spacing", False)),
         )
 
     # -- writing music ----------------------------------------------------------------------

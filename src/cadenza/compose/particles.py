@@ -8,7 +8,8 @@ melody's, a user's fixed notes) that follow; at each beat, when the weights have
 the particles are redrawn in proportion to them (sequential importance resampling; Doucet,
 de Freitas & Gordon, "Sequential Monte Carlo Methods in Practice", 2001). The lower voices that
 survive are those under which the melody goes on the way the model expects it to. The weights
-count the given cells only: the masks below, the interval bias, the cost of a held note
+count the given cells only: the masks below, the model's sampling biases (melodic, contour and
+vertical; cadenza.compose.composer.default_constraints), the spacing, the cost of a held note
 (HOLD_COST) and the sampling settings shape the proposals without being corrected for, so the
 target is the model under those constraints.
 
@@ -26,9 +27,13 @@ import numpy as np
 from cadenza.compose.composer import Composer
 from cadenza.compose.sampler import (
     _biased,
+    _contoured,
     _planned,
+    _voiced,
+    move_class,
     parallel_pitches,
     sample_token,
+    spaced,
     window_start,
     without_cross_relations,
 )
@@ -42,7 +47,6 @@ from cadenza.tokenize.voices import HOLD, N_PITCHES, PITCH0, REST
 _PITCHES = np.arange(N_PITCHES)
 PARTICLES = 8  # more find likelier harmonizations, and cost time in proportion
 PARALLEL_PENALTY = 20.0  # nats off a particle's log-weight for each parallel fifth or octave it was left
-SPACING_PENALTY = 1.0  # nats off a note crossing the voice above, or an upper voice's unison or octave-plus under it
 HOLD_COST = 0.4  # nats off holding a note on where the voice is free to move (not under a fermata)
 
 
@@ -86,7 +90,8 @@ def harmonize_by_particles(
     beat = max(1, round(beat_beats(meter) * tok.config.steps_per_beat))
     n_bars = T // bar
     given = given_tokens(grid, hidden, strikes)
-    bias = composer.default_constraints().interval_bias
+    defaults = composer.default_constraints()
+    bias, contour, vertical = defaults.interval_bias, defaults.contour_bias, defaults.vertical_bias
     rng = np.random.default_rng(settings.seed)
     prefix = tok.prefix(key, meter)
     rows = Decoders(Decoder(composer.model), K)
@@ -98,6 +103,8 @@ def harmonize_by_particles(
     struck = np.zeros((K, T, V), dtype=bool)
     last = np.full((K, V), REST)  # each voice's token at the previous step
     sounding = np.full((K, V), -1)  # each voice's pitch now, -1 for none
+    sang = np.full((K, V), -1)  # each voice's last pitch, rests bridged
+    moved = np.zeros((K, V), dtype=np.int64)  # each voice's last melodic move (sampler.move_class)
     log_w = np.zeros(K)
 
     def feed() -> np.ndarray:
@@ -144,7 +151,11 @@ def harmonize_by_particles(
                                 choices = np.zeros_like(choices)
                                 choices[HOLD] = True
                             log_w[i] -= PARALLEL_PENALTY * forced
-                            biased = _spaced(_biased(logits[i], bias, v, _pitch(before[i, v])), v, V, sounding[i])
+                            biased = _biased(logits[i], bias, v, _pitch(before[i, v]))
+                            biased = _contoured(biased, contour, v, _pitch(before[i, v]), int(moved[i, v]))
+                            biased = spaced(
+                                _voiced(biased, vertical, v, [_pitch(x) for x in sounding[i]]), v, V, sounding[i]
+                            )
                             if HOLD_COST and (step, v) not in held:
                                 biased = biased.astype(np.float64)  # a copy
                                 biased[HOLD] -= HOLD_COST
@@ -155,6 +166,9 @@ def harmonize_by_particles(
                         chosen >= PITCH0, chosen - PITCH0, np.where(chosen == REST, -1, sounding[:, v])
                     )
                     cells[:, step, v] = sounding[:, v] + 1  # -1 + 1 = CELL_REST
+                    for k in np.flatnonzero(chosen >= PITCH0):
+                        moved[k, v] = move_class(_pitch(sang[k, v]), int(chosen[k] - PITCH0), int(moved[k, v]))
+                        sang[k, v] = chosen[k] - PITCH0
                     struck[:, step, v] = chosen >= PITCH0
                 if (step + 1) % beat == 0 and step + 1 < T:
                     w = np.exp(log_w - log_w.max())
@@ -162,33 +176,13 @@ def harmonize_by_particles(
                     if 1.0 / np.sum(w**2) < K / 2:  # the effective number of particles has halved
                         pick = rng.choice(K, size=K, p=w)
                         rows.keep(pick)
-                        tokens, cells, struck, last, sounding = (
-                            a[pick] for a in (tokens, cells, struck, last, sounding)
+                        tokens, cells, struck, last, sounding, sang, moved = (
+                            a[pick] for a in (tokens, cells, struck, last, sounding, sang, moved)
                         )
                         log_w[:] = 0.0
     w = np.exp(log_w - log_w.max())
     i = int(rng.choice(K, p=w / w.sum()))
     return cells[i], struck[i]
-
-
-def _spaced(logits: np.ndarray, v: int, n_voices: int, now: np.ndarray) -> np.ndarray:
-    """The logits less SPACING_PENALTY on the pitches (struck or held) that would put voice v
-    above the voice over it (sounding now[v - 1]: a crossing) or, for an upper voice (not the
-    bass), on its very pitch or more than an octave under it: a choir's spacing, which the
-    causal model's voices exceed otherwise (benchmarks/harmonize_quality.py), and no alto
-    doubling the melody in unison, twice as common as in Bach without it
-    (benchmarks/bach_classifier.py's features)."""
-    if v == 0 or now[v - 1] < 0 or SPACING_PENALTY == 0:
-        return logits
-    above = now[v - 1]
-    bad = _PITCHES > above
-    if v < n_voices - 1:
-        bad |= (_PITCHES < above - 12) | (_PITCHES == above)
-    out = logits.astype(np.float64)  # a copy
-    out[PITCH0 : PITCH0 + N_PITCHES] -= SPACING_PENALTY * bad
-    if now[v] >= 0 and bad[now[v]]:
-        out[HOLD] -= SPACING_PENALTY
-    return out
 
 
 def _pitch(p: int) -> int | None:

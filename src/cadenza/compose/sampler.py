@@ -175,6 +175,63 @@ def _biased(logits: np.ndarray, bias: np.ndarray | None, v: int, before: int | N
     return out
 
 
+def move_class(before: int | None, pitch: int, last: int) -> int:
+    """A voice's last melodic move (-3..3: its size in semitones, 3 for 3 or more, signed; 0 for
+    none yet) after it strikes `pitch`, sounding `before` (its last pitch, rests bridged) and
+    having moved `last`: a repeated pitch leaves it as it was."""
+    if before is None or pitch == before:
+        return last
+    return int(np.sign(pitch - before)) * min(abs(pitch - before), 3)
+
+
+def _contoured(logits: np.ndarray, bias: np.ndarray | None, v: int, before: int | None, last: int) -> np.ndarray:
+    """The logits with voice v's contour bias (bias[v, last + 3]: log-odds per signed interval from
+    the pitch it sings now, given its last move `last`) added to its pitch tokens, as _biased."""
+    return logits if bias is None else _biased(logits, bias[:, last + 3], v, before)
+
+
+def _voiced(logits: np.ndarray, bias: np.ndarray | None, v: int, now: Sequence[int | None]) -> np.ndarray:
+    """The logits with voice v's vertical bias added: for each voice u above it sounding now
+    (now[u], written at this step), bias[v, u] (12 log-odds, per interval class from voice v's
+    pitch up to u's) on v's pitch tokens, and on HOLD for the pitch v would hold (now[v]).
+    Like the logits, it is divided by the temperature when sampled."""
+    if bias is None or not any(p is not None for p in now[:v]):
+        return logits
+    out = logits.astype(np.float64)  # a copy
+    held = now[v]
+    for u in range(v):
+        upper = now[u]
+        if upper is None:
+            continue
+        out[PITCH0 : PITCH0 + N_PITCHES] += bias[v, u][(upper - _PITCHES) % 12]
+        if held is not None:
+            out[HOLD] += bias[v, u][(upper - held) % 12]
+    return out
+
+
+SPACING_PENALTY = 1.0  # nats off a note crossing the voice above, or an upper voice's unison or octave-plus under it
+
+
+def spaced(logits: np.ndarray, v: int, n_voices: int, now: Sequence[int] | np.ndarray) -> np.ndarray:
+    """The logits less SPACING_PENALTY on the pitches (struck or held) that would put voice v
+    above the voice over it (sounding now[v - 1], -1 for none: a crossing) or, for an upper voice
+    (not the lowest), on its very pitch or more than an octave under it: a choir's spacing, which
+    the causal model's voices exceed otherwise (benchmarks/harmonize_quality.py), and no alto
+    doubling the melody in unison, twice as common as in Bach without it
+    (benchmarks/bach_classifier.py's features)."""
+    if v == 0 or now[v - 1] < 0 or SPACING_PENALTY == 0:
+        return logits
+    above = now[v - 1]
+    bad = _PITCHES > above
+    if v < n_voices - 1:
+        bad |= (_PITCHES < above - 12) | (_PITCHES == above)
+    out = logits.astype(np.float64)  # a copy
+    out[PITCH0 : PITCH0 + N_PITCHES] -= SPACING_PENALTY * bad
+    if now[v] >= 0 and bad[now[v]]:
+        out[HOLD] -= SPACING_PENALTY
+    return out
+
+
 def _echoed(source: int, source_pitch: int, e: Echo, sounding: int | None) -> int:
     """The token that repeats `source` (whose voice sounded `source_pitch`, -1 for none) moved
     by e.semitones: a held note stays held when the same note sounds, else it is struck anew
@@ -293,6 +350,8 @@ def generate_tokens(
     logits = None
     last_cell = [REST] * nv  # each voice's cell at the previous step (HOLD may only continue a note)
     sounding: list[int | None] = [None] * nv  # each voice's pitch at the previous step, then at this one
+    sang: list[int | None] = [None] * nv  # each voice's last pitch, rests bridged
+    moved = [0] * nv  # each voice's last melodic move (move_class)
     unresolved: int | None = None  # a lead sheet's top voice: the pitch it struck outside the chord, until it moves
 
     def feed():
@@ -365,7 +424,16 @@ def generate_tokens(
                                 allowed = free
                         allowed = without_cross_relations(allowed, sounding, v, key)  # where a note is left
                         assert logits is not None  # feed() ran
-                        t = sample_token(_biased(logits, c.interval_bias, v, before[v]), allowed, settings, rng)
+                        biased = _contoured(
+                            _biased(logits, c.interval_bias, v, before[v]), c.contour_bias, v, before[v], moved[v]
+                        )
+                        biased = _voiced(biased, c.vertical_bias, v, sounding)
+                        if c.spacing:
+                            biased = spaced(biased, v, nv, [-1 if p is None else p for p in sounding])
+                        if c.hold_bias is not None:  # where in the beat a voice moves
+                            biased = biased.astype(np.float64)  # a copy (when no other bias made one)
+                            biased[HOLD] += c.hold_bias[v, step % c.hold_bias.shape[1]]
+                        t = sample_token(biased, allowed, settings, rng)
                     tokens.append(t)
                     if v == 0 and c.chord_tones is not None:  # a note outside the chord, until it moves or fits
                         pitch = t - PITCH0 if t >= PITCH0 else sounding[0] if t == HOLD else None
@@ -373,6 +441,9 @@ def generate_tokens(
                         unresolved = pitch if outside and (t != HOLD or unresolved is not None) else None
                     last_cell[v] = t
                     sounding[v] = t - PITCH0 if t >= PITCH0 else None if t == REST else sounding[v]
+                    if t >= PITCH0:
+                        moved[v] = move_class(sang[v], t - PITCH0, moved[v])
+                        sang[v] = t - PITCH0
                     played[step, v] = t
                     sung[step, v] = -1 if sounding[v] is None else sounding[v]
                     if on_cell:

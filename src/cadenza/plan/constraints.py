@@ -42,6 +42,15 @@ class Constraints:
     no_parallels: bool = False  # forbid parallel fifths and octaves (and unisons) between any two voices
     final_cadence: bool = False  # the last bar opens on the tonic chord (bass on the tonic), held to the end
     interval_bias: np.ndarray | None = None  # (voices, 2k+1) log-odds added per signed melodic interval -k..k
+    # (voices, 7, 2k+1) the same, given the voice's last move (-3..3 semitones, 3 for 3 or more; 0 none yet)
+    contour_bias: np.ndarray | None = None
+    # (voices, voices, 12) log-odds added to voice v's pitch per interval class down from each voice u < v
+    # sounding at the same step: [v, u, (upper - lower) % 12]
+    vertical_bias: np.ndarray | None = None
+    spacing: bool = (
+        False  # a choir's spacing: crossing the voice above costs, as do an upper voice's unisons and wide gaps
+    )
+    hold_bias: np.ndarray | None = None  # (voices, steps per beat) log-odds added to holding on, per step in the beat
     start_on_downbeat: bool = False  # every voice sounds on the first downbeat: no pickup, bar 1 is the first bar
     # the plan (cadenza.plan.realize): cells allowed per step, notes held, earlier cells repeated
     step_cells: np.ndarray | None = None  # bool (steps, voices, N_CELL): the pitch sounding at a step must be allowed
