@@ -22,7 +22,7 @@ settings they did not choose.
 
 Each set gets two lines: the classifier on cadenza.evaluate.classifier's features (what the
 issue's targets are read on), then the same test on its other_features, statistics that no
-sampling bias is fitted to (the first features are partly what benchmarks/fit_interval_bias.py
+sampling bias is fitted to directly (the first features are partly what benchmarks/fit_interval_bias.py
 fits the samplers to).
 
 Then each voice's pitch-change rate per sixteenth step and melodic-interval shares beside Bach's.

@@ -195,6 +195,9 @@ def main() -> None:
         else:
             sampling.pop("contour_bias", None)
             sampling["interval_bias"] = [[round(float(x), 4) for x in row] for row in bias]
+        for fitted, name in ((args.rhythm, "hold_bias"), (args.vertical, "vertical_bias")):
+            if not fitted:  # one left from an earlier fit was off while these were fitted
+                sampling.pop(name, None)
         if args.rhythm:
             sampling["hold_bias"] = [[round(float(x), 4) for x in row] for row in hold]
         if args.vertical:

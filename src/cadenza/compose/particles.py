@@ -9,7 +9,8 @@ the particles are redrawn in proportion to them (sequential importance resamplin
 de Freitas & Gordon, "Sequential Monte Carlo Methods in Practice", 2001). The lower voices that
 survive are those under which the melody goes on the way the model expects it to. The weights
 count the given cells only: the masks below, the model's sampling biases (melodic, contour and
-vertical; cadenza.compose.composer.default_constraints), the spacing, the cost of a held note
+vertical; cadenza.compose.composer.default_constraints), the spacing (always, whatever the
+model's "spacing" says: sampler.spaced), the cost of a held note
 (HOLD_COST) and the sampling settings shape the proposals without being corrected for, so the
 target is the model under those constraints.
 
@@ -44,7 +45,6 @@ from cadenza.theory import beat_beats
 from cadenza.tokenize.cells import REST as CELL_REST
 from cadenza.tokenize.voices import HOLD, N_PITCHES, PITCH0, REST
 
-_PITCHES = np.arange(N_PITCHES)
 PARTICLES = 8  # more find likelier harmonizations, and cost time in proportion
 PARALLEL_PENALTY = 20.0  # nats off a particle's log-weight for each parallel fifth or octave it was left
 HOLD_COST = 0.4  # nats off holding a note on where the voice is free to move (not under a fermata)

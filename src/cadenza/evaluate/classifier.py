@@ -135,8 +135,9 @@ def note_lengths(line: np.ndarray) -> np.ndarray:
 
 
 def motions(upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
-    """Counts of contrary, similar (not parallel), parallel and oblique motion between two voices,
-    over the steps where both sound before and after and at least one moves."""
+    """Counts of contrary, similar, parallel (both move by the same interval in semitones) and
+    oblique motion between two voices, over the steps where both sound before and after and at
+    least one moves."""
     both = (upper[1:] >= 0) & (upper[:-1] >= 0) & (lower[1:] >= 0) & (lower[:-1] >= 0)
     du, dl = np.diff(upper)[both], np.diff(lower)[both]
     moving = (du != 0) | (dl != 0)
@@ -150,8 +151,11 @@ def motions(upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
 
 def other_features(grid: np.ndarray) -> np.ndarray:
     """The second feature vector of one piece, of statistics no sampling bias is fitted to
-    directly: per voice the shares of its runs of three melodic directions (up or down: 8) and
-    of its note lengths (LENGTHS, then longer: 8); per pair of voices the shares of contrary,
+    directly (they overlap with what the biases fit: the beats' intervals over the bass are some
+    of the steps the vertical bias counts, runs of directions follow in part from the contour
+    bias's pairs of moves): per voice the shares of its runs of three melodic directions (up or down: 8) and
+    of its note lengths in bins up to each of LENGTHS (a length of 5 falls in the bin of 6), then
+    longer (8); per pair of voices the shares of contrary,
     similar, parallel and oblique motion (4); for each voice above the lowest the shares of its
     interval classes above the lowest voice on the beats only (every STEPS_PER_BEAT-th step, both
     sounding: 12)."""
