@@ -162,8 +162,9 @@ def main() -> None:
             pairs = [(v, u) for v in range(nv) for u in range(v)]
             off = " ".join(f"{np.abs(found[v, u] - target_vertical[v, u]).sum() / 2:.3f}" for v, u in pairs)
             print(f"round {r + 1}: vertical interval shares differ (pairs {pairs}) by {off}", flush=True)
+            # pairs u >= v are zero in both and add nothing
             step = np.log((target_vertical + SMOOTH) / (found + SMOOTH))
-            vertical = np.clip(vertical + args.rate * np.tril(np.ones((nv, nv)), -1)[:, :, None] * step, -BOUND, BOUND)
+            vertical = np.clip(vertical + args.rate * step, -BOUND, BOUND)
         if args.rhythm:
             moves = move_rates(samples, nv, per_beat)
             print(

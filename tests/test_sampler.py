@@ -175,26 +175,36 @@ def test_final_cadence_opens_the_last_bar_on_the_tonic_chord_and_holds_it():
         assert (last_bar[1:] == HOLD).all()
 
 
+def _grid(ids):
+    return np.array([t for t in ids[3:-1] if not TOK.is_bar(t)]).reshape(-1, 4)
+
+
+def _sampled(constraints, temperature=1.0):
+    """The tiny model's 4 bars of C major 4/4 under `constraints` (seed 3), as a (steps, 4) grid of tokens."""
+    settings = SamplingSettings(seed=3, temperature=temperature)
+    return _grid(generate_tokens(tiny(), TOK, Key(0, 0, "major"), Meter(0, 4, 4), 4, settings, constraints))
+
+
+def _moves(grid, v):
+    """Voice v's moves between successive struck pitches, repeats left out."""
+    pitches = [t - PITCH0 for t in grid[:, v] if t >= PITCH0]
+    return [b - a for a, b in zip(pitches, pitches[1:]) if b != a]
+
+
+def _sounding(grid):
+    """Each step's pitches of the four voices (None for a rest), held notes carried on."""
+    now = [None] * 4
+    for row in grid:
+        now = [t - PITCH0 if t >= PITCH0 else None if t == REST else p for t, p in zip(row, now)]
+        yield now
+
+
 def test_an_interval_bias_moves_the_voices_by_the_favoured_interval():
     # a strong bias toward rising whole tones in every voice: the untrained model, which moves
     # by all sorts of intervals, now mostly rises by 2 semitones when it moves
-    m = tiny()
-
     def rises_by_two(bias):
-        ids = generate_tokens(
-            m,
-            TOK,
-            Key(0, 0, "major"),
-            Meter(0, 4, 4),
-            4,
-            SamplingSettings(seed=3, temperature=1.5),
-            Constraints(voice_ranges=[(40, 90)] * 4, interval_bias=bias),
-        )
-        grid = np.array([t for t in ids[3:-1] if not TOK.is_bar(t)]).reshape(-1, 4)
-        moves = []
-        for v in range(4):
-            pitches = [t - PITCH0 for t in grid[:, v] if t >= PITCH0]
-            moves += [b - a for a, b in zip(pitches, pitches[1:]) if b != a]
+        grid = _sampled(Constraints(voice_ranges=[(40, 90)] * 4, interval_bias=bias), temperature=1.5)
+        moves = [d for v in range(4) for d in _moves(grid, v)]
         return sum(d == 2 for d in moves) / max(1, len(moves))
 
     bias = np.zeros((4, 25))
@@ -203,30 +213,12 @@ def test_an_interval_bias_moves_the_voices_by_the_favoured_interval():
     assert rises_by_two(bias) > 0.6
 
 
-def _grid(ids):
-    return np.array([t for t in ids[3:-1] if not TOK.is_bar(t)]).reshape(-1, 4)
-
-
 def test_a_vertical_bias_moves_the_lower_voices_to_the_favoured_interval_below_the_upper():
     # a strong bias toward a major sixth below the soprano for the bass (struck or held): the
     # untrained model puts its bass anywhere, now mostly a major sixth (9 semitones, any octave) under it
-    m = tiny()
-
     def sixths(bias):
-        ids = generate_tokens(
-            m,
-            TOK,
-            Key(0, 0, "major"),
-            Meter(0, 4, 4),
-            4,
-            SamplingSettings(seed=3, temperature=1.5),
-            Constraints(voice_ranges=[(40, 90)] * 4, vertical_bias=bias),
-        )
-        sounding, out = [None] * 4, []
-        for row in _grid(ids):
-            sounding = [t - PITCH0 if t >= PITCH0 else None if t == REST else p for t, p in zip(row, sounding)]
-            if sounding[0] is not None and sounding[3] is not None:
-                out.append((sounding[0] - sounding[3]) % 12 == 9)
+        grid = _sampled(Constraints(voice_ranges=[(40, 90)] * 4, vertical_bias=bias), temperature=1.5)
+        out = [(now[0] - now[3]) % 12 == 9 for now in _sounding(grid) if now[0] is not None and now[3] is not None]
         return sum(out) / max(1, len(out))
 
     bias = np.zeros((4, 4, 12))
@@ -237,19 +229,9 @@ def test_a_vertical_bias_moves_the_lower_voices_to_the_favoured_interval_below_t
 
 def test_a_hold_bias_decides_where_in_the_beat_the_voices_move():
     # holding on made very likely on every step but the beat's first: voices move on the beat
-    m = tiny()
-
     def moves_on_the_beat(bias):
-        ids = generate_tokens(
-            m,
-            TOK,
-            Key(0, 0, "major"),
-            Meter(0, 4, 4),
-            4,
-            SamplingSettings(seed=3),
-            Constraints(voice_ranges=[(40, 90)] * 4, hold_bias=bias),
-        )
-        steps = np.argwhere(_grid(ids)[1:] >= PITCH0)[:, 0] + 1  # notes struck after the first step
+        grid = _sampled(Constraints(voice_ranges=[(40, 90)] * 4, hold_bias=bias))
+        steps = np.argwhere(grid[1:] >= PITCH0)[:, 0] + 1  # notes struck after the first step
         return np.mean(steps % TOK.config.steps_per_beat == 0)
 
     bias = np.full((4, TOK.config.steps_per_beat), 8.0)
@@ -269,22 +251,11 @@ def test_a_move_class_is_the_last_moves_direction_and_size_up_to_three():
 
 def test_a_contour_bias_moves_a_voice_on_in_the_direction_it_went():
     # a strong bias, after any step up, toward another step up: the lines climb in runs
-    m = tiny()
-
     def runs_up(bias):
-        ids = generate_tokens(
-            m,
-            TOK,
-            Key(0, 0, "major"),
-            Meter(0, 4, 4),
-            4,
-            SamplingSettings(seed=3, temperature=1.5),
-            Constraints(voice_ranges=[(30, 100)] * 4, contour_bias=bias),
-        )
+        grid = _sampled(Constraints(voice_ranges=[(30, 100)] * 4, contour_bias=bias), temperature=1.5)
         pairs = []
         for v in range(4):
-            pitches = [t - PITCH0 for t in _grid(ids)[:, v] if t >= PITCH0]
-            moves = [b - a for a, b in zip(pitches, pitches[1:]) if b != a]
+            moves = _moves(grid, v)
             pairs += [b == 2 for a, b in zip(moves, moves[1:]) if a == 2]
         return sum(pairs) / max(1, len(pairs))
 
@@ -300,23 +271,10 @@ def test_spacing_keeps_the_voices_in_order(monkeypatch):
     # often, and made heavy (the shipped penalty is a soft 1 nat), almost always
     from cadenza.compose import sampler
 
-    m = tiny()
-
     def crossed(spacing):
-        ids = generate_tokens(
-            m,
-            TOK,
-            Key(0, 0, "major"),
-            Meter(0, 4, 4),
-            4,
-            SamplingSettings(seed=3),
-            Constraints(voice_ranges=[(48, 72)] * 4, spacing=spacing),
-        )
-        sounding, out = [None] * 4, []
-        for row in _grid(ids):
-            sounding = [t - PITCH0 if t >= PITCH0 else None if t == REST else p for t, p in zip(row, sounding)]
-            pairs = [(a, b) for a, b in zip(sounding, sounding[1:]) if a is not None and b is not None]
-            out += [a < b for a, b in pairs]
+        out = []
+        for now in _sounding(_sampled(Constraints(voice_ranges=[(48, 72)] * 4, spacing=spacing))):
+            out += [a < b for a, b in zip(now, now[1:]) if a is not None and b is not None]
         return sum(out) / max(1, len(out))
 
     assert crossed(False) > 0.3

@@ -27,15 +27,13 @@ import numpy as np
 
 from cadenza.compose.composer import Composer
 from cadenza.compose.sampler import (
-    _biased,
-    _contoured,
     _planned,
-    _voiced,
     move_class,
     parallel_pitches,
     sample_token,
     spaced,
     window_start,
+    with_learned_biases,
     without_cross_relations,
 )
 from cadenza.compose.settings import SamplingSettings
@@ -91,7 +89,6 @@ def harmonize_by_particles(
     n_bars = T // bar
     given = given_tokens(grid, hidden, strikes)
     defaults = composer.default_constraints()
-    bias, contour, vertical = defaults.interval_bias, defaults.contour_bias, defaults.vertical_bias
     rng = np.random.default_rng(settings.seed)
     prefix = tok.prefix(key, meter)
     rows = Decoders(Decoder(composer.model), K)
@@ -151,11 +148,11 @@ def harmonize_by_particles(
                                 choices = np.zeros_like(choices)
                                 choices[HOLD] = True
                             log_w[i] -= PARALLEL_PENALTY * forced
-                            biased = _biased(logits[i], bias, v, _pitch(before[i, v]))
-                            biased = _contoured(biased, contour, v, _pitch(before[i, v]), int(moved[i, v]))
-                            biased = spaced(
-                                _voiced(biased, vertical, v, [_pitch(x) for x in sounding[i]]), v, V, sounding[i]
+                            now = [_pitch(x) for x in sounding[i]]
+                            biased = with_learned_biases(
+                                logits[i], defaults, v, _pitch(before[i, v]), now, int(moved[i, v])
                             )
+                            biased = spaced(biased, v, V, sounding[i])
                             if HOLD_COST and (step, v) not in held:
                                 biased = biased.astype(np.float64)  # a copy
                                 biased[HOLD] -= HOLD_COST

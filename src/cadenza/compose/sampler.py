@@ -209,6 +209,16 @@ def _voiced(logits: np.ndarray, bias: np.ndarray | None, v: int, now: Sequence[i
     return out
 
 
+def with_learned_biases(
+    logits: np.ndarray, c: Constraints, v: int, before: int | None, now: Sequence[int | None], last: int
+) -> np.ndarray:
+    """The logits with every bias the model learned for voice v added (those `c` holds): its
+    melodic interval from `before` (_biased), the same given its last move `last` (_contoured),
+    and its intervals under the voices above it sounding `now` (_voiced)."""
+    out = _contoured(_biased(logits, c.interval_bias, v, before), c.contour_bias, v, before, last)
+    return _voiced(out, c.vertical_bias, v, now)
+
+
 SPACING_PENALTY = 1.0  # nats off a note crossing the voice above, or an upper voice's unison or octave-plus under it
 
 
@@ -424,10 +434,7 @@ def generate_tokens(
                                 allowed = free
                         allowed = without_cross_relations(allowed, sounding, v, key)  # where a note is left
                         assert logits is not None  # feed() ran
-                        biased = _contoured(
-                            _biased(logits, c.interval_bias, v, before[v]), c.contour_bias, v, before[v], moved[v]
-                        )
-                        biased = _voiced(biased, c.vertical_bias, v, sounding)
+                        biased = with_learned_biases(logits, c, v, before[v], sounding, moved[v])
                         if c.spacing:
                             biased = spaced(biased, v, nv, [-1 if p is None else p for p in sounding])
                         if c.hold_bias is not None:  # where in the beat a voice moves
