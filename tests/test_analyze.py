@@ -106,6 +106,17 @@ def test_a_new_section_closing_with_the_first_sections_last_bar_rhymes():
     assert [s.rhyme for s in plain.sections] == [0, 0, 0]
 
 
+def test_a_rhyme_is_heard_up_to_the_cadence_s_arrival():
+    """B closes on A's cadence, its last bar the same up to the arrival and then another upbeat
+    (into A's return, where A's led into B): a rhyme all the same, though the whole bar is less
+    alike than SAME."""
+    a_end = (PHRASE_A[0][:3] + [[C + 12, C + 12, C + 12, G]], PHRASE_A[1])
+    b_end = (PHRASE_B[0][:3] + [[C + 12, C + 12, C + 12, B]], PHRASE_B[1][:6] + PHRASE_A[1][6:])
+    a = analyze(piece(a_end, b_end, a_end))
+    assert a.similarity[3, 7] < 0.8
+    assert [(s.label, s.rhyme) for s in a.plan.sections] == [("A", 0), ("B", 1), ("A", 0)]
+
+
 def test_an_exact_return_with_another_last_bar_ends_anew():
     """A strain played again whose last bar is another (a second ending): still an exact return,
     with an ending of 1 bar; played again note for note, none; the piece's close is never one."""
@@ -116,7 +127,7 @@ def test_an_exact_return_with_another_last_bar_ends_anew():
     assert [(s.phrases, s.ending) for s in plan.sections] == [([4, 4], 0), ([4, 4], 1), ([4], 0)]
     again = analyze(piece(PHRASE_A, PHRASE_B, PHRASE_A, PHRASE_B, other)).plan
     assert again.form() == "A8 A8 B4" and [s.ending for s in again.sections] == [0, 0, 0]
-    last = analyze(piece(PHRASE_A, PHRASE_B, PHRASE_A, second)).plan  # the close: written afresh anyway
+    last = analyze(piece(PHRASE_A, PHRASE_B, PHRASE_A, second)).plan  # the close: the plan sets it
     assert last.form() == "A8 A8" and [s.ending for s in last.sections] == [0, 0]
 
 

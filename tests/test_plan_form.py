@@ -82,7 +82,8 @@ def test_plan_files_round_trip_as_toml_and_json(tmp_path):
     [
         ({"label": "A", "bars": 8, "phrases": [4, 4], "echo": 4}, "echo 4"),  # the whole phrase: a return
         ({"label": "A", "bars": 8, "phrases": [2, 6], "echo": 1}, "as long"),
-        ({"label": "A", "bars": 8, "echo": 1}, "echo 1"),  # one phrase
+        ({"label": "A", "bars": 6, "echo": 1}, "echo 1"),  # one phrase, too short for halves
+        ({"label": "A", "bars": 9, "echo": 1}, "echo 1"),  # one phrase of no two halves
         ({"label": "A", "bars": 8, "phrases": [4, 4], "echo": "two"}, "whole number"),
     ],
 )
@@ -90,6 +91,11 @@ def test_an_echo_a_section_cannot_have_is_refused(section, says):
     with pytest.raises(OptionError, match=says) as e:
         Plan.from_dict({"sections": [section]})
     assert "\n" not in str(e.value)
+
+
+def test_one_long_phrase_s_halves_make_a_period():
+    plan = Plan.from_dict({"sections": [{"label": "A", "bars": 8, "echo": 2}]})
+    assert plan.sections[0].period_bars() == 4 and plan.sections[0].echo == 2
 
 
 AB = [{"label": "A", "bars": 4}, {"label": "B", "bars": 8, "phrases": [4, 4], "rhyme": 2}]
@@ -151,8 +157,8 @@ def test_an_ending_only_an_exact_or_transposed_return_has(sections, says):
 
 
 def test_an_ending_on_the_last_section_is_refused():
-    """The piece's close is written afresh from its cadence's approach anyway."""
-    with pytest.raises(OptionError, match="the last section's close is written afresh") as e:
+    """The piece's close is the plan's: an ending of its own would say nothing more."""
+    with pytest.raises(OptionError, match="the last section ends the piece") as e:
         Plan.from_dict({"sections": [{"label": "A", "bars": 8}, {"label": "A", "bars": 8, "ending": 1}]})
     assert "\n" not in str(e.value)
 

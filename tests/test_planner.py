@@ -317,6 +317,7 @@ def test_periods_are_drawn_by_meter():
     model = planner.fit([tune("6/8", 2)] * 30 + [tune("4/4", 0)] * 30 + [tune("3/4", 2)] * 2)
     assert model.echoes["6/8|4"] == {"2": 30, "0": 30} and model.echoes["4/4|4"] == {"0": 60}
     assert model.echoes["4"] == {"2": 32, "0": 92}
+    assert model.echoes["first|6/8|4"] == {"2": 30} and model.echoes["later|6/8|4"] == {"0": 30}
 
     def periods(meter: str) -> float:  # the share of new sections of two 4-bar phrases that are periods
         plans = [model.sample(32, meter=meter, seed=seed) for seed in range(100)]
@@ -325,6 +326,14 @@ def test_periods_are_drawn_by_meter():
 
     assert 0.35 < periods("6/8") < 0.65 and periods("4/4") < 0.05  # in 6/8 the As are, the Bs not
     assert 0.1 < periods("3/4") < 0.45  # 2 pieces: as all meters, 32 / 124
+
+    def first_periods(meter: str) -> float:  # the share of first sections that are periods
+        plans = [model.sample(32, meter=meter, seed=seed) for seed in range(100)]
+        first = [p.sections[0] for p in plans if p.sections[0].phrases == [4, 4]]
+        return sum(s.echo == 2 for s in first) / len(first)
+
+    assert first_periods("6/8") > 0.85 and first_periods("4/4") < 0.05  # the As are periods, the Bs not
+    assert 0.35 < first_periods("3/4") < 0.7  # all meters' first sections: 32 of 62
     assert not any("|" in line for line in model.summary())  # the card lists all meters' rows only
 
 
@@ -572,7 +581,7 @@ def test_completing_a_plan_draws_endings_only_where_it_plans_the_phrases(aabb):
         _completes_without(always, "ending", seed)
         planned = planner.complete(parse_form("A8 A8 B8 A8"), always, seed=seed)
         assert planned.sections[1].ending == (1 if planned.sections[1].phrase_bars()[-1] == 4 else 2)
-        assert planned.sections[3].ending == 0  # the close: written afresh anyway
+        assert planned.sections[3].ending == 0  # the close: the plan sets it
         given = parse_form("A8 A8 B8")
         given.sections[1].ending = 7
         done = planner.complete(given, always, seed=seed)
@@ -788,3 +797,29 @@ def test_fermatas_are_drawn_only_where_most_pieces_mark_them():
     assert tunes.sample(32, seed=1).fermatas is None
     chorales = planner.fit(marked * 5 + unmarked[:2])
     assert chorales.sample(32, seed=1).fermatas is True
+
+
+def test_a_strain_played_again_to_close_closes_alike_the_first_time_as_often_as_the_corpus():
+    """Tunes whose last strain is played twice: where the corpus's B strains close both times as
+    the tune closes (authentic at home), drawn plans' do; where they close otherwise the first
+    time (a half cadence, then the close), drawn plans' do as the cadences drawn by position do
+    (the As close authentic: 0.65 here)."""
+
+    def tune(first_close: str) -> Plan:
+        plan = _plan("A8 A8 B8 B8", "G major")
+        plan.sections[2] = replace(plan.sections[2], cadences=["half", first_close])
+        return plan
+
+    def alike(model: planner.PlanModel) -> float:
+        plans = [model.sample(32, meter="6/8", seed=seed) for seed in range(60)]
+        closing = [p for p in plans if p.relation(len(p.sections) - 1) == "exact"]
+        first = [p.sections[p.source(len(p.sections) - 1)] for p in closing]
+        return sum(s.cadences[-1] == "authentic" and not s.cadence_keys for s in first) / len(first)
+
+    same = planner.fit([tune("authentic")] * 30)
+    assert same.closes == {"same": 30}
+    assert alike(same) > 0.9
+    other = planner.fit([tune("half")] * 30)
+    assert other.closes == {"other": 30}
+    assert alike(other) < alike(same) - 0.2
+    assert planner.PlanModel.from_dict(same.to_dict()).closes == {"same": 30}

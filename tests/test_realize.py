@@ -31,7 +31,8 @@ def test_an_exact_return_repeats_its_section_note_for_note():
         plan = with_options(parse_form("A4 A4 B4 B4"), None, "half half authentic")
         score = c.generate(plan=plan, key="G major", meter="6/8", seed=seed)
         assert _bars(score, 0, 3) == _bars(score, 4, 7), seed
-        assert score.repeats == [Repeat(0.0, 12.0, 0.0), Repeat(24.0, 36.0, 6.0)], seed
+        # the last B closes as the first did: the same up to its cadence, a one-bar second ending
+        assert score.repeats == [Repeat(0.0, 12.0, 0.0), Repeat(24.0, 36.0, 3.0)], seed
         assert score.end_beats == 16 * 3.0
 
 
@@ -46,16 +47,30 @@ def test_a_period_opens_its_second_phrase_as_its_first():
         assert score.repeats == []
 
 
+def test_one_long_phrase_opens_its_second_half_as_its_first():
+    """A 2/4 strain of one 8-bar phrase (16 beats) with an echo of 2: bars 5-6 are bars 1-2."""
+    c = hub.load("folk", expect="voices")
+    plan = with_options(parse_form("A8"), None, None)
+    plan.sections[0].phrases, plan.sections[0].echo = [8], 2
+    for seed in (1, 2):
+        score = c.generate(plan=plan, key="D major", meter="2/4", seed=seed)
+        struck = [[n[:2] for n in _bars(score, b, b + 1)] for b in (0, 4, 2, 6)]
+        assert struck[0] == struck[1], seed  # (the last note may be held on into what follows)
+        assert struck[2] != struck[3], seed
+
+
 def test_a_rhyme_ends_a_new_section_as_the_first_section_ends():
-    """A reel's B strain closing with the A strain's last bars, cadence and all; moved into its key."""
+    """A reel's B strain closing with the A strain's last bars, cadence and all, moved into its
+    key; what followed the cadence's arrival there (the upbeat into A's return) is new."""
     c = hub.load("folk", expect="voices")
     plan = with_options(parse_form("A4 B4 C4@D D4"), None, "authentic authentic authentic authentic")
     plan.sections[1].rhyme, plan.sections[2].rhyme = 2, 1
     for seed in (1, 2):
         score = c.generate(plan=plan, key="G major", meter="4/4", seed=seed)
         bars = bar_notes(score)
-        assert bars[6:8] == bars[2:4], seed  # B's last two bars are A's
-        assert bars[11] == shifted(bars[3], -5), seed  # C's last bar is A's, in D
+        arrival = lambda bar: {n[:2] for n in bar if n[0] == 0}  # noqa: E731
+        assert bars[6] == bars[2] and arrival(bars[7]) == arrival(bars[3]) != set(), seed  # B ends as A does
+        assert arrival(bars[11]) == arrival(shifted(bars[3], -5)), seed  # C's last cadence is A's, in D
         assert bars[4:6] != bars[0:2], seed
 
 
@@ -331,3 +346,19 @@ def test_a_continued_prompt_keeps_its_repeats():
     notes = [Note(x.pitch, x.start_beats + 4 * k, 1.0) for k in range(4) for x in bar]
     prompt = Score(parts=[Part("Melody", 73, False, notes)], meters=[Meter(0.0, 4, 4)], repeats=[Repeat(0.0, 8.0)])
     assert c.continue_score(prompt, bars=2, seed=1).repeats == [Repeat(0.0, 8.0)]
+
+
+def test_a_strain_played_again_to_close_repeats_its_first_time_up_to_the_cadence():
+    """A4 A4, both closing authentic: the second A is the first up to its cadence's arrival on the
+    last downbeat, which it holds to the end; what followed the arrival the first time (the
+    upbeat into the repeat) is the one new thing, written as a one-bar second ending."""
+    c = hub.load("folk", expect="voices")
+    plan = with_options(parse_form("A4 A4"), None, "authentic authentic")
+    for seed in (1, 2, 3):
+        score = c.generate(plan=plan, key="G major", meter="4/4", seed=seed)
+        bars = bar_notes(score)
+        assert bars[4:7] == bars[0:3], seed
+        first, close = ([n[:2] for n in _bars(score, b, b) if n[0] == 0] for b in (3, 7))
+        assert first == close != [], seed  # the same cadence arrives
+        assert len(_bars(score, 7, 7)) == 1, seed  # and is held: one note to the end
+        assert score.repeats == [Repeat(0.0, 16.0, 4.0)], seed

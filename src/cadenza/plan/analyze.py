@@ -39,10 +39,16 @@ How it reads a piece:
   phrases that never return are joined up to the usual section length, and each section is
   labelled by the first section it returns; a phrase is labelled a, b ... the same way.
 - Periods: a new section whose second phrase is as long as its first and opens with bars like
-  the first's (each bar's Jaccard >= SAME) has that many bars as its `echo`.
+  the first's (each bar's Jaccard >= SAME) has that many bars as its `echo`; so does a section
+  of one phrase of 8 bars or more whose second half opens as its first (a reel's strain in 2/4,
+  whose 16-beat phrase is 8 bars: the corpus's 2/4 tunes of 32 bars repeat bars 4 apart as
+  often as its 6/8 ones).
 - Rhymes: a new section between the first and the last, in the first section's key, whose last
-  bars are like the first section's last bars (each bar's Jaccard >= SAME; fewer than its last
-  phrase has, clear of its echo) has that many as its `rhyme`.
+  bars are like the first section's last bars (each bar's Jaccard >= SAME, the last bar's notes
+  up to the cadence's arrival only, where both sections' cadences arrive at one place in the
+  bar: what follows is an upbeat into different music; fewer than its last phrase has, clear of
+  its echo) has that many as its `rhyme`; a last bar alone rhymes with two notes or more up to
+  the arrival, not with the cadence's one note.
 - Endings: an exact return before the last section whose last bars are not its source's, note
   for note (fewer than its last phrase has), has that many as its `ending`: a strain played
   again with another last bar, as a second ending makes it. In a tune with a pickup the
@@ -218,17 +224,24 @@ def analyze(score: Score) -> Analysis:
         earlier = next((x for x in sections if x.label == labels[root]), None)
         phrase_bars = [spans[i][1] - spans[i][0] - (cut if k == 0 else 0) for k, i in enumerate(g)]
         echo = 0  # a new section's second phrase opening with its first's bars: a period
-        if source is None and period_bars(phrase_bars):
-            a, b = spans[g[0]][0] + cut, spans[g[1]][0]
+        if source is None and period_bars(phrase_bars):  # (two phrases, or one long phrase's halves)
+            a = spans[g[0]][0] + cut
+            b = a + period_bars(phrase_bars)
             while echo < period_bars(phrase_bars) - 1 and sim[a + echo, b + echo] >= SAME:
                 echo += 1
         rhyme = 0  # a new inner section in the first one's key ending with its last bars
         if source is None and 0 < gi < len(groups) - 1 and skey == section_keys[0]:
             a, b = spans[groups[0][-1]][1], spans[g[-1]][1]  # the two sections' ends (exclusive)
             first_bars = spans[groups[0][-1]][1] - spans[groups[0][0]][0] - trim
-            most = min(phrase_bars[-1] - 1, first_bars, length - (phrase_bars[0] + echo if echo else 0))
-            while rhyme < most and sim[a - 1 - rhyme, b - 1 - rhyme] >= SAME:
+            most = min(phrase_bars[-1] - 1, first_bars, length - (period_bars(phrase_bars) + echo if echo else 0))
+            at_a, at_b = spans[groups[0][-1]][2] - (a - 1) * bar_beats, spans[g[-1]][2] - (b - 1) * bar_beats
+            heads = [frozenset(x for x in bars[e - 1] if x[0] <= at_a + 1e-6) for e in (a, b)]
+            if most and abs(at_a - at_b) < 1e-6:  # the last bar up to the cadence's arrival
+                rhyme = int(jaccard(*heads) >= SAME)
+            while rhyme and rhyme < most and sim[a - 1 - rhyme, b - 1 - rhyme] >= SAME:
                 rhyme += 1
+            if rhyme == 1 and len(heads[1]) < 2:  # a cadence's one note alone rhymes nothing
+                rhyme = 0
         ending = 0  # an exact return's last bars that are not its source's: a second ending (not the close)
         same = rel == "exact" and earlier is not None and earlier.bars == length and section_keys[root] == skey
         if same and gi < len(groups) - 1:

@@ -54,14 +54,17 @@ about half their inner phrases away from home. "" (or none given) is the section
 
 `echo` makes a section a period: its second phrase begins with as many bars of its first
 phrase (of the same length), then goes its own way to another cadence, as in a tune's
-"question and answer". `rhyme` makes a new section end as the piece's first section ends: its
-last bars (fewer than its last phrase has) repeat that section's, cadence and all, moved into
-its key, as a reel's B strain so often closes with the A strain's last bar. `ending` makes an
+"question and answer"; in a section of one phrase of LONG_PERIOD bars or more, its second
+half begins so. `rhyme` makes a new section end as the piece's first section ends: its
+last bars (fewer than its last phrase has) repeat that section's up to its cadence's arrival,
+cadence and all, moved into its key, as a reel's B strain so often closes with the A strain's
+last bars (what follows the arrival, an upbeat into what comes next, is new). `ending` makes an
 exact or transposed return before the last section end anew: its last bars (fewer than its last
 phrase has) are written afresh to its planned cadence (the cadence's arrival kept where it is
 the source's: what follows it is new), as a strain played again so often closes with another
-last bar (a second ending, mostly another upbeat into what follows; the piece's close is
-written afresh from its cadence's approach in any case). The planner draws all three as often
+last bar (a second ending, mostly another upbeat into what follows; the piece's own close is
+the plan's: a last strain closing as its first time did repeats it up to the cadence). The
+planner draws all three as often
 as its corpus does them, where it plans a section's phrases (a section whose phrases are given
 keeps its echo, rhyme and ending as given, none included).
 """
@@ -84,6 +87,7 @@ CADENCES = ("authentic", "imperfect", "half", "plagal", "deceptive", "none")
 _ALIASES = {"perfect": "authentic", "pac": "authentic", "iac": "imperfect", "hc": "half"}
 _CADENCE_NAMES = {c: c for c in CADENCES} | _ALIASES
 RELATIONS = ("new", "exact", "transposed", "varied")
+LONG_PERIOD = 8  # bars of one phrase from which its halves may make a period (Section.period_bars)
 DYNAMICS = ("ppp", "pp", "p", "mp", "mf", "f", "ff", "fff")
 
 
@@ -134,13 +138,16 @@ class Section:
         return self.cadence_keys[k] if k < len(self.cadence_keys) else ""
 
     def period_bars(self) -> int:
-        """The bars of each of its first two phrases when they are as long (2 or more): a period
-        whose second phrase may open with up to one bar fewer of its first (its echo); else 0."""
+        """The bars of each of its first two phrases when they are as long (2 or more), or of each
+        half of its one phrase of LONG_PERIOD bars or more (an even number): a period whose second
+        phrase (half) may open with up to one bar fewer of its first (its echo); else 0."""
         return period_bars(self.phrase_bars())
 
 
 def period_bars(phrases: list[int]) -> int:
     """Section.period_bars for a section of these phrases."""
+    if len(phrases) == 1 and phrases[0] >= LONG_PERIOD and phrases[0] % 2 == 0:
+        return phrases[0] // 2  # a long phrase's halves: a 2/4 reel's 8-bar strain opens its second half so
     return phrases[0] if len(phrases) >= 2 and phrases[0] == phrases[1] >= 2 else 0
 
 
@@ -287,12 +294,12 @@ class Plan:
         first section, and clear of its echo."""
         s = self.sections[i]
         phrases = s.phrase_bars()
-        echoed = phrases[0] + s.echo if s.echo else 0  # the echo's bars end here
+        echoed = s.period_bars() + s.echo if s.echo else 0  # the echo's bars end here
         return max(0, min(phrases[-1] - 1, self.sections[0].bars, s.bars - echoed))
 
     def may_end_anew(self, i: int) -> bool:
         """Whether section i may have an `ending` of its own: an exact or transposed return before
-        the last section (whose close is written afresh anyway), its last phrase 2 bars or more."""
+        the last section (whose close the plan sets), its last phrase 2 bars or more."""
         return self._ending_problem(i) == ""
 
     def _ending_problem(self, i: int) -> str:
@@ -300,7 +307,7 @@ class Plan:
         if self.relation(i) not in ("exact", "transposed"):
             return "only an exact or transposed return (its label again, unprimed) can end anew"
         if i == len(self.sections) - 1:
-            return "the last section's close is written afresh anyway; give an ending to a return before it"
+            return "the last section ends the piece: its close is planned; give an ending to a return before it"
         if self.sections[i].phrase_bars()[-1] < 2:
             return "its last phrase has 1 bar; an ending needs a last phrase of 2 bars or more"
         return ""
@@ -336,7 +343,8 @@ class Plan:
             key = self.key_of(i)
             extra = "".join(
                 [
-                    f", its second phrase opening with its first's first {s.echo} bar{'s' if s.echo > 1 else ''}"
+                    f", its second {'half' if len(s.phrase_bars()) == 1 else 'phrase'} opening with its first's "
+                    f"first {s.echo} bar{'s' if s.echo > 1 else ''}"
                     if s.echo
                     else "",
                     f", ending with the first section's last {s.rhyme} bar{'s' if s.rhyme > 1 else ''}"
@@ -510,7 +518,8 @@ class Plan:
                 if not 0 < s.echo < s.period_bars():
                     raise OptionError(
                         f"{where}: section {n} ({s.name}): echo {s.echo}: a section's second phrase can open with "
-                        "fewer bars of its first than it has, when the two phrases are as long"
+                        "fewer bars of its first than it has, when the two phrases are as long (or the two "
+                        f"halves of one phrase of {LONG_PERIOD} bars or more)"
                     )
             if s.rhyme and not (1 < n < len(self.sections) and self.source(n - 1) is None):
                 raise OptionError(

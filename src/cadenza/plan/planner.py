@@ -127,6 +127,7 @@ SMOOTHING = {
     "echoes": 0.1,
     "rhymes": 0.1,
     "endings": 0.1,
+    "closes": 0.5,
     "cadence_keys": 0.5,
     "meters": 2.0,
 }
@@ -247,10 +248,14 @@ class PlanModel:
     section_bars: Table = field(default_factory=dict)  # meter or "*" -> bars of a new section -> count
     splits: Table = field(default_factory=dict)  # "METER|BARS" or "*|BARS" -> "4+4" -> count
     phrase_bars: Table = field(default_factory=dict)  # meter or "*" -> bars of a phrase -> count
-    # these three by phrase bars ("4", all meters) and by meter too ("6/8|4"):
+    # these three by phrase bars ("4", all meters) and by meter too ("6/8|4"); echoes also for the
+    # first section and the later ones apart ("first|4", "later|6/8|4"): a tune's opening strain is
+    # a period far more often
     echoes: Table = field(default_factory=dict)  # bars of a new section's first two phrases -> echo bars -> count
     rhymes: Table = field(default_factory=dict)  # a rhyming section's last phrase bars -> rhyme bars -> count
     endings: Table = field(default_factory=dict)  # a return's last phrase bars -> bars written anew -> count
+    # a piece ending with an exact return of section j: whether j's last cadence was the close's too
+    closes: Counts = field(default_factory=dict)  # "same" / "other" -> pieces
     keys: dict[str, Table] = field(default_factory=dict)  # home mode -> previous numeral or "start" -> numeral
     cadences: Table = field(default_factory=dict)  # "POSITION|PREVIOUS" -> cadence -> count
     cadence_keys: Table = field(default_factory=dict)  # "MODE|POSITION|CADENCE" -> numeral from the section's key
@@ -302,11 +307,17 @@ class PlanModel:
                         _add(self.phrase_bars, m, str(min(b, MAX_SECTION_BARS)))
                 if s.period_bars():
                     _add_by_meter(self.echoes, meter, s.period_bars(), s.echo)
+                    _add_by_meter(self.echoes, meter, s.period_bars(), s.echo, "later|" if i else "first|")
                 if plan.may_rhyme(i):
                     _add_by_meter(self.rhymes, meter, s.phrase_bars()[-1], s.rhyme)
             elif plan.relation(i) == "exact" and plan.may_end_anew(i):  # (the analyzer reads exact returns' only)
                 _add_by_meter(self.endings, meter, s.phrase_bars()[-1], s.ending)
             prev, used = move, used + s.bars
+        j, close = plan.source(len(plan.sections) - 1), plan.sections[-1]
+        if j is not None and plan.relation(len(plan.sections) - 1) == "exact" and close.cadences:
+            first = plan.sections[j]  # the strain the piece closes by playing again: did it close so the first time?
+            alike = first.cadences[-1:] == close.cadences[-1:] and not first.cadence_key(len(first.phrase_bars()) - 1)
+            self.closes["same" if alike else "other"] = self.closes.get("same" if alike else "other", 0) + 1
         if home is not None:
             table = self.keys.setdefault(home.mode, {})
             before = "start"
@@ -598,31 +609,45 @@ class PlanModel:
             if len(phrases) > 1 and len(cadences) == 1:  # the one cadence given ends the section, in its key
                 cadences = [""] * (len(phrases) - 1) + cadences
                 numerals = [""] * (len(phrases) - 1) + numerals if numerals else []
-            echo = self._draw_echo(phrases, meter, echoes) if j is None and not s.echo else s.echo
+            echo = self._draw_echo(phrases, meter, echoes, first=i == 0) if j is None and not s.echo else s.echo
             plan.sections[i] = replace(s, phrases=phrases, cadences=cadences, cadence_keys=numerals, echo=echo)
 
-    def _draw_echo(self, phrases: list[int], meter: str | None, rng: random.Random) -> int:
+    def _draw_echo(self, phrases: list[int], meter: str | None, rng: random.Random, first: bool = False) -> int:
         """Bars of a new section's first phrase that open its second (a period), as often as the
-        corpus's sections of such phrases do it (in this meter, _detail); 0 where the phrases
-        differ or nothing was counted."""
+        corpus's sections of such phrases do it (in this meter, _detail), the piece's `first`
+        section as often as first sections do and the others as the others (O'Neill's tunes of A8
+        A8 B8 B8: 62% of their A strains are periods, 35% of their B strains), where it counted
+        enough of them; 0 where the phrases differ or nothing was counted."""
         bars = period_bars(phrases)
         probs = self._detail(self.echoes, meter, bars, range(bars), "echoes") if bars else None
+        if probs:  # the counts of the first section, or of the later ones, where there are enough of them
+            where = "first|" if first else "later|"
+            probs = self._detail(self.echoes, meter, bars, range(bars), "echoes", where, probs) or probs
         return int(draw_weighted(rng, probs)) if probs else 0
 
     def _detail(
-        self, table: Table, meter: str | None, bars: int, values: Iterable[int], kind: str
+        self,
+        table: Table,
+        meter: str | None,
+        bars: int,
+        values: Iterable[int],
+        kind: str,
+        where: str = "",
+        prior: dict[str, float] | None = None,
     ) -> dict[str, float] | None:
         """{value: probability} of an echo, rhyme or ending (`kind`: its table's name) for a phrase
         of `bars` bars: the corpus's counts in `meter`, where it has enough pieces of that meter
         and of such phrases in it (MIN_METER_PIECES each), smoothed toward those of all meters (a
         jig's strain is a period about half the time, a 4/4 song's a tenth: the folk corpus's
-        held-out sections of two 4-bar phrases); None where nothing was counted."""
-        counts = table.get(str(bars))
-        if not counts:
+        held-out sections of two 4-bar phrases); None where nothing was counted. `where` ("first|")
+        reads the rows counted for one place in the piece, smoothed toward `prior` (the rows of
+        every place), and gives None where it has too few counts."""
+        counts = table.get(f"{where}{bars}")
+        if not counts or (where and sum(counts.values()) < MIN_METER_PIECES):
             return None
         vocab, k = [str(v) for v in values], self.smoothing[kind]
-        probs = _smoothed(counts, vocab, k)
-        row = table.get(f"{meter}|{bars}") if meter and self.meters.get(meter, 0) >= MIN_METER_PIECES else None
+        probs = _smoothed(counts, vocab, k, prior)
+        row = table.get(f"{where}{meter}|{bars}") if meter and self.meters.get(meter, 0) >= MIN_METER_PIECES else None
         return _smoothed(row, vocab, k, probs) if row and sum(row.values()) >= MIN_METER_PIECES else probs
 
     def _plan_rhymes(self, plan: Plan, meter: str | None, rng: random.Random, fresh: set[int]) -> None:
@@ -725,11 +750,22 @@ class PlanModel:
         drawn (_cadence_key_probs), from a generator of their own, so that the cadences are drawn
         as a plan model without cadence keys draws them. A cadence given keeps its given key, or
         its section's; so does the last cadence of a section whose key was given (`keyed`: a
-        section the user put in D closes in D). The piece's close is at home (realize sees to it)."""
+        section the user put in D closes in D). The piece's close is at home (realize sees to it).
+        Where the last section is an exact return, its first time closes as the close does (an
+        authentic cadence at home) as often as the corpus's such pieces do (`closes`: O'Neill's
+        tunes of A8 A8 B8 B8, 92%), drawn from a generator of its own."""
         before = "start"
         ends = _cadence_positions(plan)
         in_keys = random.Random(f"cadence keys {rng.getstate()}")  # a str seed: the same in every process
         home = plan.key or Key(0.0, 0, "major")
+        last = len(plan.sections) - 1
+        closing = plan.source(last) if (kinds[last] if kinds else plan.relation(last)) == "exact" else None
+        if closing is not None and self.closes:
+            alike = random.Random(f"closes {rng.getstate()}")
+            probs = _smoothed(self.closes, ["same", "other"], self.smoothing["closes"])
+            closing = closing if draw_weighted(alike, probs) == "same" else None
+        else:
+            closing = None
         for i, s in enumerate(plan.sections):
             j = plan.source(i)
             kind = kinds[i] if kinds else plan.relation(i)
@@ -741,6 +777,8 @@ class PlanModel:
                 if not cadences[k]:
                     copied: tuple[int, int] | None = None  # (section, phrase) whose cadence this one repeats
                     if where == "final":
+                        cadences[k] = "authentic"
+                    elif i == closing and k == len(ends[i]) - 1:  # the close's first time: its cadence
                         cadences[k] = "authentic"
                     elif s.rhyme and i and k == len(ends[i]) - 1:  # it closes as the first section does
                         cadences[k] = plan.sections[0].cadences[-1]
@@ -787,6 +825,7 @@ class PlanModel:
             "echoes": _sorted_table(self.echoes),
             "rhymes": _sorted_table(self.rhymes),
             "endings": _sorted_table(self.endings),
+            "closes": _sorted(self.closes),
             "phrase_bars": _sorted_table(self.phrase_bars),
             "keys": {mode: _sorted_table(t) for mode, t in sorted(self.keys.items())},
             "cadences": _sorted_table(self.cadences),
@@ -810,6 +849,7 @@ class PlanModel:
                 echoes=_table(d.get("echoes", {})),
                 rhymes=_table(d.get("rhymes", {})),
                 endings=_table(d.get("endings", {})),
+                closes=_counts(d.get("closes", {})),
                 phrase_bars=_table(d.get("phrase_bars", {})),
                 keys={str(m): _table(t) for m, t in d.get("keys", {}).items() if m in ("major", "minor")},
                 cadences=_table(d.get("cadences", {})),
@@ -851,7 +891,9 @@ class PlanModel:
                 lines.append(f"keys of inner cadences in {mode} sections (from the section's key): {top(away, 6)}")
         for bars, counts in _all_meters(self.echoes):
             if sum(counts.values()) >= 20:
-                lines.append(f"bars of a {bars}-bar first phrase opening the second (periods): {top(counts, 4)}")
+                lines.append(
+                    f"bars of a {bars}-bar first phrase (or half phrase) opening the second (periods): {top(counts, 4)}"
+                )
         for bars, counts in _all_meters(self.rhymes):
             if sum(counts.values()) >= 20:
                 lines.append(
@@ -864,11 +906,11 @@ class PlanModel:
         return lines
 
 
-def _add_by_meter(table: Table, meter: str | None, bars: int, value: int) -> None:
-    """Count `value` for a phrase of `bars` bars, in all meters and in `meter`."""
-    _add(table, str(bars), str(value))
+def _add_by_meter(table: Table, meter: str | None, bars: int, value: int, where: str = "") -> None:
+    """Count `value` for a phrase of `bars` bars, in all meters and in `meter` (rows prefixed by `where`)."""
+    _add(table, f"{where}{bars}", str(value))
     if meter:
-        _add(table, f"{meter}|{bars}", str(value))
+        _add(table, f"{where}{meter}|{bars}", str(value))
 
 
 def _all_meters(table: Table) -> list[tuple[str, Counts]]:

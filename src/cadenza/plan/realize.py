@@ -6,11 +6,16 @@ the plan narrows its choices.
   (an echo); a transposed return copies it moved into its key (the shift of at most a tritone
   either way, so the music stays in its register). Where a return's phrase end asks for
   another cadence than the first time (a first and a second ending), the copy stops before the
-  cadence's approach and the cadence is planned afresh. A return with an `ending` copies its
-  source but for its last `ending` bars, which the model writes afresh to its planned cadence
-  (a second ending); where that cadence is its source's, the cadence's arrival (its note or
-  chord, held a beat under a fermata) is kept and what follows it is new: the upbeat into what
-  comes next, as most second endings differ.
+  cadence's approach and the cadence is planned afresh. An exact return that closes the piece
+  with its source's cadence (a strain played again to end the tune) is copied up to that
+  cadence and its arrival (where both arrive on the downbeat), which is then held to the end;
+  only what followed the arrival the first time, the upbeat into the repeat, is new. A return
+  with an `ending` copies its source but for its last `ending` bars, which the model writes
+  afresh to its planned cadence
+  (a second ending); where that cadence is its source's, the cadence's arrival and the rest
+  of its beat (its note or chord, held a beat under a fermata) are kept and what follows is
+  new: the upbeat into what comes next, as most second endings differ (O'Neill's A strains
+  played twice: 73% of their last bars share half their notes or more with the first time's).
 - **Varied returns** (A') copy the first half of each of the section's phrases; in the rest of
   the phrase every voice keeps the rhythm of the first time (an onset where it had one, a held
   note where it held), and the top voice stays within a fourth of its old pitches, so each
@@ -19,12 +24,15 @@ the plan narrows its choices.
   and the analyzer, hears as a variation). A return in the other mode (A in C major, A@a) is varied throughout: rhythm
   and outline, moved to the new tonic, with the new key's notes. A return in another key,
   varied or not, moves by the shift between the keys.
-- **Periods.** A new section with an `echo` of n bars opens its second phrase with its first
-  phrase's first n bars (up to its own cadence's approach), copied as an exact return is, and
-  leaves the rest of that phrase to the model: the same question, another answer.
+- **Periods.** A new section with an `echo` of n bars opens its second phrase (or the second
+  half of its one long phrase) with its first phrase's first n bars (up to its own cadence's
+  approach), copied as an exact return is, and leaves the rest of that phrase to the model: the
+  same question, another answer.
 - **Rhymes.** A new section with a `rhyme` of n bars ends with the first section's last n bars,
-  copied as a return is (moved into its key), its cadence with them; a section that closes with
-  another cadence than the first section's copies up to its own cadence's approach.
+  copied as a return is (moved into its key), its cadence with them up to the cadence's arrival
+  (held a beat under a fermata): what followed it there, an upbeat into the music after the
+  first section, is new; a section that closes with another cadence than the first section's
+  copies up to its own cadence's approach.
 - **Cadences.** At each phrase end the chord on the plan's cadence beat of the phrase's last bar
   (Plan.cadence_beat, quarter-note beats from 1; the downbeat when unset, and always for the
   piece's close), and the beat before it, are narrowed to the cadence's chords in the
@@ -144,6 +152,7 @@ def plan_constraints(
     fermata_beats = []
     held = grid.steps_per_beat_unit if fermatas else 1  # steps a cadence chord is held (a fermata: a counted beat)
     free: dict[int, list[range]] = {}  # section -> steps its echo leaves free (a new cadence, an ending)
+    keep: dict[int, set[int]] = {}  # section -> steps copied inside those: the arrival of a cadence it repeats
     cadence_of = {bar: (cadence, numeral) for (bar, cadence), numeral in zip(ends, cadence_keys)}
     for n, ((bar, cadence), k) in enumerate(zip(ends, phrase_keys)):
         last = n == len(ends) - 1
@@ -162,7 +171,14 @@ def plan_constraints(
         j = plan.source(i)
         if j is not None:  # a return: where the cadence is not its source's, it is written afresh
             theirs = cadence_of.get(bar - starts[i] + starts[j], None)
-            if last or theirs != (cadence, cadence_keys[n]):  # (the piece's close always): from the approach's bar,
+            repeated = theirs == (cadence, cadence_keys[n]) and plan.relation(i) == "exact"
+            if last and repeated:  # a strain played again to close: as the first time up to the cadence,
+                # its arrival copied where both arrive on the downbeat, then held to the end
+                since = arrival if offset == 0 else approach
+                free.setdefault(i, []).append(range(since, (bar + 1) * spb))
+                if offset == 0:
+                    keep.setdefault(i, set()).add(arrival)
+            elif last or not repeated:  # from the approach's bar,
                 # unless that would leave less than half the section copied, or the section is a varied
                 # return (whose phrases' heads stay copied): then from the approach
                 line = approach // spb * spb
@@ -178,12 +194,12 @@ def plan_constraints(
         j = plan.source(i)
         if j is None:
             continue
-        keep: set[int] = set()  # steps copied inside its ending: the arrival of a cadence it repeats
+        kept_arrival = keep.get(i, set())
         if s.ending:
             close = (starts[i] + s.bars) * spb
             if not any(w.stop == close for w in free.get(i, [])):  # its last cadence is its source's
                 arrival = arrivals[max(n for n, at in enumerate(section_of_end) if at == i)]
-                keep = set(range(arrival, arrival + held))
+                kept_arrival = set(range(arrival, arrival + max(held, grid.steps_per_beat_unit)))
             free.setdefault(i, []).append(range(close - s.ending * spb, close))
         relation = plan.relation(i)
         shift = transposition(keys[j], keys[i])  # a varied return in another key moves too
@@ -194,7 +210,7 @@ def plan_constraints(
         if plan.returns_in_other_mode(i, key):  # in the other mode a copy would keep the old one: rhythm and outline
             kept = set()
         for step in range(dst0, end):
-            if step not in keep and any(step in window for window in free.get(i, [])):
+            if step not in kept_arrival and any(step in window for window in free.get(i, [])):
                 continue
             for v in range(nv):
                 if (step, v) in c.fixed:
@@ -206,10 +222,10 @@ def plan_constraints(
     for i, s in enumerate(plan.sections):
         if not s.echo or plan.source(i) is not None:
             continue
-        phrases = s.phrase_bars()
-        src0, dst0 = starts[i] * spb, (starts[i] + phrases[0]) * spb
-        last = i == len(plan.sections) - 1 and len(phrases) == 2
-        approach = (starts[i] + phrases[0] + phrases[1] - 1) * spb + (0 if last else offset) - grid.steps_per_beat_unit
+        half = s.period_bars()  # its first phrase, or the first half of its one long phrase
+        src0, dst0 = starts[i] * spb, (starts[i] + half) * spb
+        last = i == len(plan.sections) - 1 and 2 * half == s.bars
+        approach = (starts[i] + 2 * half - 1) * spb + (0 if last else offset) - grid.steps_per_beat_unit
         for step in range(dst0, min(dst0 + s.echo * spb, approach, total)):  # not into its own cadence
             for v in range(nv):
                 if (step, v) not in c.fixed:
@@ -219,7 +235,7 @@ def plan_constraints(
         if not s.rhyme or plan.source(i) is not None:
             continue
         first_end, end = (starts[0] + plan.sections[0].bars) * spb, (starts[i] + s.bars) * spb
-        stop = end
+        stop = end - spb + offset + held  # through the cadence's arrival
         if not plan.closes_as_first(i):  # a cadence of its own
             stop = end - spb + offset - grid.steps_per_beat_unit
         shift = transposition(keys[0], keys[i])
