@@ -823,3 +823,15 @@ def test_a_strain_played_again_to_close_closes_alike_the_first_time_as_often_as_
     assert other.closes == {"other": 30}
     assert alike(other) < alike(same) - 0.2
     assert planner.PlanModel.from_dict(same.to_dict()).closes == {"same": 30}
+
+
+def test_an_echo_given_without_phrases_is_kept_by_the_phrases_drawn():
+    """A plan file's 8-bar section with an echo of 3 and no phrases (Plan.check reads it as one
+    8-bar phrase, whose halves hold 3 bars): completed with any seed, the echo still fits."""
+    from cadenza.plan.form import Plan
+
+    model = planner.fit(_aabb_corpus())
+    for seed in range(20):
+        plan = Plan.from_dict({"sections": [{"label": "A", "bars": 8, "echo": 3}, {"label": "B", "bars": 8}]})
+        done = planner.complete(plan, model, seed=seed)
+        assert done.sections[0].echo == 3 and done.sections[0].period_bars() > 3, seed

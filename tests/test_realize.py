@@ -362,3 +362,27 @@ def test_a_strain_played_again_to_close_repeats_its_first_time_up_to_the_cadence
         assert first == close != [], seed  # the same cadence arrives
         assert len(_bars(score, 7, 7)) == 1, seed  # and is held: one note to the end
         assert score.repeats == [Repeat(0.0, 16.0, 4.0)], seed
+
+
+def test_an_inner_transposed_return_with_its_source_s_cadences_is_copied_whole():
+    """A4 A4@D B4, every phrase closing authentic: the return in D is A moved down a fourth,
+    its cadence included (only a cadence that differs from the first time is written afresh)."""
+    c = hub.load("folk", expect="voices")
+    plan = with_options(parse_form("A4 A4@D B4"), None, "authentic authentic authentic")
+    score = c.generate(plan=plan, key="G major", meter="4/4", seed=2)
+    bars = bar_notes(score)
+    assert bars[4:7] == [shifted(b, -5) for b in bars[0:3]]
+    assert {n[:2] for n in bars[7] if n[0] == 0} == {n[:2] for n in shifted(bars[3], -5) if n[0] == 0}
+
+
+def test_a_closing_strain_whose_cadences_fall_late_in_the_bar_keeps_whole_bar_endings():
+    """In 2/2 with inner cadences on beat 3 the close (on the downbeat) cannot repeat the first
+    time's cadence in place: it is new from its approach's bar, a second ending of whole bars,
+    and the strain is still written once between repeat signs."""
+    c = hub.load("folk", expect="voices")
+    plan = with_options(parse_form("A4 A4"), None, "authentic authentic")
+    plan.cadence_beat = 3.0
+    score = c.generate(plan=plan, key="G major", meter="2/2", seed=1)
+    [repeat] = score.repeats
+    assert (repeat.start_beats, repeat.end_beats) == (0.0, 16.0) and repeat.ending_beats % 4.0 == 0.0
+    assert bar_notes(score)[4:6] == bar_notes(score)[0:2]

@@ -234,10 +234,15 @@ def analyze(score: Score) -> Analysis:
             a, b = spans[groups[0][-1]][1], spans[g[-1]][1]  # the two sections' ends (exclusive)
             first_bars = spans[groups[0][-1]][1] - spans[groups[0][0]][0] - trim
             most = min(phrase_bars[-1] - 1, first_bars, length - (period_bars(phrase_bars) + echo if echo else 0))
-            at_a, at_b = spans[groups[0][-1]][2] - (a - 1) * bar_beats, spans[g[-1]][2] - (b - 1) * bar_beats
-            heads = [frozenset(x for x in bars[e - 1] if x[0] <= at_a + 1e-6) for e in (a, b)]
-            if most and abs(at_a - at_b) < 1e-6:  # the last bar up to the cadence's arrival
-                rhyme = int(jaccard(*heads) >= SAME)
+            # where the cadences arrive in the two last bars, on the sixteenths the bars are quantized to
+            at_a, at_b = (
+                round((spans[x][2] - (e - 1) * bar_beats) * 4) / 4 for x, e in ((groups[0][-1], a), (g[-1], b))
+            )
+            # their notes struck up to the arrival, by onset and pitch (the arrival's length is the music after's)
+            heads = [frozenset(x[:2] for x in bars[e - 1] if x[0] <= at_a + 1e-6) for e in (a, b)]
+            if most and at_a == at_b:  # the last bar up to the cadence's arrival
+                both, either = heads[0] & heads[1], heads[0] | heads[1]
+                rhyme = int(bool(either) and len(both) >= SAME * len(either))
             while rhyme and rhyme < most and sim[a - 1 - rhyme, b - 1 - rhyme] >= SAME:
                 rhyme += 1
             if rhyme == 1 and len(heads[1]) < 2:  # a cadence's one note alone rhymes nothing

@@ -12,13 +12,15 @@ stored as plain JSON (planner.json beside a model's model.json; no pickles). It 
   label's place in the order the labels were first heard (1: A, 2: B);
 - the length in bars of each new section (by meter, backing off to all meters), and how such a
   section splits into phrases ("4+4"), with phrase lengths to fall back on; and, where its
-  first two phrases are as long, how many bars of the first open the second (its echo: a
-  period; by that length); and for a new section after the first that closes with the first
-  section's cadence, how many of its last bars are the first section's last (its rhyme; by the
-  length of its last phrase); and for an exact return before the last section, how many of its
-  last bars are written anew (its ending: a second ending; by the length of its last phrase),
-  drawn for exact and transposed returns alike; these three also by meter, backing off to all
-  meters (a jig's strain is a period far more often than a song's);
+  first two phrases are as long (or its one phrase of 8 bars or more has two halves), how many
+  bars of the first open the second (its echo: a period; by that length; for the first section
+  apart from the later ones too, backing off to all sections); and for a new section after the
+  first that closes with the first section's cadence, how many of its last bars are the first
+  section's last (its rhyme; by the length of its last phrase); and for an exact return
+  before the last section, how many of its last bars are written anew (its ending: a second
+  ending; by the length of its last phrase), drawn for exact and transposed returns alike;
+  these three also by meter, backing off to all meters (a jig's strain is a period far more
+  often than a song's);
 - keys as Roman numerals relative to the home key (V, vi, IV in a major piece; III, v, iv in a
   minor one; lower case: a minor key), by home mode, as a Markov chain from section to section,
   counted into the sections between the first and the last (those two are drawn at home, see
@@ -27,6 +29,8 @@ stored as plain JSON (planner.json beside a model's model.json; no pickles). It 
   final) and the cadence before (so that half and authentic cadences may alternate); and the
   key each cadence is in, as a Roman numeral from its section's key (a chorale's inner phrase
   closing in V or vi), by the section's mode, the position and the cadence;
+- whether a piece that closes by playing a section again (its last section an exact return)
+  closed that section so the first time too (`closes`);
 - home keys, meters, label case, and whether phrase ends carry fermatas (a piece without any
   marked counts as one without: the folk corpus's 136 pieces with fermatas, of 9,259, do not make
   every jig stop at its phrase ends).
@@ -605,6 +609,8 @@ class PlanModel:
                 phrases = self.split(s.bars // 2, meter, rng) * 2
             else:
                 phrases = self.split(s.bars, meter, rng)
+            if s.echo and period_bars(phrases) <= s.echo:  # a given echo the drawn split cannot hold:
+                phrases = [s.bars]  # one long phrase, whose halves hold it (Plan.check let it through so)
             cadences, numerals = list(s.cadences), list(s.cadence_keys)
             if len(phrases) > 1 and len(cadences) == 1:  # the one cadence given ends the section, in its key
                 cadences = [""] * (len(phrases) - 1) + cadences
@@ -751,16 +757,18 @@ class PlanModel:
         as a plan model without cadence keys draws them. A cadence given keeps its given key, or
         its section's; so does the last cadence of a section whose key was given (`keyed`: a
         section the user put in D closes in D). The piece's close is at home (realize sees to it).
-        Where the last section is an exact return, its first time closes as the close does (an
-        authentic cadence at home) as often as the corpus's such pieces do (`closes`: O'Neill's
-        tunes of A8 A8 B8 B8, 92%), drawn from a generator of its own."""
+        Where the last section is an exact return, its first time closes as the close does (at
+        home, with the close's cadence: authentic unless given) as often as the corpus's such
+        pieces do (`closes`: 86% of the folk corpus's, 92% of O'Neill's tunes of A8 A8 B8 B8),
+        drawn from a generator of its own; a rhyme's cadence (the first section's) comes first."""
         before = "start"
         ends = _cadence_positions(plan)
         in_keys = random.Random(f"cadence keys {rng.getstate()}")  # a str seed: the same in every process
         home = plan.key or Key(0.0, 0, "major")
         last = len(plan.sections) - 1
         closing = plan.source(last) if (kinds[last] if kinds else plan.relation(last)) == "exact" else None
-        if closing is not None and self.closes:
+        closes_with = (plan.sections[last].cadences or [""])[-1] or "authentic"  # the close: given, else authentic
+        if closing is not None and self.closes and closes_with != "none":
             alike = random.Random(f"closes {rng.getstate()}")
             probs = _smoothed(self.closes, ["same", "other"], self.smoothing["closes"])
             closing = closing if draw_weighted(alike, probs) == "same" else None
@@ -778,11 +786,11 @@ class PlanModel:
                     copied: tuple[int, int] | None = None  # (section, phrase) whose cadence this one repeats
                     if where == "final":
                         cadences[k] = "authentic"
-                    elif i == closing and k == len(ends[i]) - 1:  # the close's first time: its cadence
-                        cadences[k] = "authentic"
                     elif s.rhyme and i and k == len(ends[i]) - 1:  # it closes as the first section does
                         cadences[k] = plan.sections[0].cadences[-1]
                         copied = (0, len(plan.sections[0].phrase_bars()) - 1)
+                    elif i == closing and k == len(ends[i]) - 1:  # the close's first time: the close's cadence
+                        cadences[k] = closes_with
                     elif source is not None and source.phrase_bars() == s.phrase_bars() and source.cadences[k : k + 1]:
                         cadences[k] = source.cadences[k] or ""
                         copied = (j, k) if j is not None else None

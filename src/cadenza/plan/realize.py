@@ -7,9 +7,11 @@ the plan narrows its choices.
   either way, so the music stays in its register). Where a return's phrase end asks for
   another cadence than the first time (a first and a second ending), the copy stops before the
   cadence's approach and the cadence is planned afresh. An exact return that closes the piece
-  with its source's cadence (a strain played again to end the tune) is copied up to that
-  cadence and its arrival (where both arrive on the downbeat), which is then held to the end;
-  only what followed the arrival the first time, the upbeat into the repeat, is new. A return
+  with its source's cadence (a strain played again to end the tune), where its phrases'
+  cadences arrive on the downbeat, is copied up to that cadence and its arrival, which is then
+  held to the end; only what followed the arrival the first time, the upbeat into the repeat,
+  is new (where they arrive later in the bar, the close is new from its approach's bar, so that
+  the second ending is whole bars). A return
   with an `ending` copies its source but for its last `ending` bars, which the model writes
   afresh to its planned cadence
   (a second ending); where that cadence is its source's, the cadence's arrival and the rest
@@ -171,14 +173,13 @@ def plan_constraints(
         j = plan.source(i)
         if j is not None:  # a return: where the cadence is not its source's, it is written afresh
             theirs = cadence_of.get(bar - starts[i] + starts[j], None)
-            repeated = theirs == (cadence, cadence_keys[n]) and plan.relation(i) == "exact"
-            if last and repeated:  # a strain played again to close: as the first time up to the cadence,
-                # its arrival copied where both arrive on the downbeat, then held to the end
-                since = arrival if offset == 0 else approach
-                free.setdefault(i, []).append(range(since, (bar + 1) * spb))
-                if offset == 0:
-                    keep.setdefault(i, set()).add(arrival)
-            elif last or not repeated:  # from the approach's bar,
+            same = theirs == (cadence, cadence_keys[n])
+            if last and same and plan.relation(i) == "exact" and offset == 0:
+                # a strain played again to close, its cadences on the downbeat: as the first time up to
+                # the cadence and its arrival, then held to the end (a one-bar second ending)
+                free.setdefault(i, []).append(range(arrival, (bar + 1) * spb))
+                keep.setdefault(i, set()).add(arrival)
+            elif last or not same:  # from the approach's bar,
                 # unless that would leave less than half the section copied, or the section is a varied
                 # return (whose phrases' heads stay copied): then from the approach
                 line = approach // spb * spb
@@ -199,7 +200,7 @@ def plan_constraints(
             close = (starts[i] + s.bars) * spb
             if not any(w.stop == close for w in free.get(i, [])):  # its last cadence is its source's
                 arrival = arrivals[max(n for n, at in enumerate(section_of_end) if at == i)]
-                kept_arrival = set(range(arrival, arrival + max(held, grid.steps_per_beat_unit)))
+                kept_arrival = set(range(arrival, arrival + grid.steps_per_beat_unit))
             free.setdefault(i, []).append(range(close - s.ending * spb, close))
         relation = plan.relation(i)
         shift = transposition(keys[j], keys[i])  # a varied return in another key moves too
@@ -239,7 +240,7 @@ def plan_constraints(
         if not plan.closes_as_first(i):  # a cadence of its own
             stop = end - spb + offset - grid.steps_per_beat_unit
         shift = transposition(keys[0], keys[i])
-        for step in range(end - s.rhyme * spb, min(stop, total)):
+        for step in range(end - s.rhyme * spb, min(stop, end, total)):
             for v in range(nv):
                 if (step, v) not in c.fixed:
                     c.echoes[(step, v)] = Echo(first_end - end + step, shift, False, 0)
