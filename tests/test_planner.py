@@ -628,6 +628,16 @@ def model_dir(tmp_path, aabb):
     return folder
 
 
+def test_a_key_written_under_its_usual_name_is_said(capsys, model_dir):
+    """E# major would need eleven sharps: the plan is in F major, and stderr says so in a line;
+    a key written as given says nothing."""
+    code, out, err = _cli(capsys, "plan", "--model", str(model_dir), "--bars", "16", "--seed", "3", "--key", "E# major")
+    assert code == 0 and "key F major" in out
+    assert "key E# major: written as F major" in err
+    code, out, err = _cli(capsys, "plan", "--model", str(model_dir), "--bars", "16", "--seed", "3", "--key", "f#")
+    assert code == 0 and "key F# minor" in out and "written as" not in err
+
+
 def test_cli_prints_a_plan_and_writes_it(capsys, model_dir, tmp_path):
     code, out, err = _cli(capsys, "plan", "--model", str(model_dir), "--bars", "32", "--seed", "3", "--key", "G")
     assert code == 0, err

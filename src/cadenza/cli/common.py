@@ -207,6 +207,22 @@ FIXED_CELLS = typer.Option(
 )
 
 
+def key_option(text: Optional[str]):
+    """--key as a Key (None when not given), saying on stderr when it is written under another
+    name: a tonic whose key would need more than seven sharps or flats (E# major is F major)."""
+    if not text:
+        return None
+    from cadenza.plan.form import key_text
+    from cadenza.score import parse_key
+
+    key = parse_key(text)
+    given = text.strip().replace("\u266f", "#").replace("\u266d", "b")
+    tonic = given[0].upper() + (given[1] if given[1:2] in ("#", "b") else "")
+    if key.tonic_name != tonic:
+        say(f"key {given}: written as {key_text(key)}, its usual name (it would need more than seven sharps or flats)")
+    return key
+
+
 def key_for_scale(key, scale: Optional[str]):
     """The key to write in, given --key (a Key or None) and --scale (text or None): --scale alone
     implies its key; a key whose tonic triad lies outside the scale is refused."""

@@ -24,6 +24,7 @@ from cadenza.cli.common import (
     TUNE,
     about_file,
     key_for_scale,
+    key_option,
     output_stems,
     performing,
     pick_seed,
@@ -118,7 +119,7 @@ def generate(
     from cadenza.errors import OptionError
     from cadenza.plan.form import load_plan, parse_form, with_options
     from cadenza.render import check_outputs, parse_formats, write_outputs
-    from cadenza.score import MODES, parse_key, parse_meter
+    from cadenza.score import MODES, parse_meter
 
     fmts = parse_formats(formats)
     performing(performer, expressiveness, 0)  # checks the options before any work
@@ -128,7 +129,7 @@ def generate(
         composer.check_bars(bars)
     composer.check_tempo(tempo)
     settings_and_record(SamplingSettings, settings)  # checks the values before any work
-    key_obj = key_for_scale(parse_key(key) if key else None, scale)
+    key_obj = key_for_scale(key_option(key), scale)
     meter_obj = parse_meter(meter) if meter else None
     the_plan = None
     if plan is not None and form is not None:

@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from cadenza.cli.common import SECTION_CADENCES, SECTION_KEYS, pick_seed, progress_bars, say
+from cadenza.cli.common import SECTION_CADENCES, SECTION_KEYS, key_option, pick_seed, progress_bars, say
 
 
 def register(app: typer.Typer) -> None:
@@ -71,7 +71,7 @@ def plan(
     from cadenza.errors import MusicError, OptionError
     from cadenza.plan import planner
     from cadenza.plan.form import parse_form, plan_text, with_options
-    from cadenza.score import parse_key, parse_meter
+    from cadenza.score import parse_meter
 
     seed = pick_seed(seed)
     if (keys or cadences) and not form:
@@ -79,7 +79,7 @@ def plan(
     if bars is not None:
         composer.check_bars(bars)
     try:
-        key_obj = parse_key(key) if key else None
+        key_obj = key_option(key)
         meter_text = str(parse_meter(meter)) if meter else None
     except MusicError as e:
         raise OptionError(str(e)) from None
