@@ -201,6 +201,29 @@ def test_continue_chooses_the_model_and_records_the_choice_and_key(tmp_path):
 
 
 @pytest.mark.slow  # one CLI run with a shipped model
+def test_continuing_two_hands_with_a_one_voice_model_says_which_part_stops(tmp_path):
+    """A piano piece continued with the folk model (one voice): its right hand goes on, and
+    stderr says in a line that the left hand stops where the prompt ends."""
+    proc = run_cli(
+        "continue",
+        "examples/piano-bach-c-minor-seed2.mid",
+        "--model",
+        "folk",
+        "--bars",
+        "2",
+        "--seed",
+        "1",
+        "--formats",
+        "mid",
+        "--out",
+        str(tmp_path / "next"),
+        check=True,
+    )
+    assert "the folk model writes 1 voice: Left hand stops where the prompt ends" in proc.stderr
+    assert "Right hand stop" not in proc.stderr
+
+
+@pytest.mark.slow  # one CLI run with a shipped model
 def test_what_the_prompts_music_cannot_do_names_the_file(tmp_path):
     """A meter the model never learned came back as "meter 5/8 is not supported ...", no file named."""
     from cadenza.io import write_score

@@ -415,6 +415,13 @@ def continue_(
                 )
         if i == 0 and not quiet:  # after the first piece: an error in the rules stays the only line
             say(f"model {c.name} ({choice}), {seeds_text(seed, n)}")
+            stopped = [p.name or f"part {k + 1}" for k, p in enumerate(result.parts) if _stops(p, score)]
+            if stopped:
+                say(
+                    f"{prompt}: the {c.name} model writes {len(c.voice_names)} voice{'s' * (len(c.voice_names) > 1)}: "
+                    f"{', '.join(stopped)} stop{'s' * (len(stopped) == 1)} where the prompt ends "
+                    "(a model with more voices goes on in every part: `cadenza models` lists them)"
+                )
         record = {
             "command": "continue",
             "prompt": str(prompt),
@@ -432,3 +439,11 @@ def continue_(
         }
         for p in write_outputs(result, stem, fmts, record, force, performing(performer, expressiveness, seed + i)):
             typer.echo(str(p))
+
+
+def _stops(part, prompt) -> bool:
+    """Whether a pitched part of a continuation has no note after the prompt's last onset."""
+    if part.is_drum or not part.notes:
+        return False
+    last = max((x.start_beats for x in prompt.notes()), default=0.0)
+    return max(x.start_beats for x in part.notes) <= last + 1e-9
