@@ -145,7 +145,7 @@ def test_a_model_can_set_its_own_sampling_defaults_and_the_user_overrides_them()
     assert chorales.meta["sampling"]["top_p"] == 0.97  # models/chorales/card.md says why
     assert chorales.sampling(None, None, None, 3) == SamplingSettings(top_p=0.97, seed=3)
     assert chorales.sampling(0.8, 0.9, None, 3) == SamplingSettings(temperature=0.8, top_p=0.9, seed=3)
-    assert folk.sampling(None, None, None, 0) == SamplingSettings()  # no "sampling": the shared defaults
+    assert folk.sampling(None, None, None, 0) == SamplingSettings()  # no temperature or top_p: the shared defaults
     shipped = chorales.default_constraints()  # models/chorales/card.md, "Sampling"
     assert shipped.contour_bias.shape == (4, 7, 25) and shipped.interval_bias is None
     assert shipped.vertical_bias.shape == (4, 4, 12)
@@ -154,3 +154,7 @@ def test_a_model_can_set_its_own_sampling_defaults_and_the_user_overrides_them()
     plain = folk.default_constraints()
     assert plain.interval_bias is None and plain.contour_bias is None and plain.vertical_bias is None
     assert plain.hold_bias is None and not plain.spacing
+    assert plain.pitch_bias.shape == (1, 128)  # its register (models/folk/card.md, "Register")
+    assert (
+        plain.pitch_bias[0, 58:62].mean() < 0 < plain.pitch_bias[0, 70:74].mean()
+    )  # A#3-C#4 less likely, A#4-C#5 more

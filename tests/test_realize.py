@@ -42,8 +42,9 @@ def test_a_period_opens_its_second_phrase_as_its_first():
     plan.sections[0].phrases, plan.sections[0].cadences, plan.sections[0].echo = [4, 4], ["half", "authentic"], 2
     for seed in (1, 2):
         score = c.generate(plan=plan, key="D major", meter="4/4", seed=seed)
-        assert _bars(score, 0, 1) == _bars(score, 4, 5), seed  # the question's first two bars, again
-        assert _bars(score, 2, 3) != _bars(score, 6, 7), seed  # and another answer
+        struck = [[n[:2] for n in _bars(score, b, b + 1)] for b in (0, 4, 2, 6)]
+        assert struck[0] == struck[1], seed  # the question's first two bars, again (the last note may be held on)
+        assert struck[2] != struck[3], seed  # and another answer
         assert score.repeats == []
 
 

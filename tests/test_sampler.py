@@ -240,6 +240,20 @@ def test_a_hold_bias_decides_where_in_the_beat_the_voices_move():
     assert moves_on_the_beat(bias) > 0.95
 
 
+def test_a_pitch_bias_moves_the_voices_to_the_favoured_register():
+    # pitches under C4 made very unlikely in every voice: the untrained model strikes notes all
+    # over its range, now nearly all at C4 or above
+    def low(bias):
+        grid = _sampled(Constraints(voice_ranges=[(40, 90)] * 4, pitch_bias=bias), temperature=1.5)
+        struck = grid[grid >= PITCH0] - PITCH0
+        return np.mean(struck < 60)
+
+    bias = np.zeros((4, 128))
+    bias[:, :60] = -8.0
+    assert low(None) > 0.2
+    assert low(bias) < 0.05
+
+
 def test_a_move_class_is_the_last_moves_direction_and_size_up_to_three():
     from cadenza.compose.sampler import move_class
 

@@ -140,14 +140,15 @@ class Composer(LearnedDefaults):
         model.json has a "sampling" "interval_bias" (benchmarks/fit_interval_bias.py) has its
         voices' melodic intervals nudged toward its training data's (a "contour_bias": given each
         voice's last move), one with a "vertical_bias" the intervals between its voices, one with
-        a "hold_bias" where in the beat they move; "spacing": true spaces its voices as a choir's
+        a "hold_bias" where in the beat they move, one with a "pitch_bias" each voice's register
+        (the pitches it strikes); "spacing": true spaces its voices as a choir's
         (sampler.spaced)."""
         from cadenza.plan.constraints import Constraints
 
         ranges = self.meta.get("data_stats", {}).get("voice_ranges")
         sampling = self.meta.get("sampling", {})
-        bias, contour, vertical, hold = (
-            sampling.get(k) for k in ("interval_bias", "contour_bias", "vertical_bias", "hold_bias")
+        bias, contour, vertical, hold, register = (
+            sampling.get(k) for k in ("interval_bias", "contour_bias", "vertical_bias", "hold_bias", "pitch_bias")
         )
         return Constraints(
             voice_ranges=[tuple(r) for r in ranges] if ranges else None,
@@ -157,6 +158,7 @@ class Composer(LearnedDefaults):
             contour_bias=np.array(contour, dtype=np.float64) if contour else None,
             vertical_bias=np.array(vertical, dtype=np.float64) if vertical else None,
             hold_bias=np.array(hold, dtype=np.float64) if hold else None,
+            pitch_bias=np.array(register, dtype=np.float64) if register else None,
             spacing=bool(sampling.get("spacing", False)),
         )
 

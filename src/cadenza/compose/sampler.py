@@ -209,14 +209,25 @@ def _voiced(logits: np.ndarray, bias: np.ndarray | None, v: int, now: Sequence[i
     return out
 
 
+def _registered(logits: np.ndarray, bias: np.ndarray | None, v: int) -> np.ndarray:
+    """The logits with voice v's register bias (log-odds per pitch it strikes) added to its pitch
+    tokens. Like the logits, it is divided by the temperature when sampled."""
+    if bias is None:
+        return logits
+    out = logits.astype(np.float64)  # a copy
+    out[PITCH0 : PITCH0 + N_PITCHES] += bias[v, :N_PITCHES]
+    return out
+
+
 def with_learned_biases(
     logits: np.ndarray, c: Constraints, v: int, before: int | None, now: Sequence[int | None], last: int
 ) -> np.ndarray:
     """The logits with every bias the model learned for voice v added (those `c` holds): its
     melodic interval from `before` (_biased), the same given its last move `last` (_contoured),
-    and its intervals under the voices above it sounding `now` (_voiced)."""
+    its intervals under the voices above it sounding `now` (_voiced), and its register
+    (_registered)."""
     out = _contoured(_biased(logits, c.interval_bias, v, before), c.contour_bias, v, before, last)
-    return _voiced(out, c.vertical_bias, v, now)
+    return _registered(_voiced(out, c.vertical_bias, v, now), c.pitch_bias, v)
 
 
 SPACING_PENALTY = 1.0  # nats off a note crossing the voice above, or an upper voice's unison or octave-plus under it

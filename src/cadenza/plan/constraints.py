@@ -51,6 +51,7 @@ class Constraints:
         False  # a choir's spacing: crossing the voice above costs, as do an upper voice's unisons and wide gaps
     )
     hold_bias: np.ndarray | None = None  # (voices, steps per beat) log-odds added to holding on, per step in the beat
+    pitch_bias: np.ndarray | None = None  # (voices, 128) log-odds added to each pitch a voice strikes: its register
     start_on_downbeat: bool = False  # every voice sounds on the first downbeat: no pickup, bar 1 is the first bar
     # the plan (cadenza.plan.realize): cells allowed per step, notes held, earlier cells repeated
     step_cells: np.ndarray | None = None  # bool (steps, voices, N_CELL): the pitch sounding at a step must be allowed
