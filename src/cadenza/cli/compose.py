@@ -231,12 +231,16 @@ def generate(
             if i == 0 and not quiet:  # after the first piece: an error in the rules stays the only line
                 drawn = ""  # a key nobody gave is named, so that a keyless plan does not surprise
                 if key_obj is None and n == 1:
-                    drawn = f", home key {home} (drawn: --key sets it)"
+                    drawn = f", home key {home} (drawn at random; --key chooses one)"
                 elif key_obj is None:
-                    drawn = ", home keys drawn (--key sets one)"
+                    drawn = ", home keys drawn at random (--key chooses one)"
                 if drawing_meter and c.plan_model is not None:
-                    how = f"drawn for {composer_}" if composer_ else "drawn"
-                    drawn += f", meter {m} ({how}: --meter sets it)" if n == 1 else f", meters {how} (--meter sets one)"
+                    how = f"drawn at random for {composer_}" if composer_ else "drawn at random"
+                    drawn += (
+                        f", meter {m} ({how}; --meter chooses one)"
+                        if n == 1
+                        else f", meters {how} (--meter chooses one)"
+                    )
                 say(f"model {name}, {seeds_text(seed, n)}{drawn}")
             record = {
                 "command": "generate",
