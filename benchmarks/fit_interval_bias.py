@@ -32,9 +32,9 @@ in the training pieces.
 to the samples' shares of the pitches struck (onsets, not held steps), which the sampler adds to
 each pitch a voice strikes, over registers (the shares summed over a fifth around each pitch,
 not pitch by pitch, which would learn the samples' keys), so that tunes lie where the training
-pieces lie (the folk model's
-unplanned tunes struck 15% of their notes under D4, its training tunes 3%). With --no-interval no
-melodic bias is fitted or written (a model whose intervals are left as they are).
+pieces lie (the folk model's unplanned tunes struck 15% of their notes under D4, its training
+tunes 3%). With --no-interval no melodic bias is fitted or written (a model whose intervals are
+left as they are).
 
 --write stores them in the model's model.json ("sampling": {"interval_bias": ..., "vertical_bias": ...}). Intervals are
 counted between successive sounding pitches, rests bridged (as cadenza.evaluate.classifier counts

@@ -88,17 +88,12 @@ def test_no_silent_overwrite(tiny_model, tmp_path):
     run_cli(*args, "--seed", "2", "--force", check=True)
 
 
-def test_continue_keeps_the_prompt(tiny_model, tmp_path, chorale):
-    from cadenza.io import read_score
-    from cadenza.io.midi import write_midi
-
-    prompt = tmp_path / "prompt.mid"
-    write_midi(make_score(bars=2), prompt)
-    run_cli(
+def _continue_two_bars(prompt, out, *options):
+    """`cadenza continue PROMPT --bars 2 --seed 1 --formats mid --out OUT` and `options`, which must succeed."""
+    return run_cli(
         "continue",
         str(prompt),
-        "--model",
-        str(tiny_model),
+        *options,
         "--bars",
         "2",
         "--seed",
@@ -106,9 +101,18 @@ def test_continue_keeps_the_prompt(tiny_model, tmp_path, chorale):
         "--formats",
         "mid",
         "--out",
-        str(tmp_path / "next"),
+        str(out),
         check=True,
     )
+
+
+def test_continue_keeps_the_prompt(tiny_model, tmp_path, chorale):
+    from cadenza.io import read_score
+    from cadenza.io.midi import write_midi
+
+    prompt = tmp_path / "prompt.mid"
+    write_midi(make_score(bars=2), prompt)
+    _continue_two_bars(prompt, tmp_path / "next", "--model", str(tiny_model))
     before, after = read_score(prompt), read_score(tmp_path / "next.mid")
     for p, q in zip(before.parts, after.parts):
         assert q.notes[: len(p.notes)] == p.notes
@@ -182,19 +186,7 @@ def test_continue_chooses_the_model_and_records_the_choice_and_key(tmp_path):
     from conftest import melody
 
     write_score(melody(), tmp_path / "tune.mid")
-    proc = run_cli(
-        "continue",
-        str(tmp_path / "tune.mid"),
-        "--bars",
-        "2",
-        "--seed",
-        "1",
-        "--formats",
-        "mid",
-        "--out",
-        str(tmp_path / "next"),
-        check=True,
-    )
+    proc = _continue_two_bars(tmp_path / "tune.mid", tmp_path / "next")
     assert "model folk (chosen: the prompt is one melody)" in proc.stderr
     record = json.loads((tmp_path / "next.json").read_text())
     assert record["model"] == "folk" and record["model_choice"].startswith("chosen") and record["key"] == "E major"
@@ -204,21 +196,7 @@ def test_continue_chooses_the_model_and_records_the_choice_and_key(tmp_path):
 def test_continuing_two_hands_with_a_one_voice_model_says_which_part_stops(tmp_path):
     """A piano piece continued with the folk model (one voice): its right hand goes on, and
     stderr says in a line that the left hand stops where the prompt ends."""
-    proc = run_cli(
-        "continue",
-        "examples/piano-bach-c-minor-seed2.mid",
-        "--model",
-        "folk",
-        "--bars",
-        "2",
-        "--seed",
-        "1",
-        "--formats",
-        "mid",
-        "--out",
-        str(tmp_path / "next"),
-        check=True,
-    )
+    proc = _continue_two_bars("examples/piano-bach-c-minor-seed2.mid", tmp_path / "next", "--model", "folk")
     assert "the folk model writes 1 voice: Left hand stops where the prompt ends" in proc.stderr
     assert "Right hand stop" not in proc.stderr
 

@@ -419,7 +419,7 @@ def continue_(
                 )
         if i == 0 and not quiet:  # after the first piece: an error in the rules stays the only line
             say(f"model {c.name} ({choice}), {seeds_text(seed, n)}")
-            stopped = [p.name or f"part {k + 1}" for k, p in enumerate(result.parts) if _stops(p, score)]
+            stopped = _stopped_parts(result, score)
             if stopped:
                 say(
                     f"{prompt}: the {c.name} model writes {len(c.voice_names)} voice{'s' * (len(c.voice_names) > 1)}: "
@@ -445,9 +445,11 @@ def continue_(
             typer.echo(str(p))
 
 
-def _stops(part, prompt) -> bool:
-    """Whether a pitched part of a continuation has no note after the prompt's last onset."""
-    if part.is_drum or not part.notes:
-        return False
+def _stopped_parts(result, prompt) -> list[str]:
+    """The names of the continuation's pitched parts with no note after the prompt's last onset."""
     last = max((x.start_beats for x in prompt.notes()), default=0.0)
-    return max(x.start_beats for x in part.notes) <= last + 1e-9
+    return [
+        p.name or f"part {k + 1}"
+        for k, p in enumerate(result.parts)
+        if not p.is_drum and p.notes and max(x.start_beats for x in p.notes) <= last + 1e-9
+    ]

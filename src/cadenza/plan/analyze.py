@@ -224,16 +224,17 @@ def analyze(score: Score) -> Analysis:
         earlier = next((x for x in sections if x.label == labels[root]), None)
         phrase_bars = [spans[i][1] - spans[i][0] - (cut if k == 0 else 0) for k, i in enumerate(g)]
         echo = 0  # a new section's second phrase opening with its first's bars: a period
-        if source is None and period_bars(phrase_bars):  # (two phrases, or one long phrase's halves)
+        half = period_bars(phrase_bars)  # its first phrase, or the first half of its one long phrase
+        if source is None and half:
             a = spans[g[0]][0] + cut
-            b = a + period_bars(phrase_bars)
-            while echo < period_bars(phrase_bars) - 1 and sim[a + echo, b + echo] >= SAME:
+            b = a + half
+            while echo < half - 1 and sim[a + echo, b + echo] >= SAME:
                 echo += 1
         rhyme = 0  # a new inner section in the first one's key ending with its last bars
         if source is None and 0 < gi < len(groups) - 1 and skey == section_keys[0]:
             a, b = spans[groups[0][-1]][1], spans[g[-1]][1]  # the two sections' ends (exclusive)
             first_bars = spans[groups[0][-1]][1] - spans[groups[0][0]][0] - trim
-            most = min(phrase_bars[-1] - 1, first_bars, length - (period_bars(phrase_bars) + echo if echo else 0))
+            most = min(phrase_bars[-1] - 1, first_bars, length - (half + echo if echo else 0))
             # where the cadences arrive in the two last bars, on the sixteenths the bars are quantized to
             at_a, at_b = (
                 round((spans[x][2] - (e - 1) * bar_beats) * 4) / 4 for x, e in ((groups[0][-1], a), (g[-1], b))
@@ -241,8 +242,7 @@ def analyze(score: Score) -> Analysis:
             # their notes struck up to the arrival, by onset and pitch (the arrival's length is the music after's)
             heads = [frozenset(x[:2] for x in bars[e - 1] if x[0] <= at_a + 1e-6) for e in (a, b)]
             if most and at_a == at_b:  # the last bar up to the cadence's arrival
-                both, either = heads[0] & heads[1], heads[0] | heads[1]
-                rhyme = int(bool(either) and len(both) >= SAME * len(either))
+                rhyme = int(any(heads) and jaccard(*heads) >= SAME)
             while rhyme and rhyme < most and sim[a - 1 - rhyme, b - 1 - rhyme] >= SAME:
                 rhyme += 1
             if rhyme == 1 and len(heads[1]) < 2:  # a cadence's one note alone rhymes nothing

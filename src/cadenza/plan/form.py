@@ -64,9 +64,8 @@ phrase has) are written afresh to its planned cadence (the cadence's arrival kep
 the source's: what follows it is new), as a strain played again so often closes with another
 last bar (a second ending, mostly another upbeat into what follows; the piece's own close is
 the plan's: a last strain closing as its first time did repeats it up to the cadence). The
-planner draws all three as often
-as its corpus does them, where it plans a section's phrases (a section whose phrases are given
-keeps its echo, rhyme and ending as given, none included).
+planner draws all three as often as its corpus does them, where it plans a section's phrases
+(a section whose phrases are given keeps its echo, rhyme and ending as given, none included).
 """
 
 from __future__ import annotations

@@ -321,7 +321,8 @@ class PlanModel:
         if j is not None and plan.relation(len(plan.sections) - 1) == "exact" and close.cadences:
             first = plan.sections[j]  # the strain the piece closes by playing again: did it close so the first time?
             alike = first.cadences[-1:] == close.cadences[-1:] and not first.cadence_key(len(first.phrase_bars()) - 1)
-            self.closes["same" if alike else "other"] = self.closes.get("same" if alike else "other", 0) + 1
+            which = "same" if alike else "other"
+            self.closes[which] = self.closes.get(which, 0) + 1
         if home is not None:
             table = self.keys.setdefault(home.mode, {})
             before = "start"
@@ -766,14 +767,12 @@ class PlanModel:
         in_keys = random.Random(f"cadence keys {rng.getstate()}")  # a str seed: the same in every process
         home = plan.key or Key(0.0, 0, "major")
         last = len(plan.sections) - 1
-        closing = plan.source(last) if (kinds[last] if kinds else plan.relation(last)) == "exact" else None
         closes_with = (plan.sections[last].cadences or [""])[-1] or "authentic"  # the close: given, else authentic
-        if closing is not None and self.closes and closes_with != "none":
-            alike = random.Random(f"closes {rng.getstate()}")
-            probs = _smoothed(self.closes, ["same", "other"], self.smoothing["closes"])
-            closing = closing if draw_weighted(alike, probs) == "same" else None
-        else:
-            closing = None
+        alike = random.Random(f"closes {rng.getstate()}")
+        odds = _smoothed(self.closes, ["same", "other"], self.smoothing["closes"])
+        same = bool(self.closes) and closes_with != "none" and draw_weighted(alike, odds) == "same"
+        exact = (kinds[last] if kinds else plan.relation(last)) == "exact"
+        closing = plan.source(last) if exact and same else None  # the section whose first time closes so
         for i, s in enumerate(plan.sections):
             j = plan.source(i)
             kind = kinds[i] if kinds else plan.relation(i)

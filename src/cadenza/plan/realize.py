@@ -11,13 +11,12 @@ the plan narrows its choices.
   cadences arrive on the downbeat, is copied up to that cadence and its arrival, which is then
   held to the end; only what followed the arrival the first time, the upbeat into the repeat,
   is new (where they arrive later in the bar, the close is new from its approach's bar, so that
-  the second ending is whole bars). A return
-  with an `ending` copies its source but for its last `ending` bars, which the model writes
-  afresh to its planned cadence
-  (a second ending); where that cadence is its source's, the cadence's arrival and the rest
-  of its beat (its note or chord, held a beat under a fermata) are kept and what follows is
-  new: the upbeat into what comes next, as most second endings differ (O'Neill's A strains
-  played twice: 73% of their last bars share half their notes or more with the first time's).
+  the second ending is whole bars). A return with an `ending` copies its source but for its
+  last `ending` bars, which the model writes afresh to its planned cadence (a second ending);
+  where that cadence is its source's, the cadence's arrival and the rest of its beat (its note
+  or chord, held a beat under a fermata) are kept and what follows is new: the upbeat into what
+  comes next, as most second endings differ (O'Neill's A strains played twice: 73% of their
+  last bars share half their notes or more with the first time's).
 - **Varied returns** (A') copy the first half of each of the section's phrases; in the rest of
   the phrase every voice keeps the rhythm of the first time (an onset where it had one, a held
   note where it held), and the top voice stays within a fourth of its old pitches, so each

@@ -34,7 +34,9 @@ def bar_notes(score: Score, bar_beats: float | None = None) -> list[BarNotes]:
     return [frozenset(b) for b in bars]
 
 
-def jaccard(a: BarNotes, b: BarNotes) -> float:
+def jaccard(a: frozenset, b: frozenset) -> float:
+    """The share of their members two sets hold in common (intersection over union); 1 for two
+    empty sets."""
     if not a and not b:
         return 1.0
     return len(a & b) / len(a | b)
