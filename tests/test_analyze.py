@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from cadenza.plan.analyze import _counted, analyze
+from cadenza.plan.analyze import analyze
 from cadenza.plan.form import Plan, load_plan
 from cadenza.score import Key, Meter, Note, Part, Score, parse_key, transpose
 from cadenza.theory import cadence_kind, cadence_progression
@@ -326,11 +326,16 @@ def test_a_chorales_cadences_away_from_home_are_in_its_plan(chorale):
 
 
 def test_a_phrase_end_is_placed_as_a_musician_counts_the_bar():
+    from cadenza.theory import bar_and_beat, counted
+
     six_eight, four_four = Meter(0.0, 6, 8), Meter(0.0, 4, 4)
-    assert _counted(0.0, six_eight) == "beat 1"
-    assert _counted(1.5, six_eight) == "beat 2"  # the second dotted quarter
-    assert _counted(0.5, six_eight) == "eighth 2"  # not beat 1.33333
-    assert _counted(2.5, six_eight) == "eighth 6"
-    assert _counted(0.25, six_eight) == "eighth 1.5"  # the sixteenth after the first eighth
-    assert _counted(3.0, four_four) == "beat 4"
-    assert _counted(1.5, four_four) == "beat 2.5"
+    assert counted(0.0, six_eight) == "beat 1"
+    assert counted(1.5, six_eight) == "beat 2"  # the second dotted quarter
+    assert counted(0.5, six_eight) == "eighth 2"  # not beat 1.33333
+    assert counted(2.5, six_eight) == "eighth 6"
+    assert counted(0.25, six_eight) == "eighth 1.5"  # the sixteenth after the first eighth
+    assert counted(3.0, four_four) == "beat 4"
+    assert counted(1.5, four_four) == "beat 2.5"
+    assert bar_and_beat(0.0, four_four) == "bar 1 beat 1"
+    assert bar_and_beat(7.0, four_four) == "bar 2 beat 4"
+    assert bar_and_beat(4.5, six_eight) == "bar 2 beat 2"  # 3 quarters a bar

@@ -117,7 +117,7 @@ def test_register_follows_the_melody_and_the_choir_sings():
         assert [p.program for p in r.score.parts] == [52, 52, 52, 52]  # Choir Aahs
     default_top = harmonizer().voice_range(3)[1]
     assert max(n.pitch for n in high.score.parts[3].notes) <= default_top + 5
-    with pytest.raises(OptionError, match="outside the soprano range"):
+    with pytest.raises(OptionError, match="melody note C2 at bar 1 beat 1 is outside the soprano range"):
         harmonizer().harmonize(tune("C2:1 D2:1 E2:2"))  # far below anything a soprano sings
     with pytest.raises(OptionError, match="outside the soprano range"):
         harmonizer().harmonize(tune("C8:1 D8:1 E8:2"))

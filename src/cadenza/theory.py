@@ -320,6 +320,24 @@ def is_compound(numerator: int, denominator: int) -> bool:
     return denominator == 8 and numerator % 3 == 0 and numerator > 3
 
 
+def counted(offset: float, meter: Meter) -> str:
+    """Where `offset` quarter notes into a bar falls, as a musician counts it: "beat 2" on a
+    counted beat (beat_beats: dotted quarters in 6/8), "beat 2.5" between beats of a simple
+    meter, and in a compound one the eighth, counted from 1 ("eighth 2": 6/8's second;
+    "eighth 1.5": the sixteenth after the first)."""
+    beat = offset / beat_beats(meter) + 1
+    if abs(beat - round(beat)) > 1e-6 and is_compound(meter.numerator, meter.denominator):
+        return f"eighth {round(offset * 2 + 1, 3):g}"
+    return f"beat {round(beat, 3):g}"
+
+
+def bar_and_beat(beats: float, meter: Meter) -> str:
+    """ "bar 3 beat 2": where `beats` quarter notes from the start fall, bars numbered from 1 (a
+    pickup bar counted) and the beat as counted() counts it."""
+    b = int(beats / meter.bar_beats + 1e-9)
+    return f"bar {b + 1} {counted(beats - b * meter.bar_beats, meter)}"
+
+
 def beats_to_step(beats: float, steps_per_beat: int) -> int:
     """Nearest grid step, halves rounding up (Python's round() would round half to even)."""
     return math.floor(beats * steps_per_beat + 0.5)

@@ -71,12 +71,12 @@ import numpy as np
 from cadenza.errors import MusicError
 from cadenza.plan.form import Plan, Section, period_bars
 from cadenza.plan.similarity import BarNotes, bar_notes, bar_similarity, jaccard, shifted
-from cadenza.score import Key, Meter, Note, Score, parse_meter, pickup_start
+from cadenza.score import Key, Note, Score, parse_meter, pickup_start
 from cadenza.theory import (
+    bar_and_beat,
     beat_beats,
     cadence_kind,
     cut_top_line,
-    is_compound,
     key_correlations,
     key_numeral,
     phrase_ends,
@@ -112,26 +112,13 @@ class Analysis:
     def describe(self) -> str:
         """The form as a musician reads it: Plan.describe, then one line per phrase (its bars
         numbered from 1, a pickup bar counted, its key, its cadence, and where its last note
-        falls: bar and counted beat, _counted)."""
+        falls: theory.bar_and_beat)."""
         lines = [self.plan.describe(), "phrases"]
         meter = parse_meter(self.meter)
-        bar = meter.bar_beats
         for n, p in enumerate(self.phrases, 1):
-            b = int(p.end_beats / bar + 1e-9)
-            at = f"ends bar {b + 1} {_counted(p.end_beats - b * bar, meter)}"
+            at = f"ends {bar_and_beat(p.end_beats, meter)}"
             lines.append(f"  {n:>2}  {p.label:<3} bars {p.start_bar + 1}-{p.end_bar}  {p.key}  {p.cadence}  {at}")
         return "\n".join(lines)
-
-
-def _counted(offset: float, meter: Meter) -> str:
-    """Where `offset` quarter notes into a bar falls, as a musician counts it: "beat 2" on a
-    counted beat (theory.beat_beats: dotted quarters in 6/8), "beat 2.5" between beats of a
-    simple meter, and in a compound one the eighth, counted from 1 ("eighth 2": 6/8's second;
-    "eighth 1.5": the sixteenth after the first)."""
-    beat = offset / beat_beats(meter) + 1
-    if abs(beat - round(beat)) > 1e-6 and is_compound(meter.numerator, meter.denominator):
-        return f"eighth {round(offset * 2 + 1, 3):g}"
-    return f"beat {round(beat, 3):g}"
 
 
 # -- tunables (see the module's docstring) --------------------------------------------------------
