@@ -36,19 +36,6 @@ pieces lie (the folk model's unplanned tunes struck 15% of their notes under D4,
 tunes 3%). With --no-interval no melodic bias is fitted or written (a model whose intervals are
 left as they are).
 
---harmonize fits the biases harmonizing uses instead (cadenza.compose.particles: the chorale model
-writing the lower voices under a given melody), with --contour, --vertical and --rhythm as above:
-the samples are the model's harmonizations of the sopranos (with their fermatas) of the chorales
-its training run held out (benchmarks/harmonize_heldout.py: 17 for the shipped model), the target
-those chorales' own voices, and the fit starts from what harmonizing used before (the free pieces'
-contour and vertical biases, particles.HOLD_COST off every held note). Its training chorales will
-not do: under their sopranos the model sings much as Bach did (it learned them), so the gaps left
-to fit are small there (the vertical shares' soprano-bass distance 0.028 on 48 of them, 0.049 on
-the held-out ones), while under a melody it never saw its lower voices clash with it on the beat
-twice as often as Bach's. --on-beat fits the vertical bias twice, for the steps on the
-quarter-note beat and for those off it. They are stored as "sampling" "harmonize"
-(Composer.default_constraints(harmonizing=True)).
-
 --write stores them in the model's model.json ("sampling": {"interval_bias": ..., "vertical_bias": ...}). Intervals are
 counted between successive sounding pitches, rests bridged (as cadenza.evaluate.classifier counts
 them); the sampler applies the bias while a voice sings, not to its first note after a rest, and
@@ -60,17 +47,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harmonize_heldout import held_out_chorales  # noqa: E402
-
-from cadenza.compose import composer, harmonizer, particles  # noqa: E402
+from cadenza.compose import composer  # noqa: E402
 from cadenza.data.corpus import split_of  # noqa: E402
 from cadenza.errors import CadenzaError  # noqa: E402
 from cadenza.evaluate.classifier import changes, grid_of, melodic_steps  # noqa: E402
@@ -92,14 +75,9 @@ def interval_shares(grids: list[np.ndarray], n_voices: int) -> np.ndarray:
     return counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
 
 
-def vertical_shares(grids: list[np.ndarray], n_voices: int, per_beat: int = 0) -> np.ndarray:
+def vertical_shares(grids: list[np.ndarray], n_voices: int) -> np.ndarray:
     """(voices, voices, 12): [v, u] the shares of interval classes from voice v up to voice u < v,
-    at the steps both sound (zeros where u >= v); with `per_beat` (steps a quarter note), (2,
-    voices, voices, 12): those on the beat, then those off it."""
-    if per_beat:
-        on = [g[::per_beat] for g in grids]
-        off = [np.delete(g, np.s_[::per_beat], axis=0) for g in grids]  # neighbours joined: no motion is read
-        return np.stack([vertical_shares(on, n_voices), vertical_shares(off, n_voices)])
+    at the steps both sound (zeros where u >= v)."""
     counts = np.zeros((n_voices, n_voices, 12))
     for g in grids:
         for v in range(n_voices):
@@ -170,8 +148,6 @@ def main() -> None:
     ap.add_argument("--no-plan", action="store_true", help="samples without plans (generate --no-plan)")
     ap.add_argument("--register", action="store_true", help="fit a register bias (the pitches struck) too")
     ap.add_argument("--no-interval", action="store_true", help="fit and write no melodic bias")
-    ap.add_argument("--harmonize", action="store_true", help="fit harmonizing's biases on held-out chorales' sopranos")
-    ap.add_argument("--on-beat", action="store_true", help="with --harmonize: a vertical bias on the beat, one off it")
     args = ap.parse_args()
     c = composer.load(args.model)
     nv = c.tokenizer.config.n_voices
@@ -182,50 +158,21 @@ def main() -> None:
             real.append(grid_of(p.score, nv))
         except CadenzaError:
             continue
-    if args.on_beat and not (args.harmonize and args.vertical):
-        ap.error("--on-beat splits the vertical bias harmonizing uses: add --harmonize --vertical")
-    if args.harmonize:
-        held = held_out_chorales(args.model)
-        real = [grid_of(s, nv) for s in held]
-        melodies = [replace(s, parts=[s.parts[0]], repeats=[], chords=[], sections=[]) for s in held]
-        h = harmonizer.load(args.model)
-        if not (args.contour or args.no_interval) or args.register:
-            ap.error(
-                "--harmonize fits the melodic bias given the last move (--contour; or --no-interval), no --register"
-            )
     target = interval_shares(real, nv)
     target_contour = contour_shares(real, nv)
     contour = np.zeros((nv, 7, 2 * REACH + 1))
-    per_beat = c.tokenizer.config.steps_per_beat
-    metric = per_beat if args.on_beat else 0
-    target_vertical = vertical_shares(real, nv, metric)
+    target_vertical = vertical_shares(real, nv)
     bias = np.zeros((nv, 2 * REACH + 1))
-    vertical = np.zeros(target_vertical.shape)
+    vertical = np.zeros((nv, nv, 12))
+    per_beat = c.tokenizer.config.steps_per_beat
     target_moves = move_rates(real, nv, per_beat)
     hold = np.zeros((nv, per_beat))
-    if args.harmonize:  # start from what harmonizing used before
-        start = c.default_constraints()
-        contour = start.contour_bias if start.contour_bias is not None else contour
-        if start.vertical_bias is not None:
-            vertical = np.broadcast_to(start.vertical_bias, vertical.shape).copy()
-        hold[:] = -particles.HOLD_COST
     target_pitches = pitch_shares(real, nv)
     register = np.zeros((nv, 128))
     melodic = not args.no_interval
     for r in range(args.rounds):
         samples = []
-        if args.harmonize:
-            fitted = (
-                ("contour_bias", contour if melodic else None),
-                ("vertical_bias", vertical if args.vertical else None),
-                ("hold_bias", hold),
-            )
-            h.composer.meta.setdefault("sampling", {})["harmonize"] = {
-                k: a.tolist() for k, a in fitted if a is not None
-            }
-            for i, m in enumerate(melodies):
-                samples.append(grid_of(h.harmonize(m, seed=SEEDS[0] + i)[0].score, nv))
-        for s in [] if args.harmonize else SEEDS:
+        for s in SEEDS:
             constraints = c.default_constraints()
             constraints.interval_bias = bias if r and melodic and not args.contour else None  # round 1: unbiased
             constraints.contour_bias = contour if r and melodic and args.contour else None
@@ -251,10 +198,9 @@ def main() -> None:
             step = np.log((registers(target_pitches) + SMOOTH) / (registers(found) + SMOOTH))
             register = np.clip(register + args.rate * step, -BOUND, BOUND)
         if args.vertical:
-            found = vertical_shares(samples, nv, metric)
+            found = vertical_shares(samples, nv)
             pairs = [(v, u) for v in range(nv) for u in range(v)]
-            gaps = np.abs(found - target_vertical).sum(axis=-1) / 2
-            off = " | ".join(" ".join(f"{g[v, u]:.3f}" for v, u in pairs) for g in gaps.reshape(-1, nv, nv))
+            off = " ".join(f"{np.abs(found[v, u] - target_vertical[v, u]).sum() / 2:.3f}" for v, u in pairs)
             print(f"round {r + 1}: vertical interval shares differ (pairs {pairs}) by {off}", flush=True)
             # pairs u >= v are zero in both and add nothing
             step = np.log((target_vertical + SMOOTH) / (found + SMOOTH))
@@ -268,7 +214,7 @@ def main() -> None:
             )
             odds = lambda p: np.log((p + SMOOTH) / (1 - p + SMOOTH))  # noqa: E731
             hold = np.clip(hold - args.rate * (odds(target_moves) - odds(moves)), -BOUND, BOUND)
-    print(f"{len(real)} real pieces, {len(samples)} samples a round; bias (rows: voices; columns: -{REACH}..{REACH})")
+    print(f"{len(real)} training pieces, {len(SEEDS)} samples a round; bias (rows: voices; columns: -{REACH}..{REACH})")
     for row in contour[:, 3] if args.contour else bias:  # with --contour: its row for a first move
         print(" ".join(f"{x:+.2f}" for x in row))
     if args.rhythm:
@@ -277,27 +223,13 @@ def main() -> None:
             print(" ".join(f"{x:+.2f}" for x in row))
     if args.vertical:
         print("vertical bias (rows: voice v, voice u above it; columns: interval classes 0..11 from v up to u)")
-        for where, m in zip(("on the beat ", "off the beat ") if metric else ("",), vertical.reshape(-1, nv, nv, 12)):
-            for v in range(nv):
-                for u in range(v):
-                    print(f"{where}{v} {u} " + " ".join(f"{x:+.2f}" for x in m[v, u]))
+        for v in range(nv):
+            for u in range(v):
+                print(f"{v} {u} " + " ".join(f"{x:+.2f}" for x in vertical[v, u]))
     if args.write:
         path = c.directory / "model.json"
         meta = json.loads(path.read_text())
         sampling = meta.setdefault("sampling", {})
-        if args.harmonize:
-            sampling["harmonize"] = {
-                k: np.round(a, 4).tolist()
-                for k, a in (
-                    ("contour_bias", contour if melodic else None),
-                    ("vertical_bias", vertical if args.vertical else None),
-                    ("hold_bias", hold),
-                )
-                if a is not None
-            }
-            atomic_write(path, (json.dumps(meta, indent=2) + "\n").encode(), force=True)
-            print(f"wrote {path} (sampling.harmonize)")
-            return
         if melodic and args.contour:
             sampling.pop("interval_bias", None)
             sampling["contour_bias"] = [[[round(float(x), 4) for x in row] for row in m] for m in contour]

@@ -6,15 +6,12 @@ and the JSB validation chorales are in the chorale model's training data, which 
 setting. This takes the chorales `cadenza train` held out of the `chorales` model's own
 training (music21's chorales, its valid split by the hash of each id, less every chorale whose
 melody is a JSB test tune: all 17 of the shipped model's), gives the model each one's soprano
-with its fermatas (as a user's MusicXML melody has them), and prints, for each sampling asked,
-the classifier two-sample test of the harmonizations against those same chorales and each voice's
-pitch-change rate as a ratio to theirs. The samplings: `shipped`, model.json as it is (with the
-biases fitted to harmonizations, "sampling" "harmonize": benchmarks/fit_interval_bias.py
---harmonize); `free`, without them (the biases fitted to free pieces, and
-cadenza.compose.particles.HOLD_COST off every held note: what harmonizing used before);
-`cost=X`, without them and X nats off a held note. About 3 minutes a sampling on the 2-core CPU.
+with its fermatas (as a user's MusicXML melody has them), and prints, for each held-note cost asked
+(cadenza.compose.particles.HOLD_COST, nats off holding a note on where a voice may move), the
+classifier two-sample test of the harmonizations against those same chorales and each voice's
+pitch-change rate as a ratio to theirs. About 3 minutes a cost on the 2-core CPU.
 
-    .venv/bin/python benchmarks/harmonize_heldout.py --samplings shipped,free,cost=0.2
+    .venv/bin/python benchmarks/harmonize_heldout.py --hold-costs 0,0.2,0.4
 """
 
 from __future__ import annotations
@@ -48,7 +45,7 @@ def held_out_chorales(model: str) -> list:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="chorales")
-    ap.add_argument("--samplings", default="shipped,free", help="comma-separated: shipped, free, cost=X")
+    ap.add_argument("--hold-costs", default=str(particles.HOLD_COST), help="comma-separated nats")
     args = ap.parse_args()
     chorales = held_out_chorales(args.model)
     bach = [grid_of(s, 4) for s in chorales]
@@ -57,12 +54,8 @@ def main() -> None:
     print(
         f"{len(chorales)} chorales the {args.model} model held out, sopranos with their fermatas; ratio to Bach's rates"
     )
-    sampling = h.composer.meta.setdefault("sampling", {})
-    fitted = sampling.get("harmonize", {})
-    shipped_cost = particles.HOLD_COST
-    for name in args.samplings.split(","):
-        sampling["harmonize"] = fitted if name == "shipped" else {}
-        particles.HOLD_COST = float(name.removeprefix("cost=")) if name.startswith("cost=") else shipped_cost
+    for cost in (float(c) for c in args.hold_costs.split(",")):
+        particles.HOLD_COST = cost
         t0 = time.perf_counter()
         harmonized = []
         for i, s in enumerate(chorales):
@@ -71,7 +64,7 @@ def main() -> None:
         ours = voice_profile(harmonized)
         rates = " / ".join(f"{ours[v]['change_rate'] / theirs[v]['change_rate']:.2f}" for v in range(4))
         test = two_sample_test(harmonized, bach).line()
-        print(f"{name}: {test}; rates S / A / T / B {rates} [{time.perf_counter() - t0:.0f} s]")
+        print(f"hold cost {cost:g}: {test}; rates S / A / T / B {rates} [{time.perf_counter() - t0:.0f} s]")
 
 
 if __name__ == "__main__":

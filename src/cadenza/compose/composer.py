@@ -133,7 +133,7 @@ class Composer(LearnedDefaults):
         data."""
         return drawn_key(self.meta.get("data_stats", {}).get("keys", {}), seed, modes)
 
-    def default_constraints(self, allow_parallels: bool = False, final_cadence: bool = True, harmonizing: bool = False):
+    def default_constraints(self, allow_parallels: bool = False, final_cadence: bool = True):
         """Each voice within its usual range in the training data; (unless allowed) no parallel
         fifths or octaves between voices; (unless turned off) a final bar that opens on the
         tonic chord and holds it: the one cadence the piece is planned to reach. A model whose
@@ -142,16 +142,11 @@ class Composer(LearnedDefaults):
         voice's last move), one with a "vertical_bias" the intervals between its voices, one with
         a "hold_bias" where in the beat they move, one with a "pitch_bias" each voice's register
         (the pitches it strikes); "spacing": true spaces its voices as a choir's
-        (sampler.spaced). `harmonizing`: the constraints cadenza.compose.particles samples lower
-        voices under, where the biases in "sampling" "harmonize" (fitted to harmonizations,
-        benchmarks/fit_interval_bias.py --harmonize) replace those fitted to free pieces, and a
-        free piece's hold bias is not used (particles.HOLD_COST stands in where none is fitted)."""
+        (sampler.spaced)."""
         from cadenza.plan.constraints import Constraints
 
         ranges = self.meta.get("data_stats", {}).get("voice_ranges")
         sampling = self.meta.get("sampling", {})
-        if harmonizing:
-            sampling = {k: v for k, v in sampling.items() if k != "hold_bias"} | sampling.get("harmonize", {})
         bias, contour, vertical, hold, register = (
             sampling.get(k) for k in ("interval_bias", "contour_bias", "vertical_bias", "hold_bias", "pitch_bias")
         )

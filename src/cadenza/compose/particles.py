@@ -9,9 +9,7 @@ the particles are redrawn in proportion to them (sequential importance resamplin
 de Freitas & Gordon, "Sequential Monte Carlo Methods in Practice", 2001). The lower voices that
 survive are those under which the melody goes on the way the model expects it to. The weights
 count the given cells only: the masks below, the model's sampling biases (melodic, contour and
-vertical, and where in the beat a voice moves, those fitted to harmonizations where the model has
-them: cadenza.compose.composer.default_constraints(harmonizing=True); a vertical bias of shape
-(2, voices, voices, 12) holds one for the quarter-note beat and one off it), the spacing (always, whatever the
+vertical; cadenza.compose.composer.default_constraints), the spacing (always, whatever the
 model's "spacing" says: sampler.spaced), the cost of a held note
 (HOLD_COST) and the sampling settings shape the proposals without being corrected for, so the
 target is the model under those constraints.
@@ -24,8 +22,6 @@ redrawing drops it; the orderless path repairs such notes after the fact, a caus
 """
 
 from __future__ import annotations
-
-from dataclasses import replace
 
 import numpy as np
 
@@ -92,14 +88,7 @@ def harmonize_by_particles(
     beat = max(1, round(beat_beats(meter) * tok.config.steps_per_beat))
     n_bars = T // bar
     given = given_tokens(grid, hidden, strikes)
-    defaults = composer.default_constraints(harmonizing=True)
-    spb = tok.config.steps_per_beat
-    vertical = defaults.vertical_bias  # fitted to harmonizations: on the quarter-note beat and off it
-    on_beat, off_beat = (
-        (replace(defaults, vertical_bias=vertical[0]), replace(defaults, vertical_bias=vertical[1]))
-        if vertical is not None and vertical.ndim == 4
-        else (defaults, defaults)
-    )
+    defaults = composer.default_constraints()
     rng = np.random.default_rng(settings.seed)
     prefix = tok.prefix(key, meter)
     rows = Decoders(Decoder(composer.model), K)
@@ -161,20 +150,12 @@ def harmonize_by_particles(
                             log_w[i] -= PARALLEL_PENALTY * forced
                             now = [_pitch(x) for x in sounding[i]]
                             biased = with_learned_biases(
-                                logits[i],
-                                off_beat if step % spb else on_beat,
-                                v,
-                                _pitch(before[i, v]),
-                                now,
-                                int(moved[i, v]),
+                                logits[i], defaults, v, _pitch(before[i, v]), now, int(moved[i, v])
                             )
                             biased = spaced(biased, v, V, sounding[i])
-                            if (step, v) not in held:
+                            if HOLD_COST and (step, v) not in held:
                                 biased = biased.astype(np.float64)  # a copy
-                                if defaults.hold_bias is not None:  # fitted: where in the beat a voice moves
-                                    biased[HOLD] += defaults.hold_bias[v, step % spb]
-                                else:
-                                    biased[HOLD] -= HOLD_COST
+                                biased[HOLD] -= HOLD_COST
                             chosen[i] = sample_token(biased, choices, settings, rng)
                     append(chosen)
                     last[:, v] = chosen

@@ -45,8 +45,7 @@ class Constraints:
     # (voices, 7, 2k+1) the same, given the voice's last move (-3..3 semitones, 3 for 3 or more; 0 none yet)
     contour_bias: np.ndarray | None = None
     # (voices, voices, 12) log-odds added to voice v's pitch per interval class down from each voice u < v
-    # sounding at the same step: [v, u, (upper - lower) % 12]; harmonizing (cadenza.compose.particles)
-    # also takes (2, voices, voices, 12): one for the steps on the quarter-note beat, one for those off it
+    # sounding at the same step: [v, u, (upper - lower) % 12]
     vertical_bias: np.ndarray | None = None
     spacing: bool = (
         False  # a choir's spacing: crossing the voice above costs, as do an upper voice's unisons and wide gaps
