@@ -170,6 +170,11 @@ def test_chromatic_notes_are_spelled_by_what_they_do():
     assert names(g, [70], against=[66, 61]) == ["A#"]
     assert names(g, [70], against=[67, 62]) == ["Bb"]
     assert names(parse_key("C major"), [68, 63], against=[65, 60]) == ["Ab", "Eb"]  # F minor in C major
+    # a step's spelling gives way to the key's where it would write Cx or Cb; a lower neighbour keeps it
+    e, f = parse_key("E major"), parse_key("F major")
+    assert names(e, [62], toward=63) + names(f, [71], toward=70) == ["D", "B"]  # D-D#, B-Bb
+    assert names(parse_key("C# minor"), [67], toward=68, came_from=68) == ["Fx"]  # G# Fx G#
+    assert names(parse_key("A major"), [65], toward=66, came_from=64) == ["E#"]  # E E# F#: the key's own default
     # a double sharp only where a step asks for one
     assert names(parse_key("F# major"), [67], toward=68) + names(parse_key("F# major"), [67]) == ["Fx", "G"]
 

@@ -246,8 +246,12 @@ def spell(
        (D#, G#, A#, F and C in D major: no flats in a sharp key), in minor the lowered 2nd and
        the raised 3rd and 4th (Bb, C#, D# in A minor).
 
-    Double sharps and flats only where a semitone step asks for them (Fx -> G# in F# major;
-    G otherwise, and A rather than Bbb in Cb major)."""
+    Rules 1 and 2 give way to the key's default where they would write a white key with an
+    accidental or a double sharp or flat the key's default does not (D rising to D# in E major,
+    not Cx; B falling to Bb in F major, not Cb), but for a lower neighbour returning (G# Fx G#,
+    rule 1). Double
+    sharps and flats only where a semitone step asks for them (Fx -> G# in F# major; G
+    otherwise, and A rather than Bbb in Cb major)."""
     t, own, low = _key_places(key)
     fifths = _default_fifths(pitch, low)
     if fifths in own:
@@ -256,7 +260,8 @@ def spell(
     candidates = (flat_side, flat_side + 12)
     if toward is not None and abs(toward - pitch) == 1:  # 1. a semitone step
         wanted = _default_fifths(toward, low) + (5 if toward > pitch else -5)
-        if wanted in candidates:
+        lower_neighbour = came_from == toward > pitch
+        if wanted in candidates and (wanted == fifths or lower_neighbour or not _odd(pitch, wanted)):
             return _spelled(pitch, wanted)
     if any(abs((c + 1) // 7) > 1 for c in candidates):  # no double sharp or flat but for a step
         return _spelled(pitch, next(c for c in candidates if abs((c + 1) // 7) <= 1))
@@ -265,7 +270,7 @@ def spell(
     if around:  # 2. the key's notes around it
         centre = sum(around) / len(around)
         near, far = sorted(candidates, key=lambda c: abs(c - centre))
-        if abs(near - centre) < abs(far - centre):
+        if abs(near - centre) < abs(far - centre) and (near == fifths or not _odd(pitch, near)):
             return _spelled(pitch, near)
     return _spelled(pitch, fifths)  # 3. the key's default
 
@@ -285,6 +290,13 @@ def cross_related(pitch_classes: Iterable[int], key: Key | None) -> frozenset[in
             if abs(_default_fifths(r, low) - _default_fifths(q, low)) == 7:
                 out.add(r % 12)
     return frozenset(out)
+
+
+def _odd(pitch: int, fifths: int) -> bool:
+    """Whether spelling `pitch` at `fifths` writes a double sharp or flat, or a white key with an
+    accidental (Cb, Fb, E#, B#)."""
+    alter = name_of_fifths(fifths)[1]
+    return abs(alter) > 1 or (alter != 0 and pitch % 12 in (0, 2, 4, 5, 7, 9, 11))
 
 
 def _default_fifths(pitch: int, low: int) -> int:
