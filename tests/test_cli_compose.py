@@ -180,6 +180,20 @@ def test_generate_takes_rules(tiny_model, tmp_path):
     )
 
 
+def test_a_church_mode_key_keeps_to_its_notes_and_is_written_in_its_mode(tiny_model, tmp_path):
+    from cadenza.io import read_score
+
+    run_cli(
+        *("generate", "--model", str(tiny_model), "--bars", "2", "--seed", "3", "--key", "D dorian"),
+        *("--formats", "musicxml", "--out", str(tmp_path / "g"), "--quiet"),
+        check=True,
+    )
+    score = read_score(tmp_path / "g.musicxml")
+    assert str(score.key) == "D dorian"  # under no sharps or flats
+    assert "<fifths>0</fifths><mode>dorian</mode>" in (tmp_path / "g.musicxml").read_text()
+    assert all(n.pitch % 12 in (2, 4, 5, 7, 9, 11, 0, 1) for p in score.parts for n in p.notes)  # and C#
+
+
 @pytest.mark.slow  # one CLI run with a shipped model
 def test_continue_chooses_the_model_and_records_the_choice_and_key(tmp_path):
     from cadenza.io import write_score

@@ -7,8 +7,8 @@ from functools import cache
 import pytest
 
 from cadenza.errors import OptionError
-from cadenza.score import Key, Meter, Note, Part, Score, Tempo, name_to_pitch, pickup_start
-from cadenza.theory import melody_key, scale
+from cadenza.score import Key, Meter, Note, Part, Score, Tempo, name_to_pitch, parse_key, pickup_start
+from cadenza.theory import key_signature, melody_key, scale
 
 
 def tune(names: str, meter: tuple[int, int] = (4, 4), start: float = 0.0, key: Key | None = None) -> Score:
@@ -131,21 +131,28 @@ def key_of(names: str, key: Key | None = None) -> str:
     return str(melody_key(score, score.parts[0].notes))
 
 
-def test_a_dorian_tune_is_in_the_minor_key_of_its_final():
+def test_a_dorian_tune_is_in_the_dorian_mode_of_its_final():
     # D Dorian (F and C natural, B natural): plain Krumhansl-Schmuckler reads G major
     dorian = "D4:1 E4:1 F4:1 G4:1 A4:2 B4:1 A4:1 G4:1 E4:1 C4:1 E4:1 G4:1 A4:1 B4:1 C5:1 B4:1 A4:1 G4:1 E4:1 D4:4"
-    assert key_of(dorian) == "D minor"
+    assert key_of(dorian) == "D dorian"
+    k = parse_key(key_of(dorian))
+    assert (k.tonic, k.mode, key_signature(k), sorted(scale(k))) == (2, "minor", 0, [0, 1, 2, 4, 5, 7, 9, 11])
+    # under a signature of no sharps or flats, ending on D: the same (not C major, ending on its second)
+    assert key_of(dorian, key=Key(0.0, 0, "major")) == "D dorian"
+    assert key_of("C5:1 B4:1 A4:1 E4:1 A4:2", key=Key(0.0, 0, "major")) == "A minor"  # ending on the sixth
     # What shall we do with the drunken sailor, D Dorian: plain Krumhansl-Schmuckler reads A minor
     sailor = (
         "A4:1 A4:0.5 A4:0.5 A4:1 A4:0.5 A4:0.5 A4:1 D4:1 F4:1 A4:1 G4:1 G4:0.5 G4:0.5 G4:1 G4:0.5 G4:0.5 G4:1 "
         "C4:1 E4:1 G4:1 A4:1 A4:0.5 A4:0.5 A4:1 A4:0.5 A4:0.5 A4:1 B4:1 C5:1 D5:1 C5:1 A4:1 G4:1 E4:1 D4:2 D4:2"
     )
-    assert key_of(sailor) == "D minor"
+    assert key_of(sailor) == "D dorian"
 
 
-def test_a_mixolydian_tune_is_in_the_major_key_of_its_final():
+def test_a_mixolydian_tune_is_in_the_mixolydian_mode_of_its_final():
     # G Mixolydian (F natural): plain Krumhansl-Schmuckler reads C major
-    assert key_of("G4:1 A4:1 B4:1 C5:1 D5:1 E5:1 F5:1 D5:1 C5:1 A4:1 F4:1 A4:1 C5:1 B4:1 A4:1 F4:1 G4:4") == "G major"
+    assert (
+        key_of("G4:1 A4:1 B4:1 C5:1 D5:1 E5:1 F5:1 D5:1 C5:1 A4:1 F4:1 A4:1 C5:1 B4:1 A4:1 F4:1 G4:4") == "G mixolydian"
+    )
 
 
 def test_a_minor_tune_with_its_leading_tone_and_a_major_tune_without_a_signature():
@@ -155,3 +162,24 @@ def test_a_minor_tune_with_its_leading_tone_and_a_major_tune_without_a_signature
     assert key_of("C4:1 E4:1 G4:1 C5:1 B4:1 G4:1 F4:1 D4:1 C4:1 D4:1 F4:1 A4:1 G4:1 D4:1 E4:2") == "C major"
     # a signature that fits the melody is kept
     assert key_of(F_MAJOR_LOW, key=Key(0.0, 2, "minor")) == "D minor"
+
+
+def test_a_tune_its_file_calls_dorian_is_harmonized_and_written_in_its_mode(tmp_path):
+    """K:D Dorian: the lower voices keep to the mode's notes and its leading tone (no B flat
+    against the tune's B natural, no G sharp against its G), and the harmonization is written
+    under no sharps or flats as D dorian (MusicXML's <mode>, ABC's K:Ddor), which reading it back
+    keeps."""
+    from cadenza.compose import harmonizer as assistant
+    from cadenza.io import read_score, write_score
+
+    dorian = "D4:1 E4:1 F4:1 G4:1 A4:2 B4:1 A4:1 G4:1 E4:1 C4:1 E4:1 G4:1 A4:1 B4:1 C5:1 B4:1 A4:1 G4:1 E4:1 D4:4"
+    melody = tune(dorian, key=parse_key("D dorian"))
+    [r] = assistant.load("chorales").harmonize(melody, seed=1)
+    assert str(r.score.key) == "D dorian"
+    assert {n.pitch % 12 for p in r.score.parts[1:] for n in p.notes} <= {0, 1, 2, 4, 5, 7, 9, 11}
+    xml = write_score(r.score, tmp_path / "piece.musicxml")
+    assert "<fifths>0</fifths><mode>dorian</mode>" in xml.read_text()
+    abc = write_score(r.score, tmp_path / "piece.abc")
+    assert "K:Ddor" in abc.read_text()
+    for path in (xml, abc):
+        assert str(read_score(path).key) == "D dorian", path

@@ -17,6 +17,17 @@ from cadenza.errors import MusicError
 PITCH_CLASS_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 _LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 MODES = ("major", "minor")
+# The church modes other than major (ionian) and minor (aeolian): the mode each is read as for
+# harmony (by its third: a Dorian tune is harmonized as minor, a Mixolydian one as major) and
+# where its key signature lies from the tonic on the line of fifths (D dorian: no sharps or
+# flats, two fifths below D major's two sharps).
+CHURCH_MODES = {
+    "dorian": ("minor", -2),
+    "phrygian": ("minor", -4),
+    "lydian": ("major", 1),
+    "mixolydian": ("major", -1),
+    "locrian": ("minor", -5),
+}
 # A key's conventional tonic name by pitch class (major, then minor): the spelling with the
 # fewer sharps or flats (Db major, not C#; G# minor, not Ab), F# major and Eb minor for the
 # two keys of six either way. A user's own spelling (Cb major, C# major) is kept (Key.tonic_name).
@@ -146,13 +157,16 @@ class Key:
     tonic: int  # pitch class, 0 = C
     mode: str  # "major" or "minor"
     tonic_name: str = field(default="", compare=False)
+    # a church mode (CHURCH_MODES: "dorian", "mixolydian", ...) whose third `mode` gives: it sets
+    # the key signature, the spelling and the scale; the models and harmony read `mode`
+    modal: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         if tonic_name_pitch_class(self.tonic_name) != self.tonic % 12:
             object.__setattr__(self, "tonic_name", KEY_NAMES[self.mode == "minor"][self.tonic % 12])
 
     def __str__(self) -> str:
-        return f"{self.tonic_name} {self.mode}"
+        return f"{self.tonic_name} {self.modal or self.mode}"
 
     def same_key(self, other: Key) -> bool:
         """Whether `other` is this key (tonic and mode), wherever either starts."""
@@ -246,7 +260,9 @@ class Score:
             "composer": self.composer,
             "tempos": [[t.start_beats, t.bpm] for t in self.tempos],
             "meters": [[m.start_beats, m.numerator, m.denominator] for m in self.meters],
-            "keys": [[k.start_beats, k.tonic, k.mode, k.tonic_name] for k in self.keys],
+            "keys": [
+                [k.start_beats, k.tonic, k.mode, k.tonic_name, *([k.modal] if k.modal else [])] for k in self.keys
+            ],
             "fermatas": list(self.fermatas_beats),
             "repeats": [[r.start_beats, r.end_beats, r.ending_beats] for r in self.repeats],
             "parts": [
@@ -270,7 +286,10 @@ class Score:
             composer=d.get("composer", ""),
             tempos=[Tempo(float(a), float(b)) for a, b in d["tempos"]],
             meters=[Meter(float(a), int(b), int(c)) for a, b, c in d["meters"]],
-            keys=[Key(float(k[0]), int(k[1]), str(k[2]), str(k[3]) if len(k) > 3 else "") for k in d["keys"]],
+            keys=[
+                Key(float(k[0]), int(k[1]), str(k[2]), str(k[3]) if len(k) > 3 else "", str(k[4]) if len(k) > 4 else "")
+                for k in d["keys"]
+            ],
             fermatas_beats=[float(b) for b in d.get("fermatas", [])],
             repeats=[Repeat(float(a), float(b), float(c)) for a, b, c in d.get("repeats", [])],
             parts=[
@@ -355,18 +374,32 @@ def parse_key(text: str) -> Key:
     major, E major).
     Raises MusicError naming what is accepted."""
     text = text.replace("\u266f", "#").replace("\u266d", "b")  # the sharp and flat signs
-    m = re.fullmatch(r"\s*([A-Ga-g])([#b]?)\s*((?i:major|minor|maj|min)|m)?\s*", text)
-    if not m:
+    m = re.fullmatch(r"\s*([A-Ga-g])([#b]?)\s*((?i:major|minor|maj|min)|m|(?i:[a-z]{3,10}))?\s*", text)
+    modal = _church_mode(m.group(3)) if m and m.group(3) and len(m.group(3)) >= 3 else ""
+    if not m or modal is None:
         raise MusicError(
-            f"unknown key {text!r}: give a tonic A-G with optional # or b and 'major' or 'minor', "
-            "e.g. 'D major', 'F# minor', 'Bb major'"
+            f"unknown key {text!r}: give a tonic A-G with optional # or b and 'major' or 'minor' (or a "
+            "church mode: dorian, phrygian, lydian, mixolydian, locrian), e.g. 'D major', 'F# minor', 'D dorian'"
         )
     letter, accidental, mode = m.groups()
-    mode = "minor" if (mode or ("m" if letter.islower() else "")).lower() in ("minor", "min", "m") else "major"
+    if modal:
+        mode = CHURCH_MODES[modal][0]
+    else:
+        minor = ("minor", "min", "m", "aeolian", "aeo")
+        mode = "minor" if (mode or ("m" if letter.islower() else "")).lower() in minor else "major"
     name = letter.upper() + accidental
     tonic = tonic_name_pitch_class(name)
     assert tonic is not None
-    return Key(0.0, tonic, mode, name if name in _SPELLED_TONICS[mode == "minor"] else "")
+    return Key(0.0, tonic, mode, name if name in _SPELLED_TONICS[mode == "minor"] else "", modal)
+
+
+def _church_mode(word: str) -> str | None:
+    """The mode a word names: '' for major and minor (and ionian, aeolian), a CHURCH_MODES name
+    for one of those or its first three letters ('dor', 'Mix'), None for anything else."""
+    word = word.lower()
+    if word in ("major", "minor", "maj", "min", "ionian", "aeolian", "ion", "aeo"):
+        return ""
+    return next((mode for mode in CHURCH_MODES if mode == word or mode[:3] == word), None)
 
 
 def parse_meter(text: str) -> Meter:

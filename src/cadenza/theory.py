@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from cadenza.score import Key, Meter, Note, Score
+from cadenza.score import CHURCH_MODES, Key, Meter, Note, Score
 
 # ---------------------------------------------------------------------------------------------
 # scales and keys
@@ -23,7 +23,13 @@ MINOR_STEPS = (0, 2, 3, 5, 7, 8, 10, 11)  # natural minor plus the raised 7th (h
 
 
 def scale(key: Key) -> frozenset[int]:
-    """Pitch classes of the key's scale (natural minor plus the raised 7th for minor)."""
+    """Pitch classes of the key's scale (natural minor plus the raised 7th for minor). A church
+    mode's are the seven of its key signature, and the leading tone that a cadence's dominant
+    chord asks for in Dorian and Mixolydian (C# in D dorian, F# in G mixolydian)."""
+    if key.modal:
+        major_tonic = 7 * key_signature(key) % 12
+        leading = {(key.tonic + 11) % 12} if key.modal in ("dorian", "mixolydian") else set()
+        return frozenset((major_tonic + s) % 12 for s in MAJOR_STEPS) | leading
     steps = MAJOR_STEPS if key.mode == "major" else MINOR_STEPS
     return frozenset((key.tonic + s) % 12 for s in steps)
 
@@ -77,13 +83,45 @@ def _correlation(a: list[float], b: list[float]) -> float:
 def melody_key(score: Score, line: list[Note]) -> Key:
     """The key a melody is in: the file's, unless it has none or a tenth or more of the melody (by
     duration) falls outside its scale (a modal tune under a major signature, say); then the key
-    the tune itself shows (tune_key)."""
+    the tune itself shows (tune_key), in the church mode it sings (modal_key: D dorian, G
+    mixolydian)."""
     key = score.key
     if key is not None:
         outside = sum(x.duration_beats for x in line if x.pitch % 12 not in scale(key))
         if outside < 0.1 * sum(x.duration_beats for x in line):
-            return key
-    return tune_key(line)
+            return _on_its_final(key, line)
+    return modal_key(tune_key(line), line)
+
+
+def _on_its_final(key: Key, line: list[Note]) -> Key:
+    """A signature's key, read on the tune's final where no major or minor tune ends: on the
+    second degree of the signature's major key it is Dorian (a tune under no sharps or flats
+    ending on D: D dorian), on the sixth the relative minor (ending on A: A minor)."""
+    if not line or key.modal:
+        return key
+    final = max(line, key=lambda x: x.start_beats).pitch % 12
+    sig = key_signature(key)
+    for places, mode, modal in ((2, "minor", "dorian"), (3, "minor", "")):  # D and A from C on the fifths
+        if final == 7 * (sig + places) % 12 and key.tonic != final:
+            letter, alter = name_of_fifths(sig + places)
+            return Key(key.start_beats, final, mode, letter + ("#" * alter if alter > 0 else "b" * -alter), modal)
+    return key
+
+
+def modal_key(key: Key, line: list[Note]) -> Key:
+    """`key` as the church mode the melody sings it in, where its notes say so: a minor key whose
+    major sixth sounds longer than its minor sixth, and its subtonic at least as long as its
+    leading tone, is Dorian (D E F G A B C, not melodic minor's B and C#); a major key whose minor
+    seventh sounds longer than its leading tone is Mixolydian. Else `key` as it is."""
+
+    def sung(interval: int) -> float:
+        return sum(x.duration_beats for x in line if x.pitch % 12 == (key.tonic + interval) % 12)
+
+    if key.mode == "minor" and sung(9) > sung(8) and sung(10) >= sung(11):
+        return replace(key, modal="dorian")
+    if key.mode == "major" and sung(10) > sung(11):
+        return replace(key, modal="mixolydian")
+    return key
 
 
 # A tune's key, read from the tune alone: the best-correlated keys, how many and how close to the best.
@@ -194,7 +232,10 @@ def tonic_fifths(key: Key) -> int:
 
 def key_signature(key: Key) -> int:
     """Sharps in the key signature (negative: flats), from the tonic as spelled: D major 2,
-    F major -1, C minor -3, Cb major -7, C# major 7, B major 5."""
+    F major -1, C minor -3, Cb major -7, C# major 7, B major 5; D dorian 0, G mixolydian 0
+    (score.CHURCH_MODES)."""
+    if key.modal:
+        return tonic_fifths(key) + CHURCH_MODES[key.modal][1]
     return tonic_fifths(key) - (3 if key.mode == "minor" else 0)
 
 
@@ -217,6 +258,13 @@ def _key_places(key: Key | None) -> tuple[int, frozenset[int], int]:
     if key is None:
         return 3, frozenset(range(-1, 7)) | {8}, -2
     t = tonic_fifths(key)
+    if key.modal:  # the seven notes of its signature, and the leading tone where scale() has it
+        sig = key_signature(key)
+        return (
+            t,
+            frozenset(range(sig - 1, sig + 6)) | ({t + 5} if key.modal in ("dorian", "mixolydian") else set()),
+            sig - 3,
+        )
     if key.mode == "minor":
         return t, frozenset(range(t - 4, t + 4)) | {t + 5}, t - 5
     return t, frozenset(range(t - 1, t + 6)), t - 3

@@ -173,6 +173,8 @@ def generate(
         progression, bars, key_obj = _progression(chords, meter_obj or c.default_meter(), bars, key_obj, seconds)
     given = {k: settings.get(k) for k in ("temperature", "top_p", "top_k")}  # the rest: the model's defaults
     _, recorded = settings_and_record(SamplingSettings, asdict(c.sampling(**given, seed=0)))
+    if scale is None and key_obj is not None and key_obj.modal and not piano:
+        scale = str(key_obj)  # a church mode keeps to its notes (and the leading tone a cadence asks for)
     rules = None if piano else rules_from_options(scale, range_, fix, fixed_cells, c.voice_names)
     seed = pick_seed(seed)
     stems = output_stems(out, lambda i: f"{name}-seed{seed + i}", n)

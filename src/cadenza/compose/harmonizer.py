@@ -182,6 +182,15 @@ class Harmonizer:
         allowed[:start, 1:, :] = False
         allowed[:start, 1:, REST] = True
         key = rules.scale or melody_key(melody, line)
+        if key.modal and melody.key is not None and melody.key.modal:
+            # a tune its file names in a church mode: the lower voices keep to the mode's notes
+            # (scale: its signature's, and the leading tone a cadence asks for), not a minor or major
+            # key's (no B flat, no G sharp under a D dorian tune's B and G); Bach's lower voices sing
+            # both sixths under the Dorian chorale tunes he set, which their files call minor
+            outside = ~np.isin((np.arange(N_CELL) - 1) % 12, list(scale(key)))
+            outside[REST] = False
+            kept = allowed[:, 1:, :] & ~outside
+            allowed[:, 1:, :] = np.where(kept.any(axis=-1, keepdims=True), kept, allowed[:, 1:, :])
         ends = phrase_plan(melody, line, key)
         held_over: set[tuple[int, int]] = set()  # (step, voice): the note sounding holds (a causal model's)
         if cadences:

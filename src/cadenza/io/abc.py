@@ -748,9 +748,12 @@ def _length(ticks: int, unit: int) -> str:
 
 
 def _key_name(key: Key | None) -> str:
-    """K:'s value: the tonic as spelled, 'm' for minor (G, Em, Bb, F#m); C without a key."""
+    """K:'s value: the tonic as spelled, 'm' for minor (G, Em, Bb, F#m), a church mode's first
+    three letters (Ddor, Gmix); C without a key."""
     if key is None:
         return "C"
+    if key.modal:
+        return key.tonic_name + key.modal[:3]
     return key.tonic_name + ("m" if key.mode == "minor" else "")
 
 

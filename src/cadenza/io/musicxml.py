@@ -879,7 +879,7 @@ def _untie(note: list, bar: _Bar, cut_in: bool, cut_out: bool) -> None:
 
 
 def _key_element(key: Key) -> str:
-    return f"<key><fifths>{key_signature(key)}</fifths><mode>{key.mode}</mode></key>"
+    return f"<key><fifths>{key_signature(key)}</fifths><mode>{key.modal or key.mode}</mode></key>"
 
 
 def metronome_beat(bpm: float, numerator: int, denominator: int) -> tuple[float, float]:

@@ -40,7 +40,7 @@ from cadenza.chords import ChordSymbol, chord_text, parse_chord
 from cadenza.errors import InputError, MusicError
 from cadenza.io.midi import DRUM_CHANNEL, MAX_BEATS, METER_DENOMINATORS, file_bytes, sorted_changes
 from cadenza.perform.dynamics import VELOCITY
-from cadenza.score import MARKS, Key, Meter, Note, Part, Repeat, Score, Section, Tempo, bar_starts
+from cadenza.score import CHURCH_MODES, MARKS, Key, Meter, Note, Part, Repeat, Score, Section, Tempo, bar_starts
 
 # suffix -> (music21 format name, the name users know)
 FORMATS = {
@@ -661,8 +661,8 @@ def music21_to_score(
       staccato, staccatissimo, tenuto and slurs give Note.marks. A velocity the file gives a
       note itself (music21's `volume.velocity`, e.g. MusicXML's <note dynamics=...>) wins. A
       piece without markings is read as before they were read: velocity 80, no marks.
-    - Keys from Key objects (modes other than major and minor map by their third: dorian ->
-      minor, mixolydian -> major). A bare KeySignature keeps its sharps count and takes its
+    - Keys from Key objects (a church mode is kept as Key.modal, its `mode` by its third:
+      dorian -> minor, mixolydian -> major). A bare KeySignature keeps its sharps count and takes its
       mode from one key analysis of the piece (`analyze('key')`). No key signature: no keys.
     - Pickup: if the first bar is shorter than the meter's bar, every time is shifted by
       (bar length - pickup length), so beat 0 is where the full first bar would have begun
@@ -770,9 +770,14 @@ def music21_to_score(
         for ks in flat.getElementsByClass("KeySignature"):
             mode = getattr(ks, "mode", None)
             if mode in _MAJOR_LIKE | _MINOR_LIKE:
+                modal = mode if mode in CHURCH_MODES else ""
                 mode = "minor" if mode in _MINOR_LIKE else "major"
                 keys.append(
-                    (i, ks.offset, Key(change_beats(ks.offset), ks.tonic.pitchClass, mode, _tonic_name(ks.tonic)))
+                    (
+                        i,
+                        ks.offset,
+                        Key(change_beats(ks.offset), ks.tonic.pitchClass, mode, _tonic_name(ks.tonic), modal),
+                    )
                 )
             else:
                 bare_signatures.append((i, ks))

@@ -107,7 +107,7 @@ def parse_section_key(text: str) -> Key:
 
 
 def key_text(key: Key) -> str:
-    return f"{key.tonic_name} {key.mode}"
+    return f"{key.tonic_name} {key.modal or key.mode}"
 
 
 @dataclass
