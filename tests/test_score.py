@@ -102,3 +102,28 @@ def test_an_excerpt_is_its_bars_from_beat_0():
     assert part.parts[0].pedals == [Pedal(0.0, 4.0)]
     with pytest.raises(MusicError, match="bars 1-5"):
         excerpt(score, 3, 9)
+
+
+def test_church_modes_parse_and_every_format_writes_them(tmp_path):
+    from cadenza.io import read_score, write_score
+    from cadenza.score import Part
+
+    assert [str(parse_key(t)) for t in ("Ddor", "g Mix", "E phrygian", "C aeolian")] == [
+        "D dorian",
+        "G mixolydian",
+        "E phrygian",
+        "C minor",
+    ]
+    # spelled so the signature needs seven sharps or flats at most
+    assert [str(parse_key(t)) for t in ("Eb locrian", "Gb dorian", "Db dorian")] == [
+        "D# locrian",
+        "F# dorian",
+        "Db dorian",
+    ]
+    for name in ("Db dorian", "B locrian"):  # MIDI knows no Dbm; music21 reads no K:Bloc
+        key = parse_key(name)
+        notes = [Note(key.tonic + 60 + step, float(i), 1.0) for i, step in enumerate((0, 1, 3, 5))]
+        score = Score(parts=[Part("Melody", notes=notes)], keys=[key])
+        for suffix in (".mid", ".abc", ".musicxml"):
+            back = read_score(write_score(score, tmp_path / f"{name.replace(' ', '-')}{suffix}"))
+            assert [n.pitch for n in back.notes()] == [n.pitch for n in notes], (name, suffix)

@@ -36,7 +36,7 @@ KEY_NAMES = (
     ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B"),
 )
 # The tonics with a key signature (at most seven sharps or flats), by mode
-_SPELLED_TONICS = (
+SPELLED_TONICS = (
     ("Cb", "Gb", "Db", "Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#"),
     ("Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#", "G#", "D#", "A#"),
 )
@@ -164,6 +164,13 @@ class Key:
     def __post_init__(self) -> None:
         if tonic_name_pitch_class(self.tonic_name) != self.tonic % 12:
             object.__setattr__(self, "tonic_name", KEY_NAMES[self.mode == "minor"][self.tonic % 12])
+        if self.modal:  # a mode's signature within seven sharps or flats: D# locrian, not Eb locrian
+            from cadenza.theory import key_signature, name_of_fifths, tonic_fifths
+
+            sig = key_signature(self)
+            if abs(sig) > 7:
+                letter, alter = name_of_fifths(tonic_fifths(self) - 12 * (1 if sig > 0 else -1))
+                object.__setattr__(self, "tonic_name", letter + ("#" * alter if alter > 0 else "b" * -alter))
 
     def __str__(self) -> str:
         return f"{self.tonic_name} {self.modal or self.mode}"
@@ -377,8 +384,14 @@ def parse_key(text: str) -> Key:
     m = re.fullmatch(r"\s*([A-Ga-g])([#b]?)\s*((?i:major|minor|maj|min)|m|(?i:[a-z]{3,10}))?\s*", text)
     modal = _church_mode(m.group(3)) if m and m.group(3) and len(m.group(3)) >= 3 else ""
     if not m or modal is None:
+        import difflib
+
+        word = text.strip()[1:].lstrip("#b ").lower()
+        tonic_ok = re.match(r"\s*[A-Ga-g][#b]?(\s|$)", text) is not None
+        near = difflib.get_close_matches(word, ["major", "minor", *CHURCH_MODES], n=1, cutoff=0.6) if tonic_ok else []
+        hint = f" (did you mean '{text.strip()[: len(text.strip()) - len(word)].strip()} {near[0]}'?)" if near else ""
         raise MusicError(
-            f"unknown key {text!r}: give a tonic A-G with optional # or b and 'major' or 'minor' (or a "
+            f"unknown key {text!r}{hint}: give a tonic A-G with optional # or b and 'major' or 'minor' (or a "
             "church mode: dorian, phrygian, lydian, mixolydian, locrian), e.g. 'D major', 'F# minor', 'D dorian'"
         )
     letter, accidental, mode = m.groups()
@@ -390,7 +403,7 @@ def parse_key(text: str) -> Key:
     name = letter.upper() + accidental
     tonic = tonic_name_pitch_class(name)
     assert tonic is not None
-    return Key(0.0, tonic, mode, name if name in _SPELLED_TONICS[mode == "minor"] else "", modal)
+    return Key(0.0, tonic, mode, name if modal or name in SPELLED_TONICS[mode == "minor"] else "", modal)
 
 
 def _church_mode(word: str) -> str | None:

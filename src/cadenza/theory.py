@@ -24,12 +24,11 @@ MINOR_STEPS = (0, 2, 3, 5, 7, 8, 10, 11)  # natural minor plus the raised 7th (h
 
 def scale(key: Key) -> frozenset[int]:
     """Pitch classes of the key's scale (natural minor plus the raised 7th for minor). A church
-    mode's are the seven of its key signature, and the leading tone that a cadence's dominant
-    chord asks for in Dorian and Mixolydian (C# in D dorian, F# in G mixolydian)."""
+    mode's are the seven of its key signature (a Mixolydian tune's seventh is flat: with its
+    leading tone allowed too, generated tunes sharpened every one)."""
     if key.modal:
         major_tonic = 7 * key_signature(key) % 12
-        leading = {(key.tonic + 11) % 12} if key.modal in ("dorian", "mixolydian") else set()
-        return frozenset((major_tonic + s) % 12 for s in MAJOR_STEPS) | leading
+        return frozenset((major_tonic + s) % 12 for s in MAJOR_STEPS)
     steps = MAJOR_STEPS if key.mode == "major" else MINOR_STEPS
     return frozenset((key.tonic + s) % 12 for s in steps)
 
@@ -80,31 +79,36 @@ def _correlation(a: list[float], b: list[float]) -> float:
     return cov / (va * vb) if va > 0 and vb > 0 else -1.0
 
 
-def melody_key(score: Score, line: list[Note]) -> Key:
+def melody_key(score: Score, line: list[Note], on_final: bool = True) -> Key:
     """The key a melody is in: the file's, unless it has none or a tenth or more of the melody (by
     duration) falls outside its scale (a modal tune under a major signature, say); then the key
     the tune itself shows (tune_key), in the church mode it sings (modal_key: D dorian, G
-    mixolydian)."""
+    mixolydian). `on_final`: a signature's key is read on the tune's final where the tune says so
+    (_on_its_final); without, as the shipped chords models were trained (before 2026-12-04)."""
     key = score.key
     if key is not None:
         outside = sum(x.duration_beats for x in line if x.pitch % 12 not in scale(key))
         if outside < 0.1 * sum(x.duration_beats for x in line):
-            return _on_its_final(key, line)
+            return _on_its_final(key, line) if on_final else key
     return modal_key(tune_key(line), line)
 
 
 def _on_its_final(key: Key, line: list[Note]) -> Key:
-    """A signature's key, read on the tune's final where no major or minor tune ends: on the
-    second degree of the signature's major key it is Dorian (a tune under no sharps or flats
-    ending on D: D dorian), on the sixth the relative minor (ending on A: A minor)."""
+    """A signature's key, read on the tune's final where no major or minor tune ends and the tune
+    itself is in the key of its final (tune_key): on the second degree of the signature's major
+    key it is Dorian (a tune under no sharps or flats, ending on D: D dorian), on the sixth the
+    relative minor (ending on A: A minor). A phrase that ends on a half cadence keeps its key."""
     if not line or key.modal:
         return key
     final = max(line, key=lambda x: x.start_beats).pitch % 12
+    if tune_key(line).tonic != final:
+        return key
     sig = key_signature(key)
     for places, mode, modal in ((2, "minor", "dorian"), (3, "minor", "")):  # D and A from C on the fifths
         if final == 7 * (sig + places) % 12 and key.tonic != final:
             letter, alter = name_of_fifths(sig + places)
-            return Key(key.start_beats, final, mode, letter + ("#" * alter if alter > 0 else "b" * -alter), modal)
+            named = letter + ("#" * alter if alter > 0 else "b" * -alter)
+            return modal_key(Key(key.start_beats, final, mode, named, modal), line)  # A minor with F#: A dorian
     return key
 
 
@@ -258,13 +262,9 @@ def _key_places(key: Key | None) -> tuple[int, frozenset[int], int]:
     if key is None:
         return 3, frozenset(range(-1, 7)) | {8}, -2
     t = tonic_fifths(key)
-    if key.modal:  # the seven notes of its signature, and the leading tone where scale() has it
+    if key.modal:  # the seven notes of its signature, and the leading tone of the minor-third modes
         sig = key_signature(key)
-        return (
-            t,
-            frozenset(range(sig - 1, sig + 6)) | ({t + 5} if key.modal in ("dorian", "mixolydian") else set()),
-            sig - 3,
-        )
+        return t, frozenset(range(sig - 1, sig + 6)) | ({t + 5} if key.mode == "minor" else set()), sig - 3
     if key.mode == "minor":
         return t, frozenset(range(t - 4, t + 4)) | {t + 5}, t - 5
     return t, frozenset(range(t - 1, t + 6)), t - 3
@@ -284,6 +284,8 @@ def spell(
     F# and G# in A minor). A chromatic note has two candidate spellings, the flat-side and the
     sharp-side one; the first rule that decides wins:
 
+    0. a major third over a note sounding with it (`against`) is spelled as that chord's third
+       (E# over C# in D major, G# over E in C major);
     1. it moves by a semitone to the next note `toward`: spelled to move by step, as a raised
        degree rising (D# -> E, A# -> B) or a lowered one falling (Eb -> D, Bb -> A), so that
        passing notes follow their direction and neighbour notes resolve;
@@ -304,12 +306,20 @@ def spell(
     fifths = _default_fifths(pitch, low)
     if fifths in own:
         return _spelled(pitch, fifths)
+    thirds = {_default_fifths(p, low) + 4 for p in against if (pitch - p) % 12 == 4}  # a chord's third over them
+
+    def plain(c: int) -> bool:  # no Cb, E#, Cx ...
+        return not _odd(pitch, c)
+
     flat_side = fifths - 12 if fifths > t else fifths
     candidates = (flat_side, flat_side + 12)
+    third = [c for c in candidates if c in thirds and abs((c + 1) // 7) <= 1]
+    if third:  # 0. the major third over a note sounding with it: E# over C#, G# over E
+        return _spelled(pitch, third[0])
     if toward is not None and abs(toward - pitch) == 1:  # 1. a semitone step
         wanted = _default_fifths(toward, low) + (5 if toward > pitch else -5)
         lower_neighbour = came_from == toward > pitch
-        if wanted in candidates and (wanted == fifths or lower_neighbour or not _odd(pitch, wanted)):
+        if wanted in candidates and (wanted == fifths or lower_neighbour or plain(wanted)):
             return _spelled(pitch, wanted)
     if any(abs((c + 1) // 7) > 1 for c in candidates):  # no double sharp or flat but for a step
         return _spelled(pitch, next(c for c in candidates if abs((c + 1) // 7) <= 1))
@@ -318,7 +328,7 @@ def spell(
     if around:  # 2. the key's notes around it
         centre = sum(around) / len(around)
         near, far = sorted(candidates, key=lambda c: abs(c - centre))
-        if abs(near - centre) < abs(far - centre) and (near == fifths or not _odd(pitch, near)):
+        if abs(near - centre) < abs(far - centre) and (near == fifths or plain(near)):
             return _spelled(pitch, near)
     return _spelled(pitch, fifths)  # 3. the key's default
 

@@ -62,7 +62,7 @@ def harmonize(
     fixed_cells: Optional[Path] = FIXED_CELLS,
     formats: str = typer.Option(
         "mid,musicxml,wav,png",
-        help="comma list of mid, musicxml, wav, flac, ogg, png, cover (STEM.cover.png, its picture)",
+        help="comma list of mid, musicxml, abc, wav, flac, ogg, png, cover (STEM.cover.png, its picture)",
     ),
     performer: str = PERFORMER,
     expressiveness: float = EXPRESSIVENESS,

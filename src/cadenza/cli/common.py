@@ -212,10 +212,14 @@ def key_option(text: Optional[str]):
     name: a tonic whose key would need more than seven sharps or flats (E# major is F major)."""
     if not text:
         return None
+    from cadenza.errors import MusicError, OptionError
     from cadenza.plan.form import key_text
     from cadenza.score import parse_key
 
-    key = parse_key(text)
+    try:
+        key = parse_key(text)
+    except MusicError as e:
+        raise OptionError(f"--key: {e}") from None
     given = text.strip().replace("\u266f", "#").replace("\u266d", "b")
     tonic = given[0].upper() + (given[1] if given[1:2] in ("#", "b") else "")
     if key.tonic_name != tonic:

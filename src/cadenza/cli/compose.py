@@ -150,7 +150,8 @@ def generate(
             raise OptionError(f"--key {key_obj} but the plan's home key is {the_plan.key}: give one or the other")
         if the_plan.meter and meter_obj is not None and the_plan.meter != str(meter_obj):
             raise OptionError(f"--meter {meter_obj} but the plan's meter is {the_plan.meter}: give one or the other")
-        key_obj = the_plan.key or key_obj
+        if the_plan.key is not None and not (key_obj is not None and key_obj.modal):  # a plan names no mode
+            key_obj = the_plan.key
         meter_obj = parse_meter(the_plan.meter) if the_plan.meter else meter_obj
         bars = the_plan.bars
     c, piano, composer_ = _writer(

@@ -184,10 +184,12 @@ class Harmonizer:
         key = rules.scale or melody_key(melody, line)
         if key.modal and melody.key is not None and melody.key.modal:
             # a tune its file names in a church mode: the lower voices keep to the mode's notes
-            # (scale: its signature's, and the leading tone a cadence asks for), not a minor or major
-            # key's (no B flat, no G sharp under a D dorian tune's B and G); Bach's lower voices sing
-            # both sixths under the Dorian chorale tunes he set, which their files call minor
-            outside = ~np.isin((np.arange(N_CELL) - 1) % 12, list(scale(key)))
+            # (its signature's, and in Dorian the leading tone a cadence asks for: C# in D), not a
+            # minor or major key's (no B flat, no G sharp under a D dorian tune's B and G); Bach's
+            # lower voices sing both sixths under the Dorian chorale tunes he set, which their
+            # files call minor
+            mode_notes = scale(key) | ({(key.tonic + 11) % 12} if key.modal == "dorian" else set())
+            outside = ~np.isin((np.arange(N_CELL) - 1) % 12, list(mode_notes))
             outside[REST] = False
             kept = allowed[:, 1:, :] & ~outside
             allowed[:, 1:, :] = np.where(kept.any(axis=-1, keepdims=True), kept, allowed[:, 1:, :])

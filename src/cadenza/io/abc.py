@@ -752,6 +752,11 @@ def _key_name(key: Key | None) -> str:
     three letters (Ddor, Gmix); C without a key."""
     if key is None:
         return "C"
+    if key.modal == "locrian":  # music21 reads no K:Bloc: the signature's major key (the notes right, the mode lost)
+        from cadenza.theory import key_signature, name_of_fifths
+
+        letter, alter = name_of_fifths(key_signature(key))
+        return letter + ("#" * alter if alter > 0 else "b" * -alter)
     if key.modal:
         return key.tonic_name + key.modal[:3]
     return key.tonic_name + ("m" if key.mode == "minor" else "")

@@ -25,7 +25,20 @@ from typing import Any, TypeVar
 from cadenza.chords import ChordSymbol, chord_text, close_voicing, parse_chord, written_text
 from cadenza.errors import InputError, MusicError
 from cadenza.io.files import atomic_write
-from cadenza.score import Key, Meter, Note, Part, Pedal, Score, Section, Tempo, chord_notes, pickup_start
+from cadenza.score import (
+    KEY_NAMES,
+    SPELLED_TONICS,
+    Key,
+    Meter,
+    Note,
+    Part,
+    Pedal,
+    Score,
+    Section,
+    Tempo,
+    chord_notes,
+    pickup_start,
+)
 
 TICKS_PER_QUARTER = 480
 DRUM_CHANNEL = 9  # "channel 10" in General MIDI's 1-based numbering
@@ -41,8 +54,13 @@ def key_spelling(key: Key) -> str:
 
 
 def mido_key_name(key: Key) -> str:
-    """The name mido uses in a key_signature message: 'D', 'F#m', 'Bb', 'Ebm', 'Cb' (7 flats)."""
-    return key_spelling(key) + ("m" if key.mode == "minor" else "")
+    """The name mido uses in a key_signature message: 'D', 'F#m', 'Bb', 'Ebm', 'Cb' (7 flats).
+    MIDI knows major and minor only: a church mode is written as the key of its third (D dorian
+    as D minor), under that key's usual name where its own spelling has no such key (Db dorian:
+    C# minor)."""
+    minor = key.mode == "minor"
+    name = key_spelling(key) if key_spelling(key) in SPELLED_TONICS[minor] else KEY_NAMES[minor][key.tonic % 12]
+    return name + ("m" if minor else "")
 
 
 def key_from_sharps(sharps: int, minor: bool, start_beats: float = 0.0) -> Key:

@@ -126,7 +126,7 @@ class ChordBeatsTokenizer:
         line = melody_line(score, part)
         if not line:
             raise MusicError("no melody: the part has no pitched notes")
-        key = melody_key(score, line)
+        key = melody_key(score, line, on_final=False)  # as the shipped chords models learned it
         keys = sorted(score.keys, key=lambda k: k.start_beats) if score.key == key else [key]
         starts, lengths, places, bar_sizes, bar_of = _beats(score, line)
         T = len(starts)
