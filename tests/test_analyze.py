@@ -339,3 +339,5 @@ def test_a_phrase_end_is_placed_as_a_musician_counts_the_bar():
     assert bar_and_beat(0.0, four_four) == "bar 1 beat 1"
     assert bar_and_beat(7.0, four_four) == "bar 2 beat 4"
     assert bar_and_beat(4.5, six_eight) == "bar 2 beat 2"  # 3 quarters a bar
+    # two bars of 4/4, then 3/4: beat 11 is bar 4's first
+    assert bar_and_beat(11.0, Meter(8.0, 3, 4), [0.0, 4.0, 8.0, 11.0]) == "bar 4 beat 1"

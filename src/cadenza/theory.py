@@ -7,6 +7,7 @@ Plain Python and NumPy: nothing here imports torch or music21.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -401,9 +402,14 @@ def counted(offset: float, meter: Meter) -> str:
     return f"beat {round(beat, 3):g}"
 
 
-def bar_and_beat(beats: float, meter: Meter) -> str:
-    """ "bar 3 beat 2": where `beats` quarter notes from the start fall, bars numbered from 1 (a
-    pickup bar counted) and the beat as counted() counts it."""
+def bar_and_beat(beats: float, meter: Meter, starts: Sequence[float] = ()) -> str:
+    """Where `beats` quarter notes from the start fall, as "bar 3 beat 2": bars numbered from 1 (a
+    pickup bar counted) and the beat as counted() counts it in `meter`, the meter in force there.
+    `starts`: where the bars start (score.bar_starts, for a score whose meter changes); without,
+    every bar is one of `meter`."""
+    if starts:
+        b = max(0, bisect.bisect_right(starts, beats + 1e-9) - 1)
+        return f"bar {b + 1} {counted(beats - starts[b], meter)}"
     b = int(beats / meter.bar_beats + 1e-9)
     return f"bar {b + 1} {counted(beats - b * meter.bar_beats, meter)}"
 

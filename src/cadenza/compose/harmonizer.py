@@ -151,13 +151,13 @@ class Harmonizer:
         for x in line:
             if not lo <= x.pitch <= hi:
                 raise OptionError(
-                    f"{source}: melody note {pitch_to_name(x.pitch)} at {bar_and_beat(x.start_beats, meter)} is "
+                    f"{source}: melody note {pitch_to_name(x.pitch)} at {_where(melody, x.start_beats)} is "
                     f"outside the soprano range this model can harmonize ({pitch_to_name(lo)}-"
                     f"{pitch_to_name(hi)}); transpose the melody"
                 )
             if rules.scale is not None and x.pitch % 12 not in scale(rules.scale):
                 raise OptionError(
-                    f"{source}: melody note {pitch_to_name(x.pitch)} at {bar_and_beat(x.start_beats, meter)} is "
+                    f"{source}: melody note {pitch_to_name(x.pitch)} at {_where(melody, x.start_beats)} is "
                     f"outside the scale of {rules.scale}: the constraints cannot all be met"
                 )
         grid = np.zeros((T, self.n_voices), dtype=np.int64)
@@ -174,7 +174,7 @@ class Harmonizer:
         ranges = {v: (a + shift, b + shift) for v, (a, b) in ranges.items()} | rules.ranges
         allowed = self._allowed(T, replace(rules, ranges=ranges))
         ceiling = _ceiling(line, T, spb)
-        self._under_the_melody(allowed, ceiling, grid[:, 0] != REST, rules, source, meter)  # no voice above the melody
+        self._under_the_melody(allowed, ceiling, grid[:, 0] != REST, rules, source, melody)  # no voice above the melody
         allowed[grid[:, 0] != REST, 1:, REST] = False  # the lower voices sing while the melody does
         allowed[end:, 1:, :] = False  # and stop when it ends
         allowed[end:, 1:, REST] = True
@@ -336,7 +336,7 @@ class Harmonizer:
         return max(min(wanted, RAISE_AT_MOST), min(0, LOWEST_BASS - lowest))
 
     def _under_the_melody(
-        self, allowed: np.ndarray, ceiling: np.ndarray, sings: np.ndarray, rules: Rules, source: str, meter: Meter
+        self, allowed: np.ndarray, ceiling: np.ndarray, sings: np.ndarray, rules: Rules, source: str, melody: Score
     ) -> None:
         """Forbid the lower voices, at each step, every pitch above the melody's (`ceiling`, from
         _ceiling): no voice sings above it, a unison allowed. Where that leaves a voice of default
@@ -351,7 +351,7 @@ class Harmonizer:
                 a, b = rules.ranges[v]
                 raise OptionError(
                     f"{source}: the {self.voice_names[v].lower()}'s range ({pitch_to_name(a)}-{pitch_to_name(b)}) "
-                    f"lies above the melody's {pitch_to_name(top)} at {bar_and_beat(t / self.steps_per_beat, meter)}; "
+                    f"lies above the melody's {pitch_to_name(top)} at {_where(melody, t / self.steps_per_beat)}; "
                     "no voice sings above the melody"
                 )
             pcs = scale(rules.scale) if rules.scale is not None else None
@@ -516,6 +516,12 @@ class Harmonizer:
             grid[s0:s1, f.voice] = cell_of(f.pitch)
             hidden[s0:s1, f.voice] = False
             allowed[s0:s1, f.voice] = True
+
+
+def _where(score: Score, beats: float) -> str:
+    """Where `beats` falls in `score`, as a musician counts it ("bar 3 beat 2"), its meters changing."""
+    meter = max((m for m in score.meters if m.start_beats <= beats + 1e-9), key=lambda m: m.start_beats, default=None)
+    return bar_and_beat(beats, meter or score.meter, bar_starts(score))
 
 
 def _ceiling(line: list[Note], T: int, spb: int) -> np.ndarray:

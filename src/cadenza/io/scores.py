@@ -814,7 +814,9 @@ def music21_to_score(
         score.meters = _played_changes(
             played, meters, change_beats, Meter(0.0, 4, 4), lambda m: (m.numerator, m.denominator)
         )
-        score.keys = _played_changes(played, keys, change_beats, None, lambda k: (k.tonic, k.mode, k.tonic_name))
+        score.keys = _played_changes(
+            played, keys, change_beats, None, lambda k: (k.tonic, k.mode, k.tonic_name, k.modal)
+        )
         score.repeats = [Repeat(beats(a), beats(b), c) for a, b, c in played.repeats]
     # a section's dynamics: the first part's last mark where its label is or before (a marking
     # holds until the next; the MusicXML writer marks a section where its dynamics change)
