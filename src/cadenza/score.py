@@ -42,6 +42,25 @@ SPELLED_TONICS = (
 )
 
 
+LETTERS_BY_FIFTHS = "FCGDAEB"  # the line of fifths from F (-1): C is 0, G 1 ... B 5, F# 6, Bb -2
+
+
+def fifths_of(letter: str, alter: int) -> int:
+    """A spelling's place on the line of fifths: C 0, G 1, F -1, F# 6, Bb -2, Cb -7."""
+    return LETTERS_BY_FIFTHS.index(letter) - 1 + 7 * alter
+
+
+def name_of_fifths(fifths: int) -> tuple[str, int]:
+    """(letter, alteration) at a place on the line of fifths: 6 -> ('F', 1), -7 -> ('C', -1)."""
+    return LETTERS_BY_FIFTHS[(fifths + 1) % 7], (fifths + 1) // 7
+
+
+def mode_signature(tonic_name: str, modal: str) -> int:
+    """Sharps (negative: flats) in a church mode's key signature, from its tonic as spelled
+    (CHURCH_MODES): D dorian 0, G mixolydian 0, E phrygian 0, Eb dorian -5."""
+    return fifths_of(tonic_name[0], tonic_name[1:].count("#") - tonic_name[1:].count("b")) + CHURCH_MODES[modal][1]
+
+
 # ---------------------------------------------------------------------------------------------
 # pitch names: a symmetric pair, like pretty_midi's note_name_to_number / note_number_to_name
 
@@ -165,11 +184,9 @@ class Key:
         if tonic_name_pitch_class(self.tonic_name) != self.tonic % 12:
             object.__setattr__(self, "tonic_name", KEY_NAMES[self.mode == "minor"][self.tonic % 12])
         if self.modal:  # a mode's signature within seven sharps or flats: D# locrian, not Eb locrian
-            from cadenza.theory import key_signature, name_of_fifths, tonic_fifths
-
-            sig = key_signature(self)
+            sig = mode_signature(self.tonic_name, self.modal)
             if abs(sig) > 7:
-                letter, alter = name_of_fifths(tonic_fifths(self) - 12 * (1 if sig > 0 else -1))
+                letter, alter = name_of_fifths(sig - CHURCH_MODES[self.modal][1] - 12 * (1 if sig > 0 else -1))
                 object.__setattr__(self, "tonic_name", letter + ("#" * alter if alter > 0 else "b" * -alter))
 
     def __str__(self) -> str:

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from cadenza.score import CHURCH_MODES, Key, Meter, Note, Score
+from cadenza.score import Key, Meter, Note, Score, fifths_of, mode_signature, name_of_fifths
 
 # ---------------------------------------------------------------------------------------------
 # scales and keys
@@ -163,18 +163,6 @@ def tune_key(line: list[Note]) -> Key:
 # ---------------------------------------------------------------------------------------------
 # spelling
 
-LETTERS_BY_FIFTHS = "FCGDAEB"  # the line of fifths from F (-1): C is 0, G 1 ... B 5, F# 6, Bb -2
-
-
-def fifths_of(letter: str, alter: int) -> int:
-    """A spelling's place on the line of fifths: C 0, G 1, F -1, F# 6, Bb -2, Cb -7."""
-    return LETTERS_BY_FIFTHS.index(letter) - 1 + 7 * alter
-
-
-def name_of_fifths(fifths: int) -> tuple[str, int]:
-    """(letter, alteration) at a place on the line of fifths: 6 -> ('F', 1), -7 -> ('C', -1)."""
-    return LETTERS_BY_FIFTHS[(fifths + 1) % 7], (fifths + 1) // 7
-
 
 def related_keys(key: Key) -> list[Key]:
     """The keys closely related to `key`, sharing its signature or one a fifth away: vi, V, IV, ii,
@@ -240,7 +228,7 @@ def key_signature(key: Key) -> int:
     F major -1, C minor -3, Cb major -7, C# major 7, B major 5; D dorian 0, G mixolydian 0
     (score.CHURCH_MODES)."""
     if key.modal:
-        return tonic_fifths(key) + CHURCH_MODES[key.modal][1]
+        return mode_signature(key.tonic_name, key.modal)
     return tonic_fifths(key) - (3 if key.mode == "minor" else 0)
 
 
