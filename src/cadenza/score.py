@@ -55,6 +55,11 @@ def name_of_fifths(fifths: int) -> tuple[str, int]:
     return LETTERS_BY_FIFTHS[(fifths + 1) % 7], (fifths + 1) // 7
 
 
+def spelled_name(letter: str, alter: int) -> str:
+    """A letter and its alteration as text: ('F', 1) -> 'F#', ('B', -1) -> 'Bb', ('C', 2) -> 'C##'."""
+    return letter + ("#" * alter if alter > 0 else "b" * -alter)
+
+
 def mode_signature(tonic_name: str, modal: str) -> int:
     """Sharps (negative: flats) in a church mode's key signature, from its tonic as spelled
     (CHURCH_MODES): D dorian 0, G mixolydian 0, E phrygian 0, Eb dorian -5."""
@@ -187,7 +192,7 @@ class Key:
             sig = mode_signature(self.tonic_name, self.modal)
             if abs(sig) > 7:
                 letter, alter = name_of_fifths(sig - CHURCH_MODES[self.modal][1] - 12 * (1 if sig > 0 else -1))
-                object.__setattr__(self, "tonic_name", letter + ("#" * alter if alter > 0 else "b" * -alter))
+                object.__setattr__(self, "tonic_name", spelled_name(letter, alter))
 
     def __str__(self) -> str:
         return f"{self.tonic_name} {self.modal or self.mode}"

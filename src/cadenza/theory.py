@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from cadenza.score import Key, Meter, Note, Score, fifths_of, mode_signature, name_of_fifths
+from cadenza.score import Key, Meter, Note, Score, fifths_of, mode_signature, name_of_fifths, spelled_name
 
 # ---------------------------------------------------------------------------------------------
 # scales and keys
@@ -107,8 +107,7 @@ def _on_its_final(key: Key, line: list[Note]) -> Key:
     sig = key_signature(key)
     for places, mode, modal in ((2, "minor", "dorian"), (3, "minor", "")):  # D and A from C on the fifths
         if final == 7 * (sig + places) % 12 and key.tonic != final:
-            letter, alter = name_of_fifths(sig + places)
-            named = letter + ("#" * alter if alter > 0 else "b" * -alter)
+            named = spelled_name(*name_of_fifths(sig + places))
             return modal_key(Key(key.start_beats, final, mode, named, modal), line)  # A minor with F#: A dorian
     return key
 
@@ -288,18 +287,13 @@ def spell(
     Rules 1 and 2 give way to the key's default where they would write a white key with an
     accidental or a double sharp or flat the key's default does not (D rising to D# in E major,
     not Cx; B falling to Bb in F major, not Cb), but for a lower neighbour returning (G# Fx G#,
-    rule 1). Double
-    sharps and flats only where a semitone step asks for them (Fx -> G# in F# major; G
-    otherwise, and A rather than Bbb in Cb major)."""
+    rule 1). Double sharps and flats only where a semitone step asks for them (Fx -> G# in F#
+    major; G otherwise, and A rather than Bbb in Cb major)."""
     t, own, low = _key_places(key)
     fifths = _default_fifths(pitch, low)
     if fifths in own:
         return _spelled(pitch, fifths)
     thirds = {_default_fifths(p, low) + 4 for p in against if (pitch - p) % 12 == 4}  # a chord's third over them
-
-    def plain(c: int) -> bool:  # no Cb, E#, Cx ...
-        return not _odd(pitch, c)
-
     flat_side = fifths - 12 if fifths > t else fifths
     candidates = (flat_side, flat_side + 12)
     third = [c for c in candidates if c in thirds and abs((c + 1) // 7) <= 1]
@@ -308,7 +302,7 @@ def spell(
     if toward is not None and abs(toward - pitch) == 1:  # 1. a semitone step
         wanted = _default_fifths(toward, low) + (5 if toward > pitch else -5)
         lower_neighbour = came_from == toward > pitch
-        if wanted in candidates and (wanted == fifths or lower_neighbour or plain(wanted)):
+        if wanted in candidates and (wanted == fifths or lower_neighbour or not _odd(pitch, wanted)):
             return _spelled(pitch, wanted)
     if any(abs((c + 1) // 7) > 1 for c in candidates):  # no double sharp or flat but for a step
         return _spelled(pitch, next(c for c in candidates if abs((c + 1) // 7) <= 1))
@@ -317,7 +311,7 @@ def spell(
     if around:  # 2. the key's notes around it
         centre = sum(around) / len(around)
         near, far = sorted(candidates, key=lambda c: abs(c - centre))
-        if abs(near - centre) < abs(far - centre) and (near == fifths or plain(near)):
+        if abs(near - centre) < abs(far - centre) and (near == fifths or not _odd(pitch, near)):
             return _spelled(pitch, near)
     return _spelled(pitch, fifths)  # 3. the key's default
 

@@ -192,13 +192,12 @@ class Composer(LearnedDefaults):
         from cadenza.plan.realize import Grid, Marks, plan_constraints
 
         check_tempo(tempo_bpm)
-        given = parse_key(key) if isinstance(key, str) else key
         if plan is not None:
             bars = plan.bars
-            key = plan.key or key
             meter = plan.meter or meter
         check_bars(bars)
-        key = parse_key(key) if isinstance(key, str) else key or self.default_key(seed)
+        given = parse_key(key) if isinstance(key, str) else key
+        key = (plan.key if plan is not None else None) or given or self.default_key(seed)
         if given is not None and given.modal and key.same_key(given):  # a plan's key names no church mode
             key = given
         meter = parse_meter(meter) if isinstance(meter, str) else meter or self.default_meter()

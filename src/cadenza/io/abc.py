@@ -96,8 +96,20 @@ from typing import Any
 from cadenza.chords import written_text
 from cadenza.io.files import atomic_write
 from cadenza.io.musicxml import change_ticks, metronome_beat, passes_alike
-from cadenza.score import Key, Meter, Note, Part, Repeat, Score, Section, bar_starts, pickup_start
-from cadenza.theory import beat_beats, key_signature_alterations, spell
+from cadenza.score import (
+    Key,
+    Meter,
+    Note,
+    Part,
+    Repeat,
+    Score,
+    Section,
+    bar_starts,
+    name_of_fifths,
+    pickup_start,
+    spelled_name,
+)
+from cadenza.theory import beat_beats, key_signature, key_signature_alterations, spell
 
 TICKS = 24  # per quarter note: 32nds (3), triplet 16ths (4), 16ths (6), triplet 8ths (8)
 BARS_PER_LINE = 4
@@ -753,10 +765,7 @@ def _key_name(key: Key | None) -> str:
     if key is None:
         return "C"
     if key.modal == "locrian":  # music21 reads no K:Bloc: the signature's major key (the notes right, the mode lost)
-        from cadenza.theory import key_signature, name_of_fifths
-
-        letter, alter = name_of_fifths(key_signature(key))
-        return letter + ("#" * alter if alter > 0 else "b" * -alter)
+        return spelled_name(*name_of_fifths(key_signature(key)))
     if key.modal:
         return key.tonic_name + key.modal[:3]
     return key.tonic_name + ("m" if key.mode == "minor" else "")

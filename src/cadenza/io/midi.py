@@ -37,7 +37,9 @@ from cadenza.score import (
     Section,
     Tempo,
     chord_notes,
+    name_of_fifths,
     pickup_start,
+    spelled_name,
 )
 
 TICKS_PER_QUARTER = 480
@@ -67,11 +69,8 @@ def key_from_sharps(sharps: int, minor: bool, start_beats: float = 0.0) -> Key:
     """A key signature's sharps count (negative for flats) and mode -> Key, spelled as the
     signature says (-7: Cb major, 5: B major). Each sharp moves the major tonic a fifth up;
     the minor tonic is a minor third below it."""
-    from cadenza.theory import name_of_fifths
-
     tonic = (7 * sharps + (9 if minor else 0)) % 12
-    letter, alter = name_of_fifths(sharps + (3 if minor else 0))
-    name = letter + ("#" * alter if alter > 0 else "b" * -alter)
+    name = spelled_name(*name_of_fifths(sharps + (3 if minor else 0)))
     return Key(start_beats, tonic, "minor" if minor else "major", name)
 
 

@@ -32,7 +32,7 @@ import numpy as np
 from cadenza.chords import KINDS, TRIAD_QUALITY, ChordSymbol, chord_kind_text
 from cadenza.compose.chord_paths import place_index
 from cadenza.errors import MusicError
-from cadenza.score import Key, Meter, Note, Score, bar_starts, in_force
+from cadenza.score import Key, Meter, Note, Score, bar_starts, in_force, spelled_name
 from cadenza.theory import beat_beats, cut_top_line, melody_key, spell
 from cadenza.tokenize.base import config_of
 
@@ -111,8 +111,7 @@ class ChordBeatsTokenizer:
         root = (key.tonic + root_step) % 12
         chord = ChordSymbol(start_beats, root, self.kinds[kind])
         letter, alter, _ = spell(60 + root, key)
-        name = letter + ("#" * alter if alter > 0 else "b" * -alter)
-        return replace(chord, text=name + chord_kind_text(chord))
+        return replace(chord, text=spelled_name(letter, alter) + chord_kind_text(chord))
 
     def root_of(self, cls: int) -> int | None:
         """Semitones above the tonic (None for no chord)."""
