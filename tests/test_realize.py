@@ -262,6 +262,35 @@ def test_a_section_in_another_key_keeps_to_it_after_a_pivot_beat():
     assert _sounding(score.parts[-1], 12.0) % 12 == 7  # on G, under a fermata
 
 
+def test_new_bars_are_hinted_at_the_bar_one_phrase_before_or_in_the_first_section():
+    """A8 A8 B8 in G, B in D, phrases of 4: A's bars 3-4 hint at bars 1-2 and 5-8 at 1-4; B's first
+    phrase at A's bars moved into D, its second at its first; the second A copies (echoes, no
+    hints) but for its last bar, written afresh toward the first time's; A's first bars have none."""
+    from cadenza.plan.constraints import Constraints, Echo
+    from cadenza.plan.realize import Grid, plan_constraints
+    from cadenza.score import Meter
+
+    plan = with_options(parse_form("A8 A8 B8"), "G G D", None)
+    for s in plan.sections:
+        s.phrases = [4, 4]
+    plan.sections[1].ending = 1
+    c = Constraints()
+    plan_constraints(plan, parse_key("G major"), Grid(1, 4, Meter(0.0, 4, 4)), c, fermatas=False)
+    spb = 16
+
+    def hint(bar, k=5):
+        return c.hints.get((bar * spb + k, 0))
+
+    assert hint(0) is None and hint(1) is None
+    assert hint(2) == Echo(0 * spb + 5) and hint(3) == Echo(1 * spb + 5)  # the first phrase's halves
+    assert hint(6) == Echo(2 * spb + 5)  # one phrase before
+    assert all(hint(b) is None for b in range(8, 15)) and (8 * spb + 5, 0) in c.echoes  # copied
+    assert hint(15) == Echo(7 * spb + 5)  # the second ending: toward the first
+    assert hint(16) == Echo(0 * spb + 5, -5) and hint(19) == Echo(3 * spb + 5, -5)  # B: A's, moved down to D
+    assert hint(21) == Echo(17 * spb + 5)
+    assert not set(c.hints) & set(c.echoes)
+
+
 def test_section_dynamics_set_the_velocities():
     c = hub.load("folk", expect="voices")
     plan = parse_form("A2 B2")

@@ -142,7 +142,8 @@ class Composer(LearnedDefaults):
         voice's last move), one with a "vertical_bias" the intervals between its voices, one with
         a "hold_bias" where in the beat they move, one with a "pitch_bias" each voice's register
         (the pitches it strikes); "spacing": true spaces its voices as a choir's
-        (sampler.spaced)."""
+        (sampler.spaced); an "echo_bias" nudges a planned piece's new bars toward the bars at
+        the same place one phrase earlier (plan.realize's hints)."""
         from cadenza.plan.constraints import Constraints
 
         ranges = self.meta.get("data_stats", {}).get("voice_ranges")
@@ -160,6 +161,7 @@ class Composer(LearnedDefaults):
             hold_bias=np.array(hold, dtype=np.float64) if hold else None,
             pitch_bias=np.array(register, dtype=np.float64) if register else None,
             spacing=bool(sampling.get("spacing", False)),
+            echo_bias=float(sampling.get("echo_bias", 0.0)),
         )
 
     # -- writing music ----------------------------------------------------------------------

@@ -265,6 +265,14 @@ def _echoed(source: int, source_pitch: int, e: Echo, sounding: int | None) -> in
     return PITCH0 + pitch
 
 
+def _hinted(source: int, source_pitch: int, e: Echo) -> int:
+    """The token a hint favours: the earlier cell's rest, its held note's holding on (the rhythm,
+    whatever sounds now), or its struck pitch moved by e.semitones."""
+    if source in (REST, HOLD) or source_pitch < 0:
+        return REST if source != HOLD else HOLD
+    return PITCH0 + min(max(source_pitch + e.semitones, 0), N_PITCHES - 1)
+
+
 def _planned(
     allowed: np.ndarray,
     cells: np.ndarray,
@@ -451,6 +459,10 @@ def generate_tokens(
                         if c.hold_bias is not None:  # where in the beat a voice moves
                             biased = biased.astype(np.float64)  # a copy (when no other bias made one)
                             biased[HOLD] += c.hold_bias[v, step % c.hold_bias.shape[1]]
+                        hint = c.hints.get((step, v)) if c.echo_bias else None
+                        if hint is not None:  # the planned near-repetition: the earlier cell, favoured
+                            biased = biased.astype(np.float64)
+                            biased[_hinted(int(played[hint.source, v]), int(sung[hint.source, v]), hint)] += c.echo_bias
                         t = sample_token(biased, allowed, settings, rng)
                     tokens.append(t)
                     if v == 0 and c.chord_tones is not None:  # a note outside the chord, until it moves or fits

@@ -58,6 +58,10 @@ class Constraints:
     hold_only: set[tuple[int, int]] = field(default_factory=set)  # (step, voice): the note sounding holds on
     echoes: dict[tuple[int, int], Echo] = field(default_factory=dict)  # (step, voice) -> the cell it repeats
     thirds: dict[int, frozenset[int]] = field(default_factory=dict)  # step -> a chord third someone must sing
+    # (step, voice) -> an earlier cell the model is nudged toward, not held to (realize: the bar at the same
+    # place in the phrase before, or in the first section); echo_bias log-odds are added to its token
+    hints: dict[tuple[int, int], Echo] = field(default_factory=dict)
+    echo_bias: float = 0.0
     # a lead sheet's chords (realize.chord_constraints): bool (steps, 12), the pitch classes of the chord in
     # force at each step; a note the top voice strikes outside them is left by step to one of them
     chord_tones: np.ndarray | None = None

@@ -34,6 +34,13 @@ the plan narrows its choices.
   (held a beat under a fermata): what followed it there, an upbeat into the music after the
   first section, is new; a section that closes with another cadence than the first section's
   copies up to its own cadence's approach.
+- **Hints.** Real tunes echo themselves far more than their plans say: bars a phrase apart, a
+  B strain against the A, a second ending against the first, alike in part, below what the
+  analyzer calls a return. So each bar the plan leaves new is nudged (Constraints.hints, not
+  held) toward an earlier one: the bar at its place one phrase before; in a section's first
+  phrase, the first section's bar at that place (moved into its key), or, in the first
+  section, the bar half a phrase before (a phrase of 4 bars or more); in an ending, the first
+  time's. How hard is the model's own "echo_bias" (model.json "sampling"; none: no nudge).
 - **Cadences.** At each phrase end the chord on the plan's cadence beat of the phrase's last bar
   (Plan.cadence_beat, quarter-note beats from 1; the downbeat when unset, and always for the
   piece's close), and the beat before it, are narrowed to the cadence's chords in the
@@ -211,6 +218,9 @@ def plan_constraints(
             kept = set()
         for step in range(dst0, end):
             if step not in kept_arrival and any(step in window for window in free.get(i, [])):
+                for v in range(nv):  # written afresh, but nudged toward the first time (hints, below)
+                    if (step, v) not in c.fixed:
+                        c.hints[(step, v)] = Echo(src0 + step - dst0, shift)
                 continue
             for v in range(nv):
                 if (step, v) in c.fixed:
@@ -243,6 +253,26 @@ def plan_constraints(
             for v in range(nv):
                 if (step, v) not in c.fixed:
                     c.echoes[(step, v)] = Echo(first_end - end + step, shift, False, 0)
+    # hints: in a new section, each bar is nudged toward the bar at its place in the phrase before (in
+    # its first phrase, in the first section's): the near-repetition of real tunes that no plan states
+    for i, s in enumerate(plan.sections):
+        if plan.source(i) is not None:
+            continue
+        head = s.phrase_bars()[0]
+        for o in range(s.bars):
+            if o >= head:
+                src, shift = (starts[i] + o - head) * spb, 0
+            elif i and o < plan.sections[0].bars:
+                src, shift = (starts[0] + o) * spb, transposition(keys[0], keys[i])
+            elif head >= 4 and o >= head // 2:  # the first phrase's second half, as its first half
+                src, shift = (starts[i] + o - head // 2) * spb, 0
+            else:
+                continue
+            dst = (starts[i] + o) * spb
+            for step in range(dst, min(dst + spb, total)):
+                for v in range(nv):
+                    if (step, v) not in c.fixed and (step, v) not in c.echoes:
+                        c.hints[(step, v)] = Echo(src + step - dst, shift)
     repeats = []
     for i, s in enumerate(plan.sections):
         j = plan.source(i)
