@@ -289,6 +289,7 @@ def test_new_bars_are_hinted_at_the_bar_one_phrase_before_or_in_the_first_sectio
     assert hint(16) == Echo(0 * spb + 5, -5) and hint(19) == Echo(3 * spb + 5, -5)  # B: A's, moved down to D
     assert hint(21) == Echo(17 * spb + 5)
     assert not set(c.hints) & set(c.echoes)
+    assert c.turn_steps == set(range(16 * spb, 23 * spb))  # B, the new section after A, but for its last bar
 
 
 def test_section_dynamics_set_the_velocities():

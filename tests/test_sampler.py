@@ -270,6 +270,20 @@ def test_hints_nudge_bars_toward_the_cells_they_point_to():
     assert repeated(8.0) > 0.8
 
 
+def test_a_turn_lean_raises_the_steps_of_a_turn():
+    # bars 3-4 a turn: with a lean of 4 log-odds an octave the untrained model sings them higher
+    spb = TOK.steps_per_bar(Meter(0, 4, 4))
+    turn = set(range(2 * spb, 4 * spb))
+
+    def median_pitch(lean, steps):
+        grid = _sampled(Constraints(voice_ranges=[(40, 90)] * 4, turn_steps=turn, turn_lean=lean), temperature=1.5)
+        rows = grid[sorted(steps)]
+        return np.median(rows[rows >= PITCH0] - PITCH0)
+
+    assert median_pitch(4.0, turn) >= median_pitch(0.0, turn) + 7
+    assert median_pitch(4.0, set(range(2 * spb))) == median_pitch(0.0, set(range(2 * spb)))  # before it: as it was
+
+
 def test_a_move_class_is_the_last_moves_direction_and_size_up_to_three():
     from cadenza.compose.sampler import move_class
 

@@ -143,7 +143,8 @@ class Composer(LearnedDefaults):
         a "hold_bias" where in the beat they move, one with a "pitch_bias" each voice's register
         (the pitches it strikes); "spacing": true spaces its voices as a choir's
         (sampler.spaced); an "echo_bias" nudges a planned piece's new bars toward the bars at
-        the same place one phrase earlier (plan.realize's hints)."""
+        the same place one phrase earlier (plan.realize's hints), a "turn_lean" raises a B
+        strain (plan.realize's turns)."""
         from cadenza.plan.constraints import Constraints
 
         ranges = self.meta.get("data_stats", {}).get("voice_ranges")
@@ -162,6 +163,7 @@ class Composer(LearnedDefaults):
             pitch_bias=np.array(register, dtype=np.float64) if register else None,
             spacing=bool(sampling.get("spacing", False)),
             echo_bias=float(sampling.get("echo_bias", 0.0)),
+            turn_lean=float(sampling.get("turn_lean", 0.0)),
         )
 
     # -- writing music ----------------------------------------------------------------------

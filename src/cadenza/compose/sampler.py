@@ -459,6 +459,9 @@ def generate_tokens(
                         if c.hold_bias is not None:  # where in the beat a voice moves
                             biased = biased.astype(np.float64)  # a copy (when no other bias made one)
                             biased[HOLD] += c.hold_bias[v, step % c.hold_bias.shape[1]]
+                        if c.turn_lean and step in c.turn_steps:  # a turn lies higher
+                            biased = biased.astype(np.float64)
+                            biased[PITCH0 : PITCH0 + N_PITCHES] += c.turn_lean * (_PITCHES - 60) / 12
                         hint = c.hints.get((step, v)) if c.echo_bias else None
                         if hint is not None:  # the planned near-repetition: the earlier cell, favoured
                             biased = biased.astype(np.float64)

@@ -62,6 +62,10 @@ class Constraints:
     # place in the phrase before, or in the first section); echo_bias log-odds are added to its token
     hints: dict[tuple[int, int], Echo] = field(default_factory=dict)
     echo_bias: float = 0.0
+    # steps of a new section after the first (a B strain, but for its last bar): each pitch gets turn_lean
+    # log-odds per octave above middle C added, so that the music there lies higher (real tunes' turns do)
+    turn_steps: set[int] = field(default_factory=set)
+    turn_lean: float = 0.0
     # a lead sheet's chords (realize.chord_constraints): bool (steps, 12), the pitch classes of the chord in
     # force at each step; a note the top voice strikes outside them is left by step to one of them
     chord_tones: np.ndarray | None = None

@@ -41,6 +41,10 @@ the plan narrows its choices.
   phrase, the first section's bar at that place (moved into its key), or, in the first
   section, the bar half a phrase before (a phrase of 4 bars or more); in an ending, the first
   time's. How hard is the model's own "echo_bias" (model.json "sampling"; none: no nudge).
+- **Turns.** A new section after the first (a tune's B strain) lies higher than the first, but
+  for its closing bar: its pitches get the model's "turn_lean" (log-odds an octave above middle
+  C; none: no lean) added (Constraints.turn_steps). O'Neill's tunes of 32 bars lie 2.75
+  semitones higher in their second half than in their first, and 88% of them higher.
 - **Cadences.** At each phrase end the chord on the plan's cadence beat of the phrase's last bar
   (Plan.cadence_beat, quarter-note beats from 1; the downbeat when unset, and always for the
   piece's close), and the beat before it, are narrowed to the cadence's chords in the
@@ -273,6 +277,10 @@ def plan_constraints(
                 for v in range(nv):
                     if (step, v) not in c.fixed and (step, v) not in c.echoes:
                         c.hints[(step, v)] = Echo(src + step - dst, shift)
+    # turns: a new section after the first lies higher, but for its closing bar
+    for i, s in enumerate(plan.sections):
+        if i and plan.source(i) is None:
+            c.turn_steps.update(range(starts[i] * spb, min((starts[i] + s.bars - 1) * spb, total)))
     repeats = []
     for i, s in enumerate(plan.sections):
         j = plan.source(i)
