@@ -395,6 +395,18 @@ def pickup_start(score: Score) -> float:
 # keys and meters by name
 
 
+def with_ascii_signs(text: str) -> str:
+    """`text` with the sharp and flat signs (U+266F, U+266D) written # and b."""
+    return text.replace("\u266f", "#").replace("\u266d", "b")
+
+
+def tonic_as_written(text: str) -> str:
+    """The tonic a key's text names, as written ('f# minor' -> 'F#'), before parse_key gives a
+    tonic beyond seven sharps or flats its usual name."""
+    given = with_ascii_signs(text).strip()
+    return given[:1].upper() + (given[1] if given[1:2] in ("#", "b") else "")
+
+
 def parse_key(text: str) -> Key:
     """'D major', 'F# minor', 'Bb', 'c minor', 'Am', 'Cb major' -> Key, spelled as given (Cb
     major keeps its seven flats, C# major its seven sharps). A lower-case tonic without a mode
@@ -402,7 +414,7 @@ def parse_key(text: str) -> Key:
     would need more than seven sharps or flats (G# major, Fb major) takes its usual name (Ab
     major, E major).
     Raises MusicError naming what is accepted."""
-    text = text.replace("\u266f", "#").replace("\u266d", "b")  # the sharp and flat signs
+    text = with_ascii_signs(text)
     m = re.fullmatch(r"\s*([A-Ga-g])([#b]?)\s*((?i:major|minor|maj|min)|m|(?i:[a-z]{3,10}))?\s*", text)
     modal = _church_mode(m.group(3)) if m and m.group(3) and len(m.group(3)) >= 3 else ""
     if not m or modal is None:

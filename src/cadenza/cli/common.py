@@ -214,15 +214,14 @@ def key_option(text: Optional[str]):
         return None
     from cadenza.errors import MusicError, OptionError
     from cadenza.plan.form import key_text
-    from cadenza.score import parse_key
+    from cadenza.score import parse_key, tonic_as_written, with_ascii_signs
 
     try:
         key = parse_key(text)
     except MusicError as e:
         raise OptionError(f"--key: {e}") from None
-    given = text.strip().replace("\u266f", "#").replace("\u266d", "b")
-    tonic = given[0].upper() + (given[1] if given[1:2] in ("#", "b") else "")
-    if key.tonic_name != tonic:
+    if key.tonic_name != tonic_as_written(text):
+        given = with_ascii_signs(text).strip()
         say(f"key {given}: written as {key_text(key)}, its usual name (it would need more than seven sharps or flats)")
     return key
 
