@@ -292,6 +292,24 @@ def test_new_bars_are_hinted_at_the_bar_one_phrase_before_or_in_the_first_sectio
     assert c.turn_steps == set(range(16 * spb, 23 * spb))  # B, the new section after A, but for its last bar
 
 
+def test_the_plan_realized_records_the_bars_each_return_writes_afresh():
+    """A8 A8 B8, the A closing half then authentic: the second A's cadence is written from its
+    approach's bar, two bars new, and the plan (what the output's JSON records) says so, as the
+    second ending printed does; the plan stays one `--plan` takes. The last section's close is
+    the piece's, planned, and no ending."""
+    from cadenza.score import parse_meter
+
+    c = hub.load("folk", expect="voices")
+    plan = with_options(parse_form("A8 A8 B8"), None, "half authentic authentic")
+    score = c.generate(plan=plan, key="G major", meter="6/8", seed=3)
+    assert score.repeats == [Repeat(0.0, 24.0, 6.0)]  # two bars of 6/8
+    written = c.realized_plan(plan, parse_key("G major"), parse_meter("6/8"))
+    assert [s.ending for s in written.sections] == [0, 2, 0] and plan.sections[1].ending == 0
+    written.check("plan")
+    again = c.generate(plan=written, key="G major", meter="6/8", seed=3)
+    assert again.notes() == score.notes()
+
+
 def test_section_dynamics_set_the_velocities():
     c = hub.load("folk", expect="voices")
     plan = parse_form("A2 B2")

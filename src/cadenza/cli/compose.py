@@ -267,7 +267,8 @@ def generate(
             if piece_plan is not None:
                 fermatas = piece_plan.fermatas if piece_plan.fermatas is not None else c.plan_fermatas()
                 home_key = piece_plan.key or score.key  # a piano piece's score.key is its first section's
-                realized = replace(piece_plan, key=home_key, meter=str(score.meter), fermatas=fermatas)
+                written = c.realized_plan(piece_plan, home_key, score.meter) if not piano else piece_plan
+                realized = replace(written, key=home_key, meter=str(score.meter), fermatas=fermatas)
                 record["plan"] = realized.to_dict()
             played = performing(performer, expressiveness, s, piece_plan)
             for p in write_outputs(score, stem, fmts, record, force, played):

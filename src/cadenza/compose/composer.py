@@ -241,6 +241,20 @@ class Composer(LearnedDefaults):
             score = with_plan_sections(score, plan, key, meter.bar_beats)
         return score
 
+    def realized_plan(self, plan: Plan, key: Key, meter: Meter) -> Plan:
+        """`plan` as `generate` writes it in `key` and `meter`: each return's `ending` the whole
+        bars it writes afresh at its end (realize.Marks.endings: a cadence other than the first
+        time's is written from its approach's bar), so that a record says what was written."""
+        from cadenza.plan.constraints import Constraints
+        from cadenza.plan.realize import Grid, plan_constraints
+
+        grid = Grid(self.tokenizer.config.n_voices, self.tokenizer.config.steps_per_beat, meter)
+        fermatas = plan.fermatas if plan.fermatas is not None else self.plan_fermatas()
+        endings = plan_constraints(plan, key, grid, Constraints(), fermatas).endings
+        return replace(
+            plan, sections=[replace(s, ending=endings.get(i, s.ending)) for i, s in enumerate(plan.sections)]
+        )
+
     def continue_score(
         self,
         prompt: Score,

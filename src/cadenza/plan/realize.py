@@ -68,7 +68,7 @@ code without the check is closed at home all the same.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -111,10 +111,14 @@ def transposition(source: Key, target: Key) -> int:
 class Marks:
     """What the notation shows of a realized plan: fermatas, and the returns that follow their
     section at once, exactly, written once between repeat signs (with first and second endings
-    where the cadence differs)."""
+    where the cadence differs); and `endings`, the bars each return writes afresh at its end
+    (section index -> whole bars), which can be more than its plan's `ending` (a cadence other
+    than the first time's is written from its approach's bar); the last section's close is
+    planned as the piece's close, and not counted an ending."""
 
     fermatas_beats: list[float]
     repeats: list[Repeat]
+    endings: dict[int, int] = field(default_factory=dict)
 
 
 def plan_constraints(
@@ -291,7 +295,15 @@ def plan_constraints(
                 bar_beats = grid.meter.bar_beats
                 ending = close - min((w.start for w in windows), default=close)
                 repeats.append(Repeat(starts[j] * bar_beats, starts[i] * bar_beats, ending / spb * bar_beats))
-    return Marks(fermata_beats, repeats)
+    endings = {}
+    for i, s in enumerate(plan.sections):
+        close = (starts[i] + s.bars) * spb
+        fresh = [w.start for w in free.get(i, []) if w.stop == close]
+        # whole bars only (a varied return's cadence is new from its approach, in the bar); the last
+        # section's close is the piece's, planned as such
+        if plan.source(i) is not None and fresh and min(fresh) % spb == 0 and i < len(plan.sections) - 1:
+            endings[i] = min(s.bars, (close - min(fresh)) // spb)
+    return Marks(fermata_beats, repeats, endings)
 
 
 def _kept_steps(phrases: list[int], spb: int, beat: int) -> set[int]:
