@@ -308,6 +308,11 @@ def test_the_plan_realized_records_the_bars_each_return_writes_afresh():
     written.check("plan")
     again = c.generate(plan=written, key="G major", meter="6/8", seed=3)
     assert again.notes() == score.notes()
+    # a varied return whose new cadence is written from a bar line (cadences on beat 3 of 2/2) has no
+    # ending a plan could hold: the plan written stays one --plan takes
+    varied = with_options(parse_form("A4 A'4 B8"), None, "half authentic authentic")
+    varied.cadence_beat = 3.0
+    c.realized_plan(varied, parse_key("G major"), parse_meter("2/2")).check("plan")
 
 
 def test_section_dynamics_set_the_velocities():

@@ -113,8 +113,8 @@ class Marks:
     section at once, exactly, written once between repeat signs (with first and second endings
     where the cadence differs); and `endings`, the bars each return writes afresh at its end
     (section index -> whole bars), which can be more than its plan's `ending` (a cadence other
-    than the first time's is written from its approach's bar); the last section's close is
-    planned as the piece's close, and not counted an ending."""
+    than the first time's is written from its approach's bar), where a plan may have one
+    (Plan.may_end_anew)."""
 
     fermatas_beats: list[float]
     repeats: list[Repeat]
@@ -299,10 +299,11 @@ def plan_constraints(
     for i, s in enumerate(plan.sections):
         close = (starts[i] + s.bars) * spb
         fresh = [w.start for w in free.get(i, []) if w.stop == close]
-        # whole bars only (a varied return's cadence is new from its approach, in the bar); the last
-        # section's close is the piece's, planned as such
-        if plan.source(i) is not None and fresh and min(fresh) % spb == 0 and i < len(plan.sections) - 1:
-            endings[i] = min(s.bars, (close - min(fresh)) // spb)
+        # whole bars, where a plan may say so (Plan.may_end_anew: not the last section, whose close
+        # is the piece's; not a varied return; fewer bars than its last phrase)
+        bars = (close - min(fresh)) // spb if fresh and min(fresh) % spb == 0 else 0
+        if 0 < bars < s.phrase_bars()[-1] and plan.may_end_anew(i):
+            endings[i] = bars
     return Marks(fermata_beats, repeats, endings)
 
 
