@@ -30,6 +30,17 @@ def _isolated_cache(tmp_path_factory):
         os.environ.pop(name, None)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _ctrl_c_heard():
+    """Ctrl-C (SIGINT) raises KeyboardInterrupt here and in the CLIs the tests start, as at a
+    terminal, also when the suite runs as a shell's background job, which starts with SIGINT
+    ignored (and its children too): the tests of what Ctrl-C keeps send it themselves."""
+    import signal
+
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def run_cli(
     *args: str, check: bool = False, timeout: int = 300, cwd: Path | None = None
 ) -> subprocess.CompletedProcess:
