@@ -284,6 +284,26 @@ def test_a_turn_lean_raises_the_steps_of_a_turn():
     assert median_pitch(4.0, set(range(2 * spb))) == median_pitch(0.0, set(range(2 * spb)))  # before it: as it was
 
 
+def test_a_lean_moves_the_pitches_up_and_keeps_how_likely_a_note_is_struck():
+    from cadenza.compose.sampler import _leaned
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=TOK.vocab_size)
+    allowed = np.zeros(TOK.vocab_size, dtype=bool)
+    allowed[[HOLD, REST]] = True
+    allowed[PITCH0 + 55 : PITCH0 + 80] = True
+
+    def shares(x):
+        p = np.where(allowed, np.exp(x - x[allowed].max()), 0.0)
+        p /= p.sum()
+        pitches = p[PITCH0 : PITCH0 + 128]
+        return pitches.sum(), (pitches * np.arange(128)).sum() / pitches.sum()
+
+    (struck, mean), (struck_leaned, mean_leaned) = shares(logits), shares(_leaned(logits, allowed, 3.0))
+    assert struck_leaned == pytest.approx(struck)  # holding and resting as likely as before
+    assert mean_leaned > mean + 3
+
+
 def test_a_move_class_is_the_last_moves_direction_and_size_up_to_three():
     from cadenza.compose.sampler import move_class
 

@@ -142,9 +142,8 @@ class Composer(LearnedDefaults):
         voice's last move), one with a "vertical_bias" the intervals between its voices, one with
         a "hold_bias" where in the beat they move, one with a "pitch_bias" each voice's register
         (the pitches it strikes); "spacing": true spaces its voices as a choir's
-        (sampler.spaced); an "echo_bias" nudges a planned piece's new bars toward the bars at
-        the same place one phrase earlier (plan.realize's hints), a "turn_lean" raises a B
-        strain (plan.realize's turns)."""
+        (sampler.spaced); an "echo_bias" nudges a planned piece's new bars toward earlier
+        ones, a "turn_lean" raises its B strain (plan.realize, "Hints" and "Turns")."""
         from cadenza.plan.constraints import Constraints
 
         ranges = self.meta.get("data_stats", {}).get("voice_ranges")

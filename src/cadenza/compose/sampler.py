@@ -265,6 +265,20 @@ def _echoed(source: int, source_pitch: int, e: Echo, sounding: int | None) -> in
     return PITCH0 + pitch
 
 
+def _leaned(logits: np.ndarray, allowed: np.ndarray, lean: float) -> np.ndarray:
+    """The logits with `lean` log-odds an octave above middle C added to the pitches, less what
+    keeps the allowed pitches' total as it was: the music lies higher, and strikes a note (rather
+    than hold or rest) as often as it would have."""
+    out = logits.astype(np.float64)  # a copy
+    pitches, ok = out[PITCH0 : PITCH0 + N_PITCHES], allowed[PITCH0 : PITCH0 + N_PITCHES]
+    if not ok.any() or not np.isfinite(pitches[ok]).any():
+        return out
+    tilt = lean * (_PITCHES - 60) / 12
+    before, after = np.logaddexp.reduce(pitches[ok]), np.logaddexp.reduce(pitches[ok] + tilt[ok])
+    out[PITCH0 : PITCH0 + N_PITCHES] += tilt - (after - before)
+    return out
+
+
 def _hinted(source: int, source_pitch: int, e: Echo) -> int:
     """The token a hint favours: the earlier cell's rest, its held note's holding on (the rhythm,
     whatever sounds now), or its struck pitch moved by e.semitones."""
@@ -460,8 +474,7 @@ def generate_tokens(
                             biased = biased.astype(np.float64)  # a copy (when no other bias made one)
                             biased[HOLD] += c.hold_bias[v, step % c.hold_bias.shape[1]]
                         if c.turn_lean and step in c.turn_steps:  # a turn lies higher
-                            biased = biased.astype(np.float64)
-                            biased[PITCH0 : PITCH0 + N_PITCHES] += c.turn_lean * (_PITCHES - 60) / 12
+                            biased = _leaned(biased, allowed, c.turn_lean)
                         hint = c.hints.get((step, v)) if c.echo_bias else None
                         if hint is not None:  # the planned near-repetition: the earlier cell, favoured
                             biased = biased.astype(np.float64)

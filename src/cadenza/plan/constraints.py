@@ -58,12 +58,10 @@ class Constraints:
     hold_only: set[tuple[int, int]] = field(default_factory=set)  # (step, voice): the note sounding holds on
     echoes: dict[tuple[int, int], Echo] = field(default_factory=dict)  # (step, voice) -> the cell it repeats
     thirds: dict[int, frozenset[int]] = field(default_factory=dict)  # step -> a chord third someone must sing
-    # (step, voice) -> an earlier cell the model is nudged toward, not held to (realize: the bar at the same
-    # place in the phrase before, or in the first section); echo_bias log-odds are added to its token
+    # soft echoes (plan.realize, "Hints"): (step, voice) -> an earlier cell whose token gets echo_bias log-odds
     hints: dict[tuple[int, int], Echo] = field(default_factory=dict)
     echo_bias: float = 0.0
-    # steps of a new section after the first (a B strain, but for its last bar): each pitch gets turn_lean
-    # log-odds per octave above middle C added, so that the music there lies higher (real tunes' turns do)
+    # a B strain's steps (plan.realize, "Turns"), whose pitches lean up by turn_lean log-odds an octave
     turn_steps: set[int] = field(default_factory=set)
     turn_lean: float = 0.0
     # a lead sheet's chords (realize.chord_constraints): bool (steps, 12), the pitch classes of the chord in

@@ -36,15 +36,19 @@ the plan narrows its choices.
   copies up to its own cadence's approach.
 - **Hints.** Real tunes echo themselves far more than their plans say: bars a phrase apart, a
   B strain against the A, a second ending against the first, alike in part, below what the
-  analyzer calls a return. So each bar the plan leaves new is nudged (Constraints.hints, not
-  held) toward an earlier one: the bar at its place one phrase before; in a section's first
-  phrase, the first section's bar at that place (moved into its key), or, in the first
-  section, the bar half a phrase before (a phrase of 4 bars or more); in an ending, the first
-  time's. How hard is the model's own "echo_bias" (model.json "sampling"; none: no nudge).
+  analyzer calls a return. So each cell the plan leaves free is nudged (Constraints.hints, not
+  held) toward the cell at the same place in an earlier bar: in a new section, the bar as many
+  bars before as its first phrase is long; in its first phrase, the first section's bar at
+  that place (moved into its key); where neither is there (the first section's first phrase,
+  or a later section's first phrase past the first section's length), the bar half a phrase
+  before (a first phrase of 4 bars or more); in a return's bars written afresh (a second ending,
+  a new cadence), the first time's. How hard is the model's own "echo_bias" (model.json
+  "sampling"; none: no nudge); the sampler adds it to the hinted cell's token.
 - **Turns.** A new section after the first (a tune's B strain) lies higher than the first, but
-  for its closing bar: its pitches get the model's "turn_lean" (log-odds an octave above middle
-  C; none: no lean) added (Constraints.turn_steps). O'Neill's tunes of 32 bars lie 2.75
-  semitones higher in their second half than in their first, and 88% of them higher.
+  for its closing bar (Constraints.turn_steps): the model's "turn_lean" log-odds an octave
+  above middle C are added to its pitches, less what keeps their sum as it was, so that it
+  strikes as many notes as it would have (sampler._leaned). O'Neill's tunes of 32 bars lie
+  2.75 semitones higher in their second half than in their first, 88% of them higher.
 - **Cadences.** At each phrase end the chord on the plan's cadence beat of the phrase's last bar
   (Plan.cadence_beat, quarter-note beats from 1; the downbeat when unset, and always for the
   piece's close), and the beat before it, are narrowed to the cadence's chords in the
