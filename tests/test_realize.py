@@ -292,6 +292,25 @@ def test_new_bars_are_hinted_at_the_bar_one_phrase_before_or_in_the_first_sectio
     assert c.turn_steps == set(range(16 * spb, 23 * spb))  # B, the new section after A, but for its last bar
 
 
+def test_every_hint_points_at_a_cell_written_before_it():
+    """Whatever the form, a hint's source is an earlier step (the sampler reads what it wrote there)
+    and no cell is both hinted and fixed or echoed; the same for plans the folk plan model draws."""
+    from cadenza.plan.constraints import Constraints
+    from cadenza.plan.realize import Grid, plan_constraints
+    from cadenza.score import Meter
+
+    forms = ["A8 A8 B8 B8", "A4 B8 A4", "A8 B4", "a2 a2 b2 c2 d2", "A8 A'8 B8 A8", "A4 A4@D B8", "A4 B4 A'8"]
+    plans = [with_options(parse_form(f), None, None) for f in forms]
+    plans += [
+        hub.load("folk", expect="voices").plan_for(None, 32, Meter(0.0, 6, 8), parse_key("G"), s) for s in range(20)
+    ]
+    for plan in plans:
+        c = Constraints()
+        plan_constraints(plan, parse_key("G major"), Grid(1, 4, Meter(0.0, 6, 8)), c, fermatas=False)
+        assert c.hints and all(h.source < step for (step, _), h in c.hints.items()), plan
+        assert not set(c.hints) & (set(c.echoes) | set(c.fixed)), plan
+
+
 def test_the_plan_realized_records_the_bars_each_return_writes_afresh():
     """A8 A8 B8, the A closing half then authentic: the second A's cadence is written from its
     approach's bar, two bars new, and the plan (what the output's JSON records) says so, as the
