@@ -338,3 +338,18 @@ def test_a_meter_left_out_is_drawn_by_the_plan_model(tiny_model, tmp_path):
     assert meter("--bars", "8", "--meter", "2/4") == "2/4"
     assert meter("--bars", "8", "--no-plan") == "4/4"  # the training data's usual meter
     assert meter("--bars", "16") == "4/4"
+
+
+@pytest.mark.slow  # two CLI runs
+def test_generate_plan_with_an_output_record_uses_the_model_that_wrote_it(tmp_path):
+    # a newcomer fed a folk jig's JSON back with --plan and no --model, and got a chorale
+    run_cli(
+        "generate", "--model", "folk", "--form", "A8 A8 B8 B8", "--key", "G", "--meter", "6/8", "--seed", "5",
+        "--formats", "mid", "--performer", "none", "--out", str(tmp_path / "jig"), check=True,
+    )  # fmt: skip
+    again = run_cli(
+        "generate", "--plan", str(tmp_path / "jig.json"), "--seed", "5", "--formats", "mid", "--performer", "none",
+        "--out", str(tmp_path / "again"), check=True,
+    )  # fmt: skip
+    assert "model folk" in again.stderr
+    assert (tmp_path / "again.mid").read_bytes() == (tmp_path / "jig.mid").read_bytes()

@@ -53,7 +53,11 @@ def register(app: typer.Typer) -> None:
 
 @with_config_options({"sampling": SamplingSettings}, skip=("seed",))
 def generate(
-    model: str = typer.Option("chorales", help="model name (see `cadenza models`) or folder"),
+    model: Optional[str] = typer.Option(
+        None,
+        help="model name (see `cadenza models`) or folder [default: chorales, or the model an output's JSON "
+        "given to --plan names]",
+    ),
     bars: Optional[int] = typer.Option(None, help="length in bars [default: 16]"),
     seconds: Optional[float] = typer.Option(None, help="length in seconds, instead of --bars"),
     key: Optional[str] = typer.Option(
@@ -117,7 +121,7 @@ def generate(
     from cadenza.chords import written_text
     from cadenza.compose import composer
     from cadenza.errors import OptionError
-    from cadenza.plan.form import load_plan, parse_form, with_options
+    from cadenza.plan.form import load_plan, parse_form, recorded_model, with_options
     from cadenza.render import check_outputs, parse_formats, write_outputs
     from cadenza.score import MODES, parse_meter
 
@@ -154,6 +158,8 @@ def generate(
             key_obj = the_plan.key
         meter_obj = parse_meter(the_plan.meter) if the_plan.meter else meter_obj
         bars = the_plan.bars
+    if model is None:  # another piece like an output: by the model that wrote it
+        model = (recorded_model(plan) if plan is not None else None) or "chorales"
     c, piano, composer_ = _writer(
         model, composer_, scale, range_, fix, fixed_cells, allow_parallels, chords, chords_model
     )

@@ -741,6 +741,24 @@ def load_plan(path: Path) -> Plan:
         raise InputError(path, str(e).removeprefix(f"{path}: ")) from None
 
 
+def recorded_model(path: Path | str) -> str | None:
+    """The model an output's JSON record (a plan file load_plan reads) names, or None: a plan
+    file of its own (TOML, or JSON without a record around it) names none."""
+    path = Path(path)
+    if path.suffix.lower() == ".toml":
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not (isinstance(data, dict) and isinstance(data.get("plan"), dict)):
+        return None
+    where, name = data.get("model_dir"), data.get("model")  # its folder, where it still is; else its name
+    if isinstance(where, str) and Path(where).is_dir():
+        return where
+    return name if isinstance(name, str) and name else None
+
+
 def plan_text(plan: Plan, suffix: str) -> str:
     """The plan as a file's text: TOML for .toml, else JSON."""
     d = plan.to_dict()
