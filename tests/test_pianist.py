@@ -50,6 +50,25 @@ def test_nothing_rings_into_the_approach_or_over_the_bar_line_of_a_cadence(piani
         assert all(n.end_beats <= 12.0 + 1e-9 for n in score.notes() if n.start_beats < 12.0), seed
 
 
+def _chords_per_hand(score):
+    """(hand, onset) -> the pitches that hand strikes at that onset."""
+    out: dict = {}
+    for hand, part in enumerate(score.parts):
+        for n in part.notes:
+            out.setdefault((hand, round(n.start_beats, 4)), []).append(n.pitch)
+    return out
+
+
+def test_a_hand_strikes_at_most_five_keys_at_once_within_a_tenth(pianist):
+    """At a high temperature the tiny model strikes keys at random; a hand still strikes no more
+    than five at one onset, spanning no more than a major tenth."""
+    for seed in (1, 2):
+        score = pianist.generate(bars=4, key="C major", meter="4/4", seed=seed, temperature=3.0, final_chord=False)
+        chords = _chords_per_hand(score).values()
+        assert max(len(c) for c in chords) <= 5, seed
+        assert max(max(c) - min(c) for c in chords) <= 16, seed
+
+
 def test_the_same_seed_writes_the_same_piece_and_another_seed_another(pianist):
     a = pianist.generate(bars=4, key="C major", seed=11)
     assert notes_of(a) == notes_of(pianist.generate(bars=4, key="C major", seed=11))

@@ -70,6 +70,8 @@ GUIDANCE = 1.5  # classifier-free guidance toward the composer asked for (0: non
 # (docs/BENCHMARKS.md; 0.44 at 1.5 with the pianist as shipped)
 PIANOS = frozenset(range(8))  # General MIDI's pianos
 FINAL_SPAN = 16  # semitones the left hand's last chord may span above its bass (a major tenth)
+FINGERS = 5  # keys one hand strikes at one onset, at most
+HAND_SPAN = 16  # semitones one hand's keys struck together may span (a major tenth, a large hand's reach)
 OFF_KEY = 1.0  # nats taken from a pitch outside the scale of a section in another key than home
 
 
@@ -453,6 +455,7 @@ class _Writer:
         last, position, hand, notes = "meter", -1, 0, 0
         bass: int | None = None  # the left hand's first pitch at this position
         struck: set[int] = set()  # the keys struck at this position
+        in_hand: dict[int, list[int]] = {}  # hand -> the pitches it struck at this position
         while len(bar) < MAX_BAR_TOKENS:
             allowed = np.zeros(tok.vocab_size, dtype=bool)
             chord = arrival if position == 0 else approach if position >= last_beat else None
@@ -461,10 +464,10 @@ class _Writer:
                 if final or (arrival is not None and position < 0):
                     allowed &= self.pos_of == 0  # the cadence's chord on the downbeat
                 if last == "duration":
-                    allowed[self.is_prog] = True
+                    allowed |= self._hands_free(in_hand)
                     allowed[tok.bar] = not final or notes >= 3
             elif last == "position":
-                allowed[self.is_prog] = True
+                allowed |= self._hands_free(in_hand)
             elif last == "program":
                 allowed[self.is_pitch] = True
                 allowed[list(struck)] = False  # a key is struck once
@@ -480,6 +483,12 @@ class _Writer:
                         allowed &= self.tok.pitch_of >= bass  # the root stays the lowest note
                 if final and hand == 1:  # the last chord's bass, and a left hand that can play it
                     allowed &= self.tok.pitch_of < 60 if bass is None else self.tok.pitch_of <= bass + FINAL_SPAN
+                reach = in_hand.get(hand)
+                if reach:  # within one hand's span of the keys it already holds down, where that leaves a key
+                    pitch = self.tok.pitch_of
+                    within = allowed & (pitch >= max(reach) - HAND_SPAN) & (pitch <= min(reach) + HAND_SPAN)
+                    if (within & ~self.off_grid).any():
+                        allowed = within
             elif last == "pitch":
                 allowed[self.is_dur] = True
                 if final:  # the last chord rings to the end of the bar, or half of it
@@ -502,11 +511,13 @@ class _Writer:
             if self.is_pos[t]:
                 last, position, bass = "position", int(self.pos_of[t]), None
                 struck.clear()
+                in_hand.clear()
             elif self.is_prog[t]:
                 last, hand = "program", int(self.prog_of[t])
             elif self.is_pitch[t]:
                 last = "pitch"
                 struck.add(t)
+                in_hand.setdefault(hand, []).append(int(self.tok.pitch_of[t]))
                 if hand == 1 and bass is None:
                     bass = int(self.tok.pitch_of[t])
             else:
@@ -514,6 +525,12 @@ class _Writer:
             bar.append(t)
             self.tokens.append(t)
             self.feed([t])
+
+    def _hands_free(self, in_hand: dict[int, list[int]]) -> np.ndarray:
+        """The hand tokens of the hands that may strike another key at this onset: a hand has
+        FINGERS fingers."""
+        full = [h for h, pitches in in_hand.items() if len(pitches) >= FINGERS]
+        return self.is_prog & ~np.isin(self.prog_of, full)
 
 
 def _one_third(chord: Chord, sounding: set[int]) -> frozenset[int]:
