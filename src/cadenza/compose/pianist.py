@@ -437,7 +437,9 @@ class _Writer:
     def write_bar(
         self, final: bool, approach: Chord | None = None, arrival: Chord | None = None, ring: int | None = None
     ) -> None:
-        """One bar, sampled under REMI's grammar, no key struck twice at one onset. `arrival`: a
+        """One bar, sampled under REMI's grammar, no key struck twice at one onset, and no hand
+        striking more than FINGERS keys at one onset or (where the chord asked for leaves a key)
+        spanning more than HAND_SPAN. `arrival`: a
         cadence's chord on the downbeat (the bar opens on it: the left hand's lowest note its
         root, every note its notes); `approach`: the chord before it, on this bar's last beat.
         `ring` (ring_limit): no note rings past it, so that a cadence's approach chord sounds
