@@ -50,6 +50,15 @@ def test_nothing_rings_into_the_approach_or_over_the_bar_line_of_a_cadence(piani
         assert all(n.end_beats <= 12.0 + 1e-9 for n in score.notes() if n.start_beats < 12.0), seed
 
 
+def test_the_dominant_is_struck_on_the_last_beat_before_the_close(pianist):
+    """The close is V7 (struck on the last beat of the bar before, not only let ring) then I."""
+    for seed in range(1, 7):
+        score = pianist.generate(bars=3, key="G major", meter="2/4", seed=seed, composer="alpha")
+        struck = [n for n in score.notes() if 3.0 <= n.start_beats < 4.0]  # bar 2's last beat
+        assert struck, seed
+        assert {n.pitch % 12 for n in struck} <= {2, 6, 9, 0}, seed
+
+
 def _chords_per_hand(score):
     """(hand, onset) -> the pitches that hand strikes at that onset."""
     out: dict = {}

@@ -441,7 +441,8 @@ class _Writer:
         striking more than FINGERS keys at one onset or (where the chord asked for leaves a key)
         spanning more than HAND_SPAN. `arrival`: a
         cadence's chord on the downbeat (the bar opens on it: the left hand's lowest note its
-        root, every note its notes); `approach`: the chord before it, on this bar's last beat.
+        root, every note its notes); `approach`: the chord before it, on this bar's last beat
+        (struck there: the bar does not end before it is).
         `ring` (ring_limit): no note rings past it, so that a cadence's approach chord sounds
         alone on its last beat and the arrival's chord clean after the bar line.
         `final`: the bar is the piece's close, the arrival chord alone on the downbeat, held at
@@ -458,6 +459,7 @@ class _Writer:
         bass: int | None = None  # the left hand's first pitch at this position
         struck: set[int] = set()  # the keys struck at this position
         in_hand: dict[int, list[int]] = {}  # hand -> the pitches it struck at this position
+        approached = approach is None or final  # the approach's chord struck on the last beat (none asked: True)
         while len(bar) < MAX_BAR_TOKENS:
             allowed = np.zeros(tok.vocab_size, dtype=bool)
             chord = arrival if position == 0 else approach if position >= last_beat else None
@@ -467,7 +469,7 @@ class _Writer:
                     allowed &= self.pos_of == 0  # the cadence's chord on the downbeat
                 if last == "duration":
                     allowed |= self._hands_free(in_hand)
-                    allowed[tok.bar] = not final or notes >= 3
+                    allowed[tok.bar] = (not final or notes >= 3) and approached
             elif last == "position":
                 allowed |= self._hands_free(in_hand)
             elif last == "program":
@@ -520,6 +522,7 @@ class _Writer:
                 last = "pitch"
                 struck.add(t)
                 in_hand.setdefault(hand, []).append(int(self.tok.pitch_of[t]))
+                approached = approached or position >= last_beat
                 if hand == 1 and bass is None:
                     bass = int(self.tok.pitch_of[t])
             else:
