@@ -41,6 +41,15 @@ def test_harmonize_keeps_the_melody_and_is_reproducible(tiny_harmonizer, tmp_pat
     assert record["seed"] == 5 and record["phrase_ends_beats"][-1] == 14.0
 
 
+def test_harmonize_says_the_key_it_read_from_the_melody(tiny_harmonizer, tmp_path):
+    from cadenza.io import write_score
+
+    write_score(melody(), tmp_path / "tune.mid")  # E F# G# A B: E major, no key signature
+    args = ["harmonize", str(tmp_path / "tune.mid"), "--model", str(tiny_harmonizer), "--iterations", "2"]
+    proc = run_cli(*args, "--formats", "mid", "--out", str(tmp_path / "h"), check=True)
+    assert "in E major" in proc.stderr
+
+
 def test_an_output_never_replaces_the_input_even_with_force(tiny_harmonizer, tmp_path):
     """`harmonize hymn.musicxml --out hymn` was refused with a hint to use --force, which would
     have replaced the melody with its harmonization (a newcomer)."""

@@ -111,7 +111,8 @@ def harmonize(
             gibbs=gibbs,
         )
     if not quiet:
-        say(f"model {h.name}, {seeds_text(seed, n)}")
+        keys = sorted({str(r.info["key"]) for r in results if r.info.get("key")})  # the key read from the melody
+        say(f"model {h.name}, {seeds_text(seed, n)}" + (f", in {' / '.join(keys)}" if keys else ""))
     for i, (stem, r) in enumerate(zip(stems, results)):
         record = {
             "command": "harmonize",
