@@ -169,8 +169,8 @@ def test_a_run_too_short_to_learn_says_so_at_the_start_and_the_end(tmp_path, fol
     assert len(warnings) == 2, said
     start, end = warnings
     assert said.index(start) < said.index([line for line in said if line.startswith("step ")][0])  # before training
-    # the threshold comes from what the shipped voices models trained (folk: 800 steps, chorales: 1,350)
-    assert "16 steps are too few" in start and "800 to 1,350 steps" in start
+    # the threshold comes from what the shipped voices models trained (folk: 800 steps, chorales: 7,400)
+    assert "16 steps are too few" in start and "800 to 7,400 steps" in start
     assert "(folk, leadsheet/melody, chorales)" in start  # a bundle's part counts too
     assert "--steps 800" in start
     assert f"`cadenza train --resume --out {tmp_path} --minutes" in end and "--steps 800" in end
