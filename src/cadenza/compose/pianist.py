@@ -456,9 +456,8 @@ class _Writer:
         self.feed(ids)
         last_beat = self.positions - self.tok.config.steps_per_beat
         last, position, hand, notes = "meter", -1, 0, 0
-        bass: int | None = None  # the left hand's first pitch at this position
         struck: set[int] = set()  # the keys struck at this position
-        in_hand: dict[int, list[int]] = {}  # hand -> the pitches it struck at this position
+        in_hand: dict[int, list[int]] = {}  # hand -> the pitches it struck at this position, in turn
         approached = approach is None or final  # the approach's chord struck on the last beat (none asked: True)
         while len(bar) < MAX_BAR_TOKENS:
             allowed = np.zeros(tok.vocab_size, dtype=bool)
@@ -473,6 +472,7 @@ class _Writer:
             elif last == "position":
                 allowed |= self._hands_free(in_hand)
             elif last == "program":
+                bass = in_hand[1][0] if in_hand.get(1) else None  # the left hand's first pitch here
                 allowed[self.is_pitch] = True
                 allowed[list(struck)] = False  # a key is struck once
                 if chord is not None:
@@ -513,7 +513,7 @@ class _Writer:
             if t == tok.bar:
                 break
             if self.is_pos[t]:
-                last, position, bass = "position", int(self.pos_of[t]), None
+                last, position = "position", int(self.pos_of[t])
                 struck.clear()
                 in_hand.clear()
             elif self.is_prog[t]:
@@ -523,8 +523,6 @@ class _Writer:
                 struck.add(t)
                 in_hand.setdefault(hand, []).append(int(self.tok.pitch_of[t]))
                 approached = approached or position >= last_beat
-                if hand == 1 and bass is None:
-                    bass = int(self.tok.pitch_of[t])
             else:
                 last, notes = "duration", notes + 1
             bar.append(t)

@@ -74,6 +74,7 @@ import json
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import tomli_w
 import tomllib
@@ -722,6 +723,27 @@ def load_plan(path: Path) -> Plan:
     """A plan file: TOML (.toml) or JSON (anything else, including an output's .json record,
     whose "plan" is read)."""
     path = Path(path)
+    data, _ = _plan_file(path)
+    try:
+        return Plan.from_dict(data, where=str(path))
+    except OptionError as e:
+        raise InputError(path, str(e).removeprefix(f"{path}: ")) from None
+
+
+def recorded_model(path: Path | str) -> str | None:
+    """The model an output's JSON record (a plan file load_plan reads) names, or None: a plan
+    file of its own (TOML, or JSON without a record around it) names none."""
+    _, record = _plan_file(Path(path))
+    if record is None:
+        return None
+    where, name = record.get("model_dir"), record.get("model")  # its folder, where it still is; else its name
+    if isinstance(where, str) and Path(where).is_dir():
+        return where
+    return name if isinstance(name, str) and name else None
+
+
+def _plan_file(path: Path) -> tuple[Any, dict | None]:
+    """A plan file's data, and the output's record around it where it is one (else None)."""
     try:
         text = path.read_text()
     except FileNotFoundError:
@@ -734,29 +756,8 @@ def load_plan(path: Path) -> Plan:
         kind = "TOML" if path.suffix.lower() == ".toml" else "JSON"
         raise InputError(path, f"not a {kind} plan file ({str(e).splitlines()[0]})") from None
     if isinstance(data, dict) and "sections" not in data and isinstance(data.get("plan"), dict):
-        data = data["plan"]  # an output's record
-    try:
-        return Plan.from_dict(data, where=str(path))
-    except OptionError as e:
-        raise InputError(path, str(e).removeprefix(f"{path}: ")) from None
-
-
-def recorded_model(path: Path | str) -> str | None:
-    """The model an output's JSON record (a plan file load_plan reads) names, or None: a plan
-    file of its own (TOML, or JSON without a record around it) names none."""
-    path = Path(path)
-    if path.suffix.lower() == ".toml":
-        return None
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    if not (isinstance(data, dict) and isinstance(data.get("plan"), dict)):
-        return None
-    where, name = data.get("model_dir"), data.get("model")  # its folder, where it still is; else its name
-    if isinstance(where, str) and Path(where).is_dir():
-        return where
-    return name if isinstance(name, str) and name else None
+        return data["plan"], data  # an output's record
+    return data, None
 
 
 def plan_text(plan: Plan, suffix: str) -> str:
