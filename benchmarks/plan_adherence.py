@@ -4,8 +4,9 @@
     .venv/bin/python benchmarks/plan_adherence.py                   # 100 pieces per model
     .venv/bin/python benchmarks/plan_adherence.py --pieces 20 --models folk
 
-For each shipped model with a plan model (folk, chorales), `--pieces` plans are drawn (seeds
-1..N, the meter drawn as `cadenza generate` draws it, a key drawn from its data) and realized.
+For each shipped model with a plan model (folk, chorales, piano), `--pieces` plans are drawn
+(seeds 1..N, the meter drawn as `cadenza generate` draws it, a key drawn from its data) and
+realized; the piano's with no composer named (`--composer` to name one).
 Printed:
 
 - cadences: of the phrase ends the plan gives a cadence (authentic, imperfect, half, plagal,
@@ -31,14 +32,14 @@ from itertools import combinations
 
 import numpy as np
 
-from cadenza.compose import composer
+from cadenza import hub
 from cadenza.plan.analyze import analyze, cadence_at, section_key
 from cadenza.plan.form import Plan
 from cadenza.plan.similarity import bar_notes, best_shift, jaccard
 from cadenza.score import Score, pickup_start
 
-MODELS = {"folk": 32, "chorales": 16}  # bars per piece
-REAL = {"folk": "oneills,ryans", "chorales": "bach-chorales"}
+MODELS = {"folk": 32, "chorales": 16, "piano": 32}  # bars per piece
+REAL = {"folk": "oneills,ryans", "chorales": "bach-chorales", "piano": "../shared/data/asap"}
 
 
 def section_margin(score: Score, plan: Plan) -> tuple[float, float] | None:
@@ -85,17 +86,25 @@ def adherence(plan: Plan, score: Score) -> dict[str, list]:
     return out
 
 
-def real_margins(corpus: str, pieces: int) -> list[float]:
+def real_scores(corpus: str) -> list[Score]:
+    """The model's held-out real pieces: a corpus's validation split, or ASAP's (the piano's)."""
+    if corpus.endswith("asap"):
+        from cadenza.data import piano
+
+        return [p.piece.score for p in piano.load(corpus).splits["valid"]]
     from cadenza.data import corpus as corpora
 
-    _, valid = corpora.load(corpus).split()
+    return [p.score for p in corpora.load(corpus).split()[1]]
+
+
+def real_margins(corpus: str, pieces: int) -> list[float]:
     margins = []
-    for p in valid[:pieces]:
+    for score in real_scores(corpus)[:pieces]:
         try:
-            plan = analyze(p.score).plan
+            plan = analyze(score).plan
         except Exception:  # a real piece the analyzer cannot read is left out
             continue
-        m = section_margin(p.score, plan)
+        m = section_margin(score, plan)
         if m is not None:
             margins.append(m[0] - m[1])
     return margins
@@ -106,20 +115,24 @@ def main() -> None:
     ap.add_argument("--pieces", type=int, default=100)
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--real", type=int, default=60, help="held-out real pieces for the margin")
+    ap.add_argument("--composer", default=None, help="the piano's composer (default: none)")
     args = ap.parse_args()
     for name in args.models.split(","):
         t0 = time.time()
-        c = composer.load(name)
+        c = hub.load(name)
+        piano = hasattr(c, "composers")
+        who = {"composer": args.composer} if piano else {}
         if c.plan_model is None:
             sys.exit(f"model {name} has no plan model (planner.json)")
         cadences: list[tuple[str, str]] = []
         keys: list[bool] = []
         margins: list[float] = []
         for seed in range(1, args.pieces + 1):
-            key = c.default_key(seed)
-            plan = c.plan_for(None, MODELS[name], c.meter_for(MODELS[name], seed), key, seed)  # as generate draws
+            key = c.default_key(seed, **who)
+            meter = c.meter_for(MODELS[name], seed, **who)
+            plan = c.plan_for(None, MODELS[name], meter, key, seed)  # as generate draws
             assert plan is not None
-            score = c.generate(plan=plan, seed=seed)
+            score = c.generate(plan=plan, seed=seed, **who)
             got = adherence(plan, score)
             cadences += got["cadence"]
             keys += got["key"]

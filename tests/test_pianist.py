@@ -163,6 +163,29 @@ def test_a_planned_half_cadence_opens_its_phrases_last_bar_on_the_dominant(piani
         assert not left or min(left) % 12 == 0
 
 
+def _top_at(score, beat):
+    """The right hand's highest key struck at `beat`, or None."""
+    struck = [n.pitch for n in score.parts[0].notes if n.start_beats == beat]
+    return max(struck, default=None)
+
+
+def test_an_authentic_cadence_has_the_tonic_on_top_and_an_imperfect_one_not(pianist):
+    """The right hand strikes the arrival chord, its highest key on the tonic for an authentic
+    cadence (the close too) and on the third or fifth for an imperfect one, within a tenth;
+    unchecked, the tiny model's right hand strikes nothing at the imperfect cadence of seed 1."""
+    from cadenza.plan.form import with_options
+
+    plan = with_options(parse_form("A4 B4"), None, "imperfect authentic")
+    for seed in range(1, 7):
+        score = pianist.generate(plan=plan, key="F major", meter="4/4", seed=seed, temperature=1.5)
+        inner, close = _top_at(score, 12.0), _top_at(score, 28.0)
+        assert inner is not None and inner % 12 in {9, 0}, seed  # A or C over F
+        assert close is not None and close % 12 == 5, seed
+        for beat in (12.0, 28.0):  # within the hand's span
+            struck = [n.pitch for n in score.parts[0].notes if n.start_beats == beat]
+            assert max(struck) - min(struck) <= 16, (seed, beat, struck)
+
+
 def test_a_continuation_keeps_the_prompt_and_adds_bars_after_it(pianist):
     prompt = excerpt(piano_piece(tonic=0, bars=4), 1, 2)  # two bars of 4/4
     out = pianist.continue_score(prompt, bars=3, seed=2)

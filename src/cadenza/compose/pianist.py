@@ -16,7 +16,8 @@ How a piece is written:
 - Phrase ends get their cadence (a plan's, as planned or given): the phrase's last bar opens
   on the cadence's chord in the section's key or the one its cadence key names
   (theory.cadence_progression), the left hand's
-  lowest note on its root and every downbeat note one of its notes, and the last beat before it
+  lowest note on its root, every downbeat note one of its notes and the right hand's highest
+  the cadence's melody note (the tonic for an authentic cadence), and the last beat before it
   keeps to the chord before (V7 for authentic, imperfect and deceptive cadences, IV for plagal;
   a half cadence's approach is free), no earlier note held into that beat or over the bar line.
   The rest of the bar is the model's.
@@ -396,8 +397,8 @@ class _Writer:
                     self.replay(self.moved(self.bars[self.section_starts[1] - (s.bars - b)], rhymes, None))
                 else:
                     approach = cadence_progression(*kinds[b + 1])[0] if b + 1 in kinds else None
-                    arrival = cadence_progression(*kinds[b], final=last)[1] if b in kinds else None
-                    self.write_bar(last, approach, arrival, self.ring_limit(b, kinds))
+                    _, arrival, top = cadence_progression(*kinds[b], final=last) if b in kinds else (None, None, None)
+                    self.write_bar(last, approach, arrival, self.ring_limit(b, kinds), top)
                 if on_bar is not None:
                     on_bar(len(self.bars), total)
 
@@ -435,7 +436,12 @@ class _Writer:
         return None
 
     def write_bar(
-        self, final: bool, approach: Chord | None = None, arrival: Chord | None = None, ring: int | None = None
+        self,
+        final: bool,
+        approach: Chord | None = None,
+        arrival: Chord | None = None,
+        ring: int | None = None,
+        top: frozenset[int] | None = None,
     ) -> None:
         """One bar, sampled under REMI's grammar, no key struck twice at one onset, and no hand
         striking more than FINGERS keys at one onset or (where the chord asked for leaves a key)
@@ -445,6 +451,11 @@ class _Writer:
         (struck there: the bar does not end before it is).
         `ring` (ring_limit): no note rings past it, so that a cadence's approach chord sounds
         alone on its last beat and the arrival's chord clean after the bar line.
+        `top`: the pitch classes the melody takes at the arrival (cadence_progression's: the
+        tonic for an authentic cadence, the third or fifth for an imperfect one). The right hand
+        strikes first there, as the tokens order the hands, and its highest key takes one of
+        them: the hand goes on until it does, its last finger kept for it, and each key it adds
+        leaves one of them above its highest within its span (HAND_SPAN).
         `final`: the bar is the piece's close, the arrival chord alone on the downbeat, held at
         least half the bar, its root in the bass (below middle C) and the left hand within an
         octave and a third of it (FINAL_SPAN)."""
@@ -459,9 +470,12 @@ class _Writer:
         struck: set[int] = set()  # the keys struck at this position
         in_hand: dict[int, list[int]] = {}  # hand -> the pitches it struck at this position, in turn
         approached = approach is None or final  # the approach's chord struck on the last beat (none asked: True)
+        right = self.is_prog & (self.prog_of == 0)
         while len(bar) < MAX_BAR_TOKENS:
             allowed = np.zeros(tok.vocab_size, dtype=bool)
             chord = arrival if position == 0 else approach if position >= last_beat else None
+            melody = top if position == 0 and arrival is not None else None  # the arrival's top note
+            topped = bool(in_hand.get(0)) and max(in_hand[0]) % 12 in (melody or ())  # its highest key on it
             if last in ("meter", "duration"):
                 allowed |= self.is_pos & (self.pos_of > position) & (self.pos_of < self.positions)
                 if final or (arrival is not None and position < 0):
@@ -469,30 +483,16 @@ class _Writer:
                 if last == "duration":
                     allowed |= self._hands_free(in_hand)
                     allowed[tok.bar] = (not final or notes >= 3) and approached
+                    if melody and hand == 0 and not topped:  # the right hand goes on to the melody's note
+                        allowed &= right
+                    elif melody and in_hand.get(0) and not self._keys(0, chord, struck, in_hand, final, melody)[1]:
+                        allowed &= ~right  # no key left for it within its span
             elif last == "position":
                 allowed |= self._hands_free(in_hand)
+                if melody:
+                    allowed &= right
             elif last == "program":
-                bass = in_hand[1][0] if in_hand.get(1) else None  # the left hand's first pitch here
-                allowed[self.is_pitch] = True
-                allowed[list(struck)] = False  # a key is struck once
-                if chord is not None:
-                    root_only = hand == 1 and bass is None
-                    allowed &= np.isin(
-                        self.pitch_class,
-                        [chord[0]]
-                        if root_only
-                        else list(_one_third(chord, {int(self.pitch_class[t]) for t in struck})),
-                    )
-                    if hand == 1 and bass is not None:
-                        allowed &= self.tok.pitch_of >= bass  # the root stays the lowest note
-                if final and hand == 1:  # the last chord's bass, and a left hand that can play it
-                    allowed &= self.tok.pitch_of < 60 if bass is None else self.tok.pitch_of <= bass + FINAL_SPAN
-                reach = in_hand.get(hand)
-                if reach:  # within one hand's span of the keys it already holds down, where that leaves a key
-                    pitch = self.tok.pitch_of
-                    within = allowed & (pitch >= max(reach) - HAND_SPAN) & (pitch <= min(reach) + HAND_SPAN)
-                    if (within & ~self.off_grid).any():
-                        allowed = within
+                allowed, _ = self._keys(hand, chord, struck, in_hand, final, melody)
             elif last == "pitch":
                 allowed[self.is_dur] = True
                 if final:  # the last chord rings to the end of the bar, or half of it
@@ -528,6 +528,49 @@ class _Writer:
             bar.append(t)
             self.tokens.append(t)
             self.feed([t])
+
+    def _keys(
+        self,
+        hand: int,
+        chord: Chord | None,
+        struck: set[int],
+        in_hand: dict[int, list[int]],
+        final: bool,
+        melody: frozenset[int] | None,
+    ) -> tuple[np.ndarray, bool]:
+        """(the pitch tokens `hand` may strike next at this onset, whether they keep within its
+        span): a key once; the chord's notes where a chord is asked for (the left hand's first its
+        root, the lowest); at an arrival with a `melody`, the right hand's highest key one of its
+        notes in the end; in the close, a left hand that can play it; within one hand's span of
+        the keys it already holds down, where that leaves a key."""
+        pitch = self.tok.pitch_of
+        allowed = self.is_pitch.copy()
+        allowed[list(struck)] = False  # a key is struck once
+        bass = in_hand[1][0] if in_hand.get(1) else None  # the left hand's first pitch here
+        if chord is not None:
+            root_only = hand == 1 and bass is None
+            sounding = {int(self.pitch_class[t]) for t in struck}
+            allowed &= np.isin(self.pitch_class, [chord[0]] if root_only else list(_one_third(chord, sounding)))
+            if hand == 1 and bass is not None:
+                allowed &= pitch >= bass  # the root stays the lowest note
+        if melody and hand == 0 and in_hand.get(0):  # the melody's note on top, or room left for it
+            high = np.maximum(pitch, max(in_hand[0]))  # the hand's highest key with each pitch added
+            low = np.minimum(pitch, min(in_hand[0]))
+            topped = np.isin(high % 12, list(melody))
+            if len(in_hand[0]) == FINGERS - 1:  # its last finger
+                allowed &= topped
+            else:  # a melody note left above its highest key, within its span
+                above = np.min([(m - high - 1) % 12 + 1 for m in melody], axis=0)
+                allowed &= topped | (high + above <= low + HAND_SPAN)
+        if final and hand == 1:  # the last chord's bass, and a left hand that can play it
+            allowed &= pitch < 60 if bass is None else pitch <= bass + FINAL_SPAN
+        reach = in_hand.get(hand)
+        if not reach:
+            return allowed, True
+        within = allowed & (pitch >= max(reach) - HAND_SPAN) & (pitch <= min(reach) + HAND_SPAN)
+        if (within & ~self.off_grid).any():
+            return within, True
+        return allowed, False
 
     def _hands_free(self, in_hand: dict[int, list[int]]) -> np.ndarray:
         """The hand tokens of the hands that may strike another key at this onset: a hand has
