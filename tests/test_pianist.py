@@ -172,7 +172,7 @@ def _top_at(score, beat):
 def test_an_authentic_cadence_has_the_tonic_on_top_and_an_imperfect_one_not(pianist):
     """The right hand strikes the arrival chord, its highest key on the tonic for an authentic
     cadence (the close too) and on the third or fifth for an imperfect one, within a tenth;
-    unchecked, the tiny model's right hand strikes nothing at the imperfect cadence of seed 1."""
+    unchecked, the tiny model's right hand strikes nothing at the imperfect cadence of seed 2."""
     from cadenza.plan.form import with_options
 
     plan = with_options(parse_form("A4 B4"), None, "imperfect authentic")
@@ -184,6 +184,22 @@ def test_an_authentic_cadence_has_the_tonic_on_top_and_an_imperfect_one_not(pian
         for beat in (12.0, 28.0):  # within the hand's span
             struck = [n.pitch for n in score.parts[0].notes if n.start_beats == beat]
             assert max(struck) - min(struck) <= 16, (seed, beat, struck)
+
+
+def test_a_return_with_another_cadence_writes_that_cadence_afresh(pianist):
+    """A A B with the first A closing on an imperfect cadence and its return on an authentic one:
+    the return replays the first A's first two bars, then writes its own approach and arrival,
+    the tonic on top (replayed, the arrival would keep the first A's third or fifth)."""
+    from cadenza.plan.form import with_options
+
+    plan = with_options(parse_form("A4 A4 B4"), None, "imperfect authentic authentic")
+    for seed in range(1, 5):
+        score = pianist.generate(plan=plan, key="F major", meter="4/4", seed=seed)
+        first = [(n.pitch, round(n.start_beats, 4)) for n in score.notes() if n.start_beats < 8]
+        again = [(n.pitch, round(n.start_beats - 16, 4)) for n in score.notes() if 16 <= n.start_beats < 24]
+        assert sorted(first) == sorted(again), seed
+        top = _top_at(score, 28.0)
+        assert top is not None and top % 12 == 5, seed  # F over F: authentic, where the first A's is not
 
 
 def test_a_continuation_keeps_the_prompt_and_adds_bars_after_it(pianist):

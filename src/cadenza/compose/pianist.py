@@ -241,6 +241,18 @@ def _phrase_heads(phrases: list[int]) -> frozenset[int]:
     return frozenset(b for start, bars in zip(starts, phrases) for b in range(start, start + bars // 2))
 
 
+def _other_cadences(source, section) -> set[int]:
+    """The bars of `section` (a return of `source`, both plan sections) that end a phrase with
+    another cadence than the source's at that bar, and the bars before them (their approach):
+    written afresh, not replayed."""
+
+    def ends(s) -> dict[int, str]:
+        return {end - 1: kind or "none" for end, kind in zip(itertools.accumulate(s.phrase_bars()), s.cadences)}
+
+    theirs = ends(source)
+    return {b for end, kind in ends(section).items() if theirs.get(end) != kind for b in (end - 1, end)}
+
+
 def _sections(plan: Plan | None, bars: int, home: Key) -> list[_Section]:
     if plan is None:
         return [_Section(bars, None, home, frozenset())]
@@ -256,7 +268,8 @@ def _sections(plan: Plan | None, bars: int, home: Key) -> list[_Section]:
             whole = relation in ("exact", "transposed") and not other
             heads = range(s.bars) if whole else _phrase_heads(s.phrase_bars())
             ending = range(s.bars - s.ending, s.bars)  # its ending's bars: written anew
-            replay = frozenset(b for b in heads if b < plan.sections[j].bars and b not in ending)
+            anew = _other_cadences(plan.sections[j], s)  # and a cadence other than its source's
+            replay = frozenset(b for b in heads if b < plan.sections[j].bars and b not in ending and b not in anew)
         ends = itertools.accumulate(s.phrase_bars())
         keys = [next(phrase_keys) or key for _ in s.phrase_bars()]
         cadences = {end - 1: (k, kind) for end, kind, k in zip(ends, s.cadences, keys) if kind and kind != "none"}
@@ -553,15 +566,16 @@ class _Writer:
             allowed &= np.isin(self.pitch_class, [chord[0]] if root_only else list(_one_third(chord, sounding)))
             if hand == 1 and bass is not None:
                 allowed &= pitch >= bass  # the root stays the lowest note
-        if melody and hand == 0 and in_hand.get(0):  # the melody's note on top, or room left for it
-            high = np.maximum(pitch, max(in_hand[0]))  # the hand's highest key with each pitch added
-            low = np.minimum(pitch, min(in_hand[0]))
-            topped = np.isin(high % 12, list(melody))
-            if len(in_hand[0]) == FINGERS - 1:  # its last finger
-                allowed &= topped
-            else:  # a melody note left above its highest key, within its span
+        if melody and hand == 0:  # the melody's note on top, or room left for it
+            held = in_hand.get(0, [])
+            high = np.maximum(pitch, max(held, default=0))  # the hand's highest key with each pitch added
+            low = np.minimum(pitch, min(held, default=self.tok.config.pitch_high))
+            on_top = np.isin(high % 12, list(melody))
+            if len(held) == FINGERS - 1:  # its last finger
+                allowed &= on_top
+            else:  # a melody note left above its highest key, within its span and the keyboard
                 above = np.min([(m - high - 1) % 12 + 1 for m in melody], axis=0)
-                allowed &= topped | (high + above <= low + HAND_SPAN)
+                allowed &= on_top | (high + above <= np.minimum(low + HAND_SPAN, self.tok.config.pitch_high))
         if final and hand == 1:  # the last chord's bass, and a left hand that can play it
             allowed &= pitch < 60 if bass is None else pitch <= bass + FINAL_SPAN
         reach = in_hand.get(hand)
