@@ -39,6 +39,33 @@ def test_a_cadence_names_the_key_it_closes_in_after_an_at():
 
 
 @pytest.mark.parametrize(
+    "cadences, anew",
+    [
+        ("half - half", False),  # as its source's: replayed
+        ("half - authentic", True),  # another kind
+        ("half - half@V", True),  # the same kind in another key
+        ("half - none", False),  # no cadence of its own: replayed
+    ],
+)
+def test_a_return_writes_a_cadence_anew_where_it_is_not_its_sources(cadences, anew):
+    plan = with_options(parse_form("A2 B2 A2 C2"), None, cadences)
+    assert plan.cadence_anew(2, 0) == anew
+    assert not plan.cadence_anew(0, 0) and not plan.cadence_anew(3, 0)  # not returns
+
+
+def test_a_piece_closing_on_a_return_closes_anew_unless_its_source_closed_alike():
+    assert parse_form("A2 B2 A2").cadence_anew(2, 0)  # the close is authentic, the first A's phrase has none
+    assert not with_options(parse_form("A2 B2 A2"), None, "authentic").cadence_anew(2, 0)
+
+
+def test_a_return_longer_than_its_source_writes_the_cadences_past_its_end_anew():
+    plan = with_options(parse_form("A4 B4 A'8 C2"), None, "authentic authentic authentic")
+    plan.sections[2].phrases = [4, 4]
+    plan.sections[2].cadences = ["authentic", "authentic"]
+    assert [plan.cadence_anew(2, k) for k in (0, 1)] == [False, True]  # bar 8 of A' is past A's end
+
+
+@pytest.mark.parametrize(
     "form, keys, cadences, says",
     [
         ("A8 ?", None, None, "cannot read '?'"),

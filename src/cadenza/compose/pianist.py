@@ -145,7 +145,7 @@ class Pianist(LearnedDefaults):
         meter = parse_meter(meter) if isinstance(meter, str) else meter or self.default_meter()
         w = _Writer(self, composer, key, meter, self.sampling(temperature, top_p, top_k, seed), self.guided(guidance))
         w.start()
-        sections = _sections(plan, bars, key)
+        sections = _sections(plan, bars, key, final_chord)
         for s in sections:
             w.section(s, final_chord and s is sections[-1], on_bar, bars)
         score = self.tokenizer.decode(w.tokens, tempo_bpm)
@@ -241,19 +241,9 @@ def _phrase_heads(phrases: list[int]) -> frozenset[int]:
     return frozenset(b for start, bars in zip(starts, phrases) for b in range(start, start + bars // 2))
 
 
-def _other_cadences(source, section) -> set[int]:
-    """The bars of `section` (a return of `source`, both plan sections) that end a phrase with
-    another cadence than the source's at that bar, and the bars before them (their approach):
-    written afresh, not replayed."""
-
-    def ends(s) -> dict[int, str]:
-        return {end - 1: kind or "none" for end, kind in zip(itertools.accumulate(s.phrase_bars()), s.cadences)}
-
-    theirs = ends(source)
-    return {b for end, kind in ends(section).items() if theirs.get(end) != kind for b in (end - 1, end)}
-
-
-def _sections(plan: Plan | None, bars: int, home: Key) -> list[_Section]:
+def _sections(plan: Plan | None, bars: int, home: Key, closes: bool = True) -> list[_Section]:
+    """The plan's sections as the pianist writes them; without `closes` (no final chord) the
+    piece's last phrase has no cadence of its own."""
     if plan is None:
         return [_Section(bars, None, home, frozenset())]
     out = []
@@ -263,14 +253,17 @@ def _sections(plan: Plan | None, bars: int, home: Key) -> list[_Section]:
         key = plan.key_of(i) or home
         relation = plan.relation(i)
         other = plan.returns_in_other_mode(i, home)
+        ends = list(itertools.accumulate(s.phrase_bars()))
         replay: frozenset[int] = frozenset()
         if j is not None:  # no further than its source's bars
             whole = relation in ("exact", "transposed") and not other
             heads = range(s.bars) if whole else _phrase_heads(s.phrase_bars())
             ending = range(s.bars - s.ending, s.bars)  # its ending's bars: written anew
-            anew = _other_cadences(plan.sections[j], s)  # and a cadence other than its source's
+            # and a phrase closing with another cadence than its source's: its last bar and approach
+            open_end = not closes and i == len(plan.sections) - 1  # its last phrase as its source's
+            cadenced = range(len(ends) - 1 if open_end else len(ends))
+            anew = {b for k in cadenced if plan.cadence_anew(i, k) for b in (ends[k] - 2, ends[k] - 1)}
             replay = frozenset(b for b in heads if b < plan.sections[j].bars and b not in ending and b not in anew)
-        ends = itertools.accumulate(s.phrase_bars())
         keys = [next(phrase_keys) or key for _ in s.phrase_bars()]
         cadences = {end - 1: (k, kind) for end, kind, k in zip(ends, s.cadences, keys) if kind and kind != "none"}
         rhyme = (s.rhyme, s.bars if plan.closes_as_first(i) else s.bars - 1)  # replayed, up to a cadence of its own
@@ -488,7 +481,7 @@ class _Writer:
             allowed = np.zeros(tok.vocab_size, dtype=bool)
             chord = arrival if position == 0 else approach if position >= last_beat else None
             melody = top if position == 0 and arrival is not None else None  # the arrival's top note
-            topped = bool(in_hand.get(0)) and max(in_hand[0]) % 12 in (melody or ())  # its highest key on it
+            topped = melody is not None and bool(in_hand.get(0)) and _melody_on_top(max(in_hand[0]), melody)
             if last in ("meter", "duration"):
                 allowed |= self.is_pos & (self.pos_of > position) & (self.pos_of < self.positions)
                 if final or (arrival is not None and position < 0):
@@ -570,7 +563,7 @@ class _Writer:
             held = in_hand.get(0, [])
             high = np.maximum(pitch, max(held, default=0))  # the hand's highest key with each pitch added
             low = np.minimum(pitch, min(held, default=self.tok.config.pitch_high))
-            on_top = np.isin(high % 12, list(melody))
+            on_top = _melody_on_top(high, melody)
             if len(held) == FINGERS - 1:  # its last finger
                 allowed &= on_top
             else:  # a melody note left above its highest key, within its span and the keyboard
@@ -591,6 +584,12 @@ class _Writer:
         FINGERS fingers."""
         full = [h for h, pitches in in_hand.items() if len(pitches) >= FINGERS]
         return self.is_prog & ~np.isin(self.prog_of, full)
+
+
+def _melody_on_top(highest, melody: frozenset[int]):
+    """Whether the right hand's highest key (a pitch, or an array of them: with each candidate
+    key added) is a note of an arrival's melody (pitch classes)."""
+    return np.isin(np.asarray(highest) % 12, list(melody))
 
 
 def _one_third(chord: Chord, sounding: set[int]) -> frozenset[int]:

@@ -70,6 +70,7 @@ planner draws all three as often as its corpus does them, where it plans a secti
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from dataclasses import dataclass, field, replace
@@ -281,6 +282,28 @@ class Plan:
             and self.closes_as_first(i)
             and s.phrase_bars()[-1] >= 2
         )
+
+    def cadence_of(self, i: int, k: int) -> tuple[str, str]:
+        """Section i's phrase k's cadence as it is realized, and its key: (kind, numeral from the
+        section's key, "" its own). A phrase without one is "none"; the piece's last phrase
+        closes "authentic" where the plan leaves it open, at home in its section's key."""
+        s = self.sections[i]
+        kind = s.cadences[k] if k < len(s.cadences) else ""
+        if i == len(self.sections) - 1 and k == len(s.phrase_bars()) - 1:
+            return kind or "authentic", ""
+        return kind or "none", s.cadence_key(k)
+
+    def cadence_anew(self, i: int, k: int) -> bool:
+        """Whether section i, a return, writes phrase k's cadence afresh rather than replaying its
+        source's: the phrase has a cadence, and its source's phrase ending on the same bar of it
+        has another, or the same in another key relative to the section, or no phrase ends
+        there. The one rule of every realizer (plan.realize, the pianist)."""
+        j = self.source(i)
+        if j is None or self.cadence_of(i, k)[0] == "none":
+            return False
+        end = list(itertools.accumulate(self.sections[i].phrase_bars()))[k]
+        theirs = list(itertools.accumulate(self.sections[j].phrase_bars()))
+        return end not in theirs or self.cadence_of(i, k) != self.cadence_of(j, theirs.index(end))
 
     def closes_as_first(self, i: int) -> bool:
         """Whether section i's last cadence is the first section's, in the same key relative to its

@@ -144,8 +144,7 @@ def plan_constraints(
     arrivals = [bar * spb + (0 if n == len(ends) - 1 else offset) for n, (bar, _) in enumerate(ends)]
     # each cadence's key: its section's, or a numeral from it; the piece closes in its last section's key
     phrase_keys = [k or key for k in plan.phrase_keys(key)]
-    cadence_keys = plan.cadence_keys()
-    phrase_keys[-1], cadence_keys[-1] = keys[-1], ""
+    phrase_keys[-1] = keys[-1]
     # keys: a foreign section keeps to its scale (and, around a cadence in another key, to that
     # key's too: its leading tone); pivots where the key changes
     unit = grid.steps_per_beat_unit
@@ -173,7 +172,6 @@ def plan_constraints(
     held = grid.steps_per_beat_unit if fermatas else 1  # steps a cadence chord is held (a fermata: a counted beat)
     free: dict[int, list[range]] = {}  # section -> steps its echo leaves free (a new cadence, an ending)
     keep: dict[int, set[int]] = {}  # section -> steps copied inside those: the arrival of a cadence it repeats
-    cadence_of = {bar: (cadence, numeral) for (bar, cadence), numeral in zip(ends, cadence_keys)}
     for n, ((bar, cadence), k) in enumerate(zip(ends, phrase_keys)):
         last = n == len(ends) - 1
         arrival = arrivals[n]
@@ -190,8 +188,7 @@ def plan_constraints(
         approach = arrival - grid.steps_per_beat_unit
         j = plan.source(i)
         if j is not None:  # a return: where the cadence is not its source's, it is written afresh
-            theirs = cadence_of.get(bar - starts[i] + starts[j], None)
-            same = theirs == (cadence, cadence_keys[n])
+            same = not plan.cadence_anew(i, n - section_of_end.index(i))
             if last and same and plan.relation(i) == "exact" and offset == 0:
                 # a strain played again to close, its cadences on the downbeat: as the first time up to
                 # the cadence and its arrival, then held to the end (a one-bar second ending)
