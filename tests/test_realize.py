@@ -266,7 +266,7 @@ def test_new_bars_are_hinted_at_the_bar_one_phrase_before_or_in_the_first_sectio
     """A8 A8 B8 in G, B in D, phrases of 4: A's bars 3-4 hint at bars 1-2 and 5-8 at 1-4; B's first
     phrase at A's bars moved into D, its second at its first; the second A copies (echoes, no
     hints) but for its last bar, written afresh toward the first time's; A's first bars have none."""
-    from cadenza.plan.constraints import Constraints, Echo
+    from cadenza.plan.constraints import Constraints, Hint
     from cadenza.plan.realize import Grid, plan_constraints
     from cadenza.score import Meter
 
@@ -282,12 +282,12 @@ def test_new_bars_are_hinted_at_the_bar_one_phrase_before_or_in_the_first_sectio
         return c.hints.get((bar * spb + k, 0))
 
     assert hint(0) is None and hint(1) is None
-    assert hint(2) == Echo(0 * spb + 5) and hint(3) == Echo(1 * spb + 5)  # the first phrase's halves
-    assert hint(6) == Echo(2 * spb + 5)  # one phrase before
+    assert hint(2) == Hint(0 * spb + 5) and hint(3) == Hint(1 * spb + 5)  # the first phrase's halves
+    assert hint(6) == Hint(2 * spb + 5)  # one phrase before
     assert all(hint(b) is None for b in range(8, 15)) and (8 * spb + 5, 0) in c.echoes  # copied
-    assert hint(15) == Echo(7 * spb + 5)  # the second ending: toward the first
-    assert hint(16) == Echo(0 * spb + 5, -5) and hint(19) == Echo(3 * spb + 5, -5)  # B: A's, moved down to D
-    assert hint(21) == Echo(17 * spb + 5)
+    assert hint(15) == Hint(7 * spb + 5)  # the second ending: toward the first
+    assert hint(16) == Hint(0 * spb + 5, -5) and hint(19) == Hint(3 * spb + 5, -5)  # B: A's, moved down to D
+    assert hint(21) == Hint(17 * spb + 5)
     assert not set(c.hints) & set(c.echoes)
     assert c.turn_steps == set(range(16 * spb, 23 * spb))  # B, the new section after A, but for its last bar
 

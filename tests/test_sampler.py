@@ -257,10 +257,10 @@ def test_a_pitch_bias_moves_the_voices_to_the_favoured_register():
 def test_hints_nudge_bars_toward_the_cells_they_point_to():
     # bars 3-4 hinted at bars 1-2 (every voice, every step): with no echo bias the untrained model
     # writes them anew; with a strong one they mostly repeat bars 1-2, held notes and rests too
-    from cadenza.plan.constraints import Echo
+    from cadenza.plan.constraints import Hint
 
     spb = TOK.steps_per_bar(Meter(0, 4, 4))
-    hints = {(2 * spb + k, v): Echo(k) for k in range(2 * spb) for v in range(4)}
+    hints = {(2 * spb + k, v): Hint(k) for k in range(2 * spb) for v in range(4)}
 
     def repeated(bias):
         grid = _sampled(Constraints(voice_ranges=[(40, 90)] * 4, hints=hints, echo_bias=bias), temperature=1.5)

@@ -17,7 +17,7 @@ from cadenza.compose.settings import SamplingSettings
 from cadenza.errors import OptionError
 from cadenza.nn.numpy_decoder import Decoder, one_blas_thread
 from cadenza.nn.transformer import Transformer
-from cadenza.plan.constraints import Constraints, Echo, allowed_cells
+from cadenza.plan.constraints import Constraints, Echo, Hint, allowed_cells
 from cadenza.score import Key, Meter
 from cadenza.theory import (
     beat_beats,
@@ -279,7 +279,7 @@ def _leaned(logits: np.ndarray, allowed: np.ndarray, lean: float) -> np.ndarray:
     return out
 
 
-def _hinted(source: int, source_pitch: int, e: Echo) -> int:
+def _hinted(source: int, source_pitch: int, e: Hint) -> int:
     """The token a hint favours: the earlier cell's rest, its held note's holding on (the rhythm,
     whatever sounds now), or its struck pitch moved by e.semitones."""
     if source in (REST, HOLD) or source_pitch < 0:

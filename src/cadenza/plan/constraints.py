@@ -31,6 +31,15 @@ class Echo:
     reach: int | None = None
 
 
+@dataclass(frozen=True)
+class Hint:
+    """A cell nudged toward an earlier one (plan.realize, "Hints"): the cell at `source` step of
+    the same voice, moved by `semitones`; the sampler favours its token by the model's echo_bias."""
+
+    source: int
+    semitones: int = 0
+
+
 @dataclass
 class Constraints:
     """What the causal sampler's cells must obey. Cells are addressed by (grid step, voice)."""
@@ -59,7 +68,7 @@ class Constraints:
     echoes: dict[tuple[int, int], Echo] = field(default_factory=dict)  # (step, voice) -> the cell it repeats
     thirds: dict[int, frozenset[int]] = field(default_factory=dict)  # step -> a chord third someone must sing
     # soft echoes (plan.realize, "Hints"): (step, voice) -> an earlier cell whose token gets echo_bias log-odds
-    hints: dict[tuple[int, int], Echo] = field(default_factory=dict)
+    hints: dict[tuple[int, int], Hint] = field(default_factory=dict)
     echo_bias: float = 0.0
     # a B strain's steps (plan.realize, "Turns"), whose pitches lean up by turn_lean log-odds an octave
     turn_steps: set[int] = field(default_factory=set)

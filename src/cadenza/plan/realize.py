@@ -72,11 +72,12 @@ code without the check is closed at home all the same.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from cadenza.plan.constraints import PITCH_CLASSES, Constraints, Echo
+from cadenza.plan.constraints import PITCH_CLASSES, Constraints, Echo, Hint
 from cadenza.plan.form import Plan
 from cadenza.score import Key, Meter, Repeat
 from cadenza.theory import beat_beats, cadence_progression, melody_cadence, scale, thirds
@@ -225,18 +226,14 @@ def plan_constraints(
         kept = _kept_steps(s.phrase_bars(), spb, grid.steps_per_beat_unit) if relation == "varied" else None
         if plan.returns_in_other_mode(i, key):  # in the other mode a copy would keep the old one: rhythm and outline
             kept = set()
-        for step in range(dst0, end):
-            if step not in kept_arrival and any(step in window for window in free.get(i, [])):
-                for v in range(nv):  # written afresh, but nudged toward the first time (hints, below)
-                    if (step, v) not in c.fixed:
-                        c.hints[(step, v)] = Echo(src0 + step - dst0, shift)
-                continue
-            for v in range(nv):
-                if (step, v) in c.fixed:
-                    continue
-                rhythm_only = kept is not None and step - dst0 not in kept
-                reach = (VARIED_REACH if v == 0 else None) if rhythm_only else 0
-                c.echoes[(step, v)] = Echo(src0 + step - dst0, shift, rhythm_only, reach)
+        anew = {t for t in range(dst0, end) if t not in kept_arrival and any(t in w for w in free.get(i, []))}
+        # written afresh, but nudged toward the first time (hints, below)
+        for t, v in _free_cells(c, sorted(anew), nv):
+            c.hints[(t, v)] = Hint(src0 + t - dst0, shift)
+        for t, v in _free_cells(c, [t for t in range(dst0, end) if t not in anew], nv):
+            rhythm_only = kept is not None and t - dst0 not in kept
+            reach = (VARIED_REACH if v == 0 else None) if rhythm_only else 0
+            c.echoes[(t, v)] = Echo(src0 + t - dst0, shift, rhythm_only, reach)
     # periods: a new section's second phrase opens as its first did
     for i, s in enumerate(plan.sections):
         if not s.echo or plan.source(i) is not None:
@@ -245,10 +242,8 @@ def plan_constraints(
         src0, dst0 = starts[i] * spb, (starts[i] + half) * spb
         last = i == len(plan.sections) - 1 and 2 * half == s.bars
         approach = (starts[i] + 2 * half - 1) * spb + (0 if last else offset) - grid.steps_per_beat_unit
-        for step in range(dst0, min(dst0 + s.echo * spb, approach, total)):  # not into its own cadence
-            for v in range(nv):
-                if (step, v) not in c.fixed:
-                    c.echoes[(step, v)] = Echo(src0 + step - dst0, 0, False, 0)
+        for t, v in _free_cells(c, range(dst0, min(dst0 + s.echo * spb, approach, total)), nv):  # not into its cadence
+            c.echoes[(t, v)] = Echo(src0 + t - dst0, 0, False, 0)
     # rhymes: a new section ends as the first section ends
     for i, s in enumerate(plan.sections):
         if not s.rhyme or plan.source(i) is not None:
@@ -258,10 +253,8 @@ def plan_constraints(
         if not plan.closes_as_first(i):  # a cadence of its own
             stop = end - spb + offset - grid.steps_per_beat_unit
         shift = transposition(keys[0], keys[i])
-        for step in range(end - s.rhyme * spb, min(stop, end, total)):
-            for v in range(nv):
-                if (step, v) not in c.fixed:
-                    c.echoes[(step, v)] = Echo(first_end - end + step, shift, False, 0)
+        for t, v in _free_cells(c, range(end - s.rhyme * spb, min(stop, end, total)), nv):
+            c.echoes[(t, v)] = Echo(first_end - end + t, shift, False, 0)
     # hints: in a new section, each bar is nudged toward the bar at its place in the phrase before (in
     # its first phrase, in the first section's): the near-repetition of real tunes that no plan states
     for i, s in enumerate(plan.sections):
@@ -278,34 +271,34 @@ def plan_constraints(
             else:
                 continue
             dst = (starts[i] + o) * spb
-            for step in range(dst, min(dst + spb, total)):
-                for v in range(nv):
-                    if (step, v) not in c.fixed and (step, v) not in c.echoes:
-                        c.hints[(step, v)] = Echo(src + step - dst, shift)
+            for t, v in _free_cells(c, range(dst, min(dst + spb, total)), nv):
+                c.hints[(t, v)] = Hint(src + t - dst, shift)
     # turns: a new section after the first lies higher, but for its closing bar
     for i, s in enumerate(plan.sections):
         if i and plan.source(i) is None:
             c.turn_steps.update(range(starts[i] * spb, min((starts[i] + s.bars - 1) * spb, total)))
-    repeats = []
+    repeats, endings = [], {}
     for i, s in enumerate(plan.sections):
-        j = plan.source(i)
         windows = free.get(i, [])
         close = (starts[i] + s.bars) * spb
+        fresh = min((w.start for w in windows if w.stop == close), default=close)  # its last bars written anew
+        j = plan.source(i)
         if j == i - 1 and plan.relation(i) == "exact" and s.bars == plan.sections[j].bars:
             if all(w.stop == close for w in windows):  # new notes only in an ending: foldable
                 bar_beats = grid.meter.bar_beats
-                ending = close - min((w.start for w in windows), default=close)
-                repeats.append(Repeat(starts[j] * bar_beats, starts[i] * bar_beats, ending / spb * bar_beats))
-    endings = {}
-    for i, s in enumerate(plan.sections):
-        close = (starts[i] + s.bars) * spb
-        fresh = [w.start for w in free.get(i, []) if w.stop == close]
+                repeats.append(Repeat(starts[j] * bar_beats, starts[i] * bar_beats, (close - fresh) / spb * bar_beats))
         # whole bars, where a plan may say so (Plan.may_end_anew: not the last section, whose close
         # is the piece's; not a varied return; fewer bars than its last phrase)
-        bars = (close - min(fresh)) // spb if fresh and min(fresh) % spb == 0 else 0
+        bars = (close - fresh) // spb if fresh % spb == 0 else 0
         if 0 < bars < s.phrase_bars()[-1] and plan.may_end_anew(i):
             endings[i] = bars
     return Marks(fermata_beats, repeats, endings)
+
+
+def _free_cells(c: Constraints, steps: Iterable[int], nv: int) -> list[tuple[int, int]]:
+    """The cells (step, voice) at `steps` that the plan leaves free, not fixed nor echoed: those
+    a return, a period or a rhyme may point at an earlier cell (c.echoes), or a hint (c.hints)."""
+    return [(t, v) for t in steps for v in range(nv) if (t, v) not in c.fixed and (t, v) not in c.echoes]
 
 
 def _kept_steps(phrases: list[int], spb: int, beat: int) -> set[int]:
