@@ -71,6 +71,7 @@ def test_a_return_longer_than_its_source_writes_the_cadences_past_its_end_anew()
         ("A8 ?", None, None, "cannot read '?'"),
         ("", None, None, "empty"),
         ("A B8", None, None, "needs a length"),
+        ("AABB", None, None, r"AABB8 \(one section\), or A8 A8 B8 B8 \(a section per letter\)"),
         ("A8 B8 C0", None, None, "'C0' has 0 bars; a section has at least 1"),
         ("A8 B8", "C", None, "2 sections"),
         ("A8 B8", None, "half half half", "3 cadences for 2 sections"),

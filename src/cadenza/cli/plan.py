@@ -55,7 +55,9 @@ def plan(
     model: str = typer.Option("chorales", help="model name (see `cadenza models`) or folder, whose planner.json draws"),
     bars: Optional[int] = typer.Option(None, help="length in bars [default: 16; with --form, the form's]"),
     seed: Optional[int] = typer.Option(None, help="random seed [default: random, printed]"),
-    key: Optional[str] = typer.Option(None, help="home key, e.g. 'G major' [default: drawn from the corpus]"),
+    key: Optional[str] = typer.Option(
+        None, help="home key, e.g. 'G major', 'g' (lower case: minor) [default: drawn from the corpus]"
+    ),
     meter: Optional[str] = typer.Option(None, help="e.g. 6/8 [default: drawn from the corpus]"),
     form: Optional[str] = typer.Option(
         None, help="sections to keep, e.g. 'A8 A8 B8 B8' or \"A8 B8 A'8@D\": what it leaves out is planned"

@@ -621,7 +621,11 @@ def _fill_lengths(plan: Plan, where: str) -> None:
         if s.bars == 0:
             j = plan.source(n)
             if j is None:
-                raise OptionError(f"{where}: section {n + 1} ({s.name}) needs a length in bars, e.g. {s.name}8")
+                each = (
+                    " ".join(f"{letter}8" for letter in s.label) if 1 < len(s.label) <= 8 and s.label.isalpha() else ""
+                )
+                also = f" (one section), or {each} (a section per letter)" if each else ""
+                raise OptionError(f"{where}: section {n + 1} ({s.name}) needs a length in bars, e.g. {s.name}8{also}")
             plan.sections[n] = replace(s, bars=plan.sections[j].bars, phrases=list(plan.sections[j].phrases))
 
 
