@@ -65,18 +65,20 @@ def section_margin(score: Score, plan: Plan) -> tuple[float, float] | None:
     return float(np.mean(same)), float(np.mean(other))
 
 
-def adherence(plan: Plan, score: Score) -> dict[str, list]:
+def adherence(plan: Plan, score: Score, fermatas: bool = False) -> dict[str, list]:
+    """Each planned cadence (kind, what the analyzer hears where it arrives: with `fermatas`, in
+    the chorales' style, Plan.arrival_beats) and whether each section is in its planned key."""
     bar_beats = score.meter.bar_beats
+    arrivals = plan.arrival_beats(bar_beats, fermatas)
     home = plan.key or score.key
     assert home is not None
     out: dict[str, list] = {"cadence": [], "key": []}
     ends = plan.phrase_ends()
-    for n, ((bar, cadence), key) in enumerate(zip(ends, plan.phrase_keys(home))):
+    for n, ((_, cadence), key) in enumerate(zip(ends, plan.phrase_keys(home))):
         if cadence in ("", "none"):
             continue
         assert key is not None
-        inner = n < len(ends) - 1 and plan.cadence_beat is not None
-        at = bar * bar_beats + ((plan.cadence_beat or 1) - 1 if inner else 0)
+        at = arrivals[n]
         heard = cadence_at(score, at, key)
         out["cadence"].append((cadence, heard))
     for i, (start, s) in enumerate(zip(plan.starts(), plan.sections)):
@@ -133,7 +135,8 @@ def main() -> None:
             plan = c.plan_for(None, MODELS[name], meter, key, seed)  # as generate draws
             assert plan is not None
             score = c.generate(plan=plan, seed=seed, **who)
-            got = adherence(plan, score)
+            fermatas = plan.fermatas if plan.fermatas is not None else (not piano and c.plan_fermatas())
+            got = adherence(plan, score, fermatas)
             cadences += got["cadence"]
             keys += got["key"]
             m = section_margin(score, plan)

@@ -172,6 +172,19 @@ def test_a_form_played_twice_is_drawn_as_such_and_closes_home_both_times():
         assert p.key_of(2) == p.key_of(3), p.describe()  # B played again keeps its key
 
 
+def test_music_whose_strains_are_not_played_twice_has_none_drawn():
+    """With twice=0 (train-planner --twice 0, the chorales: none of Bach's 74 chorales of 16
+    bars is a form of 8 played twice), a length the corpus lacks is drawn from the forms of half
+    its length with every section twice as long, never with each strain played twice."""
+    corpus = [_plan("A4 B4", "G major", "4/4", (4,), ("authentic",))] * 12
+    forms = [planner.fit(corpus).sample(16, seed=s).form() for s in range(60)]
+    assert "A4 A4 B4 B4" in forms and "A8 B8" in forms, forms
+    model = planner.fit(corpus, twice=0.0)
+    assert (model.smoothing["twice"], model.smoothing["stretch"]) == (0.0, 1.0)
+    forms = [model.sample(16, seed=s).form() for s in range(60)]
+    assert "A4 A4 B4 B4" not in forms and "A8 B8" in forms, forms
+
+
 def test_what_the_corpus_does_with_keys_and_cadences():
     """B strains in the dominant (major) or relative major (minor), half then authentic cadences."""
     corpus = [_plan("A8 A8 B8 A8", "G major", keys=[None, None, "D major", None]) for _ in range(10)]

@@ -379,10 +379,14 @@ def test_a_cadence_may_arrive_on_beat_three_as_bachs_mostly_do():
     plan = with_options(parse_form("a2 b2"), None, "half authentic")
     plan.fermatas, plan.cadence_beat = True, 3.0
     score = c.generate(plan=plan, key=key, seed=3)
-    assert score.fermatas_beats == [6.0, 12.0]  # bar 2 beat 3, and the close on the last downbeat
+    # bar 2 beat 3, held to the bar line (the next phrase on the downbeat, as in Bach's chorales
+    # without a pickup), and the close on the same beat of the last bar, held to the end
+    assert score.fermatas_beats == [6.0, 14.0]
     root = cadence_progression(key, "half")[1][0]
     assert _sounding(score.parts[-1], 6.0) % 12 == root
-    assert all(_sounding(p, 6.5) == _sounding(p, 6.0) for p in score.parts)  # held under the fermata
+    assert all(_sounding(p, t) == _sounding(p, 6.0) for p in score.parts for t in (6.5, 7.0, 7.75))
+    assert _sounding(score.parts[-1], 13.0) % 12 == 9 and _sounding(score.parts[-1], 14.0) % 12 == 2  # V, I
+    assert all(_sounding(p, 15.75) == _sounding(p, 14.0) for p in score.parts)
 
 
 def test_a_free_ending_is_free_with_a_plan_too_and_a_planned_piece_is_plain_data():

@@ -133,13 +133,21 @@ def train_planner(
         "ASAP: its own split, its test pieces never read)",
     ),
     license_: str = typer.Option("", "--license", help="the data's license, recorded in planner.json"),
+    twice: float = typer.Option(
+        0.5,
+        min=0.0,
+        max=1.0,
+        help="of the forms half a plan's length that shape it, the share drawn with each strain played twice "
+        "(A8 B8 as A8 A8 B8 B8, as dance tunes go); the rest have every section twice as long (0 for music whose "
+        "strains are not played twice, chorales)",
+    ),
     force: bool = typer.Option(False, help="overwrite an existing planner.json"),
     quiet: bool = typer.Option(False),
 ):
     """Fit a plan model (planner.json) on the analyzed pieces of a corpus: `cadenza plan` and
     `generate` draw plans from it."""
     command = "cadenza train-planner " + " ".join(shlex.quote(a) for a in sys.argv[2:])
-    path = fit_planner(data, out, exclude, parts, max_pieces, valid_percent, license_, force, quiet, command)
+    path = fit_planner(data, out, exclude, parts, max_pieces, valid_percent, license_, force, quiet, command, twice)
     typer.echo(str(path))
 
 
@@ -154,6 +162,7 @@ def fit_planner(
     force: bool,
     quiet: bool,
     command: str,
+    twice: float = 0.5,
 ) -> Path:
     """`cadenza train-planner`'s work (see its options), recording `command`; the path of the
     planner.json written. Also used by `cadenza train --family leadsheet`."""
@@ -224,7 +233,7 @@ def fit_planner(
         "analyze_and_fit_seconds": 0.0,
         "analyzer": f"cadenza.plan.analyze (source sha1 {_source_hash(analyze)})",
     }
-    model = planner.fit(plans, fitted)
+    model = planner.fit(plans, fitted, twice)
     model.fitted["analyze_and_fit_seconds"] = round(time.monotonic() - started - read_seconds, 1)
     if valid:  # the held-out pieces as analyzed, beside plans drawn for the same bars, meter and key
         with progress_bars(quiet) as progress:

@@ -335,6 +335,21 @@ class Plan:
             return "its last phrase has 1 bar; an ending needs a last phrase of 2 bars or more"
         return ""
 
+    def cadence_into(self, bar_beats: float) -> float:
+        """How far (in quarter-note beats) into its last bar a phrase's cadence arrives:
+        `cadence_beat` - 1, or 0 when unset or past the bar."""
+        into = self.cadence_beat - 1 if self.cadence_beat is not None else 0.0
+        return into if 0 <= into < bar_beats else 0.0
+
+    def arrival_beats(self, bar_beats: float, fermatas: bool) -> list[float]:
+        """The beat (quarter-note beats from the piece's start) each phrase's cadence arrives on:
+        its last bar's `cadence_beat` (the downbeat when unset or past the bar); the piece's
+        close on the downbeat, but in the fermata style (chorales), where every phrase's arrives
+        (plan.realize, "Cadences")."""
+        into = self.cadence_into(bar_beats)
+        ends = self.phrase_ends()
+        return [bar * bar_beats + (into if n < len(ends) - 1 or fermatas else 0.0) for n, (bar, _) in enumerate(ends)]
+
     def phrase_ends(self) -> list[tuple[int, str]]:
         """(bar, from 0, that the phrase's last bar is; cadence or "") of every phrase end."""
         out = []

@@ -54,10 +54,10 @@ Drawing a plan of exactly `bars` bars (`PlanModel.sample`):
    The forms half as long, made twice as long, are the prior those counts are smoothed toward,
    weighing at most smoothing["halves"] pieces in all (fewer where the corpus has fewer):
    either every section twice as long and split into its phrases twice (a share "stretch" of
-   them) or each strain played twice, as a dance tune plays it (a share "twice": A8 B8 as A8 A8
-   B8 B8, A4 A'4 B8 as A4 A'4 A4 A'4 B8 B8). So a length the corpus has many pieces of is drawn
-   as they are (78% of the folk corpus's 32-bar pieces are A8 A8 B8 B8), and a length it has
-   few or none of, from the forms of half its length.
+   them) or each strain played twice, as a dance tune plays it (a share "twice", set by
+   train-planner --twice: A8 B8 as A8 A8 B8 B8, A4 A'4 B8 as A4 A'4 A4 A'4 B8 B8). So a length
+   the corpus has many pieces of is drawn as they are (78% of the folk corpus's 32-bar pieces
+   are A8 A8 B8 B8), and a length it has few or none of, from the forms of half its length.
 2. Otherwise sections are drawn one after another from the chain of moves, and at each step
    only what still fits is allowed (a new section of at most the bars left; a return only if
    its label's length fits). That always ends exactly on `bars`, but it would favour plans that
@@ -1031,9 +1031,12 @@ def _table(d: dict) -> Table:
 # fitting, files, and completing a plan
 
 
-def fit(plans: Iterable[Plan], fitted: dict | None = None) -> PlanModel:
-    """A plan model counted from analyzed pieces; `fitted` records how (command, data, ...)."""
+def fit(plans: Iterable[Plan], fitted: dict | None = None, twice: float = 0.5) -> PlanModel:
+    """A plan model counted from analyzed pieces; `fitted` records how (command, data, ...);
+    `twice`: smoothing["twice"], the share of the half-length forms drawn with each strain
+    played twice (the rest, smoothing["stretch"], with every section twice as long)."""
     model = PlanModel(fitted=dict(fitted or {}))
+    model.smoothing.update(twice=twice, stretch=1.0 - twice)
     for plan in plans:
         model.add(plan)
     if not model.pieces:
