@@ -309,6 +309,14 @@ def test_a_form_whose_cadence_key_fits_major_only_gets_a_major_home(tiny_model, 
     assert all(k.endswith("major") for k in keys), keys  # unrestricted, seed 2 draws the data's G minor
 
 
+def test_keys_that_end_away_from_home_say_so(tiny_model, tmp_path):
+    args = ("generate", "--model", str(tiny_model), "--form", "A2 B2", "--seed", "1", "--formats", "mid")
+    away = run_cli(*args, "--keys", "C G", "--out", str(tmp_path / "away"), check=True)
+    assert "--keys: the piece ends in G major, away from its home key C major" in away.stderr
+    home = run_cli(*args, "--keys", "C C", "--out", str(tmp_path / "home"), check=True)
+    assert "away from its home key" not in home.stderr
+
+
 def test_a_meter_left_out_is_drawn_by_the_plan_model(tiny_model, tmp_path):
     """A model whose plan model learned 8-bar pieces in 3/4 writes them in 3/4 unless told
     otherwise (--meter; --no-plan: the model's usual meter), and 16 bars in 4/4 as its 16-bar

@@ -148,6 +148,12 @@ def generate(
         the_plan = with_options(
             load_plan(plan) if plan is not None else parse_form(form or ""), keys, cadences, home=key_obj
         )
+        last = the_plan.key_of(len(the_plan.sections) - 1)
+        if keys and not quiet and the_plan.key is not None and last is not None and not last.same_key(the_plan.key):
+            say(
+                f"--keys: the piece ends in {last}, away from its home key {the_plan.key} "
+                "(end --keys on it to close at home)"
+            )
         if bars is not None and bars != the_plan.bars:
             raise OptionError(f"--bars {bars} but the form has {the_plan.bars} bars: give one or the other")
         if the_plan.key is not None and key_obj is not None and the_plan.key != key_obj:
