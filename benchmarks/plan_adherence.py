@@ -135,8 +135,7 @@ def main() -> None:
             plan = c.plan_for(None, MODELS[name], meter, key, seed)  # as generate draws
             assert plan is not None
             score = c.generate(plan=plan, seed=seed, **who)
-            fermatas = plan.fermatas if plan.fermatas is not None else (not piano and c.plan_fermatas())
-            got = adherence(plan, score, fermatas)
+            got = adherence(plan, score, False if piano else c.fermatas_of(plan))  # the pianist: on the downbeat
             cadences += got["cadence"]
             keys += got["key"]
             m = section_margin(score, plan)

@@ -239,6 +239,23 @@ def test_a_minor_pieces_last_chord_has_one_third_and_ends_with_its_bar(pianist):
         assert all(n.end_beats <= 12 + 1e-9 and n.duration_beats >= 2 for n in last)
 
 
+def test_a_return_closing_the_piece_replays_its_source_as_the_pianist_closes_it():
+    """With a final chord the pianist closes authentic at home whatever the plan's last cadence
+    says, so a closing return is written afresh from its approach where its source's phrase
+    did not close so (and replayed where it did)."""
+    from cadenza.compose.pianist import _sections
+    from cadenza.plan.form import parse_form, with_options
+    from cadenza.score import parse_key
+
+    def replay(cadences, closes=True):
+        plan = with_options(parse_form("A4 A4"), None, cadences)
+        return sorted(_sections(plan, 8, parse_key("C major"), closes)[1].replay)
+
+    assert replay("half half") == [0, 1]  # the close's approach and bar anew
+    assert replay("authentic half") == [0, 1, 2, 3]  # played authentic, as the first A closed
+    assert replay("half half", closes=False) == [0, 1, 2, 3]  # no final chord: as planned, as its source
+
+
 def test_a_varied_return_replays_the_first_half_of_each_phrase():
     from dataclasses import replace
 

@@ -53,6 +53,16 @@ def test_a_return_writes_a_cadence_anew_where_it_is_not_its_sources(cadences, an
     assert not plan.cadence_anew(0, 0) and not plan.cadence_anew(3, 0)  # not returns
 
 
+def test_cadences_arrive_on_the_plans_beat_and_the_close_too_only_under_fermatas():
+    plan = parse_form("A2 B2")
+    assert plan.arrival_beats(4.0, fermatas=True) == [4.0, 12.0]  # unset: every arrival on the downbeat
+    plan.cadence_beat = 3.0
+    assert plan.cadence_into(4.0) == 2.0
+    assert plan.arrival_beats(4.0, fermatas=False) == [6.0, 12.0]  # the close on the last downbeat
+    assert plan.arrival_beats(4.0, fermatas=True) == [6.0, 14.0]  # the chorale style: on beat 3 too
+    assert plan.cadence_into(2.0) == 0.0 and plan.arrival_beats(2.0, True) == [2.0, 6.0]  # past a 2/4 bar
+
+
 def test_a_piece_closing_on_a_return_closes_anew_unless_its_source_closed_alike():
     assert parse_form("A2 B2 A2").cadence_anew(2, 0)  # the close is authentic, the first A's phrase has none
     assert not with_options(parse_form("A2 B2 A2"), None, "authentic").cadence_anew(2, 0)

@@ -1,6 +1,8 @@
 """A plan realized (plan/realize.py, through Composer.generate): returns come back, phrase ends
 carry their cadences, sections keep to their keys. With the shipped folk and chorale models."""
 
+import pytest
+
 from cadenza import hub
 from cadenza.io import read_score, write_score
 from cadenza.plan.form import parse_form, with_options
@@ -262,6 +264,26 @@ def test_a_section_in_another_key_keeps_to_it_after_a_pivot_beat():
     assert _sounding(score.parts[-1], 12.0) % 12 == 7  # on G, under a fermata
 
 
+@pytest.mark.parametrize("fermatas", [False, True])
+def test_a_last_period_stops_before_the_closes_approach_after_a_return_with_an_ending(fermatas):
+    """A8 A8 (its last bar new) B8 whose second phrase opens with its first's 3 bars: the echo
+    stops before the beat that approaches the close (a return's ending once moved where the
+    close's approach was reckoned from, and the echo ran through the V before the close)."""
+    from cadenza.plan.constraints import Constraints
+    from cadenza.plan.realize import Grid, plan_constraints
+    from cadenza.score import Meter
+
+    plan = parse_form("A8 A8 B8")
+    for s in plan.sections:
+        s.phrases = [4, 4]
+    plan.sections[1].ending, plan.sections[2].echo, plan.cadence_beat = 1, 3, 3.0
+    c = Constraints()
+    plan_constraints(plan, parse_key("G major"), Grid(1, 4, Meter(0.0, 4, 4)), c, fermatas=fermatas)
+    close = 23 * 16 + (8 if fermatas else 0)  # the close: the last bar's downbeat, beat 3 under fermatas
+    echoed = [t for t, v in c.echoes if t >= 16 * 16]
+    assert echoed and max(echoed) < close - 4, (max(echoed), close)
+
+
 def test_new_bars_are_hinted_at_the_bar_one_phrase_before_or_in_the_first_section():
     """A8 A8 B8 in G, B in D, phrases of 4: A's bars 3-4 hint at bars 1-2 and 5-8 at 1-4; B's first
     phrase at A's bars moved into D, its second at its first; the second A copies (echoes, no
@@ -387,6 +409,9 @@ def test_a_cadence_may_arrive_on_beat_three_as_bachs_mostly_do():
     assert all(_sounding(p, t) == _sounding(p, 6.0) for p in score.parts for t in (6.5, 7.0, 7.75))
     assert _sounding(score.parts[-1], 13.0) % 12 == 9 and _sounding(score.parts[-1], 14.0) % 12 == 2  # V, I
     assert all(_sounding(p, 15.75) == _sounding(p, 14.0) for p in score.parts)
+    # an open ending (--free-ending) plans no close: its bar's fermata is on the downbeat, where its chord is
+    free = c.generate(plan=plan, key=key, seed=3, final_cadence=False)
+    assert free.fermatas_beats == [6.0, 12.0]
 
 
 def test_a_free_ending_is_free_with_a_plan_too_and_a_planned_piece_is_plain_data():

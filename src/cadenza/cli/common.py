@@ -140,7 +140,10 @@ ALLOW_PARALLELS = typer.Option(
     False, "--allow-parallels", help="let voices move in parallel fifths and octaves (forbidden by default)"
 )
 FREE_ENDING = typer.Option(
-    False, "--free-ending", help="do not end on the tonic chord (by default the last bar opens on it)"
+    False,
+    "--free-ending",
+    help="do not end on the tonic chord (by default the piece closes on it: on the last bar's downbeat, or "
+    "where its phrases cadence under fermatas, in chorales on beat 3)",
 )
 SCALE = typer.Option(
     None, "--scale", help="keep every written note in this key's scale, e.g. 'D minor' or 'd' (lower case: minor)"

@@ -137,9 +137,9 @@ def train_planner(
         0.5,
         min=0.0,
         max=1.0,
-        help="of the forms half a plan's length that shape it, the share drawn with each strain played twice "
-        "(A8 B8 as A8 A8 B8 B8, as dance tunes go); the rest have every section twice as long (0 for music whose "
-        "strains are not played twice, chorales)",
+        help="where a plan's length is drawn from forms half as long (a length the corpus has few pieces of): the "
+        "share played with each strain twice (A8 B8 as A8 A8 B8 B8, as dance tunes go); the rest double each "
+        "section's length. 0 for music whose strains are not played twice (chorales)",
     ),
     force: bool = typer.Option(False, help="overwrite an existing planner.json"),
     quiet: bool = typer.Option(False),

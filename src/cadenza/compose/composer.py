@@ -102,6 +102,10 @@ class LearnedDefaults:
         pm = self.plan_model
         return pm is not None and pm.fermatas.get("yes", 0) > pm.fermatas.get("no", 0)
 
+    def fermatas_of(self, plan: Plan) -> bool:
+        """Whether `plan`'s phrases end under fermatas: as it says, else as this model's style has it."""
+        return plan.fermatas if plan.fermatas is not None else self.plan_fermatas()
+
     def plan_for(self, given: Plan | None, bars: int, meter: Meter, key: Key, seed: int) -> Plan | None:
         """The plan a piece follows: `given` with what it leaves out planned by this model's plan
         model, or, with none given, a plan of `bars` bars drawn from it (in `meter` and `key`,
@@ -211,7 +215,7 @@ class Composer(LearnedDefaults):
         marks = Marks([], [])
         if plan is not None:
             grid = Grid(self.tokenizer.config.n_voices, self.tokenizer.config.steps_per_beat, meter)
-            with_fermatas = plan.fermatas if plan.fermatas is not None else self.plan_fermatas()
+            with_fermatas = self.fermatas_of(plan)
             marks = plan_constraints(plan, key, grid, constraints, with_fermatas, final_cadence)
             constraints.start_on_downbeat = True  # sections are whole bars: a pickup would shift every return
         if chords:
@@ -248,7 +252,7 @@ class Composer(LearnedDefaults):
         from cadenza.plan.realize import Grid, plan_constraints
 
         grid = Grid(self.tokenizer.config.n_voices, self.tokenizer.config.steps_per_beat, meter)
-        fermatas = plan.fermatas if plan.fermatas is not None else self.plan_fermatas()
+        fermatas = self.fermatas_of(plan)
         endings = plan_constraints(plan, key, grid, Constraints(), fermatas).endings
         return replace(
             plan, sections=[replace(s, ending=endings.get(i, s.ending)) for i, s in enumerate(plan.sections)]

@@ -248,6 +248,12 @@ def _sections(plan: Plan | None, bars: int, home: Key, closes: bool = True) -> l
         return [_Section(bars, None, home, frozenset())]
     out = []
     phrase_keys = iter(plan.phrase_keys(home))
+    played = plan  # the cadences as the pianist plays them: with a final chord, the close is authentic at home
+    if closes:
+        last = plan.sections[-1]
+        n = len(last.phrase_bars())
+        closing = [*last.cadences[: n - 1], *[""] * (n - 1 - len(last.cadences)), "authentic"]
+        played = replace(plan, sections=[*plan.sections[:-1], replace(last, cadences=closing)])
     for i, s in enumerate(plan.sections):
         j = plan.source(i)
         key = plan.key_of(i) or home
@@ -262,7 +268,7 @@ def _sections(plan: Plan | None, bars: int, home: Key, closes: bool = True) -> l
             # and a phrase closing with another cadence than its source's: its last bar and approach
             open_end = not closes and i == len(plan.sections) - 1  # its last phrase as its source's
             cadenced = range(len(ends) - 1 if open_end else len(ends))
-            anew = {b for k in cadenced if plan.cadence_anew(i, k) for b in (ends[k] - 2, ends[k] - 1)}
+            anew = {b for k in cadenced if played.cadence_anew(i, k) for b in (ends[k] - 2, ends[k] - 1)}
             replay = frozenset(b for b in heads if b < plan.sections[j].bars and b not in ending and b not in anew)
         keys = [next(phrase_keys) or key for _ in s.phrase_bars()]
         cadences = {end - 1: (k, kind) for end, kind, k in zip(ends, s.cadences, keys) if kind and kind != "none"}

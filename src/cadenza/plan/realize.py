@@ -62,7 +62,7 @@ the plan narrows its choices.
   of the 283 inner fermatas on beat 3 of such a chorale are half notes followed by a downbeat;
   one counted beat and an upbeat on beat 4 is how the chorales with a pickup go, 971 of 1,028).
   Their close arrives on that beat too, its chord held to the end (V on the beat before: in
-  4/4, two quarters and a half note, as 14 of the 16 such chorales of 16 bars end). Arriving on
+  4/4, two quarters and a half note, as 14 of the 18 such chorales of 16 bars end). Arriving on
   the downbeat, the chord is held one counted beat, the rest of the bar free for an upbeat.
 - **Keys.** A section in another key than the home key keeps to that key's scale (and, on the
   beat before a cadence in yet another key and on its cadence chord, to that key's too); its first beat
@@ -70,8 +70,10 @@ the plan narrows its choices.
   phrase end's cadence in the new key, its dominant with the leading tone, confirms it. The
   first beat of the section that follows, back home or in a third key, is a pivot too.
 
-The piece's own final cadence, when authentic, is also the sampler's final_cadence (which
-completes the tonic chord with its third); the melody closes on the tonic. The close is in the
+The piece's own final cadence, when authentic and on the downbeat, is also the sampler's
+final_cadence (which completes the tonic chord with its third); arriving later in the bar (the
+fermata style) it is the plan's cadence alone, whose arrival has its third sung all the same
+(Constraints.thirds). The melody closes on the tonic. The close is in the
 last section's key: Plan.check refuses a cadence key on the last phrase, and a Plan built in
 code without the check is closed at home all the same.
 """
@@ -144,9 +146,12 @@ def plan_constraints(
     starts = plan.starts()
     keys = [plan.key_of(i) or key for i in range(len(plan.sections))]
     ends = plan.phrase_ends()
-    arrivals = [round(b * grid.steps_per_beat) for b in plan.arrival_beats(grid.meter.bar_beats, fermatas)]
+    # (an open ending, --free-ending, is not planned: its bar opens where the close would, on the downbeat)
+    arrivals = [
+        round(b * grid.steps_per_beat) for b in plan.arrival_beats(grid.meter.bar_beats, fermatas and final_cadence)
+    ]
     offset = round(plan.cadence_into(grid.meter.bar_beats) * grid.steps_per_beat)  # into an inner phrase's last bar
-    close = arrivals[-1] - ends[-1][0] * spb  # and the piece's close (on the downbeat, but in the fermata style)
+    close_into = arrivals[-1] - ends[-1][0] * spb  # and the piece's close (on the downbeat, but in the fermata style)
     # each cadence's key: its section's, or a numeral from it; the piece closes in its last section's key
     phrase_keys = [k or key for k in plan.phrase_keys(key)]
     phrase_keys[-1] = keys[-1]
@@ -187,7 +192,7 @@ def plan_constraints(
         if last and not final_cadence:
             cadence = "none"
         if last:  # an authentic close on the downbeat is also the sampler's own final cadence
-            c.final_cadence = cadence == "authentic" and close == 0
+            c.final_cadence = cadence == "authentic" and close_into == 0
         if not cadence or cadence == "none":
             continue
         i = section_of_end[n]
@@ -246,7 +251,7 @@ def plan_constraints(
         half = s.period_bars()  # its first phrase, or the first half of its one long phrase
         src0, dst0 = starts[i] * spb, (starts[i] + half) * spb
         last = i == len(plan.sections) - 1 and 2 * half == s.bars
-        approach = (starts[i] + 2 * half - 1) * spb + (close if last else offset) - grid.steps_per_beat_unit
+        approach = (starts[i] + 2 * half - 1) * spb + (close_into if last else offset) - grid.steps_per_beat_unit
         for t, v in _free_cells(c, range(dst0, min(dst0 + s.echo * spb, approach, total)), nv):  # not into its cadence
             c.echoes[(t, v)] = Echo(src0 + t - dst0, 0, False, 0)
     # rhymes: a new section ends as the first section ends
