@@ -277,7 +277,7 @@ def generate(
                 "formats": list(fmts),
             }
             if piece_plan is not None:
-                fermatas = piece_plan.fermatas if piece_plan.fermatas is not None else c.plan_fermatas()
+                fermatas = c.fermatas_of(piece_plan)
                 home_key = piece_plan.key or score.key  # a piano piece's score.key is its first section's
                 written = c.realized_plan(piece_plan, home_key, score.meter) if not piano else piece_plan
                 realized = replace(written, key=home_key, meter=str(score.meter), fermatas=fermatas)
