@@ -65,11 +65,11 @@ def section_margin(score: Score, plan: Plan) -> tuple[float, float] | None:
     return float(np.mean(same)), float(np.mean(other))
 
 
-def adherence(plan: Plan, score: Score, fermatas: bool = False) -> dict[str, list]:
-    """Each planned cadence (kind, what the analyzer hears where it arrives: with `fermatas`, in
-    the chorales' style, Plan.arrival_beats) and whether each section is in its planned key."""
+def adherence(plan: Plan, score: Score, close_inside: bool = True) -> dict[str, list]:
+    """Each planned cadence (kind, what the analyzer hears where it arrives: Plan.arrival_beats,
+    the close on the downbeat without `close_inside`) and whether each section is in its planned key."""
     bar_beats = score.meter.bar_beats
-    arrivals = plan.arrival_beats(bar_beats, fermatas)
+    arrivals = plan.arrival_beats(bar_beats, close_inside)
     home = plan.key or score.key
     assert home is not None
     out: dict[str, list] = {"cadence": [], "key": []}
@@ -135,7 +135,7 @@ def main() -> None:
             plan = c.plan_for(None, MODELS[name], meter, key, seed)  # as generate draws
             assert plan is not None
             score = c.generate(plan=plan, seed=seed, **who)
-            got = adherence(plan, score, False if piano else c.fermatas_of(plan))  # the pianist: on the downbeat
+            got = adherence(plan, score, not piano)  # the pianist's close: on the downbeat
             cadences += got["cadence"]
             keys += got["key"]
             m = section_margin(score, plan)

@@ -53,13 +53,13 @@ def test_a_return_writes_a_cadence_anew_where_it_is_not_its_sources(cadences, an
     assert not plan.cadence_anew(0, 0) and not plan.cadence_anew(3, 0)  # not returns
 
 
-def test_cadences_arrive_on_the_plans_beat_and_the_close_too_only_under_fermatas():
+def test_cadences_arrive_on_the_plans_beat_and_the_close_too_unless_it_is_left_open():
     plan = parse_form("A2 B2")
-    assert plan.arrival_beats(4.0, fermatas=True) == [4.0, 12.0]  # unset: every arrival on the downbeat
+    assert plan.arrival_beats(4.0, close_inside=True) == [4.0, 12.0]  # unset: every arrival on the downbeat
     plan.cadence_beat = 3.0
     assert plan.cadence_into(4.0) == 2.0
-    assert plan.arrival_beats(4.0, fermatas=False) == [6.0, 12.0]  # the close on the last downbeat
-    assert plan.arrival_beats(4.0, fermatas=True) == [6.0, 14.0]  # the chorale style: on beat 3 too
+    assert plan.arrival_beats(4.0, close_inside=False) == [6.0, 12.0]  # the close on the last downbeat
+    assert plan.arrival_beats(4.0, close_inside=True) == [6.0, 14.0]  # on beat 3 too
     assert plan.cadence_into(2.0) == 0.0 and plan.arrival_beats(2.0, True) == [2.0, 6.0]  # past a 2/4 bar
 
 

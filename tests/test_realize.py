@@ -33,7 +33,7 @@ def test_an_exact_return_repeats_its_section_note_for_note():
         assert _bars(score, 0, 3) == _bars(score, 4, 7), seed
         # the last B closes as the first did: the same up to its cadence, a one-bar second ending
         assert score.repeats == [Repeat(0.0, 12.0, 0.0), Repeat(24.0, 36.0, 3.0)], seed
-        assert score.end_beats == 16 * 3.0
+        assert len(bar_notes(score)) == 16  # its last note struck in the last bar
 
 
 def test_a_period_opens_its_second_phrase_as_its_first():
@@ -263,7 +263,7 @@ def test_a_section_in_another_key_keeps_to_it_after_a_pivot_beat():
 
 
 def test_a_last_period_stops_before_the_closes_approach_after_a_return_with_an_ending():
-    """A8 A8 (its last bar new) B8 whose second phrase opens with its first's 3 bars: the echo
+    """A8 A8 (its last bar new) B8 whose second phrase opens with its first phrase: the echo
     stops before the beat that approaches the close (a return's ending once moved where the
     close's approach was reckoned from, and the echo ran through the V before the close)."""
     from cadenza.plan.constraints import Constraints
@@ -273,12 +273,12 @@ def test_a_last_period_stops_before_the_closes_approach_after_a_return_with_an_e
     plan = parse_form("A8 A8 B8")
     for s in plan.sections:
         s.phrases = [4, 4]
-    plan.sections[1].ending, plan.sections[2].echo, plan.cadence_beat = 1, 3, 3.0
+    plan.sections[1].ending, plan.sections[2].echo, plan.cadence_beat = 1, 4, 3.0
     c = Constraints()
     plan_constraints(plan, parse_key("G major"), Grid(1, 4, Meter(0.0, 4, 4)), c, fermatas=False)
-    close = 23 * 16  # the close: the last bar's downbeat
+    close = 23 * 16 + 8  # the close: beat 3 of the last bar, as the other cadences
     echoed = [t for t, v in c.echoes if t >= 16 * 16]
-    assert echoed and max(echoed) < close - 4, (max(echoed), close)
+    assert echoed and max(echoed) == close - 4 - 1, (max(echoed), close)
 
 
 def test_new_bars_are_hinted_at_the_bar_one_phrase_before_or_in_the_first_section():
@@ -449,18 +449,31 @@ def test_a_continued_prompt_keeps_its_repeats():
 
 def test_a_strain_played_again_to_close_repeats_its_first_time_up_to_the_cadence():
     """A4 A4, both closing authentic: the second A is the first up to its cadence's arrival on the
-    last downbeat, which it holds to the end; what followed the arrival the first time (the
-    upbeat into the repeat) is the one new thing, written as a one-bar second ending."""
+    last downbeat, held half the bar at least, and longer where the first time held it; then
+    silence where the first time went on into the repeat: a one-bar second ending."""
     c = hub.load("folk", expect="voices")
     plan = with_options(parse_form("A4 A4"), None, "authentic authentic")
     for seed in (1, 2, 3):
         score = c.generate(plan=plan, key="G major", meter="4/4", seed=seed)
         bars = bar_notes(score)
         assert bars[4:7] == bars[0:3], seed
-        first, close = ([n[:2] for n in _bars(score, b, b) if n[0] == 0] for b in (3, 7))
-        assert first == close != [], seed  # the same cadence arrives
-        assert len(_bars(score, 7, 7)) == 1, seed  # and is held: one note to the end
+        first = [n for n in _bars(score, 3, 3) if n[0] == 0]
+        [close] = _bars(score, 7, 7)  # one note: nothing struck after it
+        assert first and close[:2] == first[0][:2], seed  # the same cadence arrives
+        assert close[2] == max(2.0, first[0][2]), seed
+        assert len(_bars(score, 3, 3)) > 1 or first[0][2] == 4.0, seed  # the first time went on
         assert score.repeats == [Repeat(0.0, 16.0, 4.0)], seed
+
+
+def test_a_strain_played_again_is_led_into_as_the_first_time():
+    """A4 A4 B4 B4: what follows the cadence that ends the first B (the upbeat into B again) is
+    what followed the cadence that ends the second A (the upbeat into B the first time)."""
+    c = hub.load("folk", expect="voices")
+    plan = with_options(parse_form("A4 A4 B4 B4"), None, "authentic authentic authentic authentic")
+    for seed in (1, 2, 3):
+        score = c.generate(plan=plan, key="G major", meter="6/8", seed=seed)
+        after = [[n for n in _bars(score, b, b) if n[0] > 0.25] for b in (7, 11)]
+        assert after[0] == after[1] != [], seed
 
 
 def test_an_inner_transposed_return_with_its_source_s_cadences_is_copied_whole():
@@ -474,14 +487,19 @@ def test_an_inner_transposed_return_with_its_source_s_cadences_is_copied_whole()
     assert {n[:2] for n in bars[7] if n[0] == 0} == {n[:2] for n in shifted(bars[3], -5) if n[0] == 0}
 
 
-def test_a_closing_strain_whose_cadences_fall_late_in_the_bar_keeps_whole_bar_endings():
-    """In 2/2 with inner cadences on beat 3 the close (on the downbeat) cannot repeat the first
-    time's cadence in place: it is new from its approach's bar, a second ending of whole bars,
-    and the strain is still written once between repeat signs."""
+def test_a_closing_strain_whose_cadences_fall_late_in_the_bar_closes_there_too():
+    """In 2/2 with cadences on beat 3 the close arrives on beat 3 as the others do, the bar up to it
+    as the first time's, held to the end; the strain is written once between repeat signs, its
+    second ending one bar."""
     c = hub.load("folk", expect="voices")
     plan = with_options(parse_form("A4 A4"), None, "authentic authentic")
     plan.cadence_beat = 3.0
-    score = c.generate(plan=plan, key="G major", meter="2/2", seed=1)
-    [repeat] = score.repeats
-    assert (repeat.start_beats, repeat.end_beats) == (0.0, 16.0) and repeat.ending_beats % 4.0 == 0.0
-    assert bar_notes(score)[4:6] == bar_notes(score)[0:2]
+    for seed in (1, 2):
+        score = c.generate(plan=plan, key="G major", meter="2/2", seed=seed)
+        assert score.repeats == [Repeat(0.0, 16.0, 4.0)], seed
+        bars = bar_notes(score)
+        assert bars[4:7] == bars[0:3], seed
+        first, close = _bars(score, 3, 3), _bars(score, 7, 7)
+        assert [n for n in close if n[0] < 2.0] == [n for n in first if n[0] < 2.0], seed
+        [arrival] = [n for n in close if n[0] >= 2.0]
+        assert arrival[:2] == next(n for n in first if n[0] == 2.0)[:2] and arrival[2] == 2.0, seed

@@ -256,13 +256,14 @@ def spaced(logits: np.ndarray, v: int, n_voices: int, now: Sequence[int] | np.nd
 def _echoed(source: int, source_pitch: int, e: Echo, sounding: int | None) -> int:
     """The token that repeats `source` (whose voice sounded `source_pitch`, -1 for none) moved
     by e.semitones: a held note stays held when the same note sounds, else it is struck anew
-    (a return that begins in the middle of a note)."""
+    (a return that begins in the middle of a note). A `silent` echo holds where the source held
+    the note still sounding, and is silent elsewhere."""
     if source == REST or source_pitch < 0:
         return REST
     pitch = min(max(source_pitch + e.semitones, 0), N_PITCHES - 1)
     if source == HOLD and sounding == pitch:
         return HOLD
-    return PITCH0 + pitch
+    return REST if e.silent else PITCH0 + pitch
 
 
 def _leaned(logits: np.ndarray, allowed: np.ndarray, lean: float) -> np.ndarray:

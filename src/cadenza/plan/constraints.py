@@ -23,12 +23,15 @@ from cadenza.tokenize.cells import N_CELL, REST
 class Echo:
     """A cell that repeats an earlier one (a planned return): the cell at `source` step of the
     same voice, moved by `semitones`. With `rhythm_only`, only its rhythm: an onset where it had
-    one (within `reach` semitones of its pitch, when given), a held note where it held."""
+    one (within `reach` semitones of its pitch, when given), a held note where it held. With
+    `silent`, a held note where it held and silence where it struck or rested: a close that
+    leaves out the upbeat that followed its first time."""
 
     source: int
     semitones: int = 0
     rhythm_only: bool = False
     reach: int | None = None
+    silent: bool = False
 
 
 @dataclass(frozen=True)

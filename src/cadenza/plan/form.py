@@ -341,14 +341,15 @@ class Plan:
         into = self.cadence_beat - 1 if self.cadence_beat is not None else 0.0
         return into if 0 <= into < bar_beats else 0.0
 
-    def arrival_beats(self, bar_beats: float, fermatas: bool) -> list[float]:
+    def arrival_beats(self, bar_beats: float, close_inside: bool) -> list[float]:
         """The beat (quarter-note beats from the piece's start) each phrase's cadence arrives on:
-        its last bar's `cadence_beat` (the downbeat when unset or past the bar); the piece's
-        close on the downbeat, but in the fermata style (chorales), where every phrase's arrives
-        (plan.realize, "Cadences")."""
+        its last bar's `cadence_beat` (the downbeat when unset or past the bar), the piece's
+        close too, where it arrives inside its bar (`close_inside`; else on the downbeat: an open
+        ending, or the pianist's close; plan.realize, "Cadences")."""
         into = self.cadence_into(bar_beats)
         ends = self.phrase_ends()
-        return [bar * bar_beats + (into if n < len(ends) - 1 or fermatas else 0.0) for n, (bar, _) in enumerate(ends)]
+        last = len(ends) - 1
+        return [bar * bar_beats + (into if n < last or close_inside else 0.0) for n, (bar, _) in enumerate(ends)]
 
     def phrase_ends(self) -> list[tuple[int, str]]:
         """(bar, from 0, that the phrase's last bar is; cadence or "") of every phrase end."""

@@ -7,11 +7,19 @@ the plan narrows its choices.
   either way, so the music stays in its register). Where a return's phrase end asks for
   another cadence than the first time (a first and a second ending), the copy stops before the
   cadence's approach and the cadence is planned afresh. An exact return that closes the piece
-  with its source's cadence (a strain played again to end the tune), where its phrases'
-  cadences arrive on the downbeat, is copied up to that cadence and its arrival, which is then
-  held to the end; only what followed the arrival the first time, the upbeat into the repeat,
-  is new (where they arrive later in the bar, the close is new from its approach's bar, so that
-  the second ending is whole bars). A return with an `ending` copies its source but for its
+  with its source's cadence (a strain played again to end the tune) is copied up to that
+  cadence and its arrival, which is held to the end of its counted beat and half the bar at
+  least; after that it is the first time without the upbeat that led on: its held notes hold,
+  and where it struck a note there is silence (an Echo that is `silent`). So the tune ends
+  with the cadence figure each strain ended with, as O'Neill's tunes of 32 bars do (their last
+  bar is like the B strain's first ending at a mean similarity of 0.63, and 0.53-0.57 like the
+  A strain's ends). In notation that last bar is a one-bar second ending.
+- **Lead-ins.** A section played again at once (B B) is led into the second time as the first:
+  the music after the cadence that ends its first time (the upbeat into its repeat) repeats
+  the music after the cadence before it (the upbeat into its first time), as a strain's pickup
+  is the same each time it is played (in O'Neill's A8 A8 B8 B8 tunes, the A strain's second
+  ending and the B strain's first ending, both leading into B, are alike at 0.87).
+- A return with an `ending` copies its source but for its
   last `ending` bars, which the model writes afresh to its planned cadence (a second ending);
   where that cadence is its source's, the cadence's arrival and the rest of its beat (its note
   or chord, held a beat under a fermata) are kept and what follows is new: the upbeat into what
@@ -50,8 +58,8 @@ the plan narrows its choices.
   strikes as many notes as it would have (sampler._leaned). O'Neill's tunes of 32 bars lie
   2.75 semitones higher in their second half than in their first, 88% of them higher.
 - **Cadences.** At each phrase end the chord on the plan's cadence beat of the phrase's last bar
-  (Plan.cadence_beat, quarter-note beats from 1; the downbeat when unset, and always for the
-  piece's close but in the fermata style), and the beat before it, are narrowed to the cadence's chords in the
+  (Plan.cadence_beat, quarter-note beats from 1; the downbeat when unset; the piece's close
+  too, but on the downbeat with --free-ending), and the beat before it, are narrowed to the cadence's chords in the
   section's key, or the key the phrase's cadence key names (a cadence in V: V of V, then V;
   theory.cadence_progression): the bass on the chord's root, the upper voices
   on its notes, the top voice on the cadence's melodic degrees (a lone melody: on degrees that
@@ -64,6 +72,8 @@ the plan narrows its choices.
   Their close arrives on that beat too, its chord held to the end (V on the beat before: in
   4/4, two quarters and a half note, as 14 of the 18 such chorales of 16 bars end). Arriving on
   the downbeat, the chord is held one counted beat, the rest of the bar free for an upbeat.
+  Without fermatas the arrival is held one step and the rest of the bar is free; the piece's
+  close is held to the end (or ends as its strain's first time did, above).
 - **Keys.** A section in another key than the home key keeps to that key's scale (and, on the
   beat before a cadence in yet another key and on its cadence chord, to that key's too); its first beat
   keeps to the notes both keys share (the pivot chord), so the change is prepared, and the
@@ -71,8 +81,8 @@ the plan narrows its choices.
   first beat of the section that follows, back home or in a third key, is a pivot too.
 
 The piece's own final cadence, when authentic and on the downbeat, is also the sampler's
-final_cadence (which completes the tonic chord with its third); arriving later in the bar (the
-fermata style) it is the plan's cadence alone, whose arrival has its third sung all the same
+final_cadence (which completes the tonic chord with its third); arriving later in the bar, or
+copied from its strain's first time, it is the plan's cadence alone, whose arrival has its third sung all the same
 (Constraints.thirds). The melody closes on the tonic. The close is in the
 last section's key: Plan.check refuses a cadence key on the last phrase, and a Plan built in
 code without the check is closed at home all the same.
@@ -147,9 +157,7 @@ def plan_constraints(
     keys = [plan.key_of(i) or key for i in range(len(plan.sections))]
     ends = plan.phrase_ends()
     # (an open ending, --free-ending, is not planned: its bar opens where the close would, on the downbeat)
-    arrivals = [
-        round(b * grid.steps_per_beat) for b in plan.arrival_beats(grid.meter.bar_beats, fermatas and final_cadence)
-    ]
+    arrivals = [round(b * grid.steps_per_beat) for b in plan.arrival_beats(grid.meter.bar_beats, final_cadence)]
     offset = round(plan.cadence_into(grid.meter.bar_beats) * grid.steps_per_beat)  # into an inner phrase's last bar
     close_into = arrivals[-1] - ends[-1][0] * spb  # and the piece's close (on the downbeat, but in the fermata style)
     # each cadence's key: its section's, or a numeral from it; the piece closes in its last section's key
@@ -182,7 +190,7 @@ def plan_constraints(
     # steps a cadence chord is held: under a fermata, to the bar line from inside the bar, else a counted beat
     held = (spb - offset if offset else grid.steps_per_beat_unit) if fermatas else 1
     free: dict[int, list[range]] = {}  # section -> steps its echo leaves free (a new cadence, an ending)
-    keep: dict[int, set[int]] = {}  # section -> steps copied inside those: the arrival of a cadence it repeats
+    closing: dict[int, range] = {}  # the last section -> the steps after its close's arrival, silent echoes
     for n, ((bar, cadence), k) in enumerate(zip(ends, phrase_keys)):
         last = n == len(ends) - 1
         arrival = arrivals[n]
@@ -198,13 +206,20 @@ def plan_constraints(
         i = section_of_end[n]
         approach = arrival - grid.steps_per_beat_unit
         j = plan.source(i)
+        hold = total - arrival if last else held
         if j is not None:  # a return: where the cadence is not its source's, it is written afresh
             same = not plan.cadence_anew(i, n - section_of_end.index(i))
-            if last and same and plan.relation(i) == "exact" and offset == 0:
-                # a strain played again to close, its cadences on the downbeat: as the first time up to
-                # the cadence and its arrival, then held to the end (a one-bar second ending)
-                free.setdefault(i, []).append(range(arrival, (bar + 1) * spb))
-                keep.setdefault(i, set()).add(arrival)
+            if last and same and plan.relation(i) == "exact" and plan.sections[i].bars <= plan.sections[j].bars:
+                # a strain played again to close: as the first time up to the cadence and its arrival,
+                # held to the end of its beat and half the bar at least; then as the first time without
+                # the upbeat that led on (silent where that struck), as a tune's last strain is played.
+                # A one-bar second ending
+                unit = grid.steps_per_beat_unit
+                into = arrival - bar * spb
+                held_to = min(spb, max((into // unit + 1) * unit, -(-spb // 2 // unit) * unit))
+                closing[i] = range(bar * spb + held_to, (bar + 1) * spb)
+                free.setdefault(i, []).append(range(arrival + 1, (bar + 1) * spb))
+                c.final_cadence, hold = False, held_to - into
             elif last or not same:  # from the approach's bar,
                 # unless that would leave less than half the section copied, or the section is a varied
                 # return (whose phrases' heads stay copied): then from the approach
@@ -212,16 +227,13 @@ def plan_constraints(
                 varied = plan.relation(i) == "varied"
                 since = line if not varied and line - starts[i] * spb >= plan.sections[i].bars * spb // 2 else approach
                 free.setdefault(i, []).append(range(max(since, starts[i] * spb), (bar + 1) * spb))
-        hold = held
-        if last:
-            hold = total - arrival
         _cadence(c, grid, k, cadence, approach, arrival, hold, final=last, away=not k.same_key(key))
     # returns: echoes of earlier sections (an ending's bars are written afresh)
     for i, s in enumerate(plan.sections):
         j = plan.source(i)
         if j is None:
             continue
-        kept_arrival = keep.get(i, set())
+        kept_arrival: set[int] = set()  # steps inside its free ones copied: the arrival of a cadence it repeats
         if s.ending:
             close = (starts[i] + s.bars) * spb
             if not any(w.stop == close for w in free.get(i, [])):  # its last cadence is its source's
@@ -236,14 +248,19 @@ def plan_constraints(
         kept = _kept_steps(s.phrase_bars(), spb, grid.steps_per_beat_unit) if relation == "varied" else None
         if plan.returns_in_other_mode(i, key):  # in the other mode a copy would keep the old one: rhythm and outline
             kept = set()
-        anew = {t for t in range(dst0, end) if t not in kept_arrival and any(t in w for w in free.get(i, []))}
+        silent = closing.get(i, range(0))
+        anew = {
+            t
+            for t in range(dst0, end)
+            if t not in kept_arrival and t not in silent and any(t in w for w in free.get(i, []))
+        }
         # written afresh, but nudged toward the first time (hints, below)
         for t, v in _free_cells(c, sorted(anew), nv):
             c.hints[(t, v)] = Hint(src0 + t - dst0, shift)
         for t, v in _free_cells(c, [t for t in range(dst0, end) if t not in anew], nv):
             rhythm_only = kept is not None and t - dst0 not in kept
             reach = (VARIED_REACH if v == 0 else None) if rhythm_only else 0
-            c.echoes[(t, v)] = Echo(src0 + t - dst0, shift, rhythm_only, reach)
+            c.echoes[(t, v)] = Echo(src0 + t - dst0, shift, rhythm_only, reach, t in silent)
     # periods: a new section's second phrase opens as its first did
     for i, s in enumerate(plan.sections):
         if not s.echo or plan.source(i) is not None:
@@ -265,6 +282,15 @@ def plan_constraints(
         shift = transposition(keys[0], keys[i])
         for t, v in _free_cells(c, range(end - s.rhyme * spb, min(stop, end, total)), nv):
             c.echoes[(t, v)] = Echo(first_end - end + t, shift, False, 0)
+    # lead-ins: a section played again at once is led into as the first time, the music after the
+    # cadence that ends the first time (the upbeat into it) as the music after the cadence before it
+    for i in range(2, len(plan.sections)):
+        if plan.source(i) != i - 1 or plan.relation(i) != "exact":
+            continue
+        into_again = (starts[i] - 1) * spb + offset + held  # the first time's last bar, after its arrival
+        into_first = into_again - plan.sections[i - 1].bars * spb
+        for t, v in _free_cells(c, range(into_again, starts[i] * spb), nv):
+            c.echoes[(t, v)] = Echo(t - (into_again - into_first), 0, False, 0)
     # hints: in a new section, each bar is nudged toward the bar at its place in the phrase before (in
     # its first phrase, in the first section's): the near-repetition of real tunes that no plan states
     for i, s in enumerate(plan.sections):
@@ -293,6 +319,7 @@ def plan_constraints(
         close = (starts[i] + s.bars) * spb
         fresh = min((w.start for w in windows if w.stop == close), default=close)  # its last bars written anew
         j = plan.source(i)
+        fresh -= fresh % spb if fresh != close and j is not None and plan.relation(i) == "exact" else 0  # whole bars
         if j == i - 1 and plan.relation(i) == "exact" and s.bars == plan.sections[j].bars:
             if all(w.stop == close for w in windows):  # new notes only in an ending: foldable
                 bar_beats = grid.meter.bar_beats
