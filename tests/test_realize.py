@@ -466,14 +466,20 @@ def test_a_strain_played_again_to_close_repeats_its_first_time_up_to_the_cadence
 
 
 def test_a_strain_played_again_is_led_into_as_the_first_time():
-    """A4 A4 B4 B4: what follows the cadence that ends the first B (the upbeat into B again) is
-    what followed the cadence that ends the second A (the upbeat into B the first time)."""
+    """A4 A4 B4 B4, A closing on a half cadence and B on an authentic one: B's first time ends on
+    its own cadence note, held as long as A's second time held its own, then leads back into B
+    with the upbeat that led into it the first time."""
     c = hub.load("folk", expect="voices")
-    plan = with_options(parse_form("A4 A4 B4 B4"), None, "authentic authentic authentic authentic")
+    plan = with_options(parse_form("A4 A4 B4 B4"), None, "half half authentic authentic")
+    upbeats = 0
     for seed in (1, 2, 3):
         score = c.generate(plan=plan, key="G major", meter="6/8", seed=seed)
-        after = [[n for n in _bars(score, b, b) if n[0] > 0.25] for b in (7, 11)]
-        assert after[0] == after[1] != [], seed
+        a, b = (_bars(score, k, k) for k in (7, 11))
+        assert a[0][0] == b[0][0] == 0 and a[0][2] == b[0][2], seed  # each cadence's note, held alike
+        assert a[0][1] % 12 != b[0][1] % 12 and b[0][1] % 12 == 7, seed  # A's on the half cadence, B's on G
+        assert a[1:] == b[1:], seed
+        upbeats += bool(a[1:])
+    assert upbeats
 
 
 def test_an_inner_transposed_return_with_its_source_s_cadences_is_copied_whole():
@@ -503,3 +509,29 @@ def test_a_closing_strain_whose_cadences_fall_late_in_the_bar_closes_there_too()
         assert [n for n in close if n[0] < 2.0] == [n for n in first if n[0] < 2.0], seed
         [arrival] = [n for n in close if n[0] >= 2.0]
         assert arrival[:2] == next(n for n in first if n[0] == 2.0)[:2] and arrival[2] == 2.0, seed
+
+
+def test_a_chorale_closing_on_a_strain_played_again_holds_its_chord_to_the_end():
+    """In the fermata style a strain played again to close, its cadences on the downbeat (3/4),
+    copies its first time up to the arrival, and every voice holds the final chord to the end."""
+    c = hub.load("chorales", expect="voices")
+    plan = with_options(parse_form("A4 A4"), None, "authentic authentic")
+    score = c.generate(plan=plan, key="G major", meter="3/4", seed=2)
+    for part in score.parts:
+        assert (part.notes[-1].start_beats, part.notes[-1].duration_beats) == (21.0, 3.0), part.name
+
+
+def test_a_melody_over_chords_closing_on_a_strain_played_again_ends_on_the_tonic():
+    """Over chords that differ from the first time's, the close's silent tail stays silent (only a
+    copied note is turned into the rhythm of one): the melody's last note is the tonic."""
+    from cadenza.chords import parse_chord
+
+    c = hub.load("leadsheet", expect="voices")
+    plan = with_options(parse_form("A4 A4"), None, "authentic authentic")
+    symbols = ["G", "C", "D7", "G D7", "G", "C", "D7", "G"]
+    chords = [parse_chord(text, 4.0 * bar + 2.0 * k) for bar, bar_text in enumerate(symbols) for k, text in
+              enumerate(bar_text.split())]  # fmt: skip
+    for seed in (2, 3, 4):
+        score = c.generate(plan=plan, key="G major", meter="4/4", seed=seed, chords=chords)
+        last = score.parts[0].notes[-1]
+        assert last.pitch % 12 == 7 and last.start_beats < 28.0 + 1e-9 < last.end_beats, seed

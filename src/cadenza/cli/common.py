@@ -142,8 +142,8 @@ ALLOW_PARALLELS = typer.Option(
 FREE_ENDING = typer.Option(
     False,
     "--free-ending",
-    help="do not end on the tonic chord (by default the piece closes on it: on the last bar's downbeat, or "
-    "where its phrases cadence under fermatas, in chorales on beat 3)",
+    help="do not end on the tonic chord (by default the piece closes on it: on the last bar's downbeat, or, "
+    "with a plan, on the beat its phrases cadence on, in chorales beat 3)",
 )
 SCALE = typer.Option(
     None, "--scale", help="keep every written note in this key's scale, e.g. 'D minor' or 'd' (lower case: minor)"

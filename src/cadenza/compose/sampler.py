@@ -257,11 +257,12 @@ def _echoed(source: int, source_pitch: int, e: Echo, sounding: int | None) -> in
     """The token that repeats `source` (whose voice sounded `source_pitch`, -1 for none) moved
     by e.semitones: a held note stays held when the same note sounds, else it is struck anew
     (a return that begins in the middle of a note). A `silent` echo holds where the source held
-    the note still sounding, and is silent elsewhere."""
+    the note still sounding, and is silent elsewhere; one that `holds_on` holds whatever note
+    sounds where the source held one."""
     if source == REST or source_pitch < 0:
         return REST
     pitch = min(max(source_pitch + e.semitones, 0), N_PITCHES - 1)
-    if source == HOLD and sounding == pitch:
+    if source == HOLD and (sounding == pitch or (e.holds_on and sounding is not None)):
         return HOLD
     return REST if e.silent else PITCH0 + pitch
 

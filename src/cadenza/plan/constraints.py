@@ -25,13 +25,15 @@ class Echo:
     same voice, moved by `semitones`. With `rhythm_only`, only its rhythm: an onset where it had
     one (within `reach` semitones of its pitch, when given), a held note where it held. With
     `silent`, a held note where it held and silence where it struck or rested: a close that
-    leaves out the upbeat that followed its first time."""
+    leaves out the upbeat that followed its first time. With `holds_on`, where it held a note,
+    the note sounding here holds on, whatever its pitch: a lead-in after a cadence note of its own."""
 
     source: int
     semitones: int = 0
     rhythm_only: bool = False
     reach: int | None = None
     silent: bool = False
+    holds_on: bool = False
 
 
 @dataclass(frozen=True)

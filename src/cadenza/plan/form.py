@@ -58,7 +58,8 @@ phrase (of the same length), then goes its own way to another cadence, as in a t
 half begins so. `rhyme` makes a new section end as the piece's first section ends: its
 last bars (fewer than its last phrase has) repeat that section's up to its cadence's arrival,
 cadence and all, moved into its key, as a reel's B strain so often closes with the A strain's
-last bars (what follows the arrival, an upbeat into what comes next, is new). `ending` makes an
+last bars (what follows the arrival, an upbeat into what comes next, is new, unless the
+section is played again at once: plan.realize, "Lead-ins"). `ending` makes an
 exact or transposed return before the last section end anew: its last bars (fewer than its last
 phrase has) are written afresh to its planned cadence (the cadence's arrival kept where it is
 the source's: what follows it is new), as a strain played again so often closes with another

@@ -7,18 +7,23 @@ the plan narrows its choices.
   either way, so the music stays in its register). Where a return's phrase end asks for
   another cadence than the first time (a first and a second ending), the copy stops before the
   cadence's approach and the cadence is planned afresh. An exact return that closes the piece
-  with its source's cadence (a strain played again to end the tune) is copied up to that
-  cadence and its arrival, which is held to the end of its counted beat and half the bar at
-  least; after that it is the first time without the upbeat that led on: its held notes hold,
-  and where it struck a note there is silence (an Echo that is `silent`). So the tune ends
-  with the cadence figure each strain ended with, as O'Neill's tunes of 32 bars do (their last
-  bar is like the B strain's first ending at a mean similarity of 0.63, and 0.53-0.57 like the
-  A strain's ends). In notation that last bar is a one-bar second ending.
-- **Lead-ins.** A section played again at once (B B) is led into the second time as the first:
-  the music after the cadence that ends its first time (the upbeat into its repeat) repeats
-  the music after the cadence before it (the upbeat into its first time), as a strain's pickup
-  is the same each time it is played (in O'Neill's A8 A8 B8 B8 tunes, the A strain's second
-  ending and the B strain's first ending, both leading into B, are alike at 0.87).
+  with its source's cadence (a strain played again to end the tune), no longer than its source,
+  is copied up to that cadence and its arrival, which is held to the end of its counted beat and
+  half the bar at least; after that it is the first time without the upbeat that led on: its
+  held notes hold, and where it struck a note there is silence (an Echo that is `silent`). So
+  the tune ends with the cadence figure each strain ended with, as O'Neill's tunes of 32 bars do
+  (their last bar is like the B strain's first ending at a mean similarity of 0.63, and
+  0.53-0.57 like the A strain's ends). In notation that last bar is a one-bar second ending.
+  In the fermata style (chorales) such a return is copied up to its arrival only where its
+  cadences arrive on the downbeat, the close's chord then held to the end under the fermata;
+  arriving later in the bar, the close is new from its approach's bar.
+- **Lead-ins.** A section played again at once (B B), in the key of the section before it, is
+  led into the second time as the first: from the step after the arrival of the cadence that
+  ends its first time, the music (the upbeat into its repeat) repeats what followed the arrival
+  of the cadence before it (the upbeat into its first time), the cadence's own note held on as
+  long as that one was (an Echo that `holds_on`). A strain's pickup is the same each time it
+  is played: in O'Neill's A8 A8 B8 B8 tunes, the A strain's second ending and the B strain's
+  first ending, both leading into B, are alike at 0.87.
 - A return with an `ending` copies its source but for its
   last `ending` bars, which the model writes afresh to its planned cadence (a second ending);
   where that cadence is its source's, the cadence's arrival and the rest of its beat (its note
@@ -59,7 +64,7 @@ the plan narrows its choices.
   2.75 semitones higher in their second half than in their first, 88% of them higher.
 - **Cadences.** At each phrase end the chord on the plan's cadence beat of the phrase's last bar
   (Plan.cadence_beat, quarter-note beats from 1; the downbeat when unset; the piece's close
-  too, but on the downbeat with --free-ending), and the beat before it, are narrowed to the cadence's chords in the
+  too, unless --free-ending leaves it to the model), and the beat before it, are narrowed to the cadence's chords in the
   section's key, or the key the phrase's cadence key names (a cadence in V: V of V, then V;
   theory.cadence_progression): the bass on the chord's root, the upper voices
   on its notes, the top voice on the cadence's melodic degrees (a lone melody: on degrees that
@@ -156,10 +161,10 @@ def plan_constraints(
     starts = plan.starts()
     keys = [plan.key_of(i) or key for i in range(len(plan.sections))]
     ends = plan.phrase_ends()
-    # (an open ending, --free-ending, is not planned: its bar opens where the close would, on the downbeat)
+    # (an open ending, --free-ending, is not planned: its last bar is left to the model from the downbeat)
     arrivals = [round(b * grid.steps_per_beat) for b in plan.arrival_beats(grid.meter.bar_beats, final_cadence)]
     offset = round(plan.cadence_into(grid.meter.bar_beats) * grid.steps_per_beat)  # into an inner phrase's last bar
-    close_into = arrivals[-1] - ends[-1][0] * spb  # and the piece's close (on the downbeat, but in the fermata style)
+    close_into = arrivals[-1] - ends[-1][0] * spb  # and the piece's close
     # each cadence's key: its section's, or a numeral from it; the piece closes in its last section's key
     phrase_keys = [k or key for k in plan.phrase_keys(key)]
     phrase_keys[-1] = keys[-1]
@@ -209,12 +214,16 @@ def plan_constraints(
         hold = total - arrival if last else held
         if j is not None:  # a return: where the cadence is not its source's, it is written afresh
             same = not plan.cadence_anew(i, n - section_of_end.index(i))
-            if last and same and plan.relation(i) == "exact" and plan.sections[i].bars <= plan.sections[j].bars:
+            closes_again = last and same and plan.relation(i) == "exact"
+            if closes_again and fermatas and offset == 0:
+                # a chorale's strain played again to close, its cadences on the downbeat: as the first
+                # time up to the cadence and its arrival, the chord then held to the end
+                free.setdefault(i, []).append(range(arrival + 1, (bar + 1) * spb))
+            elif closes_again and not fermatas and plan.sections[i].bars <= plan.sections[j].bars:
                 # a strain played again to close: as the first time up to the cadence and its arrival,
                 # held to the end of its beat and half the bar at least; then as the first time without
                 # the upbeat that led on (silent where that struck), as a tune's last strain is played.
                 # A one-bar second ending
-                unit = grid.steps_per_beat_unit
                 into = arrival - bar * spb
                 held_to = min(spb, max((into // unit + 1) * unit, -(-spb // 2 // unit) * unit))
                 closing[i] = range(bar * spb + held_to, (bar + 1) * spb)
@@ -283,14 +292,15 @@ def plan_constraints(
         for t, v in _free_cells(c, range(end - s.rhyme * spb, min(stop, end, total)), nv):
             c.echoes[(t, v)] = Echo(first_end - end + t, shift, False, 0)
     # lead-ins: a section played again at once is led into as the first time, the music after the
-    # cadence that ends the first time (the upbeat into it) as the music after the cadence before it
+    # cadence that ends the first time (the upbeat into it) as the music after the cadence before it,
+    # where both are in one key; each cadence's note held as long as the other was
     for i in range(2, len(plan.sections)):
-        if plan.source(i) != i - 1 or plan.relation(i) != "exact":
+        if plan.source(i) != i - 1 or plan.relation(i) != "exact" or not keys[i - 2].same_key(keys[i - 1]):
             continue
         into_again = (starts[i] - 1) * spb + offset + held  # the first time's last bar, after its arrival
         into_first = into_again - plan.sections[i - 1].bars * spb
         for t, v in _free_cells(c, range(into_again, starts[i] * spb), nv):
-            c.echoes[(t, v)] = Echo(t - (into_again - into_first), 0, False, 0)
+            c.echoes[(t, v)] = Echo(t - (into_again - into_first), 0, False, 0, holds_on=True)
     # hints: in a new section, each bar is nudged toward the bar at its place in the phrase before (in
     # its first phrase, in the first section's): the near-repetition of real tunes that no plan states
     for i, s in enumerate(plan.sections):
@@ -319,11 +329,11 @@ def plan_constraints(
         close = (starts[i] + s.bars) * spb
         fresh = min((w.start for w in windows if w.stop == close), default=close)  # its last bars written anew
         j = plan.source(i)
-        fresh -= fresh % spb if fresh != close and j is not None and plan.relation(i) == "exact" else 0  # whole bars
         if j == i - 1 and plan.relation(i) == "exact" and s.bars == plan.sections[j].bars:
             if all(w.stop == close for w in windows):  # new notes only in an ending: foldable
                 bar_beats = grid.meter.bar_beats
-                repeats.append(Repeat(starts[j] * bar_beats, starts[i] * bar_beats, (close - fresh) / spb * bar_beats))
+                ending = (close - fresh + spb - 1) // spb  # in whole bars, what is copied of them printed again
+                repeats.append(Repeat(starts[j] * bar_beats, starts[i] * bar_beats, ending * bar_beats))
         # whole bars, where a plan may say so (Plan.may_end_anew: not the last section, whose close
         # is the piece's; not a varied return; fewer bars than its last phrase)
         bars = (close - fresh) // spb if fresh % spb == 0 else 0
@@ -467,9 +477,10 @@ def chord_constraints(chords: list, key: Key, grid: Grid, c: Constraints, bars: 
         narrowed = c.step_cells[step, 0] & ok
         c.step_cells[step, 0] = narrowed if narrowed[1:].any() else ok
     # a planned return copies its first time's notes: where its chords are not the first time's
-    # (moved as the return is), it keeps only the rhythm and outline, in the chords' notes
+    # (moved as the return is), it keeps only the rhythm and outline, in the chords' notes (a close's
+    # silent tail strikes nothing, and stays)
     for (step, v), echo in list(c.echoes.items()):
-        if v == 0 and not echo.rhythm_only and step < total and echo.source < total:
+        if v == 0 and not echo.rhythm_only and not echo.silent and step < total and echo.source < total:
             moved = np.roll(c.chord_tones[echo.source], echo.semitones)
             if not np.array_equal(moved, c.chord_tones[step]):
                 c.echoes[(step, v)] = Echo(echo.source, echo.semitones, True, VARIED_REACH)
