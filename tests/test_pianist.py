@@ -163,6 +163,20 @@ def test_a_planned_half_cadence_opens_its_phrases_last_bar_on_the_dominant(piani
         assert not left or min(left) % 12 == 0
 
 
+def test_a_planned_plagal_close_is_approached_from_iv(pianist):
+    """The close is the tonic chord alone either way; planned plagal, the beat before it is IV (C
+    in G major), not V7."""
+    from cadenza.plan.form import with_options
+
+    plan = with_options(parse_form("A2 B2"), None, "half plagal")
+    for seed in (1, 2):
+        score = pianist.generate(plan=plan, key="G major", meter="2/4", seed=seed)
+        last = [n for n in score.notes() if n.start_beats >= 6.0]
+        assert last and {n.start_beats for n in last} == {6.0} and {n.pitch % 12 for n in last} <= {7, 11, 2}
+        struck = [n for n in score.notes() if 5.0 <= n.start_beats < 6.0]  # bar 3's last beat
+        assert struck and {n.pitch % 12 for n in struck} <= {0, 4, 7}, seed
+
+
 def _struck_at(score, beat):
     """The right hand's keys struck at `beat`."""
     return [n.pitch for n in score.parts[0].notes if n.start_beats == beat]

@@ -21,8 +21,8 @@ How a piece is written:
   keeps to the chord before (V7 for authentic, imperfect and deceptive cadences, IV for plagal;
   a half cadence's approach is free), no earlier note held into that beat or over the bar line.
   The rest of the bar is the model's.
-- The last bar is the final chord (unless `final_chord` is off): an authentic cadence whose
-  tonic chord stands alone on the downbeat.
+- The last bar is the final chord (unless `final_chord` is off): an authentic cadence (a plagal
+  one where the plan's close is plagal) whose tonic chord stands alone on the downbeat.
 - With a plan (cadenza.plan.form), sections follow it. An exact return replays its first
   section's bars (the model reads them, so what follows knows them); a transposed return
   replays them moved to its key (either writes its `ending`'s last bars afresh); a varied
@@ -248,11 +248,12 @@ def _sections(plan: Plan | None, bars: int, home: Key, closes: bool = True) -> l
         return [_Section(bars, None, home, frozenset())]
     out = []
     phrase_keys = iter(plan.phrase_keys(home))
-    played = plan  # the cadences as the pianist plays them: with a final chord, the close is authentic at home
-    if closes:
+    played = plan  # the cadences as the pianist plays them: with a final chord, the close is at home,
+    if closes:  # plagal where the plan says so, else authentic (both end on the tonic chord)
         last = plan.sections[-1]
         n = len(last.phrase_bars())
-        closing = [*last.cadences[: n - 1], *[""] * (n - 1 - len(last.cadences)), "authentic"]
+        close = "plagal" if len(last.cadences) >= n and last.cadences[n - 1] == "plagal" else "authentic"
+        closing = [*last.cadences[: n - 1], *[""] * (n - 1 - len(last.cadences)), close]
         played = replace(plan, sections=[*plan.sections[:-1], replace(last, cadences=closing)])
     for i, s in enumerate(plan.sections):
         j = plan.source(i)
@@ -399,8 +400,11 @@ class _Writer:
             shift = transposition(self.section_keys[s.source], s.key) if s.source is not None else 0
             rhymes = transposition(self.section_keys[0], s.key)
             kinds = dict(s.cadences)
-            if final:
-                kinds[s.bars - 1] = (s.key, "authentic")  # the close, at home: V7 on the beat before, the tonic alone
+            if final:  # the close, at home: V7 (IV where a plagal close is planned) on the beat before, the tonic alone
+                kinds[s.bars - 1] = (
+                    s.key,
+                    "plagal" if kinds.get(s.bars - 1, (None, ""))[1] == "plagal" else "authentic",
+                )
             for b in range(s.bars):
                 last = final and b == s.bars - 1
                 if b in s.replay and not last:
