@@ -241,6 +241,12 @@ def _phrase_heads(phrases: list[int]) -> frozenset[int]:
     return frozenset(b for start, bars in zip(starts, phrases) for b in range(start, start + bars // 2))
 
 
+def _close_kind(planned: str) -> str:
+    """The cadence the pianist closes a piece with, ending on the final tonic chord: plagal where
+    the plan's close is, else authentic."""
+    return "plagal" if planned == "plagal" else "authentic"
+
+
 def _sections(plan: Plan | None, bars: int, home: Key, closes: bool = True) -> list[_Section]:
     """The plan's sections as the pianist writes them; without `closes` (no final chord) the
     piece's last phrase has no cadence of its own."""
@@ -252,8 +258,8 @@ def _sections(plan: Plan | None, bars: int, home: Key, closes: bool = True) -> l
     if closes:  # plagal where the plan says so, else authentic (both end on the tonic chord)
         last = plan.sections[-1]
         n = len(last.phrase_bars())
-        close = "plagal" if len(last.cadences) >= n and last.cadences[n - 1] == "plagal" else "authentic"
-        closing = [*last.cadences[: n - 1], *[""] * (n - 1 - len(last.cadences)), close]
+        planned = last.cadences[n - 1] if len(last.cadences) >= n else ""
+        closing = [*last.cadences[: n - 1], *[""] * (n - 1 - len(last.cadences)), _close_kind(planned)]
         played = replace(plan, sections=[*plan.sections[:-1], replace(last, cadences=closing)])
     for i, s in enumerate(plan.sections):
         j = plan.source(i)
@@ -401,10 +407,7 @@ class _Writer:
             rhymes = transposition(self.section_keys[0], s.key)
             kinds = dict(s.cadences)
             if final:  # the close, at home: V7 (IV where a plagal close is planned) on the beat before, the tonic alone
-                kinds[s.bars - 1] = (
-                    s.key,
-                    "plagal" if kinds.get(s.bars - 1, (None, ""))[1] == "plagal" else "authentic",
-                )
+                kinds[s.bars - 1] = (s.key, _close_kind(kinds.get(s.bars - 1, (None, ""))[1]))
             for b in range(s.bars):
                 last = final and b == s.bars - 1
                 if b in s.replay and not last:
