@@ -258,6 +258,10 @@ BROKEN_ABC = {
     "meter_zero": (TUNE.replace("M:4/4", "M:0/4") + "DEFG|]\n", "line 3: meter M:0/4 has a zero"),
     "length_zero": (TUNE.replace("L:1/8", "L:1/0") + "DEFG|]\n", "line 4: note length L:1/0 has a zero"),
     "plain_text": ("Dear diary, today I played C D E F G.\n", "not ABC (no header fields such as X:, T:, M:, K:)"),
+    "prose_for_music": (
+        TUNE + "DEFG|\nthis is not music\n",
+        "line 7: words, not music ('this'); lyrics go on a w: line, notes in quotes",
+    ),
     "600_bars": (TUNE + "DEFG ABcd|" * 600 + "]\n", "tune X:1 is over 500 bars long, more than cadenza reads"),
     "bar_lines_lost": (
         TUNE + "DEFG ABcd|" + "D16 " * 40 + "|]\n",
@@ -274,6 +278,22 @@ def test_a_broken_abc_file_is_refused_in_one_line_naming_it(tmp_path, name):
     with pytest.raises(InputError) as error:
         read_score(path)
     assert str(error.value) == f"{path}: {reason}"
+
+
+def test_decorations_lyrics_and_words_between_tunes_are_not_taken_for_prose_or_notes(tmp_path):
+    """`~G` `TB` `uc` `vd` `S` (a roll, a trill, bowings, a segno) are music; a w: line and a
+    tune book's words after a tune (past its blank line: ABC's free text, which music21 read as
+    notes of that tune) are not notes."""
+    path = tmp_path / "book.abc"
+    path.write_text(
+        TUNE
+        + "S ~G3 A TB2 uc2|vd8|]\nw: la la la la la\n\nThis tune was collected in Derby.\n\n"
+        + TUNE.replace("X:1", "X:2")
+        + "A8|]\n"
+    )
+    first, second = read_scores(path)
+    assert [n.pitch for n in first.parts[0].notes] == [67, 69, 71, 73, 74]
+    assert [n.pitch for n in second.parts[0].notes] == [69]
 
 
 def test_a_latin1_abc_file_is_refused_with_what_to_do(tmp_path):
@@ -333,6 +353,31 @@ def test_a_key_keeps_its_spelling_when_read(tmp_path):
 
     (tmp_path / "cb.abc").write_text("X:1\nT:t\nM:4/4\nL:1/4\nK:Cb\nC D E F|G A B c|\n")
     assert str(read_score(tmp_path / "cb.abc").key) == "Cb major"
+
+
+def test_abc_meter_key_and_tempo_changes_on_bar_lines_are_read(tmp_path):
+    """A field line after a bar line (music21 dropped it) and an inline field (music21 read it as a
+    chord of no notes) each change the bars that follow: the 3/4 bars are not read as 4/4."""
+    (tmp_path / "changes.abc").write_text(
+        "X:1\nT:t\nM:4/4\nL:1/8\nQ:1/4=100\nK:C\nCDEF GABc|c2 B2 A2 G2|\nM:3/4\nK:G\nQ:1/4=80\n"
+        "c2 B2 A2|G6|[M:2/4][K:F] B2 A2|F4|]\n"
+    )
+    score = read_score(tmp_path / "changes.abc")
+    assert score.meters == [Meter(0.0, 4, 4), Meter(8.0, 3, 4), Meter(14.0, 2, 4)]
+    assert [(k.start_beats, k.tonic_name) for k in score.keys] == [(0.0, "C"), (8.0, "G"), (14.0, "F")]
+    assert score.tempos == [Tempo(0.0, 100.0), Tempo(8.0, 80.0)]
+    last = sorted(note_tuples(score.parts[0]), key=lambda n: n[1])[-4:]
+    assert last == [(67, 11.0, 3.0), (70, 14.0, 1.0), (69, 15.0, 1.0), (65, 16.0, 2.0)]  # B flat, under K:F
+
+
+def test_abc_voices_named_by_inline_fields_are_read_as_parts(tmp_path):
+    """`[V:1] ...` then `[V:2] ...`: two parts sounding together, not one melody after the other."""
+    (tmp_path / "duet.abc").write_text("X:1\nT:t\nM:4/4\nL:1/4\nK:C\n[V:1] e d c d|e4|]\n[V:2] C,4|G,,4|]\n")
+    score = read_score(tmp_path / "duet.abc")
+    assert [note_tuples(p) for p in score.parts] == [
+        [(72, 2.0, 1.0), (74, 1.0, 1.0), (74, 3.0, 1.0), (76, 0.0, 1.0), (76, 4.0, 4.0)],
+        [(43, 4.0, 4.0), (48, 0.0, 4.0)],
+    ]
 
 
 def test_an_abc_fermata_shorthand_keeps_its_note(tmp_path):

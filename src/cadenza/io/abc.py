@@ -36,13 +36,13 @@ values); a note shorter than a grid step keeps one step. What is written (one tu
   than two plain bar lines is written out (music21 makes no bars of it, so plays no repeat).
 - changes of meter, key and tempo as field lines (M:3/4, K:D, Q:1/4=90 or Q:3/8=60; a tempo only where it
   changes on a bar line, rounded to a whole number: a performance's tempo at every beat is not
-  written), not inline fields ([M:3/4]): music21, which cadenza reads ABC with, ignores inline
-  fields and drops a field line that follows a bar line. So a change on a bar line stands
-  between two bar lines (the line before it ends with `|` or `:|`, the next begins with `|`,
-  `|:` or `|[2`), and a key or tempo change inside a bar is a field line where it falls. Every
-  voice has the meter and key changes; with several voices and key changes, each voice after
-  the first restates the first key (music21 would carry the last key of the voice before into
-  it).
+  written), not inline fields ([M:3/4]): music21 itself ignores inline fields and drops a field
+  line that follows a bar line (cadenza's reader mends both, for files written elsewhere:
+  cadenza.io.scores), so a change on a bar line stands between two bar lines (the line before
+  it ends with `|` or `:|`, the next begins with `|`, `|:` or `|[2`), and a key or tempo
+  change inside a bar is a field line where it falls. Every voice has the meter and key
+  changes; with several voices and key changes, each voice after the first restates the first
+  key (music21 would carry the last key of the voice before into it).
 - notes: spelled by the key and by what they do (theory.spell, as the MusicXML writer spells
   them), with octave marks (C is middle C, MIDI 60; c 72; c' 84; C, 48); lengths as multiples
   of L (c2, c/2, c3/2), each as the fewest tied note values (dotted where exact); rests `z`;

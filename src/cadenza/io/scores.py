@@ -19,6 +19,10 @@ words without a number tempos. What a performance cannot play (trills, arpeggios
 Section labels (see `_sections`): MusicXML's rehearsal marks and ABC's P: field lines inside a
 tune (music21 drops those: `_abc_shortcuts` makes them rehearsal marks) become Score.sections,
 each on a bar line.
+
+ABC fields inside a tune, which music21 loses: an inline field ([M:3/4], [K:D], [V:2]) is put on
+a field line of its own (`_abc_inline_fields`), and a meter, key or tempo change on a bar line
+is given to the bar it opens (`_abc_bar_line_changes`).
 """
 
 from __future__ import annotations
@@ -117,7 +121,8 @@ def _music21_pieces(path: Path) -> tuple[list, str, bytes, dict[str, str]]:
     abc, chord_texts = None, dict[str, str]()
     if fmt == "abc":
         _check_abc(path, _text(data))
-        abc, chord_texts = _abc_chords(path, _abc_unit_lengths(_abc_fermatas(_text(data))))
+        mended = _abc_inline_fields(_abc_without_free_text(_text(data)))
+        abc, chord_texts = _abc_chords(path, _abc_unit_lengths(_abc_fermatas(mended)))
     with quiet(), _abc_shortcuts(fmt == "abc"):
         try:
             if abc is not None and abc != _text(data):  # music21 reads the text we mended
@@ -171,14 +176,20 @@ def _abc_shortcuts(active: bool = True) -> Iterator[None]:
     token_process, parse_note = abcFormat.ABCHandler.tokenProcess, translate.parseABCNote
     labels: dict[int, tuple[Any, str]] = {}  # id of a note token -> (the token, kept alive; its label)
     fermatas: dict[int, Any] = {}  # id of a note token -> the token (kept alive), that has a fermata
+    changes: dict[int, tuple[Any, list]] = {}  # id of a note token -> (the token; the field tokens before it)
 
     def token_process_with_labels(self) -> None:
         self.tokens, marked = _abc_fermata_tokens(self.tokens)
         fermatas.update((id(token), token) for token in marked)
-        token_process(self)
+        token_process(self)  # the notes' keys and lengths, from the fields where they stand
         labels.update((id(token), (token, label)) for token, label in _abc_labels(self.tokens))
+        self.tokens, moved = _abc_bar_line_changes(self.tokens)
+        changes.update((id(token), (token, fields)) for token, fields in moved)
 
     def parse_note_with_label(token, dst) -> None:
+        changed, fields = changes.get(id(token), (None, []))
+        for change in fields if changed is token else []:  # the note opens its bar: the change is the bar's
+            translate.metadataToM21Object(change, dst, 0, True, isinstance(dst, stream.Measure))
         labelled, label = labels.get(id(token), (None, ""))
         if labelled is token:
             dst.coreAppend(expressions.RehearsalMark(label))  # where the note is about to go
@@ -251,6 +262,36 @@ def _abc_labels(tokens: list) -> list[tuple[Any, str]]:
     return out
 
 
+def _abc_bar_line_changes(tokens: list) -> tuple[list, list[tuple[Any, list]]]:
+    """music21's ABC tokens less the meter, key and tempo changes on a bar line (an M:, K: or Q:
+    field line of a tune's body after a bar line, which music21 would drop), each with the
+    token of the next note, rest or chord, whose bar it changes. A change inside a bar is left
+    to music21 (which changes the bar's meter or key, and the tempo where it stands); one after
+    the last note is dropped."""
+    from music21 import abcFormat
+
+    out, moved, pending = [], list[tuple[Any, list]](), list[Any]()
+    body, after_bar = False, False
+    for token in tokens:
+        if isinstance(token, abcFormat.ABCMetadata):
+            if token.tag == "X":
+                body, pending = False, []
+            elif not body and token.tag == "K":  # the header's last field
+                body, after_bar = True, True
+            elif body and after_bar and token.tag in ("M", "K", "Q"):
+                pending.append(token)
+                continue
+        elif isinstance(token, abcFormat.ABCBar):
+            after_bar = True
+        elif isinstance(token, abcFormat.ABCNote):
+            if pending:
+                moved.append((token, pending))
+                pending = []
+            after_bar = False
+        out.append(token)
+    return out, moved
+
+
 def _skip_beams(self, *args, inPlace=False, **kwargs):  # noqa: N803 (music21's keyword)
     return None if inPlace else self
 
@@ -262,6 +303,61 @@ def _text(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return data.decode("latin-1")
+
+
+def _abc_without_free_text(text: str) -> str:
+    """ABC with its free text (lines between a tune's end, a blank line, and the next X:, other
+    than fields and comments: a tune book's words about a tune) made blank lines, as ABC 2.1
+    says to ignore it: music21 read it as notes of the tune before it."""
+    out: list[str] = []
+    in_tune = False
+    for line in text.split("\n"):
+        if re.match(r"\s*X:", line):
+            in_tune = True
+        elif not line.strip():
+            in_tune = False
+        elif not in_tune and not re.match(r"\s*(%|[A-Za-z+]:)", line):
+            line = ""
+        out.append(line)
+    return "\n".join(out)
+
+
+# the fields music21 reads from a field line of a tune's body, and as a chord when inline ([M:3/4])
+_INLINE_FIELDS = re.compile(r"\[([KLMPQV]):([^\]]*)\]")
+
+
+def _abc_inline_fields(text: str) -> str:
+    """ABC with each inline field of a tune's body ([M:3/4], [K:D], [L:1/16], [Q:1/4=90], [P:B],
+    [V:2]) on a field line of its own, where it stood: music21 reads an inline field as a chord
+    of no notes, so that a meter or key change was lost, and the voices of a tune written
+    `[V:1] abc |` were read one after another as one melody. A line break inside the music
+    changes nothing in ABC. Chord symbols, annotations, decorations and comments are left as
+    they are, and so is an inline field in a tune's header or in a field line (w: lyrics)."""
+    out: list[str] = []
+    body = False
+    for line in text.split("\n"):
+        field = re.match(r"\s*([A-Za-z]):", line)
+        if field:
+            body = (body or field[1] == "K") and field[1] != "X"
+            out.append(line)
+            continue
+        if not body or "[" not in line:
+            out.append(line)
+            continue
+        parts = re.split(r'("[^"]*"|![^!]*!|\+[^+\s]*\+|%.*$)', line)
+        pieces = [""]
+        for i, part in enumerate(parts):
+            if i % 2:
+                pieces[-1] += part
+                continue
+            at = 0
+            for m in _INLINE_FIELDS.finditer(part):
+                pieces[-1] += part[at : m.start()]
+                pieces += [f"{m[1]}:{m[2].strip()}", ""]
+                at = m.end()
+            pieces[-1] += part[at:]
+        out += [piece for k, piece in enumerate(pieces) if k % 2 or piece.strip() or len(pieces) == 1]
+    return "\n".join(out)
 
 
 def _abc_unit_lengths(text: str) -> str:
@@ -396,6 +492,10 @@ def _abc_chords(path: Path, text: str) -> tuple[str, dict[str, str]]:
 _ABC_MAX_NUMBER = 10_000  # no note length, tuplet, repeat or meter in a real tune comes near
 _ABC_MAX_BAR_BEATS = 256  # real bars hold up to 16 or so; music21 re-bars 512 in 5 s, 768 in 11 s
 _ABC_NOTE = re.compile(r"[A-Ga-gzx][,']*(\d*)(/*)(\d*)")  # a note or rest: letter, octave marks, length
+# two or more letters that can only be decorations (H-W, h-w: ~T for a trill, u for an up bow)
+# with no note after them: prose in a tune's body ("this is not music"), which music21 reads as
+# the few notes among its letters
+_ABC_WORDS = re.compile(r"[H-Wh-w]{2,}(?![A-Ga-gzxyZX^_=\[{(~.H-Wh-w])")
 _ABC_MAX_BARS = 500  # 7 times the longest Nottingham tune; music21 slows quadratically: 900 damaged bars take 15 s
 
 
@@ -406,9 +506,11 @@ def _check_abc(path: Path, text: str) -> None:
     thousands of bars or a bar of hundreds of notes (music21 takes minutes over either)."""
     fields = 0
     tune, body, unit = "1", list[str](), 0.5  # the tune's number, music lines and L: in quarters (1/8)
+    in_body = False  # after a tune's K:, before the blank line that ends it
     for number, line in enumerate(text.splitlines(), 1):
+        in_body = in_body and bool(line.strip())
         line = line.split("%", 1)[0]
-        field_name = re.match(r"\s*([A-Za-z]):(.*)", line)
+        field_name = re.match(r"\s*([A-Za-z+]):(.*)", line)
         if field_name:
             fields += 1
             letter, value = field_name[1], field_name[2].strip()
@@ -416,12 +518,18 @@ def _check_abc(path: Path, text: str) -> None:
                 if not value.isdigit():
                     raise InputError(path, f"line {number}: the tune number X:{value[:20]} is not a whole number")
                 _check_abc_bars(path, tune, body, unit)
-                tune, body, unit = value, [], 0.5
+                tune, body, unit, in_body = value, [], 0.5, False
+            in_body = in_body or letter == "K"
             if letter not in "LM":
                 continue  # titles, lyrics, notes, key, tempo: free text or no lengths
         else:
             body.append(line)
         music = re.sub(r'"[^"]*"|![^!]*!|\+[^+\s]*\+', "", line)  # chord symbols, decorations
+        words = in_body and not field_name and _ABC_WORDS.search(re.sub(r"\[[A-Za-z]:[^\]]*\]", "", music))
+        if words:
+            raise InputError(
+                path, f"line {number}: words, not music ({words[0].strip()!r}); lyrics go on a w: line, notes in quotes"
+            )
         for m in re.finditer(r"\d+", music):
             if len(m[0]) > 5 or int(m[0]) > _ABC_MAX_NUMBER:
                 shown = m[0] if len(m[0]) <= 12 else m[0][:12] + "..."
