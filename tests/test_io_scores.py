@@ -380,6 +380,56 @@ def test_abc_voices_named_by_inline_fields_are_read_as_parts(tmp_path):
     ]
 
 
+def pitches_by_part(score) -> list[list[int]]:
+    return [[n.pitch for n in sorted(p.notes, key=lambda n: (n.start_beats, n.pitch))] for p in score.parts]
+
+
+HEAD = "X:1\nT:t\nM:4/4\nL:1/4\n"
+
+# (file text, each tune's pitches by part): what a musician reads in each
+ABC_AS_WRITTEN = {
+    "no_tune_number": ("T:Snippet\nM:4/4\nL:1/4\nK:G\nG A B c|]\n", [[[67, 69, 71, 72]]]),
+    "byte_order_mark": ("\ufeff" + HEAD + "K:G\nG A B c|]\n\nX:2\nT:u\nK:D\nf4|]\n", [[[67, 69, 71, 72]], [[78]]]),
+    "blank_line_inside": (HEAD + "K:G\nG A B c|d4|\n\ne f g a|b4|]\n", [[[67, 69, 71, 72, 74, 76, 78, 79, 81, 83]]]),
+    "text_block": (
+        HEAD + "K:C\nC D E F|\n%%begintext\nThis is sung slowly\n%%endtext\nG4|]\n",
+        [[[60, 62, 64, 65, 67]]],
+    ),
+    "lyrics_going_on": (
+        HEAD + "K:C\nC D E F|G4|]\nw:Oh the sum-mer time is \\\ncom-ing\n+: soon\n",
+        [[[60, 62, 64, 65, 67]]],
+    ),
+    "clef_only_key": (
+        HEAD + "K:D\nd e f g|[K:clef=bass] D, E, F, G,|\nK:bass\nA,4|]\n",
+        [[[74, 76, 78, 79, 50, 52, 54, 55, 57]]],
+    ),
+    "key_change_in_one_voice": (
+        HEAD + "K:C\nV:1\nc d e f|[K:G] g f e d|]\nV:2\nC D E F|G F E D|]\n",
+        [[[72, 74, 76, 77, 79, 78, 76, 74], [60, 62, 64, 65, 67, 65, 64, 62]]],
+    ),
+    "voices_in_turns": (
+        HEAD + "K:G\n[V:1] d2 B2|c4|\n[V:2] G,2 G,2|C4|\n[V:1] d4|]\n[V:2] G,4|]\n",
+        [[[74, 71, 72, 74], [55, 55, 60, 55]]],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ABC_AS_WRITTEN))
+def test_abc_is_read_as_a_musician_reads_it(tmp_path, name):
+    """What music21 alone got wrong: a tune without X: or behind a byte-order mark (its notes were
+    dropped as free text by the first version of the free-text pass), a stray blank line inside a
+    tune, text blocks and lyrics going on read as notes, a clef read as a key (K:bass as B major),
+    one voice's key carried into the next, and voices written in turns sounding all at once."""
+    text, expected = ABC_AS_WRITTEN[name]
+    (tmp_path / "tune.abc").write_text(text, encoding="utf-8")
+    assert [pitches_by_part(s) for s in read_scores(tmp_path / "tune.abc")] == expected
+
+
+def test_an_additive_abc_meter_is_read_as_its_sum(tmp_path):
+    (tmp_path / "odd.abc").write_text("X:1\nT:t\nM:2+2+3/8\nL:1/8\nK:C\nc2 d2 e3|[M:(3+2)/8] c3 d2|]\n")
+    assert read_score(tmp_path / "odd.abc").meters == [Meter(0.0, 7, 8), Meter(3.5, 5, 8)]
+
+
 def test_an_abc_fermata_shorthand_keeps_its_note(tmp_path):
     """`HF` (H: the fermata shorthand) made music21 drop the F, and every later note moved up."""
     from cadenza.io import read_score

@@ -120,8 +120,9 @@ def _music21_pieces(path: Path) -> tuple[list, str, bytes, dict[str, str]]:
         _check_musicxml(path, data)
     abc, chord_texts = None, dict[str, str]()
     if fmt == "abc":
-        _check_abc(path, _text(data))
-        mended = _abc_inline_fields(_abc_without_free_text(_text(data)))
+        music = _abc_without_free_text(_text(data))
+        _check_abc(path, music)
+        mended = _abc_inline_fields(music)
         abc, chord_texts = _abc_chords(path, _abc_unit_lengths(_abc_fermatas(mended)))
     with quiet(), _abc_shortcuts(fmt == "abc"):
         try:
@@ -306,17 +307,28 @@ def _text(data: bytes) -> str:
 
 
 def _abc_without_free_text(text: str) -> str:
-    """ABC with its free text (lines between a tune's end, a blank line, and the next X:, other
-    than fields and comments: a tune book's words about a tune) made blank lines, as ABC 2.1
-    says to ignore it: music21 read it as notes of the tune before it."""
+    """ABC without what is not music, each such line made blank (so that line numbers hold): a
+    leading byte-order mark; text blocks (%%begintext ... %%endtext, %%beginps ... %%endps); a
+    field's text going on in the next line (after a `\\` or in a +: line: w: lyrics); and
+    free text, a line between a tune's end (a blank line) and the next tune (X:, or K: in a file
+    of one tune without X:) that is neither a field, a comment nor music (music holds a bar line:
+    a tune cut by a stray blank line reads on, as music21 reads it). ABC 2.1 says to ignore free
+    text: music21 read a tune book's words about a tune as notes of the tune before them."""
     out: list[str] = []
-    in_tune = False
-    for line in text.split("\n"):
-        if re.match(r"\s*X:", line):
+    in_tune, block, field_goes_on = False, "", False
+    for line in text.removeprefix("\ufeff").split("\n"):
+        directive = re.match(r"\s*%%(begin|end)(\w+)", line)
+        goes_on = field_goes_on
+        field_goes_on = bool(re.match(r"\s*[A-Za-z+]:", line) or goes_on) and line.rstrip().endswith("\\")
+        if directive:
+            block = directive[2] if directive[1] == "begin" else ""
+        elif block or goes_on or re.match(r"\s*\+:", line):  # a field's text going on (w: lyrics)
+            line = ""
+        elif re.match(r"\s*[XK]:", line):
             in_tune = True
         elif not line.strip():
             in_tune = False
-        elif not in_tune and not re.match(r"\s*(%|[A-Za-z+]:)", line):
+        elif not in_tune and not re.match(r"\s*(%|[A-Za-z+]:)", line) and "|" not in line:
             line = ""
         out.append(line)
     return "\n".join(out)
@@ -324,6 +336,29 @@ def _abc_without_free_text(text: str) -> str:
 
 # the fields music21 reads from a field line of a tune's body, and as a chord when inline ([M:3/4])
 _INLINE_FIELDS = re.compile(r"\[([KLMPQV]):([^\]]*)\]")
+# what a K: field may say besides the key: its clef and staff (music21 reads `K:bass` as B major)
+_CLEF_WORDS = re.compile(
+    r"\b(?:clef|middle|transpose|octave|stafflines|staffscale|cue)\s*=\s*\S*"
+    r"|(?<![\w=])(?:treble|bass|baritone|tenor|alto|mezzo|soprano|perc)\d?(?:[+-]8)?(?![\w=])",
+    re.IGNORECASE,
+)
+
+
+def _key_only(value: str) -> str:
+    """A K: field's key without its clef and staff words ("D clef=bass" -> "D"; "bass" -> ""; the
+    bagpipes' HP, which music21 reads as a key it is not, -> "")."""
+    key = " ".join(_CLEF_WORDS.sub(" ", value).split())
+    return "" if key.upper() == "HP" else key
+
+
+def _meter_summed(value: str) -> str:
+    """An M: field's additive meter as its sum ("2+2+3/8" -> "7/8", "(3+2)/8" -> "5/8"), which
+    music21 reads as 223/8; any other as it is."""
+    m = re.fullmatch(r"\(?\s*(\d+(?:\s*\+\s*\d+)+)\s*\)?\s*/\s*(\d+)", value.strip())
+    if not m:
+        return value
+    beats = sum(int(n) for n in m[1].split("+"))
+    return f"{beats}/{m[2]}"
 
 
 def _abc_inline_fields(text: str) -> str:
@@ -332,7 +367,8 @@ def _abc_inline_fields(text: str) -> str:
     of no notes, so that a meter or key change was lost, and the voices of a tune written
     `[V:1] abc |` were read one after another as one melody. A line break inside the music
     changes nothing in ABC. Chord symbols, annotations, decorations and comments are left as
-    they are, and so is an inline field in a tune's header or in a field line (w: lyrics)."""
+    they are, and so is an inline field in a tune's header or in a field line (w: lyrics).
+    Then each tune's voices (`_abc_voices`)."""
     out: list[str] = []
     body = False
     for line in text.split("\n"):
@@ -344,19 +380,64 @@ def _abc_inline_fields(text: str) -> str:
         if not body or "[" not in line:
             out.append(line)
             continue
-        parts = re.split(r'("[^"]*"|![^!]*!|\+[^+\s]*\+|%.*$)', line)
+        parts = re.split(r'(\[[A-Za-z]:[^\]]*\]|"[^"]*"|![^!]*!|\+[^+\s]*\+|%.*$)', line)
         pieces = [""]
         for i, part in enumerate(parts):
-            if i % 2:
+            inline = _INLINE_FIELDS.fullmatch(part) if i % 2 else None
+            if inline:
+                pieces += [f"{inline[1]}:{inline[2].strip()}", ""]
+            else:
                 pieces[-1] += part
-                continue
-            at = 0
-            for m in _INLINE_FIELDS.finditer(part):
-                pieces[-1] += part[at : m.start()]
-                pieces += [f"{m[1]}:{m[2].strip()}", ""]
-                at = m.end()
-            pieces[-1] += part[at:]
         out += [piece for k, piece in enumerate(pieces) if k % 2 or piece.strip() or len(pieces) == 1]
+    return _abc_voices("\n".join(out))
+
+
+def _abc_voices(text: str) -> str:
+    """ABC with each tune's body voice by voice, and its key changes kept to their voice: the
+    lines of a voice written in turns with others (V:1 a system, V:2 its system, V:1 again...)
+    gathered after the voice's first V: line (music21 made a part of each turn, all sounding at
+    once); a key change in the body (its clef words left out, `_key_only`; one that names no key
+    dropped) holds in its voice only, so each voice begins in the key it had (music21 carried one
+    voice's last key into the next)."""
+    out: list[str] = []
+    header_key, voices, order, current = "", dict[str, list[str]](), list[str](), ""
+
+    def flush() -> None:
+        key = header_key
+        for voice in order:
+            lines = voices[voice]
+            changes = [line for line in lines if re.match(r"\s*K:", line)]
+            if voice and key != header_key:
+                lines = [lines[0], f"K:{header_key}", *lines[1:]]  # this voice begins in the tune's key
+            out.extend(lines)
+            key = changes[-1].split(":", 1)[1].strip() if changes else header_key
+        voices.clear()
+        order.clear()
+
+    for line in text.split("\n"):
+        field = re.match(r"\s*([A-Za-z]):(.*)", line)
+        name, value = (field[1], field[2].strip()) if field else ("", "")
+        if name == "M":
+            line = f"M:{_meter_summed(value)}"
+        if name == "X" or not header_key:  # a tune's header (or a file's): as it stands
+            flush()
+            header_key, current = (value if name == "K" else header_key if name != "X" else ""), ""
+            out.append(line)
+            continue
+        if name == "K":
+            key = _key_only(value)
+            if not key:
+                continue
+            line = f"K:{key}"
+        elif name == "V":
+            current = value.split()[0] if value else ""
+            if current in voices:
+                continue
+        if current not in voices:
+            voices[current] = []
+            order.append(current)
+        voices[current].append(line)
+    flush()
     return "\n".join(out)
 
 
@@ -495,7 +576,19 @@ _ABC_NOTE = re.compile(r"[A-Ga-gzx][,']*(\d*)(/*)(\d*)")  # a note or rest: lett
 # two or more letters that can only be decorations (H-W, h-w: ~T for a trill, u for an up bow)
 # with no note after them: prose in a tune's body ("this is not music"), which music21 reads as
 # the few notes among its letters
-_ABC_WORDS = re.compile(r"[H-Wh-w]{2,}(?![A-Ga-gzxyZX^_=\[{(~.H-Wh-w])")
+_ABC_WORDS = re.compile(r"[H-Wh-w]{2,}(?![H-Wh-w])(?!\s*(?:[A-Ga-gzxyZX^_=\[\]{(~.|:]|$))")
+
+
+def _abc_words(line: str) -> str:
+    """The first word in a line of a tune's body that cannot be music (`_ABC_WORDS`), after its
+    chord symbols and annotations, comments, decorations (`!trill!`, spaces in none: old ABC's `!`
+    line breaks stay) and inline fields; "" if none."""
+    music = re.sub(r'"[^"]*"', "", line).split("%", 1)[0]
+    music = re.sub(r"![^!\s]*!|\+[^+\s]*\+|\[[A-Za-z]:[^\]]*\]", "", music)
+    words = _ABC_WORDS.search(music)
+    return words[0] if words else ""
+
+
 _ABC_MAX_BARS = 500  # 7 times the longest Nottingham tune; music21 slows quadratically: 900 damaged bars take 15 s
 
 
@@ -503,13 +596,15 @@ def _check_abc(path: Path, text: str) -> None:
     """Refuse what is not ABC, or what music21 would choke on: numbers no tune has (C99999999,
     M:1000000/4 make music21 build one object per beat of a bar that long, and run out of
     memory), zero meters and note lengths, a tune number that is not a number, a tune of
-    thousands of bars or a bar of hundreds of notes (music21 takes minutes over either)."""
+    thousands of bars or a bar of hundreds of notes (music21 takes minutes over either), and
+    words in a tune's body (`_abc_words`: music21 reads prose as the notes among its letters).
+    `text` is without its free text (`_abc_without_free_text`)."""
     fields = 0
     tune, body, unit = "1", list[str](), 0.5  # the tune's number, music lines and L: in quarters (1/8)
     in_body = False  # after a tune's K:, before the blank line that ends it
-    for number, line in enumerate(text.splitlines(), 1):
-        in_body = in_body and bool(line.strip())
-        line = line.split("%", 1)[0]
+    for number, raw in enumerate(text.splitlines(), 1):
+        in_body = in_body and bool(raw.strip())
+        line = raw.split("%", 1)[0]
         field_name = re.match(r"\s*([A-Za-z+]):(.*)", line)
         if field_name:
             fields += 1
@@ -525,10 +620,10 @@ def _check_abc(path: Path, text: str) -> None:
         else:
             body.append(line)
         music = re.sub(r'"[^"]*"|![^!]*!|\+[^+\s]*\+', "", line)  # chord symbols, decorations
-        words = in_body and not field_name and _ABC_WORDS.search(re.sub(r"\[[A-Za-z]:[^\]]*\]", "", music))
+        words = in_body and not field_name and _abc_words(raw)
         if words:
             raise InputError(
-                path, f"line {number}: words, not music ({words[0].strip()!r}); lyrics go on a w: line, notes in quotes"
+                path, f"line {number}: words, not music ({words!r}); lyrics go on a w: line, notes in quotes"
             )
         for m in re.finditer(r"\d+", music):
             if len(m[0]) > 5 or int(m[0]) > _ABC_MAX_NUMBER:
