@@ -407,6 +407,7 @@ ABC_AS_WRITTEN = {
         HEAD + "K:C\nV:1\nc d e f|[K:G] g f e d|]\nV:2\nC D E F|G F E D|]\n",
         [[[72, 74, 76, 77, 79, 78, 76, 74], [60, 62, 64, 65, 67, 65, 64, 62]]],
     ),
+    "annotation_with_a_comma": (HEAD + 'K:C\nC D E F|"^Slowly, with feeling" G4|]\n', [[[60, 62, 64, 65, 67]]]),
     "voices_in_turns": (
         HEAD + "K:G\n[V:1] d2 B2|c4|\n[V:2] G,2 G,2|C4|\n[V:1] d4|]\n[V:2] G,4|]\n",
         [[[74, 71, 72, 74], [55, 55, 60, 55]]],
@@ -419,7 +420,8 @@ def test_abc_is_read_as_a_musician_reads_it(tmp_path, name):
     """What music21 alone got wrong: a tune without X: or behind a byte-order mark (its notes were
     dropped as free text by the first version of the free-text pass), a stray blank line inside a
     tune, text blocks and lyrics going on read as notes, a clef read as a key (K:bass as B major),
-    one voice's key carried into the next, and voices written in turns sounding all at once."""
+    one voice's key carried into the next, voices written in turns sounding all at once, and an
+    annotation music21 took for a chord symbol and failed on."""
     text, expected = ABC_AS_WRITTEN[name]
     (tmp_path / "tune.abc").write_text(text, encoding="utf-8")
     assert [pitches_by_part(s) for s in read_scores(tmp_path / "tune.abc")] == expected

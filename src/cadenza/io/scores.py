@@ -536,8 +536,8 @@ def _abc_chords(path: Path, text: str) -> tuple[str, dict[str, str]]:
     music21 reads: music21 drops the Nottingham files' "Cd" (diminished) and "Ca" (augmented),
     and spells a flat "Bb" as "B-". Returns the text and, per canonical spelling, the symbol as
     the file wrote it (when the file writes it one way only), for ChordSymbol.text.
-    Annotations ("^text", "_text", "<text", ">text", "@text"), text that is not one chord-like
-    word from A-G (_looks_like_chord), blanks and "N.C." are left as they are. Raises InputError naming a
+    Annotations ("^text", "_text", "<text", ">text", "@text") are taken out; text that is not one
+    chord-like word from A-G (_looks_like_chord), blanks and "N.C." are left as they are. Raises InputError naming a
     chord symbol (one word from A-G) cadenza cannot read, its tune and bar."""
     lines, written = [], dict[str, set[str]]()
     tune, bar, in_bar = "1", 1, False
@@ -554,8 +554,12 @@ def _abc_chords(path: Path, text: str) -> tuple[str, dict[str, str]]:
                 bar, in_bar = bar + in_bar, False
             elif m[3]:
                 in_bar = True
+            if m[1] is not None and m[1].strip()[:1] in ("^", "_", "<", ">", "@") and m[1].strip():
+                out.append(line[at : m.start()])  # an annotation: music21 reads it as a chord, and
+                at = m.end()  # fails on some ("^Slowly, with feeling"); it is no note's and no chord's
+                continue
             if m[1] is None or not _looks_like_chord(m[1]) or m[1].strip() in _NO_CHORD:
-                continue  # no chord: an annotation ("^Allegro"), words ("Fine", "D.C."), a blank
+                continue  # no chord: words ("Fine", "D.C."), a blank
             try:
                 chord = parse_chord(m[1])
             except MusicError as e:
