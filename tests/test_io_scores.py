@@ -427,6 +427,15 @@ def test_abc_is_read_as_a_musician_reads_it(tmp_path, name):
     assert [pitches_by_part(s) for s in read_scores(tmp_path / "tune.abc")] == expected
 
 
+@pytest.mark.parametrize("tempo", ["-60", "0.001", "1000000000"])
+def test_a_tempo_no_midi_file_can_hold_is_left_out(tmp_path, tempo):
+    """Q:1/4=-60 was read as it stood, and writing the piece as MIDI failed with a traceback."""
+    (tmp_path / "t.abc").write_text(f"{HEAD}Q:1/4={tempo}\nK:C\nC D E F|\nQ:1/4=90\nG4|]\n")
+    score = read_score(tmp_path / "t.abc")
+    assert score.tempos == [Tempo(0.0, 120.0), Tempo(4.0, 90.0)]
+    assert write_score(score, tmp_path / "t.mid").is_file()
+
+
 def test_an_additive_abc_meter_is_read_as_its_sum(tmp_path):
     (tmp_path / "odd.abc").write_text("X:1\nT:t\nM:2+2+3/8\nL:1/8\nK:C\nc2 d2 e3|[M:(3+2)/8] c3 d2|]\n")
     assert read_score(tmp_path / "odd.abc").meters == [Meter(0.0, 7, 8), Meter(3.5, 5, 8)]

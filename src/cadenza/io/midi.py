@@ -96,6 +96,12 @@ MAX_BEATS = 100_000
 METER_DENOMINATORS = (1, 2, 4, 8, 16, 32, 64, 128)  # what MIDI can store: a power of two
 
 
+def tempo_fits(bpm: float) -> bool:
+    """Whether a tempo (quarter notes a minute) is one a MIDI file can hold: 1 to 16,777,215
+    microseconds a quarter note (3.6 to 60 million quarters a minute); not zero, negative or nan."""
+    return bpm > 0 and 1 <= round(60_000_000 / bpm) <= 0xFFFFFF
+
+
 def read_midi(path: str | Path) -> Score:
     """Read a Standard MIDI File. Each track becomes a Part (symusic also splits a track by
     channel, so type-0 files come out one Part per channel); empty tracks are dropped. Notes

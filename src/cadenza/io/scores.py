@@ -42,7 +42,7 @@ from typing import Any
 
 from cadenza.chords import ChordSymbol, chord_text, parse_chord
 from cadenza.errors import InputError, MusicError
-from cadenza.io.midi import DRUM_CHANNEL, MAX_BEATS, METER_DENOMINATORS, file_bytes, sorted_changes
+from cadenza.io.midi import DRUM_CHANNEL, MAX_BEATS, METER_DENOMINATORS, file_bytes, sorted_changes, tempo_fits
 from cadenza.perform.dynamics import VELOCITY
 from cadenza.score import CHURCH_MODES, MARKS, Key, Meter, Note, Part, Repeat, Score, Section, Tempo, bar_starts
 
@@ -965,7 +965,7 @@ def music21_to_score(
             parts.append(Part(name, program, is_drum, notes))
         for mark in flat.getElementsByClass("MetronomeMark"):
             bpm = mark.getQuarterBPM()
-            if bpm:  # music21's conversion to quarters can leave 110.00000000000001
+            if bpm and tempo_fits(bpm):  # not Q:1/4=-60; music21's quarters can be 110.00000000000001
                 tempos.append((i, mark.offset, Tempo(change_beats(mark.offset), round(float(bpm), 6))))
         for words in flat.getElementsByClass(("TempoText", "TextExpression")):
             bpm = _tempo_word(words.text if "TempoText" in words.classes else words.content)
