@@ -258,6 +258,7 @@ BROKEN_ABC = {
     "meter_zero": (TUNE.replace("M:4/4", "M:0/4") + "DEFG|]\n", "line 3: meter M:0/4 has a zero"),
     "length_zero": (TUNE.replace("L:1/8", "L:1/0") + "DEFG|]\n", "line 4: note length L:1/0 has a zero"),
     "plain_text": ("Dear diary, today I played C D E F G.\n", "not ABC (no header fields such as X:, T:, M:, K:)"),
+    "a_meter_in_words": (TUNE + "DEFG|\nM:3/\nABc|]\n", "line 7: M:3/ is no meter (write 6/8, 2+3/8, C, C| or none)"),
     "prose_for_music": (
         TUNE + "DEFG|\nthis is not music\n",
         "line 7: words, not music ('this'); lyrics go on a w: line, notes in quotes",

@@ -583,6 +583,11 @@ _ABC_NOTE = re.compile(r"[A-Ga-gzx][,']*(\d*)(/*)(\d*)")  # a note or rest: lett
 _ABC_WORDS = re.compile(r"[H-Wh-w]{2,}(?![H-Wh-w])(?!\s*(?:[A-Ga-gzxyZX^_=\[\]{(~.|:]|$))")
 
 
+_ABC_METER = re.compile(
+    r"C\|?|none|(?:frei)?\(?\s*\d+(?:\s*\+\s*\d+)*\s*\)?\s*/\s*\d+|", re.IGNORECASE
+)  # what M: may say
+
+
 def _abc_words(line: str) -> str:
     """The first word in a line of a tune's body that cannot be music (`_ABC_WORDS`), after its
     chord symbols and annotations, comments, decorations (`!trill!`, spaces in none: old ABC's `!`
@@ -633,6 +638,11 @@ def _check_abc(path: Path, text: str) -> None:
             if len(m[0]) > 5 or int(m[0]) > _ABC_MAX_NUMBER:
                 shown = m[0] if len(m[0]) <= 12 else m[0][:12] + "..."
                 raise InputError(path, f"line {number}: the number {shown} is beyond any note length or meter")
+        for m in re.finditer(r"(?:^\s*|\[)M:([^\]]*)", line):
+            if not _ABC_METER.fullmatch(m[1].strip()):
+                raise InputError(
+                    path, f"line {number}: M:{m[1].strip()[:20]} is no meter (write 6/8, 2+3/8, C, C| or none)"
+                )
         for m in re.finditer(r"\b([LM]):\s*(\d+)\s*/\s*(\d+)", music):
             if int(m[2]) == 0 or int(m[3]) == 0:
                 what = "meter" if m[1] == "M" else "note length"
