@@ -408,6 +408,14 @@ ABC_AS_WRITTEN = {
         HEAD + "K:C\nV:1\nc d e f|[K:G] g f e d|]\nV:2\nC D E F|G F E D|]\n",
         [[[72, 74, 76, 77, 79, 78, 76, 74], [60, 62, 64, 65, 67, 65, 64, 62]]],
     ),
+    "music_after_a_stray_blank_line": (HEAD + "K:Dm\n\nD2 F G A2|\n\nA G F2\n", [[[62, 65, 67, 69, 69, 67, 65]]]),
+    "named_voices": (
+        HEAD + 'V:S name="Soprano"\nV:B clef=bass\nK:G\nV:S\nG A B c|d4|]\nV:B\nG,, D, G, C,|B,,4|]\n',
+        [[[67, 69, 71, 72, 74], [43, 50, 55, 48, 47]]],
+    ),
+    "invisible_rests": (HEAD + "K:G\nV:1\nG A B c|d4|]\nV:2\nx4|D4|]\n", [[[67, 69, 71, 72, 74], [62]]]),
+    "a_clef_in_the_header": (HEAD + "K:G clef=bass\nG,, A,, B,, C,|]\n", [[[43, 45, 47, 48]]]),
+    "a_meter_with_its_display": (HEAD.replace("M:4/4", "M:C|=2/2") + "K:G\nG A B c|]\n", [[[67, 69, 71, 72]]]),
     "annotation_with_a_comma": (HEAD + 'K:C\nC D E F|"^Slowly, with feeling" G4|]\n', [[[60, 62, 64, 65, 67]]]),
     "voices_in_turns": (
         HEAD + "K:G\n[V:1] d2 B2|c4|\n[V:2] G,2 G,2|C4|\n[V:1] d4|]\n[V:2] G,4|]\n",
@@ -422,7 +430,9 @@ def test_abc_is_read_as_a_musician_reads_it(tmp_path, name):
     dropped as free text by the first version of the free-text pass), a stray blank line inside a
     tune, text blocks and lyrics going on read as notes, a clef read as a key (K:bass as B major),
     one voice's key carried into the next, voices written in turns sounding all at once, and an
-    annotation music21 took for a chord symbol and failed on."""
+    annotation music21 took for a chord symbol and failed on; voices named (V:S) read as one
+    part; invisible rests (x) dropped, so that a voice began too early; a clef in the header
+    moving the notes two octaves down."""
     text, expected = ABC_AS_WRITTEN[name]
     (tmp_path / "tune.abc").write_text(text, encoding="utf-8")
     assert [pitches_by_part(s) for s in read_scores(tmp_path / "tune.abc")] == expected

@@ -1,0 +1,426 @@
+"""ABC text mended before music21 reads it, and checked for what music21 would choke on: one
+text pass per thing music21 gets wrong, each line kept where it was where it can be (so that
+line numbers in messages hold). `mended_abc` runs them in order:
+
+- `_abc_without_free_text`: free text, text blocks, a field's text going on, a byte-order mark;
+- `_check_abc`: numbers no tune has, meters with no note value, zero lengths, bars and tunes too
+  long for music21, words in a tune's body: refused in one line naming the line or tune;
+- `_abc_inline_fields` and `_abc_voices`: inline fields on lines of their own, each voice's
+  lines together and in its own key, clef words out of K:, additive meters summed, invisible
+  rests as rests, voices numbered (`_abc_voice_numbers`);
+- `_abc_unit_lengths`: an L: in every tune's header;
+- `_abc_fermatas`: fermatas as a mark music21 keeps (read back by cadenza.io.scores);
+- `_abc_chords`: chord symbols in the spelling music21 reads, annotations taken out.
+
+What music21 loses at the level of its tokens (fields on bar lines, P: labels, fermatas) is
+mended in cadenza.io.scores (`_abc_shortcuts`).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from cadenza.chords import chord_text, parse_chord
+from cadenza.errors import InputError, MusicError
+
+
+def mended_abc(path: Path, text: str) -> tuple[str, dict[str, str]]:
+    """`text`, an ABC file's, as music21 is to read it, and (as `_abc_chords` gives them) the
+    chord symbols as the file wrote them. Raises InputError naming `path` for what cannot be
+    read (`_check_abc`)."""
+    music = _abc_without_free_text(text)
+    _check_abc(path, music)
+    return _abc_chords(path, _abc_unit_lengths(_abc_fermatas(_abc_inline_fields(music))))
+
+
+def _abc_without_free_text(text: str) -> str:
+    """ABC without what is not music, each such line made blank (so that line numbers hold): a
+    leading byte-order mark; text blocks (%%begintext ... %%endtext, %%beginps ... %%endps); a
+    field's text going on in the next line (after a `\\` or in a +: line: w: lyrics); and
+    free text, a line between a tune's end (a blank line) and the next tune (X:, or K: in a file
+    of one tune without X:) that is neither a field, a comment nor music (music holds a bar line,
+    or no words, `_abc_words`: a tune cut by a stray blank line reads on, as music21 reads it).
+    ABC 2.1 says to ignore free text: music21 read a tune book's words about a tune as notes of
+    the tune before them."""
+    out: list[str] = []
+    in_tune, block, field_goes_on = False, "", False
+    for line in text.removeprefix("\ufeff").split("\n"):
+        directive = re.match(r"\s*%%(begin|end)(\w+)", line)
+        goes_on = field_goes_on
+        field_goes_on = bool(re.match(r"\s*[A-Za-z+]:", line) or goes_on) and line.rstrip().endswith("\\")
+        if directive:
+            block = directive[2] if directive[1] == "begin" else ""
+        elif block or goes_on or re.match(r"\s*\+:", line):  # a field's text going on (w: lyrics)
+            line = ""
+        elif re.match(r"\s*[XK]:", line):
+            in_tune = True
+        elif not line.strip():
+            in_tune = False
+        elif not in_tune and not re.match(r"\s*(%|[A-Za-z+]:)", line) and "|" not in line and _abc_words(line):
+            line = ""
+        out.append(line)
+    return "\n".join(out)
+
+
+# the fields music21 reads from a field line of a tune's body, and as a chord when inline ([M:3/4])
+_INLINE_FIELDS = re.compile(r"\[([KLMPQV]):([^\]]*)\]")
+# what a K: field may say besides the key: its clef and staff (music21 reads `K:bass` as B major)
+_CLEF_WORDS = re.compile(
+    r"\b(?:clef|middle|transpose|octave|stafflines|staffscale|cue)\s*=\s*\S*"
+    r"|(?<![\w=])(?:treble|bass|baritone|tenor|alto|mezzo|soprano|perc)\d?(?:[+-]8)?(?![\w=])",
+    re.IGNORECASE,
+)
+
+
+def _key_only(value: str) -> str:
+    """A K: field's key without its clef and staff words ("D clef=bass" -> "D"; "bass" -> ""; the
+    bagpipes' HP, which music21 reads as a key it is not, -> "")."""
+    key = " ".join(_CLEF_WORDS.sub(" ", value).split())
+    return "" if key.upper() == "HP" else key
+
+
+def _meter_summed(value: str) -> str:
+    """An M: field's additive meter as its sum ("2+2+3/8" -> "7/8", "(3+2)/8" -> "5/8"), which
+    music21 reads as 223/8; any other as it is."""
+    m = re.fullmatch(r"\(?\s*(\d+(?:\s*\+\s*\d+)+)\s*\)?\s*/\s*(\d+)", value.strip())
+    if not m:
+        return value
+    beats = sum(int(n) for n in m[1].split("+"))
+    return f"{beats}/{m[2]}"
+
+
+def _abc_inline_fields(text: str) -> str:
+    """ABC with each inline field of a tune's body ([M:3/4], [K:D], [L:1/16], [Q:1/4=90], [P:B],
+    [V:2]) on a field line of its own, where it stood: music21 reads an inline field as a chord
+    of no notes, so that a meter or key change was lost, and the voices of a tune written
+    `[V:1] abc |` were read one after another as one melody. A line break inside the music
+    changes nothing in ABC. Chord symbols, annotations, decorations and comments are left as
+    they are, and so is an inline field in a tune's header or in a field line (w: lyrics).
+    Then each tune's voices (`_abc_voices`)."""
+    out: list[str] = []
+    body = False
+    for line in text.split("\n"):
+        field = re.match(r"\s*([A-Za-z]):", line)
+        if field:
+            body = (body or field[1] == "K") and field[1] != "X"
+            out.append(line)
+            continue
+        if not body or "[" not in line:
+            out.append(line)
+            continue
+        parts = re.split(r'(\[[A-Za-z]:[^\]]*\]|"[^"]*"|![^!]*!|\+[^+\s]*\+|%.*$)', line)
+        pieces = [""]
+        for i, part in enumerate(parts):
+            inline = _INLINE_FIELDS.fullmatch(part) if i % 2 else None
+            if inline:
+                pieces += [f"{inline[1]}:{inline[2].strip()}", ""]
+            else:
+                pieces[-1] += part
+        out += [piece for k, piece in enumerate(pieces) if k % 2 or piece.strip() or len(pieces) == 1]
+    return _abc_voices("\n".join(out))
+
+
+def _abc_voices(text: str) -> str:
+    """ABC with each tune's body voice by voice, and its key changes kept to their voice: the
+    lines of a voice written in turns with others (V:1 a system, V:2 its system, V:1 again...)
+    gathered after the voice's first V: line (music21 made a part of each turn, all sounding at
+    once); a key change in the body (its clef words left out, `_key_only`; one that names no key
+    dropped) holds in its voice only, so each voice begins in the key it had (music21 carried one
+    voice's last key into the next)."""
+    out: list[str] = []
+    header_key, voices, order, current = "", dict[str, list[str]](), list[str](), ""
+
+    def flush() -> None:
+        key = header_key
+        for voice in order:
+            lines = voices[voice]
+            changes = [line for line in lines if re.match(r"\s*K:", line)]
+            if voice and key != header_key:
+                lines = [lines[0], f"K:{header_key}", *lines[1:]]  # this voice begins in the tune's key
+            out.extend(lines)
+            key = changes[-1].split(":", 1)[1].strip() if changes else header_key
+        voices.clear()
+        order.clear()
+
+    for line in text.split("\n"):
+        field = re.match(r"\s*([A-Za-z]):(.*)", line)
+        name, value = (field[1], field[2].strip()) if field else ("", "")
+        if name == "M":
+            line = f"M:{_meter_summed(value)}"
+        if name == "X" or not header_key:  # a tune's header (or a file's)
+            flush()
+            if name == "K" and value.upper() != "HP" and _key_only(value) != value:
+                line = f"K:{_key_only(value) or 'C'}"  # K:bass, K:G clef=bass: music21 moved the notes
+            header_key, current = (value if name == "K" else header_key if name != "X" else ""), ""
+            out.append(line)
+            continue
+        if not field and "x" in line:  # an invisible rest, which music21 drops: a rest
+            parts = re.split(r'("[^"]*"|![^!]*!|\+[^+\s]*\+|%.*$)', line)
+            line = "".join(part if i % 2 else part.replace("x", "z") for i, part in enumerate(parts))
+        if name == "K":
+            key = _key_only(value)
+            if not key:
+                continue
+            line = f"K:{key}"
+        elif name == "V":
+            current = value.split()[0] if value else ""
+            if current in voices:
+                continue
+        if current not in voices:
+            voices[current] = []
+            order.append(current)
+        voices[current].append(line)
+    flush()
+    return _abc_voice_numbers("\n".join(out))
+
+
+def _abc_voice_numbers(text: str) -> str:
+    """ABC with each tune's voices numbered 1, 2, ... in the order they first appear, where any
+    is named otherwise (V:S, V:RH): music21 makes parts of voices numbered only, and read the
+    named ones one after another as one part. A voice without a name= takes its old one as its
+    name."""
+    tunes = re.split(r"(?m)^(?=\s*X:)", text)
+    for t, tune in enumerate(tunes):
+        ids = list(dict.fromkeys(m[1] for m in re.finditer(r"(?m)^\s*V:\s*(\S+)", tune)))
+        if all(i[0].isdigit() for i in ids):
+            continue
+        number = {i: str(k + 1) for k, i in enumerate(ids)}
+
+        def renamed(m: re.Match, number: dict[str, str] = number) -> str:
+            rest = m[2] if "name=" in m[2] else f' name="{m[1]}"{m[2]}'
+            return f"V:{number[m[1]]}{rest}"
+
+        tunes[t] = re.sub(r"(?m)^\s*V:\s*(\S+)(.*)$", renamed, tune)
+    return "".join(tunes)
+
+
+def _abc_unit_lengths(text: str) -> str:
+    """ABC with an L: field in every tune's header that has none: the file header's L: (fields
+    before the first X: hold for every tune), else the default ABC 2.1 gives (1/16 under a
+    meter shorter than 3/4, the tune's M: or the file header's, else 1/8). music21 reading a
+    tune book carries one tune's L: on to the later tunes that have none (a 1/4 in the
+    Nottingham jigs at X:168 would double every note after it)."""
+    out: list[str] = []
+    in_file_header, in_header, has_unit = True, False, False
+    book_unit: str | None = None
+    book_meter: str | None = None
+    meter: str | None = None
+    for line in text.split("\n"):
+        field = re.match(r"\s*\[?([A-Za-z]):([^\]%]*)", line)
+        name, value = (field[1], field[2].strip()) if field else ("", "")
+        if name == "X":
+            in_file_header, in_header, has_unit, meter = False, True, False, book_meter
+        elif in_file_header and name == "L":
+            book_unit = value
+        elif in_file_header and name == "M":
+            book_meter = value
+        elif in_header and name == "L":
+            has_unit = True
+        elif in_header and name == "M":
+            meter = value
+        elif in_header and name == "K":
+            if not has_unit:
+                out.append(f"L:{book_unit or _default_unit(meter)}")
+            in_header = False
+        out.append(line)
+    return "\n".join(out)
+
+
+def _default_unit(meter: str | None) -> str:
+    """ABC 2.1's unit note length for a tune with no L: field: 1/16 when its meter (as M: gives
+    it: 6/8, 2+3/8) is below 3/4, else 1/8 (also for free meter and for C and C|)."""
+    m = re.fullmatch(r"\s*\(?([\d+\s]+)\)?\s*/\s*(\d+)\s*", meter or "")
+    if not m or not int(m[2]):
+        return "1/8"
+    numerator = sum(int(n) for n in re.findall(r"\d+", m[1]))
+    return "1/16" if numerator / int(m[2]) < 0.75 else "1/8"
+
+
+# what a fermata is written as for music21, which drops ABC's fermatas: a crescendo that ends
+# where it starts, which no tune writes; `_abc_shortcuts` reads it as a fermata on the next note
+_FERMATA_MARK = "!crescendo(!!crescendo)!"
+
+
+def _abc_fermatas(text: str) -> str:
+    """ABC with each fermata (`!fermata!`, `+fermata+`, the inverted ones, or the shorthand `H`,
+    after which music21 would drop the note and every later note move up a place) written as
+    _FERMATA_MARK, and a hairpin that ends where it starts (which changes nothing) taken out, so
+    that the mark means a fermata only. Header fields, inline fields, chord symbols in quotes and
+    other decorations are left as they are."""
+    fermatas = ("!fermata!", "!invertedfermata!", "+fermata+", "+invertedfermata+")
+
+    def mend(line: str) -> str:
+        if re.match(r"\s*[A-Za-z]:", line):
+            return line
+        line = re.sub(r"!(?:crescendo|diminuendo)\(!\s*!(?:crescendo|diminuendo)\)!", "", line)
+        if "H" not in line and "fermata" not in line:
+            return line
+        parts = re.split(r'("[^"]*"|![^!]*!|\+[^+\s]*\+|\[[A-Za-z]:[^\]]*\]|%.*$)', line)
+        return "".join(
+            (_FERMATA_MARK if part in fermatas else part) if i % 2 else part.replace("H", _FERMATA_MARK)
+            for i, part in enumerate(parts)
+        )
+
+    return "\n".join(mend(line) for line in text.split("\n"))
+
+
+_ABC_TOKEN = re.compile(r'"([^"]*)"|(\|+|::)|%.*$|\[[A-Za-z]:[^\]]*\]|([A-Ga-gz])')
+_NO_CHORD = {"NC", "N.C.", "No Chord", "None"}
+
+
+_CHORD_WORDS = ("maj", "min", "dim", "aug", "sus", "add")
+
+
+def _looks_like_chord(text: str) -> bool:
+    """Quoted ABC text meant as a chord symbol: one word from A-G with no full stop and no other
+    word in it ("Gm7b5", "C/e", "(D7)"), not a direction or a name written in quotes ("Fine",
+    "D.C.", "DANCE", "Elslein")."""
+    word = text.strip()
+    if not re.fullmatch(r"\(?[A-G]\S*", word) or "." in word:
+        return False
+    rest = word[1:]
+    for w in _CHORD_WORDS:
+        rest = rest.replace(w, "")
+    return not re.search(r"[a-z]{3,}|[A-Z]{2,}", rest)
+
+
+def _abc_chords(path: Path, text: str) -> tuple[str, dict[str, str]]:
+    """ABC with each chord symbol in quotes written in its canonical spelling (chord_text), which
+    music21 reads: music21 drops the Nottingham files' "Cd" (diminished) and "Ca" (augmented),
+    and spells a flat "Bb" as "B-". Returns the text and, per canonical spelling, the symbol as
+    the file wrote it (when the file writes it one way only), for ChordSymbol.text.
+    Annotations ("^text", "_text", "<text", ">text", "@text") are taken out; text that is not one
+    chord-like word from A-G (_looks_like_chord), blanks and "N.C." are left as they are. Raises InputError naming a
+    chord symbol (one word from A-G) cadenza cannot read, its tune and bar."""
+    lines, written = [], dict[str, set[str]]()
+    tune, bar, in_bar = "1", 1, False
+    for line in text.split("\n"):
+        field_name = re.match(r"\s*([A-Za-z]):(.*)", line)
+        if field_name:
+            if field_name[1] == "X":
+                tune, bar, in_bar = field_name[2].strip(), 1, False
+            lines.append(line)
+            continue
+        out, at = [], 0
+        for m in _ABC_TOKEN.finditer(line):
+            if m[2]:  # a bar line: a new bar if notes came since the last
+                bar, in_bar = bar + in_bar, False
+            elif m[3]:
+                in_bar = True
+            if m[1] is not None and m[1].strip()[:1] in ("^", "_", "<", ">", "@") and m[1].strip():
+                out.append(line[at : m.start()])  # an annotation: music21 reads it as a chord, and
+                at = m.end()  # fails on some ("^Slowly, with feeling"); it is no note's and no chord's
+                continue
+            if m[1] is None or not _looks_like_chord(m[1]) or m[1].strip() in _NO_CHORD:
+                continue  # no chord: words ("Fine", "D.C."), a blank
+            try:
+                chord = parse_chord(m[1])
+            except MusicError as e:
+                raise InputError(path, f"tune X:{tune} bar {bar}: {e}") from None
+            canonical = chord_text(chord)
+            written.setdefault(canonical, set()).add(m[1].strip())
+            out += [line[at : m.start()], f'"{canonical}"']
+            at = m.end()
+        lines.append("".join(out) + line[at:])
+    return "\n".join(lines), {c: next(iter(w)) for c, w in written.items() if len(w) == 1}
+
+
+# -- checks before music21: what it would choke on, said plainly
+
+_ABC_MAX_NUMBER = 10_000  # no note length, tuplet, repeat or meter in a real tune comes near
+_ABC_MAX_BAR_BEATS = 256  # real bars hold up to 16 or so; music21 re-bars 512 in 5 s, 768 in 11 s
+_ABC_NOTE = re.compile(r"[A-Ga-gzx][,']*(\d*)(/*)(\d*)")  # a note or rest: letter, octave marks, length
+# two or more letters that can only be decorations (H-W, h-w: ~T for a trill, u for an up bow)
+# with no note after them: prose in a tune's body ("this is not music"), which music21 reads as
+# the few notes among its letters
+_ABC_WORDS = re.compile(r"[H-Wh-w]{2,}(?![H-Wh-w])(?!\s*(?:[A-Ga-gzxyZX^_=\[\]{(~.|:]|$))")
+
+
+# a meter's beats without their note value (M:3/, M:3), which music21 fails on with the whole file
+_ABC_BROKEN_METER = re.compile(r"\(?\s*\d+(?:\s*\+\s*\d+)*\s*\)?\s*/?")
+
+
+def _abc_words(line: str) -> str:
+    """The first word in a line of a tune's body that cannot be music (`_ABC_WORDS`), after its
+    chord symbols and annotations, comments, decorations (`!trill!`, spaces in none: old ABC's `!`
+    line breaks stay) and inline fields; "" if none."""
+    music = re.sub(r'"[^"]*"', "", line).split("%", 1)[0]
+    music = re.sub(r"![^!\s]*!|\+[^+\s]*\+|\[[A-Za-z]:[^\]]*\]", "", music)
+    words = _ABC_WORDS.search(music)
+    return words[0] if words else ""
+
+
+_ABC_MAX_BARS = 500  # 7 times the longest Nottingham tune; music21 slows quadratically: 900 damaged bars take 15 s
+
+
+def _check_abc(path: Path, text: str) -> None:
+    """Refuse what is not ABC, or what music21 would choke on: numbers no tune has (C99999999,
+    M:1000000/4 make music21 build one object per beat of a bar that long, and run out of
+    memory), zero meters and note lengths, a tune number that is not a number, a tune of
+    thousands of bars or a bar of hundreds of notes (music21 takes minutes over either), and
+    words in a tune's body (`_abc_words`: music21 reads prose as the notes among its letters).
+    `text` is without its free text (`_abc_without_free_text`)."""
+    fields = 0
+    tune, body, unit = "1", list[str](), 0.5  # the tune's number, music lines and L: in quarters (1/8)
+    in_body = False  # after a tune's K:, before the blank line that ends it
+    for number, raw in enumerate(text.splitlines(), 1):
+        in_body = in_body and bool(raw.strip())
+        line = raw.split("%", 1)[0]
+        field_name = re.match(r"\s*([A-Za-z+]):(.*)", line)
+        if field_name:
+            fields += 1
+            letter, value = field_name[1], field_name[2].strip()
+            if letter == "X":
+                if not value.isdigit():
+                    raise InputError(path, f"line {number}: the tune number X:{value[:20]} is not a whole number")
+                _check_abc_bars(path, tune, body, unit)
+                tune, body, unit, in_body = value, [], 0.5, False
+            in_body = in_body or letter == "K"
+            if letter not in "LM":
+                continue  # titles, lyrics, notes, key, tempo: free text or no lengths
+        else:
+            body.append(line)
+        music = re.sub(r'"[^"]*"|![^!]*!|\+[^+\s]*\+', "", line)  # chord symbols, decorations
+        words = in_body and not field_name and _abc_words(raw)
+        if words:
+            raise InputError(
+                path, f"line {number}: words, not music ({words!r}); lyrics go on a w: line, notes in quotes"
+            )
+        for m in re.finditer(r"\d+", music):
+            if len(m[0]) > 5 or int(m[0]) > _ABC_MAX_NUMBER:
+                shown = m[0] if len(m[0]) <= 12 else m[0][:12] + "..."
+                raise InputError(path, f"line {number}: the number {shown} is beyond any note length or meter")
+        for m in re.finditer(r"(?:^\s*|\[)M:([^\]]*)", line):
+            if _ABC_BROKEN_METER.fullmatch(m[1].strip()):
+                raise InputError(
+                    path, f"line {number}: M:{m[1].strip()[:20]} is no meter (write 6/8, 2+3/8, C, C| or none)"
+                )
+        for m in re.finditer(r"\b([LM]):\s*(\d+)\s*/\s*(\d+)", music):
+            if int(m[2]) == 0 or int(m[3]) == 0:
+                what = "meter" if m[1] == "M" else "note length"
+                raise InputError(path, f"line {number}: {what} {m[1]}:{m[2]}/{m[3]} has a zero")
+            if m[1] == "L":
+                unit = max(unit, 4 * int(m[2]) / int(m[3]))  # the longest unit the tune uses
+    _check_abc_bars(path, tune, body, unit)
+    if not fields:
+        raise InputError(path, "not ABC (no header fields such as X:, T:, M:, K:)")
+
+
+def _check_abc_bars(path: Path, tune: str, body: list[str], unit: float) -> None:
+    """A tune's bars as music21 sees them (its quotes pair across lines): not too many, none too
+    long. A bar's length is over-estimated (chord notes add up, tuplets are ignored): `unit` is
+    the tune's L: in quarter notes."""
+    music = re.sub(r'"[^"]*"|![^!]*!|\+[^+\s]*\+', "", "\n".join(body))
+    bars = re.split(r"\|+|::", music)
+    if len(bars) > _ABC_MAX_BARS:
+        raise InputError(path, f"tune X:{tune} is over {_ABC_MAX_BARS:,} bars long, more than cadenza reads")
+    for bar in bars:
+        beats = 0.0
+        for m in _ABC_NOTE.finditer(bar):
+            length = int(m[1] or 1) / (int(m[3]) or 1 if m[3] else 2 ** len(m[2]))  # C/0: music21 says why
+            beats += length * unit
+        if beats > _ABC_MAX_BAR_BEATS:
+            raise InputError(
+                path, f'tune X:{tune} has a bar {beats:,.0f} beats long; its bar lines are lost (an unclosed " quote?)'
+            )
