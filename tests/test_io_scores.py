@@ -414,7 +414,6 @@ ABC_AS_WRITTEN = {
         [[[67, 69, 71, 72, 74], [43, 50, 55, 48, 47]]],
     ),
     "invisible_rests": (HEAD + "K:G\nV:1\nG A B c|d4|]\nV:2\nx4|D4|]\n", [[[67, 69, 71, 72, 74], [62]]]),
-    "a_clef_in_the_header": (HEAD + "K:G clef=bass\nG,, A,, B,, C,|]\n", [[[43, 45, 47, 48]]]),
     "a_meter_with_its_display": (HEAD.replace("M:4/4", "M:C|=2/2") + "K:G\nG A B c|]\n", [[[67, 69, 71, 72]]]),
     "annotation_with_a_comma": (HEAD + 'K:C\nC D E F|"^Slowly, with feeling" G4|]\n', [[[60, 62, 64, 65, 67]]]),
     "voices_in_turns": (
@@ -431,8 +430,7 @@ def test_abc_is_read_as_a_musician_reads_it(tmp_path, name):
     tune, text blocks and lyrics going on read as notes, a clef read as a key (K:bass as B major),
     one voice's key carried into the next, voices written in turns sounding all at once, and an
     annotation music21 took for a chord symbol and failed on; voices named (V:S) read as one
-    part; invisible rests (x) dropped, so that a voice began too early; a clef in the header
-    moving the notes two octaves down."""
+    part; invisible rests (x) dropped, so that a voice began too early."""
     text, expected = ABC_AS_WRITTEN[name]
     (tmp_path / "tune.abc").write_text(text, encoding="utf-8")
     assert [pitches_by_part(s) for s in read_scores(tmp_path / "tune.abc")] == expected

@@ -7,7 +7,7 @@ line numbers in messages hold). `mended_abc` runs them in order:
   long for music21, words in a tune's body: refused in one line naming the line or tune;
 - `_abc_inline_fields` and `_abc_voices`: inline fields on lines of their own, each voice's
   lines together and in its own key, clef words out of K:, additive meters summed, invisible
-  rests as rests, voices numbered (`_abc_voice_numbers`);
+  rests as rests where a tune has voices, voices numbered (`_abc_voice_numbers`);
 - `_abc_unit_lengths`: an L: in every tune's header;
 - `_abc_fermatas`: fermatas as a mark music21 keeps (read back by cadenza.io.scores);
 - `_abc_chords`: chord symbols in the spelling music21 reads, annotations taken out.
@@ -127,14 +127,15 @@ def _abc_voices(text: str) -> str:
     gathered after the voice's first V: line (music21 made a part of each turn, all sounding at
     once); a key change in the body (its clef words left out, `_key_only`; one that names no key
     dropped) holds in its voice only, so each voice begins in the key it had (music21 carried one
-    voice's last key into the next)."""
+    voice's last key into the next). In a tune of several voices, invisible rests are rests
+    (`_invisible_rests`)."""
     out: list[str] = []
     header_key, voices, order, current = "", dict[str, list[str]](), list[str](), ""
 
     def flush() -> None:
         key = header_key
         for voice in order:
-            lines = voices[voice]
+            lines = voices[voice] if len(order) == 1 else [_invisible_rests(line) for line in voices[voice]]
             changes = [line for line in lines if re.match(r"\s*K:", line)]
             if voice and key != header_key:
                 lines = [lines[0], f"K:{header_key}", *lines[1:]]  # this voice begins in the tune's key
@@ -150,14 +151,9 @@ def _abc_voices(text: str) -> str:
             line = f"M:{_meter_summed(value)}"
         if name == "X" or not header_key:  # a tune's header (or a file's)
             flush()
-            if name == "K" and value.upper() != "HP" and _key_only(value) != value:
-                line = f"K:{_key_only(value) or 'C'}"  # K:bass, K:G clef=bass: music21 moved the notes
             header_key, current = (value if name == "K" else header_key if name != "X" else ""), ""
             out.append(line)
             continue
-        if not field and "x" in line:  # an invisible rest, which music21 drops: a rest
-            parts = re.split(r'("[^"]*"|![^!]*!|\+[^+\s]*\+|%.*$)', line)
-            line = "".join(part if i % 2 else part.replace("x", "z") for i, part in enumerate(parts))
         if name == "K":
             key = _key_only(value)
             if not key:
@@ -173,6 +169,16 @@ def _abc_voices(text: str) -> str:
         voices[current].append(line)
     flush()
     return _abc_voice_numbers("\n".join(out))
+
+
+def _invisible_rests(line: str) -> str:
+    """A line of music with its invisible rests (x) as rests (z): music21 drops them, so that a
+    voice padded with them began too early. Only where a tune has voices: in one, `Hx` after a
+    full bar is a fermata's place over the bar line (O'Neill's), no time."""
+    if "x" not in line or re.match(r"\s*[A-Za-z+]:", line):
+        return line
+    parts = re.split(r'("[^"]*"|![^!]*!|\+[^+\s]*\+|%.*$)', line)
+    return "".join(part if i % 2 else part.replace("x", "z") for i, part in enumerate(parts))
 
 
 def _abc_voice_numbers(text: str) -> str:
