@@ -31,7 +31,13 @@ def mended_abc(path: Path, text: str) -> tuple[str, dict[str, str]]:
     read (`_check_abc`)."""
     music = _abc_without_free_text(text)
     _check_abc(path, music)
-    return _abc_chords(path, _abc_unit_lengths(_abc_fermatas(_abc_inline_fields(music))))
+    voiced = _abc_voice_numbers(_abc_voices(_abc_inline_fields(music)))
+    return _abc_chords(path, _abc_unit_lengths(_abc_fermatas(voiced)))
+
+
+# what in a line of music is not notes, kept whole when a pass rewrites the notes around it:
+# inline fields, chord symbols and annotations, decorations, a comment
+_NOT_NOTES = re.compile(r'(\[[A-Za-z]:[^\]]*\]|"[^"]*"|![^!]*!|\+[^+\s]*\+|%.*$)')
 
 
 def _abc_without_free_text(text: str) -> str:
@@ -96,8 +102,7 @@ def _abc_inline_fields(text: str) -> str:
     of no notes, so that a meter or key change was lost, and the voices of a tune written
     `[V:1] abc |` were read one after another as one melody. A line break inside the music
     changes nothing in ABC. Chord symbols, annotations, decorations and comments are left as
-    they are, and so is an inline field in a tune's header or in a field line (w: lyrics).
-    Then each tune's voices (`_abc_voices`)."""
+    they are, and so is an inline field in a tune's header or in a field line (w: lyrics)."""
     out: list[str] = []
     body = False
     for line in text.split("\n"):
@@ -109,7 +114,7 @@ def _abc_inline_fields(text: str) -> str:
         if not body or "[" not in line:
             out.append(line)
             continue
-        parts = re.split(r'(\[[A-Za-z]:[^\]]*\]|"[^"]*"|![^!]*!|\+[^+\s]*\+|%.*$)', line)
+        parts = _NOT_NOTES.split(line)
         pieces = [""]
         for i, part in enumerate(parts):
             inline = _INLINE_FIELDS.fullmatch(part) if i % 2 else None
@@ -118,7 +123,7 @@ def _abc_inline_fields(text: str) -> str:
             else:
                 pieces[-1] += part
         out += [piece for k, piece in enumerate(pieces) if k % 2 or piece.strip() or len(pieces) == 1]
-    return _abc_voices("\n".join(out))
+    return "\n".join(out)
 
 
 def _abc_voices(text: str) -> str:
@@ -151,7 +156,9 @@ def _abc_voices(text: str) -> str:
             line = f"M:{_meter_summed(value)}"
         if name == "X" or not header_key:  # a tune's header (or a file's)
             flush()
-            header_key, current = (value if name == "K" else header_key if name != "X" else ""), ""
+            if name in ("X", "K"):
+                header_key = value if name == "K" else ""
+            current = ""
             out.append(line)
             continue
         if name == "K":
@@ -168,7 +175,7 @@ def _abc_voices(text: str) -> str:
             order.append(current)
         voices[current].append(line)
     flush()
-    return _abc_voice_numbers("\n".join(out))
+    return "\n".join(out)
 
 
 def _invisible_rests(line: str) -> str:
@@ -177,7 +184,7 @@ def _invisible_rests(line: str) -> str:
     full bar is a fermata's place over the bar line (O'Neill's), no time."""
     if "x" not in line or re.match(r"\s*[A-Za-z+]:", line):
         return line
-    parts = re.split(r'("[^"]*"|![^!]*!|\+[^+\s]*\+|%.*$)', line)
+    parts = _NOT_NOTES.split(line)
     return "".join(part if i % 2 else part.replace("x", "z") for i, part in enumerate(parts))
 
 
@@ -262,7 +269,7 @@ def _abc_fermatas(text: str) -> str:
         line = re.sub(r"!(?:crescendo|diminuendo)\(!\s*!(?:crescendo|diminuendo)\)!", "", line)
         if "H" not in line and "fermata" not in line:
             return line
-        parts = re.split(r'("[^"]*"|![^!]*!|\+[^+\s]*\+|\[[A-Za-z]:[^\]]*\]|%.*$)', line)
+        parts = _NOT_NOTES.split(line)
         return "".join(
             (_FERMATA_MARK if part in fermatas else part) if i % 2 else part.replace("H", _FERMATA_MARK)
             for i, part in enumerate(parts)
@@ -297,8 +304,8 @@ def _abc_chords(path: Path, text: str) -> tuple[str, dict[str, str]]:
     and spells a flat "Bb" as "B-". Returns the text and, per canonical spelling, the symbol as
     the file wrote it (when the file writes it one way only), for ChordSymbol.text.
     Annotations ("^text", "_text", "<text", ">text", "@text") are taken out; text that is not one
-    chord-like word from A-G (_looks_like_chord), blanks and "N.C." are left as they are. Raises InputError naming a
-    chord symbol (one word from A-G) cadenza cannot read, its tune and bar."""
+    chord-like word from A-G (_looks_like_chord), blanks and "N.C." are left as they are. Raises
+    InputError naming a chord symbol (one word from A-G) cadenza cannot read, its tune and bar."""
     lines, written = [], dict[str, set[str]]()
     tune, bar, in_bar = "1", 1, False
     for line in text.split("\n"):
@@ -314,7 +321,7 @@ def _abc_chords(path: Path, text: str) -> tuple[str, dict[str, str]]:
                 bar, in_bar = bar + in_bar, False
             elif m[3]:
                 in_bar = True
-            if m[1] is not None and m[1].strip()[:1] in ("^", "_", "<", ">", "@") and m[1].strip():
+            if m[1] is not None and m[1].strip()[:1] in ("^", "_", "<", ">", "@"):
                 out.append(line[at : m.start()])  # an annotation: music21 reads it as a chord, and
                 at = m.end()  # fails on some ("^Slowly, with feeling"); it is no note's and no chord's
                 continue
@@ -337,6 +344,7 @@ def _abc_chords(path: Path, text: str) -> tuple[str, dict[str, str]]:
 _ABC_MAX_NUMBER = 10_000  # no note length, tuplet, repeat or meter in a real tune comes near
 _ABC_MAX_BAR_BEATS = 256  # real bars hold up to 16 or so; music21 re-bars 512 in 5 s, 768 in 11 s
 _ABC_NOTE = re.compile(r"[A-Ga-gzx][,']*(\d*)(/*)(\d*)")  # a note or rest: letter, octave marks, length
+_ABC_MAX_BARS = 500  # 7 times the longest Nottingham tune; music21 slows quadratically: 900 damaged bars take 15 s
 # two or more letters that can only be decorations (H-W, h-w: ~T for a trill, u for an up bow)
 # with no note after them: prose in a tune's body ("this is not music"), which music21 reads as
 # the few notes among its letters
@@ -355,9 +363,6 @@ def _abc_words(line: str) -> str:
     music = re.sub(r"![^!\s]*!|\+[^+\s]*\+|\[[A-Za-z]:[^\]]*\]", "", music)
     words = _ABC_WORDS.search(music)
     return words[0] if words else ""
-
-
-_ABC_MAX_BARS = 500  # 7 times the longest Nottingham tune; music21 slows quadratically: 900 damaged bars take 15 s
 
 
 def _check_abc(path: Path, text: str) -> None:
