@@ -82,7 +82,7 @@ def test_the_structure_line_names_the_spread_of_real_pieces():
     loop = [random_bar(rng) for _ in range(2)]
     looping = [structure.measure_piece(score_of(loop * 4))] * 3
     line = structure_line("generated", structure.summarize(looping, real), structure.summarize(real))
-    assert line.startswith("generated: structure: bar exact 75.0% (real 0.0%-0.0%), bar transposed 0.0%")
+    assert line.startswith("generated: structure: bar exact 75.0% (real sets 0.0%-0.0%), bar transposed 0.0%")
     assert "similarity error 0." in line and "(sets of 3 real pieces of these lengths 0." in line
     assert line.endswith(
         "4 of 7 measures inside the spread of real pieces, 4 within the means of as many real pieces; "

@@ -163,6 +163,29 @@ def test_a_set_like_the_reference_lies_inside_its_spread_and_a_repetitive_one_ou
     assert structure.inside_count(looping)[1] == len(looping["measures"])
 
 
+def test_where_most_real_pieces_score_one_value_a_mean_is_compared_with_real_sets(rng):
+    def tune(returns: bool):
+        a = [random_bar(rng) for _ in range(4)]
+        return score_of(
+            a + [random_bar(rng) for _ in range(8)] + (a if returns else [random_bar(rng) for _ in range(4)])
+        )
+
+    real = [structure.measure_piece(tune(i < 3)) for i in range(40)]  # 3 of 40 repeat bars: the spread is 0%-0%
+    r = structure.summarize(real)["measures"]["bar_exact"]
+    assert r["low"] == r["high"] == 0.0 and r["mean"] > 0
+    like = structure.summarize([structure.measure_piece(tune(i == 0)) for i in range(10)], real)
+    m = like["measures"]["bar_exact"]
+    assert m["mean"] > r["high"]  # outside one value, as nearly every set of real pieces is
+    assert (
+        m["inside"]
+        and m["inside_sets"]
+        and structure.inside_range(m, r) == (m["sets_low"], m["sets_high"], "real sets")
+    )
+    every = structure.summarize([structure.measure_piece(tune(True)) for _ in range(10)], real)
+    assert every["measures"]["bar_exact"]["inside"] is False
+    assert structure.inside_range(m, {"low": 0.0, "high": 0.5}) == (0.0, 0.5, "real")
+
+
 def test_long_pieces_are_cut_at_max_bars(rng):
     m = structure.measure_piece(score_of([random_bar(rng) for _ in range(structure.MAX_BARS + 10)]))
     assert m["bars"] == structure.MAX_BARS

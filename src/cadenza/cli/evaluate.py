@@ -75,26 +75,18 @@ def structure_line(label: str, st: dict, ref: dict) -> str:
     def pct(x: float) -> str:
         return "-" if x != x else f"{100 * x:.1f}%"
 
-    parts = []
-    for k in ("bar_exact", "bar_transposed", "bar_varied", "phrase_exact", "phrase_varied"):
-        m, r = st["measures"][k], ref["measures"][k]
-        parts.append(f"{k.replace('_', ' ')} {pct(m['mean'])} (real {pct(r['low'])}-{pct(r['high'])})")
+    def measure(k: str, name: str) -> str:
+        low, high, against = structure.inside_range(st["measures"][k], ref["measures"][k])
+        return f"{name} {pct(st['measures'][k]['mean'])} ({against} {pct(low)}-{pct(high)})"
+
+    parts = [measure(k, k.replace("_", " ")) for k in structure.RECURRENCE if k != "phrase_transposed"]
     cadences = [k for k in structure.measure_names(st) if k.startswith("cadence_") and k in ref["measures"]]
     if cadences:
-        parts.append(
-            "phrase ends: "
-            + ", ".join(
-                f"{k[len('cadence_') :]} {pct(st['measures'][k]['mean'])} "
-                f"(real {pct(ref['measures'][k]['low'])}-{pct(ref['measures'][k]['high'])})"
-                for k in cadences
-            )
-        )
+        parts.append("phrase ends: " + ", ".join(measure(k, k[len("cadence_") :]) for k in cadences))
     if "sections" in st["measures"] and "sections" in ref["measures"]:
         m, r = st["measures"]["sections"], ref["measures"]["sections"]
         form = [f"sections {m['mean']:.1f} (real {r['low']:.0f}-{r['high']:.0f})"]
-        for k in structure.FORM[1:]:
-            m, r = st["measures"][k], ref["measures"][k]
-            form.append(f"{k.replace('_', ' ')} {pct(m['mean'])} (real {pct(r['low'])}-{pct(r['high'])})")
+        form += [measure(k, k.replace("_", " ")) for k in structure.FORM[1:]]
         parts.append("form: " + ", ".join(form))
     e, spread = st.get("similarity_error", float("nan")), st.get("error_spread", {})
     inside, compared = structure.inside_count(st)

@@ -510,7 +510,10 @@ bars; figure below) and the reference's (Museformer, Yu et al. 2022). The refere
 the spread of its pieces (10th to 90th percentile); each other set's mean is marked <i>inside</i> or
 <b>outside</b> that spread; as the spread of single pieces starts at 0 where most real pieces never repeat a
 bar, each mean is also compared with the means of as many real pieces drawn at random (10th to 90th
-percentile of {structure.SE_DRAWS} draws): a set of real pieces is <i>within</i> it 80% of the time.{cadences}
+percentile of {structure.SE_DRAWS} draws): a set of real pieces is <i>within</i> it 80% of the time. Where the
+spread of single pieces is one value (0% to 0%, or 100% to 100%), a mean is inside it only if every piece
+scores that value, which sets of real pieces rarely do: there <i>inside</i> means within the means of real
+sets.{cadences}
 The first {structure.MAX_BARS} bars of a piece are measured.</p>
 <table><tr><th>measure</th><th>reference</th>{head}</tr>{"".join(rows)}</table>
 <p>{counts}.</p>"""
