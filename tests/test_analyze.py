@@ -11,7 +11,7 @@ import pytest
 from cadenza.plan.analyze import analyze
 from cadenza.plan.form import Plan, load_plan
 from cadenza.score import Key, Meter, Note, Part, Score, parse_key, transpose
-from cadenza.theory import cadence_kind, cadence_progression
+from cadenza.theory import cadence_kind, cadence_progression, fermatas_mark_phrases
 from conftest import one_line_error, run_cli
 
 C, D, E, F, G, A, B = 60, 62, 64, 65, 67, 69, 71  # C4 ...
@@ -164,6 +164,19 @@ def test_fermatas_mark_the_phrase_ends():
     # the same notes without the marks: the phrases are inferred, one per 4 bars
     b = analyze(replace(score, fermatas_beats=[]))
     assert [p.end_bar for p in b.phrases] == [4, 8, 12] and b.plan.fermatas is None
+    # one fermata, on the last note, marks the close and not the phrases (a piano piece's, a hymn tune's)
+    c = analyze(replace(score, fermatas_beats=[44.0]))
+    assert [p.end_bar for p in c.phrases] == [4, 8, 12] and c.plan.fermatas is None
+
+
+def test_fermatas_mark_phrases_where_they_fall_as_often_as_phrases_do():
+    four = Meter(0.0, 4, 4)
+    assert fermatas_mark_phrases([6.0, 12.0, 44.0], 48.0, four)  # a chorale's, 12 bars
+    assert not fermatas_mark_phrases([44.0], 48.0, four)  # the close alone
+    assert not fermatas_mark_phrases([], 48.0, four)
+    assert not fermatas_mark_phrases([100.0, 310.0], 312.0, Meter(0.0, 2, 4))  # a pause and the close in 156 bars
+    assert fermatas_mark_phrases([30.0, 62.0], 64.0, four)  # 16 bars, a fermata each 8
+    assert not fermatas_mark_phrases([30.0, 94.0], 96.0, four)  # 24 bars, one fermata inside
 
 
 def test_plan_round_trips_as_text(tmp_path):
@@ -312,8 +325,13 @@ def test_a_pickup_piece_is_planned_from_its_first_downbeat():
         for i, p in enumerate(tune):
             notes.append(Note(p, 4.0 + 16 * rep + i, 1.0))
     score = Score(parts=[Part("Melody", 73, False, notes)], meters=[Meter(0.0, 4, 4)], keys=[Key(0.0, 2, "major")])
-    plan = analyze(score).plan
+    a = analyze(score)
+    plan = a.plan
     assert plan.bars == 8 and plan.form().split()[:2] == ["A4", "A4"], plan.form()
+    # the phrases are numbered as the sections and the notation number the bars: the pickup's is bar 0
+    text = a.describe()
+    assert "  A    bars 1-4  " in text and "   1  a   bars 1-2  " in text, text
+    assert "   2  b   bars 3-4  D major  authentic  ends bar 4 beat 1" in text, text
 
 
 def test_a_chorales_cadences_away_from_home_are_in_its_plan(chorale):

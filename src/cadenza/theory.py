@@ -384,16 +384,16 @@ def counted(offset: float, meter: Meter) -> str:
     return f"beat {round(beat, 3):g}"
 
 
-def bar_and_beat(beats: float, meter: Meter, starts: Sequence[float] = ()) -> str:
-    """Where `beats` quarter notes from the start fall, as "bar 3 beat 2": bars numbered from 1 (a
-    pickup bar counted) and the beat as counted() counts it in `meter`, the meter in force there.
-    `starts`: where the bars start (score.bar_starts, for a score whose meter changes); without,
-    every bar is one of `meter`."""
+def bar_and_beat(beats: float, meter: Meter, starts: Sequence[float] = (), first: int = 1) -> str:
+    """Where `beats` quarter notes from the start fall, as "bar 3 beat 2": the score's first bar
+    numbered `first` (1; 0 for a pickup's bar, as the notation writers number it) and the beat as
+    counted() counts it in `meter`, the meter in force there. `starts`: where the bars start
+    (score.bar_starts, for a score whose meter changes); without, every bar is one of `meter`."""
     if starts:
         b = max(0, bisect.bisect_right(starts, beats + 1e-9) - 1)
-        return f"bar {b + 1} {counted(beats - starts[b], meter)}"
+        return f"bar {b + first} {counted(beats - starts[b], meter)}"
     b = int(beats / meter.bar_beats + 1e-9)
-    return f"bar {b + 1} {counted(beats - b * meter.bar_beats, meter)}"
+    return f"bar {b + first} {counted(beats - b * meter.bar_beats, meter)}"
 
 
 def beats_to_step(beats: float, steps_per_beat: int) -> int:
@@ -578,6 +578,17 @@ def parallel_motions(grid) -> list[tuple[int, int, int, int]]:
 
 # ---------------------------------------------------------------------------------------------
 # phrases
+
+FERMATA_PHRASE_BARS = 8  # fermatas mark a piece's phrases where they fall at least this often, in bars
+
+
+def fermatas_mark_phrases(fermatas_beats: Sequence[float], end_beats: float, meter) -> bool:
+    """Whether a score's fermatas mark its phrase ends, as a chorale's do (one every two bars or
+    so), rather than only its close or a pause in a long piece (a Schubert Moment musical's one
+    fermata, on its last chord): a fermata before the last bar, and one every FERMATA_PHRASE_BARS
+    bars or more often, the close counted as one."""
+    inner = {round(f, 6) for f in fermatas_beats if f < end_beats - meter.bar_beats - 1e-6}
+    return bool(inner) and end_beats / meter.bar_beats <= FERMATA_PHRASE_BARS * (len(inner) + 1)
 
 
 def phrase_ends(line: list[Note], meter, fermatas_beats: Sequence[float] = ()) -> list[Note]:

@@ -58,8 +58,9 @@ def phrase_spans(score: Score, plan: Plan | None = None) -> list[tuple[float, fl
     any (the rules then group bars themselves). In a piece with a pickup each phrase begins
     with its upbeat, as many beats before its first bar line as the pickup is long."""
     from cadenza.score import pickup_start
+    from cadenza.theory import fermatas_mark_phrases
 
-    if score.fermatas_beats:  # fermatas mark a chorale's phrase ends better than any bar count
+    if fermatas_mark_phrases(score.fermatas_beats, score.end_beats, score.meter):  # better than any bar count
         return None
     bar = score.meter.bar_beats
     shift = pickup_start(score)

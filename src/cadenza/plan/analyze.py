@@ -11,7 +11,8 @@ How it reads a piece:
   (cadenza.score.pickup_start), so a pickup piece's first phrase holds one bar more. Bars are
   compared on a sixteenth-note grid, so that a played performance compares as its notation.
 - The melody is the top line of the part named melody, vocal or soprano, else of the highest.
-- Phrase ends: the notes under fermatas when the score marks any (theory.phrase_ends). Otherwise
+- Phrase ends: the notes under fermatas where they mark the phrases, as a chorale's do
+  (theory.fermatas_mark_phrases: not a long piece's one fermata on its close). Otherwise
   each bar gets the strength of its best phrase-ending note (a long note or one before a rest,
   theory.phrase_ends; a cadence in the home key, theory.cadence_kind, weighed by the note's
   length; a strong beat), a bar with no melody taking the one before's; to that are added a
@@ -77,6 +78,7 @@ from cadenza.theory import (
     beat_beats,
     cadence_kind,
     cut_top_line,
+    fermatas_mark_phrases,
     key_correlations,
     key_numeral,
     phrase_ends,
@@ -108,16 +110,19 @@ class Analysis:
     phrases: list[Phrase]
     plan: Plan
     similarity: np.ndarray  # (bars, bars) bar similarity
+    pickup: bool = False  # the piece opens with a pickup: its bar 0 (Phrase.start_bar 0) holds only that
 
     def describe(self) -> str:
         """The form as a musician reads it: Plan.describe, then one line per phrase (its bars
-        numbered from 1, a pickup bar counted, its key, its cadence, and where its last note
-        falls: theory.bar_and_beat)."""
+        numbered as the plan's sections and the notation number them, from the first whole bar,
+        its key, its cadence, and where its last note falls: theory.bar_and_beat)."""
         lines = [self.plan.describe(), "phrases"]
         meter = parse_meter(self.meter)
+        first = 0 if self.pickup else 1  # the number of Phrase.start_bar 0
         for n, p in enumerate(self.phrases, 1):
-            at = f"ends {bar_and_beat(p.end_beats, meter)}"
-            lines.append(f"  {n:>2}  {p.label:<3} bars {p.start_bar + 1}-{p.end_bar}  {p.key}  {p.cadence}  {at}")
+            at = f"ends {bar_and_beat(p.end_beats, meter, first=first)}"
+            bars = f"bars {max(p.start_bar + first, 1)}-{p.end_bar - 1 + first}"
+            lines.append(f"  {n:>2}  {p.label:<3} {bars}  {p.key}  {p.cadence}  {at}")
         return "\n".join(lines)
 
 
@@ -156,7 +161,8 @@ def analyze(score: Score) -> Analysis:
     home = _home_key(score, melody, notes, sounding)
     pickup = pickup_start(score) > 0
 
-    if score.fermatas_beats:
+    marked = fermatas_mark_phrases(score.fermatas_beats, score.end_beats, score.meter)
+    if marked:
         ends = _marked_ends(melody, score, bar_beats, n_bars)
     else:
         ends = _inferred_ends(melody, score, bar_beats, n_bars, sim, home, sounding, pickup)
@@ -258,11 +264,11 @@ def analyze(score: Score) -> Analysis:
         sections,
         key=home,
         meter=str(score.meter),
-        fermatas=True if score.fermatas_beats else None,
+        fermatas=True if marked else None,
         cadence_beat=_cadence_beat(phrases, bar_beats),
     )
     plan.check("analysis")
-    return Analysis(n_bars, str(score.meter), home, phrases, plan, sim)
+    return Analysis(n_bars, str(score.meter), home, phrases, plan, sim, pickup)
 
 
 def _cadence_key(section_key: Key, phrase: Phrase, last: bool) -> str:
