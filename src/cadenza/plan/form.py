@@ -100,13 +100,14 @@ def parse_cadence(text: str) -> str:
     return name
 
 
-def parse_section_key(text: str) -> Key:
+def parse_section_key(text: str, where: str = "") -> Key:
     """'G' -> G major, 'a' -> A minor, 'F# minor', 'Bbm', 'Eb major': as parse_key reads them (a
-    lone lower-case tonic is minor there, as in Roman-numeral analysis)."""
+    lone lower-case tonic is minor there, as in Roman-numeral analysis). `where` names the
+    option or file in the error."""
     try:
         return parse_key(text.strip())
     except MusicError as e:
-        raise OptionError(str(e)) from None
+        raise OptionError(f"{where}: {e}" if where else str(e)) from None
 
 
 def key_text(key: Key) -> str:
@@ -524,6 +525,11 @@ class Plan:
                 )
         for n, s in enumerate(self.sections):
             j = self.source(n)
+            if j is None and s.primes:
+                raise OptionError(
+                    f"{where}: section {n + 1} ({s.name}) varies {s.label}, but no {s.label} comes before it: "
+                    f"write {s.label} for new music, or put {s.label} first"
+                )
             if j is not None and not s.primes and s.bars != self.sections[j].bars:
                 raise OptionError(
                     f"{where}: section {n + 1} returns {s.label} in {s.bars} bars, but {s.label} has "
@@ -667,7 +673,7 @@ def parse_form(text: str, default_bars: int | None = None) -> Plan:
                 label=label,
                 bars=int(bars) if bars else 0,
                 primes=len(primes),
-                key=parse_section_key(at) if at else None,
+                key=parse_section_key(at, f"--form {word!r}") if at else None,
             )
         )
     if not sections:
@@ -720,7 +726,7 @@ def with_options(plan: Plan, keys: str | None, cadences: str | None, home: Key |
             raise OptionError(
                 f"--keys names {named} for {len(sections)} sections; give one per section ('-': as the form has it)"
             )
-        given = [None if w == "-" else parse_section_key(w) for w in words]
+        given = [None if w == "-" else parse_section_key(w, f"--keys {w!r}") for w in words]
         for n, (s, k) in enumerate(zip(sections, given), 1):
             if k is not None and s.key is not None and s.key != k:
                 raise OptionError(f"section {n} ({s.name}) is in {s.key} by the form, but --keys gives {k}")
