@@ -287,8 +287,10 @@ def spell(
     Rules 1 and 2 give way to the key's default where they would write a white key with an
     accidental or a double sharp or flat the key's default does not (D rising to D# in E major,
     not Cx; B falling to Bb in F major, not Cb), but for a lower neighbour returning (G# Fx G#,
-    rule 1). Double sharps and flats only where a semitone step asks for them (Fx -> G# in F#
-    major; G otherwise, and A rather than Bbb in Cb major)."""
+    rule 1) and the leading tone of a closely related key rising to its tonic (E# to F# in D
+    major, where F# minor is iii; B# to C# in A major). Double sharps and flats only where a
+    semitone step asks for them (Fx -> G# in F# major; G otherwise, and A rather than Bbb in Cb
+    major)."""
     t, own, low = _key_places(key)
     fifths = _default_fifths(pitch, low)
     if fifths in own:
@@ -302,7 +304,9 @@ def spell(
     if toward is not None and abs(toward - pitch) == 1:  # 1. a semitone step
         wanted = _default_fifths(toward, low) + (5 if toward > pitch else -5)
         lower_neighbour = came_from == toward > pitch
-        if wanted in candidates and (wanted == fifths or lower_neighbour or not _odd(pitch, wanted)):
+        leading = toward > pitch and key is not None and any(k.tonic == toward % 12 for k in related_keys(key))
+        plain = not _odd(pitch, wanted) or (leading and abs(name_of_fifths(wanted)[1]) == 1)
+        if wanted in candidates and (wanted == fifths or lower_neighbour or plain):
             return _spelled(pitch, wanted)
     if any(abs((c + 1) // 7) > 1 for c in candidates):  # no double sharp or flat but for a step
         return _spelled(pitch, next(c for c in candidates if abs((c + 1) // 7) <= 1))

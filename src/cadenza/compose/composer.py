@@ -21,7 +21,7 @@ import numpy as np
 from cadenza.compose.settings import SamplingSettings
 from cadenza.errors import InputError, OptionError
 from cadenza.perform.dynamics import with_dynamics
-from cadenza.score import MODES, Key, Meter, Part, Score, Section, parse_key, parse_meter, pitch_to_name
+from cadenza.score import MODES, Key, Meter, Part, Score, Section, parse_key, parse_meter, pitch_to_name, plain_repeats
 from cadenza.theory import estimate_key, scale, voice_names
 from cadenza.tokenize.voices import VoicesTokenizer
 
@@ -240,6 +240,7 @@ class Composer(LearnedDefaults):
         score.composer = f"Cadenza ({self.name} model)"
         score.fermatas_beats, score.repeats = marks.fermatas_beats, marks.repeats
         score.chords = sorted(chords or [], key=lambda ch: ch.start_beats)
+        score.repeats = plain_repeats(score)
         if plan is not None:
             score = with_plan_sections(score, plan, key, meter.bar_beats)
         return score
