@@ -186,6 +186,26 @@ def test_a_tonic_struck_again_to_the_end_closes_on_its_first_stroke():
     assert phrase_plan(held, held.parts[0].notes, d_major)[-1][0].start_beats == 6.0
 
 
+def test_a_tune_whose_last_strain_is_in_another_key_closes_in_it():
+    """Nottingham's "A and D" has its B strain in D (K:D after K:A): it closed in A major, its
+    melody's last D over a G major chord, and its notation lost the K:D."""
+    from cadenza.compose.harmonizer import phrase_plan
+    from cadenza.score import Key
+
+    a_major, d_major = Key(0.0, 9, "major"), Key(8.0, 2, "major")
+    #          A strain: A C# E C# | B G# A (A); B strain: D F# A F# | E C# D (D)
+    melody = _hymn([69, 73, 76, 73, 71, 68, 69, 74, 78, 81, 78, 76, 73, 74], [1] * 6 + [2] + [1] * 6 + [2], [])
+    melody.keys = [a_major, d_major]
+    ends = phrase_plan(melody, melody.parts[0].notes, a_major)
+    assert ends[-1][0].start_beats == 14.0 and ends[-1][1].same_key(d_major), ends
+    from cadenza.compose import harmonizer
+
+    [r] = harmonizer.load("chorales").harmonize(melody, seed=1)
+    assert [str(k) for k in r.score.keys] == ["A major", "D major"]  # the signature kept for the notation
+    bass = r.score.parts[-1].notes
+    assert [n.pitch % 12 for n in bass if n.start_beats <= 14.0 < n.end_beats] == [2]  # on D, root position
+
+
 def test_under_a_fermata_the_lower_voices_hold_their_chord():
     """Under Bach's fermatas the lower voices strike again under fewer than 4 in 100 (the training
     chorales); the causal harmonizer moved its alto and tenor under a newcomer's held G (E to C and

@@ -243,6 +243,8 @@ class Composer(LearnedDefaults):
         score.repeats = plain_repeats(score)
         if plan is not None:
             score = with_plan_sections(score, plan, key, meter.bar_beats)
+            if self.tokenizer.config.n_voices == 1:
+                score.keys = section_keys(plan, key, meter.bar_beats)
         return score
 
     def realized_plan(self, plan: Plan, key: Key, meter: Meter) -> Plan:
@@ -450,6 +452,19 @@ def with_plan_sections(score: Score, plan: Plan, key: Key, bar_beats: float) -> 
     ]
     spans = plan.dynamics_spans(bar_beats)
     return with_dynamics(score, spans) if spans else score
+
+
+def section_keys(plan: Plan, home: Key, bar_beats: float) -> list[Key]:
+    """The key signatures of a tune written to `plan`: each section in another key than the one
+    before it in its own from its first bar, as tune books write a strain in D after one in G
+    (K:D). A chorale or a piano piece keeps its home signature, as Bach's chorales and most
+    sonatinas write their modulations with accidentals."""
+    keys = [home]
+    for i, bar in enumerate(plan.starts()):
+        k = plan.key_of(i) or home
+        if i and not k.same_key(keys[-1]):
+            keys.append(replace(k, start_beats=bar * bar_beats))
+    return keys
 
 
 def bar_line_after(score: Score) -> float:

@@ -31,7 +31,7 @@ from cadenza.nn.orderless import OrderlessModel
 from cadenza.plan.cadences import plan_approach, plan_cadence
 from cadenza.plan.constraints import allowed_cells, fixed_spans
 from cadenza.plan.rules import Rules, voice_index
-from cadenza.score import Key, Meter, Note, Part, Score, bar_starts, pickup_start, pitch_to_name
+from cadenza.score import Key, Meter, Note, Part, Score, bar_starts, in_force, pickup_start, pitch_to_name
 from cadenza.theory import (
     SATB_RANGES,
     bar_and_beat,
@@ -220,10 +220,10 @@ class Harmonizer:
                 if x.pitch % 12 in tonic_triad(k) and x.pitch % 12 not in dominant_seventh(k):
                     approach_to(x, at, k)  # a phrase that closes on I is reached from V: an authentic cadence
             if ends:  # the final cadence: V on the beat before the last melody note, then I held to the end
-                last_note = ends[-1][0]
+                last_note, closing = ends[-1]  # the piece's key, or the last the file changes to
                 last = beats_to_step(last_note.start_beats, spb)
-                plan_cadence(allowed, range(last, T), last_note.pitch, key, final=True)
-                approach_to(last_note, last, key)
+                plan_cadence(allowed, range(last, T), last_note.pitch, closing, final=True)
+                approach_to(last_note, last, closing)
         self._fix(grid, hidden, allowed, rules, meter)
         # where notes start: the melody's; a user's fixed note stays one note
         strikes = np.zeros(grid.shape, dtype=bool)
@@ -299,13 +299,14 @@ class Harmonizer:
                 parts=parts,
                 tempos=list(melody.tempos),
                 meters=list(melody.meters),
-                keys=[key],
+                keys=[key, *melody.keys[1:]],  # a strain in another key keeps its signature
                 title=f"{melody.title or source} · harmonized · seed {seed + i}",
                 composer=(
                     f"Melody: {melody.composer or melody.title or 'unknown'}; harmonized by Cadenza ({self.name} model)"
                 ),
                 fermatas_beats=list(melody.fermatas_beats),
                 repeats=list(melody.repeats),
+                sections=list(melody.sections),
             )
             out.append(
                 Written(
@@ -561,8 +562,9 @@ def phrase_plan(melody: Score, line: list[Note], key: Key) -> list[tuple[Note, K
     """The analyzer's phrase plan of a melody (cadenza.plan.analyze): the last note of each
     phrase (under a fermata where the file marks them) and the key it closes in, a phrase that
     cadences in a neighbouring key (V, vi ...) in that key; the melody's last note closes in
-    `key`, the piece's. A phrase read in a key not closely related to `key` (theory.related_keys:
-    a lone melody can read as G-sharp minor in A major) closes in `key` instead. Where the melody's
+    `key`, the piece's, or where the file changes key (a strain in D after one in A: K:D), in the
+    key in force. A phrase read in a key not closely related to that key (theory.related_keys:
+    a lone melody can read as G-sharp minor in A major) closes in it instead. Where the melody's
     last pitch is struck again to the end of its last bar, the piece closes on the strongest of
     those strokes, the first of equals (a jig's `D3 D2 |]`: on the downbeat's D, the chord held
     under the second beat's), unless the last stroke carries a fermata."""
@@ -572,10 +574,15 @@ def phrase_plan(melody: Score, line: list[Note], key: Key) -> list[tuple[Note, K
     alone.fermatas_beats = list(melody.fermatas_beats)
     onsets = [x.start_beats for x in line]
     ends: dict[int, Key] = {}
+
+    def home(at: float) -> Key:  # the key in force: `key`, then the file's later keys
+        return in_force(melody.keys[1:], at) or key
+
     for phrase in analyze(alone).phrases:
         i = max(0, bisect_right(onsets, phrase.end_beats + 1e-6) - 1)
-        near = phrase.key.same_key(key) or any(phrase.key.same_key(k) for k in related_keys(key))
-        ends[i] = phrase.key if near else key
+        here = home(phrase.end_beats)
+        near = phrase.key.same_key(here) or any(phrase.key.same_key(k) for k in related_keys(here))
+        ends[i] = phrase.key if near else here
     meter = melody.meters[-1] if melody.meters else melody.meter
     last = len(line) - 1
     bar_start = max((b for b in bar_starts(melody) if b <= line[last].start_beats + 1e-6), default=0.0)
@@ -590,7 +597,7 @@ def phrase_plan(melody: Score, line: list[Note], key: Key) -> list[tuple[Note, K
 
     marked = any(abs(f - line[last].start_beats) < 1e-6 for f in melody.fermatas_beats)
     close = last if marked else max(range(run, last + 1), key=lambda i: (weight(line[i]), -i))
-    ends = {i: k for i, k in ends.items() if i < close} | {close: key}
+    ends = {i: k for i, k in ends.items() if i < close} | {close: home(line[close].start_beats)}
     return [(line[i], k) for i, k in sorted(ends.items())]
 
 
