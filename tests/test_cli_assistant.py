@@ -39,6 +39,8 @@ def test_harmonize_keeps_the_melody_and_is_reproducible(tiny_harmonizer, tmp_pat
     assert [(n.pitch, n.start_beats, n.duration_beats) for n in out.parts[0].notes] == given
     record = json.loads((tmp_path / "h-2.json").read_text())
     assert record["seed"] == 5 and record["phrase_ends_beats"][-1] == 14.0
+    plan = record["melody_plan"]  # the analyzer's plan of the melody, which the phrase ends follow
+    assert sum(s["bars"] for s in plan["sections"]) == 4 and plan["form"]
 
 
 def test_harmonize_says_the_key_it_read_from_the_melody(tiny_harmonizer, tmp_path):

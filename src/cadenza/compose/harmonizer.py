@@ -193,7 +193,8 @@ class Harmonizer:
             outside[REST] = False
             kept = allowed[:, 1:, :] & ~outside
             allowed[:, 1:, :] = np.where(kept.any(axis=-1, keepdims=True), kept, allowed[:, 1:, :])
-        ends = phrase_plan(melody, line, key)
+        analysis = melody_analysis(melody, line, key)
+        ends = phrase_plan(melody, line, key, analysis)
         held_over: set[tuple[int, int]] = set()  # (step, voice): the note sounding holds (a causal model's)
         if cadences:
 
@@ -316,6 +317,7 @@ class Harmonizer:
                         "key": str(key),
                         "phrase_ends_beats": [x.start_beats for x, _ in ends],
                         "phrase_keys": [str(k) for _, k in ends],
+                        "melody_plan": analysis.plan.to_dict(),  # what the phrase ends were read from
                         "parallels_left": len(parallels(g[:, keep])),
                         "lower_voices_shift_semitones": shift,
                         "model_view_transposed_semitones": view,
@@ -558,7 +560,16 @@ def _moved(cells: np.ndarray, semitones: int) -> np.ndarray:
     return np.where(cells == REST, REST, cells + semitones)
 
 
-def phrase_plan(melody: Score, line: list[Note], key: Key) -> list[tuple[Note, Key]]:
+def melody_analysis(melody: Score, line: list[Note], key: Key):
+    """The analyzer's reading of the melody alone (cadenza.plan.analyze.Analysis), in `key`."""
+    from cadenza.plan.analyze import analyze
+
+    alone = Score(parts=[Part("Melody", 0, False, line)], meters=list(melody.meters), keys=[key])
+    alone.fermatas_beats = list(melody.fermatas_beats)
+    return analyze(alone)
+
+
+def phrase_plan(melody: Score, line: list[Note], key: Key, analysis=None) -> list[tuple[Note, Key]]:
     """The analyzer's phrase plan of a melody (cadenza.plan.analyze): the last note of each
     phrase (under a fermata where the file marks them) and the key it closes in, a phrase that
     cadences in a neighbouring key (V, vi ...) in that key; the melody's last note closes in
@@ -567,18 +578,15 @@ def phrase_plan(melody: Score, line: list[Note], key: Key) -> list[tuple[Note, K
     a lone melody can read as G-sharp minor in A major) closes in it instead. Where the melody's
     last pitch is struck again to the end of its last bar, the piece closes on the strongest of
     those strokes, the first of equals (a jig's `D3 D2 |]`: on the downbeat's D, the chord held
-    under the second beat's), unless the last stroke carries a fermata."""
-    from cadenza.plan.analyze import analyze
-
-    alone = Score(parts=[Part("Melody", 0, False, line)], meters=list(melody.meters), keys=[key])
-    alone.fermatas_beats = list(melody.fermatas_beats)
+    under the second beat's), unless the last stroke carries a fermata. `analysis`: the
+    melody's (melody_analysis), where it is already read."""
     onsets = [x.start_beats for x in line]
     ends: dict[int, Key] = {}
 
     def home(at: float) -> Key:  # the key in force: `key`, then the file's later keys
         return in_force(melody.keys[1:], at) or key
 
-    for phrase in analyze(alone).phrases:
+    for phrase in (analysis or melody_analysis(melody, line, key)).phrases:
         i = max(0, bisect_right(onsets, phrase.end_beats + 1e-6) - 1)
         here = home(phrase.end_beats)
         near = phrase.key.same_key(here) or any(phrase.key.same_key(k) for k in related_keys(here))
