@@ -367,7 +367,7 @@ def _item_note(item: list) -> Note:
 
 
 # ---------------------------------------------------------------------------------------------
-# the pickup
+# repeats
 
 
 def plain_repeats(score: Score) -> list[Repeat]:
@@ -402,6 +402,10 @@ def plain_repeats(score: Score) -> list[Repeat]:
             r = replace(r, ending_beats=0.0)
         out.append(r)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# the pickup
 
 
 def pickup_start(score: Score) -> float:
