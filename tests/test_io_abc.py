@@ -358,6 +358,19 @@ def test_a_repeat_with_first_and_second_endings(tmp_path):
     assert (66, 12.0, 4.0) in played and (67, 28.0, 4.0) in played and (66, 28.0, 4.0) not in played
 
 
+def test_two_endings_that_came_out_alike_are_written_as_a_plain_repeat():
+    """A plan's second ending is written afresh and may come out as its first: `[1 F4 :|[2 F4`
+    reads one bar twice. With a fermata only on the second time's last note, the two passes
+    differ, and the endings stay."""
+    from cadenza.io.musicxml import musicxml_text
+
+    alike = replace(repeated(), repeats=[Repeat(0.0, 16.0, 4.0)])
+    assert body(abc_text(alike)) == ["|: G A B2 | c2 B2 | A3 G | F4 :|", "G4 |]"]
+    assert "<ending" not in musicxml_text(alike)
+    held = replace(alike, fermatas_beats=[28.0])
+    assert "[1" in abc_text(held) and "<ending" in musicxml_text(held)
+
+
 def test_chord_symbols_inside_a_repeat_are_written_once_and_read_in_both_passes(tmp_path):
     """Chords in both passes (one starting inside a held note, which is split and tied), the first
     and second endings under chords of their own."""

@@ -127,35 +127,3 @@ def test_church_modes_parse_and_every_format_writes_them(tmp_path):
         for suffix in (".mid", ".abc", ".musicxml"):
             back = read_score(write_score(score, tmp_path / f"{name.replace(' ', '-')}{suffix}"))
             assert [n.pitch for n in back.notes()] == [n.pitch for n in notes], (name, suffix)
-
-
-def test_two_endings_that_read_alike_are_written_as_a_plain_repeat():
-    from cadenza.score import Meter, Part, Repeat, plain_repeats
-
-    def played(last: int) -> list[Note]:  # a bar of quarters, then the ending's bar
-        return [Note(60 + i, i, 1.0) for i in range(4)] + [Note(last, 4.0, 4.0)]
-
-    alike = Score(
-        parts=[
-            Part(
-                "Melody",
-                0,
-                False,
-                played(67) + [Note(x.pitch, x.start_beats + 8, x.duration_beats) for x in played(67)],
-            )
-        ]
-    )
-    alike.meters, alike.repeats = [Meter(0.0, 4, 4)], [Repeat(0.0, 8.0, 4.0)]
-    assert plain_repeats(alike) == [Repeat(0.0, 8.0, 0.0)]
-    other = Score(
-        parts=[
-            Part(
-                "Melody",
-                0,
-                False,
-                played(67) + [Note(x.pitch, x.start_beats + 8, x.duration_beats) for x in played(60)],
-            )
-        ]
-    )
-    other.meters, other.repeats = [Meter(0.0, 4, 4)], [Repeat(0.0, 8.0, 4.0)]
-    assert plain_repeats(other) == [Repeat(0.0, 8.0, 4.0)]

@@ -367,44 +367,6 @@ def _item_note(item: list) -> Note:
 
 
 # ---------------------------------------------------------------------------------------------
-# repeats
-
-
-def plain_repeats(score: Score) -> list[Repeat]:
-    """The score's repeats, each whose first and second endings hold the same notes and chords
-    written as a plain repeat: two endings that read alike are only more to read."""
-
-    def held(lo: float, hi: float) -> tuple:
-        def inside(t: float) -> bool:
-            return lo - 1e-6 <= t < hi - 1e-6
-
-        notes = tuple(
-            tuple(
-                sorted(
-                    (round(n.start_beats - lo, 6), n.pitch, round(n.duration_beats, 6))
-                    for n in p.notes
-                    if inside(n.start_beats)
-                )
-            )
-            for p in score.parts
-        )
-        chords = tuple(
-            _chord_item(c)[1:] + [round(c.start_beats - lo, 6)] for c in score.chords if inside(c.start_beats)
-        )
-        return notes, chords
-
-    out = []
-    for r in score.repeats:
-        length = r.end_beats - r.start_beats
-        if r.ending_beats and held(r.end_beats - r.ending_beats, r.end_beats) == held(
-            r.end_beats + length - r.ending_beats, r.end_beats + length
-        ):
-            r = replace(r, ending_beats=0.0)
-        out.append(r)
-    return out
-
-
-# ---------------------------------------------------------------------------------------------
 # the pickup
 
 

@@ -287,10 +287,8 @@ def spell(
     Rules 1 and 2 give way to the key's default where they would write a white key with an
     accidental or a double sharp or flat the key's default does not (D rising to D# in E major,
     not Cx; B falling to Bb in F major, not Cb), but for a lower neighbour returning (G# Fx G#,
-    rule 1) and the leading tone of a closely related key rising to its tonic (E# to F# in D
-    major, where F# minor is iii; B# to C# in A major). Double sharps and flats only where a
-    semitone step asks for them (Fx -> G# in F# major; G otherwise, and A rather than Bbb in Cb
-    major)."""
+    rule 1). Double sharps and flats only where a semitone step asks for them (Fx -> G# in F#
+    major; G otherwise, and A rather than Bbb in Cb major)."""
     t, own, low = _key_places(key)
     fifths = _default_fifths(pitch, low)
     if fifths in own:
@@ -304,9 +302,7 @@ def spell(
     if toward is not None and abs(toward - pitch) == 1:  # 1. a semitone step
         wanted = _default_fifths(toward, low) + (5 if toward > pitch else -5)
         lower_neighbour = came_from == toward > pitch
-        leading = toward > pitch and key is not None and any(k.tonic == toward % 12 for k in related_keys(key))
-        plain = not _odd(pitch, wanted) or (leading and abs(name_of_fifths(wanted)[1]) == 1)
-        if wanted in candidates and (wanted == fifths or lower_neighbour or plain):
+        if wanted in candidates and (wanted == fifths or lower_neighbour or not _odd(pitch, wanted)):
             return _spelled(pitch, wanted)
     if any(abs((c + 1) // 7) > 1 for c in candidates):  # no double sharp or flat but for a step
         return _spelled(pitch, next(c for c in candidates if abs((c + 1) // 7) <= 1))
@@ -589,10 +585,16 @@ FERMATA_PHRASE_BARS = 8  # fermatas mark a piece's phrases where they fall at le
 def fermatas_mark_phrases(fermatas_beats: Sequence[float], end_beats: float, meter) -> bool:
     """Whether a score's fermatas mark its phrase ends, as a chorale's do (one every two bars or
     so), rather than only its close or a pause in a long piece (a Schubert Moment musical's one
-    fermata, on its last chord): a fermata before the last bar, and one every FERMATA_PHRASE_BARS
-    bars or more often, the close counted as one."""
-    inner = {round(f, 6) for f in fermatas_beats if f < end_beats - meter.bar_beats - 1e-6}
-    return bool(inner) and end_beats / meter.bar_beats <= FERMATA_PHRASE_BARS * (len(inner) + 1)
+    fermata, on its last chord; a Beethoven sonata movement's pauses 20 to 28 bars apart): a
+    fermata before the last bar, and no more than FERMATA_PHRASE_BARS bars from the start to the
+    first bar with a fermata, from each to the next, and from the last to the end."""
+    bar = meter.bar_beats
+    last = max(1, math.ceil(end_beats / bar - 1e-9))
+    marked = sorted({int(f / bar + 1e-9) for f in fermatas_beats if 0 <= f < end_beats})
+    if not marked or marked[0] >= last - 1:
+        return False
+    points = [-1, *marked, last - 1]  # bar indices: each gap counts the bars after one fermata up to the next
+    return max(b - a for a, b in zip(points, points[1:])) <= FERMATA_PHRASE_BARS
 
 
 def phrase_ends(line: list[Note], meter, fermatas_beats: Sequence[float] = ()) -> list[Note]:

@@ -84,8 +84,9 @@ def structure_line(label: str, st: dict, ref: dict) -> str:
     if cadences:
         parts.append("phrase ends: " + ", ".join(measure(k, k[len("cadence_") :]) for k in cadences))
     if "sections" in st["measures"] and "sections" in ref["measures"]:
-        m, r = st["measures"]["sections"], ref["measures"]["sections"]
-        form = [f"sections {m['mean']:.1f} (real {r['low']:.0f}-{r['high']:.0f})"]
+        low, high, against = structure.inside_range(st["measures"]["sections"], ref["measures"]["sections"])
+        places = 1 if against == "real sets" else 0
+        form = [f"sections {st['measures']['sections']['mean']:.1f} ({against} {low:.{places}f}-{high:.{places}f})"]
         form += [measure(k, k.replace("_", " ")) for k in structure.FORM[1:]]
         parts.append("form: " + ", ".join(form))
     e, spread = st.get("similarity_error", float("nan")), st.get("error_spread", {})

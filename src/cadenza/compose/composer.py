@@ -21,7 +21,7 @@ import numpy as np
 from cadenza.compose.settings import SamplingSettings
 from cadenza.errors import InputError, OptionError
 from cadenza.perform.dynamics import with_dynamics
-from cadenza.score import MODES, Key, Meter, Part, Score, Section, parse_key, parse_meter, pitch_to_name, plain_repeats
+from cadenza.score import MODES, Key, Meter, Part, Score, Section, parse_key, parse_meter, pitch_to_name
 from cadenza.theory import estimate_key, scale, voice_names
 from cadenza.tokenize.voices import VoicesTokenizer
 
@@ -240,11 +240,11 @@ class Composer(LearnedDefaults):
         score.composer = f"Cadenza ({self.name} model)"
         score.fermatas_beats, score.repeats = marks.fermatas_beats, marks.repeats
         score.chords = sorted(chords or [], key=lambda ch: ch.start_beats)
-        score.repeats = plain_repeats(score)
         if plan is not None:
             score = with_plan_sections(score, plan, key, meter.bar_beats)
-            if self.tokenizer.config.n_voices == 1:
-                score.keys = section_keys(plan, key, meter.bar_beats)
+            if self.tokenizer.config.n_voices == 1:  # a tune's strain in D after G is written under K:D, as tune
+                # books write it (so does the pianist); a chorale's modulations keep the home signature, as Bach's
+                score.keys = replace(plan, key=plan.key or key).keys_in_beats(meter.bar_beats)
         return score
 
     def realized_plan(self, plan: Plan, key: Key, meter: Meter) -> Plan:
@@ -452,19 +452,6 @@ def with_plan_sections(score: Score, plan: Plan, key: Key, bar_beats: float) -> 
     ]
     spans = plan.dynamics_spans(bar_beats)
     return with_dynamics(score, spans) if spans else score
-
-
-def section_keys(plan: Plan, home: Key, bar_beats: float) -> list[Key]:
-    """The key signatures of a tune written to `plan`: each section in another key than the one
-    before it in its own from its first bar, as tune books write a strain in D after one in G
-    (K:D). A chorale or a piano piece keeps its home signature, as Bach's chorales and most
-    sonatinas write their modulations with accidentals."""
-    keys = [home]
-    for i, bar in enumerate(plan.starts()):
-        k = plan.key_of(i) or home
-        if i and not k.same_key(keys[-1]):
-            keys.append(replace(k, start_beats=bar * bar_beats))
-    return keys
 
 
 def bar_line_after(score: Score) -> float:

@@ -522,9 +522,10 @@ class Harmonizer:
 
 
 def _where(score: Score, beats: float) -> str:
-    """Where `beats` falls in `score`, as a musician counts it ("bar 3 beat 2"), its meters changing."""
+    """Where `beats` falls in `score`, as a musician counts it ("bar 3 beat 2"), its meters changing,
+    a pickup's bar 0 as the notation numbers it."""
     meter = max((m for m in score.meters if m.start_beats <= beats + 1e-9), key=lambda m: m.start_beats, default=None)
-    return bar_and_beat(beats, meter or score.meter, bar_starts(score))
+    return bar_and_beat(beats, meter or score.meter, bar_starts(score), first=0 if pickup_start(score) else 1)
 
 
 def _ceiling(line: list[Note], T: int, spb: int) -> np.ndarray:

@@ -441,13 +441,14 @@ def _folds(
     )
     folds: list[_Fold] = []
     for repeat in sorted(score.repeats, key=lambda r: (r.start_beats, r.end_beats)):
-        fold = _fold(repeat, bars, points)
-        if fold is None or (folds and fold.start < folds[-1].after):
-            continue
-        pickup = bars[0].end if fold.start == first and first != bars[0].origin else first
-        sections = [(pickup if t is None else t, Section(0.0, label)) for t, label in labels]
-        if passes_alike(fold.start, fold.end, fold.ending, notes, changes, fermatas, chords, sections):
-            folds.append(fold)
+        for fold in (_fold(replace(repeat, ending_beats=0.0), bars, points), _fold(repeat, bars, points)):
+            if fold is None or (folds and fold.start < folds[-1].after):
+                continue
+            pickup = bars[0].end if fold.start == first and first != bars[0].origin else first
+            sections = [(pickup if t is None else t, Section(0.0, label)) for t, label in labels]
+            if passes_alike(fold.start, fold.end, fold.ending, notes, changes, fermatas, chords, sections):
+                folds.append(fold)  # a plain repeat where the two endings came out alike
+                break
     return folds
 
 

@@ -410,8 +410,8 @@ def _folds(
     each of whole bars (a pickup bar cannot open one), with no key, meter or tempo change after
     its first bar and before its second ending, and with its second pass, but for the ending,
     the same as its first in every part (every note's pitch, length and velocity on the grid,
-    notes cut at the passes' edges) and in fermatas, chord symbols and section labels. Any other
-    is written out in full."""
+    notes cut at the passes' edges) and in fermatas, chord symbols and section labels; a repeat
+    whose two endings came out alike as a plain one. Any other is written out in full."""
     at_bar = {bar.start: i for i, bar in enumerate(bars) if bar.start == bar.origin}
     at_bar[bars[-1].end] = len(bars)
     meters = _changes([(_grid(m.start_beats), m) for m in score.meters])
@@ -419,13 +419,14 @@ def _folds(
     notes = [[(_grid(n.start_beats), _grid(n.end_beats), n.pitch, n.velocity) for n in p.notes] for p in parts]
     folds: list[_Fold] = []
     for repeat in sorted(score.repeats, key=lambda r: (r.start_beats, r.end_beats)):
-        fold = _fold(repeat, at_bar)
-        if fold is None or (folds and fold.start < folds[-1].after):
-            continue
-        start, end = bars[fold.start].start, bars[fold.end].start
-        ending = bars[fold.end].start - bars[fold.ending].start
-        if passes_alike(start, end, ending, notes, changes, fermatas, chords, sections):
-            folds.append(fold)
+        for fold in (_fold(replace(repeat, ending_beats=0.0), at_bar), _fold(repeat, at_bar)):  # endings alike: none
+            if fold is None or (folds and fold.start < folds[-1].after):
+                continue
+            start, end = bars[fold.start].start, bars[fold.end].start
+            ending = bars[fold.end].start - bars[fold.ending].start
+            if passes_alike(start, end, ending, notes, changes, fermatas, chords, sections):
+                folds.append(fold)
+                break
     return folds
 
 

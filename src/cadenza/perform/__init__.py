@@ -53,8 +53,9 @@ def is_choral(score: Score) -> bool:
 
 def phrase_spans(score: Score, plan: Plan | None = None) -> list[tuple[float, float]] | None:
     """Phrase spans in beats, end to end: from the plan the piece was written to, else from the
-    analyzer (cadenza.plan.analyze); None when the score marks fermatas (the rules end each
-    phrase with its fermata's note, so an upbeat after it opens the next) or when neither finds
+    analyzer (cadenza.plan.analyze); None when the score's fermatas mark its phrases (a
+    chorale's, theory.fermatas_mark_phrases: the rules end each phrase with its fermata's note,
+    so an upbeat after it opens the next) or when neither finds
     any (the rules then group bars themselves). In a piece with a pickup each phrase begins
     with its upbeat, as many beats before its first bar line as the pickup is long."""
     from cadenza.score import pickup_start

@@ -70,7 +70,7 @@ from cadenza.perform.performance import (
     notes_in_order,
 )
 from cadenza.score import Key, Note, Score, bar_starts, pickup_start
-from cadenza.theory import estimate_key, scale
+from cadenza.theory import estimate_key, fermatas_mark_phrases, scale
 
 EPS = 1e-6
 DB_PER_VELOCITY_DECADE = 40.0  # velocity = written * 10 ** (dB / 40): the DLS / General MIDI velocity law
@@ -350,8 +350,9 @@ def _halves(spans: Sequence[tuple[float, float]], bar: float) -> list[tuple[floa
 
 
 def derive_phrases(score: Score) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
-    """(phrases, sub-phrases) in beats when none are given. With fermatas (a chorale), each
-    phrase ends where a fermata's note ends; otherwise phrases are 4 bars, counted back from the
+    """(phrases, sub-phrases) in beats when none are given. With fermatas that mark phrases (a
+    chorale's: theory.fermatas_mark_phrases), each phrase ends where a fermata's note ends;
+    otherwise phrases are 4 bars, counted back from the
     bar line that closes the last bar (so a pickup opens the first phrase; a first span under a
     bar joins the next). Sub-phrases are the phrases' halves (2 bars; in a chorale, at the bar line or beat
     nearest each phrase's middle)."""
@@ -360,7 +361,8 @@ def derive_phrases(score: Score) -> tuple[list[tuple[float, float]], list[tuple[
         return [], []
     bar = score.meter.bar_beats
     ends = set()
-    for f in score.fermatas_beats:
+    marked = fermatas_mark_phrases(score.fermatas_beats, end, score.meter)
+    for f in score.fermatas_beats if marked else ():
         under = [n for n in score.notes() if abs(n.start_beats - f) < EPS]
         if under:
             e = max(under, key=lambda n: n.pitch).end_beats

@@ -161,7 +161,9 @@ def analyze(score: Score) -> Analysis:
     home = _home_key(score, melody, notes, sounding)
     pickup = pickup_start(score) > 0
 
-    marked = fermatas_mark_phrases(score.fermatas_beats, score.end_beats, score.meter)
+    onsets = {round(x.start_beats, 6) for x in melody}
+    on_melody = [f for f in score.fermatas_beats if round(f, 6) in onsets]  # those that can end its phrases
+    marked = fermatas_mark_phrases(on_melody, score.end_beats, score.meter)
     if marked:
         ends = _marked_ends(melody, score, bar_beats, n_bars)
     else:
