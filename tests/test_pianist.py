@@ -289,3 +289,23 @@ def test_a_varied_return_replays_the_first_half_of_each_phrase():
     minor.sections = [replace(s, phrases=[4, 4]) for s in minor.sections]
     minor.sections[1].ending = 3
     assert _sections(minor, 24, parse_key("C major"))[1].replay == frozenset({0, 1, 4})
+
+
+def test_the_right_hand_comes_in_after_at_most_a_few_bars_of_the_left_alone(pianist, monkeypatch):
+    """A sampler that never gives the right hand a note of its own choice: the right hand still
+    comes in once the left has played RIGHT_HAND_REST bars alone (an unconditioned 16-bar piece
+    had been an accompaniment throughout, 4 right-hand notes against 183)."""
+    import numpy as np
+
+    from cadenza.compose import pianist as module
+
+    right = pianist.tokenizer.names.index("Program_0")
+
+    def left_first(logits, allowed, settings, rng):
+        ids = [int(t) for t in np.flatnonzero(allowed)]
+        return next((t for t in ids if t != right), ids[0])
+
+    monkeypatch.setattr(module, "_sample", left_first)
+    score = pianist.generate(bars=9, key="C major", meter="4/4", seed=1)
+    bars = {int(n.start_beats // 4) for n in score.parts[0].notes}
+    assert {module.RIGHT_HAND_REST, 2 * module.RIGHT_HAND_REST + 1} <= bars, sorted(bars)

@@ -74,6 +74,7 @@ FINAL_SPAN = 16  # semitones the left hand's last chord may span above its bass 
 FINGERS = 5  # keys one hand strikes at one onset, at most
 HAND_SPAN = 16  # semitones one hand's keys struck together may span (a major tenth, a large hand's reach)
 OFF_KEY = 1.0  # nats taken from a pitch outside the scale of a section in another key than home
+RIGHT_HAND_REST = 3  # bars the right hand may leave to the left alone, an introduction's or a passage's
 
 
 @dataclass
@@ -477,8 +478,12 @@ class _Writer:
         leaves one of them above its highest within its span (HAND_SPAN).
         `final`: the bar is the piece's close, the arrival chord alone on the downbeat, held at
         least half the bar, its root in the bass (below middle C) and the left hand within an
-        octave and a third of it (FINAL_SPAN)."""
+        octave and a third of it (FINAL_SPAN).
+        After RIGHT_HAND_REST bars with nothing in the right hand, the bar's first onset opens
+        with it: an accompaniment whose melody never came had filled a whole 16-bar piece
+        (unconditioned, seed 8: 4 right-hand notes against 183 in the left)."""
         tok = self.tok
+        enter = self._right_hand_rests() >= RIGHT_HAND_REST  # the melody comes in
         ids = [tok.bar, self.meter_token]
         bar: list[int] = []
         self.bars.append(bar)
@@ -508,7 +513,7 @@ class _Writer:
                         allowed &= ~right  # no key left for it within its span
             elif last == "position":
                 allowed |= self._hands_free(in_hand)
-                if melody:
+                if melody or enter:
                     allowed &= right
             elif last == "program":
                 allowed, _ = self._keys(hand, chord, struck, in_hand, final, melody)
@@ -539,6 +544,7 @@ class _Writer:
                 last, hand = "program", int(self.prog_of[t])
             elif self.is_pitch[t]:
                 last = "pitch"
+                enter = enter and hand != 0
                 struck.add(t)
                 in_hand.setdefault(hand, []).append(int(self.tok.pitch_of[t]))
                 approached = approached or position >= last_beat
@@ -591,6 +597,19 @@ class _Writer:
         if (within & ~self.off_grid).any():
             return within, True
         return allowed, False
+
+    def _right_hand_rests(self) -> int:
+        """The bars, counted back from the last written, in which the right hand strikes nothing."""
+        n = 0
+        for bar in reversed(self.bars):
+            hand = None
+            for t in bar:
+                if self.is_prog[t]:
+                    hand = int(self.prog_of[t])
+                elif self.is_pitch[t] and hand == 0:
+                    return n
+            n += 1
+        return n
 
     def _hands_free(self, in_hand: dict[int, list[int]]) -> np.ndarray:
         """The hand tokens of the hands that may strike another key at this onset: a hand has
