@@ -198,10 +198,18 @@ def test_a_tune_whose_last_strain_is_in_another_key_closes_in_it():
     melody.keys = [a_major, d_major]
     ends = phrase_plan(melody, melody.parts[0].notes, a_major)
     assert ends[-1][0].start_beats == 14.0 and ends[-1][1].same_key(d_major), ends
+    from dataclasses import replace
+
     from cadenza.compose import harmonizer
+    from cadenza.compose.settings import OFF_KEY
 
     [r] = harmonizer.load("chorales").harmonize(melody, seed=1)
     assert [str(k) for k in r.score.keys] == ["A major", "D major"]  # the signature kept for the notation
+    # the lower voices' notes outside D major cost OFF_KEY nats from the change on (the model is told A major)
+    off = harmonizer._off_key(melody, a_major, 64, 4, 0)
+    assert not off[:32].any() and off[32, 68] == OFF_KEY and off[32, 67] == off[32, 73] == 0.0
+    assert harmonizer._off_key(melody, a_major, 64, 4, 2)[32, 70] == OFF_KEY  # a G sharp seen two semitones up
+    assert harmonizer._off_key(replace(melody, keys=[a_major]), a_major, 64, 4, 0) is None
     bass = r.score.parts[-1].notes
     assert [n.pitch % 12 for n in bass if n.start_beats <= 14.0 < n.end_beats] == [2]  # on D, root position
 

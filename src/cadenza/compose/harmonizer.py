@@ -25,7 +25,7 @@ import numpy as np
 from cadenza.compose.composer import Composer
 from cadenza.compose.gibbs import gibbs_fill, parallels
 from cadenza.compose.particles import harmonize_by_particles
-from cadenza.compose.settings import GibbsSettings
+from cadenza.compose.settings import OFF_KEY, GibbsSettings
 from cadenza.errors import OptionError, TokenizeError
 from cadenza.nn.orderless import OrderlessModel
 from cadenza.plan.cadences import plan_approach, plan_cadence
@@ -47,6 +47,7 @@ from cadenza.theory import (
     voice_names,
 )
 from cadenza.tokenize.cells import N_CELL, REST, cell_of, cells_to_notes
+from cadenza.tokenize.voices import N_PITCHES
 
 CHOIR = 52  # General MIDI program: Choir Aahs, for the parts of an SATB harmonization
 LOWEST_BASS = 36  # C2: the lower voices' ranges move down no further than to put the bass there
@@ -274,6 +275,7 @@ class Harmonizer:
                     self.composer.sampling(None, None, None, seed + i),
                     no_hold=frozenset(fixed_ends),
                     held=frozenset(held_over),
+                    off_key=_off_key(melody, key, grid.shape[0], spb, view),
                 )
                 filled.append(_moved(cells, -view))
                 starts.append([set(np.flatnonzero(struck[:, v]).tolist()) for v in range(self.n_voices)])
@@ -519,6 +521,21 @@ class Harmonizer:
             grid[s0:s1, f.voice] = cell_of(f.pitch)
             hidden[s0:s1, f.voice] = False
             allowed[s0:s1, f.voice] = True
+
+
+def _off_key(melody: Score, key: Key, steps: int, spb: int, view: int) -> np.ndarray | None:
+    """(steps, N_PITCHES): settings.OFF_KEY nats off each pitch of the model's view (`view`
+    semitones above the music) outside the scale of a key the melody's file has changed to
+    (K:D after K:A), from the step it changes; None where the file names no key but `key`."""
+    if all(k.same_key(key) for k in melody.keys[1:]):
+        return None
+    out = np.zeros((steps, N_PITCHES))
+    classes = (np.arange(N_PITCHES) - view) % 12
+    for t in range(steps):
+        here = in_force(melody.keys[1:], t / spb) or key
+        if not here.same_key(key):
+            out[t] = OFF_KEY * ~np.isin(classes, list(scale(here)))
+    return out
 
 
 def _where(score: Score, beats: float) -> str:

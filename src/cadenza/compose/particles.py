@@ -75,11 +75,15 @@ def harmonize_by_particles(
     particles: int = PARTICLES,
     no_hold: frozenset[tuple[int, int]] = frozenset(),
     held: frozenset[tuple[int, int]] = frozenset(),
+    off_key: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fill the `hidden` cells of `grid` (T, V; T whole bars of `meter`) with `composer`'s causal
     model, within `allowed` (T, V, N_CELL). `strikes` (T, V) marks where the given cells' notes
     start; at the (step, voice) cells of `no_hold` no note is held over (a fixed note ends), at
-    those of `held` the note sounding is (under a fermata).
+    those of `held` the note sounding is (under a fermata). `off_key` (T, N_PITCHES): nats taken
+    from each pitch a lower voice may strike at each step, where the melody's file has changed
+    key (settings.OFF_KEY on the notes outside the new key's scale: the model's key condition is
+    the first key's).
     Returns the filled grid and where its notes start."""
     tok = composer.tokenizer
     T, V = grid.shape
@@ -156,6 +160,8 @@ def harmonize_by_particles(
                             if HOLD_COST and (step, v) not in held:
                                 biased = biased.astype(np.float64)  # a copy
                                 biased[HOLD] -= HOLD_COST
+                            if off_key is not None:
+                                biased = biased - np.pad(off_key[step], (PITCH0, len(biased) - PITCH0 - N_PITCHES))
                             chosen[i] = sample_token(biased, choices, settings, rng)
                     append(chosen)
                     last[:, v] = chosen

@@ -51,6 +51,7 @@ from cadenza.compose.composer import (
     drawn_key,
     with_plan_sections,
 )
+from cadenza.compose.settings import OFF_KEY
 from cadenza.errors import OptionError
 from cadenza.score import MODES, PIANO_HANDS, Key, Meter, Score, parse_key, parse_meter
 from cadenza.theory import Chord, cadence_progression, estimate_key, scale, thirds
@@ -73,7 +74,6 @@ PIANOS = frozenset(range(8))  # General MIDI's pianos
 FINAL_SPAN = 16  # semitones the left hand's last chord may span above its bass (a major tenth)
 FINGERS = 5  # keys one hand strikes at one onset, at most
 HAND_SPAN = 16  # semitones one hand's keys struck together may span (a major tenth, a large hand's reach)
-OFF_KEY = 1.0  # nats taken from a pitch outside the scale of a section in another key than home
 RIGHT_HAND_REST = 3  # bars the right hand may leave to the left alone, an introduction's or a passage's
 
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from cadenza.errors import OptionError
 from cadenza.settings import setting
 
+OFF_KEY = 1.0  # nats taken from a pitch outside the scale of a section in another key than home
+
 
 @dataclass(frozen=True)
 class SamplingSettings:
