@@ -92,6 +92,7 @@ def harmonize_by_particles(
     beat = max(1, round(beat_beats(meter) * tok.config.steps_per_beat))
     n_bars = T // bar
     given = given_tokens(grid, hidden, strikes)
+    off_cost = None if off_key is None else np.pad(off_key, ((0, 0), (PITCH0, tok.vocab_size - PITCH0 - N_PITCHES)))
     defaults = composer.default_constraints()
     rng = np.random.default_rng(settings.seed)
     prefix = tok.prefix(key, meter)
@@ -160,8 +161,8 @@ def harmonize_by_particles(
                             if HOLD_COST and (step, v) not in held:
                                 biased = biased.astype(np.float64)  # a copy
                                 biased[HOLD] -= HOLD_COST
-                            if off_key is not None:
-                                biased = biased - np.pad(off_key[step], (PITCH0, len(biased) - PITCH0 - N_PITCHES))
+                            if off_cost is not None:
+                                biased = biased - off_cost[step]
                             chosen[i] = sample_token(biased, choices, settings, rng)
                     append(chosen)
                     last[:, v] = chosen

@@ -95,7 +95,7 @@ from typing import Any
 
 from cadenza.chords import written_text
 from cadenza.io.files import atomic_write
-from cadenza.io.musicxml import change_ticks, metronome_beat, passes_alike
+from cadenza.io.musicxml import change_ticks, metronome_beat, passes_alike, ways_to_fold
 from cadenza.score import (
     Key,
     Meter,
@@ -441,13 +441,13 @@ def _folds(
     )
     folds: list[_Fold] = []
     for repeat in sorted(score.repeats, key=lambda r: (r.start_beats, r.end_beats)):
-        for fold in (_fold(replace(repeat, ending_beats=0.0), bars, points), _fold(repeat, bars, points)):
+        for fold in (_fold(way, bars, points) for way in ways_to_fold(repeat)):
             if fold is None or (folds and fold.start < folds[-1].after):
                 continue
             pickup = bars[0].end if fold.start == first and first != bars[0].origin else first
             sections = [(pickup if t is None else t, Section(0.0, label)) for t, label in labels]
             if passes_alike(fold.start, fold.end, fold.ending, notes, changes, fermatas, chords, sections):
-                folds.append(fold)  # a plain repeat where the two endings came out alike
+                folds.append(fold)
                 break
     return folds
 

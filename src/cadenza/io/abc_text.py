@@ -341,6 +341,7 @@ def _abc_chords(path: Path, text: str) -> tuple[str, dict[str, str]]:
 
 # -- checks before music21: what it would choke on, said plainly
 
+_QUOTES_AND_DECORATIONS = re.compile(r'"[^"]*"|![^!]*!|\+[^+\s]*\+')  # chord symbols, annotations, decorations
 _ABC_MAX_NUMBER = 10_000  # no note length, tuplet, repeat or meter in a real tune comes near
 _ABC_MAX_BAR_BEATS = 256  # real bars hold up to 16 or so; music21 re-bars 512 in 5 s, 768 in 11 s
 _ABC_NOTE = re.compile(r"[A-Ga-gzx][,']*(\d*)(/*)(\d*)")  # a note or rest: letter, octave marks, length
@@ -392,7 +393,7 @@ def _check_abc(path: Path, text: str) -> None:
                 continue  # titles, lyrics, notes, key, tempo: free text or no lengths
         else:
             body.append(line)
-        music = re.sub(r'"[^"]*"|![^!]*!|\+[^+\s]*\+', "", line)  # chord symbols, decorations
+        music = _QUOTES_AND_DECORATIONS.sub("", line)
         words = in_body and not field_name and _abc_words(raw)
         if words:
             raise InputError(
@@ -422,7 +423,7 @@ def _check_abc_bars(path: Path, tune: str, body: list[str], unit: float) -> None
     """A tune's bars as music21 sees them (its quotes pair across lines): not too many, none too
     long. A bar's length is over-estimated (chord notes add up, tuplets are ignored): `unit` is
     the tune's L: in quarter notes."""
-    music = re.sub(r'"[^"]*"|![^!]*!|\+[^+\s]*\+', "", "\n".join(body))
+    music = _QUOTES_AND_DECORATIONS.sub("", "\n".join(body))
     bars = re.split(r"\|+|::", music)
     if len(bars) > _ABC_MAX_BARS:
         raise InputError(path, f"tune X:{tune} is over {_ABC_MAX_BARS:,} bars long, more than cadenza reads")

@@ -419,7 +419,7 @@ def _folds(
     notes = [[(_grid(n.start_beats), _grid(n.end_beats), n.pitch, n.velocity) for n in p.notes] for p in parts]
     folds: list[_Fold] = []
     for repeat in sorted(score.repeats, key=lambda r: (r.start_beats, r.end_beats)):
-        for fold in (_fold(replace(repeat, ending_beats=0.0), at_bar), _fold(repeat, at_bar)):  # endings alike: none
+        for fold in (_fold(way, at_bar) for way in ways_to_fold(repeat)):
             if fold is None or (folds and fold.start < folds[-1].after):
                 continue
             start, end = bars[fold.start].start, bars[fold.end].start
@@ -428,6 +428,13 @@ def _folds(
                 folds.append(fold)
                 break
     return folds
+
+
+def ways_to_fold(repeat: Repeat) -> tuple[Repeat, ...]:
+    """The readings of a repeat a writer tries in turn (the MusicXML and the ABC writer both):
+    one with endings first as a plain repeat, since two endings that came out alike are only
+    more to read, then as it is."""
+    return (replace(repeat, ending_beats=0.0), repeat) if repeat.ending_beats else (repeat,)
 
 
 def passes_alike(
