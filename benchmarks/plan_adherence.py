@@ -10,7 +10,8 @@ realized; the piano's with no composer named (`--composer` to name one).
 Printed:
 
 - cadences: of the phrase ends the plan gives a cadence (authentic, imperfect, half, plagal,
-  deceptive), the share where the analyzer hears that cadence, in the key the plan names for
+  deceptive, or none: a phrase end planned to make none), the share where the analyzer hears
+  that cadence, in the key the plan names for
   the phrase (its section's, moved by its cadence key: plan.phrase_keys), at the
   planned place (the phrase's last bar, on the plan's cadence beat). The issue's target: at
   least 90%.
@@ -75,7 +76,7 @@ def adherence(plan: Plan, score: Score, close_inside: bool = True) -> dict[str, 
     out: dict[str, list] = {"cadence": [], "key": []}
     ends = plan.phrase_ends()
     for n, ((_, cadence), key) in enumerate(zip(ends, plan.phrase_keys(home))):
-        if cadence in ("", "none"):
+        if not cadence:
             continue
         assert key is not None
         at = arrivals[n]

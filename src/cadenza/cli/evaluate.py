@@ -11,6 +11,7 @@ from cadenza.cli.common import pick_seed, progress_bars, say
 baseline_app = typer.Typer(no_args_is_help=True, help="Write baseline pieces to evaluate beside a model's.")
 
 
+HELDOUT_FORMATS = ("mid", "musicxml", "abc")  # what `baseline heldout` writes
 FEW_PIECES = 30  # a classifier test on fewer candidate pieces than this has little power
 
 
@@ -137,20 +138,30 @@ def markov(
 def heldout(
     model: str = typer.Option("chorales", help="the model whose held-out validation pieces to write"),
     out: Path = typer.Option(..., help="folder for the pieces"),
+    fmt: str = typer.Option(
+        "mid",
+        "--format",
+        help="mid, musicxml or abc: as the pieces compared with them are written (MIDI carries no fermatas)",
+    ),
     force: bool = typer.Option(False),
     quiet: bool = typer.Option(False, help="no progress on stderr"),
 ):
-    """The model's held-out real pieces (never trained on) as MIDI: the ceiling to compare with."""
+    """The model's held-out real pieces (never trained on), as MIDI or --format: the ceiling to
+    compare with."""
     from cadenza.compose import composer
     from cadenza.data.corpus import split_of
+    from cadenza.errors import OptionError
     from cadenza.io import write_score
 
+    suffix = fmt.strip().lstrip(".").lower()
+    if suffix not in HELDOUT_FORMATS:
+        raise OptionError(f"--format {fmt!r}: choose from {', '.join(HELDOUT_FORMATS)}")
     c = composer.load(model)
     with progress_bars(quiet) as progress:
         _, valid = split_of(c.meta, lambda done, total: progress(f"reading {c.meta['train']['data']}", done, total))
     out.mkdir(parents=True, exist_ok=True)
     for p in valid:
-        typer.echo(str(write_score(p.score, out / f"{heldout_name(p.id)}.mid", force=force)))
+        typer.echo(str(write_score(p.score, out / f"{heldout_name(p.id)}.{suffix}", force=force)))
 
 
 def heldout_name(piece_id: str) -> str:

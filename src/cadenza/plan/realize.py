@@ -63,22 +63,25 @@ the plan narrows its choices.
   strikes as many notes as it would have (sampler._leaned). O'Neill's tunes of 32 bars lie
   2.75 semitones higher in their second half than in their first, 88% of them higher.
 - **Cadences.** At each phrase end the chord on the plan's cadence beat of the phrase's last bar
-  (Plan.cadence_beat, quarter-note beats from 1; the downbeat when unset; the piece's close
-  too, unless --free-ending leaves it to the model), and the beat before it, are narrowed to the cadence's chords in the
-  section's key, or the key the phrase's cadence key names (a cadence in V: V of V, then V;
-  theory.cadence_progression): the bass on the chord's root, the upper voices
+  (Plan.cadence_beat, quarter-note beats from 1; the downbeat when unset; the piece's close too,
+  unless --free-ending leaves it to the model), and the beat before it, are narrowed to the
+  cadence's chords in the section's key, or the key the phrase's cadence key names (a cadence in
+  V: V of V, then V; theory.cadence_progression): the bass on the chord's root, the upper voices
   on its notes, the top voice on the cadence's melodic degrees (a lone melody: on degrees that
   tell the cadence, theory.melody_cadence), the last upper voice on the chord's third when no
-  voice above sings it. With fermatas (chorale style) the cadence chord is held under a
-  fermata to the bar line where it arrives inside its bar, and the next phrase begins on the
-  downbeat, as Bach's chorales that open on a downbeat do (in the music21 chorales in 4/4, 257
-  of the 283 inner fermatas on beat 3 of such a chorale are half notes followed by a downbeat;
-  one counted beat and an upbeat on beat 4 is how the chorales with a pickup go, 971 of 1,028).
-  Their close arrives on that beat too, its chord held to the end (V on the beat before: in
-  4/4, two quarters and a half note, as 14 of the 18 such chorales of 16 bars end). Arriving on
-  the downbeat, the chord is held one counted beat, the rest of the bar free for an upbeat.
-  Without fermatas the arrival is held one step and the rest of the bar is free; the piece's
-  close is held to the end (or ends as its strain's first time did, above).
+  voice above sings it. A phrase planned to end without one ("none") ends, in voices in chords,
+  on the tonic over its third, come to without the dominant (theory.open_end); a lone melody's
+  is left to the model, and a return's is copied as its first time. With fermatas (chorale
+  style) the cadence chord is held under a fermata to the bar line where it arrives inside its
+  bar, and the next phrase begins on the downbeat, as Bach's chorales that open on a downbeat do
+  (in the music21 chorales in 4/4, 257 of the 283 inner fermatas on beat 3 of such a chorale are
+  half notes followed by a downbeat; one counted beat and an upbeat on beat 4 is how the
+  chorales with a pickup go, 971 of 1,028). Their close arrives on that beat too, its chord held
+  to the end (V on the beat before: in 4/4, two quarters and a half note, as 14 of the 18 such
+  chorales of 16 bars end). Arriving on the downbeat, the chord is held one counted beat, the
+  rest of the bar free for an upbeat. Without fermatas the arrival is held one step and the rest
+  of the bar is free; the piece's close is held to the end (or ends as its strain's first time
+  did, above).
 - **Keys.** A section in another key than the home key keeps to that key's scale (and, on the
   beat before a cadence in yet another key and on its cadence chord, to that key's too); its first beat
   keeps to the notes both keys share (the pivot chord), so the change is prepared, and the
@@ -103,7 +106,7 @@ import numpy as np
 from cadenza.plan.constraints import PITCH_CLASSES, Constraints, Echo, Hint
 from cadenza.plan.form import Plan
 from cadenza.score import Key, Meter, Repeat
-from cadenza.theory import beat_beats, cadence_progression, melody_cadence, scale, thirds
+from cadenza.theory import beat_beats, cadence_progression, melody_cadence, open_end, scale, thirds
 from cadenza.tokenize.cells import N_CELL, REST
 
 VARIED_REACH = 5  # semitones a varied return's top voice may move from its first pitches
@@ -202,13 +205,11 @@ def plan_constraints(
         if fermatas:
             fermata_beats.append(arrival / grid.steps_per_beat)
         cadence = cadence or ("authentic" if last else "")
-        if last and not final_cadence:
-            cadence = "none"
         if last:  # an authentic close on the downbeat is also the sampler's own final cadence
-            c.final_cadence = cadence == "authentic" and close_into == 0
-        if not cadence or cadence == "none":
-            continue
+            c.final_cadence = final_cadence and cadence == "authentic" and close_into == 0
         i = section_of_end[n]
+        if not cadence or (last and not final_cadence) or (cadence == "none" and plan.source(i) is not None):
+            continue  # left to the model, or a return's phrase end without a cadence, copied as the first time
         approach = arrival - grid.steps_per_beat_unit
         j = plan.source(i)
         hold = total - arrival if last else held
@@ -382,8 +383,16 @@ def _cadence(
     cadence may close a minor key on a Picardy third. `away`: `key` is not the piece's home key
     (a lone melody then approaches the tonic by its leading tone, theory.melody_cadence)."""
     assert c.step_cells is not None
-    before, end, melody = cadence_progression(key, kind, final)
     nv, total = grid.n_voices, c.step_cells.shape[0]
+    if kind == "none":  # no cadence: a choir rests on I6, reached without the dominant (a lone melody is left free)
+        if nv > 1:
+            dominant, (bass, chord) = open_end(key)
+            if approach >= 0:
+                _keep_to(c.step_cells, range(approach, approach + 1), frozenset(range(12)) - {dominant})
+            _narrow(c, grid, range(arrival, arrival + hold), bass, chord, None)
+            c.hold_only.update((step, v) for v in range(nv) for step in range(arrival + 1, min(arrival + hold, total)))
+        return
+    before, end, melody = cadence_progression(key, kind, final)
     if nv == 1:  # a lone melody: the degrees that tell the cadence without chords (and the key, away from home)
         line_before, melody = melody_cadence(key, kind, away)
         before = (before[0], line_before) if before is not None and line_before is not None else None
