@@ -154,6 +154,21 @@ def test_minor_key_piece_reads_its_key_without_a_signature():
     assert a.plan.key == parse_key("A major") and all(s.key is None for s in a.plan.sections)
 
 
+def test_the_plan_written_for_another_piece_names_every_key_and_leaves_an_open_close_to_be_planned():
+    """`cadenza analyze` writes Analysis.recipe(): a newcomer's plan from a reel whose last bar
+    leads back to its start (heard as no cadence), with its home sections keyless, had generated
+    tunes ending on the leading tone, with a section the planner had moved to F sharp minor."""
+    a = analyze(transpose(piece(PHRASE_A, PHRASE_B, PHRASE_A), 9))
+    assert all(s.key is None for s in a.plan.sections)
+    assert all(s.key == a.key for s in a.recipe().sections)
+    last = a.plan.sections[-1]
+    phrases = len(last.phrase_bars())
+    heard = replace(last, cadences=["half"] * (phrases - 1) + ["none"])
+    recipe = replace(a, plan=replace(a.plan, sections=[*a.plan.sections[:-1], heard])).recipe()
+    assert recipe.sections[-1].cadences == ["half"] * (phrases - 1) + [""]
+    assert recipe.cadence_of(len(recipe.sections) - 1, phrases - 1)[0] == "authentic"  # as a plan closes
+
+
 def test_fermatas_mark_the_phrase_ends():
     # fermatas on the third beat of bar 2 (from 1), the downbeat of bar 4 and the last note: three phrases
     score = piece(PHRASE_A, PHRASE_B, PHRASE_A, fermatas=[6.0, 12.0, 44.0])

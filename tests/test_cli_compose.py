@@ -55,14 +55,16 @@ def test_alternatives_use_consecutive_seeds(tiny_model, tmp_path):
     seeds = [json.loads((tmp_path / f"alt-{i}.json").read_text())["seed"] for i in (1, 2)]
     assert seeds == [3, 4]
     assert (tmp_path / "alt-1.mid").read_bytes() != (tmp_path / "alt-2.mid").read_bytes()
-    assert "seeds 3-4, home keys drawn at random (--key chooses one)" in proc.stderr  # no --key: the user is told
+    assert (
+        "seeds 3-4, home keys drawn as often as the training music has them (--key chooses one)" in proc.stderr
+    )  # no --key: the user is told
 
 
 def test_a_drawn_key_is_said_and_a_given_one_is_not(tiny_model, tmp_path):
     common = ["generate", "--model", str(tiny_model), "--bars", "2", "--seed", "5", "--formats", "mid"]
     drawn = run_cli(*common, "--out", str(tmp_path / "drawn"), check=True)
     key = json.loads((tmp_path / "drawn.json").read_text())["key"]
-    assert f"seed 5, home key {key} (drawn at random; --key chooses one)" in drawn.stderr
+    assert f"seed 5, home key {key} (drawn as often as the training music has it; --key chooses one)" in drawn.stderr
     given = run_cli(*common, "--key", "F major", "--out", str(tmp_path / "given"), check=True)
     assert "drawn" not in given.stderr
 

@@ -50,13 +50,16 @@ def test_every_command_has_help(command):
         (["generate", "--bars", "2", "--out", "/proc/cadenza-test/piece"], ["cannot write there"]),
         (["generate", "--key", "D major", "--scale", "Eb major"], ["--key D major", "--scale Eb major", "disagree"]),
         (["baseline", "markov", "--seed", "-1"], ["--seed must be 0 or more"]),
-        (["generate", "--bars", "100000"], ["100000 bars", "at most 1000"]),
+        (["generate", "--bars", "100000"], ["--bars 100000", "at most 1000"]),
         (["generate", "--seconds", "1e6"], ["bars", "at most 1000"]),
         (["generate", "--form", "A8 B8", "--bars", "8"], ["--bars 8", "16 bars"]),
         (["generate", "--form", "A8 ?"], ["--form", "cannot read '?'"]),
         (["generate", "--keys", "C G"], ["--keys", "--form"]),
-        (["generate", "--form", "A4 B4", "--cadences", "loud"], ["unknown cadence 'loud'"]),
+        (["generate", "--form", "A4 B4", "--cadences", "loud"], ["--cadences 'loud'", "unknown cadence 'loud'"]),
         (["generate", "--form", "A4", "--no-plan"], ["--no-plan"]),
+        (["generate", "--meter", "5/0"], ["--meter", "unknown meter '5/0'"]),
+        (["plan", "--bars", "0"], ["--bars 0", "at least 1"]),
+        (["plan", "--bars", "8", "--meter", "5/0"], ["--meter", "unknown meter '5/0'"]),
     ],
     ids=[
         "negative seed",
@@ -72,6 +75,9 @@ def test_every_command_has_help(command):
         "keys without a form",
         "unknown cadence",
         "a form and no plan",
+        "unknown meter",
+        "a plan of no bars",
+        "a plan's unknown meter",
     ],
 )
 def test_a_newcomers_mistake_is_one_line(args, words, tmp_path):

@@ -44,7 +44,8 @@ def test_a_cadence_names_the_key_it_closes_in_after_an_at():
         ("half - half", False),  # as its source's: replayed
         ("half - authentic", True),  # another kind
         ("half - half@V", True),  # the same kind in another key
-        ("half - none", False),  # no cadence of its own: replayed
+        ("half - none", True),  # planned to end without one, where its source has one
+        ("half", False),  # none planned (the planner draws it): replayed
     ],
 )
 def test_a_return_writes_a_cadence_anew_where_it_is_not_its_sources(cadences, anew):
@@ -238,6 +239,20 @@ def test_a_dash_leaves_a_section_as_the_form_has_it():
     assert [s.cadences for s in plan.sections] == [[], ["half"], [], []]
     with pytest.raises(OptionError, match="by the form"):
         with_options(parse_form("A4 B4@d"), "- D", None)
+    with pytest.raises(OptionError, match="is in D minor by plan.toml, but --keys gives D major"):
+        with_options(parse_form("A4 B4@d"), "- D", None, source="plan.toml")
+
+
+def test_a_plan_moves_to_another_key_of_its_mode_its_sections_with_it():
+    """`generate --plan P --key D`: a newcomer had to edit a plan file to move it."""
+    plan = with_options(parse_form("A4 B4@C A4 C4@d"), None, "- authentic@V")
+    plan.key = parse_key("F major")
+    moved = plan.moved_to(parse_key("D major"))
+    assert [str(moved.key_of(i)) for i in range(4)] == ["D major", "A major", "D major", "B minor"]
+    assert moved.sections[1].cadence_keys == plan.sections[1].cadence_keys == ["V"]
+    assert moved.form() == "A4 B4@A A4 C4@b"
+    with pytest.raises(OptionError, match="--key D minor: the plan is in F major"):
+        plan.moved_to(parse_key("D minor"))
 
 
 def test_a_plans_keys_in_beats_are_its_sections_keys_where_they_change():

@@ -210,6 +210,32 @@ def test_a_phrase_planned_without_a_cadence_rests_on_the_tonic_over_its_third():
         assert cadence_at(score, 12.0, key) == "none", seed
 
 
+def test_every_voice_strikes_under_a_fermata_and_a_varied_return_ends_a_phrase_without_a_cadence_as_planned():
+    """A newcomer's plan file (A4 B4 A'4, phrases of two bars, cadences on beat 3, fermatas): the
+    voices had held a V chord from the downbeat through a cadence's arrival, which then carried no
+    fermata; and A', planned to end its first phrase without a cadence where A had a half one,
+    had replayed A's half cadence."""
+    from cadenza.plan.form import Plan
+    from cadenza.theory import open_end
+
+    sections = [
+        {"label": "A", "bars": 4, "phrases": [2, 2], "cadences": ["half", "authentic"]},
+        {"label": "B", "bars": 4, "key": "B minor", "phrases": [2, 2], "cadences": ["half", "authentic"]},
+        {"label": "A'", "bars": 4, "phrases": [2, 2], "cadences": ["none", "authentic"]},
+    ]
+    plan = Plan.from_dict({"key": "D major", "meter": "4/4", "fermatas": True, "cadence_beat": 3, "sections": sections})
+    key = parse_key("D major")
+    c = hub.load("chorales", expect="voices")
+    for seed in (6, 8):
+        score = c.generate(plan=plan, seed=seed)
+        assert score.fermatas_beats == [6.0, 14.0, 22.0, 30.0, 38.0, 46.0], seed
+        for beat in score.fermatas_beats:
+            assert all(any(abs(n.start_beats - beat) < 1e-9 for n in p.notes) for p in score.parts), (seed, beat)
+        _, (third, above) = open_end(key)
+        assert _sounding(score.parts[-1], 38.0) % 12 == third, seed  # A's half cadence was on A
+        assert all(_sounding(p, 38.0) % 12 in above for p in score.parts[:-1]), seed
+
+
 def test_a_phrase_cadences_in_the_key_its_cadence_key_names():
     """a2 b2 in G major, the first phrase closing in V (D major: A7 - D), the second at home;
     the analyzer hears the first cadence in D major too."""

@@ -64,7 +64,7 @@ def analyze(
     with about_file(piece):
         result = analyze_score(score)
     typer.echo(result.describe())
-    atomic_write(plan_path, plan_text(result.plan, plan_path.suffix).encode(), force=force)
+    atomic_write(plan_path, plan_text(result.recipe(), plan_path.suffix).encode(), force=force)
     plan = result.plan
     sections = [(start, s.name) for start, s in zip(plan.starts(), plan.sections)]
     title = f"{score.title or piece.name}: {plan.form()}"

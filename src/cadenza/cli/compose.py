@@ -120,7 +120,7 @@ def generate(
     from cadenza import hub
     from cadenza.chords import written_text
     from cadenza.compose import composer
-    from cadenza.errors import OptionError
+    from cadenza.errors import MusicError, OptionError
     from cadenza.plan.form import load_plan, parse_form, recorded_model, with_options
     from cadenza.render import check_outputs, parse_formats, write_outputs
     from cadenza.score import MODES, parse_meter
@@ -130,11 +130,14 @@ def generate(
     if n < 1:
         raise OptionError(f"--n must be at least 1, not {n}")
     if bars is not None:
-        composer.check_bars(bars)
+        composer.check_bars(bars, "--bars")
     composer.check_tempo(tempo)
     settings_and_record(SamplingSettings, settings)  # checks the values before any work
     key_obj = key_for_scale(key_option(key), scale)
-    meter_obj = parse_meter(meter) if meter else None
+    try:
+        meter_obj = parse_meter(meter) if meter else None
+    except MusicError as e:
+        raise OptionError(f"--meter: {e}") from None
     the_plan = None
     if plan is not None and form is not None:
         raise OptionError("give --form or --plan, not both")
@@ -145,9 +148,11 @@ def generate(
     if plan is not None or form is not None:
         if seconds is not None:
             raise OptionError("a form sets the length: give --form (or --plan) without --seconds")
-        the_plan = with_options(
-            load_plan(plan) if plan is not None else parse_form(form or ""), keys, cadences, home=key_obj
-        )
+        asked = load_plan(plan) if plan is not None else parse_form(form or "")
+        if plan is not None and key_obj is not None and asked.key is not None:
+            asked = asked.moved_to(key_obj)  # --key moves a plan file, its sections with it
+        source = str(plan) if plan is not None else f"--form {form!r}"
+        the_plan = with_options(asked, keys, cadences, home=key_obj, source=source)
         last = the_plan.key_of(len(the_plan.sections) - 1)
         if keys and not quiet and the_plan.key is not None and last is not None and not last.same_key(the_plan.key):
             say(
@@ -246,11 +251,12 @@ def generate(
             if i == 0 and not quiet:  # after the first piece: an error in the rules stays the only line
                 drawn = ""  # a key nobody gave is named, so that a keyless plan does not surprise
                 if key_obj is None and n == 1:
-                    drawn = f", home key {home} (drawn at random; --key chooses one)"
+                    drawn = f", home key {home} (drawn as often as the training music has it; --key chooses one)"
                 elif key_obj is None:
-                    drawn = ", home keys drawn at random (--key chooses one)"
+                    drawn = ", home keys drawn as often as the training music has them (--key chooses one)"
                 if drawing_meter and c.plan_model is not None:
-                    how = f"drawn at random for {composer_}" if composer_ else "drawn at random"
+                    corpus = f"{composer_}'s pieces have" if composer_ else "the training music has"
+                    how = f"drawn as often as {corpus} it"
                     drawn += (
                         f", meter {m} ({how}; --meter chooses one)"
                         if n == 1

@@ -79,12 +79,12 @@ def plan(
     if (keys or cadences) and not form:
         raise OptionError("--keys and --cadences name each section of a --form; give --form too")
     if bars is not None:
-        composer.check_bars(bars)
+        composer.check_bars(bars, "--bars")
+    key_obj = key_option(key)
     try:
-        key_obj = key_option(key)
         meter_text = str(parse_meter(meter)) if meter else None
     except MusicError as e:
-        raise OptionError(str(e)) from None
+        raise OptionError(f"--meter: {e}") from None
     if out is not None:
         from cadenza.io.files import check_writable
 

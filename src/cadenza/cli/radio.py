@@ -51,7 +51,7 @@ def radio(
     names = [m.strip() for m in models.split(",") if m.strip()]
     if not names:
         raise OptionError("--models names no model")
-    composer.check_bars(bars)
+    composer.check_bars(bars, "--bars")
     for name in names:
         composer.load(name)  # a model that cannot write music on its own is refused here, in one line
     if audio not in ("ogg", "flac", "wav"):

@@ -518,9 +518,11 @@ def model_for_prompt(score: Score) -> tuple[str, str]:
 MAX_BARS = 1000  # about 33 minutes of 4/4 at 120 bpm: longer pieces are the radio's job
 
 
-def check_bars(bars: int) -> None:
+def check_bars(bars: int, option: str = "") -> None:
+    """Refuse a length out of range, naming the `option` that gave it ("--bars") where one did."""
     if not 1 <= bars <= MAX_BARS:
-        raise OptionError(f"length {bars} bars: give at least 1 and at most {MAX_BARS} bars")
+        what = f"{option} {bars}" if option else f"length {bars} bars"
+        raise OptionError(f"{what}: give at least 1 and at most {MAX_BARS} bars")
 
 
 def bars_for_seconds(seconds: float, meter: Meter, tempo_bpm: float) -> int:

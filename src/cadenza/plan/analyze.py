@@ -112,6 +112,17 @@ class Analysis:
     similarity: np.ndarray  # (bars, bars) bar similarity
     pickup: bool = False  # the piece opens with a pickup: its bar 0 (Phrase.start_bar 0) holds only that
 
+    def recipe(self) -> Plan:
+        """The plan as a recipe for another piece, as `cadenza analyze` writes it for `generate
+        --plan`: each section's key named (a section without one is given a key by the planner,
+        which may move it away from home), and a close heard without a cadence (a tune whose last
+        bar leads back to its start, say) left open, so that the new piece closes as a plan does."""
+        sections = [replace(s, key=s.key or self.plan.key) for s in self.plan.sections]
+        last = sections[-1]
+        if last.cadences and last.cadences[-1] == "none":
+            sections[-1] = replace(last, cadences=last.cadences[:-1] + [""])
+        return replace(self.plan, sections=sections)
+
     def describe(self) -> str:
         """The form as a musician reads it: Plan.describe, then one line per phrase (its bars
         numbered as the plan's sections and the notation number them, from the first whole bar,

@@ -93,10 +93,11 @@ LONG_PERIOD = 8  # bars of one phrase from which its halves may make a period (S
 DYNAMICS = ("ppp", "pp", "p", "mp", "mf", "f", "ff", "fff")
 
 
-def parse_cadence(text: str) -> str:
+def parse_cadence(text: str, where: str = "") -> str:
     name = _CADENCE_NAMES.get(text.strip().lower())
     if name is None:
-        raise OptionError(f"unknown cadence {text!r}: give one of {', '.join(CADENCES)} (or perfect)")
+        at = f"{where}: " if where else ""
+        raise OptionError(f"{at}unknown cadence {text!r}: give one of {', '.join(CADENCES)} (or perfect)")
     return name
 
 
@@ -297,11 +298,14 @@ class Plan:
 
     def cadence_anew(self, i: int, k: int) -> bool:
         """Whether section i, a return, writes phrase k's cadence afresh rather than replaying its
-        source's: the phrase has a cadence, and its source's phrase ending on the same bar of it
-        has another, or the same in another key relative to the section, or no phrase ends
-        there. The one rule of every realizer (plan.realize, the pianist)."""
+        source's: the phrase has a cadence planned (one planned "none" too: to end without one),
+        and its source's phrase ending on the same bar of it has another, or the same in another
+        key relative to the section, or no phrase ends there. The one rule of every realizer
+        (plan.realize, the pianist)."""
         j = self.source(i)
-        if j is None or self.cadence_of(i, k)[0] == "none":
+        s = self.sections[i]
+        planned = k < len(s.cadences) and bool(s.cadences[k])
+        if j is None or (self.cadence_of(i, k)[0] == "none" and not planned):
             return False
         end = list(itertools.accumulate(self.sections[i].phrase_bars()))[k]
         theirs = list(itertools.accumulate(self.sections[j].phrase_bars()))
@@ -362,6 +366,20 @@ class Plan:
                 at += bars
                 out.append((at - 1, s.cadences[k] if k < len(s.cadences) else ""))
         return out
+
+    def moved_to(self, home: Key) -> Plan:
+        """The plan in another home key of the same mode, every section's key moved with it (its
+        cadence keys, Roman numerals, stay as they are): `generate --plan P --key D`."""
+        if self.key is None or self.key.same_key(home):
+            return replace(self, key=home)
+        if self.key.mode != home.mode:
+            raise OptionError(f"--key {home}: the plan is in {self.key}; it moves to a key of its mode")
+        shift = home.tonic - self.key.tonic
+        moved = [
+            replace(s, key=None if s.key is None else Key(0.0, (s.key.tonic + shift) % 12, s.key.mode))
+            for s in self.sections
+        ]
+        return replace(self, key=home, sections=[replace(s, key=home) if s.key == home else s for s in moved])
 
     def form(self) -> str:
         """The form string: 'A8 A8 B8 B8', with @KEY on sections in another key than the home."""
@@ -712,12 +730,15 @@ def numeral_modes(numeral: str) -> tuple[str, ...]:
     return tuple(mode for mode in MODES if _names_a_key(numeral, mode))
 
 
-def with_options(plan: Plan, keys: str | None, cadences: str | None, home: Key | None = None) -> Plan:
+def with_options(
+    plan: Plan, keys: str | None, cadences: str | None, home: Key | None = None, source: str = "the form"
+) -> Plan:
     """The plan with --keys (one per section, 'C G a C'; '-' keeps a section as the form has it,
     in its @KEY or the home key) and --cadences (the cadence ending each section, in order;
     '-', or fewer than sections, leaves the rest planned; KIND@NUMERAL closes the section in
     another key, 'authentic@V': its cadence_keys; KIND alone in the section's own). `home`: the
-    home key given beside the plan (--key), where the plan names none."""
+    home key given beside the plan (--key), where the plan names none. `source`: what the plan
+    came from, as errors name it (a plan file's path)."""
     sections = list(plan.sections)
     if keys:
         words = keys.replace(",", " ").split()
@@ -729,7 +750,9 @@ def with_options(plan: Plan, keys: str | None, cadences: str | None, home: Key |
         given = [None if w == "-" else parse_section_key(w, f"--keys {w!r}") for w in words]
         for n, (s, k) in enumerate(zip(sections, given), 1):
             if k is not None and s.key is not None and s.key != k:
-                raise OptionError(f"section {n} ({s.name}) is in {s.key} by the form, but --keys gives {k}")
+                raise OptionError(
+                    f"section {n} ({s.name}) is in {s.key} by {source}, but --keys gives {k} ('-' keeps it)"
+                )
         first = given[0]
         if plan.key is not None and first is not None and first != plan.key and plan.sections[0].key is None:
             raise OptionError(f"the plan's home key is {plan.key}, but --keys begins in {first}")
@@ -753,7 +776,7 @@ def with_options(plan: Plan, keys: str | None, cadences: str | None, home: Key |
             phrases = len(s.phrase_bars())
             sections[n] = replace(
                 s,
-                cadences=_last_set(s.cadences, phrases, parse_cadence(kind)),
+                cadences=_last_set(s.cadences, phrases, parse_cadence(kind, f"--cadences {w!r}")),
                 cadence_keys=_last_set(s.cadence_keys, phrases, numeral),
             )
     out = replace(plan, sections=sections)

@@ -71,8 +71,9 @@ the plan narrows its choices.
   tell the cadence, theory.melody_cadence), the last upper voice on the chord's third when no
   voice above sings it. A phrase planned to end without one ("none") ends, in voices in chords,
   on the tonic over its third, come to without the dominant (theory.open_end); a lone melody's
-  is left to the model, and a return's is copied as its first time. With fermatas (chorale
-  style) the cadence chord is held under a fermata to the bar line where it arrives inside its
+  is left to the model, and a return's is copied as its first time unless that had a cadence
+  there (Plan.cadence_anew). With fermatas (chorale style) the cadence chord is struck by every
+  voice (none holds into it) and held under a fermata to the bar line where it arrives inside its
   bar, and the next phrase begins on the downbeat, as Bach's chorales that open on a downbeat do
   (in the music21 chorales in 4/4, 257 of the 283 inner fermatas on beat 3 of such a chorale are
   half notes followed by a downbeat; one counted beat and an upbeat on beat 4 is how the
@@ -208,8 +209,11 @@ def plan_constraints(
         if last:  # an authentic close on the downbeat is also the sampler's own final cadence
             c.final_cadence = final_cadence and cadence == "authentic" and close_into == 0
         i = section_of_end[n]
-        if not cadence or (last and not final_cadence) or (cadence == "none" and plan.source(i) is not None):
-            continue  # left to the model, or a return's phrase end without a cadence, copied as the first time
+        copied = plan.source(i) is not None and not plan.cadence_anew(i, n - section_of_end.index(i))
+        if not cadence or (last and not final_cadence) or (cadence == "none" and copied):
+            continue  # left to the model, or a return's phrase end without a cadence, as the first time
+        if fermatas:  # every voice strikes its note under the fermata (none holds into it from before)
+            c.no_hold.update((arrival, v) for v in range(nv))
         approach = arrival - grid.steps_per_beat_unit
         j = plan.source(i)
         hold = total - arrival if last else held
