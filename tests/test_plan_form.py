@@ -46,6 +46,7 @@ def test_a_cadence_names_the_key_it_closes_in_after_an_at():
         ("half - half@V", True),  # the same kind in another key
         ("half - none", True),  # planned to end without one, where its source has one
         ("half", False),  # none planned (the planner draws it): replayed
+        ("- - none", True),  # planned without one, where the first time's end was left to the model
     ],
 )
 def test_a_return_writes_a_cadence_anew_where_it_is_not_its_sources(cadences, anew):
@@ -253,6 +254,25 @@ def test_a_plan_moves_to_another_key_of_its_mode_its_sections_with_it():
     assert moved.form() == "A4 B4@A A4 C4@b"
     with pytest.raises(OptionError, match="--key D minor: the plan is in F major"):
         plan.moved_to(parse_key("D minor"))
+    # along the line of fifths, a church mode kept; the home key's own sections take it as given
+    plan = with_options(parse_form("A4 B4@G A4 C4@a D4@Ddor"), None, None)
+    plan.key = parse_key("C major")
+    sharp = plan.moved_to(parse_key("F# major"))
+    assert [str(sharp.key_of(i)) for i in range(5)] == [
+        "F# major",
+        "C# major",
+        "F# major",
+        "D# minor",
+        "G# dorian",
+    ]
+    dorian = with_options(parse_form("A4 B4@F A4"), "d - d", None)
+    assert [str(k) for k in dorian.moved_to(parse_key("D dorian")).keys_in_beats(4.0)] == [
+        "D dorian",
+        "F major",
+        "D dorian",
+    ]
+    with pytest.raises(OptionError, match="no key to close in"):
+        with_options(parse_form("A4 B4"), None, "none@V authentic")
 
 
 def test_a_plans_keys_in_beats_are_its_sections_keys_where_they_change():

@@ -500,16 +500,17 @@ def cadence_progression(key: Key, kind: str, final: bool = True) -> tuple[Chord 
     raise ValueError(f"no chords for cadence {kind!r}")
 
 
-def open_end(key: Key) -> tuple[int, Chord]:
+def open_end(key: Key) -> tuple[frozenset[int], Chord]:
     """A phrase end of voices in chords that makes no cadence in `key` (cadence_kind hears "none"):
-    the tonic chord over its third (I6), its third in the bass alone, come to from a chord without
-    the dominant note (IV, ii or vi: after V it would be an imperfect cadence). Returns the
-    dominant's pitch class (left out of the chord before) and the end chord: its bass and the
-    pitch classes of the voices above it (the root and the fifth). Of the 144 inner phrase ends
-    of the 374 training chorales that the analyzer hears make no cadence, 21 have the tonic's
-    third in the bass (26 the sixth)."""
+    the tonic chord over its third (I6), its third in the bass alone, struck after a chord
+    without the dominant's root or the leading tone (IV, ii or vi: after V, or vii, it would be
+    an imperfect cadence). Returns the pitch classes the chord before leaves out, and the end
+    chord: its bass and the pitch classes of the voices above it (the root and the fifth). Of
+    the 144 inner phrase ends of the 374 training chorales that the analyzer hears make no
+    cadence, 21 have the tonic's third in the bass (26 the sixth)."""
     third = (key.tonic + (4 if key.mode == "major" else 3)) % 12
-    return (key.tonic + 7) % 12, (third, frozenset({key.tonic, (key.tonic + 7) % 12}))
+    dominant = (key.tonic + 7) % 12
+    return frozenset({dominant, leading_tone(key)}), (third, frozenset({key.tonic, dominant}))
 
 
 def dominant_chord_classes(key: Key, voice: int, n_voices: int) -> frozenset[int]:

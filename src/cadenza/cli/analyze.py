@@ -35,7 +35,8 @@ def analyze(
     a plan file for `generate --plan`, with a bar-by-bar self-similarity picture (PNG).
 
     The form is printed as Plan.describe prints a plan, then one line per phrase; the paths of
-    the two files written follow."""
+    the two files written follow. The plan file is the analysis as a recipe (Analysis.recipe):
+    every section's key named, and a close heard without a cadence left to be planned."""
     from cadenza.errors import OptionError
     from cadenza.io.files import atomic_write, check_writable, keep_input
     from cadenza.io.pictures import write_similarity

@@ -250,12 +250,12 @@ def generate(
                 score = chorder.chords_for(score, seed=s, plan=piece_plan)[0].score
             if i == 0 and not quiet:  # after the first piece: an error in the rules stays the only line
                 drawn = ""  # a key nobody gave is named, so that a keyless plan does not surprise
+                corpus = f"{composer_}'s pieces have" if composer_ else "the training music has"
                 if key_obj is None and n == 1:
-                    drawn = f", home key {home} (drawn as often as the training music has it; --key chooses one)"
+                    drawn = f", home key {home} (drawn as often as {corpus} it; --key chooses one)"
                 elif key_obj is None:
-                    drawn = ", home keys drawn as often as the training music has them (--key chooses one)"
+                    drawn = f", home keys drawn as often as {corpus} them (--key chooses one)"
                 if drawing_meter and c.plan_model is not None:
-                    corpus = f"{composer_}'s pieces have" if composer_ else "the training music has"
                     how = f"drawn as often as {corpus} it"
                     drawn += (
                         f", meter {m} ({how}; --meter chooses one)"

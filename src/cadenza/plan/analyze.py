@@ -119,7 +119,7 @@ class Analysis:
         bar leads back to its start, say) left open, so that the new piece closes as a plan does."""
         sections = [replace(s, key=s.key or self.plan.key) for s in self.plan.sections]
         last = sections[-1]
-        if last.cadences and last.cadences[-1] == "none":
+        if len(last.cadences) == len(last.phrase_bars()) and last.cadences[-1] == "none":
             sections[-1] = replace(last, cadences=last.cadences[:-1] + [""])
         return replace(self.plan, sections=sections)
 

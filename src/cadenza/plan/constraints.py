@@ -52,7 +52,9 @@ class Constraints:
     voice_ranges: list[tuple[int, int]] | None = None  # inclusive MIDI pitch range per voice
     pitch_classes: frozenset[int] | None = None  # allowed pitch classes (e.g. a key's scale)
     fixed: dict[tuple[int, int], int] = field(default_factory=dict)  # (step, voice) -> cell token
-    no_hold: set[tuple[int, int]] = field(default_factory=set)  # (step, voice): no note held over (a fixed note ends)
+    # (step, voice): no note held over (a fixed note ends; a fermata's chord is struck). An exact echo
+    # is copied as it stands: its source, under the same rule, struck there too
+    no_hold: set[tuple[int, int]] = field(default_factory=set)
     no_parallels: bool = False  # forbid parallel fifths and octaves (and unisons) between any two voices
     final_cadence: bool = False  # the last bar opens on the tonic chord (bass on the tonic), held to the end
     interval_bias: np.ndarray | None = None  # (voices, 2k+1) log-odds added per signed melodic interval -k..k

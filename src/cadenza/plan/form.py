@@ -82,7 +82,7 @@ import tomli_w
 import tomllib
 
 from cadenza.errors import InputError, MusicError, OptionError
-from cadenza.score import MODES, Key, parse_key, parse_meter
+from cadenza.score import MODES, Key, fifths_of, name_of_fifths, parse_key, parse_meter, spelled_name
 from cadenza.theory import numeral_key
 
 CADENCES = ("authentic", "imperfect", "half", "plagal", "deceptive", "none")
@@ -298,18 +298,23 @@ class Plan:
 
     def cadence_anew(self, i: int, k: int) -> bool:
         """Whether section i, a return, writes phrase k's cadence afresh rather than replaying its
-        source's: the phrase has a cadence planned (one planned "none" too: to end without one),
-        and its source's phrase ending on the same bar of it has another, or the same in another
-        key relative to the section, or no phrase ends there. The one rule of every realizer
+        source's: the phrase's cadence is planned (or is the piece's close; a planned "none" is
+        one too: to end without a cadence), and its source's phrase ending on the same bar of it
+        has another, or the same in another key relative to the section, or none planned where
+        this one is planned "none", or no phrase ends there. The one rule of every realizer
         (plan.realize, the pianist)."""
         j = self.source(i)
-        s = self.sections[i]
-        planned = k < len(s.cadences) and bool(s.cadences[k])
-        if j is None or (self.cadence_of(i, k)[0] == "none" and not planned):
+        mine = self.sections[i].cadences[k] if k < len(self.sections[i].cadences) else ""
+        if j is None or (self.cadence_of(i, k)[0] == "none" and not mine):
             return False
         end = list(itertools.accumulate(self.sections[i].phrase_bars()))[k]
         theirs = list(itertools.accumulate(self.sections[j].phrase_bars()))
-        return end not in theirs or self.cadence_of(i, k) != self.cadence_of(j, theirs.index(end))
+        if end not in theirs:
+            return True
+        t = theirs.index(end)
+        if mine == "none" and not (self.sections[j].cadences[t : t + 1] or [""])[0]:
+            return True  # planned without a cadence, where the first time was left to the model
+        return self.cadence_of(i, k) != self.cadence_of(j, t)
 
     def closes_as_first(self, i: int) -> bool:
         """Whether section i's last cadence is the first section's, in the same key relative to its
@@ -368,18 +373,20 @@ class Plan:
         return out
 
     def moved_to(self, home: Key) -> Plan:
-        """The plan in another home key of the same mode, every section's key moved with it (its
-        cadence keys, Roman numerals, stay as they are): `generate --plan P --key D`."""
-        if self.key is None or self.key.same_key(home):
+        """The plan in another home key of the same mode, every section's key moved with it along
+        the line of fifths (C major's V, G, is A major's E; its cadence keys, Roman numerals, stay
+        as they are), a section in the old home key taking the new one as given (its spelling and
+        church mode): `generate --plan P --key D`."""
+        if self.key is None:
             return replace(self, key=home)
         if self.key.mode != home.mode:
             raise OptionError(f"--key {home}: the plan is in {self.key}; it moves to a key of its mode")
-        shift = home.tonic - self.key.tonic
-        moved = [
-            replace(s, key=None if s.key is None else Key(0.0, (s.key.tonic + shift) % 12, s.key.mode))
+        old = self.key
+        sections = [
+            replace(s, key=home if s.key.same_key(old) else _moved_key(s.key, old, home)) if s.key is not None else s
             for s in self.sections
         ]
-        return replace(self, key=home, sections=[replace(s, key=home) if s.key == home else s for s in moved])
+        return replace(self, key=home, sections=sections)
 
     def form(self) -> str:
         """The form string: 'A8 A8 B8 B8', with @KEY on sections in another key than the home."""
@@ -573,6 +580,8 @@ class Plan:
             last = len(s.phrase_bars()) - 1
             for k, numeral in enumerate(s.cadence_keys):
                 problem = cadence_key_problem(numeral, self.key_of(n - 1), n == len(self.sections) and k == last)
+                if numeral and k < len(s.cadences) and s.cadences[k] == "none":
+                    problem = "a phrase that ends without a cadence has no key to close in"
                 if problem:
                     raise OptionError(
                         f"{where}: section {n} ({s.name}): cadence key {numeral!r}: {problem}; "
@@ -649,6 +658,18 @@ def _split_primes(text: str, where: str) -> tuple[str, int]:
     if not m:
         raise OptionError(f"{where}: label {text!r}: give letters, with primes for a varied return (A, A', b)")
     return m.group(1), len(m.group(2))
+
+
+def _moved_key(key: Key, old: Key, new: Key) -> Key:
+    """`key` moved as far along the line of fifths as `old` is from `new`: its tonic spelled by
+    the move (F# major's vi is D# minor, not E flat minor), its church mode kept."""
+
+    def fifths(k: Key) -> int:
+        name = k.tonic_name
+        return fifths_of(name[0], name.count("#") - name.count("b"))
+
+    letter, alter = name_of_fifths(fifths(key) + fifths(new) - fifths(old))
+    return replace(key, tonic=(key.tonic + new.tonic - old.tonic) % 12, tonic_name=spelled_name(letter, alter))
 
 
 def _short_key(key: Key) -> str:

@@ -203,22 +203,20 @@ def plan_constraints(
     for n, ((bar, cadence), k) in enumerate(zip(ends, phrase_keys)):
         last = n == len(ends) - 1
         arrival = arrivals[n]
-        if fermatas:
+        if fermatas:  # every voice strikes its note under the fermata (none holds into it from before)
             fermata_beats.append(arrival / grid.steps_per_beat)
+            c.no_hold.update((arrival, v) for v in range(nv))
         cadence = cadence or ("authentic" if last else "")
         if last:  # an authentic close on the downbeat is also the sampler's own final cadence
             c.final_cadence = final_cadence and cadence == "authentic" and close_into == 0
         i = section_of_end[n]
-        copied = plan.source(i) is not None and not plan.cadence_anew(i, n - section_of_end.index(i))
-        if not cadence or (last and not final_cadence) or (cadence == "none" and copied):
-            continue  # left to the model, or a return's phrase end without a cadence, as the first time
-        if fermatas:  # every voice strikes its note under the fermata (none holds into it from before)
-            c.no_hold.update((arrival, v) for v in range(nv))
-        approach = arrival - grid.steps_per_beat_unit
         j = plan.source(i)
+        same = not plan.cadence_anew(i, n - section_of_end.index(i))  # a return's cadence as its source's
+        if not cadence or (last and not final_cadence) or (cadence == "none" and j is not None and same):
+            continue  # left to the model, or a return's phrase end without a cadence, as the first time
+        approach = arrival - grid.steps_per_beat_unit
         hold = total - arrival if last else held
         if j is not None:  # a return: where the cadence is not its source's, it is written afresh
-            same = not plan.cadence_anew(i, n - section_of_end.index(i))
             closes_again = last and same and plan.relation(i) == "exact"
             if closes_again and fermatas and offset == 0:
                 # a chorale's strain played again to close, its cadences on the downbeat: as the first
@@ -383,16 +381,17 @@ def _cadence(
     away: bool = False,
 ) -> None:
     """Narrow the beat before `arrival` to the cadence's first chord and the `hold` steps from
-    `arrival` to its last chord, held (with fermatas) from the arrival; the piece's `final`
+    `arrival` to its last chord, held (with fermatas) from the arrival ("none": the chord before
+    without V's notes, the end on I6, theory.open_end; a lone melody's left free); the piece's `final`
     cadence may close a minor key on a Picardy third. `away`: `key` is not the piece's home key
     (a lone melody then approaches the tonic by its leading tone, theory.melody_cadence)."""
     assert c.step_cells is not None
     nv, total = grid.n_voices, c.step_cells.shape[0]
-    if kind == "none":  # no cadence: a choir rests on I6, reached without the dominant (a lone melody is left free)
+    if kind == "none":  # no cadence: a choir rests on I6, reached without V (a lone melody is left free)
         if nv > 1:
             dominant, (bass, chord) = open_end(key)
-            if approach >= 0:
-                _keep_to(c.step_cells, range(approach, approach + 1), frozenset(range(12)) - {dominant})
+            if approach >= 0:  # the chord struck on the beat before (the voices may pass on through V's notes)
+                _keep_to(c.step_cells, range(approach, approach + 1), frozenset(range(12)) - dominant)
             _narrow(c, grid, range(arrival, arrival + hold), bass, chord, None)
             c.hold_only.update((step, v) for v in range(nv) for step in range(arrival + 1, min(arrival + hold, total)))
         return
