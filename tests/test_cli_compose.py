@@ -317,6 +317,10 @@ def test_keys_that_end_away_from_home_say_so(tiny_model, tmp_path):
     assert "--keys: the piece ends in G major, away from its home key C major" in away.stderr
     home = run_cli(*args, "--keys", "C C", "--out", str(tmp_path / "home"), check=True)
     assert "away from its home key" not in home.stderr
+    refused = run_cli(*args, "--keys", "C G", "--key", "D", "--out", str(tmp_path / "no"))  # the error alone
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and "--key D major" in refused.stderr
+    long = run_cli(*args[:3], "--form", "A99999", "--out", str(tmp_path / "long"))  # before any progress is shown
+    assert long.returncode == 2 and long.stderr == "error: --form 'A99999' is 99999 bars long: give at most 1000 bars\n"
 
 
 def test_a_meter_left_out_is_drawn_by_the_plan_model(tiny_model, tmp_path):

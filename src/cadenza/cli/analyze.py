@@ -18,7 +18,9 @@ def register(app: typer.Typer) -> None:
 
 
 def analyze(
-    piece: Path = typer.Argument(..., help="a MIDI, MusicXML, ABC or kern file (the first piece of a tune book)"),
+    piece: Path = typer.Argument(
+        ..., help="a MIDI, MusicXML, ABC or kern file (of a tune book, the first piece or --tune N)"
+    ),
     out: Optional[str] = typer.Option(
         None,
         help="output stem: writes STEM.plan.json and STEM.similarity.png; a FOLDER/ gets PIECE-analysis.* "

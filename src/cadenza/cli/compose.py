@@ -139,6 +139,7 @@ def generate(
     except MusicError as e:
         raise OptionError(f"--meter: {e}") from None
     the_plan = None
+    away = ""  # a warning: --keys ends the piece away from home
     if plan is not None and form is not None:
         raise OptionError("give --form or --plan, not both")
     if no_plan and (plan is not None or form is not None):
@@ -153,18 +154,18 @@ def generate(
             asked = asked.moved_to(key_obj)  # --key moves a plan file, its sections with it
         source = str(plan) if plan is not None else f"--form {form!r}"
         the_plan = with_options(asked, keys, cadences, home=key_obj, source=source)
-        last = the_plan.key_of(len(the_plan.sections) - 1)
-        if keys and not quiet and the_plan.key is not None and last is not None and not last.same_key(the_plan.key):
-            say(
-                f"--keys: the piece ends in {last}, away from its home key {the_plan.key} "
-                "(end --keys on it to close at home)"
-            )
+        if the_plan.bars > composer.MAX_BARS:
+            raise OptionError(f"{source} is {the_plan.bars} bars long: give at most {composer.MAX_BARS} bars")
         if bars is not None and bars != the_plan.bars:
             raise OptionError(f"--bars {bars} but the form has {the_plan.bars} bars: give one or the other")
         if the_plan.key is not None and key_obj is not None and the_plan.key != key_obj:
             raise OptionError(f"--key {key_obj} but the plan's home key is {the_plan.key}: give one or the other")
         if the_plan.meter and meter_obj is not None and the_plan.meter != str(meter_obj):
             raise OptionError(f"--meter {meter_obj} but the plan's meter is {the_plan.meter}: give one or the other")
+        last = the_plan.key_of(len(the_plan.sections) - 1)
+        if keys and the_plan.key is not None and last is not None and not last.same_key(the_plan.key):
+            away = f"--keys: the piece ends in {last}, away from its home key {the_plan.key} "
+            away += "(end --keys on it to close at home)"
         if the_plan.key is not None and not (key_obj is not None and key_obj.modal):  # a plan names no mode
             key_obj = the_plan.key
         meter_obj = parse_meter(the_plan.meter) if the_plan.meter else meter_obj
@@ -263,6 +264,8 @@ def generate(
                         else f", meters {how} (--meter chooses one)"
                     )
                 say(f"model {name}, {seeds_text(seed, n)}{drawn}")
+                if away:  # told once the first piece is written: an error before stays the only line
+                    say(away)
             record = {
                 "command": "generate",
                 "model": name,

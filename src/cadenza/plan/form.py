@@ -380,7 +380,7 @@ class Plan:
         if self.key is None:
             return replace(self, key=home)
         if self.key.mode != home.mode:
-            raise OptionError(f"--key {home}: the plan is in {self.key}; it moves to a key of its mode")
+            raise OptionError(f"--key {home}: the plan is in {self.key}, and moves only to another {self.key.mode} key")
         old = self.key
         sections = [
             replace(s, key=home if s.key.same_key(old) else _moved_key(s.key, old, home)) if s.key is not None else s
