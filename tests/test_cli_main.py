@@ -60,6 +60,7 @@ def test_every_command_has_help(command):
         (["generate", "--meter", "5/0"], ["--meter", "unknown meter '5/0'"]),
         (["plan", "--bars", "0"], ["--bars 0", "at least 1"]),
         (["plan", "--bars", "8", "--meter", "5/0"], ["--meter", "unknown meter '5/0'"]),
+        (["generate", "--key", ""], ["--key ''", "name a key"]),
     ],
     ids=[
         "negative seed",
@@ -78,6 +79,7 @@ def test_every_command_has_help(command):
         "unknown meter",
         "a plan of no bars",
         "a plan's unknown meter",
+        "an empty key",
     ],
 )
 def test_a_newcomers_mistake_is_one_line(args, words, tmp_path):

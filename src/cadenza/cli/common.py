@@ -213,11 +213,14 @@ FIXED_CELLS = typer.Option(
 def key_option(text: Optional[str]):
     """--key as a Key (None when not given), saying on stderr when it is written under another
     name: a tonic whose key would need more than seven sharps or flats (E# major is F major)."""
-    if not text:
+    if text is None:
         return None
     from cadenza.errors import MusicError, OptionError
     from cadenza.plan.form import key_text
     from cadenza.score import parse_key, tonic_as_written, with_ascii_signs
+
+    if not text.strip():
+        raise OptionError("--key '': name a key, e.g. 'D major', or leave --key out to have one drawn")
 
     try:
         key = parse_key(text)
