@@ -83,7 +83,7 @@ import tomllib
 
 from cadenza.errors import InputError, MusicError, OptionError
 from cadenza.score import MODES, Key, fifths_of, name_of_fifths, parse_key, parse_meter, spelled_name
-from cadenza.theory import numeral_key
+from cadenza.theory import key_signature, numeral_key
 
 CADENCES = ("authentic", "imperfect", "half", "plagal", "deceptive", "none")
 _ALIASES = {"perfect": "authentic", "pac": "authentic", "iac": "imperfect", "hc": "half"}
@@ -669,7 +669,10 @@ def _moved_key(key: Key, old: Key, new: Key) -> Key:
         return fifths_of(name[0], name.count("#") - name.count("b"))
 
     letter, alter = name_of_fifths(fifths(key) + fifths(new) - fifths(old))
-    return replace(key, tonic=(key.tonic + new.tonic - old.tonic) % 12, tonic_name=spelled_name(letter, alter))
+    moved = replace(key, tonic=(key.tonic + new.tonic - old.tonic) % 12, tonic_name=spelled_name(letter, alter))
+    if not moved.modal and abs(key_signature(moved)) > 7:  # E# major: F major's name and signature
+        moved = replace(moved, tonic_name="")
+    return moved
 
 
 def _short_key(key: Key) -> str:

@@ -70,7 +70,8 @@ the plan narrows its choices.
   on its notes, the top voice on the cadence's melodic degrees (a lone melody: on degrees that
   tell the cadence, theory.melody_cadence), the last upper voice on the chord's third when no
   voice above sings it. A phrase planned to end without one ("none") ends, in voices in chords,
-  on the tonic over its third, come to without the dominant (theory.open_end); a lone melody's
+  on the tonic over its third, struck after a chord without V's root or leading tone
+  (theory.open_end); a lone melody's
   is left to the model, and a return's is copied as its first time unless that had a cadence
   there (Plan.cadence_anew). With fermatas (chorale style) the cadence chord is struck by every
   voice (none holds into it) and held under a fermata to the bar line where it arrives inside its
@@ -389,9 +390,9 @@ def _cadence(
     nv, total = grid.n_voices, c.step_cells.shape[0]
     if kind == "none":  # no cadence: a choir rests on I6, reached without V (a lone melody is left free)
         if nv > 1:
-            dominant, (bass, chord) = open_end(key)
+            left_out, (bass, chord) = open_end(key)
             if approach >= 0:  # the chord struck on the beat before (the voices may pass on through V's notes)
-                _keep_to(c.step_cells, range(approach, approach + 1), frozenset(range(12)) - dominant)
+                _keep_to(c.step_cells, range(approach, approach + 1), frozenset(range(12)) - left_out)
             _narrow(c, grid, range(arrival, arrival + hold), bass, chord, None)
             c.hold_only.update((step, v) for v in range(nv) for step in range(arrival + 1, min(arrival + hold, total)))
         return
