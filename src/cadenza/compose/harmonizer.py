@@ -263,6 +263,7 @@ class Harmonizer:
                     "drop them, or use --model harmonizer"
                 )
             filled, starts = [], []
+            off_key = _off_key(melody, key, grid.shape[0], spb, view)  # the same for every alternative
             for i in range(n):
                 cells, struck = harmonize_by_particles(
                     self.composer,
@@ -275,7 +276,7 @@ class Harmonizer:
                     self.composer.sampling(None, None, None, seed + i),
                     no_hold=frozenset(fixed_ends),
                     held=frozenset(held_over),
-                    off_key=_off_key(melody, key, grid.shape[0], spb, view),
+                    off_key=off_key,
                 )
                 filled.append(_moved(cells, -view))
                 starts.append([set(np.flatnonzero(struck[:, v]).tolist()) for v in range(self.n_voices)])

@@ -364,10 +364,8 @@ def summarize(pieces: list[dict], reference: list[dict] | None = None) -> dict:
             means = rng.choice(np.array(r["values"]), size=(SE_DRAWS, m["n"]), replace=True).mean(axis=1)
             m["sets_low"], m["sets_high"] = (float(x) for x in np.percentile(means, SPREAD))
             m["inside_sets"] = bool(m["sets_low"] - 1e-9 <= m["mean"] <= m["sets_high"] + 1e-9)
-            if _one_value(r):  # a mean is inside one value only if every piece scores it: real sets fail that
-                m["inside"] = m["inside_sets"]
-            else:
-                m["inside"] = bool(r["low"] - 1e-9 <= m["mean"] <= r["high"] + 1e-9)
+            lo, hi, _ = inside_range(m, r)  # real sets' means where real pieces score one value
+            m["inside"] = bool(lo - 1e-9 <= m["mean"] <= hi + 1e-9)
     with np.errstate(all="ignore"):
         have = ~np.isnan(curves)
         low = [

@@ -82,8 +82,8 @@ import tomli_w
 import tomllib
 
 from cadenza.errors import InputError, MusicError, OptionError
-from cadenza.score import MODES, Key, fifths_of, name_of_fifths, parse_key, parse_meter, spelled_name
-from cadenza.theory import key_signature, numeral_key
+from cadenza.score import MODES, Key, name_of_fifths, parse_key, parse_meter, spelled_name
+from cadenza.theory import key_signature, numeral_key, tonic_fifths
 
 CADENCES = ("authentic", "imperfect", "half", "plagal", "deceptive", "none")
 _ALIASES = {"perfect": "authentic", "pac": "authentic", "iac": "imperfect", "hc": "half"}
@@ -663,12 +663,7 @@ def _split_primes(text: str, where: str) -> tuple[str, int]:
 def _moved_key(key: Key, old: Key, new: Key) -> Key:
     """`key` moved as far along the line of fifths as `old` is from `new`: its tonic spelled by
     the move (F# major's vi is D# minor, not E flat minor), its church mode kept."""
-
-    def fifths(k: Key) -> int:
-        name = k.tonic_name
-        return fifths_of(name[0], name.count("#") - name.count("b"))
-
-    letter, alter = name_of_fifths(fifths(key) + fifths(new) - fifths(old))
+    letter, alter = name_of_fifths(tonic_fifths(key) + tonic_fifths(new) - tonic_fifths(old))
     moved = replace(key, tonic=(key.tonic + new.tonic - old.tonic) % 12, tonic_name=spelled_name(letter, alter))
     if not moved.modal and abs(key_signature(moved)) > 7:  # E# major: F major's name and signature
         moved = replace(moved, tonic_name="")
