@@ -102,9 +102,10 @@ def test_held_out_pieces_of_one_file_get_names_of_their_own():
 
 
 @pytest.mark.slow  # two CLI runs over the real chorales
-def test_held_out_chorales_are_written_as_musicxml_with_their_fermatas_where_asked(tmp_path):
+def test_held_out_chorales_are_written_as_musicxml_or_abc_with_their_fermatas_where_asked(tmp_path):
     """`cadenza baseline heldout --format musicxml`: pieces to compare with generated MusicXML,
-    which carries the fermatas MIDI cannot; an unknown format is one line and status 2."""
+    which carries the fermatas MIDI cannot, or ABC (four voices, fermatas kept); an unknown
+    format is one line and status 2."""
     from cadenza.io import read_score
 
     bad = run_cli("baseline", "heldout", "--model", "chorales", "--format", "wav", "--out", str(tmp_path / "w"))
@@ -125,3 +126,18 @@ def test_held_out_chorales_are_written_as_musicxml_with_their_fermatas_where_ask
     files = sorted((tmp_path / "x").iterdir())
     assert files and all(f.suffix == ".musicxml" for f in files)
     assert all(read_score(f).fermatas_beats for f in files[:3])
+    run_cli(
+        "baseline",
+        "heldout",
+        "--model",
+        "chorales",
+        "--format",
+        "abc",
+        "--out",
+        str(tmp_path / "a"),
+        "--quiet",
+        check=True,
+    )
+    tunes = sorted((tmp_path / "a").iterdir())
+    assert len(tunes) == len(files) and all(f.suffix == ".abc" for f in tunes)
+    assert all(len(read_score(f).parts) == 4 and read_score(f).fermatas_beats for f in tunes[:3])

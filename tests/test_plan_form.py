@@ -254,6 +254,8 @@ def test_a_plan_moves_to_another_key_of_its_mode_its_sections_with_it():
     assert moved.form() == "A4 B4@A A4 C4@b"
     with pytest.raises(OptionError, match="--key D minor: the plan is in F major"):
         plan.moved_to(parse_key("D minor"))
+    with pytest.raises(OptionError, match="--scale D minor: the plan is in F major"):  # the key came from --scale
+        plan.moved_to(parse_key("D minor"), "--scale")
     # along the line of fifths, a church mode kept; the home key's own sections take it as given
     plan = with_options(parse_form("A4 B4@G A4 C4@a D4@Ddor"), None, None)
     plan.key = parse_key("C major")

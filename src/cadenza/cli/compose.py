@@ -151,7 +151,8 @@ def generate(
             raise OptionError("a form sets the length: give --form (or --plan) without --seconds")
         asked = load_plan(plan) if plan is not None else parse_form(form or "")
         if plan is not None and key_obj is not None and asked.key is not None:
-            asked = asked.moved_to(key_obj)  # --key moves a plan file, its sections with it
+            # --key (or --scale) moves a plan file, its sections with it
+            asked = asked.moved_to(key_obj, "--key" if key else "--scale")
         source = str(plan) if plan is not None else f"--form {form!r}"
         the_plan = with_options(asked, keys, cadences, home=key_obj, source=source)
         if the_plan.bars > composer.MAX_BARS:

@@ -372,7 +372,7 @@ class Plan:
                 out.append((at - 1, s.cadences[k] if k < len(s.cadences) else ""))
         return out
 
-    def moved_to(self, home: Key) -> Plan:
+    def moved_to(self, home: Key, option: str = "--key") -> Plan:
         """The plan in another home key of the same mode, every section's key moved with it along
         the line of fifths (C major's V, G, is A major's E; its cadence keys, Roman numerals, stay
         as they are), a section in the old home key taking the new one as given (its spelling and
@@ -380,7 +380,9 @@ class Plan:
         if self.key is None:
             return replace(self, key=home)
         if self.key.mode != home.mode:
-            raise OptionError(f"--key {home}: the plan is in {self.key}, and moves only to another {self.key.mode} key")
+            raise OptionError(
+                f"{option} {home}: the plan is in {self.key}, and moves only to another {self.key.mode} key"
+            )
         old = self.key
         sections = [
             replace(s, key=home if s.key.same_key(old) else _moved_key(s.key, old, home)) if s.key is not None else s
