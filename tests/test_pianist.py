@@ -309,19 +309,3 @@ def test_the_right_hand_comes_in_after_at_most_a_few_bars_of_the_left_alone(pian
     score = pianist.generate(bars=9, key="C major", meter="4/4", seed=1)
     bars = {int(n.start_beats // 4) for n in score.parts[0].notes}
     assert {module.RIGHT_HAND_REST, 2 * module.RIGHT_HAND_REST + 1} <= bars, sorted(bars)
-
-
-def test_a_composers_fitted_bias_shapes_what_is_written_after_that_composer_only(tiny_piano):
-    """model.json's "sampling" "composer_bias" (benchmarks/fit_composer_bias.py): nats added to
-    named tokens' logits when writing after that composer; no other composer, nor none, is moved."""
-    p = hub.load(tiny_piano)
-    high = [n for n in p.tokenizer.names if n.startswith("Pitch_") and int(n.split("_")[1]) > 72]
-    p.meta = {**p.meta, "sampling": {"composer_bias": {"Alpha": {n: -30.0 for n in high}}}}
-    assert p.style_bias("Alpha")[p.tokenizer.names.index(high[0])] == -30.0
-    assert not p.style_bias("Beta").any() and not p.style_bias(None).any()
-
-    def highest(composer, seed):
-        return max(n.pitch for n in p.generate(bars=4, key="C major", seed=seed, composer=composer).notes())
-
-    assert all(highest("Alpha", s) <= 72 for s in range(3))
-    assert any(highest("Beta", s) > 72 for s in range(3))

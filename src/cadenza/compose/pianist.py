@@ -117,19 +117,6 @@ class Pianist(LearnedDefaults):
             raise OptionError(f"--guidance must be between 0 and 10, not {g}")
         return float(g)
 
-    def style_bias(self, composer: str | None) -> np.ndarray:
-        """Nats added to each token's logit when writing after `composer` (zeros for none, or a
-        composer without one): model.json's "sampling" "composer_bias", token name -> nats, fitted
-        by benchmarks/fit_composer_bias.py so that the composer's pieces use positions, hands,
-        pitches and lengths as often as the composer's own training pieces do."""
-        bias = np.zeros(self.tokenizer.vocab_size)
-        fitted = self.meta.get("sampling", {}).get("composer_bias", {}).get(composer or "", {})
-        index = {n: i for i, n in enumerate(self.tokenizer.names)}
-        for name, nats in fitted.items():
-            if name in index:
-                bias[index[name]] = nats
-        return bias
-
     # -- writing ----------------------------------------------------------------------------------
     def generate(
         self,
@@ -346,7 +333,6 @@ class _Writer:
         self.section_keys: list[Key] = []  # and its key
         self.logits: np.ndarray | None = None
         self.off_key = np.zeros(tok.vocab_size)
-        self.style = pianist.style_bias(composer)  # the composer's habits, fitted (style_bias)
 
     # -- the decoder ------------------------------------------------------------------------------
     def feed(self, ids: list[int]) -> None:
@@ -547,7 +533,7 @@ class _Writer:
             if not allowed.any():
                 break
             assert self.logits is not None
-            t = _sample(self.logits + self.off_key + self.style, allowed, self.settings, self.rng)
+            t = _sample(self.logits + self.off_key, allowed, self.settings, self.rng)
             if t == tok.bar:
                 break
             if self.is_pos[t]:
