@@ -16,11 +16,12 @@ told apart.
    chord sizes per hand, durations, registers, triplet onsets, meter; full, the default, adds
    chromatic notes, each hand's rhythm and where in the beat its notes start, the left hand's
    lowest line, the intervals and spans of the notes struck together, and how many sound at
-   once). Its accuracy on excerpts of held-out real pieces (valid and test splits) shows what it
-   can tell. Then `--per-composer` pieces of 16 bars are generated for each of the five (seeds
-   0..N-1, keys and meters drawn from the composer's own,
-   as `cadenza generate --composer` draws them), classified, and the confusion matrix printed
-   (chance 0.20).
+   once; pitch, the notes without their rhythm, texture or register: key-relative pitch classes,
+   the right hand's and the bass's intervals, chromatic notes, the notes struck together). Its
+   accuracy on excerpts of held-out real pieces (valid and test splits) shows what it can tell.
+   Then `--per-composer` pieces of 16 bars are generated for each of the five (seeds 0..N-1,
+   keys and meters drawn from the composer's own, as `cadenza generate --composer` draws them),
+   classified, and the confusion matrix printed (chance 0.20).
 
     python benchmarks/piano_quality.py [--model piano] [--data ../shared/data/asap] [--per-composer 20]
     python benchmarks/piano_quality.py --skip-nll --features basic --classifier rf   # the first classifier
@@ -53,6 +54,8 @@ CLASSIFIERS = {"hgb": "gradient-boosted trees", "rf": "a random forest of 400 tr
 
 BASIC = ("key", "mode", "hands", "melody", "durations", "triplets", "meter")  # the first classifier's 55
 FULL = (*BASIC, "chromatic", "hand_rhythm", "bass", "chords", "polyphony")  # 125 values
+PITCH = ("key", "mode", "melody", "chromatic", "bass", "chords")  # 79 values: the notes, not their rhythm
+FEATURE_SETS = {"full": FULL, "basic": BASIC, "pitch": PITCH}
 
 
 def features(score: Score, groups: tuple[str, ...] = FULL) -> np.ndarray:
@@ -259,7 +262,7 @@ def main() -> None:
     ap.add_argument("--per-composer", type=int, default=20, help="pieces per composer (0: no conditioning test)")
     ap.add_argument("--skip-nll", action="store_true")
     ap.add_argument("--guidance", type=float, default=None, help="classifier-free guidance [default: the model's]")
-    ap.add_argument("--features", choices=("full", "basic"), default="full", help="the classifier's features")
+    ap.add_argument("--features", choices=tuple(FEATURE_SETS), default="full", help="the classifier's features")
     ap.add_argument("--classifier", choices=tuple(CLASSIFIERS), default="hgb")
     ap.add_argument("--write-real", default="", help="a folder to write held-out real excerpts into, and stop")
     ap.add_argument("--bars", type=int, default=32, help="the excerpts' length for --write-real")
@@ -273,9 +276,7 @@ def main() -> None:
     if not args.skip_nll:
         likelihood(pianist, data)
     if args.per_composer:
-        conditioning(
-            pianist, data, args.per_composer, args.guidance, FULL if args.features == "full" else BASIC, args.classifier
-        )
+        conditioning(pianist, data, args.per_composer, args.guidance, FEATURE_SETS[args.features], args.classifier)
 
 
 if __name__ == "__main__":
