@@ -11,11 +11,11 @@ Printed:
 
 - cadences: of the phrase ends the plan gives a cadence (authentic, imperfect, half, plagal,
   deceptive, or none: a phrase end planned to make none; counted since 2026-12-05, so the
-  shares measured before leave them out, and the folk and piano models leave such an end to the
-  model), the share where the analyzer hears that cadence, in the key the plan names for
-  the phrase (its section's, moved by its cadence key: plan.phrase_keys), at the
-  planned place (the phrase's last bar, on the plan's cadence beat). The issue's target: at
-  least 90%.
+  shares measured before leave them out; the folk model leaves such an end to the model, the
+  chorales and, since 2026-12-05, the piano rest on I6 there), the share where the analyzer
+  hears that cadence, in the key the plan names for the phrase (its section's, moved by its
+  cadence key: plan.phrase_keys), at the planned place (the phrase's last bar, on the plan's
+  cadence beat). The issue's target: at least 90%.
 - returns: the mean bar similarity (plan.similarity; at the best shift for a transposed
   return) between sections with the same label and between sections with different labels,
   and the margin between the two; beside it the same margin in real pieces, as the analyzer

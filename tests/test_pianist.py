@@ -177,6 +177,27 @@ def test_a_planned_plagal_close_is_approached_from_iv(pianist):
         assert struck and {n.pitch % 12 for n in struck} <= {0, 4, 7}, seed
 
 
+def test_a_phrase_planned_without_a_cadence_ends_on_the_tonic_over_its_third(pianist):
+    """Planned "none", as the chorales' open end (theory.open_end): the phrase's last bar opens
+    on I6 (in F major: A in the bass, F, A or C above, F or C on top of the right hand), after a
+    last beat struck without C or E (the dominant, the leading tone); before, the pianist left
+    such a phrase end to the model, which often cadenced there."""
+    from cadenza.plan.form import with_options
+
+    plan = with_options(parse_form("A4 B4"), None, "none authentic")
+    for seed in range(1, 5):
+        score = pianist.generate(plan=plan, key="F major", meter="4/4", seed=seed)
+        down = [n for n in score.notes() if n.start_beats == 12.0]
+        assert down and {n.pitch % 12 for n in down} <= {5, 9, 0}, seed
+        left = [n.pitch for n in score.parts[1].notes if n.start_beats == 12.0]
+        assert left and min(left) % 12 == 9, seed
+        assert _top_at(score, 12.0) is None or _top_at(score, 12.0) % 12 in {5, 0}, seed
+        before = [n for n in score.notes() if 11.0 <= n.start_beats < 12.0]
+        sounding = [n for n in score.notes() if n.start_beats < 11.0 < n.start_beats + n.duration_beats]
+        assert before and not sounding, seed  # struck there, nothing held into it
+        assert not {n.pitch % 12 for n in before} & {0, 4}, seed
+
+
 def _struck_at(score, beat):
     """The right hand's keys struck at `beat`."""
     return [n.pitch for n in score.parts[0].notes if n.start_beats == beat]

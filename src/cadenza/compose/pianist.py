@@ -20,7 +20,9 @@ How a piece is written:
   the cadence's melody note (the tonic for an authentic cadence), and the last beat before it
   keeps to the chord before (V7 for authentic, imperfect and deceptive cadences, IV for plagal;
   a half cadence's approach is free), no earlier note held into that beat or over the bar line.
-  The rest of the bar is the model's.
+  A phrase planned to end without a cadence ("none") ends as the chorales' do (theory.open_end):
+  on the tonic chord over its third (I6), after a last beat without the dominant or the leading
+  tone. The rest of the bar is the model's.
 - The last bar is the final chord (unless `final_chord` is off): an authentic cadence (a plagal
   one where the plan's close is plagal) whose tonic chord stands alone on the downbeat.
 - With a plan (cadenza.plan.form), sections follow it. An exact return replays its first
@@ -54,7 +56,7 @@ from cadenza.compose.composer import (
 from cadenza.compose.settings import OFF_KEY
 from cadenza.errors import OptionError
 from cadenza.score import MODES, PIANO_HANDS, Key, Meter, Score, parse_key, parse_meter
-from cadenza.theory import Chord, cadence_progression, estimate_key, scale, thirds
+from cadenza.theory import Chord, cadence_progression, estimate_key, open_end, scale, thirds, tonic_triad
 from cadenza.tokenize.piano import PianoTokenizer, hands
 
 if TYPE_CHECKING:
@@ -248,6 +250,20 @@ def _close_kind(planned: str) -> str:
     return "plagal" if planned == "plagal" else "authentic"
 
 
+def _progression(
+    key: Key, kind: str, final: bool = False
+) -> tuple[Chord | None, frozenset[int], Chord, frozenset[int]]:
+    """(the chord before, the pitch classes the last beat before leaves out, the chord at the
+    phrase end, the pitch classes its highest note takes) of a phrase end planned `kind`:
+    theory.cadence_progression's, and for "none" the chorales' open end (theory.open_end), I6
+    after a beat without the dominant's root or the leading tone, the tonic or fifth on top."""
+    if kind == "none":
+        left_out, (bass, upper) = open_end(key)
+        return None, left_out, (bass, tonic_triad(key)), upper
+    before, arrival, top = cadence_progression(key, kind, final)
+    return before, frozenset(), arrival, top
+
+
 def _sections(plan: Plan | None, bars: int, home: Key, closes: bool = True) -> list[_Section]:
     """The plan's sections as the pianist writes them; without `closes` (no final chord) the
     piece's last phrase has no cadence of its own."""
@@ -279,7 +295,7 @@ def _sections(plan: Plan | None, bars: int, home: Key, closes: bool = True) -> l
             anew = {b for k in cadenced if played.cadence_anew(i, k) for b in (ends[k] - 2, ends[k] - 1)}
             replay = frozenset(b for b in heads if b < plan.sections[j].bars and b not in ending and b not in anew)
         keys = [next(phrase_keys) or key for _ in s.phrase_bars()]
-        cadences = {end - 1: (k, kind) for end, kind, k in zip(ends, s.cadences, keys) if kind and kind != "none"}
+        cadences = {end - 1: (k, kind) for end, kind, k in zip(ends, s.cadences, keys) if kind}
         rhyme = (s.rhyme, s.bars if plan.closes_as_first(i) else s.bars - 1)  # replayed, up to a cadence of its own
         out.append(_Section(s.bars, j, key, replay, other, cadences, rhyme))
     return out
@@ -416,9 +432,10 @@ class _Writer:
                 elif s.bars - s.rhyme[0] <= b < s.rhyme[1]:  # the first section's last bars
                     self.replay(self.moved(self.bars[self.section_starts[1] - (s.bars - b)], rhymes, None))
                 else:
-                    approach = cadence_progression(*kinds[b + 1])[0] if b + 1 in kinds else None
-                    _, arrival, top = cadence_progression(*kinds[b], final=last) if b in kinds else (None, None, None)
-                    self.write_bar(last, approach, arrival, self.ring_limit(b, kinds), top)
+                    approach, avoid = _progression(*kinds[b + 1])[:2] if b + 1 in kinds else (None, frozenset())
+                    _, _, arrival, top = _progression(*kinds[b], final=last) if b in kinds else (None, None, None, None)
+                    inverted = b in kinds and kinds[b][1] == "none"  # I6: its bass is the point
+                    self.write_bar(last, approach, arrival, self.ring_limit(b, kinds), top, avoid, inverted)
                 if on_bar is not None:
                     on_bar(len(self.bars), total)
 
@@ -450,7 +467,8 @@ class _Writer:
         in the section."""
         for c in sorted(cadences):
             if c - 1 >= bar:  # the approach is bar c - 1
-                free = cadence_progression(*cadences[c])[0] is None
+                before, avoid, _, _ = _progression(*cadences[c])
+                free = before is None and not avoid
                 last_beat = self.positions - self.tok.config.steps_per_beat
                 return (c - 1 - bar) * self.positions + (self.positions if free else last_beat)
         return None
@@ -462,6 +480,8 @@ class _Writer:
         arrival: Chord | None = None,
         ring: int | None = None,
         top: frozenset[int] | None = None,
+        avoid: frozenset[int] = frozenset(),
+        inverted: bool = False,
     ) -> None:
         """One bar, sampled under REMI's grammar, no key struck twice at one onset, and no hand
         striking more than FINGERS keys at one onset or (where the chord asked for leaves a key)
@@ -476,6 +496,11 @@ class _Writer:
         strikes first there, as the tokens order the hands, and its highest key takes one of
         them: the hand goes on until it does, its last finger kept for it, and each key it adds
         leaves one of them above its highest within its span (HAND_SPAN).
+        `avoid`: pitch classes the bar's last beat leaves out, struck there (the beat before a
+        phrase end planned without a cadence: no dominant, no leading tone).
+        `inverted`: the arrival's bass (its chord's first pitch class) is not its root, so the
+        left hand strikes there (I6 at a phrase end planned without a cadence; with the right
+        hand's lowest key as the bass, the tonic in root position after IV was a plagal cadence).
         `final`: the bar is the piece's close, the arrival chord alone on the downbeat, held at
         least half the bar, its root in the bass (below middle C) and the left hand within an
         octave and a third of it (FINAL_SPAN).
@@ -493,7 +518,7 @@ class _Writer:
         last, position, hand, notes = "meter", -1, 0, 0
         struck: set[int] = set()  # the keys struck at this position
         in_hand: dict[int, list[int]] = {}  # hand -> the pitches it struck at this position, in turn
-        approached = approach is None or final  # the approach's chord struck on the last beat (none asked: True)
+        approached = (approach is None and not avoid) or final  # struck on the last beat (nothing asked: True)
         right = self.is_prog & (self.prog_of == 0)
         while len(bar) < MAX_BAR_TOKENS:
             allowed = np.zeros(tok.vocab_size, dtype=bool)
@@ -507,6 +532,8 @@ class _Writer:
                 if last == "duration":
                     allowed |= self._hands_free(in_hand)
                     allowed[tok.bar] = (not final or notes >= 3) and approached
+                    if inverted and position == 0 and not in_hand.get(1):
+                        allowed &= self.is_prog  # the left hand is still to strike the bass
                     if melody and hand == 0 and not topped:  # the right hand goes on to the melody's note
                         allowed &= right
                     elif melody and in_hand.get(0) and not self._keys(0, chord, struck, in_hand, final, melody)[1]:
@@ -517,6 +544,10 @@ class _Writer:
                     allowed &= right
             elif last == "program":
                 allowed, _ = self._keys(hand, chord, struck, in_hand, final, melody)
+                if avoid and position >= last_beat:
+                    kept = allowed & ~np.isin(self.pitch_class, list(avoid))
+                    if (kept & ~self.off_grid).any():  # (a hand's span may leave none)
+                        allowed = kept
             elif last == "pitch":
                 allowed[self.is_dur] = True
                 if final:  # the last chord rings to the end of the bar, or half of it
