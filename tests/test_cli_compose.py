@@ -367,3 +367,13 @@ def test_generate_plan_with_an_output_record_uses_the_model_that_wrote_it(tmp_pa
     )  # fmt: skip
     assert "model folk" in again.stderr
     assert (tmp_path / "again.mid").read_bytes() == (tmp_path / "jig.mid").read_bytes()
+
+
+def test_a_plan_moved_to_a_scale_of_the_other_mode_is_refused_naming_the_scale(tiny_model, tmp_path):
+    """`--plan P --scale "D minor"` on a plan in F major: the key came from --scale, and the
+    line says so (it had said --key)."""
+    plan = tmp_path / "f.toml"
+    plan.write_text('key = "F major"\n[[sections]]\nlabel = "A"\nbars = 2\n')
+    proc = run_cli("generate", "--model", str(tiny_model), "--plan", str(plan), "--scale", "D minor",
+                   "--out", str(tmp_path / "x"))  # fmt: skip
+    one_line_error(proc, "--scale D minor: the plan is in F major")

@@ -179,23 +179,25 @@ def test_a_planned_plagal_close_is_approached_from_iv(pianist):
 
 def test_a_phrase_planned_without_a_cadence_ends_on_the_tonic_over_its_third(pianist):
     """Planned "none", as the chorales' open end (theory.open_end): the phrase's last bar opens
-    on I6 (in F major: A in the bass, F, A or C above, F or C on top of the right hand), after a
-    last beat struck without C or E (the dominant, the leading tone); before, the pianist left
-    such a phrase end to the model, which often cadenced there."""
+    on I6 (in F major: A in the bass, F, A or C above, F or C on top of the right hand; in D
+    minor: F in the bass, D, F or A above, never F sharp), after a last beat struck without the
+    dominant or the leading tone (C or E; A or C sharp); before, the pianist left such a phrase
+    end to the model, which often cadenced there."""
     from cadenza.plan.form import with_options
 
     plan = with_options(parse_form("A4 B4"), None, "none authentic")
-    for seed in range(1, 5):
-        score = pianist.generate(plan=plan, key="F major", meter="4/4", seed=seed)
-        down = [n for n in score.notes() if n.start_beats == 12.0]
-        assert down and {n.pitch % 12 for n in down} <= {5, 9, 0}, seed
-        left = [n.pitch for n in score.parts[1].notes if n.start_beats == 12.0]
-        assert left and min(left) % 12 == 9, seed
-        assert _top_at(score, 12.0) is None or _top_at(score, 12.0) % 12 in {5, 0}, seed
-        before = [n for n in score.notes() if 11.0 <= n.start_beats < 12.0]
-        sounding = [n for n in score.notes() if n.start_beats < 11.0 < n.start_beats + n.duration_beats]
-        assert before and not sounding, seed  # struck there, nothing held into it
-        assert not {n.pitch % 12 for n in before} & {0, 4}, seed
+    for key, triad, third, left_out in (("F major", {5, 9, 0}, 9, {0, 4}), ("D minor", {2, 5, 9}, 5, {9, 1})):
+        for seed in range(1, 5):
+            score = pianist.generate(plan=plan, key=key, meter="4/4", seed=seed)
+            down = [n for n in score.notes() if n.start_beats == 12.0]
+            assert down and {n.pitch % 12 for n in down} <= triad, (key, seed)
+            left = [n.pitch for n in score.parts[1].notes if n.start_beats == 12.0]
+            assert left and min(left) % 12 == third, (key, seed)
+            assert _top_at(score, 12.0) % 12 in triad - {third}, (key, seed)
+            before = [n for n in score.notes() if 11.0 <= n.start_beats < 12.0]
+            sounding = [n for n in score.notes() if n.start_beats < 11.0 < n.start_beats + n.duration_beats]
+            assert before and not sounding, (key, seed)  # struck there, nothing held into it
+            assert not {n.pitch % 12 for n in before} & left_out, (key, seed)
 
 
 def _struck_at(score, beat):
@@ -330,3 +332,37 @@ def test_the_right_hand_comes_in_after_at_most_a_few_bars_of_the_left_alone(pian
     score = pianist.generate(bars=9, key="C major", meter="4/4", seed=1)
     bars = {int(n.start_beats // 4) for n in score.parts[0].notes}
     assert {module.RIGHT_HAND_REST, 2 * module.RIGHT_HAND_REST + 1} <= bars, sorted(bars)
+
+
+def test_a_church_mode_is_refused_in_one_line(pianist, tiny_piano, tmp_path):
+    """The key tokens are major and minor: `--key "D dorian"` had come back in D minor, with B
+    flat, A flat, F sharp and C sharp, and no word said."""
+    from conftest import one_line_error, run_cli
+
+    proc = run_cli("generate", "--model", str(tiny_piano), "--key", "D dorian", "--out", str(tmp_path / "d"))
+    one_line_error(proc, "--key D dorian", "major and minor keys only")
+    with pytest.raises(OptionError, match="key D dorian: the piano model writes in major and minor keys only"):
+        pianist.generate(bars=2, key="D dorian")
+    with pytest.raises(OptionError, match="key G mixolydian"):
+        pianist.generate(plan=parse_form("A2 B2@Gmix"), key="C major")
+
+
+def test_a_continuation_goes_on_in_the_key_in_force_where_the_prompt_ends_and_says_so(tiny_piano, tmp_path):
+    """A prompt in C that turns to G at bar 3 is continued in G, closes on G's chord, and its
+    record says G (a newcomer's Alla turca, A minor turning to A major, was continued in A but
+    recorded as continued in C major, the prompt's first key)."""
+    import json
+
+    from cadenza.io.midi import write_midi
+    from conftest import run_cli
+
+    prompt = piano_piece(bars=4)
+    prompt.keys = [Key(0.0, 0, "major"), Key(8.0, 7, "major")]
+    write_midi(prompt, tmp_path / "turn.mid")
+    out = str(tmp_path / "more")
+    run_cli("continue", str(tmp_path / "turn.mid"), "--model", str(tiny_piano), "--bars", "2", "--seed", "1",
+            "--formats", "mid", "--performer", "none", "--out", out, check=True)  # fmt: skip
+    assert json.loads((tmp_path / "more.json").read_text())["key"] == "G major"
+    score = hub.load(tiny_piano).continue_score(prompt, bars=2, seed=1)
+    close = [n.pitch % 12 for n in score.notes() if n.start_beats >= 20.0]
+    assert close and set(close) <= {7, 11, 2}

@@ -259,6 +259,11 @@ class Score:
     def key(self) -> Key | None:
         return self.keys[0] if self.keys else None
 
+    @property
+    def last_key(self) -> Key | None:
+        """The key in force at the end (what a continuation goes on in)."""
+        return self.keys[-1] if self.keys else None
+
     def seconds(self) -> float:
         """Length in seconds under the tempo map."""
         return beats_to_seconds(self.end_beats, self.tempos)

@@ -193,6 +193,9 @@ def generate(
         progression, bars, key_obj = _progression(chords, meter_obj or c.default_meter(), bars, key_obj, seconds)
     given = {k: settings.get(k) for k in ("temperature", "top_p", "top_k")}  # the rest: the model's defaults
     _, recorded = settings_and_record(SamplingSettings, asdict(c.sampling(**given, seed=0)))
+    if piano:  # before anything is drawn or said
+        c.check_keys([key_obj], "--key")
+        c.check_keys(the_plan.keys_in_beats(1.0) if the_plan is not None else [], "--keys")
     if scale is None and key_obj is not None and key_obj.modal and not piano:
         scale = str(key_obj)  # a church mode keeps to its notes (and the leading tone a cadence asks for)
     rules = None if piano else rules_from_options(scale, range_, fix, fixed_cells, c.voice_names)
@@ -457,7 +460,7 @@ def continue_(
             "prompt": str(prompt),
             "model": c.name,
             "model_choice": choice,
-            "key": str(result.key),
+            "key": str(result.last_key),  # the key the new bars are in: the prompt's at its end
             "seed": seed + i,
             "bars": bars,
             **recorded,

@@ -56,7 +56,7 @@ from cadenza.compose.composer import (
 from cadenza.compose.settings import OFF_KEY
 from cadenza.errors import OptionError
 from cadenza.score import MODES, PIANO_HANDS, Key, Meter, Score, parse_key, parse_meter
-from cadenza.theory import Chord, cadence_progression, estimate_key, open_end, scale, thirds, tonic_triad
+from cadenza.theory import Chord, cadence_progression, estimate_key, open_end, scale, thirds
 from cadenza.tokenize.piano import PianoTokenizer, hands
 
 if TYPE_CHECKING:
@@ -119,6 +119,14 @@ class Pianist(LearnedDefaults):
             raise OptionError(f"--guidance must be between 0 and 10, not {g}")
         return float(g)
 
+    def check_keys(self, keys, option: str = "key") -> None:
+        """One line where a key is a church mode: the model's key tokens are major and minor,
+        and nothing keeps a mode's notes (a newcomer's `--key "D dorian"` came back in D minor
+        with B flat, A flat, F sharp and C sharp)."""
+        for k in keys:
+            if k is not None and k.modal:
+                raise OptionError(f"{option} {k}: the piano model writes in major and minor keys only, not in modes")
+
     # -- writing ----------------------------------------------------------------------------------
     def generate(
         self,
@@ -139,12 +147,16 @@ class Pianist(LearnedDefaults):
         """A new piece of `bars` bars (a plan's, when given) by `composer` (or none)."""
         check_tempo(tempo_bpm)
         composer = self.composer_name(composer)
+        if isinstance(key, str):
+            key = parse_key(key)
+        self.check_keys([key])  # before a plan's key, which a drawn plan keeps without its mode
         if plan is not None:
             bars = plan.bars
             key = plan.key or key
             meter = plan.meter or meter
         check_bars(bars)
         key = parse_key(key) if isinstance(key, str) else key or self.default_key(seed, composer)
+        self.check_keys([key, *(plan.keys_in_beats(1.0) if plan is not None else [])])
         meter = parse_meter(meter) if isinstance(meter, str) else meter or self.default_meter()
         w = _Writer(self, composer, key, meter, self.sampling(temperature, top_p, top_k, seed), self.guided(guidance))
         w.start()
@@ -181,7 +193,7 @@ class Pianist(LearnedDefaults):
         check_bars(bars)
         composer = self.composer_name(composer)
         tok = self.tokenizer
-        key = prompt.keys[-1] if prompt.keys else estimate_key(prompt.notes())
+        key = prompt.last_key or estimate_key(prompt.notes())
         meter = prompt.meters[-1]
         ids = tok.encode(prompt, composer)
         body = ids[3:]
@@ -254,12 +266,13 @@ def _progression(
     key: Key, kind: str, final: bool = False
 ) -> tuple[Chord | None, frozenset[int], Chord, frozenset[int]]:
     """(the chord before, the pitch classes the last beat before leaves out, the chord at the
-    phrase end, the pitch classes its highest note takes) of a phrase end planned `kind`:
-    theory.cadence_progression's, and for "none" the chorales' open end (theory.open_end), I6
-    after a beat without the dominant's root or the leading tone, the tonic or fifth on top."""
+    phrase end (its bass first), the pitch classes its highest note takes) of a phrase end
+    planned `kind`: theory.cadence_progression's, and for "none" the chorales' open end
+    (theory.open_end): I6 (the tonic's third in the bass, its root and fifth above, the tonic
+    or the fifth on top) after a beat without the dominant's root or the leading tone."""
     if kind == "none":
         left_out, (bass, upper) = open_end(key)
-        return None, left_out, (bass, tonic_triad(key)), upper
+        return None, left_out, (bass, upper | {bass}), upper
     before, arrival, top = cadence_progression(key, kind, final)
     return before, frozenset(), arrival, top
 
@@ -290,8 +303,8 @@ def _sections(plan: Plan | None, bars: int, home: Key, closes: bool = True) -> l
             heads = range(s.bars) if whole else _phrase_heads(s.phrase_bars())
             ending = range(s.bars - s.ending, s.bars)  # its ending's bars: written anew
             # and a phrase closing with another cadence than its source's: its last bar and approach
-            open_end = not closes and i == len(plan.sections) - 1  # its last phrase as its source's
-            cadenced = range(len(ends) - 1 if open_end else len(ends))
+            unclosed = not closes and i == len(plan.sections) - 1  # its last phrase as its source's
+            cadenced = range(len(ends) - 1 if unclosed else len(ends))
             anew = {b for k in cadenced if played.cadence_anew(i, k) for b in (ends[k] - 2, ends[k] - 1)}
             replay = frozenset(b for b in heads if b < plan.sections[j].bars and b not in ending and b not in anew)
         keys = [next(phrase_keys) or key for _ in s.phrase_bars()]
@@ -487,7 +500,7 @@ class _Writer:
         striking more than FINGERS keys at one onset or (where the chord asked for leaves a key)
         spanning more than HAND_SPAN. `arrival`: a
         cadence's chord on the downbeat (the bar opens on it: the left hand's lowest note its
-        root, every note its notes); `approach`: the chord before it, on this bar's last beat
+        bass, the first of the pair, every note its notes); `approach`: the chord before it, on this bar's last beat
         (struck there: the bar does not end before it is).
         `ring` (ring_limit): no note rings past it, so that a cadence's approach chord sounds
         alone on its last beat and the arrival's chord clean after the bar line.
@@ -596,7 +609,7 @@ class _Writer:
     ) -> tuple[np.ndarray, bool]:
         """(the pitch tokens `hand` may strike next at this onset, whether they keep within its
         span): a key once; the chord's notes where a chord is asked for (the left hand's first its
-        root, the lowest); at an arrival with a `melody`, the right hand's highest key one of its
+        bass, the lowest); at an arrival with a `melody`, the right hand's highest key one of its
         notes in the end; in the close, a left hand that can play it; within one hand's span of
         the keys it already holds down, where that leaves a key."""
         pitch = self.tok.pitch_of
@@ -604,11 +617,11 @@ class _Writer:
         allowed[list(struck)] = False  # a key is struck once
         bass = in_hand[1][0] if in_hand.get(1) else None  # the left hand's first pitch here
         if chord is not None:
-            root_only = hand == 1 and bass is None
+            bass_only = hand == 1 and bass is None  # the chord's bass (its root, or I6's third)
             sounding = {int(self.pitch_class[t]) for t in struck}
-            allowed &= np.isin(self.pitch_class, [chord[0]] if root_only else list(_one_third(chord, sounding)))
+            allowed &= np.isin(self.pitch_class, [chord[0]] if bass_only else list(_one_third(chord, sounding)))
             if hand == 1 and bass is not None:
-                allowed &= pitch >= bass  # the root stays the lowest note
+                allowed &= pitch >= bass  # the bass stays the lowest note
         if melody and hand == 0:  # the melody's note on top, or room left for it
             held = in_hand.get(0, [])
             high = np.maximum(pitch, max(held, default=0))  # the hand's highest key with each pitch added
@@ -657,7 +670,8 @@ def _melody_on_top(highest, melody: frozenset[int]):
 
 def _one_third(chord: Chord, sounding: set[int]) -> frozenset[int]:
     """The chord's pitch classes, less the other third once one of its two thirds (a final tonic
-    may have either, theory.tonic_triad) sounds at this onset (`sounding`: pitch classes)."""
+    may have either, theory.tonic_triad) sounds at this onset (`sounding`: pitch classes). Only
+    a chord in root position has two thirds (I6, `_progression`'s open end, has one)."""
     root, pcs = chord
     minor, major = thirds(root)
     if not {minor, major} <= pcs:
