@@ -366,3 +366,25 @@ def test_a_continuation_goes_on_in_the_key_in_force_where_the_prompt_ends_and_sa
     score = hub.load(tiny_piano).continue_score(prompt, bars=2, seed=1)
     close = [n.pitch % 12 for n in score.notes() if n.start_beats >= 20.0]
     assert close and set(close) <= {7, 11, 2}
+
+
+def test_a_minor_piece_closes_on_a_picardy_third_only_after_a_composer_who_did(tiny_piano):
+    """model.json's "composer_minor_ends" (the trainer's data_stats): after a composer whose
+    minor pieces end on the major tonic at least as often as on the minor (Bach's, 7 to 4), the
+    close may take the major third; after one whose do not (Chopin's, 1 to 3), never (a
+    newcomer's A minor pieces after Chopin had closed on A major, two in four); for none, all
+    pieces' counts; a model without them keeps the choice open."""
+    p = hub.load(tiny_piano)
+    stats = {k: v for k, v in p.meta["data_stats"].items() if k != "composer_minor_ends"}
+    ends = {"Alpha": {"major": 3, "minor": 1}, "Beta": {"minor": 2}}
+    p.meta = {**p.meta, "data_stats": {**stats, "composer_minor_ends": ends}}
+    assert p.picardy("Alpha") and not p.picardy("Beta") and p.picardy(None)  # all: 3 to 3
+
+    def sharps(composer):  # closes with C sharp, of 8 A minor pieces
+        closes = [p.generate(bars=2, key="A minor", meter="4/4", seed=s, composer=composer, temperature=1.5)
+                  for s in range(1, 9)]  # fmt: skip
+        return sum(any(n.pitch % 12 == 1 for n in c.notes() if n.start_beats >= 4.0) for c in closes)
+
+    assert sharps("Beta") == 0 and sharps("Alpha") > 0
+    p.meta = {**p.meta, "data_stats": stats}
+    assert p.picardy("Beta")

@@ -119,6 +119,21 @@ class Pianist(LearnedDefaults):
             raise OptionError(f"--guidance must be between 0 and 10, not {g}")
         return float(g)
 
+    def picardy(self, composer: str | None) -> bool:
+        """Whether a piece in a minor key may close on the major tonic (a Picardy third): where
+        the composer's training pieces in minor keys (all pieces', for none or a composer with
+        none counted) end on it at least as often as on the minor tonic (model.json's
+        "composer_minor_ends"; Bach 7 to 4, Beethoven 1 to 7, Chopin 1 to 3, all 12 to 19). A
+        newcomer's A minor pieces after Chopin had closed on A major, two in four. A model
+        without the count keeps the choice open."""
+        ends = self.meta.get("data_stats", {}).get("composer_minor_ends")
+        if ends is None:
+            return True
+        counts = ends.get(composer or "") or {
+            kind: sum(c.get(kind, 0) for c in ends.values()) for kind in ("major", "minor")
+        }
+        return counts.get("major", 0) > 0 and counts.get("major", 0) >= counts.get("minor", 0)
+
     def check_keys(self, keys, option: str = "key") -> None:
         """One line where a key is a church mode: the model's key tokens are major and minor,
         and nothing keeps a mode's notes (a newcomer's `--key "D dorian"` came back in D minor
@@ -362,6 +377,7 @@ class _Writer:
         self.section_keys: list[Key] = []  # and its key
         self.logits: np.ndarray | None = None
         self.off_key = np.zeros(tok.vocab_size)
+        self.picardy = pianist.picardy(composer)  # a minor piece's close may take the major third
 
     # -- the decoder ------------------------------------------------------------------------------
     def feed(self, ids: list[int]) -> None:
@@ -446,7 +462,9 @@ class _Writer:
                     self.replay(self.moved(self.bars[self.section_starts[1] - (s.bars - b)], rhymes, None))
                 else:
                     approach, avoid = _progression(*kinds[b + 1])[:2] if b + 1 in kinds else (None, frozenset())
-                    _, _, arrival, top = _progression(*kinds[b], final=last) if b in kinds else (None, None, None, None)
+                    _, _, arrival, top = (
+                        _progression(*kinds[b], final=last and self.picardy) if b in kinds else (None, None, None, None)
+                    )
                     inverted = b in kinds and kinds[b][1] == "none"  # I6: its bass is the point
                     self.write_bar(last, approach, arrival, self.ring_limit(b, kinds), top, avoid, inverted)
                 if on_bar is not None:

@@ -195,13 +195,18 @@ def build_network(meta: dict) -> Transformer:
 
 
 def data_stats(tokenized: list[Tokenized], tok: PianoTokenizer) -> dict:
-    """What the pianist uses as defaults: meters and keys seen (per composer too)."""
+    """What the pianist uses as defaults: meters and keys seen (per composer too), and how a
+    composer's pieces in minor keys end (`_minor_end`: with a Picardy third or not)."""
     meters: Counter = Counter()
     keys: Counter = Counter()
     keys_by: dict[str, Counter] = {}
     meters_by: dict[str, Counter] = {}
+    minor_ends: dict[str, Counter] = {}
     for t in tokenized:
         ids = t.window.tokens
+        end = _minor_end(ids, tok)
+        if end:
+            minor_ends.setdefault(t.composer, Counter())[end] += 1
         first_meter = next((tok.names[int(i)] for i in ids[PREFIX_LEN:] if tok.is_meter[int(i)]), "")
         if first_meter:
             meter = first_meter.split("_", 1)[1]
@@ -216,7 +221,25 @@ def data_stats(tokenized: list[Tokenized], tok: PianoTokenizer) -> dict:
         "composer_keys": {c: dict(k.most_common()) for c, k in sorted(keys_by.items())},
         "composer_meters": {c: dict(m.most_common()) for c, m in sorted(meters_by.items())},
         "composer_pieces": dict(Counter(t.composer for t in tokenized).most_common()),
+        "composer_minor_ends": {c: dict(sorted(n.items())) for c, n in sorted(minor_ends.items())},
     }
+
+
+def _minor_end(ids, tok: PianoTokenizer) -> str:
+    """How a piece in a minor key (its key token's) ends: "major" or "minor" where its last
+    onset has the tonic lowest and one third above it (the major third: a Picardy third), else
+    "" (a major piece, another bass, no third or both)."""
+    key = tok.token_key(int(ids[2]))
+    if key.mode != "minor":
+        return ""
+    onset = [i for i, x in enumerate(ids) if int(x) < len(tok.names) and tok.names[int(x)].startswith("Position_")]
+    last = onset[-1] if onset else -1
+    pitches = [int(tok.pitch_of[int(x)]) for x in ids[last + 1 :] if tok.pitch_of[int(x)] >= 0]
+    if last < 0 or not pitches or min(pitches) % 12 != key.tonic:
+        return ""
+    pcs = {p % 12 for p in pitches}
+    major, minor = (key.tonic + 4) % 12 in pcs, (key.tonic + 3) % 12 in pcs
+    return "major" if major and not minor else "minor" if minor and not major else ""
 
 
 def prepare(cfg: Config, record: dict | None, echo: Callable[[str], None]) -> Prepared:
