@@ -169,3 +169,15 @@ def test_a_tunes_strain_in_another_key_is_written_in_its_signature():
     assert [(k.start_beats, str(k)) for k in score.keys] == [(0.0, "G major"), (12.0, "D major"), (24.0, "G major")]
     chorale = hub.load("chorales", expect="voices").generate(key=g, seed=1, plan=parse_form("A2 B2@D A2"))
     assert [str(k) for k in chorale.keys] == ["G major"]  # Bach writes a chorale's modulations with accidentals
+
+
+def test_a_prompt_that_changes_key_is_continued_in_its_last_key():
+    """A prompt in C that turns to G at bar 3 closes its continuation on G (the voices models
+    had read the prompt's first key, the pianist its last)."""
+    from cadenza.score import Key
+
+    prompt = _two_hands(bars=4)
+    prompt.keys = [Key(0.0, 0, "major"), Key(8.0, 7, "major")]
+    out = hub.load("chorales", expect="voices").continue_score(prompt, bars=2, seed=1)
+    end = max(n.start_beats for n in out.notes())
+    assert min(n.pitch for n in out.notes() if n.start_beats == end) % 12 == 7

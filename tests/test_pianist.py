@@ -8,7 +8,7 @@ import pytest
 from cadenza import hub
 from cadenza.errors import OptionError
 from cadenza.plan.form import parse_form
-from cadenza.score import Key, excerpt
+from cadenza.score import Key, excerpt, parse_key
 from cadenza.theory import tonic_triad
 from conftest import piano_piece
 
@@ -345,6 +345,14 @@ def test_a_church_mode_is_refused_in_one_line(pianist, tiny_piano, tmp_path):
         pianist.generate(bars=2, key="D dorian")
     with pytest.raises(OptionError, match="key G mixolydian"):
         pianist.generate(plan=parse_form("A2 B2@Gmix"), key="C major")
+    same = parse_form("A2 B2@Ddor")  # on the home key's tonic and third: its keys in beats drop it
+    same.key = parse_key("D minor")
+    with pytest.raises(OptionError, match="key D dorian"):
+        pianist.generate(plan=same)
+    prompt = piano_piece(tonic=2)
+    prompt.keys = [parse_key("D dorian")]
+    with pytest.raises(OptionError, match="the prompt's key D dorian"):
+        pianist.continue_score(prompt, bars=1)
 
 
 def test_a_continuation_goes_on_in_the_key_in_force_where_the_prompt_ends_and_says_so(tiny_piano, tmp_path):

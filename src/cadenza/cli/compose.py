@@ -194,8 +194,10 @@ def generate(
     given = {k: settings.get(k) for k in ("temperature", "top_p", "top_k")}  # the rest: the model's defaults
     _, recorded = settings_and_record(SamplingSettings, asdict(c.sampling(**given, seed=0)))
     if piano:  # before anything is drawn or said
-        c.check_keys([key_obj], "--key")
-        c.check_keys(the_plan.keys_in_beats(1.0) if the_plan is not None else [], "--keys")
+        c.check_keys([key_obj], "--key" if key else "--scale")
+        if the_plan is not None:
+            named = "--keys" if keys else f"{plan}:" if plan is not None else f"--form {form!r}:"
+            c.check_keys(the_plan.section_keys(), named)
     if scale is None and key_obj is not None and key_obj.modal and not piano:
         scale = str(key_obj)  # a church mode keeps to its notes (and the leading tone a cadence asks for)
     rules = None if piano else rules_from_options(scale, range_, fix, fixed_cells, c.voice_names)
@@ -426,6 +428,8 @@ def continue_(
     given = {k: settings.get(k) for k in ("temperature", "top_p", "top_k")}  # the rest: the model's defaults
     _, recorded = settings_and_record(SamplingSettings, asdict(c.sampling(**given, seed=0)))
     rules = None if piano else rules_from_options(scale, range_, fix, fixed_cells, c.voice_names)
+    if piano:
+        c.check_keys([score.last_key], f"{prompt}: its key")
     seed = pick_seed(seed)
     stems = output_stems(out, lambda i: f"{prompt.stem}-continued-seed{seed + i}", n)
     check_outputs(stems, fmts, force, performing(performer, expressiveness, seed))

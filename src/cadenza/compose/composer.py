@@ -287,7 +287,7 @@ class Composer(LearnedDefaults):
         tok = self.tokenizer
         offset, until = last_meter_span(prompt)
         context = between(prompt, offset, until) if (offset, until) != (0.0, math.inf) else prompt
-        key = context.last_key or estimate_key(context.notes())  # the key in force where it ends
+        key = prompt.last_key or estimate_key(context.notes())  # the key in force where the prompt ends
         meter = context.meter
         self._check_meter(meter, source)
         cells = tok.cells(context)

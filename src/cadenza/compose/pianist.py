@@ -125,9 +125,9 @@ class Pianist(LearnedDefaults):
         none counted) end on it at least as often as on the minor tonic (model.json's
         "composer_minor_ends"; Bach 7 to 4, Beethoven 1 to 7, Chopin 1 to 3, all 12 to 19). A
         newcomer's A minor pieces after Chopin had closed on A major, two in four. A model
-        without the count keeps the choice open."""
+        without the count, or whose minor pieces it could read none of, keeps the choice open."""
         ends = self.meta.get("data_stats", {}).get("composer_minor_ends")
-        if ends is None:
+        if not ends:
             return True
         counts = ends.get(composer or "") or {
             kind: sum(c.get(kind, 0) for c in ends.values()) for kind in ("major", "minor")
@@ -171,7 +171,7 @@ class Pianist(LearnedDefaults):
             meter = plan.meter or meter
         check_bars(bars)
         key = parse_key(key) if isinstance(key, str) else key or self.default_key(seed, composer)
-        self.check_keys([key, *(plan.keys_in_beats(1.0) if plan is not None else [])])
+        self.check_keys([key, *(plan.section_keys() if plan is not None else [])])
         meter = parse_meter(meter) if isinstance(meter, str) else meter or self.default_meter()
         w = _Writer(self, composer, key, meter, self.sampling(temperature, top_p, top_k, seed), self.guided(guidance))
         w.start()
@@ -209,6 +209,7 @@ class Pianist(LearnedDefaults):
         composer = self.composer_name(composer)
         tok = self.tokenizer
         key = prompt.last_key or estimate_key(prompt.notes())
+        self.check_keys([key], "the prompt's key")
         meter = prompt.meters[-1]
         ids = tok.encode(prompt, composer)
         body = ids[3:]

@@ -229,6 +229,11 @@ class Plan:
                 "minor one) in sections at home: no home key has both; give the home key, or either section a key"
             )
 
+    def section_keys(self) -> list[Key]:
+        """The home key and every key a section names, as given (a church mode kept; where keys
+        change, `keys_in_beats` says)."""
+        return [k for k in (self.key, *(s.key for s in self.sections)) if k is not None]
+
     def keys_in_beats(self, bar_beats: float) -> list[Key]:
         """The key of each section from its first beat (bars of `bar_beats` quarter notes), where
         it changes: the keys a piece written to this plan is in."""
