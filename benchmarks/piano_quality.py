@@ -16,8 +16,9 @@ told apart.
    chord sizes per hand, durations, registers, triplet onsets, meter; full, the default, adds
    chromatic notes, each hand's rhythm and where in the beat its notes start, the left hand's
    lowest line, the intervals and spans of the notes struck together, and how many sound at
-   once; pitch, the notes without their rhythm, texture or register: key-relative pitch classes,
-   the right hand's and the bass's intervals, chromatic notes, the notes struck together). Its
+   once; pitch, mostly the notes, not where or how many are struck: key-relative pitch classes
+   by length, the right hand's and the bass's intervals, chromatic notes, the intervals and
+   spans of the notes struck together). Its
    accuracy on excerpts of held-out real pieces (valid and test splits) shows what it can tell.
    Then `--per-composer` pieces of 16 bars are generated for each of the five (seeds 0..N-1,
    keys and meters drawn from the composer's own, as `cadenza generate --composer` draws them),
@@ -54,7 +55,7 @@ CLASSIFIERS = {"hgb": "gradient-boosted trees", "rf": "a random forest of 400 tr
 
 BASIC = ("key", "mode", "hands", "melody", "durations", "triplets", "meter")  # the first classifier's 55
 FULL = (*BASIC, "chromatic", "hand_rhythm", "bass", "chords", "polyphony")  # 125 values
-PITCH = ("key", "mode", "melody", "chromatic", "bass", "chords")  # 79 values: the notes, not their rhythm
+PITCH = ("key", "mode", "melody", "chromatic", "bass", "chords")  # 79 values: mostly the notes, not their rhythm
 FEATURE_SETS = {"full": FULL, "basic": BASIC, "pitch": PITCH}
 
 

@@ -101,7 +101,7 @@ def test_held_out_pieces_of_one_file_get_names_of_their_own():
     assert heldout_name("folder:sub/My Tune.mid") == "sub_My Tune"
 
 
-@pytest.mark.slow  # two CLI runs over the real chorales
+@pytest.mark.slow  # three CLI runs over the real chorales
 def test_held_out_chorales_are_written_as_musicxml_or_abc_with_their_fermatas_where_asked(tmp_path):
     """`cadenza baseline heldout --format musicxml`: pieces to compare with generated MusicXML,
     which carries the fermatas MIDI cannot, or ABC (four voices, fermatas kept); an unknown
@@ -111,33 +111,16 @@ def test_held_out_chorales_are_written_as_musicxml_or_abc_with_their_fermatas_wh
     bad = run_cli("baseline", "heldout", "--model", "chorales", "--format", "wav", "--out", str(tmp_path / "w"))
     assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "--format 'wav'" in bad.stderr
     assert not (tmp_path / "w").exists()
-    run_cli(
-        "baseline",
-        "heldout",
-        "--model",
-        "chorales",
-        "--format",
-        "musicxml",
-        "--out",
-        str(tmp_path / "x"),
-        "--quiet",
-        check=True,
-    )
-    files = sorted((tmp_path / "x").iterdir())
+
+    def written(fmt):
+        out = tmp_path / fmt
+        run_cli("baseline", "heldout", "--model", "chorales", "--format", fmt, "--out", str(out), "--quiet", check=True)
+        return sorted(out.iterdir())
+
+    files = written("musicxml")
     assert files and all(f.suffix == ".musicxml" for f in files)
     assert all(read_score(f).fermatas_beats for f in files[:3])
-    run_cli(
-        "baseline",
-        "heldout",
-        "--model",
-        "chorales",
-        "--format",
-        "abc",
-        "--out",
-        str(tmp_path / "a"),
-        "--quiet",
-        check=True,
-    )
-    tunes = sorted((tmp_path / "a").iterdir())
+    tunes = written("abc")
     assert len(tunes) == len(files) and all(f.suffix == ".abc" for f in tunes)
-    assert all(len(read_score(f).parts) == 4 and read_score(f).fermatas_beats for f in tunes[:3])
+    scores = [read_score(f) for f in tunes[:3]]
+    assert all(len(s.parts) == 4 and s.fermatas_beats for s in scores)

@@ -162,16 +162,16 @@ class Pianist(LearnedDefaults):
         """A new piece of `bars` bars (a plan's, when given) by `composer` (or none)."""
         check_tempo(tempo_bpm)
         composer = self.composer_name(composer)
-        if isinstance(key, str):
-            key = parse_key(key)
-        self.check_keys([key])  # before a plan's key, which a drawn plan keeps without its mode
+        key = parse_key(key) if isinstance(key, str) else key
+        # the key given and the plan's, before a plan's key stands for the given one (a drawn plan
+        # keeps its home key without the mode)
+        self.check_keys([key, *(plan.section_keys() if plan is not None else [])])
         if plan is not None:
             bars = plan.bars
             key = plan.key or key
             meter = plan.meter or meter
         check_bars(bars)
-        key = parse_key(key) if isinstance(key, str) else key or self.default_key(seed, composer)
-        self.check_keys([key, *(plan.section_keys() if plan is not None else [])])
+        key = key or self.default_key(seed, composer)
         meter = parse_meter(meter) if isinstance(meter, str) else meter or self.default_meter()
         w = _Writer(self, composer, key, meter, self.sampling(temperature, top_p, top_k, seed), self.guided(guidance))
         w.start()
