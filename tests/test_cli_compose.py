@@ -245,7 +245,7 @@ def test_a_file_of_several_tunes_says_which_it_continues(tmp_path):
     assert f"{book}: 2 pieces in this file; using the first (First)" in proc.stderr
 
 
-def test_generate_writes_piano_music_by_a_composer_on_two_braced_staves(tiny_piano, tmp_path):
+def test_generate_writes_piano_music_by_a_composer_on_a_grand_staff(tiny_piano, tmp_path):
     from cadenza.io import read_score
 
     args = ["generate", "--model", str(tiny_piano), "--composer", "beta", "--bars", "4", "--meter", "3/4"]
@@ -255,9 +255,10 @@ def test_generate_writes_piano_music_by_a_composer_on_two_braced_staves(tiny_pia
     record = json.loads((tmp_path / "p.json").read_text())
     assert record["composer"] == "Beta" and record["plan"]["sections"][0]["label"] == "A"
     xml = (tmp_path / "p.musicxml").read_text()
-    assert "<group-symbol>brace</group-symbol>" in xml and "<part-name>Right hand</part-name>" in xml
-    back = read_score(tmp_path / "p.mid")
-    assert [p.name for p in back.parts] == ["Right hand", "Left hand"] and str(back.meter) == "3/4"
+    assert "<staves>2</staves><part-symbol>brace</part-symbol>" in xml and "<part-name>Piano</part-name>" in xml
+    for written in ("p.mid", "p.musicxml"):
+        back = read_score(tmp_path / written)
+        assert [p.name for p in back.parts] == ["Right hand", "Left hand"] and str(back.meter) == "3/4"
 
 
 @pytest.mark.parametrize(

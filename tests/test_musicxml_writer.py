@@ -4,6 +4,7 @@ written; and its notation must add up: each note's written value (type, dots, 3:
 duration, every voice fills its measure, ties and tuplet brackets open and close."""
 
 import random
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import replace
@@ -697,20 +698,31 @@ def test_a_part_lower_than_a_choir_bass_reads_in_the_bass_clef_an_octave_down(tm
         assert [n.pitch for n in read_score(path).parts[0].notes] == [n.pitch for n in part.notes]
 
 
-def test_a_pianos_two_hands_are_braced_as_one_grand_staff_and_other_parts_are_not():
+def test_a_pianos_two_hands_are_one_part_of_two_braced_staves_and_other_parts_are_not(tmp_path):
+    """One instrument, as a pianist's score and MuseScore's piano have it: the left hand on the
+    second staff (voices from 5), its clef the second; read back as the two hands."""
     from cadenza.io.musicxml import musicxml_text
     from cadenza.score import PIANO_HANDS, Note, Part, Score
 
     hands = [Part(PIANO_HANDS[0], 0, notes=[Note(72, 0, 4)]), Part(PIANO_HANDS[1], 0, notes=[Note(43, 0, 4)])]
-    xml = musicxml_text(Score(parts=[Part("Flute", 73, notes=[Note(84, 0, 4)]), *hands]))
+    flute = Part("Flute", 73, notes=[Note(84, 0, 4)])
+    xml = musicxml_text(Score(parts=[flute, *hands]))
     part_list = xml[xml.index("<part-list>") : xml.index("</part-list>")]
-    assert part_list.count("<group-symbol>brace</group-symbol>") == 1
-    assert part_list.index('type="start"') < part_list.index('id="P2"') < part_list.index('id="P3"')
-    assert part_list.index('id="P3"') < part_list.index('type="stop"')
-    assert "<part-abbreviation>R.H.</part-abbreviation>" in part_list
-    assert "<clef><sign>F</sign><line>4</line></clef>" in xml.split('<part id="P3">')[1]
-    plain = musicxml_text(Score(parts=hands[::-1]))  # left above right: not a grand staff
-    assert "part-group" not in plain
+    assert part_list.count("<score-part ") == 2 and "<part-name>Piano</part-name>" in part_list
+    assert "<part-abbreviation>Pno.</part-abbreviation>" in part_list
+    piano = xml.split('<part id="P2">')[1]
+    assert "<staves>2</staves><part-symbol>brace</part-symbol>" in piano
+    assert '<clef number="2"><sign>F</sign><line>4</line></clef>' in piano
+    assert re.search(r"<step>G</step><octave>2</octave>.*<voice>5</voice>.*<staff>2</staff>", piano)
+    assert "<staff>" not in xml.split('<part id="P2">')[0]  # the flute's one staff
+    back = read_score(write_score(Score(parts=[flute, *hands]), tmp_path / "piano.musicxml"))
+    assert [(p.name, p.program, [n.pitch for n in p.notes]) for p in back.parts] == [
+        ("Flute", 73, [84]),
+        ("Right hand", 0, [72]),
+        ("Left hand", 0, [43]),
+    ]
+    plain = musicxml_text(Score(parts=hands[::-1]))  # left above right: two parts, not a grand staff
+    assert "<staves>" not in plain and plain.count("<score-part ") == 2
 
 
 def test_a_pianos_right_hand_leans_to_the_treble_clef_and_its_left_hand_to_the_bass():
@@ -718,8 +730,7 @@ def test_a_pianos_right_hand_leans_to_the_treble_clef_and_its_left_hand_to_the_b
 
     middle = [Note(p, i, 1) for i, p in enumerate([55, 57, 59, 60, 62, 64])]  # G3..E4: either clef would do
     xml = musicxml_text(Score(parts=[Part(PIANO_HANDS[0], notes=middle), Part(PIANO_HANDS[1], notes=middle)]))
-    right, left = xml.split('<part id="P1">')[1].split('<part id="P2">')
-    assert "<sign>G</sign>" in right and "<sign>F</sign>" in left
+    assert '<clef number="1"><sign>G</sign>' in xml and '<clef number="2"><sign>F</sign>' in xml
     low = [Note(p, i, 1) for i, p in enumerate([28, 31, 33, 35])]  # E1..B1: a bass guitar's would be 8vb
     xml = musicxml_text(Score(parts=[Part(PIANO_HANDS[1], notes=low)]))
     assert "<sign>F</sign>" in xml and "clef-octave-change" not in xml
@@ -729,7 +740,6 @@ def test_a_hand_changes_clef_for_a_passage_on_the_other_side_of_middle_c_and_not
     """As engravers write it: the left hand takes the treble clef from a bar line where two bars
     lie wholly at or above middle C, and the bass clef again at its first note below; one high
     bar alone stays in the bass clef. The right hand likewise below middle C."""
-    import re
 
     from cadenza.score import PIANO_HANDS
 
@@ -740,13 +750,19 @@ def test_a_hand_changes_clef_for_a_passage_on_the_other_side_of_middle_c_and_not
     right = bars_of([[72], [76], [55, 57], [59], [64], [72], [74]])
     xml = musicxml_text(Score(parts=[Part(PIANO_HANDS[0], notes=right), Part(PIANO_HANDS[1], notes=left)]))
 
-    def clefs(part: str) -> list[tuple[str, str]]:
-        body = xml.split(f'<part id="{part}">')[1].split("</part>")[0]
-        measures = re.findall(r'<measure number="(\d+)"(.*?)</measure>', body, re.S)
-        return [(n, re.search(r"<sign>(\w)</sign>", m).group(1)) for n, m in measures if "<clef>" in m]
+    def clefs(staff: int) -> list[tuple[str, str]]:
+        """(bar, clef sign) where each clef takes effect: the first bar's opens it, a change is
+        written at the end of the bar before (as MuseScore writes one)."""
+        out = []
+        for n, m in re.findall(r'<measure number="(\d+)"(.*?)</measure>', xml, re.S):
+            for clef in re.finditer(rf'<clef number="{staff}"><sign>(\w)</sign>', m):
+                opens = clef.start() < m.index("<note")
+                assert n == "1" or not opens  # only the first bar opens with a clef
+                out.append((n if opens else str(int(n) + 1), clef.group(1)))
+        return out
 
-    assert clefs("P2") == [("1", "F"), ("2", "G"), ("5", "F")]  # bar 6 alone stays in the bass clef
-    assert clefs("P1") == [("1", "G"), ("3", "F"), ("5", "G")]
+    assert clefs(2) == [("1", "F"), ("2", "G"), ("5", "F")]  # bar 6 alone stays in the bass clef
+    assert clefs(1) == [("1", "G"), ("3", "F"), ("5", "G")]
     assert read_score_back(xml) == sorted((n.pitch, n.start_beats) for n in right + left)
 
 

@@ -147,7 +147,8 @@ class Part:
     pedals: list[Pedal] = field(default_factory=list)  # sustain pedal, as a performance plays it
 
 
-PIANO_HANDS = ("Right hand", "Left hand")  # a piano's two staves, as parts: braced together in the notation
+PIANO_HANDS = ("Right hand", "Left hand")  # a piano's two staves, as parts: one part of two staves in the notation
+PIANOS = frozenset(range(8))  # General MIDI's pianos: the instruments with a sustain pedal and two staves
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ from cadenza.compose.composer import (
 )
 from cadenza.compose.settings import OFF_KEY
 from cadenza.errors import OptionError
-from cadenza.score import MODES, PIANO_HANDS, Key, Meter, Score, parse_key, parse_meter
+from cadenza.score import MODES, PIANO_HANDS, PIANOS, Key, Meter, Score, parse_key, parse_meter
 from cadenza.theory import Chord, cadence_progression, estimate_key, open_end, scale, thirds
 from cadenza.tokenize.piano import PianoTokenizer, hands
 
@@ -72,7 +72,6 @@ WRITTEN_STEPS = (3, 4)
 GUIDANCE = 1.5  # classifier-free guidance toward the composer asked for (0: none); benchmarks/piano_quality.py:
 # 20 generated pieces per composer were recognized as theirs 0.29 of the time unguided, 0.43 at 1.5, 0.41 at 3
 # (docs/BENCHMARKS.md; 0.44 at 1.5 with the pianist as shipped)
-PIANOS = frozenset(range(8))  # General MIDI's pianos
 FINAL_SPAN = 16  # semitones the left hand's last chord may span above its bass (a major tenth)
 FINGERS = 5  # keys one hand strikes at one onset, at most
 HAND_SPAN = 16  # semitones one hand's keys struck together may span (a major tenth, a large hand's reach)
@@ -204,7 +203,8 @@ class Pianist(LearnedDefaults):
         hand's new notes in the prompt's highest part, the left hand's in its lowest. A prompt of
         one piano part (a recording) comes back on two staves, its notes split into the hands
         as the tokenizer splits them (tokenize.piano.hands), the pedal with the left hand; one of
-        two piano parts has them named as the hands, so the notation braces them."""
+        two piano parts has them named as the hands, so the notation writes them as one piano's two
+        staves."""
         check_bars(bars)
         composer = self.composer_name(composer)
         tok = self.tokenizer
@@ -234,7 +234,7 @@ class Pianist(LearnedDefaults):
         pitched = sorted(
             (p for p in parts if not p.is_drum and p.notes), key=lambda p: -sum(n.pitch for n in p.notes) / len(p.notes)
         )
-        if len(pitched) == 2 and all(p.program in PIANOS for p in pitched):  # a piano's two staves: named, braced
+        if len(pitched) == 2 and all(p.program in PIANOS for p in pitched):  # a piano's two staves: named as the hands
             named = {id(p): name for p, name in zip(pitched, PIANO_HANDS)}
             parts = [replace(p, name=named[id(p)]) if id(p) in named else p for p in parts]
             pitched = [next(p for p in parts if p.name == name) for name in PIANO_HANDS]

@@ -12,14 +12,20 @@ a note shorter than the grid keeps one step):
 - part-list: per Part its name, an abbreviation (S. A. T. B. for the four voices), and its
   instrument: the General MIDI program's name, the program, and the MIDI channel the MIDI
   writer gives it (10 for drums), so that readers get program and drum flag back. A piano's
-  two hands (parts named as PIANO_HANDS, one program) are braced as one grand staff.
+  two hands (parts named as PIANO_HANDS, one program, right above left) are one part, "Piano",
+  of two staves (<staves>2</staves>, braced): one instrument, as a pianist's score and
+  MuseScore's piano have it. The left hand's notes carry <staff>2</staff> and voices 5-8; its
+  clef is the second; a section's dynamics are written once, under the right hand's staff
+  (between the two, as a piano score has them). cadenza's reader names the two staves of a
+  piano part PIANO_HANDS again.
 - bars from the meter map; a meter change inside a bar ends that bar early. A score that opens
   with a pickup (cadenza.score.pickup_start: the first note inside the first bar, on a 16th)
   has it as an implicit bar 0 holding only what is played, as cadenza's reader expects (and
   as the MIDI writer writes it: a short first bar); otherwise the first bar is full.
 - per part: the clef its voice reads in (treble for a soprano or alto, treble-8 for a tenor,
   bass for a bass), else the one that leaves fewer notes outside the staff (treble or bass);
-  a piano hand's staff changes clef at bar lines for a passage on the other side of middle C,
+  a piano hand's staff changes clef at bar lines for a passage on the other side of middle C
+  (written at the end of the bar before, as MuseScore writes a change of clef),
   the key signature of each Key as spelled (Cb major: 7 flats; mid-bar changes where they fall), time
   signatures, and in the first part the tempo marks, as metronome marks (in dotted quarters
   in 6/8, 9/8, 12/8 when that number stays exact) with sound tempo, before the note they fall
@@ -109,14 +115,20 @@ _ALTER_NAMES = {-2: "flat-flat", -1: "flat", 0: "natural", 1: "sharp", 2: "doubl
 _ABBREVIATIONS = {"soprano": "S.", "alto": "A.", "tenor": "T.", "bass": "B.", "right hand": "R.H.", "left hand": "L.H."}
 
 
-def _piano_staves(parts: list[Part]) -> set[int]:
-    """The index of each right-hand part followed by its left hand (PIANO_HANDS): the two staves
-    of one piano, braced together with bar lines through both."""
-    return {
-        i
-        for i in range(len(parts) - 1)
-        if (parts[i].name, parts[i + 1].name) == PIANO_HANDS and parts[i].program == parts[i + 1].program
-    }
+def _written_parts(parts: list[Part]) -> list[list[int]]:
+    """The Score's parts as written: each part alone, but a right hand followed by its left hand
+    (PIANO_HANDS, one program), which is one part of two staves, [right, left]."""
+    out: list[list[int]] = []
+    i = 0
+    while i < len(parts):
+        pair = i + 1 < len(parts) and (parts[i].name, parts[i + 1].name) == PIANO_HANDS
+        if pair and parts[i].program == parts[i + 1].program:
+            out.append([i, i + 1])
+            i += 2
+        else:
+            out.append([i])
+            i += 1
+    return out
 
 
 def write_musicxml(score: Score, path: str | Path, force: bool = False) -> Path:
@@ -168,18 +180,14 @@ def musicxml_text(score: Score) -> str:
         "  <part-list>",
     ]
     channels = part_channels(Score(parts=parts))
-    braced = _piano_staves(parts)
-    for index, (part, channel) in enumerate(zip(parts, channels), start=1):
-        name = escape(part.name)
-        if index - 1 in braced:
-            out.append(
-                '    <part-group type="start" number="1"><group-name>Piano</group-name>'
-                "<group-symbol>brace</group-symbol><group-barline>yes</group-barline></part-group>"
-            )
+    written_parts = _written_parts(parts)
+    for index, members in enumerate(written_parts, start=1):
+        part, channel = parts[members[0]], channels[members[0]]
+        grand = len(members) == 2
         out += [
             f'    <score-part id="P{index}">',
-            f"      <part-name>{name}</part-name>",
-            f"      <part-abbreviation>{escape(_abbreviation(part.name))}</part-abbreviation>",
+            f"      <part-name>{'Piano' if grand else escape(part.name)}</part-name>",
+            f"      <part-abbreviation>{'Pno.' if grand else escape(_abbreviation(part.name))}</part-abbreviation>",
             f'      <score-instrument id="P{index}-I1">',
             f"        <instrument-name>{program_to_instrument_name(part.program)}</instrument-name>",
             "      </score-instrument>",
@@ -189,22 +197,27 @@ def musicxml_text(score: Score) -> str:
             "      </midi-instrument>",
             "    </score-part>",
         ]
-        if index - 2 in braced:
-            out.append('    <part-group type="stop" number="1"/>')
     out.append("  </part-list>")
-    for index, (part, part_voices) in enumerate(zip(parts, voices), start=1):
+    for index, members in enumerate(written_parts, start=1):
         out.append(f'  <part id="P{index}">')
-        clefs = _bar_clefs(part, bars)
-        by_bar = [_pieces_by_bar(voice, bars) for voice in part_voices]
-        written = None  # the clef of the measure written last
-        for place in layout:
+        clefs = [_bar_clefs(parts[i], bars) for i in members]
+        by_bar = [[_pieces_by_bar(voice, bars) for voice in voices[i]] for i in members]
+        for k, place in enumerate(layout):
             b = place.bar
+            after = layout[k + 1].bar if k + 1 < len(layout) else None
+            staves = [
+                _StaffBar(
+                    [pieces[b] for pieces in by_bar[s]],
+                    clefs[s][b] if k == 0 else None,
+                    clefs[s][after] if after is not None and clefs[s][after] != clefs[s][b] else None,
+                )
+                for s in range(len(members))
+            ]
             _write_measure(
                 out,
                 bars[b],
                 place,
-                [pieces[b] for pieces in by_bar],
-                clefs[b] if clefs[b] != written else None,
+                staves,
                 keys,
                 tempos if index == 1 else [],
                 fermatas,
@@ -212,7 +225,6 @@ def musicxml_text(score: Score) -> str:
                 sections if index == 1 else [],
                 dynamics,
             )
-            written = clefs[b]
         out.append("  </part>")
     out.append("</score-partwise>\n")
     return "\n".join(out)
@@ -784,12 +796,23 @@ def _number(value: float) -> str:
 # writing one measure of one part
 
 
+@dataclass
+class _StaffBar:
+    """One staff's share of a measure: its voices' pieces, its clef in the first measure, and
+    the next measure's clef where it changes. A change is written at the end of the measure
+    before it, as MuseScore writes one: written at the start of its measure, MuseScore shows it
+    after the old clef when that measure begins a system."""
+
+    pieces_by_voice: list[list[tuple]]
+    clef: str | None
+    clef_after: str | None = None
+
+
 def _write_measure(
     out: list[str],
     bar: _Bar,
     place: _Place,
-    pieces_by_voice: list[list[tuple]],
-    clef: str | None,
+    staves: list[_StaffBar],
     keys: list[tuple[int, Any]],
     tempos: list[tuple[int, Any]],
     fermatas: set[int],
@@ -797,7 +820,10 @@ def _write_measure(
     sections: Sequence[tuple[int, Section]] = (),
     dynamics: Sequence[tuple[int, str]] = (),
 ) -> None:
+    """One measure of one part: of one staff, or of a piano's two (the second staff's voices
+    numbered from MAX_VOICES + 1, each of its notes marked <staff>2</staff>)."""
     b = place.bar
+    grand = len(staves) > 1
     implicit = ' implicit="yes"' if bar.start != bar.origin else ""
     out.append(f'    <measure number="{place.number}"{implicit}>')
     if place.left:  # a left bar line must come first in its measure
@@ -812,8 +838,11 @@ def _write_measure(
         attributes.append(_key_element(key_at_start[-1]))
     if bar.new_meter:
         attributes.append(f"<time><beats>{bar.numerator}</beats><beat-type>{bar.denominator}</beat-type></time>")
-    if clef is not None:
-        attributes.append(clef)
+    if grand and b == 0:
+        attributes.append(f"<staves>{len(staves)}</staves><part-symbol>brace</part-symbol>")
+    for s, staff in enumerate(staves, start=1):
+        if staff.clef is not None:
+            attributes.append(staff.clef.replace("<clef>", f'<clef number="{s}">') if grand else staff.clef)
     if attributes:
         out.append("      <attributes>" + "".join(attributes) + "</attributes>")
     here = [
@@ -837,33 +866,52 @@ def _write_measure(
         if bar.start <= tick < bar.end or (b == 0 and tick < bar.start)
     ]
 
-    # every voice's written notes, then accidentals in time order across the voices
-    present = [v for v, pieces in enumerate(pieces_by_voice) if pieces or v == 0]
-    written = [_notated(pieces_by_voice[v], bar, [t for t, _ in mid_keys] if v == 0 else ()) for v in present]
-    if place.cut_in or place.cut_out:  # ties to and from music a repeat skips are dropped
-        for notes in written:
-            for note in notes:
-                _untie(note, bar, place.cut_in, place.cut_out)
-    _mark_accidentals(written, keys)
-    for v, notes in zip(present, written):
-        number = v + 1  # a voice keeps its number from bar to bar, so that ties find their notes
-        if v != present[0]:
-            out.append(f"      <backup><duration>{bar.end - bar.start}</duration></backup>")
-        pending = list(mid_keys) if number == 1 else []
-        for i, note in enumerate(notes):
-            while pending and pending[0][0] <= note[0]:
-                out.append("      <attributes>" + _key_element(pending.pop(0)[1]) + "</attributes>")
-            if number == 1:  # rehearsal and tempo marks go before the note they start on (or in)
-                next_start = notes[i + 1][0] if i + 1 < len(notes) else bar.end
-                out += [_rehearsal(s.label, tick - note[0]) for tick, s in labels if note[0] <= tick < next_start]
-                out += [_dynamics(m, tick - note[0]) for tick, m in markings if note[0] <= tick < next_start]
-                out += [
-                    _tempo_direction(tempo.bpm, tick - note[0], bar)
-                    for tick, tempo in here
-                    if note[0] <= tick < next_start
-                ]
-                out += [_harmony(chord, tick - note[0]) for tick, chord in harmonies if note[0] <= tick < next_start]
-            _write_note(out, note, number, fermatas)
+    for s, staff in enumerate(staves):
+        # every voice's written notes, then accidentals in time order across the staff's voices
+        pieces_by_voice = staff.pieces_by_voice
+        present = [v for v, pieces in enumerate(pieces_by_voice) if pieces or v == 0]
+        first = s == 0
+        written = [
+            _notated(pieces_by_voice[v], bar, [t for t, _ in mid_keys] if v == 0 and first else ()) for v in present
+        ]
+        if place.cut_in or place.cut_out:  # ties to and from music a repeat skips are dropped
+            for notes in written:
+                for note in notes:
+                    _untie(note, bar, place.cut_in, place.cut_out)
+        _mark_accidentals(written, keys)
+        for v, notes in zip(present, written):
+            # a voice keeps its number from bar to bar, so that ties find their notes
+            number = s * MAX_VOICES + v + 1
+            if number > 1:
+                out.append(f"      <backup><duration>{bar.end - bar.start}</duration></backup>")
+            pending = list(mid_keys) if number == 1 else []
+            for i, note in enumerate(notes):
+                while pending and pending[0][0] <= note[0]:
+                    out.append("      <attributes>" + _key_element(pending.pop(0)[1]) + "</attributes>")
+                if number == 1:  # rehearsal and tempo marks go before the note they start on (or in)
+                    next_start = notes[i + 1][0] if i + 1 < len(notes) else bar.end
+                    out += [
+                        _rehearsal(section.label, tick - note[0])
+                        for tick, section in labels
+                        if note[0] <= tick < next_start
+                    ]
+                    out += [_dynamics(m, tick - note[0]) for tick, m in markings if note[0] <= tick < next_start]
+                    out += [
+                        _tempo_direction(tempo.bpm, tick - note[0], bar)
+                        for tick, tempo in here
+                        if note[0] <= tick < next_start
+                    ]
+                    out += [
+                        _harmony(chord, tick - note[0]) for tick, chord in harmonies if note[0] <= tick < next_start
+                    ]
+                _write_note(out, note, number, fermatas, s + 1 if grand else None)
+    changes = [
+        staff.clef_after.replace("<clef>", f'<clef number="{s}">') if grand else staff.clef_after
+        for s, staff in enumerate(staves, start=1)
+        if staff.clef_after is not None
+    ]
+    if changes:
+        out.append("      <attributes>" + "".join(changes) + "</attributes>")
     if place.right:
         out.append(f'      <barline location="right">{place.right}</barline>')
     out.append("    </measure>")
@@ -1025,7 +1073,7 @@ def _tied(note: list, i: int) -> tuple[bool, bool]:
     return tie_in, tie_out
 
 
-def _write_note(out: list[str], note: list, voice: int, fermatas: set[int]) -> None:
+def _write_note(out: list[str], note: list, voice: int, fermatas: set[int], staff: int | None = None) -> None:
     start, ticks, kind, dots, tuplet, element, _, _, accidentals = note
     rhythm = f"<duration>{ticks}</duration>"
     after = f"<voice>{voice}</voice>"
@@ -1036,6 +1084,8 @@ def _write_note(out: list[str], note: list, voice: int, fermatas: set[int]) -> N
         if tuplet is not None
         else ""
     )
+    if staff is not None:  # after the time modification, as MusicXML orders a note's elements
+        modification += f"<staff>{staff}</staff>"
     tuplet_mark = f'<tuplet type="{tuplet}" bracket="yes"/>' if tuplet in ("start", "stop") else ""
     if element is None:  # every voice's rests are shown: a bar must add up on the page
         rest = '<rest measure="yes"/>' if kind is None else "<rest/>"

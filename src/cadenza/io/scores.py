@@ -16,6 +16,10 @@ cadenza.perform.dynamics), accents, staccato, staccatissimo, tenuto and slurs No
 words without a number tempos. What a performance cannot play (trills, arpeggios, grace notes,
 "rit." ...) is counted by `unsupported_markings`.
 
+Parts: each staff is a Part, named as its part is; the two staves of a piano part (a General
+MIDI piano, or no program) are the hands, "Right hand" and "Left hand" (PIANO_HANDS), as cadenza
+names them and its MusicXML writer writes them (one part of two staves).
+
 Section labels (see `_sections`): MusicXML's rehearsal marks and ABC's P: field lines inside a
 tune (music21 drops those: `_abc_shortcuts` makes them rehearsal marks) become Score.sections,
 each on a bar line.
@@ -45,7 +49,21 @@ from cadenza.errors import InputError, MusicError
 from cadenza.io.abc_text import mended_abc
 from cadenza.io.midi import DRUM_CHANNEL, MAX_BEATS, METER_DENOMINATORS, file_bytes, sorted_changes, tempo_fits
 from cadenza.perform.dynamics import VELOCITY
-from cadenza.score import CHURCH_MODES, MARKS, Key, Meter, Note, Part, Repeat, Score, Section, Tempo, bar_starts
+from cadenza.score import (
+    CHURCH_MODES,
+    MARKS,
+    PIANO_HANDS,
+    PIANOS,
+    Key,
+    Meter,
+    Note,
+    Part,
+    Repeat,
+    Score,
+    Section,
+    Tempo,
+    bar_starts,
+)
 
 # suffix -> (music21 format name, the name users know)
 FORMATS = {
@@ -571,6 +589,7 @@ def music21_to_score(
     except Exception:  # markings in a shape music21 seldom gives: the notes as they were read before markings
         marked = {}
     tempo_words = []  # (part, offset, quarter notes a minute) of tempo words without a number
+    hand_names = _hand_names(m21_parts)
     for i, m21_part in enumerate(m21_parts):
         flat = flats[i]
         fermatas.update(
@@ -602,7 +621,7 @@ def music21_to_score(
             instrument = m21_part.getInstrument(returnDefault=False)
             program = getattr(instrument, "midiProgram", None) or 0
             is_drum = getattr(instrument, "midiChannel", None) == DRUM_CHANNEL
-            name = m21_part.partName or getattr(instrument, "partName", None) or ""
+            name = hand_names.get(i) or m21_part.partName or getattr(instrument, "partName", None) or ""
             parts.append(Part(name, program, is_drum, notes))
         for mark in flat.getElementsByClass("MetronomeMark"):
             bpm = mark.getQuarterBPM()
@@ -1327,6 +1346,20 @@ def _instrument_groups(m21_parts: list) -> list[int]:
     for i, part in enumerate(m21_parts):
         m = re.fullmatch(r"(.+)-Staff\d+", str(part.id)) if "PartStaff" in part.classes else None
         out.append(first.setdefault(m[1], i) if m else i)
+    return out
+
+
+def _hand_names(m21_parts: list) -> dict[int, str]:
+    """Part index -> "Right hand" or "Left hand" (PIANO_HANDS) for the two staves of a piano
+    part (a General MIDI piano, or no program: music21's default), as cadenza names a piano's
+    hands and its MusicXML writer writes them."""
+    groups = _instrument_groups(m21_parts)
+    out: dict[int, str] = {}
+    for first in set(groups):
+        staves = [i for i, g in enumerate(groups) if g == first]
+        instrument = m21_parts[first].getInstrument(returnDefault=False)
+        if len(staves) == 2 and (getattr(instrument, "midiProgram", None) or 0) in PIANOS:
+            out.update(zip(staves, PIANO_HANDS))
     return out
 
 

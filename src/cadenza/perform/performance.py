@@ -20,9 +20,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from cadenza.score import Meter, Note, Pedal, Score, Tempo, beats_to_seconds
+from cadenza.score import PIANOS, Meter, Note, Pedal, Score, Tempo, beats_to_seconds
 
-PIANOS = range(8)  # General MIDI's pianos: the instruments with a sustain pedal
 MIN_SECONDS = 0.03  # the shortest note a performance plays (a staccato sixteenth at a fast tempo)
 MIN_BEAT_FACTOR, MAX_BEAT_FACTOR = 0.33, 3.0  # how far one beat may stretch against the marked tempo
 
