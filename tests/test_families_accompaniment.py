@@ -3,6 +3,7 @@ decoding notes from probabilities, a model trained for a few steps by the CLI on
 and `cadenza arrange` with a style whose chord part is that model."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from cadenza.chords import parse_chord
 from cadenza.errors import MusicError
 from cadenza.families.accompaniment import roles
 from cadenza.io import read_score, write_score
-from cadenza.score import Key, Meter, Note, Part, Score
+from cadenza.score import PIANO_HANDS, Key, Meter, Note, Part, Score
 from cadenza.tokenize.accompaniment import (
     FEATURES,
     HELD,
@@ -106,6 +107,11 @@ def test_roles_find_the_melody_and_the_accompaniment():
     assert melody.name == "melody" and [p.name for p in accompaniment] == ["piano"]
     with pytest.raises(MusicError, match="one pitched part only"):
         roles(Score(parts=[s.parts[0]]))
+    # a MusicXML piano of two staves reads as the hands: they are the piano, not the strings too
+    hands = [replace(s.parts[1], name=name) for name in PIANO_HANDS]
+    strings = replace(s.parts[1], name="Strings", program=48)
+    melody, accompaniment = roles(replace(s, parts=[s.parts[0], *hands, strings]))
+    assert [p.name for p in accompaniment] == list(PIANO_HANDS)
 
 
 @pytest.fixture(scope="module")

@@ -725,6 +725,31 @@ def test_a_pianos_two_hands_are_one_part_of_two_braced_staves_and_other_parts_ar
     assert "<staves>" not in plain and plain.count("<score-part ") == 2
 
 
+def test_only_a_pianos_two_staves_are_read_as_the_hands(tmp_path):
+    """A two-staff part is the hands where its program is a piano's, or, with no program, where
+    its name says piano; a harp's or a closed-score choir's staves keep their name. Hands on
+    another instrument than a piano are written as two parts."""
+    from cadenza.score import PIANO_HANDS
+
+    right, left = [Note(72 + i % 3, i, 1) for i in range(8)], [Note(48 - i % 3, i, 2) for i in range(0, 8, 2)]
+    piano = musicxml_text(Score(parts=[Part(PIANO_HANDS[0], 0, notes=right), Part(PIANO_HANDS[1], 0, notes=left)]))
+    unprogrammed = re.sub(r"<midi-instrument.*?</midi-instrument>", "", piano, flags=re.S)
+
+    def names(text: str, name: str = "Piano") -> list[tuple[str, int]]:
+        path = tmp_path / "staves.musicxml"
+        path.write_text(text.replace("<part-name>Piano</part-name>", f"<part-name>{name}</part-name>"))
+        return [(p.name, p.program) for p in read_score(path).parts]
+
+    assert names(piano) == [("Right hand", 0), ("Left hand", 0)]
+    assert names(piano.replace("<midi-program>1<", "<midi-program>7<"), "Harpsichord")[0] == ("Right hand", 6)
+    assert names(piano.replace("<midi-program>1<", "<midi-program>47<"), "Harp") == [("Harp", 46)] * 2
+    assert names(unprogrammed) == [("Right hand", 0), ("Left hand", 0)]
+    assert names(unprogrammed, "Choir") == [("Choir", 0)] * 2
+    organ = musicxml_text(Score(parts=[Part(PIANO_HANDS[0], 19, notes=right), Part(PIANO_HANDS[1], 19, notes=left)]))
+    assert "<staves>" not in organ and organ.count("<score-part ") == 2
+    assert names(organ) == [("Right hand", 19), ("Left hand", 19)]
+
+
 def test_a_pianos_right_hand_leans_to_the_treble_clef_and_its_left_hand_to_the_bass():
     from cadenza.score import PIANO_HANDS
 

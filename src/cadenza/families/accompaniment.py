@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from cadenza.errors import CadenzaError, OptionError
+from cadenza.score import PIANO_HANDS
 from cadenza.settings import setting
 from cadenza.train.config import RunConfig, check_network_shape
 from cadenza.train.run import CardFacts, Prepared
@@ -88,8 +89,9 @@ def build_network(meta: dict):
 
 def roles(score: Score) -> tuple[Part, list[Part]]:
     """(the melody, the accompaniment) of a song: the part named "melody" (else the first pitched
-    one), and the parts named "piano" (else every other pitched part but a "bridge", a second
-    melody). Raises CadenzaError when there is no accompaniment."""
+    one), and the parts named "piano" or as a piano's hands (PIANO_HANDS: a MusicXML piano's two
+    staves, as cadenza reads them), else every other pitched part but a "bridge", a second
+    melody. Raises CadenzaError when there is no accompaniment."""
     from cadenza.errors import MusicError
     from cadenza.tokenize.accompaniment import melody_of
 
@@ -97,7 +99,7 @@ def roles(score: Score) -> tuple[Part, list[Part]]:
     melody = melody_of(pitched)
     if melody is None:
         raise MusicError("no pitched part")
-    piano = [p for p in pitched if p.name.lower() == "piano" and p is not melody]
+    piano = [p for p in pitched if (p.name.lower() == "piano" or p.name in PIANO_HANDS) and p is not melody]
     others = piano or [p for p in pitched if p is not melody and p.name.lower() != "bridge"]
     if not others:
         raise MusicError("no accompaniment: one pitched part only (a lead sheet, not an arrangement)")

@@ -12,7 +12,7 @@ a note shorter than the grid keeps one step):
 - part-list: per Part its name, an abbreviation (S. A. T. B. for the four voices), and its
   instrument: the General MIDI program's name, the program, and the MIDI channel the MIDI
   writer gives it (10 for drums), so that readers get program and drum flag back. A piano's
-  two hands (parts named as PIANO_HANDS, one program, right above left) are one part, "Piano",
+  two hands (parts named as PIANO_HANDS, one piano program, right above left) are one part, "Piano",
   of two staves (<staves>2</staves>, braced): one instrument, as a pianist's score and
   MuseScore's piano have it. The left hand's notes carry <staff>2</staff> and voices 5-8; its
   clef is the second; a section's dynamics are written once, under the right hand's staff
@@ -33,8 +33,8 @@ a note shorter than the grid keeps one step):
 - section labels (Score.sections) as rehearsal marks (<direction><direction-type><rehearsal>),
   in the first part only, before the note they fall on (at the start of their bar when they
   start on a bar line, as cadenza's readers put them); of several at one grid step, the last.
-  A section's dynamics (a plan's "p", "mf") as a dynamics mark under every part's staff there,
-  where they differ from the section's before.
+  A section's dynamics (a plan's "p", "mf") as a dynamics mark under every part's (first)
+  staff there, where they differ from the section's before.
 - notes: notes with the same start and end form a chord; notes that overlap otherwise go to
   further voices (the first voice free at the chord's start, the higher chord first), so
   every note keeps its pitch, onset and length. A voice keeps its number from bar to bar, so
@@ -93,7 +93,7 @@ from cadenza.chords import ALTERATIONS, KINDS, ChordSymbol, chord_kind_text
 from cadenza.io.files import atomic_write
 from cadenza.io.midi import part_channels
 from cadenza.perform.dynamics import VELOCITY
-from cadenza.score import PIANO_HANDS, Key, Meter, Note, Part, Repeat, Score, Section, pickup_start
+from cadenza.score import PIANO_HANDS, PIANOS, Key, Meter, Note, Part, Repeat, Score, Section, pickup_start
 from cadenza.theory import beat_beats, is_compound, key_signature, key_signature_alterations, spell
 
 DIVISIONS = 12  # per quarter note: 16ths (3), triplet 8ths (4), triplet 16ths (2) and 32nds (1)
@@ -116,13 +116,14 @@ _ABBREVIATIONS = {"soprano": "S.", "alto": "A.", "tenor": "T.", "bass": "B.", "r
 
 
 def _written_parts(parts: list[Part]) -> list[list[int]]:
-    """The Score's parts as written: each part alone, but a right hand followed by its left hand
-    (PIANO_HANDS, one program), which is one part of two staves, [right, left]."""
+    """The Score's parts as written: each part alone, but a piano's right hand followed by its
+    left hand (PIANO_HANDS, one General MIDI piano program), which is one part of two staves,
+    [right, left]: "Piano", as the reader names such a part's staves the hands again."""
     out: list[list[int]] = []
     i = 0
     while i < len(parts):
         pair = i + 1 < len(parts) and (parts[i].name, parts[i + 1].name) == PIANO_HANDS
-        if pair and parts[i].program == parts[i + 1].program:
+        if pair and parts[i].program == parts[i + 1].program and parts[i].program in PIANOS:
             out.append([i, i + 1])
             i += 2
         else:

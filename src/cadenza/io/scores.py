@@ -1351,16 +1351,22 @@ def _instrument_groups(m21_parts: list) -> list[int]:
 
 def _hand_names(m21_parts: list) -> dict[int, str]:
     """Part index -> "Right hand" or "Left hand" (PIANO_HANDS) for the two staves of a piano
-    part (a General MIDI piano, or no program: music21's default), as cadenza names a piano's
-    hands and its MusicXML writer writes them."""
+    part (a General MIDI piano's program, or with no program a part named as a piano: a harp's or
+    a closed-score choir's two staves keep their name), as cadenza names a piano's hands and its
+    MusicXML writer writes them."""
     groups = _instrument_groups(m21_parts)
     out: dict[int, str] = {}
     for first in set(groups):
         staves = [i for i, g in enumerate(groups) if g == first]
         instrument = m21_parts[first].getInstrument(returnDefault=False)
-        if len(staves) == 2 and (getattr(instrument, "midiProgram", None) or 0) in PIANOS:
+        program = getattr(instrument, "midiProgram", None)
+        named = (m21_parts[first].partName or "").strip().lower() in PIANO_NAMES
+        if len(staves) == 2 and (program in PIANOS if program is not None else named):
             out.update(zip(staves, PIANO_HANDS))
     return out
+
+
+PIANO_NAMES = {"piano", "pno.", "pno", "pianoforte", "klavier", "grand piano", "acoustic grand piano"}
 
 
 def _voices(m21_parts: list) -> dict[int, str]:
