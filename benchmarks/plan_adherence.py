@@ -21,7 +21,8 @@ Printed:
   and the margin between the two; beside it the same margin in real pieces, as the analyzer
   labels them (the model's held-out pieces).
 - keys: the share of sections whose notes the analyzer reads in their planned key (the home key
-  preferred unless another fits better and the section closes in it).
+  preferred unless another fits better and the section closes in it), and apart, of those
+  planned in the home key and of those planned in another.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ def adherence(plan: Plan, score: Score, close_inside: bool = True) -> dict[str, 
     for i, (start, s) in enumerate(zip(plan.starts(), plan.sections)):
         planned = plan.key_of(i) or home
         lo, hi = start * bar_beats, (start + s.bars) * bar_beats
-        out["key"].append(section_key(score, lo, hi, home) == planned)
+        out["key"].append((section_key(score, lo, hi, home) == planned, planned.same_key(home)))
     return out
 
 
@@ -129,7 +130,7 @@ def main() -> None:
         if c.plan_model is None:
             sys.exit(f"model {name} has no plan model (planner.json)")
         cadences: list[tuple[str, str]] = []
-        keys: list[bool] = []
+        keys: list[tuple[bool, bool]] = []  # (heard in its planned key, planned in the home key)
         margins: list[float] = []
         for seed in range(1, args.pieces + 1):
             key = c.default_key(seed, **who)
@@ -152,7 +153,13 @@ def main() -> None:
             rows = [b for a, b in cadences if a == kind]
             heard = {b: rows.count(b) for b in sorted(set(rows))}
             print(f"    {kind:<10} {sum(b == kind for b in rows)}/{len(rows)}  heard: {heard}")
-        print(f"  sections in their planned key: {sum(keys)}/{len(keys)} = {sum(keys) / max(len(keys), 1):.3f}")
+        hit = sum(ok for ok, _ in keys)
+        home = [ok for ok, at_home in keys if at_home]
+        away = [ok for ok, at_home in keys if not at_home]
+        print(
+            f"  sections in their planned key: {hit}/{len(keys)} = {hit / max(len(keys), 1):.3f} "
+            f"(planned in the home key {sum(home)}/{len(home)}, in another {sum(away)}/{len(away)})"
+        )
         if margins:
             print(
                 f"  same-label minus different-label similarity: {statistics.mean(margins):.3f} "
