@@ -3,12 +3,14 @@ a prompt; reproducible by seed."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from cadenza import hub
 from cadenza.errors import OptionError
 from cadenza.plan.form import parse_form
-from cadenza.score import Key, excerpt, parse_key
+from cadenza.score import Key, Note, excerpt, parse_key
 from cadenza.theory import tonic_triad
 from conftest import piano_piece
 
@@ -79,6 +81,28 @@ def test_a_hand_strikes_at_most_five_keys_at_once_within_a_tenth(pianist):
         chords = _chords_per_hand(score).values()
         assert max(len(c) for c in chords) <= 5, seed
         assert max(max(c) - min(c) for c in chords) <= 16, seed
+
+
+def _held_and_struck_again(score) -> list[tuple[int, float]]:
+    """(pitch, onset) of each note struck while the same key still sounds, in either hand."""
+    notes = sorted((n.start_beats, n.end_beats, n.pitch) for p in score.parts for n in p.notes)
+    return [
+        (pitch, start)
+        for start, _, pitch in notes
+        if any(a < start < b for a, b, q in notes if q == pitch and a < start)
+    ]
+
+
+def test_a_key_is_let_up_before_it_is_struck_again(pianist):
+    """A piano key sounds once at a time (score.keys_released): a newcomer found generated pieces
+    striking a key still held (a left-hand D flat held as a half note and struck again on beat 2)."""
+    for seed, temperature in ((1, 1.0), (2, 1.5), (3, 3.0)):
+        score = pianist.generate(bars=4, key="C major", meter="4/4", seed=seed, temperature=temperature)
+        assert not _held_and_struck_again(score), seed
+    prompt = excerpt(piano_piece(tonic=0, bars=4), 1, 2)
+    held = replace(prompt.parts[1], notes=[*prompt.parts[1].notes, Note(40, 7.0, 3.0)])  # into the continuation
+    out = pianist.continue_score(replace(prompt, parts=[prompt.parts[0], held]), bars=3, seed=2)
+    assert not [x for x in _held_and_struck_again(out) if x[1] >= 8.0]
 
 
 def test_the_same_seed_writes_the_same_piece_and_another_seed_another(pianist):

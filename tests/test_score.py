@@ -3,7 +3,7 @@
 import pytest
 
 from cadenza.errors import MusicError
-from cadenza.score import Key, Note, Score, name_to_pitch, parse_key, parse_meter, pitch_to_name, transpose
+from cadenza.score import Key, Note, Part, Score, name_to_pitch, parse_key, parse_meter, pitch_to_name, transpose
 from conftest import make_score
 
 
@@ -127,3 +127,17 @@ def test_church_modes_parse_and_every_format_writes_them(tmp_path):
         for suffix in (".mid", ".abc", ".musicxml"):
             back = read_score(write_score(score, tmp_path / f"{name.replace(' ', '-')}{suffix}"))
             assert [n.pitch for n in back.notes()] == [n.pitch for n in notes], (name, suffix)
+
+
+def test_a_piano_key_struck_again_ends_the_note_before_in_either_hand_and_only_from_since():
+    from cadenza.score import keys_released
+
+    right = Part("Right hand", 0, notes=[Note(60, 0.0, 4.0), Note(64, 0.0, 1.0)])
+    left = Part("Left hand", 0, notes=[Note(60, 2.0, 1.0), Note(48, 0.0, 2.0), Note(48, 1.0, 1.0)])
+    flute = Part("Flute", 73, notes=[Note(72, 0.0, 4.0), Note(72, 1.0, 1.0)])
+    out = keys_released(Score(parts=[right, left, flute]))
+    assert [(n.pitch, n.start_beats, n.duration_beats) for n in out.parts[0].notes] == [(60, 0.0, 2.0), (64, 0.0, 1.0)]
+    assert [(n.pitch, n.duration_beats) for n in out.parts[1].notes] == [(60, 1.0), (48, 1.0), (48, 1.0)]
+    assert out.parts[2] == flute  # not a piano
+    kept = keys_released(Score(parts=[right, left]), since=2.5)  # the strikes at 1 and 2 are the prompt's
+    assert kept.parts == [right, left]

@@ -478,6 +478,36 @@ def transpose(score: Score, semitones: int) -> Score:
     return replace(score, parts=parts, keys=keys, chords=chords)
 
 
+def keys_released(score: Score, since: float = 0.0) -> Score:
+    """`score` with each piano key sounding once at a time: a note struck while the same key of
+    the piano still sounds (in either hand: the piano parts, PIANOS, are one keyboard) ends
+    the note before at its onset, as a pianist lets a key up to strike it again. Only strikes
+    from `since` on cut (a continuation leaves its prompt as written). Other parts are as they
+    were."""
+    piano = [i for i, p in enumerate(score.parts) if p.program in PIANOS and not p.is_drum]
+    ends: dict[tuple[int, int], float] = {}  # (part, note index) -> its new end
+    by_key: dict[int, list[tuple[float, int, int]]] = {}
+    for i in piano:
+        for j, n in enumerate(score.parts[i].notes):
+            by_key.setdefault(n.pitch, []).append((n.start_beats, i, j))
+    for strikes in by_key.values():
+        strikes.sort()
+        for (start, i, j), (later, _, _) in zip(strikes, strikes[1:]):
+            note = score.parts[i].notes[j]
+            if later >= since and start < later < note.end_beats:
+                ends[i, j] = later
+    if not ends:
+        return score
+    parts = list(score.parts)
+    for i in piano:
+        notes = parts[i].notes
+        cut = [
+            replace(n, duration_beats=ends[i, j] - n.start_beats) if (i, j) in ends else n for j, n in enumerate(notes)
+        ]
+        parts[i] = replace(parts[i], notes=cut)
+    return replace(score, parts=parts)
+
+
 def bar_starts(score: Score) -> list[float]:
     """The beat each bar starts on, under the score's meters, to past its last note; bar 0 is a
     pickup's bar when it has one (pickup_start)."""

@@ -13,6 +13,8 @@ How a piece is written:
   every sample decodes. A bar that runs past MAX_BAR_TOKENS is closed.
 - The context slides: when the window is full the decoder starts again from the prefix and the
   bars of the last half window.
+- A key sounds once at a time (cadenza.score.keys_released): a note struck again while the same
+  key still sounds, in either hand, ends the note before, as a pianist lets the key up.
 - Phrase ends get their cadence (a plan's, as planned or given): the phrase's last bar opens
   on the cadence's chord in the section's key or the one its cadence key names
   (theory.cadence_progression), the left hand's
@@ -55,7 +57,7 @@ from cadenza.compose.composer import (
 )
 from cadenza.compose.settings import OFF_KEY
 from cadenza.errors import OptionError
-from cadenza.score import MODES, PIANO_HANDS, PIANOS, Key, Meter, Score, parse_key, parse_meter
+from cadenza.score import MODES, PIANO_HANDS, PIANOS, Key, Meter, Score, keys_released, parse_key, parse_meter
 from cadenza.theory import Chord, cadence_progression, estimate_key, open_end, scale, thirds
 from cadenza.tokenize.piano import PianoTokenizer, hands
 
@@ -177,7 +179,7 @@ class Pianist(LearnedDefaults):
         sections = _sections(plan, bars, key, final_chord)
         for s in sections:
             w.section(s, final_chord and s is sections[-1], on_bar, bars)
-        score = self.tokenizer.decode(w.tokens, tempo_bpm)
+        score = keys_released(self.tokenizer.decode(w.tokens, tempo_bpm))  # a key struck again was let up
         score.keys = [key]
         if plan is not None:
             score.keys = replace(plan, key=plan.key or key).keys_in_beats(meter.bar_beats)
@@ -244,7 +246,7 @@ class Pianist(LearnedDefaults):
                 pitched[0 if hand == 0 else -1].notes.extend(notes)
             else:
                 parts.append(replace(gpart, notes=notes))
-        return replace(
+        continued = replace(
             prompt,
             parts=parts,
             keys=list(prompt.keys) or [key],
@@ -252,6 +254,7 @@ class Pianist(LearnedDefaults):
             if prompt.composer
             else f"Cadenza ({self.name} model)",
         )
+        return keys_released(continued, since=join)
 
 
 @dataclass
