@@ -3,7 +3,18 @@
 import pytest
 
 from cadenza.errors import MusicError
-from cadenza.score import Key, Note, Part, Score, name_to_pitch, parse_key, parse_meter, pitch_to_name, transpose
+from cadenza.score import (
+    Key,
+    Note,
+    Part,
+    Score,
+    keys_released,
+    name_to_pitch,
+    parse_key,
+    parse_meter,
+    pitch_to_name,
+    transpose,
+)
 from conftest import make_score
 
 
@@ -130,8 +141,6 @@ def test_church_modes_parse_and_every_format_writes_them(tmp_path):
 
 
 def test_a_piano_key_struck_again_ends_the_note_before_in_either_hand_and_only_from_since():
-    from cadenza.score import keys_released
-
     right = Part("Right hand", 0, notes=[Note(60, 0.0, 4.0), Note(64, 0.0, 1.0)])
     left = Part("Left hand", 0, notes=[Note(60, 2.0, 1.0), Note(48, 0.0, 2.0), Note(48, 1.0, 1.0)])
     flute = Part("Flute", 73, notes=[Note(72, 0.0, 4.0), Note(72, 1.0, 1.0)])
@@ -141,3 +150,16 @@ def test_a_piano_key_struck_again_ends_the_note_before_in_either_hand_and_only_f
     assert out.parts[2] == flute  # not a piano
     kept = keys_released(Score(parts=[right, left]), since=2.5)  # the strikes at 1 and 2 are the prompt's
     assert kept.parts == [right, left]
+    # a key struck by both hands at once, then again: both notes end there, whichever hand is first
+    long, short = (
+        Part("Right hand", 0, notes=[Note(60, 0.0, 4.0)]),
+        Part("Left hand", 0, notes=[Note(60, 0.0, 1.0), Note(60, 2.0, 1.0)]),
+    )
+    for order in ([long, short], [short, long]):
+        assert (
+            max(n.end_beats for p in keys_released(Score(parts=order)).parts for n in p.notes if n.start_beats == 0)
+            == 2.0
+        )
+    # a held note outlives a shorter one struck before `since`, and is cut by a strike after it
+    held = Part("Right hand", 0, notes=[Note(60, 0.0, 10.0), Note(60, 1.0, 1.0), Note(60, 8.0, 1.0)])
+    assert [n.end_beats for n in keys_released(Score(parts=[held]), since=8.0).parts[0].notes] == [8.0, 2.0, 9.0]

@@ -483,7 +483,7 @@ def keys_released(score: Score, since: float = 0.0) -> Score:
     the piano still sounds (in either hand: the piano parts, PIANOS, are one keyboard) ends
     the note before at its onset, as a pianist lets a key up to strike it again. Only strikes
     from `since` on cut (a continuation leaves its prompt as written). Other parts are as they
-    were."""
+    were; every piano part is one keyboard (two pianos would be read as one)."""
     piano = [i for i, p in enumerate(score.parts) if p.program in PIANOS and not p.is_drum]
     ends: dict[tuple[int, int], float] = {}  # (part, note index) -> its new end
     by_key: dict[int, list[tuple[float, int, int]]] = {}
@@ -491,11 +491,15 @@ def keys_released(score: Score, since: float = 0.0) -> Score:
         for j, n in enumerate(score.parts[i].notes):
             by_key.setdefault(n.pitch, []).append((n.start_beats, i, j))
     for strikes in by_key.values():
-        strikes.sort()
-        for (start, i, j), (later, _, _) in zip(strikes, strikes[1:]):
+        sounding: list[tuple[float, float, int, int]] = []  # (start, end, part, index) of the key's notes
+        for start, i, j in sorted(strikes):
+            sounding = [x for x in sounding if x[1] > start]
+            if start >= since:
+                for a, b, pi, pj in sounding:
+                    if a < start < b:
+                        ends[pi, pj] = min(start, ends.get((pi, pj), b))
             note = score.parts[i].notes[j]
-            if later >= since and start < later < note.end_beats:
-                ends[i, j] = later
+            sounding.append((start, note.end_beats, i, j))
     if not ends:
         return score
     parts = list(score.parts)
