@@ -42,6 +42,15 @@ def test_a_piece_has_its_bars_two_hands_and_closes_on_the_tonic_chord(pianist):
     assert "Alpha" in score.composer and "seed 3" in score.title
 
 
+def test_the_last_chord_sounds_its_third(pianist):
+    """The README's close, "the I with its third": a B major piece of the shipped model (seed 4)
+    had closed on B octaves alone; the last of the close's keys is the third where none sounded."""
+    for seed in range(1, 9):
+        score = pianist.generate(bars=3, key="B major", meter="4/4", seed=seed, temperature=1.5)
+        end = max(n.start_beats for n in score.notes())
+        assert {n.pitch % 12 for n in score.notes() if n.start_beats == end} & {3}, seed  # D sharp
+
+
 def test_nothing_rings_into_the_approach_or_over_the_bar_line_of_a_cadence(pianist):
     """Before the close, the notes sounding on the last beat are the dominant seventh's alone,
     and none is held into the final chord (earlier notes end when that beat begins)."""

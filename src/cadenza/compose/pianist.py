@@ -75,6 +75,7 @@ GUIDANCE = 1.5  # classifier-free guidance toward the composer asked for (0: non
 # 20 generated pieces per composer were recognized as theirs 0.29 of the time unguided, 0.43 at 1.5, 0.41 at 3
 # (docs/BENCHMARKS.md; 0.44 at 1.5 with the pianist as shipped)
 FINAL_SPAN = 16  # semitones the left hand's last chord may span above its bass (a major tenth)
+FINAL_NOTES = 6  # keys the last chord strikes at most; one of them its third (README: "the I with its third")
 FINGERS = 5  # keys one hand strikes at one onset, at most
 HAND_SPAN = 16  # semitones one hand's keys struck together may span (a major tenth, a large hand's reach)
 RIGHT_HAND_REST = 3  # bars the right hand may leave to the left alone, an introduction's or a passage's
@@ -538,7 +539,8 @@ class _Writer:
         hand's lowest key as the bass, the tonic in root position after IV was a plagal cadence).
         `final`: the bar is the piece's close, the arrival chord alone on the downbeat, held at
         least half the bar, its root in the bass (below middle C) and the left hand within an
-        octave and a third of it (FINAL_SPAN).
+        octave and a third of it (FINAL_SPAN), its third among its keys (at most FINAL_NOTES: the
+        last of them is the third where none has sounded).
         After RIGHT_HAND_REST bars with nothing in the right hand, the bar's first onset opens
         with it: an accompaniment whose melody never came had filled a whole 16-bar piece
         (unconditioned, seed 8: 4 right-hand notes against 183 in the left)."""
@@ -559,6 +561,9 @@ class _Writer:
             allowed = np.zeros(tok.vocab_size, dtype=bool)
             chord = arrival if position == 0 else approach if position >= last_beat else None
             melody = top if position == 0 and arrival is not None else None  # the arrival's top note
+            third = (
+                final and chord is not None and bool(self._thirds(chord) & {int(self.pitch_class[t]) for t in struck})
+            )
             topped = melody is not None and bool(in_hand.get(0)) and _melody_on_top(max(in_hand[0]), melody)
             if last in ("meter", "duration"):
                 allowed |= self.is_pos & (self.pos_of > position) & (self.pos_of < self.positions)
@@ -566,7 +571,7 @@ class _Writer:
                     allowed &= self.pos_of == 0  # the cadence's chord on the downbeat
                 if last == "duration":
                     allowed |= self._hands_free(in_hand)
-                    allowed[tok.bar] = (not final or notes >= 3) and approached
+                    allowed[tok.bar] = (not final or (notes >= 3 and third)) and approached
                     if inverted and position == 0 and not in_hand.get(1):
                         allowed &= self.is_prog  # the left hand is still to strike the bass
                     if melody and hand == 0 and not topped:  # the right hand goes on to the melody's note
@@ -579,6 +584,10 @@ class _Writer:
                     allowed &= right
             elif last == "program":
                 allowed, _ = self._keys(hand, chord, struck, in_hand, final, melody)
+                if final and chord is not None and not third and notes >= FINAL_NOTES - 1:  # its last key: the third
+                    kept = allowed & np.isin(self.pitch_class, list(self._thirds(chord)))
+                    if (kept & ~self.off_grid).any():
+                        allowed = kept
                 if avoid and position >= last_beat:
                     kept = allowed & ~np.isin(self.pitch_class, list(avoid))
                     if (kept & ~self.off_grid).any():  # (a hand's span may leave none)
@@ -592,7 +601,7 @@ class _Writer:
                     within = allowed & (self.dur_steps <= end - position)
                     if (within & ~self.off_grid).any():
                         allowed = within
-            if final and last == "duration" and notes >= 6:
+            if final and last == "duration" and notes >= FINAL_NOTES:
                 allowed[:] = False
                 allowed[tok.bar] = True
             allowed &= ~self.off_grid
@@ -619,6 +628,11 @@ class _Writer:
             bar.append(t)
             self.tokens.append(t)
             self.feed([t])
+
+    @staticmethod
+    def _thirds(chord: Chord) -> set[int]:
+        """The pitch classes of a chord that are a third above its bass (its root, in the close)."""
+        return set(thirds(chord[0])) & set(chord[1])
 
     def _keys(
         self,
