@@ -63,6 +63,23 @@ def test_one_melody_is_continued_by_the_folk_model():
     assert model_for_prompt(_two_hands())[0] == "chorales"
 
 
+def test_a_pianos_two_hands_or_a_recorded_performance_are_continued_by_the_piano_model():
+    """A MusicXML piano part reads as the hands (cadenza.io.scores), as the pianist writes them; a
+    newcomer's own piano piece, continued without --model, had come back in four chorale voices."""
+    from dataclasses import replace
+
+    from cadenza.compose.composer import model_for_prompt
+    from cadenza.score import PIANO_HANDS
+    from conftest import melody
+
+    prompt = _two_hands()
+    hands = replace(prompt, parts=[replace(p, name=name) for p, name in zip(prompt.parts, PIANO_HANDS)])
+    assert model_for_prompt(hands)[0] == "piano"
+    organ = replace(hands, parts=[replace(p, program=19) for p in hands.parts])
+    assert model_for_prompt(organ)[0] == "chorales"
+    assert model_for_prompt(melody(), performance=True)[0] == "piano"
+
+
 def test_a_prompt_whose_meter_changes_is_continued_in_its_last_meter():
     """Before, any meter change was refused ("meter changes (3/4 then 4/4) are not supported")."""
     from dataclasses import replace

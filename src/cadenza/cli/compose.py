@@ -422,7 +422,7 @@ def continue_(
             say(f"{prompt}: a performance (its notes lie off any score's grid), read as {found.describe()}")
     choice = "given with --model"
     if model is None:
-        model, why = composer.model_for_prompt(score)
+        model, why = composer.model_for_prompt(score, performance=found is not None)
         choice = f"chosen: {why}"
     c, piano, composer_ = _writer(model, composer_, scale, range_, fix, fixed_cells, allow_parallels, None, None)
     given = {k: settings.get(k) for k in ("temperature", "top_p", "top_k")}  # the rest: the model's defaults

@@ -21,7 +21,19 @@ import numpy as np
 from cadenza.compose.settings import SamplingSettings
 from cadenza.errors import InputError, OptionError
 from cadenza.perform.dynamics import with_dynamics
-from cadenza.score import MODES, Key, Meter, Part, Score, Section, parse_key, parse_meter, pitch_to_name
+from cadenza.score import (
+    MODES,
+    PIANO_HANDS,
+    PIANOS,
+    Key,
+    Meter,
+    Part,
+    Score,
+    Section,
+    parse_key,
+    parse_meter,
+    pitch_to_name,
+)
 from cadenza.theory import estimate_key, scale, voice_names
 from cadenza.tokenize.voices import VoicesTokenizer
 
@@ -504,10 +516,17 @@ def is_melody(part: Part) -> bool:
     return overlapping <= 0.05 * len(notes)
 
 
-def model_for_prompt(score: Score) -> tuple[str, str]:
-    """(the shipped model that fits a prompt, why): `folk` for one melody, else `chorales`,
-    which continues any texture as four voices written back into the prompt's parts."""
+def model_for_prompt(score: Score, performance: bool = False) -> tuple[str, str]:
+    """(the shipped model that fits a prompt, why): `piano` for a piano's two hands (PIANO_HANDS
+    on a piano's program: a MusicXML piano part as cadenza reads it, or the tracks it writes)
+    or a recorded `performance` (cadenza.perform.quantize.is_performance: a digital piano's),
+    `folk` for one melody, else `chorales`, which continues any texture as four voices written
+    back into the prompt's parts."""
     pitched = [p for p in score.parts if not p.is_drum and p.notes]
+    if performance:
+        return "piano", "a recorded performance: continued by the piano model"
+    if sorted(p.name for p in pitched) == sorted(PIANO_HANDS) and all(p.program in PIANOS for p in pitched):
+        return "piano", "the prompt is a piano's two hands: continued by the piano model"
     if len(pitched) == 1:
         if is_melody(pitched[0]):
             return "folk", "the prompt is one melody"
