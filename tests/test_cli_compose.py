@@ -378,3 +378,27 @@ def test_a_plan_moved_to_a_scale_of_the_other_mode_is_refused_naming_the_scale(t
     proc = run_cli("generate", "--model", str(tiny_model), "--plan", str(plan), "--scale", "D minor",
                    "--out", str(tmp_path / "x"))  # fmt: skip
     one_line_error(proc, "--scale D minor: the plan is in F major")
+
+
+def test_the_piano_continuing_four_parts_says_which_stop_where_the_prompt_ends(tiny_piano, tmp_path):
+    """The message had read the voices models' voice_names and ended in a traceback for the pianist
+    (a chorale's own performed MIDI, continued without --model, had been sent to the piano)."""
+    from cadenza.io import write_score
+
+    prompt = write_score(make_score(4, bars=2), tmp_path / "four.mid")
+    proc = run_cli(
+        "continue",
+        str(prompt),
+        "--model",
+        str(tiny_piano),
+        "--bars",
+        "1",
+        "--seed",
+        "1",
+        "--formats",
+        "mid",
+        "--out",
+        str(tmp_path / "c"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "model writes two hands:" in proc.stderr and "Traceback" not in proc.stderr

@@ -77,7 +77,11 @@ def test_a_pianos_two_hands_or_a_recorded_performance_are_continued_by_the_piano
     assert model_for_prompt(hands)[0] == "piano"
     organ = replace(hands, parts=[replace(p, program=19) for p in hands.parts])
     assert model_for_prompt(organ)[0] == "chorales"
-    assert model_for_prompt(melody(), performance=True)[0] == "piano"
+    assert model_for_prompt(prompt, performance=True)[0] == "piano"  # a recording from a piano
+    assert model_for_prompt(melody(), performance=True)[0] == "folk"  # of one melody: not a pianist's
+    choir = replace(prompt, parts=[replace(p, program=52) for p in prompt.parts])
+    assert model_for_prompt(choir, performance=True)[0] == "chorales"  # cadenza's own performed chorale
+    assert model_for_prompt(hands, piano=False)[0] == "chorales"  # voice rules asked for: a voices model
 
 
 def test_a_prompt_whose_meter_changes_is_continued_in_its_last_meter():

@@ -302,6 +302,14 @@ def generate(
                 typer.echo(str(p))
 
 
+def _written_parts(c) -> str:
+    """What a model writes, for the message about the prompt's parts it does not go on in."""
+    names = getattr(c, "voice_names", None)
+    if names is None:  # the pianist: a piano's two hands
+        return "two hands"
+    return f"{len(names)} voice{'s' * (len(names) > 1)}"
+
+
 def _writer(
     model: str, composer_, scale, ranges, fixes, fixed_cells, allow_parallels: bool, chords, chords_model
 ) -> tuple[Any, bool, Optional[str]]:
@@ -381,7 +389,9 @@ def _progression(text: str, meter, bars: Optional[int], key, seconds: Optional[f
 def continue_(
     prompt: Path = typer.Argument(..., help="a MIDI, MusicXML, ABC or kern file to continue"),
     model: Optional[str] = typer.Option(
-        None, help="model name or folder [default: folk for one melody, else chorales, into the prompt's parts]"
+        None,
+        help="model name or folder [default: piano for a piano's two hands or a piano recording, "
+        "folk for one melody, else chorales, into the prompt's parts]",
     ),
     bars: int = typer.Option(8, help="bars to add"),
     seed: Optional[int] = typer.Option(None, help="random seed [default: random, printed]"),
@@ -422,7 +432,8 @@ def continue_(
             say(f"{prompt}: a performance (its notes lie off any score's grid), read as {found.describe()}")
     choice = "given with --model"
     if model is None:
-        model, why = composer.model_for_prompt(score, performance=found is not None)
+        voice_rules = scale or range_ or fix or fixed_cells or allow_parallels  # the voices models' options
+        model, why = composer.model_for_prompt(score, performance=found is not None, piano=not voice_rules)
         choice = f"chosen: {why}"
     c, piano, composer_ = _writer(model, composer_, scale, range_, fix, fixed_cells, allow_parallels, None, None)
     given = {k: settings.get(k) for k in ("temperature", "top_p", "top_k")}  # the rest: the model's defaults
@@ -455,7 +466,7 @@ def continue_(
             stopped = _stopped_parts(result, score)
             if stopped:
                 say(
-                    f"{prompt}: the {c.name} model writes {len(c.voice_names)} voice{'s' * (len(c.voice_names) > 1)}: "
+                    f"{prompt}: the {c.name} model writes {_written_parts(c)}: "
                     f"{', '.join(stopped)} stop{'s' * (len(stopped) == 1)} where the prompt ends "
                     "(a model with more voices goes on in every part: `cadenza models` lists them)"
                 )

@@ -516,16 +516,18 @@ def is_melody(part: Part) -> bool:
     return overlapping <= 0.05 * len(notes)
 
 
-def model_for_prompt(score: Score, performance: bool = False) -> tuple[str, str]:
-    """(the shipped model that fits a prompt, why): `piano` for a piano's two hands (PIANO_HANDS
-    on a piano's program: a MusicXML piano part as cadenza reads it, or the tracks it writes)
-    or a recorded `performance` (cadenza.perform.quantize.is_performance: a digital piano's),
-    `folk` for one melody, else `chorales`, which continues any texture as four voices written
-    back into the prompt's parts."""
+def model_for_prompt(score: Score, performance: bool = False, piano: bool = True) -> tuple[str, str]:
+    """(the shipped model that fits a prompt, why): `piano` (where `piano`: no voice rules were
+    asked for) for a piano's two hands (PIANO_HANDS on a piano's program: a MusicXML piano part
+    as cadenza reads it, or the tracks it writes) or a digital piano's recorded `performance`
+    (cadenza.perform.quantize.is_performance, on a piano's program, not one melody); `folk` for
+    one melody; else `chorales`, which continues any texture as four voices written back into
+    the prompt's parts."""
     pitched = [p for p in score.parts if not p.is_drum and p.notes]
-    if performance:
-        return "piano", "a recorded performance: continued by the piano model"
-    if sorted(p.name for p in pitched) == sorted(PIANO_HANDS) and all(p.program in PIANOS for p in pitched):
+    on_piano = bool(pitched) and all(p.program in PIANOS for p in pitched)
+    if piano and on_piano and performance and not (len(pitched) == 1 and is_melody(pitched[0])):
+        return "piano", "a recording from a piano: continued by the piano model"
+    if piano and on_piano and sorted(p.name for p in pitched) == sorted(PIANO_HANDS):
         return "piano", "the prompt is a piano's two hands: continued by the piano model"
     if len(pitched) == 1:
         if is_melody(pitched[0]):
