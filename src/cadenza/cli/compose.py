@@ -302,7 +302,7 @@ def generate(
                 typer.echo(str(p))
 
 
-def _written_parts(c) -> str:
+def _what_it_writes(c) -> str:
     """What a model writes, for the message about the prompt's parts it does not go on in."""
     names = getattr(c, "voice_names", None)
     if names is None:  # the pianist: a piano's two hands
@@ -466,7 +466,7 @@ def continue_(
             stopped = _stopped_parts(result, score)
             if stopped:
                 say(
-                    f"{prompt}: the {c.name} model writes {_written_parts(c)}: "
+                    f"{prompt}: the {c.name} model writes {_what_it_writes(c)}: "
                     f"{', '.join(stopped)} stop{'s' * (len(stopped) == 1)} where the prompt ends "
                     "(a model with more voices goes on in every part: `cadenza models` lists them)"
                 )

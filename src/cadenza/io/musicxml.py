@@ -843,7 +843,7 @@ def _write_measure(
         attributes.append(f"<staves>{len(staves)}</staves><part-symbol>brace</part-symbol>")
     for s, staff in enumerate(staves, start=1):
         if staff.clef is not None:
-            attributes.append(staff.clef.replace("<clef>", f'<clef number="{s}">') if grand else staff.clef)
+            attributes.append(_on_staff(staff.clef, s, grand))
     if attributes:
         out.append("      <attributes>" + "".join(attributes) + "</attributes>")
     here = [
@@ -906,16 +906,17 @@ def _write_measure(
                         _harmony(chord, tick - note[0]) for tick, chord in harmonies if note[0] <= tick < next_start
                     ]
                 _write_note(out, note, number, fermatas, s + 1 if grand else None)
-    changes = [
-        staff.clef_after.replace("<clef>", f'<clef number="{s}">') if grand else staff.clef_after
-        for s, staff in enumerate(staves, start=1)
-        if staff.clef_after is not None
-    ]
+    changes = [_on_staff(staff.clef_after, s, grand) for s, staff in enumerate(staves, start=1) if staff.clef_after]
     if changes:
         out.append("      <attributes>" + "".join(changes) + "</attributes>")
     if place.right:
         out.append(f'      <barline location="right">{place.right}</barline>')
     out.append("    </measure>")
+
+
+def _on_staff(clef: str, staff: int, grand: bool) -> str:
+    """A clef element for `staff` (from 1) of a part of several staves (`grand`); as it is else."""
+    return clef.replace("<clef>", f'<clef number="{staff}">') if grand else clef
 
 
 def _untie(note: list, bar: _Bar, cut_in: bool, cut_out: bool) -> None:

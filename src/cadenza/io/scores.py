@@ -17,8 +17,9 @@ words without a number tempos. What a performance cannot play (trills, arpeggios
 "rit." ...) is counted by `unsupported_markings`.
 
 Parts: each staff is a Part, named as its part is; the two staves of a piano part (a General
-MIDI piano, or no program) are the hands, "Right hand" and "Left hand" (PIANO_HANDS), as cadenza
-names them and its MusicXML writer writes them (one part of two staves).
+MIDI piano's program, or with no program a part named as a piano: `_hand_names`) are the hands,
+"Right hand" and "Left hand" (PIANO_HANDS), as cadenza names them and its MusicXML writer writes
+them (one part of two staves).
 
 Section labels (see `_sections`): MusicXML's rehearsal marks and ABC's P: field lines inside a
 tune (music21 drops those: `_abc_shortcuts` makes them rehearsal marks) become Score.sections,
