@@ -338,3 +338,24 @@ def tiny_piano(tmp_path_factory, piano_folder) -> Path:
         eval_every=6,
         relative=True,  # 4 of Alpha's 6 pieces and 5 of Beta's train: each composer is known
     )
+
+
+@pytest.fixture(scope="session")
+def tiny_piano_steps(tmp_path_factory, piano_folder) -> Path:
+    """The same, reading a step a note (--note-steps), in a context of 48 steps (a few bars, so
+    that writing slides it)."""
+    out = tmp_path_factory.mktemp("models") / "tinypianosteps"
+    return train_tiny(
+        out,
+        piano_folder,
+        "--family",
+        "piano",
+        "--note-steps",
+        "--block-size",
+        "48",
+        "--valid-percent",
+        "20",
+        steps=6,
+        eval_every=6,
+        relative=True,
+    )

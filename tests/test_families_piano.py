@@ -73,3 +73,65 @@ def test_a_trained_model_records_its_composers_and_its_card_states_them(tiny_pia
     card = (tiny_piano / "card.md").read_text()
     assert "Composers (training pieces)" in card and "nats per event token" in card
     assert "License of the data: that of your own files" in card
+
+
+def test_note_steps_hold_the_same_tokens_in_the_same_order(pieces):
+    """--note-steps: a window of steps (a note's position, hand, pitch and length in one) holds
+    the token window's tokens in its order, its targets the next steps, and validation still
+    scores every event token once."""
+    import copy
+
+    stepped = copy.deepcopy(pieces)
+    fam.with_steps(stepped, TOK)
+    p, q = stepped[1], pieces[1]
+    x, y = fam.window(p, 2, 3, False, TOK, 64)
+    xt, yt = fam.window(q, 2, 3, False, TOK, 1024)
+    flat = x[x != TOK.pad]
+    assert list(flat) == list(xt[: len(flat)])  # the same tokens, transposed alike, composer none
+    assert x.shape == (64, 4) and (x[3] == [TOK.bar, x[3, 1], 0, 0]).all()
+    n = int((x[:, 0] != TOK.pad).sum())  # the window's steps (the piece ends before the block)
+    assert (y[2 : n - 1] == x[3:n]).all() and (y[:2] == TOK.pad).all() and (y[n - 1] != TOK.pad).any()
+    assert {len(row[row != 0]) for row in x[3:n]} <= {2, 3, 4}
+    for block in (24, 40, 512):
+        scored = sum(int((y != TOK.pad).sum()) for _, y in fam.eval_windows(stepped, TOK, block))
+        assert scored == sum(len(p.window.tokens) - 3 for p in pieces)
+
+
+@pytest.mark.slow
+def test_a_note_steps_model_starts_from_a_token_model_and_writes_a_piece(tiny_piano, piano_folder, tmp_path):
+    """`cadenza train --note-steps --init-from MODEL`: the blocks and embeddings of a model that
+    reads a token a step, the new head learned; model.json says so, and the pianist writes with it."""
+    from cadenza import hub
+    from conftest import train_tiny
+
+    out = train_tiny(
+        tmp_path / "steps", piano_folder, "--family", "piano", "--note-steps", "--block-size", "64",
+        "--init-from", str(tiny_piano), steps=2,
+    )  # fmt: skip
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["model"]["group"] == 4 and meta["init_from"]["model"] == str(tiny_piano)
+    card = (out / "card.md").read_text()
+    assert meta["init_from"]["weights"] > 0 and "one step a note" in card and "started from the weights of" in card
+    source = json.loads((tiny_piano / "model.json").read_text())
+    assert meta["tokenizer"]["composers"] == source["tokenizer"]["composers"]  # its vocabulary, so its embeddings fit
+    network = hub.load_network(out)[0]
+    kept = [k for k in network.state_dict() if not k.startswith("group_head.") and k not in network.tied]
+    assert meta["init_from"]["weights"] == len(kept)  # all but the new head's (a tied copy counted once)
+    score = hub.load(out).generate(bars=3, key="C major", seed=1)
+    assert [p.name for p in score.parts] == ["Right hand", "Left hand"] and score.notes()
+
+
+def test_init_from_a_model_without_weights_is_one_line_before_any_data_is_read(tmp_path):
+    from conftest import one_line_error, run_cli
+
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    (parts / "model.json").write_text("{}")  # as a model of parts holds: its weights in its folders
+    proc = run_cli("train", "--family", "piano", "--data", str(tmp_path / "nowhere"), "--init-from", str(parts),
+                   "--out", str(tmp_path / "out"))  # fmt: skip
+    one_line_error(proc, "--init-from", "no model.safetensors")
+    proc = run_cli(
+        "train", "--family", "piano", "--data", "x", "--init-from", "no-such-model", "--out", str(tmp_path / "o")
+    )
+    one_line_error(proc, "no-such-model")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "o").exists()

@@ -60,3 +60,46 @@ def test_rows_extended_together_give_each_row_its_own_logits():
     rows.reset()
     alone[1].reset()
     assert np.allclose(rows.feed(np.array([b[:4], b[:4]]))[0], alone[1].feed(b[:4]), atol=1e-5)
+
+
+def _note_steps_model():
+    from cadenza.nn.transformer import ModelConfig, Transformer
+
+    torch.manual_seed(0)
+    cfg = ModelConfig(vocab_size=20, block_size=32, n_layer=2, n_head=2, n_embd=16, dropout=0.0, rope=True, group=3)
+    return Transformer(cfg).eval()
+
+
+def test_a_reader_of_steps_gives_the_model_s_logits_for_each_token_of_the_next_step():
+    """A model that reads several tokens a step (config.group): the reader, fed one token at a
+    time, gives for each token the logits the torch model gives it (knowing its step's tokens
+    before it), and reads a step only when it is complete."""
+    from cadenza.nn.numpy_decoder import Reader, steps_of
+
+    m = _note_steps_model()
+    closes = np.zeros(20, dtype=bool)
+    closes[[1, 2, 3, 4, 5, 6, 7, 8, 9]] = True  # tokens 10-19 open a step, 1-9 end one
+    stream = [1, 2, 12, 5, 15, 11, 7, 3, 13, 14, 9, 6, 18, 4]  # steps of 1, 1, 2, 3, 1, 3, 1, 2 tokens
+    steps = steps_of(np.array([stream]), closes, 3)  # (1, 8, 3)
+    assert steps[0, 3].tolist() == [15, 11, 7] and steps[0, 2].tolist() == [12, 5, 0]
+    x, y = torch.from_numpy(steps[:, :-1]), torch.from_numpy(steps[:, 1:])
+    with torch.no_grad():
+        full = m(x, targets=y)[0].numpy()  # (7, 3, vocab): token j of step i + 1, after step i
+    reader = Reader(m, 1, closes)
+    where = [(i, j) for i, row in enumerate(steps[0]) for j, t in enumerate(row) if t]
+    for n, t in enumerate(stream[:-1]):
+        got = reader.feed(np.array([[t]]))[0]
+        i, j = where[n + 1]
+        assert np.allclose(got, full[i - 1, j], atol=1e-4), n
+        assert reader.length == sum(closes[stream[: n + 1]])  # complete steps only
+    assert reader.steps([13, 14, 9]) == 1
+    with pytest.raises(ValueError, match="inside a step"):
+        steps_of(np.array([[1, 12]]), closes, 3)
+    with pytest.raises(ValueError, match="more than 3"):
+        steps_of(np.array([[10, 11, 12, 13, 1]]), closes, 3)
+
+
+def test_a_model_of_steps_refuses_a_stream_of_tokens():
+    m = _note_steps_model()
+    with pytest.raises(ValueError, match="steps of 3"):
+        m(torch.ones(1, 4, dtype=torch.long))

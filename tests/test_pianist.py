@@ -17,9 +17,10 @@ from conftest import piano_piece
 pytestmark = pytest.mark.slow  # the tiny model is trained by the CLI
 
 
-@pytest.fixture(scope="module")
-def pianist(tiny_piano):
-    return hub.load(tiny_piano)
+@pytest.fixture(scope="module", params=["tokens", "note steps"])
+def pianist(request, tiny_piano):
+    """The tiny model, and one that reads a step a note (every test holds for both)."""
+    return hub.load(tiny_piano if request.param == "tokens" else request.getfixturevalue("tiny_piano_steps"))
 
 
 def notes_of(score):
@@ -430,3 +431,16 @@ def test_a_minor_piece_closes_on_a_picardy_third_only_after_a_composer_who_did(t
     assert sharps("Beta") == 0 and sharps("Alpha") > 0
     p.meta = {**p.meta, "data_stats": stats}
     assert p.picardy("Beta")
+
+
+@pytest.mark.parametrize("cut", [6, 7])
+def test_a_bar_cut_off_inside_a_note_goes_on_with_the_next_bar(pianist, monkeypatch, cut):
+    """A bar that runs past MAX_BAR_TOKENS ends where it is cut; a model of note steps drops the
+    note it was writing (its tokens never reached the network), so the next bar reads cleanly
+    (a step of more than four tokens had raised, or two notes' tokens had been read as one)."""
+    from cadenza.compose import pianist as module
+
+    monkeypatch.setattr(module, "MAX_BAR_TOKENS", cut)
+    for seed in (1, 2, 3):
+        score = pianist.generate(bars=4, key="C major", meter="4/4", seed=seed, final_chord=False)
+        assert score.notes() and max(n.start_beats for n in score.notes()) >= 4.0, seed  # past the first bar

@@ -339,7 +339,7 @@ class _Writer:
     keep REMI's grammar."""
 
     def __init__(self, pianist: Pianist, composer: str | None, key: Key, meter: Meter, settings, guidance: float = 0.0):
-        from cadenza.nn.numpy_decoder import Decoder, Decoders
+        from cadenza.nn.numpy_decoder import Reader
 
         self.tok = tok = pianist.tokenizer
         self.composer, self.home, self.meter, self.settings = composer, key, meter, settings
@@ -347,8 +347,9 @@ class _Writer:
         self.guidance = guidance if composer is not None else 0.0
         # with guidance, a second row reads the same music without the composer; the two rows are
         # extended together, each step's operations run once for both (two rows cost about 1.3
-        # times one, two decoders twice: docs/BENCHMARKS.md, "Speed")
-        self.decoder = Decoders(Decoder(pianist.model), 2 if self.guidance else 1)
+        # times one, two decoders twice: docs/BENCHMARKS.md, "Speed"); a model of note steps
+        # reads a step a note (cadenza.families.piano), the block counts steps
+        self.decoder = Reader(pianist.model, 2 if self.guidance else 1, tok.closes)
         self.block = pianist.model.config.block_size
         self.key_now = key
         self.meter_token = tok.meter_token(meter)
@@ -388,7 +389,7 @@ class _Writer:
     def feed(self, ids: list[int]) -> None:
         """Read `ids`, the last tokens written (already in self.bars): when the window is full,
         read again from the prefix and the last bars instead, which hold them."""
-        if self.decoder.length + len(ids) > self.block:
+        if self.decoder.length + self.decoder.steps(ids) > self.block:
             self.restart()
         else:
             self._read(np.array([ids] * self.decoder.rows))
@@ -399,7 +400,7 @@ class _Writer:
         keep: list[int] = []
         for bar in reversed(self.bars):
             chunk = [self.tok.bar, self.meter_token, *bar]
-            if len(keep) + len(chunk) > self.block // 2:
+            if self.decoder.steps(keep + chunk) > self.block // 2:
                 break
             keep = chunk + keep
         self.decoder.reset()
@@ -628,6 +629,10 @@ class _Writer:
             bar.append(t)
             self.tokens.append(t)
             self.feed([t])
+        unfinished = self.decoder.pending.shape[1]  # a note cut off (a model of note steps): unread, dropped
+        if unfinished:
+            del bar[-unfinished:], self.tokens[-unfinished:]
+            self.decoder.discard_pending()
 
     @staticmethod
     def _thirds(chord: Chord) -> set[int]:

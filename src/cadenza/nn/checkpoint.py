@@ -79,3 +79,19 @@ def load_weights(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
     for copy, source in getattr(model, "tied", {}).items():
         state[copy] = state[source]
     model.load_state_dict(state)
+
+
+def load_matching(model: nn.Module, directory: Path, weights_name: str = "model") -> tuple[list[str], list[str]]:
+    """Copy into `model` the saved weights (weights_to_save's) whose names and shapes match its
+    own; (the names copied, the model's names left as they were)."""
+    import torch
+    from safetensors.torch import load_file
+
+    saved = load_file(str(Path(directory) / f"{weights_name}.safetensors"))
+    tied = getattr(model, "tied", {})
+    own = {k: v for k, v in model.state_dict().items() if k not in tied}  # a tied copy follows its source
+    taken = [k for k, v in own.items() if k in saved and saved[k].shape == v.shape]
+    with torch.no_grad():
+        for k in taken:
+            own[k].copy_(saved[k])
+    return taken, [k for k in own if k not in taken]

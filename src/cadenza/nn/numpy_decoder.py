@@ -70,6 +70,15 @@ class Decoder:
             self.cos, self.sin = (t.numpy() for t in rotary_tables(cfg.block_size, cfg.n_embd // cfg.n_head))
         self.head_t = np.ascontiguousarray(sd["tok_emb.weight"].T)  # tied output head, (C, vocab)
         self.ln_f = (sd["ln_f.weight"], sd["ln_f.bias"])
+        self.group = getattr(cfg, "group", 1)
+        if self.group > 1:  # cadenza.nn.transformer.GroupHead
+            p = "group_head."
+            self.group_head = dict(
+                ln=(sd[p + "ln.weight"], sd[p + "ln.bias"]),
+                fc=(np.ascontiguousarray(sd[p + "fc.weight"].T), sd[p + "fc.bias"]),
+                sub_emb=sd[p + "sub_emb.weight"],
+                proj=(np.ascontiguousarray(sd[p + "proj.weight"].T), sd[p + "proj.bias"]),
+            )
         self.layers = []
         for i in range(cfg.n_layer):
             p = f"blocks.{i}."
@@ -100,9 +109,25 @@ class Decoder:
 
     def feed(self, tokens: list[int]) -> np.ndarray:
         """Append `tokens` to the cache; return the logits (vocab,) predicting the next token."""
-        logits = _extend(self, self.k[None], self.v[None], np.asarray(tokens)[None], self.length)
+        if self.group > 1:
+            raise ValueError("a model of steps of several tokens is read by Reader, not token by token")
+        h = _extend(self, self.k[None], self.v[None], np.asarray(tokens)[None], self.length)
         self.length += len(tokens)
-        return logits[0]
+        return self.logits(h)[0]
+
+    def logits(self, h: np.ndarray, written: np.ndarray | None = None) -> np.ndarray:
+        """The logits (B, vocab) after the network's output h (B, C); with steps of several
+        tokens, `written` (B, hidden) is GroupHead's `a` (`group_start`, plus the `sub_emb` rows
+        of the step's tokens written so far)."""
+        if written is not None:
+            g = self.group_head
+            h = h + _gelu(written) @ g["proj"][0] + g["proj"][1]
+        return _layer_norm(h, *self.ln_f) @ self.head_t
+
+    def group_start(self, h: np.ndarray) -> np.ndarray:
+        """GroupHead's `a` (B, hidden) before any of a step's tokens is written."""
+        g = self.group_head
+        return _layer_norm(h, *g["ln"]) @ g["fc"][0] + g["fc"][1]
 
 
 class Decoders:
@@ -136,9 +161,95 @@ class Decoders:
     def feed(self, tokens: np.ndarray) -> np.ndarray:
         """Append `tokens` (B, T) to the rows' caches; return the logits (B, vocab) predicting
         each row's next token."""
-        logits = _extend(self.w, self.k, self.v, tokens, self.length)
+        if self.w.group > 1:
+            raise ValueError("a model of steps of several tokens is read by Reader, not token by token")
+        return self.w.logits(self.hidden(tokens))
+
+    def hidden(self, tokens: np.ndarray) -> np.ndarray:
+        """Append `tokens` (B, T), or steps of several tokens (B, T, G), to the rows' caches;
+        return the network's output (B, C) after each row's last step."""
+        h = _extend(self.w, self.k, self.v, tokens, self.length)
         self.length += tokens.shape[1]
-        return logits
+        return h
+
+
+class Reader:
+    """Rows of token streams read by a model: one network step per token, or, for a model of
+    steps of several tokens (config.group > 1), one per group, a group ending with each token
+    that `closes` marks (the rest wait; GroupHead writes the next group's tokens in turn). The
+    rows must group alike (they may differ in their tokens, not in where groups end).
+
+    reader = Reader(model, 2, closes)
+    logits = reader.feed(np.array([prefix_a, prefix_b]))   # (2, vocab) after each row's last token
+    reader.steps([t]), reader.length                        # network steps, for the block size
+    """
+
+    def __init__(self, model, rows: int, closes: np.ndarray | None = None):
+        self.w = Decoder(model)
+        self.decoders = Decoders(self.w, rows)
+        self.block_size = self.w.block_size
+        if self.w.group > 1 and closes is None:
+            raise ValueError("a model of steps of several tokens needs to know which tokens end a step")
+        self.closes = closes if self.w.group > 1 else None
+        self.pending = np.zeros((rows, 0), dtype=np.int64)  # tokens of a step not yet complete
+        self.h: np.ndarray | None = None
+        self.start: np.ndarray | None = None
+
+    @property
+    def rows(self) -> int:
+        return self.decoders.rows
+
+    @property
+    def length(self) -> int:
+        return self.decoders.length
+
+    def steps(self, tokens) -> int:
+        """The network steps that reading `tokens` (one row's) would add."""
+        if self.closes is None:
+            return len(tokens)
+        return int(self.closes[np.asarray(tokens, dtype=np.int64)].sum())
+
+    def reset(self) -> None:
+        self.decoders.reset()
+        self.pending = self.pending[:, :0]
+        self.h = self.start = None
+
+    def discard_pending(self) -> None:
+        """Forget the tokens of a step not completed (they never reached the network)."""
+        self.pending = self.pending[:, :0]
+
+    def feed(self, tokens: np.ndarray) -> np.ndarray:
+        """Read `tokens` (rows, T); the logits (rows, vocab) for each row's next token."""
+        tokens = np.asarray(tokens, dtype=np.int64)
+        if self.closes is None:
+            return self.decoders.feed(tokens)
+        stream = np.concatenate([self.pending, tokens], axis=1)
+        ends = np.nonzero(self.closes[stream[0]])[0]
+        if len(ends):
+            done = ends[-1] + 1
+            self.h = self.decoders.hidden(steps_of(stream[:, :done], self.closes, self.w.group))
+            self.start = self.w.group_start(self.h)
+            stream = stream[:, done:]
+        if self.h is None or self.start is None:
+            raise ValueError("no step read yet: a stream must begin with a token that ends a step")
+        self.pending = stream
+        written = self.start + self.w.group_head["sub_emb"][stream].sum(axis=1)
+        return self.w.logits(self.h, written)
+
+
+def steps_of(stream: np.ndarray, closes: np.ndarray, size: int) -> np.ndarray:
+    """Token streams (B, T), alike in where their steps end (the tokens `closes` marks; the last
+    token must be one), as steps (B, n, size) padded with 0 (PAD)."""
+    ends = np.nonzero(closes[stream[0]])[0]
+    if not len(ends) or ends[-1] != stream.shape[1] - 1:
+        raise ValueError("the tokens end inside a step")
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    if (ends - starts + 1).max() > size:
+        raise ValueError(f"a step of more than {size} tokens")
+    out = np.zeros((stream.shape[0], len(ends), size), dtype=np.int64)
+    step = np.repeat(np.arange(len(ends)), ends - starts + 1)
+    out[:, step, np.arange(stream.shape[1]) - starts[step]] = stream
+    return out
 
 
 def _dense(x: np.ndarray, weight_bias: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
@@ -153,15 +264,18 @@ def _dense(x: np.ndarray, weight_bias: tuple[np.ndarray, np.ndarray]) -> np.ndar
 
 def _extend(w: Decoder, k_cache: np.ndarray, v_cache: np.ndarray, tokens: np.ndarray, past: int) -> np.ndarray:
     """The one decoding step of Decoder and Decoders: write the keys and values of `tokens`
-    (B, T) into the caches (B, layers, H, block, D) at positions past..past+T (a Decoder passes
-    its cache as a view with B = 1) and return the logits (B, vocab) after each row's last token."""
-    B, T = tokens.shape
+    (B, T), or of steps of several tokens (B, T, G; 0 pads), into the caches (B, layers, H,
+    block, D) at positions past..past+T (a Decoder passes its cache as a view with B = 1) and
+    return the network's output (B, C) after each row's last position (before ln_f)."""
+    B, T = tokens.shape[:2]
     if past + T > w.block_size:
-        raise ValueError(f"sequence of {past + T} tokens exceeds block_size {w.block_size}")
+        raise ValueError(f"sequence of {past + T} steps exceeds block_size {w.block_size}")
     H, C = w.n_head, w.n_embd
     D = C // H
     scale = 1.0 / math.sqrt(D)
-    x = w.tok_emb[tokens]  # (B, T, C)
+    x = w.tok_emb[tokens]  # (B, T, C), or (B, T, G, C): a step's tokens summed, its padding left out
+    if tokens.ndim == 3:
+        x = (x * (tokens != 0)[..., None]).sum(axis=2)
     if w.pos_emb is not None:
         x = x + w.pos_emb[past : past + T]
     mask = None
@@ -186,4 +300,4 @@ def _extend(w: Decoder, k_cache: np.ndarray, v_cache: np.ndarray, tokens: np.nda
         h = _layer_norm(x, *layer["ln2"])
         h = _gelu(_dense(h, layer["fc"]))
         x = x + _dense(h, layer["out"])
-    return _layer_norm(x[:, -1], *w.ln_f) @ w.head_t
+    return x[:, -1]

@@ -31,12 +31,18 @@ class ModelConfig:
     n_conditions: int = 0  # > 0: forward() takes a condition id per token (e.g. a window's transposition),
     # whose learned embedding is added to the token's
     causal: bool = True  # False: every position attends to every other (the orderless model)
+    group: int = 1  # > 1: a step reads up to this many tokens (their embeddings summed, PAD 0 left
+    # out) and a small head (GroupHead) writes the next step's tokens in turn
 
     def __post_init__(self):
         if self.n_embd % self.n_head:
             raise ValueError(f"n_embd {self.n_embd} is not a multiple of n_head {self.n_head}")
         if self.rope and (self.n_embd // self.n_head) % 2:
             raise ValueError("rotary positions need an even head size (n_embd / n_head)")
+        if self.group < 1:
+            raise ValueError(f"group (tokens a step) must be at least 1, not {self.group}")
+        if self.group > 1 and (not self.causal or self.n_conditions):
+            raise ValueError("a step of several tokens (group > 1) is for causal models without conditions")
 
 
 def rotary_tables(block_size: int, head_size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -116,6 +122,31 @@ def scale_residual_projections(model: nn.Module, n_layer: int) -> None:
             nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * n_layer))
 
 
+class GroupHead(nn.Module):
+    """The tokens of one step, written in turn (a model with config.group > 1). Token j of the
+    next step is predicted from the network's output h at this step and the tokens 0..j-1 of the
+    next step already written: a = fc(ln(h)) + the sum of their `sub_emb` rows, and the logits
+    are the model's own head on ln_f(h + proj(gelu(a))). The tokens' part of `a` is a table lookup,
+    so writing a token costs one product of the hidden width by C and the output head's."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        hidden = 4 * cfg.n_embd
+        self.ln = nn.LayerNorm(cfg.n_embd)
+        self.fc = nn.Linear(cfg.n_embd, hidden)
+        self.sub_emb = nn.Embedding(cfg.vocab_size, hidden)
+        self.proj = nn.Linear(hidden, cfg.n_embd)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, h: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """h (B, T, C), targets (B, T, G) the next steps' tokens -> (B, T, G, C): the input of the
+        output head for each of them, knowing those before it in its step (teacher forcing)."""
+        written = self.sub_emb(targets)  # (B, T, G, hidden)
+        before = torch.cumsum(written, dim=2) - written  # the sum of the tokens before each
+        a = self.fc(self.ln(h))[:, :, None, :] + before
+        return h[:, :, None, :] + self.drop(self.proj(F.gelu(a)))
+
+
 class Transformer(nn.Module):
     tied = {"head.weight": "tok_emb.weight"}  # parameters saved once, under the second name
 
@@ -130,6 +161,7 @@ class Transformer(nn.Module):
         self.ln_f = nn.LayerNorm(cfg.n_embd)
         self.head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
         self.head.weight = self.tok_emb.weight  # weight tying, as in GPT-2
+        self.group_head = GroupHead(cfg) if cfg.group > 1 else None
         self.apply(self.init_weights)
         scale_residual_projections(self, cfg.n_layer)
 
@@ -146,19 +178,30 @@ class Transformer(nn.Module):
         return sum(p.numel() for p in self.parameters()) - (self.pos_emb.weight.numel() if self.pos_emb else 0)
 
     def forward(
-        self, idx: torch.Tensor, segments: torch.Tensor | None = None, conditions: torch.Tensor | None = None
+        self,
+        idx: torch.Tensor,
+        segments: torch.Tensor | None = None,
+        conditions: torch.Tensor | None = None,
+        targets: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """idx (B, T) token ids -> logits (B, T, vocab). (Incremental decoding: cadenza.nn.numpy_decoder.)
 
         `segments` (B, T) ints, non-decreasing along T, packs several sequences into one row: a
         position attends only to earlier positions of its own segment, as if each were alone.
-        `conditions` (B, T) ints below config.n_conditions, required when that is set."""
-        B, T = idx.shape
+        `conditions` (B, T) ints below config.n_conditions, required when that is set.
+        A model of steps of several tokens (config.group > 1) takes idx (B, T, G), each step's
+        tokens padded with 0, and `targets` (B, T, G), the next steps' tokens, and returns the
+        logits of each of them (B, T, G, vocab)."""
+        B, T = idx.shape[:2]
+        if (idx.dim() == 3) != (self.group_head is not None) or (targets is None) != (self.group_head is None):
+            raise ValueError(f"this model reads steps of {self.config.group} token(s): idx and targets do not fit it")
         if T > self.config.block_size:
             raise ValueError(f"sequence of {T} tokens exceeds block_size {self.config.block_size}")
         if (conditions is None) != (self.cond_emb is None):
             raise ValueError(f"this model takes {'no ' if self.cond_emb is None else ''}conditions")
         x = self.tok_emb(idx)
+        if self.group_head is not None:  # a step's tokens summed, its padding left out
+            x = (x * (idx != 0)[..., None]).sum(dim=2)
         if self.cond_emb is not None:
             x = x + self.cond_emb(conditions)
         position = torch.arange(T, device=idx.device)
@@ -175,9 +218,11 @@ class Transformer(nn.Module):
         x = self.drop(x)
         for block in self.blocks:
             x = block(x, mask)
+        if self.group_head is not None:
+            x = self.group_head(x, targets)
         return self.head(self.ln_f(x))
 
     def loss(self, idx: torch.Tensor, targets: torch.Tensor, ignore_index: int = 0) -> torch.Tensor:
         """Mean cross-entropy in nats per predicted token; targets equal to ignore_index are skipped."""
-        logits = self.forward(idx)
+        logits = self.forward(idx, targets=targets) if self.group_head is not None else self.forward(idx)
         return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=ignore_index)

@@ -13,6 +13,10 @@ The condition tokens follow REMI's vocabulary: one per composer the model was tr
 the 24 keys (tonic pitch class, major then minor). Transposing a piece moves its pitch tokens
 and its key token together (`transpose`).
 
+A model may read a piece in steps of several tokens (`closes` ends one): a note's `Position_k` (where it
+moves on), `Program_h`, `Pitch_p` and `Duration_d` in one step, `Bar TimeSig` in another, each
+condition token alone (about 1.04 steps a note on ASAP's scores, against 3.6 tokens).
+
 Which notes a hand plays (`hands`): a score with two or more parts gives the higher half of
 its parts (by mean pitch) to the right hand and the rest to the left, as a piano score's two
 staves are usually its two parts; a score of one part is split at middle C.
@@ -35,6 +39,7 @@ SPLIT_PITCH = 60  # one part split into hands: middle C and above to the right h
 TICKS = 480  # per quarter note, for MidiTok's input
 NONE = "none"  # the composer token of no named composer
 OPENING_BEATS = 64.0  # the notes that decide a piece's key token: its first 64 quarter notes
+STEP = 4  # the most tokens a step holds: Position Program Pitch Duration
 # the meters REMI may write, by denominator: its default leaves out 2/2 and most of /8 and /16
 METERS = {2: [1, 2, 3, 4], 4: [1, 2, 3, 4, 5, 6, 7], 8: [2, 3, 4, 5, 6, 7, 9, 12], 16: [3, 5, 6, 7, 9, 12]}
 
@@ -113,6 +118,13 @@ class PianoTokenizer:
     @cached_property
     def is_meter(self) -> np.ndarray:
         return np.array([n.startswith("TimeSig_") for n in self.names] + [False] * (self.vocab_size - self.n_remi))
+
+    @cached_property
+    def closes(self) -> np.ndarray:
+        """Whether each token ends a step (cadenza.nn.numpy_decoder.steps_of): all but Bar, Position, Program and Pitch,
+        which a step's later tokens follow."""
+        opens = ("Bar_", "Position_", "Program_", "Pitch_")
+        return np.array([not n.startswith(opens) for n in self.names] + [True] * (self.vocab_size - self.n_remi))
 
     def meter_token(self, meter: Meter) -> int:
         name = f"TimeSig_{meter.numerator}/{meter.denominator}"

@@ -37,6 +37,9 @@ class RunConfig:
     seed: int = setting(0, "random seed")
     bf16: bool = setting(False, "train under bfloat16 autocast (validation stays fp32)")
     patience: int = setting(0, "stop after this many validations in a row without a new best (0: never)")
+    init_from: str = setting(
+        "", "start from this model's weights (a folder or a model's name) wherever names and shapes match"
+    )
 
     def __post_init__(self):
         for f in fields(self):  # a TOML file can give any type: say which setting is wrong, in one line

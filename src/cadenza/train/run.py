@@ -299,6 +299,39 @@ def run(
         return state
 
 
+def init_source(name: str) -> Path:
+    """The folder of the model `--init-from` names, with weights to read; one line if not."""
+    from cadenza.hub import find_model
+
+    source = find_model(name)
+    if not (source / "model.safetensors").is_file():
+        raise OptionError(
+            f"--init-from {name}: {source} holds no model.safetensors (a model of parts: name one of its folders)"
+        )
+    return source
+
+
+def init_from(model, name: str, echo: Callable[[str], None]) -> dict:
+    """Start `model` from the weights of the model `name` wherever names and shapes match (a
+    resumed run has its own); one line where none do. What was taken, for model.json."""
+    from safetensors import SafetensorError
+
+    from cadenza.nn.checkpoint import load_matching, read_meta
+
+    source = init_source(name)
+    try:
+        taken, fresh = load_matching(model, source)
+    except (OSError, SafetensorError) as e:
+        raise OptionError(f"--init-from {name}: {source / 'model.safetensors'} cannot be read ({e})") from None
+    if not taken:
+        raise OptionError(f"--init-from {name}: none of its weights fit this network (another family or shape)")
+    echo(
+        f"started from {source}: {len(taken)} of {len(taken) + len(fresh)} weights"
+        + (f"; new: {', '.join(sorted({k.rsplit('.', 1)[0] for k in fresh}))}" if fresh else "")
+    )
+    return {"model": str(name), "valid_loss": read_meta(source).get("valid_loss"), "weights": len(taken)}
+
+
 def _run(family, cfg, out, resume, force, quiet, command, echo, on_step, group, extend, tell):
     from cadenza.families import of_meta
     from cadenza.train.distributed import check_split
@@ -345,6 +378,10 @@ def _run(family, cfg, out, resume, force, quiet, command, echo, on_step, group, 
             tell(f"interrupted while reading the data, before training: nothing was written to {out}{kept}")
         raise
     prepared.meta["command"] = record.get("command", command) if record else command
+    if cfg.init_from and record is None:
+        prepared.meta["init_from"] = init_from(prepared.model, cfg.init_from, echo)
+    elif record is not None and "init_from" in record:  # a resumed run still says where it started
+        prepared.meta["init_from"] = record["init_from"]
     if record is not None:
         prepared.meta["resumed_at"] = record.get("resumed_at", []) + [record["state"]["step"]]
         prepared.meta["extended"] = record.get("extended", [])
@@ -522,6 +559,13 @@ def training_lines(out: Path, meta: dict) -> list[str]:
             f" in {meta['processes']} processes (data parallel, the same global batch)" if meta.get("processes") else ""
         ),
     ]
+    if meta.get("init_from"):
+        src = meta["init_from"]
+        lines.append(
+            f"- started from the weights of `{src['model']}` (`--init-from`: {src['weights']} tensors whose names "
+            f"and shapes match; its validation loss {src.get('valid_loss') or float('nan'):.4f}), not from random "
+            "ones: its training data and time come before this run's"
+        )
     if state.get("stopped_early"):
         lines.append(
             f"- stopped early at step {state['step']:,}: {t['patience']} validations in a row without a "
