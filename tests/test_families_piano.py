@@ -135,3 +135,17 @@ def test_init_from_a_model_without_weights_is_one_line_before_any_data_is_read(t
     )
     one_line_error(proc, "no-such-model")
     assert not (tmp_path / "out").exists() and not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_a_run_started_from_a_model_is_not_called_too_short(tiny_piano, piano_folder, tmp_path):
+    """The warning that a run is too short to learn much compares with the shipped model's steps;
+    a run that starts from a model's weights adds to that model's training, so it says nothing."""
+    from conftest import run_cli
+
+    args = ["train", "--family", "piano", "--data", str(piano_folder), "--steps", "1", "--eval-every", "1",
+            "--embd", "32", "--layers", "1", "--heads", "2", "--batch-size", "2", "--block-size", "64"]  # fmt: skip
+    fresh = run_cli(*args, "--out", str(tmp_path / "a"), check=True)
+    assert "too few to learn much" in fresh.stderr
+    started = run_cli(*args, "--init-from", str(tiny_piano), "--out", str(tmp_path / "b"), check=True)
+    assert "too few to learn much" not in started.stderr and "started from" in started.stderr

@@ -389,6 +389,8 @@ def _run(family, cfg, out, resume, force, quiet, command, echo, on_step, group, 
             how = " ".join(f"--{k} {v}" for k, v in extend.items())
             prepared.meta["extended"] = prepared.meta["extended"] + [[record["state"]["step"], how]]
     short = ShortRun(family, again, echo)
+    if cfg.init_from or prepared.meta.get("init_from"):  # a model trained further: its steps add to the source's
+        short.runs = []
     try:
         if main and out.is_dir():
             remove_temporaries(out, OUTPUT_FILES)  # what killed writes left
