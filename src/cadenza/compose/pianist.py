@@ -398,9 +398,11 @@ class _Writer:
         """Read again from the prefix (with the key now in force) and the bars of the last half
         window (the bar being written among them, if it fits)."""
         keep: list[int] = []
+        steps = 0
         for bar in reversed(self.bars):
             chunk = [self.tok.bar, self.meter_token, *bar]
-            if self.decoder.steps(keep + chunk) > self.block // 2:
+            steps += self.decoder.steps(chunk)
+            if steps > self.block // 2:
                 break
             keep = chunk + keep
         self.decoder.reset()

@@ -200,7 +200,7 @@ def nll(
         for i in range(0, len(windows), batch_size):
             x = torch.from_numpy(np.stack([w[0] for w in windows[i : i + batch_size]])).to(device)
             y = torch.from_numpy(np.stack([w[1] for w in windows[i : i + batch_size]])).to(device)
-            logits = model(x, targets=y) if x.dim() == 3 else model(x)
+            logits = model.target_logits(x, y)
             total += float(
                 torch.nn.functional.cross_entropy(
                     logits.view(-1, logits.size(-1)), y.view(-1), ignore_index=tok.pad, reduction="sum"

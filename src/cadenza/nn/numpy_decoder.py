@@ -187,7 +187,6 @@ class Reader:
     def __init__(self, model, rows: int, closes: np.ndarray | None = None):
         self.w = Decoder(model)
         self.decoders = Decoders(self.w, rows)
-        self.block_size = self.w.block_size
         if self.w.group > 1 and closes is None:
             raise ValueError("a model of steps of several tokens needs to know which tokens end a step")
         self.closes = closes if self.w.group > 1 else None

@@ -222,7 +222,12 @@ class Transformer(nn.Module):
             x = self.group_head(x, targets)
         return self.head(self.ln_f(x))
 
+    def target_logits(self, idx: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """The logits that predict `targets` (shaped as they are, plus vocab): a model of steps of
+        several tokens reads the targets before each one in its step, a model of tokens none."""
+        return self.forward(idx, targets=targets) if self.group_head is not None else self.forward(idx)
+
     def loss(self, idx: torch.Tensor, targets: torch.Tensor, ignore_index: int = 0) -> torch.Tensor:
         """Mean cross-entropy in nats per predicted token; targets equal to ignore_index are skipped."""
-        logits = self.forward(idx, targets=targets) if self.group_head is not None else self.forward(idx)
+        logits = self.target_logits(idx, targets)
         return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=ignore_index)
