@@ -23,6 +23,10 @@ told apart.
    Then `--per-composer` pieces of 16 bars are generated for each of the five (seeds 0..N-1,
    keys and meters drawn from the composer's own, as `cadenza generate --composer` draws them),
    classified, and the confusion matrix printed (chance 0.20).
+3. A hand stuck on one or two keys: the share of hand-bars with at least STUCK_STROKES notes on at
+   most two keys, in the held-out real excerpts and in the generated pieces of 2 (a repeated note,
+   an octave bass or a tremolo in real music; a model's loop in generated music: the pianist's
+   STUCK_FROM rule).
 
     python benchmarks/piano_quality.py [--model piano] [--data ../shared/data/asap] [--per-composer 20]
     python benchmarks/piano_quality.py --skip-nll --features basic --classifier rf   # the first classifier
@@ -35,6 +39,7 @@ bars, one per piece from its first bar, for `cadenza evaluate --reference` (docs
 from __future__ import annotations
 
 import argparse
+import bisect
 import math
 import time
 from collections import Counter
@@ -50,6 +55,7 @@ from cadenza.theory import estimate_key, scale, top_line
 
 TOP = 5
 EXCERPT_BARS = 16
+STUCK_STROKES = 6
 CLASSIFIERS = {"hgb": "gradient-boosted trees", "rf": "a random forest of 400 trees"}
 
 
@@ -121,6 +127,25 @@ def features(score: Score, groups: tuple[str, ...] = FULL) -> np.ndarray:
     return np.concatenate([np.asarray(values[g], dtype=np.float64).ravel() for g in groups])
 
 
+def stuck_bars(score: Score) -> tuple[int, int]:
+    """(hand-bars with at least STUCK_STROKES notes on at most two keys, hand-bars) of a score's
+    first two parts (the hands)."""
+    starts = bar_starts(score)
+    stuck = 0
+    hands = [p for p in score.parts if p.notes][:2]
+    for hand in hands:
+        by_bar: dict[int, list[int]] = {}
+        for n in hand.notes:
+            by_bar.setdefault(bisect.bisect_right(starts, n.start_beats + 1e-6) - 1, []).append(n.pitch)
+        stuck += sum(1 for keys in by_bar.values() if len(keys) >= STUCK_STROKES and len(set(keys)) <= 2)
+    return stuck, len(starts) * len(hands)
+
+
+def _stuck_line(label: str, scores: list[Score]) -> str:
+    stuck, bars = (sum(x) for x in zip(*map(stuck_bars, scores))) if scores else (0, 0)
+    return f"  {label}: {stuck} of {bars} hand-bars ({stuck / max(bars, 1):.3f}) stuck on one or two keys"
+
+
 def _intervals(line: list[int]) -> np.ndarray:
     """Shares of a line's steps by size and direction, -12..12 semitones (wider ones at the ends)."""
     iv = np.zeros(25)
@@ -181,17 +206,21 @@ def conditioning(
     top = [c for c in pianist.composers if c in counts][:TOP]
     top = sorted(top, key=lambda c: -counts[c])[:TOP]
 
-    def rows(pieces):
+    held_out: list[Score] = []
+
+    def rows(pieces, kept=None):
         X, y = [], []
         for p in pieces:
             if p.composer in top:
                 for ex in excerpts(p.piece.score):
                     X.append(features(ex, groups))
                     y.append(top.index(p.composer))
+                    if kept is not None:
+                        kept.append(ex)
         return np.array(X), np.array(y)
 
     X, y = rows(data.splits["train"])
-    Xh, yh = rows(data.splits["valid"] + data.splits["test"])
+    Xh, yh = rows(data.splits["valid"] + data.splits["test"], held_out)
     if classifier == "rf":
         clf = RandomForestClassifier(n_estimators=400, random_state=0, class_weight="balanced").fit(X, y)
     else:
@@ -207,7 +236,7 @@ def conditioning(
     )
     _matrix("held-out real pieces", held, yh, top)
     t0 = time.time()
-    G, gy = [], []
+    G, gy, written = [], [], []
     for ci, c in enumerate(top):
         for seed in range(per_composer):
             score = pianist.generate(  # key and meter drawn as `cadenza generate --composer` draws them
@@ -220,12 +249,16 @@ def conditioning(
             )
             G.append(features(score, groups))
             gy.append(ci)
+            written.append(score)
     pred = clf.predict(np.array(G))
     print(
         f"\ngenerated: {per_composer} pieces of {EXCERPT_BARS} bars per composer ({time.time() - t0:.0f} s); "
         f"recognized as their composer: {np.mean(pred == np.array(gy)):.2f} (chance {1 / len(top):.2f})"
     )
     _matrix("generated, by the composer asked for", pred, np.array(gy), top)
+    print(f"\na hand stuck (at least {STUCK_STROKES} notes in a bar on at most two keys):")
+    print(_stuck_line(f"held-out real excerpts of {EXCERPT_BARS} bars", held_out))
+    print(_stuck_line("generated pieces", written))
 
 
 def _balanced(pred: np.ndarray, truth: np.ndarray, n: int) -> float:

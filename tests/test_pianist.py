@@ -444,3 +444,40 @@ def test_a_bar_cut_off_inside_a_note_goes_on_with_the_next_bar(pianist, monkeypa
     for seed in (1, 2, 3):
         score = pianist.generate(bars=4, key="C major", meter="4/4", seed=seed, final_chord=False)
         assert score.notes() and max(n.start_beats for n in score.notes()) >= 4.0, seed  # past the first bar
+
+
+def test_a_hand_stuck_on_one_or_two_keys_is_moved_off_them(pianist, monkeypatch):
+    """A model that wants middle C above all (5 nats over any other key, no chords) and a
+    sampler that takes what it wants most: the hand still leaves a run on one or two keys within
+    STUCK_FROM strokes and the strokes it takes for the growing cost to pass the 5 nats (the
+    Beethoven example had struck A over E in sixteenths for twelve bars)."""
+    import math
+
+    import numpy as np
+
+    from cadenza.compose import pianist as module
+
+    wanted = np.where(pianist.tokenizer.pitch_of == 60, 5.0, 0.0)
+    wanted[[i for i, name in enumerate(pianist.tokenizer.names) if name.startswith("Position_")]] = 1.0
+    wanted[pianist.tokenizer.bar] = 0.5  # the next onset, else the bar line, before another key
+    read = module._Writer._read
+
+    def wants_middle_c(self, rows):
+        read(self, rows)
+        self.logits = wanted
+
+    monkeypatch.setattr(module._Writer, "_read", wants_middle_c)
+    monkeypatch.setattr(
+        module, "_sample", lambda logits, allowed, settings, rng: int(np.argmax(np.where(allowed, logits, -np.inf)))
+    )
+    score = pianist.generate(bars=6, key="C major", meter="4/4", seed=1, final_chord=False)
+    most = module.STUCK_FROM + math.ceil(5.0 / module.STUCK_RATE)
+    hands = [sorted(p.notes, key=lambda n: (n.start_beats, n.pitch)) for p in score.parts]
+    assert max(map(len, hands)) > 2 * most  # a hand played long enough to be stuck
+    for notes in filter(None, hands):
+        keys = [n.pitch for n in notes]
+        longest = max(
+            next((k for k in range(i + 1, len(keys) + 1) if len(set(keys[i:k])) > 2), len(keys) + 1) - 1 - i
+            for i in range(len(keys))
+        )
+        assert longest <= most, (longest, keys[:40])
