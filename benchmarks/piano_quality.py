@@ -65,6 +65,15 @@ PITCH = ("key", "mode", "melody", "chromatic", "bass", "chords")  # 79 values: m
 FEATURE_SETS = {"full": FULL, "basic": BASIC, "pitch": PITCH}
 
 
+def written(note) -> float:
+    """A note's length as written, on the tokenizer's grid of twelfths of a beat. ASAP's score
+    MIDIs hold each note 0.002 beats short of its written length (a quarter note is 0.998 beats)
+    and the pianist's notes are exact: unrounded, a quarter note fell into the length bucket
+    below for real music and the one above for generated (docs/BENCHMARKS.md, "Lengths as
+    written")."""
+    return round(note.duration_beats * 12) / 12
+
+
 def features(score: Score, groups: tuple[str, ...] = FULL) -> np.ndarray:
     """What the composer classifier reads of a two-hand score, by group (see the module docstring)."""
     notes = score.notes()
@@ -79,7 +88,7 @@ def features(score: Score, groups: tuple[str, ...] = FULL) -> np.ndarray:
     for hand in (right, left):
         onsets = Counter(round(n.start_beats, 3) for n in hand)
         pitches = np.array([n.pitch for n in hand]) if hand else np.array([60])
-        lengths = np.array([n.duration_beats for n in hand] or [1.0])
+        lengths = np.array([written(n) for n in hand] or [1.0])
         where = np.zeros(12)  # where in the beat its notes start, in twelfths
         for n in hand:
             where[round(n.start_beats % 1 * 12) % 12] += 1
@@ -103,7 +112,7 @@ def features(score: Score, groups: tuple[str, ...] = FULL) -> np.ndarray:
     spans = np.array([max(ps) - min(ps) for ps in chords.values()] or [0])
     dur = np.zeros(6)
     for n in notes:
-        dur[int(np.clip(math.floor(math.log2(max(n.duration_beats, 1e-3)) + 3), 0, 5))] += 1
+        dur[int(np.clip(math.floor(math.log2(max(written(n), 1e-3)) + 3), 0, 5))] += 1
     triplets = sum(
         1
         for n in notes
@@ -122,7 +131,7 @@ def features(score: Score, groups: tuple[str, ...] = FULL) -> np.ndarray:
         "hand_rhythm": rhythm,  # per hand: median length, short notes, where in the beat notes start
         "bass": _intervals([min(by_onset[t]) for t in sorted(by_onset)]),  # the left hand's lowest line
         "chords": [*(above / max(above.sum(), 1)), spans.mean() / 24, spans.std() / 24, np.mean(spans > 12)],
-        "polyphony": [sum(n.duration_beats for n in notes) / beats / 8],  # how many notes sound at once
+        "polyphony": [sum(map(written, notes)) / beats / 8],  # how many notes sound at once
     }
     return np.concatenate([np.asarray(values[g], dtype=np.float64).ravel() for g in groups])
 
@@ -132,7 +141,7 @@ def stuck_bars(score: Score) -> tuple[int, int]:
     first two parts (the hands)."""
     starts = bar_starts(score)
     stuck = 0
-    hands = [p for p in score.parts if p.notes][:2]
+    hands = score.parts[:2]
     for hand in hands:
         by_bar: dict[int, list[int]] = {}
         for n in hand.notes:

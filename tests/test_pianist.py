@@ -446,20 +446,24 @@ def test_a_bar_cut_off_inside_a_note_goes_on_with_the_next_bar(pianist, monkeypa
         assert score.notes() and max(n.start_beats for n in score.notes()) >= 4.0, seed  # past the first bar
 
 
-def test_a_hand_stuck_on_one_or_two_keys_is_moved_off_them(pianist, monkeypatch):
-    """A model that wants middle C above all (5 nats over any other key, no chords) and a
-    sampler that takes what it wants most: the hand still leaves a run on one or two keys within
-    STUCK_FROM strokes and the strokes it takes for the growing cost to pass the 5 nats (the
-    Beethoven example had struck A over E in sixteenths for twelve bars)."""
+@pytest.mark.parametrize("hand", ["Program_0", "Program_1"])
+def test_a_hand_stuck_on_one_or_two_keys_is_moved_off_them(pianist, monkeypatch, hand):
+    """A model that wants middle C above all (5.2 nats over any other key, each onset one key, in
+    one hand) and a sampler that takes what it wants most: the hand still leaves a run on one or
+    two keys within STUCK_FROM onsets and those it takes for the growing cost to pass 5.2 nats (the
+    Beethoven example had struck A over E in sixteenths for twelve bars). Without the rule the
+    run is the whole piece."""
     import math
 
     import numpy as np
 
     from cadenza.compose import pianist as module
 
-    wanted = np.where(pianist.tokenizer.pitch_of == 60, 5.0, 0.0)
-    wanted[[i for i, name in enumerate(pianist.tokenizer.names) if name.startswith("Position_")]] = 1.0
+    names = pianist.tokenizer.names
+    wanted = np.where(pianist.tokenizer.pitch_of == 60, 5.2, 0.0)
+    wanted[[i for i, name in enumerate(names) if name.startswith("Position_")]] = 1.0
     wanted[pianist.tokenizer.bar] = 0.5  # the next onset, else the bar line, before another key
+    wanted[names.index(hand)] = 0.1
     read = module._Writer._read
 
     def wants_middle_c(self, rows):
@@ -471,13 +475,32 @@ def test_a_hand_stuck_on_one_or_two_keys_is_moved_off_them(pianist, monkeypatch)
         module, "_sample", lambda logits, allowed, settings, rng: int(np.argmax(np.where(allowed, logits, -np.inf)))
     )
     score = pianist.generate(bars=6, key="C major", meter="4/4", seed=1, final_chord=False)
-    most = module.STUCK_FROM + math.ceil(5.0 / module.STUCK_RATE)
-    hands = [sorted(p.notes, key=lambda n: (n.start_beats, n.pitch)) for p in score.parts]
-    assert max(map(len, hands)) > 2 * most  # a hand played long enough to be stuck
-    for notes in filter(None, hands):
-        keys = [n.pitch for n in notes]
-        longest = max(
-            next((k for k in range(i + 1, len(keys) + 1) if len(set(keys[i:k])) > 2), len(keys) + 1) - 1 - i
-            for i in range(len(keys))
-        )
-        assert longest <= most, (longest, keys[:40])
+    most = module.STUCK_FROM + math.ceil(5.2 / module.STUCK_RATE)
+    notes = sorted(score.parts[names.index(hand) - names.index("Program_0")].notes, key=lambda n: n.start_beats)
+    keys = [n.pitch for n in notes]
+    assert len(keys) > 2 * most  # the hand played long enough to be stuck
+    longest = max(
+        next((k for k in range(i + 1, len(keys) + 1) if len(set(keys[i:k])) > 2), len(keys) + 1) - 1 - i
+        for i in range(len(keys))
+    )
+    assert 60 in keys and longest <= most, (longest, keys[:40])
+
+
+def test_a_stuck_run_counts_onsets_so_an_octave_bass_counts_once_a_stroke(pianist):
+    """Octaves struck together are one onset: a left hand's repeated octave costs nothing until
+    STUCK_FROM onsets (twice as many keys), and then both of its keys cost the same."""
+    from cadenza.compose import pianist as module
+    from cadenza.score import parse_meter
+
+    w = module._Writer(pianist, None, parse_key("C major"), parse_meter("4/4"), pianist.sampling(None, None, None, 0))
+    for onset in range(module.STUCK_FROM - 1):
+        for key in (36, 48):
+            w.strike(1, 0, onset, key)
+    assert w.stuck_cost(1) == 0.0 and w.stuck_cost(0) == 0.0
+    w.strike(1, 1, 0, 36)
+    cost = w.stuck_cost(1)
+    pitch = pianist.tokenizer.pitch_of
+    assert set(cost[pitch == 36]) == set(cost[pitch == 48]) == {module.STUCK_RATE}
+    assert not cost[(pitch != 36) & (pitch != 48)].any()
+    w.strike(1, 1, 4, 43)  # a third key: the run is that key and the last one before it
+    assert w.stuck_cost(1) == 0.0

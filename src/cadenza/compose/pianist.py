@@ -13,8 +13,8 @@ How a piece is written:
   every sample decodes. A bar that runs past MAX_BAR_TOKENS is closed.
 - The context slides: when the window is full the decoder starts again from the prefix and the
   bars of the last half window.
-- A hand that has struck one or two keys over and over is moved off them (STUCK_FROM): the
-  model, once in such a loop, had stayed in it for bars.
+- A hand that has struck the same one or two keys at onset after onset is moved off them
+  (STUCK_FROM): the model, once in such a loop, had stayed in it for bars.
 - A key sounds once at a time (cadenza.score.keys_released): a note struck again while the same
   key still sounds, in either hand, ends the note before, as a pianist lets the key up.
 - Phrase ends get their cadence (a plan's, as planned or given): the phrase's last bar opens
@@ -81,13 +81,10 @@ FINAL_NOTES = 6  # keys the last chord strikes at most; one of them its third (R
 FINGERS = 5  # keys one hand strikes at one onset, at most
 HAND_SPAN = 16  # semitones one hand's keys struck together may span (a major tenth, a large hand's reach)
 RIGHT_HAND_REST = 3  # bars the right hand may leave to the left alone, an introduction's or a passage's
-# A hand stuck on one or two keys: after STUCK_FROM strokes of a hand on at most two keys, each
-# further stroke on them costs STUCK_RATE nats more than the one before. Real pieces do it (a
-# repeated note, an octave bass, a tremolo), the model more: benchmarks/piano_quality.py counts
-# hand-bars of 6 or more notes on at most two keys, 0.030 in held-out real excerpts, 0.064 in
-# the generated pieces without the rule, 0.032 with it (0.036 from 16 strokes). It costs the
-# composer recognition 0.53 -> 0.47 (0.53 from 16), but from 16 a Beethoven example still struck
-# one key in each hand for five bars (docs/BENCHMARKS.md, "A hand stuck on one or two keys").
+# A hand stuck on one or two keys: after STUCK_FROM onsets at which a hand struck nothing but the
+# same one or two keys, each further stroke on them costs STUCK_RATE nats more than the one before.
+# Real pieces do it (a repeated note, an octave bass, a tremolo), the model had far more often,
+# for bars on end (docs/BENCHMARKS.md, "A hand stuck on one or two keys").
 STUCK_FROM = 12
 STUCK_RATE = 0.5
 STUCK_MEMORY = 64  # strokes of each hand remembered
@@ -396,7 +393,8 @@ class _Writer:
         self.logits: np.ndarray | None = None
         self.off_key = np.zeros(tok.vocab_size)
         self.picardy = pianist.picardy(composer)  # a minor piece's close may take the major third
-        self.strokes: tuple[list[int], list[int]] = ([], [])  # each hand's last keys struck, in turn
+        # each hand's last strokes, in turn: (the onset, counted from the piece's first bar, the key)
+        self.strokes: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])
 
     # -- the decoder ------------------------------------------------------------------------------
     def feed(self, ids: list[int]) -> None:
@@ -452,32 +450,40 @@ class _Writer:
         self.tokens.extend(ids)
         self.bars.append(list(bar))
         self.feed(ids)
-        hand = 0
+        for hand, position, pitch in self.keys_of(bar):
+            self.strike(hand, len(self.bars) - 1, position, pitch)
+
+    def keys_of(self, bar: list[int]):
+        """(hand, position, pitch) of each key a bar's tokens strike, in turn."""
+        hand = position = 0
         for t in bar:
-            if self.is_prog[t]:
+            if self.is_pos[t]:
+                position = int(self.pos_of[t])
+            elif self.is_prog[t]:
                 hand = int(self.prog_of[t])
             elif self.is_pitch[t]:
-                self.strike(hand, int(self.tok.pitch_of[t]))
+                yield hand, position, int(self.tok.pitch_of[t])
 
-    def strike(self, hand: int, pitch: int) -> None:
-        """Remember a key `hand` struck."""
-        keys = self.strokes[hand]
-        keys.append(pitch)
-        del keys[:-STUCK_MEMORY]
+    def strike(self, hand: int, bar: int, position: int, pitch: int) -> None:
+        """Remember a key `hand` struck at `position` of `bar` (its index in the piece)."""
+        strokes = self.strokes[hand]
+        strokes.append((bar * self.positions + position, pitch))
+        del strokes[:-STUCK_MEMORY]
 
     def stuck_cost(self, hand: int) -> np.ndarray | float:
-        """What striking each key again costs `hand` (nats, per token; 0: nothing) where its last
-        strokes lie on at most two keys (STUCK_FROM, STUCK_RATE): the keys of that run."""
-        run: set[int] = set()
-        length = 0
-        for p in reversed(self.strokes[hand]):
-            if p not in run and len(run) == 2:
+        """What striking each key costs `hand` now (nats, per token; 0: nothing): where its last
+        STUCK_FROM onsets or more struck the same one or two keys and nothing else, those keys
+        cost STUCK_RATE for each onset from the STUCK_FROM-th on."""
+        keys: set[int] = set()
+        onsets: set[int] = set()
+        for onset, pitch in reversed(self.strokes[hand]):
+            if pitch not in keys and len(keys) == 2:
                 break
-            run.add(p)
-            length += 1
-        if length < STUCK_FROM:
+            keys.add(pitch)
+            onsets.add(onset)
+        if len(onsets) < STUCK_FROM:
             return 0.0
-        return np.where(np.isin(self.tok.pitch_of, list(run)), -STUCK_RATE * (length - STUCK_FROM + 1), 0.0)
+        return np.where(np.isin(self.tok.pitch_of, list(keys)), STUCK_RATE * (len(onsets) - STUCK_FROM + 1), 0.0)
 
     def section(self, s: _Section, final: bool, on_bar, total: int) -> None:
         with _one_thread():
@@ -651,7 +657,7 @@ class _Writer:
                 break
             assert self.logits is not None
             cost = self.stuck_cost(hand) if last == "program" else 0.0
-            t = _sample(self.logits + self.off_key + cost, allowed, self.settings, self.rng)
+            t = _sample(self.logits + self.off_key - cost, allowed, self.settings, self.rng)
             if t == tok.bar:
                 break
             if self.is_pos[t]:
@@ -665,7 +671,7 @@ class _Writer:
                 enter = enter and hand != 0
                 struck.add(t)
                 in_hand.setdefault(hand, []).append(int(self.tok.pitch_of[t]))
-                self.strike(hand, int(self.tok.pitch_of[t]))
+                self.strike(hand, len(self.bars) - 1, position, int(self.tok.pitch_of[t]))
                 approached = approached or position >= last_beat
             else:
                 last, notes = "duration", notes + 1
@@ -733,12 +739,8 @@ class _Writer:
         """The bars, counted back from the last written, in which the right hand strikes nothing."""
         n = 0
         for bar in reversed(self.bars):
-            hand = None
-            for t in bar:
-                if self.is_prog[t]:
-                    hand = int(self.prog_of[t])
-                elif self.is_pitch[t] and hand == 0:
-                    return n
+            if any(hand == 0 for hand, _, _ in self.keys_of(bar)):
+                return n
             n += 1
         return n
 
