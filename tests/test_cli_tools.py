@@ -21,3 +21,14 @@ def test_models_lists_shipped_models():
     proc = run_cli("models", check=True)
     assert "chorales" in proc.stdout and "folk" in proc.stdout and "harmonize, infill" in proc.stdout
     one_line_error(run_cli("generate", "--model", "harmonizer"), "cadenza harmonize")
+
+
+@pytest.mark.slow  # three CLI runs
+def test_models_shows_one_models_whole_card_and_names_an_unknown_one_in_one_line():
+    """The list is a table (a newcomer found every card's opening printed after it); a name shows
+    that model's card in full."""
+    listed = run_cli("models", check=True).stdout
+    assert "## Training" not in listed and "cadenza models NAME" in listed
+    card = run_cli("models", "piano", check=True).stdout
+    assert card.startswith("# piano") and "## Training" in card and "CC BY-NC-SA" in card
+    one_line_error(run_cli("models", "pianoo"), "no model named 'pianoo'")

@@ -50,6 +50,8 @@ def test_the_last_chord_sounds_its_third(pianist):
         score = pianist.generate(bars=3, key="B major", meter="4/4", seed=seed, temperature=1.5)
         end = max(n.start_beats for n in score.notes())
         assert {n.pitch % 12 for n in score.notes() if n.start_beats == end} & {3}, seed  # D sharp
+        lengths = {n.duration_beats for n in score.notes() if n.start_beats == end}
+        assert all(2 <= d <= 4 and d == int(d) for d in lengths), (seed, lengths)  # whole beats, half a bar or more
 
 
 def test_nothing_rings_into_the_approach_or_over_the_bar_line_of_a_cadence(pianist):

@@ -35,14 +35,24 @@ def render(
     typer.echo(str(out))
 
 
-def models():
-    """List shipped and your own models with their cards."""
+def models(
+    name: Optional[str] = typer.Argument(None, help="a model's name or folder: show its whole card"),
+):
+    """List shipped and your own models; with a NAME, show that model's card."""
     from rich.console import Console
     from rich.table import Table
 
+    from cadenza.errors import OptionError
     from cadenza.families import of_meta
-    from cadenza.hub import list_models, model_dirs
+    from cadenza.hub import find_model, list_models, model_dirs
 
+    if name is not None:
+        path = find_model(name)
+        card = path / "card.md"
+        if not card.exists():
+            raise OptionError(f"{path}: this model has no card (card.md); `cadenza train` writes one")
+        typer.echo(card.read_text().rstrip())
+        return
     found = list_models()
     table = Table(title="Cadenza models")
     for col in ("name", "family", "writes", "grid", "params", "valid loss", "trained on", "folder"):
@@ -63,7 +73,7 @@ def models():
     Console(width=160).print(table)
     if not found:
         typer.echo("no models found in: " + ", ".join(str(d) for d in model_dirs()))
-    for path, _ in found:
-        card = path / "card.md"
-        if card.exists():
-            typer.echo(f"\n--- {path.name}: {card} ---\n" + card.read_text().split("\n## ")[0].strip())
+    else:
+        typer.echo(
+            "`cadenza models NAME` shows a model's card: its data and license, how it was trained, what it measured."
+        )

@@ -642,8 +642,10 @@ class _Writer:
                         allowed = kept
             elif last == "pitch":
                 allowed[self.is_dur] = True
-                if final:  # the last chord rings to the end of the bar, or half of it
+                if final:  # the last chord rings to the end of the bar, or half of it, in whole beats (a
+                    # newcomer found a half note tied to a sixteenth)
                     allowed &= (self.dur_steps >= self.positions // 2) & (self.dur_steps <= self.positions)
+                    allowed &= self.dur_steps % tok.config.steps_per_beat == 0
                 elif ring is not None:  # nothing rings into a cadence's approach chord or over its bar line
                     end = ring if position < ring else self.positions  # struck on the last beat: to the bar line
                     within = allowed & (self.dur_steps <= end - position)
