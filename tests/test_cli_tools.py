@@ -25,10 +25,10 @@ def test_models_lists_shipped_models():
 
 @pytest.mark.slow  # three CLI runs
 def test_models_shows_one_models_whole_card_and_names_an_unknown_one_in_one_line():
-    """The list is a table (a newcomer found every card's opening printed after it); a name shows
-    that model's card in full."""
+    """The list is a table (a newcomer found every card's opening printed after it); a name, in
+    any case, shows that model's card in full."""
     listed = run_cli("models", check=True).stdout
     assert "## Training" not in listed and "cadenza models NAME" in listed
-    card = run_cli("models", "piano", check=True).stdout
+    card = run_cli("models", "Piano", check=True).stdout  # as a newcomer types it
     assert card.startswith("# piano") and "## Training" in card and "CC BY-NC-SA" in card
     one_line_error(run_cli("models", "pianoo"), "no model named 'pianoo'")

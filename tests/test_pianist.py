@@ -51,7 +51,7 @@ def test_the_last_chord_sounds_its_third(pianist):
         end = max(n.start_beats for n in score.notes())
         assert {n.pitch % 12 for n in score.notes() if n.start_beats == end} & {3}, seed  # D sharp
         lengths = {n.duration_beats for n in score.notes() if n.start_beats == end}
-        assert all(2 <= d <= 4 and d == int(d) for d in lengths), (seed, lengths)  # whole beats, half a bar or more
+        assert len(lengths) == 1 and 2 <= min(lengths) <= 4 and min(lengths) % 1 == 0, (seed, lengths)  # whole beats
 
 
 def test_nothing_rings_into_the_approach_or_over_the_bar_line_of_a_cadence(pianist):
@@ -506,3 +506,26 @@ def test_a_stuck_run_counts_onsets_so_an_octave_bass_counts_once_a_stroke(pianis
     assert not cost[(pitch != 36) & (pitch != 48)].any()
     w.strike(1, 1, 4, 43)  # a third key: the run is that key and the last one before it
     assert w.stuck_cost(1) == 0.0
+
+
+def test_a_piece_opens_on_its_downbeat(pianist, monkeypatch):
+    """A sampler that always waits as long as it may: the piece's first notes still fall on beat
+    one (a first bar begun later reads as a pickup, and a newcomer's piece had every later bar
+    numbered one less than its plan's)."""
+    import numpy as np
+
+    from cadenza.compose import pianist as module
+
+    positions = np.array([n.startswith("Position_") for n in pianist.tokenizer.names])
+    real = module._sample
+
+    def late(logits, allowed, settings, rng):
+        ids = np.flatnonzero(allowed)
+        if positions[ids].all():
+            return int(ids[-1])  # the latest onset allowed
+        return real(logits, allowed, settings, rng)
+
+    monkeypatch.setattr(module, "_sample", late)
+    for seed in (1, 2):
+        score = pianist.generate(bars=3, key="C major", meter="3/4", seed=seed)
+        assert min(n.start_beats for n in score.notes()) == 0.0, seed

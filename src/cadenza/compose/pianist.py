@@ -594,6 +594,9 @@ class _Writer:
         (unconditioned, seed 8: 4 right-hand notes against 183 in the left)."""
         tok = self.tok
         enter = self._right_hand_rests() >= RIGHT_HAND_REST  # the melody comes in
+        # a piece opens on its downbeat: a first bar begun later is read as a pickup (score.pickup_start),
+        # and a newcomer's 3/4 piece had opened with 11 sixteenths, every later bar numbered one less
+        opening = not self.bars
         ids = [tok.bar, self.meter_token]
         bar: list[int] = []
         self.bars.append(bar)
@@ -601,6 +604,7 @@ class _Writer:
         self.feed(ids)
         last_beat = self.positions - self.tok.config.steps_per_beat
         last, position, hand, notes = "meter", -1, 0, 0
+        final_length: int | None = None  # the last chord's length, once its first key has one
         struck: set[int] = set()  # the keys struck at this position
         in_hand: dict[int, list[int]] = {}  # hand -> the pitches it struck at this position, in turn
         approached = (approach is None and not avoid) or final  # struck on the last beat (nothing asked: True)
@@ -615,8 +619,8 @@ class _Writer:
             topped = melody is not None and bool(in_hand.get(0)) and _melody_on_top(max(in_hand[0]), melody)
             if last in ("meter", "duration"):
                 allowed |= self.is_pos & (self.pos_of > position) & (self.pos_of < self.positions)
-                if final or (arrival is not None and position < 0):
-                    allowed &= self.pos_of == 0  # the cadence's chord on the downbeat
+                if final or ((arrival is not None or opening) and position < 0):
+                    allowed &= self.pos_of == 0  # the cadence's chord, or the piece's first notes, on the downbeat
                 if last == "duration":
                     allowed |= self._hands_free(in_hand)
                     allowed[tok.bar] = (not final or (notes >= 3 and third)) and approached
@@ -642,10 +646,12 @@ class _Writer:
                         allowed = kept
             elif last == "pitch":
                 allowed[self.is_dur] = True
-                if final:  # the last chord rings to the end of the bar, or half of it, in whole beats (a
-                    # newcomer found a half note tied to a sixteenth)
+                if final:  # the last chord rings to the end of the bar, or half of it, in whole beats, all its
+                    # keys alike (a newcomer found a half note tied to a sixteenth, and a chord of three lengths)
                     allowed &= (self.dur_steps >= self.positions // 2) & (self.dur_steps <= self.positions)
                     allowed &= self.dur_steps % tok.config.steps_per_beat == 0
+                    if final_length is not None:
+                        allowed &= self.dur_steps == final_length
                 elif ring is not None:  # nothing rings into a cadence's approach chord or over its bar line
                     end = ring if position < ring else self.positions  # struck on the last beat: to the bar line
                     within = allowed & (self.dur_steps <= end - position)
@@ -677,6 +683,7 @@ class _Writer:
                 approached = approached or position >= last_beat
             else:
                 last, notes = "duration", notes + 1
+                final_length = int(self.dur_steps[t]) if final else None
             bar.append(t)
             self.tokens.append(t)
             self.feed([t])
