@@ -800,24 +800,31 @@ def read_score_back(xml: str) -> list[tuple[int, float]]:
 
 
 def test_a_right_hand_passage_high_above_the_staff_is_written_under_an_8va_line():
-    """Bars of a hand in the treble clef that reach E6 (three ledger lines) and lie at or above C5
-    are written under one 8va line (an octave shift down, from its first such bar to the end of
-    its last), the notes keeping their pitch; a bar that dips below C5, or a violin's, has none.
-    A newcomer had read a right hand up to A flat 6 on ledger lines."""
+    """A hand's onsets in the treble clef that keep at or above C5 and reach E6 (three ledger
+    lines) are written under an 8va line (an octave shift down) from the first of them that
+    reaches C6 to the end of the last, wherever in a bar they fall; the notes keep their pitch.
+    A dip below C5 ends a line; a violin has none. A newcomer had read a right hand up to F7 on
+    ledger lines, in bars that also went low."""
     from cadenza.score import PIANO_HANDS
 
     def bars_of(pitches_by_bar):
         return [Note(p, 4 * b + i, 1) for b, ps in enumerate(pitches_by_bar) for i, p in enumerate(ps)]
 
-    right = bars_of([[72, 76], [84, 91], [88, 93, 96], [79, 88], [67, 91], [76, 79]])
+    right = bars_of([[72, 76], [84, 91], [88, 93, 96], [79, 88], [67, 91, 76, 79], [60, 86, 84]])
     left = bars_of([[48]] * 6)
     xml = musicxml_text(Score(parts=[Part(PIANO_HANDS[0], notes=right), Part(PIANO_HANDS[1], notes=left)]))
     shifts = [
-        (n, kind)
+        (n, kind, int(offset or 0))
         for n, m in re.findall(r'<measure number="(\d+)"(.*?)</measure>', xml, re.S)
-        for kind in re.findall(r'<octave-shift type="(\w+)" size="8" number="1"/></direction-type><staff>1</staff>', m)
+        for kind, offset in re.findall(
+            r'<octave-shift type="(\w+)" size="8" number="1"/></direction-type>'
+            r"(?:<offset>(-?\d+)</offset>)?<staff>1</staff>",
+            m,
+        )
     ]
-    assert shifts == [("2", "down"), ("4", "stop")]  # bars 2-4; bar 5 dips to G4
+    # bars 2-4 (bar 4's 88 ends at beat 2); bar 5's one 91 (its 76 and 79 do not reach C6); bar 6's
+    # 86 alone reaches C6 but not E6: no line
+    assert shifts == [("2", "down", 0), ("4", "stop", 0), ("5", "down", 0), ("5", "stop", 0)], shifts
     assert read_score_back(xml) == sorted((n.pitch, n.start_beats) for n in right + left)
     violin = musicxml_text(Score(parts=[Part("Violin", 40, notes=right)]))
     assert "octave-shift" not in violin

@@ -25,9 +25,9 @@ a note shorter than the grid keeps one step):
 - per part: the clef its voice reads in (treble for a soprano or alto, treble-8 for a tenor,
   bass for a bass), else the one that leaves fewer notes outside the staff (treble or bass);
   a piano hand's staff changes clef at bar lines for a passage on the other side of middle C
-  (written at the end of the bar before, as MuseScore writes a change of clef), and bars of a
-  hand in the treble clef high above the staff are written under an 8va line (an octave shift:
-  the notes keep their pitch, the reader shows them an octave lower),
+  (written at the end of the bar before, as MuseScore writes a change of clef), and a hand's
+  passages in the treble clef high above the staff are written under an 8va line (an octave
+  shift: the notes keep their pitch, the reader shows them an octave lower; _ottava_lines),
   the key signature of each Key as spelled (Cb major: 7 flats; mid-bar changes where they fall), time
   signatures, and in the first part the tempo marks, as metronome marks (in dotted quarters
   in 6/8, 9/8, 12/8 when that number stays exact) with sound tempo, before the note they fall
@@ -86,7 +86,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -204,7 +204,7 @@ def musicxml_text(score: Score) -> str:
     for index, members in enumerate(written_parts, start=1):
         out.append(f'  <part id="P{index}">')
         clefs = [_bar_clefs(parts[i], bars) for i in members]
-        high = [_bar_ottavas(parts[i], bars, clefs[s]) for s, i in enumerate(members)]
+        lines = [_ottava_lines(parts[i], bars, clefs[s]) for s, i in enumerate(members)]
         by_bar = [[_pieces_by_bar(voice, bars) for voice in voices[i]] for i in members]
         for k, place in enumerate(layout):
             b = place.bar
@@ -214,7 +214,7 @@ def musicxml_text(score: Score) -> str:
                     [pieces[b] for pieces in by_bar[s]],
                     clefs[s][b] if k == 0 else None,
                     clefs[s][after] if after is not None and clefs[s][after] != clefs[s][b] else None,
-                    _ottava_ends(high[s], layout, k),
+                    [(t, kind) for t, kind in lines[s] if bars[b].start <= t <= bars[b].end],
                 )
                 for s in range(len(members))
             ]
@@ -753,43 +753,51 @@ def _bar_clefs(part: Part, bars: list[_Bar]) -> list[str]:
     return out
 
 
-OTTAVA_LOW = 72  # C5: a bar of a piano hand in the treble clef whose notes all lie at or above it
-OTTAVA_HIGH = 88  # and reach E6 (three ledger lines) is written an octave lower under an 8va line
+OTTAVA_LOW = 72  # C5: a run of a piano hand's onsets in the treble clef whose keys all lie at or above it
+OTTAVA_HIGH = 88  # and reach E6 (three ledger lines) is written an octave lower under an 8va line,
+OTTAVA_FROM = 84  # from its first onset that reaches C6 (two ledger lines) to its last
 
 
-def _bar_ottavas(part: Part, bars: list[_Bar], clefs: list[str]) -> list[bool]:
-    """Whether each bar of a part is written under an 8va line: a piano hand's bar in the treble
-    clef that reaches three ledger lines above the staff and whose lowest note still sits on it
-    an octave lower (OTTAVA_LOW, OTTAVA_HIGH), as engravers spare a pianist the ledger lines."""
+def _ottava_lines(part: Part, bars: list[_Bar], clefs: list[str]) -> list[tuple[int, str]]:
+    """Where 8va lines start ("down") and stop, in ticks: over each run of a piano hand's onsets
+    in the treble clef whose keys all lie at or above OTTAVA_LOW and that reaches OTTAVA_HIGH,
+    from its first onset reaching OTTAVA_FROM to the end of the notes of its last, as engravers
+    spare a pianist the ledger lines (the line's notes keep their pitch)."""
     if part.name not in PIANO_HANDS:
-        return [False] * len(bars)
+        return []
     starts = [bar.start for bar in bars]
-    pitches: list[list[int]] = [[] for _ in bars]
+    onsets: dict[int, list[Note]] = {}
     for n in part.notes:
-        pitches[max(0, bisect_right(starts, _grid(n.start_beats)) - 1)].append(n.pitch)
-    return [
-        clef == TREBLE and bool(ps) and min(ps) >= OTTAVA_LOW and max(ps) >= OTTAVA_HIGH
-        for clef, ps in zip(clefs, pitches)
-    ]
+        onsets.setdefault(_grid(n.start_beats), []).append(n)
+    out: list[tuple[int, str]] = []
+    run: list[int] = []
+
+    def close() -> None:
+        high = [t for t in run if max(n.pitch for n in onsets[t]) >= OTTAVA_FROM]  # the line spans these
+        if any(n.pitch >= OTTAVA_HIGH for t in high for n in onsets[t]):
+            out.append((high[0], "down"))
+            out.append((max(_grid(n.start_beats + n.duration_beats) for n in onsets[high[-1]]), "stop"))
+        run.clear()
+
+    for t in sorted(onsets):
+        bar = max(0, bisect_right(starts, t) - 1)
+        if clefs[bar] == TREBLE and min(n.pitch for n in onsets[t]) >= OTTAVA_LOW:
+            run.append(t)
+        else:
+            close()
+    close()
+    return out
 
 
-def _ottava_ends(high: list[bool], layout: list[_Place], k: int) -> tuple[bool, bool]:
-    """(an 8va line starts, it stops) at the k-th measure written: a line runs over measures
-    written one after another whose bars are all under it (bar numbers follow the layout, which
-    a repeat folds)."""
-    here = high[layout[k].bar]
-    before = k > 0 and high[layout[k - 1].bar]
-    after = k + 1 < len(layout) and high[layout[k + 1].bar]
-    return here and not before, here and not after
-
-
-def _octave_shift(kind: str, staff: int, grand: bool) -> str:
+def _octave_shift(kind: str, staff: int, grand: bool, offset: int) -> str:
     """An 8va line's start ("down": the notes are written an octave below their pitch, which
-    the notes keep) or its stop, on `staff` of a part of several staves (`grand`)."""
+    the notes keep) or its stop, `offset` ticks after the note it is written before, on `staff`
+    of a part of several staves (`grand`)."""
     where = f"<staff>{staff}</staff>" if grand else ""
+    offset_element = f"<offset>{offset}</offset>" if offset else ""
     return (
         f'      <direction placement="above"><direction-type><octave-shift type="{kind}" size="8" number="{staff}"/>'
-        f"</direction-type>{where}</direction>"
+        f"</direction-type>{offset_element}{where}</direction>"
     )
 
 
@@ -851,7 +859,7 @@ class _StaffBar:
     pieces_by_voice: list[list[tuple]]
     clef: str | None
     clef_after: str | None = None
-    ottava: tuple[bool, bool] = (False, False)  # an 8va line starts at this measure, ends with it
+    ottava: list[tuple[int, str]] = field(default_factory=list)  # 8va lines starting or stopping in it (ticks)
 
 
 def _write_measure(
@@ -930,8 +938,12 @@ def _write_measure(
             number = s * MAX_VOICES + v + 1
             if number > 1:
                 out.append(f"      <backup><duration>{bar.end - bar.start}</duration></backup>")
-            if v == present[0] and staff.ottava[0]:
-                out.append(_octave_shift("down", s + 1, grand))
+            # 8va lines starting or stopping inside the bar (one stopping at a bar line ends the bar before)
+            lines = (
+                [(t, k) for t, k in staff.ottava if t < bar.end and (t > bar.start or k == "down")]
+                if v == present[0]
+                else []
+            )
             pending = list(mid_keys) if number == 1 else []
             for i, note in enumerate(notes):
                 while pending and pending[0][0] <= note[0]:
@@ -952,9 +964,16 @@ def _write_measure(
                     out += [
                         _harmony(chord, tick - note[0]) for tick, chord in harmonies if note[0] <= tick < next_start
                     ]
+                next_start = notes[i + 1][0] if i + 1 < len(notes) else bar.end
+                out += [
+                    _octave_shift(kind, s + 1, grand, t - note[0])
+                    for t, kind in lines
+                    if note[0] <= t < next_start or (i == 0 and t < note[0])
+                ]
                 _write_note(out, note, number, fermatas, s + 1 if grand else None)
-        if staff.ottava[1]:  # after the staff's last voice, which fills the bar: at its end
-            out.append(_octave_shift("stop", s + 1, grand))
+        for t, kind in staff.ottava:  # an 8va line ending with the bar: after the staff's voices, which fill it
+            if t == bar.end and kind == "stop":
+                out.append(_octave_shift(kind, s + 1, grand, 0))
     changes = [_on_staff(staff.clef_after, s, grand) for s, staff in enumerate(staves, start=1) if staff.clef_after]
     if changes:
         out.append("      <attributes>" + "".join(changes) + "</attributes>")
