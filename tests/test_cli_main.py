@@ -96,6 +96,15 @@ def test_a_format_given_twice_is_written_once():
     assert parse_formats("mid,wav,mid") == ("mid", "wav")
 
 
+def test_json_among_the_formats_is_taken_as_the_record_always_written():
+    from cadenza.errors import OptionError
+    from cadenza.render import parse_formats
+
+    assert parse_formats("mid,musicxml,json") == ("mid", "musicxml")
+    with pytest.raises(OptionError, match="always|beside"):
+        parse_formats("json")
+
+
 @pytest.mark.parametrize(
     "args,words",
     [

@@ -31,6 +31,12 @@ def parse_formats(text: str) -> tuple[str, ...]:
     from cadenza.errors import OptionError
 
     formats = tuple(dict.fromkeys(f.strip().lstrip(".").lower() for f in text.split(",") if f.strip()))
+    if "json" in formats:  # the record is always written (a newcomer named it, as the README lists it)
+        formats = tuple(f for f in formats if f != "json")
+        if not formats:
+            raise OptionError(
+                f"--formats json: STEM.json is written beside any format; add one of {', '.join(FORMATS)}"
+            )
     bad = [f for f in formats if f not in FORMATS]
     if bad or not formats:
         raise OptionError(f"unknown format {', '.join(bad) or text!r}; choose from {', '.join(FORMATS)}")
