@@ -245,7 +245,7 @@ def conditioning(
     )
     _matrix("held-out real pieces", held, yh, top)
     t0 = time.time()
-    G, gy, written = [], [], []
+    G, gy, generated = [], [], []
     for ci, c in enumerate(top):
         for seed in range(per_composer):
             score = pianist.generate(  # key and meter drawn as `cadenza generate --composer` draws them
@@ -258,7 +258,7 @@ def conditioning(
             )
             G.append(features(score, groups))
             gy.append(ci)
-            written.append(score)
+            generated.append(score)
     pred = clf.predict(np.array(G))
     print(
         f"\ngenerated: {per_composer} pieces of {EXCERPT_BARS} bars per composer ({time.time() - t0:.0f} s); "
@@ -267,7 +267,7 @@ def conditioning(
     _matrix("generated, by the composer asked for", pred, np.array(gy), top)
     print(f"\na hand stuck (at least {STUCK_STROKES} notes in a bar on at most two keys):")
     print(_stuck_line(f"held-out real excerpts of {EXCERPT_BARS} bars", held_out))
-    print(_stuck_line("generated pieces", written))
+    print(_stuck_line("generated pieces", generated))
 
 
 def _balanced(pred: np.ndarray, truth: np.ndarray, n: int) -> float:

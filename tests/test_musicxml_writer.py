@@ -828,3 +828,34 @@ def test_a_right_hand_passage_high_above_the_staff_is_written_under_an_8va_line(
     assert read_score_back(xml) == sorted((n.pitch, n.start_beats) for n in right + left)
     violin = musicxml_text(Score(parts=[Part("Violin", 40, notes=right)]))
     assert "octave-shift" not in violin
+
+
+def test_an_8va_line_stops_where_the_run_breaks_and_starts_before_the_note_it_starts_on():
+    """A held high chord's line stops at the low note that breaks the run, not where the chord
+    ends (the low note would be read an octave down, and two lines would nest); a line that
+    starts while another voice holds a note is written before the note that starts there (MuseScore
+    places a line where it stands in the file, not by its offset)."""
+    from cadenza.score import PIANO_HANDS
+
+    right = [Note(88, 0, 4), Note(67, 1, 1), Note(89, 2, 1), Note(91, 3, 1)]
+    xml = musicxml_text(Score(parts=[Part(PIANO_HANDS[0], notes=right), Part(PIANO_HANDS[1], notes=[Note(48, 0, 4)])]))
+    events = re.findall(r'octave-shift type="(\w+)"[^>]*/></direction-type>(?:<offset>(\d+)</offset>)?', xml)
+    assert [k for k, _ in events] == ["down", "stop", "down", "stop"], events
+    assert read_score_back(xml) == sorted((n.pitch, n.start_beats) for n in right + [Note(48, 0, 4)])
+    held = [Note(79, 0, 4), Note(88, 1, 1), Note(91, 2, 1)]  # a G5 held under E6 and G6: two voices
+    xml = musicxml_text(Score(parts=[Part(PIANO_HANDS[0], notes=held), Part(PIANO_HANDS[1], notes=[Note(48, 0, 4)])]))
+    start = xml.index('octave-shift type="down"')
+    following = xml[start : xml.index("</note>", start)]
+    assert "<offset>" not in following and "<step>E</step><octave>6</octave>" in following
+
+
+def test_no_8va_line_where_a_repeat_is_written_once():
+    """Lines are found in the music as played; where a repeat writes bars once, a line could
+    start in a written bar and stop in a skipped one, so none is written."""
+    from cadenza.score import PIANO_HANDS
+
+    high = [Note(88 + (i % 8) % 3, i, 1) for i in range(16)]  # two bars, played twice
+    score = Score(parts=[Part(PIANO_HANDS[0], notes=high)], repeats=[Repeat(0.0, 8.0)])
+    xml = musicxml_text(score)
+    assert "backward" in xml and xml.count("<measure ") == 2  # written once, between repeat signs
+    assert "octave-shift" not in xml

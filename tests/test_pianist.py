@@ -489,23 +489,27 @@ def test_a_hand_stuck_on_one_or_two_keys_is_moved_off_them(pianist, monkeypatch,
 
 
 def test_a_stuck_run_counts_onsets_so_an_octave_bass_counts_once_a_stroke(pianist):
-    """Octaves struck together are one onset: a left hand's repeated octave costs nothing until
-    STUCK_FROM onsets (twice as many keys), and then both of its keys cost the same."""
+    """Octaves struck together are one onset: a left hand's repeated octave costs nothing up to
+    STUCK_FROM onsets (twice as many keys), then both of its keys cost the same, the second as
+    much as the first at one onset."""
     from cadenza.compose import pianist as module
     from cadenza.score import parse_meter
 
     w = module._Writer(pianist, None, parse_key("C major"), parse_meter("4/4"), pianist.sampling(None, None, None, 0))
-    for onset in range(module.STUCK_FROM - 1):
+    for onset in range(module.STUCK_FROM):
         for key in (36, 48):
             w.strike(1, 0, onset, key)
-    assert w.stuck_cost(1) == 0.0 and w.stuck_cost(0) == 0.0
-    w.strike(1, 1, 0, 36)
-    cost = w.stuck_cost(1)
+    assert w.stuck_cost(1, 0, module.STUCK_FROM - 1) == 0.0  # (an onset already counted)
+    assert w.stuck_cost(0, 1, 0) == 0.0  # the other hand
     pitch = pianist.tokenizer.pitch_of
-    assert set(cost[pitch == 36]) == set(cost[pitch == 48]) == {module.STUCK_RATE}
-    assert not cost[(pitch != 36) & (pitch != 48)].any()
+    first = w.stuck_cost(1, 1, 0)  # the 13th onset
+    w.strike(1, 1, 0, 36)
+    second = w.stuck_cost(1, 1, 0)  # the octave's other key there
+    for cost in (first, second):
+        assert set(cost[pitch == 36]) == set(cost[pitch == 48]) == {module.STUCK_RATE}
+        assert not cost[(pitch != 36) & (pitch != 48)].any()
     w.strike(1, 1, 4, 43)  # a third key: the run is that key and the last one before it
-    assert w.stuck_cost(1) == 0.0
+    assert w.stuck_cost(1, 1, 8) == 0.0
 
 
 def test_a_piece_opens_on_its_downbeat(pianist, monkeypatch):
@@ -529,3 +533,13 @@ def test_a_piece_opens_on_its_downbeat(pianist, monkeypatch):
     for seed in (1, 2):
         score = pianist.generate(bars=3, key="C major", meter="3/4", seed=seed)
         assert min(n.start_beats for n in score.notes()) == 0.0, seed
+
+
+def test_a_compound_meters_last_chord_lasts_whole_dotted_beats(pianist):
+    """In 6/8 the last chord lasts a dotted quarter or the whole bar, not 4 or 5 eighths (a
+    dotted quarter tied to an eighth)."""
+    for seed in range(1, 7):
+        score = pianist.generate(bars=3, key="G major", meter="6/8", seed=seed, temperature=2.0)
+        end = max(n.start_beats for n in score.notes())
+        lengths = {n.duration_beats for n in score.notes() if n.start_beats == end}
+        assert lengths <= {1.5, 3.0} and len(lengths) == 1, (seed, lengths)

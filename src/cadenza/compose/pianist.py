@@ -82,7 +82,7 @@ FINGERS = 5  # keys one hand strikes at one onset, at most
 HAND_SPAN = 16  # semitones one hand's keys struck together may span (a major tenth, a large hand's reach)
 RIGHT_HAND_REST = 3  # bars the right hand may leave to the left alone, an introduction's or a passage's
 # A hand stuck on one or two keys: after STUCK_FROM onsets at which a hand struck nothing but the
-# same one or two keys, each further stroke on them costs STUCK_RATE nats more than the one before.
+# same one or two keys, each further onset on them costs STUCK_RATE nats more than the one before.
 # Real pieces do it (a repeated note, an octave bass, a tremolo), the model had far more often,
 # for bars on end (docs/BENCHMARKS.md, "A hand stuck on one or two keys").
 STUCK_FROM = 12
@@ -363,6 +363,8 @@ class _Writer:
         self.key_now = key
         self.meter_token = tok.meter_token(meter)
         self.positions = meter.numerator * tok.config.steps_per_beat  # REMI counts the meter's own beats
+        compound = meter.denominator >= 8 and meter.numerator % 3 == 0 and meter.numerator > 3
+        self.beat_steps = tok.config.steps_per_beat * (3 if compound else 1)  # a beat as felt: 6/8's dotted quarter
         names = tok.names + [""] * (tok.vocab_size - tok.n_remi)
         kind = np.array([n.split("_", 1)[0] for n in names])
         self.is_pos, self.is_prog = kind == "Position", kind == "Program"
@@ -470,20 +472,21 @@ class _Writer:
         strokes.append((bar * self.positions + position, pitch))
         del strokes[:-STUCK_MEMORY]
 
-    def stuck_cost(self, hand: int) -> np.ndarray | float:
-        """What striking each key costs `hand` now (nats, per token; 0: nothing): where its last
-        STUCK_FROM onsets or more struck the same one or two keys and nothing else, those keys
-        cost STUCK_RATE for each onset from the STUCK_FROM-th on."""
+    def stuck_cost(self, hand: int, bar: int, position: int) -> np.ndarray | float:
+        """What striking each key at `position` of `bar` costs `hand` (nats, per token; 0:
+        nothing): where that onset would be past the STUCK_FROM-th in a row at which it struck
+        the same one or two keys and nothing else, those keys cost STUCK_RATE for each onset past
+        it. Keys struck together are one onset: an octave's second key costs what its first did."""
         keys: set[int] = set()
-        onsets: set[int] = set()
+        onsets = {bar * self.positions + position}
         for onset, pitch in reversed(self.strokes[hand]):
             if pitch not in keys and len(keys) == 2:
                 break
             keys.add(pitch)
             onsets.add(onset)
-        if len(onsets) < STUCK_FROM:
+        if len(onsets) <= STUCK_FROM or not keys:
             return 0.0
-        return np.where(np.isin(self.tok.pitch_of, list(keys)), STUCK_RATE * (len(onsets) - STUCK_FROM + 1), 0.0)
+        return np.where(np.isin(self.tok.pitch_of, list(keys)), STUCK_RATE * (len(onsets) - STUCK_FROM), 0.0)
 
     def section(self, s: _Section, final: bool, on_bar, total: int) -> None:
         with _one_thread():
@@ -649,7 +652,7 @@ class _Writer:
                 if final:  # the last chord rings to the end of the bar, or half of it, in whole beats, all its
                     # keys alike (a newcomer found a half note tied to a sixteenth, and a chord of three lengths)
                     allowed &= (self.dur_steps >= self.positions // 2) & (self.dur_steps <= self.positions)
-                    allowed &= self.dur_steps % tok.config.steps_per_beat == 0
+                    allowed &= self.dur_steps % self.beat_steps == 0
                     if final_length is not None:
                         allowed &= self.dur_steps == final_length
                 elif ring is not None:  # nothing rings into a cadence's approach chord or over its bar line
@@ -664,7 +667,7 @@ class _Writer:
             if not allowed.any():
                 break
             assert self.logits is not None
-            cost = self.stuck_cost(hand) if last == "program" else 0.0
+            cost = self.stuck_cost(hand, len(self.bars) - 1, position) if last == "program" else 0.0
             t = _sample(self.logits + self.off_key - cost, allowed, self.settings, self.rng)
             if t == tok.bar:
                 break

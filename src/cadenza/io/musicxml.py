@@ -204,7 +204,8 @@ def musicxml_text(score: Score) -> str:
     for index, members in enumerate(written_parts, start=1):
         out.append(f'  <part id="P{index}">')
         clefs = [_bar_clefs(parts[i], bars) for i in members]
-        lines = [_ottava_lines(parts[i], bars, clefs[s]) for s, i in enumerate(members)]
+        folded = any(place.cut_in or place.cut_out for place in layout)  # lines are of the music as played
+        lines = [[] if folded else _ottava_lines(parts[i], bars, clefs[s]) for s, i in enumerate(members)]
         by_bar = [[_pieces_by_bar(voice, bars) for voice in voices[i]] for i in members]
         for k, place in enumerate(layout):
             b = place.bar
@@ -772,11 +773,14 @@ def _ottava_lines(part: Part, bars: list[_Bar], clefs: list[str]) -> list[tuple[
     out: list[tuple[int, str]] = []
     run: list[int] = []
 
-    def close() -> None:
+    def close(breaking: int | None) -> None:
+        """End the run at the onset that breaks it (None: the piece's end): the line stops where
+        its last onset's notes end, and no later than that onset."""
         high = [t for t in run if max(n.pitch for n in onsets[t]) >= OTTAVA_FROM]  # the line spans these
         if any(n.pitch >= OTTAVA_HIGH for t in high for n in onsets[t]):
+            end = max(max(_grid(n.start_beats + n.duration_beats), high[-1] + 1) for n in onsets[high[-1]])
             out.append((high[0], "down"))
-            out.append((max(_grid(n.start_beats + n.duration_beats) for n in onsets[high[-1]]), "stop"))
+            out.append((end if breaking is None else min(end, breaking), "stop"))
         run.clear()
 
     for t in sorted(onsets):
@@ -784,8 +788,28 @@ def _ottava_lines(part: Part, bars: list[_Bar], clefs: list[str]) -> list[tuple[
         if clefs[bar] == TREBLE and min(n.pitch for n in onsets[t]) >= OTTAVA_LOW:
             run.append(t)
         else:
-            close()
-    close()
+            close(t)
+    close(None)
+    return out
+
+
+def _lines_by_note(
+    lines: list[tuple[int, str]], bar: _Bar, written: list[list]
+) -> dict[tuple[int, int], list[tuple[int, str]]]:
+    """The 8va starts and stops that fall inside `bar` (one stopping at a bar line ends the bar
+    before), by the (voice, note) of the staff they are written before: a note or rest that
+    starts where they do, in the first voice that has one (MuseScore places a line by where it
+    stands in the file, not by its offset), else the first voice's note that holds through
+    them, with an offset."""
+    out: dict[tuple[int, int], list[tuple[int, str]]] = {}
+    for t, kind in lines:
+        if not (t < bar.end and (t > bar.start or kind == "down")):
+            continue
+        at = next(((v, i) for v, notes in enumerate(written) for i, n in enumerate(notes) if n[0] == t), None)
+        if at is None:
+            starts = [n[0] for n in written[0]]
+            at = (0, max(0, bisect_right(starts, t) - 1))
+        out.setdefault(at, []).append((t, kind))
     return out
 
 
@@ -933,17 +957,12 @@ def _write_measure(
                 for note in notes:
                     _untie(note, bar, place.cut_in, place.cut_out)
         _mark_accidentals(written, keys)
-        for v, notes in zip(present, written):
+        lines = _lines_by_note(staff.ottava, bar, written)
+        for vi, (v, notes) in enumerate(zip(present, written)):
             # a voice keeps its number from bar to bar, so that ties find their notes
             number = s * MAX_VOICES + v + 1
             if number > 1:
                 out.append(f"      <backup><duration>{bar.end - bar.start}</duration></backup>")
-            # 8va lines starting or stopping inside the bar (one stopping at a bar line ends the bar before)
-            lines = (
-                [(t, k) for t, k in staff.ottava if t < bar.end and (t > bar.start or k == "down")]
-                if v == present[0]
-                else []
-            )
             pending = list(mid_keys) if number == 1 else []
             for i, note in enumerate(notes):
                 while pending and pending[0][0] <= note[0]:
@@ -964,12 +983,7 @@ def _write_measure(
                     out += [
                         _harmony(chord, tick - note[0]) for tick, chord in harmonies if note[0] <= tick < next_start
                     ]
-                next_start = notes[i + 1][0] if i + 1 < len(notes) else bar.end
-                out += [
-                    _octave_shift(kind, s + 1, grand, t - note[0])
-                    for t, kind in lines
-                    if note[0] <= t < next_start or (i == 0 and t < note[0])
-                ]
+                out += [_octave_shift(kind, s + 1, grand, t - note[0]) for t, kind in lines.get((vi, i), [])]
                 _write_note(out, note, number, fermatas, s + 1 if grand else None)
         for t, kind in staff.ottava:  # an 8va line ending with the bar: after the staff's voices, which fill it
             if t == bar.end and kind == "stop":
