@@ -35,9 +35,9 @@ def find_model(name: str) -> Path:
     for d in model_dirs():
         if (d / name / "model.json").exists():
             return d / name
-    for d in model_dirs():  # a name as a user may type it: Piano for piano
+    for d in [] if path.exists() else model_dirs():  # a name as a user may type it: Piano for piano
         same = [p for p in (d.iterdir() if d.is_dir() else []) if p.name.lower() == name.lower()]
-        if len(same) == 1 and (same[0] / "model.json").exists() and not path.exists():
+        if len(same) == 1 and (same[0] / "model.json").exists():
             return same[0]
     if path.exists():
         if (path / "checkpoint.json").exists() or (path / "leadsheet.json").exists():

@@ -201,10 +201,10 @@ def musicxml_text(score: Score) -> str:
             "    </score-part>",
         ]
     out.append("  </part-list>")
+    folded = any(place.cut_in or place.cut_out for place in layout)  # 8va lines are of the music as played
     for index, members in enumerate(written_parts, start=1):
         out.append(f'  <part id="P{index}">')
         clefs = [_bar_clefs(parts[i], bars) for i in members]
-        folded = any(place.cut_in or place.cut_out for place in layout)  # lines are of the music as played
         lines = [[] if folded else _ottava_lines(parts[i], bars, clefs[s]) for s, i in enumerate(members)]
         by_bar = [[_pieces_by_bar(voice, bars) for voice in voices[i]] for i in members]
         for k, place in enumerate(layout):
@@ -368,13 +368,18 @@ def _chordified(groups: dict[tuple[int, int], dict[int, int]]) -> list[_Element]
     return chords
 
 
+def _at(starts: list[int], tick: int) -> int:
+    """The index of what holds `tick`: the last of `starts` (ascending) at or before it, else the first."""
+    return max(bisect_right(starts, tick) - 1, 0)
+
+
 def _pieces_by_bar(voice: list[_Element], bars: list[_Bar]) -> list[list[tuple]]:
     """Per bar, the (start, end, element, tied from before, tied on) pieces of the voice's
     elements, each element cut at the bar lines it crosses."""
     starts = [bar.start for bar in bars]
     out: list[list[tuple]] = [[] for _ in bars]
     for element in voice:
-        b = max(bisect_right(starts, element.start) - 1, 0)
+        b = _at(starts, element.start)
         at = element.start
         while at < element.end and b < len(bars):
             stop = min(element.end, bars[b].end)
@@ -739,7 +744,7 @@ def _bar_clefs(part: Part, bars: list[_Bar]) -> list[str]:
     starts = [bar.start for bar in bars]
     pitches: list[list[int]] = [[] for _ in bars]
     for n in part.notes:
-        pitches[max(0, bisect_right(starts, _grid(n.start_beats)) - 1)].append(n.pitch)
+        pitches[_at(starts, _grid(n.start_beats))].append(n.pitch)
 
     def over_there(b: int) -> bool:  # every note of bar b on the away clef's side of middle C
         return all((p >= MIDDLE_C) == (away == TREBLE) for p in pitches[b])
@@ -784,7 +789,7 @@ def _ottava_lines(part: Part, bars: list[_Bar], clefs: list[str]) -> list[tuple[
         run.clear()
 
     for t in sorted(onsets):
-        bar = max(0, bisect_right(starts, t) - 1)
+        bar = _at(starts, t)
         if clefs[bar] == TREBLE and min(n.pitch for n in onsets[t]) >= OTTAVA_LOW:
             run.append(t)
         else:
@@ -807,8 +812,7 @@ def _lines_by_note(
             continue
         at = next(((v, i) for v, notes in enumerate(written) for i, n in enumerate(notes) if n[0] == t), None)
         if at is None:
-            starts = [n[0] for n in written[0]]
-            at = (0, max(0, bisect_right(starts, t) - 1))
+            at = (0, _at([n[0] for n in written[0]], t))
         out.setdefault(at, []).append((t, kind))
     return out
 
