@@ -104,6 +104,8 @@ def test_a_generated_piece_names_cadenza_as_its_composer():
     assert c.continue_score(prompt, bars=1, seed=1).composer == "Cadenza (chorales model)"
     prompt.composer = "Trad."
     assert c.continue_score(prompt, bars=1, seed=1).composer == "Trad. / continued by Cadenza (chorales model)"
+    prompt.title = "Greensleeves"
+    assert c.continue_score(prompt, bars=1, seed=1).title == "Greensleeves · continued · seed 1"
 
 
 def test_kern_file_from_the_corpus_reads():

@@ -290,6 +290,15 @@ def test_a_continuation_keeps_the_prompt_and_adds_bars_after_it(pianist):
     assert len(out.parts) == 2
 
 
+def test_a_continuation_is_titled_as_one_with_its_own_seed(pianist):
+    """A newcomer's continuation of a Cadenza piece had kept the prompt's title, seed and all."""
+    prompt = excerpt(piano_piece(tonic=0, bars=4), 1, 2)
+    prompt.title = "piano · C major · seed 7"
+    assert pianist.continue_score(prompt, bars=1, seed=3).title == "piano · C major · seed 7 · continued · seed 3"
+    prompt.title = None
+    assert pianist.continue_score(prompt, bars=1, seed=3, source="my/etude.mid").title == "etude · continued · seed 3"
+
+
 def test_a_one_part_piano_prompt_comes_back_on_two_staves_with_its_key(pianist):
     from cadenza.score import Part, Pedal, Score
 

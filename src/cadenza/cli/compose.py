@@ -448,7 +448,13 @@ def continue_(
         with about_file(prompt):
             if piano:
                 result = c.continue_score(
-                    score, bars=bars, **given, seed=seed + i, composer=composer_, final_chord=not free_ending
+                    score,
+                    bars=bars,
+                    **given,
+                    seed=seed + i,
+                    composer=composer_,
+                    final_chord=not free_ending,
+                    source=str(prompt),
                 )
             else:
                 result = c.continue_score(

@@ -352,12 +352,7 @@ class Composer(LearnedDefaults):
             meters=list(prompt.meters)
             + ([replace(meter, start_beats=join)] if str(prompt.meters[-1]) != str(meter) else []),
             keys=list(prompt.keys) or [key],
-            title=prompt.title,
-            composer=(
-                f"{prompt.composer} / continued by Cadenza ({self.name} model)"
-                if prompt.composer
-                else f"Cadenza ({self.name} model)"
-            ),
+            **continued_credits(prompt, self.name, seed, source),
             fermatas_beats=list(prompt.fermatas_beats),
             repeats=list(prompt.repeats),
         )
@@ -507,6 +502,19 @@ def between(score: Score, start: float, end: float) -> Score:
         title=score.title,
         fermatas_beats=[f - start for f in score.fermatas_beats if start - 1e-9 <= f < end - 1e-9],
     )
+
+
+def continued_credits(prompt: Score, model: str, seed: int, source: str | None = None) -> dict[str, str]:
+    """The title and composer of a continuation: the prompt's title (else its file's name) marked
+    as continued with this seed, and its composer followed by Cadenza's model (a newcomer's
+    continuation had kept the prompt's own title and seed)."""
+    name = prompt.title or (Path(source).stem if source else "untitled")
+    return {
+        "title": f"{name} · continued · seed {seed}",
+        "composer": f"{prompt.composer} / continued by Cadenza ({model} model)"
+        if prompt.composer
+        else f"Cadenza ({model} model)",
+    }
 
 
 def is_melody(part: Part) -> bool:

@@ -54,6 +54,7 @@ from cadenza.compose.composer import (
     bar_line_after,
     check_bars,
     check_tempo,
+    continued_credits,
     drawn_key,
     with_plan_sections,
 )
@@ -210,6 +211,7 @@ class Pianist(LearnedDefaults):
         composer: str | None = None,
         final_chord: bool = True,
         guidance: float | None = None,
+        source: str | None = None,
     ) -> Score:
         """The prompt unchanged, then `bars` new bars from the first bar line after it: the right
         hand's new notes in the prompt's highest part, the left hand's in its lowest. A prompt of
@@ -260,9 +262,7 @@ class Pianist(LearnedDefaults):
             prompt,
             parts=parts,
             keys=list(prompt.keys) or [key],
-            composer=f"{prompt.composer} / continued by Cadenza ({self.name} model)"
-            if prompt.composer
-            else f"Cadenza ({self.name} model)",
+            **continued_credits(prompt, self.name, seed, source),
         )
         return keys_released(continued, since=join)
 
