@@ -346,13 +346,15 @@ class Composer(LearnedDefaults):
                 part.notes.extend(replace(x, velocity=loudness) for x in new)
             else:
                 out_parts.append(Part(name=gpart.name, program=gpart.program, notes=new))
+        title, credit = continued_credits(prompt, self.name, seed, source)
         return Score(
             parts=out_parts,
             tempos=list(prompt.tempos),
             meters=list(prompt.meters)
             + ([replace(meter, start_beats=join)] if str(prompt.meters[-1]) != str(meter) else []),
             keys=list(prompt.keys) or [key],
-            **continued_credits(prompt, self.name, seed, source),
+            title=title,
+            composer=credit,
             fermatas_beats=list(prompt.fermatas_beats),
             repeats=list(prompt.repeats),
         )
@@ -504,17 +506,15 @@ def between(score: Score, start: float, end: float) -> Score:
     )
 
 
-def continued_credits(prompt: Score, model: str, seed: int, source: str | None = None) -> dict[str, str]:
-    """The title and composer of a continuation: the prompt's title (else its file's name) marked
+def continued_credits(prompt: Score, model: str, seed: int, source: str | None = None) -> tuple[str, str]:
+    """(the title, the composer) of a continuation: the prompt's title (else its file's name) marked
     as continued with this seed, and its composer followed by Cadenza's model (a newcomer's
     continuation had kept the prompt's own title and seed)."""
     name = prompt.title or (Path(source).stem if source else "untitled")
-    return {
-        "title": f"{name} · continued · seed {seed}",
-        "composer": f"{prompt.composer} / continued by Cadenza ({model} model)"
-        if prompt.composer
-        else f"Cadenza ({model} model)",
-    }
+    credit = (
+        f"{prompt.composer} / continued by Cadenza ({model} model)" if prompt.composer else f"Cadenza ({model} model)"
+    )
+    return f"{name} · continued · seed {seed}", credit
 
 
 def is_melody(part: Part) -> bool:

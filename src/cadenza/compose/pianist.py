@@ -258,11 +258,13 @@ class Pianist(LearnedDefaults):
                 pitched[0 if hand == 0 else -1].notes.extend(notes)
             else:
                 parts.append(replace(gpart, notes=notes))
+        title, credit = continued_credits(prompt, self.name, seed, source)
         continued = replace(
             prompt,
             parts=parts,
             keys=list(prompt.keys) or [key],
-            **continued_credits(prompt, self.name, seed, source),
+            title=title,
+            composer=credit,
         )
         return keys_released(continued, since=join)
 
