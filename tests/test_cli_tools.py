@@ -20,6 +20,12 @@ def test_render_uses_a_soundfont(tmp_path):
 def test_models_lists_shipped_models():
     proc = run_cli("models", check=True)
     assert "chorales" in proc.stdout and "folk" in proc.stdout and "harmonize, infill" in proc.stdout
+    # piped, the table keeps to 120 columns (a newcomer's ran to 160 and cut the folders) and the
+    # folders are named in full below it
+    assert max(len(line) for line in proc.stdout.splitlines()) <= 120
+    from cadenza.hub import shipped_models
+
+    assert f"in {shipped_models()}: chorales, folk" in proc.stdout
     one_line_error(run_cli("generate", "--model", "harmonizer"), "cadenza harmonize")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -55,7 +56,7 @@ def models(
         return
     found = list_models()
     table = Table(title="Cadenza models")
-    for col in ("name", "family", "writes", "grid", "params", "valid loss", "trained on", "folder"):
+    for col in ("name", "family", "writes", "grid", "params", "valid loss", "trained on"):
         table.add_column(col)
     for path, meta in found:
         family = of_meta(meta, str(path / "model.json"))
@@ -67,13 +68,23 @@ def models(
             grid,
             f"{meta.get('params', 0) / 1e6:.2f}M",
             loss,
-            str(meta.get("train", {}).get("data")),
-            str(path),
+            _data_names(meta.get("train", {}).get("data")),
         )
-    Console(width=160).print(table)
+    # a terminal's own width; piped, 120 columns (a newcomer's table had run to 160 and cut the folders)
+    Console(width=None if sys.stdout.isatty() else 120).print(table)
     if not found:
         typer.echo("no models found in: " + ", ".join(str(d) for d in model_dirs()))
     else:
+        for folder in dict.fromkeys(path.parent for path, _ in found):
+            typer.echo(f"in {folder}: {', '.join(p.name for p, _ in found if p.parent == folder)}")
         typer.echo(
             "`cadenza models NAME` shows a model's card: its data and license, how it was trained, what it measured."
         )
+
+
+def _data_names(data: str | None) -> str:
+    """What a model was trained on, as `cadenza models` lists it: corpus names as given, a
+    folder or file by its own name (../shared/data/asap: asap)."""
+    if not data:
+        return "?"
+    return ", ".join(Path(d).name.removesuffix(".json.gz") or d for d in str(data).split(","))
