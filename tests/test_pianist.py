@@ -280,6 +280,29 @@ def test_a_return_with_another_cadence_writes_that_cadence_afresh(pianist):
         assert top is not None and top % 12 == 5, seed  # F over F: authentic, where the first A's is not
 
 
+def test_a_section_played_again_at_once_is_written_between_repeat_signs(pianist, tmp_path):
+    """A newcomer's "A8 A8" came back written out twice, where folk tunes and chorales get
+    repeat signs: a section that plays the one before it again is a Score.repeat, its last bars
+    a second ending where they are written anew (the piece's final chord), and the notation
+    folds it."""
+    from cadenza.io.musicxml import write_musicxml
+    from cadenza.score import Repeat
+
+    for seed in range(1, 4):
+        score = pianist.generate(plan=parse_form("A4 A4 B4"), key="F major", meter="4/4", seed=seed)
+        assert score.repeats == [Repeat(0.0, 16.0, 0.0)], seed
+    # folded where the passes came out alike: a note ringing from the first into the second keeps
+    # them apart, as the tiny models' random lengths often do; the shipped model's fold
+    shipped = hub.load("piano").generate(plan=parse_form("A4 A4 B4"), key="F major", meter="4/4", seed=1)
+    write_musicxml(shipped, tmp_path / "a.musicxml")
+    written = (tmp_path / "a.musicxml").read_text()
+    assert '<repeat direction="backward"/>' in written and written.count("<measure ") == 8
+    closing = pianist.generate(plan=parse_form("A4 A4"), key="F major", meter="3/4", seed=1)
+    assert closing.repeats == [Repeat(0.0, 12.0, 6.0)]  # the close's approach and final chord: a second ending
+    assert pianist.generate(plan=parse_form("A4 B4 A4"), key="F major", meter="4/4", seed=1).repeats == []
+    assert pianist.generate(plan=parse_form("A4 A4@C"), key="F major", meter="4/4", seed=1).repeats == []
+
+
 def test_a_continuation_keeps_the_prompt_and_adds_bars_after_it(pianist):
     prompt = excerpt(piano_piece(tonic=0, bars=4), 1, 2)  # two bars of 4/4
     out = pianist.continue_score(prompt, bars=3, seed=2)

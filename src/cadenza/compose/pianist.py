@@ -60,7 +60,18 @@ from cadenza.compose.composer import (
 )
 from cadenza.compose.settings import OFF_KEY
 from cadenza.errors import OptionError
-from cadenza.score import MODES, PIANO_HANDS, PIANOS, Key, Meter, Score, keys_released, parse_key, parse_meter
+from cadenza.score import (
+    MODES,
+    PIANO_HANDS,
+    PIANOS,
+    Key,
+    Meter,
+    Repeat,
+    Score,
+    keys_released,
+    parse_key,
+    parse_meter,
+)
 from cadenza.theory import Chord, cadence_progression, estimate_key, open_end, scale, thirds
 from cadenza.tokenize.piano import PianoTokenizer, hands
 
@@ -191,6 +202,7 @@ class Pianist(LearnedDefaults):
         for s in sections:
             w.section(s, final_chord and s is sections[-1], on_bar, bars)
         score = keys_released(self.tokenizer.decode(w.tokens, tempo_bpm))  # a key struck again was let up
+        score.repeats = _repeats(sections, meter.bar_beats, final_chord)
         score.keys = [key]
         if plan is not None:
             score.keys = replace(plan, key=plan.key or key).keys_in_beats(meter.bar_beats)
@@ -306,6 +318,25 @@ def _progression(
         return None, left_out, (bass, upper | {bass}), upper
     before, arrival, top = cadence_progression(key, kind, final)
     return before, frozenset(), arrival, top
+
+
+def _repeats(sections: list[_Section], bar_beats: float, closes: bool) -> list[Repeat]:
+    """The sections that play the one before them again, in its key, bar for bar but for their
+    last bars (written anew: a second ending), as repeats; the notation writes each between
+    repeat signs where the two passes did come out alike (musicxml.passes_alike). With `closes`,
+    the piece's last bar is its final chord, never replayed. A newcomer's "A8 A8" had been
+    written out twice, where folk tunes and chorales get repeat signs."""
+    starts = [0, *itertools.accumulate(s.bars for s in sections)]
+    out = []
+    for i, s in enumerate(sections):
+        j = s.source
+        if j is None or j != i - 1 or s.other_mode or s.bars != sections[j].bars or not s.key.same_key(sections[j].key):
+            continue
+        replayed = set(s.replay) - ({s.bars - 1} if closes and i == len(sections) - 1 else set())
+        head = next((b for b in range(s.bars) if b not in replayed), s.bars)  # bars replayed from its first on
+        if head and replayed == set(range(head)):
+            out.append(Repeat(starts[j] * bar_beats, starts[i] * bar_beats, (s.bars - head) * bar_beats))
+    return out
 
 
 def _sections(plan: Plan | None, bars: int, home: Key, closes: bool = True) -> list[_Section]:
