@@ -92,12 +92,21 @@ FINAL_SPAN = 16  # semitones the left hand's last chord may span above its bass 
 FINAL_NOTES = 6  # keys the last chord strikes at most; one of them its third (README: "the I with its third")
 FINGERS = 5  # keys one hand strikes at one onset, at most
 HAND_SPAN = 16  # semitones one hand's keys struck together may span (a major tenth, a large hand's reach)
-RIGHT_HAND_REST = 3  # bars the right hand may leave to the left alone, an introduction's or a passage's
+HAND_REST = 3  # bars one hand may leave to the other alone, an introduction's or a passage's
 # A hand stuck on one or two keys: after STUCK_FROM onsets at which a hand struck nothing but the
 # same one or two keys, each further onset on them costs STUCK_RATE nats more than the one before.
 # Real pieces do it (a repeated note, an octave bass, a tremolo), the model had far more often,
 # for bars on end (docs/BENCHMARKS.md, "A hand stuck on one or two keys").
 STUCK_FROM = 12
+# A hand far above where real hands play: each key above its CEILING (right hand, left hand: the
+# highest keys that cost nothing) costs REGISTER_RATE nats for each semitone past it. In the
+# held-out real excerpts the right hand's notes lie at or below C6 90% of the time (E6 for 95%,
+# G#6 for 99%), the left hand's at or below D#5 99% of the time; the model trained to 0.772 and
+# sampled from its whole distribution drifted up (its right hand's 99th percentile C#7, 3% of its
+# notes at C7 or above against 0.2%) and stayed there (docs/BENCHMARKS.md, "Trained 30 minutes
+# more").
+CEILING = (83, 75)  # B5, D#5
+REGISTER_RATE = 0.25
 STUCK_RATE = 0.5
 STUCK_MEMORY = 64  # strokes of each hand remembered
 
@@ -427,6 +436,8 @@ class _Writer:
         self.section_keys: list[Key] = []  # and its key
         self.logits: np.ndarray | None = None
         self.off_key = np.zeros(tok.vocab_size)
+        above = [np.maximum(tok.pitch_of - ceiling, 0) * (tok.pitch_of >= 0) for ceiling in CEILING]
+        self.high_cost = [REGISTER_RATE * a for a in above]  # per hand: each pitch token's cost
         self.picardy = pianist.picardy(composer)  # a minor piece's close may take the major third
         # each hand's last strokes, in turn: (the onset, counted from the piece's first bar, the key)
         self.strokes: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])
@@ -625,11 +636,13 @@ class _Writer:
         least half the bar, its root in the bass (below middle C) and the left hand within an
         octave and a third of it (FINAL_SPAN), its third among its keys (at most FINAL_NOTES: the
         last of them is the third where none has sounded).
-        After RIGHT_HAND_REST bars with nothing in the right hand, the bar's first onset opens
+        After HAND_REST bars with nothing in the right hand, the bar's first onset opens
         with it: an accompaniment whose melody never came had filled a whole 16-bar piece
-        (unconditioned, seed 8: 4 right-hand notes against 183 in the left)."""
+        (unconditioned, seed 8: 4 right-hand notes against 183 in the left). The same for the
+        left hand: the Beethoven example's B section had its right hand alone for eight bars."""
         tok = self.tok
-        enter = self._right_hand_rests() >= RIGHT_HAND_REST  # the melody comes in
+        enter = self._hand_rests(0) >= HAND_REST  # the melody comes in
+        bass = not enter and self._hand_rests(1) >= HAND_REST  # and the bass
         # a piece opens on its downbeat: a first bar begun later is read as a pickup (score.pickup_start),
         # and a newcomer's 3/4 piece had opened with 11 sixteenths, every later bar numbered one less
         opening = not self.bars
@@ -670,6 +683,8 @@ class _Writer:
                 allowed |= self._hands_free(in_hand)
                 if melody or enter:
                     allowed &= right
+                elif bass:
+                    allowed &= ~right
             elif last == "program":
                 allowed, _ = self._keys(hand, chord, struck, in_hand, final, melody)
                 if final and chord is not None and not third and notes >= FINAL_NOTES - 1:  # its last key: the third
@@ -700,7 +715,9 @@ class _Writer:
             if not allowed.any():
                 break
             assert self.logits is not None
-            cost = self.stuck_cost(hand, len(self.bars) - 1, position) if last == "program" else 0.0
+            cost = (
+                self.stuck_cost(hand, len(self.bars) - 1, position) + self.high_cost[hand] if last == "program" else 0.0
+            )
             t = _sample(self.logits + self.off_key - cost, allowed, self.settings, self.rng)
             if t == tok.bar:
                 break
@@ -712,7 +729,7 @@ class _Writer:
                 last, hand = "program", int(self.prog_of[t])
             elif self.is_pitch[t]:
                 last = "pitch"
-                enter = enter and hand != 0
+                enter, bass = enter and hand != 0, bass and hand != 1
                 struck.add(t)
                 in_hand.setdefault(hand, []).append(int(self.tok.pitch_of[t]))
                 self.strike(hand, len(self.bars) - 1, position, int(self.tok.pitch_of[t]))
@@ -780,11 +797,11 @@ class _Writer:
             return within, True
         return allowed, False
 
-    def _right_hand_rests(self) -> int:
-        """The bars, counted back from the last written, in which the right hand strikes nothing."""
+    def _hand_rests(self, hand: int) -> int:
+        """The bars, counted back from the last written, in which `hand` strikes nothing."""
         n = 0
         for bar in reversed(self.bars):
-            if any(hand == 0 for hand, _, _ in self.keys_of(bar)):
+            if any(h == hand for h, _, _ in self.keys_of(bar)):
                 return n
             n += 1
         return n
