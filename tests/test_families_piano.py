@@ -149,3 +149,15 @@ def test_a_run_started_from_a_model_is_not_called_too_short(tiny_piano, piano_fo
     assert "too few to learn much" in fresh.stderr
     started = run_cli(*args, "--init-from", str(tiny_piano), "--out", str(tmp_path / "b"), check=True)
     assert "too few to learn much" not in started.stderr and "started from" in started.stderr
+
+
+def test_registers_are_where_each_composers_hands_play():
+    """The trainer's data_stats "registers": a composer's right hand's 90th percentile key and
+    left hand's 99th, all pieces' under "" (the pianist lets a hand up to them freely)."""
+    from cadenza.families.piano import registers
+
+    high = (list(range(70, 100)), list(range(40, 60)))  # right hand 70-99, left 40-59
+    low = (list(range(60, 70)), list(range(30, 40)))
+    tops = registers({"High": high, "Low": low, "": (high[0] + low[0], high[1] + low[1])})
+    assert tops["High"] == [96, 58] and tops["Low"] == [68, 38]  # (whole keys, rounded down)
+    assert tops["Low"] < tops[""] < tops["High"]

@@ -98,14 +98,14 @@ HAND_REST = 3  # bars one hand may leave to the other alone, an introduction's o
 # Real pieces do it (a repeated note, an octave bass, a tremolo), the model had far more often,
 # for bars on end (docs/BENCHMARKS.md, "A hand stuck on one or two keys").
 STUCK_FROM = 12
-# A hand far above where real hands play: each key above its CEILING (right hand, left hand: the
-# highest keys that cost nothing) costs REGISTER_RATE nats for each semitone past it. In the
-# held-out real excerpts the right hand's notes lie at or below C6 90% of the time (E6 for 95%,
-# G#6 for 99%), the left hand's at or below D#5 99% of the time; the model trained to 0.772 and
-# sampled from its whole distribution drifted up (its right hand's 99th percentile C#7, 3% of its
-# notes at C7 or above against 0.2%) and stayed there (docs/BENCHMARKS.md, "Trained 30 minutes
-# more").
-CEILING = (83, 75)  # B5, D#5
+# A hand far above where its composer's hands play: each key above the hand's register (model.json's
+# data_stats "registers": the composer's training pieces' 90th percentile of the right hand's keys,
+# 99th of the left's; all pieces' for none) costs REGISTER_RATE nats for each semitone past it.
+# The model trained to 0.772 and sampled from its whole distribution drifted up a hand's register
+# and stayed there (its right hand's 99th percentile C#7 against G#6 in real pieces; 3% of its
+# notes at C7 or above against 0.2%): docs/BENCHMARKS.md, "Trained 30 minutes more". CEILING: the
+# same for a model without the record (all training pieces': A5 and F#5, B5 and D#5 in the held-out).
+CEILING = (85, 78)
 REGISTER_RATE = 0.25
 STUCK_RATE = 0.5
 STUCK_MEMORY = 64  # strokes of each hand remembered
@@ -165,6 +165,14 @@ class Pianist(LearnedDefaults):
             kind: sum(c.get(kind, 0) for c in ends.values()) for kind in ("major", "minor")
         }
         return counts.get("major", 0) > 0 and counts.get("major", 0) >= counts.get("minor", 0)
+
+    def register(self, composer: str | None) -> tuple[int, int]:
+        """The highest keys (right hand, left hand) that cost nothing (REGISTER_RATE): where the
+        composer's hands play (model.json's "registers"), all pieces' for none or a composer not
+        counted, else CEILING."""
+        tops = self.meta.get("data_stats", {}).get("registers", {})
+        right, left = tops.get(composer or "") or tops.get("") or CEILING
+        return int(right), int(left)
 
     def check_keys(self, keys, option: str = "key") -> None:
         """One line where a key is a church mode: the model's key tokens are major and minor,
@@ -436,7 +444,7 @@ class _Writer:
         self.section_keys: list[Key] = []  # and its key
         self.logits: np.ndarray | None = None
         self.off_key = np.zeros(tok.vocab_size)
-        above = [np.maximum(tok.pitch_of - ceiling, 0) * (tok.pitch_of >= 0) for ceiling in CEILING]
+        above = [np.maximum(tok.pitch_of - top, 0) * (tok.pitch_of >= 0) for top in pianist.register(composer)]
         self.high_cost = [REGISTER_RATE * a for a in above]  # per hand: each pitch token's cost
         self.picardy = pianist.picardy(composer)  # a minor piece's close may take the major third
         # each hand's last strokes, in turn: (the onset, counted from the piece's first bar, the key)

@@ -229,15 +229,20 @@ def build_network(meta: dict) -> Transformer:
 
 
 def data_stats(tokenized: list[Tokenized], tok: PianoTokenizer) -> dict:
-    """What the pianist uses as defaults: meters and keys seen (per composer too), and how a
-    composer's pieces in minor keys end (`_minor_end`: with a Picardy third or not)."""
+    """What the pianist uses as defaults: meters and keys seen (per composer too), how a
+    composer's pieces in minor keys end (`_minor_end`: with a Picardy third or not), and where
+    each composer's hands play (`registers`)."""
     meters: Counter = Counter()
     keys: Counter = Counter()
     keys_by: dict[str, Counter] = {}
     meters_by: dict[str, Counter] = {}
     minor_ends: dict[str, Counter] = {}
+    pitches: dict[str, tuple[list[int], list[int]]] = {}
     for t in tokenized:
         ids = t.window.tokens
+        for hand, struck in enumerate(_hand_pitches(ids, tok)):
+            pitches.setdefault(t.composer, ([], []))[hand].extend(struck)
+            pitches.setdefault("", ([], []))[hand].extend(struck)
         end = _minor_end(ids, tok)
         if end:
             minor_ends.setdefault(t.composer, Counter())[end] += 1
@@ -256,7 +261,35 @@ def data_stats(tokenized: list[Tokenized], tok: PianoTokenizer) -> dict:
         "composer_meters": {c: dict(m.most_common()) for c, m in sorted(meters_by.items())},
         "composer_pieces": dict(Counter(t.composer for t in tokenized).most_common()),
         "composer_minor_ends": {c: dict(sorted(n.items())) for c, n in sorted(minor_ends.items())},
+        "registers": registers(pitches),
     }
+
+
+REGISTER_QUANTILES = (90, 99)  # right hand, left hand: the percentile of its keys a register's top is
+
+
+def registers(pitches: dict[str, tuple[list[int], list[int]]]) -> dict[str, list[int]]:
+    """Each composer's (and, under "", all pieces') highest keys of the right and the left hand
+    as they play: the REGISTER_QUANTILES-th percentiles of their keys (the pianist's CEILING
+    rule: a hand is let up to these freely)."""
+    return {
+        c: [int(np.percentile(keys, q)) if keys else 108 for keys, q in zip(both, REGISTER_QUANTILES)]
+        for c, both in sorted(pitches.items())
+    }
+
+
+def _hand_pitches(ids, tok: PianoTokenizer) -> tuple[list[int], list[int]]:
+    """The keys each hand strikes in a token stream (right hand, left hand)."""
+    out: tuple[list[int], list[int]] = ([], [])
+    hand = 0
+    for i in map(int, ids):
+        if i >= len(tok.names):  # (past the vocabulary: none of a hand's)
+            continue
+        if tok.names[i].startswith("Program_"):
+            hand = min(int(tok.names[i].split("_")[1]), 1)
+        elif tok.pitch_of[i] >= 0:
+            out[hand].append(int(tok.pitch_of[i]))
+    return out
 
 
 def _minor_end(ids, tok: PianoTokenizer) -> str:
