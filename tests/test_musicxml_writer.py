@@ -761,6 +761,20 @@ def test_a_pianos_right_hand_leans_to_the_treble_clef_and_its_left_hand_to_the_b
     assert "<sign>F</sign>" in xml and "clef-octave-change" not in xml
 
 
+def test_a_left_hand_high_for_most_of_a_piece_keeps_the_bass_clef_where_its_bass_notes_are():
+    """A newcomer's Liszt left hand lay above middle C most of the time, and its whole staff was
+    in the treble clef, its G#1 and D1 ten ledger lines under it: a hand's home clef is the
+    pianist's (bass for the left), and its high passages change clef bar by bar."""
+    from cadenza.score import PIANO_HANDS
+
+    high = [Note(p, 4 * b + i, 1) for b in range(6) for i, p in enumerate([67, 71, 74, 79])]  # G4..G5
+    low = [Note(32, 24 + i, 1) for i in range(4)]  # then a bar of G#1
+    right = [Note(84, 4 * b, 4) for b in range(7)]
+    xml = musicxml_text(Score(parts=[Part(PIANO_HANDS[0], notes=right), Part(PIANO_HANDS[1], notes=high + low)]))
+    # the high bars in the treble clef, a passage of the bass staff; the G#1 back in the bass clef
+    assert re.findall(r'<clef number="2"><sign>(\w)</sign>', xml) == ["G", "F"]
+
+
 def test_a_hand_changes_clef_for_a_passage_on_the_other_side_of_middle_c_and_not_for_one_bar():
     """As engravers write it: the left hand takes the treble clef from a bar line where two bars
     lie wholly at or above middle C, and the bass clef again at its first note below; one high

@@ -837,8 +837,10 @@ def _clef(part: Part) -> str:
     are written. Drums too are written as
     pitches (so that readers get their notes back), mostly in the bass clef. An instrument that is
     not a keyboard nor a bass instrument (General MIDI program) leans to the treble clef, as
-    such parts are written (TREBLE_BIAS); a piano's right hand leans to the treble clef and its
-    left hand to the bass clef as much, and neither is written an octave down."""
+    such parts are written (TREBLE_BIAS). A piano's right hand is written in the treble clef and
+    its left hand in the bass clef, as pianists read, and passages wholly on the other side of
+    middle C change clef (_bar_clefs): a newcomer's Liszt left hand, high for most of the piece,
+    had its whole staff in the treble clef and its low notes ten ledger lines under it."""
     words = set(part.name.lower().replace(".", " ").split())
     if "tenor" in part.name.lower():
         return "<clef><sign>G</sign><line>2</line><clef-octave-change>-1</clef-octave-change></clef>"
@@ -854,8 +856,8 @@ def _clef(part: Part) -> str:
         return BASS
     if not part.is_drum and part.program not in KEYBOARD_PROGRAMS | BASS_PROGRAMS:
         treble /= TREBLE_BIAS  # an accordion's or a guitar's chords in the middle read in the treble clef
-    if hand:
-        treble, bass = (treble / TREBLE_BIAS, bass) if part.name == PIANO_HANDS[0] else (treble, bass / TREBLE_BIAS)
+    if hand:  # its home clef, whatever its notes: a passage wholly on the other side changes clef (_bar_clefs)
+        return TREBLE if part.name == PIANO_HANDS[0] else BASS
     return BASS if bass < treble else TREBLE
 
 
