@@ -305,6 +305,7 @@ def test_a_section_played_again_at_once_is_written_between_repeat_signs(pianist,
     assert closing.repeats == [Repeat(0.0, 12.0, 6.0)]  # the close's approach and final chord: a second ending
     assert pianist.generate(plan=parse_form("A4 B4 A4"), key="F major", meter="4/4", seed=1).repeats == []
     assert pianist.generate(plan=parse_form("A4 A4@C"), key="F major", meter="4/4", seed=1).repeats == []
+    assert pianist.generate(plan=parse_form("A4 A'4 B4"), key="F major", meter="4/4", seed=1).repeats == []
 
 
 def test_a_continuation_keeps_the_prompt_and_adds_bars_after_it(pianist):
@@ -554,8 +555,12 @@ def test_a_hand_far_above_where_real_hands_play_comes_down(pianist, monkeypatch,
 
     tok = pianist.tokenizer
     names = tok.names
+    stats = pianist.meta["data_stats"]
     top = pianist.register(None)[hand]
-    assert top == pianist.meta["data_stats"]["registers"][""][hand]  # counted by the trainer
+    assert top == stats["registers"][""][hand]  # counted by the trainer
+    for composer, pieces in stats["composer_pieces"].items():  # a composer's own, from enough pieces
+        own = stats["registers"][composer] if pieces >= module.REGISTER_PIECES else stats["registers"][""]
+        assert pianist.register(composer) == tuple(own), composer
     monkeypatch.setattr(
         module, "_sample", lambda logits, allowed, settings, rng: int(np.argmax(np.where(allowed, logits, -np.inf)))
     )

@@ -15,6 +15,9 @@ How a piece is written:
   bars of the last half window.
 - A hand that has struck the same one or two keys at onset after onset is moved off them
   (STUCK_FROM): the model, once in such a loop, had stayed in it for bars.
+- A hand is kept near where its composer's hands play: each key above the hand's register
+  (`Pianist.register`) costs REGISTER_RATE nats a semitone. Neither hand leaves the other
+  alone for more than HAND_REST bars.
 - A key sounds once at a time (cadenza.score.keys_released): a note struck again while the same
   key still sounds, in either hand, ends the note before, as a pianist lets the key up.
 - Phrase ends get their cadence (a plan's, as planned or given): the phrase's last bar opens
@@ -36,7 +39,9 @@ How a piece is written:
   other mode moves every note onto the new key's scale. A new
   section in another key than the home key is written after a key token of its key (the
   decoder starts again from the prefix with that key and the last bars), and pitches outside
-  its scale cost OFF_KEY nats, so the key is heard without forbidding chromatic notes.
+  its scale cost OFF_KEY nats, so the key is heard without forbidding chromatic notes. A
+  section that plays the one before it again exactly is a Score.repeat (`_repeats`), written
+  between repeat signs where its two passes came out alike.
 """
 
 from __future__ import annotations
@@ -104,8 +109,11 @@ STUCK_FROM = 12
 # The model trained to 0.772 and sampled from its whole distribution drifted up a hand's register
 # and stayed there (its right hand's 99th percentile C#7 against G#6 in real pieces; 3% of its
 # notes at C7 or above against 0.2%): docs/BENCHMARKS.md, "Trained 30 minutes more". CEILING: the
-# same for a model without the record (all training pieces': A5 and F#5, B5 and D#5 in the held-out).
+# register of a model without the record (all ASAP training pieces': C#6 and F#5). A composer
+# with fewer than REGISTER_PIECES training pieces has all pieces' register (Scriabin's one piece
+# would have kept his right hand under D6).
 CEILING = (85, 78)
+REGISTER_PIECES = 5
 REGISTER_RATE = 0.25
 STUCK_RATE = 0.5
 STUCK_MEMORY = 64  # strokes of each hand remembered
@@ -168,10 +176,12 @@ class Pianist(LearnedDefaults):
 
     def register(self, composer: str | None) -> tuple[int, int]:
         """The highest keys (right hand, left hand) that cost nothing (REGISTER_RATE): where the
-        composer's hands play (model.json's "registers"), all pieces' for none or a composer not
-        counted, else CEILING."""
-        tops = self.meta.get("data_stats", {}).get("registers", {})
-        right, left = tops.get(composer or "") or tops.get("") or CEILING
+        composer's hands play (model.json's "registers"), all pieces' for none or a composer of
+        fewer than REGISTER_PIECES training pieces, else CEILING."""
+        stats = self.meta.get("data_stats", {})
+        tops = stats.get("registers", {})
+        own = composer is not None and stats.get("composer_pieces", {}).get(composer, 0) >= REGISTER_PIECES
+        right, left = (tops.get(composer) if own else None) or tops.get("") or CEILING
         return int(right), int(left)
 
     def check_keys(self, keys, option: str = "key") -> None:
@@ -307,6 +317,7 @@ class _Section:
     other_mode: bool = False
     cadences: dict[int, tuple[Key, str]] = field(default_factory=dict)  # its phrases' last bars: key, cadence
     rhyme: tuple[int, int] = (0, 0)  # its last bars that replay the first section's, and the bar they stop before
+    exact: bool = False  # a return of its source as it was (not varied, not in another key)
 
 
 def _phrase_heads(phrases: list[int]) -> frozenset[int]:
@@ -338,7 +349,7 @@ def _progression(
 
 
 def _repeats(sections: list[_Section], bar_beats: float, closes: bool) -> list[Repeat]:
-    """The sections that play the one before them again, in its key, bar for bar but for their
+    """The sections that play the one before them again exactly, bar for bar but for their
     last bars (written anew: a second ending), as repeats; the notation writes each between
     repeat signs where the two passes did come out alike (musicxml.passes_alike). With `closes`,
     the piece's last bar is its final chord, never replayed. A newcomer's "A8 A8" had been
@@ -347,7 +358,7 @@ def _repeats(sections: list[_Section], bar_beats: float, closes: bool) -> list[R
     out = []
     for i, s in enumerate(sections):
         j = s.source
-        if j is None or j != i - 1 or s.other_mode or s.bars != sections[j].bars or not s.key.same_key(sections[j].key):
+        if j != i - 1 or not s.exact or s.bars != sections[j].bars:
             continue
         replayed = set(s.replay) - ({s.bars - 1} if closes and i == len(sections) - 1 else set())
         head = next((b for b in range(s.bars) if b not in replayed), s.bars)  # bars replayed from its first on
@@ -389,7 +400,7 @@ def _sections(plan: Plan | None, bars: int, home: Key, closes: bool = True) -> l
         keys = [next(phrase_keys) or key for _ in s.phrase_bars()]
         cadences = {end - 1: (k, kind) for end, kind, k in zip(ends, s.cadences, keys) if kind}
         rhyme = (s.rhyme, s.bars if plan.closes_as_first(i) else s.bars - 1)  # replayed, up to a cadence of its own
-        out.append(_Section(s.bars, j, key, replay, other, cadences, rhyme))
+        out.append(_Section(s.bars, j, key, replay, other, cadences, rhyme, relation == "exact" and not other))
     return out
 
 

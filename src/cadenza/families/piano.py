@@ -270,8 +270,8 @@ REGISTER_QUANTILES = (90, 99)  # right hand, left hand: the percentile of its ke
 
 def registers(pitches: dict[str, tuple[list[int], list[int]]]) -> dict[str, list[int]]:
     """Each composer's (and, under "", all pieces') highest keys of the right and the left hand
-    as they play: the REGISTER_QUANTILES-th percentiles of their keys (the pianist's CEILING
-    rule: a hand is let up to these freely)."""
+    as they play: the REGISTER_QUANTILES-th percentiles of their keys (the pianist lets a hand up
+    to these freely, and charges REGISTER_RATE a semitone above them)."""
     return {
         c: [int(np.percentile(keys, q)) if keys else 108 for keys, q in zip(both, REGISTER_QUANTILES)]
         for c, both in sorted(pitches.items())
