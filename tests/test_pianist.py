@@ -325,6 +325,11 @@ def test_a_continuation_is_titled_as_one_with_its_own_seed(pianist):
     assert pianist.continue_score(prompt, bars=1, seed=3).title == "piano · C major · seed 7 · continued · seed 3"
     prompt.title = None
     assert pianist.continue_score(prompt, bars=1, seed=3, source="my/etude.mid").title == "etude · continued · seed 3"
+    composer = pianist.composers[0]  # and after whom, as a generated piece says it
+    prompt.composer = "Cadenza (piano model)"
+    assert pianist.continue_score(prompt, bars=1, seed=3, composer=composer).composer == (
+        f"Cadenza (piano model) / continued by Cadenza ({pianist.name} model, after {composer})"
+    )
 
 
 def test_a_one_part_piano_prompt_comes_back_on_two_staves_with_its_key(pianist):

@@ -506,14 +506,16 @@ def between(score: Score, start: float, end: float) -> Score:
     )
 
 
-def continued_credits(prompt: Score, model: str, seed: int, source: str | None = None) -> tuple[str, str]:
+def continued_credits(
+    prompt: Score, model: str, seed: int, source: str | None = None, after: str | None = None
+) -> tuple[str, str]:
     """(the title, the composer) of a continuation: the prompt's title (else its file's name) marked
-    as continued with this seed, and its composer followed by Cadenza's model (a newcomer's
-    continuation had kept the prompt's own title and seed)."""
+    as continued with this seed, and its composer followed by Cadenza's model, and the composer
+    it wrote after if any, as a generated piece says it (a newcomer's continuation had kept the
+    prompt's own title and seed, and one after Schubert did not say so)."""
     name = prompt.title or (Path(source).stem if source else "untitled")
-    credit = (
-        f"{prompt.composer} / continued by Cadenza ({model} model)" if prompt.composer else f"Cadenza ({model} model)"
-    )
+    cadenza = f"Cadenza ({model} model{', after ' + after if after else ''})"
+    credit = f"{prompt.composer} / continued by {cadenza}" if prompt.composer else cadenza
     return f"{name} · continued · seed {seed}", credit
 
 

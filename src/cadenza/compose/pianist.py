@@ -297,7 +297,7 @@ class Pianist(LearnedDefaults):
                 pitched[0 if hand == 0 else -1].notes.extend(notes)
             else:
                 parts.append(replace(gpart, notes=notes))
-        title, credit = continued_credits(prompt, self.name, seed, source)
+        title, credit = continued_credits(prompt, self.name, seed, source, composer)
         continued = replace(
             prompt,
             parts=parts,
