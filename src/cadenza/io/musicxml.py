@@ -841,6 +841,8 @@ def _clef(part: Part) -> str:
     its left hand in the bass clef, as pianists read, and passages wholly on the other side of
     middle C change clef (_bar_clefs): a newcomer's Liszt left hand, high for most of the piece,
     had its whole staff in the treble clef and its low notes ten ledger lines under it."""
+    if part.name in PIANO_HANDS:  # its home clef, whatever its notes: passages change clef in _bar_clefs
+        return TREBLE if part.name == PIANO_HANDS[0] else BASS
     words = set(part.name.lower().replace(".", " ").split())
     if "tenor" in part.name.lower():
         return "<clef><sign>G</sign><line>2</line><clef-octave-change>-1</clef-octave-change></clef>"
@@ -849,15 +851,12 @@ def _clef(part: Part) -> str:
     treble: float = sum(max(0, 62 - n.pitch, n.pitch - 79) for n in part.notes)  # D4..G5 need no ledger line
     bass: float = sum(max(0, 41 - n.pitch, n.pitch - 59) for n in part.notes)  # F2..B3
     low_bass = sum(max(0, 29 - n.pitch, n.pitch - 47) for n in part.notes)  # F1..B2, in the bass clef 8vb
-    hand = part.name in PIANO_HANDS  # a piano's staff: treble for the right hand, bass for the left, as pianists read
-    if not part.is_drum and not hand and low_bass < bass and (words & {"bass", "bas", "basso"} or low_bass < treble):
+    if not part.is_drum and low_bass < bass and (words & {"bass", "bas", "basso"} or low_bass < treble):
         return "<clef><sign>F</sign><line>4</line><clef-octave-change>-1</clef-octave-change></clef>"
     if words & {"bass", "bas", "basso"} and not part.is_drum:
         return BASS
     if not part.is_drum and part.program not in KEYBOARD_PROGRAMS | BASS_PROGRAMS:
         treble /= TREBLE_BIAS  # an accordion's or a guitar's chords in the middle read in the treble clef
-    if hand:  # its home clef, whatever its notes: a passage wholly on the other side changes clef (_bar_clefs)
-        return TREBLE if part.name == PIANO_HANDS[0] else BASS
     return BASS if bass < treble else TREBLE
 
 
