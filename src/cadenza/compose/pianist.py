@@ -431,7 +431,7 @@ class _Writer:
         self.is_pos, self.is_prog = kind == "Position", kind == "Program"
         self.is_pitch, self.is_dur = kind == "Pitch", kind == "Duration"
         self.pos_of = np.array([int(n.split("_")[1]) if n.startswith("Position_") else -1 for n in names])
-        self.prog_of = np.array([int(n.split("_")[1]) if n.startswith("Program_") else -1 for n in names])
+        self.prog_of = tok.hand_of
         steps = tok.config.steps_per_beat
         written = np.zeros(tok.vocab_size, dtype=bool)  # on the written grid (WRITTEN_STEPS)
         self.dur_steps = np.zeros(tok.vocab_size, dtype=np.int64)  # a Duration token's length in steps
@@ -455,8 +455,8 @@ class _Writer:
         self.section_keys: list[Key] = []  # and its key
         self.logits: np.ndarray | None = None
         self.off_key = np.zeros(tok.vocab_size)
-        above = [np.maximum(tok.pitch_of - top, 0) * (tok.pitch_of >= 0) for top in pianist.register(composer)]
-        self.high_cost = [REGISTER_RATE * a for a in above]  # per hand: each pitch token's cost
+        # per hand: each pitch token's cost (0 for other tokens, whose pitch_of is -1)
+        self.high_cost = [REGISTER_RATE * np.maximum(tok.pitch_of - top, 0) for top in pianist.register(composer)]
         self.picardy = pianist.picardy(composer)  # a minor piece's close may take the major third
         # each hand's last strokes, in turn: (the onset, counted from the piece's first bar, the key)
         self.strokes: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])

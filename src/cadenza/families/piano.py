@@ -279,17 +279,14 @@ def registers(pitches: dict[str, tuple[list[int], list[int]]]) -> dict[str, list
 
 
 def _hand_pitches(ids, tok: PianoTokenizer) -> tuple[list[int], list[int]]:
-    """The keys each hand strikes in a token stream (right hand, left hand)."""
-    out: tuple[list[int], list[int]] = ([], [])
-    hand = 0
-    for i in map(int, ids):
-        if i >= len(tok.names):  # (past the vocabulary: none of a hand's)
-            continue
-        if tok.names[i].startswith("Program_"):
-            hand = min(int(tok.names[i].split("_")[1]), 1)
-        elif tok.pitch_of[i] >= 0:
-            out[hand].append(int(tok.pitch_of[i]))
-    return out
+    """The keys each hand strikes in a token stream (right hand, left hand): each Pitch token
+    belongs to the hand of the last Program token before it (the right hand before any)."""
+    ids = np.asarray(ids, dtype=np.int64)
+    hand = tok.hand_of[ids]
+    last = np.maximum.accumulate(np.where(hand >= 0, np.arange(len(ids)), -1))
+    current = np.where(last >= 0, hand[np.maximum(last, 0)], 0)
+    pitch = tok.pitch_of[ids]
+    return pitch[(pitch >= 0) & (current == 0)].tolist(), pitch[(pitch >= 0) & (current == 1)].tolist()
 
 
 def _minor_end(ids, tok: PianoTokenizer) -> str:

@@ -116,6 +116,15 @@ class PianoTokenizer:
         return out
 
     @cached_property
+    def hand_of(self) -> np.ndarray:
+        """Each token's hand (REMI's Program tokens: 0 right, 1 left), else -1."""
+        out = np.full(self.vocab_size, -1, dtype=np.int64)
+        for i, name in enumerate(self.names):
+            if name.startswith("Program_"):
+                out[i] = int(name.split("_")[1])
+        return out
+
+    @cached_property
     def is_meter(self) -> np.ndarray:
         return np.array([n.startswith("TimeSig_") for n in self.names] + [False] * (self.vocab_size - self.n_remi))
 
