@@ -829,7 +829,7 @@ class _Writer:
         """The hand tokens of the hands that may strike another key at this onset: a hand has
         FINGERS fingers."""
         full = [h for h, pitches in in_hand.items() if len(pitches) >= FINGERS]
-        return self.is_prog & ~np.isin(self.prog_of, full)
+        return self.is_prog & ~np.isin(self.prog_of, full) if full else self.is_prog
 
 
 def _melody_on_top(highest, melody: frozenset[int]):

@@ -113,11 +113,13 @@ def _allowed_masks(tok: VoicesTokenizer, c: Constraints) -> np.ndarray:
 def sample_token(logits: np.ndarray, allowed: np.ndarray, s: SamplingSettings, rng: np.random.Generator) -> int:
     """Draw one token from `logits` (vocab,) restricted to `allowed`, with temperature, top-k
     and top-p (the smallest set of most likely tokens whose mass reaches top_p)."""
-    logits = np.where(allowed, logits.astype(np.float64) / s.temperature, -np.inf)
-    order = np.argsort(-logits, kind="stable")[: int(allowed.sum())]  # allowed tokens, most likely first
+    ids = np.flatnonzero(allowed)
+    scaled = logits[ids].astype(np.float64) / s.temperature
+    ranked = np.argsort(-scaled, kind="stable")  # most likely first (ties: the lower token first)
     if s.top_k:
-        order = order[: s.top_k]
-    p = np.exp(logits[order] - logits[order[0]])
+        ranked = ranked[: s.top_k]
+    order, scaled = ids[ranked], scaled[ranked]
+    p = np.exp(scaled - scaled[0])
     p /= p.sum()
     if s.top_p < 1.0:
         keep = int(np.searchsorted(np.cumsum(p), s.top_p)) + 1  # first index whose mass reaches top_p
