@@ -303,6 +303,24 @@ def test_continue_adds_piano_bars_to_a_piano_file(tiny_piano, piano_folder, tmp_
     assert record["composer"] == "Alpha" and record["command"] == "continue"
 
 
+def test_a_piano_piece_is_continued_after_the_composer_its_credit_names(tiny_piano, tmp_path):
+    """Without --composer, a prompt whose credit names one of the model's composers goes on after
+    them, and says so; --composer none writes after no one."""
+    from dataclasses import replace
+
+    from cadenza.io.musicxml import write_musicxml
+    from conftest import piano_piece
+
+    prompt = write_musicxml(replace(piano_piece(tonic=7), composer="Johann Beta"), tmp_path / "beta.musicxml")
+    args = ("continue", str(prompt), "--model", str(tiny_piano), "--bars", "1", "--seed", "1", "--formats", "mid")
+    after = run_cli(*args, "--out", str(tmp_path / "after"), check=True)
+    assert "written after Beta, whom its credit names" in after.stderr
+    assert json.loads((tmp_path / "after.json").read_text())["composer"] == "Beta"
+    plain = run_cli(*args, "--composer", "none", "--out", str(tmp_path / "plain"), check=True)
+    assert "written after" not in plain.stderr
+    assert json.loads((tmp_path / "plain.json").read_text())["composer"] == "none"
+
+
 def test_a_form_whose_cadence_key_fits_major_only_gets_a_major_home(tiny_model, tmp_path):
     run_cli(
         "generate", "--model", str(tiny_model), "--form", "A2 B2", "--cadences", "half@bIII", "--seed", "1",

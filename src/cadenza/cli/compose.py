@@ -435,12 +435,17 @@ def continue_(
         voice_rules = scale or range_ or fix or fixed_cells or allow_parallels  # the voices models' options
         model, why = composer.model_for_prompt(score, performance=found is not None, piano=not voice_rules)
         choice = f"chosen: {why}"
+    asked = composer_
     c, piano, composer_ = _writer(model, composer_, scale, range_, fix, fixed_cells, allow_parallels, None, None)
     given = {k: settings.get(k) for k in ("temperature", "top_p", "top_k")}  # the rest: the model's defaults
     _, recorded = settings_and_record(SamplingSettings, asdict(c.sampling(**given, seed=0)))
     rules = None if piano else rules_from_options(scale, range_, fix, fixed_cells, c.voice_names)
     if piano:
         c.check_keys([score.last_key], f"{prompt}: its key")
+        if asked is None and c.composer_in(score.composer):  # a Chopin piece goes on after Chopin
+            composer_ = c.composer_in(score.composer)
+            if not quiet:
+                say(f"{prompt}: written after {composer_}, whom its credit names (--composer none: after no one)")
     seed = pick_seed(seed)
     stems = output_stems(out, lambda i: f"{prompt.stem}-continued-seed{seed + i}", n)
     check_outputs(stems, fmts, force, performing(performer, expressiveness, seed))

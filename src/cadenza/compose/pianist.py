@@ -47,6 +47,7 @@ How a piece is written:
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -141,6 +142,13 @@ class Pianist(LearnedDefaults):
                 return c
         known = ", ".join(self.composers) or "none named"
         raise OptionError(f"--composer {composer}: model {self.name} does not know it (it knows: {known}, or none)")
+
+    def composer_in(self, credit: str | None) -> str | None:
+        """The composer of this model's that a piece's credit names first (a word of it, any case:
+        "Frédéric Chopin", or a continuation's "... after Chopin"), else None."""
+        words = [(m.start(), m.group().lower()) for m in re.finditer(r"\w+", credit or "")]
+        named = [(at, c) for c in self.composers for at, word in words if word == c.lower()]
+        return min(named)[1] if named else None
 
     def default_key(self, seed: int, composer: str | None = None, modes: tuple[str, ...] = MODES) -> Key:
         """A key in one of `modes` drawn (by the seed) from the keys of the composer's training
