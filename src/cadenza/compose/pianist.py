@@ -454,8 +454,13 @@ class _Writer:
             written[i] = any(k % (steps // d) == 0 for d in WRITTEN_STEPS)
             if n.startswith("Duration_"):
                 self.dur_steps[i] = beats * steps + k
-        self.off_grid = (self.is_pos | self.is_dur) & ~written
-        self.off_grid |= tok.pitch_of > tok.config.pitch_high  # the vocabulary's one pitch above the piano
+        off_grid = (self.is_pos | self.is_dur) & ~written
+        off_grid |= tok.pitch_of > tok.config.pitch_high  # the vocabulary's one pitch above the piano
+        self.on_grid = ~off_grid  # the tokens a piece may take
+        # the positions after each position of a bar (-1: before its first)
+        self.later = [
+            self.is_pos & (self.pos_of > p) & (self.pos_of < self.positions) for p in range(-1, self.positions)
+        ]
         self.pitch_class = np.where(tok.pitch_of >= 0, tok.pitch_of % 12, -1)
         self.tokens: list[int] = []  # REMI's tokens of the piece, after the prefix
         self.bars: list[list[int]] = []  # each bar's tokens after Bar and TimeSig
@@ -694,7 +699,7 @@ class _Writer:
             )
             topped = melody is not None and bool(in_hand.get(0)) and _melody_on_top(max(in_hand[0]), melody)
             if last in ("meter", "duration"):
-                allowed |= self.is_pos & (self.pos_of > position) & (self.pos_of < self.positions)
+                allowed |= self.later[position + 1]
                 if final or ((arrival is not None or opening) and position < 0):
                     allowed &= self.pos_of == 0  # the cadence's chord, or the piece's first notes, on the downbeat
                 if last == "duration":
@@ -716,11 +721,11 @@ class _Writer:
                 allowed, _ = self._keys(hand, chord, struck, in_hand, final, melody)
                 if final and chord is not None and not third and notes >= FINAL_NOTES - 1:  # its last key: the third
                     kept = allowed & np.isin(self.pitch_class, list(self._thirds(chord)))
-                    if (kept & ~self.off_grid).any():
+                    if (kept & self.on_grid).any():
                         allowed = kept
                 if avoid and position >= last_beat:
                     kept = allowed & ~np.isin(self.pitch_class, list(avoid))
-                    if (kept & ~self.off_grid).any():  # (a hand's span may leave none)
+                    if (kept & self.on_grid).any():  # (a hand's span may leave none)
                         allowed = kept
             elif last == "pitch":
                 allowed[self.is_dur] = True
@@ -733,12 +738,12 @@ class _Writer:
                 elif ring is not None:  # nothing rings into a cadence's approach chord or over its bar line
                     end = ring if position < ring else self.positions  # struck on the last beat: to the bar line
                     within = allowed & (self.dur_steps <= end - position)
-                    if (within & ~self.off_grid).any():
+                    if (within & self.on_grid).any():
                         allowed = within
             if final and last == "duration" and notes >= FINAL_NOTES:
                 allowed[:] = False
                 allowed[tok.bar] = True
-            allowed &= ~self.off_grid
+            allowed &= self.on_grid
             if not allowed.any():
                 break
             assert self.logits is not None
@@ -820,7 +825,7 @@ class _Writer:
         if not reach:
             return allowed, True
         within = allowed & (pitch >= max(reach) - HAND_SPAN) & (pitch <= min(reach) + HAND_SPAN)
-        if (within & ~self.off_grid).any():
+        if (within & self.on_grid).any():
             return within, True
         return allowed, False
 
