@@ -315,10 +315,12 @@ def test_a_piano_piece_is_continued_after_the_composer_its_credit_names(tiny_pia
     args = ("continue", str(prompt), "--model", str(tiny_piano), "--bars", "1", "--seed", "1", "--formats", "mid")
     after = run_cli(*args, "--out", str(tmp_path / "after"), check=True)
     assert "written after Beta, whom its credit names" in after.stderr
-    assert json.loads((tmp_path / "after.json").read_text())["composer"] == "Beta"
+    record = json.loads((tmp_path / "after.json").read_text())
+    assert record["composer"] == "Beta" and record["composer_choice"] == "named in the prompt's credit"
     plain = run_cli(*args, "--composer", "none", "--out", str(tmp_path / "plain"), check=True)
     assert "written after" not in plain.stderr
-    assert json.loads((tmp_path / "plain.json").read_text())["composer"] == "none"
+    record = json.loads((tmp_path / "plain.json").read_text())
+    assert record["composer"] == "none" and "composer_choice" not in record
 
 
 def test_a_form_whose_cadence_key_fits_major_only_gets_a_major_home(tiny_model, tmp_path):

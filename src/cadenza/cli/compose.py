@@ -44,6 +44,12 @@ COMPOSER = typer.Option(
     "--composer",
     help="a piano model's composer to write like (`cadenza models` lists them; 'none': no one's) [default: none]",
 )
+CONTINUED_AFTER = typer.Option(
+    None,
+    "--composer",
+    help="a piano model's composer to write like (`cadenza models` lists them; 'none': no one's) "
+    "[default: the first the prompt's credit names, if the model knows them; else none]",
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -402,7 +408,7 @@ def continue_(
     range_: list[str] = RANGES,
     fix: list[str] = FIXES,
     fixed_cells: Optional[Path] = FIXED_CELLS,
-    composer_: Optional[str] = COMPOSER,
+    composer_: Optional[str] = CONTINUED_AFTER,
     formats: str = typer.Option("mid,musicxml,wav,png"),
     performer: str = PERFORMER,
     expressiveness: float = EXPRESSIVENESS,
@@ -435,15 +441,15 @@ def continue_(
         voice_rules = scale or range_ or fix or fixed_cells or allow_parallels  # the voices models' options
         model, why = composer.model_for_prompt(score, performance=found is not None, piano=not voice_rules)
         choice = f"chosen: {why}"
-    asked = composer_
+    asked, credited = composer_, False
     c, piano, composer_ = _writer(model, composer_, scale, range_, fix, fixed_cells, allow_parallels, None, None)
     given = {k: settings.get(k) for k in ("temperature", "top_p", "top_k")}  # the rest: the model's defaults
     _, recorded = settings_and_record(SamplingSettings, asdict(c.sampling(**given, seed=0)))
     rules = None if piano else rules_from_options(scale, range_, fix, fixed_cells, c.voice_names)
     if piano:
         c.check_keys([score.last_key], f"{prompt}: its key")
-        if asked is None and c.composer_in(score.composer):  # a Chopin piece goes on after Chopin
-            composer_ = c.composer_in(score.composer)
+        if asked is None and c.composer_in(score.composer) is not None:  # a Chopin piece goes on after Chopin
+            composer_, credited = c.composer_in(score.composer), True
             if not quiet:
                 say(f"{prompt}: written after {composer_}, whom its credit names (--composer none: after no one)")
     seed = pick_seed(seed)
@@ -493,6 +499,7 @@ def continue_(
             "allow_parallels": allow_parallels,
             "free_ending": free_ending,
             **({"composer": composer_ or "none"} if piano else {}),
+            **({"composer_choice": "named in the prompt's credit"} if credited else {}),
             **({"performance_read_as": found.describe()} if found is not None else {}),
             **record_rules(scale, range_, fix, fixed_cells),
         }
