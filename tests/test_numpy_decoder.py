@@ -99,6 +99,29 @@ def test_a_reader_of_steps_gives_the_model_s_logits_for_each_token_of_the_next_s
         steps_of(np.array([[10, 11, 12, 13, 1]]), closes, 3)
 
 
+def test_packed_weights_and_a_window_read_at_once_give_the_model_s_logits(monkeypatch):
+    """The paths a large model takes (its weight matrices packed in one block, torch's GELU for
+    many rows read at once), forced on a small one: the reader still gives the torch model's
+    logits, whether a prompt of several steps is read in one call or a token at a time."""
+    import cadenza.nn.numpy_decoder as nd
+
+    monkeypatch.setattr(nd, "PACK_FROM", 0)
+    monkeypatch.setattr(nd, "LONG", 1)
+    m = _note_steps_model()
+    closes = np.zeros(20, dtype=bool)
+    closes[1:10] = True
+    stream = [1, 2, 12, 5, 15, 11, 7, 3, 13, 14, 9, 6, 18, 4]
+    steps = nd.steps_of(np.array([stream]), closes, 3)
+    x, y = torch.from_numpy(steps[:, :-1]), torch.from_numpy(steps[:, 1:])
+    with torch.no_grad():
+        full = m(x, targets=y)[0].numpy()
+    reader = nd.Reader(m, 1, closes)
+    block = reader.w.layers[0]["qkv"][0].base
+    assert block is not None and all(layer["out"][0].base is block for layer in reader.w.layers)  # one block
+    got = reader.feed(np.array([stream[:11]]))[0]  # six steps at once; the seventh's first token written
+    assert np.allclose(got, full[5, 0], atol=1e-4)
+
+
 def test_a_model_of_steps_refuses_a_stream_of_tokens():
     m = _note_steps_model()
     with pytest.raises(ValueError, match="steps of 3"):

@@ -448,8 +448,8 @@ def continue_(
     rules = None if piano else rules_from_options(scale, range_, fix, fixed_cells, c.voice_names)
     if piano:
         c.check_keys([score.last_key], f"{prompt}: its key")
-        if asked is None and c.composer_in(score.composer) is not None:  # a Chopin piece goes on after Chopin
-            composer_, credited = c.composer_in(score.composer), True
+        if asked is None and (named := c.composer_in(score.composer)) is not None:  # a Chopin piece: after Chopin
+            composer_, credited = named, True
             if not quiet:
                 say(f"{prompt}: written after {composer_}, whom its credit names (--composer none: after no one)")
     seed = pick_seed(seed)

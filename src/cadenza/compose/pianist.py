@@ -145,8 +145,10 @@ class Pianist(LearnedDefaults):
 
     def composer_in(self, credit: str | None) -> str | None:
         """The composer of this model's that a piece's credit names first (a word of it, any case:
-        "Frédéric Chopin", or a continuation's "... after Chopin"), else None."""
-        words = [(m.start(), m.group().lower()) for m in re.finditer(r"\w+", credit or "")]
+        "Frédéric Chopin"; for a continuation, "Frédéric Chopin / continued by Cadenza (piano model,
+        after Liszt)", the prompt's own composer, Chopin), else None. A name is the family's: C. P. E.
+        Bach is Bach."""
+        words = [(m.start(), m.group().lower()) for m in re.finditer(r"[^\W\d_]+", credit or "")]
         named = [(at, c) for c in self.composers for at, word in words if word == c.lower()]
         return min(named)[1] if named else None
 
@@ -840,7 +842,7 @@ class _Writer:
 
     def _hands_free(self, in_hand: dict[int, list[int]]) -> np.ndarray:
         """The hand tokens of the hands that may strike another key at this onset: a hand has
-        FINGERS fingers."""
+        FINGERS fingers. (With both hands free, the shared table itself: not to be changed.)"""
         full = [h for h, pitches in in_hand.items() if len(pitches) >= FINGERS]
         return self.is_prog & ~np.isin(self.prog_of, full) if full else self.is_prog
 

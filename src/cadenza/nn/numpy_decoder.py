@@ -4,7 +4,8 @@ Sampling feeds one token at a time, and for a model this small the time goes to 
 per-operation overhead, not to arithmetic: a PyTorch eager step costs about a millisecond, the
 same step here a fraction of that (for the piano model, 4.25M parameters, with guidance's two
 rows: 1.7 ms against 1.0 ms, 2026-12-05). For that model a step is also bound by reading its
-weights (12.6 MB, from the CPU's last-level cache at about 25 GB/s a core) and cached keys and
+weights (12.6 MB of layers and 1 MB of GroupHead, from the CPU's last-level cache at about 25 GB/s
+a core; 1 MB more for each token of a step) and cached keys and
 values, so rows extended together (`Decoders`) cost little more than one. BLAS runs on one
 thread (`one_blas_thread`): for vectors this size, waking a second thread costs more than it
 saves, and OpenBLAS does not split a product of two rows between cores.
@@ -40,20 +41,21 @@ def _fold(norm: tuple[np.ndarray, np.ndarray], weight: np.ndarray, bias: np.ndar
     return np.ascontiguousarray(w[:, None] * weight), b @ weight + (0.0 if bias is None else bias)
 
 
+LONG = 1 << 15  # elements from which torch's GELU is the faster
+PACK_FROM = 1 << 22  # bytes of weight matrices from which they are packed (`Decoder._pack`)
+
+
 def _gelu(x: np.ndarray) -> np.ndarray:
     """The exact (erf) GELU, as torch.nn.GELU() computes it. For one step's few rows, SciPy's erf
     (one NumPy call); for a window read at once, torch's own GELU, which is vectorized (25 times
-    as fast on 500 rows) but costs more than it saves on two."""
-    if x.size >= _LONG:
+    as fast on 500 rows, on torch's own threads) but costs more than it saves on two."""
+    if x.size >= LONG:
         return torch.nn.functional.gelu(torch.from_numpy(x)).numpy()
     y = scipy.special.erf(x * (1.0 / math.sqrt(2.0)))
     y += 1.0
     y *= x
     y *= 0.5
     return y
-
-
-_LONG = 1 << 15  # elements from which torch's GELU is the faster
 
 
 def one_blas_thread():
@@ -134,7 +136,7 @@ class Decoder:
         if self.group > 1:
             matrices += [(self.group_head, "fc"), (self.group_head, "proj")]
         size = sum(table[name][0].size for table, name in matrices)
-        if size * 4 < 1 << 22:  # too small for NumPy to ask for large pages: nothing to gain
+        if size * 4 < PACK_FROM:  # NumPy asks for large pages from 4 MiB: below it, nothing to gain
             return
         block = np.empty(size, dtype=np.float32)
         at = 0
