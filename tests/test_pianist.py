@@ -635,6 +635,23 @@ def test_a_piece_opens_on_its_downbeat(pianist, monkeypatch):
         assert min(n.start_beats for n in score.notes()) == 0.0, seed
 
 
+@pytest.mark.parametrize("key", ["A major", "F minor"])
+def test_a_piece_opens_on_its_tonic_chord_with_the_tonic_in_the_bass(pianist, key):
+    """The first notes are the tonic triad's, the left hand's lowest the tonic (generated pieces
+    had reached the tonic in the bass on a downbeat by bar 6.5, in the median, real ones by bar 2:
+    a newcomer heard a B flat piece's key first in bars 7-8). A continuation does not: its
+    prompt has set the key."""
+    from cadenza.theory import tonic_triad
+
+    k = parse_key(key)
+    for seed in (1, 2, 3):
+        score = pianist.generate(bars=3, key=key, meter="4/4", seed=seed)
+        first = [n for n in score.notes() if n.start_beats == 0.0]
+        assert first and {n.pitch % 12 for n in first} <= tonic_triad(k, picardy=False), (seed, first)
+        left = [n.pitch for n in score.parts[1].notes if n.start_beats == 0.0]
+        assert not left or min(left) % 12 == k.tonic, (seed, left)
+
+
 def test_a_compound_meters_last_chord_lasts_whole_dotted_beats(pianist):
     """In 6/8 the last chord lasts a dotted quarter or the whole bar, not 4 or 5 eighths (a
     dotted quarter tied to an eighth)."""

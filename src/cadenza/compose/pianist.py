@@ -78,7 +78,7 @@ from cadenza.score import (
     parse_key,
     parse_meter,
 )
-from cadenza.theory import Chord, cadence_progression, estimate_key, open_end, scale, thirds
+from cadenza.theory import Chord, cadence_progression, estimate_key, open_end, scale, thirds, tonic_triad
 from cadenza.tokenize.piano import PianoTokenizer, hands
 
 if TYPE_CHECKING:
@@ -600,6 +600,8 @@ class _Writer:
                         _progression(*kinds[b], final=last and self.picardy) if b in kinds else (None, None, None, None)
                     )
                     inverted = b in kinds and kinds[b][1] == "none"  # I6: its bass is the point
+                    if first + b == 0 and arrival is None:  # a piece opens in its key: on the tonic chord
+                        arrival = (s.key.tonic, tonic_triad(s.key, picardy=False))
                     self.write_bar(last, approach, arrival, self.ring_limit(b, kinds), top, avoid, inverted)
                 if on_bar is not None:
                     on_bar(len(self.bars), total)
