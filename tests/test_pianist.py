@@ -636,7 +636,7 @@ def test_a_piece_opens_on_its_downbeat(pianist, monkeypatch):
 
 
 @pytest.mark.parametrize("key", ["A major", "F minor"])
-def test_a_piece_opens_on_its_tonic_chord_with_the_tonic_in_the_bass(pianist, key):
+def test_a_pieces_first_notes_are_its_tonic_chords_the_left_hands_lowest_the_tonic(pianist, key):
     """The first notes are the tonic triad's, the left hand's lowest the tonic (generated pieces
     had reached the tonic in the bass on a downbeat by bar 6.5, in the median, real ones by bar 2:
     a newcomer heard a B flat piece's key first in bars 7-8). A continuation does not: its
