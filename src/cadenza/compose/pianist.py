@@ -440,7 +440,7 @@ class _Writer:
         kind = np.array([n.split("_", 1)[0] for n in names])
         self.is_pos, self.is_prog = kind == "Position", kind == "Program"
         self.is_pitch, self.is_dur = kind == "Pitch", kind == "Duration"
-        self.pos_of = np.array([int(n.split("_")[1]) if n.startswith("Position_") else -1 for n in names])
+        self.pos_of = tok.position_of
         self.prog_of = tok.hand_of
         steps = tok.config.steps_per_beat
         written = np.zeros(tok.vocab_size, dtype=bool)  # on the written grid (WRITTEN_STEPS)
@@ -533,16 +533,9 @@ class _Writer:
         for hand, position, pitch in self.keys_of(bar):
             self.strike(hand, len(self.bars) - 1, position, pitch)
 
-    def keys_of(self, bar: list[int]):
+    def keys_of(self, bar: list[int]) -> list[tuple[int, int, int]]:
         """(hand, position, pitch) of each key a bar's tokens strike, in turn."""
-        hand = position = 0
-        for t in bar:
-            if self.is_pos[t]:
-                position = int(self.pos_of[t])
-            elif self.is_prog[t]:
-                hand = int(self.prog_of[t])
-            elif self.is_pitch[t]:
-                yield hand, position, int(self.tok.pitch_of[t])
+        return list(zip(*(x.tolist() for x in self.tok.keys_struck(bar))))
 
     def strike(self, hand: int, bar: int, position: int, pitch: int) -> None:
         """Remember a key `hand` struck at `position` of `bar` (its index in the piece)."""

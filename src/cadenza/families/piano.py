@@ -240,9 +240,11 @@ def data_stats(tokenized: list[Tokenized], tok: PianoTokenizer) -> dict:
     pitches: dict[str, tuple[list[int], list[int]]] = {}
     for t in tokenized:
         ids = t.window.tokens
-        for hand, struck in enumerate(_hand_pitches(ids, tok)):
-            pitches.setdefault(t.composer, ([], []))[hand].extend(struck)
-            pitches.setdefault("", ([], []))[hand].extend(struck)
+        hand, _, pitch = tok.keys_struck(ids)
+        for h in (0, 1):
+            struck = pitch[hand == h].tolist()
+            pitches.setdefault(t.composer, ([], []))[h].extend(struck)
+            pitches.setdefault("", ([], []))[h].extend(struck)
         end = _minor_end(ids, tok)
         if end:
             minor_ends.setdefault(t.composer, Counter())[end] += 1
@@ -276,17 +278,6 @@ def registers(pitches: dict[str, tuple[list[int], list[int]]]) -> dict[str, list
         c: [int(np.percentile(keys, q)) if keys else 108 for keys, q in zip(both, REGISTER_QUANTILES)]
         for c, both in sorted(pitches.items())
     }
-
-
-def _hand_pitches(ids, tok: PianoTokenizer) -> tuple[list[int], list[int]]:
-    """The keys each hand strikes in a token stream (right hand, left hand): each Pitch token
-    belongs to the hand of the last Program token before it (the right hand before any)."""
-    ids = np.asarray(ids, dtype=np.int64)
-    hand = tok.hand_of[ids]
-    last = np.maximum.accumulate(np.where(hand >= 0, np.arange(len(ids)), -1))
-    current = np.where(last >= 0, hand[np.maximum(last, 0)], 0)
-    pitch = tok.pitch_of[ids]
-    return pitch[(pitch >= 0) & (current == 0)].tolist(), pitch[(pitch >= 0) & (current == 1)].tolist()
 
 
 def _minor_end(ids, tok: PianoTokenizer) -> str:

@@ -106,23 +106,37 @@ class PianoTokenizer:
         self.names = [names[i] for i in range(self.n_remi)]
 
     # -- the vocabulary ------------------------------------------------------------------------
-    @cached_property
-    def pitch_of(self) -> np.ndarray:
-        """Each token's pitch (REMI's Pitch tokens), else -1."""
+    def _numbered(self, kind: str) -> np.ndarray:
+        """Each token's number if it is REMI's `kind` (Pitch_60: 60), else -1."""
         out = np.full(self.vocab_size, -1, dtype=np.int64)
         for i, name in enumerate(self.names):
-            if name.startswith("Pitch_"):
+            if name.startswith(kind + "_"):
                 out[i] = int(name.split("_")[1])
         return out
 
     @cached_property
+    def pitch_of(self) -> np.ndarray:
+        """Each token's pitch (REMI's Pitch tokens), else -1."""
+        return self._numbered("Pitch")
+
+    @cached_property
     def hand_of(self) -> np.ndarray:
         """Each token's hand (REMI's Program tokens: 0 right, 1 left), else -1."""
-        out = np.full(self.vocab_size, -1, dtype=np.int64)
-        for i, name in enumerate(self.names):
-            if name.startswith("Program_"):
-                out[i] = int(name.split("_")[1])
-        return out
+        return self._numbered("Program")
+
+    @cached_property
+    def position_of(self) -> np.ndarray:
+        """Each token's step in its bar (REMI's Position tokens), else -1."""
+        return self._numbered("Position")
+
+    def keys_struck(self, ids) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(hand, position, pitch) of each key a stream of tokens strikes, in turn: a Pitch token
+        is struck by the hand of the last Program token before it and at the last Position's
+        step (the right hand, step 0, before any)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        pitch = self.pitch_of[ids]
+        struck = pitch >= 0
+        return _carried(self.hand_of[ids])[struck], _carried(self.position_of[ids])[struck], pitch[struck]
 
     @cached_property
     def is_meter(self) -> np.ndarray:
@@ -268,3 +282,9 @@ def _distinct(meters: list[Meter]) -> list[Meter]:
         elif not out or str(out[-1]) != str(m):
             out.append(m)
     return out
+
+
+def _carried(values: np.ndarray) -> np.ndarray:
+    """Each place's last value at or before it that is not -1, else 0."""
+    last = np.maximum.accumulate(np.where(values >= 0, np.arange(len(values)), -1))
+    return np.where(last >= 0, values[np.maximum(last, 0)], 0)
