@@ -37,7 +37,7 @@ from cadenza.compose.sampler import (
     without_cross_relations,
 )
 from cadenza.compose.settings import SamplingSettings
-from cadenza.nn.numpy_decoder import Decoder, Decoders, blas_threads
+from cadenza.nn.numpy_decoder import Decoder, Decoders, one_blas_thread
 from cadenza.score import Key, Meter
 from cadenza.theory import beat_beats
 from cadenza.tokenize.cells import REST as CELL_REST
@@ -129,7 +129,7 @@ def harmonize_by_particles(
 
     for t in prefix:
         append(np.full(K, t))
-    with blas_threads(K):
+    with one_blas_thread():
         for b in range(n_bars):
             bar_starts.append(n)
             append(np.full(K, tok.bar_token(n_bars - 1 - b)))

@@ -510,7 +510,7 @@ class _Writer:
 
     def start(self, body: list[int] | None = None) -> None:
         """Read the prefix, and a prompt's tokens (whole bars) if given."""
-        with _blas_threads(self.decoder.rows):
+        with _one_thread():
             self.restart()  # the prefix alone
             if body:
                 bars: list[list[int]] = []
@@ -560,7 +560,7 @@ class _Writer:
         return np.where(np.isin(self.tok.pitch_of, list(keys)), STUCK_RATE * (len(onsets) - STUCK_FROM), 0.0)
 
     def section(self, s: _Section, final: bool, on_bar, total: int) -> None:
-        with _blas_threads(self.decoder.rows):
+        with _one_thread():
             first = len(self.bars)
             source_start = self.section_starts[s.source] if s.source is not None else 0
             self.section_starts.append(first)
@@ -865,7 +865,7 @@ def _sample(logits, allowed, settings, rng) -> int:
     return sample_token(logits, allowed, settings, rng)
 
 
-def _blas_threads(rows: int):
-    from cadenza.nn.numpy_decoder import blas_threads
+def _one_thread():
+    from cadenza.nn.numpy_decoder import one_blas_thread
 
-    return blas_threads(rows)
+    return one_blas_thread()

@@ -15,7 +15,7 @@ import numpy as np
 
 from cadenza.compose.settings import SamplingSettings
 from cadenza.errors import OptionError
-from cadenza.nn.numpy_decoder import Decoder, blas_threads
+from cadenza.nn.numpy_decoder import Decoder, one_blas_thread
 from cadenza.nn.transformer import Transformer
 from cadenza.plan.constraints import Constraints, Echo, Hint, allowed_cells
 from cadenza.score import Key, Meter
@@ -414,7 +414,7 @@ def generate_tokens(
             logits = decoder.feed(tokens[fed:])
         fed = len(tokens)
 
-    with blas_threads(1):
+    with one_blas_thread():
         for bar in range(n_bars):
             bar_starts.append(len(tokens))
             tokens.append(tok.bar_token(n_bars - 1 - bar))

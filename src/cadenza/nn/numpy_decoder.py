@@ -7,9 +7,11 @@ rows: 1.7 ms against 1.0 ms, 2026-12-05). For that model a step is also bound by
 weights (12.6 MB of layers and 1 MB of GroupHead, from the CPU's last-level cache at about 25 GB/s
 a core; 1 MB more for each token of a step) and cached keys and
 values, so rows extended together (`Decoders`) cost little more than one. BLAS runs on one
-thread for one or two rows (`blas_threads`): waking a second thread costs more than it saves,
-and OpenBLAS does not split such a product between cores; it does split the 8 rows of the
-harmonizer's particles.
+thread (`one_blas_thread`): waking a second thread costs more than it saves, and OpenBLAS does
+not split a product of one or two rows between cores. It does split the 8 rows of the
+harmonizer's particles (16 bars: 4.5 s against 5.4 s alone), but two harmonizations at once on
+two cores then took 36-42 s each against 6.0-6.1 s on one thread each (OpenBLAS's threads wait
+by spinning), and the studio and the fuzz test run jobs side by side.
 The weights are the model's own, read once from its state_dict, with each LayerNorm's scale and
 shift folded into the product after it and attention's scale into the queries (fewer operations
 a step); `tests/test_numpy_decoder.py` checks that the logits equal PyTorch's.
@@ -20,7 +22,6 @@ Shapes as in model.py: T new tokens, C channels, H heads, D = C // H, L cached p
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 import scipy.special
@@ -60,14 +61,11 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return y
 
 
-def blas_threads(rows: int):
-    """A context for products of `rows` rows: NumPy's BLAS on one thread for one or two (waking a
-    second thread costs more than it saves, and OpenBLAS does not split such a product), on two
-    cores for more (it splits a product of 8 rows: harmonizing 16 bars by 8 particles, 5.4 s
-    against 4.5 s on the 2-core machine; more threads than two were not measured)."""
+def one_blas_thread():
+    """A context in which NumPy's BLAS uses one thread (see the module docstring)."""
     from threadpoolctl import threadpool_limits
 
-    return threadpool_limits(1 if rows < 4 else min(2, os.cpu_count() or 1), "blas")
+    return threadpool_limits(1, "blas")
 
 
 class Decoder:
