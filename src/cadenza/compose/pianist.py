@@ -46,6 +46,8 @@ How a piece is written:
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import itertools
 import re
 from collections.abc import Callable
@@ -82,6 +84,7 @@ from cadenza.theory import Chord, cadence_progression, estimate_key, open_end, s
 from cadenza.tokenize.piano import PianoTokenizer, hands
 
 if TYPE_CHECKING:
+    from cadenza.nn.numpy_decoder import Decoder
     from cadenza.nn.transformer import Transformer
     from cadenza.plan.form import Plan
 
@@ -127,8 +130,17 @@ class Pianist(LearnedDefaults):
     model: Transformer
     tokenizer: PianoTokenizer
     name: str = ""
+    idle_rows: list = field(default_factory=list, repr=False, compare=False)  # cadenza.nn.row_process.leased_rows
 
     # -- what the model knows ---------------------------------------------------------------------
+    @functools.cached_property
+    def weights(self) -> Decoder:
+        """The model's weights as the NumPy decoder reads them, made once (50 ms: a piece of a
+        minute takes about a second)."""
+        from cadenza.nn.numpy_decoder import Decoder
+
+        return Decoder(self.model)
+
     @property
     def composers(self) -> tuple[str, ...]:
         return self.tokenizer.config.composers
@@ -233,11 +245,13 @@ class Pianist(LearnedDefaults):
         check_bars(bars)
         key = key or self.default_key(seed, composer)
         meter = parse_meter(meter) if isinstance(meter, str) else meter or self.default_meter()
-        w = _Writer(self, composer, key, meter, self.sampling(temperature, top_p, top_k, seed), self.guided(guidance))
-        w.start()
         sections = _sections(plan, bars, key, final_chord)
-        for s in sections:
-            w.section(s, final_chord and s is sections[-1], on_bar, bars)
+        with _Writer(
+            self, composer, key, meter, self.sampling(temperature, top_p, top_k, seed), self.guided(guidance)
+        ) as w:
+            w.start()
+            for s in sections:
+                w.section(s, final_chord and s is sections[-1], on_bar, bars)
         score = keys_released(self.tokenizer.decode(w.tokens, tempo_bpm))  # a key struck again was let up
         score.repeats = _repeats(sections, meter.bar_beats, final_chord)
         score.keys = [key]
@@ -276,11 +290,12 @@ class Pianist(LearnedDefaults):
         meter = prompt.meters[-1]
         ids = tok.encode(prompt, composer)
         body = ids[3:]
-        w = _Writer(self, composer, key, meter, self.sampling(temperature, top_p, top_k, seed), self.guided(guidance))
-        w.start(body)
-        prompt_bars = len(w.bars)
-        new = _Section(bars, None, key, frozenset())
-        w.section(new, final_chord, None, bars)
+        with _Writer(
+            self, composer, key, meter, self.sampling(temperature, top_p, top_k, seed), self.guided(guidance)
+        ) as w:
+            w.start(body)
+            prompt_bars = len(w.bars)
+            w.section(_Section(bars, None, key, frozenset()), final_chord, None, bars)
         written = tok.decode(w.tokens, prompt.tempo_bpm)
         cut = prompt_bars * meter.bar_beats  # the prompt's bars, as the tokens have them (all in its last meter)
         join = bar_line_after(prompt)
@@ -420,6 +435,7 @@ class _Writer:
 
     def __init__(self, pianist: Pianist, composer: str | None, key: Key, meter: Meter, settings, guidance: float = 0.0):
         from cadenza.nn.numpy_decoder import Reader
+        from cadenza.nn.row_process import leased_rows
 
         self.tok = tok = pianist.tokenizer
         self.composer, self.home, self.meter, self.settings = composer, key, meter, settings
@@ -429,7 +445,11 @@ class _Writer:
         # extended together, each step's operations run once for both (two rows cost about 1.3
         # times one, two decoders twice: docs/BENCHMARKS.md, "Speed"); a model of note steps
         # reads a step a note (cadenza.families.piano), the block counts steps
-        self.decoder = Reader(pianist.model, 2 if self.guidance else 1, tok.closes)
+        # (the two rows on two cores where it can: cadenza.nn.row_process)
+        rows = 2 if self.guidance else 1
+        self._lease = contextlib.ExitStack()
+        decoders = self._lease.enter_context(leased_rows(pianist.weights, rows, pianist.idle_rows))
+        self.decoder = Reader(pianist.weights, rows, tok.closes, decoders)
         self.block = pianist.model.config.block_size
         self.key_now = key
         self.meter_token = tok.meter_token(meter)
@@ -475,6 +495,12 @@ class _Writer:
         self.picardy = pianist.picardy(composer)  # a minor piece's close may take the major third
         # each hand's last strokes, in turn: (the onset, counted from the piece's first bar, the key)
         self.strokes: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])
+
+    def __enter__(self) -> _Writer:
+        return self
+
+    def __exit__(self, *failure) -> None:
+        self._lease.__exit__(*failure)  # the rows go back to the pianist, or (after a failure) are closed
 
     # -- the decoder ------------------------------------------------------------------------------
     def feed(self, ids: list[int]) -> None:

@@ -6,8 +6,9 @@ same step here a fraction of that (for the piano model, 4.25M parameters, with g
 rows: 1.7 ms against 1.0 ms, 2026-12-05). For that model a step is also bound by reading its
 weights (12.6 MB of layers and 1 MB of GroupHead, from the CPU's last-level cache at about 25 GB/s
 a core; 1 MB more for each token of a step) and cached keys and
-values, so rows extended together (`Decoders`) cost little more than one. BLAS runs on one
-thread (`one_blas_thread`): waking a second thread costs more than it saves, and OpenBLAS does
+values, so rows extended together (`Decoders`) cost little more than one (two rows, guidance's,
+about 1.4 times one: cadenza.nn.row_process reads the second in a forked child on the other
+core instead). BLAS runs on one thread (`one_blas_thread`): waking a second thread costs more than it saves, and OpenBLAS does
 not split a product of one or two rows between cores. It does split the 8 rows of the
 harmonizer's particles (16 bars: 4.5 s against 5.4 s alone), but two harmonizations at once on
 two cores then took 36-42 s each against 6.0-6.1 s on one thread each (OpenBLAS's threads wait
@@ -235,11 +236,14 @@ class Reader:
     reader = Reader(model, 2, closes)
     logits = reader.feed(np.array([prefix_a, prefix_b]))   # (2, vocab) after each row's last token
     reader.steps([t]), reader.length                        # network steps, for the block size
+
+    `model` may be a Decoder already made (its weights, read once, serve any number of readers),
+    and `decoders` the empty rows to read into (cadenza.nn.row_process's, two cores reading them).
     """
 
-    def __init__(self, model, rows: int, closes: np.ndarray | None = None):
-        self.w = Decoder(model)
-        self.decoders = Decoders(self.w, rows)
+    def __init__(self, model, rows: int, closes: np.ndarray | None = None, decoders=None):
+        self.w = model if isinstance(model, Decoder) else Decoder(model)
+        self.decoders = Decoders(self.w, rows) if decoders is None else decoders
         if self.w.group > 1 and closes is None:
             raise ValueError("a model of steps of several tokens needs to know which tokens end a step")
         self.closes = closes if self.w.group > 1 else None
