@@ -54,6 +54,26 @@ def test_outputs_keep_the_score_and_add_the_performance(tmp_path):
     assert not (tmp_path / "b.performed.mid").exists()
 
 
+def test_outputs_interrupted_part_way_leave_none_of_the_new_files(tmp_path, monkeypatch):
+    """Ctrl-C while the audio renders, after the MIDI files are written: the files this call made
+    are removed (a newcomer's rerun had been refused: "exists; use --force"), one it replaced
+    under --force stays as written."""
+    import cadenza.io.audio
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cadenza.io.audio, "write_audio", interrupted)
+    (tmp_path / "a.mid").write_bytes(b"old")
+    with pytest.raises(KeyboardInterrupt):
+        write_outputs(melody(4), tmp_path / "a", ("mid", "wav"), {"command": "test"}, True, Performing(seed=1))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mid"]  # no a.performed.mid, a.wav, a.json
+    assert read_score(tmp_path / "a.mid").notes()  # replaced, whole
+    with pytest.raises(KeyboardInterrupt):
+        write_outputs(melody(4), tmp_path / "b", ("mid", "wav"), {"command": "test"}, performing=Performing(seed=1))
+    assert not list(tmp_path.glob("b*"))
+
+
 def test_generate_writes_a_performed_midi_unless_told_not_to(tiny_model, tmp_path):
     args = ["generate", "--model", str(tiny_model), "--bars", "2", "--seed", "1", "--formats", "mid", "--quiet"]
     run_cli(*args, "--out", str(tmp_path / "a"), check=True)

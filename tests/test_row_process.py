@@ -15,6 +15,14 @@ from conftest import tiny_voices_model as tiny
 pytestmark = pytest.mark.skipif(not row_process.can_fork(), reason="rows are read in one process here")
 
 
+@pytest.fixture(autouse=True)
+def _uncrowded(monkeypatch):
+    """No rows taken back before (another test's), and none now unless a test asks: a tiny
+    model's steps are too short to tell a busy machine by."""
+    monkeypatch.setattr(row_process, "_crowded_until", 0.0)
+    monkeypatch.setattr(row_process, "WAITED_SHARE", float("inf"))
+
+
 def _gone(pid: int) -> bool:
     """Exited (a zombie not yet collected by whoever adopted it counts)."""
     try:
@@ -113,6 +121,7 @@ def test_a_guided_piece_is_the_same_with_its_rows_in_one_process_or_two(tiny_pia
 
 
 def test_a_child_idle_too_long_quits_and_the_next_piece_forks_another(monkeypatch):
+    """Idle in the list, not in a piece: a piece paused longer (Ctrl-Z, a debugger) goes on."""
     from cadenza.nn.numpy_decoder import Decoder, Decoders
 
     monkeypatch.setattr(row_process, "IDLE_QUIT", 0.2)
@@ -121,6 +130,8 @@ def test_a_child_idle_too_long_quits_and_the_next_piece_forks_another(monkeypatc
     idle: list = []
     with row_process.leased_rows(weights, 2, idle) as rows:
         first = rows.pid
+        time.sleep(0.6)
+        rows.hidden(np.ones((2, 3), dtype=np.int64))
     time.sleep(0.6)
     assert _gone(first)
     tokens = np.ones((2, 3), dtype=np.int64)
@@ -128,3 +139,61 @@ def test_a_child_idle_too_long_quits_and_the_next_piece_forks_another(monkeypatc
         assert isinstance(rows, row_process.ForkedDecoders) and rows.pid != first
         assert np.allclose(rows.hidden(tokens), Decoders(weights, 2).hidden(tokens), atol=1e-5)
     idle[0].close()
+
+
+def test_a_process_forked_later_forks_its_own_child_and_leaves_the_owner_s_alone():
+    """A worker forked from the owner inherits its idle list: it must not talk to the owner's
+    child through the shared block (the owner's next step would read the worker's answer)."""
+    from cadenza.nn.numpy_decoder import Decoder, Decoders
+
+    weights = Decoder(tiny(rope=True))
+    idle: list = []
+    tokens = np.array([[1, 2, 3], [1, 4, 3]])
+    with row_process.leased_rows(weights, 2, idle) as rows:
+        owners = rows
+    read, write = os.pipe()
+    worker = os.fork()
+    if worker == 0:
+        code = 1
+        try:
+            os.close(read)
+            with row_process.leased_rows(weights, 2, idle) as rows:
+                ok = rows is not owners and np.allclose(rows.hidden(tokens), Decoders(weights, 2).hidden(tokens))
+            idle[0].close()
+            os.write(write, b"ok" if ok else b"no")
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    said = os.read(read, 8)
+    os.close(read)
+    os.waitpid(worker, 0)
+    assert said == b"ok" and not _gone(owners.pid)
+    with row_process.leased_rows(weights, 2, idle) as rows:
+        assert rows is owners
+        assert np.allclose(rows.hidden(tokens), Decoders(weights, 2).hidden(tokens), atol=1e-5)
+    owners.close()
+
+
+def test_rows_taken_back_from_a_child_when_the_cores_are_busy_go_on_as_before(monkeypatch):
+    """Waiting for the child more than the rule allows (forced here), the rows come back into this
+    process with their keys and values, the child is closed, and the piece goes on the same."""
+    from cadenza.nn.numpy_decoder import Decoder, Decoders
+
+    monkeypatch.setattr(row_process, "CHECK_STEPS", 2)
+    monkeypatch.setattr(row_process, "WAITED_SHARE", -1.0)
+    weights = Decoder(tiny(rope=True))
+    a, b = torch.randint(0, TOK.vocab_size, (2, 30)).tolist()
+    idle: list = []
+    here = Decoders(weights, 2)
+    with row_process.leased_rows(weights, 2, idle) as rows:
+        pid = rows.pid
+        for start, stop in ((0, 5), *((t, t + 1) for t in range(5, 30))):
+            tokens = np.array([a[start:stop], b[start:stop]])
+            assert np.allclose(rows.hidden(tokens), here.hidden(tokens), atol=1e-5)
+        assert rows.together is not None and rows.length == 30 and _gone(pid)
+        rows.reset()
+        assert np.allclose(rows.hidden(np.array([b[:4], a[:4]])), Decoders(weights, 2).hidden(np.array([b[:4], a[:4]])))
+    assert idle == []
+    with row_process.leased_rows(weights, 2, idle) as rows:  # the cores were busy a moment ago: no child
+        assert not isinstance(rows, row_process.ForkedDecoders)

@@ -92,11 +92,26 @@ def write_outputs(
 ) -> list[Path]:
     """Write stem.<fmt> for each format and stem.json (the record); with `performing`, the
     audio from a performance and stem.performed.mid beside them. Checks every target first,
-    so a refusal to overwrite leaves nothing half written."""
+    so a refusal to overwrite leaves nothing half written; an interruption or failure part way
+    (Ctrl-C while the audio renders) removes the files this call had made new, so that the same
+    command runs again without --force (a file it replaced under --force stays replaced)."""
     stem = Path(stem)
-    targets = [output_path(stem, f) for f in formats]
     json_path = stem.with_name(f"{stem.name}.json")
     check_outputs([stem], formats, force, performing)
+    possible = [output_path(stem, f) for f in formats]
+    possible += [stem.with_name(f"{stem.name}.{PERFORMED}"), json_path]
+    new = [p for p in possible if not p.exists()]
+    try:
+        return _write_outputs(score, stem, formats, record, force, performing)
+    except BaseException:
+        for p in new:
+            p.unlink(missing_ok=True)
+        raise
+
+
+def _write_outputs(score, stem: Path, formats, record, force: bool, performing) -> list[Path]:
+    targets = [output_path(stem, f) for f in formats]
+    json_path = stem.with_name(f"{stem.name}.json")
     played, performed = score, None
     if performing is not None and record is not None:
         record = {**record, "performance": performing.record()}

@@ -434,22 +434,18 @@ class _Writer:
     keep REMI's grammar."""
 
     def __init__(self, pianist: Pianist, composer: str | None, key: Key, meter: Meter, settings, guidance: float = 0.0):
-        from cadenza.nn.numpy_decoder import Reader
-        from cadenza.nn.row_process import leased_rows
-
         self.tok = tok = pianist.tokenizer
         self.composer, self.home, self.meter, self.settings = composer, key, meter, settings
         self.rng = np.random.default_rng(settings.seed)
         self.guidance = guidance if composer is not None else 0.0
         # with guidance, a second row reads the same music without the composer; the two rows are
-        # extended together, each step's operations run once for both (two rows cost about 1.3
-        # times one, two decoders twice: docs/BENCHMARKS.md, "Speed"); a model of note steps
-        # reads a step a note (cadenza.families.piano), the block counts steps
-        # (the two rows on two cores where it can: cadenza.nn.row_process)
-        rows = 2 if self.guidance else 1
+        # extended together, on two cores where it can (cadenza.nn.row_process), else each step's
+        # operations run once for both (two rows cost about 1.3 times one, two decoders twice:
+        # docs/BENCHMARKS.md, "Speed"); a model of note steps reads a step a note
+        # (cadenza.families.piano), the block counts steps
+        self.rows = 2 if self.guidance else 1
+        self.pianist = pianist
         self._lease = contextlib.ExitStack()
-        decoders = self._lease.enter_context(leased_rows(pianist.weights, rows, pianist.idle_rows))
-        self.decoder = Reader(pianist.weights, rows, tok.closes, decoders)
         self.block = pianist.model.config.block_size
         self.key_now = key
         self.meter_token = tok.meter_token(meter)
@@ -497,6 +493,13 @@ class _Writer:
         self.strokes: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])
 
     def __enter__(self) -> _Writer:
+        """Lease the decoder's rows (the two on two cores where it can: cadenza.nn.row_process)."""
+        from cadenza.nn.numpy_decoder import Reader
+        from cadenza.nn.row_process import leased_rows
+
+        p = self.pianist
+        decoders = self._lease.enter_context(leased_rows(p.weights, self.rows, p.idle_rows))
+        self.decoder = Reader(p.weights, self.rows, self.tok.closes, decoders)
         return self
 
     def __exit__(self, *failure) -> None:

@@ -7,9 +7,9 @@ rows: 1.7 ms against 1.0 ms, 2026-12-05). For that model a step is also bound by
 weights (12.6 MB of layers and 1 MB of GroupHead, from the CPU's last-level cache at about 25 GB/s
 a core; 1 MB more for each token of a step) and cached keys and
 values, so rows extended together (`Decoders`) cost little more than one (two rows, guidance's,
-about 1.4 times one: cadenza.nn.row_process reads the second in a forked child on the other
-core instead). BLAS runs on one thread (`one_blas_thread`): waking a second thread costs more than it saves, and OpenBLAS does
-not split a product of one or two rows between cores. It does split the 8 rows of the
+about 1.3 times one: cadenza.nn.row_process reads the second in a forked child on the other
+core instead). BLAS runs on one thread (`one_blas_thread`): waking a second thread costs more
+than it saves, and OpenBLAS does not split a product of one or two rows between cores. It does split the 8 rows of the
 harmonizer's particles (16 bars: 4.5 s against 5.4 s alone), but two harmonizations at once on
 two cores then took 36-42 s each against 6.0-6.1 s on one thread each (OpenBLAS's threads wait
 by spinning), and the studio and the fuzz test run jobs side by side.
