@@ -72,6 +72,10 @@ def test_outputs_interrupted_part_way_leave_none_of_the_new_files(tmp_path, monk
     with pytest.raises(KeyboardInterrupt):
         write_outputs(melody(4), tmp_path / "b", ("mid", "wav"), {"command": "test"}, performing=Performing(seed=1))
     assert not list(tmp_path.glob("b*"))
+    (tmp_path / "c.json").symlink_to(tmp_path / "nowhere")  # a user's link, never written: it stays
+    with pytest.raises(KeyboardInterrupt):
+        write_outputs(melody(4), tmp_path / "c", ("mid", "wav"), {"command": "test"}, performing=Performing(seed=1))
+    assert [p.name for p in tmp_path.glob("c*")] == ["c.json"]
 
 
 def test_generate_writes_a_performed_midi_unless_told_not_to(tiny_model, tmp_path):

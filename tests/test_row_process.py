@@ -197,3 +197,17 @@ def test_rows_taken_back_from_a_child_when_the_cores_are_busy_go_on_as_before(mo
     assert idle == []
     with row_process.leased_rows(weights, 2, idle) as rows:  # the cores were busy a moment ago: no child
         assert not isinstance(rows, row_process.ForkedDecoders)
+
+
+def test_a_child_killed_mid_piece_is_one_error_the_command_line_reports_in_one_line():
+    import signal
+
+    from cadenza.errors import CadenzaError
+    from cadenza.nn.numpy_decoder import Decoder
+
+    weights = Decoder(tiny(rope=True))
+    with pytest.raises(CadenzaError, match="second process ended"), row_process.leased_rows(weights, 2, []) as rows:
+        rows.hidden(np.ones((2, 3), dtype=np.int64))
+        os.kill(rows.pid, signal.SIGKILL)
+        os.waitpid(rows.pid, 0)
+        rows.hidden(np.ones((2, 1), dtype=np.int64))

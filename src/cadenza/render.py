@@ -9,7 +9,9 @@ they do in its MIDI's chord track.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,16 +102,20 @@ def write_outputs(
     check_outputs([stem], formats, force, performing)
     possible = [output_path(stem, f) for f in formats]
     possible += [stem.with_name(f"{stem.name}.{PERFORMED}"), json_path]
-    new = [p for p in possible if not p.exists()]
+    new = {p for p in possible if not os.path.lexists(p)}
+    written: list[Path] = []
     try:
-        return _write_outputs(score, stem, formats, record, force, performing)
+        return _write_outputs(score, stem, formats, record, force, performing, written)
     except BaseException:
-        for p in new:
-            p.unlink(missing_ok=True)
+        for p in written:
+            if p in new:
+                with contextlib.suppress(OSError):
+                    p.unlink()
         raise
 
 
-def _write_outputs(score, stem: Path, formats, record, force: bool, performing) -> list[Path]:
+def _write_outputs(score, stem: Path, formats, record, force: bool, performing, written: list[Path]) -> list[Path]:
+    """write_outputs' writing, each file added to `written` once it is whole."""
     targets = [output_path(stem, f) for f in formats]
     json_path = stem.with_name(f"{stem.name}.json")
     played, performed = score, None
@@ -131,6 +137,7 @@ def _write_outputs(score, stem: Path, formats, record, force: bool, performing) 
         if performing.writes_performance(formats):
             performed = stem.with_name(f"{stem.name}.{PERFORMED}")
             write_midi(played, performed, force=force)
+            written.append(performed)
             targets.insert(targets.index(stem.with_name(f"{stem.name}.mid")) + 1, performed)
     for t in targets:
         if performed is not None and t == performed:
@@ -152,7 +159,9 @@ def _write_outputs(score, stem: Path, formats, record, force: bool, performing) 
             from cadenza.io.pictures import write_piano_roll
 
             write_piano_roll(score, t, force=force, title=score.title or stem.name)
+        written.append(t)
     if record is not None:
         atomic_write(json_path, (json.dumps(record, indent=2) + "\n").encode(), force=force)
+        written.append(json_path)
         targets.append(json_path)
     return targets

@@ -54,8 +54,15 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from cadenza.errors import CadenzaError
 from cadenza.nn import numpy_decoder
 from cadenza.nn.numpy_decoder import Decoder, Decoders, one_blas_thread
+
+
+class ChildGone(CadenzaError, RuntimeError):
+    """The child reading the other rows ended (killed: the machine short of memory?), did not
+    answer, or failed: one line for the user, not a traceback."""
+
 
 SPIN = 0.002  # seconds a side waits by spinning before it sleeps
 NAP, MAX_NAP = 0.001, 0.1  # seconds a sleeping side sleeps before it looks again, at first and at most
@@ -84,6 +91,10 @@ _TO_CHILD, _TO_PARENT, _CHILD_SLEEPS, _PARENT_SLEEPS, _OP, _ROWS, _STEPS, _GROUP
 _HIDDEN, _RESET, _QUIT, _GIVE = 1, 2, 3, 4
 _REFUSED, _FAILED = 1, 2  # statuses: a ValueError (as Decoders raises it), anything else
 _MESSAGE_BYTES = 1024
+GONE = (
+    f"the decoder's second process ended (killed? the machine may be short of memory), or did not answer "
+    f"within {ANSWER_WITHIN:g} s"
+)
 
 
 def cores() -> int:
@@ -125,23 +136,26 @@ def leased_rows(weights: Decoder, rows: int, idle: list[ForkedDecoders]) -> Iter
     if forked is not None:
         try:
             if forked.owner != os.getpid() or forked.w is not weights or forked.rows != rows:
-                raise RuntimeError("another process's child, or rows of other weights")
+                raise ChildGone("another process's child, or rows of other weights")
             forked.reset()
         except (OSError, RuntimeError):  # (a child idle too long has quit)
-            forked.close()  # (nothing, for another process's child)
+            forked.close()  # (for another process's child: only this process's copies of its pipes)
             forked = None
     if forked is None:
         try:
             forked = ForkedDecoders(weights, rows)
         except OSError:  # no process to spare (a limit on processes or memory): read them here
-            yield Decoders(weights, rows)
-            return
+            forked = None
+    if forked is None:
+        yield Decoders(weights, rows)
+        return
     try:
         yield forked
     except BaseException:
         forked.close()  # it may be mid-step: not used again
         raise
-    if forked.together is not None:  # its rows were taken back (the cores were busy): closed already
+    if forked.together is not None or forked.broken:  # taken back (the cores were busy), or out of step
+        forked.close()
         return
     forked.park()
     with _idle_lock:
@@ -196,7 +210,7 @@ class _Shared:
                 if ctl[counter] >= target:
                     return True
             os.sched_yield()  # a process that would run here (pieces written side by side) runs
-        nap = NAP
+        nap, slept = NAP, 0.0  # (slept, not the clock: a process stopped by Ctrl-Z is not late)
         while True:
             ctl[sleeps] = 1
             if ctl[counter] >= target:
@@ -207,9 +221,10 @@ class _Shared:
             if readable:
                 if not os.read(pipe, 4096):  # its write end closed: the other side is gone
                     return ctl[counter] >= target
-            elif not alive() or time.perf_counter() - start > within:
+            elif not alive() or slept > within:
                 return ctl[counter] >= target
             else:
+                slept += nap
                 nap = min(2 * nap, MAX_NAP)
 
 
@@ -233,21 +248,23 @@ class ForkedDecoders:
         self.timed: list[tuple[float, float]] = []  # the last steps' (own row's time, time waited)
         self.slow_spans = 0  # spans of CHECK_STEPS in a row that waited too long
         self.owner = os.getpid()
+        limits = one_blas_thread()  # the child's BLAS keeps the one thread it is forked with
         try:
-            with one_blas_thread():  # the child's BLAS keeps the one thread it is forked with
-                pid = os.fork()
+            pid = os.fork()
         except OSError:
+            limits.restore_original_limits()
             s.close((*s.wake_child, *s.wake_parent))
             raise
         if pid == 0:  # the child: serve until told to quit or orphaned, then exit without returning
+            gc.disable()  # the parent's objects, copied, are never collected here (nor their finalizers run)
             code = 0
             try:
-                gc.disable()  # the parent's objects, copied, are never collected here (nor their finalizers run)
                 _serve(Decoders(weights, rows - 1), s, self.owner)
             except BaseException:
                 code = 1
             finally:
                 os._exit(code)
+        limits.restore_original_limits()
         self.pid = pid
         self._closer = weakref.finalize(self, _stop, self.owner, pid, s)
         s.close((s.wake_child[0], s.wake_parent[1]))
@@ -265,25 +282,29 @@ class ForkedDecoders:
     def _request(self, op: int, shape: tuple[int, int, int] = (0, 0, 0)) -> None:
         s = self.shared
         if os.getpid() != self.owner:
-            raise RuntimeError("the decoder's second process belongs to another process")
+            raise ChildGone("the decoder's second process belongs to another process")
         if not self._closer.alive or self.broken:
-            raise RuntimeError("the decoder's second process was closed")
+            raise ChildGone("the decoder's second process was closed")
         s.ctl[_OP], s.ctl[_ROWS], s.ctl[_STEPS], s.ctl[_GROUP] = op, *shape
         s.ctl[_PARKED] = 0
         self.sent += 1
-        s.post(_TO_CHILD, _CHILD_SLEEPS, s.wake_child[1])
+        try:
+            s.post(_TO_CHILD, _CHILD_SLEEPS, s.wake_child[1])
+        except OSError:  # its end of the pipe closed: it is gone
+            self.close()
+            raise ChildGone(GONE) from None
 
     def _answer(self) -> None:
         s = self.shared
         if not s.wait(_TO_PARENT, self.sent, _PARENT_SLEEPS, s.wake_parent[0], self._alive, ANSWER_WITHIN):
             self.close()
-            raise RuntimeError(f"the decoder's second process ended, or did not answer within {ANSWER_WITHIN:g} s")
+            raise ChildGone(GONE)
         if s.ctl[_STATUS]:
             message = bytes(s.message[: s.ctl[_MESSAGE]]).decode(errors="replace")
+            self.broken = True  # its rows may have gone on where this one did not, or the reverse
             if s.ctl[_STATUS] == _REFUSED:
                 raise ValueError(message)
-            self.broken = True
-            raise RuntimeError(f"the decoder's second process failed: {message}")
+            raise ChildGone(f"the decoder's second process failed: {message}")
 
     def reset(self) -> None:
         if self.together is not None:
@@ -400,7 +421,8 @@ def _serve(rows: Decoders, s: _Shared, parent: int) -> None:
 def _stop(owner: int, pid: int, s: _Shared) -> None:
     """Tell the child to quit, collect it (killed if it has not quit within a second), and close
     the pipes. Nothing in any process but the one that forked it."""
-    if os.getpid() != owner:
+    if os.getpid() != owner:  # another process's child: close only this process's copies of its pipes
+        s.close((s.wake_child[1], s.wake_parent[0]))
         return
     try:
         s.ctl[_OP] = _QUIT
