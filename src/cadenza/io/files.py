@@ -77,13 +77,14 @@ def _fsync_dir(folder: Path) -> None:
 
 def _write_temporary(path: Path, data: Data) -> Path:
     """`data` written in full, flushed to disk, under a temporary name beside `path`."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
-    except OSError as e:
-        raise OptionError(f"{path}: cannot write there ({e.strerror or type(e).__name__})") from None
-    tmp_path = Path(tmp)
-    try:
+    fd, tmp = -1, None
+    try:  # (one try from the file's making on: a Ctrl-C between the two had left a stale temporary)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+        except OSError as e:
+            raise OptionError(f"{path}: cannot write there ({e.strerror or type(e).__name__})") from None
+        tmp_path = Path(tmp)
         if callable(data):
             os.close(fd)
             fd = -1
@@ -101,7 +102,8 @@ def _write_temporary(path: Path, data: Data) -> Path:
     except BaseException as e:
         if fd >= 0:
             os.close(fd)
-        tmp_path.unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         if isinstance(e, OSError) and e.errno in _NO_ROOM:  # a full disk, a read-only folder: one line
             raise OptionError(f"{path}: cannot write there ({e.strerror})") from None
         raise
