@@ -9,10 +9,10 @@ a core; 1 MB more for each token of a step) and cached keys and
 values, so rows extended together (`Decoders`) cost little more than one (two rows, guidance's,
 about 1.3 times one: cadenza.nn.row_process reads the second in a forked child on the other
 core instead). BLAS runs on one thread (`one_blas_thread`): waking a second thread costs more
-than it saves, and OpenBLAS does not split a product of one or two rows between cores. It does split the 8 rows of the
-harmonizer's particles (16 bars: 4.5 s against 5.4 s alone), but two harmonizations at once on
-two cores then took 36-42 s each against 6.0-6.1 s on one thread each (OpenBLAS's threads wait
-by spinning), and the studio and the fuzz test run jobs side by side.
+than it saves, and OpenBLAS does not split a product of one or two rows between cores. It does
+split the 8 rows of the harmonizer's particles (16 bars: 4.5 s against 5.4 s alone), but two
+harmonizations at once on two cores then took 36-42 s each against 6.0-6.1 s on one thread each
+(OpenBLAS's threads wait by spinning), and the studio and the fuzz test run jobs side by side.
 The weights are the model's own, read once from its state_dict, with each LayerNorm's scale and
 shift folded into the product after it and attention's scale into the queries (fewer operations
 a step); `tests/test_numpy_decoder.py` checks that the logits equal PyTorch's.
@@ -280,7 +280,7 @@ class Reader:
         """Read `tokens` (rows, T); the logits (rows, vocab) for each row's next token."""
         tokens = np.asarray(tokens, dtype=np.int64)
         if self.closes is None:
-            return self.decoders.feed(tokens)
+            return self.w.logits(self.decoders.hidden(tokens))  # (a row_process's rows have no feed)
         stream = np.concatenate([self.pending, tokens], axis=1)
         ends = np.nonzero(self.closes[stream[0]])[0]
         new = tokens

@@ -229,8 +229,8 @@ class _Shared:
 
 
 class ForkedDecoders:
-    """Decoders' rows (`hidden`, `feed`, `reset`, `length`, `rows`) with row 0 read in this
-    process and rows 1.. in a forked child at the same time."""
+    """Decoders' rows (`hidden`, `reset`, `length`, `rows`: what Reader uses) with row 0 read in
+    this process and rows 1.. in a forked child at the same time."""
 
     def __init__(self, weights: Decoder, rows: int):
         self.w = weights
@@ -370,12 +370,6 @@ class ForkedDecoders:
         together.length = n
         self.together = together
         self.close()
-
-    def feed(self, tokens: np.ndarray) -> np.ndarray:
-        """As Decoders.feed: the logits (rows, vocab) after `tokens` (rows, T)."""
-        if self.w.group > 1:
-            raise ValueError("a model of steps of several tokens is read by Reader, not token by token")
-        return self.w.logits(self.hidden(tokens))
 
     def close(self) -> None:
         """Tell the child to quit and collect it (also done when this object is collected)."""
