@@ -5,9 +5,7 @@ change, as a hidden Markov model chooses.
 training split: how often the chord changes at each place in the bar (a folk tune changes on
 the downbeat and at the half bar, rarely elsewhere), and which chord follows which when it
 does. `best_path` (Viterbi) takes the likeliest path under given per-beat log scores;
-`sampled_path` draws one (forward filtering, backward sampling), for alternatives;
-`posterior` gives each beat's classes' probabilities given every beat's scores, before and
-after it (forward-backward).
+`sampled_path` draws one (forward filtering, backward sampling), for alternatives.
 
 Places: (the bar's beats: 2, 3, 4 or other) x (the beat's place in the bar: 1st, 2nd, 3rd,
 later), 16 in all.
@@ -100,26 +98,6 @@ def sampled_path(
     for t in range(T - 1, 0, -1):
         path[t - 1] = _draw(alpha[t - 1] + transitions.log_step(int(places[t]))[:, path[t]], rng)
     return path
-
-
-def posterior(
-    log_scores: np.ndarray, places: np.ndarray, transitions: ChordTransitions, past_only: bool = False
-) -> np.ndarray:
-    """(T, C): each beat's class probabilities given all T beats' log scores (T, C) under the
-    transitions (forward-backward); given only its own and the earlier beats' when `past_only`
-    (forward filtering)."""
-    T, C = log_scores.shape
-    forward = np.zeros((T, C))
-    backward = np.zeros((T, C))
-    forward[0] = np.log(transitions.first) + log_scores[0]
-    steps = [transitions.log_step(int(places[t])) for t in range(T)]
-    for t in range(1, T):
-        forward[t] = _logsumexp(forward[t - 1][:, None] + steps[t], axis=0) + log_scores[t]
-    for t in range(T - 2, -1, -1):
-        backward[t] = _logsumexp(steps[t + 1] + (log_scores[t + 1] + backward[t + 1])[None, :], axis=1)
-    both = forward if past_only else forward + backward
-    p = np.exp(both - both.max(axis=1, keepdims=True))
-    return p / p.sum(axis=1, keepdims=True)
 
 
 def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:

@@ -263,13 +263,11 @@ class Harmonizer:
                     "drop them, or use --model harmonizer"
                 )
             filled, starts = [], []
-            moved_key = Key(0.0, (key.tonic + view) % 12, key.mode)
             off_key = _off_key(melody, key, grid.shape[0], spb, view)  # the same for every alternative
-            chord_gain = _chord_gain(self.composer.meta, _moved(grid, view)[:, 0], moved_key, meter, spb, self.n_voices)
             for i in range(n):
                 cells, struck = harmonize_by_particles(
                     self.composer,
-                    moved_key,
+                    Key(0.0, (key.tonic + view) % 12, key.mode),
                     meter,
                     _moved(grid, view),
                     hidden,
@@ -279,8 +277,6 @@ class Harmonizer:
                     no_hold=frozenset(fixed_ends),
                     held=frozenset(held_over),
                     off_key=off_key,
-                    harmony=chord_gain,
-                    beat_chords=_beat_chords(self.composer.meta, _moved(grid, view)[:, 0], moved_key, meter, spb),
                 )
                 filled.append(_moved(cells, -view))
                 starts.append([set(np.flatnonzero(struck[:, v]).tolist()) for v in range(self.n_voices)])
@@ -541,51 +537,6 @@ def _off_key(melody: Score, key: Key, steps: int, spb: int, view: int) -> np.nda
         if not here.same_key(key):
             out[t] = OFF_KEY * ~np.isin(classes, list(scale(here)))
     return out
-
-
-def _chord_gain(meta: dict, melody: np.ndarray, key: Key, meter: Meter, spb: int, n_voices: int) -> np.ndarray | None:
-    """(T, n_voices, N_PITCHES): the nats a causal model's lower voices gain for each pitch on
-    each beat's first step, `chord_weight` times its log-probability under the chords the whole
-    melody (T,) of cells implies (cadenza.compose.melody_chords, as the model's "sampling" holds
-    them); None for a model without them."""
-    sampling = meta.get("sampling", {})
-    if "melody_chords" not in sampling:
-        return None
-    from cadenza.compose.melody_chords import MelodyChords, beat_steps
-
-    chords = MelodyChords.from_dict(sampling["melody_chords"])
-    pitches = np.where(melody == REST, -1, melody - 1)
-    per_beat = chords.voice_log_probs(pitches, key, meter, spb)  # (beats, lower voices, 12)
-    if sampling.get("chord_tones"):
-        tones = chords.tone_log_probs(pitches, key, meter, spb, float(sampling["chord_tones"]))
-        per_beat = np.repeat(tones[:, None, :], n_voices - 1, axis=1)
-    if sampling.get("chord_ahead"):
-        per_beat = per_beat - chords.voice_log_probs(pitches, key, meter, spb, past_only=True)
-    step = beat_steps(meter, spb)
-    out = np.zeros((len(melody), n_voices, N_PITCHES))
-    classes = np.arange(N_PITCHES) % 12
-    for b, row in enumerate(per_beat):
-        out[b * step, 1:] = float(sampling.get("chord_weight", 1.0)) * row[:, classes]
-        if "chord_voices" in sampling:
-            out[b * step, [v for v in range(1, n_voices) if v not in sampling["chord_voices"]]] = 0.0
-        half = float(sampling.get("chord_offbeat", 0.0))
-        if half and step % 2 == 0 and b * step + step // 2 < len(out):
-            out[b * step + step // 2, 1:] = half * row[:, classes]
-    return out
-
-
-def _beat_chords(meta, melody, key, meter, spb):
-    sampling = meta.get("sampling", {})
-    if not sampling.get("chord_particles"):
-        return None
-    from cadenza.compose.melody_chords import MelodyChords
-
-    chords = MelodyChords.from_dict(sampling["melody_chords"])
-    pitches = np.where(melody == REST, -1, melody - 1)
-    rel = chords.chord_probabilities(pitches, key, meter, spb)
-    q = rel.reshape(len(rel), -1, 12)
-    absolute = np.roll(q, key.tonic, axis=2).reshape(len(rel), -1)
-    return float(sampling["chord_particles"]) * np.log(0.02 + absolute)
 
 
 def _where(score: Score, beats: float) -> str:

@@ -76,8 +76,6 @@ def harmonize_by_particles(
     no_hold: frozenset[tuple[int, int]] = frozenset(),
     held: frozenset[tuple[int, int]] = frozenset(),
     off_key: np.ndarray | None = None,
-    harmony: np.ndarray | None = None,
-    beat_chords: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fill the `hidden` cells of `grid` (T, V; T whole bars of `meter`) with `composer`'s causal
     model, within `allowed` (T, V, N_CELL). `strikes` (T, V) marks where the given cells' notes
@@ -95,7 +93,6 @@ def harmonize_by_particles(
     n_bars = T // bar
     given = given_tokens(grid, hidden, strikes)
     off_cost = None if off_key is None else np.pad(off_key, ((0, 0), (PITCH0, tok.vocab_size - PITCH0 - N_PITCHES)))
-    chord_gain = None if harmony is None else np.pad(harmony, ((0, 0), (0, 0), (PITCH0, tok.vocab_size - PITCH0 - N_PITCHES)))
     defaults = composer.default_constraints()
     rng = np.random.default_rng(settings.seed)
     prefix = tok.prefix(key, meter)
@@ -166,12 +163,6 @@ def harmonize_by_particles(
                                 biased[HOLD] -= HOLD_COST
                             if off_cost is not None:
                                 biased = biased - off_cost[step]
-                            if chord_gain is not None:
-                                gain = chord_gain[step, v]
-                                if hold and sounding[i, v] >= 0:
-                                    gain = gain.copy()
-                                    gain[HOLD] = gain[PITCH0 + sounding[i, v]]
-                                biased = biased + gain
                             chosen[i] = sample_token(biased, choices, settings, rng)
                     append(chosen)
                     last[:, v] = chosen
@@ -183,14 +174,6 @@ def harmonize_by_particles(
                         moved[k, v] = move_class(_pitch(sang[k, v]), int(chosen[k] - PITCH0), int(moved[k, v]))
                         sang[k, v] = chosen[k] - PITCH0
                     struck[:, step, v] = chosen >= PITCH0
-                if beat_chords is not None and (step + 1) % beat == 0 and (step + 1) // beat - 1 < len(beat_chords):
-                    from cadenza.compose.melody_chords import beat_chord
-
-                    b0 = step + 1 - beat
-                    for k in range(K):
-                        c = beat_chord(cells[k, b0 : step + 1] - 1)
-                        if c is not None:
-                            log_w[k] += beat_chords[(step + 1) // beat - 1, c]
                 if (step + 1) % beat == 0 and step + 1 < T:
                     w = np.exp(log_w - log_w.max())
                     w /= w.sum()
