@@ -15,13 +15,6 @@ cadenza.evaluate.classifier, with the JSB test chorales (../shared/benchmarks/js
     cadenza.data.corpus.TuneIndex).
     --fermatas gives each soprano the fermatas of music21's copy of its chorale (found by the
     melody), as a user's MusicXML melody has them; without, the harmonizer infers the phrase ends.
-    --sopranos held-out: to choose a harmonizing setting without the test chorales, the sopranos
-    of the chorales a causal model's training held out (its validation split, 17 for `chorales`:
-    melodies it never saw, with their own meters and fermatas), against Bach drawn from the JSB
-    training and validation chorales, as many as the candidates, --draws times (the forest
-    favours the larger set, so the sets are drawn equal); the mean accuracy over the draws and
-    its spread are printed, with Bach's own held-out chorales as the calibration. --seed-offset
-    harmonizes with other seeds, to see how much a set of 17 moves by chance.
 
 --reference valid makes the 76 validation chorales the real set (and the test chorales the
 calibration's Bach): sampling settings are chosen that way, so that the test chorales score
@@ -50,7 +43,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from cadenza.compose import composer, harmonizer  # noqa: E402
 from cadenza.data.benchmarks import load_satb  # noqa: E402
-from cadenza.errors import CadenzaError  # noqa: E402
 from cadenza.evaluate.classifier import (  # noqa: E402
     cross_relation_share,
     grid_of,
@@ -157,59 +149,13 @@ def profiles(sets: dict[str, list[np.ndarray]], reference: str) -> None:
             print(f"{voice:<8} {n:<14} {shares}")
 
 
-def held_out(h, data: dict, args) -> None:
-    """The harmonizer on the sopranos of the chorales its causal model's training held out,
-    against equal draws of the JSB training and validation chorales (see the docstring)."""
-    if h.composer is None:
-        sys.exit(f"--sopranos held-out needs a causal model (chorales), not {args.harmonizer}")
-    from cadenza.data.corpus import split_of
-
-    pool = [pitch_grid(g) for g in data["train"]] + [pitch_grid(g) for g in data["valid"]]
-    bach, melodies = [], []
-    for piece in split_of(h.composer.meta)[1]:
-        try:
-            g = grid_of(piece.score, 4)
-        except CadenzaError:
-            continue
-        bach.append(g)
-        melody = soprano(np.where(g < 0, 0, g + 1), piece.score.fermatas_beats)
-        melody.meters = list(piece.score.meters)
-        melodies.append(melody)
-    t0 = time.perf_counter()
-    harm = [grid_of(h.harmonize(m, seed=args.seed_offset + i)[0].score, 4) for i, m in enumerate(melodies)]
-    seconds = time.perf_counter() - t0
-    print(f"reference: {args.draws} draws of as many of the {len(pool)} JSB training and validation chorales")
-    for label, candidates in (
-        (f"Bach's own {len(bach)} held out", bach),
-        (f"harmonized ({args.harmonizer}, seeds {args.seed_offset}-)", harm),
-    ):
-        for features, name in ((None, label), (other_features, "  on other features")):
-            rng = np.random.default_rng(0)
-            accuracy = [
-                two_sample_test(
-                    candidates,
-                    [pool[i] for i in rng.choice(len(pool), len(candidates), replace=False)],
-                    **({"featurize": features} if features else {}),
-                ).accuracy
-                for _ in range(args.draws)
-            ]
-            spread = f"draws {min(accuracy):.2f}-{max(accuracy):.2f}; {len(candidates)} against {len(candidates)} each"
-            print(f"{name:<40} classifier accuracy {np.mean(accuracy):.3f} ({spread})", flush=True)
-    print(f"[{seconds:.0f} s to write {len(harm)}]")
-    profiles({"Bach (held out)": bach, "harmonized": harm}, "held-out")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sets", default="calibration,generated,harmonized")
     ap.add_argument("--pieces", type=int, default=40, help="generated chorales (keys cycle through 10)")
     ap.add_argument("--model", default="chorales")
     ap.add_argument("--harmonizer", default="harmonizer", help="an orderless model, or a causal one (chorales)")
-    ap.add_argument(
-        "--sopranos", default="valid", choices=("valid", "test", "held-out"), help="whose sopranos to harmonize"
-    )
-    ap.add_argument("--draws", type=int, default=6, help="--sopranos held-out: reference sets drawn")
-    ap.add_argument("--seed-offset", type=int, default=0, help="harmonize with seeds from this one")
+    ap.add_argument("--sopranos", default="valid", choices=("valid", "test"), help="whose sopranos to harmonize")
     ap.add_argument(
         "--fermatas",
         action="store_true",
@@ -230,11 +176,6 @@ def main() -> None:
     args = ap.parse_args()
     sets = args.sets.split(",")
     data = load_satb(DATA)
-    if args.sopranos == "held-out":
-        if sets != ["harmonized"]:
-            sys.exit("--sopranos held-out is a test of its own: give --sets harmonized with it")
-        held_out(harmonizer.load(args.harmonizer), data, args)
-        return
     other = "valid" if args.reference == "test" else "test"
     bach = [pitch_grid(g) for g in data[args.reference]]
     valid = [pitch_grid(g) for g in data[other]]
@@ -269,7 +210,7 @@ def main() -> None:
             print(f"fermatas for {sum(bool(m) for m in marks)} of {len(sopranos)} sopranos", flush=True)
             t0 = time.perf_counter()  # the corpus read is not harmonizing
         harm = [
-            grid_of(h.harmonize(soprano(g, m), seed=args.seed_offset + i, **gibbs)[0].score, 4)
+            grid_of(h.harmonize(soprano(g, m), seed=i, **gibbs)[0].score, 4)
             for i, (g, m) in enumerate(zip(sopranos, marks))
         ]
         label = f"harmonized ({args.harmonizer}, {args.sopranos}{', fermatas' if args.fermatas else ''})"
