@@ -51,6 +51,7 @@ import threading
 import time
 import weakref
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 
@@ -98,15 +99,38 @@ GONE = (
 
 
 def cores() -> int:
-    """The CPU cores this process may run on."""
+    """The CPU cores this process may run on: those its affinity allows, no more than a
+    container's CPU quota gives it whole (cgroup_cores)."""
     try:
-        return len(os.sched_getaffinity(0))
+        allowed = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+    quota = cgroup_cores()
+    return allowed if quota is None else max(1, min(allowed, int(quota)))
+
+
+CGROUP_V2 = Path("/sys/fs/cgroup/cpu.max")  # "max 100000", or "150000 100000": 1.5 cores
+CGROUP_V1 = Path("/sys/fs/cgroup/cpu")  # cpu.cfs_quota_us (-1: none) and cpu.cfs_period_us
+
+
+def cgroup_cores() -> float | None:
+    """The cores a cgroup's CPU quota allows (1.5 for 150 ms of each 100 ms), None without one."""
+    try:
+        if CGROUP_V2.exists():
+            quota, period = CGROUP_V2.read_text().split()[:2]
+        else:
+            quota = (CGROUP_V1 / "cpu.cfs_quota_us").read_text().strip()
+            period = (CGROUP_V1 / "cpu.cfs_period_us").read_text().strip()
+        if quota in ("max", "-1") or float(period) <= 0:
+            return None
+        return float(quota) / float(period)
+    except (OSError, ValueError):
+        return None
 
 
 def can_fork() -> bool:
-    """Whether rows may be read in a child: two cores or more, Linux's fork, x86's store order."""
+    """Whether rows may be read in a child: two cores or more (cores: a container's quota counted),
+    Linux's fork, x86's store order."""
     x86 = platform.machine().lower() in ("x86_64", "amd64")
     return cores() >= 2 and x86 and sys.platform.startswith("linux")
 
