@@ -47,6 +47,7 @@ from cadenza.evaluate.classifier import (  # noqa: E402
     cross_relation_share,
     grid_of,
     other_features,
+    pitches_of_cells,
     random_notes,
     two_sample_test,
     voice_profile,
@@ -57,10 +58,6 @@ from cadenza.tokenize.cells import cells_to_notes  # noqa: E402
 DATA = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "jsb16th_satb.json.gz"
 KEYS = ["C major", "G major", "D major", "A major", "F major", "Bb major", "A minor", "E minor", "D minor", "G minor"]
 VOICES = ("soprano", "alto", "tenor", "bass")
-
-
-def pitch_grid(cells: np.ndarray) -> np.ndarray:
-    return np.where(cells == 0, -1, cells - 1)
 
 
 def soprano(cells: np.ndarray, fermatas: list[float] | None = None) -> Score:
@@ -177,8 +174,8 @@ def main() -> None:
     sets = args.sets.split(",")
     data = load_satb(DATA)
     other = "valid" if args.reference == "test" else "test"
-    bach = [pitch_grid(g) for g in data[args.reference]]
-    valid = [pitch_grid(g) for g in data[other]]
+    bach = [pitches_of_cells(g) for g in data[args.reference]]
+    valid = [pitches_of_cells(g) for g in data[other]]
     rng = np.random.default_rng(0)
     print(f"reference: {len(bach)} JSB {args.reference} chorales; balanced accuracy, 0.50 = indistinguishable")
     profiled = {f"Bach ({args.reference})": bach}

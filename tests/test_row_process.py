@@ -213,33 +213,3 @@ def test_a_child_killed_mid_piece_is_one_error_the_command_line_reports_in_one_l
         os.kill(rows.pid, signal.SIGKILL)
         os.waitpid(rows.pid, 0)
         rows.hidden(np.ones((2, 1), dtype=np.int64))
-
-
-@pytest.mark.parametrize(
-    ("v2", "v1", "quota"),
-    [
-        ("max 100000\n", None, None),
-        ("150000 100000\n", None, 1.5),
-        ("200000 100000\n", None, 2.0),
-        (None, ("-1", "100000"), None),
-        (None, ("50000", "100000"), 0.5),
-        (None, None, None),
-    ],
-)
-def test_a_container_s_cpu_quota_counts_its_whole_cores(tmp_path, monkeypatch, v2, v1, quota):
-    """A cgroup's CPU quota (v2's cpu.max, v1's cfs files) caps the cores: 1.5 cores' worth is
-    one core, where a spinning second process would only take turns with the first."""
-    cpu_max, v1_dir = tmp_path / "cpu.max", tmp_path / "cpu"
-    if v2 is not None:
-        cpu_max.write_text(v2)
-    if v1 is not None:
-        v1_dir.mkdir()
-        (v1_dir / "cpu.cfs_quota_us").write_text(v1[0] + "\n")
-        (v1_dir / "cpu.cfs_period_us").write_text(v1[1] + "\n")
-    monkeypatch.setattr(row_process, "CGROUP_V2", cpu_max)
-    monkeypatch.setattr(row_process, "CGROUP_V1", v1_dir)
-    monkeypatch.setattr(row_process.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
-    assert row_process.cgroup_cores() == quota
-    assert row_process.cores() == (4 if quota is None else max(1, min(4, int(quota))))
-    if quota is not None and quota < 2:
-        assert row_process.cores() == 1 and not row_process.can_fork()

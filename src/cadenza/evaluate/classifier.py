@@ -50,7 +50,11 @@ INTERVALS = [i for i in range(-MAX_INTERVAL, MAX_INTERVAL + 1) if i != 0]
 
 def grid_of(score: Score, n_voices: int) -> np.ndarray:
     """(T, n_voices) MIDI pitches, -1 for a rest, on a sixteenth-note grid, highest voice first."""
-    cells = CellsTokenizer(n_voices, STEPS_PER_BEAT).encode(score)
+    return pitches_of_cells(CellsTokenizer(n_voices, STEPS_PER_BEAT).encode(score))
+
+
+def pitches_of_cells(cells: np.ndarray) -> np.ndarray:
+    """A grid of cells (cadenza.tokenize.cells: REST, else 1 + pitch) as grid_of's pitches."""
     return np.where(cells == REST, -1, cells - 1)
 
 

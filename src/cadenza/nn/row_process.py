@@ -5,11 +5,12 @@ docstring), so two rows read in one process cost about 1.3 times one row. With t
 guidance the pianist reads two rows, each with its own keys and values. Here the first row is
 read in this process and the others in a forked child, at the same time, each on its own core;
 the child hands back its rows' network output once a step, through shared memory. Where the
-machine has one core, cannot fork, or is not x86 (below), the rows are read together in this
-process, as `Decoders` does. The numbers differ only in their last bits (a row read alone is
-multiplied by another BLAS kernel than two rows together; a window's GELU is SciPy's in the
-child), so the same seed gives the same music either way except where a draw falls within about
-1e-7 of a boundary: every example and test piece came out the same.
+machine has one core (a container's CPU quota counted in whole cores), cannot fork, or is not
+x86 (below), the rows are read together in this process, as `Decoders` does. The numbers differ
+only in their last bits (a row read alone is multiplied by another BLAS kernel than two rows
+together; a window's GELU is SciPy's in the child), so the same seed gives the same music
+either way except where a draw falls within about 1e-7 of a boundary: every example and test
+piece came out the same.
 
     with leased_rows(weights, 2, idle) as rows:    # ForkedDecoders, or Decoders
         h = rows.hidden(steps)                     # (2, C), as Decoders.hidden
@@ -114,7 +115,9 @@ CGROUP_V1 = Path("/sys/fs/cgroup/cpu")  # cpu.cfs_quota_us (-1: none) and cpu.cf
 
 
 def cgroup_cores() -> float | None:
-    """The cores a cgroup's CPU quota allows (1.5 for 150 ms of each 100 ms), None without one."""
+    """The cores the CPU quota of the cgroup mounted at /sys/fs/cgroup allows (1.5 for 150 ms of
+    each 100 ms), None without one. That is a container's own cgroup; a quota set on a nested
+    cgroup of a host (systemd's CPUQuota, a batch scheduler's) is not read."""
     try:
         if CGROUP_V2.exists():
             quota, period = CGROUP_V2.read_text().split()[:2]
