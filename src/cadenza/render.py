@@ -98,24 +98,19 @@ def write_outputs(
     (Ctrl-C while the audio renders) removes the files this call had made new, so that the same
     command runs again without --force (a file it replaced under --force stays replaced)."""
     stem = Path(stem)
-    json_path = stem.with_name(f"{stem.name}.json")
     check_outputs([stem], formats, force, performing)
-    possible = [output_path(stem, f) for f in formats]
-    possible += [stem.with_name(f"{stem.name}.{PERFORMED}"), json_path]
-    new = {p for p in possible if not os.path.lexists(p)}
-    written: list[Path] = []
+    made: list[Path] = []
     try:
-        return _write_outputs(score, stem, formats, record, force, performing, written)
+        return _write_outputs(score, stem, formats, record, force, performing, made)
     except BaseException:
-        for p in written:
-            if p in new:
-                with contextlib.suppress(OSError):
-                    p.unlink()
+        for p in made:
+            with contextlib.suppress(OSError):
+                p.unlink()
         raise
 
 
-def _write_outputs(score, stem: Path, formats, record, force: bool, performing, written: list[Path]) -> list[Path]:
-    """write_outputs' writing, each file added to `written` once it is whole."""
+def _write_outputs(score, stem: Path, formats, record, force: bool, performing, made: list[Path]) -> list[Path]:
+    """write_outputs' writing, each file that did not exist before added to `made` once it is whole."""
     targets = [output_path(stem, f) for f in formats]
     json_path = stem.with_name(f"{stem.name}.json")
     played, performed = score, None
@@ -136,13 +131,15 @@ def _write_outputs(score, stem: Path, formats, record, force: bool, performing, 
         played = performance.to_score()
         if performing.writes_performance(formats):
             performed = stem.with_name(f"{stem.name}.{PERFORMED}")
+            new = not os.path.lexists(performed)
             write_midi(played, performed, force=force)
-            written.append(performed)
+            if new:
+                made.append(performed)
             targets.insert(targets.index(stem.with_name(f"{stem.name}.mid")) + 1, performed)
     for t in targets:
         if performed is not None and t == performed:
             continue
-        suffix = t.suffix[1:]
+        suffix, new = t.suffix[1:], not os.path.lexists(t)
         if t.name.endswith(".cover.png"):
             from cadenza.io.cover import write_cover
 
@@ -159,9 +156,12 @@ def _write_outputs(score, stem: Path, formats, record, force: bool, performing, 
             from cadenza.io.pictures import write_piano_roll
 
             write_piano_roll(score, t, force=force, title=score.title or stem.name)
-        written.append(t)
+        if new:
+            made.append(t)
     if record is not None:
+        new = not os.path.lexists(json_path)
         atomic_write(json_path, (json.dumps(record, indent=2) + "\n").encode(), force=force)
-        written.append(json_path)
+        if new:
+            made.append(json_path)
         targets.append(json_path)
     return targets
