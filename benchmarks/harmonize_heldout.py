@@ -90,7 +90,8 @@ def main() -> None:
     data = load_satb(DATA)
     held = corpus.TuneIndex([corpus.melody_runs(corpus.top_voice(s)) for s in chorales])
     everyone = [pitches_of_cells(g) for split in ("train", "valid") for g in data[split]]
-    pool = [g for g in everyone if not held.matches(corpus.melody_runs([int(p) for p in g[:, 0] if p >= 0]))]
+    tunes = corpus.excluded_tunes(f"{DATA}:train,valid")  # each grid's melody, in the same order
+    pool = [g for g, tune in zip(everyone, tunes, strict=True) if not held.matches(tune)]
     h = harmonizer.load(args.model)
     if h.composer is None:
         sys.exit(f"{args.model} is an orderless model; this measures a causal one by particles (chorales)")
