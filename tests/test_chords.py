@@ -9,7 +9,7 @@ import pytest
 from cadenza.chords import KINDS, ChordSymbol, chord_text, parse_chord, pitch_classes
 from cadenza.errors import InputError, MusicError
 from cadenza.io import read_score, read_scores
-from cadenza.io.musicxml import musicxml_text, write_musicxml
+from cadenza.io.musicxml import DIVISIONS, musicxml_text, write_musicxml
 from cadenza.score import Note, Part, Repeat, Score, excerpt, transpose
 
 NOTTINGHAM = Path("/work/shared/data/nottingham-abc")
@@ -199,7 +199,7 @@ def test_musicxml_round_trip_keeps_the_chords(tmp_path):
     assert [n.pitch for n in back.parts[0].notes] == [n.pitch for n in score.parts[0].notes]
     text = musicxml_text(score)
     assert text.count("<harmony>") == len(score.chords)
-    assert "<offset>6</offset>" in text  # G7b9 half a beat into its note
+    assert f"<offset>{DIVISIONS // 2}</offset>" in text  # G7b9 half a beat into its note
 
 
 def test_musicxml_round_trip_of_every_kind(tmp_path):

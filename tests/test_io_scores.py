@@ -10,6 +10,7 @@ import pytest
 
 from cadenza.errors import InputError
 from cadenza.io import read_score, read_scores, write_score
+from cadenza.io.musicxml import DIVISIONS
 from cadenza.io.scores import music21_to_score
 from cadenza.score import Key, Meter, Note, Part, Repeat, Score, Tempo, pitch_range
 from conftest import ROOT, example_score, melody, note_tuples, run_cli
@@ -30,7 +31,7 @@ def test_musicxml_round_trip_keeps_pitches_onsets_and_durations(tmp_path):
 def test_musicxml_writer_accepts_xml_suffix_and_quantizes(tmp_path):
     score = Score(parts=[Part("p", 0, False, [Note(60, 0.01, 0.98), Note(62, 1.0, 0.001)])])
     back = read_score(write_score(score, tmp_path / "q.xml"))
-    assert note_tuples(back.parts[0]) == [(60, 0.0, 1.0), (62, 1.0, round(1 / 12, 6))]
+    assert note_tuples(back.parts[0]) == [(60, 0.0, 1.0), (62, 1.0, round(1 / DIVISIONS, 6))]  # one step
 
 
 def test_bach_chorale_from_the_corpus():

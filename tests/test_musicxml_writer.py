@@ -18,7 +18,8 @@ from cadenza.score import Key, Meter, Note, Part, Repeat, Score, Tempo
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
-TYPE_TICKS = {"whole": 48, "half": 24, "quarter": 12, "eighth": 6, "16th": 3, "32nd": 1.5}
+TYPE_TICKS = {"whole": 96, "half": 48, "quarter": 24, "eighth": 12, "16th": 6, "32nd": 3, "64th": 1.5}
+GROUP_TICKS = (24, 12, 6, 3)  # a bracketed 3:2 group: three triplet 8ths, 16ths, 32nds or 64ths
 
 
 def note_tuples(part: Part) -> list[tuple[int, float, float]]:
@@ -47,7 +48,7 @@ def check_notation(path: Path) -> None:
     """What the round trip cannot see (music21 reads durations, not note values)."""
     root = ET.parse(path).getroot()
     divisions = int(root.find(".//divisions").text)
-    assert divisions == 12
+    assert divisions == 24
     numbers = None
     for part in root.findall("part"):
         measures = part.findall("measure")
@@ -58,6 +59,7 @@ def check_notation(path: Path) -> None:
             lengths: dict[str, int] = {}
             position, bar_length = 0, None
             tuplets: dict[str, int] = {}
+            in_group: dict[str, int] = {}  # ticks so far of each voice's open bracket
             for el in measure:
                 if el.tag == "backup":
                     bar_length = position if bar_length is None else bar_length
@@ -72,13 +74,23 @@ def check_notation(path: Path) -> None:
                 if kind is None:  # only a whole-bar rest has no type
                     assert el.find("rest").get("measure") == "yes"
                 else:
-                    value = TYPE_TICKS[kind.text] * (1.5 if el.find("dot") is not None else 1)
+                    value = TYPE_TICKS[kind.text] * (2 - 0.5 ** len(el.findall("dot")))
                     if el.find("time-modification") is not None:
                         value = value * 2 / 3
                     assert value == duration, ET.tostring(el)
-                for mark in el.findall("notations/tuplet"):
-                    tuplets[voice] = tuplets.get(voice, 0) + (1 if mark.get("type") == "start" else -1)
+                marks = [mark.get("type") for mark in el.findall("notations/tuplet")]
+                for mark in marks:
+                    tuplets[voice] = tuplets.get(voice, 0) + (1 if mark == "start" else -1)
                     assert tuplets[voice] in (0, 1)
+                if "start" in marks:
+                    in_group[voice] = 0
+                if voice in in_group and el.find("chord") is None:
+                    assert el.find("time-modification") is not None, ET.tostring(el)
+                    in_group[voice] += duration
+                if "stop" in marks:
+                    assert in_group.pop(voice) in GROUP_TICKS, (
+                        f"bar {measure.get('number')}: a bracket that is no 3:2 group"
+                    )
                 pitch = el.find("pitch")
                 if pitch is not None:
                     key = (pitch.findtext("step"), pitch.findtext("alter"), pitch.findtext("octave"), voice)
@@ -209,6 +221,60 @@ def test_odd_lengths_ties_tuplets_voices_and_changes(tmp_path):
     back = round_trip(odd_score(), tmp_path / "odd.musicxml")
     assert back.title == "Odd lengths & <ties>"
     assert min(n.start_beats for n in back.notes()) == 0.0
+
+
+def test_dotted_rhythms_on_the_32nd_grid_are_no_triplets(tmp_path):
+    """A double-dotted 8th and a 32nd (as folk tunes are written), a dotted 16th and a 32nd, a run
+    of 32nds: plain note values, no 3:2 groups; a 1/24-beat note still finds its triplet 64th."""
+    rhythm = [7 / 8, 1 / 8, 3 / 8, 1 / 8, 1 / 2, 1 / 8, 1 / 8, 1 / 8, 1 / 8, 1 / 2, 1, 7 / 4, 1 / 4, 2]
+    notes, t = [], 0.0
+    for i, length in enumerate(rhythm):
+        notes.append(Note(60 + i % 7, t, length))
+        t += length
+    score = Score(parts=[Part("Fiddle", 40, False, notes)], meters=[Meter(0.0, 4, 4)], keys=[Key(0.0, 7, "minor")])
+    round_trip(score, tmp_path / "dotted.musicxml")
+    root = ET.fromstring(musicxml_text(score).split("\n", 2)[2])
+    written = [(n.findtext("type"), len(n.findall("dot"))) for n in root.iter("note") if n.find("pitch") is not None]
+    assert written == [
+        ("eighth", 2),
+        ("32nd", 0),
+        ("16th", 1),
+        ("32nd", 0),
+        ("eighth", 0),
+        *[("32nd", 0)] * 4,
+        ("eighth", 0),
+        ("quarter", 0),
+        ("quarter", 2),
+        ("16th", 0),
+        ("half", 0),
+    ]
+    assert root.find(".//time-modification") is None
+    fine = Score(parts=[Part("Fiddle", 40, False, [Note(60, 0, 1 / 24), Note(62, 1 / 24, 23 / 24), Note(64, 1, 3)])])
+    round_trip(fine, tmp_path / "fine.musicxml")
+    assert "<type>64th</type>" in musicxml_text(fine)
+
+
+def test_a_syncopated_note_is_one_value_only_when_a_player_reads_it_so(tmp_path):
+    """Off the beat, a quarter or a dotted quarter stays one note; a double-dotted value, or a
+    dotted 16th, that would cross the beat from inside it is tied at the beat instead."""
+
+    def written(notes):
+        score = Score(parts=[Part("Line", 0, False, notes)], meters=[Meter(0.0, 4, 4)])
+        round_trip(score, tmp_path / f"syncopated-{len(list(tmp_path.iterdir()))}.musicxml")
+        root = ET.fromstring(musicxml_text(score).split("\n", 2)[2])
+        return [(n.findtext("type"), len(n.findall("dot"))) for n in root.iter("note") if n.find("pitch") is not None]
+
+    assert written([Note(60, 0, 0.5), Note(62, 0.5, 1), Note(64, 1.5, 0.5)]) == [
+        ("eighth", 0),
+        ("quarter", 0),
+        ("eighth", 0),
+    ]
+    assert written([Note(60, 0, 0.5), Note(62, 0.5, 1.5), Note(64, 2, 2)])[1] == ("quarter", 1)
+    assert written([Note(60, 0, 0.5), Note(62, 0.5, 3.5)])[1:] == [("eighth", 0), ("half", 1)]
+    assert written([Note(60, 0, 0.25), Note(62, 0.25, 7 / 8), Note(64, 1.125, 0.875)])[1:3] == [
+        ("eighth", 1),
+        ("32nd", 0),
+    ]
 
 
 def test_piece_starting_on_beat_one_has_no_pickup_and_a_leading_rest_keeps_its_beat(tmp_path):

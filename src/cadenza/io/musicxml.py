@@ -6,7 +6,7 @@ music21 still reads MusicXML for cadenza (cadenza.io.scores) but no longer write
 MuseScore misread its tuplets in dense music. This writer makes one pass over the notes, in
 time proportional to their number, and its output depends only on the Score (no date inside).
 
-What is written (MusicXML 3.1, partwise; times on a grid of DIVISIONS = 12 per quarter note,
+What is written (MusicXML 3.1, partwise; times on a grid of DIVISIONS = 24 per quarter note,
 a note shorter than the grid keeps one step):
 
 - part-list: per Part its name, an abbreviation (S. A. T. B. for the four voices), and its
@@ -46,8 +46,9 @@ a note shorter than the grid keeps one step):
   rest at every beat (two that begin a half bar of 4/4 or 12/8 make one), a note of a
   compound meter at the beats it crosses (whole beats stay dotted values), a note of a simple
   meter that starts off the beat and is no single value at the next beat.
-  A beat (quarter note) with a boundary off the 16th grid is written in 3:2 groups of
-  triplet 8ths, 16ths or 32nds, only where a group holds more than one note or rest.
+  A beat (quarter note) with a boundary off the 32nd grid is written in 3:2 groups of
+  triplet 8ths, 16ths, 32nds or 64ths, only where a group holds more than one note or rest;
+  on the grid, a double-dotted 8th and a 32nd stay what they are.
 - pitch spelling by key and by function (theory.spell): the key's notes as the spelled key
   has them (the raised 6th and 7th of minor too: F# and G# in A minor), a chromatic note as
   the step it takes to the next note of its voice (D# rising to E, Eb falling to D), else as
@@ -98,21 +99,23 @@ from cadenza.perform.dynamics import VELOCITY
 from cadenza.score import PIANO_HANDS, PIANOS, Key, Meter, Note, Part, Repeat, Score, Section, pickup_start
 from cadenza.theory import beat_beats, is_compound, key_signature, key_signature_alterations, spell
 
-DIVISIONS = 12  # per quarter note: 16ths (3), triplet 8ths (4), triplet 16ths (2) and 32nds (1)
+DIVISIONS = 24  # per quarter note: a 32nd is 3, and in 3:2 groups an 8th 8, a 16th 4, a 32nd 2, a 64th 1
 MAX_VOICES = 4  # per staff, as MuseScore reads them (it drops notes of a fifth voice)
-_MEASURE_TYPES = (
-    (72, "whole", 1),
-    (48, "whole", 0),
-    (36, "half", 1),
-    (24, "half", 0),
-    (18, "quarter", 1),
-    (12, "quarter", 0),
-    (9, "eighth", 1),
-    (6, "eighth", 0),
-    (3, "16th", 0),
+_GRID = DIVISIONS // 8  # a 32nd: boundaries off this grid are written in 3:2 groups
+_QUARTERS = {"whole": 4, "half": 2, "quarter": 1, "eighth": 1 / 2, "16th": 1 / 4, "32nd": 1 / 8, "64th": 1 / 16}
+_MEASURE_TYPES = sorted(  # (ticks, type, dots), longest first: each value whose last dot is on the grid
+    (
+        (round(DIVISIONS * quarters * (2 - 0.5**dots)), kind, dots)
+        for kind, quarters in _QUARTERS.items()
+        for dots in (0, 1, 2)
+        if DIVISIONS * quarters >= _GRID * 2**dots
+    ),
+    reverse=True,
 )
 _SINGLE_VALUES = {value for value, _, _ in _MEASURE_TYPES}
-_TUPLET_TYPES = {8: "quarter", 4: "eighth", 2: "16th", 1: "32nd"}  # actual length in a 3:2 group
+_SYNCOPATED_VALUES = {value for value, _, dots in _MEASURE_TYPES if dots < 2 and value % (DIVISIONS // 4) == 0}
+_TUPLET_UNITS = (DIVISIONS // 3, DIVISIONS // 6, DIVISIONS // 12, DIVISIONS // 24)  # a triplet 8th, 16th, 32nd, 64th
+_TUPLET_TYPES = {round(DIVISIONS * q * 2 / 3): kind for kind, q in _QUARTERS.items() if q <= 1}  # in a 3:2 group
 _ALTER_NAMES = {-2: "flat-flat", -1: "flat", 0: "natural", 1: "sharp", 2: "double-sharp"}
 _ABBREVIATIONS = {"soprano": "S.", "alto": "A.", "tenor": "T.", "bass": "B.", "right hand": "R.H.", "left hand": "L.H."}
 
@@ -586,17 +589,19 @@ def _notated(pieces: list[tuple], bar: _Bar, breaks: Sequence[int] = ()) -> list
     if at < bar.end:
         filled.append((at, bar.end, None, False, False))
 
-    # 3:2 groups in each beat (a quarter note from beat 1) with a boundary off the 16th grid:
-    # of triplet 8ths if every boundary allows, else of triplet 16ths, else of triplet 32nds;
+    # 3:2 groups in each beat (a quarter note from beat 1) with a boundary off the 32nd grid:
+    # of triplet 8ths if every boundary allows, else of triplet 16ths, 32nds, else 64ths;
     # only groups with a boundary inside are written as tuplets
     bounds = [p[0] for p in filled[1:]]
     groups: list[tuple[int, int]] = []
     for window in range(bar.origin, bar.end, DIVISIONS):
         ws, we = max(window, bar.start), min(window + DIVISIONS, bar.end)
         inside = [t for t in bounds if ws < t < we]
-        if ws >= we or not any((t - bar.origin) % 3 for t in inside):
+        if ws >= we or not any((t - bar.origin) % _GRID for t in inside):
             continue
-        unit = next((u for u in (4, 2) if (we - ws) % (3 * u) == 0 and all((t - ws) % u == 0 for t in inside)), 1)
+        unit = next(
+            (u for u in _TUPLET_UNITS[:-1] if (we - ws) % (3 * u) == 0 and all((t - ws) % u == 0 for t in inside)), 1
+        )
         for g in range(ws, we, 3 * unit):  # a group that one note or rest fills is a plain value
             if any(g < t < g + 3 * unit for t in inside):
                 groups.append((g, min(g + 3 * unit, we)))
@@ -617,7 +622,7 @@ def _notated(pieces: list[tuple], bar: _Bar, breaks: Sequence[int] = ()) -> list
             group = groups[gi] if gi >= 0 and a < groups[gi][1] else None
             if group is not None and (a, z) != group:
                 tuplet = "start" if a == group[0] else "stop" if z == group[1] else ""
-                written.append([a, z - a, _TUPLET_TYPES.get(z - a, "32nd"), 0, tuplet])
+                written.append([a, z - a, _TUPLET_TYPES[z - a], 0, tuplet])
             elif element is None and (a, z) == (bar.start, bar.end) and bar.start == bar.origin:
                 written.append([a, z - a, None, 0, None])  # a whole-bar rest
             else:
@@ -638,13 +643,14 @@ def _values(start: int, stop: int, bar: _Bar, rest: bool) -> list[tuple[int, str
     12/8 bar make one rest: no rest hides the middle of a bar, no dotted rest stands for beats
     of a simple meter). In compound meters (6/8, 9/8, 12/8) a note too is cut at the beats it
     crosses, except whole beats (a dotted quarter or dotted half on the beat). In simple meters
-    a note that starts off the beat is cut at the next beat if its length is no single value
-    (a syncopated quarter stays one note)."""
+    a note that starts off the beat is cut at the next beat unless its length is one value on the
+    16th grid with at most one dot (a syncopated quarter stays one note; a double-dotted 8th
+    from the second 16th of a beat is cut)."""
     compound = is_compound(bar.numerator, bar.denominator)
-    beat = 18 if compound else max(1, 48 // bar.denominator)
+    beat = 3 * DIVISIONS // 2 if compound else max(1, 4 * DIVISIONS // bar.denominator)
     length, offbeat = stop - start, (start - bar.origin) % beat
     if not rest and not compound:
-        if offbeat and length not in _SINGLE_VALUES and length > beat - offbeat:
+        if offbeat and length not in _SYNCOPATED_VALUES and length > beat - offbeat:
             return _split_length(beat - offbeat) + _split_length(length - (beat - offbeat))
         return _split_length(length)
     lengths, at = [], start
@@ -654,7 +660,7 @@ def _values(start: int, stop: int, bar: _Bar, rest: bool) -> list[tuple[int, str
     pairs = rest and (bar.numerator // 3 if compound else bar.numerator) == 4
     while stop - at >= beat:  # whole beats
         if not rest:  # a note on the beat in a compound meter: whole beats as dotted values
-            whole = max(w for w in (72, 36, 18) if w <= stop - at)
+            whole = max(w for w in (4 * beat, 2 * beat, beat) if w <= stop - at)
         else:
             two = pairs and (at - bar.origin) % (2 * beat) == 0 and stop - at >= 2 * beat
             whole = 2 * beat if two else beat
@@ -666,16 +672,17 @@ def _values(start: int, stop: int, bar: _Bar, rest: bool) -> list[tuple[int, str
 
 
 def _split_length(ticks: int) -> list[tuple[int, str, int, bool]]:
-    """A length as the fewest tied note values, longest first (dotted where exact):
-    (ticks, type, dots, odd). Lengths off the 16th grid (only in bars cut short at odd places)
-    end in triplet 16ths and 32nds (odd)."""
+    """A length as tied note values, each the longest that fits (dotted where exact):
+    (ticks, type, dots, odd). Lengths off the 32nd grid (in bars cut short at odd places, or
+    notes cut by a key change off the grid) end in a triplet 32nd or 64th (odd)."""
     out = []
     for value, kind, dots in _MEASURE_TYPES:
         while ticks >= value:
             out.append((value, kind, dots, False))
             ticks -= value
     if ticks:
-        out += [(2, "16th", 0, True)] * (ticks // 2) + [(1, "32nd", 0, True)] * (ticks % 2)
+        small = _TUPLET_UNITS[-2]  # a triplet 32nd
+        out += [(small, "32nd", 0, True)] * (ticks // small) + [(1, "64th", 0, True)] * (ticks % small)
     return out
 
 
