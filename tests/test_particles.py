@@ -7,7 +7,7 @@ import pytest
 from cadenza.errors import OptionError
 from cadenza.plan.rules import FixedNote, Rules
 from cadenza.score import Key
-from conftest import melody, melody_of, one_line_error, run_cli
+from conftest import ROOT, melody, melody_of, one_line_error, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +53,22 @@ def test_the_same_seed_gives_the_same_music_and_n_gives_the_next_seeds(chorales)
         [(n.pitch, n.start_beats) for n in p.notes] for p in second.score.parts
     ]
     assert notes != [[(n.pitch, n.start_beats) for n in p.notes] for p in eight.parts]
+
+
+def test_the_closing_dominant_has_its_leading_tone_and_the_tonic_its_third(chorales):
+    """ "The Little Heathy Hill" (G, read as G dorian) closes G A G over V-I: the chord under the A
+    sounds F sharp, the last one B or B flat. With seed 42 both had been hollow (D A C, G D G)."""
+    from cadenza.io import read_score
+
+    tune = read_score(ROOT / "examples/melody-little-heathy-hill.mid")
+    [r] = chorales.harmonize(tune, seed=42)
+    end = max(n.end_beats for n in r.score.parts[0].notes)
+    last, before = (sorted(r.score.parts[0].notes, key=lambda n: n.start_beats)[i] for i in (-1, -2))
+    assert (before.pitch, last.pitch) == (69, 67)
+    dominant = {p % 12 for part in r.score.parts for p in sounding(part, before.start_beats)}
+    tonic = {p % 12 for part in r.score.parts for p in sounding(part, end - 0.25)}
+    assert 6 in dominant and dominant <= {2, 6, 9, 0}, dominant  # D F# A C
+    assert tonic & {10, 11} and tonic <= {7, 10, 11, 2}, tonic  # G B(b) D
 
 
 def test_a_fixed_note_is_kept_as_one_note(chorales):

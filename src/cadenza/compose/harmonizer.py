@@ -39,10 +39,12 @@ from cadenza.theory import (
     beats_to_step,
     cut_top_line,
     dominant_seventh,
+    leading_tone,
     melody_key,
     related_keys,
     scale,
     strong_beats,
+    tonic_thirds,
     tonic_triad,
     voice_names,
 )
@@ -197,14 +199,18 @@ class Harmonizer:
         analysis = melody_analysis(melody, line, key)
         ends = phrase_plan(melody, line, key, analysis)
         held_over: set[tuple[int, int]] = set()  # (step, voice): the note sounding holds (a causal model's)
+        thirds: dict[int, frozenset[int]] = {}  # step -> a third the chord there must sound (a causal model's)
         if cadences:
 
-            def approach_to(end: Note, at: int, k: Key) -> None:
-                """V on the beat (or the shorter note) before a phrase end planned on I."""
+            def approach_to(end: Note, at: int, k: Key) -> int | None:
+                """V on the beat (or the shorter note) before a phrase end planned on I: its first
+                step, where it was planned."""
                 before = [y for y in line if y.start_beats < end.start_beats]
                 if before:
                     start = max(beats_to_step(before[-1].start_beats, spb), at - round(beat_beats(meter) * spb))
-                    plan_approach(allowed, range(start, at), before[-1].pitch, k)
+                    if plan_approach(allowed, range(start, at), before[-1].pitch, k):
+                        return start
+                return None
 
             fermatas = {beats_to_step(b, spb) for b in melody.fermatas_beats}
 
@@ -224,8 +230,12 @@ class Harmonizer:
             if ends:  # the final cadence: V on the beat before the last melody note, then I held to the end
                 last_note, closing = ends[-1]  # the piece's key, or the last the file changes to
                 last = beats_to_step(last_note.start_beats, spb)
-                plan_cadence(allowed, range(last, T), last_note.pitch, closing, final=True)
-                approach_to(last_note, last, closing)
+                on_tonic = plan_cadence(allowed, range(last, T), last_note.pitch, closing, final=True)
+                approach = approach_to(last_note, last, closing)
+                if on_tonic:  # a closing V-I: the V with its leading tone, the I with its third
+                    thirds.update(dict.fromkeys(range(last, T), tonic_thirds(closing)))
+                    if approach is not None:
+                        thirds[approach] = frozenset({leading_tone(closing)})
         self._fix(grid, hidden, allowed, rules, meter)
         # where notes start: the melody's; a user's fixed note stays one note
         strikes = np.zeros(grid.shape, dtype=bool)
@@ -277,6 +287,7 @@ class Harmonizer:
                     no_hold=frozenset(fixed_ends),
                     held=frozenset(held_over),
                     off_key=off_key,
+                    thirds={s: frozenset((p + view) % 12 for p in need) for s, need in thirds.items()},
                 )
                 filled.append(_moved(cells, -view))
                 starts.append([set(np.flatnonzero(struck[:, v]).tolist()) for v in range(self.n_voices)])

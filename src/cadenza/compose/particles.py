@@ -28,6 +28,7 @@ import numpy as np
 from cadenza.compose.composer import Composer
 from cadenza.compose.sampler import (
     _planned,
+    _with_third,
     move_class,
     parallel_pitches,
     sample_token,
@@ -45,6 +46,7 @@ from cadenza.tokenize.voices import HOLD, N_PITCHES, PITCH0, REST
 
 PARTICLES = 8  # more find likelier harmonizations, and cost time in proportion
 PARALLEL_PENALTY = 20.0  # nats off a particle's log-weight for each parallel fifth or octave it was left
+HOLLOW_PENALTY = 20.0  # nats off a particle's log-weight where its cadence chord cannot sound its third
 HOLD_COST = 0.4  # nats off holding a note on where the voice is free to move (not under a fermata)
 
 
@@ -76,6 +78,7 @@ def harmonize_by_particles(
     no_hold: frozenset[tuple[int, int]] = frozenset(),
     held: frozenset[tuple[int, int]] = frozenset(),
     off_key: np.ndarray | None = None,
+    thirds: dict[int, frozenset[int]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fill the `hidden` cells of `grid` (T, V; T whole bars of `meter`) with `composer`'s causal
     model, within `allowed` (T, V, N_CELL). `strikes` (T, V) marks where the given cells' notes
@@ -83,7 +86,10 @@ def harmonize_by_particles(
     those of `held` the note sounding is (under a fermata). `off_key` (T, N_PITCHES): nats taken
     from each pitch a lower voice may strike at each step, where the melody's file has changed
     key (settings.OFF_KEY on the notes outside the new key's scale: the model's key condition is
-    the first key's).
+    the first key's). `thirds`: step -> pitch classes of which the chord there sounds one (a
+    final chord's third, its dominant's leading tone): the last upper voice takes one where the
+    voices above it have not (sampler._with_third); a particle whose voice can take none (its
+    range, the parallels) loses HOLLOW_PENALTY, so that the redrawing and the final choice drop it.
     Returns the filled grid and where its notes start."""
     tok = composer.tokenizer
     T, V = grid.shape
@@ -152,6 +158,11 @@ def harmonize_by_particles(
                             if hold and (step, v) in held and choices[HOLD]:
                                 choices = np.zeros_like(choices)
                                 choices[HOLD] = True
+                            need = thirds.get(step) if thirds and v == V - 2 else None
+                            if need and not any(p >= 0 and p % 12 in need for p in sounding[i, :v]):
+                                narrowed = _with_third(choices, need, _pitch(sounding[i, v]))
+                                log_w[i] -= HOLLOW_PENALTY * (narrowed is choices)  # none it may take
+                                choices = narrowed
                             log_w[i] -= PARALLEL_PENALTY * forced
                             now = [_pitch(x) for x in sounding[i]]
                             biased = with_learned_biases(

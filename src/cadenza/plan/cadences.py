@@ -10,25 +10,25 @@ from cadenza.theory import cadence_chords
 from cadenza.tokenize.cells import REST
 
 
-def plan_cadence(allowed: np.ndarray, steps: range, melody_pitch: int, key: Key, final: bool) -> None:
+def plan_cadence(allowed: np.ndarray, steps: range, melody_pitch: int, key: Key, final: bool) -> bool:
     """Narrow the chord under a phrase end (in place, at each of `steps`): the tonic triad (a
     Picardy third allowed in minor at the final one) with the tonic in the bass, or, for an
     inner phrase end whose melody note is not in it, the dominant seventh chord with the
     dominant in the bass. Left free when the melody note fits neither (or, at the final one, the
-    tonic triad)."""
-    _narrow(allowed, steps, melody_pitch, cadence_chords(key, final)[: 1 if final else 2])
+    tonic triad). Whether it narrowed."""
+    return _narrow(allowed, steps, melody_pitch, cadence_chords(key, final)[: 1 if final else 2])
 
 
-def plan_approach(allowed: np.ndarray, steps: range, melody_pitch: int, key: Key) -> None:
+def plan_approach(allowed: np.ndarray, steps: range, melody_pitch: int, key: Key) -> bool:
     """Narrow the chord before the final one to the dominant (seventh) chord over the dominant,
-    the V of the closing V-I, when the melody note there belongs to it."""
-    _narrow(allowed, steps, melody_pitch, cadence_chords(key)[1:])
+    the V of the closing V-I, when the melody note there belongs to it. Whether it narrowed."""
+    return _narrow(allowed, steps, melody_pitch, cadence_chords(key)[1:])
 
 
-def _narrow(allowed: np.ndarray, steps: range, melody_pitch: int, chords: list[tuple[int, frozenset[int]]]) -> None:
+def _narrow(allowed: np.ndarray, steps: range, melody_pitch: int, chords: list[tuple[int, frozenset[int]]]) -> bool:
     fitting = [c for c in chords if melody_pitch % 12 in c[1]]
     if not fitting:
-        return
+        return False
     basses = sorted({root for root, _ in fitting})
     tones = sorted(set().union(*(c[1] for c in fitting)))
     V = allowed.shape[1]
@@ -39,3 +39,4 @@ def _narrow(allowed: np.ndarray, steps: range, melody_pitch: int, chords: list[t
             narrowed = allowed[step, v] & ok
             if narrowed.any():
                 allowed[step, v] = narrowed
+    return True
