@@ -139,6 +139,7 @@ class Harmonizer:
             )
         if not 2 <= voices <= self.n_voices:
             raise OptionError(f"--voices must be 2 to {self.n_voices}, not {voices}")
+        keep = {2: [0, 3], 3: [0, 1, 3], 4: [0, 1, 2, 3]}[voices] if self.n_voices == 4 else list(range(voices))
         line = melody_line(melody, track, source)
         rules = (rules or Rules()).counted_in(melody)
         spb = self.steps_per_beat
@@ -208,7 +209,7 @@ class Harmonizer:
                 before = [y for y in line if y.start_beats < end.start_beats]
                 if before:
                     start = max(beats_to_step(before[-1].start_beats, spb), at - round(beat_beats(meter) * spb))
-                    if plan_approach(allowed, range(start, at), before[-1].pitch, k):
+                    if plan_approach(allowed, range(start, at), before[-1].pitch, k) and start < at:
                         return start
                 return None
 
@@ -233,7 +234,7 @@ class Harmonizer:
                 on_tonic = plan_cadence(allowed, range(last, T), last_note.pitch, closing, final=True)
                 approach = approach_to(last_note, last, closing)
                 if on_tonic:  # a closing V-I: the V with its leading tone, the I with its third
-                    thirds.update(dict.fromkeys(range(last, T), tonic_thirds(closing)))
+                    thirds.update(dict.fromkeys(range(last, end), tonic_thirds(closing)))
                     if approach is not None:
                         thirds[approach] = frozenset({leading_tone(closing)})
         self._fix(grid, hidden, allowed, rules, meter)
@@ -288,10 +289,10 @@ class Harmonizer:
                     held=frozenset(held_over),
                     off_key=off_key,
                     thirds={s: frozenset((p + view) % 12 for p in need) for s, need in thirds.items()},
+                    third_voice=keep[-2],  # the last upper voice written
                 )
                 filled.append(_moved(cells, -view))
                 starts.append([set(np.flatnonzero(struck[:, v]).tolist()) for v in range(self.n_voices)])
-        keep = {2: [0, 3], 3: [0, 1, 3], 4: [0, 1, 2, 3]}[voices] if self.n_voices == 4 else list(range(voices))
         for v in sorted({f.voice for f in rules.fixed} | set(rules.ranges)):
             if v not in keep:
                 raise OptionError(

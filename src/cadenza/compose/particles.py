@@ -79,6 +79,7 @@ def harmonize_by_particles(
     held: frozenset[tuple[int, int]] = frozenset(),
     off_key: np.ndarray | None = None,
     thirds: dict[int, frozenset[int]] | None = None,
+    third_voice: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fill the `hidden` cells of `grid` (T, V; T whole bars of `meter`) with `composer`'s causal
     model, within `allowed` (T, V, N_CELL). `strikes` (T, V) marks where the given cells' notes
@@ -87,9 +88,10 @@ def harmonize_by_particles(
     from each pitch a lower voice may strike at each step, where the melody's file has changed
     key (settings.OFF_KEY on the notes outside the new key's scale: the model's key condition is
     the first key's). `thirds`: step -> pitch classes of which the chord there sounds one (a
-    final chord's third, its dominant's leading tone): the last upper voice takes one where the
-    voices above it have not (sampler._with_third); a particle whose voice can take none (its
-    range, the parallels) loses HOLLOW_PENALTY, so that the redrawing and the final choice drop it.
+    final chord's third, its dominant's leading tone): voice `third_voice` (the last upper voice
+    written; V - 2 if None) takes one where the voices above it have not (sampler._with_third);
+    a particle whose voice can take none there (its range, the parallels, a cross relation)
+    loses HOLLOW_PENALTY at that step, so that the redrawing and the final choice drop it.
     Returns the filled grid and where its notes start."""
     tok = composer.tokenizer
     T, V = grid.shape
@@ -158,7 +160,11 @@ def harmonize_by_particles(
                             if hold and (step, v) in held and choices[HOLD]:
                                 choices = np.zeros_like(choices)
                                 choices[HOLD] = True
-                            need = thirds.get(step) if thirds and v == V - 2 else None
+                            need = (
+                                thirds.get(step)
+                                if thirds and v == (V - 2 if third_voice is None else third_voice)
+                                else None
+                            )
                             if need and not any(p >= 0 and p % 12 in need for p in sounding[i, :v]):
                                 narrowed = _with_third(choices, need, _pitch(sounding[i, v]))
                                 log_w[i] -= HOLLOW_PENALTY * (narrowed is choices)  # none it may take
