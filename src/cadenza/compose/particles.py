@@ -100,6 +100,7 @@ def harmonize_by_particles(
     beat = max(1, round(beat_beats(meter) * tok.config.steps_per_beat))
     n_bars = T // bar
     given = given_tokens(grid, hidden, strikes)
+    third_voice = V - 2 if third_voice is None else third_voice
     off_cost = None if off_key is None else np.pad(off_key, ((0, 0), (PITCH0, tok.vocab_size - PITCH0 - N_PITCHES)))
     defaults = composer.default_constraints()
     rng = np.random.default_rng(settings.seed)
@@ -152,6 +153,7 @@ def harmonize_by_particles(
                         chosen = np.full(K, fixed)
                     else:
                         chosen = np.zeros(K, dtype=np.int64)
+                        need = thirds.get(step) if thirds and v == third_voice else None
                         for i in range(K):
                             hold = last[i, v] != REST and (step, v) not in no_hold
                             choices, forced = _choices(
@@ -160,11 +162,6 @@ def harmonize_by_particles(
                             if hold and (step, v) in held and choices[HOLD]:
                                 choices = np.zeros_like(choices)
                                 choices[HOLD] = True
-                            need = (
-                                thirds.get(step)
-                                if thirds and v == (V - 2 if third_voice is None else third_voice)
-                                else None
-                            )
                             if need and not any(p >= 0 and p % 12 in need for p in sounding[i, :v]):
                                 narrowed = _with_third(choices, need, _pitch(sounding[i, v]))
                                 log_w[i] -= HOLLOW_PENALTY * (narrowed is choices)  # none it may take

@@ -15,13 +15,13 @@ def plan_cadence(allowed: np.ndarray, steps: range, melody_pitch: int, key: Key,
     Picardy third allowed in minor at the final one) with the tonic in the bass, or, for an
     inner phrase end whose melody note is not in it, the dominant seventh chord with the
     dominant in the bass. Left free when the melody note fits neither (or, at the final one, the
-    tonic triad). Whether it narrowed."""
+    tonic triad). Whether the melody note fits the chord, so that it is planned."""
     return _narrow(allowed, steps, melody_pitch, cadence_chords(key, final)[: 1 if final else 2])
 
 
 def plan_approach(allowed: np.ndarray, steps: range, melody_pitch: int, key: Key) -> bool:
     """Narrow the chord before the final one to the dominant (seventh) chord over the dominant,
-    the V of the closing V-I, when the melody note there belongs to it. Whether it narrowed."""
+    the V of the closing V-I, when the melody note there belongs to it. Whether it does."""
     return _narrow(allowed, steps, melody_pitch, cadence_chords(key)[1:])
 
 
