@@ -172,6 +172,16 @@ def test_a_note_across_a_bar_line_is_tied_and_keeps_its_accidental(tmp_path):
     assert [n.duration_beats for n in back.parts[0].notes] == [3.0, 2.0, 3.0]
 
 
+def test_double_dotted_notes_are_one_note_value(tmp_path):
+    """A double-dotted quarter and half (1.75 and 3.5 beats) are written as one note, not tied."""
+    score = Score(
+        parts=[Part("Melody", notes=notes((65, 0, 1.75), (72, 1.75, 0.25), (60, 2, 1), (67, 4, 3.5), (69, 7.5, 0.5)))],
+        keys=[Key(0.0, 0, "major")],
+    )
+    _, text = round_trip(score, tmp_path / "dots.abc")
+    assert "-" not in "".join(body(text)) and "F7/4" in text and "G7/2" in text
+
+
 def test_meter_key_and_tempo_changes_read_back(tmp_path):
     score = Score(
         parts=[

@@ -12,7 +12,7 @@ from cadenza.errors import InputError
 from cadenza.io import read_score, read_scores, write_score
 from cadenza.io.musicxml import DIVISIONS
 from cadenza.io.scores import music21_to_score
-from cadenza.score import Key, Meter, Note, Part, Repeat, Score, Tempo, pitch_range
+from cadenza.score import Key, Meter, Note, Part, Repeat, Score, Tempo, bar_starts, pitch_range
 from conftest import ROOT, example_score, melody, note_tuples, run_cli
 
 
@@ -266,6 +266,14 @@ BROKEN_ABC = {
         TUNE + "DEFG|\nthis is not music\n",
         "line 7: words, not music ('this'); lyrics go on a w: line, notes in quotes",
     ),
+    "a_key_abc_has_not": (
+        TUNE.replace("K:D", "K:Q#") + "DEFG|]\n",
+        "line 5: K:Q# is no key (write K:G, K:Em, K:Ddor, K:F#mix or K:none)",
+    ),
+    "a_key_change_abc_has_not": (
+        TUNE + "DEFG|\nK:Hmaj\nABc|]\n",
+        "line 7: K:Hmaj is no key (write K:G, K:Em, K:Ddor, K:F#mix or K:none)",
+    ),
     "600_bars": (TUNE + "DEFG ABcd|" * 600 + "]\n", "tune X:1 is over 500 bars long, more than cadenza reads"),
     "bar_lines_lost": (
         TUNE + "DEFG ABcd|" + "D16 " * 40 + "|]\n",
@@ -282,6 +290,31 @@ def test_a_broken_abc_file_is_refused_in_one_line_naming_it(tmp_path, name):
     with pytest.raises(InputError) as error:
         read_score(path)
     assert str(error.value) == f"{path}: {reason}"
+
+
+@pytest.mark.parametrize(
+    "field", ["K:G", "K:Em", "K:F# minor", "K:Bbmix", "K:Ddor clef=bass", "K:A exp ^c ^f", "K:none", "K:HP", "K:"]
+)
+def test_keys_as_abc_writes_them_are_read(tmp_path, field):
+    path = tmp_path / "key.abc"
+    path.write_text(TUNE.replace("K:D", field) + "DEFG|]\n")
+    assert len(read_score(path).parts[0].notes) == 4
+
+
+def test_a_miscounted_bar_keeps_the_bars_after_it_where_the_file_has_them(tmp_path):
+    """A bar of 2 beats in 3/4 is read as a bar of 2/4, so that the bars after it begin on their
+    first notes (as MuseScore shows an irregular bar), not across their beats."""
+    path = tmp_path / "short.abc"
+    path.write_text("X:1\nT:Short\nM:3/4\nL:1/4\nK:G\nG A B | c2 B | A G | D2 D | G3 |]\n")
+    score = read_score(path)
+    assert score.meters == [Meter(0.0, 3, 4), Meter(6.0, 2, 4), Meter(8.0, 3, 4)]
+    assert bar_starts(score)[:5] == [0.0, 3.0, 6.0, 8.0, 11.0]
+
+
+def test_a_strains_last_bar_and_the_next_ones_pickup_make_one_bar_and_change_no_meter(tmp_path):
+    path = tmp_path / "split.abc"
+    path.write_text("X:1\nT:Split\nM:3/4\nL:1/4\nK:G\nD | G A B | c2 | B | A G F | G3 |]\n")
+    assert read_score(path).meters == [Meter(0.0, 3, 4)]
 
 
 def test_decorations_lyrics_and_words_between_tunes_are_not_taken_for_prose_or_notes(tmp_path):
@@ -539,7 +572,9 @@ def test_first_and_second_endings_each_in_its_pass(tmp_path):
         (p, s + 10, d) for p, s, d in first
     ] + [(76, 19.0, 1.0), (73, 20.0, 1.0), (69, 21.0, 1.0), (74, 22.0, 3.0)]
     assert score.repeats == [Repeat(2.0, 12.0, 3.0)]  # from the pickup, as music21 plays it: no start repeat
-    assert score.keys == [Key(0.0, 2, "major")] and score.meters == [Meter(0.0, 3, 4)]
+    assert score.keys == [Key(0.0, 2, "major")]
+    # the pickup played again is a bar of one beat, so the second pass's bars begin where its notes do
+    assert score.meters == [Meter(0.0, 3, 4), Meter(12.0, 1, 4), Meter(13.0, 3, 4)]
 
 
 def test_a_tie_into_the_first_ending_goes_on_into_the_second(tmp_path):

@@ -113,7 +113,22 @@ from cadenza.theory import beat_beats, key_signature, key_signature_alterations,
 
 TICKS = 24  # per quarter note: 32nds (3), triplet 16ths (4), 16ths (6), triplet 8ths (8)
 BARS_PER_LINE = 4
-_VALUES = (144, 96, 72, 48, 36, 24, 18, 12, 9, 6, 3)  # note values in ticks: dotted whole ... 32nd
+_VALUES = (
+    144,
+    96,
+    84,
+    72,
+    48,
+    42,
+    36,
+    24,
+    21,
+    18,
+    12,
+    9,
+    6,
+    3,
+)  # note values in ticks: dotted whole ... 32nd, double-dotted too
 _ACCIDENTALS = {-2: "__", -1: "_", 0: "=", 1: "^", 2: "^^"}
 
 

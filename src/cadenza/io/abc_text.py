@@ -3,8 +3,10 @@ text pass per thing music21 gets wrong, each line kept where it was where it can
 line numbers in messages hold). `mended_abc` runs them in order:
 
 - `_abc_without_free_text`: free text, text blocks, a field's text going on, a byte-order mark;
-- `_check_abc`: numbers no tune has, meters with no note value, zero lengths, bars and tunes too
-  long for music21, words in a tune's body: refused in one line naming the line or tune;
+- `_check_abc`: numbers no tune has, meters with no note value, keys ABC has not (K:Q#), zero
+  lengths, bars and tunes too long for music21, words in a tune's body: refused in one line
+  naming the line or tune;
+- `_abc_double_repeats`: a note's letter apart from the double repeat after it (`A ::`);
 - `_abc_inline_fields` and `_abc_voices`: inline fields on lines of their own, each voice's
   lines together and in its own key, clef words out of K:, additive meters summed, invisible
   rests as rests where a tune has voices, voices numbered (`_abc_voice_numbers`);
@@ -31,7 +33,7 @@ def mended_abc(path: Path, text: str) -> tuple[str, dict[str, str]]:
     read (`_check_abc`)."""
     music = _abc_without_free_text(text)
     _check_abc(path, music)
-    voiced = _abc_voice_numbers(_abc_voices(_abc_inline_fields(music)))
+    voiced = _abc_voice_numbers(_abc_voices(_abc_inline_fields(_abc_double_repeats(music))))
     return _abc_chords(path, _abc_unit_lengths(_abc_fermatas(voiced)))
 
 
@@ -94,6 +96,22 @@ def _meter_summed(value: str) -> str:
         return value
     beats = sum(int(n) for n in m[1].split("+"))
     return f"{beats}/{m[2]}"
+
+
+def _abc_double_repeats(text: str) -> str:
+    """ABC with a space between a capital note and the double repeat after it (`A::` -> `A ::`):
+    music21 takes `A:` for a field there and loses the note, and with it the repeat or the rest
+    of the tune (54 lines of the Nottingham tunes end a strain so)."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        if re.match(r"\s*[A-Za-z+]:", line) or "::" not in line:
+            out.append(line)
+            continue
+        parts = _NOT_NOTES.split(line)
+        out.append(
+            "".join(re.sub(r"(?<=[A-Z])::", " ::", part) if i % 2 == 0 else part for i, part in enumerate(parts))
+        )
+    return "\n".join(out)
 
 
 def _abc_inline_fields(text: str) -> str:
@@ -355,6 +373,14 @@ _ABC_WORDS = re.compile(r"[H-Wh-w]{2,}(?![H-Wh-w])(?!\s*(?:[A-Ga-gzxyZX^_=\[\]{(
 # a meter's beats without their note value (M:3/, M:3), which music21 fails on with the whole file
 _ABC_BROKEN_METER = re.compile(r"\(?\s*\d+(?:\s*\+\s*\d+)*\s*\)?\s*/?")
 
+# a K: field's key as ABC 2.1 writes it (its clef words out, `_key_only`): a tonic and a mode
+# (only its first three letters count), or none; `exp` and explicit accidentals (^f _b =c)
+_ABC_KEY = re.compile(
+    r"(?:none|[A-G][#b]?\s*(?:(?:maj|min|ion|dor|phr|lyd|mix|aeo|loc)[a-z]*|m)?)?(?:\s*exp)?"
+    r"(?:\s*(?:\^\^|__|[_^=])[a-g])*",
+    re.IGNORECASE,
+)
+
 
 def _abc_words(line: str) -> str:
     """The first word in a line of a tune's body that cannot be music (`_ABC_WORDS`), after its
@@ -369,9 +395,10 @@ def _abc_words(line: str) -> str:
 def _check_abc(path: Path, text: str) -> None:
     """Refuse what is not ABC, or what music21 would choke on: numbers no tune has (C99999999,
     M:1000000/4 make music21 build one object per beat of a bar that long, and run out of
-    memory), zero meters and note lengths, a tune number that is not a number, a tune of
-    thousands of bars or a bar of hundreds of notes (music21 takes minutes over either), and
-    words in a tune's body (`_abc_words`: music21 reads prose as the notes among its letters).
+    memory), zero meters and note lengths, a key ABC has not (K:Q#, which music21 reads as C
+    major), a tune number that is not a number, a tune of thousands of bars or a bar of
+    hundreds of notes (music21 takes minutes over either), and words in a tune's body
+    (`_abc_words`: music21 reads prose as the notes among its letters).
     `text` is without its free text (`_abc_without_free_text`)."""
     fields = 0
     tune, body, unit = "1", list[str](), 0.5  # the tune's number, music lines and L: in quarters (1/8)
@@ -389,8 +416,8 @@ def _check_abc(path: Path, text: str) -> None:
                 _check_abc_bars(path, tune, body, unit)
                 tune, body, unit, in_body = value, [], 0.5, False
             in_body = in_body or letter == "K"
-            if letter not in "LM":
-                continue  # titles, lyrics, notes, key, tempo: free text or no lengths
+            if letter not in "LMK":
+                continue  # titles, lyrics, notes, tempo: free text or no lengths
         else:
             body.append(line)
         music = _QUOTES_AND_DECORATIONS.sub("", line)
@@ -407,6 +434,11 @@ def _check_abc(path: Path, text: str) -> None:
             if _ABC_BROKEN_METER.fullmatch(m[1].strip()):
                 raise InputError(
                     path, f"line {number}: M:{m[1].strip()[:20]} is no meter (write 6/8, 2+3/8, C, C| or none)"
+                )
+        for m in re.finditer(r"(?:^\s*|\[)K:([^\]]*)", line):
+            if not _ABC_KEY.fullmatch(_key_only(m[1].strip())):
+                raise InputError(
+                    path, f"line {number}: K:{m[1].strip()[:20]} is no key (write K:G, K:Em, K:Ddor, K:F#mix or K:none)"
                 )
         for m in re.finditer(r"\b([LM]):\s*(\d+)\s*/\s*(\d+)", music):
             if int(m[2]) == 0 or int(m[3]) == 0:

@@ -534,6 +534,9 @@ def music21_to_score(
     - Pickup: if the first bar is shorter than the meter's bar, every time is shifted by
       (bar length - pickup length), so beat 0 is where the full first bar would have begun
       and bar lines fall at multiples of the bar length. Changes at offset 0 stay at beat 0.
+    - A bar longer or shorter than its meter's between the first and the last (a miscounted
+      bar) is a change of meter for that bar (`_irregular_bars`), so the bars after it begin
+      where the file has them.
     - Repeats: with `unfold`, the music as played (see `_unfold`): each bar where it is played,
       every time, with its notes, fermatas and changes of meter, key and tempo; a pass played
       again begins under the meter, key and tempo its bar is written under; simple repeats in
@@ -686,6 +689,7 @@ def music21_to_score(
             played, keys, change_beats, None, lambda k: (k.tonic, k.mode, k.tonic_name, k.modal)
         )
         score.repeats = [Repeat(beats(a), beats(b), c) for a, b, c in played.repeats]
+    score.meters = _irregular_bars(score.meters, [beats(at) for at in _bar_lines(m21_parts, played)])
     # a section's dynamics: the first part's last mark where its label is or before (a marking
     # holds until the next; the MusicXML writer marks a section where its dynamics change)
     marking_beats = sorted(markings)
@@ -696,6 +700,57 @@ def music21_to_score(
 
     score.sections = _sections(score, [replace(s, dynamics=in_effect(s.start_beats)) for s in labels])
     return score
+
+
+def _bar_lines(m21_parts: list, played: _Played | None) -> list[float]:
+    """Where the first part's bars begin as played, and where the last ends (quarter lengths,
+    before any pickup shift); none for a part without bars."""
+    from music21 import stream
+
+    if played is not None:
+        return played.bounds[0]
+    bars = list(m21_parts[0].getElementsByClass(stream.Measure))
+    if not bars:
+        return []
+    return [float(m.offset) for m in bars] + [float(bars[-1].offset + bars[-1].duration.quarterLength)]
+
+
+def _irregular_bars(meters: list[Meter], lines: list[float]) -> list[Meter]:
+    """`meters` with a change of meter for each bar that the file makes longer or shorter than
+    its meter's (a miscounted bar of a folk tune, a bar of 2 beats in 3/4), and back after it, so
+    that the bars after it begin where the file has them rather than across its beats. `lines`:
+    where the bars begin as played, and where the last ends. Left as they are: the first bar (a
+    pickup), the last, a bar that with the next makes one whole bar (a section's last bar and the
+    next's pickup, or a repeat's), and a length no meter of sixteenths writes (a bar a 32nd short)."""
+    out = list(meters)
+    j = 1
+    while j < len(lines) - 2:  # the bars between the first and the last
+        start, length = lines[j], lines[j + 1] - lines[j]
+        meter = [m for m in out if m.start_beats <= start + 1e-6][-1]
+        bar = meter.bar_beats
+        on_grid = abs((start - meter.start_beats + 1e-6) % bar) < 2e-6
+        if not on_grid or abs(length - bar) < 1e-6 or length < 1e-6:
+            j += 1
+            continue
+        if abs(length + lines[j + 2] - lines[j + 1] - bar) < 1e-6:  # split across a section's end
+            j += 2
+            continue
+        written = next(
+            (
+                Meter(start, round(length * den / 4), den)
+                for den in (meter.denominator, 8, 16)
+                if abs(length * den / 4 - round(length * den / 4)) < 1e-6
+            ),
+            None,
+        )
+        if written is not None:
+            after = [m for m in out if abs(m.start_beats - lines[j + 1]) < 1e-6]
+            out = [m for m in out if abs(m.start_beats - start) > 1e-6] + [written]
+            if not after:
+                out.append(Meter(lines[j + 1], meter.numerator, meter.denominator))
+            out.sort(key=lambda m: m.start_beats)
+        j += 1
+    return out
 
 
 def _sections(score: Score, labels: list[Section]) -> list[Section]:
