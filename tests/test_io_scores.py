@@ -311,6 +311,17 @@ def test_a_miscounted_bar_keeps_the_bars_after_it_where_the_file_has_them(tmp_pa
     assert bar_starts(score)[:5] == [0.0, 3.0, 6.0, 8.0, 11.0]
 
 
+@pytest.mark.parametrize("end", ["A::\n", "A::"])
+def test_a_capital_note_before_a_double_repeat_is_kept_with_both_repeats(tmp_path, end):
+    """`A::` (as 54 lines of the Nottingham tunes end a strain): music21 alone took `A:` for a
+    field, and lost the note with the repeat (or the rest of the tune)."""
+    path = tmp_path / "double.abc"
+    path.write_text(f"X:1\nT:Double\nM:4/4\nL:1/4\nK:D\nd|AB d2|A2 {end}f|ab af|d3:|\n")
+    score = read_score(path)
+    assert len(score.parts[0].notes) == 24 and score.meters == [Meter(0.0, 4, 4)]
+    assert score.repeats == [Repeat(3.0, 11.0), Repeat(19.0, 27.0)]
+
+
 def test_a_strains_last_bar_and_the_next_ones_pickup_make_one_bar_and_change_no_meter(tmp_path):
     path = tmp_path / "split.abc"
     path.write_text("X:1\nT:Split\nM:3/4\nL:1/4\nK:G\nD | G A B | c2 | B | A G F | G3 |]\n")
