@@ -130,7 +130,7 @@ def _train(out, family, orderless, config, resume, force, nproc, quiet, settings
             raise OptionError("give --data (a corpus name or a folder), or --resume to continue a run in --out")
         run.start_or_resume(out, resume=False, force=force)  # before reading any data: a refusal writes nothing
         if cfg.init_from:
-            run.init_source(cfg.init_from)
+            run.init_source(cfg.init_from, fam)
         if distributed.should_launch(nproc):  # the options are checked here, in one line, before torchrun starts
             distributed.check_split(cfg.batch_size, nproc)
             sys.exit(distributed.launch(nproc, sys.argv[1:]))

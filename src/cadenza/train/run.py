@@ -299,15 +299,27 @@ def run(
         return state
 
 
-def init_source(name: str) -> Path:
-    """The folder of the model `--init-from` names, with weights to read; one line if not."""
+def init_source(name: str, family=None) -> Path:
+    """The folder of the model `--init-from` names, with weights to read; one line if not, or if
+    it is a model of another family than `family` (when given): its tokens mean other things, so
+    weights of the same shape (a folk model's embeddings in a chorale model) would be taken as
+    if they fitted."""
+    from cadenza.families import of_meta
     from cadenza.hub import find_model
+    from cadenza.nn.checkpoint import read_meta
 
     source = find_model(name)
     if not (source / "model.safetensors").is_file():
         raise OptionError(
             f"--init-from {name}: {source} holds no model.safetensors (a model of parts: name one of its folders)"
         )
+    if family is not None:
+        theirs = of_meta(read_meta(source), str(source / "model.json"))
+        if theirs.name != family.name:
+            raise OptionError(
+                f"--init-from {name}: a {theirs.name} model; this trains a {family.name} model "
+                f"(start from one of the same family, or train --family {theirs.name})"
+            )
     return source
 
 
