@@ -11,7 +11,7 @@ import pytest
 from cadenza.errors import InputError
 from cadenza.io import read_score, read_scores, write_score
 from cadenza.io.musicxml import DIVISIONS
-from cadenza.io.scores import music21_to_score
+from cadenza.io.scores import _irregular_bars, music21_to_score
 from cadenza.score import Key, Meter, Note, Part, Repeat, Score, Tempo, bar_starts, pitch_range
 from conftest import ROOT, example_score, melody, note_tuples, run_cli
 
@@ -309,6 +309,18 @@ def test_a_miscounted_bar_keeps_the_bars_after_it_where_the_file_has_them(tmp_pa
     score = read_score(path)
     assert score.meters == [Meter(0.0, 3, 4), Meter(6.0, 2, 4), Meter(8.0, 3, 4)]
     assert bar_starts(score)[:5] == [0.0, 3.0, 6.0, 8.0, 11.0]
+    # a model is trained on such a piece as before it was read so: in its first meter
+    from cadenza.tokenize.voices import VoicesConfig, VoicesTokenizer
+
+    assert len(VoicesTokenizer(VoicesConfig(n_voices=1, steps_per_beat=1)).cells(score)) == 15
+
+
+def test_miscounted_bars_in_a_row_are_one_change_and_a_bar_of_300_beats_keeps_its_meter(tmp_path):
+    path = tmp_path / "shorts.abc"
+    path.write_text("X:1\nT:Shorts\nM:3/4\nL:1/4\nK:G\nG A B | c B | A G | F E | D C B, | G,3 |]\n")
+    assert read_score(path).meters == [Meter(0.0, 3, 4), Meter(3.0, 2, 4), Meter(9.0, 3, 4)]
+    # a bar of 300 beats (a cadenza written as one bar) is no meter: 4/4 stays (MIDI stores at most 255)
+    assert _irregular_bars([Meter(0.0, 4, 4)], [0.0, 4.0, 304.0, 308.0, 312.0]) == [Meter(0.0, 4, 4)]
 
 
 @pytest.mark.parametrize("end", ["A::\n", "A::"])

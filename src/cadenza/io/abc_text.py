@@ -373,13 +373,10 @@ _ABC_WORDS = re.compile(r"[H-Wh-w]{2,}(?![H-Wh-w])(?!\s*(?:[A-Ga-gzxyZX^_=\[\]{(
 # a meter's beats without their note value (M:3/, M:3), which music21 fails on with the whole file
 _ABC_BROKEN_METER = re.compile(r"\(?\s*\d+(?:\s*\+\s*\d+)*\s*\)?\s*/?")
 
-# a K: field's key as ABC 2.1 writes it (its clef words out, `_key_only`): a tonic and a mode
-# (only its first three letters count), or none; `exp` and explicit accidentals (^f _b =c)
-_ABC_KEY = re.compile(
-    r"(?:none|[A-G][#b]?\s*(?:(?:maj|min|ion|dor|phr|lyd|mix|aeo|loc)[a-z]*|m)?)?(?:\s*exp)?"
-    r"(?:\s*(?:\^\^|__|[_^=])[a-g])*",
-    re.IGNORECASE,
-)
+# a K: field's key (its clef words out, `_key_only`): none, or a tonic A-G and whatever follows
+# (a mode, `exp`, explicit accidentals, an old `-8va`): music21 reads what follows as it can, but
+# reads a tonic that is no note name (K:Q#, German K:H) as C major
+_ABC_KEY = re.compile(r"(?:none|[A-G].*)?", re.IGNORECASE)
 
 
 def _abc_words(line: str) -> str:

@@ -715,13 +715,17 @@ def _bar_lines(m21_parts: list, played: _Played | None) -> list[float]:
     return [float(m.offset) for m in bars] + [float(bars[-1].offset + bars[-1].duration.quarterLength)]
 
 
+_MOST_BEATS_IN_A_BAR = 32  # a bar of more (a whole cadenza written as one bar) keeps the meter in force
+
+
 def _irregular_bars(meters: list[Meter], lines: list[float]) -> list[Meter]:
     """`meters` with a change of meter for each bar that the file makes longer or shorter than
     its meter's (a miscounted bar of a folk tune, a bar of 2 beats in 3/4), and back after it, so
     that the bars after it begin where the file has them rather than across its beats. `lines`:
     where the bars begin as played, and where the last ends. Left as they are: the first bar (a
     pickup), the last, a bar that with the next makes one whole bar (a section's last bar and the
-    next's pickup, or a repeat's), and a length no meter of sixteenths writes (a bar a 32nd short)."""
+    next's pickup, or a repeat's), a length no meter of sixteenths writes (a bar a 32nd short), and
+    a bar of more than 32 of its meter's beats. Two such bars in a row in one meter are one change."""
     out = list(meters)
     j = 1
     while j < len(lines) - 2:  # the bars between the first and the last
@@ -743,14 +747,14 @@ def _irregular_bars(meters: list[Meter], lines: list[float]) -> list[Meter]:
             ),
             None,
         )
-        if written is not None:
+        if written is not None and written.numerator <= _MOST_BEATS_IN_A_BAR:
             after = [m for m in out if abs(m.start_beats - lines[j + 1]) < 1e-6]
             out = [m for m in out if abs(m.start_beats - start) > 1e-6] + [written]
             if not after:
                 out.append(Meter(lines[j + 1], meter.numerator, meter.denominator))
             out.sort(key=lambda m: m.start_beats)
         j += 1
-    return out
+    return [m for i, m in enumerate(out) if not i or str(m) != str(out[i - 1])]  # two short bars: one change
 
 
 def _sections(score: Score, labels: list[Section]) -> list[Section]:

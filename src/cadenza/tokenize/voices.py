@@ -59,6 +59,13 @@ class VoicesConfig:
         return cls(**d)
 
 
+def passing_meters(meters: list[Meter]) -> bool:
+    """Whether each change away from the first meter is followed by a change back to it (a
+    miscounted bar, as cadenza.io.scores reads one: 2/4 for a bar of two beats in 3/4)."""
+    names = [str(m) for m in meters]
+    return all(name == names[0] or (i + 1 < len(names) and names[i + 1] == names[0]) for i, name in enumerate(names))
+
+
 @dataclass
 class VoicesTokenizer:
     config: VoicesConfig = field(default_factory=VoicesConfig)
@@ -133,9 +140,12 @@ class VoicesTokenizer:
         return lines
 
     def cells(self, score: Score) -> list[list[int]]:
-        """Cells [step][voice] as tokens (pitch onset, HOLD, REST), padded to whole bars."""
+        """Cells [step][voice] as tokens (pitch onset, HOLD, REST), padded to whole bars. A
+        piece whose meter changes only for a while (`passing_meters`) is read in its first meter,
+        its bars on that meter's grid from the start, as it was before cadenza.io.scores read a
+        miscounted bar in a meter of its own (so a model trains on the pieces it trained on)."""
         meters = list(dict.fromkeys(str(m) for m in score.meters))
-        if len(meters) > 1:
+        if len(meters) > 1 and not passing_meters(score.meters):
             raise TokenizeError(
                 f"meter changes ({' then '.join(meters[:3])}) are not supported: "
                 "the voices tokenizer needs one meter per piece"

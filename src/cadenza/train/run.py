@@ -317,20 +317,25 @@ def init_source(name: str, family=None) -> Path:
         theirs = of_meta(read_meta(source), str(source / "model.json"))
         if theirs.name != family.name:
             raise OptionError(
-                f"--init-from {name}: a {theirs.name} model; this trains a {family.name} model "
+                f"--init-from {name}: {_a(theirs.name)} model; this trains {_a(family.name)} model "
                 f"(start from one of the same family, or train --family {theirs.name})"
             )
     return source
 
 
-def init_from(model, name: str, echo: Callable[[str], None]) -> dict:
-    """Start `model` from the weights of the model `name` wherever names and shapes match (a
-    resumed run has its own); one line where none do. What was taken, for model.json."""
+def _a(word: str) -> str:
+    return ("an " if word[:1] in "aeiou" else "a ") + word
+
+
+def init_from(model, name: str, echo: Callable[[str], None], family=None) -> dict:
+    """Start `model` from the weights of the model `name` (of `family`, when given) wherever
+    names and shapes match (a resumed run has its own); one line where none do. What was taken,
+    for model.json."""
     from safetensors import SafetensorError
 
     from cadenza.nn.checkpoint import load_matching, read_meta
 
-    source = init_source(name)
+    source = init_source(name, family)
     try:
         taken, fresh = load_matching(model, source)
     except (OSError, SafetensorError) as e:
@@ -391,7 +396,7 @@ def _run(family, cfg, out, resume, force, quiet, command, echo, on_step, group, 
         raise
     prepared.meta["command"] = record.get("command", command) if record else command
     if cfg.init_from and record is None:
-        prepared.meta["init_from"] = init_from(prepared.model, cfg.init_from, echo)
+        prepared.meta["init_from"] = init_from(prepared.model, cfg.init_from, echo, family)
     elif record is not None and "init_from" in record:  # a resumed run still says where it started
         prepared.meta["init_from"] = record["init_from"]
     if record is not None:
