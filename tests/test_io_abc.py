@@ -173,13 +173,19 @@ def test_a_note_across_a_bar_line_is_tied_and_keeps_its_accidental(tmp_path):
 
 
 def test_double_dotted_notes_are_one_note_value(tmp_path):
-    """A double-dotted quarter and half (1.75 and 3.5 beats) are written as one note, not tied."""
+    """A double-dotted quarter and half (1.75 and 3.5 beats) on the beat are written as one note, not tied."""
     score = Score(
         parts=[Part("Melody", notes=notes((65, 0, 1.75), (72, 1.75, 0.25), (60, 2, 1), (67, 4, 3.5), (69, 7.5, 0.5)))],
         keys=[Key(0.0, 0, "major")],
     )
     _, text = round_trip(score, tmp_path / "dots.abc")
     assert "-" not in "".join(body(text)) and "F7/4" in text and "G7/2" in text
+    # one that begins off the beat is tied, as the MusicXML writer ties it: the beat stays in sight
+    off = Score(
+        parts=[Part("Melody", notes=notes((65, 0, 0.25), (62, 0.25, 1.75), (60, 2, 2)))], keys=[Key(0.0, 0, "major")]
+    )
+    _, text = round_trip(off, tmp_path / "off.abc")
+    assert body(text)[0].startswith("FD6-D C8")
 
 
 def test_meter_key_and_tempo_changes_read_back(tmp_path):

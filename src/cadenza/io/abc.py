@@ -113,22 +113,9 @@ from cadenza.theory import beat_beats, key_signature, key_signature_alterations,
 
 TICKS = 24  # per quarter note: 32nds (3), triplet 16ths (4), 16ths (6), triplet 8ths (8)
 BARS_PER_LINE = 4
-_VALUES = (
-    144,
-    96,
-    84,
-    72,
-    48,
-    42,
-    36,
-    24,
-    21,
-    18,
-    12,
-    9,
-    6,
-    3,
-)  # note values in ticks: dotted whole ... 32nd, double-dotted too
+# note values in ticks: dotted whole ... 32nd, double-dotted too; and those with no double dot
+_VALUES = (144, 96, 84, 72, 48, 42, 36, 24, 21, 18, 12, 9, 6, 3)
+_PLAIN_VALUES = tuple(v for v in _VALUES if v not in (84, 42, 21))
 _ACCIDENTALS = {-2: "__", -1: "_", 0: "=", 1: "^", 2: "^^"}
 
 
@@ -682,7 +669,8 @@ def _tokens(
             triplet = gi >= 0 and p < groups[gi][1]
             written = (q - p) * 3 // 2 if triplet else q - p
             start = p
-            for value in _split(written):
+            on_beat = not triplet and (p - bar.origin) % round(beat_beats(bar.meter) * TICKS) == 0
+            for value in _split(written, double_dots=on_beat):
                 ticks = value * 2 // 3 if triplet else value
                 tied = element is not None and start + ticks < element.end and (tie_over or start + ticks < bar.end)
                 tokens.append(_Token(start, value, element, tied=tied))
@@ -711,10 +699,11 @@ def _triplets(bounds: set[int], bar: _Bar) -> list[tuple[int, int]]:
     return groups
 
 
-def _split(ticks: int) -> list[int]:
-    """A length as the fewest tied note values, longest first (dotted where exact)."""
+def _split(ticks: int, double_dots: bool = True) -> list[int]:
+    """A length as the fewest tied note values, longest first (dotted where exact; double-dotted
+    only with `double_dots`: a note that begins on a beat, as the MusicXML writer has them)."""
     out = []
-    for value in _VALUES:
+    for value in _VALUES if double_dots else _PLAIN_VALUES:
         while ticks >= value:
             out.append(value)
             ticks -= value
