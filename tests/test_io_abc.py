@@ -522,6 +522,23 @@ def test_both_writers_fold_the_same_repeats():
         assert "<repeat" not in musicxml_text(unfoldable(change))
 
 
+def test_a_strain_with_a_short_bar_in_both_passes_is_written_once(tmp_path):
+    """A bar of 2/4 at the same place in both passes of a strain in 3/4 (a miscounted bar, as the
+    reader reads it) folds in both writers, and reads back as played."""
+    from cadenza.io.musicxml import musicxml_text
+
+    strain = [(65, 0, 1), (69, 1, 1), (72, 2, 1), (77, 3, 1), (76, 4, 1), (74, 5, 1), (72, 6, 1), (70, 7, 1)]
+    score = Score(
+        parts=[Part("", notes=notes(*strain, *[(p, t + 8, d) for p, t, d in strain], (65, 16, 3)))],
+        meters=[Meter(0.0, 3, 4), Meter(3.0, 2, 4), Meter(5.0, 3, 4), Meter(11.0, 2, 4), Meter(13.0, 3, 4)],
+        keys=[Key(0.0, 5, "major")],
+        repeats=[Repeat(0.0, 8.0)],
+    )
+    back, text = folded_round_trip(score, tmp_path / "short.abc")
+    assert "|:" in text and ":|" in text and back.meters == score.meters
+    assert '<repeat direction="backward"/>' in musicxml_text(score)
+
+
 def test_a_repeat_too_short_for_music21_to_see_bars_is_written_out(tmp_path):
     """music21 makes bars of an ABC tune only with two plain bar lines, and plays no repeat
     without bars: a repeated bar and a last one are written as played (3 bars, not `|: c4 :| d4 |]`)."""

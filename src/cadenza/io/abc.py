@@ -425,8 +425,8 @@ def _folds(
     lines: list[list[_Element]],
 ) -> list[_Fold]:
     """The repeats that can be written once, as the MusicXML writer folds them
-    (cadenza.io.musicxml.passes_alike: no key, meter or tempo change after the first pass
-    begins and before the second ending; the second pass, but for its ending, the same as the
+    (cadenza.io.musicxml.passes_alike: the same keys, meters and tempos in both passes, none
+    changing in the endings; the second pass, but for its ending, the same as the
     first in every part's notes and velocities, fermatas, chord symbols and section labels), in
     order, none overlapping one kept before it, and where ABC can write them (`_fold`). Any
     other is written out in full, as played."""

@@ -433,8 +433,8 @@ def _folds(
     sections: Sequence[tuple[int, Section]] = (),
 ) -> list[_Fold]:
     """The repeats that can be written once: in order, none overlapping one kept before it,
-    each of whole bars (a pickup bar cannot open one), with no key, meter or tempo change after
-    its first bar and before its second ending, and with its second pass, but for the ending,
+    each of whole bars (a pickup bar cannot open one), with the same keys, meters and tempos in
+    both passes (`passes_alike`), and with its second pass, but for the ending,
     the same as its first in every part (every note's pitch, length and velocity on the grid,
     notes cut at the passes' edges) and in fermatas, chord symbols and section labels; a repeat
     whose two endings came out alike as a plain one. Any other is written out in full."""
@@ -468,21 +468,28 @@ def passes_alike(
     end: int,
     ending: int,
     notes: Sequence[list[tuple[int, int, int, int]]],
-    changes: Sequence[int],
+    changes: list[tuple[int, tuple]],
     fermatas: set[int],
     chords: Sequence[tuple[int, ChordSymbol]] = (),
     sections: Sequence[tuple[int, Section]] = (),
 ) -> bool:
     """Whether a repeat can be written once without losing anything, on any grid of ticks (the
     MusicXML and the ABC writer both fold by it): its first pass from `start` to `end`, its
-    second from `end` on, as long, their last `ending` ticks the first and second endings. No
-    key, meter or tempo may change (`changes`, see `change_ticks`) after the first pass begins
-    and before the second ending, and the second pass, but for its ending, must be the same as
-    the first in every part (`notes`: per part, (start, end, pitch, velocity) of every note:
-    each note's pitch, length and velocity, notes cut at the passes' edges) and in fermatas,
-    chord symbols and section labels (by tick)."""
+    second from `end` on, as long, their last `ending` ticks the first and second endings. The
+    keys, meters and tempos (`changes`, see `change_ticks`) must be the same in both passes: the
+    same in force where each begins, the same changes inside each (a bar of 2/4 in a strain of
+    3/4, at its place in both), none in the endings; and the second pass, but for its ending,
+    must be the same as the first in every part (`notes`: per part, (start, end, pitch,
+    velocity) of every note: each note's pitch, length and velocity, notes cut at the passes'
+    edges) and in fermatas, chord symbols and section labels (by tick)."""
     length = end - start
-    if any(start < tick < end + length - ending for tick in changes):
+    if _in_force(changes, start) != _in_force(changes, end):
+        return False
+    if any(end - ending <= tick < end or end + length - ending <= tick < end + length for tick, _ in changes if ending):
+        return False
+    if [(t - start, what) for t, what in changes if start < t < end - ending] != [
+        (t - end, what) for t, what in changes if end < t < end + length - ending
+    ]:
         return False
     if {t - start for t in fermatas if start <= t < end - ending} != {
         t - end for t in fermatas if end <= t < end + length - ending
@@ -513,19 +520,30 @@ def _fold(repeat: Repeat, at_bar: dict[int, int]) -> _Fold | None:
 
 def change_ticks(
     keys: list[tuple[int, Any]], tempos: list[tuple[int, Any]], meters: list[tuple[int, Any]]
-) -> list[int]:
-    """The ticks where the key, tempo or meter in effect changes, from each one's changes by
-    tick (the first being what is in effect from the start), for `passes_alike`."""
+) -> list[tuple[int, tuple]]:
+    """Where the key, tempo or meter in effect changes, and to what ((tick, (kind, value)), by
+    tick), from each one's changes by tick (the first being what is in effect from the start,
+    listed too), for `passes_alike`."""
     return sorted(
-        _change_ticks(keys, lambda k: (k, k.tonic_name))
-        + _change_ticks(tempos, lambda t: t.bpm)
-        + _change_ticks(meters, lambda m: (m.numerator, m.denominator))
+        _change_ticks(keys, "key", lambda k: (k.tonic, k.mode, k.tonic_name, k.modal))
+        + _change_ticks(tempos, "tempo", lambda t: t.bpm)
+        + _change_ticks(meters, "meter", lambda m: (m.numerator, m.denominator)),
+        key=lambda c: c[0],
     )
 
 
-def _change_ticks(changes: list[tuple[int, Any]], value) -> list[int]:
-    """The ticks where a key, tempo or meter map changes what is in effect."""
-    return [tick for i, (tick, change) in enumerate(changes) if i and value(change) != value(changes[i - 1][1])]
+def _change_ticks(changes: list[tuple[int, Any]], kind: str, value) -> list[tuple[int, tuple]]:
+    """Where a key, tempo or meter map sets what is in effect (its first) or changes it, and to what."""
+    return [
+        (tick, (kind, value(change)))
+        for i, (tick, change) in enumerate(changes)
+        if not i or value(change) != value(changes[i - 1][1])
+    ]
+
+
+def _in_force(changes: list[tuple[int, tuple]], tick: int) -> dict[str, tuple]:
+    """What of each kind (key, tempo, meter) is in effect at `tick`."""
+    return {what[0]: what for t, what in changes if t <= tick}
 
 
 def _window(notes: list[tuple[int, int, int, int]], start: int, stop: int) -> list[tuple[int, int, int, int]]:
