@@ -480,6 +480,8 @@ def unfoldable(change: str) -> Score:
         score.tempos.append(Tempo(24.0, 90.0))
     elif change == "meter":
         score.meters.append(Meter(24.0, 2, 4))
+    elif change == "tempo to the repeat":  # alike in both passes, but going back to |: would keep 140
+        score.tempos = [Tempo(0.0, 100.0), Tempo(8.0, 140.0), Tempo(16.0, 100.0), Tempo(24.0, 140.0)]
     elif change == "section":  # a label in the second pass only
         score.sections = [Section(20.0, "B")]
     elif change == "chord":  # the passes hold other chords
@@ -495,7 +497,18 @@ def unfoldable(change: str) -> Score:
 
 @pytest.mark.parametrize(
     "change",
-    ["notes", "key", "tempo", "meter", "section", "chord", "not whole bars", "inside the first bar", "past the end"],
+    [
+        "notes",
+        "key",
+        "tempo",
+        "tempo to the repeat",
+        "meter",
+        "section",
+        "chord",
+        "not whole bars",
+        "inside the first bar",
+        "past the end",
+    ],
 )
 def test_a_repeat_that_cannot_be_folded_is_written_out_as_played(tmp_path, change):
     """As the MusicXML writer does: never lose music or a change, a label or a chord of the
@@ -517,7 +530,18 @@ def test_both_writers_fold_the_same_repeats():
 
     for score in (repeated(), repeated(ending=True)):
         assert ":|" in abc_text(score) and '<repeat direction="backward"/>' in musicxml_text(score)
-    for change in ("notes", "key", "tempo", "meter", "section", "chord", "not whole bars", "past the end"):
+    changes = (
+        "notes",
+        "key",
+        "tempo",
+        "tempo to the repeat",
+        "meter",
+        "section",
+        "chord",
+        "not whole bars",
+        "past the end",
+    )
+    for change in changes:
         assert ":|" not in abc_text(unfoldable(change))
         assert "<repeat" not in musicxml_text(unfoldable(change))
 
@@ -537,6 +561,24 @@ def test_a_strain_with_a_short_bar_in_both_passes_is_written_once(tmp_path):
     back, text = folded_round_trip(score, tmp_path / "short.abc")
     assert "|:" in text and ":|" in text and back.meters == score.meters
     assert '<repeat direction="backward"/>' in musicxml_text(score)
+
+
+def test_a_pickup_strain_whose_meter_changes_is_written_out(tmp_path):
+    """A strain opening with a pickup is folded inside bars only in one meter: with a bar of 2/4
+    in it, its second pass's bar lines fall elsewhere than its first's (a reviewer's case)."""
+    one = [(60 + (i * 5) % 12, 5 + i, 1) for i in range(12)]
+    melody = [(67, i, 1) for i in range(5)] + one + [(p, t + 12, d) for p, t, d in one] + [(72, 29, 3)]
+    score = Score(
+        parts=[Part("", notes=notes(*melody))],
+        meters=[Meter(0.0, 3, 4), Meter(9.0, 2, 4), Meter(11.0, 3, 4), Meter(21.0, 2, 4), Meter(23.0, 3, 4)],
+        keys=[Key(0.0, 7, "major")],
+        repeats=[Repeat(5.0, 17.0)],
+    )
+    path = tmp_path / "pickup.abc"
+    write_abc(score, path)
+    (back,) = read_scores(path)
+    assert ":|" not in path.read_text() and back.meters == score.meters
+    assert note_tuples(back.parts[0]) == note_tuples(score.parts[0])
 
 
 def test_a_repeat_too_short_for_music21_to_see_bars_is_written_out(tmp_path):

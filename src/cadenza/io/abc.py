@@ -24,11 +24,12 @@ values); a note shorter than a grid step keeps one step. What is written (one tu
   (cadenza.io.musicxml.passes_alike), only where nothing is lost, else written out in full,
   as played: its second pass must be the same as its first but for the ending, in every part
   (each note's pitch, onset, length and velocity on the grid, notes cut at the passes'
-  edges), in fermatas, chord symbols and section labels; no key, meter or tempo may change
-  after it begins and before its second ending; it may not begin before the second pass of
-  one folded before it ends, nor run past the last bar. Its passes and endings begin and end
-  on bar lines, or (which MusicXML's bars do not allow) inside bars in a repeat of whole bars:
-  a strain that opens with a pickup, as folk tunes are written (`|: D | GBd gdB | cBA G2 :|`,
+  edges), in fermatas, chord symbols and section labels; its keys, meters and tempos the same
+  in both passes (the same where each begins and where the first ends, the same changes at the
+  same places, none in the endings); it may not begin before the second pass of one folded
+  before it ends, nor run past the last bar. Its passes and endings begin and end on bar
+  lines, or (which MusicXML's bars do not allow) inside bars in a repeat of whole bars in one
+  meter: a strain that opens with a pickup, as folk tunes are written (`|: D | GBd gdB | cBA G2 :|`,
   the pickup's bar and the pass's last bar short, together a bar); not inside the first bar
   but at its start (a short first bar reads as a pickup), and only on a half beat in a beat
   holding a triplet. A tie into the music a repeat skips (over `:|`, into a second ending) is
@@ -456,8 +457,8 @@ def _folds(
 
 def _fold(repeat: Repeat, bars: list[_Bar], points: list[int]) -> _Fold | None:
     """A repeat in ticks, None unless ABC can write it once: its passes and endings begin and
-    end on bar lines, or, a repeat of whole bars, inside bars (a pass opening with a pickup
-    into its first bar, as folk tunes are written, ends as far into its last bar); not inside
+    end on bar lines, or, a repeat of whole bars in one meter, inside bars (a pass opening with a
+    pickup into its first bar, as folk tunes are written, ends as far into its last bar); not inside
     the first bar but at its start (a short first bar reads as a pickup), not before the first
     bar or past the last, and on the 32nd grid, on a half beat in a beat holding a triplet
     (`points`: the ticks where notes begin and end, and chord symbols, keys and tempos change)."""
@@ -475,6 +476,8 @@ def _fold(repeat: Repeat, bars: list[_Bar], points: list[int]) -> _Fold | None:
     bar = bars[bisect_right(starts, start) - 1]
     if (end - start) % max(1, round(bar.meter.bar_beats * TICKS)):
         return None
+    if any(_meter(b) != _meter(bar) for b in bars if start <= b.start < fold.after):
+        return None  # a meter change would put the passes' bar lines in other places
     for t in inside:
         if bars[0].start < t < bars[0].end:
             return None

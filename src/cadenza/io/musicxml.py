@@ -70,8 +70,9 @@ a note shorter than the grid keeps one step):
   too), else written out in full, as played: its passes and endings must lie on bar lines (not
   begin with a pickup bar, not run past the last bar), its second pass must equal its first
   but for the ending, in every part (each note's pitch, grid onset, length and velocity, notes
-  cut at the passes' edges) and in fermatas, no key, meter or tempo may change after its first
-  bar and before its second ending, and it may not begin before the second pass of one folded
+  cut at the passes' edges) and in fermatas, its keys, meters and tempos the same in both
+  passes (where each begins and where the first ends, the same changes at the same places, none
+  in the endings), and it may not begin before the second pass of one folded
   before it ends; its passes must hold the same chord symbols and section labels, at the same
   places. A Score without repeats is written as before, byte for byte.
 
@@ -477,14 +478,15 @@ def passes_alike(
     MusicXML and the ABC writer both fold by it): its first pass from `start` to `end`, its
     second from `end` on, as long, their last `ending` ticks the first and second endings. The
     keys, meters and tempos (`changes`, see `change_ticks`) must be the same in both passes: the
-    same in force where each begins, the same changes inside each (a bar of 2/4 in a strain of
-    3/4, at its place in both), none in the endings; and the second pass, but for its ending,
+    same in force where each begins and where the first ends (a reader going back to the start
+    repeat is told nothing new), the same changes inside each (a bar of 2/4 in a strain of 3/4,
+    at its place in both), none in the endings; and the second pass, but for its ending,
     must be the same as the first in every part (`notes`: per part, (start, end, pitch,
     velocity) of every note: each note's pitch, length and velocity, notes cut at the passes'
     edges) and in fermatas, chord symbols and section labels (by tick)."""
     length = end - start
-    if _in_force(changes, start) != _in_force(changes, end):
-        return False
+    if not _in_force(changes, start) == _in_force(changes, end - 1) == _in_force(changes, end):
+        return False  # going back to the start repeat restates nothing: it must be as it was there
     if any(end - ending <= tick < end or end + length - ending <= tick < end + length for tick, _ in changes if ending):
         return False
     if [(t - start, what) for t, what in changes if start < t < end - ending] != [
