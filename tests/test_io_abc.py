@@ -188,6 +188,17 @@ def test_double_dotted_notes_are_one_note_value(tmp_path):
     assert body(text)[0].startswith("FD6-D C8")
 
 
+def test_a_note_after_a_key_change_inside_a_bar_shows_its_accidental(tmp_path):
+    """C natural after K:D in the middle of a bar that had a C natural before it (a reviewer's
+    case: written `c`, it read back as C sharp)."""
+    melody = notes((67, 0, 4), (72, 4, 1), (71, 5, 1), (72, 6, 1), (74, 7, 1), (73, 8, 4))
+    score = Score(parts=[Part("Melody", notes=melody)], keys=[Key(0.0, 7, "major"), Key(6.0, 2, "major")])
+    path = tmp_path / "keys.abc"
+    write_abc(score, path)
+    (back,) = read_scores(path)
+    assert note_tuples(back.parts[0]) == note_tuples(score.parts[0]) and "=c" in path.read_text()
+
+
 def test_meter_key_and_tempo_changes_read_back(tmp_path):
     score = Score(
         parts=[

@@ -118,6 +118,7 @@ BARS_PER_LINE = 4
 _VALUES = (144, 96, 84, 72, 48, 42, 36, 24, 21, 18, 12, 9, 6, 3)
 _PLAIN_VALUES = tuple(v for v in _VALUES if v not in (84, 42, 21))
 _ACCIDENTALS = {-2: "__", -1: "_", 0: "=", 1: "^", 2: "^^"}
+_UNKNOWN = 99  # an accidental state no note has: the next note of that letter shows its own
 
 
 def write_abc(score: Score, path: str | Path, force: bool = False) -> Path:
@@ -724,7 +725,11 @@ def _bar_text(
     out = ""
     for i, token in enumerate(tokens):
         while fields and fields[0][0] <= token.start:  # a change inside the bar: field lines before the note
-            out += ("" if out.endswith("\n") else "\n") + "\n".join(fields.pop(0)[1]) + "\n"
+            lines = fields.pop(0)[1]
+            out += ("" if out.endswith("\n") else "\n") + "\n".join(lines) + "\n"
+            if any(line.startswith("K:") for line in lines):  # readers differ on what holds: mark every note after it
+                letter_state.update(dict.fromkeys("ABCDEFG", _UNKNOWN))
+                octave_state.clear()
         if i and not out.endswith("\n") and ((token.start - bar.origin) % beat == 0 or token.tuplet):
             out += " "
         out += token.tuplet + "".join(f'"{c}"' for c in token.chords)
