@@ -754,7 +754,14 @@ def _irregular_bars(meters: list[Meter], lines: list[float]) -> list[Meter]:
                 out.append(Meter(lines[j + 1], meter.numerator, meter.denominator))
             out.sort(key=lambda m: m.start_beats)
         j += 1
-    return [m for i, m in enumerate(out) if not i or str(m) != str(out[i - 1])]  # two short bars: one change
+    return [m for i, m in enumerate(out) if not i or not _restated(out[i - 1], m)]  # two short bars: one change
+
+
+def _restated(before: Meter, meter: Meter) -> bool:
+    """Whether `meter` says again what `before` says, on its grid of bars (one that is not
+    begins the bars anew where it stands: after a bar too long for any meter, as music21 reads it)."""
+    on_grid = abs((meter.start_beats - before.start_beats + 1e-6) % before.bar_beats) < 2e-6
+    return str(meter) == str(before) and on_grid
 
 
 def _sections(score: Score, labels: list[Section]) -> list[Section]:
