@@ -732,8 +732,7 @@ def _irregular_bars(meters: list[Meter], lines: list[float]) -> list[Meter]:
         start, length = lines[j], lines[j + 1] - lines[j]
         meter = [m for m in out if m.start_beats <= start + 1e-6][-1]
         bar = meter.bar_beats
-        on_grid = abs((start - meter.start_beats + 1e-6) % bar) < 2e-6
-        if not on_grid or abs(length - bar) < 1e-6 or length < 1e-6:
+        if not _on_grid(meter, start) or abs(length - bar) < 1e-6 or length < 1e-6:
             j += 1
             continue
         if abs(length + lines[j + 2] - lines[j + 1] - bar) < 1e-6:  # split across a section's end
@@ -760,8 +759,12 @@ def _irregular_bars(meters: list[Meter], lines: list[float]) -> list[Meter]:
 def _restated(before: Meter, meter: Meter) -> bool:
     """Whether `meter` says again what `before` says, on its grid of bars (one that is not
     begins the bars anew where it stands: after a bar too long for any meter, as music21 reads it)."""
-    on_grid = abs((meter.start_beats - before.start_beats + 1e-6) % before.bar_beats) < 2e-6
-    return str(meter) == str(before) and on_grid
+    return str(meter) == str(before) and _on_grid(before, meter.start_beats)
+
+
+def _on_grid(meter: Meter, at: float) -> bool:
+    """Whether a bar of `meter` begins at `at` (counted from where the meter begins)."""
+    return abs((at - meter.start_beats + 1e-6) % meter.bar_beats) < 2e-6
 
 
 def _sections(score: Score, labels: list[Section]) -> list[Section]:
