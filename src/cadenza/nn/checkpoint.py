@@ -35,8 +35,10 @@ def save_model(model: nn.Module, directory: Path, extra: dict, weights_name: str
 def write_pair(directory: Path, name: str, tensors: dict, record: dict, indent: int = 2) -> None:
     """NAME.safetensors and NAME.json, each written atomically, the weights renamed first and
     carrying the JSON's content in their own header (HEADER_KEY): a kill between the two renames
-    leaves weights that still say what they are (cadenza.train.records puts the .json right)."""
-    from safetensors.torch import save_file
+    leaves weights that still say what they are (cadenza.train.records puts the .json right).
+    The weights are made as bytes (safetensors' `save`): its `save_file` writes through a hidden
+    temporary of its own (`.tmpXXXXXX`), which a kill at that moment left behind."""
+    from safetensors.torch import save
 
     from cadenza.io.files import atomic_write_all
 
@@ -44,7 +46,7 @@ def write_pair(directory: Path, name: str, tensors: dict, record: dict, indent: 
     text = json.dumps(record, indent=indent)
     atomic_write_all(
         [
-            (directory / f"{name}.safetensors", lambda p: save_file(tensors, str(p), metadata={HEADER_KEY: text})),
+            (directory / f"{name}.safetensors", save(tensors, metadata={HEADER_KEY: text})),
             (directory / f"{name}.json", text.encode()),
         ],
         force=True,
