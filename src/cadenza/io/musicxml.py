@@ -487,8 +487,8 @@ def passes_alike(
     length = end - start
     if not _in_force(changes, start) == _in_force(changes, end - 1) == _in_force(changes, end):
         return False  # going back to the start repeat restates nothing: it must be as it was there
-    if any(end - ending <= tick < end or end + length - ending <= tick < end + length for tick, _ in changes if ending):
-        return False
+    if ending and any(end - ending <= t < end or end + length - ending <= t < end + length for t, _ in changes):
+        return False  # a change in either ending
     if [(t - start, what) for t, what in changes if start < t < end - ending] != [
         (t - end, what) for t, what in changes if end < t < end + length - ending
     ]:
