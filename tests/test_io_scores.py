@@ -301,6 +301,14 @@ def test_keys_as_abc_writes_them_are_read(tmp_path, field):
     assert len(read_score(path).parts[0].notes) == 4
 
 
+@pytest.mark.parametrize("field", ["K:G m=d", "K:G middle=d", "K:G clef=bass", "K:G bass"])
+def test_a_keys_staff_words_leave_its_mode_alone(tmp_path, field):
+    """music21 read `K:G m=d` (the staff's middle line) as G minor, in the header and in the body."""
+    path = tmp_path / "key.abc"
+    path.write_text(f"X:1\nT:t\nM:4/4\nL:1/4\n{field}\nG,, A,, B,, C,|]\n{field}\nD,4|]\n")
+    assert [(k.tonic_name, k.mode) for k in read_score(path).keys] in ([("G", "major")], [("G", "major")] * 2)
+
+
 def test_a_miscounted_bar_keeps_the_bars_after_it_where_the_file_has_them(tmp_path):
     """A bar of 2 beats in 3/4 is read as a bar of 2/4, so that the bars after it begin on their
     first notes (as MuseScore shows an irregular bar), not across their beats."""
@@ -463,6 +471,8 @@ ABC_AS_WRITTEN = {
         HEAD + "K:D\nd e f g|[K:clef=bass] D, E, F, G,|\nK:bass\nA,4|]\n",
         [[[74, 76, 78, 79, 50, 52, 54, 55, 57]]],
     ),
+    "clef_in_the_header_key": (HEAD + "K:G clef=bass\nG,, A,, B,, C,|D,4|]\n", [[[43, 45, 47, 48, 50]]]),
+    "middle_line_in_the_key": (HEAD + "K:G m=d\nG A B c|]\nK:G middle=d\nd4|]\n", [[[67, 69, 71, 72, 74]]]),
     "key_change_in_one_voice": (
         HEAD + "K:C\nV:1\nc d e f|[K:G] g f e d|]\nV:2\nC D E F|G F E D|]\n",
         [[[72, 74, 76, 77, 79, 78, 76, 74], [60, 62, 64, 65, 67, 65, 64, 62]]],
@@ -487,6 +497,7 @@ def test_abc_is_read_as_a_musician_reads_it(tmp_path, name):
     """What music21 alone got wrong: a tune without X: or behind a byte-order mark (its notes were
     dropped as free text by the first version of the free-text pass), a stray blank line inside a
     tune, text blocks and lyrics going on read as notes, a clef read as a key (K:bass as B major),
+    a tune headed in the bass clef read two octaves low, a staff's middle line (K:G m=d) as minor,
     one voice's key carried into the next, voices written in turns sounding all at once, and an
     annotation music21 took for a chord symbol and failed on; voices named (V:S) read as one
     part; invisible rests (x) dropped, so that a voice began too early."""

@@ -73,9 +73,11 @@ def _abc_without_free_text(text: str) -> str:
 
 # the fields music21 reads from a field line of a tune's body, and as a chord when inline ([M:3/4])
 _INLINE_FIELDS = re.compile(r"\[([KLMPQV]):([^\]]*)\]")
-# what a K: field may say besides the key: its clef and staff (music21 reads `K:bass` as B major)
+# what a K: field may say besides the key: its clef and staff (music21 reads `K:bass` as B major,
+# `K:G middle=d` and its short form `K:G m=d` as G minor, and a tune headed `K:G clef=bass` two
+# octaves low: in ABC a clef changes how notes are drawn, not their pitch)
 _CLEF_WORDS = re.compile(
-    r"\b(?:clef|middle|transpose|octave|stafflines|staffscale|cue)\s*=\s*\S*"
+    r"\b(?:clef|middle|m|transpose|octave|stafflines|staffscale|cue)\s*=\s*\S*"
     r"|(?<![\w=])(?:treble|bass|baritone|tenor|alto|mezzo|soprano|perc)\d?(?:[+-]8)?(?![\w=])",
     re.IGNORECASE,
 )
@@ -174,8 +176,11 @@ def _abc_voices(text: str) -> str:
             line = f"M:{_meter_summed(value)}"
         if name == "X" or not header_key:  # a tune's header (or a file's)
             flush()
-            if name in ("X", "K"):
-                header_key = value if name == "K" else ""
+            if name == "K":  # the tune's key, its clef words out (no key said: none)
+                header_key = _key_only(value) or "none"
+                line = f"K:{header_key}"
+            elif name == "X":
+                header_key = ""
             current = ""
             out.append(line)
             continue
