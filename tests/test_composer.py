@@ -41,10 +41,7 @@ def _two_hands(bars: int = 4):
 
 def test_a_continuation_is_written_into_the_prompts_own_parts():
     """Before, a piano prompt came back with four new string parts after its own two."""
-    from cadenza.compose.composer import model_for_prompt
-
     prompt = _two_hands()
-    assert model_for_prompt(prompt)[0] == "chorales"
     c = hub.load("chorales", expect="voices")
     out = c.continue_score(prompt, bars=2, seed=1)
     assert [p.name for p in out.parts] == ["Right", "Left"] and all(p.program == 0 for p in out.parts)
@@ -60,12 +57,12 @@ def test_one_melody_is_continued_by_the_folk_model():
     from conftest import melody
 
     assert model_for_prompt(melody())[0] == "folk"
-    assert model_for_prompt(_two_hands())[0] == "chorales"
 
 
 def test_a_pianos_two_hands_or_a_recorded_performance_are_continued_by_the_piano_model():
     """A MusicXML piano part reads as the hands (cadenza.io.scores), as the pianist writes them; a
-    newcomer's own piano piece, continued without --model, had come back in four chorale voices."""
+    newcomer's own piano piece, continued without --model, had come back in four chorale voices,
+    and so had a score's two piano tracks as MuseScore exports them (unnamed, or "RH" and "LH")."""
     from dataclasses import replace
 
     from cadenza.compose.composer import model_for_prompt
@@ -82,6 +79,12 @@ def test_a_pianos_two_hands_or_a_recorded_performance_are_continued_by_the_piano
     choir = replace(prompt, parts=[replace(p, program=52) for p in prompt.parts])
     assert model_for_prompt(choir, performance=True)[0] == "chorales"  # cadenza's own performed chorale
     assert model_for_prompt(hands, piano=False)[0] == "chorales"  # voice rules asked for: a voices model
+    assert model_for_prompt(prompt)[0] == "piano"  # two tracks on a piano, whatever their names
+    both = replace(prompt, parts=[replace(prompt.parts[0], notes=prompt.parts[0].notes + prompt.parts[1].notes)])
+    assert model_for_prompt(both)[0] == "piano"  # both hands in one track
+    assert model_for_prompt(replace(prompt, parts=prompt.parts * 2))[0] == "chorales"  # four parts: voices
+    strings = replace(prompt, parts=[replace(p, program=48) for p in prompt.parts])
+    assert model_for_prompt(strings)[0] == "chorales"
 
 
 def test_a_prompt_whose_meter_changes_is_continued_in_its_last_meter():

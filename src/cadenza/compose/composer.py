@@ -528,19 +528,26 @@ def is_melody(part: Part) -> bool:
 
 def model_for_prompt(score: Score, performance: bool = False, piano: bool = True) -> tuple[str, str]:
     """(the shipped model that fits a prompt, why): `piano` (where `piano`: no voice rules were
-    asked for) for a piano's two hands (PIANO_HANDS on a piano's program: a MusicXML piano part
-    as cadenza reads it, or the tracks it writes) or a digital piano's recorded `performance`
-    (cadenza.perform.quantize.is_performance, on a piano's program, not one melody); `folk` for
-    one melody; else `chorales`, which continues any texture as four voices written back into
-    the prompt's parts."""
+    asked for) for music on a piano's program (PIANOS) that a piano's two staves hold: two parts,
+    whatever their names (the hands: a MusicXML piano part as cadenza reads it, the tracks it
+    writes, or a score's two tracks as MuseScore or a sequencer exports them), one part with
+    chords (both hands in one track), or a digital piano's recorded `performance`
+    (cadenza.perform.quantize.is_performance), not one melody; `folk` for one melody; else
+    `chorales`, which continues any texture as four voices written back into the prompt's
+    parts."""
     pitched = [p for p in score.parts if not p.is_drum and p.notes]
     on_piano = bool(pitched) and all(p.program in PIANOS for p in pitched)
-    if piano and on_piano and performance and not (len(pitched) == 1 and is_melody(pitched[0])):
+    melody = len(pitched) == 1 and is_melody(pitched[0])
+    if piano and on_piano and performance and not melody:
         return "piano", "a recording from a piano: continued by the piano model"
     if piano and on_piano and sorted(p.name for p in pitched) == sorted(PIANO_HANDS):
         return "piano", "the prompt is a piano's two hands: continued by the piano model"
+    if piano and on_piano and len(pitched) == 2:
+        return "piano", "the prompt is two parts on a piano: continued by the piano model, as its two hands"
+    if piano and on_piano and len(pitched) == 1 and not melody:
+        return "piano", "the prompt is one piano part with chords: continued by the piano model, in two hands"
     if len(pitched) == 1:
-        if is_melody(pitched[0]):
+        if melody:
             return "folk", "the prompt is one melody"
         return "chorales", "the prompt is one part with chords: continued in four voices"
     return "chorales", f"the prompt has {len(pitched)} pitched parts: continued in four voices"
