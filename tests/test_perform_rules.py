@@ -308,6 +308,17 @@ def test_the_pedal_is_lifted_over_rests_and_left_off_a_single_line():
     assert rules_expression(piece(line([72, 74, 76, 77], [1.0] * 4))).pedal == []
 
 
+def test_an_arpeggio_over_a_held_bass_is_pedalled():
+    """Bach's C major prelude, one note at a time over held left-hand notes: its skyline takes
+    every note, and the pedal had been left off as for a single line (a newcomer's --bars 5-12)."""
+    bars = 4
+    lh = [Note(p, 2.0 * h, 2.0, 60) for h in range(2 * bars) for p in (48,)]
+    lh += [Note(52, 2.0 * h + 0.25, 1.75, 60) for h in range(2 * bars)]
+    rh = [Note(p, 2.0 * h + 0.5 + 0.25 * i, 0.25, 60) for h in range(2 * bars) for i, p in enumerate((67, 72, 76) * 2)]
+    pedal = rules_expression(piece(rh, lh)).pedal
+    assert pedal and sum(b - a for a, b in pedal) > bars * 4 / 2
+
+
 def test_a_choir_has_no_pedal_gentler_rubato_and_breathes_at_phrase_ends():
     score = chorale()
     piano, choir = rules_expression(score), rules_expression(score, choir=True)

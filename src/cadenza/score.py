@@ -590,6 +590,14 @@ def in_force(items, at_beats: float, tolerance: float = 1e-6):
 CHORD_VELOCITY = 60  # chord symbols sounding: audible, under the parts
 
 
+def one_line(notes: list[Note]) -> bool:
+    """Whether notes are one line: at most 5% of them start while the one before sounds (a melody,
+    played legato or not), not two voices or more (chords, a held bass under an arpeggio)."""
+    ordered = sorted(notes, key=lambda x: x.start_beats)
+    overlapping = sum(b.start_beats < a.end_beats - 1e-6 for a, b in zip(ordered, ordered[1:]))
+    return overlapping <= 0.05 * len(ordered)
+
+
 def is_lead_sheet(score: Score) -> bool:
     """A melody and its chord symbols: chord symbols over one pitched part. Its chords sound
     (chord_notes) in its MIDI's chord track and its audio; an arrangement, whose parts already

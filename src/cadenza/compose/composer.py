@@ -30,6 +30,7 @@ from cadenza.score import (
     Part,
     Score,
     Section,
+    one_line,
     parse_key,
     parse_meter,
     pitch_to_name,
@@ -520,10 +521,8 @@ def continued_credits(
 
 
 def is_melody(part: Part) -> bool:
-    """Whether a part is one line: at most 5% of its notes start while the one before sounds."""
-    notes = sorted(part.notes, key=lambda x: x.start_beats)
-    overlapping = sum(b.start_beats < a.end_beats - 1e-6 for a, b in zip(notes, notes[1:]))
-    return overlapping <= 0.05 * len(notes)
+    """Whether a part is one line (cadenza.score.one_line)."""
+    return one_line(part.notes)
 
 
 def model_for_prompt(score: Score, performance: bool = False, piano: bool = True) -> tuple[str, str]:

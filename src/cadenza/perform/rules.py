@@ -69,7 +69,7 @@ from cadenza.perform.performance import (
     marked_seconds,
     notes_in_order,
 )
-from cadenza.score import Key, Note, Score, bar_starts, pickup_start
+from cadenza.score import Key, Note, Score, bar_starts, one_line, pickup_start
 from cadenza.theory import estimate_key, fermatas_mark_phrases, scale
 
 EPS = 1e-6
@@ -726,8 +726,9 @@ def pedal(piece: _Piece, fx: _Effects, k: float) -> None:
     """Sustain pedal for a piano (this module's rule; DM has none): legato pedalling, the pedal
     lifted at each change of the bass note or the beat's triad and put down again a 32nd note
     (PEDAL_DELAY_BEATS) after it, lifted where nothing sounds (rests), at phrase ends and at
-    fermatas' ends. Only for a texture of more than one voice, never in a choir."""
-    if piece.choir or len(piece.melody) >= int(piece.pitched.sum()):
+    fermatas' ends. Only for a texture of more than one voice (score.one_line: an arpeggio over a
+    held bass is two, though its skyline takes every note), never in a choir."""
+    if piece.choir or one_line([n for i, (_, n) in enumerate(piece.notes) if piece.pitched[i]]):
         return
     n_beats = len(piece.grid) - 1
     bass = np.full(n_beats, -1)
