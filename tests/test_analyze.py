@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -374,3 +375,17 @@ def test_a_phrase_end_is_placed_as_a_musician_counts_the_bar():
     assert bar_and_beat(4.5, six_eight) == "bar 2 beat 2"  # 3 quarters a bar
     # two bars of 4/4, then 3/4: beat 11 is bar 4's first
     assert bar_and_beat(11.0, Meter(8.0, 3, 4), [0.0, 4.0, 8.0, 11.0]) == "bar 4 beat 1"
+
+
+ASAP = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "asap"
+
+
+@pytest.mark.skipif(not (ASAP / "Mozart").is_dir(), reason="needs ../shared/data/asap")
+def test_a_chromatic_piece_keeps_its_files_key_where_it_ends_in_it():
+    """Mozart's K.332 Adagio (B flat major; 11% of its notes off the scale, the last chord's bass on
+    D) had been analyzed in F major, its dominant, which its second theme is in."""
+    from cadenza.io import read_score
+
+    a = analyze(read_score(ASAP / "Mozart" / "Piano_Sonatas" / "12-2" / "midi_score.mid"))
+    assert (a.key.tonic, a.key.mode) == (10, "major")
+    assert any(p.key.tonic == 5 for p in a.phrases)  # its second theme in F

@@ -84,6 +84,7 @@ from cadenza.theory import (
     phrase_ends,
     related_keys,
     scale,
+    tonic_triad,
     tune_key,
 )
 
@@ -148,6 +149,7 @@ MIRROR_WEIGHT = 1.0  # a boundary where the same passage, played elsewhere, has 
 LONGEST_PHRASE = 16  # bars
 CADENCE_WEIGHT = {"authentic": 1.0, "imperfect": 0.6, "half": 0.6, "plagal": 0.5, "deceptive": 0.5, "none": 0.0}
 NOVELTY_WEIGHT = 0.6
+KEY_MARGIN = 0.1  # a key this near the best-correlated (Krumhansl-Kessler) is nearly as good
 HOME_PRIOR = 0.1  # how much better another key must fit a section's notes than the home key
 SECTION_PRIOR = 0.1  # likewise for a phrase and its section's key
 SAME = 0.8  # mean bar Jaccard at or above which a phrase returns another (exactly or transposed)
@@ -391,20 +393,28 @@ def _between(notes: list[Note], lo: float, hi: float) -> list[Note]:
 
 
 def _home_key(score: Score, melody: list[Note], notes: list[Note], sounding: _Sounding) -> Key:
-    """The file's key unless a tenth of the notes (by duration) lie outside its scale; else, for
-    a single line, theory.tune_key; else the best-correlated key among the few nearly as good
-    whose tonic is the final bass note."""
+    """The file's key unless a tenth of the notes (by duration) lie outside its scale and it is
+    not nearly as well correlated as the best key, closing on its tonic chord (a chromatic
+    Adagio of Mozart's, ending on its tonic chord in first inversion, had been put in its
+    dominant's key); else, for a single line, theory.tune_key; else the best-correlated key
+    among the few nearly as good whose tonic is the final bass note."""
+    ranked = key_correlations(notes)
+    best = ranked[0][0]
+    last = max(x.start_beats for x in notes)
+    final = [x.pitch for x in notes if x.start_beats >= last - 1e-6]
     if score.key is not None:
+        declared = Key(0.0, score.key.tonic, score.key.mode, score.key.tonic_name)
         outside = sum(x.duration_beats for x in notes if x.pitch % 12 not in scale(score.key))
         if outside < 0.1 * sum(x.duration_beats for x in notes):
-            return Key(0.0, score.key.tonic, score.key.mode, score.key.tonic_name)
+            return declared
+        fit = next(r for r, k in ranked if (k.tonic, k.mode) == (declared.tonic, declared.mode))
+        closing = {p % 12 for p in final}
+        if fit >= best - KEY_MARGIN and declared.tonic in closing and closing <= tonic_triad(declared):
+            return declared
     if len({x.start_beats for x in notes}) == len(notes) and len(notes) == len(melody):
         return tune_key(melody)
-    ranked = key_correlations(notes)
-    last = max(x.start_beats for x in notes)
-    bass = min((x for x in notes if x.start_beats >= last - 1e-6), key=lambda x: x.pitch).pitch % 12
-    best = ranked[0][0]
-    on_bass = [k for r, k in ranked[:4] if k.tonic == bass and r >= best - 0.1]
+    bass = min(final) % 12
+    on_bass = [k for r, k in ranked[:4] if k.tonic == bass and r >= best - KEY_MARGIN]
     return on_bass[0] if on_bass else ranked[0][1]
 
 
