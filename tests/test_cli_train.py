@@ -45,6 +45,14 @@ def test_orderless_training_resumes_and_refuses_to_clobber(tiny_harmonizer, satb
     )
 
 
+def test_training_says_how_to_use_the_model(tiny_model):
+    """A newcomer's model trained into ./models was not found by its name from elsewhere, and
+    nothing said to give its folder."""
+    proc = run_cli("train", "--resume", "--out", str(tiny_model), check=True)
+    assert f"use it with --model {tiny_model}: `cadenza generate`" in proc.stderr
+    assert "use it" not in run_cli("train", "--resume", "--out", str(tiny_model), "--quiet", check=True).stderr
+
+
 def test_bench_cli_trains_evaluates_and_reloads(tmp_path):
     rng = np.random.default_rng(0)
     piece = lambda: [sorted(set(rng.choice([60, 64, 67, 72], size=3).tolist())) for _ in range(20)]

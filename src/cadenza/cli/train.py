@@ -71,7 +71,19 @@ def train(
     except KeyboardInterrupt:  # cadenza.train.run has said what was kept and how to resume
         sys.exit(130)
     if distributed.rank() == 0:
+        if (out / "model.json").is_file():
+            _echo(quiet)(_how_to_use(out))
         typer.echo(str(out))
+
+
+def _how_to_use(out: Path) -> str:
+    """How the model trained in `out` is used: by its folder (a name is looked up only in the
+    model folders, `cadenza models`), with the commands of its family."""
+    from cadenza import families
+    from cadenza.nn.checkpoint import read_meta
+
+    family = families.of_meta(read_meta(out), str(out / "model.json"))
+    return f"use it with --model {out}: {family.used_by}"
 
 
 def _train(out, family, orderless, config, resume, force, nproc, quiet, settings, command):

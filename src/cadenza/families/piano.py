@@ -324,6 +324,12 @@ def prepare(cfg: Config, record: dict | None, echo: Callable[[str], None]) -> Pr
     if cfg.note_steps:
         with_steps(train_t + valid_t, tok)
     echo(f"composers: {', '.join(f'{c} ({counts[c]})' for c in composers) or 'none named'}")
+    few = [c for c in data.composers() if c not in composers]
+    if few and record is None and not cfg.init_from:
+        echo(
+            f"not a condition (fewer than --min-pieces {cfg.min_pieces} training pieces, the validation "
+            f"pieces left out): {', '.join(f'{c} ({counts[c]})' for c in few)}; their pieces train the model unnamed"
+        )
     n_tokens = sum(len(t.window.tokens) for t in train_t)
     torch.manual_seed(cfg.seed)
     model = Transformer(
