@@ -127,6 +127,14 @@ def test_help_names_arguments_plainly():
     assert "--allow-parallels" in text and "\\[" not in text
 
 
+def test_train_help_names_every_family():
+    """The piano family was missing from --family's list."""
+    from cadenza.families import FAMILIES
+
+    text = " ".join(run_cli("train", "--help").stdout.split())
+    assert all(f"{f.name} (" in text for f in FAMILIES), text
+
+
 def test_output_names_strip_a_known_suffix_and_honour_folders(tmp_path):
     from cadenza.cli.common import output_stems
 

@@ -46,7 +46,8 @@ def train(
         help="the kind of model: voices (chorales, folk: `generate`), orderless "
         "(`harmonize`, `infill`), benchmark (`bench nll`), performer (`perform --performer learned`), "
         "chords (`chords`, `generate --chords auto`), accompaniment (a style's learned piano: `arrange`), "
-        "leadsheet (a melody and a chords model together: `generate --model`)",
+        "leadsheet (a melody and a chords model together: `generate --model`), piano (two hands in a "
+        "composer's style: `generate`, `continue`)",
     ),
     orderless: bool = typer.Option(False, "--orderless", help="shorthand for --family orderless"),
     config: Optional[Path] = CONFIG,
