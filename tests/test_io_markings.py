@@ -320,6 +320,31 @@ def test_unsupported_markings_counts_a_trill(tmp_path):
     assert unsupported_markings(quiet) == {}
 
 
+def test_what_is_played_but_not_written_back_as_marks(tmp_path):
+    """`continue` writes the prompt's dynamics as its notes' loudness, not as marks: with marks=True
+    they are counted too, so that it can say so."""
+    bar = [_dynamic("p"), _direction('<wedge type="crescendo"/>'), _note(), _note(), _note()]
+    end = [
+        _note(),
+        _direction('<wedge type="stop"/>'),
+        _dynamic("f"),
+        _note(notations="<ornaments><trill-mark/></ornaments>"),
+    ]
+    path = tmp_path / "marked.musicxml"
+    path.write_text(_musicxml(bar + [_note()], end + [_note(), _note()]))
+    assert unsupported_markings(path) == {"trill": 1}
+    assert unsupported_markings(path, marks=True) == {"dynamics mark": 2, "hairpin": 1, "trill": 1}
+    from conftest import run_cli
+
+    proc = run_cli(
+        "continue", str(path), "--bars", "1", "--seed", "1", "--formats", "mid", "--out", str(tmp_path / "c")
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (
+        f"{path}: not written into the continuation's notation: dynamics mark x2, hairpin x1, trill x1" in proc.stderr
+    )
+
+
 def test_unsupported_markings_in_abc(tmp_path):
     path = tmp_path / "tune.abc"
     path.write_text('X:1\nT:t\nM:4/4\nL:1/4\nK:C\n"^rit." !p! C TD !trill!E {g}F | !>!G A B c |]\n')

@@ -7,6 +7,7 @@ import random
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Optional
 
 import typer
@@ -93,6 +94,22 @@ def about_file(path) -> Iterator[None]:
         yield
     except (MusicError, TokenizeError) as e:
         raise InputError(path, str(e)) from None
+
+
+def unplayed(path: Path, marks: bool = False) -> str:
+    """The notations of a MusicXML, ABC or kern file that cadenza does not play (with `marks`: nor
+    write back as marks; cadenza.io.scores.unsupported_markings), as one phrase ("trill x3,
+    arpeggio x2"); empty for MIDI, which has none, or when there are none."""
+    from cadenza.errors import CadenzaError
+    from cadenza.io.scores import unsupported_markings
+
+    if path.suffix.lower() in (".mid", ".midi"):
+        return ""
+    try:
+        counts = unsupported_markings(path, marks)
+    except CadenzaError:  # the file was read once already; a second reading that fails says nothing new
+        return ""
+    return ", ".join(f"{name} x{n}" for name, n in counts.items())
 
 
 def pick_seed(seed: Optional[int]) -> int:

@@ -35,6 +35,7 @@ from cadenza.cli.common import (
     say,
     seeds_text,
     settings_and_record,
+    unplayed,
     with_config_options,
 )
 from cadenza.compose.settings import SamplingSettings
@@ -487,6 +488,11 @@ def continue_(
                     f"{', '.join(stopped)} stop{'s' * (len(stopped) == 1)} where the prompt ends "
                     "(a model with more voices goes on in every part: `cadenza models` lists them)"
                 )
+            dropped = unplayed(prompt, marks=True)
+            if dropped:
+                marks = "dynamics mark" in dropped or "hairpin" in dropped
+                loud = " (its dynamics stay in its notes' loudness)" if marks else ""
+                say(f"{prompt}: not written into the continuation's notation: {dropped}{loud}")
         record = {
             "command": "continue",
             "prompt": str(prompt),

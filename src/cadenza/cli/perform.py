@@ -18,6 +18,7 @@ from cadenza.cli.common import (
     pick_seed,
     read_piece,
     say,
+    unplayed,
 )
 
 
@@ -83,7 +84,7 @@ def perform(
         performance = play(piece, options.performer, seed, options.expressiveness, plan=the_plan)
     if not quiet:
         say(f"performer {performer}, expressiveness {expressiveness:g}, seed {seed}")
-        skipped = _unplayed(score)
+        skipped = unplayed(score)
         if skipped:
             where = " (counted in the whole file, not only the bars played)" if region is not None else ""
             say(f"{score}: played what it could; not played{where}: {skipped}")
@@ -100,21 +101,6 @@ def perform(
     }
     for p in write_outputs(performance.to_score(), stem, fmts, record, force):
         typer.echo(str(p))
-
-
-def _unplayed(path: Path) -> str:
-    """The notations of a MusicXML, ABC or kern file the performer does not play, as one phrase
-    ("trill x3, arpeggio x2"); empty for MIDI, which has none, or when all is played."""
-    from cadenza.errors import CadenzaError
-    from cadenza.io.scores import unsupported_markings
-
-    if path.suffix.lower() in (".mid", ".midi"):
-        return ""
-    try:
-        counts = unsupported_markings(path)
-    except CadenzaError:  # the file was read once already; a second reading that fails says nothing new
-        return ""
-    return ", ".join(f"{name} x{n}" for name, n in counts.items())
 
 
 def _check_plan_fits(the_plan, piece, path) -> None:

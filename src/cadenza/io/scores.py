@@ -1621,10 +1621,12 @@ _ABC_PLAYED = {"crescendo(", "diminuendo(", "fermata", "invertedfermata"}  # (fe
 _ABC_LETTERS = {"T": "trill", "~": "roll", "L": "accent", "P": "mordent", "u": "bowing", "v": "bowing"}
 
 
-def unsupported_markings(path: str | Path) -> dict[str, int]:
+def unsupported_markings(path: str | Path, marks: bool = False) -> dict[str, int]:
     """The notations in a MusicXML, ABC or kern file that cadenza reads but does not play, by a
     plain name, most frequent first: {"trill": 3, "arpeggio": 2}, so that a performance can say
     "played what it could; skipped: trill x3, arpeggio x2". Empty when everything is played.
+    With `marks`, also those it plays but does not write back as marks (the written file keeps
+    them as its notes' loudness): "dynamics mark" (p, mf, sf ...) and "hairpin".
 
     Counted: ornaments (trill, mordent, turn, appoggiatura, tremolo), arpeggios, glissandos,
     pedal markings, breath marks and caesuras, other articulations (bowings, "stress", ...;
@@ -1654,12 +1656,16 @@ def unsupported_markings(path: str | Path) -> dict[str, int]:
                     value = str(el.value).strip()
                     if value not in _LEVELS and value not in _SFORZANDI and not _FORTE_PIANO.fullmatch(value):
                         counts[_text_kind(value) or f"dynamic {value}"] += 1
+                    elif marks:
+                        counts["dynamics mark"] += 1
                 elif "TextExpression" in classes or "TempoText" in classes:
                     kind = _text_kind(el.content if "TextExpression" in classes else el.text)
                     counts.update([kind] if kind else [])
                 elif "Spanner" in classes and not _PLAYED_SPANNERS & set(classes):
                     name = _unplayed_name(el)
                     counts.update([name] if name else [])
+                elif marks and "DynamicWedge" in classes:
+                    counts["hairpin"] += 1
     if fmt == "abc":
         counts.update(_abc_unplayed(_text(data)))
     if counts.pop("dynamic other-dynamics", 0):  # music21 (10.5) loses the text of MusicXML's <other-dynamics>
