@@ -345,6 +345,15 @@ def test_what_is_played_but_not_written_back_as_marks(tmp_path):
     )
 
 
+def test_a_musicxml_file_without_a_title_is_titled_by_its_name_without_suffix(tmp_path):
+    """music21 titles it by the file's whole name: a continuation was called "berceuse.mxl · continued"."""
+    from cadenza.io import read_score
+
+    for name in ("berceuse.musicxml", "berceuse.xml"):
+        (tmp_path / name).write_text(_musicxml([_note(), _note(), _note(), _note()]))
+        assert read_score(tmp_path / name).title == "berceuse"
+
+
 def test_unsupported_markings_in_abc(tmp_path):
     path = tmp_path / "tune.abc"
     path.write_text('X:1\nT:t\nM:4/4\nL:1/4\nK:C\n"^rit." !p! C TD !trill!E {g}F | !>!G A B c |]\n')

@@ -119,7 +119,8 @@ def read_with_music21(path: str | Path, problems: list[str] | None = None) -> li
         end = score.end_beats
         if end > MAX_BEATS:
             raise InputError(path, f"a note ends at beat {end:,.0f}, beyond the {MAX_BEATS:,} beats cadenza reads")
-        score.title = score.title or path.stem
+        if not score.title or score.title == path.name:  # music21 titles a piece without one by its file's name
+            score.title = path.stem
     return scores
 
 
