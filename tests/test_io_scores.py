@@ -102,7 +102,7 @@ def test_a_generated_piece_names_cadenza_as_its_composer():
     assert score.composer == "Cadenza (chorales model)"
     assert Score.from_dict(score.to_dict()).composer == score.composer
     prompt = melody(bars=2)
-    assert c.continue_score(prompt, bars=1, seed=1).composer == "Cadenza (chorales model)"
+    assert c.continue_score(prompt, bars=1, seed=1).composer == "continued by Cadenza (chorales model)"
     prompt.composer = "Trad."
     assert c.continue_score(prompt, bars=1, seed=1).composer == "Trad. / continued by Cadenza (chorales model)"
     prompt.title = "Greensleeves"

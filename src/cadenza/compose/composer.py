@@ -516,7 +516,7 @@ def continued_credits(
     prompt's own title and seed, and one after Schubert did not say so)."""
     name = prompt.title or (Path(source).stem if source else "untitled")
     cadenza = f"Cadenza ({model} model{', after ' + after if after else ''})"
-    credit = f"{prompt.composer} / continued by {cadenza}" if prompt.composer else cadenza
+    credit = f"{prompt.composer} / continued by {cadenza}" if prompt.composer else f"continued by {cadenza}"
     return f"{name} · continued · seed {seed}", credit
 
 
