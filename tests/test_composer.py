@@ -79,12 +79,20 @@ def test_a_pianos_two_hands_or_a_recorded_performance_are_continued_by_the_piano
     choir = replace(prompt, parts=[replace(p, program=52) for p in prompt.parts])
     assert model_for_prompt(choir, performance=True)[0] == "chorales"  # cadenza's own performed chorale
     assert model_for_prompt(hands, piano=False)[0] == "chorales"  # voice rules asked for: a voices model
-    assert model_for_prompt(prompt)[0] == "piano"  # two tracks on a piano, whatever their names
-    both = replace(prompt, parts=[replace(prompt.parts[0], notes=prompt.parts[0].notes + prompt.parts[1].notes)])
-    assert model_for_prompt(both)[0] == "piano"  # both hands in one track
-    assert model_for_prompt(replace(prompt, parts=prompt.parts * 2))[0] == "chorales"  # four parts: voices
+    # a MIDI file's two tracks on a piano, named as a piano's staves may be (or not at all)
+    for names in (("", ""), ("Piano", "Piano"), ("RH", "LH"), ("right hand", "Left Hand"), ("Right", "Left")):
+        tracks = replace(prompt, parts=[replace(p, name=name) for p, name in zip(prompt.parts, names)])
+        assert model_for_prompt(tracks, midi=True)[0] == "piano", names
+        assert model_for_prompt(tracks)[0] == "chorales", names  # ABC, MusicXML: program 0 says nothing
+    both = replace(
+        prompt, parts=[replace(prompt.parts[0], name="", notes=prompt.parts[0].notes + prompt.parts[1].notes)]
+    )
+    assert model_for_prompt(both, midi=True)[0] == "piano"  # both hands in one track
+    assert model_for_prompt(replace(prompt, parts=prompt.parts * 2), midi=True)[0] == "chorales"  # four parts
+    voices = replace(prompt, parts=[replace(p, name=name) for p, name in zip(prompt.parts, ("Soprano", "Alto"))])
+    assert model_for_prompt(voices, midi=True)[0] == "chorales"  # a duet, whatever its program
     strings = replace(prompt, parts=[replace(p, program=48) for p in prompt.parts])
-    assert model_for_prompt(strings)[0] == "chorales"
+    assert model_for_prompt(strings, midi=True)[0] == "chorales"
 
 
 def test_a_prompt_whose_meter_changes_is_continued_in_its_last_meter():

@@ -174,7 +174,9 @@ def test_continue_on_a_real_score_writes_nothing_to_stderr_but_its_own_words(tmp
     proc = run_cli("continue", str(PEDAL_WARNINGS), "--bars", "1", "--formats", "mid", "--out", str(tmp_path / "c"))
     assert proc.returncode == 0, proc.stderr
     lines = proc.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("model "), proc.stderr  # its own line ("model chorales, ..."), only
+    # its own lines only: the model and seed, and what of the score's notation the continuation does not write
+    assert len(lines) == 2 and lines[0].startswith("model "), proc.stderr
+    assert lines[1].startswith(f"{PEDAL_WARNINGS}: not written into the continuation's notation: "), proc.stderr
 
 
 def melody_with(pattern: str, replacement: str) -> str:
@@ -473,6 +475,8 @@ ABC_AS_WRITTEN = {
     ),
     "clef_in_the_header_key": (HEAD + "K:G clef=bass\nG,, A,, B,, C,|D,4|]\n", [[[43, 45, 47, 48, 50]]]),
     "middle_line_in_the_key": (HEAD + "K:G m=d\nG A B c|]\nK:G middle=d\nd4|]\n", [[[67, 69, 71, 72, 74]]]),
+    "pipes_key_in_the_header": (HEAD + "K:Hp\nF c G g|]\n", [[[66, 73, 67, 79]]]),
+    "mode_and_accidental_spaced": (HEAD + "K:A m =c\nA c e a|]\n", [[[69, 72, 76, 81]]]),
     "key_change_in_one_voice": (
         HEAD + "K:C\nV:1\nc d e f|[K:G] g f e d|]\nV:2\nC D E F|G F E D|]\n",
         [[[72, 74, 76, 77, 79, 78, 76, 74], [60, 62, 64, 65, 67, 65, 64, 62]]],

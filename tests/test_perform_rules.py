@@ -317,6 +317,10 @@ def test_an_arpeggio_over_a_held_bass_is_pedalled():
     rh = [Note(p, 2.0 * h + 0.5 + 0.25 * i, 0.25, 60) for h in range(2 * bars) for i, p in enumerate((67, 72, 76) * 2)]
     pedal = rules_expression(piece(rh, lh)).pedal
     assert pedal and sum(b - a for a, b in pedal) > bars * 4 / 2
+    # a run of sixteenths over a bass held four bars: one overlap with the note before, many under the bass
+    run = [Note(60 + i % 12, 0.25 * i, 0.25, 60) for i in range(16 * 8)]
+    held = [Note(36, 0.0, 16.0, 60), Note(43, 16.0, 16.0, 60)]
+    assert rules_expression(piece(run, held)).pedal
 
 
 def test_a_choir_has_no_pedal_gentler_rubato_and_breathes_at_phrase_ends():

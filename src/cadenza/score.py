@@ -590,12 +590,21 @@ def in_force(items, at_beats: float, tolerance: float = 1e-6):
 CHORD_VELOCITY = 60  # chord symbols sounding: audible, under the parts
 
 
+def overlaps(notes: list[Note]) -> int:
+    """How many of the notes start while an earlier one still sounds (a bass held under a run
+    counts once for each note of the run)."""
+    count, end = 0, float("-inf")
+    for n in sorted(notes, key=lambda x: x.start_beats):
+        count += n.start_beats < end - 1e-6
+        end = max(end, n.end_beats)
+    return count
+
+
 def one_line(notes: list[Note]) -> bool:
-    """Whether notes are one line: at most 5% of them start while the one before sounds (a melody,
-    played legato or not), not two voices or more (chords, a held bass under an arpeggio)."""
-    ordered = sorted(notes, key=lambda x: x.start_beats)
-    overlapping = sum(b.start_beats < a.end_beats - 1e-6 for a, b in zip(ordered, ordered[1:]))
-    return overlapping <= 0.05 * len(ordered)
+    """Whether notes are one line: at most 5% of them start while an earlier one sounds (a melody,
+    its notes overlapping a little where played legato), not two voices or more (chords, a held
+    bass under an arpeggio)."""
+    return overlaps(notes) <= 0.05 * len(notes)
 
 
 def is_lead_sheet(score: Score) -> bool:

@@ -440,7 +440,9 @@ def continue_(
     choice = "given with --model"
     if model is None:
         voice_rules = scale or range_ or fix or fixed_cells or allow_parallels  # the voices models' options
-        model, why = composer.model_for_prompt(score, performance=found is not None, piano=not voice_rules)
+        model, why = composer.model_for_prompt(
+            score, performance=found is not None, piano=not voice_rules, midi=prompt.suffix.lower() in (".mid", ".midi")
+        )
         choice = f"chosen: {why}"
     asked, credited = composer_, False
     c, piano, composer_ = _writer(model, composer_, scale, range_, fix, fixed_cells, allow_parallels, None, None)
@@ -490,7 +492,7 @@ def continue_(
                 )
             dropped = unplayed(prompt, marks=True)
             if dropped:
-                marks = "dynamics mark" in dropped or "hairpin" in dropped
+                marks = re.search(r"(?:^|, )(?:dynamics mark|hairpin) x", dropped)  # not ABC's "crescendo hairpin"
                 loud = " (its dynamics stay in its notes' loudness)" if marks else ""
                 say(f"{prompt}: not written into the continuation's notation: {dropped}{loud}")
         record = {

@@ -84,7 +84,13 @@ def _how_to_use(out: Path) -> str:
     from cadenza.nn.checkpoint import read_meta
 
     family = families.of_meta(read_meta(out), str(out / "model.json"))
-    return f"use it with --model {out}: {family.used_by}"
+    other = {  # the families whose commands take no --model
+        "benchmark": f"use it with `cadenza bench nll --checkpoint {out}`",
+        "accompaniment": f'use it by naming it in a style file (accompaniment = "{out}"): docs/STYLES.md',
+        "performer": f'use it from Python: cadenza.perform.learned.load_performer("{out}") (the commands\' '
+        "--performer learned plays the shipped performer)",
+    }
+    return other.get(family.name, f"use it with --model {out}: {family.used_by}")
 
 
 def _train(out, family, orderless, config, resume, force, nproc, quiet, settings, command):

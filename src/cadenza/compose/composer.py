@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -525,15 +526,23 @@ def is_melody(part: Part) -> bool:
     return one_line(part.notes)
 
 
-def model_for_prompt(score: Score, performance: bool = False, piano: bool = True) -> tuple[str, str]:
+# a MIDI track's name that a piano's staff may have (none, as a score's tracks are often exported)
+_PIANO_TRACK = re.compile(
+    r"(?:|piano.*|pno\.?|klavier.*|keyboard.*|(?:right|left)(?: hand)?|[rl]\.? ?h\.?|track \d+)", re.I
+)
+
+
+def model_for_prompt(
+    score: Score, performance: bool = False, piano: bool = True, midi: bool = False
+) -> tuple[str, str]:
     """(the shipped model that fits a prompt, why): `piano` (where `piano`: no voice rules were
-    asked for) for music on a piano's program (PIANOS) that a piano's two staves hold: two parts,
-    whatever their names (the hands: a MusicXML piano part as cadenza reads it, the tracks it
-    writes, or a score's two tracks as MuseScore or a sequencer exports them), one part with
-    chords (both hands in one track), or a digital piano's recorded `performance`
-    (cadenza.perform.quantize.is_performance), not one melody; `folk` for one melody; else
-    `chorales`, which continues any texture as four voices written back into the prompt's
-    parts."""
+    asked for) for music on a piano's program (PIANOS) that a piano's two staves hold: its two
+    hands (PIANO_HANDS: a MusicXML piano part as cadenza reads it, or the tracks it writes), a
+    digital piano's recorded `performance` (cadenza.perform.quantize.is_performance) not of one
+    melody, or, from a `midi` file (whose programs are stated: ABC's and a MusicXML part's without
+    one read as 0), two tracks or one with chords whose names a piano's staves may have (none,
+    "Piano", "RH" ...: as MuseScore and sequencers export a score); `folk` for one melody; else
+    `chorales`, which continues any texture as four voices written back into the prompt's parts."""
     pitched = [p for p in score.parts if not p.is_drum and p.notes]
     on_piano = bool(pitched) and all(p.program in PIANOS for p in pitched)
     melody = len(pitched) == 1 and is_melody(pitched[0])
@@ -541,10 +550,11 @@ def model_for_prompt(score: Score, performance: bool = False, piano: bool = True
         return "piano", "a recording from a piano: continued by the piano model"
     if piano and on_piano and sorted(p.name for p in pitched) == sorted(PIANO_HANDS):
         return "piano", "the prompt is a piano's two hands: continued by the piano model"
-    if piano and on_piano and len(pitched) == 2:
-        return "piano", "the prompt is two parts on a piano: continued by the piano model, as its two hands"
-    if piano and on_piano and len(pitched) == 1 and not melody:
-        return "piano", "the prompt is one piano part with chords: continued by the piano model, in two hands"
+    tracks = piano and on_piano and midi and all(_PIANO_TRACK.fullmatch(p.name.strip()) for p in pitched)
+    if tracks and len(pitched) == 2:
+        return "piano", "the prompt is two piano tracks: continued by the piano model, as its two hands"
+    if tracks and len(pitched) == 1 and not melody:
+        return "piano", "the prompt is one piano track with chords: continued by the piano model, in two hands"
     if len(pitched) == 1:
         if melody:
             return "folk", "the prompt is one melody"

@@ -31,7 +31,7 @@ from cadenza.nn.orderless import OrderlessModel
 from cadenza.plan.cadences import plan_approach, plan_cadence
 from cadenza.plan.constraints import allowed_cells, fixed_spans
 from cadenza.plan.rules import Rules, voice_index
-from cadenza.score import Key, Meter, Note, Part, Score, bar_starts, in_force, pickup_start, pitch_to_name
+from cadenza.score import Key, Meter, Note, Part, Score, bar_starts, in_force, overlaps, pickup_start, pitch_to_name
 from cadenza.theory import (
     SATB_RANGES,
     bar_and_beat,
@@ -656,7 +656,7 @@ def melody_line(score: Score, track: int | None, source: str) -> list[Note]:
             f"--track (1-{len(parts)}: {', '.join(p.name or '?' for p in parts)})"
         )
     notes = sorted(parts[0].notes, key=lambda x: (x.start_beats, -x.pitch))
-    if any(b.start_beats < a.end_beats - 1e-6 for a, b in zip(notes, notes[1:])):
+    if overlaps(notes):
         raise OptionError(
             f"{source}: the part is polyphonic (notes overlap), not a single melody line; "
             "give --track 1 to harmonize its top line"

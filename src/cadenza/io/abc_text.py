@@ -77,7 +77,7 @@ _INLINE_FIELDS = re.compile(r"\[([KLMPQV]):([^\]]*)\]")
 # `K:G middle=d` and its short form `K:G m=d` as G minor, and a tune headed `K:G clef=bass` two
 # octaves low: in ABC a clef changes how notes are drawn, not their pitch)
 _CLEF_WORDS = re.compile(
-    r"\b(?:clef|middle|m|transpose|octave|stafflines|staffscale|cue)\s*=\s*\S*"
+    r"\b(?:clef|middle|transpose|octave|stafflines|staffscale|cue)\s*=\s*\S*|\bm=\S+"
     r"|(?<![\w=])(?:treble|bass|baritone|tenor|alto|mezzo|soprano|perc)\d?(?:[+-]8)?(?![\w=])",
     re.IGNORECASE,
 )
@@ -85,9 +85,10 @@ _CLEF_WORDS = re.compile(
 
 def _key_only(value: str) -> str:
     """A K: field's key without its clef and staff words ("D clef=bass" -> "D"; "bass" -> ""; the
-    bagpipes' HP, which music21 reads as a key it is not, -> "")."""
+    bagpipes' HP (no signature), which music21 reads as a key it is not, -> ""; their Hp, F# and
+    C#, music21 reads right)."""
     key = " ".join(_CLEF_WORDS.sub(" ", value).split())
-    return "" if key.upper() == "HP" else key
+    return "" if key == "HP" else key
 
 
 def _meter_summed(value: str) -> str:
@@ -378,10 +379,10 @@ _ABC_WORDS = re.compile(r"[H-Wh-w]{2,}(?![H-Wh-w])(?!\s*(?:[A-Ga-gzxyZX^_=\[\]{(
 # a meter's beats without their note value (M:3/, M:3), which music21 fails on with the whole file
 _ABC_BROKEN_METER = re.compile(r"\(?\s*\d+(?:\s*\+\s*\d+)*\s*\)?\s*/?")
 
-# a K: field's key (its clef words out, `_key_only`): none, or a tonic A-G and whatever follows
+# a K: field's key (its clef words out, `_key_only`): none, the bagpipes' Hp, or a tonic A-G and whatever follows
 # (a mode, `exp`, explicit accidentals, an old `-8va`): music21 reads what follows as it can, but
 # reads a tonic that is no note name (K:Q#, German K:H) as C major
-_ABC_KEY = re.compile(r"(?:none|[A-G].*)?", re.IGNORECASE)
+_ABC_KEY = re.compile(r"(?:none|Hp|[A-G].*)?", re.IGNORECASE)
 
 
 def _abc_words(line: str) -> str:

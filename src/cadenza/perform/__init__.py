@@ -41,14 +41,12 @@ def check_performer(performer: str, expressiveness: float = 1.0) -> None:
 
 def is_choral(score: Score) -> bool:
     """Three or more parts, each one line (no two notes of a part sounding at once): voices."""
+    from cadenza.score import overlaps
+
     parts = [p for p in score.parts if not p.is_drum and p.notes]
     if len(parts) < 3:
         return False
-    for p in parts:
-        notes = sorted(p.notes, key=lambda n: n.start_beats)
-        if any(b.start_beats < a.end_beats - 1e-6 for a, b in zip(notes, notes[1:])):
-            return False
-    return True
+    return not any(overlaps(p.notes) for p in parts)
 
 
 def phrase_spans(score: Score, plan: Plan | None = None) -> list[tuple[float, float]] | None:
