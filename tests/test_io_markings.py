@@ -152,6 +152,26 @@ def test_a_dynamic_under_one_staff_is_for_both_hands(tmp_path):
     assert {n.velocity for p in score.parts for n in p.notes} == {VELOCITY["pp"]}
 
 
+@pytest.mark.parametrize("name", ["Piano", "", "MusicXML Part", "Harp"])
+def test_a_two_staff_part_without_a_program_is_a_piano_unless_named_otherwise(tmp_path, name):
+    """31 of ASAP's piano scores have an empty part name (music21 then names it after the
+    instrument, "Midi_1", and loses its program): they had been continued as four chorale voices."""
+    right = [_note("C", 5), _note("D", 5), _note("E", 5), _note("F", 5)]
+    left = [_note("C", 3), _note("D", 3), _note("E", 3), _note("F", 3)]
+    staff = "<staff>{}</staff>"
+    body = [x.replace("</note>", staff.format(1) + "</note>") for x in right]
+    body += ["<backup><duration>4</duration></backup>"]
+    body += [x.replace("</note>", staff.format(2) + "</note>") for x in left]
+    text = _musicxml(body, staves=2).replace("<part-name>Piano</part-name>", f"<part-name>{name}</part-name>")
+    if not name:
+        text = text.replace(
+            "</score-part>",
+            "<score-instrument id='P1-I1'><instrument-name>Midi_1</instrument-name></score-instrument></score-part>",
+        )
+    names = [p.name for p in _read(tmp_path, text).parts]
+    assert names == (["Harp", "Harp"] if name == "Harp" else ["Right hand", "Left hand"])
+
+
 def test_a_velocity_the_file_gives_a_note_wins(tmp_path):
     score = _read(tmp_path, _musicxml([_dynamic("p"), _note(attrs=' dynamics="100"'), _note(), _note(), _note()]))
     velocities = [n.velocity for n in _notes(score)]

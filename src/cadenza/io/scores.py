@@ -1422,8 +1422,9 @@ def _instrument_groups(m21_parts: list) -> list[int]:
 
 def _hand_names(m21_parts: list) -> dict[int, str]:
     """Part index -> "Right hand" or "Left hand" (PIANO_HANDS) for the two staves of a piano
-    part (a General MIDI piano's program, or with no program a part named as a piano: a harp's or
-    a closed-score choir's two staves keep their name), as cadenza names a piano's hands and its
+    part (a General MIDI piano's program, or with no program a part named as a piano or not named
+    at all, _NO_NAME: a harp's or a closed-score choir's two staves keep their name), as cadenza
+    names a piano's hands and its
     MusicXML writer writes them."""
     groups = _instrument_groups(m21_parts)
     out: dict[int, str] = {}
@@ -1431,13 +1432,18 @@ def _hand_names(m21_parts: list) -> dict[int, str]:
         staves = [i for i, g in enumerate(groups) if g == first]
         instrument = m21_parts[first].getInstrument(returnDefault=False)
         program = getattr(instrument, "midiProgram", None)
-        named = (m21_parts[first].partName or "").strip().lower() in PIANO_NAMES
+        name = (m21_parts[first].partName or "").strip().lower()
+        named = name in PIANO_NAMES or bool(_NO_NAME.fullmatch(name))
         if len(staves) == 2 and (program in PIANOS if program is not None else named):
             out.update(zip(staves, PIANO_HANDS))
     return out
 
 
 PIANO_NAMES = {"piano", "pno.", "pno", "pianoforte", "klavier", "grand piano", "acoustic grand piano"}
+# a part name that names no instrument: none, or an exporter's placeholder (music21 puts the
+# instrument's "Midi_1" for an empty <part-name>, and loses its <midi-program>: 31 of ASAP's 220
+# piano scores): a part of two staves so named is a piano's
+_NO_NAME = re.compile(r"|midi[_ ]?\d*|musicxml part|p\d+|part \d+|\d+\.?|instrument \d*")
 
 
 def _voices(m21_parts: list) -> dict[int, str]:
