@@ -496,6 +496,20 @@ ABC_AS_WRITTEN = {
 }
 
 
+def test_abc_voices_keep_their_names(tmp_path):
+    """music21 reads no V: name; a newcomer's soprano and alto duet came back as two unnamed parts."""
+    path = tmp_path / "duets.abc"
+    path.write_text(
+        HEAD
+        + 'V:S name="Soprano"\nV:A nm=Alto\nK:G\nV:S\nd B G B|G4|]\nV:A\nB G D G|D4|]\n\n'
+        + HEAD.replace("X:1", "X:2")
+        + "V:RH\nV:LH clef=bass\nK:C\nV:RH\nc e g c'|]\nV:LH\nC, G, C G,|]\n\n"
+        + HEAD.replace("X:1", "X:3")
+        + "K:D\nD E F G|]\n"
+    )
+    assert [[p.name for p in s.parts] for s in read_scores(path)] == [["Soprano", "Alto"], ["RH", "LH"], [""]]
+
+
 @pytest.mark.parametrize("name", sorted(ABC_AS_WRITTEN))
 def test_abc_is_read_as_a_musician_reads_it(tmp_path, name):
     """What music21 alone got wrong: a tune without X: or behind a byte-order mark (its notes were

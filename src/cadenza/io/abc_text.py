@@ -225,11 +225,26 @@ def _abc_voice_numbers(text: str) -> str:
         number = {i: str(k + 1) for k, i in enumerate(ids)}
 
         def renamed(m: re.Match, number: dict[str, str] = number) -> str:
-            rest = m[2] if "name=" in m[2] else f' name="{m[1]}"{m[2]}'
+            rest = m[2] if re.search(r"\b(?:name|nm)\s*=", m[2]) else f' name="{m[1]}"{m[2]}'
             return f"V:{number[m[1]]}{rest}"
 
         tunes[t] = re.sub(r"(?m)^\s*V:\s*(\S+)(.*)$", renamed, tune)
     return "".join(tunes)
+
+
+def abc_voice_names(text: str) -> list[list[str]]:
+    """For each tune of ABC text as `mended_abc` gives it (its voices numbered), its voices' names
+    (V:1 name="Soprano", nm="Soprano" or name=Soprano; "" for none) in the order music21 makes parts of them,
+    which it reads no name from."""
+    out = []
+    for tune in re.split(r"(?m)^(?=[ \t]*X:)", text)[1:]:
+        names: dict[str, str] = {}
+        for m in re.finditer(r"(?m)^[ \t]*V:[ \t]*(\S+)(.*)$", tune):
+            named = re.search(r'\b(?:name|nm)\s*=\s*(?:"([^"]*)"|([^"\s]+))', m[2])
+            if not names.get(m[1]):  # the first name said for a voice (its definition, in the header)
+                names[m[1]] = (named[1] or named[2] or "").strip() if named else ""
+        out.append(list(names.values()))
+    return out
 
 
 def _abc_unit_lengths(text: str) -> str:

@@ -47,7 +47,7 @@ from typing import Any
 
 from cadenza.chords import ChordSymbol, parse_chord
 from cadenza.errors import InputError, MusicError
-from cadenza.io.abc_text import mended_abc
+from cadenza.io.abc_text import abc_voice_names, mended_abc
 from cadenza.io.midi import DRUM_CHANNEL, MAX_BEATS, METER_DENOMINATORS, file_bytes, sorted_changes, tempo_fits
 from cadenza.perform.dynamics import VELOCITY
 from cadenza.score import (
@@ -98,7 +98,7 @@ def read_with_music21(path: str | Path, problems: list[str] | None = None) -> li
     warnings are kept off stderr (see `quiet`).
     """
     path = Path(path)
-    pieces, fmt, _, chord_texts = _music21_pieces(path)
+    pieces, fmt, data, chord_texts = _music21_pieces(path)
     fmt_name = FORMATS[path.suffix.lower()][1]
     with quiet(), _abc_shortcuts(fmt == "abc"):
         try:
@@ -106,6 +106,8 @@ def read_with_music21(path: str | Path, problems: list[str] | None = None) -> li
             scores = [
                 music21_to_score(piece, unfold=True, problems=folded, chord_texts=chord_texts) for piece in pieces
             ]
+            if fmt == "abc":
+                _name_voices(scores, abc_voice_names(mended_abc(path, _text(data))[0]))
             scores = [score for score in scores if score.parts]
         except MusicError as e:  # a chord symbol cadenza cannot read (the message names it and its bar)
             raise InputError(path, str(e)) from None
@@ -122,6 +124,16 @@ def read_with_music21(path: str | Path, problems: list[str] | None = None) -> li
         if not score.title or score.title == path.name:  # music21 titles a piece without one by its file's name
             score.title = path.stem
     return scores
+
+
+def _name_voices(scores: list[Score], names: list[list[str]]) -> None:
+    """Each ABC tune's parts named as its voices are (`abc_voice_names`), where the tunes and
+    their voices are as many as the pieces and their parts music21 made."""
+    if len(names) != len(scores):
+        return
+    for score, voices in zip(scores, names):
+        if len(voices) == len(score.parts):
+            score.parts = [replace(p, name=p.name or name) for p, name in zip(score.parts, voices)]
 
 
 def _music21_pieces(path: Path) -> tuple[list, str, bytes, dict[str, str]]:
