@@ -42,6 +42,24 @@ def test_perform_refuses_what_it_cannot_do(piece, tmp_path):
     one_line_error(run_cli("perform", str(piece), "--out", str(tmp_path / "x"), "--formats", "mid"), "x.mid")
 
 
+def test_a_performer_model_of_ones_own_plays_by_its_folder(piece, tmp_path):
+    """`--performer learned` played only the shipped model; one you trained had no way in."""
+    from cadenza.hub import find_model
+
+    mine = tmp_path / "my-performer"
+    mine.mkdir()
+    for f in find_model("performer").iterdir():
+        if f.suffix in (".json", ".safetensors"):
+            (mine / f.name).write_bytes(f.read_bytes())
+    args = ("--seed", "3", "--formats", "mid")
+    run_cli("perform", str(piece), "--performer", "learned", "--out", str(tmp_path / "a"), *args, check=True)
+    run_cli("perform", str(piece), "--performer", str(mine), "--out", str(tmp_path / "b"), *args, check=True)
+    assert (tmp_path / "a.mid").read_bytes() == (tmp_path / "b.mid").read_bytes()  # the same weights
+    record = json.loads((tmp_path / "b.json").read_text())
+    assert record["performer"] == "learned" and record["model"] == str(mine)
+    one_line_error(run_cli("perform", str(piece), "--performer", "chorales"), "chorales", "no performer model")
+
+
 def test_outputs_keep_the_score_and_add_the_performance(tmp_path):
     score = melody(8)
     paths = write_outputs(score, tmp_path / "a", ("mid", "wav"), {"command": "test"}, performing=Performing(seed=1))

@@ -184,8 +184,8 @@ FIXES = typer.Option(
 PERFORMER = typer.Option(
     "rules",
     "--performer",
-    help="who plays: rules (the KTH rules), learned (trained on human pianists), or none (the score as written; "
-    "generating commands then write no STEM.performed.mid)",
+    help="who plays: rules (the KTH rules), learned (trained on human pianists), a performer model you trained "
+    "(its folder), or none (the score as written; generating commands then write no STEM.performed.mid)",
 )
 EXPRESSIVENESS = typer.Option(
     1.0, "--expressiveness", help="how much the performer departs from the written score: 0 (none) to 2 (twice)"
@@ -194,15 +194,39 @@ EXPRESSIVENESS = typer.Option(
 
 def performing(performer: str, expressiveness: float, seed: int, plan=None):
     """The checked cadenza.render.Performing of the --performer and --expressiveness options."""
-    from cadenza.perform import check_performer
+    from cadenza.perform import PERFORMERS, check_performer
     from cadenza.render import Performing
 
-    check_performer(performer, expressiveness)
+    if performer in PERFORMERS:
+        check_performer(performer, expressiveness)
+        model = "performer"
+    else:  # a performer model of one's own, by name or folder
+        check_performer("learned", expressiveness)
+        performer, model = "learned", _performer_model(performer)
     if performer == "learned":  # before any work: a missing model is said now, not after composing
         from cadenza.hub import find_model
 
-        find_model("performer")
-    return Performing(performer, expressiveness, seed, plan)
+        find_model(model)
+    return Performing(performer, expressiveness, seed, plan, model)
+
+
+def _performer_model(name: str) -> str:
+    """A --performer that names a model: one of the performer family (`cadenza train --family
+    performer`), else one line saying what --performer takes."""
+    from cadenza import families
+    from cadenza.errors import OptionError
+    from cadenza.hub import find_model
+    from cadenza.nn.checkpoint import read_meta
+    from cadenza.perform import PERFORMERS
+
+    takes = f"{', '.join(PERFORMERS)}, or a performer model's name or folder"
+    try:
+        folder = find_model(name)
+    except OptionError:
+        raise OptionError(f"unknown performer {name!r}; --performer takes {takes}") from None
+    if families.of_meta(read_meta(folder), str(folder / "model.json")).name != "performer":
+        raise OptionError(f"{name} is no performer model; --performer takes {takes}")
+    return str(folder)
 
 
 def bar_range(text: str, option: str = "--bars") -> tuple[int, int]:

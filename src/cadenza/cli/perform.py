@@ -81,7 +81,7 @@ def perform(
             piece = excerpt(piece, *region)
         if the_plan is not None:
             _check_plan_fits(the_plan, piece, plan)
-        performance = play(piece, options.performer, seed, options.expressiveness, plan=the_plan)
+        performance = play(piece, options.performer, seed, options.expressiveness, plan=the_plan, model=options.model)
     if not quiet:
         say(f"performer {performer}, expressiveness {expressiveness:g}, seed {seed}")
         skipped = unplayed(score)
@@ -91,8 +91,8 @@ def perform(
     record = {
         "command": "perform",
         "score": str(score),
-        "performer": performer,
-        **({"model": "performer"} if performer == "learned" else {}),
+        "performer": options.performer,
+        **({"model": options.model} if options.performer == "learned" else {}),
         "expressiveness": expressiveness,
         "seed": seed,
         "plan": str(plan) if plan is not None else None,

@@ -87,8 +87,7 @@ def _how_to_use(out: Path) -> str:
     other = {  # the families whose commands take no --model
         "benchmark": f"use it with `cadenza bench nll --checkpoint {out}`",
         "accompaniment": f'use it by naming it in a style file (accompaniment = "{out}"): docs/STYLES.md',
-        "performer": f'use it from Python: cadenza.perform.learned.load_performer("{out}") (the commands\' '
-        "--performer learned plays the shipped performer)",
+        "performer": f"use it with --performer {out} on perform, generate, continue, harmonize, infill",
     }
     return other.get(family.name, f"use it with --model {out}: {family.used_by}")
 
