@@ -101,9 +101,10 @@ def unplayed(path: Path, marks: bool = False) -> str:
     write back as marks; cadenza.io.scores.unsupported_markings), as one phrase ("trill x3,
     arpeggio x2"); empty for MIDI, which has none, or when there are none."""
     from cadenza.errors import CadenzaError
+    from cadenza.io import MIDI_SUFFIXES
     from cadenza.io.scores import unsupported_markings
 
-    if path.suffix.lower() in (".mid", ".midi"):
+    if path.suffix.lower() in MIDI_SUFFIXES:
         return ""
     try:
         counts = unsupported_markings(path, marks)
@@ -197,17 +198,15 @@ def performing(performer: str, expressiveness: float, seed: int, plan=None):
     from cadenza.perform import PERFORMERS, check_performer
     from cadenza.render import Performing
 
-    if performer in PERFORMERS:
-        check_performer(performer, expressiveness)
-        model = "performer"
-    else:  # a performer model of one's own, by name or folder
+    if performer not in PERFORMERS:  # a performer model of one's own, by name or folder (found there)
         check_performer("learned", expressiveness)
-        performer, model = "learned", _performer_model(performer)
+        return Performing("learned", expressiveness, seed, plan, _performer_model(performer))
+    check_performer(performer, expressiveness)
     if performer == "learned":  # before any work: a missing model is said now, not after composing
         from cadenza.hub import find_model
 
-        find_model(model)
-    return Performing(performer, expressiveness, seed, plan, model)
+        find_model("performer")
+    return Performing(performer, expressiveness, seed, plan)
 
 
 def _performer_model(name: str) -> str:

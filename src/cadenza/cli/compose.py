@@ -439,9 +439,11 @@ def continue_(
             say(f"{prompt}: a performance (its notes lie off any score's grid), read as {found.describe()}")
     choice = "given with --model"
     if model is None:
+        from cadenza.io import MIDI_SUFFIXES
+
         voice_rules = scale or range_ or fix or fixed_cells or allow_parallels  # the voices models' options
         model, why = composer.model_for_prompt(
-            score, performance=found is not None, piano=not voice_rules, midi=prompt.suffix.lower() in (".mid", ".midi")
+            score, performance=found is not None, piano=not voice_rules, midi=prompt.suffix.lower() in MIDI_SUFFIXES
         )
         choice = f"chosen: {why}"
     asked, credited = composer_, False

@@ -337,12 +337,12 @@ class Composer(LearnedDefaults):
         )
         join = max(offset + cut, bar_line_after(prompt))  # where the new bars begin
         n = len(generated.parts)
-        one_line = len(pitched) == 1 and is_melody(pitched[0])  # a melody keeps one voice; the others get parts
+        melody = len(pitched) == 1 and one_line(pitched[0].notes)  # a melody keeps one voice; the others get parts
         for v, gpart in enumerate(generated.parts):
             new = [
                 replace(x, start_beats=x.start_beats - cut + join) for x in gpart.notes if x.start_beats >= cut - 1e-9
             ]
-            if pitched and not (one_line and v > 0):
+            if pitched and not (melody and v > 0):
                 part = pitched[round(v * (len(pitched) - 1) / (n - 1)) if n > 1 else 0]
                 loudness = sorted(x.velocity for x in part.notes)[len(part.notes) // 2]  # as the part plays
                 part.notes.extend(replace(x, velocity=loudness) for x in new)
@@ -521,11 +521,6 @@ def continued_credits(
     return f"{name} · continued · seed {seed}", credit
 
 
-def is_melody(part: Part) -> bool:
-    """Whether a part is one line (cadenza.score.one_line)."""
-    return one_line(part.notes)
-
-
 # a MIDI track's name that a piano's staff may have (none, as a score's tracks are often exported)
 _PIANO_TRACK = re.compile(
     r"(?:|piano.*|pno\.?|klavier.*|keyboard.*|(?:right|left)(?: hand)?|[rl]\.? ?h\.?|track \d+)", re.I
@@ -545,7 +540,7 @@ def model_for_prompt(
     `chorales`, which continues any texture as four voices written back into the prompt's parts."""
     pitched = [p for p in score.parts if not p.is_drum and p.notes]
     on_piano = bool(pitched) and all(p.program in PIANOS for p in pitched)
-    melody = len(pitched) == 1 and is_melody(pitched[0])
+    melody = len(pitched) == 1 and one_line(pitched[0].notes)
     if piano and on_piano and performance and not melody:
         return "piano", "a recording from a piano: continued by the piano model"
     if piano and on_piano and sorted(p.name for p in pitched) == sorted(PIANO_HANDS):

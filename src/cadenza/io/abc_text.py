@@ -225,11 +225,16 @@ def _abc_voice_numbers(text: str) -> str:
         number = {i: str(k + 1) for k, i in enumerate(ids)}
 
         def renamed(m: re.Match, number: dict[str, str] = number) -> str:
-            rest = m[2] if re.search(r"\b(?:name|nm)\s*=", m[2]) else f' name="{m[1]}"{m[2]}'
+            rest = m[2] if _VOICE_NAME.search(m[2]) else f' name="{m[1]}"{m[2]}'
             return f"V:{number[m[1]]}{rest}"
 
         tunes[t] = re.sub(r"(?m)^\s*V:\s*(\S+)(.*)$", renamed, tune)
     return "".join(tunes)
+
+
+# a V: field's name (name="Soprano", nm="S", name=Soprano): the quoted text, else the word (none
+# after name=: no name)
+_VOICE_NAME = re.compile(r'\b(?:name|nm)\s*=\s*(?:"([^"]*)"|([^"\s]+))?')
 
 
 def abc_voice_names(text: str) -> list[list[str]]:
@@ -240,7 +245,7 @@ def abc_voice_names(text: str) -> list[list[str]]:
     for tune in re.split(r"(?m)^(?=[ \t]*X:)", text)[1:]:
         names: dict[str, str] = {}
         for m in re.finditer(r"(?m)^[ \t]*V:[ \t]*(\S+)(.*)$", tune):
-            named = re.search(r'\b(?:name|nm)\s*=\s*(?:"([^"]*)"|([^"\s]+))', m[2])
+            named = _VOICE_NAME.search(m[2])
             if not names.get(m[1]):  # the first name said for a voice (its definition, in the header)
                 names[m[1]] = (named[1] or named[2] or "").strip() if named else ""
         out.append(list(names.values()))

@@ -98,7 +98,7 @@ def read_with_music21(path: str | Path, problems: list[str] | None = None) -> li
     warnings are kept off stderr (see `quiet`).
     """
     path = Path(path)
-    pieces, fmt, data, chord_texts = _music21_pieces(path)
+    pieces, fmt, _, chord_texts, abc = _music21_pieces(path)
     fmt_name = FORMATS[path.suffix.lower()][1]
     with quiet(), _abc_shortcuts(fmt == "abc"):
         try:
@@ -106,8 +106,8 @@ def read_with_music21(path: str | Path, problems: list[str] | None = None) -> li
             scores = [
                 music21_to_score(piece, unfold=True, problems=folded, chord_texts=chord_texts) for piece in pieces
             ]
-            if fmt == "abc":
-                _name_voices(scores, abc_voice_names(mended_abc(path, _text(data))[0]))
+            if abc is not None:
+                _name_voices(scores, abc_voice_names(abc))
             scores = [score for score in scores if score.parts]
         except MusicError as e:  # a chord symbol cadenza cannot read (the message names it and its bar)
             raise InputError(path, str(e)) from None
@@ -136,11 +136,12 @@ def _name_voices(scores: list[Score], names: list[list[str]]) -> None:
             score.parts = [replace(p, name=p.name or name) for p, name in zip(score.parts, voices)]
 
 
-def _music21_pieces(path: Path) -> tuple[list, str, bytes, dict[str, str]]:
+def _music21_pieces(path: Path) -> tuple[list, str, bytes, dict[str, str], str | None]:
     """The pieces music21 parses from a score file (an ABC file may hold many), after our checks
-    of what it would choke on; with music21's name of its format, the file's bytes, and for ABC
-    the chord symbols as written by the canonical spelling music21 was given instead (see
-    cadenza.io.abc_text._abc_chords). Raises InputError as `read_with_music21` says."""
+    of what it would choke on; with music21's name of its format, the file's bytes, for ABC the
+    chord symbols as written by the canonical spelling music21 was given instead (see
+    cadenza.io.abc_text._abc_chords), and the ABC text as mended for music21 (None for other
+    formats). Raises InputError as `read_with_music21` says."""
     from music21 import converter, stream
 
     if path.suffix.lower() not in FORMATS:
@@ -163,7 +164,7 @@ def _music21_pieces(path: Path) -> tuple[list, str, bytes, dict[str, str]]:
             pieces = list(parsed.scores) if isinstance(parsed, stream.Opus) else [parsed]
         except Exception as e:  # music21 raises many kinds (and builds some things lazily)
             raise InputError(path, _parse_problem(e, fmt_name)) from None
-    return pieces, fmt, data, chord_texts
+    return pieces, fmt, data, chord_texts, abc
 
 
 @contextmanager
@@ -1656,7 +1657,7 @@ def unsupported_markings(path: str | Path, marks: bool = False) -> dict[str, int
     reading it); raises InputError as `read_with_music21` does.
     """
     path = Path(path)
-    pieces, fmt, data, _ = _music21_pieces(path)
+    pieces, fmt, data, _, _ = _music21_pieces(path)
     counts: Counter[str] = Counter()
     with quiet():
         for piece in pieces:
