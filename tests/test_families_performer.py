@@ -1,6 +1,8 @@
 """The performer family (cadenza.families.performer), its features (cadenza.perform.features) and
 the learned performer's Expression (cadenza.perform.learned), on made-up performances."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -145,6 +147,35 @@ def test_the_learned_performer_keeps_the_marked_dynamics_and_holds_fermatas(monk
     e = learned.LearnedPerformer(None, {"model": {"block_size": 32}}, Path(".")).expression(score)
     assert list(e.velocity) == [n.velocity for _, n in notes_in_order(score)]
     assert e.beat_factor[7] == pytest.approx(2.0) and e.beat_factor[6] == pytest.approx(1.0)
+
+
+def test_the_learned_shaping_scales_with_the_marked_level(monkeypatch):
+    """The network's swing, learned in velocity units at the pianists' mean level, is scaled by
+    the marked level: the same predicted dip takes a pp note down in proportion, not to silence
+    (an added swing of 40 had put a pp left hand at velocity 2)."""
+    from pathlib import Path
+
+    import cadenza.perform.learned as learned
+
+    score = piece()
+    score.parts[1].notes = [replace(n, velocity=16) for n in score.parts[1].notes]
+    order = [n for _, n in notes_in_order(score)]
+    dip = np.array(
+        [-2.0 if n.pitch < 60 else 0.0 for n in order]
+    )  # 40 velocity units under the melody, 32 below the mean
+
+    def predict(model, features, block):
+        out = np.zeros((len(features), len(TARGETS)))
+        out[:, TARGETS.index("velocity")] = dip
+        return out
+
+    monkeypatch.setattr(learned, "predict", predict)
+    e = learned.LearnedPerformer(None, {"model": {"block_size": 32}}, Path(".")).expression(score)
+    marked = np.array([n.velocity for n in order], dtype=np.float64)
+    departure = e.velocity - marked
+    shaping = learned.VELOCITY_UNIT * (dip - dip.mean())
+    assert departure == pytest.approx(shaping * marked / learned.PERFORMANCE_VELOCITY)
+    assert e.velocity[marked == 16].min() == pytest.approx(8.0)  # half of 16 (a dip of 32 at 64), not 16 - 32
 
 
 def test_a_cross_validation_fold_is_checked_before_training():
