@@ -169,6 +169,25 @@ def test_a_melody_continued_by_four_voices_keeps_its_line_and_gets_new_parts():
     assert {n.velocity for n in new} == {104}  # at the loudness the part played
 
 
+def test_a_duet_is_continued_as_a_duet_each_part_one_voice():
+    """Before, a soprano-alto duet came back with two of the model's voices as chords in each
+    part. Now each part takes the voice nearest its register and stays one line."""
+    from cadenza.score import Meter, Note, Part, Score, one_line
+
+    upper = [Note(67 + (0, 2, 4, 5)[i % 4], float(i), 1.0) for i in range(16)]
+    lower = [Note(62 + (0, 2, 4, 5)[i % 4], float(i), 1.0) for i in range(16)]
+    prompt = Score(parts=[Part("Soprano", 52, False, upper), Part("Alto", 52, False, lower)], meters=[Meter(0.0, 4, 4)])
+    c = hub.load("chorales", expect="voices")
+    assert c.voices_for_parts(prompt.parts) == [0, 1]  # soprano and alto
+    assert c.voices_for_parts([prompt.parts[0], Part("Bass", 52, False, [Note(45, 0.0, 4.0)])]) == [0, 3]
+    for seed in (1, 2):
+        out = c.continue_score(prompt, bars=2, seed=seed)
+        assert [p.name for p in out.parts] == ["Soprano", "Alto"]
+        new = [[n for n in p.notes if n.start_beats >= 16.0] for p in out.parts]
+        assert all(new) and all(one_line(notes) for notes in new), seed
+        assert sum(n.pitch for n in new[0]) / len(new[0]) > sum(n.pitch for n in new[1]) / len(new[1])
+
+
 def test_a_model_can_set_its_own_sampling_defaults_and_the_user_overrides_them():
     from cadenza.compose import composer
     from cadenza.compose.settings import SamplingSettings

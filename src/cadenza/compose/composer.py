@@ -9,6 +9,7 @@ Every command-line verb is a thin layer over this module and cadenza.render.
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import re
@@ -36,7 +37,7 @@ from cadenza.score import (
     parse_meter,
     pitch_to_name,
 )
-from cadenza.theory import estimate_key, scale, voice_names
+from cadenza.theory import estimate_key, scale, top_line, voice_names
 from cadenza.tokenize.voices import VoicesTokenizer
 
 if TYPE_CHECKING:
@@ -293,6 +294,8 @@ class Composer(LearnedDefaults):
         the prompt's pitched parts by register (with fewer parts than voices, a part takes
         several; with more, the parts between stop), at each part's own loudness. A prompt
         that is one melody keeps it in the top voice, and the model's other voices get parts.
+        A duet or trio of single lines keeps its parts, one voice each (`voices_for_parts`):
+        the model writes all its voices, and those no part sings are left out.
         A prompt whose meter changes is continued from its last meter: the model reads the
         music from that change on."""
         from cadenza.compose.sampler import generate_tokens
@@ -304,7 +307,22 @@ class Composer(LearnedDefaults):
         key = prompt.last_key or estimate_key(context.notes())  # the key in force where the prompt ends
         meter = context.meter
         self._check_meter(meter, source)
-        cells = tok.cells(context)
+        n = tok.config.n_voices
+        pitched = sorted(
+            (i for i, p in enumerate(prompt.parts) if not p.is_drum and p.notes),
+            key=lambda i: -sum(x.pitch for x in prompt.parts[i].notes) / len(prompt.parts[i].notes),
+        )
+        # a duet or trio keeps its number of parts: each part is one of the model's voices, chosen
+        # by register; the model writes every voice (its harmony), and those no part sings are
+        # left out (written as rests they led it astray: beats of silence, lines that stop)
+        lined = 1 < len(pitched) < n and all(one_line(prompt.parts[i].notes) for i in pitched)
+        voice_of = self.voices_for_parts([prompt.parts[i] for i in pitched]) if lined else None
+        lines = None
+        if voice_of is not None:
+            lines = [[] for _ in range(n)]
+            for i, v in zip(pitched, voice_of):
+                lines[v] = top_line(context.parts[i].notes)
+        cells = tok.cells(context, lines)
         steps_per_bar = tok.steps_per_bar(meter)
         prompt_bars = len(cells) // steps_per_bar
         constraints = self.default_constraints(allow_parallels, final_cadence)
@@ -331,23 +349,25 @@ class Composer(LearnedDefaults):
         generated = tok.decode(tokens, context.tempo_bpm)
         cut = prompt_bars * meter.bar_beats
         out_parts = [replace(p, notes=list(p.notes)) for p in prompt.parts]
-        pitched = sorted(
-            (p for p in out_parts if not p.is_drum and p.notes),
-            key=lambda p: -sum(n.pitch for n in p.notes) / len(p.notes),
-        )
         join = max(offset + cut, bar_line_after(prompt))  # where the new bars begin
-        n = len(generated.parts)
-        melody = len(pitched) == 1 and one_line(pitched[0].notes)  # a melody keeps one voice; the others get parts
+        melody = len(pitched) == 1 and one_line(
+            out_parts[pitched[0]].notes
+        )  # a melody keeps one voice; the others get parts
         for v, gpart in enumerate(generated.parts):
             new = [
                 replace(x, start_beats=x.start_beats - cut + join) for x in gpart.notes if x.start_beats >= cut - 1e-9
             ]
-            if pitched and not (melody and v > 0):
-                part = pitched[round(v * (len(pitched) - 1) / (n - 1)) if n > 1 else 0]
-                loudness = sorted(x.velocity for x in part.notes)[len(part.notes) // 2]  # as the part plays
-                part.notes.extend(replace(x, velocity=loudness) for x in new)
+            if voice_of is not None:
+                if v not in voice_of:
+                    continue
+                part = out_parts[pitched[voice_of.index(v)]]
+            elif pitched and not (melody and v > 0):
+                part = out_parts[pitched[round(v * (len(pitched) - 1) / (n - 1)) if n > 1 else 0]]
             else:
                 out_parts.append(Part(name=gpart.name, program=gpart.program, notes=new))
+                continue
+            loudness = sorted(x.velocity for x in part.notes)[len(part.notes) // 2]  # as the part plays
+            part.notes.extend(replace(x, velocity=loudness) for x in new)
         title, credit = continued_credits(prompt, self.name, seed, source)
         return Score(
             parts=out_parts,
@@ -359,6 +379,23 @@ class Composer(LearnedDefaults):
             composer=credit,
             fermatas_beats=list(prompt.fermatas_beats),
             repeats=list(prompt.repeats),
+        )
+
+    def voices_for_parts(self, parts: list[Part]) -> list[int]:
+        """The model's voice for each of `parts` (highest first, fewer than the voices), in
+        order: the voices whose ranges' middles lie nearest the parts' middle pitches (a
+        soprano-alto duet sings S and A, a soprano-bass one S and B); without ranges, spread."""
+        n, m = self.tokenizer.config.n_voices, len(parts)
+        ranges = self.meta.get("data_stats", {}).get("voice_ranges")
+        if not ranges:
+            return [round(k * (n - 1) / (m - 1)) for k in range(m)]
+        middles = [sorted(x.pitch for x in p.notes)[len(p.notes) // 2] for p in parts]
+        centres = [(lo + hi) / 2 for lo, hi in ranges]
+        return list(
+            min(
+                itertools.combinations(range(n), m),
+                key=lambda vs: sum(abs(middles[k] - centres[v]) for k, v in enumerate(vs)),
+            )
         )
 
     @property

@@ -139,8 +139,9 @@ class VoicesTokenizer:
         lines.sort(key=lambda line: -sum(x.pitch for x in line) / len(line) if line else 0.0)
         return lines
 
-    def cells(self, score: Score) -> list[list[int]]:
-        """Cells [step][voice] as tokens (pitch onset, HOLD, REST), padded to whole bars. A
+    def cells(self, score: Score, lines: list[list[Note]] | None = None) -> list[list[int]]:
+        """Cells [step][voice] as tokens (pitch onset, HOLD, REST), padded to whole bars: the
+        voices are `voices_of(score)`, or the monophonic `lines` given, one per voice. A
         piece whose meter changes only for a while (`passing_meters`) is read in its first meter,
         its bars on that meter's grid from the start, as it was before cadenza.io.scores read a
         miscounted bar in a meter of its own (so a model trains on the pieces it trained on)."""
@@ -151,7 +152,7 @@ class VoicesTokenizer:
                 "the voices tokenizer needs one meter per piece"
             )
         spb = self.config.steps_per_beat
-        lines = self.voices_of(score)
+        lines = self.voices_of(score) if lines is None else lines
         if not any(lines):
             raise TokenizeError("no notes")
         n_steps = max(beats_to_step(x.end_beats, spb) for line in lines for x in line)
