@@ -29,6 +29,7 @@ from cadenza.score import (
     PIANOS,
     Key,
     Meter,
+    Note,
     Part,
     Score,
     Section,
@@ -317,7 +318,7 @@ class Composer(LearnedDefaults):
         # left out (written as rests they led it astray: beats of silence, lines that stop)
         lined = 1 < len(pitched) < n and all(one_line(prompt.parts[i].notes) for i in pitched)
         voice_of = self.voices_for_parts([prompt.parts[i] for i in pitched]) if lined else None
-        lines = None
+        lines: list[list[Note]] | None = None
         if voice_of is not None:
             lines = [[] for _ in range(n)]
             for i, v in zip(pitched, voice_of):
