@@ -592,6 +592,8 @@ def model_for_prompt(
         if melody:
             return "folk", "the prompt is one melody"
         return "chorales", "the prompt is one part with chords: continued in four voices"
+    if len(pitched) < 4 and all(one_line(p.notes) for p in pitched):
+        return "chorales", f"the prompt has {len(pitched)} single-line parts: continued as {len(pitched)} of its voices"
     return "chorales", f"the prompt has {len(pitched)} pitched parts: continued in four voices"
 
 
