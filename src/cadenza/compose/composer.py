@@ -41,6 +41,9 @@ from cadenza.score import (
 from cadenza.theory import estimate_key, scale, top_line, voice_names
 from cadenza.tokenize.voices import VoicesTokenizer
 
+# How far a duet's or trio's part may go past the range it sang in the prompt, in semitones
+DUET_REACH = 4
+
 if TYPE_CHECKING:
     from cadenza.nn.transformer import Transformer
     from cadenza.plan.form import Plan
@@ -328,6 +331,11 @@ class Composer(LearnedDefaults):
         prompt_bars = len(cells) // steps_per_bar
         constraints = self.default_constraints(allow_parallels, final_cadence)
         constraints.voice_ranges = None  # the prompt decides the register
+        if voice_of is not None:  # a duet's voices stay near where its parts sing (not an octave up)
+            constraints.voice_ranges = [(0, 127)] * n
+            for i, v in zip(pitched, voice_of):
+                sung = [x.pitch for x in prompt.parts[i].notes]
+                constraints.voice_ranges[v] = (min(sung) - DUET_REACH, max(sung) + DUET_REACH)
         if rules is not None:
             rules = rules.counted_in(context)
             for f in rules.fixed:
