@@ -1,9 +1,10 @@
-"""cadenza.hub: models found by folder, by name in $CADENZA_MODELS, among the shipped ones and in
-$CADENZA_HOME/models, in that order; one-line errors for folders that are not models and for
+"""cadenza.hub: models found by folder, by name in $CADENZA_MODELS, among the shipped ones, in
+./models and in $CADENZA_HOME/models, in that order; one-line errors for folders that are not models and for
 names that lead nowhere."""
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -28,6 +29,7 @@ def places(tmp_path, monkeypatch):
     make_model(home / "models" / "harmonizer")
     monkeypatch.setenv("CADENZA_MODELS", os.pathsep.join([str(first), str(second)]))
     monkeypatch.setenv("CADENZA_HOME", str(home))
+    monkeypatch.chdir(tmp_path)
     return first, second, home
 
 
@@ -39,7 +41,22 @@ def one_line(error: pytest.ExceptionInfo) -> str:
 
 def test_model_dirs_in_order(places):
     first, second, home = places
-    assert hub.model_dirs() == [first, second, hub.shipped_models(), home / "models"]
+    assert hub.model_dirs() == [first, second, hub.shipped_models(), Path("models"), home / "models"]
+
+
+def test_a_model_trained_into_the_working_folders_models_is_found_by_name(places, tmp_path):
+    """The README trains with `--out models/my-chorales`; `--model my-chorales` found nothing."""
+    mine = make_model(tmp_path / "models" / "my-chorales")
+    assert hub.find_model("my-chorales") == Path("models") / "my-chorales"
+    assert (Path("models") / "my-chorales").resolve() == mine.resolve()
+    assert "my-chorales" in [p.name for p, _ in hub.list_models()]
+
+
+def test_the_shipped_folder_is_looked_in_once_from_the_repository(monkeypatch):
+    monkeypatch.delenv("CADENZA_MODELS", raising=False)
+    monkeypatch.chdir(hub.shipped_models().parent)  # where ./models is the shipped folder
+    dirs = [d.resolve() for d in hub.model_dirs()]
+    assert len(dirs) == len(set(dirs))
 
 
 def test_names_are_found_in_order_and_folders_directly(places, tmp_path):
@@ -77,6 +94,7 @@ def test_an_unknown_name_with_no_models_anywhere(monkeypatch, tmp_path):
     monkeypatch.setattr(hub, "shipped_models", lambda: tmp_path / "none")
     monkeypatch.setenv("CADENZA_MODELS", "")
     monkeypatch.setenv("CADENZA_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
     with pytest.raises(OptionError, match="no model named 'x'; available: none"):
         hub.find_model("x")
 

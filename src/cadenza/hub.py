@@ -1,5 +1,5 @@
 """Finding and loading models: by name in $CADENZA_MODELS, the models shipped inside the package,
-and ~/.cadenza/models (or by folder), built through the families registry.
+./models and ~/.cadenza/models (or by folder), built through the families registry.
 
     from cadenza import hub
     composer = hub.load("chorales")        # a cadenza.compose.composer.Composer
@@ -22,10 +22,14 @@ def shipped_models() -> Path:
 
 
 def model_dirs() -> list[Path]:
-    """Where models are looked up by name: $CADENZA_MODELS, the shipped models, ~/.cadenza/models."""
+    """Where models are looked up by name: $CADENZA_MODELS, the shipped models, ./models (where
+    the README's `train --out models/NAME` puts one), ~/.cadenza/models; each folder once."""
     dirs = [Path(p) for p in os.environ.get("CADENZA_MODELS", "").split(os.pathsep) if p]
     home = Path(os.environ.get("CADENZA_HOME", Path.home() / ".cadenza"))
-    return dirs + [shipped_models(), home / "models"]
+    unique: dict[Path, Path] = {}
+    for d in [*dirs, shipped_models(), Path("models"), home / "models"]:
+        unique.setdefault(d.resolve(), d)
+    return list(unique.values())
 
 
 def find_model(name: str) -> Path:
