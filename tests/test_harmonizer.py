@@ -132,6 +132,25 @@ def test_a_phrase_that_closes_on_the_tonic_is_reached_from_the_dominant_and_ferm
         assert under.pitch % 12 == 0  # C: the dominant of F
 
 
+def test_a_melody_that_starts_on_the_tonic_triad_opens_on_the_tonic_chord(tiny_harmonizer):
+    """Bach opens 84% of the chorales whose melody starts on a note of the tonic triad on the
+    tonic over its root; the harmonizer had opened 21 of the 66 such test sopranos so, and a
+    D mixolydian reel starting on A on A minor over C. A melody starting off the triad is free."""
+    from cadenza.compose import harmonizer as assistant
+    from cadenza.score import Key
+
+    pitches = [69, 70, 72, 70, 69, 67, 65, 67, 69, 67, 65]
+    lengths = [1, 1, 1, 1, 1, 1, 2, 1, 1, 2, 4]
+    h = assistant.load(str(tiny_harmonizer))  # a model that knows little: its first chord is anything
+    for r in h.harmonize(_hymn(pitches, lengths, [], key=Key(0.0, 5, "major")), seed=1, n=3, iterations=4):
+        first = [p.notes[0] for p in r.score.parts[1:]]
+        assert all(n.start_beats == 0.0 for n in first)
+        assert {n.pitch % 12 for n in first} <= {5, 9, 0} and first[-1].pitch % 12 == 5, first
+    off = _hymn([67, *pitches[1:]], lengths, [], key=Key(0.0, 5, "major"))
+    basses = {r.score.parts[-1].notes[0].pitch % 12 for r in h.harmonize(off, seed=1, n=6, iterations=4)}
+    assert basses != {5}  # G over anything but F: left to the model
+
+
 def test_the_chord_under_a_held_phrase_end_stays_the_cadence_chord(tiny_harmonizer):
     """A phrase closing on F held three beats under a fermata, in F major: before, only the held
     note's first sixteenth had its chord planned, and the voices moved on under it (Bach's test

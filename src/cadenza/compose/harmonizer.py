@@ -28,7 +28,7 @@ from cadenza.compose.particles import harmonize_by_particles
 from cadenza.compose.settings import OFF_KEY, GibbsSettings
 from cadenza.errors import OptionError, TokenizeError
 from cadenza.nn.orderless import OrderlessModel
-from cadenza.plan.cadences import plan_approach, plan_cadence
+from cadenza.plan.cadences import plan_approach, plan_cadence, plan_opening
 from cadenza.plan.constraints import allowed_cells, fixed_spans
 from cadenza.plan.rules import Rules, voice_index
 from cadenza.score import Key, Meter, Note, Part, Score, bar_starts, in_force, overlaps, pickup_start, pitch_to_name
@@ -228,6 +228,8 @@ class Harmonizer:
                 plan_cadence(allowed, range(at, max(at + 1, under_fermata(x).stop)), x.pitch, k, final=False)
                 if x.pitch % 12 in tonic_triad(k) and x.pitch % 12 not in dominant_seventh(k):
                     approach_to(x, at, k)  # a phrase that closes on I is reached from V: an authentic cadence
+            first = min(line, key=lambda x: x.start_beats)  # the opening chord: I, where the melody starts on it
+            plan_opening(allowed, range(start, start + 1), first.pitch, key)
             if ends:  # the final cadence: V on the beat before the last melody note, then I held to the end
                 last_note, closing = ends[-1]  # the piece's key, or the last the file changes to
                 last = beats_to_step(last_note.start_beats, spb)

@@ -25,6 +25,13 @@ def plan_approach(allowed: np.ndarray, steps: range, melody_pitch: int, key: Key
     return _narrow(allowed, steps, melody_pitch, cadence_chords(key)[1:])
 
 
+def plan_opening(allowed: np.ndarray, steps: range, melody_pitch: int, key: Key) -> bool:
+    """Narrow the first chord to the tonic triad over the tonic when the melody's first note
+    belongs to it, as Bach opens 84% of such chorales (218 of the 261 JSB training and validation
+    chorales whose soprano starts on a note of the tonic triad, key by estimate_key). Whether it does."""
+    return _narrow(allowed, steps, melody_pitch, cadence_chords(key, final=False)[:1])
+
+
 def _narrow(allowed: np.ndarray, steps: range, melody_pitch: int, chords: list[tuple[int, frozenset[int]]]) -> bool:
     fitting = [c for c in chords if melody_pitch % 12 in c[1]]
     if not fitting:
