@@ -27,7 +27,7 @@ def model_dirs() -> list[Path]:
     dirs = [Path(p) for p in os.environ.get("CADENZA_MODELS", "").split(os.pathsep) if p]
     home = Path(os.environ.get("CADENZA_HOME", Path.home() / ".cadenza"))
     unique: dict[Path, Path] = {}
-    for d in [*dirs, shipped_models(), Path("models"), home / "models"]:
+    for d in [*dirs, shipped_models(), Path.cwd() / "models", home / "models"]:
         unique.setdefault(d.resolve(), d)
     return list(unique.values())
 
@@ -35,7 +35,7 @@ def model_dirs() -> list[Path]:
 def find_model(name: str) -> Path:
     path = Path(name).expanduser()
     if (path / "model.json").exists():
-        return path
+        return path.absolute()  # as the JSON records it: found again from any folder
     for d in model_dirs():
         if (d / name / "model.json").exists():
             return d / name
