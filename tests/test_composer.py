@@ -188,6 +188,36 @@ def test_a_duet_is_continued_as_a_duet_each_part_one_voice():
         assert sum(n.pitch for n in new[0]) / len(new[0]) > sum(n.pitch for n in new[1]) / len(new[1])
 
 
+def test_a_duet_over_a_drone_closes_on_the_root_and_rules_name_only_its_voices():
+    """A reviewer's melody over a D3 drone in G: the bass's range was the drone's +-4 semitones,
+    which holds no G, so the piece never closed on the root. A --range on a voice a part sings
+    replaces the prompt's range (it was refused against it); a rule on a voice no part sings is
+    refused in one line (it was dropped with the voice)."""
+    import pytest
+
+    from cadenza.errors import OptionError
+    from cadenza.score import Key, Meter, Note, Part, Score
+
+    melody = [Note(67 + (0, 2, 4, 2)[i % 4], float(i), 1.0) for i in range(16)]
+    drone = [Note(50, float(b * 4), 4.0) for b in range(4)]
+    prompt = Score(
+        parts=[Part("Melody", 73, False, melody), Part("Drone", 70, False, drone)],
+        meters=[Meter(0.0, 4, 4)],
+        keys=[Key(0.0, 7, "major")],
+    )
+    c = hub.load("chorales", expect="voices")
+    assert c.voices_for_parts(prompt.parts) == [0, 3]
+    for seed in (1, 2):
+        out = c.continue_score(prompt, bars=2, seed=seed)
+        assert max(out.parts[1].notes, key=lambda n: n.start_beats).pitch % 12 == 7, seed  # G
+    ranged = c.continue_score(
+        prompt, bars=2, seed=1, rules=build_rules(None, ["soprano=C5-F5"], [], None, c.voice_names)
+    )
+    assert all(72 <= n.pitch <= 77 for n in ranged.parts[0].notes if n.start_beats >= 16)
+    with pytest.raises(OptionError, match="names the tenor, which no part of this 2-part prompt sings"):
+        c.continue_score(prompt, bars=2, seed=1, rules=build_rules(None, [], ["5:1:tenor=D3/2"], None, c.voice_names))
+
+
 def test_a_model_can_set_its_own_sampling_defaults_and_the_user_overrides_them():
     from cadenza.compose import composer
     from cadenza.compose.settings import SamplingSettings

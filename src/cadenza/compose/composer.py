@@ -38,11 +38,13 @@ from cadenza.score import (
     parse_meter,
     pitch_to_name,
 )
-from cadenza.theory import estimate_key, scale, top_line, voice_names
+from cadenza.theory import cut_top_line, estimate_key, scale, voice_names
 from cadenza.tokenize.voices import VoicesTokenizer
 
-# How far a duet's or trio's part may go past the range it sang in the prompt, in semitones
+# How far a duet's or trio's part may go past the range it sang in the prompt, in semitones, and
+# the least span it is given (a drone's part must still reach its key's root for the cadence)
 DUET_REACH = 4
+DUET_SPAN = 16
 
 if TYPE_CHECKING:
     from cadenza.nn.transformer import Transformer
@@ -319,25 +321,28 @@ class Composer(LearnedDefaults):
         # a duet or trio keeps its number of parts: each part is one of the model's voices, chosen
         # by register; the model writes every voice (its harmony), and those no part sings are
         # left out (written as rests they led it astray: beats of silence, lines that stop)
-        lined = 1 < len(pitched) < n and all(one_line(prompt.parts[i].notes) for i in pitched)
+        lined = single_lines([prompt.parts[i] for i in pitched], n)
         voice_of = self.voices_for_parts([prompt.parts[i] for i in pitched]) if lined else None
         lines: list[list[Note]] | None = None
         if voice_of is not None:
             lines = [[] for _ in range(n)]
             for i, v in zip(pitched, voice_of):
-                lines[v] = top_line(context.parts[i].notes)
+                lines[v] = cut_top_line(context.parts[i].notes)
         cells = tok.cells(context, lines)
         steps_per_bar = tok.steps_per_bar(meter)
         prompt_bars = len(cells) // steps_per_bar
         constraints = self.default_constraints(allow_parallels, final_cadence)
         constraints.voice_ranges = None  # the prompt decides the register
-        if voice_of is not None:  # a duet's voices stay near where its parts sing (not an octave up)
-            constraints.voice_ranges = [(0, 127)] * n
-            for i, v in zip(pitched, voice_of):
-                sung = [x.pitch for x in prompt.parts[i].notes]
-                constraints.voice_ranges[v] = (min(sung) - DUET_REACH, max(sung) + DUET_REACH)
         if rules is not None:
             rules = rules.counted_in(context)
+            if voice_of is not None:
+                named = sorted({f.voice for f in rules.fixed} | set(rules.ranges))
+                if any(v not in voice_of for v in named):
+                    sung = ", ".join(self.voice_names[v].lower() for v in voice_of)
+                    raise OptionError(
+                        f"a rule names the {self.voice_names[next(v for v in named if v not in voice_of)].lower()}, "
+                        f"which no part of this {len(voice_of)}-part prompt sings (its parts sing: {sung})"
+                    )
             for f in rules.fixed:
                 if f.bar + f.after_pickup <= prompt_bars:
                     raise OptionError(
@@ -345,6 +350,13 @@ class Composer(LearnedDefaults):
                         f"({prompt_bars} bars): fix notes in the new bars only"
                     )
             self.apply_rules(constraints, rules, meter, prompt_bars + bars)
+        if voice_of is not None:  # a duet's voices stay near where its parts sing, unless --range says
+            ranges = list(constraints.voice_ranges or [(0, 127)] * n)
+            given = set(rules.ranges) if rules is not None else set()
+            for i, v in zip(pitched, voice_of):
+                if v not in given:
+                    ranges[v] = sung_range([x.pitch for x in prompt.parts[i].notes])
+            constraints.voice_ranges = ranges
         constraints.fixed.update({(s, v): t for s, row in enumerate(cells) for v, t in enumerate(row)})
         tokens = generate_tokens(
             self.model,
@@ -600,12 +612,26 @@ def model_for_prompt(
         if melody:
             return "folk", "the prompt is one melody"
         return "chorales", "the prompt is one part with chords: continued in four voices"
-    if len(pitched) < 4 and all(one_line(p.notes) for p in pitched):
+    if single_lines(pitched, 4):  # the chorale model's four voices
         return "chorales", f"the prompt has {len(pitched)} single-line parts: continued as {len(pitched)} of its voices"
     return "chorales", f"the prompt has {len(pitched)} pitched parts: continued in four voices"
 
 
 MAX_BARS = 1000  # about 33 minutes of 4/4 at 120 bpm: longer pieces are the radio's job
+
+
+def single_lines(parts: list[Part], n_voices: int) -> bool:
+    """Whether a prompt's pitched `parts` are a duet or trio (fewer than the model's voices, more
+    than one) of single lines, which continue keeps one voice each."""
+    return 1 < len(parts) < n_voices and all(one_line(p.notes) for p in parts)
+
+
+def sung_range(pitches: list[int]) -> tuple[int, int]:
+    """The range a duet's part may take: what it sang, DUET_REACH further either way, and at
+    least DUET_SPAN semitones around its middle."""
+    lo, hi = min(pitches) - DUET_REACH, max(pitches) + DUET_REACH
+    middle = (min(pitches) + max(pitches)) // 2
+    return min(lo, middle - DUET_SPAN // 2), max(hi, middle + DUET_SPAN // 2)
 
 
 def check_bars(bars: int, option: str = "") -> None:
