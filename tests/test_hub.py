@@ -51,6 +51,20 @@ def test_a_model_trained_into_the_working_folders_models_is_found_by_name(places
     assert "my-chorales" in [p.name for p, _ in hub.list_models()]
 
 
+def test_a_working_folders_models_of_another_tool_are_skipped_not_fatal(places, tmp_path):
+    """A TF.js model or a broken model.json in ./models had stopped `cadenza models` (exit 2)
+    and the studio's model list (500)."""
+    make_model(tmp_path / "models" / "mine")
+    (tmp_path / "models" / "tfjs").mkdir()
+    (tmp_path / "models" / "tfjs" / "model.json").write_text('{"format": "layers-model"}')
+    (tmp_path / "models" / "broken").mkdir()
+    (tmp_path / "models" / "broken" / "model.json").write_text("{not json")
+    skipped: list[str] = []
+    names = [p.name for p, _ in hub.list_models(skipped)]
+    assert "mine" in names and "tfjs" not in names and "broken" not in names
+    assert len(skipped) == 2 and all("\n" not in s for s in skipped)
+
+
 def test_the_shipped_folder_is_looked_in_once_from_the_repository(monkeypatch):
     monkeypatch.delenv("CADENZA_MODELS", raising=False)
     monkeypatch.chdir(hub.shipped_models().parent)  # where ./models is the shipped folder

@@ -12,7 +12,7 @@ import os
 from importlib import resources
 from pathlib import Path
 
-from cadenza.errors import OptionError
+from cadenza.errors import CadenzaError, OptionError
 from cadenza.nn.checkpoint import read_meta
 
 
@@ -62,13 +62,25 @@ def parts_of(name_or_path: str | Path) -> dict[str, Path]:
     return {str(k): directory / str(v) for k, v in parts.items()} if isinstance(parts, dict) else {}
 
 
-def list_models() -> list[tuple[Path, dict]]:
+def list_models(skipped: list[str] | None = None) -> list[tuple[Path, dict]]:
+    """(folder, model.json) of each model in the model folders. A folder whose model.json cannot
+    be read or is of no Cadenza family (./models may hold another tool's) is left out, and the
+    reason added to `skipped` ("FOLDER: ...") when given."""
+    from cadenza.families import of_meta
+
     found = []
     for d in model_dirs():
         if d.is_dir():
             for p in sorted(d.iterdir()):
                 if (p / "model.json").exists():
-                    found.append((p, read_meta(p)))
+                    try:
+                        meta = read_meta(p)
+                        of_meta(meta, str(p / "model.json"))
+                    except CadenzaError as e:
+                        if skipped is not None:
+                            skipped.append(str(e))
+                        continue
+                    found.append((p, meta))
     return found
 
 

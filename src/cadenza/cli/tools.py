@@ -54,7 +54,10 @@ def models(
             raise OptionError(f"{path}: this model has no card (card.md); `cadenza train` writes one")
         typer.echo(card.read_text().rstrip())
         return
-    found = list_models()
+    skipped: list[str] = []
+    found = list_models(skipped)
+    for problem in skipped:  # a folder of the model folders that is no Cadenza model: said, not fatal
+        typer.echo(f"skipped {problem}", err=True)
     table = Table(title="Cadenza models")
     for col in ("name", "family", "writes", "grid", "params", "valid loss", "trained on"):
         table.add_column(col)
