@@ -378,5 +378,25 @@ def test_unsupported_markings_in_abc(tmp_path):
     path = tmp_path / "tune.abc"
     path.write_text('X:1\nT:t\nM:4/4\nL:1/4\nK:C\n"^rit." !p! C TD !trill!E {g}F | !>!G A B c |]\n')
     counts = unsupported_markings(path)
-    assert counts["trill"] == 2 and counts["dynamic"] == 1 and counts["accent"] == 1
+    assert counts["trill"] == 2 and counts["accent"] == 1 and "dynamic" not in counts  # !p! is played
     assert counts["grace note"] == 1
+    assert unsupported_markings(path, marks=True)["dynamics mark"] == 1  # ... and written back as loudness
+
+
+def test_abc_dynamics_set_the_notes_loudness(tmp_path):
+    """A teacher's `!pp!` tune was played at mf: music21 drops ABC's dynamics. Each level holds
+    to the next, in its own voice; a chord takes it whole; sfz accents one note; +f+ is one too."""
+    from cadenza.io import read_score
+    from cadenza.perform.dynamics import VELOCITY
+
+    path = tmp_path / "soft.abc"
+    path.write_text(
+        "X:1\nT:soft\nM:4/4\nL:1/4\nK:C\nV:1\nV:2\n"
+        "[V:1] !pp!C D E F | G A +f+B c | !sfz![CEG]2 !p!z2 |]\n"
+        "[V:2] C,4 | !ff!G,,4 | C,4 |]\n"
+    )
+    upper, lower = read_score(path).parts
+    assert [n.velocity for n in upper.notes[:6]] == [VELOCITY["pp"]] * 6
+    assert [n.velocity for n in upper.notes[6:8]] == [VELOCITY["f"]] * 2
+    assert {n.velocity for n in upper.notes[8:]} == {VELOCITY["f"] + 16}  # sfz: an accent on f
+    assert [n.velocity for n in lower.notes] == [80, VELOCITY["ff"], VELOCITY["ff"]]  # mf until its own mark

@@ -11,10 +11,12 @@ line numbers in messages hold). `mended_abc` runs them in order:
   lines together and in its own key, clef words out of K:, additive meters summed, invisible
   rests as rests where a tune has voices, voices numbered (`_abc_voice_numbers`);
 - `_abc_unit_lengths`: an L: in every tune's header;
-- `_abc_fermatas`: fermatas as a mark music21 keeps (read back by cadenza.io.scores);
+- `_abc_fermatas`: fermatas as a mark music21 keeps (read back by cadenza.io.scores), and
+  dynamics (`!pp!`, `+f+`, `!sfz!` ...) as an inline field music21 keeps as a token
+  (DYNAMIC_FIELD), which cadenza.io.scores turns into the Dynamic music21 would have made;
 - `_abc_chords`: chord symbols in the spelling music21 reads, annotations taken out.
 
-What music21 loses at the level of its tokens (fields on bar lines, P: labels, fermatas) is
+What music21 loses at the level of its tokens (fields on bar lines, P: labels, fermatas, dynamics) is
 mended in cadenza.io.scores (`_abc_shortcuts`).
 """
 
@@ -299,25 +301,34 @@ def _default_unit(meter: str | None) -> str:
 _FERMATA_MARK = "!crescendo(!!crescendo)!"
 
 
+# a dynamic (ABC's !pp!) as written for music21, which drops it: an inline field it keeps as a
+# token (of its own, not a chord's), which `_abc_shortcuts` reads as a Dynamic before the next note
+DYNAMIC_FIELD = "[I:cadenza-dynamic {}]"
+# the dynamics ABC 2.1 names (and the levels and accents a MusicXML reader plays beyond them)
+DYNAMIC_NAME = re.compile(r"p{1,6}|f{1,6}|mp|mf|sf|sfz|fz|rf|rfz|sff|sffz|sfffz|s?f+z?p+")
+_DYNAMIC = re.compile(rf"[!+]({DYNAMIC_NAME.pattern})[!+]")
+
+
 def _abc_fermatas(text: str) -> str:
     """ABC with each fermata (`!fermata!`, `+fermata+`, the inverted ones, or the shorthand `H`,
     after which music21 would drop the note and every later note move up a place) written as
-    _FERMATA_MARK, and a hairpin that ends where it starts (which changes nothing) taken out, so
-    that the mark means a fermata only. Header fields, inline fields, chord symbols in quotes and
-    other decorations are left as they are."""
+    _FERMATA_MARK, each dynamic as DYNAMIC_FIELD, and a hairpin that ends where it starts (which
+    changes nothing) taken out, so that the mark means a fermata only. Header fields, inline
+    fields, chord symbols in quotes and other decorations are left as they are."""
     fermatas = ("!fermata!", "!invertedfermata!", "+fermata+", "+invertedfermata+")
+
+    def decoration(part: str) -> str:
+        dynamic = _DYNAMIC.fullmatch(part)
+        return _FERMATA_MARK if part in fermatas else DYNAMIC_FIELD.format(dynamic[1]) if dynamic else part
 
     def mend(line: str) -> str:
         if re.match(r"\s*[A-Za-z]:", line):
             return line
         line = re.sub(r"!(?:crescendo|diminuendo)\(!\s*!(?:crescendo|diminuendo)\)!", "", line)
-        if "H" not in line and "fermata" not in line:
+        if "H" not in line and "fermata" not in line and not _DYNAMIC.search(line):
             return line
         parts = _NOT_NOTES.split(line)
-        return "".join(
-            (_FERMATA_MARK if part in fermatas else part) if i % 2 else part.replace("H", _FERMATA_MARK)
-            for i, part in enumerate(parts)
-        )
+        return "".join(decoration(part) if i % 2 else part.replace("H", _FERMATA_MARK) for i, part in enumerate(parts))
 
     return "\n".join(mend(line) for line in text.split("\n"))
 

@@ -47,7 +47,7 @@ from typing import Any
 
 from cadenza.chords import ChordSymbol, parse_chord
 from cadenza.errors import InputError, MusicError
-from cadenza.io.abc_text import abc_voice_names, mended_abc
+from cadenza.io.abc_text import DYNAMIC_FIELD, DYNAMIC_NAME, abc_voice_names, mended_abc
 from cadenza.io.midi import DRUM_CHANNEL, MAX_BEATS, METER_DENOMINATORS, file_bytes, sorted_changes, tempo_fits
 from cadenza.perform.dynamics import VELOCITY
 from cadenza.score import (
@@ -199,6 +199,7 @@ def _abc_shortcuts(active: bool = True) -> Iterator[None]:
       parts are played in, P:AABB) is no label.
     """
     from music21 import abcFormat, expressions, meter, stream
+    from music21 import dynamics as m21_dynamics
     from music21.abcFormat import translate
 
     if not active:
@@ -209,8 +210,11 @@ def _abc_shortcuts(active: bool = True) -> Iterator[None]:
     labels: dict[int, tuple[Any, str]] = {}  # id of a note token -> (the token, kept alive; its label)
     fermatas: dict[int, Any] = {}  # id of a note token -> the token (kept alive), that has a fermata
     changes: dict[int, tuple[Any, list]] = {}  # id of a note token -> (the token; the field tokens before it)
+    dynamics: dict[int, tuple[Any, str]] = {}  # id of a note token -> (the token, kept alive; its dynamic)
 
     def token_process_with_labels(self) -> None:
+        self.tokens, dynamic_of = _abc_dynamic_tokens(self.tokens)
+        dynamics.update((id(token), (token, value)) for token, value in dynamic_of)
         self.tokens, marked = _abc_fermata_tokens(self.tokens)
         fermatas.update((id(token), token) for token in marked)
         token_process(self)  # the notes' keys and lengths, from the fields where they stand
@@ -225,6 +229,9 @@ def _abc_shortcuts(active: bool = True) -> Iterator[None]:
         labelled, label = labels.get(id(token), (None, ""))
         if labelled is token:
             dst.coreAppend(expressions.RehearsalMark(label))  # where the note is about to go
+        marked, dynamic = dynamics.get(id(token), (None, ""))
+        if marked is token:
+            dst.coreAppend(m21_dynamics.Dynamic(dynamic))  # as music21 reads a MusicXML one
         before = len(dst._elements)
         parse_note(token, dst)
         if fermatas.get(id(token)) is token and len(dst._elements) > before:
@@ -247,6 +254,28 @@ def _abc_shortcuts(active: bool = True) -> Iterator[None]:
         stream.Measure.bestTimeSignature = best_meter  # type: ignore[method-assign]
         abcFormat.ABCHandler.tokenProcess = token_process  # type: ignore[method-assign]
         translate.parseABCNote = parse_note
+
+
+def _abc_dynamic_tokens(tokens: list) -> tuple[list, list[tuple[Any, str]]]:
+    """music21's ABC tokens less each dynamic (abc_text.DYNAMIC_FIELD, which music21 takes for
+    a chord), and the note, rest or chord token that follows each, with the dynamic's name (a
+    dynamic after a tune's last note is dropped; of two before one note, the last)."""
+    from music21 import abcFormat
+
+    head, tail = DYNAMIC_FIELD.split("{}")
+    out, marked, pending = [], list[tuple[Any, str]](), ""
+    for token in tokens:
+        src = getattr(token, "src", "")
+        if isinstance(token, abcFormat.ABCChord) and src.startswith(head) and src.endswith(tail):
+            pending = src[len(head) : -len(tail)]
+            continue
+        if isinstance(token, abcFormat.ABCMetadata) and token.tag == "X":
+            pending = ""
+        elif pending and isinstance(token, abcFormat.ABCNote):
+            marked.append((token, pending))
+            pending = ""
+        out.append(token)
+    return out, marked
 
 
 def _abc_fermata_tokens(tokens: list) -> tuple[list, list]:
@@ -1629,7 +1658,6 @@ _ABC_NAMES = {
     **dict.fromkeys(["<(", "crescendo", "cresc"], "crescendo hairpin"),
     **dict.fromkeys([">(", "diminuendo", "decrescendo(", "decresc", "dim"], "diminuendo hairpin"),
     **dict.fromkeys(["upbow", "downbow"], "bowing"),
-    **dict.fromkeys([*_LEVELS, *_SFORZANDI, "fp", "sfp", "mf", "mp"], "dynamic"),
     "breath": "breath mark",
     "wedge": "staccatissimo",
     "tenuto": "tenuto",
@@ -1653,7 +1681,7 @@ def unsupported_markings(path: str | Path, marks: bool = False) -> dict[str, int
     not fingerings), grace notes (the reader drops them), dynamics it does not know ("dynamic
     n"), text asking for what is not played ("rit. text", "accel. text", "cresc. text", "dim.
     text", "tempo text" for "più mosso", "Tempo I"), and in ABC the decorations music21 drops
-    (dynamics, accents, trills, fermatas ...). Parses the file again (about as long as
+    (accents, trills, bowings ...; its dynamics and fermatas are read). Parses the file again (about as long as
     reading it); raises InputError as `read_with_music21` does.
     """
     path = Path(path)
@@ -1715,8 +1743,8 @@ def _abc_unplayed(text: str) -> Counter[str]:
         line = re.sub(r'%.*$|"[^"]*"|\[[A-Za-z]:[^\]]*\]', "", line)  # comments, text, inline fields
         for m in re.finditer(r"!([^!\s]+)!|\+([^+\s]+)\+", line):
             name = m[1] or m[2]
-            if name in _ABC_PLAYED or (name.endswith(")") and len(name) > 1):
-                continue
+            if name in _ABC_PLAYED or (name.endswith(")") and len(name) > 1) or DYNAMIC_NAME.fullmatch(name):
+                continue  # (a dynamic is read: abc_text.DYNAMIC_FIELD)
             counts[_ABC_NAMES.get(name, name)] += 1
         line = re.sub(r"![^!\s]*!|\+[^+\s]*\+", "", line)
         counts.update(_ABC_LETTERS[c] for c in line if c in _ABC_LETTERS)
