@@ -5,8 +5,8 @@ Per note the network predicts its beat's stretch against the marked tempo, its v
 against the piece's mean, its onset against the beat, its articulation and the pedal. The
 beat factors of the notes in a beat are averaged into that beat's (beats without an onset take
 their neighbours'); velocities are the score's own (its dynamics markings) plus the network's
-shaping around them (its predicted departures less their mean), so a p stays below an f at
-every expressiveness. The shaping is scaled by the marked level against the pianists' mean
+shaping around them (its predicted departures less their mean, then scaled), so a p stays
+below an f at every expressiveness. The shaping is scaled by the marked level against the pianists' mean
 (PERFORMANCE_VELOCITY): the network learned it in velocity units around that mean, and a swing
 of 30 that is a phrase's breath at mp would silence a pp (loudness goes as the velocity's
 logarithm, as the rules' DLS law has it); fermatas are held as the score marks them; the
