@@ -186,6 +186,7 @@ def test_a_duet_is_continued_as_a_duet_each_part_one_voice():
         new = [[n for n in p.notes if n.start_beats >= 16.0] for p in out.parts]
         assert all(new) and all(one_line(notes) for notes in new), seed
         assert sum(n.pitch for n in new[0]) / len(new[0]) > sum(n.pitch for n in new[1]) / len(new[1])
+        assert new[1][-1].pitch % 12 == 7, seed  # the lower part closes on G, the root (not D, a six-four)
 
 
 def test_a_duet_over_a_drone_closes_on_the_root_and_rules_name_only_its_voices():

@@ -357,6 +357,10 @@ class Composer(LearnedDefaults):
                 if v not in given:
                     ranges[v] = sung_range([x.pitch for x in prompt.parts[i].notes])
             constraints.voice_ranges = ranges
+            if final_cadence and max(voice_of) < n - 1:  # its lowest part closes on the root, as a bass would
+                constraints.step_cells = closing_on_the_root(
+                    constraints.step_cells, (prompt_bars + bars) * steps_per_bar, steps_per_bar, n, max(voice_of), key
+                )
         constraints.fixed.update({(s, v): t for s, row in enumerate(cells) for v, t in enumerate(row)})
         tokens = generate_tokens(
             self.model,
@@ -624,6 +628,21 @@ def single_lines(parts: list[Part], n_voices: int) -> bool:
     """Whether a prompt's pitched `parts` are a duet or trio (fewer than the model's voices, more
     than one) of single lines, which continue keeps one voice each."""
     return 1 < len(parts) < n_voices and all(one_line(p.notes) for p in parts)
+
+
+def closing_on_the_root(
+    step_cells: np.ndarray | None, steps: int, steps_per_bar: int, n_voices: int, voice: int, key: Key
+) -> np.ndarray:
+    """`step_cells` (all allowed where None) with `voice` held to the tonic on the final bar's
+    downbeat: a duet of soprano and alto ends on the tonic in its lower part, not on the fifth
+    a four-voice chord's alto may sing (which sounds as a six-four chord with the bass gone)."""
+    from cadenza.tokenize.cells import N_CELL
+
+    cells = np.ones((steps, n_voices, N_CELL), dtype=bool) if step_cells is None else step_cells.copy()
+    tonic = np.zeros(N_CELL, dtype=bool)
+    tonic[1 + np.arange(key.tonic, 128, 12)] = True  # cell 0 is the rest, cell 1 + p pitch p
+    cells[steps - steps_per_bar, voice] &= tonic
+    return cells
 
 
 def sung_range(pitches: list[int]) -> tuple[int, int]:
