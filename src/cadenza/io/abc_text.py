@@ -307,6 +307,13 @@ DYNAMIC_FIELD = "[I:cadenza-dynamic {}]"
 # the dynamics ABC 2.1 names (and the levels and accents a MusicXML reader plays beyond them)
 DYNAMIC_NAME = re.compile(r"p{1,6}|f{1,6}|mp|mf|sf|sfz|fz|rf|rfz|sff|sffz|sfffz|s?f+z?p+")
 _DYNAMIC = re.compile(rf"[!+]({DYNAMIC_NAME.pattern})[!+]")
+# what may stand between a dynamic and its note, which the field must go before to stay a token
+# of its own: chord symbols and other decorations before it ("G"!pp!G, as ABC 2.1 orders them),
+# or an open chord's bracket ([!p!CE], [C!p!E])
+_BEFORE_A_DYNAMIC = re.compile(
+    r'((?:"[^"]*"\s*)+(?:![^!\s]*!\s*|\+[^+\s]*\+\s*|[.~HLMOPSTuv]\s*)*|\[(?![A-Za-z]:)[^\[\]"]*?)'
+    r"(\[I:cadenza-dynamic [^\]]+\])"
+)
 
 
 def _abc_fermatas(text: str) -> str:
@@ -328,7 +335,8 @@ def _abc_fermatas(text: str) -> str:
         if "H" not in line and "fermata" not in line and not _DYNAMIC.search(line):
             return line
         parts = _NOT_NOTES.split(line)
-        return "".join(decoration(part) if i % 2 else part.replace("H", _FERMATA_MARK) for i, part in enumerate(parts))
+        line = "".join(decoration(part) if i % 2 else part.replace("H", _FERMATA_MARK) for i, part in enumerate(parts))
+        return _BEFORE_A_DYNAMIC.sub(r"\2\1", line)
 
     return "\n".join(mend(line) for line in text.split("\n"))
 

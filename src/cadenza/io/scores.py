@@ -258,8 +258,9 @@ def _abc_shortcuts(active: bool = True) -> Iterator[None]:
 
 def _abc_dynamic_tokens(tokens: list) -> tuple[list, list[tuple[Any, str]]]:
     """music21's ABC tokens less each dynamic (abc_text.DYNAMIC_FIELD, which music21 takes for
-    a chord), and the note, rest or chord token that follows each, with the dynamic's name (a
-    dynamic after a tune's last note is dropped; of two before one note, the last)."""
+    a chord), and the note, rest or chord token that follows each in its voice, with the
+    dynamic's name (a dynamic after a voice's or tune's last note is dropped; of two before one
+    note, the last)."""
     from music21 import abcFormat
 
     head, tail = DYNAMIC_FIELD.split("{}")
@@ -269,8 +270,8 @@ def _abc_dynamic_tokens(tokens: list) -> tuple[list, list[tuple[Any, str]]]:
         if isinstance(token, abcFormat.ABCChord) and src.startswith(head) and src.endswith(tail):
             pending = src[len(head) : -len(tail)]
             continue
-        if isinstance(token, abcFormat.ABCMetadata) and token.tag == "X":
-            pending = ""
+        if isinstance(token, abcFormat.ABCMetadata) and re.match(r"\[?[XV]:", src.strip()):
+            pending = ""  # a new tune or voice (fields are not parsed yet: no .tag to read)
         elif pending and isinstance(token, abcFormat.ABCNote):
             marked.append((token, pending))
             pending = ""
