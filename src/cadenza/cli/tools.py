@@ -61,9 +61,17 @@ def models(
     table = Table(title="Cadenza models")
     for col in ("name", "family", "writes", "grid", "params", "valid loss", "trained on"):
         table.add_column(col)
+    shown = []
     for path, meta in found:
         family = of_meta(meta, str(path / "model.json"))
-        writes, grid, loss = family.load().describe(meta)
+        try:
+            writes, grid, loss = family.load().describe(meta)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:  # a model.json missing what its family records
+            typer.echo(
+                f"skipped {path / 'model.json'}: not a whole {family.name} model.json ({type(e).__name__})", err=True
+            )
+            continue
+        shown.append((path, meta))
         table.add_row(
             path.name,
             family.name,
@@ -75,11 +83,11 @@ def models(
         )
     # a terminal's own width; piped, 120 columns (a newcomer's table had run to 160 and cut the folders)
     Console(width=None if sys.stdout.isatty() else 120).print(table)
-    if not found:
+    if not shown:
         typer.echo("no models found in: " + ", ".join(str(d) for d in model_dirs()))
     else:
-        for folder in dict.fromkeys(path.parent for path, _ in found):
-            typer.echo(f"in {folder}: {', '.join(p.name for p, _ in found if p.parent == folder)}")
+        for folder in dict.fromkeys(path.parent for path, _ in shown):
+            typer.echo(f"in {folder}: {', '.join(p.name for p, _ in shown if p.parent == folder)}")
         typer.echo(
             "`cadenza models NAME` shows a model's card: its data and license, how it was trained, what it measured."
         )

@@ -357,7 +357,9 @@ class Composer(LearnedDefaults):
                 if v not in given:
                     ranges[v] = sung_range([x.pitch for x in prompt.parts[i].notes])
             constraints.voice_ranges = ranges
-            if final_cadence and max(voice_of) < n - 1:  # its lowest part closes on the root, as a bass would
+            # its lowest part closes on the root, as a bass would; not the voice that sounds the final
+            # chord's third where the voices above have not (the sampler's `_complete`: a trio's tenor)
+            if final_cadence and max(voice_of) < n - 2:
                 constraints.step_cells = closing_on_the_root(
                     constraints.step_cells, (prompt_bars + bars) * steps_per_bar, steps_per_bar, n, max(voice_of), key
                 )
