@@ -151,6 +151,23 @@ def test_a_melody_that_starts_on_the_tonic_triad_opens_on_the_tonic_chord(tiny_h
     assert basses != {5}  # G over anything but F: left to the model
 
 
+def test_the_lower_voices_sing_as_loud_as_the_melody(tiny_harmonizer):
+    """A newcomer's pp tune got its harmony at mf (every new note at 80): the lower voices take
+    the velocity of the melody note struck last at or before each of theirs."""
+    from dataclasses import replace
+
+    from cadenza.compose import harmonizer as assistant
+
+    pitches = [69, 70, 72, 70, 69, 67, 65, 67, 69, 67, 65]
+    lengths = [1, 1, 1, 1, 1, 1, 2, 1, 1, 2, 4]
+    melody = _hymn(pitches, lengths, [])
+    melody.parts[0].notes = [replace(x, velocity=33 if x.start_beats < 8 else 96) for x in melody.parts[0].notes]
+    h = assistant.load(str(tiny_harmonizer))
+    [r] = h.harmonize(melody, seed=1, iterations=4)
+    for part in r.score.parts[1:]:
+        assert part.notes and all(n.velocity == (33 if n.start_beats < 8 else 96) for n in part.notes), part.name
+
+
 def test_the_chord_under_a_held_phrase_end_stays_the_cadence_chord(tiny_harmonizer):
     """A phrase closing on F held three beats under a fermata, in F major: before, only the held
     note's first sixteenth had its chord planned, and the voices moved on under it (Bach's test

@@ -309,7 +309,7 @@ class Harmonizer:
                 Part(
                     name=self.voice_names[v],
                     program=program,
-                    notes=cells_to_notes(g[:, v], spb, starts[i][v]),
+                    notes=at_the_melodys_level(cells_to_notes(g[:, v], spb, starts[i][v]), line),
                 )
                 for v in keep[1:]
             ]
@@ -536,6 +536,16 @@ class Harmonizer:
             grid[s0:s1, f.voice] = cell_of(f.pitch)
             hidden[s0:s1, f.voice] = False
             allowed[s0:s1, f.voice] = True
+
+
+def at_the_melodys_level(notes: list[Note], line: list[Note]) -> list[Note]:
+    """`notes` (a lower voice's) at the velocity of the melody note struck last at or before each
+    (the first, before the melody begins): the voices sing as loud as the tune, a pp tune's
+    harmony pp (they had sung mf under anything), its sforzando with it."""
+    if not line:
+        return notes
+    onsets = [x.start_beats for x in line]
+    return [replace(n, velocity=line[max(bisect_right(onsets, n.start_beats + 1e-6) - 1, 0)].velocity) for n in notes]
 
 
 def _off_key(melody: Score, key: Key, steps: int, spb: int, view: int) -> np.ndarray | None:
