@@ -99,6 +99,26 @@ def test_infill_counts_bars_after_a_pickup():
         h.infill(score, (3, 4), ["alto"], seed=1)
 
 
+def test_infill_cuts_a_note_held_into_the_region_where_the_region_begins():
+    """The alto's G struck in bar 1 and held two beats into bar 2: rewriting the alto in bar 2 had
+    kept it whole, so a note fixed on bar 2's downbeat was refused as clashing with it (the studio's
+    pinned note). Now its bar-2 part is the region's to write; its bar-1 part stays."""
+    from cadenza import hub
+    from cadenza.plan.rules import FixedNote
+    from cadenza.score import Note, Part, Score
+
+    h = hub.load("harmonizer", expect="orderless")
+    lines = [(72, 67, 64, 48), (71, 67, 62, 43), (72, 67, 64, 48), (74, 65, 62, 47)]
+    parts = [Part(f"v{v}", 0, False, [Note(lines[b][v], 4.0 * b, 4.0) for b in range(4)]) for v in range(4)]
+    parts[1].notes = [Note(64, 0.0, 2.0), Note(67, 2.0, 4.0), Note(67, 6.0, 2.0), *parts[1].notes[2:]]
+    score = Score(parts=parts)
+    rules = Rules(scale=None, ranges={}, fixed=[FixedNote(2, 1, 1, 62, 1.0)])  # alto D4 on bar 2's downbeat
+    [r] = h.infill(score, (2, 2), ["alto"], seed=1, rules=rules)
+    alto = [(n.pitch, n.start_beats, n.end_beats) for n in r.score.parts[1].notes]
+    assert alto[:2] == [(64, 0.0, 2.0), (67, 2.0, 4.0)], alto  # the G cut at the bar line
+    assert any(p == 62 and start == 4.0 for p, start, _ in alto), alto
+
+
 def test_infill_keeps_what_a_rewritten_note_sounded_past_the_region():
     """The alto's note struck in bar 2 and held into bar 3: rewriting bar 2 keeps its bar-3 part
     (struck again on bar 3's downbeat), so bar 3 sounds as it did (a studio user saw a rest)."""

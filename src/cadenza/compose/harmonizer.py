@@ -402,10 +402,11 @@ class Harmonizer:
     ) -> list[Written]:
         """n versions of `score` with bars[0]..bars[1] (counted from 1, inclusive) of the chosen
         voices (default: all) written anew. Notes that start outside the region are kept as they
-        are (one that starts before the region and sounds into it is kept whole and heard by the
-        model); new notes start inside it and end by its end. A rewritten note that sounded on past
-        the region keeps that part, struck again at the region's end: the music outside the region
-        is the same."""
+        are, but for one of a rewritten voice held into the region and ending in it, which is cut
+        where the region begins (so a note may be fixed on its first beat); one held on past the
+        region's end is kept whole and heard by the model. New notes start inside it and end by
+        its end. A rewritten note that sounded on past the region keeps that part, struck again at
+        the region's end: the music outside the region is the same."""
         model = self._orderless  # a causal model is refused here, before any work
         rules = (rules or Rules()).counted_in(score)
         parts = [p for p in score.parts if p.notes and not p.is_drum]
@@ -441,12 +442,18 @@ class Harmonizer:
         def rewritten(x: Note, v: int) -> bool:
             return v in chosen and a <= beats_to_step(x.start_beats, spb) < b
 
+        def held_in(x: Note, v: int) -> bool:  # held into the region from before it, ending inside it
+            return v in chosen and beats_to_step(x.start_beats, spb) < a < beats_to_step(x.end_beats, spb) <= b
+
+        def cut(x: Note, v: int) -> Note:  # a note held into the region keeps only what lies before it
+            return replace(x, duration_beats=a / spb - x.start_beats) if held_in(x, v) else x
+
         end_beats = b / spb
         tails: list[list[Note]] = []  # what rewritten notes sounded past the region, kept as it was
         for v, line in enumerate(lines):
             over = [x for x in line if rewritten(x, v) and x.end_beats > end_beats + 1e-6]
             tails.append([replace(x, start_beats=end_beats, duration_beats=x.end_beats - end_beats) for x in over])
-            for x in [x for x in line if not rewritten(x, v)] + tails[v]:
+            for x in [cut(x, v) for x in line if not rewritten(x, v)] + tails[v]:
                 s0 = beats_to_step(x.start_beats, spb)
                 s1 = min(T, max(s0 + 1, beats_to_step(x.end_beats, spb)))
                 grid[s0:s1, v] = cell_of(x.pitch)
@@ -472,7 +479,7 @@ class Harmonizer:
                 part = new_parts[score.parts.index(parts[order[v]])]
                 new = cells_to_notes(np.where(written[:, v], g[:, v], REST), spb)
                 part.notes = sorted(
-                    [x for x in part.notes if not rewritten(x, v)] + new + tails[v],
+                    [cut(x, v) for x in part.notes if not rewritten(x, v)] + new + tails[v],
                     key=lambda x: (x.start_beats, -x.pitch),
                 )
             result = Score(
