@@ -404,20 +404,20 @@ def test_abc_dynamics_set_the_notes_loudness(tmp_path):
 
 def test_abc_dynamics_after_chord_symbols_inside_chords_and_at_a_voices_end(tmp_path):
     """A reviewer's cases: "G"!pp!G (ABC 2.1's order) and "C"!trill!!mf!c were dropped silently,
-    [C!p!E] made the file unreadable, and a !p! after a voice's or tune's last note carried into
-    the next voice and tune."""
+    [C!p!E] made the file unreadable, "G"[!ff!GB] (a newcomer's) was dropped, and a !p! after a
+    voice's or tune's last note carried into the next voice and tune."""
     from cadenza.io import read_scores
     from cadenza.perform.dynamics import VELOCITY
 
     path = tmp_path / "teach.abc"
     path.write_text(
         "X:1\nT:teach\nM:4/4\nL:1/4\nK:G\nV:1\nV:2\n"
-        '[V:1] "G"!pp!G A B c | "D"d2 "G" !f!B2 | [C!p!E] "C"!trill!!mf!c [!ff!GB] A | G4 !p!|]\n'
+        '[V:1] "G"!pp!G A B c | "D"d2 "G" !f!B2 | [C!p!E] "C"!trill!!mf!c "G"[!ff!GB] A | G4 !p!|]\n'
         "[V:2] G,4 | D,4 | C,4 | G,4 |]\n"
         "X:2\nT:two\nM:4/4\nL:1/4\nK:C\nC D E F |]\n"
     )
     first, second = read_scores(path)
     upper, lower = first.parts
     assert [n.velocity for n in upper.notes] == [VELOCITY[v] for v in "pp pp pp pp pp f p p mf ff ff ff ff".split()]
-    assert [c.text for c in first.chords] == ["G", "D", "G", "C"]  # the chord symbols stay
+    assert [c.text for c in first.chords] == ["G", "D", "G", "C", "G"]  # the chord symbols stay
     assert {n.velocity for n in lower.notes} == {80} and {n.velocity for n in second.parts[0].notes} == {80}

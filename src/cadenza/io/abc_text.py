@@ -336,7 +336,11 @@ def _abc_fermatas(text: str) -> str:
             return line
         parts = _NOT_NOTES.split(line)
         line = "".join(decoration(part) if i % 2 else part.replace("H", _FERMATA_MARK) for i, part in enumerate(parts))
-        return _BEFORE_A_DYNAMIC.sub(r"\2\1", line)
+        while True:  # out of a chord's bracket, then before the chord symbol in front of it ("C"[!p!CEG])
+            lifted = _BEFORE_A_DYNAMIC.sub(r"\2\1", line)
+            if lifted == line:
+                return line
+            line = lifted
 
     return "\n".join(mend(line) for line in text.split("\n"))
 
