@@ -119,6 +119,23 @@ def test_infill_cuts_a_note_held_into_the_region_where_the_region_begins():
     assert any(p == 62 and start == 4.0 for p, start, _ in alto), alto
 
 
+def test_infills_new_notes_are_as_loud_as_the_top_voice():
+    """A newcomer's harmonization at pp then ff: infill wrote its new alto and tenor at 80."""
+    from dataclasses import replace
+
+    from cadenza import hub
+    from cadenza.score import Note, Part, Score
+
+    h = hub.load("harmonizer", expect="orderless")
+    lines = [(72, 67, 64, 48), (71, 67, 62, 43), (72, 67, 64, 48), (74, 65, 62, 47)]
+    parts = [Part(f"v{v}", 0, False, [Note(lines[b][v], 4.0 * b, 4.0) for b in range(4)]) for v in range(4)]
+    parts[0].notes = [replace(x, velocity=33 if x.start_beats < 8 else 112) for x in parts[0].notes]
+    [r] = h.infill(Score(parts=parts), (2, 3), ["alto", "tenor"], seed=1)
+    for part in r.score.parts[1:3]:
+        new = [n for n in part.notes if 4.0 <= n.start_beats < 12.0]
+        assert new and all(n.velocity == (33 if n.start_beats < 8 else 112) for n in new), part.name
+
+
 def test_infill_keeps_what_a_rewritten_note_sounded_past_the_region():
     """The alto's note struck in bar 2 and held into bar 3: rewriting bar 2 keeps its bar-3 part
     (struck again on bar 3's downbeat), so bar 3 sounds as it did (a studio user saw a rest)."""

@@ -405,8 +405,9 @@ class Harmonizer:
         are, but for one of a rewritten voice held into the region and ending in it, which is cut
         where the region begins (so a note may be fixed on its first beat); one held on past the
         region's end is kept whole and heard by the model. New notes start inside it and end by
-        its end. A rewritten note that sounded on past the region keeps that part, struck again at
-        the region's end: the music outside the region is the same."""
+        its end, as loud as the top voice as it was (`at_the_melodys_level`). A rewritten note
+        that sounded on past the region keeps that part, struck again at the region's end: the
+        music outside the region is the same."""
         model = self._orderless  # a causal model is refused here, before any work
         rules = (rules or Rules()).counted_in(score)
         parts = [p for p in score.parts if p.notes and not p.is_drum]
@@ -477,7 +478,7 @@ class Harmonizer:
             new_parts = [replace(p, notes=list(p.notes)) for p in score.parts]
             for v in chosen:
                 part = new_parts[score.parts.index(parts[order[v]])]
-                new = cells_to_notes(np.where(written[:, v], g[:, v], REST), spb)
+                new = at_the_melodys_level(cells_to_notes(np.where(written[:, v], g[:, v], REST), spb), lines[0])
                 part.notes = sorted(
                     [cut(x, v) for x in part.notes if not rewritten(x, v)] + new + tails[v],
                     key=lambda x: (x.start_beats, -x.pitch),
