@@ -377,9 +377,8 @@ class Composer(LearnedDefaults):
         cut = prompt_bars * meter.bar_beats
         out_parts = [replace(p, notes=list(p.notes)) for p in prompt.parts]
         join = max(offset + cut, bar_line_after(prompt))  # where the new bars begin
-        melody = len(pitched) == 1 and one_line(
-            out_parts[pitched[0]].notes
-        )  # a melody keeps one voice; the others get parts
+        # a melody keeps one voice; the others get parts
+        melody = len(pitched) == 1 and one_line(out_parts[pitched[0]].notes)
         for v, gpart in enumerate(generated.parts):
             new = [
                 replace(x, start_beats=x.start_beats - cut + join) for x in gpart.notes if x.start_beats >= cut - 1e-9
@@ -638,11 +637,11 @@ def closing_on_the_root(
     """`step_cells` (all allowed where None) with `voice` held to the tonic on the final bar's
     downbeat: a duet of soprano and alto ends on the tonic in its lower part, not on the fifth
     a four-voice chord's alto may sing (which sounds as a six-four chord with the bass gone)."""
-    from cadenza.tokenize.cells import N_CELL
+    from cadenza.tokenize.cells import N_CELL, cell_of
 
     cells = np.ones((steps, n_voices, N_CELL), dtype=bool) if step_cells is None else step_cells.copy()
     tonic = np.zeros(N_CELL, dtype=bool)
-    tonic[1 + np.arange(key.tonic, 128, 12)] = True  # cell 0 is the rest, cell 1 + p pitch p
+    tonic[[cell_of(p) for p in range(key.tonic, 128, 12)]] = True
     cells[steps - steps_per_bar, voice] &= tonic
     return cells
 

@@ -312,7 +312,7 @@ _DYNAMIC = re.compile(rf"[!+]({DYNAMIC_NAME.pattern})[!+]")
 # or an open chord's bracket ([!p!CE], [C!p!E])
 _BEFORE_A_DYNAMIC = re.compile(
     r'((?:"[^"]*"\s*)+(?:![^!\s]*!\s*|\+[^+\s]*\+\s*|[.~HLMOPSTuv]\s*)*|\[(?![A-Za-z]:)[^\[\]"]*?)'
-    r"(\[I:cadenza-dynamic [^\]]+\])"
+    rf"({re.escape(DYNAMIC_FIELD.split('{}')[0])}[^\]]+\])"
 )
 
 

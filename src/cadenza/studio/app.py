@@ -431,11 +431,8 @@ def _read_models() -> list[dict]:
     from cadenza.families import of_meta
 
     out = []
-    for path, meta in hub.list_models():
-        try:
-            kind = of_meta(meta, str(path / "model.json")).name
-        except CadenzaError:
-            continue
+    for path, meta in hub.list_models():  # (each of a known family: list_models leaves out the rest)
+        kind = of_meta(meta, str(path / "model.json")).name
         n = meta.get("tokenizer", {}).get("n_voices") or meta.get("model", {}).get("n_voices")
         summary = ""
         card = path / "card.md"
