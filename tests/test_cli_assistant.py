@@ -52,6 +52,23 @@ def test_harmonize_says_the_key_it_read_from_the_melody(tiny_harmonizer, tmp_pat
     assert "in E major" in proc.stderr
 
 
+def test_harmonize_follows_an_abc_tunes_chord_symbols_and_writes_them(tiny_harmonizer, tmp_path):
+    """A folk tune's chords are followed, said on stderr, recorded, and shown over the score;
+    --ignore-chords leaves them out."""
+    from cadenza.io import read_score
+
+    (tmp_path / "tune.abc").write_text('X:1\nT:Tune\nM:4/4\nL:1/4\nK:G\n"G"GABc|"D7"dcBA|"C"GE"D"FA|"G"G4|]\n')
+    args = ["harmonize", str(tmp_path / "tune.abc"), "--model", str(tiny_harmonizer), "--iterations", "2"]
+    proc = run_cli(*args, "--formats", "musicxml", "--out", str(tmp_path / "h"), check=True)
+    assert "following its 5 chord symbols" in proc.stderr
+    assert [c.text for c in read_score(tmp_path / "h.musicxml").chords] == ["G", "D7", "C", "D", "G"]
+    record = json.loads((tmp_path / "h.json").read_text())
+    assert record["chord_symbols_followed"] == 5 and record["ignore_chords"] is False
+    proc = run_cli(*args, "--ignore-chords", "--formats", "musicxml", "--out", str(tmp_path / "i"), check=True)
+    assert "chord symbols" not in proc.stderr and not read_score(tmp_path / "i.musicxml").chords
+    assert json.loads((tmp_path / "i.json").read_text())["chord_symbols_followed"] == 0
+
+
 def test_an_output_never_replaces_the_input_even_with_force(tiny_harmonizer, tmp_path):
     """`harmonize hymn.musicxml --out hymn` was refused with a hint to use --force, which would
     have replaced the melody with its harmonization (a newcomer)."""

@@ -71,3 +71,31 @@ def test_fixed_notes_that_cannot_be_placed_are_refused_in_one_line(note, words):
     with pytest.raises(OptionError) as error:
         fixed_spans(Rules(fixed=[note]), Meter(0.0, 4, 4), 2, 32, SATB)
     assert "\n" not in str(error.value) and words in str(error.value), str(error.value)
+
+
+def test_chord_symbols_narrow_the_lower_voices_where_they_start_and_on_their_beats():
+    """A tune's chord symbols as the harmony under it (plan.chord_symbols): the bass note where a
+    symbol starts, its tones on each counted beat it holds, the steps between left free; a
+    voice with no chord tone in its range keeps what it had."""
+    from cadenza.chords import ChordSymbol
+    from cadenza.plan.chord_symbols import counted_beats, plan_chord_symbols
+    from cadenza.score import Note, Part, Score
+
+    ranges = [(60, 81), (55, 74), (48, 67), (40, 60)]
+    allowed = np.repeat(allowed_cells(ranges)[None], 32, axis=0)  # two bars of 4/4, 4 steps a beat
+    allowed[:, 2] = allowed_cells([(66, 66)])[0]  # the tenor can sing only F#4
+    chords = [ChordSymbol(0.0, 0, "major"), ChordSymbol(6.0, 7, "dominant", bass=11)]  # C, then G7/B
+    tune = Score(parts=[Part("Melody", 0, False, [Note(72, 0.0, 8.0)])], meters=[Meter(0.0, 4, 4)])
+    assert counted_beats(tune) == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]
+    governed = plan_chord_symbols(allowed, chords, counted_beats(tune), 4)
+    assert set(governed) == set(range(32)) and governed[0] == {0, 4, 7} and governed[24] == {7, 11, 2, 5}
+    assert {p % 12 for p in pitches(allowed[0, 3])} == {0}  # C's root in the bass where it starts
+    assert {p % 12 for p in pitches(allowed[4, 3])} == {0, 4, 7}  # any of its tones on a later beat
+    assert {p % 12 for p in pitches(allowed[4, 1])} == {0, 4, 7} and not allowed[4, 1, REST]
+    assert len(pitches(allowed[5, 1])) == 20  # between beats: free
+    assert {p % 12 for p in pitches(allowed[24, 3])} == {11}  # G7/B: B in the bass
+    assert {p % 12 for p in pitches(allowed[28, 1])} == {7, 11, 2, 5}
+    assert pitches(allowed[0, 2]) == [66]  # no chord tone in reach: the tenor keeps its F#
+    assert pitches(allowed[0, 0]) == list(range(60, 82))  # the melody is not touched
+    jig = Score(parts=tune.parts, meters=[Meter(0.0, 6, 8), Meter(6.0, 3, 4)])
+    assert counted_beats(jig) == [0.0, 1.5, 3.0, 4.5, 6.0, 7.0, 8.0]  # dotted quarters, then quarters

@@ -311,3 +311,45 @@ def test_under_a_fermata_the_lower_voices_hold_their_chord():
                 if f < n.start_beats < next(x.end_beats for x in notes if x.start_beats == f)
             ]
             assert not struck, struck
+
+
+def _sounding(part, at: float) -> list[int]:
+    return [n.pitch for n in part.notes if n.start_beats <= at + 1e-9 < n.end_beats]
+
+
+def test_a_melody_with_chord_symbols_is_harmonized_on_them(tiny_harmonizer):
+    """A folk tune's chord symbols are its harmony: the chorale model had sung them on 62% of the
+    beats of "Abram Circle" and put the symbol's bass under 38% of them. Now each symbol's bass
+    (its root, or the slash bass) sounds where it starts and its tones on each beat it holds, by
+    either sampler; --ignore-chords (chords=False) leaves the harmony to the model."""
+    from cadenza.chords import ChordSymbol, pitch_classes
+    from cadenza.compose import harmonizer as assistant
+    from cadenza.score import Key, in_force
+
+    pitches = [65, 67, 69, 70, 72, 70, 69, 67, 65, 64, 62, 64, 65]
+    lengths = [1, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 2, 4]
+    melody = _hymn(pitches, lengths, [], key=Key(0.0, 5, "major"))
+    melody.chords = [
+        ChordSymbol(0.0, 5, "major"),
+        ChordSymbol(2.0, 10, "major", bass=2),  # Bb/D
+        ChordSymbol(4.0, 0, "dominant"),
+        ChordSymbol(6.0, 2, "minor"),
+        ChordSymbol(8.0, 10, "major"),
+        ChordSymbol(10.0, 7, "minor-seventh"),
+        ChordSymbol(12.0, 0, "dominant"),
+        ChordSymbol(14.0, 5, "major"),
+    ]
+    shipped = assistant.load("chorales")
+    tiny = assistant.load(str(tiny_harmonizer))
+    results = shipped.harmonize(melody, seed=3, n=2) + tiny.harmonize(melody, seed=3, iterations=4)
+    for r in results:
+        assert r.score.chords == melody.chords and r.info["chord_symbols_followed"] == 8
+        for at in range(18):
+            c = in_force(melody.chords, float(at))
+            for part in r.score.parts[1:]:
+                assert {p % 12 for p in _sounding(part, at)} <= set(pitch_classes(c)) | {c.bass}, (part.name, at)
+        for c in melody.chords:
+            [bass] = _sounding(r.score.parts[-1], c.start_beats)
+            assert bass % 12 == (c.root if c.bass is None else c.bass), c
+    free = shipped.harmonize(melody, seed=3, n=2, chords=False)
+    assert all(not r.score.chords and r.info["chord_symbols_followed"] == 0 for r in free)

@@ -56,6 +56,12 @@ def harmonize(
     free_cadences: bool = typer.Option(
         False, "--free-cadences", help="do not plan tonic/dominant chords under phrase ends"
     ),
+    ignore_chords: bool = typer.Option(
+        False,
+        "--ignore-chords",
+        help="let the model choose the harmony under a melody with chord symbols (by default they are followed: "
+        "each one's bass where it starts, its tones on each beat it holds)",
+    ),
     scale: Optional[str] = SCALE,
     range_: list[str] = RANGES,
     fix: list[str] = FIXES,
@@ -109,8 +115,11 @@ def harmonize(
             iterations=gibbs.iterations,
             source=str(melody),
             gibbs=gibbs,
+            chords=not ignore_chords,
         )
     if not quiet:
+        if score.chords and not ignore_chords:
+            say(f"{melody}: following its {len(score.chords)} chord symbols (--ignore-chords lets the model choose)")
         keys = sorted({str(r.info["key"]) for r in results if r.info.get("key")})  # the key read from the melody
         say(f"model {h.name}, {seeds_text(seed, n)}" + (f", in {' / '.join(keys)}" if keys else ""))
     for i, (stem, r) in enumerate(zip(stems, results)):
@@ -123,6 +132,7 @@ def harmonize(
             "track": track,
             **(recorded if h.composer is None else {"sampler": "particles"}),  # Gibbs settings: orderless only
             "free_cadences": free_cadences,
+            "ignore_chords": ignore_chords,
             **record_rules(scale, range_, fix, fixed_cells),
             **r.info,
             "formats": list(fmts),

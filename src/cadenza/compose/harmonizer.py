@@ -29,6 +29,7 @@ from cadenza.compose.settings import OFF_KEY, GibbsSettings
 from cadenza.errors import OptionError, TokenizeError
 from cadenza.nn.orderless import OrderlessModel
 from cadenza.plan.cadences import plan_approach, plan_cadence, plan_opening
+from cadenza.plan.chord_symbols import counted_beats, plan_chord_symbols
 from cadenza.plan.constraints import allowed_cells, fixed_spans
 from cadenza.plan.rules import Rules, voice_index
 from cadenza.score import Key, Meter, Note, Part, Score, bar_starts, in_force, overlaps, pickup_start, pitch_to_name
@@ -117,12 +118,16 @@ class Harmonizer:
         iterations: int = GibbsSettings.iterations,
         source: str = "melody",
         gibbs: GibbsSettings | None = None,
+        chords: bool = True,
     ) -> list[Written]:
         """n harmonizations (seeds seed, seed+1, ...) of the melody, in `voices` parts with the
         melody unchanged in the top one. Phrase ends (the analyzer's phrase plan: notes under
         fermatas, else the phrases it hears; and the last note) get a planned cadence when
         `cadences`: the tonic or dominant chord of the key each phrase closes in (phrase_plan),
         the piece's (the file's, or read from the melody: theory.melody_key) at the end.
+        The melody's own chord symbols, when it has them and `chords`, are the harmony instead
+        (plan.chord_symbols: each symbol's bass where it starts, its tones on each beat it
+        holds), and are written in the result; a cadence is planned only where none holds.
 
         No voice ever sounds above the melody (in its rests, above its last note). The lower
         voices' default ranges move with the melody's register (_lower_voices_shift, recorded in
@@ -201,6 +206,9 @@ class Harmonizer:
         ends = phrase_plan(melody, line, key, analysis)
         held_over: set[tuple[int, int]] = set()  # (step, voice): the note sounding holds (a causal model's)
         thirds: dict[int, frozenset[int]] = {}  # step -> a third the chord there must sound (a causal model's)
+        symbols = list(melody.chords) if chords else []  # the tune's own harmony, where its file gives one
+        under_symbols = allowed.copy()
+        governed = plan_chord_symbols(under_symbols, symbols, counted_beats(melody), spb)
         if cadences:
 
             def approach_to(end: Note, at: int, k: Key) -> int | None:
@@ -239,6 +247,10 @@ class Harmonizer:
                     thirds.update(dict.fromkeys(range(last, end), tonic_thirds(closing)))
                     if approach is not None:
                         thirds[approach] = frozenset({leading_tone(closing)})
+        if governed:  # where a chord symbol holds, it is the plan: a cadence planned there gives way
+            steps = sorted(governed)
+            allowed[steps] = under_symbols[steps]
+            thirds = {s: need & governed.get(s, need) for s, need in thirds.items() if need & governed.get(s, need)}
         self._fix(grid, hidden, allowed, rules, meter)
         # where notes start: the melody's; a user's fixed note stays one note
         strikes = np.zeros(grid.shape, dtype=bool)
@@ -325,6 +337,7 @@ class Harmonizer:
                 fermatas_beats=list(melody.fermatas_beats),
                 repeats=list(melody.repeats),
                 sections=list(melody.sections),
+                chords=symbols,
             )
             out.append(
                 Written(
@@ -335,6 +348,7 @@ class Harmonizer:
                         "phrase_ends_beats": [x.start_beats for x, _ in ends],
                         "phrase_keys": [str(k) for _, k in ends],
                         "melody_plan": analysis.plan.to_dict(),  # what the phrase ends were read from
+                        "chord_symbols_followed": len(symbols),
                         "parallels_left": len(parallels(g[:, keep])),
                         "lower_voices_shift_semitones": shift,
                         "model_view_transposed_semitones": view,

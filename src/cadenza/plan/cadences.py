@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from cadenza.plan.constraints import PITCH_CLASSES
+from cadenza.plan.constraints import narrow_to_chord
 from cadenza.score import Key
 from cadenza.theory import cadence_chords
-from cadenza.tokenize.cells import REST
 
 
 def plan_cadence(allowed: np.ndarray, steps: range, melody_pitch: int, key: Key, final: bool) -> bool:
@@ -36,14 +35,8 @@ def _narrow(allowed: np.ndarray, steps: range, melody_pitch: int, chords: list[t
     fitting = [c for c in chords if melody_pitch % 12 in c[1]]
     if not fitting:
         return False
-    basses = sorted({root for root, _ in fitting})
-    tones = sorted(set().union(*(c[1] for c in fitting)))
-    V = allowed.shape[1]
-    for v in range(1, V):
-        ok = np.isin(PITCH_CLASSES, basses if v == V - 1 else tones)
-        ok[REST] = False
-        for step in steps:
-            narrowed = allowed[step, v] & ok
-            if narrowed.any():
-                allowed[step, v] = narrowed
+    basses = {root for root, _ in fitting}
+    tones = set().union(*(c[1] for c in fitting))
+    for step in steps:
+        narrow_to_chord(allowed, step, basses, tones)
     return True

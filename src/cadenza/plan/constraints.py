@@ -9,6 +9,7 @@ mask; `fixed_spans` places the user's fixed notes on a grid, refusing those that
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -100,6 +101,19 @@ def allowed_cells(ranges: list[tuple[int, int]], pitch_classes: frozenset[int] |
         ok[REST] = True
         mask[v] = ok
     return mask
+
+
+def narrow_to_chord(allowed: np.ndarray, step: int, basses: Iterable[int], tones: Iterable[int]) -> None:
+    """Narrow the lower voices at `step` (in place, voices 1 on of a (steps, voices, N_CELL) mask)
+    to a chord: the lowest to the pitch classes `basses`, the others to `tones`, none resting. A
+    voice left no cell so keeps what it had: the chord gives way to a range, a ceiling, a scale."""
+    V = allowed.shape[1]
+    for v in range(1, V):
+        ok = np.isin(PITCH_CLASSES, sorted(set(basses if v == V - 1 else tones)))
+        ok[REST] = False
+        narrowed = allowed[step, v] & ok
+        if narrowed.any():
+            allowed[step, v] = narrowed
 
 
 def fixed_spans(
