@@ -121,10 +121,28 @@ def test_the_chord_track_sounds_each_symbol_in_close_position(tmp_path):
     expected = []
     for i, c in enumerate(score.chords):
         start, end = 960 * i, 960 * (i + 1)  # held until the next symbol; the last until the last note's end
-        expected += [(start, end, pitch, CHORD_VELOCITY) for pitch in close_voicing(c)]
-    assert chord_notes(track) == sorted(expected)
+        expected += [(start, end, pitch, round(90 * CHORD_VELOCITY / 80)) for pitch in close_voicing(c)]
+    assert chord_notes(track) == sorted(expected)  # under the melody's 90 as 60 is under 80
     # the symbol comes before the notes it names
     assert [m.type for m in track][2:4] == ["text", "note_on"]
+
+
+def test_the_chords_follow_the_melodys_loudness(tmp_path):
+    """A pp tune's chords had sounded at a flat 60, twice as loud as its melody: each symbol now
+    sounds at 60/80 of the melody note struck at or before it."""
+    from dataclasses import replace
+
+    score = chord_score()
+    score.parts[0].notes = [replace(n, velocity=32 if n.start_beats < 6 else 112) for n in score.parts[0].notes]
+    track = mido.MidiFile(write_midi(score, tmp_path / "soft.mid")).tracks[-1]
+    assert {(start // 960, v) for start, _, _, v in chord_notes(track)} == {
+        (0, 24),
+        (1, 24),
+        (2, 24),
+        (3, 84),
+        (4, 84),
+        (5, 84),
+    }
 
 
 def test_a_last_symbol_after_the_last_note_sounds_for_a_bar(tmp_path):

@@ -9,6 +9,7 @@ rules of music theory (scales, chords, cadences, parallels, phrase ends) live in
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field, replace
 
 from cadenza.chords import ChordSymbol, close_voicing, transpose_chord
@@ -587,7 +588,24 @@ def in_force(items, at_beats: float, tolerance: float = 1e-6):
     return found
 
 
-CHORD_VELOCITY = 60  # chord symbols sounding: audible, under the parts
+CHORD_VELOCITY = 60  # chord symbols sounding under a melody at Note's default 80: audible, under it
+
+
+def at_the_melodys_level(notes: list[Note], line: list[Note], under: float = 1.0) -> list[Note]:
+    """`notes` (a voice's under a melody `line`) at the velocity of the melody note struck last
+    at or before each (the first, before the melody begins), times `under`: the voices sing as
+    loud as the tune, a pp tune's harmony pp (they had sung mf under anything), its sforzando
+    with it."""
+    if not line:
+        return notes
+    line = sorted(line, key=lambda x: x.start_beats)
+    onsets = [x.start_beats for x in line]
+    return [
+        replace(
+            n, velocity=max(1, round(under * line[max(bisect_right(onsets, n.start_beats + 1e-6) - 1, 0)].velocity))
+        )
+        for n in notes
+    ]
 
 
 def overlaps(notes: list[Note]) -> int:
@@ -616,7 +634,8 @@ def is_lead_sheet(score: Score) -> bool:
 
 def chord_notes(score: Score) -> list[Note]:
     """A lead sheet's chord symbols as they sound (is_lead_sheet; none for another score): each
-    symbol's tones in close position (close_voicing) at CHORD_VELOCITY, held until the next
+    symbol's tones in close position (close_voicing), as loud as the melody where the symbol
+    starts times CHORD_VELOCITY / 80 (under an mf melody at 80, 60), held until the next
     symbol starts; the last until the score's last note ends, or for a bar when no note sounds
     after it; a symbol that another replaces at the same beat sounds not at all, nor does one
     before the first note that another replaces by then (the last sounds from that note)."""
@@ -637,8 +656,9 @@ def chord_notes(score: Score) -> list[Note]:
             bar = in_force(meters, c.start_beats, 1e-9) or Meter(0.0, 4, 4)
             off = end if end > c.start_beats + 1e-9 else c.start_beats + bar.bar_beats
         if off > c.start_beats + 1e-9:
-            notes += [Note(p, c.start_beats, off - c.start_beats, CHORD_VELOCITY) for p in close_voicing(c)]
-    return notes
+            notes += [Note(p, c.start_beats, off - c.start_beats) for p in close_voicing(c)]
+    melody = [n for p in score.parts if not p.is_drum for n in p.notes]
+    return at_the_melodys_level(notes, melody, CHORD_VELOCITY / Note.velocity)
 
 
 def with_chords_sounding(score: Score) -> Score:

@@ -32,7 +32,19 @@ from cadenza.plan.cadences import plan_approach, plan_cadence, plan_opening
 from cadenza.plan.chord_symbols import counted_beats, plan_chord_symbols
 from cadenza.plan.constraints import allowed_cells, fixed_spans
 from cadenza.plan.rules import Rules, voice_index
-from cadenza.score import Key, Meter, Note, Part, Score, bar_starts, in_force, overlaps, pickup_start, pitch_to_name
+from cadenza.score import (
+    Key,
+    Meter,
+    Note,
+    Part,
+    Score,
+    at_the_melodys_level,
+    bar_starts,
+    in_force,
+    overlaps,
+    pickup_start,
+    pitch_to_name,
+)
 from cadenza.theory import (
     SATB_RANGES,
     bar_and_beat,
@@ -558,16 +570,6 @@ class Harmonizer:
             grid[s0:s1, f.voice] = cell_of(f.pitch)
             hidden[s0:s1, f.voice] = False
             allowed[s0:s1, f.voice] = True
-
-
-def at_the_melodys_level(notes: list[Note], line: list[Note]) -> list[Note]:
-    """`notes` (a lower voice's) at the velocity of the melody note struck last at or before each
-    (the first, before the melody begins): the voices sing as loud as the tune, a pp tune's
-    harmony pp (they had sung mf under anything), its sforzando with it."""
-    if not line:
-        return notes
-    onsets = [x.start_beats for x in line]
-    return [replace(n, velocity=line[max(bisect_right(onsets, n.start_beats + 1e-6) - 1, 0)].velocity) for n in notes]
 
 
 def _off_key(melody: Score, key: Key, steps: int, spb: int, view: int) -> np.ndarray | None:
