@@ -183,3 +183,15 @@ def test_a_tune_its_file_calls_dorian_is_harmonized_and_written_in_its_mode(tmp_
     assert "K:Ddor" in abc.read_text()
     for path in (xml, abc):
         assert str(read_score(path).key) == "D dorian", path
+
+
+def test_a_phrase_closing_in_a_modal_tunes_tonic_closes_in_its_mode(tmp_path):
+    """A D mixolydian reel's first phrase was recorded as closing in D major, the analyzer's
+    reading, which knows no church modes, beside the piece's key, D mixolydian."""
+    from cadenza.compose import harmonizer as assistant
+    from cadenza.io import read_score
+
+    reel = "X:1\nT:Reel\nM:4/4\nL:1/8\nK:D Mixolydian\nA2FA DAFA|c2Bc A2FA|GABc d2cA|G2E2 E2D2|"
+    (tmp_path / "reel.abc").write_text(reel + "A2FA DAFA|c2Bc A2FA|GABc dcAG|ABcA d4|]\n")
+    [r] = assistant.load("chorales").harmonize(read_score(tmp_path / "reel.abc"), seed=1)
+    assert r.info["phrase_keys"] == ["D mixolydian", "D mixolydian"]

@@ -642,7 +642,9 @@ def phrase_plan(melody: Score, line: list[Note], key: Key, analysis=None) -> lis
     cadences in a neighbouring key (V, vi ...) in that key; the melody's last note closes in
     `key`, the piece's, or where the file changes key (a strain in D after one in A: K:D), in the
     key in force. A phrase read in a key not closely related to that key (theory.related_keys:
-    a lone melody can read as G-sharp minor in A major) closes in it instead. Where the melody's
+    a lone melody can read as G-sharp minor in A major) closes in it instead; one read in that
+    key's tonic and mode closes in it as named (D mixolydian, not the D major the analyzer
+    reads, which knows no church modes). Where the melody's
     last pitch is struck again to the end of its last bar, the piece closes on the strongest of
     those strokes, the first of equals (a jig's `D3 D2 |]`: on the downbeat's D, the chord held
     under the second beat's), unless the last stroke carries a fermata. `analysis`: the
@@ -656,8 +658,8 @@ def phrase_plan(melody: Score, line: list[Note], key: Key, analysis=None) -> lis
     for phrase in (analysis or melody_analysis(melody, line, key)).phrases:
         i = max(0, bisect_right(onsets, phrase.end_beats + 1e-6) - 1)
         here = home(phrase.end_beats)
-        near = phrase.key.same_key(here) or any(phrase.key.same_key(k) for k in related_keys(here))
-        ends[i] = phrase.key if near else here
+        near = any(phrase.key.same_key(k) for k in related_keys(here))
+        ends[i] = phrase.key if near and not phrase.key.same_key(here) else here  # here keeps its mode
     meter = melody.meters[-1] if melody.meters else melody.meter
     last = len(line) - 1
     bar_start = max((b for b in bar_starts(melody) if b <= line[last].start_beats + 1e-6), default=0.0)
