@@ -57,6 +57,9 @@ def test_a_performer_model_of_ones_own_plays_by_its_folder(piece, tmp_path):
     assert (tmp_path / "a.mid").read_bytes() == (tmp_path / "b.mid").read_bytes()  # the same weights
     record = json.loads((tmp_path / "b.json").read_text())
     assert record["performer"] == "learned" and record["model"] == str(mine)
+    assert record["seed"] is None  # it draws nothing: a seed printed and recorded had meant nothing
+    proc = run_cli("perform", str(piece), "--performer", "learned", "--out", str(tmp_path / "c"), "--formats", "mid")
+    assert "performer learned, expressiveness 1" in proc.stderr and "seed" not in proc.stderr
     one_line_error(run_cli("perform", str(piece), "--performer", "chorales"), "chorales", "no performer model")
 
 

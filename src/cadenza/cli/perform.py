@@ -35,7 +35,9 @@ def perform(
         help="perform only these bars, e.g. 1-16 (numbered as notation shows them: after a pickup, bar 1 is the "
         "first full bar)",
     ),
-    seed: Optional[int] = typer.Option(None, help="random seed [default: random, printed]"),
+    seed: Optional[int] = typer.Option(
+        None, help="random seed of the rules performer's timing and level noise [default: random, printed]"
+    ),
     plan: Optional[Path] = typer.Option(
         None,
         help="the plan the piece was written to (a plan file, or the JSON record `generate` wrote beside it), "
@@ -69,7 +71,8 @@ def perform(
     if region is not None and plan is not None:
         raise OptionError("--plan gives the whole piece's phrases: give it without --bars")
     the_plan = load_plan(plan) if plan is not None else None
-    seed = pick_seed(seed)
+    draws = options.performer == "rules"  # the others play a score the same way whatever the seed
+    seed = pick_seed(seed) if draws else 0
     stem = output_stems(out, lambda i: f"{score.stem}-performed", 1)[0]
     keep_input(score)  # refused before any work if an output would replace it
     check_outputs([stem], fmts, force)
@@ -83,7 +86,7 @@ def perform(
             _check_plan_fits(the_plan, piece, plan)
         performance = play(piece, options.performer, seed, options.expressiveness, plan=the_plan, model=options.model)
     if not quiet:
-        say(f"performer {performer}, expressiveness {expressiveness:g}, seed {seed}")
+        say(f"performer {performer}, expressiveness {expressiveness:g}" + (f", seed {seed}" if draws else ""))
         skipped = unplayed(score)
         if skipped:
             where = " (counted in the whole file, not only the bars played)" if region is not None else ""
@@ -94,7 +97,7 @@ def perform(
         "performer": options.performer,
         **({"model": options.model} if options.performer == "learned" else {}),
         "expressiveness": expressiveness,
-        "seed": seed,
+        "seed": seed if draws else None,  # none: it draws nothing
         "plan": str(plan) if plan is not None else None,
         "bars": list(region) if region is not None else None,
         "formats": list(fmts),
