@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from cadenza.io import read_score
 from cadenza.io.scores import read_with_music21, unsupported_markings
 from cadenza.perform.dynamics import VELOCITY
 from cadenza.score import MARKS, Note, Part, Score
@@ -341,28 +342,34 @@ def test_unsupported_markings_counts_a_trill(tmp_path):
 
 
 def test_what_is_played_but_not_written_back_as_marks(tmp_path):
-    """`continue` writes the prompt's dynamics as its notes' loudness, not as marks: with marks=True
-    they are counted too, so that it can say so."""
+    """`continue` writes the prompt's hairpins and sforzandi as its notes' loudness, not as marks:
+    with marks=True they are counted too, so that it can say so. Its levels (p, f) are written
+    back as marks."""
     bar = [_dynamic("p"), _direction('<wedge type="crescendo"/>'), _note(), _note(), _note()]
     end = [
         _note(),
         _direction('<wedge type="stop"/>'),
         _dynamic("f"),
         _note(notations="<ornaments><trill-mark/></ornaments>"),
+        _dynamic("sfz"),
     ]
     path = tmp_path / "marked.musicxml"
     path.write_text(_musicxml(bar + [_note()], end + [_note(), _note()]))
     assert unsupported_markings(path) == {"trill": 1}
-    assert unsupported_markings(path, marks=True) == {"dynamics mark": 2, "hairpin": 1, "trill": 1}
+    assert unsupported_markings(path, marks=True) == {"dynamics mark": 1, "hairpin": 1, "trill": 1}
     from conftest import run_cli
 
     proc = run_cli(
-        "continue", str(path), "--bars", "1", "--seed", "1", "--formats", "mid", "--out", str(tmp_path / "c")
+        "continue", str(path), "--bars", "1", "--seed", "1", "--formats", "musicxml", "--out", str(tmp_path / "c")
     )
     assert proc.returncode == 0, proc.stderr
     assert (
-        f"{path}: not written into the continuation's notation: dynamics mark x2, hairpin x1, trill x1" in proc.stderr
+        f"{path}: not written into the continuation's notation: dynamics mark x1, hairpin x1, trill x1" in proc.stderr
     )
+    assert [(d.start_beats, d.marking) for d in read_score(tmp_path / "c.musicxml").dynamics] == [
+        (0.0, "p"),
+        (5.0, "f"),
+    ]
 
 
 def test_a_musicxml_file_without_a_title_is_titled_by_its_name_without_suffix(tmp_path):
@@ -380,7 +387,7 @@ def test_unsupported_markings_in_abc(tmp_path):
     counts = unsupported_markings(path)
     assert counts["trill"] == 2 and counts["accent"] == 1 and "dynamic" not in counts  # !p! is played
     assert counts["grace note"] == 1
-    assert unsupported_markings(path, marks=True)["dynamics mark"] == 1  # ... and written back as loudness
+    assert "dynamics mark" not in unsupported_markings(path, marks=True)  # ... and written back as a mark
 
 
 def test_abc_dynamics_set_the_notes_loudness(tmp_path):
@@ -400,6 +407,13 @@ def test_abc_dynamics_set_the_notes_loudness(tmp_path):
     assert [n.velocity for n in upper.notes[6:8]] == [VELOCITY["f"]] * 2
     assert {n.velocity for n in upper.notes[8:]} == {VELOCITY["f"] + 16}  # sfz: an accent on f
     assert [n.velocity for n in lower.notes] == [80, VELOCITY["ff"], VELOCITY["ff"]]  # mf until its own mark
+    # the first voice's levels are the score's marks, which the MusicXML writer shows (it had shown none)
+    marked = [(d.start_beats, d.marking) for d in read_score(path).dynamics]
+    assert marked == [(0.0, "pp"), (6.0, "f"), (10.0, "p")]
+    from cadenza.io import write_score
+
+    xml = write_score(read_score(path), tmp_path / "soft.musicxml")
+    assert [(d.start_beats, d.marking) for d in read_score(xml).dynamics] == marked
 
 
 def test_abc_dynamics_after_chord_symbols_inside_chords_and_at_a_voices_end(tmp_path):

@@ -159,6 +159,15 @@ class Tempo:
 
 
 @dataclass(frozen=True)
+class Dynamic:
+    """A dynamics mark as the page shows it (ppp..fff, perform.dynamics.VELOCITY's), from
+    start_beats on; the notes' velocities are what it sounds like."""
+
+    start_beats: float
+    marking: str
+
+
+@dataclass(frozen=True)
 class Meter:
     start_beats: float
     numerator: int
@@ -240,6 +249,7 @@ class Score:
     repeats: list[Repeat] = field(default_factory=list)  # music written once between repeat signs
     chords: list[ChordSymbol] = field(default_factory=list)  # chord symbols (lead-sheet harmony), by start
     sections: list[Section] = field(default_factory=list)  # section labels (rehearsal letters), by start
+    dynamics: list[Dynamic] = field(default_factory=list)  # dynamics marks shown (the first part's), by start
 
     # -- simple views ---------------------------------------------------------------------
     def notes(self) -> list[Note]:
@@ -313,6 +323,7 @@ class Score:
             ],
             **({"chords": [_chord_item(c) for c in self.chords]} if self.chords else {}),
             **({"sections": [_section_item(s) for s in self.sections]} if self.sections else {}),
+            **({"dynamics": [[d.start_beats, d.marking] for d in self.dynamics]} if self.dynamics else {}),
         }
 
     @classmethod
@@ -343,6 +354,7 @@ class Score:
                 Section(float(s[0]), str(s[1]), str(s[2]) if len(s) > 2 and s[2] else None)
                 for s in d.get("sections", [])
             ],
+            dynamics=[Dynamic(float(a), str(b)) for a, b in d.get("dynamics", [])],
         )
 
 
@@ -531,7 +543,7 @@ def bar_starts(score: Score) -> list[float]:
 def excerpt(score: Score, first: int, last: int) -> Score:
     """Bars `first` to `last` (inclusive, numbered as notation shows them: after a pickup, bar
     1 is the first full bar) as a score of their own, from beat 0: the notes that start in
-    them, cut at the excerpt's end, with the tempo, meter and key in force at its start and
+    them, cut at the excerpt's end, with the tempo, meter, key and dynamics mark in force at its start and
     the changes within it, and the chord symbols, section labels and fermatas within it. Repeat signs are
     dropped (the notes are as played). Raises MusicError for bars the score does not have."""
     starts = bar_starts(score)
@@ -565,6 +577,7 @@ def excerpt(score: Score, first: int, last: int) -> Score:
         tempos=changes(sorted(score.tempos, key=lambda t: t.start_beats)) or [Tempo(0.0, 120.0)],
         meters=changes(sorted(score.meters, key=lambda m: m.start_beats)) or [Meter(0.0, 4, 4)],
         keys=changes(sorted(score.keys, key=lambda k: k.start_beats)),
+        dynamics=changes(sorted(score.dynamics, key=lambda d: d.start_beats)),
         fermatas_beats=[f - a for f in score.fermatas_beats if a - 1e-9 <= f < b - 1e-9],
         repeats=[],
         chords=[

@@ -395,16 +395,15 @@ class Composer(LearnedDefaults):
             loudness = sorted(x.velocity for x in part.notes)[len(part.notes) // 2]  # as the part plays
             part.notes.extend(replace(x, velocity=loudness) for x in new)
         title, credit = continued_credits(prompt, self.name, seed, source)
-        return Score(
+        return replace(  # the prompt's tempos, fermatas, repeats, sections and dynamics marks as they were
+            prompt,
             parts=out_parts,
-            tempos=list(prompt.tempos),
             meters=list(prompt.meters)
             + ([replace(meter, start_beats=join)] if str(prompt.meters[-1]) != str(meter) else []),
             keys=list(prompt.keys) or [key],
             title=title,
             composer=credit,
-            fermatas_beats=list(prompt.fermatas_beats),
-            repeats=list(prompt.repeats),
+            chords=[],  # a lead sheet's last chord would sound on under the new bars
         )
 
     def voices_for_parts(self, parts: list[Part]) -> list[int]:

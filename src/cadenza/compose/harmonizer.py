@@ -350,6 +350,7 @@ class Harmonizer:
                 repeats=list(melody.repeats),
                 sections=list(melody.sections),
                 chords=symbols,
+                dynamics=list(melody.dynamics),
             )
             out.append(
                 Written(
@@ -509,15 +510,11 @@ class Harmonizer:
                     [cut(x, v) for x in part.notes if not rewritten(x, v)] + new + tails[v],
                     key=lambda x: (x.start_beats, -x.pitch),
                 )
-            result = Score(
+            result = replace(  # all else as it was: tempos, keys, fermatas, chord symbols, sections, dynamics
+                score,
                 parts=new_parts,
-                tempos=list(score.tempos),
-                meters=list(score.meters),
-                keys=list(score.keys),
                 title=f"{score.title or source} · bars {first}-{last} rewritten · seed {seed + i}",
                 composer=score.composer or f"Cadenza ({self.name} model)",
-                fermatas_beats=list(score.fermatas_beats),
-                repeats=list(score.repeats),
             )
             out.append(Written(result, {"seed": seed + i, "parallels_left": len(parallels(g))}))
         return out

@@ -35,8 +35,9 @@ a note shorter than the grid keeps one step):
 - section labels (Score.sections) as rehearsal marks (<direction><direction-type><rehearsal>),
   in the first part only, before the note they fall on (at the start of their bar when they
   start on a bar line, as cadenza's readers put them); of several at one grid step, the last.
-  A section's dynamics (a plan's "p", "mf") as a dynamics mark under every part's (first)
-  staff there, where they differ from the section's before.
+  A section's dynamics (a plan's "p", "mf") and the score's dynamics marks (Score.dynamics, a
+  read file's) as a dynamics mark under every part's (first) staff there, where they differ
+  from the mark before (a section's wins at the same place).
 - notes: notes with the same start and end form a chord; notes that overlap otherwise go to
   further voices (the first voice free at the chord's start, the higher chord first), so
   every note keeps its pitch, onset and length. A voice keeps its number from bar to bar, so
@@ -160,12 +161,11 @@ def musicxml_text(score: Score) -> str:
     fermatas = {_grid(b) for b in score.fermatas_beats}
     chords = sorted(((_grid(c.start_beats), c) for c in score.chords), key=lambda c: c[0])
     sections = _changes([(_grid(s.start_beats), s) for s in score.sections])
-    # a section's dynamics (ppp..fff) where they change: a marking holds until the next
-    dynamics = [
-        (t, s.dynamics)
-        for (t, s), before in zip(sections, [None, *(s.dynamics for _, s in sections)])
-        if s.dynamics in VELOCITY and s.dynamics != before
-    ]
+    # the dynamics marks (ppp..fff), the score's and its sections', where they change: a marking
+    # holds until the next
+    at = {_grid(d.start_beats): d.marking for d in score.dynamics} | {t: s.dynamics for t, s in sections if s.dynamics}
+    marked = [(t, m) for t, m in sorted(at.items()) if m in VELOCITY]
+    dynamics = [(t, m) for (t, m), before in zip(marked, [None, *(m for _, m in marked)]) if m != before]
     sounding = _sounding(voices)
     for part_voices in voices:
         for voice in part_voices:

@@ -55,6 +55,7 @@ from cadenza.score import (
     MARKS,
     PIANO_HANDS,
     PIANOS,
+    Dynamic,
     Key,
     Meter,
     Note,
@@ -595,6 +596,8 @@ def music21_to_score(
       become Score.sections where they are played (each playing of a repeated one), on bar
       lines (see `_sections`); a section takes the first part's dynamics mark (ppp..fff) at its
       start, or the last before it, as its dynamics (as the MusicXML writer writes a plan's).
+    - The first part's dynamics marks (ppp..fff) become Score.dynamics where they change, as
+      played, so that a piece written from this one shows them (its velocities sound them).
     """
     from music21 import stream
 
@@ -743,6 +746,11 @@ def music21_to_score(
         return markings[marking_beats[k]] if k >= 0 else None
 
     score.sections = _sections(score, [replace(s, dynamics=in_effect(s.start_beats)) for s in labels])
+    score.dynamics = [
+        Dynamic(at, markings[at])
+        for i, at in enumerate(marking_beats)
+        if i == 0 or markings[marking_beats[i - 1]] != markings[at]
+    ]
     return score
 
 
@@ -1675,7 +1683,8 @@ def unsupported_markings(path: str | Path, marks: bool = False) -> dict[str, int
     plain name, most frequent first: {"trill": 3, "arpeggio": 2}, so that a performance can say
     "played what it could; skipped: trill x3, arpeggio x2". Empty when everything is played.
     With `marks`, also those it plays but does not write back as marks (the written file keeps
-    them as its notes' loudness): "dynamics mark" (p, mf, sf ...) and "hairpin".
+    them as its notes' loudness): "dynamics mark" (sf, sfz, fp ...; a level such as p is
+    written back, Score.dynamics) and "hairpin".
 
     Counted: ornaments (trill, mordent, turn, appoggiatura, tremolo), arpeggios, glissandos,
     pedal markings, breath marks and caesuras, other articulations (bowings, "stress", ...;
@@ -1705,7 +1714,7 @@ def unsupported_markings(path: str | Path, marks: bool = False) -> dict[str, int
                     value = str(el.value).strip()
                     if value not in _LEVELS and value not in _SFORZANDI and not _FORTE_PIANO.fullmatch(value):
                         counts[_text_kind(value) or f"dynamic {value}"] += 1
-                    elif marks:
+                    elif marks and value not in _LEVELS:  # a level is written back (Score.dynamics)
                         counts["dynamics mark"] += 1
                 elif "TextExpression" in classes or "TempoText" in classes:
                     kind = _text_kind(el.content if "TextExpression" in classes else el.text)
