@@ -189,6 +189,28 @@ def test_a_duet_is_continued_as_a_duet_each_part_one_voice():
         assert new[1][-1].pitch % 12 == 7, seed  # the lower part closes on G, the root (not D, a six-four)
 
 
+def test_a_duets_top_part_sings_through_the_new_bars():
+    """A G major duet ending on a rest, continued: both parts rested on new beats while the voices
+    left out sang (beats of silence)."""
+    from cadenza.score import Meter, Note, Part, Score
+
+    def part(name: str, pitches: list[int]) -> Part:
+        lengths = [1.0] * 12 + [3.0]  # B3 z: the last note held, then a beat's rest
+        starts = [sum(lengths[:i]) for i in range(13)]
+        return Part(name, 52, False, [Note(p, t, d) for p, t, d in zip(pitches, starts, lengths)])
+
+    upper = part("Soprano", [71, 72, 74, 71, 72, 71, 69, 69, 71, 69, 67, 69, 71])
+    lower = part("Alto", [67, 69, 71, 67, 69, 67, 66, 66, 67, 66, 64, 66, 67])
+    prompt = Score(parts=[upper, lower], meters=[Meter(0.0, 4, 4)])
+    c = hub.load("chorales", expect="voices")
+    for seed in (1, 2):
+        out = c.continue_score(prompt, bars=4, seed=seed)
+        silent = [
+            b for b in range(16, 32) if not any(n.start_beats <= b < n.end_beats for p in out.parts for n in p.notes)
+        ]
+        assert not silent, (seed, silent)
+
+
 def test_a_duet_over_a_drone_closes_on_the_root_and_rules_name_only_its_voices():
     """A reviewer's melody over a D3 drone in G: the bass's range was the drone's +-4 semitones,
     which holds no G, so the piece never closed on the root. A --range on a voice a part sings

@@ -363,6 +363,15 @@ class Composer(LearnedDefaults):
                 constraints.step_cells = closing_on_the_root(
                     constraints.step_cells, (prompt_bars + bars) * steps_per_bar, steps_per_bar, n, max(voice_of), key
                 )
+            # its top part sings on through the new bars: resting there, with the voices no part
+            # sings sounding, it left beats of silence (8 of 160 new beats of a G major duet, seeds 1-10)
+            constraints.step_cells = singing_on(
+                constraints.step_cells,
+                (prompt_bars + bars) * steps_per_bar,
+                prompt_bars * steps_per_bar,
+                n,
+                min(voice_of),
+            )
         constraints.fixed.update({(s, v): t for s, row in enumerate(cells) for v, t in enumerate(row)})
         tokens = generate_tokens(
             self.model,
@@ -642,6 +651,16 @@ def closing_on_the_root(
     tonic = np.zeros(N_CELL, dtype=bool)
     tonic[[cell_of(p) for p in range(key.tonic, 128, 12)]] = True
     cells[steps - steps_per_bar, voice] &= tonic
+    return cells
+
+
+def singing_on(step_cells: np.ndarray | None, steps: int, start: int, n_voices: int, voice: int) -> np.ndarray:
+    """`step_cells` (all allowed where None) with `voice` sounding at every step from `start` on:
+    no rest."""
+    from cadenza.tokenize.cells import N_CELL, REST
+
+    cells = np.ones((steps, n_voices, N_CELL), dtype=bool) if step_cells is None else step_cells.copy()
+    cells[start:, voice, REST] = False
     return cells
 
 
