@@ -30,7 +30,11 @@ class RunConfig:
     weight_decay: float = setting(0.1, "AdamW weight decay")
     warmup_steps: int = setting(100, "learning-rate warm-up steps")
     steps: int = setting(0, "exact number of optimizer steps (reproducible); 0 = use --minutes")
-    minutes: float = setting(10.0, "training time budget (ignored with --steps)")
+    minutes: float = setting(
+        10.0,
+        "training time budget, counted from the first step (reading the data comes before it, outside it; "
+        "ignored with --steps)",
+    )
     eval_every: int = setting(200, "validate every this many steps (and at the end)")
     checkpoint_minutes: float = setting(2.0, "write a checkpoint at least this often")
     transpose: int = setting(5, "augment by random transposition up to this many semitones")
