@@ -195,3 +195,17 @@ def test_a_phrase_closing_in_a_modal_tunes_tonic_closes_in_its_mode(tmp_path):
     (tmp_path / "reel.abc").write_text(reel + "A2FA DAFA|c2Bc A2FA|GABc dcAG|ABcA d4|]\n")
     [r] = assistant.load("chorales").harmonize(read_score(tmp_path / "reel.abc"), seed=1)
     assert r.info["phrase_keys"] == ["D mixolydian", "D mixolydian"]
+
+
+def test_a_chord_symbol_wins_over_a_modes_notes(tmp_path):
+    """Under a D mixolydian tune the lower voices keep to the mode's notes, but an "A" symbol
+    asks for C sharp: it had sounded as a bare fifth, A and E, the mode keeping its C natural."""
+    from cadenza.compose import harmonizer as assistant
+    from cadenza.io import read_score
+
+    tune = 'X:1\nT:Mix\nM:4/4\nL:1/4\nK:Dmix\n"D"d A F A|"C"G E C E|"D"D F A d|"A"e e "A7"e2|"G"d B G B|"D"d4|]\n'
+    (tmp_path / "mix.abc").write_text(tune)
+    [r] = assistant.load("chorales").harmonize(read_score(tmp_path / "mix.abc"), seed=1)
+    under_a = {n.pitch % 12 for p in r.score.parts[1:] for n in p.notes if n.start_beats <= 12.0 < n.end_beats}
+    assert 1 in under_a and under_a <= {9, 1, 4}, under_a  # A C# E
+    assert 1 not in {n.pitch % 12 for p in r.score.parts[1:] for n in p.notes if n.start_beats < 12.0}

@@ -359,3 +359,33 @@ def test_a_melody_with_chord_symbols_is_harmonized_on_them(tiny_harmonizer):
             assert bass % 12 == (c.root if c.bass is None else c.bass), c
     free = shipped.harmonize(melody, seed=3, n=2, chords=False)
     assert all(not r.score.chords and r.info["chord_symbols_followed"] == 0 for r in free)
+
+
+def test_infill_writes_under_the_pieces_chord_symbols():
+    """A harmonization made on chord symbols keeps them; infill had rewritten its bars with a
+    bass off the symbol and tones outside its chord."""
+    from cadenza import hub
+    from cadenza.chords import parse_chord, pitch_classes
+    from cadenza.compose import harmonizer as assistant
+    from cadenza.score import Key, in_force
+
+    melody = _hymn(
+        [67, 71, 74, 72, 71, 69, 67, 66, 67, 69, 71, 67],
+        [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 4],
+        [],
+        key=Key(0.0, 7, "major"),
+    )
+    melody.chords = [parse_chord(t, b) for t, b in (("G", 0), ("C", 3), ("D/F#", 6), ("Em", 8), ("D7", 10), ("G", 12))]
+    [chorale] = assistant.load("chorales").harmonize(melody, seed=2)
+    h = hub.load("harmonizer", expect="orderless")
+    for r in h.infill(chorale.score, (1, 3), ["alto", "tenor", "bass"], seed=3, n=2):
+        assert r.score.chords == melody.chords
+        for at in range(12):
+            c = in_force(melody.chords, float(at))
+            tones = set(pitch_classes(c)) | {c.bass}
+            for part in r.score.parts[1:]:
+                assert {p % 12 for p in _sounding(part, at)} <= tones, (part.name, at)
+        for c in melody.chords[:-1]:
+            assert {p % 12 for p in _sounding(r.score.parts[-1], c.start_beats)} == {
+                c.bass if c.bass is not None else c.root
+            }

@@ -366,10 +366,10 @@ def test_what_is_played_but_not_written_back_as_marks(tmp_path):
     assert (
         f"{path}: not written into the continuation's notation: dynamics mark x1, hairpin x1, trill x1" in proc.stderr
     )
-    assert [(d.start_beats, d.marking) for d in read_score(tmp_path / "c.musicxml").dynamics] == [
-        (0.0, "p"),
-        (5.0, "f"),
-    ]
+    continued = read_score(tmp_path / "c.musicxml")
+    new = sorted(n.velocity for n in continued.parts[0].notes if n.start_beats >= 8.0)
+    assert [(d.start_beats, d.marking) for d in continued.dynamics] == [(0.0, "p"), (5.0, "f"), (8.0, "mf")]
+    assert new[len(new) // 2] == 87  # the part's median; the new bar is marked with the level nearest it
 
 
 def test_a_musicxml_file_without_a_title_is_titled_by_its_name_without_suffix(tmp_path):
@@ -414,6 +414,8 @@ def test_abc_dynamics_set_the_notes_loudness(tmp_path):
 
     xml = write_score(read_score(path), tmp_path / "soft.musicxml")
     assert [(d.start_beats, d.marking) for d in read_score(xml).dynamics] == marked
+    # not written back as marks, and so named: the sfz, and the second voice's own ff
+    assert unsupported_markings(path, marks=True) == {"dynamics mark": 2}
 
 
 def test_abc_dynamics_after_chord_symbols_inside_chords_and_at_a_voices_end(tmp_path):

@@ -14,7 +14,7 @@ import pytest
 
 from cadenza.io import read_score, write_score
 from cadenza.io.musicxml import musicxml_text
-from cadenza.score import Key, Meter, Note, Part, Repeat, Score, Tempo
+from cadenza.score import Dynamic, Key, Meter, Note, Part, Repeat, Score, Tempo
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -698,6 +698,8 @@ def unfoldable(change: str) -> Score:
         for part in score.parts:
             part.notes = [n for n in part.notes if not (0 <= n.start_beats < 4 or 16 <= n.start_beats < 20)]
         score.parts[0].notes += [Note(62, 3, 1), Note(62, 19, 1)]
+    elif change == "dynamics":
+        score.dynamics = [Dynamic(0.0, "p"), Dynamic(8.0, "f")]
     return score
 
 
@@ -712,11 +714,13 @@ def unfoldable(change: str) -> Score:
         "ending of the whole pass",
         "past the end",
         "a pickup bar",
+        "dynamics",
     ],
 )
 def test_a_repeat_that_cannot_be_folded_is_written_out_in_full(tmp_path, change):
     """Never lose music: a second pass that is not the first (a note, a velocity), a change of
-    key or tempo inside it, or a repeat that is not of whole bars is written as played."""
+    key or tempo inside it, a second pass marked otherwise where it begins (p, then f from bar 3
+    on: going back would read p), or a repeat that is not of whole bars is written as played."""
     from dataclasses import replace as copy
 
     score = unfoldable(change)
@@ -939,3 +943,16 @@ def test_no_8va_line_where_a_repeat_is_written_once():
     xml = musicxml_text(score)
     assert "backward" in xml and xml.count("<measure ") == 2  # written once, between repeat signs
     assert "octave-shift" not in xml
+
+
+def test_dynamics_marks_are_shown_and_a_repeat_marked_alike_still_folds(tmp_path):
+    """Score.dynamics (a read file's marks) are written as <dynamics> where they change; a
+    repeat whose passes begin and end under the same mark is written once."""
+    score = repeated(ending=True)
+    score.dynamics = [Dynamic(0.0, "pp"), Dynamic(0.5, "pp"), Dynamic(33.0, "f")]
+    text = musicxml_text(score)
+    assert "<repeat" in text and text.count("<dynamics>") == 2 * len(score.parts)  # pp, f under each part
+    assert [(d.start_beats, d.marking) for d in read_score(write_score(score, tmp_path / "m.musicxml")).dynamics] == [
+        (0.0, "pp"),
+        (33.0, "f"),
+    ]

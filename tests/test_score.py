@@ -163,3 +163,16 @@ def test_a_piano_key_struck_again_ends_the_note_before_in_either_hand_and_only_f
     # a held note outlives a shorter one struck before `since`, and is cut by a strike after it
     held = Part("Right hand", 0, notes=[Note(60, 0.0, 10.0), Note(60, 1.0, 1.0), Note(60, 8.0, 1.0)])
     assert [n.end_beats for n in keys_released(Score(parts=[held]), since=8.0).parts[0].notes] == [8.0, 2.0, 9.0]
+
+
+def test_a_lead_sheet_continued_as_one_line_loses_its_chord_symbols_others_keep_them():
+    """The pianist continued a lead sheet into its one part, and the last symbol sounded on under
+    every new bar (a Chords track holding G to the end)."""
+    from cadenza.chords import parse_chord
+    from cadenza.score import Note, Part, Score, without_a_last_chord_sounding
+
+    melody = Part("Melody", 0, False, [Note(67, float(i), 1.0) for i in range(8)])
+    lead = Score(parts=[melody], chords=[parse_chord("G", 0.0), parse_chord("D", 4.0)])
+    assert without_a_last_chord_sounding(lead).chords == []
+    choir = Score(parts=[melody, Part("Bass", 0, False, [Note(43, 0.0, 8.0)])], chords=lead.chords)
+    assert without_a_last_chord_sounding(choir).chords == lead.chords

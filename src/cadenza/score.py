@@ -674,6 +674,13 @@ def chord_notes(score: Score) -> list[Note]:
     return at_the_melodys_level(notes, melody, CHORD_VELOCITY / Note.velocity)
 
 
+def without_a_last_chord_sounding(score: Score) -> Score:
+    """A continued piece whose chord symbols would sound on under its new music: a lead sheet
+    (is_lead_sheet) continued as one line, whose last symbol would hold to the end, without its
+    symbols. Any other is returned as it is, its symbols shown over the music they came with."""
+    return replace(score, chords=[]) if is_lead_sheet(score) else score
+
+
 def with_chords_sounding(score: Score) -> Score:
     """A lead sheet (is_lead_sheet) with its chord symbols sounding as a last part, "Chords"
     (chord_notes, program 0): what its audio plays. Any other score is returned as it is."""

@@ -22,7 +22,7 @@ import numpy as np
 
 from cadenza.compose.settings import SamplingSettings
 from cadenza.errors import InputError, OptionError
-from cadenza.perform.dynamics import with_dynamics
+from cadenza.perform.dynamics import marked_on_from, with_dynamics
 from cadenza.score import (
     MODES,
     PIANO_HANDS,
@@ -37,6 +37,7 @@ from cadenza.score import (
     parse_key,
     parse_meter,
     pitch_to_name,
+    without_a_last_chord_sounding,
 )
 from cadenza.theory import cut_top_line, estimate_key, scale, voice_names
 from cadenza.tokenize.voices import VoicesTokenizer
@@ -404,7 +405,7 @@ class Composer(LearnedDefaults):
             loudness = sorted(x.velocity for x in part.notes)[len(part.notes) // 2]  # as the part plays
             part.notes.extend(replace(x, velocity=loudness) for x in new)
         title, credit = continued_credits(prompt, self.name, seed, source)
-        return replace(  # the prompt's tempos, fermatas, repeats, sections and dynamics marks as they were
+        continued = replace(  # the prompt's tempos, fermatas, repeats, sections and dynamics marks as they were
             prompt,
             parts=out_parts,
             meters=list(prompt.meters)
@@ -412,8 +413,8 @@ class Composer(LearnedDefaults):
             keys=list(prompt.keys) or [key],
             title=title,
             composer=credit,
-            chords=[],  # a lead sheet's last chord would sound on under the new bars
         )
+        return marked_on_from(without_a_last_chord_sounding(continued), join)
 
     def voices_for_parts(self, parts: list[Part]) -> list[int]:
         """The model's voice for each of `parts` (highest first, fewer than the voices), in

@@ -203,24 +203,24 @@ class Harmonizer:
         allowed[:start, 1:, :] = False
         allowed[:start, 1:, REST] = True
         key = rules.scale or melody_key(melody, line)
+        symbols = list(melody.chords) if chords else []  # the tune's own harmony, where its file gives one
+        under_symbols = allowed.copy()
+        governed = plan_chord_symbols(under_symbols, symbols, counted_beats(melody), spb)
         if key.modal and melody.key is not None and melody.key.modal:
             # a tune its file names in a church mode: the lower voices keep to the mode's notes
             # (its signature's, and in Dorian the leading tone a cadence asks for: C# in D), not a
             # minor or major key's (no B flat, no G sharp under a D dorian tune's B and G); Bach's
             # lower voices sing both sixths under the Dorian chorale tunes he set, which their
-            # files call minor
+            # files call minor. Where a chord symbol holds, its tones too (an A under a D mixolydian
+            # tune sounds its C sharp)
             mode_notes = scale(key) | ({(key.tonic + 11) % 12} if key.modal == "dorian" else set())
-            outside = ~np.isin((np.arange(N_CELL) - 1) % 12, list(mode_notes))
-            outside[REST] = False
-            kept = allowed[:, 1:, :] & ~outside
-            allowed[:, 1:, :] = np.where(kept.any(axis=-1, keepdims=True), kept, allowed[:, 1:, :])
+            allowed[:, 1:] = _keeping_to(allowed[:, 1:], mode_notes)
+            for step, tones in governed.items():
+                under_symbols[step, 1:] = _keeping_to(under_symbols[step, 1:], mode_notes | tones)
         analysis = melody_analysis(melody, line, key)
         ends = phrase_plan(melody, line, key, analysis)
         held_over: set[tuple[int, int]] = set()  # (step, voice): the note sounding holds (a causal model's)
         thirds: dict[int, frozenset[int]] = {}  # step -> a third the chord there must sound (a causal model's)
-        symbols = list(melody.chords) if chords else []  # the tune's own harmony, where its file gives one
-        under_symbols = allowed.copy()
-        governed = plan_chord_symbols(under_symbols, symbols, counted_beats(melody), spb)
         if cadences:
 
             def approach_to(end: Note, at: int, k: Key) -> int | None:
@@ -350,7 +350,7 @@ class Harmonizer:
                 repeats=list(melody.repeats),
                 sections=list(melody.sections),
                 chords=symbols,
-                dynamics=list(melody.dynamics),
+                dynamics=list(melody.dynamics) if track in (None, 1) else [],  # the first part's marks
             )
             out.append(
                 Written(
@@ -432,7 +432,8 @@ class Harmonizer:
         are, but for one of a rewritten voice held into the region and ending in it, which is cut
         where the region begins (so a note may be fixed on its first beat); one held on past the
         region's end is kept whole and heard by the model. New notes start inside it and end by
-        its end, as loud as the top voice as it was (`at_the_melodys_level`). A rewritten note
+        its end, as loud as the top voice as it was (`at_the_melodys_level`), under the piece's
+        chord symbols where it has them (plan.chord_symbols, as harmonize follows them). A rewritten note
         that sounded on past the region keeps that part, struck again at the region's end: the
         music outside the region is the same."""
         model = self._orderless  # a causal model is refused here, before any work
@@ -489,6 +490,7 @@ class Harmonizer:
         if not hidden.any():
             raise OptionError(f"{source}: nothing to write in bars {first}-{last} of the chosen voices")
         allowed = self._allowed(T, rules)
+        plan_chord_symbols(allowed, score.chords, counted_beats(score), spb)  # the piece's own, where it has them
         for f in rules.fixed:
             start = f.start_beats(meter) * spb
             if f.voice not in chosen or not a <= start < b or (f.start_beats(meter) + f.beats) * spb > b + 1e-6:
@@ -567,6 +569,15 @@ class Harmonizer:
             grid[s0:s1, f.voice] = cell_of(f.pitch)
             hidden[s0:s1, f.voice] = False
             allowed[s0:s1, f.voice] = True
+
+
+def _keeping_to(cells: np.ndarray, pitch_classes: set[int] | frozenset[int]) -> np.ndarray:
+    """`cells` (..., N_CELL) with each row kept to `pitch_classes` and rests, where that leaves
+    it a cell; a row left none stays as it was."""
+    inside = np.isin((np.arange(N_CELL) - 1) % 12, sorted(pitch_classes))
+    inside[REST] = True
+    kept = cells & inside
+    return np.where(kept.any(axis=-1, keepdims=True), kept, cells)
 
 
 def _off_key(melody: Score, key: Key, steps: int, spb: int, view: int) -> np.ndarray | None:

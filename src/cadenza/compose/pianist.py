@@ -68,6 +68,7 @@ from cadenza.compose.composer import (
 )
 from cadenza.compose.settings import OFF_KEY
 from cadenza.errors import OptionError
+from cadenza.perform.dynamics import marked_on_from
 from cadenza.score import (
     MODES,
     PIANO_HANDS,
@@ -79,6 +80,7 @@ from cadenza.score import (
     keys_released,
     parse_key,
     parse_meter,
+    without_a_last_chord_sounding,
 )
 from cadenza.theory import Chord, cadence_progression, estimate_key, open_end, scale, thirds, tonic_triad
 from cadenza.tokenize.piano import PianoTokenizer, hands
@@ -330,7 +332,7 @@ class Pianist(LearnedDefaults):
             title=title,
             composer=credit,
         )
-        return keys_released(continued, since=join)
+        return marked_on_from(keys_released(without_a_last_chord_sounding(continued), since=join), join)
 
 
 @dataclass

@@ -170,7 +170,7 @@ def musicxml_text(score: Score) -> str:
     for part_voices in voices:
         for voice in part_voices:
             _spell_voice(voice, keys, sounding)
-    folds = _folds(score, parts, bars, keys, tempos, fermatas, chords, sections)
+    folds = _folds(score, parts, bars, keys, tempos, fermatas, chords, sections, dynamics)
     layout = _layout(bars, folds)
 
     title = escape(score.title or "Untitled")
@@ -432,17 +432,21 @@ def _folds(
     fermatas: set[int],
     chords: Sequence[tuple[int, ChordSymbol]] = (),
     sections: Sequence[tuple[int, Section]] = (),
+    dynamics: Sequence[tuple[int, str]] = (),
 ) -> list[_Fold]:
     """The repeats that can be written once: in order, none overlapping one kept before it,
     each of whole bars (a pickup bar cannot open one), with the same keys, meters and tempos in
-    both passes (`passes_alike`), and with its second pass, but for the ending,
+    both passes (`passes_alike`; the dynamics marks written, `dynamics`, count as such changes:
+    a pass must be marked as loud where it starts both times), and with its second pass, but for the ending,
     the same as its first in every part (every note's pitch, length and velocity on the grid,
     notes cut at the passes' edges) and in fermatas, chord symbols and section labels; a repeat
     whose two endings came out alike as a plain one. Any other is written out in full."""
     at_bar = {bar.start: i for i, bar in enumerate(bars) if bar.start == bar.origin}
     at_bar[bars[-1].end] = len(bars)
     meters = _changes([(_grid(m.start_beats), m) for m in score.meters])
-    changes = change_ticks(keys, tempos, meters)
+    changes = sorted(
+        change_ticks(keys, tempos, meters) + [(t, ("dynamics", m)) for t, m in dynamics], key=lambda c: c[0]
+    )
     notes = [[(_grid(n.start_beats), _grid(n.end_beats), n.pitch, n.velocity) for n in p.notes] for p in parts]
     folds: list[_Fold] = []
     for repeat in sorted(score.repeats, key=lambda r: (r.start_beats, r.end_beats)):

@@ -596,8 +596,9 @@ def music21_to_score(
       become Score.sections where they are played (each playing of a repeated one), on bar
       lines (see `_sections`); a section takes the first part's dynamics mark (ppp..fff) at its
       start, or the last before it, as its dynamics (as the MusicXML writer writes a plan's).
-    - The first part's dynamics marks (ppp..fff) become Score.dynamics where they change, as
-      played, so that a piece written from this one shows them (its velocities sound them).
+    - The first part's dynamics marks (ppp..fff; not pppp, ffff ...) become Score.dynamics where
+      they change, as played, so that a piece written from this one shows them (its velocities
+      sound them).
     """
     from music21 import stream
 
@@ -746,11 +747,8 @@ def music21_to_score(
         return markings[marking_beats[k]] if k >= 0 else None
 
     score.sections = _sections(score, [replace(s, dynamics=in_effect(s.start_beats)) for s in labels])
-    score.dynamics = [
-        Dynamic(at, markings[at])
-        for i, at in enumerate(marking_beats)
-        if i == 0 or markings[marking_beats[i - 1]] != markings[at]
-    ]
+    shown = [(at, markings[at]) for at in marking_beats if markings[at] in VELOCITY]  # ppp..fff; pppp is not
+    score.dynamics = [Dynamic(at, m) for i, (at, m) in enumerate(shown) if i == 0 or shown[i - 1][1] != m]
     return score
 
 
@@ -1683,8 +1681,9 @@ def unsupported_markings(path: str | Path, marks: bool = False) -> dict[str, int
     plain name, most frequent first: {"trill": 3, "arpeggio": 2}, so that a performance can say
     "played what it could; skipped: trill x3, arpeggio x2". Empty when everything is played.
     With `marks`, also those it plays but does not write back as marks (the written file keeps
-    them as its notes' loudness): "dynamics mark" (sf, sfz, fp ...; a level such as p is
-    written back, Score.dynamics) and "hairpin".
+    them as its notes' loudness): "dynamics mark" (sf, sfz, fp ..., pppp, ffff ..., and the
+    levels of parts after the first; the first part's ppp to fff are written back,
+    Score.dynamics) and "hairpin".
 
     Counted: ornaments (trill, mordent, turn, appoggiatura, tremolo), arpeggios, glissandos,
     pedal markings, breath marks and caesuras, other articulations (bowings, "stress", ...;
@@ -1699,6 +1698,9 @@ def unsupported_markings(path: str | Path, marks: bool = False) -> dict[str, int
     counts: Counter[str] = Counter()
     with quiet():
         for piece in pieces:
+            parts = list(piece.parts) if hasattr(piece, "parts") else []
+            # the dynamics marks written back (Score.dynamics): the first part's ppp..fff
+            shown = {id(d) for d in parts[0].recurse().getElementsByClass("Dynamic")} if parts else set()
             for el in piece.recurse():
                 classes = el.classes
                 if "GeneralNote" in classes:
@@ -1714,7 +1716,7 @@ def unsupported_markings(path: str | Path, marks: bool = False) -> dict[str, int
                     value = str(el.value).strip()
                     if value not in _LEVELS and value not in _SFORZANDI and not _FORTE_PIANO.fullmatch(value):
                         counts[_text_kind(value) or f"dynamic {value}"] += 1
-                    elif marks and value not in _LEVELS:  # a level is written back (Score.dynamics)
+                    elif marks and not (value in VELOCITY and id(el) in shown):
                         counts["dynamics mark"] += 1
                 elif "TextExpression" in classes or "TempoText" in classes:
                     kind = _text_kind(el.content if "TextExpression" in classes else el.text)
