@@ -67,6 +67,11 @@ def test_harmonize_follows_an_abc_tunes_chord_symbols_and_writes_them(tiny_harmo
     proc = run_cli(*args, "--ignore-chords", "--formats", "musicxml", "--out", str(tmp_path / "i"), check=True)
     assert "chord symbols" not in proc.stderr and not read_score(tmp_path / "i.musicxml").chords
     assert json.loads((tmp_path / "i.json").read_text())["chord_symbols_followed"] == 0
+    again = ["infill", str(tmp_path / "h.musicxml"), "--bars", "2-3", "--model", str(tiny_harmonizer)]
+    proc = run_cli(*again, "--iterations", "2", "--formats", "musicxml", "--out", str(tmp_path / "f"), check=True)
+    assert "writing under its 5 chord symbols" in proc.stderr  # and keeps them
+    assert [c.text for c in read_score(tmp_path / "f.musicxml").chords] == ["G", "D7", "C", "D", "G"]
+    assert json.loads((tmp_path / "f.json").read_text())["chord_symbols_followed"] == 5
 
 
 def test_an_output_never_replaces_the_input_even_with_force(tiny_harmonizer, tmp_path):

@@ -699,7 +699,7 @@ def unfoldable(change: str) -> Score:
             part.notes = [n for n in part.notes if not (0 <= n.start_beats < 4 or 16 <= n.start_beats < 20)]
         score.parts[0].notes += [Note(62, 3, 1), Note(62, 19, 1)]
     elif change == "dynamics":
-        score.dynamics = [Dynamic(0.0, "p"), Dynamic(8.0, "f")]
+        score.parts[1].dynamics = [Dynamic(0.0, "p"), Dynamic(8.0, "f")]
     return score
 
 
@@ -946,13 +946,12 @@ def test_no_8va_line_where_a_repeat_is_written_once():
 
 
 def test_dynamics_marks_are_shown_and_a_repeat_marked_alike_still_folds(tmp_path):
-    """Score.dynamics (a read file's marks) are written as <dynamics> where they change; a
-    repeat whose passes begin and end under the same mark is written once."""
+    """A part's dynamics marks (Part.dynamics, a read file's) are written as <dynamics> under it
+    where they change; a repeat whose passes begin and end under the same mark is written once."""
     score = repeated(ending=True)
-    score.dynamics = [Dynamic(0.0, "pp"), Dynamic(0.5, "pp"), Dynamic(33.0, "f")]
+    score.parts[0].dynamics = [Dynamic(0.0, "pp"), Dynamic(0.5, "pp"), Dynamic(33.0, "f")]
     text = musicxml_text(score)
-    assert "<repeat" in text and text.count("<dynamics>") == 2 * len(score.parts)  # pp, f under each part
-    assert [(d.start_beats, d.marking) for d in read_score(write_score(score, tmp_path / "m.musicxml")).dynamics] == [
-        (0.0, "pp"),
-        (33.0, "f"),
-    ]
+    assert "<repeat" in text and text.count("<dynamics>") == 2  # pp and f, under the first part only
+    back = read_score(write_score(score, tmp_path / "m.musicxml"))
+    assert [(d.start_beats, d.marking) for d in back.parts[0].dynamics] == [(0.0, "pp"), (33.0, "f")]
+    assert back.parts[1].dynamics == []

@@ -137,6 +137,15 @@ class Pedal:
         return self.start_beats + self.duration_beats
 
 
+@dataclass(frozen=True)
+class Dynamic:
+    """A dynamics mark under a part's staff as the page shows it (ppp..fff,
+    perform.dynamics.VELOCITY's), from start_beats on; its notes' velocities are what it sounds like."""
+
+    start_beats: float
+    marking: str
+
+
 @dataclass
 class Part:
     """One voice or instrument: a MIDI track, a MusicXML part."""
@@ -146,6 +155,7 @@ class Part:
     is_drum: bool = False
     notes: list[Note] = field(default_factory=list)
     pedals: list[Pedal] = field(default_factory=list)  # sustain pedal, as a performance plays it
+    dynamics: list[Dynamic] = field(default_factory=list)  # its dynamics marks where they change, by start
 
 
 PIANO_HANDS = ("Right hand", "Left hand")  # a piano's two staves, as parts: one part of two staves in the notation
@@ -156,15 +166,6 @@ PIANOS = frozenset(range(8))  # General MIDI's pianos: the instruments with a su
 class Tempo:
     start_beats: float
     bpm: float  # quarter notes per minute
-
-
-@dataclass(frozen=True)
-class Dynamic:
-    """A dynamics mark as the page shows it (ppp..fff, perform.dynamics.VELOCITY's), from
-    start_beats on; the notes' velocities are what it sounds like."""
-
-    start_beats: float
-    marking: str
 
 
 @dataclass(frozen=True)
@@ -249,7 +250,6 @@ class Score:
     repeats: list[Repeat] = field(default_factory=list)  # music written once between repeat signs
     chords: list[ChordSymbol] = field(default_factory=list)  # chord symbols (lead-sheet harmony), by start
     sections: list[Section] = field(default_factory=list)  # section labels (rehearsal letters), by start
-    dynamics: list[Dynamic] = field(default_factory=list)  # dynamics marks shown (the first part's), by start
 
     # -- simple views ---------------------------------------------------------------------
     def notes(self) -> list[Note]:
@@ -318,12 +318,12 @@ class Score:
                     "is_drum": p.is_drum,
                     "notes": [_note_item(n) for n in p.notes],
                     **({"pedals": [[q.start_beats, q.duration_beats] for q in p.pedals]} if p.pedals else {}),
+                    **({"dynamics": [[d.start_beats, d.marking] for d in p.dynamics]} if p.dynamics else {}),
                 }
                 for p in self.parts
             ],
             **({"chords": [_chord_item(c) for c in self.chords]} if self.chords else {}),
             **({"sections": [_section_item(s) for s in self.sections]} if self.sections else {}),
-            **({"dynamics": [[d.start_beats, d.marking] for d in self.dynamics]} if self.dynamics else {}),
         }
 
     @classmethod
@@ -346,6 +346,7 @@ class Score:
                     is_drum=bool(p["is_drum"]),
                     notes=[_item_note(item) for item in p["notes"]],
                     pedals=[Pedal(float(a), float(b)) for a, b in p.get("pedals", [])],
+                    dynamics=[Dynamic(float(a), str(b)) for a, b in p.get("dynamics", [])],
                 )
                 for p in d["parts"]
             ],
@@ -354,7 +355,6 @@ class Score:
                 Section(float(s[0]), str(s[1]), str(s[2]) if len(s) > 2 and s[2] else None)
                 for s in d.get("sections", [])
             ],
-            dynamics=[Dynamic(float(a), str(b)) for a, b in d.get("dynamics", [])],
         )
 
 
@@ -569,7 +569,7 @@ def excerpt(score: Score, first: int, last: int) -> Score:
             for q in part.pedals
             if q.end_beats > a and q.start_beats < b
         ]
-        return replace(part, notes=notes, pedals=pedals)
+        return replace(part, notes=notes, pedals=pedals, dynamics=changes(part.dynamics))
 
     return replace(
         score,
@@ -577,7 +577,6 @@ def excerpt(score: Score, first: int, last: int) -> Score:
         tempos=changes(sorted(score.tempos, key=lambda t: t.start_beats)) or [Tempo(0.0, 120.0)],
         meters=changes(sorted(score.meters, key=lambda m: m.start_beats)) or [Meter(0.0, 4, 4)],
         keys=changes(sorted(score.keys, key=lambda k: k.start_beats)),
-        dynamics=changes(sorted(score.dynamics, key=lambda d: d.start_beats)),
         fermatas_beats=[f - a for f in score.fermatas_beats if a - 1e-9 <= f < b - 1e-9],
         repeats=[],
         chords=[

@@ -59,8 +59,8 @@ def harmonize(
     ignore_chords: bool = typer.Option(
         False,
         "--ignore-chords",
-        help="let the model choose the harmony under a melody with chord symbols (by default they are followed: "
-        "each one's bass where it starts, its tones on each beat it holds)",
+        help="let the model choose the harmony under a melody with chord symbols, which are then left out of the "
+        "score (by default they are followed: each one's bass where it starts, its tones on each beat it holds)",
     ),
     scale: Optional[str] = SCALE,
     range_: list[str] = RANGES,
@@ -195,6 +195,8 @@ def infill(
             gibbs=gibbs,
         )
     if not quiet:
+        if score.chords:
+            say(f"{piece}: writing under its {len(score.chords)} chord symbols")
         say(f"model {h.name}, {seeds_text(seed, n)}")
     for i, (stem, r) in enumerate(zip(stems, results)):
         record = {

@@ -22,7 +22,7 @@ import numpy as np
 
 from cadenza.compose.settings import SamplingSettings
 from cadenza.errors import InputError, OptionError
-from cadenza.perform.dynamics import marked_on_from, with_dynamics
+from cadenza.perform.dynamics import VELOCITY, with_dynamics
 from cadenza.score import (
     MODES,
     PIANO_HANDS,
@@ -402,7 +402,12 @@ class Composer(LearnedDefaults):
             else:
                 out_parts.append(Part(name=gpart.name, program=gpart.program, notes=new))
                 continue
-            loudness = sorted(x.velocity for x in part.notes)[len(part.notes) // 2]  # as the part plays
+            # at the level its last dynamics mark asks, else as the part plays (its median)
+            loudness = (
+                VELOCITY[part.dynamics[-1].marking]
+                if part.dynamics
+                else sorted(x.velocity for x in part.notes)[len(part.notes) // 2]
+            )
             part.notes.extend(replace(x, velocity=loudness) for x in new)
         title, credit = continued_credits(prompt, self.name, seed, source)
         continued = replace(  # the prompt's tempos, fermatas, repeats, sections and dynamics marks as they were
@@ -414,7 +419,7 @@ class Composer(LearnedDefaults):
             title=title,
             composer=credit,
         )
-        return marked_on_from(without_a_last_chord_sounding(continued), join)
+        return without_a_last_chord_sounding(continued)
 
     def voices_for_parts(self, parts: list[Part]) -> list[int]:
         """The model's voice for each of `parts` (highest first, fewer than the voices), in

@@ -327,13 +327,15 @@ class Harmonizer:
                 )
         program = CHOIR if self.n_voices == 4 else 0  # SATB sounds as a choir
         out = []
+        marks = [p for p in melody.parts if p.notes and not p.is_drum][(track or 1) - 1].dynamics  # the melody's
         for i, g in enumerate(filled):
-            parts = [Part(name=self.voice_names[0], program=program, notes=list(line))]
+            parts = [Part(name=self.voice_names[0], program=program, notes=list(line), dynamics=list(marks))]
             parts += [
                 Part(
                     name=self.voice_names[v],
                     program=program,
                     notes=at_the_melodys_level(cells_to_notes(g[:, v], spb, starts[i][v]), line),
+                    dynamics=list(marks),  # they sing at its level
                 )
                 for v in keep[1:]
             ]
@@ -350,7 +352,6 @@ class Harmonizer:
                 repeats=list(melody.repeats),
                 sections=list(melody.sections),
                 chords=symbols,
-                dynamics=list(melody.dynamics) if track in (None, 1) else [],  # the first part's marks
             )
             out.append(
                 Written(
@@ -518,7 +519,8 @@ class Harmonizer:
                 title=f"{score.title or source} · bars {first}-{last} rewritten · seed {seed + i}",
                 composer=score.composer or f"Cadenza ({self.name} model)",
             )
-            out.append(Written(result, {"seed": seed + i, "parallels_left": len(parallels(g))}))
+            info = {"seed": seed + i, "parallels_left": len(parallels(g)), "chord_symbols_followed": len(score.chords)}
+            out.append(Written(result, info))
         return out
 
     # -- shared -------------------------------------------------------------------------------

@@ -66,6 +66,8 @@ values); a note shorter than a grid step keeps one step. What is written (one tu
   rest sounding across a chord's start is split there (tied) for the symbol to stand on.
   Symbols before a pickup: the last, on its first note.
 - fermatas (Score.fermatas_beats) as `H` before each note or chord starting there.
+- each part's dynamics marks (Part.dynamics, ppp..fff) as `!p!` before the first note or chord
+  of its voice starting at or after the mark (which cadenza's reader reads back as a mark).
 - section labels (Score.sections) as P: field lines in the first part's voice, each before the
   bar its section starts on (P:A before the first bar, after K:; later ones between two bar
   lines, as changes are written); a section starting inside a bar before the next bar, one
@@ -74,7 +76,7 @@ values); a note shorter than a grid step keeps one step. What is written (one tu
   with a pickup before its `|:`. cadenza's reader reads each as a section label at the start
   of the bar after it, at each playing (music21 itself drops them).
 
-Not written: velocities and dynamics, Note.marks (articulations, slurs), pedals, programs and
+Not written: velocities (but for the dynamics marks), Note.marks (articulations, slurs), pedals, programs and
 drum channels (a drum part is written as pitches). Reading a file back with
 cadenza.io.read_scores gives the notes as played (pitch, start and length on the grid, per
 part), meters, keys, tempos, chord symbols, section labels and repeats written (the reader
@@ -97,6 +99,7 @@ from typing import Any
 from cadenza.chords import written_text
 from cadenza.io.files import atomic_write
 from cadenza.io.musicxml import change_ticks, metronome_beat, passes_alike, ways_to_fold
+from cadenza.perform.dynamics import VELOCITY
 from cadenza.score import (
     Key,
     Meter,
@@ -147,6 +150,12 @@ def abc_text(score: Score) -> str:
     for line in lines:
         for e in line:
             e.fermata = e.start in fermatas
+    marks = [[(_tick(d.start_beats), d.marking) for d in p.dynamics if d.marking in VELOCITY] for p in parts]
+    for line, part_marks in zip(lines, marks):
+        for t, marking in part_marks:  # on the first note at or after the mark (ABC marks notes)
+            marked = next((e for e in line if e.start >= t), None)
+            if marked is not None:
+                marked.dynamic = marking
 
     voices = []
     for v, line in enumerate(lines):
@@ -163,7 +172,7 @@ def abc_text(score: Score) -> str:
     out += [f"C:{_field(score.composer)}"] if score.composer else []
     out += [f"M:{bars[0].meter}", f"L:1/{4 * TICKS // unit}", _tempo_field(tempo0, bars[0].meter)]
     out.append(f"K:{_key_name(key0)}")
-    folds = _folds(score, bars, keys, tempos, fermatas, lines)
+    folds = _folds(score, bars, keys, tempos, fermatas, lines, marks)
     for folded in (folds, []):
         written = _layout(bars, folded, music_end)
         labels = _labels(score, bars, written, folded)
@@ -210,6 +219,7 @@ class _Element:
     end: int
     pitches: list[int]  # low to high
     fermata: bool = False
+    dynamic: str = ""  # a dynamics mark (p, ff) written before it
     spellings: list[tuple[str, int, int]] = field(default_factory=list)  # (letter, alter, octave) per pitch
 
 
@@ -425,11 +435,13 @@ def _folds(
     tempos: list[tuple[int, Any]],
     fermatas: set[int],
     lines: list[list[_Element]],
+    marks: list[list[tuple[int, str]]],
 ) -> list[_Fold]:
     """The repeats that can be written once, as the MusicXML writer folds them
     (cadenza.io.musicxml.passes_alike: the same keys, meters and tempos in both passes, none
     changing in the endings; the second pass, but for its ending, the same as the
-    first in every part's notes and velocities, fermatas, chord symbols and section labels), in
+    first in every part's notes and velocities, fermatas, chord symbols and section labels; each
+    part's dynamics `marks`, as changes, the same in force where each pass begins), in
     order, none overlapping one kept before it, and where ABC can write them (`_fold`). Any
     other is written out in full, as played."""
     if not score.repeats:
@@ -437,6 +449,9 @@ def _folds(
     first = bars[0].start
     meters = _changes([(_tick(m.start_beats), m) for m in score.meters], first)
     changes = change_ticks(keys, tempos, meters)
+    changes = sorted(
+        changes + [(t, (f"dynamics {k}", m)) for k, ms in enumerate(marks) for t, m in ms], key=lambda c: c[0]
+    )
     notes = [[(_tick(n.start_beats), _tick(n.end_beats), n.pitch, n.velocity) for n in p.notes] for p in score.parts]
     chords = sorted(((_tick(c.start_beats), c) for c in score.chords), key=lambda c: c[0])
     labels = _label_ticks(score, bars)
@@ -751,6 +766,7 @@ def _bar_text(
             notes.append(accidental + (letter.lower() if octave >= 5 else letter) + marks)
         tie = "-" if token.tied else ""
         fermata = "H" if e.fermata and token.start == e.start else ""
+        fermata = (f"!{e.dynamic}!" if e.dynamic and token.start == e.start else "") + fermata
         if len(notes) == 1:
             out += fermata + notes[0] + _length(token.written, unit) + tie
         else:

@@ -35,9 +35,9 @@ a note shorter than the grid keeps one step):
 - section labels (Score.sections) as rehearsal marks (<direction><direction-type><rehearsal>),
   in the first part only, before the note they fall on (at the start of their bar when they
   start on a bar line, as cadenza's readers put them); of several at one grid step, the last.
-  A section's dynamics (a plan's "p", "mf") and the score's dynamics marks (Score.dynamics, a
-  read file's) as a dynamics mark under every part's (first) staff there, where they differ
-  from the mark before (a section's wins at the same place).
+  A section's dynamics (a plan's "p", "mf") as a dynamics mark under every part's (first)
+  staff there, and each part's own marks (Part.dynamics, a read file's) under it, where they
+  differ from the mark before (a section's wins at the same place).
 - notes: notes with the same start and end form a chord; notes that overlap otherwise go to
   further voices (the first voice free at the chord's start, the higher chord first), so
   every note keeps its pitch, onset and length. A voice keeps its number from bar to bar, so
@@ -161,11 +161,8 @@ def musicxml_text(score: Score) -> str:
     fermatas = {_grid(b) for b in score.fermatas_beats}
     chords = sorted(((_grid(c.start_beats), c) for c in score.chords), key=lambda c: c[0])
     sections = _changes([(_grid(s.start_beats), s) for s in score.sections])
-    # the dynamics marks (ppp..fff), the score's and its sections', where they change: a marking
-    # holds until the next
-    at = {_grid(d.start_beats): d.marking for d in score.dynamics} | {t: s.dynamics for t, s in sections if s.dynamics}
-    marked = [(t, m) for t, m in sorted(at.items()) if m in VELOCITY]
-    dynamics = [(t, m) for (t, m), before in zip(marked, [None, *(m for _, m in marked)]) if m != before]
+    written_parts = _written_parts(parts)
+    dynamics = [_marks(parts, members, sections) for members in written_parts]
     sounding = _sounding(voices)
     for part_voices in voices:
         for voice in part_voices:
@@ -187,7 +184,6 @@ def musicxml_text(score: Score) -> str:
         "  <part-list>",
     ]
     channels = part_channels(Score(parts=parts))
-    written_parts = _written_parts(parts)
     for index, members in enumerate(written_parts, start=1):
         part, channel = parts[members[0]], channels[members[0]]
         grand = len(members) == 2
@@ -233,7 +229,7 @@ def musicxml_text(score: Score) -> str:
                 fermatas,
                 chords if index == 1 else [],
                 sections if index == 1 else [],
-                dynamics,
+                dynamics[index - 1],
             )
         out.append("  </part>")
     out.append("</score-partwise>\n")
@@ -423,6 +419,18 @@ class _Place:
     cut_out: bool = False
 
 
+def _marks(parts: list[Part], members: list[int], sections: Sequence[tuple[int, Section]]) -> list[tuple[int, str]]:
+    """The dynamics marks (ppp..fff) under a written part (its `members`: one part, or a piano's
+    two hands), by tick, where they change (a marking holds until the next): its parts' own
+    (Part.dynamics, the upper staff's first at one place) and its sections' (a plan's, which win)."""
+    at: dict[int, str] = {}
+    for i in reversed(members):
+        at |= {_grid(d.start_beats): d.marking for d in parts[i].dynamics}
+    at |= {t: s.dynamics for t, s in sections if s.dynamics}
+    marked = [(t, m) for t, m in sorted(at.items()) if m in VELOCITY]
+    return [(t, m) for (t, m), before in zip(marked, [None, *(m for _, m in marked)]) if m != before]
+
+
 def _folds(
     score: Score,
     parts: list[Part],
@@ -432,21 +440,21 @@ def _folds(
     fermatas: set[int],
     chords: Sequence[tuple[int, ChordSymbol]] = (),
     sections: Sequence[tuple[int, Section]] = (),
-    dynamics: Sequence[tuple[int, str]] = (),
+    dynamics: Sequence[Sequence[tuple[int, str]]] = (),
 ) -> list[_Fold]:
     """The repeats that can be written once: in order, none overlapping one kept before it,
     each of whole bars (a pickup bar cannot open one), with the same keys, meters and tempos in
-    both passes (`passes_alike`; the dynamics marks written, `dynamics`, count as such changes:
-    a pass must be marked as loud where it starts both times), and with its second pass, but for the ending,
+    both passes (`passes_alike`; the dynamics marks written under each part, `dynamics`, count as
+    such changes: a pass must be marked as loud where it starts both times), and with its
+    second pass, but for the ending,
     the same as its first in every part (every note's pitch, length and velocity on the grid,
     notes cut at the passes' edges) and in fermatas, chord symbols and section labels; a repeat
     whose two endings came out alike as a plain one. Any other is written out in full."""
     at_bar = {bar.start: i for i, bar in enumerate(bars) if bar.start == bar.origin}
     at_bar[bars[-1].end] = len(bars)
     meters = _changes([(_grid(m.start_beats), m) for m in score.meters])
-    changes = sorted(
-        change_ticks(keys, tempos, meters) + [(t, ("dynamics", m)) for t, m in dynamics], key=lambda c: c[0]
-    )
+    marks = [(t, (f"dynamics {k}", m)) for k, part_marks in enumerate(dynamics) for t, m in part_marks]
+    changes = sorted(change_ticks(keys, tempos, meters) + marks, key=lambda c: c[0])
     notes = [[(_grid(n.start_beats), _grid(n.end_beats), n.pitch, n.velocity) for n in p.notes] for p in parts]
     folds: list[_Fold] = []
     for repeat in sorted(score.repeats, key=lambda r: (r.start_beats, r.end_beats)):

@@ -596,7 +596,7 @@ def music21_to_score(
       become Score.sections where they are played (each playing of a repeated one), on bar
       lines (see `_sections`); a section takes the first part's dynamics mark (ppp..fff) at its
       start, or the last before it, as its dynamics (as the MusicXML writer writes a plan's).
-    - The first part's dynamics marks (ppp..fff; not pppp, ffff ...) become Score.dynamics where
+    - Each part's dynamics marks (ppp..fff; not pppp, ffff ...) become its Part.dynamics where
       they change, as played, so that a piece written from this one shows them (its velocities
       sound them).
     """
@@ -661,10 +661,15 @@ def music21_to_score(
             label = " ".join(str(mark.content or "").split())
             if label:
                 labels += [Section(change_beats(at), label) for at in places(i, mark.offset)]
-        for dynamic in flat.getElementsByClass("Dynamic") if i == 0 else []:
+        own: dict[float, str] = {}  # this part's dynamics marks (ppp..fff) by beat, as played
+        for dynamic in flat.getElementsByClass("Dynamic"):
             value = str(dynamic.value).strip()
             if value in _LEVELS:
-                markings.update({round(change_beats(at), 6): value for at in places(i, dynamic.offset)})
+                own.update({round(change_beats(at), 6): value for at in places(i, dynamic.offset)})
+        if i == 0:
+            markings = dict(own)
+        shown = [(at, own[at]) for at in sorted(own) if own[at] in VELOCITY]  # ppp..fff; pppp is not written
+        part_marks = [Dynamic(at, m) for k, (at, m) in enumerate(shown) if k == 0 or shown[k - 1][1] != m]
         seams = played.seams(i) if played is not None else set()
         pieces = _tied_notes(flat, partial(places, i), seams, marked)
         notes = [Note(p, beats(start), float(length), vel, marks) for p, start, length, vel, marks in pieces]
@@ -674,7 +679,7 @@ def music21_to_score(
             program = getattr(instrument, "midiProgram", None) or 0
             is_drum = getattr(instrument, "midiChannel", None) == DRUM_CHANNEL
             name = hand_names.get(i) or m21_part.partName or getattr(instrument, "partName", None) or ""
-            parts.append(Part(name, program, is_drum, notes))
+            parts.append(Part(name, program, is_drum, notes, dynamics=part_marks))
         for mark in flat.getElementsByClass("MetronomeMark"):
             bpm = mark.getQuarterBPM()
             if bpm and tempo_fits(bpm):  # not Q:1/4=-60; music21's quarters can be 110.00000000000001
@@ -747,8 +752,6 @@ def music21_to_score(
         return markings[marking_beats[k]] if k >= 0 else None
 
     score.sections = _sections(score, [replace(s, dynamics=in_effect(s.start_beats)) for s in labels])
-    shown = [(at, markings[at]) for at in marking_beats if markings[at] in VELOCITY]  # ppp..fff; pppp is not
-    score.dynamics = [Dynamic(at, m) for i, (at, m) in enumerate(shown) if i == 0 or shown[i - 1][1] != m]
     return score
 
 
@@ -1681,9 +1684,8 @@ def unsupported_markings(path: str | Path, marks: bool = False) -> dict[str, int
     plain name, most frequent first: {"trill": 3, "arpeggio": 2}, so that a performance can say
     "played what it could; skipped: trill x3, arpeggio x2". Empty when everything is played.
     With `marks`, also those it plays but does not write back as marks (the written file keeps
-    them as its notes' loudness): "dynamics mark" (sf, sfz, fp ..., pppp, ffff ..., and the
-    levels of parts after the first; the first part's ppp to fff are written back,
-    Score.dynamics) and "hairpin".
+    them as its notes' loudness): "dynamics mark" (sf, sfz, fp ..., pppp, ffff ...; ppp to fff
+    are written back, Part.dynamics) and "hairpin".
 
     Counted: ornaments (trill, mordent, turn, appoggiatura, tremolo), arpeggios, glissandos,
     pedal markings, breath marks and caesuras, other articulations (bowings, "stress", ...;
@@ -1698,9 +1700,6 @@ def unsupported_markings(path: str | Path, marks: bool = False) -> dict[str, int
     counts: Counter[str] = Counter()
     with quiet():
         for piece in pieces:
-            parts = list(piece.parts) if hasattr(piece, "parts") else []
-            # the dynamics marks written back (Score.dynamics): the first part's ppp..fff
-            shown = {id(d) for d in parts[0].recurse().getElementsByClass("Dynamic")} if parts else set()
             for el in piece.recurse():
                 classes = el.classes
                 if "GeneralNote" in classes:
@@ -1716,7 +1715,7 @@ def unsupported_markings(path: str | Path, marks: bool = False) -> dict[str, int
                     value = str(el.value).strip()
                     if value not in _LEVELS and value not in _SFORZANDI and not _FORTE_PIANO.fullmatch(value):
                         counts[_text_kind(value) or f"dynamic {value}"] += 1
-                    elif marks and not (value in VELOCITY and id(el) in shown):
+                    elif marks and value not in VELOCITY:  # ppp..fff are written back (Part.dynamics)
                         counts["dynamics mark"] += 1
                 elif "TextExpression" in classes or "TempoText" in classes:
                     kind = _text_kind(el.content if "TextExpression" in classes else el.text)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from cadenza.score import Dynamic, Score
+from cadenza.score import Dynamic, Part, Score
 
 VELOCITY = {"ppp": 16, "pp": 33, "p": 49, "mp": 64, "mf": 80, "f": 96, "ff": 112, "fff": 126}
 
@@ -32,17 +32,17 @@ def with_dynamics(score: Score, spans: list[tuple[float, float, str]]) -> Score:
 
 
 def marked_on_from(score: Score, at: float) -> Score:
-    """`score` (a continued one, its new music from beat `at`) with its dynamics marks saying how
-    loud the new music plays: a mark at `at` naming the level nearest the median velocity of
-    the first pitched part's notes from there, where the score has marks and the one in force
-    names another (a prompt marked f, continued at p, had shown f over the new bars)."""
-    first = [p for p in score.parts if p.notes and not p.is_drum][:1]
-    new = sorted(n.velocity for p in first for n in p.notes if n.start_beats >= at - 1e-9)
-    before = [d for d in sorted(score.dynamics, key=lambda d: d.start_beats) if d.start_beats < at - 1e-9]
-    if not before or not new:
-        return score
-    level = min(VELOCITY, key=lambda m: abs(VELOCITY[m] - new[len(new) // 2]))
-    if level == before[-1].marking:
-        return score
-    kept = [d for d in score.dynamics if d.start_beats < at - 1e-9]
-    return replace(score, dynamics=[*kept, Dynamic(at, level)])
+    """`score` (a continued one, its new music from beat `at`) with each marked part's dynamics
+    marks saying how loud its new music plays: a mark at `at` naming the level nearest the median
+    velocity of its notes from there, where the mark in force names another (a prompt marked f,
+    continued at p, had shown f over the new bars)."""
+
+    def marked(part: Part) -> Part:
+        new = sorted(n.velocity for n in part.notes if n.start_beats >= at - 1e-9)
+        before = [d for d in part.dynamics if d.start_beats < at - 1e-9]
+        if not before or not new:
+            return part
+        level = min(VELOCITY, key=lambda m: abs(VELOCITY[m] - new[len(new) // 2]))
+        return part if level == before[-1].marking else replace(part, dynamics=[*before, Dynamic(at, level)])
+
+    return replace(score, parts=[marked(p) for p in score.parts])
