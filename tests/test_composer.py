@@ -167,6 +167,24 @@ def test_a_melody_continued_by_four_voices_keeps_its_line_and_gets_new_parts():
     new = [n for n in out.parts[0].notes if n.start_beats >= tune.end_beats - 1e-6]
     assert new and all(b.start_beats >= a.end_beats - 1e-6 for a, b in zip(new, new[1:]))  # still one line
     assert {n.velocity for n in new} == {104}  # at the loudness the part played
+    for part in out.parts[1:]:  # the new voices as loud as the melody (they had come in at 80)
+        assert {n.velocity for n in part.notes} == {104}, part.name
+
+
+def test_a_marked_melody_continued_by_four_voices_goes_on_at_its_mark_and_so_do_its_new_voices():
+    from dataclasses import replace
+
+    from cadenza.score import Dynamic
+    from conftest import melody
+
+    tune = melody()
+    tune.parts[0].notes = [replace(n, velocity=96 if n.start_beats < 4 else 33) for n in tune.parts[0].notes]
+    tune.parts[0].dynamics = [Dynamic(0.0, "f"), Dynamic(4.0, "pp")]
+    out = hub.load("chorales", expect="voices").continue_score(tune, bars=2, seed=1)
+    for part in out.parts:
+        new = [n for n in part.notes if n.start_beats >= tune.end_beats - 1e-6]
+        assert new and {n.velocity for n in new} == {33}, part.name  # pp's level, 33 (the median had been 96 or 33)
+        assert part.dynamics == tune.parts[0].dynamics, part.name
 
 
 def test_a_duet_is_continued_as_a_duet_each_part_one_voice():

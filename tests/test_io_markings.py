@@ -407,7 +407,7 @@ def test_abc_dynamics_set_the_notes_loudness(tmp_path):
     assert [n.velocity for n in upper.notes[6:8]] == [VELOCITY["f"]] * 2
     assert {n.velocity for n in upper.notes[8:]} == {VELOCITY["f"] + 16}  # sfz: an accent on f
     assert [n.velocity for n in lower.notes] == [80, VELOCITY["ff"], VELOCITY["ff"]]  # mf until its own mark
-    # the first voice's levels are the score's marks, which the MusicXML writer shows (it had shown none)
+    # each voice's levels are its marks, which the MusicXML and ABC writers show (they had shown none)
     marked = [[(d.start_beats, d.marking) for d in part.dynamics] for part in read_score(path).parts]
     assert marked == [[(0.0, "pp"), (6.0, "f"), (10.0, "p")], [(4.0, "ff")]]  # each voice its own
     from cadenza.io import write_score

@@ -955,3 +955,20 @@ def test_dynamics_marks_are_shown_and_a_repeat_marked_alike_still_folds(tmp_path
     back = read_score(write_score(score, tmp_path / "m.musicxml"))
     assert [(d.start_beats, d.marking) for d in back.parts[0].dynamics] == [(0.0, "pp"), (33.0, "f")]
     assert back.parts[1].dynamics == []
+
+
+def test_a_strain_marked_f_then_p_each_time_folds_and_a_parts_own_marks_beat_its_sections(tmp_path):
+    """`|: !f! ... !p! ... :|`, common in folk tunes, was written out twice: going back, the f
+    written at the start is read again. And a second part marked otherwise than the first had
+    shown the first part's marks, which a read file's section labels carry."""
+    from cadenza.io.abc import abc_text
+    from cadenza.score import Section
+
+    score = repeated(ending=False)
+    score.parts[0].dynamics = [Dynamic(0.0, "f"), Dynamic(8.0, "p"), Dynamic(16.0, "f"), Dynamic(24.0, "p")]
+    assert "<repeat" in musicxml_text(score) and ":|" in abc_text(score)
+    score.parts[1].dynamics = [Dynamic(0.0, "pp"), Dynamic(16.0, "mf")]  # not alike: written out
+    assert "<repeat" not in musicxml_text(score)
+    score.repeats, score.sections = [], [Section(0.0, "A", "f"), Section(8.0, "B", "p")]
+    back = read_score(write_score(score, tmp_path / "sections.musicxml"))
+    assert [(d.start_beats, d.marking) for d in back.parts[1].dynamics] == [(0.0, "pp"), (16.0, "mf")]

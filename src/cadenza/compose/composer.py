@@ -33,6 +33,7 @@ from cadenza.score import (
     Part,
     Score,
     Section,
+    at_the_melodys_level,
     one_line,
     parse_key,
     parse_meter,
@@ -299,8 +300,10 @@ class Composer(LearnedDefaults):
         """The prompt unchanged, followed by `bars` new bars from the first bar line after it,
         written into the prompt's own instruments: the model's voices, highest first, go to
         the prompt's pitched parts by register (with fewer parts than voices, a part takes
-        several; with more, the parts between stop), at each part's own loudness. A prompt
-        that is one melody keeps it in the top voice, and the model's other voices get parts.
+        several; with more, the parts between stop), at each part's own loudness (its last
+        dynamics mark's level, else the median of its velocities). A prompt that is one melody
+        keeps it in the top voice, and the model's other voices get parts, as loud as the melody
+        and marked as it is.
         A duet or trio of single lines keeps its parts, one voice each (`voices_for_parts`):
         the model writes all its voices, and those no part sings are left out.
         A prompt whose meter changes is continued from its last meter: the model reads the
@@ -399,8 +402,12 @@ class Composer(LearnedDefaults):
                 part = out_parts[pitched[voice_of.index(v)]]
             elif pitched and not (melody and v > 0):
                 part = out_parts[pitched[round(v * (len(pitched) - 1) / (n - 1)) if n > 1 else 0]]
-            else:
-                out_parts.append(Part(name=gpart.name, program=gpart.program, notes=new))
+            else:  # a new part, sung as loud as a melody it is written under, and marked as it is
+                lead = out_parts[pitched[0]] if melody else None
+                loud = at_the_melodys_level(new, lead.notes) if lead else new
+                out_parts.append(
+                    Part(gpart.name, gpart.program, notes=loud, dynamics=list(lead.dynamics) if lead else [])
+                )
                 continue
             # at the level its last dynamics mark asks, else as the part plays (its median)
             loudness = (

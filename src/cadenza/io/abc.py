@@ -67,7 +67,8 @@ values); a note shorter than a grid step keeps one step. What is written (one tu
   Symbols before a pickup: the last, on its first note.
 - fermatas (Score.fermatas_beats) as `H` before each note or chord starting there.
 - each part's dynamics marks (Part.dynamics, ppp..fff) as `!p!` before the first note or chord
-  of its voice starting at or after the mark (which cadenza's reader reads back as a mark).
+  of its voice starting at or after the mark, which cadenza's reader reads back as the part's
+  marks (a section's dynamics, a plan's, are not written).
 - section labels (Score.sections) as P: field lines in the first part's voice, each before the
   bar its section starts on (P:A before the first bar, after K:; later ones between two bar
   lines, as changes are written); a section starting inside a bar before the next bar, one

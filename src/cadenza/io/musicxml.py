@@ -35,9 +35,9 @@ a note shorter than the grid keeps one step):
 - section labels (Score.sections) as rehearsal marks (<direction><direction-type><rehearsal>),
   in the first part only, before the note they fall on (at the start of their bar when they
   start on a bar line, as cadenza's readers put them); of several at one grid step, the last.
-  A section's dynamics (a plan's "p", "mf") as a dynamics mark under every part's (first)
-  staff there, and each part's own marks (Part.dynamics, a read file's) under it, where they
-  differ from the mark before (a section's wins at the same place).
+  Each part's own dynamics marks (Part.dynamics, a read file's) under it, or, under a part
+  without any, its sections' dynamics (a plan's "p", "mf"), where they differ from the mark
+  before (under a piano's (first) staff).
 - notes: notes with the same start and end form a chord; notes that overlap otherwise go to
   further voices (the first voice free at the chord's start, the higher chord first), so
   every note keeps its pitch, onset and length. A voice keeps its number from bar to bar, so
@@ -422,11 +422,14 @@ class _Place:
 def _marks(parts: list[Part], members: list[int], sections: Sequence[tuple[int, Section]]) -> list[tuple[int, str]]:
     """The dynamics marks (ppp..fff) under a written part (its `members`: one part, or a piano's
     two hands), by tick, where they change (a marking holds until the next): its parts' own
-    (Part.dynamics, the upper staff's first at one place) and its sections' (a plan's, which win)."""
+    (Part.dynamics, the upper staff's first at one place), or where they have none its
+    sections' (a plan's; a read file's sections carry its first part's marks, which another part
+    marked otherwise must not show)."""
     at: dict[int, str] = {}
     for i in reversed(members):
         at |= {_grid(d.start_beats): d.marking for d in parts[i].dynamics}
-    at |= {t: s.dynamics for t, s in sections if s.dynamics}
+    if not at:
+        at = {t: s.dynamics for t, s in sections if s.dynamics}
     marked = [(t, m) for t, m in sorted(at.items()) if m in VELOCITY]
     return [(t, m) for (t, m), before in zip(marked, [None, *(m for _, m in marked)]) if m != before]
 
@@ -497,8 +500,11 @@ def passes_alike(
     velocity) of every note: each note's pitch, length and velocity, notes cut at the passes'
     edges) and in fermatas, chord symbols and section labels (by tick)."""
     length = end - start
-    if not _in_force(changes, start) == _in_force(changes, end - 1) == _in_force(changes, end):
+    plain = [(t, what) for t, what in changes if not what[0].startswith("dynamics")]
+    if not _in_force(plain, start) == _in_force(plain, end - 1) == _in_force(plain, end):
         return False  # going back to the start repeat restates nothing: it must be as it was there
+    if not _marks_alike([(t, what) for t, what in changes if what[0].startswith("dynamics")], start, end):
+        return False
     if ending and any(end - ending <= t < end or end + length - ending <= t < end + length for t, _ in changes):
         return False  # a change in either ending
     if [(t - start, what) for t, what in changes if start < t < end - ending] != [
@@ -558,6 +564,20 @@ def _change_ticks(changes: list[tuple[int, Any]], kind: str, value) -> list[tupl
 def _in_force(changes: list[tuple[int, tuple]], tick: int) -> dict[str, tuple]:
     """What of each kind (key, tempo, meter) is in effect at `tick`."""
     return {what[0]: what for t, what in changes if t <= tick}
+
+
+def _marks_alike(marks: list[tuple[int, tuple]], start: int, end: int) -> bool:
+    """Whether a repeat's two passes begin under the same dynamics marks (`marks`: changes of the
+    kinds "dynamics N", one per part), as a reader going back finds them: the mark written at
+    the start is read again (`|: !f! ... !p! :|` folds), else the one in force at the first
+    pass's end must be the one it began with."""
+    for kind in {what[0] for _, what in marks}:
+        these = [(t, what) for t, what in marks if what[0] == kind]
+        first, second = _in_force(these, start).get(kind), _in_force(these, end).get(kind)
+        restated = any(t == start for t, _ in these)
+        if first != second or (not restated and _in_force(these, end - 1).get(kind) != first):
+            return False
+    return True
 
 
 def _window(notes: list[tuple[int, int, int, int]], start: int, stop: int) -> list[tuple[int, int, int, int]]:

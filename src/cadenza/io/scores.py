@@ -595,7 +595,8 @@ def music21_to_score(
     - Section labels (music21's RehearsalMark: MusicXML's <rehearsal>, ABC's P: inside a tune)
       become Score.sections where they are played (each playing of a repeated one), on bar
       lines (see `_sections`); a section takes the first part's dynamics mark (ppp..fff) at its
-      start, or the last before it, as its dynamics (as the MusicXML writer writes a plan's).
+      start, or the last before it, as its dynamics (as the MusicXML writer writes a plan's; it
+      shows them only under a part without marks of its own).
     - Each part's dynamics marks (ppp..fff; not pppp, ffff ...) become its Part.dynamics where
       they change, as played, so that a piece written from this one shows them (its velocities
       sound them).
