@@ -972,3 +972,19 @@ def test_a_strain_marked_f_then_p_each_time_folds_and_a_parts_own_marks_beat_its
     score.repeats, score.sections = [], [Section(0.0, "A", "f"), Section(8.0, "B", "p")]
     back = read_score(write_score(score, tmp_path / "sections.musicxml"))
     assert [(d.start_beats, d.marking) for d in back.parts[1].dynamics] == [(0.0, "pp"), (16.0, "mf")]
+
+
+def test_a_plans_section_dynamics_are_shown_in_abc_too(tmp_path):
+    """A planned piece's sections carry its dynamics (a plan's "p"); MusicXML showed them, ABC
+    did not. Both writers now show a part's own marks, or where it has none its sections'."""
+    from cadenza.io.abc import abc_text
+    from cadenza.score import Section
+
+    score = Score(
+        parts=[Part("Melody", 0, False, [Note(67 + i % 3, float(i), 1.0) for i in range(16)])],
+        sections=[Section(0.0, "A", "p"), Section(8.0, "B", "f")],
+    )
+    assert "!p!" in abc_text(score) and "!f!" in abc_text(score)
+    assert musicxml_text(score).count("<dynamics>") == 2
+    back = read_score(write_score(score, tmp_path / "planned.abc"))
+    assert [(d.start_beats, d.marking) for d in back.parts[0].dynamics] == [(0.0, "p"), (8.0, "f")]

@@ -68,7 +68,8 @@ values); a note shorter than a grid step keeps one step. What is written (one tu
 - fermatas (Score.fermatas_beats) as `H` before each note or chord starting there.
 - each part's dynamics marks (Part.dynamics, ppp..fff) as `!p!` before the first note or chord
   of its voice starting at or after the mark, which cadenza's reader reads back as the part's
-  marks (a section's dynamics, a plan's, are not written).
+  marks; a part without marks of its own shows its sections' dynamics (a plan's "p"), as the
+  MusicXML writer does (perform.dynamics.marks_shown).
 - section labels (Score.sections) as P: field lines in the first part's voice, each before the
   bar its section starts on (P:A before the first bar, after K:; later ones between two bar
   lines, as changes are written); a section starting inside a bar before the next bar, one
@@ -100,7 +101,7 @@ from typing import Any
 from cadenza.chords import written_text
 from cadenza.io.files import atomic_write
 from cadenza.io.musicxml import change_ticks, metronome_beat, passes_alike, ways_to_fold
-from cadenza.perform.dynamics import VELOCITY
+from cadenza.perform.dynamics import marks_shown
 from cadenza.score import (
     Key,
     Meter,
@@ -151,7 +152,7 @@ def abc_text(score: Score) -> str:
     for line in lines:
         for e in line:
             e.fermata = e.start in fermatas
-    marks = [[(_tick(d.start_beats), d.marking) for d in p.dynamics if d.marking in VELOCITY] for p in parts]
+    marks = [[(_tick(t), m) for t, m in marks_shown(p, score.sections)] for p in parts]
     for line, part_marks in zip(lines, marks):
         for t, marking in part_marks:  # on the first note at or after the mark (ABC marks notes)
             marked = next((e for e in line if e.start >= t), None)

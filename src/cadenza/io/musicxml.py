@@ -97,7 +97,7 @@ from xml.sax.saxutils import escape
 from cadenza.chords import ALTERATIONS, KINDS, ChordSymbol, chord_kind_text
 from cadenza.io.files import atomic_write
 from cadenza.io.midi import part_channels
-from cadenza.perform.dynamics import VELOCITY
+from cadenza.perform.dynamics import marks_shown
 from cadenza.score import PIANO_HANDS, PIANOS, Key, Meter, Note, Part, Repeat, Score, Section, pickup_start
 from cadenza.theory import beat_beats, is_compound, key_signature, key_signature_alterations, spell
 
@@ -162,7 +162,7 @@ def musicxml_text(score: Score) -> str:
     chords = sorted(((_grid(c.start_beats), c) for c in score.chords), key=lambda c: c[0])
     sections = _changes([(_grid(s.start_beats), s) for s in score.sections])
     written_parts = _written_parts(parts)
-    dynamics = [_marks(parts, members, sections) for members in written_parts]
+    dynamics = [_marks(parts, members, list(score.sections)) for members in written_parts]
     sounding = _sounding(voices)
     for part_voices in voices:
         for voice in part_voices:
@@ -419,18 +419,14 @@ class _Place:
     cut_out: bool = False
 
 
-def _marks(parts: list[Part], members: list[int], sections: Sequence[tuple[int, Section]]) -> list[tuple[int, str]]:
-    """The dynamics marks (ppp..fff) under a written part (its `members`: one part, or a piano's
-    two hands), by tick, where they change (a marking holds until the next): its parts' own
-    (Part.dynamics, the upper staff's first at one place), or where they have none its
-    sections' (a plan's; a read file's sections carry its first part's marks, which another part
-    marked otherwise must not show)."""
+def _marks(parts: list[Part], members: list[int], sections: list[Section]) -> list[tuple[int, str]]:
+    """The dynamics marks under a written part (its `members`: one part, or a piano's two hands),
+    by tick, where they change: each member's (perform.dynamics.marks_shown), the upper staff's
+    first at one place."""
     at: dict[int, str] = {}
     for i in reversed(members):
-        at |= {_grid(d.start_beats): d.marking for d in parts[i].dynamics}
-    if not at:
-        at = {t: s.dynamics for t, s in sections if s.dynamics}
-    marked = [(t, m) for t, m in sorted(at.items()) if m in VELOCITY]
+        at |= {_grid(t): m for t, m in marks_shown(parts[i], sections)}
+    marked = sorted(at.items())
     return [(t, m) for (t, m), before in zip(marked, [None, *(m for _, m in marked)]) if m != before]
 
 

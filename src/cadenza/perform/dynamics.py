@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from cadenza.score import Dynamic, Part, Score
+from cadenza.score import Dynamic, Part, Score, Section
 
 VELOCITY = {"ppp": 16, "pp": 33, "p": 49, "mp": 64, "mf": 80, "f": 96, "ff": 112, "fff": 126}
 
@@ -46,3 +46,14 @@ def marked_on_from(score: Score, at: float) -> Score:
         return part if level == before[-1].marking else replace(part, dynamics=[*before, Dynamic(at, level)])
 
     return replace(score, parts=[marked(p) for p in score.parts])
+
+
+def marks_shown(part: Part, sections: list[Section]) -> list[tuple[float, str]]:
+    """The dynamics marks a writer shows under `part`, (beat, marking), where they change: its
+    own (Part.dynamics), or where it has none its sections' (a plan's "p"; a read file's sections
+    carry its first part's marks, which a part marked otherwise must not show); ppp..fff only."""
+    given = [(d.start_beats, d.marking) for d in part.dynamics] or [
+        (s.start_beats, s.dynamics) for s in sections if s.dynamics is not None
+    ]
+    marked = [(t, m) for t, m in given if m in VELOCITY]
+    return [(t, m) for (t, m), before in zip(marked, [None, *(m for _, m in marked)]) if m != before]
