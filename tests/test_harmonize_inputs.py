@@ -195,6 +195,8 @@ def test_a_phrase_closing_in_a_modal_tunes_tonic_closes_in_its_mode(tmp_path):
     (tmp_path / "reel.abc").write_text(reel + "A2FA DAFA|c2Bc A2FA|GABc dcAG|ABcA d4|]\n")
     [r] = assistant.load("chorales").harmonize(read_score(tmp_path / "reel.abc"), seed=1)
     assert r.info["phrase_keys"] == ["D mixolydian", "D mixolydian"]
+    assert r.info["melody_plan"]["key"] == "D mixolydian"  # the analyzer's reading, named as the tune is
+    assert r.info["melody_plan"]["key"] == "D mixolydian"  # the analyzer's reading, named as the tune is
 
 
 def test_a_chord_symbol_wins_over_a_modes_notes(tmp_path):

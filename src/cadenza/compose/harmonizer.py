@@ -638,12 +638,24 @@ def _moved(cells: np.ndarray, semitones: int) -> np.ndarray:
 
 
 def melody_analysis(melody: Score, line: list[Note], key: Key):
-    """The analyzer's reading of the melody alone (cadenza.plan.analyze.Analysis), in `key`."""
+    """The analyzer's reading of the melody alone (cadenza.plan.analyze.Analysis), in `key`; a
+    key it reads with `key`'s tonic and mode named as `key` is (D mixolydian, not the D major of
+    the analyzer, which knows no church modes)."""
     from cadenza.plan.analyze import analyze
 
     alone = Score(parts=[Part("Melody", 0, False, line)], meters=list(melody.meters), keys=[key])
     alone.fermatas_beats = list(melody.fermatas_beats)
-    return analyze(alone)
+    analysis = analyze(alone)
+    if key.modal:
+
+        def named(k: Key | None) -> Key | None:
+            return key if k is not None and k.same_key(key) else k
+
+        plan = analysis.plan
+        sections = [replace(x, key=named(x.key)) for x in plan.sections]
+        home = key if analysis.key.same_key(key) else analysis.key
+        analysis = replace(analysis, key=home, plan=replace(plan, key=named(plan.key), sections=sections))
+    return analysis
 
 
 def phrase_plan(melody: Score, line: list[Note], key: Key, analysis=None) -> list[tuple[Note, Key]]:
