@@ -87,7 +87,7 @@ def test_chord_symbols_narrow_the_lower_voices_where_they_start_and_on_their_bea
     chords = [ChordSymbol(0.0, 0, "major"), ChordSymbol(6.0, 7, "dominant", bass=11)]  # C, then G7/B
     tune = Score(parts=[Part("Melody", 0, False, [Note(72, 0.0, 8.0)])], meters=[Meter(0.0, 4, 4)])
     assert counted_beats(tune) == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]
-    governed = plan_chord_symbols(allowed, chords, counted_beats(tune), 4)
+    governed = plan_chord_symbols(allowed, chords, tune, 4)
     assert set(governed) == set(range(32)) and governed[0] == {0, 4, 7} and governed[24] == {7, 11, 2, 5}
     assert {p % 12 for p in pitches(allowed[0, 3])} == {0}  # C's root in the bass where it starts
     assert {p % 12 for p in pitches(allowed[4, 3])} == {0, 4, 7}  # any of its tones on a later beat
@@ -97,5 +97,11 @@ def test_chord_symbols_narrow_the_lower_voices_where_they_start_and_on_their_bea
     assert {p % 12 for p in pitches(allowed[28, 1])} == {7, 11, 2, 5}
     assert pitches(allowed[0, 2]) == [66]  # no chord tone in reach: the tenor keeps its F#
     assert pitches(allowed[0, 0]) == list(range(60, 82))  # the melody is not touched
+    # symbols that stop early: the last holds to the end of its bar, and the rest is free (its
+    # close planned as a tune's without symbols; a G had held over the last four bars of a hymn)
+    longer = Score(parts=[Part("Melody", 0, False, [Note(72, 0.0, 16.0)])], meters=[Meter(0.0, 4, 4)])
+    free = np.repeat(allowed_cells(ranges)[None], 64, axis=0)
+    assert set(plan_chord_symbols(free, chords, longer, 4)) == set(range(32))
+    assert len(pitches(free[40, 3])) == len(pitches(allowed_cells(ranges)[3]))
     jig = Score(parts=tune.parts, meters=[Meter(0.0, 6, 8), Meter(6.0, 3, 4)])
     assert counted_beats(jig) == [0.0, 1.5, 3.0, 4.5, 6.0, 7.0, 8.0]  # dotted quarters, then quarters

@@ -119,7 +119,8 @@ def harmonize(
         )
     if not quiet:
         if score.chords and not ignore_chords:
-            say(f"{melody}: following its {len(score.chords)} chord symbols (--ignore-chords lets the model choose)")
+            n_chords = len(score.chords)
+            say(f"{melody}: following its chord symbols ({n_chords} as played; --ignore-chords lets the model choose)")
         keys = sorted({str(r.info["key"]) for r in results if r.info.get("key")})  # the key read from the melody
         say(f"model {h.name}, {seeds_text(seed, n)}" + (f", in {' / '.join(keys)}" if keys else ""))
     for i, (stem, r) in enumerate(zip(stems, results)):
@@ -196,7 +197,7 @@ def infill(
         )
     if not quiet:
         if score.chords:
-            say(f"{piece}: writing under its {len(score.chords)} chord symbols")
+            say(f"{piece}: writing under its chord symbols ({len(score.chords)} as played)")
         say(f"model {h.name}, {seeds_text(seed, n)}")
     for i, (stem, r) in enumerate(zip(stems, results)):
         record = {

@@ -29,7 +29,7 @@ from cadenza.compose.settings import OFF_KEY, GibbsSettings
 from cadenza.errors import OptionError, TokenizeError
 from cadenza.nn.orderless import OrderlessModel
 from cadenza.plan.cadences import plan_approach, plan_cadence, plan_opening
-from cadenza.plan.chord_symbols import counted_beats, plan_chord_symbols
+from cadenza.plan.chord_symbols import plan_chord_symbols
 from cadenza.plan.constraints import allowed_cells, fixed_spans
 from cadenza.plan.rules import Rules, voice_index
 from cadenza.score import (
@@ -205,7 +205,7 @@ class Harmonizer:
         key = rules.scale or melody_key(melody, line)
         symbols = list(melody.chords) if chords else []  # the tune's own harmony, where its file gives one
         under_symbols = allowed.copy()
-        governed = plan_chord_symbols(under_symbols, symbols, counted_beats(melody), spb)
+        governed = plan_chord_symbols(under_symbols, symbols, melody, spb)
         if key.modal and melody.key is not None and melody.key.modal:
             # a tune its file names in a church mode: the lower voices keep to the mode's notes
             # (its signature's, and in Dorian the leading tone a cadence asks for: C# in D), not a
@@ -491,7 +491,7 @@ class Harmonizer:
         if not hidden.any():
             raise OptionError(f"{source}: nothing to write in bars {first}-{last} of the chosen voices")
         allowed = self._allowed(T, rules)
-        plan_chord_symbols(allowed, score.chords, counted_beats(score), spb)  # the piece's own, where it has them
+        plan_chord_symbols(allowed, score.chords, score, spb)  # the piece's own, where it has them
         for f in rules.fixed:
             start = f.start_beats(meter) * spb
             if f.voice not in chosen or not a <= start < b or (f.start_beats(meter) + f.beats) * spb > b + 1e-6:

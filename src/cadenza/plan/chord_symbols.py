@@ -4,6 +4,8 @@ narrowed on the grid before a model fills them, as a player follows a lead sheet
 Where a symbol starts, the bass sings its bass note (the slash bass, else the root) and the
 voices between chord tones; on each counted beat the symbol holds, every lower voice sings a
 chord tone. Between beats the voices are free: passing and neighbour notes, suspensions resolved.
+A symbol holds until the next; the last to the end of its bar, so that a tune whose symbols stop
+early is harmonized freely after them, its close planned as a tune's without symbols.
 """
 
 from __future__ import annotations
@@ -29,19 +31,26 @@ def counted_beats(score: Score) -> list[float]:
 
 
 def plan_chord_symbols(
-    allowed: np.ndarray, chords: list[ChordSymbol], beats: list[float], steps_per_beat: int
+    allowed: np.ndarray, chords: list[ChordSymbol], score: Score, steps_per_beat: int
 ) -> dict[int, frozenset[int]]:
-    """Narrow `allowed` (steps, voices, cells; in place) under the chord symbols: at each symbol's
-    first step its bass note in the lowest voice and its tones above; at each of the counted
-    `beats` it holds, its tones in every lower voice (plan.constraints.narrow_to_chord: a voice
+    """Narrow `allowed` (steps, voices, cells; in place) under the chord symbols `chords` of
+    `score` (its bars and counted beats): at each symbol's first step its bass note in the lowest
+    voice and its tones above; at each counted beat it holds (to the next symbol, the last to the
+    end of its bar), its tones in every lower voice (plan.constraints.narrow_to_chord: a voice
     with no such note in reach keeps what it had). The chord's tones (its bass among them) at
     every step a symbol holds: what the symbols govern, where a cadence plan gives way."""
     T = allowed.shape[0]
+    beats = counted_beats(score)
+    bar_lines = bar_starts(score)
     ordered = sorted(chords, key=lambda c: c.start_beats)
     governed: dict[int, frozenset[int]] = {}
     for i, c in enumerate(ordered):
         s0 = beats_to_step(c.start_beats, steps_per_beat)
-        s1 = beats_to_step(ordered[i + 1].start_beats, steps_per_beat) if i + 1 < len(ordered) else T
+        if i + 1 < len(ordered):
+            s1 = beats_to_step(ordered[i + 1].start_beats, steps_per_beat)
+        else:
+            bar_end = next((b for b in bar_lines if b > c.start_beats + 1e-9), None)
+            s1 = T if bar_end is None else min(T, beats_to_step(bar_end, steps_per_beat))
         if not 0 <= s0 < min(s1, T):
             continue
         bass = c.bass if c.bass is not None else c.root
