@@ -157,7 +157,8 @@ class Harmonizer:
         if not 2 <= voices <= self.n_voices:
             raise OptionError(f"--voices must be 2 to {self.n_voices}, not {voices}")
         keep = {2: [0, 3], 3: [0, 1, 3], 4: [0, 1, 2, 3]}[voices] if self.n_voices == 4 else list(range(voices))
-        line = melody_line(melody, track, source)
+        sung = melody_part(melody, track, source)
+        line = melody_line(sung, track, source)
         rules = (rules or Rules()).counted_in(melody)
         spb = self.steps_per_beat
         meter = melody.meter
@@ -262,7 +263,8 @@ class Harmonizer:
         if governed:  # where a chord symbol holds, it is the plan: a cadence planned there gives way
             steps = sorted(governed)
             allowed[steps] = under_symbols[steps]
-            thirds = {s: need & governed.get(s, need) for s, need in thirds.items() if need & governed.get(s, need)}
+            kept = {s: need & governed.get(s, need) for s, need in thirds.items()}
+            thirds = {s: need for s, need in kept.items() if need}
         self._fix(grid, hidden, allowed, rules, meter)
         # where notes start: the melody's; a user's fixed note stays one note
         strikes = np.zeros(grid.shape, dtype=bool)
@@ -327,7 +329,7 @@ class Harmonizer:
                 )
         program = CHOIR if self.n_voices == 4 else 0  # SATB sounds as a choir
         out = []
-        marks = [p for p in melody.parts if p.notes and not p.is_drum][(track or 1) - 1].dynamics  # the melody's
+        marks = sung.dynamics  # the melody's, under every voice: they sing at its level
         for i, g in enumerate(filled):
             parts = [Part(name=self.voice_names[0], program=program, notes=list(line), dynamics=list(marks))]
             parts += [
@@ -335,7 +337,7 @@ class Harmonizer:
                     name=self.voice_names[v],
                     program=program,
                     notes=at_the_melodys_level(cells_to_notes(g[:, v], spb, starts[i][v]), line),
-                    dynamics=list(marks),  # they sing at its level
+                    dynamics=list(marks),
                 )
                 for v in keep[1:]
             ]
@@ -700,22 +702,30 @@ def phrase_plan(melody: Score, line: list[Note], key: Key, analysis=None) -> lis
     return [(line[i], k) for i, k in sorted(ends.items())]
 
 
-def melody_line(score: Score, track: int | None, source: str) -> list[Note]:
-    """The melody to harmonize: the only pitched part if it is one line, or the top line of
-    part number `track` (counted from 1)."""
+def melody_part(score: Score, track: int | None, source: str) -> Part:
+    """The part that holds the melody to harmonize: the only pitched part, or part number
+    `track` (counted from 1)."""
     parts = [p for p in score.parts if p.notes and not p.is_drum]
     if not parts:
         raise OptionError(f"{source}: no notes to harmonize")
     if track is not None:
         if not 1 <= track <= len(parts):
             raise OptionError(f"{source}: --track must be 1 to {len(parts)}")
-        return cut_top_line(parts[track - 1].notes)
+        return parts[track - 1]
     if len(parts) > 1:
         raise OptionError(
             f"{source}: {len(parts)} parts with notes and no single melody line; choose one with "
             f"--track (1-{len(parts)}: {', '.join(p.name or '?' for p in parts)})"
         )
-    notes = sorted(parts[0].notes, key=lambda x: (x.start_beats, -x.pitch))
+    return parts[0]
+
+
+def melody_line(part: Part, track: int | None, source: str) -> list[Note]:
+    """The melody to harmonize in its part (melody_part): the part if it is one line, or its
+    top line with a `track` given."""
+    if track is not None:
+        return cut_top_line(part.notes)
+    notes = sorted(part.notes, key=lambda x: (x.start_beats, -x.pitch))
     if overlaps(notes):
         raise OptionError(
             f"{source}: the part is polyphonic (notes overlap), not a single melody line; "

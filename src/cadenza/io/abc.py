@@ -767,12 +767,12 @@ def _bar_text(
             marks = "'" * (octave - 5) if octave >= 5 else "," * (4 - octave)
             notes.append(accidental + (letter.lower() if octave >= 5 else letter) + marks)
         tie = "-" if token.tied else ""
-        fermata = "H" if e.fermata and token.start == e.start else ""
-        fermata = (f"!{e.dynamic}!" if e.dynamic and token.start == e.start else "") + fermata
+        struck = token.start == e.start
+        decorations = (f"!{e.dynamic}!" if e.dynamic and struck else "") + ("H" if e.fermata and struck else "")
         if len(notes) == 1:
-            out += fermata + notes[0] + _length(token.written, unit) + tie
+            out += decorations + notes[0] + _length(token.written, unit) + tie
         else:
-            out += fermata + "[" + "".join(n + tie for n in notes) + "]" + _length(token.written, unit)
+            out += decorations + "[" + "".join(n + tie for n in notes) + "]" + _length(token.written, unit)
     return out
 
 

@@ -97,7 +97,7 @@ from xml.sax.saxutils import escape
 from cadenza.chords import ALTERATIONS, KINDS, ChordSymbol, chord_kind_text
 from cadenza.io.files import atomic_write
 from cadenza.io.midi import part_channels
-from cadenza.perform.dynamics import marks_shown
+from cadenza.perform.dynamics import marks_shown, where_they_change
 from cadenza.score import PIANO_HANDS, PIANOS, Key, Meter, Note, Part, Repeat, Score, Section, pickup_start
 from cadenza.theory import beat_beats, is_compound, key_signature, key_signature_alterations, spell
 
@@ -426,8 +426,7 @@ def _marks(parts: list[Part], members: list[int], sections: list[Section]) -> li
     at: dict[int, str] = {}
     for i in reversed(members):
         at |= {_grid(t): m for t, m in marks_shown(parts[i], sections)}
-    marked = sorted(at.items())
-    return [(t, m) for (t, m), before in zip(marked, [None, *(m for _, m in marked)]) if m != before]
+    return [(int(t), m) for t, m in where_they_change(sorted(at.items()))]
 
 
 def _folds(

@@ -49,7 +49,7 @@ from cadenza.chords import ChordSymbol, parse_chord
 from cadenza.errors import InputError, MusicError
 from cadenza.io.abc_text import DYNAMIC_FIELD, DYNAMIC_NAME, abc_voice_names, mended_abc
 from cadenza.io.midi import DRUM_CHANNEL, MAX_BEATS, METER_DENOMINATORS, file_bytes, sorted_changes, tempo_fits
-from cadenza.perform.dynamics import VELOCITY
+from cadenza.perform.dynamics import VELOCITY, where_they_change
 from cadenza.score import (
     CHURCH_MODES,
     MARKS,
@@ -670,7 +670,7 @@ def music21_to_score(
         if i == 0:
             markings = dict(own)
         shown = [(at, own[at]) for at in sorted(own) if own[at] in VELOCITY]  # ppp..fff; pppp is not written
-        part_marks = [Dynamic(at, m) for k, (at, m) in enumerate(shown) if k == 0 or shown[k - 1][1] != m]
+        part_marks = [Dynamic(at, m) for at, m in where_they_change(shown)]
         seams = played.seams(i) if played is not None else set()
         pieces = _tied_notes(flat, partial(places, i), seams, marked)
         notes = [Note(p, beats(start), float(length), vel, marks) for p, start, length, vel, marks in pieces]

@@ -31,6 +31,12 @@ def with_dynamics(score: Score, spans: list[tuple[float, float, str]]) -> Score:
     return replace(score, parts=parts)
 
 
+def where_they_change(marks: list[tuple[float, str]]) -> list[tuple[float, str]]:
+    """Dynamics marks (place, marking), in order, less each that repeats the one before it: a
+    marking holds until the next."""
+    return [(t, m) for (t, m), before in zip(marks, [None, *(m for _, m in marks)]) if m != before]
+
+
 def marked_on_from(score: Score, at: float) -> Score:
     """`score` (a continued one, its new music from beat `at`) with each marked part's dynamics
     marks saying how loud its new music plays: a mark at `at` naming the level nearest the median
@@ -55,5 +61,4 @@ def marks_shown(part: Part, sections: list[Section]) -> list[tuple[float, str]]:
     given = [(d.start_beats, d.marking) for d in part.dynamics] or [
         (s.start_beats, s.dynamics) for s in sections if s.dynamics is not None
     ]
-    marked = [(t, m) for t, m in given if m in VELOCITY]
-    return [(t, m) for (t, m), before in zip(marked, [None, *(m for _, m in marked)]) if m != before]
+    return where_they_change([(t, m) for t, m in given if m in VELOCITY])
