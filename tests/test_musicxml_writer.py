@@ -703,6 +703,42 @@ def unfoldable(change: str) -> Score:
     return score
 
 
+def test_a_folk_tunes_repeats_opening_with_a_pickup_are_written_once(tmp_path):
+    """A tune whose strains each open with a pickup, as folk tunes are written (`D|G A B c|d2 B:|`):
+    each pass begins inside a bar and ends as far into its last. The writer had written such
+    tunes out in full; now it cuts the bar where a pass ends into two measures, the second
+    implicit (numbered X1, as MusicXML numbers the last half of a mid-measure repeat), and
+    writes each strain once. Read back, it is the music as played, with the same repeats."""
+    tune = "X:1\nT:Pickups\nM:4/4\nL:1/4\nK:G\nD|G A B c|d2 B:|\n|:d|e d c B|A2 G:|\n"
+    (tmp_path / "tune.abc").write_text(tune)
+    score = read_score(tmp_path / "tune.abc")
+    assert score.repeats == [Repeat(3.0, 11.0), Repeat(19.0, 27.0)]
+    path = write_score(score, tmp_path / "tune.musicxml")
+    check_notation(path)
+    written = measures(path.read_text())
+    assert [(m.get("number"), m.get("implicit")) for m in written] == [
+        ("0", "yes"),
+        ("1", None),
+        ("2", None),
+        ("X1", "yes"),
+        ("3", None),
+        ("4", None),
+    ]
+    assert [barlines(m) for m in written] == [
+        {"left": "heavy-light repeat forward"},
+        {},
+        {"right": "light-heavy repeat backward"},
+        {"left": "heavy-light repeat forward"},
+        {},
+        {"right": "light-heavy repeat backward"},
+    ]
+    [heard] = played_back(path)  # music21 counts from the pickup's first beat
+    assert heard == {(p, t - 12) for p, t in sounding(note_tuples(score.parts[0]))}
+    back = read_score(path)
+    assert note_tuples(back.parts[0]) == note_tuples(score.parts[0])
+    assert back.repeats == score.repeats and back.meters == score.meters and back.end_beats == 35.0
+
+
 @pytest.mark.parametrize(
     "change",
     [

@@ -68,8 +68,13 @@ a note shorter than the grid keeps one step):
   written (1, 2, 3 ... on the page; 0 for a pickup). A tie whose other note lies in the music
   left out (over a backward repeat, into a second ending) is dropped: the note is struck again.
   A repeat is folded only where nothing is lost (`passes_alike`, which cadenza.io.abc folds by
-  too), else written out in full, as played: its passes and endings must lie on bar lines (not
-  begin with a pickup bar, not run past the last bar), its second pass must equal its first
+  too), else written out in full, as played: its passes and endings must lie on bar lines (the
+  first bar's start counts, a pickup's too), or, a repeat of whole bars in one meter, inside
+  bars, as folk tunes are written (a pass that opens with a pickup into its first bar ends as
+  far into its last: that bar is cut there into two measures, the second implicit, numbered
+  X1, X2 ... as MusicXML numbers the last half of a mid-measure repeat; not inside the first
+  bar, on a half beat in a beat holding a triplet, else on the 32nd grid), not past the last
+  bar; its second pass must equal its first
   but for the ending, in every part (each note's pitch, grid onset, length and velocity, notes
   cut at the passes' edges) and in fermatas, its keys, meters and tempos the same in both
   passes (where each begins and where the first ends, the same changes at the same places, none
@@ -168,6 +173,17 @@ def musicxml_text(score: Score) -> str:
         for voice in part_voices:
             _spell_voice(voice, keys, sounding)
     folds = _folds(score, parts, bars, keys, tempos, fermatas, chords, sections, dynamics)
+    points = sorted({t for vs in voices for v in vs for e in v for t in (e.start, e.end)} | {t for t, _ in chords})
+    inside = _inside_bars(score, bars, points)
+    if inside:  # cut the bars where a repeat that folds so begins or ends inside one, and only there
+        cut = _cut(bars, inside, end)
+        cut_folds = _folds(score, parts, cut, keys, tempos, fermatas, chords, sections, dynamics)
+        at = [bar.start for bar in cut] + [cut[-1].end]
+        used = inside & {at[b] for f in cut_folds for b in (f.start, f.end, f.ending, f.second, f.after)}
+        if used:
+            bars, folds = _cut(bars, used, end), cut_folds
+            if used != inside:
+                folds = _folds(score, parts, bars, keys, tempos, fermatas, chords, sections, dynamics)
     layout = _layout(bars, folds)
 
     title = escape(score.title or "Untitled")
@@ -262,6 +278,7 @@ class _Bar:
     numerator: int
     denominator: int
     new_meter: bool
+    cut: bool = False  # the rest of a bar cut where a repeat begins or ends inside it (_cut)
 
 
 def _grid(beats: float) -> int:
@@ -307,6 +324,59 @@ def _bars(score: Score, first: int, end: int) -> list[_Bar]:
         for bar_index, bar in enumerate(bars):
             bar.number = str(bar_index)
     return bars
+
+
+def _inside_bars(score: Score, bars: list[_Bar], points: list[int]) -> set[int]:
+    """The ticks inside bars where a repeat's passes or endings begin or end, for each repeat
+    that could be written once so (`ways_to_fold`; see the module docstring): of whole bars in one
+    meter, not inside the first bar, not past the last, on a half beat in a beat holding a
+    triplet (`points`: where notes begin and end and chord symbols change), else on the 32nd
+    grid. Whether its passes are alike is `_folds`' to say."""
+    lines = {bar.start for bar in bars} | {bars[-1].end}
+    starts = [bar.start for bar in bars]
+    out: set[int] = set()
+    for repeat in score.repeats:
+        for way in ways_to_fold(repeat):
+            start, end, ending = _grid(way.start_beats), _grid(way.end_beats), _grid(way.ending_beats)
+            length = end - start
+            ticks = (start, end, end - ending, end + length - ending, end + length)
+            if length <= 0 or not 0 <= ending < length or start < bars[0].start or ticks[-1] > bars[-1].end:
+                continue
+            inside = [t for t in ticks if t not in lines]
+            if not inside:
+                continue
+            bar = bars[bisect_right(starts, start) - 1]
+            meter = (bar.numerator, bar.denominator)
+            if length % round(bar.numerator * 4 * DIVISIONS / bar.denominator) or any(
+                (b.numerator, b.denominator) != meter for b in bars if start <= b.start < ticks[-1]
+            ):
+                continue  # a meter change would put the passes' bar lines in other places
+            if all(not bars[0].start < t < bars[0].end and _cuttable(t, bars, starts, points) for t in inside):
+                out.update(inside)
+    return out
+
+
+def _cuttable(tick: int, bars: list[_Bar], starts: list[int], points: list[int]) -> bool:
+    """Whether a bar may be cut at `tick`: on the 32nd grid, on a half beat where the beat
+    (a quarter note from the bar's first beat) holds a point off the 32nd grid (a triplet)."""
+    bar = bars[max(bisect_right(starts, tick) - 1, 0)]
+    beat = bar.origin + (tick - bar.origin) // DIVISIONS * DIVISIONS
+    triplets = any((p - beat) % _GRID for p in points if beat <= p < beat + DIVISIONS)
+    return (tick - beat) % (DIVISIONS // 2 if triplets else _GRID) == 0
+
+
+def _cut(bars: list[_Bar], ticks: set[int], end: int) -> list[_Bar]:
+    """`bars` cut at `ticks` (inside them) into measures: the rest of a cut bar keeps the bar's
+    beat 1 (`origin`: written as an implicit measure), and a rest of the last bar after the
+    music's `end` is dropped."""
+    out = []
+    for bar in bars:
+        inner = sorted(t for t in ticks if bar.start < t < bar.end)
+        for k, (a, z) in enumerate(zip([bar.start, *inner], [*inner, bar.end])):
+            if k and a >= end:
+                break
+            out.append(replace(bar, start=a, end=z, new_meter=bar.new_meter and not k, cut=bool(k)))
+    return out
 
 
 def _voices(notes: list[Note]) -> list[list[_Element]]:
@@ -441,14 +511,14 @@ def _folds(
     dynamics: Sequence[Sequence[tuple[int, str]]] = (),
 ) -> list[_Fold]:
     """The repeats that can be written once: in order, none overlapping one kept before it,
-    each of whole bars (a pickup bar cannot open one), with the same keys, meters and tempos in
+    each of measures (a pickup or a bar cut by `_cut` may open one), with the same keys, meters and tempos in
     both passes (`passes_alike`; the dynamics marks written under each part, `dynamics`, count as
     such changes: a pass must be marked as loud where it starts both times), and with its
     second pass, but for the ending,
     the same as its first in every part (every note's pitch, length and velocity on the grid,
     notes cut at the passes' edges) and in fermatas, chord symbols and section labels; a repeat
     whose two endings came out alike as a plain one. Any other is written out in full."""
-    at_bar = {bar.start: i for i, bar in enumerate(bars) if bar.start == bar.origin}
+    at_bar = {bar.start: i for i, bar in enumerate(bars) if bar.start == bar.origin or bar.cut or not i}
     at_bar[bars[-1].end] = len(bars)
     meters = _changes([(_grid(m.start_beats), m) for m in score.meters])
     marks = [(t, (f"dynamics {k}", m)) for k, part_marks in enumerate(dynamics) for t, m in part_marks]
@@ -596,9 +666,14 @@ def _layout(bars: list[_Bar], folds: list[_Fold]) -> list[_Place]:
     endings_stop = {fold.end - 1: ("1", "stop") for fold in folds if fold.ending < fold.end}
     endings_stop |= {fold.after - 1: ("2", "discontinue") for fold in folds if fold.second < fold.after}
     order = [b for b in range(len(bars)) if b not in skipped]
-    first_number = int(bars[0].number)
+    count, implicit = int(bars[0].number), 0
     layout = []
     for k, b in enumerate(order):
+        if k and bars[b].cut:  # the rest of a bar cut by a repeat: no number of its own
+            implicit += 1
+            number = f"X{implicit}"
+        else:
+            number, count = str(count), count + 1
         left = "<bar-style>heavy-light</bar-style>" if b in forward else ""
         if b in endings_start:
             left += f'<ending number="{endings_start[b]}" type="start"/>'
@@ -607,13 +682,13 @@ def _layout(bars: list[_Bar], folds: list[_Fold]) -> list[_Place]:
         last = k == len(order) - 1
         right = "<bar-style>light-heavy</bar-style>" if b in backward or last else ""
         if b in endings_stop:
-            number, kind = endings_stop[b]
-            right += f'<ending number="{number}" type="{kind}"/>'
+            volta, kind = endings_stop[b]
+            right += f'<ending number="{volta}" type="{kind}"/>'
         if b in backward:
             right += '<repeat direction="backward"/>'
         before = order[k - 1] if k else -1
         after = order[k + 1] if not last else len(bars)
-        layout.append(_Place(b, str(first_number + k), left, right, before != b - 1, after != b + 1))
+        layout.append(_Place(b, number, left, right, before != b - 1, after != b + 1))
     return layout
 
 
