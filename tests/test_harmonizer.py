@@ -391,3 +391,47 @@ def test_infill_writes_under_the_pieces_chord_symbols():
             assert {p % 12 for p in _sounding(r.score.parts[-1], c.start_beats)} == {
                 c.bass if c.bass is not None else c.root
             }
+
+
+def _window(part, start, stop):
+    """A part's notes from `start` to `stop` beats, cut there, from `start`: what a pass sings."""
+    return sorted(
+        (round(max(x.start_beats, start) - start, 6), round(min(x.end_beats, stop) - start, 6), x.pitch)
+        for x in part.notes
+        if x.start_beats < stop - 1e-6 and x.end_beats > start + 1e-6
+    )
+
+
+def test_a_repeat_is_sung_the_same_both_times_and_written_once(tiny_harmonizer, tmp_path):
+    """A tune's repeated strain had been harmonized anew the second time through, so the lower
+    voices differed and the score was written out in full. Now both samplers sing the first
+    pass's harmony again (as Bach writes a repeated Stollen once), the second ending is free,
+    and the writers keep the repeat signs; a user's fixed note in one pass leaves the passes
+    free, as the user asked."""
+    from cadenza.compose import harmonizer as assistant
+    from cadenza.io import read_score
+    from cadenza.io.abc import write_abc
+    from cadenza.io.musicxml import write_musicxml
+    from cadenza.plan.rules import FixedNote
+    from cadenza.score import Key, Repeat
+
+    strain = [67, 71, 74, 72, 71, 69, 67, 69, 71, 72, 74, 71]  # 3 bars of 4/4, then the first ending
+    pitches = strain + [69, 66, 62, 67] + strain + [69, 66, 67, 67] + [74, 72, 71, 69, 67, 66, 67]
+    lengths = [1] * 12 + [1, 1, 1, 1] + [1] * 12 + [1, 1, 1, 1] + [1, 1, 1, 1, 1, 1, 2]
+    melody = _hymn(pitches, lengths, [], key=Key(0.0, 7, "major"))
+    melody.repeats = [Repeat(0.0, 16.0, 4.0)]
+    shipped = assistant.load("chorales")
+    tiny = assistant.load(str(tiny_harmonizer))
+    for r in shipped.harmonize(melody, seed=4) + tiny.harmonize(melody, seed=4, iterations=4):
+        assert r.info["repeats_sung_alike"] == 1
+        for part in r.score.parts:
+            assert _window(part, 0.0, 12.0) == _window(part, 16.0, 28.0), part.name
+        write_musicxml(r.score, tmp_path / "h.musicxml", force=True)
+        assert '<repeat direction="backward"/>' in (tmp_path / "h.musicxml").read_text()
+        assert read_score(tmp_path / "h.musicxml").end_beats == melody.end_beats  # read back as played
+        write_abc(r.score, tmp_path / "h.abc", force=True)
+        assert ":|" in (tmp_path / "h.abc").read_text()
+    rules = Rules(fixed=[FixedNote(voice=3, bar=6, beat=1, pitch=40, beats=1)])  # E2 in the second pass
+    [fixed] = shipped.harmonize(melody, seed=4, rules=rules)
+    assert fixed.info["repeats_sung_alike"] == 0
+    assert _window(fixed.score.parts[3], 20.0, 21.0) == [(0.0, 1.0, 40)]

@@ -121,6 +121,10 @@ def harmonize(
         if score.chords and not ignore_chords:
             n_chords = len(score.chords)
             say(f"{melody}: following its chord symbols ({n_chords} as played; --ignore-chords lets the model choose)")
+        alike = max(r.info.get("repeats_sung_alike", 0) for r in results)
+        if alike:
+            which = "its repeat" if alike == 1 else f"each of its {alike} repeats"
+            say(f"{melody}: singing {which} the same both times")
         keys = sorted({str(r.info["key"]) for r in results if r.info.get("key")})  # the key read from the melody
         say(f"model {h.name}, {seeds_text(seed, n)}" + (f", in {' / '.join(keys)}" if keys else ""))
     for i, (stem, r) in enumerate(zip(stems, results)):

@@ -102,16 +102,28 @@ def gibbs_fill(
     settings: GibbsSettings = GibbsSettings(),
     n_samples: int = 1,
     no_parallels: bool = True,
+    again: dict[int, int] | None = None,
 ) -> np.ndarray:
     """Fill the `hidden` cells of `grid` (T, V) n_samples times: (n_samples, T, V) grids whose
     visible cells equal `grid`'s. Sample i draws from seed settings.seed + i: the same music as a
-    single sample with that seed."""
+    single sample with that seed. `again`: step -> an earlier step whose hidden cells are sung
+    again there (a repeat's second pass: harmonizer.sung_again); those are never drawn, but
+    copied after each round, so that the model hears the copy around what it draws."""
     model.eval()
     check_allowed(allowed, hidden)
     T, V = grid.shape
     out = np.repeat(np.where(hidden, REST, grid)[None], n_samples, axis=0)
     rngs = [np.random.default_rng(settings.seed + i) for i in range(n_samples)]
-    cells = np.argwhere(hidden)
+    copies = np.array(sorted(again or {}), dtype=np.int64)
+    sources = np.array([(again or {})[t] for t in copies], dtype=np.int64)
+    drawn = hidden.copy()
+    drawn[copies] = False
+
+    def copy(g: np.ndarray) -> None:
+        if len(copies):
+            g[copies] = np.where(hidden[copies], g[sources], g[copies])
+
+    cells = np.argwhere(drawn)
     if not len(cells):
         return out
     s = settings
@@ -132,11 +144,13 @@ def gibbs_fill(
             masks.append(m)
         logp = _logits(model, x)
         for i in range(n_samples):
-            for t, v in np.argwhere(masks[i]):
+            for t, v in np.argwhere(masks[i] & drawn):
                 out[i, t, v] = _sample(logp[i, t, v], allowed[t, v], s.temperature, rngs[i])
+            copy(out[i])
     if no_parallels:
         for i in range(n_samples):
-            _repair(model, out[i], hidden, allowed, s, rngs[i])
+            _repair(model, out[i], drawn, allowed, s, rngs[i])
+            copy(out[i])
     return out
 
 

@@ -37,6 +37,7 @@ from cadenza.score import (
     Meter,
     Note,
     Part,
+    Repeat,
     Score,
     at_the_melodys_level,
     bar_starts,
@@ -270,6 +271,11 @@ class Harmonizer:
         strikes = np.zeros(grid.shape, dtype=bool)
         for x in line:
             strikes[beats_to_step(x.start_beats, spb), 0] = True
+        again = sung_again(melody.repeats, grid, hidden, strikes, allowed, governed, spb)
+        for dst, src in again.items():  # a repeat's first pass is written to suit its second too
+            held_over.update((src, v) for v in range(1, self.n_voices) if (dst, v) in held_over)
+            if dst in thirds:
+                thirds[src] = (thirds[src] & thirds[dst] or thirds[src]) if src in thirds else thirds[dst]
         held: dict[int, set[int]] = {}
         fixed_ends: set[tuple[int, int]] = set()  # where a fixed note ends: not held over
         for f, s0, s1 in fixed_spans(rules, meter, spb, T, self.voice_names):
@@ -284,7 +290,15 @@ class Harmonizer:
         if self.composer is None:
             filled = list(
                 _moved(
-                    gibbs_fill(self._orderless, _moved(grid, view), hidden, _moved(allowed, view), gibbs, n_samples=n),
+                    gibbs_fill(
+                        self._orderless,
+                        _moved(grid, view),
+                        hidden,
+                        _moved(allowed, view),
+                        gibbs,
+                        n_samples=n,
+                        again=again,
+                    ),
                     -view,
                 )
             )
@@ -318,6 +332,7 @@ class Harmonizer:
                     off_key=off_key,
                     thirds={s: frozenset((p + view) % 12 for p in need) for s, need in thirds.items()},
                     third_voice=keep[-2],  # the last upper voice written
+                    again=again,
                 )
                 filled.append(_moved(cells, -view))
                 starts.append([set(np.flatnonzero(struck[:, v]).tolist()) for v in range(self.n_voices)])
@@ -365,6 +380,7 @@ class Harmonizer:
                         "phrase_keys": [str(k) for _, k in ends],
                         "melody_plan": analysis.plan.to_dict(),  # what the phrase ends were read from
                         "chord_symbols_followed": len(symbols),
+                        "repeats_sung_alike": repeats_alike(again),
                         "parallels_left": len(parallels(g[:, keep])),
                         "lower_voices_shift_semitones": shift,
                         "model_view_transposed_semitones": view,
@@ -573,6 +589,59 @@ class Harmonizer:
             grid[s0:s1, f.voice] = cell_of(f.pitch)
             hidden[s0:s1, f.voice] = False
             allowed[s0:s1, f.voice] = True
+
+
+def sung_again(
+    repeats: list[Repeat],
+    grid: np.ndarray,
+    hidden: np.ndarray,
+    strikes: np.ndarray,
+    allowed: np.ndarray,
+    governed: dict[int, frozenset[int]],
+    spb: int,
+) -> dict[int, int]:
+    """Where the lower voices sing a repeat's music again: step -> the step of its first pass
+    they repeat there, over each repeat's second pass but for its second ending (as Bach's
+    chorales write a repeated Stollen once, and as a score with repeat signs is read). Taken
+    where the passes lie on the grid's steps, the melody (`grid` and `strikes`, voice 0) and the
+    chord symbols (`governed`, plan.chord_symbols) are the same in both, no lower-voice cell of
+    either is given (a user's fixed note), and the cells `allowed` in the two can be made one:
+    they are narrowed in place to what both allow (a cadence planned at the end of the second
+    pass holds at the end of the first too). A step already sung again (a repeat inside a
+    repeat) repeats what its own first pass sings."""
+    again: dict[int, int] = {}
+    T = len(grid)
+    for r in sorted(repeats, key=lambda r: (r.start_beats, r.end_beats)):
+        at = [r.start_beats * spb, r.end_beats * spb, r.ending_beats * spb]
+        if any(abs(x - round(x)) > 1e-6 for x in at):
+            continue  # a pass off the grid's steps
+        start, end, ending = (round(x) for x in at)
+        n = end - start - ending  # the steps both passes share
+        if n <= 0 or end + n > T:
+            continue
+        first, second = np.arange(start, start + n), np.arange(end, end + n)
+        if any(int(t) in again for t in second):
+            continue
+        if not (
+            np.array_equal(grid[first, 0], grid[second, 0])
+            and np.array_equal(strikes[first, 0], strikes[second, 0])
+            and hidden[first, 1:].all()
+            and hidden[second, 1:].all()
+            and all(governed.get(int(a)) == governed.get(int(b)) for a, b in zip(first, second))
+        ):
+            continue
+        both = allowed[first, 1:] & allowed[second, 1:]
+        if not both.any(axis=-1).all():
+            continue  # the passes' plans contradict each other
+        allowed[first, 1:] = allowed[second, 1:] = both
+        again |= {int(b): again.get(int(a), int(a)) for a, b in zip(first, second)}
+    return again
+
+
+def repeats_alike(again: dict[int, int]) -> int:
+    """How many passes `sung_again` found (runs of consecutive steps repeating consecutive steps)."""
+    steps = sorted(again)
+    return sum(1 for i, t in enumerate(steps) if not i or steps[i - 1] != t - 1 or again[t] != again[t - 1] + 1)
 
 
 def _keeping_to(cells: np.ndarray, pitch_classes: set[int] | frozenset[int]) -> np.ndarray:

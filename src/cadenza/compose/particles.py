@@ -80,6 +80,7 @@ def harmonize_by_particles(
     off_key: np.ndarray | None = None,
     thirds: dict[int, frozenset[int]] | None = None,
     third_voice: int | None = None,
+    again: dict[int, int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fill the `hidden` cells of `grid` (T, V; T whole bars of `meter`) with `composer`'s causal
     model, within `allowed` (T, V, N_CELL). `strikes` (T, V) marks where the given cells' notes
@@ -92,6 +93,10 @@ def harmonize_by_particles(
     written; V - 2 if None) takes one where the voices above it have not (sampler._with_third);
     a particle whose voice can take none there (its range, the parallels, a cross relation)
     loses HOLLOW_PENALTY at that step, so that the redrawing and the final choice drop it.
+    `again`: step -> an earlier step whose hidden cells each particle sings again there (a
+    repeat's second pass: harmonizer.sung_again), the note struck anew where the copy begins;
+    the copy is weighed as a given cell is, and loses PARALLEL_PENALTY for each parallel it
+    makes, so that the particles left are those whose first pass also leads into its repeat.
     Returns the filled grid and where its notes start."""
     tok = composer.tokenizer
     T, V = grid.shape
@@ -148,9 +153,14 @@ def harmonize_by_particles(
                     logits = feed()
                     fixed = given.get((step, v))
                     if fixed is not None:  # the weight: how likely the model finds what is given
-                        z = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
-                        log_w += z[:, fixed] - np.log(np.exp(z).sum(axis=1))
+                        log_w += _log_softmax(logits)[:, fixed]
                         chosen = np.full(K, fixed)
+                    elif again and step in again:  # each particle sings its own first pass again
+                        chosen = _sung_again(cells[:, again[step], v], struck[:, again[step], v], again, step)
+                        log_w += _log_softmax(logits)[np.arange(K), chosen]
+                        for k in np.flatnonzero(chosen >= PITCH0):
+                            into = parallel_pitches([_pitch(x) for x in before[k]], [_pitch(x) for x in sounding[k]], v)
+                            log_w[k] -= PARALLEL_PENALTY * into[chosen[k] - PITCH0]
                     else:
                         chosen = np.zeros(K, dtype=np.int64)
                         need = thirds.get(step) if thirds and v == third_voice else None
@@ -201,6 +211,18 @@ def harmonize_by_particles(
     w = np.exp(log_w - log_w.max())
     i = int(rng.choice(K, p=w / w.sum()))
     return cells[i], struck[i]
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+def _sung_again(cells: np.ndarray, struck: np.ndarray, again: dict[int, int], step: int) -> np.ndarray:
+    """(K,) the tokens that sing each particle's cells (`cells`, `struck`: at the step `step`
+    repeats) again at `step`: held where they were held, struck where a copy begins."""
+    begins = again.get(step - 1) != again[step] - 1
+    return np.where(cells == CELL_REST, REST, np.where(struck | begins, PITCH0 + cells - 1, HOLD))
 
 
 def _pitch(p: int) -> int | None:
