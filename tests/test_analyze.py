@@ -389,3 +389,24 @@ def test_a_chromatic_piece_keeps_its_files_key_where_it_ends_in_it():
     a = analyze(read_score(ASAP / "Mozart" / "Piano_Sonatas" / "12-2" / "midi_score.mid"))
     assert (a.key.tonic, a.key.mode) == (10, "major")
     assert any(p.key.tonic == 5 for p in a.phrases)  # its second theme in F
+
+
+def test_a_church_mode_the_file_names_is_the_key_the_analysis_names(tmp_path):
+    """`cadenza analyze` of a tune whose ABC says K:Dmix had said D major: the key profiles know
+    major and minor only. The home key, and each phrase and section read in it, is now named as
+    the file names it, and a recipe for generate keeps it."""
+    from cadenza.io import read_score
+
+    tune = (
+        "X:1\nT:Mixo\nM:4/4\nL:1/8\nK:Dmix\n"
+        "A2|d2 e2 f2 g2|a2 g2 f2 e2|d2 c2 A2 c2|d6 A2|"
+        "d2 e2 f2 g2|a2 b2 c'2 a2|g2 e2 c2 e2|d6|]\n"
+    )
+    (tmp_path / "mixo.abc").write_text(tune)
+    analysis = analyze(read_score(tmp_path / "mixo.abc"))
+    assert str(analysis.key) == "D mixolydian" and analysis.key.modal == "mixolydian"
+    assert str(analysis.plan.key) == "D mixolydian" and str(analysis.recipe().key) == "D mixolydian"
+    assert any(p.key.modal == "mixolydian" for p in analysis.phrases)
+    major = read_score(tmp_path / "mixo.abc")
+    major.keys = [Key(0.0, 2, "major")]  # the same notes under K:D
+    assert str(analyze(major).key) == "D major"

@@ -710,23 +710,13 @@ def _moved(cells: np.ndarray, semitones: int) -> np.ndarray:
 
 def melody_analysis(melody: Score, line: list[Note], key: Key):
     """The analyzer's reading of the melody alone (cadenza.plan.analyze.Analysis), in `key`; a
-    key it reads with `key`'s tonic and mode named as `key` is (D mixolydian, not the D major of
-    the analyzer, which knows no church modes)."""
+    key it reads with `key`'s tonic and mode named as `key` is (D mixolydian: the analyzer names
+    a church mode as its file does)."""
     from cadenza.plan.analyze import analyze
 
     alone = Score(parts=[Part("Melody", 0, False, line)], meters=list(melody.meters), keys=[key])
     alone.fermatas_beats = list(melody.fermatas_beats)
-    analysis = analyze(alone)
-    if key.modal:
-
-        def named(k: Key | None) -> Key | None:
-            return key if k is not None and k.same_key(key) else k
-
-        plan = analysis.plan
-        sections = [replace(x, key=named(x.key)) for x in plan.sections]
-        home = key if analysis.key.same_key(key) else analysis.key
-        analysis = replace(analysis, key=home, plan=replace(plan, key=named(plan.key), sections=sections))
-    return analysis
+    return analyze(alone)
 
 
 def phrase_plan(melody: Score, line: list[Note], key: Key, analysis=None) -> list[tuple[Note, Key]]:
@@ -736,8 +726,8 @@ def phrase_plan(melody: Score, line: list[Note], key: Key, analysis=None) -> lis
     `key`, the piece's, or where the file changes key (a strain in D after one in A: K:D), in the
     key in force. A phrase read in a key not closely related to that key (theory.related_keys:
     a lone melody can read as G-sharp minor in A major) closes in it instead; one read in that
-    key's tonic and mode closes in it as named (D mixolydian, not the D major the analyzer
-    reads, which knows no church modes). Where the melody's
+    key's tonic and mode closes in it as named (D mixolydian, as the analyzer names the mode of
+    the melody it is given). Where the melody's
     last pitch is struck again to the end of its last bar, the piece closes on the strongest of
     those strokes, the first of equals (a jig's `D3 D2 |]`: on the downbeat's D, the chord held
     under the second beat's), unless the last stroke carries a fermata. `analysis`: the

@@ -283,7 +283,25 @@ def analyze(score: Score) -> Analysis:
         cadence_beat=_cadence_beat(phrases, bar_beats),
     )
     plan.check("analysis")
-    return Analysis(n_bars, str(score.meter), home, phrases, plan, sim, pickup)
+    return _named_as_the_file(Analysis(n_bars, str(score.meter), home, phrases, plan, sim, pickup), score.key)
+
+
+def _named_as_the_file(analysis: Analysis, key: Key | None) -> Analysis:
+    """`analysis` with each key it reads on the tonic and mode of the church mode its file names
+    (`key`: ABC's K:Ddor, MusicXML's <mode>dorian</mode>) named as that mode: D dorian, not the
+    D minor the key profiles read. The reading itself knows major and minor only."""
+    if key is None or not key.modal:
+        return analysis
+    named = replace(key, start_beats=0.0)
+
+    def as_named(k: Key) -> Key:
+        return named if k.same_key(named) else k
+
+    plan = analysis.plan
+    sections = [replace(x, key=x.key and as_named(x.key)) for x in plan.sections]
+    plan = replace(plan, key=plan.key and as_named(plan.key), sections=sections)
+    phrases = [replace(x, key=as_named(x.key)) for x in analysis.phrases]
+    return replace(analysis, key=as_named(analysis.key), phrases=phrases, plan=plan)
 
 
 def _cadence_key(section_key: Key, phrase: Phrase, last: bool) -> str:
