@@ -435,3 +435,20 @@ def test_a_repeat_is_sung_the_same_both_times_and_written_once(tiny_harmonizer, 
     [fixed] = shipped.harmonize(melody, seed=4, rules=rules)
     assert fixed.info["repeats_sung_alike"] == 0
     assert _window(fixed.score.parts[3], 20.0, 21.0) == [(0.0, 1.0, 40)]
+
+
+def test_a_fixed_note_off_the_chord_symbol_wins_and_is_named():
+    """A --fix that a chord symbol would not allow had won silently; it still wins (the user's
+    note is the user's), and the result names it, so the command can say so."""
+    from cadenza.chords import parse_chord
+    from cadenza.compose import harmonizer as assistant
+    from cadenza.plan.rules import FixedNote
+    from cadenza.score import Key
+
+    melody = _hymn([65, 67, 69, 65, 70, 69, 67, 65], [1, 1, 1, 1, 1, 1, 1, 1], [], key=Key(0.0, 5, "major"))
+    melody.chords = [parse_chord("F", 0.0), parse_chord("Bb", 4.0), parse_chord("C7", 6.0), parse_chord("F", 7.0)]
+    shipped = assistant.load("chorales")
+    rules = Rules(fixed=[FixedNote(voice=3, bar=1, beat=1, pitch=40), FixedNote(voice=3, bar=2, beat=1, pitch=46)])
+    [r] = shipped.harmonize(melody, seed=1, rules=rules)
+    assert r.info["fixed_notes_off_the_chord_symbols"] == ["bass E2 at bar 1 beat 1"]  # Bb2 under Bb is on it
+    assert [(x.pitch, x.start_beats) for x in r.score.parts[3].notes][:1] == [(40, 0.0)]

@@ -121,6 +121,8 @@ def harmonize(
         if score.chords and not ignore_chords:
             n_chords = len(score.chords)
             say(f"{melody}: following its chord symbols ({n_chords} as played; --ignore-chords lets the model choose)")
+        for fixed in results[0].info.get("fixed_notes_off_the_chord_symbols", []) if results else []:
+            say(f"{melody}: the fixed {fixed} is off the chord symbol there; the fixed note wins")
         alike = max(r.info.get("repeats_sung_alike", 0) for r in results)
         if alike:
             which = "its repeat" if alike == 1 else f"each of its {alike} repeats"

@@ -208,6 +208,14 @@ class Harmonizer:
         symbols = list(melody.chords) if chords else []  # the tune's own harmony, where its file gives one
         under_symbols = allowed.copy()
         governed = plan_chord_symbols(under_symbols, symbols, melody, spb)
+        off_the_chords = [  # a user's fixed note where a symbol would not have it: the note wins, said so
+            f.describe(self.voice_names)
+            for f, s0, s1 in fixed_spans(rules, meter, spb, T, self.voice_names)
+            if any(
+                allowed[s, f.voice, cell_of(f.pitch)] > under_symbols[s, f.voice, cell_of(f.pitch)]
+                for s in range(s0, s1)
+            )
+        ]
         if key.modal and melody.key is not None and melody.key.modal:
             # a tune its file names in a church mode: the lower voices keep to the mode's notes
             # (its signature's, and in Dorian the leading tone a cadence asks for: C# in D), not a
@@ -381,6 +389,7 @@ class Harmonizer:
                         "melody_plan": analysis.plan.to_dict(),  # what the phrase ends were read from
                         "chord_symbols_followed": len(symbols),
                         "repeats_sung_alike": repeats_alike(again),
+                        "fixed_notes_off_the_chord_symbols": off_the_chords,
                         "parallels_left": len(parallels(g[:, keep])),
                         "lower_voices_shift_semitones": shift,
                         "model_view_transposed_semitones": view,
