@@ -740,6 +740,45 @@ def test_a_folk_tunes_repeats_opening_with_a_pickup_are_written_once(tmp_path):
 
 
 @pytest.mark.parametrize(
+    "tune",
+    [
+        "D|G A B c|d4|z3:|\n|:B|c d e f|g3:|",  # a rest fills a bar cut short: no whole-bar rest there
+        "P:A\nD|G A B c|d2 B:|\nP:B\n|:d|e d c B|A2 G:|",  # labels, read on the first bar line of each pass
+    ],
+)
+def test_a_pickup_repeat_reads_back_as_it_was_written(tmp_path, tune):
+    """Reviewers' cases: a rest over a whole bar cut short had been written as a whole-bar rest,
+    which music21 reads as a full bar, so every later note came back late; a tune with P: labels
+    was written out; a bar cut twice read back as two changes of meter. Each reads back as it
+    was, folded where nothing is lost."""
+    (tmp_path / "tune.abc").write_text(f"X:1\nT:t\nM:4/4\nL:1/4\nK:G\n{tune}\n")
+    score = read_score(tmp_path / "tune.abc")
+    path = write_score(score, tmp_path / "tune.musicxml")
+    check_notation(path)
+    back = read_score(path)
+    assert note_tuples(back.parts[0]) == note_tuples(score.parts[0])
+    assert back.repeats == score.repeats and back.meters == score.meters and back.sections == score.sections
+    assert path.read_text().count('<repeat direction="backward"/>') == len(score.repeats)
+
+
+def test_a_bar_a_repeat_would_cut_twice_is_written_out(tmp_path):
+    """A pass opening with a pickup whose first ending begins inside its last bar would cut that
+    bar twice, and the reader read the three pieces back as changes of meter: such a repeat is
+    written out, and reads back in 4/4 throughout."""
+    tune = [(62, 3, 1), (67, 4, 1), (69, 5, 1), (71, 6, 1), (72, 7, 1), (74, 8, 2)]
+    notes = [Note(p, s, d) for p, s, d in tune] + [Note(71, 10, 1)]  # the first ending: B
+    notes += [Note(p, s + 8, d) for p, s, d in tune] + [Note(67, 18, 1)]  # the second: G
+    notes += [Note(71, 19, 1), Note(72, 20, 1), Note(74, 21, 1), Note(76, 22, 1), Note(78, 23, 1), Note(79, 24, 4)]
+    score = Score(
+        parts=[Part("Flute", 73, False, notes)], keys=[Key(0.0, 7, "major")], repeats=[Repeat(3.0, 11.0, 1.0)]
+    )
+    text = musicxml_text(score)
+    assert "<repeat" not in text
+    back = round_trip(score, tmp_path / "twice.musicxml")
+    assert back.meters == [Meter(0.0, 4, 4)]
+
+
+@pytest.mark.parametrize(
     "change",
     [
         "notes",

@@ -28,7 +28,7 @@ values); a note shorter than a grid step keeps one step. What is written (one tu
   in both passes (the same where each begins and where the first ends, the same changes at the
   same places, none in the endings); it may not begin before the second pass of one folded
   before it ends, nor run past the last bar. Its passes and endings begin and end on bar
-  lines, or (which MusicXML's bars do not allow) inside bars in a repeat of whole bars in one
+  lines, or (as the MusicXML writer also folds them) inside bars in a repeat of whole bars in one
   meter: a strain that opens with a pickup, as folk tunes are written (`|: D | GBd gdB | cBA G2 :|`,
   the pickup's bar and the pass's last bar short, together a bar); not inside the first bar
   but at its start (a short first bar reads as a pickup), and only on a half beat in a beat

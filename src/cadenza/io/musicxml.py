@@ -87,7 +87,10 @@ per part), meters, keys and tempos written (tests/test_musicxml_writer.py), and 
 bar lines (one written inside a bar at the next; tests/test_sections.py). One limit is the
 reader's: it joins tied notes by pitch, so one pitch sounding twice at once in a part (two
 overlapping notes of one key) may come back joined differently. The reader unfolds repeats
-(cadenza.io.scores): a folded file reads back as played, with the same Score.repeats.
+(cadenza.io.scores): a folded file reads back as played, with the same Score.repeats, but
+for a note held over a repeat sign or into a second ending, which is struck again (above). A
+bar cut short (by a repeat, by a meter starting inside it) holds no whole-bar rest, which
+music21 reads as the meter's whole bar.
 """
 
 from __future__ import annotations
@@ -331,7 +334,9 @@ def _inside_bars(score: Score, bars: list[_Bar], points: list[int]) -> set[int]:
     that could be written once so (`ways_to_fold`; see the module docstring): of whole bars in one
     meter, not inside the first bar, not past the last, on a half beat in a beat holding a
     triplet (`points`: where notes begin and end and chord symbols change), else on the 32nd
-    grid. Whether its passes are alike is `_folds`' to say."""
+    grid, and cutting no bar twice (a pickup pass whose first ending begins in its last bar: the
+    reader would read the three pieces as changes of meter). Whether its passes are alike is
+    `_folds`' to say."""
     lines = {bar.start for bar in bars} | {bars[-1].end}
     starts = [bar.start for bar in bars]
     out: set[int] = set()
@@ -347,13 +352,21 @@ def _inside_bars(score: Score, bars: list[_Bar], points: list[int]) -> set[int]:
                 continue
             bar = bars[bisect_right(starts, start) - 1]
             meter = (bar.numerator, bar.denominator)
-            if length % round(bar.numerator * 4 * DIVISIONS / bar.denominator) or any(
+            if length % _bar_ticks(bar) or any(
                 (b.numerator, b.denominator) != meter for b in bars if start <= b.start < ticks[-1]
             ):
                 continue  # a meter change would put the passes' bar lines in other places
-            if all(not bars[0].start < t < bars[0].end and _cuttable(t, bars, starts, points) for t in inside):
+            if not all(not bars[0].start < t < bars[0].end and _cuttable(t, bars, starts, points) for t in inside):
+                continue
+            cut_bars = [bisect_right(starts, t) - 1 for t in sorted(out | set(inside))]
+            if len(cut_bars) == len(set(cut_bars)):  # one cut a bar: two would read back as meter changes
                 out.update(inside)
     return out
+
+
+def _bar_ticks(bar: _Bar) -> int:
+    """How long a whole bar of `bar`'s meter is, in ticks."""
+    return max(1, round(bar.numerator * 4 * DIVISIONS / bar.denominator))
 
 
 def _cuttable(tick: int, bars: list[_Bar], starts: list[int], points: list[int]) -> bool:
@@ -524,6 +537,10 @@ def _folds(
     marks = [(t, (f"dynamics {k}", m)) for k, part_marks in enumerate(dynamics) for t, m in part_marks]
     changes = sorted(change_ticks(keys, tempos, meters) + marks, key=lambda c: c[0])
     notes = [[(_grid(n.start_beats), _grid(n.end_beats), n.pitch, n.velocity) for n in p.notes] for p in parts]
+    if (
+        bars[0].start != bars[0].origin
+    ):  # a label at the start of a pickup is read on the first bar line, as the second pass's is
+        sections = [(bars[0].end if t <= bars[0].start else t, x) for t, x in sections]
     folds: list[_Fold] = []
     for repeat in sorted(score.repeats, key=lambda r: (r.start_beats, r.end_beats)):
         for fold in (_fold(way, at_bar) for way in ways_to_fold(repeat)):
@@ -738,6 +755,7 @@ def _notated(pieces: list[tuple], bar: _Bar, breaks: Sequence[int] = ()) -> list
     out: list[list] = []
     for start, stop, element, tie_in, tie_out in filled:
         points = [start, *(c for c in cuts if start < c < stop), stop]
+        whole = bar.end - bar.start == _bar_ticks(bar)  # a bar cut short (by a repeat, a meter) has no whole-bar rest
         written = []
         for a, z in zip(points, points[1:]):
             gi = bisect_right(group_starts, a) - 1
@@ -745,8 +763,8 @@ def _notated(pieces: list[tuple], bar: _Bar, breaks: Sequence[int] = ()) -> list
             if group is not None and (a, z) != group:
                 tuplet = "start" if a == group[0] else "stop" if z == group[1] else ""
                 written.append([a, z - a, _TUPLET_TYPES[z - a], 0, tuplet])
-            elif element is None and (a, z) == (bar.start, bar.end) and bar.start == bar.origin:
-                written.append([a, z - a, None, 0, None])  # a whole-bar rest
+            elif element is None and (a, z) == (bar.start, bar.end) and bar.start == bar.origin and whole:
+                written.append([a, z - a, None, 0, None])  # a whole-bar rest (music21 reads it as the meter's bar)
             else:
                 for ticks, kind, dots, odd in _values(a, z, bar, element is None):
                     written.append([a, ticks, kind, dots, 0 if odd else None])
