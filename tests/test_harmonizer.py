@@ -422,15 +422,24 @@ def test_a_repeat_is_sung_the_same_both_times_and_written_once(tiny_harmonizer, 
     melody.repeats = [Repeat(0.0, 16.0, 4.0)]
     shipped = assistant.load("chorales")
     tiny = assistant.load(str(tiny_harmonizer))
-    for r in shipped.harmonize(melody, seed=4) + tiny.harmonize(melody, seed=4, iterations=4):
+    (tmp_path / "jig.abc").write_text(  # a pickup into each pass, its first chord symbol after it
+        'X:1\nT:j\nM:6/8\nL:1/8\nK:G\nD|"G"G2B d2B|"D"A2F D2D|"G"G2B d2B|"D"A2F "G"G2:|\n'
+    )
+    jig = read_score(tmp_path / "jig.abc")
+    results = shipped.harmonize(melody, seed=4) + tiny.harmonize(melody, seed=4, iterations=4)
+    for r in results + shipped.harmonize(jig, seed=1) + tiny.harmonize(jig, seed=1, iterations=4):
         assert r.info["repeats_sung_alike"] == 1
+        [repeat] = r.score.repeats
+        shared = repeat.end_beats - repeat.start_beats - repeat.ending_beats
         for part in r.score.parts:
-            assert _window(part, 0.0, 12.0) == _window(part, 16.0, 28.0), part.name
-        write_musicxml(r.score, tmp_path / "h.musicxml", force=True)
-        assert '<repeat direction="backward"/>' in (tmp_path / "h.musicxml").read_text()
-        assert read_score(tmp_path / "h.musicxml").end_beats == melody.end_beats  # read back as played
-        write_abc(r.score, tmp_path / "h.abc", force=True)
-        assert ":|" in (tmp_path / "h.abc").read_text()
+            first = _window(part, repeat.start_beats, repeat.start_beats + shared)
+            assert first == _window(part, repeat.end_beats, repeat.end_beats + shared), part.name
+        for write, path in ((write_musicxml, tmp_path / "h.musicxml"), (write_abc, tmp_path / "h.abc")):
+            write(r.score, path, force=True)
+            back = read_score(path)  # written once, read back as played: the same notes, none struck anew
+            assert back.repeats == r.score.repeats, path
+            for a, b in zip(back.parts, r.score.parts):
+                assert _window(a, 0.0, 99.0) == _window(b, 0.0, 99.0), (path, b.name)
     rules = Rules(fixed=[FixedNote(voice=3, bar=6, beat=1, pitch=40, beats=1)])  # E2 in the second pass
     [fixed] = shipped.harmonize(melody, seed=4, rules=rules)
     assert fixed.info["repeats_sung_alike"] == 0
@@ -451,4 +460,8 @@ def test_a_fixed_note_off_the_chord_symbol_wins_and_is_named():
     rules = Rules(fixed=[FixedNote(voice=3, bar=1, beat=1, pitch=40), FixedNote(voice=3, bar=2, beat=1, pitch=46)])
     [r] = shipped.harmonize(melody, seed=1, rules=rules)
     assert r.info["fixed_notes_off_the_chord_symbols"] == ["bass E2 at bar 1 beat 1"]  # Bb2 under Bb is on it
+    low = Rules(fixed=[FixedNote(voice=3, bar=1, beat=1, pitch=35)])  # B1: off the chord and below the range
+    assert shipped.harmonize(melody, seed=1, rules=low)[0].info["fixed_notes_off_the_chord_symbols"] == [
+        "bass B1 at bar 1 beat 1"
+    ]
     assert [(x.pitch, x.start_beats) for x in r.score.parts[3].notes][:1] == [(40, 0.0)]

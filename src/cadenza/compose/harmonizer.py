@@ -212,7 +212,8 @@ class Harmonizer:
             f.describe(self.voice_names)
             for f, s0, s1 in fixed_spans(rules, meter, spb, T, self.voice_names)
             if any(
-                allowed[s, f.voice, cell_of(f.pitch)] > under_symbols[s, f.voice, cell_of(f.pitch)]
+                (allowed[s, f.voice] != under_symbols[s, f.voice]).any()  # a symbol narrows this voice here
+                and not under_symbols[s, f.voice, 1:][np.arange(N_PITCHES) % 12 == f.pitch % 12].any()
                 for s in range(s0, s1)
             )
         ]
@@ -292,6 +293,10 @@ class Harmonizer:
             strikes[s0, f.voice] = True
             held.setdefault(f.voice, set()).update(range(s0 + 1, s1))
             fixed_ends.add((s1, f.voice))
+        edges = {t for t in again if t - 1 not in again} | {t + 1 for t in again if t + 1 not in again and t + 1 < T}
+        # where a copy begins and where it ends, every lower voice strikes anew: a note held over a
+        # repeat sign or into a second ending is struck again on the page (cadenza.io.musicxml)
+        fixed_ends.update((t, v) for t in edges for v in range(1, self.n_voices))
         gibbs = replace(gibbs or GibbsSettings(), iterations=iterations, temperature=temperature, seed=seed)
         view = self._model_view(line)
         filled: list[np.ndarray]
@@ -315,7 +320,7 @@ class Harmonizer:
             syllables = {
                 beats_to_step(x.start_beats, spb) for x in line if abs(x.start_beats - round(x.start_beats)) < 1e-6
             }
-            starts = [[syllables - held.get(v, set()) for v in range(self.n_voices)] for _ in filled]
+            starts = [[(syllables | edges) - held.get(v, set()) for v in range(self.n_voices)] for _ in filled]
         else:
             if replace(gibbs, seed=0) != GibbsSettings():
                 raise OptionError(
@@ -613,7 +618,9 @@ def sung_again(
     they repeat there, over each repeat's second pass but for its second ending (as Bach's
     chorales write a repeated Stollen once, and as a score with repeat signs is read). Taken
     where the passes lie on the grid's steps, the melody (`grid` and `strikes`, voice 0) and the
-    chord symbols (`governed`, plan.chord_symbols) are the same in both, no lower-voice cell of
+    chord symbols (`governed`, plan.chord_symbols) are the same in both (where one pass has none,
+    the other's holds: a first pass's pickup, before the first symbol, is sung under the chord
+    the second pass's pickup is heard under), no lower-voice cell of
     either is given (a user's fixed note), and the cells `allowed` in the two can be made one:
     they are narrowed in place to what both allow (a cadence planned at the end of the second
     pass holds at the end of the first too). A step already sung again (a repeat inside a
@@ -636,14 +643,21 @@ def sung_again(
             and np.array_equal(strikes[first, 0], strikes[second, 0])
             and hidden[first, 1:].all()
             and hidden[second, 1:].all()
-            and all(governed.get(int(a)) == governed.get(int(b)) for a, b in zip(first, second))
+            and all(
+                None in (governed.get(int(a)), governed.get(int(b))) or governed[int(a)] == governed[int(b)]
+                for a, b in zip(first, second)
+            )
         ):
             continue
         both = allowed[first, 1:] & allowed[second, 1:]
         if not both.any(axis=-1).all():
             continue  # the passes' plans contradict each other
         allowed[first, 1:] = allowed[second, 1:] = both
-        again |= {int(b): again.get(int(a), int(a)) for a, b in zip(first, second)}
+        again |= dict(zip(second.tolist(), first.tolist()))
+    for t, source in again.items():  # a step sung again from one that is itself sung again: from its source
+        while source in again:
+            source = again[source]
+        again[t] = source
     return again
 
 
