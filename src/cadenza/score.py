@@ -260,6 +260,11 @@ class Score:
         return max((n.end_beats for n in self.notes()), default=0.0)
 
     @property
+    def pitched_parts(self) -> list[Part]:
+        """The parts that sound pitches: those with notes, but for drums."""
+        return [p for p in self.parts if p.notes and not p.is_drum]
+
+    @property
     def meter(self) -> Meter:
         return self.meters[0] if self.meters else Meter(0.0, 4, 4)
 

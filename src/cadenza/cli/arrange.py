@@ -97,7 +97,7 @@ def arrange(
                 accompaniment = accompanist.accompany(score, seed=seed)
         arranged = arrange_score(score, chosen, seed=seed, drums=drums, accompaniment=accompaniment)
     if not quiet:
-        pitched = [p for p in score.parts if p.notes and not p.is_drum]
+        pitched = score.pitched_parts
         if len(pitched) > 1:
             say(f"{leadsheet}: {len(pitched)} parts with notes; the first is the melody, the others are left out")
         hint = ""

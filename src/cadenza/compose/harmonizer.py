@@ -471,7 +471,7 @@ class Harmonizer:
         music outside the region is the same."""
         model = self._orderless  # a causal model is refused here, before any work
         rules = (rules or Rules()).counted_in(score)
-        parts = [p for p in score.parts if p.notes and not p.is_drum]
+        parts = score.pitched_parts
         if len(parts) != self.n_voices:
             raise OptionError(
                 f"{source}: infill needs a piece in {self.n_voices} parts, one voice each "
@@ -787,7 +787,7 @@ def phrase_plan(melody: Score, line: list[Note], key: Key, analysis=None) -> lis
 def melody_part(score: Score, track: int | None, source: str) -> Part:
     """The part that holds the melody to harmonize: the only pitched part, or part number
     `track` (counted from 1)."""
-    parts = [p for p in score.parts if p.notes and not p.is_drum]
+    parts = score.pitched_parts
     if not parts:
         raise OptionError(f"{source}: no notes to harmonize")
     if track is not None:

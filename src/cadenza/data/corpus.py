@@ -257,7 +257,7 @@ class TuneIndex:
 
 def top_voice(score: Score) -> list[int]:
     """The pitches of the highest part (by mean pitch) in time order: a piece's melody."""
-    parts = [p for p in score.parts if p.notes and not p.is_drum]
+    parts = score.pitched_parts
     if not parts:
         return []
     top = max(parts, key=lambda p: sum(x.pitch for x in p.notes) / len(p.notes))

@@ -124,7 +124,7 @@ def _melody_measures(line: list[Note], key: Key, bar_beats: float) -> dict:
 def _voice_leading(score: Score, n_bars: int) -> dict:
     from cadenza.evaluate.voice_leading import measure
 
-    parts = [p for p in score.parts if p.notes and not p.is_drum]
+    parts = score.pitched_parts
     names = ("parallels_per_bar", "crossings_per_bar", "wide_spacings_per_bar", "out_of_range_per_bar")
     if not 2 <= len(parts) <= 4:
         return {k: math.nan for k in names}

@@ -95,7 +95,7 @@ def roles(score: Score) -> tuple[Part, list[Part]]:
     from cadenza.errors import MusicError
     from cadenza.tokenize.accompaniment import melody_of
 
-    pitched = [p for p in score.parts if p.notes and not p.is_drum]
+    pitched = score.pitched_parts
     melody = melody_of(pitched)
     if melody is None:
         raise MusicError("no pitched part")

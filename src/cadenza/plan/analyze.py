@@ -161,7 +161,7 @@ LONGEST_SECTION = 16  # bars: phrases that recur together are merged up to this 
 
 def analyze(score: Score) -> Analysis:
     """The form of `score`: phrases, keys, cadences, sections and what returns what."""
-    pitched = [p for p in score.parts if p.notes and not p.is_drum]
+    pitched = score.pitched_parts
     if not pitched:
         raise MusicError("no pitched notes to analyze")
     bar_beats = score.meter.bar_beats
@@ -325,7 +325,7 @@ def _cadence_beat(phrases: list[Phrase], bar_beats: float) -> float | None:
 def cadence_at(score: Score, end_beats: float, key: Key) -> str:
     """The cadence the music makes in `key` at a phrase end whose final note or chord starts at
     `end_beats` (where a plan put one): what evaluation checks a realized plan by."""
-    pitched = [p for p in score.parts if p.notes and not p.is_drum]
+    pitched = score.pitched_parts
     if not pitched:
         return "none"
     notes = sorted((x for p in pitched for x in p.notes), key=lambda x: (x.start_beats, x.pitch))
@@ -336,7 +336,7 @@ def section_key(score: Score, start_beats: float, end_beats: float, home: Key) -
     """The key of the music from `start_beats` to `end_beats` as the analyzer reads a section's:
     `home` unless another key fits its notes better (HOME_PRIOR) and its last phrase end, the
     last note onset inside, cadences in it."""
-    pitched = [p for p in score.parts if p.notes and not p.is_drum]
+    pitched = score.pitched_parts
     notes = sorted((x for p in pitched for x in p.notes), key=lambda x: (x.start_beats, x.pitch))
     inside = _between(notes, start_beats, end_beats)
     if not inside:
