@@ -761,6 +761,21 @@ def test_a_pickup_repeat_reads_back_as_it_was_written(tmp_path, tune):
     assert path.read_text().count('<repeat direction="backward"/>') == len(score.repeats)
 
 
+def test_a_strain_labelled_at_its_pickup_outside_the_repeat_folds(tmp_path):
+    """A newcomer's jig: `P:B` then `d|:g2d ...|1 G3 G2d:|2 G3 G3|]`, the pickup before the repeat
+    sign. The reader labels the first pass (at the pickup's bar) and not the second, and the
+    writers had written the strain out for the label alone; a second pass with no label folds."""
+    tune = "X:1\nT:t\nM:4/4\nL:1/4\nK:G\nP:A\n|:D|G A B c|d3:|\nP:B\nd|:e d c B|[1 A2 G d:|[2 A2 G2|]\n"
+    (tmp_path / "tune.abc").write_text(tune)
+    score = read_score(tmp_path / "tune.abc")
+    assert [s.label for s in score.sections] == ["A", "A", "B"] and len(score.repeats) == 2
+    path = write_score(score, tmp_path / "tune.musicxml")
+    check_notation(path)
+    assert path.read_text().count('<repeat direction="backward"/>') == 2
+    back = read_score(path)
+    assert note_tuples(back.parts[0]) == note_tuples(score.parts[0]) and back.repeats == score.repeats
+
+
 def test_a_bar_a_repeat_would_cut_twice_is_written_out(tmp_path):
     """A pass opening with a pickup whose first ending begins inside its last bar would cut that
     bar twice, and the reader read the three pieces back as changes of meter: such a repeat is
