@@ -446,7 +446,8 @@ def test_a_pickup_tunes_repeats_begin_with_their_pickups(tmp_path):
 
 def test_a_pickup_tunes_repeat_with_first_and_second_endings(tmp_path):
     """The endings are the short last bar of each pass (as long as each other); the music after
-    the second pass goes on from inside its bar: a pickup into the next strain."""
+    the second pass goes on from inside its bar: a pickup into the next strain, written in the
+    second ending's bar, as tune books print it (a second ending runs to its bar's end)."""
     a = [(62, 2.5, 0.5), (67, 3, 0.5), (71, 3.5, 0.5), (74, 4, 0.5), (79, 4.5, 0.5), (74, 5, 0.5), (71, 5.5, 0.5)]
     first = [(72, 6, 0.5), (71, 6.5, 0.5), (69, 7, 0.5), (67, 7.5, 1)]
     second = [(72, 12, 0.5), (74, 12.5, 0.5), (72, 13, 0.5), (71, 13.5, 1)]
@@ -460,7 +461,7 @@ def test_a_pickup_tunes_repeat_with_first_and_second_endings(tmp_path):
         sections=[Section(0.0, "A"), Section(9.0, "A"), Section(15.0, "B")],
     )
     _, text = folded_round_trip(score, tmp_path / "endings.abc")
-    assert body(text) == ["P:A", '|: D | "G"GBd gdB |[1 "C"cBA G2 :|[2 "D7"cdc B2 ||', "d |", "P:B", '| "G"g3 f3 |]']
+    assert body(text) == ["P:A", '|: D | "G"GBd gdB |[1 "C"cBA G2 :|[2 "D7"cdc B2d ||', "P:B", '| "G"g3 f3 |]']
 
 
 def test_a_planned_folk_tune_a_a_b_b_is_written_with_its_repeats(tmp_path):

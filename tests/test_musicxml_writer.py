@@ -744,13 +744,16 @@ def test_a_folk_tunes_repeats_opening_with_a_pickup_are_written_once(tmp_path):
     [
         "D|G A B c|d4|z3:|\n|:B|c d e f|g3:|",  # a rest fills a bar cut short: no whole-bar rest there
         "P:A\nD|G A B c|d2 B:|\nP:B\n|:d|e d c B|A2 G:|",  # labels, read on the first bar line of each pass
+        "D|G A B c|[1 d2 B:|[2 d2 B2|]",  # a first ending cut short for the pickup, a whole second one
     ],
 )
 def test_a_pickup_repeat_reads_back_as_it_was_written(tmp_path, tune):
     """Reviewers' cases: a rest over a whole bar cut short had been written as a whole-bar rest,
     which music21 reads as a full bar, so every later note came back late; a tune with P: labels
-    was written out; a bar cut twice read back as two changes of meter. Each reads back as it
-    was, folded where nothing is lost."""
+    was written out; a bar cut twice read back as two changes of meter; a first ending cut short
+    for the pickup into the second time, with a whole second ending (the most common jig
+    layout, a newcomer found), had been read as played, no repeat. Each reads back as it was,
+    folded where nothing is lost."""
     (tmp_path / "tune.abc").write_text(f"X:1\nT:t\nM:4/4\nL:1/4\nK:G\n{tune}\n")
     score = read_score(tmp_path / "tune.abc")
     path = write_score(score, tmp_path / "tune.musicxml")

@@ -232,6 +232,7 @@ class Harmonizer:
         ends = phrase_plan(melody, line, key, analysis)
         held_over: set[tuple[int, int]] = set()  # (step, voice): the note sounding holds (a causal model's)
         thirds: dict[int, frozenset[int]] = {}  # step -> a third the chord there must sound (a causal model's)
+        unplanned = allowed.copy()  # before the cadences are planned
         if cadences:
 
             def approach_to(end: Note, at: int, k: Key) -> int | None:
@@ -270,9 +271,13 @@ class Harmonizer:
                     thirds.update(dict.fromkeys(range(last, end), tonic_thirds(closing)))
                     if approach is not None:
                         thirds[approach] = frozenset({leading_tone(closing)})
-        if governed:  # where a chord symbol holds, it is the plan: a cadence planned there gives way
+        if governed:  # where a chord symbol holds, it is the plan: a cadence planned there keeps what agrees with it
             steps = sorted(governed)
-            allowed[steps] = under_symbols[steps]
+            both = allowed[steps] & under_symbols[steps]
+            planned = (allowed[steps] != unplanned[steps]).any(axis=-1, keepdims=True) & both.any(
+                axis=-1, keepdims=True
+            )
+            allowed[steps] = np.where(planned, both, under_symbols[steps])  # the final I held under its symbol
             kept = {s: need & governed.get(s, need) for s, need in thirds.items()}
             thirds = {s: need for s, need in kept.items() if need}
         self._fix(grid, hidden, allowed, rules, meter)

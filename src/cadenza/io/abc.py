@@ -100,7 +100,7 @@ from typing import Any
 
 from cadenza.chords import written_text
 from cadenza.io.files import atomic_write
-from cadenza.io.musicxml import change_ticks, metronome_beat, passes_alike, ways_to_fold
+from cadenza.io.musicxml import change_ticks, held_past, metronome_beat, passes_alike, ways_to_fold
 from cadenza.perform.dynamics import marks_shown
 from cadenza.score import (
     Key,
@@ -462,8 +462,9 @@ def _folds(
     )
     folds: list[_Fold] = []
     for repeat in sorted(score.repeats, key=lambda r: (r.start_beats, r.end_beats)):
-        for fold in (_fold(way, bars, points) for way in ways_to_fold(repeat)):
-            if fold is None or (folds and fold.start < folds[-1].after):
+        for way in ways_to_fold(repeat):
+            fold = _fold(way, bars, points)
+            if fold is None or (folds and fold.start < folds[-1].after) or held_past(way, repeat, notes, _tick):
                 continue
             pickup = bars[0].end if fold.start == first and first != bars[0].origin else first
             sections = [(pickup if t is None else t, Section(0.0, label)) for t, label in labels]
@@ -487,7 +488,8 @@ def _fold(repeat: Repeat, bars: list[_Bar], points: list[int]) -> _Fold | None:
     if start < bars[0].start or fold.after > bars[-1].end:
         return None
     lines = {bar.start for bar in bars if bar.start == bar.origin} | {bars[-1].end}
-    inside = [t for t in (start, end, end - ending, fold.second, fold.after) if t not in lines]
+    ticks = (start, end, end - ending, fold.second, fold.after)
+    inside = [t for t in ticks[: 5 - bool(ending)] if t not in lines]  # a second ending runs to a bar's end
     if not inside:
         return fold
     starts = [bar.start for bar in bars]
@@ -511,7 +513,9 @@ def _layout(bars: list[_Bar], folds: list[_Fold], end: int) -> list[_Written]:
     the second passes the folds skip (save their second endings) and the piece of the last bar
     after the music's `end` that a repeat ending inside it leaves, with their repeat signs,
     voltas and bar lines."""
-    cuts = sorted({t for f in folds for t in (f.start, f.end, f.end - f.ending, f.second, f.after)})
+    cuts = sorted(
+        {t for f in folds for t in (f.start, f.end, f.end - f.ending, f.second, f.after)[: 5 - bool(f.ending)]}
+    )
     pieces = []
     for bar in bars:
         inner = cuts[bisect_right(cuts, bar.start) : bisect_left(cuts, bar.end)]
@@ -521,7 +525,8 @@ def _layout(bars: list[_Bar], folds: list[_Fold], end: int) -> list[_Written]:
     opens = {f.start for f in folds}
     ends = {f.end for f in folds}
     voltas = {f.end - f.ending: "[1" for f in folds if f.ending} | {f.second: "[2" for f in folds if f.ending}
-    second_ends = {f.after for f in folds if f.ending}
+    ends_at = [piece.end for piece in pieces]  # a second ending ends at the bar line at or after its pass's end
+    second_ends = {min((e for e in ends_at if e >= f.after), default=f.after) for f in folds if f.ending}
     written = []
     for i, piece in enumerate(pieces):
         last = i == len(pieces) - 1

@@ -347,7 +347,8 @@ def _inside_bars(score: Score, bars: list[_Bar], points: list[int]) -> set[int]:
             ticks = (start, end, end - ending, end + length - ending, end + length)
             if length <= 0 or not 0 <= ending < length or start < bars[0].start or ticks[-1] > bars[-1].end:
                 continue
-            inside = [t for t in ticks if t not in lines]
+            # a second ending runs to a bar's end; a repeat with endings is not cut where its plain reading would end
+            inside = [t for t in ticks if t not in lines and not (repeat.ending_beats and t == ticks[-1])]
             if not inside:
                 continue
             bar = bars[bisect_right(starts, start) - 1]
@@ -539,12 +540,13 @@ def _folds(
     notes = [[(_grid(n.start_beats), _grid(n.end_beats), n.pitch, n.velocity) for n in p.notes] for p in parts]
     if (
         bars[0].start != bars[0].origin
-    ):  # a label at the start of a pickup is read on the first bar line, as the second pass's is
+    ):  # a label at a pickup's start is read on the first bar line, as the second pass's is
         sections = [(bars[0].end if t <= bars[0].start else t, x) for t, x in sections]
     folds: list[_Fold] = []
     for repeat in sorted(score.repeats, key=lambda r: (r.start_beats, r.end_beats)):
-        for fold in (_fold(way, at_bar) for way in ways_to_fold(repeat)):
-            if fold is None or (folds and fold.start < folds[-1].after):
+        for way in ways_to_fold(repeat):
+            fold = _fold(way, at_bar)
+            if fold is None or (folds and fold.start < folds[-1].after) or held_past(way, repeat, notes, _grid):
                 continue
             start, end = bars[fold.start].start, bars[fold.end].start
             ending = bars[fold.end].start - bars[fold.ending].start
@@ -552,6 +554,17 @@ def _folds(
                 folds.append(fold)
                 break
     return folds
+
+
+def held_past(way: Repeat, repeat: Repeat, notes: Sequence[Sequence[tuple]], tick) -> bool:
+    """Whether `way`, a repeat with endings read as a plain one (`ways_to_fold`), would end its
+    second pass where a note sounds on (`notes`: per part, (start, end, ...) in ticks; `tick`:
+    beats to ticks): a second ending that goes on after the first's length (it ends
+    a pickup longer, cadenza.io.scores) is written in place instead, its note whole."""
+    if not repeat.ending_beats or way.ending_beats:
+        return False
+    after = tick(2 * way.end_beats - way.start_beats)
+    return any(a < after < z for part in notes for a, z, *_ in part)
 
 
 def ways_to_fold(repeat: Repeat) -> tuple[Repeat, ...]:
@@ -610,12 +623,16 @@ def passes_alike(
 
 
 def _fold(repeat: Repeat, at_bar: dict[int, int]) -> _Fold | None:
-    """A repeat in bar indices, None unless its passes and endings begin and end on bar lines."""
+    """A repeat in bar indices, None unless its passes and endings begin and end on bar lines
+    (measures); a second ending that ends inside a measure runs to its end (the music after it
+    is written in place all the same: a second ending a pickup longer, the next strain's pickup)."""
     start, end, ending = _grid(repeat.start_beats), _grid(repeat.end_beats), _grid(repeat.ending_beats)
     length = end - start
     if length <= 0 or not 0 <= ending < length:
         return None
-    ticks = (start, end, end - ending, end + length - ending, end + length)
+    ticks = [start, end, end - ending, end + length - ending, end + length]
+    if ending and ticks[-1] not in at_bar:
+        ticks[-1] = min((t for t in at_bar if t > ticks[-1]), default=ticks[-1])
     if any(tick not in at_bar for tick in ticks):
         return None
     return _Fold(*(at_bar[tick] for tick in ticks))

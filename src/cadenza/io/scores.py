@@ -1139,7 +1139,10 @@ def _simple_repeats(
     for their endings. The first ending: the bars of the first pass under a volta; the second:
     as long (whole bars), beginning with a bar under another volta, and going on over the bars
     written after it up to the end of the section (music21 reads every ABC second ending as
-    one bar). Endings of unequal length are left out.
+    one bar). Endings of unequal length are left out, but for a first ending cut short for the
+    pickup that opens the pass (`|:d|... |1 G3 G2:|2 G3 G3|]` in 6/8: the first ending and the
+    pickup fill a bar): its second pass ends as far into the second ending as the first ending
+    is long, and the rest of the second ending follows the repeat.
     """
     passes = []  # (first pass's first played bar, second pass's first played bar)
     for k in range(1, len(order)):
@@ -1170,8 +1173,9 @@ def _simple_repeats(
                 break
             length += bounds[end + 1] - bounds[end]
             end += 1
-        if abs(length - ending) < 1e-6:
-            repeats.append((bounds[p], bounds[k], ending))
+        pickup = bounds[p + 1] - bounds[p] if p + 1 < len(bounds) else 0.0  # the pass's first bar
+        if abs(length - ending) < 1e-6 or (d and abs(length - ending - pickup) < 1e-6 and pickup < length):
+            repeats.append((bounds[p], bounds[k], ending))  # a second ending one pickup longer: it goes on after
     return repeats
 
 
