@@ -64,7 +64,8 @@ a note shorter than the grid keeps one step):
   (light-heavy, on the right of its last), and the second pass left out but for its second
   ending; with an ending, the first pass's last bars stand under a volta <ending number="1">
   (start ... stop, on the bar with the backward repeat) and the second pass's last bars follow
-  it under <ending number="2"> (start ... discontinue: open at its end). Bars are numbered as
+  it under <ending number="2"> (start ... discontinue: open at its end; a second ending that ends
+  inside a bar runs to the bar's end, over the next strain's pickup). Bars are numbered as
   written (1, 2, 3 ... on the page; 0 for a pickup). A tie whose other note lies in the music
   left out (over a backward repeat, into a second ending) is dropped: the note is struck again.
   A repeat is folded only where nothing is lost (`passes_alike`, which cadenza.io.abc folds by
