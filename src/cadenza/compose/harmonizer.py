@@ -233,6 +233,7 @@ class Harmonizer:
         held_over: set[tuple[int, int]] = set()  # (step, voice): the note sounding holds (a causal model's)
         thirds: dict[int, frozenset[int]] = {}  # step -> a third the chord there must sound (a causal model's)
         unplanned = allowed.copy()  # before the cadences are planned
+        closing = T  # where the final cadence's I begins (T: none planned)
         if cadences:
 
             def approach_to(end: Note, at: int, k: Key) -> int | None:
@@ -263,21 +264,22 @@ class Harmonizer:
             first = min(line, key=lambda x: x.start_beats)  # the opening chord: I, where the melody starts on it
             plan_opening(allowed, range(start, start + 1), first.pitch, key)
             if ends:  # the final cadence: V on the beat before the last melody note, then I held to the end
-                last_note, closing = ends[-1]  # the piece's key, or the last the file changes to
-                last = beats_to_step(last_note.start_beats, spb)
-                on_tonic = plan_cadence(allowed, range(last, T), last_note.pitch, closing, final=True)
-                approach = approach_to(last_note, last, closing)
+                last_note, home = ends[-1]  # the piece's key, or the last the file changes to
+                last = closing = beats_to_step(last_note.start_beats, spb)
+                on_tonic = plan_cadence(allowed, range(last, T), last_note.pitch, home, final=True)
+                approach = approach_to(last_note, last, home)
                 if on_tonic:  # a closing V-I: the V with its leading tone, the I with its third
-                    thirds.update(dict.fromkeys(range(last, end), tonic_thirds(closing)))
+                    thirds.update(dict.fromkeys(range(last, end), tonic_thirds(home)))
                     if approach is not None:
-                        thirds[approach] = frozenset({leading_tone(closing)})
-        if governed:  # where a chord symbol holds, it is the plan: a cadence planned there keeps what agrees with it
+                        thirds[approach] = frozenset({leading_tone(home)})
+        if governed:  # where a chord symbol holds, it is the plan: a cadence planned there gives way,
+            # but for the closing I, held to the end where the symbol agrees with it
             steps = sorted(governed)
             both = allowed[steps] & under_symbols[steps]
-            planned = (allowed[steps] != unplanned[steps]).any(axis=-1, keepdims=True) & both.any(
-                axis=-1, keepdims=True
+            closes = (np.array(steps) >= closing)[:, None, None] & both.any(axis=-1, keepdims=True)
+            allowed[steps] = np.where(
+                closes & (allowed[steps] != unplanned[steps]).any(-1, keepdims=True), both, under_symbols[steps]
             )
-            allowed[steps] = np.where(planned, both, under_symbols[steps])  # the final I held under its symbol
             kept = {s: need & governed.get(s, need) for s, need in thirds.items()}
             thirds = {s: need for s, need in kept.items() if need}
         self._fix(grid, hidden, allowed, rules, meter)
