@@ -450,6 +450,23 @@ def test_a_repeat_is_sung_the_same_both_times_and_written_once(tiny_harmonizer, 
     assert _window(fixed.score.parts[3], 20.0, 21.0) == [(0.0, 1.0, 40)]
 
 
+def test_the_close_under_a_last_symbol_that_is_not_the_tonic_keeps_its_chord(tmp_path):
+    """A reviewer's tune in G ending under "D": the closing I's plan had been kept voice by voice
+    where it shared a note with the symbol, so the alto and tenor were forced onto D (D D D D).
+    Only a symbol of the tonic chord keeps the planned close; under another, its own tones."""
+    from cadenza.compose import harmonizer as assistant
+    from cadenza.io import read_score
+
+    path = tmp_path / "close.abc"
+    path.write_text(
+        'X:1\nT:t\nM:4/4\nL:1/8\nK:G\n"G"G2 B2 d2 B2|"C"c2 A2 e2 c2|"G"B2 G2 d2 B2|"D"A4 F4|'
+        '"G"G2 B2 d2 g2|"C"e2 c2 "Am"A2 c2|"G"B2 d2 "Em"e2 B2|"D"A4 d4|]\n'
+    )
+    for r in assistant.load("chorales").harmonize(read_score(path), seed=1, n=2):
+        last = {p % 12 for part in r.score.parts for p in _sounding(part, 30.5)}
+        assert last <= {2, 6, 9, 0} and len(last) >= 2, last
+
+
 def test_a_fixed_note_off_the_chord_symbol_wins_and_is_named():
     """A --fix that a chord symbol would not allow had won silently; it still wins (the user's
     note is the user's), and the result names it, so the command can say so."""

@@ -745,6 +745,7 @@ def test_a_folk_tunes_repeats_opening_with_a_pickup_are_written_once(tmp_path):
         "D|G A B c|d4|z3:|\n|:B|c d e f|g3:|",  # a rest fills a bar cut short: no whole-bar rest there
         "P:A\nD|G A B c|d2 B:|\nP:B\n|:d|e d c B|A2 G:|",  # labels, read on the first bar line of each pass
         "D|G A B c|[1 d2 B:|[2 d2 B2|]",  # a first ending cut short for the pickup, a whole second one
+        "P:A\nd\nP:B\n|:g d B d|c A F A|G B d g|f d e f:|",  # a pickup labelled apart from its strain
     ],
 )
 def test_a_pickup_repeat_reads_back_as_it_was_written(tmp_path, tune):

@@ -233,7 +233,7 @@ class Harmonizer:
         held_over: set[tuple[int, int]] = set()  # (step, voice): the note sounding holds (a causal model's)
         thirds: dict[int, frozenset[int]] = {}  # step -> a third the chord there must sound (a causal model's)
         unplanned = allowed.copy()  # before the cadences are planned
-        closing = T  # where the final cadence's I begins (T: none planned)
+        closing, closing_triad = T, frozenset[int]()  # where the final cadence's I begins (T: none planned), its tones
         if cadences:
 
             def approach_to(end: Note, at: int, k: Key) -> int | None:
@@ -266,6 +266,7 @@ class Harmonizer:
             if ends:  # the final cadence: V on the beat before the last melody note, then I held to the end
                 last_note, home = ends[-1]  # the piece's key, or the last the file changes to
                 last = closing = beats_to_step(last_note.start_beats, spb)
+                closing_triad = frozenset(tonic_triad(home))
                 on_tonic = plan_cadence(allowed, range(last, T), last_note.pitch, home, final=True)
                 approach = approach_to(last_note, last, home)
                 if on_tonic:  # a closing V-I: the V with its leading tone, the I with its third
@@ -273,10 +274,11 @@ class Harmonizer:
                     if approach is not None:
                         thirds[approach] = frozenset({leading_tone(home)})
         if governed:  # where a chord symbol holds, it is the plan: a cadence planned there gives way,
-            # but for the closing I, held to the end where the symbol agrees with it
+            # but for the closing I, held to the end under a symbol of the tonic chord
             steps = sorted(governed)
             both = allowed[steps] & under_symbols[steps]
-            closes = (np.array(steps) >= closing)[:, None, None] & both.any(axis=-1, keepdims=True)
+            tonic = np.array([s >= closing and closing_triad <= governed[s] for s in steps], dtype=bool)
+            closes = tonic[:, None, None] & both.any(axis=-1, keepdims=True)
             allowed[steps] = np.where(
                 closes & (allowed[steps] != unplanned[steps]).any(-1, keepdims=True), both, under_symbols[steps]
             )
@@ -301,6 +303,7 @@ class Harmonizer:
             held.setdefault(f.voice, set()).update(range(s0 + 1, s1))
             fixed_ends.add((s1, f.voice))
         edges = {t for t in again if t - 1 not in again} | {t + 1 for t in again if t + 1 not in again and t + 1 < T}
+        edges |= {again[t] + 1 for t in again if t + 1 not in again}  # where the first ending begins
         # where a copy begins and where it ends, every lower voice strikes anew: a note held over a
         # repeat sign or into a second ending is struck again on the page (cadenza.io.musicxml)
         fixed_ends.update((t, v) for t in edges for v in range(1, self.n_voices))

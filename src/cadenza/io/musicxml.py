@@ -539,10 +539,13 @@ def _folds(
     marks = [(t, (f"dynamics {k}", m)) for k, part_marks in enumerate(dynamics) for t, m in part_marks]
     changes = sorted(change_ticks(keys, tempos, meters) + marks, key=lambda c: c[0])
     notes = [[(_grid(n.start_beats), _grid(n.end_beats), n.pitch, n.velocity) for n in p.notes] for p in parts]
-    if (
-        bars[0].start != bars[0].origin
-    ):  # a label at a pickup's start is read on the first bar line, as the second pass's is
-        sections = [(bars[0].end if t <= bars[0].start else t, x) for t, x in sections]
+    if bars[0].start != bars[0].origin:
+        # a label at a pickup's start is read on the first bar line, as the second pass's is; where
+        # one stands there already, it is the strain's, and the pickup's own is left out
+        lead = any(t == bars[0].end for t, _ in sections)
+        sections = [
+            (bars[0].end if t <= bars[0].start else t, x) for t, x in sections if not (lead and t <= bars[0].start)
+        ]
     folds: list[_Fold] = []
     for repeat in sorted(score.repeats, key=lambda r: (r.start_beats, r.end_beats)):
         for way in ways_to_fold(repeat):
