@@ -208,9 +208,10 @@ class Harmonizer:
         symbols = list(melody.chords) if chords else []  # the tune's own harmony, where its file gives one
         under_symbols = allowed.copy()
         governed = plan_chord_symbols(under_symbols, symbols, melody, spb)
+        spans = fixed_spans(rules, meter, spb, T, self.voice_names)  # the user's fixed notes, in steps
         off_the_chords = [  # a user's fixed note where a symbol would not have it: the note wins, said so
             f.describe(self.voice_names)
-            for f, s0, s1 in fixed_spans(rules, meter, spb, T, self.voice_names)
+            for f, s0, s1 in spans
             if any(
                 (allowed[s, f.voice] != under_symbols[s, f.voice]).any()  # a symbol narrows this voice here
                 and not under_symbols[s, f.voice, 1:][np.arange(N_PITCHES) % 12 == f.pitch % 12].any()
@@ -296,7 +297,7 @@ class Harmonizer:
                 thirds[src] = (thirds[src] & thirds[dst] or thirds[src]) if src in thirds else thirds[dst]
         held: dict[int, set[int]] = {}
         fixed_ends: set[tuple[int, int]] = set()  # where a fixed note ends: not held over
-        for f, s0, s1 in fixed_spans(rules, meter, spb, T, self.voice_names):
+        for f, s0, s1 in spans:
             if f.voice > 0 and any(cell_of(f.pitch) > c for c in ceiling[s0:s1]):
                 raise OptionError(f"{source}: fixed note {f.describe(self.voice_names)} sounds above the melody")
             strikes[s0, f.voice] = True

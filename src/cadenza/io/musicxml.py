@@ -176,18 +176,15 @@ def musicxml_text(score: Score) -> str:
     for part_voices in voices:
         for voice in part_voices:
             _spell_voice(voice, keys, sounding)
-    folds = _folds(score, parts, bars, keys, tempos, fermatas, chords, sections, dynamics)
     points = sorted({t for vs in voices for v in vs for e in v for t in (e.start, e.end)} | {t for t, _ in chords})
     inside = _inside_bars(score, bars, points)
     if inside:  # cut the bars where a repeat that folds so begins or ends inside one, and only there
         cut = _cut(bars, inside, end)
-        cut_folds = _folds(score, parts, cut, keys, tempos, fermatas, chords, sections, dynamics)
         at = [bar.start for bar in cut] + [cut[-1].end]
+        cut_folds = _folds(score, parts, cut, keys, tempos, fermatas, chords, sections, dynamics)
         used = inside & {at[b] for f in cut_folds for b in (f.start, f.end, f.ending, f.second, f.after)}
-        if used:
-            bars, folds = _cut(bars, used, end), cut_folds
-            if used != inside:
-                folds = _folds(score, parts, bars, keys, tempos, fermatas, chords, sections, dynamics)
+        bars = _cut(bars, used, end) if used else bars
+    folds = _folds(score, parts, bars, keys, tempos, fermatas, chords, sections, dynamics)
     layout = _layout(bars, folds)
 
     title = escape(score.title or "Untitled")
