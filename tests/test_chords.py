@@ -286,6 +286,41 @@ def test_the_chorder_keeps_the_tunes_repeats(tmp_path):
     assert [(c.text, c.start_beats) for c in result.score.chords] == [("G", 0.0), ("G", 8.0)]
 
 
+def test_a_continued_lead_sheet_keeps_its_own_symbols_and_its_new_bars_are_chorded(tmp_path):
+    """chords_for(kept_until=...): the symbols before it stay as written (Am7, not its class's Am)
+    and the path runs through them; the beats after it get the network's chords. A network that
+    hears the tonic chord everywhere stands in for a trained one."""
+    import torch
+
+    from cadenza.compose.chord_paths import ChordTransitions
+    from cadenza.compose.chorder import Chorder
+    from cadenza.score import Key
+    from cadenza.tokenize.chord_beats import ChordBeatsTokenizer
+
+    tokenizer = ChordBeatsTokenizer()
+    tonic = tokenizer.class_of(parse_chord("G"), 7)
+
+    class Tonic(torch.nn.Module):
+        def forward(self, x):
+            logits = torch.zeros(*x.shape[:-1], tokenizer.vocab_size)
+            logits[..., tonic] = 5.0
+            return logits
+
+    meta = {
+        "tokenizer": tokenizer.to_dict(),
+        "transitions": ChordTransitions.count([], tokenizer.vocab_size).to_dict(),
+        "model": {"block_size": 16},
+    }
+    chorder = Chorder(Tonic(), meta, tmp_path / "tonic")
+    melody = [Note(p, 2.0 * i, 2.0) for i, p in enumerate([67, 71, 69, 72, 71, 67, 66, 67])]
+    score = Score(parts=[Part("", 0, False, melody)], keys=[Key(0.0, 7, "major")])
+    score.chords = [parse_chord("Am7", 0.0), parse_chord("D7", 4.0)]
+    (result,) = chorder.chords_for(score, kept_until=8.0)
+    assert [(c.text, c.start_beats) for c in result.score.chords] == [("Am7", 0.0), ("D7", 4.0), ("G", 8.0)]
+    (fresh,) = chorder.chords_for(score)  # without it every symbol is the network's
+    assert [(c.text, c.start_beats) for c in fresh.score.chords] == [("G", 0.0)]
+
+
 def test_a_repeated_passage_gets_its_first_times_chords_and_what_follows_keeps_its_own():
     from cadenza.compose.chorder import repeated_chords
 

@@ -57,6 +57,11 @@ def test_one_melody_is_continued_by_the_folk_model():
     from conftest import melody
 
     assert model_for_prompt(melody())[0] == "folk"
+    from cadenza.chords import parse_chord
+
+    lead = melody()
+    lead.chords = [parse_chord("E", 0.0)]  # a lead sheet: its new bars want chord symbols too
+    assert model_for_prompt(lead) == ("leadsheet", "the prompt is a lead sheet, a melody with chord symbols")
 
 
 def test_a_pianos_two_hands_or_a_recorded_performance_are_continued_by_the_piano_model():

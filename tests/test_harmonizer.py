@@ -38,6 +38,11 @@ def test_harmonize_obeys_rules_and_voice_count(tiny_harmonizer):
     bass, tenor = r.score.parts[3].notes, r.score.parts[2].notes
     assert all(43 <= n.pitch <= 50 for n in bass)
     assert any(n.pitch == 57 and n.start_beats <= 4.0 and n.end_beats >= 6.0 for n in tenor)
+    assert r.score.composer == f"Harmonized by Cadenza ({h.name} model)"  # no composer: not the title
+    credited = melody()
+    credited.composer = "Robert Burns"
+    [named] = h.harmonize(credited, voices=2, seed=1, iterations=1)
+    assert named.score.composer == f"Melody: Robert Burns; harmonized by Cadenza ({h.name} model)"
     [two] = h.harmonize(melody(), voices=2, seed=1, iterations=4)
     assert [p.name for p in two.score.parts] == ["Soprano", "Bass"]
     with pytest.raises(OptionError, match="leaves out"):

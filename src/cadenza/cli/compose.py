@@ -398,7 +398,7 @@ def continue_(
     model: Optional[str] = typer.Option(
         None,
         help="model name or folder [default: piano for a piano's two hands or a piano recording, "
-        "folk for one melody, else chorales, into the prompt's parts]",
+        "leadsheet for a melody with chord symbols, folk for one melody, else chorales, into the prompt's parts]",
     ),
     bars: int = typer.Option(8, help="bars to add"),
     seed: Optional[int] = typer.Option(None, help="random seed [default: random, printed]"),
@@ -420,9 +420,11 @@ def continue_(
     settings: dict = None,  # type: ignore[assignment]
 ):
     """Continue a piece: the prompt stays unchanged at the start, new bars follow."""
+    from cadenza.chords import written_text
     from cadenza.compose import composer
     from cadenza.errors import OptionError
     from cadenza.render import check_outputs, parse_formats, write_outputs
+    from cadenza.score import is_lead_sheet
 
     fmts = parse_formats(formats)
     performing(performer, expressiveness, 0)  # checks the options before any work
@@ -451,6 +453,12 @@ def continue_(
     given = {k: settings.get(k) for k in ("temperature", "top_p", "top_k")}  # the rest: the model's defaults
     _, recorded = settings_and_record(SamplingSettings, asdict(c.sampling(**given, seed=0)))
     rules = None if piano else rules_from_options(scale, range_, fix, fixed_cells, c.voice_names)
+    chorder, chords_model = None, None
+    if not piano and len(c.voice_names) == 1 and is_lead_sheet(score):  # its new bars get chord symbols too
+        from cadenza import hub
+
+        chords_model = model if "chords" in hub.parts_of(model) else "leadsheet"  # a leadsheet model's own
+        chorder = hub.load(chords_model, expect="chords")
     if piano:
         c.check_keys([score.last_key], f"{prompt}: its key")
         if asked is None and (named := c.composer_in(score.composer)) is not None:  # a Chopin piece: after Chopin
@@ -482,9 +490,16 @@ def continue_(
                     final_cadence=not free_ending,
                     rules=rules,
                     source=str(prompt),
+                    chorder=chorder,
                 )
         if i == 0 and not quiet:  # after the first piece: an error in the rules stays the only line
             say(f"model {c.name} ({choice}), {seeds_text(seed, n)}")
+            if chorder is not None:
+                kept = len(score.chords)
+                say(
+                    f"{prompt}: a lead sheet: its {kept} chord symbol{'s' * (kept != 1)} kept, the new bars "
+                    f"chorded by the {chorder.name} model"
+                )
             stopped = _stopped_parts(result, score)
             if stopped:
                 say(
@@ -512,6 +527,8 @@ def continue_(
             **({"composer_choice": "named in the prompt's credit"} if credited else {}),
             **({"performance_read_as": found.describe()} if found is not None else {}),
             **record_rules(scale, range_, fix, fixed_cells),
+            **({"chords_model": chords_model} if chorder is not None else {}),
+            **({"symbols": [[ch.start_beats, written_text(ch)] for ch in result.chords]} if result.chords else {}),
         }
         for p in write_outputs(result, stem, fmts, record, force, performing(performer, expressiveness, seed + i)):
             typer.echo(str(p))

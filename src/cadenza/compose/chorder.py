@@ -55,17 +55,33 @@ class Chorder:
         return read_in_windows(self.model, sheet.features, self.block, lambda z: torch.log_softmax(z, dim=-1))
 
     def chords_for(
-        self, score: Score, n: int = 1, seed: int = 0, part: int | None = None, plan=None
+        self,
+        score: Score,
+        n: int = 1,
+        seed: int = 0,
+        part: int | None = None,
+        plan=None,
+        kept_until: float | None = None,
     ) -> list[ChordedTune]:
         """n chordings of `score`'s melody (part `part`, 0-based, or the first pitched part).
         With the plan the score was written to, an exact return is chorded as its first time
         (returned_chords), and a section in another key is chorded in that key; a passage played
-        twice (Score.repeats) is chorded the same both times (repeated_chords)."""
+        twice (Score.repeats) is chorded the same both times (repeated_chords).
+        With `kept_until` (a continued lead sheet's first new beat), the score's own symbols
+        before it are kept as written, and the path runs through their classes, so that the
+        new beats' chords follow on from them."""
         keyed = score
         if plan is not None and len(plan.keys_in_beats(score.meter.bar_beats)) > 1:  # its sections' own keys
             keyed = replace(score, keys=plan.keys_in_beats(score.meter.bar_beats))
         sheet = self.tokenizer.encode(keyed, part)
         log_p = EMISSION_WEIGHT * self.log_probabilities(sheet)
+        kept: list = []
+        if kept_until is not None and score.chords:
+            given = sheet.starts_beats < kept_until - 1e-6
+            own = log_p[given, sheet.classes[given]]
+            log_p[given] = -np.inf  # a kept beat may hold its own class only
+            log_p[given, sheet.classes[given]] = own
+            kept = [c for c in score.chords if c.start_beats < kept_until - 1e-6]
         results = []
         for i in range(n):
             if i == 0:
@@ -77,6 +93,9 @@ class Chorder:
             if plan is not None:
                 chords = returned_chords(score, chords, plan, part)
             chords = repeated_chords(score, chords)
+            if kept_until is not None and score.chords:  # as written (Am7 stays Am7, not its class's Am)
+                chords = sorted([*kept, *(c for c in chords if c.start_beats >= kept_until - 1e-6)],
+                                key=lambda c: c.start_beats)  # fmt: skip
             info = {"seed": seed + i, "path": how, "chords": len(chords), "replaced_chords": len(score.chords)}
             results.append(ChordedTune(replace(score, chords=chords), info))
         return results

@@ -34,6 +34,7 @@ from cadenza.score import (
     Score,
     Section,
     at_the_melodys_level,
+    is_lead_sheet,
     one_line,
     parse_key,
     parse_meter,
@@ -296,6 +297,7 @@ class Composer(LearnedDefaults):
         final_cadence: bool = True,
         rules=None,
         source: str | None = None,
+        chorder=None,
     ) -> Score:
         """The prompt unchanged, followed by `bars` new bars from the first bar line after it,
         written into the prompt's own instruments: the model's voices, highest first, go to
@@ -307,7 +309,11 @@ class Composer(LearnedDefaults):
         A duet or trio of single lines keeps its parts, one voice each (`voices_for_parts`):
         the model writes all its voices, and those no part sings are left out.
         A prompt whose meter changes is continued from its last meter: the model reads the
-        music from that change on."""
+        music from that change on.
+        A lead sheet (is_lead_sheet) continued as one line keeps its chord symbols, and its new
+        bars are chorded by `chorder` (a cadenza.compose.chorder.Chorder: the likeliest chords
+        that follow on from the prompt's); without one its symbols are dropped, as the last would
+        sound on under all the new bars."""
         from cadenza.compose.sampler import generate_tokens
 
         check_bars(bars)
@@ -426,6 +432,8 @@ class Composer(LearnedDefaults):
             title=title,
             composer=credit,
         )
+        if chorder is not None and is_lead_sheet(continued):
+            return chorder.chords_for(continued, seed=seed, kept_until=join)[0].score
         return without_a_last_chord_sounding(continued)
 
     def voices_for_parts(self, parts: list[Part]) -> list[int]:
@@ -621,7 +629,9 @@ def model_for_prompt(
     melody, or, from a `midi` file (whose programs are stated: ABC's and a MusicXML part's without
     one read as 0), two tracks or one with chords whose names a piano's staves may have (none,
     "Piano", "RH" ...: as MuseScore and sequencers export a score); `folk` for one melody; else
-    `chorales`, which continues any texture as four voices written back into the prompt's parts."""
+    `chorales`, which continues any texture as four voices written back into the prompt's parts.
+    One melody with chord symbols (a lead sheet) goes to `leadsheet`, whose chords part chords
+    its new bars."""
     pitched = [p for p in score.parts if not p.is_drum and p.notes]
     on_piano = bool(pitched) and all(p.program in PIANOS for p in pitched)
     melody = len(pitched) == 1 and one_line(pitched[0].notes)
@@ -635,6 +645,8 @@ def model_for_prompt(
     if tracks and len(pitched) == 1 and not melody:
         return "piano", "the prompt is one piano track with chords: continued by the piano model, in two hands"
     if len(pitched) == 1:
+        if melody and score.chords:
+            return "leadsheet", "the prompt is a lead sheet, a melody with chord symbols"
         if melody:
             return "folk", "the prompt is one melody"
         return "chorales", "the prompt is one part with chords: continued in four voices"

@@ -386,9 +386,7 @@ class Harmonizer:
                 meters=list(melody.meters),
                 keys=[key, *melody.keys[1:]],  # a strain in another key keeps its signature
                 title=f"{melody.title or source} · harmonized · seed {seed + i}",
-                composer=(
-                    f"Melody: {melody.composer or melody.title or 'unknown'}; harmonized by Cadenza ({self.name} model)"
-                ),
+                composer=credit_for(melody.composer, self.name),
                 fermatas_beats=list(melody.fermatas_beats),
                 repeats=list(melody.repeats),
                 sections=list(melody.sections),
@@ -836,3 +834,11 @@ def load(name_or_path: str = "harmonizer", device: str = "cpu") -> Harmonizer:
         c = hub.load(name_or_path, expect="voices", device=device)
         return Harmonizer(c.directory, c.meta, None, composer=c)
     return hub.load(name_or_path, expect="orderless", device=device)
+
+
+def credit_for(melody_by: str, model: str) -> str:
+    """The composer field of a harmonization: the melody's composer where its file names one
+    (MusicXML's creator, ABC's C:), then Cadenza's model. A tune without one is credited to the
+    model alone: its title names the tune, and a composer field is for a person."""
+    ours = f"Cadenza ({model} model)"
+    return f"Melody: {melody_by}; harmonized by {ours}" if melody_by.strip() else f"Harmonized by {ours}"
