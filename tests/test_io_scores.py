@@ -198,7 +198,7 @@ BROKEN_MUSICXML = {
     ),
     "octave_1e300": (
         lambda: melody_with(r"<octave>\d+</octave>", "<octave>1e300</octave>"),
-        "<octave> is '1e300' in measure 1 of part 'Pno'; expected a whole number 0 to 9",
+        "<octave> is '1e300' in measure 1 of part 'Pno'; expected a whole number -1 to 9",
     ),
     "a_billion_beats": (
         lambda: melody_with(r"<beats>\d+</beats>", "<beats>999999999</beats>"),

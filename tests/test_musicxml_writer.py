@@ -164,6 +164,14 @@ def test_a_score_without_a_composer_names_none(tmp_path):
     assert read_score(write_score(score, tmp_path / "anonymous.musicxml")).composer == ""
 
 
+def test_every_midi_pitch_comes_back(tmp_path):
+    """MIDI notes 0 to 11 lie below MusicXML's octave 0: written as octave -1, as MuseScore writes
+    them, they had been refused by our own reader (a tiny model's continuation wrote one)."""
+    notes = [Note(p, float(i), 1.0) for i, p in enumerate([0, 5, 11, 12, 60, 127])]
+    back = round_trip(Score(parts=[Part("x", 0, False, notes)], meters=[Meter(0.0, 4, 4)]), tmp_path / "all.musicxml")
+    assert [n.pitch for n in back.notes()] == [0, 5, 11, 12, 60, 127]
+
+
 def test_generated_chorale_keeps_fermatas_and_title(tmp_path):
     from cadenza.compose import composer
 

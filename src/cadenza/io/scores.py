@@ -374,7 +374,8 @@ _MUSICXML_NUMBERS = {
     "duration": ("a number 0 or more", lambda v: 0 <= float(v) < 1e12),
     "beats": ("a whole number of beats (or a sum, 3+2)", lambda v: all(0 < int(b) <= 1000 for b in v.split("+"))),
     "beat-type": ("a whole note value (4 for quarters)", lambda v: all(0 < int(b) <= 1024 for b in v.split("+"))),
-    "octave": ("a whole number 0 to 9", lambda v: 0 <= int(v) <= 9),
+    # -1: MIDI notes 0 to 11, which MusicXML's 0 to 9 leave out and MuseScore writes as -1 (so do we)
+    "octave": ("a whole number -1 to 9", lambda v: -1 <= int(v) <= 9),
     "fifths": ("a whole number of sharps or flats", lambda v: -14 <= int(v) <= 14),
     "alter": ("a number of semitones (-1, 1, 0.5)", lambda v: -4 <= float(v) <= 4 and (2 * float(v)).is_integer()),
     "staff": ("a whole number", lambda v: 0 < int(v) <= 100),
