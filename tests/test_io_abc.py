@@ -464,6 +464,25 @@ def test_a_pickup_tunes_repeat_with_first_and_second_endings(tmp_path):
     assert body(text) == ["P:A", '|: D | "G"GBd gdB |[1 "C"cBA G2 :|[2 "D7"cdc B2d ||', "P:B", '| "G"g3 f3 |]']
 
 
+def test_a_second_ending_a_pickup_longer_keeps_its_endings_as_musicxml_does(tmp_path):
+    """`|1 G3 G2:|2 G3 G2 c|`: the two passes are alike for the first's whole length, so a plain
+    repeat holds the notes too, but only cut where the second pass ends, before the c. The ABC
+    writer had written it so (`G3 G2 :| c |`), the MusicXML writer with its endings: both now
+    write the endings, as the tune book has them."""
+    from cadenza.io.abc import abc_text
+
+    source = tmp_path / "seven.abc"
+    source.write_text(
+        "X:1\nT:Seven\nM:6/8\nL:1/8\nK:G\n|:d|ded cBA|BAG AFD|ded cBA|1 G3 G2:|2 G3 G2 c||\n"
+        "|:BAB cBA|BAG AFD|c3 BAG|1 G3 G2 c:|2 G3 G3|]\n"
+    )
+    (tune,) = read_scores(source)
+    assert tune.repeats[0] == Repeat(2.5, 14.5, 2.5)
+    assert "[1 G3 G2 :|[2 G3 G2c |" in abc_text(tune)
+    back, _ = folded_round_trip(tune, tmp_path / "back.abc")
+    assert back.repeats == tune.repeats
+
+
 def test_a_planned_folk_tune_a_a_b_b_is_written_with_its_repeats(tmp_path):
     """The planner's repeats (A8 A8 B8 B8 in 6/8, each with a two-bar second ending) and section
     labels: 32 bars played, 20 written, read back as generated."""

@@ -313,7 +313,7 @@ def _bars(score: Score, first: int, end: int) -> list[_Bar]:
             i, new_meter = i + 1, True
         meter = meters[i][1]
         numerator, denominator = (meter.numerator, meter.denominator) if meter else (4, 4)
-        stop = at + max(1, round(numerator * 4 * DIVISIONS / denominator))
+        stop = at + _meter_ticks(numerator, denominator)
         if i + 1 < len(meters) and meters[i + 1][0] < stop:
             stop = meters[i + 1][0]  # the next meter starts inside this bar: end it there
         bars.append(_Bar(at, stop, at, str(len(bars) + 1), numerator, denominator, new_meter))
@@ -365,7 +365,12 @@ def _inside_bars(score: Score, bars: list[_Bar], points: list[int]) -> set[int]:
 
 def _bar_ticks(bar: _Bar) -> int:
     """How long a whole bar of `bar`'s meter is, in ticks."""
-    return max(1, round(bar.numerator * 4 * DIVISIONS / bar.denominator))
+    return _meter_ticks(bar.numerator, bar.denominator)
+
+
+def _meter_ticks(numerator: int, denominator: int) -> int:
+    """How long a whole bar of a meter is, in ticks."""
+    return max(1, round(numerator * 4 * DIVISIONS / denominator))
 
 
 def _cuttable(tick: int, bars: list[_Bar], starts: list[int], points: list[int]) -> bool:
