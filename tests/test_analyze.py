@@ -410,3 +410,21 @@ def test_a_church_mode_the_file_names_is_the_key_the_analysis_names(tmp_path):
     major = read_score(tmp_path / "mixo.abc")
     major.keys = [Key(0.0, 2, "major")]  # the same notes under K:D
     assert str(analyze(major).key) == "D major"
+
+
+def test_a_phrase_that_closes_on_the_home_tonic_stays_in_the_home_key(tmp_path):
+    """A slow air's phrase B c d c B A F E D (bars 13-16) closes in D major, its home key, with
+    2-1 in the melody; the analysis had read it in B minor (whose profile fits B c d better),
+    "imperfect" on B minor's third, so harmonize planned a B minor chord under its close. Another
+    key is read now only where the phrase closes more firmly in it than at home."""
+    from cadenza.io import read_score
+
+    air = (
+        "X:1\nT:Slow Air\nM:3/4\nL:1/8\nK:D\n"
+        "A2|d4 e2|f4 e2|d2 B2 A2|F4 A2|B4 c2|d4 e2|f2 e2 d2|e4 A2|"
+        "d4 e2|f4 e2|d2 B2 A2|F4 A2|B4 c2|d2 c2 B2|A2 F2 E2|D4|]\n"
+    )
+    (tmp_path / "air.abc").write_text(air)
+    last = analyze(read_score(tmp_path / "air.abc")).phrases[-1]
+    assert last.start_bar == 13  # bars 13-16, as `cadenza analyze` prints them
+    assert (str(last.key), last.cadence) == ("D major", "authentic")

@@ -440,19 +440,25 @@ def _local_key(
     notes: list[Note], prefer: Key, margin: float, end: float, melody: list[Note], sounding: _Sounding, score: Score
 ) -> Key:
     """The key of a span of notes ending on a phrase end at `end`: `prefer`, unless another key
-    fits the notes better by `margin` (Krumhansl-Schmuckler) and the span closes in it with an
-    authentic or imperfect cadence (the best-fitting such key)."""
+    fits the notes better by `margin` (Krumhansl-Schmuckler) and the span closes in it with a
+    stronger cadence than in `prefer` (authentic, then imperfect; the best-fitting such key). A
+    phrase closing on the tonic of `prefer` stays in it: B C# D C# B A F# E D closes in D major,
+    though B minor fits its notes better."""
     if not notes:
         return prefer
     ranked = key_correlations(notes)
     mine = Key(0.0, prefer.tonic, prefer.mode)
     floor = next(r for r, k in ranked if k == mine) + margin
+    own = _CLOSING.get(_cadence_at(end, prefer, melody, sounding, score), 0)
     for r, k in ranked:
         if r < floor:
             break
-        if _cadence_at(end, k, melody, sounding, score) in ("authentic", "imperfect"):
+        if _CLOSING.get(_cadence_at(end, k, melody, sounding, score), 0) > own:
             return k
     return prefer
+
+
+_CLOSING = {"authentic": 2, "imperfect": 1}  # how firmly a cadence closes in its key
 
 
 def _related_cadence(
