@@ -2,6 +2,7 @@
 excerpt; read from ABC and MusicXML (never as notes) and written by our MusicXML writer."""
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,20 @@ SPELLINGS = {
     "(E7)": (4, "dominant", None, (), (4, 8, 11, 2), "E7"),
     "Fa7": (5, "augmented-seventh", None, (), (5, 9, 1, 3), "Faug7"),
     "Cadd9": (0, "major", None, ("add9",), (0, 4, 7, 2), "Cadd9"),
+    # everyday spellings a newcomer's tunes used, refused before (A7sus4) or dropped unread (A7alt)
+    "A7sus4": (9, "suspended-fourth", None, ("b7",), (9, 2, 4, 7), "A7sus4"),
+    "A7sus": (9, "suspended-fourth", None, ("b7",), (9, 2, 4, 7), "A7sus4"),
+    "A9sus4": (9, "suspended-fourth", None, ("b7", "add9"), (9, 2, 4, 7, 11), "A9sus4"),
+    "A6/9": (9, "major-sixth", None, ("add9",), (9, 1, 4, 6, 11), "A69"),
+    "A69": (9, "major-sixth", None, ("add9",), (9, 1, 4, 6, 11), "A69"),
+    "Am6/9": (9, "minor-sixth", None, ("add9",), (9, 0, 4, 6, 11), "Am69"),
+    "A^7": (9, "major-seventh", None, (), (9, 1, 4, 8), "Amaj7"),
+    "Ami": (9, "minor", None, (), (9, 0, 4), "Am"),
+    "Ami7": (9, "minor-seventh", None, (), (9, 0, 4, 7), "Am7"),
+    "Am/maj7": (9, "major-minor", None, (), (9, 0, 4, 8), "AmM7"),
+    "A7alt": (9, "dominant", None, ("#5", "#9"), (9, 1, 5, 7, 0), "A7alt"),
+    "Aalt": (9, "dominant", None, ("#5", "#9"), (9, 1, 5, 7, 0), "A7alt"),
+    "A7sus4/E": (9, "suspended-fourth", 4, ("b7",), (9, 2, 4, 7), "A7sus4/E"),
 }
 
 
@@ -317,6 +332,10 @@ def test_a_continued_lead_sheet_keeps_its_own_symbols_and_its_new_bars_are_chord
     score.chords = [parse_chord("Am7", 0.0), parse_chord("D7", 4.0)]
     (result,) = chorder.chords_for(score, kept_until=8.0)
     assert [(c.text, c.start_beats) for c in result.score.chords] == [("Am7", 0.0), ("D7", 4.0), ("G", 8.0)]
+    # a last kept symbol of the class the new beats go on in, but written otherwise, is not held on
+    sus = replace(score, chords=[parse_chord("Am7", 0.0), parse_chord("Gsus4", 4.0)])
+    (resolved,) = chorder.chords_for(sus, kept_until=8.0)
+    assert [(c.text, c.start_beats) for c in resolved.score.chords] == [("Am7", 0.0), ("Gsus4", 4.0), ("G", 8.0)]
     (fresh,) = chorder.chords_for(score)  # without it every symbol is the network's
     assert [(c.text, c.start_beats) for c in fresh.score.chords] == [("G", 0.0)]
 

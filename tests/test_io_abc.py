@@ -12,7 +12,7 @@ import pytest
 
 from cadenza.chords import parse_chord
 from cadenza.errors import OutputExistsError
-from cadenza.io import read_scores, write_score
+from cadenza.io import read_score, read_scores, write_score
 from cadenza.io.abc import abc_text, write_abc
 from cadenza.score import Key, Meter, Note, Part, Repeat, Score, Section, Tempo
 
@@ -481,6 +481,16 @@ def test_a_second_ending_a_pickup_longer_keeps_its_endings_as_musicxml_does(tmp_
     assert "[1 G3 G2 :|[2 G3 G2c |" in abc_text(tune)
     back, _ = folded_round_trip(tune, tmp_path / "back.abc")
     assert back.repeats == tune.repeats
+    # where the next strain's repeat opens at that pickup, the bar is cut there all the same: both
+    # writers then write the plain repeat, `:: d`
+    source.write_text(
+        "X:1\nT:ev\nM:6/8\nL:1/8\nK:G\n|:D|E2D G2A|B2c d2B|1 G3 G2:|2 G3 G2||\n|:d|g2b a2g|e2f g2d|1 G3 G2:|2 G3 G3|]\n"
+    )
+    (tune,) = read_scores(source)
+    assert "G3 G2 ::" in abc_text(tune)
+    xml = read_score(write_score(tune, tmp_path / "ev.musicxml"))
+    (abc,) = read_scores(write_score(tune, tmp_path / "ev.abc"))
+    assert xml.repeats == abc.repeats == [Repeat(2.5, 11.5), Repeat(20.5, 29.5, 2.5)]
 
 
 def test_a_planned_folk_tune_a_a_b_b_is_written_with_its_repeats(tmp_path):

@@ -81,10 +81,35 @@ _SPELLINGS: dict[str, tuple[str, ...]] = {
     "major-13th": ("M13", "maj13", "Maj13"),
     "minor-13th": ("m13", "min13", "-13"),
 }
+_SPELLINGS["minor"] += ("mi",)
+_SPELLINGS["minor-seventh"] += ("mi7",)
+_SPELLINGS["major-seventh"] += ("^7", "^")
+_SPELLINGS["major-minor"] += ("m/maj7", "m/M7", "mi(maj7)", "-maj7")
 _SUFFIX_KIND = {s: kind for kind, spellings in _SPELLINGS.items() for s in spellings}
+
+# spellings that are a kind and alterations together: suffix -> (kind, alterations), the
+# canonical suffix (chord_kind_text's) first of those that mean the same
+_COMPOUND: dict[str, tuple[str, tuple[str, ...]]] = {
+    "7sus4": ("suspended-fourth", ("b7",)),
+    "7sus": ("suspended-fourth", ("b7",)),
+    "9sus4": ("suspended-fourth", ("b7", "add9")),
+    "9sus": ("suspended-fourth", ("b7", "add9")),
+    "69": ("major-sixth", ("add9",)),
+    "6/9": ("major-sixth", ("add9",)),
+    "m69": ("minor-sixth", ("add9",)),
+    "m6/9": ("minor-sixth", ("add9",)),
+    "7alt": ("dominant", ("#5", "#9")),  # an altered dominant: its fifth and ninth raised, as often voiced
+    "alt": ("dominant", ("#5", "#9")),
+}
+# the first spelling of each, those that imply most first (9sus4 before 7sus4)
+_CANONICAL_COMPOUNDS = sorted(
+    ((suffix, meaning) for meaning, suffix in {m: s for s, m in reversed(_COMPOUND.items())}.items()),
+    key=lambda compound: -len(compound[1][1]),
+)
 
 # alteration -> (semitones above the root it adds, the tone it replaces if the chord has it)
 ALTERATIONS: dict[str, tuple[int, int | None]] = {
+    "b7": (10, None),  # a seventh over a chord that has none (7sus4)
     "b5": (6, 7),
     "#5": (8, 7),
     "b9": (1, 2),
@@ -101,7 +126,7 @@ ALTERATIONS: dict[str, tuple[int, int | None]] = {
 _NOTE = r"[A-G](?:#|b|♯|♭)?"
 _CHORD = re.compile(
     rf"(?P<root>{_NOTE})"
-    rf"(?P<kind>{'|'.join(re.escape(s) for s in sorted(_SUFFIX_KIND, key=len, reverse=True) if s)})?"
+    rf"(?P<kind>{'|'.join(re.escape(s) for s in sorted([*_SUFFIX_KIND, *_COMPOUND], key=len, reverse=True) if s)})?"
     rf"(?P<alterations>(?:\(?(?:{'|'.join(re.escape(a) for a in sorted(ALTERATIONS, key=len, reverse=True))})\)?)*)"
     r"(?:/(?P<bass>[A-Ga-g](?:#|b|♯|♭|\+)?))?"
 )
@@ -146,15 +171,16 @@ def parse_chord(text: str, start_beats: float = 0.0) -> ChordSymbol:
     if not m:
         raise MusicError(f"unknown chord symbol {text!r}: expected {_ACCEPTED}, e.g. G, D7, Bm7b5, C/E")
     alterations = tuple(re.findall(r"(?:add)?[b#]?\d+", m["alterations"] or ""))
+    kind, implied = _COMPOUND.get(m["kind"] or "", (_SUFFIX_KIND.get(m["kind"] or ""), ()))
     root = _pitch_class(m["root"])
     bass = _pitch_class(m["bass"]) if m["bass"] else None
     return ChordSymbol(
         start_beats,
         root,
-        _SUFFIX_KIND[m["kind"] or ""],
+        str(kind),
         None if bass == root else bass,
         written,
-        alterations,
+        (*implied, *(a for a in alterations if a not in implied)),
     )
 
 
@@ -177,7 +203,11 @@ def _bass_name(root: str, bass: int) -> str:
 
 
 def chord_kind_text(c: ChordSymbol) -> str:
-    """What chord_text writes after the root and before the bass ('m7b5', '7b9', '' for major)."""
+    """What chord_text writes after the root and before the bass ('m7b5', '7b9', '7sus4', '' for
+    major)."""
+    for suffix, (kind, implied) in _CANONICAL_COMPOUNDS:
+        if kind == c.kind and c.alterations[: len(implied)] == implied:
+            return suffix + "".join(c.alterations[len(implied) :])
     return _SPELLINGS[c.kind][0] + "".join(c.alterations)
 
 

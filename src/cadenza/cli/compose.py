@@ -495,11 +495,7 @@ def continue_(
         if i == 0 and not quiet:  # after the first piece: an error in the rules stays the only line
             say(f"model {c.name} ({choice}), {seeds_text(seed, n)}")
             if chorder is not None:
-                kept = len(score.chords)
-                say(
-                    f"{prompt}: a lead sheet: its {kept} chord symbol{'s' * (kept != 1)} kept, the new bars "
-                    f"chorded by the {chorder.name} model"
-                )
+                say(f"{prompt}: a lead sheet: its chord symbols kept, the new bars chorded by the {chorder.name} model")
             stopped = _stopped_parts(result, score)
             if stopped:
                 say(

@@ -81,7 +81,7 @@ class Chorder:
             own = log_p[given, sheet.classes[given]]
             log_p[given] = -np.inf  # a kept beat may hold its own class only
             log_p[given, sheet.classes[given]] = own
-            kept = [c for c in score.chords if c.start_beats < kept_until - 1e-6]
+            kept = sorted((c for c in score.chords if c.start_beats < kept_until - 1e-6), key=lambda c: c.start_beats)
         results = []
         for i in range(n):
             if i == 0:
@@ -94,11 +94,29 @@ class Chorder:
                 chords = returned_chords(score, chords, plan, part)
             chords = repeated_chords(score, chords)
             if kept_until is not None and score.chords:  # as written (Am7 stays Am7, not its class's Am)
-                chords = sorted([*kept, *(c for c in chords if c.start_beats >= kept_until - 1e-6)],
-                                key=lambda c: c.start_beats)  # fmt: skip
+                chords = _kept_before(kept, chords, kept_until)
             info = {"seed": seed + i, "path": how, "chords": len(chords), "replaced_chords": len(score.chords)}
             results.append(ChordedTune(replace(score, chords=chords), info))
         return results
+
+
+def _kept_before(kept: list, chords: list, until: float) -> list:
+    """The symbols `kept` before `until` and `chords` from it on. Where the new chords go on in
+    the class of the kept one in force there (so the path wrote no symbol at `until`) but that one
+    is written otherwise (G/D, Gsus4 or Gmaj7 for the class G), the new chord is written at
+    `until`: a suspension or an inversion is not held into music the model wrote under G."""
+    from cadenza.score import in_force
+
+    eps = 1e-6
+    after = [c for c in chords if c.start_beats >= until - eps]
+    held, new = in_force(kept, until, eps), in_force(chords, until, eps)
+    restate = (
+        held is not None
+        and new is not None
+        and not any(abs(c.start_beats - until) < eps for c in after)
+        and replace(held, start_beats=0.0, text="") != replace(new, start_beats=0.0, text="")
+    )
+    return sorted([*kept, *([replace(new, start_beats=until)] if restate else []), *after], key=lambda c: c.start_beats)
 
 
 def repeated_chords(score: Score, chords: list) -> list:

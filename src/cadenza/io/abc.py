@@ -460,10 +460,12 @@ def _folds(
     points = sorted(
         {t for line in lines for e in line for t in (e.start, e.end)} | {t for t, _ in chords + keys + tempos}
     )
+    opening = {_tick(r.start_beats) for r in score.repeats}  # where a pass begins, its bar is cut anyway
     folds: list[_Fold] = []
     for repeat in sorted(score.repeats, key=lambda r: (r.start_beats, r.end_beats)):
         for way in ways_to_fold(repeat):
-            fold = _fold(way, bars, points, plain_of_endings=bool(repeat.ending_beats and not way.ending_beats))
+            plain_of_endings = bool(repeat.ending_beats and not way.ending_beats)
+            fold = _fold(way, bars, points, plain_of_endings, opening)
             if fold is None or (folds and fold.start < folds[-1].after) or held_past(way, repeat, notes, _tick):
                 continue
             pickup = bars[0].end if fold.start == first and first != bars[0].origin else first
@@ -474,7 +476,13 @@ def _folds(
     return folds
 
 
-def _fold(repeat: Repeat, bars: list[_Bar], points: list[int], plain_of_endings: bool = False) -> _Fold | None:
+def _fold(
+    repeat: Repeat,
+    bars: list[_Bar],
+    points: list[int],
+    plain_of_endings: bool = False,
+    opening: frozenset | set = frozenset(),
+) -> _Fold | None:
     """A repeat in ticks, None unless ABC can write it once: its passes and endings begin and
     end on bar lines, or, a repeat of whole bars in one meter, inside bars (a pass opening with a
     pickup into its first bar, as folk tunes are written, ends as far into its last bar); not inside
@@ -482,7 +490,8 @@ def _fold(repeat: Repeat, bars: list[_Bar], points: list[int], plain_of_endings:
     bar or past the last, and on the 32nd grid, on a half beat in a beat holding a triplet
     (`points`: the ticks where notes begin and end, and chord symbols, keys and tempos change).
     A repeat with endings read as a plain one (`plain_of_endings`) is not cut where its second
-    pass would end, as the MusicXML writer does not cut it there: its endings are written."""
+    pass would end, as the MusicXML writer does not cut it there (its endings are written),
+    unless another repeat opens there (`opening`), which cuts that bar all the same."""
     start, end, ending = _tick(repeat.start_beats), _tick(repeat.end_beats), _tick(repeat.ending_beats)
     if end <= start or not 0 <= ending < end - start:
         return None
@@ -492,7 +501,7 @@ def _fold(repeat: Repeat, bars: list[_Bar], points: list[int], plain_of_endings:
     lines = {bar.start for bar in bars if bar.start == bar.origin} | {bars[-1].end}
     ticks = (start, end, end - ending, fold.second, fold.after)
     inside = [t for t in ticks[: 5 - bool(ending)] if t not in lines]  # a second ending runs to a bar's end
-    if plain_of_endings and fold.after in inside:
+    if plain_of_endings and fold.after in inside and fold.after not in opening:
         return None
     if not inside:
         return fold

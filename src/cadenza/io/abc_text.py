@@ -349,7 +349,7 @@ _ABC_TOKEN = re.compile(r'"([^"]*)"|(\|+|::)|%.*$|\[[A-Za-z]:[^\]]*\]|([A-Ga-gz]
 _NO_CHORD = {"NC", "N.C.", "No Chord", "None"}
 
 
-_CHORD_WORDS = ("maj", "min", "dim", "aug", "sus", "add")
+_CHORD_WORDS = ("maj", "min", "dim", "aug", "sus", "add", "alt")
 
 
 def _looks_like_chord(text: str) -> bool:
