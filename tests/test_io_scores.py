@@ -277,6 +277,10 @@ BROKEN_ABC = {
         "line 7: K:Hmaj is no key (write K:G, K:Em, K:Ddor, K:F#mix or K:none)",
     ),
     "600_bars": (TUNE + "DEFG ABcd|" * 600 + "]\n", "tune X:1 is over 500 bars long, more than cadenza reads"),
+    "an_unclosed_quote": (  # music21 had read the tune as one bar, "CG z6", and said nothing
+        TUNE + '"G GABc dBGB|"C"c2ec "G"dBGB|G8|]\n',
+        'line 6: a quote (") is not closed: a chord symbol stands in a pair, "G"',
+    ),
     "bar_lines_lost": (
         TUNE + "DEFG ABcd|" + "D16 " * 40 + "|]\n",
         'tune X:1 has a bar 320 beats long; its bar lines are lost (an unclosed " quote?)',

@@ -438,13 +438,26 @@ def _abc_words(line: str) -> str:
     return words[0] if words else ""
 
 
+def _quote_left_open(line: str) -> bool:
+    """Whether a line of ABC music ends inside a quote (a comment, %, begins outside quotes only:
+    "^50% slower" is an annotation)."""
+    inside = False
+    for c in line:
+        if c == '"':
+            inside = not inside
+        elif c == "%" and not inside:
+            break
+    return inside
+
+
 def _check_abc(path: Path, text: str) -> None:
     """Refuse what is not ABC, or what music21 would choke on: numbers no tune has (C99999999,
     M:1000000/4 make music21 build one object per beat of a bar that long, and run out of
     memory), zero meters and note lengths, a key ABC has not (K:Q#, which music21 reads as C
     major), a tune number that is not a number, a tune of thousands of bars or a bar of
-    hundreds of notes (music21 takes minutes over either), and words in a tune's body
-    (`_abc_words`: music21 reads prose as the notes among its letters).
+    hundreds of notes (music21 takes minutes over either), words in a tune's body
+    (`_abc_words`: music21 reads prose as the notes among its letters), and a quote left open in
+    a line of music (music21 pairs it with the next line's, and reads what lies between as text).
     `text` is without its free text (`_abc_without_free_text`)."""
     fields = 0
     tune, body, unit = "1", list[str](), 0.5  # the tune's number, music lines and L: in quarters (1/8)
@@ -466,6 +479,8 @@ def _check_abc(path: Path, text: str) -> None:
                 continue  # titles, lyrics, notes, tempo: free text or no lengths
         else:
             body.append(line)
+        if in_body and not field_name and _quote_left_open(raw):
+            raise InputError(path, f'line {number}: a quote (") is not closed: a chord symbol stands in a pair, "G"')
         music = _QUOTES_AND_DECORATIONS.sub("", line)
         words = in_body and not field_name and _abc_words(raw)
         if words:
