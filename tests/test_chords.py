@@ -340,6 +340,47 @@ def test_a_continued_lead_sheet_keeps_its_own_symbols_and_its_new_bars_are_chord
     assert [(c.text, c.start_beats) for c in fresh.score.chords] == [("G", 0.0)]
 
 
+def test_a_melody_written_to_close_on_its_tonic_closes_over_the_tonic_chord(tmp_path):
+    """chords_for(close=True): from the beat its last note begins in, a melody ending on a note of
+    the tonic triad is heard over the tonic chord, whatever the network hears there (a continued
+    waltz had closed on IV); a last note off the triad is left to the network."""
+    import torch
+
+    from cadenza.compose.chord_paths import ChordTransitions
+    from cadenza.compose.chorder import Chorder
+    from cadenza.score import Key
+    from cadenza.tokenize.chord_beats import ChordBeatsTokenizer
+
+    tokenizer = ChordBeatsTokenizer()
+    four = tokenizer.class_of(parse_chord("C"), 7)  # IV in G major, everywhere
+
+    class Subdominant(torch.nn.Module):
+        def forward(self, x):
+            logits = torch.zeros(*x.shape[:-1], tokenizer.vocab_size)
+            logits[..., four] = 5.0
+            return logits
+
+    meta = {
+        "tokenizer": tokenizer.to_dict(),
+        "transitions": ChordTransitions.count([], tokenizer.vocab_size).to_dict(),
+        "model": {"block_size": 16},
+    }
+    chorder = Chorder(Subdominant(), meta, tmp_path / "four")
+
+    def tune(last: int) -> Score:
+        melody = [Note(p, 2.0 * i, 2.0) for i, p in enumerate([72, 76, 79, 76, 74, 72, 71])] + [Note(last, 14.0, 2.0)]
+        return Score(parts=[Part("", 0, False, melody)], keys=[Key(0.0, 7, "major")])
+
+    def chords(score: Score, close: bool) -> list:
+        (result,) = chorder.chords_for(score, close=close)
+        return [(c.text, c.start_beats) for c in result.score.chords]
+
+    assert chords(tune(67), close=False) == [("C", 0.0)]
+    assert chords(tune(67), close=True) == [("C", 0.0), ("G", 14.0)]  # G: the tonic
+    assert chords(tune(71), close=True) == [("C", 0.0), ("G", 14.0)]  # B: its third
+    assert chords(tune(72), close=True) == [("C", 0.0)]  # C: no note of the tonic triad
+
+
 def test_a_repeated_passage_gets_its_first_times_chords_and_what_follows_keeps_its_own():
     from cadenza.compose.chorder import repeated_chords
 

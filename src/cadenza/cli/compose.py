@@ -261,7 +261,7 @@ def generate(
                     chords=progression,
                 )
             if chorder is not None:
-                score = chorder.chords_for(score, seed=s, plan=piece_plan)[0].score
+                score = chorder.chords_for(score, seed=s, plan=piece_plan, close=not free_ending)[0].score
             if i == 0 and not quiet:  # after the first piece: an error in the rules stays the only line
                 drawn = ""  # a key nobody gave is named, so that a keyless plan does not surprise
                 corpus = f"{composer_}'s pieces have" if composer_ else "the training music has"

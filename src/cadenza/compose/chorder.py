@@ -62,6 +62,7 @@ class Chorder:
         part: int | None = None,
         plan=None,
         kept_until: float | None = None,
+        close: bool = False,
     ) -> list[ChordedTune]:
         """n chordings of `score`'s melody (part `part`, 0-based, or the first pitched part).
         With the plan the score was written to, an exact return is chorded as its first time
@@ -69,13 +70,18 @@ class Chorder:
         twice (Score.repeats) is chorded the same both times (repeated_chords).
         With `kept_until` (a continued lead sheet's first new beat), the score's own symbols
         before it are kept as written, and the path runs through their classes, so that the
-        new beats' chords follow on from them."""
+        new beats' chords follow on from them.
+        With `close` (a melody written to close on its tonic), a last note of the tonic triad is
+        heard over the tonic chord, from the beat it begins in (a continued waltz had closed on
+        IV under its tonic)."""
         keyed = score
         if plan is not None and len(plan.keys_in_beats(score.meter.bar_beats)) > 1:  # its sections' own keys
             keyed = replace(score, keys=plan.keys_in_beats(score.meter.bar_beats))
         sheet = self.tokenizer.encode(keyed, part)
         log_p = EMISSION_WEIGHT * self.log_probabilities(sheet)
-        kept: list = []
+        if close:
+            _closing_on_the_tonic(log_p, sheet, keyed, part, self.tokenizer)
+        kept: list = []  # the prompt's own symbols, where they are kept: they win over the close
         if kept_until is not None and score.chords:
             given = sheet.starts_beats < kept_until - 1e-6
             own = log_p[given, sheet.classes[given]]
@@ -98,6 +104,27 @@ class Chorder:
             info = {"seed": seed + i, "path": how, "chords": len(chords), "replaced_chords": len(score.chords)}
             results.append(ChordedTune(replace(score, chords=chords), info))
         return results
+
+
+def _closing_on_the_tonic(log_p: np.ndarray, sheet, score: Score, part: int | None, tokenizer) -> None:
+    """`log_p` (beats x classes) held to the tonic chord from the beat the melody's last note
+    begins in, where that note is of the tonic triad of the key in force there."""
+    from cadenza.chords import ChordSymbol
+    from cadenza.theory import tonic_triad
+    from cadenza.tokenize.chord_beats import melody_line
+
+    line = melody_line(score, part)
+    if not line or not len(sheet.starts_beats):
+        return
+    last = line[-1]
+    t = max(int(np.searchsorted(sheet.starts_beats, last.start_beats + 1e-6)) - 1, 0)
+    key = sheet.keys[t]
+    if last.pitch % 12 not in tonic_triad(key, picardy=False):
+        return
+    tonic = tokenizer.class_of(ChordSymbol(0.0, key.tonic, "minor" if key.mode == "minor" else "major"), key.tonic)
+    held = log_p[t:, tonic].copy()
+    log_p[t:] = -np.inf
+    log_p[t:, tonic] = held
 
 
 def _kept_before(kept: list, chords: list, until: float) -> list:

@@ -433,7 +433,7 @@ class Composer(LearnedDefaults):
             composer=credit,
         )
         if chorder is not None and is_lead_sheet(continued):
-            return chorder.chords_for(continued, seed=seed, kept_until=join)[0].score
+            return chorder.chords_for(continued, seed=seed, kept_until=join, close=final_cadence)[0].score
         return without_a_last_chord_sounding(continued)
 
     def voices_for_parts(self, parts: list[Part]) -> list[int]:
