@@ -159,6 +159,24 @@ def test_a_range_outside_all_the_model_learned_is_refused():
         c.generate(bars=4, seed=1, rules=rules)
 
 
+def test_a_pickup_tune_ending_short_by_its_pickup_is_continued_from_where_it_ends(tmp_path):
+    """A jig opening with a one-eighth pickup ends its last bar an eighth short (`D3 D2|]`): the
+    new music begins there with a pickup of its own, as a fiddler plays on. It had begun at the
+    next bar line after an eighth of silence (a newcomer's finding)."""
+    from cadenza.io import read_score
+
+    (tmp_path / "jig.abc").write_text(
+        "X:1\nT:Pickup Jig\nM:6/8\nL:1/8\nK:G\nD|GAB c2A|BAG E2D|GAB c2A|BAG G2D|\nGAB c2A|BAG E2D|GAB AGE|D3 D2|]\n"
+    )
+    tune = read_score(tmp_path / "jig.abc")
+    assert tune.end_beats == 26.5  # a bar line at 27
+    c = hub.load("folk", expect="voices")
+    for seed in (1, 2, 3):
+        out = c.continue_score(tune, bars=2, seed=seed)
+        assert [n for n in out.notes() if n.start_beats < 26.5] == tune.notes()  # the prompt as it was
+        assert any(abs(n.start_beats - 26.5) < 1e-6 for n in out.notes()), seed
+
+
 def test_a_melody_continued_by_four_voices_keeps_its_line_and_gets_new_parts():
     """Before, `continue tune --model chorales` crammed four voices into the melody's staff."""
     from cadenza.score import Note

@@ -38,10 +38,11 @@ from cadenza.score import (
     one_line,
     parse_key,
     parse_meter,
+    pickup_start,
     pitch_to_name,
     without_a_last_chord_sounding,
 )
-from cadenza.theory import cut_top_line, estimate_key, scale, voice_names
+from cadenza.theory import beats_to_step, cut_top_line, estimate_key, scale, voice_names
 from cadenza.tokenize.voices import VoicesTokenizer
 
 # How far a duet's or trio's part may go past the range it sang in the prompt, in semitones, and
@@ -382,7 +383,13 @@ class Composer(LearnedDefaults):
                 n,
                 min(voice_of),
             )
-        constraints.fixed.update({(s, v): t for s, row in enumerate(cells) for v, t in enumerate(row)})
+        # a tune that opens with a pickup and ends its last bar short by it (a jig's `D|...|G3 G2|]`):
+        # the new music begins where it ends, its own pickup in that bar, not after a beat of rest
+        ends = max(x.end_beats for x in context.notes())
+        pickup = pickup_start(prompt) if context is prompt else 0.0
+        short = pickup > 0 and abs((ends + meter.bar_beats - pickup) % meter.bar_beats) < 1e-6
+        free_from = beats_to_step(ends, tok.config.steps_per_beat) if short else len(cells)
+        constraints.fixed.update({(s, v): t for s, row in enumerate(cells[:free_from]) for v, t in enumerate(row)})
         tokens = generate_tokens(
             self.model,
             tok,
@@ -399,8 +406,9 @@ class Composer(LearnedDefaults):
         # a melody keeps one voice; the others get parts
         melody = len(pitched) == 1 and one_line(out_parts[pitched[0]].notes)
         for v, gpart in enumerate(generated.parts):
+            since = ends if short else cut  # where the new music begins: the bar line, or the short bar's end
             new = [
-                replace(x, start_beats=x.start_beats - cut + join) for x in gpart.notes if x.start_beats >= cut - 1e-9
+                replace(x, start_beats=x.start_beats - cut + join) for x in gpart.notes if x.start_beats >= since - 1e-9
             ]
             if voice_of is not None:
                 if v not in voice_of:
