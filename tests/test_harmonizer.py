@@ -491,3 +491,24 @@ def test_a_fixed_note_off_the_chord_symbol_wins_and_is_named():
         "bass B1 at bar 1 beat 1"
     ]
     assert [(x.pitch, x.start_beats) for x in r.score.parts[3].notes][:1] == [(40, 0.0)]
+
+
+def test_an_inner_phrase_end_on_the_fifth_from_the_sixth_is_a_half_cadence_on_v():
+    """A newcomer's air, G2AB c2BA|G2E2 D4|...: its first phrase ends on D, the fifth, reached from
+    E, as a half cadence (Bach's chord there is V under 78 of 107 such fermatas in major); the
+    harmonizer had left I or V to the model, and it sang G B D G. Now V, with its leading tone."""
+    from cadenza.compose import harmonizer as assistant
+    from cadenza.plan.cadences import half_close
+    from cadenza.score import Key
+
+    g = Key(0.0, 7, "major")
+    assert half_close(62, 64, g) and half_close(62, 61, g)  # D from E above, or from C# below
+    assert not half_close(62, 60, g) and not half_close(64, 66, g)  # D from C; E is no fifth
+    assert half_close(64, 66, Key(0.0, 9, "minor")) and not half_close(64, 65, Key(0.0, 9, "minor"))
+    pitches = [67, 69, 71, 72, 71, 69, 67, 64, 62, 67, 69, 71, 72, 76, 74, 71, 69, 67]
+    lengths = [1, 0.5, 0.5, 1, 0.5, 0.5, 1, 1, 2, 1, 0.5, 0.5, 1, 0.5, 0.5, 1, 1, 2]
+    air = _hymn(pitches, lengths, [], key=g)
+    h = assistant.load("chorales")
+    for r in h.harmonize(air, seed=1, n=2):
+        under = [n for p in r.score.parts[1:] for n in p.notes if n.start_beats <= 6.0 < n.end_beats]
+        assert min(under, key=lambda n: n.pitch).pitch % 12 == 2 and 6 in {n.pitch % 12 for n in under}, under

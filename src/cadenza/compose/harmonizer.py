@@ -28,7 +28,7 @@ from cadenza.compose.particles import harmonize_by_particles
 from cadenza.compose.settings import OFF_KEY, GibbsSettings
 from cadenza.errors import OptionError, TokenizeError
 from cadenza.nn.orderless import OrderlessModel
-from cadenza.plan.cadences import plan_approach, plan_cadence, plan_opening
+from cadenza.plan.cadences import half_close, plan_approach, plan_cadence, plan_opening
 from cadenza.plan.chord_symbols import plan_chord_symbols
 from cadenza.plan.constraints import allowed_cells, fixed_spans
 from cadenza.plan.rules import Rules, voice_index
@@ -259,7 +259,11 @@ class Harmonizer:
                 held_over.update((step, v) for step in under_fermata(x) for v in range(1, self.n_voices))
             for x, k in ends[:-1]:  # a phrase end read from the notes alone plans its first sixteenth
                 at = beats_to_step(x.start_beats, spb)
-                plan_cadence(allowed, range(at, max(at + 1, under_fermata(x).stop)), x.pitch, k, final=False)
+                before = next((y.pitch for y in reversed(line) if y.start_beats < x.start_beats - 1e-6), None)
+                sounding = range(at, max(at + 1, under_fermata(x).stop))
+                plan_cadence(allowed, sounding, x.pitch, k, False, before)
+                if before is not None and half_close(x.pitch, before, k):  # a half cadence's V sounds its third
+                    thirds.update(dict.fromkeys(sounding, frozenset({leading_tone(k)})))
                 if x.pitch % 12 in tonic_triad(k) and x.pitch % 12 not in dominant_seventh(k):
                     approach_to(x, at, k)  # a phrase that closes on I is reached from V: an authentic cadence
             first = min(line, key=lambda x: x.start_beats)  # the opening chord: I, where the melody starts on it
