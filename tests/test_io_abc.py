@@ -493,6 +493,23 @@ def test_a_second_ending_a_pickup_longer_keeps_its_endings_as_musicxml_does(tmp_
     assert xml.repeats == abc.repeats == [Repeat(2.5, 11.5), Repeat(20.5, 29.5, 2.5)]
 
 
+def test_a_pickup_tunes_last_bar_short_by_the_pickup_is_written_short(tmp_path):
+    """`D|GAB c2A|...|D3 D2|]`: the last bar and the pickup make one bar, as tune books write it.
+    Both writers had filled the last bar with a rest (`D3 D2z`, a newcomer's finding)."""
+    source = tmp_path / "jig.abc"
+    source.write_text("X:1\nT:j\nM:6/8\nL:1/8\nK:G\nD|GAB c2A|BAG E2D|GAB AGE|D3 D2|]\n")
+    (tune,) = read_scores(source)
+    assert tune.end_beats == 14.5
+    text = write_score(tune, tmp_path / "out.abc").read_text()
+    assert text.rstrip().endswith("\nD3 D2 |]")
+    xml = write_score(tune, tmp_path / "out.musicxml").read_text()
+    assert "<rest" not in xml.rsplit("<measure", 1)[1]  # the last measure holds D3 D2 only
+    for path in (tmp_path / "out.abc", tmp_path / "out.musicxml"):
+        back = read_score(path)
+        assert back.end_beats == 14.5 and [str(m) for m in back.meters] == ["6/8"], path
+        assert [(n.pitch, n.start_beats) for n in back.notes()] == [(n.pitch, n.start_beats) for n in tune.notes()]
+
+
 def test_a_planned_folk_tune_a_a_b_b_is_written_with_its_repeats(tmp_path):
     """The planner's repeats (A8 A8 B8 B8 in 6/8, each with a two-bar second ending) and section
     labels: 32 bars played, 20 written, read back as generated."""

@@ -415,6 +415,22 @@ def pickup_start(score: Score) -> float:
     return first
 
 
+def ends_short_by_its_pickup(score: Score) -> bool:
+    """Whether a score that opens with a pickup (pickup_start) ends its last bar short by the
+    pickup's length, in one meter throughout, with nothing after its last note (a jig's
+    `D|GAB ...|D3 D2|]`: the last bar and the pickup make one bar, as tune books write a tune).
+    The MusicXML and ABC writers write that bar as short, and `continue` begins the new music
+    where it ends."""
+    pickup = pickup_start(score)
+    if pickup <= 0 or len({(m.numerator, m.denominator) for m in score.meters}) != 1:
+        return False
+    end = score.end_beats
+    if any(c.start_beats >= end - 1e-6 for c in score.chords):
+        return False
+    bars = (end - pickup) / score.meters[0].bar_beats
+    return round(bars) >= 1 and abs(bars - round(bars)) < 1e-6
+
+
 # ---------------------------------------------------------------------------------------------
 # keys and meters by name
 

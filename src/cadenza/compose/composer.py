@@ -34,11 +34,11 @@ from cadenza.score import (
     Score,
     Section,
     at_the_melodys_level,
+    ends_short_by_its_pickup,
     is_lead_sheet,
     one_line,
     parse_key,
     parse_meter,
-    pickup_start,
     pitch_to_name,
     without_a_last_chord_sounding,
 )
@@ -386,8 +386,7 @@ class Composer(LearnedDefaults):
         # a tune that opens with a pickup and ends its last bar short by it (a jig's `D|...|G3 G2|]`):
         # the new music begins where it ends, its own pickup in that bar, not after a beat of rest
         ends = max(x.end_beats for x in context.notes())
-        pickup = pickup_start(prompt) if context is prompt else 0.0
-        short = pickup > 0 and abs((ends + meter.bar_beats - pickup) % meter.bar_beats) < 1e-6
+        short = context is prompt and ends_short_by_its_pickup(prompt)
         free_from = beats_to_step(ends, tok.config.steps_per_beat) if short else len(cells)
         constraints.fixed.update({(s, v): t for s, row in enumerate(cells[:free_from]) for v, t in enumerate(row)})
         tokens = generate_tokens(

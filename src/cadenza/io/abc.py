@@ -16,7 +16,8 @@ values); a note shorter than a grid step keeps one step. What is written (one tu
   reader then unfolds no repeats.
 - bars from the meters (cadenza.score.bar_starts), `|` after each and `|]` after the last,
   four to a line; the last bar is filled with rests. A pickup (cadenza.score.pickup_start)
-  is a short first bar holding only what is played.
+  is a short first bar holding only what is played, and a last bar short by it
+  (cadenza.score.ends_short_by_its_pickup) is written as short, as tune books write it.
 - repeats (Score.repeats, whose notes are the music as played) written once: the first pass
   between `|:` (at the tune's start too) and `:|`, the second pass left out but for its
   second ending, `|: ... |[1 ... :|[2 ... ||` (`::` where one repeat ends as the next begins,
@@ -111,6 +112,7 @@ from cadenza.score import (
     Score,
     Section,
     bar_starts,
+    ends_short_by_its_pickup,
     name_of_fifths,
     pickup_start,
     spelled_name,
@@ -283,6 +285,8 @@ def _bars(score: Score, end: int) -> list[_Bar]:
     pickup = pickup_start(score)
     if pickup > 0 and _tick(pickup) < bars[0].end:
         bars[0].start = _tick(pickup)
+    if ends_short_by_its_pickup(score) and bars[-1].start < end < bars[-1].end:
+        bars[-1].end = end  # a tune book's last bar, short by the pickup (cadenza.score)
     return bars
 
 

@@ -21,7 +21,8 @@ a note shorter than the grid keeps one step):
 - bars from the meter map; a meter change inside a bar ends that bar early. A score that opens
   with a pickup (cadenza.score.pickup_start: the first note inside the first bar, on a 16th)
   has it as an implicit bar 0 holding only what is played, as cadenza's reader expects (and
-  as the MIDI writer writes it: a short first bar); otherwise the first bar is full.
+  as the MIDI writer writes it: a short first bar); otherwise the first bar is full. A last bar
+  short by the pickup (cadenza.score.ends_short_by_its_pickup) is written as short.
 - per part: the clef its voice reads in (treble for a soprano or alto, treble-8 for a tenor,
   bass for a bass), else the one that leaves fewer notes outside the staff (treble or bass);
   a piano hand's staff changes clef at bar lines for a passage on the other side of middle C
@@ -107,7 +108,19 @@ from cadenza.chords import ALTERATIONS, KINDS, ChordSymbol, chord_kind_text
 from cadenza.io.files import atomic_write
 from cadenza.io.midi import part_channels
 from cadenza.perform.dynamics import marks_shown, where_they_change
-from cadenza.score import PIANO_HANDS, PIANOS, Key, Meter, Note, Part, Repeat, Score, Section, pickup_start
+from cadenza.score import (
+    PIANO_HANDS,
+    PIANOS,
+    Key,
+    Meter,
+    Note,
+    Part,
+    Repeat,
+    Score,
+    Section,
+    ends_short_by_its_pickup,
+    pickup_start,
+)
 from cadenza.theory import beat_beats, is_compound, key_signature, key_signature_alterations, spell
 
 DIVISIONS = 24  # per quarter note: a 32nd is 3, and in 3:2 groups an 8th 8, a 16th 4, a 32nd 2, a 64th 1
@@ -324,6 +337,8 @@ def _bars(score: Score, first: int, end: int) -> list[_Bar]:
         bars[0].start = first  # a pickup: the first bar holds only what is played in it
         for bar_index, bar in enumerate(bars):
             bar.number = str(bar_index)
+    if ends_short_by_its_pickup(score) and bars[-1].start < end < bars[-1].end:
+        bars[-1].end = end  # and the last only what is played before the pickup comes round again
     return bars
 
 
