@@ -416,3 +416,15 @@ def test_a_repeated_passage_gets_its_first_times_chords_and_what_follows_keeps_i
     short = Score(parts=[Part("", 0, False, [Note(67, 0, 16)])], repeats=[Repeat(0.0, 8.0)])
     given = chords(("G", 0), ("C", 4), ("Em", 8), ("A", 12))
     assert texts(repeated_chords(short, given)) == [("G", 0), ("C", 4), ("G", 8), ("C", 12)]
+
+
+def test_musicxml_symbols_read_back_as_their_kind_text_spells_them(tmp_path):
+    """music21's figure for a <harmony> is its own ("Asus add b7", "Bø7", "Gsus"); the text read
+    back is now the root, the <kind text> and the bass, where they spell the same chord (a
+    reviewer saw Bm7b5 come back as Bø7, and A7sus4 as A7sus4/A)."""
+    texts = ["A7sus4", "Bm7b5", "Gsus4", "D7/F#", "Cmaj7", "E7b9"]
+    melody = [Note(67, 2.0 * i, 2.0) for i in range(len(texts))]
+    score = Score(parts=[Part("", 0, False, melody)], chords=[parse_chord(t, 2.0 * i) for i, t in enumerate(texts)])
+    back = read_score(write_musicxml(score, tmp_path / "s.musicxml"))
+    assert [c.text for c in back.chords] == texts
+    assert back.chords == score.chords

@@ -854,9 +854,13 @@ def _chord_symbol(cs, chord_texts: dict[str, str]) -> ChordSymbol | None:
         return None
     spelled = re.sub(r"(^|/)([A-Ga-g])-", r"\1\2b", figure)
     try:
-        return replace(parse_chord(spelled), text=chord_texts.get(spelled, spelled))
+        if spelled in chord_texts:  # ABC: as the file wrote it
+            return replace(parse_chord(spelled), text=chord_texts[spelled])
+        return _as_the_file_wrote_it(replace(parse_chord(spelled), text=spelled), cs)
     except MusicError as e:
         chord = _chord_from_parts(cs)  # a figure music21 wrote its own way ("G7 add b9", "Cpower")
+        if chord is not None:
+            chord = _as_the_file_wrote_it(chord, cs)
         if chord is None:
             bar = getattr(cs, "measureNumber", None)
             raise MusicError(f"bar {bar}: {e}" if bar is not None else str(e)) from None
@@ -865,6 +869,22 @@ def _chord_symbol(cs, chord_texts: dict[str, str]) -> ChordSymbol | None:
 
 _M21_KINDS = {"dominant-seventh": "dominant", "minor-major-seventh": "major-minor"}
 _M21_KINDS["half-diminished-seventh"] = "half-diminished"
+
+
+def _as_the_file_wrote_it(chord: ChordSymbol, cs) -> ChordSymbol:
+    """`chord` with the text a MusicXML <harmony> shows (its root, its <kind text="7sus4">, its
+    bass), where that spells the same chord: music21's figure for it is its own ("Asus add b7",
+    "Eø7" for a kind written m7b5). Else as it was."""
+    shown = getattr(cs, "chordKindStr", None)
+    if not isinstance(shown, str) or chord.text.startswith("("):
+        return chord
+    root = re.sub(r"-", "b", cs.root().name)
+    bass = "/" + re.sub(r"-", "b", cs.bass().name) if chord.bass is not None and cs.bass() is not None else ""
+    try:
+        same = parse_chord(f"{root}{shown}{bass}")
+    except MusicError:
+        return chord
+    return replace(chord, text=f"{root}{shown}{bass}") if same == chord else chord
 
 
 def _chord_from_parts(cs) -> ChordSymbol | None:
@@ -877,10 +897,10 @@ def _chord_from_parts(cs) -> ChordSymbol | None:
             shift = int(round(step.interval.semitones)) if step.interval is not None else 0
             sign = {-1: "b", 0: "", 1: "#"}[shift]
             alterations.append(f"add{step.degree}" if step.modType == "add" and not sign else f"{sign}{step.degree}")
-        chord = ChordSymbol(0.0, root, _M21_KINDS.get(cs.chordKind, cs.chordKind), bass, "", tuple(alterations))
+        kind = _M21_KINDS.get(cs.chordKind, cs.chordKind)
+        return ChordSymbol(0.0, root, kind, None if bass == root else bass, "", tuple(alterations))
     except Exception:  # a kind, degree or alteration that is not ours, or no root
         return None
-    return replace(chord, bass=None) if bass == root else chord
 
 
 # ---------------------------------------------------------------------------------------------
