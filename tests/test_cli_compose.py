@@ -119,6 +119,8 @@ def test_continue_keeps_the_prompt(tiny_model, tmp_path, chorale):
     for p, q in zip(before.parts, after.parts):
         assert q.notes[: len(p.notes)] == p.notes
     assert after.end_beats > before.end_beats
+    record = json.loads((tmp_path / "next.json").read_text())
+    assert (record["meter"], record["tempo"]) == (str(before.meters[-1]), before.tempos[-1].bpm)
 
 
 @pytest.mark.parametrize(

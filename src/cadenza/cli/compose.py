@@ -514,6 +514,8 @@ def continue_(
             "model": c.name,
             "model_choice": choice,
             "key": str(result.last_key),  # the key the new bars are in: the prompt's at its end
+            "meter": str(result.meters[-1]) if result.meters else "4/4",  # the new bars': the prompt's last
+            "tempo": result.tempos[-1].bpm if result.tempos else 120.0,
             "seed": seed + i,
             "bars": bars,
             **recorded,
