@@ -281,6 +281,10 @@ BROKEN_ABC = {
         TUNE + '"G GABc dBGB|"C"c2ec "G"dBGB|G8|]\n',
         'line 6: a quote (") is not closed: a chord symbol stands in a pair, "G"',
     ),
+    "two_stray_quotes": (  # a bar of music between them had vanished, read as text
+        TUNE + '"G G A B c | "D7 d2 B2 | "G"G4 |]\n',
+        'line 6: a quote holds a bar line ("G G A B c | "): is a quote not closed?',
+    ),
     "bar_lines_lost": (
         TUNE + "DEFG ABcd|" + "D16 " * 40 + "|]\n",
         'tune X:1 has a bar 320 beats long; its bar lines are lost (an unclosed " quote?)',
