@@ -261,8 +261,11 @@ class Harmonizer:
                 at = beats_to_step(x.start_beats, spb)
                 before = next((y.pitch for y in reversed(line) if y.start_beats < x.start_beats - 1e-6), None)
                 sounding = range(at, max(at + 1, under_fermata(x).stop))
+                half = before is not None and half_close(x.pitch, before, k)
+                if half:  # a half cadence's V holds under its note (I after it, under the same note, undid it)
+                    sounding = range(at, max(at + 1, beats_to_step(x.end_beats, spb)))
                 plan_cadence(allowed, sounding, x.pitch, k, False, before)
-                if before is not None and half_close(x.pitch, before, k):  # a half cadence's V sounds its third
+                if half:  # and sounds its third, the leading tone
                     thirds.update(dict.fromkeys(sounding, frozenset({leading_tone(k)})))
                 if x.pitch % 12 in tonic_triad(k) and x.pitch % 12 not in dominant_seventh(k):
                     approach_to(x, at, k)  # a phrase that closes on I is reached from V: an authentic cadence
@@ -361,6 +364,8 @@ class Harmonizer:
                     thirds={s: frozenset((p + view) % 12 for p in need) for s, need in thirds.items()},
                     third_voice=keep[-2],  # the last upper voice written
                     again=again,
+                    bass_lowest=frozenset(range(closing, T)) if keep[-1] == self.n_voices - 1 else frozenset(),
+                    upper=tuple(keep[1:-1]),
                 )
                 filled.append(_moved(cells, -view))
                 starts.append([set(np.flatnonzero(struck[:, v]).tolist()) for v in range(self.n_voices)])

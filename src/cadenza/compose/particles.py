@@ -81,6 +81,8 @@ def harmonize_by_particles(
     thirds: dict[int, frozenset[int]] | None = None,
     third_voice: int | None = None,
     again: dict[int, int] | None = None,
+    bass_lowest: frozenset[int] = frozenset(),
+    upper: tuple[int, ...] = (),
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fill the `hidden` cells of `grid` (T, V; T whole bars of `meter`) with `composer`'s causal
     model, within `allowed` (T, V, N_CELL). `strikes` (T, V) marks where the given cells' notes
@@ -97,6 +99,10 @@ def harmonize_by_particles(
     repeat's second pass: harmonizer.sung_again), the note struck anew where the copy begins;
     the copy is weighed as a given cell is, and loses PARALLEL_PENALTY for each parallel it
     makes, so that the particles left are those whose first pass also leads into its repeat.
+    At the steps of `bass_lowest` (the final chord) the bass, the last voice, sounds no pitch
+    above the voices of `upper` (those written out): a final chord sounds over its root, not in
+    a six-four with the tenor beneath (a newcomer's minor tune); a particle whose bass can take
+    none there loses HOLLOW_PENALTY.
     Returns the filled grid and where its notes start."""
     tok = composer.tokenizer
     T, V = grid.shape
@@ -172,6 +178,10 @@ def harmonize_by_particles(
                             if hold and (step, v) in held and choices[HOLD]:
                                 choices = np.zeros_like(choices)
                                 choices[HOLD] = True
+                            if step in bass_lowest and v == V - 1:
+                                under = _below(choices, [sounding[i, u] for u in upper], _pitch(sounding[i, v]))
+                                log_w[i] -= HOLLOW_PENALTY * (under is choices)
+                                choices = under
                             if need and not any(p >= 0 and p % 12 in need for p in sounding[i, :v]):
                                 narrowed = _with_third(choices, need, _pitch(sounding[i, v]))
                                 log_w[i] -= HOLLOW_PENALTY * (narrowed is choices)  # none it may take
@@ -211,6 +221,21 @@ def harmonize_by_particles(
     w = np.exp(log_w - log_w.max())
     i = int(rng.choice(K, p=w / w.sum()))
     return cells[i], struck[i]
+
+
+def _below(choices: np.ndarray, above: list[int], held: int | None) -> np.ndarray:
+    """`choices` (a mask over tokens) less the pitches above the lowest of `above` (-1: a voice
+    not sounding), and holding on where the note `held` is above it; `choices` itself where that
+    leaves nothing or no voice above sounds."""
+    sounding = [p for p in above if p >= 0]
+    if not sounding:
+        return choices
+    top = min(sounding)
+    out = choices.copy()
+    out[PITCH0 + top + 1 : PITCH0 + N_PITCHES] = False
+    if held is not None and held > top:
+        out[HOLD] = False
+    return out if out.any() else choices
 
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:

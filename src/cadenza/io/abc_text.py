@@ -481,9 +481,10 @@ def _check_abc(path: Path, text: str) -> None:
             body.append(line)
         if in_body and not field_name and _quote_left_open(raw):
             raise InputError(path, f'line {number}: a quote (") is not closed: a chord symbol stands in a pair, "G"')
-        across = in_body and not field_name and re.search(r'"[^"]*\|[^"]*"', line)
-        if across:  # two stray quotes: what lies between them is music, read as text
-            shown = across[0] if len(across[0]) <= 24 else across[0][:24] + '..."'
+        quoted = re.findall(r'"[^"]*"', line) if in_body and not field_name else []
+        across = next((q for q in quoted if "|" in q), None)  # two stray quotes: the music between them, text
+        if across:
+            shown = across if len(across) <= 24 else across[:24] + '..."'
             raise InputError(path, f"line {number}: a quote holds a bar line ({shown}): is a quote not closed?")
         music = _QUOTES_AND_DECORATIONS.sub("", line)
         words = in_body and not field_name and _abc_words(raw)
