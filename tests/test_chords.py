@@ -9,7 +9,7 @@ import pytest
 
 from cadenza.chords import KINDS, ChordSymbol, chord_text, parse_chord, pitch_classes
 from cadenza.errors import InputError, MusicError
-from cadenza.io import read_score, read_scores
+from cadenza.io import read_score, read_scores, write_score
 from cadenza.io.musicxml import DIVISIONS, musicxml_text, write_musicxml
 from cadenza.score import Note, Part, Repeat, Score, excerpt, transpose
 
@@ -416,6 +416,22 @@ def test_a_repeated_passage_gets_its_first_times_chords_and_what_follows_keeps_i
     short = Score(parts=[Part("", 0, False, [Note(67, 0, 16)])], repeats=[Repeat(0.0, 8.0)])
     given = chords(("G", 0), ("C", 4), ("Em", 8), ("A", 12))
     assert texts(repeated_chords(short, given)) == [("G", 0), ("C", 4), ("G", 8), ("C", 12)]
+
+
+def test_every_spelling_reads_back_from_abc_and_a_word_with_alt_in_it_is_no_chord(tmp_path):
+    """ABC symbols reach music21 in a spelling it reads (plain_chord_text): it drops "9sus4",
+    "m69" and "7alt" without a word, so these had vanished from a tune; and a quoted word such as
+    "Dalton" is a name, not a misspelt chord that refuses the file."""
+    texts = ["C7#5#9", "Cm6add9", "A9sus4", "Am6/9", "A7alt", "A7sus4", "D6/9", "Cmajb9", "Em7b5"]
+    body = " ".join(f'"{t}"C' for t in texts)
+    path = tmp_path / "c.abc"
+    path.write_text(f'X:1\nT:t\nM:4/4\nL:1/4\nK:C\n"^Dalton"{body} "Dalton"C "C"C|]\n')
+    score = read_score(path)
+    assert [c.text for c in score.chords] == [*texts, "C"]
+    for suffix in (".abc", ".musicxml", ".mid"):
+        assert read_score(write_score(score, tmp_path / f"back{suffix}")).chords == score.chords, suffix
+    flat_ninth = ChordSymbol(0.0, 0, "major", None, "", ("b9",))  # C with a flat ninth: not "Cb9", a C-flat
+    assert chord_text(flat_ninth) == "Cmajb9" and parse_chord(chord_text(flat_ninth)) == flat_ninth
 
 
 def test_musicxml_symbols_read_back_as_their_kind_text_spells_them(tmp_path):

@@ -175,6 +175,18 @@ def test_a_pickup_tune_ending_short_by_its_pickup_is_continued_from_where_it_end
         out = c.continue_score(tune, bars=2, seed=seed)
         assert [n for n in out.notes() if n.start_beats < 26.5] == tune.notes()  # the prompt as it was
         assert any(abs(n.start_beats - 26.5) < 1e-6 for n in out.notes()), seed
+    # a duet so: no part holds its last note on into the new music, where the held tail was dropped
+    # and left a part silent (a reviewer's duet, seed 6: the bass from beat 35 to 39)
+    (tmp_path / "duet.abc").write_text(
+        "X:1\nT:Pickup Duet\nM:4/4\nL:1/4\nK:G\nV:1\nD|G A B c|d2 B G|A B c B|A3 D|G A B c|d2 B G|A G F A|G3|]\n"
+        "V:2\nB,|D F G A|B2 G D|F G A G|F3 B,|D F G E|F2 G B,|C B, A, C|B,3|]\n"
+    )
+    duet = read_score(tmp_path / "duet.abc")
+    chorales = hub.load("chorales", expect="voices")
+    for seed in (2, 6):
+        out = chorales.continue_score(duet, bars=2, seed=seed)
+        firsts = [min(n.start_beats for n in p.notes if n.start_beats >= duet.end_beats - 1e-6) for p in out.parts]
+        assert firsts == [duet.end_beats] * 2, (seed, firsts)
 
 
 def test_a_melody_continued_by_four_voices_keeps_its_line_and_gets_new_parts():

@@ -508,6 +508,12 @@ def test_a_pickup_tunes_last_bar_short_by_the_pickup_is_written_short(tmp_path):
         back = read_score(path)
         assert back.end_beats == 14.5 and [str(m) for m in back.meters] == ["6/8"], path
         assert [(n.pitch, n.start_beats) for n in back.notes()] == [(n.pitch, n.start_beats) for n in tune.notes()]
+    # but a repeat of whole bars played to the end keeps its last bar's rest: it goes back without the pickup
+    source.write_text("X:1\nT:j\nM:6/8\nL:1/8\nK:G\nD|:GAB c2A|BAG E2D|GAB AGE|G3 G2z:|\n")
+    (tune,) = read_scores(source)
+    assert "G3 G2z :|" in write_score(tune, tmp_path / "rep.abc").read_text()
+    for path in (tmp_path / "rep.abc", write_score(tune, tmp_path / "rep.musicxml")):
+        assert read_score(path).repeats == tune.repeats == [Repeat(3.0, 15.0)], path
 
 
 def test_a_planned_folk_tune_a_a_b_b_is_written_with_its_repeats(tmp_path):

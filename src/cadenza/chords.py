@@ -202,13 +202,40 @@ def _bass_name(root: str, bass: int) -> str:
     return letter + {-1: "b", 0: "", 1: "#"}[alter] if -1 <= alter <= 1 else _PITCH_CLASS_NAMES[bass]
 
 
+def plain_chord_text(c: ChordSymbol) -> str:
+    """chord_text without the compound spellings (_COMPOUND): the kind's own suffix and every
+    alteration written out ('Asus4b7add9' for A9sus4, 'C7#5#9' for C7alt, 'Cm6add9' for Cm69),
+    which music21's ABC reader reads (it drops '9sus4', 'm69' and '7alt' without a word)."""
+    root = _PITCH_CLASS_NAMES[c.root % 12]
+    bass = f"/{_bass_name(root, c.bass % 12)}" if c.bass is not None else ""
+    return f"{root}{_plain_suffix(c)}{bass}"
+
+
+def written_kind_text(c: ChordSymbol) -> str:
+    """What follows the root in written_text, before any bass: the kind and alterations as the
+    source spelled them where they read back as this chord ('7#5#9' for a C7#5#9, not '7alt')."""
+    w = written_text(c).strip("()")
+    m = _CHORD.fullmatch(w)
+    if m is None:
+        return chord_kind_text(c)
+    return w[m.end("root") : m.start("bass") - 1 if m["bass"] else len(w)]
+
+
 def chord_kind_text(c: ChordSymbol) -> str:
     """What chord_text writes after the root and before the bass ('m7b5', '7b9', '7sus4', '' for
     major)."""
     for suffix, (kind, implied) in _CANONICAL_COMPOUNDS:
         if kind == c.kind and c.alterations[: len(implied)] == implied:
             return suffix + "".join(c.alterations[len(implied) :])
-    return _SPELLINGS[c.kind][0] + "".join(c.alterations)
+    return _plain_suffix(c)
+
+
+def _plain_suffix(c: ChordSymbol) -> str:
+    """The kind's own suffix and the alterations; a major chord whose first alteration is flat or
+    sharp spelled "maj" (Cmajb9: "Cb9" reads as a C-flat ninth, "C#5" as a C-sharp fifth)."""
+    alterations = "".join(c.alterations)
+    kind = _SPELLINGS[c.kind][0] or ("maj" if alterations[:1] in ("b", "#") else "")
+    return kind + alterations
 
 
 def pitch_classes(c: ChordSymbol) -> tuple[int, ...]:

@@ -420,15 +420,23 @@ def ends_short_by_its_pickup(score: Score) -> bool:
     pickup's length, in one meter throughout, with nothing after its last note (a jig's
     `D|GAB ...|D3 D2|]`: the last bar and the pickup make one bar, as tune books write a tune).
     The MusicXML and ABC writers write that bar as short, and `continue` begins the new music
-    where it ends."""
+    where it ends. Not where a repeat of whole bars (from a bar line) is played to the last bar:
+    there the bar's rest is the music's (`D|:GAB c2A|...|G3 G2z:|` goes back without its pickup)."""
     pickup = pickup_start(score)
     if pickup <= 0 or len({(m.numerator, m.denominator) for m in score.meters}) != 1:
         return False
-    end = score.end_beats
+    end, bar = score.end_beats, score.meters[0].bar_beats
     if any(c.start_beats >= end - 1e-6 for c in score.chords):
         return False
-    bars = (end - pickup) / score.meters[0].bar_beats
-    return round(bars) >= 1 and abs(bars - round(bars)) < 1e-6
+    bars = (end - pickup) / bar
+    if round(bars) < 1 or abs(bars - round(bars)) > 1e-6:
+        return False
+    last_line = end - pickup
+    return not any(
+        abs(r.start_beats / bar - round(r.start_beats / bar)) < 1e-6
+        and 2 * r.end_beats - r.start_beats > last_line + 1e-6
+        for r in score.repeats
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -389,6 +389,8 @@ class Composer(LearnedDefaults):
         short = context is prompt and ends_short_by_its_pickup(prompt)
         free_from = beats_to_step(ends, tok.config.steps_per_beat) if short else len(cells)
         constraints.fixed.update({(s, v): t for s, row in enumerate(cells[:free_from]) for v, t in enumerate(row)})
+        if short:  # the prompt's last notes end where it does: none is held on into the new music
+            constraints.no_hold.update((free_from, v) for v in range(n))
         tokens = generate_tokens(
             self.model,
             tok,

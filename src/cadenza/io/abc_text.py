@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from cadenza.chords import chord_text, parse_chord
+from cadenza.chords import parse_chord, plain_chord_text
 from cadenza.errors import InputError, MusicError
 
 
@@ -349,7 +349,7 @@ _ABC_TOKEN = re.compile(r'"([^"]*)"|(\|+|::)|%.*$|\[[A-Za-z]:[^\]]*\]|([A-Ga-gz]
 _NO_CHORD = {"NC", "N.C.", "No Chord", "None"}
 
 
-_CHORD_WORDS = ("maj", "min", "dim", "aug", "sus", "add", "alt")
+_CHORD_WORDS = ("maj", "min", "dim", "aug", "sus", "add")
 
 
 def _looks_like_chord(text: str) -> bool:
@@ -359,14 +359,15 @@ def _looks_like_chord(text: str) -> bool:
     word = text.strip()
     if not re.fullmatch(r"\(?[A-G]\S*", word) or "." in word:
         return False
-    rest = word[1:]
+    root = re.match(r"\(?[A-G](?:#|b|♯|♭)?", word)
+    rest = re.sub(r"^(\d*)alt(?=$|[/)])", r"\1", word[root.end() if root else 1 :])  # A7alt, Aalt; not Dalton
     for w in _CHORD_WORDS:
         rest = rest.replace(w, "")
     return not re.search(r"[a-z]{3,}|[A-Z]{2,}", rest)
 
 
 def _abc_chords(path: Path, text: str) -> tuple[str, dict[str, str]]:
-    """ABC with each chord symbol in quotes written in its canonical spelling (chord_text), which
+    """ABC with each chord symbol in quotes written in a spelling music21 reads (plain_chord_text), which
     music21 reads: music21 drops the Nottingham files' "Cd" (diminished) and "Ca" (augmented),
     and spells a flat "Bb" as "B-". Returns the text and, per canonical spelling, the symbol as
     the file wrote it (when the file writes it one way only), for ChordSymbol.text.
@@ -398,7 +399,7 @@ def _abc_chords(path: Path, text: str) -> tuple[str, dict[str, str]]:
                 chord = parse_chord(m[1])
             except MusicError as e:
                 raise InputError(path, f"tune X:{tune} bar {bar}: {e}") from None
-            canonical = chord_text(chord)
+            canonical = plain_chord_text(chord)  # as music21 reads it
             written.setdefault(canonical, set()).add(m[1].strip())
             out += [line[at : m.start()], f'"{canonical}"']
             at = m.end()

@@ -104,7 +104,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from cadenza.chords import ALTERATIONS, KINDS, ChordSymbol, chord_kind_text
+from cadenza.chords import ALTERATIONS, KINDS, ChordSymbol, written_kind_text
 from cadenza.io.files import atomic_write
 from cadenza.io.midi import part_channels
 from cadenza.perform.dynamics import marks_shown, where_they_change
@@ -1271,7 +1271,7 @@ def _harmony(chord: ChordSymbol, offset: int) -> str:
     root = _step_alter(chord.root, chord.text.lstrip("("))
     bass_text = chord.text.rstrip(")").rsplit("/", 1)[1] if "/" in chord.text else ""
     parts = [f"<root><root-step>{root[0]}</root-step>{_alter_element('root', root[1])}</root>"]
-    parts.append(f'<kind text="{escape(chord_kind_text(chord), {chr(34): "&quot;"})}">{chord.kind}</kind>')
+    parts.append(f'<kind text="{escape(written_kind_text(chord), {chr(34): "&quot;"})}">{chord.kind}</kind>')
     if chord.bass is not None:
         step, alter = _step_alter(chord.bass, bass_text)
         parts.append(f"<bass><bass-step>{step}</bass-step>{_alter_element('bass', alter)}</bass>")

@@ -45,7 +45,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from cadenza.chords import ChordSymbol, parse_chord
+from cadenza.chords import ChordSymbol, chord_text, parse_chord, plain_chord_text
 from cadenza.errors import InputError, MusicError
 from cadenza.io.abc_text import DYNAMIC_FIELD, DYNAMIC_NAME, abc_voice_names, mended_abc
 from cadenza.io.midi import DRUM_CHANNEL, MAX_BEATS, METER_DENOMINATORS, file_bytes, sorted_changes, tempo_fits
@@ -856,15 +856,16 @@ def _chord_symbol(cs, chord_texts: dict[str, str]) -> ChordSymbol | None:
     try:
         if spelled in chord_texts:  # ABC: as the file wrote it
             return replace(parse_chord(spelled), text=chord_texts[spelled])
-        return _as_the_file_wrote_it(replace(parse_chord(spelled), text=spelled), cs)
+        read = parse_chord(spelled)  # a plain spelling (Asus4b7add9) is shown as ours (A9sus4)
+        return _as_the_file_wrote_it(
+            replace(read, text=chord_text(read) if spelled == plain_chord_text(read) else spelled), cs
+        )
     except MusicError as e:
-        chord = _chord_from_parts(cs)  # a figure music21 wrote its own way ("G7 add b9", "Cpower")
-        if chord is not None:
-            chord = _as_the_file_wrote_it(chord, cs)
-        if chord is None:
+        built = _chord_from_parts(cs)  # a figure music21 wrote its own way ("G7 add b9", "Cpower")
+        if built is None:
             bar = getattr(cs, "measureNumber", None)
             raise MusicError(f"bar {bar}: {e}" if bar is not None else str(e)) from None
-        return chord
+        return _as_the_file_wrote_it(built, cs)
 
 
 _M21_KINDS = {"dominant-seventh": "dominant", "minor-major-seventh": "major-minor"}
