@@ -505,6 +505,7 @@ def test_an_inner_phrase_end_on_the_fifth_from_the_sixth_is_a_half_cadence_on_v(
     assert half_close(62, 64, g) and half_close(62, 61, g)  # D from E above, or from C# below
     assert not half_close(62, 60, g) and not half_close(64, 66, g)  # D from C; E is no fifth
     assert half_close(64, 66, Key(0.0, 9, "minor")) and not half_close(64, 65, Key(0.0, 9, "minor"))
+    assert not half_close(62, 64, Key(0.0, 7, "major", modal="mixolydian"))  # no F#: no V to close on
     pitches = [67, 69, 71, 72, 71, 69, 67, 64, 62, 67, 69, 71, 72, 76, 74, 71, 69, 67]
     lengths = [1, 0.5, 0.5, 1, 0.5, 0.5, 1, 1, 2, 1, 0.5, 0.5, 1, 0.5, 0.5, 1, 1, 2]
     air = _hymn(pitches, lengths, [], key=g)

@@ -6,7 +6,7 @@ import numpy as np
 
 from cadenza.plan.constraints import narrow_to_chord
 from cadenza.score import Key
-from cadenza.theory import cadence_chords
+from cadenza.theory import cadence_chords, leading_tone, scale
 
 
 def plan_cadence(
@@ -33,6 +33,8 @@ def half_close(pitch: int, before: int, key: Key) -> bool:
     21) and 22 of 24 in minor; reached otherwise (from the fourth, from a minor key's flat
     sixth: I under 19 of 31) it is I as often, and the chord is left to the model."""
     fifth = (key.tonic + 7) % 12
+    if key.modal and key.modal != "dorian" and leading_tone(key) not in scale(key):
+        return False  # a mode that keeps to its notes has no V (G mixolydian's D chord would want F#)
     return pitch % 12 == fifth and (before - key.tonic) % 12 in (9, 6)
 
 
