@@ -56,7 +56,7 @@ KINDS: dict[str, tuple[int, ...]] = {
 # are the Nottingham ABC files' diminished and augmented.
 _SPELLINGS: dict[str, tuple[str, ...]] = {
     "major": ("", "maj", "M"),
-    "minor": ("m", "min", "-"),
+    "minor": ("m", "min", "-", "mi"),
     "augmented": ("aug", "+", "a"),
     "diminished": ("dim", "°", "o", "d"),
     "suspended-second": ("sus2",),
@@ -65,11 +65,11 @@ _SPELLINGS: dict[str, tuple[str, ...]] = {
     "major-sixth": ("6", "maj6", "M6"),
     "minor-sixth": ("m6", "min6", "-6"),
     "dominant": ("7", "dom7"),
-    "major-seventh": ("maj7", "M7", "Maj7", "ma7", "Δ7", "Δ"),
-    "minor-seventh": ("m7", "min7", "-7"),
+    "major-seventh": ("maj7", "M7", "Maj7", "ma7", "Δ7", "Δ", "^7", "^"),
+    "minor-seventh": ("m7", "min7", "-7", "mi7"),
     "half-diminished": ("m7b5", "ø7", "ø", "min7b5", "-7b5"),
     "diminished-seventh": ("dim7", "°7", "o7", "d7"),
-    "major-minor": ("mM7", "mMaj7", "m(maj7)", "minmaj7", "m(M7)"),
+    "major-minor": ("mM7", "mMaj7", "m(maj7)", "minmaj7", "m(M7)", "m/maj7", "m/M7", "mi(maj7)", "-maj7"),
     "augmented-seventh": ("aug7", "+7", "7+", "a7"),
     "dominant-ninth": ("9",),
     "major-ninth": ("M9", "maj9", "Maj9"),
@@ -81,10 +81,6 @@ _SPELLINGS: dict[str, tuple[str, ...]] = {
     "major-13th": ("M13", "maj13", "Maj13"),
     "minor-13th": ("m13", "min13", "-13"),
 }
-_SPELLINGS["minor"] += ("mi",)
-_SPELLINGS["minor-seventh"] += ("mi7",)
-_SPELLINGS["major-seventh"] += ("^7", "^")
-_SPELLINGS["major-minor"] += ("m/maj7", "m/M7", "mi(maj7)", "-maj7")
 _SUFFIX_KIND = {s: kind for kind, spellings in _SPELLINGS.items() for s in spellings}
 
 # spellings that are a kind and alterations together: suffix -> (kind, alterations), the
@@ -101,11 +97,8 @@ _COMPOUND: dict[str, tuple[str, tuple[str, ...]]] = {
     "7alt": ("dominant", ("#5", "#9")),  # an altered dominant: its fifth and ninth raised, as often voiced
     "alt": ("dominant", ("#5", "#9")),
 }
-# the first spelling of each, those that imply most first (9sus4 before 7sus4)
-_CANONICAL_COMPOUNDS = sorted(
-    ((suffix, meaning) for meaning, suffix in {m: s for s, m in reversed(_COMPOUND.items())}.items()),
-    key=lambda compound: -len(compound[1][1]),
-)
+# (kind, alterations) -> its canonical suffix, the first listed; those that imply most first (9sus4 before 7sus4)
+_CANONICAL_COMPOUNDS = sorted({m: s for s, m in reversed(_COMPOUND.items())}.items(), key=lambda c: -len(c[0][1]))
 
 # alteration -> (semitones above the root it adds, the tone it replaces if the chord has it)
 ALTERATIONS: dict[str, tuple[int, int | None]] = {
@@ -224,7 +217,7 @@ def written_kind_text(c: ChordSymbol) -> str:
 def chord_kind_text(c: ChordSymbol) -> str:
     """What chord_text writes after the root and before the bass ('m7b5', '7b9', '7sus4', '' for
     major)."""
-    for suffix, (kind, implied) in _CANONICAL_COMPOUNDS:
+    for (kind, implied), suffix in _CANONICAL_COMPOUNDS:
         if kind == c.kind and c.alterations[: len(implied)] == implied:
             return suffix + "".join(c.alterations[len(implied) :])
     return _plain_suffix(c)
