@@ -81,12 +81,10 @@ class Chorder:
         log_p = EMISSION_WEIGHT * self.log_probabilities(sheet)
         if close:
             _closing_on_the_tonic(log_p, sheet, keyed, part, self.tokenizer)
-        kept: list = []  # the prompt's own symbols, where they are kept: they win over the close
+        kept = None  # the prompt's own symbols, where they are kept: they win over the close
         if kept_until is not None and score.chords:
-            given = sheet.starts_beats < kept_until - 1e-6
-            own = log_p[given, sheet.classes[given]]
-            log_p[given] = -np.inf  # a kept beat may hold its own class only
-            log_p[given, sheet.classes[given]] = own
+            given = np.flatnonzero(sheet.starts_beats < kept_until - 1e-6)
+            _held_to(log_p, given, sheet.classes[given])  # a kept beat may hold its own class only
             kept = sorted((c for c in score.chords if c.start_beats < kept_until - 1e-6), key=lambda c: c.start_beats)
         results = []
         for i in range(n):
@@ -99,7 +97,7 @@ class Chorder:
             if plan is not None:
                 chords = returned_chords(score, chords, plan, part)
             chords = repeated_chords(score, chords)
-            if kept_until is not None and score.chords:  # as written (Am7 stays Am7, not its class's Am)
+            if kept is not None and kept_until is not None:  # as written (Am7 stays Am7, not its class's Am)
                 chords = _kept_before(kept, chords, kept_until)
             info = {"seed": seed + i, "path": how, "chords": len(chords), "replaced_chords": len(score.chords)}
             results.append(ChordedTune(replace(score, chords=chords), info))
@@ -122,9 +120,15 @@ def _closing_on_the_tonic(log_p: np.ndarray, sheet, score: Score, part: int | No
     if last.pitch % 12 not in tonic_triad(key, picardy=False):
         return
     tonic = tokenizer.class_of(ChordSymbol(0.0, key.tonic, "minor" if key.mode == "minor" else "major"), key.tonic)
-    held = log_p[t:, tonic].copy()
-    log_p[t:] = -np.inf
-    log_p[t:, tonic] = held
+    beats = np.arange(t, len(log_p))
+    _held_to(log_p, beats, np.full(len(beats), tonic))
+
+
+def _held_to(log_p: np.ndarray, beats: np.ndarray, classes: np.ndarray) -> None:
+    """`log_p` (beats x classes) with each of `beats` allowed its class in `classes` only."""
+    own = log_p[beats, classes]
+    log_p[beats] = -np.inf
+    log_p[beats, classes] = own
 
 
 def _kept_before(kept: list, chords: list, until: float) -> list:
@@ -141,7 +145,7 @@ def _kept_before(kept: list, chords: list, until: float) -> list:
         held is not None
         and new is not None
         and not any(abs(c.start_beats - until) < eps for c in after)
-        and replace(held, start_beats=0.0, text="") != replace(new, start_beats=0.0, text="")
+        and replace(held, start_beats=0.0) != replace(new, start_beats=0.0)  # the text is not compared
     )
     return sorted([*kept, *([replace(new, start_beats=until)] if restate else []), *after], key=lambda c: c.start_beats)
 
