@@ -96,20 +96,21 @@ def test_its_parts_serve_chords_and_plan_and_given_chords(tiny_leadsheet, tmp_pa
     assert json.loads((tmp_path / "g.json").read_text())["chords"] == "G | C D7 | G"
 
 
-def test_continue_keeps_a_lead_sheets_symbols_and_chords_its_new_bars(tiny_leadsheet, tmp_path):
+def test_continue_keeps_a_lead_sheets_symbols_and_chords_its_new_bars(tmp_path):
     """A lead sheet continued as one line had lost every chord symbol (the last would have sounded
-    on under the new bars): now its own are kept and the new bars get the chords part's."""
-    out, folder, _ = tiny_leadsheet
+    on under the new bars): now its own are kept and the new bars get the chords part's. The
+    shipped leadsheet model, which continue chooses for a lead sheet: a tiny one trained here may
+    write its new bars as rests, with no beat to chord (one run of this test failed so)."""
     prompt = tmp_path / "tune.abc"
     prompt.write_text(
         'X:1\nT:Reel\nM:4/4\nL:1/8\nK:G\n"G"GABc dBGB|"C"c2e2 "G"d2B2|"Am7"A2c2 "D7"BAGF|"Gsus4"G4 G4|]\n'
     )
-    proc = run_cli("continue", str(prompt), "--model", str(out), "--bars", "2", "--seed", "1", "--formats",
+    proc = run_cli("continue", str(prompt), "--bars", "2", "--seed", "1", "--formats",
                    "mid,abc", "--performer", "none", "--out", str(tmp_path / "c"))  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert "its chord symbols kept, the new bars chorded by the mytunes model" in proc.stderr
+    assert "its chord symbols kept, the new bars chorded by the leadsheet model" in proc.stderr
     record = json.loads((tmp_path / "c.json").read_text())
-    assert record["chords_model"] == str(out)
+    assert record["model"] == record["chords_model"] == "leadsheet"
     given = [[0.0, "G"], [4.0, "C"], [6.0, "G"], [8.0, "Am7"], [10.0, "D7"], [12.0, "Gsus4"]]
     assert record["symbols"][:6] == given and all(at >= 16.0 for at, _ in record["symbols"][6:])
     # the new bars open under a chord of their own: the model's, or its G written at the join, as
