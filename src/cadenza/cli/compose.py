@@ -194,7 +194,7 @@ def generate(
         )
     chorder, progression = None, None
     if chords is not None and chords.strip() == "auto":
-        chords_model = chords_model or (model if "chords" in parts else "leadsheet")  # a leadsheet model's own
+        chords_model = chords_model or _chords_model_of(model)
         chorder = hub.load(chords_model, expect="chords")
     elif chords is not None:
         progression, bars, key_obj = _progression(chords, meter_obj or c.default_meter(), bars, key_obj, seconds)
@@ -307,6 +307,14 @@ def generate(
             played = performing(performer, expressiveness, s, piece_plan)
             for p in write_outputs(score, stem, fmts, record, force, played):
                 typer.echo(str(p))
+
+
+def _chords_model_of(model: str) -> str:
+    """The chords model that chords a melody written by `model`: a leadsheet model's own chords
+    part, else the shipped leadsheet's."""
+    from cadenza import hub
+
+    return model if "chords" in hub.parts_of(model) else "leadsheet"
 
 
 def _what_it_writes(c) -> str:
@@ -457,7 +465,7 @@ def continue_(
     if not piano and len(c.voice_names) == 1 and is_lead_sheet(score):  # its new bars get chord symbols too
         from cadenza import hub
 
-        chords_model = model if "chords" in hub.parts_of(model) else "leadsheet"  # a leadsheet model's own
+        chords_model = _chords_model_of(model)
         chorder = hub.load(chords_model, expect="chords")
     if piano:
         c.check_keys([score.last_key], f"{prompt}: its key")

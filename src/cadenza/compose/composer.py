@@ -406,8 +406,8 @@ class Composer(LearnedDefaults):
         join = max(offset + cut, bar_line_after(prompt))  # where the new bars begin
         # a melody keeps one voice; the others get parts
         melody = len(pitched) == 1 and one_line(out_parts[pitched[0]].notes)
+        since = ends if short else cut  # where the new music begins: the bar line, or the short bar's end
         for v, gpart in enumerate(generated.parts):
-            since = ends if short else cut  # where the new music begins: the bar line, or the short bar's end
             new = [
                 replace(x, start_beats=x.start_beats - cut + join) for x in gpart.notes if x.start_beats >= since - 1e-9
             ]

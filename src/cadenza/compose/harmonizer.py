@@ -264,7 +264,7 @@ class Harmonizer:
                 half = before is not None and half_close(x.pitch, before, k)
                 if half:  # a half cadence's V holds under its note (I after it, under the same note, undid it)
                     sounding = range(at, max(at + 1, beats_to_step(x.end_beats, spb)))
-                plan_cadence(allowed, sounding, x.pitch, k, False, before)
+                plan_cadence(allowed, sounding, x.pitch, k, False, half)
                 if half:  # and sounds its third, the leading tone
                     thirds.update(dict.fromkeys(sounding, frozenset({leading_tone(k)})))
                 if x.pitch % 12 in tonic_triad(k) and x.pitch % 12 not in dominant_seventh(k):

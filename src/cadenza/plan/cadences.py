@@ -10,17 +10,16 @@ from cadenza.theory import cadence_chords, leading_tone, scale
 
 
 def plan_cadence(
-    allowed: np.ndarray, steps: range, melody_pitch: int, key: Key, final: bool, before: int | None = None
+    allowed: np.ndarray, steps: range, melody_pitch: int, key: Key, final: bool, half: bool = False
 ) -> bool:
     """Narrow the chord under a phrase end (in place, at each of `steps`): the tonic triad (a
     Picardy third allowed in minor at the final one) with the tonic in the bass, or, for an
     inner phrase end whose melody note is not in it, the dominant seventh chord with the
-    dominant in the bass; an inner end on the fifth reached as a half cadence's is (`half_close`;
-    `before`: the melody's pitch before it), the dominant alone. Left free when the melody note
-    fits neither (or, at the final one, the tonic triad). Whether the melody note fits the
-    chord, so that it is planned."""
+    dominant in the bass; an inner end that is a `half` close (`half_close`), the dominant
+    alone. Left free when the melody note fits neither (or, at the final one, the tonic triad).
+    Whether the melody note fits the chord, so that it is planned."""
     chords = cadence_chords(key, final)[: 1 if final else 2]
-    if not final and before is not None and half_close(melody_pitch, before, key):
+    if half and not final:
         chords = chords[1:]
     return _narrow(allowed, steps, melody_pitch, chords)
 
