@@ -265,24 +265,22 @@ def test_quoted_words_that_are_not_chords_are_left_alone(tmp_path):
     assert [c.text for c in score.chords] == ["G", "D7", "Em"]
 
 
-def test_the_chorder_keeps_the_tunes_repeats(tmp_path):
-    """`cadenza chords` writes the score chords_for gives back: the tune as read, its chord
-    symbols replaced and its Score.repeats kept, for the writers to fold where both passes get
-    the same chords. A network that hears the tonic chord everywhere stands in for a trained one."""
+def _chorder_hearing(chord: str, tmp_path):
+    """A Chorder whose network hears `chord` (in G major, where the tests use it) on every beat,
+    standing in for a trained one; the transitions are flat."""
     import torch
 
     from cadenza.compose.chord_paths import ChordTransitions
     from cadenza.compose.chorder import Chorder
-    from cadenza.score import Key
     from cadenza.tokenize.chord_beats import ChordBeatsTokenizer
 
     tokenizer = ChordBeatsTokenizer()
-    tonic = tokenizer.class_of(parse_chord("G"), 7)  # in G major
+    heard = tokenizer.class_of(parse_chord(chord), 7)
 
-    class Tonic(torch.nn.Module):
+    class Hearing(torch.nn.Module):
         def forward(self, x):
             logits = torch.zeros(*x.shape[:-1], tokenizer.vocab_size)
-            logits[..., tonic] = 5.0
+            logits[..., heard] = 5.0
             return logits
 
     meta = {
@@ -290,7 +288,16 @@ def test_the_chorder_keeps_the_tunes_repeats(tmp_path):
         "transitions": ChordTransitions.count([], tokenizer.vocab_size).to_dict(),
         "model": {"block_size": 16},
     }
-    chorder = Chorder(Tonic(), meta, tmp_path / "tonic")
+    return Chorder(Hearing(), meta, tmp_path / chord)
+
+
+def test_the_chorder_keeps_the_tunes_repeats(tmp_path):
+    """`cadenza chords` writes the score chords_for gives back: the tune as read, its chord
+    symbols replaced and its Score.repeats kept, for the writers to fold where both passes get
+    the same chords. A network that hears the tonic chord everywhere stands in for a trained one."""
+    from cadenza.score import Key
+
+    chorder = _chorder_hearing("G", tmp_path)  # the tonic, in G major
     bars = [(67, 0, 2), (71, 2, 2), (74, 4, 2), (72, 6, 2)]
     melody = [Note(p, s + 8 * k, d) for k in range(2) for p, s, d in bars] + [Note(67, 16, 4)]
     score = Score(parts=[Part("", 0, False, melody)], keys=[Key(0.0, 7, "major")], repeats=[Repeat(0.0, 8.0)])
@@ -305,28 +312,9 @@ def test_a_continued_lead_sheet_keeps_its_own_symbols_and_its_new_bars_are_chord
     """chords_for(kept_until=...): the symbols before it stay as written (Am7, not its class's Am)
     and the path runs through them; the beats after it get the network's chords. A network that
     hears the tonic chord everywhere stands in for a trained one."""
-    import torch
-
-    from cadenza.compose.chord_paths import ChordTransitions
-    from cadenza.compose.chorder import Chorder
     from cadenza.score import Key
-    from cadenza.tokenize.chord_beats import ChordBeatsTokenizer
 
-    tokenizer = ChordBeatsTokenizer()
-    tonic = tokenizer.class_of(parse_chord("G"), 7)
-
-    class Tonic(torch.nn.Module):
-        def forward(self, x):
-            logits = torch.zeros(*x.shape[:-1], tokenizer.vocab_size)
-            logits[..., tonic] = 5.0
-            return logits
-
-    meta = {
-        "tokenizer": tokenizer.to_dict(),
-        "transitions": ChordTransitions.count([], tokenizer.vocab_size).to_dict(),
-        "model": {"block_size": 16},
-    }
-    chorder = Chorder(Tonic(), meta, tmp_path / "tonic")
+    chorder = _chorder_hearing("G", tmp_path)
     melody = [Note(p, 2.0 * i, 2.0) for i, p in enumerate([67, 71, 69, 72, 71, 67, 66, 67])]
     score = Score(parts=[Part("", 0, False, melody)], keys=[Key(0.0, 7, "major")])
     score.chords = [parse_chord("Am7", 0.0), parse_chord("D7", 4.0)]
@@ -344,28 +332,9 @@ def test_a_melody_written_to_close_on_its_tonic_closes_over_the_tonic_chord(tmp_
     """chords_for(close=True): from the beat its last note begins in, a melody ending on a note of
     the tonic triad is heard over the tonic chord, whatever the network hears there (a continued
     waltz had closed on IV); a last note off the triad is left to the network."""
-    import torch
-
-    from cadenza.compose.chord_paths import ChordTransitions
-    from cadenza.compose.chorder import Chorder
     from cadenza.score import Key
-    from cadenza.tokenize.chord_beats import ChordBeatsTokenizer
 
-    tokenizer = ChordBeatsTokenizer()
-    four = tokenizer.class_of(parse_chord("C"), 7)  # IV in G major, everywhere
-
-    class Subdominant(torch.nn.Module):
-        def forward(self, x):
-            logits = torch.zeros(*x.shape[:-1], tokenizer.vocab_size)
-            logits[..., four] = 5.0
-            return logits
-
-    meta = {
-        "tokenizer": tokenizer.to_dict(),
-        "transitions": ChordTransitions.count([], tokenizer.vocab_size).to_dict(),
-        "model": {"block_size": 16},
-    }
-    chorder = Chorder(Subdominant(), meta, tmp_path / "four")
+    chorder = _chorder_hearing("C", tmp_path)  # IV in G major, everywhere
 
     def tune(last: int) -> Score:
         melody = [Note(p, 2.0 * i, 2.0) for i, p in enumerate([72, 76, 79, 76, 74, 72, 71])] + [Note(last, 14.0, 2.0)]
