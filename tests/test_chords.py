@@ -350,6 +350,46 @@ def test_a_melody_written_to_close_on_its_tonic_closes_over_the_tonic_chord(tmp_
     assert chords(tune(72), close=True) == [("C", 0.0)]  # C: no note of the tonic triad
 
 
+def test_the_plans_cadences_are_heard_in_the_chords_where_the_melody_belongs_to_them(tmp_path):
+    """chords_for(plan=...): at each phrase end the plan gives a cadence, its chord where it
+    arrives (for as long as the melody's note there sounds) and the chord before on the beat
+    before, where the melody's note belongs to it; the piece's close only with close=True, and as
+    planned (a half close on V, though its last note is of the tonic triad too). A network that
+    hears IV (C in G major) everywhere stands in for a trained one."""
+    from cadenza.plan.form import parse_form
+    from cadenza.score import Key
+
+    chorder = _chorder_hearing("C", tmp_path)
+    notes = [(72, 0, 2), (76, 2, 2), (72, 4, 2), (76, 6, 2), (72, 8, 2), (76, 10, 2), (69, 12, 4)]  # A (2) held
+    notes += [(72, 16, 2), (76, 18, 2), (72, 20, 2), (76, 22, 2), (72, 24, 2), (76, 26, 1), (66, 27, 1), (67, 28, 4)]
+    melody = [Note(p, float(at), float(d)) for p, at, d in notes]  # ... F# G (7 1) closing at 28
+    score = Score(parts=[Part("", 0, False, melody)], keys=[Key(0.0, 7, "major")])
+    plan = parse_form("A4 B4")
+    plan.sections[0].cadences = ["half"]
+
+    def chords(plan, close: bool, tune: Score = score) -> list:
+        (result,) = chorder.chords_for(tune, plan=plan, close=close)
+        return [(c.text, c.start_beats) for c in result.score.chords]
+
+    # the half close on D under the A for its whole length; the close D(7) - G, the D on the beat before
+    heard = chords(plan, close=True)
+    assert heard[:3] == [("C", 0.0), ("D", 12.0), ("C", 16.0)] and heard[4:] == [("G", 28.0)]
+    assert heard[3] in (("D", 27.0), ("D7", 27.0))
+    assert chords(plan, close=False) == [("C", 0.0), ("D", 12.0), ("C", 16.0)]  # the close left to the network
+    assert chords(None, close=False) == [("C", 0.0)]  # no plan: nothing planned
+    # a melody off the cadence's chord is chorded as the network hears it: C under the inner end
+    off = replace(
+        score, parts=[Part("", 0, False, [replace(x, pitch=72) if x.start_beats == 12.0 else x for x in melody])]
+    )
+    assert [at for _, at in chords(plan, close=True, tune=off)] == [0.0, 27.0, 28.0]
+    # a piece the plan closes on V ends there, though its last note (D) is of the tonic triad too
+    on_d = replace(score, parts=[Part("", 0, False, [*melody[:-2], Note(72, 27.0, 1.0), Note(74, 28.0, 4.0)])])
+    half = parse_form("A4 B4")
+    half.sections[1].cadences = ["half"]
+    assert chords(plan, close=True, tune=on_d)[-1] == ("G", 28.0)
+    assert chords(half, close=True, tune=on_d)[-1] == ("D", 28.0)
+
+
 def test_a_repeated_passage_gets_its_first_times_chords_and_what_follows_keeps_its_own():
     from cadenza.compose.chorder import repeated_chords
 
