@@ -390,6 +390,38 @@ def test_the_plans_cadences_are_heard_in_the_chords_where_the_melody_belongs_to_
     assert chords(half, close=True, tune=on_d)[-1] == ("D", 28.0)
 
 
+def test_a_planned_close_holds_where_two_holds_meet_and_keeps_a_minor_or_modal_keys_notes(tmp_path):
+    """A last note tied over from the beat before the close (a plagal close's tonic under IV there
+    and over I after) is chorded IV - I, drawn or likeliest: no beat is left without a chord
+    (a reviewer's case had none, then the sampled path's probabilities were NaN). A minor key
+    closes on its minor tonic, as the Nottingham tunes do (77 of 79), and D dorian's close is not
+    led into by A (C#, outside the mode). Stand-in networks hear V or IV of the sheet's key
+    everywhere."""
+    from cadenza.plan.form import parse_form
+    from cadenza.score import Key
+
+    notes = [(72, 0, 2), (76, 2, 2), (72, 4, 2), (76, 6, 2), (72, 8, 2), (76, 10, 2), (69, 12, 4)]
+    notes += [(72, 16, 2), (76, 18, 2), (72, 20, 2), (76, 22, 2), (72, 24, 2), (72, 26, 1), (67, 27, 5)]
+    melody = [Note(p, float(at), float(d)) for p, at, d in notes]  # G (the tonic) from beat 27, over the bar line
+    score = Score(parts=[Part("", 0, False, melody)], keys=[Key(0.0, 7, "major")])
+    plan = parse_form("A4 B4")
+    plan.sections[1].cadences = ["plagal"]
+    hears_d = _chorder_hearing("D", tmp_path)
+    for result in hears_d.chords_for(score, n=2, seed=3, plan=plan, close=True):
+        assert [(c.text, c.start_beats) for c in result.score.chords][-2:] == [("C", 27.0), ("G", 28.0)]
+    # E minor (the stand-in hears D, E minor's VII): the close on E minor, not E major
+    minor = replace(score, parts=[Part("", 0, False, [*melody[:-2], Note(71, 26.0, 2.0), Note(64, 28.0, 4.0)])])
+    minor = replace(minor, keys=[Key(0.0, 4, "minor")])
+    assert [(c.text, c.start_beats) for c in hears_d.chords_for(minor, plan=parse_form("A4 B4"), close=True)[0]
+            .score.chords][-1] == ("Em", 28.0)  # fmt: skip
+    # D dorian, closing on D after an E (of A7 and of A minor): no A7 before it
+    dorian = replace(score, parts=[Part("", 0, False, [*melody[:-2], Note(64, 26.0, 2.0), Note(62, 28.0, 4.0)])])
+    dorian = replace(dorian, keys=[Key(0.0, 2, "minor", modal="dorian")])
+    hears_iv = _chorder_hearing("C", tmp_path)  # IV of the sheet's key: G in D
+    chords = hears_iv.chords_for(dorian, plan=parse_form("A4 B4"), close=True)[0].score.chords
+    assert [(c.text, c.start_beats) for c in chords] == [("G", 0.0), ("Dm", 28.0)]
+
+
 def test_a_repeated_passage_gets_its_first_times_chords_and_what_follows_keeps_its_own():
     from cadenza.compose.chorder import repeated_chords
 

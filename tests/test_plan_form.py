@@ -297,6 +297,12 @@ def test_a_phrase_may_cadence_in_another_key_named_from_its_sections():
     keys = [str(k) for k in plan.phrase_keys()]
     assert keys == ["D major", "G major", "G major", "E minor"]  # III of E minor is G major
     assert plan.cadence_keys() == ["V", "", "III", ""]
+    # as realized: "none" where the plan leaves a phrase to the model, the close authentic at home
+    assert plan.phrase_cadences() == ["authentic", "half", "none", "authentic"]
+    # a plan built in code without the check, with a cadence key on its last phrase, closes at home
+    unchecked = Plan.from_dict(plan.to_dict())
+    unchecked.sections[1].cadence_keys = ["III", "iv"]
+    assert [str(k) for k in unchecked.phrase_keys()][-1] == "E minor"
     assert Plan.from_dict(plan.to_dict()) == plan
     assert "2 (authentic in V)" in plan.describe()
     assert "cadence_keys" not in Plan.from_dict({"sections": [{"label": "A", "bars": 2}]}).to_dict()["sections"][0]

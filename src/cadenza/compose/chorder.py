@@ -71,22 +71,22 @@ class Chorder:
         With `kept_until` (a continued lead sheet's first new beat), the score's own symbols
         before it are kept as written, and the path runs through their classes, so that the
         new beats' chords follow on from them.
-        With `close` (a melody written to close on its tonic), a last note of the tonic triad is
-        heard over the tonic chord, from the beat it begins in (a continued waltz had closed on
-        IV under its tonic).
         With the plan, each phrase end the plan gives a cadence is heard as that cadence
         (_planned_cadences): its chord where the cadence arrives, and the chord before it on
         the beat before, each where the melody's note there belongs to it; the piece's own close
-        only with `close`, and then as the plan asks (a half close ends on V, not on I)."""
+        too with `close`, as the plan asks (a half close on V where the last note belongs to V).
+        Without a plan, `close` (a melody written to close on its tonic) has a last note of the
+        tonic triad heard over the tonic chord, from the beat it begins in (a continued waltz had
+        closed on IV under its tonic)."""
         keyed = score
         if plan is not None and len(plan.keys_in_beats(score.meter.bar_beats)) > 1:  # its sections' own keys
             keyed = replace(score, keys=plan.keys_in_beats(score.meter.bar_beats))
         sheet = self.tokenizer.encode(keyed, part)
         log_p = EMISSION_WEIGHT * self.log_probabilities(sheet)
-        if close and (plan is None or _closing_kind(plan) in TONIC_ENDINGS):
-            _closing_on_the_tonic(log_p, sheet, keyed, part, self.tokenizer)
         if plan is not None:
             _planned_cadences(log_p, sheet, keyed, part, plan, close, self.tokenizer)
+        elif close:
+            _closing_on_the_tonic(log_p, sheet, keyed, part, self.tokenizer)
         kept = None  # the prompt's own symbols, where they are kept: they win over the close
         if kept_until is not None and score.chords:
             given = np.flatnonzero(sheet.starts_beats < kept_until - 1e-6)
@@ -130,48 +130,49 @@ def _closing_on_the_tonic(log_p: np.ndarray, sheet, score: Score, part: int | No
     _held_to(log_p, beats, np.full(len(beats), tonic))
 
 
-TONIC_ENDINGS = ("authentic", "imperfect", "plagal")  # the cadences that arrive on the tonic chord
-
-
-def _closing_kind(plan) -> str:
-    """The cadence the plan closes the piece with (Plan.cadence_of: authentic where it names none)."""
-    last = len(plan.sections) - 1
-    return plan.cadence_of(last, len(plan.sections[last].phrase_bars()) - 1)[0]
-
-
 def _planned_cadences(log_p: np.ndarray, sheet, score: Score, part: int | None, plan, close: bool, tokenizer) -> None:
     """`log_p` (beats x classes) held, at each phrase end the plan gives a cadence, to the cadence's
     chords (theory.cadence_progression, in the phrase's cadence key): its chord from the beat
-    the cadence arrives in for as long as the melody's note there sounds, and the chord before it
-    (V, or IV of a plagal close) on the beat before; each only where the melody's note at its
-    beat belongs to the chord, so that a melody that went its own way is chorded as it goes.
+    the cadence arrives in, on through the bar while the melody's notes belong to it (and while
+    the arrival's note sounds: a close held to the end), so that a half close stays on V; and
+    the chord before it (V, or IV of a plagal close) on the beat before; each only where the
+    melody's note at its beat belongs to the chord, so that a melody that went its own way is
+    chorded as it goes. In a church mode a chord with a note outside the mode (D dorian's A7)
+    is left to the network. A minor key closes on its minor tonic: of the Nottingham tunes in
+    minor keys whose last chord symbol is on the tonic, 77 have it minor and 2 major.
     Left to the network, the chords had sounded 117 of 142 authentic cadences a plan asked for
     on the tonic and 26 of 36 half cadences on V (benchmarks/leadsheet_cadences.py, 40 lead
     sheets). The piece's close is planned only with `close` (not --free-ending)."""
-    from cadenza.theory import cadence_progression
+    from cadenza.theory import cadence_progression, scale
     from cadenza.tokenize.chord_beats import melody_line
 
     line = melody_line(score, part)
     if not line or not len(sheet.starts_beats):
         return
-    home = score.key
-    ends = plan.phrase_ends()
-    arrivals = plan.arrival_beats(score.meter.bar_beats, close)
-    keys = [k or home for k in plan.phrase_keys(home)]
-    keys[-1] = plan.key_of(len(plan.sections) - 1) or home
-    for n, ((_, kind), at, key) in enumerate(zip(ends, arrivals, keys)):
-        final = n == len(ends) - 1
-        kind = _closing_kind(plan) if final else kind
-        if not kind or kind == "none" or (final and not close) or key is None:
+    home, bar = score.key, score.meter.bar_beats
+    kinds = plan.phrase_cadences()
+    arrivals = plan.arrival_beats(bar, close)
+    for n, (kind, at, key) in enumerate(zip(kinds, arrivals, plan.phrase_keys(home))):
+        final = n == len(kinds) - 1
+        if kind == "none" or (final and not close) or key is None:
             continue
-        before, end, _ = cadence_progression(key, kind, final)
+        before, closing, _ = cadence_progression(key, kind, final=False)  # no Picardy third (below)
+        end = closing if not key.modal or closing[1] <= scale(key) else None
+        if key.modal and before is not None and not before[1] <= scale(key):
+            before = None  # a mode keeps to its notes: D dorian's A7 (C#) is left to the network
         t = int(np.searchsorted(sheet.starts_beats, at + 1e-6)) - 1
         note = _sounding(line, at)
         if t < 0 or note is None:
             continue
-        if note.pitch % 12 in end[1]:
-            until = note.start_beats + note.duration_beats
-            beats = [u for u in range(t, len(log_p)) if u == t or sheet.starts_beats[u] < until - 1e-6]
+        if end is not None and note.pitch % 12 in end[1]:
+            bar_end = (at // bar + 1) * bar
+            beats = [t]  # and on through the bar while the melody's notes belong to the chord
+            for u in range(t + 1, len(log_p)):
+                x = _sounding(line, float(sheet.starts_beats[u]))
+                in_bar = sheet.starts_beats[u] < bar_end - 1e-6
+                if x is None or x.pitch % 12 not in end[1] or not (in_bar or x is note):
+                    break
+                beats.append(u)
             _held_to_any(log_p, beats, _classes_of(end, key, sheet.keys[t].tonic, tokenizer, seventh=False))
         if before is None or t == 0:
             continue
@@ -188,28 +189,34 @@ def _sounding(line: list, at: float):
     return None
 
 
-def _classes_of(chord: tuple[int, frozenset[int]], key, tonic: int, tokenizer, seventh: bool) -> list[int]:
-    """The chord classes (relative to `tonic`) that sound `chord` (root, pitch classes): its triad,
+def _classes_of(
+    chord: tuple[int, frozenset[int]], cadence_key, sheet_tonic: int, tokenizer, seventh: bool
+) -> list[int]:
+    """The tokenizer's chord classes that sound `chord` (root, pitch classes) of a cadence in
+    `cadence_key`, as classes relative to the tonic the sheet reads the beat in (`sheet_tonic`,
+    the melody's key as the chords model learned it, which may differ from the plan's): its triad,
     major or minor as its third is (both where both are allowed: a Picardy close), and with
-    `seventh` the dominant seventh too on the key's fifth (the V7 of V7-I; a half close rests on
-    the triad)."""
+    `seventh` the dominant seventh too on the cadence key's fifth (the V7 of V7-I; a half close
+    rests on the triad)."""
     from cadenza.chords import ChordSymbol
 
     root, tones = chord
     kinds = [k for k, third in (("major", 4), ("minor", 3)) if (root + third) % 12 in tones]
-    if seventh and root == (key.tonic + 7) % 12 and "major" in kinds:
+    if seventh and root == (cadence_key.tonic + 7) % 12 and "major" in kinds:
         kinds.append("dominant")
-    return [tokenizer.class_of(ChordSymbol(0.0, root, k), tonic) for k in kinds if k in tokenizer.kinds]
+    return [tokenizer.class_of(ChordSymbol(0.0, root, k), sheet_tonic) for k in kinds if k in tokenizer.kinds]
 
 
 def _held_to_any(log_p: np.ndarray, beats: list[int], classes: list[int]) -> None:
-    """`log_p` (beats x classes) with each of `beats` allowed only `classes` (unchanged if none)."""
-    if not classes:
-        return
+    """`log_p` (beats x classes) with each of `beats` allowed only those of `classes` it still
+    allows; a beat that allows none of them is left as it was, so that no beat is left without a
+    chord (two holds on one beat that share none: a path through it would not exist)."""
     for u in beats:
-        own = log_p[u, classes].copy()
-        log_p[u] = -np.inf
-        log_p[u, classes] = own
+        keep = [c for c in classes if np.isfinite(log_p[u, c])]
+        if keep:
+            own = log_p[u, keep].copy()
+            log_p[u] = -np.inf
+            log_p[u, keep] = own
 
 
 def _held_to(log_p: np.ndarray, beats: np.ndarray, classes: np.ndarray) -> None:

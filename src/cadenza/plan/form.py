@@ -202,9 +202,17 @@ class Plan:
 
     def phrase_keys(self, home: Key | None = None) -> list[Key | None]:
         """The key each phrase's cadence is in, in the order of phrase_ends(): its section's key
-        (`home` where the section and the plan name none), moved by its cadence key."""
+        (`home` where the section and the plan name none), moved by its cadence key; the piece's
+        close in its last section's key (as cadence_of: check refuses a cadence key there, and a
+        plan built in code without the check closes at home all the same)."""
         sections = [self.key_of(i) or home for i, s in enumerate(self.sections) for _ in s.phrase_bars()]
-        return [numeral_key(k, n) if n and k is not None else k for k, n in zip(sections, self.cadence_keys())]
+        keys = [numeral_key(k, n) if n and k is not None else k for k, n in zip(sections, self.cadence_keys())]
+        return keys[:-1] + sections[-1:]
+
+    def phrase_cadences(self) -> list[str]:
+        """Each phrase's cadence as it is realized (cadence_of: "none" where none is planned, the
+        piece's close "authentic" where the plan names none), in the order of phrase_ends()."""
+        return [self.cadence_of(i, k)[0] for i, s in enumerate(self.sections) for k in range(len(s.phrase_bars()))]
 
     def home_modes(self) -> tuple[str, ...]:
         """The modes its home key may be drawn in, when it names none: those every cadence key of

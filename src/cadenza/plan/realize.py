@@ -172,7 +172,6 @@ def plan_constraints(
     close_into = arrivals[-1] - ends[-1][0] * spb  # and the piece's close
     # each cadence's key: its section's, or a numeral from it; the piece closes in its last section's key
     phrase_keys = [k or key for k in plan.phrase_keys(key)]
-    phrase_keys[-1] = keys[-1]
     # keys: a foreign section keeps to its scale (and, around a cadence in another key, to that
     # key's too: its leading tone); pivots where the key changes
     unit = grid.steps_per_beat_unit
