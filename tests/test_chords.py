@@ -422,6 +422,26 @@ def test_a_planned_close_holds_where_two_holds_meet_and_keeps_a_minor_or_modal_k
     assert [(c.text, c.start_beats) for c in chords] == [("G", 0.0), ("Dm", 28.0)]
 
 
+def test_a_tune_in_a_minor_key_closes_minor_unless_its_melody_sings_the_major_third(tmp_path):
+    """Without a plan, the last chord of a tune in a minor key is not its tonic's major chord
+    (a newcomer's A minor waltz closed on A in 3 of 4 draws; the Nottingham tunes in minor keys
+    close minor, 77 of 79), unless the melody sings the major third there. A network that hears
+    the tonic's major chord everywhere (A in A minor) stands in for a trained one."""
+    from cadenza.score import Key
+
+    chorder = _chorder_hearing("G", tmp_path)  # I, major: A in A minor
+
+    def last_chord(last_bar: list) -> str:
+        melody = [Note(p, float(i), 1.0) for i, p in enumerate([69, 72, 76, 74, 72, 71, 72, 71, 68])]
+        melody += [Note(p, 9.0 + i, d) for i, (p, d) in enumerate(last_bar)]
+        score = Score(parts=[Part("", 0, False, melody)], keys=[Key(0.0, 9, "minor")])
+        (result,) = chorder.chords_for(score)
+        return max(result.score.chords, key=lambda c: c.start_beats).text
+
+    assert last_chord([(69, 3.0)]) == "Am"
+    assert last_chord([(69, 1.0), (73, 2.0)]) == "A"  # the melody's own C#: a major close
+
+
 def test_a_repeated_passage_gets_its_first_times_chords_and_what_follows_keeps_its_own():
     from cadenza.compose.chorder import repeated_chords
 

@@ -77,7 +77,9 @@ class Chorder:
         too with `close`, as the plan asks (a half close on V where the last note belongs to V).
         Without a plan, `close` (a melody written to close on its tonic) has a last note of the
         tonic triad heard over the tonic chord, from the beat it begins in (a continued waltz had
-        closed on IV under its tonic)."""
+        closed on IV under its tonic).
+        Without a plan, a tune in a minor key does not close on its tonic's major chord unless its
+        melody sings the major third there (_closing_minor)."""
         keyed = score
         if plan is not None and len(plan.keys_in_beats(score.meter.bar_beats)) > 1:  # its sections' own keys
             keyed = replace(score, keys=plan.keys_in_beats(score.meter.bar_beats))
@@ -85,8 +87,10 @@ class Chorder:
         log_p = EMISSION_WEIGHT * self.log_probabilities(sheet)
         if plan is not None:
             _planned_cadences(log_p, sheet, keyed, part, plan, close, self.tokenizer)
-        elif close:
-            _closing_on_the_tonic(log_p, sheet, keyed, part, self.tokenizer)
+        else:
+            _closing_minor(log_p, sheet, keyed, part, self.tokenizer)
+            if close:
+                _closing_on_the_tonic(log_p, sheet, keyed, part, self.tokenizer)
         kept = None  # the prompt's own symbols, where they are kept: they win over the close
         if kept_until is not None and score.chords:
             given = np.flatnonzero(sheet.starts_beats < kept_until - 1e-6)
@@ -128,6 +132,35 @@ def _closing_on_the_tonic(log_p: np.ndarray, sheet, score: Score, part: int | No
     tonic = tokenizer.class_of(ChordSymbol(0.0, key.tonic, "minor" if key.mode == "minor" else "major"), key.tonic)
     beats = np.arange(t, len(log_p))
     _held_to(log_p, beats, np.full(len(beats), tonic))
+
+
+def _closing_minor(log_p: np.ndarray, sheet, score: Score, part: int | None, tokenizer) -> None:
+    """`log_p` (beats x classes) with the tonic's major chord (and its dominant seventh) heard as
+    its minor chord (the likelier of the two), from the beat the melody's last note begins in,
+    where the key there is minor and the melody from that beat on does not sing the major third:
+    a minor tune closes minor (of the Nottingham tunes in minor keys whose last chord symbol is
+    on the tonic, 77 have it minor and 2 major), where the network had closed a newcomer's A
+    minor waltz on A major in 3 of 4 draws."""
+    from cadenza.chords import ChordSymbol
+    from cadenza.tokenize.chord_beats import melody_line
+
+    line = melody_line(score, part)
+    if not line or not len(sheet.starts_beats):
+        return
+    last = line[-1]
+    t = max(int(np.searchsorted(sheet.starts_beats, last.start_beats + 1e-6)) - 1, 0)
+    key = sheet.keys[t]
+    major_third = (key.tonic + 4) % 12
+    if key.mode != "minor" or any(x.pitch % 12 == major_third for x in line if x.end_beats > sheet.starts_beats[t]):
+        return
+    if "minor" not in tokenizer.kinds:
+        return
+    kinds = [k for k in ("major", "dominant") if k in tokenizer.kinds]
+    picardy = [tokenizer.class_of(ChordSymbol(0.0, key.tonic, k), key.tonic) for k in kinds]
+    minor = tokenizer.class_of(ChordSymbol(0.0, key.tonic, "minor"), key.tonic)
+    for u in range(t, len(log_p)):  # what the network heard as the major chord, heard as the minor one
+        log_p[u, minor] = max(log_p[u, minor], *log_p[u, picardy])
+        log_p[u, picardy] = -np.inf
 
 
 def _planned_cadences(log_p: np.ndarray, sheet, score: Score, part: int | None, plan, close: bool, tokenizer) -> None:
