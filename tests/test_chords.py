@@ -431,8 +431,8 @@ def test_a_tune_in_a_minor_key_closes_minor_unless_its_melody_sings_the_major_th
 
     chorder = _chorder_hearing("G", tmp_path)  # I, major: A in A minor
 
-    def last_chord(last_bar: list) -> str:
-        melody = [Note(p, float(i), 1.0) for i, p in enumerate([69, 72, 76, 74, 72, 71, 72, 71, 68])]
+    def last_chord(last_bar: list, before=(69, 72, 76, 74, 72, 71, 72, 71, 68)) -> str:
+        melody = [Note(p, float(i), 1.0) for i, p in enumerate(before)]  # 4/4: bars from 0, 4, 8
         melody += [Note(p, 9.0 + i, d) for i, (p, d) in enumerate(last_bar)]
         score = Score(parts=[Part("", 0, False, melody)], keys=[Key(0.0, 9, "minor")])
         (result,) = chorder.chords_for(score)
@@ -440,6 +440,8 @@ def test_a_tune_in_a_minor_key_closes_minor_unless_its_melody_sings_the_major_th
 
     assert last_chord([(69, 3.0)]) == "Am"
     assert last_chord([(69, 1.0), (73, 2.0)]) == "A"  # the melody's own C#: a major close
+    assert last_chord([(69, 3.0)], before=(69, 72, 76, 74, 72, 73, 76, 71, 68)) == "A"  # C# the bar before
+    assert last_chord([(69, 3.0)], before=(69, 73, 76, 74, 72, 71, 72, 71, 68)) == "Am"  # C# long before
 
 
 def test_a_repeated_passage_gets_its_first_times_chords_and_what_follows_keeps_its_own():

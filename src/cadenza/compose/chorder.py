@@ -137,11 +137,13 @@ def _closing_on_the_tonic(log_p: np.ndarray, sheet, score: Score, part: int | No
 def _closing_minor(log_p: np.ndarray, sheet, score: Score, part: int | None, tokenizer) -> None:
     """`log_p` (beats x classes) with the tonic's major chord (and its dominant seventh) heard as
     its minor chord (the likelier of the two), from the beat the melody's last note begins in,
-    where the key there is minor and the melody from that beat on does not sing the major third:
+    where the key there is minor and the melody's last two bars do not sing the major third
+    (a C# in the bar before an A minor tune's last A asks for its Picardy third, found by review):
     a minor tune closes minor (of the Nottingham tunes in minor keys whose last chord symbol is
     on the tonic, 77 have it minor and 2 major), where the network had closed a newcomer's A
     minor waltz on A major in 3 of 4 draws."""
     from cadenza.chords import ChordSymbol
+    from cadenza.score import bar_starts
     from cadenza.tokenize.chord_beats import melody_line
 
     line = melody_line(score, part)
@@ -150,8 +152,10 @@ def _closing_minor(log_p: np.ndarray, sheet, score: Score, part: int | None, tok
     last = line[-1]
     t = max(int(np.searchsorted(sheet.starts_beats, last.start_beats + 1e-6)) - 1, 0)
     key = sheet.keys[t]
+    bars = [b for b in bar_starts(score) if b <= last.start_beats + 1e-6]
+    since = min(bars[-2:] or [0.0])  # the last two bars: a C# there asks for the major close
     major_third = (key.tonic + 4) % 12
-    if key.mode != "minor" or any(x.pitch % 12 == major_third for x in line if x.end_beats > sheet.starts_beats[t]):
+    if key.mode != "minor" or any(x.pitch % 12 == major_third for x in line if x.end_beats > since + 1e-6):
         return
     if "minor" not in tokenizer.kinds:
         return
@@ -228,14 +232,13 @@ def _classes_of(
     """The tokenizer's chord classes that sound `chord` (root, pitch classes) of a cadence in
     `cadence_key`, as classes relative to the tonic the sheet reads the beat in (`sheet_tonic`,
     the melody's key as the chords model learned it, which may differ from the plan's): its triad,
-    major or minor as its third is (both where both are allowed: a Picardy close), and with
-    `seventh` the dominant seventh too on the cadence key's fifth (the V7 of V7-I; a half close
-    rests on the triad)."""
+    major or minor as its third is, and with `seventh` the dominant seventh too on the cadence
+    key's fifth (the V7 of V7-I; a half close rests on the triad)."""
     from cadenza.chords import ChordSymbol
 
     root, tones = chord
-    kinds = [k for k, third in (("major", 4), ("minor", 3)) if (root + third) % 12 in tones]
-    if seventh and root == (cadence_key.tonic + 7) % 12 and "major" in kinds:
+    kinds = ["major" if (root + 4) % 12 in tones else "minor"]
+    if seventh and root == (cadence_key.tonic + 7) % 12 and kinds == ["major"]:
         kinds.append("dominant")
     return [tokenizer.class_of(ChordSymbol(0.0, root, k), sheet_tonic) for k in kinds if k in tokenizer.kinds]
 
