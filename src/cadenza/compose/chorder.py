@@ -114,18 +114,28 @@ class Chorder:
         return results
 
 
+def _last_note_beat(sheet, score: Score, part: int | None):
+    """(the melody's line, its last note, the index of the sheet's beat that note begins in), or
+    None for a sheet without beats or a part without notes."""
+    from cadenza.tokenize.chord_beats import melody_line
+
+    line = melody_line(score, part)
+    if not line or not len(sheet.starts_beats):
+        return None
+    last = line[-1]
+    return line, last, max(int(np.searchsorted(sheet.starts_beats, last.start_beats + 1e-6)) - 1, 0)
+
+
 def _closing_on_the_tonic(log_p: np.ndarray, sheet, score: Score, part: int | None, tokenizer) -> None:
     """`log_p` (beats x classes) held to the tonic chord from the beat the melody's last note
     begins in, where that note is of the tonic triad of the key in force there."""
     from cadenza.chords import ChordSymbol
     from cadenza.theory import tonic_triad
-    from cadenza.tokenize.chord_beats import melody_line
 
-    line = melody_line(score, part)
-    if not line or not len(sheet.starts_beats):
+    found = _last_note_beat(sheet, score, part)
+    if found is None:
         return
-    last = line[-1]
-    t = max(int(np.searchsorted(sheet.starts_beats, last.start_beats + 1e-6)) - 1, 0)
+    _, last, t = found
     key = sheet.keys[t]
     if last.pitch % 12 not in tonic_triad(key, picardy=False):
         return
@@ -144,13 +154,11 @@ def _closing_minor(log_p: np.ndarray, sheet, score: Score, part: int | None, tok
     minor waltz on A major in 3 of 4 draws."""
     from cadenza.chords import ChordSymbol
     from cadenza.score import bar_starts
-    from cadenza.tokenize.chord_beats import melody_line
 
-    line = melody_line(score, part)
-    if not line or not len(sheet.starts_beats):
+    found = _last_note_beat(sheet, score, part)
+    if found is None:
         return
-    last = line[-1]
-    t = max(int(np.searchsorted(sheet.starts_beats, last.start_beats + 1e-6)) - 1, 0)
+    line, last, t = found
     key = sheet.keys[t]
     bars = [b for b in bar_starts(score) if b <= last.start_beats + 1e-6]
     since = min(bars[-2:] or [0.0])  # the last two bars: a C# there asks for the major close
