@@ -211,3 +211,33 @@ def test_a_chord_symbol_wins_over_a_modes_notes(tmp_path):
     under_a = {n.pitch % 12 for p in r.score.parts[1:] for n in p.notes if n.start_beats <= 12.0 < n.end_beats}
     assert 1 in under_a and under_a <= {9, 1, 4}, under_a  # A C# E
     assert 1 not in {n.pitch % 12 for p in r.score.parts[1:] for n in p.notes if n.start_beats < 12.0}
+
+
+def legato(score: Score, over: float) -> Score:
+    """The score's melody as a keyboard player holds it: each note `over` beats into the next."""
+    part = score.parts[0]
+    notes = [Note(n.pitch, n.start_beats, n.duration_beats + over, n.velocity) for n in part.notes]
+    return Score(parts=[Part(part.name, 0, False, notes)], tempos=score.tempos, meters=score.meters, keys=score.keys)
+
+
+def test_a_melody_played_legato_is_harmonized_as_the_line_it_is():
+    """A MIDI melody played in on a keyboard holds each key a little past the next; it had been
+    refused as 'polyphonic'. Its notes are cut where the next begins."""
+    from cadenza.compose.harmonizer import melody_line
+
+    plain = tune(F_MAJOR_LOW)
+    line = melody_line(legato(plain, 0.1).parts[0], None, "legato.mid")
+    assert line == plain.parts[0].notes[:-1] + [legato(plain, 0.1).parts[0].notes[-1]]
+
+
+def test_a_held_note_under_a_run_or_a_chord_is_still_not_one_melody():
+    from cadenza.compose.harmonizer import melody_line
+
+    held = tune("C5:1 D5:1 E5:1 F5:1").parts[0]
+    held.notes.append(Note(name_to_pitch("C4"), 0.0, 4.0))
+    chord = tune("C5:1 D5:1 E5:1 F5:1").parts[0]
+    chord.notes.append(Note(name_to_pitch("A4"), 1.0, 1.0))
+    long_overlap = legato(tune("C5:1 D5:1 E5:1 F5:1"), 0.6).parts[0]  # more than half a note: two voices
+    for part in (held, chord, long_overlap):
+        with pytest.raises(OptionError, match="polyphonic"):
+            melody_line(part, None, "two.mid")

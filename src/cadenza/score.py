@@ -659,6 +659,20 @@ def overlaps(notes: list[Note]) -> int:
     return count
 
 
+def played_legato(notes: list[Note]) -> bool:
+    """Whether notes are one line whose overlaps are a player's legato: no two start together,
+    each sounds into the next for less than half the time from its own start to the next's, and none past the start
+    of the note after the next. A keyboard player's melody holds each key a little past the next
+    (a MIDI file played in); a held note under a run, or a chord, is two lines."""
+    line = sorted(notes, key=lambda x: x.start_beats)
+    for a, b, c in zip(line, line[1:], [*line[2:], None]):
+        if b.start_beats - a.start_beats < 1e-6 or (c is not None and a.end_beats > c.start_beats + 1e-6):
+            return False
+        if a.end_beats - b.start_beats >= 0.5 * (b.start_beats - a.start_beats):
+            return False
+    return True
+
+
 def one_line(notes: list[Note]) -> bool:
     """Whether notes are one line: at most 5% of them start while an earlier one sounds (a melody,
     its notes overlapping a little where played legato), not two voices or more (chords, a held

@@ -45,6 +45,7 @@ from cadenza.score import (
     overlaps,
     pickup_start,
     pitch_to_name,
+    played_legato,
 )
 from cadenza.theory import (
     SATB_RANGES,
@@ -821,11 +822,11 @@ def melody_part(score: Score, track: int | None, source: str) -> Part:
 
 
 def melody_line(part: Part, track: int | None, source: str) -> list[Note]:
-    """The melody to harmonize in its part (melody_part): the part if it is one line, or its
-    top line with a `track` given."""
-    if track is not None:
-        return cut_top_line(part.notes)
+    """The melody to harmonize in its part (melody_part): the part if it is one line (played
+    legato, each note cut where the next begins), or its top line with a `track` given."""
     notes = sorted(part.notes, key=lambda x: (x.start_beats, -x.pitch))
+    if track is not None or (overlaps(notes) and played_legato(notes)):
+        return cut_top_line(notes)
     if overlaps(notes):
         raise OptionError(
             f"{source}: the part is polyphonic (notes overlap), not a single melody line; "
