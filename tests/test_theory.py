@@ -224,3 +224,31 @@ def test_cross_relations_are_a_letter_against_itself_altered():
     assert cross_related([4], c_major) == {3}  # E against E flat, not against F (a diatonic semitone)
     assert cross_related([11, 0], c_major) == {10, 1}  # B against B flat, C against C sharp
     assert cross_related([], c_major) == frozenset()
+
+
+def test_a_key_is_named_from_the_home_key_as_its_degree():
+    """The dominant of C# minor is G# major (Key itself says Ab major: no signature of eight
+    sharps); the subdominant of Gb major Cb major; names of one sharp or flat at most."""
+    from cadenza.score import parse_key
+    from cadenza.theory import key_name
+
+    for home, key, name in [
+        ("C# minor", "G# major", "G# major"),
+        ("C# minor", "B major", "B major"),
+        ("F# major", "D# minor", "D# minor"),
+        ("Gb major", "Cb major", "Cb major"),
+        ("D minor", "C# major", "C# major"),
+        ("G major", "D major", "D major"),
+        ("C major", "F# major", "F# major"),
+    ]:
+        assert key_name(parse_key(key), parse_key(home)) == name, (home, key)
+    assert key_name(parse_key("G# major"), None) == "Ab major"
+
+
+def test_a_plans_sections_are_named_in_its_key():
+    from cadenza.plan.form import Plan
+
+    plan = Plan.from_dict(
+        {"key": "C# minor", "sections": [{"label": "A", "bars": 4}, {"label": "B", "bars": 4, "key": "G# major"}]}
+    )
+    assert "bars 5-8  G# major" in plan.describe(), plan.describe()

@@ -21,7 +21,7 @@ _PITCH_CLASS_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb"
 _LETTERS = "CDEFGAB"
 # semitones of a bass above its root -> letters above the root's (a third: E7/G#, Gm/Bb)
 _BASS_STEPS = (0, 1, 1, 2, 2, 3, 3, 4, 5, 5, 6, 6)
-_LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+LETTER_PITCH_CLASS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
 # kind (MusicXML's <kind> value) -> its tones as semitones above the root, root first
 KINDS: dict[str, tuple[int, ...]] = {
@@ -149,7 +149,7 @@ class ChordSymbol:
 
 def _pitch_class(name: str) -> int:
     name = name.replace("♯", "#").replace("♭", "b").replace("+", "#")
-    return (_LETTER_PC[name[0].upper()] + {"#": 1, "b": -1}.get(name[1:], 0)) % 12
+    return (LETTER_PITCH_CLASS[name[0].upper()] + {"#": 1, "b": -1}.get(name[1:], 0)) % 12
 
 
 def parse_chord(text: str, start_beats: float = 0.0) -> ChordSymbol:
@@ -191,7 +191,7 @@ def _bass_name(root: str, bass: int) -> str:
     G a Bb), else by the usual names."""
     interval = (bass - _pitch_class(root)) % 12
     letter = _LETTERS[(_LETTERS.index(root[0]) + _BASS_STEPS[interval]) % 7]
-    alter = (bass - _LETTER_PC[letter] + 6) % 12 - 6
+    alter = (bass - LETTER_PITCH_CLASS[letter] + 6) % 12 - 6
     return letter + {-1: "b", 0: "", 1: "#"}[alter] if -1 <= alter <= 1 else _PITCH_CLASS_NAMES[bass]
 
 

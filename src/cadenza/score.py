@@ -12,11 +12,10 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field, replace
 
-from cadenza.chords import ChordSymbol, close_voicing, transpose_chord
+from cadenza.chords import LETTER_PITCH_CLASS, ChordSymbol, close_voicing, transpose_chord
 from cadenza.errors import MusicError
 
 PITCH_CLASS_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-_LETTER_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 MODES = ("major", "minor")
 # The church modes other than major (ionian) and minor (aeolian): the mode each is read as for
 # harmony (by its third: a Dorian tune is harmonized as minor, a Mixolydian one as major) and
@@ -81,7 +80,7 @@ def tonic_name_pitch_class(name: str) -> int | None:
     m = re.fullmatch(r"([A-G])([#b]?)", name)
     if not m:
         return None
-    return (_LETTER_PC[m.group(1)] + {"#": 1, "b": -1, "": 0}[m.group(2)]) % 12
+    return (LETTER_PITCH_CLASS[m.group(1)] + {"#": 1, "b": -1, "": 0}[m.group(2)]) % 12
 
 
 def name_to_pitch(name: str) -> int:
@@ -90,7 +89,7 @@ def name_to_pitch(name: str) -> int:
     if not m:
         raise MusicError(f"not a pitch name: {name!r} (expected e.g. C4, F#3, Bb5; 60 = C4)")
     letter, accidentals, octave = m.groups()
-    pitch = _LETTER_PC[letter.upper()] + accidentals.count("#") - accidentals.count("b")
+    pitch = LETTER_PITCH_CLASS[letter.upper()] + accidentals.count("#") - accidentals.count("b")
     pitch += (int(octave) + 1) * 12
     if not 0 <= pitch <= 127:
         raise MusicError(f"pitch {name!r} is outside MIDI's 0..127")

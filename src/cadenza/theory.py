@@ -14,7 +14,17 @@ from dataclasses import replace
 
 import numpy as np
 
-from cadenza.score import Key, Meter, Note, Score, fifths_of, mode_signature, name_of_fifths, spelled_name
+from cadenza.score import (
+    LETTER_PITCH_CLASS,
+    Key,
+    Meter,
+    Note,
+    Score,
+    fifths_of,
+    mode_signature,
+    name_of_fifths,
+    spelled_name,
+)
 
 # ---------------------------------------------------------------------------------------------
 # scales and keys
@@ -189,6 +199,21 @@ def key_numeral(home: Key, key: Key) -> str:
     accidental = numeral.rstrip("IV")
     roman = numeral[len(accidental) :]
     return accidental + (roman.lower() if key.mode == "minor" else roman)
+
+
+def key_name(key: Key, home: Key | None) -> str:
+    """`key` named as a musician names it in a piece in `home`: its tonic spelled as the home
+    scale's degree that its numeral (key_numeral) names, where that takes one sharp or flat at
+    most: the dominant of C# minor is G# major, not Ab major (whose signature Key keeps, there
+    being none of eight sharps). For text only: a Key's own name sets its key signature."""
+    if home is None or key.modal:
+        return str(key)
+    numeral = key_numeral(home, key)
+    degree = ("I", "II", "III", "IV", "V", "VI", "VII").index(numeral.lstrip("b#").upper())
+    letters = "CDEFGAB"
+    letter = letters[(letters.index(home.tonic_name[0]) + degree) % 7]
+    alter = (key.tonic - LETTER_PITCH_CLASS[letter] + 6) % 12 - 6
+    return f"{spelled_name(letter, alter)} {key.mode}" if abs(alter) <= 1 else str(key)
 
 
 def numeral_key(home: Key, numeral: str) -> Key:

@@ -80,6 +80,7 @@ from cadenza.theory import (
     cut_top_line,
     fermatas_mark_phrases,
     key_correlations,
+    key_name,
     key_numeral,
     phrase_ends,
     related_keys,
@@ -134,7 +135,7 @@ class Analysis:
         for n, p in enumerate(self.phrases, 1):
             at = f"ends {bar_and_beat(p.end_beats, meter, first=first)}"
             bars = f"bars {max(p.start_bar + first, 1)}-{p.end_bar - 1 + first}"
-            lines.append(f"  {n:>2}  {p.label:<3} {bars}  {p.key}  {p.cadence}  {at}")
+            lines.append(f"  {n:>2}  {p.label:<3} {bars}  {key_name(p.key, self.plan.key)}  {p.cadence}  {at}")
         return "\n".join(lines)
 
 

@@ -83,7 +83,7 @@ import tomllib
 
 from cadenza.errors import InputError, MusicError, OptionError
 from cadenza.score import MODES, Key, name_of_fifths, parse_key, parse_meter, spelled_name
-from cadenza.theory import key_signature, numeral_key, tonic_fifths
+from cadenza.theory import key_name, key_signature, numeral_key, tonic_fifths
 
 CADENCES = ("authentic", "imperfect", "half", "plagal", "deceptive", "none")
 _ALIASES = {"perfect": "authentic", "pac": "authentic", "iac": "imperfect", "hc": "half"}
@@ -441,10 +441,8 @@ class Plan:
                 f"{f' in {s.cadence_key(k)}' if s.cadence_key(k) else ''})"
                 for k, b in enumerate(s.phrase_bars())
             )
-            lines.append(
-                f"  {s.name:<4} bars {bar}-{bar + s.bars - 1}  {key if key else 'home key'}  {rel}{of}  "
-                f"phrases {phrases}{extra}"
-            )
+            named = key_name(key, self.key) if key else "home key"
+            lines.append(f"  {s.name:<4} bars {bar}-{bar + s.bars - 1}  {named}  {rel}{of}  phrases {phrases}{extra}")
             bar += s.bars
         return "\n".join(lines)
 
