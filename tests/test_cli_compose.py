@@ -247,6 +247,28 @@ def test_a_file_of_several_tunes_says_which_it_continues(tmp_path):
     assert f"{book}: 2 pieces in this file; using the first (First)" in proc.stderr
 
 
+def test_an_out_named_tune_abc_writes_abc_and_an_abc_tunes_part_is_named(tmp_path):
+    """A newcomer's `--out next.abc` had written every format but ABC; and an ABC tune's part,
+    which its file does not name, was written with an empty name (MuseScore showed the program's)."""
+    tune = tmp_path / "tune.abc"
+    tune.write_text("X:1\nT:Tune\nM:4/4\nL:1/4\nK:G\nG A B c|d2 B2|c A F D|G4|\n")
+    proc = run_cli(
+        "continue",
+        str(tune),
+        "--bars",
+        "1",
+        "--seed",
+        "1",
+        "--formats",
+        "musicxml",
+        "--out",
+        str(tmp_path / "next.abc"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "next.abc").read_text().startswith("%abc") and (tmp_path / "next.musicxml").exists()
+    assert "<part-name>Melody</part-name>" in (tmp_path / "next.musicxml").read_text()
+
+
 def test_generate_writes_piano_music_by_a_composer_on_a_grand_staff(tiny_piano, tmp_path):
     from cadenza.io import read_score
 

@@ -167,3 +167,13 @@ def test_scale_alone_implies_its_key():
     assert str(key_for_scale(None, "D minor")) == "D minor"
     assert str(key_for_scale(parse_key("A minor"), "C major")) == "A minor"  # natural minor: the same notes
     assert key_for_scale(None, None) is None
+
+
+def test_the_format_an_out_names_by_its_suffix_is_written():
+    from cadenza.render import parse_formats
+
+    assert parse_formats("mid,wav", "tune.abc") == ("mid", "wav", "abc")
+    assert parse_formats("mid", "out/song.MXL") == ("mid", "musicxml")
+    assert parse_formats("mid,abc", "tune.abc") == ("mid", "abc")
+    assert parse_formats("mid", "out/") == ("mid",) and parse_formats("mid", None) == ("mid",)
+    assert parse_formats("mid", ".abc") == ("mid",)  # a hidden file's name, not a suffix

@@ -29,7 +29,24 @@ def output_path(stem: Path, fmt: str) -> Path:
     return stem.with_name(f"{stem.name}.{FILE_SUFFIXES.get(fmt, fmt)}")
 
 
-def parse_formats(text: str) -> tuple[str, ...]:
+# an --out's suffix -> the format it names (cadenza.cli.common.output_stems strips it off the stem)
+SUFFIX_FORMATS = {
+    ".mid": "mid",
+    ".midi": "mid",
+    ".musicxml": "musicxml",
+    ".xml": "musicxml",
+    ".mxl": "musicxml",
+    ".abc": "abc",
+    ".wav": "wav",
+    ".flac": "flac",
+    ".ogg": "ogg",
+    ".png": "png",
+}
+
+
+def parse_formats(text: str, out: str | None = None) -> tuple[str, ...]:
+    """The formats --formats names, and the one an --out such as tune.abc names by its suffix
+    (a newcomer's `--out tune.abc` had written everything but ABC)."""
     from cadenza.errors import OptionError
 
     formats = tuple(dict.fromkeys(f.strip().lstrip(".").lower() for f in text.split(",") if f.strip()))
@@ -42,6 +59,9 @@ def parse_formats(text: str) -> tuple[str, ...]:
     bad = [f for f in formats if f not in FORMATS]
     if bad or not formats:
         raise OptionError(f"unknown format {', '.join(bad) or text!r}; choose from {', '.join(FORMATS)}")
+    named = SUFFIX_FORMATS.get(os.path.splitext(out or "")[1].lower())
+    if named and os.path.basename(os.path.splitext(out or "")[0]) and named not in formats:
+        formats += (named,)
     return formats
 
 

@@ -63,7 +63,7 @@ def arrange(
     from cadenza.errors import OptionError
     from cadenza.render import check_outputs, parse_formats, write_outputs
 
-    fmts = parse_formats(formats)
+    fmts = parse_formats(formats, out)
     performing(performer, expressiveness, 0)
     chosen = load_style(style)
     score = read_piece(leadsheet, quiet, tune_number)

@@ -83,7 +83,7 @@ def harmonize(
     from cadenza.errors import OptionError
     from cadenza.render import check_outputs, parse_formats, write_outputs
 
-    fmts = parse_formats(formats)
+    fmts = parse_formats(formats, out)
     performing(performer, expressiveness, 0)  # checks the options before any work
     if n < 1:
         raise OptionError(f"--n must be at least 1, not {n}")
@@ -175,7 +175,7 @@ def infill(
     from cadenza.errors import OptionError
     from cadenza.render import check_outputs, parse_formats, write_outputs
 
-    fmts = parse_formats(formats)
+    fmts = parse_formats(formats, out)
     performing(performer, expressiveness, 0)  # checks the options before any work
     region = bar_range(bars)
     if n < 1:

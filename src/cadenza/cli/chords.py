@@ -53,7 +53,7 @@ def chords(
     from cadenza.errors import OptionError
     from cadenza.render import check_outputs, parse_formats, write_outputs
 
-    fmts = parse_formats(formats)
+    fmts = parse_formats(formats, out)
     performing(performer, expressiveness, 0)
     if n < 1:
         raise OptionError(f"--n must be at least 1, not {n}")

@@ -122,9 +122,6 @@ def pick_seed(seed: Optional[int]) -> int:
 
 
 # what users type after --out that names a file we write, not part of the stem
-_OUTPUT_SUFFIXES = (".mid", ".midi", ".musicxml", ".xml", ".mxl", ".abc", ".wav", ".flac", ".ogg", ".png", ".json")
-
-
 def output_stems(out: Optional[str], name: Callable[[int], str], n: int) -> list[str]:
     """The output stems of n alternatives. Without `out`, out/NAME; with an `out` that ends in a
     slash or is an existing folder, FOLDER/NAME, where NAME is `name(i)` for alternative i (so
@@ -132,11 +129,13 @@ def output_stems(out: Optional[str], name: Callable[[int], str], n: int) -> list
     -> `song`) as the stem, and STEM-1 .. STEM-n for several."""
     import os
 
+    from cadenza.render import SUFFIX_FORMATS
+
     if out is None or out.endswith(("/", os.sep)) or os.path.isdir(out):
         folder = "out" if out is None else out
         return [os.path.join(folder, name(i)) for i in range(n)]
     root, ext = os.path.splitext(out)
-    base = root if ext.lower() in _OUTPUT_SUFFIXES and os.path.basename(root) else out
+    base = root if ext.lower() in (*SUFFIX_FORMATS, ".json") and os.path.basename(root) else out
     return [f"{base}-{i + 1}" if n > 1 else base for i in range(n)]
 
 

@@ -132,7 +132,7 @@ def generate(
     from cadenza.render import check_outputs, parse_formats, write_outputs
     from cadenza.score import MODES, parse_meter
 
-    fmts = parse_formats(formats)
+    fmts = parse_formats(formats, out)
     performing(performer, expressiveness, 0)  # checks the options before any work
     if n < 1:
         raise OptionError(f"--n must be at least 1, not {n}")
@@ -434,7 +434,7 @@ def continue_(
     from cadenza.render import check_outputs, parse_formats, write_outputs
     from cadenza.score import is_lead_sheet
 
-    fmts = parse_formats(formats)
+    fmts = parse_formats(formats, out)
     performing(performer, expressiveness, 0)  # checks the options before any work
     if bars < 1 or n < 1:
         raise OptionError(f"--bars and --n must be at least 1 (got bars {bars}, n {n})")

@@ -431,6 +431,7 @@ class Composer(LearnedDefaults):
                 else sorted(x.velocity for x in part.notes)[len(part.notes) // 2]
             )
             part.notes.extend(replace(x, velocity=loudness) for x in new)
+            part.name = part.name or gpart.name  # an ABC tune's unnamed part: the model's name for its voice
         title, credit = continued_credits(prompt, self.name, seed, source)
         continued = replace(  # the prompt's tempos, fermatas, repeats, sections and dynamics marks as they were
             prompt,
