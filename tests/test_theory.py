@@ -240,6 +240,10 @@ def test_a_key_is_named_from_the_home_key_as_its_degree():
         ("D minor", "C# major", "C# major"),
         ("G major", "D major", "D major"),
         ("C major", "F# major", "F# major"),
+        ("F# major", "F major", "F major"),  # not E# major (eleven sharps)
+        ("Eb major", "E minor", "E minor"),  # not Fb minor
+        ("C# minor", "C major", "C major"),  # not B# major
+        ("G# minor", "D# major", "D# major"),  # the dominant keeps its letter
     ]:
         assert key_name(parse_key(key), parse_key(home)) == name, (home, key)
     assert key_name(parse_key("G# major"), None) == "Ab major"

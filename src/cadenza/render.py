@@ -59,8 +59,9 @@ def parse_formats(text: str, out: str | None = None) -> tuple[str, ...]:
     bad = [f for f in formats if f not in FORMATS]
     if bad or not formats:
         raise OptionError(f"unknown format {', '.join(bad) or text!r}; choose from {', '.join(FORMATS)}")
-    named = SUFFIX_FORMATS.get(os.path.splitext(out or "")[1].lower())
-    if named and os.path.basename(os.path.splitext(out or "")[0]) and named not in formats:
+    root, suffix = os.path.splitext(out or "")
+    named = SUFFIX_FORMATS.get(suffix.lower())
+    if named and os.path.basename(root) and not os.path.isdir(out or "") and named not in formats:
         formats += (named,)
     return formats
 

@@ -204,8 +204,10 @@ def key_numeral(home: Key, key: Key) -> str:
 def key_name(key: Key, home: Key | None) -> str:
     """`key` named as a musician names it in a piece in `home`: its tonic spelled as the home
     scale's degree that its numeral (key_numeral) names, where that takes one sharp or flat at
-    most: the dominant of C# minor is G# major, not Ab major (whose signature Key keeps, there
-    being none of eight sharps). For text only: a Key's own name sets its key signature."""
+    most and a signature of seven at most, or is the dominant: the dominant of C# minor is G#
+    major, not Ab major (whose signature Key keeps, there being none of eight sharps), and F
+    major in F# major is F major, not E# major. For text only: a Key's own name sets its key
+    signature."""
     if home is None or key.modal:
         return str(key)
     numeral = key_numeral(home, key)
@@ -213,7 +215,10 @@ def key_name(key: Key, home: Key | None) -> str:
     letters = "CDEFGAB"
     letter = letters[(letters.index(home.tonic_name[0]) + degree) % 7]
     alter = (key.tonic - LETTER_PITCH_CLASS[letter] + 6) % 12 - 6
-    return f"{spelled_name(letter, alter)} {key.mode}" if abs(alter) <= 1 else str(key)
+    signature = fifths_of(letter, alter) - (3 if key.mode == "minor" else 0)
+    if abs(alter) > 1 or (abs(signature) > 7 and numeral != "V"):  # E# major in F# major: F major
+        return str(key)
+    return f"{spelled_name(letter, alter)} {key.mode}"
 
 
 def numeral_key(home: Key, numeral: str) -> Key:

@@ -121,7 +121,6 @@ def pick_seed(seed: Optional[int]) -> int:
     return seed if seed is not None else random.SystemRandom().randrange(2**31)
 
 
-# what users type after --out that names a file we write, not part of the stem
 def output_stems(out: Optional[str], name: Callable[[int], str], n: int) -> list[str]:
     """The output stems of n alternatives. Without `out`, out/NAME; with an `out` that ends in a
     slash or is an existing folder, FOLDER/NAME, where NAME is `name(i)` for alternative i (so

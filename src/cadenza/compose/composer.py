@@ -407,6 +407,7 @@ class Composer(LearnedDefaults):
         # a melody keeps one voice; the others get parts
         melody = len(pitched) == 1 and one_line(out_parts[pitched[0]].notes)
         since = ends if short else cut  # where the new music begins: the bar line, or the short bar's end
+        voices_in: dict[int, list[str]] = {}  # the model's voices each of the prompt's parts goes on with
         for v, gpart in enumerate(generated.parts):
             new = [
                 replace(x, start_beats=x.start_beats - cut + join) for x in gpart.notes if x.start_beats >= since - 1e-9
@@ -431,7 +432,10 @@ class Composer(LearnedDefaults):
                 else sorted(x.velocity for x in part.notes)[len(part.notes) // 2]
             )
             part.notes.extend(replace(x, velocity=loudness) for x in new)
-            part.name = part.name or gpart.name  # an ABC tune's unnamed part: the model's name for its voice
+            voices_in.setdefault(id(part), []).append(gpart.name)
+        for part in out_parts:  # an ABC tune's unnamed part: the model's name for the one voice it sings
+            if not part.name and len(voices_in.get(id(part), [])) == 1:
+                part.name = voices_in[id(part)][0]
         title, credit = continued_credits(prompt, self.name, seed, source)
         continued = replace(  # the prompt's tempos, fermatas, repeats, sections and dynamics marks as they were
             prompt,
