@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from cadenza.errors import MusicError
 
 _PITCH_CLASS_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-_LETTERS = "CDEFGAB"
+LETTERS = "CDEFGAB"
 # semitones of a bass above its root -> letters above the root's (a third: E7/G#, Gm/Bb)
 _BASS_STEPS = (0, 1, 1, 2, 2, 3, 3, 4, 5, 5, 6, 6)
 LETTER_PITCH_CLASS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
@@ -190,7 +190,7 @@ def _bass_name(root: str, bass: int) -> str:
     """The bass spelled by its interval above the root (a third above E is G#, above G minor's
     G a Bb), else by the usual names."""
     interval = (bass - _pitch_class(root)) % 12
-    letter = _LETTERS[(_LETTERS.index(root[0]) + _BASS_STEPS[interval]) % 7]
+    letter = LETTERS[(LETTERS.index(root[0]) + _BASS_STEPS[interval]) % 7]
     alter = (bass - LETTER_PITCH_CLASS[letter] + 6) % 12 - 6
     return letter + {-1: "b", 0: "", 1: "#"}[alter] if -1 <= alter <= 1 else _PITCH_CLASS_NAMES[bass]
 

@@ -14,8 +14,8 @@ from dataclasses import replace
 
 import numpy as np
 
+from cadenza.chords import LETTER_PITCH_CLASS, LETTERS
 from cadenza.score import (
-    LETTER_PITCH_CLASS,
     Key,
     Meter,
     Note,
@@ -212,13 +212,14 @@ def key_name(key: Key, home: Key | None) -> str:
         return str(key)
     numeral = key_numeral(home, key)
     degree = ("I", "II", "III", "IV", "V", "VI", "VII").index(numeral.lstrip("b#").upper())
-    letters = "CDEFGAB"
-    letter = letters[(letters.index(home.tonic_name[0]) + degree) % 7]
+    letter = LETTERS[(LETTERS.index(home.tonic_name[0]) + degree) % 7]
     alter = (key.tonic - LETTER_PITCH_CLASS[letter] + 6) % 12 - 6
-    signature = fifths_of(letter, alter) - (3 if key.mode == "minor" else 0)
-    if abs(alter) > 1 or (abs(signature) > 7 and numeral != "V"):  # E# major in F# major: F major
+    if abs(alter) > 1:
         return str(key)
-    return f"{spelled_name(letter, alter)} {key.mode}"
+    named = replace(key, tonic_name=spelled_name(letter, alter))
+    if abs(key_signature(named)) > 7 and numeral != "V":  # E# major in F# major: F major
+        return str(key)
+    return str(named)
 
 
 def numeral_key(home: Key, numeral: str) -> Key:
@@ -264,7 +265,7 @@ def key_signature(key: Key) -> int:
 def key_signature_alterations(key: Key | None) -> dict[str, int]:
     """The alteration (+1 sharp, -1 flat, 0) the key signature gives each letter."""
     sharps = key_signature(key) if key is not None else 0
-    alters = dict.fromkeys("CDEFGAB", 0)
+    alters = dict.fromkeys(LETTERS, 0)
     for letter in "FCGDAEB"[:sharps] if sharps > 0 else "BEADGCF"[:-sharps]:
         alters[letter] = 1 if sharps > 0 else -1
     return alters

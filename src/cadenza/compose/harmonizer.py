@@ -824,15 +824,17 @@ def melody_part(score: Score, track: int | None, source: str) -> Part:
 def melody_line(part: Part, track: int | None, source: str) -> list[Note]:
     """The melody to harmonize in its part (melody_part): the part if it is one line (played
     legato, each note cut where the next begins), or its top line with a `track` given."""
+    if track is not None:
+        return cut_top_line(part.notes)
     notes = sorted(part.notes, key=lambda x: (x.start_beats, -x.pitch))
-    if track is not None or (overlaps(notes) and played_legato(notes)):
+    if not overlaps(notes):
+        return notes
+    if played_legato(notes):
         return cut_top_line(notes)
-    if overlaps(notes):
-        raise OptionError(
-            f"{source}: the part is polyphonic (notes overlap), not a single melody line; "
-            "give --track 1 to harmonize its top line"
-        )
-    return notes
+    raise OptionError(
+        f"{source}: the part is polyphonic (notes overlap), not a single melody line; "
+        "give --track 1 to harmonize its top line"
+    )
 
 
 def load(name_or_path: str = "harmonizer", device: str = "cpu") -> Harmonizer:

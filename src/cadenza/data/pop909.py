@@ -98,7 +98,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cadenza.chords import LETTER_PITCH_CLASS, parse_chord
+from cadenza.chords import LETTER_PITCH_CLASS, LETTERS, parse_chord
 from cadenza.data.corpus import TUNE_SPLITS as SPLITS
 from cadenza.data.corpus import Piece, cache_dir
 from cadenza.data.corpus import tune_split as split_of
@@ -161,7 +161,6 @@ _EXTENSIONS = {
     "#5": "#5",
 }
 _DEGREE_SEMITONES = {1: 0, 2: 2, 3: 4, 4: 5, 5: 7, 6: 9, 7: 11}
-_LETTERS = "CDEFGAB"
 _PC_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 _LABEL = re.compile(r"([A-Za-z])(\d+)")
 
@@ -241,7 +240,7 @@ def _spell_bass(root: str, degree: int, semitones: int) -> str:
     """The bass `degree` letters above `root` (a third above E: G#), `semitones` above it, or its
     usual name when that would take two sharps or flats."""
     pc = (LETTER_PITCH_CLASS[root[0]] + {"#": 1, "b": -1}.get(root[1:], 0) + semitones) % 12
-    letter = _LETTERS[(_LETTERS.index(root[0]) + degree - 1) % 7]
+    letter = LETTERS[(LETTERS.index(root[0]) + degree - 1) % 7]
     alter = (pc - LETTER_PITCH_CLASS[letter] + 6) % 12 - 6
     return letter + {-1: "b", 0: "", 1: "#"}[alter] if -1 <= alter <= 1 else _PC_NAMES[pc]
 
