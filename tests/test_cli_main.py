@@ -173,7 +173,7 @@ def test_the_format_an_out_names_by_its_suffix_is_written():
     from cadenza.render import parse_formats
 
     assert parse_formats("mid,wav", "tune.abc") == ("mid", "wav", "abc")
-    assert parse_formats("mid", "out/song.MXL") == ("mid", "musicxml")
+    assert parse_formats("mid", "out/song.MXL") == ("mid", "mxl")
     assert parse_formats("mid,abc", "tune.abc") == ("mid", "abc")
     assert parse_formats("mid", "out/") == ("mid",) and parse_formats("mid", None) == ("mid",)
     assert parse_formats("mid", ".abc") == ("mid",)  # a hidden file's name, not a suffix

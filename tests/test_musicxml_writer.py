@@ -1090,3 +1090,20 @@ def test_a_plans_section_dynamics_are_shown_in_abc_too(tmp_path):
     assert musicxml_text(score).count("<dynamics>") == 2
     back = read_score(write_score(score, tmp_path / "planned.abc"))
     assert [(d.start_beats, d.marking) for d in back.parts[0].dynamics] == [(0.0, "p"), (8.0, "f")]
+
+
+def test_compressed_musicxml_holds_the_same_document_and_reads_back(tmp_path):
+    """`--out piece.mxl` had written piece.musicxml: .mxl is a zip of the document, the same
+    bytes as the .musicxml, under the container MuseScore and music21 look for."""
+    import zipfile
+
+    score = read_score(EXAMPLES / "chorale-d-major-seed7.mid")
+    path = write_score(score, tmp_path / "piece.mxl")
+    with zipfile.ZipFile(path) as archive:
+        assert archive.namelist()[0] == "mimetype"
+        assert archive.read("mimetype") == b"application/vnd.recordare.musicxml"
+        assert 'full-path="score.musicxml"' in archive.read("META-INF/container.xml").decode()
+        assert archive.read("score.musicxml").decode() == musicxml_text(score)
+    back = read_score(path)
+    assert [note_tuples(p) for p in back.parts] == [note_tuples(p) for p in score.parts if p.notes]
+    assert write_score(score, tmp_path / "again.mxl").read_bytes() == path.read_bytes()  # no date inside

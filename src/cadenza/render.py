@@ -19,7 +19,7 @@ from typing import Any
 from cadenza.io.files import atomic_write, check_writable
 from cadenza.score import Score, with_chords_sounding
 
-FORMATS = ("mid", "musicxml", "abc", "wav", "png", "flac", "ogg", "cover")
+FORMATS = ("mid", "musicxml", "mxl", "abc", "wav", "png", "flac", "ogg", "cover")
 DEFAULT_FORMATS = ("mid", "musicxml", "wav", "png")
 FILE_SUFFIXES = {"cover": "cover.png"}  # a format whose file is not STEM.FORMAT: the cover picture
 
@@ -35,7 +35,7 @@ SUFFIX_FORMATS = {
     ".midi": "mid",
     ".musicxml": "musicxml",
     ".xml": "musicxml",
-    ".mxl": "musicxml",
+    ".mxl": "mxl",
     ".abc": "abc",
     ".wav": "wav",
     ".flac": "flac",
@@ -165,7 +165,7 @@ def _write_outputs(score, stem: Path, formats, record, force: bool, performing, 
             from cadenza.io.cover import write_cover
 
             write_cover(score, t, force=force)
-        elif suffix in ("mid", "musicxml", "abc"):
+        elif suffix in ("mid", "musicxml", "mxl", "abc"):
             from cadenza.io import write_score
 
             write_score(score, t, force=force)

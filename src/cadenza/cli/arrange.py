@@ -9,6 +9,7 @@ import typer
 
 from cadenza.cli.common import (
     EXPRESSIVENESS,
+    FORMATS_HELP,
     PERFORMER,
     TUNE,
     about_file,
@@ -42,7 +43,7 @@ def arrange(
     ),
     formats: str = typer.Option(
         "mid,musicxml,wav",
-        help="comma list of mid, musicxml, abc, wav, flac, ogg, png, cover (STEM.cover.png, its picture)",
+        help=FORMATS_HELP,
     ),
     performer: str = PERFORMER,
     expressiveness: float = EXPRESSIVENESS,

@@ -12,6 +12,7 @@ from cadenza.cli.common import (
     EXPRESSIVENESS,
     FIXED_CELLS,
     FIXES,
+    FORMATS_HELP,
     PERFORMER,
     RANGES,
     SCALE,
@@ -68,7 +69,7 @@ def harmonize(
     fixed_cells: Optional[Path] = FIXED_CELLS,
     formats: str = typer.Option(
         "mid,musicxml,wav,png",
-        help="comma list of mid, musicxml, abc, wav, flac, ogg, png, cover (STEM.cover.png, its picture)",
+        help=FORMATS_HELP,
     ),
     performer: str = PERFORMER,
     expressiveness: float = EXPRESSIVENESS,

@@ -9,6 +9,7 @@ import typer
 
 from cadenza.cli.common import (
     EXPRESSIVENESS,
+    FORMATS_HELP,
     PERFORMER,
     TUNE,
     about_file,
@@ -37,7 +38,7 @@ def chords(
     ),
     formats: str = typer.Option(
         "mid,musicxml,abc,wav",
-        help="comma list of mid, musicxml, abc, wav, flac, ogg, png, cover (STEM.cover.png, its picture)",
+        help=FORMATS_HELP,
     ),
     performer: str = PERFORMER,
     expressiveness: float = EXPRESSIVENESS,

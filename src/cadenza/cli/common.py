@@ -79,6 +79,11 @@ def read_piece(path, quiet: bool = False, tune: int | None = None, keep: bool = 
     return require_pitched(scores[0], path)
 
 
+FORMATS_HELP = (
+    "comma list of mid, musicxml, mxl (compressed MusicXML), abc, wav, flac, ogg, png, "
+    "cover (STEM.cover.png, its picture)"
+)  # cadenza.render.FORMATS, for every command that writes a piece
+
 TUNE = typer.Option(
     None, "--tune", help="which piece of a file of several (an ABC tune book), from 1 [default: the first]"
 )

@@ -15,6 +15,7 @@ from cadenza.cli.common import (
     EXPRESSIVENESS,
     FIXED_CELLS,
     FIXES,
+    FORMATS_HELP,
     FREE_ENDING,
     PERFORMER,
     RANGES,
@@ -112,7 +113,7 @@ def generate(
     composer_: Optional[str] = COMPOSER,
     formats: str = typer.Option(
         "mid,musicxml,wav,png",
-        help="comma list of mid, musicxml, abc, wav, flac, ogg, png, cover (STEM.cover.png, its picture)",
+        help=FORMATS_HELP,
     ),
     performer: str = PERFORMER,
     expressiveness: float = EXPRESSIVENESS,

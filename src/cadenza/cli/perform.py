@@ -61,7 +61,7 @@ def perform(
     from cadenza.render import check_outputs, parse_formats, write_outputs
 
     fmts = parse_formats(formats)  # a performance: --out played.xml names no notation to write
-    if "musicxml" in fmts:
+    if {"musicxml", "mxl"} & set(fmts):
         raise OptionError(
             "a performance has no notation of its own: give mid, wav, flac, ogg or png (the score "
             "you performed is the notation)"

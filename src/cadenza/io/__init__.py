@@ -2,7 +2,7 @@
 
     read_score(path)          the first (or only) piece in a file
     read_scores(path)         every piece (an ABC file may hold hundreds of tunes)
-    write_score(score, path)  .mid/.midi, .musicxml/.xml or .abc
+    write_score(score, path)  .mid/.midi, .musicxml/.xml, .mxl (compressed MusicXML) or .abc
 
 MIDI goes through symusic and mido (cadenza.io.midi); MusicXML, ABC and kern are read through
 music21 (cadenza.io.scores), imported only when such a file is met; MusicXML and ABC are
@@ -19,7 +19,7 @@ from cadenza.score import Score
 
 MIDI_SUFFIXES = (".mid", ".midi")
 SUFFIXES = MIDI_SUFFIXES + (".musicxml", ".xml", ".mxl", ".abc", ".krn")  # what read_score reads
-WRITE_SUFFIXES = MIDI_SUFFIXES + (".musicxml", ".xml", ".abc")  # what write_score writes
+WRITE_SUFFIXES = MIDI_SUFFIXES + (".musicxml", ".xml", ".mxl", ".abc")  # what write_score writes
 
 
 def read_scores(path: str | Path) -> list[Score]:
@@ -58,7 +58,8 @@ def require_pitched(score: Score, path: str | Path) -> Score:
 
 
 def write_score(score: Score, path: str | Path, force: bool = False) -> Path:
-    """Write `score` as MIDI (.mid, .midi), MusicXML (.musicxml, .xml) or ABC (.abc), atomically.
+    """Write `score` as MIDI (.mid, .midi), MusicXML (.musicxml, .xml; .mxl compressed) or ABC
+    (.abc), atomically.
 
     Raises OptionError for another suffix and OutputExistsError if `path` exists and not `force`.
     """
@@ -72,6 +73,10 @@ def write_score(score: Score, path: str | Path, force: bool = False) -> Path:
         from cadenza.io.abc import write_abc
 
         return write_abc(score, path, force=force)
+    if suffix == ".mxl":
+        from cadenza.io.musicxml import write_mxl
+
+        return write_mxl(score, path, force=force)
     if suffix in WRITE_SUFFIXES:
         from cadenza.io.musicxml import write_musicxml
 

@@ -169,6 +169,34 @@ def write_musicxml(score: Score, path: str | Path, force: bool = False) -> Path:
     return atomic_write(path, musicxml_text(score).encode("utf-8"), force=force)
 
 
+MXL_MIMETYPE = "application/vnd.recordare.musicxml"
+
+
+def write_mxl(score: Score, path: str | Path, force: bool = False) -> Path:
+    """Write `score` as compressed MusicXML (.mxl), atomically: a zip holding the document
+    write_musicxml writes, as score.musicxml, and the container that names it (MusicXML
+    4.0's layout: an uncompressed `mimetype` first, then META-INF/container.xml). Every entry is
+    dated 1980-01-01, so the file depends only on the Score."""
+    import io
+    import zipfile
+
+    inner = "score.musicxml"
+    container = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<container>\n  <rootfiles>\n'
+        f'    <rootfile full-path="{inner}" media-type="{MXL_MIMETYPE}+xml"/>\n'
+        "  </rootfiles>\n</container>\n"
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text, method in (
+            ("mimetype", MXL_MIMETYPE, zipfile.ZIP_STORED),
+            ("META-INF/container.xml", container, zipfile.ZIP_DEFLATED),
+            (inner, musicxml_text(score), zipfile.ZIP_DEFLATED),
+        ):
+            archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), text.encode("utf-8"), method)
+    return atomic_write(path, buffer.getvalue(), force=force)
+
+
 def musicxml_text(score: Score) -> str:
     """The MusicXML document write_musicxml writes. It depends only on the Score."""
     from pretty_midi import program_to_instrument_name
