@@ -256,3 +256,7 @@ def test_a_plans_sections_are_named_in_its_key():
         {"key": "C# minor", "sections": [{"label": "A", "bars": 4}, {"label": "B", "bars": 4, "key": "G# major"}]}
     )
     assert "bars 5-8  G# major" in plan.describe(), plan.describe()
+    assert plan.form() == "A4 B4@G#"  # the form line names it as the section line does (it said @Ab)
+    assert Plan.from_dict({"key": "C major", "sections": [{"label": "A", "bars": 4, "key": "A minor"}]}).form() == (
+        "A4@a"
+    )

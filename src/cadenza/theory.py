@@ -202,24 +202,29 @@ def key_numeral(home: Key, key: Key) -> str:
 
 
 def key_name(key: Key, home: Key | None) -> str:
-    """`key` named as a musician names it in a piece in `home`: its tonic spelled as the home
-    scale's degree that its numeral (key_numeral) names, where that takes one sharp or flat at
-    most and a signature of seven at most, or is the dominant: the dominant of C# minor is G#
-    major, not Ab major (whose signature Key keeps, there being none of eight sharps), and F
-    major in F# major is F major, not E# major. For text only: a Key's own name sets its key
-    signature."""
+    """`key` named as a musician names it in a piece in `home` (key_spelled): the dominant of C#
+    minor is G# major. For text only: a Key's own name sets its key signature."""
+    return str(key_spelled(key, home))
+
+
+def key_spelled(key: Key, home: Key | None) -> Key:
+    """`key` with its tonic spelled as the home scale's degree that its numeral (key_numeral)
+    names, where that takes one sharp or flat at most and a signature of seven at most, or is the
+    dominant: the dominant of C# minor is G# major, not Ab major (whose signature Key keeps, there
+    being none of eight sharps), and F major in F# major is F major, not E# major; else `key`.
+    For naming (key_name, a form's @KEY), not for a key signature."""
     if home is None or key.modal:
-        return str(key)
+        return key
     numeral = key_numeral(home, key)
     degree = ("I", "II", "III", "IV", "V", "VI", "VII").index(numeral.lstrip("b#").upper())
     letter = LETTERS[(LETTERS.index(home.tonic_name[0]) + degree) % 7]
     alter = (key.tonic - LETTER_PITCH_CLASS[letter] + 6) % 12 - 6
     if abs(alter) > 1:
-        return str(key)
+        return key
     named = replace(key, tonic_name=spelled_name(letter, alter))
     if abs(key_signature(named)) > 7 and numeral != "V":  # E# major in F# major: F major
-        return str(key)
-    return str(named)
+        return key
+    return named
 
 
 def numeral_key(home: Key, numeral: str) -> Key:

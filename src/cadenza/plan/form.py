@@ -83,7 +83,7 @@ import tomllib
 
 from cadenza.errors import InputError, MusicError, OptionError
 from cadenza.score import MODES, Key, name_of_fifths, parse_key, parse_meter, spelled_name
-from cadenza.theory import key_name, key_signature, numeral_key, tonic_fifths
+from cadenza.theory import key_name, key_signature, key_spelled, numeral_key, tonic_fifths
 
 CADENCES = ("authentic", "imperfect", "half", "plagal", "deceptive", "none")
 _ALIASES = {"perfect": "authentic", "pac": "authentic", "iac": "imperfect", "hc": "half"}
@@ -404,10 +404,11 @@ class Plan:
         return replace(self, key=home, sections=sections)
 
     def form(self) -> str:
-        """The form string: 'A8 A8 B8 B8', with @KEY on sections in another key than the home."""
+        """The form string: 'A8 A8 B8 B8', with @KEY on sections in another key than the home,
+        named as the section lines name it (theory.key_spelled: @G# in C# minor, not @Ab)."""
         parts = []
         for s in self.sections:
-            at = f"@{_short_key(s.key)}" if s.key is not None and s.key != self.key else ""
+            at = f"@{_short_key(key_spelled(s.key, self.key))}" if s.key is not None and s.key != self.key else ""
             parts.append(f"{s.name}{s.bars}{at}")
         return " ".join(parts)
 
