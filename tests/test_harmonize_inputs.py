@@ -230,6 +230,37 @@ def test_a_melody_played_legato_is_harmonized_as_the_line_it_is():
     assert line == plain.parts[0].notes[:-1] + [legato(plain, 0.1).parts[0].notes[-1]]
 
 
+def test_a_grace_note_in_a_melody_played_legato_is_kept_and_not_harmonized():
+    """A keyboard player's grace note, held into by the note before, had the melody refused as
+    'polyphonic'; and a last note held a sliver past the bar line had left a bar of rests at the
+    end. The grace note stays in the melody, the harmony is that of the line without it, and the
+    piece ends with its last bar."""
+    from cadenza.compose import harmonizer as assistant
+    from cadenza.score import played_legato, without_graces
+
+    played = legato(tune(F_MAJOR_LOW), 0.12)
+    grace = Note(name_to_pitch("B4"), 2.9, 0.08)  # before the A4 on beat 3
+    with_grace = Score(
+        parts=[Part("", 0, False, [*played.parts[0].notes, grace])], meters=played.meters, tempos=played.tempos
+    )
+    assert played_legato(with_grace.parts[0].notes)
+    line = assistant.melody_line(with_grace.parts[0], None, "grace.mid")
+    assert grace in line and line[2].end_beats == pytest.approx(2.9)  # the A4 before it, cut where it begins
+    heard = without_graces(line)
+    assert grace not in heard and heard[2].end_beats == pytest.approx(2.98)  # the A4 takes the grace's time back
+    assert heard[:2] + heard[3:] == assistant.melody_line(played.parts[0], None, "played.mid")[:2] + line[4:]
+
+    model = assistant.load("chorales")
+    [graced] = model.harmonize(with_grace, seed=2, voices=4)
+    [plain] = model.harmonize(played, seed=2, voices=4)
+    soprano = graced.score.parts[0].notes
+    assert (grace.pitch, 2.9) in [(n.pitch, n.start_beats) for n in soprano]
+    end = max(n.end_beats for p in graced.score.parts for n in p.notes)
+    assert end == 24.0, end  # the last note, played 0.12 beats long, is cut at the last bar line
+    for a, b in zip(graced.score.parts[1:], plain.score.parts[1:]):
+        assert a.notes == b.notes, a.name
+
+
 def test_a_held_note_under_a_run_or_a_chord_is_still_not_one_melody():
     from cadenza.compose.harmonizer import melody_line
 

@@ -658,12 +658,43 @@ def overlaps(notes: list[Note]) -> int:
     return count
 
 
+GRACE_BEATS = 0.125  # a played grace note is shorter than this, and the next note starts within it
+
+
+def is_grace(note: Note, following: Note | None) -> bool:
+    """Whether `note` is a grace note as a player plays one: shorter than GRACE_BEATS (a 32nd of
+    a quarter-note beat), the `following` note (the next to start) starting less than that after
+    it, not with it."""
+    return (
+        following is not None
+        and note.duration_beats < GRACE_BEATS
+        and 1e-6 < following.start_beats - note.start_beats < GRACE_BEATS
+    )
+
+
+def without_graces(line: list[Note]) -> list[Note]:
+    """A line (notes one after another) less its grace notes (is_grace), each note they followed
+    lengthened to the grace's end where it had ended at the grace's start: the line as its
+    harmony hears it. A notated grace note takes no time and is not read (cadenza.io.scores); a
+    played one took its sliver from the note before."""
+    line = sorted(line, key=lambda x: x.start_beats)
+    out: list[Note] = []
+    for note, following in zip(line, [*line[1:], None]):
+        if not is_grace(note, following):
+            out.append(note)
+        elif out and abs(out[-1].end_beats - note.start_beats) < 1e-6:
+            out[-1] = replace(out[-1], duration_beats=note.end_beats - out[-1].start_beats)
+    return out
+
+
 def played_legato(notes: list[Note]) -> bool:
     """Whether notes are one line whose overlaps are a player's legato: no two start together,
     each sounds into the next for less than half the time from its own start to the next's, and none past the start
-    of the note after the next. A keyboard player's melody holds each key a little past the next
-    (a MIDI file played in); a held note under a run, or a chord, is two lines."""
-    line = sorted(notes, key=lambda x: x.start_beats)
+    of the note after the next; a grace note (is_grace) is not counted. A keyboard player's melody holds each key a
+    little past the next (a MIDI file played in), and past a grace note into the note it leads to; a held note under a
+    run, or a chord, is two lines."""
+    ordered = sorted(notes, key=lambda x: x.start_beats)
+    line = [n for n, f in zip(ordered, [*ordered[1:], None]) if not is_grace(n, f)]
     for a, b, c in zip(line, line[1:], [*line[2:], None]):
         if b.start_beats - a.start_beats < 1e-6 or (c is not None and a.end_beats > c.start_beats + 1e-6):
             return False

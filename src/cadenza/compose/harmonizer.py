@@ -46,6 +46,7 @@ from cadenza.score import (
     pickup_start,
     pitch_to_name,
     played_legato,
+    without_graces,
 )
 from cadenza.theory import (
     SATB_RANGES,
@@ -135,7 +136,9 @@ class Harmonizer:
         chords: bool = True,
     ) -> list[Written]:
         """n harmonizations (seeds seed, seed+1, ...) of the melody, in `voices` parts with the
-        melody unchanged in the top one. Phrase ends (the analyzer's phrase plan: notes under
+        melody unchanged in the top one (a melody played legato: each note cut where the next
+        begins, the last at the last bar line; its grace notes kept, the harmony written under
+        the line without them: score.without_graces). Phrase ends (the analyzer's phrase plan: notes under
         fermatas, else the phrases it hears; and the last note) get a planned cadence when
         `cadences`: the tonic or dominant chord of the key each phrase closes in (phrase_plan),
         the piece's (the file's, or read from the melody: theory.melody_key) at the end.
@@ -160,7 +163,8 @@ class Harmonizer:
             raise OptionError(f"--voices must be 2 to {self.n_voices}, not {voices}")
         keep = {2: [0, 3], 3: [0, 1, 3], 4: [0, 1, 2, 3]}[voices] if self.n_voices == 4 else list(range(voices))
         sung = melody_part(melody, track, source)
-        line = melody_line(sung, track, source)
+        written = melody_line(sung, track, source)  # the melody as the result has it
+        line = without_graces(written)  # as the harmony hears it
         rules = (rules or Rules()).counted_in(melody)
         spb = self.steps_per_beat
         meter = melody.meter
@@ -168,6 +172,7 @@ class Harmonizer:
         end = max(beats_to_step(n_.end_beats, spb) for n_ in line)
         T = max(bar_steps, math.ceil(end / bar_steps) * bar_steps)
         self._check_length(T, source, meter)
+        written = [replace(x, duration_beats=min(x.duration_beats, T / spb - x.start_beats)) for x in written]
         shift = self._lower_voices_shift(line)
         lo, hi = self.voice_range(0)
         slack = int(self.meta["train"].get("transpose", 0))
@@ -380,7 +385,7 @@ class Harmonizer:
         out = []
         marks = sung.dynamics  # the melody's, under every voice: they sing at its level
         for i, g in enumerate(filled):
-            parts = [Part(name=self.voice_names[0], program=program, notes=list(line), dynamics=list(marks))]
+            parts = [Part(name=self.voice_names[0], program=program, notes=list(written), dynamics=list(marks))]
             parts += [
                 Part(
                     name=self.voice_names[v],
