@@ -407,7 +407,7 @@ class Composer(LearnedDefaults):
         # a melody keeps one voice; the others get parts
         melody = len(pitched) == 1 and one_line(out_parts[pitched[0]].notes)
         since = ends if short else cut  # where the new music begins: the bar line, or the short bar's end
-        voices_in: dict[int, list[str]] = {}  # the model's voices each of the prompt's parts goes on with
+        voices_in: dict[int, list[str]] = {}  # out_parts index -> the model's voices that part goes on with
         for v, gpart in enumerate(generated.parts):
             new = [
                 replace(x, start_beats=x.start_beats - cut + join) for x in gpart.notes if x.start_beats >= since - 1e-9
@@ -415,9 +415,9 @@ class Composer(LearnedDefaults):
             if voice_of is not None:
                 if v not in voice_of:
                     continue
-                part = out_parts[pitched[voice_of.index(v)]]
+                at = pitched[voice_of.index(v)]
             elif pitched and not (melody and v > 0):
-                part = out_parts[pitched[round(v * (len(pitched) - 1) / (n - 1)) if n > 1 else 0]]
+                at = pitched[round(v * (len(pitched) - 1) / (n - 1)) if n > 1 else 0]
             else:  # a new part, sung as loud as a melody it is written under, and marked as it is
                 lead = out_parts[pitched[0]] if melody else None
                 loud = at_the_melodys_level(new, lead.notes) if lead else new
@@ -425,6 +425,7 @@ class Composer(LearnedDefaults):
                     Part(gpart.name, gpart.program, notes=loud, dynamics=list(lead.dynamics) if lead else [])
                 )
                 continue
+            part = out_parts[at]
             # at the level its last dynamics mark asks, else as the part plays (its median)
             loudness = (
                 VELOCITY[part.dynamics[-1].marking]
@@ -432,10 +433,10 @@ class Composer(LearnedDefaults):
                 else sorted(x.velocity for x in part.notes)[len(part.notes) // 2]
             )
             part.notes.extend(replace(x, velocity=loudness) for x in new)
-            voices_in.setdefault(id(part), []).append(gpart.name)
-        for part in out_parts:  # an ABC tune's unnamed part: the model's name for the one voice it sings
-            if not part.name and len(voices_in.get(id(part), [])) == 1:
-                part.name = voices_in[id(part)][0]
+            voices_in.setdefault(at, []).append(gpart.name)
+        for at, part in enumerate(out_parts):  # an ABC tune's unnamed part: the model's name for the one voice it sings
+            if not part.name and len(voices_in.get(at, [])) == 1:
+                part.name = voices_in[at][0]
         title, credit = continued_credits(prompt, self.name, seed, source)
         continued = replace(  # the prompt's tempos, fermatas, repeats, sections and dynamics marks as they were
             prompt,
