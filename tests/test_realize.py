@@ -583,3 +583,32 @@ def test_a_melody_over_chords_closing_on_a_strain_played_again_ends_on_the_tonic
         score = c.generate(plan=plan, key="G major", meter="4/4", seed=seed, chords=chords)
         last = score.parts[0].notes[-1]
         assert last.pitch % 12 == 7 and last.start_beats < 28.0 + 1e-9 < last.end_beats, seed
+
+
+def test_a_lone_melodys_half_close_holds_its_beat_and_stays_on_v_to_the_bar_line():
+    """A lead sheet's half close had held its note for one step, and the melody ran on over the
+    tonic's notes, which its chords followed (11 of 36 half closes kept V to their bar's end)."""
+    import numpy as np
+
+    from cadenza.plan.constraints import PITCH_CLASSES, Constraints
+    from cadenza.plan.realize import Grid, plan_constraints
+    from cadenza.score import Meter
+    from cadenza.tokenize.cells import REST
+
+    for meter, unit in ((Meter(0.0, 4, 4), 4), (Meter(0.0, 6, 8), 6)):
+        plan = parse_form("A8")
+        plan.sections[0].phrases, plan.sections[0].cadences = [4, 4], ["half", "authentic"]
+        c = Constraints()
+        grid = Grid(1, 4, meter)
+        plan_constraints(plan, parse_key("G major"), grid, c, fermatas=False)
+        bar = grid.steps_per_bar
+        arrival = 3 * bar  # the downbeat of bar 4
+        assert {(t, 0) for t in range(arrival + 1, arrival + unit)} <= c.hold_only  # held through its beat
+        assert (arrival + unit, 0) not in c.hold_only
+        d_major = np.isin(PITCH_CLASSES, [2, 6, 9])
+        pitched = np.arange(len(PITCH_CLASSES)) != REST
+        for t in range(arrival + unit, arrival + bar, unit):  # each later beat on D, F# or A
+            sounding = c.step_cells[t, 0] & pitched
+            assert sounding.any() and not (sounding & ~d_major).any(), t
+        between = c.step_cells[arrival + unit + 1, 0] & pitched
+        assert (between & ~d_major).any()  # a passing note between the beats stays free
