@@ -261,6 +261,22 @@ def test_a_grace_note_in_a_melody_played_legato_is_kept_and_not_harmonized():
         assert a.notes == b.notes, a.name
 
 
+def test_a_grace_note_held_into_its_note_and_a_last_note_of_a_sliver_are_harmonized():
+    """A legato player holds a grace note into the note it leads to (0.22 beats, past its start):
+    it had been refused as 'polyphonic'. A last note shorter than half a grid step, struck on the
+    bar line, had stopped harmonize with an IndexError."""
+    from cadenza.compose import harmonizer as assistant
+
+    played = legato(tune(F_MAJOR_LOW), 0.12)
+    held = Note(name_to_pitch("G4"), 2.9, 0.22)
+    line = assistant.melody_line(Part("", 0, False, [*played.parts[0].notes, held]), None, "grace.mid")
+    assert [(n.pitch, n.start_beats) for n in line][2:5] == [(69, 2.0), (67, 2.9), (65, 3.0)]
+    sliver = tune(F_MAJOR_LOW + " F4:0.1")
+    [r] = assistant.load("chorales").harmonize(sliver, seed=1)
+    last = max(r.score.parts[0].notes, key=lambda n: n.start_beats)
+    assert last.start_beats == 24.0 and last.duration_beats > 0
+
+
 def test_a_held_note_under_a_run_or_a_chord_is_still_not_one_melody():
     from cadenza.compose.harmonizer import melody_line
 

@@ -612,3 +612,26 @@ def test_a_lone_melodys_half_close_holds_its_beat_and_stays_on_v_to_the_bar_line
             assert sounding.any() and not (sounding & ~d_major).any(), t
         between = c.step_cells[arrival + unit + 1, 0] & pitched
         assert (between & ~d_major).any()  # a passing note between the beats stays free
+        given = Constraints()  # chord symbols given: they rule, not V
+        plan_constraints(plan, parse_key("G major"), grid, given, fermatas=False, chords=True)
+        assert (given.step_cells[arrival + unit, 0] & pitched & ~d_major).any()
+        assert (arrival + 1, 0) not in given.hold_only
+
+
+def test_a_strain_played_again_after_a_half_close_is_not_led_into_as_after_a_close_on_i():
+    """A8 B8 B8: the upbeat after A's authentic close had been copied after B's half close, over
+    the beats the half close keeps on V (a reviewer's A8 B8 B8 A8 ran F# C A D G there); after a
+    B closing on I as A does, the lead-in is copied as before."""
+    from cadenza.plan.constraints import Constraints
+    from cadenza.plan.realize import Grid, plan_constraints
+    from cadenza.score import Meter
+
+    upbeats = {}
+    for b_close in ("half", "authentic"):
+        plan = parse_form("A8 B8 B8")
+        plan.sections[0].phrases, plan.sections[0].cadences = [8], ["authentic"]
+        plan.sections[1].phrases, plan.sections[1].cadences = [8], [b_close]
+        c = Constraints()
+        plan_constraints(plan, parse_key("G major"), Grid(1, 4, Meter(0.0, 4, 4)), c, fermatas=False)
+        upbeats[b_close] = [t for t, v in c.echoes if 15 * 16 <= t < 16 * 16]  # B's last bar, after its close
+    assert upbeats["authentic"] and not upbeats["half"], upbeats

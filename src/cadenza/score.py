@@ -658,18 +658,14 @@ def overlaps(notes: list[Note]) -> int:
     return count
 
 
-GRACE_BEATS = 0.125  # a played grace note is shorter than this, and the next note starts within it
+GRACE_BEATS = 0.125  # a played grace note: the next note starts less than this after it (a 32nd note)
 
 
 def is_grace(note: Note, following: Note | None) -> bool:
-    """Whether `note` is a grace note as a player plays one: shorter than GRACE_BEATS (a 32nd of
-    a quarter-note beat), the `following` note (the next to start) starting less than that after
-    it, not with it."""
-    return (
-        following is not None
-        and note.duration_beats < GRACE_BEATS
-        and 1e-6 < following.start_beats - note.start_beats < GRACE_BEATS
-    )
+    """Whether `note` is a grace note as a player plays one: the `following` note (the next to
+    start) starts less than GRACE_BEATS (a 32nd note, an eighth of a quarter-note beat) after it,
+    not with it, however long it is held (a legato player holds it into the next)."""
+    return following is not None and 1e-6 < following.start_beats - note.start_beats < GRACE_BEATS
 
 
 def without_graces(line: list[Note]) -> list[Note]:

@@ -241,7 +241,7 @@ class Composer(LearnedDefaults):
         if plan is not None:
             grid = Grid(self.tokenizer.config.n_voices, self.tokenizer.config.steps_per_beat, meter)
             with_fermatas = self.fermatas_of(plan)
-            marks = plan_constraints(plan, key, grid, constraints, with_fermatas, final_cadence)
+            marks = plan_constraints(plan, key, grid, constraints, with_fermatas, final_cadence, chords=bool(chords))
             constraints.start_on_downbeat = True  # sections are whole bars: a pickup would shift every return
         if chords:
             from cadenza.plan.realize import chord_constraints

@@ -137,8 +137,9 @@ class Harmonizer:
     ) -> list[Written]:
         """n harmonizations (seeds seed, seed+1, ...) of the melody, in `voices` parts with the
         melody unchanged in the top one (a melody played legato: each note cut where the next
-        begins, the last at the last bar line; its grace notes kept, the harmony written under
-        the line without them: score.without_graces). Phrase ends (the analyzer's phrase plan: notes under
+        begins; its grace notes kept, the harmony written under the line without them:
+        score.without_graces), and no note of it past the last bar line (a played last note held
+        a sliver over it is cut there). Phrase ends (the analyzer's phrase plan: notes under
         fermatas, else the phrases it hears; and the last note) get a planned cadence when
         `cadences`: the tonic or dominant chord of the key each phrase closes in (phrase_plan),
         the piece's (the file's, or read from the melody: theory.melody_key) at the end.
@@ -169,7 +170,7 @@ class Harmonizer:
         spb = self.steps_per_beat
         meter = melody.meter
         bar_steps = max(1, round(meter.bar_beats * spb))
-        end = max(beats_to_step(n_.end_beats, spb) for n_ in line)
+        end = max(max(beats_to_step(n_.start_beats, spb) + 1, beats_to_step(n_.end_beats, spb)) for n_ in line)
         T = max(bar_steps, math.ceil(end / bar_steps) * bar_steps)
         self._check_length(T, source, meter)
         written = [replace(x, duration_beats=min(x.duration_beats, T / spb - x.start_beats)) for x in written]

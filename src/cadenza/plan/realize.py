@@ -84,8 +84,10 @@ the plan narrows its choices.
   rest of the bar free for an upbeat. Without fermatas the arrival is held one step and the rest
   of the bar is free, but for a lone melody's half close, held to the end of its counted beat,
   whose notes on the bar's later counted beats keep to V's (one that runs on over the tonic's
-  notes is chorded as a close on I: benchmarks/leadsheet_cadences.py); the piece's close is held
-  to the end (or ends as its strain's first time did, above).
+  notes is chorded as a close on I: benchmarks/leadsheet_cadences.py), unless chord symbols are
+  given (they rule), and not led into a strain played again as the first time was (lead-ins,
+  below) where that followed a close on I; the piece's close is held to the end (or ends as its
+  strain's first time did, above).
 - **Keys.** A section in another key than the home key keeps to that key's scale (and, on the
   beat before a cadence in yet another key and on its cadence chord, to that key's too); its first beat
   keeps to the notes both keys share (the pivot chord), so the change is prepared, and the
@@ -157,10 +159,18 @@ class Marks:
 
 
 def plan_constraints(
-    plan: Plan, key: Key, grid: Grid, c: Constraints, fermatas: bool, final_cadence: bool = True
+    plan: Plan,
+    key: Key,
+    grid: Grid,
+    c: Constraints,
+    fermatas: bool,
+    final_cadence: bool = True,
+    chords: bool = False,
 ) -> Marks:
     """Add the plan's returns, cadences and keys to `c` (in place); return the notation marks.
-    Without `final_cadence` (--free-ending) the last phrase is left to the model."""
+    Without `final_cadence` (--free-ending) the last phrase is left to the model. With `chords`
+    (chord symbols given: chord_constraints follows) a lone melody's half close keeps to them,
+    not to V's notes."""
     nv, spb = grid.n_voices, grid.steps_per_bar
     total = plan.bars * spb
     if c.step_cells is None:
@@ -201,6 +211,7 @@ def plan_constraints(
     # steps a cadence chord is held: under a fermata, to the bar line from inside the bar, else a counted beat
     held = (spb - offset if offset else grid.steps_per_beat_unit) if fermatas else 1
     free: dict[int, list[range]] = {}  # section -> steps its echo leaves free (a new cadence, an ending)
+    on_v: set[int] = set()  # the sections a lone melody closes on V, held to the bar's end
     closing: dict[int, range] = {}  # the last section -> the steps after its close's arrival, silent echoes
     for n, ((bar, cadence), k) in enumerate(zip(ends, phrase_keys)):
         last = n == len(ends) - 1
@@ -241,7 +252,7 @@ def plan_constraints(
                 varied = plan.relation(i) == "varied"
                 since = line if not varied and line - starts[i] * spb >= plan.sections[i].bars * spb // 2 else approach
                 free.setdefault(i, []).append(range(max(since, starts[i] * spb), (bar + 1) * spb))
-        rests_on_v = nv == 1 and cadence == "half" and not last and not fermatas
+        rests_on_v = nv == 1 and cadence == "half" and not last and not fermatas and not chords
         if rests_on_v:  # a lone melody holds its half close through the beat ...
             hold = max(hold, (arrival // unit + 1) * unit - arrival)
         _cadence(c, grid, k, cadence, approach, arrival, hold, final=last, away=not k.same_key(key))
@@ -249,6 +260,8 @@ def plan_constraints(
             dominant = cadence_progression(k, "half", final=False)[1][1]
             for t in range((arrival // unit + 1) * unit, (arrival // spb + 1) * spb, unit):
                 _keep_to(c.step_cells, range(t, t + 1), dominant)
+            if bar == starts[i] + plan.sections[i].bars - 1:
+                on_v.add(i)
     # returns: echoes of earlier sections (an ending's bars are written afresh)
     for i, s in enumerate(plan.sections):
         j = plan.source(i)
@@ -305,9 +318,12 @@ def plan_constraints(
             c.echoes[(t, v)] = Echo(first_end - end + t, shift, False, 0)
     # lead-ins: a section played again at once is led into as the first time, the music after the
     # cadence that ends the first time (the upbeat into it) as the music after the cadence before it,
-    # where both are in one key; each cadence's note held as long as the other was
+    # where both are in one key; each cadence's note held as long as the other was; not after a half
+    # close held on V (on_v) from one that was not, whose upbeat went on over I
     for i in range(2, len(plan.sections)):
         if plan.source(i) != i - 1 or plan.relation(i) != "exact" or not keys[i - 2].same_key(keys[i - 1]):
+            continue
+        if i - 1 in on_v and i - 2 not in on_v:
             continue
         into_again = (starts[i] - 1) * spb + offset + held  # the first time's last bar, after its arrival
         into_first = into_again - plan.sections[i - 1].bars * spb
