@@ -177,3 +177,15 @@ def test_the_format_an_out_names_by_its_suffix_is_written():
     assert parse_formats("mid,abc", "tune.abc") == ("mid", "abc")
     assert parse_formats("mid", "out/") == ("mid",) and parse_formats("mid", None) == ("mid",)
     assert parse_formats("mid", ".abc") == ("mid",)  # a hidden file's name, not a suffix
+
+
+def test_an_out_naming_a_kind_of_file_cadenza_does_not_write_is_refused():
+    """A newcomer's `--out bad.docx` wrote bad.docx.mid, bad.docx.wav ...; a stem with a dot of
+    its own (take.2, song.final) is still a stem."""
+    from cadenza.errors import OptionError
+    from cadenza.render import parse_formats
+
+    for out in ("bad.docx", "out/song.MP3", "score.pdf"):
+        with pytest.raises(OptionError, match="does not write"):
+            parse_formats("mid", out)
+    assert parse_formats("mid", "take.2") == ("mid",) and parse_formats("mid", "song.final") == ("mid",)

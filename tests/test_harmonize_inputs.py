@@ -271,6 +271,9 @@ def test_a_grace_note_held_into_its_note_and_a_last_note_of_a_sliver_are_harmoni
     held = Note(name_to_pitch("G4"), 2.9, 0.22)
     line = assistant.melody_line(Part("", 0, False, [*played.parts[0].notes, held]), None, "grace.mid")
     assert [(n.pitch, n.start_beats) for n in line][2:5] == [(69, 2.0), (67, 2.9), (65, 3.0)]
+    over = legato(tune(F_MAJOR_LOW), 0.25)  # its last note held a quarter of a beat over the line
+    [r] = assistant.load("chorales").harmonize(over, seed=1)
+    assert max(n.end_beats for p in r.score.parts for n in p.notes) == 24.0  # no bar of its own
     sliver = tune(F_MAJOR_LOW + " F4:0.1")
     [r] = assistant.load("chorales").harmonize(sliver, seed=1)
     last = max(r.score.parts[0].notes, key=lambda n: n.start_beats)

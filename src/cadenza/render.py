@@ -42,6 +42,11 @@ SUFFIX_FORMATS = {
     ".ogg": "ogg",
     ".png": "png",
 }
+# an --out's suffix that names a kind of file cadenza does not write (`--out song.mp3` had written
+# song.mp3.mid, song.mp3.wav ...): refused, where a stem such as take.2 or song.final stays a stem
+FOREIGN_SUFFIXES = frozenset(
+    ".pdf .mp3 .m4a .aac .opus .aif .aiff .mp4 .mscz .mscx .ly .krn .txt .doc .docx .svg .jpg .jpeg .gif".split()
+)
 
 
 def parse_formats(text: str, out: str | None = None) -> tuple[str, ...]:
@@ -59,11 +64,24 @@ def parse_formats(text: str, out: str | None = None) -> tuple[str, ...]:
     bad = [f for f in formats if f not in FORMATS]
     if bad or not formats:
         raise OptionError(f"unknown format {', '.join(bad) or text!r}; choose from {', '.join(FORMATS)}")
+    check_out_suffix(out)
     root, suffix = os.path.splitext(out or "")
     named = SUFFIX_FORMATS.get(suffix.lower())
     if named and os.path.basename(root) and not os.path.isdir(out or "") and named not in formats:
         formats += (named,)
     return formats
+
+
+def check_out_suffix(out: str | None) -> None:
+    """Refuse an --out whose suffix names a kind of file cadenza does not write (FOREIGN_SUFFIXES)."""
+    from cadenza.errors import OptionError
+
+    root, suffix = os.path.splitext(out or "")
+    if suffix.lower() in FOREIGN_SUFFIXES and os.path.basename(root) and not os.path.isdir(out or ""):
+        raise OptionError(
+            f"--out {out}: cadenza does not write {suffix} files; name a stem (written as STEM.mid, "
+            f"STEM.musicxml ...) or end it in one of {', '.join(SUFFIX_FORMATS)}"
+        )
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,7 @@ def generate(
     from cadenza.plan.form import load_plan, parse_form, recorded_model, with_options
     from cadenza.render import check_outputs, parse_formats, write_outputs
     from cadenza.score import MODES, parse_meter
+    from cadenza.theory import key_name
 
     fmts = parse_formats(formats, out)
     performing(performer, expressiveness, 0)  # checks the options before any work
@@ -173,7 +174,7 @@ def generate(
             raise OptionError(f"--meter {meter_obj} but the plan's meter is {the_plan.meter}: give one or the other")
         last = the_plan.key_of(len(the_plan.sections) - 1)
         if keys and the_plan.key is not None and last is not None and not last.same_key(the_plan.key):
-            away = f"--keys: the piece ends in {last}, away from its home key {the_plan.key} "
+            away = f"--keys: the piece ends in {key_name(last, the_plan.key)}, away from its home key {the_plan.key} "
             away += "(end --keys on it to close at home)"
         if the_plan.key is not None and not (key_obj is not None and key_obj.modal):  # a plan names no mode
             key_obj = the_plan.key

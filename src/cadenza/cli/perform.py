@@ -58,9 +58,10 @@ def perform(
     from cadenza.io.files import keep_input
     from cadenza.perform import perform as play
     from cadenza.plan.form import load_plan
-    from cadenza.render import check_outputs, parse_formats, write_outputs
+    from cadenza.render import check_out_suffix, check_outputs, parse_formats, write_outputs
 
     fmts = parse_formats(formats)  # a performance: --out played.xml names no notation to write
+    check_out_suffix(out)
     if {"musicxml", "mxl"} & set(fmts):
         raise OptionError(
             "a performance has no notation of its own: give mid, wav, flac, ogg or png (the score "

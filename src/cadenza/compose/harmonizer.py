@@ -138,8 +138,8 @@ class Harmonizer:
         """n harmonizations (seeds seed, seed+1, ...) of the melody, in `voices` parts with the
         melody unchanged in the top one (a melody played legato: each note cut where the next
         begins; its grace notes kept, the harmony written under the line without them:
-        score.without_graces), and no note of it past the last bar line (a played last note held
-        a sliver over it is cut there). Phrase ends (the analyzer's phrase plan: notes under
+        score.without_graces; its last note held less than a beat over a bar line ends there),
+        and no note of it past the last bar line. Phrase ends (the analyzer's phrase plan: notes under
         fermatas, else the phrases it hears; and the last note) get a planned cadence when
         `cadences`: the tonic or dominant chord of the key each phrase closes in (phrase_plan),
         the piece's (the file's, or read from the melody: theory.melody_key) at the end.
@@ -165,6 +165,8 @@ class Harmonizer:
         keep = {2: [0, 3], 3: [0, 1, 3], 4: [0, 1, 2, 3]}[voices] if self.n_voices == 4 else list(range(voices))
         sung = melody_part(melody, track, source)
         written = melody_line(sung, track, source)  # the melody as the result has it
+        if track is None and overlaps(sung.notes):  # played in: its last note may be held over the bar line
+            written = _ending_on_the_bar_line(written, melody.meter)
         line = without_graces(written)  # as the harmony hears it
         rules = (rules or Rules()).counted_in(melody)
         spb = self.steps_per_beat
@@ -841,6 +843,18 @@ def melody_line(part: Part, track: int | None, source: str) -> list[Note]:
         f"{source}: the part is polyphonic (notes overlap), not a single melody line; "
         "give --track 1 to harmonize its top line"
     )
+
+
+def _ending_on_the_bar_line(line: list[Note], meter) -> list[Note]:
+    """A melody played in, whose last note is held less than a beat past a bar line it started
+    before, ending at that bar line: a player lets go a little late (a newcomer's legato melody,
+    its last note 0.25 beat over the line, had a bar of its own added, all four voices tied into
+    it)."""
+    last, bar = line[-1], meter.bar_beats
+    at = math.floor((last.end_beats - 1e-9) / bar) * bar
+    if last.start_beats < at - 1e-9 and last.end_beats - at < beat_beats(meter) - 1e-9:
+        return [*line[:-1], replace(last, duration_beats=at - last.start_beats)]
+    return line
 
 
 def load(name_or_path: str = "harmonizer", device: str = "cpu") -> Harmonizer:

@@ -462,8 +462,8 @@ class Plan:
         sections = []
         for i, s in enumerate(self.sections):
             item: dict = {"label": s.name, "bars": s.bars, "relation": self.relation(i)}
-            if s.key is not None:
-                item["key"] = key_text(s.key)
+            if s.key is not None:  # named as its section line names it (G# major in C# minor)
+                item["key"] = key_text(key_spelled(s.key, self.key))
             if s.phrases:
                 item["phrases"] = list(s.phrases)
             if s.cadences:
@@ -684,6 +684,10 @@ def _moved_key(key: Key, old: Key, new: Key) -> Key:
     return moved
 
 
+def _sections(n: int) -> str:
+    return f"{n} section" if n == 1 else f"{n} sections"
+
+
 def _short_key(key: Key) -> str:
     """'G' for G major, 'g' for G minor: the form string's @KEY."""
     return key.tonic_name if key.mode == "major" else key.tonic_name[0].lower() + key.tonic_name[1:]
@@ -778,7 +782,7 @@ def with_options(
         if len(words) != len(sections):
             named = f"{len(words)} key{'s' if len(words) != 1 else ''}"
             raise OptionError(
-                f"--keys names {named} for {len(sections)} sections; give one per section ('-': as the form has it)"
+                f"--keys names {named} for {_sections(len(sections))}; give one per section ('-': as the form has it)"
             )
         given = [None if w == "-" else parse_section_key(w, f"--keys {w!r}") for w in words]
         for n, (s, k) in enumerate(zip(sections, given), 1):
@@ -794,7 +798,7 @@ def with_options(
         words = cadences.replace(",", " ").split()
         if len(words) > len(sections):
             raise OptionError(
-                f"--cadences names {len(words)} cadences for {len(sections)} sections: give at most one per section"
+                f"--cadences names {len(words)} cadences for {_sections(len(sections))}: give at most one per section"
             )
         for n, w in enumerate(words):
             if w == "-":
