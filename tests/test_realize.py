@@ -635,3 +635,19 @@ def test_a_strain_played_again_after_a_half_close_is_not_led_into_as_after_a_clo
         plan_constraints(plan, parse_key("G major"), Grid(1, 4, Meter(0.0, 4, 4)), c, fermatas=False)
         upbeats[b_close] = [t for t, v in c.echoes if 15 * 16 <= t < 16 * 16]  # B's last bar, after its close
     assert upbeats["authentic"] and not upbeats["half"], upbeats
+
+
+def test_a_lone_melodys_inner_close_on_i_holds_its_note_through_the_beat():
+    """A newcomer heard a lead sheet's authentic close at bar 4 run on in eighths "like none":
+    a lone melody's inner cadence now holds its note to the end of its counted beat."""
+    from cadenza.plan.constraints import Constraints
+    from cadenza.plan.realize import Grid, plan_constraints
+    from cadenza.score import Meter
+
+    plan = parse_form("A8")
+    plan.sections[0].phrases, plan.sections[0].cadences = [4, 4], ["authentic", "authentic"]
+    for nv, held in ((1, True), (4, False)):  # voices in chords hold a step, as before
+        c = Constraints()
+        plan_constraints(plan, parse_key("G major"), Grid(nv, 4, Meter(0.0, 4, 4)), c, fermatas=False)
+        arrival = 3 * 16
+        assert ({(t, 0) for t in range(arrival + 1, arrival + 4)} <= c.hold_only) == held

@@ -82,12 +82,14 @@ the plan narrows its choices.
   to the end (V on the beat before: in 4/4, two quarters and a half note, as 14 of the 18 such
   chorales of 16 bars end). Arriving on the downbeat, the chord is held one counted beat, the
   rest of the bar free for an upbeat. Without fermatas the arrival is held one step and the rest
-  of the bar is free, but for a lone melody's half close, held to the end of its counted beat,
-  whose notes on the bar's later counted beats keep to V's (one that runs on over the tonic's
-  notes is chorded as a close on I: benchmarks/leadsheet_cadences.py), unless chord symbols are
-  given (they rule), and not led into a strain played again as the first time was (lead-ins,
-  below) where that followed a close on I; the piece's close is held to the end (or ends as its
-  strain's first time did, above).
+  of the bar is free, but for a lone melody's inner cadences, held to the end of the counted beat
+  (a newcomer heard a lead sheet's authentic close run on in eighths "like none"), and its half
+  closes, whose notes on the bar's later counted beats keep to V's (one that runs on over the tonic's
+  notes is chorded as a close on I: benchmarks/leadsheet_cadences.py); not over given chord
+  symbols, which rule the melody's notes (a held note the next chord does not hold would leap
+  away), and not led into a strain played again as the first time was (lead-ins, below) where
+  that followed a close on I; the piece's close is held to the end (or ends as its strain's first
+  time did, above).
 - **Keys.** A section in another key than the home key keeps to that key's scale (and, on the
   beat before a cadence in yet another key and on its cadence chord, to that key's too); its first beat
   keeps to the notes both keys share (the pivot chord), so the change is prepared, and the
@@ -252,11 +254,12 @@ def plan_constraints(
                 varied = plan.relation(i) == "varied"
                 since = line if not varied and line - starts[i] * spb >= plan.sections[i].bars * spb // 2 else approach
                 free.setdefault(i, []).append(range(max(since, starts[i] * spb), (bar + 1) * spb))
-        rests_on_v = nv == 1 and cadence == "half" and not last and not fermatas and not chords
-        if rests_on_v:  # a lone melody holds its half close through the beat ...
+        breathes = nv == 1 and not last and not fermatas and cadence != "none" and not chords
+        rests_on_v = breathes and cadence == "half"
+        if breathes:  # a lone melody holds its cadence's note through the beat (a half close ...
             hold = max(hold, (arrival // unit + 1) * unit - arrival)
         _cadence(c, grid, k, cadence, approach, arrival, hold, final=last, away=not k.same_key(key))
-        if rests_on_v:  # ... and stays on V's notes on the bar's later beats
+        if rests_on_v:  # ... then stays on V's notes on the bar's later beats)
             dominant = cadence_progression(k, "half", final=False)[1][1]
             for t in range((arrival // unit + 1) * unit, (arrival // spb + 1) * spb, unit):
                 _keep_to(c.step_cells, range(t, t + 1), dominant)
