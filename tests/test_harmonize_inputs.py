@@ -274,6 +274,11 @@ def test_a_grace_note_held_into_its_note_and_a_last_note_of_a_sliver_are_harmoni
     over = legato(tune(F_MAJOR_LOW), 0.25)  # its last note held a quarter of a beat over the line
     [r] = assistant.load("chorales").harmonize(over, seed=1)
     assert max(n.end_beats for p in r.score.parts for n in p.notes) == 24.0  # no bar of its own
+    early = legato(tune(F_MAJOR_LOW[: -len("F4:4")] + "F4:3.95 G4:0.9"), 0.1)  # struck a little early
+    assert assistant._ending_on_the_bar_line(early.parts[0].notes, early)[-1].duration_beats == 1.0
+    changing = legato(tune("C5:4 D5:4 E5:3 F5:2.2"), 0.0)
+    changing.meters = [Meter(0.0, 4, 4), Meter(8.0, 3, 4)]  # bar lines at 8, 11, 14
+    assert assistant._ending_on_the_bar_line(changing.parts[0].notes, changing)[-1].end_beats == 13.2
     sliver = tune(F_MAJOR_LOW + " F4:0.1")
     [r] = assistant.load("chorales").harmonize(sliver, seed=1)
     last = max(r.score.parts[0].notes, key=lambda n: n.start_beats)

@@ -651,3 +651,20 @@ def test_a_lone_melodys_inner_close_on_i_holds_its_note_through_the_beat():
         plan_constraints(plan, parse_key("G major"), Grid(nv, 4, Meter(0.0, 4, 4)), c, fermatas=False)
         arrival = 3 * 16
         assert ({(t, 0) for t in range(arrival + 1, arrival + 4)} <= c.hold_only) == held
+
+
+def test_a_lead_in_begins_after_the_held_note_of_the_close_it_follows():
+    """A4 B4 B4, A closing without a cadence and B with one: the lead-in copied A's free notes
+    over B's close held through its beat (a reviewer's plan); it now begins after the hold."""
+    from cadenza.plan.constraints import Constraints
+    from cadenza.plan.realize import Grid, plan_constraints
+    from cadenza.score import Meter
+
+    plan = parse_form("A4 B4 B4")
+    plan.sections[0].cadences, plan.sections[1].cadences = ["none"], ["authentic"]
+    c = Constraints()
+    plan_constraints(plan, parse_key("G major"), Grid(1, 4, Meter(0.0, 4, 4)), c, fermatas=False)
+    arrival = 7 * 16  # B's close, on the downbeat of its last bar
+    held = {(t, 0) for t in range(arrival + 1, arrival + 4)}
+    assert held <= c.hold_only and not held & set(c.echoes)
+    assert (arrival + 4, 0) in c.echoes  # the lead-in itself is still there

@@ -166,7 +166,7 @@ class Harmonizer:
         sung = melody_part(melody, track, source)
         written = melody_line(sung, track, source)  # the melody as the result has it
         if track is None and overlaps(sung.notes):  # played in: its last note may be held over the bar line
-            written = _ending_on_the_bar_line(written, melody.meter)
+            written = _ending_on_the_bar_line(written, melody)
         line = without_graces(written)  # as the harmony hears it
         rules = (rules or Rules()).counted_in(melody)
         spb = self.steps_per_beat
@@ -845,15 +845,18 @@ def melody_line(part: Part, track: int | None, source: str) -> list[Note]:
     )
 
 
-def _ending_on_the_bar_line(line: list[Note], meter) -> list[Note]:
-    """A melody played in, whose last note is held less than a beat past a bar line it started
-    before, ending at that bar line: a player lets go a little late (a newcomer's legato melody,
-    its last note 0.25 beat over the line, had a bar of its own added, all four voices tied into
-    it)."""
-    last, bar = line[-1], meter.bar_beats
-    at = math.floor((last.end_beats - 1e-9) / bar) * bar
-    if last.start_beats < at - 1e-9 and last.end_beats - at < beat_beats(meter) - 1e-9:
-        return [*line[:-1], replace(last, duration_beats=at - last.start_beats)]
+def _ending_on_the_bar_line(line: list[Note], melody: Score) -> list[Note]:
+    """A melody played in (`line`, of `melody`), whose last note is held over a bar line for less
+    than a beat and less than it sounded before it, ending at that bar line: a player lets go a
+    little late (a newcomer's legato melody, its last note 0.25 beat over the line, had a bar of
+    its own added, all four voices tied into it). A last note struck a little early on a downbeat
+    is the downbeat's."""
+    last = line[-1]
+    at = max((b for b in bar_starts(melody) if b <= last.end_beats - 1e-9), default=0.0)
+    over, before = last.end_beats - at, at - last.start_beats
+    meter = in_force(sorted(melody.meters, key=lambda m: m.start_beats), at) or melody.meter
+    if before > over > 0 and over < beat_beats(meter) - 1e-9:
+        return [*line[:-1], replace(last, duration_beats=before)]
     return line
 
 

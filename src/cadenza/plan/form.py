@@ -462,8 +462,8 @@ class Plan:
         sections = []
         for i, s in enumerate(self.sections):
             item: dict = {"label": s.name, "bars": s.bars, "relation": self.relation(i)}
-            if s.key is not None:  # named as its section line names it (G# major in C# minor)
-                item["key"] = key_text(key_spelled(s.key, self.key))
+            if s.key is not None:  # as the Key spells it: read back, the name sets its signature
+                item["key"] = key_text(s.key)
             if s.phrases:
                 item["phrases"] = list(s.phrases)
             if s.cadences:
@@ -584,12 +584,13 @@ class Plan:
                 )
             if len(s.cadences) > len(s.phrase_bars()):
                 raise OptionError(
-                    f"{where}: section {n} ({s.name}) has {len(s.cadences)} cadences for {len(s.phrase_bars())} phrases"
+                    f"{where}: section {n} ({s.name}) has {_count(len(s.cadences), 'cadence')} for "
+                    f"{_count(len(s.phrase_bars()), 'phrase')}"
                 )
             if len(s.cadence_keys) > len(s.phrase_bars()):
                 raise OptionError(
-                    f"{where}: section {n} ({s.name}) has {len(s.cadence_keys)} cadence keys for "
-                    f"{len(s.phrase_bars())} phrases"
+                    f"{where}: section {n} ({s.name}) has {_count(len(s.cadence_keys), 'cadence key')} for "
+                    f"{_count(len(s.phrase_bars()), 'phrase')}"
                 )
             last = len(s.phrase_bars()) - 1
             for k, numeral in enumerate(s.cadence_keys):
@@ -684,8 +685,9 @@ def _moved_key(key: Key, old: Key, new: Key) -> Key:
     return moved
 
 
-def _sections(n: int) -> str:
-    return f"{n} section" if n == 1 else f"{n} sections"
+def _count(n: int, thing: str) -> str:
+    """'1 section', '2 sections'."""
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
 
 
 def _short_key(key: Key) -> str:
@@ -780,9 +782,9 @@ def with_options(
     if keys:
         words = keys.replace(",", " ").split()
         if len(words) != len(sections):
-            named = f"{len(words)} key{'s' if len(words) != 1 else ''}"
             raise OptionError(
-                f"--keys names {named} for {_sections(len(sections))}; give one per section ('-': as the form has it)"
+                f"--keys names {_count(len(words), 'key')} for {_count(len(sections), 'section')}; "
+                "give one per section ('-': as the form has it)"
             )
         given = [None if w == "-" else parse_section_key(w, f"--keys {w!r}") for w in words]
         for n, (s, k) in enumerate(zip(sections, given), 1):
@@ -798,7 +800,8 @@ def with_options(
         words = cadences.replace(",", " ").split()
         if len(words) > len(sections):
             raise OptionError(
-                f"--cadences names {len(words)} cadences for {_sections(len(sections))}: give at most one per section"
+                f"--cadences names {_count(len(words), 'cadence')} for {_count(len(sections), 'section')}: "
+                "give at most one per section"
             )
         for n, w in enumerate(words):
             if w == "-":

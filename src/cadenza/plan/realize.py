@@ -171,8 +171,8 @@ def plan_constraints(
 ) -> Marks:
     """Add the plan's returns, cadences and keys to `c` (in place); return the notation marks.
     Without `final_cadence` (--free-ending) the last phrase is left to the model. With `chords`
-    (chord symbols given: chord_constraints follows) a lone melody's half close keeps to them,
-    not to V's notes."""
+    (chord symbols given: chord_constraints follows) a lone melody's inner cadences are neither
+    held through their beat nor kept on V's notes: the chords rule."""
     nv, spb = grid.n_voices, grid.steps_per_bar
     total = plan.bars * spb
     if c.step_cells is None:
@@ -214,6 +214,7 @@ def plan_constraints(
     held = (spb - offset if offset else grid.steps_per_beat_unit) if fermatas else 1
     free: dict[int, list[range]] = {}  # section -> steps its echo leaves free (a new cadence, an ending)
     on_v: set[int] = set()  # the sections a lone melody closes on V, held to the bar's end
+    close_held: dict[int, int] = {}  # section -> steps a lone melody holds its close's note (breathes)
     closing: dict[int, range] = {}  # the last section -> the steps after its close's arrival, silent echoes
     for n, ((bar, cadence), k) in enumerate(zip(ends, phrase_keys)):
         last = n == len(ends) - 1
@@ -258,12 +259,14 @@ def plan_constraints(
         rests_on_v = breathes and cadence == "half"
         if breathes:  # a lone melody holds its cadence's note through the beat (a half close ...
             hold = max(hold, (arrival // unit + 1) * unit - arrival)
+            if bar == starts[i] + plan.sections[i].bars - 1:
+                close_held[i] = hold
         _cadence(c, grid, k, cadence, approach, arrival, hold, final=last, away=not k.same_key(key))
         if rests_on_v:  # ... then stays on V's notes on the bar's later beats)
             dominant = cadence_progression(k, "half", final=False)[1][1]
             for t in range((arrival // unit + 1) * unit, (arrival // spb + 1) * spb, unit):
                 _keep_to(c.step_cells, range(t, t + 1), dominant)
-            if bar == starts[i] + plan.sections[i].bars - 1:
+            if i in close_held:
                 on_v.add(i)
     # returns: echoes of earlier sections (an ending's bars are written afresh)
     for i, s in enumerate(plan.sections):
@@ -328,7 +331,7 @@ def plan_constraints(
             continue
         if i - 1 in on_v and i - 2 not in on_v:
             continue
-        into_again = (starts[i] - 1) * spb + offset + held  # the first time's last bar, after its arrival
+        into_again = (starts[i] - 1) * spb + offset + close_held.get(i - 1, held)  # after its arrival's hold
         into_first = into_again - plan.sections[i - 1].bars * spb
         for t, v in _free_cells(c, range(into_again, starts[i] * spb), nv):
             c.echoes[(t, v)] = Echo(t - (into_again - into_first), 0, False, 0, holds_on=True)
