@@ -28,6 +28,17 @@ def test_keys_and_cadences_go_to_sections_in_order():
     assert plan.relation(1) == "transposed"
 
 
+def test_keys_may_be_given_with_their_modes():
+    """A newcomer's --keys "C# minor G# major" had been read as four keys for two sections."""
+    for keys in ("C# minor G# major", "C# minor, G# major", "c# G#", "C#m Ab"):
+        plan = with_options(parse_form("A4 B4"), keys, None)
+        assert [plan.key_of(i) for i in range(2)] == [parse_key("C# minor"), parse_key("G# major")], keys
+    dorian = with_options(parse_form("A4 B4 A4"), "D dorian - D dorian", None)
+    assert dorian.key_of(0) == parse_key("D dorian") and dorian.sections[1].key is None
+    with pytest.raises(OptionError, match="3 keys for 2 sections"):
+        with_options(parse_form("A4 B4"), "C minor G D", None)
+
+
 def test_a_cadence_names_the_key_it_closes_in_after_an_at():
     plan = with_options(parse_form("a2 a2 b2 c2 d2"), None, "half authentic@V half@vi - authentic")
     assert plan.cadence_keys() == ["", "V", "vi", "", ""]

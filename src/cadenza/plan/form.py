@@ -82,7 +82,7 @@ import tomli_w
 import tomllib
 
 from cadenza.errors import InputError, MusicError, OptionError
-from cadenza.score import MODES, Key, name_of_fifths, parse_key, parse_meter, spelled_name
+from cadenza.score import CHURCH_MODES, MODES, Key, name_of_fifths, parse_key, parse_meter, spelled_name
 from cadenza.theory import key_name, key_signature, key_spelled, numeral_key, tonic_fifths
 
 CADENCES = ("authentic", "imperfect", "half", "plagal", "deceptive", "none")
@@ -109,6 +109,21 @@ def parse_section_key(text: str, where: str = "") -> Key:
         return parse_key(text.strip())
     except MusicError as e:
         raise OptionError(f"{where}: {e}" if where else str(e)) from None
+
+
+_MODE_WORDS = frozenset({"major", "minor", "maj", "min", *CHURCH_MODES})
+
+
+def _key_words(text: str) -> list[str]:
+    """--keys' keys: 'C G a C', or with their modes, 'C# minor, G# major' (a newcomer's, which
+    had been read as four keys): a mode's word goes with the tonic before it."""
+    words: list[str] = []
+    for w in text.replace(",", " ").split():
+        if w.lower() in _MODE_WORDS and words and words[-1] != "-" and " " not in words[-1]:
+            words[-1] += " " + w
+        else:
+            words.append(w)
+    return words
 
 
 def key_text(key: Key) -> str:
@@ -780,7 +795,7 @@ def with_options(
     came from, as errors name it (a plan file's path)."""
     sections = list(plan.sections)
     if keys:
-        words = keys.replace(",", " ").split()
+        words = _key_words(keys)
         if len(words) != len(sections):
             raise OptionError(
                 f"--keys names {_count(len(words), 'key')} for {_count(len(sections), 'section')}; "
