@@ -28,3 +28,8 @@ class MusicError(CadenzaError, ValueError):
 
 class TokenizeError(CadenzaError, ValueError):
     """A piece cannot be tokenized (unsupported meter, no notes, a pitch outside the range...)."""
+
+
+def counted(n: int, what: str) -> str:
+    """'1 track', '2 tracks': a count in a message."""
+    return f"{n} {what}" if n == 1 else f"{n} {what}s"

@@ -65,22 +65,27 @@ def parse_formats(text: str, out: str | None = None) -> tuple[str, ...]:
     if bad or not formats:
         raise OptionError(f"unknown format {', '.join(bad) or text!r}; choose from {', '.join(FORMATS)}")
     check_out_suffix(out)
-    root, suffix = os.path.splitext(out or "")
-    named = SUFFIX_FORMATS.get(suffix.lower())
-    if named and os.path.basename(root) and not os.path.isdir(out or "") and named not in formats:
+    named = SUFFIX_FORMATS.get(out_suffix(out))
+    if named and named not in formats:
         formats += (named,)
     return formats
+
+
+def out_suffix(out: str | None) -> str:
+    """The suffix (lower case) by which an --out names a file: '' for none, an existing folder
+    (a folder named x.abc), or a hidden file's name (.abc)."""
+    root, suffix = os.path.splitext(out or "")
+    return suffix.lower() if os.path.basename(root) and not os.path.isdir(out or "") else ""
 
 
 def check_out_suffix(out: str | None) -> None:
     """Refuse an --out whose suffix names a kind of file cadenza does not write (FOREIGN_SUFFIXES)."""
     from cadenza.errors import OptionError
 
-    root, suffix = os.path.splitext(out or "")
-    if suffix.lower() in FOREIGN_SUFFIXES and os.path.basename(root) and not os.path.isdir(out or ""):
+    if out_suffix(out) in FOREIGN_SUFFIXES:
         raise OptionError(
-            f"--out {out}: cadenza does not write {suffix} files; name a stem (written as STEM.mid, "
-            f"STEM.musicxml ...) or end it in one of {', '.join(SUFFIX_FORMATS)}"
+            f"--out {out}: cadenza does not write {os.path.splitext(out or '')[1]} files; name a stem "
+            f"(written as STEM.mid, STEM.musicxml ...) or end it in one of {', '.join(SUFFIX_FORMATS)}"
         )
 
 

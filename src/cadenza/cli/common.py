@@ -52,7 +52,7 @@ def read_piece(path, quiet: bool = False, tune: int | None = None, keep: bool = 
     from pathlib import Path
 
     from cadenza.data.corpus import cache_path, cached_scores
-    from cadenza.errors import InputError
+    from cadenza.errors import InputError, counted
     from cadenza.io import read_scores, require_pitched
     from cadenza.io.files import keep_input
 
@@ -69,9 +69,7 @@ def read_piece(path, quiet: bool = False, tune: int | None = None, keep: bool = 
         scores = read_scores(path)
     if tune is not None:
         if not 1 <= tune <= len(scores):
-            raise InputError(
-                path, f"no tune {tune}: the file holds {len(scores)} piece{'s' if len(scores) != 1 else ''}"
-            )
+            raise InputError(path, f"no tune {tune}: the file holds {counted(len(scores), 'piece')}")
         return require_pitched(scores[tune - 1], path)
     if len(scores) > 1 and not quiet:
         title = scores[0].title or "untitled"
@@ -133,13 +131,12 @@ def output_stems(out: Optional[str], name: Callable[[int], str], n: int) -> list
     -> `song`) as the stem, and STEM-1 .. STEM-n for several."""
     import os
 
-    from cadenza.render import SUFFIX_FORMATS
+    from cadenza.render import SUFFIX_FORMATS, out_suffix
 
     if out is None or out.endswith(("/", os.sep)) or os.path.isdir(out):
         folder = "out" if out is None else out
         return [os.path.join(folder, name(i)) for i in range(n)]
-    root, ext = os.path.splitext(out)
-    base = root if ext.lower() in (*SUFFIX_FORMATS, ".json") and os.path.basename(root) else out
+    base = os.path.splitext(out)[0] if out_suffix(out) in (*SUFFIX_FORMATS, ".json") else out
     return [f"{base}-{i + 1}" if n > 1 else base for i in range(n)]
 
 

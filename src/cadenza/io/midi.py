@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from cadenza.chords import ChordSymbol, chord_text, close_voicing, parse_chord, written_text
-from cadenza.errors import InputError, MusicError
+from cadenza.errors import InputError, MusicError, counted
 from cadenza.io.files import atomic_write
 from cadenza.score import (
     KEY_NAMES,
@@ -169,7 +169,7 @@ def read_midi(path: str | Path) -> Score:
         tracks, _ = _walk_chunks(data, ntracks)
         if not tracks:
             raise InputError(path, "no tracks (no MTrk chunk)")
-        raise InputError(path, f"no notes (in {_count(len(tracks), 'track')})")
+        raise InputError(path, f"no notes (in {counted(len(tracks), 'track')})")
     pianos = [i for i, p in enumerate(parts) if not p.is_drum]
     if pianos:
         apart = [s for chunk in _walk_chunks(data, ntracks)[0] for s in _pedal_apart(chunk, last, limit)]
@@ -548,10 +548,6 @@ def _absurd_time(tick: int, ticks: int, tpq: int) -> str:
     if 0 <= tick <= MAX_BEATS * tpq:
         what = f"a note {ticks / tpq:,.0f} beats long (at tick {tick:,})"
     return f"{what} lies outside the {MAX_BEATS:,} beats cadenza reads; the file's times are damaged"
-
-
-def _count(n: int, what: str) -> str:
-    return f"{n} {what}" + ("" if n == 1 else "s")
 
 
 # ---------------------------------------------------------------------------------------------

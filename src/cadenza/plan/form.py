@@ -81,7 +81,7 @@ from typing import Any
 import tomli_w
 import tomllib
 
-from cadenza.errors import InputError, MusicError, OptionError
+from cadenza.errors import InputError, MusicError, OptionError, counted
 from cadenza.score import CHURCH_MODES, MODES, Key, name_of_fifths, parse_key, parse_meter, spelled_name
 from cadenza.theory import key_name, key_signature, key_spelled, numeral_key, tonic_fifths
 
@@ -599,13 +599,13 @@ class Plan:
                 )
             if len(s.cadences) > len(s.phrase_bars()):
                 raise OptionError(
-                    f"{where}: section {n} ({s.name}) has {_count(len(s.cadences), 'cadence')} for "
-                    f"{_count(len(s.phrase_bars()), 'phrase')}"
+                    f"{where}: section {n} ({s.name}) has {counted(len(s.cadences), 'cadence')} for "
+                    f"{counted(len(s.phrase_bars()), 'phrase')}"
                 )
             if len(s.cadence_keys) > len(s.phrase_bars()):
                 raise OptionError(
-                    f"{where}: section {n} ({s.name}) has {_count(len(s.cadence_keys), 'cadence key')} for "
-                    f"{_count(len(s.phrase_bars()), 'phrase')}"
+                    f"{where}: section {n} ({s.name}) has {counted(len(s.cadence_keys), 'cadence key')} for "
+                    f"{counted(len(s.phrase_bars()), 'phrase')}"
                 )
             last = len(s.phrase_bars()) - 1
             for k, numeral in enumerate(s.cadence_keys):
@@ -698,11 +698,6 @@ def _moved_key(key: Key, old: Key, new: Key) -> Key:
     if not moved.modal and abs(key_signature(moved)) > 7:  # E# major: F major's name and signature
         moved = replace(moved, tonic_name="")
     return moved
-
-
-def _count(n: int, thing: str) -> str:
-    """'1 section', '2 sections'."""
-    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
 
 
 def _short_key(key: Key) -> str:
@@ -798,7 +793,7 @@ def with_options(
         words = _key_words(keys)
         if len(words) != len(sections):
             raise OptionError(
-                f"--keys names {_count(len(words), 'key')} for {_count(len(sections), 'section')}; "
+                f"--keys names {counted(len(words), 'key')} for {counted(len(sections), 'section')}; "
                 "give one per section ('-': as the form has it)"
             )
         given = [None if w == "-" else parse_section_key(w, f"--keys {w!r}") for w in words]
@@ -815,7 +810,7 @@ def with_options(
         words = cadences.replace(",", " ").split()
         if len(words) > len(sections):
             raise OptionError(
-                f"--cadences names {_count(len(words), 'cadence')} for {_count(len(sections), 'section')}: "
+                f"--cadences names {counted(len(words), 'cadence')} for {counted(len(sections), 'section')}: "
                 "give at most one per section"
             )
         for n, w in enumerate(words):

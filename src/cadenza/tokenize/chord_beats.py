@@ -31,7 +31,7 @@ import numpy as np
 
 from cadenza.chords import KINDS, TRIAD_QUALITY, ChordSymbol, chord_kind_text
 from cadenza.compose.chord_paths import place_index
-from cadenza.errors import MusicError
+from cadenza.errors import MusicError, counted
 from cadenza.score import Key, Meter, Note, Score, bar_starts, in_force, spelled_name
 from cadenza.theory import beat_beats, cut_top_line, melody_key, spell
 from cadenza.tokenize.base import config_of
@@ -182,7 +182,7 @@ def melody_line(score: Score, part: int | None = None) -> list[Note]:
     if part is not None:
         if not 0 <= part < len(score.parts):
             count = len(score.parts)
-            raise MusicError(f"no part {part + 1}: the score has {count} part{'s' if count != 1 else ''}")
+            raise MusicError(f"no part {part + 1}: the score has {counted(count, 'part')}")
         if score.parts[part].is_drum:
             raise MusicError(f"part {part + 1} ({score.parts[part].name or 'unnamed'}) is drums, not a melody")
         return cut_top_line(score.parts[part].notes)
