@@ -391,6 +391,35 @@ def test_a_chromatic_piece_keeps_its_files_key_where_it_ends_in_it():
     assert any(p.key.tonic == 5 for p in a.phrases)  # its second theme in F
 
 
+# A minor, then E major, closing there (a minor chorale that moves to its dominant's major key)
+A_MINOR_OPENING = (
+    [[E + 12, D + 12, C + 12, B], [A, C + 12, B, A], [C + 12, D + 12, E + 12, D + 12], [C + 12]],
+    [(A - 24, (E - 12, C))] * 2
+    + [(D - 12, (A - 12, F))] * 2
+    + [(F - 24, (A - 12, C))] * 2
+    + [(E - 24, (G - 11, B - 12))] * 2,
+)  # ends on E major: a half cadence in A minor
+E_MAJOR_CLOSE = (
+    [[B, C + 13, D + 15, E + 12], [F + 13, E + 12, D + 15, C + 13], [B, A, G + 1, F + 1], [E]],
+    [(E - 24, (G - 11, B - 12))] * 2
+    + [(A - 24, (C - 11, E - 12))] * 2
+    + [(B - 24, (D - 9, F - 11))] * 2
+    + [(E - 24, (G - 23, B - 12))] * 2,
+)  # closes V - I in E major
+
+
+def test_a_piece_keeps_its_files_key_where_it_opens_in_it_and_closes_elsewhere():
+    """A chorale in C# minor that moved to G# major and closed there had been read as in A flat
+    major, every phrase named from there. A piece whose file names its key, opening on that key's
+    tonic chord with its first bars in the key's scale, is in that key, wherever it closes."""
+    a = analyze(piece(A_MINOR_OPENING, E_MAJOR_CLOSE, E_MAJOR_CLOSE, key=Key(0.0, 9, "minor")))
+    assert (a.key.tonic, a.key.mode) == (9, "minor")
+    assert (a.phrases[-1].key.tonic, a.phrases[-1].key.mode, a.phrases[-1].cadence) == (4, "major", "authentic")
+    # opening and closing in E major, the file's A minor is not taken on trust
+    a = analyze(piece(E_MAJOR_CLOSE, E_MAJOR_CLOSE, key=Key(0.0, 9, "minor")))
+    assert (a.key.tonic, a.key.mode) == (4, "major")
+
+
 def test_a_church_mode_the_file_names_is_the_key_the_analysis_names(tmp_path):
     """`cadenza analyze` of a tune whose ABC says K:Dmix had said D major: the key profiles know
     major and minor only. The home key, and each phrase and section read in it, is now named as

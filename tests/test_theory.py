@@ -179,6 +179,12 @@ def test_chromatic_notes_are_spelled_by_what_they_do():
     assert names(d, [65], toward=66, against=[61, 68]) + names(d, [65], toward=64, against=[61, 68]) == ["E#", "E#"]
     # a double sharp only where a step asks for one
     assert names(parse_key("F# major"), [67], toward=68) + names(parse_key("F# major"), [67]) == ["Fx", "G"]
+    # or where it is the third of a major chord on a note of the key: Fx in D# major, V of G# major
+    assert names(parse_key("C# minor"), [67], toward=65, against=[63, 70]) == ["Fx"]
+    assert names(parse_key("F# major"), [67], against=[63]) + names(parse_key("F# major"), [67], against=[59]) == [
+        "Fx",
+        "G",
+    ]
 
 
 def test_a_melody_cadence_is_heard_as_the_cadence_it_was_written_for():

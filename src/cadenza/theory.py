@@ -309,7 +309,8 @@ def spell(
     sharp-side one; the first rule that decides wins:
 
     0. a major third over a note sounding with it (`against`) is spelled as that chord's third
-       (E# over C# in D major, G# over E in C major);
+       (E# over C# in D major, G# over E in C major; over a note of the key even as a double
+       sharp: Fx over D# in C# minor, the leading tone of G# major, where it modulates there);
     1. it moves by a semitone to the next note `toward`: spelled to move by step, as a raised
        degree rising (D# -> E, A# -> B) or a lowered one falling (Eb -> D, Bb -> A), so that
        passing notes follow their direction and neighbour notes resolve;
@@ -324,16 +325,16 @@ def spell(
     accidental or a double sharp or flat the key's default does not (D rising to D# in E major,
     not Cx; B falling to Bb in F major, not Cb), but for a lower neighbour returning (G# Fx G#,
     rule 1). Double sharps and flats only where a semitone step asks for them (Fx -> G# in F#
-    major; G otherwise, and A rather than Bbb in Cb major)."""
+    major, or the third of D# major there; G otherwise, and A rather than Bbb in Cb major)."""
     t, own, low = _key_places(key)
     fifths = _default_fifths(pitch, low)
     if fifths in own:
         return _spelled(pitch, fifths)
-    thirds = {_default_fifths(p, low) + 4 for p in against if (pitch - p) % 12 == 4}  # a chord's third over them
+    roots = [_default_fifths(p, low) for p in against if (pitch - p) % 12 == 4]  # a chord's third over them
     flat_side = fifths - 12 if fifths > t else fifths
     candidates = (flat_side, flat_side + 12)
-    third = [c for c in candidates if c in thirds and abs((c + 1) // 7) <= 1]
-    if third:  # 0. the major third over a note sounding with it: E# over C#, G# over E
+    third = [c for c in candidates if any(c == r + 4 and (r in own or abs((c + 1) // 7) <= 1) for r in roots)]
+    if third:  # 0. the major third over a note sounding with it: E# over C#, G# over E, Fx over D#
         return _spelled(pitch, third[0])
     if toward is not None and abs(toward - pitch) == 1:  # 1. a semitone step
         wanted = _default_fifths(toward, low) + (5 if toward > pitch else -5)

@@ -413,10 +413,13 @@ def _between(notes: list[Note], lo: float, hi: float) -> list[Note]:
 
 def _home_key(score: Score, melody: list[Note], notes: list[Note], sounding: _Sounding) -> Key:
     """The file's key unless a tenth of the notes (by duration) lie outside its scale and it is
-    not nearly as well correlated as the best key, closing on its tonic chord (a chromatic
+    neither nearly as well correlated as the best key, closing on its tonic chord (a chromatic
     Adagio of Mozart's, ending on its tonic chord in first inversion, had been put in its
-    dominant's key); else, for a single line, theory.tune_key; else the best-correlated key
-    among the few nearly as good whose tonic is the final bass note."""
+    dominant's key), nor the key the piece opens in (its first chord the tonic triad over the
+    tonic, its first bars nearly as well correlated with it as with any key: a chorale in C#
+    minor that moves to G# major and closes there had been read as in A flat major); else, for
+    a single line, theory.tune_key; else the best-correlated key among the few nearly as good
+    whose tonic is the final bass note."""
     ranked = key_correlations(notes)
     best = ranked[0][0]
     last = max(x.start_beats for x in notes)
@@ -430,11 +433,31 @@ def _home_key(score: Score, melody: list[Note], notes: list[Note], sounding: _So
         closing = {p % 12 for p in final}
         if fit >= best - KEY_MARGIN and declared.tonic in closing and closing <= tonic_triad(declared):
             return declared
+        if _opens_in(declared, notes, score.meter.bar_beats):
+            return declared
     if len({x.start_beats for x in notes}) == len(notes) and len(notes) == len(melody):
         return tune_key(melody)
     bass = min(final) % 12
     on_bass = [k for r, k in ranked[:4] if k.tonic == bass and r >= best - KEY_MARGIN]
     return on_bass[0] if on_bass else ranked[0][1]
+
+
+OPENING_BARS = 2  # the bars whose notes say which key a piece opens in
+
+
+def _opens_in(key: Key, notes: list[Note], bar_beats: float) -> bool:
+    """Whether the piece opens in `key`: its first chord (the notes struck first) is the tonic
+    triad over the tonic, and no more than a quarter of its first OPENING_BARS bars' notes (by
+    duration) lie outside the key's scale (a C# minor chorale's opening had an eighth: its
+    Neapolitan D and a Picardy E#). Not by correlation: a minor chorale's first phrase closing in
+    its relative major correlates far better with the major key."""
+    first = notes[0].start_beats
+    chord = [x.pitch for x in notes if x.start_beats <= first + 1e-6]
+    if min(chord) % 12 != key.tonic or not {p % 12 for p in chord} <= tonic_triad(key):
+        return False
+    opening = _between(notes, first, first + OPENING_BARS * bar_beats)
+    outside = sum(x.duration_beats for x in opening if x.pitch % 12 not in scale(key))
+    return outside <= 0.25 * sum(x.duration_beats for x in opening)
 
 
 def _local_key(
