@@ -400,10 +400,10 @@ A_MINOR_OPENING = (
     + [(E - 24, (G - 11, B - 12))] * 2,
 )  # ends on E major: a half cadence in A minor
 E_MAJOR_CLOSE = (
-    [[B, C + 13, D + 15, E + 12], [F + 13, E + 12, D + 15, C + 13], [B, A, G + 1, F + 1], [E]],
+    [[B, C + 13, D + 13, E + 12], [F + 13, E + 12, D + 13, C + 13], [B, A, G + 1, F + 1], [E]],
     [(E - 24, (G - 11, B - 12))] * 2
     + [(A - 24, (C - 11, E - 12))] * 2
-    + [(B - 24, (D - 9, F - 11))] * 2
+    + [(B - 24, (D - 11, F - 11))] * 2
     + [(E - 24, (G - 23, B - 12))] * 2,
 )  # closes V - I in E major
 
@@ -418,6 +418,31 @@ def test_a_piece_keeps_its_files_key_where_it_opens_in_it_and_closes_elsewhere()
     # opening and closing in E major, the file's A minor is not taken on trust
     a = analyze(piece(E_MAJOR_CLOSE, E_MAJOR_CLOSE, key=Key(0.0, 9, "minor")))
     assert (a.key.tonic, a.key.mode) == (4, "major")
+
+
+# two-bar phrases under fermatas, in A minor then E major, and the chords (bass, upper voices)
+_AM, _E, _DM, _B = (A - 24, (E - 12, C)), (E - 24, (G - 11, B - 12)), (D - 12, (A - 12, F)), (B - 24, (D - 11, F - 11))
+TWO_BAR_PHRASES = (
+    ([[C + 12, B, A, G + 1], [A]], [_AM, _E, _AM, _AM]),  # authentic in A minor
+    ([[A, C + 12, B, D + 12], [B]], [_AM, _DM, _E, _E]),  # half in A minor
+    ([[B, C + 13, D + 13, E + 12], [F + 13]], [_E, _E, _B, _B]),  # half in E major
+    ([[G + 13, F + 13, E + 12, D + 13], [E + 12]], [_E, _B, _E, _E]),  # authentic in E major
+)
+
+
+def test_phrases_that_never_return_are_two_sections_where_the_music_leaves_home_for_good():
+    """Phrases that nothing returns are joined into sections of a usual length; a chorale planned
+    "A4 B4" in C# minor and G# major had been read as one section of eight bars in G# major. The
+    join is cut at the home cadence after which the music stays in another key, two phrases a
+    side at least."""
+    a = analyze(piece(*TWO_BAR_PHRASES, key=Key(0.0, 9, "minor"), fermatas=(4.0, 12.0, 20.0, 28.0)))
+    assert a.plan.form() == "A4 B4@E"
+    assert [s.cadences for s in a.plan.sections] == [["authentic", "half"], ["half", "authentic"]]
+    # a strain of two phrases, the second in another key, is one section that modulates
+    a = analyze(piece(A_MINOR_OPENING, E_MAJOR_CLOSE, key=Key(0.0, 9, "minor")))
+    assert a.plan.form() == "A8@E"
+    # phrases that stay at home (an authentic close, then a half close) stay one section
+    assert analyze(piece(PHRASE_A, PHRASE_B)).plan.form() == "A8"
 
 
 def test_a_church_mode_the_file_names_is_the_key_the_analysis_names(tmp_path):

@@ -234,7 +234,8 @@ def test_cross_relations_are_a_letter_against_itself_altered():
 
 def test_a_key_is_named_from_the_home_key_as_its_degree():
     """The dominant of C# minor is G# major (Key itself says Ab major: no signature of eight
-    sharps); the subdominant of Gb major Cb major; names of one sharp or flat at most."""
+    sharps), and the major of G# minor G# major; the subdominant of Gb major Cb major; names of
+    one sharp or flat at most."""
     from cadenza.score import parse_key
     from cadenza.theory import key_name
 
@@ -250,6 +251,8 @@ def test_a_key_is_named_from_the_home_key_as_its_degree():
         ("Eb major", "E minor", "E minor"),  # not Fb minor
         ("C# minor", "C major", "C major"),  # not B# major
         ("G# minor", "D# major", "D# major"),  # the dominant keeps its letter
+        ("G# minor", "G# major", "G# major"),  # and so does the tonic's other mode
+        ("D# minor", "D# major", "D# major"),
     ]:
         assert key_name(parse_key(key), parse_key(home)) == name, (home, key)
     assert key_name(parse_key("G# major"), None) == "Ab major"

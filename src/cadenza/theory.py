@@ -210,8 +210,9 @@ def key_name(key: Key, home: Key | None) -> str:
 def key_spelled(key: Key, home: Key | None) -> Key:
     """`key` with its tonic spelled as the home scale's degree that its numeral (key_numeral)
     names, where that takes one sharp or flat at most and a signature of seven at most, or is the
-    dominant: the dominant of C# minor is G# major, not Ab major (whose signature Key keeps, there
-    being none of eight sharps), and F major in F# major is F major, not E# major; else `key`.
+    dominant or the tonic's other mode: the dominant of C# minor is G# major, not Ab major (whose
+    signature Key keeps, there being none of eight sharps), as is the major of G# minor, and F
+    major in F# major is F major, not E# major; else `key`.
     For naming (key_name, a form's @KEY), not for a key signature."""
     if home is None or key.modal:
         return key
@@ -222,7 +223,7 @@ def key_spelled(key: Key, home: Key | None) -> Key:
     if abs(alter) > 1:
         return key
     named = replace(key, tonic_name=spelled_name(letter, alter))
-    if abs(key_signature(named)) > 7 and numeral != "V":  # E# major in F# major: F major
+    if abs(key_signature(named)) > 7 and numeral not in ("V", "I"):  # E# major in F# major: F major
         return key
     return named
 

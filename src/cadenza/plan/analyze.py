@@ -193,6 +193,8 @@ def analyze(score: Score) -> Analysis:
         start = bar + 1
 
     groups, relations, phrase_labels = _sections(spans, bars, melody, bar_beats)
+    if marked:  # a chorale's lines; a tune's strain that modulates is one section (Nottingham's parts)
+        groups, relations = _split_at_key_change(groups, relations, spans, notes, home, melody, sounding, score)
 
     # keys: each section's (a return keeps its source's, a transposed one moves it), then each phrase's
     section_keys: list[Key] = []
@@ -862,6 +864,59 @@ def _sections(
         rel, _, shift = _relation(a, b, bars, rhythm)
         relations.append((seen[sym], "varied" if rel == "new" else rel, shift))
     return groups, relations, phrase_labels
+
+
+def _split_at_key_change(
+    groups: list[list[int]],
+    relations: list[tuple[int | None, str, int]],
+    spans: list[tuple[int, int, float]],
+    notes: list[Note],
+    home: Key,
+    melody: list[Note],
+    sounding: _Sounding,
+    score: Score,
+) -> tuple[list[list[int]], list[tuple[int | None, str, int]]]:
+    """Sections of phrases joined for never returning (`_sections`) cut where the music leaves the
+    home key for good: at the phrase end that makes the firmest cadence in the home key
+    (CADENCE_WEIGHT; the first of equals) with the phrases up to it at home and those after it to
+    the section's end in another key, as a section's key is read (HOME_PRIOR), two phrases a side
+    at least (a strain of two phrases, the second in the dominant, is one section). A chorale planned
+    "A4 B4" in C# minor and G# major, nothing returning, had been read as one section of eight
+    bars in G# major. For phrases marked by fermatas only, a chorale's lines: a tune's strain that
+    moves to another key half way is one section (Nottingham's labelled parts: the B strain of
+    Lambeth Walk, four phrases, the last two in D, is one part)."""
+    bar_beats = score.meter.bar_beats
+
+    def key_of(first: int, last: int) -> Key:  # the key of phrases first..last as a section's
+        lo, hi = spans[first][0] * bar_beats, spans[last][1] * bar_beats
+        return _local_key(_between(notes, lo, hi), home, HOME_PRIOR, spans[last][2], melody, sounding, score)
+
+    returned = {source for source, _, _ in relations if source is not None}
+    out_groups: list[list[int]] = []
+    out_relations: list[tuple[int | None, str, int]] = []
+    moved: dict[int, int] = {}  # old group index -> new
+    for gi, (g, (source, rel, shift)) in enumerate(zip(groups, relations)):
+        moved[gi] = len(out_groups)
+        cut = None
+        if source is None and gi not in returned and len(g) > 1:
+            # two phrases a side at least: one phrase at home and one away is a section that modulates
+            closes = {k: _cadence_at(spans[g[k - 1]][2], home, melody, sounding, score) for k in range(2, len(g) - 1)}
+            cuts = [
+                k
+                for k, cadence in closes.items()
+                if cadence != "none"
+                and key_of(g[0], g[k - 1]).same_key(home)
+                and not key_of(g[k], g[-1]).same_key(home)
+            ]
+            cut = max(cuts, key=lambda k: (CADENCE_WEIGHT[closes[k]], -k), default=None)
+        source = None if source is None else moved[source]
+        if cut is None:
+            out_groups.append(g)
+            out_relations.append((source, rel, shift))
+        else:
+            out_groups += [g[:cut], g[cut:]]
+            out_relations += [(None, "new", 0), (None, "new", 0)]
+    return out_groups, out_relations
 
 
 def _root(relations: list[tuple[int | None, str, int]], i: int) -> int:
