@@ -310,6 +310,20 @@ def test_a_section_in_another_key_keeps_to_it_after_a_pivot_beat():
     assert _sounding(score.parts[-1], 12.0) % 12 == 7  # on G, under a fermata
 
 
+def test_a_choir_sings_through_its_phrases():
+    """Chorales in far keys had every voice fall silent for a beat inside their phrases (B flat
+    minor with a section in F, seed 3, nine times; G sharp minor and D sharp major here): the
+    model, having drawn a rest for the soprano, has the others rest with it. No voice rests
+    before the close now."""
+    c = hub.load("chorales", expect="voices")
+    plan = with_options(parse_form("A4 B4"), "g#, D#", None)
+    score = c.generate(plan=plan, seed=3)
+    for part in score.parts:
+        notes = sorted(part.notes, key=lambda n: n.start_beats)
+        gaps = [(a.end_beats, b.start_beats) for a, b in zip(notes, notes[1:]) if b.start_beats > a.end_beats + 1e-6]
+        assert notes[0].start_beats == 0.0 and not gaps, (part.name, gaps)
+
+
 def test_a_last_period_stops_before_the_closes_approach_after_a_return_with_an_ending():
     """A8 A8 (its last bar new) B8 whose second phrase opens with its first phrase: the echo
     stops before the beat that approaches the close (a return's ending once moved where the

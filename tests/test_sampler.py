@@ -366,3 +366,13 @@ def test_a_voice_does_not_sound_a_note_against_its_own_letter_altered():
     allowed[HOLD] = True  # holding F under a melody that moved to F sharp: struck notes only
     held = without_cross_relations(allowed, [66, 65, None, None], 1, d_major)
     assert not held[HOLD] and held[PITCH0 + 64]
+
+
+def test_a_choir_sings_through_its_phrases_a_rest_drawn_is_drawn_again_from_the_notes():
+    # the untrained model rests now and then; before sings_until a rest drawn is drawn again from
+    # what else was allowed, so the draws are the same up to the first rest
+    free = _sampled(Constraints(voice_ranges=[(40, 90)] * 4), temperature=1.5)
+    sung = _sampled(Constraints(voice_ranges=[(40, 90)] * 4, sings_until=10**6), temperature=1.5)
+    rests = np.flatnonzero(free.ravel() == REST)
+    assert len(rests) > 0 and not (sung == REST).any()
+    assert np.array_equal(free.ravel()[: rests[0]], sung.ravel()[: rests[0]])

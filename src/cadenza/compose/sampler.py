@@ -484,6 +484,10 @@ def generate_tokens(
                             biased = biased.astype(np.float64)
                             biased[_hinted(int(played[hint.source, v]), int(sung[hint.source, v]), hint)] += c.echo_bias
                         t = sample_token(biased, allowed, settings, rng)
+                        if t == REST and step < c.sings_until and allowed[REST + 1 :].any():
+                            notes = allowed.copy()  # the model's choice among the rest of what it allowed
+                            notes[REST] = False
+                            t = sample_token(biased, notes, settings, rng)
                     tokens.append(t)
                     if v == 0 and c.chord_tones is not None:  # a note outside the chord, until it moves or fits
                         pitch = t - PITCH0 if t >= PITCH0 else sounding[0] if t == HOLD else None

@@ -70,6 +70,9 @@ class Constraints:
     hold_bias: np.ndarray | None = None  # (voices, steps per beat) log-odds added to holding on, per step in the beat
     pitch_bias: np.ndarray | None = None  # (voices, 128) log-odds added to each pitch a voice strikes: its register
     start_on_downbeat: bool = False  # every voice sounds on the first downbeat: no pickup, bar 1 is the first bar
+    # a choir sings through its phrases: before this step a rest drawn is drawn again from the notes
+    # allowed (the model, having drawn one, would have the others fall silent with it)
+    sings_until: int = 0
     # the plan (cadenza.plan.realize): cells allowed per step, notes held, earlier cells repeated
     step_cells: np.ndarray | None = None  # bool (steps, voices, N_CELL): the pitch sounding at a step must be allowed
     hold_only: set[tuple[int, int]] = field(default_factory=set)  # (step, voice): the note sounding holds on

@@ -204,6 +204,8 @@ def plan_constraints(
                 _keep_to(c.step_cells, range(t, t + 1), pitch_classes)
         if i and k != before:  # the pivot: the section's first beat
             _keep_to(c.step_cells, range(first.start, first.start + unit), scale(k) & scale(before))
+    if fermatas and nv > 1:  # a choir sings through its phrases to the close (no rest inside a phrase)
+        c.sings_until = arrivals[-1]
     # the opening: a piece in its home key begins on the tonic chord, its bass on the tonic
     if keys[0] == key:
         tonic_chord = cadence_progression(key, "authentic", final=False)[1]  # no Picardy third to open
