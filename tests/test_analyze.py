@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cadenza.plan.analyze import analyze
+from cadenza.plan.analyze import _opens_in, analyze
 from cadenza.plan.form import Plan, load_plan
 from cadenza.score import Key, Meter, Note, Part, Score, parse_key, transpose
 from cadenza.theory import cadence_kind, cadence_progression, fermatas_mark_phrases
@@ -415,6 +415,11 @@ def test_a_piece_keeps_its_files_key_where_it_opens_in_it_and_closes_elsewhere()
     a = analyze(piece(A_MINOR_OPENING, E_MAJOR_CLOSE, E_MAJOR_CLOSE, key=Key(0.0, 9, "minor")))
     assert (a.key.tonic, a.key.mode) == (9, "minor")
     assert (a.phrases[-1].key.tonic, a.phrases[-1].key.mode, a.phrases[-1].cadence) == (4, "major", "authentic")
+    # a lone note first (a pickup) or the other mode's chord says nothing of the key it opens in
+    assert [
+        _opens_in(Key(0.0, 9, "minor"), [Note(A - 12, 0.0, 1.0), *chord], 4.0)
+        for chord in ([], [Note(C, 0.0, 1.0)], [Note(C + 1, 0.0, 1.0)])
+    ] == [False, True, False]
     # opening and closing in E major, the file's A minor is not taken on trust
     a = analyze(piece(E_MAJOR_CLOSE, E_MAJOR_CLOSE, key=Key(0.0, 9, "minor")))
     assert (a.key.tonic, a.key.mode) == (4, "major")
@@ -438,6 +443,11 @@ def test_phrases_that_never_return_are_two_sections_where_the_music_leaves_home_
     a = analyze(piece(*TWO_BAR_PHRASES, key=Key(0.0, 9, "minor"), fermatas=(4.0, 12.0, 20.0, 28.0)))
     assert a.plan.form() == "A4 B4@E"
     assert [s.cadences for s in a.plan.sections] == [["authentic", "half"], ["half", "authentic"]]
+    # three lines are too few to cut (two a side at least); without fermatas, a tune's strain that
+    # modulates, the four are one section (Nottingham's parts)
+    three = piece(*TWO_BAR_PHRASES[0:1], *TWO_BAR_PHRASES[2:], key=Key(0.0, 9, "minor"), fermatas=(4.0, 12.0, 20.0))
+    assert analyze(three).plan.form() == "A6@E"
+    assert analyze(piece(*TWO_BAR_PHRASES, key=Key(0.0, 9, "minor"))).plan.form() == "A8@E"
     # a strain of two phrases, the second in another key, is one section that modulates
     a = analyze(piece(A_MINOR_OPENING, E_MAJOR_CLOSE, key=Key(0.0, 9, "minor")))
     assert a.plan.form() == "A8@E"

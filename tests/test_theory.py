@@ -181,10 +181,13 @@ def test_chromatic_notes_are_spelled_by_what_they_do():
     assert names(parse_key("F# major"), [67], toward=68) + names(parse_key("F# major"), [67]) == ["Fx", "G"]
     # or where it is the third of a major chord on a note of the key: Fx in D# major, V of G# major
     assert names(parse_key("C# minor"), [67], toward=65, against=[63, 70]) == ["Fx"]
-    assert names(parse_key("F# major"), [67], against=[63]) + names(parse_key("F# major"), [67], against=[59]) == [
+    assert names(parse_key("F# major"), [67], against=[63, 70]) + names(parse_key("F# major"), [67], against=[59]) == [
         "Fx",
         "G",
     ]
+    # not a chromatic passing note over a chord that is not D# major: G# G F# over B7 in E major
+    assert names(parse_key("E major"), [67], toward=66, against=[51, 54, 57]) == ["G"]
+    assert names(parse_key("F# major"), [62], toward=61, against=[58, 66]) == ["D"]  # D# D C# over F# A#
 
 
 def test_a_melody_cadence_is_heard_as_the_cadence_it_was_written_for():

@@ -310,8 +310,9 @@ def spell(
     sharp-side one; the first rule that decides wins:
 
     0. a major third over a note sounding with it (`against`) is spelled as that chord's third
-       (E# over C# in D major, G# over E in C major; over a note of the key even as a double
-       sharp: Fx over D# in C# minor, the leading tone of G# major, where it modulates there);
+       (E# over C# in D major, G# over E in C major; over a note of the key, its fifth sounding
+       too, even as a double sharp: Fx in D# A# in C# minor, the leading tone of G# major, where
+       it modulates there, but G falling to F# over B7's D# in E major);
     1. it moves by a semitone to the next note `toward`: spelled to move by step, as a raised
        degree rising (D# -> E, A# -> B) or a lowered one falling (Eb -> D, Bb -> A), so that
        passing notes follow their direction and neighbour notes resolve;
@@ -331,10 +332,16 @@ def spell(
     fifths = _default_fifths(pitch, low)
     if fifths in own:
         return _spelled(pitch, fifths)
-    roots = [_default_fifths(p, low) for p in against if (pitch - p) % 12 == 4]  # a chord's third over them
+    # a chord's third over them; as a double sharp only over a note of the key with its fifth sounding too
+    sounding = {p % 12 for p in against}
+    roots = [(_default_fifths(p, low), (p + 7) % 12 in sounding) for p in against if (pitch - p) % 12 == 4]
     flat_side = fifths - 12 if fifths > t else fifths
     candidates = (flat_side, flat_side + 12)
-    third = [c for c in candidates if any(c == r + 4 and (r in own or abs((c + 1) // 7) <= 1) for r in roots)]
+    third = [
+        c
+        for c in candidates
+        if any(c == r + 4 and (abs((c + 1) // 7) <= 1 or r in own and fifth) for r, fifth in roots)
+    ]
     if third:  # 0. the major third over a note sounding with it: E# over C#, G# over E, Fx over D#
         return _spelled(pitch, third[0])
     if toward is not None and abs(toward - pitch) == 1:  # 1. a semitone step

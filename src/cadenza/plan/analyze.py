@@ -85,6 +85,7 @@ from cadenza.theory import (
     phrase_ends,
     related_keys,
     scale,
+    tonic_thirds,
     tonic_triad,
     tune_key,
 )
@@ -417,9 +418,8 @@ def _home_key(score: Score, melody: list[Note], notes: list[Note], sounding: _So
     """The file's key unless a tenth of the notes (by duration) lie outside its scale and it is
     neither nearly as well correlated as the best key, closing on its tonic chord (a chromatic
     Adagio of Mozart's, ending on its tonic chord in first inversion, had been put in its
-    dominant's key), nor the key the piece opens in (its first chord the tonic triad over the
-    tonic, its first bars nearly as well correlated with it as with any key: a chorale in C#
-    minor that moves to G# major and closes there had been read as in A flat major); else, for
+    dominant's key), nor the key the piece opens in (`_opens_in`: a chorale in C# minor that
+    moves to G# major and closes there had been read as in A flat major); else, for
     a single line, theory.tune_key; else the best-correlated key among the few nearly as good
     whose tonic is the final bass note."""
     ranked = key_correlations(notes)
@@ -449,13 +449,16 @@ OPENING_BARS = 2  # the bars whose notes say which key a piece opens in
 
 def _opens_in(key: Key, notes: list[Note], bar_beats: float) -> bool:
     """Whether the piece opens in `key`: its first chord (the notes struck first) is the tonic
-    triad over the tonic, and no more than a quarter of its first OPENING_BARS bars' notes (by
-    duration) lie outside the key's scale (a C# minor chorale's opening had an eighth: its
-    Neapolitan D and a Picardy E#). Not by correlation: a minor chorale's first phrase closing in
-    its relative major correlates far better with the major key."""
+    triad over the tonic, its third at least beside the tonic (a lone note, a pickup, says
+    little; the mode's own third: C major's chord does not open C minor), and no more than a
+    quarter of its first OPENING_BARS bars' notes (by duration) lie outside the key's scale (a C#
+    minor chorale's opening had an eighth: its Neapolitan D and a Picardy E#). Not by
+    correlation: a minor chorale's first phrase closing in its relative major correlates far
+    better with the major key."""
     first = notes[0].start_beats
     chord = [x.pitch for x in notes if x.start_beats <= first + 1e-6]
-    if min(chord) % 12 != key.tonic or not {p % 12 for p in chord} <= tonic_triad(key):
+    classes = {p % 12 for p in chord}
+    if min(chord) % 12 != key.tonic or not tonic_thirds(key, False) <= classes <= tonic_triad(key, False):
         return False
     opening = _between(notes, first, first + OPENING_BARS * bar_beats)
     outside = sum(x.duration_beats for x in opening if x.pitch % 12 not in scale(key))
@@ -898,7 +901,7 @@ def _split_at_key_change(
     for gi, (g, (source, rel, shift)) in enumerate(zip(groups, relations)):
         moved[gi] = len(out_groups)
         cut = None
-        if source is None and gi not in returned and len(g) > 1:
+        if source is None and gi not in returned and len(g) >= 4:
             # two phrases a side at least: one phrase at home and one away is a section that modulates
             closes = {k: _cadence_at(spans[g[k - 1]][2], home, melody, sounding, score) for k in range(2, len(g) - 1)}
             cuts = [
