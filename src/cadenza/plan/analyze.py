@@ -206,9 +206,7 @@ def analyze(score: Score) -> Analysis:
             k = section_keys[source]
             section_keys.append(Key(0.0, (k.tonic + shift) % 12, k.mode))
         else:
-            lo, hi = spans[g[0]][0] * bar_beats, spans[g[-1]][1] * bar_beats
-            end = spans[g[-1]][2]
-            section_keys.append(_local_key(_between(notes, lo, hi), home, HOME_PRIOR, end, melody, sounding, score))
+            section_keys.append(_phrases_key(spans, g[0], g[-1], notes, home, melody, sounding, score))
 
     phrases: list[Phrase] = []
     for g, skey in zip(groups, section_keys):
@@ -428,8 +426,7 @@ def _home_key(score: Score, melody: list[Note], notes: list[Note], sounding: _So
     final = [x.pitch for x in notes if x.start_beats >= last - 1e-6]
     if score.key is not None:
         declared = Key(0.0, score.key.tonic, score.key.mode, score.key.tonic_name)
-        outside = sum(x.duration_beats for x in notes if x.pitch % 12 not in scale(score.key))
-        if outside < 0.1 * sum(x.duration_beats for x in notes):
+        if _outside(notes, score.key) < 0.1:
             return declared
         fit = next(r for r, k in ranked if (k.tonic, k.mode) == (declared.tonic, declared.mode))
         closing = {p % 12 for p in final}
@@ -460,9 +457,13 @@ def _opens_in(key: Key, notes: list[Note], bar_beats: float) -> bool:
     classes = {p % 12 for p in chord}
     if min(chord) % 12 != key.tonic or not tonic_thirds(key, False) <= classes <= tonic_triad(key, False):
         return False
-    opening = _between(notes, first, first + OPENING_BARS * bar_beats)
-    outside = sum(x.duration_beats for x in opening if x.pitch % 12 not in scale(key))
-    return outside <= 0.25 * sum(x.duration_beats for x in opening)
+    return _outside(_between(notes, first, first + OPENING_BARS * bar_beats), key) <= 0.25
+
+
+def _outside(notes: list[Note], key: Key) -> float:
+    """The share of `notes` (by duration) whose pitch class lies outside `key`'s scale."""
+    total = sum(x.duration_beats for x in notes)
+    return sum(x.duration_beats for x in notes if x.pitch % 12 not in scale(key)) / total if total else 0.0
 
 
 def _local_key(
@@ -488,6 +489,24 @@ def _local_key(
 
 
 _CLOSING = {"authentic": 2, "imperfect": 1}  # how firmly a cadence closes in its key
+
+
+def _phrases_key(
+    spans: list[tuple[int, int, float]],
+    first: int,
+    last: int,
+    notes: list[Note],
+    home: Key,
+    melody: list[Note],
+    sounding: _Sounding,
+    score: Score,
+) -> Key:
+    """The key of phrases `first`..`last` (indices into `spans`: start bar, end bar, end beats)
+    read as a section's: `home` unless another fits them better by HOME_PRIOR and the last one's
+    end cadences in it (_local_key)."""
+    bar_beats = score.meter.bar_beats
+    lo, hi = spans[first][0] * bar_beats, spans[last][1] * bar_beats
+    return _local_key(_between(notes, lo, hi), home, HOME_PRIOR, spans[last][2], melody, sounding, score)
 
 
 def _related_cadence(
@@ -888,11 +907,9 @@ def _split_at_key_change(
     bars in G# major. For phrases marked by fermatas only, a chorale's lines: a tune's strain that
     moves to another key half way is one section (Nottingham's labelled parts: the B strain of
     Lambeth Walk, four phrases, the last two in D, is one part)."""
-    bar_beats = score.meter.bar_beats
 
-    def key_of(first: int, last: int) -> Key:  # the key of phrases first..last as a section's
-        lo, hi = spans[first][0] * bar_beats, spans[last][1] * bar_beats
-        return _local_key(_between(notes, lo, hi), home, HOME_PRIOR, spans[last][2], melody, sounding, score)
+    def key_of(first: int, last: int) -> Key:
+        return _phrases_key(spans, first, last, notes, home, melody, sounding, score)
 
     returned = {source for source, _, _ in relations if source is not None}
     out_groups: list[list[int]] = []
