@@ -85,7 +85,6 @@ from cadenza.theory import (
     phrase_ends,
     related_keys,
     scale,
-    tonic_thirds,
     tonic_triad,
     tune_key,
 )
@@ -446,8 +445,9 @@ OPENING_BARS = 2  # the bars whose notes say which key a piece opens in
 
 def _opens_in(key: Key, notes: list[Note], bar_beats: float) -> bool:
     """Whether the piece opens in `key`: its first chord (the notes struck first) is the tonic
-    triad over the tonic, its third at least beside the tonic (a lone note, a pickup, says
-    little; the mode's own third: C major's chord does not open C minor), and no more than a
+    triad over the tonic, two of its notes at least (a lone note, a pickup, says little; an open
+    fifth, as a B minor chorale opened, says enough) and the mode's own third if any (C major's
+    chord does not open C minor), and no more than a
     quarter of its first OPENING_BARS bars' notes (by duration) lie outside the key's scale (a C#
     minor chorale's opening had an eighth: its Neapolitan D and a Picardy E#). Not by
     correlation: a minor chorale's first phrase closing in its relative major correlates far
@@ -455,7 +455,7 @@ def _opens_in(key: Key, notes: list[Note], bar_beats: float) -> bool:
     first = notes[0].start_beats
     chord = [x.pitch for x in notes if x.start_beats <= first + 1e-6]
     classes = {p % 12 for p in chord}
-    if min(chord) % 12 != key.tonic or not tonic_thirds(key, False) <= classes <= tonic_triad(key, False):
+    if min(chord) % 12 != key.tonic or len(classes) < 2 or not classes <= tonic_triad(key, False):
         return False
     return _outside(_between(notes, first, first + OPENING_BARS * bar_beats), key) <= 0.25
 
