@@ -688,3 +688,14 @@ def test_a_books_own_header_fields_hold_for_its_tunes(tmp_path):
         assert tune.parts[0].notes[0].duration_beats == expected, header
     book.write_text("X:1\nT:t\nM:2+3/8\nK:G\nGAB|dc|]\n")  # 5/8: under 3/4, so sixteenths
     assert read_scores(book)[0].parts[0].notes[0].duration_beats == 0.25
+
+
+def test_a_passage_in_another_key_is_spelled_in_it_under_the_same_signature():
+    """As in MusicXML (tests/test_musicxml_writer.py): under C# minor's signature, a passage in
+    G# major writes its leading tone as F double sharp (^^F), not G natural (=G)."""
+    from test_musicxml_writer import g_sharp_major_passage
+
+    text = abc_text(g_sharp_major_passage())
+    assert "K:C#m" in text.splitlines()
+    soprano = text.split("V:1", 1)[1].split("V:2")[0]
+    assert re.search(r"\^\^[Ff]", soprano) and not re.search(r"=[Gg]", soprano), soprano

@@ -447,18 +447,46 @@ def test_the_key_is_written_as_spelled(tmp_path):
 
 
 def test_chromatic_notes_in_a_sharp_key_are_sharps_and_follow_their_line():
-    """In D major: D# rising to E, A# rising to B (not Eb, Bb), A# against an F# major chord
-    even when it leaps away, Eb falling to D, Bb falling to A."""
+    """In D major (a pedal D holds the passage there: theory.passage_keys): D# rising to E, A#
+    rising to B (not Eb, Bb), A# against an F# major chord even when it leaps away, Eb falling
+    to D, Bb falling to A."""
     from cadenza.score import parse_key
 
     melody = [62, 63, 64, 71, 70, 71, 70, 66, 64, 63, 62, 71, 70, 69]
     under = [Note(54, 6, 1), Note(61, 6, 1)]  # F# and C# under the A# at beat 6
+    pedal = [Note(38, 4 * i, 4) for i in range(4)]
     score = Score(
-        parts=[Part("Soprano", 0, False, [Note(p, i, 1) for i, p in enumerate(melody)]), Part("Alto", 0, False, under)],
+        parts=[
+            Part("Soprano", 0, False, [Note(p, i, 1) for i, p in enumerate(melody)]),
+            Part("Alto", 0, False, under),
+            Part("Bass", 0, False, pedal),
+        ],
         keys=[parse_key("D major")],
     )
     soprano = [name_of(n) for n in written_notes(score) if n.find("pitch") is not None][: len(melody)]
     assert soprano == ["D", "D#", "E", "B", "A#", "B", "A#", "F#", "E", "Eb", "D", "B", "Bb", "A"]
+
+
+def g_sharp_major_passage() -> Score:
+    """C# minor's signature over four bars of G# major (I IV V I, whole beats), with a melody
+    whose G (pitch class 7) leaps away over G# major's chord, no D# major chord under it."""
+    bar = [(56, 60, 63), (61, 65, 68), (63, 67, 70), (56, 60, 63)]
+    chords = [Note(p, 4 * b + i, 1) for b in range(4) for i, chord in enumerate(bar) for p in chord]
+    melody = [Note(75, 0, 4), Note(72, 4, 4), Note(79, 8, 1), Note(75, 9, 3), Note(80, 12, 4)]
+    return Score(
+        parts=[Part("Soprano", 0, False, melody), Part("Organ", 19, False, chords)],
+        keys=[Key(0.0, 1, "minor")],
+    )
+
+
+def test_a_passage_in_another_key_is_spelled_in_it_under_the_same_signature():
+    """The dominant's key of C# minor, G# major, reached without a new signature (as a chorale
+    modulates): its leading tone is Fx, not G, even where it leaps away."""
+    score = g_sharp_major_passage()
+    text = musicxml_text(score)
+    assert text.count("<fifths>4</fifths>") == 2  # the signature stays (one per part)
+    written = [name_of(n) + (n.findtext("pitch/alter") == "2") * "x" for n in written_notes(score)]
+    assert written[2] == "Fx", written[:5]
 
 
 def test_rests_of_every_voice_are_shown_and_typed_as_the_meter_asks(tmp_path):

@@ -6,7 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
-from cadenza.score import Key, Meter, Note
+from cadenza.score import Key, Meter, Note, Part, Score
 from cadenza.theory import (
     beats_to_step,
     cadence_chords,
@@ -209,6 +209,56 @@ def test_a_melody_cadence_is_heard_as_the_cadence_it_was_written_for():
             frozenset({(key.tonic + 11) % 12}),
             frozenset({key.tonic}),
         )
+
+
+def chords_score(signature: Key, bars: list[list[tuple[int, ...]]]) -> Score:
+    """A piano part of whole-beat chords in 4/4, four chords a bar, under one key signature."""
+    notes = [Note(p, 4 * b + i, 1.0) for b, bar in enumerate(bars) for i, chord in enumerate(bar) for p in chord]
+    return Score(parts=[Part("Piano", 0, False, notes)], keys=[signature])
+
+
+C_BARS = [[(60, 64, 67), (65, 69, 72), (67, 71, 74), (60, 64, 67)]] * 2  # I IV V I in C
+AB_BARS = [[(56, 60, 63), (61, 65, 68), (63, 67, 70), (56, 60, 63)]] * 4  # I IV V I in Ab
+
+
+def test_a_passage_is_heard_in_its_own_key_under_the_signature():
+    from cadenza.score import parse_key
+    from cadenza.theory import passage_keys
+
+    keys = passage_keys(chords_score(parse_key("C major"), C_BARS + AB_BARS + C_BARS))
+    named = [(k.start_beats, str(k)) for k in keys]
+    assert [name for _, name in named] == ["C major", "Ab major", "C major"], named
+    assert 4 <= named[1][0] <= 12 and 20 <= named[2][0] <= 28, named  # near bars 3 and 7
+    # one key throughout: one passage
+    assert [str(k) for k in passage_keys(chords_score(parse_key("C major"), C_BARS * 3))] == ["C major"]
+
+
+def test_a_passage_key_is_named_near_the_signature():
+    """Pitch class 8's minor key is G# minor under E major's signature, Ab minor under Db
+    major's; the dominant of F# minor is C# major, not Db major, under three sharps."""
+    from cadenza.score import parse_key
+    from cadenza.theory import passage_keys
+
+    g_sharp_minor = [[(56, 59, 63), (61, 64, 68), (63, 67, 70), (56, 59, 63)]] * 4  # i iv V i
+    for signature, name in (("E major", "G# minor"), ("Db major", "Ab minor")):
+        assert str(passage_keys(chords_score(parse_key(signature), g_sharp_minor))[0]) == name
+    c_sharp_major = [[(61, 65, 68), (66, 70, 73), (68, 72, 75), (61, 65, 68)]] * 4
+    assert str(passage_keys(chords_score(parse_key("A major"), c_sharp_major))[0]) == "C# major"
+
+
+def test_a_note_of_its_passage_key_is_spelled_as_that_key_spells_it():
+    from cadenza.score import parse_key
+
+    c_sharp_minor, g_sharp_major = (
+        parse_key("C# minor"),
+        Key(0.0, 8, "major", "G#"),
+    )  # eight sharps: named so by passage_keys
+    assert names(c_sharp_minor, [67]) == ["G"]  # no double sharp without a reason
+    assert names(c_sharp_minor, [67], passage=g_sharp_major) == ["Fx"]  # the leading tone of the passage's key
+    # a note of the signature's key keeps its spelling; one of neither key follows the rules as before
+    assert names(c_sharp_minor, [64, 62], passage=g_sharp_major) == ["E", "D"]
+    assert names(parse_key("Eb major"), [71], passage=parse_key("Gb major")) == ["Cb"]
+    assert names(parse_key("Eb major"), [71]) == ["B"]
 
 
 def test_a_key_signature_means_the_major_key_or_its_relative_minor_as_the_notes_say():

@@ -82,6 +82,84 @@ def key_correlations(notes: list[Note]) -> list[tuple[float, Key]]:
     return sorted(ranked, key=lambda rk: -rk[0])
 
 
+PASSAGE_REACH = 6.0  # quarter notes either side of a beat whose notes say which key it is in
+PASSAGE_CHANGE = 1.5  # what a change of key costs, in correlations summed over beats
+PASSAGE_NOTES = 8  # notes a beat's reach must hold to say a key other than the signature's
+
+
+def passage_keys(score: Score) -> list[Key]:
+    """The key each passage of the score is heard in, from its first beat on, where it changes:
+    the key a musician spells its notes by (theory.spell) while the key signature stays, as in a
+    chorale that modulates to its dominant. Each beat's key is the one whose Krumhansl-Kessler
+    profile best fits the notes within PASSAGE_REACH quarter notes of it (the signature's key
+    where fewer than PASSAGE_NOTES notes begin there), smoothed so that a change of key costs
+    PASSAGE_CHANGE (the best path, Viterbi), and named from the signature
+    in force as key_spelled names it: G# major in C# minor, Ab minor in Db major. Under a church
+    mode's signature (a modal tune), or without notes: the score's keys."""
+    notes = [n for p in score.pitched_parts for n in p.notes]
+    beats = math.ceil(max((n.end_beats for n in notes), default=0.0))
+    if not beats or any(k.modal for k in score.keys):
+        return list(score.keys)
+    hist, onsets = np.zeros((beats + 1, 12)), np.zeros(beats + 2)
+    for n in notes:
+        b, end = math.floor(n.start_beats), n.end_beats
+        onsets[b] += 1
+        while b < end:
+            hist[b, n.pitch % 12] += min(end, b + 1) - max(n.start_beats, b)
+            b += 1
+    reach = round(PASSAGE_REACH)
+    total = np.vstack([np.zeros((1, 12)), np.cumsum(hist, axis=0)])
+    index = np.arange(beats + 1)
+    window = total[np.minimum(index + reach + 1, beats + 1)] - total[np.maximum(index - reach, 0)]
+    fit = _profile_fit(window)  # (beats + 1) x 24: major keys on C..B, then minor
+    signatures = sorted(score.keys, key=lambda k: k.start_beats)
+    homes = [_in_force(signatures, b) for b in range(beats + 1)]
+    counted = np.concatenate([[0.0], np.cumsum(onsets)])
+    heard = counted[np.minimum(index + reach + 1, beats + 1)] - counted[np.maximum(index - reach, 0)]
+    for b, home in enumerate(homes):
+        if home is not None and heard[b] < PASSAGE_NOTES:  # too few notes to say: the signature's key
+            fit[b] = 0.0
+            fit[b, home.tonic + 12 * (home.mode == "minor")] = 1.0
+    path = _best_path(fit, PASSAGE_CHANGE)
+    out: list[Key] = []
+    for b, k in enumerate(path):
+        if b == 0 or k != path[b - 1] or homes[b] is not homes[b - 1]:
+            out.append(key_spelled(Key(float(b), k % 12, "minor" if k >= 12 else "major"), homes[b]))
+    return out
+
+
+def _profile_fit(hist: np.ndarray) -> np.ndarray:
+    """The correlation of each row of pitch-class weights with the 24 key profiles (major keys
+    on C..B, then minor); 0 for an empty row."""
+    profiles = np.array([np.roll(p, t) for p in (_MAJOR_PROFILE, _MINOR_PROFILE) for t in range(12)])
+    profiles = profiles - profiles.mean(axis=1, keepdims=True)
+    profiles /= np.linalg.norm(profiles, axis=1, keepdims=True)
+    rows = hist - hist.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    return np.where(norms > 0, rows @ profiles.T / np.where(norms > 0, norms, 1.0), 0.0)
+
+
+def _best_path(score: np.ndarray, change: float) -> list[int]:
+    """The column for each row that maximises the sum of `score` less `change` for each row
+    whose column differs from the row before (Viterbi)."""
+    best = score[0].copy()
+    back = np.zeros(score.shape, dtype=int)
+    for t in range(1, len(score)):
+        stay, leave = best, best.max() - change
+        back[t] = np.where(stay >= leave, np.arange(score.shape[1]), best.argmax())
+        best = np.maximum(stay, leave) + score[t]
+    path = [int(best.argmax())]
+    for t in range(len(score) - 1, 0, -1):
+        path.append(int(back[t, path[-1]]))
+    return path[::-1]
+
+
+def _in_force(keys: list[Key], beat: float) -> Key | None:
+    """The key (of `keys`, by start) in force at `beat`; the first before any starts."""
+    i = bisect.bisect_right([k.start_beats for k in keys], beat) - 1
+    return keys[max(i, 0)] if keys else None
+
+
 def _correlation(a: list[float], b: list[float]) -> float:
     ma, mb = sum(a) / len(a), sum(b) / len(b)
     cov = sum((x - ma) * (y - mb) for x, y in zip(a, b))
@@ -302,12 +380,16 @@ def spell(
     *,
     came_from: int | None = None,
     against: Sequence[int] = (),
+    passage: Key | None = None,
 ) -> tuple[str, int, int]:
     """(letter, alteration, octave) of a MIDI pitch, by key and by function.
 
     A note of the key is spelled as the key spells it (in minor the raised 6th and 7th too:
-    F# and G# in A minor). A chromatic note has two candidate spellings, the flat-side and the
-    sharp-side one; the first rule that decides wins:
+    F# and G# in A minor); else a note of the key of its `passage` (passage_keys: the key the
+    music around it is in, while the signature stays) as that key spells it (Fx in a passage
+    in G# major under C# minor's signature, Cb in one in Gb major under Eb major's). Any other
+    note has two candidate spellings, the flat-side and the sharp-side one; the first rule
+    that decides wins:
 
     0. a major third over a note sounding with it (`against`) is spelled as that chord's third
        (E# over C# in D major, G# over E in C major; over a note of the key, its fifth sounding
@@ -332,6 +414,10 @@ def spell(
     fifths = _default_fifths(pitch, low)
     if fifths in own:
         return _spelled(pitch, fifths)
+    if passage is not None:  # a note of the passage's key: as that key spells it
+        _, passage_own, passage_low = _key_places(passage)
+        if _default_fifths(pitch, passage_low) in passage_own:
+            return _spelled(pitch, _default_fifths(pitch, passage_low))
     # a chord's third over them; as a double sharp only over a note of the key with its fifth sounding too
     sounding = {p % 12 for p in against}
     roots = [(_default_fifths(p, low), (p + 7) % 12 in sounding) for p in against if (pitch - p) % 12 == 4]

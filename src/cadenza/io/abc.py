@@ -117,7 +117,7 @@ from cadenza.score import (
     pickup_start,
     spelled_name,
 )
-from cadenza.theory import beat_beats, key_signature, key_signature_alterations, spell
+from cadenza.theory import beat_beats, key_signature, key_signature_alterations, passage_keys, spell
 
 TICKS = 24  # per quarter note: 32nds (3), triplet 16ths (4), 16ths (6), triplet 8ths (8)
 BARS_PER_LINE = 4
@@ -167,7 +167,8 @@ def abc_text(score: Score) -> str:
         moved = _snap(line, cuts, bars)
         chords = [(moved.get(t, t), c) for t, c in zip(chord_ticks, score.chords)] if v == 0 else []
         voices.append((_snapped(line, moved), {moved.get(t, t) for t in cuts}, sorted(chords, key=lambda tc: tc[0])))
-    _spell([line for line, _, _ in voices], keys)
+    passages = _changes([(_tick(k.start_beats), k) for k in passage_keys(score)], first)
+    _spell([line for line, _, _ in voices], keys, passages)
 
     unit = _unit([e for line, _, _ in voices for e in line], bars)
     key0 = keys[0][1] if keys and keys[0][0] <= first else None
@@ -557,9 +558,10 @@ def _layout(bars: list[_Bar], folds: list[_Fold], end: int) -> list[_Written]:
 # spelling
 
 
-def _spell(lines: list[list[_Element]], keys: list[tuple[int, Key]]) -> None:
-    """Spell every pitch by the key in effect and by what it does (theory.spell): the note it
-    moves to and comes from in its line, and the notes sounding with it in every part."""
+def _spell(lines: list[list[_Element]], keys: list[tuple[int, Key]], passages: list[tuple[int, Key]]) -> None:
+    """Spell every pitch by the key in effect, the key of its passage (theory.passage_keys) and
+    what it does (theory.spell): the note it moves to and comes from in its line, and the notes
+    sounding with it in every part."""
     sounding = _sounding(lines)
     for line in lines:
         for i, e in enumerate(line):
@@ -567,7 +569,14 @@ def _spell(lines: list[list[_Element]], keys: list[tuple[int, Key]]) -> None:
             before = line[i - 1].pitches if i > 0 else []
             after = line[i + 1].pitches if i + 1 < len(line) else []
             e.spellings = [
-                spell(p, key, _neighbour(p, after), came_from=_neighbour(p, before), against=sounding[e.start])
+                spell(
+                    p,
+                    key,
+                    _neighbour(p, after),
+                    came_from=_neighbour(p, before),
+                    against=sounding[e.start],
+                    passage=_in_effect(passages, e.start),
+                )
                 for p in e.pitches
             ]
 

@@ -121,7 +121,7 @@ from cadenza.score import (
     ends_short_by_its_pickup,
     pickup_start,
 )
-from cadenza.theory import beat_beats, is_compound, key_signature, key_signature_alterations, spell
+from cadenza.theory import beat_beats, is_compound, key_signature, key_signature_alterations, passage_keys, spell
 
 DIVISIONS = 24  # per quarter note: a 32nd is 3, and in 3:2 groups an 8th 8, a 16th 4, a 32nd 2, a 64th 1
 MAX_VOICES = 4  # per staff, as MuseScore reads them (it drops notes of a fifth voice)
@@ -214,9 +214,10 @@ def musicxml_text(score: Score) -> str:
     written_parts = _written_parts(parts)
     dynamics = [_marks(parts, members, list(score.sections)) for members in written_parts]
     sounding = _sounding(voices)
+    passages = _changes([(_grid(k.start_beats), k) for k in passage_keys(score)])  # spelled by, within a signature
     for part_voices in voices:
         for voice in part_voices:
-            _spell_voice(voice, keys, sounding)
+            _spell_voice(voice, keys, sounding, passages)
     points = sorted({t for vs in voices for v in vs for e in v for t in (e.start, e.end)} | {t for t, _ in chords})
     inside = _inside_bars(score, bars, points)
     if inside:  # cut the bars where a repeat that folds so begins or ends inside one, and only there
@@ -893,7 +894,9 @@ def _split_length(ticks: int) -> list[tuple[int, str, int, bool]]:
     return out
 
 
-def _spell_voice(voice: list[_Element], keys: list[tuple[int, Any]], sounding: dict[int, list[int]]) -> None:
+def _spell_voice(
+    voice: list[_Element], keys: list[tuple[int, Any]], sounding: dict[int, list[int]], passages: list[tuple[int, Any]]
+) -> None:
     """Spell every pitch of the voice by the key in effect and by what it does (theory.spell):
     the note it moves to and comes from in its voice (for a note of a chord, the one note of
     the next or previous chord a semitone away), and the notes sounding with it in every part."""
@@ -903,7 +906,14 @@ def _spell_voice(voice: list[_Element], keys: list[tuple[int, Any]], sounding: d
         after = voice[i + 1].pitches if i + 1 < len(voice) else []
         against = sounding.get(element.start, [])
         element.spellings = [
-            spell(pitch, key, _neighbour(pitch, after), came_from=_neighbour(pitch, before), against=against)
+            spell(
+                pitch,
+                key,
+                _neighbour(pitch, after),
+                came_from=_neighbour(pitch, before),
+                against=against,
+                passage=_in_effect(passages, element.start),
+            )
             for pitch in element.pitches
         ]
         if element.tied_in is not None and i > 0:  # a note tied on from the chord before keeps its spelling

@@ -1,0 +1,136 @@
+"""How Cadenza spells notes, against the composers' own spellings (issue 14: "accidentals
+spelled in the key").
+
+    .venv/bin/python benchmarks/spelling.py [--chorales 408] [--asap 0] [--show 0]
+
+Each score is read as Cadenza reads any file (pitches as MIDI numbers, the key signatures
+kept), its repeats written out, then written to MusicXML by Cadenza's writer, and the notes of
+the original and of Cadenza's copy compared where they sound at the same time at the same
+pitch (the two lined up at their first notes). Printed: the share of all matched notes spelled
+as the composer spelled them, and of the "chromatic" ones, those either spelling writes with an
+accidental the key signature does not give (the ones a spelling rule decides); `--show N`
+lists N disagreements with their bar. Sources: the Bach chorales of music21's corpus
+(`bach-chorales`) and, with `--asap N`, N of the 220 piano scores of ../shared/data/asap
+(xml_score.mxl), evenly spaced in path order (Bach to Schumann; all 220 take about 22
+minutes). A score either side cannot read is skipped and counted.
+
+Numbers are printed, nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+
+
+def spellings(stream) -> dict[tuple[float, int], tuple[str, int, int]]:
+    """(onset in quarter notes, MIDI pitch) -> (letter, alteration, the signature's alteration
+    of that letter) for every sounding note of a music21 score, its repeats written out (a
+    piano's staves may be read as one part or two: the part is not in the key)."""
+    from music21 import key as m21key
+
+    try:
+        stream = stream.expandRepeats()
+    except Exception:  # no repeats, or ones music21 cannot unfold: as written
+        pass
+    out = {}
+    for part in stream.parts:
+        flat = part.flatten()
+        signatures = [(float(k.offset), k) for k in flat.getElementsByClass(m21key.KeySignature)]
+        for n in flat.notes:
+            if n.duration.isGrace:
+                continue
+            sig = next((k for t, k in reversed(signatures) if t <= float(n.offset)), None)
+            for pitch in n.pitches:
+                alter = int(pitch.accidental.alter) if pitch.accidental else 0
+                given = sig.accidentalByStep(pitch.step) if sig is not None else None
+                out[(round(float(n.offset), 4), pitch.midi)] = (pitch.step, alter, int(given.alter) if given else 0)
+    return out
+
+
+def compare(path: Path, show: list[str]) -> Counter:
+    from music21 import converter
+
+    from cadenza.io.musicxml import musicxml_text
+    from cadenza.io.scores import quiet, read_with_music21
+
+    counts: Counter = Counter()
+    with quiet():
+        try:
+            score = read_with_music21(path)[0]
+            theirs = spellings(converter.parse(path))
+            ours = spellings(converter.parseData(musicxml_text(replace(score, repeats=[]))))
+            # a reader drops the rests before the first note: line the two up at their first notes
+            shift = min(t for t, _ in theirs) - min(t for t, _ in ours) if theirs and ours else 0.0
+            ours = {(round(t + shift, 4), pitch): v for (t, pitch), v in ours.items()}
+        except Exception as e:  # a score either side cannot read: counted, not fatal
+            print(f"{path.name}: skipped ({type(e).__name__}: {e})", file=sys.stderr)
+            counts["skipped"] += 1
+            return counts
+    bar = score.meter.bar_beats
+    name = path.stem if path.stem != "xml_score" else "/".join(path.parent.parts[-3:])
+    for where, (letter, alter, given) in theirs.items():
+        mine = ours.get(where)
+        if mine is None:
+            counts["unmatched"] += 1
+            continue
+        same = mine[:2] == (letter, alter)
+        chromatic = alter != given or mine[1] != mine[2]
+        counts["notes"] += 1
+        counts["same"] += same
+        counts["chromatic"] += chromatic
+        counts["chromatic same"] += chromatic and same
+        if not same and len(show) < show_limit:
+            show.append(
+                f"{name}: bar {int(where[0] // bar) + 1}, beat {where[0] % bar + 1:g}: "
+                f"{letter}{'#' * alter or 'b' * -alter} written {mine[0]}{'#' * mine[1] or 'b' * -mine[1]}"
+            )
+    return counts
+
+
+show_limit = 0
+
+
+def report(name: str, counts: Counter, seconds: float) -> None:
+    n, c = counts["notes"], counts["chromatic"]
+    print(
+        f"{name:10} {counts['files']:4} scores  notes spelled as written {counts['same'] / max(n, 1):.4f} ({n:,})  "
+        f"chromatic {counts['chromatic same'] / max(c, 1):.3f} ({counts['chromatic same']:,} of {c:,})  "
+        f"unmatched {counts['unmatched']:,}  skipped {counts['skipped']}  [{seconds:.0f} s]"
+    )
+
+
+def main() -> None:
+    global show_limit
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--chorales", type=int, default=408, help="how many of the corpus's chorale files")
+    ap.add_argument("--asap", type=int, default=0, help="how many ASAP piano scores, evenly spaced (of 220)")
+    ap.add_argument("--show", type=int, default=0, help="list this many disagreements")
+    args = ap.parse_args()
+    show_limit = args.show
+    from cadenza.data.corpus import corpus_files
+
+    sets = [("chorales", corpus_files("bach-chorales")[: args.chorales])]
+    if args.asap:
+        scores = sorted(DATA.glob("asap/**/xml_score.mxl"))
+        sets.append(("asap", scores[:: max(1, len(scores) // args.asap)][: args.asap]))
+    shown: list[str] = []
+    for name, files in sets:
+        start, total = time.time(), Counter()
+        for path in files:
+            total += compare(path, shown)
+            total["files"] += 1
+        report(name, total, time.time() - start)
+    for line in shown:
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
