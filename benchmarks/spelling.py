@@ -7,8 +7,8 @@ Each score is read as Cadenza reads any file (pitches as MIDI numbers, the key s
 kept), its repeats written out, then written to MusicXML by Cadenza's writer, and the notes of
 the original and of Cadenza's copy compared where they sound at the same time at the same
 pitch (the two lined up at their first notes). Printed: the share of all matched notes spelled
-as the composer spelled them, and of the "chromatic" ones, those either spelling writes with an
-accidental the key signature does not give (the ones a spelling rule decides); `--show N`
+as the composer spelled them, and of the "chromatic" ones, those the composer wrote with an accidental
+the key signature does not give (the ones a spelling rule must get right); `--show N`
 lists N disagreements with their bar. Sources: the Bach chorales of music21's corpus
 (`bach-chorales`) and, with `--asap N`, N of the 220 piano scores of ../shared/data/asap
 (xml_score.mxl), evenly spaced in path order (Bach to Schumann; all 220 take about 22
@@ -63,17 +63,18 @@ def compare(path: Path, show: list[str]) -> Counter:
 
     counts: Counter = Counter()
     with quiet():
-        try:
+        try:  # a score either side cannot read is skipped and counted; Cadenza's writer must not fail
             score = read_with_music21(path)[0]
             theirs = spellings(converter.parse(path))
-            ours = spellings(converter.parseData(musicxml_text(replace(score, repeats=[]))))
-            # a reader drops the rests before the first note: line the two up at their first notes
-            shift = min(t for t, _ in theirs) - min(t for t, _ in ours) if theirs and ours else 0.0
-            ours = {(round(t + shift, 4), pitch): v for (t, pitch), v in ours.items()}
-        except Exception as e:  # a score either side cannot read: counted, not fatal
+        except Exception as e:
             print(f"{path.name}: skipped ({type(e).__name__}: {e})", file=sys.stderr)
             counts["skipped"] += 1
             return counts
+        ours = spellings(converter.parseData(musicxml_text(replace(score, repeats=[]))))
+    # a reader drops the rests before the first note: line the two up at their first notes
+    shift = min(t for t, _ in theirs) - min(t for t, _ in ours) if theirs and ours else 0.0
+    ours = {(round(t + shift, 4), pitch): v for (t, pitch), v in ours.items()}
+    counts["files"] += 1
     bar = score.meter.bar_beats
     name = path.stem if path.stem != "xml_score" else "/".join(path.parent.parts[-3:])
     for where, (letter, alter, given) in theirs.items():
@@ -82,7 +83,7 @@ def compare(path: Path, show: list[str]) -> Counter:
             counts["unmatched"] += 1
             continue
         same = mine[:2] == (letter, alter)
-        chromatic = alter != given or mine[1] != mine[2]
+        chromatic = alter != given  # by the composer's spelling alone, so that runs compare
         counts["notes"] += 1
         counts["same"] += same
         counts["chromatic"] += chromatic
@@ -126,7 +127,6 @@ def main() -> None:
         start, total = time.time(), Counter()
         for path in files:
             total += compare(path, shown)
-            total["files"] += 1
         report(name, total, time.time() - start)
     for line in shown:
         print(line)

@@ -447,20 +447,14 @@ def test_the_key_is_written_as_spelled(tmp_path):
 
 
 def test_chromatic_notes_in_a_sharp_key_are_sharps_and_follow_their_line():
-    """In D major (a pedal D holds the passage there: theory.passage_keys): D# rising to E, A#
-    rising to B (not Eb, Bb), A# against an F# major chord even when it leaps away, Eb falling
-    to D, Bb falling to A."""
+    """In D major: D# rising to E, A# rising to B (not Eb, Bb), A# against an F# major chord
+    even when it leaps away, Eb falling to D, Bb falling to A."""
     from cadenza.score import parse_key
 
     melody = [62, 63, 64, 71, 70, 71, 70, 66, 64, 63, 62, 71, 70, 69]
     under = [Note(54, 6, 1), Note(61, 6, 1)]  # F# and C# under the A# at beat 6
-    pedal = [Note(38, 4 * i, 4) for i in range(4)]
     score = Score(
-        parts=[
-            Part("Soprano", 0, False, [Note(p, i, 1) for i, p in enumerate(melody)]),
-            Part("Alto", 0, False, under),
-            Part("Bass", 0, False, pedal),
-        ],
+        parts=[Part("Soprano", 0, False, [Note(p, i, 1) for i, p in enumerate(melody)]), Part("Alto", 0, False, under)],
         keys=[parse_key("D major")],
     )
     soprano = [name_of(n) for n in written_notes(score) if n.find("pitch") is not None][: len(melody)]

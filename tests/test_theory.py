@@ -233,6 +233,36 @@ def test_a_passage_is_heard_in_its_own_key_under_the_signature():
     assert [str(k) for k in passage_keys(chords_score(parse_key("C major"), C_BARS * 3))] == ["C major"]
 
 
+def test_passage_keys_at_the_edges():
+    """Notes before beat 0 count only from 0 (they had wrapped round to the end); no notes, drums
+    only, a church mode's signature: the score's keys; a lone melody's few notes say no key of
+    their own under a signature; a silence of 100,000 beats."""
+    from cadenza.score import parse_key
+    from cadenza.theory import passage_keys
+
+    c = parse_key("C major")
+    early = chords_score(c, AB_BARS + C_BARS * 4)
+    early.parts[0].notes = [replace_start(n, n.start_beats - 16) for n in early.parts[0].notes]
+    assert [str(k) for k in passage_keys(early)][-1] == "C major"
+    only_before = Score(parts=[Part("", 0, False, [Note(60, -2, 1)])], keys=[c])
+    assert passage_keys(only_before) == [c]
+    assert passage_keys(Score(keys=[c])) == [c]
+    assert passage_keys(Score(parts=[Part("Drums", 0, True, [Note(36, 0, 1)])], keys=[c])) == [c]
+    dorian = Key(0.0, 2, "minor", "D", "dorian")
+    assert passage_keys(chords_score(dorian, AB_BARS)) == [dorian]
+    line = Score(parts=[Part("", 0, False, [Note(p, i, 1) for i, p in enumerate([63, 62, 63, 64] * 3)])], keys=[c])
+    assert [str(k) for k in passage_keys(line)] == ["C major"]
+    far = chords_score(c, C_BARS)
+    far.parts[0].notes.append(Note(60, 100_000, 1))
+    assert [str(k) for k in passage_keys(far)] == ["C major"]
+
+
+def replace_start(note: Note, start: float) -> Note:
+    from dataclasses import replace
+
+    return replace(note, start_beats=start)
+
+
 def test_a_passage_key_is_named_near_the_signature():
     """Pitch class 8's minor key is G# minor under E major's signature, Ab minor under Db
     major's; the dominant of F# minor is C# major, not Db major, under three sharps."""

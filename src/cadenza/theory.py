@@ -82,50 +82,63 @@ def key_correlations(notes: list[Note]) -> list[tuple[float, Key]]:
     return sorted(ranked, key=lambda rk: -rk[0])
 
 
-PASSAGE_REACH = 6.0  # quarter notes either side of a beat whose notes say which key it is in
+PASSAGE_REACH = 6  # quarter notes either side of a beat whose notes say which key it is in
 PASSAGE_CHANGE = 1.5  # what a change of key costs, in correlations summed over beats
-PASSAGE_NOTES = 8  # notes a beat's reach must hold to say a key other than the signature's
+PASSAGE_NOTES = 24  # notes that must begin within a beat's reach for it to say a key of its own
 
 
 def passage_keys(score: Score) -> list[Key]:
-    """The key each passage of the score is heard in, from its first beat on, where it changes:
-    the key a musician spells its notes by (theory.spell) while the key signature stays, as in a
-    chorale that modulates to its dominant. Each beat's key is the one whose Krumhansl-Kessler
-    profile best fits the notes within PASSAGE_REACH quarter notes of it (the signature's key
-    where fewer than PASSAGE_NOTES notes begin there), smoothed so that a change of key costs
-    PASSAGE_CHANGE (the best path, Viterbi), and named from the signature
-    in force as key_spelled names it: G# major in C# minor, Ab minor in Db major. Under a church
-    mode's signature (a modal tune), or without notes: the score's keys."""
+    """The key each passage of the score is heard in, from its first beat on, where it changes
+    (and at each new signature): the key a musician spells its notes by (theory.spell) while
+    the key signature stays, as in a chorale that modulates to its dominant. Each beat's key
+    is the one whose Krumhansl-Kessler profile best fits the notes sounding from PASSAGE_REACH
+    quarter notes before it to PASSAGE_REACH after its end, smoothed so that a change of key
+    costs PASSAGE_CHANGE (the best path, Viterbi), and named from the signature in force as
+    key_spelled names it: G# major in C# minor, Ab minor in Db major. Where fewer than
+    PASSAGE_NOTES notes begin in that reach (a lone melody, a thin texture) a beat says
+    nothing of its own: under a signature it is in the signature's key, without one in the
+    key before it. Without notes after beat 0, or with any church mode's signature (a modal
+    tune): the score's keys."""
     notes = [n for p in score.pitched_parts for n in p.notes]
     beats = math.ceil(max((n.end_beats for n in notes), default=0.0))
-    if not beats or any(k.modal for k in score.keys):
+    if beats <= 0 or any(k.modal for k in score.keys):
         return list(score.keys)
-    hist, onsets = np.zeros((beats + 1, 12)), np.zeros(beats + 2)
-    for n in notes:
-        b, end = math.floor(n.start_beats), n.end_beats
-        onsets[b] += 1
-        while b < end:
-            hist[b, n.pitch % 12] += min(end, b + 1) - max(n.start_beats, b)
-            b += 1
-    reach = round(PASSAGE_REACH)
-    total = np.vstack([np.zeros((1, 12)), np.cumsum(hist, axis=0)])
     index = np.arange(beats + 1)
-    window = total[np.minimum(index + reach + 1, beats + 1)] - total[np.maximum(index - reach, 0)]
+    lo, hi = np.maximum(index - PASSAGE_REACH, 0), np.minimum(index + PASSAGE_REACH + 1, beats)
+    window = np.stack([_sounding_until(hi, pc, notes) - _sounding_until(lo, pc, notes) for pc in range(12)], axis=1)
     fit = _profile_fit(window)  # (beats + 1) x 24: major keys on C..B, then minor
+    onsets = np.sort([n.start_beats for n in notes])
+    thin = np.searchsorted(onsets, hi) - np.searchsorted(onsets, lo) < PASSAGE_NOTES
     signatures = sorted(score.keys, key=lambda k: k.start_beats)
-    homes = [_in_force(signatures, b) for b in range(beats + 1)]
-    counted = np.concatenate([[0.0], np.cumsum(onsets)])
-    heard = counted[np.minimum(index + reach + 1, beats + 1)] - counted[np.maximum(index - reach, 0)]
-    for b, home in enumerate(homes):
-        if home is not None and heard[b] < PASSAGE_NOTES:  # too few notes to say: the signature's key
-            fit[b] = 0.0
-            fit[b, home.tonic + 12 * (home.mode == "minor")] = 1.0
+    at = np.searchsorted([k.start_beats for k in signatures], index, side="right") - 1
+    homes: list[Key | None] = [signatures[max(int(i), 0)] if signatures else None for i in at]
+    for t in np.flatnonzero(thin):  # too few notes to say: the signature's key, or no change
+        fit[t] = 0.0
+        home = homes[t]
+        if home is not None:
+            fit[t, home.tonic + 12 * (home.mode == "minor")] = 1.0
     path = _best_path(fit, PASSAGE_CHANGE)
     out: list[Key] = []
     for b, k in enumerate(path):
-        if b == 0 or k != path[b - 1] or homes[b] is not homes[b - 1]:
+        if b == 0 or k != path[b - 1] or at[b] != at[b - 1]:
             out.append(key_spelled(Key(float(b), k % 12, "minor" if k >= 12 else "major"), homes[b]))
     return out
+
+
+def _sounding_until(times: np.ndarray, pitch_class: int, notes: list[Note]) -> np.ndarray:
+    """For each of `times`, how long notes of `pitch_class` have sounded before it, in quarter
+    notes summed over the notes (from the first note on)."""
+    starts = np.sort([n.start_beats for n in notes if n.pitch % 12 == pitch_class])
+    ends = np.sort([n.end_beats for n in notes if n.pitch % 12 == pitch_class])
+    if not len(starts):
+        return np.zeros(len(times))
+
+    def before(edges: np.ndarray) -> np.ndarray:  # the sum of (time - edge) over edges before each time
+        count = np.searchsorted(edges, times)
+        total = np.concatenate([[0.0], np.cumsum(edges)])[count]
+        return times * count - total
+
+    return before(starts) - before(ends)
 
 
 def _profile_fit(hist: np.ndarray) -> np.ndarray:
@@ -141,23 +154,22 @@ def _profile_fit(hist: np.ndarray) -> np.ndarray:
 
 def _best_path(score: np.ndarray, change: float) -> list[int]:
     """The column for each row that maximises the sum of `score` less `change` for each row
-    whose column differs from the row before (Viterbi)."""
-    best = score[0].copy()
-    back = np.zeros(score.shape, dtype=int)
-    for t in range(1, len(score)):
+    whose column differs from the row before (Viterbi). A run of equal rows is taken as one,
+    weighted by its length (a change inside it gains nothing), so silences and long notes cost
+    no time."""
+    starts = np.flatnonzero(np.concatenate([[True], np.any(score[1:] != score[:-1], axis=1)]))
+    lengths = np.diff(np.append(starts, len(score)))
+    runs = score[starts] * lengths[:, None]
+    best = runs[0].copy()
+    back = np.zeros(runs.shape, dtype=np.int8)
+    for t in range(1, len(runs)):
         stay, leave = best, best.max() - change
-        back[t] = np.where(stay >= leave, np.arange(score.shape[1]), best.argmax())
-        best = np.maximum(stay, leave) + score[t]
+        back[t] = np.where(stay >= leave, np.arange(runs.shape[1]), best.argmax())
+        best = np.maximum(stay, leave) + runs[t]
     path = [int(best.argmax())]
-    for t in range(len(score) - 1, 0, -1):
+    for t in range(len(runs) - 1, 0, -1):
         path.append(int(back[t, path[-1]]))
-    return path[::-1]
-
-
-def _in_force(keys: list[Key], beat: float) -> Key | None:
-    """The key (of `keys`, by start) in force at `beat`; the first before any starts."""
-    i = bisect.bisect_right([k.start_beats for k in keys], beat) - 1
-    return keys[max(i, 0)] if keys else None
+    return [k for k, n in zip(path[::-1], lengths) for _ in range(n)]
 
 
 def _correlation(a: list[float], b: list[float]) -> float:
@@ -409,7 +421,8 @@ def spell(
     accidental or a double sharp or flat the key's default does not (D rising to D# in E major,
     not Cx; B falling to Bb in F major, not Cb), but for a lower neighbour returning (G# Fx G#,
     rule 1). Double sharps and flats only where a semitone step asks for them (Fx -> G# in F#
-    major, or the third of D# major there; G otherwise, and A rather than Bbb in Cb major)."""
+    major), or the third of D# major there, or the passage's key spells them so (Fx in G# major);
+    G otherwise, and A rather than Bbb in Cb major)."""
     t, own, low = _key_places(key)
     fifths = _default_fifths(pitch, low)
     if fifths in own:

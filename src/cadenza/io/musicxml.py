@@ -52,11 +52,12 @@ a note shorter than the grid keeps one step):
   triplet 8ths, 16ths, 32nds or 64ths, only where a group holds more than one note or rest;
   on the grid, a double-dotted 8th and a 32nd stay what they are.
 - pitch spelling by key and by function (theory.spell): the key's notes as the spelled key
-  has them (the raised 6th and 7th of minor too: F# and G# in A minor), a chromatic note as
-  the step it takes to the next note of its voice (D# rising to E, Eb falling to D), else as
-  the key's notes sounding with it and around it suggest (A# against F# and C#), else as a
-  raised 1st, 4th, 5th or lowered 3rd, 7th in major (no flats in D major) and a lowered 2nd or
-  raised 3rd, 4th in minor. A note tied on from a chord keeps its spelling.
+  has them (the raised 6th and 7th of minor too: F# and G# in A minor), then the notes of the
+  key the passage around them is in (theory.passage_keys: Fx in a G# major passage under C#
+  minor's signature), a chromatic note as the step it takes to the next note of its voice
+  (D# rising to E, Eb falling to D), else as the key's notes sounding with it and around it
+  suggest (A# against F# and C#), else as a raised 1st, 4th, 5th or lowered 3rd, 7th in major
+  (no flats in D major) and a lowered 2nd or raised 3rd, 4th in minor. A note tied on from a chord keeps its spelling.
   Accidentals are marked where the key signature and the bar so far do not already give them.
 - fermatas (Score.fermatas_beats) on the notes that start there, and velocities as each
   note's dynamics attribute (percent of velocity 90), which cadenza's reader reads back.
@@ -897,9 +898,10 @@ def _split_length(ticks: int) -> list[tuple[int, str, int, bool]]:
 def _spell_voice(
     voice: list[_Element], keys: list[tuple[int, Any]], sounding: dict[int, list[int]], passages: list[tuple[int, Any]]
 ) -> None:
-    """Spell every pitch of the voice by the key in effect and by what it does (theory.spell):
-    the note it moves to and comes from in its voice (for a note of a chord, the one note of
-    the next or previous chord a semitone away), and the notes sounding with it in every part."""
+    """Spell every pitch of the voice by the key in effect, the key of its passage (`passages`,
+    theory.passage_keys) and what it does (theory.spell): the note it moves to and comes from
+    in its voice (for a note of a chord, the one note of the next or previous chord a semitone
+    away), and the notes sounding with it in every part."""
     for i, element in enumerate(voice):
         key = _in_effect(keys, element.start)
         before = voice[i - 1].pitches if i > 0 else []
