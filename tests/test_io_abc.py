@@ -699,3 +699,18 @@ def test_a_passage_in_another_key_is_spelled_in_it_under_the_same_signature():
     assert "K:C#m" in text.splitlines()
     soprano = text.split("V:1", 1)[1].split("V:2")[0]
     assert re.search(r"\^\^[Ff]", soprano) and not re.search(r"=[Gg]", soprano), soprano
+
+
+def test_notes_the_one_line_leaves_out_are_counted_in_a_comment(tmp_path):
+    """ABC here holds one line a part: a note starting under a higher one still sounding (a
+    piano's inner voice) is not written, and the file says so, by part, in a comment line."""
+    inner = notes((72, 0, 4), (64, 1, 1), (65, 2, 1), (74, 4, 4))  # E and F under a held C
+    score = Score(parts=[Part("Right hand", notes=inner), Part("Left hand", notes=notes((48, 0, 8)))])
+    text = abc_text(score)
+    assert [line for line in text.splitlines() if line.startswith("%") and "left out" in line] == [
+        "% 2 of 4 notes of the Right hand part are left out: this ABC writes one line of notes and chords "
+        "a part, and a note under a higher one still sounding is not on it (the MusicXML and MIDI keep every note)"
+    ]
+    back = read_score(write_abc(score, tmp_path / "inner.abc"))
+    assert sorted(n.pitch for n in back.parts[0].notes) == [72, 74]
+    assert "left out" not in abc_text(Score(parts=[Part("", notes=notes((60, 0, 1), (62, 1, 1)))]))
