@@ -105,7 +105,7 @@ def passage_keys(score: Score) -> list[Key]:
         return list(score.keys)
     index = np.arange(beats + 1)
     lo, hi = np.maximum(index - PASSAGE_REACH, 0), np.minimum(index + PASSAGE_REACH + 1, beats)
-    window = np.stack([_sounding_until(hi, pc, notes) - _sounding_until(lo, pc, notes) for pc in range(12)], axis=1)
+    window = np.stack([_sounding_between(lo, hi, pc, notes) for pc in range(12)], axis=1)
     fit = _profile_fit(window)  # (beats + 1) x 24: major keys on C..B, then minor
     onsets = np.sort([n.start_beats for n in notes])
     thin = np.searchsorted(onsets, hi) - np.searchsorted(onsets, lo) < PASSAGE_NOTES
@@ -125,20 +125,20 @@ def passage_keys(score: Score) -> list[Key]:
     return out
 
 
-def _sounding_until(times: np.ndarray, pitch_class: int, notes: list[Note]) -> np.ndarray:
-    """For each of `times`, how long notes of `pitch_class` have sounded before it, in quarter
-    notes summed over the notes (from the first note on)."""
+def _sounding_between(lo: np.ndarray, hi: np.ndarray, pitch_class: int, notes: list[Note]) -> np.ndarray:
+    """For each pair of `lo` and `hi`, how long notes of `pitch_class` sound between the two, in
+    quarter notes summed over the notes."""
     starts = np.sort([n.start_beats for n in notes if n.pitch % 12 == pitch_class])
     ends = np.sort([n.end_beats for n in notes if n.pitch % 12 == pitch_class])
     if not len(starts):
-        return np.zeros(len(times))
+        return np.zeros(len(lo))
+    start_sums, end_sums = (np.concatenate([[0.0], np.cumsum(edges)]) for edges in (starts, ends))
 
-    def before(edges: np.ndarray) -> np.ndarray:  # the sum of (time - edge) over edges before each time
-        count = np.searchsorted(edges, times)
-        total = np.concatenate([[0.0], np.cumsum(edges)])[count]
-        return times * count - total
+    def until(times: np.ndarray) -> np.ndarray:  # how long they have sounded before each time
+        begun, ended = np.searchsorted(starts, times), np.searchsorted(ends, times)
+        return times * (begun - ended) - (start_sums[begun] - end_sums[ended])
 
-    return before(starts) - before(ends)
+    return until(hi) - until(lo)
 
 
 def _profile_fit(hist: np.ndarray) -> np.ndarray:
@@ -429,8 +429,8 @@ def spell(
         return _spelled(pitch, fifths)
     if passage is not None:  # a note of the passage's key: as that key spells it
         _, passage_own, passage_low = _key_places(passage)
-        if _default_fifths(pitch, passage_low) in passage_own:
-            return _spelled(pitch, _default_fifths(pitch, passage_low))
+        if (in_passage := _default_fifths(pitch, passage_low)) in passage_own:
+            return _spelled(pitch, in_passage)
     # a chord's third over them; as a double sharp only over a note of the key with its fifth sounding too
     sounding = {p % 12 for p in against}
     roots = [(_default_fifths(p, low), (p + 7) % 12 in sounding) for p in against if (pitch - p) % 12 == 4]
