@@ -57,7 +57,8 @@ def spellings(stream) -> dict[tuple[float, int], tuple[str, int, int]]:
     return out
 
 
-def compare(path: Path, show: list[str]) -> Counter:
+def compare(path: Path, show: list[str], show_limit: int = 0) -> Counter:
+    """Counts for one score; up to `show_limit` disagreements in all appended to `show`."""
     from music21 import converter
 
     from cadenza.io.musicxml import musicxml_text
@@ -98,9 +99,6 @@ def compare(path: Path, show: list[str]) -> Counter:
     return counts
 
 
-show_limit = 0
-
-
 def report(name: str, counts: Counter, seconds: float) -> None:
     n, c = counts["notes"], counts["chromatic"]
     print(
@@ -111,7 +109,6 @@ def report(name: str, counts: Counter, seconds: float) -> None:
 
 
 def main() -> None:
-    global show_limit
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--chorales", type=int, default=408, help="how many of the corpus's chorale files")
     ap.add_argument("--asap", type=int, default=0, help="how many ASAP piano scores, evenly spaced (of 220)")
@@ -120,7 +117,6 @@ def main() -> None:
     )
     ap.add_argument("--show", type=int, default=0, help="list this many disagreements")
     args = ap.parse_args()
-    show_limit = args.show
     from cadenza.data.corpus import corpus_files
 
     sets = [("chorales", corpus_files("bach-chorales")[: args.chorales])]
@@ -131,7 +127,7 @@ def main() -> None:
     for name, files in sets:
         start, total = time.time(), Counter()
         for path in files:
-            total += compare(path, shown)
+            total += compare(path, shown, args.show)
         report(name, total, time.time() - start)
     for line in shown:
         print(line)
