@@ -39,6 +39,19 @@ def test_keys_may_be_given_with_their_modes():
         with_options(parse_form("A4 B4"), "C minor G D", None)
 
 
+def test_a_plan_file_names_a_section_key_as_its_form_line_does():
+    """A newcomer saw `B4@G#` in the form line and "Ab major" in the section's key."""
+    plan = with_options(parse_form("A4 B4"), "c# G#", None)
+    written = plan.to_dict()
+    assert written["form"] == "A4 B4@G#" and written["sections"][1]["key"] == "G# major"
+    back = Plan.from_dict(written)
+    assert back.key_of(1) == parse_key("G# major") and back.key_of(1).tonic_name == "Ab"  # the same signature
+    # a name that would read back with another signature is not given: Db major in F# major stays Db
+    far = with_options(parse_form("A4 B4"), "F# Db", None)
+    assert far.to_dict()["sections"][1]["key"] == "Db major"
+    assert Plan.from_dict(far.to_dict()).key_of(1).tonic_name == "Db"
+
+
 def test_a_cadence_names_the_key_it_closes_in_after_an_at():
     plan = with_options(parse_form("a2 a2 b2 c2 d2"), None, "half authentic@V half@vi - authentic")
     assert plan.cadence_keys() == ["", "V", "vi", "", ""]

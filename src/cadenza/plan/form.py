@@ -477,8 +477,8 @@ class Plan:
         sections = []
         for i, s in enumerate(self.sections):
             item: dict = {"label": s.name, "bars": s.bars, "relation": self.relation(i)}
-            if s.key is not None:  # as the Key spells it: read back, the name sets its signature
-                item["key"] = key_text(s.key)
+            if s.key is not None:
+                item["key"] = _section_key_text(s.key, self.key)
             if s.phrases:
                 item["phrases"] = list(s.phrases)
             if s.cadences:
@@ -698,6 +698,15 @@ def _moved_key(key: Key, old: Key, new: Key) -> Key:
     if not moved.modal and abs(key_signature(moved)) > 7:  # E# major: F major's name and signature
         moved = replace(moved, tonic_name="")
     return moved
+
+
+def _section_key_text(key: Key, home: Key | None) -> str:
+    """A section's key as a plan file writes it: named as a musician names it in `home`
+    (key_spelled: G# major in C# minor), where that name reads back to the same key signature
+    (G# major reads as Ab major, whose signature the Key has, there being none of eight sharps);
+    else as the Key spells it, since read back the name sets the signature."""
+    named = key_text(key_spelled(key, home))
+    return named if parse_key(named).tonic_name == key.tonic_name else key_text(key)
 
 
 def _short_key(key: Key) -> str:
