@@ -701,6 +701,15 @@ def test_a_passage_in_another_key_is_spelled_in_it_under_the_same_signature():
     assert re.search(r"\^\^[Ff]", soprano) and not re.search(r"=[Gg]", soprano), soprano
 
 
+def test_a_figure_keeps_one_spelling_of_a_note_within_its_bar():
+    """As in MusicXML (tests/test_musicxml_writer.py): G#3 Fx4 G#4 Fx4 in C# minor, not a G
+    natural for the second Fx."""
+    from test_musicxml_writer import turning_figure
+
+    text = abc_text(turning_figure())
+    assert body(text)[0].startswith("G, ^^F G ^^F | G,"), body(text)
+
+
 def test_notes_the_one_line_leaves_out_are_counted_in_a_comment(tmp_path):
     """ABC here holds one line a part: a note starting under a higher one still sounding (a
     piano's inner voice) is not written, and the file says so, by part, in a comment line."""

@@ -483,6 +483,20 @@ def test_a_passage_in_another_key_is_spelled_in_it_under_the_same_signature():
     assert written[2] == "Fx", written[:5]
 
 
+def turning_figure() -> Score:
+    """C# minor: G#3 Fx4 G#4 G4 in one bar, the second G leaping back down to G#3 (the left hand
+    of `generate --model piano --form "A4 B4" --keys "c# G#" --meter 4/4 --seed 1`, bar 4)."""
+    line = [Note(p, i, 1) for i, p in enumerate((56, 67, 68, 67, 56))]
+    return Score(parts=[Part("Piano", 0, False, line)], keys=[Key(0.0, 1, "minor")])
+
+
+def test_a_figure_keeps_one_spelling_of_a_note_within_its_bar():
+    """The G that steps up to G# is Fx; the same note later in the bar, leaping away, had been
+    written G natural: the bar read Fx, then G natural, for one note."""
+    pitched = [n for n in written_notes(turning_figure()) if n.find("pitch") is not None]
+    assert [name_of(n) + (n.findtext("pitch/alter") == "2") * "x" for n in pitched] == ["G#", "Fx", "G#", "Fx", "G#"]
+
+
 def test_rests_of_every_voice_are_shown_and_typed_as_the_meter_asks(tmp_path):
     """No hidden rests (a bar must add up on the page); no rest hides the middle of a 4/4 bar
     or stands dotted for beats of a simple meter; in 6/8 a note shows the bar's second beat."""

@@ -188,6 +188,13 @@ def test_chromatic_notes_are_spelled_by_what_they_do():
     # not a chromatic passing note over a chord that is not D# major: G# G F# over B7 in E major
     assert names(parse_key("E major"), [67], toward=66, against=[51, 54, 57]) == ["G"]
     assert names(parse_key("F# major"), [62], toward=61, against=[58, 66]) == ["D"]  # D# D C# over F# A#
+    # a figure keeps the spelling its pitch had earlier in the bar: G# Fx G# Fx, not G# Fx G# G
+    c_sharp_minor = parse_key("C# minor")
+    assert names(c_sharp_minor, [67], toward=56, came_from=68) == ["G"]
+    assert names(c_sharp_minor, [67], toward=56, came_from=68, earlier=("F", 2)) == ["Fx"]
+    # but a note of the key is the key's, and a semitone step still decides: D D# E Eb D in D major
+    assert names(parse_key("C major"), [65], earlier=("E", 1)) == ["F"]
+    assert names(d, [63], toward=62, earlier=("D", 1)) == ["Eb"]
 
 
 def test_a_melody_cadence_is_heard_as_the_cadence_it_was_written_for():

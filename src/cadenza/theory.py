@@ -393,6 +393,7 @@ def spell(
     came_from: int | None = None,
     against: Sequence[int] = (),
     passage: Key | None = None,
+    earlier: tuple[str, int] | None = None,
 ) -> tuple[str, int, int]:
     """(letter, alteration, octave) of a MIDI pitch, by key and by function.
 
@@ -410,6 +411,8 @@ def spell(
     1. it moves by a semitone to the next note `toward`: spelled to move by step, as a raised
        degree rising (D# -> E, A# -> B) or a lowered one falling (Eb -> D, Bb -> A), so that
        passing notes follow their direction and neighbour notes resolve;
+    1b. as its pitch class was spelled `earlier` in its voice within the bar (letter and
+       alteration), so that a figure keeps one spelling (G# Fx G# Fx, not G# Fx G# G);
     2. the key's notes sounding with it (`against`) and the notes before and after it (`came_from`,
        `toward`) that belong to the key: the spelling nearer them on the line of fifths
        (A# against F# and C#, Bb against G and D);
@@ -448,6 +451,8 @@ def spell(
         lower_neighbour = came_from == toward > pitch
         if wanted in candidates and (wanted == fifths or lower_neighbour or not _odd(pitch, wanted)):
             return _spelled(pitch, wanted)
+    if earlier is not None and (kept := fifths_of(*earlier)) in candidates:  # 1b. as earlier in the bar
+        return _spelled(pitch, kept)
     if any(abs((c + 1) // 7) > 1 for c in candidates):  # no double sharp or flat but for a step
         return _spelled(pitch, next(c for c in candidates if abs((c + 1) // 7) <= 1))
     around = [_default_fifths(p, low) for p in (*against, came_from, toward) if p is not None]

@@ -169,7 +169,7 @@ def abc_text(score: Score) -> str:
         chords = [(moved.get(t, t), c) for t, c in zip(chord_ticks, score.chords)] if v == 0 else []
         voices.append((_snapped(line, moved), {moved.get(t, t) for t in cuts}, sorted(chords, key=lambda tc: tc[0])))
     passages = _changes([(_tick(k.start_beats), k) for k in passage_keys(score)], first)
-    _spell([line for line, _, _ in voices], keys, passages)
+    _spell([line for line, _, _ in voices], keys, passages, [bar.start for bar in bars])
 
     unit = _unit([e for line, _, _ in voices for e in line], bars)
     key0 = keys[0][1] if keys and keys[0][0] <= first else None
@@ -578,13 +578,20 @@ def _layout(bars: list[_Bar], folds: list[_Fold], end: int) -> list[_Written]:
 # spelling
 
 
-def _spell(lines: list[list[_Element]], keys: list[tuple[int, Key]], passages: list[tuple[int, Key]]) -> None:
+def _spell(
+    lines: list[list[_Element]], keys: list[tuple[int, Key]], passages: list[tuple[int, Key]], bar_starts: list[int]
+) -> None:
     """Spell every pitch by the key in effect, the key of its passage (theory.passage_keys) and
-    what it does (theory.spell): the note it moves to and comes from in its line, and the notes
-    sounding with it in every part."""
+    what it does (theory.spell): the note it moves to and comes from in its line, the notes
+    sounding with it in every part, and how its pitch class was last spelled in the line
+    within its bar (`bar_starts`)."""
     sounding = _sounding(lines)
     for line in lines:
+        earlier: dict[int, tuple[str, int]] = {}  # pitch class -> (letter, alteration), within the bar
+        bar = -1
         for i, e in enumerate(line):
+            if (b := bisect_right(bar_starts, e.start)) != bar:
+                bar, earlier = b, {}
             key = _in_effect(keys, e.start)
             before = line[i - 1].pitches if i > 0 else []
             after = line[i + 1].pitches if i + 1 < len(line) else []
@@ -596,9 +603,11 @@ def _spell(lines: list[list[_Element]], keys: list[tuple[int, Key]], passages: l
                     came_from=_neighbour(p, before),
                     against=sounding[e.start],
                     passage=_in_effect(passages, e.start),
+                    earlier=earlier.get(p % 12),
                 )
                 for p in e.pitches
             ]
+            earlier.update((p % 12, spelling[:2]) for p, spelling in zip(e.pitches, e.spellings))
 
 
 def _neighbour(pitch: int, chord: list[int]) -> int | None:

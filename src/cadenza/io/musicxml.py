@@ -216,9 +216,10 @@ def musicxml_text(score: Score) -> str:
     dynamics = [_marks(parts, members, list(score.sections)) for members in written_parts]
     sounding = _sounding(voices)
     passages = _changes([(_grid(k.start_beats), k) for k in passage_keys(score)])  # spelled by, within a signature
+    bar_starts = [bar.start for bar in bars]
     for part_voices in voices:
         for voice in part_voices:
-            _spell_voice(voice, keys, sounding, passages)
+            _spell_voice(voice, keys, sounding, passages, bar_starts)
     points = sorted({t for vs in voices for v in vs for e in v for t in (e.start, e.end)} | {t for t, _ in chords})
     inside = _inside_bars(score, bars, points)
     if inside:  # cut the bars where a repeat that folds so begins or ends inside one, and only there
@@ -896,13 +897,22 @@ def _split_length(ticks: int) -> list[tuple[int, str, int, bool]]:
 
 
 def _spell_voice(
-    voice: list[_Element], keys: list[tuple[int, Any]], sounding: dict[int, list[int]], passages: list[tuple[int, Any]]
+    voice: list[_Element],
+    keys: list[tuple[int, Any]],
+    sounding: dict[int, list[int]],
+    passages: list[tuple[int, Any]],
+    bar_starts: list[int],
 ) -> None:
     """Spell every pitch of the voice by the key in effect, the key of its passage (`passages`,
     theory.passage_keys) and what it does (theory.spell): the note it moves to and comes from
     in its voice (for a note of a chord, the one note of the next or previous chord a semitone
-    away), and the notes sounding with it in every part."""
+    away), the notes sounding with it in every part, and how its pitch class was last spelled
+    in the voice within its bar (`bar_starts`)."""
+    earlier: dict[int, tuple[str, int]] = {}  # pitch class -> (letter, alteration), within the bar
+    bar = -1
     for i, element in enumerate(voice):
+        if (b := bisect_right(bar_starts, element.start)) != bar:
+            bar, earlier = b, {}
         key = _in_effect(keys, element.start)
         before = voice[i - 1].pitches if i > 0 else []
         after = voice[i + 1].pitches if i + 1 < len(voice) else []
@@ -915,6 +925,7 @@ def _spell_voice(
                 came_from=_neighbour(pitch, before),
                 against=against,
                 passage=_in_effect(passages, element.start),
+                earlier=earlier.get(pitch % 12),
             )
             for pitch in element.pitches
         ]
@@ -924,6 +935,7 @@ def _spell_voice(
                 held.get(pitch, spelling) if tied else spelling
                 for pitch, spelling, tied in zip(element.pitches, element.spellings, element.tied_in)
             ]
+        earlier.update((pitch % 12, spelling[:2]) for pitch, spelling in zip(element.pitches, element.spellings))
 
 
 def _neighbour(pitch: int, chord: list[int]) -> int | None:
