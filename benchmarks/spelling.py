@@ -5,8 +5,10 @@ spelled in the key").
 
 Each score is read as Cadenza reads any file (pitches as MIDI numbers, the key signatures
 kept), its repeats written out, then written to MusicXML by Cadenza's writer, and the notes of
-the original and of Cadenza's copy compared where they sound at the same time at the same
-pitch (the two lined up at their first notes). Printed: the share of all matched notes spelled
+the original and of Cadenza's copy compared where they sound at the same pitch at the same time
+(the two lined up at their first notes; within 1/24 of a quarter note, the writer's grid, to
+which it rounds a quintuplet or septuplet: each of the composer's notes is matched to the
+nearest of Cadenza's at its pitch, each once). Printed: the share of all matched notes spelled
 as the composer spelled them, and of the "chromatic" ones, those the composer wrote with an
 accidental the key signature does not give (the ones a spelling rule must get right); `--show
 N` lists N disagreements with their bar. Sources: the Bach chorales of music21's corpus
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -57,6 +60,31 @@ def spellings(stream) -> dict[tuple[float, int], tuple[str, int, int]]:
     return out
 
 
+# how far apart in quarter notes the composer's note and Cadenza's copy of it may begin: one step
+# of the MusicXML writer's grid (1/24), which rounds a quintuplet or septuplet to it
+TOLERANCE = 1 / 24
+
+
+def matches(theirs: dict, ours: dict) -> dict:
+    """Each of the composer's notes (onset, pitch) -> the spelling of the note of Cadenza's copy
+    at its pitch whose onset is nearest, within TOLERANCE, each of ours matched once (the
+    composer's taken in time order)."""
+    times: dict[int, list[float]] = {}
+    for t, pitch in sorted(ours):
+        times.setdefault(pitch, []).append(t)
+    used: set[tuple[float, int]] = set()
+    out = {}
+    for t, pitch in sorted(theirs):
+        row = times.get(pitch, [])
+        i = bisect_left(row, t - TOLERANCE)
+        near = [u for u in row[i : bisect_right(row, t + TOLERANCE)] if (u, pitch) not in used]
+        if near:
+            best = min(near, key=lambda u: abs(u - t))
+            used.add((best, pitch))
+            out[(t, pitch)] = ours[(best, pitch)]
+    return out
+
+
 def compare(path: Path, show: list[str], show_limit: int = 0) -> Counter:
     """Counts for one score; up to `show_limit` disagreements in all appended to `show`."""
     from music21 import converter
@@ -76,12 +104,12 @@ def compare(path: Path, show: list[str], show_limit: int = 0) -> Counter:
         ours = spellings(converter.parseData(musicxml_text(replace(score, repeats=[]))))
     # a reader drops the rests before the first note: line the two up at their first notes
     shift = min(t for t, _ in theirs) - min(t for t, _ in ours) if theirs and ours else 0.0
-    ours = {(round(t + shift, 4), pitch): v for (t, pitch), v in ours.items()}
+    matched = matches(theirs, {(t + shift, pitch): v for (t, pitch), v in ours.items()})
     counts["files"] += 1
     bar = score.meter.bar_beats
     name = path.stem if path.stem != "xml_score" else "/".join(path.parent.parts[-3:])
     for where, (letter, alter, given) in theirs.items():
-        mine = ours.get(where)
+        mine = matched.get(where)
         if mine is None:
             counts["unmatched"] += 1
             continue
