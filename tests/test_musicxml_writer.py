@@ -497,6 +497,14 @@ def test_a_figure_keeps_one_spelling_of_a_note_within_its_bar():
     assert [name_of(n) + (n.findtext("pitch/alter") == "2") * "x" for n in pitched] == ["G#", "Fx", "G#", "Fx", "G#"]
 
 
+def test_a_key_change_inside_a_bar_forgets_the_spellings_before_it():
+    """Eb in C major, then A major from beat 3: the same pitch there is D#, not an Eb kept on."""
+    line = [Note(p, i, 1) for i, p in enumerate((63, 60, 63, 69))]
+    score = Score(parts=[Part("Flute", 73, False, line)], keys=[Key(0.0, 0, "major"), Key(2.0, 9, "major")])
+    pitched = [n for n in written_notes(score) if n.find("pitch") is not None]
+    assert [name_of(n) for n in pitched] == ["Eb", "C", "D#", "A"]
+
+
 def test_rests_of_every_voice_are_shown_and_typed_as_the_meter_asks(tmp_path):
     """No hidden rests (a bar must add up on the page); no rest hides the middle of a 4/4 bar
     or stands dotted for beats of a simple meter; in 6/8 a note shows the bar's second beat."""

@@ -192,6 +192,9 @@ def test_chromatic_notes_are_spelled_by_what_they_do():
     c_sharp_minor = parse_key("C# minor")
     assert names(c_sharp_minor, [67], toward=56, came_from=68) == ["G"]
     assert names(c_sharp_minor, [67], toward=56, came_from=68, earlier=("F", 2)) == ["Fx"]
+    # a double sharp or a white key with an accidental is kept only by a step: not E# kept onto an F leapt to
+    assert names(d, [65], toward=62, came_from=69, earlier=("E", 1)) == ["F"]
+    assert names(d, [65], toward=66, earlier=("E", 1)) == ["E#"]
     # but a note of the key is the key's, and a semitone step still decides: D D# E Eb D in D major
     assert names(parse_key("C major"), [65], earlier=("E", 1)) == ["F"]
     assert names(d, [63], toward=62, earlier=("D", 1)) == ["Eb"]

@@ -224,6 +224,17 @@ class Repeat:
     end_beats: float  # the end of the first pass
     ending_beats: float = 0.0
 
+    def edges_beats(self) -> tuple[float, ...]:
+        """Where each pass and each ending begins, and where the second pass ends."""
+        second = self.end_beats - self.start_beats
+        return (
+            self.start_beats,
+            self.end_beats - self.ending_beats,
+            self.end_beats,
+            self.end_beats + second - self.ending_beats,
+            self.end_beats + second,
+        )
+
 
 @dataclass(frozen=True)
 class Section:

@@ -412,7 +412,10 @@ def spell(
        degree rising (D# -> E, A# -> B) or a lowered one falling (Eb -> D, Bb -> A), so that
        passing notes follow their direction and neighbour notes resolve;
     1b. as its pitch class was spelled `earlier` in its voice within the bar (letter and
-       alteration), so that a figure keeps one spelling (G# Fx G# Fx, not G# Fx G# G);
+       alteration), so that a figure keeps one spelling (G# Fx G# Fx, not G# Fx G# G); a
+       double sharp or flat, or a white key with an accidental, only where the note comes from
+       or goes to a note a semitone away by a step of letters (the second Fx above comes from
+       G#), not an E# kept from over C# onto an F over D minor's chord;
     2. the key's notes sounding with it (`against`) and the notes before and after it (`came_from`,
        `toward`) that belong to the key: the spelling nearer them on the line of fifths
        (A# against F# and C#, Bb against G and D);
@@ -424,8 +427,9 @@ def spell(
     accidental or a double sharp or flat the key's default does not (D rising to D# in E major,
     not Cx; B falling to Bb in F major, not Cb), but for a lower neighbour returning (G# Fx G#,
     rule 1). Double sharps and flats only where a semitone step asks for them (Fx -> G# in F#
-    major), or the third of D# major there, or the passage's key spells them so (Fx in G# major);
-    G otherwise, and A rather than Bbb in Cb major)."""
+    major, or G# -> Fx kept from earlier in the bar), or the third of D# major there, or the
+    passage's key spells them so (Fx in G# major); G otherwise, and A rather than Bbb in Cb
+    major)."""
     t, own, low = _key_places(key)
     fifths = _default_fifths(pitch, low)
     if fifths in own:
@@ -452,7 +456,13 @@ def spell(
         if wanted in candidates and (wanted == fifths or lower_neighbour or not _odd(pitch, wanted)):
             return _spelled(pitch, wanted)
     if earlier is not None and (kept := fifths_of(*earlier)) in candidates:  # 1b. as earlier in the bar
-        return _spelled(pitch, kept)
+        steps = {
+            _default_fifths(q, low) + (5 if q > pitch else -5)
+            for q in (came_from, toward)
+            if q is not None and abs(q - pitch) == 1
+        }
+        if not _odd(pitch, kept) or kept in steps:
+            return _spelled(pitch, kept)
     if any(abs((c + 1) // 7) > 1 for c in candidates):  # no double sharp or flat but for a step
         return _spelled(pitch, next(c for c in candidates if abs((c + 1) // 7) <= 1))
     around = [_default_fifths(p, low) for p in (*against, came_from, toward) if p is not None]

@@ -169,7 +169,9 @@ def abc_text(score: Score) -> str:
         chords = [(moved.get(t, t), c) for t, c in zip(chord_ticks, score.chords)] if v == 0 else []
         voices.append((_snapped(line, moved), {moved.get(t, t) for t in cuts}, sorted(chords, key=lambda tc: tc[0])))
     passages = _changes([(_tick(k.start_beats), k) for k in passage_keys(score)], first)
-    _spell([line for line, _, _ in voices], keys, passages, [bar.start for bar in bars])
+    # where a line forgets how it spelled a pitch class: each bar line, key change and repeat's edge
+    edges = {bar.start for bar in bars} | {_tick(b) for r in score.repeats for b in r.edges_beats()}
+    _spell([line for line, _, _ in voices], keys, passages, sorted(edges | {t for t, _ in keys}), {t for t, _ in keys})
 
     unit = _unit([e for line, _, _ in voices for e in line], bars)
     key0 = keys[0][1] if keys and keys[0][0] <= first else None
@@ -579,19 +581,26 @@ def _layout(bars: list[_Bar], folds: list[_Fold], end: int) -> list[_Written]:
 
 
 def _spell(
-    lines: list[list[_Element]], keys: list[tuple[int, Key]], passages: list[tuple[int, Key]], bar_starts: list[int]
+    lines: list[list[_Element]],
+    keys: list[tuple[int, Key]],
+    passages: list[tuple[int, Key]],
+    edges: list[int],
+    key_changes: set[int],
 ) -> None:
     """Spell every pitch by the key in effect, the key of its passage (theory.passage_keys) and
     what it does (theory.spell): the note it moves to and comes from in its line, the notes
-    sounding with it in every part, and how its pitch class was last spelled in the line
-    within its bar (`bar_starts`)."""
+    sounding with it in every part, and how its pitch class was last spelled in the line since
+    the last of the `edges` (bar lines, key changes, repeats' edges): a note held over a bar line
+    is remembered in the next bar, not over a key change (as the MusicXML writer does)."""
     sounding = _sounding(lines)
     for line in lines:
-        earlier: dict[int, tuple[str, int]] = {}  # pitch class -> (letter, alteration), within the bar
-        bar = -1
+        earlier: dict[int, tuple[str, int]] = {}  # pitch class -> (letter, alteration), since the last edge
+        span = 0
         for i, e in enumerate(line):
-            if (b := bisect_right(bar_starts, e.start)) != bar:
-                bar, earlier = b, {}
+            if (at := bisect_right(edges, e.start)) != span:
+                span, edge = at, edges[at - 1]
+                held = i > 0 and line[i - 1].end > edge and edge not in key_changes
+                earlier = {p % 12: s[:2] for p, s in zip(line[i - 1].pitches, line[i - 1].spellings)} if held else {}
             key = _in_effect(keys, e.start)
             before = line[i - 1].pitches if i > 0 else []
             after = line[i + 1].pitches if i + 1 < len(line) else []

@@ -216,10 +216,11 @@ def musicxml_text(score: Score) -> str:
     dynamics = [_marks(parts, members, list(score.sections)) for members in written_parts]
     sounding = _sounding(voices)
     passages = _changes([(_grid(k.start_beats), k) for k in passage_keys(score)])  # spelled by, within a signature
-    bar_starts = [bar.start for bar in bars]
+    # where a voice forgets how it spelled a pitch class: each bar line, key change and repeat's edge
+    edges = {bar.start for bar in bars} | {_grid(b) for r in score.repeats for b in r.edges_beats()}
     for part_voices in voices:
         for voice in part_voices:
-            _spell_voice(voice, keys, sounding, passages, bar_starts)
+            _spell_voice(voice, keys, sounding, passages, sorted(edges | {t for t, _ in keys}), {t for t, _ in keys})
     points = sorted({t for vs in voices for v in vs for e in v for t in (e.start, e.end)} | {t for t, _ in chords})
     inside = _inside_bars(score, bars, points)
     if inside:  # cut the bars where a repeat that folds so begins or ends inside one, and only there
@@ -901,18 +902,24 @@ def _spell_voice(
     keys: list[tuple[int, Any]],
     sounding: dict[int, list[int]],
     passages: list[tuple[int, Any]],
-    bar_starts: list[int],
+    edges: list[int],
+    key_changes: set[int],
 ) -> None:
     """Spell every pitch of the voice by the key in effect, the key of its passage (`passages`,
     theory.passage_keys) and what it does (theory.spell): the note it moves to and comes from
     in its voice (for a note of a chord, the one note of the next or previous chord a semitone
     away), the notes sounding with it in every part, and how its pitch class was last spelled
-    in the voice within its bar (`bar_starts`)."""
-    earlier: dict[int, tuple[str, int]] = {}  # pitch class -> (letter, alteration), within the bar
-    bar = -1
+    in the voice since the last of the `edges` (bar lines, key changes, repeats' edges): a note
+    held over a bar line is remembered in the next bar, not over a key change."""
+    earlier: dict[int, tuple[str, int]] = {}  # pitch class -> (letter, alteration), since the last edge
+    span = 0
     for i, element in enumerate(voice):
-        if (b := bisect_right(bar_starts, element.start)) != bar:
-            bar, earlier = b, {}
+        if (at := bisect_right(edges, element.start)) != span:
+            span, edge = at, edges[at - 1]
+            held = i > 0 and voice[i - 1].end > edge and edge not in key_changes
+            earlier = (
+                {p % 12: s[:2] for p, s in zip(voice[i - 1].pitches, voice[i - 1].spellings or [])} if held else {}
+            )
         key = _in_effect(keys, element.start)
         before = voice[i - 1].pitches if i > 0 else []
         after = voice[i + 1].pitches if i + 1 < len(voice) else []
@@ -930,9 +937,9 @@ def _spell_voice(
             for pitch in element.pitches
         ]
         if element.tied_in is not None and i > 0:  # a note tied on from the chord before keeps its spelling
-            held = dict(zip(voice[i - 1].pitches, voice[i - 1].spellings or []))
+            held_on = dict(zip(voice[i - 1].pitches, voice[i - 1].spellings or []))
             element.spellings = [
-                held.get(pitch, spelling) if tied else spelling
+                held_on.get(pitch, spelling) if tied else spelling
                 for pitch, spelling, tied in zip(element.pitches, element.spellings, element.tied_in)
             ]
         earlier.update((pitch % 12, spelling[:2]) for pitch, spelling in zip(element.pitches, element.spellings))
