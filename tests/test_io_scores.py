@@ -497,6 +497,7 @@ ABC_AS_WRITTEN = {
     "invisible_rests": (HEAD + "K:G\nV:1\nG A B c|d4|]\nV:2\nx4|D4|]\n", [[[67, 69, 71, 72, 74], [62]]]),
     "a_meter_with_its_display": (HEAD.replace("M:4/4", "M:C|=2/2") + "K:G\nG A B c|]\n", [[[67, 69, 71, 72]]]),
     "annotation_with_a_comma": (HEAD + 'K:C\nC D E F|"^Slowly, with feeling" G4|]\n', [[[60, 62, 64, 65, 67]]]),
+    "annotation_with_an_escaped_quote": (HEAD + 'K:C\n"^say \\"hi\\""C D E F|G4|]\n', [[[60, 62, 64, 65, 67]]]),
     "voices_in_turns": (
         HEAD + "K:G\n[V:1] d2 B2|c4|\n[V:2] G,2 G,2|C4|\n[V:1] d4|]\n[V:2] G,4|]\n",
         [[[74, 71, 72, 74], [55, 55, 60, 55]]],
@@ -525,7 +526,8 @@ def test_abc_is_read_as_a_musician_reads_it(tmp_path, name):
     tune, text blocks and lyrics going on read as notes, a clef read as a key (K:bass as B major),
     a tune headed in the bass clef read two octaves low, a staff's middle line (K:G m=d) as minor,
     one voice's key carried into the next, voices written in turns sounding all at once, and an
-    annotation music21 took for a chord symbol and failed on; voices named (V:S) read as one
+    annotation music21 took for a chord symbol and failed on, one with an escaped quote in it
+    (refused as words, not music); voices named (V:S) read as one
     part; invisible rests (x) dropped, so that a voice began too early."""
     text, expected = ABC_AS_WRITTEN[name]
     (tmp_path / "tune.abc").write_text(text, encoding="utf-8")

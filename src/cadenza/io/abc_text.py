@@ -32,8 +32,9 @@ from cadenza.errors import InputError, MusicError
 def mended_abc(path: Path, text: str) -> tuple[str, dict[str, str]]:
     """`text`, an ABC file's, as music21 is to read it, and (as `_abc_chords` gives them) the
     chord symbols as the file wrote them. Raises InputError naming `path` for what cannot be
-    read (`_check_abc`)."""
-    music = _abc_without_free_text(text)
+    read (`_check_abc`). An escaped quote in quoted text ("^say \\"hi\\"") is read as an apostrophe:
+    music21 and the checks here would end the text at it."""
+    music = _abc_without_free_text(text.replace('\\"', "'"))
     _check_abc(path, music)
     voiced = _abc_voice_numbers(_abc_voices(_abc_inline_fields(_abc_double_repeats(music))))
     return _abc_chords(path, _abc_unit_lengths(_abc_fermatas(voiced)))
