@@ -45,7 +45,7 @@ values); a note shorter than a grid step keeps one step. What is written (one tu
   change inside a bar is a field line where it falls. Every voice has the meter and key
   changes; with several voices and key changes, each voice after the first restates the first
   key (music21 would carry the last key of the voice before into it).
-- notes: spelled by the key and by what they do (theory.spell, as the MusicXML writer spells
+- notes: spelled by the key and by what they do (cadenza.io.spelling, as the MusicXML writer spells
   them), with octave marks (C is middle C, MIDI 60; c 72; c' 84; C, 48); lengths as multiples
   of L (c2, c/2, c3/2), each as the fewest tied note values (dotted where exact); rests `z`;
   a note crossing a bar line tied over it (`-`). An accidental is marked where the key
@@ -103,6 +103,7 @@ from typing import Any
 from cadenza.chords import written_text
 from cadenza.io.files import atomic_write
 from cadenza.io.musicxml import change_ticks, held_past, metronome_beat, passes_alike, ways_to_fold
+from cadenza.io.spelling import in_effect, spell_lines
 from cadenza.perform.dynamics import marks_shown
 from cadenza.score import (
     Key,
@@ -118,7 +119,7 @@ from cadenza.score import (
     pickup_start,
     spelled_name,
 )
-from cadenza.theory import beat_beats, key_signature, key_signature_alterations, passage_keys, spell
+from cadenza.theory import beat_beats, key_signature, key_signature_alterations, passage_keys
 
 TICKS = 24  # per quarter note: 32nds (3), triplet 16ths (4), 16ths (6), triplet 8ths (8)
 BARS_PER_LINE = 4
@@ -169,9 +170,8 @@ def abc_text(score: Score) -> str:
         chords = [(moved.get(t, t), c) for t, c in zip(chord_ticks, score.chords)] if v == 0 else []
         voices.append((_snapped(line, moved), {moved.get(t, t) for t in cuts}, sorted(chords, key=lambda tc: tc[0])))
     passages = _changes([(_tick(k.start_beats), k) for k in passage_keys(score)], first)
-    # where a line forgets how it spelled a pitch class: each bar line, key change and repeat's edge
     edges = {bar.start for bar in bars} | {_tick(b) for r in score.repeats for b in r.edges_beats()}
-    _spell([line for line, _, _ in voices], keys, passages, sorted(edges | {t for t, _ in keys}), {t for t, _ in keys})
+    spell_lines([line for line, _, _ in voices], keys, passages, edges)
 
     unit = _unit([e for line, _, _ in voices for e in line], bars)
     key0 = keys[0][1] if keys and keys[0][0] <= first else None
@@ -360,12 +360,6 @@ def _changes(changes: list[tuple[int, Any]], first: int) -> list[tuple[int, Any]
     for tick, change in sorted(changes, key=lambda c: c[0]):
         by_tick[max(tick, first)] = change
     return sorted(by_tick.items(), key=lambda c: c[0])
-
-
-def _in_effect(changes: list[tuple[int, Any]], tick: int):
-    """The change in effect at `tick` (the first one before any), None without changes."""
-    i = bisect_right([c[0] for c in changes], tick) - 1
-    return changes[max(i, 0)][1] if changes else None
 
 
 def _window(tick: int, bars: list[_Bar], starts: list[int]) -> tuple[int, int]:
@@ -580,65 +574,6 @@ def _layout(bars: list[_Bar], folds: list[_Fold], end: int) -> list[_Written]:
 # spelling
 
 
-def _spell(
-    lines: list[list[_Element]],
-    keys: list[tuple[int, Key]],
-    passages: list[tuple[int, Key]],
-    edges: list[int],
-    key_changes: set[int],
-) -> None:
-    """Spell every pitch by the key in effect, the key of its passage (theory.passage_keys) and
-    what it does (theory.spell): the note it moves to and comes from in its line, the notes
-    sounding with it in every part, and how its pitch class was last spelled in the line since
-    the last of the `edges` (bar lines, key changes, repeats' edges): a note held over a bar line
-    is remembered in the next bar, not over a key change (as the MusicXML writer does)."""
-    sounding = _sounding(lines)
-    for line in lines:
-        earlier: dict[int, tuple[str, int]] = {}  # pitch class -> (letter, alteration), since the last edge
-        span = 0
-        for i, e in enumerate(line):
-            if (at := bisect_right(edges, e.start)) != span:
-                span, edge = at, edges[at - 1]
-                held = i > 0 and line[i - 1].end > edge and edge not in key_changes
-                earlier = {p % 12: s[:2] for p, s in zip(line[i - 1].pitches, line[i - 1].spellings)} if held else {}
-            key = _in_effect(keys, e.start)
-            before = line[i - 1].pitches if i > 0 else []
-            after = line[i + 1].pitches if i + 1 < len(line) else []
-            e.spellings = [
-                spell(
-                    p,
-                    key,
-                    _neighbour(p, after),
-                    came_from=_neighbour(p, before),
-                    against=sounding[e.start],
-                    passage=_in_effect(passages, e.start),
-                    earlier=earlier.get(p % 12),
-                )
-                for p in e.pitches
-            ]
-            earlier.update((p % 12, spelling[:2]) for p, spelling in zip(e.pitches, e.spellings))
-
-
-def _neighbour(pitch: int, chord: list[int]) -> int | None:
-    """The note `pitch` moves to (or comes from) in a neighbouring element: a lone note, or the
-    one note of a chord a semitone away (none if the chord holds `pitch` itself)."""
-    if len(chord) == 1:
-        return chord[0]
-    steps = [p for p in chord if abs(p - pitch) == 1]
-    return steps[0] if len(steps) == 1 and pitch not in chord else None
-
-
-def _sounding(lines: list[list[_Element]]) -> dict[int, list[int]]:
-    """The pitches sounding at each start, in every part: one sweep over the elements."""
-    elements = sorted((e for line in lines for e in line), key=lambda e: e.start)
-    out: dict[int, list[int]] = {}
-    active: list[_Element] = []
-    for e in elements:
-        active = [a for a in active if a.end > e.start] + [e]
-        out[e.start] = sorted({p for a in active for p in a.pitches})
-    return out
-
-
 # ---------------------------------------------------------------------------------------------
 # writing one voice
 
@@ -823,7 +758,7 @@ def _bar_text(
         if e is None:
             out += "z" + _length(token.written, unit)
             continue
-        signature = key_signature_alterations(_in_effect(keys, token.start))
+        signature = key_signature_alterations(in_effect(keys, token.start))
         notes = []
         for letter, alter, octave in e.spellings:
             in_force = {

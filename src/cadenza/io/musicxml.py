@@ -51,13 +51,15 @@ a note shorter than the grid keeps one step):
   A beat (quarter note) with a boundary off the 32nd grid is written in 3:2 groups of
   triplet 8ths, 16ths, 32nds or 64ths, only where a group holds more than one note or rest;
   on the grid, a double-dotted 8th and a 32nd stay what they are.
-- pitch spelling by key and by function (theory.spell): the key's notes as the spelled key
+- pitch spelling by key and by function (cadenza.io.spelling, theory.spell): the key's notes as the spelled key
   has them (the raised 6th and 7th of minor too: F# and G# in A minor), then the notes of the
   key the passage around them is in (theory.passage_keys: Fx in a G# major passage under C#
   minor's signature), a chromatic note as the step it takes to the next note of its voice
   (D# rising to E, Eb falling to D), else as the key's notes sounding with it and around it
   suggest (A# against F# and C#), else as a raised 1st, 4th, 5th or lowered 3rd, 7th in major
-  (no flats in D major) and a lowered 2nd or raised 3rd, 4th in minor. A note tied on from a chord keeps its spelling.
+  (no flats in D major) and a lowered 2nd or raised 3rd, 4th in minor; a pitch class the voice
+  has spelled since the bar line (or key change) keeps that spelling (G# Fx G# Fx, not G# Fx G# G).
+  A note tied on from a chord keeps its spelling.
   Accidentals are marked where the key signature and the bar so far do not already give them.
 - fermatas (Score.fermatas_beats) on the notes that start there, and velocities as each
   note's dynamics attribute (percent of velocity 90), which cadenza's reader reads back.
@@ -108,6 +110,7 @@ from xml.sax.saxutils import escape
 from cadenza.chords import ALTERATIONS, KINDS, ChordSymbol, written_kind_text
 from cadenza.io.files import atomic_write
 from cadenza.io.midi import part_channels
+from cadenza.io.spelling import in_effect, spell_lines
 from cadenza.perform.dynamics import marks_shown, where_they_change
 from cadenza.score import (
     PIANO_HANDS,
@@ -122,7 +125,7 @@ from cadenza.score import (
     ends_short_by_its_pickup,
     pickup_start,
 )
-from cadenza.theory import beat_beats, is_compound, key_signature, key_signature_alterations, passage_keys, spell
+from cadenza.theory import beat_beats, is_compound, key_signature, key_signature_alterations, passage_keys
 
 DIVISIONS = 24  # per quarter note: a 32nd is 3, and in 3:2 groups an 8th 8, a 16th 4, a 32nd 2, a 64th 1
 MAX_VOICES = 4  # per staff, as MuseScore reads them (it drops notes of a fifth voice)
@@ -214,13 +217,9 @@ def musicxml_text(score: Score) -> str:
     sections = _changes([(_grid(s.start_beats), s) for s in score.sections])
     written_parts = _written_parts(parts)
     dynamics = [_marks(parts, members, list(score.sections)) for members in written_parts]
-    sounding = _sounding(voices)
     passages = _changes([(_grid(k.start_beats), k) for k in passage_keys(score)])  # spelled by, within a signature
-    # where a voice forgets how it spelled a pitch class: each bar line, key change and repeat's edge
     edges = {bar.start for bar in bars} | {_grid(b) for r in score.repeats for b in r.edges_beats()}
-    for part_voices in voices:
-        for voice in part_voices:
-            _spell_voice(voice, keys, sounding, passages, sorted(edges | {t for t, _ in keys}), {t for t, _ in keys})
+    spell_lines([v for vs in voices for v in vs], keys, passages, edges, tied_in=lambda e: e.tied_in)
     points = sorted({t for vs in voices for v in vs for e in v for t in (e.start, e.end)} | {t for t, _ in chords})
     inside = _inside_bars(score, bars, points)
     if inside:  # cut the bars where a repeat that folds so begins or ends inside one, and only there
@@ -337,12 +336,6 @@ def _changes(changes: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
     for tick, change in sorted(changes, key=lambda c: c[0]):
         by_tick[max(tick, 0)] = change
     return sorted(by_tick.items())
-
-
-def _in_effect(changes: list[tuple[int, Any]], tick: int):
-    """The change in effect at `tick` (the first one before any)."""
-    i = bisect_right([c[0] for c in changes], tick) - 1
-    return changes[max(i, 0)][1] if changes else None
 
 
 def _bars(score: Score, first: int, end: int) -> list[_Bar]:
@@ -897,80 +890,6 @@ def _split_length(ticks: int) -> list[tuple[int, str, int, bool]]:
     return out
 
 
-def _spell_voice(
-    voice: list[_Element],
-    keys: list[tuple[int, Any]],
-    sounding: dict[int, list[int]],
-    passages: list[tuple[int, Any]],
-    edges: list[int],
-    key_changes: set[int],
-) -> None:
-    """Spell every pitch of the voice by the key in effect, the key of its passage (`passages`,
-    theory.passage_keys) and what it does (theory.spell): the note it moves to and comes from
-    in its voice (for a note of a chord, the one note of the next or previous chord a semitone
-    away), the notes sounding with it in every part, and how its pitch class was last spelled
-    in the voice since the last of the `edges` (bar lines, key changes, repeats' edges): a note
-    held over a bar line is remembered in the next bar, not over a key change."""
-    earlier: dict[int, tuple[str, int]] = {}  # pitch class -> (letter, alteration), since the last edge
-    span = 0
-    for i, element in enumerate(voice):
-        if (at := bisect_right(edges, element.start)) != span:
-            span, edge = at, edges[at - 1]
-            held = i > 0 and voice[i - 1].end > edge and edge not in key_changes
-            earlier = (
-                {p % 12: s[:2] for p, s in zip(voice[i - 1].pitches, voice[i - 1].spellings or [])} if held else {}
-            )
-        key = _in_effect(keys, element.start)
-        before = voice[i - 1].pitches if i > 0 else []
-        after = voice[i + 1].pitches if i + 1 < len(voice) else []
-        against = sounding.get(element.start, [])
-        element.spellings = [
-            spell(
-                pitch,
-                key,
-                _neighbour(pitch, after),
-                came_from=_neighbour(pitch, before),
-                against=against,
-                passage=_in_effect(passages, element.start),
-                earlier=earlier.get(pitch % 12),
-            )
-            for pitch in element.pitches
-        ]
-        if element.tied_in is not None and i > 0:  # a note tied on from the chord before keeps its spelling
-            held_on = dict(zip(voice[i - 1].pitches, voice[i - 1].spellings or []))
-            element.spellings = [
-                held_on.get(pitch, spelling) if tied else spelling
-                for pitch, spelling, tied in zip(element.pitches, element.spellings, element.tied_in)
-            ]
-        earlier.update((pitch % 12, spelling[:2]) for pitch, spelling in zip(element.pitches, element.spellings))
-
-
-def _neighbour(pitch: int, chord: list[int]) -> int | None:
-    """The note `pitch` moves to (or comes from) in a neighbouring element of its voice: a lone
-    note, or the one note of a chord a semitone away (none if the chord holds `pitch` itself)."""
-    if len(chord) == 1:
-        return chord[0]
-    steps = [p for p in chord if abs(p - pitch) == 1]
-    return steps[0] if len(steps) == 1 and pitch not in chord else None
-
-
-def _sounding(voices: list[list[list[_Element]]]) -> dict[int, list[int]]:
-    """The pitches sounding at each onset, in every part: one sweep over the elements."""
-    elements = sorted((e for part in voices for voice in part for e in voice), key=lambda e: e.start)
-    out: dict[int, list[int]] = {}
-    active: list[_Element] = []
-    for i, element in enumerate(elements):
-        if element.start in out:
-            continue
-        active = [e for e in active if e.end > element.start]
-        j = i
-        while j < len(elements) and elements[j].start == element.start:
-            active.append(elements[j])
-            j += 1
-        out[element.start] = sorted(p for e in active for p in e.pitches)
-    return out
-
-
 TREBLE = "<clef><sign>G</sign><line>2</line></clef>"
 BASS = "<clef><sign>F</sign><line>4</line></clef>"
 MIDDLE_C = 60
@@ -1381,7 +1300,7 @@ def _mark_accidentals(voices: list[list[list]], keys: list[tuple[int, Any]]) -> 
         if element is None:
             note.append(None)
             continue
-        key = _in_effect(keys, note[0])
+        key = in_effect(keys, note[0])
         alters = alters_at.get(id(key))
         if alters is None:
             alters = alters_at[id(key)] = key_signature_alterations(key)
