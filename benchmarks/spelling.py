@@ -37,8 +37,10 @@ DATA = ROOT.parent / "shared" / "data"
 
 def spellings(stream) -> dict[tuple[float, int], tuple[str, int, int]]:
     """(onset in quarter notes, MIDI pitch) -> (letter, alteration, the signature's alteration
-    of that letter) for every sounding note of a music21 score, its repeats written out (a
-    piano's staves may be read as one part or two: the part is not in the key)."""
+    of that letter) for every note struck in a music21 score (not a tied note's continuation),
+    its repeats written out (a piano's staves may be read as one part or two: the part is not in
+    the key)."""
+    from music21 import harmony
     from music21 import key as m21key
 
     try:
@@ -50,10 +52,14 @@ def spellings(stream) -> dict[tuple[float, int], tuple[str, int, int]]:
         flat = part.flatten()
         signatures = [(float(k.offset), k) for k in flat.getElementsByClass(m21key.KeySignature)]
         for n in flat.notes:
-            if n.duration.isGrace:
+            if n.duration.isGrace or isinstance(n, harmony.ChordSymbol):
                 continue
             sig = next((k for t, k in reversed(signatures) if t <= float(n.offset)), None)
-            for pitch in n.pitches:
+            for sub in n.notes if n.isChord else [n]:
+                tie = sub.tie  # in a chord, each note's own
+                if tie is not None and tie.type in ("stop", "continue"):
+                    continue  # a tied note's continuation: not struck, and split otherwise by each writer
+                pitch = sub.pitch
                 alter = int(pitch.accidental.alter) if pitch.accidental else 0
                 given = sig.accidentalByStep(pitch.step) if sig is not None else None
                 out[(round(float(n.offset), 4), pitch.midi)] = (pitch.step, alter, int(given.alter) if given else 0)
