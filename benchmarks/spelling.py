@@ -59,7 +59,9 @@ def spellings(stream) -> dict[tuple[float, int], tuple[str, int, int]]:
                 tie = sub.tie  # in a chord, each note's own
                 if tie is not None and tie.type in ("stop", "continue"):
                     continue  # a tied note's continuation: not struck, and split otherwise by each writer
-                pitch = sub.pitch
+                pitch = getattr(sub, "pitch", None)
+                if pitch is None:
+                    continue  # unpitched percussion
                 alter = int(pitch.accidental.alter) if pitch.accidental else 0
                 given = sig.accidentalByStep(pitch.step) if sig is not None else None
                 out[(round(float(n.offset), 4), pitch.midi)] = (pitch.step, alter, int(given.alter) if given else 0)

@@ -498,6 +498,7 @@ ABC_AS_WRITTEN = {
     "a_meter_with_its_display": (HEAD.replace("M:4/4", "M:C|=2/2") + "K:G\nG A B c|]\n", [[[67, 69, 71, 72]]]),
     "annotation_with_a_comma": (HEAD + 'K:C\nC D E F|"^Slowly, with feeling" G4|]\n', [[[60, 62, 64, 65, 67]]]),
     "annotation_with_an_escaped_quote": (HEAD + 'K:C\n"^say \\"hi\\""C D E F|G4|]\n', [[[60, 62, 64, 65, 67]]]),
+    "annotation_ending_in_a_backslash": (HEAD + 'K:C\n"^path\\\\"C D "G"E F|G4|]\n', [[[60, 62, 64, 65, 67]]]),
     "voices_in_turns": (
         HEAD + "K:G\n[V:1] d2 B2|c4|\n[V:2] G,2 G,2|C4|\n[V:1] d4|]\n[V:2] G,4|]\n",
         [[[74, 71, 72, 74], [55, 55, 60, 55]]],

@@ -32,12 +32,30 @@ from cadenza.errors import InputError, MusicError
 def mended_abc(path: Path, text: str) -> tuple[str, dict[str, str]]:
     """`text`, an ABC file's, as music21 is to read it, and (as `_abc_chords` gives them) the
     chord symbols as the file wrote them. Raises InputError naming `path` for what cannot be
-    read (`_check_abc`). An escaped quote in quoted text ("^say \\"hi\\"") is read as an apostrophe:
-    music21 and the checks here would end the text at it."""
-    music = _abc_without_free_text(text.replace('\\"', "'"))
+    read (`_check_abc`)."""
+    music = _abc_without_free_text(_escaped_quotes(text))
     _check_abc(path, music)
     voiced = _abc_voice_numbers(_abc_voices(_abc_inline_fields(_abc_double_repeats(music))))
     return _abc_chords(path, _abc_unit_lengths(_abc_fermatas(voiced)))
+
+
+# a quoted string in a line of music: a backslash escapes the character after it (\" a quote, as
+# in "^say \"hi\"", or the diaeresis of \"u; \\ a backslash)
+_QUOTED = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+_FIELD_LINE = re.compile(r"\s*[A-Za-z+]:")
+
+
+def _escaped_quotes(text: str) -> str:
+    """`text` with each backslashed quote inside a quoted string of a music line (an annotation,
+    "^say \\"hi\\"") written as an apostrophe: music21 and the checks here would end the string
+    at it. Annotations are not read (_abc_chords), and field lines (T:, w:) are left as they are."""
+    if '\\"' not in text:
+        return text
+
+    def mend(quoted: re.Match) -> str:
+        return '"' + quoted[0][1:-1].replace('\\"', "'") + '"'
+
+    return "\n".join(line if _FIELD_LINE.match(line) else _QUOTED.sub(mend, line) for line in text.split("\n"))
 
 
 # what in a line of music is not notes, kept whole when a pass rewrites the notes around it:
