@@ -367,3 +367,16 @@ def test_a_plans_sections_are_named_in_its_key():
     assert Plan.from_dict({"key": "C major", "sections": [{"label": "A", "bars": 4, "key": "A minor"}]}).form() == (
         "A4@a"
     )
+
+
+def test_a_passage_is_named_nearest_its_signature():
+    """A passage's key takes, of its two names, the one nearer the signature on the line of fifths:
+    Schubert's Impromptu op. 90/1 writes its Cb major passage in C minor's signature with Cb and
+    Fb, where B major's B and E had been written."""
+    from cadenza.score import Key, parse_key
+    from cadenza.theory import passage_named
+
+    assert str(passage_named(Key(0.0, 11, "major"), parse_key("C minor"))) == "Cb major"
+    assert str(passage_named(Key(0.0, 8, "major"), parse_key("C# minor"))) == "G# major"  # the dominant, as before
+    assert str(passage_named(Key(0.0, 8, "minor"), parse_key("Db major"))) == "Ab minor"
+    assert str(passage_named(Key(0.0, 6, "major"), parse_key("C major"))) == "F# major"  # a tie: as key_spelled

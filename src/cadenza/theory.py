@@ -16,6 +16,7 @@ import numpy as np
 
 from cadenza.chords import LETTER_PITCH_CLASS, LETTERS
 from cadenza.score import (
+    SPELLED_TONICS,
     Key,
     Meter,
     Note,
@@ -93,8 +94,8 @@ def passage_keys(score: Score) -> list[Key]:
     the key signature stays, as in a chorale that modulates to its dominant. Each beat's key
     is the one whose Krumhansl-Kessler profile best fits the notes sounding from PASSAGE_REACH
     quarter notes before it to PASSAGE_REACH after its end, smoothed so that a change of key
-    costs PASSAGE_CHANGE (the best path, Viterbi), and named from the signature in force as
-    key_spelled names it: G# major in C# minor, Ab minor in Db major. Where fewer than
+    costs PASSAGE_CHANGE (the best path, Viterbi), and named from the signature in force
+    (passage_named): G# major in C# minor, Ab minor in Db major, Cb major in C minor. Where fewer than
     PASSAGE_NOTES notes begin in that reach (a lone melody, a thin texture) a beat says
     nothing of its own: under a signature it is in the signature's key, without one in the
     key before it. Without notes after beat 0, or with any church mode's signature (a modal
@@ -121,8 +122,23 @@ def passage_keys(score: Score) -> list[Key]:
     out: list[Key] = []
     for b, k in enumerate(path):
         if b == 0 or k != path[b - 1] or at[b] != at[b - 1]:
-            out.append(key_spelled(Key(float(b), k % 12, "minor" if k >= 12 else "major"), homes[b]))
+            out.append(passage_named(Key(float(b), k % 12, "minor" if k >= 12 else "major"), homes[b]))
     return out
+
+
+def passage_named(key: Key, home: Key | None) -> Key:
+    """A passage's key named for spelling its notes under `home`'s signature: as key_spelled
+    names it (G# major in C# minor), unless the key's other name, within seven sharps or flats,
+    lies nearer home's signature on the line of fifths (Cb major, not B major, in C minor)."""
+    named = key_spelled(key, home)
+    if home is None:
+        return named
+    near = key_signature(home)
+    for name in SPELLED_TONICS[key.mode == "minor"]:
+        other = replace(key, tonic_name=name)
+        if other.tonic_name == name and abs(key_signature(other) - near) < abs(key_signature(named) - near):
+            named = other
+    return named
 
 
 def _sounding_between(lo: np.ndarray, hi: np.ndarray, pitch_class: int, notes: list[Note]) -> np.ndarray:
