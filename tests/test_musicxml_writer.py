@@ -484,14 +484,14 @@ def test_a_passage_in_another_key_is_spelled_in_it_under_the_same_signature():
 
 
 def test_a_passage_in_c_flat_major_under_c_minor_is_spelled_with_flats():
-    """Four bars of Cb major (I IV V I) under C minor's signature: Fb, Gb and Db, as Schubert
-    writes them (his op. 90/1, bars 48-72), not B major's E, F# and C#."""
+    """Four bars of Cb major (I IV V I) under C minor's signature: Cb, Fb, Gb and Db, as Schubert
+    writes them (his op. 90/1, bars 48-72), not B major's B, E, F# and C#."""
     bar = [(59, 63, 66), (64, 68, 71), (66, 70, 73), (59, 63, 66)]
     chords = [Note(p, 4 * b + i, 1) for b in range(4) for i, chord in enumerate(bar) for p in chord]
     score = Score(parts=[Part("Organ", 19, False, chords)], keys=[Key(0.0, 0, "minor")])
     first_bars = ET.fromstring(musicxml_text(score)).findall("part/measure")[:3]  # the last beat's reach is thin
     names = {name_of(n) for m in first_bars for n in m.findall("note") if n.find("pitch") is not None}
-    assert {"Fb", "Gb", "Db"} <= names and not names & {"E", "F#", "C#"}, names  # B is C minor's own leading tone
+    assert {"Cb", "Fb", "Gb", "Db"} <= names and not names & {"B", "E", "F#", "C#"}, names
 
 
 def turning_figure() -> Score:

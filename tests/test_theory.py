@@ -380,3 +380,7 @@ def test_a_passage_is_named_nearest_its_signature():
     assert str(passage_named(Key(0.0, 8, "major"), parse_key("C# minor"))) == "G# major"  # the dominant, as before
     assert str(passage_named(Key(0.0, 8, "minor"), parse_key("Db major"))) == "Ab minor"
     assert str(passage_named(Key(0.0, 6, "major"), parse_key("C major"))) == "F# major"  # a tie: as key_spelled
+    # minor's raised 7th, an accidental, is the passage's where that key spells it otherwise: Cb in Cb major
+    c_minor = parse_key("C minor")
+    assert names(c_minor, [71], passage=Key(0.0, 11, "major", "Cb")) == ["Cb"]
+    assert names(c_minor, [71], passage=parse_key("Eb major")) + names(c_minor, [71]) == ["B", "B"]

@@ -414,7 +414,8 @@ def spell(
     """(letter, alteration, octave) of a MIDI pitch, by key and by function.
 
     A note of the key is spelled as the key spells it (in minor the raised 6th and 7th too:
-    F# and G# in A minor); else a note of the key of its `passage` (passage_keys: the key the
+    F# and G# in A minor, but for one the key of its `passage` spells otherwise: Cb, not B, in
+    a Cb major passage under C minor's signature); else a note of the key of its `passage` (passage_keys: the key the
     music around it is in, while the signature stays) as that key spells it (Fx in a passage
     in G# major under C# minor's signature, Cb in one in Gb major under Eb major's). Any other
     note has two candidate spellings, the flat-side and the sharp-side one; the first rule
@@ -449,6 +450,11 @@ def spell(
     t, own, low = _key_places(key)
     fifths = _default_fifths(pitch, low)
     if fifths in own:
+        raised = key is not None and key.mode == "minor" and not key.modal and fifths in (t + 3, t + 5)
+        if raised and passage is not None:  # minor's raised 6th or 7th, an accidental: the passage's key may spell it
+            _, passage_own, passage_low = _key_places(passage)
+            if (in_passage := _default_fifths(pitch, passage_low)) != fifths and in_passage in passage_own:
+                return _spelled(pitch, in_passage)
         return _spelled(pitch, fifths)
     if passage is not None:  # a note of the passage's key: as that key spells it
         _, passage_own, passage_low = _key_places(passage)
