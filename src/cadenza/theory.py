@@ -415,8 +415,9 @@ def spell(
 
     A note of the key is spelled as the key spells it (in minor the raised 6th and 7th too:
     F# and G# in A minor, but for one the key of its `passage` spells otherwise: Cb, not B, in
-    a Cb major passage under C minor's signature); else a note of the key of its `passage` (passage_keys: the key the
-    music around it is in, while the signature stays) as that key spells it (Fx in a passage
+    a Cb major passage under C minor's signature); else a note of the key of its `passage`
+    (passage_keys: the key the music around it is in, while the signature stays) as that key
+    spells it (Fx in a passage
     in G# major under C# minor's signature, Cb in one in Gb major under Eb major's). Any other
     note has two candidate spellings, the flat-side and the sharp-side one; the first rule
     that decides wins:
@@ -449,17 +450,17 @@ def spell(
     major)."""
     t, own, low = _key_places(key)
     fifths = _default_fifths(pitch, low)
-    if fifths in own:
-        raised = key is not None and key.mode == "minor" and not key.modal and fifths in (t + 3, t + 5)
-        if raised and passage is not None:  # minor's raised 6th or 7th, an accidental: the passage's key may spell it
-            _, passage_own, passage_low = _key_places(passage)
-            if (in_passage := _default_fifths(pitch, passage_low)) != fifths and in_passage in passage_own:
-                return _spelled(pitch, in_passage)
-        return _spelled(pitch, fifths)
-    if passage is not None:  # a note of the passage's key: as that key spells it
+    in_passage = None  # the note's place in the passage's key, if it is one of that key's notes
+    if passage is not None:
         _, passage_own, passage_low = _key_places(passage)
-        if (in_passage := _default_fifths(pitch, passage_low)) in passage_own:
-            return _spelled(pitch, in_passage)
+        in_passage = _default_fifths(pitch, passage_low)
+        in_passage = in_passage if in_passage in passage_own else None
+    # minor's raised 6th and 7th are accidentals under its signature: the passage's key may spell them
+    raised = key is not None and key.mode == "minor" and not key.modal and fifths in (t + 3, t + 5)
+    if fifths in own and not (raised and in_passage is not None):
+        return _spelled(pitch, fifths)
+    if in_passage is not None:  # a note of the passage's key: as that key spells it
+        return _spelled(pitch, in_passage)
     # a chord's third over them; as a double sharp only over a note of the key with its fifth sounding too
     sounding = {p % 12 for p in against}
     roots = [(_default_fifths(p, low), (p + 7) % 12 in sounding) for p in against if (pitch - p) % 12 == 4]
@@ -473,16 +474,12 @@ def spell(
     if third:  # 0. the major third over a note sounding with it: E# over C#, G# over E, Fx over D#
         return _spelled(pitch, third[0])
     if toward is not None and abs(toward - pitch) == 1:  # 1. a semitone step
-        wanted = _default_fifths(toward, low) + (5 if toward > pitch else -5)
+        wanted = _stepping_to(toward, pitch, low)
         lower_neighbour = came_from == toward > pitch
         if wanted in candidates and (wanted == fifths or lower_neighbour or not _odd(pitch, wanted)):
             return _spelled(pitch, wanted)
     if earlier is not None and (kept := fifths_of(*earlier)) in candidates:  # 1b. as earlier in the bar
-        steps = {
-            _default_fifths(q, low) + (5 if q > pitch else -5)
-            for q in (came_from, toward)
-            if q is not None and abs(q - pitch) == 1
-        }
+        steps = {_stepping_to(q, pitch, low) for q in (came_from, toward) if q is not None and abs(q - pitch) == 1}
         if not _odd(pitch, kept) or kept in steps:
             return _spelled(pitch, kept)
     if any(abs((c + 1) // 7) > 1 for c in candidates):  # no double sharp or flat but for a step
@@ -512,6 +509,12 @@ def cross_related(pitch_classes: Iterable[int], key: Key | None) -> frozenset[in
             if abs(_default_fifths(r, low) - _default_fifths(q, low)) == 7:
                 out.add(r % 12)
     return frozenset(out)
+
+
+def _stepping_to(neighbour: int, pitch: int, low: int) -> int:
+    """The place of `pitch` a diatonic semitone from `neighbour` as the key spells it (D# below
+    E, Eb above D): a raised degree under it, a lowered one over it."""
+    return _default_fifths(neighbour, low) + (5 if neighbour > pitch else -5)
 
 
 def _odd(pitch: int, fifths: int) -> bool:

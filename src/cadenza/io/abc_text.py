@@ -77,7 +77,7 @@ def _abc_without_free_text(text: str) -> str:
     for line in text.removeprefix("\ufeff").split("\n"):
         directive = re.match(r"\s*%%(begin|end)(\w+)", line)
         goes_on = field_goes_on
-        field_goes_on = bool(re.match(r"\s*[A-Za-z+]:", line) or goes_on) and line.rstrip().endswith("\\")
+        field_goes_on = bool(_FIELD_LINE.match(line) or goes_on) and line.rstrip().endswith("\\")
         if directive:
             block = directive[2] if directive[1] == "begin" else ""
         elif block or goes_on or re.match(r"\s*\+:", line):  # a field's text going on (w: lyrics)
@@ -128,7 +128,7 @@ def _abc_double_repeats(text: str) -> str:
     of the tune (54 lines of the Nottingham tunes end a strain so)."""
     out: list[str] = []
     for line in text.split("\n"):
-        if re.match(r"\s*[A-Za-z+]:", line) or "::" not in line:
+        if _FIELD_LINE.match(line) or "::" not in line:
             out.append(line)
             continue
         parts = _NOT_NOTES.split(line)
@@ -227,7 +227,7 @@ def _invisible_rests(line: str) -> str:
     """A line of music with its invisible rests (x) as rests (z): music21 drops them, so that a
     voice padded with them began too early. Only where a tune has voices: in one, `Hx` after a
     full bar is a fermata's place over the bar line (O'Neill's), no time."""
-    if "x" not in line or re.match(r"\s*[A-Za-z+]:", line):
+    if "x" not in line or _FIELD_LINE.match(line):
         return line
     parts = _NOT_NOTES.split(line)
     return "".join(part if i % 2 else part.replace("x", "z") for i, part in enumerate(parts))

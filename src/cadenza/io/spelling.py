@@ -50,14 +50,15 @@ def spell_lines(
                 earlier = {}
                 if before is not None and before.end > edge and edge not in key_changes:  # held over the edge
                     earlier = {p % 12: s[:2] for p, s in zip(before.pitches, before.spellings)}
+            key, passage = in_effect(keys, element.start), in_effect(passages, element.start)
             spellings = [
                 spell(
                     pitch,
-                    in_effect(keys, element.start),
+                    key,
                     _neighbour(pitch, after.pitches if after else []),
                     came_from=_neighbour(pitch, before.pitches if before else []),
                     against=sounding[element.start],
-                    passage=in_effect(passages, element.start),
+                    passage=passage,
                     earlier=earlier.get(pitch % 12),
                 )
                 for pitch in element.pitches
