@@ -18,18 +18,26 @@ from cadenza.score import Dynamic, Key, Meter, Note, Part, Repeat, Score, Tempo
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
-TYPE_TICKS = {"whole": 96, "half": 48, "quarter": 24, "eighth": 12, "16th": 6, "32nd": 3, "64th": 1.5}
-GROUP_TICKS = (24, 12, 6, 3)  # a bracketed 3:2 group: three triplet 8ths, 16ths, 32nds or 64ths
+TYPE_QUARTERS = {
+    "whole": 4,
+    "half": 2,
+    "quarter": 1,
+    "eighth": 1 / 2,
+    "16th": 1 / 4,
+    "32nd": 1 / 8,
+    "64th": 1 / 16,
+    "128th": 1 / 32,
+}
 
 
 def note_tuples(part: Part) -> list[tuple[int, float, float]]:
     return sorted((n.pitch, round(n.start_beats, 6), round(n.duration_beats, 6)) for n in part.notes)
 
 
-def round_trip(score: Score, path: Path) -> Score:
+def round_trip(score: Score, path: Path, divisions: int = 24) -> Score:
     """Write, check the notation, read back, and compare with what was written."""
     write_score(score, path)
-    check_notation(path)
+    check_notation(path, divisions)
     back = read_score(path)
     parts = [p for p in score.parts if p.notes]
     assert [(p.name, p.program, p.is_drum) for p in back.parts] == [(p.name, p.program, p.is_drum) for p in parts]
@@ -44,11 +52,10 @@ def round_trip(score: Score, path: Path) -> Score:
     return back
 
 
-def check_notation(path: Path) -> None:
+def check_notation(path: Path, divisions: int = 24) -> None:
     """What the round trip cannot see (music21 reads durations, not note values)."""
     root = ET.parse(path).getroot()
-    divisions = int(root.find(".//divisions").text)
-    assert divisions == 24
+    assert int(root.find(".//divisions").text) == divisions
     numbers = None
     for part in root.findall("part"):
         measures = part.findall("measure")
@@ -59,7 +66,7 @@ def check_notation(path: Path) -> None:
             lengths: dict[str, int] = {}
             position, bar_length = 0, None
             tuplets: dict[str, int] = {}
-            in_group: dict[str, int] = {}  # ticks so far of each voice's open bracket
+            in_group: dict[str, tuple[int, int]] = {}  # ticks so far of each voice's open bracket, its normal notes
             for el in measure:
                 if el.tag == "backup":
                     bar_length = position if bar_length is None else bar_length
@@ -74,22 +81,28 @@ def check_notation(path: Path) -> None:
                 if kind is None:  # only a whole-bar rest has no type
                     assert el.find("rest").get("measure") == "yes"
                 else:
-                    value = TYPE_TICKS[kind.text] * (2 - 0.5 ** len(el.findall("dot")))
-                    if el.find("time-modification") is not None:
-                        value = value * 2 / 3
+                    value = TYPE_QUARTERS[kind.text] * divisions * (2 - 0.5 ** len(el.findall("dot")))
+                    modification = el.find("time-modification")
+                    if modification is not None:
+                        actual, normal = (
+                            int(modification.findtext("actual-notes")),
+                            int(modification.findtext("normal-notes")),
+                        )
+                        value = value * normal / actual
                     assert value == duration, ET.tostring(el)
                 marks = [mark.get("type") for mark in el.findall("notations/tuplet")]
                 for mark in marks:
                     tuplets[voice] = tuplets.get(voice, 0) + (1 if mark == "start" else -1)
                     assert tuplets[voice] in (0, 1)
                 if "start" in marks:
-                    in_group[voice] = 0
+                    in_group[voice] = (0, int(el.findtext("time-modification/normal-notes")))
                 if voice in in_group and el.find("chord") is None:
                     assert el.find("time-modification") is not None, ET.tostring(el)
-                    in_group[voice] += duration
-                if "stop" in marks:
-                    assert in_group.pop(voice) in GROUP_TICKS, (
-                        f"bar {measure.get('number')}: a bracket that is no 3:2 group"
+                    in_group[voice] = (in_group[voice][0] + duration, in_group[voice][1])
+                if "stop" in marks:  # a group as long as its normal notes: 3:2 triplet 8ths a quarter, 5:4 16ths too
+                    total, normal = in_group.pop(voice)
+                    assert total / normal / divisions in TYPE_QUARTERS.values(), (
+                        f"bar {measure.get('number')}: a bracket as long as no {normal} equal notes"
                     )
                 pitch = el.find("pitch")
                 if pitch is not None:
@@ -260,6 +273,70 @@ def test_dotted_rhythms_on_the_32nd_grid_are_no_triplets(tmp_path):
     fine = Score(parts=[Part("Fiddle", 40, False, [Note(60, 0, 1 / 24), Note(62, 1 / 24, 23 / 24), Note(64, 1, 3)])])
     round_trip(fine, tmp_path / "fine.musicxml")
     assert "<type>64th</type>" in musicxml_text(fine)
+
+
+def test_quintuplets_septuplets_and_64ths_keep_their_times(tmp_path):
+    """A score read from a file with quintuplets, septuplets, 64ths and 128ths is written on the
+    grid they ask (here 1/5, 1/7 and 1/32 of a quarter: 24 x 5 x 7 x 4 divisions) and reads back
+    exactly, under 5:4 and 7:4 brackets; a score of ordinary values keeps 24 divisions."""
+    notes = [Note(60 + i, i / 5, 1 / 5) for i in range(5)]  # quintuplet 16ths
+    notes += [Note(67 - i, 1 + i / 7, 1 / 7) for i in range(7)]  # septuplet 16ths
+    notes += [Note(72, 2 + i / 16, 1 / 16) for i in range(8)] + [Note(74, 2.5 + i / 32, 1 / 32) for i in range(16)]
+    notes += [Note(64, 3, 3 / 5), Note(65, 3.6, 2 / 5), Note(60, 4, 2 / 7), Note(62, 4 + 2 / 7, 5 / 7)]
+    notes += [Note(60, 5, 3)]
+    score = Score(parts=[Part("Piano", 0, False, notes)], meters=[Meter(0.0, 4, 4)])
+    round_trip(score, tmp_path / "tuplets.musicxml", divisions=24 * 5 * 7 * 4)
+    root = ET.fromstring(musicxml_text(score).split("\n", 2)[2])
+    ratios = [
+        (n.findtext("time-modification/actual-notes"), n.findtext("time-modification/normal-notes"), n.findtext("type"))
+        for n in root.iter("note")
+        if n.find("pitch") is not None
+    ]
+    assert ratios[:12] == [("5", "4", "16th")] * 5 + [("7", "4", "16th")] * 7
+    assert ratios[12:36] == [(None, None, "64th")] * 8 + [(None, None, "128th")] * 16
+    assert ratios[36:38] == [("5", "4", "eighth")] * 2  # a dotted 8th and an 8th, five 16ths in all
+    assert ratios[38:41] == [("7", "4", "eighth"), ("7", "4", "quarter"), ("7", "4", "16th")]  # 2 + (4 + 1) 16ths
+    plain = Score(parts=[Part("Piano", 0, False, [Note(60, 0, 1 / 3), Note(62, 1 / 3, 2 / 3), Note(64, 1, 1)])])
+    assert "<divisions>24</divisions>" in musicxml_text(plain)
+
+
+def test_a_run_of_tenths_from_inside_a_beat_reads_back(tmp_path):
+    """32nds five to an 8th that begin a 20th into the beat (as in Glinka's The Lark): the beat
+    is one 20:16 group, every note's value in it exact."""
+    notes = [Note(61 + i, 0.35 + i / 10, 1 / 10) for i in range(4)] + [Note(60, 0, 0.35), Note(72, 0.75, 3.25)]
+    score = Score(parts=[Part("Piano", 0, False, notes)], meters=[Meter(0.0, 4, 4)])
+    round_trip(score, tmp_path / "tenths.musicxml", divisions=120)
+
+
+def test_odd_values_say_exactly_how_long_they_are():
+    """Where no tuplet writes a length (a bar cut at an odd place), each value written for it,
+    type, dots and ratio, is exactly as long as its duration, on any grid."""
+    from cadenza.io.musicxml import _Grid, _split_length
+
+    for divisions in (24, 120, 168, 3360):
+        for ticks in range(1, 4 * divisions + 1):
+            values = _split_length(ticks, _Grid(divisions))
+            assert sum(v[0] for v in values) == ticks
+            for length, kind, dots, ratio in values:
+                actual, normal = ratio or (1, 1)
+                written = TYPE_QUARTERS[kind] * (2 - 0.5**dots) * normal / actual
+                assert written * divisions == pytest.approx(length), (divisions, ticks, kind, dots, ratio)
+
+
+def test_a_performance_off_any_notated_grid_is_written_on_24_divisions(tmp_path):
+    """Times no tuplet of note values makes (a performance read from MIDI, 1/480 of a quarter)
+    are rounded to the 1/24 grid, as ever, rather than written on a grid too fine to read; a
+    quintuplet in the same score does not change that."""
+    notes = [Note(60, 0, 1 / 5), Note(62, 1 / 5, 4 / 5)] + [
+        Note(64 + i, 1 + i * 121 / 480, 121 / 480) for i in range(4)
+    ]
+    score = Score(parts=[Part("Piano", 0, False, notes)], meters=[Meter(0.0, 4, 4)])
+    text = musicxml_text(score)
+    assert "<divisions>24</divisions>" in text
+    (tmp_path / "performed.musicxml").write_text(text)
+    check_notation(tmp_path / "performed.musicxml")
+    back = read_score(tmp_path / "performed.musicxml")
+    assert [round(n.start_beats * 24, 6) for n in back.parts[0].notes] == [0, 5, 24, 30, 36, 42]
 
 
 def test_a_syncopated_note_is_one_value_only_when_a_player_reads_it_so(tmp_path):

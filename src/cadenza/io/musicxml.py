@@ -7,7 +7,11 @@ MuseScore misread its tuplets in dense music. This writer makes one pass over th
 time proportional to their number, and its output depends only on the Score (no date inside).
 
 What is written (MusicXML 3.1, partwise; times on a grid of DIVISIONS = 24 per quarter note,
-a note shorter than the grid keeps one step):
+or, for a score whose notes lie on a finer grid of note values (64ths, 128ths, quintuplets,
+septuplets, nonuplets: fractions of a quarter with a denominator of at most FINEST_FRACTION
+dividing FINEST), on that grid, so that a score read from a file is written with its times;
+a score with any other time (a performance, unquantized) is rounded to DIVISIONS as a whole.
+A note shorter than the grid keeps one step):
 
 - part-list: per Part its name, an abbreviation (S. A. T. B. for the four voices), and its
   instrument: the General MIDI program's name, the program, and the MIDI channel the MIDI
@@ -48,9 +52,12 @@ a note shorter than the grid keeps one step):
   rest at every beat (two that begin a half bar of 4/4 or 12/8 make one), a note of a
   compound meter at the beats it crosses (whole beats stay dotted values), a note of a simple
   meter that starts off the beat and is no single value at the next beat.
-  A beat (quarter note) with a boundary off the 32nd grid is written in 3:2 groups of
-  triplet 8ths, 16ths, 32nds or 64ths, only where a group holds more than one note or rest;
-  on the grid, a double-dotted 8th and a 32nd stay what they are.
+  A beat (quarter note) with a boundary off the 32nd grid (off the 64th or 128th grid where
+  the score's grid holds them) is written in 3:2 groups of triplet 8ths, 16ths, 32nds or
+  64ths, only where a group holds more than one note or rest; else as one group of the beat's
+  fewest equal notes its boundaries allow, in the time of a power of two (5:4 16ths, 7:4, 9:8
+  32nds); on the grid, a double-dotted 8th and a 32nd stay what they are. A length that no
+  such group writes is written as odd values, each exact in its own ratio.
 - pitch spelling by key and by function (cadenza.io.spelling, theory.spell): the key's notes as the spelled key
   has them (the raised 6th and 7th of minor too: F# and G# in A minor), then the notes of the
   key the passage around them is in (theory.passage_keys: Fx in a G# major passage under C#
@@ -103,6 +110,9 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from functools import cached_property
+from math import lcm
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -127,23 +137,93 @@ from cadenza.score import (
 )
 from cadenza.theory import beat_beats, is_compound, key_signature, key_signature_alterations, passage_keys
 
-DIVISIONS = 24  # per quarter note: a 32nd is 3, and in 3:2 groups an 8th 8, a 16th 4, a 32nd 2, a 64th 1
+DIVISIONS = 24  # per quarter note on the usual grid: a 32nd is 3; in 3:2 groups an 8th 8, a 16th 4, a 32nd 2, a 64th 1
 MAX_VOICES = 4  # per staff, as MuseScore reads them (it drops notes of a fifth voice)
-_GRID = DIVISIONS // 8  # a 32nd: boundaries off this grid are written in 3:2 groups
-_QUARTERS = {"whole": 4, "half": 2, "quarter": 1, "eighth": 1 / 2, "16th": 1 / 4, "32nd": 1 / 8, "64th": 1 / 16}
-_MEASURE_TYPES = sorted(  # (ticks, type, dots), longest first: each value whose last dot is on the grid
-    (
-        (round(DIVISIONS * quarters * (2 - 0.5**dots)), kind, dots)
-        for kind, quarters in _QUARTERS.items()
-        for dots in (0, 1, 2)
-        if DIVISIONS * quarters >= _GRID * 2**dots
-    ),
-    reverse=True,
+FINEST = 10080  # the finest grid a score may be written on (2^5 3^2 5 7 a quarter), for the times below
+FINEST_FRACTION = (
+    96  # a time off the DIVISIONS grid is kept if it is a fraction of a quarter with at most this denominator
 )
-_SINGLE_VALUES = {value for value, _, _ in _MEASURE_TYPES}
-_SYNCOPATED_VALUES = {value for value, _, dots in _MEASURE_TYPES if dots < 2 and value % (DIVISIONS // 4) == 0}
-_TUPLET_UNITS = (DIVISIONS // 3, DIVISIONS // 6, DIVISIONS // 12, DIVISIONS // 24)  # a triplet 8th, 16th, 32nd, 64th
-_TUPLET_TYPES = {round(DIVISIONS * q * 2 / 3): kind for kind, q in _QUARTERS.items() if q <= 1}  # in a 3:2 group
+_QUARTERS = {
+    "whole": Fraction(4),
+    "half": Fraction(2),
+    "quarter": Fraction(1),
+    "eighth": Fraction(1, 2),
+    "16th": Fraction(1, 4),
+    "32nd": Fraction(1, 8),
+    "64th": Fraction(1, 16),
+    "128th": Fraction(1, 32),
+}
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """The ticks a quarter note is written in (MusicXML's divisions) for one score, and the note
+    values they hold: DIVISIONS, or finer for a score whose notes lie on a finer grid (_grid_of)."""
+
+    divisions: int
+
+    def ticks(self, beats: float) -> int:
+        return round(beats * self.divisions)
+
+    @cached_property
+    def plain(self) -> int:
+        """The shortest plain value boundaries may lie on outside tuplets: a 32nd, or a 64th or
+        128th where the grid holds it; a boundary off it is written in a tuplet."""
+        return next(self.divisions // d for d in (32, 16, 8) if self.divisions % d == 0)
+
+    @cached_property
+    def measure_types(self) -> list[tuple[int, str, int]]:
+        """(ticks, type, dots), longest first: each value whose last dot lies on `plain`."""
+        values = []
+        for kind, quarters in _QUARTERS.items():
+            for dots in (0, 1, 2):
+                if self.divisions * quarters >= self.plain * 2**dots:
+                    values.append((int(self.divisions * quarters * (2 - Fraction(1, 2**dots))), kind, dots))
+        return sorted(values, reverse=True)
+
+    @cached_property
+    def syncopated_values(self) -> set[int]:
+        """The values a note off the beat may keep across the next beat: at most one dot, on the 16th grid."""
+        return {value for value, _, dots in self.measure_types if dots < 2 and value % (self.divisions // 4) == 0}
+
+    @cached_property
+    def tuplet_units(self) -> list[int]:
+        """A triplet 8th, 16th, 32nd, 64th ... as far as the grid holds them."""
+        return [self.divisions // d for d in (3, 6, 12, 24, 48) if self.divisions % d == 0]
+
+    @cached_property
+    def values(self) -> dict[Fraction, tuple[str, int]]:
+        """Every written value, plain or dotted, by its length in quarters: (type, dots)."""
+        out: dict[Fraction, tuple[str, int]] = {}
+        for kind, quarters in _QUARTERS.items():
+            for dots in (2, 1, 0):  # the fewest dots win
+                out[quarters * (2 - Fraction(1, 2**dots))] = (kind, dots)
+        return out
+
+    def in_tuplet(self, ticks: int, actual: int, normal: int) -> tuple[str, int] | None:
+        """The type and dots of a note `ticks` long in an `actual`:`normal` tuplet, if one value is."""
+        return self.values.get(Fraction(ticks * actual, self.divisions * normal))
+
+
+def _grid_of(score: Score) -> _Grid:
+    """The grid `score` is written on: DIVISIONS a quarter, or the finest its notes ask (up to
+    FINEST) where every note's start and end that lies off DIVISIONS is a fraction of a quarter
+    with a denominator of at most FINEST_FRACTION dividing FINEST (a 64th, a quintuplet, a
+    septuplet). Any other time (a performance, unquantized) puts the whole score on DIVISIONS,
+    each time rounded to it."""
+    denominators = {DIVISIONS}
+    for part in score.parts:
+        for note in part.notes:
+            for beats in (note.start_beats, note.end_beats):
+                if abs(beats * DIVISIONS - round(beats * DIVISIONS)) < 1e-6:
+                    continue
+                fraction = Fraction(beats).limit_denominator(FINEST_FRACTION)
+                if abs(beats - fraction) > 1e-6 or FINEST % fraction.denominator:
+                    return _Grid(DIVISIONS)
+                denominators.add(fraction.denominator)
+    return _Grid(lcm(*denominators))
+
+
 _ALTER_NAMES = {-2: "flat-flat", -1: "flat", 0: "natural", 1: "sharp", 2: "double-sharp"}
 _ABBREVIATIONS = {"soprano": "S.", "alto": "A.", "tenor": "T.", "bass": "B.", "right hand": "R.H.", "left hand": "L.H."}
 
@@ -206,29 +286,30 @@ def musicxml_text(score: Score) -> str:
     from pretty_midi import program_to_instrument_name
 
     parts = score.parts or [Part("", 0, False, [])]
-    voices = [_voices(part.notes) for part in parts]
+    grid = _grid_of(score)
+    voices = [_voices(part.notes, grid) for part in parts]
     starts = [e.start for vs in voices for v in vs for e in v]
     end = max((e.end for vs in voices for v in vs for e in v), default=1)
-    bars = _bars(score, min(starts, default=0), end)
-    keys = _changes([(_grid(k.start_beats), k) for k in score.keys])
-    tempos = _changes([(_grid(t.start_beats), t) for t in score.tempos])
-    fermatas = {_grid(b) for b in score.fermatas_beats}
-    chords = sorted(((_grid(c.start_beats), c) for c in score.chords), key=lambda c: c[0])
-    sections = _changes([(_grid(s.start_beats), s) for s in score.sections])
+    bars = _bars(score, min(starts, default=0), end, grid)
+    keys = _changes([(grid.ticks(k.start_beats), k) for k in score.keys])
+    tempos = _changes([(grid.ticks(t.start_beats), t) for t in score.tempos])
+    fermatas = {grid.ticks(b) for b in score.fermatas_beats}
+    chords = sorted(((grid.ticks(c.start_beats), c) for c in score.chords), key=lambda c: c[0])
+    sections = _changes([(grid.ticks(s.start_beats), s) for s in score.sections])
     written_parts = _written_parts(parts)
-    dynamics = [_marks(parts, members, list(score.sections)) for members in written_parts]
-    passages = _changes([(_grid(k.start_beats), k) for k in passage_keys(score)])  # spelled by, within a signature
-    edges = {bar.start for bar in bars} | {_grid(b) for r in score.repeats for b in r.edges_beats()}
+    dynamics = [_marks(parts, members, list(score.sections), grid) for members in written_parts]
+    passages = _changes([(grid.ticks(k.start_beats), k) for k in passage_keys(score)])  # spelled by, within a signature
+    edges = {bar.start for bar in bars} | {grid.ticks(b) for r in score.repeats for b in r.edges_beats()}
     spell_lines([v for vs in voices for v in vs], keys, passages, edges, tied_in=lambda e: e.tied_in)
     points = sorted({t for vs in voices for v in vs for e in v for t in (e.start, e.end)} | {t for t, _ in chords})
-    inside = _inside_bars(score, bars, points)
+    inside = _inside_bars(score, bars, points, grid)
     if inside:  # cut the bars where a repeat that folds so begins or ends inside one, and only there
         cut = _cut(bars, inside, end)
         at = [bar.start for bar in cut] + [cut[-1].end]
-        cut_folds = _folds(score, parts, cut, keys, tempos, fermatas, chords, sections, dynamics)
+        cut_folds = _folds(score, parts, cut, grid, keys, tempos, fermatas, chords, sections, dynamics)
         used = inside & {at[b] for f in cut_folds for b in (f.start, f.end, f.ending, f.second, f.after)}
         bars = _cut(bars, used, end) if used else bars
-    folds = _folds(score, parts, bars, keys, tempos, fermatas, chords, sections, dynamics)
+    folds = _folds(score, parts, bars, grid, keys, tempos, fermatas, chords, sections, dynamics)
     layout = _layout(bars, folds)
 
     title = escape(score.title or "Untitled")
@@ -265,8 +346,8 @@ def musicxml_text(score: Score) -> str:
     folded = any(place.cut_in or place.cut_out for place in layout)  # 8va lines are of the music as played
     for index, members in enumerate(written_parts, start=1):
         out.append(f'  <part id="P{index}">')
-        clefs = [_bar_clefs(parts[i], bars) for i in members]
-        lines = [[] if folded else _ottava_lines(parts[i], bars, clefs[s]) for s, i in enumerate(members)]
+        clefs = [_bar_clefs(parts[i], bars, grid) for i in members]
+        lines = [[] if folded else _ottava_lines(parts[i], bars, clefs[s], grid) for s, i in enumerate(members)]
         by_bar = [[_pieces_by_bar(voice, bars) for voice in voices[i]] for i in members]
         for k, place in enumerate(layout):
             b = place.bar
@@ -282,6 +363,7 @@ def musicxml_text(score: Score) -> str:
             ]
             _write_measure(
                 out,
+                grid,
                 bars[b],
                 place,
                 staves,
@@ -326,10 +408,6 @@ class _Bar:
     cut: bool = False  # the rest of a bar cut where a repeat begins or ends inside it (_cut)
 
 
-def _grid(beats: float) -> int:
-    return round(beats * DIVISIONS)
-
-
 def _changes(changes: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
     """Tempo or key changes by grid tick, the last of several at one tick kept."""
     by_tick: dict[int, Any] = {}
@@ -338,9 +416,9 @@ def _changes(changes: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
     return sorted(by_tick.items())
 
 
-def _bars(score: Score, first: int, end: int) -> list[_Bar]:
+def _bars(score: Score, first: int, end: int, grid: _Grid) -> list[_Bar]:
     """The bars from beat 0 (or a pickup) to the end of the last note, following the meters."""
-    meters = _changes([(_grid(m.start_beats), m) for m in score.meters])
+    meters = _changes([(grid.ticks(m.start_beats), m) for m in score.meters])
     if not meters or meters[0][0] > 0:
         meters.insert(0, (0, meters[0][1] if meters else None))
     bars: list[_Bar] = []
@@ -351,7 +429,7 @@ def _bars(score: Score, first: int, end: int) -> list[_Bar]:
             i, new_meter = i + 1, True
         meter = meters[i][1]
         numerator, denominator = (meter.numerator, meter.denominator) if meter else (4, 4)
-        stop = at + _meter_ticks(numerator, denominator)
+        stop = at + _meter_ticks(numerator, denominator, grid)
         if i + 1 < len(meters) and meters[i + 1][0] < stop:
             stop = meters[i + 1][0]  # the next meter starts inside this bar: end it there
         bars.append(_Bar(at, stop, at, str(len(bars) + 1), numerator, denominator, new_meter))
@@ -367,7 +445,7 @@ def _bars(score: Score, first: int, end: int) -> list[_Bar]:
     return bars
 
 
-def _inside_bars(score: Score, bars: list[_Bar], points: list[int]) -> set[int]:
+def _inside_bars(score: Score, bars: list[_Bar], points: list[int], grid: _Grid) -> set[int]:
     """The ticks inside bars where a repeat's passes or endings begin or end, for each repeat
     that could be written once so (`ways_to_fold`; see the module docstring): of whole bars in one
     meter, not inside the first bar, not past the last, on a half beat in a beat holding a
@@ -380,7 +458,7 @@ def _inside_bars(score: Score, bars: list[_Bar], points: list[int]) -> set[int]:
     out: set[int] = set()
     for repeat in score.repeats:
         for way in ways_to_fold(repeat):
-            start, end, ending = _grid(way.start_beats), _grid(way.end_beats), _grid(way.ending_beats)
+            start, end, ending = grid.ticks(way.start_beats), grid.ticks(way.end_beats), grid.ticks(way.ending_beats)
             length = end - start
             ticks = (start, end, end - ending, end + length - ending, end + length)
             if length <= 0 or not 0 <= ending < length or start < bars[0].start or ticks[-1] > bars[-1].end:
@@ -391,11 +469,13 @@ def _inside_bars(score: Score, bars: list[_Bar], points: list[int]) -> set[int]:
                 continue
             bar = bars[bisect_right(starts, start) - 1]
             meter = (bar.numerator, bar.denominator)
-            if length % _bar_ticks(bar) or any(
+            if length % _bar_ticks(bar, grid) or any(
                 (b.numerator, b.denominator) != meter for b in bars if start <= b.start < ticks[-1]
             ):
                 continue  # a meter change would put the passes' bar lines in other places
-            if not all(not bars[0].start < t < bars[0].end and _cuttable(t, bars, starts, points) for t in inside):
+            if not all(
+                not bars[0].start < t < bars[0].end and _cuttable(t, bars, starts, points, grid) for t in inside
+            ):
                 continue
             cut_bars = [bisect_right(starts, t) - 1 for t in sorted(out | set(inside))]
             if len(cut_bars) == len(set(cut_bars)):  # one cut a bar: two would read back as meter changes
@@ -403,23 +483,25 @@ def _inside_bars(score: Score, bars: list[_Bar], points: list[int]) -> set[int]:
     return out
 
 
-def _bar_ticks(bar: _Bar) -> int:
+def _bar_ticks(bar: _Bar, grid: _Grid) -> int:
     """How long a whole bar of `bar`'s meter is, in ticks."""
-    return _meter_ticks(bar.numerator, bar.denominator)
+    return _meter_ticks(bar.numerator, bar.denominator, grid)
 
 
-def _meter_ticks(numerator: int, denominator: int) -> int:
+def _meter_ticks(numerator: int, denominator: int, grid: _Grid) -> int:
     """How long a whole bar of a meter is, in ticks."""
-    return max(1, round(numerator * 4 * DIVISIONS / denominator))
+    return max(1, round(numerator * 4 * grid.divisions / denominator))
 
 
-def _cuttable(tick: int, bars: list[_Bar], starts: list[int], points: list[int]) -> bool:
-    """Whether a bar may be cut at `tick`: on the 32nd grid, on a half beat where the beat
-    (a quarter note from the bar's first beat) holds a point off the 32nd grid (a triplet)."""
+def _cuttable(tick: int, bars: list[_Bar], starts: list[int], points: list[int], grid: _Grid) -> bool:
+    """Whether a bar may be cut at `tick`: on the grid of plain values (a 32nd, or finer where
+    the score's grid holds it), on a half beat where the beat (a quarter note from the bar's
+    first beat) holds a point off that grid (a tuplet)."""
     bar = bars[max(bisect_right(starts, tick) - 1, 0)]
-    beat = bar.origin + (tick - bar.origin) // DIVISIONS * DIVISIONS
-    triplets = any((p - beat) % _GRID for p in points if beat <= p < beat + DIVISIONS)
-    return (tick - beat) % (DIVISIONS // 2 if triplets else _GRID) == 0
+    quarter = grid.divisions
+    beat = bar.origin + (tick - bar.origin) // quarter * quarter
+    tuplets = any((p - beat) % grid.plain for p in points if beat <= p < beat + quarter)
+    return (tick - beat) % (quarter // 2 if tuplets else grid.plain) == 0
 
 
 def _cut(bars: list[_Bar], ticks: set[int], end: int) -> list[_Bar]:
@@ -436,15 +518,15 @@ def _cut(bars: list[_Bar], ticks: set[int], end: int) -> list[_Bar]:
     return out
 
 
-def _voices(notes: list[Note]) -> list[list[_Element]]:
+def _voices(notes: list[Note], grid: _Grid) -> list[list[_Element]]:
     """Notes on the grid, grouped into chords (same start and end), then into voices in which
     nothing overlaps: each chord goes to the first voice free at its start (the higher of two
     chords starting together first, so voice 1 tends to be the upper one). A part that would
     need more than MAX_VOICES voices at once is chordified instead (one voice)."""
     groups: dict[tuple[int, int], dict[int, int]] = {}  # (start, end) -> pitch -> velocity
     for n in notes:
-        start = _grid(n.start_beats)
-        end = max(_grid(n.end_beats), start + 1)
+        start = grid.ticks(n.start_beats)
+        end = max(grid.ticks(n.end_beats), start + 1)
         pitches = groups.setdefault((start, end), {})
         pitches[n.pitch] = max(n.velocity, pitches.get(n.pitch, 0))
     voices: list[list[_Element]] = []
@@ -546,13 +628,13 @@ class _Place:
     cut_out: bool = False
 
 
-def _marks(parts: list[Part], members: list[int], sections: list[Section]) -> list[tuple[int, str]]:
+def _marks(parts: list[Part], members: list[int], sections: list[Section], grid: _Grid) -> list[tuple[int, str]]:
     """The dynamics marks under a written part (its `members`: one part, or a piano's two hands),
     by tick, where they change: each member's (perform.dynamics.marks_shown), the upper staff's
     first at one place."""
     at: dict[int, str] = {}
     for i in reversed(members):
-        at |= {_grid(t): m for t, m in marks_shown(parts[i], sections)}
+        at |= {grid.ticks(t): m for t, m in marks_shown(parts[i], sections)}
     return [(int(t), m) for t, m in where_they_change(sorted(at.items()))]
 
 
@@ -560,6 +642,7 @@ def _folds(
     score: Score,
     parts: list[Part],
     bars: list[_Bar],
+    grid: _Grid,
     keys: list[tuple[int, Any]],
     tempos: list[tuple[int, Any]],
     fermatas: set[int],
@@ -577,10 +660,12 @@ def _folds(
     whose two endings came out alike as a plain one. Any other is written out in full."""
     at_bar = {bar.start: i for i, bar in enumerate(bars) if bar.start == bar.origin or bar.cut or not i}
     at_bar[bars[-1].end] = len(bars)
-    meters = _changes([(_grid(m.start_beats), m) for m in score.meters])
+    meters = _changes([(grid.ticks(m.start_beats), m) for m in score.meters])
     marks = [(t, (f"dynamics {k}", m)) for k, part_marks in enumerate(dynamics) for t, m in part_marks]
     changes = sorted(change_ticks(keys, tempos, meters) + marks, key=lambda c: c[0])
-    notes = [[(_grid(n.start_beats), _grid(n.end_beats), n.pitch, n.velocity) for n in p.notes] for p in parts]
+    notes = [
+        [(grid.ticks(n.start_beats), grid.ticks(n.end_beats), n.pitch, n.velocity) for n in p.notes] for p in parts
+    ]
     if bars[0].start != bars[0].origin:
         # a label at a pickup's start is read on the first bar line, as the second pass's is; where
         # one stands there already, it is the strain's, and the pickup's own is left out
@@ -591,8 +676,8 @@ def _folds(
     folds: list[_Fold] = []
     for repeat in sorted(score.repeats, key=lambda r: (r.start_beats, r.end_beats)):
         for way in ways_to_fold(repeat):
-            fold = _fold(way, at_bar)
-            if fold is None or (folds and fold.start < folds[-1].after) or held_past(way, repeat, notes, _grid):
+            fold = _fold(way, at_bar, grid)
+            if fold is None or (folds and fold.start < folds[-1].after) or held_past(way, repeat, notes, grid.ticks):
                 continue
             start, end = bars[fold.start].start, bars[fold.end].start
             ending = bars[fold.end].start - bars[fold.ending].start
@@ -668,11 +753,11 @@ def passes_alike(
     return all(_window(part, start, end - ending) == _window(part, end, end + length - ending) for part in notes)
 
 
-def _fold(repeat: Repeat, at_bar: dict[int, int]) -> _Fold | None:
+def _fold(repeat: Repeat, at_bar: dict[int, int], grid: _Grid) -> _Fold | None:
     """A repeat in bar indices, None unless its passes and endings begin and end on bar lines
     (measures); a second ending that ends inside a measure runs to its end (the music after it
     is written in place all the same: a second ending a pickup longer, the next strain's pickup)."""
-    start, end, ending = _grid(repeat.start_beats), _grid(repeat.end_beats), _grid(repeat.ending_beats)
+    start, end, ending = grid.ticks(repeat.start_beats), grid.ticks(repeat.end_beats), grid.ticks(repeat.ending_beats)
     length = end - start
     if length <= 0 or not 0 <= ending < length:
         return None
@@ -777,12 +862,13 @@ def _layout(bars: list[_Bar], folds: list[_Fold]) -> list[_Place]:
 # notation: lengths as note values, tuplets, spelling, clefs
 
 
-def _notated(pieces: list[tuple], bar: _Bar, breaks: Sequence[int] = ()) -> list[list]:
+def _notated(pieces: list[tuple], bar: _Bar, grid: _Grid, breaks: Sequence[int] = ()) -> list[list]:
     """The voice's pieces in one bar, gaps filled with rests, as written notes:
     [start, ticks, type (None: a whole-bar rest), dots, tuplet, element (None: a rest),
-    tied from before, tied on]. `tuplet` is None outside 3:2 groups, else "start", "" or
-    "stop" for the group's first, middle and last note (0: an odd length outside a group).
-    Notes are also cut at `breaks` (where a key changes inside the bar) outside 3:2 groups."""
+    tied from before, tied on]. `tuplet` is None outside tuplets, else (mark, actual, normal):
+    the mark "start", "" or "stop" for the group's first, middle and last note (None: an odd
+    length outside a group, written as in a 3:2 group), and the group's ratio (3, 2; 5, 4 ...).
+    Notes are also cut at `breaks` (where a key changes inside the bar) outside groups."""
     filled, at = [], bar.start
     for start, stop, element, tie_in, tie_out in pieces:
         if start > at:
@@ -792,24 +878,15 @@ def _notated(pieces: list[tuple], bar: _Bar, breaks: Sequence[int] = ()) -> list
     if at < bar.end:
         filled.append((at, bar.end, None, False, False))
 
-    # 3:2 groups in each beat (a quarter note from beat 1) with a boundary off the 32nd grid:
-    # of triplet 8ths if every boundary allows, else of triplet 16ths, 32nds, else 64ths;
-    # only groups with a boundary inside are written as tuplets
     bounds = [p[0] for p in filled[1:]]
-    groups: list[tuple[int, int]] = []
-    for window in range(bar.origin, bar.end, DIVISIONS):
-        ws, we = max(window, bar.start), min(window + DIVISIONS, bar.end)
+    groups: list[tuple[int, int, int, int]] = []  # (start, end, actual, normal)
+    for window in range(bar.origin, bar.end, grid.divisions):
+        ws, we = max(window, bar.start), min(window + grid.divisions, bar.end)
         inside = [t for t in bounds if ws < t < we]
-        if ws >= we or not any((t - bar.origin) % _GRID for t in inside):
-            continue
-        unit = next(
-            (u for u in _TUPLET_UNITS[:-1] if (we - ws) % (3 * u) == 0 and all((t - ws) % u == 0 for t in inside)), 1
-        )
-        for g in range(ws, we, 3 * unit):  # a group that one note or rest fills is a plain value
-            if any(g < t < g + 3 * unit for t in inside):
-                groups.append((g, min(g + 3 * unit, we)))
+        if ws < we and any((t - bar.origin) % grid.plain for t in inside):
+            groups += _tuplets(ws, we, inside, grid)
     group_starts = [g[0] for g in groups]
-    edges = {edge for group in groups for edge in group}
+    edges = {edge for group in groups for edge in group[:2]}
     for tick in breaks:
         gi = bisect_right(group_starts, tick) - 1
         if gi < 0 or tick >= groups[gi][1]:
@@ -819,19 +896,23 @@ def _notated(pieces: list[tuple], bar: _Bar, breaks: Sequence[int] = ()) -> list
     out: list[list] = []
     for start, stop, element, tie_in, tie_out in filled:
         points = [start, *(c for c in cuts if start < c < stop), stop]
-        whole = bar.end - bar.start == _bar_ticks(bar)  # a bar cut short (by a repeat, a meter) has no whole-bar rest
+        whole = bar.end - bar.start == _bar_ticks(
+            bar, grid
+        )  # a bar cut short (by a repeat, a meter) has no whole-bar rest
         written = []
         for a, z in zip(points, points[1:]):
             gi = bisect_right(group_starts, a) - 1
             group = groups[gi] if gi >= 0 and a < groups[gi][1] else None
-            if group is not None and (a, z) != group:
-                tuplet = "start" if a == group[0] else "stop" if z == group[1] else ""
-                written.append([a, z - a, _TUPLET_TYPES[z - a], 0, tuplet])
+            if group is not None and (a, z) != group[:2]:
+                g0, g1, actual, normal = group
+                for piece_start, ticks, kind, dots in _in_group(a, z, actual, normal, grid):
+                    mark = "start" if piece_start == g0 else "stop" if piece_start + ticks == g1 else ""
+                    written.append([piece_start, ticks, kind, dots, (mark, actual, normal)])
             elif element is None and (a, z) == (bar.start, bar.end) and bar.start == bar.origin and whole:
                 written.append([a, z - a, None, 0, None])  # a whole-bar rest (music21 reads it as the meter's bar)
             else:
-                for ticks, kind, dots, odd in _values(a, z, bar, element is None):
-                    written.append([a, ticks, kind, dots, 0 if odd else None])
+                for ticks, kind, dots, ratio in _values(a, z, bar, element is None, grid):
+                    written.append([a, ticks, kind, dots, (None, *ratio) if ratio else None])
                     a += ticks
         last = len(written) - 1
         for i, note in enumerate(written):
@@ -841,7 +922,48 @@ def _notated(pieces: list[tuple], bar: _Bar, breaks: Sequence[int] = ()) -> list
     return out
 
 
-def _values(start: int, stop: int, bar: _Bar, rest: bool) -> list[tuple[int, str, int, bool]]:
+def _tuplets(start: int, end: int, inside: list[int], grid: _Grid) -> list[tuple[int, int, int, int]]:
+    """The tuplet groups of a beat (a quarter note from beat 1, `start` to `end`) whose
+    boundaries `inside` lie off the plain grid, as (start, end, actual, normal): 3:2 groups of
+    triplet 8ths if every boundary allows, else of triplet 16ths, 32nds, 64ths ..., only those with a
+    boundary inside; else one group of the beat, in the fewest equal notes its boundaries lie
+    on (5:4 16ths, 7:4, 9:8 32nds ...: the normal notes a power of two); else none (the notes
+    are written as odd values)."""
+    length = end - start
+    *units, smallest = grid.tuplet_units
+    fits = [u for u in units if length % (3 * u) == 0] + [smallest]  # the smallest, as far as it goes
+    unit = next((u for u in fits if all((t - start) % u == 0 for t in inside)), None)
+    if unit is not None:  # a group that one note or rest fills is a plain value
+        return [
+            (g, min(g + 3 * unit, end), 3, 2)
+            for g in range(start, end, 3 * unit)
+            if any(g < t < g + 3 * unit for t in inside)
+        ]
+    for actual in range(5, 2 * FINEST_FRACTION):
+        normal = 1 << (actual.bit_length() - 1)
+        if length % actual or actual == normal or any((t - start) % (length // actual) for t in inside):
+            continue
+        if grid.in_tuplet(length // actual, actual, normal) is not None:
+            return [(start, end, actual, normal)]
+    return []
+
+
+def _in_group(start: int, stop: int, actual: int, normal: int, grid: _Grid) -> list[tuple[int, int, str, int]]:
+    """A note or rest from `start` to `stop` inside an `actual`:`normal` tuplet as written
+    values (start, ticks, type, dots): one where one value is that long, else the longest that
+    fit, tied (a rest of a group cut short at an odd place that no value fits: a 64th)."""
+    out = []
+    while start < stop:
+        ticks = next((t for t in range(stop - start, 0, -1) if grid.in_tuplet(t, actual, normal)), stop - start)
+        kind, dots = grid.in_tuplet(ticks, actual, normal) or ("64th", 0)
+        out.append((start, ticks, kind, dots))
+        start += ticks
+    return out
+
+
+def _values(
+    start: int, stop: int, bar: _Bar, rest: bool, grid: _Grid
+) -> list[tuple[int, str, int, tuple[int, int] | None]]:
     """Note values for a note or rest from `start` to `stop` outside 3:2 groups, written as the
     meter's beats ask. A rest is cut at every beat (two beats that begin a half bar of a 4/4 or
     12/8 bar make one rest: no rest hides the middle of a bar, no dotted rest stands for beats
@@ -851,12 +973,12 @@ def _values(start: int, stop: int, bar: _Bar, rest: bool) -> list[tuple[int, str
     16th grid with at most one dot (a syncopated quarter stays one note; a double-dotted 8th
     from the second 16th of a beat is cut)."""
     compound = is_compound(bar.numerator, bar.denominator)
-    beat = 3 * DIVISIONS // 2 if compound else max(1, 4 * DIVISIONS // bar.denominator)
+    beat = 3 * grid.divisions // 2 if compound else max(1, 4 * grid.divisions // bar.denominator)
     length, offbeat = stop - start, (start - bar.origin) % beat
     if not rest and not compound:
-        if offbeat and length not in _SYNCOPATED_VALUES and length > beat - offbeat:
-            return _split_length(beat - offbeat) + _split_length(length - (beat - offbeat))
-        return _split_length(length)
+        if offbeat and length not in grid.syncopated_values and length > beat - offbeat:
+            return _split_length(beat - offbeat, grid) + _split_length(length - (beat - offbeat), grid)
+        return _split_length(length, grid)
     lengths, at = [], start
     if offbeat:  # the rest of a beat begun before
         lengths.append(min(stop, at + beat - offbeat) - at)
@@ -872,21 +994,28 @@ def _values(start: int, stop: int, bar: _Bar, rest: bool) -> list[tuple[int, str
         at += whole
     if at < stop:
         lengths.append(stop - at)
-    return [value for piece in lengths for value in _split_length(piece)]
+    return [value for piece in lengths for value in _split_length(piece, grid)]
 
 
-def _split_length(ticks: int) -> list[tuple[int, str, int, bool]]:
+def _split_length(ticks: int, grid: _Grid) -> list[tuple[int, str, int, tuple[int, int] | None]]:
     """A length as tied note values, each the longest that fits (dotted where exact):
-    (ticks, type, dots, odd). Lengths off the 32nd grid (in bars cut short at odd places, or
-    notes cut by a key change off the grid) end in a triplet 32nd or 64th (odd)."""
-    out = []
-    for value, kind, dots in _MEASURE_TYPES:
+    (ticks, type, dots, ratio: None, or (actual, normal) for an odd value). Lengths off the
+    plain grid (in bars cut short at odd places, notes cut by a key change off the grid, a beat
+    whose tuplets no one ratio writes) end in triplet 32nds and one shorter value, the shortest
+    type as long or longer in the ratio that makes it exact (1/24 of a quarter: a 64th in 3:2)."""
+    out: list[tuple[int, str, int, tuple[int, int] | None]] = []
+    for value, kind, dots in grid.measure_types:
         while ticks >= value:
-            out.append((value, kind, dots, False))
+            out.append((value, kind, dots, None))
             ticks -= value
     if ticks:
-        small = _TUPLET_UNITS[-2]  # a triplet 32nd
-        out += [(small, "32nd", 0, True)] * (ticks // small) + [(1, "64th", 0, True)] * (ticks % small)
+        small = grid.divisions // 12  # a triplet 32nd
+        out += [(small, "32nd", 0, (3, 2))] * (ticks // small)
+        if ticks % small:
+            length = Fraction(ticks % small, grid.divisions)
+            kind, quarters = min(((k, q) for k, q in _QUARTERS.items() if q >= length), key=lambda kq: kq[1])
+            ratio = length / quarters  # normal / actual
+            out.append((ticks % small, kind, 0, (ratio.denominator, ratio.numerator)))
     return out
 
 
@@ -895,7 +1024,7 @@ BASS = "<clef><sign>F</sign><line>4</line></clef>"
 MIDDLE_C = 60
 
 
-def _bar_clefs(part: Part, bars: list[_Bar]) -> list[str]:
+def _bar_clefs(part: Part, bars: list[_Bar], grid: _Grid) -> list[str]:
     """The clef of each bar of a part: its one clef (_clef), except that a piano hand's staff
     changes clef for a passage on the other side of middle C, as engravers write a left hand
     that climbs into the treble: at a bar line where this bar and the next lie wholly there (a
@@ -908,7 +1037,7 @@ def _bar_clefs(part: Part, bars: list[_Bar]) -> list[str]:
     starts = [bar.start for bar in bars]
     pitches: list[list[int]] = [[] for _ in bars]
     for n in part.notes:
-        pitches[_at(starts, _grid(n.start_beats))].append(n.pitch)
+        pitches[_at(starts, grid.ticks(n.start_beats))].append(n.pitch)
 
     def over_there(b: int) -> bool:  # every note of bar b on the away clef's side of middle C
         return all((p >= MIDDLE_C) == (away == TREBLE) for p in pitches[b])
@@ -928,7 +1057,7 @@ OTTAVA_HIGH = 88  # and reach E6 (three ledger lines) is written an octave lower
 OTTAVA_FROM = 84  # from its first onset that reaches C6 (two ledger lines) to its last
 
 
-def _ottava_lines(part: Part, bars: list[_Bar], clefs: list[str]) -> list[tuple[int, str]]:
+def _ottava_lines(part: Part, bars: list[_Bar], clefs: list[str], grid: _Grid) -> list[tuple[int, str]]:
     """Where 8va lines start ("down") and stop, in ticks: over each run of a piano hand's onsets
     in the treble clef whose keys all lie at or above OTTAVA_LOW and that reaches OTTAVA_HIGH,
     from its first onset reaching OTTAVA_FROM to the end of the notes of its last, as engravers
@@ -938,7 +1067,7 @@ def _ottava_lines(part: Part, bars: list[_Bar], clefs: list[str]) -> list[tuple[
     starts = [bar.start for bar in bars]
     onsets: dict[int, list[Note]] = {}
     for n in part.notes:
-        onsets.setdefault(_grid(n.start_beats), []).append(n)
+        onsets.setdefault(grid.ticks(n.start_beats), []).append(n)
     out: list[tuple[int, str]] = []
     run: list[int] = []
 
@@ -947,7 +1076,7 @@ def _ottava_lines(part: Part, bars: list[_Bar], clefs: list[str]) -> list[tuple[
         its last onset's notes end, and no later than that onset."""
         high = [t for t in run if max(n.pitch for n in onsets[t]) >= OTTAVA_FROM]  # the line spans these
         if any(n.pitch >= OTTAVA_HIGH for t in high for n in onsets[t]):
-            end = max(max(_grid(n.start_beats + n.duration_beats), high[-1] + 1) for n in onsets[high[-1]])
+            end = max(max(grid.ticks(n.start_beats + n.duration_beats), high[-1] + 1) for n in onsets[high[-1]])
             out.append((high[0], "down"))
             out.append((end if breaking is None else min(end, breaking), "stop"))
         run.clear()
@@ -1057,6 +1186,7 @@ class _StaffBar:
 
 def _write_measure(
     out: list[str],
+    grid: _Grid,
     bar: _Bar,
     place: _Place,
     staves: list[_StaffBar],
@@ -1077,7 +1207,7 @@ def _write_measure(
         out.append(f'      <barline location="left">{place.left}</barline>')
     attributes = []
     if b == 0:
-        attributes.append(f"<divisions>{DIVISIONS}</divisions>")
+        attributes.append(f"<divisions>{grid.divisions}</divisions>")
     key_here = [(t, k) for t, k in keys if (b == 0 and t <= bar.start) or bar.start <= t < bar.end]
     key_at_start = [k for t, k in key_here if t <= bar.start]
     mid_keys = [(t, k) for t, k in key_here if t > bar.start]
@@ -1119,7 +1249,8 @@ def _write_measure(
         present = [v for v, pieces in enumerate(pieces_by_voice) if pieces or v == 0]
         first = s == 0
         written = [
-            _notated(pieces_by_voice[v], bar, [t for t, _ in mid_keys] if v == 0 and first else ()) for v in present
+            _notated(pieces_by_voice[v], bar, grid, [t for t, _ in mid_keys] if v == 0 and first else ())
+            for v in present
         ]
         if place.cut_in or place.cut_out:  # ties to and from music a repeat skips are dropped
             for notes in written:
@@ -1332,14 +1463,15 @@ def _write_note(out: list[str], note: list, voice: int, fermatas: set[int], staf
     after = f"<voice>{voice}</voice>"
     if kind is not None:
         after += f"<type>{kind}</type>" + "<dot/>" * dots
+    mark, actual, normal = tuplet if tuplet is not None else (None, 0, 0)
     modification = (
-        ("<time-modification><actual-notes>3</actual-notes><normal-notes>2</normal-notes></time-modification>")
+        f"<time-modification><actual-notes>{actual}</actual-notes><normal-notes>{normal}</normal-notes></time-modification>"
         if tuplet is not None
         else ""
     )
     if staff is not None:  # after the time modification, as MusicXML orders a note's elements
         modification += f"<staff>{staff}</staff>"
-    tuplet_mark = f'<tuplet type="{tuplet}" bracket="yes"/>' if tuplet in ("start", "stop") else ""
+    tuplet_mark = f'<tuplet type="{mark}" bracket="yes"/>' if mark in ("start", "stop") else ""
     if element is None:  # every voice's rests are shown: a bar must add up on the page
         rest = '<rest measure="yes"/>' if kind is None else "<rest/>"
         notations = f"<notations>{tuplet_mark}</notations>" if tuplet_mark else ""
