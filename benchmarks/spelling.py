@@ -6,8 +6,8 @@ spelled in the key").
 Each score is read as Cadenza reads any file (pitches as MIDI numbers, the key signatures
 kept), its repeats written out, then written to MusicXML by Cadenza's writer, and the notes of
 the original and of Cadenza's copy compared where they sound at the same pitch at the same time
-(the two lined up at their first notes; within 1/24 of a quarter note, the writer's grid, to
-which it rounds a quintuplet or septuplet: each of the composer's notes is matched to the
+(the two lined up at their first notes; within 1/24 of a quarter note, the writer's grid for
+a score with times off any grid of note values, to which it rounds them: each of the composer's notes is matched to the
 nearest of Cadenza's at its pitch, each once). Printed: the share of all matched notes spelled
 as the composer spelled them, and of the "chromatic" ones, those the composer wrote with an
 accidental the key signature does not give (the ones a spelling rule must get right); `--show
@@ -69,7 +69,7 @@ def spellings(stream) -> dict[tuple[float, int], tuple[str, int, int]]:
 
 
 # how far apart in quarter notes the composer's note and Cadenza's copy of it may begin: one step
-# of the MusicXML writer's grid (1/24), which rounds a quintuplet or septuplet to it
+# of the MusicXML writer's grid (1/24) for a score it cannot write on a finer one (cadenza.io.musicxml._grid_of)
 TOLERANCE = 1 / 24
 
 

@@ -308,6 +308,35 @@ def test_a_run_of_tenths_from_inside_a_beat_reads_back(tmp_path):
     round_trip(score, tmp_path / "tenths.musicxml", divisions=120)
 
 
+def test_tuplets_in_part_of_a_beat_are_bracketed_as_players_read_them(tmp_path):
+    """Five notes in the last dotted 8th of a 7/16 bar are 5:3 16ths; a pickup of a 16th and
+    septuplet 32nds is a plain 16th and a 7:4 group; an 8th and five 32nds a plain 8th and a
+    5:4 group. Each reads back exactly."""
+
+    def groups(notes, numerator, denominator, name):
+        score = Score(parts=[Part("Piano", 0, False, notes)], meters=[Meter(0.0, numerator, denominator)])
+        round_trip(score, tmp_path / f"{name}.musicxml", divisions=_grid_of(score).divisions)
+        root = ET.fromstring(musicxml_text(score).split("\n", 2)[2])
+        return [
+            (
+                n.findtext("type"),
+                n.findtext("time-modification/actual-notes"),
+                n.findtext("time-modification/normal-notes"),
+            )
+            for n in root.iter("note")
+            if n.find("pitch") is not None
+        ]
+
+    from cadenza.io.musicxml import _grid_of
+
+    seven = [Note(60, 0, 1)] + [Note(62 + i, 1 + i * 3 / 20, 3 / 20) for i in range(5)] + [Note(72, 1.75, 1.75)]
+    assert groups(seven, 7, 16, "seven")[1:6] == [("16th", "5", "3")] * 5
+    pickup = [Note(67, 3.25, 0.25)] + [Note(60 + i, 3.5 + i / 14, 1 / 14) for i in range(7)] + [Note(72, 4, 4)]
+    assert groups(pickup, 4, 4, "pickup")[:8] == [("16th", None, None)] + [("32nd", "7", "4")] * 7
+    eighth = [Note(60, 0, 0.5)] + [Note(62 + i, 0.5 + i / 10, 1 / 10) for i in range(5)] + [Note(72, 1, 3)]
+    assert groups(eighth, 4, 4, "eighth")[:6] == [("eighth", None, None)] + [("32nd", "5", "4")] * 5
+
+
 def test_odd_values_say_exactly_how_long_they_are():
     """Where no tuplet writes a length (a bar cut at an odd place), each value written for it,
     type, dots and ratio, is exactly as long as its duration, on any grid."""

@@ -155,6 +155,9 @@ _QUARTERS = {
 }
 
 
+_UNDOTTED = {(kind, 0) for kind in _QUARTERS}
+
+
 @dataclass(frozen=True)
 class _Grid:
     """The ticks a quarter note is written in (MusicXML's divisions) for one score, and the note
@@ -884,7 +887,7 @@ def _notated(pieces: list[tuple], bar: _Bar, grid: _Grid, breaks: Sequence[int] 
         ws, we = max(window, bar.start), min(window + grid.divisions, bar.end)
         inside = [t for t in bounds if ws < t < we]
         if ws < we and any((t - bar.origin) % grid.plain for t in inside):
-            groups += _tuplets(ws, we, inside, grid)
+            groups += _tuplets(window, grid.divisions, ws, we, inside, grid)
     group_starts = [g[0] for g in groups]
     edges = {edge for group in groups for edge in group[:2]}
     for tick in breaks:
@@ -905,9 +908,9 @@ def _notated(pieces: list[tuple], bar: _Bar, grid: _Grid, breaks: Sequence[int] 
             group = groups[gi] if gi >= 0 and a < groups[gi][1] else None
             if group is not None and (a, z) != group[:2]:
                 g0, g1, actual, normal = group
-                for piece_start, ticks, kind, dots in _in_group(a, z, actual, normal, grid):
+                for piece_start, ticks, kind, dots, *in_ratio in _in_group(a, z, actual, normal, grid):
                     mark = "start" if piece_start == g0 else "stop" if piece_start + ticks == g1 else ""
-                    written.append([piece_start, ticks, kind, dots, (mark, actual, normal)])
+                    written.append([piece_start, ticks, kind, dots, (mark, *in_ratio)])
             elif element is None and (a, z) == (bar.start, bar.end) and bar.start == bar.origin and whole:
                 written.append([a, z - a, None, 0, None])  # a whole-bar rest (music21 reads it as the meter's bar)
             else:
@@ -922,13 +925,17 @@ def _notated(pieces: list[tuple], bar: _Bar, grid: _Grid, breaks: Sequence[int] 
     return out
 
 
-def _tuplets(start: int, end: int, inside: list[int], grid: _Grid) -> list[tuple[int, int, int, int]]:
-    """The tuplet groups of a beat (a quarter note from beat 1, `start` to `end`) whose
-    boundaries `inside` lie off the plain grid, as (start, end, actual, normal): 3:2 groups of
-    triplet 8ths if every boundary allows, else of triplet 16ths, 32nds, 64ths ..., only those with a
-    boundary inside; else one group of the beat, in the fewest equal notes its boundaries lie
-    on (5:4 16ths, 7:4, 9:8 32nds ...: the normal notes a power of two); else none (the notes
-    are written as odd values)."""
+def _tuplets(
+    origin: int, span: int, start: int, end: int, inside: list[int], grid: _Grid
+) -> list[tuple[int, int, int, int]]:
+    """The tuplet groups of a beat (a quarter note from beat 1 at `origin`, `span` long; of it,
+    what lies in the bar, `start` to `end`) whose boundaries `inside` lie off the plain grid, as
+    (start, end, actual, normal): 3:2 groups of triplet 8ths if every boundary allows, else of
+    triplet 16ths, 32nds, 64ths ..., only those with a boundary inside; else, where a boundary
+    halves the beat, each half's own (an 8th, then five 32nds under a 5:4 bracket); else one
+    group, in the fewest equal notes its boundaries lie on, in the time of the most plain values
+    fewer than those that fill it (5:4 16ths, 7:4, 9:8 32nds; 5:3 16ths in a dotted 8th); else
+    none (odd values)."""
     length = end - start
     *units, smallest = grid.tuplet_units
     fits = [u for u in units if length % (3 * u) == 0] + [smallest]  # the smallest, as far as it goes
@@ -939,24 +946,43 @@ def _tuplets(start: int, end: int, inside: list[int], grid: _Grid) -> list[tuple
             for g in range(start, end, 3 * unit)
             if any(g < t < g + 3 * unit for t in inside)
         ]
-    for actual in range(5, 2 * FINEST_FRACTION):
-        normal = 1 << (actual.bit_length() - 1)
-        if length % actual or actual == normal or any((t - start) % (length // actual) for t in inside):
+    middle = origin + span // 2
+    if span % 2 == 0 and middle in inside:
+        halves = (
+            (origin, start, middle, [t for t in inside if t < middle]),
+            (middle, middle, end, [t for t in inside if t > middle]),
+        )
+        return [
+            group
+            for at, a, z, within in halves
+            if any((t - at) % grid.plain for t in within)
+            for group in _tuplets(at, span // 2, a, z, within, grid)
+        ]
+    for actual in range(2, 2 * FINEST_FRACTION):
+        if length % actual or any((t - start) % (length // actual) for t in inside):
             continue
-        if grid.in_tuplet(length // actual, actual, normal) is not None:
-            return [(start, end, actual, normal)]
+        plain = [m for m in range(1, actual) if grid.in_tuplet(length // actual, actual, m) in _UNDOTTED]
+        if plain:
+            return [(start, end, actual, plain[-1])]
     return []
 
 
-def _in_group(start: int, stop: int, actual: int, normal: int, grid: _Grid) -> list[tuple[int, int, str, int]]:
+def _in_group(
+    start: int, stop: int, actual: int, normal: int, grid: _Grid
+) -> list[tuple[int, int, str, int, int, int]]:
     """A note or rest from `start` to `stop` inside an `actual`:`normal` tuplet as written
-    values (start, ticks, type, dots): one where one value is that long, else the longest that
-    fit, tied (a rest of a group cut short at an odd place that no value fits: a 64th)."""
+    values (start, ticks, type, dots, actual, normal): one where one value is that long, else
+    the longest that fit, tied; a rest no value of the ratio fits (in a group cut short at an
+    odd place) in a ratio of its own that makes it exact (_odd_value)."""
     out = []
     while start < stop:
-        ticks = next((t for t in range(stop - start, 0, -1) if grid.in_tuplet(t, actual, normal)), stop - start)
-        kind, dots = grid.in_tuplet(ticks, actual, normal) or ("64th", 0)
-        out.append((start, ticks, kind, dots))
+        ticks = next((t for t in range(stop - start, 0, -1) if grid.in_tuplet(t, actual, normal)), None)
+        if ticks is None:
+            kind, ratio = _odd_value(stop - start, grid)
+            out.append((start, stop - start, kind, 0, *ratio))
+            break
+        kind, dots = grid.in_tuplet(ticks, actual, normal) or ("", 0)
+        out.append((start, ticks, kind, dots, actual, normal))
         start += ticks
     return out
 
@@ -1012,11 +1038,18 @@ def _split_length(ticks: int, grid: _Grid) -> list[tuple[int, str, int, tuple[in
         small = grid.divisions // 12  # a triplet 32nd
         out += [(small, "32nd", 0, (3, 2))] * (ticks // small)
         if ticks % small:
-            length = Fraction(ticks % small, grid.divisions)
-            kind, quarters = min(((k, q) for k, q in _QUARTERS.items() if q >= length), key=lambda kq: kq[1])
-            ratio = length / quarters  # normal / actual
-            out.append((ticks % small, kind, 0, (ratio.denominator, ratio.numerator)))
+            kind, ratio = _odd_value(ticks % small, grid)
+            out.append((ticks % small, kind, 0, ratio))
     return out
+
+
+def _odd_value(ticks: int, grid: _Grid) -> tuple[str, tuple[int, int]]:
+    """A length no plain or tuplet value is, as the shortest type as long or longer in the ratio
+    (actual, normal) that makes it exact: 1/24 of a quarter a 64th in 3:2."""
+    length = Fraction(ticks, grid.divisions)
+    kind, quarters = min(((k, q) for k, q in _QUARTERS.items() if q >= length), key=lambda kq: kq[1])
+    ratio = length / quarters  # normal / actual
+    return kind, (ratio.denominator, ratio.numerator)
 
 
 TREBLE = "<clef><sign>G</sign><line>2</line></clef>"
