@@ -54,10 +54,13 @@ A note shorter than the grid keeps one step):
   meter that starts off the beat and is no single value at the next beat.
   A beat (quarter note) with a boundary off the 32nd grid (off the 64th or 128th grid where
   the score's grid holds them) is written in 3:2 groups of triplet 8ths, 16ths, 32nds or
-  64ths, only where a group holds more than one note or rest; else as one group of the beat's
-  fewest equal notes its boundaries allow, in the time of a power of two (5:4 16ths, 7:4, 9:8
-  32nds); on the grid, a double-dotted 8th and a 32nd stay what they are. A length that no
-  such group writes is written as odd values, each exact in its own ratio.
+  64ths, only where a group holds more than one note or rest; else, where a boundary halves
+  the beat, each half as its own (an 8th, then five 32nds under a 5:4 bracket); else as one
+  group of the beat's fewest equal notes its boundaries allow, in the time of as many plain
+  values as fill it (5:4 16ths, 7:4, 9:8 32nds; 5:3 16ths in a dotted 8th, at a bar's end);
+  on the grid, a double-dotted 8th and a 32nd stay what they are. A length that no such group
+  writes is written as odd values, each exact in its own ratio. (A compound meter's beats are
+  taken as quarter notes here too: a quintuplet over a dotted quarter is written in two groups.)
 - pitch spelling by key and by function (cadenza.io.spelling, theory.spell): the key's notes as the spelled key
   has them (the raised 6th and 7th of minor too: F# and G# in A minor), then the notes of the
   key the passage around them is in (theory.passage_keys: Fx in a G# major passage under C#
@@ -140,9 +143,8 @@ from cadenza.theory import beat_beats, is_compound, key_signature, key_signature
 DIVISIONS = 24  # per quarter note on the usual grid: a 32nd is 3; in 3:2 groups an 8th 8, a 16th 4, a 32nd 2, a 64th 1
 MAX_VOICES = 4  # per staff, as MuseScore reads them (it drops notes of a fifth voice)
 FINEST = 10080  # the finest grid a score may be written on (2^5 3^2 5 7 a quarter), for the times below
-FINEST_FRACTION = (
-    96  # a time off the DIVISIONS grid is kept if it is a fraction of a quarter with at most this denominator
-)
+# a time off the DIVISIONS grid is kept where it is a fraction of a quarter with at most this denominator
+FINEST_FRACTION = 96
 _QUARTERS = {
     "whole": Fraction(4),
     "half": Fraction(2),
