@@ -445,6 +445,23 @@ def test_dense_overlapping_performance_like_part(tmp_path):
     round_trip(score, tmp_path / "dense.musicxml")
 
 
+def test_only_the_passage_that_needs_five_voices_is_chordified(tmp_path):
+    """A left hand of a held bass under a moving line (bars 1-2, two voices), then a bar where
+    five notes overlap at once, each starting a 16th after the last (bar 3): bar 3 is written as
+    tied chords in one voice, and bars 1-2 keep their two voices, the bass untied."""
+    two = [Note(36, 0, 4), Note(36, 4, 4)] + [Note(48 + i % 5, i, 1) for i in range(8)]
+    five = [Note(50 + 3 * k, 8 + k / 4, 3 - k / 4) for k in range(5)]
+    score = Score(parts=[Part("Piano", 0, False, two + five)], meters=[Meter(0.0, 4, 4)])
+    round_trip(score, tmp_path / "passages.musicxml")
+    root = ET.fromstring(musicxml_text(score).split("\n", 2)[2])
+    measures = root.findall("part/measure")
+    for measure in measures[:2]:
+        assert {n.findtext("voice") for n in measure.iter("note")} == {"1", "2"}
+        assert measure.find("note/tie") is None  # nothing tied within bars 1-2
+    assert {n.findtext("voice") for n in measures[2].iter("note")} == {"1"}
+    assert measures[2].find("note/tie") is not None  # the chords of bar 3, tied on
+
+
 def test_spelling_follows_the_key_and_the_line(tmp_path):
     def steps(key, pitches):
         score = Score(parts=[Part("", 0, False, [Note(p, i, 1) for i, p in enumerate(pitches)])], keys=[key])

@@ -45,7 +45,9 @@ A note shorter than the grid keeps one step):
   before (under a piano's (first) staff).
 - notes: notes with the same start and end form a chord; notes that overlap otherwise go to
   further voices (the first voice free at the chord's start, the higher chord first), so
-  every note keeps its pitch, onset and length. A voice keeps its number from bar to bar, so
+  every note keeps its pitch, onset and length; a passage that would need more than
+  MAX_VOICES at once (from and to points where no note sounds across) is one voice of tied
+  chords, and a pitch sounding twice at once there is written once. A voice keeps its number from bar to bar, so
   that ties find their notes. Each voice fills its bar with notes and rests, every rest shown
   (a bar must add up on the page); a note crossing a bar line is tied over it. Lengths are
   written as the fewest tied values (dotted where exact), cut where the meter's beats ask: a
@@ -397,7 +399,7 @@ class _Element:
     pitches: list[int]  # low to high
     velocities: list[int]
     spellings: list[tuple[str, int, int]] | None = None  # (step, alter, octave) per pitch
-    tied_in: list[bool] | None = None  # per pitch, in a chordified part: tied from the chord before
+    tied_in: list[bool] | None = None  # per pitch, in a chordified passage: tied from the chord before
     tied_out: list[bool] | None = None  # ... and tied on to the next
 
 
@@ -526,17 +528,38 @@ def _cut(bars: list[_Bar], ticks: set[int], end: int) -> list[_Bar]:
 def _voices(notes: list[Note], grid: _Grid) -> list[list[_Element]]:
     """Notes on the grid, grouped into chords (same start and end), then into voices in which
     nothing overlaps: each chord goes to the first voice free at its start (the higher of two
-    chords starting together first, so voice 1 tends to be the upper one). A part that would
-    need more than MAX_VOICES voices at once is chordified instead (one voice)."""
+    chords starting together first, so voice 1 tends to be the upper one). A passage that would
+    need more than MAX_VOICES voices at once is chordified instead (one voice): the passage from
+    the last point before it to the first after it where no note sounds across, so that the
+    rest of the part keeps its voices (a piece continued in a denser texture than its prompt)."""
     groups: dict[tuple[int, int], dict[int, int]] = {}  # (start, end) -> pitch -> velocity
     for n in notes:
         start = grid.ticks(n.start_beats)
         end = max(grid.ticks(n.end_beats), start + 1)
         pitches = groups.setdefault((start, end), {})
         pitches[n.pitch] = max(n.velocity, pitches.get(n.pitch, 0))
+    passages: list[dict[tuple[int, int], dict[int, int]]] = []
+    reach = None  # where the passage's notes so far end
+    for (start, end), pitches in sorted(groups.items(), key=lambda g: (g[0][0], -max(g[1]), g[0][1])):
+        if reach is None or start >= reach:  # nothing sounds across `start`: a new passage
+            passages.append({})
+        passages[-1][(start, end)] = pitches
+        reach = end if reach is None or start >= reach else max(reach, end)
+    voices: list[list[_Element]] = []
+    for passage in passages:
+        lines = _lines(passage)
+        for v, line in enumerate(lines if len(lines) <= MAX_VOICES else [_chordified(passage)]):
+            if v == len(voices):
+                voices.append([])
+            voices[v] += line
+    return voices or [[]]
+
+
+def _lines(groups: dict[tuple[int, int], dict[int, int]]) -> list[list[_Element]]:
+    """Chords (`groups`, in the order _voices sorts them) into voices, each to the first voice free at its start."""
     voices: list[list[_Element]] = []
     voice_ends: list[int] = []
-    for (start, end), pitches in sorted(groups.items(), key=lambda g: (g[0][0], -max(g[1]), g[0][1])):
+    for (start, end), pitches in groups.items():
         ordered = sorted(pitches)
         element = _Element(start, end, ordered, [pitches[p] for p in ordered])
         v = next((i for i, voice_end in enumerate(voice_ends) if voice_end <= start), len(voices))
@@ -545,9 +568,7 @@ def _voices(notes: list[Note], grid: _Grid) -> list[list[_Element]]:
             voice_ends.append(start)
         voices[v].append(element)
         voice_ends[v] = end
-    if len(voices) > MAX_VOICES:
-        return [_chordified(groups)]
-    return voices or [[]]
+    return voices
 
 
 def _chordified(groups: dict[tuple[int, int], dict[int, int]]) -> list[_Element]:
@@ -1483,7 +1504,7 @@ def _mark_accidentals(voices: list[list[list]], keys: list[tuple[int, Any]]) -> 
 
 def _tied(note: list, i: int) -> tuple[bool, bool]:
     """Whether pitch i of a written note is tied from the note before and on to the next: within
-    its element (cut at bar lines and into note values), or, in a chordified part, as a note
+    its element (cut at bar lines and into note values), or, in a chordified passage, as a note
     sounding on from chord to chord."""
     start, ticks, element, tie_in, tie_out = note[0], note[1], note[5], note[6], note[7]
     if element.tied_in is not None:
