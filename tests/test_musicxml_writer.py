@@ -462,6 +462,21 @@ def test_only_the_passage_that_needs_five_voices_is_chordified(tmp_path):
     assert measures[2].find("note/tie") is not None  # the chords of bar 3, tied on
 
 
+def test_a_key_struck_again_inside_a_chordified_passage_keeps_its_ties_whole(tmp_path):
+    """A long C4 with a short C4 struck inside it, where five notes sound at once (one voice of
+    tied chords): every tie that starts stops, and C4 comes back as the long note, the short one,
+    and the long one struck again after it."""
+    notes = [Note(60, 0, 4), Note(60, 1, 1), Note(64, 0, 4), Note(67, 0.5, 3), Note(70, 1, 2), Note(72, 1.5, 1)]
+    score = Score(parts=[Part("Piano", 0, False, notes)], meters=[Meter(0.0, 4, 4)])
+    write_score(score, tmp_path / "again.musicxml")
+    check_notation(tmp_path / "again.musicxml")
+    back = read_score(tmp_path / "again.musicxml")
+    assert sorted((n.start_beats, n.duration_beats) for n in back.notes() if n.pitch == 60) == [(0, 1), (1, 1), (2, 2)]
+    assert note_tuples(Part("", 0, False, [n for n in back.notes() if n.pitch != 60])) == note_tuples(
+        Part("", 0, False, [n for n in notes if n.pitch != 60])
+    )
+
+
 def test_spelling_follows_the_key_and_the_line(tmp_path):
     def steps(key, pitches):
         score = Score(parts=[Part("", 0, False, [Note(p, i, 1) for i, p in enumerate(pitches)])], keys=[key])

@@ -573,13 +573,16 @@ def _lines(groups: dict[tuple[int, int], dict[int, int]]) -> list[list[_Element]
 
 def _chordified(groups: dict[tuple[int, int], dict[int, int]]) -> list[_Element]:
     """One voice of chords: a chord wherever the set of sounding notes changes, each note tied
-    from chord to chord for as long as it sounds. (A pitch sounding twice at once is written once.)"""
+    from chord to chord for as long as it sounds. A pitch sounding twice at once is written once
+    at each moment, as the note struck later, and tied only between chords that hold the same
+    note: a note that another of its pitch interrupts is struck again where it goes on after it."""
     notes = sorted(
         (start, end, pitch, velocity) for (start, end), pitches in groups.items() for pitch, velocity in pitches.items()
     )
     times = sorted({t for start, end, _, _ in notes for t in (start, end)})
     chords: list[_Element] = []
     sounding: list[tuple] = []
+    held: dict[int, tuple] = {}  # pitch -> the note the chord before wrote for it
     i = 0
     for t0, t1 in zip(times, times[1:]):
         sounding = [n for n in sounding if n[1] > t0]
@@ -587,19 +590,23 @@ def _chordified(groups: dict[tuple[int, int], dict[int, int]]) -> list[_Element]
             sounding.append(notes[i])
             i += 1
         if not sounding:
+            held = {}
             continue
         by_pitch = {n[2]: n for n in sorted(sounding, key=lambda n: n[0])}  # the latest onset of a pitch
         ordered = sorted(by_pitch)
+        if held:  # the chord before ties on only where this chord goes on with the same note
+            chords[-1].tied_out = [held[p] is by_pitch.get(p) for p in chords[-1].pitches]
         chords.append(
             _Element(
                 t0,
                 t1,
                 ordered,
                 [by_pitch[p][3] for p in ordered],
-                tied_in=[by_pitch[p][0] < t0 for p in ordered],
-                tied_out=[by_pitch[p][1] > t1 for p in ordered],
+                tied_in=[held.get(p) is by_pitch[p] for p in ordered],
+                tied_out=[False] * len(ordered),
             )
         )
+        held = by_pitch
     return chords
 
 
