@@ -900,7 +900,7 @@ def _notated(pieces: list[tuple], bar: _Bar, grid: _Grid, breaks: Sequence[int] 
     [start, ticks, type (None: a whole-bar rest), dots, tuplet, element (None: a rest),
     tied from before, tied on]. `tuplet` is None outside tuplets, else (mark, actual, normal):
     the mark "start", "" or "stop" for the group's first, middle and last note (None: an odd
-    length outside a group, written as in a 3:2 group), and the group's ratio (3, 2; 5, 4 ...).
+    length outside a group, in a ratio of its own), and the ratio (3, 2; 5, 4 ...).
     Notes are also cut at `breaks` (where a key changes inside the bar) outside groups."""
     filled, at = [], bar.start
     for start, stop, element, tie_in, tie_out in pieces:
@@ -929,9 +929,8 @@ def _notated(pieces: list[tuple], bar: _Bar, grid: _Grid, breaks: Sequence[int] 
     out: list[list] = []
     for start, stop, element, tie_in, tie_out in filled:
         points = [start, *(c for c in cuts if start < c < stop), stop]
-        whole = bar.end - bar.start == _bar_ticks(
-            bar, grid
-        )  # a bar cut short (by a repeat, a meter) has no whole-bar rest
+        # a bar cut short (by a repeat, a meter) has no whole-bar rest
+        whole = bar.end - bar.start == _bar_ticks(bar, grid)
         written = []
         for a, z in zip(points, points[1:]):
             gi = bisect_right(group_starts, a) - 1
