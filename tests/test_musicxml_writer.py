@@ -1,6 +1,6 @@
 """cadenza.io.musicxml: the MusicXML writer. Every file is read back through cadenza's own reader
 (music21) and must give the notes (pitch, start, length per part), meters, keys and tempos
-written; and its notation must add up: each note's written value (type, dots, 3:2 tuplet) is its
+written; and its notation must add up: each note's written value (type, dots, tuplet ratio) is its
 duration, every voice fills its measure, ties and tuplet brackets open and close."""
 
 import random
