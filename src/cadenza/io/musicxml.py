@@ -159,6 +159,10 @@ _QUARTERS = {
 }
 
 
+# every written value, plain or dotted, by its length in quarters: (type, dots), the fewest dots winning
+_VALUES = {
+    quarters * (2 - Fraction(1, 2**dots)): (kind, dots) for kind, quarters in _QUARTERS.items() for dots in (2, 1, 0)
+}
 _UNDOTTED = {(kind, 0) for kind in _QUARTERS}
 
 
@@ -198,18 +202,9 @@ class _Grid:
         """A triplet 8th, 16th, 32nd, 64th ... as far as the grid holds them."""
         return [self.divisions // d for d in (3, 6, 12, 24, 48) if self.divisions % d == 0]
 
-    @cached_property
-    def values(self) -> dict[Fraction, tuple[str, int]]:
-        """Every written value, plain or dotted, by its length in quarters: (type, dots)."""
-        out: dict[Fraction, tuple[str, int]] = {}
-        for kind, quarters in _QUARTERS.items():
-            for dots in (2, 1, 0):  # the fewest dots win
-                out[quarters * (2 - Fraction(1, 2**dots))] = (kind, dots)
-        return out
-
     def in_tuplet(self, ticks: int, actual: int, normal: int) -> tuple[str, int] | None:
         """The type and dots of a note `ticks` long in an `actual`:`normal` tuplet, if one value is."""
-        return self.values.get(Fraction(ticks * actual, self.divisions * normal))
+        return _VALUES.get(Fraction(ticks * actual, self.divisions * normal))
 
 
 def _grid_of(score: Score) -> _Grid:
@@ -1005,13 +1000,13 @@ def _in_group(
     odd place) in a ratio of its own that makes it exact (_odd_value)."""
     out = []
     while start < stop:
-        ticks = next((t for t in range(stop - start, 0, -1) if grid.in_tuplet(t, actual, normal)), None)
-        if ticks is None:
-            kind, ratio = _odd_value(stop - start, grid)
-            out.append((start, stop - start, kind, 0, *ratio))
-            break
-        kind, dots = grid.in_tuplet(ticks, actual, normal) or ("", 0)
-        out.append((start, ticks, kind, dots, actual, normal))
+        values = ((t, grid.in_tuplet(t, actual, normal)) for t in range(stop - start, 0, -1))
+        ticks, value = next(((t, v) for t, v in values if v is not None), (stop - start, None))
+        if value is None:
+            kind, ratio = _odd_value(ticks, grid)
+            out.append((start, ticks, kind, 0, *ratio))
+        else:
+            out.append((start, ticks, *value, actual, normal))
         start += ticks
     return out
 
@@ -1019,7 +1014,7 @@ def _in_group(
 def _values(
     start: int, stop: int, bar: _Bar, rest: bool, grid: _Grid
 ) -> list[tuple[int, str, int, tuple[int, int] | None]]:
-    """Note values for a note or rest from `start` to `stop` outside 3:2 groups, written as the
+    """Note values for a note or rest from `start` to `stop` outside tuplet groups, written as the
     meter's beats ask. A rest is cut at every beat (two beats that begin a half bar of a 4/4 or
     12/8 bar make one rest: no rest hides the middle of a bar, no dotted rest stands for beats
     of a simple meter). In compound meters (6/8, 9/8, 12/8) a note too is cut at the beats it
