@@ -75,6 +75,9 @@ def check_notation(path: Path, divisions: int = 24) -> None:
                     continue
                 if el.tag != "note":
                     continue
+                if el.find("grace") is not None:  # in no time, before a note of its voice
+                    assert el.find("duration") is None and el.findtext("type") in ("eighth", "16th")
+                    continue
                 duration = int(el.find("duration").text)
                 voice = el.find("voice").text
                 kind = el.find("type")
@@ -1300,3 +1303,68 @@ def test_compressed_musicxml_holds_the_same_document_and_reads_back(tmp_path):
     back = read_score(path)
     assert [note_tuples(p) for p in back.parts] == [note_tuples(p) for p in score.parts if p.notes]
     assert write_score(score, tmp_path / "again.mxl").read_bytes() == path.read_bytes()  # no date inside
+
+
+# ---------------------------------------------------------------------------------------------
+# grace notes
+
+
+def _graced() -> Score:
+    """A right hand: a lone grace note, a run of two, a chord of two; a left hand holding a note
+    under a second voice that has a grace note of its own."""
+    grace = ("grace",)
+    right = [
+        Note(72, 0.0, 1.0),
+        Note(74, 0.9375, 0.0625, 70, grace),
+        Note(72, 1.0, 1.0),
+        Note(69, 1.875, 0.0625, 80, grace),
+        Note(71, 1.9375, 0.0625, 80, grace),
+        Note(72, 2.0, 0.5),
+        Note(70, 2.5, 0.5),  # B flat: its grace is spelled in the key
+        Note(64, 2.9375, 0.0625, 80, grace),
+        Note(67, 2.9375, 0.0625, 80, grace),
+        Note(65, 3.0, 1.0),
+    ]
+    left = [Note(48, 0.0, 4.0), Note(55, 0.0, 2.0), Note(54, 1.9375, 0.0625, 80, grace), Note(55, 2.0, 2.0)]
+    return Score(
+        parts=[Part("Right hand", 0, False, right), Part("Left hand", 0, False, left)],
+        keys=[Key(0.0, 5, "major", "F")],
+    )
+
+
+def test_grace_notes_are_written_as_grace_notes_and_read_back(tmp_path):
+    """They were dropped on reading; written as notes, they would have cut the note before."""
+    score = _graced()
+    back = round_trip(score, tmp_path / "graced.musicxml")  # the score's 24 divisions: graces take no time
+    for original, read in zip(score.parts, back.parts):
+        assert sorted((n.pitch, n.start_beats, n.marks) for n in read.notes) == sorted(
+            (n.pitch, n.start_beats, n.marks) for n in original.notes
+        )
+    text = (tmp_path / "graced.musicxml").read_text()
+    assert text.count('<grace slash="yes"/>') == 3 + 1  # the lone one, the chord's two; the left hand's
+    assert text.count("<grace/>") == 2  # the run of two 16ths: no slash
+    assert "<step>D</step><octave>5</octave>" in text.split("<grace")[1]  # the lone grace, D5, first
+    root = ET.parse(tmp_path / "graced.musicxml").getroot()
+    notes = root.findall(".//note")
+    for i, el in enumerate(notes):  # each grace note in the voice of the note it leads to
+        if el.find("grace") is not None:
+            following = next(n for n in notes[i + 1 :] if n.find("grace") is None and n.find("chord") is None)
+            assert el.findtext("voice") == following.findtext("voice")
+            assert el.findtext("staff") == following.findtext("staff")
+
+
+def test_a_grace_note_leading_to_no_note_is_written_as_it_sounds(tmp_path):
+    """A grace note a user's edit left on its own (nothing begins where it ends)."""
+    score = Score(parts=[Part("Flute", 73, False, [Note(72, 0.0, 1.0), Note(74, 1.5, 0.0625, 80, ("grace",))])])
+    text = musicxml_text(score)
+    assert "<grace" not in text
+    back = round_trip(score, tmp_path / "alone.musicxml", divisions=48)
+    assert [n.pitch for n in back.parts[0].notes] == [72, 74]
+
+
+def test_abc_leaves_grace_notes_out_and_says_so():
+    from cadenza.io.abc import abc_text
+
+    text = abc_text(Score(parts=[_graced().parts[0]], keys=[Key(0.0, 5, "major", "F")]))
+    assert "% 5 grace notes of the Right hand part are left out" in text
+    assert text.rstrip().endswith("\nc c c/2B/2 F |]")  # the notes before them keep their lengths

@@ -12,6 +12,7 @@ import pytest
 
 from cadenza.perform.marks import (
     AGOGIC_ACCENT,
+    GRACE,
     LEGATO_OVERLAP,
     PORTATO,
     SLUR_END,
@@ -167,6 +168,16 @@ def test_a_slurs_last_note_is_lifted(performed):
     assert marked.articulation[top[5]] <= SLUR_END and marked.articulation[top[13]] <= SLUR_END
     assert nxt[5] - end[5] > 0.05, "a lift before the next note"
     assert marked.articulation[top[12]] >= 1.0, "a slur's end that begins the next slur stays legato"
+
+
+def test_a_grace_note_sounds_no_longer_than_written():
+    """The learned performer held a grace note four times its written 64th, into its note."""
+    melody = [Note(69, 0.0, 1.0), Note(74, 0.9375, 0.0625, 80, ("grace",)), Note(72, 1.0, 1.0), Note(71, 2.0, 2.0)]
+    score = piece(melody)
+    long = replace(deadpan(score), articulation=np.full(len(melody), 4.0))
+    assert held(score, long)[1] == pytest.approx(4.0)
+    ratio = held(score, with_marks(score, long))
+    assert ratio[1] == pytest.approx(GRACE) and ratio[0] == pytest.approx(4.0) and ratio[3] == pytest.approx(4.0)
 
 
 def test_tenuto_is_held(performed):

@@ -107,8 +107,12 @@ def name_to_pitch(name: str) -> int:
 #   step, two for marcato);
 # - "slur": under a slur and not its last note (played legato into the next);
 # - "slur-end": the last note of a slur (a note ending one slur inside or at the start of
-#   another has both).
-MARKS = ("staccato", "staccatissimo", "tenuto", "accent", "marcato", "slur", "slur-end")
+#   another has both);
+# - "grace": a grace note, written small before the note it leads to and taking no time in
+#   the notation; it sounds GRACE_NOTE_BEATS long just before that note (several one after
+#   another), over the end of the note before.
+MARKS = ("staccato", "staccatissimo", "tenuto", "accent", "marcato", "slur", "slur-end", "grace")
+GRACE_NOTE_BEATS = 0.0625  # how long a notated grace note sounds: a 64th note, before the beat
 
 
 @dataclass(frozen=True)
@@ -682,8 +686,8 @@ def is_grace(note: Note, following: Note | None) -> bool:
 def without_graces(line: list[Note]) -> list[Note]:
     """A line (notes one after another) less its grace notes (is_grace), each note they followed
     lengthened to the grace's end where it had ended at the grace's start: the line as its
-    harmony hears it. A notated grace note takes no time and is not read (cadenza.io.scores); a
-    played one took its sliver from the note before."""
+    harmony hears it. A notated grace note (marked "grace" by cadenza.io.scores) sounds just
+    before its note, and a played one took its sliver from the note before."""
     line = sorted(line, key=lambda x: x.start_beats)
     out: list[Note] = []
     for note, following in zip(line, [*line[1:], None]):

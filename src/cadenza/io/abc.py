@@ -57,7 +57,8 @@ values); a note shorter than a grid step keeps one step. What is written (one tu
   part overlap otherwise, only its top line is written: at each start the chord with the
   highest note, which cuts short a lower one still sounding; a chord starting under a higher
   one still sounding is left out, and a comment line after the title says how many notes of
-  which part (`% 36 of 110 notes of the Piano part are left out: ...`).
+  which part (`% 36 of 110 notes of the Piano part are left out: ...`). Grace notes (marked
+  "grace") are left out too, and counted in a comment line of their own.
 - a beat (a quarter note from the bar's first beat) in which a note or rest starts off the
   32nd grid is written in triplets, of triplet 8ths (the whole beat) or 16ths (half beats):
   (3abc, or (3:2:n for n notes of other lengths. Its other starts are rounded to triplet
@@ -144,7 +145,7 @@ def write_abc(score: Score, path: str | Path, force: bool = False) -> Path:
 def abc_text(score: Score) -> str:
     """The ABC tune write_abc writes. It depends only on the Score."""
     parts = [p for p in score.parts if p.notes] or [Part()]
-    lines = [_top_line(p.notes) for p in parts]
+    lines = [_top_line([n for n in p.notes if "grace" not in n.marks]) for p in parts]
     end = max((e.end for line in lines for e in line), default=1)
     chord_ticks = [_tick(c.start_beats) for c in score.chords]
     music_end = max([end, *(t + 1 for t in chord_ticks)])
@@ -204,18 +205,24 @@ def abc_text(score: Score) -> str:
 
 def _left_out_comments(parts: list[Part], lines: list[list[_Element]]) -> list[str]:
     """A comment line (%) for each part some of whose notes its one line leaves out (_top_line:
-    notes under a higher one still sounding, as a piano's inner voices), saying how many: a
+    notes under a higher one still sounding, as a piano's inner voices) or its grace notes, saying how many: a
     reader of the file learns that the MusicXML and MIDI hold what the ABC does not."""
     out = []
     for part, line in zip(parts, lines):
         kept = {(e.start, p) for e in line for p in e.pitches}
-        dropped = sum((_tick(n.start_beats), n.pitch) not in kept for n in part.notes)
+        graces = sum("grace" in n.marks for n in part.notes)
+        dropped = sum((_tick(n.start_beats), n.pitch) not in kept for n in part.notes if "grace" not in n.marks)
+        name = f"the {part.name} part" if part.name else "a part"
         if dropped:
-            name = f"the {part.name} part" if part.name else "a part"
             out.append(
                 f"% {dropped} of {len(part.notes)} notes of {name} are left out: this ABC writes one line of "
                 "notes and chords a part, and a note under a higher one still sounding is not on it "
                 "(the MusicXML and MIDI keep every note)"
+            )
+        if graces:
+            out.append(
+                f"% {graces} grace notes of {name} are left out: this ABC writes no grace notes "
+                "(the MusicXML and MIDI keep them)"
             )
     return out
 

@@ -48,7 +48,10 @@ A note shorter than the grid keeps one step):
   every note keeps its pitch, onset and length; a passage that would need more than
   MAX_VOICES at once (from and to points where no note sounds across) is one voice of tied
   chords, and a pitch sounding twice at once there is written once. A voice keeps its number from bar to bar, so
-  that ties find their notes. Each voice fills its bar with notes and rests, every rest shown
+  that ties find their notes. Grace notes (marked "grace": a run of them, each beginning where
+  the one before ends, leading to a note that begins where the last ends) are written as
+  <grace/> notes before that note, in its voice: a lone one (or chord) a slashed eighth, a run
+  16ths; they take no time in the bar. Each voice fills its bar with notes and rests, every rest shown
   (a bar must add up on the page); a note crossing a bar line is tied over it. Lengths are
   written as the fewest tied values (dotted where exact), cut where the meter's beats ask: a
   rest at every beat (two that begin a half bar of 4/4 or 12/8 make one), a note of a
@@ -112,7 +115,7 @@ music21 reads as the meter's whole bar.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -215,7 +218,7 @@ def _grid_of(score: Score) -> _Grid:
     each time rounded to it."""
     denominators = {DIVISIONS}
     for part in score.parts:
-        for note in part.notes:
+        for note in _graces(part.notes)[0]:  # grace notes are written in no time
             for beats in (note.start_beats, note.end_beats):
                 if abs(beats * DIVISIONS - round(beats * DIVISIONS)) < 1e-6:
                     continue
@@ -303,6 +306,8 @@ def musicxml_text(score: Score) -> str:
     passages = _changes([(grid.ticks(k.start_beats), k) for k in passage_keys(score)])  # spelled by, within a signature
     edges = {bar.start for bar in bars} | {grid.ticks(b) for r in score.repeats for b in r.edges_beats()}
     spell_lines([v for vs in voices for v in vs], keys, passages, edges, tied_in=lambda e: e.tied_in)
+    for element in (e for vs in voices for v in vs for e in v if e.graces):  # each run leading to its note
+        spell_lines([[*element.graces, replace(element, graces=[])]], keys, passages, edges)
     points = sorted({t for vs in voices for v in vs for e in v for t in (e.start, e.end)} | {t for t, _ in chords})
     inside = _inside_bars(score, bars, points, grid)
     if inside:  # cut the bars where a repeat that folds so begins or ends inside one, and only there
@@ -396,6 +401,7 @@ class _Element:
     spellings: list[tuple[str, int, int]] | None = None  # (step, alter, octave) per pitch
     tied_in: list[bool] | None = None  # per pitch, in a chordified passage: tied from the chord before
     tied_out: list[bool] | None = None  # ... and tied on to the next
+    graces: list[_Element] = field(default_factory=list)  # grace notes or chords before it, each at its start
 
 
 @dataclass
@@ -527,6 +533,7 @@ def _voices(notes: list[Note], grid: _Grid) -> list[list[_Element]]:
     need more than MAX_VOICES voices at once is chordified instead (one voice): the passage from
     the last point before it to the first after it where no note sounds across, so that the
     rest of the part keeps its voices (a piece continued in a denser texture than its prompt)."""
+    notes, graces = _graces(notes)
     groups: dict[tuple[int, int], dict[int, int]] = {}  # (start, end) -> pitch -> velocity
     for n in notes:
         start = grid.ticks(n.start_beats)
@@ -547,7 +554,49 @@ def _voices(notes: list[Note], grid: _Grid) -> list[list[_Element]]:
             if v == len(voices):
                 voices.append([])
             voices[v] += line
+    for at, chords in graces:
+        tick = grid.ticks(at)
+        leads_to = chords[-1][-1].pitch  # the last grace's highest note
+        element = min(
+            (e for voice in voices for e in voice if e.start == tick),
+            key=lambda e: min(abs(p - leads_to) for p in e.pitches),
+        )
+        for chord in chords:
+            ordered = sorted(chord, key=lambda n: n.pitch)
+            element.graces.append(_Element(tick, tick, [n.pitch for n in ordered], [n.velocity for n in ordered]))
     return voices or [[]]
+
+
+def _graces(notes: list[Note]) -> tuple[list[Note], list[tuple[float, list[list[Note]]]]]:
+    """`notes` less their grace notes (marked "grace"), and those grace notes as chords (notes
+    starting together) by the beat of the note they lead to: a run of grace chords, each
+    beginning where the one before it ends, leads to a note that begins where the last ends.
+    Grace notes that lead to no note are kept among the notes, written as what they sound."""
+    marked = sorted((n for n in notes if "grace" in n.marks), key=lambda n: n.start_beats)
+    if not marked:
+        return notes, []
+    chords: list[list[Note]] = []
+    for n in marked:
+        if chords and abs(chords[-1][0].start_beats - n.start_beats) < 1e-6:
+            chords[-1].append(n)
+        else:
+            chords.append([n])
+    starts = sorted(n.start_beats for n in notes if "grace" not in n.marks)
+    runs: list[tuple[float, list[list[Note]]]] = []
+    kept: list[Note] = [n for n in notes if "grace" not in n.marks]
+    run: list[list[Note]] = []
+    for i, chord in enumerate(chords):
+        run.append(chord)
+        end = max(n.end_beats for n in chord)
+        if i + 1 < len(chords) and abs(chords[i + 1][0].start_beats - end) < 1e-6:
+            continue  # the next grace follows on
+        k = bisect_left(starts, end - 1e-6)
+        if k < len(starts) and abs(starts[k] - end) < 1e-6:
+            runs.append((starts[k], run))
+        else:
+            kept += [n for c in run for n in c]
+        run = []
+    return kept, runs
 
 
 def _lines(groups: dict[tuple[int, int], dict[int, int]]) -> list[list[_Element]]:
@@ -945,6 +994,9 @@ def _notated(pieces: list[tuple], bar: _Bar, grid: _Grid, breaks: Sequence[int] 
         for i, note in enumerate(written):
             tied = element is not None
             note += [element, tied and (tie_in or i > 0), tied and (tie_out or i < last)]
+        if element is not None and start == element.start:  # its grace notes, in no time, before it
+            kind = "eighth" if len(element.graces) == 1 else "16th"
+            out += [[start, 0, kind, 0, None, grace, False, False] for grace in element.graces]
         out += written
     return out
 
@@ -1480,7 +1532,7 @@ def _mark_accidentals(voices: list[list[list]], keys: list[tuple[int, Any]]) -> 
     """Append to each written note the accidental names to show, one per pitch (None: none):
     where the alteration differs from the key signature's, or from an earlier note on the same
     step and octave in this bar. A note tied over the bar line shows none and changes nothing."""
-    notes = sorted((note for voice in voices for note in voice), key=lambda n: n[0])
+    notes = sorted((note for voice in voices for note in voice), key=lambda n: (n[0], n[1] > 0))  # graces first
     state: dict[tuple[str, int], int] = {}
     alters_at: dict[int, dict[str, int]] = {}
     for note in notes:
@@ -1534,7 +1586,10 @@ def _write_note(out: list[str], note: list, voice: int, fermatas: set[int], staf
         notations = f"<notations>{tuplet_mark}</notations>" if tuplet_mark else ""
         out.append(f"      <note>{rest}{rhythm}{after}{modification}{notations}</note>")
         return
-    fermata = start == element.start and start in fermatas
+    grace = ticks == 0  # a grace note (_notated): no duration
+    if grace:
+        rhythm = ""
+    fermata = start == element.start and start in fermatas and not grace
     for i, ((step, alter, octave), velocity) in enumerate(zip(element.spellings, element.velocities)):
         pitch = f"<step>{step}</step>" + (f"<alter>{alter}</alter>" if alter else "") + f"<octave>{octave}</octave>"
         tie_in, tie_out = _tied(note, i)
@@ -1543,7 +1598,8 @@ def _write_note(out: list[str], note: list, voice: int, fermatas: set[int], staf
         accidental = f"<accidental>{accidentals[i]}</accidental>" if accidentals[i] else ""
         marks = tied + (tuplet_mark if i == 0 else "") + ('<fermata type="upright"/>' if fermata and i == 0 else "")
         notations = f"<notations>{marks}</notations>" if marks else ""
-        chord = "<chord/>" if i else ""
+        slash = ' slash="yes"' if kind == "eighth" else ""  # a lone grace (_notated); not a run of 16ths
+        chord = (f"<grace{slash}/>" if grace else "") + ("<chord/>" if i else "")
         out.append(
             f'      <note dynamics="{_number(velocity / 0.9)}">{chord}<pitch>{pitch}</pitch>{rhythm}{ties}'
             f"{after}{accidental}{modification}{notations}</note>"

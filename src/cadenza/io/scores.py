@@ -12,9 +12,9 @@ first and second endings (and D.C., D.S. where music21 reads them) unfolded; eac
 (a passage played twice, with or without first and second endings) is recorded in Score.repeats.
 
 Markings (see `_markings`): dynamics, hairpins and accents become velocities (VELOCITY's table,
-cadenza.perform.dynamics), accents, staccato, staccatissimo, tenuto and slurs Note.marks, tempo
-words without a number tempos. What a performance cannot play (trills, arpeggios, grace notes,
-"rit." ...) is counted by `unsupported_markings`.
+cadenza.perform.dynamics), accents, staccato, staccatissimo, tenuto, slurs and grace notes
+Note.marks, tempo words without a number tempos. What a performance cannot play (trills,
+arpeggios, "rit." ...) is counted by `unsupported_markings`.
 
 Parts: each staff is a Part, named as its part is; the two staves of a piano part (a General
 MIDI piano's program, or with no program a part named as a piano: `_hand_names`) are the hands,
@@ -52,6 +52,7 @@ from cadenza.io.midi import DRUM_CHANNEL, MAX_BEATS, METER_DENOMINATORS, file_by
 from cadenza.perform.dynamics import VELOCITY, where_they_change
 from cadenza.score import (
     CHURCH_MODES,
+    GRACE_NOTE_BEATS,
     MARKS,
     PIANO_HANDS,
     PIANOS,
@@ -563,8 +564,12 @@ def music21_to_score(
 
     - One Part per music21 part that has notes; program from the part's instrument when it
       names one (else 0); a part on MIDI channel 10 is a drum part.
-    - Tied notes become one Note; chords become one Note per pitch; grace notes and unpitched
-      percussion are dropped. Transposing instruments are read at sounding pitch.
+    - Tied notes become one Note; chords become one Note per pitch; unpitched percussion is
+      dropped. Transposing instruments are read at sounding pitch.
+    - Grace notes become Notes marked "grace", each GRACE_NOTE_BEATS long, the last ending where
+      its note begins (over the end of the note before); those that would begin before beat 0
+      (graces on the first note of a piece without a pickup) are left out, saying so in
+      `problems`.
     - Meters from TimeSignatures; tempos from MetronomeMarks (120 if none), and from tempo
       words without a number ("Allegro", "Andante con moto": a TempoText, or a text direction
       such as MusicXML's <words>) at music21's number for them (`tempo.defaultTempoValues`),
@@ -644,6 +649,7 @@ def music21_to_score(
         marked = {}
     tempo_words = []  # (part, offset, quarter notes a minute) of tempo words without a number
     hand_names = _hand_names(m21_parts)
+    early = 0  # grace notes that would begin before beat 0
     for i, m21_part in enumerate(m21_parts):
         flat = flats[i]
         fermatas.update(
@@ -675,6 +681,8 @@ def music21_to_score(
         seams = played.seams(i) if played is not None else set()
         pieces = _tied_notes(flat, partial(places, i), seams, marked)
         notes = [Note(p, beats(start), float(length), vel, marks) for p, start, length, vel, marks in pieces]
+        early += sum(n.start_beats < -1e-9 for n in notes)  # grace notes on the first note of the piece
+        notes = [n for n in notes if n.start_beats >= -1e-9]
         if notes:
             notes.sort(key=lambda n: (n.start_beats, n.pitch))
             instrument = m21_part.getInstrument(returnDefault=False)
@@ -707,6 +715,9 @@ def music21_to_score(
                 )
             else:
                 bare_signatures.append((i, ks))
+    if early and problems is not None:
+        name = title or (m21_stream.metadata.bestTitle if m21_stream.metadata is not None else None)
+        problems.append(f"{name or 'the piece'}: {early} grace note(s) before its first beat are left out")
     tempos += _tempo_words(m21_parts, tempos, tempo_words, change_beats)
     if bare_signatures:
         try:
@@ -1284,8 +1295,11 @@ def _tied_notes(
     places = places or (lambda offset: [offset])
     marked = marked or {}
     pieces = []  # (offset, pitch, length, tie type, velocity, marks)
+    graces: dict[Any, list] = {}  # offset -> the grace notes and chords written there, in order
     for el in flat.notes:
         if el.duration.isGrace or el.quarterLength <= 0:
+            if el.duration.isGrace and "Harmony" not in el.classes and el.pitches:  # not a chord symbol
+                graces.setdefault(el.offset, []).append(el)
             continue
         if isinstance(el, note.Note):
             components = [el]
@@ -1299,6 +1313,16 @@ def _tied_notes(
             by_marks, marks = marked.get(id(n), (80, ()))
             velocity = by_marks if velocity is None else int(velocity)
             pieces += [(at, n.pitch.midi, el.quarterLength, tie, velocity, marks) for at in places(el.offset)]
+    loudness = {round(float(p[0]), 6): p[4] for p in reversed(pieces)}  # the first note's at each offset
+    for offset, written in graces.items():  # each GRACE_NOTE_BEATS long, the last ending on its note
+        for k, el in enumerate(written):
+            before = GRACE_NOTE_BEATS * (len(written) - k)
+            for n, at in (
+                (n, at) for n in (el.notes if isinstance(el, chord.Chord) else [el]) for at in places(offset)
+            ):
+                velocity = n.volume.velocity if n.volume.velocity is not None else el.volume.velocity
+                velocity = loudness.get(round(float(at), 6), 80) if velocity is None else int(velocity)
+                pieces.append((at - before, n.pitch.midi, GRACE_NOTE_BEATS, None, velocity, ("grace",)))
     pieces.sort(key=lambda p: p[0])
 
     result: list[list] = []  # [pitch, offset, length, velocity, marks]
@@ -1307,7 +1331,7 @@ def _tied_notes(
         if not 0 <= pitch <= 127:
             continue
         i = open_ties.get(pitch)
-        tied = tie in ("stop", "continue") or round(float(offset), 6) in seams
+        tied = tie in ("stop", "continue") or (round(float(offset), 6) in seams and "grace" not in marks)
         if tied and i is not None and abs(result[i][1] + result[i][2] - offset) < 1e-6:
             result[i][2] += length
             if _SLUR_MARKS & set(marks):  # the slur goes on, or ends, where the tied note does
@@ -1716,7 +1740,7 @@ def unsupported_markings(path: str | Path, marks: bool = False) -> dict[str, int
 
     Counted: ornaments (trill, mordent, turn, appoggiatura, tremolo), arpeggios, glissandos,
     pedal markings, breath marks and caesuras, other articulations (bowings, "stress", ...;
-    not fingerings), grace notes (the reader drops them), dynamics it does not know ("dynamic
+    not fingerings), dynamics it does not know ("dynamic
     n"), text asking for what is not played ("rit. text", "accel. text", "cresc. text", "dim.
     text", "tempo text" for "più mosso", "Tempo I"), and in ABC the decorations music21 drops
     (accents, trills, bowings ...; its dynamics and fermatas are read). Parses the file again (about as long as
@@ -1730,8 +1754,6 @@ def unsupported_markings(path: str | Path, marks: bool = False) -> dict[str, int
             for el in piece.recurse():
                 classes = el.classes
                 if "GeneralNote" in classes:
-                    if el.duration.isGrace and not el.isRest:
-                        counts["grace note"] += 1
                     things = [*el.expressions, *el.articulations]
                     things += [x for n in (el.notes if el.isChord else []) for x in (*n.expressions, *n.articulations)]
                     for thing in things:

@@ -38,6 +38,10 @@ as remembered, and those that are our own choice say so):
   aside: MELODY_LEAD_S), and a small agogic accent (Riemann 1884's agogischer Akzent: an
   accented note lengthened): the beat it starts in is AGOGIC_ACCENT 3 % longer (our size;
   once per beat, however many accents start in it);
+- grace: at most its written length (GRACE 1.0 of the 64th it is read as,
+  cadenza.score.GRACE_NOTE_BEATS; our choice): a performer that holds notes longer than
+  written (the learned one held a grace note four times as long, into its note) plays it
+  short, as an ornament;
 - staccato and staccatissimo (not portato) under the sustain pedal: the pedal comes up at the
   dotted note and goes down again when its written length is over (STACCATO's source above:
   a held pedal would sound the note its full value and undo the dot; our rule, where a score
@@ -62,6 +66,7 @@ from cadenza.score import Score
 STACCATO, STACCATISSIMO, PORTATO = 0.5, 0.3, 0.75  # at most, of the written length
 TENUTO = 0.95  # at least
 SLUR_END = 0.85  # at most: the lift at a slur's end
+GRACE = 1.0  # at most: a grace note sounds no longer than written
 LEGATO_OVERLAP = 0.05  # a slurred piano note sounds past the next onset by 5 % of its IOI
 AGOGIC_ACCENT = 1.03  # an accented note's beat 3 % longer
 EPS = 1e-6
@@ -106,10 +111,13 @@ def with_marks(score: Score, expression: Expression, choir: bool = False) -> Exp
     played_start = np.array([n[2] for n in performance.notes])
     next_onsets = _next_onsets(order)
     for k, m in enumerate(marks):
-        if not m & {"staccato", "staccatissimo", "tenuto", "slur", "slur-end"}:
+        if not m & {"staccato", "staccatissimo", "tenuto", "slur", "slur-end", "grace"}:
             continue
         lo, hi = 0.0, np.inf
         dot = _dot(m)
+        if "grace" in m:
+            articulation[k] = min(articulation[k], GRACE)
+            continue
         if dot is not None:
             hi = dot
         else:
