@@ -494,3 +494,65 @@ def test_abc_grace_notes_are_read(tmp_path):
     score = _read(tmp_path, "X:1\nT:t\nM:4/4\nL:1/4\nK:D\nD {g}A {ag}B d |]\n", "tune.abc")
     graces = sorted((n.start_beats, n.pitch) for n in score.parts[0].notes if "grace" in n.marks)
     assert graces == [(0.9375, 79), (1.875, 81), (1.9375, 79)]
+
+
+def _voiced(step: str, octave: int, voice: int, dur: int = 1, grace: bool = False) -> str:
+    kind = {1: "quarter", 2: "half", 4: "whole"}[dur]
+    timing = "" if grace else f"<duration>{dur}</duration>"
+    return (
+        f"<note>{'<grace/>' if grace else ''}<pitch><step>{step}</step><octave>{octave}</octave></pitch>{timing}"
+        f"<voice>{voice}</voice><type>{'eighth' if grace else kind}</type></note>"
+    )
+
+
+def test_grace_notes_of_two_voices_each_lead_to_their_own_note(tmp_path):
+    """A reviewer's case: a grace in each voice before beat 2 was read as a run of two (0.875,
+    0.9375); and graces read after the first were placed by their bar's offset, not the piece's
+    (music21 answers a note's offset by the stream it was last reached through)."""
+    bar = [
+        _voiced("G", 5, 1),
+        _voiced("A", 5, 1, grace=True),
+        _voiced("G", 5, 1),
+        _voiced("F", 5, 1, dur=2),
+        "<backup><duration>4</duration></backup>",
+        _voiced("C", 4, 2),
+        _voiced("D", 4, 2, grace=True),
+        _voiced("E", 4, 2, dur=2),
+        _voiced("D", 4, 2),
+    ]
+    score = _read(tmp_path, _musicxml(bar, bar))
+    graces = sorted((n.start_beats, n.pitch) for n in score.parts[0].notes if "grace" in n.marks)
+    assert graces == [(0.9375, 62), (0.9375, 81), (4.9375, 62), (4.9375, 81)]
+
+
+def test_a_grace_note_on_a_pickup_keeps_the_pickup(tmp_path):
+    """A reviewer's case: the grace before a pickup's note is not on a 16th, so the pickup was
+    not found, and the writers added a whole opening bar of rests before it."""
+    from cadenza.io import write_score
+    from cadenza.score import pickup_start
+
+    pickup = '<measure number="0" implicit="yes"><attributes><divisions>1</divisions><time><beats>4</beats>'
+    pickup += f"<beat-type>4</beat-type></time></attributes>{_grace('A', 4)}{_note('G')}</measure>"
+    text = _musicxml([_note("C", 5, dur=4)], [_note("B", dur=4)]).replace(
+        '<measure number="1"><attributes><divisions>1</divisions><time><beats>4</beats><beat-type>4</beat-type></time>'
+        "</attributes>",
+        pickup + '<measure number="1">',
+    )
+    score = _read(tmp_path, text)
+    assert pickup_start(score) == 3.0
+    write_score(score, tmp_path / "back.musicxml")
+    assert '<measure number="0" implicit="yes">' in (tmp_path / "back.musicxml").read_text()
+    write_score(score, tmp_path / "back.mid")
+    back = read_score(tmp_path / "back.mid")
+    assert min(n.start_beats for n in back.parts[0].notes) == pytest.approx(3.0)  # the grace: at the pickup's start
+
+
+def test_a_melody_with_grace_notes_is_one_line():
+    """A reviewer's case: a reel with ornaments was continued by the chorale model, as "one part
+    with chords", and a harmonized melody had each note before a grace cut a 64th short."""
+    from cadenza.compose.harmonizer import melody_line
+    from cadenza.score import one_line, overlaps
+
+    melody = [Note(79, 0.0, 1.0), Note(72, 0.9375, 0.0625, 80, ("grace",)), Note(74, 1.0, 1.0), Note(72, 2.0, 2.0)]
+    assert overlaps(melody) == 0 and one_line(melody)
+    assert melody_line(Part("Flute", 73, False, melody), None, "tune.musicxml") == melody

@@ -318,7 +318,7 @@ def test_tuplets_in_part_of_a_beat_are_bracketed_as_players_read_them(tmp_path):
 
     def groups(notes, numerator, denominator, name):
         score = Score(parts=[Part("Piano", 0, False, notes)], meters=[Meter(0.0, numerator, denominator)])
-        round_trip(score, tmp_path / f"{name}.musicxml", divisions=_grid_of(score).divisions)
+        round_trip(score, tmp_path / f"{name}.musicxml", divisions=_grid_of(score.parts).divisions)
         root = ET.fromstring(musicxml_text(score).split("\n", 2)[2])
         return [
             (
@@ -1368,3 +1368,40 @@ def test_abc_leaves_grace_notes_out_and_says_so():
     text = abc_text(Score(parts=[_graced().parts[0]], keys=[Key(0.0, 5, "major", "F")]))
     assert "% 5 grace notes of the Right hand part are left out" in text
     assert text.rstrip().endswith("\nc c c/2B/2 F |]")  # the notes before them keep their lengths
+
+
+def test_grace_notes_in_two_voices_a_repeat_and_across_a_piano_staff(tmp_path):
+    """A reviewer's cases: graces of two voices before one beat were written as one grace chord
+    before the lower voice's note; a grace on the first note of a repeated passage had the
+    repeat written out in full; a grace chord on the lower staff leading to a chord of the upper
+    (as ASAP's Liszt writes them) came back as plain 64ths, rounded to the grid."""
+    grace = ("grace",)
+    passage = [Note(79, 0.0, 1.0), Note(81, 0.9375, 0.0625, 80, grace), Note(79, 1.0, 1.0), Note(77, 2.0, 2.0)]
+    passage += [Note(60, 0.0, 1.0), Note(62, 0.9375, 0.0625, 80, grace), Note(64, 1.0, 3.0)]
+    twice = [replace(n, start_beats=n.start_beats + k) for k in (4.0, 8.0) for n in passage]
+    upper = [Note(72, 0.0, 4.0), *twice, Note(84, 12.0, 1.0)]
+    lower = [Note(48, 0.0, 4.0), Note(48, 4.0, 8.0), Note(64, 12.9375, 0.0625, 80, grace), Note(43, 14.0, 2.0)]
+    upper.append(Note(76, 13.0, 1.0))
+    score = Score(
+        parts=[Part("Right hand", 0, False, upper), Part("Left hand", 0, False, lower)],
+        repeats=[Repeat(4.0, 8.0)],
+    )
+    path = tmp_path / "voices.musicxml"
+    write_score(score, path)
+    check_notation(path)
+    text = path.read_text()
+    assert text.count('<repeat direction="backward"/>') == 1  # folded: the passage written once
+    root = ET.parse(path).getroot()
+    notes = root.findall(".//note")
+    graces = [(i, el) for i, el in enumerate(notes) if el.find("grace") is not None]
+    assert len(graces) == 3  # two in the passage, one before the right hand's E5
+    for i, el in graces:
+        following = next(n for n in notes[i + 1 :] if n.find("grace") is None and n.find("chord") is None)
+        assert (el.findtext("voice"), el.findtext("staff")) == (
+            following.findtext("voice"),
+            following.findtext("staff"),
+        )
+        assert abs(int(el.findtext("pitch/octave")) - int(following.findtext("pitch/octave"))) <= 1
+    back = read_score(path)
+    got = sorted((n.pitch, n.start_beats) for p in back.parts for n in p.notes if "grace" in n.marks)
+    assert got == sorted((n.pitch, n.start_beats) for p in score.parts for n in p.notes if "grace" in n.marks)

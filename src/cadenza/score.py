@@ -413,8 +413,9 @@ def pickup_start(score: Score) -> float:
     pickup inside a first bar counted from beat 0 (cadenza.io.scores), so that bar lines fall
     at whole bars: it has one when its first note falls inside the first bar, on a 16th, and
     the piece goes on past that bar (a first bar cut short by a meter change has none). The
-    MIDI and MusicXML writers both write such a bar as short as the pickup."""
-    starts = [n.start_beats for p in score.parts for n in p.notes]
+    MIDI and MusicXML writers both write such a bar as short as the pickup. A grace note before
+    the first note (marked "grace") does not count."""
+    starts = [n.start_beats for p in score.parts for n in p.notes if "grace" not in n.marks]
     if not starts:
         return 0.0
     first = round(min(starts) * 4) / 4
@@ -665,9 +666,10 @@ def at_the_melodys_level(notes: list[Note], line: list[Note], under: float = 1.0
 
 def overlaps(notes: list[Note]) -> int:
     """How many of the notes start while an earlier one still sounds (a bass held under a run
-    counts once for each note of the run)."""
+    counts once for each note of the run). Notated grace notes (marked "grace"), which sound over
+    the end of the note before theirs, are not counted."""
     count, end = 0, float("-inf")
-    for n in sorted(notes, key=lambda x: x.start_beats):
+    for n in sorted((n for n in notes if "grace" not in n.marks), key=lambda x: x.start_beats):
         count += n.start_beats < end - 1e-6
         end = max(end, n.end_beats)
     return count

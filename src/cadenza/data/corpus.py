@@ -66,7 +66,7 @@ def cache_dir() -> Path:
 def cache_path(path: Path) -> Path:
     """Where the parse of a file (this path, size and mtime) is cached."""
     st = path.stat()
-    key = hashlib.sha1(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|v19".encode()).hexdigest()
+    key = hashlib.sha1(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|v20".encode()).hexdigest()
     return cache_dir() / "parsed" / f"{key}.json.gz"
 
 

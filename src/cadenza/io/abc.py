@@ -482,7 +482,10 @@ def _folds(
     changes = sorted(
         changes + [(t, (f"dynamics {k}", m)) for k, ms in enumerate(marks) for t, m in ms], key=lambda c: c[0]
     )
-    notes = [[(_tick(n.start_beats), _tick(n.end_beats), n.pitch, n.velocity) for n in p.notes] for p in score.parts]
+    notes = [  # as written: no grace notes
+        [(_tick(n.start_beats), _tick(n.end_beats), n.pitch, n.velocity) for n in p.notes if "grace" not in n.marks]
+        for p in score.parts
+    ]
     chords = sorted(((_tick(c.start_beats), c) for c in score.chords), key=lambda c: c[0])
     labels = _label_ticks(score, bars)
     points = sorted(

@@ -720,7 +720,7 @@ def _part_track(part: Part, channel: int, shift: float = 0.0):
     # (tick, order, message); at one tick: every note_off (0), the pedal up (1), down (2), then note_ons (3)
     events = []
     for n in part.notes:
-        on = _ticks(n.start_beats - shift)
+        on = max(_ticks(n.start_beats - shift), 0)  # a grace note before a pickup's first note: at its start
         off = max(_ticks(n.end_beats - shift), on + 1)
         # velocity 0 would read as a note-off, so the quietest note written is velocity 1
         velocity = max(1, n.velocity)

@@ -210,14 +210,14 @@ class _Grid:
         return _VALUES.get(Fraction(ticks * actual, self.divisions * normal))
 
 
-def _grid_of(score: Score) -> _Grid:
-    """The grid `score` is written on: DIVISIONS a quarter, or the finest its notes ask (up to
+def _grid_of(parts: list[Part]) -> _Grid:
+    """The grid a score's `parts` are written on: DIVISIONS a quarter, or the finest its notes ask (up to
     FINEST) where every note's start and end that lies off DIVISIONS is a fraction of a quarter
     with a denominator of at most FINEST_FRACTION dividing FINEST (a 64th, a quintuplet, a
     septuplet). Any other time (a performance, unquantized) puts the whole score on DIVISIONS,
     each time rounded to it."""
     denominators = {DIVISIONS}
-    for part in score.parts:
+    for part in parts:
         for note in _graces(part.notes)[0]:  # grace notes are written in no time
             for beats in (note.start_beats, note.end_beats):
                 if abs(beats * DIVISIONS - round(beats * DIVISIONS)) < 1e-6:
@@ -290,8 +290,8 @@ def musicxml_text(score: Score) -> str:
     """The MusicXML document write_musicxml writes. It depends only on the Score."""
     from pretty_midi import program_to_instrument_name
 
-    parts = score.parts or [Part("", 0, False, [])]
-    grid = _grid_of(score)
+    parts = _graces_across(score.parts, _written_parts(score.parts)) or [Part("", 0, False, [])]
+    grid = _grid_of(parts)
     voices = [_voices(part.notes, grid) for part in parts]
     starts = [e.start for vs in voices for v in vs for e in v]
     end = max((e.end for vs in voices for v in vs for e in v), default=1)
@@ -353,8 +353,9 @@ def musicxml_text(score: Score) -> str:
     folded = any(place.cut_in or place.cut_out for place in layout)  # 8va lines are of the music as played
     for index, members in enumerate(written_parts, start=1):
         out.append(f'  <part id="P{index}">')
-        clefs = [_bar_clefs(parts[i], bars, grid) for i in members]
-        lines = [[] if folded else _ottava_lines(parts[i], bars, clefs[s], grid) for s, i in enumerate(members)]
+        plain = [replace(parts[i], notes=_graces(parts[i].notes)[0]) for i in members]  # graces take no time
+        clefs = [_bar_clefs(part, bars, grid) for part in plain]
+        lines = [[] if folded else _ottava_lines(part, bars, clefs[s], grid) for s, part in enumerate(plain)]
         by_bar = [[_pieces_by_bar(voice, bars) for voice in voices[i]] for i in members]
         for k, place in enumerate(layout):
             b = place.bar
@@ -556,34 +557,49 @@ def _voices(notes: list[Note], grid: _Grid) -> list[list[_Element]]:
             voices[v] += line
     for at, chords in graces:
         tick = grid.ticks(at)
-        leads_to = chords[-1][-1].pitch  # the last grace's highest note
-        element = min(
-            (e for voice in voices for e in voice if e.start == tick),
-            key=lambda e: min(abs(p - leads_to) for p in e.pitches),
-        )
+        there = [e for voice in voices for e in voice if e.start == tick]
+        # each note of the last grace chord before the nearest in pitch of the notes it leads to,
+        # each note of an earlier one where the nearest in pitch of the last chord's goes
+        lead = {
+            n.pitch: min(range(len(there)), key=lambda i: min(abs(p - n.pitch) for p in there[i].pitches))
+            for n in chords[-1]
+        }
         for chord in chords:
-            ordered = sorted(chord, key=lambda n: n.pitch)
-            element.graces.append(_Element(tick, tick, [n.pitch for n in ordered], [n.velocity for n in ordered]))
+            to: dict[int, list[Note]] = {}
+            for n in sorted(chord, key=lambda n: n.pitch):
+                to.setdefault(lead[min(lead, key=lambda p: abs(p - n.pitch))], []).append(n)
+            for e, ns in to.items():
+                there[e].graces.append(_Element(tick, tick, [n.pitch for n in ns], [n.velocity for n in ns]))
     return voices or [[]]
 
 
 def _graces(notes: list[Note]) -> tuple[list[Note], list[tuple[float, list[list[Note]]]]]:
-    """`notes` less their grace notes (marked "grace"), and those grace notes as chords (notes
-    starting together) by the beat of the note they lead to: a run of grace chords, each
-    beginning where the one before it ends, leads to a note that begins where the last ends.
-    Grace notes that lead to no note are kept among the notes, written as what they sound."""
+    """`notes` less their grace notes (marked "grace"), and those grace notes as runs of chords
+    (notes starting together) by the beat of the note they lead to (_grace_runs). Grace notes
+    that lead to no note are kept among the notes, written as what they sound."""
+    plain, runs, orphans = _grace_runs(notes)
+    return plain + [n for _, run in orphans for chord in run for n in chord], runs
+
+
+def _grace_runs(
+    notes: list[Note],
+) -> tuple[list[Note], list[tuple[float, list[list[Note]]]], list[tuple[float, list[list[Note]]]]]:
+    """(the notes not marked "grace", the runs of grace chords that lead to one of them, those that
+    lead to none), each run by the beat where it ends: a run of grace chords, each beginning
+    where the one before it ends, leads to a note that begins where the last ends."""
+    plain = [n for n in notes if "grace" not in n.marks]
     marked = sorted((n for n in notes if "grace" in n.marks), key=lambda n: n.start_beats)
     if not marked:
-        return notes, []
+        return plain, [], []
     chords: list[list[Note]] = []
     for n in marked:
         if chords and abs(chords[-1][0].start_beats - n.start_beats) < 1e-6:
             chords[-1].append(n)
         else:
             chords.append([n])
-    starts = sorted(n.start_beats for n in notes if "grace" not in n.marks)
+    starts = sorted(n.start_beats for n in plain)
     runs: list[tuple[float, list[list[Note]]]] = []
-    kept: list[Note] = [n for n in notes if "grace" not in n.marks]
+    orphans: list[tuple[float, list[list[Note]]]] = []
     run: list[list[Note]] = []
     for i, chord in enumerate(chords):
         run.append(chord)
@@ -594,9 +610,48 @@ def _graces(notes: list[Note]) -> tuple[list[Note], list[tuple[float, list[list[
         if k < len(starts) and abs(starts[k] - end) < 1e-6:
             runs.append((starts[k], run))
         else:
-            kept += [n for c in run for n in c]
+            orphans.append((end, run))
         run = []
-    return kept, runs
+    return plain, runs, orphans
+
+
+def _graces_across(parts: list[Part], written_parts: list[list[int]]) -> list[Part]:
+    """`parts` with grace notes that lead to no note of their own staff but to one of another
+    staff of the same instrument (the other hand of a piano, written as one part; a part of the
+    same name and program, as the three staves of a Liszt etude) moved to that staff: a grace
+    chord written on the lower staff before a chord of the upper (in MusicXML a grace note goes
+    before a note of its own voice)."""
+    parts = list(parts)
+    staff_of = {i: members for members in written_parts for i in members}
+    for here in range(len(parts)):
+        _, _, orphans = _grace_runs(parts[here].notes)
+        if not orphans:
+            continue
+        same = (parts[here].name, parts[here].program)
+        for there in (j for j in range(len(parts)) if j != here):
+            if there not in staff_of.get(here, []) and (parts[there].name, parts[there].program) != same:
+                continue
+            starts = {round(n.start_beats, 6) for n in parts[there].notes if "grace" not in n.marks}
+            moved = [n for end, run in orphans if round(end, 6) in starts for chord in run for n in chord]
+            if moved:
+                ids = {id(n) for n in moved}
+                parts[here] = replace(parts[here], notes=[n for n in parts[here].notes if id(n) not in ids])
+                parts[there] = replace(parts[there], notes=[*parts[there].notes, *moved])
+                orphans = _grace_runs(parts[here].notes)[2]
+    return parts
+
+
+def _timed(notes: list[Note], grid: _Grid) -> list[tuple[int, int, int, int]]:
+    """(start, end, pitch, velocity) in ticks of each note, as `passes_alike` compares them: a
+    grace note in no time at the tick of the note it leads to, counted as a pitch above MIDI's
+    (128 more for each grace chord after it in its run), so that it is alike only to the same
+    grace note, as far from the same note."""
+    plain, runs = _graces(notes)
+    out = [(grid.ticks(n.start_beats), grid.ticks(n.end_beats), n.pitch, n.velocity) for n in plain]
+    for at, chords in runs:
+        tick = grid.ticks(at)
+        out += [(tick, tick, 128 * (len(chords) - k) + n.pitch, n.velocity) for k, c in enumerate(chords) for n in c]
+    return out
 
 
 def _lines(groups: dict[tuple[int, int], dict[int, int]]) -> list[list[_Element]]:
@@ -740,9 +795,7 @@ def _folds(
     meters = _changes([(grid.ticks(m.start_beats), m) for m in score.meters])
     marks = [(t, (f"dynamics {k}", m)) for k, part_marks in enumerate(dynamics) for t, m in part_marks]
     changes = sorted(change_ticks(keys, tempos, meters) + marks, key=lambda c: c[0])
-    notes = [
-        [(grid.ticks(n.start_beats), grid.ticks(n.end_beats), n.pitch, n.velocity) for n in p.notes] for p in parts
-    ]
+    notes = [_timed(p.notes, grid) for p in parts]
     if bars[0].start != bars[0].origin:
         # a label at a pickup's start is read on the first bar line, as the second pass's is; where
         # one stands there already, it is the strain's, and the pickup's own is left out

@@ -679,7 +679,7 @@ def music21_to_score(
         shown = [(at, own[at]) for at in sorted(own) if own[at] in VELOCITY]  # ppp..fff; pppp is not written
         part_marks = [Dynamic(at, m) for at, m in where_they_change(shown)]
         seams = played.seams(i) if played is not None else set()
-        pieces = _tied_notes(flat, partial(places, i), seams, marked)
+        pieces = _tied_notes(flat, partial(places, i), seams, marked, m21_part)
         notes = [Note(p, beats(start), float(length), vel, marks) for p, start, length, vel, marks in pieces]
         early += sum(n.start_beats < -1e-9 for n in notes)  # grace notes on the first note of the piece
         notes = [n for n in notes if n.start_beats >= -1e-9]
@@ -1272,7 +1272,11 @@ def _pickup_shift(m21_parts) -> float:
 
 
 def _tied_notes(
-    flat, places=None, seams: set[float] | None = None, marked: dict[int, tuple[int, tuple[str, ...]]] | None = None
+    flat,
+    places=None,
+    seams: set[float] | None = None,
+    marked: dict[int, tuple[int, tuple[str, ...]]] | None = None,
+    part=None,
 ) -> list[tuple[int, Any, Any, int, tuple[str, ...]]]:
     """(pitch, offset, quarter length, velocity, marks) of each sounding note in a flat stream,
     with notes joined across ties (start, continue..., stop) of the same pitch. A note's
@@ -1283,6 +1287,10 @@ def _tied_notes(
 
     Done here rather than by music21's stripTies, which split in two a start-continue-stop
     chain held in a second voice (in a file music21 itself had written).
+
+    A grace note (or chord) is GRACE_NOTE_BEATS long and marked "grace", the last of those
+    written before a note in its voice (of `part`, the music21 part `flat` flattens) ending
+    where that note begins; it takes the velocity the file gives it, else its note's.
 
     Unfolded (see `_unfold`), `places(offset)` gives where what is written at an offset is
     played; at `seams` (where a bar is played after another than the one written before it: a
@@ -1295,11 +1303,11 @@ def _tied_notes(
     places = places or (lambda offset: [offset])
     marked = marked or {}
     pieces = []  # (offset, pitch, length, tie type, velocity, marks)
-    graces: dict[Any, list] = {}  # offset -> the grace notes and chords written there, in order
+    grace_notes = []  # (offset, grace note or chord), in order
     for el in flat.notes:
         if el.duration.isGrace or el.quarterLength <= 0:
             if el.duration.isGrace and "Harmony" not in el.classes and el.pitches:  # not a chord symbol
-                graces.setdefault(el.offset, []).append(el)
+                grace_notes.append((el.offset, el))
             continue
         if isinstance(el, note.Note):
             components = [el]
@@ -1314,7 +1322,13 @@ def _tied_notes(
             velocity = by_marks if velocity is None else int(velocity)
             pieces += [(at, n.pitch.midi, el.quarterLength, tie, velocity, marks) for at in places(el.offset)]
     loudness = {round(float(p[0]), 6): p[4] for p in reversed(pieces)}  # the first note's at each offset
-    for offset, written in graces.items():  # each GRACE_NOTE_BEATS long, the last ending on its note
+    # by voice: after `flat` is read, as reaching the notes through their measures changes what
+    # music21 gives as their offset (the measure's, not the flat stream's)
+    voice_of = _voices([part]) if grace_notes and part is not None else {}
+    graces: dict[tuple[Any, str], list] = {}  # (offset, voice) -> the grace notes and chords written there
+    for offset, el in grace_notes:
+        graces.setdefault((offset, voice_of.get(id(el), "")), []).append(el)
+    for (offset, _), written in graces.items():  # each GRACE_NOTE_BEATS long, the last ending on its note
         for k, el in enumerate(written):
             before = GRACE_NOTE_BEATS * (len(written) - k)
             for n, at in (
