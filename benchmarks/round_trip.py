@@ -5,10 +5,11 @@
 Each of N of the 220 piano scores of ../shared/data/asap (xml_score.mxl, evenly spaced in path
 order from the `--asap-offset`th, as benchmarks/spelling.py picks them) is read as Cadenza reads
 any file, written with cadenza.io.musicxml, and read back the same way. Counted: the notes
-(pitch, start, length to 1/100,000 of a quarter note) of the score read that do not come back,
-and the scores that lose any; a note struck twice at once at one pitch (a duplicate in the
-source) comes back once, which counts. Printed per score with `--show`: the divisions
-written and the notes lost. A score the reader cannot read is skipped and counted.
+(pitch, start, length to 1/100,000 of a quarter note, and whether it is a grace note) of the
+score read that do not come back, and the scores that lose any, and of them the grace notes; a
+note struck twice at once at one pitch (a duplicate in the source) comes back once, which
+counts. Printed per score with `--show`: the divisions written and the notes lost. A score the
+reader cannot read is skipped and counted.
 
 Numbers are printed, nothing is asserted.
 """
@@ -26,8 +27,9 @@ from pathlib import Path
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
-def lost(path: Path) -> tuple[int, int, int] | None:
-    """(notes read, notes that do not come back, divisions written), None if unreadable."""
+def lost(path: Path) -> tuple[int, int, int, int, int] | None:
+    """(notes read, notes that do not come back, divisions written, grace notes read, grace
+    notes that do not come back), None if unreadable."""
     from cadenza.io.musicxml import musicxml_text
     from cadenza.io.scores import quiet, read_with_music21
 
@@ -44,11 +46,15 @@ def lost(path: Path) -> tuple[int, int, int] | None:
             back = read_with_music21(copy)[0]
 
     def notes(s) -> Counter:
-        return Counter((n.pitch, round(n.start_beats, 5), round(n.duration_beats, 5)) for n in s.notes())
+        return Counter(
+            (n.pitch, round(n.start_beats, 5), round(n.duration_beats, 5), "grace" in n.marks) for n in s.notes()
+        )
 
     before = notes(score)
+    missing = before - notes(back)
     divisions = int(re.search(r"<divisions>(\d+)</divisions>", text).group(1))
-    return sum(before.values()), sum((before - notes(back)).values()), divisions
+    graces = sum(k for (*_, grace), k in before.items() if grace), sum(k for (*_, grace), k in missing.items() if grace)
+    return sum(before.values()), sum(missing.values()), divisions, *graces
 
 
 def main() -> None:
@@ -65,7 +71,9 @@ def main() -> None:
         if result is None:
             total["skipped"] += 1
             continue
-        notes, missing, divisions = result
+        notes, missing, divisions, graces, graces_missing = result
+        total["graces"] += graces
+        total["graces lost"] += graces_missing
         total["scores"] += 1
         total["notes"] += notes
         total["lost"] += missing
@@ -75,7 +83,8 @@ def main() -> None:
             shown.append(f"{'/'.join(path.parent.parts[-3:])}: {missing:,} of {notes:,} lost, divisions {divisions}")
     print(
         f"asap {total['scores']} scores, {total['notes']:,} notes: {total['lost']:,} do not come back "
-        f"({total['scores losing notes']} scores lose any); written finer than 24 divisions: "
+        f"({total['scores losing notes']} scores lose any); of them grace notes {total['graces']:,}, "
+        f"{total['graces lost']:,} do not come back; written finer than 24 divisions: "
         f"{total['finer than 24']}; skipped {total['skipped']} [{time.time() - start:.0f} s]"
     )
     for line in shown:

@@ -384,3 +384,22 @@ def test_a_passage_is_named_nearest_its_signature():
     c_minor = parse_key("C minor")
     assert names(c_minor, [71], passage=Key(0.0, 11, "major", "Cb")) == ["Cb"]
     assert names(c_minor, [71], passage=parse_key("Eb major")) + names(c_minor, [71]) == ["B", "B"]
+
+
+def test_grace_notes_do_not_say_a_passage_key():
+    """A lone melody with a grace note before each note: counted, the ornaments made it thick
+    enough to say a key of its own (A minor under C major's signature), and in Beethoven's op. 7
+    a G# neighbour came out as Ab. A grace note is an ornament, not harmony."""
+    from dataclasses import replace
+
+    from cadenza.theory import passage_keys
+
+    notes = []
+    for i, p in enumerate([69, 71, 72, 71, 69, 68, 69, 64] * 4):
+        notes.append(Note(p, float(i), 1.0))
+        if i:
+            notes.append(Note(p + 1, i - 0.0625, 0.0625, 80, ("grace",)))
+    graced = Score(parts=[Part("Flute", 73, False, notes)], keys=[Key(0.0, 0, "major", "C")], meters=[Meter(0.0, 4, 4)])
+    counted = replace(graced, parts=[Part("Flute", 73, False, [replace(n, marks=()) for n in notes])])
+    assert [k.tonic_name for k in passage_keys(counted)] == ["C", "A", "C"]  # what counting them said
+    assert passage_keys(graced) == [Key(0.0, 0, "major", "C")]

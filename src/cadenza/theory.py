@@ -92,7 +92,7 @@ def passage_keys(score: Score) -> list[Key]:
     """The key each passage of the score is heard in, from its first beat on, where it changes
     (and at each new signature): the key a musician spells its notes by (theory.spell) while
     the key signature stays, as in a chorale that modulates to its dominant. Each beat's key
-    is the one whose Krumhansl-Kessler profile best fits the notes sounding from PASSAGE_REACH
+    is the one whose Krumhansl-Kessler profile best fits the notes (not grace notes) sounding from PASSAGE_REACH
     quarter notes before it to PASSAGE_REACH after its end, smoothed so that a change of key
     costs PASSAGE_CHANGE (the best path, Viterbi), and named from the signature in force
     (passage_named): G# major in C# minor, Ab minor in Db major, Cb major in C minor. Where fewer than
@@ -100,7 +100,7 @@ def passage_keys(score: Score) -> list[Key]:
     nothing of its own: under a signature it is in the signature's key, without one in the
     key before it. Without notes after beat 0, or with any church mode's signature (a modal
     tune): the score's keys."""
-    notes = [n for p in score.pitched_parts for n in p.notes]
+    notes = [n for p in score.pitched_parts for n in p.notes if "grace" not in n.marks]  # not ornaments
     beats = math.ceil(max((n.end_beats for n in notes), default=0.0))
     if beats <= 0 or any(k.modal for k in score.keys):
         return list(score.keys)

@@ -215,7 +215,7 @@ def _left_out_comments(parts: list[Part], lines: list[list[_Element]]) -> list[s
         name = f"the {part.name} part" if part.name else "a part"
         if dropped:
             out.append(
-                f"% {dropped} of {len(part.notes)} notes of {name} are left out: this ABC writes one line of "
+                f"% {dropped} of {len(part.notes) - graces} notes of {name} are left out: this ABC writes one line of "
                 "notes and chords a part, and a note under a higher one still sounding is not on it "
                 "(the MusicXML and MIDI keep every note)"
             )
