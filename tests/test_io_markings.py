@@ -556,3 +556,26 @@ def test_a_melody_with_grace_notes_is_one_line():
     melody = [Note(79, 0.0, 1.0), Note(72, 0.9375, 0.0625, 80, ("grace",)), Note(74, 1.0, 1.0), Note(72, 2.0, 2.0)]
     assert overlaps(melody) == 0 and one_line(melody)
     assert melody_line(Part("Flute", 73, False, melody), None, "tune.musicxml") == melody
+
+
+def test_a_grace_on_the_first_note_is_named_as_not_played(tmp_path):
+    """The reader leaves it out (it would begin before beat 0); `perform` and `continue` say so."""
+    path = tmp_path / "first.abc"
+    path.write_text("X:1\nT:t\nM:4/4\nL:1/4\nK:D\n{g}A F {g}A d |]\n")
+    assert unsupported_markings(path) == {"grace note on the first note": 1}
+    assert [n.start_beats for n in _read(tmp_path, path.read_text(), "again.abc").parts[0].notes] == [
+        0,
+        1,
+        1.9375,
+        2,
+        3,
+    ]
+    pickup = '<measure number="0" implicit="yes"><attributes><divisions>1</divisions><time><beats>4</beats>'
+    pickup += f"<beat-type>4</beat-type></time></attributes>{_grace('A', 4)}{_note('G')}</measure>"
+    text = _musicxml([_note("C", 5, dur=4)]).replace(
+        '<measure number="1"><attributes><divisions>1</divisions><time><beats>4</beats><beat-type>4</beat-type></time>'
+        "</attributes>",
+        pickup + '<measure number="1">',
+    )
+    (tmp_path / "pickup.musicxml").write_text(text)
+    assert unsupported_markings(tmp_path / "pickup.musicxml") == {}  # a pickup's grace begins after beat 0: played

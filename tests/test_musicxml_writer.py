@@ -1405,3 +1405,14 @@ def test_grace_notes_in_two_voices_a_repeat_and_across_a_piano_staff(tmp_path):
     back = read_score(path)
     got = sorted((n.pitch, n.start_beats) for p in back.parts for n in p.notes if "grace" in n.marks)
     assert got == sorted((n.pitch, n.start_beats) for p in score.parts for n in p.notes if "grace" in n.marks)
+
+
+def test_a_violins_grace_before_a_rest_stays_its_own():
+    """A reviewer's case: of two parts named Violin, the first's grace before a rest went to the
+    second's note. Only a keyboard's staves share their grace notes."""
+    first = [Note(76, 0.0, 1.0), Note(79, 1.9375, 0.0625, 80, ("grace",)), Note(76, 3.0, 1.0)]
+    second = [Note(64, 0.0, 2.0), Note(64, 2.0, 2.0)]
+    score = Score(parts=[Part("Violin", 40, False, first), Part("Violin", 40, False, second)])
+    text = musicxml_text(score)
+    assert "<grace" not in text  # leading to no note of its own part: written as it sounds
+    assert text.split('<part id="P2">')[1].count("<note") == 2

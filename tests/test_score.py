@@ -8,12 +8,16 @@ from cadenza.score import (
     Note,
     Part,
     Score,
+    excerpt,
     keys_released,
     name_to_pitch,
+    one_line,
+    overlaps,
     parse_key,
     parse_meter,
     pitch_to_name,
     transpose,
+    without_grace_notes,
 )
 from conftest import make_score
 
@@ -176,3 +180,71 @@ def test_a_lead_sheet_continued_as_one_line_loses_its_chord_symbols_others_keep_
     assert without_a_last_chord_sounding(lead).chords == []
     choir = Score(parts=[melody, Part("Bass", 0, False, [Note(43, 0.0, 8.0)])], chords=lead.chords)
     assert without_a_last_chord_sounding(choir).chords == lead.chords
+
+
+# ---------------------------------------------------------------------------------------------
+# grace notes (marked "grace") beside the notes they lead to
+
+
+def _graced_tune() -> Score:
+    """Four bars of a melody, a grace note (or a run of two) before some of its notes."""
+    grace = ("grace",)
+    melody = [Note(74 - (i % 5), float(i), 1.0) for i in range(16)]
+    melody += [Note(76, 3.9375, 0.0625, 80, grace), Note(79, 7.875, 0.0625, 80, grace)]
+    melody += [Note(78, 7.9375, 0.0625, 80, grace), Note(72, 11.9375, 0.0625, 80, grace)]
+    return Score(parts=[Part("Fiddle", 40, False, melody)], keys=[Key(0.0, 2, "major", "D")])
+
+
+def test_grace_runs_end_at_the_first_note_they_reach():
+    """A reviewer's case: a lone grace before a 16th and a run before the next note were one run."""
+    from cadenza.score import grace_runs
+
+    grace = ("grace",)
+    notes = [Note(72, 0.0, 1.0), Note(74, 0.9375, 0.0625, 80, grace), Note(72, 1.0, 0.0625)]
+    notes += [Note(77, 1.0625, 0.0625, 80, grace), Note(76, 1.125, 0.0625, 80, grace), Note(74, 1.1875, 1.0)]
+    plain, runs, orphans = grace_runs(notes)
+    assert [(at, [[n.pitch for n in c] for c in run]) for at, run in runs] == [(1.0, [[74]]), (1.1875, [[77], [76]])]
+    assert not orphans and len(plain) == 3
+
+
+def test_an_excerpt_keeps_each_grace_note_with_its_note():
+    """A reviewer's case: `perform --bars 2-3` dropped the graces before bar 2's first note (begun
+    before the cut) and kept, at its end, those of the note after it, leading to nothing."""
+    score = _graced_tune()
+    part = excerpt(score, 2, 3).parts[0]
+    graces = sorted((n.start_beats, n.pitch) for n in part.notes if "grace" in n.marks)
+    # the run before bar 3; not the grace of bar 2's first note (it would begin before beat 0),
+    # nor the one before bar 4's first note (11.9375 in the piece, 7.9375 here)
+    assert graces == [(3.875, 79), (3.9375, 78)]
+    assert min(n.start_beats for n in part.notes) == 0.0
+
+
+def test_the_analysis_and_the_models_grids_hear_no_ornaments():
+    """A reviewer's cases: graces made the analyzer cut the note before them and hear a half
+    cadence; the measures counted polyphony; the chords model's melody and the voices grid took
+    them for 16ths."""
+    from cadenza.evaluate.measures import measure_piece
+    from cadenza.plan.analyze import analyze
+    from cadenza.tokenize.chord_beats import melody_line
+    from cadenza.tokenize.voices import VoicesConfig, VoicesTokenizer
+
+    graced = _graced_tune()
+    plain = without_grace_notes(graced)
+    assert len(plain.parts[0].notes) == 16
+    assert repr(analyze(graced)) == repr(analyze(plain))
+    assert measure_piece(graced)["polyphony"] == measure_piece(plain)["polyphony"]
+    assert melody_line(graced) == melody_line(plain)
+    tokenizer = VoicesTokenizer(VoicesConfig(n_voices=1, steps_per_beat=16))  # a 64th a step: a grace its own
+    assert tokenizer.cells(graced) == tokenizer.cells(plain)
+
+
+def test_a_melody_with_grace_notes_is_one_line_in_its_own_midi(tmp_path):
+    """A reviewer's case: read back from Cadenza's MIDI (which has no marks), the graces overlapped
+    the notes before them, and a reel was taken for chords. The note before a run now ends where
+    it begins, as a player lets go."""
+    from cadenza.io import read_score, write_score
+
+    write_score(_graced_tune(), tmp_path / "tune.mid")
+    back = read_score(tmp_path / "tune.mid").parts[0].notes
+    assert len(back) == 20 and one_line(back) and overlaps(back) == 0
+    assert [n.end_beats for n in back if n.start_beats == 3.0] == [3.9375]

@@ -9,7 +9,7 @@ rules of music theory (scales, chords, cadences, parallels, phrase ends) live in
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field, replace
 
 from cadenza.chords import LETTER_PITCH_CLASS, ChordSymbol, close_voicing, transpose_chord
@@ -404,6 +404,51 @@ def _item_note(item: list) -> Note:
     return Note(int(item[0]), float(item[1]), float(item[2]), int(item[3]), marks)
 
 
+def without_grace_notes(score: Score) -> Score:
+    """`score` less its notated grace notes (marked "grace"): the music as its phrases, harmony
+    and rhythm are heard and counted (the analyzer, the measures, the models' grids), ornaments
+    aside. `score` itself when it has none."""
+    if not any("grace" in n.marks for p in score.parts for n in p.notes):
+        return score
+    return replace(score, parts=[replace(p, notes=[n for n in p.notes if "grace" not in n.marks]) for p in score.parts])
+
+
+def grace_runs(
+    notes: list[Note],
+) -> tuple[list[Note], list[tuple[float, list[list[Note]]]], list[tuple[float, list[list[Note]]]]]:
+    """(the notes not marked "grace", the runs of grace chords that lead to one of them, those that
+    lead to none), each run by the beat where it ends: a run of grace chords, each beginning
+    where the one before it ends, leads to the first note that begins where one of them ends.
+    The writers use it to put grace notes before their notes (MusicXML), or to play them
+    (MIDI)."""
+    plain = [n for n in notes if "grace" not in n.marks]
+    marked = sorted((n for n in notes if "grace" in n.marks), key=lambda n: n.start_beats)
+    if not marked:
+        return plain, [], []
+    chords: list[list[Note]] = []
+    for n in marked:
+        if chords and abs(chords[-1][0].start_beats - n.start_beats) < 1e-6:
+            chords[-1].append(n)
+        else:
+            chords.append([n])
+    starts = sorted(n.start_beats for n in plain)
+    runs: list[tuple[float, list[list[Note]]]] = []
+    orphans: list[tuple[float, list[list[Note]]]] = []
+    run: list[list[Note]] = []
+    for i, chord in enumerate(chords):
+        run.append(chord)
+        end = max(n.end_beats for n in chord)
+        k = bisect_left(starts, end - 1e-6)
+        if k < len(starts) and abs(starts[k] - end) < 1e-6:  # a note begins there: the run leads to it
+            runs.append((starts[k], run))
+        elif i + 1 < len(chords) and abs(chords[i + 1][0].start_beats - end) < 1e-6:
+            continue  # the next grace follows on
+        else:
+            orphans.append((end, run))
+        run = []
+    return plain, runs, orphans
+
+
 # ---------------------------------------------------------------------------------------------
 # the pickup
 
@@ -603,10 +648,13 @@ def excerpt(score: Score, first: int, last: int) -> Score:
         return kept + [replace(c, start_beats=c.start_beats - a) for c in items if a + 1e-9 < c.start_beats < b - 1e-9]
 
     def cut(part: Part) -> Part:
+        # a grace note goes with the note it leads to; those of the excerpt's first note, which
+        # would begin before its beat 0, are left out, as the reader leaves out a piece's
+        leads_to = {id(n): at for at, run in grace_runs(part.notes)[1] for chord in run for n in chord}
         notes = [
             replace(n, start_beats=n.start_beats - a, duration_beats=min(n.end_beats, b) - n.start_beats)
             for n in part.notes
-            if a - 1e-9 <= n.start_beats < b - 1e-9
+            if a - 1e-9 <= n.start_beats and a - 1e-9 <= leads_to.get(id(n), n.start_beats) < b - 1e-9
         ]
         pedals = [
             Pedal(max(q.start_beats, a) - a, min(q.end_beats, b) - max(q.start_beats, a))

@@ -21,7 +21,7 @@ from collections import Counter
 
 import numpy as np
 
-from cadenza.score import Key, Note, Score
+from cadenza.score import Key, Note, Score, without_grace_notes
 from cadenza.theory import cadence_chords, estimate_key, phrase_ends, scale, top_line
 
 STEPS_PER_BEAT = 4
@@ -55,6 +55,7 @@ def is_cadence_chord(pitches: list[int], key: Key) -> bool:
 def measure_piece(score: Score) -> dict:
     """Every measure of one piece (see the module docstring), plus `pc_histogram` (12 shares),
     `chords` (Counter of relative chords) and `ssm` (bars x bars similarity)."""
+    score = without_grace_notes(score)  # ornaments aside
     notes = [n for p in score.parts if not p.is_drum for n in p.notes]
     out: dict = {}
     if not notes:

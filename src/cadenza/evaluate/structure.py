@@ -73,7 +73,7 @@ from typing import Any
 import numpy as np
 
 from cadenza.plan.similarity import BarNotes, bar_notes, bar_similarity, best_shift, similarity_by_distance
-from cadenza.score import Score, pickup_start
+from cadenza.score import Score, pickup_start, without_grace_notes
 
 MAX_BARS = 64  # bars of a piece measured (bar similarity is quadratic in bars)
 MAX_DISTANCE = 16  # bar distances of the similarity curve, 1..16
@@ -180,6 +180,7 @@ def measure_piece(score: Score, analyze: Callable[[Score], Any] | None = None) -
     """One piece's structure measures (see the module docstring): the RECURRENCE shares,
     `curve` (MAX_DISTANCE similarities), `bars`, `phrases_from` ("analyzer" or "windows") and,
     with an analyzer, `cadences` (a share per cadence name; NaN when it finds no phrase ends)."""
+    score = without_grace_notes(score)  # ornaments aside
     bars = bar_notes(score)[:MAX_BARS]
     plain, trans, shift = pair_matrices(bars)
     # its length in whole bars, for comparing like with like: a pickup's bar is not one

@@ -37,6 +37,7 @@ from cadenza.score import (
     Section,
     Tempo,
     chord_notes,
+    grace_runs,
     name_of_fifths,
     pickup_start,
     spelled_name,
@@ -719,9 +720,15 @@ def _part_track(part: Part, channel: int, shift: float = 0.0):
     ]
     # (tick, order, message); at one tick: every note_off (0), the pedal up (1), down (2), then note_ons (3)
     events = []
+    # a note that a run of grace notes follows is let go where they begin, as a player does: the
+    # file is then one line where the score was (read back, the graces are played ones, score.is_grace)
+    let_go = {round(at, 6): min(n.start_beats for n in run[0]) for at, run in grace_runs(part.notes)[1]}
     for n in part.notes:
+        end = n.end_beats
+        if "grace" not in n.marks and n.start_beats < let_go.get(round(end, 6), -1.0):
+            end = let_go[round(end, 6)]
         on = max(_ticks(n.start_beats - shift), 0)  # a grace note before a pickup's first note: at its start
-        off = max(_ticks(n.end_beats - shift), on + 1)
+        off = max(_ticks(end - shift), on + 1)
         # velocity 0 would read as a note-off, so the quietest note written is velocity 1
         velocity = max(1, n.velocity)
         events.append((on, 3, mido.Message("note_on", channel=channel, note=n.pitch, velocity=velocity)))

@@ -115,7 +115,7 @@ music21 reads as the meter's whole bar.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -141,6 +141,7 @@ from cadenza.score import (
     Score,
     Section,
     ends_short_by_its_pickup,
+    grace_runs,
     pickup_start,
 )
 from cadenza.theory import beat_beats, is_compound, key_signature, key_signature_alterations, passage_keys
@@ -575,61 +576,30 @@ def _voices(notes: list[Note], grid: _Grid) -> list[list[_Element]]:
 
 def _graces(notes: list[Note]) -> tuple[list[Note], list[tuple[float, list[list[Note]]]]]:
     """`notes` less their grace notes (marked "grace"), and those grace notes as runs of chords
-    (notes starting together) by the beat of the note they lead to (_grace_runs). Grace notes
+    (notes starting together) by the beat of the note they lead to (cadenza.score.grace_runs). Grace notes
     that lead to no note are kept among the notes, written as what they sound."""
-    plain, runs, orphans = _grace_runs(notes)
+    plain, runs, orphans = grace_runs(notes)
     return plain + [n for _, run in orphans for chord in run for n in chord], runs
-
-
-def _grace_runs(
-    notes: list[Note],
-) -> tuple[list[Note], list[tuple[float, list[list[Note]]]], list[tuple[float, list[list[Note]]]]]:
-    """(the notes not marked "grace", the runs of grace chords that lead to one of them, those that
-    lead to none), each run by the beat where it ends: a run of grace chords, each beginning
-    where the one before it ends, leads to a note that begins where the last ends."""
-    plain = [n for n in notes if "grace" not in n.marks]
-    marked = sorted((n for n in notes if "grace" in n.marks), key=lambda n: n.start_beats)
-    if not marked:
-        return plain, [], []
-    chords: list[list[Note]] = []
-    for n in marked:
-        if chords and abs(chords[-1][0].start_beats - n.start_beats) < 1e-6:
-            chords[-1].append(n)
-        else:
-            chords.append([n])
-    starts = sorted(n.start_beats for n in plain)
-    runs: list[tuple[float, list[list[Note]]]] = []
-    orphans: list[tuple[float, list[list[Note]]]] = []
-    run: list[list[Note]] = []
-    for i, chord in enumerate(chords):
-        run.append(chord)
-        end = max(n.end_beats for n in chord)
-        if i + 1 < len(chords) and abs(chords[i + 1][0].start_beats - end) < 1e-6:
-            continue  # the next grace follows on
-        k = bisect_left(starts, end - 1e-6)
-        if k < len(starts) and abs(starts[k] - end) < 1e-6:
-            runs.append((starts[k], run))
-        else:
-            orphans.append((end, run))
-        run = []
-    return plain, runs, orphans
 
 
 def _graces_across(parts: list[Part], written_parts: list[list[int]]) -> list[Part]:
     """`parts` with grace notes that lead to no note of their own staff but to one of another
-    staff of the same instrument (the other hand of a piano, written as one part; a part of the
-    same name and program, as the three staves of a Liszt etude) moved to that staff: a grace
+    staff of the same instrument (the other hand of a piano, written as one part; a keyboard
+    part of the same name and program, as the three staves of a Liszt etude) moved to that staff: a grace
     chord written on the lower staff before a chord of the upper (in MusicXML a grace note goes
     before a note of its own voice)."""
     parts = list(parts)
     staff_of = {i: members for members in written_parts for i in members}
     for here in range(len(parts)):
-        _, _, orphans = _grace_runs(parts[here].notes)
+        _, _, orphans = grace_runs(parts[here].notes)
         if not orphans:
             continue
         same = (parts[here].name, parts[here].program)
+        keyboard = parts[here].program in KEYBOARD_PROGRAMS  # two violins of one name are two players
         for there in (j for j in range(len(parts)) if j != here):
-            if there not in staff_of.get(here, []) and (parts[there].name, parts[there].program) != same:
+            if there not in staff_of.get(here, []) and not (
+                keyboard and (parts[there].name, parts[there].program) == same
+            ):
                 continue
             starts = {round(n.start_beats, 6) for n in parts[there].notes if "grace" not in n.marks}
             moved = [n for end, run in orphans if round(end, 6) in starts for chord in run for n in chord]
@@ -637,7 +607,7 @@ def _graces_across(parts: list[Part], written_parts: list[list[int]]) -> list[Pa
                 ids = {id(n) for n in moved}
                 parts[here] = replace(parts[here], notes=[n for n in parts[here].notes if id(n) not in ids])
                 parts[there] = replace(parts[there], notes=[*parts[there].notes, *moved])
-                orphans = _grace_runs(parts[here].notes)[2]
+                orphans = grace_runs(parts[here].notes)[2]
     return parts
 
 

@@ -1754,7 +1754,8 @@ def unsupported_markings(path: str | Path, marks: bool = False) -> dict[str, int
 
     Counted: ornaments (trill, mordent, turn, appoggiatura, tremolo), arpeggios, glissandos,
     pedal markings, breath marks and caesuras, other articulations (bowings, "stress", ...;
-    not fingerings), dynamics it does not know ("dynamic
+    not fingerings), grace notes on a piece's very first note (the reader leaves them out: they
+    would begin before beat 0), dynamics it does not know ("dynamic
     n"), text asking for what is not played ("rit. text", "accel. text", "cresc. text", "dim.
     text", "tempo text" for "più mosso", "Tempo I"), and in ABC the decorations music21 drops
     (accents, trills, bowings ...; its dynamics and fermatas are read). Parses the file again (about as long as
@@ -1765,9 +1766,14 @@ def unsupported_markings(path: str | Path, marks: bool = False) -> dict[str, int
     counts: Counter[str] = Counter()
     with quiet():
         for piece in pieces:
+            parts = list(getattr(piece, "parts", [])) or [piece]
+            opens_on_its_bar = not _pickup_shift(parts)  # a grace on its first note would begin before beat 0
             for el in piece.recurse():
                 classes = el.classes
                 if "GeneralNote" in classes:
+                    if opens_on_its_bar and el.duration.isGrace and not el.isRest and "Harmony" not in classes:
+                        if el.getOffsetInHierarchy(piece) == 0:  # left out by the reader: music21_to_score
+                            counts["grace note on the first note"] += 1
                     things = [*el.expressions, *el.articulations]
                     things += [x for n in (el.notes if el.isChord else []) for x in (*n.expressions, *n.articulations)]
                     for thing in things:

@@ -72,7 +72,7 @@ import numpy as np
 from cadenza.errors import MusicError
 from cadenza.plan.form import Plan, Section, period_bars
 from cadenza.plan.similarity import BarNotes, bar_notes, bar_similarity, jaccard, shifted
-from cadenza.score import Key, Note, Score, parse_meter, pickup_start
+from cadenza.score import Key, Note, Score, parse_meter, pickup_start, without_grace_notes
 from cadenza.theory import (
     bar_and_beat,
     beat_beats,
@@ -162,6 +162,7 @@ LONGEST_SECTION = 16  # bars: phrases that recur together are merged up to this 
 
 def analyze(score: Score) -> Analysis:
     """The form of `score`: phrases, keys, cadences, sections and what returns what."""
+    score = without_grace_notes(score)  # ornaments aside
     pitched = score.pitched_parts
     if not pitched:
         raise MusicError("no pitched notes to analyze")

@@ -32,7 +32,7 @@ import numpy as np
 from cadenza.chords import KINDS, TRIAD_QUALITY, ChordSymbol, chord_kind_text
 from cadenza.compose.chord_paths import place_index
 from cadenza.errors import MusicError, counted
-from cadenza.score import Key, Meter, Note, Score, bar_starts, in_force, spelled_name
+from cadenza.score import Key, Meter, Note, Score, bar_starts, in_force, spelled_name, without_grace_notes
 from cadenza.theory import beat_beats, cut_top_line, melody_key, spell
 from cadenza.tokenize.base import config_of
 
@@ -179,6 +179,7 @@ class ChordBeatsTokenizer:
 def melody_line(score: Score, part: int | None = None) -> list[Note]:
     """The melody a lead sheet's chords go with: the top line of part `part` (0-based), else of
     the first part with pitched notes, each note cut where the next begins."""
+    score = without_grace_notes(score)  # ornaments aside
     if part is not None:
         if not 0 <= part < len(score.parts):
             count = len(score.parts)

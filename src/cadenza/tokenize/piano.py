@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from cadenza.errors import TokenizeError
-from cadenza.score import PIANO_HANDS, Key, Meter, Note, Part, Score, Tempo
+from cadenza.score import PIANO_HANDS, Key, Meter, Note, Part, Score, Tempo, without_grace_notes
 from cadenza.tokenize.base import config_of
 
 HANDS = PIANO_HANDS
@@ -178,6 +178,8 @@ class PianoTokenizer:
         major or minor as its opening's notes suggest (theory.signature_key), else the key those
         notes suggest."""
         from cadenza.theory import estimate_key, signature_key
+
+        score = without_grace_notes(score)  # ornaments aside
 
         notes = score.notes()
         if not notes:

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import ClassVar
 
 from cadenza.errors import TokenizeError
-from cadenza.score import Key, Meter, Note, Part, Score, Tempo
+from cadenza.score import Key, Meter, Note, Part, Score, Tempo, without_grace_notes
 from cadenza.theory import beats_to_step, estimate_key, top_line, voice_names
 from cadenza.tokenize.base import config_of
 
@@ -145,6 +145,7 @@ class VoicesTokenizer:
         piece whose meter changes only for a while (`passing_meters`) is read in its first meter,
         its bars on that meter's grid from the start, as it was before cadenza.io.scores read a
         miscounted bar in a meter of its own (so a model trains on the pieces it trained on)."""
+        score = without_grace_notes(score)  # ornaments aside
         meters = list(dict.fromkeys(str(m) for m in score.meters))
         if len(meters) > 1 and not passing_meters(score.meters):
             raise TokenizeError(
