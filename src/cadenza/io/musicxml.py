@@ -44,19 +44,20 @@ A note shorter than the grid keeps one step):
   without any, its sections' dynamics (a plan's "p", "mf"), where they differ from the mark
   before (under a piano's (first) staff).
 - notes: notes with the same start and end form a chord; notes that overlap otherwise go to
-  further voices (the first voice free at the chord's start, the higher chord first), so
-  every note keeps its pitch, onset and length; a passage that would need more than
-  MAX_VOICES at once (from and to points where no note sounds across) is one voice of tied
-  chords, and a pitch sounding twice at once there is written once. A voice keeps its number from bar to bar, so
-  that ties find their notes. Grace notes (marked "grace": a run of them, each beginning where
-  the one before ends, leading to a note that begins where the last ends) are written as
-  <grace/> notes before that note, in its voice: a lone one (or chord) a slashed eighth, a run
-  16ths; they take no time in the bar. Each voice fills its bar with notes and rests, every rest shown
-  (a bar must add up on the page); a note crossing a bar line is tied over it. Lengths are
-  written as the fewest tied values (dotted where exact), cut where the meter's beats ask: a
-  rest at every beat (two that begin a half bar of 4/4 or 12/8 make one), a note of a
-  compound meter at the beats it crosses (whole beats stay dotted values), a note of a simple
-  meter that starts off the beat and is no single value at the next beat.
+  further voices (the first voice free at the chord's start, the higher chord first), so every
+  note keeps its pitch, onset and length; a passage that would need more than MAX_VOICES at once
+  (from and to points where no note sounds across) is one voice of tied chords, and a pitch
+  sounding twice at once there is written once. A voice keeps its number from bar to bar, so
+  that ties find their notes. Grace notes (marked "grace"; a run of them leads to the note that
+  begins where it ends, cadenza.score.grace_runs) are written as <grace/> notes before that
+  note, in its voice, on its staff: a lone one (or chord) a slashed eighth, a run 16ths; they
+  take no time in the bar. One that leads to no note is written as the 64th it sounds. Each
+  voice fills its bar with notes and rests, every rest shown (a bar must add up on the page); a
+  note crossing a bar line is tied over it. Lengths are written as the fewest tied values
+  (dotted where exact), cut where the meter's beats ask: a rest at every beat (two that begin a
+  half bar of 4/4 or 12/8 make one), a note of a compound meter at the beats it crosses (whole
+  beats stay dotted values), a note of a simple meter that starts off the beat and is no single
+  value at the next beat.
   A beat (quarter note) with a boundary off the 32nd grid (off the 64th or 128th grid where
   the score's grid holds them) is written in 3:2 groups of triplet 8ths, 16ths, 32nds or
   64ths, only where a group holds more than one note or rest; else, where a boundary halves
