@@ -1416,3 +1416,39 @@ def test_a_violins_grace_before_a_rest_stays_its_own():
     text = musicxml_text(score)
     assert "<grace" not in text  # leading to no note of its own part: written as it sounds
     assert text.split('<part id="P2">')[1].count("<note") == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# articulations
+
+
+def test_articulations_are_written_and_read_back(tmp_path):
+    """A newcomer's continued Mozart came back without one of its 112 staccatos: the writer wrote
+    no articulations. Each is written on its note's first value (a tied note once), a chord's on
+    the chord, and a portato as a dot under a line."""
+    marks = [("staccato",), ("staccatissimo",), ("tenuto",), ("accent",), ("marcato",), ("staccato", "tenuto")]
+    notes = [Note(72 + i, float(i), 1.0, 80, m) for i, m in enumerate(marks)]
+    notes += [Note(60, 6.0, 1.0, 80, ("staccato",)), Note(64, 6.0, 1.0, 80, ("staccato",))]
+    notes += [Note(67, 7.0, 2.0, 80, ("accent",))]  # tied over the bar line
+    score = Score(parts=[Part("Flute", 73, False, notes)])
+    back = round_trip(score, tmp_path / "marks.musicxml")
+    assert sorted((n.pitch, n.start_beats, n.marks) for n in back.parts[0].notes) == sorted(
+        (n.pitch, n.start_beats, n.marks) for n in notes
+    )
+    text = (tmp_path / "marks.musicxml").read_text()
+    assert text.count("<articulations>") == len(marks) + 2  # the chord once, the tied note once
+    assert "<strong-accent/>" in text and "<staccato/><tenuto/>" in text
+
+
+def test_a_repeat_whose_passes_differ_in_a_staccato_is_written_out():
+    """Folded, the second pass would have been read with the first pass's articulations."""
+    passage = [Note(72, 0.0, 1.0), Note(74, 1.0, 1.0), Note(76, 2.0, 2.0)]
+
+    def text(dotted: bool) -> str:
+        second = [replace(n, start_beats=n.start_beats + 4) for n in passage]
+        second[0] = replace(second[0], marks=("staccato",) if dotted else ())
+        notes = [*passage, *second, Note(72, 8.0, 4.0)]
+        return musicxml_text(Score(parts=[Part("Flute", 73, False, notes)], repeats=[Repeat(0.0, 4.0)]))
+
+    assert '<repeat direction="backward"/>' in text(False)
+    assert '<repeat direction="backward"/>' not in text(True)

@@ -51,7 +51,9 @@ A note shorter than the grid keeps one step):
   that ties find their notes. Grace notes (marked "grace"; a run of them leads to the note that
   begins where it ends, cadenza.score.grace_runs) are written as <grace/> notes before that
   note, in its voice, on its staff: a lone one (or chord) a slashed eighth, a run 16ths; they
-  take no time in the bar. One that leads to no note is written as the 64th it sounds. Each
+  take no time in the bar. One that leads to no note is written as the 64th it sounds. A
+  note's articulations (Note.marks: staccato, staccatissimo, tenuto, accent, marcato; not
+  slurs) are written on its first value (ARTICULATIONS). Each
   voice fills its bar with notes and rests, every rest shown (a bar must add up on the page); a
   note crossing a bar line is tied over it. Lengths are written as the fewest tied values
   (dotted where exact), cut where the meter's beats ask: a rest at every beat (two that begin a
@@ -149,6 +151,14 @@ from cadenza.theory import beat_beats, is_compound, key_signature, key_signature
 
 DIVISIONS = 24  # per quarter note on the usual grid: a 32nd is 3; in 3:2 groups an 8th 8, a 16th 4, a 32nd 2, a 64th 1
 MAX_VOICES = 4  # per staff, as MuseScore reads them (it drops notes of a fifth voice)
+# Note.marks written as MusicXML articulations, in this order (a portato is a staccato and a tenuto)
+ARTICULATIONS = {
+    "staccato": "staccato",
+    "staccatissimo": "staccatissimo",
+    "tenuto": "tenuto",
+    "accent": "accent",
+    "marcato": "strong-accent",
+}
 FINEST = 10080  # the finest grid a score may be written on (2^5 3^2 5 7 a quarter), for the times below
 # a time off the DIVISIONS grid is kept where it is a fraction of a quarter with at most this denominator
 FINEST_FRACTION = 96
@@ -405,6 +415,7 @@ class _Element:
     tied_in: list[bool] | None = None  # per pitch, in a chordified passage: tied from the chord before
     tied_out: list[bool] | None = None  # ... and tied on to the next
     graces: list[_Element] = field(default_factory=list)  # grace notes or chords before it, each at its start
+    marks: tuple[str, ...] = ()  # the articulations of the notes struck at its start (ARTICULATIONS' keys)
 
 
 @dataclass
@@ -572,6 +583,14 @@ def _voices(notes: list[Note], grid: _Grid) -> list[list[_Element]]:
                 to.setdefault(lead[min(lead, key=lambda p: abs(p - n.pitch))], []).append(n)
             for e, ns in to.items():
                 there[e].graces.append(_Element(tick, tick, [n.pitch for n in ns], [n.velocity for n in ns]))
+    struck: dict[tuple[int, int], set[str]] = {}  # (tick, pitch) -> the articulations of a note struck there
+    for n in notes:
+        if found := set(n.marks) & ARTICULATIONS.keys():
+            struck.setdefault((grid.ticks(n.start_beats), n.pitch), set()).update(found)
+    for element in (element for voice in voices for element in voice) if struck else ():
+        held = element.tied_in or [False] * len(element.pitches)  # a chordified note sounding on: not struck
+        found = set().union(*(struck.get((element.start, p), set()) for p, on in zip(element.pitches, held) if not on))
+        element.marks = tuple(m for m in ARTICULATIONS if m in found)
     return voices or [[]]
 
 
@@ -613,12 +632,17 @@ def _graces_across(parts: list[Part], written_parts: list[list[int]]) -> list[Pa
 
 
 def _timed(notes: list[Note], grid: _Grid) -> list[tuple[int, int, int, int]]:
-    """(start, end, pitch, velocity) in ticks of each note, as `passes_alike` compares them: a
-    grace note in no time at the tick of the note it leads to, counted as a pitch above MIDI's
+    """(start, end, pitch, velocity) in ticks of each note, as `passes_alike` compares them (the
+    velocity counting its articulations too, so that passes alike are alike in them): a grace
+    note in no time at the tick of the note it leads to, counted as a pitch above MIDI's
     (128 more for each grace chord after it in its run), so that it is alike only to the same
     grace note, as far from the same note."""
     plain, runs = _graces(notes)
-    out = [(grid.ticks(n.start_beats), grid.ticks(n.end_beats), n.pitch, n.velocity) for n in plain]
+    bits = {m: 128 << i for i, m in enumerate(ARTICULATIONS)}  # its articulations with its velocity
+    out = [
+        (grid.ticks(n.start_beats), grid.ticks(n.end_beats), n.pitch, n.velocity + sum(bits.get(m, 0) for m in n.marks))
+        for n in plain
+    ]
     for at, chords in runs:
         tick = grid.ticks(at)
         out += [(tick, tick, 128 * (len(chords) - k) + n.pitch, n.velocity) for k, c in enumerate(chords) for n in c]
@@ -1621,6 +1645,8 @@ def _write_note(out: list[str], note: list, voice: int, fermatas: set[int], staf
         tied = ('<tied type="stop"/>' if tie_in else "") + ('<tied type="start"/>' if tie_out else "")
         accidental = f"<accidental>{accidentals[i]}</accidental>" if accidentals[i] else ""
         marks = tied + (tuplet_mark if i == 0 else "") + ('<fermata type="upright"/>' if fermata and i == 0 else "")
+        if i == 0 and start == element.start and element.marks and not grace:  # on the note's first value
+            marks += "<articulations>" + "".join(f"<{ARTICULATIONS[m]}/>" for m in element.marks) + "</articulations>"
         notations = f"<notations>{marks}</notations>" if marks else ""
         slash = ' slash="yes"' if kind == "eighth" else ""  # a lone grace (_notated); not a run of 16ths
         chord = (f"<grace{slash}/>" if grace else "") + ("<chord/>" if i else "")
