@@ -1452,3 +1452,15 @@ def test_a_repeat_whose_passes_differ_in_a_staccato_is_written_out():
 
     assert '<repeat direction="backward"/>' in text(False)
     assert '<repeat direction="backward"/>' not in text(True)
+
+
+def test_each_note_keeps_its_own_articulations(tmp_path):
+    """A reviewer's cases: of a chord of a staccato C, a plain E and an accented G, all three came
+    back staccato and accented; a staccato C in one voice marked the plain C struck with it in
+    another. Notes of one rhythm but other marks are written apart."""
+    notes = [Note(60, 0.0, 1.0, 80, ("staccato",)), Note(64, 0.0, 1.0), Note(67, 0.0, 1.0, 80, ("accent",))]
+    notes += [Note(72, 1.0, 1.0, 80, ("staccato",)), Note(72, 1.0, 3.0)]
+    back = round_trip(Score(parts=[Part("Piano", 0, False, notes)]), tmp_path / "apart.musicxml")
+    assert sorted((n.pitch, n.start_beats, n.duration_beats, n.marks) for n in back.parts[0].notes) == sorted(
+        (n.pitch, n.start_beats, n.duration_beats, n.marks) for n in notes
+    )

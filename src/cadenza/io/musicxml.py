@@ -159,6 +159,7 @@ ARTICULATIONS = {
     "accent": "accent",
     "marcato": "strong-accent",
 }
+_Groups = dict[tuple[int, int, tuple[str, ...]], dict[int, int]]  # (start, end, articulations) -> pitch -> velocity
 FINEST = 10080  # the finest grid a score may be written on (2^5 3^2 5 7 a quarter), for the times below
 # a time off the DIVISIONS grid is kept where it is a fraction of a quarter with at most this denominator
 FINEST_FRACTION = 96
@@ -415,7 +416,7 @@ class _Element:
     tied_in: list[bool] | None = None  # per pitch, in a chordified passage: tied from the chord before
     tied_out: list[bool] | None = None  # ... and tied on to the next
     graces: list[_Element] = field(default_factory=list)  # grace notes or chords before it, each at its start
-    marks: tuple[str, ...] = ()  # the articulations of the notes struck at its start (ARTICULATIONS' keys)
+    marks: tuple[str, ...] = ()  # its notes' articulations (ARTICULATIONS' keys); chordified, those struck at its start
 
 
 @dataclass
@@ -541,25 +542,25 @@ def _cut(bars: list[_Bar], ticks: set[int], end: int) -> list[_Bar]:
 
 
 def _voices(notes: list[Note], grid: _Grid) -> list[list[_Element]]:
-    """Notes on the grid, grouped into chords (same start and end), then into voices in which
+    """Notes on the grid, grouped into chords (same start, end and articulations), then into voices in which
     nothing overlaps: each chord goes to the first voice free at its start (the higher of two
     chords starting together first, so voice 1 tends to be the upper one). A passage that would
     need more than MAX_VOICES voices at once is chordified instead (one voice): the passage from
     the last point before it to the first after it where no note sounds across, so that the
     rest of the part keeps its voices (a piece continued in a denser texture than its prompt)."""
     notes, graces = _graces(notes)
-    groups: dict[tuple[int, int], dict[int, int]] = {}  # (start, end) -> pitch -> velocity
+    groups: _Groups = {}  # (start, end, articulations) -> pitch -> velocity
     for n in notes:
         start = grid.ticks(n.start_beats)
         end = max(grid.ticks(n.end_beats), start + 1)
-        pitches = groups.setdefault((start, end), {})
+        pitches = groups.setdefault((start, end, tuple(m for m in ARTICULATIONS if m in n.marks)), {})
         pitches[n.pitch] = max(n.velocity, pitches.get(n.pitch, 0))
-    passages: list[dict[tuple[int, int], dict[int, int]]] = []
+    passages: list[_Groups] = []
     reach = None  # where the passage's notes so far end
-    for (start, end), pitches in sorted(groups.items(), key=lambda g: (g[0][0], -max(g[1]), g[0][1])):
+    for (start, end, marks), pitches in sorted(groups.items(), key=lambda g: (g[0][0], -max(g[1]), g[0][1])):
         if reach is None or start >= reach:  # nothing sounds across `start`: a new passage
             passages.append({})
-        passages[-1][(start, end)] = pitches
+        passages[-1][(start, end, marks)] = pitches
         reach = end if reach is None or start >= reach else max(reach, end)
     voices: list[list[_Element]] = []
     for passage in passages:
@@ -583,14 +584,6 @@ def _voices(notes: list[Note], grid: _Grid) -> list[list[_Element]]:
                 to.setdefault(lead[min(lead, key=lambda p: abs(p - n.pitch))], []).append(n)
             for e, ns in to.items():
                 there[e].graces.append(_Element(tick, tick, [n.pitch for n in ns], [n.velocity for n in ns]))
-    struck: dict[tuple[int, int], set[str]] = {}  # (tick, pitch) -> the articulations of a note struck there
-    for n in notes:
-        if found := set(n.marks) & ARTICULATIONS.keys():
-            struck.setdefault((grid.ticks(n.start_beats), n.pitch), set()).update(found)
-    for element in (element for voice in voices for element in voice) if struck else ():
-        held = element.tied_in or [False] * len(element.pitches)  # a chordified note sounding on: not struck
-        found = set().union(*(struck.get((element.start, p), set()) for p, on in zip(element.pitches, held) if not on))
-        element.marks = tuple(m for m in ARTICULATIONS if m in found)
     return voices or [[]]
 
 
@@ -649,13 +642,13 @@ def _timed(notes: list[Note], grid: _Grid) -> list[tuple[int, int, int, int]]:
     return out
 
 
-def _lines(groups: dict[tuple[int, int], dict[int, int]]) -> list[list[_Element]]:
+def _lines(groups: _Groups) -> list[list[_Element]]:
     """Chords (`groups`, in the order _voices sorts them) into voices, each to the first voice free at its start."""
     voices: list[list[_Element]] = []
     voice_ends: list[int] = []
-    for (start, end), pitches in groups.items():
+    for (start, end, marks), pitches in groups.items():
         ordered = sorted(pitches)
-        element = _Element(start, end, ordered, [pitches[p] for p in ordered])
+        element = _Element(start, end, ordered, [pitches[p] for p in ordered], marks=marks)
         v = next((i for i, voice_end in enumerate(voice_ends) if voice_end <= start), len(voices))
         if v == len(voices):
             voices.append([])
@@ -665,15 +658,17 @@ def _lines(groups: dict[tuple[int, int], dict[int, int]]) -> list[list[_Element]
     return voices
 
 
-def _chordified(groups: dict[tuple[int, int], dict[int, int]]) -> list[_Element]:
+def _chordified(groups: _Groups) -> list[_Element]:
     """One voice of chords: a chord wherever the set of sounding notes changes, each note tied
     from chord to chord for as long as it sounds. A pitch sounding twice at once is written once
     at each moment, as the note struck later, and tied only between chords that hold the same
     note: a note that another of its pitch interrupts is struck again where it goes on after it."""
     notes = sorted(
-        (start, end, pitch, velocity) for (start, end), pitches in groups.items() for pitch, velocity in pitches.items()
+        (start, end, pitch, velocity, marks)
+        for (start, end, marks), pitches in groups.items()
+        for pitch, velocity in pitches.items()
     )
-    times = sorted({t for start, end, _, _ in notes for t in (start, end)})
+    times = sorted({t for start, end, *_ in notes for t in (start, end)})
     chords: list[_Element] = []
     sounding: list[tuple] = []
     held: dict[int, tuple] = {}  # pitch -> the note the chord before wrote for it
@@ -698,6 +693,7 @@ def _chordified(groups: dict[tuple[int, int], dict[int, int]]) -> list[_Element]
                 [by_pitch[p][3] for p in ordered],
                 tied_in=[held.get(p) is by_pitch[p] for p in ordered],
                 tied_out=[False] * len(ordered),
+                marks=tuple(m for m in ARTICULATIONS if any(m in n[4] for n in by_pitch.values() if n[0] == t0)),
             )
         )
         held = by_pitch
