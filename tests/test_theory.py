@@ -388,8 +388,9 @@ def test_a_passage_is_named_nearest_its_signature():
 
 def test_grace_notes_do_not_say_a_passage_key():
     """A lone melody with a grace note before each note: counted, the ornaments made it thick
-    enough to say a key of its own (A minor under C major's signature), and in Beethoven's op. 7
-    a G# neighbour came out as Ab. A grace note is an ornament, not harmony."""
+    enough to say a key of its own (A minor under C major's signature), and in Beethoven's sonata
+    no. 7 (op. 10 no. 3), Largo, a G# neighbour came out as Ab. A grace note is an ornament, not
+    harmony."""
     from dataclasses import replace
 
     from cadenza.theory import passage_keys
