@@ -119,6 +119,7 @@ from cadenza.score import (
     name_of_fifths,
     pickup_start,
     spelled_name,
+    without_grace_notes,
 )
 from cadenza.theory import beat_beats, key_signature, key_signature_alterations, passage_keys
 
@@ -144,8 +145,12 @@ def write_abc(score: Score, path: str | Path, force: bool = False) -> Path:
 
 def abc_text(score: Score) -> str:
     """The ABC tune write_abc writes. It depends only on the Score."""
-    parts = [p for p in score.parts if p.notes] or [Part()]
-    lines = [_top_line([n for n in p.notes if "grace" not in n.marks]) for p in parts]
+    plain = without_grace_notes(score)  # this ABC writes no grace notes (a comment counts them)
+    kept = [i for i, p in enumerate(score.parts) if p.notes]
+    graces = [len(score.parts[i].notes) - len(plain.parts[i].notes) for i in kept]
+    score = plain
+    parts = [score.parts[i] for i in kept] or [Part()]
+    lines = [_top_line(p.notes) for p in parts]
     end = max((e.end for line in lines for e in line), default=1)
     chord_ticks = [_tick(c.start_beats) for c in score.chords]
     music_end = max([end, *(t + 1 for t in chord_ticks)])
@@ -179,7 +184,7 @@ def abc_text(score: Score) -> str:
     tempo0 = tempos[0][1].bpm if tempos and tempos[0][0] <= first else 120.0
     out = ["%abc-2.1", "X:1", f"T:{_field(score.title or 'Untitled')}"]
     out += [f"C:{_field(score.composer)}"] if score.composer else []
-    out += _left_out_comments(parts, lines)
+    out += _left_out_comments(parts, lines, graces)
     out += [f"M:{bars[0].meter}", f"L:1/{4 * TICKS // unit}", _tempo_field(tempo0, bars[0].meter)]
     out.append(f"K:{_key_name(key0)}")
     folds = _folds(score, bars, keys, tempos, fermatas, lines, marks)
@@ -203,25 +208,25 @@ def abc_text(score: Score) -> str:
     return "\n".join(out) + "\n"
 
 
-def _left_out_comments(parts: list[Part], lines: list[list[_Element]]) -> list[str]:
+def _left_out_comments(parts: list[Part], lines: list[list[_Element]], graces: list[int]) -> list[str]:
     """A comment line (%) for each part some of whose notes its one line leaves out (_top_line:
-    notes under a higher one still sounding, as a piano's inner voices) or its grace notes, saying how many: a
-    reader of the file learns that the MusicXML and MIDI hold what the ABC does not."""
+    notes under a higher one still sounding, as a piano's inner voices), and one for each part
+    whose `graces` (grace notes, which this ABC does not write) were left out, saying how many:
+    a reader of the file learns that the MusicXML and MIDI hold what the ABC does not."""
     out = []
-    for part, line in zip(parts, lines):
+    for part, line, left_out in zip(parts, lines, graces):  # (no notes at all: no comment)
         kept = {(e.start, p) for e in line for p in e.pitches}
-        graces = sum("grace" in n.marks for n in part.notes)
-        dropped = sum((_tick(n.start_beats), n.pitch) not in kept for n in part.notes if "grace" not in n.marks)
+        dropped = sum((_tick(n.start_beats), n.pitch) not in kept for n in part.notes)
         name = f"the {part.name} part" if part.name else "a part"
         if dropped:
             out.append(
-                f"% {dropped} of {len(part.notes) - graces} notes of {name} are left out: this ABC writes one line of "
+                f"% {dropped} of {len(part.notes)} notes of {name} are left out: this ABC writes one line of "
                 "notes and chords a part, and a note under a higher one still sounding is not on it "
                 "(the MusicXML and MIDI keep every note)"
             )
-        if graces:
+        if left_out:
             out.append(
-                f"% {graces} grace notes of {name} are left out: this ABC writes no grace notes "
+                f"% {left_out} grace notes of {name} are left out: this ABC writes no grace notes "
                 "(the MusicXML and MIDI keep them)"
             )
     return out
@@ -482,10 +487,7 @@ def _folds(
     changes = sorted(
         changes + [(t, (f"dynamics {k}", m)) for k, ms in enumerate(marks) for t, m in ms], key=lambda c: c[0]
     )
-    notes = [  # as written: no grace notes
-        [(_tick(n.start_beats), _tick(n.end_beats), n.pitch, n.velocity) for n in p.notes if "grace" not in n.marks]
-        for p in score.parts
-    ]
+    notes = [[(_tick(n.start_beats), _tick(n.end_beats), n.pitch, n.velocity) for n in p.notes] for p in score.parts]
     chords = sorted(((_tick(c.start_beats), c) for c in score.chords), key=lambda c: c[0])
     labels = _label_ticks(score, bars)
     points = sorted(

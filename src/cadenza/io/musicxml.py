@@ -224,14 +224,14 @@ class _Grid:
 
 
 def _grid_of(parts: list[Part]) -> _Grid:
-    """The grid a score's `parts` are written on: DIVISIONS a quarter, or the finest its notes ask (up to
-    FINEST) where every note's start and end that lies off DIVISIONS is a fraction of a quarter
-    with a denominator of at most FINEST_FRACTION dividing FINEST (a 64th, a quintuplet, a
-    septuplet). Any other time (a performance, unquantized) puts the whole score on DIVISIONS,
-    each time rounded to it."""
+    """The grid a score's `parts` (their notes that take time) are written on: DIVISIONS a quarter,
+    or the finest its notes ask (up to FINEST) where every note's start and end that lies
+    off DIVISIONS is a fraction of a quarter with a denominator of at most FINEST_FRACTION
+    dividing FINEST (a 64th, a quintuplet, a septuplet). Any other time (a performance,
+    unquantized) puts the whole score on DIVISIONS, each time rounded to it."""
     denominators = {DIVISIONS}
     for part in parts:
-        for note in _graces(part.notes)[0]:  # grace notes are written in no time
+        for note in part.notes:
             for beats in (note.start_beats, note.end_beats):
                 if abs(beats * DIVISIONS - round(beats * DIVISIONS)) < 1e-6:
                     continue
@@ -304,7 +304,8 @@ def musicxml_text(score: Score) -> str:
     from pretty_midi import program_to_instrument_name
 
     parts = _graces_across(score.parts, _written_parts(score.parts)) or [Part("", 0, False, [])]
-    grid = _grid_of(parts)
+    timed = [replace(part, notes=_graces(part.notes)[0]) for part in parts]  # the notes that take time
+    grid = _grid_of(timed)
     voices = [_voices(part.notes, grid) for part in parts]
     starts = [e.start for vs in voices for v in vs for e in v]
     end = max((e.end for vs in voices for v in vs for e in v), default=1)
@@ -366,9 +367,8 @@ def musicxml_text(score: Score) -> str:
     folded = any(place.cut_in or place.cut_out for place in layout)  # 8va lines are of the music as played
     for index, members in enumerate(written_parts, start=1):
         out.append(f'  <part id="P{index}">')
-        plain = [replace(parts[i], notes=_graces(parts[i].notes)[0]) for i in members]  # graces take no time
-        clefs = [_bar_clefs(part, bars, grid) for part in plain]
-        lines = [[] if folded else _ottava_lines(part, bars, clefs[s], grid) for s, part in enumerate(plain)]
+        clefs = [_bar_clefs(timed[i], bars, grid) for i in members]
+        lines = [[] if folded else _ottava_lines(timed[i], bars, clefs[s], grid) for s, i in enumerate(members)]
         by_bar = [[_pieces_by_bar(voice, bars) for voice in voices[i]] for i in members]
         for k, place in enumerate(layout):
             b = place.bar
@@ -553,7 +553,7 @@ def _voices(notes: list[Note], grid: _Grid) -> list[list[_Element]]:
     for n in notes:
         start = grid.ticks(n.start_beats)
         end = max(grid.ticks(n.end_beats), start + 1)
-        pitches = groups.setdefault((start, end, tuple(m for m in ARTICULATIONS if m in n.marks)), {})
+        pitches = groups.setdefault((start, end, _articulations(n)), {})
         pitches[n.pitch] = max(n.velocity, pitches.get(n.pitch, 0))
     passages: list[_Groups] = []
     reach = None  # where the passage's notes so far end
@@ -624,22 +624,25 @@ def _graces_across(parts: list[Part], written_parts: list[list[int]]) -> list[Pa
     return parts
 
 
-def _timed(notes: list[Note], grid: _Grid) -> list[tuple[int, int, int, int]]:
-    """(start, end, pitch, velocity) in ticks of each note, as `passes_alike` compares them (the
-    velocity counting its articulations too, so that passes alike are alike in them): a grace
-    note in no time at the tick of the note it leads to, counted as a pitch above MIDI's
-    (128 more for each grace chord after it in its run), so that it is alike only to the same
-    grace note, as far from the same note."""
+def _timed(notes: list[Note], grid: _Grid) -> list[tuple[int, int, int, tuple]]:
+    """(start, end, pitch, how it is played) in ticks of each note, as `passes_alike` compares
+    them, how it is played being (velocity, articulations, place before its note): a note's
+    place 0; a grace note in no time at the tick of the note it leads to, its place how many
+    grace chords of its run it is from that note (1 for the last), so that it is alike only to
+    the same grace note, as far from the same note."""
     plain, runs = _graces(notes)
-    bits = {m: 128 << i for i, m in enumerate(ARTICULATIONS)}  # its articulations with its velocity
     out = [
-        (grid.ticks(n.start_beats), grid.ticks(n.end_beats), n.pitch, n.velocity + sum(bits.get(m, 0) for m in n.marks))
-        for n in plain
+        (grid.ticks(n.start_beats), grid.ticks(n.end_beats), n.pitch, (n.velocity, _articulations(n), 0)) for n in plain
     ]
     for at, chords in runs:
         tick = grid.ticks(at)
-        out += [(tick, tick, 128 * (len(chords) - k) + n.pitch, n.velocity) for k, c in enumerate(chords) for n in c]
+        out += [(tick, tick, n.pitch, (n.velocity, (), len(chords) - k)) for k, c in enumerate(chords) for n in c]
     return out
+
+
+def _articulations(note: Note) -> tuple[str, ...]:
+    """The note's marks the writer writes as articulations, in ARTICULATIONS' order."""
+    return tuple(m for m in ARTICULATIONS if m in note.marks)
 
 
 def _lines(groups: _Groups) -> list[list[_Element]]:
@@ -830,7 +833,7 @@ def passes_alike(
     start: int,
     end: int,
     ending: int,
-    notes: Sequence[list[tuple[int, int, int, int]]],
+    notes: Sequence[list[tuple[int, int, int, Any]]],
     changes: list[tuple[int, tuple]],
     fermatas: set[int],
     chords: Sequence[tuple[int, ChordSymbol]] = (),
@@ -843,10 +846,10 @@ def passes_alike(
     same in force where each begins and where the first ends (a reader going back to the start
     repeat is told nothing new), the same changes inside each (a bar of 2/4 in a strain of 3/4,
     at its place in both), none in the endings; and the second pass, but for its ending,
-    must be the same as the first in every part (`notes`: per part, (start, end, pitch,
-    velocity) of every note: each note's pitch, length and velocity, notes cut at the passes'
-    edges) and in fermatas, chord symbols and section labels (by tick; a second pass may also
-    have no labels, as a reader gives a strain that opens after its pickup's label)."""
+    must be the same as the first in every part (`notes`: per part, (start, end, pitch, how
+    it is played: its velocity, or more that a writer compares) of every note, notes cut at the
+    passes' edges) and in fermatas, chord symbols and section labels (by tick; a second pass
+    may also have no labels, as a reader gives a strain that opens after its pickup's label)."""
     length = end - start
     plain = [(t, what) for t, what in changes if not what[0].startswith("dynamics")]
     if not _in_force(plain, start) == _in_force(plain, end - 1) == _in_force(plain, end):
@@ -932,7 +935,7 @@ def _marks_alike(marks: list[tuple[int, tuple]], start: int, end: int) -> bool:
     return True
 
 
-def _window(notes: list[tuple[int, int, int, int]], start: int, stop: int) -> list[tuple[int, int, int, int]]:
+def _window(notes: list[tuple[int, int, int, Any]], start: int, stop: int) -> list[tuple[int, int, int, Any]]:
     """What sounds from `start` to `stop`: each note cut there, in ticks from `start`."""
     return sorted(
         (max(a, start) - start, min(max(z, a + 1), stop) - start, pitch, velocity)

@@ -1321,7 +1321,8 @@ def _tied_notes(
             by_marks, marks = marked.get(id(n), (80, ()))
             velocity = by_marks if velocity is None else int(velocity)
             pieces += [(at, n.pitch.midi, el.quarterLength, tie, velocity, marks) for at in places(el.offset)]
-    loudness = {round(float(p[0]), 6): p[4] for p in reversed(pieces)}  # the first note's at each offset
+    # the first note's velocity at each offset, for a grace note the file gives none
+    loudness = {round(float(p[0]), 6): p[4] for p in reversed(pieces)} if grace_notes else {}
     # by voice: after `flat` is read, as reaching the notes through their measures changes what
     # music21 gives as their offset (the measure's, not the flat stream's)
     voice_of = _voices([part]) if grace_notes and part is not None else {}
